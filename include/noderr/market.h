@@ -1,0 +1,102 @@
+/* market.h: instruments, bars, bar sources (file loaders and the synthetic market).
+ *
+ * Prices are int64 in 10^-px_decimals of the quote asset, quantities int64 in 10^-qty_decimals
+ * of the base asset; each instrument carries its own scales, tick, lot and minimum notional.
+ * A bar source yields bars one at a time in strictly increasing time, so a backtest's memory
+ * does not grow with the number of bars. */
+#ifndef NODERR_MARKET_H
+#define NODERR_MARKET_H
+
+#include "noderr/err.h"
+#include "noderr/limits.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nd_instrument {
+    char symbol[ND_NAME_MAX]; /* "BTC/USDT" */
+    char base[ND_NAME_MAX];   /* "BTC" */
+    char quote[ND_NAME_MAX];  /* "USDT" */
+    char venue[ND_NAME_MAX];  /* "sim", "binance", ... */
+    uint32_t id;              /* index in the engine's instrument table */
+    int px_decimals;          /* prices are in 10^-px_decimals */
+    int qty_decimals;         /* quantities are in 10^-qty_decimals */
+    int64_t tick_size;        /* smallest price step, in price units */
+    int64_t lot_size;         /* smallest quantity step, in quantity units */
+    int64_t min_notional;     /* smallest order value, in cash units (10^-ND_CASH_DECIMALS) */
+} nd_instrument_t;
+
+/* Default scales: 8 decimals for both, the precision Binance publishes every price and
+ * quantity with, so any real file loads exactly. */
+#define ND_DEFAULT_PX_DECIMALS 8
+#define ND_DEFAULT_QTY_DECIMALS 8
+
+/* Initialises an instrument from "BASE/QUOTE" (or "BASEQUOTE" with a known quote asset such as
+ * USDT, BUSD, USDC, USD, EUR, BTC, ETH, BNB) with default scales, tick 0.01, lot 0.00001 and
+ * minimum notional 5 quote units (Binance's BTC/USDT filters). ND_EINVAL on a bad symbol. */
+nd_err_t nd_instrument_init(nd_instrument_t *inst, const char *symbol, const char *venue);
+
+/* Notional of px * qty in cash units for inst, rounded half-even; ND_EOVERFLOW past int64. */
+nd_err_t nd_notional(const nd_instrument_t *inst, int64_t px, int64_t qty, int64_t *out /* OUT */);
+
+typedef struct nd_bar {
+    int64_t ts_ns;   /* open time, ns since the epoch, UTC */
+    int64_t open;    /* price units */
+    int64_t high;
+    int64_t low;
+    int64_t close;
+    int64_t volume;  /* base-asset quantity units */
+    uint32_t instrument_id;
+    uint32_t _reserved;
+} nd_bar_t;
+
+/* A pull source of bars. next() returns ND_OK with a bar, ND_EEOF at the end, or another error
+ * with a one-line detail in err ("data.csv:17: high below low"). close() frees the source. */
+typedef struct nd_bar_source nd_bar_source_t;
+struct nd_bar_source {
+    nd_err_t (*next)(nd_bar_source_t *src, nd_bar_t *out /* OUT */);
+    void (*close)(nd_bar_source_t *src);
+    char err[256];
+};
+
+typedef enum nd_bar_format {
+    ND_BAR_FORMAT_AUTO = 0,   /* decide from the first line */
+    ND_BAR_FORMAT_CSV = 1,    /* header ts,open,high,low,close,volume; ts = Unix ms of the open */
+    ND_BAR_FORMAT_KLINE = 2   /* Binance kline CSV: 12 columns, open time in ms or us */
+} nd_bar_format_t;
+
+/* Opens a bar file for streaming. Every row is checked: column count, numbers, high >= max(open,
+ * close), low <= min(open, close), low > 0, volume >= 0, time strictly increasing. The first bad
+ * row stops the source with an error naming the file, the line and the reason; nothing is
+ * skipped silently. On success *out is owned by the caller and freed with src->close(src).
+ * Errors from opening (missing file, unknown format) are returned here with detail in err. */
+nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrument_t *inst,
+                      nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
+
+/* The seeded synthetic market: a geometric random walk with two volatility regimes (calm and
+ * stressed, switching at random) and rare jumps. Same config, same bars, on every machine. */
+typedef struct nd_synth_config {
+    uint64_t seed;
+    int64_t bars;             /* how many bars to produce */
+    int64_t start_ns;         /* open time of the first bar */
+    int64_t interval_ns;      /* bar length */
+    double start_price;       /* quote units */
+    double annual_vol;        /* calm-regime annualised volatility, e.g. 0.6 */
+    double stress_vol_mult;   /* stressed-regime volatility multiple, e.g. 3 */
+    double regime_switch_prob;/* per-bar probability of switching regime */
+    double jump_prob;         /* per-bar probability of a jump */
+    double jump_mean;         /* mean log jump size (negative: crashes), e.g. -0.05 */
+    double jump_std;          /* std of log jump size */
+    double annual_drift;      /* annualised log drift */
+    double base_volume;       /* mean base-asset volume per bar */
+} nd_synth_config_t;
+
+/* Fills cfg with the embedded defaults (seed 42, 10,000 hourly bars from 2024-01-01, BTC-like
+ * price and volatility). */
+void nd_synth_config_default(nd_synth_config_t *cfg);
+
+/* Opens the synthetic market as a bar source for inst; *out freed with src->close(src). */
+nd_err_t nd_synth_open(const nd_synth_config_t *cfg, const nd_instrument_t *inst,
+                       nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
+
+#endif

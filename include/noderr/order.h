@@ -1,0 +1,114 @@
+/* order.h: orders, order intents, fills and the order state machine.
+ *
+ * An order moves NEW -> ACCEPTED -> (PARTIALLY_FILLED ->)* FILLED, or NEW -> REJECTED, or
+ * ACCEPTED/PARTIALLY_FILLED -> CANCELLED. Every other move is a programmer error reported as
+ * ND_ESTATE and leaves the order unchanged. A market order is an order type, never a sentinel
+ * price. Orders are plain structs that callers embed or take from a pool. */
+#ifndef NODERR_ORDER_H
+#define NODERR_ORDER_H
+
+#include "noderr/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum nd_side { ND_SIDE_BUY = 1, ND_SIDE_SELL = -1 } nd_side_t;
+
+typedef enum nd_order_type {
+    ND_ORDER_MARKET = 0,
+    ND_ORDER_LIMIT = 1,
+    ND_ORDER_STOP = 2 /* stop-market: becomes a market order when the price trades through px */
+} nd_order_type_t;
+
+typedef enum nd_order_status {
+    ND_ORDER_NEW = 0,
+    ND_ORDER_ACCEPTED = 1,
+    ND_ORDER_PARTIALLY_FILLED = 2,
+    ND_ORDER_FILLED = 3,
+    ND_ORDER_CANCELLED = 4,
+    ND_ORDER_REJECTED = 5
+} nd_order_status_t;
+
+/* What a strategy asks for. qty 0 means "size it for me" (the portfolio's sizing rule). */
+typedef struct nd_order_intent {
+    uint32_t instrument_id;
+    nd_side_t side;
+    nd_order_type_t type;
+    int64_t px;  /* limit or stop price in price units; ignored for market orders */
+    int64_t qty; /* quantity units, or 0 for portfolio sizing */
+} nd_order_intent_t;
+
+typedef struct nd_order {
+    /* public */
+    uint64_t client_id;     /* unique per engine run, assigned by the engine */
+    uint64_t venue_id;      /* assigned by the venue on acceptance, 0 before */
+    uint32_t instrument_id;
+    uint32_t strategy_index;/* which strategy owns it; ND_STRATEGY_RISK for risk flattening */
+    nd_side_t side;
+    nd_order_type_t type;
+    int64_t px;             /* limit/stop price; 0 for market orders */
+    int64_t qty;            /* total quantity, > 0 */
+    int64_t created_ns;     /* decision time */
+    /* read-only: maintained by nd_order_* */
+    nd_order_status_t status;
+    nd_reject_t reject_reason;
+    int64_t filled_qty;
+    int64_t fill_notional;  /* sum of fill px*qty in cash units, for the average price */
+    int64_t fees;           /* cash units */
+    int64_t updated_ns;
+} nd_order_t;
+
+/* strategy_index of orders the risk module sends to flatten positions. */
+#define ND_STRATEGY_RISK 0xFFFFu
+
+typedef struct nd_fill {
+    uint64_t client_id;
+    uint64_t venue_id;
+    uint32_t instrument_id;
+    uint32_t strategy_index;
+    nd_side_t side;
+    bool maker;       /* true: maker fee (resting limit), false: taker */
+    int64_t px;       /* execution price, price units, slippage included */
+    int64_t qty;      /* quantity units, > 0 */
+    int64_t notional; /* px * qty in cash units (rounded half-even) */
+    int64_t fee;      /* cash units, >= 0 */
+    int64_t ts_ns;
+} nd_fill_t;
+
+/* Fills o's public fields for a new order in status NEW. */
+void nd_order_init(nd_order_t *o, uint64_t client_id, const nd_order_intent_t *intent,
+                   uint32_t strategy_index, int64_t now_ns);
+
+/* Moves o to status `to` at now_ns. ND_ESTATE if the state machine forbids it. Fills go
+ * through nd_order_apply_fill, not here. */
+nd_err_t nd_order_transition(nd_order_t *o, nd_order_status_t to, int64_t now_ns);
+
+/* Rejects a NEW order with a reason; ND_ESTATE if not NEW. */
+nd_err_t nd_order_reject(nd_order_t *o, nd_reject_t reason, int64_t now_ns);
+
+/* Applies a fill of fill->qty to o: PARTIALLY_FILLED or FILLED. ND_ESTATE if o is not working,
+ * ND_EINVAL if the fill exceeds the remaining quantity or does not match the order. */
+nd_err_t nd_order_apply_fill(nd_order_t *o, const nd_fill_t *fill);
+
+/* Remaining quantity to fill. */
+static inline int64_t nd_order_remaining(const nd_order_t *o)
+{
+    return o->qty - o->filled_qty;
+}
+/* True while the order can still fill (ACCEPTED or PARTIALLY_FILLED). */
+static inline bool nd_order_is_working(const nd_order_t *o)
+{
+    return o->status == ND_ORDER_ACCEPTED || o->status == ND_ORDER_PARTIALLY_FILLED;
+}
+/* True once nothing can change it any more. */
+static inline bool nd_order_is_done(const nd_order_t *o)
+{
+    return o->status == ND_ORDER_FILLED || o->status == ND_ORDER_CANCELLED ||
+           o->status == ND_ORDER_REJECTED;
+}
+
+const char *nd_order_status_name(nd_order_status_t status); /* "partially_filled" */
+const char *nd_order_type_name(nd_order_type_t type);       /* "market", "limit", "stop" */
+const char *nd_side_name(nd_side_t side);                   /* "buy", "sell" */
+
+#endif

@@ -1,0 +1,85 @@
+/* strategy.h: the strategy interface, parameter schemas and the registry of built-ins.
+ *
+ * A strategy is a table of callbacks plus a declared parameter schema. The engine allocates
+ * the strategy's state once at start (state_size), then calls on_bar for every bar of its
+ * instrument; the strategy acts through the nd_strategy_ctx_t it is handed: it states a target
+ * direction (the portfolio sizes the order) or submits explicit orders. Strategies never see
+ * cash or sizing: sizing belongs to the portfolio. Callbacks must not allocate or block. */
+#ifndef NODERR_STRATEGY_H
+#define NODERR_STRATEGY_H
+
+#include "noderr/err.h"
+#include "noderr/limits.h"
+#include "noderr/market.h"
+#include "noderr/order.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum nd_param_type {
+    ND_PARAM_INT = 0,   /* whole numbers, e.g. a lookback in bars */
+    ND_PARAM_REAL = 1,  /* real numbers, e.g. a z-score threshold */
+    ND_PARAM_CHOICE = 2 /* an index into choices[] */
+} nd_param_type_t;
+
+typedef struct nd_param_def {
+    const char *name;
+    nd_param_type_t type;
+    double min, max, def, step; /* inclusive bounds; step is the optimiser's grid (0 = any) */
+    const char *help;
+    const char *const *choices; /* ND_PARAM_CHOICE only */
+    int choice_count;
+} nd_param_def_t;
+
+/* What the engine offers a strategy. A vtable so tests can drive a strategy without an engine. */
+typedef struct nd_strategy_ctx nd_strategy_ctx_t;
+struct nd_strategy_ctx {
+    void *engine;            /* private to the implementation */
+    uint32_t strategy_index; /* read-only */
+    /* Target exposure on an instrument: +1 long, 0 flat, -1 short. The portfolio turns it into
+     * an order of the right size (or none when already there). */
+    nd_err_t (*target)(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction);
+    /* Submits an explicit order; qty 0 means portfolio sizing. *client_id gets its id. */
+    nd_err_t (*submit)(nd_strategy_ctx_t *ctx, const nd_order_intent_t *intent,
+                       uint64_t *client_id /* OUT */);
+    /* Cancels a working order of this strategy. */
+    nd_err_t (*cancel)(nd_strategy_ctx_t *ctx, uint64_t client_id);
+    /* Asks for on_timer at at_ns (not before the current time) carrying timer_id. */
+    nd_err_t (*set_timer)(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t timer_id);
+    /* This strategy's own position in quantity units. */
+    int64_t (*position)(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
+};
+
+typedef struct nd_strategy_def {
+    const char *name;    /* "sma_cross" */
+    const char *summary; /* one line for `noderr strategies` */
+    const nd_param_def_t *params;
+    int param_count;
+    /* Bytes of state for these parameters (lookback buffers included). */
+    size_t (*state_size)(const double *params);
+    /* Checks relations between parameters (e.g. fast < slow); writes why into err. May be NULL. */
+    nd_err_t (*validate)(const double *params, char *err, size_t err_len);
+    /* Initialises zeroed state. instrument_id is the instrument the strategy trades. */
+    nd_err_t (*on_start)(void *state, const double *params, uint32_t instrument_id,
+                         nd_strategy_ctx_t *ctx);
+    void (*on_bar)(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx);
+    void (*on_fill)(void *state, const nd_fill_t *fill, nd_strategy_ctx_t *ctx);     /* may be NULL */
+    void (*on_timer)(void *state, int64_t now_ns, uint64_t timer_id, nd_strategy_ctx_t *ctx); /* may be NULL */
+} nd_strategy_def_t;
+
+/* The built-in strategies, in a fixed order. */
+const nd_strategy_def_t *const *nd_strategy_builtins(int *count /* OUT */);
+/* Looks a strategy up by name; NULL if unknown. */
+const nd_strategy_def_t *nd_strategy_find(const char *name);
+
+/* Fills values[] with the schema defaults. */
+void nd_strategy_params_default(const nd_strategy_def_t *def, double *values);
+/* Sets one parameter from "k=v" text: checks the name, the type (integers must be whole), the
+ * bounds and, for choices, the name. ND_EINVAL with a reason in err. */
+nd_err_t nd_strategy_param_set(const nd_strategy_def_t *def, double *values, const char *kv,
+                               char *err, size_t err_len);
+/* Checks every value against its schema and the strategy's validate(). */
+nd_err_t nd_strategy_params_check(const nd_strategy_def_t *def, const double *values, char *err,
+                                  size_t err_len);
+
+#endif

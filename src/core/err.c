@@ -1,0 +1,63 @@
+/* err.c: names and messages for nd_err_t and nd_reject_t, generated from the X-macro maps. */
+#include "noderr/err.h"
+
+const char *nd_err_name(nd_err_t err)
+{
+    switch (err) {
+#define ND__ERR_NAME(name, value, msg)                                                             \
+    case ND_##name:                                                                                \
+        return #name;
+        ND_ERR_MAP(ND__ERR_NAME)
+#undef ND__ERR_NAME
+    }
+    return "UNKNOWN";
+}
+
+const char *nd_strerror(nd_err_t err)
+{
+    switch (err) {
+#define ND__ERR_MSG(name, value, msg)                                                              \
+    case ND_##name:                                                                                \
+        return msg;
+        ND_ERR_MAP(ND__ERR_MSG)
+#undef ND__ERR_MSG
+    }
+    return "unknown error";
+}
+
+/* Lower-case stable names, written once here so that logs, JSON and the store agree. */
+const char *nd_reject_name(nd_reject_t reason)
+{
+    switch (reason) {
+    case ND_REJECT_NONE: return "none";
+    case ND_REJECT_HALTED: return "halted";
+    case ND_REJECT_KILL_SWITCH: return "kill_switch";
+    case ND_REJECT_POSITION_LIMIT_EXCEEDED: return "position_limit_exceeded";
+    case ND_REJECT_NOTIONAL_LIMIT_EXCEEDED: return "notional_limit_exceeded";
+    case ND_REJECT_PRICE_OUTSIDE_BAND: return "price_outside_band";
+    case ND_REJECT_RATE_LIMIT_EXCEEDED: return "rate_limit_exceeded";
+    case ND_REJECT_INSUFFICIENT_FUNDS: return "insufficient_funds";
+    case ND_REJECT_INSUFFICIENT_POSITION: return "insufficient_position";
+    case ND_REJECT_BELOW_MIN_NOTIONAL: return "below_min_notional";
+    case ND_REJECT_INVALID_QUANTITY: return "invalid_quantity";
+    case ND_REJECT_INVALID_PRICE: return "invalid_price";
+    case ND_REJECT_NO_MARKET_DATA: return "no_market_data";
+    case ND_REJECT_OVERFLOW: return "overflow";
+    case ND_REJECT_UNKNOWN_INSTRUMENT: return "unknown_instrument";
+    case ND_REJECT_DUPLICATE_CLIENT_ID: return "duplicate_client_id";
+    case ND_REJECT_POOL_EXHAUSTED: return "pool_exhausted";
+    }
+    return "unknown";
+}
+
+const char *nd_reject_message(nd_reject_t reason)
+{
+    switch (reason) {
+#define ND__REJECT_MSG(name, value, msg)                                                           \
+    case ND_REJECT_##name:                                                                         \
+        return msg;
+        ND_REJECT_MAP(ND__REJECT_MSG)
+#undef ND__REJECT_MSG
+    }
+    return "unknown reject reason";
+}

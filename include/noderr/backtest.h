@@ -1,0 +1,80 @@
+/* backtest.h: run one engine over a bar source and summarise it.
+ *
+ * The driver streams bars from a file (or the synthetic market) through the engine on a
+ * simulated clock, collects the per-bar return series, the round trips and the breaker trips,
+ * and computes the metrics. The same inputs give byte-identical results. */
+#ifndef NODERR_BACKTEST_H
+#define NODERR_BACKTEST_H
+
+#include "noderr/engine.h"
+#include "noderr/metrics.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct nd_strategy_spec {
+    const nd_strategy_def_t *def;
+    double params[ND_STRATEGY_PARAMS_MAX];
+    int64_t weight_e6;        /* 0: an equal share of what the others leave */
+} nd_strategy_spec_t;
+
+typedef struct nd_backtest_config {
+    const char *data_path;    /* NULL: the synthetic market */
+    nd_bar_format_t format;
+    char symbol[ND_NAME_MAX]; /* "BTC/USDT" */
+    nd_synth_config_t synth;
+    nd_engine_config_t engine;
+    nd_strategy_spec_t strategies[ND_STRATEGIES_MAX];
+    uint32_t strategy_count;
+    double periods_per_year;  /* 0: from the bar interval on a 365-day year */
+    double risk_free;
+    double required_return;
+    double cutoff;
+    FILE *trades_out;         /* CSV of round trips, or NULL */
+    FILE *equity_out;         /* CSV of equity per bar, or NULL */
+    bool keep_equity;         /* keep the equity series in the result (for reports) */
+} nd_backtest_config_t;
+
+/* Defaults: synthetic market, BTC/USDT, engine defaults, cutoff 0.05, no outputs. */
+void nd_backtest_config_default(nd_backtest_config_t *cfg);
+
+typedef struct nd_trade_stats {
+    int64_t trades;
+    int64_t winners;
+    double win_rate;           /* NaN without trades */
+    double profit_factor;      /* gross profit / gross loss; NaN without losses */
+    double avg_holding_hours;  /* NaN without trades */
+    double exposure;           /* share of bars with a position */
+    int64_t gross_profit;      /* cash units */
+    int64_t gross_loss;        /* cash units, >= 0 */
+} nd_trade_stats_t;
+
+typedef struct nd_backtest_result {
+    nd_engine_t *engine;      /* owned: portfolio, risk and stats live here */
+    nd_metrics_t metrics;
+    nd_metrics_config_t metrics_cfg;
+    nd_trade_stats_t trade_stats;
+    nd_series_t returns;
+    nd_series_t equity;       /* per bar, quote units, when keep_equity */
+    nd_series_t equity_ts;    /* per bar open time in ms, when keep_equity */
+    nd_trade_t *trades;       /* every round trip, in closing order */
+    size_t trade_count;
+    size_t trade_capacity;
+    int64_t final_equity;     /* cash units */
+    bool synthetic;
+    uint64_t seed;
+} nd_backtest_result_t;
+
+/* Runs the backtest. On a data error returns ND_EPARSE/ND_EPRECISION/ND_EIO with
+ * "FILE:LINE: reason" in err; on a bad config ND_EINVAL with why. The result must be released
+ * with nd_backtest_result_free whatever the return value. */
+nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *result /* OUT */,
+                         char *err, size_t err_len);
+void nd_backtest_result_free(nd_backtest_result_t *result);
+
+/* The result as a JSON object (caller owns the reference): the keys listed in README. */
+json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg,
+                                const nd_backtest_result_t *result);
+
+#endif

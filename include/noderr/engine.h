@@ -1,0 +1,131 @@
+/* engine.h: the one deterministic event-driven engine for backtest, paper and live.
+ *
+ * The engine owns strategies, the order pool, the portfolio and risk state, and drives a venue.
+ * Market events come in through nd_engine_on_bar; the engine then, in this fixed order:
+ *   1. fires strategy timers due at or before the event time (ties by insertion order);
+ *   2. lets the venue match working orders against the bar and books the fills;
+ *   3. marks the portfolio to the bar's close and reports equity to the breakers; a trip halts
+ *      trading, cancels working orders and sends market orders that flatten every position;
+ *   4. calls each strategy on that instrument with the bar; what they ask for is sized by the
+ *      portfolio, checked by risk and sent to the venue at once (it fills from the next bar);
+ *   5. flushes the step's events (order updates, fills, breaker trips) to the listeners, in the
+ *      order they happened, before the next event is taken: the hook where a store persists.
+ * Time is read once per event from the injected clock. After nd_engine_start the per-event path
+ * does not allocate: orders come from a pool and events go through a fixed ring. */
+#ifndef NODERR_ENGINE_H
+#define NODERR_ENGINE_H
+
+#include "noderr/clock.h"
+#include "noderr/err.h"
+#include "noderr/market.h"
+#include "noderr/order.h"
+#include "noderr/portfolio.h"
+#include "noderr/risk.h"
+#include "noderr/sim_venue.h"
+#include "noderr/strategy.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum nd_sizing_kind {
+    ND_SIZING_PERCENT = 0, /* a share of the strategy's sleeve equity */
+    ND_SIZING_FIXED = 1    /* a fixed base-asset quantity */
+} nd_sizing_kind_t;
+
+typedef struct nd_sizing {
+    nd_sizing_kind_t kind;
+    int64_t percent_e2; /* ND_SIZING_PERCENT: hundredths of a percent (2500 = 25%) */
+    int64_t fixed_qty;  /* ND_SIZING_FIXED: quantity units of the instrument */
+} nd_sizing_t;
+
+typedef struct nd_engine_config {
+    int64_t initial_cash;  /* cash units */
+    nd_sizing_t sizing;
+    bool allow_short;      /* spot accounts cannot short: a -1 target means flat when false */
+    uint32_t orders_max;   /* order pool size, at most ND_ORDERS_OPEN_MAX */
+    nd_sim_config_t venue;
+    nd_risk_config_t risk;
+} nd_engine_config_t;
+
+/* Defaults: cash 10,000, sizing percent 25, no shorting, 1024 orders, venue and risk defaults. */
+void nd_engine_config_default(nd_engine_config_t *cfg);
+
+typedef enum nd_event_kind {
+    ND_EVENT_ORDER = 1,   /* an order changed state (accepted, rejected, cancelled, filled) */
+    ND_EVENT_FILL = 2,
+    ND_EVENT_BREAKER = 3
+} nd_event_kind_t;
+
+typedef struct nd_event {
+    nd_event_kind_t kind;
+    int64_t ts_ns;
+    union {
+        nd_order_t order;   /* a copy at the moment of the change */
+        nd_fill_t fill;
+        nd_breaker_event_t breaker;
+    } u;
+} nd_event_t;
+
+/* Receives the engine's events in order. on_bar_done is called after every bar with the exact
+ * equity (portfolio extended scale). Any callback may be NULL. Listeners must not call back
+ * into the engine. A non-OK return from on_event halts trading (durability before acting:
+ * a store that cannot write stops the engine rather than letting it trade unrecorded). */
+typedef struct nd_engine_listener {
+    nd_err_t (*on_event)(void *ctx, const nd_event_t *event);
+    void (*on_bar_done)(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market);
+    void (*on_trade)(void *ctx, const nd_trade_t *trade);
+    void *ctx;
+} nd_engine_listener_t;
+
+typedef struct nd_engine nd_engine_t;
+
+/* Creates an engine over a copied instrument table (ids must equal their index) and a borrowed
+ * clock. ND_EINVAL with a reason in err on a bad config; ND_ENOMEM. */
+nd_err_t nd_engine_create(const nd_engine_config_t *cfg, const nd_instrument_t *instruments,
+                          uint32_t instrument_count, nd_clock_t *clock,
+                          nd_engine_t **out /* OUT */, char *err, size_t err_len);
+void nd_engine_destroy(nd_engine_t *e);
+
+/* Adds a strategy trading instrument_id with parameters (copied) and a capital weight in
+ * millionths. Checks the parameters (ND_EINVAL with why). Only before nd_engine_start. */
+nd_err_t nd_engine_add_strategy(nd_engine_t *e, const nd_strategy_def_t *def,
+                                const double *params, uint32_t instrument_id, int64_t weight_e6,
+                                char *err, size_t err_len);
+
+void nd_engine_set_listener(nd_engine_t *e, const nd_engine_listener_t *listener);
+
+/* Allocates strategy state, creates the portfolio and calls every on_start. */
+nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len);
+
+/* Processes one bar (the hot path). Bars must come in non-decreasing time. Returns ND_EIO
+ * when a listener refused an event (trading is then halted), ND_EOVERFLOW when accounting
+ * would overflow, ND_EINVAL for a bar of an unknown instrument or out of time order. */
+nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar);
+
+/* The manual kill switch: halts, cancels working orders and flattens positions. */
+nd_err_t nd_engine_kill(nd_engine_t *e);
+
+typedef struct nd_engine_stats {
+    int64_t bars;
+    int64_t bars_in_market;   /* bars with a non-zero position on the bar's instrument */
+    int64_t orders_submitted; /* orders the strategies asked for, including rejected ones */
+    int64_t orders_accepted;
+    int64_t orders_rejected;
+    int64_t orders_cancelled;
+    int64_t fills;
+    int64_t first_ts_ns;
+    int64_t last_ts_ns;
+    int64_t interval_ns;      /* the smallest gap between consecutive bars seen (bar length) */
+} nd_engine_stats_t;
+
+const nd_engine_stats_t *nd_engine_stats(const nd_engine_t *e);
+nd_portfolio_t *nd_engine_portfolio(const nd_engine_t *e);
+const nd_risk_t *nd_engine_risk(const nd_engine_t *e);
+const nd_instrument_t *nd_engine_instrument(const nd_engine_t *e, uint32_t instrument_id);
+uint32_t nd_engine_strategy_count(const nd_engine_t *e);
+const nd_strategy_def_t *nd_engine_strategy_def(const nd_engine_t *e, uint32_t strategy_index);
+const double *nd_engine_strategy_params(const nd_engine_t *e, uint32_t strategy_index);
+/* Rejections by reason (index nd_reject_t), including risk, account and instrument checks. */
+int64_t nd_engine_rejects(const nd_engine_t *e, nd_reject_t reason);
+
+#endif

@@ -1,0 +1,437 @@
+/* cmd_backtest.c: `noderr backtest`: options -> nd_backtest_config_t -> run -> summary or JSON.
+ * Every bad option or file is reported with what and why, exit code 2. */
+#include "cli.h"
+#include "noderr/backtest.h"
+#include "noderr/fixed.h"
+#include "noderr/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: noderr backtest [--data FILE] [--format auto|csv|kline] [--symbol S]\n"
+    "                       --strategy NAME[:WEIGHT] [--param k=v]... [--params FILE]\n"
+    "                       [--cash N] [--fee-bps N] [--maker-fee-bps N] [--taker-fee-bps N]\n"
+    "                       [--slippage-bps N] [--impact-bps N] [--max-volume-pct P]\n"
+    "                       [--sizing fixed:QTY|percent:P] [--allow-short]\n"
+    "                       [--max-position-pct P] [--max-drawdown-pct P] [--daily-loss-pct P]\n"
+    "                       [--max-order-notional N] [--price-collar-pct P]\n"
+    "                       [--max-orders-per-sec N] [--periods-per-year N] [--risk-free R]\n"
+    "                       [--seed N] [--bars N] [--json] [--trades-out FILE]\n"
+    "                       [--equity-out FILE] [--log-level err|warn|info|debug]\n"
+    "\n"
+    "Runs strategies through the engine over bars from FILE (CSV ts,open,high,low,close,volume\n"
+    "or Binance kline CSV) or, without --data, over the seeded synthetic market.\n"
+    "--strategy may repeat (several strategies share the account by weight); --param applies\n"
+    "to the strategy named before it. Defaults: cash 10000, fee 10 bps, slippage 0, sizing\n"
+    "percent:25, max position 25%, max drawdown 12%, daily loss 5%; 0 turns a limit off.\n";
+
+enum {
+    OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_CASH,
+    OPT_FEE, OPT_MAKER, OPT_TAKER, OPT_SLIP, OPT_IMPACT, OPT_VOLPCT, OPT_SIZING, OPT_SHORT,
+    OPT_MAXPOS, OPT_MAXDD, OPT_DAILY, OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
+    OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP
+};
+
+static const struct option long_options[] = {
+    {"data", required_argument, 0, OPT_DATA},
+    {"format", required_argument, 0, OPT_FORMAT},
+    {"symbol", required_argument, 0, OPT_SYMBOL},
+    {"strategy", required_argument, 0, OPT_STRATEGY},
+    {"param", required_argument, 0, OPT_PARAM},
+    {"params", required_argument, 0, OPT_PARAMS},
+    {"cash", required_argument, 0, OPT_CASH},
+    {"fee-bps", required_argument, 0, OPT_FEE},
+    {"maker-fee-bps", required_argument, 0, OPT_MAKER},
+    {"taker-fee-bps", required_argument, 0, OPT_TAKER},
+    {"slippage-bps", required_argument, 0, OPT_SLIP},
+    {"impact-bps", required_argument, 0, OPT_IMPACT},
+    {"max-volume-pct", required_argument, 0, OPT_VOLPCT},
+    {"sizing", required_argument, 0, OPT_SIZING},
+    {"allow-short", no_argument, 0, OPT_SHORT},
+    {"max-position-pct", required_argument, 0, OPT_MAXPOS},
+    {"max-drawdown-pct", required_argument, 0, OPT_MAXDD},
+    {"daily-loss-pct", required_argument, 0, OPT_DAILY},
+    {"max-order-notional", required_argument, 0, OPT_NOTIONAL},
+    {"price-collar-pct", required_argument, 0, OPT_COLLAR},
+    {"max-orders-per-sec", required_argument, 0, OPT_RATE},
+    {"periods-per-year", required_argument, 0, OPT_PPY},
+    {"risk-free", required_argument, 0, OPT_RF},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"bars", required_argument, 0, OPT_BARS},
+    {"json", no_argument, 0, OPT_JSON},
+    {"trades-out", required_argument, 0, OPT_TRADES},
+    {"equity-out", required_argument, 0, OPT_EQUITY},
+    {"log-level", required_argument, 0, OPT_LOG},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+typedef struct options {
+    nd_backtest_config_t cfg;
+    bool json;
+    const char *trades_path;
+    const char *equity_path;
+    const char *params_path;
+} options_t;
+
+#define PCT_MAX (100 * 100)
+#define BPS_MAX (10000 * 100)
+
+static int add_strategy(options_t *o, const char *arg)
+{
+    char name[64];
+    const char *colon = strchr(arg, ':');
+    size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+    if (len == 0 || len >= sizeof name) {
+        fprintf(stderr, "noderr: --strategy: '%s' is not a strategy name\n", arg);
+        return -1;
+    }
+    memcpy(name, arg, len);
+    name[len] = '\0';
+    const nd_strategy_def_t *def = nd_strategy_find(name);
+    if (!def) {
+        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
+                name);
+        return -1;
+    }
+    if (o->cfg.strategy_count >= ND_STRATEGIES_MAX) {
+        fprintf(stderr, "noderr: --strategy: at most %d strategies\n", ND_STRATEGIES_MAX);
+        return -1;
+    }
+    nd_strategy_spec_t *spec = &o->cfg.strategies[o->cfg.strategy_count];
+    memset(spec, 0, sizeof *spec);
+    spec->def = def;
+    nd_strategy_params_default(def, spec->params);
+    if (colon && nd_cli_fixed("--strategy weight", colon + 1, 6, 1, 1000000, &spec->weight_e6))
+        return -1;
+    o->cfg.strategy_count++;
+    return 0;
+}
+
+static int set_param(options_t *o, const char *kv)
+{
+    if (o->cfg.strategy_count == 0) {
+        fprintf(stderr, "noderr: --param %s: give --strategy before its parameters\n", kv);
+        return -1;
+    }
+    nd_strategy_spec_t *spec = &o->cfg.strategies[o->cfg.strategy_count - 1];
+    char err[256];
+    if (nd_strategy_param_set(spec->def, spec->params, kv, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --param %s: %s\n", kv, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --params FILE: {"strategy": "sma_cross", "params": {"fast": 12, "slow": 40}} as `noderr
+ * evolve` writes it, or a bare {"fast": 12, "slow": 40} for the strategy named before it. */
+static int load_params(options_t *o, const char *path)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        fprintf(stderr, "noderr: --params %s:%d: %s\n", path, root ? 1 : jerr.line,
+                root ? "expected a JSON object" : jerr.text);
+        json_decref(root);
+        return -1;
+    }
+    int rc = 0;
+    json_t *name = json_object_get(root, "strategy"), *params = json_object_get(root, "params");
+    if (json_is_string(name) && o->cfg.strategy_count == 0)
+        rc = add_strategy(o, json_string_value(name));
+    else if (json_is_string(name) &&
+             strcmp(o->cfg.strategies[o->cfg.strategy_count - 1].def->name,
+                    json_string_value(name)) != 0) {
+        fprintf(stderr, "noderr: --params %s: written for strategy '%s', not '%s'\n", path,
+                json_string_value(name), o->cfg.strategies[o->cfg.strategy_count - 1].def->name);
+        rc = -1;
+    }
+    if (!params)
+        params = root;
+    const char *key;
+    json_t *value;
+    json_object_foreach(params, key, value) {
+        if (rc != 0 || (params == root && strcmp(key, "strategy") == 0))
+            continue;
+        char kv[160];
+        if (json_is_integer(value))
+            snprintf(kv, sizeof kv, "%s=%lld", key, (long long)json_integer_value(value));
+        else if (json_is_real(value))
+            snprintf(kv, sizeof kv, "%s=%.17g", key, json_real_value(value));
+        else if (json_is_string(value))
+            snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
+        else if (params != root || !json_is_object(value)) {
+            fprintf(stderr, "noderr: --params %s: value of '%s' must be a number or a name\n",
+                    path, key);
+            rc = -1;
+            continue;
+        } else
+            continue;
+        rc = set_param(o, kv);
+    }
+    json_decref(root);
+    return rc;
+}
+
+static int parse_sizing(options_t *o, const char *arg)
+{
+    nd_sizing_t *sz = &o->cfg.engine.sizing;
+    if (strncmp(arg, "fixed:", 6) == 0) {
+        sz->kind = ND_SIZING_FIXED;
+        return nd_cli_fixed("--sizing fixed", arg + 6, ND_DEFAULT_QTY_DECIMALS, 1, INT64_MAX,
+                            &sz->fixed_qty);
+    }
+    if (strncmp(arg, "percent:", 8) == 0) {
+        sz->kind = ND_SIZING_PERCENT;
+        return nd_cli_fixed("--sizing percent", arg + 8, 2, 1, PCT_MAX, &sz->percent_e2);
+    }
+    fprintf(stderr, "noderr: --sizing: '%s' is not fixed:QTY or percent:P\n", arg);
+    return -1;
+}
+
+static int parse_format(options_t *o, const char *arg)
+{
+    if (strcmp(arg, "auto") == 0)
+        o->cfg.format = ND_BAR_FORMAT_AUTO;
+    else if (strcmp(arg, "csv") == 0)
+        o->cfg.format = ND_BAR_FORMAT_CSV;
+    else if (strcmp(arg, "kline") == 0)
+        o->cfg.format = ND_BAR_FORMAT_KLINE;
+    else {
+        fprintf(stderr, "noderr: --format: '%s' is not auto, csv or kline\n", arg);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_symbol(options_t *o, const char *arg)
+{
+    nd_instrument_t probe;
+    if (nd_instrument_init(&probe, arg, "sim") != ND_OK) {
+        fprintf(stderr, "noderr: --symbol: '%s' is not BASE/QUOTE (e.g. BTC/USDT)\n", arg);
+        return -1;
+    }
+    snprintf(o->cfg.symbol, sizeof o->cfg.symbol, "%s", probe.symbol);
+    return 0;
+}
+
+static int parse_costs_and_limits(options_t *o, int opt, const char *arg)
+{
+    nd_sim_config_t *v = &o->cfg.engine.venue;
+    nd_risk_config_t *r = &o->cfg.engine.risk;
+    int64_t tmp = 0;
+    switch (opt) {
+    case OPT_CASH:
+        return nd_cli_fixed("--cash", arg, ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
+                            &o->cfg.engine.initial_cash);
+    case OPT_FEE:
+        if (nd_cli_fixed("--fee-bps", arg, 2, 0, BPS_MAX, &tmp))
+            return -1;
+        v->maker_fee_bps_e2 = v->taker_fee_bps_e2 = tmp;
+        return 0;
+    case OPT_MAKER: return nd_cli_fixed("--maker-fee-bps", arg, 2, 0, BPS_MAX, &v->maker_fee_bps_e2);
+    case OPT_TAKER: return nd_cli_fixed("--taker-fee-bps", arg, 2, 0, BPS_MAX, &v->taker_fee_bps_e2);
+    case OPT_SLIP: return nd_cli_fixed("--slippage-bps", arg, 2, 0, BPS_MAX, &v->slippage_bps_e2);
+    case OPT_IMPACT: return nd_cli_fixed("--impact-bps", arg, 2, 0, BPS_MAX, &v->impact_bps_e2);
+    case OPT_VOLPCT:
+        return nd_cli_fixed("--max-volume-pct", arg, 2, 1, PCT_MAX, &v->max_volume_share_e4);
+    case OPT_MAXPOS: return nd_cli_fixed("--max-position-pct", arg, 2, 0, PCT_MAX, &r->max_position_pct_e2);
+    case OPT_MAXDD: return nd_cli_fixed("--max-drawdown-pct", arg, 2, 0, PCT_MAX, &r->max_drawdown_pct_e2);
+    case OPT_DAILY: return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, PCT_MAX, &r->daily_loss_pct_e2);
+    case OPT_COLLAR: return nd_cli_fixed("--price-collar-pct", arg, 2, 0, PCT_MAX, &r->price_collar_pct_e2);
+    case OPT_NOTIONAL:
+        return nd_cli_fixed("--max-order-notional", arg, ND_CASH_DECIMALS, 0, INT64_MAX / 1000,
+                            &r->max_order_notional);
+    case OPT_RATE: return nd_cli_int("--max-orders-per-sec", arg, 0, 1024, &r->orders_per_sec_max);
+    }
+    return 1; /* not one of these */
+}
+
+static int parse_other(options_t *o, int opt, const char *arg)
+{
+    int64_t tmp = 0;
+    switch (opt) {
+    case OPT_DATA: o->cfg.data_path = arg; return 0;
+    case OPT_FORMAT: return parse_format(o, arg);
+    case OPT_SYMBOL: return parse_symbol(o, arg);
+    case OPT_STRATEGY: return add_strategy(o, arg);
+    case OPT_PARAM: return set_param(o, arg);
+    case OPT_PARAMS: o->params_path = arg; return load_params(o, arg);
+    case OPT_SIZING: return parse_sizing(o, arg);
+    case OPT_SHORT: o->cfg.engine.allow_short = true; return 0;
+    case OPT_PPY: return nd_cli_real("--periods-per-year", arg, 1e-9, 1e12, &o->cfg.periods_per_year);
+    case OPT_RF: return nd_cli_real("--risk-free", arg, -1.0, 1.0, &o->cfg.risk_free);
+    case OPT_SEED:
+        if (nd_cli_int("--seed", arg, 0, INT64_MAX, &tmp))
+            return -1;
+        o->cfg.synth.seed = (uint64_t)tmp;
+        return 0;
+    case OPT_BARS: return nd_cli_int("--bars", arg, 1, 1000000000, &o->cfg.synth.bars);
+    case OPT_JSON: o->json = true; return 0;
+    case OPT_TRADES: o->trades_path = arg; return 0;
+    case OPT_EQUITY: o->equity_path = arg; return 0;
+    case OPT_LOG: {
+        nd_log_level_t level;
+        if (nd_log_level_parse(arg, &level) != ND_OK) {
+            fprintf(stderr, "noderr: --log-level: '%s' is not err, warn, info or debug\n", arg);
+            return -1;
+        }
+        nd_log_set_level(level);
+        return 0;
+    }
+    }
+    return parse_costs_and_limits(o, opt, arg);
+}
+
+/* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
+static int parse_args(options_t *o, int argc, char **argv)
+{
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            fputs(usage_text, stdout);
+            return -1;
+        }
+        if (opt == '?') {
+            fprintf(stderr, "noderr backtest: unknown or incomplete option '%s'\n%s",
+                    argv[optind - 1], usage_text);
+            return ND_EXIT_USAGE;
+        }
+        if (parse_other(o, opt, optarg) != 0)
+            return ND_EXIT_USAGE;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "noderr backtest: unexpected argument '%s'\n", argv[optind]);
+        return ND_EXIT_USAGE;
+    }
+    if (o->cfg.strategy_count == 0) {
+        fprintf(stderr, "noderr backtest: --strategy NAME is required (see 'noderr strategies')\n");
+        return ND_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void print_pct(const char *label, double v)
+{
+    if (isfinite(v))
+        printf("  %-22s %10.2f%%\n", label, v * 100.0);
+    else
+        printf("  %-22s %11s\n", label, "n/a");
+}
+
+static void print_num(const char *label, double v)
+{
+    if (isfinite(v))
+        printf("  %-22s %11.3f\n", label, v);
+    else
+        printf("  %-22s %11s\n", label, "n/a");
+}
+
+static void print_limit(const char *label, int64_t pct_e2)
+{
+    if (pct_e2 > 0)
+        printf("  %-22s %10.2f%%\n", label, (double)pct_e2 / 100.0);
+    else
+        printf("  %-22s %11s\n", label, "off");
+}
+
+static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
+{
+    const nd_engine_stats_t *es = nd_engine_stats(r->engine);
+    const nd_risk_t *risk = nd_engine_risk(r->engine);
+    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
+    char equity[32], cash0[32], fees[32], first[40], last[40];
+    nd_fixed_format(r->final_equity, ND_CASH_DECIMALS, equity, sizeof equity);
+    nd_fixed_format(nd_portfolio_initial_cash(p), ND_CASH_DECIMALS, cash0, sizeof cash0);
+    nd_fixed_format(nd_portfolio_fees(p), ND_CASH_DECIMALS, fees, sizeof fees);
+    nd_time_format_iso(es->first_ts_ns, first, sizeof first);
+    nd_time_format_iso(es->last_ts_ns, last, sizeof last);
+    printf("noderr backtest: %s on %s (%s)\n", cfg->strategies[0].def->name, cfg->symbol,
+           r->synthetic ? "synthetic market" : cfg->data_path);
+    if (r->synthetic)
+        printf("  seed %llu\n", (unsigned long long)r->seed);
+    printf("  %-22s %s .. %s (%lld bars)\n", "period", first, last, (long long)es->bars);
+    printf("  %-22s %s -> %s\n", "equity", cash0, equity);
+    print_pct("total return", r->metrics.total_return);
+    print_pct("annual return", r->metrics.annual_return);
+    print_pct("annual volatility", r->metrics.annual_volatility);
+    print_num("sharpe", r->metrics.sharpe);
+    print_num("sortino", r->metrics.sortino);
+    print_pct("max drawdown", r->metrics.max_drawdown);
+    print_num("calmar", r->metrics.calmar);
+    print_pct("VaR (historical)", r->metrics.var);
+    print_pct("CVaR", r->metrics.cvar);
+    printf("  %-22s %11lld (%lld fills)\n", "round trips", (long long)r->trade_stats.trades,
+           (long long)es->fills);
+    print_pct("win rate", r->trade_stats.win_rate);
+    print_num("profit factor", r->trade_stats.profit_factor);
+    print_pct("exposure", r->trade_stats.exposure);
+    printf("  %-22s %11s\n", "fees", fees);
+    printf("  %-22s %11lld\n", "orders rejected", (long long)es->orders_rejected);
+    print_limit("max position", cfg->engine.risk.max_position_pct_e2);
+    print_limit("drawdown breaker", cfg->engine.risk.max_drawdown_pct_e2);
+    print_limit("daily loss breaker", cfg->engine.risk.daily_loss_pct_e2);
+    for (uint32_t k = 0; k < risk->event_count; k++) {
+        char ts[40];
+        nd_time_format_iso(risk->events[k].ts_ns, ts, sizeof ts);
+        printf("  breaker %-14s %s at %.4f%% (threshold %.2f%%)\n",
+               nd_breaker_kind_name(risk->events[k].kind), ts,
+               (double)risk->events[k].measured_e6 / 1e4,
+               (double)risk->events[k].threshold_pct_e2 / 100.0);
+    }
+}
+
+static FILE *open_out(const char *option, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "noderr: %s %s: cannot write: %s\n", option, path, strerror(errno));
+    return f;
+}
+
+static int run(options_t *o)
+{
+    if (o->trades_path && !(o->cfg.trades_out = open_out("--trades-out", o->trades_path)))
+        return ND_EXIT_USAGE;
+    if (o->equity_path && !(o->cfg.equity_out = open_out("--equity-out", o->equity_path)))
+        return ND_EXIT_USAGE;
+    nd_backtest_result_t result;
+    char err[512] = "";
+    nd_err_t rc = nd_backtest_run(&o->cfg, &result, err, sizeof err);
+    int exit_code = ND_EXIT_OK;
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr backtest: %s\n", err[0] ? err : nd_strerror(rc));
+        exit_code = ND_EXIT_USAGE;
+    } else if (o->json) {
+        json_t *doc = nd_backtest_result_json(&o->cfg, &result);
+        if (nd_cli_print_json(doc) != 0)
+            exit_code = ND_EXIT_USAGE;
+        json_decref(doc);
+    } else {
+        print_summary(&o->cfg, &result);
+    }
+    nd_backtest_result_free(&result);
+    if (o->cfg.trades_out && fclose(o->cfg.trades_out) != 0)
+        exit_code = ND_EXIT_USAGE;
+    if (o->cfg.equity_out && fclose(o->cfg.equity_out) != 0)
+        exit_code = ND_EXIT_USAGE;
+    return exit_code;
+}
+
+int nd_cmd_backtest(int argc, char **argv)
+{
+    options_t o;
+    memset(&o, 0, sizeof o);
+    nd_backtest_config_default(&o.cfg);
+    int rc = parse_args(&o, argc, argv);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    return run(&o);
+}

@@ -1,0 +1,457 @@
+/* engine.c: engine life cycle and the per-bar event loop (see engine.h for the step order).
+ *
+ * Invariants: every order in live[] is working and came from order_pool; events leave the ring
+ * only through nd__engine_flush, in the order they were emitted; now_ns never decreases. */
+#include "engine_int.h"
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void nd_engine_config_default(nd_engine_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->initial_cash = 10000 * nd_pow10(ND_CASH_DECIMALS);
+    cfg->sizing.kind = ND_SIZING_PERCENT;
+    cfg->sizing.percent_e2 = 2500;
+    cfg->allow_short = false;
+    cfg->orders_max = 1024;
+    nd_sim_config_default(&cfg->venue);
+    nd_risk_config_default(&cfg->risk);
+}
+
+static nd_err_t check_config(const nd_engine_config_t *cfg, const nd_instrument_t *instruments,
+                             uint32_t count, char *err, size_t err_len)
+{
+    if (cfg->initial_cash <= 0) {
+        snprintf(err, err_len, "initial cash must be positive");
+        return ND_EINVAL;
+    }
+    if (cfg->orders_max == 0 || cfg->orders_max > ND_ORDERS_OPEN_MAX) {
+        snprintf(err, err_len, "order pool size must be 1..%d", ND_ORDERS_OPEN_MAX);
+        return ND_EINVAL;
+    }
+    if (count == 0 || count > ND_INSTRUMENTS_MAX) {
+        snprintf(err, err_len, "need 1..%d instruments", ND_INSTRUMENTS_MAX);
+        return ND_EINVAL;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (instruments[i].id != i || instruments[i].tick_size <= 0 ||
+            instruments[i].lot_size <= 0) {
+            snprintf(err, err_len, "instrument %u (%s): id must equal its index and tick and lot "
+                     "must be positive", i, instruments[i].symbol);
+            return ND_EINVAL;
+        }
+    }
+    if (cfg->sizing.kind == ND_SIZING_PERCENT &&
+        (cfg->sizing.percent_e2 <= 0 || cfg->sizing.percent_e2 > 10000)) {
+        snprintf(err, err_len, "percent sizing must be in (0, 100]");
+        return ND_EINVAL;
+    }
+    if (cfg->sizing.kind == ND_SIZING_FIXED && cfg->sizing.fixed_qty <= 0) {
+        snprintf(err, err_len, "fixed sizing quantity must be positive");
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
+static nd_err_t alloc_buffers(nd_engine_t *e, const nd_instrument_t *instruments, uint32_t count)
+{
+    e->instruments = nd_calloc(count, sizeof *instruments);
+    e->last_bar_ns = nd_calloc(count, sizeof(int64_t));
+    e->live = nd_calloc(e->cfg.orders_max, sizeof(nd_order_t *));
+    e->fill_buf = nd_calloc(e->cfg.orders_max, sizeof(nd_fill_t));
+    if (!e->instruments || !e->last_bar_ns || !e->live || !e->fill_buf)
+        return ND_ENOMEM;
+    memcpy(e->instruments, instruments, count * sizeof *instruments);
+    e->instrument_count = count;
+    nd_err_t rc = nd_pool_init(&e->order_pool, sizeof(nd_order_t), e->cfg.orders_max);
+    if (rc == ND_OK)
+        rc = nd_ring_init(&e->events, sizeof(nd_event_t), ND_EVENT_RING_SIZE);
+    return rc;
+}
+
+nd_err_t nd_engine_create(const nd_engine_config_t *cfg, const nd_instrument_t *instruments,
+                          uint32_t instrument_count, nd_clock_t *clock, nd_engine_t **out,
+                          char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && clock != NULL);
+    ND_ASSERT(out != NULL);
+    nd_err_t rc = check_config(cfg, instruments, instrument_count, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd_engine_t *e = nd_calloc(1, sizeof *e);
+    if (!e)
+        return ND_ENOMEM;
+    e->cfg = *cfg;
+    e->clock = clock;
+    e->next_client_id = 1;
+    rc = alloc_buffers(e, instruments, instrument_count);
+    if (rc == ND_OK)
+        rc = nd_sim_venue_init(&e->venue, &cfg->venue, e->instruments, instrument_count);
+    if (rc == ND_OK)
+        rc = nd_risk_init(&e->risk, &cfg->risk, 1); /* re-initialised in start() */
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "engine set-up failed: %s", nd_strerror(rc));
+        nd_engine_destroy(e);
+        return rc;
+    }
+    *out = e;
+    return ND_OK;
+}
+
+void nd_engine_destroy(nd_engine_t *e)
+{
+    if (!e)
+        return;
+    for (uint32_t s = 0; s < e->strategy_count; s++)
+        nd_free(e->strategies[s].state);
+    nd_portfolio_destroy(e->portfolio);
+    nd_pool_deinit(&e->order_pool);
+    nd_ring_deinit(&e->events);
+    nd_free(e->instruments);
+    nd_free(e->last_bar_ns);
+    nd_free(e->live);
+    nd_free(e->fill_buf);
+    nd_free(e);
+}
+
+void nd_engine_set_listener(nd_engine_t *e, const nd_engine_listener_t *listener)
+{
+    ND_ASSERT(e != NULL);
+    if (listener)
+        e->listener = *listener;
+    else
+        memset(&e->listener, 0, sizeof e->listener);
+}
+
+static nd_err_t engine_set_timer(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t timer_id);
+
+nd_err_t nd_engine_add_strategy(nd_engine_t *e, const nd_strategy_def_t *def,
+                                const double *params, uint32_t instrument_id, int64_t weight_e6,
+                                char *err, size_t err_len)
+{
+    ND_ASSERT(e != NULL && def != NULL);
+    ND_ASSERT(params != NULL);
+    if (e->started) {
+        snprintf(err, err_len, "strategies must be added before the engine starts");
+        return ND_ESTATE;
+    }
+    if (e->strategy_count >= ND_STRATEGIES_MAX) {
+        snprintf(err, err_len, "at most %d strategies", ND_STRATEGIES_MAX);
+        return ND_EFULL;
+    }
+    if (instrument_id >= e->instrument_count) {
+        snprintf(err, err_len, "strategy %s: unknown instrument %u", def->name, instrument_id);
+        return ND_EINVAL;
+    }
+    if (weight_e6 <= 0 || weight_e6 > 1000000) {
+        snprintf(err, err_len, "strategy %s: weight must be in (0, 1]", def->name);
+        return ND_EINVAL;
+    }
+    ND_ASSERT(def->param_count <= ND_STRATEGY_PARAMS_MAX);
+    nd_err_t rc = nd_strategy_params_check(def, params, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd__strategy_slot_t *slot = &e->strategies[e->strategy_count];
+    memset(slot, 0, sizeof *slot);
+    slot->def = def;
+    memcpy(slot->params, params, (size_t)def->param_count * sizeof(double));
+    slot->instrument_id = instrument_id;
+    slot->weight_e6 = weight_e6;
+    slot->ctx.engine = e;
+    slot->ctx.strategy_index = e->strategy_count;
+    slot->ctx.target = nd__engine_target;
+    slot->ctx.submit = nd__engine_submit;
+    slot->ctx.cancel = nd__engine_cancel;
+    slot->ctx.set_timer = engine_set_timer;
+    slot->ctx.position = nd__engine_position;
+    e->strategy_count++;
+    return ND_OK;
+}
+
+static void relay_trade(void *ctx, const nd_trade_t *trade)
+{
+    nd_engine_t *e = ctx;
+    if (e->listener.on_trade)
+        e->listener.on_trade(e->listener.ctx, trade);
+}
+
+nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len)
+{
+    ND_ASSERT(e != NULL && !e->started);
+    if (e->strategy_count == 0) {
+        snprintf(err, err_len, "no strategy to run");
+        return ND_EINVAL;
+    }
+    int64_t weights[ND_STRATEGIES_MAX], total = 0;
+    for (uint32_t s = 0; s < e->strategy_count; s++) {
+        weights[s] = e->strategies[s].weight_e6;
+        total += weights[s];
+    }
+    if (total > 1000000) {
+        snprintf(err, err_len, "strategy weights add up to more than 1");
+        return ND_EINVAL;
+    }
+    nd_err_t rc = nd_portfolio_create(e->instruments, e->instrument_count, weights,
+                                      e->strategy_count, e->cfg.initial_cash, &e->portfolio);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "portfolio: %s", nd_strerror(rc));
+        return rc;
+    }
+    nd_portfolio_on_trade(e->portfolio, relay_trade, e);
+    int64_t ext_per_cash = nd_pow10(nd_portfolio_ext_decimals(e->portfolio) - ND_CASH_DECIMALS);
+    rc = nd_risk_init(&e->risk, &e->cfg.risk, ext_per_cash);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "risk limits out of range");
+        return rc;
+    }
+    e->now_ns = nd_clock_now_ns(e->clock);
+    for (uint32_t s = 0; s < e->strategy_count; s++) {
+        nd__strategy_slot_t *slot = &e->strategies[s];
+        slot->state = nd_calloc(1, slot->def->state_size(slot->params));
+        if (!slot->state)
+            return ND_ENOMEM;
+        rc = slot->def->on_start(slot->state, slot->params, slot->instrument_id, &slot->ctx);
+        if (rc != ND_OK) {
+            snprintf(err, err_len, "strategy %s failed to start: %s", slot->def->name,
+                     nd_strerror(rc));
+            return rc;
+        }
+    }
+    e->started = true;
+    return ND_OK;
+}
+
+/* Timers: a binary min-heap on (at_ns, seq). */
+static bool timer_before(const nd__timer_t *a, const nd__timer_t *b)
+{
+    return a->at_ns < b->at_ns || (a->at_ns == b->at_ns && a->seq < b->seq);
+}
+
+static nd_err_t engine_set_timer(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t timer_id)
+{
+    nd_engine_t *e = ctx->engine;
+    if (at_ns < e->now_ns)
+        return ND_EINVAL;
+    if (e->timer_count >= ND_TIMERS_MAX)
+        return ND_EFULL;
+    uint32_t i = e->timer_count++;
+    nd__timer_t t = {at_ns, e->timer_seq++, ctx->strategy_index, timer_id};
+    while (i > 0 && timer_before(&t, &e->timers[(i - 1) / 2])) {
+        e->timers[i] = e->timers[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    e->timers[i] = t;
+    return ND_OK;
+}
+
+static nd__timer_t timer_pop(nd_engine_t *e)
+{
+    ND_ASSERT(e->timer_count > 0);
+    nd__timer_t top = e->timers[0], last = e->timers[--e->timer_count];
+    uint32_t i = 0;
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= e->timer_count)
+            break;
+        if (child + 1 < e->timer_count && timer_before(&e->timers[child + 1], &e->timers[child]))
+            child++;
+        if (!timer_before(&e->timers[child], &last))
+            break;
+        e->timers[i] = e->timers[child];
+        i = child;
+    }
+    e->timers[i] = last;
+    return top;
+}
+
+static void fire_timers(nd_engine_t *e)
+{
+    /* Bounded: a timer set from on_timer for "now" fires on the next event, not in this loop. */
+    uint32_t budget = e->timer_count;
+    while (budget-- > 0 && e->timer_count > 0 && e->timers[0].at_ns <= e->now_ns) {
+        nd__timer_t t = timer_pop(e);
+        nd__strategy_slot_t *slot = &e->strategies[t.strategy_index];
+        if (slot->def->on_timer)
+            slot->def->on_timer(slot->state, e->now_ns, t.timer_id, &slot->ctx);
+    }
+}
+
+nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *payload)
+{
+    nd_event_t ev;
+    ev.kind = kind;
+    ev.ts_ns = e->now_ns;
+    switch (kind) {
+    case ND_EVENT_ORDER: ev.u.order = *(const nd_order_t *)payload; break;
+    case ND_EVENT_FILL: ev.u.fill = *(const nd_fill_t *)payload; break;
+    case ND_EVENT_BREAKER: ev.u.breaker = *(const nd_breaker_event_t *)payload; break;
+    }
+    if (nd_ring_push(&e->events, &ev) == ND_OK)
+        return ND_OK;
+    nd_err_t rc = nd__engine_flush(e);
+    if (rc != ND_OK)
+        return rc;
+    rc = nd_ring_push(&e->events, &ev);
+    ND_ASSERT(rc == ND_OK);
+    return ND_OK;
+}
+
+nd_err_t nd__engine_flush(nd_engine_t *e)
+{
+    nd_event_t ev;
+    while (nd_ring_pop(&e->events, &ev) == ND_OK) {
+        if (!e->listener.on_event || e->store_failed)
+            continue;
+        if (e->listener.on_event(e->listener.ctx, &ev) != ND_OK) {
+            /* Durability before acting: nothing more trades unrecorded. */
+            e->store_failed = true;
+            e->risk.halted = true;
+        }
+    }
+    return e->store_failed ? ND_EIO : ND_OK;
+}
+
+static nd_err_t book_fills(nd_engine_t *e, size_t count)
+{
+    for (size_t k = 0; k < count; k++) {
+        const nd_fill_t *f = &e->fill_buf[k];
+        nd_err_t rc = nd_portfolio_apply_fill(e->portfolio, f);
+        if (rc != ND_OK)
+            return rc;
+        e->stats.fills++;
+        nd__engine_emit(e, ND_EVENT_FILL, f);
+        nd_order_t *o = nd__engine_find_live(e, f->client_id);
+        ND_ASSERT(o != NULL);
+        nd__engine_emit(e, ND_EVENT_ORDER, o);
+        if (f->strategy_index < e->strategy_count) {
+            nd__strategy_slot_t *slot = &e->strategies[f->strategy_index];
+            if (slot->def->on_fill)
+                slot->def->on_fill(slot->state, f, &slot->ctx);
+        }
+    }
+    nd__engine_release_done(e);
+    return ND_OK;
+}
+
+static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
+{
+    if (bar->instrument_id >= e->instrument_count)
+        return ND_EINVAL;
+    int64_t *last = &e->last_bar_ns[bar->instrument_id];
+    if (e->stats.bars > 0 && bar->ts_ns < e->stats.last_ts_ns)
+        return ND_EINVAL;
+    if (*last != 0 && bar->ts_ns > *last) {
+        int64_t gap = bar->ts_ns - *last;
+        if (e->stats.interval_ns == 0 || gap < e->stats.interval_ns)
+            e->stats.interval_ns = gap;
+    }
+    *last = bar->ts_ns;
+    if (e->stats.bars == 0)
+        e->stats.first_ts_ns = bar->ts_ns;
+    e->stats.last_ts_ns = bar->ts_ns;
+    e->stats.bars++;
+    return ND_OK;
+}
+
+static nd_err_t on_breaker(nd_engine_t *e)
+{
+    const nd_risk_t *r = &e->risk;
+    if (r->event_count > 0)
+        nd__engine_emit(e, ND_EVENT_BREAKER, &r->events[r->event_count - 1]);
+    return nd__engine_flatten(e);
+}
+
+nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
+{
+    ND_DEBUG_ASSERT(e->started);
+    e->now_ns = nd_clock_now_ns(e->clock);
+    nd_err_t rc = check_bar(e, bar);
+    if (rc != ND_OK)
+        return rc;
+    if (e->timer_count > 0)
+        fire_timers(e);
+    if (nd_sim_venue_open_count(&e->venue) > 0) {
+        size_t count = 0;
+        rc = nd_sim_venue_on_bar(&e->venue, bar, e->fill_buf, e->cfg.orders_max, &count);
+        if (rc == ND_OK)
+            rc = book_fills(e, count);
+        if (rc != ND_OK)
+            return rc;
+    }
+    nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
+    __int128 equity = nd_portfolio_equity_ext(e->portfolio);
+    if (nd_risk_on_equity(&e->risk, e->now_ns, equity)) {
+        rc = on_breaker(e);
+        if (rc != ND_OK)
+            return rc;
+    }
+    bool in_market = nd_portfolio_net_qty(e->portfolio, bar->instrument_id) != 0;
+    e->stats.bars_in_market += in_market;
+    for (uint32_t s = 0; s < e->strategy_count; s++) {
+        nd__strategy_slot_t *slot = &e->strategies[s];
+        if (slot->instrument_id == bar->instrument_id)
+            slot->def->on_bar(slot->state, bar, &slot->ctx);
+    }
+    if (e->listener.on_bar_done)
+        e->listener.on_bar_done(e->listener.ctx, bar, equity, in_market);
+    if (nd_ring_count(&e->events) > 0 || e->store_failed)
+        return nd__engine_flush(e);
+    return ND_OK;
+}
+
+nd_err_t nd_engine_kill(nd_engine_t *e)
+{
+    ND_ASSERT(e != NULL && e->started);
+    nd_risk_kill(&e->risk, e->now_ns, nd_portfolio_equity_ext(e->portfolio));
+    nd_err_t rc = on_breaker(e);
+    nd_err_t frc = nd__engine_flush(e);
+    return rc != ND_OK ? rc : frc;
+}
+
+const nd_engine_stats_t *nd_engine_stats(const nd_engine_t *e)
+{
+    return &e->stats;
+}
+
+nd_portfolio_t *nd_engine_portfolio(const nd_engine_t *e)
+{
+    return e->portfolio;
+}
+
+const nd_risk_t *nd_engine_risk(const nd_engine_t *e)
+{
+    return &e->risk;
+}
+
+const nd_instrument_t *nd_engine_instrument(const nd_engine_t *e, uint32_t instrument_id)
+{
+    ND_ASSERT(instrument_id < e->instrument_count);
+    return &e->instruments[instrument_id];
+}
+
+uint32_t nd_engine_strategy_count(const nd_engine_t *e)
+{
+    return e->strategy_count;
+}
+
+const nd_strategy_def_t *nd_engine_strategy_def(const nd_engine_t *e, uint32_t strategy_index)
+{
+    ND_ASSERT(strategy_index < e->strategy_count);
+    return e->strategies[strategy_index].def;
+}
+
+const double *nd_engine_strategy_params(const nd_engine_t *e, uint32_t strategy_index)
+{
+    ND_ASSERT(strategy_index < e->strategy_count);
+    return e->strategies[strategy_index].params;
+}
+
+int64_t nd_engine_rejects(const nd_engine_t *e, nd_reject_t reason)
+{
+    ND_ASSERT((int)reason >= 0 && (int)reason < 32);
+    return e->rejects[reason];
+}

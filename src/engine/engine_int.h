@@ -1,0 +1,72 @@
+/* engine_int.h: the engine's private state, shared by engine.c (the event loop) and
+ * engine_orders.c (sizing, validation, submission, cancellation, flattening). */
+#ifndef NODERR_ENGINE_INT_H
+#define NODERR_ENGINE_INT_H
+
+#include "noderr/engine.h"
+#include "noderr/pool.h"
+
+typedef struct nd__strategy_slot {
+    const nd_strategy_def_t *def;
+    double params[ND_STRATEGY_PARAMS_MAX];
+    uint32_t instrument_id;
+    int64_t weight_e6;
+    void *state;
+    nd_strategy_ctx_t ctx;
+} nd__strategy_slot_t;
+
+typedef struct nd__timer {
+    int64_t at_ns;
+    uint64_t seq;      /* insertion order breaks ties, so replays are identical */
+    uint32_t strategy_index;
+    uint64_t timer_id;
+} nd__timer_t;
+
+struct nd_engine {
+    nd_engine_config_t cfg;
+    nd_instrument_t *instruments;
+    uint32_t instrument_count;
+    nd_clock_t *clock;
+    int64_t now_ns;
+    bool started;
+    bool store_failed;         /* a listener refused an event: trading stays halted */
+    nd__strategy_slot_t strategies[ND_STRATEGIES_MAX];
+    uint32_t strategy_count;
+    nd_pool_t order_pool;
+    nd_order_t **live;         /* working orders, in submission order */
+    uint32_t live_count;
+    nd_sim_venue_t venue;
+    nd_risk_t risk;
+    nd_portfolio_t *portfolio;
+    nd_ring_t events;
+    nd_fill_t *fill_buf;       /* venue output for one bar, orders_max entries */
+    nd__timer_t timers[ND_TIMERS_MAX];
+    uint32_t timer_count;
+    uint64_t timer_seq;
+    nd_engine_listener_t listener;
+    nd_engine_stats_t stats;
+    int64_t *last_bar_ns;      /* per instrument */
+    int64_t rejects[32];
+    uint64_t next_client_id;
+};
+
+/* Queues an event; flushes to the listener first if the ring is full. */
+nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *payload);
+/* Delivers queued events to the listener in order; ND_EIO if it refused one. */
+nd_err_t nd__engine_flush(nd_engine_t *e);
+
+/* Strategy context entry points (engine_orders.c). */
+nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction);
+nd_err_t nd__engine_submit(nd_strategy_ctx_t *ctx, const nd_order_intent_t *intent,
+                           uint64_t *client_id);
+nd_err_t nd__engine_cancel(nd_strategy_ctx_t *ctx, uint64_t client_id);
+int64_t nd__engine_position(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
+
+/* Cancels every working order and sends market orders closing every position. */
+nd_err_t nd__engine_flatten(nd_engine_t *e);
+/* Drops finished orders from the live list and returns them to the pool. */
+void nd__engine_release_done(nd_engine_t *e);
+/* Finds a working order by client id, NULL if none. O(working orders). */
+nd_order_t *nd__engine_find_live(nd_engine_t *e, uint64_t client_id);
+
+#endif

@@ -1,0 +1,287 @@
+/* engine_orders.c: what happens between a strategy's wish and the venue: sizing by the
+ * portfolio, the instrument and account checks, the risk checks, submission, cancellation and
+ * the risk-driven flattening of every position.
+ *
+ * A rejected order never takes a pool slot: it lives on the stack just long enough to be
+ * emitted as an event with its reason. */
+#include "engine_int.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+
+#include <string.h>
+
+static int64_t abs64(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+nd_order_t *nd__engine_find_live(nd_engine_t *e, uint64_t client_id)
+{
+    for (uint32_t k = 0; k < e->live_count; k++)
+        if (e->live[k]->client_id == client_id)
+            return e->live[k];
+    return NULL;
+}
+
+void nd__engine_release_done(nd_engine_t *e)
+{
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < e->live_count; k++) {
+        nd_order_t *o = e->live[k];
+        if (nd_order_is_done(o))
+            nd_pool_put(&e->order_pool, o);
+        else
+            e->live[kept++] = o;
+    }
+    e->live_count = kept;
+}
+
+/* Quantity the portfolio's sizing rule gives a strategy on an instrument, rounded down to the
+ * lot; 0 when it cannot be sized (no price yet, no equity). */
+static int64_t sized_qty(nd_engine_t *e, uint32_t s, const nd_instrument_t *inst)
+{
+    const nd_sizing_t *sz = &e->cfg.sizing;
+    if (sz->kind == ND_SIZING_FIXED)
+        return nd_fixed_floor_to(sz->fixed_qty, inst->lot_size);
+    int64_t px = nd_portfolio_last_px(e->portfolio, inst->id);
+    int64_t equity = nd_portfolio_strategy_equity(e->portfolio, s), budget = 0, qty = 0;
+    if (px <= 0 || equity <= 0)
+        return 0;
+    if (nd_fixed_mul_div(equity, sz->percent_e2, 10000, ND_ROUND_DOWN, &budget) != ND_OK)
+        return 0;
+    int shift = inst->px_decimals + inst->qty_decimals - ND_CASH_DECIMALS;
+    if (nd_fixed_mul_div(budget, nd_pow10(shift), px, ND_ROUND_DOWN, &qty) != ND_OK)
+        return 0;
+    return nd_fixed_floor_to(qty, inst->lot_size);
+}
+
+/* Quantity of this strategy's working sell (or buy) orders on an instrument. */
+static int64_t pending_qty(nd_engine_t *e, uint32_t s, uint32_t instrument_id, nd_side_t side)
+{
+    int64_t q = 0;
+    for (uint32_t k = 0; k < e->live_count; k++) {
+        const nd_order_t *o = e->live[k];
+        if (o->strategy_index == s && o->instrument_id == instrument_id && o->side == side)
+            q += nd_order_remaining(o);
+    }
+    return q;
+}
+
+/* Instrument and account rules, before risk: lot and tick multiples, minimum notional, cash for
+ * a buy (at the last price plus the taker fee), holdings for a sell when shorting is off. */
+static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_instrument_t *inst)
+{
+    if (o->qty <= 0 || o->qty % inst->lot_size != 0)
+        return ND_REJECT_INVALID_QUANTITY;
+    if (o->type != ND_ORDER_MARKET && (o->px <= 0 || o->px % inst->tick_size != 0))
+        return ND_REJECT_INVALID_PRICE;
+    int64_t last = nd_portfolio_last_px(e->portfolio, inst->id);
+    if (last <= 0)
+        return ND_REJECT_NO_MARKET_DATA;
+    int64_t ref = o->type == ND_ORDER_MARKET ? last : o->px, notional = 0, fee = 0;
+    if (nd_notional(inst, ref, o->qty, &notional) != ND_OK)
+        return ND_REJECT_OVERFLOW;
+    if (notional < inst->min_notional)
+        return ND_REJECT_BELOW_MIN_NOTIONAL;
+    if (o->side == ND_SIDE_BUY) {
+        if (nd_fixed_mul_div(notional, e->cfg.venue.taker_fee_bps_e2, 1000000, ND_ROUND_UP,
+                             &fee) != ND_OK)
+            return ND_REJECT_OVERFLOW;
+        const nd_position_t *pos =
+            nd_portfolio_position(e->portfolio, o->strategy_index, inst->id);
+        /* Buying back a short needs no cash beyond the fee in a margin account. */
+        if (pos->qty >= 0 && notional + fee > nd_portfolio_cash(e->portfolio))
+            return ND_REJECT_INSUFFICIENT_FUNDS;
+    } else if (!e->cfg.allow_short) {
+        const nd_position_t *pos =
+            nd_portfolio_position(e->portfolio, o->strategy_index, inst->id);
+        if (o->qty + pending_qty(e, o->strategy_index, inst->id, ND_SIDE_SELL) > pos->qty)
+            return ND_REJECT_INSUFFICIENT_POSITION;
+    }
+    return ND_REJECT_NONE;
+}
+
+static void reject(nd_engine_t *e, nd_order_t *o, nd_reject_t reason)
+{
+    nd_err_t rc = nd_order_reject(o, reason, e->now_ns);
+    ND_ASSERT(rc == ND_OK);
+    e->rejects[reason]++;
+    e->stats.orders_rejected++;
+    nd__engine_emit(e, ND_EVENT_ORDER, o);
+}
+
+/* Takes a pool slot, hands the order to the venue, tracks it as live. */
+static nd_err_t send_to_venue(nd_engine_t *e, const nd_order_t *draft, uint64_t *client_id)
+{
+    nd_order_t *o = nd_pool_get(&e->order_pool);
+    if (!o) {
+        nd_order_t copy = *draft;
+        reject(e, &copy, ND_REJECT_POOL_EXHAUSTED);
+        return ND_OK;
+    }
+    *o = *draft;
+    nd_err_t rc = nd_sim_venue_submit(&e->venue, o, e->now_ns);
+    if (rc != ND_OK) {
+        nd_order_t copy = *draft;
+        nd_pool_put(&e->order_pool, o);
+        reject(e, &copy, ND_REJECT_POOL_EXHAUSTED);
+        return ND_OK;
+    }
+    ND_ASSERT(e->live_count < e->cfg.orders_max);
+    e->live[e->live_count++] = o;
+    e->stats.orders_accepted++;
+    if (client_id)
+        *client_id = o->client_id;
+    return nd__engine_emit(e, ND_EVENT_ORDER, o);
+}
+
+static nd_err_t submit_checked(nd_engine_t *e, uint32_t s, const nd_order_intent_t *intent,
+                               uint64_t *client_id)
+{
+    e->stats.orders_submitted++;
+    nd_order_t o;
+    nd_order_init(&o, e->next_client_id++, intent, s, e->now_ns);
+    if (intent->instrument_id >= e->instrument_count) {
+        o.instrument_id = 0;
+        reject(e, &o, ND_REJECT_UNKNOWN_INSTRUMENT);
+        return ND_OK;
+    }
+    const nd_instrument_t *inst = &e->instruments[intent->instrument_id];
+    /* Halts are reported as halts, whatever else is wrong with the order. */
+    nd_reject_t reason = ND_REJECT_NONE;
+    if (e->risk.kill_switch)
+        reason = ND_REJECT_KILL_SWITCH;
+    else if (e->store_failed || e->risk.halted)
+        reason = ND_REJECT_HALTED;
+    else
+        reason = check_account(e, &o, inst);
+    if (reason == ND_REJECT_NONE) {
+        nd_risk_view_t view = {
+            .now_ns = e->now_ns,
+            .last_px = nd_portfolio_last_px(e->portfolio, inst->id),
+            .net_qty = nd_portfolio_net_qty(e->portfolio, inst->id),
+            .equity = nd_portfolio_equity(e->portfolio),
+        };
+        reason = nd_risk_check_order(&e->risk, inst, &o, &view);
+    }
+    if (reason != ND_REJECT_NONE) {
+        reject(e, &o, reason);
+        return ND_OK;
+    }
+    return send_to_venue(e, &o, client_id);
+}
+
+static nd__strategy_slot_t *slot_of(nd_strategy_ctx_t *ctx)
+{
+    nd_engine_t *e = ctx->engine;
+    ND_ASSERT(ctx->strategy_index < e->strategy_count);
+    return &e->strategies[ctx->strategy_index];
+}
+
+nd_err_t nd__engine_submit(nd_strategy_ctx_t *ctx, const nd_order_intent_t *intent,
+                           uint64_t *client_id)
+{
+    nd_engine_t *e = ctx->engine;
+    ND_ASSERT(intent != NULL);
+    slot_of(ctx);
+    nd_order_intent_t sized = *intent;
+    if (sized.qty == 0 && sized.instrument_id < e->instrument_count)
+        sized.qty = sized_qty(e, ctx->strategy_index, &e->instruments[sized.instrument_id]);
+    return submit_checked(e, ctx->strategy_index, &sized, client_id);
+}
+
+static nd_err_t cancel_order(nd_engine_t *e, nd_order_t *o)
+{
+    nd_err_t rc = nd_sim_venue_cancel(&e->venue, o->client_id, e->now_ns);
+    if (rc != ND_OK)
+        return rc;
+    e->stats.orders_cancelled++;
+    return nd__engine_emit(e, ND_EVENT_ORDER, o);
+}
+
+nd_err_t nd__engine_cancel(nd_strategy_ctx_t *ctx, uint64_t client_id)
+{
+    nd_engine_t *e = ctx->engine;
+    nd_order_t *o = nd__engine_find_live(e, client_id);
+    if (!o || o->strategy_index != ctx->strategy_index)
+        return ND_ENOTFOUND;
+    nd_err_t rc = cancel_order(e, o);
+    nd__engine_release_done(e);
+    return rc;
+}
+
+/* Cancels one strategy's working orders on an instrument, only those on `side` when side is
+ * not 0 (a new target replaces them). */
+static void cancel_strategy_orders(nd_engine_t *e, uint32_t s, uint32_t instrument_id, int side)
+{
+    for (uint32_t k = 0; k < e->live_count; k++) {
+        nd_order_t *o = e->live[k];
+        if (o->strategy_index == s && o->instrument_id == instrument_id &&
+            (side == 0 || (int)o->side == side))
+            cancel_order(e, o);
+    }
+    nd__engine_release_done(e);
+}
+
+nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction)
+{
+    nd_engine_t *e = ctx->engine;
+    uint32_t s = ctx->strategy_index;
+    if (instrument_id >= e->instrument_count || direction < -1 || direction > 1)
+        return ND_EINVAL;
+    const nd_instrument_t *inst = &e->instruments[instrument_id];
+    int64_t held = nd_portfolio_position(e->portfolio, s, instrument_id)->qty;
+    if (direction < 0 && !e->cfg.allow_short)
+        direction = 0; /* a spot account cannot short: the nearest it can be is flat */
+    if ((direction > 0 && held > 0) || (direction < 0 && held < 0) ||
+        (direction == 0 && held == 0)) {
+        /* Already there: orders working against the target go; a partly filled order toward
+         * it keeps working. */
+        cancel_strategy_orders(e, s, instrument_id, direction == 0 ? 0 : -direction);
+        return ND_OK;
+    }
+    int64_t want = direction == 0 ? 0 : direction * sized_qty(e, s, inst);
+    cancel_strategy_orders(e, s, instrument_id, 0);
+    int64_t delta = want - held;
+    if (delta == 0)
+        return ND_OK;
+    nd_order_intent_t intent = {
+        .instrument_id = instrument_id,
+        .side = delta > 0 ? ND_SIDE_BUY : ND_SIDE_SELL,
+        .type = ND_ORDER_MARKET,
+        .px = 0,
+        .qty = abs64(delta),
+    };
+    return submit_checked(e, s, &intent, NULL);
+}
+
+int64_t nd__engine_position(nd_strategy_ctx_t *ctx, uint32_t instrument_id)
+{
+    nd_engine_t *e = ctx->engine;
+    if (instrument_id >= e->instrument_count)
+        return 0;
+    return nd_portfolio_position(e->portfolio, ctx->strategy_index, instrument_id)->qty;
+}
+
+nd_err_t nd__engine_flatten(nd_engine_t *e)
+{
+    for (uint32_t k = 0; k < e->live_count; k++)
+        cancel_order(e, e->live[k]);
+    nd__engine_release_done(e);
+    for (uint32_t s = 0; s < e->strategy_count; s++) {
+        for (uint32_t i = 0; i < e->instrument_count; i++) {
+            int64_t held = nd_portfolio_position(e->portfolio, s, i)->qty;
+            if (held == 0)
+                continue;
+            nd_order_intent_t intent = {i, held > 0 ? ND_SIDE_SELL : ND_SIDE_BUY,
+                                        ND_ORDER_MARKET, 0, abs64(held)};
+            nd_order_t o;
+            nd_order_init(&o, e->next_client_id++, &intent, s, e->now_ns);
+            /* Risk's own orders reduce risk: they bypass the checks that a halt closes. */
+            nd_err_t rc = send_to_venue(e, &o, NULL);
+            if (rc != ND_OK)
+                return rc;
+        }
+    }
+    return ND_OK;
+}

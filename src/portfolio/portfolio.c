@@ -1,0 +1,441 @@
+/* portfolio.c: average-cost accounting per (strategy, instrument), round trips, attribution.
+ *
+ * Invariant kept by apply_fill, checked by nd_portfolio_check:
+ *   cash + sum(cost) == initial_cash + sum(realized) - sum(fees).
+ * Equity for marking is kept in the extended scale 10^-ext_decimals as
+ *   equity_ext = cash * 10^(ext - cash decimals) + sum_i net_qty_i * mark_i * mult_i
+ * and updated incrementally, so marking a bar is one multiply-add and no division. */
+#include "noderr/portfolio.h"
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct nd_portfolio {
+    const nd_instrument_t *instruments;
+    uint32_t instrument_count;
+    uint32_t strategy_count;
+    int64_t initial_cash;
+    int64_t cash;
+    int64_t fees;
+    int ext_decimals;
+    __int128 cash_mult;       /* 10^(ext - ND_CASH_DECIMALS) */
+    __int128 equity_ext;      /* exact equity in 10^-ext */
+    int64_t *weights_e6;      /* per strategy */
+    int64_t *net_qty;         /* per instrument, across strategies */
+    int64_t *last_px;         /* per instrument */
+    int64_t *value_mult;      /* per instrument: 10^(ext - px_decimals - qty_decimals) */
+    nd_position_t *positions; /* [strategy * instrument_count + instrument] */
+    int64_t *closed_trips;    /* per position: round trips closed */
+    nd_trade_cb trade_cb;
+    void *trade_ctx;
+};
+
+static nd_position_t *pos_at(const nd_portfolio_t *p, uint32_t s, uint32_t i)
+{
+    ND_ASSERT(s < p->strategy_count);
+    ND_ASSERT(i < p->instrument_count);
+    return &p->positions[(size_t)s * p->instrument_count + i];
+}
+
+static nd_err_t check_create_args(const nd_instrument_t *instruments, uint32_t instrument_count,
+                                  const int64_t *weights_e6, uint32_t strategy_count,
+                                  int64_t initial_cash)
+{
+    if (!instruments || instrument_count == 0 || instrument_count > ND_INSTRUMENTS_MAX)
+        return ND_EINVAL;
+    if (!weights_e6 || strategy_count == 0 || strategy_count > ND_STRATEGIES_MAX)
+        return ND_EINVAL;
+    if (initial_cash <= 0)
+        return ND_EINVAL;
+    int64_t total = 0;
+    for (uint32_t s = 0; s < strategy_count; s++) {
+        if (weights_e6[s] < 0 || weights_e6[s] > 1000000)
+            return ND_EINVAL;
+        total += weights_e6[s];
+    }
+    if (total > 1000000)
+        return ND_EINVAL;
+    for (uint32_t i = 0; i < instrument_count; i++) {
+        int d = instruments[i].px_decimals + instruments[i].qty_decimals;
+        if (d < ND_CASH_DECIMALS || d > 24 || instruments[i].id != i)
+            return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
+nd_err_t nd_portfolio_create(const nd_instrument_t *instruments, uint32_t instrument_count,
+                             const int64_t *weights_e6, uint32_t strategy_count,
+                             int64_t initial_cash, nd_portfolio_t **out)
+{
+    nd_err_t rc = check_create_args(instruments, instrument_count, weights_e6, strategy_count,
+                                    initial_cash);
+    if (rc != ND_OK)
+        return rc;
+    nd_portfolio_t *p = nd_calloc(1, sizeof *p);
+    if (!p)
+        return ND_ENOMEM;
+    size_t npos = (size_t)strategy_count * instrument_count;
+    p->weights_e6 = nd_calloc(strategy_count, sizeof(int64_t));
+    p->net_qty = nd_calloc(instrument_count, sizeof(int64_t));
+    p->last_px = nd_calloc(instrument_count, sizeof(int64_t));
+    p->value_mult = nd_calloc(instrument_count, sizeof(int64_t));
+    p->positions = nd_calloc(npos, sizeof(nd_position_t));
+    p->closed_trips = nd_calloc(npos, sizeof(int64_t));
+    if (!p->weights_e6 || !p->net_qty || !p->last_px || !p->value_mult || !p->positions ||
+        !p->closed_trips) {
+        nd_portfolio_destroy(p);
+        return ND_ENOMEM;
+    }
+    p->instruments = instruments;
+    p->instrument_count = instrument_count;
+    p->strategy_count = strategy_count;
+    memcpy(p->weights_e6, weights_e6, strategy_count * sizeof(int64_t));
+    p->ext_decimals = ND_CASH_DECIMALS;
+    for (uint32_t i = 0; i < instrument_count; i++) {
+        int d = instruments[i].px_decimals + instruments[i].qty_decimals;
+        if (d > p->ext_decimals)
+            p->ext_decimals = d;
+    }
+    /* ext may reach 24 decimals: 10^24 does not fit an int64, so build the multipliers here. */
+    p->cash_mult = 1;
+    for (int k = ND_CASH_DECIMALS; k < p->ext_decimals; k++)
+        p->cash_mult *= 10;
+    for (uint32_t i = 0; i < instrument_count; i++)
+        p->value_mult[i] =
+            nd_pow10(p->ext_decimals - instruments[i].px_decimals - instruments[i].qty_decimals);
+    p->initial_cash = initial_cash;
+    p->cash = initial_cash;
+    p->equity_ext = (__int128)initial_cash * p->cash_mult;
+    *out = p;
+    return ND_OK;
+}
+
+void nd_portfolio_destroy(nd_portfolio_t *p)
+{
+    if (!p)
+        return;
+    nd_free(p->weights_e6);
+    nd_free(p->net_qty);
+    nd_free(p->last_px);
+    nd_free(p->value_mult);
+    nd_free(p->positions);
+    nd_free(p->closed_trips);
+    nd_free(p);
+}
+
+void nd_portfolio_on_trade(nd_portfolio_t *p, nd_trade_cb cb, void *ctx)
+{
+    ND_ASSERT(p != NULL);
+    p->trade_cb = cb;
+    p->trade_ctx = ctx;
+}
+
+/* Average price of value (cash units) over qty (quantity units), in price units. */
+static int64_t average_px(const nd_instrument_t *inst, int64_t value, int64_t qty)
+{
+    if (qty == 0)
+        return 0;
+    int shift = inst->px_decimals + inst->qty_decimals - ND_CASH_DECIMALS;
+    int64_t px = 0;
+    if (nd_fixed_mul_div(value, nd_pow10(shift), qty, ND_ROUND_HALF_EVEN, &px) != ND_OK)
+        return 0;
+    return px;
+}
+
+static void close_trip(nd_portfolio_t *p, nd_position_t *pos, const nd_fill_t *fill, int dir)
+{
+    const nd_instrument_t *inst = &p->instruments[fill->instrument_id];
+    nd_trade_t t = {
+        .strategy_index = fill->strategy_index,
+        .instrument_id = fill->instrument_id,
+        .direction = dir,
+        .entry_ns = pos->trip_entry_ns,
+        .exit_ns = fill->ts_ns,
+        .qty = pos->trip_qty_max,
+        .entry_px = average_px(inst, pos->trip_entry_cost, pos->trip_entry_qty),
+        .exit_px = average_px(inst, pos->trip_exit_value, pos->trip_exit_qty),
+        .pnl = pos->trip_realized - pos->trip_fees,
+        .fees = pos->trip_fees,
+    };
+    p->closed_trips[(size_t)fill->strategy_index * p->instrument_count + fill->instrument_id]++;
+    if (p->trade_cb)
+        p->trade_cb(p->trade_ctx, &t);
+}
+
+static void open_trip(nd_position_t *pos, int64_t ts_ns)
+{
+    pos->trip_entry_ns = ts_ns;
+    pos->trip_realized = 0;
+    pos->trip_fees = 0;
+    pos->trip_qty_max = 0;
+    pos->trip_entry_cost = 0;
+    pos->trip_entry_qty = 0;
+    pos->trip_exit_value = 0;
+    pos->trip_exit_qty = 0;
+}
+
+static int64_t abs64(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+/* The part of a fill that closes existing exposure: c of its q units. Computes everything into
+ * *next first so that an overflow leaves the position untouched. */
+typedef struct fill_split {
+    int64_t close_qty, close_value, close_cost, close_fee, realized;
+} fill_split_t;
+
+static nd_err_t split_fill(const nd_position_t *pos, const nd_fill_t *f, fill_split_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t signed_qty = f->side == ND_SIDE_BUY ? f->qty : -f->qty;
+    if (pos->qty == 0 || (pos->qty > 0) == (signed_qty > 0))
+        return ND_OK;
+    int64_t held = abs64(pos->qty);
+    out->close_qty = f->qty < held ? f->qty : held;
+    nd_err_t rc = nd_fixed_mul_div(pos->cost, out->close_qty, held, ND_ROUND_HALF_EVEN,
+                                   &out->close_cost);
+    if (rc == ND_OK)
+        rc = nd_fixed_mul_div(f->notional, out->close_qty, f->qty, ND_ROUND_HALF_EVEN,
+                              &out->close_value);
+    if (rc == ND_OK)
+        rc = nd_fixed_mul_div(f->fee, out->close_qty, f->qty, ND_ROUND_HALF_EVEN,
+                              &out->close_fee);
+    if (rc != ND_OK)
+        return rc;
+    int64_t signed_value = pos->qty > 0 ? out->close_value : -out->close_value;
+    if (__builtin_sub_overflow(signed_value, out->close_cost, &out->realized))
+        return ND_EOVERFLOW;
+    return ND_OK;
+}
+
+nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *f)
+{
+    ND_ASSERT(p != NULL && f != NULL);
+    if (f->instrument_id >= p->instrument_count || f->strategy_index >= p->strategy_count ||
+        f->qty <= 0 || f->notional < 0 || f->fee < 0)
+        return ND_EINVAL;
+    nd_position_t *pos = pos_at(p, f->strategy_index, f->instrument_id);
+    fill_split_t sp;
+    nd_err_t rc = split_fill(pos, f, &sp);
+    if (rc != ND_OK)
+        return rc;
+    int s = f->side == ND_SIDE_BUY ? 1 : -1;
+    int64_t open_qty = f->qty - sp.close_qty, open_value = f->notional - sp.close_value;
+    int64_t cash_delta = 0, new_cash = 0, new_cost = 0, new_qty = 0, new_net = 0, new_fees = 0;
+    int64_t cost_delta = s * open_value - sp.close_cost;
+    int ovf = __builtin_add_overflow(s * f->notional, f->fee, &cash_delta);
+    ovf |= __builtin_sub_overflow(p->cash, cash_delta, &new_cash);
+    ovf |= __builtin_add_overflow(pos->cost, cost_delta, &new_cost);
+    ovf |= __builtin_add_overflow(pos->qty, (int64_t)s * f->qty, &new_qty);
+    ovf |= __builtin_add_overflow(p->net_qty[f->instrument_id], (int64_t)s * f->qty, &new_net);
+    ovf |= __builtin_add_overflow(p->fees, f->fee, &new_fees);
+    if (ovf)
+        return ND_EOVERFLOW;
+    int64_t before_qty = pos->qty;
+    /* Commit. Nothing below can fail. */
+    p->cash = new_cash;
+    p->fees = new_fees;
+    p->net_qty[f->instrument_id] = new_net;
+    p->equity_ext += -(__int128)cash_delta * p->cash_mult +
+                     (__int128)s * f->qty * p->last_px[f->instrument_id] *
+                         p->value_mult[f->instrument_id];
+    pos->realized += sp.realized;
+    pos->fees += f->fee;
+    if (s > 0)
+        pos->bought_qty += f->qty;
+    else
+        pos->sold_qty += f->qty;
+    if (sp.close_qty > 0) {
+        pos->trip_realized += sp.realized;
+        pos->trip_fees += sp.close_fee;
+        pos->trip_exit_value += sp.close_value;
+        pos->trip_exit_qty += sp.close_qty;
+        pos->qty = before_qty + s * sp.close_qty;
+        if (pos->qty == 0)
+            close_trip(p, pos, f, before_qty > 0 ? 1 : -1);
+    }
+    if (open_qty > 0) {
+        if (pos->qty == 0)
+            open_trip(pos, f->ts_ns);
+        pos->trip_fees += f->fee - sp.close_fee;
+        pos->trip_entry_cost += open_value;
+        pos->trip_entry_qty += open_qty;
+    }
+    pos->qty = new_qty;
+    pos->cost = new_cost;
+    if (abs64(pos->qty) > pos->trip_qty_max)
+        pos->trip_qty_max = abs64(pos->qty);
+    ND_ASSERT(pos->qty != 0 || pos->cost == 0);
+    return ND_OK;
+}
+
+void nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px)
+{
+    ND_ASSERT(instrument_id < p->instrument_count);
+    int64_t prev = p->last_px[instrument_id];
+    p->last_px[instrument_id] = px;
+    int64_t q = p->net_qty[instrument_id];
+    if (q != 0)
+        p->equity_ext += (__int128)q * (px - prev) * p->value_mult[instrument_id];
+}
+
+int64_t nd_portfolio_last_px(const nd_portfolio_t *p, uint32_t instrument_id)
+{
+    ND_ASSERT(instrument_id < p->instrument_count);
+    return p->last_px[instrument_id];
+}
+
+__int128 nd_portfolio_equity_ext(const nd_portfolio_t *p)
+{
+    return p->equity_ext;
+}
+
+int nd_portfolio_ext_decimals(const nd_portfolio_t *p)
+{
+    return p->ext_decimals;
+}
+
+int64_t nd_portfolio_equity(const nd_portfolio_t *p)
+{
+    int64_t eq = 0;
+    /* cash_mult may exceed int64 only when ext > 26 decimals, which create() refuses. */
+    nd_err_t rc = nd_fixed_div128(p->equity_ext, (int64_t)p->cash_mult, ND_ROUND_HALF_EVEN, &eq);
+    return rc == ND_OK ? eq : (p->equity_ext > 0 ? INT64_MAX : INT64_MIN);
+}
+
+int64_t nd_portfolio_cash(const nd_portfolio_t *p)
+{
+    return p->cash;
+}
+
+int64_t nd_portfolio_initial_cash(const nd_portfolio_t *p)
+{
+    return p->initial_cash;
+}
+
+int64_t nd_portfolio_fees(const nd_portfolio_t *p)
+{
+    return p->fees;
+}
+
+const nd_position_t *nd_portfolio_position(const nd_portfolio_t *p, uint32_t strategy_index,
+                                           uint32_t instrument_id)
+{
+    return pos_at(p, strategy_index, instrument_id);
+}
+
+int64_t nd_portfolio_net_qty(const nd_portfolio_t *p, uint32_t instrument_id)
+{
+    ND_ASSERT(instrument_id < p->instrument_count);
+    return p->net_qty[instrument_id];
+}
+
+bool nd_portfolio_has_positions(const nd_portfolio_t *p)
+{
+    for (uint32_t i = 0; i < p->instrument_count; i++)
+        if (p->net_qty[i] != 0)
+            return true;
+    /* Strategies may hold offsetting positions that net to zero. */
+    for (size_t k = 0; k < (size_t)p->strategy_count * p->instrument_count; k++)
+        if (p->positions[k].qty != 0)
+            return true;
+    return false;
+}
+
+int64_t nd_portfolio_unrealized(const nd_portfolio_t *p, uint32_t strategy_index,
+                                uint32_t instrument_id)
+{
+    const nd_position_t *pos = pos_at(p, strategy_index, instrument_id);
+    if (pos->qty == 0)
+        return 0;
+    int64_t value = 0;
+    if (nd_notional(&p->instruments[instrument_id], p->last_px[instrument_id], pos->qty,
+                    &value) != ND_OK)
+        return 0;
+    return value - pos->cost;
+}
+
+static void add_position(const nd_portfolio_t *p, uint32_t s, uint32_t i, nd_attribution_t *a)
+{
+    const nd_position_t *pos = pos_at(p, s, i);
+    int64_t unrealized = nd_portfolio_unrealized(p, s, i);
+    a->realized += pos->realized;
+    a->unrealized += unrealized;
+    a->fees += pos->fees;
+    a->net += pos->realized + unrealized - pos->fees;
+    a->trades += p->closed_trips[(size_t)s * p->instrument_count + i];
+}
+
+void nd_portfolio_by_strategy(const nd_portfolio_t *p, uint32_t strategy_index,
+                              nd_attribution_t *out)
+{
+    ND_ASSERT(strategy_index < p->strategy_count);
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < p->instrument_count; i++)
+        add_position(p, strategy_index, i, out);
+}
+
+void nd_portfolio_by_instrument(const nd_portfolio_t *p, uint32_t instrument_id,
+                                nd_attribution_t *out)
+{
+    ND_ASSERT(instrument_id < p->instrument_count);
+    memset(out, 0, sizeof *out);
+    for (uint32_t s = 0; s < p->strategy_count; s++)
+        add_position(p, s, instrument_id, out);
+}
+
+void nd_portfolio_by_venue(const nd_portfolio_t *p, const char *venue, nd_attribution_t *out)
+{
+    ND_ASSERT(venue != NULL);
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < p->instrument_count; i++) {
+        if (strcmp(p->instruments[i].venue, venue) != 0)
+            continue;
+        for (uint32_t s = 0; s < p->strategy_count; s++)
+            add_position(p, s, i, out);
+    }
+}
+
+int64_t nd_portfolio_strategy_equity(const nd_portfolio_t *p, uint32_t strategy_index)
+{
+    nd_attribution_t a;
+    nd_portfolio_by_strategy(p, strategy_index, &a);
+    int64_t sleeve = 0;
+    if (nd_fixed_mul_div(p->initial_cash, p->weights_e6[strategy_index], 1000000, ND_ROUND_DOWN,
+                         &sleeve) != ND_OK)
+        return 0;
+    return sleeve + a.net;
+}
+
+bool nd_portfolio_check(const nd_portfolio_t *p, char *err, size_t err_len)
+{
+    __int128 cost = 0, realized = 0, fees = 0, value_ext = 0;
+    for (uint32_t s = 0; s < p->strategy_count; s++) {
+        for (uint32_t i = 0; i < p->instrument_count; i++) {
+            const nd_position_t *pos = pos_at(p, s, i);
+            cost += pos->cost;
+            realized += pos->realized;
+            fees += pos->fees;
+        }
+    }
+    for (uint32_t i = 0; i < p->instrument_count; i++)
+        value_ext += (__int128)p->net_qty[i] * p->last_px[i] * p->value_mult[i];
+    if (p->cash + cost != p->initial_cash + realized - fees) {
+        snprintf(err, err_len, "cash plus cost basis does not equal initial cash plus realised "
+                               "P&L minus fees");
+        return false;
+    }
+    if (fees != p->fees) {
+        snprintf(err, err_len, "position fees do not sum to the account's fees");
+        return false;
+    }
+    if ((__int128)p->cash * p->cash_mult + value_ext != p->equity_ext) {
+        snprintf(err, err_len, "equity differs from cash plus marked positions");
+        return false;
+    }
+    return true;
+}

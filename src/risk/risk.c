@@ -1,0 +1,219 @@
+/* risk.c: pre-trade checks, drawdown and daily-loss breakers, kill switch.
+ *
+ * All threshold comparisons are exact integer arithmetic in __int128, so a breaker trips at
+ * exactly its threshold and never one unit early or late. The rate limiter keeps the times of
+ * the orders accepted in the last second in a fixed ring. */
+#include "noderr/risk.h"
+#include "noderr/assert.h"
+#include "noderr/clock.h"
+#include "noderr/fixed.h"
+
+#include <string.h>
+
+#define RATE_RING_SIZE 1024
+_Static_assert(RATE_RING_SIZE == sizeof(((nd_risk_t *)0)->_rate_ring) / sizeof(int64_t),
+               "rate ring size matches the struct");
+
+void nd_risk_config_default(nd_risk_config_t *cfg)
+{
+    cfg->max_position_pct_e2 = 2500;
+    cfg->max_order_notional = 0;
+    cfg->price_collar_pct_e2 = 1000;
+    cfg->orders_per_sec_max = 50;
+    cfg->max_drawdown_pct_e2 = 1200;
+    cfg->daily_loss_pct_e2 = 500;
+}
+
+const char *nd_breaker_kind_name(nd_breaker_kind_t kind)
+{
+    switch (kind) {
+    case ND_BREAKER_DRAWDOWN: return "drawdown";
+    case ND_BREAKER_DAILY_LOSS: return "daily_loss";
+    case ND_BREAKER_KILL_SWITCH: return "kill_switch";
+    }
+    return "unknown";
+}
+
+nd_err_t nd_risk_init(nd_risk_t *r, const nd_risk_config_t *cfg, int64_t ext_per_cash)
+{
+    ND_ASSERT(r != NULL && cfg != NULL);
+    if (cfg->max_position_pct_e2 < 0 || cfg->max_order_notional < 0 ||
+        cfg->price_collar_pct_e2 < 0 || cfg->orders_per_sec_max < 0 ||
+        cfg->orders_per_sec_max > RATE_RING_SIZE || cfg->max_drawdown_pct_e2 < 0 ||
+        cfg->max_drawdown_pct_e2 > 10000 || cfg->daily_loss_pct_e2 < 0 ||
+        cfg->daily_loss_pct_e2 > 10000 || ext_per_cash <= 0)
+        return ND_EINVAL;
+    memset(r, 0, sizeof *r);
+    r->cfg = *cfg;
+    r->_ext_per_cash = ext_per_cash;
+    return ND_OK;
+}
+
+static int64_t abs64(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+static bool rate_exceeded(nd_risk_t *r, int64_t now_ns)
+{
+    if (r->cfg.orders_per_sec_max == 0)
+        return false;
+    /* Drop orders older than one second from the front of the ring. */
+    while (r->_rate_count > 0 &&
+           r->_rate_ring[r->_rate_head] <= now_ns - ND_NS_PER_SEC) {
+        r->_rate_head = (r->_rate_head + 1) % RATE_RING_SIZE;
+        r->_rate_count--;
+    }
+    return r->_rate_count >= (uint32_t)r->cfg.orders_per_sec_max;
+}
+
+static void rate_record(nd_risk_t *r, int64_t now_ns)
+{
+    if (r->cfg.orders_per_sec_max == 0)
+        return;
+    ND_ASSERT(r->_rate_count < RATE_RING_SIZE);
+    r->_rate_ring[(r->_rate_head + r->_rate_count) % RATE_RING_SIZE] = now_ns;
+    r->_rate_count++;
+}
+
+static nd_reject_t check_limits(const nd_risk_t *r, const nd_instrument_t *inst,
+                                const nd_order_t *o, const nd_risk_view_t *v)
+{
+    int64_t ref_px = o->type == ND_ORDER_MARKET ? v->last_px : o->px;
+    if (o->type != ND_ORDER_MARKET && r->cfg.price_collar_pct_e2 > 0) {
+        __int128 distance = (__int128)abs64(o->px - v->last_px) * 10000;
+        if (distance > (__int128)r->cfg.price_collar_pct_e2 * v->last_px)
+            return ND_REJECT_PRICE_OUTSIDE_BAND;
+    }
+    int64_t notional = 0;
+    if (nd_notional(inst, ref_px, o->qty, &notional) != ND_OK)
+        return ND_REJECT_OVERFLOW;
+    if (r->cfg.max_order_notional > 0 && notional > r->cfg.max_order_notional)
+        return ND_REJECT_NOTIONAL_LIMIT_EXCEEDED;
+    if (r->cfg.max_position_pct_e2 > 0) {
+        int64_t after = v->net_qty + (o->side == ND_SIDE_BUY ? o->qty : -o->qty);
+        if (abs64(after) > abs64(v->net_qty)) { /* orders that only reduce always pass */
+            int64_t value = 0;
+            if (nd_notional(inst, ref_px, abs64(after), &value) != ND_OK)
+                return ND_REJECT_OVERFLOW;
+            if (v->equity <= 0 || (__int128)value * 10000 >
+                                      (__int128)r->cfg.max_position_pct_e2 * v->equity)
+                return ND_REJECT_POSITION_LIMIT_EXCEEDED;
+        }
+    }
+    return ND_REJECT_NONE;
+}
+
+nd_reject_t nd_risk_check_order(nd_risk_t *r, const nd_instrument_t *inst, const nd_order_t *o,
+                                const nd_risk_view_t *view)
+{
+    ND_ASSERT(r != NULL && inst != NULL);
+    ND_ASSERT(o != NULL && view != NULL);
+    nd_reject_t reason = ND_REJECT_NONE;
+    if (r->kill_switch)
+        reason = ND_REJECT_KILL_SWITCH;
+    else if (r->halted)
+        reason = ND_REJECT_HALTED;
+    else if (o->qty <= 0)
+        reason = ND_REJECT_INVALID_QUANTITY;
+    else if (o->type != ND_ORDER_MARKET && o->px <= 0)
+        reason = ND_REJECT_INVALID_PRICE;
+    else if (view->last_px <= 0)
+        reason = ND_REJECT_NO_MARKET_DATA;
+    else
+        reason = check_limits(r, inst, o, view);
+    if (reason == ND_REJECT_NONE && rate_exceeded(r, view->now_ns))
+        reason = ND_REJECT_RATE_LIMIT_EXCEEDED;
+    if (reason == ND_REJECT_NONE)
+        rate_record(r, view->now_ns);
+    else
+        r->rejects[reason]++;
+    return reason;
+}
+
+static int64_t ext_to_cash(const nd_risk_t *r, __int128 ext)
+{
+    int64_t v = 0;
+    if (nd_fixed_div128(ext, r->_ext_per_cash, ND_ROUND_HALF_EVEN, &v) != ND_OK)
+        return ext > 0 ? INT64_MAX : INT64_MIN;
+    return v;
+}
+
+static void record_trip(nd_risk_t *r, nd_breaker_kind_t kind, int64_t now_ns, __int128 equity,
+                        __int128 reference, int64_t threshold_e2)
+{
+    r->trips++;
+    r->halted = true;
+    r->halt_kind = kind;
+    if (r->event_count >= ND_BREAKER_EVENTS_MAX)
+        return;
+    nd_breaker_event_t *e = &r->events[r->event_count++];
+    e->kind = kind;
+    e->ts_ns = now_ns;
+    e->equity = ext_to_cash(r, equity);
+    e->reference = ext_to_cash(r, reference);
+    e->threshold_pct_e2 = threshold_e2;
+    e->measured_e6 = 0;
+    if (reference > 0) {
+        __int128 share = (reference - equity) * 1000000 / reference;
+        e->measured_e6 = (int64_t)share;
+    }
+}
+
+/* True when (reference - equity) / reference >= threshold_e2 / 10000, exactly. */
+static bool loss_reached(__int128 reference, __int128 equity, int64_t threshold_e2)
+{
+    if (threshold_e2 == 0 || reference <= 0)
+        return false;
+    return (reference - equity) * 10000 >= (__int128)threshold_e2 * reference;
+}
+
+bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
+{
+    ND_ASSERT(r != NULL);
+    if (!r->_started) {
+        r->_started = true;
+        r->_peak = equity_ext;
+        r->_day_open = equity_ext;
+        r->_day_end_ns = nd_time_day_start(now_ns) + ND_NS_PER_DAY;
+    }
+    if (now_ns >= r->_day_end_ns) {
+        /* A new UTC day: its opening equity is the last equity reported before it began. */
+        r->_day_open = r->_last_equity;
+        r->_day_end_ns = nd_time_day_start(now_ns) + ND_NS_PER_DAY;
+        if (r->halted && r->halt_kind == ND_BREAKER_DAILY_LOSS && !r->kill_switch)
+            r->halted = false;
+    }
+    r->_last_equity = equity_ext;
+    if (equity_ext > r->_peak)
+        r->_peak = equity_ext;
+    bool drawdown_halt = r->halted && r->halt_kind != ND_BREAKER_DAILY_LOSS;
+    if (!drawdown_halt && loss_reached(r->_peak, equity_ext, r->cfg.max_drawdown_pct_e2)) {
+        record_trip(r, ND_BREAKER_DRAWDOWN, now_ns, equity_ext, r->_peak,
+                    r->cfg.max_drawdown_pct_e2);
+        return true;
+    }
+    if (!r->halted && loss_reached(r->_day_open, equity_ext, r->cfg.daily_loss_pct_e2)) {
+        record_trip(r, ND_BREAKER_DAILY_LOSS, now_ns, equity_ext, r->_day_open,
+                    r->cfg.daily_loss_pct_e2);
+        return true;
+    }
+    return false;
+}
+
+void nd_risk_kill(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
+{
+    ND_ASSERT(r != NULL);
+    r->kill_switch = true;
+    record_trip(r, ND_BREAKER_KILL_SWITCH, now_ns, equity_ext, r->_started ? r->_peak : equity_ext,
+                0);
+}
+
+void nd_risk_release(nd_risk_t *r)
+{
+    ND_ASSERT(r != NULL);
+    r->kill_switch = false;
+    r->halted = false;
+    /* The peak restarts from the equity at release: the old peak belongs to a halted run. */
+    r->_peak = r->_last_equity;
+}

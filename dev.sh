@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# dev.sh: set up a fresh Debian 12 machine, build Noderr, and run it or its tests.
+#
+#   ./dev.sh run    install what is missing, build, run a backtest on the embedded defaults
+#   ./dev.sh test   install what is missing, build, run the whole test suite
+#   ./dev.sh asan   the test suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   ./dev.sh bench  release build, then the benchmarks (figures go to bench/RESULTS.md by hand)
+#
+# Packages come from Debian through apt-get when run as root; otherwise the apt-get line to run
+# is printed and the script stops.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(gcc pkg-config meson ninja-build libjansson-dev libcriterion-dev python3)
+
+missing_packages() {
+    local p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"
+    done
+}
+
+install_missing() {
+    local missing
+    missing=$(missing_packages | tr '\n' ' ')
+    [ -z "${missing// /}" ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "dev.sh: missing Debian packages. Run as root:" >&2
+        echo "  apt-get update && apt-get install -y $missing" >&2
+        exit 2
+    fi
+    echo "dev.sh: installing $missing" >&2
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
+}
+
+build() { # build-dir [meson options...]
+    local dir=$1
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >&2
+    fi
+    ninja -C "$dir" >&2
+}
+
+run_tests() { # build-dir
+    local dir=$1 rc=0
+    meson test -C "$dir" --print-errorlogs --num-processes 2 >&2 || rc=$?
+    tools/test_summary.sh "$dir"
+    return $rc
+}
+
+cmd=${1:-run}
+case "$cmd" in
+run)
+    install_missing
+    build build
+    ./build/src/cli/noderr backtest --strategy sma_cross
+    ;;
+test)
+    install_missing
+    build build
+    run_tests build
+    ;;
+asan)
+    install_missing
+    build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_tests build-asan
+    ;;
+bench)
+    install_missing
+    build build-release -Dbuildtype=release -Db_lto=true -Dtests=false -Ddebug_assertions=false
+    ./build-release/bench/bench_loop "${@:2}"
+    ;;
+*)
+    echo "usage: ./dev.sh run|test|asan|bench" >&2
+    exit 2
+    ;;
+esac

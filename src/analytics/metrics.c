@@ -1,0 +1,620 @@
+/* metrics.c: performance and risk metrics over simple periodic returns (empyrical conventions).
+ *
+ * Invariants: every function is a pure function of its inputs and never writes the caller's
+ * array. The moment metrics are single linear passes in index order, so a result is the same
+ * bit for bit on every run. Order statistics (VaR, CVaR, tail ratio) run an introselect over one
+ * scratch copy instead of a full sort: an order statistic is a value, so the result does not
+ * depend on how the copy was permuted, and the cost stays linear for 10^7 returns.
+ * docs/metrics.md gives every formula and where we part from empyrical (on purpose). */
+#include "noderr/metrics.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A 365-day crypto year in nanoseconds: 3.1536e16 is exact in a double (it is 2^16 times an odd
+ * integer below 2^53), so 1h gives exactly 8760 and 1d exactly 365. */
+#define ND_METRICS_YEAR_NS (365.0 * 86400.0 * 1e9)
+
+void nd_metrics_config_default(nd_metrics_config_t *cfg)
+{
+    ND_ASSERT(cfg != NULL);
+    cfg->periods_per_year = 365.0;
+    cfg->risk_free = 0.0;
+    cfg->required_return = 0.0;
+    cfg->cutoff = 0.05;
+}
+
+double nd_periods_per_year(int64_t interval_ns)
+{
+    /* A non-positive interval comes from outside data more often than from a bug: NaN, which
+     * makes every annualised metric NaN, is the honest answer. */
+    if (interval_ns <= 0)
+        return NAN;
+    return ND_METRICS_YEAR_NS / (double)interval_ns;
+}
+
+/* ---- Moments. ---------------------------------------------------------------------------- */
+
+/* Mean of r[i] - shift over n > 0 values, summed in index order. */
+static double mean_shifted(const double *r, size_t n, double shift)
+{
+    ND_ASSERT(r != NULL);
+    ND_ASSERT(n > 0);
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += r[i] - shift;
+    return sum / (double)n;
+}
+
+/* Sample standard deviation (ddof = 1) of r[i] - shift, n >= 2, two passes like numpy. A series
+ * whose values are all identical has a deviation of exactly 0: the two-pass formula would give
+ * rounding noise around a mean that is not exactly representable, and a Sharpe of 1e17. */
+static double std_shifted(const double *r, size_t n, double shift, double *mean_out)
+{
+    ND_ASSERT(r != NULL);
+    ND_ASSERT(n >= 2);
+    double mean = mean_shifted(r, n, shift);
+    double ss = 0.0;
+    int all_equal = 1;
+    for (size_t i = 0; i < n; i++) {
+        double d = (r[i] - shift) - mean;
+        ss += d * d;
+        all_equal &= (r[i] == r[0]);
+    }
+    *mean_out = mean;
+    return all_equal ? 0.0 : sqrt(ss / (double)(n - 1));
+}
+
+double nd_metric_total_return(const double *r, size_t n)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    double wealth = 1.0;
+    for (size_t i = 0; i < n; i++)
+        wealth *= 1.0 + r[i];
+    return wealth - 1.0;
+}
+
+double nd_metric_annual_return(const double *r, size_t n, double periods_per_year)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n == 0)
+        return NAN;
+    /* empyrical: ending_value ** (1 / num_years) - 1 with num_years = n / periods_per_year. */
+    double ending_value = nd_metric_total_return(r, n) + 1.0;
+    double num_years = (double)n / periods_per_year;
+    return pow(ending_value, 1.0 / num_years) - 1.0;
+}
+
+double nd_metric_annual_volatility(const double *r, size_t n, double periods_per_year)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n < 2)
+        return NAN;
+    double mean = 0.0;
+    double sd = std_shifted(r, n, 0.0, &mean);
+    ND_ASSERT(sd >= 0.0 || isnan(sd));
+    return sd * sqrt(periods_per_year);
+}
+
+double nd_metric_sharpe(const double *r, size_t n, double risk_free, double periods_per_year)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n < 2)
+        return NAN;
+    double mean = 0.0;
+    double sd = std_shifted(r, n, risk_free, &mean);
+    if (!(sd > 0.0))
+        return NAN;
+    return mean / sd * sqrt(periods_per_year);
+}
+
+double nd_metric_downside_risk(const double *r, size_t n, double required_return,
+                               double periods_per_year)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n == 0)
+        return NAN;
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        /* (d - |d|) / 2 is exactly min(d, 0) and needs no branch, which random signs would
+         * mispredict half the time. */
+        double d = r[i] - required_return;
+        double shortfall = 0.5 * (d - fabs(d));
+        ss += shortfall * shortfall;
+    }
+    ND_ASSERT(ss >= 0.0 || isnan(ss));
+    return sqrt(ss / (double)n) * sqrt(periods_per_year);
+}
+
+double nd_metric_sortino(const double *r, size_t n, double required_return,
+                         double periods_per_year)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n < 2)
+        return NAN;
+    double dr = nd_metric_downside_risk(r, n, required_return, periods_per_year);
+    /* empyrical divides by zero here and returns +inf; a series with no return below the
+     * target has an undefined Sortino, and the contract says undefined is NaN. */
+    if (!(dr > 0.0))
+        return NAN;
+    double average_annual = mean_shifted(r, n, required_return) * periods_per_year;
+    return average_annual / dr;
+}
+
+/* ---- Drawdown, Calmar, Omega, stability. ----------------------------------------------- */
+
+double nd_metric_max_drawdown(const double *r, size_t n, nd_drawdown_t *detail)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    nd_drawdown_t dd = {n == 0 ? NAN : 0.0, 0, 0, 0, 0};
+    /* Wealth index i holds prod(1 + r[0..i)); index 0 is the starting value 1. */
+    double wealth = 1.0, peak = 1.0, worst_peak = 1.0;
+    size_t peak_index = 0;
+    int64_t recovery = 0;
+    for (size_t i = 1; i <= n; i++) {
+        wealth *= 1.0 + r[i - 1];
+        if (recovery < 0 && wealth >= worst_peak)
+            recovery = (int64_t)i;
+        if (wealth >= peak) {
+            /* >= makes the peak the last index at the running maximum, as pyfolio does. */
+            peak = wealth;
+            peak_index = i;
+            continue;
+        }
+        double d = (wealth - peak) / peak;
+        if (d < dd.max_drawdown) {
+            dd.max_drawdown = d;
+            dd.peak_index = (int64_t)peak_index;
+            dd.trough_index = (int64_t)i;
+            worst_peak = peak;
+            recovery = -1;
+        }
+    }
+    dd.recovery_index = recovery;
+    dd.duration_periods = (recovery >= 0 ? recovery : (int64_t)n) - dd.peak_index;
+    ND_ASSERT(dd.peak_index <= dd.trough_index);
+    ND_ASSERT(dd.duration_periods >= 0);
+    if (detail)
+        *detail = dd;
+    return dd.max_drawdown;
+}
+
+/* Calmar from its parts: NaN unless there was a drawdown and the ratio is finite. */
+static double calmar_of(double annual_return, double max_drawdown)
+{
+    if (!(max_drawdown < 0.0))
+        return NAN;
+    double c = annual_return / fabs(max_drawdown);
+    return isfinite(c) ? c : NAN;
+}
+
+double nd_metric_calmar(const double *r, size_t n, double periods_per_year)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n == 0)
+        return NAN;
+    double max_dd = nd_metric_max_drawdown(r, n, NULL);
+    return calmar_of(nd_metric_annual_return(r, n, periods_per_year), max_dd);
+}
+
+double nd_metric_omega(const double *r, size_t n, double risk_free, double required_return,
+                       double periods_per_year)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n < 2)
+        return NAN;
+    /* required_return is annual: de-annualise it geometrically, as empyrical does. */
+    double threshold;
+    if (periods_per_year == 1.0)
+        threshold = required_return;
+    else if (required_return <= -1.0)
+        return NAN;
+    else
+        threshold = pow(1.0 + required_return, 1.0 / periods_per_year) - 1.0;
+    double numer = 0.0, denom = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        /* (|d| + d) / 2 and (|d| - d) / 2 are exactly max(d, 0) and max(-d, 0): the same sums
+         * as the branches, without their mispredictions on random signs. */
+        double d = r[i] - risk_free - threshold;
+        numer += 0.5 * (fabs(d) + d);
+        denom += 0.5 * (fabs(d) - d);
+    }
+    ND_ASSERT(numer >= 0.0 || isnan(numer));
+    return denom > 0.0 ? numer / denom : NAN;
+}
+
+double nd_metric_stability(const double *r, size_t n)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n < 2)
+        return NAN;
+    /* One pass of Welford's co-moment update over (t, y_t), y_t = sum log1p(r[0..t]). The x
+     * side is 0..n-1, whose mean after k points is (k-1)/2 and whose sum of squared deviations
+     * is n(n^2-1)/12, so only the y moments are accumulated. */
+    double y = 0.0, mean_y = 0.0, m2_y = 0.0, c_xy = 0.0;
+    for (size_t t = 0; t < n; t++) {
+        double k = (double)(t + 1);
+        y += log1p(r[t]);
+        /* t minus the mean of 0..t-1, which is (t-1)/2; at t = 0 the product below is 0. */
+        double dx = k / 2.0;
+        double dy = y - mean_y;
+        mean_y += dy / k;
+        m2_y += dy * (y - mean_y);
+        c_xy += dx * (y - mean_y);
+    }
+    double dn = (double)n;
+    double ssxm = (dn * dn - 1.0) / 12.0;
+    double ssym = m2_y / dn;
+    double ssxym = c_xy / dn;
+    /* scipy.stats.linregress: r = 0 when either side has no variance, clipped to [-1, 1]. */
+    double r_den = sqrt(ssxm * ssym);
+    double rho = 0.0;
+    if (r_den != 0.0) {
+        rho = ssxym / r_den;
+        if (rho > 1.0)
+            rho = 1.0;
+        else if (rho < -1.0)
+            rho = -1.0;
+    }
+    return rho * rho;
+}
+
+/* ---- Order statistics. ----------------------------------------------------------------- */
+
+static void swap_values(double *a, size_t i, size_t j)
+{
+    double t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+}
+
+/* Restores the max-heap property below root in a[0..n). */
+static void sift_down(double *a, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && a[child + 1] > a[child])
+            child++;
+        if (!(a[child] > a[root]))
+            return;
+        swap_values(a, root, child);
+        root = child;
+    }
+}
+
+/* Sorts a[0..n) ascending in O(n log n) with no recursion: the selection's fallback when its
+ * pivots keep going wrong (an adversarial median-of-three killer). */
+static void heap_sort(double *a, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(a, i, n);
+    for (size_t end = n; end > 1; end--) {
+        swap_values(a, 0, end - 1);
+        sift_down(a, 0, end - 1);
+    }
+}
+
+static double median_of_three(double a, double b, double c)
+{
+    if (a > b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    /* Now a <= b, and the median of the three is c clamped into [a, b]. */
+    return c < a ? a : (c > b ? b : c);
+}
+
+/* Floyd-Rivest sampling: a window of about n^(2/3) values around where rank k should fall is
+ * used to choose the pivot, so one partition of the whole range leaves a window of roughly that
+ * size, instead of the half that a median of three leaves. */
+#define ND_METRICS_SAMPLE_MIN 600
+
+static void select_window(double *a, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t k, unsigned rounds);
+
+/* Positions a good pivot for rank k of a[lo..hi] at a[k] by selecting inside a sample window. */
+static void floyd_rivest_pivot(double *a, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t k, unsigned rounds)
+{
+    double n = (double)(hi - lo + 1), i = (double)(k - lo + 1);
+    double z = log(n);
+    double s = 0.5 * exp(2.0 * z / 3.0);
+    double sd = 0.5 * sqrt(z * s * (n - s) / n) * (i < n / 2.0 ? -1.0 : 1.0);
+    ptrdiff_t sample_lo = (ptrdiff_t)floor((double)k - i * s / n + sd);
+    ptrdiff_t sample_hi = (ptrdiff_t)floor((double)k + (n - i) * s / n + sd);
+    sample_lo = sample_lo < lo ? lo : sample_lo;
+    sample_hi = sample_hi > hi ? hi : sample_hi;
+    ND_ASSERT(sample_lo <= k && k <= sample_hi);
+    select_window(a, sample_lo, sample_hi, k, rounds);
+}
+
+/* Puts the k-th smallest of a[lo..hi] (inclusive) at a[k], nothing larger before it and nothing
+ * smaller after it, within the window. Hoare partitions; after `rounds` of them the remaining
+ * window is heap-sorted, so the worst case stays O(n log n). Values must not be NaN. */
+static void select_window(double *a, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t k, unsigned rounds)
+{
+    ND_ASSERT(lo <= k && k <= hi);
+    while (lo < hi) {
+        if (rounds-- == 0) {
+            heap_sort(a + lo, (size_t)(hi - lo + 1));
+            return;
+        }
+        double pivot;
+        if (hi - lo > ND_METRICS_SAMPLE_MIN) {
+            floyd_rivest_pivot(a, lo, hi, k, rounds);
+            pivot = a[k];
+        } else {
+            pivot = median_of_three(a[lo], a[lo + (hi - lo) / 2], a[hi]);
+        }
+        ptrdiff_t i = lo, j = hi;
+        /* The pivot value is in the window, so each scan stops inside it; after a swap the
+         * swapped values bound the next scans. */
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                swap_values(a, (size_t)i, (size_t)j);
+                i++;
+                j--;
+            }
+        }
+        /* Now a[lo..j] <= pivot, a[i..hi] >= pivot and anything between equals the pivot. */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+    ND_ASSERT(lo == hi || lo <= k);
+}
+
+/* Rearranges a[0..n) so that a[k] holds the k-th smallest value (0-based), nothing before it is
+ * larger and nothing after it is smaller. Expected O(n), worst case O(n log n). */
+static void select_rank(double *a, size_t n, size_t k)
+{
+    ND_ASSERT(a != NULL);
+    ND_ASSERT(k < n);
+    unsigned rounds = 8;
+    for (size_t m = n; m > 1; m >>= 1)
+        rounds += 2;
+    select_window(a, 0, (ptrdiff_t)n - 1, (ptrdiff_t)k, rounds);
+#ifdef ND_DEBUG_ASSERTIONS
+    for (size_t i = 0; i < n; i++)
+        ND_DEBUG_ASSERT(i < k ? a[i] <= a[k] : a[i] >= a[k]);
+#endif
+}
+
+/* numpy's _lerp: a + (b - a) t, computed from the nearer end so that t = 1 gives b exactly. */
+static double lerp(double a, double b, double t)
+{
+    double diff = b - a;
+    return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+/* At most this many ranks are remembered: VaR, CVaR and the two tail percentiles need 7. */
+#define ND_METRICS_RANKS_MAX 8
+
+/* A scratch copy being partially ordered. Each rank in fixed[] holds its order statistic with
+ * nothing larger before it and nothing smaller after it, so a later selection only has to
+ * search the window between the nearest fixed ranks around it. */
+typedef struct order_stats {
+    double *a;
+    size_t n;
+    size_t fixed[ND_METRICS_RANKS_MAX];
+    size_t fixed_count;
+} order_stats_t;
+
+static void order_stats_init(order_stats_t *os, double *a, size_t n)
+{
+    ND_ASSERT(a != NULL);
+    ND_ASSERT(n > 0);
+    os->a = a;
+    os->n = n;
+    os->fixed_count = 0;
+}
+
+/* Returns the k-th smallest value (0-based). Cost O(window), at most O(n). */
+static double order_stats_rank(order_stats_t *os, size_t k)
+{
+    ND_ASSERT(k < os->n);
+    size_t lo = 0, hi = os->n; /* the window [lo, hi) that must hold rank k */
+    for (size_t i = 0; i < os->fixed_count; i++) {
+        size_t f = os->fixed[i];
+        if (f == k)
+            return os->a[k];
+        if (f < k && f + 1 > lo)
+            lo = f + 1;
+        if (f > k && f < hi)
+            hi = f;
+    }
+    ND_ASSERT(lo <= k && k < hi);
+    select_rank(os->a + lo, hi - lo, k - lo);
+    if (os->fixed_count < ND_METRICS_RANKS_MAX)
+        os->fixed[os->fixed_count++] = k;
+    return os->a[k];
+}
+
+/* numpy.percentile(method="linear"): the virtual index (n - 1) q / 100 splits into a rank and
+ * a fraction t; the value interpolates between that rank and the next. q in [0, 100]. */
+static double order_stats_percentile(order_stats_t *os, double q)
+{
+    ND_ASSERT(q >= 0.0 && q <= 100.0);
+    size_t n = os->n;
+    double index = (double)(n - 1) * (q / 100.0);
+    if (index >= (double)(n - 1))
+        return order_stats_rank(os, n - 1);
+    size_t lo = (size_t)floor(index);
+    double t = index - (double)lo;
+    double a = order_stats_rank(os, lo);
+    return t == 0.0 ? a : lerp(a, order_stats_rank(os, lo + 1), t);
+}
+
+double nd_percentile_sorted(const double *sorted, size_t n, double q)
+{
+    ND_ASSERT(sorted != NULL || n == 0);
+    if (n == 0 || !(q >= 0.0 && q <= 100.0))
+        return NAN;
+#ifdef ND_DEBUG_ASSERTIONS
+    for (size_t i = 1; i < n; i++)
+        ND_DEBUG_ASSERT(!(sorted[i] < sorted[i - 1]));
+#endif
+    double index = (double)(n - 1) * (q / 100.0);
+    if (index >= (double)(n - 1))
+        return sorted[n - 1];
+    size_t lo = (size_t)floor(index);
+    double t = index - (double)lo;
+    return t == 0.0 ? sorted[lo] : lerp(sorted[lo], sorted[lo + 1], t);
+}
+
+/* empyrical: the mean of the floor((n - 1) cutoff) + 1 smallest returns. */
+static double order_stats_cvar(order_stats_t *os, double cutoff)
+{
+    ND_ASSERT(cutoff >= 0.0 && cutoff <= 1.0);
+    size_t k = (size_t)((double)(os->n - 1) * cutoff);
+    ND_ASSERT(k < os->n);
+    order_stats_rank(os, k);
+    double sum = 0.0;
+    for (size_t i = 0; i <= k; i++)
+        sum += os->a[i];
+    return sum / (double)(k + 1);
+}
+
+/* |p95| / |p5|; NaN when p5 is 0 (empyrical returns inf or nan there). */
+static double order_stats_tail_ratio(order_stats_t *os)
+{
+    double p95 = order_stats_percentile(os, 95.0);
+    double p5 = order_stats_percentile(os, 5.0);
+    if (p5 == 0.0)
+        return NAN;
+    return fabs(p95) / fabs(p5);
+}
+
+/* Returns a nd_alloc'd copy of r[0..n), n > 0, or NULL when memory is short. */
+static double *copy_series(const double *r, size_t n)
+{
+    ND_ASSERT(r != NULL);
+    ND_ASSERT(n > 0);
+    if (n > SIZE_MAX / sizeof(double))
+        return NULL;
+    double *copy = nd_alloc(n * sizeof(double));
+    if (copy)
+        memcpy(copy, r, n * sizeof(double));
+    return copy;
+}
+
+static int cutoff_valid(double cutoff)
+{
+    return cutoff >= 0.0 && cutoff <= 1.0;
+}
+
+double nd_metric_var(const double *r, size_t n, double cutoff)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n == 0 || !cutoff_valid(cutoff))
+        return NAN;
+    double *copy = copy_series(r, n);
+    if (!copy)
+        return NAN;
+    order_stats_t os;
+    order_stats_init(&os, copy, n);
+    double v = order_stats_percentile(&os, 100.0 * cutoff);
+    nd_free(copy);
+    return v;
+}
+
+double nd_metric_cvar(const double *r, size_t n, double cutoff)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n == 0 || !cutoff_valid(cutoff))
+        return NAN;
+    double *copy = copy_series(r, n);
+    if (!copy)
+        return NAN;
+    order_stats_t os;
+    order_stats_init(&os, copy, n);
+    double v = order_stats_cvar(&os, cutoff);
+    nd_free(copy);
+    return v;
+}
+
+double nd_metric_tail_ratio(const double *r, size_t n)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    if (n == 0)
+        return NAN;
+    double *copy = copy_series(r, n);
+    if (!copy)
+        return NAN;
+    order_stats_t os;
+    order_stats_init(&os, copy, n);
+    double v = order_stats_tail_ratio(&os);
+    nd_free(copy);
+    return v;
+}
+
+/* ---- Everything at once. --------------------------------------------------------------- */
+
+static int config_valid(const nd_metrics_config_t *cfg)
+{
+    return isfinite(cfg->periods_per_year) && cfg->periods_per_year > 0.0 &&
+           isfinite(cfg->risk_free) && isfinite(cfg->required_return) && cutoff_valid(cfg->cutoff);
+}
+
+/* Fills the metrics that are linear passes over the caller's array. */
+static void compute_linear(const double *r, size_t n, const nd_metrics_config_t *cfg,
+                           nd_metrics_t *m)
+{
+    double ppy = cfg->periods_per_year;
+    m->count = n;
+    m->total_return = nd_metric_total_return(r, n);
+    m->annual_return = nd_metric_annual_return(r, n, ppy);
+    m->annual_volatility = nd_metric_annual_volatility(r, n, ppy);
+    m->sharpe = nd_metric_sharpe(r, n, cfg->risk_free, ppy);
+    m->downside_risk = nd_metric_downside_risk(r, n, cfg->required_return, ppy);
+    m->sortino = nd_metric_sortino(r, n, cfg->required_return, ppy);
+    m->max_drawdown = nd_metric_max_drawdown(r, n, &m->drawdown);
+    m->calmar = n == 0 ? NAN : calmar_of(m->annual_return, m->max_drawdown);
+    m->omega = nd_metric_omega(r, n, cfg->risk_free, cfg->required_return, ppy);
+    m->stability = nd_metric_stability(r, n);
+}
+
+nd_err_t nd_metrics_compute(const double *returns, size_t count, const nd_metrics_config_t *cfg,
+                            nd_metrics_t *out /* OUT */)
+{
+    ND_ASSERT(out != NULL);
+    ND_ASSERT(cfg != NULL);
+    if (count > 0 && returns == NULL)
+        return ND_EINVAL;
+    if (!config_valid(cfg))
+        return ND_EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        if (!isfinite(returns[i]))
+            return ND_EINVAL;
+    }
+    nd_metrics_t m;
+    memset(&m, 0, sizeof m);
+    m.var = m.cvar = m.tail_ratio = NAN;
+    if (count > 0) {
+        /* One scratch copy serves all three order statistics; selections reorder it freely. */
+        double *scratch = copy_series(returns, count);
+        if (!scratch)
+            return ND_ENOMEM;
+        order_stats_t os;
+        order_stats_init(&os, scratch, count);
+        m.var = order_stats_percentile(&os, 100.0 * cfg->cutoff);
+        m.cvar = order_stats_cvar(&os, cfg->cutoff);
+        m.tail_ratio = order_stats_tail_ratio(&os);
+        nd_free(scratch);
+    }
+    compute_linear(returns, count, cfg, &m);
+    *out = m;
+    return ND_OK;
+}

@@ -1,0 +1,635 @@
+/* bars_csv.c: streaming bar loaders for the plain CSV format (ts,open,high,low,close,volume)
+ * and Binance's kline CSV.
+ *
+ * A source reads its file through one 1 MiB buffer and hands out one validated bar per call,
+ * so memory stays flat whatever the file size. Invariants: every bar handed out has passed
+ * every row check (column count, well-formed numbers within the instrument's scales,
+ * high >= max(open, close), low <= min(open, close), low > 0, volume >= 0, time strictly
+ * increasing); the first bad row ends the source for good, with "PATH:LINE: reason" in err
+ * and the same error code returned by every later call. docs/data-formats.md is the spec. */
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+#include "noderr/limits.h"
+#include "noderr/market.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Large reads amortise the syscall; 1 MiB holds ~17,000 typical rows. */
+#define READ_BUF_SIZE ((size_t)1 << 20)
+#define CSV_COLUMNS 6
+#define KLINE_COLUMNS 12
+/* One more than the widest format so that surplus columns are counted, not silently merged. */
+#define FIELDS_MAX (KLINE_COLUMNS + 1)
+/* Kline open times at or above 10^14 are microseconds (10^14 us is 1973-03-03, while 10^14 ms
+ * is the year 5138), so one threshold tells the two units apart for every real file. */
+#define KLINE_US_MIN 100000000000000LL
+/* How much of a bad field is quoted back in an error message. */
+#define QUOTE_MAX 40
+
+ND_STATIC_ASSERT(READ_BUF_SIZE > 2 * ND_LINE_MAX, "a full line always fits the read buffer");
+
+static const int64_t pow10_table[ND_DECIMALS_MAX + 1] = {
+    1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
+    1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
+    100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+    1000000000000000000LL,
+};
+
+static const char csv_header[] = "ts,open,high,low,close,volume";
+static const char kline_header_prefix[] = "open_time,";
+
+typedef struct field {
+    const char *text;
+    size_t len;
+} field_t;
+
+typedef struct csv_source {
+    nd_bar_source_t base; /* first member: the public pointer converts back to this struct */
+    FILE *file;
+    char *path;
+    char *buf;            /* READ_BUF_SIZE bytes; buf[pos, len) is not yet consumed */
+    size_t pos;
+    size_t len;
+    int eof;
+    nd_bar_format_t format;
+    int px_decimals;
+    int qty_decimals;
+    uint32_t instrument_id;
+    int64_t line_number;  /* 1-based number of the line last read */
+    int64_t bars;         /* bars handed out so far */
+    int64_t prev_ts_ns;
+    int64_t prev_ts_raw;  /* the previous row's time as written in the file, for messages */
+    nd_err_t status;      /* ND_OK while reading, then the sticky end (ND_EEOF or an error) */
+} csv_source_t;
+
+static void put_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void put_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err == NULL || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* Ends the source with code and writes "PATH:LINE: reason" into its err. */
+static nd_err_t row_fail(csv_source_t *s, nd_err_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static nd_err_t row_fail(csv_source_t *s, nd_err_t code, const char *fmt, ...)
+{
+    ND_ASSERT(code != ND_OK);
+    ND_ASSERT(code != ND_EEOF);
+    char reason[192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    snprintf(s->base.err, sizeof s->base.err, "%s:%lld: %s", s->path, (long long)s->line_number,
+             reason);
+    s->status = code;
+    return code;
+}
+
+/* Refills the buffer behind the unconsumed tail; sets eof at the end of the file. */
+static nd_err_t refill(csv_source_t *s)
+{
+    ND_ASSERT(s->pos <= s->len);
+    ND_ASSERT(!s->eof);
+    size_t tail = s->len - s->pos;
+    memmove(s->buf, s->buf + s->pos, tail);
+    s->pos = 0;
+    s->len = tail;
+    size_t got = fread(s->buf + tail, 1, READ_BUF_SIZE - tail, s->file);
+    s->len += got;
+    if (got == 0) {
+        if (ferror(s->file)) {
+            snprintf(s->base.err, sizeof s->base.err, "%s: read error: %s", s->path,
+                     strerror(errno));
+            s->status = ND_EIO;
+            return ND_EIO;
+        }
+        s->eof = 1;
+    }
+    return ND_OK;
+}
+
+/* Yields the next line without its "\n" or "\r\n"; ND_EEOF when the file is exhausted. The
+ * line stays valid until the next call. A last line without a newline still counts. */
+static nd_err_t read_line(csv_source_t *s, const char **line /* OUT */, size_t *len /* OUT */)
+{
+    for (;;) {
+        char *start = s->buf + s->pos;
+        size_t avail = s->len - s->pos;
+        char *nl = memchr(start, '\n', avail);
+        size_t n = nl ? (size_t)(nl - start) : avail;
+        if (nl || (s->eof && avail > 0) || n > ND_LINE_MAX) {
+            s->line_number++;
+            if (n > ND_LINE_MAX)
+                return row_fail(s, ND_EPARSE, "line longer than %d bytes", ND_LINE_MAX);
+            s->pos += nl ? n + 1 : n;
+            if (n > 0 && start[n - 1] == '\r')
+                n--;
+            *line = start;
+            *len = n;
+            return ND_OK;
+        }
+        if (s->eof)
+            return ND_EEOF;
+        nd_err_t rc = refill(s);
+        if (rc != ND_OK)
+            return rc;
+    }
+}
+
+/* Splits a line at commas into at most FIELDS_MAX fields; returns the true column count. */
+static int split_fields(const char *line, size_t len, field_t *fields)
+{
+    int count = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && line[i] != ',')
+            continue;
+        if (count < FIELDS_MAX) {
+            fields[count].text = line + start;
+            fields[count].len = i - start;
+        }
+        count++;
+        start = i + 1;
+    }
+    return count;
+}
+
+/* Reads a run of digits; *count is its length, *value its low 64 bits (only meaningful when
+ * count <= 19). */
+static inline const char *digit_run(const char *p, const char *end, uint64_t *value /* OUT */,
+                                    size_t *count /* OUT */)
+{
+    const char *start = p;
+    uint64_t acc = 0;
+    for (; p < end; p++) {
+        unsigned digit = (unsigned)(unsigned char)*p - '0';
+        if (digit > 9)
+            break;
+        acc = acc * 10 + digit;
+    }
+    *value = acc;
+    *count = (size_t)(p - start);
+    return p;
+}
+
+/* Fast-path scan of an unsigned plain decimal of at most 18 digits and at most `decimals`
+ * fraction digits, stopping at the first other byte; NULL when the text needs the full parser
+ * (or is wrong: the slow path then finds and words the error). */
+static inline const char *scan_fixed(const char *p, const char *end, int decimals,
+                                     int64_t *out /* OUT */)
+{
+    uint64_t acc;
+    size_t whole_digits, frac_digits = 0;
+    p = digit_run(p, end, &acc, &whole_digits);
+    if (p < end && *p == '.') {
+        /* Continue the same accumulator through the fraction. */
+        const char *frac = ++p;
+        for (; p < end; p++) {
+            unsigned digit = (unsigned)(unsigned char)*p - '0';
+            if (digit > 9)
+                break;
+            acc = acc * 10 + digit;
+        }
+        frac_digits = (size_t)(p - frac);
+    }
+    size_t digits = whole_digits + frac_digits;
+    if (digits == 0 || digits > 18 || frac_digits > (size_t)decimals)
+        return NULL;
+    int64_t value;
+    if (__builtin_mul_overflow((int64_t)acc, pow10_table[decimals - (int)frac_digits], &value))
+        return NULL;
+    *out = value;
+    return p;
+}
+
+/* Scans one field that must be followed by a comma; NULL if it is not. */
+static inline const char *scan_column(const char *p, const char *end, int decimals,
+                                      int64_t *out /* OUT */)
+{
+    p = scan_fixed(p, end, decimals, out);
+    return p != NULL && p < end && *p == ',' ? p + 1 : NULL;
+}
+
+/* nd_fixed_parse with a fast path for the common case: unsigned, at most 18 digits and no more
+ * fraction digits than the scale. Everything else (signs, long inputs, surplus zeros, errors)
+ * goes to nd_fixed_parse, so the accepted language and the results are exactly the same. */
+static nd_err_t parse_fixed(const char *text, size_t len, int decimals, int64_t *out /* OUT */)
+{
+    ND_ASSERT(decimals >= 0);
+    ND_ASSERT(decimals <= ND_DECIMALS_MAX);
+    uint64_t acc = 0;
+    size_t i = 0, point = len;
+    for (; i < len; i++) {
+        unsigned digit = (unsigned)(unsigned char)text[i] - '0';
+        if (digit <= 9) {
+            acc = acc * 10 + digit;
+            continue;
+        }
+        if (text[i] != '.' || point != len)
+            break;
+        point = i;
+    }
+    size_t digits = point == len ? len : len - 1;
+    size_t frac = point == len ? 0 : len - point - 1;
+    if (i == len && digits > 0 && digits <= 18 && frac <= (size_t)decimals) {
+        int64_t value;
+        if (__builtin_mul_overflow((int64_t)acc, pow10_table[decimals - (int)frac], &value))
+            return ND_EOVERFLOW;
+        *out = value;
+        return ND_OK;
+    }
+    return nd_fixed_parse(text, len, decimals, out);
+}
+
+/* Parses an unsigned integer of 1 to 18 digits; -1 on anything else. */
+static int parse_uint(const char *text, size_t len, int64_t *out /* OUT */)
+{
+    if (len == 0 || len > 18)
+        return -1;
+    int64_t acc = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned digit = (unsigned)(unsigned char)text[i] - '0';
+        if (digit > 9)
+            return -1;
+        acc = acc * 10 + (int64_t)digit;
+    }
+    *out = acc;
+    return 0;
+}
+
+/* Checks that a field we do not keep (kline extras) is a plain decimal: digits, one point. */
+static int is_decimal(const char *text, size_t len)
+{
+    size_t digits = 0, points = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] >= '0' && text[i] <= '9')
+            digits++;
+        else if (text[i] == '.')
+            points++;
+        else
+            return 0;
+    }
+    return digits > 0 && points <= 1;
+}
+
+/* Parses one price or volume column, or ends the source with the reason. */
+static nd_err_t parse_column(csv_source_t *s, const field_t *f, const char *name, int decimals,
+                             const char *scale_name, int64_t *out /* OUT */)
+{
+    nd_err_t rc = parse_fixed(f->text, f->len, decimals, out);
+    if (rc == ND_OK)
+        return ND_OK;
+    int shown = f->len > QUOTE_MAX ? QUOTE_MAX : (int)f->len;
+    if (rc == ND_EPRECISION)
+        return row_fail(s, rc, "%s %.*s has more decimals than the %s scale (%d)", name, shown,
+                        f->text, scale_name, decimals);
+    if (rc == ND_EOVERFLOW)
+        return row_fail(s, rc, "%s %.*s out of range", name, shown, f->text);
+    return row_fail(s, ND_EPARSE, "%s: malformed number '%.*s'", name, shown, f->text);
+}
+
+/* Parses the open time into ns, applying the format's unit rule. */
+static nd_err_t parse_time(csv_source_t *s, const field_t *f, int64_t *ts_ns /* OUT */,
+                           int64_t *raw /* OUT */)
+{
+    const char *name = s->format == ND_BAR_FORMAT_CSV ? "ts" : "open_time";
+    int shown = f->len > QUOTE_MAX ? QUOTE_MAX : (int)f->len;
+    int64_t value;
+    if (parse_uint(f->text, f->len, &value) != 0) {
+        if (f->len > 18 && is_decimal(f->text, f->len) && memchr(f->text, '.', f->len) == NULL)
+            return row_fail(s, ND_ERANGE, "%s %.*s out of range", name, shown, f->text);
+        return row_fail(s, ND_EPARSE, "%s: malformed integer '%.*s'", name, shown, f->text);
+    }
+    int64_t unit_ns = 1000000; /* milliseconds */
+    if (s->format == ND_BAR_FORMAT_KLINE && value >= KLINE_US_MIN)
+        unit_ns = 1000; /* microseconds */
+    if (value > INT64_MAX / unit_ns)
+        return row_fail(s, ND_ERANGE, "%s %.*s out of range", name, shown, f->text);
+    *ts_ns = value * unit_ns;
+    *raw = value;
+    return ND_OK;
+}
+
+/* Formats a fixed-point value for a message. */
+static const char *fmt_fixed(int64_t value, int decimals, char *buf)
+{
+    nd_fixed_format(value, decimals, buf, 24);
+    return buf;
+}
+
+/* Applies the OHLCV consistency rules to a parsed bar. */
+static nd_err_t check_ohlcv(csv_source_t *s, const nd_bar_t *b)
+{
+    char x[24], y[24];
+    int pd = s->px_decimals;
+    if (b->high < b->low)
+        return row_fail(s, ND_EPARSE, "high %s below low %s", fmt_fixed(b->high, pd, x),
+                        fmt_fixed(b->low, pd, y));
+    if (b->high < b->open)
+        return row_fail(s, ND_EPARSE, "high %s below open %s", fmt_fixed(b->high, pd, x),
+                        fmt_fixed(b->open, pd, y));
+    if (b->high < b->close)
+        return row_fail(s, ND_EPARSE, "high %s below close %s", fmt_fixed(b->high, pd, x),
+                        fmt_fixed(b->close, pd, y));
+    if (b->low > b->open)
+        return row_fail(s, ND_EPARSE, "low %s above open %s", fmt_fixed(b->low, pd, x),
+                        fmt_fixed(b->open, pd, y));
+    if (b->low > b->close)
+        return row_fail(s, ND_EPARSE, "low %s above close %s", fmt_fixed(b->low, pd, x),
+                        fmt_fixed(b->close, pd, y));
+    if (b->low <= 0)
+        return row_fail(s, ND_EPARSE, "low %s not positive", fmt_fixed(b->low, pd, x));
+    if (b->volume < 0)
+        return row_fail(s, ND_EPARSE, "volume %s negative",
+                        fmt_fixed(b->volume, s->qty_decimals, x));
+    return ND_OK;
+}
+
+/* Checks the kline columns we do not keep: close time, quote volume, trades and the two taker
+ * volumes must be plain non-negative decimals; the last column is documented as ignored. */
+static nd_err_t check_kline_extras(csv_source_t *s, const field_t *fields)
+{
+    static const char *const names[] = {"close_time", "quote_volume", "trades",
+                                        "taker_buy_volume", "taker_buy_quote_volume"};
+    for (int k = 0; k < 5; k++) {
+        const field_t *f = &fields[6 + k];
+        if (!is_decimal(f->text, f->len)) {
+            int shown = f->len > QUOTE_MAX ? QUOTE_MAX : (int)f->len;
+            return row_fail(s, ND_EPARSE, "%s: malformed number '%.*s'", names[k], shown,
+                            f->text);
+        }
+    }
+    return ND_OK;
+}
+
+/* Scans the kline tail after the volume's comma: five plain decimals each followed by a comma,
+ * then the ignored last column, which must not hold another comma. 0 on any deviation. */
+static int scan_kline_tail(const char *p, const char *end)
+{
+    for (int k = 0; k < 5; k++) {
+        const char *start = p;
+        int points = 0;
+        for (; p < end && *p != ','; p++) {
+            points += *p == '.';
+            if ((*p < '0' || *p > '9') && *p != '.')
+                return 0;
+        }
+        if (p == end || p - start == points || points > 1)
+            return 0;
+        p++;
+    }
+    return memchr(p, ',', (size_t)(end - p)) == NULL;
+}
+
+/* One pass over a well-formed row in its common shape. 0 sends the row to slow_row, which
+ * accepts the rarer forms (signs, surplus zeros, long numbers) or words the error. */
+static int fast_row(const csv_source_t *s, const char *line, size_t len, nd_bar_t *b /* OUT */,
+                    int64_t *raw /* OUT */)
+{
+    const char *p, *end = line + len;
+    uint64_t ts_digits;
+    size_t ts_len;
+    const char *q = digit_run(line, end, &ts_digits, &ts_len);
+    if (ts_len == 0 || ts_len > 18 || q == end || *q != ',')
+        return 0;
+    int64_t ts = (int64_t)ts_digits;
+    int pd = s->px_decimals, qd = s->qty_decimals;
+    p = q + 1;
+    if ((p = scan_column(p, end, pd, &b->open)) == NULL ||
+        (p = scan_column(p, end, pd, &b->high)) == NULL ||
+        (p = scan_column(p, end, pd, &b->low)) == NULL ||
+        (p = scan_column(p, end, pd, &b->close)) == NULL)
+        return 0;
+    if (s->format == ND_BAR_FORMAT_CSV) {
+        if (scan_fixed(p, end, qd, &b->volume) != end)
+            return 0;
+    } else if ((p = scan_column(p, end, qd, &b->volume)) == NULL || !scan_kline_tail(p, end)) {
+        return 0;
+    }
+    int64_t unit_ns = 1000000; /* milliseconds */
+    if (s->format == ND_BAR_FORMAT_KLINE && ts >= KLINE_US_MIN)
+        unit_ns = 1000; /* microseconds */
+    if (ts > INT64_MAX / unit_ns)
+        return 0;
+    b->ts_ns = ts * unit_ns;
+    *raw = ts;
+    return 1;
+}
+
+/* The careful parse: column count first, then each column with a precise reason. */
+static nd_err_t slow_row(csv_source_t *s, const char *line, size_t len, nd_bar_t *b /* OUT */,
+                         int64_t *raw /* OUT */)
+{
+    field_t f[FIELDS_MAX];
+    int want = s->format == ND_BAR_FORMAT_CSV ? CSV_COLUMNS : KLINE_COLUMNS;
+    int count = split_fields(line, len, f);
+    if (count != want)
+        return row_fail(s, ND_EPARSE, "expected %d columns, found %d", want, count);
+    nd_err_t rc = parse_time(s, &f[0], &b->ts_ns, raw);
+    if (rc == ND_OK)
+        rc = parse_column(s, &f[1], "open", s->px_decimals, "price", &b->open);
+    if (rc == ND_OK)
+        rc = parse_column(s, &f[2], "high", s->px_decimals, "price", &b->high);
+    if (rc == ND_OK)
+        rc = parse_column(s, &f[3], "low", s->px_decimals, "price", &b->low);
+    if (rc == ND_OK)
+        rc = parse_column(s, &f[4], "close", s->px_decimals, "price", &b->close);
+    if (rc == ND_OK)
+        rc = parse_column(s, &f[5], "volume", s->qty_decimals, "quantity", &b->volume);
+    if (rc == ND_OK && s->format == ND_BAR_FORMAT_KLINE)
+        rc = check_kline_extras(s, f);
+    return rc;
+}
+
+/* Parses and validates one data row into *out. */
+static nd_err_t parse_row(csv_source_t *s, const char *line, size_t len, nd_bar_t *out /* OUT */)
+{
+    nd_bar_t b = {0};
+    int64_t raw = 0;
+    nd_err_t rc = ND_OK;
+    if (!fast_row(s, line, len, &b, &raw))
+        rc = slow_row(s, line, len, &b, &raw);
+    if (rc == ND_OK)
+        rc = check_ohlcv(s, &b);
+    if (rc != ND_OK)
+        return rc;
+    if (s->bars > 0 && b.ts_ns == s->prev_ts_ns)
+        return row_fail(s, ND_EPARSE, "duplicate time %lld", (long long)raw);
+    if (s->bars > 0 && b.ts_ns < s->prev_ts_ns)
+        return row_fail(s, ND_EPARSE, "time %lld before previous bar's %lld", (long long)raw,
+                        (long long)s->prev_ts_raw);
+    s->prev_ts_ns = b.ts_ns;
+    s->prev_ts_raw = raw;
+    b.instrument_id = s->instrument_id;
+    *out = b;
+    return ND_OK;
+}
+
+static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
+{
+    ND_ASSERT(src != NULL);
+    ND_ASSERT(out != NULL);
+    csv_source_t *s = (csv_source_t *)src;
+    if (s->status != ND_OK)
+        return s->status;
+    const char *line;
+    size_t len;
+    nd_err_t rc = read_line(s, &line, &len);
+    if (rc == ND_EEOF) {
+        if (s->bars == 0) {
+            snprintf(s->base.err, sizeof s->base.err, "%s: no bars", s->path);
+            s->status = ND_EPARSE;
+            return ND_EPARSE;
+        }
+        s->status = ND_EEOF;
+        return ND_EEOF;
+    }
+    if (rc != ND_OK)
+        return rc;
+    nd_bar_t bar;
+    rc = parse_row(s, line, len, &bar);
+    if (rc != ND_OK)
+        return rc;
+    ND_ASSERT(bar.low > 0);
+    s->bars++;
+    *out = bar;
+    return ND_OK;
+}
+
+static void csv_close(nd_bar_source_t *src)
+{
+    if (src == NULL)
+        return;
+    csv_source_t *s = (csv_source_t *)src;
+    if (s->file)
+        fclose(s->file);
+    nd_free(s->buf);
+    nd_free(s->path);
+    nd_free(s);
+}
+
+/* Says whether a first line is a kline data row: 12 columns and an all-digit open time. */
+static int looks_like_kline_row(const char *line, size_t len)
+{
+    field_t f[FIELDS_MAX];
+    int64_t ignored;
+    return split_fields(line, len, f) == KLINE_COLUMNS &&
+           parse_uint(f[0].text, f[0].len, &ignored) == 0;
+}
+
+/* Decides the format from the first line and whether that line is a header. */
+static nd_err_t detect_format(csv_source_t *s, const char *line, size_t len,
+                              nd_bar_format_t asked, int *is_header /* OUT */)
+{
+    size_t csv_len = sizeof csv_header - 1, kline_len = sizeof kline_header_prefix - 1;
+    int csv_hdr = len == csv_len && memcmp(line, csv_header, csv_len) == 0;
+    int kline_hdr = len >= kline_len && memcmp(line, kline_header_prefix, kline_len) == 0;
+    if (asked == ND_BAR_FORMAT_CSV && !csv_hdr)
+        return row_fail(s, ND_EPARSE, "expected header '%s'", csv_header);
+    if (asked == ND_BAR_FORMAT_AUTO) {
+        if (csv_hdr)
+            asked = ND_BAR_FORMAT_CSV;
+        else if (kline_hdr || looks_like_kline_row(line, len))
+            asked = ND_BAR_FORMAT_KLINE;
+        else
+            return row_fail(s, ND_EPARSE,
+                            "unknown bar format: expected header '%s', a kline header "
+                            "'open_time,...' or 12 kline columns",
+                            csv_header);
+    }
+    s->format = asked;
+    *is_header = asked == ND_BAR_FORMAT_CSV || kline_hdr;
+    return ND_OK;
+}
+
+/* Reads line 1, settles the format and leaves the source positioned on the first data row. */
+static nd_err_t start_source(csv_source_t *s, nd_bar_format_t asked)
+{
+    const char *line;
+    size_t len;
+    nd_err_t rc = read_line(s, &line, &len);
+    if (rc == ND_EEOF) {
+        snprintf(s->base.err, sizeof s->base.err, "%s: no bars", s->path);
+        return ND_EPARSE;
+    }
+    if (rc != ND_OK)
+        return rc;
+    /* A UTF-8 byte order mark is an encoding marker, not content: spreadsheets add one. */
+    size_t bom = len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    int is_header = 0;
+    rc = detect_format(s, line + bom, len - bom, asked, &is_header);
+    if (rc != ND_OK)
+        return rc;
+    if (!is_header) {
+        /* The first line is data: step back so that next() parses it as line 1. */
+        s->pos = (size_t)(line + bom - s->buf);
+        s->line_number = 0;
+    }
+    return ND_OK;
+}
+
+static nd_err_t alloc_source(const char *path, const nd_instrument_t *inst,
+                             csv_source_t **out /* OUT */)
+{
+    csv_source_t *s = nd_calloc(1, sizeof *s);
+    if (s == NULL)
+        return ND_ENOMEM;
+    s->buf = nd_alloc(READ_BUF_SIZE);
+    s->path = nd_strdup(path);
+    if (s->buf == NULL || s->path == NULL) {
+        csv_close(&s->base);
+        return ND_ENOMEM;
+    }
+    s->base.next = csv_next;
+    s->base.close = csv_close;
+    s->px_decimals = inst->px_decimals;
+    s->qty_decimals = inst->qty_decimals;
+    s->instrument_id = inst->id;
+    s->status = ND_OK;
+    *out = s;
+    return ND_OK;
+}
+
+nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrument_t *inst,
+                      nd_bar_source_t **out, char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL);
+    ND_ASSERT(inst != NULL);
+    ND_ASSERT(out != NULL);
+    ND_ASSERT(format == ND_BAR_FORMAT_AUTO || format == ND_BAR_FORMAT_CSV ||
+              format == ND_BAR_FORMAT_KLINE);
+    ND_ASSERT(inst->px_decimals >= 0 && inst->px_decimals <= ND_DECIMALS_MAX);
+    ND_ASSERT(inst->qty_decimals >= 0 && inst->qty_decimals <= ND_DECIMALS_MAX);
+    csv_source_t *s;
+    if (alloc_source(path, inst, &s) != ND_OK) {
+        put_err(err, err_len, "%s: out of memory", path);
+        return ND_ENOMEM;
+    }
+    s->file = fopen(path, "rb");
+    if (s->file == NULL) {
+        put_err(err, err_len, "%s: %s", path, strerror(errno));
+        csv_close(&s->base);
+        return ND_EIO;
+    }
+    nd_err_t rc = start_source(s, format);
+    if (rc != ND_OK) {
+        put_err(err, err_len, "%s", s->base.err);
+        csv_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return ND_OK;
+}

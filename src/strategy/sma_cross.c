@@ -1,0 +1,194 @@
+/* sma_cross.c: the simple moving-average crossover, long/flat.
+ *
+ * Rule: long on the bar where the fast SMA of closes crosses above the slow SMA (fast > slow
+ * now, fast <= slow on the previous bar), flat where it crosses below (fast < slow now,
+ * fast >= slow on the previous bar). Both averages must be fully formed on both bars, so the
+ * first possible signal is on bar slow+1 (1-based). A target is sent only when the direction
+ * changes; the strategy starts flat.
+ *
+ * Arithmetic: the running sums are int64 sums of d = close - ref, exact and cheap, and the
+ * averages are compared without division as fast_sum * slow < slow_sum * fast in __int128
+ * (a shift of every close by ref does not change which average is larger). They stay exact
+ * while every |d| in the window is <= bound = INT64_MAX / slow. A close beyond the bound
+ * re-bases ref on that close and recomputes the sums from the ring (O(slow), and only after
+ * the price moved INT64_MAX / slow price units: 1.8e15 for slow = 5000). If even then the
+ * window is wider than the bound, the strategy is "wide": it keeps __int128 sums recomputed
+ * from the ring every bar until a re-base fits again.
+ *
+ * Invariants: ring holds the last min(count, slow) closes with ring[head] the oldest once full;
+ * unless wide, every close in the ring is within bound of ref and fast_sum, slow_sum are the
+ * exact sums of close - ref over the last fast and slow closes. on_bar is O(1) and costs a few
+ * nanoseconds (two ring reads, one write, six additions, two widening multiplications). */
+#include "strategy/builtins_int.h"
+
+#include "noderr/assert.h"
+
+#include <stdio.h>
+
+enum { P_FAST = 0, P_SLOW = 1, P_COUNT = 2 };
+
+typedef struct sma_state {
+    int64_t fast_sum;    /* sum of close - ref over the last fast closes, exact unless wide */
+    int64_t slow_sum;    /* sum of close - ref over the last slow closes, exact unless wide */
+    int64_t ref;         /* reference price the sums are taken against */
+    int64_t bound;       /* INT64_MAX / slow: largest |close - ref| kept in the int64 sums */
+    int64_t lo;          /* closes in [lo, hi] need no re-base: ref -/+ bound clamped to int64, */
+    int64_t hi;          /* or the empty range lo > hi while wide */
+    int64_t count;       /* bars seen, saturating at slow + 1 */
+    uint32_t instrument_id;
+    int32_t fast_n;      /* fast window, bars */
+    int32_t slow_n;      /* slow window, bars; also the ring's length */
+    int32_t head;        /* ring slot the next close goes to (the oldest close once full) */
+    int32_t fast_out;    /* ring slot of the close leaving the fast window: head - fast_n */
+    int32_t prev_cmp;    /* sign of fast - slow on the previous formed bar */
+    int32_t direction;   /* last target sent: 0 flat, +1 long */
+    int32_t wide;        /* 1 when the window is too wide for the int64 sums */
+    __int128 fast_wide;  /* sum of close - ref over the fast window, when wide */
+    __int128 slow_wide;  /* sum of close - ref over the slow window, when wide */
+    int64_t ring[];      /* last slow_n closes */
+} sma_state_t;
+
+static const nd_param_def_t sma_params[P_COUNT] = {
+    {"fast", ND_PARAM_INT, 2, 1000, 10, 1, "fast SMA window in bars (must be < slow)", NULL, 0},
+    {"slow", ND_PARAM_INT, 3, 5000, 30, 1, "slow SMA window in bars", NULL, 0},
+};
+
+static size_t sma_state_size(const double *params)
+{
+    ND_ASSERT(params != NULL);
+    int slow = (int)params[P_SLOW];
+    ND_ASSERT(slow >= 3 && slow <= 5000);
+    return sizeof(sma_state_t) + (size_t)slow * sizeof(int64_t);
+}
+
+static nd_err_t sma_validate(const double *params, char *err, size_t err_len)
+{
+    ND_ASSERT(params != NULL);
+    if (params[P_FAST] >= params[P_SLOW]) {
+        snprintf(err, err_len, "sma_cross: fast (%g) must be less than slow (%g)",
+                 params[P_FAST], params[P_SLOW]);
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
+static nd_err_t sma_on_start(void *state, const double *params, uint32_t instrument_id,
+                             nd_strategy_ctx_t *ctx)
+{
+    sma_state_t *s = state;
+    ND_ASSERT(s != NULL);
+    ND_ASSERT(params != NULL);
+    (void)ctx;
+    s->fast_n = (int32_t)params[P_FAST];
+    s->slow_n = (int32_t)params[P_SLOW];
+    ND_ASSERT(s->fast_n >= 2);
+    ND_ASSERT(s->fast_n < s->slow_n);
+    s->instrument_id = instrument_id;
+    s->fast_sum = 0;
+    s->slow_sum = 0;
+    s->ref = 0;
+    s->bound = INT64_MAX / s->slow_n;
+    s->lo = -s->bound;
+    s->hi = s->bound;
+    s->count = 0;
+    s->head = 0;
+    s->fast_out = s->slow_n - s->fast_n;
+    s->prev_cmp = 0;
+    s->direction = 0;
+    s->wide = 0;
+    s->fast_wide = 0;
+    s->slow_wide = 0;
+    return ND_OK;
+}
+
+/* Re-bases the sums on ref = close over the ring's last min(count, slow) closes, most recent
+ * first; sets wide when some close is still farther than bound from ref. O(slow). Kept out of
+ * line and cold so the hot path stays small. */
+__attribute__((noinline, cold)) static void sma_rebase(sma_state_t *s, int64_t close)
+{
+    int64_t n = s->count < s->slow_n ? s->count : s->slow_n;
+    ND_ASSERT(n >= 1);
+    __int128 fast_sum = 0, slow_sum = 0;
+    int fits = 1;
+    int32_t slot = s->head;
+    for (int64_t k = 0; k < n; k++) {
+        slot = (slot == 0 ? s->slow_n : slot) - 1;
+        __int128 d = (__int128)s->ring[slot] - close;
+        fits &= d <= s->bound && d >= -(__int128)s->bound;
+        slow_sum += d;
+        fast_sum += k < s->fast_n ? d : 0;
+    }
+    s->ref = close;
+    s->wide = !fits;
+    s->lo = fits ? (close < INT64_MIN + s->bound ? INT64_MIN : close - s->bound) : INT64_MAX;
+    s->hi = fits ? (close > INT64_MAX - s->bound ? INT64_MAX : close + s->bound) : INT64_MIN;
+    s->fast_wide = fast_sum;
+    s->slow_wide = slow_sum;
+    if (fits) {
+        /* Each |d| <= INT64_MAX / slow, so both sums fit an int64. */
+        s->fast_sum = (int64_t)fast_sum;
+        s->slow_sum = (int64_t)slow_sum;
+    }
+}
+
+/* The hot path: two ring reads, one write, six additions and one 128-bit comparison. */
+static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+{
+    sma_state_t *s = state;
+    ND_ASSERT(bar->instrument_id == s->instrument_id);
+    int64_t close = bar->close;
+    /* In [lo, hi], close - ref cannot overflow and the sums stay exact. */
+    int rebase = (close < s->lo) | (close > s->hi);
+    if (__builtin_expect(!rebase, 1)) {
+        int64_t d = close - s->ref;
+        if (s->count >= s->slow_n) {
+            s->slow_sum -= s->ring[s->head] - s->ref;
+        }
+        if (s->count >= s->fast_n) {
+            s->fast_sum -= s->ring[s->fast_out] - s->ref;
+        }
+        s->fast_sum += d;
+        s->slow_sum += d;
+    }
+    s->ring[s->head] = close;
+    if (++s->head == s->slow_n) {
+        s->head = 0;
+    }
+    if (++s->fast_out == s->slow_n) {
+        s->fast_out = 0;
+    }
+    if (s->count <= s->slow_n) {
+        s->count++;
+    }
+    if (rebase) {
+        sma_rebase(s, close);
+    }
+    if (s->count < s->slow_n) {
+        return; /* the slow average is not formed yet */
+    }
+    __int128 lhs = s->wide ? s->fast_wide * s->slow_n : (__int128)s->fast_sum * s->slow_n;
+    __int128 rhs = s->wide ? s->slow_wide * s->fast_n : (__int128)s->slow_sum * s->fast_n;
+    int32_t cmp = (lhs > rhs) - (lhs < rhs);
+    if (s->count > s->slow_n) {
+        if (cmp > 0 && s->prev_cmp <= 0) {
+            nd__strategy_emit(ctx, s->instrument_id, &s->direction, 1);
+        } else if (cmp < 0 && s->prev_cmp >= 0) {
+            nd__strategy_emit(ctx, s->instrument_id, &s->direction, 0);
+        }
+    }
+    s->prev_cmp = cmp;
+}
+
+const nd_strategy_def_t nd__strategy_sma_cross = {
+    .name = "sma_cross",
+    .summary = "long when the fast SMA of closes crosses above the slow SMA, flat when it "
+               "crosses below",
+    .params = sma_params,
+    .param_count = P_COUNT,
+    .state_size = sma_state_size,
+    .validate = sma_validate,
+    .on_start = sma_on_start,
+    .on_bar = sma_on_bar,
+    .on_fill = NULL,
+    .on_timer = NULL,
+};

@@ -1,0 +1,297 @@
+/* test_engine.c: the engine's step order on hand-made bars with a scripted strategy: market
+ * orders fill at the next bar's open, sizing, breakers halting and flattening, listener
+ * refusal halting trading, timers in order, the kill switch, and bad bars. */
+#include <criterion/criterion.h>
+
+#include "noderr/engine.h"
+#include "noderr/fixed.h"
+
+#include <string.h>
+
+#define U 100000000LL
+#define T0 (1577836800LL * ND_NS_PER_SEC)
+
+/* The scripted strategy: on bar k it asks for target script[k] (9 = nothing). */
+static int script[16];
+static int timer_log[8], timer_count;
+static int set_timers_on_start;
+
+typedef struct scripted {
+    uint32_t inst;
+    int bar;
+} scripted_t;
+
+static size_t scripted_size(const double *params)
+{
+    (void)params;
+    return sizeof(scripted_t);
+}
+
+static nd_err_t scripted_start(void *state, const double *params, uint32_t inst,
+                               nd_strategy_ctx_t *ctx)
+{
+    (void)params;
+    ((scripted_t *)state)->inst = inst;
+    if (set_timers_on_start) {
+        cr_assert_eq(ctx->set_timer(ctx, T0 + 2 * ND_NS_PER_HOUR, 7), ND_OK);
+        cr_assert_eq(ctx->set_timer(ctx, T0 + ND_NS_PER_HOUR, 5), ND_OK);
+        cr_assert_eq(ctx->set_timer(ctx, T0 + ND_NS_PER_HOUR, 6), ND_OK);
+        cr_assert_eq(ctx->set_timer(ctx, T0 - 1, 1), ND_EINVAL);
+    }
+    return ND_OK;
+}
+
+static void scripted_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+{
+    scripted_t *s = state;
+    (void)bar;
+    int want = s->bar < 16 ? script[s->bar] : 9;
+    s->bar++;
+    if (want != 9)
+        ctx->target(ctx, s->inst, want);
+}
+
+static void scripted_timer(void *state, int64_t now, uint64_t id, nd_strategy_ctx_t *ctx)
+{
+    (void)state;
+    (void)now;
+    (void)ctx;
+    timer_log[timer_count++] = (int)id;
+}
+
+static const nd_strategy_def_t scripted_def = {
+    .name = "scripted",
+    .summary = "test script",
+    .params = NULL,
+    .param_count = 0,
+    .state_size = scripted_size,
+    .validate = NULL,
+    .on_start = scripted_start,
+    .on_bar = scripted_bar,
+    .on_fill = NULL,
+    .on_timer = scripted_timer,
+};
+
+static nd_event_t events[64];
+static int event_count;
+static int refuse_after = -1;
+
+static nd_err_t on_event(void *ctx, const nd_event_t *ev)
+{
+    (void)ctx;
+    if (refuse_after >= 0 && event_count >= refuse_after)
+        return ND_EIO;
+    if (event_count < 64)
+        events[event_count++] = *ev;
+    return ND_OK;
+}
+
+static nd_engine_t *engine;
+static nd_clock_sim_t clock_sim;
+
+static void make_engine(nd_sizing_t sizing, int64_t drawdown_e2)
+{
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "sim"), ND_OK);
+    nd_engine_config_t cfg;
+    nd_engine_config_default(&cfg);
+    cfg.sizing = sizing;
+    cfg.venue.max_volume_share_e4 = 10000;
+    cfg.risk.max_drawdown_pct_e2 = drawdown_e2;
+    cfg.risk.daily_loss_pct_e2 = 0;
+    nd_clock_sim_init(&clock_sim, T0);
+    char err[256];
+    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clock_sim.clock, &engine, err, sizeof err),
+                 ND_OK, "%s", err);
+    static const double no_params[1] = {0};
+    cr_assert_eq(nd_engine_add_strategy(engine, &scripted_def, no_params, 0, 1000000, err, sizeof err),
+                 ND_OK, "%s", err);
+    nd_engine_listener_t l = {on_event, NULL, NULL, NULL};
+    nd_engine_set_listener(engine, &l);
+    cr_assert_eq(nd_engine_start(engine, err, sizeof err), ND_OK, "%s", err);
+}
+
+static void setup(void)
+{
+    for (int k = 0; k < 16; k++)
+        script[k] = 9;
+    event_count = 0;
+    refuse_after = -1;
+    timer_count = 0;
+    set_timers_on_start = 0;
+    engine = NULL;
+}
+
+static void teardown(void)
+{
+    nd_engine_destroy(engine);
+}
+
+TestSuite(engine, .init = setup, .fini = teardown);
+
+static nd_err_t bar(int k, double o, double h, double l, double c)
+{
+    nd_bar_t b = {T0 + k * ND_NS_PER_HOUR, (int64_t)(o * U), (int64_t)(h * U), (int64_t)(l * U),
+                  (int64_t)(c * U), 1000 * U, 0, 0};
+    cr_assert_eq(nd_clock_sim_set(&clock_sim, b.ts_ns), ND_OK);
+    return nd_engine_on_bar(engine, &b);
+}
+
+static nd_sizing_t fixed(int64_t qty)
+{
+    nd_sizing_t s = {ND_SIZING_FIXED, 0, qty};
+    return s;
+}
+
+Test(engine, market_order_fills_at_next_bar_open)
+{
+    make_engine(fixed(U), 1200);
+    script[0] = 1;
+    cr_assert_eq(bar(0, 100, 101, 99, 100), ND_OK);
+    cr_assert_eq(event_count, 1);
+    cr_assert_eq(events[0].kind, ND_EVENT_ORDER);
+    cr_assert_eq(events[0].u.order.status, ND_ORDER_ACCEPTED);
+    cr_assert_eq(events[0].u.order.side, ND_SIDE_BUY);
+    cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 0);
+    cr_assert_eq(bar(1, 102, 104, 101, 103), ND_OK);
+    cr_assert_eq(event_count, 3);
+    cr_assert_eq(events[1].kind, ND_EVENT_FILL);
+    cr_assert_eq(events[1].u.fill.px, 102 * U);
+    cr_assert_eq(events[1].u.fill.qty, U);
+    cr_assert_eq(events[1].u.fill.fee, 10200000);
+    cr_assert_eq(events[1].ts_ns, T0 + ND_NS_PER_HOUR);
+    cr_assert_eq(events[2].u.order.status, ND_ORDER_FILLED);
+    nd_portfolio_t *p = nd_engine_portfolio(engine);
+    cr_assert_eq(nd_portfolio_position(p, 0, 0)->qty, U);
+    cr_assert_eq(nd_portfolio_equity(p), 10000 * U - 102 * U - 10200000 + 103 * U);
+    const nd_engine_stats_t *st = nd_engine_stats(engine);
+    cr_assert_eq(st->bars, 2);
+    cr_assert_eq(st->fills, 1);
+    cr_assert_eq(st->bars_in_market, 1);
+    cr_assert_eq(st->interval_ns, ND_NS_PER_HOUR);
+}
+
+Test(engine, percent_sizing_uses_sleeve_equity_at_last_price)
+{
+    nd_sizing_t pct = {ND_SIZING_PERCENT, 2500, 0};
+    make_engine(pct, 1200);
+    script[0] = 1;
+    script[2] = 0;
+    cr_assert_eq(bar(0, 100, 101, 99, 100), ND_OK);
+    cr_assert_eq(events[0].u.order.qty, 25 * U); /* 25% of 10000 at 100 */
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(2, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(3, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 0);
+    cr_assert_eq(nd_engine_stats(engine)->fills, 2);
+}
+
+Test(engine, drawdown_breaker_halts_and_flattens)
+{
+    make_engine(fixed(20 * U), 1200);
+    script[0] = 1;
+    script[3] = 1;
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(2, 100, 100, 40, 40), ND_OK); /* equity 8798: 12.02% below 10000 */
+    cr_assert_eq(event_count, 5);
+    cr_assert_eq(events[3].kind, ND_EVENT_BREAKER);
+    cr_assert_eq(events[3].u.breaker.kind, ND_BREAKER_DRAWDOWN);
+    cr_assert_eq(events[3].u.breaker.equity, 8798 * U);
+    cr_assert_eq(events[3].u.breaker.reference, 10000 * U);
+    cr_assert_eq(events[3].u.breaker.measured_e6, 120200);
+    cr_assert_eq(events[4].u.order.status, ND_ORDER_ACCEPTED);
+    cr_assert_eq(events[4].u.order.side, ND_SIDE_SELL);
+    cr_assert_eq(events[4].u.order.qty, 20 * U);
+    cr_assert(nd_engine_risk(engine)->halted);
+    cr_assert_eq(bar(3, 50, 50, 50, 50), ND_OK);
+    cr_assert_eq(events[5].kind, ND_EVENT_FILL);
+    cr_assert_eq(events[5].u.fill.px, 50 * U);
+    cr_assert_eq(events[7].u.order.status, ND_ORDER_REJECTED);
+    cr_assert_eq(events[7].u.order.reject_reason, ND_REJECT_HALTED);
+    nd_portfolio_t *p = nd_engine_portfolio(engine);
+    cr_assert_eq(nd_portfolio_position(p, 0, 0)->qty, 0);
+    cr_assert_eq(nd_portfolio_equity(p), 8997 * U);
+    cr_assert_eq(nd_engine_rejects(engine, ND_REJECT_HALTED), 1);
+}
+
+Test(engine, refused_event_halts_trading)
+{
+    make_engine(fixed(U), 1200);
+    script[0] = 1;
+    script[2] = 0;
+    refuse_after = 1;
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_EIO);
+    cr_assert(nd_engine_risk(engine)->halted);
+    cr_assert_eq(bar(2, 100, 100, 100, 100), ND_EIO);
+    cr_assert_eq(nd_engine_rejects(engine, ND_REJECT_HALTED), 1);
+    cr_assert_eq(event_count, 1);
+}
+
+Test(engine, timers_fire_in_time_then_insertion_order)
+{
+    set_timers_on_start = 1;
+    make_engine(fixed(U), 1200);
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(timer_count, 0);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(timer_count, 2);
+    cr_assert_eq(timer_log[0], 5);
+    cr_assert_eq(timer_log[1], 6);
+    cr_assert_eq(bar(2, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(timer_count, 3);
+    cr_assert_eq(timer_log[2], 7);
+}
+
+Test(engine, kill_switch_flattens_and_blocks)
+{
+    make_engine(fixed(U), 1200);
+    script[0] = 1;
+    script[3] = 1;
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(nd_engine_kill(engine), ND_OK);
+    cr_assert_eq(events[3].kind, ND_EVENT_BREAKER);
+    cr_assert_eq(events[3].u.breaker.kind, ND_BREAKER_KILL_SWITCH);
+    cr_assert_eq(events[4].u.order.side, ND_SIDE_SELL);
+    cr_assert_eq(bar(2, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(3, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 0);
+    cr_assert_eq(nd_engine_rejects(engine, ND_REJECT_KILL_SWITCH), 1);
+}
+
+Test(engine, short_target_means_flat_without_shorting)
+{
+    make_engine(fixed(U), 1200);
+    script[0] = -1;
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(event_count, 0);
+    cr_assert_eq(nd_engine_stats(engine)->orders_submitted, 0);
+}
+
+Test(engine, bad_bars_are_refused)
+{
+    make_engine(fixed(U), 1200);
+    cr_assert_eq(bar(3, 100, 100, 100, 100), ND_OK);
+    nd_bar_t b = {T0, 100 * U, 100 * U, 100 * U, 100 * U, U, 0, 0};
+    cr_assert_eq(nd_engine_on_bar(engine, &b), ND_EINVAL); /* earlier than the last bar */
+    b.ts_ns = T0 + 5 * ND_NS_PER_HOUR;
+    b.instrument_id = 3;
+    cr_assert_eq(nd_engine_on_bar(engine, &b), ND_EINVAL);
+}
+
+Test(engine, create_refuses_bad_config)
+{
+    nd_instrument_t inst;
+    nd_instrument_init(&inst, "BTC/USDT", "sim");
+    nd_engine_config_t cfg;
+    nd_engine_config_default(&cfg);
+    cfg.initial_cash = 0;
+    nd_clock_sim_init(&clock_sim, T0);
+    char err[256] = "";
+    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clock_sim.clock, &engine, err, sizeof err),
+                 ND_EINVAL);
+    cr_assert_str_eq(err, "initial cash must be positive");
+    engine = NULL;
+}

@@ -1,0 +1,372 @@
+/* test_market_loader.c: the CSV and Binance kline bar loaders, through the public API.
+ *
+ * Good files are crafted fixtures in tests/data; every rejection is written to a temporary
+ * file and its exact "PATH:LINE: reason" text is asserted. */
+#include "noderr/market.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HDR "ts,open,high,low,close,volume\n"
+#define E8 100000000LL
+
+static nd_instrument_t btc(void)
+{
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "binance"), ND_OK);
+    inst.id = 7;
+    return inst;
+}
+
+static nd_bar_source_t *open_ok(const char *path, nd_bar_format_t format,
+                                const nd_instrument_t *inst)
+{
+    nd_bar_source_t *src = NULL;
+    char err[256] = "";
+    nd_err_t rc = nd_bars_open(path, format, inst, &src, err, sizeof err);
+    cr_assert_eq(rc, ND_OK, "open %s: %s", path, err);
+    cr_assert_not_null(src);
+    return src;
+}
+
+static void expect_bar(nd_bar_source_t *src, int64_t ts_ns, int64_t o, int64_t h, int64_t l,
+                       int64_t c, int64_t v)
+{
+    nd_bar_t b;
+    nd_err_t rc = src->next(src, &b);
+    cr_assert_eq(rc, ND_OK, "next: %s", src->err);
+    cr_assert_eq(b.ts_ns, ts_ns);
+    cr_assert_eq(b.open, o);
+    cr_assert_eq(b.high, h);
+    cr_assert_eq(b.low, l);
+    cr_assert_eq(b.close, c);
+    cr_assert_eq(b.volume, v);
+    cr_assert_eq(b.instrument_id, 7u);
+}
+
+static void expect_eof(nd_bar_source_t *src)
+{
+    nd_bar_t b;
+    cr_assert_eq(src->next(src, &b), ND_EEOF, "err: %s", src->err);
+    cr_assert_eq(src->next(src, &b), ND_EEOF);
+}
+
+/* The three bars of bars_good.csv / bars_crlf.csv / the ms kline fixtures (first two). */
+static void expect_btc_2020(nd_bar_source_t *src, int rows)
+{
+    expect_bar(src, 1577836800000000000LL, 719524000000, 719625000000, 717546000000,
+               717702000000, 51181490100);
+    expect_bar(src, 1577840400000000000LL, 717647000000, 723000000000, 717571000000,
+               721627000000, 88305260300);
+    if (rows == 3)
+        expect_bar(src, 1577844000000000000LL, 721552000000, 724487000000, 721141000000,
+                   724285000000, 0);
+    expect_eof(src);
+}
+
+Test(market_loader, csv_good)
+{
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(ND_TEST_DATA_DIR "/bars_good.csv", ND_BAR_FORMAT_AUTO, &inst);
+    expect_btc_2020(src, 3);
+    src->close(src);
+    src = open_ok(ND_TEST_DATA_DIR "/bars_good.csv", ND_BAR_FORMAT_CSV, &inst);
+    expect_btc_2020(src, 3);
+    src->close(src);
+}
+
+Test(market_loader, csv_crlf_and_no_final_newline)
+{
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(ND_TEST_DATA_DIR "/bars_crlf.csv", ND_BAR_FORMAT_AUTO, &inst);
+    expect_btc_2020(src, 3);
+    src->close(src);
+}
+
+Test(market_loader, kline_ms_auto_and_forced)
+{
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(ND_TEST_DATA_DIR "/kline_ms.csv", ND_BAR_FORMAT_AUTO, &inst);
+    expect_btc_2020(src, 2);
+    src->close(src);
+    src = open_ok(ND_TEST_DATA_DIR "/kline_ms.csv", ND_BAR_FORMAT_KLINE, &inst);
+    expect_btc_2020(src, 2);
+    src->close(src);
+}
+
+Test(market_loader, kline_with_header)
+{
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src =
+        open_ok(ND_TEST_DATA_DIR "/kline_header.csv", ND_BAR_FORMAT_AUTO, &inst);
+    expect_btc_2020(src, 2);
+    src->close(src);
+    src = open_ok(ND_TEST_DATA_DIR "/kline_header.csv", ND_BAR_FORMAT_KLINE, &inst);
+    expect_btc_2020(src, 2);
+    src->close(src);
+}
+
+Test(market_loader, kline_microseconds)
+{
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(ND_TEST_DATA_DIR "/kline_us.csv", ND_BAR_FORMAT_AUTO, &inst);
+    /* 1735689600000000 us = 2025-01-01T00:00:00Z. */
+    expect_bar(src, 1735689600000000000LL, 93576 * E8, 9450942000000, 9348903000000,
+               9440114000000, 75599010000);
+    expect_bar(src, 1735693200000000000LL, 9440113000000, 9450942000000, 93850 * E8,
+               9405933000000, 41682917000);
+    expect_eof(src);
+    src->close(src);
+}
+
+Test(market_loader, surplus_zeros_fit_a_smaller_scale)
+{
+    /* The kline file writes 8 decimals; zeros beyond a 2-decimal scale are exact. */
+    nd_instrument_t inst = btc();
+    inst.px_decimals = 2;
+    inst.qty_decimals = 6;
+    nd_bar_source_t *src = open_ok(ND_TEST_DATA_DIR "/kline_ms.csv", ND_BAR_FORMAT_AUTO, &inst);
+    expect_bar(src, 1577836800000000000LL, 719524, 719625, 717546, 717702, 511814901);
+    src->close(src);
+}
+
+/* Writes content to a fresh temporary file and returns its path (static buffer). */
+static const char *write_tmp(const char *content, size_t len)
+{
+    static char path[128];
+    static int serial;
+    snprintf(path, sizeof path, "/tmp/nd_loader_%d_%d.csv", (int)getpid(), serial++);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(content, 1, len, f), len);
+    fclose(f);
+    return path;
+}
+
+/* Loads content expecting `good` bars, then error `code` with text "PATH:reason". */
+static void expect_reject(const char *content, nd_bar_format_t format, int good, nd_err_t code,
+                          const char *reason)
+{
+    nd_instrument_t inst = btc();
+    const char *path = write_tmp(content, strlen(content));
+    char want[300];
+    snprintf(want, sizeof want, "%s:%s", path, reason);
+    nd_bar_source_t *src = NULL;
+    char err[256] = "";
+    nd_err_t rc = nd_bars_open(path, format, &inst, &src, err, sizeof err);
+    if (rc != ND_OK) {
+        cr_assert_eq(good, -1, "open failed unexpectedly: %s", err);
+        cr_assert_eq(rc, code, "rc %d, err %s", rc, err);
+        cr_assert_str_eq(err, want);
+        unlink(path);
+        return;
+    }
+    cr_assert_neq(good, -1, "open should have failed with %s", want);
+    nd_bar_t b;
+    for (int i = 0; i < good; i++)
+        cr_assert_eq(src->next(src, &b), ND_OK, "row %d: %s", i, src->err);
+    cr_assert_eq(src->next(src, &b), code, "err: %s", src->err);
+    if (code != ND_EEOF)
+        cr_assert_str_eq(src->err, want);
+    /* The error is sticky: nothing after the bad row is ever handed out. */
+    cr_assert_eq(src->next(src, &b), code);
+    src->close(src);
+    unlink(path);
+}
+
+Test(market_loader, reject_ohlc_rules)
+{
+    nd_bar_format_t a = ND_BAR_FORMAT_AUTO;
+    expect_reject(HDR "1,100.5,100.5,101,101,1\n", a, 0, ND_EPARSE,
+                  "2: high 100.5 below low 101");
+    expect_reject(HDR "1,102,101,100,100.5,1\n", a, 0, ND_EPARSE, "2: high 101 below open 102");
+    expect_reject(HDR "1,100,101,99,102,1\n", a, 0, ND_EPARSE, "2: high 101 below close 102");
+    expect_reject(HDR "1,100,102,101,101.5,1\n", a, 0, ND_EPARSE, "2: low 101 above open 100");
+    expect_reject(HDR "1,101.5,102,101,100,1\n", a, 0, ND_EPARSE, "2: low 101 above close 100");
+    expect_reject(HDR "1,0,1,0,1,1\n", a, 0, ND_EPARSE, "2: low 0 not positive");
+    expect_reject(HDR "1,-1,1,-1,1,1\n", a, 0, ND_EPARSE, "2: low -1 not positive");
+    expect_reject(HDR "1,1,1,1,1,1\n2,1,1,1,1,-2.5\n", a, 1, ND_EPARSE, "3: volume -2.5 negative");
+}
+
+Test(market_loader, reject_columns_and_numbers)
+{
+    nd_bar_format_t a = ND_BAR_FORMAT_AUTO;
+    expect_reject(HDR "1,1,1,1,1\n", a, 0, ND_EPARSE, "2: expected 6 columns, found 5");
+    expect_reject(HDR "1,1,1,1,1,1,1\n", a, 0, ND_EPARSE, "2: expected 6 columns, found 7");
+    expect_reject(HDR "1,1,1,1,1,1\n\n2,1,1,1,1,1\n", a, 1, ND_EPARSE,
+                  "3: expected 6 columns, found 1");
+    expect_reject(HDR "1,abc,1,1,1,1\n", a, 0, ND_EPARSE, "2: open: malformed number 'abc'");
+    expect_reject(HDR "1,1,,1,1,1\n", a, 0, ND_EPARSE, "2: high: malformed number ''");
+    expect_reject(HDR "1,1,1,1.2.3,1,1\n", a, 0, ND_EPARSE, "2: low: malformed number '1.2.3'");
+    expect_reject(HDR "1,1,1,1,1e3,1\n", a, 0, ND_EPARSE, "2: close: malformed number '1e3'");
+    expect_reject(HDR "1,1,1,1,1, 1\n", a, 0, ND_EPARSE, "2: volume: malformed number ' 1'");
+    expect_reject(HDR "1,1.123456789,2,1,1,1\n", a, 0, ND_EPRECISION,
+                  "2: open 1.123456789 has more decimals than the price scale (8)");
+    expect_reject(HDR "1,1,1,1,1,0.000000001\n", a, 0, ND_EPRECISION,
+                  "2: volume 0.000000001 has more decimals than the quantity scale (8)");
+    expect_reject(HDR "1,99999999999999999999,1,1,1,1\n", a, 0, ND_EOVERFLOW,
+                  "2: open 99999999999999999999 out of range");
+}
+
+Test(market_loader, reject_times)
+{
+    nd_bar_format_t a = ND_BAR_FORMAT_AUTO;
+    expect_reject(HDR "x1,1,1,1,1,1\n", a, 0, ND_EPARSE, "2: ts: malformed integer 'x1'");
+    expect_reject(HDR "1.5,1,1,1,1,1\n", a, 0, ND_EPARSE, "2: ts: malformed integer '1.5'");
+    expect_reject(HDR "-5,1,1,1,1,1\n", a, 0, ND_EPARSE, "2: ts: malformed integer '-5'");
+    /* INT64_MAX ns is 9223372036854 ms: one more millisecond does not fit. */
+    expect_reject(HDR "9223372036855,1,1,1,1,1\n", a, 0, ND_ERANGE,
+                  "2: ts 9223372036855 out of range");
+    expect_reject(HDR "1000,1,1,1,1,1\n1000,1,1,1,1,1\n", a, 1, ND_EPARSE,
+                  "3: duplicate time 1000");
+    expect_reject(HDR "2000,1,1,1,1,1\n1000,1,1,1,1,1\n", a, 1, ND_EPARSE,
+                  "3: time 1000 before previous bar's 2000");
+}
+
+Test(market_loader, reject_kline_rows)
+{
+    nd_bar_format_t k = ND_BAR_FORMAT_KLINE;
+    const char *row = "1000,1,2,1,2,5,1999,10,3,2,4,0\n";
+    char text[512];
+    snprintf(text, sizeof text, "%s1000,1,2,1,2,5,1999,10,3,2,4\n", row);
+    expect_reject(text, k, 1, ND_EPARSE, "2: expected 12 columns, found 11");
+    snprintf(text, sizeof text, "%s2000,1,2,1,2,5,1999,10,x,2,4,0\n", row);
+    expect_reject(text, k, 1, ND_EPARSE, "2: trades: malformed number 'x'");
+    snprintf(text, sizeof text, "%s2000,1,2,1,2,5,1999,10,3,2,4.4.4,0\n", row);
+    expect_reject(text, k, 1, ND_EPARSE, "2: taker_buy_quote_volume: malformed number '4.4.4'");
+    snprintf(text, sizeof text, "%s2000,1,2,1,2,5,1999,-10,3,2,4,0\n", row);
+    expect_reject(text, k, 1, ND_EPARSE, "2: quote_volume: malformed number '-10'");
+    snprintf(text, sizeof text, "%s1000,1,2,1,2,5,1999,10,3,2,4,0\n", row);
+    expect_reject(text, k, 1, ND_EPARSE, "2: duplicate time 1000");
+    snprintf(text, sizeof text, "%sx,1,2,1,2,5,1999,10,3,2,4,0\n", row);
+    expect_reject(text, k, 1, ND_EPARSE, "2: open_time: malformed integer 'x'");
+    /* The ignored last column is not checked. */
+    snprintf(text, sizeof text, "%s2000,1,2,1,2,5,2999,10,3,2,4,anything\n", row);
+    expect_reject(text, k, 2, ND_EEOF, "");
+}
+
+Test(market_loader, reject_whole_file)
+{
+    nd_bar_format_t a = ND_BAR_FORMAT_AUTO;
+    expect_reject("", a, -1, ND_EPARSE, " no bars");
+    expect_reject("", ND_BAR_FORMAT_KLINE, -1, ND_EPARSE, " no bars");
+    expect_reject(HDR, a, 0, ND_EPARSE, " no bars");
+    expect_reject("open_time,open,high,low,close,volume,close_time,a,b,c,d,e\n", a, 0,
+                  ND_EPARSE, " no bars");
+    expect_reject("date,open,high,low,close,volume\n", a, -1, ND_EPARSE,
+                  "1: unknown bar format: expected header 'ts,open,high,low,close,volume', "
+                  "a kline header 'open_time,...' or 12 kline columns");
+    expect_reject("1,1,1,1,1,1\n", a, -1, ND_EPARSE,
+                  "1: unknown bar format: expected header 'ts,open,high,low,close,volume', "
+                  "a kline header 'open_time,...' or 12 kline columns");
+    expect_reject("1000,1,2,1,2,5,1999,10,3,2,4,0\n", ND_BAR_FORMAT_CSV, -1, ND_EPARSE,
+                  "1: expected header 'ts,open,high,low,close,volume'");
+    expect_reject("TS,open,high,low,close,volume\n", ND_BAR_FORMAT_CSV, -1, ND_EPARSE,
+                  "1: expected header 'ts,open,high,low,close,volume'");
+}
+
+Test(market_loader, reject_long_line)
+{
+    char text[2200];
+    int n = snprintf(text, sizeof text, HDR "1,1,1,1,1,");
+    memset(text + n, '1', 1100);
+    strcpy(text + n + 1100, "\n");
+    expect_reject(text, ND_BAR_FORMAT_AUTO, 0, ND_EPARSE, "2: line longer than 1024 bytes");
+}
+
+Test(market_loader, missing_file)
+{
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = (nd_bar_source_t *)0x1;
+    char err[256];
+    const char *path = "/nonexistent/dir/bars.csv";
+    cr_assert_eq(nd_bars_open(path, ND_BAR_FORMAT_AUTO, &inst, &src, err, sizeof err), ND_EIO);
+    cr_assert_str_eq(err, "/nonexistent/dir/bars.csv: No such file or directory");
+    cr_assert_eq(src, (nd_bar_source_t *)0x1, "out is written only on success");
+}
+
+Test(market_loader, byte_order_mark_is_skipped)
+{
+    const char text[] = "\xEF\xBB\xBF" HDR "1000,1,2,1,2,5\n";
+    const char *path = write_tmp(text, sizeof text - 1);
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(path, ND_BAR_FORMAT_AUTO, &inst);
+    expect_bar(src, 1000000000LL, E8, 2 * E8, E8, 2 * E8, 5 * E8);
+    expect_eof(src);
+    src->close(src);
+    unlink(path);
+}
+
+Test(market_loader, kline_units_switch_mid_file)
+{
+    /* A file spanning Binance's switch: the last millisecond bar of 2024, then microseconds. */
+    const char text[] = "1735689540000,1,2,1,2,5,1735689599999,10,3,2,4,0\n"
+                        "1735689600000000,1,2,1,2,5,1735689659999999,10,3,2,4,0\n";
+    const char *path = write_tmp(text, sizeof text - 1);
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(path, ND_BAR_FORMAT_AUTO, &inst);
+    expect_bar(src, 1735689540000000000LL, E8, 2 * E8, E8, 2 * E8, 5 * E8);
+    expect_bar(src, 1735689600000000000LL, E8, 2 * E8, E8, 2 * E8, 5 * E8);
+    expect_eof(src);
+    src->close(src);
+    unlink(path);
+}
+
+Test(market_loader, large_file_crosses_buffer_refills)
+{
+    /* 60,000 rows of ~50 bytes (about 3 MiB) cross the 1 MiB read buffer several times. */
+    enum { ROWS = 60000 };
+    const char *path = write_tmp(HDR, strlen(HDR));
+    FILE *f = fopen(path, "ab");
+    cr_assert_not_null(f);
+    for (int i = 0; i < ROWS; i++)
+        fprintf(f, "%lld,%d.25,%d.5,%d.125,%d.75,%d.00001234\r\n",
+                1577836800000LL + 60000LL * i, 1000 + i, 1001 + i, 999 + i, 1000 + i, i);
+    fclose(f);
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(path, ND_BAR_FORMAT_AUTO, &inst);
+    nd_bar_t b;
+    int64_t count = 0;
+    nd_err_t rc;
+    while ((rc = src->next(src, &b)) == ND_OK) {
+        cr_assert_eq(b.ts_ns, (1577836800000LL + 60000LL * count) * 1000000LL);
+        cr_assert_eq(b.open, (1000 + count) * E8 + 25000000);
+        cr_assert_eq(b.volume, count * E8 + 1234);
+        count++;
+    }
+    cr_assert_eq(rc, ND_EEOF, "%s", src->err);
+    cr_assert_eq(count, ROWS);
+    src->close(src);
+    unlink(path);
+}
+
+Test(market_loader, shared_btcusdt_1h)
+{
+    const char *path = ND_SHARED_DIR "/data/BTCUSDT-1h.csv";
+    struct stat st;
+    if (stat(ND_SHARED_DIR, &st) != 0 || stat(path, &st) != 0)
+        cr_skip_test("the shared data (%s) is absent", path);
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(path, ND_BAR_FORMAT_AUTO, &inst);
+    nd_bar_t b, first = {0};
+    int64_t count = 0;
+    nd_err_t rc;
+    while ((rc = src->next(src, &b)) == ND_OK) {
+        if (count == 0)
+            first = b;
+        count++;
+    }
+    cr_assert_eq(rc, ND_EEOF, "%s", src->err);
+    cr_assert_eq(count, 35031);
+    cr_assert_eq(first.ts_ns, 1577836800000LL * 1000000LL);
+    cr_assert_eq(first.open, 719524000000LL);
+    cr_assert_eq(first.volume, 51181490100LL);
+    /* Last row: 1704063600000,42257.89,42345.65,42066.0,42283.58,1710.13721 */
+    cr_assert_eq(b.ts_ns, 1704063600000LL * 1000000LL);
+    cr_assert_eq(b.close, 4228358000000LL);
+    cr_assert_eq(b.volume, 171013721000LL);
+    src->close(src);
+}

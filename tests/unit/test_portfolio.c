@@ -1,0 +1,185 @@
+/* test_portfolio.c: average-cost accounting worked out by hand, round trips across a flip,
+ * attribution by strategy, asset and venue, the accounting invariants, and overflow.
+ *
+ * The worked example (BTC/USDT, 8 decimals everywhere, fee 10 bps on every fill):
+ *   buy  0.5 @ 100: notional 50, fee 0.05            cash 9949.95     cost  50
+ *   sell 0.2 @ 120: notional 24, fee 0.024, realised +4   cash 9973.926   cost  30
+ *   sell 0.5 @  90: closes 0.3 (value 27, cost 30, realised -3, fee 0.027 of 0.045) and opens a
+ *                   0.2 short (cost -18, fee 0.018)   cash 10018.881  cost -18
+ *        -> long round trip: entry 100, exit (24+27)/0.5 = 102, pnl 4-3-(0.05+0.024+0.027)=0.899
+ *   buy  0.2 @  80: closes the short, realised -16+18 = +2, fee 0.016
+ *        -> short round trip: entry 90, exit 80, pnl 2-(0.018+0.016) = 1.966 */
+#include <criterion/criterion.h>
+
+#include "noderr/portfolio.h"
+
+#define U 100000000LL /* one unit at 8 decimals */
+#define Q(x) ((int64_t)((x) * (double)U + ((x) >= 0 ? 0.5 : -0.5)))
+
+static nd_instrument_t inst[2];
+static nd_portfolio_t *pf;
+static nd_trade_t trades[8];
+static int trade_count;
+
+static void on_trade(void *ctx, const nd_trade_t *t)
+{
+    (void)ctx;
+    cr_assert_lt(trade_count, 8);
+    trades[trade_count++] = *t;
+}
+
+static void setup(void)
+{
+    cr_assert_eq(nd_instrument_init(&inst[0], "BTC/USDT", "sim"), ND_OK);
+    cr_assert_eq(nd_instrument_init(&inst[1], "ETH/USDT", "binance"), ND_OK);
+    inst[1].id = 1;
+    int64_t weights[2] = {500000, 500000};
+    cr_assert_eq(nd_portfolio_create(inst, 2, weights, 2, 10000 * U, &pf), ND_OK);
+    nd_portfolio_on_trade(pf, on_trade, NULL);
+    trade_count = 0;
+}
+
+static void teardown(void)
+{
+    nd_portfolio_destroy(pf);
+}
+
+TestSuite(portfolio, .init = setup, .fini = teardown);
+
+static void fill(uint32_t s, uint32_t i, nd_side_t side, double px, double qty, int64_t ts)
+{
+    nd_fill_t f = {0};
+    f.strategy_index = s;
+    f.instrument_id = i;
+    f.side = side;
+    f.px = Q(px);
+    f.qty = Q(qty);
+    f.notional = Q(px * qty);
+    f.fee = Q(px * qty * 0.001);
+    f.ts_ns = ts;
+    cr_assert_eq(nd_portfolio_apply_fill(pf, &f), ND_OK);
+    char err[128];
+    cr_assert(nd_portfolio_check(pf, err, sizeof err), "%s", err);
+}
+
+Test(portfolio, worked_example)
+{
+    fill(0, 0, ND_SIDE_BUY, 100, 0.5, 1);
+    const nd_position_t *pos = nd_portfolio_position(pf, 0, 0);
+    cr_assert_eq(nd_portfolio_cash(pf), Q(9949.95));
+    cr_assert_eq(pos->qty, Q(0.5));
+    cr_assert_eq(pos->cost, Q(50));
+    nd_portfolio_mark(pf, 0, Q(110));
+    cr_assert_eq(nd_portfolio_equity(pf), Q(10004.95));
+    cr_assert_eq(nd_portfolio_unrealized(pf, 0, 0), Q(5));
+
+    fill(0, 0, ND_SIDE_SELL, 120, 0.2, 2);
+    cr_assert_eq(pos->realized, Q(4));
+    cr_assert_eq(pos->cost, Q(30));
+    cr_assert_eq(nd_portfolio_cash(pf), Q(9973.926));
+
+    fill(0, 0, ND_SIDE_SELL, 90, 0.5, 3);
+    cr_assert_eq(pos->qty, Q(-0.2));
+    cr_assert_eq(pos->cost, Q(-18));
+    cr_assert_eq(pos->realized, Q(1));
+    cr_assert_eq(nd_portfolio_cash(pf), Q(10018.881));
+    cr_assert_eq(trade_count, 1);
+    cr_assert_eq(trades[0].direction, 1);
+    cr_assert_eq(trades[0].entry_ns, 1);
+    cr_assert_eq(trades[0].exit_ns, 3);
+    cr_assert_eq(trades[0].qty, Q(0.5));
+    cr_assert_eq(trades[0].entry_px, Q(100));
+    cr_assert_eq(trades[0].exit_px, Q(102));
+    cr_assert_eq(trades[0].pnl, Q(0.899));
+    cr_assert_eq(trades[0].fees, Q(0.101));
+
+    nd_portfolio_mark(pf, 0, Q(90));
+    cr_assert_eq(nd_portfolio_equity(pf), Q(10000.881));
+    fill(0, 0, ND_SIDE_BUY, 80, 0.2, 4);
+    cr_assert_eq(pos->qty, 0);
+    cr_assert_eq(pos->cost, 0);
+    cr_assert_eq(pos->realized, Q(3));
+    cr_assert_eq(trade_count, 2);
+    cr_assert_eq(trades[1].direction, -1);
+    cr_assert_eq(trades[1].entry_px, Q(90));
+    cr_assert_eq(trades[1].exit_px, Q(80));
+    cr_assert_eq(trades[1].pnl, Q(1.966));
+    cr_assert_eq(nd_portfolio_fees(pf), Q(0.135));
+
+    nd_attribution_t a;
+    nd_portfolio_by_strategy(pf, 0, &a);
+    cr_assert_eq(a.realized, Q(3));
+    cr_assert_eq(a.fees, Q(0.135));
+    cr_assert_eq(a.net, Q(2.865));
+    cr_assert_eq(a.trades, 2);
+    nd_portfolio_mark(pf, 0, Q(80));
+    cr_assert_eq(nd_portfolio_equity(pf), Q(10002.865));
+}
+
+Test(portfolio, attribution_by_strategy_asset_and_venue)
+{
+    fill(0, 0, ND_SIDE_BUY, 100, 1, 1);  /* strategy 0, BTC on sim */
+    fill(1, 1, ND_SIDE_BUY, 10, 2, 1);   /* strategy 1, ETH on binance */
+    nd_portfolio_mark(pf, 0, Q(110));
+    nd_portfolio_mark(pf, 1, Q(9));
+    nd_attribution_t s0, s1, btc, eth, sim, bin;
+    nd_portfolio_by_strategy(pf, 0, &s0);
+    nd_portfolio_by_strategy(pf, 1, &s1);
+    nd_portfolio_by_instrument(pf, 0, &btc);
+    nd_portfolio_by_instrument(pf, 1, &eth);
+    nd_portfolio_by_venue(pf, "sim", &sim);
+    nd_portfolio_by_venue(pf, "binance", &bin);
+    cr_assert_eq(s0.unrealized, Q(10));
+    cr_assert_eq(s0.fees, Q(0.1));
+    cr_assert_eq(s1.unrealized, Q(-2));
+    cr_assert_eq(s1.fees, Q(0.02));
+    cr_assert_eq(btc.net, s0.net);
+    cr_assert_eq(eth.net, s1.net);
+    cr_assert_eq(sim.net, Q(9.9));
+    cr_assert_eq(bin.net, Q(-2.02));
+    /* Sleeves: half of 10000 each plus their own P&L. */
+    cr_assert_eq(nd_portfolio_strategy_equity(pf, 0), Q(5009.9));
+    cr_assert_eq(nd_portfolio_strategy_equity(pf, 1), Q(4997.98));
+    cr_assert_eq(nd_portfolio_equity(pf), Q(10007.88));
+    cr_assert(nd_portfolio_has_positions(pf));
+}
+
+Test(portfolio, offsetting_strategies_net_to_zero)
+{
+    fill(0, 0, ND_SIDE_BUY, 100, 1, 1);
+    fill(1, 0, ND_SIDE_SELL, 100, 1, 1);
+    cr_assert_eq(nd_portfolio_net_qty(pf, 0), 0);
+    cr_assert(nd_portfolio_has_positions(pf));
+    nd_portfolio_mark(pf, 0, Q(150));
+    /* Net flat: equity moves only by the fees. */
+    cr_assert_eq(nd_portfolio_equity(pf), Q(10000 - 0.2));
+}
+
+Test(portfolio, bad_fills_and_overflow_leave_state_untouched)
+{
+    nd_fill_t f = {0};
+    f.side = ND_SIDE_BUY;
+    f.qty = 0;
+    cr_assert_eq(nd_portfolio_apply_fill(pf, &f), ND_EINVAL);
+    f.qty = 1;
+    f.instrument_id = 7;
+    cr_assert_eq(nd_portfolio_apply_fill(pf, &f), ND_EINVAL);
+    f.instrument_id = 0;
+    f.notional = INT64_MAX;
+    f.fee = INT64_MAX;
+    cr_assert_eq(nd_portfolio_apply_fill(pf, &f), ND_EOVERFLOW);
+    cr_assert_eq(nd_portfolio_cash(pf), 10000 * U);
+    cr_assert_eq(nd_portfolio_position(pf, 0, 0)->qty, 0);
+    char err[128];
+    cr_assert(nd_portfolio_check(pf, err, sizeof err), "%s", err);
+}
+
+Test(portfolio, create_rejects_bad_arguments)
+{
+    nd_portfolio_t *p = NULL;
+    int64_t w[2] = {600000, 600000};
+    cr_assert_eq(nd_portfolio_create(inst, 2, w, 2, 10000 * U, &p), ND_EINVAL);
+    int64_t w1[1] = {1000000};
+    cr_assert_eq(nd_portfolio_create(inst, 2, w1, 1, 0, &p), ND_EINVAL);
+    cr_assert_eq(nd_portfolio_create(inst, 0, w1, 1, 100, &p), ND_EINVAL);
+}

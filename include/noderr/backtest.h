@@ -23,6 +23,11 @@ typedef struct nd_backtest_config {
     const char *data_path;    /* NULL: the synthetic market */
     nd_bar_format_t format;
     char symbol[ND_NAME_MAX]; /* "BTC/USDT" */
+    int px_decimals;          /* instrument price scale; -1: the default (8) */
+    int qty_decimals;         /* instrument quantity scale; -1: the default (8) */
+    int64_t tick_size;        /* price units; 0: the default (0.01) */
+    int64_t lot_size;         /* quantity units; 0: the default (0.00001) */
+    int64_t min_notional;     /* cash units; -1: the default (5 quote units) */
     nd_synth_config_t synth;
     nd_engine_config_t engine;
     nd_strategy_spec_t strategies[ND_STRATEGIES_MAX];

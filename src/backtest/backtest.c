@@ -17,6 +17,9 @@ void nd_backtest_config_default(nd_backtest_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->format = ND_BAR_FORMAT_AUTO;
     strcpy(cfg->symbol, "BTC/USDT");
+    cfg->px_decimals = -1;
+    cfg->qty_decimals = -1;
+    cfg->min_notional = -1;
     nd_synth_config_default(&cfg->synth);
     nd_engine_config_default(&cfg->engine);
     cfg->cutoff = 0.05;
@@ -212,6 +215,39 @@ static void finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t
     compute_trade_stats(r);
 }
 
+/* Scales, tick, lot and minimum notional from the config; the defaults are Binance's BTC/USDT
+ * filters at 8 decimals. A different scale rescales the default tick and lot. */
+static nd_err_t apply_instrument_overrides(const nd_backtest_config_t *cfg, nd_instrument_t *inst,
+                                           char *err, size_t err_len)
+{
+    if (cfg->px_decimals > 12 || cfg->qty_decimals > 12 ||
+        (cfg->px_decimals >= 0 && cfg->px_decimals + (cfg->qty_decimals >= 0 ? cfg->qty_decimals
+                                                                              : inst->qty_decimals) <
+                                      ND_CASH_DECIMALS) ||
+        (cfg->qty_decimals >= 0 && cfg->qty_decimals + (cfg->px_decimals >= 0 ? cfg->px_decimals
+                                                                              : inst->px_decimals) <
+                                       ND_CASH_DECIMALS)) {
+        snprintf(err, err_len, "price and quantity decimals must be 0..12 and add up to at least "
+                               "%d", ND_CASH_DECIMALS);
+        return ND_EINVAL;
+    }
+    if (cfg->px_decimals >= 0) {
+        inst->px_decimals = cfg->px_decimals;
+        inst->tick_size = cfg->px_decimals >= 2 ? nd_pow10(cfg->px_decimals - 2) : 1;
+    }
+    if (cfg->qty_decimals >= 0) {
+        inst->qty_decimals = cfg->qty_decimals;
+        inst->lot_size = cfg->qty_decimals >= 5 ? nd_pow10(cfg->qty_decimals - 5) : 1;
+    }
+    if (cfg->tick_size > 0)
+        inst->tick_size = cfg->tick_size;
+    if (cfg->lot_size > 0)
+        inst->lot_size = cfg->lot_size;
+    if (cfg->min_notional >= 0)
+        inst->min_notional = cfg->min_notional;
+    return ND_OK;
+}
+
 nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *r, char *err,
                          size_t err_len)
 {
@@ -225,6 +261,8 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
         snprintf(err, err_len, "bad symbol '%s' (want BASE/QUOTE, e.g. BTC/USDT)", cfg->symbol);
         return ND_EINVAL;
     }
+    if (apply_instrument_overrides(cfg, &inst, err, err_len) != ND_OK)
+        return ND_EINVAL;
     nd_clock_sim_t clock;
     nd_clock_sim_init(&clock, 0);
     nd_err_t rc = build_engine(cfg, &inst, &clock.clock, r, err, err_len);

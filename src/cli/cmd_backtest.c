@@ -14,6 +14,8 @@
 
 static const char usage_text[] =
     "usage: noderr backtest [--data FILE] [--format auto|csv|kline] [--symbol S]\n"
+    "                       [--price-decimals N] [--qty-decimals N] [--tick-size X]\n"
+    "                       [--lot-size X] [--min-notional X]\n"
     "                       --strategy NAME[:WEIGHT] [--param k=v]... [--params FILE]\n"
     "                       [--cash N] [--fee-bps N] [--maker-fee-bps N] [--taker-fee-bps N]\n"
     "                       [--slippage-bps N] [--impact-bps N] [--max-volume-pct P]\n"
@@ -34,7 +36,8 @@ enum {
     OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_CASH,
     OPT_FEE, OPT_MAKER, OPT_TAKER, OPT_SLIP, OPT_IMPACT, OPT_VOLPCT, OPT_SIZING, OPT_SHORT,
     OPT_MAXPOS, OPT_MAXDD, OPT_DAILY, OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
-    OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP
+    OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
+    OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT
 };
 
 static const struct option long_options[] = {
@@ -68,6 +71,11 @@ static const struct option long_options[] = {
     {"equity-out", required_argument, 0, OPT_EQUITY},
     {"log-level", required_argument, 0, OPT_LOG},
     {"help", no_argument, 0, OPT_HELP},
+    {"price-decimals", required_argument, 0, OPT_PXDEC},
+    {"qty-decimals", required_argument, 0, OPT_QTYDEC},
+    {"tick-size", required_argument, 0, OPT_TICK},
+    {"lot-size", required_argument, 0, OPT_LOT},
+    {"min-notional", required_argument, 0, OPT_MINNOT},
     {0, 0, 0, 0},
 };
 
@@ -77,6 +85,7 @@ typedef struct options {
     const char *trades_path;
     const char *equity_path;
     const char *params_path;
+    const char *tick_text, *lot_text, *min_notional_text, *fixed_qty_text;
 } options_t;
 
 #define PCT_MAX (100 * 100)
@@ -183,8 +192,8 @@ static int parse_sizing(options_t *o, const char *arg)
     nd_sizing_t *sz = &o->cfg.engine.sizing;
     if (strncmp(arg, "fixed:", 6) == 0) {
         sz->kind = ND_SIZING_FIXED;
-        return nd_cli_fixed("--sizing fixed", arg + 6, ND_DEFAULT_QTY_DECIMALS, 1, INT64_MAX,
-                            &sz->fixed_qty);
+        o->fixed_qty_text = arg + 6; /* read once the quantity scale is known */
+        return 0;
     }
     if (strncmp(arg, "percent:", 8) == 0) {
         sz->kind = ND_SIZING_PERCENT;
@@ -273,6 +282,19 @@ static int parse_other(options_t *o, int opt, const char *arg)
         return 0;
     case OPT_BARS: return nd_cli_int("--bars", arg, 1, 1000000000, &o->cfg.synth.bars);
     case OPT_JSON: o->json = true; return 0;
+    case OPT_PXDEC:
+        if (nd_cli_int("--price-decimals", arg, 0, 12, &tmp))
+            return -1;
+        o->cfg.px_decimals = (int)tmp;
+        return 0;
+    case OPT_QTYDEC:
+        if (nd_cli_int("--qty-decimals", arg, 0, 12, &tmp))
+            return -1;
+        o->cfg.qty_decimals = (int)tmp;
+        return 0;
+    case OPT_TICK: o->tick_text = arg; return 0;
+    case OPT_LOT: o->lot_text = arg; return 0;
+    case OPT_MINNOT: o->min_notional_text = arg; return 0;
     case OPT_TRADES: o->trades_path = arg; return 0;
     case OPT_EQUITY: o->equity_path = arg; return 0;
     case OPT_LOG: {
@@ -286,6 +308,25 @@ static int parse_other(options_t *o, int opt, const char *arg)
     }
     }
     return parse_costs_and_limits(o, opt, arg);
+}
+
+/* Tick, lot and minimum notional are read once the scales are known. */
+static int parse_instrument_sizes(options_t *o)
+{
+    int px = o->cfg.px_decimals >= 0 ? o->cfg.px_decimals : ND_DEFAULT_PX_DECIMALS;
+    int qty = o->cfg.qty_decimals >= 0 ? o->cfg.qty_decimals : ND_DEFAULT_QTY_DECIMALS;
+    if (o->tick_text && nd_cli_fixed("--tick-size", o->tick_text, px, 1, INT64_MAX, &o->cfg.tick_size))
+        return -1;
+    if (o->lot_text && nd_cli_fixed("--lot-size", o->lot_text, qty, 1, INT64_MAX, &o->cfg.lot_size))
+        return -1;
+    if (o->cfg.engine.sizing.kind == ND_SIZING_FIXED &&
+        nd_cli_fixed("--sizing fixed", o->fixed_qty_text, qty, 1, INT64_MAX,
+                      &o->cfg.engine.sizing.fixed_qty))
+        return -1;
+    if (o->min_notional_text && nd_cli_fixed("--min-notional", o->min_notional_text,
+                                             ND_CASH_DECIMALS, 0, INT64_MAX, &o->cfg.min_notional))
+        return -1;
+    return 0;
 }
 
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
@@ -315,7 +356,7 @@ static int parse_args(options_t *o, int argc, char **argv)
         fprintf(stderr, "noderr backtest: --strategy NAME is required (see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
-    return 0;
+    return parse_instrument_sizes(o) ? ND_EXIT_USAGE : 0;
 }
 
 static void print_pct(const char *label, double v)

@@ -478,6 +478,22 @@ static nd_err_t parse_row(csv_source_t *s, const char *line, size_t len, nd_bar_
     return ND_OK;
 }
 
+/* read_line, except that blank lines at the very end of the file (an editor's trailing newline)
+ * are the end of the data; a blank line with data after it is an error naming the blank line. */
+static nd_err_t read_data_line(csv_source_t *s, const char **line /* OUT */, size_t *len /* OUT */)
+{
+    nd_err_t rc = read_line(s, line, len);
+    if (rc != ND_OK || *len > 0)
+        return rc;
+    int64_t blank_line = s->line_number;
+    while ((rc = read_line(s, line, len)) == ND_OK && *len == 0)
+        ;
+    if (rc != ND_OK)
+        return rc;
+    s->line_number = blank_line;
+    return row_fail(s, ND_EPARSE, "blank line inside the data");
+}
+
 static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
 {
     ND_ASSERT(src != NULL);
@@ -487,7 +503,7 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
         return s->status;
     const char *line;
     size_t len;
-    nd_err_t rc = read_line(s, &line, &len);
+    nd_err_t rc = read_data_line(s, &line, &len);
     if (rc == ND_EEOF) {
         if (s->bars == 0) {
             snprintf(s->base.err, sizeof s->base.err, "%s: no bars", s->path);
@@ -560,7 +576,7 @@ static nd_err_t start_source(csv_source_t *s, nd_bar_format_t asked)
 {
     const char *line;
     size_t len;
-    nd_err_t rc = read_line(s, &line, &len);
+    nd_err_t rc = read_data_line(s, &line, &len);
     if (rc == ND_EEOF) {
         snprintf(s->base.err, sizeof s->base.err, "%s: no bars", s->path);
         return ND_EPARSE;

@@ -197,7 +197,11 @@ Test(market_loader, reject_columns_and_numbers)
     expect_reject(HDR "1,1,1,1,1\n", a, 0, ND_EPARSE, "2: expected 6 columns, found 5");
     expect_reject(HDR "1,1,1,1,1,1,1\n", a, 0, ND_EPARSE, "2: expected 6 columns, found 7");
     expect_reject(HDR "1,1,1,1,1,1\n\n2,1,1,1,1,1\n", a, 1, ND_EPARSE,
-                  "3: expected 6 columns, found 1");
+                  "3: blank line inside the data");
+    expect_reject(HDR "1,1,1,1,1,1\n\r\n\n2,1,1,1,1,1\n", a, 1, ND_EPARSE,
+                  "3: blank line inside the data");
+    /* Blank lines at the very end are an editor's trailing newline: the data simply ends. */
+    expect_reject(HDR "1,1,1,1,1,1\n2,1,1,1,1,1\n\n\r\n", a, 2, ND_EEOF, "");
     expect_reject(HDR "1,abc,1,1,1,1\n", a, 0, ND_EPARSE, "2: open: malformed number 'abc'");
     expect_reject(HDR "1,1,,1,1,1\n", a, 0, ND_EPARSE, "2: high: malformed number ''");
     expect_reject(HDR "1,1,1,1.2.3,1,1\n", a, 0, ND_EPARSE, "2: low: malformed number '1.2.3'");

@@ -7,6 +7,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
+#include "noderr/log.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -283,7 +284,14 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     if (cfg->trades_out)
         fprintf(cfg->trades_out,
                 "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
+    nd_log_set_output(NULL, &clock.clock); /* log lines carry simulated time */
+    ND_LOG(ND_LOG_INFO, "event=backtest_start source=%s seed=%llu strategies=%u",
+           cfg->data_path ? cfg->data_path : "synthetic", (unsigned long long)cfg->synth.seed,
+           cfg->strategy_count);
     rc = run_loop(src, &clock, r->engine, &ctx, err, err_len);
+    ND_LOG(ND_LOG_INFO, "event=backtest_end bars=%lld rc=%s",
+           (long long)nd_engine_stats(r->engine)->bars, nd_err_name(rc));
+    nd_log_set_output(NULL, NULL); /* the clock lives on this stack frame */
     src->close(src);
     if (rc != ND_OK)
         return rc;

@@ -6,6 +6,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
+#include "noderr/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -360,8 +361,13 @@ static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
 static nd_err_t on_breaker(nd_engine_t *e)
 {
     const nd_risk_t *r = &e->risk;
-    if (r->event_count > 0)
-        nd__engine_emit(e, ND_EVENT_BREAKER, &r->events[r->event_count - 1]);
+    if (r->event_count > 0) {
+        const nd_breaker_event_t *b = &r->events[r->event_count - 1];
+        ND_LOG(ND_LOG_INFO, "event=breaker type=%s measured_e6=%lld threshold_pct_e2=%lld",
+               nd_breaker_kind_name(b->kind), (long long)b->measured_e6,
+               (long long)b->threshold_pct_e2);
+        nd__engine_emit(e, ND_EVENT_BREAKER, b);
+    }
     return nd__engine_flatten(e);
 }
 

@@ -100,8 +100,13 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 void nd_time_to_civil(int64_t ns, nd_civil_t *out)
 {
-    int64_t days = floor_div(ns, ND_NS_PER_DAY);
-    int64_t rem = ns - days * ND_NS_PER_DAY;
+    /* Split with truncating division and fix the sign afterwards: forming days * ND_NS_PER_DAY
+     * would overflow for the first day before 1677-09-22 (INT64_MIN lies inside it). */
+    int64_t days = ns / ND_NS_PER_DAY, rem = ns % ND_NS_PER_DAY;
+    if (rem < 0) {
+        rem += ND_NS_PER_DAY;
+        days--;
+    }
     civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(rem / ND_NS_PER_HOUR);
     out->minute = (int)(rem / ND_NS_PER_MIN % 60);
@@ -109,16 +114,27 @@ void nd_time_to_civil(int64_t ns, nd_civil_t *out)
     out->nanos = rem % ND_NS_PER_SEC;
 }
 
-int64_t nd_time_from_civil(const nd_civil_t *c)
+/* The exact instant in 128 bits: years far from 1970 leave the int64 range (1677..2262), and
+ * the day of INT64_MIN starts before it even though INT64_MIN itself is in range. */
+static __int128 civil_to_ns128(const nd_civil_t *c)
 {
     int64_t days = days_from_civil(c->year, c->month, c->day);
-    return days * ND_NS_PER_DAY + c->hour * ND_NS_PER_HOUR + c->minute * ND_NS_PER_MIN +
-           c->second * ND_NS_PER_SEC + c->nanos;
+    return (__int128)days * ND_NS_PER_DAY + (__int128)c->hour * ND_NS_PER_HOUR +
+           (__int128)c->minute * ND_NS_PER_MIN + (__int128)c->second * ND_NS_PER_SEC + c->nanos;
+}
+
+int64_t nd_time_from_civil(const nd_civil_t *c)
+{
+    ND_ASSERT(c != NULL);
+    return (int64_t)civil_to_ns128(c);
 }
 
 int64_t nd_time_day_start(int64_t ns)
 {
-    return floor_div(ns, ND_NS_PER_DAY) * ND_NS_PER_DAY;
+    /* Only instants before 1677-09-22 have a midnight outside int64; none is a real bar. */
+    int64_t start_ns;
+    ND_ASSERT(!__builtin_mul_overflow(floor_div(ns, ND_NS_PER_DAY), ND_NS_PER_DAY, &start_ns));
+    return start_ns;
 }
 
 size_t nd_time_format_iso(int64_t ns, char *buf, size_t cap)
@@ -157,8 +173,8 @@ nd_err_t nd_time_parse_iso(const char *s, int64_t *out_ns)
     ND_ASSERT(s != NULL);
     nd_civil_t c = {0};
     size_t len = strlen(s);
-    if (len < 10 || parse_digits(s, 4, &c.year) || s[4] != '-' || parse_digits(s + 5, 2, &c.month) ||
-        s[7] != '-' || parse_digits(s + 8, 2, &c.day))
+    if (len < 10 || parse_digits(s, 4, &c.year) || s[4] != '-' ||
+        parse_digits(s + 5, 2, &c.month) || s[7] != '-' || parse_digits(s + 8, 2, &c.day))
         return ND_EPARSE;
     size_t i = 10;
     if (i < len) {
@@ -188,11 +204,15 @@ nd_err_t nd_time_parse_iso(const char *s, int64_t *out_ns)
         if (i != len)
             return ND_EPARSE;
     }
+    /* Unix time has no leap seconds, so :60 is refused rather than read as the next minute. */
     if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 ||
-        c.second > 60)
+        c.second > 59)
+        return ND_EPARSE;
+    __int128 exact = civil_to_ns128(&c);
+    if (exact < INT64_MIN || exact > INT64_MAX) /* outside 1677-09-21..2262-04-11 */
         return ND_EPARSE;
     nd_civil_t check;
-    int64_t ns = nd_time_from_civil(&c);
+    int64_t ns = (int64_t)exact;
     nd_time_to_civil(ns, &check);
     if (check.day != c.day) /* 2021-02-30 and the like */
         return ND_EPARSE;

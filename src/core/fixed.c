@@ -30,9 +30,9 @@ nd_err_t nd_fixed_parse(const char *text, size_t len, int decimals, int64_t *out
         negative = text[i] == '-';
         i++;
     }
-    /* Accumulate as a negative number so that INT64_MIN parses too. */
+    /* Accumulate the magnitude in 128 bits and allow 2^63 so that INT64_MIN parses too. */
     __int128 acc = 0;
-    int digits = 0, frac_digits = 0, seen_point = 0;
+    int digits = 0, frac_digits = 0, seen_point = 0, lost_precision = 0;
     for (; i < len; i++) {
         char c = text[i];
         if (c == '.') {
@@ -46,8 +46,8 @@ nd_err_t nd_fixed_parse(const char *text, size_t len, int decimals, int64_t *out
         digits++;
         if (seen_point) {
             if (frac_digits == decimals) {
-                if (c != '0')
-                    return ND_EPRECISION;
+                /* Keep scanning: "1.2.3" is malformed, not merely too precise. */
+                lost_precision |= c != '0';
                 continue;
             }
             frac_digits++;
@@ -58,6 +58,8 @@ nd_err_t nd_fixed_parse(const char *text, size_t len, int decimals, int64_t *out
     }
     if (digits == 0)
         return ND_EPARSE;
+    if (lost_precision)
+        return ND_EPRECISION;
     acc *= pow10_table[decimals - frac_digits];
     if (negative)
         acc = -acc;
@@ -183,5 +185,9 @@ int64_t nd_fixed_floor_to(int64_t value, int64_t step)
     int64_t r = value % step;
     if (r < 0)
         r += step;
-    return value - r;
+    /* Only near INT64_MIN can the multiple below value fall outside int64 (INT64_MIN with
+     * step 3); that is a caller bug, so abort rather than wrap through undefined behaviour. */
+    int64_t floored;
+    ND_ASSERT(!__builtin_sub_overflow(value, r, &floored));
+    return floored;
 }

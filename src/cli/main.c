@@ -1,8 +1,25 @@
-/* main.c: the `noderr` command: git-style subcommands, one file each (cmd_*.c). */
+/* main.c: the `noderr` command: git-style subcommands, one file each (cmd_*.c).
+ *
+ * Subcommands are declared weak so that a module can land its command file on its own: a
+ * command whose file is not built is simply not listed. */
 #include "cli.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#define ND__WEAK __attribute__((weak))
+ND__WEAK int nd_cmd_data(int argc, char **argv);
+ND__WEAK int nd_cmd_scenarios(int argc, char **argv);
+ND__WEAK int nd_cmd_validate(int argc, char **argv);
+ND__WEAK int nd_cmd_evolve(int argc, char **argv);
+ND__WEAK int nd_cmd_audit(int argc, char **argv);
+ND__WEAK int nd_cmd_surveil(int argc, char **argv);
+ND__WEAK int nd_cmd_report(int argc, char **argv);
+ND__WEAK int nd_cmd_retention(int argc, char **argv);
+ND__WEAK int nd_cmd_book(int argc, char **argv);
+ND__WEAK int nd_cmd_decode(int argc, char **argv);
+ND__WEAK int nd_cmd_sign(int argc, char **argv);
+ND__WEAK int nd_cmd_oracle(int argc, char **argv);
 
 typedef struct command {
     const char *name;
@@ -14,13 +31,28 @@ static const command_t commands[] = {
     {"backtest", nd_cmd_backtest, "run a strategy over historical or synthetic bars"},
     {"metrics", nd_cmd_metrics, "performance and risk metrics of a return series"},
     {"strategies", nd_cmd_strategies, "list the built-in strategies and their parameters"},
+    {"data", nd_cmd_data, "download historical candles (data fetch)"},
+    {"scenarios", nd_cmd_scenarios, "list the validation scenarios"},
+    {"validate", nd_cmd_validate, "run a strategy through every scenario with pass/fail criteria"},
+    {"evolve", nd_cmd_evolve, "optimise strategy parameters with a genetic algorithm"},
+    {"audit", nd_cmd_audit, "verify the tamper-evident audit chain (audit verify)"},
+    {"surveil", nd_cmd_surveil, "scan an order-event log for market abuse"},
+    {"report", nd_cmd_report, "regulatory reports from the store"},
+    {"retention", nd_cmd_retention, "apply the record retention policy"},
+    {"book", nd_cmd_book, "replay a recorded order-book session (book replay)"},
+    {"decode", nd_cmd_decode, "print the normalised events of a recorded venue stream"},
+    {"sign", nd_cmd_sign, "sign a request payload as a venue expects"},
+    {"oracle", nd_cmd_oracle, "read Chainlink price feeds"},
 };
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: noderr <command> [options]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (commands[i].run)
+            fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'noderr <command> --help' for a command's options.\n"
                  "Exit codes: 0 success, 1 a check failed, 2 usage or input error.\n");
 }
@@ -40,8 +72,8 @@ int main(int argc, char **argv)
         printf("noderr 0.1.0\n");
         return ND_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (commands[i].run && strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "noderr: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

@@ -4,14 +4,19 @@
 #   ./dev.sh run    install what is missing, build, run a backtest on the embedded defaults
 #   ./dev.sh test   install what is missing, build, run the whole test suite
 #   ./dev.sh asan   the test suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer
-#   ./dev.sh bench  release build, then the benchmarks (figures go to bench/RESULTS.md by hand)
+#   ./dev.sh bench  release build, then every benchmark (figures go to bench/RESULTS.md)
 #
 # Packages come from Debian through apt-get when run as root; otherwise the apt-get line to run
 # is printed and the script stops.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(gcc pkg-config meson ninja-build libjansson-dev libcriterion-dev python3)
+# Build: compiler, Meson, and the libraries the modules link (DESIGN.md lists why each).
+# Tests: Criterion, python3 (JSON checks), PostgreSQL (the store's second backend), Chromium
+# (report screenshots), clang (libFuzzer smoke runs), sqlite3 (tampering tests).
+PACKAGES=(gcc pkg-config meson ninja-build libjansson-dev libcriterion-dev python3
+          libssl-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev sqlite3 libpq-dev
+          postgresql libwebsockets-dev libuv1-dev chromium clang libclang-rt-14-dev)
 
 missing_packages() {
     local p
@@ -23,6 +28,10 @@ missing_packages() {
 install_missing() {
     local missing
     missing=$(missing_packages | tr '\n' ' ')
+    # Node.js (for the front-end packages from npm) ships with the machine image; Debian's own
+    # nodejs and npm packages are the fallback when it does not.
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
     [ -z "${missing// /}" ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "dev.sh: missing Debian packages. Run as root:" >&2
@@ -71,7 +80,12 @@ asan)
 bench)
     install_missing
     build build-release -Dbuildtype=release -Db_lto=true -Dtests=false -Ddebug_assertions=false
-    ./build-release/bench/bench_loop "${@:2}"
+    # From the project root, so benchmarks find ../shared/data beside it.
+    for b in build-release/bench/bench_*; do
+        [ -x "$b" ] && [ -f "$b" ] || continue
+        echo "== $b" >&2
+        "$b"
+    done
     ;;
 *)
     echo "usage: ./dev.sh run|test|asan|bench" >&2

@@ -36,6 +36,10 @@
  * the count keeps going but only the first trips are kept in full. */
 #define ND_BREAKER_EVENTS_MAX 1024
 
+/* Counters kept per business-reject reason (nd_reject_t values must stay below this). Venue
+ * connectors add reasons of their own; 64 leaves room without a map. */
+#define ND_REJECT_SLOTS 64
+
 /* Longest line a data loader accepts. Kline rows are under 200 bytes. */
 #define ND_LINE_MAX 1024
 

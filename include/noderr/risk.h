@@ -71,7 +71,7 @@ typedef struct nd_risk {
     int64_t trips;            /* all trips, also those beyond the kept events */
     uint32_t event_count;     /* kept events (at most ND_BREAKER_EVENTS_MAX) */
     nd_breaker_event_t events[ND_BREAKER_EVENTS_MAX];
-    int64_t rejects[32];      /* counts per nd_reject_t */
+    int64_t rejects[ND_REJECT_SLOTS]; /* counts per nd_reject_t */
     /* private */
     __int128 _peak;
     __int128 _day_open;

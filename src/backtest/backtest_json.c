@@ -85,7 +85,7 @@ static json_t *risk_json(const nd_engine_config_t *cfg)
 static json_t *rejects_json(const nd_engine_t *e)
 {
     json_t *o = json_object();
-    for (int k = 1; k < 32; k++) {
+    for (int k = 1; k < ND_REJECT_SLOTS; k++) {
         int64_t n = nd_engine_rejects(e, (nd_reject_t)k);
         if (n > 0)
             json_object_set_new(o, nd_reject_name((nd_reject_t)k), json_integer(n));

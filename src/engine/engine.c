@@ -458,6 +458,6 @@ const double *nd_engine_strategy_params(const nd_engine_t *e, uint32_t strategy_
 
 int64_t nd_engine_rejects(const nd_engine_t *e, nd_reject_t reason)
 {
-    ND_ASSERT((int)reason >= 0 && (int)reason < 32);
+    ND_ASSERT((int)reason >= 0 && (int)reason < ND_REJECT_SLOTS);
     return e->rejects[reason];
 }

@@ -46,7 +46,7 @@ struct nd_engine {
     nd_engine_listener_t listener;
     nd_engine_stats_t stats;
     int64_t *last_bar_ns;      /* per instrument */
-    int64_t rejects[32];
+    int64_t rejects[ND_REJECT_SLOTS];
     uint64_t next_client_id;
 };
 

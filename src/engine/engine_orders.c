@@ -89,8 +89,11 @@ static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_i
             return ND_REJECT_OVERFLOW;
         const nd_position_t *pos =
             nd_portfolio_position(e->portfolio, o->strategy_index, inst->id);
-        /* Buying back a short needs no cash beyond the fee in a margin account. */
-        if (pos->qty >= 0 && notional + fee > nd_portfolio_cash(e->portfolio))
+        /* Buying back a short needs cash only for the part that opens a long, plus the fee. */
+        int64_t opening = pos->qty < 0 ? o->qty + pos->qty : o->qty, needed = 0;
+        if (opening > 0 && nd_fixed_mul_div(notional, opening, o->qty, ND_ROUND_UP, &needed) != ND_OK)
+            return ND_REJECT_OVERFLOW;
+        if (needed + fee > nd_portfolio_cash(e->portfolio))
             return ND_REJECT_INSUFFICIENT_FUNDS;
     } else if (!e->cfg.allow_short) {
         const nd_position_t *pos =
@@ -105,6 +108,7 @@ static void reject(nd_engine_t *e, nd_order_t *o, nd_reject_t reason)
 {
     nd_err_t rc = nd_order_reject(o, reason, e->now_ns);
     ND_ASSERT(rc == ND_OK);
+    ND_ASSERT((int)reason > 0 && (int)reason < ND_REJECT_SLOTS);
     e->rejects[reason]++;
     e->stats.orders_rejected++;
     nd__engine_emit(e, ND_EVENT_ORDER, o);

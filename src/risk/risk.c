@@ -126,8 +126,10 @@ nd_reject_t nd_risk_check_order(nd_risk_t *r, const nd_instrument_t *inst, const
         reason = ND_REJECT_RATE_LIMIT_EXCEEDED;
     if (reason == ND_REJECT_NONE)
         rate_record(r, view->now_ns);
-    else
+    else {
+        ND_ASSERT((int)reason < ND_REJECT_SLOTS);
         r->rejects[reason]++;
+    }
     return reason;
 }
 

@@ -89,6 +89,8 @@ static nd_err_t on_event(void *ctx, const nd_event_t *ev)
 static nd_engine_t *engine;
 static nd_clock_sim_t clock_sim;
 
+static bool allow_short;
+
 static void make_engine(nd_sizing_t sizing, int64_t drawdown_e2)
 {
     nd_instrument_t inst;
@@ -99,6 +101,7 @@ static void make_engine(nd_sizing_t sizing, int64_t drawdown_e2)
     cfg.venue.max_volume_share_e4 = 10000;
     cfg.risk.max_drawdown_pct_e2 = drawdown_e2;
     cfg.risk.daily_loss_pct_e2 = 0;
+    cfg.allow_short = allow_short;
     nd_clock_sim_init(&clock_sim, T0);
     char err[256];
     cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clock_sim.clock, &engine, err, sizeof err),
@@ -119,6 +122,7 @@ static void setup(void)
     refuse_after = -1;
     timer_count = 0;
     set_timers_on_start = 0;
+    allow_short = false;
     engine = NULL;
 }
 
@@ -294,4 +298,26 @@ Test(engine, create_refuses_bad_config)
                  ND_EINVAL);
     cr_assert_str_eq(err, "initial cash must be positive");
     engine = NULL;
+}
+
+Test(engine, short_then_long_flips_in_one_order)
+{
+    allow_short = true;
+    make_engine(fixed(U), 1200);
+    script[0] = -1;
+    script[2] = 1;
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(events[0].u.order.side, ND_SIDE_SELL);
+    cr_assert_eq(events[0].u.order.qty, U);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    nd_portfolio_t *p = nd_engine_portfolio(engine);
+    cr_assert_eq(nd_portfolio_position(p, 0, 0)->qty, -U);
+    cr_assert_eq(bar(2, 100, 100, 100, 100), ND_OK);
+    const nd_event_t *last = &events[event_count - 1];
+    cr_assert_eq(last->u.order.side, ND_SIDE_BUY);
+    cr_assert_eq(last->u.order.qty, 2 * U); /* closes the short and opens the long */
+    cr_assert_eq(bar(3, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(nd_portfolio_position(p, 0, 0)->qty, U);
+    char err[128];
+    cr_assert(nd_portfolio_check(p, err, sizeof err), "%s", err);
 }

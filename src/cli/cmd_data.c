@@ -1,0 +1,287 @@
+/* cmd_data.c: `noderr data fetch`, the historical-data downloader's command line.
+ *
+ * Parses and checks the options (every bad one exits 2 saying why), reads today's date from the
+ * OS clock (the library takes it as an argument), runs nd_data_fetch, draws a progress bar on
+ * stderr only when stderr is a terminal, and prints a summary line or, with --json, one JSON
+ * document (also on failure, showing the periods done and the failed one). Exit 0 on success,
+ * 2 on a usage, input or network error. */
+#include "cli/cli.h"
+
+#include "noderr/assert.h"
+#include "noderr/clock.h"
+#include "noderr/data.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int nd_cmd_data(int argc, char **argv);
+
+#define BAR_WIDTH 30
+
+static const char usage_text[] =
+    "usage: noderr data fetch --symbol SYMBOL --interval INTERVAL --from YYYY-MM-DD\n"
+    "                         --to YYYY-MM-DD [--dir DIR] [--base-url URL] [--timeout SEC]\n"
+    "                         [--json]\n"
+    "\n"
+    "Downloads Binance's public kline archives (monthly files, daily files for a partial\n"
+    "month), verifies each SHA-256 .CHECKSUM, and stores every period normalised under\n"
+    "DIR/SYMBOL-INTERVAL/ (default DIR: data). Then rebuilds DIR/SYMBOL-INTERVAL.csv\n"
+    "(ts,open,high,low,close,volume), the union of all stored periods, for\n"
+    "`noderr backtest --data` and `noderr validate --data-dir DIR`. Periods already stored\n"
+    "and verified are skipped without network, so an interrupted run resumes.\n"
+    "\n"
+    "  --symbol S       Binance spot symbol, A-Z 0-9 (BTCUSDT)\n"
+    "  --interval I     1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1mo\n"
+    "  --from, --to     first and last UTC day, inclusive\n"
+    "  --dir DIR        where to store (default data)\n"
+    "  --base-url URL   archive site (default $NODERR_DATA_BASE_URL, else\n"
+    "                   " ND_DATA_BASE_URL_DEFAULT ")\n"
+    "  --timeout SEC    connect timeout and longest stall of a transfer (default 60)\n"
+    "  --json           print the result as JSON\n"
+    "\n"
+    "Exit codes: 0 done, 2 bad option, network, HTTP, checksum, archive or CSV error.\n";
+
+typedef struct options {
+    nd_data_fetch_config_t cfg;
+    const char *from_text;
+    const char *to_text;
+    int json;
+} options_t;
+
+enum { OPT_SYMBOL = 256, OPT_INTERVAL, OPT_FROM, OPT_TO, OPT_DIR, OPT_BASE, OPT_TIMEOUT,
+       OPT_JSON, OPT_HELP };
+
+static const struct option long_options[] = {
+    {"symbol", required_argument, 0, OPT_SYMBOL},
+    {"interval", required_argument, 0, OPT_INTERVAL},
+    {"from", required_argument, 0, OPT_FROM},
+    {"to", required_argument, 0, OPT_TO},
+    {"dir", required_argument, 0, OPT_DIR},
+    {"base-url", required_argument, 0, OPT_BASE},
+    {"timeout", required_argument, 0, OPT_TIMEOUT},
+    {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("noderr data fetch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return ND_EXIT_USAGE;
+}
+
+/* Parses a YYYY-MM-DD date (exactly: a time of day would suggest more precision than a whole
+ * day's archive has). */
+static int parse_day(const char *option, const char *text, int64_t *out)
+{
+    if (text == NULL) {
+        fprintf(stderr, "noderr data fetch: %s YYYY-MM-DD is required\n", option);
+        return -1;
+    }
+    if (strlen(text) != 10 || nd_time_parse_iso(text, out) != ND_OK) {
+        fprintf(stderr, "noderr data fetch: %s '%s': expected a date YYYY-MM-DD (UTC)\n",
+                option, text);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_one(options_t *o, int opt, const char *arg)
+{
+    int64_t n;
+    switch (opt) {
+    case OPT_SYMBOL: o->cfg.symbol = arg; return 0;
+    case OPT_INTERVAL: o->cfg.interval = arg; return 0;
+    case OPT_FROM: o->from_text = arg; return 0;
+    case OPT_TO: o->to_text = arg; return 0;
+    case OPT_DIR: o->cfg.dir = arg; return 0;
+    case OPT_BASE: o->cfg.base_url = arg; return 0;
+    case OPT_JSON: o->json = 1; return 0;
+    case OPT_TIMEOUT:
+        if (nd_cli_int("--timeout", arg, 1, 3600, &n) != 0)
+            return -1;
+        o->cfg.timeout_sec = (long)n;
+        return 0;
+    default: ND_ASSERT(0 && "unhandled option"); return -1;
+    }
+}
+
+/* Checks the values that the library would also refuse, with the option's name. */
+static int check_options(options_t *o)
+{
+    if (o->cfg.symbol == NULL)
+        return usage_error("--symbol SYMBOL is required");
+    if (!nd_data_symbol_valid(o->cfg.symbol))
+        return usage_error("--symbol '%s': expected 1 to 23 characters A-Z 0-9 (BTCUSDT)",
+                           o->cfg.symbol);
+    if (o->cfg.interval == NULL)
+        return usage_error("--interval INTERVAL is required");
+    if (!nd_data_interval_valid(o->cfg.interval))
+        return usage_error("--interval '%s': expected one of 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h "
+                           "12h 1d 3d 1w 1mo", o->cfg.interval);
+    if (parse_day("--from", o->from_text, &o->cfg.from_ns) != 0 ||
+        parse_day("--to", o->to_text, &o->cfg.to_ns) != 0)
+        return ND_EXIT_USAGE;
+    if (o->cfg.from_ns > o->cfg.to_ns) {
+        fprintf(stderr, "noderr data fetch: --from %s is after --to %s\n", o->from_text,
+                o->to_text);
+        return ND_EXIT_USAGE;
+    }
+    if (o->cfg.base_url == NULL)
+        o->cfg.base_url = getenv("NODERR_DATA_BASE_URL");
+    if (o->cfg.base_url != NULL && strncmp(o->cfg.base_url, "http://", 7) != 0 &&
+        strncmp(o->cfg.base_url, "https://", 8) != 0)
+        return usage_error("base URL '%s': expected http://... or https://...",
+                           o->cfg.base_url);
+    if (o->cfg.dir != NULL && o->cfg.dir[0] == '\0')
+        return usage_error("--dir: empty path");
+    return 0;
+}
+
+static int parse_args(options_t *o, int argc, char **argv)
+{
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            fputs(usage_text, stdout);
+            return -1;
+        }
+        if (opt == '?') {
+            fprintf(stderr, "noderr data fetch: unknown or incomplete option '%s'\n%s",
+                    argv[optind - 1], usage_text);
+            return ND_EXIT_USAGE;
+        }
+        if (parse_one(o, opt, optarg) != 0)
+            return ND_EXIT_USAGE;
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    return check_options(o);
+}
+
+/* The progress bar's state: redrawn only when what it shows changes. */
+typedef struct bar_state {
+    size_t index;
+    int permille;
+    int drawn;
+} bar_state_t;
+
+static void draw_progress(void *ctx, const nd_data_progress_t *p)
+{
+    bar_state_t *b = ctx;
+    ND_ASSERT(p->period_count > 0);
+    ND_ASSERT(p->period_index < p->period_count);
+    int permille = p->bytes_total > 0 ? (int)(p->bytes_done * 1000 / p->bytes_total) : 0;
+    if (b->drawn && b->index == p->period_index && b->permille / 10 == permille / 10 && !p->done)
+        return;
+    b->drawn = 1;
+    b->index = p->period_index;
+    b->permille = permille;
+    size_t finished = p->period_index + (p->done ? 1 : 0);
+    int fill = (int)(finished * BAR_WIDTH / p->period_count);
+    char bar[BAR_WIDTH + 1];
+    for (int i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r\033[K[%s] %zu/%zu %s", bar, finished, p->period_count, p->period);
+    if (!p->done && p->bytes_done >= 1000000)
+        fprintf(stderr, " %.1f MB", (double)p->bytes_done / 1e6);
+    else if (!p->done && p->bytes_done > 0)
+        fprintf(stderr, " %lld kB", (long long)(p->bytes_done / 1000));
+    fflush(stderr);
+}
+
+static const char *status_name(nd_data_status_t status)
+{
+    static const char *const names[] = {"downloaded", "cached", "failed"};
+    ND_ASSERT(status >= ND_DATA_DOWNLOADED && status <= ND_DATA_FAILED);
+    return names[status];
+}
+
+static int print_json(const options_t *o, const nd_data_fetch_result_t *r, nd_err_t rc,
+                      const char *err)
+{
+    json_t *root = json_object(), *periods = json_array();
+    json_object_set_new(root, "symbol", json_string(o->cfg.symbol));
+    json_object_set_new(root, "interval", json_string(o->cfg.interval));
+    json_object_set_new(root, "from", json_string(o->from_text));
+    json_object_set_new(root, "to", json_string(o->to_text));
+    for (size_t i = 0; i < r->count; i++) {
+        const nd_data_period_result_t *p = &r->periods[i];
+        json_t *item = json_object();
+        json_object_set_new(item, "period", json_string(p->name));
+        json_object_set_new(item, "status", json_string(status_name(p->status)));
+        json_object_set_new(item, "bars", json_integer(p->bars));
+        json_object_set_new(item, "sha256", p->sha256[0] ? json_string(p->sha256) : json_null());
+        json_array_append_new(periods, item);
+    }
+    json_object_set_new(root, "periods", periods);
+    json_object_set_new(root, "downloaded", json_integer((json_int_t)r->downloaded));
+    json_object_set_new(root, "cached", json_integer((json_int_t)r->cached));
+    json_object_set_new(root, "bars", json_integer(r->bars));
+    json_object_set_new(root, "file", rc == ND_OK ? json_string(r->file) : json_null());
+    if (rc != ND_OK)
+        json_object_set_new(root, "error", json_string(err));
+    int bad = nd_cli_print_json(root);
+    json_decref(root);
+    return bad;
+}
+
+static int fetch(options_t *o)
+{
+    bar_state_t bar = {0};
+    int tty = isatty(STDERR_FILENO);
+    if (tty) {
+        o->cfg.progress_cb = draw_progress;
+        o->cfg.progress_ctx = &bar;
+    }
+    o->cfg.today_ns = nd_clock_now_ns(nd_clock_os());
+    nd_data_fetch_result_t r;
+    char err[1024] = "";
+    nd_err_t rc = nd_data_fetch(&o->cfg, &r, err, sizeof err);
+    if (tty && bar.drawn)
+        fputs("\r\033[K", stderr);
+    if (rc != ND_OK)
+        fprintf(stderr, "noderr data fetch: %s\n", err);
+    int bad_json = o->json ? print_json(o, &r, rc, err) : 0;
+    if (!o->json && rc == ND_OK)
+        printf("%s %s %s..%s: %zu periods, %zu downloaded, %zu cached; %lld bars in %s\n",
+               o->cfg.symbol, o->cfg.interval, o->from_text, o->to_text, r.count,
+               r.downloaded, r.cached, (long long)r.bars, r.file);
+    nd_data_fetch_result_deinit(&r);
+    return rc != ND_OK || bad_json ? ND_EXIT_USAGE : ND_EXIT_OK;
+}
+
+int nd_cmd_data(int argc, char **argv)
+{
+    ND_ASSERT(argc >= 1);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? ND_EXIT_USAGE : ND_EXIT_OK;
+    }
+    if (strcmp(argv[1], "fetch") != 0) {
+        fprintf(stderr, "noderr data: unknown subcommand '%s' (expected fetch)\n%s", argv[1],
+                usage_text);
+        return ND_EXIT_USAGE;
+    }
+    options_t o = {0};
+    int rc = parse_args(&o, argc - 1, argv + 1);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    return fetch(&o);
+}

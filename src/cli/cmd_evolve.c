@@ -1,0 +1,1094 @@
+/* cmd_evolve.c: `noderr evolve`: options -> a GA over a strategy's parameters on bars held in
+ * memory -> summary or JSON, best-parameter file, Pareto CSV, history CSV, HTML report, and
+ * with --walk-forward in-sample vs out-of-sample windows.
+ *
+ * Output that must be reproducible (the JSON without its "timing" object, every file) depends
+ * only on the options and the data, never on --threads or on time. Timing is measured with the
+ * OS clock through nd_clock_t and goes to "timing" and the terminal progress line only. */
+#include "cli.h"
+#include "noderr/alloc.h"
+#include "noderr/clock.h"
+#include "noderr/evolve.h"
+#include "noderr/metrics.h"
+
+#if __has_include("noderr/scenario.h")
+#include "noderr/scenario.h"
+#define HAVE_SCENARIOS 1
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <sys/stat.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int nd_cmd_evolve(int argc, char **argv);
+
+static const char usage_text[] =
+    "usage: noderr evolve --strategy NAME (--data FILE | --scenario NAME)\n"
+    "                     [--population 50] [--generations 100]\n"
+    "                     [--objectives sharpe,max_drawdown,win_rate,profit_factor]\n"
+    "                     [--mode pareto|weighted] [--weights w1,w2,...] [--seed 42]\n"
+    "                     [--threads N] [--min-trades 10] [--elite 2] [--tournament 3]\n"
+    "                     [--patience 20] [--epsilon 1e-4] [--walk-forward TRAIN:TEST]\n"
+    "                     [--oos-min-share 0.5] [--fee-bps 10] [--max-drawdown-pct 12]\n"
+    "                     [--daily-loss-pct 5] [--json] [--out FILE] [--pareto-csv FILE]\n"
+    "                     [--history-csv FILE] [--report FILE.html] [--data-dir DIR]\n"
+    "\n"
+    "Evolves the strategy's parameters with a genetic algorithm. Objectives: sharpe, sortino,\n"
+    "calmar, max_drawdown (|drawdown| minimised), win_rate, profit_factor, total_return.\n"
+    "Pareto mode (NSGA-II) reports the non-dominated front; weighted mode maximises the\n"
+    "weighted sum. Stops early when the best (the hypervolume in Pareto mode) has not improved\n"
+    "by more than --epsilon for --patience generations, or when diversity collapses. The same\n"
+    "--seed gives the same result whatever --threads is (default: every online CPU).\n"
+    "--walk-forward 180d:60d evolves on each training window and re-runs the winners on the\n"
+    "test window that follows (units d, h or bars), flagging out-of-sample Sharpe below\n"
+    "--oos-min-share of in-sample. --scenario takes a scenario of the catalogue ('noderr\n"
+    "scenarios'); history scenarios read DIR (default data/, else ../shared/data).\n"
+    "See docs/evolve.md.\n";
+
+enum {
+    OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
+    OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
+    OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_JSON, OPT_OUT, OPT_PARETO,
+    OPT_HISTORY, OPT_REPORT, OPT_HELP, OPT_DATA_DIR
+};
+
+static const struct option long_options[] = {
+    {"strategy", required_argument, 0, OPT_STRATEGY},
+    {"data", required_argument, 0, OPT_DATA},
+    {"scenario", required_argument, 0, OPT_SCENARIO},
+    {"population", required_argument, 0, OPT_POP},
+    {"generations", required_argument, 0, OPT_GENS},
+    {"objectives", required_argument, 0, OPT_OBJ},
+    {"mode", required_argument, 0, OPT_MODE},
+    {"weights", required_argument, 0, OPT_WEIGHTS},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"threads", required_argument, 0, OPT_THREADS},
+    {"min-trades", required_argument, 0, OPT_MINTRADES},
+    {"elite", required_argument, 0, OPT_ELITE},
+    {"tournament", required_argument, 0, OPT_TOURN},
+    {"patience", required_argument, 0, OPT_PATIENCE},
+    {"epsilon", required_argument, 0, OPT_EPS},
+    {"walk-forward", required_argument, 0, OPT_WF},
+    {"oos-min-share", required_argument, 0, OPT_OOS},
+    {"fee-bps", required_argument, 0, OPT_FEE},
+    {"max-drawdown-pct", required_argument, 0, OPT_MAXDD},
+    {"daily-loss-pct", required_argument, 0, OPT_DAILY},
+    {"json", no_argument, 0, OPT_JSON},
+    {"out", required_argument, 0, OPT_OUT},
+    {"pareto-csv", required_argument, 0, OPT_PARETO},
+    {"history-csv", required_argument, 0, OPT_HISTORY},
+    {"report", required_argument, 0, OPT_REPORT},
+    {"help", no_argument, 0, OPT_HELP},
+    {"data-dir", required_argument, 0, OPT_DATA_DIR},
+    {0, 0, 0, 0},
+};
+
+typedef struct options {
+    nd_evolve_config_t ga;
+    nd_evolve_task_t task;
+    bool mode_set, weights_set, json;
+    const char *data_path, *scenario, *data_dir;
+    const char *out_path, *pareto_path, *history_path, *report_path;
+    int64_t wf_train, wf_test;  /* walk-forward spans: ns, or bars when *_bars */
+    bool wf, wf_train_bars, wf_test_bars;
+    double oos_min_share;
+    uint32_t weight_count;
+} options_t;
+
+/* Per-run bookkeeping for the progress line and the history. */
+typedef struct run_state {
+    const options_t *o;
+    int64_t started_ns;
+    bool tty;
+    uint32_t window;          /* walk-forward window + 1, or 0 */
+} run_state_t;
+
+static int parse_objectives(options_t *o, const char *arg)
+{
+    char buf[256];
+    if (strlen(arg) >= sizeof buf) {
+        fprintf(stderr, "noderr: --objectives: list too long\n");
+        return -1;
+    }
+    strcpy(buf, arg);
+    o->task.objective_count = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        nd_evolve_objective_t obj;
+        if (nd_evolve_objective_parse(tok, &obj) != ND_OK) {
+            fprintf(stderr, "noderr: --objectives: unknown objective '%s' (sharpe, sortino, "
+                            "calmar, max_drawdown, win_rate, profit_factor, total_return)\n", tok);
+            return -1;
+        }
+        if (o->task.objective_count == ND_EVOLVE_OBJECTIVES_MAX) {
+            fprintf(stderr, "noderr: --objectives: at most %d\n", ND_EVOLVE_OBJECTIVES_MAX);
+            return -1;
+        }
+        o->task.objectives[o->task.objective_count++] = obj;
+    }
+    if (o->task.objective_count == 0) {
+        fprintf(stderr, "noderr: --objectives: give at least one objective\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_weights(options_t *o, const char *arg)
+{
+    char buf[256];
+    if (strlen(arg) >= sizeof buf) {
+        fprintf(stderr, "noderr: --weights: list too long\n");
+        return -1;
+    }
+    strcpy(buf, arg);
+    uint32_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (n == ND_EVOLVE_OBJECTIVES_MAX) {
+            fprintf(stderr, "noderr: --weights: at most %d\n", ND_EVOLVE_OBJECTIVES_MAX);
+            return -1;
+        }
+        if (nd_cli_real("--weights", tok, -1e6, 1e6, &o->ga.weights[n++]))
+            return -1;
+    }
+    o->weights_set = true;
+    o->weight_count = n; /* checked against the objectives once both are known */
+    return 0;
+}
+
+/* "180d", "12h", "2w" or a bare number of bars. */
+static int parse_span(const char *text, size_t len, int64_t *out, bool *bars)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno || v <= 0 || v > 100000000)
+        return -1;
+    int64_t unit = 0;
+    if (*end == '\0')
+        unit = 1;
+    else if (strcmp(end, "d") == 0)
+        unit = ND_NS_PER_DAY;
+    else if (strcmp(end, "h") == 0)
+        unit = ND_NS_PER_HOUR;
+    else if (strcmp(end, "w") == 0)
+        unit = 7 * ND_NS_PER_DAY;
+    else
+        return -1;
+    *bars = unit == 1;
+    *out = v * unit;
+    return 0;
+}
+
+static int parse_walk_forward(options_t *o, const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    if (!colon || parse_span(arg, (size_t)(colon - arg), &o->wf_train, &o->wf_train_bars) ||
+        parse_span(colon + 1, strlen(colon + 1), &o->wf_test, &o->wf_test_bars)) {
+        fprintf(stderr, "noderr: --walk-forward: '%s' is not TRAIN:TEST (e.g. 180d:60d; units "
+                        "d, h, w, or a number of bars)\n", arg);
+        return -1;
+    }
+    o->wf = true;
+    return 0;
+}
+
+static int parse_u32(const char *option, const char *arg, int64_t min, int64_t max,
+                     uint32_t *out)
+{
+    int64_t v = 0;
+    if (nd_cli_int(option, arg, min, max, &v))
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_mode(options_t *o, const char *arg)
+{
+    if (strcmp(arg, "pareto") == 0)
+        o->ga.mode = ND_EVOLVE_PARETO;
+    else if (strcmp(arg, "weighted") == 0)
+        o->ga.mode = ND_EVOLVE_WEIGHTED;
+    else {
+        fprintf(stderr, "noderr: --mode: '%s' is not pareto or weighted\n", arg);
+        return -1;
+    }
+    o->mode_set = true;
+    return 0;
+}
+
+static int parse_strategy(options_t *o, const char *arg)
+{
+    o->task.def = nd_strategy_find(arg);
+    if (!o->task.def) {
+        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
+                arg);
+        return -1;
+    }
+    return 0;
+}
+
+static int apply_option(options_t *o, int opt, const char *arg)
+{
+    nd_evolve_config_t *g = &o->ga;
+    int64_t v = 0;
+    switch (opt) {
+    case OPT_STRATEGY: return parse_strategy(o, arg);
+    case OPT_DATA: o->data_path = arg; return 0;
+    case OPT_SCENARIO: o->scenario = arg; return 0;
+    case OPT_DATA_DIR: o->data_dir = arg; return 0;
+    case OPT_POP: return parse_u32("--population", arg, 4, ND_EVOLVE_POPULATION_MAX, &g->population);
+    case OPT_GENS: return parse_u32("--generations", arg, 0, 100000, &g->generations);
+    case OPT_OBJ: return parse_objectives(o, arg);
+    case OPT_MODE: return parse_mode(o, arg);
+    case OPT_WEIGHTS: return parse_weights(o, arg);
+    case OPT_SEED:
+        if (nd_cli_int("--seed", arg, 0, INT64_MAX, &v))
+            return -1;
+        g->seed = (uint64_t)v;
+        return 0;
+    case OPT_THREADS: return parse_u32("--threads", arg, 1, ND_EVOLVE_THREADS_MAX, &g->threads);
+    case OPT_MINTRADES: return nd_cli_int("--min-trades", arg, 0, 1000000, &o->task.min_trades);
+    case OPT_ELITE: return parse_u32("--elite", arg, 0, ND_EVOLVE_POPULATION_MAX, &g->elite);
+    case OPT_TOURN: return parse_u32("--tournament", arg, 1, ND_EVOLVE_POPULATION_MAX, &g->tournament);
+    case OPT_PATIENCE: return parse_u32("--patience", arg, 0, 100000, &g->patience);
+    case OPT_EPS: return nd_cli_real("--epsilon", arg, 0.0, 1e9, &g->epsilon);
+    case OPT_WF: return parse_walk_forward(o, arg);
+    case OPT_OOS: return nd_cli_real("--oos-min-share", arg, 0.0, 10.0, &o->oos_min_share);
+    case OPT_FEE:
+        if (nd_cli_fixed("--fee-bps", arg, 2, 0, 1000000, &v))
+            return -1;
+        o->task.engine.venue.maker_fee_bps_e2 = o->task.engine.venue.taker_fee_bps_e2 = v;
+        return 0;
+    case OPT_MAXDD:
+        return nd_cli_fixed("--max-drawdown-pct", arg, 2, 0, 10000,
+                            &o->task.engine.risk.max_drawdown_pct_e2);
+    case OPT_DAILY:
+        return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, 10000,
+                            &o->task.engine.risk.daily_loss_pct_e2);
+    case OPT_JSON: o->json = true; return 0;
+    case OPT_OUT: o->out_path = arg; return 0;
+    case OPT_PARETO: o->pareto_path = arg; return 0;
+    case OPT_HISTORY: o->history_path = arg; return 0;
+    case OPT_REPORT: o->report_path = arg; return 0;
+    }
+    return -1;
+}
+
+static uint32_t online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > ND_EVOLVE_THREADS_MAX ? ND_EVOLVE_THREADS_MAX : (uint32_t)n);
+}
+
+static void options_default(options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    nd_evolve_config_default(&o->ga);
+    o->ga.threads = online_cpus();
+    nd_engine_config_default(&o->task.engine);
+    static const nd_evolve_objective_t defaults[] = {ND_OBJ_SHARPE, ND_OBJ_MAX_DRAWDOWN,
+                                                     ND_OBJ_WIN_RATE, ND_OBJ_PROFIT_FACTOR};
+    memcpy(o->task.objectives, defaults, sizeof defaults);
+    o->task.objective_count = 4;
+    o->task.min_trades = 10;
+    o->oos_min_share = 0.5;
+}
+
+/* Cross-option checks once everything is parsed. */
+static int finish_options(options_t *o)
+{
+    const char *why = NULL;
+    if (!o->task.def)
+        why = "--strategy NAME is required (see 'noderr strategies')";
+    else if (!o->data_path && !o->scenario)
+        why = "give --data FILE or --scenario NAME";
+    else if (o->data_path && o->scenario)
+        why = "--data and --scenario exclude each other";
+    else if (o->weights_set && o->weight_count != o->task.objective_count)
+        why = "--weights: give one weight per objective";
+    else if (o->ga.elite >= o->ga.population)
+        why = "--elite must be smaller than --population";
+    else if (o->ga.tournament > o->ga.population)
+        why = "--tournament must not exceed --population";
+    if (why) {
+        fprintf(stderr, "noderr: evolve: %s\n", why);
+        return -1;
+    }
+    if (!o->mode_set)
+        o->ga.mode = o->task.objective_count > 1 ? ND_EVOLVE_PARETO : ND_EVOLVE_WEIGHTED;
+    /* Pareto mode without --weights names the front member with the best first objective as
+     * "best": a plain sum would let the objective with the widest scale (profit factor) rule. */
+    if (o->ga.mode == ND_EVOLVE_PARETO && !o->weights_set)
+        for (uint32_t k = 1; k < ND_EVOLVE_OBJECTIVES_MAX; k++)
+            o->ga.weights[k] = 0.0;
+    return 0;
+}
+
+static int parse_options(options_t *o, int argc, char **argv)
+{
+    options_default(o);
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (opt == '?' || opt == ':') {
+            fprintf(stderr, "noderr: evolve: unknown option or missing value: %s\n",
+                    argv[optind - 1]);
+            return -1;
+        }
+        if (apply_option(o, opt, optarg))
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "noderr: evolve: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return finish_options(o);
+}
+
+/* ---- Progress and JSON pieces. ----------------------------------------------------------- */
+
+static void progress(void *ctx, const nd_evolve_generation_t *g)
+{
+    run_state_t *rs = ctx;
+    if (!rs->tty)
+        return;
+    double secs = (double)(nd_clock_mono_ns(nd_clock_os()) - rs->started_ns) / 1e9;
+    char window[32] = "";
+    if (rs->window)
+        snprintf(window, sizeof window, "window %u ", rs->window);
+    fprintf(stderr, "\r%sgen %u/%u best %.4f hv %.4g diversity %.3f mutation %.3f %.0f evals/s   ",
+            window, g->generation, rs->o->ga.generations, g->best, g->hypervolume, g->diversity,
+            g->mutation_rate, secs > 0 ? (double)g->evaluations / secs : 0.0);
+    fflush(stderr);
+}
+
+static json_t *num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *params_json(const nd_strategy_def_t *def, const double *genes)
+{
+    json_t *obj = json_object();
+    for (int g = 0; g < def->param_count; g++) {
+        const nd_param_def_t *d = &def->params[g];
+        json_t *v;
+        if (d->type == ND_PARAM_CHOICE)
+            v = json_string(d->choices[(int)genes[g]]);
+        else if (d->type == ND_PARAM_INT)
+            v = json_integer((json_int_t)llround(genes[g]));
+        else
+            v = json_real(genes[g]);
+        json_object_set_new(obj, d->name, v);
+    }
+    return obj;
+}
+
+static json_t *objectives_json(const nd_evolve_task_t *t, const double *objectives)
+{
+    json_t *obj = json_object();
+    for (uint32_t k = 0; k < t->objective_count; k++)
+        json_object_set_new(obj, nd_evolve_objective_name(t->objectives[k]),
+                            num_or_null(objectives[k]));
+    return obj;
+}
+
+static json_t *stats_json(const nd_evolve_stats_t *s)
+{
+    json_t *obj = json_object();
+    json_object_set_new(obj, "sharpe", num_or_null(s->sharpe));
+    json_object_set_new(obj, "sortino", num_or_null(s->sortino));
+    json_object_set_new(obj, "calmar", num_or_null(s->calmar));
+    json_object_set_new(obj, "max_drawdown", num_or_null(s->max_drawdown));
+    json_object_set_new(obj, "win_rate", num_or_null(s->win_rate));
+    json_object_set_new(obj, "profit_factor", num_or_null(s->profit_factor));
+    json_object_set_new(obj, "total_return", num_or_null(s->total_return));
+    json_object_set_new(obj, "trades", json_integer(s->trades));
+    json_object_set_new(obj, "bars", json_integer(s->bars));
+    return obj;
+}
+
+static json_t *front_json(const nd_evolve_task_t *t, const nd_evolve_result_t *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->front_count; i++) {
+        const nd_evolve_individual_t *ind = &r->front[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "params", params_json(t->def, ind->genes));
+        json_object_set_new(e, "objectives", objectives_json(t, ind->objectives));
+        json_object_set_new(e, "score", num_or_null(ind->score));
+        json_object_set_new(e, "feasible", json_boolean(ind->violation == 0.0));
+        json_array_append_new(arr, e);
+    }
+    return arr;
+}
+
+/* Re-runs params over the task's bars for the unclamped metrics. */
+static int rerun(const nd_evolve_task_t *t, const double *genes, const nd_bar_t *bars,
+                 size_t count, size_t measure_from, nd_evolve_stats_t *s)
+{
+    double params[ND_STRATEGY_PARAMS_MAX] = {0};
+    memcpy(params, genes, (size_t)t->def->param_count * sizeof *params);
+    char err[256];
+    if (nd_evolve_backtest(&t->engine, t->inst, t->def, params, bars, count, measure_from, s,
+                           err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: evolve: re-running the best parameters: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *run_json(const options_t *o, const nd_evolve_result_t *r,
+                        const nd_evolve_stats_t *best)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "strategy", json_string(o->task.def->name));
+    json_object_set_new(root, "data", json_string(o->data_path ? o->data_path : o->scenario));
+    json_object_set_new(root, "bars", json_integer((json_int_t)o->task.bar_count));
+    json_object_set_new(root, "mode", json_string(o->ga.mode == ND_EVOLVE_PARETO ? "pareto"
+                                                                                 : "weighted"));
+    json_t *objs = json_array(), *weights = json_array();
+    for (uint32_t k = 0; k < o->task.objective_count; k++) {
+        json_array_append_new(objs, json_string(nd_evolve_objective_name(o->task.objectives[k])));
+        json_array_append_new(weights, json_real(o->ga.weights[k]));
+    }
+    json_object_set_new(root, "objectives", objs);
+    json_object_set_new(root, "weights", weights);
+    json_object_set_new(root, "population", json_integer(o->ga.population));
+    json_object_set_new(root, "generations", json_integer(o->ga.generations));
+    json_object_set_new(root, "seed", json_integer((json_int_t)o->ga.seed));
+    json_object_set_new(root, "min_trades", json_integer(o->task.min_trades));
+    json_object_set_new(root, "best_params", params_json(o->task.def, r->best.genes));
+    json_object_set_new(root, "best_fitness", num_or_null(r->best.score));
+    json_object_set_new(root, "best_objectives", objectives_json(&o->task, r->best.objectives));
+    json_object_set_new(root, "best_feasible", json_boolean(r->best.violation == 0.0));
+    json_object_set_new(root, "best_metrics", stats_json(best));
+    json_object_set_new(root, "generations_run", json_integer(r->generations_run));
+    json_object_set_new(root, "stop_reason", json_string(nd_evolve_stop_name(r->stop_reason)));
+    json_object_set_new(root, "stopped_at_generation", json_integer(r->stopped_at_generation));
+    json_object_set_new(root, "evaluations", json_integer(r->evaluations));
+    json_object_set_new(root, "lookups", json_integer(r->lookups));
+    json_object_set_new(root, "cache_hit_rate",
+                        json_real(r->lookups ? 1.0 - (double)r->evaluations / (double)r->lookups
+                                             : 0.0));
+    json_object_set_new(root, "final_hypervolume",
+                        num_or_null(r->history_count ? r->history[r->history_count - 1].hypervolume
+                                                     : NAN));
+    json_object_set_new(root, "pareto_front", front_json(&o->task, r));
+    return root;
+}
+
+/* ---- Files. ------------------------------------------------------------------------------ */
+
+static FILE *open_out(const char *option, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "noderr: %s %s: %s\n", option, path, strerror(errno));
+    return f;
+}
+
+static int close_out(const char *option, const char *path, FILE *f)
+{
+    if (ferror(f) | (fclose(f) != 0)) {
+        fprintf(stderr, "noderr: %s %s: write failed\n", option, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* {"strategy": NAME, "params": {...}}: what `noderr backtest --params FILE` reads. */
+static int write_params(const options_t *o, const nd_evolve_result_t *r)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "strategy", json_string(o->task.def->name));
+    json_object_set_new(root, "params", params_json(o->task.def, r->best.genes));
+    int rc = json_dump_file(root, o->out_path, JSON_PRESERVE_ORDER | JSON_INDENT(2) |
+                                                   JSON_REAL_PRECISION(17));
+    json_decref(root);
+    if (rc != 0)
+        fprintf(stderr, "noderr: --out %s: cannot write\n", o->out_path);
+    return rc == 0 ? 0 : -1;
+}
+
+static void csv_value(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, ",%.10g", v);
+    else
+        fputs(",", f);
+}
+
+static int write_pareto(const options_t *o, const nd_evolve_result_t *r)
+{
+    FILE *f = open_out("--pareto-csv", o->pareto_path);
+    if (!f)
+        return -1;
+    const nd_strategy_def_t *def = o->task.def;
+    fputs("index", f);
+    for (int g = 0; g < def->param_count; g++)
+        fprintf(f, ",%s", def->params[g].name);
+    for (uint32_t k = 0; k < o->task.objective_count; k++)
+        fprintf(f, ",%s", nd_evolve_objective_name(o->task.objectives[k]));
+    fputs(",score,feasible\n", f);
+    for (size_t i = 0; i < r->front_count; i++) {
+        const nd_evolve_individual_t *ind = &r->front[i];
+        fprintf(f, "%zu", i);
+        for (int g = 0; g < def->param_count; g++) {
+            if (def->params[g].type == ND_PARAM_CHOICE)
+                fprintf(f, ",%s", def->params[g].choices[(int)ind->genes[g]]);
+            else
+                csv_value(f, ind->genes[g]);
+        }
+        for (uint32_t k = 0; k < o->task.objective_count; k++)
+            csv_value(f, ind->objectives[k]);
+        csv_value(f, ind->score);
+        fprintf(f, ",%d\n", ind->violation == 0.0);
+    }
+    return close_out("--pareto-csv", o->pareto_path, f);
+}
+
+static int write_history(const options_t *o, const nd_evolve_result_t *r)
+{
+    FILE *f = open_out("--history-csv", o->history_path);
+    if (!f)
+        return -1;
+    fputs("generation,best,mean,diversity,mutation_rate,hypervolume,evaluations,lookups\n", f);
+    for (size_t i = 0; i < r->history_count; i++) {
+        const nd_evolve_generation_t *h = &r->history[i];
+        fprintf(f, "%u", h->generation);
+        csv_value(f, h->best);
+        csv_value(f, h->mean);
+        csv_value(f, h->diversity);
+        csv_value(f, h->mutation_rate);
+        csv_value(f, h->hypervolume);
+        fprintf(f, ",%lld,%lld\n", (long long)h->evaluations, (long long)h->lookups);
+    }
+    return close_out("--history-csv", o->history_path, f);
+}
+
+/* ---- The HTML report: self-contained, inline SVG, no scripts or external resources. ------ */
+
+#define SVG_W 640.0
+#define SVG_H 280.0
+#define SVG_PAD 48.0
+
+typedef struct chart {
+    const char *title, *x_label;
+    const double *x;
+    const double *ys[3];
+    const char *names[3];
+    int series;
+    size_t n;
+    bool scatter;
+} chart_t;
+
+static void chart_range(const chart_t *c, double *x0, double *x1, double *y0, double *y1)
+{
+    *x0 = *y0 = INFINITY;
+    *x1 = *y1 = -INFINITY;
+    for (size_t i = 0; i < c->n; i++) {
+        *x0 = fmin(*x0, c->x[i]);
+        *x1 = fmax(*x1, c->x[i]);
+        for (int s = 0; s < c->series; s++) {
+            if (isfinite(c->ys[s][i])) {
+                *y0 = fmin(*y0, c->ys[s][i]);
+                *y1 = fmax(*y1, c->ys[s][i]);
+            }
+        }
+    }
+    if (!(*x1 > *x0)) {
+        *x0 -= 1;
+        *x1 += 1;
+    }
+    if (!isfinite(*y0) || !(*y1 > *y0)) {
+        *y0 = isfinite(*y0) ? *y0 - 1 : 0;
+        *y1 = *y0 + 2;
+    }
+}
+
+static void svg_chart(FILE *f, const chart_t *c)
+{
+    static const char *colours[3] = {"#1f77b4", "#d62728", "#2ca02c"};
+    double x0, x1, y0, y1;
+    chart_range(c, &x0, &x1, &y0, &y1);
+    double pw = SVG_W - 2 * SVG_PAD, ph = SVG_H - 2 * SVG_PAD;
+    fprintf(f, "<h2>%s</h2>\n<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f'"
+               " font-family='sans-serif' font-size='11'>\n"
+               "<rect x='%.0f' y='%.0f' width='%.0f' height='%.0f' fill='none' stroke='#999'/>\n",
+            c->title, SVG_W, SVG_H, SVG_PAD, SVG_PAD, pw, ph);
+    fprintf(f, "<text x='%.0f' y='%.0f'>%.4g</text><text x='%.0f' y='%.0f'>%.4g</text>\n", 2.0,
+            SVG_PAD + 4, y1, 2.0, SVG_PAD + ph, y0);
+    fprintf(f, "<text x='%.0f' y='%.0f'>%.4g</text><text x='%.0f' y='%.0f' text-anchor='end'>"
+               "%.4g</text><text x='%.0f' y='%.0f' text-anchor='middle'>%s</text>\n",
+            SVG_PAD, SVG_H - SVG_PAD + 14, x0, SVG_W - SVG_PAD, SVG_H - SVG_PAD + 14, x1,
+            SVG_W / 2, SVG_H - 8, c->x_label);
+    for (int s = 0; s < c->series; s++) {
+        if (!c->scatter)
+            fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='", colours[s]);
+        for (size_t i = 0; i < c->n; i++) {
+            if (!isfinite(c->ys[s][i]))
+                continue;
+            double px = SVG_PAD + (c->x[i] - x0) / (x1 - x0) * pw;
+            double py = SVG_PAD + ph - (c->ys[s][i] - y0) / (y1 - y0) * ph;
+            if (c->scatter)
+                fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s'/>\n", px, py, colours[s]);
+            else
+                fprintf(f, "%.1f,%.1f ", px, py);
+        }
+        if (!c->scatter)
+            fputs("'/>\n", f);
+        fprintf(f, "<text x='%.0f' y='%.0f' fill='%s'>%s</text>\n", SVG_PAD + 8 + 140.0 * s,
+                SVG_PAD - 8, colours[s], c->names[s]);
+    }
+    fputs("</svg>\n", f);
+}
+
+static void report_charts(FILE *f, const options_t *o, const nd_evolve_result_t *r, double *buf)
+{
+    size_t n = r->history_count;
+    double *gen = buf, *best = buf + n, *mean = buf + 2 * n, *hv = buf + 3 * n;
+    double *div = buf + 4 * n, *rate = buf + 5 * n;
+    for (size_t i = 0; i < n; i++) {
+        gen[i] = r->history[i].generation;
+        best[i] = r->history[i].best;
+        mean[i] = r->history[i].mean;
+        hv[i] = r->history[i].hypervolume;
+        div[i] = r->history[i].diversity;
+        rate[i] = r->history[i].mutation_rate;
+    }
+    chart_t c1 = {"Convergence: weighted score", "generation", gen, {best, mean, NULL},
+                  {"best", "mean (feasible)", NULL}, 2, n, false};
+    chart_t c2 = {"Hypervolume of the first front", "generation", gen, {hv, NULL, NULL},
+                  {"hypervolume", NULL, NULL}, 1, n, false};
+    chart_t c3 = {"Diversity and mutation rate", "generation", gen, {div, rate, NULL},
+                  {"diversity", "mutation rate", NULL}, 2, n, false};
+    svg_chart(f, &c1);
+    svg_chart(f, &c2);
+    svg_chart(f, &c3);
+    double *px = buf + 6 * n, *py = px + r->front_count;
+    bool two = o->task.objective_count >= 2;
+    for (size_t i = 0; i < r->front_count; i++) {
+        px[i] = two ? r->front[i].objectives[1] : r->front[i].genes[0];
+        py[i] = r->front[i].objectives[0];
+    }
+    char title[160];
+    snprintf(title, sizeof title, "Pareto front: %s against %s",
+             nd_evolve_objective_name(o->task.objectives[0]),
+             two ? nd_evolve_objective_name(o->task.objectives[1]) : o->task.def->params[0].name);
+    chart_t c4 = {title, two ? nd_evolve_objective_name(o->task.objectives[1])
+                             : o->task.def->params[0].name,
+                  px, {py, NULL, NULL}, {"front member", NULL, NULL}, 1, r->front_count, true};
+    svg_chart(f, &c4);
+}
+
+static int write_report(const options_t *o, const nd_evolve_result_t *r)
+{
+    double *buf = nd_calloc(6 * r->history_count + 2 * r->front_count + 1, sizeof *buf);
+    FILE *f = buf ? open_out("--report", o->report_path) : NULL;
+    if (!f) {
+        nd_free(buf);
+        return -1;
+    }
+    fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>noderr evolve: %s"
+               "</title></head>\n<body style='font-family:sans-serif'>\n<h1>noderr evolve: %s"
+               "</h1>\n<p>%s mode, population %u, %u generations run (stop: %s), %lld "
+               "evaluations, seed %llu.</p>\n",
+            o->task.def->name, o->task.def->name,
+            o->ga.mode == ND_EVOLVE_PARETO ? "Pareto" : "weighted", o->ga.population,
+            r->generations_run, nd_evolve_stop_name(r->stop_reason), (long long)r->evaluations,
+            (unsigned long long)o->ga.seed);
+    report_charts(f, o, r, buf);
+    fputs("</body></html>\n", f);
+    nd_free(buf);
+    return close_out("--report", o->report_path, f);
+}
+
+/* ---- One run over all the data. ---------------------------------------------------------- */
+
+static void print_params(const nd_strategy_def_t *def, const double *genes)
+{
+    for (int g = 0; g < def->param_count; g++) {
+        const nd_param_def_t *d = &def->params[g];
+        if (d->type == ND_PARAM_CHOICE)
+            printf("%s%s=%s", g ? " " : "", d->name, d->choices[(int)genes[g]]);
+        else
+            printf("%s%s=%.10g", g ? " " : "", d->name, genes[g]);
+    }
+}
+
+static void print_summary(const options_t *o, const nd_evolve_result_t *r,
+                          const nd_evolve_stats_t *s, double secs)
+{
+    printf("evolve %s over %s (%zu bars), %s mode, population %u, seed %llu\n",
+           o->task.def->name, o->data_path ? o->data_path : o->scenario, o->task.bar_count,
+           o->ga.mode == ND_EVOLVE_PARETO ? "pareto" : "weighted", o->ga.population,
+           (unsigned long long)o->ga.seed);
+    printf("stopped at generation %u: %s\n", r->stopped_at_generation,
+           nd_evolve_stop_name(r->stop_reason));
+    printf("best params: ");
+    print_params(o->task.def, r->best.genes);
+    printf("\nbest fitness %.6g%s; sharpe %.4f, max drawdown %.4f, win rate %.4f, profit factor "
+           "%.4f, %lld trades\n", r->best.score, r->best.violation > 0 ? " (infeasible)" : "",
+           s->sharpe, s->max_drawdown, s->win_rate, s->profit_factor, (long long)s->trades);
+    printf("pareto front: %zu parameter sets; hypervolume %.6g\n", r->front_count,
+           r->history_count ? r->history[r->history_count - 1].hypervolume : NAN);
+    printf("evaluations %lld of %lld lookups (cache hit rate %.1f%%), %.2f s, %.0f evaluations/s\n",
+           (long long)r->evaluations, (long long)r->lookups,
+           r->lookups ? 100.0 * (1.0 - (double)r->evaluations / (double)r->lookups) : 0.0, secs,
+           secs > 0 ? (double)r->evaluations / secs : 0.0);
+}
+
+static json_t *timing_json(const nd_evolve_result_t *r, double secs, uint32_t threads)
+{
+    json_t *t = json_object();
+    json_object_set_new(t, "threads", json_integer(threads));
+    json_object_set_new(t, "seconds", json_real(secs));
+    json_object_set_new(t, "evaluations_per_second",
+                        json_real(secs > 0 ? (double)r->evaluations / secs : 0.0));
+    return t;
+}
+
+static int write_outputs(const options_t *o, const nd_evolve_result_t *r)
+{
+    if (o->out_path && write_params(o, r))
+        return -1;
+    if (o->pareto_path && write_pareto(o, r))
+        return -1;
+    if (o->history_path && write_history(o, r))
+        return -1;
+    if (o->report_path && write_report(o, r))
+        return -1;
+    return 0;
+}
+
+static int evolve_once(const options_t *o, run_state_t *rs, const nd_evolve_task_t *task,
+                       uint64_t seed, nd_evolve_result_t *r)
+{
+    nd_evolve_task_t t = *task;
+    nd_evolve_config_t cfg = o->ga;
+    cfg.seed = seed;
+    nd_evolve_problem_t p;
+    nd_evolve_task_problem(&t, &cfg, &p);
+    p.progress_cb = progress;
+    p.progress_ctx = rs;
+    char err[256] = "";
+    nd_err_t rc = nd_evolve_run(&cfg, &p, r, err, sizeof err);
+    if (rs->tty)
+        fputs("\n", stderr);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr: evolve: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_single(options_t *o, const nd_evolve_bars_t *data, run_state_t *rs)
+{
+    nd_evolve_result_t r;
+    int rc = evolve_once(o, rs, &o->task, o->ga.seed, &r);
+    double secs = (double)(nd_clock_mono_ns(nd_clock_os()) - rs->started_ns) / 1e9;
+    nd_evolve_stats_t best;
+    if (rc == 0)
+        rc = rerun(&o->task, r.best.genes, data->bars, data->count, 0, &best);
+    if (rc == 0)
+        rc = write_outputs(o, &r);
+    if (rc == 0 && o->json) {
+        json_t *root = run_json(o, &r, &best);
+        json_object_set_new(root, "timing", timing_json(&r, secs, o->ga.threads));
+        rc = nd_cli_print_json(root);
+        json_decref(root);
+    } else if (rc == 0) {
+        print_summary(o, &r, &best, secs);
+    }
+    nd_evolve_result_free(&r);
+    return rc;
+}
+
+/* ---- Walk-forward. ----------------------------------------------------------------------- */
+
+#define WF_WINNERS_MAX 5
+
+typedef struct wf_window {
+    size_t train_begin, train_end, test_end; /* bar indexes: train [begin, end), test [end, test_end) */
+} wf_window_t;
+
+/* The first index at or after `from` whose time is >= ts. */
+static size_t index_at(const nd_evolve_bars_t *d, size_t from, int64_t ts)
+{
+    while (from < d->count && d->bars[from].ts_ns < ts)
+        from++;
+    return from;
+}
+
+/* Next window starting at bar `begin`; 0 when no full window fits. Windows roll forward by the
+ * test span, so the test windows tile the data after the first training span. */
+static int next_window(const options_t *o, const nd_evolve_bars_t *d, size_t begin,
+                       wf_window_t *w)
+{
+    w->train_begin = begin;
+    if (o->wf_train_bars) {
+        w->train_end = begin + (size_t)o->wf_train;
+    } else {
+        w->train_end = index_at(d, begin, d->bars[begin].ts_ns + o->wf_train);
+    }
+    if (w->train_end >= d->count)
+        return 0;
+    if (o->wf_test_bars) {
+        w->test_end = w->train_end + (size_t)o->wf_test;
+        return w->test_end <= d->count;
+    }
+    int64_t test_end_ns = d->bars[w->train_end].ts_ns + o->wf_test;
+    w->test_end = index_at(d, w->train_end, test_end_ns);
+    /* The last window must cover its whole test span: the data has to reach its end. */
+    int64_t last_ns = d->bars[d->count - 1].ts_ns;
+    return w->test_end < d->count || last_ns + (last_ns - d->bars[d->count - 2].ts_ns) >=
+                                         test_end_ns;
+}
+
+static json_t *iso_json(int64_t ns)
+{
+    char buf[32];
+    nd_time_format_iso(ns, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* Re-runs up to WF_WINNERS_MAX feasible front members in and out of sample. */
+static int wf_winners(const options_t *o, const nd_evolve_bars_t *d, const wf_window_t *w,
+                      const nd_evolve_result_t *r, json_t *arr, int *flagged, double *top)
+{
+    size_t shown = 0;
+    for (size_t i = 0; i < r->front_count && shown < WF_WINNERS_MAX; i++) {
+        const nd_evolve_individual_t *ind = &r->front[i];
+        if (ind->violation > 0.0 && i > 0)
+            continue;
+        nd_evolve_stats_t is, oos;
+        const nd_bar_t *b = d->bars + w->train_begin;
+        if (rerun(&o->task, ind->genes, b, w->train_end - w->train_begin, 0, &is) ||
+            rerun(&o->task, ind->genes, b, w->test_end - w->train_begin,
+                  w->train_end - w->train_begin, &oos))
+            return -1;
+        bool flag = !(is.sharpe > 0.0 && oos.sharpe >= o->oos_min_share * is.sharpe);
+        json_t *e = json_object();
+        json_object_set_new(e, "params", params_json(o->task.def, ind->genes));
+        json_object_set_new(e, "in_sample", stats_json(&is));
+        json_object_set_new(e, "out_of_sample", stats_json(&oos));
+        json_object_set_new(e, "flagged", json_boolean(flag));
+        json_array_append_new(arr, e);
+        if (shown++ == 0) {
+            top[0] = is.sharpe;
+            top[1] = oos.sharpe;
+            *flagged = flag;
+        }
+    }
+    return 0;
+}
+
+static void wf_print(const options_t *o, uint32_t k, const wf_window_t *w,
+                     const nd_evolve_bars_t *d, const nd_evolve_result_t *r, const double *top,
+                     int flagged)
+{
+    char a[32], b[32], c[32];
+    nd_time_format_iso(d->bars[w->train_begin].ts_ns, a, sizeof a);
+    nd_time_format_iso(d->bars[w->train_end].ts_ns, b, sizeof b);
+    nd_time_format_iso(d->bars[w->test_end - 1].ts_ns, c, sizeof c);
+    printf("window %u  train %.10s..%.10s  test %.10s..%.10s  ", k + 1, a, b, b, c);
+    print_params(o->task.def, r->best.genes);
+    printf("  IS sharpe %.3f  OOS sharpe %.3f%s\n", top[0], top[1],
+           flagged ? "  FLAGGED: OOS < share of IS" : "");
+}
+
+static json_t *wf_window_json(const nd_evolve_bars_t *d, const wf_window_t *w,
+                              const nd_evolve_result_t *r, json_t *winners)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "train_start", iso_json(d->bars[w->train_begin].ts_ns));
+    json_object_set_new(e, "test_start", iso_json(d->bars[w->train_end].ts_ns));
+    json_object_set_new(e, "test_end", iso_json(d->bars[w->test_end - 1].ts_ns));
+    json_object_set_new(e, "train_bars", json_integer((json_int_t)(w->train_end - w->train_begin)));
+    json_object_set_new(e, "test_bars", json_integer((json_int_t)(w->test_end - w->train_end)));
+    json_object_set_new(e, "generations_run", json_integer(r->generations_run));
+    json_object_set_new(e, "stop_reason", json_string(nd_evolve_stop_name(r->stop_reason)));
+    json_object_set_new(e, "evaluations", json_integer(r->evaluations));
+    json_object_set_new(e, "winners", winners);
+    return e;
+}
+
+/* One window: evolve on its training bars, re-run the winners on its test bars. */
+static int wf_window(options_t *o, const nd_evolve_bars_t *d, run_state_t *rs, uint32_t k,
+                     const wf_window_t *w, json_t *windows, nd_evolve_result_t *r, double *sums,
+                     int *flagged)
+{
+    nd_evolve_task_t t = o->task;
+    t.bars = d->bars + w->train_begin;
+    t.bar_count = w->train_end - w->train_begin;
+    t.measure_from = 0;
+    rs->window = k + 1;
+    /* Each window draws from its own stream, derived from the seed in window order. */
+    if (evolve_once(o, rs, &t, o->ga.seed + k, r))
+        return -1;
+    json_t *winners = json_array();
+    double top[2] = {NAN, NAN};
+    if (wf_winners(o, d, w, r, winners, flagged, top)) {
+        json_decref(winners);
+        return -1;
+    }
+    json_array_append_new(windows, wf_window_json(d, w, r, winners));
+    sums[0] += isfinite(top[0]) ? top[0] : 0.0;
+    sums[1] += isfinite(top[1]) ? top[1] : 0.0;
+    if (!o->json)
+        wf_print(o, k, w, d, r, top, *flagged);
+    return 0;
+}
+
+static json_t *wf_summary(const options_t *o, uint32_t windows, int flagged, const double *sums)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "windows", json_integer(windows));
+    json_object_set_new(s, "flagged", json_integer(flagged));
+    json_object_set_new(s, "oos_min_share", json_real(o->oos_min_share));
+    json_object_set_new(s, "mean_in_sample_sharpe", num_or_null(sums[0] / windows));
+    json_object_set_new(s, "mean_out_of_sample_sharpe", num_or_null(sums[1] / windows));
+    return s;
+}
+
+static int run_walk_forward(options_t *o, const nd_evolve_bars_t *d, run_state_t *rs)
+{
+    json_t *windows = json_array();
+    nd_evolve_result_t r = {0};
+    wf_window_t w;
+    uint32_t k = 0;
+    int flagged_total = 0, rc = 0;
+    double sums[2] = {0, 0};
+    for (size_t begin = 0; rc == 0 && next_window(o, d, begin, &w); begin = w.train_begin) {
+        nd_evolve_result_free(&r);
+        int flagged = 0;
+        rc = wf_window(o, d, rs, k++, &w, windows, &r, sums, &flagged);
+        flagged_total += flagged;
+        w.train_begin = o->wf_test_bars ? begin + (size_t)o->wf_test
+                                        : index_at(d, begin, d->bars[begin].ts_ns + o->wf_test);
+    }
+    if (rc == 0 && k == 0) {
+        fprintf(stderr, "noderr: --walk-forward: the data (%zu bars) is shorter than one "
+                        "training plus test window\n", d->count);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = write_outputs(o, &r);
+    if (rc == 0 && o->json) {
+        nd_evolve_stats_t best;
+        rc = rerun(&o->task, r.best.genes, d->bars, d->count, 0, &best);
+        json_t *root = run_json(o, &r, &best);
+        json_object_set_new(root, "walk_forward", windows);
+        json_object_set_new(root, "walk_forward_summary", wf_summary(o, k, flagged_total, sums));
+        windows = NULL;
+        if (rc == 0)
+            rc = nd_cli_print_json(root);
+        json_decref(root);
+    } else if (rc == 0) {
+        printf("%u windows, %d flagged (OOS sharpe < %.2f x IS sharpe); mean IS sharpe %.3f, "
+               "mean OOS sharpe %.3f\n", k, flagged_total, o->oos_min_share, sums[0] / k,
+               sums[1] / k);
+    }
+    json_decref(windows);
+    nd_evolve_result_free(&r);
+    return rc;
+}
+
+/* ---- Entry. ------------------------------------------------------------------------------ */
+
+#ifdef HAVE_SCENARIOS
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A scenario of the catalogue, materialised into memory; its venue overrides apply. */
+static int load_scenario(options_t *o, nd_evolve_bars_t *data)
+{
+    char err[512];
+    nd_scenario_t *list = NULL;
+    size_t count = 0;
+    if (nd_scenario_catalogue(NULL, &list, &count, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --scenario: %s\n", err);
+        return -1;
+    }
+    const nd_scenario_t *sc = NULL;
+    for (size_t i = 0; i < count && !sc; i++)
+        sc = strcmp(list[i].name, o->scenario) == 0 ? &list[i] : NULL;
+    if (!o->data_dir)
+        o->data_dir = is_dir("data") || !is_dir("../shared/data") ? "data" : "../shared/data";
+    memset(data, 0, sizeof *data);
+    nd_err_t rc = sc ? nd_instrument_init(&data->inst, "BTC/USDT", "sim") : ND_ENOTFOUND;
+    if (rc == ND_OK)
+        rc = nd_scenario_load(sc, o->data_dir, &data->inst, NULL, &data->bars, &data->count, err,
+                              sizeof err);
+    if (rc == ND_OK && sc->venue.set) {
+        o->task.engine.venue.slippage_bps_e2 = sc->venue.slippage_bps_e2;
+        o->task.engine.venue.impact_bps_e2 = sc->venue.impact_bps_e2;
+        o->task.engine.venue.max_volume_share_e4 = sc->venue.max_volume_share_e4;
+    }
+    if (!sc)
+        fprintf(stderr, "noderr: --scenario: unknown scenario '%s' (see 'noderr scenarios')\n",
+                o->scenario);
+    else if (rc != ND_OK)
+        fprintf(stderr, "noderr: --scenario %s: %s\n", o->scenario, err);
+    nd_free(list);
+    return rc == ND_OK && data->count >= 2 ? 0 : -1;
+}
+#endif
+
+static int load_data(options_t *o, nd_evolve_bars_t *data)
+{
+    char err[512];
+    if (o->scenario) {
+#ifdef HAVE_SCENARIOS
+        return load_scenario(o, data);
+#else
+        fprintf(stderr, "noderr: --scenario %s: scenarios are not available in this build; use "
+                        "--data FILE\n", o->scenario);
+        return -1;
+#endif
+    }
+    if (nd_evolve_bars_load(o->data_path, data, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --data %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int nd_cmd_evolve(int argc, char **argv)
+{
+    options_t o;
+    int prc = parse_options(&o, argc, argv);
+    if (prc != 0)
+        return prc > 0 ? ND_EXIT_OK : ND_EXIT_USAGE;
+    nd_evolve_bars_t data;
+    if (load_data(&o, &data))
+        return ND_EXIT_USAGE;
+    o.task.inst = &data.inst;
+    o.task.bars = data.bars;
+    o.task.bar_count = data.count;
+    run_state_t rs = {&o, nd_clock_mono_ns(nd_clock_os()), isatty(STDERR_FILENO) == 1, 0};
+    int rc = o.wf ? run_walk_forward(&o, &data, &rs) : run_single(&o, &data, &rs);
+    nd_evolve_bars_free(&data);
+    return rc == 0 ? ND_EXIT_OK : ND_EXIT_USAGE;
+}

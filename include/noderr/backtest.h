@@ -39,6 +39,12 @@ typedef struct nd_backtest_config {
     FILE *trades_out;         /* CSV of round trips, or NULL */
     FILE *equity_out;         /* CSV of equity per bar, or NULL */
     bool keep_equity;         /* keep the equity series in the result (for reports) */
+    /* Bars from the caller instead of data_path or the synthetic market: borrowed, not closed
+     * by the driver, and opened for an instrument with this config's scales (validation). */
+    nd_bar_source_t *source;
+    /* Also receives the engine's events and per-bar equity (NULL callbacks: not called), e.g.
+     * to check that no order was accepted while halted. on_trade is not forwarded. */
+    nd_engine_listener_t tap;
 } nd_backtest_config_t;
 
 /* Defaults: synthetic market, BTC/USDT, engine defaults, cutoff 0.05, no outputs. */

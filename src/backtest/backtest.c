@@ -70,10 +70,17 @@ static void on_trade(void *ctx, const nd_trade_t *trade)
         write_trade(rc->cfg->trades_out, r->engine, trade);
 }
 
+static nd_err_t on_event(void *ctx, const nd_event_t *event)
+{
+    run_ctx_t *rc = ctx;
+    return rc->cfg->tap.on_event(rc->cfg->tap.ctx, event);
+}
+
 static void on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
 {
-    (void)in_market;
     run_ctx_t *rc = ctx;
+    if (rc->cfg->tap.on_bar_done)
+        rc->cfg->tap.on_bar_done(rc->cfg->tap.ctx, bar, equity_ext, in_market);
     double equity = (double)equity_ext;
     if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
         rc->failure = ND_ENOMEM;
@@ -138,6 +145,10 @@ static nd_err_t open_source(const nd_backtest_config_t *cfg, const nd_instrument
                             nd_backtest_result_t *r, nd_bar_source_t **src, char *err,
                             size_t err_len)
 {
+    if (cfg->source) {
+        *src = cfg->source;
+        return ND_OK;
+    }
     if (cfg->data_path)
         return nd_bars_open(cfg->data_path, cfg->format, inst, src, err, err_len);
     r->synthetic = true;
@@ -277,7 +288,8 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     run_ctx_t ctx = {cfg, r, &inst, (double)nd_portfolio_equity_ext(p), 0.0,
                      nd_portfolio_ext_decimals(p), ND_OK};
     ctx.ext_scale = pow(10.0, ctx.ext_decimals);
-    nd_engine_listener_t listener = {NULL, on_bar_done, on_trade, &ctx};
+    nd_engine_listener_t listener = {cfg->tap.on_event ? on_event : NULL, on_bar_done, on_trade,
+                                     &ctx};
     nd_engine_set_listener(r->engine, &listener);
     if (cfg->equity_out)
         fprintf(cfg->equity_out, "ts,equity\n");
@@ -292,7 +304,8 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     ND_LOG(ND_LOG_INFO, "event=backtest_end bars=%lld rc=%s",
            (long long)nd_engine_stats(r->engine)->bars, nd_err_name(rc));
     nd_log_set_output(NULL, NULL); /* the clock lives on this stack frame */
-    src->close(src);
+    if (src != cfg->source)
+        src->close(src);
     if (rc != ND_OK)
         return rc;
     finish_metrics(cfg, r);

@@ -1,0 +1,429 @@
+/* cmd_validate.c: `noderr validate`: one strategy through every scenario, a pass/fail table
+ * (or JSON, CSVs, an HTML report). Exit 0 when every scenario that ran passed, 1 when one
+ * failed, 2 on a usage or input error (naming the option or the file, key and why). */
+#include "cli.h"
+#include "noderr/fixed.h"
+#include "noderr/log.h"
+#include "noderr/report.h"
+#include "noderr/validate.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int nd_cmd_validate(int argc, char **argv);
+
+static const char usage_text[] =
+    "usage: noderr validate --strategy NAME [--param k=v]... [--params FILE]\n"
+    "                       [--data-dir DIR] [--config FILE] [--scenario NAME]...\n"
+    "                       [--walk-forward TRAIN:TEST] [--json] [--csv DIR]\n"
+    "                       [--report FILE.html] [--cash N] [--fee-bps N] [--slippage-bps N]\n"
+    "                       [--sizing fixed:QTY|percent:P] [--allow-short]\n"
+    "                       [--max-position-pct P] [--max-drawdown-pct P] [--daily-loss-pct P]\n"
+    "                       [--log-level err|warn|info|debug]\n"
+    "\n"
+    "Runs the strategy through every scenario of the catalogue ('noderr scenarios') with the\n"
+    "backtest defaults, checks the pass/fail criteria of each scenario's market condition and\n"
+    "validates the circuit breakers. History scenarios read DIR/SYMBOL-INTERVAL.csv (default\n"
+    "DIR: ./data if it exists, else ../shared/data); one whose data is missing is skipped with\n"
+    "the `noderr data fetch` command that gets it. --walk-forward 90d:30d (units h, d, w)\n"
+    "reports rolling in-sample and out-of-sample segments. Criteria and scenarios: --config\n"
+    "(docs/validation.md). Exit 0: all that ran passed; 1: a scenario failed; 2: input error.\n";
+
+enum {
+    OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
+    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_CASH, OPT_FEE, OPT_SLIP, OPT_SIZING, OPT_SHORT,
+    OPT_MAXPOS, OPT_MAXDD, OPT_DAILY, OPT_LOG, OPT_HELP
+};
+
+static const struct option long_options[] = {
+    {"data-dir", required_argument, 0, OPT_DATA_DIR},
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"strategy", required_argument, 0, OPT_STRATEGY},
+    {"param", required_argument, 0, OPT_PARAM},
+    {"params", required_argument, 0, OPT_PARAMS},
+    {"json", no_argument, 0, OPT_JSON},
+    {"csv", required_argument, 0, OPT_CSV},
+    {"walk-forward", required_argument, 0, OPT_WF},
+    {"report", required_argument, 0, OPT_REPORT},
+    {"scenario", required_argument, 0, OPT_SCENARIO},
+    {"cash", required_argument, 0, OPT_CASH},
+    {"fee-bps", required_argument, 0, OPT_FEE},
+    {"slippage-bps", required_argument, 0, OPT_SLIP},
+    {"sizing", required_argument, 0, OPT_SIZING},
+    {"allow-short", no_argument, 0, OPT_SHORT},
+    {"max-position-pct", required_argument, 0, OPT_MAXPOS},
+    {"max-drawdown-pct", required_argument, 0, OPT_MAXDD},
+    {"daily-loss-pct", required_argument, 0, OPT_DAILY},
+    {"log-level", required_argument, 0, OPT_LOG},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+#define ONLY_MAX 64
+#define PCT_MAX (100 * 100)
+#define BPS_MAX (10000 * 100)
+
+typedef struct options {
+    nd_validate_config_t cfg;
+    bool json;
+    const char *report_path;
+    const char *fixed_qty_text;
+    const char *only[ONLY_MAX];
+} options_t;
+
+static int add_strategy(options_t *o, const char *name)
+{
+    const nd_strategy_def_t *def = nd_strategy_find(name);
+    if (!def) {
+        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
+                name);
+        return -1;
+    }
+    nd_backtest_config_t *bt = &o->cfg.backtest;
+    if (bt->strategy_count > 0) {
+        fprintf(stderr, "noderr: --strategy: validate takes one strategy\n");
+        return -1;
+    }
+    memset(&bt->strategies[0], 0, sizeof bt->strategies[0]);
+    bt->strategies[0].def = def;
+    nd_strategy_params_default(def, bt->strategies[0].params);
+    bt->strategy_count = 1;
+    return 0;
+}
+
+static int set_param(options_t *o, const char *kv)
+{
+    nd_backtest_config_t *bt = &o->cfg.backtest;
+    if (bt->strategy_count == 0) {
+        fprintf(stderr, "noderr: --param %s: give --strategy before its parameters\n", kv);
+        return -1;
+    }
+    char err[256];
+    if (nd_strategy_param_set(bt->strategies[0].def, bt->strategies[0].params, kv, err,
+                              sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --param %s: %s\n", kv, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int param_from_json(options_t *o, const char *path, const char *key, json_t *value)
+{
+    char kv[160];
+    if (json_is_integer(value))
+        snprintf(kv, sizeof kv, "%s=%lld", key, (long long)json_integer_value(value));
+    else if (json_is_real(value))
+        snprintf(kv, sizeof kv, "%s=%.17g", key, json_real_value(value));
+    else if (json_is_string(value))
+        snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
+    else {
+        fprintf(stderr, "noderr: --params %s: value of '%s' must be a number or a name\n", path,
+                key);
+        return -1;
+    }
+    return set_param(o, kv);
+}
+
+/* --params FILE: {"strategy": "sma_cross", "params": {...}} as `noderr evolve` writes it, or a
+ * bare {"fast": 12, ...} for the strategy given before it. */
+static int load_params(options_t *o, const char *path)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        fprintf(stderr, "noderr: --params %s:%d: %s\n", path, root ? 1 : jerr.line,
+                root ? "expected a JSON object" : jerr.text);
+        json_decref(root);
+        return -1;
+    }
+    int rc = 0;
+    json_t *name = json_object_get(root, "strategy"), *params = json_object_get(root, "params");
+    nd_backtest_config_t *bt = &o->cfg.backtest;
+    if (json_is_string(name) && bt->strategy_count == 0)
+        rc = add_strategy(o, json_string_value(name));
+    else if (json_is_string(name) &&
+             strcmp(bt->strategies[0].def->name, json_string_value(name)) != 0) {
+        fprintf(stderr, "noderr: --params %s: written for strategy '%s', not '%s'\n", path,
+                json_string_value(name), bt->strategies[0].def->name);
+        rc = -1;
+    }
+    json_t *obj = json_is_object(params) ? params : root;
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        if (rc == 0 && !(obj == root && (strcmp(key, "strategy") == 0 || json_is_object(value))))
+            rc = param_from_json(o, path, key, value);
+    }
+    json_decref(root);
+    return rc;
+}
+
+static int parse_sizing(options_t *o, const char *arg)
+{
+    nd_sizing_t *sz = &o->cfg.backtest.engine.sizing;
+    if (strncmp(arg, "fixed:", 6) == 0) {
+        sz->kind = ND_SIZING_FIXED;
+        o->fixed_qty_text = arg + 6;
+        return nd_cli_fixed("--sizing fixed", arg + 6, ND_DEFAULT_QTY_DECIMALS, 1, INT64_MAX,
+                            &sz->fixed_qty);
+    }
+    if (strncmp(arg, "percent:", 8) == 0) {
+        sz->kind = ND_SIZING_PERCENT;
+        return nd_cli_fixed("--sizing percent", arg + 8, 2, 1, PCT_MAX, &sz->percent_e2);
+    }
+    fprintf(stderr, "noderr: --sizing: '%s' is not fixed:QTY or percent:P\n", arg);
+    return -1;
+}
+
+static int parse_costs(options_t *o, int opt, const char *arg)
+{
+    nd_engine_config_t *e = &o->cfg.backtest.engine;
+    int64_t tmp = 0;
+    switch (opt) {
+    case OPT_CASH:
+        return nd_cli_fixed("--cash", arg, ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
+                            &e->initial_cash);
+    case OPT_FEE:
+        if (nd_cli_fixed("--fee-bps", arg, 2, 0, BPS_MAX, &tmp))
+            return -1;
+        e->venue.maker_fee_bps_e2 = e->venue.taker_fee_bps_e2 = tmp;
+        return 0;
+    case OPT_SLIP:
+        return nd_cli_fixed("--slippage-bps", arg, 2, 0, BPS_MAX, &e->venue.slippage_bps_e2);
+    case OPT_MAXPOS:
+        return nd_cli_fixed("--max-position-pct", arg, 2, 0, PCT_MAX,
+                            &e->risk.max_position_pct_e2);
+    case OPT_MAXDD:
+        return nd_cli_fixed("--max-drawdown-pct", arg, 2, 0, PCT_MAX,
+                            &e->risk.max_drawdown_pct_e2);
+    case OPT_DAILY:
+        return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, PCT_MAX, &e->risk.daily_loss_pct_e2);
+    case OPT_SIZING: return parse_sizing(o, arg);
+    case OPT_SHORT: e->allow_short = true; return 0;
+    }
+    return 1;
+}
+
+static int parse_option(options_t *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_DATA_DIR: o->cfg.data_dir = arg; return 0;
+    case OPT_CONFIG: o->cfg.config_path = arg; return 0;
+    case OPT_STRATEGY: return add_strategy(o, arg);
+    case OPT_PARAM: return set_param(o, arg);
+    case OPT_PARAMS: return load_params(o, arg);
+    case OPT_JSON: o->json = true; return 0;
+    case OPT_CSV: o->cfg.csv_dir = arg; return 0;
+    case OPT_REPORT: o->report_path = arg; return 0;
+    case OPT_WF:
+        if (nd_walk_forward_parse(arg, &o->cfg.wf_train_ns, &o->cfg.wf_test_ns) != ND_OK) {
+            fprintf(stderr, "noderr: --walk-forward: '%s' is not TRAIN:TEST such as 90d:30d "
+                    "(whole numbers with unit h, d or w)\n", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_SCENARIO:
+        if (o->cfg.only_count >= ONLY_MAX) {
+            fprintf(stderr, "noderr: --scenario: at most %d\n", ONLY_MAX);
+            return -1;
+        }
+        o->only[o->cfg.only_count++] = arg;
+        o->cfg.only = o->only;
+        return 0;
+    case OPT_LOG: {
+        nd_log_level_t level;
+        if (nd_log_level_parse(arg, &level) != ND_OK) {
+            fprintf(stderr, "noderr: --log-level: '%s' is not err, warn, info or debug\n", arg);
+            return -1;
+        }
+        nd_log_set_level(level);
+        return 0;
+    }
+    }
+    return parse_costs(o, opt, arg);
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
+static int parse_args(options_t *o, int argc, char **argv)
+{
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            fputs(usage_text, stdout);
+            return -1;
+        }
+        if (opt == '?') {
+            fprintf(stderr, "noderr validate: unknown or incomplete option '%s'\n%s",
+                    argv[optind - 1], usage_text);
+            return ND_EXIT_USAGE;
+        }
+        if (parse_option(o, opt, optarg) != 0)
+            return ND_EXIT_USAGE;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "noderr validate: unexpected argument '%s'\n", argv[optind]);
+        return ND_EXIT_USAGE;
+    }
+    if (o->cfg.backtest.strategy_count == 0) {
+        fprintf(stderr, "noderr validate: --strategy NAME is required (see 'noderr strategies')\n");
+        return ND_EXIT_USAGE;
+    }
+    if (!o->cfg.data_dir)
+        o->cfg.data_dir = is_dir("data") || !is_dir("../shared/data") ? "data" : "../shared/data";
+    return 0;
+}
+
+static double num(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void print_row(json_t *sc)
+{
+    const char *status = json_string_value(json_object_get(sc, "status"));
+    json_t *m = json_object_get(sc, "metrics");
+    json_t *bv = json_object_get(sc, "breaker_validation");
+    char ret[16] = "-", sharpe[16] = "-", dd[16] = "-", trades[16] = "-", trips[16] = "-";
+    if (json_is_object(m)) {
+        snprintf(ret, sizeof ret, "%.2f%%", num(m, "total_return") * 100.0);
+        if (isfinite(num(m, "sharpe")))
+            snprintf(sharpe, sizeof sharpe, "%.2f", num(m, "sharpe"));
+        snprintf(dd, sizeof dd, "%.2f%%", num(m, "max_drawdown") * 100.0);
+        snprintf(trades, sizeof trades, "%.0f", num(m, "trades"));
+        snprintf(trips, sizeof trips, "%zu", json_array_size(json_object_get(bv, "trips")));
+    }
+    printf("%-20s %-9s %-7s %9s %7s %9s %6s %5s  ", json_string_value(json_object_get(sc, "name")),
+           json_string_value(json_object_get(sc, "kind")), status, ret, sharpe, dd, trades, trips);
+    json_t *failed = json_object_get(sc, "failed_criteria");
+    if (strcmp(status, "skipped") == 0)
+        printf("%s\n", json_string_value(json_object_get(sc, "skip_reason")));
+    else if (json_array_size(failed) == 0)
+        printf("-\n");
+    else {
+        for (size_t k = 0; k < json_array_size(failed); k++)
+            printf("%s%s", k ? ", " : "", json_string_value(json_array_get(failed, k)));
+        printf("\n");
+    }
+}
+
+static void print_details(json_t *sc)
+{
+    const char *status = json_string_value(json_object_get(sc, "status"));
+    const char *name = json_string_value(json_object_get(sc, "name"));
+    if (strcmp(status, "skipped") == 0) {
+        printf("  %s: fetch with: %s\n", name,
+               json_string_value(json_object_get(sc, "fetch_command")));
+        return;
+    }
+    json_t *crit = json_object_get(sc, "criteria");
+    for (size_t k = 0; k < json_array_size(crit); k++) {
+        json_t *c = json_array_get(crit, k);
+        if (!json_is_true(json_object_get(c, "pass")))
+            printf("  %s: %s failed: %s\n", name, json_string_value(json_object_get(c, "name")),
+                   json_string_value(json_object_get(c, "detail")));
+    }
+    json_t *trips = json_object_get(json_object_get(sc, "breaker_validation"), "trips");
+    for (size_t k = 0; k < json_array_size(trips); k++) {
+        json_t *t = json_array_get(trips, k);
+        json_t *lag = json_object_get(t, "lag_bars");
+        char lag_text[48] = "no threshold crossing before it";
+        if (json_is_integer(lag))
+            snprintf(lag_text, sizeof lag_text, "%lld bar(s) after the crossing",
+                     (long long)json_integer_value(lag));
+        printf("  %s: breaker %s at %s, equity %.2f, %.2f%% >= %.2f%%, %s; halted until %s%s; "
+               "worst drawdown from then on %.2f%%\n", name,
+               json_string_value(json_object_get(t, "type")),
+               json_string_value(json_object_get(t, "time")), num(t, "equity"),
+               num(t, "measured_pct"), num(t, "threshold_pct"), lag_text,
+               json_string_value(json_object_get(t, "halted_until")),
+               json_is_true(json_object_get(t, "stayed_halted")) ? "" : " (NOT respected)",
+               num(t, "max_drawdown_after") * 100.0);
+    }
+}
+
+static void print_table(json_t *doc)
+{
+    printf("noderr validate: %s, data from %s\n",
+           json_string_value(json_object_get(doc, "strategy")),
+           json_string_value(json_object_get(doc, "data_dir")));
+    printf("%-20s %-9s %-7s %9s %7s %9s %6s %5s  %s\n", "scenario", "kind", "status", "return",
+           "sharpe", "max dd", "trades", "trips", "failed criteria");
+    json_t *list = json_object_get(doc, "scenarios");
+    for (size_t k = 0; k < json_array_size(list); k++)
+        print_row(json_array_get(list, k));
+    for (size_t k = 0; k < json_array_size(list); k++)
+        print_details(json_array_get(list, k));
+    printf("%lld passed, %lld failed, %lld skipped\n",
+           (long long)json_integer_value(json_object_get(doc, "passed")),
+           (long long)json_integer_value(json_object_get(doc, "failed")),
+           (long long)json_integer_value(json_object_get(doc, "skipped")));
+}
+
+/* --json prints the same document with or without --report: the series go to the report. */
+static void strip_series(json_t *doc)
+{
+    json_object_del(doc, "title");
+    json_t *list = json_object_get(doc, "scenarios");
+    for (size_t k = 0; k < json_array_size(list); k++) {
+        json_t *sc = json_array_get(list, k);
+        json_object_del(sc, "equity");
+        json_object_del(sc, "drawdown");
+        json_object_del(sc, "trades");
+    }
+}
+
+static int run(options_t *o)
+{
+    char title[160];
+    if (o->report_path) {
+        snprintf(title, sizeof title, "noderr validate: %s",
+                 o->cfg.backtest.strategies[0].def->name);
+        o->cfg.title = title;
+        o->cfg.with_series = true;
+    }
+    json_t *doc = NULL;
+    char err[1024] = "";
+    nd_err_t rc = nd_validate_run(&o->cfg, &doc, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr validate: %s\n", err[0] ? err : nd_strerror(rc));
+        return ND_EXIT_USAGE;
+    }
+    int exit_code = json_integer_value(json_object_get(doc, "failed")) > 0 ? ND_EXIT_CHECK_FAILED
+                                                                           : ND_EXIT_OK;
+    if (o->report_path && nd_report_html_write(doc, o->report_path, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr validate: --report %s: %s\n", o->report_path, err);
+        exit_code = ND_EXIT_USAGE;
+    }
+    strip_series(doc);
+    if (o->json) {
+        if (nd_cli_print_json(doc) != 0)
+            exit_code = ND_EXIT_USAGE;
+    } else {
+        print_table(doc);
+    }
+    json_decref(doc);
+    return exit_code;
+}
+
+int nd_cmd_validate(int argc, char **argv)
+{
+    options_t o;
+    memset(&o, 0, sizeof o);
+    nd_validate_config_default(&o.cfg);
+    int rc = parse_args(&o, argc, argv);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    return run(&o);
+}

@@ -49,6 +49,8 @@ typedef struct nd_order {
     int64_t px;             /* limit/stop price; 0 for market orders */
     int64_t qty;            /* total quantity, > 0 */
     int64_t created_ns;     /* decision time */
+    bool risk_flatten;      /* sent by the engine to flatten positions after a halt, not by the
+                               strategy (the strategy_index says whose position it closes) */
     /* read-only: maintained by nd_order_* */
     nd_order_status_t status;
     nd_reject_t reject_reason;

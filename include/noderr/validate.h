@@ -50,13 +50,6 @@ typedef struct nd_trace_trip {
     int64_t flatten_orders;         /* the engine's own flattening orders after the trip */
 } nd_trace_trip_t;
 
-typedef struct nd_flatten_expect {
-    uint32_t strategy_index;
-    nd_side_t side;
-    int64_t qty;
-    int64_t created_ns;
-} nd_flatten_expect_t;
-
 typedef struct nd_run_trace {
     int64_t *ts_ns;                 /* per bar: open time */
     int64_t *equity;                /* per bar: equity after the mark, cash units */
@@ -69,9 +62,6 @@ typedef struct nd_run_trace {
     /* private */
     int64_t _ext_per_cash;
     int64_t _halt_end_ns;
-    int64_t _position[ND_STRATEGIES_MAX];
-    nd_flatten_expect_t _flatten[ND_STRATEGIES_MAX];
-    uint32_t _flatten_count;
 } nd_run_trace_t;
 
 /* ext_decimals: the portfolio's extended equity scale (px_decimals + qty_decimals). */

@@ -96,40 +96,15 @@ nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *eve
 
 static void on_trip(nd_run_trace_t *t, const nd_breaker_event_t *ev)
 {
-    if (nd_run_trace_push_trip(t, ev) != ND_OK) {
+    if (nd_run_trace_push_trip(t, ev) != ND_OK)
         t->failure = ND_ENOMEM;
-        return;
-    }
-    /* The engine flattens every position the strategies hold right after the trip. */
-    t->_flatten_count = 0;
-    for (uint32_t s = 0; s < ND_STRATEGIES_MAX; s++) {
-        if (t->_position[s] == 0)
-            continue;
-        nd_flatten_expect_t *f = &t->_flatten[t->_flatten_count++];
-        f->strategy_index = s;
-        f->side = t->_position[s] > 0 ? ND_SIDE_SELL : ND_SIDE_BUY;
-        f->qty = t->_position[s] > 0 ? t->_position[s] : -t->_position[s];
-        f->created_ns = ev->ts_ns;
-    }
-}
-
-static bool is_flatten(nd_run_trace_t *t, const nd_order_t *o)
-{
-    for (uint32_t k = 0; k < t->_flatten_count; k++) {
-        nd_flatten_expect_t *f = &t->_flatten[k];
-        if (f->strategy_index == o->strategy_index && f->side == o->side && f->qty == o->qty &&
-            o->type == ND_ORDER_MARKET && o->created_ns == f->created_ns) {
-            *f = t->_flatten[--t->_flatten_count];
-            return true;
-        }
-    }
-    return false;
 }
 
 static void on_accepted(nd_run_trace_t *t, const nd_event_t *ev)
 {
     const nd_order_t *o = &ev->u.order;
-    if (is_flatten(t, o)) {
+    /* The engine's own flattening orders are the halt working, not an order let through. */
+    if (o->risk_flatten) {
         ND_ASSERT(t->trip_count > 0);
         t->trips[t->trip_count - 1].flatten_orders++;
         return;
@@ -154,9 +129,6 @@ static nd_err_t trace_on_event(void *ctx, const nd_event_t *ev)
             on_accepted(t, ev);
         break;
     case ND_EVENT_FILL:
-        if (ev->u.fill.strategy_index < ND_STRATEGIES_MAX)
-            t->_position[ev->u.fill.strategy_index] +=
-                ev->u.fill.side == ND_SIDE_BUY ? ev->u.fill.qty : -ev->u.fill.qty;
         break;
     }
     return ND_OK;

@@ -281,6 +281,7 @@ nd_err_t nd__engine_flatten(nd_engine_t *e)
                                         ND_ORDER_MARKET, 0, abs64(held)};
             nd_order_t o;
             nd_order_init(&o, e->next_client_id++, &intent, s, e->now_ns);
+            o.risk_flatten = true;
             /* Risk's own orders reduce risk: they bypass the checks that a halt closes. */
             nd_err_t rc = send_to_venue(e, &o, NULL);
             if (rc != ND_OK)

@@ -186,6 +186,7 @@ Test(trace, flattening_orders_are_not_strategy_orders)
     br.u.breaker = (nd_breaker_event_t){ND_BREAKER_DRAWDOWN, ts, 0, 0, 0, 1200};
     cr_assert_eq(l.on_event(l.ctx, &br), ND_OK);
     nd_event_t flat = order_event(0, ND_SIDE_SELL, 5, ts);
+    flat.u.order.risk_flatten = true; /* the engine marks its own flattening orders */
     cr_assert_eq(l.on_event(l.ctx, &flat), ND_OK);
     cr_assert_eq(t.trips[0].flatten_orders, 1);
     cr_assert_eq(t.accepted_while_halted, 0);

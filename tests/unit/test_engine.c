@@ -207,6 +207,8 @@ Test(engine, drawdown_breaker_halts_and_flattens)
     cr_assert_eq(events[4].u.order.status, ND_ORDER_ACCEPTED);
     cr_assert_eq(events[4].u.order.side, ND_SIDE_SELL);
     cr_assert_eq(events[4].u.order.qty, 20 * U);
+    cr_assert(events[4].u.order.risk_flatten);
+    cr_assert_not(events[0].u.order.risk_flatten);
     cr_assert(nd_engine_risk(engine)->halted);
     cr_assert_eq(bar(3, 50, 50, 50, 50), ND_OK);
     cr_assert_eq(events[5].kind, ND_EVENT_FILL);

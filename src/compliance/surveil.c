@@ -1,0 +1,264 @@
+/* surveil.c: the post-trade surveillance scan: orders events by time, groups them, runs each
+ * profile's rules and sorts the alerts deterministically; plus the shared helpers of the rules.
+ *
+ * Invariants: the input array is never modified (the scan orders a permutation of indexes, so
+ * an alert's trade evidence indexes the caller's array); every rule sees events of one group in
+ * (ts, input position) order; an alert is kept only when one of its accounts is under the
+ * profile that raised it. */
+#include "surveil_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/clock.h"
+#include "noderr/fixed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Map ------------------------------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+void nd__surv_map_init(nd__surv_map_t *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void nd__surv_map_deinit(nd__surv_map_t *m)
+{
+    nd_free(m->keys);
+    nd_free(m->vals);
+    nd_free(m->used);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t map_find(const nd__surv_map_t *m, uint64_t key)
+{
+    size_t mask = m->cap - 1;
+    size_t i = (size_t)mix64(key) & mask;
+    while (m->used[i] && m->keys[i] != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static nd_err_t map_grow(nd__surv_map_t *m)
+{
+    nd__surv_map_t g = {0};
+    g.cap = m->cap ? m->cap * 2 : 256;
+    g.keys = nd_alloc(g.cap * sizeof *g.keys);
+    g.vals = nd_alloc(g.cap * sizeof *g.vals);
+    g.used = nd_calloc(g.cap, 1);
+    if (!g.keys || !g.vals || !g.used) {
+        nd__surv_map_deinit(&g);
+        return ND_ENOMEM;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->used[i])
+            continue;
+        size_t j = map_find(&g, m->keys[i]);
+        g.used[j] = 1;
+        g.keys[j] = m->keys[i];
+        g.vals[j] = m->vals[i];
+    }
+    g.count = m->count;
+    nd__surv_map_deinit(m);
+    *m = g;
+    return ND_OK;
+}
+
+int64_t *nd__surv_map_slot(nd__surv_map_t *m, uint64_t key)
+{
+    if ((m->count + 1) * 2 > m->cap && map_grow(m) != ND_OK)
+        return NULL;
+    size_t i = map_find(m, key);
+    if (!m->used[i]) {
+        m->used[i] = 1;
+        m->keys[i] = key;
+        m->vals[i] = 0;
+        m->count++;
+    }
+    ND_ASSERT(m->count * 2 <= m->cap);
+    return &m->vals[i];
+}
+
+int64_t nd__surv_map_get(const nd__surv_map_t *m, uint64_t key, int64_t dflt)
+{
+    if (m->cap == 0)
+        return dflt;
+    size_t i = map_find(m, key);
+    return m->used[i] ? m->vals[i] : dflt;
+}
+
+/* ---- Small helpers ------------------------------------------------------------------------ */
+
+const char *nd_surv_rule_name(nd_surv_rule_t rule)
+{
+    switch (rule) {
+    case ND_SURV_WASH_TRADING: return "wash_trading";
+    case ND_SURV_LAYERING: return "layering";
+    case ND_SURV_PATTERN_DAY_TRADING: return "pattern_day_trading";
+    case ND_SURV_HIGH_FREQUENCY: return "high_frequency";
+    case ND_SURV_LARGE_VOLUME: return "large_volume";
+    case ND_SURV_RULE_COUNT: break;
+    }
+    return "unknown";
+}
+
+int64_t nd__surv_notional(int64_t px, int64_t qty)
+{
+    __int128 v = (__int128)px * qty / nd_pow10(ND_SURV_DECIMALS);
+    ND_STATIC_ASSERT(ND_SURV_DECIMALS == ND_CASH_DECIMALS, "px * qty / 1e8 is cash units");
+    return v > INT64_MAX ? INT64_MAX : (v < INT64_MIN ? INT64_MIN : (int64_t)v);
+}
+
+int64_t nd__surv_day(int64_t ts_ns)
+{
+    int64_t d = ts_ns / ND_NS_PER_DAY;
+    return (ts_ns % ND_NS_PER_DAY < 0) ? d - 1 : d;
+}
+
+const char *nd__surv_amount(int64_t value, char *buf, size_t cap)
+{
+    ND_ASSERT(cap >= 24);
+    nd_fixed_format(value, ND_SURV_DECIMALS, buf, cap);
+    return buf;
+}
+
+nd_err_t nd_surv_event_from_order(const nd_order_t *o, const nd_instrument_t *inst,
+                                  nd_surv_kind_t kind, uint32_t account, uint32_t owner,
+                                  uint32_t symbol, uint32_t order_id, int64_t ts_ns,
+                                  nd_surv_event_t *out)
+{
+    ND_ASSERT(o != NULL);
+    ND_ASSERT(inst != NULL);
+    int64_t px = 0, qty = 0;
+    nd_err_t rc = nd_fixed_rescale(o->px, inst->px_decimals, ND_SURV_DECIMALS, ND_ROUND_TRUNC, &px);
+    if (rc == ND_OK)
+        rc = nd_fixed_rescale(o->qty, inst->qty_decimals, ND_SURV_DECIMALS, ND_ROUND_TRUNC, &qty);
+    if (rc != ND_OK)
+        return rc;
+    nd_surv_event_t e = {0};
+    e.ts_ns = ts_ns;
+    e.px = o->type == ND_ORDER_MARKET ? 0 : px;
+    e.qty = qty;
+    e.account = account;
+    e.owner = owner;
+    e.strategy = o->strategy_index;
+    e.venue = ND_SURV_ID_NONE;
+    e.symbol = symbol;
+    e.order = order_id;
+    e.side = (int8_t)o->side;
+    e.kind = (uint8_t)kind;
+    *out = e;
+    return ND_OK;
+}
+
+/* ---- Alerts ------------------------------------------------------------------------------- */
+
+void nd_surv_alerts_init(nd_surv_alerts_t *alerts)
+{
+    ND_ASSERT(alerts != NULL);
+    memset(alerts, 0, sizeof *alerts);
+}
+
+void nd_surv_alerts_deinit(nd_surv_alerts_t *alerts)
+{
+    ND_ASSERT(alerts != NULL);
+    nd_free(alerts->items);
+    memset(alerts, 0, sizeof *alerts);
+}
+
+nd_surv_alert_t *nd__surv_alert_new(nd__surv_ctx_t *c, nd_surv_rule_t rule, uint32_t owner,
+                                    uint32_t symbol)
+{
+    nd_surv_alerts_t *out = c->out;
+    if (out->count == out->_cap) {
+        size_t cap = out->_cap ? out->_cap * 2 : 16;
+        nd_surv_alert_t *items = nd_realloc(out->items, cap * sizeof *items);
+        if (!items)
+            return NULL;
+        out->items = items;
+        out->_cap = cap;
+    }
+    nd_surv_alert_t *a = &out->items[out->count++];
+    memset(a, 0, sizeof *a);
+    a->rule = rule;
+    a->jurisdiction = c->profile->jurisdiction;
+    a->owner = owner;
+    a->symbol = symbol;
+    a->from_ns = INT64_MAX;
+    a->to_ns = INT64_MIN;
+    return a;
+}
+
+void nd__surv_alert_add_order(nd_surv_alert_t *a, uint32_t order)
+{
+    for (uint32_t i = 0; i < a->order_count; i++)
+        if (a->orders[i] == order)
+            return;
+    if (a->order_count == ND_SURV_ALERT_ORDERS_MAX) {
+        a->truncated = true;
+        return;
+    }
+    a->orders[a->order_count++] = order;
+}
+
+void nd__surv_alert_add_account(nd_surv_alert_t *a, uint32_t account)
+{
+    for (uint32_t i = 0; i < a->account_count; i++)
+        if (a->accounts[i] == account)
+            return;
+    if (a->account_count == ND_SURV_ALERT_ACCOUNTS_MAX) {
+        a->truncated = true;
+        return;
+    }
+    a->accounts[a->account_count++] = account;
+}
+
+void nd__surv_alert_add_event(nd_surv_alert_t *a, const nd__surv_ctx_t *c, uint32_t index)
+{
+    ND_ASSERT(index < c->n);
+    const nd_surv_event_t *e = &c->ev[index];
+    nd__surv_alert_add_account(a, e->account);
+    nd__surv_alert_add_order(a, e->order);
+    if (e->kind == ND_SURV_FILL) {
+        bool seen = false;
+        for (uint32_t i = 0; i < a->fill_count; i++)
+            seen = seen || a->fills[i] == index;
+        if (!seen && a->fill_count < ND_SURV_ALERT_FILLS_MAX)
+            a->fills[a->fill_count++] = index;
+        else if (!seen)
+            a->truncated = true;
+    }
+    if (e->ts_ns < a->from_ns)
+        a->from_ns = e->ts_ns;
+    if (e->ts_ns > a->to_ns)
+        a->to_ns = e->ts_ns;
+}
+
+bool nd__surv_account_applies(const nd__surv_ctx_t *c, uint32_t account)
+{
+    const nd_surv_account_t *info = account < c->id_count ? c->accounts[account] : NULL;
+    if (!info || info->jurisdictions == 0)
+        return true;
+    return (info->jurisdictions & ND_JUR_BIT(c->profile->jurisdiction)) != 0;
+}
+
+void nd__surv_alert_commit(nd__surv_ctx_t *c)
+{
+    ND_ASSERT(c->out->count > 0);
+    const nd_surv_alert_t *a = &c->out->items[c->out->count - 1];
+    ND_ASSERT(a->from_ns <= a->to_ns);
+    for (uint32_t i = 0; i < a->account_count; i++)
+        if (nd__surv_account_applies(c, a->accounts[i]))
+            return;
+    c->out->count--;
+}

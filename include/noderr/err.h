@@ -54,7 +54,21 @@ const char *nd_strerror(nd_err_t err);
     XX(OVERFLOW, 13, "order value overflows the fixed-point range")                                \
     XX(UNKNOWN_INSTRUMENT, 14, "unknown instrument")                                               \
     XX(DUPLICATE_CLIENT_ID, 15, "client order id already in use")                                  \
-    XX(POOL_EXHAUSTED, 16, "too many open orders")
+    XX(POOL_EXHAUSTED, 16, "too many open orders")                                               \
+    XX(SELF_MATCH, 17, "order would trade against a resting order of the same beneficial owner")  \
+    XX(SURVEILLANCE_LIMIT, 18, "order breaches a hard surveillance limit of the jurisdiction")   \
+    XX(ABOVE_MAX_NOTIONAL, 30, "order notional above the instrument maximum")                     \
+    XX(VENUE_RATE_LIMITED, 31, "the venue's request rate limit was hit (back off)")              \
+    XX(VENUE_BANNED, 32, "the venue banned this IP for ignoring rate limits")                    \
+    XX(VENUE_TIMESTAMP, 33, "request timestamp outside the venue's receive window")              \
+    XX(VENUE_UNAUTHORIZED, 34, "the venue refused the API key, signature or permissions")        \
+    XX(VENUE_FILTER_FAILURE, 35, "the venue's symbol filters refused the order")                 \
+    XX(VENUE_ORDER_REJECTED, 36, "the venue's matching engine rejected the order")               \
+    XX(VENUE_UNKNOWN_ORDER, 37, "the venue does not know the order")                              \
+    XX(VENUE_BAD_REQUEST, 38, "the venue found a request parameter invalid")                     \
+    XX(VENUE_STATUS_UNKNOWN, 39, "the venue did not answer in time: order status unknown")       \
+    XX(VENUE_SYMBOL_NOT_TRADING, 40, "the symbol is not trading on the venue")                   \
+    XX(VENUE_ERROR, 41, "the venue reported another error")
 
 typedef enum nd_reject {
 #define ND__REJECT_ENUM(name, value, msg) ND_REJECT_##name = (value),

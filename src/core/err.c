@@ -46,6 +46,20 @@ const char *nd_reject_name(nd_reject_t reason)
     case ND_REJECT_UNKNOWN_INSTRUMENT: return "unknown_instrument";
     case ND_REJECT_DUPLICATE_CLIENT_ID: return "duplicate_client_id";
     case ND_REJECT_POOL_EXHAUSTED: return "pool_exhausted";
+    case ND_REJECT_SELF_MATCH: return "self_match";
+    case ND_REJECT_SURVEILLANCE_LIMIT: return "surveillance_limit";
+    case ND_REJECT_ABOVE_MAX_NOTIONAL: return "above_max_notional";
+    case ND_REJECT_VENUE_RATE_LIMITED: return "venue_rate_limited";
+    case ND_REJECT_VENUE_BANNED: return "venue_banned";
+    case ND_REJECT_VENUE_TIMESTAMP: return "venue_timestamp";
+    case ND_REJECT_VENUE_UNAUTHORIZED: return "venue_unauthorized";
+    case ND_REJECT_VENUE_FILTER_FAILURE: return "venue_filter_failure";
+    case ND_REJECT_VENUE_ORDER_REJECTED: return "venue_order_rejected";
+    case ND_REJECT_VENUE_UNKNOWN_ORDER: return "venue_unknown_order";
+    case ND_REJECT_VENUE_BAD_REQUEST: return "venue_bad_request";
+    case ND_REJECT_VENUE_STATUS_UNKNOWN: return "venue_status_unknown";
+    case ND_REJECT_VENUE_SYMBOL_NOT_TRADING: return "venue_symbol_not_trading";
+    case ND_REJECT_VENUE_ERROR: return "venue_error";
     }
     return "unknown";
 }

@@ -5,6 +5,7 @@
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
+#include "noderr/limits.h"
 #include "noderr/log.h"
 #include "noderr/pool.h"
 #include "noderr/rand.h"
@@ -107,7 +108,11 @@ Test(err, reject_names_are_stable)
         cr_assert_lt(n, sizeof want);
         for (size_t k = 0; k <= n; k++)
             want[k] = (char)tolower((unsigned char)reject_rows[i].upper[k]);
-        cr_assert_eq(reject_rows[i].reason, (nd_reject_t)i, "values are dense from 0");
+        /* Values are explicit and may leave gaps (venues take a range of their own), but they
+         * are distinct, ascending in the map, and fit the per-reason counters. */
+        cr_assert_lt((int)reject_rows[i].reason, ND_REJECT_SLOTS);
+        if (i > 0)
+            cr_assert_gt(reject_rows[i].reason, reject_rows[i - 1].reason);
         cr_assert_str_eq(nd_reject_name(reject_rows[i].reason), want);
         cr_assert_gt(strlen(nd_reject_message(reject_rows[i].reason)), 0);
         for (size_t j = 0; j < i; j++)

@@ -25,6 +25,11 @@ missing_packages() {
     done
 }
 
+# The pinned front-end packages (the report's charting library), from the npm registry.
+install_web() {
+    [ -d web/node_modules ] || npm ci --prefix web --no-audit --no-fund >&2
+}
+
 install_missing() {
     local missing
     missing=$(missing_packages | tr '\n' ' ')
@@ -63,16 +68,19 @@ cmd=${1:-run}
 case "$cmd" in
 run)
     install_missing
+    install_web
     build build
     ./build/src/cli/noderr backtest --strategy sma_cross
     ;;
 test)
     install_missing
+    install_web
     build build
     run_tests build
     ;;
 asan)
     install_missing
+    install_web
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_tests build-asan

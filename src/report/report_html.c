@@ -1,0 +1,292 @@
+/* report_html.c: the page. Static parts (summary, per-scenario tables, heatmap) are HTML
+ * written here; the charts are drawn in the browser by web/report.js from one JSON blob
+ * (<script type="application/json" id="nd-data">) holding only clean numbers: times in whole
+ * seconds, strictly ascending, and trade/breaker markers snapped to the bars they fall in.
+ * Nothing depends on the clock, the locale or hash order, so a document renders to the same
+ * bytes every time. */
+#include "report_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Marker codes shared with web/report.js. */
+enum { MARK_LONG_ENTRY, MARK_LONG_EXIT, MARK_SHORT_ENTRY, MARK_SHORT_EXIT, MARK_BREAKER };
+
+typedef struct marker {
+    int64_t time_s;
+    int code;
+} marker_t;
+
+static int marker_cmp(const void *a, const void *b)
+{
+    const marker_t *x = a, *y = b;
+    if (x->time_s != y->time_s)
+        return x->time_s < y->time_s ? -1 : 1;
+    return (x->code > y->code) - (x->code < y->code);
+}
+
+/* The time of the last bar at or before ts_ms (the first bar when earlier than all). */
+static bool snap(const nd__report_points_t *eq, const json_t *value, int64_t *out)
+{
+    double ms;
+    if (eq->count == 0 || !nd__report_time_ms(value, &ms) || fabs(ms) > 9.0e15)
+        return false;
+    int64_t sec = (int64_t)floor(ms / 1000.0);
+    size_t lo = 0, hi = eq->count; /* answer in [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (eq->time_s[mid] <= sec)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *out = eq->time_s[lo];
+    return true;
+}
+
+static bool is_short(const json_t *trade)
+{
+    const json_t *d = json_object_get(trade, "direction");
+    double v;
+    if (json_is_string(d))
+        return strcmp(json_string_value(d), "short") == 0;
+    return nd__report_number(d, &v) && v < 0;
+}
+
+static void push_marker(marker_t *m, size_t *n, const nd__report_points_t *eq,
+                        const json_t *value, int code)
+{
+    if (snap(eq, value, &m[*n].time_s))
+        m[(*n)++].code = code;
+}
+
+/* Trade entries and exits and breaker trips, sorted by time. NULL (count 0) when none. */
+static marker_t *collect_markers(const json_t *s, const nd__report_points_t *eq, size_t *count)
+{
+    const json_t *trades = json_object_get(s, "trades"), *breakers = json_object_get(s,
+                                                                           "breaker_events");
+    size_t nt = json_is_array(trades) ? json_array_size(trades) : 0;
+    size_t nb = json_is_array(breakers) ? json_array_size(breakers) : 0;
+    *count = 0;
+    if (nt + nb == 0 || eq->count == 0)
+        return NULL;
+    marker_t *m = nd_alloc((2 * nt + nb) * sizeof *m);
+    if (!m)
+        return NULL;
+    for (size_t i = 0; i < nt; i++) {
+        const json_t *t = json_array_get(trades, i);
+        if (!json_is_object(t))
+            continue;
+        bool sh = is_short(t);
+        push_marker(m, count, eq, json_object_get(t, "entry_ts"),
+                    sh ? MARK_SHORT_ENTRY : MARK_LONG_ENTRY);
+        push_marker(m, count, eq, json_object_get(t, "exit_ts"),
+                    sh ? MARK_SHORT_EXIT : MARK_LONG_EXIT);
+    }
+    for (size_t i = 0; i < nb; i++)
+        push_marker(m, count, eq, json_object_get(json_array_get(breakers, i), "ts"),
+                    MARK_BREAKER);
+    qsort(m, *count, sizeof *m, marker_cmp);
+    return m;
+}
+
+static void blob_points(nd__report_sb_t *sb, const int64_t *t, const double *v, size_t n,
+                        double scale)
+{
+    nd__report_sb_puts(sb, "[");
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i] * scale))
+            continue;
+        nd__report_sb_printf(sb, "%s[%lld,%.10g]", first ? "" : ",", (long long)t[i],
+                             v[i] * scale);
+        first = false;
+    }
+    nd__report_sb_puts(sb, "]");
+}
+
+/* The drawdown in percent: the document's own series when it has one, else from equity. */
+static nd_err_t blob_drawdown(nd__report_sb_t *sb, const json_t *s, const nd__report_points_t *eq)
+{
+    nd__report_points_t dd;
+    nd_err_t rc = nd__report_points_read(json_object_get(s, "drawdown"), &dd);
+    if (rc != ND_OK)
+        return rc;
+    bool have = dd.count > 0;
+    if (have)
+        blob_points(sb, dd.time_s, dd.value, dd.count, 100.0);
+    nd__report_points_free(&dd);
+    if (have)
+        return ND_OK;
+    double *v = nd_alloc((eq->count ? eq->count : 1) * sizeof *v);
+    if (!v)
+        return ND_ENOMEM;
+    nd_report_drawdown(eq->value, eq->count, v);
+    blob_points(sb, eq->time_s, v, eq->count, 100.0);
+    nd_free(v);
+    return ND_OK;
+}
+
+static nd_err_t blob_scenario(nd__report_sb_t *sb, const json_t *s, const nd__report_points_t *eq)
+{
+    nd__report_sb_puts(sb, "{\"name\":");
+    nd__report_sb_json_string(sb, nd__report_string(s, "name", "(unnamed)"));
+    nd__report_sb_puts(sb, ",\"equity\":");
+    blob_points(sb, eq->time_s, eq->value, eq->count, 1.0);
+    nd__report_sb_puts(sb, ",\"drawdown\":");
+    nd_err_t rc = blob_drawdown(sb, s, eq);
+    if (rc != ND_OK)
+        return rc;
+    size_t n = 0;
+    marker_t *m = collect_markers(s, eq, &n);
+    nd__report_sb_puts(sb, ",\"markers\":[");
+    for (size_t i = 0; i < n; i++)
+        nd__report_sb_printf(sb, "%s[%lld,%d]", i ? "," : "", (long long)m[i].time_s, m[i].code);
+    nd__report_sb_puts(sb, "]}");
+    nd_free(m);
+    return ND_OK;
+}
+
+static const char *const criteria_columns[] = {"name", "value", "limit", "pass", NULL};
+static const char *const breaker_columns[] = {"type", "ts", "equity", "threshold_pct",
+                                              "measured_pct", NULL};
+
+static void scenario_head(nd__report_sb_t *sb, const json_t *s, size_t index)
+{
+    nd__report_sb_printf(sb, "<section class=\"scenario\" id=\"s-%zu\">\n<h2>", index);
+    nd__report_sb_html(sb, nd__report_string(s, "name", "(unnamed)"));
+    nd__report_sb_puts(sb, " ");
+    nd__report_badge(sb, nd__report_string(s, "status", NULL));
+    nd__report_sb_puts(sb, "</h2>\n<p class=\"meta\">");
+    nd__report_sb_html(sb, nd__report_string(s, "kind", "n/a"));
+    const json_t *trades = json_object_get(s, "trades");
+    if (json_is_array(trades))
+        nd__report_sb_printf(sb, " &middot; %zu round trips", json_array_size(trades));
+    nd__report_sb_puts(sb, "</p>\n");
+    const char *why = nd__report_string(s, "skip_reason", NULL);
+    if (why) {
+        nd__report_sb_puts(sb, "<p class=\"skip\">");
+        nd__report_sb_html(sb, why);
+        nd__report_sb_puts(sb, "</p>\n");
+    }
+    nd__report_failed_list(sb, json_object_get(s, "failed_criteria"));
+}
+
+static nd_err_t scenario_section(nd__report_sb_t *sb, const json_t *s, size_t index,
+                                 const nd__report_points_t *eq)
+{
+    scenario_head(sb, s, index);
+    if (eq->count > 0) {
+        nd__report_sb_printf(sb, "<h3>Equity</h3>\n<div class=\"chart chart-eq\" id=\"eq-%zu\">"
+                                 "</div>\n<p class=\"legend\"><span class=\"up\">&#9650;</span> "
+                                 "entry <span class=\"down\">&#9660;</span> exit "
+                                 "<span class=\"trip\">&#9679;</span> breaker trip"
+                                 "<span class=\"hint\" id=\"hint-%zu\"></span></p>\n"
+                                 "<h3>Drawdown</h3>\n<div class=\"chart chart-dd\" id=\"dd-%zu\">"
+                                 "</div>\n", index, index, index);
+    } else {
+        nd__report_sb_puts(sb, "<p class=\"na\">No equity series: no charts.</p>\n");
+    }
+    nd__report_sb_puts(sb, "<h3>Monthly returns</h3>\n");
+    nd_err_t rc = nd__report_heatmap(sb, eq);
+    if (rc != ND_OK)
+        return rc;
+    nd__report_sb_puts(sb, "<h3>Metrics</h3>\n");
+    nd__report_metrics_table(sb, json_object_get(s, "metrics"));
+    nd__report_sb_puts(sb, "<h3>Criteria</h3>\n");
+    nd__report_object_table(sb, json_object_get(s, "criteria"), criteria_columns,
+                            "No pass/fail criteria for this run.");
+    nd__report_sb_puts(sb, "<h3>Circuit breakers</h3>\n");
+    nd__report_object_table(sb, json_object_get(s, "breaker_events"), breaker_columns,
+                            "No circuit breaker tripped.");
+    nd__report_sb_puts(sb, "</section>\n");
+    return ND_OK;
+}
+
+static void page_head(nd__report_sb_t *sb, const json_t *doc, const nd_report_assets_t *assets)
+{
+    const char *title = nd__report_string(doc, "title", "Noderr report");
+    nd__report_sb_puts(sb, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                           "<meta name=\"viewport\" content=\"width=device-width, "
+                           "initial-scale=1\">\n<title>");
+    nd__report_sb_html(sb, title);
+    nd__report_sb_puts(sb, "</title>\n<style>\n");
+    nd__report_sb_puts(sb, assets->report_css);
+    nd__report_sb_puts(sb, "</style>\n</head>\n<body>\n<header>\n<h1>");
+    nd__report_sb_html(sb, title);
+    nd__report_sb_puts(sb, "</h1>\n<p class=\"meta\">");
+    nd__report_sb_html(sb, nd__report_string(doc, "generated_by", "noderr"));
+    nd__report_sb_puts(sb, "</p>\n</header>\n<div id=\"nd-errors\" class=\"errors\" hidden></div>\n"
+                           "<noscript><p class=\"errors\">The charts need JavaScript; the tables "
+                           "below do not.</p></noscript>\n<main>\n<section class=\"overview\">\n"
+                           "<h2>Summary</h2>\n");
+    nd__report_summary_table(sb, json_object_get(doc, "scenarios"));
+    nd__report_sb_puts(sb, "</section>\n");
+}
+
+/* Every scenario's section into sb and its chart data into blob. */
+static nd_err_t page_scenarios(nd__report_sb_t *sb, nd__report_sb_t *blob, const json_t *doc)
+{
+    const json_t *scenarios = json_object_get(doc, "scenarios");
+    size_t n = json_is_array(scenarios) ? json_array_size(scenarios) : 0;
+    nd__report_sb_puts(blob, "{\"title\":");
+    nd__report_sb_json_string(blob, nd__report_string(doc, "title", "Noderr report"));
+    nd__report_sb_puts(blob, ",\"scenarios\":[");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *s = json_array_get(scenarios, i);
+        nd__report_points_t eq;
+        nd_err_t rc = nd__report_points_read(json_object_get(s, "equity"), &eq);
+        if (rc == ND_OK) {
+            rc = scenario_section(sb, s, i, &eq);
+            nd__report_sb_puts(blob, i ? "," : "");
+            if (rc == ND_OK)
+                rc = blob_scenario(blob, s, &eq);
+        }
+        nd__report_points_free(&eq);
+        if (rc != ND_OK)
+            return rc;
+    }
+    nd__report_sb_puts(blob, "]}");
+    return ND_OK;
+}
+
+nd_err_t nd_report_html_render(const json_t *doc, const nd_report_assets_t *assets,
+                               char **out_html, size_t *out_len, char *err, size_t err_len)
+{
+    ND_ASSERT(assets != NULL && assets->library_js && assets->report_js && assets->report_css);
+    ND_ASSERT(out_html != NULL && out_len != NULL);
+    if (!json_is_object(doc)) {
+        nd__report_err(err, err_len, "%s", "report: the document is not a JSON object");
+        return ND_EINVAL;
+    }
+    nd__report_sb_t sb, blob;
+    nd__report_sb_init(&sb);
+    nd__report_sb_init(&blob);
+    page_head(&sb, doc, assets);
+    nd_err_t rc = page_scenarios(&sb, &blob, doc);
+    nd__report_sb_puts(&sb, "</main>\n<footer><p class=\"meta\">Charts: TradingView Lightweight "
+                            "Charts&trade; (Apache-2.0), inlined.</p></footer>\n"
+                            "<script type=\"application/json\" id=\"nd-data\">");
+    if (blob.data)
+        nd__report_sb_script_safe(&sb, blob.data, blob.len);
+    nd__report_sb_puts(&sb, "</script>\n<script>\n");
+    nd__report_sb_puts(&sb, assets->library_js);
+    nd__report_sb_puts(&sb, "\n</script>\n<script>\n");
+    nd__report_sb_puts(&sb, assets->report_js);
+    nd__report_sb_puts(&sb, "</script>\n</body>\n</html>\n");
+    if (rc == ND_OK && (sb.oom || blob.oom))
+        rc = ND_ENOMEM;
+    nd__report_sb_deinit(&blob);
+    if (rc != ND_OK) {
+        nd__report_err(err, err_len, "report: %s", rc == ND_ENOMEM ? "out of memory" : "failed");
+        nd__report_sb_deinit(&sb);
+        return rc;
+    }
+    *out_html = sb.data;
+    *out_len = sb.len;
+    return ND_OK;
+}

@@ -4,6 +4,8 @@
 #include "noderr/backtest.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
+#include "noderr/report.h"
+#include "noderr/store.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,19 +27,26 @@ static const char usage_text[] =
     "                       [--max-orders-per-sec N] [--periods-per-year N] [--risk-free R]\n"
     "                       [--seed N] [--bars N] [--json] [--trades-out FILE]\n"
     "                       [--equity-out FILE] [--log-level err|warn|info|debug]\n"
+    "                       [--report FILE.html] [--db URL]\n"
     "\n"
     "Runs strategies through the engine over bars from FILE (CSV ts,open,high,low,close,volume\n"
     "or Binance kline CSV) or, without --data, over the seeded synthetic market.\n"
     "--strategy may repeat (several strategies share the account by weight); --param applies\n"
     "to the strategy named before it. Defaults: cash 10000, fee 10 bps, slippage 0, sizing\n"
-    "percent:25, max position 25%, max drawdown 12%, daily loss 5%; 0 turns a limit off.\n";
+    "percent:25, max position 25%, max drawdown 12%, daily loss 5%; 0 turns a limit off.\n"
+    "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
+    "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
+    "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
+    "store (sqlite:PATH, a bare PATH, or postgresql://...); a failed write halts trading\n"
+    "and the run exits 2 naming the error (see docs/compliance-store.md).\n";
 
 enum {
     OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_CASH,
     OPT_FEE, OPT_MAKER, OPT_TAKER, OPT_SLIP, OPT_IMPACT, OPT_VOLPCT, OPT_SIZING, OPT_SHORT,
     OPT_MAXPOS, OPT_MAXDD, OPT_DAILY, OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
     OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
-    OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT
+    OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
+    OPT_REPORT, OPT_DB
 };
 
 static const struct option long_options[] = {
@@ -76,6 +85,8 @@ static const struct option long_options[] = {
     {"tick-size", required_argument, 0, OPT_TICK},
     {"lot-size", required_argument, 0, OPT_LOT},
     {"min-notional", required_argument, 0, OPT_MINNOT},
+    {"report", required_argument, 0, OPT_REPORT},
+    {"db", required_argument, 0, OPT_DB},
     {0, 0, 0, 0},
 };
 
@@ -85,6 +96,10 @@ typedef struct options {
     const char *trades_path;
     const char *equity_path;
     const char *params_path;
+    const char *report_path;  /* --report FILE.html */
+    const char *db_url;       /* --db URL: the compliance store to record into */
+    int argc;                 /* the command line, recorded as the run's configuration */
+    char **argv;
     const char *tick_text, *lot_text, *min_notional_text, *fixed_qty_text;
 } options_t;
 
@@ -297,6 +312,8 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_MINNOT: o->min_notional_text = arg; return 0;
     case OPT_TRADES: o->trades_path = arg; return 0;
     case OPT_EQUITY: o->equity_path = arg; return 0;
+    case OPT_REPORT: o->report_path = arg; o->cfg.keep_equity = true; return 0;
+    case OPT_DB: o->db_url = arg; return 0;
     case OPT_LOG: {
         nd_log_level_t level;
         if (nd_log_level_parse(arg, &level) != ND_OK) {
@@ -437,15 +454,126 @@ static FILE *open_out(const char *option, const char *path)
     return f;
 }
 
+/* --report: the page of this single run (see docs/reports.md). Exit 2 when it cannot be written,
+ * including when the charting library is not installed. */
+static int write_report(const options_t *o, const nd_backtest_result_t *result)
+{
+    json_t *doc = nd_report_doc_from_backtest(&o->cfg, result);
+    char err[1024] = "";
+    nd_err_t rc = doc ? nd_report_html_write(doc, o->report_path, err, sizeof err) : ND_ENOMEM;
+    json_decref(doc);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr backtest: --report %s: %s\n", o->report_path,
+                err[0] ? err : nd_strerror(rc));
+        return ND_EXIT_USAGE;
+    }
+    return ND_EXIT_OK;
+}
+
+/* --db: the store this run records into and the engine listener that writes it. */
+typedef struct db_run {
+    nd_store_t *store;
+    nd_recorder_t *recorder;
+    nd_instrument_t inst;
+    const char *names[ND_STRATEGIES_MAX];
+} db_run_t;
+
+/* The command line as a configuration record, then an operator action, made durable before
+ * the first bar so a run that cannot be recorded never trades. */
+static nd_err_t db_record_start(const options_t *o, db_run_t *d, char *err, size_t err_len)
+{
+    json_t *argv = json_array();
+    for (int k = 0; k < o->argc; k++)
+        json_array_append_new(argv, json_string(o->argv[k]));
+    json_t *doc = json_pack("{s:o}", "argv", argv);
+    char *detail = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    int64_t now_ns = nd_clock_now_ns(nd_clock_os());
+    nd_err_t rc = nd_store_append_config_change(d->store, now_ns, "backtest.command",
+                                                o->cfg.strategies[0].def->name, detail, err,
+                                                err_len);
+    free(detail); /* tidy:allow jansson allocates with the C library */
+    if (rc == ND_OK)
+        rc = nd_store_append_operator_action(d->store, now_ns, "cli", "backtest_start",
+                                             o->cfg.data_path ? o->cfg.data_path : "synthetic",
+                                             err, err_len);
+    return rc == ND_OK ? nd_store_flush(d->store, err, err_len) : rc;
+}
+
+static int db_start(options_t *o, db_run_t *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!o->db_url)
+        return 0;
+    char err[512] = "";
+    nd_err_t rc = nd_store_open(o->db_url, ND_STORE_CREATE, &d->store, err, sizeof err);
+    if (rc == ND_OK && nd_instrument_init(&d->inst, o->cfg.symbol, "sim") != ND_OK) {
+        snprintf(err, sizeof err, "bad symbol '%s'", o->cfg.symbol);
+        rc = ND_EINVAL;
+    }
+    if (rc == ND_OK) {
+        if (o->cfg.px_decimals >= 0)
+            d->inst.px_decimals = o->cfg.px_decimals;
+        if (o->cfg.qty_decimals >= 0)
+            d->inst.qty_decimals = o->cfg.qty_decimals;
+        for (uint32_t k = 0; k < o->cfg.strategy_count; k++)
+            d->names[k] = o->cfg.strategies[k].def->name;
+        rc = nd_recorder_create(d->store, "backtest", &d->inst, 1, d->names,
+                                o->cfg.strategy_count, 0, &d->recorder, err, sizeof err);
+    }
+    if (rc == ND_OK)
+        rc = db_record_start(o, d, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr backtest: --db %s: %s\n", o->db_url, err);
+        nd_recorder_destroy(d->recorder);
+        nd_store_close(d->store);
+        return ND_EXIT_USAGE;
+    }
+    o->cfg.tap.on_event = nd_recorder_on_event;
+    o->cfg.tap.on_bar_done = nd_recorder_on_bar_done; /* commit each engine step */
+    o->cfg.tap.ctx = d->recorder;
+    return 0;
+}
+
+/* Flushes the rest of the run; on a failed write replaces err with the store's reason.
+ * Returns ND_EIO when the run was not completely recorded. */
+static nd_err_t db_finish(const options_t *o, db_run_t *d, nd_err_t run_rc, char *err,
+                          size_t err_len)
+{
+    if (!d->store)
+        return ND_OK;
+    char why[400] = "";
+    nd_err_t rc = nd_recorder_flush(d->recorder, why, sizeof why);
+    if (rc == ND_OK && run_rc == ND_OK)
+        rc = nd_store_append_operator_action(d->store, nd_clock_now_ns(nd_clock_os()), "cli",
+                                             "backtest_end", "completed", why, sizeof why);
+    if (rc == ND_OK)
+        rc = nd_store_flush(d->store, why, sizeof why);
+    if (rc != ND_OK)
+        snprintf(err, err_len, "--db %s: cannot record the run: %s; trading halted", o->db_url,
+                 why);
+    nd_recorder_destroy(d->recorder);
+    nd_store_close(d->store);
+    return rc == ND_OK ? ND_OK : ND_EIO;
+}
+
 static int run(options_t *o)
 {
-    if (o->trades_path && !(o->cfg.trades_out = open_out("--trades-out", o->trades_path)))
+    db_run_t db;
+    if (db_start(o, &db) != 0)
         return ND_EXIT_USAGE;
-    if (o->equity_path && !(o->cfg.equity_out = open_out("--equity-out", o->equity_path)))
-        return ND_EXIT_USAGE;
-    nd_backtest_result_t result;
     char err[512] = "";
+    if ((o->trades_path && !(o->cfg.trades_out = open_out("--trades-out", o->trades_path))) ||
+        (o->equity_path && !(o->cfg.equity_out = open_out("--equity-out", o->equity_path)))) {
+        db_finish(o, &db, ND_EIO, err, sizeof err);
+        if (o->cfg.trades_out)
+            fclose(o->cfg.trades_out);
+        return ND_EXIT_USAGE;
+    }
+    nd_backtest_result_t result;
     nd_err_t rc = nd_backtest_run(&o->cfg, &result, err, sizeof err);
+    if (db_finish(o, &db, rc, err, sizeof err) != ND_OK)
+        rc = ND_EIO;
     int exit_code = ND_EXIT_OK;
     if (rc != ND_OK) {
         fprintf(stderr, "noderr backtest: %s\n", err[0] ? err : nd_strerror(rc));
@@ -458,6 +586,8 @@ static int run(options_t *o)
     } else {
         print_summary(&o->cfg, &result);
     }
+    if (rc == ND_OK && o->report_path && write_report(o, &result) != ND_EXIT_OK)
+        exit_code = ND_EXIT_USAGE;
     nd_backtest_result_free(&result);
     if (o->cfg.trades_out && fclose(o->cfg.trades_out) != 0)
         exit_code = ND_EXIT_USAGE;
@@ -471,6 +601,8 @@ int nd_cmd_backtest(int argc, char **argv)
     options_t o;
     memset(&o, 0, sizeof o);
     nd_backtest_config_default(&o.cfg);
+    o.argc = argc;
+    o.argv = argv;
     int rc = parse_args(&o, argc, argv);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;

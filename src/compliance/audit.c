@@ -1,0 +1,462 @@
+/* audit.c: the audit chain: the canonical encoding of a record, its SHA-256 link, and the
+ * verifier that walks a store and names the first record altered, deleted, inserted or
+ * reordered.
+ *
+ * Encoding (version 1), all integers big-endian:
+ *   u8 version = 1;
+ *   i64 seq, ts_ns, kind, side, px, qty, px_scale, qty_scale, notional, fee, from_ns, to_ns;
+ *   then for event, account, strategy, venue, instrument, jurisdiction, client_order_id,
+ *   venue_order_id, reason, detail: u32 byte length, the bytes (no terminator).
+ * hash = SHA-256(prev_hash (32 bytes) || encoding); the first record's prev_hash is 32 zeros.
+ * seq sits at bytes 1..8, which the verifier patches to test where a moved record came from. */
+#include "store_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENCODING_VERSION 1
+#define SEQ_OFFSET 1
+/* How far a renumbered record is searched for (records deleted or moved at once). */
+#define RESEQ_WINDOW 64
+
+static uint8_t *put_i64(uint8_t *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int k = 7; k >= 0; k--) {
+        p[k] = (uint8_t)(u & 0xffu);
+        u >>= 8;
+    }
+    return p + 8;
+}
+
+static uint8_t *put_str(uint8_t *p, const char *text, size_t len)
+{
+    uint32_t n = (uint32_t)len;
+    p[0] = (uint8_t)(n >> 24);
+    p[1] = (uint8_t)(n >> 16);
+    p[2] = (uint8_t)(n >> 8);
+    p[3] = (uint8_t)n;
+    if (len > 0)
+        memcpy(p + 4, text, len);
+    return p + 4 + len;
+}
+
+size_t nd_record_encode(const nd_record_t *rec, uint8_t *buf, size_t cap)
+{
+    ND_ASSERT(rec != NULL);
+    const char *strings[10] = {rec->event, rec->account, rec->strategy, rec->venue,
+                               rec->instrument, rec->jurisdiction, rec->client_order_id,
+                               rec->venue_order_id, rec->reason, rec->detail};
+    size_t lens[10];
+    size_t size = 1 + 12 * 8;
+    for (int k = 0; k < 10; k++) {
+        lens[k] = strings[k] ? strlen(strings[k]) : 0;
+        ND_ASSERT(lens[k] <= UINT32_MAX);
+        size += 4 + lens[k];
+    }
+    if (!buf || cap < size)
+        return size;
+    uint8_t *p = buf;
+    *p++ = ENCODING_VERSION;
+    const int64_t ints[12] = {rec->seq, rec->ts_ns, (int64_t)rec->kind, rec->side, rec->px,
+                              rec->qty, rec->px_scale, rec->qty_scale, rec->notional, rec->fee,
+                              rec->from_ns, rec->to_ns};
+    for (int k = 0; k < 12; k++)
+        p = put_i64(p, ints[k]);
+    for (int k = 0; k < 10; k++)
+        p = put_str(p, strings[k], lens[k]);
+    ND_ASSERT((size_t)(p - buf) == size);
+    return size;
+}
+
+nd_err_t nd__hasher_init(nd__hasher_t *h)
+{
+    memset(h, 0, sizeof *h);
+    h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    h->ctx = EVP_MD_CTX_new();
+    h->cap = 1024;
+    h->buf = nd_alloc(h->cap);
+    if (!h->md || !h->ctx || !h->buf) {
+        nd__hasher_deinit(h);
+        return ND_ENOMEM;
+    }
+    return ND_OK;
+}
+
+void nd__hasher_deinit(nd__hasher_t *h)
+{
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_free(h->md);
+    nd_free(h->buf);
+    memset(h, 0, sizeof *h);
+}
+
+static nd_err_t digest(nd__hasher_t *h, const uint8_t prev[ND_HASH_SIZE], const uint8_t *enc,
+                       size_t len, uint8_t out[ND_HASH_SIZE])
+{
+    unsigned int n = 0;
+    if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1 ||
+        EVP_DigestUpdate(h->ctx, prev, ND_HASH_SIZE) != 1 ||
+        EVP_DigestUpdate(h->ctx, enc, len) != 1 || EVP_DigestFinal_ex(h->ctx, out, &n) != 1)
+        return ND_EIO;
+    ND_ASSERT(n == ND_HASH_SIZE);
+    return ND_OK;
+}
+
+/* Encodes rec into h->buf (grown as needed); returns the size or 0 when out of memory. */
+static size_t encode_into(nd__hasher_t *h, const nd_record_t *rec)
+{
+    size_t need = nd_record_encode(rec, h->buf, h->cap);
+    if (need > h->cap) {
+        size_t cap = need * 2;
+        uint8_t *grown = nd_realloc(h->buf, cap);
+        if (!grown)
+            return 0;
+        h->buf = grown;
+        h->cap = cap;
+        nd_record_encode(rec, h->buf, h->cap);
+    }
+    return need;
+}
+
+nd_err_t nd__hasher_hash(nd__hasher_t *h, const nd_record_t *rec, uint8_t out[ND_HASH_SIZE])
+{
+    ND_ASSERT(h->ctx != NULL);
+    size_t len = encode_into(h, rec);
+    if (len == 0)
+        return ND_ENOMEM;
+    return digest(h, rec->prev_hash, h->buf, len, out);
+}
+
+nd_err_t nd_record_hash(const nd_record_t *rec, uint8_t out[ND_HASH_SIZE])
+{
+    nd__hasher_t h;
+    nd_err_t rc = nd__hasher_init(&h);
+    if (rc == ND_OK)
+        rc = nd__hasher_hash(&h, rec, out);
+    nd__hasher_deinit(&h);
+    return rc;
+}
+
+void nd_hash_hex(const uint8_t hash[ND_HASH_SIZE], char buf[2 * ND_HASH_SIZE + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int k = 0; k < ND_HASH_SIZE; k++) {
+        buf[2 * k] = digits[hash[k] >> 4];
+        buf[2 * k + 1] = digits[hash[k] & 15];
+    }
+    buf[2 * ND_HASH_SIZE] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static bool parse_hex(const char *text, uint8_t out[ND_HASH_SIZE])
+{
+    if (!text || strlen(text) != 2 * ND_HASH_SIZE)
+        return false;
+    for (int k = 0; k < ND_HASH_SIZE; k++) {
+        int hi = hex_value(text[2 * k]), lo = hex_value(text[2 * k + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[k] = (uint8_t)(hi * 16 + lo);
+    }
+    return true;
+}
+
+const char *nd_audit_problem_name(nd_audit_problem_t problem)
+{
+    switch (problem) {
+    case ND_AUDIT_OK: return "ok";
+    case ND_AUDIT_ALTERED: return "altered";
+    case ND_AUDIT_DELETED: return "deleted";
+    case ND_AUDIT_INSERTED: return "inserted";
+    case ND_AUDIT_REORDERED: return "reordered";
+    }
+    return "unknown";
+}
+
+/* ---- the walk --------------------------------------------------------------------------- */
+
+typedef struct prune_range {
+    int64_t from;
+    int64_t to;
+    int64_t by_seq; /* the prune record that lists it */
+    uint8_t last_hash[ND_HASH_SIZE];
+} prune_range_t;
+
+typedef struct walk {
+    nd__hasher_t hasher;
+    prune_range_t *ranges;
+    size_t range_count;
+    size_t range_cap;
+    size_t range_next;
+    int64_t expected;
+    uint8_t prev[ND_HASH_SIZE];
+    nd_audit_result_t *out;
+    /* the failing record, kept for the classification pass */
+    bool link_failed;
+    uint8_t bad_prev[ND_HASH_SIZE];
+    uint8_t bad_hash[ND_HASH_SIZE];
+    uint8_t *bad_enc;
+    size_t bad_len;
+    int64_t found_seq; /* classification: seq whose stored hash is bad_prev, 0 = none */
+} walk_t;
+
+static nd_err_t add_range(walk_t *w, int64_t from, int64_t to, const char *hex, int64_t by_seq)
+{
+    if (w->range_count == w->range_cap) {
+        size_t cap = w->range_cap ? w->range_cap * 2 : 64;
+        prune_range_t *grown = nd_realloc(w->ranges, cap * sizeof *grown);
+        if (!grown)
+            return ND_ENOMEM;
+        w->ranges = grown;
+        w->range_cap = cap;
+    }
+    prune_range_t *r = &w->ranges[w->range_count];
+    /* A malformed range, or one listed before its records, is ignored: the gap it claims to
+     * cover is then reported as a deletion. */
+    if (from < 1 || to < from || to >= by_seq || !parse_hex(hex, r->last_hash))
+        return ND_OK;
+    r->from = from;
+    r->to = to;
+    r->by_seq = by_seq;
+    w->range_count++;
+    return ND_OK;
+}
+
+static nd_err_t collect_ranges(void *ctx, const nd_record_t *rec)
+{
+    walk_t *w = ctx;
+    w->out->prune_records++;
+    json_error_t jerr;
+    json_t *doc = json_loads(rec->detail, 0, &jerr);
+    json_t *ranges = doc ? json_object_get(doc, "ranges") : NULL;
+    size_t k;
+    json_t *item;
+    nd_err_t rc = ND_OK;
+    json_array_foreach(ranges, k, item) {
+        json_t *a = json_array_get(item, 0), *b = json_array_get(item, 1);
+        json_t *h = json_array_get(item, 2);
+        if (rc == ND_OK && json_is_integer(a) && json_is_integer(b) && json_is_string(h))
+            rc = add_range(w, json_integer_value(a), json_integer_value(b), json_string_value(h),
+                           rec->seq);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static int compare_ranges(const void *a, const void *b)
+{
+    const prune_range_t *x = a, *y = b;
+    return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* Steps over prune ranges starting exactly at the expected seq. */
+static void skip_pruned(walk_t *w, int64_t seq)
+{
+    while (w->expected < seq) {
+        while (w->range_next < w->range_count && w->ranges[w->range_next].from < w->expected)
+            w->range_next++;
+        if (w->range_next == w->range_count || w->ranges[w->range_next].from != w->expected)
+            return;
+        const prune_range_t *r = &w->ranges[w->range_next++];
+        w->out->pruned += r->to - r->from + 1;
+        w->expected = r->to + 1;
+        memcpy(w->prev, r->last_hash, ND_HASH_SIZE);
+    }
+}
+
+static nd_err_t stop_at(walk_t *w, nd_audit_problem_t problem, int64_t seq, const char *detail)
+{
+    w->out->problem = problem;
+    w->out->seq = seq;
+    snprintf(w->out->detail, sizeof w->out->detail, "%s", detail);
+    return ND_EDECLINED;
+}
+
+static nd_err_t keep_failing(walk_t *w, const nd_record_t *rec, bool link_failed)
+{
+    w->link_failed = link_failed;
+    w->out->seq = rec->seq;
+    memcpy(w->bad_prev, rec->prev_hash, ND_HASH_SIZE);
+    memcpy(w->bad_hash, rec->hash, ND_HASH_SIZE);
+    size_t len = nd_record_encode(rec, NULL, 0);
+    w->bad_enc = nd_alloc(len);
+    if (!w->bad_enc)
+        return ND_ENOMEM;
+    w->bad_len = nd_record_encode(rec, w->bad_enc, len);
+    w->out->problem = ND_AUDIT_ALTERED; /* refined by classify() */
+    return ND_EDECLINED;
+}
+
+static nd_err_t walk_record(void *ctx, const nd_record_t *rec)
+{
+    walk_t *w = ctx;
+    char text[160];
+    if (rec->seq > w->expected)
+        skip_pruned(w, rec->seq);
+    if (rec->seq > w->expected) {
+        snprintf(text, sizeof text, "seq %lld..%lld missing and no prune record covers it",
+                 (long long)w->expected, (long long)rec->seq - 1);
+        return stop_at(w, ND_AUDIT_DELETED, w->expected, text);
+    }
+    if (rec->seq < w->expected) {
+        snprintf(text, sizeof text, "seq %lld appears again after seq %lld",
+                 (long long)rec->seq, (long long)w->expected - 1);
+        return stop_at(w, ND_AUDIT_INSERTED, rec->seq, text);
+    }
+    if (memcmp(rec->prev_hash, w->prev, ND_HASH_SIZE) != 0)
+        return keep_failing(w, rec, true);
+    uint8_t hash[ND_HASH_SIZE];
+    if (nd__hasher_hash(&w->hasher, rec, hash) != ND_OK)
+        return ND_ENOMEM;
+    if (memcmp(hash, rec->hash, ND_HASH_SIZE) != 0)
+        return keep_failing(w, rec, false);
+    memcpy(w->prev, rec->hash, ND_HASH_SIZE);
+    memcpy(w->out->head, rec->hash, ND_HASH_SIZE);
+    w->out->last_seq = rec->seq;
+    w->out->verified++;
+    w->expected++;
+    return ND_OK;
+}
+
+static nd_err_t find_prev(void *ctx, const nd_record_t *rec)
+{
+    walk_t *w = ctx;
+    if (memcmp(rec->hash, w->bad_prev, ND_HASH_SIZE) == 0) {
+        w->found_seq = rec->seq;
+        return ND_EDECLINED;
+    }
+    return ND_OK;
+}
+
+/* The seq the failing record hashes correctly under, or 0: where it was first appended. */
+static int64_t original_seq(walk_t *w, int64_t seq)
+{
+    for (int64_t d = 1; d <= RESEQ_WINDOW; d++) {
+        for (int sign = 1; sign >= -1; sign -= 2) {
+            int64_t cand = seq + sign * d;
+            if (cand < 1)
+                continue;
+            put_i64(w->bad_enc + SEQ_OFFSET, cand);
+            uint8_t hash[ND_HASH_SIZE];
+            if (digest(&w->hasher, w->bad_prev, w->bad_enc, w->bad_len, hash) == ND_OK &&
+                memcmp(hash, w->bad_hash, ND_HASH_SIZE) == 0)
+                return cand;
+        }
+    }
+    return 0;
+}
+
+static void classify_link(walk_t *w, int64_t seq, int64_t p)
+{
+    char text[200];
+    /* The record just verified (seq - 1) has exactly this record's hash: a duplicated row. */
+    if (p == seq - 2 && memcmp(w->prev, w->bad_hash, ND_HASH_SIZE) == 0) {
+        snprintf(text, sizeof text, "seq %lld is a copy of seq %lld (it links and hashes as "
+                 "that record)", (long long)seq, (long long)p + 1);
+        stop_at(w, ND_AUDIT_INSERTED, seq, text);
+        return;
+    }
+    if (p > 0 && p < seq - 1) {
+        snprintf(text, sizeof text, "seq %lld links back to seq %lld: seq %lld..%lld were never "
+                 "appended to the chain", (long long)seq, (long long)p, (long long)p + 1,
+                 (long long)seq - 1);
+        stop_at(w, ND_AUDIT_INSERTED, p + 1, text);
+        return;
+    }
+    if (p >= seq) {
+        snprintf(text, sizeof text, "seq %lld links to seq %lld, which is stored after it",
+                 (long long)seq, (long long)p);
+        stop_at(w, ND_AUDIT_REORDERED, seq, text);
+        return;
+    }
+    int64_t orig = original_seq(w, seq);
+    if (orig > seq) {
+        snprintf(text, sizeof text, "the record stored as seq %lld was appended as seq %lld: "
+                 "%lld record(s) before it were deleted and the rest renumbered",
+                 (long long)seq, (long long)orig, (long long)(orig - seq));
+        stop_at(w, ND_AUDIT_DELETED, seq, text);
+    } else if (orig > 0) {
+        snprintf(text, sizeof text, "the record stored as seq %lld was appended as seq %lld: "
+                 "records were inserted before it", (long long)seq, (long long)orig);
+        stop_at(w, ND_AUDIT_INSERTED, orig, text);
+    } else {
+        int64_t at = seq > 1 ? seq - 1 : seq;
+        snprintf(text, sizeof text, "seq %lld no longer links to seq %lld: seq %lld was changed "
+                 "and re-hashed", (long long)seq, (long long)at, (long long)at);
+        stop_at(w, ND_AUDIT_ALTERED, at, text);
+    }
+}
+
+static void classify(walk_t *w, nd_store_t *s)
+{
+    int64_t seq = w->out->seq;
+    ND_ASSERT(w->bad_enc != NULL);
+    w->found_seq = 0;
+    char err[64];
+    nd_store_scan(s, NULL, w, find_prev, err, sizeof err);
+    if (w->link_failed) {
+        classify_link(w, seq, w->found_seq);
+        return;
+    }
+    char text[200];
+    int64_t orig = original_seq(w, seq);
+    if (orig > 0) {
+        snprintf(text, sizeof text, "the record stored as seq %lld was appended as seq %lld",
+                 (long long)seq, (long long)orig);
+        stop_at(w, ND_AUDIT_REORDERED, seq, text);
+    } else {
+        snprintf(text, sizeof text, "the content of seq %lld does not match its hash",
+                 (long long)seq);
+        stop_at(w, ND_AUDIT_ALTERED, seq, text);
+    }
+}
+
+nd_err_t nd_audit_verify(nd_store_t *s, nd_audit_result_t *out, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    ND_ASSERT(out != NULL);
+    nd_audit_result_t res;
+    memset(&res, 0, sizeof res);
+    walk_t w;
+    memset(&w, 0, sizeof w);
+    w.out = &res;
+    w.expected = 1;
+    if (nd__hasher_init(&w.hasher) != ND_OK) {
+        snprintf(err, err_len, "cannot set up SHA-256 (OpenSSL)");
+        return ND_ENOMEM;
+    }
+    nd_record_filter_t prunes;
+    memset(&prunes, 0, sizeof prunes);
+    prunes.kind_mask = 1u << ND_RECORD_PRUNE;
+    nd_err_t rc = nd_store_scan(s, &prunes, &w, collect_ranges, err, err_len);
+    if (rc == ND_OK) {
+        if (w.range_count > 0) /* qsort wants a non-NULL base even for nothing */
+            qsort(w.ranges, w.range_count, sizeof *w.ranges, compare_ranges);
+        rc = nd_store_scan(s, NULL, &w, walk_record, err, err_len);
+    }
+    if (rc == ND_EDECLINED) {
+        if (w.bad_enc)
+            classify(&w, s);
+        rc = ND_OK;
+    }
+    nd_free(w.bad_enc);
+    nd_free(w.ranges);
+    nd__hasher_deinit(&w.hasher);
+    if (rc == ND_OK)
+        *out = res;
+    return rc;
+}

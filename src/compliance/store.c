@@ -1,0 +1,445 @@
+/* store.c: the compliance store's generic layer: URL -> backend, numbering, chaining and
+ * hashing of records, batches, the typed appends and the failed state.
+ *
+ * Invariants: last_seq/last_hash describe the tail including pending records and
+ * committed_seq/committed_hash the durable tail; after a failed write or commit the batch is
+ * rolled back, the tail returns to the durable one and the store refuses every later write
+ * (failed = true), so nothing is recorded out of order or half-recorded. */
+#include "store_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nd_store {
+    const nd__store_vtable_t *vt;
+    void *backend;
+    nd__hasher_t hasher;
+    int64_t last_seq;
+    int64_t committed_seq;
+    int64_t pending;
+    uint8_t last_hash[ND_HASH_SIZE];
+    uint8_t committed_hash[ND_HASH_SIZE];
+    bool failed;
+    char failure[256];
+};
+
+static const char *const kind_names[ND_RECORD_KIND_MAX + 1] = {
+    "unknown", "order", "fill", "risk_reject", "breaker", "config", "operator", "alert",
+    "log", "metric", "chaos", "prune",
+};
+
+const char *nd_record_kind_name(nd_record_kind_t kind)
+{
+    if ((int)kind < 1 || (int)kind > ND_RECORD_KIND_MAX)
+        return "unknown";
+    return kind_names[kind];
+}
+
+bool nd__store_filter_match(const nd_record_filter_t *f, const nd_record_t *rec)
+{
+    if (!f)
+        return true;
+    if (rec->seq < f->seq_from)
+        return false;
+    if ((f->ts_from_ns != 0 || f->ts_to_ns > 0) && rec->ts_ns < f->ts_from_ns)
+        return false;
+    if (f->ts_to_ns > 0 && rec->ts_ns >= f->ts_to_ns)
+        return false;
+    return f->kind_mask == 0 || (f->kind_mask & (1u << rec->kind)) != 0;
+}
+
+/* The SELECT of a scan; seq, ts and kinds are numbers, so no quoting is needed. */
+void nd__store_select_sql(const nd_record_filter_t *f, char *sql, size_t cap)
+{
+    size_t n = (size_t)snprintf(sql, cap, "SELECT " ND__STORE_COLUMNS
+                                " FROM records WHERE seq >= %lld", (long long)f->seq_from);
+    if (f->ts_from_ns != 0 || f->ts_to_ns > 0)
+        n += (size_t)snprintf(sql + n, cap - n, " AND ts_ns >= %lld", (long long)f->ts_from_ns);
+    if (f->ts_to_ns > 0)
+        n += (size_t)snprintf(sql + n, cap - n, " AND ts_ns < %lld", (long long)f->ts_to_ns);
+    if (f->kind_mask != 0) {
+        n += (size_t)snprintf(sql + n, cap - n, " AND kind IN (");
+        const char *sep = "";
+        for (int k = 1; k <= ND_RECORD_KIND_MAX; k++) {
+            if (f->kind_mask & (1u << k)) {
+                n += (size_t)snprintf(sql + n, cap - n, "%s%d", sep, k);
+                sep = ",";
+            }
+        }
+        n += (size_t)snprintf(sql + n, cap - n, ")");
+    }
+    snprintf(sql + n, cap - n, " ORDER BY seq");
+}
+
+/* Splits url into a backend and the target it understands. */
+static const nd__store_vtable_t *pick_backend(const char *url, const char **target)
+{
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        *target = url;
+        return &nd__store_pg;
+    }
+    if (strncmp(url, "mem:", 4) == 0) {
+        *target = url + 4;
+        return &nd__store_mem;
+    }
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        *target = url + 7;
+        if (strncmp(*target, "//", 2) == 0)
+            *target += 2;
+        return &nd__store_sqlite;
+    }
+    *target = url;
+    return &nd__store_sqlite;
+}
+
+nd_err_t nd_store_open(const char *url, unsigned flags, nd_store_t **out, char *err,
+                       size_t err_len)
+{
+    ND_ASSERT(url != NULL);
+    ND_ASSERT(out != NULL);
+    const char *target = NULL;
+    const nd__store_vtable_t *vt = pick_backend(url, &target);
+    if (target[0] == '\0' && vt != &nd__store_mem) {
+        snprintf(err, err_len, "store URL '%s' names no database", url);
+        return ND_EINVAL;
+    }
+    nd_store_t *s = nd_calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_len, "out of memory");
+        return ND_ENOMEM;
+    }
+    s->vt = vt;
+    nd_err_t rc = nd__hasher_init(&s->hasher);
+    if (rc == ND_OK)
+        rc = vt->open(target, flags, &s->backend, err, err_len);
+    else
+        snprintf(err, err_len, "cannot set up SHA-256 (OpenSSL)");
+    if (rc == ND_OK)
+        rc = vt->tail(s->backend, &s->last_seq, s->last_hash, err, err_len);
+    if (rc != ND_OK) {
+        nd_store_close(s);
+        return rc;
+    }
+    s->committed_seq = s->last_seq;
+    memcpy(s->committed_hash, s->last_hash, ND_HASH_SIZE);
+    *out = s;
+    return ND_OK;
+}
+
+void nd_store_close(nd_store_t *s)
+{
+    if (!s)
+        return;
+    if (s->backend) {
+        if (s->pending > 0)
+            s->vt->rollback(s->backend);
+        s->vt->close(s->backend);
+    }
+    nd__hasher_deinit(&s->hasher);
+    nd_free(s);
+}
+
+const char *nd_store_backend(const nd_store_t *s)
+{
+    ND_ASSERT(s != NULL);
+    return s->vt->name;
+}
+
+int64_t nd_store_pending(const nd_store_t *s)
+{
+    return s->pending;
+}
+
+int64_t nd_store_last_seq(const nd_store_t *s)
+{
+    return s->last_seq;
+}
+
+void nd_store_last_hash(const nd_store_t *s, uint8_t out[ND_HASH_SIZE])
+{
+    memcpy(out, s->last_hash, ND_HASH_SIZE);
+}
+
+/* A write failed: drop the batch, return to the durable tail and refuse further writes. */
+static nd_err_t fail_store(nd_store_t *s, nd_err_t rc, const char *why, char *err, size_t err_len)
+{
+    s->vt->rollback(s->backend);
+    s->failed = true;
+    snprintf(s->failure, sizeof s->failure, "%s", why);
+    s->last_seq = s->committed_seq;
+    memcpy(s->last_hash, s->committed_hash, ND_HASH_SIZE);
+    s->pending = 0;
+    if (err && err != why)
+        snprintf(err, err_len, "%s", why);
+    return rc == ND_OK ? ND_EIO : rc;
+}
+
+static const char *or_empty(const char *text)
+{
+    return text ? text : "";
+}
+
+nd_err_t nd_store_append(nd_store_t *s, nd_record_t *rec, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    ND_ASSERT(rec != NULL);
+    if (s->failed) {
+        snprintf(err, err_len, "store refused the write: an earlier write failed (%s)",
+                 s->failure);
+        return ND_ESTATE;
+    }
+    if ((int)rec->kind < 1 || (int)rec->kind > ND_RECORD_KIND_MAX) {
+        snprintf(err, err_len, "record kind %d is not a known kind", (int)rec->kind);
+        return ND_EINVAL;
+    }
+    nd_record_t row = *rec;
+    const char **strings[] = {&row.event, &row.account, &row.strategy, &row.venue,
+                              &row.instrument, &row.jurisdiction, &row.client_order_id,
+                              &row.venue_order_id, &row.reason, &row.detail};
+    for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++)
+        *strings[k] = or_empty(*strings[k]);
+    row.seq = s->last_seq + 1;
+    memcpy(row.prev_hash, s->last_hash, ND_HASH_SIZE);
+    if (nd__hasher_hash(&s->hasher, &row, row.hash) != ND_OK) {
+        snprintf(err, err_len, "cannot hash record %lld", (long long)row.seq);
+        return ND_ENOMEM;
+    }
+    char why[256] = "";
+    nd_err_t rc = s->vt->append(s->backend, &row, why, sizeof why);
+    if (rc != ND_OK)
+        return fail_store(s, rc, why, err, err_len);
+    s->last_seq = row.seq;
+    memcpy(s->last_hash, row.hash, ND_HASH_SIZE);
+    s->pending++;
+    rec->seq = row.seq;
+    memcpy(rec->prev_hash, row.prev_hash, ND_HASH_SIZE);
+    memcpy(rec->hash, row.hash, ND_HASH_SIZE);
+    return ND_OK;
+}
+
+nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    if (s->failed) {
+        snprintf(err, err_len, "store failed earlier: %s", s->failure);
+        return ND_ESTATE;
+    }
+    char why[256] = "";
+    nd_err_t rc = s->vt->commit(s->backend, why, sizeof why);
+    if (rc != ND_OK)
+        return fail_store(s, rc, why, err, err_len);
+    s->committed_seq = s->last_seq;
+    memcpy(s->committed_hash, s->last_hash, ND_HASH_SIZE);
+    s->pending = 0;
+    return ND_OK;
+}
+
+nd_err_t nd_store_scan(nd_store_t *s, const nd_record_filter_t *filter, void *ctx,
+                       nd_record_cb record_cb, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    ND_ASSERT(record_cb != NULL);
+    if (s->pending > 0) {
+        nd_err_t rc = nd_store_flush(s, err, err_len);
+        if (rc != ND_OK)
+            return rc;
+    }
+    nd_record_filter_t all;
+    memset(&all, 0, sizeof all);
+    return s->vt->scan(s->backend, filter ? filter : &all, ctx, record_cb, err, err_len);
+}
+
+nd_err_t nd__store_remove(nd_store_t *s, int64_t seq_from, int64_t seq_to, char *err,
+                          size_t err_len)
+{
+    ND_ASSERT(seq_from >= 1);
+    ND_ASSERT(seq_to >= seq_from);
+    if (s->failed) {
+        snprintf(err, err_len, "store failed earlier: %s", s->failure);
+        return ND_ESTATE;
+    }
+    char why[256] = "";
+    nd_err_t rc = s->vt->remove(s->backend, seq_from, seq_to, why, sizeof why);
+    if (rc != ND_OK)
+        return fail_store(s, rc, why, err, err_len);
+    return ND_OK;
+}
+
+void nd__store_rollback(nd_store_t *s)
+{
+    s->vt->rollback(s->backend);
+    s->last_seq = s->committed_seq;
+    memcpy(s->last_hash, s->committed_hash, ND_HASH_SIZE);
+    s->pending = 0;
+}
+
+/* ---- typed appends --------------------------------------------------------------------- */
+
+static bool is_empty(const char *text)
+{
+    return text == NULL || text[0] == '\0';
+}
+
+static const char *const order_events[] = {"submitted", "accepted", "rejected", "amended",
+                                           "cancelled", "partially_filled", "filled"};
+
+static nd_err_t check_order_fields(const nd_record_t *rec, char *err, size_t err_len)
+{
+    bool known = false;
+    for (size_t k = 0; k < sizeof order_events / sizeof order_events[0]; k++)
+        known = known || (rec->event && strcmp(rec->event, order_events[k]) == 0);
+    if (!known) {
+        snprintf(err, err_len, "order event '%s' is not submitted, accepted, rejected, amended, "
+                 "cancelled, partially_filled or filled", or_empty(rec->event));
+        return ND_EINVAL;
+    }
+    if (rec->side != 1 && rec->side != -1) {
+        snprintf(err, err_len, "order event: side must be 1 (buy) or -1 (sell), not %d",
+                 (int)rec->side);
+        return ND_EINVAL;
+    }
+    if (is_empty(rec->client_order_id) || is_empty(rec->instrument)) {
+        snprintf(err, err_len, "order event: client order id and instrument are required");
+        return ND_EINVAL;
+    }
+    /* A rejected order may carry no quantity: sizing can come to zero, which is one reason. */
+    bool rejected = strcmp(rec->event, "rejected") == 0;
+    if (rec->qty < 0 || (rec->qty == 0 && !rejected) || rec->fee < 0) {
+        snprintf(err, err_len, "order event: quantity must be positive and fee not negative");
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
+nd_err_t nd_store_append_order_event(nd_store_t *s, nd_record_t *rec, char *err, size_t err_len)
+{
+    nd_err_t rc = check_order_fields(rec, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    rec->kind = ND_RECORD_ORDER;
+    return nd_store_append(s, rec, err, err_len);
+}
+
+nd_err_t nd_store_append_risk_reject(nd_store_t *s, nd_record_t *rec, char *err, size_t err_len)
+{
+    nd_err_t rc = check_order_fields(rec, err, err_len);
+    if (rc == ND_OK && (strcmp(rec->event, "rejected") != 0 || is_empty(rec->reason))) {
+        snprintf(err, err_len, "risk reject: event must be 'rejected' with a reason");
+        rc = ND_EINVAL;
+    }
+    if (rc != ND_OK)
+        return rc;
+    rec->kind = ND_RECORD_RISK_REJECT;
+    return nd_store_append(s, rec, err, err_len);
+}
+
+nd_err_t nd_store_append_fill(nd_store_t *s, nd_record_t *rec, char *err, size_t err_len)
+{
+    if (rec->side != 1 && rec->side != -1) {
+        snprintf(err, err_len, "fill: side must be 1 (buy) or -1 (sell), not %d", (int)rec->side);
+        return ND_EINVAL;
+    }
+    if (rec->qty <= 0 || rec->px <= 0 || rec->fee < 0 || rec->notional < 0) {
+        snprintf(err, err_len, "fill: price and quantity must be positive, fee and notional "
+                 "not negative");
+        return ND_EINVAL;
+    }
+    if (is_empty(rec->client_order_id) || is_empty(rec->instrument)) {
+        snprintf(err, err_len, "fill: client order id and instrument are required");
+        return ND_EINVAL;
+    }
+    rec->kind = ND_RECORD_FILL;
+    return nd_store_append(s, rec, err, err_len);
+}
+
+static bool parses_as_json(const char *text)
+{
+    if (is_empty(text))
+        return true;
+    json_error_t jerr;
+    json_t *doc = json_loads(text, JSON_DECODE_ANY, &jerr);
+    json_decref(doc);
+    return doc != NULL;
+}
+
+nd_err_t nd_store_append_breaker(nd_store_t *s, nd_record_t *rec, char *err, size_t err_len)
+{
+    if (is_empty(rec->event) || !parses_as_json(rec->detail)) {
+        snprintf(err, err_len, "breaker: the breaker kind is required and detail must be JSON");
+        return ND_EINVAL;
+    }
+    rec->kind = ND_RECORD_BREAKER;
+    return nd_store_append(s, rec, err, err_len);
+}
+
+nd_err_t nd_store_append_config_change(nd_store_t *s, int64_t ts_ns, const char *key,
+                                       const char *value, const char *detail_json, char *err,
+                                       size_t err_len)
+{
+    if (is_empty(key) || !parses_as_json(detail_json)) {
+        snprintf(err, err_len, "config change: a key is required and detail must be JSON");
+        return ND_EINVAL;
+    }
+    nd_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_RECORD_CONFIG;
+    rec.ts_ns = ts_ns;
+    rec.event = key;
+    rec.reason = value;
+    rec.detail = detail_json;
+    return nd_store_append(s, &rec, err, err_len);
+}
+
+nd_err_t nd_store_append_operator_action(nd_store_t *s, int64_t ts_ns, const char *operator_name,
+                                         const char *action, const char *note, char *err,
+                                         size_t err_len)
+{
+    if (is_empty(operator_name) || is_empty(action)) {
+        snprintf(err, err_len, "operator action: the operator and the action are required");
+        return ND_EINVAL;
+    }
+    nd_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_RECORD_OPERATOR;
+    rec.ts_ns = ts_ns;
+    rec.account = operator_name;
+    rec.event = action;
+    rec.reason = note;
+    return nd_store_append(s, &rec, err, err_len);
+}
+
+nd_err_t nd_store_append_alert(nd_store_t *s, const nd_alert_record_t *a, int64_t *seq_out,
+                               char *err, size_t err_len)
+{
+    ND_ASSERT(a != NULL);
+    if (is_empty(a->rule) || is_empty(a->reason)) {
+        snprintf(err, err_len, "alert: the rule and the reason are required");
+        return ND_EINVAL;
+    }
+    if (a->from_ns > a->to_ns || !parses_as_json(a->evidence_json)) {
+        snprintf(err, err_len, "alert %s: from after to, or evidence that is not JSON", a->rule);
+        return ND_EINVAL;
+    }
+    nd_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_RECORD_ALERT;
+    rec.ts_ns = a->ts_ns;
+    rec.event = a->rule;
+    rec.jurisdiction = a->jurisdiction;
+    rec.account = a->accounts;
+    rec.client_order_id = a->order_ids;
+    rec.instrument = a->instrument;
+    rec.from_ns = a->from_ns;
+    rec.to_ns = a->to_ns;
+    rec.reason = a->reason;
+    rec.detail = a->evidence_json;
+    nd_err_t rc = nd_store_append(s, &rec, err, err_len);
+    if (rc == ND_OK && seq_out)
+        *seq_out = rec.seq;
+    return rc;
+}

@@ -1,0 +1,244 @@
+/* store_recorder.c: the engine listener that records a run in the compliance store.
+ *
+ * Every engine event becomes records in the order the engine emitted them: an order's first
+ * event (accepted or rejected) is preceded by its "submitted" record at its decision time; a
+ * rejection by a risk check is a risk_reject record, any other rejection an order record;
+ * fills and breaker trips get their own kinds. Each engine step is committed when it ends
+ * (on_bar_done), and a long step every batch_max records;
+ * the first failed write is kept and every later event is refused, so the engine halts. */
+#include "store_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct nd_recorder {
+    nd_store_t *store;
+    const char *account;
+    const nd_instrument_t *instruments;
+    uint32_t instrument_count;
+    const char *const *strategy_names;
+    uint32_t strategy_count;
+    uint32_t batch_max;
+    int64_t records;
+    char error[384];
+};
+
+nd_err_t nd_recorder_create(nd_store_t *s, const char *account, const nd_instrument_t *instruments,
+                            uint32_t instrument_count, const char *const *strategy_names,
+                            uint32_t strategy_count, uint32_t batch_max, nd_recorder_t **out,
+                            char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    ND_ASSERT(out != NULL);
+    if (instrument_count == 0 || !instruments || !account || !account[0]) {
+        snprintf(err, err_len, "recorder: an account and at least one instrument are required");
+        return ND_EINVAL;
+    }
+    nd_recorder_t *r = nd_calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, err_len, "out of memory");
+        return ND_ENOMEM;
+    }
+    r->store = s;
+    r->account = account;
+    r->instruments = instruments;
+    r->instrument_count = instrument_count;
+    r->strategy_names = strategy_names;
+    r->strategy_count = strategy_count;
+    r->batch_max = batch_max ? batch_max : 4096;
+    *out = r;
+    return ND_OK;
+}
+
+void nd_recorder_destroy(nd_recorder_t *r)
+{
+    nd_free(r);
+}
+
+const char *nd_recorder_error(const nd_recorder_t *r)
+{
+    return r->error;
+}
+
+int64_t nd_recorder_count(const nd_recorder_t *r)
+{
+    return r->records;
+}
+
+static const char *strategy_name(const nd_recorder_t *r, uint32_t index)
+{
+    if (index == ND_STRATEGY_RISK)
+        return "risk";
+    return index < r->strategy_count && r->strategy_names ? r->strategy_names[index] : "unknown";
+}
+
+static bool is_risk_reason(nd_reject_t reason)
+{
+    return reason >= ND_REJECT_HALTED && reason <= ND_REJECT_INSUFFICIENT_POSITION;
+}
+
+static const char *order_event_name(nd_order_status_t status)
+{
+    switch (status) {
+    case ND_ORDER_NEW: return "submitted";
+    case ND_ORDER_ACCEPTED: return "accepted";
+    case ND_ORDER_PARTIALLY_FILLED: return "partially_filled";
+    case ND_ORDER_FILLED: return "filled";
+    case ND_ORDER_CANCELLED: return "cancelled";
+    case ND_ORDER_REJECTED: return "rejected";
+    }
+    return "unknown";
+}
+
+/* Fills the columns an order and a fill share. ids must outlive rec. */
+static void base_record(const nd_recorder_t *r, nd_record_t *rec, int64_t ts_ns,
+                        uint32_t instrument_id, uint32_t strategy_index, nd_side_t side,
+                        char ids[2][24], uint64_t client_id, uint64_t venue_id)
+{
+    const nd_instrument_t *inst =
+        &r->instruments[instrument_id < r->instrument_count ? instrument_id : 0];
+    memset(rec, 0, sizeof *rec);
+    snprintf(ids[0], 24, "%llu", (unsigned long long)client_id);
+    snprintf(ids[1], 24, "%llu", (unsigned long long)venue_id);
+    rec->ts_ns = ts_ns;
+    rec->account = r->account;
+    rec->strategy = strategy_name(r, strategy_index);
+    rec->venue = inst->venue;
+    rec->instrument = inst->symbol;
+    rec->side = side == ND_SIDE_BUY ? 1 : -1;
+    rec->client_order_id = ids[0];
+    rec->venue_order_id = venue_id ? ids[1] : "";
+    rec->px_scale = inst->px_decimals;
+    rec->qty_scale = inst->qty_decimals;
+}
+
+static nd_err_t record_order(nd_recorder_t *r, const nd_event_t *ev, char *err, size_t err_len)
+{
+    const nd_order_t *o = &ev->u.order;
+    char ids[2][24], detail[96];
+    nd_record_t rec;
+    base_record(r, &rec, ev->ts_ns, o->instrument_id, o->strategy_index, o->side, ids,
+                o->client_id, o->venue_id);
+    rec.px = o->px;
+    rec.qty = o->qty;
+    rec.notional = o->fill_notional;
+    rec.fee = o->fees;
+    snprintf(detail, sizeof detail, "{\"type\":\"%s\",\"filled_qty\":%lld}",
+             nd_order_type_name(o->type), (long long)o->filled_qty);
+    rec.detail = detail;
+    nd_err_t rc = ND_OK;
+    if (o->status == ND_ORDER_ACCEPTED || o->status == ND_ORDER_REJECTED) {
+        rec.event = "submitted";
+        rec.ts_ns = o->created_ns;
+        rc = nd_store_append_order_event(r->store, &rec, err, err_len);
+        rec.ts_ns = ev->ts_ns;
+        r->records += rc == ND_OK;
+    }
+    rec.event = order_event_name(o->status);
+    if (rc == ND_OK && o->status == ND_ORDER_REJECTED) {
+        rec.reason = nd_reject_name(o->reject_reason);
+        rc = is_risk_reason(o->reject_reason)
+                 ? nd_store_append_risk_reject(r->store, &rec, err, err_len)
+                 : nd_store_append_order_event(r->store, &rec, err, err_len);
+    } else if (rc == ND_OK) {
+        rc = nd_store_append_order_event(r->store, &rec, err, err_len);
+    }
+    return rc;
+}
+
+static nd_err_t record_fill(nd_recorder_t *r, const nd_event_t *ev, char *err, size_t err_len)
+{
+    const nd_fill_t *f = &ev->u.fill;
+    char ids[2][24];
+    nd_record_t rec;
+    base_record(r, &rec, f->ts_ns, f->instrument_id, f->strategy_index, f->side, ids,
+                f->client_id, f->venue_id);
+    rec.event = f->maker ? "maker" : "taker";
+    rec.px = f->px;
+    rec.qty = f->qty;
+    rec.notional = f->notional;
+    rec.fee = f->fee;
+    return nd_store_append_fill(r->store, &rec, err, err_len);
+}
+
+static nd_err_t record_breaker(nd_recorder_t *r, const nd_event_t *ev, char *err, size_t err_len)
+{
+    const nd_breaker_event_t *b = &ev->u.breaker;
+    char equity[32], reference[32], reason[128], detail[256];
+    nd_fixed_format(b->equity, ND_CASH_DECIMALS, equity, sizeof equity);
+    nd_fixed_format(b->reference, ND_CASH_DECIMALS, reference, sizeof reference);
+    snprintf(reason, sizeof reason, "%s breaker tripped: loss %lld.%04lld%% against %lld.%02lld%%",
+             nd_breaker_kind_name(b->kind), (long long)(b->measured_e6 / 10000),
+             (long long)(b->measured_e6 % 10000), (long long)(b->threshold_pct_e2 / 100),
+             (long long)(b->threshold_pct_e2 % 100));
+    snprintf(detail, sizeof detail, "{\"equity\":\"%s\",\"reference\":\"%s\",\"measured_e6\":%lld,"
+             "\"threshold_pct_e2\":%lld}", equity, reference, (long long)b->measured_e6,
+             (long long)b->threshold_pct_e2);
+    nd_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.ts_ns = b->ts_ns;
+    rec.event = nd_breaker_kind_name(b->kind);
+    rec.account = r->account;
+    rec.reason = reason;
+    rec.detail = detail;
+    return nd_store_append_breaker(r->store, &rec, err, err_len);
+}
+
+nd_err_t nd_recorder_on_event(void *ctx, const nd_event_t *ev)
+{
+    nd_recorder_t *r = ctx;
+    ND_ASSERT(r != NULL);
+    ND_ASSERT(ev != NULL);
+    if (r->error[0])
+        return ND_EIO;
+    nd_err_t rc = ND_EINVAL;
+    char err[320] = "";
+    switch (ev->kind) {
+    case ND_EVENT_ORDER: rc = record_order(r, ev, err, sizeof err); break;
+    case ND_EVENT_FILL: rc = record_fill(r, ev, err, sizeof err); break;
+    case ND_EVENT_BREAKER: rc = record_breaker(r, ev, err, sizeof err); break;
+    }
+    if (rc == ND_OK) {
+        r->records++;
+        if (nd_store_pending(r->store) >= r->batch_max)
+            rc = nd_store_flush(r->store, err, sizeof err);
+    }
+    if (rc != ND_OK) {
+        snprintf(r->error, sizeof r->error, "%s", err[0] ? err : nd_strerror(rc));
+        return ND_EIO;
+    }
+    return ND_OK;
+}
+
+void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext,
+                             bool in_market)
+{
+    (void)bar;
+    (void)equity_ext;
+    (void)in_market;
+    nd_recorder_t *r = ctx;
+    ND_ASSERT(r != NULL);
+    char err[320] = "";
+    if (!r->error[0] && nd_store_pending(r->store) > 0 &&
+        nd_store_flush(r->store, err, sizeof err) != ND_OK)
+        snprintf(r->error, sizeof r->error, "%s", err);
+}
+
+nd_err_t nd_recorder_flush(nd_recorder_t *r, char *err, size_t err_len)
+{
+    if (r->error[0]) {
+        snprintf(err, err_len, "%s", r->error);
+        return ND_EIO;
+    }
+    char why[320] = "";
+    if (nd_store_flush(r->store, why, sizeof why) != ND_OK) {
+        snprintf(r->error, sizeof r->error, "%s", why);
+        snprintf(err, err_len, "%s", why);
+        return ND_EIO;
+    }
+    return ND_OK;
+}

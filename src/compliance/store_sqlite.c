@@ -1,0 +1,352 @@
+/* store_sqlite.c: the SQLite backend of the compliance store (the embedded default).
+ *
+ * One table of records keyed by seq, WAL journal, synchronous=FULL so that a commit is on disk
+ * when nd_store_flush returns. The schema is versioned: schema_migrations lists the versions
+ * applied, and open applies the missing ones in one transaction (refusing a database newer
+ * than this program). Appends run inside one open transaction per batch with a cached prepared
+ * statement; commit ends it. Only this file includes sqlite3.h. */
+#include "store_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct sqlite_store {
+    sqlite3 *db;
+    sqlite3_stmt *insert;
+    sqlite3_stmt *remove;
+    bool in_tx;
+    char path[1024];
+} sqlite_store_t;
+
+/* Version n of the schema is migrations[n - 1]; never edit one, add the next. */
+static const char *const migrations[] = {
+    /* 1: the records table and the index reports and the verifier's prune lookup use. */
+    "CREATE TABLE records (seq INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, "
+    "kind INTEGER NOT NULL, side INTEGER NOT NULL, event TEXT NOT NULL, account TEXT NOT NULL, "
+    "strategy TEXT NOT NULL, venue TEXT NOT NULL, instrument TEXT NOT NULL, "
+    "jurisdiction TEXT NOT NULL, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL, "
+    "px INTEGER NOT NULL, qty INTEGER NOT NULL, px_scale INTEGER NOT NULL, "
+    "qty_scale INTEGER NOT NULL, notional INTEGER NOT NULL, fee INTEGER NOT NULL, "
+    "from_ns INTEGER NOT NULL, to_ns INTEGER NOT NULL, reason TEXT NOT NULL, "
+    "detail TEXT NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE INDEX records_kind_ts ON records (kind, ts_ns);",
+    /* 2: records are append-only; an UPDATE through SQLite is refused (the chain still catches
+     * one made by someone who drops the trigger). */
+    "CREATE TRIGGER records_append_only BEFORE UPDATE ON records "
+    "BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;",
+};
+#define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+ND_STATIC_ASSERT(MIGRATION_COUNT >= ND__STORE_SCHEMA_VERSION, "a migration per version");
+
+static nd_err_t db_error(sqlite_store_t *st, const char *what, char *err, size_t err_len)
+{
+    snprintf(err, err_len, "sqlite %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    return ND_EIO;
+}
+
+static nd_err_t exec_sql(sqlite_store_t *st, const char *sql, char *err, size_t err_len)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return ND_OK;
+    snprintf(err, err_len, "sqlite %s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+    sqlite3_free(msg);
+    return ND_EIO;
+}
+
+static nd_err_t schema_version(sqlite_store_t *st, int *version, char *err, size_t err_len)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_error(st, "reading the schema version", err, err_len);
+    int rc = sqlite3_step(q);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return db_error(st, "reading the schema version", err, err_len);
+    return ND_OK;
+}
+
+static nd_err_t migrate(sqlite_store_t *st, char *err, size_t err_len)
+{
+    nd_err_t rc = exec_sql(st, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations "
+                           "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);",
+                           err, err_len);
+    int version = 0;
+    if (rc == ND_OK)
+        rc = schema_version(st, &version, err, err_len);
+    if (rc == ND_OK && version > MIGRATION_COUNT) {
+        snprintf(err, err_len, "sqlite %s: schema version %d is newer than this program's (%d)",
+                 st->path, version, MIGRATION_COUNT);
+        rc = ND_EIO;
+    }
+    for (int v = version + 1; rc == ND_OK && v <= MIGRATION_COUNT; v++) {
+        char sql[128];
+        rc = exec_sql(st, migrations[v - 1], err, err_len);
+        snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, "
+                 "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now'))", v);
+        if (rc == ND_OK)
+            rc = exec_sql(st, sql, err, err_len);
+    }
+    if (rc == ND_OK)
+        return exec_sql(st, "COMMIT", err, err_len);
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Splits "PATH?max_pages=N" into the path and the page cap (0 = none). */
+static nd_err_t parse_target(const char *target, sqlite_store_t *st, long long *max_pages,
+                             char *err, size_t err_len)
+{
+    const char *q = strstr(target, "?max_pages=");
+    size_t len = q ? (size_t)(q - target) : strlen(target);
+    if (len == 0 || len >= sizeof st->path) {
+        snprintf(err, err_len, "sqlite: '%s' is not a usable path", target);
+        return ND_EINVAL;
+    }
+    memcpy(st->path, target, len);
+    st->path[len] = '\0';
+    *max_pages = 0;
+    if (q) {
+        char *end = NULL;
+        *max_pages = strtoll(q + 11, &end, 10);
+        if (*end != '\0' || *max_pages <= 0) {
+            snprintf(err, err_len, "sqlite %s: max_pages must be a positive integer", st->path);
+            return ND_EINVAL;
+        }
+    }
+    return ND_OK;
+}
+
+static nd_err_t configure(sqlite_store_t *st, long long max_pages, char *err, size_t err_len)
+{
+    nd_err_t rc = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                           "PRAGMA cache_size=-65536;", err, err_len);
+    sqlite3_busy_timeout(st->db, 5000);
+    if (rc == ND_OK && max_pages > 0) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", max_pages);
+        rc = exec_sql(st, sql, err, err_len);
+    }
+    if (rc == ND_OK)
+        rc = migrate(st, err, err_len);
+    if (rc == ND_OK &&
+        (sqlite3_prepare_v3(st->db, "INSERT INTO records (" ND__STORE_COLUMNS ") VALUES "
+                            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            -1, SQLITE_PREPARE_PERSISTENT, &st->insert, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v3(st->db, "DELETE FROM records WHERE seq BETWEEN ? AND ?", -1,
+                            SQLITE_PREPARE_PERSISTENT, &st->remove, NULL) != SQLITE_OK))
+        rc = db_error(st, "preparing statements", err, err_len);
+    return rc;
+}
+
+static void sqlite_close(void *b)
+{
+    sqlite_store_t *st = b;
+    if (!st)
+        return;
+    sqlite3_finalize(st->insert);
+    sqlite3_finalize(st->remove);
+    sqlite3_close(st->db);
+    nd_free(st);
+}
+
+static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char *err,
+                            size_t err_len)
+{
+    sqlite_store_t *st = nd_calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, err_len, "out of memory");
+        return ND_ENOMEM;
+    }
+    long long max_pages = 0;
+    nd_err_t rc = parse_target(target, st, &max_pages, err, err_len);
+    if (rc == ND_OK && !(flags & ND_STORE_CREATE) && access(st->path, F_OK) != 0) {
+        snprintf(err, err_len, "sqlite %s: no such database", st->path);
+        rc = ND_ENOTFOUND;
+    }
+    if (rc == ND_OK) {
+        /* NOMUTEX: a store handle belongs to one thread, so SQLite's per-call locking is
+         * pure cost on the append path. */
+        int mode = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                   ((flags & ND_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+        if (sqlite3_open_v2(st->path, &st->db, mode, NULL) != SQLITE_OK)
+            rc = db_error(st, "cannot open", err, err_len);
+    }
+    if (rc == ND_OK)
+        rc = configure(st, max_pages, err, err_len);
+    if (rc != ND_OK) {
+        sqlite_close(st);
+        return rc;
+    }
+    *out = st;
+    return ND_OK;
+}
+
+static void copy_hash(sqlite3_stmt *q, int col, uint8_t out[ND_HASH_SIZE])
+{
+    memset(out, 0, ND_HASH_SIZE);
+    int n = sqlite3_column_bytes(q, col);
+    const void *blob = sqlite3_column_blob(q, col);
+    if (blob)
+        memcpy(out, blob, n < ND_HASH_SIZE ? (size_t)n : ND_HASH_SIZE);
+}
+
+static nd_err_t sqlite_tail(void *b, int64_t *seq, uint8_t hash[ND_HASH_SIZE], char *err,
+                            size_t err_len)
+{
+    sqlite_store_t *st = b;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_error(st, "reading the chain's tail", err, err_len);
+    int rc = sqlite3_step(q);
+    *seq = 0;
+    memset(hash, 0, ND_HASH_SIZE);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(q, 0);
+        copy_hash(q, 1, hash);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(st, "reading the chain's tail", err, err_len);
+    return ND_OK;
+}
+
+static nd_err_t begin_batch(sqlite_store_t *st, char *err, size_t err_len)
+{
+    if (st->in_tx)
+        return ND_OK;
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(st, "starting a batch", err, err_len);
+    st->in_tx = true;
+    return ND_OK;
+}
+
+static nd_err_t sqlite_append(void *b, const nd_record_t *r, char *err, size_t err_len)
+{
+    sqlite_store_t *st = b;
+    nd_err_t rc = begin_batch(st, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    sqlite3_stmt *q = st->insert;
+    const int64_t ints[] = {r->seq, r->ts_ns, r->kind, r->side};
+    for (int k = 0; k < 4; k++)
+        sqlite3_bind_int64(q, k + 1, ints[k]);
+    const char *texts[] = {r->event, r->account, r->strategy, r->venue, r->instrument,
+                           r->jurisdiction, r->client_order_id, r->venue_order_id};
+    for (int k = 0; k < 8; k++)
+        sqlite3_bind_text(q, k + 5, texts[k], -1, SQLITE_STATIC);
+    const int64_t nums[] = {r->px, r->qty, r->px_scale, r->qty_scale, r->notional, r->fee,
+                            r->from_ns, r->to_ns};
+    for (int k = 0; k < 8; k++)
+        sqlite3_bind_int64(q, k + 13, nums[k]);
+    sqlite3_bind_text(q, 21, r->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 22, r->detail, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 23, r->prev_hash, ND_HASH_SIZE, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 24, r->hash, ND_HASH_SIZE, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (step != SQLITE_DONE) {
+        char what[64];
+        snprintf(what, sizeof what, "writing record %lld", (long long)r->seq);
+        return db_error(st, what, err, err_len);
+    }
+    return ND_OK;
+}
+
+static nd_err_t sqlite_remove(void *b, int64_t from, int64_t to, char *err, size_t err_len)
+{
+    sqlite_store_t *st = b;
+    nd_err_t rc = begin_batch(st, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    sqlite3_bind_int64(st->remove, 1, from);
+    sqlite3_bind_int64(st->remove, 2, to);
+    int step = sqlite3_step(st->remove);
+    sqlite3_reset(st->remove);
+    return step == SQLITE_DONE ? ND_OK : db_error(st, "pruning records", err, err_len);
+}
+
+static nd_err_t sqlite_commit(void *b, char *err, size_t err_len)
+{
+    sqlite_store_t *st = b;
+    if (!st->in_tx)
+        return ND_OK;
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(st, "committing a batch", err, err_len);
+    st->in_tx = false;
+    return ND_OK;
+}
+
+static void sqlite_rollback(void *b)
+{
+    sqlite_store_t *st = b;
+    if (st->in_tx)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->in_tx = false;
+}
+
+static const char *text_at(sqlite3_stmt *q, int col)
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+    return t ? (const char *)t : "";
+}
+
+static void read_row(sqlite3_stmt *q, nd_record_t *r)
+{
+    r->seq = sqlite3_column_int64(q, 0);
+    r->ts_ns = sqlite3_column_int64(q, 1);
+    r->kind = (nd_record_kind_t)sqlite3_column_int64(q, 2);
+    r->side = (int32_t)sqlite3_column_int64(q, 3);
+    const char **texts[] = {&r->event, &r->account, &r->strategy, &r->venue, &r->instrument,
+                            &r->jurisdiction, &r->client_order_id, &r->venue_order_id};
+    for (int k = 0; k < 8; k++)
+        *texts[k] = text_at(q, k + 4);
+    r->px = sqlite3_column_int64(q, 12);
+    r->qty = sqlite3_column_int64(q, 13);
+    r->px_scale = (int32_t)sqlite3_column_int64(q, 14);
+    r->qty_scale = (int32_t)sqlite3_column_int64(q, 15);
+    r->notional = sqlite3_column_int64(q, 16);
+    r->fee = sqlite3_column_int64(q, 17);
+    r->from_ns = sqlite3_column_int64(q, 18);
+    r->to_ns = sqlite3_column_int64(q, 19);
+    r->reason = text_at(q, 20);
+    r->detail = text_at(q, 21);
+    copy_hash(q, 22, r->prev_hash);
+    copy_hash(q, 23, r->hash);
+}
+
+static nd_err_t sqlite_scan(void *b, const nd_record_filter_t *f, void *ctx,
+                            nd_record_cb record_cb, char *err, size_t err_len)
+{
+    sqlite_store_t *st = b;
+    char sql[1024];
+    nd__store_select_sql(f, sql, sizeof sql);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return db_error(st, "reading records", err, err_len);
+    nd_err_t rc = ND_OK;
+    int step;
+    nd_record_t rec;
+    while (rc == ND_OK && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        read_row(q, &rec);
+        rc = record_cb(ctx, &rec);
+    }
+    if (rc == ND_OK && step != SQLITE_DONE)
+        rc = db_error(st, "reading records", err, err_len);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+const nd__store_vtable_t nd__store_sqlite = {
+    "sqlite", sqlite_open, sqlite_tail, sqlite_append, sqlite_remove,
+    sqlite_commit, sqlite_rollback, sqlite_scan, sqlite_close,
+};

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# 84_store_pg.sh: the PostgreSQL backend against a real server: starts a throwaway cluster on
+# 127.0.0.1 (pg_env.sh), runs the store contract suite (tests/unit/test_store_contract, suite
+# contract_pg, which needs NODERR_TEST_PG_URL) and then the CLI end to end: backtest --db
+# postgresql://..., audit verify, tampering through psql, retention and a report. Exits 77,
+# saying so, when the PostgreSQL server binaries are not installed.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pg_env.sh"
+trap 'pg_stop; rm -rf "$WORK"' EXIT
+pg_start
+URL="$NODERR_TEST_PG_URL"
+
+CONTRACT="$(dirname "$NODERR")/../../tests/unit/test_store_contract"
+[ -x "$CONTRACT" ] || fail "contract test binary $CONTRACT not built"
+check "the store contract suite on PostgreSQL"
+"$CONTRACT" --jobs=1 --filter 'contract_pg/*' >"$WORK/contract.log" 2>&1 ||
+    { cat "$WORK/contract.log" >&2; fail "contract suite failed on PostgreSQL"; }
+grep -E "Synthesis: Tested: [1-9][0-9]* \| Passing: [1-9]" "$WORK/contract.log" ||
+    { cat "$WORK/contract.log" >&2; fail "the PostgreSQL contract tests did not run"; }
+grep -q "Failing: 0 | Crashing: 0" "$WORK/contract.log" || fail "contract failures"
+psql -q "$URL" -c "DROP TABLE IF EXISTS records, schema_migrations CASCADE;
+    DROP FUNCTION IF EXISTS records_append_only() CASCADE" 2>/dev/null || fail "reset"
+
+check "backtest --db postgresql:// records the run"
+expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 3000 --db "$URL"
+COUNT=$(psql -tA "$URL" -c "SELECT count(*) FROM records")
+[ "$COUNT" -gt 50 ] || fail "only $COUNT records in PostgreSQL"
+expect_rc 0 "$NODERR" audit verify --db "$URL" --json
+pycheck "$OUT" "assert d['ok'] and d['verified'] == $COUNT, d"
+
+check "the same run into SQLite gives the same trading records"
+expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 3000 --db "$WORK/same.db"
+for KIND in 1 2 3 4; do
+    A=$(psql -tA "$URL" -c "SELECT count(*), coalesce(sum(qty),0), coalesce(sum(fee),0) FROM records WHERE kind = $KIND")
+    B=$(sqlite3 -separator '|' "$WORK/same.db" "SELECT count(*), coalesce(sum(qty),0), coalesce(sum(fee),0) FROM records WHERE kind = $KIND")
+    [ "$A" = "$B" ] || fail "kind $KIND differs: postgresql $A, sqlite $B"
+done
+
+check "reports agree between the backends"
+expect_rc 0 "$NODERR" report --db "$URL" --period annual:2024 --format json --out "$WORK/pg.json"
+expect_rc 0 "$NODERR" report --db "$WORK/same.db" --period annual:2024 --format json --out "$WORK/sq.json"
+cmp "$WORK/pg.json" "$WORK/sq.json" || fail "reports differ between PostgreSQL and SQLite"
+
+check "tampering through psql is caught"
+psql -q "$URL" -c "ALTER TABLE records DISABLE TRIGGER records_append_only;
+    UPDATE records SET qty = qty + 1 WHERE seq = 30" || fail "psql update"
+expect_rc 1 "$NODERR" audit verify --db "$URL" --json
+pycheck "$OUT" "assert d['problem'] == 'altered' and d['seq'] == 30, d"
+expect_rc 1 "$NODERR" retention apply --db "$URL" --now 2040-01-01
+grep -q "refusing to prune" "$ERR" || fail "retention pruned a tampered chain"
+psql -q "$URL" -c "UPDATE records SET qty = qty - 1 WHERE seq = 30" || fail "psql undo"
+expect_rc 0 "$NODERR" audit verify --db "$URL"
+psql -q "$URL" -c "DELETE FROM records WHERE seq = 31" || fail "psql delete"
+expect_rc 1 "$NODERR" audit verify --db "$URL" --json
+pycheck "$OUT" "assert d['problem'] == 'deleted' and d['seq'] == 31, d"
+
+check "connection errors are named"
+expect_usage_error "cannot connect" "$NODERR" audit verify --db "postgresql://nobody@127.0.0.1:1/x"
+expect_usage_error "cannot connect" "$NODERR" backtest --strategy sma_cross --bars 10 \
+    --db "postgresql://nobody@127.0.0.1:1/x"
+echo "ok"

@@ -1,0 +1,882 @@
+/* test_store_contract.c: the store contract every backend must pass (SQLite, PostgreSQL,
+ * memory): round trips of every column, numbering and chaining, reopening, batches and
+ * rollback, filters, typed-append checks, failed writes, retention boundaries, reports, and
+ * tampering caught by the verifier (SQLite and PostgreSQL, edited with SQL behind the store's
+ * back). The PostgreSQL suite needs NODERR_TEST_PG_URL, which tests/integration/84_store_pg.sh
+ * sets after starting a throwaway server; run alone, that suite reports itself skipped. */
+#include <criterion/criterion.h>
+
+#include "noderr/backtest.h"
+#include "noderr/clock.h"
+#include "noderr/store.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DAY ND_NS_PER_DAY
+/* 2022-05-09T00:00:00Z */
+#define T0 (1652054400LL * ND_NS_PER_SEC)
+
+static char url_buf[512];
+static char sqlite_file[256];
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static void pg_exec(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, quiet, NULL);
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static const char *url_for(const char *backend)
+{
+    if (strcmp(backend, "mem") == 0)
+        return "mem:";
+    if (strcmp(backend, "sqlite") == 0) {
+        snprintf(sqlite_file, sizeof sqlite_file, "/tmp/nd_store_contract_%d.db", (int)getpid());
+        char side[300];
+        unlink(sqlite_file);
+        snprintf(side, sizeof side, "%s-wal", sqlite_file);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", sqlite_file);
+        unlink(side);
+        snprintf(url_buf, sizeof url_buf, "sqlite:%s", sqlite_file);
+        return url_buf;
+    }
+    const char *pg = getenv("NODERR_TEST_PG_URL");
+    if (!pg || !pg[0])
+        cr_skip_test("PostgreSQL contract NOT RUN: NODERR_TEST_PG_URL is not set (run "
+                     "tests/integration/84_store_pg.sh, which starts a throwaway server)");
+    pg_exec(pg, "DROP TABLE IF EXISTS records, schema_migrations CASCADE; "
+                "DROP FUNCTION IF EXISTS records_append_only() CASCADE");
+    snprintf(url_buf, sizeof url_buf, "%s", pg);
+    return url_buf;
+}
+
+/* Runs SQL on the backend's database behind the store's back (tampering, versions). */
+static void raw_sql(const char *backend, const char *url, const char *sql)
+{
+    if (strcmp(backend, "pg") == 0) {
+        pg_exec(url, sql);
+        return;
+    }
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(sqlite_file, &db), SQLITE_OK);
+    char *msg = NULL;
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* Drops the append-only guard, as someone editing the database directly would. */
+static void unlock(const char *backend, const char *url)
+{
+    raw_sql(backend, url, strcmp(backend, "pg") == 0
+                              ? "ALTER TABLE records DISABLE TRIGGER records_append_only"
+                              : "DROP TRIGGER IF EXISTS records_append_only");
+}
+
+#define CONTRACT(name)                                                                             \
+    static void name##_body(const char *backend, const char *url);                                 \
+    Test(contract_sqlite, name) { name##_body("sqlite", url_for("sqlite")); }                      \
+    Test(contract_pg, name) { name##_body("pg", url_for("pg")); }                                  \
+    Test(contract_mem, name) { name##_body("mem", url_for("mem")); }                               \
+    static void name##_body(const char *backend, const char *url)
+
+/* Only for backends that persist and can be edited with SQL. */
+#define CONTRACT_SQL(name)                                                                         \
+    static void name##_body(const char *backend, const char *url);                                 \
+    Test(contract_sqlite, name) { name##_body("sqlite", url_for("sqlite")); }                      \
+    Test(contract_pg, name) { name##_body("pg", url_for("pg")); }                                  \
+    static void name##_body(const char *backend, const char *url)
+
+static nd_store_t *open_store(const char *url)
+{
+    nd_store_t *s = NULL;
+    char err[256] = "";
+    cr_assert_eq(nd_store_open(url, ND_STORE_CREATE, &s, err, sizeof err), ND_OK, "%s", err);
+    return s;
+}
+
+static char ids[64][24];
+
+/* Order k: alternating buy/sell fills of 0.5 at 100+k, one every hour from T0. */
+static void append_fill(nd_store_t *s, int k, int64_t ts_ns)
+{
+    snprintf(ids[k % 64], sizeof ids[0], "c%d", k);
+    nd_record_t r;
+    memset(&r, 0, sizeof r);
+    r.ts_ns = ts_ns;
+    r.event = "taker";
+    r.account = "acct-1";
+    r.strategy = k % 3 == 0 ? "beta" : "alpha";
+    r.venue = "sim";
+    r.instrument = "BTC/USDT";
+    r.client_order_id = ids[k % 64];
+    r.venue_order_id = "v1";
+    r.side = k % 2 == 0 ? 1 : -1;
+    r.px = (100 + k) * 100LL;
+    r.px_scale = 2;
+    r.qty = 50;
+    r.qty_scale = 2;
+    r.notional = (100 + k) * 50000000LL; /* 0.5 * (100 + k) at 8 decimals */
+    r.fee = 1000000;                      /* 0.01 */
+    char err[256] = "";
+    cr_assert_eq(nd_store_append_fill(s, &r, err, sizeof err), ND_OK, "%s", err);
+}
+
+static void flush(nd_store_t *s)
+{
+    char err[256] = "";
+    cr_assert_eq(nd_store_flush(s, err, sizeof err), ND_OK, "%s", err);
+}
+
+static nd_audit_result_t verify(nd_store_t *s)
+{
+    nd_audit_result_t a;
+    char err[256] = "";
+    cr_assert_eq(nd_audit_verify(s, &a, err, sizeof err), ND_OK, "%s", err);
+    return a;
+}
+
+typedef struct collected {
+    int count;
+    int64_t seqs[256];
+    char last_detail[256];
+    char last_event[64];
+    int64_t last_px;
+    uint8_t hashes[256][ND_HASH_SIZE];
+} collected_t;
+
+static nd_err_t collect(void *ctx, const nd_record_t *rec)
+{
+    collected_t *c = ctx;
+    if (c->count < 256) {
+        c->seqs[c->count] = rec->seq;
+        memcpy(c->hashes[c->count], rec->hash, ND_HASH_SIZE);
+    }
+    c->count++;
+    snprintf(c->last_detail, sizeof c->last_detail, "%s", rec->detail);
+    snprintf(c->last_event, sizeof c->last_event, "%s", rec->event);
+    c->last_px = rec->px;
+    return ND_OK;
+}
+
+CONTRACT(empty_store_verifies_zero)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    cr_assert_eq(nd_store_last_seq(s), 0);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK);
+    cr_assert_eq(a.verified, 0);
+    nd_store_close(s);
+}
+
+typedef struct roundtrip {
+    nd_record_t want;
+    int seen;
+} roundtrip_t;
+
+static nd_err_t compare_row(void *ctx, const nd_record_t *got)
+{
+    roundtrip_t *t = ctx;
+    const nd_record_t *w = &t->want;
+    t->seen++;
+    cr_assert_eq(got->seq, w->seq);
+    cr_assert_eq(got->ts_ns, w->ts_ns);
+    cr_assert_eq(got->kind, w->kind);
+    cr_assert_eq(got->side, w->side);
+    cr_assert_str_eq(got->event, w->event);
+    cr_assert_str_eq(got->account, w->account);
+    cr_assert_str_eq(got->strategy, "");
+    cr_assert_str_eq(got->jurisdiction, w->jurisdiction);
+    cr_assert_str_eq(got->client_order_id, w->client_order_id);
+    cr_assert_str_eq(got->instrument, w->instrument);
+    cr_assert_str_eq(got->reason, w->reason);
+    cr_assert_str_eq(got->detail, w->detail);
+    cr_assert_eq(got->px, w->px);
+    cr_assert_eq(got->qty, w->qty);
+    cr_assert_eq(got->from_ns, w->from_ns);
+    cr_assert_eq(got->to_ns, w->to_ns);
+    cr_assert_eq(memcmp(got->prev_hash, w->prev_hash, ND_HASH_SIZE), 0);
+    cr_assert_eq(memcmp(got->hash, w->hash, ND_HASH_SIZE), 0);
+    uint8_t again[ND_HASH_SIZE];
+    cr_assert_eq(nd_record_hash(got, again), ND_OK);
+    cr_assert_eq(memcmp(again, got->hash, ND_HASH_SIZE), 0);
+    return ND_OK;
+}
+
+CONTRACT(every_column_round_trips)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    append_fill(s, 0, T0);
+    nd_alert_record_t a = {
+        .ts_ns = T0 + 5, .rule = "wash_trading", .jurisdiction = "US",
+        .accounts = "a1,a2", .order_ids = "o1,o2", .instrument = "BTC/USDT",
+        .from_ns = T0, .to_ns = T0 + 4,
+        .reason = "tab\there, newline\nthere, back\\slash, \"quotes\", caf\xc3\xa9",
+        .evidence_json = "{\"orders\": [\"o1\", \"o2\"], \"note\": \"x\\ty\"}",
+    };
+    int64_t seq = 0;
+    char err[256] = "";
+    cr_assert_eq(nd_store_append_alert(s, &a, &seq, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(seq, 2);
+    cr_assert_eq(nd_store_pending(s), 2);
+    flush(s);
+    cr_assert_eq(nd_store_pending(s), 0);
+    roundtrip_t t;
+    memset(&t, 0, sizeof t);
+    t.want.seq = 2;
+    t.want.ts_ns = T0 + 5;
+    t.want.kind = ND_RECORD_ALERT;
+    t.want.event = "wash_trading";
+    t.want.account = "a1,a2";
+    t.want.jurisdiction = "US";
+    t.want.client_order_id = "o1,o2";
+    t.want.instrument = "BTC/USDT";
+    t.want.reason = a.reason;
+    t.want.detail = a.evidence_json;
+    t.want.from_ns = T0;
+    t.want.to_ns = T0 + 4;
+    nd_store_last_hash(s, t.want.hash);
+    collected_t c;
+    memset(&c, 0, sizeof c);
+    cr_assert_eq(nd_store_scan(s, NULL, &c, collect, err, sizeof err), ND_OK);
+    cr_assert_eq(c.count, 2);
+    cr_assert_eq(c.seqs[0], 1);
+    cr_assert_eq(c.seqs[1], 2);
+    memcpy(t.want.prev_hash, c.hashes[0], ND_HASH_SIZE);
+    nd_record_filter_t f = {.seq_from = 2};
+    cr_assert_eq(nd_store_scan(s, &f, &t, compare_row, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(t.seen, 1);
+    nd_audit_result_t v = verify(s);
+    cr_assert_eq(v.problem, ND_AUDIT_OK);
+    cr_assert_eq(v.verified, 2);
+    cr_assert_eq(memcmp(v.head, t.want.hash, ND_HASH_SIZE), 0);
+    nd_store_close(s);
+}
+
+CONTRACT(filters_select_by_kind_time_and_seq)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    for (int k = 0; k < 6; k++)
+        append_fill(s, k, T0 + k * DAY);
+    char err[256] = "";
+    cr_assert_eq(nd_store_append_operator_action(s, T0 + 2 * DAY, "ops", "kill_switch",
+                                                 "manual", err, sizeof err), ND_OK);
+    collected_t c;
+    memset(&c, 0, sizeof c);
+    nd_record_filter_t f = {.ts_from_ns = T0 + DAY, .ts_to_ns = T0 + 3 * DAY,
+                            .kind_mask = 1u << ND_RECORD_FILL};
+    cr_assert_eq(nd_store_scan(s, &f, &c, collect, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(c.count, 2); /* days 1 and 2; the operator action is not a fill */
+    cr_assert_eq(c.seqs[0], 2);
+    cr_assert_eq(c.seqs[1], 3);
+    memset(&c, 0, sizeof c);
+    nd_record_filter_t g = {.seq_from = 5};
+    cr_assert_eq(nd_store_scan(s, &g, &c, collect, err, sizeof err), ND_OK);
+    cr_assert_eq(c.count, 3);
+    cr_assert_str_eq(c.last_event, "kill_switch");
+    nd_store_close(s);
+}
+
+CONTRACT(typed_appends_check_their_fields)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    char err[256] = "";
+    nd_record_t r;
+    memset(&r, 0, sizeof r);
+    r.event = "exploded";
+    r.side = 1;
+    r.qty = 1;
+    r.client_order_id = "1";
+    r.instrument = "X/Y";
+    cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_EINVAL);
+    cr_assert(strstr(err, "exploded") != NULL, "%s", err);
+    r.event = "accepted";
+    r.side = 0;
+    cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_EINVAL);
+    r.side = -1;
+    r.qty = 0;
+    cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_EINVAL);
+    r.event = "rejected"; /* a rejection may carry no quantity */
+    r.reason = "invalid_quantity";
+    cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_OK, "%s", err);
+    nd_alert_record_t a = {.rule = "layering", .reason = "why", .evidence_json = "{oops"};
+    cr_assert_eq(nd_store_append_alert(s, &a, NULL, err, sizeof err), ND_EINVAL);
+    cr_assert_eq(nd_store_append_config_change(s, T0, "", "v", NULL, err, sizeof err), ND_EINVAL);
+    cr_assert_eq(nd_store_last_seq(s), 1); /* refusals do not consume a seq */
+    flush(s);
+    cr_assert_eq(verify(s).verified, 1);
+    nd_store_close(s);
+}
+
+CONTRACT(closing_without_flush_keeps_only_what_was_committed)
+{
+    nd_store_t *s = open_store(url);
+    append_fill(s, 0, T0);
+    flush(s);
+    append_fill(s, 1, T0 + 1);
+    cr_assert_eq(nd_store_last_seq(s), 2);
+    nd_store_close(s);
+    if (strcmp(backend, "mem") == 0)
+        return; /* memory does not outlive the handle */
+    s = open_store(url);
+    cr_assert_eq(nd_store_last_seq(s), 1);
+    append_fill(s, 2, T0 + 2); /* the chain goes on from the durable tail */
+    flush(s);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK);
+    cr_assert_eq(a.verified, 2);
+    nd_store_close(s);
+}
+
+CONTRACT(a_failed_write_fails_the_store)
+{
+    if (strcmp(backend, "mem") == 0)
+        url = "mem:?fail_after=3";
+    else
+        return; /* SQLite's full disk is tested below, with a page cap */
+    nd_store_t *s = open_store(url);
+    append_fill(s, 0, T0);
+    append_fill(s, 1, T0 + 1);
+    flush(s);
+    append_fill(s, 2, T0 + 2);
+    nd_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = ND_RECORD_LOG;
+    r.event = "x";
+    char err[256] = "";
+    cr_assert_eq(nd_store_append(s, &r, err, sizeof err), ND_EIO);
+    cr_assert(strstr(err, "injected") != NULL, "%s", err);
+    cr_assert_eq(nd_store_last_seq(s), 2); /* back to the durable tail */
+    cr_assert_eq(nd_store_append(s, &r, err, sizeof err), ND_ESTATE);
+    cr_assert_eq(nd_store_flush(s, err, sizeof err), ND_ESTATE);
+    nd_store_close(s);
+}
+
+Test(contract_sqlite, full_database_fails_the_write)
+{
+    const char *base = url_for("sqlite");
+    char url[600];
+    snprintf(url, sizeof url, "%s?max_pages=40", base);
+    nd_store_t *s = open_store(url);
+    nd_err_t rc = ND_OK;
+    char err[256] = "";
+    char detail[2000];
+    memset(detail, 'x', sizeof detail - 1);
+    detail[0] = '"';
+    detail[sizeof detail - 2] = '"';
+    detail[sizeof detail - 1] = 0;
+    for (int k = 0; k < 200 && rc == ND_OK; k++) {
+        rc = nd_store_append_config_change(s, T0 + k, "k", "v", detail, err, sizeof err);
+        if (rc == ND_OK && k % 10 == 9)
+            rc = nd_store_flush(s, err, sizeof err);
+    }
+    cr_assert_eq(rc, ND_EIO);
+    cr_assert(strstr(err, "full") != NULL, "%s", err);
+    int64_t durable = nd_store_last_seq(s);
+    cr_assert(durable > 0 && durable % 10 == 0, "%lld (%s)", (long long)durable, err);
+    nd_store_close(s);
+    s = open_store(base);
+    cr_assert_eq(nd_store_last_seq(s), durable);
+    cr_assert_eq(verify(s).verified, durable);
+    nd_store_close(s);
+}
+
+CONTRACT_SQL(newer_schema_is_refused)
+{
+    nd_store_t *s = open_store(url);
+    nd_store_close(s);
+    raw_sql(backend, url, "INSERT INTO schema_migrations (version, applied_at) VALUES "
+                          "(99, '2030-01-01')");
+    char err[256] = "";
+    cr_assert_eq(nd_store_open(url, 0, &s, err, sizeof err), ND_EIO);
+    cr_assert(strstr(err, "schema version 99 is newer") != NULL, "%s", err);
+}
+
+Test(contract_sqlite, missing_file_is_not_created_without_the_flag)
+{
+    nd_store_t *s = NULL;
+    char err[256] = "";
+    cr_assert_eq(nd_store_open("sqlite:/nonexistent/dir/x.db", 0, &s, err, sizeof err),
+                 ND_ENOTFOUND);
+    cr_assert(strstr(err, "no such database") != NULL, "%s", err);
+    cr_assert_eq(nd_store_open("sqlite:", 0, &s, err, sizeof err), ND_EINVAL);
+}
+
+/* ---- tampering -------------------------------------------------------------------------- */
+
+static void blob_literal(const char *backend, const uint8_t hash[ND_HASH_SIZE], char *out)
+{
+    char hex[2 * ND_HASH_SIZE + 1];
+    nd_hash_hex(hash, hex);
+    if (strcmp(backend, "pg") == 0)
+        sprintf(out, "'\\x%s'::bytea", hex);
+    else
+        sprintf(out, "X'%s'", hex);
+}
+
+static nd_store_t *ten_fills(const char *url)
+{
+    nd_store_t *s = open_store(url);
+    for (int k = 0; k < 10; k++)
+        append_fill(s, k, T0 + k * ND_NS_PER_HOUR);
+    flush(s);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK);
+    cr_assert_eq(a.verified, 10);
+    nd_store_close(s);
+    return NULL;
+}
+
+static void expect_problem(const char *url, nd_audit_problem_t problem, int64_t seq)
+{
+    nd_store_t *s = open_store(url);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, problem, "got %s at %lld (%s), want %s at %lld",
+                 nd_audit_problem_name(a.problem), (long long)a.seq, a.detail,
+                 nd_audit_problem_name(problem), (long long)seq);
+    cr_assert_eq(a.seq, seq, "%s", a.detail);
+    nd_store_close(s);
+}
+
+CONTRACT_SQL(tamper_update_is_altered)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    raw_sql(backend, url, "UPDATE records SET qty = qty + 1 WHERE seq = 5");
+    expect_problem(url, ND_AUDIT_ALTERED, 5);
+}
+
+CONTRACT_SQL(tamper_update_with_rehash_is_altered)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    /* The editor knows the algorithm and re-hashes seq 5: seq 6 no longer links to it. */
+    raw_sql(backend, url, "UPDATE records SET venue = 'elsewhere', hash = prev_hash WHERE seq = 5");
+    expect_problem(url, ND_AUDIT_ALTERED, 5);
+}
+
+CONTRACT_SQL(tamper_delete_is_deleted)
+{
+    ten_fills(url);
+    raw_sql(backend, url, "DELETE FROM records WHERE seq = 5");
+    expect_problem(url, ND_AUDIT_DELETED, 5);
+}
+
+CONTRACT_SQL(tamper_delete_and_renumber_is_deleted)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    raw_sql(backend, url, "DELETE FROM records WHERE seq = 5");
+    raw_sql(backend, url, "UPDATE records SET seq = seq + 1000 WHERE seq > 5");
+    raw_sql(backend, url, "UPDATE records SET seq = seq - 1001 WHERE seq > 1000");
+    expect_problem(url, ND_AUDIT_DELETED, 5);
+}
+
+typedef struct grab {
+    int64_t seq;
+    nd_record_t rec;
+    char strings[10][64];
+} grab_t;
+
+static nd_err_t grab_one(void *ctx, const nd_record_t *rec)
+{
+    grab_t *g = ctx;
+    if (rec->seq != g->seq)
+        return ND_OK;
+    g->rec = *rec;
+    const char **f[] = {&g->rec.event, &g->rec.account, &g->rec.strategy, &g->rec.venue,
+                        &g->rec.instrument, &g->rec.jurisdiction, &g->rec.client_order_id,
+                        &g->rec.venue_order_id, &g->rec.reason, &g->rec.detail};
+    for (int k = 0; k < 10; k++) {
+        snprintf(g->strings[k], sizeof g->strings[k], "%s", *f[k]);
+        *f[k] = g->strings[k];
+    }
+    return ND_OK;
+}
+
+CONTRACT_SQL(tamper_insert_with_valid_hash_is_inserted)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    /* A forged fill placed at seq 5, correctly linked to seq 4 and correctly hashed. */
+    nd_store_t *s = open_store(url);
+    grab_t g;
+    memset(&g, 0, sizeof g);
+    g.seq = 4;
+    char err[256];
+    cr_assert_eq(nd_store_scan(s, NULL, &g, grab_one, err, sizeof err), ND_OK);
+    nd_store_close(s);
+    nd_record_t forged = g.rec;
+    memcpy(forged.prev_hash, g.rec.hash, ND_HASH_SIZE);
+    forged.seq = 5;
+    forged.client_order_id = "forged";
+    cr_assert_eq(nd_record_hash(&forged, forged.hash), ND_OK);
+    raw_sql(backend, url, "UPDATE records SET seq = seq + 1000 WHERE seq >= 5");
+    raw_sql(backend, url, "UPDATE records SET seq = seq - 999 WHERE seq > 1000");
+    char prev[80], hash[80], sql[2048];
+    blob_literal(backend, forged.prev_hash, prev);
+    blob_literal(backend, forged.hash, hash);
+    snprintf(sql, sizeof sql, "INSERT INTO records (seq, ts_ns, kind, side, event, account, "
+             "strategy, venue, instrument, jurisdiction, client_order_id, venue_order_id, px, "
+             "qty, px_scale, qty_scale, notional, fee, from_ns, to_ns, reason, detail, "
+             "prev_hash, hash) VALUES (5, %lld, %d, %d, '%s', '%s', '%s', '%s', '%s', '', "
+             "'forged', '%s', %lld, %lld, %d, %d, %lld, %lld, 0, 0, '', '', %s, %s)",
+             (long long)forged.ts_ns, (int)forged.kind, (int)forged.side, forged.event,
+             forged.account, forged.strategy, forged.venue, forged.instrument,
+             forged.venue_order_id, (long long)forged.px, (long long)forged.qty,
+             (int)forged.px_scale, (int)forged.qty_scale, (long long)forged.notional,
+             (long long)forged.fee, prev, hash);
+    raw_sql(backend, url, sql);
+    expect_problem(url, ND_AUDIT_INSERTED, 5);
+}
+
+CONTRACT_SQL(tamper_swap_is_reordered)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    raw_sql(backend, url, "UPDATE records SET seq = -1 WHERE seq = 5");
+    raw_sql(backend, url, "UPDATE records SET seq = 5 WHERE seq = 6");
+    raw_sql(backend, url, "UPDATE records SET seq = 6 WHERE seq = -1");
+    expect_problem(url, ND_AUDIT_REORDERED, 5);
+}
+
+CONTRACT_SQL(tamper_timestamp_is_altered_and_blocks_retention)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    raw_sql(backend, url, "UPDATE records SET ts_ns = ts_ns - 1 WHERE seq = 9");
+    expect_problem(url, ND_AUDIT_ALTERED, 9);
+    nd_store_t *s = open_store(url);
+    nd_retention_policy_t p;
+    nd_retention_policy_default(&p);
+    nd_retention_result_t r;
+    char err[256] = "";
+    cr_assert_eq(nd_retention_apply(s, &p, T0 + 3650 * DAY, false, &r, err, sizeof err),
+                 ND_ESTATE);
+    cr_assert(strstr(err, "refusing to prune") != NULL, "%s", err);
+    cr_assert_eq(nd_store_last_seq(s), 10);
+    nd_store_close(s);
+}
+
+/* ---- retention -------------------------------------------------------------------------- */
+
+static void append_kind(nd_store_t *s, nd_record_kind_t kind, int64_t ts_ns)
+{
+    nd_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.ts_ns = ts_ns;
+    r.event = nd_record_kind_name(kind);
+    r.detail = "{}";
+    char err[256] = "";
+    cr_assert_eq(nd_store_append(s, &r, err, sizeof err), ND_OK, "%s", err);
+}
+
+CONTRACT(retention_prunes_only_past_the_cutoff_and_the_chain_verifies)
+{
+    (void)backend;
+    /* now = 2022-05-09: trades cutoff 2015-05-09, logs 2021-05-09, metrics 2017-05-09,
+     * chaos 2022-02-08. */
+    const int64_t now = T0;
+    nd_retention_policy_t p;
+    nd_retention_policy_default(&p);
+    const int64_t trades_cut = nd_retention_cutoff_ns(p.keep[ND_RETENTION_TRADES], now);
+    cr_assert_eq(trades_cut, 1431129600LL * ND_NS_PER_SEC); /* 2015-05-09T00:00:00Z */
+    nd_store_t *s = open_store(url);
+    append_fill(s, 0, trades_cut - 1);                 /* 1: pruned */
+    append_kind(s, ND_RECORD_CHAOS, now - 91 * DAY);   /* 2: pruned */
+    append_fill(s, 1, trades_cut);                     /* 3: kept, exactly at the cutoff */
+    append_kind(s, ND_RECORD_LOG, now - 2 * 365 * DAY); /* 4: pruned */
+    append_kind(s, ND_RECORD_METRIC, now - 4 * 365 * DAY); /* 5: kept */
+    append_kind(s, ND_RECORD_CHAOS, now - 89 * DAY);   /* 6: kept */
+    append_kind(s, ND_RECORD_CHAOS, now - 90 * DAY - 1); /* 7: pruned */
+    flush(s);
+    nd_retention_result_t r;
+    char err[256] = "";
+    cr_assert_eq(nd_retention_apply(s, &p, now, true, &r, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(r.pruned_total, 4);
+    cr_assert_eq(r.prune_seq, 0);
+    cr_assert_eq(nd_store_last_seq(s), 7); /* a dry run changes nothing */
+    cr_assert_eq(nd_retention_apply(s, &p, now, false, &r, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(r.pruned_total, 4);
+    cr_assert_eq(r.pruned[ND_RETENTION_TRADES], 1);
+    cr_assert_eq(r.pruned[ND_RETENTION_LOGS], 1);
+    cr_assert_eq(r.pruned[ND_RETENTION_METRICS], 0);
+    cr_assert_eq(r.pruned[ND_RETENTION_CHAOS], 2);
+    cr_assert_eq(r.ranges, 3); /* [1,2] [4,4] [7,7] */
+    cr_assert_eq(r.kept, 3);
+    cr_assert_eq(r.prune_seq, 8);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_eq(a.verified, 4); /* 3, 5, 6 and the prune record */
+    cr_assert_eq(a.pruned, 4);
+    /* 100 days later seq 3 (trades) and seq 6 (chaos) expire: their ranges sit next to the
+     * earlier ones and the walk steps over the chain of ranges. */
+    cr_assert_eq(nd_retention_apply(s, &p, now + 100 * DAY, false, &r, err, sizeof err), ND_OK);
+    cr_assert_eq(r.pruned_total, 2);
+    cr_assert_eq(r.prune_seq, 9);
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_eq(a.verified, 3); /* 5, 8, 9 */
+    cr_assert_eq(a.pruned, 6);
+    cr_assert_eq(a.prune_records, 2);
+    append_fill(s, 2, now + 101 * DAY); /* and the chain goes on */
+    flush(s);
+    cr_assert_eq(verify(s).verified, 4);
+    nd_store_close(s);
+}
+
+CONTRACT_SQL(deleting_a_record_and_faking_nothing_is_still_caught_after_a_prune)
+{
+    nd_store_t *s = open_store(url);
+    append_kind(s, ND_RECORD_CHAOS, T0 - 200 * DAY);
+    for (int k = 0; k < 4; k++)
+        append_fill(s, k, T0 + k);
+    flush(s);
+    nd_retention_policy_t p;
+    nd_retention_policy_default(&p);
+    nd_retention_result_t r;
+    char err[256] = "";
+    cr_assert_eq(nd_retention_apply(s, &p, T0 + DAY, false, &r, err, sizeof err), ND_OK);
+    cr_assert_eq(r.pruned_total, 1);
+    nd_store_close(s);
+    raw_sql(backend, url, "DELETE FROM records WHERE seq = 3");
+    expect_problem(url, ND_AUDIT_DELETED, 3);
+}
+
+/* ---- reports ---------------------------------------------------------------------------- */
+
+/* qty in hundredths, px in whole quote units; notional and fee in cash units (1e-8). */
+static void fill_at(nd_store_t *s, const char *iso, int side, int64_t qty_e2, int64_t px)
+{
+    int64_t ts;
+    cr_assert_eq(nd_time_parse_iso(iso, &ts), ND_OK, "%s", iso);
+    nd_record_t r;
+    memset(&r, 0, sizeof r);
+    r.ts_ns = ts;
+    r.event = "taker";
+    r.account = "acct-1";
+    r.strategy = "alpha";
+    r.venue = "sim";
+    r.instrument = "BTC/USDT";
+    r.client_order_id = "c";
+    r.side = side;
+    r.px = px * 100;
+    r.px_scale = 2;
+    r.qty = qty_e2;
+    r.qty_scale = 2;
+    r.notional = qty_e2 * px * 1000000;  /* qty_e2/100 * px * 1e8 */
+    r.fee = r.notional / 1000;           /* 10 bps */
+    char err[256] = "";
+    cr_assert_eq(nd_store_append_fill(s, &r, err, sizeof err), ND_OK, "%s", err);
+}
+
+static json_t *report_json(nd_store_t *s, const char *period_text, const char *jurisdiction)
+{
+    nd_compliance_period_t p;
+    char err[256] = "";
+    cr_assert_eq(nd_compliance_period_parse(period_text, &p, err, sizeof err), ND_OK, "%s", err);
+    FILE *tmp = tmpfile();
+    cr_assert_eq(nd_compliance_report_write(s, &p, jurisdiction, ND_COMPLIANCE_JSON, tmp, err,
+                                            sizeof err), ND_OK, "%s", err);
+    rewind(tmp);
+    json_error_t jerr;
+    json_t *doc = json_loadf(tmp, 0, &jerr);
+    fclose(tmp);
+    cr_assert_not_null(doc, "%s", jerr.text);
+    return doc;
+}
+
+static const char *jstr(json_t *doc, const char *path1, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(doc, path1), key);
+    cr_assert(json_is_string(v), "%s.%s", path1, key);
+    return json_string_value(v);
+}
+
+static int64_t jint(json_t *doc, const char *path1, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(doc, path1), key);
+    cr_assert(json_is_integer(v), "%s.%s", path1, key);
+    return json_integer_value(v);
+}
+
+static void report_fixture(nd_store_t *s)
+{
+    fill_at(s, "2022-05-08T23:00:00Z", 1, 100, 100);  /* before the day: opens 1 @ 100 */
+    fill_at(s, "2022-05-09T10:00:00Z", 1, 100, 110);  /* 2 @ 105 average */
+    fill_at(s, "2022-05-09T12:00:00Z", -1, 150, 120); /* sells 1.5: +22.5 */
+    fill_at(s, "2022-05-10T00:00:00Z", -1, 50, 130);  /* next day: +12.5 */
+    fill_at(s, "2022-06-30T23:59:59.999Z", 1, 10, 100);
+    fill_at(s, "2022-07-01T00:00:00Z", 1, 10, 100);
+    char err[256] = "";
+    nd_alert_record_t us = {.ts_ns = T0 + 11 * ND_NS_PER_HOUR, .rule = "wash_trading",
+                            .jurisdiction = "US", .accounts = "a1,a2", .order_ids = "o1,o2",
+                            .from_ns = T0, .to_ns = T0 + 1, .reason = "self-match",
+                            .evidence_json = "{\"orders\":[\"o1\",\"o2\"]}"};
+    nd_alert_record_t eu = us;
+    eu.jurisdiction = "EU";
+    eu.rule = "layering";
+    cr_assert_eq(nd_store_append_alert(s, &us, NULL, err, sizeof err), ND_OK);
+    cr_assert_eq(nd_store_append_alert(s, &eu, NULL, err, sizeof err), ND_OK);
+    nd_record_t b;
+    memset(&b, 0, sizeof b);
+    b.ts_ns = T0 + 14 * ND_NS_PER_HOUR;
+    b.event = "drawdown";
+    b.reason = "drawdown breaker tripped";
+    b.detail = "{\"equity\":\"88\"}";
+    cr_assert_eq(nd_store_append_breaker(s, &b, err, sizeof err), ND_OK);
+    flush(s);
+}
+
+CONTRACT(report_daily_uses_cost_from_before_the_period)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    report_fixture(s);
+    json_t *doc = report_json(s, "daily:2022-05-09", NULL);
+    cr_assert_str_eq(jstr(doc, "period", "from"), "2022-05-09T00:00:00Z");
+    cr_assert_str_eq(jstr(doc, "period", "to"), "2022-05-10T00:00:00Z");
+    cr_assert_eq(jint(doc, "summary", "fills"), 2);
+    cr_assert_str_eq(jstr(doc, "summary", "volume"), "290");
+    cr_assert_str_eq(jstr(doc, "summary", "fees"), "0.29");
+    cr_assert_str_eq(jstr(doc, "summary", "realized_pnl"), "22.5");
+    cr_assert_str_eq(jstr(doc, "summary", "net_pnl"), "22.21");
+    cr_assert_eq(jint(doc, "summary", "alerts"), 2);
+    cr_assert_eq(jint(doc, "summary", "breaker_events"), 1);
+    json_t *g = json_array_get(json_object_get(doc, "by_instrument_strategy"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(g, "buy_qty")), "1");
+    cr_assert_str_eq(json_string_value(json_object_get(g, "sell_qty")), "1.5");
+    cr_assert_str_eq(json_string_value(json_object_get(g, "position")), "0.5");
+    json_t *alert = json_array_get(json_object_get(doc, "alerts"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(alert, "rule")), "wash_trading");
+    cr_assert_eq(json_array_size(json_object_get(alert, "accounts")), 2);
+    cr_assert_str_eq(json_string_value(json_array_get(
+                         json_object_get(json_object_get(alert, "evidence"), "orders"), 1)),
+                     "o2");
+    json_decref(doc);
+    doc = report_json(s, "daily:2022-05-09", "US");
+    cr_assert_eq(jint(doc, "summary", "alerts"), 1);
+    json_decref(doc);
+    nd_store_close(s);
+}
+
+CONTRACT(report_quarter_and_year_boundaries_are_utc)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    report_fixture(s);
+    json_t *doc = report_json(s, "monthly:2022-05", NULL);
+    cr_assert_eq(jint(doc, "summary", "fills"), 4);
+    cr_assert_str_eq(jstr(doc, "summary", "realized_pnl"), "35");
+    json_decref(doc);
+    doc = report_json(s, "quarterly:2022-Q2", NULL);
+    cr_assert_eq(jint(doc, "summary", "fills"), 5); /* 23:59:59.999 on 30 June is Q2 */
+    json_decref(doc);
+    doc = report_json(s, "quarterly:2022-Q3", NULL);
+    cr_assert_eq(jint(doc, "summary", "fills"), 1);
+    cr_assert_str_eq(jstr(doc, "period", "to"), "2022-10-01T00:00:00Z");
+    json_decref(doc);
+    doc = report_json(s, "annual:2022", NULL);
+    cr_assert_eq(jint(doc, "summary", "fills"), 6);
+    json_decref(doc);
+    doc = report_json(s, "quarterly:2022-Q1", NULL);
+    cr_assert_eq(jint(doc, "summary", "fills"), 0);
+    json_decref(doc);
+    nd_store_close(s);
+}
+
+/* ---- recording a backtest --------------------------------------------------------------- */
+
+typedef struct kinds {
+    int64_t count[ND_RECORD_KIND_MAX + 1];
+} kinds_t;
+
+static nd_err_t count_kinds(void *ctx, const nd_record_t *rec)
+{
+    ((kinds_t *)ctx)->count[rec->kind]++;
+    return ND_OK;
+}
+
+static nd_err_t run_recorded(const char *url, nd_backtest_result_t *res, char *rec_err,
+                             int64_t *records, kinds_t *kinds)
+{
+    nd_store_t *s = open_store(url);
+    nd_backtest_config_t cfg;
+    nd_backtest_config_default(&cfg);
+    cfg.synth.bars = 3000;
+    cfg.strategies[0].def = nd_strategy_find("sma_cross");
+    cr_assert_not_null(cfg.strategies[0].def);
+    nd_strategy_params_default(cfg.strategies[0].def, cfg.strategies[0].params);
+    cfg.strategy_count = 1;
+    nd_instrument_t inst;
+    nd_instrument_init(&inst, "BTC/USDT", "sim");
+    const char *names[1] = {"sma_cross"};
+    nd_recorder_t *r = NULL;
+    char err[512] = "";
+    cr_assert_eq(nd_recorder_create(s, "bt", &inst, 1, names, 1, 16, &r, err, sizeof err), ND_OK);
+    cfg.tap.on_event = nd_recorder_on_event;
+    cfg.tap.ctx = r;
+    nd_err_t rc = nd_backtest_run(&cfg, res, err, sizeof err);
+    if (rc == ND_OK)
+        rc = nd_recorder_flush(r, err, sizeof err);
+    snprintf(rec_err, 400, "%s", nd_recorder_error(r));
+    *records = nd_recorder_count(r);
+    memset(kinds, 0, sizeof *kinds);
+    if (rc == ND_OK)
+        cr_assert_eq(nd_store_scan(s, NULL, kinds, count_kinds, err, sizeof err), ND_OK);
+    nd_recorder_destroy(r);
+    nd_store_close(s);
+    return rc;
+}
+
+Test(recorder, every_engine_event_is_recorded)
+{
+    nd_backtest_result_t res;
+    char rec_err[400];
+    int64_t records;
+    kinds_t k;
+    cr_assert_eq(run_recorded("mem:", &res, rec_err, &records, &k), ND_OK, "%s", rec_err);
+    const nd_engine_stats_t *st = nd_engine_stats(res.engine);
+    cr_assert(st->fills > 0);
+    cr_assert_eq(k.count[ND_RECORD_FILL], st->fills);
+    cr_assert(k.count[ND_RECORD_ORDER] >= 2 * st->orders_accepted); /* submitted + accepted */
+    cr_assert_eq(records, k.count[ND_RECORD_ORDER] + k.count[ND_RECORD_FILL] +
+                              k.count[ND_RECORD_RISK_REJECT] + k.count[ND_RECORD_BREAKER]);
+    nd_backtest_result_free(&res);
+}
+
+Test(recorder, a_failed_write_halts_trading)
+{
+    nd_backtest_result_t res;
+    char rec_err[400];
+    int64_t records;
+    kinds_t k;
+    nd_err_t rc = run_recorded("mem:?fail_after=20", &res, rec_err, &records, &k);
+    cr_assert_eq(rc, ND_EIO);
+    cr_assert(strstr(rec_err, "injected write failure") != NULL, "%s", rec_err);
+    cr_assert(records <= 20, "%lld", (long long)records);
+    nd_backtest_result_free(&res);
+}

@@ -1,0 +1,258 @@
+/* binance.h: the Binance Spot connector: stream decoding, the local order book kept in sync by
+ * Binance's documented procedure, request signing, the signed REST client with exchangeInfo
+ * filters, rate-limit accounting and error mapping, and the market-stream WebSocket client.
+ *
+ * Prices and quantities are int64 at ND_VENUE_DECIMALS (8), exactly what Binance publishes.
+ * Protocol facts: ../shared/PROTOCOLS.md section A. Nothing here prints; the CLI does. */
+#ifndef NODERR_BINANCE_H
+#define NODERR_BINANCE_H
+
+#include "noderr/book.h"
+#include "noderr/err.h"
+#include "noderr/venue.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Stream decoder (binance_decode.c) -------------------------------------------------- */
+
+typedef struct nd_binance_decoder nd_binance_decoder_t;
+
+/* Creates a decoder with room for max_levels levels and max_bytes message bytes (0: defaults
+ * 12,000 levels, 1 MiB, enough for a 5000-level REST snapshot). Destroy with
+ * nd_binance_decoder_destroy. */
+nd_err_t nd_binance_decoder_create(uint32_t max_levels, size_t max_bytes,
+                                   nd_binance_decoder_t **out /* OUT */);
+void nd_binance_decoder_destroy(nd_binance_decoder_t *dec);
+
+/* Decodes one message: a raw stream payload (trade, aggTrade, depthUpdate, bookTicker, kline,
+ * partial depth, REST depth snapshot), a combined-stream envelope {"stream","data"}, a user
+ * data event (executionReport, outboundAccountPosition, balanceUpdate, bare or wrapped in
+ * {"subscriptionId","event"}), or a control reply ({"result","id"}, {"error","id"},
+ * serverShutdown). Each normalised event goes to sink (outboundAccountPosition gives one
+ * BALANCE event per asset). Returns ND_OK, or for bad input ND_EPARSE / ND_EEOF (truncated) /
+ * ND_EDECLINED (unknown kind) / ND_ERANGE (bad number) / ND_EFULL (too large), after counting
+ * the reason in the decoder's counters; the book and the sink never see a bad message.
+ * Partial-depth and REST snapshots become BOOK_UPDATE events with snapshot = true. */
+nd_err_t nd_binance_decode(nd_binance_decoder_t *dec, const char *msg, size_t len, int64_t recv_ns,
+                           nd_md_sink_cb sink, void *ctx);
+/* The decoder's message, event and bad-input counters. */
+const nd_venue_counters_t *nd_binance_decoder_counters(const nd_binance_decoder_t *dec);
+/* The decoder behind the generic nd_md_decoder_ops_t interface (default sizes). */
+const nd_md_decoder_ops_t *nd_binance_decoder_ops(void);
+
+/* ---- Local order book (binance_depth.c) ------------------------------------------------- */
+
+typedef enum nd_binance_sync {
+    ND_BINANCE_SYNC_BUFFERING = 0, /* no snapshot yet: diffs are buffered */
+    ND_BINANCE_SYNC_WAIT_FIRST = 1,/* snapshot loaded, no diff bridged it yet */
+    ND_BINANCE_SYNC_OK = 2,        /* in sync */
+    ND_BINANCE_SYNC_RESYNC = 3     /* a gap (or buffer overflow): take a new snapshot */
+} nd_binance_sync_t;
+
+/* "buffering", "wait_first", "ok", "resync". */
+const char *nd_binance_sync_name(nd_binance_sync_t status);
+
+typedef struct nd_binance_depth {
+    /* read-only */
+    nd_book_t book;
+    nd_binance_sync_t status;
+    int64_t last_update_id;   /* book id: snapshot lastUpdateId, then the last applied u */
+    int64_t snapshot_id;      /* lastUpdateId of the loaded snapshot, -1 before */
+    int64_t first_buffered_U; /* U of the first buffered diff, -1 when none */
+    uint64_t applied;         /* diffs applied */
+    uint64_t dropped;         /* diffs dropped as stale (u <= book id) */
+    uint64_t gaps;            /* gaps detected */
+    /* private: the pre-snapshot buffer */
+    nd_md_level_t *_buf_levels;
+    uint32_t _buf_level_count, _buf_level_cap;
+    struct nd_binance_buffered *_buf_events;
+    uint32_t _buf_count, _buf_cap;
+} nd_binance_depth_t;
+
+/* Allocates the book (levels_max per side) and a buffer for up to buffer_events diffs holding
+ * buffer_levels levels in all. Status BUFFERING. Release with nd_binance_depth_deinit. */
+nd_err_t nd_binance_depth_init(nd_binance_depth_t *depth, uint32_t levels_max,
+                               uint32_t buffer_events, uint32_t buffer_levels);
+void nd_binance_depth_deinit(nd_binance_depth_t *depth);
+/* Resets to BUFFERING with an empty book and buffer (after RESYNC, before a new snapshot). */
+void nd_binance_depth_reset(nd_binance_depth_t *depth);
+
+/* Feeds one diff (a BOOK_UPDATE event that is not a snapshot). Before a snapshot it is
+ * buffered; afterwards it is applied or dropped by the documented rules: u <= book id is
+ * dropped; the first applied diff must have U <= book id + 1 <= u; each later diff must have
+ * U <= previous u + 1 (overlaps are fine), else the status becomes RESYNC and the diff is not
+ * applied. Returns ND_OK (applied, dropped or buffered), ND_ESTATE in RESYNC (not applied),
+ * ND_EFULL when the buffer overflows (status RESYNC). */
+nd_err_t nd_binance_depth_diff(nd_binance_depth_t *depth, const nd_md_book_update_t *diff);
+/* Loads a REST snapshot (levels with their sides, lastUpdateId) and replays the buffered diffs
+ * through the rules above. ND_EAGAIN (nothing loaded) when lastUpdateId < the first buffered U:
+ * the snapshot is too old, fetch another. */
+nd_err_t nd_binance_depth_snapshot(nd_binance_depth_t *depth, const nd_md_book_update_t *snap);
+
+/* ---- Signing (binance_sign.c) ----------------------------------------------------------- */
+
+/* HMAC-SHA256 of query then body (concatenated, no separator; either may be NULL/empty) keyed
+ * by the secret's bytes, written as 64 lowercase hex digits and a NUL into hex[65]. */
+nd_err_t nd_binance_sign(const char *secret, size_t secret_len, const char *query,
+                         size_t query_len, const char *body, size_t body_len, char hex[65]);
+
+/* ---- exchangeInfo filters (binance_filters.c) ------------------------------------------ */
+
+typedef struct nd_binance_filters {
+    char symbol[ND_NAME_MAX];
+    bool trading;              /* status == TRADING */
+    int64_t min_price, max_price, tick_size;  /* PRICE_FILTER; 0 disables a rule */
+    int64_t min_qty, max_qty, step_size;      /* LOT_SIZE */
+    int64_t mkt_min_qty, mkt_max_qty, mkt_step_size; /* MARKET_LOT_SIZE, 0 when absent */
+    int64_t min_notional;      /* MIN_NOTIONAL or NOTIONAL minNotional, 0 when absent */
+    int64_t max_notional;      /* NOTIONAL maxNotional, 0 when absent */
+    bool min_notional_market;  /* applyToMarket / applyMinToMarket */
+    bool max_notional_market;  /* applyMaxToMarket */
+} nd_binance_filters_t;
+
+/* Finds symbol in an exchangeInfo JSON body and reads its filters. ND_ENOTFOUND when absent,
+ * ND_EPARSE with detail in err when malformed. */
+nd_err_t nd_binance_filters_parse(const char *json, size_t len, const char *symbol,
+                                  nd_binance_filters_t *out /* OUT */, char *err, size_t err_len);
+
+typedef enum nd_binance_order_type {
+    ND_BINANCE_LIMIT = 0,
+    ND_BINANCE_MARKET = 1,
+    ND_BINANCE_LIMIT_MAKER = 2,
+    ND_BINANCE_STOP_LOSS_LIMIT = 3
+} nd_binance_order_type_t;
+
+typedef struct nd_binance_order {
+    char symbol[ND_NAME_MAX];
+    char client_order_id[37];  /* newClientOrderId: [a-zA-Z0-9-_]{1,36} */
+    nd_md_side_t side;         /* BID = BUY, ASK = SELL */
+    nd_binance_order_type_t type;
+    int64_t px;                /* LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT */
+    int64_t qty;
+    int64_t stop_px;           /* STOP_LOSS_LIMIT */
+    int64_t ref_px;            /* MARKET: reference price for the notional check, 0: skip */
+} nd_binance_order_t;
+
+/* Checks an order against the filters before it is sent: ND_REJECT_NONE or the reason
+ * (INVALID_PRICE for PRICE_FILTER, INVALID_QUANTITY for LOT_SIZE, BELOW_MIN_NOTIONAL,
+ * ABOVE_MAX_NOTIONAL, VENUE_SYMBOL_NOT_TRADING). */
+nd_reject_t nd_binance_filters_check(const nd_binance_filters_t *filters,
+                                     const nd_binance_order_t *order);
+
+/* ---- Errors and rate limits (binance_rest.c) ------------------------------------------- */
+
+/* Maps an HTTP status and Binance error code/msg to a reject reason: -1003 / 429 rate limit,
+ * 418 banned, -1021 timestamp outside recvWindow, -1022/-2014/-2015 unauthorized, -1013
+ * filter failure, -2010 new order rejected (insufficient balance when msg says so), -2011 /
+ * -2013 unknown order, -1100..-1199 bad request, 5xx / -1007 status unknown. */
+nd_reject_t nd_binance_map_error(long http_status, int64_t code, const char *msg);
+
+/* ---- REST client (binance_rest.c) ------------------------------------------------------ */
+
+typedef struct nd_binance_rest nd_binance_rest_t;
+
+typedef struct nd_binance_rest_config {
+    const char *base_url;        /* "https://api.binance.com", testnet, or a local server */
+    const nd_secret_t *secret;   /* copied; NULL for public endpoints only */
+    int64_t recv_window_ms;      /* 0: 5000 */
+    int64_t weight_limit_1m;     /* REQUEST_WEIGHT per minute (0: 6000) */
+    long timeout_ms;             /* 0: 10000 */
+} nd_binance_rest_config_t;
+
+typedef struct nd_binance_rest_result {
+    long http_status;
+    nd_reject_t reject;          /* NONE on success */
+    int64_t venue_code;          /* Binance "code", 0 when none */
+    char venue_msg[128];
+    int64_t used_weight_1m;      /* last X-MBX-USED-WEIGHT-1M, -1 when absent */
+    int64_t retry_after_s;       /* Retry-After on 429/418, -1 when absent */
+    char *body;                  /* response body (nd_alloc'd), freed by ..._result_free */
+    size_t body_len;
+} nd_binance_rest_result_t;
+
+nd_err_t nd_binance_rest_create(const nd_binance_rest_config_t *config, const nd_clock_t *clock,
+                                nd_binance_rest_t **out /* OUT */, char *err, size_t err_len);
+void nd_binance_rest_destroy(nd_binance_rest_t *rest);
+void nd_binance_rest_result_free(nd_binance_rest_result_t *result);
+
+/* GET /api/v3/time and stores server - local offset used for every signed timestamp. */
+nd_err_t nd_binance_rest_sync_time(nd_binance_rest_t *rest, char *err, size_t err_len);
+int64_t nd_binance_rest_time_offset_ms(const nd_binance_rest_t *rest);
+/* Loads the symbol's filters from GET /api/v3/exchangeInfo?symbol=S (kept in the client for
+ * nd_binance_rest_new_order). */
+nd_err_t nd_binance_rest_load_filters(nd_binance_rest_t *rest, const char *symbol, char *err,
+                                      size_t err_len);
+/* Sets filters directly (from a saved exchangeInfo). */
+void nd_binance_rest_set_filters(nd_binance_rest_t *rest, const nd_binance_filters_t *filters);
+
+/* The generic call: method, path and the unsigned query (may be empty); signed adds
+ * timestamp, recvWindow and signature plus X-MBX-APIKEY. Honours a pending back-off: while
+ * a Retry-After from a 429 runs, calls return ND_EAGAIN without sending; after a 418 every
+ * call returns ND_ESTATE (banned) until nd_binance_rest_create again. ND_OK means an HTTP
+ * response arrived; result->reject says whether the venue refused. */
+nd_err_t nd_binance_rest_call(nd_binance_rest_t *rest, const char *method, const char *path,
+                              const char *query, bool is_signed,
+                              nd_binance_rest_result_t *result /* OUT */, char *err,
+                              size_t err_len);
+/* POST /api/v3/order after nd_binance_filters_check (a filter reject returns ND_OK with
+ * result->reject set and http_status 0: nothing was sent). */
+nd_err_t nd_binance_rest_new_order(nd_binance_rest_t *rest, const nd_binance_order_t *order,
+                                   nd_binance_rest_result_t *result /* OUT */, char *err,
+                                   size_t err_len);
+/* DELETE /api/v3/order by origClientOrderId. */
+nd_err_t nd_binance_rest_cancel(nd_binance_rest_t *rest, const char *symbol,
+                                const char *client_order_id,
+                                nd_binance_rest_result_t *result /* OUT */, char *err,
+                                size_t err_len);
+/* GET /api/v3/order by origClientOrderId. */
+nd_err_t nd_binance_rest_query(nd_binance_rest_t *rest, const char *symbol,
+                               const char *client_order_id,
+                               nd_binance_rest_result_t *result /* OUT */, char *err,
+                               size_t err_len);
+/* GET /api/v3/openOrders (symbol may be NULL for all). */
+nd_err_t nd_binance_rest_open_orders(nd_binance_rest_t *rest, const char *symbol,
+                                     nd_binance_rest_result_t *result /* OUT */, char *err,
+                                     size_t err_len);
+/* GET /api/v3/account (balances). */
+nd_err_t nd_binance_rest_account(nd_binance_rest_t *rest, nd_binance_rest_result_t *result /* OUT */,
+                                 char *err, size_t err_len);
+/* Weight used in the current minute as last reported by the venue. */
+int64_t nd_binance_rest_used_weight(const nd_binance_rest_t *rest);
+
+/* ---- Market streams over WebSocket (binance_ws.c) --------------------------------------- */
+
+/* Writes a SUBSCRIBE or UNSUBSCRIBE request for streams (lowercased on the way) with id into
+ * buf: {"method":"SUBSCRIBE","params":["btcusdt@depth@100ms"],"id":1}. Returns the length;
+ * 0 when it does not fit. */
+size_t nd_binance_ws_request(bool subscribe, const char *const *streams, uint32_t count,
+                             int64_t id, char *buf, size_t cap);
+
+typedef struct nd_binance_stream nd_binance_stream_t;
+
+typedef struct nd_binance_stream_config {
+    const char *base_url;         /* "wss://stream.binance.com:9443" or a local ws:// server */
+    const char *const *streams;   /* "btcusdt@trade", ... (<= 1024) */
+    uint32_t stream_count;
+    uint64_t seed;                /* reconnect jitter */
+    int64_t max_age_ns;           /* 0: 23 h 50 min, ahead of the 24 h limit */
+    int64_t backoff_min_ns;       /* 0: 1 s */
+    int64_t backoff_max_ns;       /* 0: 60 s */
+} nd_binance_stream_config_t;
+
+/* Connects to base_url/stream (combined streams) and SUBSCRIBEs the streams on every
+ * (re)connect, at most 5 messages per second; decodes each message and hands the events to
+ * sink; a serverShutdown event triggers an immediate reconnect. */
+nd_err_t nd_binance_stream_create(const nd_binance_stream_config_t *config, const nd_clock_t *clock,
+                                  nd_md_sink_cb sink, void *ctx,
+                                  nd_binance_stream_t **out /* OUT */, char *err, size_t err_len);
+nd_err_t nd_binance_stream_service(nd_binance_stream_t *stream, int timeout_ms);
+/* Sends UNSUBSCRIBE for the given streams (and forgets them for reconnects). */
+nd_err_t nd_binance_stream_unsubscribe(nd_binance_stream_t *stream, const char *const *streams,
+                                       uint32_t count);
+const nd_venue_counters_t *nd_binance_stream_counters(const nd_binance_stream_t *stream);
+uint32_t nd_binance_stream_connects(const nd_binance_stream_t *stream);
+void nd_binance_stream_destroy(nd_binance_stream_t *stream);
+
+#endif

@@ -1,0 +1,573 @@
+/* binance_decode.c: Binance Spot messages -> normalised events (binance.h).
+ *
+ * One message is tokenized once (json.c) into the decoder's token array, its envelope peeled
+ * (combined stream, WebSocket-API user-data wrapper), then decoded by its kind. A message is
+ * validated completely before any event reaches the sink, so a bad message is only counted,
+ * never half-applied. Invariants: no allocation after create; levels of a book event live in
+ * the decoder's array until the next call; times are converted from ms (or us, when the
+ * stream was opened with timeUnit=MICROSECOND) to ns with range checks. */
+#include "noderr/binance.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+struct nd_binance_decoder {
+    nd_venue_counters_t counters;
+    nd_jtok_t *tok;
+    uint32_t tok_cap;
+    nd_md_level_t *levels;
+    uint32_t level_cap;
+    size_t max_bytes;
+};
+
+/* Decoding context of one message: where we are and, on failure, why. */
+typedef struct dctx {
+    const char *s;
+    const nd_jtok_t *t;
+    uint32_t obj;
+    nd_bad_input_t why;
+    const char *field;
+    /* Binance payload keys are one character: the value index of each, for the current
+     * object, so that reading a field is one load instead of a scan of the keys. */
+    uint32_t slot[128];
+} dctx_t;
+
+/* Makes obj the current object and indexes its one-character keys. */
+static void set_obj(dctx_t *c, uint32_t obj)
+{
+    memset(c->slot, 0, sizeof c->slot);
+    c->obj = obj;
+    uint32_t i = obj + 1;
+    for (uint32_t k = 0; k < c->t[obj].size; k++) {
+        const nd_jtok_t *key = &c->t[i];
+        if (key->end - key->start == 1 && (unsigned char)c->s[key->start] < 128)
+            c->slot[(unsigned char)c->s[key->start]] = i + 1;
+        i = c->t[i + 1].next;
+    }
+}
+
+nd_err_t nd_binance_decoder_create(uint32_t max_levels, size_t max_bytes,
+                                   nd_binance_decoder_t **out)
+{
+    ND_ASSERT(out != NULL);
+    if (max_levels == 0)
+        max_levels = 12000;
+    if (max_bytes == 0)
+        max_bytes = 1u << 20;
+    if (max_levels > 1000000)
+        return ND_EINVAL;
+    nd_binance_decoder_t *d = nd_calloc(1, sizeof *d);
+    if (!d)
+        return ND_ENOMEM;
+    d->counters.venue = ND_VENUE_BINANCE;
+    d->tok_cap = max_levels * 3 + 512;
+    d->tok = nd_calloc(d->tok_cap, sizeof *d->tok);
+    d->level_cap = max_levels;
+    d->levels = nd_calloc(max_levels, sizeof *d->levels);
+    d->max_bytes = max_bytes;
+    if (!d->tok || !d->levels) {
+        nd_binance_decoder_destroy(d);
+        return ND_ENOMEM;
+    }
+    *out = d;
+    return ND_OK;
+}
+
+void nd_binance_decoder_destroy(nd_binance_decoder_t *dec)
+{
+    if (!dec)
+        return;
+    nd_free(dec->tok);
+    nd_free(dec->levels);
+    nd_free(dec);
+}
+
+const nd_venue_counters_t *nd_binance_decoder_counters(const nd_binance_decoder_t *dec)
+{
+    return &dec->counters;
+}
+
+/* ---- field readers: each sets why/field and returns false on failure ------------------- */
+
+static uint32_t field(dctx_t *c, const char *key)
+{
+    uint32_t v = key[1] == '\0' ? c->slot[(unsigned char)key[0] & 127]
+                                : nd_json_get(c->s, c->t, c->obj, key);
+    if (v == 0) {
+        c->why = ND_BAD_MISSING_FIELD;
+        c->field = key;
+    }
+    return v;
+}
+
+static bool fail(dctx_t *c, nd_bad_input_t why, const char *key)
+{
+    c->why = why;
+    c->field = key;
+    return false;
+}
+
+static bool get_dec(dctx_t *c, const char *key, int64_t *out)
+{
+    uint32_t v = field(c, key);
+    if (v == 0)
+        return false;
+    const nd_jtok_t *t = &c->t[v];
+    if (t->type != ND_J_STRING ||
+        nd_venue_decimal(c->s + t->start, t->end - t->start, ND_VENUE_DECIMALS, out) != ND_OK)
+        return fail(c, ND_BAD_NUMBER, key);
+    return true;
+}
+
+static bool get_int(dctx_t *c, const char *key, int64_t *out)
+{
+    uint32_t v = field(c, key);
+    if (v == 0)
+        return false;
+    if (nd_json_int(c->s, &c->t[v], out) != ND_OK)
+        return fail(c, ND_BAD_NUMBER, key);
+    return true;
+}
+
+/* Venue times are ms since the epoch, or us with timeUnit=MICROSECOND. Below 9e12 a value is
+ * ms (until year 2255), below 9e15 us; anything else (or negative) would overflow ns. */
+static bool get_time(dctx_t *c, const char *key, int64_t *out_ns)
+{
+    int64_t v;
+    if (!get_int(c, key, &v))
+        return false;
+    if (v < 0 || v >= 9000000000000000LL)
+        return fail(c, ND_BAD_NUMBER, key);
+    *out_ns = v < 9000000000000LL ? v * ND_NS_PER_MS : v * ND_NS_PER_US;
+    return true;
+}
+
+static bool get_bool(dctx_t *c, const char *key, bool *out)
+{
+    uint32_t v = field(c, key);
+    if (v == 0)
+        return false;
+    if (c->t[v].type != ND_J_TRUE && c->t[v].type != ND_J_FALSE)
+        return fail(c, ND_BAD_NUMBER, key);
+    *out = c->t[v].type == ND_J_TRUE;
+    return true;
+}
+
+/* Copies a string field; null is accepted as "" when nullable. */
+static bool get_str(dctx_t *c, const char *key, char *buf, size_t cap, bool nullable)
+{
+    uint32_t v = field(c, key);
+    if (v == 0)
+        return false;
+    if (nullable && c->t[v].type == ND_J_NULL) {
+        buf[0] = '\0';
+        return true;
+    }
+    if (c->t[v].type != ND_J_STRING)
+        return fail(c, ND_BAD_NUMBER, key);
+    nd_json_copy(c->s, &c->t[v], buf, cap);
+    return true;
+}
+
+/* Parses [[px, qty], ...] into levels[*n..] with the given side. */
+static bool get_levels(dctx_t *c, nd_binance_decoder_t *d, const char *key, nd_md_side_t side,
+                       uint32_t *n)
+{
+    uint32_t a = field(c, key);
+    if (a == 0)
+        return false;
+    if (c->t[a].type != ND_J_ARRAY)
+        return fail(c, ND_BAD_MALFORMED, key);
+    uint32_t i = a + 1;
+    for (uint32_t k = 0; k < c->t[a].size; k++) {
+        const nd_jtok_t *pair = &c->t[i];
+        if (pair->type != ND_J_ARRAY || pair->size < 2 || c->t[i + 1].type != ND_J_STRING ||
+            c->t[i + 2].type != ND_J_STRING)
+            return fail(c, ND_BAD_MALFORMED, key);
+        if (*n >= d->level_cap)
+            return fail(c, ND_BAD_TOO_LARGE, key);
+        nd_md_level_t *l = &d->levels[(*n)++];
+        const nd_jtok_t *p = &c->t[i + 1], *q = &c->t[i + 2];
+        if (nd_venue_decimal(c->s + p->start, p->end - p->start, ND_VENUE_DECIMALS, &l->px) ||
+            nd_venue_decimal(c->s + q->start, q->end - q->start, ND_VENUE_DECIMALS, &l->qty) ||
+            l->px <= 0 || l->qty < 0)
+            return fail(c, ND_BAD_NUMBER, key);
+        l->side = (uint8_t)side;
+        i = pair->next;
+    }
+    return true;
+}
+
+/* ---- kinds ------------------------------------------------------------------------------ */
+
+static bool dec_trade(dctx_t *c, nd_md_event_t *e, bool aggregate)
+{
+    nd_md_trade_t *t = &e->u.trade;
+    bool buyer_maker;
+    e->kind = ND_MD_TRADE;
+    if (!get_str(c, "s", e->symbol, sizeof e->symbol, false) || !get_time(c, "E", &e->venue_ts_ns) ||
+        !get_dec(c, "p", &t->px) || !get_dec(c, "q", &t->qty) ||
+        !get_time(c, "T", &t->trade_ts_ns) || !get_bool(c, "m", &buyer_maker))
+        return false;
+    if (aggregate) {
+        if (!get_int(c, "a", &t->trade_id) || !get_int(c, "f", &t->first_trade_id) ||
+            !get_int(c, "l", &t->last_trade_id))
+            return false;
+    } else {
+        if (!get_int(c, "t", &t->trade_id))
+            return false;
+        t->first_trade_id = t->last_trade_id = t->trade_id;
+    }
+    if (t->px <= 0 || t->qty < 0)
+        return fail(c, ND_BAD_NUMBER, "p");
+    /* m: the buyer was the maker, so the seller took liquidity. */
+    t->aggressor = buyer_maker ? ND_MD_SIDE_ASK : ND_MD_SIDE_BID;
+    t->aggregate = aggregate;
+    return true;
+}
+
+static bool dec_depth(dctx_t *c, nd_binance_decoder_t *d, nd_md_event_t *e)
+{
+    nd_md_book_update_t *b = &e->u.book;
+    uint32_t n = 0;
+    e->kind = ND_MD_BOOK_UPDATE;
+    if (!get_str(c, "s", e->symbol, sizeof e->symbol, false) || !get_time(c, "E", &e->venue_ts_ns) ||
+        !get_int(c, "U", &b->first_update_id) || !get_int(c, "u", &b->last_update_id) ||
+        !get_levels(c, d, "b", ND_MD_SIDE_BID, &n) || !get_levels(c, d, "a", ND_MD_SIDE_ASK, &n))
+        return false;
+    if (b->first_update_id > b->last_update_id || b->first_update_id < 0)
+        return fail(c, ND_BAD_OUT_OF_ORDER, "U");
+    b->levels = d->levels;
+    b->level_count = n;
+    b->snapshot = false;
+    return true;
+}
+
+/* A REST depth body or a partial-depth stream payload: a whole (top-N) book. */
+static bool dec_snapshot(dctx_t *c, nd_binance_decoder_t *d, nd_md_event_t *e)
+{
+    nd_md_book_update_t *b = &e->u.book;
+    uint32_t n = 0;
+    e->kind = ND_MD_BOOK_UPDATE;
+    if (!get_int(c, "lastUpdateId", &b->last_update_id) ||
+        !get_levels(c, d, "bids", ND_MD_SIDE_BID, &n) || !get_levels(c, d, "asks", ND_MD_SIDE_ASK, &n))
+        return false;
+    b->first_update_id = b->last_update_id;
+    b->levels = d->levels;
+    b->level_count = n;
+    b->snapshot = true;
+    return true;
+}
+
+static bool dec_book_ticker(dctx_t *c, nd_md_event_t *e)
+{
+    nd_md_bbo_t *q = &e->u.bbo;
+    e->kind = ND_MD_BBO;
+    return get_str(c, "s", e->symbol, sizeof e->symbol, false) && get_int(c, "u", &q->update_id) &&
+           get_dec(c, "b", &q->bid_px) && get_dec(c, "B", &q->bid_qty) &&
+           get_dec(c, "a", &q->ask_px) && get_dec(c, "A", &q->ask_qty);
+}
+
+static bool dec_kline(dctx_t *c, nd_md_event_t *e)
+{
+    nd_md_bar_t *r = &e->u.bar;
+    e->kind = ND_MD_BAR;
+    if (!get_str(c, "s", e->symbol, sizeof e->symbol, false) || !get_time(c, "E", &e->venue_ts_ns))
+        return false;
+    uint32_t k = field(c, "k");
+    if (k == 0)
+        return false;
+    if (c->t[k].type != ND_J_OBJECT)
+        return fail(c, ND_BAD_MALFORMED, "k");
+    set_obj(c, k);
+    return get_time(c, "t", &r->open_ts_ns) && get_time(c, "T", &r->close_ts_ns) &&
+           get_str(c, "i", r->interval, sizeof r->interval, false) && get_dec(c, "o", &r->open) &&
+           get_dec(c, "h", &r->high) && get_dec(c, "l", &r->low) && get_dec(c, "c", &r->close) &&
+           get_dec(c, "v", &r->volume) && get_dec(c, "q", &r->quote_volume) &&
+           get_int(c, "n", &r->trades) && get_bool(c, "x", &r->closed);
+}
+
+static nd_md_order_status_t order_status(const char *x)
+{
+    static const struct { const char *name; nd_md_order_status_t st; } map[] = {
+        {"NEW", ND_MD_ORDER_NEW}, {"PARTIALLY_FILLED", ND_MD_ORDER_PARTIALLY_FILLED},
+        {"FILLED", ND_MD_ORDER_FILLED}, {"CANCELED", ND_MD_ORDER_CANCELED},
+        {"REJECTED", ND_MD_ORDER_REJECTED}, {"EXPIRED", ND_MD_ORDER_EXPIRED},
+        {"EXPIRED_IN_MATCH", ND_MD_ORDER_EXPIRED}, {"PENDING_NEW", ND_MD_ORDER_PENDING},
+        {"PENDING_CANCEL", ND_MD_ORDER_PENDING},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(x, map[i].name) == 0)
+            return map[i].st;
+    return ND_MD_ORDER_OTHER;
+}
+
+static bool dec_exec_report(dctx_t *c, nd_md_event_t *e)
+{
+    nd_md_order_update_t *o = &e->u.order;
+    char side[8], status[24], reason[48], orig[ND_VENUE_ID_MAX];
+    int64_t order_id;
+    e->kind = ND_MD_ORDER_UPDATE;
+    if (!get_str(c, "s", e->symbol, sizeof e->symbol, false) || !get_time(c, "E", &e->venue_ts_ns) ||
+        !get_str(c, "c", o->client_order_id, sizeof o->client_order_id, false) ||
+        !get_str(c, "C", orig, sizeof orig, true) || !get_str(c, "S", side, sizeof side, false) ||
+        !get_str(c, "o", o->order_type, sizeof o->order_type, false) ||
+        !get_str(c, "x", o->exec_type, sizeof o->exec_type, false) ||
+        !get_str(c, "X", status, sizeof status, false) ||
+        !get_str(c, "r", reason, sizeof reason, false) || !get_int(c, "i", &order_id) ||
+        !get_dec(c, "p", &o->px) || !get_dec(c, "q", &o->qty) || !get_dec(c, "L", &o->last_px) ||
+        !get_dec(c, "l", &o->last_qty) || !get_dec(c, "z", &o->cum_qty) ||
+        !get_dec(c, "Z", &o->cum_quote) || !get_dec(c, "n", &o->fee) ||
+        !get_str(c, "N", o->fee_asset, sizeof o->fee_asset, true) || !get_int(c, "t", &o->trade_id))
+        return false;
+    if (strcmp(side, "BUY") != 0 && strcmp(side, "SELL") != 0)
+        return fail(c, ND_BAD_MALFORMED, "S");
+    o->side = side[0] == 'B' ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK;
+    /* A cancel report carries the cancel request's id in c and the order's own id in C. */
+    if (orig[0] != '\0')
+        snprintf(o->client_order_id, sizeof o->client_order_id, "%s", orig);
+    snprintf(o->venue_order_id, sizeof o->venue_order_id, "%" PRId64, order_id);
+    o->status = (uint8_t)order_status(status);
+    o->reject = ND_REJECT_NONE;
+    if (o->status == ND_MD_ORDER_REJECTED)
+        o->reject = strcmp(reason, "INSUFFICIENT_BALANCES") == 0 ? ND_REJECT_INSUFFICIENT_FUNDS
+                                                                 : ND_REJECT_VENUE_ORDER_REJECTED;
+    return true;
+}
+
+/* outboundAccountPosition: every entry is checked before the first event is emitted. */
+static bool dec_account(dctx_t *c, nd_md_event_t *e, nd_md_sink_cb sink, void *ctx, bool emit)
+{
+    e->kind = ND_MD_BALANCE;
+    if (!get_time(c, "E", &e->venue_ts_ns))
+        return false;
+    uint32_t arr = field(c, "B");
+    if (arr == 0)
+        return false;
+    if (c->t[arr].type != ND_J_ARRAY)
+        return fail(c, ND_BAD_MALFORMED, "B");
+    uint32_t top = c->obj, i = arr + 1;
+    for (uint32_t k = 0; k < c->t[arr].size; k++, i = c->t[i].next) {
+        if (c->t[i].type != ND_J_OBJECT)
+            return fail(c, ND_BAD_MALFORMED, "B");
+        nd_md_balance_t *b = &e->u.balance;
+        set_obj(c, i);
+        if (!get_str(c, "a", b->asset, sizeof b->asset, false) || !get_dec(c, "f", &b->free) ||
+            !get_dec(c, "l", &b->locked))
+            return false;
+        b->delta = false;
+        b->change = 0;
+        set_obj(c, top);
+        if (emit)
+            sink(ctx, e);
+    }
+    return true;
+}
+
+static bool dec_balance_update(dctx_t *c, nd_md_event_t *e)
+{
+    nd_md_balance_t *b = &e->u.balance;
+    e->kind = ND_MD_BALANCE;
+    b->delta = true;
+    return get_time(c, "E", &e->venue_ts_ns) && get_str(c, "a", b->asset, sizeof b->asset, false) &&
+           get_dec(c, "d", &b->change);
+}
+
+/* {"result":...,"id":N}, {"error":{"code","msg"},"id":N}, {"code","msg","id"}. */
+static bool dec_control(dctx_t *c, nd_md_event_t *e)
+{
+    nd_md_status_t *st = &e->u.status;
+    e->kind = ND_MD_STATUS;
+    st->request_id = -1;
+    uint32_t id = nd_json_get(c->s, c->t, c->obj, "id");
+    if (id && c->t[id].type == ND_J_NUMBER && nd_json_int(c->s, &c->t[id], &st->request_id))
+        return fail(c, ND_BAD_NUMBER, "id");
+    uint32_t r = nd_json_get(c->s, c->t, c->obj, "result");
+    if (r) {
+        st->code = c->t[r].type == ND_J_NULL ? ND_MD_STATUS_ACK : ND_MD_STATUS_RESULT;
+        if (st->code == ND_MD_STATUS_RESULT)
+            nd_json_copy(c->s, &c->t[r], st->text, sizeof st->text);
+        return true;
+    }
+    uint32_t err = nd_json_get(c->s, c->t, c->obj, "error");
+    if (err) {
+        if (c->t[err].type != ND_J_OBJECT)
+            return fail(c, ND_BAD_MALFORMED, "error");
+        set_obj(c, err);
+    }
+    st->code = ND_MD_STATUS_ERROR;
+    return get_int(c, "code", &st->venue_code) &&
+           get_str(c, "msg", st->text, sizeof st->text, false);
+}
+
+/* Dispatches on the "e" field; returns false with why set. */
+static bool dec_event(dctx_t *c, nd_binance_decoder_t *d, nd_md_event_t *e, nd_md_sink_cb sink,
+                      void *ctx)
+{
+    const nd_jtok_t *et = &c->t[c->slot['e']];
+    bool ok;
+    if (nd_json_eq(c->s, et, "depthUpdate"))
+        ok = dec_depth(c, d, e);
+    else if (nd_json_eq(c->s, et, "trade"))
+        ok = dec_trade(c, e, false);
+    else if (nd_json_eq(c->s, et, "aggTrade"))
+        ok = dec_trade(c, e, true);
+    else if (nd_json_eq(c->s, et, "kline"))
+        ok = dec_kline(c, e);
+    else if (nd_json_eq(c->s, et, "executionReport"))
+        ok = dec_exec_report(c, e);
+    else if (nd_json_eq(c->s, et, "balanceUpdate"))
+        ok = dec_balance_update(c, e);
+    else if (nd_json_eq(c->s, et, "outboundAccountPosition")) {
+        if (!dec_account(c, e, sink, ctx, false))
+            return false;
+        dec_account(c, e, sink, ctx, true);
+        d->counters.events += c->t[c->slot['B']].size;
+        e->kind = ND_MD_NONE; /* already emitted */
+        return true;
+    } else if (nd_json_eq(c->s, et, "serverShutdown")) {
+        e->kind = ND_MD_STATUS;
+        e->u.status.code = ND_MD_STATUS_SHUTDOWN;
+        e->u.status.request_id = -1;
+        ok = get_time(c, "E", &e->venue_ts_ns);
+    } else
+        return fail(c, ND_BAD_UNKNOWN_TYPE, "e");
+    return ok;
+}
+
+/* Decides the kind of an unwrapped object and decodes it. */
+static bool dec_object(dctx_t *c, nd_binance_decoder_t *d, nd_md_event_t *e, nd_md_sink_cb sink,
+                       void *ctx)
+{
+    const char *s = c->s;
+    set_obj(c, c->obj);
+    if (c->slot['e'])
+        return dec_event(c, d, e, sink, ctx);
+    if (nd_json_get(s, c->t, c->obj, "lastUpdateId"))
+        return dec_snapshot(c, d, e);
+    if (nd_json_get(s, c->t, c->obj, "result") || nd_json_get(s, c->t, c->obj, "error") ||
+        nd_json_get(s, c->t, c->obj, "code"))
+        return dec_control(c, e);
+    if (c->slot['u'] && c->slot['b'])
+        return dec_book_ticker(c, e);
+    return fail(c, ND_BAD_UNKNOWN_TYPE, "e");
+}
+
+/* The symbol of a stream name: "btcusdt@depth20@100ms" -> "BTCUSDT". */
+static void stream_symbol(const char *s, const nd_jtok_t *t, char *buf, size_t cap)
+{
+    size_t n = 0;
+    /* "!serverShutdown" and other '!' streams are not per symbol. */
+    if (t->end > t->start && s[t->start] == '!') {
+        buf[0] = '\0';
+        return;
+    }
+    for (uint32_t i = t->start; i < t->end && s[i] != '@' && n + 1 < cap; i++)
+        buf[n++] = (char)toupper((unsigned char)s[i]);
+    buf[n] = '\0';
+}
+
+static nd_err_t count_bad(nd_binance_decoder_t *d, nd_bad_input_t why, const char *field_name)
+{
+    char detail[64];
+    snprintf(detail, sizeof detail, "field %s", field_name ? field_name : "-");
+    nd_venue_bad(&d->counters, why, detail);
+    switch (why) {
+    case ND_BAD_TRUNCATED: return ND_EEOF;
+    case ND_BAD_UNKNOWN_TYPE: return ND_EDECLINED;
+    case ND_BAD_NUMBER: return ND_ERANGE;
+    case ND_BAD_TOO_LARGE: return ND_EFULL;
+    default: return ND_EPARSE;
+    }
+}
+
+static nd_err_t tokenize(nd_binance_decoder_t *d, const char *msg, size_t len, uint32_t *count)
+{
+    if (len > d->max_bytes)
+        return count_bad(d, ND_BAD_TOO_LARGE, "message");
+    nd_err_t rc = nd_json_tokenize(msg, len, d->tok, d->tok_cap, count);
+    if (rc == ND_EEOF)
+        return count_bad(d, ND_BAD_TRUNCATED, "message");
+    if (rc == ND_EFULL)
+        return count_bad(d, ND_BAD_TOO_LARGE, "message");
+    if (rc != ND_OK || d->tok[0].type != ND_J_OBJECT)
+        return count_bad(d, ND_BAD_MALFORMED, "message");
+    return ND_OK;
+}
+
+nd_err_t nd_binance_decode(nd_binance_decoder_t *d, const char *msg, size_t len, int64_t recv_ns,
+                           nd_md_sink_cb sink, void *ctx)
+{
+    ND_ASSERT(d != NULL && sink != NULL);
+    ND_ASSERT(msg != NULL || len == 0);
+    uint32_t count;
+    d->counters.messages++;
+    nd_err_t rc = tokenize(d, msg, len, &count);
+    if (rc != ND_OK)
+        return rc;
+    dctx_t c;
+    c.s = msg;
+    c.t = d->tok;
+    c.obj = 0;
+    c.why = ND_BAD_MALFORMED;
+    c.field = NULL;
+    nd_md_event_t e;
+    memset(&e, 0, offsetof(nd_md_event_t, u));
+    e.venue = ND_VENUE_BINANCE;
+    e.recv_ts_ns = recv_ns;
+    uint32_t data = nd_json_get(msg, d->tok, 0, "data");
+    uint32_t stream = nd_json_get(msg, d->tok, 0, "stream");
+    if (data && stream && d->tok[stream].type == ND_J_STRING) {
+        stream_symbol(msg, &d->tok[stream], e.symbol, sizeof e.symbol);
+        c.obj = data;
+    } else if ((data = nd_json_get(msg, d->tok, 0, "event")) != 0 &&
+               nd_json_get(msg, d->tok, 0, "subscriptionId")) {
+        c.obj = data;
+    }
+    if (d->tok[c.obj].type != ND_J_OBJECT)
+        return count_bad(d, ND_BAD_MALFORMED, "data");
+    memset(&e.u, 0, sizeof e.u);
+    if (!dec_object(&c, d, &e, sink, ctx))
+        return count_bad(d, c.why, c.field);
+    if (e.kind != ND_MD_NONE) {
+        d->counters.events++;
+        sink(ctx, &e);
+    }
+    return ND_OK;
+}
+
+static nd_err_t ops_create(void **out)
+{
+    nd_binance_decoder_t *d;
+    nd_err_t rc = nd_binance_decoder_create(0, 0, &d);
+    if (rc == ND_OK)
+        *out = d;
+    return rc;
+}
+
+static nd_err_t ops_decode(void *dec, const char *msg, size_t len, int64_t recv_ns,
+                           nd_md_sink_cb sink, void *ctx)
+{
+    return nd_binance_decode(dec, msg, len, recv_ns, sink, ctx);
+}
+
+static const nd_venue_counters_t *ops_counters(const void *dec)
+{
+    return nd_binance_decoder_counters(dec);
+}
+
+static void ops_destroy(void *dec)
+{
+    nd_binance_decoder_destroy(dec);
+}
+
+const nd_md_decoder_ops_t *nd_binance_decoder_ops(void)
+{
+    static const nd_md_decoder_ops_t ops = {ops_create, ops_decode, ops_counters, ops_destroy};
+    return &ops;
+}

@@ -1,0 +1,149 @@
+/* secret.c: API credentials from the environment or a private file (venue.h).
+ *
+ * Invariants: a secret value is never copied into err, never logged, and wiped with
+ * explicit_bzero when the caller is done; a secrets file is refused unless it is a regular
+ * file that only its owner can read (mode 0600 or 0400), because a group- or world-readable
+ * key file is a leak already. Error messages name the variable or file and the rule broken,
+ * never the value. */
+#include "noderr/venue.h"
+
+#include "noderr/assert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Copies src into dst (cap bytes); false when it does not fit or is empty. */
+static bool take(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len == 0 || len >= cap)
+        return false;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return true;
+}
+
+static nd_err_t from_env(const char *venue, nd_secret_t *s, char *err, size_t err_len)
+{
+    char name[96];
+    snprintf(name, sizeof name, "NODERR_%s_API_KEY", venue);
+    const char *key = getenv(name);
+    snprintf(name, sizeof name, "NODERR_%s_API_SECRET", venue);
+    const char *secret = getenv(name);
+    if (!key && !secret)
+        return ND_ENOTFOUND;
+    if (!secret || !take(s->api_secret, sizeof s->api_secret, secret, strlen(secret))) {
+        snprintf(err, err_len, "NODERR_%s_API_SECRET is unset, empty or too long", venue);
+        return ND_EINVAL;
+    }
+    /* The key is optional for commands that only sign (noderr sign). */
+    if (key && !take(s->api_key, sizeof s->api_key, key, strlen(key))) {
+        snprintf(err, err_len, "NODERR_%s_API_KEY is empty or too long", venue);
+        return ND_EINVAL;
+    }
+    snprintf(name, sizeof name, "NODERR_%s_API_PASSPHRASE", venue);
+    const char *pass = getenv(name);
+    if (pass)
+        s->has_passphrase = take(s->passphrase, sizeof s->passphrase, pass, strlen(pass));
+    return ND_OK;
+}
+
+/* One `name=value` line of a secrets file. */
+static bool file_line(nd_secret_t *s, const char *line, size_t len)
+{
+    const char *eq = memchr(line, '=', len);
+    if (!eq)
+        return false;
+    size_t klen = (size_t)(eq - line), vlen = len - klen - 1;
+    const char *v = eq + 1;
+    if (klen == 7 && memcmp(line, "api_key", 7) == 0)
+        return take(s->api_key, sizeof s->api_key, v, vlen);
+    if (klen == 10 && memcmp(line, "api_secret", 10) == 0)
+        return take(s->api_secret, sizeof s->api_secret, v, vlen);
+    if (klen == 10 && memcmp(line, "passphrase", 10) == 0)
+        return (s->has_passphrase = take(s->passphrase, sizeof s->passphrase, v, vlen));
+    return false;
+}
+
+static nd_err_t parse_file(const char *path, const char *buf, size_t n, nd_secret_t *s,
+                           char *err, size_t err_len)
+{
+    size_t pos = 0;
+    int line_no = 0;
+    while (pos < n) {
+        const char *nl = memchr(buf + pos, '\n', n - pos);
+        size_t end = nl ? (size_t)(nl - buf) : n, len = end - pos;
+        line_no++;
+        if (len > 0 && buf[pos + len - 1] == '\r')
+            len--;
+        if (len > 0 && buf[pos] != '#' && !file_line(s, buf + pos, len)) {
+            snprintf(err, err_len, "%s:%d: expected api_key=, api_secret= or passphrase=", path,
+                     line_no);
+            return ND_EINVAL;
+        }
+        pos = end + 1;
+    }
+    if (s->api_secret[0] == '\0') {
+        snprintf(err, err_len, "%s: no api_secret= line", path);
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
+static nd_err_t from_file(const char *path, nd_secret_t *s, char *err, size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return ND_EINVAL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+        snprintf(err, err_len, "%s: must be a regular file with mode 0600 (no group/other access)",
+                 path);
+        close(fd);
+        return ND_EINVAL;
+    }
+    char buf[2048];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n < 0 || (size_t)n >= sizeof buf) {
+        snprintf(err, err_len, "%s: unreadable or larger than %zu bytes", path, sizeof buf - 1);
+        explicit_bzero(buf, sizeof buf);
+        return ND_EINVAL;
+    }
+    nd_err_t rc = parse_file(path, buf, (size_t)n, s, err, err_len);
+    explicit_bzero(buf, sizeof buf);
+    return rc;
+}
+
+nd_err_t nd_secret_load(const char *venue, const char *path, nd_secret_t *out, char *err,
+                        size_t err_len)
+{
+    ND_ASSERT(venue != NULL && out != NULL);
+    ND_ASSERT(err != NULL || err_len == 0);
+    nd_secret_t s;
+    memset(&s, 0, sizeof s);
+    if (!path) {
+        char name[96];
+        snprintf(name, sizeof name, "NODERR_%s_SECRETS_FILE", venue);
+        path = getenv(name);
+    }
+    nd_err_t rc = path ? from_file(path, &s, err, err_len) : from_env(venue, &s, err, err_len);
+    if (rc == ND_ENOTFOUND && err_len > 0)
+        snprintf(err, err_len, "no NODERR_%s_API_KEY/_API_SECRET and no secrets file", venue);
+    if (rc == ND_OK)
+        *out = s;
+    explicit_bzero(&s, sizeof s);
+    return rc;
+}
+
+void nd_secret_wipe(nd_secret_t *secret)
+{
+    if (secret)
+        explicit_bzero(secret, sizeof *secret);
+}

@@ -45,6 +45,14 @@ typedef struct nd_engine_config {
     uint32_t orders_max;   /* order pool size, at most ND_ORDERS_OPEN_MAX */
     nd_sim_config_t venue;
     nd_risk_config_t risk;
+    /* Strict pre-trade surveillance (surveillance.h); NULL = off, the default. When set, an
+     * order that passed the account and risk checks is checked with nd_surv_pretrade_check
+     * before it goes to the venue and rejected (ND_REJECT_SELF_MATCH or
+     * ND_REJECT_SURVEILLANCE_LIMIT, emitted as a rejected order event, so a recorder stores
+     * it) when it would cross a resting order of another of the engine's strategies or breach
+     * the profile's hard limits. All strategies of one engine are one account and one
+     * beneficial owner. The profile is borrowed and must outlive the engine. */
+    const struct nd_surv_profile *pretrade_profile;
 } nd_engine_config_t;
 
 /* Defaults: cash 10,000, sizing percent 25, no shorting, 1024 orders, venue and risk defaults. */

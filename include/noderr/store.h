@@ -25,6 +25,7 @@
 #include "noderr/engine.h"
 #include "noderr/err.h"
 #include "noderr/market.h"
+#include "noderr/surveillance.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -193,6 +194,42 @@ typedef nd_err_t (*nd_record_cb)(void *ctx, const nd_record_t *rec);
  * constant (rows are streamed). */
 nd_err_t nd_store_scan(nd_store_t *s, const nd_record_filter_t *filter, void *ctx,
                        nd_record_cb record_cb, char *err, size_t err_len);
+
+/* ---- post-trade surveillance over the store (surveil_store.c) ---------------------------- */
+
+/* Surveillance events read from the store: the order-event and fill records of a period. */
+typedef struct nd_store_surv_events {
+    nd_surv_event_t *events;    /* owned: release with nd_store_surv_events_free */
+    size_t count;
+    size_t _cap;                /* private */
+    int64_t records;            /* order and fill records that became events */
+    int64_t runs;               /* engine runs seen (backtest_start operator records) */
+} nd_store_surv_events_t;
+
+/* Reads the records with from_ns <= ts < to_ns (to_ns 0: no upper bound) into surveillance
+ * events, names interned into dict: an accepted order event is a new order, a cancelled one a
+ * cancel, an amended one a cancel then a new, a fill a fill; other records are skipped.
+ * account = the record's account and, the store keeping no beneficial owner, owner = account.
+ * Inside an engine run (after a backtest_start operator record until its backtest_end) order
+ * ids are "RUN:ID" (RUN = that record's seq), since every run numbers its orders from 1.
+ * Prices and quantities are rescaled exactly to ND_SURV_DECIMALS. Errors: ND_EPRECISION or
+ * ND_EOVERFLOW (a value does not fit exactly), ND_EINVAL (an order or fill without side,
+ * account, instrument or id), ND_ENOMEM, ND_EIO (reading), each naming the record's seq in err.
+ * On success *out owns the events. O(records of those kinds); memory O(events). */
+nd_err_t nd_store_surv_load(nd_store_t *s, int64_t from_ns, int64_t to_ns, nd_surv_dict_t *dict,
+                            nd_store_surv_events_t *out /* OUT */, char *err, size_t err_len);
+void nd_store_surv_events_free(nd_store_surv_events_t *ev);
+
+/* Appends every alert of a scan over events[0..n) as an alert record (evidence: the
+ * nd_surv_alert_to_json object plus "scanned_at"; record time = the alert's to_ns, so a report
+ * of the activity's period lists it), then an operator record (operator "surveil", action
+ * "surveillance_scan", note = scan_note: what was scanned, the period, how many alerts), and
+ * flushes: all of it is durable, or none (a failed append leaves the batch to be rolled back
+ * when the store closes). Errors as nd_store_append_alert and nd_store_flush. */
+nd_err_t nd_store_record_surv_alerts(nd_store_t *s, const nd_surv_alerts_t *alerts,
+                                     const nd_surv_dict_t *dict, const nd_surv_event_t *events,
+                                     size_t n, int64_t now_ns, const char *scan_note, char *err,
+                                     size_t err_len);
 
 /* ---- audit chain verification ---------------------------------------------------------- */
 

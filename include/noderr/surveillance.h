@@ -271,6 +271,11 @@ nd_reject_t nd_surv_pretrade_check(const nd_surv_pretrade_t *state, const nd_sur
  * account-symbol pairs, ND_EINVAL for a malformed event. */
 nd_err_t nd_surv_pretrade_apply(nd_surv_pretrade_t *state, const nd_surv_event_t *event);
 
+/* Creates the message-rate ring of an (account, symbol) pair now, so that the first message of
+ * that pair does not allocate later (the engine reserves its pairs at start, keeping its
+ * per-order path free of allocation). Idempotent. ND_EFULL past 4096 pairs, ND_ENOMEM. */
+nd_err_t nd_surv_pretrade_reserve(nd_surv_pretrade_t *state, uint32_t account, uint32_t symbol);
+
 /* Resting orders currently held (for tests and reports). */
 size_t nd_surv_pretrade_resting(const nd_surv_pretrade_t *state);
 

@@ -6,6 +6,7 @@
 #include "noderr/log.h"
 #include "noderr/report.h"
 #include "noderr/store.h"
+#include "noderr/surveillance.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -27,7 +28,7 @@ static const char usage_text[] =
     "                       [--max-orders-per-sec N] [--periods-per-year N] [--risk-free R]\n"
     "                       [--seed N] [--bars N] [--json] [--trades-out FILE]\n"
     "                       [--equity-out FILE] [--log-level err|warn|info|debug]\n"
-    "                       [--report FILE.html] [--db URL]\n"
+    "                       [--report FILE.html] [--db URL] [--surveil-pretrade US|EU|UK|SG]\n"
     "\n"
     "Runs strategies through the engine over bars from FILE (CSV ts,open,high,low,close,volume\n"
     "or Binance kline CSV) or, without --data, over the seeded synthetic market.\n"
@@ -38,7 +39,10 @@ static const char usage_text[] =
     "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
     "store (sqlite:PATH, a bare PATH, or postgresql://...); a failed write halts trading\n"
-    "and the run exits 2 naming the error (see docs/compliance-store.md).\n";
+    "and the run exits 2 naming the error (see docs/compliance-store.md).\n"
+    "--surveil-pretrade blocks, before it reaches the venue, an order that would trade against\n"
+    "a resting order of another strategy of the run (self-match) or breach the jurisdiction's\n"
+    "hard limits; it is rejected and recorded (see docs/surveillance.md).\n";
 
 enum {
     OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_CASH,
@@ -46,7 +50,7 @@ enum {
     OPT_MAXPOS, OPT_MAXDD, OPT_DAILY, OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
     OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
-    OPT_REPORT, OPT_DB
+    OPT_REPORT, OPT_DB, OPT_PRETRADE
 };
 
 static const struct option long_options[] = {
@@ -87,6 +91,7 @@ static const struct option long_options[] = {
     {"min-notional", required_argument, 0, OPT_MINNOT},
     {"report", required_argument, 0, OPT_REPORT},
     {"db", required_argument, 0, OPT_DB},
+    {"surveil-pretrade", required_argument, 0, OPT_PRETRADE},
     {0, 0, 0, 0},
 };
 
@@ -218,6 +223,19 @@ static int parse_sizing(options_t *o, const char *arg)
     return -1;
 }
 
+/* --surveil-pretrade: one jurisdiction's profile (one pre-trade state per engine). */
+static int parse_pretrade(options_t *o, const char *arg)
+{
+    nd_jurisdiction_t j;
+    if (nd_jurisdiction_parse(arg, strlen(arg), &j) != ND_OK) {
+        fprintf(stderr, "noderr: --surveil-pretrade: '%s' is not one jurisdiction (US, EU, UK "
+                "or SG)\n", arg);
+        return -1;
+    }
+    o->cfg.engine.pretrade_profile = nd_jurisdiction_profile(j);
+    return 0;
+}
+
 static int parse_format(options_t *o, const char *arg)
 {
     if (strcmp(arg, "auto") == 0)
@@ -314,6 +332,7 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_EQUITY: o->equity_path = arg; return 0;
     case OPT_REPORT: o->report_path = arg; o->cfg.keep_equity = true; return 0;
     case OPT_DB: o->db_url = arg; return 0;
+    case OPT_PRETRADE: return parse_pretrade(o, arg);
     case OPT_LOG: {
         nd_log_level_t level;
         if (nd_log_level_parse(arg, &level) != ND_OK) {
@@ -433,6 +452,11 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
     print_pct("exposure", r->trade_stats.exposure);
     printf("  %-22s %11s\n", "fees", fees);
     printf("  %-22s %11lld\n", "orders rejected", (long long)es->orders_rejected);
+    if (cfg->engine.pretrade_profile)
+        printf("  %-22s %11lld self-match, %lld hard limit (%s)\n", "pre-trade blocks",
+               (long long)nd_engine_rejects(r->engine, ND_REJECT_SELF_MATCH),
+               (long long)nd_engine_rejects(r->engine, ND_REJECT_SURVEILLANCE_LIMIT),
+               cfg->engine.pretrade_profile->code);
     print_limit("max position", cfg->engine.risk.max_position_pct_e2);
     print_limit("drawdown breaker", cfg->engine.risk.max_drawdown_pct_e2);
     print_limit("daily loss breaker", cfg->engine.risk.daily_loss_pct_e2);

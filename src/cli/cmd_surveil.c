@@ -1,16 +1,21 @@
-/* cmd_surveil.c: `noderr surveil`, market-abuse surveillance of an exported order-event log.
+/* cmd_surveil.c: `noderr surveil`, market-abuse surveillance of an exported order-event log
+ * (--events) or, post-trade, of the order events recorded in the compliance store (--db).
  *
  * Reads a CSV with header ts,account,owner,strategy,venue,symbol,side,event,order_id,price,qty
  * (ts ISO-8601 UTC or Unix ms; event new|cancel|fill; side buy|sell; exact decimals), an
  * optional accounts file (account,type,equity[,jurisdiction]) and holiday list, runs
  * nd_surv_scan under the chosen jurisdiction profiles and prints the alerts (text or JSON).
  * Every bad row stops the run with FILE:LINE: why and exit code 2; nothing is skipped. An
- * order id keeps the side, symbol, account and owner of its first row. */
+ * order id keeps the side, symbol, account and owner of its first row. With --db the events come
+ * from nd_store_surv_load (owner = account; see docs/surveillance.md), the alerts print exactly
+ * as in CSV mode, and --record appends them with their evidence plus an operator record of the
+ * scan (nd_store_record_surv_alerts). */
 #include "cli.h"
 
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
+#include "noderr/store.h"
 #include "noderr/surveillance.h"
 
 #include <ctype.h>
@@ -30,6 +35,10 @@ int nd_cmd_surveil(int argc, char **argv);
 
 typedef struct surv_opts {
     const char *events_path;
+    const char *db_url;       /* --db: scan the store instead of a CSV */
+    int64_t from_ns, to_ns;   /* --from/--to with --db: [from, to); to 0 = no bound */
+    const char *period_text[2];
+    bool record;              /* --record: append the alerts and the scan to the store */
     const char *accounts_path;
     const char *holidays_path;
     uint32_t jurisdictions;
@@ -62,6 +71,8 @@ typedef struct surv_input {
     size_t holiday_count, holiday_cap;
     size_t account_columns;       /* 3, or 4 with a jurisdiction column */
     uint32_t default_jurisdictions; /* --jurisdiction: accounts without their own list */
+    nd_store_t *store;            /* --db: open until the alerts are recorded */
+    int64_t store_records;        /* --db: records that became events */
 } surv_input_t;
 
 /* A line reader: fgets with the line ending stripped and a length limit. */
@@ -75,12 +86,20 @@ typedef struct line_reader {
 static void surveil_usage(FILE *f)
 {
     fputs("usage: noderr surveil --events FILE.csv [--jurisdiction US[,EU,UK,SG]]\n"
+          "       noderr surveil --db URL [--from ISO] [--to ISO] [--record] [options]\n"
           "                      [--accounts FILE] [--holidays FILE] [--adv SYMBOL=QTY]...\n"
           "                      [--adv-from-events] [--json] [--fail-on-alert]\n"
           "\n"
           "  --events FILE        order events, header " SURV_HEADER "\n"
           "                       (ts ISO-8601 UTC or Unix ms; event new|cancel|fill; "
           "side buy|sell)\n"
+          "  --db URL             scan the order events and fills recorded in the compliance "
+          "store\n"
+          "                       (sqlite:PATH, PATH or postgresql://...); owner = account\n"
+          "  --from, --to ISO     with --db: only records with from <= ts < to (UTC)\n"
+          "  --record             with --db: append each alert with its evidence and a record "
+          "of\n"
+          "                       the scan to the store (see noderr report, noderr audit)\n"
           "  --jurisdiction LIST  profiles to apply (default US); alerts say which raised them\n"
           "  --accounts FILE      account,type,equity[,jurisdiction]: type cash|margin, equity "
           "in USD,\n"
@@ -437,7 +456,7 @@ static nd_surv_account_t *add_account(surv_input_t *in, uint32_t id)
 
 static int parse_account_row(surv_input_t *in, const line_reader_t *r, char *line)
 {
-    char *f[5];
+    char *f[5] = {0}; /* zeroed: -O3 cannot see that split_fields sets the n fields used */
     size_t n = split_fields(line, f, 4);
     if (n != in->account_columns) {
         fprintf(stderr, "noderr surveil: %s:%zu: %zu columns, expected %zu\n", r->path,
@@ -585,7 +604,41 @@ static int complete_accounts(surv_input_t *in)
 }
 
 enum { OPT_EVENTS = 256, OPT_JUR, OPT_ACCOUNTS, OPT_HOLIDAYS, OPT_ADV, OPT_ADV_EVENTS,
-       OPT_JSON, OPT_FAIL };
+       OPT_JSON, OPT_FAIL, OPT_DB, OPT_FROM, OPT_TO, OPT_RECORD };
+
+/* --from/--to: ISO-8601 UTC (a bare date is midnight). */
+static int parse_bound(const char *option, const char *text, surv_opts_t *o, int which)
+{
+    int64_t ns = 0;
+    if (nd_time_parse_iso(text, &ns) != ND_OK) {
+        fprintf(stderr, "noderr surveil: %s '%s': expected ISO-8601 UTC "
+                "(2024-01-02 or 2024-01-02T09:30:00Z)\n", option, text);
+        return -1;
+    }
+    o->period_text[which] = text;
+    if (which == 0)
+        o->from_ns = ns;
+    else
+        o->to_ns = ns;
+    return 0;
+}
+
+/* The source options: exactly one of --events and --db; the store-only options need --db. */
+static int check_sources(const surv_opts_t *o)
+{
+    const char *why = NULL;
+    if (o->events_path && o->db_url)
+        why = "give either --events FILE or --db URL, not both";
+    else if (!o->events_path && !o->db_url)
+        why = "--events FILE is required (or --db URL: the compliance store)";
+    else if (!o->db_url && (o->record || o->period_text[0] || o->period_text[1]))
+        why = "--record, --from and --to apply to --db only";
+    else if (o->period_text[0] && o->period_text[1] && o->to_ns <= o->from_ns)
+        why = "--to must be after --from";
+    if (why)
+        fprintf(stderr, "noderr surveil: %s\n", why);
+    return why ? -1 : 0;
+}
 
 static int surveil_parse_options(int argc, char **argv, surv_opts_t *o)
 {
@@ -598,6 +651,10 @@ static int surveil_parse_options(int argc, char **argv, surv_opts_t *o)
         {"adv-from-events", no_argument, NULL, OPT_ADV_EVENTS},
         {"json", no_argument, NULL, OPT_JSON},
         {"fail-on-alert", no_argument, NULL, OPT_FAIL},
+        {"db", required_argument, NULL, OPT_DB},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"record", no_argument, NULL, OPT_RECORD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -628,6 +685,10 @@ static int surveil_parse_options(int argc, char **argv, surv_opts_t *o)
         case OPT_ADV_EVENTS: o->adv_from_events = true; break;
         case OPT_JSON: o->json = true; break;
         case OPT_FAIL: o->fail_on_alert = true; break;
+        case OPT_DB: o->db_url = optarg; break;
+        case OPT_FROM: rc = parse_bound("--from", optarg, o, 0); break;
+        case OPT_TO: rc = parse_bound("--to", optarg, o, 1); break;
+        case OPT_RECORD: o->record = true; break;
         case 'h': o->help = true; break;
         default: rc = -1; break; /* getopt_long already said which option. */
         }
@@ -636,10 +697,8 @@ static int surveil_parse_options(int argc, char **argv, surv_opts_t *o)
         fprintf(stderr, "noderr surveil: unexpected argument '%s'\n", argv[optind]);
         rc = -1;
     }
-    if (rc == 0 && !o->help && !o->events_path) {
-        fprintf(stderr, "noderr surveil: --events FILE is required\n");
-        rc = -1;
-    }
+    if (rc == 0 && !o->help)
+        rc = check_sources(o);
     return rc;
 }
 
@@ -691,6 +750,26 @@ static int print_alerts_json(const surv_input_t *in, const nd_surv_alerts_t *al)
     return rc;
 }
 
+/* --db: the store's order events and fills of the period (nd_store_surv_load). The store stays
+ * open in `in` for --record. */
+static int read_store(surv_input_t *in, const surv_opts_t *o)
+{
+    char err[512] = "";
+    nd_err_t rc = nd_store_open(o->db_url, 0, &in->store, err, sizeof err);
+    nd_store_surv_events_t ev;
+    if (rc == ND_OK)
+        rc = nd_store_surv_load(in->store, o->from_ns, o->to_ns, in->dict, &ev, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr surveil: --db %s: %s\n", o->db_url, err);
+        return -1;
+    }
+    in->events = ev.events; /* taken over: free_inputs releases it */
+    in->count = ev.count;
+    in->cap = ev._cap;
+    in->store_records = ev.records;
+    return 0;
+}
+
 static int load_inputs(const surv_opts_t *o, surv_input_t *in)
 {
     in->default_jurisdictions = o->jurisdictions;
@@ -705,7 +784,7 @@ static int load_inputs(const surv_opts_t *o, surv_input_t *in)
         return -1;
     if (o->holidays_path && read_holidays(in, o->holidays_path) != 0)
         return -1;
-    if (read_events(in, o->events_path) != 0)
+    if (o->db_url ? read_store(in, o) != 0 : read_events(in, o->events_path) != 0)
         return -1;
     return complete_accounts(in);
 }
@@ -717,6 +796,7 @@ static void free_inputs(surv_input_t *in)
     nd_free(in->accounts);
     nd_free(in->holidays);
     nd_surv_dict_destroy(in->dict);
+    nd_store_close(in->store); /* anything not flushed (a failed --record) is rolled back */
 }
 
 static int run_scan(const surv_opts_t *o, surv_input_t *in, nd_surv_alerts_t *alerts)
@@ -737,9 +817,35 @@ static int run_scan(const surv_opts_t *o, surv_input_t *in, nd_surv_alerts_t *al
     char err[256];
     if (nd_surv_scan(in->events, in->count, profiles, np, &opt, alerts, err, sizeof err) !=
         ND_OK) {
-        fprintf(stderr, "noderr surveil: %s: %s\n", o->events_path, err);
+        fprintf(stderr, "noderr surveil: %s: %s\n", o->db_url ? o->db_url : o->events_path, err);
         return -1;
     }
+    return 0;
+}
+
+/* --record: every alert with its evidence, then an operator record of the scan: what, the
+ * period, the profiles and how many alerts. Returns 0 or -1 after printing why. */
+static int record_scan(const surv_opts_t *o, const surv_input_t *in, const nd_surv_alerts_t *al)
+{
+    char jur[32] = "", note[512], err[512] = "";
+    for (int j = 0, n = 0; j < ND_JUR_COUNT; j++)
+        if (o->jurisdictions & ND_JUR_BIT(j))
+            n += snprintf(jur + n, sizeof jur - (size_t)n, "%s%s", n ? "," : "",
+                          nd_jurisdiction_profile((nd_jurisdiction_t)j)->code);
+    snprintf(note, sizeof note, "post-trade scan of order events and fills from %s to %s under "
+             "%s: %zu events from %lld records, %zu alert%s", o->period_text[0] ? o->period_text[0]
+             : "the start", o->period_text[1] ? o->period_text[1] : "the end", jur, in->count,
+             (long long)in->store_records, al->count, al->count == 1 ? "" : "s");
+    nd_err_t rc = nd_store_record_surv_alerts(in->store, al, in->dict, in->events, in->count,
+                                              nd_clock_now_ns(nd_clock_os()), note, err,
+                                              sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr surveil: --record %s: %s (nothing was recorded)\n", o->db_url,
+                err);
+        return -1;
+    }
+    fprintf(stderr, "noderr surveil: recorded %zu alert%s and the scan in %s\n", al->count,
+            al->count == 1 ? "" : "s", o->db_url);
     return 0;
 }
 
@@ -768,6 +874,8 @@ int nd_cmd_surveil(int argc, char **argv)
         } else {
             print_alerts_text(&in, &alerts);
         }
+        if (code == ND_EXIT_OK && o.record && record_scan(&o, &in, &alerts) != 0)
+            code = ND_EXIT_USAGE;
         if (code == ND_EXIT_OK && o.fail_on_alert && alerts.count > 0)
             code = ND_EXIT_CHECK_FAILED;
     }

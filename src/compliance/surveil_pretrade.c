@@ -174,11 +174,11 @@ nd_reject_t nd_surv_pretrade_check(const nd_surv_pretrade_t *s, const nd_surv_ev
     return ND_REJECT_NONE;
 }
 
-static nd_err_t record_message(nd_surv_pretrade_t *s, const nd_surv_event_t *e)
+/* The ring of (account, symbol), created when missing (the only allocation after create). */
+static nd_err_t ring_of(nd_surv_pretrade_t *s, uint32_t account, uint32_t symbol,
+                        rate_ring_t **out)
 {
-    if (s->ring_size == 0)
-        return ND_OK;
-    rate_ring_t *r = (rate_ring_t *)find_ring(s, e->account, e->symbol);
+    rate_ring_t *r = (rate_ring_t *)find_ring(s, account, symbol);
     if (!r) {
         if (s->ring_count == PAIRS_MAX)
             return ND_EFULL;
@@ -186,8 +186,27 @@ static nd_err_t record_message(nd_surv_pretrade_t *s, const nd_surv_event_t *e)
         if (!ts)
             return ND_ENOMEM;
         r = &s->rings[s->ring_count++];
-        *r = (rate_ring_t){.account = e->account, .symbol = e->symbol, .ts = ts};
+        *r = (rate_ring_t){.account = account, .symbol = symbol, .ts = ts};
     }
+    *out = r;
+    return ND_OK;
+}
+
+nd_err_t nd_surv_pretrade_reserve(nd_surv_pretrade_t *s, uint32_t account, uint32_t symbol)
+{
+    ND_ASSERT(s != NULL);
+    rate_ring_t *r = NULL;
+    return s->ring_size == 0 ? ND_OK : ring_of(s, account, symbol, &r);
+}
+
+static nd_err_t record_message(nd_surv_pretrade_t *s, const nd_surv_event_t *e)
+{
+    if (s->ring_size == 0)
+        return ND_OK;
+    rate_ring_t *r = NULL;
+    nd_err_t rc = ring_of(s, e->account, e->symbol, &r);
+    if (rc != ND_OK)
+        return rc;
     r->ts[r->head % s->ring_size] = e->ts_ns;
     r->head = (r->head + 1) % s->ring_size;
     r->count += r->count < s->ring_size;

@@ -109,6 +109,7 @@ void nd_engine_destroy(nd_engine_t *e)
         return;
     for (uint32_t s = 0; s < e->strategy_count; s++)
         nd_free(e->strategies[s].state);
+    nd_surv_pretrade_destroy(e->pretrade);
     nd_portfolio_destroy(e->portfolio);
     nd_pool_deinit(&e->order_pool);
     nd_ring_deinit(&e->events);
@@ -180,6 +181,20 @@ static void relay_trade(void *ctx, const nd_trade_t *trade)
         e->listener.on_trade(e->listener.ctx, trade);
 }
 
+/* Strict pre-trade surveillance: the state and every (account 0, instrument) rate ring are
+ * allocated here, so the per-order path never allocates. */
+static nd_err_t start_pretrade(nd_engine_t *e, char *err, size_t err_len)
+{
+    if (!e->cfg.pretrade_profile)
+        return ND_OK;
+    nd_err_t rc = nd_surv_pretrade_create(e->cfg.pretrade_profile, &e->pretrade);
+    for (uint32_t i = 0; rc == ND_OK && i < e->instrument_count; i++)
+        rc = nd_surv_pretrade_reserve(e->pretrade, 0, i);
+    if (rc != ND_OK)
+        snprintf(err, err_len, "pre-trade surveillance: %s", nd_strerror(rc));
+    return rc;
+}
+
 nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len)
 {
     ND_ASSERT(e != NULL && !e->started);
@@ -209,6 +224,9 @@ nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len)
         snprintf(err, err_len, "risk limits out of range");
         return rc;
     }
+    rc = start_pretrade(e, err, err_len);
+    if (rc != ND_OK)
+        return rc;
     e->now_ns = nd_clock_now_ns(e->clock);
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         nd__strategy_slot_t *slot = &e->strategies[s];
@@ -327,6 +345,7 @@ static nd_err_t book_fills(nd_engine_t *e, size_t count)
         nd__engine_emit(e, ND_EVENT_FILL, f);
         nd_order_t *o = nd__engine_find_live(e, f->client_id);
         ND_ASSERT(o != NULL);
+        nd__engine_surv_apply(e, o, ND_SURV_FILL, f->px, f->qty);
         nd__engine_emit(e, ND_EVENT_ORDER, o);
         if (f->strategy_index < e->strategy_count) {
             nd__strategy_slot_t *slot = &e->strategies[f->strategy_index];

@@ -5,6 +5,7 @@
 
 #include "noderr/engine.h"
 #include "noderr/pool.h"
+#include "noderr/surveillance.h"
 
 typedef struct nd__strategy_slot {
     const nd_strategy_def_t *def;
@@ -48,6 +49,7 @@ struct nd_engine {
     int64_t *last_bar_ns;      /* per instrument */
     int64_t rejects[ND_REJECT_SLOTS];
     uint64_t next_client_id;
+    nd_surv_pretrade_t *pretrade; /* cfg.pretrade_profile's state, created at start; or NULL */
 };
 
 /* Queues an event; flushes to the listener first if the ring is full. */
@@ -61,6 +63,11 @@ nd_err_t nd__engine_submit(nd_strategy_ctx_t *ctx, const nd_order_intent_t *inte
                            uint64_t *client_id);
 nd_err_t nd__engine_cancel(nd_strategy_ctx_t *ctx, uint64_t client_id);
 int64_t nd__engine_position(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
+
+/* Feeds what happened to an order (sent, cancelled, filled) to the pre-trade surveillance
+ * state when there is one (engine_orders.c). */
+void nd__engine_surv_apply(nd_engine_t *e, const nd_order_t *o, nd_surv_kind_t kind,
+                           int64_t fill_px, int64_t fill_qty);
 
 /* Cancels every working order and sends market orders closing every position. */
 nd_err_t nd__engine_flatten(nd_engine_t *e);

@@ -3,7 +3,14 @@
  * the risk-driven flattening of every position.
  *
  * A rejected order never takes a pool slot: it lives on the stack just long enough to be
- * emitted as an event with its reason. */
+ * emitted as an event with its reason.
+ *
+ * Strict pre-trade surveillance (cfg.pretrade_profile): every strategy of the engine trades for
+ * one account and one beneficial owner (surveillance ids 0 and 0; symbol = instrument id;
+ * order id = the low 32 bits of the client id). An order that passed the account and risk
+ * checks is checked last, so a blocked order is one that would otherwise have been sent; what
+ * is sent, cancelled and filled is applied so the state follows the resting orders. A stop
+ * order rests in that state at its stop price (conservatively: it could trade there). */
 #include "engine_int.h"
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
@@ -104,6 +111,44 @@ static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_i
     return ND_REJECT_NONE;
 }
 
+static nd_err_t surv_event(const nd_engine_t *e, const nd_order_t *o, nd_surv_kind_t kind,
+                           nd_surv_event_t *ev)
+{
+    const nd_instrument_t *inst = &e->instruments[o->instrument_id];
+    return nd_surv_event_from_order(o, inst, kind, 0, 0, o->instrument_id,
+                                    (uint32_t)o->client_id, e->now_ns, ev);
+}
+
+/* The pre-trade verdict on an order about to be sent: O(resting orders), no allocation. */
+static nd_reject_t surv_check(const nd_engine_t *e, const nd_order_t *o)
+{
+    nd_surv_event_t ev;
+    if (surv_event(e, o, ND_SURV_NEW, &ev) != ND_OK)
+        return ND_REJECT_OVERFLOW; /* not representable at the surveillance scale */
+    return nd_surv_pretrade_check(e->pretrade, &ev, NULL);
+}
+
+/* Tells the pre-trade state what happened to an order: sent (new), cancelled, or filled by
+ * fill_qty at fill_px. The state's bounds match the engine's (ND_ORDERS_OPEN_MAX resting
+ * orders, rings reserved at start), so applying cannot fail for an order the engine holds. */
+void nd__engine_surv_apply(nd_engine_t *e, const nd_order_t *o, nd_surv_kind_t kind,
+                           int64_t fill_px, int64_t fill_qty)
+{
+    if (!e->pretrade)
+        return;
+    nd_order_t copy = *o;
+    if (kind == ND_SURV_FILL) {
+        copy.type = ND_ORDER_LIMIT;
+        copy.px = fill_px;
+        copy.qty = fill_qty;
+    }
+    nd_surv_event_t ev;
+    if (surv_event(e, &copy, kind, &ev) != ND_OK)
+        return; /* only a risk-flattening order can get here unrepresentable; it never rests */
+    nd_err_t rc = nd_surv_pretrade_apply(e->pretrade, &ev);
+    ND_ASSERT(rc == ND_OK);
+}
+
 static void reject(nd_engine_t *e, nd_order_t *o, nd_reject_t reason)
 {
     nd_err_t rc = nd_order_reject(o, reason, e->now_ns);
@@ -134,6 +179,7 @@ static nd_err_t send_to_venue(nd_engine_t *e, const nd_order_t *draft, uint64_t 
     ND_ASSERT(e->live_count < e->cfg.orders_max);
     e->live[e->live_count++] = o;
     e->stats.orders_accepted++;
+    nd__engine_surv_apply(e, o, ND_SURV_NEW, 0, 0);
     if (client_id)
         *client_id = o->client_id;
     return nd__engine_emit(e, ND_EVENT_ORDER, o);
@@ -168,6 +214,8 @@ static nd_err_t submit_checked(nd_engine_t *e, uint32_t s, const nd_order_intent
         };
         reason = nd_risk_check_order(&e->risk, inst, &o, &view);
     }
+    if (reason == ND_REJECT_NONE && e->pretrade)
+        reason = surv_check(e, &o);
     if (reason != ND_REJECT_NONE) {
         reject(e, &o, reason);
         return ND_OK;
@@ -200,6 +248,7 @@ static nd_err_t cancel_order(nd_engine_t *e, nd_order_t *o)
     if (rc != ND_OK)
         return rc;
     e->stats.orders_cancelled++;
+    nd__engine_surv_apply(e, o, ND_SURV_CANCEL, 0, 0);
     return nd__engine_emit(e, ND_EVENT_ORDER, o);
 }
 

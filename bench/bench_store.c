@@ -4,7 +4,8 @@
  *             nd_store_append_fill (numbering, SHA-256 chaining, INSERT) and committed in
  *             batches of 10,000 (WAL, synchronous=FULL); fills/s and per-batch latency
  *             percentiles (append + commit of one batch);
- *   verify    nd_audit_verify over that file: records/s (read, re-encode, re-hash, link);
+ *   verify    nd_audit_verify over that file: records/s (read the six columns, check the
+ *             header, SHA-256 of the stored encoding, link);
  *   verify-mem the same chain in the memory backend: the verifier without SQLite's reads.
  * Usage: bench_store [N] [PATH] (default /tmp/noderr_bench_store.db, removed at the end).
  * Not a test: it asserts nothing about speed. */

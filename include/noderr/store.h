@@ -55,7 +55,9 @@ typedef enum nd_record_kind {
  * "chaos", "prune"; "unknown" for a foreign value. */
 const char *nd_record_kind_name(nd_record_kind_t kind);
 
-/* One stored record. Every kind uses the same columns; a column a kind does not use is 0 or "".
+/* One record. Every kind uses the same fields; a field a kind does not use is 0 or "". The
+ * store keeps a record as its canonical encoding (the bytes that are hashed, the only copy of
+ * its content) next to plain seq, ts_ns and kind columns for filtering; scans decode it.
  * String pointers are borrowed: on append they must stay valid for the call (NULL means ""),
  * and records handed to a scan callback are valid only during the callback.
  *   order/risk_reject: event = submitted|accepted|rejected|amended|cancelled|partially_filled|
@@ -102,6 +104,18 @@ typedef struct nd_record {
  * into buf when it fits in cap; returns the encoded size either way. See the docs for the
  * byte layout. O(size of the strings). */
 size_t nd_record_encode(const nd_record_t *rec, uint8_t *buf, size_t cap);
+
+/* The inverse of nd_record_encode: decodes enc[0..len) into *out (every field but prev_hash and
+ * hash, which keep the values *out had). The ten strings are copied NUL-terminated into
+ * text[0..text_cap) and out's pointers point there (valid while text is); text_cap >= len is
+ * always enough. Stored encodings are the only copy of a record's content (schema version 3),
+ * so this is strict: ND_EPARSE with the byte offset and why in err when the version is not 1,
+ * the bytes end early or go on after the last string, a length runs past the end, a string
+ * holds a NUL byte, the kind is unknown, or side or a scale does not fit 32 bits; ND_EINVAL
+ * when text_cap < len. Never reads outside enc[0..len). *out is written only on success.
+ * O(len). */
+nd_err_t nd_record_decode(const uint8_t *enc, size_t len, nd_record_t *out /* OUT */, char *text,
+                          size_t text_cap, char *err, size_t err_len);
 
 /* Computes SHA-256(rec->prev_hash || encoding) into out. Convenience for tests and tools: it
  * allocates a digest context per call (the store and the verifier reuse one). */
@@ -189,9 +203,11 @@ typedef struct nd_record_filter {
 typedef nd_err_t (*nd_record_cb)(void *ctx, const nd_record_t *rec);
 
 /* Flushes pending records, then calls record_cb for every stored record matching filter, in
- * increasing seq order, with seq and both hashes as stored (not recomputed). A non-OK return
- * from the callback stops the scan and is returned. O(records matched); memory stays
- * constant (rows are streamed). */
+ * increasing seq order, decoded from its stored encoding, with both hashes as stored (not
+ * recomputed). A non-OK return from the callback stops the scan and is returned. ND_EIO naming
+ * the record when its encoding does not decode or disagrees with its seq, ts_ns or kind column
+ * (the store was edited behind its back: audit verify says how). O(records matched); memory
+ * stays constant (rows are streamed). */
 nd_err_t nd_store_scan(nd_store_t *s, const nd_record_filter_t *filter, void *ctx,
                        nd_record_cb record_cb, char *err, size_t err_len);
 

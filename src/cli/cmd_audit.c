@@ -1,6 +1,8 @@
 /* cmd_audit.c: `noderr audit verify --db URL [--json] [--head HASH]`: walks the audit chain.
  * Exit 0 with the count verified, 1 naming the first record altered, deleted, inserted or
- * reordered, 2 on a usage error or a store that cannot be read. */
+ * reordered, 2 on a usage error or a store that cannot be read.
+ * `noderr audit export --db URL [--format csv|json]`: the records decoded from their stored
+ * canonical encoding (the database keeps only that), for people reading them by hand. */
 #include "cli.h"
 #include "noderr/store.h"
 
@@ -8,25 +10,30 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int nd_cmd_audit(int argc, char **argv);
 
 static const char usage_text[] =
     "usage: noderr audit verify --db URL [--json] [--head HASH]\n"
+    "       noderr audit export --db URL [--format csv|json]\n"
     "\n"
     "Recomputes every record's SHA-256 link (sqlite:PATH, a bare PATH, or postgresql://...).\n"
     "Exit 0: every record verified; exit 1: the first record altered, deleted, inserted or\n"
     "reordered is named. --head checks that the chain still ends at a hash noted earlier\n"
-    "(which catches records removed from, or rewritten at, the end).\n";
+    "(which catches records removed from, or rewritten at, the end).\n"
+    "export prints every record decoded (CSV with a header row, the default, or a JSON\n"
+    "array), in seq order; it does not verify the chain.\n";
 
-enum { OPT_DB = 256, OPT_JSON, OPT_HEAD, OPT_HELP };
+enum { OPT_DB = 256, OPT_JSON, OPT_HEAD, OPT_HELP, OPT_FORMAT };
 
 static const struct option long_options[] = {
     {"db", required_argument, 0, OPT_DB},
     {"json", no_argument, 0, OPT_JSON},
     {"head", required_argument, 0, OPT_HEAD},
     {"help", no_argument, 0, OPT_HELP},
+    {"format", required_argument, 0, OPT_FORMAT},
     {0, 0, 0, 0},
 };
 
@@ -121,17 +128,125 @@ static int verify(const char *url, bool json, const char *head)
     return report(&r, json);
 }
 
+/* ---- export ------------------------------------------------------------------------------ */
+
+static const char *const export_columns[] = {
+    "seq", "ts_ns", "kind", "kind_name", "side", "event", "account", "strategy", "venue",
+    "instrument", "jurisdiction", "client_order_id", "venue_order_id", "px", "px_scale", "qty",
+    "qty_scale", "notional", "fee", "from_ns", "to_ns", "reason", "detail", "prev_hash", "hash",
+};
+#define EXPORT_COLUMNS (sizeof export_columns / sizeof export_columns[0])
+
+typedef struct export_ctx {
+    bool json;
+    int64_t count;
+} export_ctx_t;
+
+/* The record's fields in export_columns order, as text (numbers in decimal). */
+static void export_fields(const nd_record_t *r, char nums[11][24], char hex[2][65],
+                          const char *out[EXPORT_COLUMNS])
+{
+    const int64_t ints[11] = {r->seq, r->ts_ns, r->kind, r->side, r->px, r->px_scale, r->qty,
+                              r->qty_scale, r->notional, r->fee, r->from_ns};
+    for (int k = 0; k < 11; k++)
+        snprintf(nums[k], 24, "%lld", (long long)ints[k]);
+    nd_hash_hex(r->prev_hash, hex[0]);
+    nd_hash_hex(r->hash, hex[1]);
+    const char *fields[EXPORT_COLUMNS] = {
+        nums[0], nums[1], nums[2], nd_record_kind_name(r->kind), nums[3], r->event, r->account,
+        r->strategy, r->venue, r->instrument, r->jurisdiction, r->client_order_id,
+        r->venue_order_id, nums[4], nums[5], nums[6], nums[7], nums[8], nums[9], nums[10],
+        NULL, r->reason, r->detail, hex[0], hex[1],
+    };
+    memcpy(out, fields, sizeof fields);
+}
+
+/* One CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+static void csv_field(const char *text, char sep)
+{
+    if (strpbrk(text, ",\"\r\n") == NULL) {
+        fputs(text, stdout);
+    } else {
+        putchar('"');
+        for (const char *p = text; *p; p++) {
+            if (*p == '"')
+                putchar('"');
+            putchar(*p);
+        }
+        putchar('"');
+    }
+    putchar(sep);
+}
+
+static nd_err_t export_record(void *ctx, const nd_record_t *r)
+{
+    export_ctx_t *x = ctx;
+    char nums[11][24], to_ns[24], hex[2][65];
+    const char *f[EXPORT_COLUMNS];
+    export_fields(r, nums, hex, f);
+    snprintf(to_ns, sizeof to_ns, "%lld", (long long)r->to_ns);
+    f[20] = to_ns;
+    if (!x->json) {
+        for (size_t k = 0; k < EXPORT_COLUMNS; k++)
+            csv_field(f[k], k + 1 < EXPORT_COLUMNS ? ',' : '\n');
+    } else {
+        json_t *o = json_object();
+        for (size_t k = 0; k < EXPORT_COLUMNS; k++) {
+            /* Numbers stay exact: int64 as JSON integers, everything else as strings. */
+            bool number = k <= 4 ? k != 3 : (k >= 13 && k <= 20);
+            json_object_set_new(o, export_columns[k],
+                                number ? json_integer(strtoll(f[k], NULL, 10))
+                                       : json_string(f[k]));
+        }
+        char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (!text)
+            return ND_ENOMEM;
+        printf("%s%s", x->count ? ",\n" : "", text);
+        free(text); /* tidy:allow jansson allocates with malloc */
+    }
+    x->count++;
+    return ND_OK;
+}
+
+static int export_records(const char *url, bool json)
+{
+    nd_store_t *s = NULL;
+    char err[512] = "";
+    nd_err_t rc = nd_store_open(url, 0, &s, err, sizeof err);
+    export_ctx_t x = {json, 0};
+    if (rc == ND_OK) {
+        if (json) {
+            printf("[\n");
+        } else {
+            for (size_t k = 0; k < EXPORT_COLUMNS; k++)
+                printf("%s%c", export_columns[k], k + 1 < EXPORT_COLUMNS ? ',' : '\n');
+        }
+        rc = nd_store_scan(s, NULL, &x, export_record, err, sizeof err);
+        if (json && rc == ND_OK)
+            printf("%s]\n", x.count ? "\n" : "");
+    }
+    nd_store_close(s);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr audit export: --db %s: %s\n", url,
+                err[0] ? err : nd_strerror(rc));
+        return ND_EXIT_USAGE;
+    }
+    return fflush(stdout) == 0 ? ND_EXIT_OK : ND_EXIT_USAGE;
+}
+
 int nd_cmd_audit(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+    bool is_export = argc >= 2 && strcmp(argv[1], "export") == 0;
+    if (argc < 2 || (strcmp(argv[1], "verify") != 0 && !is_export)) {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
             fputs(usage_text, stdout);
             return ND_EXIT_OK;
         }
-        fprintf(stderr, "noderr audit: expected 'verify'\n%s", usage_text);
+        fprintf(stderr, "noderr audit: expected 'verify' or 'export'\n%s", usage_text);
         return ND_EXIT_USAGE;
     }
-    const char *url = NULL, *head = NULL;
+    const char *url = NULL, *head = NULL, *format = NULL;
     bool json = false;
     optind = 1;
     opterr = 0;
@@ -141,18 +256,27 @@ int nd_cmd_audit(int argc, char **argv)
         case OPT_DB: url = optarg; break;
         case OPT_JSON: json = true; break;
         case OPT_HEAD: head = optarg; break;
+        case OPT_FORMAT: format = optarg; break;
         case OPT_HELP: fputs(usage_text, stdout); return ND_EXIT_OK;
         default:
-            fprintf(stderr, "noderr audit verify: unknown or incomplete option '%s'\n%s",
+            fprintf(stderr, "noderr audit %s: unknown or incomplete option '%s'\n%s", argv[1],
                     argv[optind], usage_text);
             return ND_EXIT_USAGE;
         }
     }
-    if (optind < argc - 1 || !url) {
-        fprintf(stderr, "noderr audit verify: %s\n%s",
-                url ? "unexpected argument" : "--db URL is required", usage_text);
+    const char *bad = optind < argc - 1 ? "unexpected argument"
+                      : !url            ? "--db URL is required"
+                      : is_export && (json || head) ? "--json and --head are verify's options"
+                      : !is_export && format        ? "--format is export's option"
+                      : format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0
+                          ? "--format must be csv or json"
+                          : NULL;
+    if (bad) {
+        fprintf(stderr, "noderr audit %s: %s\n%s", argv[1], bad, usage_text);
         return ND_EXIT_USAGE;
     }
+    if (is_export)
+        return export_records(url, format && strcmp(format, "json") == 0);
     if (head && strlen(head) != 2 * ND_HASH_SIZE) {
         fprintf(stderr, "noderr audit verify: --head must be 64 hex digits\n");
         return ND_EXIT_USAGE;

@@ -1,6 +1,10 @@
 /* store.c: the compliance store's generic layer: URL -> backend, numbering, chaining and
  * hashing of records, batches, the typed appends and the failed state.
  *
+ * A record is stored as its canonical encoding (the bytes hashed) beside plain seq, ts_ns and
+ * kind columns; nd_store_scan decodes every row and refuses one whose encoding does not decode
+ * or disagrees with those columns, so a reader never acts on content the chain does not cover.
+ *
  * Invariants: last_seq/last_hash describe the tail including pending records and
  * committed_seq/committed_hash the durable tail; after a failed write or commit the batch is
  * rolled back, the tail returns to the durable one and the store refuses every later write
@@ -40,17 +44,20 @@ const char *nd_record_kind_name(nd_record_kind_t kind)
     return kind_names[kind];
 }
 
-bool nd__store_filter_match(const nd_record_filter_t *f, const nd_record_t *rec)
+bool nd__store_filter_match(const nd_record_filter_t *f, int64_t seq, int64_t ts_ns,
+                            int64_t kind)
 {
     if (!f)
         return true;
-    if (rec->seq < f->seq_from)
+    if (seq < f->seq_from)
         return false;
-    if ((f->ts_from_ns != 0 || f->ts_to_ns > 0) && rec->ts_ns < f->ts_from_ns)
+    if ((f->ts_from_ns != 0 || f->ts_to_ns > 0) && ts_ns < f->ts_from_ns)
         return false;
-    if (f->ts_to_ns > 0 && rec->ts_ns >= f->ts_to_ns)
+    if (f->ts_to_ns > 0 && ts_ns >= f->ts_to_ns)
         return false;
-    return f->kind_mask == 0 || (f->kind_mask & (1u << rec->kind)) != 0;
+    if (f->kind_mask == 0)
+        return true;
+    return kind >= 0 && kind < 32 && (f->kind_mask & (1u << kind)) != 0;
 }
 
 /* The SELECT of a scan; seq, ts and kinds are numbers, so no quoting is needed. */
@@ -205,12 +212,17 @@ nd_err_t nd_store_append(nd_store_t *s, nd_record_t *rec, char *err, size_t err_
         *strings[k] = or_empty(*strings[k]);
     row.seq = s->last_seq + 1;
     memcpy(row.prev_hash, s->last_hash, ND_HASH_SIZE);
-    if (nd__hasher_hash(&s->hasher, &row, row.hash) != ND_OK) {
-        snprintf(err, err_len, "cannot hash record %lld", (long long)row.seq);
+    size_t len = nd__hasher_encode(&s->hasher, &row);
+    if (len == 0 || nd__hasher_digest(&s->hasher, row.prev_hash, s->hasher.buf, len,
+                                      row.hash) != ND_OK) {
+        snprintf(err, err_len, "cannot encode and hash record %lld", (long long)row.seq);
         return ND_ENOMEM;
     }
+    nd__row_t stored = {row.seq, row.ts_ns, (int64_t)row.kind, {0}, {0}, s->hasher.buf, len};
+    memcpy(stored.prev_hash, row.prev_hash, ND_HASH_SIZE);
+    memcpy(stored.hash, row.hash, ND_HASH_SIZE);
     char why[256] = "";
-    nd_err_t rc = s->vt->append(s->backend, &row, why, sizeof why);
+    nd_err_t rc = s->vt->append(s->backend, &stored, why, sizeof why);
     if (rc != ND_OK)
         return fail_store(s, rc, why, err, err_len);
     s->last_seq = row.seq;
@@ -239,11 +251,11 @@ nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
     return ND_OK;
 }
 
-nd_err_t nd_store_scan(nd_store_t *s, const nd_record_filter_t *filter, void *ctx,
-                       nd_record_cb record_cb, char *err, size_t err_len)
+nd_err_t nd__store_scan_rows(nd_store_t *s, const nd_record_filter_t *filter, void *ctx,
+                             nd__row_cb row_cb, char *err, size_t err_len)
 {
     ND_ASSERT(s != NULL);
-    ND_ASSERT(record_cb != NULL);
+    ND_ASSERT(row_cb != NULL);
     if (s->pending > 0) {
         nd_err_t rc = nd_store_flush(s, err, err_len);
         if (rc != ND_OK)
@@ -251,7 +263,60 @@ nd_err_t nd_store_scan(nd_store_t *s, const nd_record_filter_t *filter, void *ct
     }
     nd_record_filter_t all;
     memset(&all, 0, sizeof all);
-    return s->vt->scan(s->backend, filter ? filter : &all, ctx, record_cb, err, err_len);
+    return s->vt->scan(s->backend, filter ? filter : &all, ctx, row_cb, err, err_len);
+}
+
+/* nd_store_scan's decoding: each row's encoding becomes the nd_record_t handed on. */
+typedef struct decode_ctx {
+    void *ctx;
+    nd_record_cb record_cb;
+    char *text;
+    size_t cap;
+    char *err;
+    size_t err_len;
+} decode_ctx_t;
+
+static nd_err_t decode_row(void *ctx, const nd__row_t *row)
+{
+    decode_ctx_t *d = ctx;
+    if (row->enc_len + 1 > d->cap) {
+        size_t cap = 2 * row->enc_len + 256;
+        char *grown = nd_realloc(d->text, cap);
+        if (!grown) {
+            snprintf(d->err, d->err_len, "out of memory decoding record %lld",
+                     (long long)row->seq);
+            return ND_ENOMEM;
+        }
+        d->text = grown;
+        d->cap = cap;
+    }
+    nd_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    char why[160] = "";
+    nd_err_t rc = nd_record_decode(row->enc, row->enc_len, &rec, d->text, d->cap, why,
+                                   sizeof why);
+    if (rc == ND_OK && (rec.seq != row->seq || rec.ts_ns != row->ts_ns ||
+                        (int64_t)rec.kind != row->kind))
+        snprintf(why, sizeof why, "its seq, ts_ns or kind column differs from its encoding");
+    if (rc != ND_OK || why[0]) {
+        snprintf(d->err, d->err_len, "record %lld cannot be read: %s (the store was edited: "
+                 "run noderr audit verify)", (long long)row->seq, why);
+        return ND_EIO;
+    }
+    memcpy(rec.prev_hash, row->prev_hash, ND_HASH_SIZE);
+    memcpy(rec.hash, row->hash, ND_HASH_SIZE);
+    return d->record_cb(d->ctx, &rec);
+}
+
+nd_err_t nd_store_scan(nd_store_t *s, const nd_record_filter_t *filter, void *ctx,
+                       nd_record_cb record_cb, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    ND_ASSERT(record_cb != NULL);
+    decode_ctx_t d = {ctx, record_cb, NULL, 0, err, err_len};
+    nd_err_t rc = nd__store_scan_rows(s, filter, &d, decode_row, err, err_len);
+    nd_free(d.text);
+    return rc;
 }
 
 nd_err_t nd__store_remove(nd_store_t *s, int64_t seq_from, int64_t seq_to, char *err,

@@ -1,9 +1,10 @@
 /* store_int.h: what the compliance store's generic layer shares with its backends.
  *
  * A backend only keeps rows: it never numbers or hashes them. The generic layer (store.c)
- * assigns seq, links and hashes every record, and hands the complete row to the backend's
- * append inside a batch that commit makes durable. Rows come back from scan in increasing seq
- * order with every string non-NULL. Only store_pg.c includes libpq-fe.h, only store_sqlite.c
+ * assigns seq, links and hashes every record, and hands the backend a row (the canonical
+ * encoding, seq, ts_ns, kind and the two hashes) inside a batch that commit makes durable. Rows
+ * come back from scan in increasing seq order, undecoded; store.c decodes them for
+ * nd_store_scan and the verifier hashes them as stored. Only store_pg.c includes libpq-fe.h, only store_sqlite.c
  * includes sqlite3.h. */
 #ifndef NODERR_STORE_INT_H
 #define NODERR_STORE_INT_H
@@ -12,6 +13,22 @@
 
 #include <openssl/evp.h>
 
+/* One stored row as a backend keeps it: the record's canonical encoding (the only copy of its
+ * content) and the columns kept beside it, seq, ts_ns and kind for filtering and the two
+ * hashes. Hashes read back are zero-padded or cut to 32 bytes; enc points into the backend's
+ * buffer and is valid only during the callback. */
+typedef struct nd__row {
+    int64_t seq;
+    int64_t ts_ns;
+    int64_t kind;
+    uint8_t prev_hash[ND_HASH_SIZE];
+    uint8_t hash[ND_HASH_SIZE];
+    const uint8_t *enc;
+    size_t enc_len;
+} nd__row_t;
+
+typedef nd_err_t (*nd__row_cb)(void *ctx, const nd__row_t *row);
+
 typedef struct nd__store_vtable {
     const char *name;
     /* Opens target (the URL without its scheme) and runs the migrations. */
@@ -19,14 +36,15 @@ typedef struct nd__store_vtable {
     /* The last stored row's seq and hash; 0 and zeros when empty. */
     nd_err_t (*tail)(void *b, int64_t *seq, uint8_t hash[ND_HASH_SIZE], char *err, size_t err_len);
     /* Adds a row to the open batch (starting one when needed). */
-    nd_err_t (*append)(void *b, const nd_record_t *rec, char *err, size_t err_len);
+    nd_err_t (*append)(void *b, const nd__row_t *row, char *err, size_t err_len);
     /* Deletes rows seq_from..seq_to inside the open batch. */
     nd_err_t (*remove)(void *b, int64_t seq_from, int64_t seq_to, char *err, size_t err_len);
     /* Commits the open batch (a no-op without one). */
     nd_err_t (*commit)(void *b, char *err, size_t err_len);
     /* Drops the open batch. */
     void (*rollback)(void *b);
-    nd_err_t (*scan)(void *b, const nd_record_filter_t *filter, void *ctx, nd_record_cb record_cb,
+    /* Streams the rows matching filter (on the seq, ts_ns and kind columns) in seq order. */
+    nd_err_t (*scan)(void *b, const nd_record_filter_t *filter, void *ctx, nd__row_cb row_cb,
                      char *err, size_t err_len);
     void (*close)(void *b);
 } nd__store_vtable_t;
@@ -35,15 +53,20 @@ extern const nd__store_vtable_t nd__store_sqlite;
 extern const nd__store_vtable_t nd__store_pg;
 extern const nd__store_vtable_t nd__store_mem;
 
-/* The columns every backend stores, in this order (also the SQL column order). */
-#define ND__STORE_COLUMNS                                                                          \
-    "seq, ts_ns, kind, side, event, account, strategy, venue, instrument, jurisdiction, "          \
-    "client_order_id, venue_order_id, px, qty, px_scale, qty_scale, notional, fee, from_ns, "      \
-    "to_ns, reason, detail, prev_hash, hash"
-#define ND__STORE_COLUMN_COUNT 24
+/* The columns both SQL backends store, in this order (also the SQL column order). */
+#define ND__STORE_COLUMNS "seq, ts_ns, kind, prev_hash, hash, encoding"
+#define ND__STORE_COLUMN_COUNT 6
 
-/* The schema version this program writes; backends refuse a newer database. */
-#define ND__STORE_SCHEMA_VERSION 1
+/* The schema version this program writes; backends refuse a newer database, and an older one
+ * (versions 1 and 2 kept a column per field) unless it holds no records. */
+#define ND__STORE_SCHEMA_VERSION 3
+
+/* Why an older database holding records is refused (backends prefix their name and path). */
+#define ND__STORE_OLD_SCHEMA_TEXT                                                                  \
+    "schema version %d keeps one column per field, this program (schema 3) keeps each "          \
+    "record's canonical encoding, and it does not convert a database that holds records: "       \
+    "verify and keep it with the noderr that wrote it, or record into a new database "           \
+    "(docs/compliance-store.md)"
 
 /* A reusable SHA-256 context and encoding buffer (the hot path of append and verify). */
 typedef struct nd__hasher {
@@ -57,9 +80,20 @@ nd_err_t nd__hasher_init(nd__hasher_t *h);
 void nd__hasher_deinit(nd__hasher_t *h);
 /* SHA-256(rec->prev_hash || encode(rec)) into out. ND_ENOMEM or ND_EIO (OpenSSL). */
 nd_err_t nd__hasher_hash(nd__hasher_t *h, const nd_record_t *rec, uint8_t out[ND_HASH_SIZE]);
+/* Encodes rec into h->buf (grown as needed); returns the size, or 0 when out of memory. */
+size_t nd__hasher_encode(nd__hasher_t *h, const nd_record_t *rec);
+/* SHA-256(prev || enc[0..len)) into out. ND_EIO when OpenSSL fails. */
+nd_err_t nd__hasher_digest(nd__hasher_t *h, const uint8_t prev[ND_HASH_SIZE], const uint8_t *enc,
+                           size_t len, uint8_t out[ND_HASH_SIZE]);
 
-/* True when rec passes filter (for backends that filter in C). */
-bool nd__store_filter_match(const nd_record_filter_t *filter, const nd_record_t *rec);
+/* Reads the header of a version-1 encoding (seq, ts_ns, kind); false when enc is shorter than
+ * the header or not version 1. */
+bool nd__record_header(const uint8_t *enc, size_t len, int64_t *seq, int64_t *ts_ns,
+                       int64_t *kind);
+
+/* True when a row with these columns passes filter (for backends that filter in C). */
+bool nd__store_filter_match(const nd_record_filter_t *filter, int64_t seq, int64_t ts_ns,
+                            int64_t kind);
 
 /* The SQL SELECT of a scan (both SQL backends): the columns above, filtered, ORDER BY seq. */
 void nd__store_select_sql(const nd_record_filter_t *filter, char *sql, size_t cap);
@@ -69,5 +103,10 @@ void nd__store_select_sql(const nd_record_filter_t *filter, char *sql, size_t ca
 nd_err_t nd__store_remove(nd_store_t *s, int64_t seq_from, int64_t seq_to, char *err,
                           size_t err_len);
 void nd__store_rollback(nd_store_t *s);
+
+/* Flushes pending records, then streams the stored rows matching filter undecoded (the
+ * verifier: it hashes the stored encoding as it is). Errors as nd_store_scan. */
+nd_err_t nd__store_scan_rows(nd_store_t *s, const nd_record_filter_t *filter, void *ctx,
+                             nd__row_cb row_cb, char *err, size_t err_len);
 
 #endif

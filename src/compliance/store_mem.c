@@ -1,6 +1,7 @@
 /* store_mem.c: the in-memory backend of the compliance store, for tests and simulations.
  *
- * Rows are kept in seq order, each in one allocation holding its strings. Rows past
+ * Rows are kept in seq order, each in one allocation holding its encoding (the same row the
+ * SQL backends store, so the contract suite and the verifier see one shape). Rows past
  * committed_count and the pending deletions belong to the open batch: commit keeps them,
  * rollback drops them. "mem:?fail_after=N" makes every write after the first N fail, which is
  * how tests prove that a failed write halts trading. */
@@ -14,7 +15,7 @@
 #include <string.h>
 
 typedef struct mem_store {
-    nd_record_t **rows;
+    nd__row_t **rows;
     size_t count;
     size_t committed_count;
     size_t cap;
@@ -66,29 +67,17 @@ static nd_err_t mem_tail(void *b, int64_t *seq, uint8_t hash[ND_HASH_SIZE], char
     return ND_OK;
 }
 
-/* One allocation: the record, then its strings. */
-static nd_record_t *copy_record(const nd_record_t *r)
+/* One allocation: the row, then its encoding. */
+static nd__row_t *copy_row(const nd__row_t *r)
 {
-    const char *src[10] = {r->event, r->account, r->strategy, r->venue, r->instrument,
-                           r->jurisdiction, r->client_order_id, r->venue_order_id, r->reason,
-                           r->detail};
-    size_t size = sizeof(nd_record_t);
-    for (int k = 0; k < 10; k++)
-        size += strlen(src[k]) + 1;
-    nd_record_t *c = nd_alloc(size);
+    nd__row_t *c = nd_alloc(sizeof *c + r->enc_len);
     if (!c)
         return NULL;
     *c = *r;
-    char *p = (char *)(c + 1);
-    const char **dst[10] = {&c->event, &c->account, &c->strategy, &c->venue, &c->instrument,
-                            &c->jurisdiction, &c->client_order_id, &c->venue_order_id,
-                            &c->reason, &c->detail};
-    for (int k = 0; k < 10; k++) {
-        size_t len = strlen(src[k]) + 1;
-        memcpy(p, src[k], len);
-        *dst[k] = p;
-        p += len;
-    }
+    uint8_t *enc = (uint8_t *)(c + 1);
+    if (r->enc_len > 0)
+        memcpy(enc, r->enc, r->enc_len);
+    c->enc = enc;
     return c;
 }
 
@@ -103,7 +92,7 @@ static nd_err_t injected_failure(mem_store_t *m, char *err, size_t err_len)
     return ND_EIO;
 }
 
-static nd_err_t mem_append(void *b, const nd_record_t *r, char *err, size_t err_len)
+static nd_err_t mem_append(void *b, const nd__row_t *r, char *err, size_t err_len)
 {
     mem_store_t *m = b;
     ND_ASSERT(m->count == 0 || m->rows[m->count - 1]->seq < r->seq);
@@ -112,7 +101,7 @@ static nd_err_t mem_append(void *b, const nd_record_t *r, char *err, size_t err_
         return rc;
     if (m->count == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 256;
-        nd_record_t **grown = nd_realloc(m->rows, cap * sizeof *grown);
+        nd__row_t **grown = nd_realloc(m->rows, cap * sizeof *grown);
         if (!grown) {
             snprintf(err, err_len, "mem: out of memory");
             return ND_ENOMEM;
@@ -120,7 +109,7 @@ static nd_err_t mem_append(void *b, const nd_record_t *r, char *err, size_t err_
         m->rows = grown;
         m->cap = cap;
     }
-    nd_record_t *c = copy_record(r);
+    nd__row_t *c = copy_row(r);
     if (!c) {
         snprintf(err, err_len, "mem: out of memory");
         return ND_ENOMEM;
@@ -186,16 +175,17 @@ static void mem_rollback(void *b)
     m->remove_count = 0;
 }
 
-static nd_err_t mem_scan(void *b, const nd_record_filter_t *f, void *ctx, nd_record_cb record_cb,
+static nd_err_t mem_scan(void *b, const nd_record_filter_t *f, void *ctx, nd__row_cb row_cb,
                          char *err, size_t err_len)
 {
     (void)err;
     (void)err_len;
     mem_store_t *m = b;
     for (size_t k = 0; k < m->count; k++) {
-        if (!nd__store_filter_match(f, m->rows[k]))
+        const nd__row_t *row = m->rows[k];
+        if (!nd__store_filter_match(f, row->seq, row->ts_ns, row->kind))
             continue;
-        nd_err_t rc = record_cb(ctx, m->rows[k]);
+        nd_err_t rc = row_cb(ctx, row);
         if (rc != ND_OK)
             return rc;
     }

@@ -1,12 +1,13 @@
 /* store_pg.c: the PostgreSQL backend of the compliance store, through libpq (the only file
  * that includes libpq-fe.h).
  *
- * Same rows as SQLite (bigint for every integer, bytea for hashes). A batch is buffered in
+ * Same rows as SQLite (seq, ts_ns, kind, and bytea for the hashes and the canonical encoding). A batch is buffered in
  * COPY text format and sent at commit as one transaction: COPY of the new rows, then the
  * deletions, then COMMIT; so a failed write is seen at commit and nothing of the batch lands.
  * The schema is versioned like SQLite's: schema_migrations, applied under an advisory lock so
  * that two processes opening a fresh database at once do not race. Scans stream rows in
- * single-row mode, so memory does not grow with the table. */
+ * single-row mode with binary results, so memory does not grow with the table and nothing is
+ * parsed from text. */
 #include "store_int.h"
 
 #include "noderr/alloc.h"
@@ -41,9 +42,18 @@ static const char *const migrations[] = {
     "$$ BEGIN RAISE EXCEPTION 'records are append-only'; END $$;"
     "CREATE TRIGGER records_append_only BEFORE UPDATE ON records FOR EACH ROW "
     "EXECUTE FUNCTION records_append_only();",
+    /* 3: a record is its canonical encoding (bytea: the hashed bytes, the only copy of its
+     * content) beside seq, ts_ns and kind for filtering. Applied only to a table without
+     * records (migrate() refuses the others); dropping the table drops its trigger. */
+    "DROP TABLE records;"
+    "CREATE TABLE records (seq bigint PRIMARY KEY, ts_ns bigint NOT NULL, kind integer NOT NULL, "
+    "prev_hash bytea NOT NULL, hash bytea NOT NULL, encoding bytea NOT NULL);"
+    "CREATE INDEX records_kind_ts ON records (kind, ts_ns);"
+    "CREATE TRIGGER records_append_only BEFORE UPDATE ON records FOR EACH ROW "
+    "EXECUTE FUNCTION records_append_only();",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
-ND_STATIC_ASSERT(MIGRATION_COUNT >= ND__STORE_SCHEMA_VERSION, "a migration per version");
+ND_STATIC_ASSERT(MIGRATION_COUNT == ND__STORE_SCHEMA_VERSION, "a migration per version");
 
 /* The first line of libpq's message (they end in a newline). */
 static nd_err_t pg_error(pg_store_t *pg, const char *what, const PGresult *res, char *err,
@@ -69,6 +79,24 @@ static nd_err_t exec_cmd(pg_store_t *pg, const char *sql, const char *what, char
     return rc;
 }
 
+/* Versions 1 and 2 kept a column per field; their records are not converted (see
+ * ND__STORE_OLD_SCHEMA_TEXT), an empty table is simply replaced. */
+static nd_err_t refuse_old_records(pg_store_t *pg, int version, char *err, size_t err_len)
+{
+    PGresult *res = PQexec(pg->conn, "SELECT EXISTS (SELECT 1 FROM records)");
+    nd_err_t rc = ND_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rc = pg_error(pg, "reading an old schema", res, err, err_len);
+    } else if (PQgetvalue(res, 0, 0)[0] == 't') {
+        char why[400];
+        snprintf(why, sizeof why, ND__STORE_OLD_SCHEMA_TEXT, version);
+        snprintf(err, err_len, "postgresql: %s", why);
+        rc = ND_EIO;
+    }
+    PQclear(res);
+    return rc;
+}
+
 static nd_err_t migrate(pg_store_t *pg, char *err, size_t err_len)
 {
     nd_err_t rc = exec_cmd(pg, "BEGIN; SELECT pg_advisory_xact_lock(7361092); "
@@ -89,6 +117,8 @@ static nd_err_t migrate(pg_store_t *pg, char *err, size_t err_len)
                  version, MIGRATION_COUNT);
         rc = ND_EIO;
     }
+    if (rc == ND_OK && version >= 1 && version < 3)
+        rc = refuse_old_records(pg, version, err, err_len);
     for (int v = version + 1; rc == ND_OK && v <= MIGRATION_COUNT; v++) {
         char sql[96];
         snprintf(sql, sizeof sql, "INSERT INTO schema_migrations (version) VALUES (%d)", v);
@@ -192,61 +222,42 @@ static bool reserve(pg_store_t *pg, size_t more)
     return true;
 }
 
-/* Appends text escaped for COPY's text format, then the separator. */
-static void put_text(pg_store_t *pg, const char *text, char sep)
-{
-    char *p = pg->copy_buf + pg->copy_len;
-    for (; *text; text++) {
-        char c = *text;
-        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-            *p++ = '\\';
-            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
-        }
-        *p++ = c;
-    }
-    *p++ = sep;
-    pg->copy_len = (size_t)(p - pg->copy_buf);
-}
-
 static void put_int(pg_store_t *pg, int64_t v, char sep)
 {
     pg->copy_len += (size_t)sprintf(pg->copy_buf + pg->copy_len, "%lld%c", (long long)v, sep);
 }
 
-static void put_hash(pg_store_t *pg, const uint8_t hash[ND_HASH_SIZE], char sep)
+/* A bytea in COPY text format: \\x then the hex digits (the backslash itself escaped). */
+static void put_bytes(pg_store_t *pg, const uint8_t *bytes, size_t len, char sep)
 {
-    char hex[2 * ND_HASH_SIZE + 1];
-    nd_hash_hex(hash, hex);
-    pg->copy_len += (size_t)sprintf(pg->copy_buf + pg->copy_len, "\\\\x%s%c", hex, sep);
+    static const char digits[] = "0123456789abcdef";
+    char *p = pg->copy_buf + pg->copy_len;
+    *p++ = '\\';
+    *p++ = '\\';
+    *p++ = 'x';
+    for (size_t k = 0; k < len; k++) {
+        *p++ = digits[bytes[k] >> 4];
+        *p++ = digits[bytes[k] & 15];
+    }
+    *p++ = sep;
+    pg->copy_len = (size_t)(p - pg->copy_buf);
 }
 
-static nd_err_t pg_append(void *b, const nd_record_t *r, char *err, size_t err_len)
+static nd_err_t pg_append(void *b, const nd__row_t *r, char *err, size_t err_len)
 {
     pg_store_t *pg = b;
-    const char *texts[] = {r->event, r->account, r->strategy, r->venue, r->instrument,
-                           r->jurisdiction, r->client_order_id, r->venue_order_id, r->reason,
-                           r->detail};
-    size_t need = 20 * 24 + 2 * 80;
-    for (int k = 0; k < 10; k++)
-        need += 2 * strlen(texts[k]) + 1;
+    size_t need = 3 * 24 + 3 * 4 + 2 * (2 * ND_HASH_SIZE + r->enc_len);
     if (!reserve(pg, need)) {
         snprintf(err, err_len, "postgresql: out of memory buffering record %lld",
                  (long long)r->seq);
         return ND_ENOMEM;
     }
-    const int64_t head[] = {r->seq, r->ts_ns, r->kind, r->side};
-    for (int k = 0; k < 4; k++)
-        put_int(pg, head[k], '\t');
-    for (int k = 0; k < 8; k++)
-        put_text(pg, texts[k], '\t');
-    const int64_t nums[] = {r->px, r->qty, r->px_scale, r->qty_scale, r->notional, r->fee,
-                            r->from_ns, r->to_ns};
-    for (int k = 0; k < 8; k++)
-        put_int(pg, nums[k], '\t');
-    put_text(pg, r->reason, '\t');
-    put_text(pg, r->detail, '\t');
-    put_hash(pg, r->prev_hash, '\t');
-    put_hash(pg, r->hash, '\n');
+    put_int(pg, r->seq, '\t');
+    put_int(pg, r->ts_ns, '\t');
+    put_int(pg, r->kind, '\t');
+    put_bytes(pg, r->prev_hash, ND_HASH_SIZE, '\t');
+    put_bytes(pg, r->hash, ND_HASH_SIZE, '\t');
+    put_bytes(pg, r->enc, r->enc_len, '\n');
     return ND_OK;
 }
 
@@ -337,46 +348,57 @@ static void pg_rollback(void *b)
     pg->remove_count = 0;
 }
 
-static void read_row(const PGresult *res, nd_record_t *r)
+/* A big-endian integer of 4 or 8 bytes (binary results: integer and bigint). */
+static int64_t binary_int(const PGresult *res, int col)
 {
-    r->seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    r->ts_ns = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    r->kind = (nd_record_kind_t)strtol(PQgetvalue(res, 0, 2), NULL, 10);
-    r->side = (int32_t)strtol(PQgetvalue(res, 0, 3), NULL, 10);
-    const char **texts[] = {&r->event, &r->account, &r->strategy, &r->venue, &r->instrument,
-                            &r->jurisdiction, &r->client_order_id, &r->venue_order_id};
-    for (int k = 0; k < 8; k++)
-        *texts[k] = PQgetvalue(res, 0, k + 4);
-    int64_t *nums[] = {&r->px, &r->qty, NULL, NULL, &r->notional, &r->fee, &r->from_ns,
-                       &r->to_ns};
-    for (int k = 0; k < 8; k++)
-        if (nums[k])
-            *nums[k] = strtoll(PQgetvalue(res, 0, k + 12), NULL, 10);
-    r->px_scale = (int32_t)strtol(PQgetvalue(res, 0, 14), NULL, 10);
-    r->qty_scale = (int32_t)strtol(PQgetvalue(res, 0, 15), NULL, 10);
-    r->reason = PQgetvalue(res, 0, 20);
-    r->detail = PQgetvalue(res, 0, 21);
-    parse_bytea(PQgetvalue(res, 0, 22), r->prev_hash);
-    parse_bytea(PQgetvalue(res, 0, 23), r->hash);
+    const uint8_t *p = (const uint8_t *)PQgetvalue(res, 0, col);
+    int n = PQgetlength(res, 0, col);
+    if (n != 4 && n != 8)
+        return 0;
+    uint64_t u = 0;
+    for (int k = 0; k < n; k++)
+        u = (u << 8) | p[k];
+    return n == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
 }
 
-static nd_err_t pg_scan(void *b, const nd_record_filter_t *f, void *ctx, nd_record_cb record_cb,
+static void binary_hash(const PGresult *res, int col, uint8_t out[ND_HASH_SIZE])
+{
+    int n = PQgetlength(res, 0, col);
+    memset(out, 0, ND_HASH_SIZE);
+    memcpy(out, PQgetvalue(res, 0, col), n < ND_HASH_SIZE ? (size_t)n : ND_HASH_SIZE);
+}
+
+static void read_row(const PGresult *res, nd__row_t *r)
+{
+    r->seq = binary_int(res, 0);
+    r->ts_ns = binary_int(res, 1);
+    r->kind = binary_int(res, 2);
+    binary_hash(res, 3, r->prev_hash);
+    binary_hash(res, 4, r->hash);
+    r->enc = (const uint8_t *)PQgetvalue(res, 0, 5);
+    r->enc_len = (size_t)PQgetlength(res, 0, 5);
+}
+
+static nd_err_t pg_scan(void *b, const nd_record_filter_t *f, void *ctx, nd__row_cb row_cb,
                         char *err, size_t err_len)
 {
     pg_store_t *pg = b;
     char sql[1024];
     nd__store_select_sql(f, sql, sizeof sql);
-    if (!PQsendQuery(pg->conn, sql) || !PQsetSingleRowMode(pg->conn))
+    /* Binary results: integers arrive as big-endian bytes and bytea as its bytes, so nothing
+     * is parsed from text. */
+    if (!PQsendQueryParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 1) ||
+        !PQsetSingleRowMode(pg->conn))
         return pg_error(pg, "reading records", NULL, err, err_len);
     nd_err_t rc = ND_OK;
     PGresult *res;
-    nd_record_t rec;
+    nd__row_t row;
     /* Every result is consumed, also after the callback stopped, to leave the connection idle. */
     while ((res = PQgetResult(pg->conn)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
         if (rc == ND_OK && st == PGRES_SINGLE_TUPLE) {
-            read_row(res, &rec);
-            rc = record_cb(ctx, &rec);
+            read_row(res, &row);
+            rc = row_cb(ctx, &row);
         } else if (rc == ND_OK && st != PGRES_TUPLES_OK) {
             rc = pg_error(pg, "reading records", res, err, err_len);
         }

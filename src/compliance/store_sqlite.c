@@ -1,10 +1,11 @@
 /* store_sqlite.c: the SQLite backend of the compliance store (the embedded default).
  *
- * One table of records keyed by seq, WAL journal, synchronous=FULL so that a commit is on disk
+ * One table of records keyed by seq (each record's canonical encoding as a blob, beside seq,
+ * ts_ns, kind and the two hashes), WAL journal, synchronous=FULL so that a commit is on disk
  * when nd_store_flush returns. The schema is versioned: schema_migrations lists the versions
  * applied, and open applies the missing ones in one transaction (refusing a database newer
- * than this program). Appends run inside one open transaction per batch with a cached prepared
- * statement; commit ends it. Only this file includes sqlite3.h. */
+ * than this program, and one of schema 1 or 2 that holds records). Appends run inside one
+ * open transaction per batch with a cached prepared statement; commit ends it. Only this file includes sqlite3.h. */
 #include "store_int.h"
 
 #include "noderr/alloc.h"
@@ -40,9 +41,19 @@ static const char *const migrations[] = {
      * one made by someone who drops the trigger). */
     "CREATE TRIGGER records_append_only BEFORE UPDATE ON records "
     "BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;",
+    /* 3: a record is its canonical encoding (the hashed bytes, the only copy of its content)
+     * beside seq, ts_ns and kind for filtering; readers decode it. Applied only to a table
+     * without records (migrate() refuses the others). */
+    "DROP TRIGGER IF EXISTS records_append_only; DROP TABLE records;"
+    "CREATE TABLE records (seq INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, "
+    "kind INTEGER NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL, "
+    "encoding BLOB NOT NULL);"
+    "CREATE INDEX records_kind_ts ON records (kind, ts_ns);"
+    "CREATE TRIGGER records_append_only BEFORE UPDATE ON records "
+    "BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
-ND_STATIC_ASSERT(MIGRATION_COUNT >= ND__STORE_SCHEMA_VERSION, "a migration per version");
+ND_STATIC_ASSERT(MIGRATION_COUNT == ND__STORE_SCHEMA_VERSION, "a migration per version");
 
 static nd_err_t db_error(sqlite_store_t *st, const char *what, char *err, size_t err_len)
 {
@@ -74,6 +85,27 @@ static nd_err_t schema_version(sqlite_store_t *st, int *version, char *err, size
     return ND_OK;
 }
 
+/* Versions 1 and 2 kept a column per field; their records are not converted (see
+ * ND__STORE_OLD_SCHEMA_TEXT), an empty table is simply replaced. */
+static nd_err_t refuse_old_records(sqlite_store_t *st, int version, char *err, size_t err_len)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT EXISTS (SELECT 1 FROM records)", -1, &q, NULL) !=
+        SQLITE_OK)
+        return db_error(st, "reading an old schema", err, err_len);
+    int step = sqlite3_step(q);
+    bool any = step == SQLITE_ROW && sqlite3_column_int(q, 0) != 0;
+    sqlite3_finalize(q);
+    if (step != SQLITE_ROW)
+        return db_error(st, "reading an old schema", err, err_len);
+    if (!any)
+        return ND_OK;
+    char why[400];
+    snprintf(why, sizeof why, ND__STORE_OLD_SCHEMA_TEXT, version);
+    snprintf(err, err_len, "sqlite %s: %s", st->path, why);
+    return ND_EIO;
+}
+
 static nd_err_t migrate(sqlite_store_t *st, char *err, size_t err_len)
 {
     nd_err_t rc = exec_sql(st, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -87,6 +119,8 @@ static nd_err_t migrate(sqlite_store_t *st, char *err, size_t err_len)
                  st->path, version, MIGRATION_COUNT);
         rc = ND_EIO;
     }
+    if (rc == ND_OK && version >= 1 && version < 3)
+        rc = refuse_old_records(st, version, err, err_len);
     for (int v = version + 1; rc == ND_OK && v <= MIGRATION_COUNT; v++) {
         char sql[128];
         rc = exec_sql(st, migrations[v - 1], err, err_len);
@@ -139,7 +173,7 @@ static nd_err_t configure(sqlite_store_t *st, long long max_pages, char *err, si
         rc = migrate(st, err, err_len);
     if (rc == ND_OK &&
         (sqlite3_prepare_v3(st->db, "INSERT INTO records (" ND__STORE_COLUMNS ") VALUES "
-                            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            "(?,?,?,?,?,?)",
                             -1, SQLITE_PREPARE_PERSISTENT, &st->insert, NULL) != SQLITE_OK ||
          sqlite3_prepare_v3(st->db, "DELETE FROM records WHERE seq BETWEEN ? AND ?", -1,
                             SQLITE_PREPARE_PERSISTENT, &st->remove, NULL) != SQLITE_OK))
@@ -230,28 +264,20 @@ static nd_err_t begin_batch(sqlite_store_t *st, char *err, size_t err_len)
     return ND_OK;
 }
 
-static nd_err_t sqlite_append(void *b, const nd_record_t *r, char *err, size_t err_len)
+static nd_err_t sqlite_append(void *b, const nd__row_t *r, char *err, size_t err_len)
 {
     sqlite_store_t *st = b;
     nd_err_t rc = begin_batch(st, err, err_len);
     if (rc != ND_OK)
         return rc;
+    ND_ASSERT(r->enc_len <= INT32_MAX);
     sqlite3_stmt *q = st->insert;
-    const int64_t ints[] = {r->seq, r->ts_ns, r->kind, r->side};
-    for (int k = 0; k < 4; k++)
-        sqlite3_bind_int64(q, k + 1, ints[k]);
-    const char *texts[] = {r->event, r->account, r->strategy, r->venue, r->instrument,
-                           r->jurisdiction, r->client_order_id, r->venue_order_id};
-    for (int k = 0; k < 8; k++)
-        sqlite3_bind_text(q, k + 5, texts[k], -1, SQLITE_STATIC);
-    const int64_t nums[] = {r->px, r->qty, r->px_scale, r->qty_scale, r->notional, r->fee,
-                            r->from_ns, r->to_ns};
-    for (int k = 0; k < 8; k++)
-        sqlite3_bind_int64(q, k + 13, nums[k]);
-    sqlite3_bind_text(q, 21, r->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 22, r->detail, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 23, r->prev_hash, ND_HASH_SIZE, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 24, r->hash, ND_HASH_SIZE, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 1, r->seq);
+    sqlite3_bind_int64(q, 2, r->ts_ns);
+    sqlite3_bind_int64(q, 3, r->kind);
+    sqlite3_bind_blob(q, 4, r->prev_hash, ND_HASH_SIZE, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 5, r->hash, ND_HASH_SIZE, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 6, r->enc, (int)r->enc_len, SQLITE_STATIC);
     int step = sqlite3_step(q);
     sqlite3_reset(q);
     if (step != SQLITE_DONE) {
@@ -294,38 +320,21 @@ static void sqlite_rollback(void *b)
     st->in_tx = false;
 }
 
-static const char *text_at(sqlite3_stmt *q, int col)
-{
-    const unsigned char *t = sqlite3_column_text(q, col);
-    return t ? (const char *)t : "";
-}
-
-static void read_row(sqlite3_stmt *q, nd_record_t *r)
+/* The row's columns as stored: blobs read as blobs (no text conversion). */
+static void read_row(sqlite3_stmt *q, nd__row_t *r)
 {
     r->seq = sqlite3_column_int64(q, 0);
     r->ts_ns = sqlite3_column_int64(q, 1);
-    r->kind = (nd_record_kind_t)sqlite3_column_int64(q, 2);
-    r->side = (int32_t)sqlite3_column_int64(q, 3);
-    const char **texts[] = {&r->event, &r->account, &r->strategy, &r->venue, &r->instrument,
-                            &r->jurisdiction, &r->client_order_id, &r->venue_order_id};
-    for (int k = 0; k < 8; k++)
-        *texts[k] = text_at(q, k + 4);
-    r->px = sqlite3_column_int64(q, 12);
-    r->qty = sqlite3_column_int64(q, 13);
-    r->px_scale = (int32_t)sqlite3_column_int64(q, 14);
-    r->qty_scale = (int32_t)sqlite3_column_int64(q, 15);
-    r->notional = sqlite3_column_int64(q, 16);
-    r->fee = sqlite3_column_int64(q, 17);
-    r->from_ns = sqlite3_column_int64(q, 18);
-    r->to_ns = sqlite3_column_int64(q, 19);
-    r->reason = text_at(q, 20);
-    r->detail = text_at(q, 21);
-    copy_hash(q, 22, r->prev_hash);
-    copy_hash(q, 23, r->hash);
+    r->kind = sqlite3_column_int64(q, 2);
+    copy_hash(q, 3, r->prev_hash);
+    copy_hash(q, 4, r->hash);
+    r->enc = sqlite3_column_blob(q, 5);
+    int n = sqlite3_column_bytes(q, 5);
+    r->enc_len = r->enc && n > 0 ? (size_t)n : 0;
 }
 
-static nd_err_t sqlite_scan(void *b, const nd_record_filter_t *f, void *ctx,
-                            nd_record_cb record_cb, char *err, size_t err_len)
+static nd_err_t sqlite_scan(void *b, const nd_record_filter_t *f, void *ctx, nd__row_cb row_cb,
+                            char *err, size_t err_len)
 {
     sqlite_store_t *st = b;
     char sql[1024];
@@ -335,10 +344,10 @@ static nd_err_t sqlite_scan(void *b, const nd_record_filter_t *f, void *ctx,
         return db_error(st, "reading records", err, err_len);
     nd_err_t rc = ND_OK;
     int step;
-    nd_record_t rec;
+    nd__row_t row;
     while (rc == ND_OK && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        read_row(q, &rec);
-        rc = record_cb(ctx, &rec);
+        read_row(q, &row);
+        rc = row_cb(ctx, &row);
     }
     if (rc == ND_OK && step != SQLITE_DONE)
         rc = db_error(st, "reading records", err, err_len);

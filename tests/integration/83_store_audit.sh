@@ -2,7 +2,9 @@
 # 83_store_audit.sh: `noderr backtest --db` records a run into SQLite, `noderr audit verify`
 # accepts it (text and JSON), and every kind of tampering done with the sqlite3 CLI behind
 # the store's back is caught and named: altered, altered and re-hashed, deleted, deleted and
-# renumbered, inserted (a copied row), reordered (two rows swapped), truncated (with --head).
+# renumbered, inserted (a copied row), reordered (two rows swapped), truncated (with --head),
+# a kind or ts_ns column disagreeing with the stored encoding, a corrupt encoding. Each record
+# is stored as its canonical encoding (the hashed bytes); `noderr audit export` decodes them.
 source "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "SKIP: the sqlite3 CLI is needed to tamper" >&2; exit 77; }
 
@@ -13,7 +15,7 @@ COUNT=$(sqlite3 "$DB" "SELECT count(*) FROM records")
 [ "$COUNT" -gt 50 ] || fail "only $COUNT records"
 FILLS=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE kind = 2")
 [ "$FILLS" -gt 0 ] || fail "no fill recorded"
-[ "$(sqlite3 "$DB" "SELECT max(version) FROM schema_migrations")" = 2 ] || fail "schema version"
+[ "$(sqlite3 "$DB" "SELECT max(version) FROM schema_migrations")" = 3 ] || fail "schema version"
 [ "$(sqlite3 "$DB" "PRAGMA journal_mode")" = wal ] || fail "not in WAL mode"
 
 check "audit verify: every record verified"
@@ -24,7 +26,7 @@ pycheck "$OUT" "assert d['ok'] is True and d['verified'] == $COUNT and d['last_s
 HEAD=$(json_field "$OUT" head | tr -d '"')
 
 check "the append-only trigger refuses an UPDATE through SQLite"
-if sqlite3 "$DB" "UPDATE records SET qty = 1 WHERE seq = 3" 2>"$WORK/trigger.err"; then
+if sqlite3 "$DB" "UPDATE records SET ts_ns = 1 WHERE seq = 3" 2>"$WORK/trigger.err"; then
     fail "UPDATE was accepted"
 fi
 grep -q "append-only" "$WORK/trigger.err" || fail "trigger message missing"
@@ -40,18 +42,26 @@ tamper() {
     expect_rc 1 "$NODERR" audit verify --db "$WORK/$name.db"
     stdout_has "$problem at seq $seq"
 }
-tamper altered altered 20 "UPDATE records SET px = px + 1 WHERE seq = 20"
-tamper altered_fee altered 21 "UPDATE records SET fee = fee + 1 WHERE seq = 21"
-tamper rehashed altered 20 "UPDATE records SET account = 'x', hash = randomblob(32) WHERE seq = 20"
+# bump OFFSET: SQL giving the stored encoding with its byte at OFFSET (from 0) changed.
+bump() {
+    echo "CAST(substr(encoding, 1, $1) || CASE WHEN substr(encoding, $(($1 + 1)), 1) = X'01'
+        THEN X'02' ELSE X'01' END || substr(encoding, $(($1 + 2))) AS BLOB)"
+}
+# Offsets in the encoding (docs/compliance-store.md): the low bytes of px and fee, a string.
+tamper altered altered 20 "UPDATE records SET encoding = $(bump 40) WHERE seq = 20"
+tamper altered_fee altered 21 "UPDATE records SET encoding = $(bump 80) WHERE seq = 21"
+tamper rehashed altered 20 "UPDATE records SET encoding = $(bump 102), hash = randomblob(32)
+    WHERE seq = 20"
+tamper ts_column altered 22 "UPDATE records SET ts_ns = ts_ns + 1 WHERE seq = 22"
+tamper kind_column altered 23 "UPDATE records SET kind = 9 WHERE seq = 23"
+tamper corrupt altered 24 "UPDATE records SET encoding = substr(encoding, 1, 60) WHERE seq = 24"
 tamper deleted deleted 20 "DELETE FROM records WHERE seq = 20"
 tamper renumbered deleted 20 "DELETE FROM records WHERE seq = 20;
     UPDATE records SET seq = seq + 100000 WHERE seq > 20;
     UPDATE records SET seq = seq - 100001 WHERE seq > 100000"
 tamper inserted inserted 21 "UPDATE records SET seq = seq + 100000 WHERE seq > 20;
     UPDATE records SET seq = seq - 99999 WHERE seq > 100000;
-    INSERT INTO records SELECT 21, ts_ns, kind, side, event, account, strategy, venue,
-        instrument, jurisdiction, client_order_id, venue_order_id, px, qty, px_scale,
-        qty_scale, notional, fee, from_ns, to_ns, reason, detail, prev_hash, hash
+    INSERT INTO records SELECT 21, ts_ns, kind, prev_hash, hash, encoding
         FROM records WHERE seq = 20"
 tamper reordered reordered 20 "UPDATE records SET seq = -1 WHERE seq = 20;
     UPDATE records SET seq = 20 WHERE seq = 21; UPDATE records SET seq = 21 WHERE seq = -1"
@@ -71,10 +81,36 @@ pycheck "$OUT" "assert d['ok'] and d['verified'] > $COUNT, d"
 expect_rc 1 "$NODERR" audit verify --db "$DB" --head "$HEAD" --json
 pycheck "$OUT" "assert d['problem'] == 'inserted' and d['seq'] == $((COUNT + 1)), d"
 
+check "audit export decodes every record (CSV and JSON agree with the stored columns)"
+expect_rc 0 "$NODERR" audit export --db "$DB" --format csv
+cp "$OUT" "$WORK/export.csv"
+expect_rc 0 "$NODERR" audit export --db "$DB" --format json
+python3 - "$WORK/export.csv" "$OUT" "$DB" <<'PY' || fail "export disagrees"
+import csv, json, sqlite3, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+docs = json.load(open(sys.argv[2]))
+stored = sqlite3.connect(sys.argv[3]).execute(
+    "SELECT seq, ts_ns, kind, hex(hash) FROM records ORDER BY seq").fetchall()
+assert len(rows) == len(docs) == len(stored), (len(rows), len(docs), len(stored))
+for r, d, (seq, ts, kind, h) in zip(rows, docs, stored):
+    assert int(r["seq"]) == d["seq"] == seq and int(r["ts_ns"]) == d["ts_ns"] == ts
+    assert int(r["kind"]) == d["kind"] == kind and r["hash"] == d["hash"] == h.lower()
+    for k in ("event", "account", "instrument", "reason", "detail", "px", "qty", "fee"):
+        assert r[k] == str(d[k]), (k, r[k], d[k])
+fills = [d for d in docs if d["kind_name"] == "fill"]
+assert fills and all(f["px"] > 0 and f["qty"] > 0 and f["side"] in (1, -1) for f in fills)
+PY
+cp "$DB" "$WORK/corrupt.db"
+sqlite3 "$WORK/corrupt.db" "DROP TRIGGER records_append_only;
+    UPDATE records SET encoding = substr(encoding, 1, 60) WHERE seq = 5"
+expect_rc 2 "$NODERR" audit export --db "$WORK/corrupt.db"
+grep -q "record 5 cannot be read" "$ERR" || fail "a corrupt record was exported"
+
 check "usage errors"
 expect_usage_error "no such database" "$NODERR" audit verify --db "$WORK/missing.db"
 expect_usage_error "--db URL is required" "$NODERR" audit verify
-expect_usage_error "expected 'verify'" "$NODERR" audit check --db "$DB"
+expect_usage_error "expected 'verify' or 'export'" "$NODERR" audit check --db "$DB"
+expect_usage_error "--format must be csv or json" "$NODERR" audit export --db "$DB" --format xml
 echo "not a database" >"$WORK/junk.db"
 expect_usage_error "not a database" "$NODERR" audit verify --db "$WORK/junk.db"
 echo "ok"

@@ -9,6 +9,12 @@ source "$(dirname "$0")/pg_env.sh"
 trap 'pg_stop; rm -rf "$WORK"' EXIT
 pg_start
 URL="$NODERR_TEST_PG_URL"
+# recs DB EXPR: prints the Python EXPR evaluated over `r`, the records of DB decoded by
+# `noderr audit export` (the store keeps each record as its canonical encoding).
+recs() {
+    "$NODERR" audit export --db "$1" --format json >"$WORK/export.json" || fail "export $1"
+    python3 -c "import json, sys; r = json.load(open(sys.argv[1])); print($2)" "$WORK/export.json"
+}
 
 CONTRACT="$(dirname "$NODERR")/../../tests/unit/test_store_contract"
 [ -x "$CONTRACT" ] || fail "contract test binary $CONTRACT not built"
@@ -31,10 +37,14 @@ pycheck "$OUT" "assert d['ok'] and d['verified'] == $COUNT, d"
 check "the same run into SQLite gives the same trading records"
 expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 3000 --db "$WORK/same.db"
 for KIND in 1 2 3 4; do
-    A=$(psql -tA "$URL" -c "SELECT count(*), coalesce(sum(qty),0), coalesce(sum(fee),0) FROM records WHERE kind = $KIND")
-    B=$(sqlite3 -separator '|' "$WORK/same.db" "SELECT count(*), coalesce(sum(qty),0), coalesce(sum(fee),0) FROM records WHERE kind = $KIND")
+    SUMS="(sum(x['kind'] == $KIND for x in r), sum(x['qty'] for x in r if x['kind'] == $KIND), sum(x['fee'] for x in r if x['kind'] == $KIND))"
+    A=$(recs "$URL" "$SUMS")
+    B=$(recs "$WORK/same.db" "$SUMS")
     [ "$A" = "$B" ] || fail "kind $KIND differs: postgresql $A, sqlite $B"
 done
+# Every trading record's content, apart from seq and hashes (the runs' config records differ).
+FIELDS="[{k: v for k, v in x.items() if k not in ('seq', 'prev_hash', 'hash')} for x in r if x['kind'] in (1, 2, 3, 4)]"
+[ "$(recs "$URL" "$FIELDS")" = "$(recs "$WORK/same.db" "$FIELDS")" ] || fail "trading records differ"
 
 check "reports agree between the backends"
 expect_rc 0 "$NODERR" report --db "$URL" --period annual:2024 --format json --out "$WORK/pg.json"
@@ -42,17 +52,23 @@ expect_rc 0 "$NODERR" report --db "$WORK/same.db" --period annual:2024 --format 
 cmp "$WORK/pg.json" "$WORK/sq.json" || fail "reports differ between PostgreSQL and SQLite"
 
 check "tampering through psql is caught"
+# qty's low byte is byte 48 of the stored encoding (docs/compliance-store.md).
 psql -q "$URL" -c "ALTER TABLE records DISABLE TRIGGER records_append_only;
-    UPDATE records SET qty = qty + 1 WHERE seq = 30" || fail "psql update"
+    UPDATE records SET encoding = set_byte(encoding, 48, get_byte(encoding, 48) # 1)
+    WHERE seq = 30" || fail "psql update"
 expect_rc 1 "$NODERR" audit verify --db "$URL" --json
 pycheck "$OUT" "assert d['problem'] == 'altered' and d['seq'] == 30, d"
 expect_rc 1 "$NODERR" retention apply --db "$URL" --now 2040-01-01
 grep -q "refusing to prune" "$ERR" || fail "retention pruned a tampered chain"
-psql -q "$URL" -c "UPDATE records SET qty = qty - 1 WHERE seq = 30" || fail "psql undo"
+psql -q "$URL" -c "UPDATE records SET encoding = set_byte(encoding, 48, get_byte(encoding, 48) # 1)
+    WHERE seq = 30" || fail "psql undo"
 expect_rc 0 "$NODERR" audit verify --db "$URL"
 psql -q "$URL" -c "DELETE FROM records WHERE seq = 31" || fail "psql delete"
 expect_rc 1 "$NODERR" audit verify --db "$URL" --json
 pycheck "$OUT" "assert d['problem'] == 'deleted' and d['seq'] == 31, d"
+psql -q "$URL" -c "UPDATE records SET kind = 9 WHERE seq = 12" || fail "psql kind"
+expect_rc 1 "$NODERR" audit verify --db "$URL" --json
+pycheck "$OUT" "assert d['problem'] == 'altered' and d['seq'] == 12, d"
 
 check "connection errors are named"
 expect_usage_error "cannot connect" "$NODERR" audit verify --db "postgresql://nobody@127.0.0.1:1/x"

@@ -6,11 +6,17 @@
 # path is a SQLite store, and a store that cannot be opened stops the run before it trades.
 source "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "SKIP: the sqlite3 CLI is needed" >&2; exit 77; }
+# recs DB EXPR: prints the Python EXPR evaluated over `r`, the records of DB decoded by
+# `noderr audit export` (the store keeps each record as its canonical encoding).
+recs() {
+    "$NODERR" audit export --db "$1" --format json >"$WORK/export.json" || fail "export $1"
+    python3 -c "import json, sys; r = json.load(open(sys.argv[1])); print($2)" "$WORK/export.json"
+}
 
 check "an uncapped run records everything"
 expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 8000 --db "$WORK/full.db"
 FULL=$(sqlite3 "$WORK/full.db" "SELECT count(*) FROM records")
-END=$(sqlite3 "$WORK/full.db" "SELECT count(*) FROM records WHERE event = 'backtest_end'")
+END=$(recs "$WORK/full.db" "sum(x['event'] == 'backtest_end' for x in r)")
 [ "$END" = 1 ] || fail "the completed run has no backtest_end record"
 
 check "a store that fills mid-run halts trading: exit 2 naming the error"
@@ -20,15 +26,16 @@ grep -q "trading halted" "$ERR" || fail "stderr does not say trading halted"
 [ ! -s "$OUT" ] || fail "a summary was printed for a run that was not recorded"
 KEPT=$(sqlite3 "$WORK/capped.db" "SELECT count(*) FROM records")
 [ "$KEPT" -gt 2 ] && [ "$KEPT" -lt "$FULL" ] || fail "capped store holds $KEPT of $FULL records"
-[ "$(sqlite3 "$WORK/capped.db" "SELECT count(*) FROM records WHERE event = 'backtest_end'")" = 0 ] ||
+[ "$(recs "$WORK/capped.db" "sum(x['event'] == 'backtest_end' for x in r)")" = 0 ] ||
     fail "a halted run was marked complete"
 check "what was committed before the failure verifies"
 expect_rc 0 "$NODERR" audit verify --db "$WORK/capped.db" --json
 pycheck "$OUT" "assert d['ok'] and d['verified'] == $KEPT, d"
 
 check "the same run's records are a prefix of the complete run's"
-A=$(sqlite3 "$WORK/capped.db" "SELECT group_concat(kind || event || qty || px, ',') FROM (SELECT * FROM records WHERE kind IN (1,2,3,4) ORDER BY seq)")
-B=$(sqlite3 "$WORK/full.db" "SELECT group_concat(kind || event || qty || px, ',') FROM (SELECT * FROM records WHERE kind IN (1,2,3,4) ORDER BY seq)")
+TRADING="','.join('%d%s%d%d' % (x['kind'], x['event'], x['qty'], x['px']) for x in r if x['kind'] in (1, 2, 3, 4))"
+A=$(recs "$WORK/capped.db" "$TRADING")
+B=$(recs "$WORK/full.db" "$TRADING")
 case "$B" in "$A"*) ;; *) fail "capped records are not a prefix of the full run" ;; esac
 
 check "a store that cannot be opened stops the run before it trades"

@@ -13,6 +13,12 @@ URL="$NODERR_TEST_PG_URL"
 CRAFT="$DATA/store_craft.py"
 EVENTS="$DATA/store_wash.csv"
 SQ="$WORK/same.db"
+# recs DB EXPR: prints the Python EXPR evaluated over `r`, the records of DB decoded by
+# `noderr audit export` (the store keeps each record as its canonical encoding).
+recs() {
+    "$NODERR" audit export --db "$1" --format json >"$WORK/export.json" || fail "export $1"
+    python3 -c "import json, sys; r = json.load(open(sys.argv[1])); print($2)" "$WORK/export.json"
+}
 
 check "a backtest recorded into PostgreSQL and into SQLite, then the crafted events"
 expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 2000 --db "$URL"
@@ -41,7 +47,7 @@ BEFORE=$(psql -tA "$URL" -c "SELECT count(*) FROM records")
 expect_rc 0 "$NODERR" surveil --db "$URL" --from 2019-06-03 --to 2019-06-04 --record
 AFTER=$(psql -tA "$URL" -c "SELECT count(*) FROM records")
 [ "$AFTER" -eq $((BEFORE + 2)) ] || fail "$BEFORE records before, $AFTER after (want +2)"
-OP=$(psql -tA "$URL" -c "SELECT event || ' ' || account FROM records ORDER BY seq DESC LIMIT 1")
+OP=$(recs "$URL" "r[-1]['event'] + ' ' + r[-1]['account']")
 [ "$OP" = "surveillance_scan surveil" ] || fail "last record is '$OP'"
 expect_rc 0 "$NODERR" audit verify --db "$URL" --json
 pycheck "$OUT" "assert d['ok'] and d['verified'] == $AFTER, d"

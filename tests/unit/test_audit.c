@@ -145,3 +145,105 @@ Test(report, periods)
         cr_assert_eq(nd_compliance_period_parse(bad[k], &p, err, sizeof err), ND_EINVAL, "%s",
                      bad[k]);
 }
+
+/* ---- nd_record_decode: the inverse of nd_record_encode, strict on bytes edited by hand ---- */
+
+static nd_record_t full_record(void)
+{
+    nd_record_t r = first_record();
+    r.seq = 77;
+    r.kind = ND_RECORD_ALERT;
+    r.side = -1;
+    r.strategy = "sma";
+    r.venue = "sim";
+    r.jurisdiction = "EU";
+    r.venue_order_id = "v\t9";
+    r.px = -5;
+    r.qty_scale = 8;
+    r.fee = INT64_MIN;
+    r.from_ns = INT64_MAX;
+    r.to_ns = -1;
+    r.reason = "caf\xc3\xa9, \"quoted\"\nnext line";
+    r.detail = "{\"a\": [1, 2]}";
+    return r;
+}
+
+Test(record_decode, round_trip)
+{
+    nd_record_t r = full_record();
+    uint8_t enc[512], again[512];
+    size_t n = nd_record_encode(&r, enc, sizeof enc);
+    cr_assert(n < sizeof enc);
+    nd_record_t d;
+    memset(&d, 0, sizeof d);
+    d.hash[0] = 0xab; /* the hashes are not in the encoding: left as they were */
+    char text[512], err[160] = "";
+    cr_assert_eq(nd_record_decode(enc, n, &d, text, n, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(d.hash[0], 0xab);
+    cr_assert_eq(d.seq, 77);
+    cr_assert_eq(d.kind, ND_RECORD_ALERT);
+    cr_assert_eq(d.side, -1);
+    cr_assert_eq(d.px, -5);
+    cr_assert_eq(d.px_scale, 2);
+    cr_assert_eq(d.qty_scale, 8);
+    cr_assert_eq(d.fee, INT64_MIN);
+    cr_assert_eq(d.from_ns, INT64_MAX);
+    cr_assert_eq(d.to_ns, -1);
+    cr_assert_str_eq(d.event, "taker");
+    cr_assert_str_eq(d.account, "a");
+    cr_assert_str_eq(d.jurisdiction, "EU");
+    cr_assert_str_eq(d.venue_order_id, "v\t9");
+    cr_assert_str_eq(d.reason, "caf\xc3\xa9, \"quoted\"\nnext line");
+    cr_assert_str_eq(d.detail, "{\"a\": [1, 2]}");
+    cr_assert_eq(nd_record_encode(&d, again, sizeof again), n);
+    cr_assert_eq(memcmp(enc, again, n), 0);
+}
+
+Test(record_decode, every_truncation_and_extension_is_refused)
+{
+    nd_record_t r = full_record();
+    uint8_t enc[513];
+    size_t n = nd_record_encode(&r, enc, sizeof enc);
+    char text[600], err[160];
+    nd_record_t d;
+    memset(&d, 0, sizeof d);
+    for (size_t len = 0; len < n; len++)
+        cr_assert_eq(nd_record_decode(enc, len, &d, text, sizeof text, err, sizeof err),
+                     ND_EPARSE, "length %zu", len);
+    enc[n] = 0;
+    cr_assert_eq(nd_record_decode(enc, n + 1, &d, text, sizeof text, err, sizeof err), ND_EPARSE);
+    cr_assert(strstr(err, "1 bytes left over") != NULL, "%s", err);
+    cr_assert_eq(d.seq, 0); /* *out untouched on failure */
+    cr_assert_eq(nd_record_decode(enc, n, &d, text, n - 1, err, sizeof err), ND_EINVAL);
+}
+
+Test(record_decode, bad_fields_are_named)
+{
+    nd_record_t r = full_record();
+    uint8_t enc[512];
+    size_t n = nd_record_encode(&r, enc, sizeof enc);
+    char text[512], err[160];
+    nd_record_t d;
+    memset(&d, 0, sizeof d);
+    uint8_t bad[512];
+    memcpy(bad, enc, n);
+    bad[0] = 2; /* version */
+    cr_assert_eq(nd_record_decode(bad, n, &d, text, n, err, sizeof err), ND_EPARSE);
+    cr_assert(strstr(err, "unknown version") != NULL, "%s", err);
+    memcpy(bad, enc, n);
+    bad[1 + 2 * 8 + 7] = 12; /* kind 12 */
+    cr_assert_eq(nd_record_decode(bad, n, &d, text, n, err, sizeof err), ND_EPARSE);
+    cr_assert(strstr(err, "kind 12") != NULL, "%s", err);
+    memcpy(bad, enc, n);
+    bad[1 + 3 * 8 + 3] = 1; /* side 2^32 - 1 + 1 << 32: does not fit 32 bits */
+    cr_assert_eq(nd_record_decode(bad, n, &d, text, n, err, sizeof err), ND_EPARSE);
+    memcpy(bad, enc, n);
+    bad[1 + 12 * 8] = 0xff; /* event's length: about 4 GB, past the end */
+    cr_assert_eq(nd_record_decode(bad, n, &d, text, n, err, sizeof err), ND_EPARSE);
+    cr_assert(strstr(err, "string 1 at byte 101 runs past the end") != NULL, "%s", err);
+    memcpy(bad, enc, n);
+    bad[1 + 12 * 8 + 4] = 0; /* a NUL inside event */
+    cr_assert_eq(nd_record_decode(bad, n, &d, text, n, err, sizeof err), ND_EPARSE);
+    cr_assert(strstr(err, "NUL") != NULL, "%s", err);
+    cr_assert_eq(nd_record_decode(NULL, 0, &d, text, n, err, sizeof err), ND_EPARSE);
+}

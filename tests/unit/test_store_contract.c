@@ -460,11 +460,31 @@ static void expect_problem(const char *url, nd_audit_problem_t problem, int64_t 
     nd_store_close(s);
 }
 
+/* Changes the byte at offset (from 0) of seq's stored encoding, in that backend's SQL. */
+static void change_byte(const char *backend, const char *url, int64_t seq, int offset)
+{
+    char sql[512];
+    if (strcmp(backend, "pg") == 0)
+        snprintf(sql, sizeof sql, "UPDATE records SET encoding = set_byte(encoding, %d, "
+                 "(get_byte(encoding, %d) + 1) %% 256) WHERE seq = %lld", offset, offset,
+                 (long long)seq);
+    else
+        snprintf(sql, sizeof sql, "UPDATE records SET encoding = CAST(substr(encoding, 1, %d) || "
+                 "CASE WHEN substr(encoding, %d, 1) = X'01' THEN X'02' ELSE X'01' END || "
+                 "substr(encoding, %d) AS BLOB) WHERE seq = %lld", offset, offset + 1,
+                 offset + 2, (long long)seq);
+    raw_sql(backend, url, sql);
+}
+
+/* Byte offsets in the encoding (audit.c): the last byte of qty, and inside the strings. */
+#define QTY_LOW_BYTE (1 + 6 * 8 - 1)
+#define FIRST_STRING_BYTE (1 + 12 * 8 + 4)
+
 CONTRACT_SQL(tamper_update_is_altered)
 {
     ten_fills(url);
     unlock(backend, url);
-    raw_sql(backend, url, "UPDATE records SET qty = qty + 1 WHERE seq = 5");
+    change_byte(backend, url, 5, QTY_LOW_BYTE);
     expect_problem(url, ND_AUDIT_ALTERED, 5);
 }
 
@@ -473,8 +493,75 @@ CONTRACT_SQL(tamper_update_with_rehash_is_altered)
     ten_fills(url);
     unlock(backend, url);
     /* The editor knows the algorithm and re-hashes seq 5: seq 6 no longer links to it. */
-    raw_sql(backend, url, "UPDATE records SET venue = 'elsewhere', hash = prev_hash WHERE seq = 5");
+    change_byte(backend, url, 5, FIRST_STRING_BYTE);
+    raw_sql(backend, url, "UPDATE records SET hash = prev_hash WHERE seq = 5");
     expect_problem(url, ND_AUDIT_ALTERED, 5);
+}
+
+typedef struct scan_err {
+    int seen;
+} scan_err_t;
+
+static nd_err_t count_rows(void *ctx, const nd_record_t *rec)
+{
+    (void)rec;
+    ((scan_err_t *)ctx)->seen++;
+    return ND_OK;
+}
+
+/* A blob that no longer decodes (cut short, or a string length pointing past the end) is
+ * reported as altered by the verifier and refused by every reader, never read past its end. */
+CONTRACT_SQL(tamper_corrupt_encoding_is_altered_and_refused_by_readers)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    raw_sql(backend, url, strcmp(backend, "pg") == 0
+                              ? "UPDATE records SET encoding = substring(encoding from 1 for 30) "
+                                "WHERE seq = 4"
+                              : "UPDATE records SET encoding = substr(encoding, 1, 30) "
+                                "WHERE seq = 4");
+    expect_problem(url, ND_AUDIT_ALTERED, 4);
+    nd_store_t *s = open_store(url);
+    scan_err_t c = {0};
+    char err[256] = "";
+    cr_assert_eq(nd_store_scan(s, NULL, &c, count_rows, err, sizeof err), ND_EIO);
+    cr_assert_eq(c.seen, 3);
+    cr_assert(strstr(err, "record 4 cannot be read") != NULL, "%s", err);
+    nd_store_close(s);
+    url_for(backend); /* a fresh database at the same URL */
+    ten_fills(url);
+    unlock(backend, url);
+    for (int k = 0; k < 4; k++)
+        change_byte(backend, url, 7, FIRST_STRING_BYTE - 4 + k); /* event's length: huge */
+    expect_problem(url, ND_AUDIT_ALTERED, 7);
+}
+
+/* The seq, ts_ns and kind columns kept for filtering must say what the encoding says. */
+CONTRACT_SQL(tamper_kind_column_is_altered)
+{
+    ten_fills(url);
+    unlock(backend, url);
+    raw_sql(backend, url, "UPDATE records SET kind = 1 WHERE seq = 6");
+    expect_problem(url, ND_AUDIT_ALTERED, 6);
+}
+
+CONTRACT_SQL(old_schema_with_records_is_refused_and_an_empty_one_migrated)
+{
+    nd_store_t *s = open_store(url);
+    nd_store_close(s);
+    raw_sql(backend, url, "DELETE FROM schema_migrations WHERE version = 3; DROP TABLE records; "
+                          "CREATE TABLE records (seq INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, "
+                          "kind INTEGER NOT NULL, event TEXT NOT NULL);"
+                          "INSERT INTO records VALUES (1, 5, 2, 'taker')");
+    char err[512] = "";
+    cr_assert_eq(nd_store_open(url, 0, &s, err, sizeof err), ND_EIO);
+    cr_assert(strstr(err, "schema version 2 keeps one column per field") != NULL, "%s", err);
+    raw_sql(backend, url, "DELETE FROM records");
+    s = open_store(url);
+    append_fill(s, 1, T0);
+    flush(s);
+    cr_assert_eq(verify(s).verified, 1);
+    nd_store_close(s);
 }
 
 CONTRACT_SQL(tamper_delete_is_deleted)
@@ -535,19 +622,19 @@ CONTRACT_SQL(tamper_insert_with_valid_hash_is_inserted)
     cr_assert_eq(nd_record_hash(&forged, forged.hash), ND_OK);
     raw_sql(backend, url, "UPDATE records SET seq = seq + 1000 WHERE seq >= 5");
     raw_sql(backend, url, "UPDATE records SET seq = seq - 999 WHERE seq > 1000");
-    char prev[80], hash[80], sql[2048];
+    char prev[80], hash[80], sql[2048], enc[600];
     blob_literal(backend, forged.prev_hash, prev);
     blob_literal(backend, forged.hash, hash);
-    snprintf(sql, sizeof sql, "INSERT INTO records (seq, ts_ns, kind, side, event, account, "
-             "strategy, venue, instrument, jurisdiction, client_order_id, venue_order_id, px, "
-             "qty, px_scale, qty_scale, notional, fee, from_ns, to_ns, reason, detail, "
-             "prev_hash, hash) VALUES (5, %lld, %d, %d, '%s', '%s', '%s', '%s', '%s', '', "
-             "'forged', '%s', %lld, %lld, %d, %d, %lld, %lld, 0, 0, '', '', %s, %s)",
-             (long long)forged.ts_ns, (int)forged.kind, (int)forged.side, forged.event,
-             forged.account, forged.strategy, forged.venue, forged.instrument,
-             forged.venue_order_id, (long long)forged.px, (long long)forged.qty,
-             (int)forged.px_scale, (int)forged.qty_scale, (long long)forged.notional,
-             (long long)forged.fee, prev, hash);
+    uint8_t bytes[256];
+    size_t n = nd_record_encode(&forged, bytes, sizeof bytes);
+    cr_assert(n <= sizeof bytes);
+    size_t at = (size_t)sprintf(enc, strcmp(backend, "pg") == 0 ? "'\\x" : "X'");
+    for (size_t k = 0; k < n; k++)
+        at += (size_t)sprintf(enc + at, "%02x", bytes[k]);
+    sprintf(enc + at, "'");
+    snprintf(sql, sizeof sql, "INSERT INTO records (seq, ts_ns, kind, prev_hash, hash, encoding) "
+             "VALUES (5, %lld, %d, %s, %s, %s)", (long long)forged.ts_ns, (int)forged.kind, prev,
+             hash, enc);
     raw_sql(backend, url, sql);
     expect_problem(url, ND_AUDIT_INSERTED, 5);
 }

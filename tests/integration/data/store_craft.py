@@ -21,9 +21,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 SCALE = 8
-COLUMNS = ("seq, ts_ns, kind, side, event, account, strategy, venue, instrument, jurisdiction, "
-           "client_order_id, venue_order_id, px, qty, px_scale, qty_scale, notional, fee, "
-           "from_ns, to_ns, reason, detail, prev_hash, hash")
+# The store keeps each record as its canonical encoding beside seq, ts_ns and kind (schema 3).
+COLUMNS = "seq, ts_ns, kind, prev_hash, hash, encoding"
 
 
 def encode(r):
@@ -76,7 +75,8 @@ def chain(recs, seq, prev):
         seq += 1
         r["seq"] = seq
         r["prev_hash"] = prev
-        r["hash"] = hashlib.sha256(prev + encode(r)).digest()
+        r["encoding"] = encode(r)
+        r["hash"] = hashlib.sha256(prev + r["encoding"]).digest()
         prev = r["hash"]
     return recs
 
@@ -93,7 +93,7 @@ def main():
         db = sqlite3.connect(target)
         row = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0], bytes(row[1])) if row else (0, bytes(32))
-        db.executemany("INSERT INTO records (%s) VALUES (%s)" % (COLUMNS, ",".join("?" * 24)),
+        db.executemany("INSERT INTO records (%s) VALUES (%s)" % (COLUMNS, ",".join("?" * 6)),
                        [values(r) for r in chain(recs, seq, prev)])
         db.commit()
         db.close()

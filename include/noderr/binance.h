@@ -255,4 +255,89 @@ const nd_venue_counters_t *nd_binance_stream_counters(const nd_binance_stream_t 
 uint32_t nd_binance_stream_connects(const nd_binance_stream_t *stream);
 void nd_binance_stream_destroy(nd_binance_stream_t *stream);
 
+/* ---- Live order books: diff-depth stream + REST snapshots (binance_live.c) --------------
+ * One WebSocket connection carries <symbol>@depth[@100ms] for every symbol; each symbol's
+ * book follows the documented procedure through nd_binance_depth_t: diffs are buffered until
+ * a REST snapshot (GET /api/v3/depth) is fetched, a snapshot older than the first buffered
+ * diff is fetched again, stale diffs are dropped, and a gap (or a reconnect that lost diffs)
+ * discards the book and starts over with a new snapshot. The sink receives, per symbol, one
+ * BOOK_UPDATE with snapshot = true holding the whole book each time it is (re)built (after the
+ * buffered diffs are applied; venue_ts_ns 0, REST snapshots carry no time), then every applied
+ * diff as it arrived; a STATUS event with code ND_MD_STATUS_RESYNC when a book is discarded;
+ * and the stream's other STATUS events. Dropped and buffered diffs are not forwarded.
+ * Snapshots are fetched inside nd_binance_live_service (blocking REST; the socket buffers
+ * meanwhile). */
+
+typedef struct nd_binance_live nd_binance_live_t;
+
+typedef struct nd_binance_live_config {
+    const char *ws_base_url;      /* "wss://stream.binance.com:9443" or a local ws:// server */
+    const char *rest_base_url;    /* "https://api.binance.com" or a local server */
+    const char *const *symbols;   /* "BTCUSDT", ... (1..64) */
+    uint32_t symbol_count;
+    uint32_t snapshot_limit;      /* REST depth limit: 0: 1000 (weight 50); at most 5000 */
+    uint32_t levels_max;          /* book levels per side, 0: 5000 */
+    bool slow_stream;             /* true: <s>@depth (1000 ms); false: <s>@depth@100ms */
+    int64_t snapshot_retry_ns;    /* wait before refetching a stale or failed snapshot, 0: 1 s */
+    uint64_t seed;                /* reconnect jitter */
+    int64_t backoff_min_ns, backoff_max_ns; /* WebSocket reconnect (0: 1 s, 60 s) */
+} nd_binance_live_config_t;
+
+typedef struct nd_binance_live_stats {
+    uint64_t snapshots;           /* snapshots loaded */
+    uint64_t stale_snapshots;     /* snapshots refused as older than the buffered diffs */
+    uint64_t snapshot_errors;     /* failed snapshot requests (transport, HTTP, body) */
+    uint64_t resyncs;             /* books discarded (gap or buffer overflow) */
+    uint64_t diffs_forwarded;     /* applied diffs handed to the sink */
+} nd_binance_live_stats_t;
+
+/* Creates the REST client and the stream; nothing is fetched until the first diff of a
+ * symbol arrives. Destroy with nd_binance_live_destroy. ND_EINVAL (bad config, detail in err),
+ * ND_ENOMEM. */
+nd_err_t nd_binance_live_create(const nd_binance_live_config_t *config, const nd_clock_t *clock,
+                                nd_md_sink_cb sink, void *ctx, nd_binance_live_t **out /* OUT */,
+                                char *err, size_t err_len);
+/* Services the WebSocket for up to timeout_ms, then fetches the snapshots that are due. */
+nd_err_t nd_binance_live_service(nd_binance_live_t *live, int timeout_ms);
+/* The book state of symbol (as configured), NULL when not configured. O(symbols). */
+const nd_binance_depth_t *nd_binance_live_depth(const nd_binance_live_t *live, const char *symbol);
+void nd_binance_live_stats(const nd_binance_live_t *live, nd_binance_live_stats_t *out /* OUT */);
+/* Decoder counters of the stream (bad input per reason). */
+const nd_venue_counters_t *nd_binance_live_counters(const nd_binance_live_t *live);
+void nd_binance_live_destroy(nd_binance_live_t *live);
+
+/* ---- User data stream over a listenKey (binance_user.c) ---------------------------------
+ * POST /api/v3/userDataStream (API key, no signature) gives a listenKey; the WebSocket
+ * <ws_base>/ws/<listenKey> then delivers executionReport, outboundAccountPosition and
+ * balanceUpdate events, which become ORDER_UPDATE and BALANCE events for the sink. The key is
+ * kept alive with PUT every keepalive_ns (30 min) on the injected clock; when Binance says
+ * it no longer exists (-1125, or a listenKeyExpired event) a new key is created and the
+ * socket reconnected to it; destroy closes it with DELETE. */
+
+typedef struct nd_binance_user nd_binance_user_t;
+
+typedef struct nd_binance_user_config {
+    const char *ws_base_url;      /* "wss://stream.binance.com:9443" or a local ws:// server */
+    const char *rest_base_url;    /* "https://api.binance.com" or a local server */
+    const nd_secret_t *secret;    /* API key (copied); required */
+    int64_t keepalive_ns;         /* 0: 30 min */
+    uint64_t seed;
+    int64_t backoff_min_ns, backoff_max_ns; /* WebSocket reconnect (0: 1 s, 60 s) */
+} nd_binance_user_config_t;
+
+/* Creates the listenKey (one blocking POST) and starts connecting. ND_EIO when the venue
+ * refuses or is unreachable (detail in err, never the key), ND_EINVAL for a bad config. */
+nd_err_t nd_binance_user_create(const nd_binance_user_config_t *config, const nd_clock_t *clock,
+                                nd_md_sink_cb sink, void *ctx, nd_binance_user_t **out /* OUT */,
+                                char *err, size_t err_len);
+/* Services the socket for up to timeout_ms, then sends the keep-alive PUT when due (and
+ * replaces an expired key). ND_EIO when a new key cannot be created (retried next call). */
+nd_err_t nd_binance_user_service(nd_binance_user_t *user, int timeout_ms);
+/* Keep-alives sent and listenKeys created so far. */
+uint32_t nd_binance_user_keepalives(const nd_binance_user_t *user);
+uint32_t nd_binance_user_keys_created(const nd_binance_user_t *user);
+const nd_venue_counters_t *nd_binance_user_counters(const nd_binance_user_t *user);
+/* Sends DELETE for the key (best effort), closes the socket and frees everything. */
+void nd_binance_user_destroy(nd_binance_user_t *user);
+
 #endif

@@ -83,6 +83,10 @@ typedef struct nd_coinbase_decoder {
     void *_ctx;
     nd_jtok_t *_tok;
     nd_md_level_t *_levels;
+    /* read-only (added with the WebSocket clients): the Coinbase Exchange per-product
+     * "sequence" of the message being decoded, -1 when it has none; valid during the sink
+     * callback and after the call. */
+    int64_t msg_sequence;
 } nd_coinbase_decoder_t;
 
 /* venue is ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE. Allocates the
@@ -208,5 +212,94 @@ const nd_md_decoder_ops_t *nd_coinbase_exchange_decoder_ops(void);
  * or "no_snapshot"). ND_EIO when the file cannot be read. */
 nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
                                      nd_replay_result_t *out /* OUT */, char *err, size_t err_len);
+
+/* --- WebSocket clients: Advanced Trade market data and the Coinbase Exchange feed (cb_ws.c) ---
+ *
+ * One reconnecting connection (nd_ws of venue.h) per client. On every (re)connect the client
+ * subscribes its channels for its products; Advanced Trade gets one subscribe message per
+ * channel (a fresh ES256 JWT in each private one: user, futures_balance_summary) plus
+ * `heartbeats`, which keeps quiet channels from being closed; Coinbase Exchange gets one
+ * subscribe listing every channel plus `heartbeat`, with the signature, key, passphrase and
+ * timestamp fields when credentials are given. Every message is decoded into normalised events
+ * (venue time, local receive time from the injected clock) handed to the sink, after the client
+ * has applied book events to its per-product level2 books. An Advanced Trade sequence_num gap
+ * makes the client unsubscribe and resubscribe every channel but heartbeats and ignore book
+ * updates (neither applied nor forwarded) until the new snapshot, as after a reconnect; a
+ * Coinbase Exchange ticker or match at or below the product's last sequence is dropped
+ * (out_of_order). A connection silent for stale_after_ns is renewed.
+ * Not thread-safe: one thread calls service and reads books. */
+
+#define ND_COINBASE_WS_URL "wss://advanced-trade-ws.coinbase.com"
+#define ND_COINBASE_WS_USER_URL "wss://advanced-trade-ws-user.coinbase.com"
+#define ND_COINBASE_EXCHANGE_WS_URL "wss://ws-feed.exchange.coinbase.com"
+/* Products and channels one client subscribes (the venues allow more per connection; a busy
+ * level2 feed for more products belongs on its own connection anyway). */
+#define ND_COINBASE_STREAM_PRODUCTS_MAX 64
+#define ND_COINBASE_STREAM_CHANNELS_MAX 8
+
+typedef struct nd_coinbase_stream nd_coinbase_stream_t;
+
+typedef struct nd_coinbase_stream_config {
+    const char *url;                 /* NULL: ND_COINBASE_WS_URL or ND_COINBASE_EXCHANGE_WS_URL */
+    const char *const *product_ids;  /* "BTC-USD", 1..ND_COINBASE_STREAM_PRODUCTS_MAX */
+    uint32_t product_count;
+    const char *const *channels;     /* Advanced Trade: level2, ticker, market_trades, user, ...;
+                                      * Exchange: level2, level2_batch, ticker, matches, ... */
+    uint32_t channel_count;          /* 1..ND_COINBASE_STREAM_CHANNELS_MAX */
+    const char *key_name;            /* Advanced Trade private channels: the API key name */
+    const char *private_key_pem;     /* and its P-256 key (copied; wiped on destroy) */
+    const nd_secret_t *exchange_secret; /* Exchange auth (copied; wiped); NULL: public feed */
+    uint64_t seed;                   /* reconnect jitter */
+    int64_t backoff_min_ns;          /* 0: 1 s */
+    int64_t backoff_max_ns;          /* 0: 60 s */
+    int64_t stale_after_ns;          /* reconnect after this long without a message (0: 30 s;
+                                      * negative: never) */
+    uint32_t book_levels_max;        /* per side of each product's book (0: ND_BOOK_LEVELS_MAX) */
+} nd_coinbase_stream_config_t;
+
+typedef struct nd_coinbase_stream_stats {
+    uint32_t connects;          /* connections opened */
+    uint64_t resubscribes;      /* Advanced Trade: resubscriptions after a sequence_num gap */
+    uint64_t sequence_gaps;     /* Advanced Trade: sequence_num gaps seen */
+    uint64_t stale_dropped;     /* Exchange: ticker/match not above the product's last sequence */
+    uint64_t trade_id_gaps;     /* Exchange: trade ids missing between consecutive matches */
+    uint64_t snapshots;         /* book snapshots applied */
+    uint64_t updates_applied;   /* book updates applied */
+    uint64_t updates_ignored;   /* book updates for a product with no current snapshot */
+    uint64_t stale_reconnects;  /* connections renewed because the feed went silent */
+} nd_coinbase_stream_stats_t;
+
+/* Creates a client for venue ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE
+ * and starts connecting; events go to sink(ctx, ...). Product and channel names must be
+ * [A-Za-z0-9_-]; a private Advanced Trade channel needs key_name and private_key_pem.
+ * ND_EINVAL with the reason in err (never a secret), ND_ENOMEM, ND_EIO. Destroy with
+ * nd_coinbase_stream_destroy. Allocates the books up front: 32 bytes x book_levels_max x
+ * products carrying a level2 channel. */
+nd_err_t nd_coinbase_stream_create(nd_venue_t venue, const nd_coinbase_stream_config_t *config,
+                                   const nd_clock_t *clock, nd_md_sink_cb sink, void *ctx,
+                                   nd_coinbase_stream_t **out /* OUT */, char *err,
+                                   size_t err_len);
+/* Runs the connection for up to timeout_ms (0: one non-blocking pass). */
+nd_err_t nd_coinbase_stream_service(nd_coinbase_stream_t *stream, int timeout_ms);
+/* The product's level2 book, or NULL when the product has no level2 channel or no current
+ * snapshot (before the first, and from a gap or reconnect until the next). O(products). */
+const nd_book_t *nd_coinbase_stream_book(const nd_coinbase_stream_t *stream,
+                                         const char *product_id);
+void nd_coinbase_stream_stats(const nd_coinbase_stream_t *stream,
+                              nd_coinbase_stream_stats_t *out /* OUT */);
+/* The decoder's counters: messages, events, bad inputs by reason. */
+const nd_venue_counters_t *nd_coinbase_stream_counters(const nd_coinbase_stream_t *stream);
+void nd_coinbase_stream_destroy(nd_coinbase_stream_t *stream);
+
+/* Writes the Coinbase Exchange subscribe message {"type":"subscribe","product_ids":[..],
+ * "channels":[..]} and, when secret is not NULL, "signature","key","passphrase","timestamp"
+ * with signature = CB-ACCESS-SIGN over timestamp + "GET" + "/users/self/verify". Names must be
+ * [A-Za-z0-9_-]. *len gets the length. ND_EINVAL (bad name, secret not base64, key or
+ * passphrase not JSON-safe; err never repeats a secret), ND_EFULL when cap is too small. */
+nd_err_t nd_coinbase_exchange_subscribe_msg(const char *const *product_ids, uint32_t product_count,
+                                            const char *const *channels, uint32_t channel_count,
+                                            const nd_secret_t *secret, const char *timestamp,
+                                            char *out, size_t cap, size_t *len /* OUT */,
+                                            char *err, size_t err_len);
 
 #endif

@@ -159,7 +159,8 @@ typedef enum nd_md_status_code {
     ND_MD_STATUS_SHUTDOWN = 1,  /* the venue will close the connection: reconnect now */
     ND_MD_STATUS_HEARTBEAT = 2,
     ND_MD_STATUS_ERROR = 3,     /* the venue reported an error for a request */
-    ND_MD_STATUS_RESULT = 4     /* a request's result (LIST_SUBSCRIPTIONS ...) */
+    ND_MD_STATUS_RESULT = 4,    /* a request's result (LIST_SUBSCRIPTIONS ...) */
+    ND_MD_STATUS_RESYNC = 5     /* a local book was discarded (gap): rebuilding from a snapshot */
 } nd_md_status_code_t;
 
 typedef struct nd_md_status {

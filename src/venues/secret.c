@@ -27,6 +27,25 @@ static bool take(char *dst, size_t cap, const char *src, size_t len)
     return true;
 }
 
+/* A PEM key pasted from Coinbase's JSON key file carries its newlines as the two characters
+ * backslash-n, and a multi-line file value may end lines with CR: restore plain newlines. Only
+ * a PEM value is touched, where neither a backslash nor a CR can be meant literally. */
+static void pem_normalise(char *v)
+{
+    if (strncmp(v, "-----BEGIN ", 11) != 0)
+        return;
+    char *w = v;
+    for (const char *r = v; *r; r++) {
+        if (r[0] == '\\' && r[1] == 'n') {
+            *w++ = '\n';
+            r++;
+        } else if (*r != '\r') {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+}
+
 static nd_err_t from_env(const char *venue, nd_secret_t *s, char *err, size_t err_len)
 {
     char name[96];
@@ -45,8 +64,13 @@ static nd_err_t from_env(const char *venue, nd_secret_t *s, char *err, size_t er
         snprintf(err, err_len, "NODERR_%s_API_KEY is empty or too long", venue);
         return ND_EINVAL;
     }
+    pem_normalise(s->api_secret);
     snprintf(name, sizeof name, "NODERR_%s_API_PASSPHRASE", venue);
     const char *pass = getenv(name);
+    if (!pass) {
+        snprintf(name, sizeof name, "NODERR_%s_PASSPHRASE", venue);
+        pass = getenv(name);
+    }
     if (pass)
         s->has_passphrase = take(s->passphrase, sizeof s->passphrase, pass, strlen(pass));
     return ND_OK;
@@ -69,6 +93,24 @@ static bool file_line(nd_secret_t *s, const char *line, size_t len)
     return false;
 }
 
+/* A line "api_secret=-----BEGIN ..." without its END line opens a multi-line PEM block: the
+ * length from pos through the line that starts with "-----END", or 0 when there is none. */
+static size_t pem_block_len(const char *buf, size_t n, size_t pos, size_t line_len)
+{
+    static const char open[] = "api_secret=-----BEGIN ";
+    if (line_len < sizeof open - 1 || memcmp(buf + pos, open, sizeof open - 1) != 0 ||
+        memmem(buf + pos, line_len, "-----END ", 9))
+        return line_len;
+    for (size_t at = pos + line_len + 1; at < n;) {
+        const char *nl = memchr(buf + at, '\n', n - at);
+        size_t end = nl ? (size_t)(nl - buf) : n;
+        if (end - at >= 9 && memcmp(buf + at, "-----END ", 9) == 0)
+            return end - pos;
+        at = end + 1;
+    }
+    return 0;
+}
+
 static nd_err_t parse_file(const char *path, const char *buf, size_t n, nd_secret_t *s,
                            char *err, size_t err_len)
 {
@@ -80,6 +122,18 @@ static nd_err_t parse_file(const char *path, const char *buf, size_t n, nd_secre
         line_no++;
         if (len > 0 && buf[pos + len - 1] == '\r')
             len--;
+        size_t value_len = len > 0 ? pem_block_len(buf, n, pos, len) : 0;
+        if (len > 0 && value_len == 0) {
+            snprintf(err, err_len, "%s:%d: a PEM api_secret without its -----END line", path,
+                     line_no);
+            return ND_EINVAL;
+        }
+        if (value_len > len) { /* a PEM block: continue after its END line */
+            for (size_t i = pos + len; i < pos + value_len; i++)
+                line_no += buf[i] == '\n';
+            len = value_len;
+            end = pos + value_len;
+        }
         if (len > 0 && buf[pos] != '#' && !file_line(s, buf + pos, len)) {
             snprintf(err, err_len, "%s:%d: expected api_key=, api_secret= or passphrase=", path,
                      line_no);
@@ -87,6 +141,7 @@ static nd_err_t parse_file(const char *path, const char *buf, size_t n, nd_secre
         }
         pos = end + 1;
     }
+    pem_normalise(s->api_secret);
     if (s->api_secret[0] == '\0') {
         snprintf(err, err_len, "%s: no api_secret= line", path);
         return ND_EINVAL;

@@ -319,9 +319,10 @@ static void json_body(jbuf_t *b, const nd_md_event_t *e)
             jb_dec(b, "locked", e->u.balance.locked);
         break;
     case ND_MD_STATUS: {
-        static const char *const codes[] = {"ack", "shutdown", "heartbeat", "error", "result"};
+        static const char *const codes[] = {"ack", "shutdown", "heartbeat", "error", "result",
+                                            "resync"};
         int c = e->u.status.code;
-        jb_str(b, "code", c >= 0 && c <= 4 ? codes[c] : "unknown");
+        jb_str(b, "code", c >= 0 && c <= 5 ? codes[c] : "unknown");
         jb_int(b, "request_id", e->u.status.request_id);
         jb_int(b, "venue_code", e->u.status.venue_code);
         jb_str(b, "text", e->u.status.text);

@@ -5,12 +5,21 @@ Speaks the real REST shapes: checks X-MBX-APIKEY, the HMAC-SHA256 signature of t
 string, timestamp against recvWindow, the parameters each order type needs, and answers with
 Binance's bodies, X-MBX-USED-WEIGHT-1M and Retry-After headers. exchangeInfo comes from the
 shared fixtures when present. Behaviour is chosen by newClientOrderId / origClientOrderId.
-Usage: 92_binance_rest_server.py PORTFILE LOGFILE API_KEY SECRET FIXTURES_DIR
+GET /api/v3/depth serves, per symbol, the REST snapshots listed in DEPTH_SCRIPT (a JSON object
+{"SYMBOL": [body, ...]}, served in turn, the last one repeated). The listenKey endpoints
+(POST/PUT/DELETE /api/v3/userDataStream) need the API key, no signature; keys are "lk1",
+"lk2", ...; the second keep-alive PUT of a key answers -1125 (the key expired), so a client
+must create a new one.
+Usage: 92_binance_rest_server.py PORTFILE LOGFILE API_KEY SECRET FIXTURES_DIR [DEPTH_SCRIPT]
 """
 import hashlib, hmac, json, os, sys, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORTFILE, LOGFILE, API_KEY, SECRET, FIXTURES = sys.argv[1:6]
+DEPTH = json.load(open(sys.argv[6])) if len(sys.argv) > 6 else {}
+DEPTH_SERVED = {}
+LISTEN_KEYS = {}  # live key -> keep-alives so far
+KEYS_MADE = [0]
 OFFSET_MS = 5000
 WEIGHT = [0]
 BUILTIN_INFO = {"timezone": "UTC", "serverTime": 0, "rateLimits": [], "exchangeFilters": [],
@@ -100,8 +109,40 @@ class Handler(BaseHTTPRequestHandler):
             fh.write(json.dumps(entry) + "\n")
         self.route(method, url, q, entry)
 
+    def depth(self, q):
+        bodies = DEPTH.get(q.get("symbol", ""))
+        if not bodies:
+            return self.error(400, -1121, "Invalid symbol.")
+        n = DEPTH_SERVED.get(q["symbol"], 0)
+        DEPTH_SERVED[q["symbol"]] = n + 1
+        self.reply(200, bodies[min(n, len(bodies) - 1)])
+
+    def user_stream(self, method, q, entry):
+        if not entry["apikey_ok"]:
+            return self.error(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        if method == "POST":
+            KEYS_MADE[0] += 1
+            key = "lk%d" % KEYS_MADE[0]
+            LISTEN_KEYS[key] = 0
+            return self.reply(200, {"listenKey": key})
+        key = q.get("listenKey", "")
+        if key not in LISTEN_KEYS:
+            return self.error(400, -1125, "This listenKey does not exist.")
+        if method == "PUT":
+            LISTEN_KEYS[key] += 1
+            if LISTEN_KEYS[key] == 2:
+                del LISTEN_KEYS[key]
+                return self.error(400, -1125, "This listenKey does not exist.")
+        else:
+            del LISTEN_KEYS[key]
+        self.reply(200, {})
+
     def route(self, method, url, q, entry):
         path = url.path
+        if path == "/api/v3/depth":
+            return self.depth(q)
+        if path == "/api/v3/userDataStream":
+            return self.user_stream(method, q, entry)
         if path == "/api/v3/time":
             return self.reply(200, {"serverTime": now_ms()})
         if path == "/api/v3/exchangeInfo":
@@ -127,6 +168,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.handle_any("POST")
+
+    def do_PUT(self):
+        self.handle_any("PUT")
 
     def do_DELETE(self):
         self.handle_any("DELETE")

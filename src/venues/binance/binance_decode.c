@@ -5,8 +5,10 @@
  * validated completely before any event reaches the sink, so a bad message is only counted,
  * never half-applied. Invariants: no allocation after create; levels of a book event live in
  * the decoder's array until the next call; times are converted from ms (or us, when the
- * stream was opened with timeUnit=MICROSECOND) to ns with range checks. */
-#include "noderr/binance.h"
+ * stream was opened with timeUnit=MICROSECOND) to ns with range checks. Trade, aggTrade and
+ * depthUpdate messages in Binance's exact layout first try the one-pass decoder
+ * (binance_fast.c), which emits the same event or declines without side effects. */
+#include "binance_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
@@ -15,15 +17,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-struct nd_binance_decoder {
-    nd_venue_counters_t counters;
-    nd_jtok_t *tok;
-    uint32_t tok_cap;
-    nd_md_level_t *levels;
-    uint32_t level_cap;
-    size_t max_bytes;
-};
 
 /* Decoding context of one message: where we are and, on failure, why. */
 typedef struct dctx {
@@ -507,6 +500,12 @@ nd_err_t nd_binance_decode(nd_binance_decoder_t *d, const char *msg, size_t len,
     ND_ASSERT(msg != NULL || len == 0);
     uint32_t count;
     d->counters.messages++;
+    /* Nearly every market message is a trade or a depth diff in Binance's exact layout: the
+     * one-pass decoder takes those, and everything else (including all bad input, which it
+     * never judges) goes through the tokenizer below. */
+    if (!d->fast_off && len <= d->max_bytes &&
+        nd__binance_fast_decode(d, msg, len, recv_ns, sink, ctx))
+        return ND_OK;
     nd_err_t rc = tokenize(d, msg, len, &count);
     if (rc != ND_OK)
         return rc;

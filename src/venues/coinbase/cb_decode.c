@@ -524,6 +524,10 @@ static nd_err_t ex_message(parse_t *p)
     uint32_t type = get_str(p, 0, "type"), product = get_str(p, 0, "product_id");
     if (!type)
         return fail(p, ND_BAD_MISSING_FIELD, "message without type");
+    /* The per-product sequence, for the feed client's stale and duplicate checks. */
+    uint32_t seq = nd_json_get(p->s, p->t, 0, "sequence");
+    if (seq && !tok_int(p, seq, &p->dec->msg_sequence))
+        p->dec->msg_sequence = -1;
     const nd_jtok_t *t = &p->t[type];
     if (nd_json_eq(p->s, t, "subscriptions"))
         return status_event(p, ND_MD_STATUS_ACK, 0, 0);
@@ -601,6 +605,7 @@ nd_err_t nd_coinbase_decoder_init(nd_coinbase_decoder_t *dec, nd_venue_t venue,
     memset(dec, 0, sizeof *dec);
     dec->counters.venue = venue;
     dec->last_sequence_num = -1;
+    dec->msg_sequence = -1;
     dec->_venue = venue;
     dec->_sink = sink;
     dec->_ctx = ctx;
@@ -645,6 +650,7 @@ nd_err_t nd_coinbase_decode_msg(nd_coinbase_decoder_t *dec, const char *msg, siz
     ND_ASSERT(dec != NULL && dec->_tok != NULL);
     ND_ASSERT(msg != NULL || len == 0);
     dec->counters.messages++;
+    dec->msg_sequence = -1;
     dec->msg_px_places = 0;
     dec->msg_qty_places = 0;
     nd_err_t rc = tokenize(dec, msg, len);

@@ -94,8 +94,8 @@ static void make_l2_data(nd_rand_t *rng)
 static void stamp(char *msg, long seq)
 {
     char *at = strstr(msg, "\"sequence_num\":") + 15;
-    char digits[11];
-    snprintf(digits, sizeof digits, "1%09ld", seq % 1000000000L);
+    char digits[24]; /* room for any long, so no build warns of truncation */
+    snprintf(digits, sizeof digits, "1%09lu", (unsigned long)seq % 1000000000UL);
     memcpy(at, digits, 10);
 }
 

@@ -113,6 +113,11 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar);
 /* The manual kill switch: halts, cancels working orders and flattens positions. */
 nd_err_t nd_engine_kill(nd_engine_t *e);
 
+/* A data-integrity failure reported by the market-data side (e.g. a reference price whose status
+ * is ND_REFPRICE_HALT): trips the data-integrity breaker, cancels and flattens like the kill
+ * switch; measured_e6 is recorded with the trip. A second report while halted is a no-op. */
+nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6);
+
 typedef struct nd_engine_stats {
     int64_t bars;
     int64_t bars_in_market;   /* bars with a non-zero position on the bar's instrument */

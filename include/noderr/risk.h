@@ -40,7 +40,8 @@ void nd_risk_config_default(nd_risk_config_t *cfg);
 typedef enum nd_breaker_kind {
     ND_BREAKER_DRAWDOWN = 1,
     ND_BREAKER_DAILY_LOSS = 2,
-    ND_BREAKER_KILL_SWITCH = 3
+    ND_BREAKER_KILL_SWITCH = 3,
+    ND_BREAKER_DATA_INTEGRITY = 4 /* market data can no longer be trusted (reference price) */
 } nd_breaker_kind_t;
 
 const char *nd_breaker_kind_name(nd_breaker_kind_t kind); /* "drawdown", "daily_loss", ... */
@@ -99,6 +100,12 @@ bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext);
 
 /* The manual kill switch: halts at once and stays halted until released. Recorded as a trip. */
 void nd_risk_kill(nd_risk_t *r, int64_t now_ns, __int128 equity_ext);
+/* A data-integrity failure (too few fresh price sources, a source far from the others — see
+ * refprice.h): halts like the kill switch and stays until an operator releases it, because a
+ * trading decision on bad prices is worse than no decision. Recorded as a trip whose measured
+ * value is the failing detail the caller passes (e.g. the largest deviation in bps x 100). */
+void nd_risk_data_integrity_fail(nd_risk_t *r, int64_t now_ns, __int128 equity_ext,
+                                 int64_t measured_e6);
 /* Releases the kill switch and a drawdown halt (an operator action); the peak restarts at the
  * current equity on the next report. */
 void nd_risk_release(nd_risk_t *r);

@@ -71,7 +71,9 @@ static int64_t halt_end_of(const nd_breaker_event_t *ev)
 {
     if (ev->kind == ND_BREAKER_DAILY_LOSS)
         return nd_time_day_start(ev->ts_ns) + ND_NS_PER_DAY;
-    return INT64_MAX; /* a drawdown halt or the kill switch lasts until an operator releases it */
+    /* A drawdown halt, the kill switch and a data-integrity halt last until an operator releases
+     * them. */
+    return INT64_MAX;
 }
 
 nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *event)
@@ -293,7 +295,9 @@ static void summarise(nd_breaker_validation_t *v)
     }
     for (size_t k = 0; k < v->trip_count; k++) {
         const nd_trip_check_t *tc = &v->trips[k];
-        if (tc->crossing_index < 0 && tc->trip.event.kind != ND_BREAKER_KILL_SWITCH)
+        /* The kill switch and data-integrity trips have no equity threshold to cross. */
+        if (tc->crossing_index < 0 && tc->trip.event.kind != ND_BREAKER_KILL_SWITCH &&
+            tc->trip.event.kind != ND_BREAKER_DATA_INTEGRITY)
             v->unexpected++;
         v->accepted_while_halted += tc->trip.accepted_while_halted;
     }

@@ -437,6 +437,19 @@ nd_err_t nd_engine_kill(nd_engine_t *e)
     return rc != ND_OK ? rc : frc;
 }
 
+nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6)
+{
+    ND_ASSERT(e != NULL && e->started);
+    ND_ASSERT(measured_e6 >= 0);
+    if (e->risk.halted && e->risk.halt_kind == ND_BREAKER_DATA_INTEGRITY)
+        return ND_OK;
+    nd_risk_data_integrity_fail(&e->risk, e->now_ns, nd_portfolio_equity_ext(e->portfolio),
+                                measured_e6);
+    nd_err_t rc = on_breaker(e);
+    nd_err_t frc = nd__engine_flush(e);
+    return rc != ND_OK ? rc : frc;
+}
+
 const nd_engine_stats_t *nd_engine_stats(const nd_engine_t *e)
 {
     return &e->stats;

@@ -30,6 +30,7 @@ const char *nd_breaker_kind_name(nd_breaker_kind_t kind)
     case ND_BREAKER_DRAWDOWN: return "drawdown";
     case ND_BREAKER_DAILY_LOSS: return "daily_loss";
     case ND_BREAKER_KILL_SWITCH: return "kill_switch";
+    case ND_BREAKER_DATA_INTEGRITY: return "data_integrity";
     }
     return "unknown";
 }
@@ -218,4 +219,19 @@ void nd_risk_release(nd_risk_t *r)
     r->halted = false;
     /* The peak restarts from the equity at release: the old peak belongs to a halted run. */
     r->_peak = r->_last_equity;
+}
+
+void nd_risk_data_integrity_fail(nd_risk_t *r, int64_t now_ns, __int128 equity_ext,
+                                 int64_t measured_e6)
+{
+    ND_ASSERT(r != NULL);
+    ND_ASSERT(measured_e6 >= 0);
+    if (r->halted && r->halt_kind == ND_BREAKER_DATA_INTEGRITY)
+        return; /* one trip per failure; it stays until released */
+    /* Sticky like a drawdown halt (only a new UTC day lifts daily-loss halts): the engine must
+     * not resume on its own on data it distrusted. */
+    record_trip(r, ND_BREAKER_DATA_INTEGRITY, now_ns, equity_ext,
+                r->_started ? r->_peak : equity_ext, 0);
+    if (r->event_count > 0 && r->events[r->event_count - 1].kind == ND_BREAKER_DATA_INTEGRITY)
+        r->events[r->event_count - 1].measured_e6 = measured_e6;
 }

@@ -323,3 +323,24 @@ Test(engine, short_then_long_flips_in_one_order)
     char err[128];
     cr_assert(nd_portfolio_check(p, err, sizeof err), "%s", err);
 }
+
+Test(engine, data_integrity_failure_halts_and_flattens)
+{
+    make_engine(fixed(U), 1200);
+    script[0] = 1;
+    script[3] = 1;
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(nd_engine_data_integrity_fail(engine, 777), ND_OK);
+    cr_assert_eq(events[3].kind, ND_EVENT_BREAKER);
+    cr_assert_eq(events[3].u.breaker.kind, ND_BREAKER_DATA_INTEGRITY);
+    cr_assert_eq(events[3].u.breaker.measured_e6, 777);
+    cr_assert_eq(events[4].u.order.side, ND_SIDE_SELL);
+    cr_assert(events[4].u.order.risk_flatten);
+    cr_assert_eq(nd_engine_data_integrity_fail(engine, 778), ND_OK);
+    cr_assert_eq(nd_engine_risk(engine)->event_count, 1);
+    cr_assert_eq(bar(2, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(3, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 0);
+    cr_assert_eq(nd_engine_rejects(engine, ND_REJECT_HALTED), 1);
+}

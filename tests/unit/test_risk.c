@@ -199,3 +199,25 @@ Test(risk, init_rejects_bad_limits)
     nd_risk_config_default(&cfg);
     cr_assert_eq(nd_risk_init(&risk, &cfg, 0), ND_EINVAL);
 }
+
+Test(risk, data_integrity_halts_until_released)
+{
+    cr_assert_not(nd_risk_on_equity(&risk, DAY0, CASH(10000)));
+    nd_risk_data_integrity_fail(&risk, DAY0 + 10, CASH(10000), 2500000);
+    cr_assert(risk.halted);
+    cr_assert_eq(risk.halt_kind, ND_BREAKER_DATA_INTEGRITY);
+    cr_assert_eq(risk.event_count, 1);
+    cr_assert_eq(risk.events[0].kind, ND_BREAKER_DATA_INTEGRITY);
+    cr_assert_eq(risk.events[0].measured_e6, 2500000);
+    cr_assert_str_eq(nd_breaker_kind_name(ND_BREAKER_DATA_INTEGRITY), "data_integrity");
+    nd_risk_data_integrity_fail(&risk, DAY0 + 20, CASH(10000), 1);
+    cr_assert_eq(risk.event_count, 1, "one trip per failure");
+    /* A new UTC day does not lift it, unlike a daily-loss halt. */
+    cr_assert_not(nd_risk_on_equity(&risk, DAY0 + ND_NS_PER_DAY, CASH(10000)));
+    cr_assert(risk.halted);
+    nd_risk_view_t v = {DAY0 + ND_NS_PER_DAY, 100 * 100000000LL, 0, CASH(10000)};
+    nd_order_t o = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000000LL);
+    cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_HALTED);
+    nd_risk_release(&risk);
+    cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_NONE);
+}

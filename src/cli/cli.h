@@ -24,6 +24,38 @@ int nd_cli_fixed(const char *option, const char *text, int decimals, int64_t min
 int nd_cli_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
 /* Parses a finite real number within [min, max]. */
 int nd_cli_real(const char *option, const char *text, double min, double max, double *out);
+/* Runs getopt_long over argv (argv[0] is the command), calling handle(ctx, opt, optarg) for every
+ * option but help_opt. Returns 0 when every option was handled and no stray argument is left,
+ * -1 after help_opt (usage on stdout), ND_EXIT_USAGE on an unknown or incomplete option, a stray
+ * argument or a handler failure (the message, "noderr COMMAND: ...", names it). */
+struct option;
+int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
+                  int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
+                  void *ctx);
+
+/* Options shared by the commands that run backtests (backtest, validate): each command's
+ * getopt table uses these values, and nd_cli_engine_option parses them into an engine config. */
+enum {
+    ND_CLI_OPT_CASH = 1000,
+    ND_CLI_OPT_FEE,
+    ND_CLI_OPT_SLIPPAGE,
+    ND_CLI_OPT_MAX_POSITION,
+    ND_CLI_OPT_MAX_DRAWDOWN,
+    ND_CLI_OPT_DAILY_LOSS,
+    ND_CLI_OPT_ALLOW_SHORT,
+};
+struct nd_engine_config;
+/* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */
+int nd_cli_engine_option(struct nd_engine_config *cfg, int opt, const char *arg);
+
+/* Strategy parameters for the last strategy of a backtest config: "k=v" (--param), and a
+ * --params FILE as `noderr evolve` writes it ({"strategy": "...", "params": {...}}) or a bare
+ * {"k": v, ...}. A file naming a strategy when none was given adds it through add_strategy. */
+struct nd_backtest_config;
+int nd_cli_param_set(struct nd_backtest_config *cfg, const char *kv);
+int nd_cli_params_load(struct nd_backtest_config *cfg, const char *path,
+                       int (*add_strategy)(void *ctx, const char *name), void *ctx);
+
 /* Writes a JSON value to stdout followed by a newline, deterministic formatting. */
 struct json_t;
 int nd_cli_print_json(struct json_t *value);

@@ -1,8 +1,10 @@
 /* cli_util.c: option parsing shared by the subcommands; errors name the option and why. */
 #include "cli.h"
+#include "noderr/backtest.h"
 #include "noderr/fixed.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -68,4 +70,131 @@ int nd_cli_print_json(json_t *value)
     fputc('\n', stdout);
     free(text); /* tidy:allow: json_dumps allocates with the C library */
     return 0;
+}
+
+int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
+                  int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
+                  void *ctx)
+{
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == help_opt) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (opt == '?') {
+            fprintf(stderr, "noderr %s: unknown or incomplete option '%s'\n%s", command,
+                    argv[optind - 1], usage);
+            return ND_EXIT_USAGE;
+        }
+        if (handle(ctx, opt, optarg) != 0)
+            return ND_EXIT_USAGE;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "noderr %s: unexpected argument '%s'\n", command, argv[optind]);
+        return ND_EXIT_USAGE;
+    }
+    return 0;
+}
+
+#define PCT_MAX (100 * 100)
+#define BPS_MAX (10000 * 100)
+
+int nd_cli_engine_option(nd_engine_config_t *e, int opt, const char *arg)
+{
+    int64_t tmp = 0;
+    switch (opt) {
+    case ND_CLI_OPT_CASH:
+        return nd_cli_fixed("--cash", arg, ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
+                            &e->initial_cash);
+    case ND_CLI_OPT_FEE:
+        if (nd_cli_fixed("--fee-bps", arg, 2, 0, BPS_MAX, &tmp))
+            return -1;
+        e->venue.maker_fee_bps_e2 = e->venue.taker_fee_bps_e2 = tmp;
+        return 0;
+    case ND_CLI_OPT_SLIPPAGE:
+        return nd_cli_fixed("--slippage-bps", arg, 2, 0, BPS_MAX, &e->venue.slippage_bps_e2);
+    case ND_CLI_OPT_MAX_POSITION:
+        return nd_cli_fixed("--max-position-pct", arg, 2, 0, PCT_MAX,
+                            &e->risk.max_position_pct_e2);
+    case ND_CLI_OPT_MAX_DRAWDOWN:
+        return nd_cli_fixed("--max-drawdown-pct", arg, 2, 0, PCT_MAX,
+                            &e->risk.max_drawdown_pct_e2);
+    case ND_CLI_OPT_DAILY_LOSS:
+        return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, PCT_MAX, &e->risk.daily_loss_pct_e2);
+    case ND_CLI_OPT_ALLOW_SHORT:
+        e->allow_short = true;
+        return 0;
+    }
+    return 1;
+}
+
+int nd_cli_param_set(nd_backtest_config_t *cfg, const char *kv)
+{
+    if (cfg->strategy_count == 0) {
+        fprintf(stderr, "noderr: --param %s: give --strategy before its parameters\n", kv);
+        return -1;
+    }
+    nd_strategy_spec_t *spec = &cfg->strategies[cfg->strategy_count - 1];
+    char err[256];
+    if (nd_strategy_param_set(spec->def, spec->params, kv, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --param %s: %s\n", kv, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int param_from_json(nd_backtest_config_t *cfg, const char *path, const char *key,
+                           json_t *value)
+{
+    char kv[160];
+    if (json_is_integer(value))
+        snprintf(kv, sizeof kv, "%s=%lld", key, (long long)json_integer_value(value));
+    else if (json_is_real(value))
+        snprintf(kv, sizeof kv, "%s=%.17g", key, json_real_value(value));
+    else if (json_is_string(value))
+        snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
+    else {
+        fprintf(stderr, "noderr: --params %s: value of '%s' must be a number or a name\n", path,
+                key);
+        return -1;
+    }
+    return nd_cli_param_set(cfg, kv);
+}
+
+int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,
+                       int (*add_strategy)(void *ctx, const char *name), void *ctx)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        fprintf(stderr, "noderr: --params %s:%d: %s\n", path, root ? 1 : jerr.line,
+                root ? "expected a JSON object" : jerr.text);
+        json_decref(root);
+        return -1;
+    }
+    int rc = 0;
+    json_t *name = json_object_get(root, "strategy"), *params = json_object_get(root, "params");
+    if (json_is_string(name) && cfg->strategy_count == 0) {
+        rc = add_strategy(ctx, json_string_value(name));
+    } else if (json_is_string(name)) {
+        const char *have = cfg->strategies[cfg->strategy_count - 1].def->name;
+        if (strcmp(have, json_string_value(name)) != 0) {
+            fprintf(stderr, "noderr: --params %s: written for strategy '%s', not '%s'\n", path,
+                    json_string_value(name), have);
+            rc = -1;
+        }
+    }
+    /* In a bare object, "strategy" and nested objects are not parameters. */
+    json_t *obj = json_is_object(params) ? params : root;
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        if (rc == 0 && !(obj == root && (strcmp(key, "strategy") == 0 || json_is_object(value))))
+            rc = param_from_json(cfg, path, key, value);
+    }
+    json_decref(root);
+    return rc;
 }

@@ -45,9 +45,10 @@ static const char usage_text[] =
     "hard limits; it is rejected and recorded (see docs/surveillance.md).\n";
 
 enum {
-    OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_CASH,
-    OPT_FEE, OPT_MAKER, OPT_TAKER, OPT_SLIP, OPT_IMPACT, OPT_VOLPCT, OPT_SIZING, OPT_SHORT,
-    OPT_MAXPOS, OPT_MAXDD, OPT_DAILY, OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
+    /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
+    OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS,
+    OPT_MAKER, OPT_TAKER, OPT_IMPACT, OPT_VOLPCT, OPT_SIZING,
+    OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
     OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
     OPT_REPORT, OPT_DB, OPT_PRETRADE
@@ -60,18 +61,18 @@ static const struct option long_options[] = {
     {"strategy", required_argument, 0, OPT_STRATEGY},
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
-    {"cash", required_argument, 0, OPT_CASH},
-    {"fee-bps", required_argument, 0, OPT_FEE},
+    {"cash", required_argument, 0, ND_CLI_OPT_CASH},
+    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE},
     {"maker-fee-bps", required_argument, 0, OPT_MAKER},
     {"taker-fee-bps", required_argument, 0, OPT_TAKER},
-    {"slippage-bps", required_argument, 0, OPT_SLIP},
+    {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE},
     {"impact-bps", required_argument, 0, OPT_IMPACT},
     {"max-volume-pct", required_argument, 0, OPT_VOLPCT},
     {"sizing", required_argument, 0, OPT_SIZING},
-    {"allow-short", no_argument, 0, OPT_SHORT},
-    {"max-position-pct", required_argument, 0, OPT_MAXPOS},
-    {"max-drawdown-pct", required_argument, 0, OPT_MAXDD},
-    {"daily-loss-pct", required_argument, 0, OPT_DAILY},
+    {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT},
+    {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION},
+    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
+    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
     {"max-order-notional", required_argument, 0, OPT_NOTIONAL},
     {"price-collar-pct", required_argument, 0, OPT_COLLAR},
     {"max-orders-per-sec", required_argument, 0, OPT_RATE},
@@ -144,67 +145,19 @@ static int add_strategy(options_t *o, const char *arg)
 
 static int set_param(options_t *o, const char *kv)
 {
-    if (o->cfg.strategy_count == 0) {
-        fprintf(stderr, "noderr: --param %s: give --strategy before its parameters\n", kv);
-        return -1;
-    }
-    nd_strategy_spec_t *spec = &o->cfg.strategies[o->cfg.strategy_count - 1];
-    char err[256];
-    if (nd_strategy_param_set(spec->def, spec->params, kv, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: --param %s: %s\n", kv, err);
-        return -1;
-    }
-    return 0;
+    return nd_cli_param_set(&o->cfg, kv);
+}
+
+static int add_strategy_cb(void *ctx, const char *name)
+{
+    return add_strategy(ctx, name);
 }
 
 /* --params FILE: {"strategy": "sma_cross", "params": {"fast": 12, "slow": 40}} as `noderr
  * evolve` writes it, or a bare {"fast": 12, "slow": 40} for the strategy named before it. */
 static int load_params(options_t *o, const char *path)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        fprintf(stderr, "noderr: --params %s:%d: %s\n", path, root ? 1 : jerr.line,
-                root ? "expected a JSON object" : jerr.text);
-        json_decref(root);
-        return -1;
-    }
-    int rc = 0;
-    json_t *name = json_object_get(root, "strategy"), *params = json_object_get(root, "params");
-    if (json_is_string(name) && o->cfg.strategy_count == 0)
-        rc = add_strategy(o, json_string_value(name));
-    else if (json_is_string(name) &&
-             strcmp(o->cfg.strategies[o->cfg.strategy_count - 1].def->name,
-                    json_string_value(name)) != 0) {
-        fprintf(stderr, "noderr: --params %s: written for strategy '%s', not '%s'\n", path,
-                json_string_value(name), o->cfg.strategies[o->cfg.strategy_count - 1].def->name);
-        rc = -1;
-    }
-    if (!params)
-        params = root;
-    const char *key;
-    json_t *value;
-    json_object_foreach(params, key, value) {
-        if (rc != 0 || (params == root && strcmp(key, "strategy") == 0))
-            continue;
-        char kv[160];
-        if (json_is_integer(value))
-            snprintf(kv, sizeof kv, "%s=%lld", key, (long long)json_integer_value(value));
-        else if (json_is_real(value))
-            snprintf(kv, sizeof kv, "%s=%.17g", key, json_real_value(value));
-        else if (json_is_string(value))
-            snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
-        else if (params != root || !json_is_object(value)) {
-            fprintf(stderr, "noderr: --params %s: value of '%s' must be a number or a name\n",
-                    path, key);
-            rc = -1;
-            continue;
-        } else
-            continue;
-        rc = set_param(o, kv);
-    }
-    json_decref(root);
-    return rc;
+    return nd_cli_params_load(&o->cfg, path, add_strategy_cb, o);
 }
 
 static int parse_sizing(options_t *o, const char *arg)
@@ -266,25 +219,15 @@ static int parse_costs_and_limits(options_t *o, int opt, const char *arg)
 {
     nd_sim_config_t *v = &o->cfg.engine.venue;
     nd_risk_config_t *r = &o->cfg.engine.risk;
-    int64_t tmp = 0;
+    int shared = nd_cli_engine_option(&o->cfg.engine, opt, arg);
+    if (shared <= 0)
+        return shared;
     switch (opt) {
-    case OPT_CASH:
-        return nd_cli_fixed("--cash", arg, ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
-                            &o->cfg.engine.initial_cash);
-    case OPT_FEE:
-        if (nd_cli_fixed("--fee-bps", arg, 2, 0, BPS_MAX, &tmp))
-            return -1;
-        v->maker_fee_bps_e2 = v->taker_fee_bps_e2 = tmp;
-        return 0;
     case OPT_MAKER: return nd_cli_fixed("--maker-fee-bps", arg, 2, 0, BPS_MAX, &v->maker_fee_bps_e2);
     case OPT_TAKER: return nd_cli_fixed("--taker-fee-bps", arg, 2, 0, BPS_MAX, &v->taker_fee_bps_e2);
-    case OPT_SLIP: return nd_cli_fixed("--slippage-bps", arg, 2, 0, BPS_MAX, &v->slippage_bps_e2);
     case OPT_IMPACT: return nd_cli_fixed("--impact-bps", arg, 2, 0, BPS_MAX, &v->impact_bps_e2);
     case OPT_VOLPCT:
         return nd_cli_fixed("--max-volume-pct", arg, 2, 1, PCT_MAX, &v->max_volume_share_e4);
-    case OPT_MAXPOS: return nd_cli_fixed("--max-position-pct", arg, 2, 0, PCT_MAX, &r->max_position_pct_e2);
-    case OPT_MAXDD: return nd_cli_fixed("--max-drawdown-pct", arg, 2, 0, PCT_MAX, &r->max_drawdown_pct_e2);
-    case OPT_DAILY: return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, PCT_MAX, &r->daily_loss_pct_e2);
     case OPT_COLLAR: return nd_cli_fixed("--price-collar-pct", arg, 2, 0, PCT_MAX, &r->price_collar_pct_e2);
     case OPT_NOTIONAL:
         return nd_cli_fixed("--max-order-notional", arg, ND_CASH_DECIMALS, 0, INT64_MAX / 1000,
@@ -305,7 +248,6 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: o->params_path = arg; return load_params(o, arg);
     case OPT_SIZING: return parse_sizing(o, arg);
-    case OPT_SHORT: o->cfg.engine.allow_short = true; return 0;
     case OPT_PPY: return nd_cli_real("--periods-per-year", arg, 1e-9, 1e12, &o->cfg.periods_per_year);
     case OPT_RF: return nd_cli_real("--risk-free", arg, -1.0, 1.0, &o->cfg.risk_free);
     case OPT_SEED:
@@ -365,29 +307,18 @@ static int parse_instrument_sizes(options_t *o)
     return 0;
 }
 
+static int parse_option_cb(void *ctx, int opt, const char *arg)
+{
+    return parse_other(ctx, opt, arg);
+}
+
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
 static int parse_args(options_t *o, int argc, char **argv)
 {
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt == OPT_HELP) {
-            fputs(usage_text, stdout);
-            return -1;
-        }
-        if (opt == '?') {
-            fprintf(stderr, "noderr backtest: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage_text);
-            return ND_EXIT_USAGE;
-        }
-        if (parse_other(o, opt, optarg) != 0)
-            return ND_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "noderr backtest: unexpected argument '%s'\n", argv[optind]);
-        return ND_EXIT_USAGE;
-    }
+    int rc = nd_cli_getopt("backtest", argc, argv, long_options, OPT_HELP, usage_text,
+                           parse_option_cb, o);
+    if (rc != 0)
+        return rc;
     if (o->cfg.strategy_count == 0) {
         fprintf(stderr, "noderr backtest: --strategy NAME is required (see 'noderr strategies')\n");
         return ND_EXIT_USAGE;

@@ -150,27 +150,16 @@ static int check_options(options_t *o)
     return 0;
 }
 
+static int parse_one_cb(void *ctx, int opt, const char *arg)
+{
+    return parse_one(ctx, opt, arg);
+}
+
 static int parse_args(options_t *o, int argc, char **argv)
 {
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt == OPT_HELP) {
-            fputs(usage_text, stdout);
-            return -1;
-        }
-        if (opt == '?') {
-            fprintf(stderr, "noderr data fetch: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage_text);
-            return ND_EXIT_USAGE;
-        }
-        if (parse_one(o, opt, optarg) != 0)
-            return ND_EXIT_USAGE;
-    }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
-    return check_options(o);
+    int rc = nd_cli_getopt("data fetch", argc, argv, long_options, OPT_HELP, usage_text,
+                           parse_one_cb, o);
+    return rc != 0 ? rc : check_options(o);
 }
 
 /* The progress bar's state: redrawn only when what it shows changes. */

@@ -34,8 +34,8 @@ static const char usage_text[] =
 
 enum {
     OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
-    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_CASH, OPT_FEE, OPT_SLIP, OPT_SIZING, OPT_SHORT,
-    OPT_MAXPOS, OPT_MAXDD, OPT_DAILY, OPT_LOG, OPT_HELP
+    /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
+    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP
 };
 
 static const struct option long_options[] = {
@@ -49,14 +49,14 @@ static const struct option long_options[] = {
     {"walk-forward", required_argument, 0, OPT_WF},
     {"report", required_argument, 0, OPT_REPORT},
     {"scenario", required_argument, 0, OPT_SCENARIO},
-    {"cash", required_argument, 0, OPT_CASH},
-    {"fee-bps", required_argument, 0, OPT_FEE},
-    {"slippage-bps", required_argument, 0, OPT_SLIP},
+    {"cash", required_argument, 0, ND_CLI_OPT_CASH},
+    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE},
+    {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE},
     {"sizing", required_argument, 0, OPT_SIZING},
-    {"allow-short", no_argument, 0, OPT_SHORT},
-    {"max-position-pct", required_argument, 0, OPT_MAXPOS},
-    {"max-drawdown-pct", required_argument, 0, OPT_MAXDD},
-    {"daily-loss-pct", required_argument, 0, OPT_DAILY},
+    {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT},
+    {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION},
+    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
+    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
     {"log-level", required_argument, 0, OPT_LOG},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
@@ -64,7 +64,6 @@ static const struct option long_options[] = {
 
 #define ONLY_MAX 64
 #define PCT_MAX (100 * 100)
-#define BPS_MAX (10000 * 100)
 
 typedef struct options {
     nd_validate_config_t cfg;
@@ -96,69 +95,19 @@ static int add_strategy(options_t *o, const char *name)
 
 static int set_param(options_t *o, const char *kv)
 {
-    nd_backtest_config_t *bt = &o->cfg.backtest;
-    if (bt->strategy_count == 0) {
-        fprintf(stderr, "noderr: --param %s: give --strategy before its parameters\n", kv);
-        return -1;
-    }
-    char err[256];
-    if (nd_strategy_param_set(bt->strategies[0].def, bt->strategies[0].params, kv, err,
-                              sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: --param %s: %s\n", kv, err);
-        return -1;
-    }
-    return 0;
+    return nd_cli_param_set(&o->cfg.backtest, kv);
 }
 
-static int param_from_json(options_t *o, const char *path, const char *key, json_t *value)
+static int add_strategy_cb(void *ctx, const char *name)
 {
-    char kv[160];
-    if (json_is_integer(value))
-        snprintf(kv, sizeof kv, "%s=%lld", key, (long long)json_integer_value(value));
-    else if (json_is_real(value))
-        snprintf(kv, sizeof kv, "%s=%.17g", key, json_real_value(value));
-    else if (json_is_string(value))
-        snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
-    else {
-        fprintf(stderr, "noderr: --params %s: value of '%s' must be a number or a name\n", path,
-                key);
-        return -1;
-    }
-    return set_param(o, kv);
+    return add_strategy(ctx, name);
 }
 
 /* --params FILE: {"strategy": "sma_cross", "params": {...}} as `noderr evolve` writes it, or a
  * bare {"fast": 12, ...} for the strategy given before it. */
 static int load_params(options_t *o, const char *path)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        fprintf(stderr, "noderr: --params %s:%d: %s\n", path, root ? 1 : jerr.line,
-                root ? "expected a JSON object" : jerr.text);
-        json_decref(root);
-        return -1;
-    }
-    int rc = 0;
-    json_t *name = json_object_get(root, "strategy"), *params = json_object_get(root, "params");
-    nd_backtest_config_t *bt = &o->cfg.backtest;
-    if (json_is_string(name) && bt->strategy_count == 0)
-        rc = add_strategy(o, json_string_value(name));
-    else if (json_is_string(name) &&
-             strcmp(bt->strategies[0].def->name, json_string_value(name)) != 0) {
-        fprintf(stderr, "noderr: --params %s: written for strategy '%s', not '%s'\n", path,
-                json_string_value(name), bt->strategies[0].def->name);
-        rc = -1;
-    }
-    json_t *obj = json_is_object(params) ? params : root;
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        if (rc == 0 && !(obj == root && (strcmp(key, "strategy") == 0 || json_is_object(value))))
-            rc = param_from_json(o, path, key, value);
-    }
-    json_decref(root);
-    return rc;
+    return nd_cli_params_load(&o->cfg.backtest, path, add_strategy_cb, o);
 }
 
 static int parse_sizing(options_t *o, const char *arg)
@@ -180,31 +129,9 @@ static int parse_sizing(options_t *o, const char *arg)
 
 static int parse_costs(options_t *o, int opt, const char *arg)
 {
-    nd_engine_config_t *e = &o->cfg.backtest.engine;
-    int64_t tmp = 0;
-    switch (opt) {
-    case OPT_CASH:
-        return nd_cli_fixed("--cash", arg, ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
-                            &e->initial_cash);
-    case OPT_FEE:
-        if (nd_cli_fixed("--fee-bps", arg, 2, 0, BPS_MAX, &tmp))
-            return -1;
-        e->venue.maker_fee_bps_e2 = e->venue.taker_fee_bps_e2 = tmp;
-        return 0;
-    case OPT_SLIP:
-        return nd_cli_fixed("--slippage-bps", arg, 2, 0, BPS_MAX, &e->venue.slippage_bps_e2);
-    case OPT_MAXPOS:
-        return nd_cli_fixed("--max-position-pct", arg, 2, 0, PCT_MAX,
-                            &e->risk.max_position_pct_e2);
-    case OPT_MAXDD:
-        return nd_cli_fixed("--max-drawdown-pct", arg, 2, 0, PCT_MAX,
-                            &e->risk.max_drawdown_pct_e2);
-    case OPT_DAILY:
-        return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, PCT_MAX, &e->risk.daily_loss_pct_e2);
-    case OPT_SIZING: return parse_sizing(o, arg);
-    case OPT_SHORT: e->allow_short = true; return 0;
-    }
-    return 1;
+    if (opt == OPT_SIZING)
+        return parse_sizing(o, arg);
+    return nd_cli_engine_option(&o->cfg.backtest.engine, opt, arg);
 }
 
 static int parse_option(options_t *o, int opt, const char *arg)
@@ -252,29 +179,18 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static int parse_option_cb(void *ctx, int opt, const char *arg)
+{
+    return parse_option(ctx, opt, arg);
+}
+
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
 static int parse_args(options_t *o, int argc, char **argv)
 {
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt == OPT_HELP) {
-            fputs(usage_text, stdout);
-            return -1;
-        }
-        if (opt == '?') {
-            fprintf(stderr, "noderr validate: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage_text);
-            return ND_EXIT_USAGE;
-        }
-        if (parse_option(o, opt, optarg) != 0)
-            return ND_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "noderr validate: unexpected argument '%s'\n", argv[optind]);
-        return ND_EXIT_USAGE;
-    }
+    int rc = nd_cli_getopt("validate", argc, argv, long_options, OPT_HELP, usage_text,
+                           parse_option_cb, o);
+    if (rc != 0)
+        return rc;
     if (o->cfg.backtest.strategy_count == 0) {
         fprintf(stderr, "noderr validate: --strategy NAME is required (see 'noderr strategies')\n");
         return ND_EXIT_USAGE;

@@ -84,6 +84,23 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
                          char *err, size_t err_len);
 void nd_backtest_result_free(nd_backtest_result_t *result);
 
+/* How a halt shaped the run: whether a halt is in force at the end, the trip that began it, and
+ * the bars spent halted. */
+typedef struct nd_halt_summary {
+    bool halted_at_end;
+    nd_breaker_event_t trip;  /* the trip that began the halt in force at the end (halted_at_end) */
+    int64_t halted_bars;      /* all bars with a halt in force, over the whole run */
+    int64_t bars;
+    double halted_share;      /* halted_bars / bars; 0 without bars */
+    int64_t trips;
+} nd_halt_summary_t;
+
+void nd_backtest_halt_summary(const nd_backtest_result_t *result, nd_halt_summary_t *out /* OUT */);
+/* One line for people: "halted from T by drawdown 12.07% >= 12.00%; N bars, X% of the run,
+ * idle", or "halted N bars (X% of the run) by K trips, trading at the end", or "" (never
+ * halted). Returns the length written. */
+size_t nd_halt_summary_format(const nd_halt_summary_t *h, char *buf, size_t cap);
+
 /* The result as a JSON object (caller owns the reference): the keys listed in README. */
 json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg,
                                 const nd_backtest_result_t *result);

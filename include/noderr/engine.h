@@ -5,7 +5,11 @@
  *   1. fires strategy timers due at or before the event time (ties by insertion order);
  *   2. lets the venue match working orders against the bar and books the fills;
  *   3. marks the portfolio to the bar's close and reports equity to the breakers; a trip halts
- *      trading, cancels working orders and sends market orders that flatten every position;
+ *      trading, cancels the strategies' working orders and sends market orders that flatten
+ *      every position. From then on the engine owns the positions until they are flat: its
+ *      flattening orders cannot be cancelled or replaced by a strategy, and after every event
+ *      a position they no longer cover (a partial fill, a venue reject) gets a new one. When
+ *      the breaker's reset policy lifts the halt, remaining flattening orders are cancelled;
  *   4. calls each strategy on that instrument with the bar; what they ask for is sized by the
  *      portfolio, checked by risk and sent to the venue at once (it fills from the next bar);
  *   5. flushes the step's events (order updates, fills, breaker trips) to the listeners, in the
@@ -121,6 +125,7 @@ nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6);
 typedef struct nd_engine_stats {
     int64_t bars;
     int64_t bars_in_market;   /* bars with a non-zero position on the bar's instrument */
+    int64_t halted_bars;      /* bars on which a halt was in force after the breaker step */
     int64_t orders_submitted; /* orders the strategies asked for, including rejected ones */
     int64_t orders_accepted;
     int64_t orders_rejected;

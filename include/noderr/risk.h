@@ -6,9 +6,12 @@
  * reports equity after every mark through nd_risk_on_equity; a drawdown from the equity peak at
  * or beyond max_drawdown, or a loss within one UTC day at or beyond daily_loss (measured from the
  * day's opening equity), trips a breaker: trading halts (no order is accepted) and the engine
- * flattens positions. A drawdown halt and the kill switch stay until an operator releases them;
- * a daily-loss halt lifts at the next UTC midnight. Every trip is recorded with its time,
- * measured value and threshold.
+ * flattens positions and owns them until they are flat. When a drawdown or daily-loss halt lifts
+ * by itself is the breaker's reset policy (nd_breaker_reset_t): never (an operator releases it),
+ * at the next UTC midnight, or a fixed time after the trip. Backtest defaults: drawdown never,
+ * daily loss next-day; live sessions default to never for both. The kill switch and a
+ * data-integrity halt never lift by themselves. Every trip is recorded with its time, measured
+ * value and threshold.
  *
  * Percentages are integers in hundredths of a percent (_pct_e2: 1200 = 12%); 0 switches a
  * check off. Equity is passed in any exact integer scale (the portfolio's extended scale) plus
@@ -25,6 +28,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* When a drawdown or daily-loss halt lifts without an operator. */
+typedef enum nd_breaker_reset_kind {
+    ND_BREAKER_RESET_NEVER = 0,    /* only an operator's release (nd_risk_release) */
+    ND_BREAKER_RESET_NEXT_DAY = 1, /* at the first UTC midnight after the trip */
+    ND_BREAKER_RESET_AFTER = 2     /* after_ns after the trip */
+} nd_breaker_reset_kind_t;
+
+typedef struct nd_breaker_reset {
+    nd_breaker_reset_kind_t kind;
+    int64_t after_ns;              /* ND_BREAKER_RESET_AFTER: > 0 */
+} nd_breaker_reset_t;
+
 typedef struct nd_risk_config {
     int64_t max_position_pct_e2;  /* |position value| after the order <= this share of equity */
     int64_t max_order_notional;   /* cash units; 0 = off */
@@ -32,10 +47,25 @@ typedef struct nd_risk_config {
     int64_t orders_per_sec_max;   /* orders per second of engine time; 0 = off */
     int64_t max_drawdown_pct_e2;  /* drawdown breaker */
     int64_t daily_loss_pct_e2;    /* daily loss breaker */
+    nd_breaker_reset_t drawdown_reset;   /* default never */
+    nd_breaker_reset_t daily_loss_reset; /* default next-day */
 } nd_risk_config_t;
 
-/* Defaults: position 25%, order notional off, collar 10%, 50 orders/s, drawdown 12%, daily 5%. */
+/* Defaults: position 25%, order notional off, collar 10%, 50 orders/s, drawdown 12%, daily 5%,
+ * drawdown halts until released, daily-loss halts until the next UTC midnight. */
 void nd_risk_config_default(nd_risk_config_t *cfg);
+
+/* Parses a reset policy: "never", "next-day" or "after:DURATION" (nd_duration_parse, e.g.
+ * "after:6h"). ND_EPARSE or ND_EOVERFLOW with why in err. */
+nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out /* OUT */, char *err,
+                                size_t err_len);
+/* Sets the reset policies from an option value: one policy for both breakers ("never"), or
+ * "drawdown=P,daily-loss=P" (either or both). ND_EPARSE with why in err; cfg is unchanged
+ * then. */
+nd_err_t nd_risk_config_set_reset(nd_risk_config_t *cfg, const char *spec, char *err,
+                                  size_t err_len);
+/* Writes the policy as nd_breaker_reset_parse reads it ("never", "next-day", "after:21600s"). */
+void nd_breaker_reset_format(const nd_breaker_reset_t *policy, char *buf, size_t cap);
 
 typedef enum nd_breaker_kind {
     ND_BREAKER_DRAWDOWN = 1,
@@ -45,6 +75,11 @@ typedef enum nd_breaker_kind {
 } nd_breaker_kind_t;
 
 const char *nd_breaker_kind_name(nd_breaker_kind_t kind); /* "drawdown", "daily_loss", ... */
+
+/* When a halt of this kind that tripped at trip_ns lifts by itself under cfg: INT64_MAX for never
+ * (an operator must release it). The one statement of the reset rule: the engine and the
+ * validator both use it. */
+int64_t nd_risk_halt_end_ns(const nd_risk_config_t *cfg, nd_breaker_kind_t kind, int64_t trip_ns);
 
 typedef struct nd_breaker_event {
     nd_breaker_kind_t kind;
@@ -68,6 +103,8 @@ typedef struct nd_risk {
     /* read-only state */
     bool halted;
     nd_breaker_kind_t halt_kind;
+    int64_t halt_end_ns;      /* when the current halt lifts by itself; INT64_MAX: never */
+    int64_t halted_since_ns;  /* the trip that began the current halt */
     bool kill_switch;
     int64_t trips;            /* all trips, also those beyond the kept events */
     uint32_t event_count;     /* kept events (at most ND_BREAKER_EVENTS_MAX) */
@@ -94,8 +131,10 @@ nd_reject_t nd_risk_check_order(nd_risk_t *r, const nd_instrument_t *inst, const
                                 const nd_risk_view_t *view);
 
 /* Reports equity (exact, extended scale) at now_ns. Returns true when a breaker tripped on
- * this call (then r->events[r->event_count - 1] describes it, when kept). Also lifts a
- * daily-loss halt at a new UTC day. O(1). */
+ * this call (then r->events[r->event_count - 1] describes it, when kept). First lifts a
+ * drawdown or daily-loss halt whose reset time has come (a lifted drawdown's peak restarts at
+ * this equity, as after a release, and so does the day's reference when an after: policy
+ * lifts a daily-loss halt). O(1). */
 bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext);
 
 /* The manual kill switch: halts at once and stays halted until released. Recorded as a trip. */

@@ -26,6 +26,7 @@ typedef struct nd_criteria {
     double min_total_return_pct;  /* total return, percent, must be >= this; NaN: off */
     int64_t breaker_max_lag_bars; /* a breaker trips within this many bars; < 0: off */
     bool no_orders_while_halted;  /* no strategy order accepted during a halt */
+    bool flat_after_halt;         /* every halt ends (or the run ends) with no position open */
 } nd_criteria_t;
 
 /* The criteria of a scenario, layered: built-in defaults (max drawdown 15% everywhere,
@@ -48,17 +49,21 @@ typedef struct nd_trace_trip {
     int64_t halt_end_ns;            /* INT64_MAX: halted to the end of the run */
     int64_t accepted_while_halted;  /* strategy orders accepted during this halt */
     int64_t flatten_orders;         /* the engine's own flattening orders after the trip */
+    int64_t bars_open_after;        /* bars after the trip's bar, within the halt, with a position */
+    bool open_at_halt_end;          /* a position was still open on the halt's last bar */
 } nd_trace_trip_t;
 
 typedef struct nd_run_trace {
     int64_t *ts_ns;                 /* per bar: open time */
     int64_t *equity;                /* per bar: equity after the mark, cash units */
+    uint8_t *in_market;             /* per bar: a position was open after the breaker step */
     size_t count, capacity;
     nd_trace_trip_t *trips;
     size_t trip_count, trip_capacity;
     int64_t accepted_orders;        /* strategy orders the venue accepted */
     int64_t accepted_while_halted;
     nd_err_t failure;               /* ND_ENOMEM if recording ran out of memory */
+    nd_risk_config_t risk;          /* the run's limits and reset policies (defaults at init) */
     /* private */
     int64_t _ext_per_cash;
     int64_t _halt_end_ns;
@@ -72,7 +77,7 @@ void nd_run_trace_deinit(nd_run_trace_t *t);
  * held at the trip (same strategy, opposite side, whole quantity, market, at the trip time). */
 nd_engine_listener_t nd_run_trace_listener(nd_run_trace_t *t);
 /* Appends a bar or a trip by hand (tests, or a recorded run). ND_ENOMEM. */
-nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity);
+nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity, bool in_market);
 nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *event);
 
 /* ---- breaker validation ---- */
@@ -95,6 +100,7 @@ typedef struct nd_trip_check {
     int64_t crossing_index;     /* the crossing it answered, -1: none (unexpected) */
     int64_t lag_bars;           /* -1 when unexpected */
     bool stayed_halted;         /* no strategy order accepted during the halt */
+    bool flat_after;            /* the engine flattened: no position left on the halt's last bar */
     double further_loss;        /* lowest equity from the trip on / equity at the trip - 1 */
     double max_drawdown_after;  /* worst drawdown from the running peak, from the trip on */
 } nd_trip_check_t;
@@ -110,8 +116,10 @@ typedef struct nd_breaker_validation {
     int64_t late;               /* answered later than max_lag_bars */
     int64_t unexpected;         /* drawdown/daily trips no crossing explains */
     int64_t accepted_while_halted;
+    int64_t left_open;          /* trips whose halt ended (or the run ended) with a position */
     bool lag_pass;
     bool halt_pass;
+    bool flat_pass;             /* left_open == 0 */
 } nd_breaker_validation_t;
 
 /* Validates the trace's trips against its equity under the risk thresholds. O(bars + trips *
@@ -122,11 +130,11 @@ void nd_breaker_validation_free(nd_breaker_validation_t *v);
 
 /* ---- criteria check ---- */
 
-#define ND_CRITERIA_MAX 5
+#define ND_CRITERIA_MAX 6
 
 typedef struct nd_criterion_result {
     const char *name;   /* "max_drawdown", "min_sharpe", "min_total_return", "breaker_lag",
-                           "no_orders_while_halted" */
+                           "no_orders_while_halted", "flat_after_halt" */
     double value;       /* NaN when undefined (e.g. no Sharpe without variance) */
     double limit;
     bool pass;

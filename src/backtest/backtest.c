@@ -326,3 +326,55 @@ void nd_backtest_result_free(nd_backtest_result_t *r)
     nd_free(r->trades);
     memset(r, 0, sizeof *r);
 }
+
+void nd_backtest_halt_summary(const nd_backtest_result_t *r, nd_halt_summary_t *out)
+{
+    ND_ASSERT(r != NULL && out != NULL);
+    ND_ASSERT(r->engine != NULL);
+    const nd_risk_t *risk = nd_engine_risk(r->engine);
+    const nd_engine_stats_t *es = nd_engine_stats(r->engine);
+    memset(out, 0, sizeof *out);
+    out->halted_at_end = risk->halted;
+    out->halted_bars = es->halted_bars;
+    out->bars = es->bars;
+    out->trips = risk->trips;
+    out->halted_share = es->bars > 0 ? (double)es->halted_bars / (double)es->bars : 0.0;
+    if (!risk->halted)
+        return;
+    /* The first kept trip at the halt's start; a halt begun beyond the kept events keeps only
+     * its kind and time. */
+    out->trip.kind = risk->halt_kind;
+    out->trip.ts_ns = risk->halted_since_ns;
+    for (uint32_t k = 0; k < risk->event_count; k++) {
+        if (risk->events[k].ts_ns == risk->halted_since_ns) {
+            out->trip = risk->events[k];
+            break;
+        }
+    }
+}
+
+size_t nd_halt_summary_format(const nd_halt_summary_t *h, char *buf, size_t cap)
+{
+    ND_ASSERT(h != NULL && buf != NULL);
+    ND_ASSERT(cap > 0);
+    int n = 0;
+    buf[0] = '\0';
+    if (h->halted_at_end) {
+        char ts[40];
+        nd_time_format_iso(h->trip.ts_ns, ts, sizeof ts);
+        const char *kind = nd_breaker_kind_name(h->trip.kind);
+        if (h->trip.threshold_pct_e2 > 0)
+            n = snprintf(buf, cap, "halted from %s by %s %.2f%% >= %.2f%%; %lld bars, %.1f%% of the "
+                         "run, idle", ts, kind, (double)h->trip.measured_e6 / 1e4,
+                         (double)h->trip.threshold_pct_e2 / 100.0, (long long)h->halted_bars,
+                         h->halted_share * 100.0);
+        else
+            n = snprintf(buf, cap, "halted from %s by %s; %lld bars, %.1f%% of the run, idle", ts,
+                         kind, (long long)h->halted_bars, h->halted_share * 100.0);
+    } else if (h->halted_bars > 0) {
+        n = snprintf(buf, cap, "halted %lld bars (%.1f%% of the run) by %lld trip(s), trading at "
+                     "the end", (long long)h->halted_bars, h->halted_share * 100.0,
+                     (long long)h->trips);
+    }
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}

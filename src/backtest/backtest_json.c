@@ -72,6 +72,11 @@ static json_t *risk_json(const nd_engine_config_t *cfg)
     json_object_set_new(o, "max_position_pct", pct_limit(cfg->risk.max_position_pct_e2));
     json_object_set_new(o, "max_drawdown_pct", pct_limit(cfg->risk.max_drawdown_pct_e2));
     json_object_set_new(o, "daily_loss_pct", pct_limit(cfg->risk.daily_loss_pct_e2));
+    char reset[48];
+    nd_breaker_reset_format(&cfg->risk.drawdown_reset, reset, sizeof reset);
+    json_object_set_new(o, "drawdown_reset", json_string(reset));
+    nd_breaker_reset_format(&cfg->risk.daily_loss_reset, reset, sizeof reset);
+    json_object_set_new(o, "daily_loss_reset", json_string(reset));
     json_object_set_new(o, "price_collar_pct", pct_limit(cfg->risk.price_collar_pct_e2));
     json_object_set_new(o, "max_order_notional",
                         cfg->risk.max_order_notional > 0 ? money(cfg->risk.max_order_notional)
@@ -161,6 +166,13 @@ static void add_headline(json_t *o, const nd_backtest_result_t *r)
     json_object_set_new(o, "profit_factor", real_or_null(r->trade_stats.profit_factor));
     json_object_set_new(o, "fees", money(nd_portfolio_fees(p)));
     json_object_set_new(o, "breaker_events", breakers_json(nd_engine_risk(r->engine)));
+    nd_halt_summary_t h;
+    nd_backtest_halt_summary(r, &h);
+    json_object_set_new(o, "halted", json_boolean(h.halted_at_end));
+    json_object_set_new(o, "halted_at", h.halted_at_end ? iso_time(h.trip.ts_ns) : json_null());
+    json_object_set_new(o, "halted_by", h.halted_at_end ? json_string(nd_breaker_kind_name(h.trip.kind))
+                                                        : json_null());
+    json_object_set_new(o, "halted_bars", json_integer(h.halted_bars));
 }
 
 static void add_details(json_t *o, const nd_backtest_result_t *r)

@@ -34,6 +34,7 @@ void nd_run_trace_init(nd_run_trace_t *t, int ext_decimals)
     ND_ASSERT(ext_decimals >= ND_CASH_DECIMALS && ext_decimals <= 18 + ND_CASH_DECIMALS);
     memset(t, 0, sizeof *t);
     t->_ext_per_cash = nd_pow10(ext_decimals - ND_CASH_DECIMALS);
+    nd_risk_config_default(&t->risk);
 }
 
 void nd_run_trace_deinit(nd_run_trace_t *t)
@@ -42,11 +43,28 @@ void nd_run_trace_deinit(nd_run_trace_t *t)
         return;
     nd_free(t->ts_ns);
     nd_free(t->equity);
+    nd_free(t->in_market);
     nd_free(t->trips);
     memset(t, 0, sizeof *t);
 }
 
-nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity)
+/* Follows the latest trip through its halt: bars with a position after the trip's bar, and
+ * whether one was open on the halt's last bar (settled when a bar past the halt arrives, or at
+ * the end of the run). */
+static void follow_halt(nd_run_trace_t *t, int64_t ts_ns, bool in_market)
+{
+    if (t->trip_count == 0)
+        return;
+    nd_trace_trip_t *trip = &t->trips[t->trip_count - 1];
+    if (ts_ns <= trip->event.ts_ns)
+        return;
+    if (ts_ns < trip->halt_end_ns) {
+        trip->bars_open_after += in_market;
+        trip->open_at_halt_end = in_market;
+    }
+}
+
+nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity, bool in_market)
 {
     ND_ASSERT(t != NULL);
     if (t->count == t->capacity) {
@@ -59,21 +77,18 @@ nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity)
         if (!eq)
             return ND_ENOMEM;
         t->equity = eq;
+        uint8_t *im = nd_realloc(t->in_market, cap * sizeof *im);
+        if (!im)
+            return ND_ENOMEM;
+        t->in_market = im;
         t->capacity = cap;
     }
     t->ts_ns[t->count] = ts_ns;
     t->equity[t->count] = equity;
+    t->in_market[t->count] = in_market;
     t->count++;
+    follow_halt(t, ts_ns, in_market);
     return ND_OK;
-}
-
-static int64_t halt_end_of(const nd_breaker_event_t *ev)
-{
-    if (ev->kind == ND_BREAKER_DAILY_LOSS)
-        return nd_time_day_start(ev->ts_ns) + ND_NS_PER_DAY;
-    /* A drawdown halt, the kill switch and a data-integrity halt last until an operator releases
-     * them. */
-    return INT64_MAX;
 }
 
 nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *event)
@@ -90,7 +105,9 @@ nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *eve
     nd_trace_trip_t *trip = &t->trips[t->trip_count++];
     memset(trip, 0, sizeof *trip);
     trip->event = *event;
-    trip->halt_end_ns = halt_end_of(event);
+    trip->halt_end_ns = nd_risk_halt_end_ns(&t->risk, event->kind, event->ts_ns);
+    /* Until a bar after the trip says otherwise, the position the trip found is open. */
+    trip->open_at_halt_end = true;
     if (trip->halt_end_ns > t->_halt_end_ns || t->_halt_end_ns <= event->ts_ns)
         t->_halt_end_ns = trip->halt_end_ns;
     return ND_OK;
@@ -138,11 +155,10 @@ static nd_err_t trace_on_event(void *ctx, const nd_event_t *ev)
 
 static void trace_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
 {
-    (void)in_market;
     nd_run_trace_t *t = ctx;
     int64_t equity = 0;
     if (nd_fixed_div128(equity_ext, t->_ext_per_cash, ND_ROUND_HALF_EVEN, &equity) != ND_OK ||
-        nd_run_trace_push_bar(t, bar->ts_ns, equity) != ND_OK)
+        nd_run_trace_push_bar(t, bar->ts_ns, equity, in_market) != ND_OK)
         t->failure = ND_ENOMEM;
 }
 
@@ -186,25 +202,40 @@ static nd_err_t find_crossings(const nd_run_trace_t *t, const nd_risk_config_t *
         return ND_OK;
     size_t cap = 0;
     int64_t peak = t->equity[0], day_open = t->equity[0], last = t->equity[0];
-    int64_t day_end = nd_time_day_start(t->ts_ns[0]) + ND_NS_PER_DAY, daily_until = 0;
-    bool halted_for_good = false;
+    int64_t day_end = nd_time_day_start(t->ts_ns[0]) + ND_NS_PER_DAY, halt_end = 0;
+    bool halted = false;
+    nd_breaker_kind_t halt_kind = ND_BREAKER_DRAWDOWN;
     for (size_t k = 0; k < t->count; k++) {
         int64_t ts = t->ts_ns[k], eq = t->equity[k];
         if (ts >= day_end) {
             day_open = last;
             day_end = nd_time_day_start(ts) + ND_NS_PER_DAY;
         }
+        if (halted && ts >= halt_end) {
+            halted = false; /* the reset policy lifts it, as risk.c does */
+            if (halt_kind == ND_BREAKER_DRAWDOWN)
+                peak = eq;
+            else if (risk->daily_loss_reset.kind == ND_BREAKER_RESET_AFTER)
+                day_open = eq;
+        }
         last = eq;
         if (eq > peak)
             peak = eq;
         nd_err_t rc = ND_OK;
-        if (!halted_for_good && loss_reached(peak, eq, risk->max_drawdown_pct_e2)) {
-            halted_for_good = true;
-            rc = add_crossing(v, &cap, ND_BREAKER_DRAWDOWN, (int64_t)k, ts, peak, eq);
-        } else if (!halted_for_good && ts >= daily_until &&
-                   loss_reached(day_open, eq, risk->daily_loss_pct_e2)) {
-            daily_until = day_end;
-            rc = add_crossing(v, &cap, ND_BREAKER_DAILY_LOSS, (int64_t)k, ts, day_open, eq);
+        nd_breaker_kind_t kind = 0;
+        if (!(halted && halt_kind != ND_BREAKER_DAILY_LOSS) &&
+            loss_reached(peak, eq, risk->max_drawdown_pct_e2)) {
+            kind = ND_BREAKER_DRAWDOWN;
+            rc = add_crossing(v, &cap, kind, (int64_t)k, ts, peak, eq);
+        } else if (!halted && loss_reached(day_open, eq, risk->daily_loss_pct_e2)) {
+            kind = ND_BREAKER_DAILY_LOSS;
+            rc = add_crossing(v, &cap, kind, (int64_t)k, ts, day_open, eq);
+        }
+        if (kind != 0) {
+            int64_t end = nd_risk_halt_end_ns(risk, kind, ts);
+            halt_end = !halted || end > halt_end ? end : halt_end;
+            halted = true;
+            halt_kind = kind;
         }
         if (rc != ND_OK)
             return rc;
@@ -300,9 +331,11 @@ static void summarise(nd_breaker_validation_t *v)
             tc->trip.event.kind != ND_BREAKER_DATA_INTEGRITY)
             v->unexpected++;
         v->accepted_while_halted += tc->trip.accepted_while_halted;
+        v->left_open += !tc->flat_after;
     }
     v->lag_pass = v->missed == 0 && v->late == 0 && v->unexpected == 0;
     v->halt_pass = v->accepted_while_halted == 0;
+    v->flat_pass = v->left_open == 0;
 }
 
 nd_err_t nd_validate_breakers(const nd_run_trace_t *t, const nd_risk_config_t *risk,
@@ -325,6 +358,10 @@ nd_err_t nd_validate_breakers(const nd_run_trace_t *t, const nd_risk_config_t *r
         tc->crossing_index = -1;
         tc->lag_bars = -1;
         tc->stayed_halted = t->trips[k].accepted_while_halted == 0;
+        /* A trip followed by another before any later bar hands the position to that one. */
+        bool superseded = k + 1 < t->trip_count &&
+                          t->trips[k + 1].event.ts_ns <= t->trips[k].event.ts_ns;
+        tc->flat_after = superseded || !t->trips[k].open_at_halt_end;
         after_trip(t, tc);
     }
     match_trips(v, (int64_t)t->count);
@@ -350,6 +387,7 @@ static void defaults_for(const nd_scenario_t *sc, nd_criteria_t *c)
     c->min_total_return_pct = NAN;
     c->breaker_max_lag_bars = 1;
     c->no_orders_while_halted = true;
+    c->flat_after_halt = true;
     if (strcmp(sc->condition, "bull") == 0)
         c->min_sharpe = 0.5;
     else if (strcmp(sc->condition, "crash") == 0 || strcmp(sc->condition, "illiquid") == 0)
@@ -365,7 +403,7 @@ typedef struct crit_key {
 
 static const crit_key_t crit_keys[] = {
     {"max_drawdown_pct", 0}, {"min_sharpe", 0}, {"min_total_return_pct", 0},
-    {"breaker_max_lag_bars", 1}, {"no_orders_while_halted", 2},
+    {"breaker_max_lag_bars", 1}, {"no_orders_while_halted", 2}, {"flat_after_halt", 2},
 };
 #define CRIT_KEYS (sizeof crit_keys / sizeof crit_keys[0])
 
@@ -383,7 +421,10 @@ static nd_err_t apply_value(const char *path, const char *where, const crit_key_
     if (k->type == 2) {
         if (!json_is_boolean(v))
             return crit_bad(path, where, k->name, "must be true or false", err, err_len);
-        c->no_orders_while_halted = json_is_true(v);
+        if (strcmp(k->name, "flat_after_halt") == 0)
+            c->flat_after_halt = json_is_true(v);
+        else
+            c->no_orders_while_halted = json_is_true(v);
         return ND_OK;
     }
     if (k->type == 1) {
@@ -424,7 +465,8 @@ static nd_err_t apply_section(const char *path, const char *where, json_t *obj, 
             k++;
         if (k == CRIT_KEYS)
             return crit_bad(path, where, key, "unknown criterion (max_drawdown_pct, min_sharpe, "
-                            "min_total_return_pct, breaker_max_lag_bars, no_orders_while_halted)",
+                            "min_total_return_pct, breaker_max_lag_bars, no_orders_while_halted, "
+                            "flat_after_halt)",
                             err, err_len);
         nd_err_t rc = apply_value(path, where, &crit_keys[k], value, c, err, err_len);
         if (rc != ND_OK)
@@ -553,6 +595,13 @@ size_t nd_criteria_check(const nd_criteria_t *c, double max_drawdown, double sha
                                      0.0, bv->accepted_while_halted == 0, ""};
         snprintf(r->detail, sizeof r->detail, "%lld strategy order(s) accepted while halted",
                  (long long)bv->accepted_while_halted);
+    }
+    if (c->flat_after_halt) {
+        nd_criterion_result_t *r = &out[n++];
+        *r = (nd_criterion_result_t){"flat_after_halt", (double)bv->left_open, 0.0,
+                                     bv->left_open == 0, ""};
+        snprintf(r->detail, sizeof r->detail, "%lld halt(s) ended with a position still open",
+                 (long long)bv->left_open);
     }
     ND_ASSERT(n <= ND_CRITERIA_MAX);
     return n;

@@ -90,6 +90,7 @@ static void run_prepare(const suite_t *s, const nd_scenario_t *sc, run_t *r)
     r->bt.trades_out = NULL;
     r->bt.equity_out = NULL;
     nd_run_trace_init(&r->trace, r->inst.px_decimals + r->inst.qty_decimals);
+    r->trace.risk = r->bt.engine.risk;
 }
 
 static nd_err_t run_bars(run_t *r, nd_bar_t *bars, size_t count, bool traced, char *err,
@@ -225,6 +226,15 @@ static json_t *trip_json(const nd_trip_check_t *tc, const nd_breaker_validation_
     json_object_set_new(o, "orders_accepted_while_halted",
                         json_integer(tc->trip.accepted_while_halted));
     json_object_set_new(o, "flatten_orders", json_integer(tc->trip.flatten_orders));
+    json_object_set_new(o, "flat_after", json_boolean(tc->flat_after));
+    json_object_set_new(o, "bars_open_after", json_integer(tc->trip.bars_open_after));
+    /* How far the drawdown ran past the threshold after the trip (0 when it stayed within). */
+    double over = NAN;
+    if (!isnan(tc->max_drawdown_after) && tc->trip.event.threshold_pct_e2 > 0) {
+        over = -tc->max_drawdown_after * 100.0 - (double)tc->trip.event.threshold_pct_e2 / 100.0;
+        over = over > 0 ? over : 0.0;
+    }
+    json_object_set_new(o, "drawdown_beyond_threshold_pct", jnum(over));
     json_object_set_new(o, "further_loss", jnum(tc->further_loss));
     json_object_set_new(o, "max_drawdown_after", jnum(tc->max_drawdown_after));
     return o;
@@ -257,6 +267,8 @@ static json_t *breaker_validation_json(const nd_breaker_validation_t *v)
     json_object_set_new(o, "unexpected", json_integer(v->unexpected));
     json_object_set_new(o, "orders_accepted_while_halted", json_integer(v->accepted_while_halted));
     json_object_set_new(o, "stayed_halted", json_boolean(v->halt_pass));
+    json_object_set_new(o, "halts_left_open", json_integer(v->left_open));
+    json_object_set_new(o, "flat_after_halts", json_boolean(v->flat_pass));
     json_object_set_new(o, "crossings", crossings);
     json_object_set_new(o, "trips", trips);
     return o;

@@ -43,6 +43,7 @@ enum {
     ND_CLI_OPT_MAX_DRAWDOWN,
     ND_CLI_OPT_DAILY_LOSS,
     ND_CLI_OPT_ALLOW_SHORT,
+    ND_CLI_OPT_BREAKER_RESET,
 };
 struct nd_engine_config;
 /* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */

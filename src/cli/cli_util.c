@@ -127,6 +127,14 @@ int nd_cli_engine_option(nd_engine_config_t *e, int opt, const char *arg)
     case ND_CLI_OPT_ALLOW_SHORT:
         e->allow_short = true;
         return 0;
+    case ND_CLI_OPT_BREAKER_RESET: {
+        char why[160];
+        if (nd_risk_config_set_reset(&e->risk, arg, why, sizeof why) != ND_OK) {
+            fprintf(stderr, "noderr: --breaker-reset: %s\n", why);
+            return -1;
+        }
+        return 0;
+    }
     }
     return 1;
 }

@@ -25,7 +25,8 @@ static const char usage_text[] =
     "                       [--sizing fixed:QTY|percent:P] [--allow-short]\n"
     "                       [--max-position-pct P] [--max-drawdown-pct P] [--daily-loss-pct P]\n"
     "                       [--max-order-notional N] [--price-collar-pct P]\n"
-    "                       [--max-orders-per-sec N] [--periods-per-year N] [--risk-free R]\n"
+    "                       [--max-orders-per-sec N] [--breaker-reset POLICY]\n"
+    "                       [--periods-per-year N] [--risk-free R]\n"
     "                       [--seed N] [--bars N] [--json] [--trades-out FILE]\n"
     "                       [--equity-out FILE] [--log-level err|warn|info|debug]\n"
     "                       [--report FILE.html] [--db URL] [--surveil-pretrade US|EU|UK|SG]\n"
@@ -35,6 +36,10 @@ static const char usage_text[] =
     "--strategy may repeat (several strategies share the account by weight); --param applies\n"
     "to the strategy named before it. Defaults: cash 10000, fee 10 bps, slippage 0, sizing\n"
     "percent:25, max position 25%, max drawdown 12%, daily loss 5%; 0 turns a limit off.\n"
+    "After a drawdown or daily-loss trip the engine flattens and owns the positions until\n"
+    "flat. --breaker-reset says when a halt lifts by itself: never, next-day or\n"
+    "after:DURATION (s, m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
+    "default drawdown=never,daily-loss=next-day.\n"
     "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
     "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
@@ -70,6 +75,7 @@ static const struct option long_options[] = {
     {"max-volume-pct", required_argument, 0, OPT_VOLPCT},
     {"sizing", required_argument, 0, OPT_SIZING},
     {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT},
+    {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET},
     {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION},
     {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
     {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
@@ -399,6 +405,11 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
                (double)risk->events[k].measured_e6 / 1e4,
                (double)risk->events[k].threshold_pct_e2 / 100.0);
     }
+    nd_halt_summary_t halt;
+    char line[256];
+    nd_backtest_halt_summary(r, &halt);
+    if (nd_halt_summary_format(&halt, line, sizeof line) > 0)
+        printf("  %s\n", line);
 }
 
 static FILE *open_out(const char *option, const char *path)

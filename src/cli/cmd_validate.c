@@ -22,6 +22,7 @@ static const char usage_text[] =
     "                       [--report FILE.html] [--cash N] [--fee-bps N] [--slippage-bps N]\n"
     "                       [--sizing fixed:QTY|percent:P] [--allow-short]\n"
     "                       [--max-position-pct P] [--max-drawdown-pct P] [--daily-loss-pct P]\n"
+    "                       [--breaker-reset POLICY]\n"
     "                       [--log-level err|warn|info|debug]\n"
     "\n"
     "Runs the strategy through every scenario of the catalogue ('noderr scenarios') with the\n"
@@ -54,6 +55,7 @@ static const struct option long_options[] = {
     {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE},
     {"sizing", required_argument, 0, OPT_SIZING},
     {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT},
+    {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET},
     {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION},
     {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
     {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},

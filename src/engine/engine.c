@@ -329,6 +329,7 @@ nd_err_t nd__engine_flush(nd_engine_t *e)
             /* Durability before acting: nothing more trades unrecorded. */
             e->store_failed = true;
             e->risk.halted = true;
+            e->risk.halt_end_ns = INT64_MAX; /* no reset policy lifts this one */
         }
     }
     return e->store_failed ? ND_EIO : ND_OK;
@@ -409,11 +410,22 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     }
     nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
     __int128 equity = nd_portfolio_equity_ext(e->portfolio);
+    bool was_halted = e->risk.halted;
     if (nd_risk_on_equity(&e->risk, e->now_ns, equity)) {
         rc = on_breaker(e);
         if (rc != ND_OK)
             return rc;
+    } else if (was_halted && !e->risk.halted) {
+        nd__engine_release_flatten(e); /* the reset policy lifted the halt */
     }
+    if (e->risk.halted && !e->store_failed) {
+        /* Risk owns every position until it is flat: follow up partial fills and orders the
+         * venue dropped. */
+        rc = nd__engine_ensure_flat(e);
+        if (rc != ND_OK)
+            return rc;
+    }
+    e->stats.halted_bars += e->risk.halted;
     bool in_market = nd_portfolio_net_qty(e->portfolio, bar->instrument_id) != 0;
     e->stats.bars_in_market += in_market;
     for (uint32_t s = 0; s < e->strategy_count; s++) {

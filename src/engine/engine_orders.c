@@ -252,12 +252,28 @@ static nd_err_t cancel_order(nd_engine_t *e, nd_order_t *o)
     return nd__engine_emit(e, ND_EVENT_ORDER, o);
 }
 
+/* The engine's flattening orders belong to risk, not to the strategy whose position they close:
+ * no strategy action may cancel or replace them (the defect this guards against left positions
+ * open through a halt). ND_SIM_PLANT_CANCEL_FLATTEN re-creates that defect in one test build
+ * only, to prove the simulation harness catches it. */
+static bool strategy_may_cancel(const nd_order_t *o)
+{
+#ifdef ND_SIM_PLANT_CANCEL_FLATTEN
+    (void)o;
+    return true;
+#else
+    return !o->risk_flatten;
+#endif
+}
+
 nd_err_t nd__engine_cancel(nd_strategy_ctx_t *ctx, uint64_t client_id)
 {
     nd_engine_t *e = ctx->engine;
     nd_order_t *o = nd__engine_find_live(e, client_id);
     if (!o || o->strategy_index != ctx->strategy_index)
         return ND_ENOTFOUND;
+    if (!strategy_may_cancel(o))
+        return ND_ESTATE;
     nd_err_t rc = cancel_order(e, o);
     nd__engine_release_done(e);
     return rc;
@@ -270,7 +286,7 @@ static void cancel_strategy_orders(nd_engine_t *e, uint32_t s, uint32_t instrume
     for (uint32_t k = 0; k < e->live_count; k++) {
         nd_order_t *o = e->live[k];
         if (o->strategy_index == s && o->instrument_id == instrument_id &&
-            (side == 0 || (int)o->side == side))
+            (side == 0 || (int)o->side == side) && strategy_may_cancel(o))
             cancel_order(e, o);
     }
     nd__engine_release_done(e);
@@ -316,14 +332,38 @@ int64_t nd__engine_position(nd_strategy_ctx_t *ctx, uint32_t instrument_id)
     return nd_portfolio_position(e->portfolio, ctx->strategy_index, instrument_id)->qty;
 }
 
-nd_err_t nd__engine_flatten(nd_engine_t *e)
+/* Signed quantity the working flattening orders of (s, i) will trade: what they cover. */
+static int64_t flatten_working(nd_engine_t *e, uint32_t s, uint32_t i)
 {
-    for (uint32_t k = 0; k < e->live_count; k++)
-        cancel_order(e, e->live[k]);
+    int64_t q = 0;
+    for (uint32_t k = 0; k < e->live_count; k++) {
+        const nd_order_t *o = e->live[k];
+        if (o->risk_flatten && o->strategy_index == s && o->instrument_id == i)
+            q += o->side == ND_SIDE_BUY ? nd_order_remaining(o) : -nd_order_remaining(o);
+    }
+    return q;
+}
+
+static void cancel_flatten_orders(nd_engine_t *e, uint32_t s, uint32_t i)
+{
+    for (uint32_t k = 0; k < e->live_count; k++) {
+        nd_order_t *o = e->live[k];
+        if (o->risk_flatten && o->strategy_index == s && o->instrument_id == i)
+            cancel_order(e, o);
+    }
     nd__engine_release_done(e);
+}
+
+nd_err_t nd__engine_ensure_flat(nd_engine_t *e)
+{
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         for (uint32_t i = 0; i < e->instrument_count; i++) {
             int64_t held = nd_portfolio_position(e->portfolio, s, i)->qty;
+            int64_t covered = flatten_working(e, s, i);
+            if (held + covered == 0)
+                continue; /* flat, or the working orders close exactly what is held */
+            if (covered != 0)
+                cancel_flatten_orders(e, s, i); /* they no longer match the position */
             if (held == 0)
                 continue;
             nd_order_intent_t intent = {i, held > 0 ? ND_SIDE_SELL : ND_SIDE_BUY,
@@ -338,4 +378,23 @@ nd_err_t nd__engine_flatten(nd_engine_t *e)
         }
     }
     return ND_OK;
+}
+
+nd_err_t nd__engine_flatten(nd_engine_t *e)
+{
+    /* The strategies' orders go; flattening orders already working (an earlier trip's) stay
+     * when they still match the position. */
+    for (uint32_t k = 0; k < e->live_count; k++)
+        if (!e->live[k]->risk_flatten)
+            cancel_order(e, e->live[k]);
+    nd__engine_release_done(e);
+    return nd__engine_ensure_flat(e);
+}
+
+void nd__engine_release_flatten(nd_engine_t *e)
+{
+    for (uint32_t k = 0; k < e->live_count; k++)
+        if (e->live[k]->risk_flatten)
+            cancel_order(e, e->live[k]);
+    nd__engine_release_done(e);
 }

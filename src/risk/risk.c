@@ -8,6 +8,7 @@
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define RATE_RING_SIZE 1024
@@ -22,6 +23,124 @@ void nd_risk_config_default(nd_risk_config_t *cfg)
     cfg->orders_per_sec_max = 50;
     cfg->max_drawdown_pct_e2 = 1200;
     cfg->daily_loss_pct_e2 = 500;
+    cfg->drawdown_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+    cfg->daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEXT_DAY, 0};
+}
+
+nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out, char *err,
+                                size_t err_len)
+{
+    ND_ASSERT(text != NULL && out != NULL);
+    if (strcmp(text, "never") == 0) {
+        *out = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+        return ND_OK;
+    }
+    if (strcmp(text, "next-day") == 0) {
+        *out = (nd_breaker_reset_t){ND_BREAKER_RESET_NEXT_DAY, 0};
+        return ND_OK;
+    }
+    if (strncmp(text, "after:", 6) == 0) {
+        int64_t ns = 0;
+        nd_err_t rc = nd_duration_parse(text + 6, strlen(text + 6), &ns);
+        if (rc == ND_EOVERFLOW) {
+            snprintf(err, err_len, "'%s': the duration does not fit in 292 years of nanoseconds",
+                     text);
+            return rc;
+        }
+        if (rc != ND_OK) {
+            snprintf(err, err_len, "'%s': the duration must be a positive whole number and one "
+                     "unit of s, m, h, d or w (e.g. after:6h)", text);
+            return rc;
+        }
+        *out = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, ns};
+        return ND_OK;
+    }
+    snprintf(err, err_len, "'%s' is not never, next-day or after:DURATION", text);
+    return ND_EPARSE;
+}
+
+void nd_breaker_reset_format(const nd_breaker_reset_t *policy, char *buf, size_t cap)
+{
+    ND_ASSERT(policy != NULL && buf != NULL);
+    switch (policy->kind) {
+    case ND_BREAKER_RESET_NEVER: snprintf(buf, cap, "never"); return;
+    case ND_BREAKER_RESET_NEXT_DAY: snprintf(buf, cap, "next-day"); return;
+    case ND_BREAKER_RESET_AFTER:
+        snprintf(buf, cap, "after:%llds", (long long)(policy->after_ns / ND_NS_PER_SEC));
+        return;
+    }
+    snprintf(buf, cap, "unknown");
+}
+
+nd_err_t nd_risk_config_set_reset(nd_risk_config_t *cfg, const char *spec, char *err,
+                                  size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && spec != NULL);
+    if (!strchr(spec, '=')) {
+        nd_breaker_reset_t both;
+        nd_err_t rc = nd_breaker_reset_parse(spec, &both, err, err_len);
+        if (rc == ND_OK)
+            cfg->drawdown_reset = cfg->daily_loss_reset = both;
+        return rc;
+    }
+    nd_breaker_reset_t drawdown = cfg->drawdown_reset, daily = cfg->daily_loss_reset;
+    char item[96];
+    const char *p = spec;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof item) {
+            snprintf(err, err_len, "'%s': expected drawdown=POLICY,daily-loss=POLICY", spec);
+            return ND_EPARSE;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        p += len + (p[len] == ',');
+        char *eq = strchr(item, '=');
+        nd_breaker_reset_t *target = NULL;
+        if (eq && (size_t)(eq - item) == 8 && strncmp(item, "drawdown", 8) == 0)
+            target = &drawdown;
+        else if (eq && (size_t)(eq - item) == 10 && strncmp(item, "daily-loss", 10) == 0)
+            target = &daily;
+        if (!target) {
+            snprintf(err, err_len, "'%s': each item is drawdown=POLICY or daily-loss=POLICY", item);
+            return ND_EPARSE;
+        }
+        nd_err_t rc = nd_breaker_reset_parse(eq + 1, target, err, err_len);
+        if (rc != ND_OK)
+            return rc;
+    }
+    cfg->drawdown_reset = drawdown;
+    cfg->daily_loss_reset = daily;
+    return ND_OK;
+}
+
+static int64_t reset_end(const nd_breaker_reset_t *p, int64_t trip_ns)
+{
+    switch (p->kind) {
+    case ND_BREAKER_RESET_NEVER: return INT64_MAX;
+    case ND_BREAKER_RESET_NEXT_DAY: return nd_time_day_start(trip_ns) + ND_NS_PER_DAY;
+    case ND_BREAKER_RESET_AFTER:
+        return trip_ns > INT64_MAX - p->after_ns ? INT64_MAX : trip_ns + p->after_ns;
+    }
+    return INT64_MAX;
+}
+
+int64_t nd_risk_halt_end_ns(const nd_risk_config_t *cfg, nd_breaker_kind_t kind, int64_t trip_ns)
+{
+    ND_ASSERT(cfg != NULL);
+    if (kind == ND_BREAKER_DRAWDOWN)
+        return reset_end(&cfg->drawdown_reset, trip_ns);
+    if (kind == ND_BREAKER_DAILY_LOSS)
+        return reset_end(&cfg->daily_loss_reset, trip_ns);
+    return INT64_MAX; /* the kill switch and data integrity: an operator releases them */
+}
+
+static bool reset_valid(const nd_breaker_reset_t *p)
+{
+    if (p->kind == ND_BREAKER_RESET_AFTER)
+        return p->after_ns > 0;
+    return (p->kind == ND_BREAKER_RESET_NEVER || p->kind == ND_BREAKER_RESET_NEXT_DAY) &&
+           p->after_ns == 0;
 }
 
 const char *nd_breaker_kind_name(nd_breaker_kind_t kind)
@@ -42,7 +161,8 @@ nd_err_t nd_risk_init(nd_risk_t *r, const nd_risk_config_t *cfg, int64_t ext_per
         cfg->price_collar_pct_e2 < 0 || cfg->orders_per_sec_max < 0 ||
         cfg->orders_per_sec_max > RATE_RING_SIZE || cfg->max_drawdown_pct_e2 < 0 ||
         cfg->max_drawdown_pct_e2 > 10000 || cfg->daily_loss_pct_e2 < 0 ||
-        cfg->daily_loss_pct_e2 > 10000 || ext_per_cash <= 0)
+        cfg->daily_loss_pct_e2 > 10000 || ext_per_cash <= 0 ||
+        !reset_valid(&cfg->drawdown_reset) || !reset_valid(&cfg->daily_loss_reset))
         return ND_EINVAL;
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
@@ -146,6 +266,14 @@ static void record_trip(nd_risk_t *r, nd_breaker_kind_t kind, int64_t now_ns, __
                         __int128 reference, int64_t threshold_e2)
 {
     r->trips++;
+    /* A trip while halted keeps the halt that began first and lasts as long as the longer. */
+    int64_t end = nd_risk_halt_end_ns(&r->cfg, kind, now_ns);
+    if (!r->halted) {
+        r->halted_since_ns = now_ns;
+        r->halt_end_ns = end;
+    } else if (end > r->halt_end_ns) {
+        r->halt_end_ns = end;
+    }
     r->halted = true;
     r->halt_kind = kind;
     if (r->event_count >= ND_BREAKER_EVENTS_MAX)
@@ -184,8 +312,19 @@ bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
         /* A new UTC day: its opening equity is the last equity reported before it began. */
         r->_day_open = r->_last_equity;
         r->_day_end_ns = nd_time_day_start(now_ns) + ND_NS_PER_DAY;
-        if (r->halted && r->halt_kind == ND_BREAKER_DAILY_LOSS && !r->kill_switch)
-            r->halted = false;
+    }
+    if (r->halted && !r->kill_switch && now_ns >= r->halt_end_ns) {
+        ND_ASSERT(r->halt_kind == ND_BREAKER_DRAWDOWN || r->halt_kind == ND_BREAKER_DAILY_LOSS);
+        /* The reset policy lifts the halt. A loss measured from the old reference would trip
+         * again at once: a drawdown's peak restarts here, as after an operator's release, and
+         * so does the day's reference when an after: policy lifts a daily-loss halt within a
+         * day (at midnight the new day's opening equity is the reference already). */
+        r->halted = false;
+        r->halt_end_ns = 0;
+        if (r->halt_kind == ND_BREAKER_DRAWDOWN)
+            r->_peak = equity_ext;
+        else if (r->cfg.daily_loss_reset.kind == ND_BREAKER_RESET_AFTER)
+            r->_day_open = equity_ext;
     }
     r->_last_equity = equity_ext;
     if (equity_ext > r->_peak)
@@ -217,6 +356,7 @@ void nd_risk_release(nd_risk_t *r)
     ND_ASSERT(r != NULL);
     r->kill_switch = false;
     r->halted = false;
+    r->halt_end_ns = 0;
     /* The peak restarts from the equity at release: the old peak belongs to a halted run. */
     r->_peak = r->_last_equity;
 }

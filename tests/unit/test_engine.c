@@ -41,14 +41,21 @@ static nd_err_t scripted_start(void *state, const double *params, uint32_t inst,
     return ND_OK;
 }
 
+/* Script value 8: try to cancel every order id 1..16, recording what each cancel returned. */
+static nd_err_t cancel_rc[17];
+
 static void scripted_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
 {
     scripted_t *s = state;
     (void)bar;
     int want = s->bar < 16 ? script[s->bar] : 9;
     s->bar++;
-    if (want != 9)
+    if (want == 8) {
+        for (uint64_t id = 1; id <= 16; id++)
+            cancel_rc[id] = ctx->cancel(ctx, id);
+    } else if (want != 9) {
         ctx->target(ctx, s->inst, want);
+    }
 }
 
 static void scripted_timer(void *state, int64_t now, uint64_t id, nd_strategy_ctx_t *ctx)
@@ -90,6 +97,8 @@ static nd_engine_t *engine;
 static nd_clock_sim_t clock_sim;
 
 static bool allow_short;
+static nd_breaker_reset_t drawdown_reset;
+static int64_t volume_share_e4;
 
 static void make_engine(nd_sizing_t sizing, int64_t drawdown_e2)
 {
@@ -98,7 +107,8 @@ static void make_engine(nd_sizing_t sizing, int64_t drawdown_e2)
     nd_engine_config_t cfg;
     nd_engine_config_default(&cfg);
     cfg.sizing = sizing;
-    cfg.venue.max_volume_share_e4 = 10000;
+    cfg.venue.max_volume_share_e4 = volume_share_e4;
+    cfg.risk.drawdown_reset = drawdown_reset;
     cfg.risk.max_drawdown_pct_e2 = drawdown_e2;
     cfg.risk.daily_loss_pct_e2 = 0;
     cfg.allow_short = allow_short;
@@ -123,6 +133,9 @@ static void setup(void)
     timer_count = 0;
     set_timers_on_start = 0;
     allow_short = false;
+    drawdown_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+    volume_share_e4 = 10000;
+    memset(cancel_rc, 0, sizeof cancel_rc);
     engine = NULL;
 }
 
@@ -132,6 +145,14 @@ static void teardown(void)
 }
 
 TestSuite(engine, .init = setup, .fini = teardown);
+
+static nd_err_t bar_volume(int k, double o, double h, double l, double c, int64_t volume)
+{
+    nd_bar_t b = {T0 + k * ND_NS_PER_HOUR, (int64_t)(o * U), (int64_t)(h * U), (int64_t)(l * U),
+                  (int64_t)(c * U), volume, 0, 0};
+    cr_assert_eq(nd_clock_sim_set(&clock_sim, b.ts_ns), ND_OK);
+    return nd_engine_on_bar(engine, &b);
+}
 
 static nd_err_t bar(int k, double o, double h, double l, double c)
 {
@@ -343,4 +364,90 @@ Test(engine, data_integrity_failure_halts_and_flattens)
     cr_assert_eq(bar(3, 100, 100, 100, 100), ND_OK);
     cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 0);
     cr_assert_eq(nd_engine_rejects(engine, ND_REJECT_HALTED), 1);
+}
+
+/* The defect engine v2 fixes: on the trip bar the strategy targets flat, which used to cancel
+ * every working order of the strategy, the flattening sell included, leaving the position open
+ * for the whole halt. */
+Test(engine, a_strategy_target_on_the_trip_bar_does_not_cancel_the_flattening_order)
+{
+    make_engine(fixed(20 * U), 1200);
+    script[0] = 1;
+    script[2] = 0; /* the trip bar */
+    script[3] = 0;
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(2, 100, 100, 40, 40), ND_OK);
+    cr_assert(nd_engine_risk(engine)->halted);
+    for (int k = 0; k < event_count; k++)
+        cr_assert_neq(events[k].u.order.status == ND_ORDER_CANCELLED &&
+                      events[k].kind == ND_EVENT_ORDER && events[k].u.order.risk_flatten, true,
+                      "the flattening order was cancelled");
+    cr_assert_eq(bar(3, 50, 50, 50, 50), ND_OK);
+    cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 0,
+                 "flat one bar after the trip");
+    cr_assert_eq(nd_engine_stats(engine)->halted_bars, 2);
+}
+
+Test(engine, a_strategy_cannot_cancel_the_flattening_order)
+{
+    make_engine(fixed(20 * U), 1200);
+    script[0] = 1;
+    script[2] = 8; /* on the trip bar: cancel everything it can name */
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(2, 100, 100, 40, 40), ND_OK);
+    uint64_t flatten_id = 0;
+    for (int k = 0; k < event_count; k++)
+        if (events[k].kind == ND_EVENT_ORDER && events[k].u.order.risk_flatten)
+            flatten_id = events[k].u.order.client_id;
+    cr_assert_neq(flatten_id, 0);
+    cr_assert_eq(cancel_rc[flatten_id], ND_ESTATE, "the engine's order is not the strategy's");
+    cr_assert_eq(bar(3, 50, 50, 50, 50), ND_OK);
+    cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 0);
+}
+
+Test(engine, a_partly_filled_flattening_order_is_followed_until_flat)
+{
+    volume_share_e4 = 10000;
+    make_engine(fixed(20 * U), 1200);
+    script[0] = 1;
+    for (int k = 2; k < 16; k++)
+        script[k] = k % 2; /* the strategy keeps trying to trade through the halt */
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(2, 100, 100, 40, 40), ND_OK);
+    /* Each bar trades only 6 units: 20 -> 14 -> 8 -> 2 -> 0. */
+    int64_t held[4];
+    for (int k = 0; k < 4; k++) {
+        cr_assert_eq(bar_volume(3 + k, 50, 50, 50, 50, 6 * U), ND_OK);
+        held[k] = nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty;
+    }
+    cr_assert_eq(held[0], 14 * U);
+    cr_assert_eq(held[1], 8 * U);
+    cr_assert_eq(held[2], 2 * U);
+    cr_assert_eq(held[3], 0);
+    cr_assert_eq(nd_engine_stats(engine)->orders_accepted, 2, "one entry, one flattening order");
+    cr_assert(nd_engine_risk(engine)->halted);
+}
+
+Test(engine, the_reset_policy_lifts_a_drawdown_halt_and_the_strategy_trades_again)
+{
+    drawdown_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, 2 * ND_NS_PER_HOUR};
+    make_engine(fixed(20 * U), 1200);
+    script[0] = 1;
+    script[3] = 1; /* refused: halted */
+    script[4] = 1; /* the halt lifted at T0 + 4h */
+    cr_assert_eq(bar(0, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(1, 100, 100, 100, 100), ND_OK);
+    cr_assert_eq(bar(2, 100, 100, 40, 40), ND_OK);
+    cr_assert_eq(bar(3, 50, 50, 50, 50), ND_OK);
+    cr_assert(nd_engine_risk(engine)->halted);
+    cr_assert_eq(nd_engine_rejects(engine, ND_REJECT_HALTED), 1);
+    cr_assert_eq(bar(4, 50, 50, 50, 50), ND_OK);
+    cr_assert_not(nd_engine_risk(engine)->halted);
+    cr_assert_eq(nd_engine_stats(engine)->orders_accepted, 3, "entry, flatten, re-entry");
+    cr_assert_eq(bar(5, 50, 50, 50, 50), ND_OK);
+    cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 20 * U);
+    cr_assert_eq(nd_engine_stats(engine)->halted_bars, 2);
 }

@@ -221,3 +221,71 @@ Test(risk, data_integrity_halts_until_released)
     nd_risk_release(&risk);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_NONE);
 }
+
+Test(risk_reset, policies_parse_and_format_and_bad_ones_say_why)
+{
+    nd_breaker_reset_t p;
+    char why[160], text[48];
+    cr_assert_eq(nd_breaker_reset_parse("never", &p, why, sizeof why), ND_OK);
+    cr_assert_eq(p.kind, ND_BREAKER_RESET_NEVER);
+    cr_assert_eq(nd_breaker_reset_parse("next-day", &p, why, sizeof why), ND_OK);
+    cr_assert_eq(p.kind, ND_BREAKER_RESET_NEXT_DAY);
+    cr_assert_eq(nd_breaker_reset_parse("after:6h", &p, why, sizeof why), ND_OK);
+    cr_assert_eq(p.kind, ND_BREAKER_RESET_AFTER);
+    cr_assert_eq(p.after_ns, 6 * ND_NS_PER_HOUR);
+    nd_breaker_reset_format(&p, text, sizeof text);
+    cr_assert_str_eq(text, "after:21600s");
+    cr_assert_eq(nd_breaker_reset_parse(text, &p, why, sizeof why), ND_OK);
+    cr_assert_eq(p.after_ns, 6 * ND_NS_PER_HOUR);
+    cr_assert_eq(nd_breaker_reset_parse("after:0h", &p, why, sizeof why), ND_EPARSE);
+    cr_assert_eq(nd_breaker_reset_parse("after:99999999999w", &p, why, sizeof why), ND_EOVERFLOW);
+    cr_assert(strstr(why, "does not fit") != NULL, "%s", why);
+    cr_assert_eq(nd_breaker_reset_parse("sometimes", &p, why, sizeof why), ND_EPARSE);
+    cr_assert(strstr(why, "'sometimes'") != NULL, "%s", why);
+}
+
+Test(risk_reset, per_breaker_spec_sets_each_and_a_bad_item_changes_nothing)
+{
+    nd_risk_config_t cfg;
+    nd_risk_config_default(&cfg);
+    cr_assert_eq(cfg.drawdown_reset.kind, ND_BREAKER_RESET_NEVER);
+    cr_assert_eq(cfg.daily_loss_reset.kind, ND_BREAKER_RESET_NEXT_DAY);
+    char why[160];
+    cr_assert_eq(nd_risk_config_set_reset(&cfg, "drawdown=after:1d", why, sizeof why), ND_OK);
+    cr_assert_eq(cfg.drawdown_reset.kind, ND_BREAKER_RESET_AFTER);
+    cr_assert_eq(cfg.daily_loss_reset.kind, ND_BREAKER_RESET_NEXT_DAY);
+    cr_assert_eq(nd_risk_config_set_reset(&cfg, "daily-loss=never,drawdown=bogus", why, sizeof why),
+                 ND_EPARSE);
+    cr_assert_eq(cfg.daily_loss_reset.kind, ND_BREAKER_RESET_NEXT_DAY, "unchanged on error");
+    cr_assert_eq(nd_risk_config_set_reset(&cfg, "weekly=never", why, sizeof why), ND_EPARSE);
+    cr_assert_eq(nd_risk_config_set_reset(&cfg, "never", why, sizeof why), ND_OK);
+    cr_assert_eq(cfg.daily_loss_reset.kind, ND_BREAKER_RESET_NEVER);
+    cr_assert_eq(cfg.drawdown_reset.kind, ND_BREAKER_RESET_NEVER);
+}
+
+Test(risk_reset, a_daily_loss_halt_under_never_stays_and_after_lifts_on_time)
+{
+    nd_risk_config_t cfg;
+    nd_risk_config_default(&cfg);
+    cfg.max_drawdown_pct_e2 = 0;
+    cfg.daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+    nd_risk_t r;
+    cr_assert_eq(nd_risk_init(&r, &cfg, 1), ND_OK);
+    int64_t t0 = 1577836800LL * ND_NS_PER_SEC;
+    cr_assert_not(nd_risk_on_equity(&r, t0, 1000));
+    cr_assert(nd_risk_on_equity(&r, t0 + ND_NS_PER_HOUR, 940));
+    cr_assert_eq(r.halt_end_ns, INT64_MAX);
+    cr_assert_not(nd_risk_on_equity(&r, t0 + 3 * ND_NS_PER_DAY, 940));
+    cr_assert(r.halted, "never: only an operator lifts it");
+    cfg.daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, 2 * ND_NS_PER_HOUR};
+    cr_assert_eq(nd_risk_init(&r, &cfg, 1), ND_OK);
+    cr_assert_not(nd_risk_on_equity(&r, t0, 1000));
+    cr_assert(nd_risk_on_equity(&r, t0 + ND_NS_PER_HOUR, 940));
+    cr_assert_eq(r.halted_since_ns, t0 + ND_NS_PER_HOUR);
+    cr_assert_not(nd_risk_on_equity(&r, t0 + 3 * ND_NS_PER_HOUR - 1, 940));
+    cr_assert(r.halted);
+    cr_assert(nd_risk_on_equity(&r, t0 + 3 * ND_NS_PER_HOUR, 940) == false);
+    cr_assert_not(r.halted, "lifted exactly two hours after the trip");
+    cfg.daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, 0};
+    cr_assert_eq(nd_risk_init(&r, &cfg, 1), ND_EINVAL, "after needs a positive duration");
+}

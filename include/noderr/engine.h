@@ -71,6 +71,7 @@ typedef enum nd_event_kind {
 typedef struct nd_event {
     nd_event_kind_t kind;
     int64_t ts_ns;
+    bool halted;            /* trading was halted when the event happened */
     union {
         nd_order_t order;   /* a copy at the moment of the change */
         nd_fill_t fill;
@@ -116,6 +117,11 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar);
 
 /* The manual kill switch: halts, cancels working orders and flattens positions. */
 nd_err_t nd_engine_kill(nd_engine_t *e);
+
+/* An operator's release of a halt (any kind, the kill switch included): the engine's remaining
+ * flattening orders are cancelled, positions are the strategies' again and the drawdown peak
+ * restarts at the current equity. A no-op when not halted. */
+nd_err_t nd_engine_release(nd_engine_t *e);
 
 /* A data-integrity failure reported by the market-data side (e.g. a reference price whose status
  * is ND_REFPRICE_HALT): trips the data-integrity breaker, cancels and flattens like the kill

@@ -11,6 +11,7 @@
 int nd_cmd_backtest(int argc, char **argv);
 int nd_cmd_metrics(int argc, char **argv);
 int nd_cmd_strategies(int argc, char **argv);
+int nd_cmd_sim(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */

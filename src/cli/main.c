@@ -43,6 +43,7 @@ static const command_t commands[] = {
     {"decode", nd_cmd_decode, "print the normalised events of a recorded venue stream"},
     {"sign", nd_cmd_sign, "sign a request payload as a venue expects"},
     {"oracle", nd_cmd_oracle, "read Chainlink price feeds"},
+    {"sim", nd_cmd_sim, "deterministic simulation testing of the engine's invariants"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

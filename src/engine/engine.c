@@ -304,6 +304,7 @@ nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *paylo
     nd_event_t ev;
     ev.kind = kind;
     ev.ts_ns = e->now_ns;
+    ev.halted = e->risk.halted || e->store_failed;
     switch (kind) {
     case ND_EVENT_ORDER: ev.u.order = *(const nd_order_t *)payload; break;
     case ND_EVENT_FILL: ev.u.fill = *(const nd_fill_t *)payload; break;
@@ -348,13 +349,19 @@ static nd_err_t book_fills(nd_engine_t *e, size_t count)
         ND_ASSERT(o != NULL);
         nd__engine_surv_apply(e, o, ND_SURV_FILL, f->px, f->qty);
         nd__engine_emit(e, ND_EVENT_ORDER, o);
+    }
+    nd__engine_release_done(e);
+    /* Strategies hear of their fills only once the whole batch is booked: an action taken in
+     * on_fill (a cancel, a new order) must not release or reuse the pool slot of an order whose
+     * fill later in the batch is not booked yet. The simulation harness found this. */
+    for (size_t k = 0; k < count; k++) {
+        const nd_fill_t *f = &e->fill_buf[k];
         if (f->strategy_index < e->strategy_count) {
             nd__strategy_slot_t *slot = &e->strategies[f->strategy_index];
             if (slot->def->on_fill)
                 slot->def->on_fill(slot->state, f, &slot->ctx);
         }
     }
-    nd__engine_release_done(e);
     return ND_OK;
 }
 
@@ -447,6 +454,17 @@ nd_err_t nd_engine_kill(nd_engine_t *e)
     nd_err_t rc = on_breaker(e);
     nd_err_t frc = nd__engine_flush(e);
     return rc != ND_OK ? rc : frc;
+}
+
+nd_err_t nd_engine_release(nd_engine_t *e)
+{
+    ND_ASSERT(e != NULL && e->started);
+    if (!e->risk.halted || e->store_failed)
+        return e->store_failed ? ND_EIO : ND_OK; /* a store failure is not an operator's to lift */
+    nd_risk_release(&e->risk);
+    nd__engine_release_flatten(e);
+    ND_LOG(ND_LOG_INFO, "event=halt_released by=operator");
+    return nd__engine_flush(e);
 }
 
 nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6)

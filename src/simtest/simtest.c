@@ -1,0 +1,537 @@
+/* simtest.c: the deterministic simulation harness (see simtest.h): draws a world from a seed, runs the
+ * engine through it with chaos strategies and an operator, keeps an independent ledger from the
+ * engine's events, and checks the invariants after every event.
+ *
+ * Everything random comes from one xoshiro stream seeded by the run's seed (the strategies get
+ * seeds drawn from it), in a fixed order, so a seed replays byte for byte. */
+#include "noderr/simtest.h"
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/engine.h"
+#include "noderr/fixed.h"
+#include "noderr/rand.h"
+#include "simtest_int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SIM_INSTRUMENTS_MAX 3
+#define SIM_STRATEGIES_MAX 3
+#define SIM_DRAIN_ROUNDS 64
+
+/* What the harness knows of an order, from the events alone. */
+typedef struct sim_order {
+    int64_t qty;
+    int64_t filled;
+    uint32_t strategy;
+    uint32_t instrument;
+    nd_side_t side;
+    bool accepted;
+    bool done;
+    bool risk_flatten;
+} sim_order_t;
+
+typedef struct sim {
+    nd_rand_t rng;
+    nd_engine_t *engine;
+    nd_clock_sim_t clock;
+    nd_instrument_t inst[SIM_INSTRUMENTS_MAX];
+    uint32_t inst_count;
+    uint32_t strat_count;
+    /* market */
+    double px[SIM_INSTRUMENTS_MAX];    /* current price in quote units */
+    double vol[SIM_INSTRUMENTS_MAX];   /* per-bar volatility */
+    /* the ledger, rebuilt from events */
+    __int128 cash;
+    int64_t pos[SIM_STRATEGIES_MAX][SIM_INSTRUMENTS_MAX];
+    int64_t mark[SIM_INSTRUMENTS_MAX];
+    int64_t cover[SIM_STRATEGIES_MAX][SIM_INSTRUMENTS_MAX]; /* signed qty working flattening
+                                                               orders will still trade */
+    sim_order_t *orders;               /* by client id */
+    uint64_t order_cap;
+    /* the verdict */
+    nd_simtest_report_t *report;
+    int64_t bar_index;
+    int64_t now_ns;
+    bool broken;
+    nd_err_t failure;                  /* ND_ENOMEM while recording */
+} sim_t;
+
+static void broke(sim_t *s, const char *invariant, const char *fmt, ...)
+{
+    if (s->broken)
+        return; /* the first broken invariant is the one reported */
+    s->broken = true;
+    nd_simtest_report_t *r = s->report;
+    r->passed = false;
+    snprintf(r->invariant, sizeof r->invariant, "%s", invariant);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+    r->event_index = s->bar_index;
+    r->ts_ns = s->now_ns;
+}
+
+static double uniform(sim_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * nd_rand_uniform(&s->rng);
+}
+
+static bool chance(sim_t *s, double p)
+{
+    return nd_rand_uniform(&s->rng) < p;
+}
+
+/* ---- the world ---------------------------------------------------------------------------- */
+
+static const char *const symbols[SIM_INSTRUMENTS_MAX] = {"BTC/USDT", "ETH/USDT", "SOL/USDT"};
+
+static void draw_instruments(sim_t *s)
+{
+    s->inst_count = 1 + (uint32_t)nd_rand_below(&s->rng, SIM_INSTRUMENTS_MAX);
+    for (uint32_t i = 0; i < s->inst_count; i++) {
+        nd_instrument_t *in = &s->inst[i];
+        nd_err_t rc = nd_instrument_init(in, symbols[i], "sim");
+        ND_ASSERT(rc == ND_OK);
+        in->id = i;
+        in->px_decimals = 2 + (int)nd_rand_below(&s->rng, 7);
+        /* The portfolio needs px + qty decimals >= the cash scale (8). */
+        int qty_min = 8 - in->px_decimals > 3 ? 8 - in->px_decimals : 3;
+        in->qty_decimals = qty_min + (int)nd_rand_below(&s->rng, (uint64_t)(9 - qty_min));
+        in->tick_size = nd_pow10((int)nd_rand_below(&s->rng, (uint64_t)in->px_decimals));
+        in->lot_size = nd_pow10((int)nd_rand_below(&s->rng, 3));
+        in->min_notional = (int64_t)nd_rand_below(&s->rng, 11) * nd_pow10(ND_CASH_DECIMALS);
+        s->px[i] = exp(uniform(s, log(1.0), log(50000.0)));
+        s->vol[i] = uniform(s, 0.002, 0.03);
+    }
+}
+
+static nd_breaker_reset_t draw_reset(sim_t *s)
+{
+    switch (nd_rand_below(&s->rng, 3)) {
+    case 0: return (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+    case 1: return (nd_breaker_reset_t){ND_BREAKER_RESET_NEXT_DAY, 0};
+    default:
+        return (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER,
+                                    (int64_t)(1 + nd_rand_below(&s->rng, 48)) * ND_NS_PER_HOUR};
+    }
+}
+
+/* A limit that is off one time in five, else within [lo, hi] hundredths of a percent. */
+static int64_t draw_pct(sim_t *s, int64_t lo, int64_t hi)
+{
+    if (chance(s, 0.2))
+        return 0;
+    return lo + (int64_t)nd_rand_below(&s->rng, (uint64_t)(hi - lo + 1));
+}
+
+static void draw_config(sim_t *s, nd_engine_config_t *cfg)
+{
+    nd_engine_config_default(cfg);
+    cfg->initial_cash = (int64_t)exp(uniform(s, log(1000.0), log(1e6))) * nd_pow10(ND_CASH_DECIMALS);
+    if (chance(s, 0.7)) {
+        cfg->sizing = (nd_sizing_t){ND_SIZING_PERCENT, 100 + (int64_t)nd_rand_below(&s->rng, 9901), 0};
+    } else {
+        cfg->sizing = (nd_sizing_t){ND_SIZING_FIXED, 0,
+                                    s->inst[0].lot_size * (int64_t)(1 + nd_rand_below(&s->rng, 1000))};
+    }
+    cfg->allow_short = chance(s, 0.5);
+    cfg->orders_max = 64 + (uint32_t)nd_rand_below(&s->rng, 193);
+    cfg->venue.maker_fee_bps_e2 = (int64_t)nd_rand_below(&s->rng, 5001);
+    cfg->venue.taker_fee_bps_e2 = (int64_t)nd_rand_below(&s->rng, 5001);
+    cfg->venue.slippage_bps_e2 = chance(s, 0.5) ? 0 : (int64_t)nd_rand_below(&s->rng, 5001);
+    cfg->venue.impact_bps_e2 = chance(s, 0.5) ? 0 : (int64_t)nd_rand_below(&s->rng, 10001);
+    cfg->venue.max_volume_share_e4 = 100 + (int64_t)nd_rand_below(&s->rng, 9901);
+    cfg->risk.max_position_pct_e2 = draw_pct(s, 500, 10000);
+    cfg->risk.max_drawdown_pct_e2 = draw_pct(s, 200, 3000);
+    cfg->risk.daily_loss_pct_e2 = draw_pct(s, 100, 1500);
+    cfg->risk.price_collar_pct_e2 = draw_pct(s, 100, 2000);
+    cfg->risk.orders_per_sec_max = chance(s, 0.2) ? 0 : 1 + (int64_t)nd_rand_below(&s->rng, 50);
+    cfg->risk.drawdown_reset = draw_reset(s);
+    cfg->risk.daily_loss_reset = draw_reset(s);
+}
+
+static nd_err_t add_strategies(sim_t *s, char *err, size_t err_len)
+{
+    s->strat_count = 1 + (uint32_t)nd_rand_below(&s->rng, SIM_STRATEGIES_MAX);
+    for (uint32_t k = 0; k < s->strat_count; k++) {
+        uint32_t i = (uint32_t)nd_rand_below(&s->rng, s->inst_count);
+        double params[ND_STRATEGY_PARAMS_MAX] = {0};
+        params[ND_SIMTEST_P_SEED] = (double)(nd_rand_next(&s->rng) >> 11); /* 53 bits: exact */
+        params[ND_SIMTEST_P_INSTRUMENTS] = s->inst_count;
+        params[ND_SIMTEST_P_TICK] = (double)s->inst[i].tick_size;
+        params[ND_SIMTEST_P_LOT] = (double)s->inst[i].lot_size;
+        params[ND_SIMTEST_P_ACTIVITY] = uniform(s, 0.05, 0.9);
+        nd_err_t rc = nd_engine_add_strategy(s->engine, &nd__simtest_chaos_strategy, params, i,
+                                             1000000 / s->strat_count, err, err_len);
+        if (rc != ND_OK)
+            return rc;
+    }
+    return ND_OK;
+}
+
+/* ---- the ledger: the engine's events, booked independently -------------------------------- */
+
+static sim_order_t *order_at(sim_t *s, uint64_t client_id)
+{
+    if (client_id >= s->order_cap) {
+        uint64_t cap = s->order_cap ? s->order_cap : 256;
+        while (cap <= client_id)
+            cap *= 2;
+        sim_order_t *grown = nd_realloc(s->orders, cap * sizeof *grown);
+        if (!grown) {
+            s->failure = ND_ENOMEM;
+            return NULL;
+        }
+        memset(grown + s->order_cap, 0, (cap - s->order_cap) * sizeof *grown);
+        s->orders = grown;
+        s->order_cap = cap;
+    }
+    return &s->orders[client_id];
+}
+
+static void on_order(sim_t *s, const nd_event_t *ev)
+{
+    const nd_order_t *o = &ev->u.order;
+    sim_order_t *so = order_at(s, o->client_id);
+    if (!so)
+        return;
+    if (o->status == ND_ORDER_ACCEPTED) {
+        if (so->accepted)
+            broke(s, "fills", "order %llu accepted twice", (unsigned long long)o->client_id);
+        so->accepted = true;
+        so->qty = o->qty;
+        so->strategy = o->strategy_index;
+        so->instrument = o->instrument_id;
+        so->side = o->side;
+        so->risk_flatten = o->risk_flatten;
+        s->report->orders_accepted++;
+        s->report->flatten_orders += o->risk_flatten;
+        if (o->risk_flatten)
+            s->cover[o->strategy_index][o->instrument_id] +=
+                o->side == ND_SIDE_BUY ? o->qty : -o->qty;
+        if (!o->risk_flatten && ev->halted)
+            broke(s, "halted", "strategy %u's order %llu was accepted while trading was halted",
+                  o->strategy_index, (unsigned long long)o->client_id);
+        return;
+    }
+    if (o->status == ND_ORDER_REJECTED) {
+        s->report->orders_rejected++;
+        return;
+    }
+    if (nd_order_is_done(o) && so->accepted && !so->done) {
+        so->done = true;
+        if (so->risk_flatten) /* what a cancel or an expiry leaves untraded */
+            s->cover[so->strategy][so->instrument] -=
+                so->side == ND_SIDE_BUY ? so->qty - so->filled : so->filled - so->qty;
+    }
+}
+
+static void on_fill(sim_t *s, const nd_fill_t *f)
+{
+    sim_order_t *so = order_at(s, f->client_id);
+    if (!so)
+        return;
+    s->report->fills++;
+    if (!so->accepted || so->done) {
+        broke(s, "fills", "a fill of %lld for order %llu, which the venue %s", (long long)f->qty,
+              (unsigned long long)f->client_id, so->accepted ? "had finished" : "never accepted");
+        return;
+    }
+    if (f->qty <= 0 || so->filled + f->qty > so->qty) {
+        broke(s, "fills", "order %llu overfilled: %lld + %lld of %lld", (unsigned long long)f->client_id,
+              (long long)so->filled, (long long)f->qty, (long long)so->qty);
+        return;
+    }
+    if (f->strategy_index != so->strategy || f->instrument_id != so->instrument || f->side != so->side) {
+        broke(s, "fills", "fill of order %llu names another strategy, instrument or side",
+              (unsigned long long)f->client_id);
+        return;
+    }
+    int64_t notional = 0;
+    if (nd_notional(&s->inst[f->instrument_id], f->px, f->qty, &notional) != ND_OK ||
+        notional != f->notional) {
+        broke(s, "fills", "fill of order %llu: notional %lld is not px x qty (%lld)",
+              (unsigned long long)f->client_id, (long long)f->notional, (long long)notional);
+        return;
+    }
+    so->filled += f->qty;
+    int sign = f->side == ND_SIDE_BUY ? 1 : -1;
+    if (so->risk_flatten)
+        s->cover[f->strategy_index][f->instrument_id] -= sign * f->qty;
+    s->cash -= (__int128)sign * f->notional + f->fee;
+    s->pos[f->strategy_index][f->instrument_id] += sign * f->qty;
+}
+
+static nd_err_t sim_on_event(void *ctx, const nd_event_t *ev)
+{
+    sim_t *s = ctx;
+    switch (ev->kind) {
+    case ND_EVENT_ORDER: on_order(s, ev); break;
+    case ND_EVENT_FILL: on_fill(s, &ev->u.fill); break;
+    case ND_EVENT_BREAKER: s->report->trips++; break;
+    }
+    return ND_OK;
+}
+
+/* ---- the invariants after every event ----------------------------------------------------- */
+
+static void check_equity(sim_t *s)
+{
+    nd_portfolio_t *p = nd_engine_portfolio(s->engine);
+    int ext = nd_portfolio_ext_decimals(p);
+    __int128 equity = s->cash * nd_pow10(ext - ND_CASH_DECIMALS);
+    for (uint32_t i = 0; i < s->inst_count; i++) {
+        int64_t net = 0;
+        for (uint32_t k = 0; k < s->strat_count; k++) {
+            int64_t have = nd_portfolio_position(p, k, i)->qty;
+            if (have != s->pos[k][i]) {
+                broke(s, "equity", "strategy %u on %s holds %lld, the fills add up to %lld", k,
+                      s->inst[i].symbol, (long long)have, (long long)s->pos[k][i]);
+                return;
+            }
+            net += s->pos[k][i];
+        }
+        int mult = ext - s->inst[i].px_decimals - s->inst[i].qty_decimals;
+        equity += (__int128)net * s->mark[i] * nd_pow10(mult);
+    }
+    if (equity != nd_portfolio_equity_ext(p))
+        broke(s, "equity", "cash + positions x marks = %.0f, the engine says %.0f (10^-%d)",
+              (double)equity, (double)nd_portfolio_equity_ext(p), ext);
+}
+
+static void check_flatten(sim_t *s)
+{
+    const nd_risk_t *risk = nd_engine_risk(s->engine);
+    if (!risk->halted)
+        return;
+    for (uint32_t k = 0; k < s->strat_count; k++) {
+        for (uint32_t i = 0; i < s->inst_count; i++) {
+            int64_t covered = s->cover[k][i];
+            if (s->pos[k][i] + covered != 0) {
+                broke(s, "flatten", "halted by %s: strategy %u holds %lld on %s, flattening "
+                      "orders cover %lld", nd_breaker_kind_name(risk->halt_kind), k,
+                      (long long)s->pos[k][i], s->inst[i].symbol, (long long)-covered);
+                return;
+            }
+        }
+    }
+}
+
+static void check_attribution(sim_t *s)
+{
+    nd_portfolio_t *p = nd_engine_portfolio(s->engine);
+    nd_attribution_t a, total_s = {0}, total_i = {0}, venue;
+    for (uint32_t k = 0; k < s->strat_count; k++) {
+        nd_portfolio_by_strategy(p, k, &a);
+        total_s.realized += a.realized;
+        total_s.unrealized += a.unrealized;
+        total_s.fees += a.fees;
+        total_s.net += a.net;
+    }
+    for (uint32_t i = 0; i < s->inst_count; i++) {
+        nd_portfolio_by_instrument(p, i, &a);
+        total_i.realized += a.realized;
+        total_i.unrealized += a.unrealized;
+        total_i.fees += a.fees;
+        total_i.net += a.net;
+    }
+    nd_portfolio_by_venue(p, "sim", &venue);
+    if (total_s.net != total_i.net || total_s.net != venue.net || total_s.fees != venue.fees ||
+        total_i.realized != venue.realized || total_s.unrealized != total_i.unrealized ||
+        venue.fees != nd_portfolio_fees(p))
+        broke(s, "attribution", "net by strategy %lld, by instrument %lld, by venue %lld; fees "
+              "%lld / %lld / %lld", (long long)total_s.net, (long long)total_i.net,
+              (long long)venue.net, (long long)total_s.fees, (long long)total_i.fees,
+              (long long)nd_portfolio_fees(p));
+}
+
+static void check_all(sim_t *s)
+{
+    char why[256];
+    if (s->failure != ND_OK)
+        return;
+    check_equity(s);
+    check_flatten(s);
+    check_attribution(s);
+    if (!s->broken && !nd_portfolio_check(nd_engine_portfolio(s->engine), why, sizeof why))
+        broke(s, "portfolio", "%s", why);
+}
+
+/* ---- the market and the operator ---------------------------------------------------------- */
+
+static int64_t to_units(const nd_instrument_t *in, double px)
+{
+    double units = px * (double)nd_pow10(in->px_decimals);
+    int64_t v = (int64_t)llround(units);
+    v -= v % in->tick_size;
+    return v > in->tick_size ? v : in->tick_size;
+}
+
+/* One bar of instrument i at ts: a random walk with regime switches, crashes and gaps, zero or
+ * thin volume sometimes; liquid (a huge volume, no jump) during the drain. */
+static nd_bar_t next_bar(sim_t *s, uint32_t i, int64_t ts, bool drain)
+{
+    const nd_instrument_t *in = &s->inst[i];
+    if (!drain && chance(s, 0.01))
+        s->vol[i] = uniform(s, 0.002, 0.05);
+    double open = s->px[i];
+    double ret = s->vol[i] * nd_rand_normal(&s->rng);
+    if (!drain && chance(s, 0.004))
+        ret += uniform(s, -0.6, -0.15); /* a crash */
+    else if (!drain && chance(s, 0.004))
+        ret += uniform(s, 0.1, 0.4);
+    double close = open * exp(ret);
+    if (close < 1e-4)
+        close = 1e-4;
+    double hi = fmax(open, close) * (1 + fabs(nd_rand_normal(&s->rng)) * s->vol[i] * 0.5);
+    double lo = fmin(open, close) * (1 - fmin(0.9, fabs(nd_rand_normal(&s->rng)) * s->vol[i] * 0.5));
+    s->px[i] = close;
+    nd_bar_t b = {ts, to_units(in, open), to_units(in, hi), to_units(in, lo), to_units(in, close),
+                  0, i, 0};
+    if (b.high < b.open || b.high < b.close)
+        b.high = b.open > b.close ? b.open : b.close;
+    if (b.low > b.open || b.low > b.close)
+        b.low = b.open < b.close ? b.open : b.close;
+    double units = drain ? 1e12 : chance(s, 0.03) ? 0 : exp(uniform(s, log(1.0), log(1e6)));
+    b.volume = (int64_t)(units * (double)in->lot_size);
+    return b;
+}
+
+static void operator_acts(sim_t *s)
+{
+    const nd_risk_t *risk = nd_engine_risk(s->engine);
+    nd_err_t rc = ND_OK;
+    if (chance(s, 0.002)) {
+        rc = nd_engine_kill(s->engine);
+    } else if (chance(s, 0.002)) {
+        rc = nd_engine_data_integrity_fail(s->engine, (int64_t)nd_rand_below(&s->rng, 1000000));
+    } else if (risk->halted && chance(s, 0.01)) {
+        rc = nd_engine_release(s->engine);
+        s->report->releases++;
+    }
+    if (rc != ND_OK)
+        broke(s, "engine", "an operator action failed: %s", nd_strerror(rc));
+}
+
+static void step(sim_t *s, const nd_bar_t *b)
+{
+    s->now_ns = b->ts_ns;
+    if (nd_clock_sim_set(&s->clock, b->ts_ns) != ND_OK) {
+        broke(s, "engine", "time went backwards");
+        return;
+    }
+    nd_err_t rc = nd_engine_on_bar(s->engine, b);
+    if (rc != ND_OK) {
+        broke(s, "engine", "a bar failed: %s", nd_strerror(rc));
+        return;
+    }
+    s->mark[b->instrument_id] = b->close;
+    s->report->events++;
+    check_all(s);
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+static nd_err_t build(sim_t *s, char *err, size_t err_len)
+{
+    draw_instruments(s);
+    nd_engine_config_t cfg;
+    draw_config(s, &cfg);
+    nd_clock_sim_init(&s->clock, 1577836800LL * ND_NS_PER_SEC);
+    nd_err_t rc = nd_engine_create(&cfg, s->inst, s->inst_count, &s->clock.clock, &s->engine, err,
+                                   err_len);
+    if (rc == ND_OK)
+        rc = add_strategies(s, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd_engine_listener_t l = {sim_on_event, NULL, NULL, s};
+    nd_engine_set_listener(s->engine, &l);
+    s->cash = cfg.initial_cash;
+    return nd_engine_start(s->engine, err, err_len);
+}
+
+static void run(sim_t *s, int64_t events)
+{
+    int64_t ts = 1577836800LL * ND_NS_PER_SEC;
+    int64_t interval = chance(s, 0.5) ? ND_NS_PER_HOUR : 15 * ND_NS_PER_MIN;
+    for (s->bar_index = 0; s->bar_index < events && !s->broken; ts += interval) {
+        for (uint32_t i = 0; i < s->inst_count && s->bar_index < events && !s->broken; i++) {
+            nd_bar_t b = next_bar(s, i, ts, false);
+            step(s, &b);
+            s->bar_index++;
+            if (!s->broken)
+                operator_acts(s);
+        }
+    }
+    /* The drain: liquid bars until the engine is flat or a halt has been lifted. A run that is
+     * still halted at the end must be flat. */
+    for (int round = 0; round < SIM_DRAIN_ROUNDS && !s->broken; round++, ts += interval) {
+        if (!nd_engine_risk(s->engine)->halted || !nd_portfolio_has_positions(
+                nd_engine_portfolio(s->engine)))
+            break;
+        for (uint32_t i = 0; i < s->inst_count && !s->broken; i++) {
+            nd_bar_t b = next_bar(s, i, ts, true);
+            step(s, &b);
+            s->bar_index++;
+        }
+    }
+    if (!s->broken && nd_engine_risk(s->engine)->halted &&
+        nd_portfolio_has_positions(nd_engine_portfolio(s->engine)))
+        broke(s, "flatten", "still halted and not flat after %d liquid bars", SIM_DRAIN_ROUNDS);
+}
+
+nd_err_t nd_simtest_run(const nd_simtest_config_t *cfg, nd_simtest_report_t *out, char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && out != NULL);
+    if (cfg->events <= 0) {
+        snprintf(err, err_len, "events must be positive");
+        return ND_EINVAL;
+    }
+    memset(out, 0, sizeof *out);
+    out->seed = cfg->seed;
+    out->passed = true;
+    out->event_index = -1;
+    sim_t *s = nd_calloc(1, sizeof *s);
+    if (!s)
+        return ND_ENOMEM;
+    s->report = out;
+    nd_rand_init(&s->rng, cfg->seed);
+    nd_err_t rc = build(s, err, err_len);
+    if (rc == ND_OK) {
+        run(s, cfg->events);
+        out->instruments = s->inst_count;
+        out->strategies = s->strat_count;
+        out->halted_bars = nd_engine_stats(s->engine)->halted_bars;
+        rc = s->failure;
+    }
+    nd_engine_destroy(s->engine);
+    nd_free(s->orders);
+    nd_free(s);
+    return rc;
+}
+
+json_t *nd_simtest_report_json(const nd_simtest_report_t *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
+    json_object_set_new(o, "passed", json_boolean(r->passed));
+    json_object_set_new(o, "invariant", r->passed ? json_null() : json_string(r->invariant));
+    json_object_set_new(o, "detail", r->passed ? json_null() : json_string(r->detail));
+    json_object_set_new(o, "event", r->passed ? json_null() : json_integer(r->event_index));
+    json_object_set_new(o, "ts_ns", r->passed ? json_null() : json_integer(r->ts_ns));
+    json_object_set_new(o, "instruments", json_integer(r->instruments));
+    json_object_set_new(o, "strategies", json_integer(r->strategies));
+    json_object_set_new(o, "events", json_integer(r->events));
+    json_object_set_new(o, "orders_accepted", json_integer(r->orders_accepted));
+    json_object_set_new(o, "orders_rejected", json_integer(r->orders_rejected));
+    json_object_set_new(o, "fills", json_integer(r->fills));
+    json_object_set_new(o, "breaker_trips", json_integer(r->trips));
+    json_object_set_new(o, "operator_releases", json_integer(r->releases));
+    json_object_set_new(o, "halted_bars", json_integer(r->halted_bars));
+    json_object_set_new(o, "flatten_orders", json_integer(r->flatten_orders));
+    return o;
+}

@@ -50,7 +50,11 @@ typedef struct nd_trace_trip {
     int64_t accepted_while_halted;  /* strategy orders accepted during this halt */
     int64_t flatten_orders;         /* the engine's own flattening orders after the trip */
     int64_t bars_open_after;        /* bars after the trip's bar, within the halt, with a position */
-    bool open_at_halt_end;          /* a position was still open on the halt's last bar */
+    bool open_at_halt_end;          /* a position was still open when the halt ended: on the
+                                       first bar at or after its end (its open fills the last
+                                       flattening orders before the halt lifts), or at the
+                                       run's end */
+    bool settled;                   /* a bar at or after the halt's end was seen */
 } nd_trace_trip_t;
 
 typedef struct nd_run_trace {

@@ -49,19 +49,21 @@ void nd_run_trace_deinit(nd_run_trace_t *t)
 }
 
 /* Follows the latest trip through its halt: bars with a position after the trip's bar, and
- * whether one was open on the halt's last bar (settled when a bar past the halt arrives, or at
- * the end of the run). */
+ * whether one was open when the halt ended. The first bar at or after the end settles it: its
+ * opening fills (the flattening orders' last) come before the breaker step lifts the halt, and
+ * what the strategy then orders fills only from the next bar. */
 static void follow_halt(nd_run_trace_t *t, int64_t ts_ns, bool in_market)
 {
     if (t->trip_count == 0)
         return;
     nd_trace_trip_t *trip = &t->trips[t->trip_count - 1];
-    if (ts_ns <= trip->event.ts_ns)
+    if (ts_ns <= trip->event.ts_ns || trip->settled)
         return;
-    if (ts_ns < trip->halt_end_ns) {
+    trip->open_at_halt_end = in_market;
+    if (ts_ns < trip->halt_end_ns)
         trip->bars_open_after += in_market;
-        trip->open_at_halt_end = in_market;
-    }
+    else
+        trip->settled = true;
 }
 
 nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity, bool in_market)

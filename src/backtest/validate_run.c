@@ -193,6 +193,15 @@ static json_t *metrics_json(const nd_backtest_result_t *r)
     json_object_set_new(o, "orders_rejected", json_integer(es->orders_rejected));
     json_object_set_new(o, "orders_rejected_halted",
                         json_integer(nd_engine_rejects(r->engine, ND_REJECT_HALTED)));
+    /* A run cut short by a halt says so: its metrics describe an idle tail. */
+    nd_halt_summary_t h;
+    char line[256];
+    nd_backtest_halt_summary(r, &h);
+    nd_halt_summary_format(&h, line, sizeof line);
+    json_object_set_new(o, "halted", json_boolean(h.halted_at_end));
+    json_object_set_new(o, "halted_at", h.halted_at_end ? jtime(h.trip.ts_ns) : json_null());
+    json_object_set_new(o, "halted_bars", json_integer(h.halted_bars));
+    json_object_set_new(o, "halt_summary", line[0] ? json_string(line) : json_null());
     return o;
 }
 

@@ -260,15 +260,19 @@ static void print_details(json_t *sc)
         if (json_is_integer(lag))
             snprintf(lag_text, sizeof lag_text, "%lld bar(s) after the crossing",
                      (long long)json_integer_value(lag));
-        printf("  %s: breaker %s at %s, equity %.2f, %.2f%% >= %.2f%%, %s; halted until %s%s; "
+        printf("  %s: breaker %s at %s, equity %.2f, %.2f%% >= %.2f%%, %s; halted until %s%s%s; "
                "worst drawdown from then on %.2f%%\n", name,
                json_string_value(json_object_get(t, "type")),
                json_string_value(json_object_get(t, "time")), num(t, "equity"),
                num(t, "measured_pct"), num(t, "threshold_pct"), lag_text,
                json_string_value(json_object_get(t, "halted_until")),
                json_is_true(json_object_get(t, "stayed_halted")) ? "" : " (NOT respected)",
+               json_is_true(json_object_get(t, "flat_after")) ? "" : " (position LEFT OPEN)",
                num(t, "max_drawdown_after") * 100.0);
     }
+    json_t *halt = json_object_get(json_object_get(sc, "metrics"), "halt_summary");
+    if (json_is_string(halt))
+        printf("  %s: %s\n", name, json_string_value(halt));
 }
 
 static void print_table(json_t *doc)

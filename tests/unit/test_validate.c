@@ -592,3 +592,31 @@ Test(breakers, the_replay_follows_the_reset_policy)
     nd_breaker_validation_free(&v);
     nd_run_trace_deinit(&t);
 }
+
+Test(breakers, a_halt_that_lifts_on_the_next_bar_is_judged_on_that_bar)
+{
+    /* after:1h: the halt from bar 4 ends at bar 5's open; bar 5's opening fill flattened it
+     * (flat), or did not (open): judged on bar 5, not on a bar that never came. */
+    for (int open = 0; open <= 1; open++) {
+        nd_run_trace_t t;
+        int64_t t0 = at("2021-03-01");
+        nd_run_trace_init(&t, 16);
+        t.risk.drawdown_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, H};
+        for (size_t k = 0; k < 10; k++) {
+            if (k == 4)
+                trip(&t, ND_BREAKER_DRAWDOWN, t0 + 4 * H);
+            bool in_market = k <= 4 || (open && k >= 5);
+            cr_assert_eq(nd_run_trace_push_bar(&t, t0 + (int64_t)k * H, dd_path[k] * U, in_market),
+                         ND_OK);
+        }
+        nd_risk_config_t r = t.risk;
+        r.max_drawdown_pct_e2 = 1200;
+        r.daily_loss_pct_e2 = 0;
+        nd_breaker_validation_t v;
+        cr_assert_eq(nd_validate_breakers(&t, &r, 1, &v), ND_OK);
+        cr_assert_eq(v.trips[0].flat_after, !open, "open=%d", open);
+        cr_assert_eq(v.trips[0].trip.bars_open_after, 0);
+        nd_breaker_validation_free(&v);
+        nd_run_trace_deinit(&t);
+    }
+}

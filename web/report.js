@@ -81,6 +81,26 @@
     update();
   }
 
+  /* Bars on which trading was halted get a pale orange band behind the line (an area on its own
+   * hidden scale, broken outside the halts), so an idle, halted tail is visible at a glance. */
+  function shadeHalts(LC, chart, scenario) {
+    var halts = scenario.halts || [];
+    if (!halts.length) return;
+    var shade = chart.addSeries(LC.AreaSeries, {
+      lineColor: 'rgba(234,88,12,0)', topColor: 'rgba(234,88,12,0.12)',
+      bottomColor: 'rgba(234,88,12,0.12)', lineWidth: 1, priceScaleId: 'halt',
+      priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false,
+      autoscaleInfoProvider: function () { return { priceRange: { minValue: 0, maxValue: 1 } }; }
+    });
+    chart.priceScale('halt').applyOptions({ visible: false, scaleMargins: { top: 0, bottom: 0 } });
+    var k = 0;
+    shade.setData(scenario.equity.map(function (p) {
+      while (k < halts.length && halts[k][1] < p[0]) k++;
+      var inside = k < halts.length && p[0] >= halts[k][0];
+      return inside ? { time: p[0], value: 1 } : { time: p[0] };
+    }));
+  }
+
   function drawEquity(LC, element, scenario, hint) {
     var chart = LC.createChart(element, baseOptions(element));
     var series = chart.addSeries(LC.LineSeries, {
@@ -88,6 +108,7 @@
       priceFormat: { type: 'price', precision: 2, minMove: 0.01 }
     });
     series.setData(points(scenario.equity));
+    shadeHalts(LC, chart, scenario);
     if (scenario.markers.length) showMarkers(LC, chart, series, element, scenario, hint);
     chart.timeScale().fitContent();
     return chart;

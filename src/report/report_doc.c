@@ -71,6 +71,40 @@ static json_t *trade_json(const nd_backtest_result_t *r, const nd_trade_t *t)
     return o;
 }
 
+/* The spans trading was halted, [from, to] in ms, to clipped to the last bar: from each kept
+ * trip to when its reset policy lifts it (overlapping halts merged), for the charts' shading. */
+static json_t *halts_json(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
+{
+    const nd_risk_t *risk = nd_engine_risk(r->engine);
+    int64_t last = nd_engine_stats(r->engine)->last_ts_ns;
+    json_t *list = json_array();
+    int64_t from = 0, to = -1;
+    for (uint32_t k = 0; k < risk->event_count; k++) {
+        const nd_breaker_event_t *b = &risk->events[k];
+        int64_t end = nd_risk_halt_end_ns(&cfg->engine.risk, b->kind, b->ts_ns);
+        end = end < last ? end : last;
+        if (to >= 0 && b->ts_ns <= to) {
+            to = end > to ? end : to;
+            continue;
+        }
+        if (to >= 0) {
+            json_t *span = json_array();
+            json_array_append_new(span, json_integer(from / 1000000));
+            json_array_append_new(span, json_integer(to / 1000000));
+            json_array_append_new(list, span);
+        }
+        from = b->ts_ns;
+        to = end;
+    }
+    if (to >= 0) {
+        json_t *span = json_array();
+        json_array_append_new(span, json_integer(from / 1000000));
+        json_array_append_new(span, json_integer(to / 1000000));
+        json_array_append_new(list, span);
+    }
+    return list;
+}
+
 json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
                                          const nd_backtest_result_t *r, const char *name,
                                          const char *kind)
@@ -89,6 +123,7 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
     json_object_set_new(s, "status", json_string("n/a"));
     json_object_set_new(s, "metrics", metrics_from(full));
     json_object_set(s, "breaker_events", json_object_get(full, "breaker_events"));
+    json_object_set_new(s, "halts", halts_json(cfg, r));
     add_series(s, r);
     json_t *trades = json_array();
     for (size_t i = 0; i < r->trade_count; i++)

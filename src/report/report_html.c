@@ -143,6 +143,16 @@ static nd_err_t blob_scenario(nd__report_sb_t *sb, const json_t *s, const nd__re
         return rc;
     size_t n = 0;
     marker_t *m = collect_markers(s, eq, &n);
+    /* Halted spans, in seconds like every other time of the blob. */
+    const json_t *halts = json_object_get(s, "halts");
+    nd__report_sb_puts(sb, ",\"halts\":[");
+    for (size_t i = 0; json_is_array(halts) && i < json_array_size(halts); i++) {
+        const json_t *span = json_array_get(halts, i);
+        nd__report_sb_printf(sb, "%s[%lld,%lld]", i ? "," : "",
+                             (long long)(json_integer_value(json_array_get(span, 0)) / 1000),
+                             (long long)(json_integer_value(json_array_get(span, 1)) / 1000));
+    }
+    nd__report_sb_puts(sb, "]");
     nd__report_sb_puts(sb, ",\"markers\":[");
     for (size_t i = 0; i < n; i++)
         nd__report_sb_printf(sb, "%s[%lld,%d]", i ? "," : "", (long long)m[i].time_s, m[i].code);
@@ -184,7 +194,8 @@ static nd_err_t scenario_section(nd__report_sb_t *sb, const json_t *s, size_t in
         nd__report_sb_printf(sb, "<h3>Equity</h3>\n<div class=\"chart chart-eq\" id=\"eq-%zu\">"
                                  "</div>\n<p class=\"legend\"><span class=\"up\">&#9650;</span> "
                                  "entry <span class=\"down\">&#9660;</span> exit "
-                                 "<span class=\"trip\">&#9679;</span> breaker trip"
+                                 "<span class=\"trip\">&#9679;</span> breaker trip "
+                                 "<span class=\"halted\">&#9632;</span> halted"
                                  "<span class=\"hint\" id=\"hint-%zu\"></span></p>\n"
                                  "<h3>Drawdown</h3>\n<div class=\"chart chart-dd\" id=\"dd-%zu\">"
                                  "</div>\n", index, index, index);

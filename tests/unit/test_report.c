@@ -178,9 +178,10 @@ Test(report, series_cleaned_and_markers_snapped)
     char *html = render("{\"scenarios\": [{\"equity\": [[1000, 1], [500, 2], [2000, 3],"
                         " [2500, 4], [3000, null]], \"trades\": [{\"entry_ts\": 1999,"
                         " \"exit_ts\": 9000, \"direction\": \"short\"}],"
-                        " \"breaker_events\": [{\"ts\": 10, \"type\": \"drawdown\"}]}]}");
+                        " \"breaker_events\": [{\"ts\": 10, \"type\": \"drawdown\"}],"
+                        " \"halts\": [[1500, 2500]]}]}");
     cr_assert(strstr(html, "\"equity\":[[1,1],[2,3]],\"drawdown\":[[1,0],[2,0]],"
-                           "\"markers\":[[1,2],[1,4],[2,3]]"), "%s", html);
+                           "\"halts\":[[1,2]],\"markers\":[[1,2],[1,4],[2,3]]"), "%s", html);
     nd_free(html);
 }
 

@@ -21,6 +21,7 @@
 
 #include "noderr/clock.h"
 #include "noderr/err.h"
+#include "noderr/exec_venue.h"
 #include "noderr/market.h"
 #include "noderr/order.h"
 #include "noderr/portfolio.h"
@@ -47,6 +48,11 @@ typedef struct nd_engine_config {
     nd_sizing_t sizing;
     bool allow_short;      /* spot accounts cannot short: a -1 target means flat when false */
     uint32_t orders_max;   /* order pool size, at most ND_ORDERS_OPEN_MAX */
+    /* The venues (exec_venue.h), borrowed: each instrument trades on the venue whose name it
+     * carries. None given: the engine runs one simulated venue built from `venue` and every
+     * instrument trades there (backtests). */
+    nd_exec_venue_t *venues[ND_VENUES_MAX];
+    uint32_t venue_count;
     nd_sim_config_t venue;
     nd_risk_config_t risk;
     /* Strict pre-trade surveillance (surveillance.h); NULL = off, the default. When set, an

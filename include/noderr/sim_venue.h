@@ -18,6 +18,7 @@
 #define NODERR_SIM_VENUE_H
 
 #include "noderr/err.h"
+#include "noderr/exec_venue.h"
 #include "noderr/limits.h"
 #include "noderr/market.h"
 #include "noderr/order.h"
@@ -75,5 +76,8 @@ static inline uint32_t nd_sim_venue_open_count(const nd_sim_venue_t *v)
 {
     return v->_open_count;
 }
+
+/* v behind the venue interface (exec_venue.h), named name, declaring its fees; v is borrowed. */
+void nd_sim_venue_exec(nd_sim_venue_t *v, const char *name, nd_exec_venue_t *out /* OUT */);
 
 #endif

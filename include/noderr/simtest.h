@@ -7,7 +7,9 @@
  * slippage, impact, the volume share that makes partial fills); 1-3 chaos strategies that
  * target, submit market/limit/stop orders of random sizes (valid or not), cancel any order id
  * they can name (the engine's flattening orders included), set timers and act from them; and an
- * operator who engages the kill switch, reports data-integrity failures and releases halts.
+ * operator who engages the kill switch, reports data-integrity failures and releases halts; and
+ * a venue (the simulated one behind a faulty wrapper) that refuses orders, fails cancels so
+ * that they race fills, and disconnects for spells.
  * The harness keeps its own ledger from the engine's events and checks, after every event:
  *
  *   equity       cash + sum of positions x marks, rebuilt from the fills, equals the engine's
@@ -15,7 +17,9 @@
  *   fills        every fill belongs to an order the venue accepted and never overfills it;
  *   halted       no strategy order is accepted while trading is halted;
  *   flatten      while halted, every position is covered exactly by working flattening
- *                orders; after the run (and a drain of liquid bars) a run still halted is flat;
+ *                orders (except on an event where the venue refused one: it is sent again
+ *                after the next); after the run (and a drain of liquid bars with a healthy
+ *                venue) a run still halted is flat;
  *   attribution  P&L by strategy, by instrument and by venue sum to the same totals, exactly;
  *   portfolio    the portfolio's own consistency check holds.
  *
@@ -53,6 +57,8 @@ typedef struct nd_simtest_report {
     int64_t releases;        /* operator releases */
     int64_t halted_bars;
     int64_t flatten_orders;
+    int64_t venue_refusals;  /* orders the faulty venue refused (down, or at random) */
+    int64_t cancels_failed;  /* cancels it failed: the order kept working and could fill */
 } nd_simtest_report_t;
 
 /* Runs one seed. ND_OK with out->passed telling the verdict; ND_EINVAL for a bad config;

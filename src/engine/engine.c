@@ -51,6 +51,18 @@ static nd_err_t check_config(const nd_engine_config_t *cfg, const nd_instrument_
         snprintf(err, err_len, "percent sizing must be in (0, 100]");
         return ND_EINVAL;
     }
+    if (cfg->venue_count > ND_VENUES_MAX) {
+        snprintf(err, err_len, "at most %d venues", ND_VENUES_MAX);
+        return ND_EINVAL;
+    }
+    for (uint32_t v = 0; v < cfg->venue_count; v++) {
+        const nd_exec_venue_t *ven = cfg->venues[v];
+        if (!ven || !ven->ops || !ven->ops->submit || !ven->ops->cancel || !ven->ops->on_bar ||
+            !ven->ops->open_count) {
+            snprintf(err, err_len, "venue %u: every operation must be given", v);
+            return ND_EINVAL;
+        }
+    }
     if (cfg->sizing.kind == ND_SIZING_FIXED && cfg->sizing.fixed_qty <= 0) {
         snprintf(err, err_len, "fixed sizing quantity must be positive");
         return ND_EINVAL;
@@ -64,7 +76,8 @@ static nd_err_t alloc_buffers(nd_engine_t *e, const nd_instrument_t *instruments
     e->last_bar_ns = nd_calloc(count, sizeof(int64_t));
     e->live = nd_calloc(e->cfg.orders_max, sizeof(nd_order_t *));
     e->fill_buf = nd_calloc(e->cfg.orders_max, sizeof(nd_fill_t));
-    if (!e->instruments || !e->last_bar_ns || !e->live || !e->fill_buf)
+    e->venue_of = nd_calloc(count, sizeof(uint8_t));
+    if (!e->instruments || !e->last_bar_ns || !e->live || !e->fill_buf || !e->venue_of)
         return ND_ENOMEM;
     memcpy(e->instruments, instruments, count * sizeof *instruments);
     e->instrument_count = count;
@@ -72,6 +85,41 @@ static nd_err_t alloc_buffers(nd_engine_t *e, const nd_instrument_t *instruments
     if (rc == ND_OK)
         rc = nd_ring_init(&e->events, sizeof(nd_event_t), ND_EVENT_RING_SIZE);
     return rc;
+}
+
+/* Each instrument trades on the venue whose name it carries; with no venue configured, on one
+ * simulated venue the engine makes from cfg.venue. */
+static nd_err_t route_venues(nd_engine_t *e, char *err, size_t err_len)
+{
+    if (e->cfg.venue_count == 0) {
+        e->own_sim = nd_calloc(1, sizeof *e->own_sim);
+        if (!e->own_sim)
+            return ND_ENOMEM;
+        nd_err_t rc = nd_sim_venue_init(e->own_sim, &e->cfg.venue, e->instruments,
+                                        e->instrument_count);
+        if (rc != ND_OK) {
+            snprintf(err, err_len, "simulated venue: %s", nd_strerror(rc));
+            return rc;
+        }
+        nd_sim_venue_exec(e->own_sim, "sim", &e->own_sim_exec);
+        e->venues[0] = &e->own_sim_exec;
+        e->venue_count = 1;
+        return ND_OK; /* venue_of is all zero: everything trades there */
+    }
+    e->venue_count = e->cfg.venue_count;
+    memcpy(e->venues, e->cfg.venues, e->venue_count * sizeof e->venues[0]);
+    for (uint32_t i = 0; i < e->instrument_count; i++) {
+        uint32_t v = 0;
+        while (v < e->venue_count && strcmp(e->venues[v]->facts.name, e->instruments[i].venue) != 0)
+            v++;
+        if (v == e->venue_count) {
+            snprintf(err, err_len, "instrument %s trades on venue '%s', which is not configured",
+                     e->instruments[i].symbol, e->instruments[i].venue);
+            return ND_EINVAL;
+        }
+        e->venue_of[i] = (uint8_t)v;
+    }
+    return ND_OK;
 }
 
 nd_err_t nd_engine_create(const nd_engine_config_t *cfg, const nd_instrument_t *instruments,
@@ -91,11 +139,12 @@ nd_err_t nd_engine_create(const nd_engine_config_t *cfg, const nd_instrument_t *
     e->next_client_id = 1;
     rc = alloc_buffers(e, instruments, instrument_count);
     if (rc == ND_OK)
-        rc = nd_sim_venue_init(&e->venue, &cfg->venue, e->instruments, instrument_count);
-    if (rc == ND_OK)
-        rc = nd_risk_init(&e->risk, &cfg->risk, 1); /* re-initialised in start() */
+        rc = route_venues(e, err, err_len);
+    if (rc == ND_OK && (rc = nd_risk_init(&e->risk, &cfg->risk, 1)) != ND_OK) /* again at start */
+        snprintf(err, err_len, "risk limits or breaker reset policies out of range");
     if (rc != ND_OK) {
-        snprintf(err, err_len, "engine set-up failed: %s", nd_strerror(rc));
+        if (rc == ND_ENOMEM)
+            snprintf(err, err_len, "engine set-up failed: %s", nd_strerror(rc));
         nd_engine_destroy(e);
         return rc;
     }
@@ -117,6 +166,8 @@ void nd_engine_destroy(nd_engine_t *e)
     nd_free(e->last_bar_ns);
     nd_free(e->live);
     nd_free(e->fill_buf);
+    nd_free(e->venue_of);
+    nd_free(e->own_sim);
     nd_free(e);
 }
 
@@ -407,9 +458,10 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
         return rc;
     if (e->timer_count > 0)
         fire_timers(e);
-    if (nd_sim_venue_open_count(&e->venue) > 0) {
+    nd_exec_venue_t *venue = nd__engine_venue(e, bar->instrument_id);
+    if (venue->ops->open_count(venue->self) > 0) {
         size_t count = 0;
-        rc = nd_sim_venue_on_bar(&e->venue, bar, e->fill_buf, e->cfg.orders_max, &count);
+        rc = venue->ops->on_bar(venue->self, bar, e->fill_buf, e->cfg.orders_max, &count);
         if (rc == ND_OK)
             rc = book_fills(e, count);
         if (rc != ND_OK)

@@ -36,7 +36,11 @@ struct nd_engine {
     nd_pool_t order_pool;
     nd_order_t **live;         /* working orders, in submission order */
     uint32_t live_count;
-    nd_sim_venue_t venue;
+    nd_exec_venue_t *venues[ND_VENUES_MAX]; /* what the engine trades through */
+    uint32_t venue_count;
+    uint8_t *venue_of;         /* per instrument: index into venues */
+    nd_sim_venue_t *own_sim;   /* the simulated venue made when the config names none */
+    nd_exec_venue_t own_sim_exec;
     nd_risk_t risk;
     nd_portfolio_t *portfolio;
     nd_ring_t events;
@@ -51,6 +55,12 @@ struct nd_engine {
     uint64_t next_client_id;
     nd_surv_pretrade_t *pretrade; /* cfg.pretrade_profile's state, created at start; or NULL */
 };
+
+/* The venue instrument i trades on. */
+static inline nd_exec_venue_t *nd__engine_venue(const nd_engine_t *e, uint32_t instrument_id)
+{
+    return e->venues[e->venue_of[instrument_id]];
+}
 
 /* Queues an event; flushes to the listener first if the ring is full. */
 nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *payload);

@@ -91,8 +91,9 @@ static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_i
     if (notional < inst->min_notional)
         return ND_REJECT_BELOW_MIN_NOTIONAL;
     if (o->side == ND_SIDE_BUY) {
-        if (nd_fixed_mul_div(notional, e->cfg.venue.taker_fee_bps_e2, 1000000, ND_ROUND_UP,
-                             &fee) != ND_OK)
+        /* The fee the venue declares, never one read from inside it. */
+        int64_t taker = nd__engine_venue(e, inst->id)->facts.taker_fee_bps_e2;
+        if (nd_fixed_mul_div(notional, taker, 1000000, ND_ROUND_UP, &fee) != ND_OK)
             return ND_REJECT_OVERFLOW;
         const nd_position_t *pos =
             nd_portfolio_position(e->portfolio, o->strategy_index, inst->id);
@@ -169,11 +170,14 @@ static nd_err_t send_to_venue(nd_engine_t *e, const nd_order_t *draft, uint64_t 
         return ND_OK;
     }
     *o = *draft;
-    nd_err_t rc = nd_sim_venue_submit(&e->venue, o, e->now_ns);
+    nd_exec_venue_t *venue = nd__engine_venue(e, o->instrument_id);
+    nd_err_t rc = venue->ops->submit(venue->self, o, e->now_ns);
     if (rc != ND_OK) {
+        /* The venue refused it: full, or unreachable just now (a disconnect). A flattening order
+         * is sent again after the next event (nd__engine_ensure_flat). */
         nd_order_t copy = *draft;
         nd_pool_put(&e->order_pool, o);
-        reject(e, &copy, ND_REJECT_POOL_EXHAUSTED);
+        reject(e, &copy, rc == ND_EFULL ? ND_REJECT_POOL_EXHAUSTED : ND_REJECT_VENUE_ERROR);
         return ND_OK;
     }
     ND_ASSERT(e->live_count < e->cfg.orders_max);
@@ -244,7 +248,8 @@ nd_err_t nd__engine_submit(nd_strategy_ctx_t *ctx, const nd_order_intent_t *inte
 
 static nd_err_t cancel_order(nd_engine_t *e, nd_order_t *o)
 {
-    nd_err_t rc = nd_sim_venue_cancel(&e->venue, o->client_id, e->now_ns);
+    nd_exec_venue_t *venue = nd__engine_venue(e, o->instrument_id);
+    nd_err_t rc = venue->ops->cancel(venue->self, o->client_id, e->now_ns);
     if (rc != ND_OK)
         return rc;
     e->stats.orders_cancelled++;
@@ -356,18 +361,36 @@ static void cancel_flatten_orders(nd_engine_t *e, uint32_t s, uint32_t i)
 
 nd_err_t nd__engine_ensure_flat(nd_engine_t *e)
 {
+    /* A strategy order whose cancel the venue refused at the trip is cancelled again: nothing of
+     * the strategies' may work while halted. */
+    for (uint32_t k = 0; k < e->live_count; k++)
+        if (!e->live[k]->risk_flatten)
+            cancel_order(e, e->live[k]);
+    nd__engine_release_done(e);
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         for (uint32_t i = 0; i < e->instrument_count; i++) {
             int64_t held = nd_portfolio_position(e->portfolio, s, i)->qty;
             int64_t covered = flatten_working(e, s, i);
-            if (held + covered == 0)
+            int64_t missing = -(held + covered); /* what more the flattening must trade */
+            if (missing == 0)
                 continue; /* flat, or the working orders close exactly what is held */
-            if (covered != 0)
-                cancel_flatten_orders(e, s, i); /* they no longer match the position */
-            if (held == 0)
+            /* Working orders on the wrong side, or more than is held: they no longer match. */
+            bool over = held > 0   ? covered > 0 || covered < -held
+                        : held < 0 ? covered < 0 || covered > -held
+                                   : covered != 0;
+            if (over) {
+                /* E.g. a strategy order that could not be cancelled filled during the halt:
+                 * start over from the position. A venue that refuses
+                 * the cancel leaves them working; this is tried again after the next event. */
+                cancel_flatten_orders(e, s, i);
+                covered = flatten_working(e, s, i);
+                missing = covered == 0 ? -held : 0;
+            }
+            if (missing == 0)
                 continue;
-            nd_order_intent_t intent = {i, held > 0 ? ND_SIDE_SELL : ND_SIDE_BUY,
-                                        ND_ORDER_MARKET, 0, abs64(held)};
+            /* Only the difference is sent: what works already keeps its place. */
+            nd_order_intent_t intent = {i, missing < 0 ? ND_SIDE_SELL : ND_SIDE_BUY,
+                                        ND_ORDER_MARKET, 0, abs64(missing)};
             nd_order_t o;
             nd_order_init(&o, e->next_client_id++, &intent, s, e->now_ns);
             o.risk_flatten = true;
@@ -384,10 +407,6 @@ nd_err_t nd__engine_flatten(nd_engine_t *e)
 {
     /* The strategies' orders go; flattening orders already working (an earlier trip's) stay
      * when they still match the position. */
-    for (uint32_t k = 0; k < e->live_count; k++)
-        if (!e->live[k]->risk_flatten)
-            cancel_order(e, e->live[k]);
-    nd__engine_release_done(e);
     return nd__engine_ensure_flat(e);
 }
 

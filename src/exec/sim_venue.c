@@ -14,6 +14,7 @@
 #include "noderr/fixed.h"
 #include "noderr/sim_venue.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A rate in hundredths of a bp is a fraction of RATE_DEN: 10,000 bps * 100. */
@@ -344,4 +345,44 @@ nd_err_t nd_sim_venue_on_bar(nd_sim_venue_t *v, const nd_bar_t *bar, nd_fill_t *
     ND_ASSERT(cap >= v->_open_count);
     ND_ASSERT(fills_out != NULL);
     return match_bar(v, bar, fills_out, count);
+}
+
+/* ---- the venue interface ------------------------------------------------------------------ */
+
+static nd_err_t exec_submit(void *self, nd_order_t *order, int64_t now_ns)
+{
+    return nd_sim_venue_submit(self, order, now_ns);
+}
+
+static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
+{
+    return nd_sim_venue_cancel(self, client_id, now_ns);
+}
+
+static nd_err_t exec_on_bar(void *self, const nd_bar_t *bar, nd_fill_t *fills_out, size_t cap,
+                            size_t *count)
+{
+    return nd_sim_venue_on_bar(self, bar, fills_out, cap, count);
+}
+
+static uint32_t exec_open_count(const void *self)
+{
+    return nd_sim_venue_open_count(self);
+}
+
+static const nd_exec_venue_ops_t sim_exec_ops = {exec_submit, exec_cancel, exec_on_bar,
+                                                 exec_open_count};
+
+void nd_sim_venue_exec(nd_sim_venue_t *v, const char *name, nd_exec_venue_t *out)
+{
+    ND_ASSERT(v != NULL && out != NULL);
+    ND_ASSERT(name != NULL);
+    memset(out, 0, sizeof *out);
+    out->ops = &sim_exec_ops;
+    out->self = v;
+    snprintf(out->facts.name, sizeof out->facts.name, "%s", name);
+    out->facts.maker_fee_bps_e2 = v->cfg.maker_fee_bps_e2;
+    out->facts.taker_fee_bps_e2 = v->cfg.taker_fee_bps_e2;
+    /* Bar simulation: an order decided on a bar reaches the venue before the next bar. */
+    out->facts.supports_amend = false;
 }

@@ -10,6 +10,7 @@
 #include "noderr/engine.h"
 #include "noderr/fixed.h"
 #include "noderr/rand.h"
+#include "noderr/sim_venue.h"
 #include "simtest_int.h"
 
 #include <math.h>
@@ -20,6 +21,27 @@
 #define SIM_INSTRUMENTS_MAX 3
 #define SIM_STRATEGIES_MAX 3
 #define SIM_DRAIN_ROUNDS 64
+
+/* The venue as the harness sees it: the simulated venue behind a wrapper that refuses orders,
+ * fails cancels (a cancel racing a fill: the order stays working and may still fill) and
+ * disconnects for spells (every request refused), each at a rate drawn per world. Matching is
+ * the simulated venue's. Faults stop during the drain. */
+typedef struct faulty_venue {
+    nd_sim_venue_t sim;
+    nd_exec_venue_t inner;
+    nd_rand_t rng;
+    double refuse_rate;
+    double cancel_fail_rate;
+    double disconnect_rate;
+    int64_t down_until_call;
+    int64_t calls;
+    bool quiet;                 /* the drain: no faults */
+    int64_t flatten_refused_at; /* the bar at which a flattening order was last refused */
+    int64_t cancel_failed_at;   /* the bar at which a cancel last failed */
+    int64_t *bar_index;
+    int64_t refused;
+    int64_t cancels_failed;
+} faulty_venue_t;
 
 /* What the harness knows of an order, from the events alone. */
 typedef struct sim_order {
@@ -52,6 +74,8 @@ typedef struct sim {
     sim_order_t *orders;               /* by client id */
     uint64_t order_cap;
     /* the verdict */
+    faulty_venue_t venue;
+    nd_exec_venue_t venue_exec;
     nd_simtest_report_t *report;
     int64_t bar_index;
     int64_t now_ns;
@@ -170,6 +194,83 @@ static nd_err_t add_strategies(sim_t *s, char *err, size_t err_len)
         if (rc != ND_OK)
             return rc;
     }
+    return ND_OK;
+}
+
+/* ---- the faulty venue --------------------------------------------------------------------- */
+
+static bool venue_down(faulty_venue_t *v)
+{
+    v->calls++;
+    if (v->quiet)
+        return false;
+    if (v->calls < v->down_until_call)
+        return true;
+    if (nd_rand_uniform(&v->rng) < v->disconnect_rate) {
+        v->down_until_call = v->calls + 1 + (int64_t)nd_rand_below(&v->rng, 50);
+        return true;
+    }
+    return false;
+}
+
+static nd_err_t faulty_submit(void *self, nd_order_t *order, int64_t now_ns)
+{
+    faulty_venue_t *v = self;
+    if (venue_down(v) || (!v->quiet && nd_rand_uniform(&v->rng) < v->refuse_rate)) {
+        v->refused++;
+        if (order->risk_flatten)
+            v->flatten_refused_at = *v->bar_index;
+        return ND_EAGAIN;
+    }
+    return v->inner.ops->submit(v->inner.self, order, now_ns);
+}
+
+static nd_err_t faulty_cancel(void *self, uint64_t client_id, int64_t now_ns)
+{
+    faulty_venue_t *v = self;
+    if (venue_down(v) || (!v->quiet && nd_rand_uniform(&v->rng) < v->cancel_fail_rate)) {
+        v->cancels_failed++;
+        v->cancel_failed_at = *v->bar_index;
+        return ND_EAGAIN;
+    }
+    return v->inner.ops->cancel(v->inner.self, client_id, now_ns);
+}
+
+static nd_err_t faulty_on_bar(void *self, const nd_bar_t *bar, nd_fill_t *fills_out, size_t cap,
+                              size_t *count)
+{
+    faulty_venue_t *v = self;
+    return v->inner.ops->on_bar(v->inner.self, bar, fills_out, cap, count);
+}
+
+static uint32_t faulty_open_count(const void *self)
+{
+    const faulty_venue_t *v = self;
+    return v->inner.ops->open_count(v->inner.self);
+}
+
+static const nd_exec_venue_ops_t faulty_ops = {faulty_submit, faulty_cancel, faulty_on_bar,
+                                               faulty_open_count};
+
+static nd_err_t make_venue(sim_t *s, const nd_engine_config_t *cfg)
+{
+    faulty_venue_t *v = &s->venue;
+    nd_err_t rc = nd_sim_venue_init(&v->sim, &cfg->venue, s->inst, s->inst_count);
+    if (rc != ND_OK)
+        return rc;
+    nd_sim_venue_exec(&v->sim, "sim", &v->inner);
+    nd_rand_init(&v->rng, nd_rand_next(&s->rng));
+    /* A third of the worlds have a perfect venue. */
+    bool faulty = !chance(s, 1.0 / 3.0);
+    v->refuse_rate = faulty ? uniform(s, 0.0, 0.2) : 0.0;
+    v->cancel_fail_rate = faulty ? uniform(s, 0.0, 0.3) : 0.0;
+    v->disconnect_rate = faulty ? uniform(s, 0.0, 0.005) : 0.0;
+    v->flatten_refused_at = -1;
+    v->cancel_failed_at = -1;
+    v->bar_index = &s->bar_index;
+    s->venue_exec = v->inner;
+    s->venue_exec.ops = &faulty_ops;
+    s->venue_exec.self = v;
     return ND_OK;
 }
 
@@ -311,6 +412,12 @@ static void check_flatten(sim_t *s)
     for (uint32_t k = 0; k < s->strat_count; k++) {
         for (uint32_t i = 0; i < s->inst_count; i++) {
             int64_t covered = s->cover[k][i];
+            /* A flattening order the venue refused on this event is sent again after the next
+             * one, and orders whose cancel failed keep working until a cancel goes through;
+             * until then the cover may be off. (The drain proves it is made good.) */
+            if (s->venue.flatten_refused_at == s->bar_index ||
+                s->venue.cancel_failed_at == s->bar_index)
+                continue;
             if (s->pos[k][i] + covered != 0) {
                 broke(s, "flatten", "halted by %s: strategy %u holds %lld on %s, flattening "
                       "orders cover %lld", nd_breaker_kind_name(risk->halt_kind), k,
@@ -441,8 +548,15 @@ static nd_err_t build(sim_t *s, char *err, size_t err_len)
     draw_instruments(s);
     nd_engine_config_t cfg;
     draw_config(s, &cfg);
+    nd_err_t rc = make_venue(s, &cfg);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "simulated venue: %s", nd_strerror(rc));
+        return rc;
+    }
+    cfg.venues[0] = &s->venue_exec;
+    cfg.venue_count = 1;
     nd_clock_sim_init(&s->clock, 1577836800LL * ND_NS_PER_SEC);
-    nd_err_t rc = nd_engine_create(&cfg, s->inst, s->inst_count, &s->clock.clock, &s->engine, err,
+    rc = nd_engine_create(&cfg, s->inst, s->inst_count, &s->clock.clock, &s->engine, err,
                                    err_len);
     if (rc == ND_OK)
         rc = add_strategies(s, err, err_len);
@@ -467,8 +581,9 @@ static void run(sim_t *s, int64_t events)
                 operator_acts(s);
         }
     }
-    /* The drain: liquid bars until the engine is flat or a halt has been lifted. A run that is
-     * still halted at the end must be flat. */
+    /* The drain: liquid bars and a venue without faults until the engine is flat or a halt has
+     * been lifted. A run that is still halted at the end must be flat. */
+    s->venue.quiet = true;
     for (int round = 0; round < SIM_DRAIN_ROUNDS && !s->broken; round++, ts += interval) {
         if (!nd_engine_risk(s->engine)->halted || !nd_portfolio_has_positions(
                 nd_engine_portfolio(s->engine)))
@@ -506,6 +621,8 @@ nd_err_t nd_simtest_run(const nd_simtest_config_t *cfg, nd_simtest_report_t *out
         out->instruments = s->inst_count;
         out->strategies = s->strat_count;
         out->halted_bars = nd_engine_stats(s->engine)->halted_bars;
+        out->venue_refusals = s->venue.refused;
+        out->cancels_failed = s->venue.cancels_failed;
         rc = s->failure;
     }
     nd_engine_destroy(s->engine);
@@ -533,5 +650,7 @@ json_t *nd_simtest_report_json(const nd_simtest_report_t *r)
     json_object_set_new(o, "operator_releases", json_integer(r->releases));
     json_object_set_new(o, "halted_bars", json_integer(r->halted_bars));
     json_object_set_new(o, "flatten_orders", json_integer(r->flatten_orders));
+    json_object_set_new(o, "venue_refusals", json_integer(r->venue_refusals));
+    json_object_set_new(o, "cancels_failed", json_integer(r->cancels_failed));
     return o;
 }

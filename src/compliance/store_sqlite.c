@@ -11,10 +11,13 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct sqlite_store {
@@ -159,10 +162,14 @@ static nd_err_t parse_target(const char *target, sqlite_store_t *st, long long *
     return ND_OK;
 }
 
+static nd_err_t check_foreign(sqlite_store_t *st, char *err, size_t err_len);
+
 static nd_err_t configure(sqlite_store_t *st, long long max_pages, char *err, size_t err_len)
 {
-    nd_err_t rc = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                           "PRAGMA cache_size=-65536;", err, err_len);
+    nd_err_t rc = check_foreign(st, err, err_len);
+    if (rc == ND_OK)
+        rc = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                      "PRAGMA cache_size=-65536;", err, err_len);
     sqlite3_busy_timeout(st->db, 5000);
     if (rc == ND_OK && max_pages > 0) {
         char sql[96];
@@ -192,6 +199,64 @@ static void sqlite_close(void *b)
     nd_free(st);
 }
 
+/* An existing path must already be a SQLite database: SQLite would otherwise happily give an
+ * empty (zero-byte) file a schema, and the store would then "verify" 0 records; only a path
+ * that does not exist is created. Checked before SQLite touches the file: a regular file
+ * whose first 16 bytes are SQLite's header ("SQLite format 3\0"). O_NONBLOCK so that a FIFO
+ * given as --db is refused instead of blocking the open. */
+static nd_err_t check_existing_file(const char *path, char *err, size_t err_len)
+{
+    static const char magic[16] = "SQLite format 3";
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_len, "sqlite %s: cannot open: %s", path, strerror(errno));
+        return ND_EIO;
+    }
+    struct stat sb;
+    const char *why = NULL;
+    char head[16];
+    if (fstat(fd, &sb) != 0)
+        why = strerror(errno);
+    else if (S_ISDIR(sb.st_mode))
+        why = "a directory, not a database";
+    else if (!S_ISREG(sb.st_mode))
+        why = "not a regular file, not a database";
+    else if (sb.st_size == 0)
+        why = "an empty file, not a database (refusing to initialise an existing file: give a "
+              "path that does not exist to create a store)";
+    else if (read(fd, head, sizeof head) != (ssize_t)sizeof head ||
+             memcmp(head, magic, sizeof magic) != 0)
+        why = "not a database (no SQLite header; refusing to initialise an existing file)";
+    close(fd);
+    if (!why)
+        return ND_OK;
+    snprintf(err, err_len, "sqlite %s: %s", path, why);
+    return ND_EINVAL;
+}
+
+/* A SQLite database that holds tables but no schema_migrations is some other program's: the
+ * store does not add its tables to it. */
+static nd_err_t check_foreign(sqlite_store_t *st, char *err, size_t err_len)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT (SELECT count(*) FROM sqlite_master WHERE name NOT "
+                           "LIKE 'sqlite_%'), (SELECT count(*) FROM sqlite_master WHERE name = "
+                           "'schema_migrations')", -1, &q, NULL) != SQLITE_OK)
+        return db_error(st, "not a database", err, err_len);
+    int step = sqlite3_step(q);
+    int tables = step == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+    int ours = step == SQLITE_ROW ? sqlite3_column_int(q, 1) : 0;
+    sqlite3_finalize(q);
+    if (step != SQLITE_ROW)
+        return db_error(st, "not a database", err, err_len);
+    if (tables > 0 && ours == 0) {
+        snprintf(err, err_len, "sqlite %s: a SQLite database of another program (no "
+                 "schema_migrations table), not a noderr store", st->path);
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
 static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char *err,
                             size_t err_len)
 {
@@ -202,10 +267,13 @@ static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char
     }
     long long max_pages = 0;
     nd_err_t rc = parse_target(target, st, &max_pages, err, err_len);
-    if (rc == ND_OK && !(flags & ND_STORE_CREATE) && access(st->path, F_OK) != 0) {
+    bool exists = rc == ND_OK && access(st->path, F_OK) == 0;
+    if (rc == ND_OK && !(flags & ND_STORE_CREATE) && !exists) {
         snprintf(err, err_len, "sqlite %s: no such database", st->path);
         rc = ND_ENOTFOUND;
     }
+    if (rc == ND_OK && exists)
+        rc = check_existing_file(st->path, err, err_len);
     if (rc == ND_OK) {
         /* NOMUTEX: a store handle belongs to one thread, so SQLite's per-call locking is
          * pure cost on the append path. */

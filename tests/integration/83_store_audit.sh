@@ -113,4 +113,26 @@ expect_usage_error "expected 'verify' or 'export'" "$NODERR" audit check --db "$
 expect_usage_error "--format must be csv or json" "$NODERR" audit export --db "$DB" --format xml
 echo "not a database" >"$WORK/junk.db"
 expect_usage_error "not a database" "$NODERR" audit verify --db "$WORK/junk.db"
+
+check "a file that is not a SQLite database is refused, never initialised"
+: >"$WORK/empty.db"
+for cmd in "audit verify" "audit export" "retention apply"; do
+    # shellcheck disable=SC2086 # the command is two words
+    expect_usage_error "an empty file, not a database" "$NODERR" $cmd --db "$WORK/empty.db"
+done
+expect_usage_error "an empty file, not a database" "$NODERR" backtest --strategy sma_cross \
+    --bars 50 --db "$WORK/empty.db"
+[ ! -s "$WORK/empty.db" ] || fail "the empty file was given a schema"
+expect_usage_error "no SQLite header" "$NODERR" backtest --strategy sma_cross --bars 50 \
+    --db "$WORK/junk.db"
+[ "$(cat "$WORK/junk.db")" = "not a database" ] || fail "the junk file was changed"
+mkdir "$WORK/dir.db"
+expect_usage_error "a directory, not a database" "$NODERR" audit verify --db "$WORK/dir.db"
+mkfifo "$WORK/fifo.db"
+expect_usage_error "not a regular file" timeout 10 "$NODERR" audit verify --db "$WORK/fifo.db"
+sqlite3 "$WORK/other.db" "CREATE TABLE t (x); INSERT INTO t VALUES (1)"
+expect_usage_error "not a noderr store" "$NODERR" audit verify --db "$WORK/other.db"
+[ "$(sqlite3 "$WORK/other.db" "SELECT count(*) FROM sqlite_master")" = 1 ] \
+    || fail "another program's database was given our tables"
+[ ! -e "$WORK/missing.db" ] || fail "audit verify created a missing file"
 echo "ok"

@@ -126,6 +126,95 @@ Test(retention, policy_specs)
     cr_assert_eq(nd_retention_class_of(ND_RECORD_ALERT), ND_RETENTION_TRADES);
 }
 
+/* Regression: `retention apply --keep trades=0y` deleted every trade record. A period below a
+ * class's legal minimum is refused naming the class, the period and the minimum; an override
+ * needs a reason; a period at or above the minimum passes. */
+Test(retention, legal_minimum_refuses_a_shorter_period)
+{
+    const int64_t now = iso("2031-03-01T00:00:00Z");
+    nd_retention_policy_t p;
+    nd_retention_policy_default(&p);
+    char err[512] = "";
+    uint32_t below = 99;
+    cr_assert_eq(nd_retention_policy_check(&p, now, &below, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(below, 0);
+    for (int j = 0; j < ND_JUR_COUNT; j++) {
+        const char *source = NULL;
+        nd_retention_period_t m = nd_retention_legal_minimum((nd_jurisdiction_t)j,
+                                                             ND_RETENTION_TRADES, &source);
+        cr_assert_eq(m.years, 7);
+        cr_assert(source != NULL && source[0] != '\0');
+    }
+    cr_assert_eq(nd_retention_policy_set(&p, "trades=0y", err, sizeof err), ND_OK);
+    cr_assert_eq(nd_retention_policy_check(&p, now, &below, err, sizeof err), ND_ERANGE);
+    cr_assert(strstr(err, "retention of trades") != NULL, "%s", err);
+    cr_assert(strstr(err, "0 (keep nothing) asked") != NULL, "%s", err);
+    cr_assert(strstr(err, "legal minimum of 7y") != NULL, "%s", err);
+    /* One day short of seven years is still short. */
+    cr_assert_eq(nd_retention_policy_set(&p, "trades=2555d", err, sizeof err), ND_OK);
+    cr_assert_eq(nd_retention_policy_check(&p, now, NULL, err, sizeof err), ND_ERANGE);
+    cr_assert(strstr(err, "2555d asked") != NULL, "%s", err);
+    cr_assert_eq(nd_retention_policy_set(&p, "trades=8y", err, sizeof err), ND_OK);
+    cr_assert_eq(nd_retention_policy_check(&p, now, NULL, err, sizeof err), ND_OK, "%s", err);
+    /* Classes without a rule have no minimum. */
+    cr_assert_eq(nd_retention_policy_set(&p, "chaos=0d", err, sizeof err), ND_OK);
+    cr_assert_eq(nd_retention_policy_set(&p, "logs=1d", err, sizeof err), ND_OK);
+    cr_assert_eq(nd_retention_policy_check(&p, now, NULL, err, sizeof err), ND_OK, "%s", err);
+    /* The override: a reason is required; the classes below are reported. */
+    cr_assert_eq(nd_retention_policy_set(&p, "trades=1y", err, sizeof err), ND_OK);
+    p.below_minimum_reason = "";
+    cr_assert_eq(nd_retention_policy_check(&p, now, NULL, err, sizeof err), ND_EINVAL);
+    p.below_minimum_reason = "court order 42";
+    cr_assert_eq(nd_retention_policy_check(&p, now, &below, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(below, 1u << ND_RETENTION_TRADES);
+}
+
+static nd_err_t find_override(void *ctx, const nd_record_t *rec)
+{
+    if (rec->kind == ND_RECORD_OPERATOR && strcmp(rec->event, "retention_below_legal_minimum") == 0) {
+        cr_assert(strstr(rec->reason, "retention of trades set to 0 (keep nothing), below the "
+                                      "legal minimum of 7y under UK: test data") != NULL,
+                  "%s", rec->reason);
+        cr_assert(strstr(rec->detail, "\"legal_minimum\":\"7y\"") != NULL, "%s", rec->detail);
+        *(int64_t *)ctx = rec->seq;
+    }
+    return ND_OK;
+}
+
+/* The override reaches the chain: an operator record naming class, period, minimum and
+ * reason, in the prune's transaction; without it nothing is deleted. */
+Test(retention, override_is_recorded_in_the_chain)
+{
+    nd_store_t *s = NULL;
+    char err[512] = "";
+    cr_assert_eq(nd_store_open("mem:", 0, &s, err, sizeof err), ND_OK, "%s", err);
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(nd_store_append_operator_action(s, iso("2024-01-01T00:00:00Z") + k, "op",
+                                                     "start", "", err, sizeof err), ND_OK);
+    cr_assert_eq(nd_store_flush(s, err, sizeof err), ND_OK);
+    nd_retention_policy_t p;
+    nd_retention_policy_default(&p);
+    cr_assert_eq(nd_retention_policy_set(&p, "trades=0y", err, sizeof err), ND_OK);
+    nd_retention_result_t r;
+    const int64_t now = iso("2025-01-01T00:00:00Z");
+    cr_assert_eq(nd_retention_apply(s, &p, now, false, &r, err, sizeof err), ND_ERANGE);
+    cr_assert_eq(nd_store_last_seq(s), 3);
+    p.below_minimum_reason = "test data";
+    p.jurisdictions = ND_JUR_BIT(ND_JUR_UK);
+    cr_assert_eq(nd_retention_apply(s, &p, now, false, &r, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(r.pruned_total, 3);
+    cr_assert_eq(r.override_records, 1);
+    cr_assert_eq(r.prune_seq, 5);
+    nd_audit_result_t a;
+    cr_assert_eq(nd_audit_verify(s, &a, err, sizeof err), ND_OK);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_eq(a.verified, 2);
+    int64_t seq = 0;
+    cr_assert_eq(nd_store_scan(s, NULL, &seq, find_override, err, sizeof err), ND_OK);
+    cr_assert_eq(seq, 4);
+    nd_store_close(s);
+}
+
 Test(report, periods)
 {
     nd_compliance_period_t p;

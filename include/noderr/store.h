@@ -254,10 +254,12 @@ typedef enum nd_audit_problem {
     ND_AUDIT_ALTERED = 1,   /* content changed (its hash, or the next record's link, breaks) */
     ND_AUDIT_DELETED = 2,   /* a seq is missing and no prune record covers it */
     ND_AUDIT_INSERTED = 3,  /* a record that was never appended (its link skips back) */
-    ND_AUDIT_REORDERED = 4  /* records moved: a record links to, or hashes as, another place */
+    ND_AUDIT_REORDERED = 4, /* records moved: a record links to, or hashes as, another place */
+    ND_AUDIT_HEAD = 5       /* the store's head is missing, unreadable, wrongly signed or
+                             * behind the chain (rolled back, or records added behind it) */
 } nd_audit_problem_t;
 
-/* "ok", "altered", "deleted", "inserted", "reordered". */
+/* "ok", "altered", "deleted", "inserted", "reordered", "head". */
 const char *nd_audit_problem_name(nd_audit_problem_t problem);
 
 typedef struct nd_audit_result {
@@ -268,13 +270,23 @@ typedef struct nd_audit_result {
     uint8_t head[ND_HASH_SIZE]; /* hash of the last verified record */
     nd_audit_problem_t problem;
     int64_t seq;                /* the first record at fault (ND_AUDIT_OK: 0) */
-    char detail[256];           /* one line: what was found */
+    char detail[320];           /* one line: what was found */
+    /* The store's own head, checked after a clean walk: */
+    int64_t head_seq;           /* the seq the store's head names */
+    char head_checked[48];      /* "table and head file", "table" (PostgreSQL), "memory" */
+    char signature[40];         /* "verified", "unsigned", "not checked (no key)" */
 } nd_audit_result_t;
 
 /* Walks the whole chain in seq order and checks every link and hash, stepping over ranges
- * listed by prune records. Returns ND_OK when the walk finished, whatever it found (see
- * out->problem); ND_EIO when the store could not be read. O(records), constant memory unless
- * a problem is found (then one more pass maps hashes to seqs to classify it). */
+ * listed by prune records; then checks that the chain ends exactly at the head the store
+ * wrote with its last commit (the audit_head table, and for SQLite the head file PATH.head),
+ * and, when a key is set (NODERR_AUDIT_KEY or NODERR_AUDIT_KEY_FILE), that the head's HMAC is
+ * right. A chain ending before the head is DELETED (its tail, or every record, was removed);
+ * a different last record is ALTERED; a missing, unreadable, unsigned-under-a-key or
+ * wrongly signed head, or a head behind the chain, is HEAD. Returns ND_OK when the walk
+ * finished, whatever it found (see out->problem); ND_EIO when the store could not be read,
+ * ND_EINVAL when the key file cannot be used. O(records), constant memory unless a problem is
+ * found (then one more pass maps hashes to seqs to classify it). */
 nd_err_t nd_audit_verify(nd_store_t *s, nd_audit_result_t *out /* OUT */, char *err,
                          size_t err_len);
 

@@ -56,6 +56,8 @@ static const char *url_for(const char *backend)
         unlink(side);
         snprintf(side, sizeof side, "%s-shm", sqlite_file);
         unlink(side);
+        snprintf(side, sizeof side, "%s.head", sqlite_file);
+        unlink(side);
         snprintf(url_buf, sizeof url_buf, "sqlite:%s", sqlite_file);
         return url_buf;
     }
@@ -63,7 +65,7 @@ static const char *url_for(const char *backend)
     if (!pg || !pg[0])
         cr_skip_test("PostgreSQL contract NOT RUN: NODERR_TEST_PG_URL is not set (run "
                      "tests/integration/84_store_pg.sh, which starts a throwaway server)");
-    pg_exec(pg, "DROP TABLE IF EXISTS records, schema_migrations CASCADE; "
+    pg_exec(pg, "DROP TABLE IF EXISTS records, schema_migrations, audit_head CASCADE; "
                 "DROP FUNCTION IF EXISTS records_append_only() CASCADE");
     snprintf(url_buf, sizeof url_buf, "%s", pg);
     return url_buf;
@@ -549,7 +551,8 @@ CONTRACT_SQL(old_schema_with_records_is_refused_and_an_empty_one_migrated)
 {
     nd_store_t *s = open_store(url);
     nd_store_close(s);
-    raw_sql(backend, url, "DELETE FROM schema_migrations WHERE version = 3; DROP TABLE records; "
+    raw_sql(backend, url, "DELETE FROM schema_migrations WHERE version >= 3; DROP TABLE records; "
+                          "DROP TABLE audit_head; "
                           "CREATE TABLE records (seq INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, "
                           "kind INTEGER NOT NULL, event TEXT NOT NULL);"
                           "INSERT INTO records VALUES (1, 5, 2, 'taker')");
@@ -562,6 +565,34 @@ CONTRACT_SQL(old_schema_with_records_is_refused_and_an_empty_one_migrated)
     flush(s);
     cr_assert_eq(verify(s).verified, 1);
     nd_store_close(s);
+}
+
+/* Regression: deleting the last record, or every record, verified (only --head noticed).
+ * The store's own head, written with every commit, catches both; so does deleting the head
+ * or rolling it back. */
+CONTRACT_SQL(the_stores_head_catches_a_cut_tail_and_a_deleted_chain)
+{
+    ten_fills(url);
+    nd_store_t *s = open_store(url);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.head_seq, 10);
+    cr_assert_str_eq(a.head_checked, strcmp(backend, "pg") == 0 ? "table" : "table and head file");
+    cr_assert_str_eq(a.signature, "unsigned");
+    nd_store_close(s);
+    raw_sql(backend, url, "DELETE FROM records WHERE seq >= 9");
+    expect_problem(url, ND_AUDIT_DELETED, 9);
+    raw_sql(backend, url, "DELETE FROM records");
+    expect_problem(url, ND_AUDIT_DELETED, 1);
+}
+
+CONTRACT_SQL(the_stores_head_deleted_or_rolled_back_is_caught)
+{
+    ten_fills(url);
+    raw_sql(backend, url, "UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM records "
+                          "WHERE seq = 7)");
+    expect_problem(url, ND_AUDIT_HEAD, 8);
+    raw_sql(backend, url, "DELETE FROM audit_head");
+    expect_problem(url, ND_AUDIT_HEAD, 10);
 }
 
 CONTRACT_SQL(tamper_delete_is_deleted)

@@ -36,6 +36,16 @@ static nd_err_t check_events(const nd_surv_event_t *ev, size_t n, char *err, siz
                 snprintf(err, err_len, "event %zu: %s", i, why);
             return ND_EINVAL;
         }
+        int64_t notional;
+        if (nd_surv_event_notional(e, &notional) != ND_OK)
+            why = "price x quantity (the notional) does not fit 64-bit cash units";
+        else if (e->ts_ns > ND_SURV_TS_ABS_MAX || e->ts_ns < -ND_SURV_TS_ABS_MAX)
+            why = "time outside the years 1823..2116";
+        if (why) {
+            if (err_len)
+                snprintf(err, err_len, "event %zu (data row %zu): %s", i, i + 1, why);
+            return ND_EOVERFLOW;
+        }
     }
     return ND_OK;
 }
@@ -244,6 +254,8 @@ nd_err_t nd_surv_scan(const nd_surv_event_t *events, size_t n,
     c.n = n;
     c.opt = options;
     c.out = alerts;
+    c.err = err;
+    c.err_len = err_len;
     c.id_count = max_id(events, n, options) + 1;
     size_t base = alerts->count;
     rc = order_by_time(&c);

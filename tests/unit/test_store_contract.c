@@ -998,3 +998,52 @@ Test(recorder, a_failed_write_halts_trading)
     cr_assert(records <= 20, "%lld", (long long)records);
     nd_backtest_result_free(&res);
 }
+
+/* ---- report arithmetic past int64 --------------------------------------------------------- */
+
+static void huge_fill(nd_store_t *s, int side, int64_t qty, int64_t notional)
+{
+    nd_record_t r;
+    memset(&r, 0, sizeof r);
+    r.ts_ns = T0;
+    r.event = "taker";
+    r.account = "acct-1";
+    r.strategy = "alpha";
+    r.instrument = "BTC/USDT";
+    r.client_order_id = "c";
+    r.side = side;
+    r.px = 1;
+    r.qty = qty;
+    r.notional = notional;
+    char err[256] = "";
+    cr_assert_eq(nd_store_append_fill(s, &r, err, sizeof err), ND_OK, "%s", err);
+}
+
+/* Regression: volume and fee totals past int64 were written as the word "overflow", and the
+ * instrument/strategy totals were added as JSON int64 (undefined on overflow). They are exact
+ * __int128 sums now; a position past int64 makes the report fail naming the record. */
+CONTRACT(report_totals_past_int64_are_exact_and_a_position_overflow_is_an_error)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    huge_fill(s, 1, 1, INT64_MAX);
+    huge_fill(s, 1, 1, INT64_MAX);
+    flush(s);
+    json_t *doc = report_json(s, "daily:2022-05-09", NULL);
+    /* 2 * (2^63 - 1) cash units = 184467440737.09551614 */
+    cr_assert_str_eq(jstr(doc, "summary", "volume"), "184467440737.09551614");
+    json_t *by = json_array_get(json_object_get(doc, "by_instrument"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(by, "volume")), "184467440737.09551614");
+    json_decref(doc);
+    huge_fill(s, 1, INT64_MAX - 1, 1); /* the position 2 + (2^63 - 2) does not fit */
+    flush(s);
+    nd_compliance_period_t p;
+    char err[256] = "";
+    cr_assert_eq(nd_compliance_period_parse("daily:2022-05-09", &p, err, sizeof err), ND_OK);
+    FILE *tmp = tmpfile();
+    cr_assert_eq(nd_compliance_report_write(s, &p, NULL, ND_COMPLIANCE_JSON, tmp, err,
+                                            sizeof err), ND_EOVERFLOW);
+    cr_assert(strstr(err, "fill record 3") != NULL, "%s", err);
+    fclose(tmp);
+    nd_store_close(s);
+}

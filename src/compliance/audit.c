@@ -577,7 +577,13 @@ static void head_fault(nd_audit_result_t *r, nd_audit_problem_t problem, int64_t
 {
     r->problem = problem;
     r->seq = seq;
-    snprintf(r->detail, sizeof r->detail, "%s", detail);
+    /* A long head-file path can make the line longer than detail holds: it is shortened
+     * there (the message only), explicitly rather than through a truncating snprintf. */
+    size_t n = strlen(detail);
+    if (n >= sizeof r->detail)
+        n = sizeof r->detail - 1;
+    memcpy(r->detail, detail, n);
+    r->detail[n] = '\0';
 }
 
 /* Does a head (the table's or the file's, named by `where`) agree with the chain just walked?

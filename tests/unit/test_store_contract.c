@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DAY ND_NS_PER_DAY
@@ -1046,4 +1047,29 @@ CONTRACT(report_totals_past_int64_are_exact_and_a_position_overflow_is_an_error)
     cr_assert(strstr(err, "fill record 3") != NULL, "%s", err);
     fclose(tmp);
     nd_store_close(s);
+}
+
+/* Regression: a zero-byte (or any non-SQLite) file given as the database got a schema and
+ * verified as 0 records. Only a path that does not exist is created. */
+Test(contract_sqlite, a_file_that_is_not_a_database_is_refused_and_left_alone)
+{
+    char path[128], err[512] = "";
+    snprintf(path, sizeof path, "/tmp/nd_store_notdb_%d.db", (int)getpid());
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    nd_store_t *s = NULL;
+    cr_assert_eq(nd_store_open(path, ND_STORE_CREATE, &s, err, sizeof err), ND_EINVAL);
+    cr_assert(strstr(err, "an empty file, not a database") != NULL, "%s", err);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(sb.st_size, 0, "the empty file was initialised");
+    f = fopen(path, "w");
+    fputs("id,name\n1,x\n", f);
+    fclose(f);
+    cr_assert_eq(nd_store_open(path, 0, &s, err, sizeof err), ND_EINVAL);
+    cr_assert(strstr(err, "no SQLite header") != NULL, "%s", err);
+    unlink(path);
+    cr_assert_eq(nd_store_open(path, 0, &s, err, sizeof err), ND_ENOTFOUND);
+    cr_assert_eq(access(path, F_OK), -1, "a reader created the file");
 }

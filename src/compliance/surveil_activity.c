@@ -284,6 +284,11 @@ static nd_err_t adv_day(nd__surv_ctx_t *c, const nd__surv_map_t *daily, const ui
     int64_t adv = adv_for(c, daily, e->symbol, nd__surv_day(e->ts_ns));
     if (adv <= 0 || qty == 0 || (__int128)qty * 10000 <= (__int128)p->adv_share_bps * adv)
         return ND_OK;
+    /* The share in bps is the alert's measured figure: past int64 (a tiny ADV) it is an
+     * overflow, not a value cut by the cast. */
+    __int128 share_bps = (__int128)qty * 10000 / adv;
+    if (share_bps > INT64_MAX)
+        return nd__surv_overflow(c, idx[first], "the owner's share of the average daily volume");
     nd_surv_alert_t *a = nd__surv_alert_new(c, ND_SURV_LARGE_VOLUME, e->owner, e->symbol);
     if (!a)
         return ND_ENOMEM;
@@ -296,11 +301,11 @@ static nd_err_t adv_day(nd__surv_ctx_t *c, const nd__surv_map_t *daily, const ui
     snprintf(a->reason, sizeof a->reason,
              "owner's filled quantity %s in one UTC day is %lld.%02lld%% of the average daily "
              "volume %s, above %u.%02u%% [%s]",
-             nd__surv_amount(qty, q, sizeof q), (long long)((__int128)qty * 10000 / adv / 100),
-             (long long)((__int128)qty * 10000 / adv % 100), nd__surv_amount(adv, v, sizeof v),
+             nd__surv_amount(qty, q, sizeof q), (long long)(share_bps / 100),
+             (long long)(share_bps % 100), nd__surv_amount(adv, v, sizeof v),
              p->adv_share_bps / 100, p->adv_share_bps % 100,
              nd__surv_cite(p->jurisdiction, ND_SURV_LARGE_VOLUME));
-    a->measured = (int64_t)((__int128)qty * 10000 / adv);
+    a->measured = (int64_t)share_bps;
     a->threshold = p->adv_share_bps;
     nd__surv_alert_commit(c);
     return ND_OK;

@@ -580,3 +580,20 @@ Test(surveil, a_position_or_a_day_total_that_overflows_is_refused_not_clamped)
                  ND_EOVERFLOW);
     cr_assert(strstr(err, "time outside") != NULL, "%s", err);
 }
+
+/* The ADV share (the alert's measured bps) past int64 is an overflow, not a cast-cut value. */
+Test(surveil, an_adv_share_past_int64_is_refused)
+{
+    add("2024-01-02T15:00:00Z", "A", "A", "T", 'b', 'f', "o1", "0.00000001", "92233720368");
+    nd_surv_adv_t adv = {id("T"), 1};
+    nd_surv_options_t opt = {.adv = &adv, .adv_count = 1};
+    char err[256] = "";
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_EU), &opt, err, sizeof err),
+                 ND_EOVERFLOW);
+    cr_assert(strstr(err, "event 0 (data row 1): the owner's share of the average daily volume")
+              != NULL, "%s", err);
+    adv.qty = dec("92233720368"); /* a 100% share: fits, alerts */
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_EU), &opt, err, sizeof err), ND_OK,
+                 "%s", err);
+    cr_assert_eq(count_rule(ND_SURV_LARGE_VOLUME), 1);
+}

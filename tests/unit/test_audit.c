@@ -353,6 +353,7 @@ Test(record_decode, bad_fields_are_named)
 #include "noderr/alloc.h"
 #include "noderr/rand.h"
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -446,6 +447,57 @@ static int64_t sim_legal_cutoff(int cls, int64_t now)
     return cut;
 }
 
+/* The prune record's detail lists exactly the seqs that disappeared, as ranges. */
+typedef struct sim_prune_detail {
+    int64_t seq;
+    char detail[16384];
+} sim_prune_detail_t;
+
+static nd_err_t sim_find_detail(void *ctx, const nd_record_t *rec)
+{
+    sim_prune_detail_t *d = ctx;
+    if (rec->seq == d->seq)
+        snprintf(d->detail, sizeof d->detail, "%s", rec->detail);
+    return ND_OK;
+}
+
+static bool sim_present(const sim_state_t *st, int64_t seq);
+
+static void sim_check_ranges(nd_store_t *s, int64_t prune_seq, const sim_state_t *before,
+                             const sim_state_t *after, uint64_t seed)
+{
+    sim_prune_detail_t *d = nd_alloc(sizeof *d);
+    cr_assert_not_null(d);
+    d->seq = prune_seq;
+    d->detail[0] = '\0';
+    char err[256] = "";
+    nd_record_filter_t f = {.seq_from = prune_seq};
+    cr_assert_eq(nd_store_scan(s, &f, d, sim_find_detail, err, sizeof err), ND_OK, "%s", err);
+    json_error_t jerr;
+    json_t *doc = json_loads(d->detail, 0, &jerr);
+    cr_assert_not_null(doc, "seed %llu: prune detail: %s", (unsigned long long)seed, jerr.text);
+    int64_t listed = 0;
+    size_t k;
+    json_t *range;
+    json_array_foreach(json_object_get(doc, "ranges"), k, range) {
+        int64_t from = json_integer_value(json_array_get(range, 0));
+        int64_t to = json_integer_value(json_array_get(range, 1));
+        for (int64_t q = from; q <= to; q++) {
+            cr_assert(sim_present(before, q) && !sim_present(after, q),
+                      "seed %llu: range [%lld, %lld] lists %lld, which was not pruned",
+                      (unsigned long long)seed, (long long)from, (long long)to, (long long)q);
+            listed++;
+        }
+    }
+    json_decref(doc);
+    nd_free(d);
+    int64_t gone = 0;
+    for (size_t j = 0; j < before->count; j++)
+        gone += !sim_present(after, before->recs[j].seq);
+    cr_assert_eq(listed, gone, "seed %llu: the prune record lists %lld of %lld pruned records",
+                 (unsigned long long)seed, (long long)listed, (long long)gone);
+}
+
 static bool sim_present(const sim_state_t *st, int64_t seq)
 {
     for (size_t k = 0; k < st->count; k++)
@@ -499,6 +551,7 @@ static void sim_prune(nd_store_t *s, nd_rand_t *rng, int64_t now, uint64_t seed)
         const sim_rec_t *tail = &after->recs[after->count - 1];
         cr_assert_eq(tail->kind, ND_RECORD_PRUNE, "seed %llu", (unsigned long long)seed);
         cr_assert_eq(tail->seq, r.prune_seq, "seed %llu", (unsigned long long)seed);
+        sim_check_ranges(s, r.prune_seq, before, after, seed);
     }
     nd_free(before);
     nd_free(after);

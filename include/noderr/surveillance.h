@@ -201,6 +201,10 @@ typedef struct nd_surv_options {
     bool adv_from_events;  /* derive a symbol's ADV from the events' own fills (lookback) */
     const int64_t *holidays; /* UTC days since the epoch that are not business days; sorted */
     size_t holiday_count;
+    /* For error messages: when the events were read one per line from a file, the line of
+     * event 0 (event i is on line first_line + i), so an overflow says "line N (event i)";
+     * 0 when they did not come from a file. */
+    uint32_t first_line;
 } nd_surv_options_t;
 
 /* ---- Alerts ----------------------------------------------------------------------------- */
@@ -239,7 +243,8 @@ void nd_surv_alerts_deinit(nd_surv_alerts_t *alerts);
  * the same input gives the same output. An alert is raised under a profile only when one of
  * its accounts is under that profile (nd_surv_account_t.jurisdictions); the same case seen by
  * two profiles is reported once per profile. Returns ND_EINVAL (err names the event index)
- * for a malformed event; ND_EOVERFLOW (err: "event I (data row I+1): ...") for an event whose
+ * for a malformed event; ND_EOVERFLOW (err: "line N (event I): ..." with
+ * options->first_line, else "event I (data row I+1): ...") for an event whose
  * notional does not fit int64, a time past ND_SURV_TS_ABS_MAX, or a sum a rule keeps (a
  * position, a day's notional or quantity) that overflows: never a clamped figure; ND_ENOMEM;
  * on error `alerts` keeps what it held before.

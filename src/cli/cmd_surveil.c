@@ -820,6 +820,7 @@ static int run_scan(const surv_opts_t *o, surv_input_t *in, nd_surv_alerts_t *al
         .accounts = in->accounts, .account_count = in->account_count,
         .adv = in->adv, .adv_count = in->adv_count, .adv_from_events = o->adv_from_events,
         .holidays = in->holidays, .holiday_count = in->holiday_count,
+        .first_line = o->db_url ? 0 : 2, /* one event a line after the header */
     };
     char err[256];
     if (nd_surv_scan(in->events, in->count, profiles, np, &opt, alerts, err, sizeof err) !=

@@ -132,12 +132,22 @@ nd_err_t nd_surv_event_notional(const nd_surv_event_t *event, int64_t *out)
     return nd__surv_notional(event->px, event->qty, out);
 }
 
+void nd__surv_event_where(const nd_surv_options_t *opt, size_t index, char *buf, size_t cap)
+{
+    if (opt && opt->first_line > 0)
+        snprintf(buf, cap, "line %llu (event %zu)",
+                 (unsigned long long)opt->first_line + index, index);
+    else
+        snprintf(buf, cap, "event %zu (data row %zu)", index, index + 1);
+}
+
 nd_err_t nd__surv_overflow(const nd__surv_ctx_t *c, uint32_t index, const char *what)
 {
     ND_ASSERT(index < c->n);
+    char where[64];
+    nd__surv_event_where(c->opt, index, where, sizeof where);
     if (c->err_len)
-        snprintf(c->err, c->err_len, "event %u (data row %u): %s does not fit 64 bits",
-                 index, index + 1, what);
+        snprintf(c->err, c->err_len, "%s: %s does not fit 64 bits", where, what);
     return ND_EOVERFLOW;
 }
 

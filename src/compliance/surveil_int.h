@@ -77,7 +77,10 @@ bool nd__surv_account_applies(const nd__surv_ctx_t *c, uint32_t account);
 /* Notional px * qty (both ND_SURV_DECIMALS) in cash units; ND_EOVERFLOW when it does not fit
  * int64 (nd_surv_scan refuses such events up front, so rules see only fitting ones). */
 nd_err_t nd__surv_notional(int64_t px, int64_t qty, int64_t *out /* OUT */);
-/* Writes "event I (data row I+1): WHAT does not fit 64 bits" into the scan's err and returns
+/* Where event index is, for messages: "line N (event I)" when options->first_line is set,
+ * else "event I (data row I+1)". */
+void nd__surv_event_where(const nd_surv_options_t *opt, size_t index, char *buf, size_t cap);
+/* Writes "WHERE: WHAT does not fit 64 bits" into the scan's err and returns
  * ND_EOVERFLOW: a sum that overflows is an input error, never clamped. */
 nd_err_t nd__surv_overflow(const nd__surv_ctx_t *c, uint32_t index, const char *what);
 /* *sum += add, or nd__surv_overflow(c, index, what) leaving *sum unchanged. */

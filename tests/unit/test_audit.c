@@ -393,7 +393,7 @@ typedef struct sim_state {
 static char sim_path[256];
 /* What the seeds exercised (printed, so a run that tests nothing shows it). */
 static struct {
-    int prunes, refused, pruned_records, tampered, untampered;
+    int prunes, refused, pruned_records, tampered, untampered, forged;
 } sim_stats;
 
 static nd_err_t sim_collect(void *ctx, const nd_record_t *rec)
@@ -585,11 +585,45 @@ static void sim_sql(const char *sql)
     sqlite3_close(db);
 }
 
+/* Cuts the last record and rewrites both heads to the one before it, as someone without the
+ * key would: consistent, with macs of the right shape but wrong. Only a keyed store
+ * catches this (docs: what the head cannot catch without a key). */
+static const char *sim_forge_heads(const sim_state_t *st)
+{
+    int64_t last = st->recs[st->count - 1].seq, prev = st->recs[st->count - 2].seq;
+    char sql[512];
+    snprintf(sql, sizeof sql, "DELETE FROM records WHERE seq = %lld; UPDATE audit_head SET "
+             "seq = %lld, hash = (SELECT hash FROM records WHERE seq = %lld), mac = "
+             "randomblob(32)", (long long)last, (long long)prev, (long long)prev);
+    sim_sql(sql);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    cr_assert_eq(sqlite3_open(sim_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT lower(hex(hash)) FROM audit_head", -1, &q, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    char head[400], text[200];
+    /* A mac of the right shape, so only the signature check can tell. */
+    snprintf(text, sizeof text, "noderr-audit-head 1\nseq %lld\nhash %s\nmac %s%s\n",
+             (long long)prev, (const char *)sqlite3_column_text(q, 0),
+             "abababababababababababababababab", "abababababababababababababababab");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    snprintf(head, sizeof head, "%s.head", sim_path);
+    FILE *f = fopen(head, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return "cut the tail and forge both heads without the key";
+}
+
 /* One random tampering; returns its name, or NULL when the store is too small for it. */
-static const char *sim_tamper(nd_rand_t *rng, const sim_state_t *st)
+static const char *sim_tamper(nd_rand_t *rng, const sim_state_t *st, bool keyed)
 {
     if (st->count < 2)
         return NULL;
+    if (keyed && nd_rand_below(rng, 4) == 0)
+        return sim_forge_heads(st);
     char sql[1024];
     size_t k = (size_t)nd_rand_below(rng, st->count);
     int64_t seq = st->recs[k].seq, last = st->recs[st->count - 1].seq;
@@ -670,6 +704,12 @@ static void sim_run(uint64_t seed)
     nd_rand_t rng;
     nd_rand_init(&rng, seed);
     sim_remove_files();
+    /* Half the seeds sign their heads (the key is read at open and at verify). */
+    bool keyed = nd_rand_below(&rng, 2) == 0;
+    if (keyed)
+        setenv("NODERR_AUDIT_KEY", "audit-sim-key", 1);
+    else
+        unsetenv("NODERR_AUDIT_KEY");
     char url[300], err[512] = "";
     snprintf(url, sizeof url, "sqlite:%s", sim_path);
     nd_store_t *s = NULL;
@@ -693,7 +733,8 @@ static void sim_run(uint64_t seed)
     cr_assert_not_null(st);
     sim_snapshot(s, st);
     nd_store_close(s);
-    const char *tamper = nd_rand_below(&rng, 5) == 0 ? NULL : sim_tamper(&rng, st);
+    const char *tamper = nd_rand_below(&rng, 5) == 0 ? NULL : sim_tamper(&rng, st, keyed);
+    sim_stats.forged += tamper && strstr(tamper, "forge") != NULL;
     nd_free(st);
     cr_assert_eq(nd_store_open(url, 0, &s, err, sizeof err), ND_OK, "%s", err);
     nd_audit_result_t a;
@@ -721,10 +762,12 @@ Test(audit_sim, random_histories_prunes_and_tampering, .timeout = 240)
     for (uint64_t seed = from; seed < to; seed++)
         sim_run(seed);
     sim_remove_files();
+    unsetenv("NODERR_AUDIT_KEY");
     cr_log_info("audit_sim: %d prunes (%d records), %d refused below a legal minimum, %d "
-                "tampered stores caught, %d untampered verified", sim_stats.prunes,
-                sim_stats.pruned_records, sim_stats.refused, sim_stats.tampered,
-                sim_stats.untampered);
+                "tampered stores caught (%d with both heads forged under a key), %d "
+                "untampered verified", sim_stats.prunes, sim_stats.pruned_records,
+                sim_stats.refused, sim_stats.tampered, sim_stats.forged, sim_stats.untampered);
+    cr_assert_gt(sim_stats.forged, 10);
     cr_assert_gt(sim_stats.prunes, SIM_SEEDS / 4);
     cr_assert_gt(sim_stats.refused, SIM_SEEDS / 4);
     cr_assert_gt(sim_stats.tampered, SIM_SEEDS / 2);

@@ -254,10 +254,12 @@ typedef enum nd_audit_problem {
     ND_AUDIT_ALTERED = 1,   /* content changed (its hash, or the next record's link, breaks) */
     ND_AUDIT_DELETED = 2,   /* a seq is missing and no prune record covers it */
     ND_AUDIT_INSERTED = 3,  /* a record that was never appended (its link skips back) */
-    ND_AUDIT_REORDERED = 4  /* records moved: a record links to, or hashes as, another place */
+    ND_AUDIT_REORDERED = 4, /* records moved: a record links to, or hashes as, another place */
+    ND_AUDIT_HEAD = 5       /* the store's head is missing, unreadable, wrongly signed or
+                             * behind the chain (rolled back, or records added behind it) */
 } nd_audit_problem_t;
 
-/* "ok", "altered", "deleted", "inserted", "reordered". */
+/* "ok", "altered", "deleted", "inserted", "reordered", "head". */
 const char *nd_audit_problem_name(nd_audit_problem_t problem);
 
 typedef struct nd_audit_result {
@@ -268,13 +270,23 @@ typedef struct nd_audit_result {
     uint8_t head[ND_HASH_SIZE]; /* hash of the last verified record */
     nd_audit_problem_t problem;
     int64_t seq;                /* the first record at fault (ND_AUDIT_OK: 0) */
-    char detail[256];           /* one line: what was found */
+    char detail[320];           /* one line: what was found */
+    /* The store's own head, checked after a clean walk: */
+    int64_t head_seq;           /* the seq the store's head names */
+    char head_checked[48];      /* "table and head file", "table" (PostgreSQL), "memory" */
+    char signature[40];         /* "verified", "unsigned", "not checked (no key)" */
 } nd_audit_result_t;
 
 /* Walks the whole chain in seq order and checks every link and hash, stepping over ranges
- * listed by prune records. Returns ND_OK when the walk finished, whatever it found (see
- * out->problem); ND_EIO when the store could not be read. O(records), constant memory unless
- * a problem is found (then one more pass maps hashes to seqs to classify it). */
+ * listed by prune records; then checks that the chain ends exactly at the head the store
+ * wrote with its last commit (the audit_head table, and for SQLite the head file PATH.head),
+ * and, when a key is set (NODERR_AUDIT_KEY or NODERR_AUDIT_KEY_FILE), that the head's HMAC is
+ * right. A chain ending before the head is DELETED (its tail, or every record, was removed);
+ * a different last record is ALTERED; a missing, unreadable, unsigned-under-a-key or
+ * wrongly signed head, or a head behind the chain, is HEAD. Returns ND_OK when the walk
+ * finished, whatever it found (see out->problem); ND_EIO when the store could not be read,
+ * ND_EINVAL when the key file cannot be used. O(records), constant memory unless a problem is
+ * found (then one more pass maps hashes to seqs to classify it). */
 nd_err_t nd_audit_verify(nd_store_t *s, nd_audit_result_t *out /* OUT */, char *err,
                          size_t err_len);
 
@@ -300,10 +312,36 @@ typedef struct nd_retention_period {
 
 typedef struct nd_retention_policy {
     nd_retention_period_t keep[ND_RETENTION_CLASSES];
+    /* The jurisdictions whose legal minimums bind (ND_JUR_BIT set); 0 = every built-in one,
+     * so the strictest minimum of each class applies. */
+    uint32_t jurisdictions;
+    /* NULL: a period below a class's legal minimum is refused. Otherwise the operator's reason
+     * for going below it (non-empty): the prune goes ahead and an operator record naming the
+     * class, the period, the minimum and this reason is appended in the same transaction. */
+    const char *below_minimum_reason;
 } nd_retention_policy_t;
 
-/* Trades 7 years, logs 1 year, metrics 5 years, chaos 90 days. */
+/* Trades 7 years, logs 1 year, metrics 5 years, chaos 90 days; every jurisdiction; no
+ * override. */
 void nd_retention_policy_default(nd_retention_policy_t *p);
+
+/* The legal minimum retention of cls under jurisdiction j (jurisdiction.c), and *source (may
+ * be NULL) the rule it comes from, or a note that it is our own choice because no rule names
+ * a period. Trades: 7 years in every profile. */
+nd_retention_period_t nd_retention_legal_minimum(nd_jurisdiction_t j, nd_retention_class_t cls,
+                                                 const char **source /* OUT */);
+
+/* Checks policy against the legal minimums of its jurisdictions at now_ns (a period is shorter
+ * when its cutoff is later). ND_OK when every class is at or above its minimum, or when
+ * policy->below_minimum_reason is set (then *below, when not NULL, receives the bit
+ * (1u << class) of every class below it). ND_ERANGE naming the first class below, the period
+ * asked and the minimum (with its jurisdiction and source) otherwise; ND_EINVAL for an empty
+ * reason. */
+nd_err_t nd_retention_policy_check(const nd_retention_policy_t *policy, int64_t now_ns,
+                                   uint32_t *below /* OUT */, char *err, size_t err_len);
+
+/* "7y", "90d", "1y30d", "0d". */
+void nd_retention_period_format(nd_retention_period_t period, char *buf, size_t cap);
 
 /* Applies "CLASS=Ny" or "CLASS=Nd" (e.g. "chaos=30d"). ND_EINVAL with why in err. */
 nd_err_t nd_retention_policy_set(nd_retention_policy_t *p, const char *spec, char *err,
@@ -320,12 +358,16 @@ typedef struct nd_retention_result {
     int64_t kept;
     int64_t ranges;
     int64_t prune_seq;          /* seq of the prune record; 0 on a dry run or nothing to prune */
+    int64_t override_records;   /* operator records of a below-minimum override appended */
     int64_t cutoff_ns[ND_RETENTION_CLASSES];
 } nd_retention_result_t;
 
-/* Verifies the chain (refusing with ND_ESTATE to prune one that does not verify), then
- * deletes every record past its class's retention at now_ns and appends one prune record
- * listing the deleted ranges, all in one transaction. dry_run counts without changing
+/* Checks the policy against the legal minimums (nd_retention_policy_check: ND_ERANGE, nothing
+ * changed), verifies the chain (refusing with ND_ESTATE to prune one that does not verify),
+ * then deletes every record past its class's retention at now_ns and appends one prune record
+ * listing the deleted ranges, all in one transaction; with an override, one operator record
+ * per class below its minimum ("retention_below_legal_minimum") comes first in that
+ * transaction (also when nothing is past retention). dry_run counts without changing
  * anything. O(records). */
 nd_err_t nd_retention_apply(nd_store_t *s, const nd_retention_policy_t *policy, int64_t now_ns,
                             bool dry_run, nd_retention_result_t *out /* OUT */, char *err,

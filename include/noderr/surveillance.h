@@ -81,6 +81,15 @@ typedef struct nd_surv_event {
     uint8_t kind;      /* nd_surv_kind_t */
 } nd_surv_event_t;
 
+/* The event's notional px * qty in cash units (10^-ND_CASH_DECIMALS). ND_EOVERFLOW when it
+ * does not fit int64: such an event is an input error (nd_surv_scan refuses it), never
+ * clamped. */
+nd_err_t nd_surv_event_notional(const nd_surv_event_t *event, int64_t *out /* OUT */);
+
+/* Event times must lie within +-ND_SURV_TS_ABS_MAX ns of the epoch (1823..2116), so that a time
+ * plus or minus any rule window or day count cannot overflow. */
+#define ND_SURV_TS_ABS_MAX (INT64_C(1) << 62)
+
 /* Builds an event from an engine order (rescaling its price and quantity from the instrument's
  * scales to ND_SURV_DECIMALS) so that the engine can feed the pre-trade check. ND_EOVERFLOW or
  * ND_EPRECISION when the order's values do not fit the surveillance scale. */
@@ -192,6 +201,10 @@ typedef struct nd_surv_options {
     bool adv_from_events;  /* derive a symbol's ADV from the events' own fills (lookback) */
     const int64_t *holidays; /* UTC days since the epoch that are not business days; sorted */
     size_t holiday_count;
+    /* For error messages: when the events were read one per line from a file, the line of
+     * event 0 (event i is on line first_line + i), so an overflow says "line N (event i)";
+     * 0 when they did not come from a file. */
+    uint32_t first_line;
 } nd_surv_options_t;
 
 /* ---- Alerts ----------------------------------------------------------------------------- */
@@ -230,7 +243,11 @@ void nd_surv_alerts_deinit(nd_surv_alerts_t *alerts);
  * the same input gives the same output. An alert is raised under a profile only when one of
  * its accounts is under that profile (nd_surv_account_t.jurisdictions); the same case seen by
  * two profiles is reported once per profile. Returns ND_EINVAL (err names the event index)
- * for a malformed event, ND_ENOMEM; on error `alerts` keeps what it held before.
+ * for a malformed event; ND_EOVERFLOW (err: "line N (event I): ..." with
+ * options->first_line, else "event I (data row I+1): ...") for an event whose
+ * notional does not fit int64, a time past ND_SURV_TS_ABS_MAX, or a sum a rule keeps (a
+ * position, a day's notional or quantity) that overflows: never a clamped figure; ND_ENOMEM;
+ * on error `alerts` keeps what it held before.
  * Cost O(n log n) at worst (sorting), O(n) on time-ordered input; memory O(n + ids). */
 nd_err_t nd_surv_scan(const nd_surv_event_t *events, size_t n,
                       const nd_surv_profile_t *const *profiles, size_t profile_count,
@@ -260,7 +277,8 @@ void nd_surv_pretrade_destroy(nd_surv_pretrade_t *state);
  * ND_REJECT_SELF_MATCH when it would cross a resting opposite order of the same owner in the
  * same symbol (a market order crosses any), or ND_REJECT_SURVEILLANCE_LIMIT when its notional
  * or the account's message rate in the symbol breaches the profile's hard limits, or
- * ND_REJECT_POOL_EXHAUSTED when the state cannot hold another resting order. On a reject,
+ * ND_REJECT_POOL_EXHAUSTED when the state cannot hold another resting order, or
+ * ND_REJECT_OVERFLOW when its price x quantity does not fit 64-bit cash units. On a reject,
  * *alert (when not NULL) is filled with the evidence, ready to record. Does not change the
  * state: apply the order with nd_surv_pretrade_apply once it is sent. O(resting orders). */
 nd_reject_t nd_surv_pretrade_check(const nd_surv_pretrade_t *state, const nd_surv_event_t *order,

@@ -19,10 +19,13 @@ static const char usage_text[] =
     "usage: noderr audit verify --db URL [--json] [--head HASH]\n"
     "       noderr audit export --db URL [--format csv|json]\n"
     "\n"
-    "Recomputes every record's SHA-256 link (sqlite:PATH, a bare PATH, or postgresql://...).\n"
-    "Exit 0: every record verified; exit 1: the first record altered, deleted, inserted or\n"
-    "reordered is named. --head checks that the chain still ends at a hash noted earlier\n"
-    "(which catches records removed from, or rewritten at, the end).\n"
+    "Recomputes every record's SHA-256 link (sqlite:PATH, a bare PATH, or postgresql://...),\n"
+    "then checks that the chain ends at the head the store wrote with its last commit (the\n"
+    "audit_head table and, for SQLite, the head file PATH.head; signed with HMAC-SHA256 when\n"
+    "NODERR_AUDIT_KEY or NODERR_AUDIT_KEY_FILE is set). Exit 0: every record verified, and the\n"
+    "head verified (count and hash) is printed so it can be noted; exit 1: the first record\n"
+    "altered, deleted, inserted or reordered, or a missing, rolled-back or wrongly signed\n"
+    "head, is named. --head checks that the chain still ends at a hash noted earlier.\n"
     "export prints every record decoded (CSV with a header row, the default, or a JSON\n"
     "array), in seq order; it does not verify the chain.\n";
 
@@ -88,6 +91,11 @@ static int report(const nd_audit_result_t *r, bool json)
                                 (json_int_t)r->verified, "pruned", (json_int_t)r->pruned,
                                 "prune_records", (json_int_t)r->prune_records, "last_seq",
                                 (json_int_t)r->last_seq, "head", hex);
+        if (r->head_checked[0]) {
+            json_object_set_new(doc, "store_head_seq", json_integer(r->head_seq));
+            json_object_set_new(doc, "store_head_checked", json_string(r->head_checked));
+            json_object_set_new(doc, "signature", json_string(r->signature));
+        }
         if (!ok) {
             json_object_set_new(doc, "problem", json_string(nd_audit_problem_name(r->problem)));
             json_object_set_new(doc, "seq", json_integer(r->seq));
@@ -99,12 +107,13 @@ static int report(const nd_audit_result_t *r, bool json)
             return ND_EXIT_USAGE;
     } else if (ok) {
         printf("noderr audit verify: %lld records verified (%lld pruned through %lld prune "
-               "records), head %s\n", (long long)r->verified, (long long)r->pruned,
-               (long long)r->prune_records, hex);
+               "records), head %s at seq %lld; the store's head (%s) agrees; signature %s\n",
+               (long long)r->verified, (long long)r->pruned, (long long)r->prune_records, hex,
+               (long long)r->last_seq, r->head_checked, r->signature);
     } else {
-        printf("noderr audit verify: %s at seq %lld: %s (%lld records verified before it)\n",
-               nd_audit_problem_name(r->problem), (long long)r->seq, r->detail,
-               (long long)r->verified);
+        printf("noderr audit verify: %s at seq %lld: %s (%lld records verified before it, up "
+               "to seq %lld, head %s)\n", nd_audit_problem_name(r->problem), (long long)r->seq,
+               r->detail, (long long)r->verified, (long long)r->last_seq, hex);
     }
     return ok ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
 }

@@ -1,6 +1,8 @@
 /* cmd_retention.c: `noderr retention apply --db URL [--dry-run] [--now ISO] [--keep
- * CLASS=PERIOD]... [--json]`: deletes what is past retention and records the prune in the
- * audit chain. Without --now the time is the system clock's (read through nd_clock_os). */
+ * CLASS=PERIOD]... [--jurisdiction LIST] [--below-legal-minimum REASON] [--json]`: deletes
+ * what is past retention and records the prune in the audit chain. Without --now the time is
+ * the system clock's (read through nd_clock_os). The legal minimums and the override live in
+ * src/compliance/retention.c; this file parses, calls and prints. */
 #include "cli.h"
 #include "noderr/clock.h"
 #include "noderr/store.h"
@@ -15,14 +17,18 @@ int nd_cmd_retention(int argc, char **argv);
 
 static const char usage_text[] =
     "usage: noderr retention apply --db URL [--dry-run] [--now ISO-8601] [--json]\n"
-    "                              [--keep CLASS=Ny|CLASS=Nd]...\n"
+    "                              [--keep CLASS=Ny|CLASS=Nd]... [--jurisdiction US,EU,UK,SG]\n"
+    "                              [--below-legal-minimum REASON]\n"
     "\n"
     "Deletes records past retention (defaults: trades 7y, logs 1y, metrics 5y, chaos 90d;\n"
     "CLASS is trades, logs, metrics or chaos) and appends a prune record so the audit chain\n"
     "still verifies. Nothing inside its retention period is ever deleted; a chain that does\n"
-    "not verify is not pruned. --dry-run only counts.\n";
+    "not verify is not pruned. --dry-run only counts.\n"
+    "A --keep below a class's legal minimum (trades: 7y) under the jurisdictions given (default:\n"
+    "all, the strictest binds) is refused (exit 2) unless --below-legal-minimum gives a reason;\n"
+    "the override is then recorded in the audit chain with the prune.\n";
 
-enum { OPT_DB = 256, OPT_DRY, OPT_NOW, OPT_KEEP, OPT_JSON, OPT_HELP };
+enum { OPT_DB = 256, OPT_DRY, OPT_NOW, OPT_KEEP, OPT_JSON, OPT_HELP, OPT_JUR, OPT_BELOW };
 
 static const struct option long_options[] = {
     {"db", required_argument, 0, OPT_DB},
@@ -30,6 +36,8 @@ static const struct option long_options[] = {
     {"now", required_argument, 0, OPT_NOW},
     {"keep", required_argument, 0, OPT_KEEP},
     {"json", no_argument, 0, OPT_JSON},
+    {"jurisdiction", required_argument, 0, OPT_JUR},
+    {"below-legal-minimum", required_argument, 0, OPT_BELOW},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -63,6 +71,19 @@ static int parse_option(options_t *o, int opt, const char *arg)
             return ND_EXIT_USAGE;
         }
         return 0;
+    case OPT_JUR:
+        if (nd_jurisdiction_parse_list(arg, &o->policy.jurisdictions, err, sizeof err) != ND_OK) {
+            fprintf(stderr, "noderr retention: --jurisdiction: %s\n", err);
+            return ND_EXIT_USAGE;
+        }
+        return 0;
+    case OPT_BELOW:
+        if (arg[0] == '\0') {
+            fprintf(stderr, "noderr retention: --below-legal-minimum needs a reason\n");
+            return ND_EXIT_USAGE;
+        }
+        o->policy.below_minimum_reason = arg;
+        return 0;
     case OPT_HELP: fputs(usage_text, stdout); return -1;
     }
     fprintf(stderr, "noderr retention apply: unknown or incomplete option\n%s", usage_text);
@@ -72,10 +93,11 @@ static int parse_option(options_t *o, int opt, const char *arg)
 static int print_result(const options_t *o, const nd_retention_result_t *r)
 {
     if (o->json) {
-        json_t *doc = json_pack("{s:b,s:I,s:I,s:I,s:I}", "dry_run", o->dry_run, "pruned",
+        json_t *doc = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "dry_run", o->dry_run, "pruned",
                                 (json_int_t)r->pruned_total, "kept", (json_int_t)r->kept,
                                 "ranges", (json_int_t)r->ranges, "prune_seq",
-                                (json_int_t)r->prune_seq);
+                                (json_int_t)r->prune_seq, "override_records",
+                                (json_int_t)r->override_records);
         json_t *by = json_object(), *cut = json_object();
         for (int c = 0; c < ND_RETENTION_CLASSES; c++) {
             char iso[40];
@@ -96,6 +118,9 @@ static int print_result(const options_t *o, const nd_retention_result_t *r)
            (long long)r->kept);
     if (r->prune_seq > 0)
         printf("; prune record seq %lld", (long long)r->prune_seq);
+    if (r->override_records > 0)
+        printf("; %lld class(es) below the legal minimum, recorded as operator records",
+               (long long)r->override_records);
     printf("\n");
     return ND_EXIT_OK;
 }
@@ -110,8 +135,9 @@ static int apply(options_t *o)
         rc = nd_retention_apply(s, &o->policy, o->now_ns, o->dry_run, &r, err, sizeof err);
     nd_store_close(s);
     if (rc != ND_OK) {
-        fprintf(stderr, "noderr retention apply: --db %s: %s\n", o->url,
-                err[0] ? err : nd_strerror(rc));
+        fprintf(stderr, "noderr retention apply: --db %s: %s%s\n", o->url,
+                err[0] ? err : nd_strerror(rc),
+                rc == ND_ERANGE ? " (--below-legal-minimum REASON overrides it)" : "");
         return rc == ND_ESTATE ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
     }
     return print_result(o, &r);

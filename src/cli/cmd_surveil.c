@@ -197,7 +197,9 @@ static const char *parse_ts(const char *text, int64_t *out_ns /* OUT */)
         return "empty";
     if (strspn(text, "0123456789") == len) {
         int64_t ms = 0;
-        if (len > 15 || nd_fixed_parse(text, len, 0, &ms) != ND_OK)
+        /* Bounded so that ms * 10^6 (and any rule window around it) fits int64. */
+        if (len > 15 || nd_fixed_parse(text, len, 0, &ms) != ND_OK ||
+            ms > ND_SURV_TS_ABS_MAX / ND_NS_PER_MS)
             return "Unix milliseconds out of range";
         *out_ns = ms * ND_NS_PER_MS;
         return NULL;
@@ -281,6 +283,11 @@ static int parse_numbers(const line_reader_t *r, char **f, nd_surv_event_t *e)
     why = parse_amount(f[10], e->kind == ND_SURV_CANCEL, e->kind != ND_SURV_CANCEL, &e->qty);
     if (why) {
         row_error(r, "qty", f[10], why);
+        return -1;
+    }
+    int64_t notional; /* an input error here, not a clamped figure in an alert */
+    if (nd_surv_event_notional(e, &notional) != ND_OK) {
+        row_error(r, "qty", f[10], "price x qty (the notional) does not fit 64-bit cash units");
         return -1;
     }
     return 0;
@@ -813,6 +820,7 @@ static int run_scan(const surv_opts_t *o, surv_input_t *in, nd_surv_alerts_t *al
         .accounts = in->accounts, .account_count = in->account_count,
         .adv = in->adv, .adv_count = in->adv_count, .adv_from_events = o->adv_from_events,
         .holidays = in->holidays, .holiday_count = in->holiday_count,
+        .first_line = o->db_url ? 0 : 2, /* one event a line after the header */
     };
     char err[256];
     if (nd_surv_scan(in->events, in->count, profiles, np, &opt, alerts, err, sizeof err) !=

@@ -19,15 +19,20 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "store_int.h"
 
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ENCODING_VERSION 1
 #define SEQ_OFFSET 1
@@ -202,6 +207,7 @@ const char *nd_audit_problem_name(nd_audit_problem_t problem)
     case ND_AUDIT_DELETED: return "deleted";
     case ND_AUDIT_INSERTED: return "inserted";
     case ND_AUDIT_REORDERED: return "reordered";
+    case ND_AUDIT_HEAD: return "head";
     }
     return "unknown";
 }
@@ -481,6 +487,197 @@ static void classify(walk_t *w, nd_store_t *s)
     }
 }
 
+/* ---- the store's head -------------------------------------------------------------------- */
+
+/* The key file must be private: a key others can read signs nothing. */
+static nd_err_t read_key_file(const char *path, uint8_t *key, size_t cap, size_t *key_len,
+                              char *err, size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat sb;
+    const char *why = NULL;
+    ssize_t n = 0;
+    if (fd < 0)
+        why = strerror(errno);
+    else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        why = "not a regular file";
+    else if ((sb.st_mode & 077) != 0)
+        why = "readable or writable by group or others (chmod 600 it)";
+    else if (sb.st_size < 1 || (size_t)sb.st_size > cap)
+        why = "empty or larger than 4096 bytes";
+    else if ((n = read(fd, key, cap)) != (ssize_t)sb.st_size)
+        why = "cannot be read whole";
+    if (fd >= 0)
+        close(fd);
+    if (why) {
+        snprintf(err, err_len, "NODERR_AUDIT_KEY_FILE %s: %s", path, why);
+        return ND_EINVAL;
+    }
+    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+        n--; /* a key written by echo keeps no line ending */
+    if (n == 0) {
+        snprintf(err, err_len, "NODERR_AUDIT_KEY_FILE %s: the key is empty", path);
+        return ND_EINVAL;
+    }
+    *key_len = (size_t)n;
+    return ND_OK;
+}
+
+nd_err_t nd__audit_key(uint8_t *key, size_t cap, size_t *key_len, char *err, size_t err_len)
+{
+    *key_len = 0;
+    const char *text = getenv("NODERR_AUDIT_KEY");
+    const char *path = getenv("NODERR_AUDIT_KEY_FILE");
+    if (text && text[0]) {
+        size_t len = strlen(text);
+        if (len > cap) {
+            snprintf(err, err_len, "NODERR_AUDIT_KEY is longer than %zu bytes", cap);
+            return ND_EINVAL;
+        }
+        memcpy(key, text, len);
+        *key_len = len;
+        return ND_OK;
+    }
+    if (path && path[0])
+        return read_key_file(path, key, cap, key_len, err, err_len);
+    return ND_OK;
+}
+
+nd_err_t nd__head_mac(const uint8_t *key, size_t key_len, int64_t seq,
+                      const uint8_t hash[ND_HASH_SIZE], uint8_t out[ND_HASH_SIZE])
+{
+    static const char label[] = "noderr-audit-head-v1";
+    uint8_t msg[sizeof label - 1 + 8 + ND_HASH_SIZE];
+    memcpy(msg, label, sizeof label - 1);
+    put_i64(msg + sizeof label - 1, seq);
+    memcpy(msg + sizeof label - 1 + 8, hash, ND_HASH_SIZE);
+    unsigned int n = 0;
+    ND_ASSERT(key_len > 0 && key_len <= INT32_MAX);
+    if (!HMAC(EVP_sha256(), key, (int)key_len, msg, sizeof msg, out, &n) || n != ND_HASH_SIZE)
+        return ND_EIO;
+    return ND_OK;
+}
+
+typedef struct hash_at {
+    int64_t seq;
+    bool found;
+    uint8_t hash[ND_HASH_SIZE];
+} hash_at_t;
+
+static nd_err_t first_row(void *ctx, const nd__row_t *row)
+{
+    hash_at_t *h = ctx;
+    h->found = row->seq == h->seq;
+    memcpy(h->hash, row->hash, ND_HASH_SIZE);
+    return ND_EDECLINED;
+}
+
+static void head_fault(nd_audit_result_t *r, nd_audit_problem_t problem, int64_t seq,
+                       const char *detail)
+{
+    r->problem = problem;
+    r->seq = seq;
+    /* A long head-file path can make the line longer than detail holds: it is shortened
+     * there (the message only), explicitly rather than through a truncating snprintf. */
+    size_t n = strlen(detail);
+    if (n >= sizeof r->detail)
+        n = sizeof r->detail - 1;
+    memcpy(r->detail, detail, n);
+    r->detail[n] = '\0';
+}
+
+/* Does a head (the table's or the file's, named by `where`) agree with the chain just walked?
+ * Sets the problem and returns false when not. */
+static bool head_matches(nd_store_t *s, const nd__head_t *h, const char *where,
+                         const uint8_t *key, size_t key_len, nd_audit_result_t *r)
+{
+    char text[1400], hex[2 * ND_HASH_SIZE + 1];
+    nd_hash_hex(h->hash, hex);
+    uint8_t mac[ND_HASH_SIZE];
+    if (key_len > 0 && !h->has_mac) {
+        snprintf(text, sizeof text, "the %s is not signed although a key is set: it was "
+                 "written without the key, or replaced", where);
+        head_fault(r, ND_AUDIT_HEAD, h->seq, text);
+        return false;
+    }
+    if (key_len > 0 && (nd__head_mac(key, key_len, h->seq, h->hash, mac) != ND_OK ||
+                        memcmp(mac, h->mac, ND_HASH_SIZE) != 0)) {
+        snprintf(text, sizeof text, "the %s's signature does not match the key: it was "
+                 "forged or edited (or the key is not the one it was written with)", where);
+        head_fault(r, ND_AUDIT_HEAD, h->seq, text);
+        return false;
+    }
+    if (h->seq > r->last_seq) {
+        snprintf(text, sizeof text, "the %s names seq %lld (hash %.16s...) but the chain ends "
+                 "at seq %lld: %s", where, (long long)h->seq, hex, (long long)r->last_seq,
+                 r->last_seq == 0 ? "every record was deleted" : "records at the end were "
+                 "deleted");
+        head_fault(r, ND_AUDIT_DELETED, r->last_seq + 1, text);
+        return false;
+    }
+    if (h->seq == r->last_seq && memcmp(h->hash, r->head, ND_HASH_SIZE) != 0) {
+        snprintf(text, sizeof text, "the last record (seq %lld) is not the one the %s names "
+                 "(hash %.16s...): it was replaced", (long long)h->seq, where, hex);
+        head_fault(r, ND_AUDIT_ALTERED, h->seq, text);
+        return false;
+    }
+    if (h->seq < r->last_seq) {
+        hash_at_t at = {h->seq, false, {0}};
+        nd_record_filter_t f = {.seq_from = h->seq};
+        char err[64];
+        if (h->seq > 0)
+            nd__store_scan_rows(s, &f, &at, first_row, err, sizeof err);
+        bool known = h->seq == 0 || (at.found && memcmp(at.hash, h->hash, ND_HASH_SIZE) == 0);
+        snprintf(text, sizeof text, "the %s names seq %lld but the chain goes on to seq %lld: "
+                 "%s", where, (long long)h->seq, (long long)r->last_seq,
+                 known ? "the head was rolled back, or the records after it were added "
+                         "behind the store's back"
+                       : "the head names a record the chain does not hold");
+        head_fault(r, ND_AUDIT_HEAD, h->seq + 1, text);
+        return false;
+    }
+    return true;
+}
+
+/* After a clean walk: the chain must end at the head the store wrote with its last commit. */
+static nd_err_t check_heads(nd_store_t *s, nd_audit_result_t *r, char *err, size_t err_len)
+{
+    uint8_t key[4096];
+    size_t key_len = 0;
+    nd_err_t rc = nd__audit_key(key, sizeof key, &key_len, err, err_len);
+    nd__store_heads_t heads;
+    if (rc == ND_OK)
+        rc = nd__store_heads(s, &heads, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    r->head_seq = heads.table.seq;
+    snprintf(r->head_checked, sizeof r->head_checked, "%s",
+             heads.file_state == 0 ? "table" : "table and head file");
+    snprintf(r->signature, sizeof r->signature, "%s",
+             key_len > 0 ? "verified" : heads.table.has_mac ? "not checked (no key)"
+                                                            : "unsigned");
+    char where[1100];
+    if (!heads.table.present) {
+        head_fault(r, ND_AUDIT_HEAD, r->last_seq, "the store's head (table audit_head) is "
+                   "missing: it was deleted");
+        return ND_OK;
+    }
+    if (!head_matches(s, &heads.table, "store's head (table audit_head)", key, key_len, r))
+        return ND_OK;
+    snprintf(where, sizeof where, "head file %s", heads.file_path);
+    if (heads.file_state == -1 || heads.file_state == -2) {
+        char text[1400];
+        snprintf(text, sizeof text, "the %s is %s%s", where,
+                 heads.file_state == -1 ? "missing: it was deleted" : "unreadable: ",
+                 heads.file_state == -1 ? "" : heads.file_why);
+        head_fault(r, ND_AUDIT_HEAD, r->last_seq, text);
+        return ND_OK;
+    }
+    if (heads.file_state == 1)
+        head_matches(s, &heads.file, where, key, key_len, r);
+    return ND_OK;
+}
+
 nd_err_t nd_audit_verify(nd_store_t *s, nd_audit_result_t *out, char *err, size_t err_len)
 {
     ND_ASSERT(s != NULL);
@@ -508,6 +705,8 @@ nd_err_t nd_audit_verify(nd_store_t *s, nd_audit_result_t *out, char *err, size_
         if (w.bad_enc)
             classify(&w, s);
         rc = ND_OK;
+    } else if (rc == ND_OK) {
+        rc = check_heads(s, &res, err, err_len);
     }
     nd_free(w.bad_enc);
     nd_free(w.ranges);

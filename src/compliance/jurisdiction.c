@@ -4,11 +4,14 @@
  * Every number here is either taken from a rule (FINRA Rule 4210's four day trades, five
  * business days, $25,000 and 6%; SEC Rule 13h-1's $20 million a day) or is our own choice
  * because the rule states no number (wash window, layering window, message rates, ratios);
- * docs/surveillance.md lists which is which. Profiles are static and immutable. */
+ * docs/surveillance.md lists which is which. Profiles are static and immutable. The legal
+ * minimum retention of each record class per jurisdiction lives here too (with its source),
+ * since it is the same kind of per-regime fact; retention.c enforces it. */
 #include "surveil_int.h"
 
 #include "noderr/assert.h"
 #include "noderr/clock.h"
+#include "noderr/store.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -165,4 +168,46 @@ const char *nd__surv_cite(nd_jurisdiction_t j, nd_surv_rule_t rule)
     ND_ASSERT((int)j >= 0 && j < ND_JUR_COUNT);
     ND_ASSERT((int)rule >= 0 && rule < ND_SURV_RULE_COUNT);
     return cite[j][rule];
+}
+
+/* ---- legal minimum retention ------------------------------------------------------------ */
+
+/* Trades (order events, fills, rejects, breakers, config changes, operator actions, alerts)
+ * are the records the rules below name. Logs, metrics and chaos results are engineering
+ * records no rule gives a period for, so they have no legal minimum (our choice: their
+ * defaults in retention.c are operational, and --keep may shorten them freely). */
+typedef struct legal_minimum {
+    nd_retention_period_t period;
+    const char *source;
+} legal_minimum_t;
+
+#define NO_RULE_MINIMUM                                                                            \
+    {{0, 0}, "no rule names a period for this class: no legal minimum (our choice)"}
+
+static const legal_minimum_t legal_minimums[ND_JUR_COUNT][ND_RETENTION_CLASSES] = {
+    [ND_JUR_US] = {{{7, 0}, "SEC Rule 17a-4(a) and FINRA Rule 4511(b) require 6 years for "
+                            "blotters, ledgers and order records; 7 (a year of margin) is our "
+                            "choice"},
+                   NO_RULE_MINIMUM, NO_RULE_MINIMUM, NO_RULE_MINIMUM},
+    [ND_JUR_EU] = {{{7, 0}, "MiFID II Art. 16(7) and MiFIR Art. 25(1): 5 years, up to 7 where "
+                            "the competent authority requests it; we keep the 7"},
+                   NO_RULE_MINIMUM, NO_RULE_MINIMUM, NO_RULE_MINIMUM},
+    [ND_JUR_UK] = {{{7, 0}, "UK MiFIR Art. 25 and FCA COBS 11.8: 5 years, up to 7 where the FCA "
+                            "requests it; we keep the 7"},
+                   NO_RULE_MINIMUM, NO_RULE_MINIMUM, NO_RULE_MINIMUM},
+    [ND_JUR_SG] = {{{7, 0}, "MAS conduct-of-business regulations require 5 years for "
+                            "transaction records; 7 (as in the other profiles) is our choice"},
+                   NO_RULE_MINIMUM, NO_RULE_MINIMUM, NO_RULE_MINIMUM},
+};
+
+nd_retention_period_t nd_retention_legal_minimum(nd_jurisdiction_t j, nd_retention_class_t cls,
+                                                 const char **source)
+{
+    ND_ASSERT((int)j >= 0 && j < ND_JUR_COUNT);
+    ND_ASSERT((int)cls >= 0 && cls < ND_RETENTION_CLASSES);
+    const legal_minimum_t *m = &legal_minimums[j][cls];
+    ND_ASSERT(m->source != NULL);
+    if (source)
+        *source = m->source;
+    return m->period;
 }

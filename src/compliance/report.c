@@ -105,8 +105,8 @@ typedef struct group {
     int64_t fills;
     int64_t buy_qty;
     int64_t sell_qty;
-    int64_t volume;       /* cash units */
-    int64_t fees;
+    __int128 volume;      /* cash units (sums of int64 amounts: __int128 cannot overflow) */
+    __int128 fees;
     __int128 realized;    /* cash units, before fees */
     int64_t position;     /* signed quantity at the period's end */
     __int128 basis;       /* cost of the open position, cash units, >= 0 */
@@ -132,6 +132,7 @@ typedef struct report {
     json_t *alerts;       /* JSON rows, also used for CSV */
     json_t *breakers;
     nd_err_t failure;
+    char why[256];        /* an overflow's detail (collect copies it to err) */
 } report_t;
 
 static counter_t *bump(counter_t **items, size_t *count, const char *name, report_t *r)
@@ -184,38 +185,52 @@ static group_t *find_group(report_t *r, const nd_record_t *rec)
     return g;
 }
 
-static __int128 share(__int128 amount, int64_t part, int64_t whole)
+/* amount * part / whole, half-even; ND_EOVERFLOW when amount * part does not fit __int128
+ * (a basis summed from many huge fills), never a wrapped value. */
+static nd_err_t share(__int128 amount, int64_t part, int64_t whole, __int128 *out)
 {
     ND_ASSERT(whole > 0);
-    __int128 num = amount * part;
+    __int128 num;
+    if (__builtin_mul_overflow(amount, (__int128)part, &num))
+        return ND_EOVERFLOW;
     __int128 q = num / whole, rem = num % whole;
     if (2 * rem > whole || (2 * rem == whole && (q & 1)))
         q++; /* half-even, amounts and parts are not negative */
-    return q;
+    *out = q;
+    return ND_OK;
 }
 
-/* Average-cost accounting of one fill; realised P&L counts only when in_period. */
-static void apply_fill(group_t *g, const nd_record_t *f, bool in_period)
+/* Average-cost accounting of one fill; realised P&L counts only when in_period. Positions are
+ * int64 quantities: a position past int64 (or at INT64_MIN, whose magnitude does not exist)
+ * is ND_EOVERFLOW, never wrapped. */
+static nd_err_t apply_fill(group_t *g, const nd_record_t *f, bool in_period)
 {
+    ND_ASSERT(g->position != INT64_MIN);
     int64_t pos_abs = g->position < 0 ? -g->position : g->position;
     bool same_way = g->position == 0 || (g->position > 0) == (f->side > 0);
+    int64_t moved;
     if (same_way) {
-        g->position += f->side * f->qty;
+        if (__builtin_add_overflow(g->position, f->side * f->qty, &moved) || moved == INT64_MIN)
+            return ND_EOVERFLOW;
+        g->position = moved;
         g->basis += f->notional;
-        return;
+        return ND_OK;
     }
     int64_t closed = f->qty < pos_abs ? f->qty : pos_abs;
-    __int128 basis_part = share(g->basis, closed, pos_abs);
-    __int128 proceeds = share(f->notional, closed, f->qty);
+    __int128 basis_part, proceeds;
+    if (share(g->basis, closed, pos_abs, &basis_part) != ND_OK ||
+        share(f->notional, closed, f->qty, &proceeds) != ND_OK)
+        return ND_EOVERFLOW;
     __int128 pnl = g->position > 0 ? proceeds - basis_part : basis_part - proceeds;
     if (in_period)
         g->realized += pnl;
     g->basis -= basis_part;
-    g->position += f->side * closed;
+    g->position += f->side * closed; /* toward 0: cannot overflow */
     if (closed < f->qty) {
-        g->position += f->side * (f->qty - closed);
+        g->position += f->side * (f->qty - closed); /* from 0, |qty - closed| fits */
         g->basis = f->notional - proceeds;
     }
+    return ND_OK;
 }
 
 static nd_err_t on_trade_record(void *ctx, const nd_record_t *rec)
@@ -228,11 +243,17 @@ static nd_err_t on_trade_record(void *ctx, const nd_record_t *rec)
             return ND_ENOMEM;
         if (g->qty_scale != rec->qty_scale)
             return ND_EINVAL;
-        apply_fill(g, rec, in_period);
+        int64_t *side_qty = rec->side > 0 ? &g->buy_qty : &g->sell_qty;
+        if (apply_fill(g, rec, in_period) != ND_OK ||
+            (in_period && __builtin_add_overflow(*side_qty, rec->qty, side_qty))) {
+            snprintf(r->why, sizeof r->why, "fill record %lld: the %s/%s position or "
+                     "traded quantity does not fit 64 bits", (long long)rec->seq,
+                     rec->instrument, rec->strategy);
+            return ND_EOVERFLOW;
+        }
         if (in_period) {
             r->fills++;
             g->fills++;
-            *(rec->side > 0 ? &g->buy_qty : &g->sell_qty) += rec->qty;
             g->volume += rec->notional;
             g->fees += rec->fee;
         }
@@ -306,12 +327,42 @@ static nd_err_t on_breaker_record(void *ctx, const nd_record_t *rec)
     return json_array_append_new(r->breakers, row) == 0 ? ND_OK : ND_ENOMEM;
 }
 
+/* A cash amount as an exact decimal string. Sums are __int128, so a total past int64 is
+ * written in full (it used to be the word "overflow": a figure silently lost). */
 static json_t *money(__int128 v)
 {
-    char text[48];
-    if (v > INT64_MAX || v < INT64_MIN)
-        return json_string("overflow");
-    nd_fixed_format((int64_t)v, ND_CASH_DECIMALS, text, sizeof text);
+    char text[64];
+    if (v <= INT64_MAX && v >= INT64_MIN) {
+        nd_fixed_format((int64_t)v, ND_CASH_DECIMALS, text, sizeof text);
+        return json_string(text);
+    }
+    unsigned __int128 mag = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v
+                                  : (unsigned __int128)v;
+    uint64_t scale = 100000000u;
+    ND_STATIC_ASSERT(ND_CASH_DECIMALS == 8, "scale is 10^ND_CASH_DECIMALS");
+    uint64_t frac = (uint64_t)(mag % scale);
+    unsigned __int128 whole = mag / scale;
+    char tmp[64];
+    size_t n = 0;
+    int frac_len = ND_CASH_DECIMALS;
+    while (frac_len > 0 && frac % 10 == 0) {
+        frac /= 10;
+        frac_len--;
+    }
+    for (int k = 0; k < frac_len; k++, frac /= 10)
+        tmp[n++] = (char)('0' + frac % 10);
+    if (frac_len > 0)
+        tmp[n++] = '.';
+    do {
+        tmp[n++] = (char)('0' + (int)(whole % 10));
+        whole /= 10;
+    } while (whole > 0);
+    if (v < 0)
+        tmp[n++] = '-';
+    ND_ASSERT(n < sizeof text);
+    for (size_t k = 0; k < n; k++)
+        text[k] = tmp[n - 1 - k];
+    text[n] = '\0';
     return json_string(text);
 }
 
@@ -384,46 +435,46 @@ static json_t *summary_json(const report_t *r)
     return sum;
 }
 
-/* Totals of the groups by one of their names (instrument or strategy), in name order. */
+/* Totals of the groups by one of their names (instrument or strategy), in name order. Sums
+ * are __int128 (no sum of int64 cash amounts can overflow it) until formatted by money(), so
+ * nothing is cut on the way (they used to be added as JSON int64 values). */
 static json_t *totals_by(const report_t *r, bool by_instrument)
 {
-    json_t *list = json_array();
-    const char *key = by_instrument ? "instrument" : "strategy";
+    typedef struct total {
+        const char *name;
+        __int128 v[4];
+    } total_t;
+    total_t *t = nd_calloc(r->group_count ? r->group_count : 1, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t n = 0;
     for (size_t k = 0; k < r->group_count; k++) {
         if (r->groups[k].fills == 0)
             continue; /* a group only carrying a position from before the period */
         const char *name = by_instrument ? r->groups[k].instrument : r->groups[k].strategy;
-        json_t *row = NULL;
-        for (size_t j = 0; j < json_array_size(list) && !row; j++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(list, j), key)), name) == 0)
-                row = json_array_get(list, j);
-        __int128 add[4] = {r->groups[k].fills, r->groups[k].volume, r->groups[k].fees,
-                           r->groups[k].realized};
-        static const char *const fields[4] = {"fills", "volume", "fees", "realized_pnl"};
-        if (!row) {
-            row = json_object();
-            json_object_set_new(row, key, json_string(name));
-            for (int f = 0; f < 4; f++)
-                json_object_set_new(row, fields[f], json_integer(0));
-            json_array_append_new(list, row);
-        }
-        for (int f = 0; f < 4; f++) /* exact: cash units as integers until formatted */
-            json_object_set_new(row, fields[f], json_integer(
-                json_integer_value(json_object_get(row, fields[f])) + (json_int_t)add[f]));
+        size_t j = 0;
+        while (j < n && strcmp(t[j].name, name) != 0)
+            j++;
+        if (j == n)
+            t[n++].name = name;
+        t[j].v[0] += r->groups[k].fills;
+        t[j].v[1] += r->groups[k].volume;
+        t[j].v[2] += r->groups[k].fees;
+        t[j].v[3] += r->groups[k].realized;
     }
+    json_t *list = json_array();
+    for (size_t j = 0; j < n; j++) {
+        json_t *row = json_object();
+        json_object_set_new(row, by_instrument ? "instrument" : "strategy",
+                            json_string(t[j].name));
+        json_object_set_new(row, "fills", json_integer((json_int_t)t[j].v[0])); /* a count */
+        json_object_set_new(row, "volume", money(t[j].v[1]));
+        json_object_set_new(row, "fees", money(t[j].v[2]));
+        json_object_set_new(row, "realized_pnl", money(t[j].v[3]));
+        json_array_append_new(list, row);
+    }
+    nd_free(t);
     return list;
-}
-
-static void format_totals(json_t *list)
-{
-    size_t k;
-    json_t *row;
-    json_array_foreach(list, k, row) {
-        static const char *const cash[3] = {"volume", "fees", "realized_pnl"};
-        for (int f = 0; f < 3; f++)
-            json_object_set_new(row, cash[f],
-                                money(json_integer_value(json_object_get(row, cash[f]))));
-    }
 }
 
 static const char *sort_key;
@@ -473,8 +524,6 @@ static json_t *build_doc(report_t *r)
             json_array_append_new(groups, group_json(&r->groups[k]));
     json_t *by_instrument = totals_by(r, true);
     json_t *by_strategy = sorted_by(totals_by(r, false), "strategy");
-    format_totals(by_instrument);
-    format_totals(by_strategy);
     json_object_set_new(doc, "by_instrument_strategy", groups);
     json_object_set_new(doc, "by_instrument", by_instrument);
     json_object_set_new(doc, "by_strategy", by_strategy);
@@ -584,6 +633,8 @@ static nd_err_t collect(nd_store_t *s, report_t *r, char *err, size_t err_len)
     nd_err_t rc = nd_store_scan(s, &f, r, on_trade_record, err, err_len);
     if (rc == ND_EINVAL)
         snprintf(err, err_len, "fills of one instrument carry different quantity scales");
+    if (rc == ND_EOVERFLOW)
+        snprintf(err, err_len, "%s", r->why);
     f.ts_from_ns = r->period->from_ns;
     f.kind_mask = 1u << ND_RECORD_ALERT;
     if (rc == ND_OK)

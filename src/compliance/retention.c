@@ -4,7 +4,9 @@
  * Invariants: a record is deleted only when its timestamp is strictly before its class's
  * cutoff; prune records are never deleted; the deletion and the prune record that lists every
  * deleted range (first seq, last seq, hash of the last) commit in one transaction; a chain
- * that does not verify is never pruned, so pruning cannot launder tampering. */
+ * that does not verify is never pruned, so pruning cannot launder tampering; no period below a
+ * class's legal minimum (jurisdiction.c) is applied unless the operator overrides it with a
+ * reason, and then the override is recorded in the same transaction as the prune. */
 #include "store_int.h"
 
 #include "noderr/alloc.h"
@@ -43,6 +45,60 @@ void nd_retention_policy_default(nd_retention_policy_t *p)
     p->keep[ND_RETENTION_LOGS].years = 1;
     p->keep[ND_RETENTION_METRICS].years = 5;
     p->keep[ND_RETENTION_CHAOS].days = 90;
+    p->jurisdictions = 0;
+    p->below_minimum_reason = NULL;
+}
+
+void nd_retention_period_format(nd_retention_period_t period, char *buf, size_t cap)
+{
+    if (period.years > 0 && period.days > 0)
+        snprintf(buf, cap, "%dy%dd", (int)period.years, (int)period.days);
+    else if (period.years > 0)
+        snprintf(buf, cap, "%dy", (int)period.years);
+    else if (period.days > 0)
+        snprintf(buf, cap, "%dd", (int)period.days);
+    else
+        snprintf(buf, cap, "0 (keep nothing)");
+}
+
+nd_err_t nd_retention_policy_check(const nd_retention_policy_t *policy, int64_t now_ns,
+                                   uint32_t *below, char *err, size_t err_len)
+{
+    ND_ASSERT(policy != NULL);
+    uint32_t mask = policy->jurisdictions ? policy->jurisdictions : (1u << ND_JUR_COUNT) - 1;
+    uint32_t found = 0;
+    for (int c = 0; c < ND_RETENTION_CLASSES; c++) {
+        int64_t asked = nd_retention_cutoff_ns(policy->keep[c], now_ns);
+        for (int j = 0; j < ND_JUR_COUNT; j++) {
+            if (!(mask & ND_JUR_BIT(j)) || (found & (1u << c)))
+                continue;
+            const char *source = NULL;
+            nd_retention_period_t min = nd_retention_legal_minimum((nd_jurisdiction_t)j,
+                                                                   (nd_retention_class_t)c,
+                                                                   &source);
+            /* A later cutoff keeps less: the period asked is shorter than the minimum. */
+            if (asked <= nd_retention_cutoff_ns(min, now_ns))
+                continue;
+            found |= 1u << c;
+            if (policy->below_minimum_reason)
+                continue;
+            char a[32], m[32];
+            nd_retention_period_format(policy->keep[c], a, sizeof a);
+            nd_retention_period_format(min, m, sizeof m);
+            snprintf(err, err_len, "retention of %s: %s asked, below the legal minimum of %s "
+                     "under %s (%s); refusing without an override that gives a reason",
+                     class_names[c], a, m, nd_jurisdiction_profile((nd_jurisdiction_t)j)->code,
+                     source);
+            return ND_ERANGE;
+        }
+    }
+    if (policy->below_minimum_reason && policy->below_minimum_reason[0] == '\0') {
+        snprintf(err, err_len, "an override of the legal minimum needs a reason");
+        return ND_EINVAL;
+    }
+    if (below)
+        *below = found;
+    return ND_OK;
 }
 
 nd_err_t nd_retention_policy_set(nd_retention_policy_t *p, const char *spec, char *err,
@@ -159,6 +215,70 @@ static char *prune_detail(const prune_ctx_t *p)
     return text;
 }
 
+/* One operator record per class kept below its legal minimum: class, period, minimum, the
+ * jurisdiction whose minimum it is and the operator's reason. Appended into the prune's batch
+ * so the override and what it allowed commit together. */
+static nd_err_t write_overrides(nd_store_t *s, const nd_retention_policy_t *policy,
+                                uint32_t below, int64_t now_ns, nd_retention_result_t *out,
+                                char *err, size_t err_len)
+{
+    uint32_t mask = policy->jurisdictions ? policy->jurisdictions : (1u << ND_JUR_COUNT) - 1;
+    for (int c = 0; c < ND_RETENTION_CLASSES; c++) {
+        if (!(below & (1u << c)))
+            continue;
+        /* The binding minimum: the longest among the jurisdictions (earliest cutoff). */
+        int bind = -1;
+        int64_t bind_cut = 0;
+        for (int j = 0; j < ND_JUR_COUNT; j++) {
+            if (!(mask & ND_JUR_BIT(j)))
+                continue;
+            int64_t cut = nd_retention_cutoff_ns(
+                nd_retention_legal_minimum((nd_jurisdiction_t)j, (nd_retention_class_t)c, NULL),
+                now_ns);
+            if (bind < 0 || cut < bind_cut) {
+                bind = j;
+                bind_cut = cut;
+            }
+        }
+        ND_ASSERT(bind >= 0);
+        const char *source = NULL;
+        nd_retention_period_t min = nd_retention_legal_minimum((nd_jurisdiction_t)bind,
+                                                               (nd_retention_class_t)c, &source);
+        char a[32], m[32], note[768];
+        nd_retention_period_format(policy->keep[c], a, sizeof a);
+        nd_retention_period_format(min, m, sizeof m);
+        json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "class", class_names[c], "period", a,
+                                "legal_minimum", m, "jurisdiction",
+                                nd_jurisdiction_profile((nd_jurisdiction_t)bind)->code, "source",
+                                source, "reason", policy->below_minimum_reason);
+        char *detail = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(doc);
+        if (!detail) {
+            snprintf(err, err_len, "out of memory");
+            return ND_ENOMEM;
+        }
+        snprintf(note, sizeof note, "retention of %s set to %s, below the legal minimum of %s "
+                 "under %s: %s", class_names[c], a, m,
+                 nd_jurisdiction_profile((nd_jurisdiction_t)bind)->code,
+                 policy->below_minimum_reason);
+        nd_record_t rec;
+        memset(&rec, 0, sizeof rec);
+        rec.kind = ND_RECORD_OPERATOR;
+        rec.ts_ns = now_ns;
+        rec.event = "retention_below_legal_minimum";
+        rec.account = "retention";
+        rec.jurisdiction = nd_jurisdiction_profile((nd_jurisdiction_t)bind)->code;
+        rec.reason = note;
+        rec.detail = detail;
+        nd_err_t rc = nd_store_append(s, &rec, err, err_len);
+        free(detail); /* tidy:allow jansson allocates with the C library */
+        if (rc != ND_OK)
+            return rc;
+        out->override_records++;
+    }
+    return ND_OK;
+}
+
 static nd_err_t write_prune(nd_store_t *s, prune_ctx_t *p, int64_t now_ns, char *err,
                             size_t err_len)
 {
@@ -213,14 +333,23 @@ nd_err_t nd_retention_apply(nd_store_t *s, const nd_retention_policy_t *policy, 
     p.out = &res;
     for (int c = 0; c < ND_RETENTION_CLASSES; c++)
         p.cutoff[c] = res.cutoff_ns[c] = nd_retention_cutoff_ns(policy->keep[c], now_ns);
-    nd_err_t rc = check_chain(s, err, err_len);
+    uint32_t below = 0;
+    nd_err_t rc = nd_retention_policy_check(policy, now_ns, &below, err, err_len);
+    if (rc == ND_OK)
+        rc = check_chain(s, err, err_len);
     if (rc == ND_OK)
         rc = nd_store_scan(s, NULL, &p, plan_record, err, err_len);
     if (rc == ND_ENOMEM)
         snprintf(err, err_len, "out of memory planning the prune");
     res.ranges = (int64_t)p.count;
+    /* The override records go first, in the prune's transaction: nothing below a legal
+     * minimum is deleted without the record of who allowed it and why. */
+    if (rc == ND_OK && !dry_run && below != 0)
+        rc = write_overrides(s, policy, below, now_ns, &res, err, err_len);
     if (rc == ND_OK && !dry_run && p.count > 0)
         rc = write_prune(s, &p, now_ns, err, err_len);
+    else if (rc == ND_OK && !dry_run && below != 0)
+        rc = nd_store_flush(s, err, err_len);
     nd_free(p.ranges);
     if (rc == ND_OK)
         *out = res;

@@ -8,16 +8,27 @@
  * Invariants: last_seq/last_hash describe the tail including pending records and
  * committed_seq/committed_hash the durable tail; after a failed write or commit the batch is
  * rolled back, the tail returns to the durable one and the store refuses every later write
- * (failed = true), so nothing is recorded out of order or half-recorded. */
+ * (failed = true), so nothing is recorded out of order or half-recorded.
+ *
+ * The head: every commit that adds or removes records also writes the store's head (the last
+ * seq and hash, HMAC-signed when the operator set a key) into the database in the same
+ * transaction, and, for SQLite, after the commit into the head file PATH.head (written to a
+ * temporary file, fsynced and renamed over the old one, then the directory fsynced), so that
+ * the verifier can tell a chain whose tail was cut from one that simply ends there. */
 #include "store_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct nd_store {
     const nd__store_vtable_t *vt;
@@ -30,6 +41,8 @@ struct nd_store {
     uint8_t committed_hash[ND_HASH_SIZE];
     bool failed;
     char failure[256];
+    uint8_t key[4096]; /* the head's HMAC key (key_len 0: none) */
+    size_t key_len;
 };
 
 static const char *const kind_names[ND_RECORD_KIND_MAX + 1] = {
@@ -104,6 +117,165 @@ static const nd__store_vtable_t *pick_backend(const char *url, const char **targ
     return &nd__store_sqlite;
 }
 
+/* The head of (seq, hash), signed when a key is set. */
+static nd_err_t make_head(const nd_store_t *s, int64_t seq, const uint8_t hash[ND_HASH_SIZE],
+                          nd__head_t *head)
+{
+    memset(head, 0, sizeof *head);
+    head->present = true;
+    head->seq = seq;
+    memcpy(head->hash, hash, ND_HASH_SIZE);
+    if (s->key_len == 0)
+        return ND_OK;
+    head->has_mac = true;
+    return nd__head_mac(s->key, s->key_len, seq, hash, head->mac);
+}
+
+/* The head file's text: four lines, versioned. */
+static int format_head_file(const nd__head_t *h, char *buf, size_t cap)
+{
+    char hash[2 * ND_HASH_SIZE + 1], mac[2 * ND_HASH_SIZE + 1];
+    nd_hash_hex(h->hash, hash);
+    if (h->has_mac)
+        nd_hash_hex(h->mac, mac);
+    else
+        snprintf(mac, sizeof mac, "-");
+    return snprintf(buf, cap, "noderr-audit-head 1\nseq %lld\nhash %s\nmac %s\n",
+                    (long long)h->seq, hash, mac);
+}
+
+/* Writes the head file atomically: a temporary file beside it, fsync, rename over the old one,
+ * fsync of the directory (so the rename itself survives a crash). */
+static nd_err_t write_head_file(const char *path, const nd__head_t *h, char *err, size_t err_len)
+{
+    char tmp[1100], text[256];
+    int len = format_head_file(h, text, sizeof text);
+    ND_ASSERT(len > 0 && (size_t)len < sizeof text);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    const char *what = fd < 0 ? "creating" : NULL;
+    if (!what && write(fd, text, (size_t)len) != (ssize_t)len)
+        what = "writing";
+    if (!what && fsync(fd) != 0)
+        what = "syncing";
+    if (fd >= 0 && close(fd) != 0 && !what)
+        what = "closing";
+    if (!what && rename(tmp, path) != 0)
+        what = "renaming";
+    if (!what) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s", path);
+        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) != 0)
+            what = "syncing the directory of";
+        if (dfd >= 0)
+            close(dfd);
+    }
+    if (!what)
+        return ND_OK;
+    snprintf(err, err_len, "head file %s: %s it: %s", path, what, strerror(errno));
+    unlink(tmp);
+    return ND_EIO;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bool parse_hash_hex(const char *text, uint8_t out[ND_HASH_SIZE])
+{
+    for (int k = 0; k < ND_HASH_SIZE; k++) {
+        int hi = hex_digit(text[2 * k]), lo = hi < 0 ? -1 : hex_digit(text[2 * k + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[k] = (uint8_t)(hi * 16 + lo);
+    }
+    return true;
+}
+
+/* Reads the head file strictly; state 1 read, -1 missing, -2 unreadable or malformed. */
+static int read_head_file(const char *path, nd__head_t *h, char *why, size_t why_len)
+{
+    memset(h, 0, sizeof *h);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_len, "%s", strerror(errno));
+        return errno == ENOENT ? -1 : -2;
+    }
+    char text[256];
+    struct stat sb;
+    ssize_t n = -1;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) {
+        snprintf(why, why_len, "not a readable regular file");
+        return -2;
+    }
+    text[n] = '\0';
+    long long seq = -1;
+    char hash[65] = "", mac[65] = "";
+    int used = 0;
+    if (sscanf(text, "noderr-audit-head 1\nseq %lld\nhash %64s\nmac %64s\n%n", &seq, hash, mac,
+               &used) != 3 || used != (int)n || seq < 0 || strlen(hash) != 64 ||
+        !parse_hash_hex(hash, h->hash) ||
+        (strcmp(mac, "-") != 0 && (strlen(mac) != 64 || !parse_hash_hex(mac, h->mac)))) {
+        snprintf(why, why_len, "malformed (not the four lines noderr writes)");
+        return -2;
+    }
+    h->present = true;
+    h->seq = seq;
+    h->has_mac = strcmp(mac, "-") != 0;
+    return 1;
+}
+
+nd_err_t nd__store_heads(nd_store_t *s, nd__store_heads_t *out, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    ND_ASSERT(out != NULL);
+    memset(out, 0, sizeof *out);
+    nd_err_t rc = s->vt->head_get(s->backend, &out->table, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    const char *path = s->vt->head_file(s->backend);
+    if (path) {
+        snprintf(out->file_path, sizeof out->file_path, "%s", path);
+        out->file_state = read_head_file(path, &out->file, out->file_why, sizeof out->file_why);
+    }
+    return ND_OK;
+}
+
+/* Writes the head of the tail in the open batch (before its commit). */
+static nd_err_t stage_head(nd_store_t *s, nd__head_t *head, char *err, size_t err_len)
+{
+    nd_err_t rc = make_head(s, s->last_seq, s->last_hash, head);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "cannot sign the head (OpenSSL)");
+        return rc;
+    }
+    return s->vt->head_set(s->backend, head, err, err_len);
+}
+
+/* After open: a head created by this open's migration (a new store, or one recorded before
+ * heads existed) is rewritten through the normal path, so it is signed when a key is set and
+ * its head file exists from the start. */
+static nd_err_t init_head(nd_store_t *s, char *err, size_t err_len)
+{
+    nd__head_t stored;
+    nd_err_t rc = s->vt->head_get(s->backend, &stored, err, err_len);
+    if (rc != ND_OK || !stored.migrated)
+        return rc;
+    nd__head_t head;
+    rc = stage_head(s, &head, err, err_len);
+    if (rc == ND_OK)
+        rc = s->vt->commit(s->backend, err, err_len);
+    const char *path = s->vt->head_file(s->backend);
+    if (rc == ND_OK && path)
+        rc = write_head_file(path, &head, err, err_len);
+    return rc;
+}
+
 nd_err_t nd_store_open(const char *url, unsigned flags, nd_store_t **out, char *err,
                        size_t err_len)
 {
@@ -122,12 +294,16 @@ nd_err_t nd_store_open(const char *url, unsigned flags, nd_store_t **out, char *
     }
     s->vt = vt;
     nd_err_t rc = nd__hasher_init(&s->hasher);
-    if (rc == ND_OK)
-        rc = vt->open(target, flags, &s->backend, err, err_len);
-    else
+    if (rc != ND_OK)
         snprintf(err, err_len, "cannot set up SHA-256 (OpenSSL)");
     if (rc == ND_OK)
+        rc = nd__audit_key(s->key, sizeof s->key, &s->key_len, err, err_len);
+    if (rc == ND_OK)
+        rc = vt->open(target, flags, &s->backend, err, err_len);
+    if (rc == ND_OK)
         rc = vt->tail(s->backend, &s->last_seq, s->last_hash, err, err_len);
+    if (rc == ND_OK)
+        rc = init_head(s, err, err_len);
     if (rc != ND_OK) {
         nd_store_close(s);
         return rc;
@@ -242,12 +418,30 @@ nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
         return ND_ESTATE;
     }
     char why[256] = "";
-    nd_err_t rc = s->vt->commit(s->backend, why, sizeof why);
+    /* Only a batch that appended moves the head (a prune always appends its record). */
+    bool moved = s->pending > 0;
+    nd__head_t head;
+    nd_err_t rc = moved ? stage_head(s, &head, why, sizeof why) : ND_OK;
+    if (rc == ND_OK)
+        rc = s->vt->commit(s->backend, why, sizeof why);
     if (rc != ND_OK)
         return fail_store(s, rc, why, err, err_len);
     s->committed_seq = s->last_seq;
     memcpy(s->committed_hash, s->last_hash, ND_HASH_SIZE);
     s->pending = 0;
+    const char *path = s->vt->head_file(s->backend);
+    if (moved && path) {
+        /* The records are durable; a head file that cannot follow them would make the next
+         * verify report a fault, so the store stops taking writes (the engine halts) and says
+         * why. */
+        rc = write_head_file(path, &head, why, sizeof why);
+        if (rc != ND_OK) {
+            char text[300];
+            snprintf(text, sizeof text, "records up to seq %lld committed, but %s",
+                     (long long)s->committed_seq, why);
+            return fail_store(s, rc, text, err, err_len);
+        }
+    }
     return ND_OK;
 }
 

@@ -29,6 +29,20 @@ typedef struct nd__row {
 
 typedef nd_err_t (*nd__row_cb)(void *ctx, const nd__row_t *row);
 
+/* The store's own record of where the chain ends, written by the generic layer in the same
+ * transaction as every batch (a separate table in the SQL backends), so that deleting the
+ * last records, or all of them, leaves a head that the chain no longer reaches. mac is
+ * HMAC-SHA256 of the head under the operator's key (all zero and has_mac false without a
+ * key). */
+typedef struct nd__head {
+    bool present;               /* head_get: false when the head row is missing */
+    bool migrated;              /* head_get: the head was created by this open's migration */
+    bool has_mac;
+    int64_t seq;
+    uint8_t hash[ND_HASH_SIZE];
+    uint8_t mac[ND_HASH_SIZE];
+} nd__head_t;
+
 typedef struct nd__store_vtable {
     const char *name;
     /* Opens target (the URL without its scheme) and runs the migrations. */
@@ -47,6 +61,13 @@ typedef struct nd__store_vtable {
     nd_err_t (*scan)(void *b, const nd_record_filter_t *filter, void *ctx, nd__row_cb row_cb,
                      char *err, size_t err_len);
     void (*close)(void *b);
+    /* The stored head (out->present false when its row is missing). */
+    nd_err_t (*head_get)(void *b, nd__head_t *out, char *err, size_t err_len);
+    /* Writes the head inside the open batch (starting one when needed); commit makes it
+     * durable together with the batch's rows. */
+    nd_err_t (*head_set)(void *b, const nd__head_t *head, char *err, size_t err_len);
+    /* The head file kept outside the database (SQLite: "PATH.head"), or NULL for none. */
+    const char *(*head_file)(void *b);
 } nd__store_vtable_t;
 
 extern const nd__store_vtable_t nd__store_sqlite;
@@ -59,7 +80,7 @@ extern const nd__store_vtable_t nd__store_mem;
 
 /* The schema version this program writes; backends refuse a newer database, and an older one
  * (versions 1 and 2 kept a column per field) unless it holds no records. */
-#define ND__STORE_SCHEMA_VERSION 3
+#define ND__STORE_SCHEMA_VERSION 4
 
 /* Why an older database holding records is refused (backends prefix their name and path). */
 #define ND__STORE_OLD_SCHEMA_TEXT                                                                  \
@@ -103,6 +124,30 @@ void nd__store_select_sql(const nd_record_filter_t *filter, char *sql, size_t ca
 nd_err_t nd__store_remove(nd_store_t *s, int64_t seq_from, int64_t seq_to, char *err,
                           size_t err_len);
 void nd__store_rollback(nd_store_t *s);
+
+/* The head as the store keeps it: the table's (or the memory backend's) and the head file's.
+ * file_state: 0 no head file for this backend, 1 read, -1 missing, -2 unreadable or
+ * malformed (why in file_why). Errors: ND_EIO reading the database. */
+typedef struct nd__store_heads {
+    nd__head_t table;
+    nd__head_t file;
+    int file_state;
+    char file_path[1040];
+    char file_why[160];
+} nd__store_heads_t;
+
+nd_err_t nd__store_heads(nd_store_t *s, nd__store_heads_t *out /* OUT */, char *err,
+                         size_t err_len);
+
+/* The operator's HMAC key: NODERR_AUDIT_KEY (the variable's bytes) or the file named by
+ * NODERR_AUDIT_KEY_FILE (mode 0600 or stricter, at most 4096 bytes). key_len 0: no key.
+ * ND_EINVAL naming the problem when the file is unreadable, empty or open to others. */
+nd_err_t nd__audit_key(uint8_t *key, size_t cap, size_t *key_len /* OUT */, char *err,
+                       size_t err_len);
+
+/* HMAC-SHA256(key, "noderr-audit-head-v1" || seq (8 bytes, big-endian) || hash). */
+nd_err_t nd__head_mac(const uint8_t *key, size_t key_len, int64_t seq,
+                      const uint8_t hash[ND_HASH_SIZE], uint8_t out[ND_HASH_SIZE]);
 
 /* Flushes pending records, then streams the stored rows matching filter undecoded (the
  * verifier: it hashes the stored encoding as it is). Errors as nd_store_scan. */

@@ -24,6 +24,9 @@ typedef struct mem_store {
     size_t remove_cap;
     int64_t writes;
     int64_t fail_after; /* -1: never */
+    nd__head_t head;         /* committed (present from the start: an empty store's is seq 0) */
+    nd__head_t pending_head; /* written by the open batch */
+    bool head_pending;
 } mem_store_t;
 
 static nd_err_t mem_open(const char *target, unsigned flags, void **out, char *err,
@@ -36,6 +39,7 @@ static nd_err_t mem_open(const char *target, unsigned flags, void **out, char *e
         return ND_ENOMEM;
     }
     m->fail_after = -1;
+    m->head.present = true;
     if (strncmp(target, "?fail_after=", 12) == 0) {
         char *end = NULL;
         m->fail_after = strtoll(target + 12, &end, 10);
@@ -163,6 +167,9 @@ static nd_err_t mem_commit(void *b, char *err, size_t err_len)
     m->count = kept;
     m->committed_count = kept;
     m->remove_count = 0;
+    if (m->head_pending)
+        m->head = m->pending_head;
+    m->head_pending = false;
     return ND_OK;
 }
 
@@ -173,6 +180,7 @@ static void mem_rollback(void *b)
         nd_free(m->rows[k]);
     m->count = m->committed_count;
     m->remove_count = 0;
+    m->head_pending = false;
 }
 
 static nd_err_t mem_scan(void *b, const nd_record_filter_t *f, void *ctx, nd__row_cb row_cb,
@@ -204,7 +212,36 @@ static void mem_close(void *b)
     nd_free(m);
 }
 
+static nd_err_t mem_head_get(void *b, nd__head_t *out, char *err, size_t err_len)
+{
+    (void)err;
+    (void)err_len;
+    mem_store_t *m = b;
+    *out = m->head;
+    out->present = true;
+    out->migrated = false;
+    return ND_OK;
+}
+
+static nd_err_t mem_head_set(void *b, const nd__head_t *head, char *err, size_t err_len)
+{
+    (void)err;
+    (void)err_len;
+    mem_store_t *m = b;
+    m->pending_head = *head;
+    m->pending_head.present = true;
+    m->head_pending = true;
+    return ND_OK;
+}
+
+static const char *mem_head_file(void *b)
+{
+    (void)b;
+    return NULL;
+}
+
 const nd__store_vtable_t nd__store_mem = {
     "memory", mem_open, mem_tail, mem_append, mem_remove,
     mem_commit, mem_rollback, mem_scan, mem_close,
+    mem_head_get, mem_head_set, mem_head_file,
 };

@@ -26,6 +26,9 @@ typedef struct pg_store {
     int64_t (*removes)[2];
     size_t remove_count;
     size_t remove_cap;
+    nd__head_t head;    /* written at the batch's commit when head_pending */
+    bool head_pending;
+    bool head_migrated; /* this open created audit_head (migration 4) */
 } pg_store_t;
 
 static const char *const migrations[] = {
@@ -51,6 +54,14 @@ static const char *const migrations[] = {
     "CREATE INDEX records_kind_ts ON records (kind, ts_ns);"
     "CREATE TRIGGER records_append_only BEFORE UPDATE ON records FOR EACH ROW "
     "EXECUTE FUNCTION records_append_only();",
+    /* 4: the store's own head (last seq and hash, and its HMAC when a key is set), rewritten
+     * in the transaction of every batch (see store_sqlite.c); started from the current tail. */
+    "CREATE TABLE audit_head (id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, "
+    "hash bytea NOT NULL, mac bytea NOT NULL);"
+    "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, "
+    "coalesce((SELECT max(seq) FROM records), 0), "
+    "coalesce((SELECT hash FROM records ORDER BY seq DESC LIMIT 1), "
+    "decode(repeat('00', 32), 'hex')), ''::bytea);",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 ND_STATIC_ASSERT(MIGRATION_COUNT == ND__STORE_SCHEMA_VERSION, "a migration per version");
@@ -123,6 +134,7 @@ static nd_err_t migrate(pg_store_t *pg, char *err, size_t err_len)
         char sql[96];
         snprintf(sql, sizeof sql, "INSERT INTO schema_migrations (version) VALUES (%d)", v);
         rc = exec_cmd(pg, migrations[v - 1], "migrating the schema", err, err_len);
+        pg->head_migrated = pg->head_migrated || v == 4;
         if (rc == ND_OK)
             rc = exec_cmd(pg, sql, "recording a migration", err, err_len);
     }
@@ -322,16 +334,91 @@ static nd_err_t send_removes(pg_store_t *pg, char *err, size_t err_len)
     return rc;
 }
 
+static void hex_into(char *out, const uint8_t *bytes, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t k = 0; k < len; k++) {
+        out[2 * k] = digits[bytes[k] >> 4];
+        out[2 * k + 1] = digits[bytes[k] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+/* The head row, upserted inside the batch's transaction. */
+static nd_err_t send_head(pg_store_t *pg, char *err, size_t err_len)
+{
+    char hash[2 * ND_HASH_SIZE + 1], mac[2 * ND_HASH_SIZE + 1], sql[512];
+    hex_into(hash, pg->head.hash, ND_HASH_SIZE);
+    hex_into(mac, pg->head.mac, pg->head.has_mac ? ND_HASH_SIZE : 0);
+    snprintf(sql, sizeof sql, "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, %lld, "
+             "'\\x%s'::bytea, '\\x%s'::bytea) ON CONFLICT (id) DO UPDATE SET seq = "
+             "EXCLUDED.seq, hash = EXCLUDED.hash, mac = EXCLUDED.mac",
+             (long long)pg->head.seq, hash, mac);
+    return exec_cmd(pg, sql, "writing the head", err, err_len);
+}
+
+static nd_err_t pg_head_get(void *b, nd__head_t *out, char *err, size_t err_len)
+{
+    pg_store_t *pg = b;
+    memset(out, 0, sizeof *out);
+    out->migrated = pg->head_migrated;
+    /* to_regclass: a dropped audit_head table is a missing head, not an I/O error. */
+    PGresult *res = PQexec(pg->conn, "SELECT to_regclass('audit_head') IS NOT NULL");
+    bool exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                  PQgetvalue(res, 0, 0)[0] == 't';
+    nd_err_t rc = PQresultStatus(res) == PGRES_TUPLES_OK
+                      ? ND_OK
+                      : pg_error(pg, "reading the head", res, err, err_len);
+    PQclear(res);
+    if (rc != ND_OK || !exists)
+        return rc;
+    res = PQexec(pg->conn, "SELECT seq, hash, mac FROM audit_head WHERE id = 1");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_error(pg, "reading the head", res, err, err_len);
+    } else if (PQntuples(res) == 1) {
+        out->present = true;
+        out->seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        parse_bytea(PQgetvalue(res, 0, 1), out->hash);
+        const char *mac = PQgetvalue(res, 0, 2);
+        out->has_mac = strlen(mac) == 2 + 2 * ND_HASH_SIZE;
+        if (out->has_mac)
+            parse_bytea(mac, out->mac);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static nd_err_t pg_head_set(void *b, const nd__head_t *head, char *err, size_t err_len)
+{
+    (void)err;
+    (void)err_len;
+    pg_store_t *pg = b;
+    pg->head = *head;
+    pg->head_pending = true;
+    return ND_OK;
+}
+
+/* PostgreSQL keeps its head in the audit_head table only: there is no file beside a server
+ * database that this process could be trusted to own. */
+static const char *pg_head_file(void *b)
+{
+    (void)b;
+    return NULL;
+}
+
 static nd_err_t pg_commit(void *b, char *err, size_t err_len)
 {
     pg_store_t *pg = b;
-    if (pg->copy_len == 0 && pg->remove_count == 0)
+    if (pg->copy_len == 0 && pg->remove_count == 0 && !pg->head_pending)
         return ND_OK;
     nd_err_t rc = exec_cmd(pg, "BEGIN", "starting a batch", err, err_len);
     if (rc == ND_OK && pg->copy_len > 0)
         rc = send_copy(pg, err, err_len);
     if (rc == ND_OK && pg->remove_count > 0)
         rc = send_removes(pg, err, err_len);
+    if (rc == ND_OK && pg->head_pending)
+        rc = send_head(pg, err, err_len);
+    pg->head_pending = false;
     if (rc == ND_OK)
         rc = exec_cmd(pg, "COMMIT", "committing a batch", err, err_len);
     if (rc != ND_OK)
@@ -346,6 +433,7 @@ static void pg_rollback(void *b)
     pg_store_t *pg = b;
     pg->copy_len = 0;
     pg->remove_count = 0;
+    pg->head_pending = false;
 }
 
 /* A big-endian integer of 4 or 8 bytes (binary results: integer and bigint). */
@@ -410,4 +498,5 @@ static nd_err_t pg_scan(void *b, const nd_record_filter_t *f, void *ctx, nd__row
 const nd__store_vtable_t nd__store_pg = {
     "postgresql", pg_open, pg_tail, pg_append, pg_remove,
     pg_commit, pg_rollback, pg_scan, pg_close,
+    pg_head_get, pg_head_set, pg_head_file,
 };

@@ -11,10 +11,13 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct sqlite_store {
@@ -22,7 +25,9 @@ typedef struct sqlite_store {
     sqlite3_stmt *insert;
     sqlite3_stmt *remove;
     bool in_tx;
+    bool head_migrated; /* this open created audit_head (migration 4) */
     char path[1024];
+    char head_path[1040]; /* path + ".head": the head file beside the database */
 } sqlite_store_t;
 
 /* Version n of the schema is migrations[n - 1]; never edit one, add the next. */
@@ -51,6 +56,15 @@ static const char *const migrations[] = {
     "CREATE INDEX records_kind_ts ON records (kind, ts_ns);"
     "CREATE TRIGGER records_append_only BEFORE UPDATE ON records "
     "BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;",
+    /* 4: the store's own head (last seq and hash, and its HMAC when a key is set), rewritten
+     * in the transaction of every batch, so that deleting the last records or all of them is
+     * caught without a hash noted elsewhere. Started from the current tail (trusted once, at
+     * this migration); an empty store's head is seq 0, so a missing row is itself a fault. */
+    "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
+    "hash BLOB NOT NULL, mac BLOB NOT NULL);"
+    "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, "
+    "coalesce((SELECT max(seq) FROM records), 0), "
+    "coalesce((SELECT hash FROM records ORDER BY seq DESC LIMIT 1), zeroblob(32)), x'');",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 ND_STATIC_ASSERT(MIGRATION_COUNT == ND__STORE_SCHEMA_VERSION, "a migration per version");
@@ -124,6 +138,7 @@ static nd_err_t migrate(sqlite_store_t *st, char *err, size_t err_len)
     for (int v = version + 1; rc == ND_OK && v <= MIGRATION_COUNT; v++) {
         char sql[128];
         rc = exec_sql(st, migrations[v - 1], err, err_len);
+        st->head_migrated = st->head_migrated || v == 4;
         snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, "
                  "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now'))", v);
         if (rc == ND_OK)
@@ -147,6 +162,7 @@ static nd_err_t parse_target(const char *target, sqlite_store_t *st, long long *
     }
     memcpy(st->path, target, len);
     st->path[len] = '\0';
+    snprintf(st->head_path, sizeof st->head_path, "%s.head", st->path);
     *max_pages = 0;
     if (q) {
         char *end = NULL;
@@ -159,10 +175,14 @@ static nd_err_t parse_target(const char *target, sqlite_store_t *st, long long *
     return ND_OK;
 }
 
+static nd_err_t check_foreign(sqlite_store_t *st, char *err, size_t err_len);
+
 static nd_err_t configure(sqlite_store_t *st, long long max_pages, char *err, size_t err_len)
 {
-    nd_err_t rc = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                           "PRAGMA cache_size=-65536;", err, err_len);
+    nd_err_t rc = check_foreign(st, err, err_len);
+    if (rc == ND_OK)
+        rc = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                      "PRAGMA cache_size=-65536;", err, err_len);
     sqlite3_busy_timeout(st->db, 5000);
     if (rc == ND_OK && max_pages > 0) {
         char sql[96];
@@ -192,6 +212,64 @@ static void sqlite_close(void *b)
     nd_free(st);
 }
 
+/* An existing path must already be a SQLite database: SQLite would otherwise happily give an
+ * empty (zero-byte) file a schema, and the store would then "verify" 0 records; only a path
+ * that does not exist is created. Checked before SQLite touches the file: a regular file
+ * whose first 16 bytes are SQLite's header ("SQLite format 3\0"). O_NONBLOCK so that a FIFO
+ * given as --db is refused instead of blocking the open. */
+static nd_err_t check_existing_file(const char *path, char *err, size_t err_len)
+{
+    static const char magic[16] = "SQLite format 3";
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_len, "sqlite %s: cannot open: %s", path, strerror(errno));
+        return ND_EIO;
+    }
+    struct stat sb;
+    const char *why = NULL;
+    char head[16];
+    if (fstat(fd, &sb) != 0)
+        why = strerror(errno);
+    else if (S_ISDIR(sb.st_mode))
+        why = "a directory, not a database";
+    else if (!S_ISREG(sb.st_mode))
+        why = "not a regular file, not a database";
+    else if (sb.st_size == 0)
+        why = "an empty file, not a database (refusing to initialise an existing file: give a "
+              "path that does not exist to create a store)";
+    else if (read(fd, head, sizeof head) != (ssize_t)sizeof head ||
+             memcmp(head, magic, sizeof magic) != 0)
+        why = "not a database (no SQLite header; refusing to initialise an existing file)";
+    close(fd);
+    if (!why)
+        return ND_OK;
+    snprintf(err, err_len, "sqlite %s: %s", path, why);
+    return ND_EINVAL;
+}
+
+/* A SQLite database that holds tables but no schema_migrations is some other program's: the
+ * store does not add its tables to it. */
+static nd_err_t check_foreign(sqlite_store_t *st, char *err, size_t err_len)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT (SELECT count(*) FROM sqlite_master WHERE name NOT "
+                           "LIKE 'sqlite_%'), (SELECT count(*) FROM sqlite_master WHERE name = "
+                           "'schema_migrations')", -1, &q, NULL) != SQLITE_OK)
+        return db_error(st, "not a database", err, err_len);
+    int step = sqlite3_step(q);
+    int tables = step == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+    int ours = step == SQLITE_ROW ? sqlite3_column_int(q, 1) : 0;
+    sqlite3_finalize(q);
+    if (step != SQLITE_ROW)
+        return db_error(st, "not a database", err, err_len);
+    if (tables > 0 && ours == 0) {
+        snprintf(err, err_len, "sqlite %s: a SQLite database of another program (no "
+                 "schema_migrations table), not a noderr store", st->path);
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
 static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char *err,
                             size_t err_len)
 {
@@ -202,10 +280,13 @@ static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char
     }
     long long max_pages = 0;
     nd_err_t rc = parse_target(target, st, &max_pages, err, err_len);
-    if (rc == ND_OK && !(flags & ND_STORE_CREATE) && access(st->path, F_OK) != 0) {
+    bool exists = rc == ND_OK && access(st->path, F_OK) == 0;
+    if (rc == ND_OK && !(flags & ND_STORE_CREATE) && !exists) {
         snprintf(err, err_len, "sqlite %s: no such database", st->path);
         rc = ND_ENOTFOUND;
     }
+    if (rc == ND_OK && exists)
+        rc = check_existing_file(st->path, err, err_len);
     if (rc == ND_OK) {
         /* NOMUTEX: a store handle belongs to one thread, so SQLite's per-call locking is
          * pure cost on the append path. */
@@ -355,7 +436,57 @@ static nd_err_t sqlite_scan(void *b, const nd_record_filter_t *f, void *ctx, nd_
     return rc;
 }
 
+static nd_err_t sqlite_head_get(void *b, nd__head_t *out, char *err, size_t err_len)
+{
+    sqlite_store_t *st = b;
+    memset(out, 0, sizeof *out);
+    out->migrated = st->head_migrated;
+    sqlite3_stmt *q = NULL;
+    /* A dropped audit_head table is a missing head, not an I/O error. */
+    if (sqlite3_prepare_v2(st->db, "SELECT seq, hash, mac FROM audit_head WHERE id = 1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return ND_OK;
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        out->present = true;
+        out->seq = sqlite3_column_int64(q, 0);
+        copy_hash(q, 1, out->hash);
+        out->has_mac = sqlite3_column_bytes(q, 2) == ND_HASH_SIZE;
+        if (out->has_mac)
+            copy_hash(q, 2, out->mac);
+    }
+    sqlite3_finalize(q);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_error(st, "reading the head", err, err_len);
+    return ND_OK;
+}
+
+static nd_err_t sqlite_head_set(void *b, const nd__head_t *head, char *err, size_t err_len)
+{
+    sqlite_store_t *st = b;
+    nd_err_t rc = begin_batch(st, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO audit_head (id, seq, hash, mac) "
+                           "VALUES (1, ?, ?, ?)", -1, &q, NULL) != SQLITE_OK)
+        return db_error(st, "writing the head", err, err_len);
+    sqlite3_bind_int64(q, 1, head->seq);
+    sqlite3_bind_blob(q, 2, head->hash, ND_HASH_SIZE, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, head->mac, head->has_mac ? ND_HASH_SIZE : 0, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? ND_OK : db_error(st, "writing the head", err, err_len);
+}
+
+static const char *sqlite_head_file(void *b)
+{
+    sqlite_store_t *st = b;
+    return st->head_path;
+}
+
 const nd__store_vtable_t nd__store_sqlite = {
     "sqlite", sqlite_open, sqlite_tail, sqlite_append, sqlite_remove,
     sqlite_commit, sqlite_rollback, sqlite_scan, sqlite_close,
+    sqlite_head_get, sqlite_head_set, sqlite_head_file,
 };

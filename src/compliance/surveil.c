@@ -112,11 +112,53 @@ const char *nd_surv_rule_name(nd_surv_rule_t rule)
     return "unknown";
 }
 
-int64_t nd__surv_notional(int64_t px, int64_t qty)
+nd_err_t nd__surv_notional(int64_t px, int64_t qty, int64_t *out)
 {
+    /* |px * qty| < 2^126 fits __int128; the quotient must fit int64 or it is an input error,
+     * never a clamped value (a clamped notional would still cross every threshold, but its
+     * figure in the alert would be false). */
     __int128 v = (__int128)px * qty / nd_pow10(ND_SURV_DECIMALS);
     ND_STATIC_ASSERT(ND_SURV_DECIMALS == ND_CASH_DECIMALS, "px * qty / 1e8 is cash units");
-    return v > INT64_MAX ? INT64_MAX : (v < INT64_MIN ? INT64_MIN : (int64_t)v);
+    if (v > INT64_MAX || v < INT64_MIN)
+        return ND_EOVERFLOW;
+    *out = (int64_t)v;
+    return ND_OK;
+}
+
+nd_err_t nd_surv_event_notional(const nd_surv_event_t *event, int64_t *out)
+{
+    ND_ASSERT(event != NULL);
+    ND_ASSERT(out != NULL);
+    return nd__surv_notional(event->px, event->qty, out);
+}
+
+void nd__surv_event_where(const nd_surv_options_t *opt, size_t index, char *buf, size_t cap)
+{
+    if (opt && opt->first_line > 0)
+        snprintf(buf, cap, "line %llu (event %zu)",
+                 (unsigned long long)opt->first_line + index, index);
+    else
+        snprintf(buf, cap, "event %zu (data row %zu)", index, index + 1);
+}
+
+nd_err_t nd__surv_overflow(const nd__surv_ctx_t *c, uint32_t index, const char *what)
+{
+    ND_ASSERT(index < c->n);
+    char where[64];
+    nd__surv_event_where(c->opt, index, where, sizeof where);
+    if (c->err_len)
+        snprintf(c->err, c->err_len, "%s: %s does not fit 64 bits", where, what);
+    return ND_EOVERFLOW;
+}
+
+nd_err_t nd__surv_add(const nd__surv_ctx_t *c, int64_t *sum, int64_t add, uint32_t index,
+                      const char *what)
+{
+    int64_t r;
+    if (__builtin_add_overflow(*sum, add, &r))
+        return nd__surv_overflow(c, index, what);
+    *sum = r;
+    return ND_OK;
 }
 
 int64_t nd__surv_day(int64_t ts_ns)

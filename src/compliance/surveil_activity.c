@@ -162,7 +162,9 @@ static nd_err_t large_orders(nd__surv_ctx_t *c)
         const nd_surv_event_t *e = &c->ev[i];
         if (e->kind != ND_SURV_NEW || e->px == 0 || !nd__surv_account_applies(c, e->account))
             continue;
-        int64_t notional = nd__surv_notional(e->px, e->qty);
+        int64_t notional;
+        if (nd__surv_notional(e->px, e->qty, &notional) != ND_OK)
+            return nd__surv_overflow(c, i, "the order's notional");
         if (notional <= p->order_notional_max)
             continue;
         nd_surv_alert_t *a = nd__surv_alert_new(c, ND_SURV_LARGE_VOLUME, e->owner, e->symbol);
@@ -230,8 +232,14 @@ static nd_err_t large_daily(nd__surv_ctx_t *c)
         int64_t day = nd__surv_day(e->ts_ns);
         if (day != od->day)
             *od = (owner_day_t){.day = day, .alert = SIZE_MAX, .first_ts = e->ts_ns};
-        int64_t n = nd__surv_notional(e->px, e->qty);
-        od->notional = od->notional > INT64_MAX - n ? INT64_MAX : od->notional + n;
+        int64_t n;
+        if (nd__surv_notional(e->px, e->qty, &n) != ND_OK) {
+            rc = nd__surv_overflow(c, i, "the fill's notional");
+            break;
+        }
+        rc = nd__surv_add(c, &od->notional, n, i, "the owner's filled notional in the UTC day");
+        if (rc != ND_OK)
+            break;
         if (od->alert != SIZE_MAX) {
             nd__surv_alert_add_event(&c->out->items[od->alert], c, i);
             c->out->items[od->alert].measured = od->notional;
@@ -276,6 +284,11 @@ static nd_err_t adv_day(nd__surv_ctx_t *c, const nd__surv_map_t *daily, const ui
     int64_t adv = adv_for(c, daily, e->symbol, nd__surv_day(e->ts_ns));
     if (adv <= 0 || qty == 0 || (__int128)qty * 10000 <= (__int128)p->adv_share_bps * adv)
         return ND_OK;
+    /* The share in bps is the alert's measured figure: past int64 (a tiny ADV) it is an
+     * overflow, not a value cut by the cast. */
+    __int128 share_bps = (__int128)qty * 10000 / adv;
+    if (share_bps > INT64_MAX)
+        return nd__surv_overflow(c, idx[first], "the owner's share of the average daily volume");
     nd_surv_alert_t *a = nd__surv_alert_new(c, ND_SURV_LARGE_VOLUME, e->owner, e->symbol);
     if (!a)
         return ND_ENOMEM;
@@ -288,11 +301,11 @@ static nd_err_t adv_day(nd__surv_ctx_t *c, const nd__surv_map_t *daily, const ui
     snprintf(a->reason, sizeof a->reason,
              "owner's filled quantity %s in one UTC day is %lld.%02lld%% of the average daily "
              "volume %s, above %u.%02u%% [%s]",
-             nd__surv_amount(qty, q, sizeof q), (long long)((__int128)qty * 10000 / adv / 100),
-             (long long)((__int128)qty * 10000 / adv % 100), nd__surv_amount(adv, v, sizeof v),
+             nd__surv_amount(qty, q, sizeof q), (long long)(share_bps / 100),
+             (long long)(share_bps % 100), nd__surv_amount(adv, v, sizeof v),
              p->adv_share_bps / 100, p->adv_share_bps % 100,
              nd__surv_cite(p->jurisdiction, ND_SURV_LARGE_VOLUME));
-    a->measured = (int64_t)((__int128)qty * 10000 / adv);
+    a->measured = (int64_t)share_bps;
     a->threshold = p->adv_share_bps;
     nd__surv_alert_commit(c);
     return ND_OK;
@@ -314,8 +327,9 @@ static nd_err_t adv_group(nd__surv_ctx_t *c, const nd__surv_map_t *daily, const 
             day = d;
         }
         const nd_surv_event_t *e = k < len ? &c->ev[idx[k]] : NULL;
-        if (e && e->kind == ND_SURV_FILL && nd__surv_account_applies(c, e->account))
-            qty = qty > INT64_MAX - e->qty ? INT64_MAX : qty + e->qty;
+        if (rc == ND_OK && e && e->kind == ND_SURV_FILL &&
+            nd__surv_account_applies(c, e->account))
+            rc = nd__surv_add(c, &qty, e->qty, idx[k], "the owner's filled quantity in the day");
     }
     return rc;
 }
@@ -338,7 +352,9 @@ static nd_err_t large_adv(nd__surv_ctx_t *c)
             rc = ND_ENOMEM;
             break;
         }
-        *slot = *slot > INT64_MAX - e->qty ? INT64_MAX : *slot + e->qty;
+        rc = nd__surv_add(c, slot, e->qty, (uint32_t)i, "the symbol's filled quantity in the day");
+        if (rc != ND_OK)
+            break;
     }
     const nd__surv_groups_t *g = &c->owner_sym;
     for (uint32_t grp = 0; rc == ND_OK && grp < g->count; grp++)

@@ -58,6 +58,8 @@ typedef struct nd__surv_ctx {
     const nd_surv_options_t *opt;
     const nd_surv_profile_t *profile; /* the profile being applied */
     nd_surv_alerts_t *out;
+    char *err;                    /* the scan's error detail (rules report overflows here) */
+    size_t err_len;
 } nd__surv_ctx_t;
 
 /* Appends a zeroed alert for the current profile; NULL when out of memory. The pointer is
@@ -72,8 +74,18 @@ void nd__surv_alert_add_account(nd_surv_alert_t *a, uint32_t account);
 void nd__surv_alert_commit(nd__surv_ctx_t *c);
 /* True when the account is under the current profile. */
 bool nd__surv_account_applies(const nd__surv_ctx_t *c, uint32_t account);
-/* Notional px * qty (both ND_SURV_DECIMALS) in cash units, saturating at INT64_MAX. */
-int64_t nd__surv_notional(int64_t px, int64_t qty);
+/* Notional px * qty (both ND_SURV_DECIMALS) in cash units; ND_EOVERFLOW when it does not fit
+ * int64 (nd_surv_scan refuses such events up front, so rules see only fitting ones). */
+nd_err_t nd__surv_notional(int64_t px, int64_t qty, int64_t *out /* OUT */);
+/* Where event index is, for messages: "line N (event I)" when options->first_line is set,
+ * else "event I (data row I+1)". */
+void nd__surv_event_where(const nd_surv_options_t *opt, size_t index, char *buf, size_t cap);
+/* Writes "WHERE: WHAT does not fit 64 bits" into the scan's err and returns
+ * ND_EOVERFLOW: a sum that overflows is an input error, never clamped. */
+nd_err_t nd__surv_overflow(const nd__surv_ctx_t *c, uint32_t index, const char *what);
+/* *sum += add, or nd__surv_overflow(c, index, what) leaving *sum unchanged. */
+nd_err_t nd__surv_add(const nd__surv_ctx_t *c, int64_t *sum, int64_t add, uint32_t index,
+                      const char *what);
 /* UTC day number (days since 1970-01-01) of a time. */
 int64_t nd__surv_day(int64_t ts_ns);
 /* Formats a fixed-point amount ("25000", "0.5") into buf. */

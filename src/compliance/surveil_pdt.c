@@ -98,8 +98,15 @@ static nd_err_t day_trades_group(const nd__surv_ctx_t *c, const uint32_t *idx, u
         }
         int64_t q = e->qty;
         if (s.pos == 0 || (s.pos > 0) == (e->side == ND_SIDE_BUY)) {
-            s.pos += e->side * q;
-            s.opened_today += q;
+            /* Checked: two fills of 92233720368 (8 decimals) each overflowed here. INT64_MIN
+             * is refused too, since -pos below must exist. */
+            nd_err_t rc = nd__surv_add(c, &s.pos, e->side * q, i, "the account's position");
+            if (rc == ND_OK && s.pos == INT64_MIN)
+                rc = nd__surv_overflow(c, i, "the account's position");
+            if (rc == ND_OK)
+                rc = nd__surv_add(c, &s.opened_today, q, i, "the quantity opened in the day");
+            if (rc != ND_OK)
+                return rc;
             s.closing_run = false;
             s.last_open = i;
             continue;
@@ -114,6 +121,9 @@ static nd_err_t day_trades_group(const nd__surv_ctx_t *c, const uint32_t *idx, u
         }
         s.closing_run = s.closing_run || today > 0;
         s.opened_today -= today;
+        /* Opposite side: pos moves toward and past 0 by q; |pos - q| <= max(|pos|, q), and
+         * pos != INT64_MIN, so this cannot overflow. */
+        ND_ASSERT(s.pos != INT64_MIN);
         s.pos += e->side * q;
         if (q > held) { /* flipped: the rest opens a position on the other side */
             s.opened_today = q - held;

@@ -146,7 +146,18 @@ nd_reject_t nd_surv_pretrade_check(const nd_surv_pretrade_t *s, const nd_surv_ev
         }
         return ND_REJECT_SELF_MATCH;
     }
-    int64_t notional = o->px ? nd__surv_notional(o->px, o->qty) : 0;
+    int64_t notional = 0;
+    if (o->px && nd__surv_notional(o->px, o->qty, &notional) != ND_OK) {
+        /* A notional past int64 is refused as such, not measured as a clamped figure. */
+        if (alert) {
+            fill_alert(s, o, NULL, ND_SURV_LARGE_VOLUME, alert);
+            snprintf(alert->reason, sizeof alert->reason, "blocked before sending: price x "
+                     "quantity does not fit 64-bit cash units");
+            alert->measured = 0;
+            alert->threshold = p->pretrade_order_notional_max;
+        }
+        return ND_REJECT_OVERFLOW;
+    }
     bool too_big = p->pretrade_order_notional_max > 0 && notional > p->pretrade_order_notional_max;
     bool too_fast = !too_big && rate_breached(s, o);
     if (too_big || too_fast) {

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static nd_err_t check_events(const nd_surv_event_t *ev, size_t n, char *err, size_t err_len)
+static nd_err_t check_events(const nd_surv_event_t *ev, size_t n,
+                             const nd_surv_options_t *opt, char *err, size_t err_len)
 {
     for (size_t i = 0; i < n; i++) {
         const nd_surv_event_t *e = &ev[i];
@@ -35,6 +36,18 @@ static nd_err_t check_events(const nd_surv_event_t *ev, size_t n, char *err, siz
             if (err_len)
                 snprintf(err, err_len, "event %zu: %s", i, why);
             return ND_EINVAL;
+        }
+        int64_t notional;
+        if (nd_surv_event_notional(e, &notional) != ND_OK)
+            why = "price x quantity (the notional) does not fit 64-bit cash units";
+        else if (e->ts_ns > ND_SURV_TS_ABS_MAX || e->ts_ns < -ND_SURV_TS_ABS_MAX)
+            why = "time outside the years 1823..2116";
+        if (why) {
+            char where[64];
+            nd__surv_event_where(opt, i, where, sizeof where);
+            if (err_len)
+                snprintf(err, err_len, "%s: %s", where, why);
+            return ND_EOVERFLOW;
         }
     }
     return ND_OK;
@@ -236,7 +249,7 @@ nd_err_t nd_surv_scan(const nd_surv_event_t *events, size_t n,
         snprintf(err, err_len, "%zu events: more than the scan indexes", n);
         return ND_EINVAL;
     }
-    nd_err_t rc = check_events(events, n, err, err_len);
+    nd_err_t rc = check_events(events, n, options, err, err_len);
     if (rc != ND_OK)
         return rc;
     nd__surv_ctx_t c = {0};
@@ -244,6 +257,8 @@ nd_err_t nd_surv_scan(const nd_surv_event_t *events, size_t n,
     c.n = n;
     c.opt = options;
     c.out = alerts;
+    c.err = err;
+    c.err_len = err_len;
     c.id_count = max_id(events, n, options) + 1;
     size_t base = alerts->count;
     rc = order_by_time(&c);

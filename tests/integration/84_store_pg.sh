@@ -2,8 +2,8 @@
 # 84_store_pg.sh: the PostgreSQL backend against a real server: starts a throwaway cluster on
 # 127.0.0.1 (pg_env.sh), runs the store contract suite (tests/unit/test_store_contract, suite
 # contract_pg, which needs NODERR_TEST_PG_URL) and then the CLI end to end: backtest --db
-# postgresql://..., audit verify, tampering through psql, retention and a report. Exits 77,
-# saying so, when the PostgreSQL server binaries are not installed.
+# postgresql://..., audit verify, tampering through psql (records and the store's head),
+# retention and a report. Exits 77, saying so, when the PostgreSQL server binaries are not installed.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_env.sh"
 trap 'pg_stop; rm -rf "$WORK"' EXIT
@@ -24,7 +24,7 @@ check "the store contract suite on PostgreSQL"
 grep -E "Synthesis: Tested: [1-9][0-9]* \| Passing: [1-9]" "$WORK/contract.log" ||
     { cat "$WORK/contract.log" >&2; fail "the PostgreSQL contract tests did not run"; }
 grep -q "Failing: 0 | Crashing: 0" "$WORK/contract.log" || fail "contract failures"
-psql -q "$URL" -c "DROP TABLE IF EXISTS records, schema_migrations CASCADE;
+psql -q "$URL" -c "DROP TABLE IF EXISTS records, schema_migrations, audit_head CASCADE;
     DROP FUNCTION IF EXISTS records_append_only() CASCADE" 2>/dev/null || fail "reset"
 
 check "backtest --db postgresql:// records the run"
@@ -63,6 +63,28 @@ grep -q "refusing to prune" "$ERR" || fail "retention pruned a tampered chain"
 psql -q "$URL" -c "UPDATE records SET encoding = set_byte(encoding, 48, get_byte(encoding, 48) # 1)
     WHERE seq = 30" || fail "psql undo"
 expect_rc 0 "$NODERR" audit verify --db "$URL"
+
+check "the store's head (audit_head) catches a cut tail, every record deleted, a deleted or rolled-back head"
+psql -q "$URL" -c "CREATE TABLE rec_bak AS SELECT * FROM records;
+    CREATE TABLE head_bak AS SELECT * FROM audit_head" || fail "backup"
+LAST=$(psql -tA "$URL" -c "SELECT max(seq) FROM records")
+# pg_head_case SQL PROBLEM SEQ TEXT: tamper, verify names PROBLEM at SEQ with TEXT, restore.
+pg_head_case() {
+    psql -q "$URL" -c "$1" || fail "psql: $1"
+    expect_rc 1 "$NODERR" audit verify --db "$URL" --json
+    pycheck "$OUT" "assert d['problem'] == '$2' and d['seq'] == $3 and '$4' in d['detail'], d"
+    psql -q "$URL" -c "DELETE FROM records; INSERT INTO records SELECT * FROM rec_bak;
+        DELETE FROM audit_head; INSERT INTO audit_head SELECT * FROM head_bak" || fail "restore"
+    expect_rc 0 "$NODERR" audit verify --db "$URL" --json
+    pycheck "$OUT" "assert d['ok'] and d['store_head_checked'] == 'table', d"
+}
+pg_head_case "DELETE FROM records WHERE seq = $LAST" deleted "$LAST" "records at the end were deleted"
+pg_head_case "DELETE FROM records" deleted 1 "every record was deleted"
+pg_head_case "DELETE FROM audit_head" head "$LAST" "is missing"
+pg_head_case "UPDATE audit_head SET seq = $((LAST - 3)),
+    hash = (SELECT hash FROM records WHERE seq = $((LAST - 3)))" head $((LAST - 2)) "rolled back"
+psql -q "$URL" -c "DROP TABLE rec_bak, head_bak" || fail "drop backup"
+
 psql -q "$URL" -c "DELETE FROM records WHERE seq = 31" || fail "psql delete"
 expect_rc 1 "$NODERR" audit verify --db "$URL" --json
 pycheck "$OUT" "assert d['problem'] == 'deleted' and d['seq'] == 31, d"

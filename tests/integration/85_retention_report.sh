@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 85_retention_report.sh: `noderr retention apply` on a recorded run (hourly bars from
 # 2024-01-01): dry run, the 7-year boundary to the hour, custom periods, a chain that still
-# verifies after two prunes; `noderr report` for every period kind: deterministic bytes, CSV
+# verifies after two prunes; a period below the legal minimum refused (exit 2) unless
+# overridden with a reason, and the override recorded in the chain; `noderr report` for every period kind: deterministic bytes, CSV
 # and JSON agreeing, months and quarters adding up exactly to the year.
 source "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "SKIP: the sqlite3 CLI is needed" >&2; exit 77; }
@@ -71,8 +72,33 @@ expect_rc 0 "$NODERR" audit verify --db "$DB" --json
 pycheck "$OUT" "assert d['ok'] and d['pruned'] == $OLD and d['prune_records'] == 1 \
 and d['verified'] == $((TOTAL + 1 - OLD)), d"
 
-check "a second prune with a shorter period still verifies; a deleted prune record does not"
-expect_rc 0 "$NODERR" retention apply --db "$DB" --now 2031-03-01T00:00:00Z --keep trades=6y
+check "a period below the legal minimum is refused, naming class, period and minimum"
+BEFORE=$(sqlite3 "$DB" "SELECT max(seq) FROM records")
+expect_usage_error "retention of trades: 0 (keep nothing) asked, below the legal minimum of 7y" \
+    "$NODERR" retention apply --db "$DB" --now 2031-03-01T00:00:00Z --keep trades=0y
+expect_usage_error "retention of trades: 6y asked, below the legal minimum of 7y under US" \
+    "$NODERR" retention apply --db "$DB" --now 2031-03-01T00:00:00Z --keep trades=6y --jurisdiction US
+[ "$(sqlite3 "$DB" "SELECT max(seq) FROM records")" = "$BEFORE" ] || fail "a refused prune wrote"
+expect_usage_error "needs a reason" "$NODERR" retention apply --db "$DB" --keep trades=6y \
+    --below-legal-minimum ""
+
+check "a second prune below the minimum with an override is recorded and still verifies"
+expect_rc 0 "$NODERR" retention apply --db "$DB" --now 2031-03-01T00:00:00Z --keep trades=6y \
+    --below-legal-minimum "regulator letter 2031-17" --json
+pycheck "$OUT" "assert d['override_records'] == 1 and d['pruned'] > 0, d"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE kind = 6 AND seq = $((BEFORE + 1))")" = 1 ] \
+    || fail "no operator record of the override before the prune record"
+expect_rc 0 "$NODERR" audit export --db "$DB" --format json
+python3 - "$OUT" <<'PY' || fail "the override record does not name class, period, minimum and reason"
+import json, sys
+recs = [r for r in json.load(open(sys.argv[1])) if r["event"] == "retention_below_legal_minimum"]
+assert len(recs) == 1, recs
+r = recs[0]
+assert "retention of trades set to 6y, below the legal minimum of 7y" in r["reason"], r
+assert "regulator letter 2031-17" in r["reason"], r
+d = json.loads(r["detail"])
+assert d["class"] == "trades" and d["period"] == "6y" and d["legal_minimum"] == "7y", d
+PY
 expect_rc 0 "$NODERR" audit verify --db "$DB" --json
 pycheck "$OUT" "assert d['ok'] and d['prune_records'] == 2, d"
 cp "$DB" "$WORK/noprune.db"

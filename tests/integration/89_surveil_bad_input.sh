@@ -36,6 +36,29 @@ bad "2024-01-02T15:00:01Z,,O1,s,V,AAPL,buy,fill,o1,10,1" "account '': empty"
 bad "2024-01-02T15:00:01Z,A1,O1,s,V,AAPL,sell,fill,o1,10,1" "different side on line 2"
 bad "2024-01-02T15:00:01Z,A2,O1,s,V,AAPL,buy,fill,o1,10,1" "different account on line 2"
 bad "2024-01-02T15:00:01Z,A1,\"O1\",s,V,AAPL,buy,fill,o1,10,1" "quoted fields are not supported"
+# Regression: price x qty past int64 was clamped to INT64_MAX (and overflowed, UBSan, in the
+# pattern-day-trading position); now an input error naming the line.
+bad "2024-01-02T15:00:01Z,A1,O1,s,V,AAPL,buy,fill,o1,92233720368,92233720368" \
+    "does not fit 64-bit cash units"
+bad "999999999999999,A1,O1,s,V,AAPL,buy,fill,o1,10,1" "Unix milliseconds out of range"
+
+check "two fills whose sum overflows a position or a day's total: exit 2 naming the line"
+printf '%s\n%s\n%s\n' "$H" "2024-01-02T15:00:01Z,A1,O1,s,V,AAPL,buy,fill,o1,0.00000001,92233720368" \
+    "2024-01-02T15:00:02Z,A1,O1,s,V,AAPL,buy,fill,o2,0.00000001,92233720368" >"$WORK/sum.csv"
+# US: the pattern-day-trading position; EU with an ADV from the events: the day's quantity.
+for OPTS in "--jurisdiction US" "--jurisdiction EU --adv-from-events"; do
+    # shellcheck disable=SC2086 # OPTS is a list of options
+    expect_rc 2 "$NODERR" surveil --events "$WORK/sum.csv" $OPTS
+    grep -qF "$WORK/sum.csv: line 3 (event 1)" "$ERR" ||
+        fail "the overflowing line is not named ($OPTS)"
+    grep -qF "does not fit 64 bits" "$ERR" || fail "the overflow is not said ($OPTS)"
+    [ ! -s "$OUT" ] || fail "a failed run printed on stdout"
+done
+printf '%s\n%s\n%s\n' "$H" "2024-01-02T15:00:01Z,A1,O1,s,V,AAPL,buy,fill,o1,92233720,600" \
+    "2024-01-02T15:00:02Z,A1,O1,s,V,AAPL,buy,fill,o2,92233720,600" >"$WORK/day.csv"
+expect_rc 2 "$NODERR" surveil --events "$WORK/day.csv" --jurisdiction EU
+grep -qF "line 3 (event 1): the owner's filled notional in the UTC day does not fit" "$ERR" \
+    || fail "the day's notional overflow is not named"
 
 check "a cancel may leave price and quantity empty"
 printf '%s\n%s\n%s\n' "$H" "$OK" "2024-01-02T15:00:01Z,A1,O1,s,V,AAPL,buy,cancel,o1,," >"$WORK/c.csv"

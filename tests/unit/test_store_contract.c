@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DAY ND_NS_PER_DAY
@@ -56,6 +57,8 @@ static const char *url_for(const char *backend)
         unlink(side);
         snprintf(side, sizeof side, "%s-shm", sqlite_file);
         unlink(side);
+        snprintf(side, sizeof side, "%s.head", sqlite_file);
+        unlink(side);
         snprintf(url_buf, sizeof url_buf, "sqlite:%s", sqlite_file);
         return url_buf;
     }
@@ -63,7 +66,7 @@ static const char *url_for(const char *backend)
     if (!pg || !pg[0])
         cr_skip_test("PostgreSQL contract NOT RUN: NODERR_TEST_PG_URL is not set (run "
                      "tests/integration/84_store_pg.sh, which starts a throwaway server)");
-    pg_exec(pg, "DROP TABLE IF EXISTS records, schema_migrations CASCADE; "
+    pg_exec(pg, "DROP TABLE IF EXISTS records, schema_migrations, audit_head CASCADE; "
                 "DROP FUNCTION IF EXISTS records_append_only() CASCADE");
     snprintf(url_buf, sizeof url_buf, "%s", pg);
     return url_buf;
@@ -549,7 +552,8 @@ CONTRACT_SQL(old_schema_with_records_is_refused_and_an_empty_one_migrated)
 {
     nd_store_t *s = open_store(url);
     nd_store_close(s);
-    raw_sql(backend, url, "DELETE FROM schema_migrations WHERE version = 3; DROP TABLE records; "
+    raw_sql(backend, url, "DELETE FROM schema_migrations WHERE version >= 3; DROP TABLE records; "
+                          "DROP TABLE audit_head; "
                           "CREATE TABLE records (seq INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, "
                           "kind INTEGER NOT NULL, event TEXT NOT NULL);"
                           "INSERT INTO records VALUES (1, 5, 2, 'taker')");
@@ -562,6 +566,34 @@ CONTRACT_SQL(old_schema_with_records_is_refused_and_an_empty_one_migrated)
     flush(s);
     cr_assert_eq(verify(s).verified, 1);
     nd_store_close(s);
+}
+
+/* Regression: deleting the last record, or every record, verified (only --head noticed).
+ * The store's own head, written with every commit, catches both; so does deleting the head
+ * or rolling it back. */
+CONTRACT_SQL(the_stores_head_catches_a_cut_tail_and_a_deleted_chain)
+{
+    ten_fills(url);
+    nd_store_t *s = open_store(url);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.head_seq, 10);
+    cr_assert_str_eq(a.head_checked, strcmp(backend, "pg") == 0 ? "table" : "table and head file");
+    cr_assert_str_eq(a.signature, "unsigned");
+    nd_store_close(s);
+    raw_sql(backend, url, "DELETE FROM records WHERE seq >= 9");
+    expect_problem(url, ND_AUDIT_DELETED, 9);
+    raw_sql(backend, url, "DELETE FROM records");
+    expect_problem(url, ND_AUDIT_DELETED, 1);
+}
+
+CONTRACT_SQL(the_stores_head_deleted_or_rolled_back_is_caught)
+{
+    ten_fills(url);
+    raw_sql(backend, url, "UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM records "
+                          "WHERE seq = 7)");
+    expect_problem(url, ND_AUDIT_HEAD, 8);
+    raw_sql(backend, url, "DELETE FROM audit_head");
+    expect_problem(url, ND_AUDIT_HEAD, 10);
 }
 
 CONTRACT_SQL(tamper_delete_is_deleted)
@@ -966,4 +998,78 @@ Test(recorder, a_failed_write_halts_trading)
     cr_assert(strstr(rec_err, "injected write failure") != NULL, "%s", rec_err);
     cr_assert(records <= 20, "%lld", (long long)records);
     nd_backtest_result_free(&res);
+}
+
+/* ---- report arithmetic past int64 --------------------------------------------------------- */
+
+static void huge_fill(nd_store_t *s, int side, int64_t qty, int64_t notional)
+{
+    nd_record_t r;
+    memset(&r, 0, sizeof r);
+    r.ts_ns = T0;
+    r.event = "taker";
+    r.account = "acct-1";
+    r.strategy = "alpha";
+    r.instrument = "BTC/USDT";
+    r.client_order_id = "c";
+    r.side = side;
+    r.px = 1;
+    r.qty = qty;
+    r.notional = notional;
+    char err[256] = "";
+    cr_assert_eq(nd_store_append_fill(s, &r, err, sizeof err), ND_OK, "%s", err);
+}
+
+/* Regression: volume and fee totals past int64 were written as the word "overflow", and the
+ * instrument/strategy totals were added as JSON int64 (undefined on overflow). They are exact
+ * __int128 sums now; a position past int64 makes the report fail naming the record. */
+CONTRACT(report_totals_past_int64_are_exact_and_a_position_overflow_is_an_error)
+{
+    (void)backend;
+    nd_store_t *s = open_store(url);
+    huge_fill(s, 1, 1, INT64_MAX);
+    huge_fill(s, 1, 1, INT64_MAX);
+    flush(s);
+    json_t *doc = report_json(s, "daily:2022-05-09", NULL);
+    /* 2 * (2^63 - 1) cash units = 184467440737.09551614 */
+    cr_assert_str_eq(jstr(doc, "summary", "volume"), "184467440737.09551614");
+    json_t *by = json_array_get(json_object_get(doc, "by_instrument"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(by, "volume")), "184467440737.09551614");
+    json_decref(doc);
+    huge_fill(s, 1, INT64_MAX - 1, 1); /* the position 2 + (2^63 - 2) does not fit */
+    flush(s);
+    nd_compliance_period_t p;
+    char err[256] = "";
+    cr_assert_eq(nd_compliance_period_parse("daily:2022-05-09", &p, err, sizeof err), ND_OK);
+    FILE *tmp = tmpfile();
+    cr_assert_eq(nd_compliance_report_write(s, &p, NULL, ND_COMPLIANCE_JSON, tmp, err,
+                                            sizeof err), ND_EOVERFLOW);
+    cr_assert(strstr(err, "fill record 3") != NULL, "%s", err);
+    fclose(tmp);
+    nd_store_close(s);
+}
+
+/* Regression: a zero-byte (or any non-SQLite) file given as the database got a schema and
+ * verified as 0 records. Only a path that does not exist is created. */
+Test(contract_sqlite, a_file_that_is_not_a_database_is_refused_and_left_alone)
+{
+    char path[128], err[512] = "";
+    snprintf(path, sizeof path, "/tmp/nd_store_notdb_%d.db", (int)getpid());
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    nd_store_t *s = NULL;
+    cr_assert_eq(nd_store_open(path, ND_STORE_CREATE, &s, err, sizeof err), ND_EINVAL);
+    cr_assert(strstr(err, "an empty file, not a database") != NULL, "%s", err);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(sb.st_size, 0, "the empty file was initialised");
+    f = fopen(path, "w");
+    fputs("id,name\n1,x\n", f);
+    fclose(f);
+    cr_assert_eq(nd_store_open(path, 0, &s, err, sizeof err), ND_EINVAL);
+    cr_assert(strstr(err, "no SQLite header") != NULL, "%s", err);
+    unlink(path);
+    cr_assert_eq(nd_store_open(path, 0, &s, err, sizeof err), ND_ENOTFOUND);
+    cr_assert_eq(access(path, F_OK), -1, "a reader created the file");
 }

@@ -532,3 +532,68 @@ Test(surveil, dictionary_interns_and_finds)
     cr_assert_str_eq(nd_surv_dict_name(dict, ND_SURV_ID_NONE), "?");
     cr_assert_eq(nd_surv_dict_count(dict), 5002);
 }
+
+/* Regression: two fills of price and quantity 92233720368 overflowed the pattern-day-trading
+ * position (UBSan) and the day's notional was clamped to INT64_MAX. An event whose notional
+ * does not fit is refused up front; a sum that overflows is ND_EOVERFLOW naming the event. */
+static nd_err_t scan_err(const nd_surv_profile_t *p, const nd_surv_options_t *opt, char *err,
+                         size_t err_len)
+{
+    const nd_surv_profile_t *ps[1] = {p};
+    alerts.count = 0;
+    return nd_surv_scan(evs, nev, ps, 1, opt, &alerts, err, err_len);
+}
+
+Test(surveil, a_notional_past_int64_is_an_input_error)
+{
+    add("2024-01-02T15:00:00Z", "A", "A", "T", 'b', 'f', "o1", "92233720368", "92233720368");
+    add("2024-01-02T15:00:01Z", "A", "A", "T", 'b', 'f', "o2", "92233720368", "92233720368");
+    char err[256] = "";
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_US), NULL, err, sizeof err),
+                 ND_EOVERFLOW);
+    cr_assert(strstr(err, "event 0 (data row 1): price x quantity") != NULL, "%s", err);
+    cr_assert_eq(alerts.count, 0);
+    int64_t n = 0;
+    cr_assert_eq(nd_surv_event_notional(&evs[0], &n), ND_EOVERFLOW);
+}
+
+Test(surveil, a_position_or_a_day_total_that_overflows_is_refused_not_clamped)
+{
+    add("2024-01-02T15:00:00Z", "A", "A", "T", 'b', 'f', "o1", "0.00000001", "92233720368");
+    add("2024-01-02T15:00:01Z", "A", "A", "T", 'b', 'f', "o2", "0.00000001", "92233720368");
+    char err[256] = "";
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_US), NULL, err, sizeof err),
+                 ND_EOVERFLOW);
+    cr_assert(strstr(err, "event 1 (data row 2): the account's position") != NULL, "%s", err);
+    nev = 0;
+    /* Each notional fits (5.5e10 units), their sum in one day does not. */
+    add("2024-01-02T15:00:00Z", "A", "A", "T", 'b', 'f', "o1", "92233720", "600");
+    add("2024-01-02T15:00:01Z", "A", "A", "T", 'b', 'f', "o2", "92233720", "600");
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_EU), NULL, err, sizeof err),
+                 ND_EOVERFLOW);
+    cr_assert(strstr(err, "event 1 (data row 2): the owner's filled notional") != NULL, "%s",
+              err);
+    /* A time outside 1823..2116 (where window arithmetic could overflow) is refused too. */
+    nev = 0;
+    add_ns(INT64_MAX - 1, "A", "A", "T", 'b', 'f', "o1", "1", "1");
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_US), NULL, err, sizeof err),
+                 ND_EOVERFLOW);
+    cr_assert(strstr(err, "time outside") != NULL, "%s", err);
+}
+
+/* The ADV share (the alert's measured bps) past int64 is an overflow, not a cast-cut value. */
+Test(surveil, an_adv_share_past_int64_is_refused)
+{
+    add("2024-01-02T15:00:00Z", "A", "A", "T", 'b', 'f', "o1", "0.00000001", "92233720368");
+    nd_surv_adv_t adv = {id("T"), 1};
+    nd_surv_options_t opt = {.adv = &adv, .adv_count = 1};
+    char err[256] = "";
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_EU), &opt, err, sizeof err),
+                 ND_EOVERFLOW);
+    cr_assert(strstr(err, "event 0 (data row 1): the owner's share of the average daily volume")
+              != NULL, "%s", err);
+    adv.qty = dec("92233720368"); /* a 100% share: fits, alerts */
+    cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_EU), &opt, err, sizeof err), ND_OK,
+                 "%s", err);
+    cr_assert_eq(count_rule(ND_SURV_LARGE_VOLUME), 1);
+}

@@ -117,3 +117,15 @@ Test(surveil_pretrade, hard_message_rate_limit)
     cr_assert_eq(nd_surv_pretrade_check(st, &next, NULL), ND_REJECT_NONE);
     nd_surv_pretrade_destroy(st);
 }
+
+/* A notional that does not fit int64 is refused as an overflow, not measured clamped. */
+Test(surveil_pretrade, a_notional_past_int64_is_refused_as_overflow)
+{
+    nd_surv_pretrade_t *st = NULL;
+    cr_assert_eq(nd_surv_pretrade_create(nd_jurisdiction_profile(ND_JUR_US), &st), ND_OK);
+    nd_surv_event_t big = order(1, 10, 1, ND_SIDE_BUY, PX(92233720368), PX(92233720368), 1);
+    nd_surv_alert_t alert;
+    cr_assert_eq(nd_surv_pretrade_check(st, &big, &alert), ND_REJECT_OVERFLOW);
+    cr_assert(strstr(alert.reason, "does not fit 64-bit cash units") != NULL, "%s", alert.reason);
+    nd_surv_pretrade_destroy(st);
+}

@@ -10,9 +10,12 @@
 # "submitted" + "accepted" order events, cancel -> "cancelled", fill -> a "taker" fill and a
 # "filled" order event. The chain is extended from the store's tail with this script's own
 # implementation of the canonical encoding (docs/compliance-store.md), so `noderr audit verify`
-# passing afterwards also checks the C encoder against an independent one.
+# passing afterwards also checks the C encoder against an independent one. Like the store, it
+# then moves the store's head (schema 4): the audit_head row in the same transaction and, for
+# SQLite, the head file PATH.head (unsigned: run it without NODERR_AUDIT_KEY).
 import csv
 import hashlib
+import os
 import struct
 import subprocess
 import sqlite3
@@ -93,10 +96,18 @@ def main():
         db = sqlite3.connect(target)
         row = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0], bytes(row[1])) if row else (0, bytes(32))
+        crafted = list(chain(recs, seq, prev))
         db.executemany("INSERT INTO records (%s) VALUES (%s)" % (COLUMNS, ",".join("?" * 6)),
-                       [values(r) for r in chain(recs, seq, prev)])
+                       [values(r) for r in crafted])
+        last = crafted[-1] if crafted else {"seq": seq, "hash": prev}
+        db.execute("INSERT OR REPLACE INTO audit_head (id, seq, hash, mac) VALUES (1, ?, ?, ?)",
+                   (last["seq"], last["hash"], b""))
         db.commit()
         db.close()
+        with open(target + ".head.tmp", "w") as fh:
+            fh.write("noderr-audit-head 1\nseq %d\nhash %s\nmac -\n" % (last["seq"],
+                                                                         last["hash"].hex()))
+        os.replace(target + ".head.tmp", target + ".head")
     else:
         tail = subprocess.run(["psql", "-tA", "-F", " ", target, "-c",
                                "SELECT seq, encode(hash, 'hex') FROM records ORDER BY seq DESC "
@@ -114,6 +125,9 @@ def main():
                 else:
                     vals.append("'%s'" % v.replace("'", "''"))
             sql.append("INSERT INTO records (%s) VALUES (%s);" % (COLUMNS, ",".join(vals)))
+            seq, prev = r["seq"], r["hash"]
+        sql.append("UPDATE audit_head SET seq = %d, hash = '\\x%s'::bytea, mac = ''::bytea;"
+                   % (seq, prev.hex()))
         sql.append("COMMIT;")
         subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", target], input="\n".join(sql),
                        check=True, text=True)

@@ -578,10 +578,12 @@ static nd_err_t on_delta(nd_l2sim_t *sim, const nd_book_delta_t *d)
         nd_book_clear(&sim->book);
         sim->clearing = true;
     }
-    int64_t old = sim->clearing ? 0 : nd_book_qty_at(&sim->book, d->side, d->px);
+    /* The old size matters only to our own orders on that side: skip the lookup otherwise. */
+    bool ours = !sim->clearing && sim->rest_count[d->side] > 0;
+    int64_t old = ours ? nd_book_qty_at(&sim->book, d->side, d->px) : 0;
     nd_err_t rc = nd_book_set(&sim->book, d->side, d->px, d->qty);
     ND_ASSERT(rc == ND_OK);
-    if (!sim->clearing && sim->rest_count[d->side] > 0)
+    if (ours)
         level_changed(sim, d->side, d->px, old, d->qty);
     if (!(d->flags & ND_DELTA_F_LAST))
         return ND_OK;

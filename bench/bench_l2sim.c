@@ -25,7 +25,6 @@ typedef struct bench {
     nd_l2sim_t *sim;
     nd_order_t pool[POOL];
     uint64_t next_id;
-    int resting[2]; /* working quotes per side */
     uint64_t fills, maker, taker;
     int64_t filled_qty;
 } bench_t;
@@ -50,47 +49,42 @@ static double now_s(void)
     return (double)nd_clock_mono_ns(nd_clock_os()) * 1e-9;
 }
 
-/* A free order from the pool (done or never used), or NULL. */
-static nd_order_t *free_order(void)
+/* Market orders come from a ring: each is done when it arrives, and the ring is far longer
+ * than the orders in flight (the entry latency is at most 4 ms, 64 events apart each). */
+static nd_order_t *market_order(void)
 {
-    for (int i = 0; i < POOL; i++) {
-        nd_order_t *o = &b.pool[(b.next_id + (uint64_t)i) % POOL];
-        if (o->client_id == 0 || nd_order_is_done(o))
-            return o;
-    }
-    return NULL;
+    nd_order_t *o = &b.pool[2 * QUOTES + (b.next_id % (POOL - 2 * QUOTES))];
+    return o->client_id == 0 || nd_order_is_done(o) ? o : NULL;
 }
 
-static void send(nd_side_t side, nd_order_type_t type, int64_t px, int64_t qty, int64_t now)
+static void send(nd_order_t *o, nd_side_t side, nd_order_type_t type, int64_t px, int64_t qty,
+                 int64_t now)
 {
-    nd_order_t *o = free_order();
     if (o == NULL)
         return;
     nd_order_intent_t in = {.instrument_id = 0, .side = side, .type = type, .px = px, .qty = qty};
     nd_order_init(o, ++b.next_id, &in, 0, now);
-    if (nd_l2sim_submit(b.sim, o, now) != ND_OK) {
+    if (nd_l2sim_submit(b.sim, o, now) != ND_OK)
         o->status = ND_ORDER_REJECTED; /* free for reuse */
-        return;
-    }
 }
 
-/* Counts working quotes and tops them up behind the best prices. */
+/* Re-sends every quote slot whose order is done, k ticks behind the best price of its side.
+ * Slots 0..QUOTES-1 are bids, QUOTES..2*QUOTES-1 asks. */
 static void requote(const nd_instrument_t *inst, int64_t now)
 {
-    int working[2] = {0, 0};
-    for (int i = 0; i < POOL; i++) {
-        const nd_order_t *o = &b.pool[i];
-        if (o->client_id != 0 && !nd_order_is_done(o) && o->type == ND_ORDER_LIMIT)
-            working[o->side == ND_SIDE_BUY ? 0 : 1]++;
-    }
     const nd_book_t *book = nd_l2sim_book(b.sim);
     nd_book_level_t bid, ask;
     if (!nd_book_best(book, ND_BOOK_BID, &bid) || !nd_book_best(book, ND_BOOK_ASK, &ask))
         return;
-    for (int k = working[0]; k < QUOTES; k++)
-        send(ND_SIDE_BUY, ND_ORDER_LIMIT, bid.px - k * inst->tick_size, 3 * inst->lot_size, now);
-    for (int k = working[1]; k < QUOTES; k++)
-        send(ND_SIDE_SELL, ND_ORDER_LIMIT, ask.px + k * inst->tick_size, 3 * inst->lot_size, now);
+    for (int k = 0; k < 2 * QUOTES; k++) {
+        nd_order_t *o = &b.pool[k];
+        if (o->client_id != 0 && !nd_order_is_done(o))
+            continue;
+        bool buy = k < QUOTES;
+        int64_t off = (k % QUOTES) * inst->tick_size;
+        send(o, buy ? ND_SIDE_BUY : ND_SIDE_SELL, ND_ORDER_LIMIT, buy ? bid.px - off : ask.px + off,
+             3 * inst->lot_size, now);
+    }
 }
 
 int main(int argc, char **argv)
@@ -148,7 +142,7 @@ int main(int argc, char **argv)
             if ((done & 15) == 0 && (ev.kind != ND_TICK_DELTA || ev.u.delta.flags & ND_DELTA_F_LAST))
                 requote(&inst, nd_tick_ts(&ev));
             if ((done & 63) == 0)
-                send(done & 64 ? ND_SIDE_BUY : ND_SIDE_SELL, ND_ORDER_MARKET, 0,
+                send(market_order(), done & 64 ? ND_SIDE_BUY : ND_SIDE_SELL, ND_ORDER_MARKET, 0,
                      2 * inst.lot_size, nd_tick_ts(&ev));
         }
     }

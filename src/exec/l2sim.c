@@ -69,6 +69,7 @@ struct nd_l2sim {
     int64_t last_arrive_ns;   /* arrival time of the last request sent */
     uint64_t next_venue_id;
     bool clearing;            /* inside a CLEAR..LAST run */
+    bool cross_pending;       /* a delta of the current event may cross a resting order */
     nd_l2sim_stats_t stats;
 };
 
@@ -517,12 +518,11 @@ static nd_err_t on_trade(nd_l2sim_t *sim, const nd_trade_tick_t *t)
     return ND_OK;
 }
 
-/* The queue update of every resting order at px on side when the level goes from old_qty to
- * new_qty. */
-static void level_changed(nd_l2sim_t *sim, nd_book_side_t side, int64_t px, int64_t old_qty,
-                          int64_t new_qty)
+/* The queue update of the resting orders at px on side, from index k of the resting array
+ * on, when the level goes from old_qty to new_qty. */
+static void level_changed_from(nd_l2sim_t *sim, nd_book_side_t side, uint32_t k, int64_t px,
+                               int64_t old_qty, int64_t new_qty)
 {
-    uint32_t k = rest_lower_bound(sim, side, px);
     for (; k < sim->rest_count[side]; k++) {
         slot_t *s = &sim->slots[sim->rest[side][k]];
         if (s->order->px != px)
@@ -545,6 +545,12 @@ static void level_changed(nd_l2sim_t *sim, nd_book_side_t side, int64_t px, int6
         if (new_qty == 0)
             s->traded = 0;
     }
+}
+
+static void level_changed(nd_l2sim_t *sim, nd_book_side_t side, int64_t px, int64_t old_qty,
+                          int64_t new_qty)
+{
+    level_changed_from(sim, side, rest_lower_bound(sim, side, px), px, old_qty, new_qty);
 }
 
 /* Fills resting orders the opposite side has moved through: the book could only be there if
@@ -578,13 +584,25 @@ static nd_err_t on_delta(nd_l2sim_t *sim, const nd_book_delta_t *d)
         nd_book_clear(&sim->book);
         sim->clearing = true;
     }
-    /* The old size matters only to our own orders on that side: skip the lookup otherwise. */
-    bool ours = !sim->clearing && sim->rest_count[d->side] > 0;
-    int64_t old = ours ? nd_book_qty_at(&sim->book, d->side, d->px) : 0;
+    /* The old size matters only when one of our orders rests at that price: find that first
+     * (a binary search over our few orders), and look the book up only then. */
+    uint32_t k = UINT32_MAX;
+    if (!sim->clearing && sim->rest_count[d->side] > 0) {
+        k = rest_lower_bound(sim, d->side, d->px);
+        if (k == sim->rest_count[d->side] || sim->slots[sim->rest[d->side][k]].order->px != d->px)
+            k = UINT32_MAX;
+    }
+    int64_t old = k != UINT32_MAX ? nd_book_qty_at(&sim->book, d->side, d->px) : 0;
     nd_err_t rc = nd_book_set(&sim->book, d->side, d->px, d->qty);
     ND_ASSERT(rc == ND_OK);
-    if (ours)
-        level_changed(sim, d->side, d->px, old, d->qty);
+    if (k != UINT32_MAX)
+        level_changed_from(sim, d->side, k, d->px, old, d->qty);
+    /* After a complete event no resting order is crossed (check_cross fills those), so only a
+     * level added at or through our best order on the other side can cross one. */
+    nd_book_side_t ours = d->side == ND_BOOK_BID ? ND_BOOK_ASK : ND_BOOK_BID;
+    if (d->qty > 0 && sim->rest_count[ours] > 0 &&
+        !better(d->side, sim->slots[sim->rest[ours][0]].order->px, d->px))
+        sim->cross_pending = true;
     if (!(d->flags & ND_DELTA_F_LAST))
         return ND_OK;
     if (sim->clearing) {
@@ -592,13 +610,16 @@ static nd_err_t on_delta(nd_l2sim_t *sim, const nd_book_delta_t *d)
          * but never beyond what is displayed now. */
         sim->clearing = false;
         for (int side = ND_BOOK_BID; side <= ND_BOOK_ASK; side++)
-            for (uint32_t k = 0; k < sim->rest_count[side]; k++) {
-                slot_t *s = &sim->slots[sim->rest[side][k]];
+            for (uint32_t j = 0; j < sim->rest_count[side]; j++) {
+                slot_t *s = &sim->slots[sim->rest[side][j]];
                 int64_t shown = nd_book_qty_at(&sim->book, (nd_book_side_t)side, s->order->px);
                 s->ahead = s->ahead < shown ? s->ahead : shown;
                 s->traded = 0;
             }
     }
+    if (!sim->cross_pending)
+        return ND_OK;
+    sim->cross_pending = false;
     return check_cross(sim, d->ts_ns);
 }
 

@@ -5,8 +5,10 @@
 #include "noderr/rand.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MS 1000000LL
 #define REPORTS_MAX 4096
@@ -684,4 +686,123 @@ Test(l2sim, properties_hold_over_many_seeds, .timeout = 120)
         run_property(seed, ND_L2SIM_QUEUE_RISK_AVERSE);
         run_property(seed, ND_L2SIM_QUEUE_PROPORTIONAL);
     }
+}
+
+/* ---- replays of the shared recordings ------------------------------------------------------- */
+
+/* Every recorded depth session through the simulator: with no order of ours its book ends equal
+ * to the connector's synced book, level for level. */
+Test(l2sim, shared_depth_sessions_replay_into_the_simulator_book)
+{
+    const char *root = ND_SHARED_DIR "/fixtures/binance/depth_sync";
+    DIR *d = opendir(root);
+    if (d == NULL)
+        cr_skip_test("the shared fixtures (%s) are absent", root);
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "binance"), ND_OK);
+    struct dirent *e;
+    int sessions = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
+        static harness_t hs;
+        harness_t *h = &hs;
+        memset(h, 0, sizeof *h);
+        nd_l2sim_config_t c;
+        nd_l2sim_config_default(&c);
+        c.levels_max = ND_BOOK_LEVELS_MAX;
+        h->inst = inst;
+        cr_assert_eq(nd_l2sim_create(&c, &inst, collect, h, &h->sim), ND_OK);
+        nd_depth_session_t *s;
+        char err[256];
+        cr_assert_eq(nd_depth_session_open(dir, &inst, &s, err, sizeof err), ND_OK, "%s", err);
+        nd_tick_event_t ev;
+        nd_err_t rc;
+        while ((rc = nd_depth_session_next(s, &ev)) == ND_OK)
+            cr_assert_eq(nd_l2sim_on_event(h->sim, &ev), ND_OK);
+        cr_assert_eq(rc, ND_EEOF, "%s", nd_depth_session_error(s));
+        const nd_book_t *ref = nd_depth_session_book(s), *got = nd_l2sim_book(h->sim);
+        for (int side = 0; side < 2; side++) {
+            static nd_book_level_t a[ND_BOOK_LEVELS_MAX], b[ND_BOOK_LEVELS_MAX];
+            uint32_t na = nd_book_top(got, (nd_book_side_t)side, a, ND_BOOK_LEVELS_MAX);
+            uint32_t nb = nd_book_top(ref, (nd_book_side_t)side, b, ND_BOOK_LEVELS_MAX);
+            cr_assert_eq(na, nb, "%s", dir);
+            cr_assert_eq(memcmp(a, b, na * sizeof a[0]), 0, "%s", dir);
+        }
+        cr_assert_eq(h->count, 0);
+        nd_depth_session_close(s);
+        nd_l2sim_destroy(h->sim);
+        sessions++;
+    }
+    closedir(d);
+    cr_assert(sessions >= 5);
+}
+
+/* The shared BTCUSDT trades and book-ticker recordings, merged by time, through the simulator
+ * with orders resting at the quotes and some market orders: every fill keeps the invariants. */
+Test(l2sim, shared_trades_and_quotes_replay_with_resting_orders)
+{
+    const char *trades = ND_SHARED_DIR "/data/BTCUSDT-trades-2021-01-08.csv";
+    const char *quotes = ND_SHARED_DIR "/data/BTCUSDT-bookticker-2021-01-08.csv";
+    struct stat st;
+    if (stat(trades, &st) != 0 || stat(quotes, &st) != 0)
+        cr_skip_test("the shared data (%s) is absent", ND_SHARED_DIR);
+    static prop_t p;
+    memset(&p, 0, sizeof p);
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "binance"), ND_OK);
+    nd_l2sim_config_t c;
+    nd_l2sim_config_default(&c);
+    c.entry.const_ns = 2 * MS;
+    cr_assert_eq(nd_l2sim_create(&c, &inst, prop_collect, &p, &p.sim), ND_OK);
+    nd_tick_source_t *ts, *qs;
+    char err[256];
+    cr_assert_eq(nd_ticks_open(trades, ND_TICK_FORMAT_AUTO, &inst, &ts, err, sizeof err), ND_OK);
+    cr_assert_eq(nd_ticks_open(quotes, ND_TICK_FORMAT_AUTO, &inst, &qs, err, sizeof err), ND_OK);
+    nd_tick_event_t t, q;
+    bool have_t = nd_ticks_next(ts, &t) == ND_OK, have_q = nd_ticks_next(qs, &q) == ND_OK;
+    int next = 0, events = 0, trades_seen = 0;
+    int64_t prev_ts = INT64_MIN;
+    while (have_t || have_q) {
+        bool take_q = have_q && (!have_t || nd_tick_ts(&q) <= nd_tick_ts(&t));
+        nd_tick_event_t ev = take_q ? q : t;
+        /* Arrivals happen before the event, outside it. */
+        p.current = NULL;
+        if (nd_tick_ts(&ev) - 1 >= prev_ts)
+            cr_assert_eq(nd_l2sim_advance(p.sim, nd_tick_ts(&ev) - 1), ND_OK);
+        prev_ts = nd_tick_ts(&ev);
+        p.current = &ev;
+        p.trade_fill_sum = 0;
+        cr_assert_eq(nd_l2sim_on_event(p.sim, &ev), ND_OK);
+        events++;
+        if (take_q) {
+            have_q = nd_ticks_next(qs, &q) == ND_OK;
+            /* Every 20th quote: join the bid and the ask, and now and then cross. */
+            if (events % 20 == 0 && next + 3 <= PROP_ORDERS) {
+                const nd_quote_tick_t *k = &ev.u.quote;
+                order(&p.orders[next], (uint64_t)next + 1, ND_SIDE_BUY, ND_ORDER_LIMIT,
+                      k->bid_px, 100000);
+                order(&p.orders[next + 1], (uint64_t)next + 2, ND_SIDE_SELL, ND_ORDER_LIMIT,
+                      k->ask_px, 100000);
+                order(&p.orders[next + 2], (uint64_t)next + 3,
+                      events % 40 ? ND_SIDE_BUY : ND_SIDE_SELL, ND_ORDER_MARKET, 0, 500000);
+                for (int i = 0; i < 3; i++)
+                    cr_assert_eq(nd_l2sim_submit(p.sim, &p.orders[next + i], k->ts_ns), ND_OK);
+                next += 3;
+            }
+        } else {
+            trades_seen++;
+            have_t = nd_ticks_next(ts, &t) == ND_OK;
+        }
+    }
+    cr_assert_eq(trades_seen, 2001);
+    cr_assert_eq(events, 2001 + 451);
+    cr_assert(p.fills > 0);
+    for (int i = 0; i < next; i++)
+        cr_assert_eq(p.filled[i], p.orders[i].filled_qty);
+    nd_ticks_close(ts);
+    nd_ticks_close(qs);
+    nd_l2sim_destroy(p.sim);
 }

@@ -29,6 +29,7 @@
 
 struct nd_depth_session {
     char *diffs_path;
+    char *snapshot_path;
     FILE *file;
     char *buf;           /* 2 * FRAME_MAX: line reading */
     size_t pos, len;
@@ -49,6 +50,7 @@ struct nd_depth_session {
     /* set by the sink for the frame being decoded */
     nd_err_t frame_rc;
     bool frame_seen;
+    int64_t snapshot_last_id; /* lastUpdateId as the snapshot says */
     uint64_t events_total;
     nd_err_t status;
     char err[256];
@@ -68,6 +70,23 @@ static nd_err_t fail(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
     va_end(ap);
     snprintf(s->err, sizeof s->err, "%s:%lld: %s", s->diffs_path, (long long)s->line_number,
              reason);
+    s->status = code;
+    return code;
+}
+
+static nd_err_t fail_snapshot(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Ends the session with code and "SNAPSHOT: reason" (the snapshot is one message, no lines). */
+static nd_err_t fail_snapshot(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
+{
+    ND_ASSERT(code != ND_OK);
+    char reason[192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    snprintf(s->err, sizeof s->err, "%s: %s", s->snapshot_path, reason);
     s->status = code;
     return code;
 }
@@ -152,6 +171,7 @@ static void snapshot_sink(void *ctx, const nd_md_event_t *ev)
     if (ev->kind != ND_MD_BOOK_UPDATE || !ev->u.book.snapshot || s->frame_seen)
         return;
     s->frame_seen = true;
+    s->snapshot_last_id = ev->u.book.last_update_id;
     s->frame_rc = nd_binance_depth_snapshot(&s->depth, &ev->u.book);
 }
 
@@ -165,18 +185,21 @@ static nd_err_t load_snapshot(nd_depth_session_t *s)
     nd_free(s->snapshot);
     s->snapshot = NULL;
     if (rc != ND_OK || !s->frame_seen)
-        return fail(s, rc != ND_OK ? rc : ND_EPARSE,
-                    "snapshot.json is not a depth snapshot (%s)", nd_err_name(rc));
+        return fail_snapshot(s, rc != ND_OK ? rc : ND_EPARSE,
+                             "not a depth snapshot ({\"lastUpdateId\",\"bids\",\"asks\"}): %s",
+                             nd_err_name(rc));
     if (s->frame_rc == ND_EAGAIN)
-        return fail(s, ND_ESTATE,
-                    "snapshot lastUpdateId is older than the first buffered diff (U=%lld): "
-                    "the recording cannot be synced",
-                    (long long)s->depth.first_buffered_U);
+        return fail_snapshot(s, ND_ESTATE,
+                             "lastUpdateId %lld is older than the first buffered diff (U=%lld): "
+                             "the recording cannot be synced",
+                             (long long)s->snapshot_last_id,
+                             (long long)s->depth.first_buffered_U);
     if (s->frame_rc != ND_OK)
-        return fail(s, s->frame_rc, "loading the snapshot: %s", nd_err_name(s->frame_rc));
+        return fail_snapshot(s, s->frame_rc, "loading the snapshot: %s",
+                             nd_err_name(s->frame_rc));
     if (s->depth.status == ND_BINANCE_SYNC_RESYNC)
-        return fail(s, ND_ESTATE, "gap in the buffered diffs after snapshot %lld",
-                    (long long)s->depth.snapshot_id);
+        return fail_snapshot(s, ND_ESTATE, "gap in the buffered diffs after lastUpdateId %lld",
+                             (long long)s->depth.snapshot_id);
     return emit_book(s);
 }
 
@@ -340,6 +363,7 @@ void nd_depth_session_close(nd_depth_session_t *s)
     nd_free(s->pending);
     nd_free(s->scratch);
     nd_free(s->diffs_path);
+    nd_free(s->snapshot_path);
     nd_free(s);
 }
 
@@ -465,8 +489,13 @@ nd_err_t nd_depth_session_open(const char *dir, const nd_instrument_t *inst,
     }
     if (rc == ND_OK) {
         snprintf(path, sizeof path, "%s/snapshot.json", dir);
-        rc = read_small(path, FRAME_MAX, &s->snapshot, &s->snapshot_len, err, err_len);
+        if ((s->snapshot_path = nd_strdup(path)) == NULL) {
+            snprintf(err, err_len, "%s: out of memory", dir);
+            rc = ND_ENOMEM;
+        }
     }
+    if (rc == ND_OK)
+        rc = read_small(path, FRAME_MAX, &s->snapshot, &s->snapshot_len, err, err_len);
     if (rc == ND_OK && (s->file = fopen(s->diffs_path, "rb")) == NULL) {
         snprintf(err, err_len, "%s: %s", s->diffs_path, strerror(errno));
         rc = ND_EIO;

@@ -467,7 +467,13 @@ Test(market_ticks, depth_session_snapshot_too_old_and_precision)
     /* The buffered diff starts after lastUpdateId + 1: the snapshot cannot be bridged. */
     const char *dir = make_session(SNAP, DIFF(105, 106, "0.99"), 1);
     cr_assert_eq(drain_session(dir, &inst, &deltas, err, sizeof err), ND_ESTATE);
-    cr_assert(strstr(err, "older than the first buffered diff") != NULL, "%s", err);
+    cr_assert(strstr(err, "snapshot.json: lastUpdateId 100 is older than the first buffered "
+                          "diff (U=105)") != NULL,
+              "%s", err);
+    /* A snapshot that is not one names snapshot.json. */
+    dir = make_session("{\"result\":null,\"id\":1}", DIFF(100, 101, "0.99"), 0);
+    cr_assert_eq(drain_session(dir, &inst, &deltas, err, sizeof err), ND_EPARSE);
+    cr_assert(strstr(err, "snapshot.json: not a depth snapshot") != NULL, "%s", err);
     /* A price finer than the instrument's scale is an error, not a rounding. */
     inst.px_decimals = 1;
     dir = make_session(SNAP, DIFF(100, 101, "0.95"), 0);

@@ -3,7 +3,9 @@
  * Invariants:
  *  - _rest[side][0.._rest_count[side]) holds the slots of the resting orders of that side, best
  *    price first and, at one price, in arrival order (time priority);
- *  - a resting slot's ahead is in [0, displayed size at its price] after every complete event;
+ *  - a resting slot's ahead is in [0, displayed size at its price] after every complete event
+ *    (with quotes, only at the quoted prices: deeper levels are unknown), checked by rest_valid
+ *    in debug builds;
  *  - fills of one order never exceed its quantity (nd_order_apply_fill checks it), fills of one
  *    trade never exceed the trade's size, and a taker fill never exceeds the displayed size of
  *    its level, which is then reduced by it;
@@ -70,6 +72,7 @@ struct nd_l2sim {
     uint64_t next_venue_id;
     bool clearing;            /* inside a CLEAR..LAST run */
     bool cross_pending;       /* a delta of the current event may cross a resting order */
+    bool quoted;              /* quotes drive the book: levels below the top are unknown */
     nd_l2sim_stats_t stats;
 };
 
@@ -252,6 +255,28 @@ static void rest_compact(nd_l2sim_t *sim, nd_book_side_t side)
     sim->rest_count[side] = w;
 }
 
+/* The resting arrays' invariants (O(orders)): sorted best first, every slot resting and working,
+ * ahead within [0, displayed size]. For ND_DEBUG_ASSERT after each complete event. */
+static bool rest_valid(const nd_l2sim_t *sim)
+{
+    for (int side = ND_BOOK_BID; side <= ND_BOOK_ASK; side++) {
+        for (uint32_t k = 0; k < sim->rest_count[side]; k++) {
+            const slot_t *s = &sim->slots[sim->rest[side][k]];
+            if (s->state != SLOT_RESTING || !nd_order_is_working(s->order) || s->ahead < 0 ||
+                s->traded < 0 || side_of(s->order->side) != (nd_book_side_t)side)
+                return false;
+            /* With a top-of-book feed a level that left the top is unknown, not empty. */
+            if (!sim->quoted &&
+                s->ahead > nd_book_qty_at(&sim->book, (nd_book_side_t)side, s->order->px))
+                return false;
+            if (k > 0 && better((nd_book_side_t)side, s->order->px,
+                                sim->slots[sim->rest[side][k - 1]].order->px))
+                return false;
+        }
+    }
+    return true;
+}
+
 /* ---- reports and fills -------------------------------------------------------------------- */
 
 static void report(nd_l2sim_t *sim, nd_l2sim_report_kind_t kind, uint64_t client_id,
@@ -304,6 +329,18 @@ static nd_err_t fill(nd_l2sim_t *sim, nd_order_t *o, int64_t px, int64_t qty, bo
 
 /* ---- order arrival ------------------------------------------------------------------------ */
 
+/* Our own taker removed qty of displayed size at px on side: the front of the queue, so our
+ * resting orders there move up by as much. They are not filled by it: no self-trade. */
+static void queue_taken(nd_l2sim_t *sim, nd_book_side_t side, int64_t px, int64_t qty)
+{
+    for (uint32_t k = rest_lower_bound(sim, side, px); k < sim->rest_count[side]; k++) {
+        slot_t *s = &sim->slots[sim->rest[side][k]];
+        if (s->order->px != px)
+            break;
+        s->ahead = s->ahead > qty ? s->ahead - qty : 0;
+    }
+}
+
 /* Takes liquidity for o from the opposite side, best level first, up to its limit (market
  * orders: no limit) and the displayed size; each fill is at its level's price, and the size
  * taken is removed from our copy of the book. */
@@ -336,6 +373,7 @@ static nd_err_t take(nd_l2sim_t *sim, nd_order_t *o, int64_t ts_ns)
             return rc;
         rc = nd_book_set(&sim->book, opp, l->px, l->qty - q);
         ND_ASSERT(rc == ND_OK);
+        queue_taken(sim, opp, l->px, q);
     }
     return ND_OK;
 }
@@ -627,6 +665,7 @@ static nd_err_t on_delta(nd_l2sim_t *sim, const nd_book_delta_t *d)
  * quoted prices, because a top-of-book feed says nothing about deeper levels. */
 static nd_err_t on_quote(nd_l2sim_t *sim, const nd_quote_tick_t *q)
 {
+    sim->quoted = true;
     int64_t old_bid = nd_book_qty_at(&sim->book, ND_BOOK_BID, q->bid_px);
     int64_t old_ask = nd_book_qty_at(&sim->book, ND_BOOK_ASK, q->ask_px);
     nd_book_clear(&sim->book);
@@ -672,13 +711,14 @@ nd_err_t nd_l2sim_on_event(nd_l2sim_t *sim, const nd_tick_event_t *ev)
     }
     sim->last_ns = ts;
     sim->stats.events++;
+    nd_err_t rc = ND_EINVAL;
     switch (ev->kind) {
-    case ND_TICK_TRADE: return on_trade(sim, &ev->u.trade);
-    case ND_TICK_QUOTE: return on_quote(sim, &ev->u.quote);
-    case ND_TICK_DELTA: return on_delta(sim, &ev->u.delta);
+    case ND_TICK_TRADE: rc = on_trade(sim, &ev->u.trade); break;
+    case ND_TICK_QUOTE: rc = on_quote(sim, &ev->u.quote); break;
+    case ND_TICK_DELTA: rc = on_delta(sim, &ev->u.delta); break;
     }
-    ND_ASSERT(!"unreachable");
-    return ND_EINVAL;
+    ND_DEBUG_ASSERT(rc != ND_OK || sim->clearing || rest_valid(sim));
+    return rc;
 }
 
 nd_err_t nd_l2sim_advance(nd_l2sim_t *sim, int64_t now_ns)
@@ -688,6 +728,7 @@ nd_err_t nd_l2sim_advance(nd_l2sim_t *sim, int64_t now_ns)
         return ND_EINVAL;
     nd_err_t rc = process_requests(sim, now_ns, true);
     sim->last_ns = now_ns;
+    ND_DEBUG_ASSERT(rc != ND_OK || sim->clearing || rest_valid(sim));
     return rc;
 }
 

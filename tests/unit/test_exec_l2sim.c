@@ -236,6 +236,36 @@ Test(l2sim, queue_advances_by_trades_and_fills_when_trades_reach_it)
     nd_l2sim_destroy(h.sim);
 }
 
+Test(l2sim, own_taker_moves_own_resting_order_up_without_self_trade)
+{
+    harness_t h;
+    setup(&h, NULL);
+    book(&h, bids3, 3, asks3, 3);
+    nd_order_t rest, mkt;
+    order(&rest, 1, ND_SIDE_SELL, ND_ORDER_LIMIT, 10100, 4);
+    cr_assert_eq(nd_l2sim_submit(h.sim, &rest, 0), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 0), ND_OK);
+    int64_t ahead;
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 5);
+    /* Our market buy takes 3 of the 5 displayed at 101.00: the front of the queue. */
+    order(&mkt, 2, ND_SIDE_BUY, ND_ORDER_MARKET, 0, 3);
+    cr_assert_eq(nd_l2sim_submit(h.sim, &mkt, 1), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 1), ND_OK);
+    cr_assert_eq(mkt.filled_qty, 3);
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 2);
+    cr_assert_eq(rest.filled_qty, 0, "never filled by our own taker");
+    /* Taking the whole level and more: the rest walks on to 102.00, ours is at the front. */
+    order(&mkt, 3, ND_SIDE_BUY, ND_ORDER_MARKET, 0, 4);
+    cr_assert_eq(nd_l2sim_submit(h.sim, &mkt, 2), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 2), ND_OK);
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 0);
+    cr_assert_eq(rest.filled_qty, 0);
+    nd_l2sim_destroy(h.sim);
+}
+
 Test(l2sim, trade_through_fills_up_to_the_trade_size)
 {
     harness_t h;

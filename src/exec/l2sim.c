@@ -257,7 +257,7 @@ static void rest_compact(nd_l2sim_t *sim, nd_book_side_t side)
 
 /* The resting arrays' invariants (O(orders)): sorted best first, every slot resting and working,
  * ahead within [0, displayed size]. For ND_DEBUG_ASSERT after each complete event. */
-static bool rest_valid(const nd_l2sim_t *sim)
+static __attribute__((unused)) bool rest_valid(const nd_l2sim_t *sim)
 {
     for (int side = ND_BOOK_BID; side <= ND_BOOK_ASK; side++) {
         for (uint32_t k = 0; k < sim->rest_count[side]; k++) {

@@ -392,7 +392,10 @@ static nd_err_t arrive_new(nd_l2sim_t *sim, uint32_t i, int64_t ts_ns)
     rc = take(sim, o, ts_ns);
     if (rc != ND_OK) {
         /* The order is accepted and cannot price: cancel it rather than leave it half-handled. */
-        (void)nd_order_transition(o, ND_ORDER_CANCELLED, ts_ns);
+        if (nd_order_transition(o, ND_ORDER_CANCELLED, ts_ns) == ND_OK) {
+            sim->stats.cancels++;
+            report(sim, ND_L2SIM_REPORT_CANCELLED, o->client_id, ts_ns, NULL);
+        }
         slot_free(sim, i);
         return rc;
     }

@@ -517,6 +517,27 @@ Test(l2sim, fees_maker_and_taker_rounded_against_the_trader)
     nd_l2sim_destroy(h.sim);
 }
 
+Test(l2sim, overflow_is_an_error_and_cancels_the_arriving_order)
+{
+    harness_t h;
+    nd_l2sim_config_t c;
+    nd_l2sim_config_default(&c);
+    memset(&h, 0, sizeof h);
+    cr_assert_eq(nd_instrument_init(&h.inst, "BTC/USDT", "sim"), ND_OK); /* 8 and 8 decimals */
+    cr_assert_eq(nd_l2sim_create(&c, &h.inst, collect, &h, &h.sim), ND_OK);
+    delta(&h, ND_BOOK_ASK, INT64_MAX / 2, 1000000000000LL, 0, ND_DELTA_F_CLEAR | ND_DELTA_F_LAST);
+    nd_order_t o;
+    order(&o, 1, ND_SIDE_BUY, ND_ORDER_MARKET, 0, 1000000000000LL);
+    cr_assert_eq(nd_l2sim_submit(h.sim, &o, 0), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 0), ND_EOVERFLOW);
+    cr_assert_eq(fills(&h), 0);
+    cr_assert_eq(o.status, ND_ORDER_CANCELLED);
+    cr_assert_eq(h.reports[h.count - 1].kind, ND_L2SIM_REPORT_CANCELLED);
+    cr_assert_eq(nd_book_qty_at(nd_l2sim_book(h.sim), ND_BOOK_ASK, INT64_MAX / 2),
+                 1000000000000LL, "nothing was taken");
+    nd_l2sim_destroy(h.sim);
+}
+
 Test(l2sim, bad_input_is_refused)
 {
     harness_t h;

@@ -38,6 +38,25 @@
 /* Default network timeout (seconds): connecting, and a transfer that stalls (under 1 byte/s). */
 #define ND_DATA_TIMEOUT_SEC_DEFAULT 60
 
+/* What a fetch downloads. Binance's archive paths (verified against binance/binance-public-data's
+ * README and download scripts; docs/data-fetch.md has the details):
+ *  KLINES:      data/spot/{monthly|daily}/klines/SYMBOL/INTERVAL/SYMBOL-INTERVAL-NAME.zip
+ *  TRADES:      data/spot/{monthly|daily}/trades/SYMBOL/SYMBOL-trades-NAME.zip
+ *  AGG_TRADES:  data/spot/{monthly|daily}/aggTrades/SYMBOL/SYMBOL-aggTrades-NAME.zip
+ *  BOOK_TICKER: data/futures/um/{monthly|daily}/bookTicker/SYMBOL/SYMBOL-bookTicker-NAME.zip
+ *               (Binance publishes no spot bookTicker archive: this is the USD-M futures book) */
+typedef enum nd_data_kind {
+    ND_DATA_KIND_KLINES = 0,
+    ND_DATA_KIND_TRADES = 1,
+    ND_DATA_KIND_AGG_TRADES = 2,
+    ND_DATA_KIND_BOOK_TICKER = 3
+} nd_data_kind_t;
+
+/* "klines", "trades", "aggTrades", "bookTicker". */
+const char *nd_data_kind_name(nd_data_kind_t kind);
+/* Parses a name as above (exact spelling); ND_EINVAL otherwise. */
+nd_err_t nd_data_kind_parse(const char *name, nd_data_kind_t *out /* OUT */);
+
 typedef enum nd_data_period_kind {
     ND_DATA_MONTHLY = 0, /* SYMBOL-INTERVAL-YYYY-MM.zip under data/spot/monthly/klines/ */
     ND_DATA_DAILY = 1    /* SYMBOL-INTERVAL-YYYY-MM-DD.zip under data/spot/daily/klines/ */
@@ -78,6 +97,11 @@ size_t nd_data_period_name(const nd_data_period_t *period, char *buf, size_t cap
  * not fit cap. */
 nd_err_t nd_data_archive_url(const char *base_url, const char *symbol, const char *interval,
                              const nd_data_period_t *period, char *buf, size_t cap);
+/* The archive URL of a period for any kind (the layouts above); interval is used by KLINES
+ * only and may be NULL otherwise. */
+nd_err_t nd_data_archive_url_kind(const char *base_url, nd_data_kind_t kind, const char *symbol,
+                                  const char *interval, const nd_data_period_t *period, char *buf,
+                                  size_t cap);
 
 /* Parses a .CHECKSUM file as Binance publishes it, "<64 hex digits>  <file name>\n" (sha256sum
  * output; one or two spaces, an optional '*' binary marker, optional CR and final newline). The
@@ -100,7 +124,9 @@ typedef void (*nd_data_progress_cb)(void *ctx, const nd_data_progress_t *progres
 
 typedef struct nd_data_fetch_config {
     const char *symbol;   /* "BTCUSDT" */
-    const char *interval; /* "1h" */
+    const char *interval; /* "1h"; klines only (NULL otherwise) */
+    nd_data_kind_t kind;  /* 0: klines. Tick kinds are validated with the tick loaders and
+                             stored as published, one file a period, without a merged file */
     const char *base_url; /* NULL: ND_DATA_BASE_URL_DEFAULT */
     const char *dir;      /* NULL: "data" */
     int64_t from_ns;      /* first day (only the date counts) */

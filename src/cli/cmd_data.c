@@ -24,9 +24,9 @@ int nd_cmd_data(int argc, char **argv);
 #define BAR_WIDTH 30
 
 static const char usage_text[] =
-    "usage: noderr data fetch --symbol SYMBOL --interval INTERVAL --from YYYY-MM-DD\n"
-    "                         --to YYYY-MM-DD [--dir DIR] [--base-url URL] [--timeout SEC]\n"
-    "                         [--json]\n"
+    "usage: noderr data fetch --symbol SYMBOL [--kind KIND] [--interval INTERVAL]\n"
+    "                         --from YYYY-MM-DD --to YYYY-MM-DD [--dir DIR] [--base-url URL]\n"
+    "                         [--timeout SEC] [--json]\n"
     "\n"
     "Downloads Binance's public kline archives (monthly files, daily files for a partial\n"
     "month), verifies each SHA-256 .CHECKSUM, and stores every period normalised under\n"
@@ -36,7 +36,11 @@ static const char usage_text[] =
     "and verified are skipped without network, so an interrupted run resumes.\n"
     "\n"
     "  --symbol S       Binance spot symbol, A-Z 0-9 (BTCUSDT)\n"
-    "  --interval I     1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1mo\n"
+    "  --kind K         klines (default), trades, aggTrades, or bookTicker (USD-M futures:\n"
+    "                   Binance publishes no spot bookTicker archive). Tick kinds are checked\n"
+    "                   with the tick loaders and stored per period under DIR/SYMBOL-KIND/,\n"
+    "                   without a merged file\n"
+    "  --interval I     klines only: 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1mo\n"
     "  --from, --to     first and last UTC day, inclusive\n"
     "  --dir DIR        where to store (default data)\n"
     "  --base-url URL   archive site (default $NODERR_DATA_BASE_URL, else\n"
@@ -53,11 +57,12 @@ typedef struct options {
     int json;
 } options_t;
 
-enum { OPT_SYMBOL = 256, OPT_INTERVAL, OPT_FROM, OPT_TO, OPT_DIR, OPT_BASE, OPT_TIMEOUT,
+enum { OPT_SYMBOL = 256, OPT_KIND, OPT_INTERVAL, OPT_FROM, OPT_TO, OPT_DIR, OPT_BASE, OPT_TIMEOUT,
        OPT_JSON, OPT_HELP };
 
 static const struct option long_options[] = {
     {"symbol", required_argument, 0, OPT_SYMBOL},
+    {"kind", required_argument, 0, OPT_KIND},
     {"interval", required_argument, 0, OPT_INTERVAL},
     {"from", required_argument, 0, OPT_FROM},
     {"to", required_argument, 0, OPT_TO},
@@ -104,6 +109,12 @@ static int parse_one(options_t *o, int opt, const char *arg)
     switch (opt) {
     case OPT_SYMBOL: o->cfg.symbol = arg; return 0;
     case OPT_INTERVAL: o->cfg.interval = arg; return 0;
+    case OPT_KIND:
+        if (nd_data_kind_parse(arg, &o->cfg.kind) == ND_OK)
+            return 0;
+        fprintf(stderr, "noderr data fetch: --kind '%s': expected klines, trades, aggTrades or "
+                        "bookTicker\n", arg);
+        return -1;
     case OPT_FROM: o->from_text = arg; return 0;
     case OPT_TO: o->to_text = arg; return 0;
     case OPT_DIR: o->cfg.dir = arg; return 0;
@@ -126,9 +137,11 @@ static int check_options(options_t *o)
     if (!nd_data_symbol_valid(o->cfg.symbol))
         return usage_error("--symbol '%s': expected 1 to 23 characters A-Z 0-9 (BTCUSDT)",
                            o->cfg.symbol);
-    if (o->cfg.interval == NULL)
+    if (o->cfg.kind != ND_DATA_KIND_KLINES && o->cfg.interval != NULL)
+        return usage_error("--interval applies to --kind klines only");
+    if (o->cfg.kind == ND_DATA_KIND_KLINES && o->cfg.interval == NULL)
         return usage_error("--interval INTERVAL is required");
-    if (!nd_data_interval_valid(o->cfg.interval))
+    if (o->cfg.kind == ND_DATA_KIND_KLINES && !nd_data_interval_valid(o->cfg.interval))
         return usage_error("--interval '%s': expected one of 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h "
                            "12h 1d 3d 1w 1mo", o->cfg.interval);
     if (parse_day("--from", o->from_text, &o->cfg.from_ns) != 0 ||
@@ -206,7 +219,9 @@ static int print_json(const options_t *o, const nd_data_fetch_result_t *r, nd_er
 {
     json_t *root = json_object(), *periods = json_array();
     json_object_set_new(root, "symbol", json_string(o->cfg.symbol));
-    json_object_set_new(root, "interval", json_string(o->cfg.interval));
+    json_object_set_new(root, "kind", json_string(nd_data_kind_name(o->cfg.kind)));
+    if (o->cfg.kind == ND_DATA_KIND_KLINES)
+        json_object_set_new(root, "interval", json_string(o->cfg.interval));
     json_object_set_new(root, "from", json_string(o->from_text));
     json_object_set_new(root, "to", json_string(o->to_text));
     for (size_t i = 0; i < r->count; i++) {
@@ -248,9 +263,12 @@ static int fetch(options_t *o)
         fprintf(stderr, "noderr data fetch: %s\n", err);
     int bad_json = o->json ? print_json(o, &r, rc, err) : 0;
     if (!o->json && rc == ND_OK)
-        printf("%s %s %s..%s: %zu periods, %zu downloaded, %zu cached; %lld bars in %s\n",
-               o->cfg.symbol, o->cfg.interval, o->from_text, o->to_text, r.count,
-               r.downloaded, r.cached, (long long)r.bars, r.file);
+        printf("%s %s %s..%s: %zu periods, %zu downloaded, %zu cached; %lld %s in %s\n",
+               o->cfg.symbol,
+               o->cfg.kind == ND_DATA_KIND_KLINES ? o->cfg.interval
+                                                  : nd_data_kind_name(o->cfg.kind),
+               o->from_text, o->to_text, r.count, r.downloaded, r.cached, (long long)r.bars,
+               o->cfg.kind == ND_DATA_KIND_KLINES ? "bars" : "rows", r.file);
     nd_data_fetch_result_deinit(&r);
     return rc != ND_OK || bad_json ? ND_EXIT_USAGE : ND_EXIT_OK;
 }

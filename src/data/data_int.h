@@ -64,6 +64,13 @@ nd_err_t nd__data_normalise(const char *kline_path, const char *label,
                             const nd_data_period_t *period, nd__data_writer_t *w,
                             int64_t *bars /* OUT */, char *err, size_t err_len);
 
+/* Validates the unpacked trades / aggTrades / bookTicker CSV at csv_path with the tick loaders
+ * (every row inside period) and writes it through w as a canonical header plus the data rows
+ * verbatim. Messages name `label` in place of the temporary path. */
+nd_err_t nd__data_store_ticks(const char *csv_path, const char *label, nd_data_kind_t kind,
+                              const nd_data_period_t *period, nd__data_writer_t *w,
+                              int64_t *rows /* OUT */, char *err, size_t err_len);
+
 /* Rebuilds out_path from every stored period of period_dir (name prefix "SYMBOL-INTERVAL-",
  * with a sidecar), in time order; a monthly file supersedes that month's daily files. Writes
  * through a temp file in tmp_dir then renames. */

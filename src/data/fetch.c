@@ -28,8 +28,9 @@ typedef struct fetch {
     const nd_data_fetch_config_t *cfg;
     const char *base_url;
     const char *dir;
-    char period_dir[PATH_LEN]; /* DIR/SYMBOL-INTERVAL */
-    char prefix[64];           /* "SYMBOL-INTERVAL-" */
+    const char *label;         /* the interval for klines, else the kind's name */
+    char period_dir[PATH_LEN]; /* DIR/SYMBOL-LABEL */
+    char prefix[64];           /* "SYMBOL-LABEL-" */
     nd__data_http_t *http;     /* created on the first download */
     nd_data_progress_t progress;
     int lock_fd;
@@ -109,8 +110,9 @@ static nd_err_t set_paths(const fetch_t *f, const nd_data_period_t *p, period_pa
     snprintf(pp->base, sizeof pp->base, "%s%s", f->prefix, name);
     int n1 = snprintf(pp->csv, sizeof pp->csv, "%s/%s.csv", f->period_dir, pp->base);
     int n2 = snprintf(pp->sidecar, sizeof pp->sidecar, "%s.sha256", pp->csv);
-    nd_err_t rc = nd_data_archive_url(f->base_url, f->cfg->symbol, f->cfg->interval, p, pp->url,
-                                      sizeof pp->url - sizeof ".CHECKSUM");
+    nd_err_t rc = nd_data_archive_url_kind(f->base_url, f->cfg->kind, f->cfg->symbol,
+                                           f->cfg->interval, p, pp->url,
+                                           sizeof pp->url - sizeof ".CHECKSUM");
     if (rc != ND_OK || n1 >= (int)sizeof pp->csv || n2 >= (int)sizeof pp->sidecar) {
         nd__data_put_err(err, err_len, "%s: URL or path too long", pp->base);
         return ND_ERANGE;
@@ -253,7 +255,10 @@ static nd_err_t store(fetch_t *f, period_paths_t *pp, const nd_data_period_t *p,
         return ND_ENOMEM;
     }
     int64_t bars = 0;
-    rc = nd__data_normalise(pp->tmp[1], label, p, &w, &bars, err, err_len);
+    if (f->cfg->kind == ND_DATA_KIND_KLINES)
+        rc = nd__data_normalise(pp->tmp[1], label, p, &w, &bars, err, err_len);
+    else
+        rc = nd__data_store_ticks(pp->tmp[1], label, f->cfg->kind, p, &w, &bars, err, err_len);
     nd__data_writer_finish(&w, csv_hex);
     if (rc == ND_OK && w.failed) {
         nd__data_put_err(err, err_len, "%s: write failed", pp->csv);
@@ -347,9 +352,15 @@ static nd_err_t check_config(const nd_data_fetch_config_t *cfg, const char *base
                          cfg->symbol, ND_DATA_SYMBOL_MAX - 1);
         return ND_EINVAL;
     }
-    if (!nd_data_interval_valid(cfg->interval)) {
+    if (cfg->kind != ND_DATA_KIND_KLINES && cfg->kind != ND_DATA_KIND_TRADES &&
+        cfg->kind != ND_DATA_KIND_AGG_TRADES && cfg->kind != ND_DATA_KIND_BOOK_TICKER) {
+        nd__data_put_err(err, err_len, "unknown data kind %d", (int)cfg->kind);
+        return ND_EINVAL;
+    }
+    if (cfg->kind == ND_DATA_KIND_KLINES &&
+        (cfg->interval == NULL || !nd_data_interval_valid(cfg->interval))) {
         nd__data_put_err(err, err_len, "interval '%.20s': expected one of 1s 1m 3m 5m 15m 30m "
-                         "1h 2h 4h 6h 8h 12h 1d 3d 1w 1mo", cfg->interval);
+                         "1h 2h 4h 6h 8h 12h 1d 3d 1w 1mo", cfg->interval ? cfg->interval : "");
         return ND_EINVAL;
     }
     size_t len = strlen(base_url);
@@ -380,8 +391,21 @@ static nd_err_t fetch_all(fetch_t *f, const nd_data_period_t *periods, size_t co
     }
     if (rc != ND_OK)
         return rc;
+    if (f->cfg->kind != ND_DATA_KIND_KLINES) {
+        /* Tick archives are large (a month of BTCUSDT trades is gigabytes): no merged copy.
+         * The result names the folder of period files, and counts their rows. */
+        for (size_t i = 0; i < result->count; i++)
+            result->bars += result->periods[i].bars;
+        size_t n = strlen(f->period_dir);
+        if (n >= sizeof result->file) {
+            nd__data_put_err(err, err_len, "%s: path too long", f->period_dir);
+            return ND_ERANGE;
+        }
+        memcpy(result->file, f->period_dir, n + 1);
+        return ND_OK;
+    }
     char out[ND_DATA_URL_MAX];
-    snprintf(out, sizeof out, "%s/%s-%s.csv", f->dir, f->cfg->symbol, f->cfg->interval);
+    snprintf(out, sizeof out, "%s/%s-%s.csv", f->dir, f->cfg->symbol, f->label);
     int64_t bars = 0;
     rc = nd__data_merge(f->period_dir, f->prefix, f->dir, out, &bars, err, err_len);
     if (rc == ND_OK) {
@@ -395,7 +419,7 @@ nd_err_t nd_data_fetch(const nd_data_fetch_config_t *cfg, nd_data_fetch_result_t
                        char *err, size_t err_len)
 {
     ND_ASSERT(cfg != NULL && result != NULL);
-    ND_ASSERT(cfg->symbol != NULL && cfg->interval != NULL);
+    ND_ASSERT(cfg->symbol != NULL);
     memset(result, 0, sizeof *result);
     fetch_t f = {.cfg = cfg, .lock_fd = -1,
                  .base_url = cfg->base_url ? cfg->base_url : ND_DATA_BASE_URL_DEFAULT,
@@ -407,8 +431,9 @@ nd_err_t nd_data_fetch(const nd_data_fetch_config_t *cfg, nd_data_fetch_result_t
         nd__data_put_err(err, err_len, "directory path longer than %d bytes", PATH_LEN / 2);
         return ND_EINVAL;
     }
-    snprintf(f.period_dir, sizeof f.period_dir, "%s/%s-%s", f.dir, cfg->symbol, cfg->interval);
-    snprintf(f.prefix, sizeof f.prefix, "%s-%s-", cfg->symbol, cfg->interval);
+    f.label = cfg->kind == ND_DATA_KIND_KLINES ? cfg->interval : nd_data_kind_name(cfg->kind);
+    snprintf(f.period_dir, sizeof f.period_dir, "%s/%s-%s", f.dir, cfg->symbol, f.label);
+    snprintf(f.prefix, sizeof f.prefix, "%s-%s-", cfg->symbol, f.label);
     nd_data_period_t *periods = nd_calloc(ND_DATA_PERIODS_MAX, sizeof *periods);
     if (periods == NULL)
         return ND_ENOMEM;

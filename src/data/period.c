@@ -161,16 +161,52 @@ size_t nd_data_period_name(const nd_data_period_t *period, char *buf, size_t cap
 nd_err_t nd_data_archive_url(const char *base_url, const char *symbol, const char *interval,
                              const nd_data_period_t *period, char *buf, size_t cap)
 {
-    ND_ASSERT(base_url != NULL && symbol != NULL && interval != NULL);
+    ND_ASSERT(interval != NULL);
+    return nd_data_archive_url_kind(base_url, ND_DATA_KIND_KLINES, symbol, interval, period, buf,
+                                    cap);
+}
+
+static const char *const kind_names[] = {"klines", "trades", "aggTrades", "bookTicker"};
+
+const char *nd_data_kind_name(nd_data_kind_t kind)
+{
+    ND_ASSERT((unsigned)kind < sizeof kind_names / sizeof kind_names[0]);
+    return kind_names[kind];
+}
+
+nd_err_t nd_data_kind_parse(const char *name, nd_data_kind_t *out)
+{
+    ND_ASSERT(name != NULL && out != NULL);
+    for (size_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
+        if (strcmp(name, kind_names[i]) == 0) {
+            *out = (nd_data_kind_t)i;
+            return ND_OK;
+        }
+    return ND_EINVAL;
+}
+
+nd_err_t nd_data_archive_url_kind(const char *base_url, nd_data_kind_t kind, const char *symbol,
+                                  const char *interval, const nd_data_period_t *period, char *buf,
+                                  size_t cap)
+{
+    ND_ASSERT(base_url != NULL && symbol != NULL);
     ND_ASSERT(period != NULL && buf != NULL);
+    ND_ASSERT(kind != ND_DATA_KIND_KLINES || interval != NULL);
     size_t base_len = strlen(base_url);
     if (base_len > 0 && base_url[base_len - 1] == '/')
         base_len--;
     char name[16];
     nd_data_period_name(period, name, sizeof name);
-    const char *kind = period->kind == ND_DATA_MONTHLY ? "monthly" : "daily";
-    int len = snprintf(buf, cap, "%.*s/data/spot/%s/klines/%s/%s/%s-%s-%s.zip", (int)base_len,
-                       base_url, kind, symbol, interval, symbol, interval, name);
+    const char *span = period->kind == ND_DATA_MONTHLY ? "monthly" : "daily";
+    int len;
+    if (kind == ND_DATA_KIND_KLINES)
+        len = snprintf(buf, cap, "%.*s/data/spot/%s/klines/%s/%s/%s-%s-%s.zip", (int)base_len,
+                       base_url, span, symbol, interval, symbol, interval, name);
+    else
+        /* Binance publishes bookTicker archives for USD-M futures only. */
+        len = snprintf(buf, cap, "%.*s/data/%s/%s/%s/%s/%s-%s-%s.zip", (int)base_len, base_url,
+                       kind == ND_DATA_KIND_BOOK_TICKER ? "futures/um" : "spot", span,
+                       kind_names[kind], symbol, symbol, kind_names[kind], name);
     if (len < 0 || (size_t)len >= cap)
         return ND_ERANGE;
     return ND_OK;

@@ -18,6 +18,7 @@
 #include "noderr/fixed.h"
 #include "noderr/market.h"
 #include "noderr/rand.h"
+#include "noderr/ticks.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -476,5 +477,206 @@ nd_err_t nd_synth_open(const nd_synth_config_t *cfg, const nd_instrument_t *inst
     }
     setup_model(s, cfg, inst);
     *out = &s->base;
+    return ND_OK;
+}
+
+/* ---- Synthetic ticks ----------------------------------------------------------------------
+ * A seeded L2 market on a dense tick grid. Separate from the bar source above (its own state
+ * and generator), so the bars stay byte-identical. Invariants: each side holds exactly `levels`
+ * levels on consecutive ticks, every size in [1, level_qty_max] lots, best bid < best ask, all
+ * prices >= 1 tick; every venue event's deltas end with a LAST delta; a trade never exceeds the
+ * best level's size and is followed by the delta that shows it consumed. Integer arithmetic on
+ * nd_rand_t draws only, so the stream is the same everywhere. */
+
+/* Per mille of non-trade events that improve the spread when it is wider than one tick. */
+#define IMPROVE_PER_MILLE 300
+#define SYNTH_LEVELS_MAX 1024u
+
+struct nd_synth_ticks {
+    nd_synth_ticks_config_t cfg;
+    nd_rand_t rng;
+    int64_t tick, lot;
+    uint32_t instrument_id;
+    int64_t emitted;
+    int64_t ts_ns;
+    int64_t best[2];   /* best bid, best ask (price units) */
+    int64_t *qty[2];   /* lots per level, [0] = best */
+    nd_tick_event_t *pend;
+    uint32_t pend_count, pend_next;
+};
+
+void nd_synth_ticks_config_default(nd_synth_ticks_config_t *cfg)
+{
+    ND_ASSERT(cfg != NULL);
+    *cfg = (nd_synth_ticks_config_t){
+        .seed = 42,
+        .events = 1000000,
+        .start_ns = 1704067200LL * 1000000000LL,
+        .step_ns = 1000000,
+        .start_px = 4000000000000LL, /* 40,000 at 8 decimals */
+        .levels = 50,
+        .level_qty_max = 1000,
+        .trade_per_mille = 200,
+    };
+}
+
+void nd_synth_ticks_close(nd_synth_ticks_t *g)
+{
+    if (g == NULL)
+        return;
+    nd_free(g->qty[0]);
+    nd_free(g->qty[1]);
+    nd_free(g->pend);
+    nd_free(g);
+}
+
+/* Price of level i of a side. */
+static int64_t level_px(const nd_synth_ticks_t *g, int side, uint32_t i)
+{
+    return side == ND_BOOK_BID ? g->best[0] - (int64_t)i * g->tick
+                               : g->best[1] + (int64_t)i * g->tick;
+}
+
+static int64_t draw_lots(nd_synth_ticks_t *g)
+{
+    return 1 + (int64_t)nd_rand_below(&g->rng, (uint64_t)g->cfg.level_qty_max);
+}
+
+static void push_delta(nd_synth_ticks_t *g, int side, int64_t px, int64_t lots, uint32_t flags)
+{
+    ND_ASSERT(g->pend_count < 2 * g->cfg.levels + 4);
+    ND_ASSERT(px > 0);
+    nd_tick_event_t *ev = &g->pend[g->pend_count++];
+    ev->kind = ND_TICK_DELTA;
+    ev->u.delta = (nd_book_delta_t){.ts_ns = g->ts_ns, .instrument_id = g->instrument_id,
+                                    .side = (nd_book_side_t)side, .px = px,
+                                    .qty = lots * g->lot, .update_id = g->emitted,
+                                    .flags = flags};
+}
+
+/* Removes the best level of a side (consumed by a trade) and appends a new worst one. */
+static void deplete_best(nd_synth_ticks_t *g, int side)
+{
+    uint32_t n = g->cfg.levels;
+    int64_t *q = g->qty[side];
+    push_delta(g, side, level_px(g, side, 0), 0, 0);
+    memmove(q, q + 1, (n - 1) * sizeof *q);
+    g->best[side] += side == ND_BOOK_BID ? -g->tick : g->tick;
+    q[n - 1] = draw_lots(g);
+    push_delta(g, side, level_px(g, side, n - 1), q[n - 1], ND_DELTA_F_LAST);
+}
+
+static void gen_trade(nd_synth_ticks_t *g)
+{
+    /* A buyer lifts the ask, a seller hits the bid; never let the bid grid reach zero. */
+    int hit = (int)nd_rand_below(&g->rng, 2); /* side of the book that is hit */
+    if (hit == ND_BOOK_BID && level_px(g, ND_BOOK_BID, g->cfg.levels) <= g->tick)
+        hit = ND_BOOK_ASK;
+    int64_t *q = g->qty[hit];
+    int64_t lots = 1 + (int64_t)nd_rand_below(&g->rng, (uint64_t)q[0]);
+    nd_tick_event_t *ev = &g->pend[g->pend_count++];
+    ev->kind = ND_TICK_TRADE;
+    ev->u.trade = (nd_trade_tick_t){.ts_ns = g->ts_ns, .instrument_id = g->instrument_id,
+                                    .aggressor = hit == ND_BOOK_BID ? ND_SIDE_SELL : ND_SIDE_BUY,
+                                    .px = g->best[hit], .qty = lots * g->lot,
+                                    .trade_id = g->emitted};
+    q[0] -= lots;
+    if (q[0] == 0)
+        deplete_best(g, hit);
+    else
+        push_delta(g, hit, g->best[hit], q[0], ND_DELTA_F_LAST);
+}
+
+/* A new best level inside the spread; the side's worst level falls off the grid. */
+static void gen_improve(nd_synth_ticks_t *g, int side)
+{
+    uint32_t n = g->cfg.levels;
+    int64_t *q = g->qty[side];
+    push_delta(g, side, level_px(g, side, n - 1), 0, 0);
+    memmove(q + 1, q, (n - 1) * sizeof *q);
+    g->best[side] += side == ND_BOOK_BID ? g->tick : -g->tick;
+    q[0] = draw_lots(g);
+    push_delta(g, side, g->best[side], q[0], ND_DELTA_F_LAST);
+}
+
+static void gen_event(nd_synth_ticks_t *g)
+{
+    g->pend_count = g->pend_next = 0;
+    g->ts_ns += g->cfg.step_ns;
+    uint64_t r = nd_rand_below(&g->rng, 1000);
+    if (r < g->cfg.trade_per_mille) {
+        gen_trade(g);
+        return;
+    }
+    int side = (int)nd_rand_below(&g->rng, 2);
+    if (g->best[1] - g->best[0] > g->tick && nd_rand_below(&g->rng, 1000) < IMPROVE_PER_MILLE &&
+        !(side == ND_BOOK_ASK && g->best[1] - g->tick <= g->best[0])) {
+        gen_improve(g, side);
+        return;
+    }
+    uint32_t i = (uint32_t)nd_rand_below(&g->rng, g->cfg.levels);
+    g->qty[side][i] = draw_lots(g);
+    push_delta(g, side, level_px(g, side, i), g->qty[side][i], ND_DELTA_F_LAST);
+}
+
+nd_err_t nd_synth_ticks_next(nd_synth_ticks_t *g, nd_tick_event_t *out)
+{
+    ND_ASSERT(g != NULL);
+    ND_ASSERT(out != NULL);
+    if (g->emitted >= g->cfg.events)
+        return ND_EEOF;
+    if (g->pend_next == g->pend_count)
+        gen_event(g);
+    ND_ASSERT(g->pend_next < g->pend_count);
+    *out = g->pend[g->pend_next++];
+    g->emitted++;
+    return ND_OK;
+}
+
+nd_err_t nd_synth_ticks_open(const nd_synth_ticks_config_t *cfg, const nd_instrument_t *inst,
+                             nd_synth_ticks_t **out, char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL);
+    ND_ASSERT(inst != NULL);
+    ND_ASSERT(out != NULL);
+    const nd_synth_ticks_config_t *c = cfg;
+    int64_t top;
+    if (c->events < 0 || c->step_ns <= 0 || c->levels < 2 || c->levels > SYNTH_LEVELS_MAX ||
+        c->level_qty_max < 2 || c->trade_per_mille > 1000 || inst->tick_size <= 0 ||
+        inst->lot_size <= 0 || c->start_px % inst->tick_size != 0 ||
+        c->start_px <= (int64_t)c->levels * inst->tick_size ||
+        __builtin_mul_overflow(c->level_qty_max, inst->lot_size, &top) ||
+        c->start_px > INT64_MAX / 4) {
+        put_err(err, err_len,
+                "synthetic ticks: bad config (levels 2..%u, level_qty_max >= 2, step_ns > 0, "
+                "start_px a tick multiple above levels * tick, trade_per_mille <= 1000)",
+                SYNTH_LEVELS_MAX);
+        return ND_EINVAL;
+    }
+    nd_synth_ticks_t *g = nd_calloc(1, sizeof *g);
+    if (g == NULL || (g->qty[0] = nd_calloc(c->levels, sizeof(int64_t))) == NULL ||
+        (g->qty[1] = nd_calloc(c->levels, sizeof(int64_t))) == NULL ||
+        (g->pend = nd_calloc(2 * c->levels + 4, sizeof *g->pend)) == NULL) {
+        nd_synth_ticks_close(g);
+        put_err(err, err_len, "synthetic ticks: out of memory");
+        return ND_ENOMEM;
+    }
+    g->cfg = *c;
+    nd_rand_init(&g->rng, c->seed);
+    g->tick = inst->tick_size;
+    g->lot = inst->lot_size;
+    g->instrument_id = inst->id;
+    g->ts_ns = c->start_ns;
+    g->best[0] = c->start_px;
+    g->best[1] = c->start_px + inst->tick_size;
+    /* The initial book: one CLEAR..LAST run, best levels first. */
+    for (int side = ND_BOOK_BID; side <= ND_BOOK_ASK; side++)
+        for (uint32_t i = 0; i < c->levels; i++) {
+            g->qty[side][i] = draw_lots(g);
+            push_delta(g, side, level_px(g, side, i), g->qty[side][i], 0);
+        }
+    g->pend[0].u.delta.flags |= ND_DELTA_F_CLEAR;
+    g->pend[g->pend_count - 1].u.delta.flags |= ND_DELTA_F_LAST;
+    *out = g;
     return ND_OK;
 }

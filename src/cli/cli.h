@@ -11,6 +11,18 @@
 int nd_cmd_backtest(int argc, char **argv);
 int nd_cmd_metrics(int argc, char **argv);
 int nd_cmd_strategies(int argc, char **argv);
+int nd_cmd_data(int argc, char **argv);
+int nd_cmd_scenarios(int argc, char **argv);
+int nd_cmd_validate(int argc, char **argv);
+int nd_cmd_evolve(int argc, char **argv);
+int nd_cmd_audit(int argc, char **argv);
+int nd_cmd_surveil(int argc, char **argv);
+int nd_cmd_report(int argc, char **argv);
+int nd_cmd_retention(int argc, char **argv);
+int nd_cmd_book(int argc, char **argv);
+int nd_cmd_decode(int argc, char **argv);
+int nd_cmd_sign(int argc, char **argv);
+int nd_cmd_oracle(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
@@ -55,6 +67,23 @@ struct nd_backtest_config;
 int nd_cli_param_set(struct nd_backtest_config *cfg, const char *kv);
 int nd_cli_params_load(struct nd_backtest_config *cfg, const char *path,
                        int (*add_strategy)(void *ctx, const char *name), void *ctx);
+
+/* Durations (text.h): "180d", "12h", "2w", with ND_SPAN_BARS_OK a bare number of bars; and
+ * the TRAIN:TEST pair of --walk-forward. -1 with a message naming the option and why. */
+#include "noderr/text.h"
+int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t *out);
+int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
+                        nd_span_t *test);
+
+/* Output files (--out, --equity-out, ...): open for writing, and close checking that every
+ * byte was written (ferror, fflush, fclose); failures print "noderr: writing to OPTION PATH:
+ * why" and return NULL / -1, which the command turns into exit 2. */
+#include <stdio.h>
+FILE *nd_cli_out_open(const char *option, const char *path);
+int nd_cli_out_close(const char *option, const char *path, FILE *f);
+/* Called once by main() after the command: flushes and closes stdout; a failed write turns the
+ * exit code into ND_EXIT_USAGE with "noderr: writing to stdout: why". Returns the exit code. */
+int nd_cli_stdout_finish(int rc);
 
 /* Writes a JSON value to stdout followed by a newline, deterministic formatting. */
 struct json_t;

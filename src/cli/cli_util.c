@@ -1,7 +1,9 @@
 /* cli_util.c: option parsing shared by the subcommands; errors name the option and why. */
 #include "cli.h"
 #include "noderr/backtest.h"
+#include "noderr/file.h"
 #include "noderr/fixed.h"
+#include "noderr/text.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -79,8 +81,9 @@ int nd_cli_getopt(const char *command, int argc, char **argv, const struct optio
     optind = 1;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (opt == help_opt) {
+    /* "-h" is help in every command, as is the long option the table maps to help_opt. */
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == help_opt || opt == 'h') {
             fputs(usage, stdout);
             return -1;
         }
@@ -167,11 +170,14 @@ static int param_from_json(nd_backtest_config_t *cfg, const char *path, const ch
 int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,
                        int (*add_strategy)(void *ctx, const char *name), void *ctx)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        fprintf(stderr, "noderr: --params %s:%d: %s\n", path, root ? 1 : jerr.line,
-                root ? "expected a JSON object" : jerr.text);
+    char err[512];
+    json_t *root = NULL;
+    if (nd_file_read_json(path, ND_JSON_FILE_BYTES_MAX, 0, &root, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --params %s\n", err);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        fprintf(stderr, "noderr: --params %s: expected a JSON object\n", path);
         json_decref(root);
         return -1;
     }
@@ -196,5 +202,90 @@ int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,
             rc = param_from_json(cfg, path, key, value);
     }
     json_decref(root);
+    return rc;
+}
+
+/* ---- Durations. -------------------------------------------------------------------------- */
+
+int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t *out)
+{
+    char err[160];
+    if (nd_span_parse(text, strlen(text), flags, out, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: %s: %s\n", option, err);
+        return -1;
+    }
+    return 0;
+}
+
+int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
+                        nd_span_t *test)
+{
+    const char *colon = strchr(text, ':');
+    char err[160], shown[64];
+    if (!colon) {
+        fprintf(stderr, "noderr: %s: '%s' is not TRAIN:TEST (e.g. 180d:60d)\n", option,
+                nd_text_escape(text, strlen(text), shown, sizeof shown));
+        return -1;
+    }
+    nd_span_t a, b;
+    if (nd_span_parse(text, (size_t)(colon - text), flags, &a, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: %s: training span %s\n", option, err);
+        return -1;
+    }
+    if (nd_span_parse(colon + 1, strlen(colon + 1), flags, &b, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: %s: test span %s\n", option, err);
+        return -1;
+    }
+    *train = a;
+    *test = b;
+    return 0;
+}
+
+/* ---- Output that must not be lost. ------------------------------------------------------- */
+
+FILE *nd_cli_out_open(const char *option, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "noderr: %s %s: %s\n", option, path, strerror(errno));
+    return f;
+}
+
+/* Flushes and closes f; the first errno seen, or EIO when only the error flag tells. */
+static int finish_stream(FILE *f, bool close_it)
+{
+    int e = 0;
+    errno = 0;
+    if (fflush(f) != 0)
+        e = errno ? errno : EIO;
+    if (ferror(f) && e == 0)
+        e = EIO;
+    if (close_it) {
+        errno = 0;
+        if (fclose(f) != 0 && e == 0)
+            e = errno ? errno : EIO;
+    }
+    return e;
+}
+
+int nd_cli_out_close(const char *option, const char *path, FILE *f)
+{
+    int e = finish_stream(f, true);
+    if (e != 0) {
+        fprintf(stderr, "noderr: writing to %s %s: %s\n", option, path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+int nd_cli_stdout_finish(int rc)
+{
+    /* A failed write to stdout is an error, never success: `noderr ... > /dev/full` exits 2.
+     * stdout is closed here so that even the error a close reports (NFS, a full disk) counts. */
+    int e = finish_stream(stdout, true);
+    if (e != 0) {
+        fprintf(stderr, "noderr: writing to stdout: %s\n", strerror(e));
+        return ND_EXIT_USAGE;
+    }
     return rc;
 }

@@ -1,0 +1,39 @@
+/* file.h: reading a whole input file.
+ *
+ * Every whole-file read (secrets, params and config JSON, returns files) goes through
+ * nd_file_read, so that a FIFO, a device or a directory is refused with one clear message
+ * before anything can block on it, and no file is read past a stated size. */
+#ifndef NODERR_FILE_H
+#define NODERR_FILE_H
+
+#include "noderr/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Flags of nd_file_read. */
+#define ND_FILE_PRIVATE 1u /* a secret: no symlink, and no group or other access bits */
+
+/* Reads the whole regular file at path into an nd_alloc'd buffer with a NUL after the last byte
+ * (the caller frees it with nd_free; a caller holding a secret wipes it first).
+ *
+ * The path is stat'ed (lstat with ND_FILE_PRIVATE) before it is opened, so a FIFO, a device, a
+ * socket or a directory is refused without a blocking open; the open itself uses O_NONBLOCK and
+ * O_NOCTTY, and fstat checks that the file opened is the regular file that was checked (closing
+ * the race with a rename in between). A file larger than size_max bytes is ND_ERANGE.
+ * Errors: ND_ENOTFOUND (no such file), ND_EINVAL (not a regular file, or not private),
+ * ND_ERANGE (too large), ND_EIO (read failed), ND_ENOMEM. err names the path and why. */
+nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **out /* OUT */,
+                      size_t *len /* OUT */, char *err, size_t err_len);
+
+/* A JSON document read with nd_file_read and parsed by jansson with json_flags. A leading UTF-8
+ * byte order mark is skipped (editors on Windows write one; it is not part of the document).
+ * A parse error is ND_EPARSE with err "PATH:LINE:COLUMN: why", in words of our own where
+ * jansson's would name its flags (a \u0000 escape). Other errors as nd_file_read. The caller
+ * json_decref's *out. */
+#define ND_JSON_FILE_BYTES_MAX (16u << 20)
+struct json_t;
+nd_err_t nd_file_read_json(const char *path, size_t size_max, int json_flags,
+                           struct json_t **out /* OUT */, char *err, size_t err_len);
+
+#endif

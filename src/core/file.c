@@ -1,0 +1,194 @@
+/* file.c: whole-file reads that never block on a FIFO or a device (file.h).
+ *
+ * Why stat before open: open(2) on a FIFO with no writer blocks forever, and on a terminal or
+ * a device it can have side effects, so the kind of file is decided from its metadata first.
+ * The open then uses O_NONBLOCK as a second guard (should the path be swapped for a FIFO after
+ * the stat) and fstat on the descriptor must show the same regular file. */
+#include "noderr/file.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+
+#include "noderr/text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void put_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void put_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err == NULL || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* What a non-regular file is, for the message. */
+static const char *kind_name(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
+static nd_err_t check_kind(const char *path, const struct stat *st, unsigned flags,
+                           size_t size_max, char *err, size_t err_len)
+{
+    if (!S_ISREG(st->st_mode)) {
+        put_err(err, err_len, "%s: is %s, not a regular file", path, kind_name(st->st_mode));
+        return ND_EINVAL;
+    }
+    if ((flags & ND_FILE_PRIVATE) && (st->st_mode & 077) != 0) {
+        put_err(err, err_len, "%s: must be a regular file with mode 0600 (no group/other access)",
+                path);
+        return ND_EINVAL;
+    }
+    if (st->st_size < 0 || (uintmax_t)st->st_size > size_max) {
+        put_err(err, err_len, "%s: %lld bytes, larger than the %zu bytes allowed", path,
+                (long long)st->st_size, size_max);
+        return ND_ERANGE;
+    }
+    return ND_OK;
+}
+
+/* Reads fd to its end into a buffer of at most size_max bytes plus the NUL. */
+static nd_err_t read_fd(const char *path, int fd, size_t hint, size_t size_max, char **out,
+                        size_t *len, char *err, size_t err_len)
+{
+    size_t cap = (hint < size_max ? hint : size_max) + 1, n = 0;
+    char *buf = nd_alloc(cap);
+    if (buf == NULL) {
+        put_err(err, err_len, "%s: out of memory reading %zu bytes", path, cap);
+        return ND_ENOMEM;
+    }
+    for (;;) {
+        if (n + 1 == cap) { /* full: the file grew since fstat, or hint was 0 */
+            if (cap - 1 >= size_max) {
+                char probe;
+                ssize_t more = read(fd, &probe, 1);
+                if (more == 0)
+                    break;
+                nd_free(buf);
+                put_err(err, err_len, "%s: larger than the %zu bytes allowed", path, size_max);
+                return ND_ERANGE;
+            }
+            size_t grown_cap = cap - 1 > size_max / 2 ? size_max + 1 : 2 * (cap - 1) + 1;
+            if (grown_cap < 4097)
+                grown_cap = 4097 < size_max + 1 ? 4097 : size_max + 1;
+            char *grown = nd_realloc(buf, grown_cap);
+            if (grown == NULL) {
+                nd_free(buf);
+                put_err(err, err_len, "%s: out of memory reading %zu bytes", path, grown_cap);
+                return ND_ENOMEM;
+            }
+            buf = grown;
+            cap = grown_cap;
+        }
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            nd_free(buf);
+            put_err(err, err_len, "%s: read failed: %s", path, strerror(e));
+            return ND_EIO;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    ND_ASSERT(n < cap);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return ND_OK;
+}
+
+nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **out, size_t *len,
+                      char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL && out != NULL);
+    ND_ASSERT(len != NULL);
+    struct stat before;
+    int st_rc = (flags & ND_FILE_PRIVATE) ? lstat(path, &before) : stat(path, &before);
+    if (st_rc != 0) {
+        int e = errno;
+        put_err(err, err_len, "%s: %s", path, strerror(e));
+        return e == ENOENT || e == ENOTDIR ? ND_ENOTFOUND : ND_EIO;
+    }
+    nd_err_t rc = check_kind(path, &before, flags, size_max, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    int oflags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    if (flags & ND_FILE_PRIVATE)
+        oflags |= O_NOFOLLOW;
+    int fd = open(path, oflags);
+    if (fd < 0) {
+        int e = errno;
+        put_err(err, err_len, "%s: %s", path, strerror(e));
+        return e == ENOENT ? ND_ENOTFOUND : ND_EIO;
+    }
+    struct stat after;
+    if (fstat(fd, &after) != 0) {
+        int e = errno;
+        close(fd);
+        put_err(err, err_len, "%s: %s", path, strerror(e));
+        return ND_EIO;
+    }
+    rc = check_kind(path, &after, flags, size_max, err, err_len);
+    if (rc == ND_OK && (after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
+        put_err(err, err_len, "%s: was replaced while it was being opened", path);
+        rc = ND_EINVAL;
+    }
+    if (rc == ND_OK)
+        rc = read_fd(path, fd, (size_t)after.st_size, size_max, out, len, err, err_len);
+    close(fd);
+    return rc;
+}
+
+nd_err_t nd_file_read_json(const char *path, size_t size_max, int json_flags, json_t **out,
+                           char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL && out != NULL);
+    char *buf = NULL;
+    size_t len = 0;
+    nd_err_t rc = nd_file_read(path, size_max, 0, &buf, &len, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    size_t skip = nd_text_bom_len(buf, len);
+    json_error_t jerr;
+    json_t *root = json_loadb(buf + skip, len - skip, json_flags, &jerr);
+    nd_free(buf);
+    if (root == NULL) {
+        /* jansson names its own flag for an escaped NUL: say what is wrong with the file. */
+        const char *why = strstr(jerr.text, "JSON_ALLOW_NUL") ? "\\u0000 (a NUL character) "
+                                                                "is not allowed in a string"
+                                                              : jerr.text;
+        if (jerr.line > 0)
+            put_err(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, why);
+        else
+            put_err(err, err_len, "%s: %s", path, why);
+        return ND_EPARSE;
+    }
+    *out = root;
+    return ND_OK;
+}

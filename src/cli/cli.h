@@ -41,6 +41,12 @@ int nd_cli_real(const char *option, const char *text, double min, double max, do
  * -1 after help_opt (usage on stdout), ND_EXIT_USAGE on an unknown or incomplete option, a stray
  * argument or a handler failure (the message, "noderr COMMAND: ...", names it). */
 struct option;
+/* Options that mean the same in every command; a command's table lists the ones it takes with
+ * these values (ND_CLI_OPTION_HELP etc.) and passes ND_CLI_OPT_HELP as help_opt. */
+enum { ND_CLI_OPT_HELP = 'h', ND_CLI_OPT_JSON = 900, ND_CLI_OPT_OUT };
+#define ND_CLI_OPTION_HELP {"help", no_argument, 0, ND_CLI_OPT_HELP}
+#define ND_CLI_OPTION_JSON {"json", no_argument, 0, ND_CLI_OPT_JSON}
+#define ND_CLI_OPTION_OUT {"out", required_argument, 0, ND_CLI_OPT_OUT}
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx);

@@ -401,14 +401,6 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
     }
 }
 
-static FILE *open_out(const char *option, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "noderr: %s %s: cannot write: %s\n", option, path, strerror(errno));
-    return f;
-}
-
 /* --report: the page of this single run (see docs/reports.md). Exit 2 when it cannot be written,
  * including when the charting library is not installed. */
 static int write_report(const options_t *o, const nd_backtest_result_t *result)
@@ -518,8 +510,8 @@ static int run(options_t *o)
     if (db_start(o, &db) != 0)
         return ND_EXIT_USAGE;
     char err[512] = "";
-    if ((o->trades_path && !(o->cfg.trades_out = open_out("--trades-out", o->trades_path))) ||
-        (o->equity_path && !(o->cfg.equity_out = open_out("--equity-out", o->equity_path)))) {
+    if ((o->trades_path && !(o->cfg.trades_out = nd_cli_out_open("--trades-out", o->trades_path))) ||
+        (o->equity_path && !(o->cfg.equity_out = nd_cli_out_open("--equity-out", o->equity_path)))) {
         db_finish(o, &db, ND_EIO, err, sizeof err);
         if (o->cfg.trades_out)
             fclose(o->cfg.trades_out);
@@ -544,9 +536,9 @@ static int run(options_t *o)
     if (rc == ND_OK && o->report_path && write_report(o, &result) != ND_EXIT_OK)
         exit_code = ND_EXIT_USAGE;
     nd_backtest_result_free(&result);
-    if (o->cfg.trades_out && fclose(o->cfg.trades_out) != 0)
+    if (o->cfg.trades_out && nd_cli_out_close("--trades-out", o->trades_path, o->cfg.trades_out))
         exit_code = ND_EXIT_USAGE;
-    if (o->cfg.equity_out && fclose(o->cfg.equity_out) != 0)
+    if (o->cfg.equity_out && nd_cli_out_close("--equity-out", o->equity_path, o->cfg.equity_out))
         exit_code = ND_EXIT_USAGE;
     return exit_code;
 }

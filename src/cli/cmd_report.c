@@ -19,15 +19,15 @@ static const char usage_text[] =
     "Trade summary, volume, fees and realised P&L by instrument and strategy, surveillance\n"
     "alerts with their evidence and breaker events for one UTC period. Default format csv.\n";
 
-enum { OPT_DB = 256, OPT_PERIOD, OPT_JURIS, OPT_FORMAT, OPT_OUT, OPT_HELP };
+enum { OPT_DB = 256, OPT_PERIOD, OPT_JURIS, OPT_FORMAT };
 
 static const struct option long_options[] = {
     {"db", required_argument, 0, OPT_DB},
     {"period", required_argument, 0, OPT_PERIOD},
     {"jurisdiction", required_argument, 0, OPT_JURIS},
     {"format", required_argument, 0, OPT_FORMAT},
-    {"out", required_argument, 0, OPT_OUT},
-    {"help", no_argument, 0, OPT_HELP},
+    ND_CLI_OPTION_OUT,
+    ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
 
@@ -39,24 +39,23 @@ typedef struct options {
     nd_compliance_format_t format;
 } options_t;
 
-static int parse_option(options_t *o, int opt, const char *arg)
+static int parse_option(void *ctx, int opt, const char *arg)
 {
+    options_t *o = ctx;
     switch (opt) {
     case OPT_DB: o->url = arg; return 0;
     case OPT_PERIOD: o->period_text = arg; return 0;
     case OPT_JURIS: o->jurisdiction = arg; return 0;
-    case OPT_OUT: o->out_path = arg; return 0;
+    case ND_CLI_OPT_OUT: o->out_path = arg; return 0;
     case OPT_FORMAT:
         if (strcmp(arg, "csv") == 0 || strcmp(arg, "json") == 0) {
             o->format = arg[0] == 'c' ? ND_COMPLIANCE_CSV : ND_COMPLIANCE_JSON;
             return 0;
         }
         fprintf(stderr, "noderr report: --format: '%s' is not csv or json\n", arg);
-        return ND_EXIT_USAGE;
-    case OPT_HELP: fputs(usage_text, stdout); return -1;
+        return -1;
     }
-    fprintf(stderr, "noderr report: unknown or incomplete option\n%s", usage_text);
-    return ND_EXIT_USAGE;
+    return -1;
 }
 
 static int write_out(nd_store_t *s, const options_t *o, const nd_compliance_period_t *period)
@@ -65,18 +64,16 @@ static int write_out(nd_store_t *s, const options_t *o, const nd_compliance_peri
     FILE *out = stdout;
     if (o->out_path) {
         snprintf(tmp, sizeof tmp, "%s.tmp", o->out_path);
-        out = fopen(tmp, "w");
-        if (!out) {
-            fprintf(stderr, "noderr report: --out %s: %s\n", o->out_path, strerror(errno));
+        out = nd_cli_out_open("--out", tmp);
+        if (!out)
             return ND_EXIT_USAGE;
-        }
     }
     nd_err_t rc = nd_compliance_report_write(s, period, o->jurisdiction, o->format, out, err,
                                              sizeof err);
     if (o->out_path) {
-        if (fclose(out) != 0 && rc == ND_OK) {
-            snprintf(err, sizeof err, "%s", strerror(errno));
-            rc = ND_EIO;
+        if (nd_cli_out_close("--out", tmp, out) != 0 && rc == ND_OK) {
+            remove(tmp);
+            return ND_EXIT_USAGE; /* the message is out */
         }
         if (rc == ND_OK && rename(tmp, o->out_path) != 0) {
             snprintf(err, sizeof err, "%s", strerror(errno));
@@ -96,16 +93,12 @@ int nd_cmd_report(int argc, char **argv)
 {
     options_t o;
     memset(&o, 0, sizeof o);
-    optind = 1;
-    opterr = 0;
-    int opt, rc;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1)
-        if ((rc = parse_option(&o, opt, optarg)) != 0)
-            return rc < 0 ? ND_EXIT_OK : rc;
-    if (optind < argc || !o.url || !o.period_text) {
-        fprintf(stderr, "noderr report: %s\n%s",
-                optind < argc ? "unexpected argument" : "--db URL and --period P are required",
-                usage_text);
+    int rc = nd_cli_getopt("report", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                           parse_option, &o);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    if (!o.url || !o.period_text) {
+        fprintf(stderr, "noderr report: --db URL and --period P are required\n%s", usage_text);
         return ND_EXIT_USAGE;
     }
     nd_compliance_period_t period;

@@ -566,10 +566,10 @@ size_t nd_criteria_check(const nd_criteria_t *c, double max_drawdown, double sha
 static nd_err_t parse_span(const char *text, size_t len, int64_t *out)
 {
     nd_span_t span;
-    nd_err_t rc = nd_span_parse(text, len, 0, &span, NULL, 0);
-    if (rc == ND_OK)
-        *out = span.value;
-    return rc;
+    if (nd_span_parse(text, len, 0, &span, NULL, 0) != ND_OK)
+        return ND_EPARSE; /* this function's contract: any bad span is malformed */
+    *out = span.value;
+    return ND_OK;
 }
 
 nd_err_t nd_walk_forward_parse(const char *text, int64_t *train_ns, int64_t *test_ns)

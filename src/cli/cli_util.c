@@ -221,24 +221,31 @@ int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd
                         nd_span_t *test)
 {
     const char *colon = strchr(text, ':');
-    char err[160], shown[64];
-    if (!colon) {
-        fprintf(stderr, "noderr: %s: '%s' is not TRAIN:TEST (e.g. 180d:60d)\n", option,
-                nd_text_escape(text, strlen(text), shown, sizeof shown));
-        return -1;
-    }
+    char err[160] = "", shown[64];
     nd_span_t a, b;
-    if (nd_span_parse(text, (size_t)(colon - text), flags, &a, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: %s: training span %s\n", option, err);
-        return -1;
+    nd_err_t rc = ND_EPARSE;
+    const char *which = "training span";
+    if (colon) {
+        rc = nd_span_parse(text, (size_t)(colon - text), flags, &a, err, sizeof err);
+        if (rc == ND_OK) {
+            which = "test span";
+            rc = nd_span_parse(colon + 1, strlen(colon + 1), flags, &b, err, sizeof err);
+        }
     }
-    if (nd_span_parse(colon + 1, strlen(colon + 1), flags, &b, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: %s: test span %s\n", option, err);
-        return -1;
+    if (rc == ND_OK) {
+        *train = a;
+        *test = b;
+        return 0;
     }
-    *train = a;
-    *test = b;
-    return 0;
+    nd_text_escape(text, strlen(text), shown, sizeof shown);
+    if (rc == ND_EPARSE && !colon)
+        fprintf(stderr, "noderr: %s: '%s' is not TRAIN:TEST such as 90d:30d\n", option, shown);
+    else if (rc == ND_EPARSE) /* the shape is wrong: say the expected shape, then the part */
+        fprintf(stderr, "noderr: %s: '%s' is not TRAIN:TEST such as 90d:30d: %s %s\n", option,
+                shown, which, err);
+    else
+        fprintf(stderr, "noderr: %s: %s %s\n", option, which, err);
+    return -1;
 }
 
 /* ---- Output that must not be lost. ------------------------------------------------------- */

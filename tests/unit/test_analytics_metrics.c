@@ -2,9 +2,11 @@
  * with a plain-Python transcription of the empyrical formulas, see docs/metrics.md), the edge
  * cases (empty, one value, constant, no losses), drawdown indices, percentile interpolation,
  * the order-statistic selection against a full sort, series growth and OOM, and the
- * `noderr metrics` command end to end (its .c is included to reach the file parser). */
+ * returns file parser (nd_returns_load, src/analytics/returns.c), and the `noderr metrics`
+ * command end to end (its .c and the shared option parser's are included to run it in-process). */
 #include <criterion/criterion.h>
 
+#include "cli/cli_util.c"
 #include "cli/cmd_metrics.c"
 
 #include "noderr/alloc.h"
@@ -571,7 +573,7 @@ Test(metrics_file, parses_header_crlf_and_trailing_blank)
         write_file("a.csv", "return\r\n0.01\r\n-0.02\r\n 3e-2 \r\n-1E-2\r\n+0.02\r\n\r\n");
     nd_series_t s;
     nd_series_init(&s);
-    cr_assert_eq(read_returns_file(path, &s), 0);
+    cr_assert_eq(nd_returns_load(path, &s, NULL, 0), ND_OK);
     cr_assert_eq(s.count, 5);
     for (size_t i = 0; i < 5; i++)
         cr_assert_eq(s.values[i], series_a[i]);
@@ -579,7 +581,7 @@ Test(metrics_file, parses_header_crlf_and_trailing_blank)
     /* No header and no final newline. */
     path = write_file("b.csv", "0.5\n-0.25");
     nd_series_init(&s);
-    cr_assert_eq(read_returns_file(path, &s), 0);
+    cr_assert_eq(nd_returns_load(path, &s, NULL, 0), ND_OK);
     cr_assert_eq(s.count, 2);
     cr_assert_eq(s.values[1], -0.25);
     nd_series_deinit(&s);

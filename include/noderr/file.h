@@ -26,6 +26,11 @@
 nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **out /* OUT */,
                       size_t *len /* OUT */, char *err, size_t err_len);
 
+/* Opens the regular file at path for streaming reads (a large CSV), with nd_file_read's checks
+ * (no blocking open of a FIFO or device, a directory named as one). fclose *out when done. */
+#include <stdio.h>
+nd_err_t nd_file_open(const char *path, FILE **out /* OUT */, char *err, size_t err_len);
+
 /* A JSON document read with nd_file_read and parsed by jansson with json_flags. A leading UTF-8
  * byte order mark is skipped (editors on Windows write one; it is not part of the document).
  * A parse error is ND_EPARSE with err "PATH:LINE:COLUMN: why", in words of our own where

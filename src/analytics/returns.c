@@ -106,17 +106,11 @@ nd_err_t nd_returns_parse(const char *path, const char *text, size_t len, nd_ser
 nd_err_t nd_returns_load(const char *path, nd_series_t *out, char *err, size_t err_len)
 {
     ND_ASSERT(path != NULL && out != NULL);
-    char *text = NULL, why[512] = "";
+    char *text = NULL;
     size_t len = 0;
-    nd_err_t rc = nd_file_read(path, ND_RETURNS_FILE_BYTES_MAX, 0, &text, &len, why, sizeof why);
-    if (rc != ND_OK) {
-        /* why is "PATH: reason"; say that the file could not be opened, then the reason. */
-        size_t skip = strncmp(why, path, strlen(path)) == 0 && why[strlen(path)] == ':'
-                          ? strlen(path) + 2
-                          : 0;
-        put_err(err, err_len, "%s: cannot open: %s", path, skip < strlen(why) ? why + skip : why);
+    nd_err_t rc = nd_file_read(path, ND_RETURNS_FILE_BYTES_MAX, 0, &text, &len, err, err_len);
+    if (rc != ND_OK)
         return rc;
-    }
     rc = nd_returns_parse(path, text, len, out, err, err_len);
     nd_free(text);
     return rc;

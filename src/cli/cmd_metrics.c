@@ -24,23 +24,20 @@ typedef struct metrics_opts {
     bool help;
 } metrics_opts_t;
 
-static void metrics_usage(FILE *f)
-{
-    fputs("usage: noderr metrics --returns FILE [--periods-per-year N] [--risk-free R]\n"
-          "                      [--required-return R] [--cutoff C] [--json]\n"
-          "\n"
-          "  --returns FILE          one simple periodic return per line (optional header "
-          "`return`)\n"
-          "  --periods-per-year N    annualisation factor (default 365: daily bars, 365-day "
-          "year)\n"
-          "  --risk-free R           per-period risk-free return for Sharpe (default 0)\n"
-          "  --required-return R     per-period target for Sortino; annual for Omega "
-          "(default 0)\n"
-          "  --cutoff C              VaR/CVaR tail share in [0, 1] (default 0.05)\n"
-          "  --json                  print one JSON object (null for an undefined metric)\n"
-          "  --help                  print this help\n",
-          f);
-}
+static const char usage_text[] =
+    "usage: noderr metrics --returns FILE [--periods-per-year N] [--risk-free R]\n"
+    "                      [--required-return R] [--cutoff C] [--json]\n"
+    "\n"
+    "  --returns FILE          one simple periodic return per line (optional header "
+    "`return`)\n"
+    "  --periods-per-year N    annualisation factor (default 365: daily bars, 365-day "
+    "year)\n"
+    "  --risk-free R           per-period risk-free return for Sharpe (default 0)\n"
+    "  --required-return R     per-period target for Sortino; annual for Omega "
+    "(default 0)\n"
+    "  --cutoff C              VaR/CVaR tail share in [0, 1] (default 0.05)\n"
+    "  --json                  print one JSON object (null for an undefined metric)\n"
+    "  --help                  print this help\n";
 
 /* Reads a returns file into out (initialised by the caller, who deinits it in every case):
  * the parser is nd_returns_load (src/analytics). Returns 0, or -1 after printing why. */
@@ -123,15 +120,7 @@ static int metrics_parse_options(int argc, char **argv, metrics_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     nd_metrics_config_default(&o->cfg);
-    char usage[1024];
-    FILE *mem = fmemopen(usage, sizeof usage, "w");
-    if (mem) {
-        metrics_usage(mem);
-        fclose(mem);
-    } else {
-        usage[0] = '\0';
-    }
-    int rc = nd_cli_getopt("metrics", argc, argv, longopts, ND_CLI_OPT_HELP, usage,
+    int rc = nd_cli_getopt("metrics", argc, argv, longopts, ND_CLI_OPT_HELP, usage_text,
                            metrics_option, o);
     if (rc < 0) {
         o->help = true;

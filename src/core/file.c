@@ -123,16 +123,15 @@ static nd_err_t read_fd(const char *path, int fd, size_t hint, size_t size_max, 
     return ND_OK;
 }
 
-nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **out, size_t *len,
-                      char *err, size_t err_len)
+/* stat, open without blocking, fstat: the descriptor of the regular file that was checked. */
+static nd_err_t open_checked(const char *path, size_t size_max, unsigned flags, int *fd_out,
+                             struct stat *st_out, char *err, size_t err_len)
 {
-    ND_ASSERT(path != NULL && out != NULL);
-    ND_ASSERT(len != NULL);
     struct stat before;
     int st_rc = (flags & ND_FILE_PRIVATE) ? lstat(path, &before) : stat(path, &before);
     if (st_rc != 0) {
         int e = errno;
-        put_err(err, err_len, "%s: %s", path, strerror(e));
+        put_err(err, err_len, "%s: cannot open: %s", path, strerror(e));
         return e == ENOENT || e == ENOTDIR ? ND_ENOTFOUND : ND_EIO;
     }
     nd_err_t rc = check_kind(path, &before, flags, size_max, err, err_len);
@@ -144,7 +143,7 @@ nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **
     int fd = open(path, oflags);
     if (fd < 0) {
         int e = errno;
-        put_err(err, err_len, "%s: %s", path, strerror(e));
+        put_err(err, err_len, "%s: cannot open: %s", path, strerror(e));
         return e == ENOENT ? ND_ENOTFOUND : ND_EIO;
     }
     struct stat after;
@@ -159,10 +158,47 @@ nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **
         put_err(err, err_len, "%s: was replaced while it was being opened", path);
         rc = ND_EINVAL;
     }
-    if (rc == ND_OK)
-        rc = read_fd(path, fd, (size_t)after.st_size, size_max, out, len, err, err_len);
+    if (rc != ND_OK) {
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    *st_out = after;
+    return ND_OK;
+}
+
+nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **out, size_t *len,
+                      char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL && out != NULL);
+    ND_ASSERT(len != NULL);
+    int fd = -1;
+    struct stat st;
+    nd_err_t rc = open_checked(path, size_max, flags, &fd, &st, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    rc = read_fd(path, fd, (size_t)st.st_size, size_max, out, len, err, err_len);
     close(fd);
     return rc;
+}
+
+nd_err_t nd_file_open(const char *path, FILE **out, char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL && out != NULL);
+    int fd = -1;
+    struct stat st;
+    nd_err_t rc = open_checked(path, SIZE_MAX, 0, &fd, &st, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        put_err(err, err_len, "%s: %s", path, strerror(e));
+        return ND_ENOMEM;
+    }
+    *out = f;
+    return ND_OK;
 }
 
 nd_err_t nd_file_read_json(const char *path, size_t size_max, int json_flags, json_t **out,

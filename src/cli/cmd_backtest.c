@@ -255,7 +255,8 @@ static int parse_other(options_t *o, int opt, const char *arg)
             return -1;
         o->cfg.synth.seed = (uint64_t)tmp;
         return 0;
-    case OPT_BARS: return nd_cli_int("--bars", arg, 1, 1000000000, &o->cfg.synth.bars);
+    /* 2 million hourly bars from the synthetic 2024 start stay inside the int64 clock. */
+    case OPT_BARS: return nd_cli_int("--bars", arg, 1, 2000000, &o->cfg.synth.bars);
     case OPT_JSON: o->json = true; return 0;
     case OPT_PXDEC:
         if (nd_cli_int("--price-decimals", arg, 0, 12, &tmp))

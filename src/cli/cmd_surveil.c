@@ -12,6 +12,7 @@
  * scan (nd_store_record_surv_alerts). */
 #include "cli.h"
 #include "noderr/file.h"
+#include "noderr/text.h"
 
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
@@ -379,7 +380,9 @@ static int open_csv(line_reader_t *r, const char *path, const char *header, cons
     }
     if (rc < 0)
         return -1;
-    if (strcmp(r->buf, header) != 0 && !(alt && strcmp(r->buf, alt) == 0)) {
+    /* A leading UTF-8 byte order mark is skipped, as in every text file noderr reads. */
+    const char *got = r->buf + nd_text_bom_len(r->buf, strlen(r->buf));
+    if (strcmp(got, header) != 0 && !(alt && strcmp(got, alt) == 0)) {
         fprintf(stderr, "noderr surveil: %s:1: header must be %s%s%s\n", path, header,
                 alt ? " or " : "", alt ? alt : "");
         return -1;

@@ -31,14 +31,4 @@ nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **
 #include <stdio.h>
 nd_err_t nd_file_open(const char *path, FILE **out /* OUT */, char *err, size_t err_len);
 
-/* A JSON document read with nd_file_read and parsed by jansson with json_flags. A leading UTF-8
- * byte order mark is skipped (editors on Windows write one; it is not part of the document).
- * A parse error is ND_EPARSE with err "PATH:LINE:COLUMN: why", in words of our own where
- * jansson's would name its flags (a \u0000 escape). Other errors as nd_file_read. The caller
- * json_decref's *out. */
-#define ND_JSON_FILE_BYTES_MAX (16u << 20)
-struct json_t;
-nd_err_t nd_file_read_json(const char *path, size_t size_max, int json_flags,
-                           struct json_t **out /* OUT */, char *err, size_t err_len);
-
 #endif

@@ -466,7 +466,7 @@ nd_err_t nd_scenario_catalogue(const char *config_path, nd_scenario_t **out, siz
     nd_err_t rc = ND_OK;
     if (config_path) {
         json_t *root = NULL;
-        rc = nd_file_read_json(config_path, ND_JSON_FILE_BYTES_MAX, JSON_REJECT_DUPLICATES, &root,
+        rc = nd_json_file_load(config_path, ND_JSON_FILE_BYTES_MAX, JSON_REJECT_DUPLICATES, &root,
                                err, err_len);
         if (rc == ND_OK) {
             rc = parse_config(config_path, root, list, &n, err, err_len);

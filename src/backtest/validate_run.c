@@ -608,7 +608,7 @@ static nd_err_t load_config(const nd_validate_config_t *cfg, json_t **config, ch
     *config = NULL;
     if (!cfg->config_path)
         return ND_OK;
-    nd_err_t rc = nd_file_read_json(cfg->config_path, ND_JSON_FILE_BYTES_MAX,
+    nd_err_t rc = nd_json_file_load(cfg->config_path, ND_JSON_FILE_BYTES_MAX,
                                     JSON_REJECT_DUPLICATES, config, err, err_len);
     if (rc != ND_OK)
         return rc;

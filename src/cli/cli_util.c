@@ -3,6 +3,7 @@
 #include "noderr/backtest.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
+#include "noderr/scenario.h"
 #include "noderr/text.h"
 
 #include <errno.h>
@@ -172,7 +173,7 @@ int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,
 {
     char err[512];
     json_t *root = NULL;
-    if (nd_file_read_json(path, ND_JSON_FILE_BYTES_MAX, 0, &root, err, sizeof err) != ND_OK) {
+    if (nd_json_file_load(path, ND_JSON_FILE_BYTES_MAX, 0, &root, err, sizeof err) != ND_OK) {
         fprintf(stderr, "noderr: --params %s\n", err);
         return -1;
     }

@@ -368,7 +368,14 @@ static int open_csv(line_reader_t *r, const char *path, const char *header, cons
     memset(r, 0, sizeof *r);
     r->path = path;
     char err[512];
-    if (nd_file_open(path, &r->f, err, sizeof err) != ND_OK) {
+    nd_err_t open_rc = nd_file_open(path, &r->f, err, sizeof err);
+    if (open_rc == ND_ENOTFOUND || open_rc == ND_EIO) { /* err is "PATH: why" */
+        size_t skip = strlen(path) + 2;
+        fprintf(stderr, "noderr surveil: %s: cannot open: %s\n", path,
+                strlen(err) > skip ? err + skip : err);
+        return -1;
+    }
+    if (open_rc != ND_OK) {
         fprintf(stderr, "noderr surveil: %s\n", err);
         return -1;
     }

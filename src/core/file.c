@@ -9,11 +9,8 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 
-#include "noderr/text.h"
-
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,7 +128,7 @@ static nd_err_t open_checked(const char *path, size_t size_max, unsigned flags, 
     int st_rc = (flags & ND_FILE_PRIVATE) ? lstat(path, &before) : stat(path, &before);
     if (st_rc != 0) {
         int e = errno;
-        put_err(err, err_len, "%s: cannot open: %s", path, strerror(e));
+        put_err(err, err_len, "%s: %s", path, strerror(e));
         return e == ENOENT || e == ENOTDIR ? ND_ENOTFOUND : ND_EIO;
     }
     nd_err_t rc = check_kind(path, &before, flags, size_max, err, err_len);
@@ -143,7 +140,7 @@ static nd_err_t open_checked(const char *path, size_t size_max, unsigned flags, 
     int fd = open(path, oflags);
     if (fd < 0) {
         int e = errno;
-        put_err(err, err_len, "%s: cannot open: %s", path, strerror(e));
+        put_err(err, err_len, "%s: %s", path, strerror(e));
         return e == ENOENT ? ND_ENOTFOUND : ND_EIO;
     }
     struct stat after;
@@ -198,33 +195,5 @@ nd_err_t nd_file_open(const char *path, FILE **out, char *err, size_t err_len)
         return ND_ENOMEM;
     }
     *out = f;
-    return ND_OK;
-}
-
-nd_err_t nd_file_read_json(const char *path, size_t size_max, int json_flags, json_t **out,
-                           char *err, size_t err_len)
-{
-    ND_ASSERT(path != NULL && out != NULL);
-    char *buf = NULL;
-    size_t len = 0;
-    nd_err_t rc = nd_file_read(path, size_max, 0, &buf, &len, err, err_len);
-    if (rc != ND_OK)
-        return rc;
-    size_t skip = nd_text_bom_len(buf, len);
-    json_error_t jerr;
-    json_t *root = json_loadb(buf + skip, len - skip, json_flags, &jerr);
-    nd_free(buf);
-    if (root == NULL) {
-        /* jansson names its own flag for an escaped NUL: say what is wrong with the file. */
-        const char *why = strstr(jerr.text, "JSON_ALLOW_NUL") ? "\\u0000 (a NUL character) "
-                                                                "is not allowed in a string"
-                                                              : jerr.text;
-        if (jerr.line > 0)
-            put_err(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, why);
-        else
-            put_err(err, err_len, "%s: %s", path, why);
-        return ND_EPARSE;
-    }
-    *out = root;
     return ND_OK;
 }

@@ -1,20 +1,14 @@
 /* walk_forward.c: the windows of `noderr evolve --walk-forward` (evolve.h).
  *
  * Spans come from the command line and may be as long as nd_span_parse allows (100 years or
- * 100 million bars), and bar times may be anywhere in int64: every sum is checked and saturates
- * at INT64_MAX / SIZE_MAX, which can only mean "beyond the data". */
+ * 100 million bars), and bar times may be anywhere in int64: time sums are formed in __int128
+ * (exact, never wrapping) and bar counts saturate at SIZE_MAX, which can only mean "beyond the
+ * data". */
 #include "noderr/evolve.h"
 
 #include "noderr/assert.h"
 
 #include <stdint.h>
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    ND_ASSERT(b >= 0);
-    int64_t r;
-    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
-}
 
 static size_t add_bars_sat(size_t a, int64_t b)
 {
@@ -23,23 +17,25 @@ static size_t add_bars_sat(size_t a, int64_t b)
     return __builtin_add_overflow(a, (uint64_t)b, &r) ? SIZE_MAX : r;
 }
 
-/* The first index at or after from whose time is >= ts. */
-static size_t index_at(const nd_evolve_bars_t *d, size_t from, int64_t ts)
+/* The first index at or after from whose time is >= ts. Times are compared as __int128 so an end
+ * past INT64_MAX stays past every bar instead of wrapping or saturating onto the last one. */
+static size_t index_at(const nd_evolve_bars_t *d, size_t from, __int128 ts)
 {
-    while (from < d->count && d->bars[from].ts_ns < ts)
+    while (from < d->count && (__int128)d->bars[from].ts_ns < ts)
         from++;
     return from;
 }
 
-/* The end of a slice of span starting at bar begin: an index in [begin, count], or beyond
- * count (bars) / at count with *end_ns past the data (time). */
-static size_t slice_end(const nd_evolve_bars_t *d, size_t begin, nd_span_t span, int64_t *end_ns)
+/* The end of a slice of span starting at bar begin: an index in [begin, count], or beyond count
+ * (bars); *end_ns is where a time span ends, exactly. */
+static size_t slice_end(const nd_evolve_bars_t *d, size_t begin, nd_span_t span,
+                        __int128 *end_ns)
 {
     if (span.bars) {
-        *end_ns = INT64_MAX;
+        *end_ns = 0;
         return add_bars_sat(begin, span.value);
     }
-    *end_ns = add_sat(d->bars[begin].ts_ns, span.value);
+    *end_ns = (__int128)d->bars[begin].ts_ns + span.value;
     return index_at(d, begin, *end_ns);
 }
 
@@ -50,7 +46,7 @@ int nd_evolve_window_at(const nd_evolve_bars_t *d, size_t begin, nd_span_t train
     ND_ASSERT(train.value > 0 && test.value > 0);
     if (d->count < 2 || begin >= d->count)
         return 0;
-    int64_t train_end_ns = 0, test_end_ns = 0;
+    __int128 train_end_ns = 0, test_end_ns = 0;
     size_t train_end = slice_end(d, begin, train, &train_end_ns);
     if (train_end >= d->count || train_end == begin)
         return 0;
@@ -60,10 +56,9 @@ int nd_evolve_window_at(const nd_evolve_bars_t *d, size_t begin, nd_span_t train
     if (!test.bars && test_end == d->count) {
         /* The data ends inside this test span: it counts only when the last bar's interval
          * reaches the span's end. */
-        int64_t last_ns = d->bars[d->count - 1].ts_ns, step = 0;
-        if (__builtin_sub_overflow(last_ns, d->bars[d->count - 2].ts_ns, &step) || step < 0)
-            step = 0;
-        if (add_sat(last_ns, step) < test_end_ns)
+        __int128 last_ns = d->bars[d->count - 1].ts_ns;
+        __int128 step = last_ns - d->bars[d->count - 2].ts_ns;
+        if (last_ns + (step > 0 ? step : 0) < test_end_ns)
             return 0;
     }
     w->train_begin = begin;
@@ -79,7 +74,7 @@ size_t nd_evolve_window_next(const nd_evolve_bars_t *d, size_t begin, nd_span_t 
     ND_ASSERT(d != NULL && test.value > 0);
     if (begin >= d->count)
         return d->count;
-    int64_t end_ns = 0;
+    __int128 end_ns = 0;
     size_t next = slice_end(d, begin, test, &end_ns);
     if (next <= begin) /* equal times in the data: still move on */
         next = begin + 1;

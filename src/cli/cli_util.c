@@ -165,7 +165,18 @@ static int param_from_json(nd_backtest_config_t *cfg, const char *path, const ch
                 key);
         return -1;
     }
-    return nd_cli_param_set(cfg, kv);
+    if (cfg->strategy_count == 0) {
+        fprintf(stderr, "noderr: --params %s: give --strategy (or a \"strategy\" key)\n", path);
+        return -1;
+    }
+    /* Set here rather than through nd_cli_param_set so that the message names the file. */
+    nd_strategy_spec_t *spec = &cfg->strategies[cfg->strategy_count - 1];
+    char err[256];
+    if (nd_strategy_param_set(spec->def, spec->params, kv, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --params %s: %s\n", path, err);
+        return -1;
+    }
+    return 0;
 }
 
 int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,

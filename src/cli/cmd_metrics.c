@@ -229,6 +229,5 @@ int nd_cmd_metrics(int argc, char **argv)
         }
     }
     nd_series_deinit(&returns);
-    fflush(stdout);
     return exit_code;
 }

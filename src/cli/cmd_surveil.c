@@ -888,6 +888,5 @@ int nd_cmd_surveil(int argc, char **argv)
     }
     nd_surv_alerts_deinit(&alerts);
     free_inputs(&in);
-    fflush(stdout);
     return code;
 }

@@ -13,22 +13,9 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* Plain decimal notation (sign, digits, point, exponent) as a finite double: NULL, or why the
  * text is refused. Hex, inf and nan are refused; so is any byte outside that alphabet. */
@@ -68,7 +55,7 @@ nd_err_t nd_returns_parse(const char *path, const char *text, size_t len, nd_ser
         line_no++;
         pos = end + 1;
         if (b - a > ND_RETURNS_LINE_MAX + 1) { /* + 1: a CR before the LF */
-            put_err(err, err_len, "%s:%zu: line longer than %d characters", path, line_no,
+            nd_err_put(err, err_len, "%s:%zu: line longer than %d characters", path, line_no,
                     ND_RETURNS_LINE_MAX);
             return ND_EPARSE;
         }
@@ -84,19 +71,19 @@ nd_err_t nd_returns_parse(const char *path, const char *text, size_t len, nd_ser
         if (line_no == 1 && b - a == 6 && memcmp(text + a, "return", 6) == 0)
             continue;
         if (blank_line != 0) {
-            put_err(err, err_len, "%s:%zu: blank line inside the data", path, blank_line);
+            nd_err_put(err, err_len, "%s:%zu: blank line inside the data", path, blank_line);
             return ND_EPARSE;
         }
         double v = 0.0;
         const char *why = nd_returns_value_parse(text + a, b - a, &v);
         if (why != NULL) {
             char shown[96];
-            put_err(err, err_len, "%s:%zu: %s: '%s'", path, line_no, why,
+            nd_err_put(err, err_len, "%s:%zu: %s: '%s'", path, line_no, why,
                     nd_text_escape(text + a, b - a, shown, sizeof shown));
             return ND_EPARSE;
         }
         if (nd_series_push(out, v) != ND_OK) {
-            put_err(err, err_len, "%s:%zu: out of memory", path, line_no);
+            nd_err_put(err, err_len, "%s:%zu: out of memory", path, line_no);
             return ND_ENOMEM;
         }
     }

@@ -11,21 +11,8 @@
 #include "noderr/text.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 nd_err_t nd_json_file_load(const char *path, size_t size_max, int json_flags, json_t **out,
                            char *err, size_t err_len)
@@ -46,9 +33,9 @@ nd_err_t nd_json_file_load(const char *path, size_t size_max, int json_flags, js
                                                                 "is not allowed in a string"
                                                               : jerr.text;
         if (jerr.line > 0)
-            put_err(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, why);
+            nd_err_put(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, why);
         else
-            put_err(err, err_len, "%s: %s", path, why);
+            nd_err_put(err, err_len, "%s: %s", path, why);
         return ND_EPARSE;
     }
     *out = root;

@@ -11,23 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* What a non-regular file is, for the message. */
 static const char *kind_name(mode_t mode)
@@ -51,16 +38,16 @@ static nd_err_t check_kind(const char *path, const struct stat *st, unsigned fla
                            size_t size_max, char *err, size_t err_len)
 {
     if (!S_ISREG(st->st_mode)) {
-        put_err(err, err_len, "%s: is %s, not a regular file", path, kind_name(st->st_mode));
+        nd_err_put(err, err_len, "%s: is %s, not a regular file", path, kind_name(st->st_mode));
         return ND_EINVAL;
     }
     if ((flags & ND_FILE_PRIVATE) && (st->st_mode & 077) != 0) {
-        put_err(err, err_len, "%s: must be a regular file with mode 0600 (no group/other access)",
+        nd_err_put(err, err_len, "%s: must be a regular file with mode 0600 (no group/other access)",
                 path);
         return ND_EINVAL;
     }
     if (st->st_size < 0 || (uintmax_t)st->st_size > size_max) {
-        put_err(err, err_len, "%s: %lld bytes, larger than the %zu bytes allowed", path,
+        nd_err_put(err, err_len, "%s: %lld bytes, larger than the %zu bytes allowed", path,
                 (long long)st->st_size, size_max);
         return ND_ERANGE;
     }
@@ -74,7 +61,7 @@ static nd_err_t read_fd(const char *path, int fd, size_t hint, size_t size_max, 
     size_t cap = (hint < size_max ? hint : size_max) + 1, n = 0;
     char *buf = nd_alloc(cap);
     if (buf == NULL) {
-        put_err(err, err_len, "%s: out of memory reading %zu bytes", path, cap);
+        nd_err_put(err, err_len, "%s: out of memory reading %zu bytes", path, cap);
         return ND_ENOMEM;
     }
     for (;;) {
@@ -85,7 +72,7 @@ static nd_err_t read_fd(const char *path, int fd, size_t hint, size_t size_max, 
                 if (more == 0)
                     break;
                 nd_free(buf);
-                put_err(err, err_len, "%s: larger than the %zu bytes allowed", path, size_max);
+                nd_err_put(err, err_len, "%s: larger than the %zu bytes allowed", path, size_max);
                 return ND_ERANGE;
             }
             size_t grown_cap = cap - 1 > size_max / 2 ? size_max + 1 : 2 * (cap - 1) + 1;
@@ -94,7 +81,7 @@ static nd_err_t read_fd(const char *path, int fd, size_t hint, size_t size_max, 
             char *grown = nd_realloc(buf, grown_cap);
             if (grown == NULL) {
                 nd_free(buf);
-                put_err(err, err_len, "%s: out of memory reading %zu bytes", path, grown_cap);
+                nd_err_put(err, err_len, "%s: out of memory reading %zu bytes", path, grown_cap);
                 return ND_ENOMEM;
             }
             buf = grown;
@@ -106,7 +93,7 @@ static nd_err_t read_fd(const char *path, int fd, size_t hint, size_t size_max, 
         if (got < 0) {
             int e = errno;
             nd_free(buf);
-            put_err(err, err_len, "%s: read failed: %s", path, strerror(e));
+            nd_err_put(err, err_len, "%s: read failed: %s", path, strerror(e));
             return ND_EIO;
         }
         if (got == 0)
@@ -128,7 +115,7 @@ static nd_err_t open_checked(const char *path, size_t size_max, unsigned flags, 
     int st_rc = (flags & ND_FILE_PRIVATE) ? lstat(path, &before) : stat(path, &before);
     if (st_rc != 0) {
         int e = errno;
-        put_err(err, err_len, "%s: %s", path, strerror(e));
+        nd_err_put(err, err_len, "%s: %s", path, strerror(e));
         return e == ENOENT || e == ENOTDIR ? ND_ENOTFOUND : ND_EIO;
     }
     nd_err_t rc = check_kind(path, &before, flags, size_max, err, err_len);
@@ -140,19 +127,19 @@ static nd_err_t open_checked(const char *path, size_t size_max, unsigned flags, 
     int fd = open(path, oflags);
     if (fd < 0) {
         int e = errno;
-        put_err(err, err_len, "%s: %s", path, strerror(e));
+        nd_err_put(err, err_len, "%s: %s", path, strerror(e));
         return e == ENOENT ? ND_ENOTFOUND : ND_EIO;
     }
     struct stat after;
     if (fstat(fd, &after) != 0) {
         int e = errno;
         close(fd);
-        put_err(err, err_len, "%s: %s", path, strerror(e));
+        nd_err_put(err, err_len, "%s: %s", path, strerror(e));
         return ND_EIO;
     }
     rc = check_kind(path, &after, flags, size_max, err, err_len);
     if (rc == ND_OK && (after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
-        put_err(err, err_len, "%s: was replaced while it was being opened", path);
+        nd_err_put(err, err_len, "%s: was replaced while it was being opened", path);
         rc = ND_EINVAL;
     }
     if (rc != ND_OK) {
@@ -191,7 +178,7 @@ nd_err_t nd_file_open(const char *path, FILE **out, char *err, size_t err_len)
     if (f == NULL) {
         int e = errno;
         close(fd);
-        put_err(err, err_len, "%s: %s", path, strerror(e));
+        nd_err_put(err, err_len, "%s: %s", path, strerror(e));
         return ND_ENOMEM;
     }
     *out = f;

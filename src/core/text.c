@@ -4,21 +4,8 @@
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 char *nd_text_escape(const char *text, size_t len, char *out, size_t cap)
 {
@@ -91,7 +78,7 @@ nd_err_t nd_span_parse(const char *text, size_t len, unsigned flags, nd_span_t *
     }
     char shown[48];
     if (unit < 0) {
-        put_err(err, err_len, "'%s' is not %s", nd_text_escape(text, len, shown, sizeof shown),
+        nd_err_put(err, err_len, "'%s' is not %s", nd_text_escape(text, len, shown, sizeof shown),
                 expected);
         return ND_EPARSE;
     }
@@ -104,10 +91,10 @@ nd_err_t nd_span_parse(const char *text, size_t len, unsigned flags, nd_span_t *
     }
     nd_text_escape(text, len, shown, sizeof shown);
     if (!too_big && n == 0)
-        put_err(err, err_len, "'%s' must be positive", shown);
+        nd_err_put(err, err_len, "'%s' must be positive", shown);
     else if (bars)
-        put_err(err, err_len, "'%s' is more than %lld bars", shown, (long long)ND_SPAN_BARS_MAX);
+        nd_err_put(err, err_len, "'%s' is more than %lld bars", shown, (long long)ND_SPAN_BARS_MAX);
     else
-        put_err(err, err_len, "'%s' is longer than 100 years (36525d)", shown);
+        nd_err_put(err, err_len, "'%s' is longer than 100 years (36525d)", shown);
     return ND_ERANGE;
 }

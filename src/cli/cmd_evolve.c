@@ -11,10 +11,7 @@
 #include "noderr/evolve.h"
 #include "noderr/metrics.h"
 
-#if __has_include("noderr/scenario.h")
 #include "noderr/scenario.h"
-#define HAVE_SCENARIOS 1
-#endif
 
 #include <errno.h>
 #include <getopt.h>
@@ -786,7 +783,6 @@ static int run_walk_forward(options_t *o, const nd_evolve_bars_t *d, run_state_t
 
 /* ---- Entry. ------------------------------------------------------------------------------ */
 
-#ifdef HAVE_SCENARIOS
 static bool is_dir(const char *path)
 {
     struct stat st;
@@ -826,20 +822,12 @@ static int load_scenario(options_t *o, nd_evolve_bars_t *data)
     nd_free(list);
     return rc == ND_OK && data->count >= 2 ? 0 : -1;
 }
-#endif
 
 static int load_data(options_t *o, nd_evolve_bars_t *data)
 {
     char err[512];
-    if (o->scenario) {
-#ifdef HAVE_SCENARIOS
+    if (o->scenario)
         return load_scenario(o, data);
-#else
-        fprintf(stderr, "noderr: --scenario %s: scenarios are not available in this build; use "
-                        "--data FILE\n", o->scenario);
-        return -1;
-#endif
-    }
     if (nd_evolve_bars_load(o->data_path, data, err, sizeof err) != ND_OK) {
         fprintf(stderr, "noderr: --data %s\n", err);
         return -1;

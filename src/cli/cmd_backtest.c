@@ -511,8 +511,10 @@ static int run(options_t *o)
     if (db_start(o, &db) != 0)
         return ND_EXIT_USAGE;
     char err[512] = "";
-    if ((o->trades_path && !(o->cfg.trades_out = nd_cli_out_open("--trades-out", o->trades_path))) ||
-        (o->equity_path && !(o->cfg.equity_out = nd_cli_out_open("--equity-out", o->equity_path)))) {
+    if ((o->trades_path &&
+         !(o->cfg.trades_out = nd_cli_out_open("--trades-out", o->trades_path))) ||
+        (o->equity_path &&
+         !(o->cfg.equity_out = nd_cli_out_open("--equity-out", o->equity_path)))) {
         db_finish(o, &db, ND_EIO, err, sizeof err);
         if (o->cfg.trades_out)
             fclose(o->cfg.trades_out);

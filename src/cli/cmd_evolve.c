@@ -703,8 +703,8 @@ static json_t *wf_window_json(const nd_evolve_bars_t *d, const nd_evolve_window_
 
 /* One window: evolve on its training bars, re-run the winners on its test bars. */
 static int wf_window(options_t *o, const nd_evolve_bars_t *d, run_state_t *rs, uint32_t k,
-                     const nd_evolve_window_t *w, json_t *windows, nd_evolve_result_t *r, double *sums,
-                     int *flagged)
+                     const nd_evolve_window_t *w, json_t *windows, nd_evolve_result_t *r,
+                     double *sums, int *flagged)
 {
     nd_evolve_task_t t = o->task;
     t.bars = d->bars + w->train_begin;

@@ -42,8 +42,8 @@ static nd_err_t check_kind(const char *path, const struct stat *st, unsigned fla
         return ND_EINVAL;
     }
     if ((flags & ND_FILE_PRIVATE) && (st->st_mode & 077) != 0) {
-        nd_err_put(err, err_len, "%s: must be a regular file with mode 0600 (no group/other access)",
-                path);
+        nd_err_put(err, err_len,
+                   "%s: must be a regular file with mode 0600 (no group/other access)", path);
         return ND_EINVAL;
     }
     if (st->st_size < 0 || (uintmax_t)st->st_size > size_max) {

@@ -135,19 +135,28 @@ int nd_cli_engine_option(nd_engine_config_t *e, int opt, const char *arg)
     return 1;
 }
 
-int nd_cli_param_set(nd_backtest_config_t *cfg, const char *kv)
+/* Sets kv on the last strategy; messages start "noderr: OPTION SOURCE: " (--param k=v, or
+ * --params FILE so that a bad value in a file names the file). */
+static int param_set(nd_backtest_config_t *cfg, const char *option, const char *source,
+                     const char *kv)
 {
     if (cfg->strategy_count == 0) {
-        fprintf(stderr, "noderr: --param %s: give --strategy before its parameters\n", kv);
+        fprintf(stderr, "noderr: %s %s: give --strategy before its parameters\n", option,
+                source);
         return -1;
     }
     nd_strategy_spec_t *spec = &cfg->strategies[cfg->strategy_count - 1];
     char err[256];
     if (nd_strategy_param_set(spec->def, spec->params, kv, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: --param %s: %s\n", kv, err);
+        fprintf(stderr, "noderr: %s %s: %s\n", option, source, err);
         return -1;
     }
     return 0;
+}
+
+int nd_cli_param_set(nd_backtest_config_t *cfg, const char *kv)
+{
+    return param_set(cfg, "--param", kv, kv);
 }
 
 static int param_from_json(nd_backtest_config_t *cfg, const char *path, const char *key,
@@ -165,18 +174,7 @@ static int param_from_json(nd_backtest_config_t *cfg, const char *path, const ch
                 key);
         return -1;
     }
-    if (cfg->strategy_count == 0) {
-        fprintf(stderr, "noderr: --params %s: give --strategy (or a \"strategy\" key)\n", path);
-        return -1;
-    }
-    /* Set here rather than through nd_cli_param_set so that the message names the file. */
-    nd_strategy_spec_t *spec = &cfg->strategies[cfg->strategy_count - 1];
-    char err[256];
-    if (nd_strategy_param_set(spec->def, spec->params, kv, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: --params %s: %s\n", path, err);
-        return -1;
-    }
-    return 0;
+    return param_set(cfg, "--params", path, kv);
 }
 
 int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,

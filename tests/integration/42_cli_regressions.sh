@@ -79,6 +79,20 @@ pycheck "$OUT" 'assert d["count"] == 2, d'
 expect_usage_error "is a directory, not a regular file" "$NODERR" sign --venue binance \
     --payload a --secrets-file "$WORK"
 
+# 3. report --out: a failed write is exit 2 naming the file, and a device named by --out is
+# written in place, never replaced by a renamed temporary file (the link keeps /dev/full safe
+# even if that regressed: only the link in $WORK would be replaced).
+DB="$WORK/run.db"
+expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 200 --db "$DB"
+ln -s /dev/full "$WORK/full"
+expect_usage_error "noderr: writing to --out $WORK/full: No space left on device" \
+    "$NODERR" report --db "$DB" --period daily:2024-01-02 --out "$WORK/full"
+[ -L "$WORK/full" ] || fail "report --out replaced the link to the device"
+[ -c /dev/full ] || fail "/dev/full is no longer a character device"
+check "report --out to a regular file still goes through a temporary name"
+expect_rc 0 "$NODERR" report --db "$DB" --period daily:2024-01-02 --out "$WORK/r.csv"
+[ -s "$WORK/r.csv" ] && [ ! -e "$WORK/r.csv.tmp" ] || fail "no report file, or a .tmp left"
+
 # 6. One option parser: -h, --help and --json mean the same in every command.
 for c in backtest metrics strategies scenarios validate evolve surveil report sign oracle; do
     check "$c -h and $c --help print the usage"

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Limits of the optimiser (kept here rather than in limits.h because only this module uses
  * them). 32 genes covers every strategy schema (ND_STRATEGY_PARAMS_MAX) and the 30-variable
@@ -250,7 +251,6 @@ size_t nd_evolve_window_next(const nd_evolve_bars_t *data, size_t begin, nd_span
 
 /* Writes the self-contained HTML report of a run (convergence, hypervolume, diversity and the
  * Pareto front as inline SVG) to f; the caller checks and closes f. ND_ENOMEM at worst. */
-#include <stdio.h>
 nd_err_t nd_evolve_report_html(FILE *f, const nd_evolve_task_t *task,
                                const nd_evolve_config_t *cfg, const nd_evolve_result_t *result);
 

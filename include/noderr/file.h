@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Flags of nd_file_read. */
 #define ND_FILE_PRIVATE 1u /* a secret: no symlink, and no group or other access bits */
@@ -28,7 +29,6 @@ nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **
 
 /* Opens the regular file at path for streaming reads (a large CSV), with nd_file_read's checks
  * (no blocking open of a FIFO or device, a directory named as one). fclose *out when done. */
-#include <stdio.h>
 nd_err_t nd_file_open(const char *path, FILE **out /* OUT */, char *err, size_t err_len);
 
 #endif

@@ -26,7 +26,10 @@ int nd_cmd_oracle(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
+#include "noderr/text.h"
+
 #include <stdint.h>
+#include <stdio.h>
 
 /* Parses a decimal with at most `decimals` places into units of 10^-decimals, within
  * [min, max] (in those units). */
@@ -76,7 +79,6 @@ int nd_cli_params_load(struct nd_backtest_config *cfg, const char *path,
 
 /* Durations (text.h): "180d", "12h", "2w", with ND_SPAN_BARS_OK a bare number of bars; and
  * the TRAIN:TEST pair of --walk-forward. -1 with a message naming the option and why. */
-#include "noderr/text.h"
 int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t *out);
 int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
                         nd_span_t *test);
@@ -84,7 +86,6 @@ int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd
 /* Output files (--out, --equity-out, ...): open for writing, and close checking that every
  * byte was written (ferror, fflush, fclose); failures print "noderr: writing to OPTION PATH:
  * why" and return NULL / -1, which the command turns into exit 2. */
-#include <stdio.h>
 FILE *nd_cli_out_open(const char *option, const char *path);
 int nd_cli_out_close(const char *option, const char *path, FILE *f);
 /* Called once by main() after the command: flushes and closes stdout; a failed write turns the

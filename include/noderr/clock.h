@@ -62,11 +62,6 @@ void nd_time_to_civil(int64_t ns, nd_civil_t *out /* OUT */);
 int64_t nd_time_from_civil(const nd_civil_t *civil);
 /* Returns the start (00:00 UTC) of the day containing ns, in ns. */
 int64_t nd_time_day_start(int64_t ns);
-
-/* Parses a duration such as "90s", "15m", "6h", "2d" or "1w" (a positive whole number and one
- * unit) into nanoseconds. ND_EPARSE for any other text, ND_EOVERFLOW when it does not fit in
- * int64 nanoseconds. The one duration syntax of every option and config. */
-nd_err_t nd_duration_parse(const char *text, size_t len, int64_t *out_ns /* OUT */);
 /* Formats ns as ISO-8601 UTC, "2020-03-12T23:00:00Z" (milliseconds added when non-zero).
  * Returns the length written; buf needs 32 bytes. */
 size_t nd_time_format_iso(int64_t ns, char *buf, size_t cap);

@@ -7,6 +7,8 @@
 #ifndef NODERR_ERR_H
 #define NODERR_ERR_H
 
+#include <stddef.h>
+
 #define ND_ERR_MAP(XX)                                                                             \
     XX(OK, 0, "success")                                                                           \
     XX(EINVAL, -1, "invalid argument")                                                             \
@@ -35,6 +37,11 @@ typedef enum nd_err {
 const char *nd_err_name(nd_err_t err);
 /* Returns a one-line human message for an error code; never NULL. */
 const char *nd_strerror(nd_err_t err);
+
+/* Formats an error detail into a caller's err buffer (the `char *err, size_t err_len` of every
+ * fallible function); does nothing when err is NULL or err_len is 0, always NUL-terminates. */
+void nd_err_put(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Business rejects: why an order was refused. Stable explicit values (persisted, counted). */
 #define ND_REJECT_MAP(XX)                                                                          \

@@ -19,9 +19,11 @@
 #include "noderr/err.h"
 #include "noderr/market.h"
 #include "noderr/strategy.h"
+#include "noderr/text.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Limits of the optimiser (kept here rather than in limits.h because only this module uses
  * them). 32 genes covers every strategy schema (ND_STRATEGY_PARAMS_MAX) and the 30-variable
@@ -228,5 +230,28 @@ int nd_evolve_strategy_repair(const nd_strategy_def_t *def, const nd_evolve_gene
 /* The objective values of a run as the GA sees them (maximised, NaN replaced, clamped). */
 void nd_evolve_objectives_of(const nd_evolve_stats_t *stats, const nd_evolve_objective_t *which,
                              uint32_t count, double *objectives /* OUT */);
+
+/* ---- Walk-forward windows (walk_forward.c). --------------------------------------------- */
+
+/* One window over a bar array: train on [train_begin, train_end), test on [train_end, test_end).
+ * Both slices are non-empty. */
+typedef struct nd_evolve_window {
+    size_t train_begin, train_end, test_end;
+} nd_evolve_window_t;
+
+/* The window starting at bar begin for spans in time or in bars (nd_span_t). Returns 1 and
+ * fills *w when a full window fits the data, 0 when it does not. Time arithmetic saturates, so
+ * a span longer than the data (even one near INT64_MAX nanoseconds) is "does not fit", never an
+ * overflow. The last window must cover its whole test span: the data has to reach its end. */
+int nd_evolve_window_at(const nd_evolve_bars_t *data, size_t begin, nd_span_t train,
+                        nd_span_t test, nd_evolve_window_t *w /* OUT */);
+/* Where the window after the one starting at begin starts: begin moved by the test span, so
+ * the test slices tile the data; always > begin (data->count when the data is used up). */
+size_t nd_evolve_window_next(const nd_evolve_bars_t *data, size_t begin, nd_span_t test);
+
+/* Writes the self-contained HTML report of a run (convergence, hypervolume, diversity and the
+ * Pareto front as inline SVG) to f; the caller checks and closes f. ND_ENOMEM at worst. */
+nd_err_t nd_evolve_report_html(FILE *f, const nd_evolve_task_t *task,
+                               const nd_evolve_config_t *cfg, const nd_evolve_result_t *result);
 
 #endif

@@ -91,4 +91,18 @@ void nd_series_init(nd_series_t *s);
 nd_err_t nd_series_push(nd_series_t *s, double value);
 void nd_series_deinit(nd_series_t *s);
 
+/* A returns file (returns.c): one simple periodic return per line, an optional first line
+ * `return`, LF or CRLF, blanks around values, blank lines only at the end; a leading UTF-8 byte
+ * order mark is skipped. Values are plain decimals (no hex, inf or nan) and finite. Errors are
+ * ND_EPARSE with err "PATH:LINE: why: 'text'" (non-printable bytes shown as \xHH), ND_ENOMEM,
+ * or nd_file_read's (a FIFO, device or directory is refused before it is opened). */
+#define ND_RETURNS_LINE_MAX 256
+#define ND_RETURNS_FILE_BYTES_MAX (256u << 20)
+nd_err_t nd_returns_parse(const char *path, const char *text, size_t len, nd_series_t *out,
+                          char *err, size_t err_len);
+/* One value as the returns file takes it (plain decimal, finite): NULL, or why it is refused
+ * ("not a decimal number", ...). The command line's numeric options use it too. */
+const char *nd_returns_value_parse(const char *text, size_t len, double *out /* OUT */);
+nd_err_t nd_returns_load(const char *path, nd_series_t *out, char *err, size_t err_len);
+
 #endif

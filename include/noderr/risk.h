@@ -55,8 +55,8 @@ typedef struct nd_risk_config {
  * drawdown halts until released, daily-loss halts until the next UTC midnight. */
 void nd_risk_config_default(nd_risk_config_t *cfg);
 
-/* Parses a reset policy: "never", "next-day" or "after:DURATION" (nd_duration_parse, e.g.
- * "after:6h"). ND_EPARSE or ND_EOVERFLOW with why in err. */
+/* Parses a reset policy: "never", "next-day" or "after:DURATION" (nd_span_parse: m, h, d or w,
+ * e.g. "after:6h"). ND_EPARSE or ND_ERANGE with why in err. */
 nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out /* OUT */, char *err,
                                 size_t err_len);
 /* Sets the reset policies from an option value: one policy for both breakers ("never"), or
@@ -64,7 +64,7 @@ nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out /* OUT
  * then. */
 nd_err_t nd_risk_config_set_reset(nd_risk_config_t *cfg, const char *spec, char *err,
                                   size_t err_len);
-/* Writes the policy as nd_breaker_reset_parse reads it ("never", "next-day", "after:21600s"). */
+/* Writes the policy as nd_breaker_reset_parse reads it ("never", "next-day", "after:6h"). */
 void nd_breaker_reset_format(const nd_breaker_reset_t *policy, char *buf, size_t cap);
 
 typedef enum nd_breaker_kind {

@@ -78,6 +78,15 @@ typedef struct nd_scenario {
     nd_scenario_venue_t venue;
 } nd_scenario_t;
 
+/* A JSON document from a file (a scenario config, a --params file), read with nd_file_read (no
+ * blocking open of a FIFO or device, a directory named as one, at most size_max bytes) and parsed
+ * with json_flags. A leading UTF-8 byte order mark is skipped. A parse error is ND_EPARSE with
+ * err "PATH:LINE:COLUMN: why", in our words where jansson's would name its flags (a \u0000
+ * escape). The caller json_decref's *out. */
+#define ND_JSON_FILE_BYTES_MAX (16u << 20)
+nd_err_t nd_json_file_load(const char *path, size_t size_max, int json_flags,
+                           json_t **out /* OUT */, char *err, size_t err_len);
+
 /* The built-in catalogue plus the scenarios of a config file (NULL: built-ins only). A config
  * scenario with a built-in's name replaces it (its unset fields keep the built-in's values).
  * ND_EINVAL/ND_EPARSE/ND_EIO with "FILE: key: why" in err. Caller frees *out with nd_free.

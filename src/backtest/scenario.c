@@ -9,6 +9,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/clock.h"
+#include "noderr/file.h"
 #include "noderr/rand.h"
 
 #include <jansson.h>
@@ -464,12 +465,10 @@ nd_err_t nd_scenario_catalogue(const char *config_path, nd_scenario_t **out, siz
     size_t n = builtin_catalogue(list);
     nd_err_t rc = ND_OK;
     if (config_path) {
-        json_error_t jerr;
-        json_t *root = json_load_file(config_path, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root) {
-            put_err(err, err_len, "%s:%d: %s", config_path, jerr.line, jerr.text);
-            rc = jerr.line > 0 ? ND_EPARSE : ND_EIO;
-        } else {
+        json_t *root = NULL;
+        rc = nd_json_file_load(config_path, ND_JSON_FILE_BYTES_MAX, JSON_REJECT_DUPLICATES, &root,
+                               err, err_len);
+        if (rc == ND_OK) {
             rc = parse_config(config_path, root, list, &n, err, err_len);
             json_decref(root);
         }

@@ -10,6 +10,7 @@
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
+#include "noderr/text.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -611,20 +612,15 @@ size_t nd_criteria_check(const nd_criteria_t *c, double max_drawdown, double sha
 
 /* ---- walk-forward ------------------------------------------------------------------------- */
 
+/* The one span parser every command uses (text.h): time units only here, because validate's
+ * windows are cut by time across scenarios of different bar intervals. */
 static nd_err_t parse_span(const char *text, size_t len, int64_t *out)
 {
-    int64_t n = 0;
-    size_t k = 0;
-    while (k < len && text[k] >= '0' && text[k] <= '9' && n < 100000)
-        n = n * 10 + (text[k++] - '0');
-    if (k == 0 || k + 1 != len || n <= 0 || n >= 100000)
-        return ND_EPARSE;
-    switch (text[k]) {
-    case 'h': *out = n * ND_NS_PER_HOUR; return ND_OK;
-    case 'd': *out = n * ND_NS_PER_DAY; return ND_OK;
-    case 'w': *out = n * 7 * ND_NS_PER_DAY; return ND_OK;
-    default: return ND_EPARSE;
-    }
+    nd_span_t span;
+    if (nd_span_parse(text, len, 0, &span, NULL, 0) != ND_OK)
+        return ND_EPARSE; /* this function's contract: any bad span is malformed */
+    *out = span.value;
+    return ND_OK;
 }
 
 nd_err_t nd_walk_forward_parse(const char *text, int64_t *train_ns, int64_t *test_ns)
@@ -635,9 +631,11 @@ nd_err_t nd_walk_forward_parse(const char *text, int64_t *train_ns, int64_t *tes
     if (!colon)
         return ND_EPARSE;
     int64_t train = 0, test = 0;
-    if (parse_span(text, (size_t)(colon - text), &train) != ND_OK ||
-        parse_span(colon + 1, strlen(colon + 1), &test) != ND_OK)
-        return ND_EPARSE;
+    nd_err_t rc = parse_span(text, (size_t)(colon - text), &train);
+    if (rc == ND_OK)
+        rc = parse_span(colon + 1, strlen(colon + 1), &test);
+    if (rc != ND_OK)
+        return rc;
     *train_ns = train;
     *test_ns = test;
     return ND_OK;

@@ -8,6 +8,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/clock.h"
+#include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/validate.h"
 
@@ -610,6 +611,15 @@ static nd_err_t run_all(const suite_t *s, const nd_scenario_t *list, size_t n, j
     json_object_set_new(doc, "passed", json_integer(counts[0]));
     json_object_set_new(doc, "failed", json_integer(counts[1]));
     json_object_set_new(doc, "skipped", json_integer(counts[2]));
+    /* A suite in which nothing ran proves nothing: it must not read as a pass. The reason goes
+     * into the document so that every front end (table, JSON, report) can say why. */
+    if (rc == ND_OK && counts[0] + counts[1] == 0)
+        json_object_set_new(doc, "no_scenario_ran",
+                            json_string(counts[2] > 0 ? "every selected scenario was skipped "
+                                                        "for missing data"
+                                                      : "the catalogue holds no scenario (a "
+                                                        "config without scenarios and without "
+                                                        "the built-ins?)"));
     return rc;
 }
 
@@ -619,12 +629,10 @@ static nd_err_t load_config(const nd_validate_config_t *cfg, json_t **config, ch
     *config = NULL;
     if (!cfg->config_path)
         return ND_OK;
-    json_error_t jerr;
-    *config = json_load_file(cfg->config_path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!*config) {
-        put_err(err, err_len, "%s:%d: %s", cfg->config_path, jerr.line, jerr.text);
-        return ND_EPARSE;
-    }
+    nd_err_t rc = nd_json_file_load(cfg->config_path, ND_JSON_FILE_BYTES_MAX,
+                                    JSON_REJECT_DUPLICATES, config, err, err_len);
+    if (rc != ND_OK)
+        return rc;
     return nd_criteria_check_config(cfg->config_path, *config, err, err_len);
 }
 

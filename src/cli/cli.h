@@ -11,11 +11,26 @@
 int nd_cmd_backtest(int argc, char **argv);
 int nd_cmd_metrics(int argc, char **argv);
 int nd_cmd_strategies(int argc, char **argv);
+int nd_cmd_data(int argc, char **argv);
+int nd_cmd_scenarios(int argc, char **argv);
+int nd_cmd_validate(int argc, char **argv);
+int nd_cmd_evolve(int argc, char **argv);
+int nd_cmd_audit(int argc, char **argv);
+int nd_cmd_surveil(int argc, char **argv);
+int nd_cmd_report(int argc, char **argv);
+int nd_cmd_retention(int argc, char **argv);
+int nd_cmd_book(int argc, char **argv);
+int nd_cmd_decode(int argc, char **argv);
+int nd_cmd_sign(int argc, char **argv);
+int nd_cmd_oracle(int argc, char **argv);
 int nd_cmd_sim(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
+#include "noderr/text.h"
+
 #include <stdint.h>
+#include <stdio.h>
 
 /* Parses a decimal with at most `decimals` places into units of 10^-decimals, within
  * [min, max] (in those units). */
@@ -30,6 +45,12 @@ int nd_cli_real(const char *option, const char *text, double min, double max, do
  * -1 after help_opt (usage on stdout), ND_EXIT_USAGE on an unknown or incomplete option, a stray
  * argument or a handler failure (the message, "noderr COMMAND: ...", names it). */
 struct option;
+/* Options that mean the same in every command; a command's table lists the ones it takes with
+ * these values (ND_CLI_OPTION_HELP etc.) and passes ND_CLI_OPT_HELP as help_opt. */
+enum { ND_CLI_OPT_HELP = 'h', ND_CLI_OPT_JSON = 900, ND_CLI_OPT_OUT };
+#define ND_CLI_OPTION_HELP {"help", no_argument, 0, ND_CLI_OPT_HELP}
+#define ND_CLI_OPTION_JSON {"json", no_argument, 0, ND_CLI_OPT_JSON}
+#define ND_CLI_OPTION_OUT {"out", required_argument, 0, ND_CLI_OPT_OUT}
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx);
@@ -57,6 +78,21 @@ struct nd_backtest_config;
 int nd_cli_param_set(struct nd_backtest_config *cfg, const char *kv);
 int nd_cli_params_load(struct nd_backtest_config *cfg, const char *path,
                        int (*add_strategy)(void *ctx, const char *name), void *ctx);
+
+/* Durations (text.h): "180d", "12h", "2w", with ND_SPAN_BARS_OK a bare number of bars; and
+ * the TRAIN:TEST pair of --walk-forward. -1 with a message naming the option and why. */
+int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t *out);
+int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
+                        nd_span_t *test);
+
+/* Output files (--out, --equity-out, ...): open for writing, and close checking that every
+ * byte was written (ferror, fflush, fclose); failures print "noderr: writing to OPTION PATH:
+ * why" and return NULL / -1, which the command turns into exit 2. */
+FILE *nd_cli_out_open(const char *option, const char *path);
+int nd_cli_out_close(const char *option, const char *path, FILE *f);
+/* Called once by main() after the command: flushes and closes stdout; a failed write turns the
+ * exit code into ND_EXIT_USAGE with "noderr: writing to stdout: why". Returns the exit code. */
+int nd_cli_stdout_finish(int rc);
 
 /* Writes a JSON value to stdout followed by a newline, deterministic formatting. */
 struct json_t;

@@ -1,7 +1,10 @@
 /* cli_util.c: option parsing shared by the subcommands; errors name the option and why. */
 #include "cli.h"
 #include "noderr/backtest.h"
+#include "noderr/file.h"
 #include "noderr/fixed.h"
+#include "noderr/scenario.h"
+#include "noderr/text.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -79,8 +82,9 @@ int nd_cli_getopt(const char *command, int argc, char **argv, const struct optio
     optind = 1;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (opt == help_opt) {
+    /* "-h" is help in every command, as is the long option the table maps to help_opt. */
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == help_opt || opt == 'h') {
             fputs(usage, stdout);
             return -1;
         }
@@ -139,19 +143,28 @@ int nd_cli_engine_option(nd_engine_config_t *e, int opt, const char *arg)
     return 1;
 }
 
-int nd_cli_param_set(nd_backtest_config_t *cfg, const char *kv)
+/* Sets kv on the last strategy; messages start "noderr: OPTION SOURCE: " (--param k=v, or
+ * --params FILE so that a bad value in a file names the file). */
+static int param_set(nd_backtest_config_t *cfg, const char *option, const char *source,
+                     const char *kv)
 {
     if (cfg->strategy_count == 0) {
-        fprintf(stderr, "noderr: --param %s: give --strategy before its parameters\n", kv);
+        fprintf(stderr, "noderr: %s %s: give --strategy before its parameters\n", option,
+                source);
         return -1;
     }
     nd_strategy_spec_t *spec = &cfg->strategies[cfg->strategy_count - 1];
     char err[256];
     if (nd_strategy_param_set(spec->def, spec->params, kv, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: --param %s: %s\n", kv, err);
+        fprintf(stderr, "noderr: %s %s: %s\n", option, source, err);
         return -1;
     }
     return 0;
+}
+
+int nd_cli_param_set(nd_backtest_config_t *cfg, const char *kv)
+{
+    return param_set(cfg, "--param", kv, kv);
 }
 
 static int param_from_json(nd_backtest_config_t *cfg, const char *path, const char *key,
@@ -169,17 +182,20 @@ static int param_from_json(nd_backtest_config_t *cfg, const char *path, const ch
                 key);
         return -1;
     }
-    return nd_cli_param_set(cfg, kv);
+    return param_set(cfg, "--params", path, kv);
 }
 
 int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,
                        int (*add_strategy)(void *ctx, const char *name), void *ctx)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        fprintf(stderr, "noderr: --params %s:%d: %s\n", path, root ? 1 : jerr.line,
-                root ? "expected a JSON object" : jerr.text);
+    char err[512];
+    json_t *root = NULL;
+    if (nd_json_file_load(path, ND_JSON_FILE_BYTES_MAX, 0, &root, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --params %s\n", err);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        fprintf(stderr, "noderr: --params %s: expected a JSON object\n", path);
         json_decref(root);
         return -1;
     }
@@ -204,5 +220,97 @@ int nd_cli_params_load(nd_backtest_config_t *cfg, const char *path,
             rc = param_from_json(cfg, path, key, value);
     }
     json_decref(root);
+    return rc;
+}
+
+/* ---- Durations. -------------------------------------------------------------------------- */
+
+int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t *out)
+{
+    char err[160];
+    if (nd_span_parse(text, strlen(text), flags, out, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: %s: %s\n", option, err);
+        return -1;
+    }
+    return 0;
+}
+
+int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
+                        nd_span_t *test)
+{
+    const char *colon = strchr(text, ':');
+    char err[160] = "", shown[64];
+    nd_span_t a, b;
+    nd_err_t rc = ND_EPARSE;
+    const char *which = "training span";
+    if (colon) {
+        rc = nd_span_parse(text, (size_t)(colon - text), flags, &a, err, sizeof err);
+        if (rc == ND_OK) {
+            which = "test span";
+            rc = nd_span_parse(colon + 1, strlen(colon + 1), flags, &b, err, sizeof err);
+        }
+    }
+    if (rc == ND_OK) {
+        *train = a;
+        *test = b;
+        return 0;
+    }
+    nd_text_escape(text, strlen(text), shown, sizeof shown);
+    if (rc == ND_EPARSE && !colon)
+        fprintf(stderr, "noderr: %s: '%s' is not TRAIN:TEST such as 90d:30d\n", option, shown);
+    else if (rc == ND_EPARSE) /* the shape is wrong: say the expected shape, then the part */
+        fprintf(stderr, "noderr: %s: '%s' is not TRAIN:TEST such as 90d:30d: %s %s\n", option,
+                shown, which, err);
+    else
+        fprintf(stderr, "noderr: %s: %s %s\n", option, which, err);
+    return -1;
+}
+
+/* ---- Output that must not be lost. ------------------------------------------------------- */
+
+FILE *nd_cli_out_open(const char *option, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "noderr: %s %s: %s\n", option, path, strerror(errno));
+    return f;
+}
+
+/* Flushes and closes f; the first errno seen, or EIO when only the error flag tells. */
+static int finish_stream(FILE *f, bool close_it)
+{
+    int e = 0;
+    errno = 0;
+    if (fflush(f) != 0)
+        e = errno ? errno : EIO;
+    if (ferror(f) && e == 0)
+        e = EIO;
+    if (close_it) {
+        errno = 0;
+        if (fclose(f) != 0 && e == 0)
+            e = errno ? errno : EIO;
+    }
+    return e;
+}
+
+int nd_cli_out_close(const char *option, const char *path, FILE *f)
+{
+    int e = finish_stream(f, true);
+    if (e != 0) {
+        fprintf(stderr, "noderr: writing to %s %s: %s\n", option, path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+int nd_cli_stdout_finish(int rc)
+{
+    /* A failed write to stdout is an error, never success: `noderr ... > /dev/full` exits 2.
+     * stdout is closed here so that even the error a close reports (NFS, a full disk) counts. */
+    int e = finish_stream(stdout, true);
+    if (e != 0) {
+        fprintf(stderr, "noderr: writing to stdout: %s\n", strerror(e));
+        return ND_EXIT_USAGE;
+    }
     return rc;
 }

@@ -38,7 +38,7 @@ static const char usage_text[] =
     "percent:25, max position 25%, max drawdown 12%, daily loss 5%; 0 turns a limit off.\n"
     "After a drawdown or daily-loss trip the engine flattens and owns the positions until\n"
     "flat. --breaker-reset says when a halt lifts by itself: never, next-day or\n"
-    "after:DURATION (s, m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
+    "after:DURATION (m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
     "default drawdown=never,daily-loss=next-day.\n"
     "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
     "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
@@ -261,7 +261,8 @@ static int parse_other(options_t *o, int opt, const char *arg)
             return -1;
         o->cfg.synth.seed = (uint64_t)tmp;
         return 0;
-    case OPT_BARS: return nd_cli_int("--bars", arg, 1, 1000000000, &o->cfg.synth.bars);
+    /* 2 million hourly bars from the synthetic 2024 start stay inside the int64 clock. */
+    case OPT_BARS: return nd_cli_int("--bars", arg, 1, 2000000, &o->cfg.synth.bars);
     case OPT_JSON: o->json = true; return 0;
     case OPT_PXDEC:
         if (nd_cli_int("--price-decimals", arg, 0, 12, &tmp))
@@ -412,14 +413,6 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
         printf("  %s\n", line);
 }
 
-static FILE *open_out(const char *option, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "noderr: %s %s: cannot write: %s\n", option, path, strerror(errno));
-    return f;
-}
-
 /* --report: the page of this single run (see docs/reports.md). Exit 2 when it cannot be written,
  * including when the charting library is not installed. */
 static int write_report(const options_t *o, const nd_backtest_result_t *result)
@@ -529,8 +522,10 @@ static int run(options_t *o)
     if (db_start(o, &db) != 0)
         return ND_EXIT_USAGE;
     char err[512] = "";
-    if ((o->trades_path && !(o->cfg.trades_out = open_out("--trades-out", o->trades_path))) ||
-        (o->equity_path && !(o->cfg.equity_out = open_out("--equity-out", o->equity_path)))) {
+    if ((o->trades_path &&
+         !(o->cfg.trades_out = nd_cli_out_open("--trades-out", o->trades_path))) ||
+        (o->equity_path &&
+         !(o->cfg.equity_out = nd_cli_out_open("--equity-out", o->equity_path)))) {
         db_finish(o, &db, ND_EIO, err, sizeof err);
         if (o->cfg.trades_out)
             fclose(o->cfg.trades_out);
@@ -555,9 +550,9 @@ static int run(options_t *o)
     if (rc == ND_OK && o->report_path && write_report(o, &result) != ND_EXIT_OK)
         exit_code = ND_EXIT_USAGE;
     nd_backtest_result_free(&result);
-    if (o->cfg.trades_out && fclose(o->cfg.trades_out) != 0)
+    if (o->cfg.trades_out && nd_cli_out_close("--trades-out", o->trades_path, o->cfg.trades_out))
         exit_code = ND_EXIT_USAGE;
-    if (o->cfg.equity_out && fclose(o->cfg.equity_out) != 0)
+    if (o->cfg.equity_out && nd_cli_out_close("--equity-out", o->equity_path, o->cfg.equity_out))
         exit_code = ND_EXIT_USAGE;
     return exit_code;
 }

@@ -57,8 +57,7 @@ typedef struct options {
     int json;
 } options_t;
 
-enum { OPT_SYMBOL = 256, OPT_KIND, OPT_INTERVAL, OPT_FROM, OPT_TO, OPT_DIR, OPT_BASE, OPT_TIMEOUT,
-       OPT_JSON, OPT_HELP };
+enum { OPT_SYMBOL = 256, OPT_KIND, OPT_INTERVAL, OPT_FROM, OPT_TO, OPT_DIR, OPT_BASE, OPT_TIMEOUT };
 
 static const struct option long_options[] = {
     {"symbol", required_argument, 0, OPT_SYMBOL},
@@ -69,8 +68,8 @@ static const struct option long_options[] = {
     {"dir", required_argument, 0, OPT_DIR},
     {"base-url", required_argument, 0, OPT_BASE},
     {"timeout", required_argument, 0, OPT_TIMEOUT},
-    {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, OPT_HELP},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
 
@@ -119,7 +118,7 @@ static int parse_one(options_t *o, int opt, const char *arg)
     case OPT_TO: o->to_text = arg; return 0;
     case OPT_DIR: o->cfg.dir = arg; return 0;
     case OPT_BASE: o->cfg.base_url = arg; return 0;
-    case OPT_JSON: o->json = 1; return 0;
+    case ND_CLI_OPT_JSON: o->json = 1; return 0;
     case OPT_TIMEOUT:
         if (nd_cli_int("--timeout", arg, 1, 3600, &n) != 0)
             return -1;
@@ -170,7 +169,7 @@ static int parse_one_cb(void *ctx, int opt, const char *arg)
 
 static int parse_args(options_t *o, int argc, char **argv)
 {
-    int rc = nd_cli_getopt("data fetch", argc, argv, long_options, OPT_HELP, usage_text,
+    int rc = nd_cli_getopt("data fetch", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
                            parse_one_cb, o);
     return rc != 0 ? rc : check_options(o);
 }

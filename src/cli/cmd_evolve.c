@@ -11,10 +11,7 @@
 #include "noderr/evolve.h"
 #include "noderr/metrics.h"
 
-#if __has_include("noderr/scenario.h")
 #include "noderr/scenario.h"
-#define HAVE_SCENARIOS 1
-#endif
 
 #include <errno.h>
 #include <getopt.h>
@@ -54,8 +51,8 @@ static const char usage_text[] =
 enum {
     OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
     OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
-    OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_JSON, OPT_OUT, OPT_PARETO,
-    OPT_HISTORY, OPT_REPORT, OPT_HELP, OPT_DATA_DIR
+    OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_PARETO, OPT_HISTORY,
+    OPT_REPORT, OPT_DATA_DIR
 };
 
 static const struct option long_options[] = {
@@ -79,12 +76,12 @@ static const struct option long_options[] = {
     {"fee-bps", required_argument, 0, OPT_FEE},
     {"max-drawdown-pct", required_argument, 0, OPT_MAXDD},
     {"daily-loss-pct", required_argument, 0, OPT_DAILY},
-    {"json", no_argument, 0, OPT_JSON},
-    {"out", required_argument, 0, OPT_OUT},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_OUT,
     {"pareto-csv", required_argument, 0, OPT_PARETO},
     {"history-csv", required_argument, 0, OPT_HISTORY},
     {"report", required_argument, 0, OPT_REPORT},
-    {"help", no_argument, 0, OPT_HELP},
+    ND_CLI_OPTION_HELP,
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {0, 0, 0, 0},
 };
@@ -95,8 +92,8 @@ typedef struct options {
     bool mode_set, weights_set, json;
     const char *data_path, *scenario, *data_dir;
     const char *out_path, *pareto_path, *history_path, *report_path;
-    int64_t wf_train, wf_test;  /* walk-forward spans: ns, or bars when *_bars */
-    bool wf, wf_train_bars, wf_test_bars;
+    nd_span_t wf_train, wf_test; /* walk-forward spans: time, or bars */
+    bool wf;
     double oos_min_share;
     uint32_t weight_count;
 } options_t;
@@ -162,48 +159,6 @@ static int parse_weights(options_t *o, const char *arg)
     return 0;
 }
 
-/* "180d", "12h", "2w" or a bare number of bars. */
-static int parse_span(const char *text, size_t len, int64_t *out, bool *bars)
-{
-    char buf[32];
-    if (len == 0 || len >= sizeof buf)
-        return -1;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (errno || v <= 0 || v > 100000000)
-        return -1;
-    int64_t unit = 0;
-    if (*end == '\0')
-        unit = 1;
-    else if (strcmp(end, "d") == 0)
-        unit = ND_NS_PER_DAY;
-    else if (strcmp(end, "h") == 0)
-        unit = ND_NS_PER_HOUR;
-    else if (strcmp(end, "w") == 0)
-        unit = 7 * ND_NS_PER_DAY;
-    else
-        return -1;
-    *bars = unit == 1;
-    *out = v * unit;
-    return 0;
-}
-
-static int parse_walk_forward(options_t *o, const char *arg)
-{
-    const char *colon = strchr(arg, ':');
-    if (!colon || parse_span(arg, (size_t)(colon - arg), &o->wf_train, &o->wf_train_bars) ||
-        parse_span(colon + 1, strlen(colon + 1), &o->wf_test, &o->wf_test_bars)) {
-        fprintf(stderr, "noderr: --walk-forward: '%s' is not TRAIN:TEST (e.g. 180d:60d; units "
-                        "d, h, w, or a number of bars)\n", arg);
-        return -1;
-    }
-    o->wf = true;
-    return 0;
-}
-
 static int parse_u32(const char *option, const char *arg, int64_t min, int64_t max,
                      uint32_t *out)
 {
@@ -239,8 +194,9 @@ static int parse_strategy(options_t *o, const char *arg)
     return 0;
 }
 
-static int apply_option(options_t *o, int opt, const char *arg)
+static int apply_option(void *ctx, int opt, const char *arg)
 {
+    options_t *o = ctx;
     nd_evolve_config_t *g = &o->ga;
     int64_t v = 0;
     switch (opt) {
@@ -264,7 +220,10 @@ static int apply_option(options_t *o, int opt, const char *arg)
     case OPT_TOURN: return parse_u32("--tournament", arg, 1, ND_EVOLVE_POPULATION_MAX, &g->tournament);
     case OPT_PATIENCE: return parse_u32("--patience", arg, 0, 100000, &g->patience);
     case OPT_EPS: return nd_cli_real("--epsilon", arg, 0.0, 1e9, &g->epsilon);
-    case OPT_WF: return parse_walk_forward(o, arg);
+    case OPT_WF:
+        o->wf = true;
+        return nd_cli_walk_forward("--walk-forward", arg, ND_SPAN_BARS_OK, &o->wf_train,
+                                   &o->wf_test);
     case OPT_OOS: return nd_cli_real("--oos-min-share", arg, 0.0, 10.0, &o->oos_min_share);
     case OPT_FEE:
         if (nd_cli_fixed("--fee-bps", arg, 2, 0, 1000000, &v))
@@ -277,8 +236,8 @@ static int apply_option(options_t *o, int opt, const char *arg)
     case OPT_DAILY:
         return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, 10000,
                             &o->task.engine.risk.daily_loss_pct_e2);
-    case OPT_JSON: o->json = true; return 0;
-    case OPT_OUT: o->out_path = arg; return 0;
+    case ND_CLI_OPT_JSON: o->json = true; return 0;
+    case ND_CLI_OPT_OUT: o->out_path = arg; return 0;
     case OPT_PARETO: o->pareto_path = arg; return 0;
     case OPT_HISTORY: o->history_path = arg; return 0;
     case OPT_REPORT: o->report_path = arg; return 0;
@@ -336,29 +295,14 @@ static int finish_options(options_t *o)
     return 0;
 }
 
+/* 0 parsed, 1 after --help, -1 on a usage error (message out). */
 static int parse_options(options_t *o, int argc, char **argv)
 {
     options_default(o);
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt == OPT_HELP) {
-            fputs(usage_text, stdout);
-            return 1;
-        }
-        if (opt == '?' || opt == ':') {
-            fprintf(stderr, "noderr: evolve: unknown option or missing value: %s\n",
-                    argv[optind - 1]);
-            return -1;
-        }
-        if (apply_option(o, opt, optarg))
-            return -1;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "noderr: evolve: unexpected argument '%s'\n", argv[optind]);
-        return -1;
-    }
+    int rc = nd_cli_getopt("evolve", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                           apply_option, o);
+    if (rc != 0)
+        return rc < 0 ? 1 : -1;
     return finish_options(o);
 }
 
@@ -497,35 +441,20 @@ static json_t *run_json(const options_t *o, const nd_evolve_result_t *r,
 
 /* ---- Files. ------------------------------------------------------------------------------ */
 
-static FILE *open_out(const char *option, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "noderr: %s %s: %s\n", option, path, strerror(errno));
-    return f;
-}
-
-static int close_out(const char *option, const char *path, FILE *f)
-{
-    if (ferror(f) | (fclose(f) != 0)) {
-        fprintf(stderr, "noderr: %s %s: write failed\n", option, path);
-        return -1;
-    }
-    return 0;
-}
-
 /* {"strategy": NAME, "params": {...}}: what `noderr backtest --params FILE` reads. */
 static int write_params(const options_t *o, const nd_evolve_result_t *r)
 {
     json_t *root = json_object();
     json_object_set_new(root, "strategy", json_string(o->task.def->name));
     json_object_set_new(root, "params", params_json(o->task.def, r->best.genes));
-    int rc = json_dump_file(root, o->out_path, JSON_PRESERVE_ORDER | JSON_INDENT(2) |
-                                                   JSON_REAL_PRECISION(17));
+    FILE *f = nd_cli_out_open("--out", o->out_path);
+    int rc = f ? json_dumpf(root, f, JSON_PRESERVE_ORDER | JSON_INDENT(2) |
+                                         JSON_REAL_PRECISION(17))
+               : -1;
     json_decref(root);
-    if (rc != 0)
-        fprintf(stderr, "noderr: --out %s: cannot write\n", o->out_path);
-    return rc == 0 ? 0 : -1;
+    if (f && (nd_cli_out_close("--out", o->out_path, f) != 0 || rc != 0))
+        return -1;
+    return f ? 0 : -1;
 }
 
 static void csv_value(FILE *f, double v)
@@ -538,7 +467,7 @@ static void csv_value(FILE *f, double v)
 
 static int write_pareto(const options_t *o, const nd_evolve_result_t *r)
 {
-    FILE *f = open_out("--pareto-csv", o->pareto_path);
+    FILE *f = nd_cli_out_open("--pareto-csv", o->pareto_path);
     if (!f)
         return -1;
     const nd_strategy_def_t *def = o->task.def;
@@ -562,12 +491,12 @@ static int write_pareto(const options_t *o, const nd_evolve_result_t *r)
         csv_value(f, ind->score);
         fprintf(f, ",%d\n", ind->violation == 0.0);
     }
-    return close_out("--pareto-csv", o->pareto_path, f);
+    return nd_cli_out_close("--pareto-csv", o->pareto_path, f);
 }
 
 static int write_history(const options_t *o, const nd_evolve_result_t *r)
 {
-    FILE *f = open_out("--history-csv", o->history_path);
+    FILE *f = nd_cli_out_open("--history-csv", o->history_path);
     if (!f)
         return -1;
     fputs("generation,best,mean,diversity,mutation_rate,hypervolume,evaluations,lookups\n", f);
@@ -581,144 +510,22 @@ static int write_history(const options_t *o, const nd_evolve_result_t *r)
         csv_value(f, h->hypervolume);
         fprintf(f, ",%lld,%lld\n", (long long)h->evaluations, (long long)h->lookups);
     }
-    return close_out("--history-csv", o->history_path, f);
-}
-
-/* ---- The HTML report: self-contained, inline SVG, no scripts or external resources. ------ */
-
-#define SVG_W 640.0
-#define SVG_H 280.0
-#define SVG_PAD 48.0
-
-typedef struct chart {
-    const char *title, *x_label;
-    const double *x;
-    const double *ys[3];
-    const char *names[3];
-    int series;
-    size_t n;
-    bool scatter;
-} chart_t;
-
-static void chart_range(const chart_t *c, double *x0, double *x1, double *y0, double *y1)
-{
-    *x0 = *y0 = INFINITY;
-    *x1 = *y1 = -INFINITY;
-    for (size_t i = 0; i < c->n; i++) {
-        *x0 = fmin(*x0, c->x[i]);
-        *x1 = fmax(*x1, c->x[i]);
-        for (int s = 0; s < c->series; s++) {
-            if (isfinite(c->ys[s][i])) {
-                *y0 = fmin(*y0, c->ys[s][i]);
-                *y1 = fmax(*y1, c->ys[s][i]);
-            }
-        }
-    }
-    if (!(*x1 > *x0)) {
-        *x0 -= 1;
-        *x1 += 1;
-    }
-    if (!isfinite(*y0) || !(*y1 > *y0)) {
-        *y0 = isfinite(*y0) ? *y0 - 1 : 0;
-        *y1 = *y0 + 2;
-    }
-}
-
-static void svg_chart(FILE *f, const chart_t *c)
-{
-    static const char *colours[3] = {"#1f77b4", "#d62728", "#2ca02c"};
-    double x0, x1, y0, y1;
-    chart_range(c, &x0, &x1, &y0, &y1);
-    double pw = SVG_W - 2 * SVG_PAD, ph = SVG_H - 2 * SVG_PAD;
-    fprintf(f, "<h2>%s</h2>\n<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f'"
-               " font-family='sans-serif' font-size='11'>\n"
-               "<rect x='%.0f' y='%.0f' width='%.0f' height='%.0f' fill='none' stroke='#999'/>\n",
-            c->title, SVG_W, SVG_H, SVG_PAD, SVG_PAD, pw, ph);
-    fprintf(f, "<text x='%.0f' y='%.0f'>%.4g</text><text x='%.0f' y='%.0f'>%.4g</text>\n", 2.0,
-            SVG_PAD + 4, y1, 2.0, SVG_PAD + ph, y0);
-    fprintf(f, "<text x='%.0f' y='%.0f'>%.4g</text><text x='%.0f' y='%.0f' text-anchor='end'>"
-               "%.4g</text><text x='%.0f' y='%.0f' text-anchor='middle'>%s</text>\n",
-            SVG_PAD, SVG_H - SVG_PAD + 14, x0, SVG_W - SVG_PAD, SVG_H - SVG_PAD + 14, x1,
-            SVG_W / 2, SVG_H - 8, c->x_label);
-    for (int s = 0; s < c->series; s++) {
-        if (!c->scatter)
-            fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='", colours[s]);
-        for (size_t i = 0; i < c->n; i++) {
-            if (!isfinite(c->ys[s][i]))
-                continue;
-            double px = SVG_PAD + (c->x[i] - x0) / (x1 - x0) * pw;
-            double py = SVG_PAD + ph - (c->ys[s][i] - y0) / (y1 - y0) * ph;
-            if (c->scatter)
-                fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s'/>\n", px, py, colours[s]);
-            else
-                fprintf(f, "%.1f,%.1f ", px, py);
-        }
-        if (!c->scatter)
-            fputs("'/>\n", f);
-        fprintf(f, "<text x='%.0f' y='%.0f' fill='%s'>%s</text>\n", SVG_PAD + 8 + 140.0 * s,
-                SVG_PAD - 8, colours[s], c->names[s]);
-    }
-    fputs("</svg>\n", f);
-}
-
-static void report_charts(FILE *f, const options_t *o, const nd_evolve_result_t *r, double *buf)
-{
-    size_t n = r->history_count;
-    double *gen = buf, *best = buf + n, *mean = buf + 2 * n, *hv = buf + 3 * n;
-    double *div = buf + 4 * n, *rate = buf + 5 * n;
-    for (size_t i = 0; i < n; i++) {
-        gen[i] = r->history[i].generation;
-        best[i] = r->history[i].best;
-        mean[i] = r->history[i].mean;
-        hv[i] = r->history[i].hypervolume;
-        div[i] = r->history[i].diversity;
-        rate[i] = r->history[i].mutation_rate;
-    }
-    chart_t c1 = {"Convergence: weighted score", "generation", gen, {best, mean, NULL},
-                  {"best", "mean (feasible)", NULL}, 2, n, false};
-    chart_t c2 = {"Hypervolume of the first front", "generation", gen, {hv, NULL, NULL},
-                  {"hypervolume", NULL, NULL}, 1, n, false};
-    chart_t c3 = {"Diversity and mutation rate", "generation", gen, {div, rate, NULL},
-                  {"diversity", "mutation rate", NULL}, 2, n, false};
-    svg_chart(f, &c1);
-    svg_chart(f, &c2);
-    svg_chart(f, &c3);
-    double *px = buf + 6 * n, *py = px + r->front_count;
-    bool two = o->task.objective_count >= 2;
-    for (size_t i = 0; i < r->front_count; i++) {
-        px[i] = two ? r->front[i].objectives[1] : r->front[i].genes[0];
-        py[i] = r->front[i].objectives[0];
-    }
-    char title[160];
-    snprintf(title, sizeof title, "Pareto front: %s against %s",
-             nd_evolve_objective_name(o->task.objectives[0]),
-             two ? nd_evolve_objective_name(o->task.objectives[1]) : o->task.def->params[0].name);
-    chart_t c4 = {title, two ? nd_evolve_objective_name(o->task.objectives[1])
-                             : o->task.def->params[0].name,
-                  px, {py, NULL, NULL}, {"front member", NULL, NULL}, 1, r->front_count, true};
-    svg_chart(f, &c4);
+    return nd_cli_out_close("--history-csv", o->history_path, f);
 }
 
 static int write_report(const options_t *o, const nd_evolve_result_t *r)
 {
-    double *buf = nd_calloc(6 * r->history_count + 2 * r->front_count + 1, sizeof *buf);
-    FILE *f = buf ? open_out("--report", o->report_path) : NULL;
-    if (!f) {
-        nd_free(buf);
+    FILE *f = nd_cli_out_open("--report", o->report_path);
+    if (!f)
+        return -1;
+    nd_err_t rc = nd_evolve_report_html(f, &o->task, &o->ga, r);
+    if (nd_cli_out_close("--report", o->report_path, f) != 0)
+        return -1;
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr: --report %s: %s\n", o->report_path, nd_strerror(rc));
         return -1;
     }
-    fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>noderr evolve: %s"
-               "</title></head>\n<body style='font-family:sans-serif'>\n<h1>noderr evolve: %s"
-               "</h1>\n<p>%s mode, population %u, %u generations run (stop: %s), %lld "
-               "evaluations, seed %llu.</p>\n",
-            o->task.def->name, o->task.def->name,
-            o->ga.mode == ND_EVOLVE_PARETO ? "Pareto" : "weighted", o->ga.population,
-            r->generations_run, nd_evolve_stop_name(r->stop_reason), (long long)r->evaluations,
-            (unsigned long long)o->ga.seed);
-    report_charts(f, o, r, buf);
-    fputs("</body></html>\n", f);
-    nd_free(buf);
-    return close_out("--report", o->report_path, f);
+    return 0;
 }
 
 /* ---- One run over all the data. ---------------------------------------------------------- */
@@ -826,43 +633,6 @@ static int run_single(options_t *o, const nd_evolve_bars_t *data, run_state_t *r
 
 #define WF_WINNERS_MAX 5
 
-typedef struct wf_window {
-    size_t train_begin, train_end, test_end; /* bar indexes: train [begin, end), test [end, test_end) */
-} wf_window_t;
-
-/* The first index at or after `from` whose time is >= ts. */
-static size_t index_at(const nd_evolve_bars_t *d, size_t from, int64_t ts)
-{
-    while (from < d->count && d->bars[from].ts_ns < ts)
-        from++;
-    return from;
-}
-
-/* Next window starting at bar `begin`; 0 when no full window fits. Windows roll forward by the
- * test span, so the test windows tile the data after the first training span. */
-static int next_window(const options_t *o, const nd_evolve_bars_t *d, size_t begin,
-                       wf_window_t *w)
-{
-    w->train_begin = begin;
-    if (o->wf_train_bars) {
-        w->train_end = begin + (size_t)o->wf_train;
-    } else {
-        w->train_end = index_at(d, begin, d->bars[begin].ts_ns + o->wf_train);
-    }
-    if (w->train_end >= d->count)
-        return 0;
-    if (o->wf_test_bars) {
-        w->test_end = w->train_end + (size_t)o->wf_test;
-        return w->test_end <= d->count;
-    }
-    int64_t test_end_ns = d->bars[w->train_end].ts_ns + o->wf_test;
-    w->test_end = index_at(d, w->train_end, test_end_ns);
-    /* The last window must cover its whole test span: the data has to reach its end. */
-    int64_t last_ns = d->bars[d->count - 1].ts_ns;
-    return w->test_end < d->count || last_ns + (last_ns - d->bars[d->count - 2].ts_ns) >=
-                                         test_end_ns;
-}
-
 static json_t *iso_json(int64_t ns)
 {
     char buf[32];
@@ -871,7 +641,7 @@ static json_t *iso_json(int64_t ns)
 }
 
 /* Re-runs up to WF_WINNERS_MAX feasible front members in and out of sample. */
-static int wf_winners(const options_t *o, const nd_evolve_bars_t *d, const wf_window_t *w,
+static int wf_winners(const options_t *o, const nd_evolve_bars_t *d, const nd_evolve_window_t *w,
                       const nd_evolve_result_t *r, json_t *arr, int *flagged, double *top)
 {
     size_t shown = 0;
@@ -901,7 +671,7 @@ static int wf_winners(const options_t *o, const nd_evolve_bars_t *d, const wf_wi
     return 0;
 }
 
-static void wf_print(const options_t *o, uint32_t k, const wf_window_t *w,
+static void wf_print(const options_t *o, uint32_t k, const nd_evolve_window_t *w,
                      const nd_evolve_bars_t *d, const nd_evolve_result_t *r, const double *top,
                      int flagged)
 {
@@ -915,7 +685,7 @@ static void wf_print(const options_t *o, uint32_t k, const wf_window_t *w,
            flagged ? "  FLAGGED: OOS < share of IS" : "");
 }
 
-static json_t *wf_window_json(const nd_evolve_bars_t *d, const wf_window_t *w,
+static json_t *wf_window_json(const nd_evolve_bars_t *d, const nd_evolve_window_t *w,
                               const nd_evolve_result_t *r, json_t *winners)
 {
     json_t *e = json_object();
@@ -933,8 +703,8 @@ static json_t *wf_window_json(const nd_evolve_bars_t *d, const wf_window_t *w,
 
 /* One window: evolve on its training bars, re-run the winners on its test bars. */
 static int wf_window(options_t *o, const nd_evolve_bars_t *d, run_state_t *rs, uint32_t k,
-                     const wf_window_t *w, json_t *windows, nd_evolve_result_t *r, double *sums,
-                     int *flagged)
+                     const nd_evolve_window_t *w, json_t *windows, nd_evolve_result_t *r,
+                     double *sums, int *flagged)
 {
     nd_evolve_task_t t = o->task;
     t.bars = d->bars + w->train_begin;
@@ -973,17 +743,16 @@ static int run_walk_forward(options_t *o, const nd_evolve_bars_t *d, run_state_t
 {
     json_t *windows = json_array();
     nd_evolve_result_t r = {0};
-    wf_window_t w;
+    nd_evolve_window_t w;
     uint32_t k = 0;
     int flagged_total = 0, rc = 0;
     double sums[2] = {0, 0};
-    for (size_t begin = 0; rc == 0 && next_window(o, d, begin, &w); begin = w.train_begin) {
+    for (size_t begin = 0; rc == 0 && nd_evolve_window_at(d, begin, o->wf_train, o->wf_test, &w);
+         begin = nd_evolve_window_next(d, begin, o->wf_test)) {
         nd_evolve_result_free(&r);
         int flagged = 0;
         rc = wf_window(o, d, rs, k++, &w, windows, &r, sums, &flagged);
         flagged_total += flagged;
-        w.train_begin = o->wf_test_bars ? begin + (size_t)o->wf_test
-                                        : index_at(d, begin, d->bars[begin].ts_ns + o->wf_test);
     }
     if (rc == 0 && k == 0) {
         fprintf(stderr, "noderr: --walk-forward: the data (%zu bars) is shorter than one "
@@ -1014,7 +783,6 @@ static int run_walk_forward(options_t *o, const nd_evolve_bars_t *d, run_state_t
 
 /* ---- Entry. ------------------------------------------------------------------------------ */
 
-#ifdef HAVE_SCENARIOS
 static bool is_dir(const char *path)
 {
     struct stat st;
@@ -1054,20 +822,12 @@ static int load_scenario(options_t *o, nd_evolve_bars_t *data)
     nd_free(list);
     return rc == ND_OK && data->count >= 2 ? 0 : -1;
 }
-#endif
 
 static int load_data(options_t *o, nd_evolve_bars_t *data)
 {
     char err[512];
-    if (o->scenario) {
-#ifdef HAVE_SCENARIOS
+    if (o->scenario)
         return load_scenario(o, data);
-#else
-        fprintf(stderr, "noderr: --scenario %s: scenarios are not available in this build; use "
-                        "--data FILE\n", o->scenario);
-        return -1;
-#endif
-    }
     if (nd_evolve_bars_load(o->data_path, data, err, sizeof err) != ND_OK) {
         fprintf(stderr, "noderr: --data %s\n", err);
         return -1;

@@ -12,6 +12,7 @@
 #include "noderr/coinbase.h"
 #include "noderr/refprice.h"
 
+#include <getopt.h>
 #include <jansson.h>
 
 #include <stdbool.h>
@@ -20,7 +21,7 @@
 
 int nd_cmd_oracle(int argc, char **argv);
 
-/* cmd_book.c, cmd_decode.c and cmd_sign.c reach the Coinbase connector through weak symbols,
+/* cmd_book.c and cmd_decode.c reach the Coinbase connector through weak symbols,
  * and a weak reference does not pull an object out of the static library by itself. This file
  * is always linked, so its strong references bring the connector in with the oracle. */
 static const struct {
@@ -35,16 +36,6 @@ static const struct {
                                           nd_coinbase_exchange_replay, nd_coinbase_exchange_sign,
                                           nd_refprice_status_name};
 
-/* Returns the value after the option at argv[*i], advancing *i; NULL with a message if none. */
-static const char *option_value(int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "noderr oracle: %s needs a value\n", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 /* ---- oracle ------------------------------------------------------------------------------- */
 
 typedef struct oracle_opts {
@@ -55,62 +46,50 @@ typedef struct oracle_opts {
     bool as_json, have_now;
 } oracle_opts_t;
 
-static int oracle_usage(FILE *out)
-{
-    fprintf(out, "usage: noderr oracle --rpc URL[,URL...] --feed ADDRESS|NAME [--json]\n"
-                 "         [--block latest|0xHEX] [--round ID] [--heartbeat S] [--margin S]\n"
-                 "         [--now UNIX_S] [--timeout-ms MS]\n"
-                 "Reads decimals(), description() and latestRoundData() (or getRoundData(ID))\n"
-                 "of a Chainlink AggregatorV3Interface feed, trying the endpoints in order, and\n"
-                 "checks the answer: > 0, updatedAt set and not in the future, answeredInRound >=\n"
-                 "roundId, age <= heartbeat + margin. Named feeds: ETH/USD, BTC/USD (mainnet).\n"
-                 "Exit 0 fresh, 1 stale or invalid, 2 usage or RPC error.\n");
-    return out == stdout ? ND_EXIT_OK : ND_EXIT_USAGE;
-}
+static const char usage_text[] =
+    "usage: noderr oracle --rpc URL[,URL...] --feed ADDRESS|NAME [--json]\n"
+    "         [--block latest|0xHEX] [--round ID] [--heartbeat S] [--margin S]\n"
+    "         [--now UNIX_S] [--timeout-ms MS]\n"
+    "Reads decimals(), description() and latestRoundData() (or getRoundData(ID))\n"
+    "of a Chainlink AggregatorV3Interface feed, trying the endpoints in order, and\n"
+    "checks the answer: > 0, updatedAt set and not in the future, answeredInRound >=\n"
+    "roundId, age <= heartbeat + margin. Named feeds: ETH/USD, BTC/USD (mainnet).\n"
+    "Exit 0 fresh, 1 stale or invalid, 2 usage or RPC error.\n";
 
-static int oracle_parse_int(const char *option, const char *v, int64_t min, int64_t max,
-                            int64_t *out)
-{
-    return nd_cli_int(option, v, min, max, out);
-}
+enum { OPT_RPC = 256, OPT_FEED, OPT_BLOCK, OPT_ROUND, OPT_HEARTBEAT, OPT_MARGIN, OPT_TIMEOUT,
+       OPT_NOW };
 
-static int oracle_args(int argc, char **argv, oracle_opts_t *o)
+static const struct option long_options[] = {
+    {"rpc", required_argument, 0, OPT_RPC},
+    {"feed", required_argument, 0, OPT_FEED},
+    {"block", required_argument, 0, OPT_BLOCK},
+    {"round", required_argument, 0, OPT_ROUND},
+    {"heartbeat", required_argument, 0, OPT_HEARTBEAT},
+    {"margin", required_argument, 0, OPT_MARGIN},
+    {"timeout-ms", required_argument, 0, OPT_TIMEOUT},
+    {"now", required_argument, 0, OPT_NOW},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
+    {0, 0, 0, 0},
+};
+
+static int oracle_option(void *ctx, int opt, const char *v)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (strcmp(a, "--json") == 0) {
-            o->as_json = true;
-            continue;
-        }
-        if (strcmp(a, "--help") == 0)
-            return 1;
-        if (!(v = option_value(argc, argv, &i)))
-            return -1;
-        int bad = 0;
-        if (strcmp(a, "--rpc") == 0)
-            o->rpc = v;
-        else if (strcmp(a, "--feed") == 0)
-            o->feed = v;
-        else if (strcmp(a, "--block") == 0)
-            o->block = v;
-        else if (strcmp(a, "--round") == 0)
-            o->round = v;
-        else if (strcmp(a, "--heartbeat") == 0)
-            bad = oracle_parse_int(a, v, 1, 86400 * 7, &o->heartbeat_s);
-        else if (strcmp(a, "--margin") == 0)
-            bad = oracle_parse_int(a, v, 0, 86400, &o->margin_s);
-        else if (strcmp(a, "--timeout-ms") == 0)
-            bad = oracle_parse_int(a, v, 1, 600000, &o->timeout_ms);
-        else if (strcmp(a, "--now") == 0)
-            bad = oracle_parse_int(a, v, 0, 1LL << 40, &o->now_s), o->have_now = true;
-        else {
-            fprintf(stderr, "noderr oracle: unknown option '%s'\n", a);
-            return -1;
-        }
-        if (bad)
-            return -1;
+    oracle_opts_t *o = ctx;
+    switch (opt) {
+    case OPT_RPC: o->rpc = v; return 0;
+    case OPT_FEED: o->feed = v; return 0;
+    case OPT_BLOCK: o->block = v; return 0;
+    case OPT_ROUND: o->round = v; return 0;
+    case OPT_HEARTBEAT: return nd_cli_int("--heartbeat", v, 1, 86400 * 7, &o->heartbeat_s);
+    case OPT_MARGIN: return nd_cli_int("--margin", v, 0, 86400, &o->margin_s);
+    case OPT_TIMEOUT: return nd_cli_int("--timeout-ms", v, 1, 600000, &o->timeout_ms);
+    case OPT_NOW:
+        o->have_now = true;
+        return nd_cli_int("--now", v, 0, 1LL << 40, &o->now_s);
+    case ND_CLI_OPT_JSON: o->as_json = true; return 0;
     }
-    return 0;
+    return -1;
 }
 
 static int oracle_resolve(oracle_opts_t *o)
@@ -195,9 +174,10 @@ static int oracle_report(const oracle_opts_t *o, const nd_chainlink_reading_t *r
 int nd_cmd_oracle(int argc, char **argv)
 {
     oracle_opts_t o = {.block = "latest", .timeout_ms = 5000};
-    int a = oracle_args(argc, argv, &o);
+    int a = nd_cli_getopt("oracle", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                          oracle_option, &o);
     if (a != 0)
-        return oracle_usage(a > 0 ? stdout : stderr);
+        return a < 0 ? ND_EXIT_OK : a;
     if (oracle_resolve(&o) != 0)
         return ND_EXIT_USAGE;
     unsigned __int128 round_id = 0;

@@ -1,13 +1,16 @@
 /* cmd_report.c: `noderr report --db URL --period P [--jurisdiction J] --format csv|json
- * [--out FILE]`: the compliance report of one period from the store. The file is written
- * through a temporary name and renamed, so a failed report never leaves half a file. */
+ * [--out FILE]`: the compliance report of one period from the store. A regular file is written
+ * through a temporary name and renamed, so a failed report never leaves half a file; a device or
+ * FIFO is written in place. */
 #include "cli.h"
 #include "noderr/store.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int nd_cmd_report(int argc, char **argv);
 
@@ -19,15 +22,15 @@ static const char usage_text[] =
     "Trade summary, volume, fees and realised P&L by instrument and strategy, surveillance\n"
     "alerts with their evidence and breaker events for one UTC period. Default format csv.\n";
 
-enum { OPT_DB = 256, OPT_PERIOD, OPT_JURIS, OPT_FORMAT, OPT_OUT, OPT_HELP };
+enum { OPT_DB = 256, OPT_PERIOD, OPT_JURIS, OPT_FORMAT };
 
 static const struct option long_options[] = {
     {"db", required_argument, 0, OPT_DB},
     {"period", required_argument, 0, OPT_PERIOD},
     {"jurisdiction", required_argument, 0, OPT_JURIS},
     {"format", required_argument, 0, OPT_FORMAT},
-    {"out", required_argument, 0, OPT_OUT},
-    {"help", no_argument, 0, OPT_HELP},
+    ND_CLI_OPTION_OUT,
+    ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
 
@@ -39,50 +42,65 @@ typedef struct options {
     nd_compliance_format_t format;
 } options_t;
 
-static int parse_option(options_t *o, int opt, const char *arg)
+static int parse_option(void *ctx, int opt, const char *arg)
 {
+    options_t *o = ctx;
     switch (opt) {
     case OPT_DB: o->url = arg; return 0;
     case OPT_PERIOD: o->period_text = arg; return 0;
     case OPT_JURIS: o->jurisdiction = arg; return 0;
-    case OPT_OUT: o->out_path = arg; return 0;
+    case ND_CLI_OPT_OUT: o->out_path = arg; return 0;
     case OPT_FORMAT:
         if (strcmp(arg, "csv") == 0 || strcmp(arg, "json") == 0) {
             o->format = arg[0] == 'c' ? ND_COMPLIANCE_CSV : ND_COMPLIANCE_JSON;
             return 0;
         }
         fprintf(stderr, "noderr report: --format: '%s' is not csv or json\n", arg);
-        return ND_EXIT_USAGE;
-    case OPT_HELP: fputs(usage_text, stdout); return -1;
+        return -1;
     }
-    fprintf(stderr, "noderr report: unknown or incomplete option\n%s", usage_text);
-    return ND_EXIT_USAGE;
+    return -1;
+}
+
+/* A device, a FIFO or anything else that exists and is not a regular file (/dev/stdout, a pipe)
+ * is written in place: renaming a temporary file over it would replace the node itself (run as
+ * root, `--out /dev/full` turned the device into a regular file). */
+static bool write_in_place(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
 static int write_out(nd_store_t *s, const options_t *o, const nd_compliance_period_t *period)
 {
     char tmp[4096], err[512] = "";
     FILE *out = stdout;
+    const char *target = NULL; /* what is opened: the temporary name, or --out itself */
     if (o->out_path) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", o->out_path);
-        out = fopen(tmp, "w");
-        if (!out) {
-            fprintf(stderr, "noderr report: --out %s: %s\n", o->out_path, strerror(errno));
+        bool direct = write_in_place(o->out_path);
+        if (!direct &&
+            (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", o->out_path) >= sizeof tmp) {
+            fprintf(stderr, "noderr report: --out %s: path too long\n", o->out_path);
             return ND_EXIT_USAGE;
         }
+        target = direct ? o->out_path : tmp;
+        out = nd_cli_out_open("--out", target);
+        if (!out)
+            return ND_EXIT_USAGE;
     }
     nd_err_t rc = nd_compliance_report_write(s, period, o->jurisdiction, o->format, out, err,
                                              sizeof err);
-    if (o->out_path) {
-        if (fclose(out) != 0 && rc == ND_OK) {
-            snprintf(err, sizeof err, "%s", strerror(errno));
+    if (target) {
+        bool temporary = target == tmp;
+        if (nd_cli_out_close("--out", target, out) != 0) {
+            if (temporary)
+                remove(tmp);
+            return ND_EXIT_USAGE; /* the message is out */
+        }
+        if (rc == ND_OK && temporary && rename(tmp, o->out_path) != 0) {
+            snprintf(err, sizeof err, "--out %s: %s", o->out_path, strerror(errno));
             rc = ND_EIO;
         }
-        if (rc == ND_OK && rename(tmp, o->out_path) != 0) {
-            snprintf(err, sizeof err, "%s", strerror(errno));
-            rc = ND_EIO;
-        }
-        if (rc != ND_OK)
+        if (rc != ND_OK && temporary)
             remove(tmp);
     }
     if (rc != ND_OK) {
@@ -96,16 +114,12 @@ int nd_cmd_report(int argc, char **argv)
 {
     options_t o;
     memset(&o, 0, sizeof o);
-    optind = 1;
-    opterr = 0;
-    int opt, rc;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1)
-        if ((rc = parse_option(&o, opt, optarg)) != 0)
-            return rc < 0 ? ND_EXIT_OK : rc;
-    if (optind < argc || !o.url || !o.period_text) {
-        fprintf(stderr, "noderr report: %s\n%s",
-                optind < argc ? "unexpected argument" : "--db URL and --period P are required",
-                usage_text);
+    int rc = nd_cli_getopt("report", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                           parse_option, &o);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    if (!o.url || !o.period_text) {
+        fprintf(stderr, "noderr report: --db URL and --period P are required\n%s", usage_text);
         return ND_EXIT_USAGE;
     }
     nd_compliance_period_t period;

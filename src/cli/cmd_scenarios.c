@@ -19,14 +19,31 @@ static const char usage_text[] =
     "scenarios (flash-crash, liquidity-crisis, gap-down), plus those of --config FILE\n"
     "(schema: docs/validation.md). --json prints {\"scenarios\": [...]}.\n";
 
-enum { OPT_CONFIG = 256, OPT_JSON, OPT_HELP };
+enum { OPT_CONFIG = 256 };
 
 static const struct option long_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
-    {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, OPT_HELP},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
+
+typedef struct options {
+    const char *config;
+    bool json;
+} options_t;
+
+static int parse_option(void *ctx, int opt, const char *arg)
+{
+    options_t *o = ctx;
+    if (opt == OPT_CONFIG)
+        o->config = arg;
+    else if (opt == ND_CLI_OPT_JSON)
+        o->json = true;
+    else
+        return -1;
+    return 0;
+}
 
 static void window_text(const nd_scenario_t *sc, char *buf, size_t cap)
 {
@@ -63,30 +80,13 @@ static void print_table(const nd_scenario_t *list, size_t n)
 
 int nd_cmd_scenarios(int argc, char **argv)
 {
-    const char *config = NULL;
-    bool json = false;
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt == OPT_HELP) {
-            fputs(usage_text, stdout);
-            return ND_EXIT_OK;
-        }
-        if (opt == OPT_CONFIG) {
-            config = optarg;
-        } else if (opt == OPT_JSON) {
-            json = true;
-        } else {
-            fprintf(stderr, "noderr scenarios: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage_text);
-            return ND_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "noderr scenarios: unexpected argument '%s'\n", argv[optind]);
-        return ND_EXIT_USAGE;
-    }
+    options_t o = {NULL, false};
+    int prc = nd_cli_getopt("scenarios", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                            parse_option, &o);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
+    const char *config = o.config;
+    bool json = o.json;
     nd_scenario_t *list = NULL;
     size_t n = 0;
     char err[512] = "";

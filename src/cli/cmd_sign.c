@@ -1,65 +1,61 @@
 /* cmd_sign.c: `noderr sign`, prints a request signature as a venue expects it.
  *
  * binance: hex HMAC-SHA256 of the payload (query string, then body) keyed by the API secret.
- * coinbase-exchange: base64 CB-ACCESS-SIGN, delegated to the Coinbase connector's
- * nd_coinbase_exchange_sign when it is linked in (weak symbol). The secret may come from
+ * coinbase-exchange: base64 CB-ACCESS-SIGN, from the Coinbase connector's
+ * nd_coinbase_exchange_sign (always built). The secret may come from
  * --secret or, so that it stays out of the process list, from NODERR_<VENUE>_API_SECRET or a
  * 0600 secrets file (--secrets-file); it is never printed, not even in error messages. */
 #include "cli.h"
 
 #include "noderr/binance.h"
+#include "noderr/coinbase.h"
 #include "noderr/venue.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 int nd_cmd_sign(int argc, char **argv);
 
-/* Provided by the Coinbase connector when it is built (see venue.h, "Hooks"). */
-__attribute__((weak)) nd_err_t nd_coinbase_exchange_sign(const char *secret_b64,
-                                                         const char *timestamp,
-                                                         const char *method, const char *path,
-                                                         const char *body, char *out, size_t cap,
-                                                         char *err, size_t err_len);
-
 typedef struct sign_opts {
     const char *venue, *secret, *payload, *body, *timestamp, *method, *path, *secrets_file;
 } sign_opts_t;
 
-static void sign_usage(FILE *f)
-{
-    fputs("usage: noderr sign --venue binance [--secret S] --payload P [--body B]\n"
-          "       noderr sign --venue coinbase-exchange [--secret BASE64] --timestamp T\n"
-          "                   --method M --path P [--body B]\n"
-          "\n"
-          "  --secret S          the API secret; without it NODERR_<VENUE>_API_SECRET or\n"
-          "                      --secrets-file FILE (mode 0600) is used\n"
-          "  --payload P         binance: the query string (totalParams)\n"
-          "  --body B            request body, signed after the payload\n"
-          "Prints the signature (binance: lowercase hex; coinbase-exchange: base64).\n",
-          f);
-}
+static const char usage_text[] =
+    "usage: noderr sign --venue binance [--secret S] --payload P [--body B]\n"
+    "       noderr sign --venue coinbase-exchange [--secret BASE64] --timestamp T\n"
+    "                   --method M --path P [--body B]\n"
+    "\n"
+    "  --secret S          the API secret; without it NODERR_<VENUE>_API_SECRET or\n"
+    "                      --secrets-file FILE (mode 0600) is used\n"
+    "  --payload P         binance: the query string (totalParams)\n"
+    "  --body B            request body, signed after the payload\n"
+    "Prints the signature (binance: lowercase hex; coinbase-exchange: base64).\n";
 
-static int parse_sign_opts(int argc, char **argv, sign_opts_t *o)
+enum { OPT_VENUE = 256, OPT_SECRET, OPT_PAYLOAD, OPT_BODY, OPT_TIMESTAMP, OPT_METHOD, OPT_PATH,
+       OPT_SECRETS_FILE };
+
+static const struct option long_options[] = {
+    {"venue", required_argument, 0, OPT_VENUE},
+    {"secret", required_argument, 0, OPT_SECRET},
+    {"payload", required_argument, 0, OPT_PAYLOAD},
+    {"body", required_argument, 0, OPT_BODY},
+    {"timestamp", required_argument, 0, OPT_TIMESTAMP},
+    {"method", required_argument, 0, OPT_METHOD},
+    {"path", required_argument, 0, OPT_PATH},
+    {"secrets-file", required_argument, 0, OPT_SECRETS_FILE},
+    ND_CLI_OPTION_HELP,
+    {0, 0, 0, 0},
+};
+
+static int sign_option(void *ctx, int opt, const char *arg)
 {
-    static const char *const names[] = {"--venue", "--secret", "--payload", "--body",
-                                        "--timestamp", "--method", "--path", "--secrets-file"};
+    sign_opts_t *o = ctx;
     const char **slots[] = {&o->venue, &o->secret, &o->payload, &o->body,
                             &o->timestamp, &o->method, &o->path, &o->secrets_file};
-    for (int i = 1; i < argc; i++) {
-        size_t k = 0;
-        while (k < sizeof names / sizeof names[0] && strcmp(argv[i], names[k]) != 0)
-            k++;
-        if (k == sizeof names / sizeof names[0]) {
-            fprintf(stderr, "noderr sign: unknown option '%s'\n", argv[i]);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "noderr sign: %s needs a value\n", argv[i]);
-            return -1;
-        }
-        *slots[k] = argv[++i];
-    }
+    if (opt < OPT_VENUE || opt > OPT_SECRETS_FILE)
+        return -1;
+    *slots[opt - OPT_VENUE] = arg;
     return 0;
 }
 
@@ -94,10 +90,6 @@ static int sign_binance(const sign_opts_t *o, const char *secret)
 
 static int sign_coinbase_exchange(const sign_opts_t *o, const char *secret)
 {
-    if (!nd_coinbase_exchange_sign) {
-        fprintf(stderr, "noderr sign: --venue coinbase-exchange is not built into this binary\n");
-        return ND_EXIT_USAGE;
-    }
     if (!o->timestamp || !o->method || !o->path) {
         fprintf(stderr, "noderr sign: --venue coinbase-exchange needs --timestamp, --method and "
                         "--path\n");
@@ -116,14 +108,11 @@ static int sign_coinbase_exchange(const sign_opts_t *o, const char *secret)
 
 int nd_cmd_sign(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            sign_usage(stdout);
-            return ND_EXIT_OK;
-        }
     sign_opts_t o = {0};
-    if (parse_sign_opts(argc, argv, &o) != 0)
-        return ND_EXIT_USAGE;
+    int prc = nd_cli_getopt("sign", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                            sign_option, &o);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
     if (!o.venue) {
         fprintf(stderr, "noderr sign: --venue is required (binance or coinbase-exchange)\n");
         return ND_EXIT_USAGE;

@@ -20,14 +20,14 @@ static const char usage_text[] =
     "strategy, instrument and venue add up. --seeds runs N, N+1, ... N+COUNT-1 and stops at\n"
     "the first failure. Exit 0: every invariant held; 1: one broke (the seed replays it).\n";
 
-enum { OPT_SEED = 256, OPT_SEEDS, OPT_EVENTS, OPT_JSON, OPT_HELP };
+enum { OPT_SEED = 256, OPT_SEEDS, OPT_EVENTS };
 
 static const struct option options[] = {
     {"seed", required_argument, 0, OPT_SEED},
     {"seeds", required_argument, 0, OPT_SEEDS},
     {"events", required_argument, 0, OPT_EVENTS},
-    {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, OPT_HELP},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
 
@@ -45,7 +45,7 @@ static int handle(void *ctx, int opt, const char *arg)
     case OPT_SEED: return nd_cli_int("--seed", arg, 0, INT64_MAX, &o->seed);
     case OPT_SEEDS: return nd_cli_int("--seeds", arg, 1, 100000000, &o->seeds);
     case OPT_EVENTS: return nd_cli_int("--events", arg, 1, 100000000, &o->events);
-    case OPT_JSON: o->json = 1; return 0;
+    case ND_CLI_OPT_JSON: o->json = 1; return 0;
     }
     return -1;
 }
@@ -60,7 +60,7 @@ static void print_failure(const nd_simtest_report_t *r)
 int nd_cmd_sim(int argc, char **argv)
 {
     sim_opts_t o = {1, 1, 1000, 0};
-    int rc = nd_cli_getopt("sim", argc, argv, options, OPT_HELP, usage_text, handle, &o);
+    int rc = nd_cli_getopt("sim", argc, argv, options, ND_CLI_OPT_HELP, usage_text, handle, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     if (o.seed > INT64_MAX - o.seeds) {

@@ -8,20 +8,33 @@
 #include "noderr/assert.h"
 #include "noderr/strategy.h"
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char *const type_names[] = {"int", "real", "choice"};
 
-static void print_usage(FILE *out)
+static const char usage_text[] = "usage: noderr strategies [--json]\n"
+                                 "\n"
+                                 "Lists the built-in strategies and their parameter schemas.\n"
+                                 "\n"
+                                 "  --json   print the list as JSON\n"
+                                 "  --help   show this help\n";
+
+static const struct option long_options[] = {
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
+    {0, 0, 0, 0},
+};
+
+static int parse_option(void *ctx, int opt, const char *arg)
 {
-    fprintf(out, "usage: noderr strategies [--json]\n"
-                 "\n"
-                 "Lists the built-in strategies and their parameter schemas.\n"
-                 "\n"
-                 "  --json   print the list as JSON\n"
-                 "  --help   show this help\n");
+    (void)arg;
+    if (opt != ND_CLI_OPT_JSON)
+        return -1;
+    *(int *)ctx = 1;
+    return 0;
 }
 
 static const char *type_name(nd_param_type_t type)
@@ -128,18 +141,10 @@ int nd_cmd_strategies(int argc, char **argv)
     ND_ASSERT(argc >= 1);
     ND_ASSERT(argv != NULL);
     int as_json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_usage(stdout);
-            return ND_EXIT_OK;
-        } else {
-            fprintf(stderr, "noderr strategies: unknown option '%s'\n", argv[i]);
-            print_usage(stderr);
-            return ND_EXIT_USAGE;
-        }
-    }
+    int rc = nd_cli_getopt("strategies", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                           parse_option, &as_json);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
     int count = 0;
     const nd_strategy_def_t *const *defs = nd_strategy_builtins(&count);
     return as_json ? print_json(defs, count) : print_text(defs, count);

@@ -11,6 +11,8 @@
  * as in CSV mode, and --record appends them with their evidence plus an operator record of the
  * scan (nd_store_record_surv_alerts). */
 #include "cli.h"
+#include "noderr/file.h"
+#include "noderr/text.h"
 
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
@@ -83,39 +85,36 @@ typedef struct line_reader {
     char buf[SURV_LINE_MAX + 2];
 } line_reader_t;
 
-static void surveil_usage(FILE *f)
-{
-    fputs("usage: noderr surveil --events FILE.csv [--jurisdiction US[,EU,UK,SG]]\n"
-          "       noderr surveil --db URL [--from ISO] [--to ISO] [--record] [options]\n"
-          "                      [--accounts FILE] [--holidays FILE] [--adv SYMBOL=QTY]...\n"
-          "                      [--adv-from-events] [--json] [--fail-on-alert]\n"
-          "\n"
-          "  --events FILE        order events, header " SURV_HEADER "\n"
-          "                       (ts ISO-8601 UTC or Unix ms; event new|cancel|fill; "
-          "side buy|sell)\n"
-          "  --db URL             scan the order events and fills recorded in the compliance "
-          "store\n"
-          "                       (sqlite:PATH, PATH or postgresql://...); owner = account\n"
-          "  --from, --to ISO     with --db: only records with from <= ts < to (UTC)\n"
-          "  --record             with --db: append each alert with its evidence and a record "
-          "of\n"
-          "                       the scan to the store (see noderr report, noderr audit)\n"
-          "  --jurisdiction LIST  profiles to apply (default US); alerts say which raised them\n"
-          "  --accounts FILE      account,type,equity[,jurisdiction]: type cash|margin, equity "
-          "in USD,\n"
-          "                       jurisdiction like US|EU; without it accounts count as margin\n"
-          "                       accounts of unknown equity under --jurisdiction\n"
-          "  --holidays FILE      one YYYY-MM-DD a line: not business days (pattern day "
-          "trading)\n"
-          "  --adv SYMBOL=QTY     a symbol's average daily volume, for the large-volume share\n"
-          "  --adv-from-events    derive each symbol's ADV from the file's own fills "
-          "(lookback)\n"
-          "  --json               {\"alerts\": [...]} with rule, jurisdiction, accounts, "
-          "order_ids, from, to, reason\n"
-          "  --fail-on-alert      exit 1 when there is at least one alert\n"
-          "  --help               print this help\n",
-          f);
-}
+static const char usage_text[] =
+    "usage: noderr surveil --events FILE.csv [--jurisdiction US[,EU,UK,SG]]\n"
+    "       noderr surveil --db URL [--from ISO] [--to ISO] [--record] [options]\n"
+    "                      [--accounts FILE] [--holidays FILE] [--adv SYMBOL=QTY]...\n"
+    "                      [--adv-from-events] [--json] [--fail-on-alert]\n"
+    "\n"
+    "  --events FILE        order events, header " SURV_HEADER "\n"
+    "                       (ts ISO-8601 UTC or Unix ms; event new|cancel|fill; "
+    "side buy|sell)\n"
+    "  --db URL             scan the order events and fills recorded in the compliance "
+    "store\n"
+    "                       (sqlite:PATH, PATH or postgresql://...); owner = account\n"
+    "  --from, --to ISO     with --db: only records with from <= ts < to (UTC)\n"
+    "  --record             with --db: append each alert with its evidence and a record "
+    "of\n"
+    "                       the scan to the store (see noderr report, noderr audit)\n"
+    "  --jurisdiction LIST  profiles to apply (default US); alerts say which raised them\n"
+    "  --accounts FILE      account,type,equity[,jurisdiction]: type cash|margin, equity "
+    "in USD,\n"
+    "                       jurisdiction like US|EU; without it accounts count as margin\n"
+    "                       accounts of unknown equity under --jurisdiction\n"
+    "  --holidays FILE      one YYYY-MM-DD a line: not business days (pattern day "
+    "trading)\n"
+    "  --adv SYMBOL=QTY     a symbol's average daily volume, for the large-volume share\n"
+    "  --adv-from-events    derive each symbol's ADV from the file's own fills "
+    "(lookback)\n"
+    "  --json               {\"alerts\": [...]} with rule, jurisdiction, accounts, "
+    "order_ids, from, to, reason\n"
+    "  --fail-on-alert      exit 1 when there is at least one alert\n"
+    "  --help               print this help\n";
 
 /* Reads the next line into r->buf (ending stripped). Returns 1, 0 at end of file, or -1
  * after printing why. */
@@ -375,9 +374,16 @@ static int open_csv(line_reader_t *r, const char *path, const char *header, cons
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->f = fopen(path, "rb");
-    if (!r->f) {
-        fprintf(stderr, "noderr surveil: %s: cannot open: %s\n", path, strerror(errno));
+    char err[512];
+    nd_err_t open_rc = nd_file_open(path, &r->f, err, sizeof err);
+    if (open_rc == ND_ENOTFOUND || open_rc == ND_EIO) { /* err is "PATH: why" */
+        size_t skip = strlen(path) + 2;
+        fprintf(stderr, "noderr surveil: %s: cannot open: %s\n", path,
+                strlen(err) > skip ? err + skip : err);
+        return -1;
+    }
+    if (open_rc != ND_OK) {
+        fprintf(stderr, "noderr surveil: %s\n", err);
         return -1;
     }
     int rc = read_line(r);
@@ -388,7 +394,9 @@ static int open_csv(line_reader_t *r, const char *path, const char *header, cons
     }
     if (rc < 0)
         return -1;
-    if (strcmp(r->buf, header) != 0 && !(alt && strcmp(r->buf, alt) == 0)) {
+    /* A leading UTF-8 byte order mark is skipped, as in every text file noderr reads. */
+    const char *got = r->buf + nd_text_bom_len(r->buf, strlen(r->buf));
+    if (strcmp(got, header) != 0 && !(alt && strcmp(got, alt) == 0)) {
         fprintf(stderr, "noderr surveil: %s:1: header must be %s%s%s\n", path, header,
                 alt ? " or " : "", alt ? alt : "");
         return -1;
@@ -611,7 +619,7 @@ static int complete_accounts(surv_input_t *in)
 }
 
 enum { OPT_EVENTS = 256, OPT_JUR, OPT_ACCOUNTS, OPT_HOLIDAYS, OPT_ADV, OPT_ADV_EVENTS,
-       OPT_JSON, OPT_FAIL, OPT_DB, OPT_FROM, OPT_TO, OPT_RECORD };
+       OPT_FAIL, OPT_DB, OPT_FROM, OPT_TO, OPT_RECORD };
 
 /* --from/--to: ISO-8601 UTC (a bare date is midnight). */
 static int parse_bound(const char *option, const char *text, surv_opts_t *o, int which)
@@ -647,66 +655,67 @@ static int check_sources(const surv_opts_t *o)
     return why ? -1 : 0;
 }
 
+static const struct option longopts[] = {
+    {"events", required_argument, NULL, OPT_EVENTS},
+    {"jurisdiction", required_argument, NULL, OPT_JUR},
+    {"accounts", required_argument, NULL, OPT_ACCOUNTS},
+    {"holidays", required_argument, NULL, OPT_HOLIDAYS},
+    {"adv", required_argument, NULL, OPT_ADV},
+    {"adv-from-events", no_argument, NULL, OPT_ADV_EVENTS},
+    ND_CLI_OPTION_JSON,
+    {"fail-on-alert", no_argument, NULL, OPT_FAIL},
+    {"db", required_argument, NULL, OPT_DB},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"record", no_argument, NULL, OPT_RECORD},
+    ND_CLI_OPTION_HELP,
+    {NULL, 0, NULL, 0},
+};
+
+static int surveil_option(void *ctx, int c, const char *arg)
+{
+    surv_opts_t *o = ctx;
+    char err[128];
+    switch (c) {
+    case OPT_EVENTS: o->events_path = arg; return 0;
+    case OPT_JUR:
+        if (nd_jurisdiction_parse_list(arg, &o->jurisdictions, err, sizeof err) != ND_OK) {
+            fprintf(stderr, "noderr surveil: --jurisdiction: %s\n", err);
+            return -1;
+        }
+        return 0;
+    case OPT_ACCOUNTS: o->accounts_path = arg; return 0;
+    case OPT_HOLIDAYS: o->holidays_path = arg; return 0;
+    case OPT_ADV:
+        if (o->adv_count == SURV_ADV_MAX) {
+            fprintf(stderr, "noderr surveil: --adv: at most %d symbols\n", SURV_ADV_MAX);
+            return -1;
+        }
+        o->adv_text[o->adv_count++] = arg;
+        return 0;
+    case OPT_ADV_EVENTS: o->adv_from_events = true; return 0;
+    case ND_CLI_OPT_JSON: o->json = true; return 0;
+    case OPT_FAIL: o->fail_on_alert = true; return 0;
+    case OPT_DB: o->db_url = arg; return 0;
+    case OPT_FROM: return parse_bound("--from", arg, o, 0);
+    case OPT_TO: return parse_bound("--to", arg, o, 1);
+    case OPT_RECORD: o->record = true; return 0;
+    }
+    return -1;
+}
+
+/* 0 parsed (o->help after --help, the usage printed), -1 after a message. */
 static int surveil_parse_options(int argc, char **argv, surv_opts_t *o)
 {
-    static const struct option longopts[] = {
-        {"events", required_argument, NULL, OPT_EVENTS},
-        {"jurisdiction", required_argument, NULL, OPT_JUR},
-        {"accounts", required_argument, NULL, OPT_ACCOUNTS},
-        {"holidays", required_argument, NULL, OPT_HOLIDAYS},
-        {"adv", required_argument, NULL, OPT_ADV},
-        {"adv-from-events", no_argument, NULL, OPT_ADV_EVENTS},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"fail-on-alert", no_argument, NULL, OPT_FAIL},
-        {"db", required_argument, NULL, OPT_DB},
-        {"from", required_argument, NULL, OPT_FROM},
-        {"to", required_argument, NULL, OPT_TO},
-        {"record", no_argument, NULL, OPT_RECORD},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof *o);
     o->jurisdictions = ND_JUR_BIT(ND_JUR_US);
-    optind = 1;
-    int c, rc = 0;
-    char err[128];
-    while (rc == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_EVENTS: o->events_path = optarg; break;
-        case OPT_JUR:
-            if (nd_jurisdiction_parse_list(optarg, &o->jurisdictions, err, sizeof err) != ND_OK) {
-                fprintf(stderr, "noderr surveil: --jurisdiction: %s\n", err);
-                rc = -1;
-            }
-            break;
-        case OPT_ACCOUNTS: o->accounts_path = optarg; break;
-        case OPT_HOLIDAYS: o->holidays_path = optarg; break;
-        case OPT_ADV:
-            if (o->adv_count == SURV_ADV_MAX) {
-                fprintf(stderr, "noderr surveil: --adv: at most %d symbols\n", SURV_ADV_MAX);
-                rc = -1;
-            } else {
-                o->adv_text[o->adv_count++] = optarg;
-            }
-            break;
-        case OPT_ADV_EVENTS: o->adv_from_events = true; break;
-        case OPT_JSON: o->json = true; break;
-        case OPT_FAIL: o->fail_on_alert = true; break;
-        case OPT_DB: o->db_url = optarg; break;
-        case OPT_FROM: rc = parse_bound("--from", optarg, o, 0); break;
-        case OPT_TO: rc = parse_bound("--to", optarg, o, 1); break;
-        case OPT_RECORD: o->record = true; break;
-        case 'h': o->help = true; break;
-        default: rc = -1; break; /* getopt_long already said which option. */
-        }
+    int rc = nd_cli_getopt("surveil", argc, argv, longopts, ND_CLI_OPT_HELP, usage_text,
+                           surveil_option, o);
+    if (rc < 0) {
+        o->help = true;
+        return 0;
     }
-    if (rc == 0 && optind < argc) {
-        fprintf(stderr, "noderr surveil: unexpected argument '%s'\n", argv[optind]);
-        rc = -1;
-    }
-    if (rc == 0 && !o->help)
-        rc = check_sources(o);
-    return rc;
+    return rc == 0 ? check_sources(o) : -1;
 }
 
 static void print_names(const char *label, const nd_surv_dict_t *d, const uint32_t *ids,
@@ -864,10 +873,8 @@ int nd_cmd_surveil(int argc, char **argv)
         fprintf(stderr, "noderr surveil: see 'noderr surveil --help'\n");
         return ND_EXIT_USAGE;
     }
-    if (o.help) {
-        surveil_usage(stdout);
+    if (o.help)
         return ND_EXIT_OK;
-    }
     surv_input_t in = {0};
     nd_surv_alerts_t alerts;
     nd_surv_alerts_init(&alerts);
@@ -889,6 +896,5 @@ int nd_cmd_surveil(int argc, char **argv)
     }
     nd_surv_alerts_deinit(&alerts);
     free_inputs(&in);
-    fflush(stdout);
     return code;
 }

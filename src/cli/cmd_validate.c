@@ -136,6 +136,17 @@ static int parse_costs(options_t *o, int opt, const char *arg)
     return nd_cli_engine_option(&o->cfg.backtest.engine, opt, arg);
 }
 
+/* The shared span parser (nd_cli_walk_forward), time units only: windows are cut by time. */
+static int parse_walk_forward(options_t *o, const char *arg)
+{
+    nd_span_t train, test;
+    if (nd_cli_walk_forward("--walk-forward", arg, 0, &train, &test))
+        return -1;
+    o->cfg.wf_train_ns = train.value;
+    o->cfg.wf_test_ns = test.value;
+    return 0;
+}
+
 static int parse_option(options_t *o, int opt, const char *arg)
 {
     switch (opt) {
@@ -148,12 +159,7 @@ static int parse_option(options_t *o, int opt, const char *arg)
     case OPT_CSV: o->cfg.csv_dir = arg; return 0;
     case OPT_REPORT: o->report_path = arg; return 0;
     case OPT_WF:
-        if (nd_walk_forward_parse(arg, &o->cfg.wf_train_ns, &o->cfg.wf_test_ns) != ND_OK) {
-            fprintf(stderr, "noderr: --walk-forward: '%s' is not TRAIN:TEST such as 90d:30d "
-                    "(whole numbers with unit h, d or w)\n", arg);
-            return -1;
-        }
-        return 0;
+        return parse_walk_forward(o, arg);
     case OPT_SCENARIO:
         if (o->cfg.only_count >= ONLY_MAX) {
             fprintf(stderr, "noderr: --scenario: at most %d\n", ONLY_MAX);
@@ -324,6 +330,9 @@ static int run(options_t *o)
     }
     int exit_code = json_integer_value(json_object_get(doc, "failed")) > 0 ? ND_EXIT_CHECK_FAILED
                                                                            : ND_EXIT_OK;
+    const char *none = json_string_value(json_object_get(doc, "no_scenario_ran"));
+    if (none)
+        exit_code = ND_EXIT_CHECK_FAILED;
     if (o->report_path && nd_report_html_write(doc, o->report_path, err, sizeof err) != ND_OK) {
         fprintf(stderr, "noderr validate: --report %s: %s\n", o->report_path, err);
         exit_code = ND_EXIT_USAGE;
@@ -335,6 +344,8 @@ static int run(options_t *o)
     } else {
         print_table(doc);
     }
+    if (none)
+        fprintf(stderr, "noderr validate: no scenario ran: %s\n", none);
     json_decref(doc);
     return exit_code;
 }

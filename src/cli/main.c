@@ -1,25 +1,12 @@
-/* main.c: the `noderr` command: git-style subcommands, one file each (cmd_*.c).
+/* main.c: the `noderr` command: git-style subcommands, one file each (cmd_*.c), all declared in
+ * cli.h and all built (a missing command file is a link error, not a silently shorter list).
  *
- * Subcommands are declared weak so that a module can land its command file on its own: a
- * command whose file is not built is simply not listed. */
+ * Output is checked here once: after the command, stdout is flushed and closed, and a write
+ * that failed (a full disk, a closed pipe) turns the exit code into 2 with a message. */
 #include "cli.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define ND__WEAK __attribute__((weak))
-ND__WEAK int nd_cmd_data(int argc, char **argv);
-ND__WEAK int nd_cmd_scenarios(int argc, char **argv);
-ND__WEAK int nd_cmd_validate(int argc, char **argv);
-ND__WEAK int nd_cmd_evolve(int argc, char **argv);
-ND__WEAK int nd_cmd_audit(int argc, char **argv);
-ND__WEAK int nd_cmd_surveil(int argc, char **argv);
-ND__WEAK int nd_cmd_report(int argc, char **argv);
-ND__WEAK int nd_cmd_retention(int argc, char **argv);
-ND__WEAK int nd_cmd_book(int argc, char **argv);
-ND__WEAK int nd_cmd_decode(int argc, char **argv);
-ND__WEAK int nd_cmd_sign(int argc, char **argv);
-ND__WEAK int nd_cmd_oracle(int argc, char **argv);
 
 typedef struct command {
     const char *name;
@@ -52,13 +39,12 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: noderr <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        if (commands[i].run)
-            fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'noderr <command> --help' for a command's options.\n"
                  "Exit codes: 0 success, 1 a check failed, 2 usage or input error.\n");
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -74,9 +60,14 @@ int main(int argc, char **argv)
         return ND_EXIT_OK;
     }
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        if (commands[i].run && strcmp(argv[1], commands[i].name) == 0)
+        if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "noderr: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return ND_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    return nd_cli_stdout_finish(dispatch(argc, argv));
 }

@@ -219,33 +219,3 @@ nd_err_t nd_time_parse_iso(const char *s, int64_t *out_ns)
     *out_ns = ns;
     return ND_OK;
 }
-
-nd_err_t nd_duration_parse(const char *text, size_t len, int64_t *out_ns)
-{
-    ND_ASSERT(text != NULL && out_ns != NULL);
-    if (len < 2)
-        return ND_EPARSE;
-    int64_t unit = 0;
-    switch (text[len - 1]) {
-    case 's': unit = ND_NS_PER_SEC; break;
-    case 'm': unit = ND_NS_PER_MIN; break;
-    case 'h': unit = ND_NS_PER_HOUR; break;
-    case 'd': unit = ND_NS_PER_DAY; break;
-    case 'w': unit = 7 * ND_NS_PER_DAY; break;
-    default: return ND_EPARSE;
-    }
-    int64_t n = 0;
-    for (size_t k = 0; k + 1 < len; k++) {
-        if (text[k] < '0' || text[k] > '9')
-            return ND_EPARSE;
-        if (n > (INT64_MAX - (text[k] - '0')) / 10)
-            return ND_EOVERFLOW;
-        n = n * 10 + (text[k] - '0');
-    }
-    if (n == 0)
-        return ND_EPARSE;
-    if (n > INT64_MAX / unit)
-        return ND_EOVERFLOW;
-    *out_ns = n * unit;
-    return ND_OK;
-}

@@ -1,6 +1,9 @@
 /* err.c: names and messages for nd_err_t and nd_reject_t, generated from the X-macro maps. */
 #include "noderr/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *nd_err_name(nd_err_t err)
 {
     switch (err) {
@@ -74,4 +77,14 @@ const char *nd_reject_message(nd_reject_t reason)
 #undef ND__REJECT_MSG
     }
     return "unknown reject reason";
+}
+
+void nd_err_put(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err == NULL || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
 }

@@ -9,9 +9,11 @@
  * and the same error code returned by every later call. docs/data-formats.md is the spec. */
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/limits.h"
 #include "noderr/market.h"
+#include "noderr/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -298,7 +300,9 @@ static nd_err_t parse_column(csv_source_t *s, const field_t *f, const char *name
                         f->text, scale_name, decimals);
     if (rc == ND_EOVERFLOW)
         return row_fail(s, rc, "%s %.*s out of range", name, shown, f->text);
-    return row_fail(s, ND_EPARSE, "%s: malformed number '%.*s'", name, shown, f->text);
+    char quoted[4 * QUOTE_MAX + 4]; /* a NUL or control byte is shown, not hidden */
+    return row_fail(s, ND_EPARSE, "%s: malformed number '%s'", name,
+                    nd_text_escape(f->text, f->len, quoted, sizeof quoted));
 }
 
 /* Parses the open time into ns, applying the format's unit rule. */
@@ -367,9 +371,9 @@ static nd_err_t check_kline_extras(csv_source_t *s, const field_t *fields)
     for (int k = 0; k < 5; k++) {
         const field_t *f = &fields[6 + k];
         if (!is_decimal(f->text, f->len)) {
-            int shown = f->len > QUOTE_MAX ? QUOTE_MAX : (int)f->len;
-            return row_fail(s, ND_EPARSE, "%s: malformed number '%.*s'", names[k], shown,
-                            f->text);
+            char quoted[4 * QUOTE_MAX + 4];
+            return row_fail(s, ND_EPARSE, "%s: malformed number '%s'", names[k],
+                            nd_text_escape(f->text, f->len, quoted, sizeof quoted));
         }
     }
     return ND_OK;
@@ -634,11 +638,11 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
         put_err(err, err_len, "%s: out of memory", path);
         return ND_ENOMEM;
     }
-    s->file = fopen(path, "rb");
-    if (s->file == NULL) {
-        put_err(err, err_len, "%s: %s", path, strerror(errno));
+    /* nd_file_open refuses a FIFO, a device or a directory before opening: never blocks. */
+    nd_err_t open_rc = nd_file_open(path, &s->file, err, err_len);
+    if (open_rc != ND_OK) {
         csv_close(&s->base);
-        return ND_EIO;
+        return ND_EIO; /* the contract of this function: the file could not be read */
     }
     nd_err_t rc = start_source(s, format);
     if (rc != ND_OK) {

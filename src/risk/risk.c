@@ -7,6 +7,7 @@
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
+#include "noderr/text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,19 +41,14 @@ nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out, char 
         return ND_OK;
     }
     if (strncmp(text, "after:", 6) == 0) {
-        int64_t ns = 0;
-        nd_err_t rc = nd_duration_parse(text + 6, strlen(text + 6), &ns);
-        if (rc == ND_EOVERFLOW) {
-            snprintf(err, err_len, "'%s': the duration does not fit in 292 years of nanoseconds",
-                     text);
-            return rc;
-        }
+        nd_span_t span;
+        char why[160];
+        nd_err_t rc = nd_span_parse(text + 6, strlen(text + 6), 0, &span, why, sizeof why);
         if (rc != ND_OK) {
-            snprintf(err, err_len, "'%s': the duration must be a positive whole number and one "
-                     "unit of s, m, h, d or w (e.g. after:6h)", text);
+            snprintf(err, err_len, "'%s': %s", text, why);
             return rc;
         }
-        *out = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, ns};
+        *out = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, span.value};
         return ND_OK;
     }
     snprintf(err, err_len, "'%s' is not never, next-day or after:DURATION", text);
@@ -65,9 +61,20 @@ void nd_breaker_reset_format(const nd_breaker_reset_t *policy, char *buf, size_t
     switch (policy->kind) {
     case ND_BREAKER_RESET_NEVER: snprintf(buf, cap, "never"); return;
     case ND_BREAKER_RESET_NEXT_DAY: snprintf(buf, cap, "next-day"); return;
-    case ND_BREAKER_RESET_AFTER:
-        snprintf(buf, cap, "after:%llds", (long long)(policy->after_ns / ND_NS_PER_SEC));
+    case ND_BREAKER_RESET_AFTER: {
+        /* The largest unit that states it exactly, as nd_span_parse reads it back. */
+        static const struct { int64_t ns; char unit; } units[] = {
+            {7 * ND_NS_PER_DAY, 'w'}, {ND_NS_PER_DAY, 'd'}, {ND_NS_PER_HOUR, 'h'}, {ND_NS_PER_MIN, 'm'}};
+        for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
+            if (policy->after_ns % units[k].ns == 0) {
+                snprintf(buf, cap, "after:%lld%c", (long long)(policy->after_ns / units[k].ns),
+                         units[k].unit);
+                return;
+            }
+        }
+        snprintf(buf, cap, "after:%lldns", (long long)policy->after_ns);
         return;
+    }
     }
     snprintf(buf, cap, "unknown");
 }

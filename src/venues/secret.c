@@ -7,15 +7,13 @@
  * never the value. */
 #include "noderr/venue.h"
 
+#include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Copies src into dst (cap bytes); false when it does not fit or is empty. */
 static bool take(char *dst, size_t cap, const char *src, size_t len)
@@ -149,30 +147,22 @@ static nd_err_t parse_file(const char *path, const char *buf, size_t n, nd_secre
     return ND_OK;
 }
 
+/* A secrets file holds a key and a PEM block at most: anything larger is not one. */
+#define SECRETS_FILE_BYTES_MAX 2047
+
 static nd_err_t from_file(const char *path, nd_secret_t *s, char *err, size_t err_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+    /* nd_file_read refuses a FIFO, a device, a directory or a symlink before it opens anything,
+     * so a wrong --secrets-file can never block the command. */
+    char *buf = NULL;
+    size_t n = 0;
+    nd_err_t rc = nd_file_read(path, SECRETS_FILE_BYTES_MAX, ND_FILE_PRIVATE, &buf, &n, err,
+                               err_len);
+    if (rc != ND_OK)
         return ND_EINVAL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-        snprintf(err, err_len, "%s: must be a regular file with mode 0600 (no group/other access)",
-                 path);
-        close(fd);
-        return ND_EINVAL;
-    }
-    char buf[2048];
-    ssize_t n = read(fd, buf, sizeof buf);
-    close(fd);
-    if (n < 0 || (size_t)n >= sizeof buf) {
-        snprintf(err, err_len, "%s: unreadable or larger than %zu bytes", path, sizeof buf - 1);
-        explicit_bzero(buf, sizeof buf);
-        return ND_EINVAL;
-    }
-    nd_err_t rc = parse_file(path, buf, (size_t)n, s, err, err_len);
-    explicit_bzero(buf, sizeof buf);
+    rc = parse_file(path, buf, n, s, err, err_len);
+    explicit_bzero(buf, n);
+    nd_free(buf);
     return rc;
 }
 

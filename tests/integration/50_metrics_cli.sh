@@ -161,4 +161,54 @@ check "a missing returns file exits 2 naming it"
 expect_rc 2 "$NODERR" metrics --returns "$WORK/nope.txt"
 grep -qF "$WORK/nope.txt" "$ERR" || fail "stderr does not name the missing file"
 
+# Options and usage (these lived in the unit test, which included cmd_metrics.c to run them).
+printf '0.01\n' >"$WORK/a.txt"
+check "--help and -h print the usage, exit 0"
+expect_rc 0 "$NODERR" metrics --help
+stdout_has "usage: noderr metrics --returns FILE"
+expect_rc 0 "$NODERR" metrics -h
+stdout_has "usage: noderr metrics --returns FILE"
+expect_usage_error "--returns FILE is required" "$NODERR" metrics --json
+expect_usage_error "unknown or incomplete option '--frobnicate'" \
+    "$NODERR" metrics --returns "$WORK/a.txt" --frobnicate
+expect_usage_error "--cutoff '2': must be in [0, 1]" \
+    "$NODERR" metrics --returns "$WORK/a.txt" --cutoff 2
+expect_usage_error "--periods-per-year '-1': must be > 0" \
+    "$NODERR" metrics --returns "$WORK/a.txt" --periods-per-year -1
+expect_usage_error "--risk-free 'x': not a decimal number" \
+    "$NODERR" metrics --returns "$WORK/a.txt" --risk-free x
+expect_usage_error "unexpected argument 'extra'" "$NODERR" metrics --returns "$WORK/a.txt" extra
+
+check "a header-only file: count 0, undefined metrics null"
+printf 'return\n' >"$WORK/empty.txt"
+expect_rc 0 "$NODERR" metrics --returns "$WORK/empty.txt" --json
+pycheck "$OUT" '
+assert d["count"] == 0 and d["total_return"] == 0.0, d
+assert d["sharpe"] is None and d["var"] is None, d
+'
+
+check "undefined metrics with options: no losses, no downside"
+printf '0.01\n0.02\n0.03\n' >"$WORK/up.txt"
+expect_rc 0 "$NODERR" metrics --returns "$WORK/up.txt" --periods-per-year 8760 --cutoff 0.5 \
+    --risk-free 0.001 --required-return 0 --json
+pycheck "$OUT" '
+assert d["sortino"] is None and d["omega"] is None and d["calmar"] is None, d
+assert abs(d["var"] - 0.02) < 1e-12, d["var"]
+assert abs(d["sharpe"] - 0.019 / 0.01 * math.sqrt(8760.0)) < 1e-9, d["sharpe"]
+'
+
+check "a NUL byte in a value is shown escaped, a byte order mark is skipped"
+printf '0.01\n1\0\n' >"$WORK/nul.txt"
+expect_usage_error "$WORK/nul.txt:2: not a decimal number: '1\\x00'" \
+    "$NODERR" metrics --returns "$WORK/nul.txt"
+printf '\xef\xbb\xbf0.01\n0.02\n' >"$WORK/bom.txt"
+expect_rc 0 "$NODERR" metrics --returns "$WORK/bom.txt" --json
+pycheck "$OUT" 'assert d["count"] == 2, d'
+
+check "a directory or a FIFO is refused by name, without blocking"
+expect_usage_error "$WORK: is a directory, not a regular file" "$NODERR" metrics --returns "$WORK"
+mkfifo "$WORK/fifo"
+expect_usage_error "is a FIFO (named pipe), not a regular file" \
+    timeout 10 "$NODERR" metrics --returns "$WORK/fifo"
+
 echo "50_metrics_cli: all checks passed"

@@ -60,7 +60,9 @@ cat >"$WORK/late.json" <<'JSON'
 {"include_builtins": false, "scenarios": [{"name": "future", "kind": "history",
   "from": "2024-06-01", "to": "2024-07-01"}]}
 JSON
-expect_rc 0 "$NODERR" validate --strategy sma_cross --data-dir "$SHARED/data" --config "$WORK/late.json"
+# Nothing ran, so nothing passed: exit 1 with the reason (the skip and its fetch are still shown).
+expect_rc 1 "$NODERR" validate --strategy sma_cross --data-dir "$SHARED/data" --config "$WORK/late.json"
+grep -qF "no scenario ran: every selected scenario was skipped" "$ERR" || fail "no reason for exit 1"
 stdout_has "does not cover the window of future"
 stdout_has "noderr data fetch --symbol BTCUSDT --interval 1h --from 2024-06-01 --to 2024-06-30"
 stdout_has "0 passed, 0 failed, 1 skipped"

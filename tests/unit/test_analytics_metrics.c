@@ -2,10 +2,9 @@
  * with a plain-Python transcription of the empyrical formulas, see docs/metrics.md), the edge
  * cases (empty, one value, constant, no losses), drawdown indices, percentile interpolation,
  * the order-statistic selection against a full sort, series growth and OOM, and the
- * `noderr metrics` command end to end (its .c is included to reach the file parser). */
+ * returns file parser (nd_returns_parse / nd_returns_load, src/analytics/returns.c). The
+ * `noderr metrics` command itself is tested end to end by tests/integration/50_metrics_cli.sh. */
 #include <criterion/criterion.h>
-
-#include "cli/cmd_metrics.c"
 
 #include "noderr/alloc.h"
 #include "noderr/metrics.h"
@@ -489,241 +488,89 @@ Test(series, push_out_of_memory_leaves_series_unchanged)
     nd_allocator_set(NULL);
 }
 
-/* ---- The returns file and the command. ------------------------------------------------ */
+/* ---- The returns file (nd_returns_parse / nd_returns_load, src/analytics/returns.c). ----- */
 
-static char tmp_dir[] = "/tmp/nd_metrics_test_XXXXXX";
-static bool tmp_dir_made; /* a flag: the random suffix itself may end in 'X' */
+static const double series_file[5] = {0.01, -0.02, 0.03, -0.01, 0.02};
 
-static void make_tmp_dir(void)
+/* Parses text as file "r.csv"; err receives the message. */
+static nd_err_t parse_text(const char *text, size_t len, nd_series_t *s, char *err)
 {
-    if (!tmp_dir_made)
-        cr_assert_not_null(mkdtemp(tmp_dir));
-    tmp_dir_made = true;
+    nd_series_init(s);
+    return nd_returns_parse("r.csv", text, len, s, err, 256);
 }
 
-/* Removes the per-process scratch directory and what the tests wrote into it. */
-static void remove_tmp_dir(void)
+Test(returns_file, parses_header_crlf_blanks_and_bom)
 {
-    if (!tmp_dir_made)
-        return;
-    static const char *names[] = {"a.csv", "b.csv", "bad.csv", "up.csv", "empty.csv", "stdout",
-                                  "stderr"};
-    char path[600];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", tmp_dir, names[i]);
-        unlink(path);
-    }
-    rmdir(tmp_dir);
-}
-
-TestSuite(metrics_file, .fini = remove_tmp_dir);
-TestSuite(metrics_cli, .fini = remove_tmp_dir);
-
-static const char *write_file(const char *name, const char *content)
-{
-    static char path[512];
-    make_tmp_dir();
-    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    fputs(content, f);
-    fclose(f);
-    return path;
-}
-
-/* Runs the command with stdout and stderr captured into out/err (each up to 4 KiB). */
-static int run_metrics(int argc, char **argv, char *out, char *err)
-{
-    char out_path[600], err_path[600];
-    make_tmp_dir();
-    snprintf(out_path, sizeof out_path, "%s/stdout", tmp_dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr", tmp_dir);
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int fd_out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int fd_err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd_out, 1);
-    dup2(fd_err, 2);
-    int rc = nd_cmd_metrics(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(fd_out);
-    close(fd_err);
-    close(saved_out);
-    close(saved_err);
-    char *bufs[] = {out, err};
-    const char *paths[] = {out_path, err_path};
-    for (int i = 0; i < 2; i++) {
-        FILE *f = fopen(paths[i], "rb");
-        size_t len = fread(bufs[i], 1, 4095, f);
-        bufs[i][len] = '\0';
-        fclose(f);
-    }
-    return rc;
-}
-
-Test(metrics_file, parses_header_crlf_and_trailing_blank)
-{
-    const char *path =
-        write_file("a.csv", "return\r\n0.01\r\n-0.02\r\n 3e-2 \r\n-1E-2\r\n+0.02\r\n\r\n");
+    static const char text[] = "return\r\n0.01\r\n-0.02\r\n 3e-2 \r\n-1E-2\r\n+0.02\r\n\r\n";
     nd_series_t s;
-    nd_series_init(&s);
-    cr_assert_eq(read_returns_file(path, &s), 0);
+    char err[256] = "";
+    cr_assert_eq(parse_text(text, sizeof text - 1, &s, err), ND_OK, "%s", err);
     cr_assert_eq(s.count, 5);
     for (size_t i = 0; i < 5; i++)
-        cr_assert_eq(s.values[i], series_a[i]);
+        cr_assert_eq(s.values[i], series_file[i]);
     nd_series_deinit(&s);
-    /* No header and no final newline. */
-    path = write_file("b.csv", "0.5\n-0.25");
-    nd_series_init(&s);
-    cr_assert_eq(read_returns_file(path, &s), 0);
+    /* No header and no final newline; a leading byte order mark is skipped. */
+    static const char bom[] = "\xef\xbb\xbf" "0.5\n-0.25";
+    cr_assert_eq(parse_text(bom, sizeof bom - 1, &s, err), ND_OK, "%s", err);
     cr_assert_eq(s.count, 2);
     cr_assert_eq(s.values[1], -0.25);
     nd_series_deinit(&s);
+    cr_assert_eq(parse_text("return\n", 7, &s, err), ND_OK, "a header alone is an empty series");
+    cr_assert_eq(s.count, 0);
+    nd_series_deinit(&s);
 }
 
-static void expect_file_error(const char *content, const char *message)
+static void expect_error(const char *text, size_t len, const char *message)
 {
-    char out[4096], err[4096];
-    const char *path = write_file("bad.csv", content);
-    char *argv[] = {"metrics", "--returns", (char *)path, "--json", NULL};
-    cr_assert_eq(run_metrics(4, argv, out, err), ND_EXIT_USAGE);
-    cr_assert_str_empty(out);
-    cr_assert_not_null(strstr(err, message), "stderr '%s' lacks '%s'", err, message);
+    nd_series_t s;
+    char err[256] = "";
+    cr_assert_eq(parse_text(text, len, &s, err), ND_EPARSE, "'%s' was accepted", text);
+    cr_assert_not_null(strstr(err, message), "error '%s' lacks '%s'", err, message);
+    nd_series_deinit(&s);
 }
 
-Test(metrics_file, errors_name_file_line_and_why)
+#define EXPECT_ERROR(text, message) expect_error(text, sizeof text - 1, message)
+
+Test(returns_file, errors_name_file_line_and_why)
 {
-    expect_file_error("return\n0.01\nabc\n", "bad.csv:3: not a decimal number: 'abc'");
-    expect_file_error("0.01\nnan\n", "bad.csv:2: not a decimal number: 'nan'");
-    expect_file_error("0.01\n-inf\n", "bad.csv:2: not a decimal number");
-    expect_file_error("1e999\n", "bad.csv:1: non-finite value");
-    expect_file_error("0.01\n0.02 0.03\n", "bad.csv:2: not a decimal number");
-    expect_file_error("0.01\n1.2.3\n", "bad.csv:2: not a decimal number");
-    expect_file_error("0x10\n", "bad.csv:1: not a decimal number");
-    expect_file_error("0.01\n\n0.02\n", "bad.csv:2: blank line inside the data");
-    expect_file_error("0.01\nreturn\n", "bad.csv:2: not a decimal number: 'return'");
+    EXPECT_ERROR("return\n0.01\nabc\n", "r.csv:3: not a decimal number: 'abc'");
+    EXPECT_ERROR("0.01\nnan\n", "r.csv:2: not a decimal number: 'nan'");
+    EXPECT_ERROR("0.01\n-inf\n", "r.csv:2: not a decimal number");
+    EXPECT_ERROR("1e999\n", "r.csv:1: non-finite value");
+    EXPECT_ERROR("0.01\n0.02 0.03\n", "r.csv:2: not a decimal number");
+    EXPECT_ERROR("0.01\n1.2.3\n", "r.csv:2: not a decimal number");
+    EXPECT_ERROR("0x10\n", "r.csv:1: not a decimal number");
+    EXPECT_ERROR("0.01\n\n0.02\n", "r.csv:2: blank line inside the data");
+    EXPECT_ERROR("0.01\nreturn\n", "r.csv:2: not a decimal number: 'return'");
+    /* A NUL or an invisible byte is shown, not hidden in the quote. */
+    EXPECT_ERROR("0.01\n1\0\n", "r.csv:2: not a decimal number: '1\\x00'");
+    EXPECT_ERROR("0.01\n\xc2\xa0" "1\n", "r.csv:2: not a decimal number: '\\xc2\\xa01'");
     char long_line[400];
     memset(long_line, '1', sizeof long_line - 2);
     long_line[sizeof long_line - 2] = '\n';
     long_line[sizeof long_line - 1] = '\0';
-    expect_file_error(long_line, "bad.csv:1: line longer than 256 characters");
+    expect_error(long_line, strlen(long_line), "r.csv:1: line longer than 256 characters");
 }
 
-Test(metrics_cli, json_output_in_order)
+Test(returns_file, load_names_what_cannot_be_read)
 {
-    char out[4096], err[4096];
-    const char *path = write_file("a.csv", "return\n0.01\n-0.02\n0.03\n-0.01\n0.02\n");
-    char *argv[] = {"metrics", "--returns", (char *)path, "--json", NULL};
-    cr_assert_eq(run_metrics(4, argv, out, err), ND_EXIT_OK, "stderr: %s", err);
-    cr_assert_str_empty(err);
-    cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
-    json_error_t jerr;
-    json_t *obj = json_loads(out, 0, &jerr);
-    cr_assert_not_null(obj, "%s", jerr.text);
-    static const char *keys[] = {"count", "total_return", "annual_return", "annual_volatility",
-                                 "sharpe", "sortino", "max_drawdown", "calmar", "omega", "var",
-                                 "cvar", "tail_ratio", "downside_risk", "stability"};
-    const char *prev = out;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        char quoted[64];
-        snprintf(quoted, sizeof quoted, "\"%s\":", keys[i]);
-        const char *at = strstr(out, quoted);
-        cr_assert(at != NULL && at >= prev, "key %s missing or out of order", keys[i]);
-        prev = at;
-    }
-    cr_assert_eq(json_object_size(obj), 14);
-    cr_assert_eq(json_integer_value(json_object_get(obj, "count")), 5);
-    /* 17 significant digits round-trip: the printed doubles are the computed ones. */
-    assert_close(json_real_value(json_object_get(obj, "sharpe")), 5.527941708708923);
-    assert_close(json_real_value(json_object_get(obj, "var")), -0.018);
-    assert_close(json_real_value(json_object_get(obj, "omega")), 2.0);
-    assert_close(json_real_value(json_object_get(obj, "stability")), 0.3920955090486379);
-    json_decref(obj);
+    nd_series_t s;
+    char err[256] = "";
+    nd_series_init(&s);
+    cr_assert_eq(nd_returns_load("/nonexistent/r.csv", &s, err, sizeof err), ND_ENOTFOUND);
+    cr_assert_str_eq(err, "/nonexistent/r.csv: No such file or directory");
+    cr_assert_eq(nd_returns_load("/tmp", &s, err, sizeof err), ND_EINVAL);
+    cr_assert_str_eq(err, "/tmp: is a directory, not a regular file");
+    nd_series_deinit(&s);
 }
 
-Test(metrics_cli, options_and_null_for_undefined)
+Test(returns_file, value_parser_for_options)
 {
-    char out[4096], err[4096];
-    const char *path = write_file("up.csv", "0.01\n0.02\n0.03\n");
-    char *argv[] = {"metrics",   "--returns", (char *)path,   "--periods-per-year",
-                    "8760",      "--cutoff",  "0.5",          "--risk-free",
-                    "0.001",     "--json",    "--required-return", "0", NULL};
-    cr_assert_eq(run_metrics(12, argv, out, err), ND_EXIT_OK, "stderr: %s", err);
-    json_t *obj = json_loads(out, 0, NULL);
-    cr_assert_not_null(obj);
-    cr_assert(json_is_null(json_object_get(obj, "sortino")));
-    cr_assert(json_is_null(json_object_get(obj, "omega")));
-    cr_assert(json_is_null(json_object_get(obj, "calmar")));
-    assert_close(json_real_value(json_object_get(obj, "var")), 0.02);
-    assert_close(json_real_value(json_object_get(obj, "sharpe")),
-                 0.019 / 0.01 * sqrt(8760.0));
-    json_decref(obj);
-}
-
-static void assert_row(const char *out, const char *name, const char *value)
-{
-    char row[128];
-    snprintf(row, sizeof row, "%-20s %14s\n", name, value);
-    cr_assert_not_null(strstr(out, row), "'%s' not in:\n%s", row, out);
-}
-
-Test(metrics_cli, table_output)
-{
-    char out[4096], err[4096];
-    const char *path = write_file("a.csv", "0.01\n-0.02\n0.03\n-0.01\n0.02\n");
-    char *argv[] = {"metrics", "--returns", (char *)path, NULL};
-    cr_assert_eq(run_metrics(3, argv, out, err), ND_EXIT_OK, "stderr: %s", err);
-    assert_row(out, "count", "5");
-    assert_row(out, "omega", "2.000000");
-    assert_row(out, "max_drawdown", "-0.020000");
-    assert_row(out, "  recovery_index", "3");
-    assert_row(out, "sharpe", "5.527942");
-    assert_row(out, "annual_volatility", "0.396169");
-}
-
-Test(metrics_cli, usage_errors_and_help)
-{
-    char out[4096], err[4096];
-    const char *path = write_file("a.csv", "0.01\n");
-    char *help[] = {"metrics", "--help", NULL};
-    cr_assert_eq(run_metrics(2, help, out, err), ND_EXIT_OK);
-    cr_assert_not_null(strstr(out, "usage: noderr metrics --returns FILE"));
-    char *missing[] = {"metrics", "--json", NULL};
-    cr_assert_eq(run_metrics(2, missing, out, err), ND_EXIT_USAGE);
-    cr_assert_not_null(strstr(err, "--returns FILE is required"));
-    char *nofile[] = {"metrics", "--returns", "/nonexistent/r.csv", NULL};
-    cr_assert_eq(run_metrics(3, nofile, out, err), ND_EXIT_USAGE);
-    cr_assert_not_null(strstr(err, "/nonexistent/r.csv: cannot open"), "%s", err);
-    char *badopt[] = {"metrics", "--returns", (char *)path, "--frobnicate", NULL};
-    cr_assert_eq(run_metrics(4, badopt, out, err), ND_EXIT_USAGE);
-    char *cutoff[] = {"metrics", "--returns", (char *)path, "--cutoff", "2", NULL};
-    cr_assert_eq(run_metrics(5, cutoff, out, err), ND_EXIT_USAGE);
-    cr_assert_not_null(strstr(err, "--cutoff '2': must be in [0, 1]"), "%s", err);
-    char *ppy[] = {"metrics", "--returns", (char *)path, "--periods-per-year", "-1", NULL};
-    cr_assert_eq(run_metrics(5, ppy, out, err), ND_EXIT_USAGE);
-    cr_assert_not_null(strstr(err, "must be > 0"), "%s", err);
-    char *rf[] = {"metrics", "--returns", (char *)path, "--risk-free", "x", NULL};
-    cr_assert_eq(run_metrics(5, rf, out, err), ND_EXIT_USAGE);
-    char *extra[] = {"metrics", "--returns", (char *)path, "extra", NULL};
-    cr_assert_eq(run_metrics(4, extra, out, err), ND_EXIT_USAGE);
-    cr_assert_not_null(strstr(err, "unexpected argument 'extra'"), "%s", err);
-}
-
-Test(metrics_cli, empty_file_prints_nulls)
-{
-    char out[4096], err[4096];
-    const char *path = write_file("empty.csv", "return\n");
-    char *argv[] = {"metrics", "--returns", (char *)path, "--json", NULL};
-    cr_assert_eq(run_metrics(4, argv, out, err), ND_EXIT_OK, "stderr: %s", err);
-    json_t *obj = json_loads(out, 0, NULL);
-    cr_assert_not_null(obj);
-    cr_assert_eq(json_integer_value(json_object_get(obj, "count")), 0);
-    cr_assert_eq(json_real_value(json_object_get(obj, "total_return")), 0.0);
-    cr_assert(json_is_null(json_object_get(obj, "sharpe")));
-    cr_assert(json_is_null(json_object_get(obj, "var")));
-    json_decref(obj);
+    double v = 0.0;
+    cr_assert_null(nd_returns_value_parse("0.25", 4, &v));
+    cr_assert_eq(v, 0.25);
+    cr_assert_str_eq(nd_returns_value_parse("", 0, &v), "empty value");
+    cr_assert_str_eq(nd_returns_value_parse("inf", 3, &v), "not a decimal number");
+    cr_assert_str_eq(nd_returns_value_parse("1e999", 5, &v),
+                     "non-finite value (out of the double range)");
 }

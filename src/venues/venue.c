@@ -58,7 +58,9 @@ const char *nd_bad_input_name(nd_bad_input_t reason)
 {
     static const char *const names[ND_BAD_COUNT] = {"malformed", "truncated", "unknown_type",
                                                     "out_of_order", "bad_number",
-                                                    "missing_field", "too_large"};
+                                                    "missing_field", "too_large", "out_of_range",
+                                                    "too_long", "bad_string", "unsorted",
+                                                    "crossed"};
     if ((int)reason < 0 || reason >= ND_BAD_COUNT)
         return "unknown";
     return names[reason];

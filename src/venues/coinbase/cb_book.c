@@ -279,11 +279,9 @@ nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
         else if (cb.snapshots_refused > 0)
             snprintf(r.reason, sizeof r.reason, "the last snapshot was refused: %s",
                      last_err[0] ? last_err : "too large");
-        else if (cb.counters.messages == 0 || bad == lines)
-            snprintf(r.reason, sizeof r.reason, "no line of %" PRIu64 " was a usable message",
-                     lines);
         else
-            snprintf(r.reason, sizeof r.reason, "no usable snapshot in %" PRIu64 " lines", lines);
+            snprintf(r.reason, sizeof r.reason,
+                     "no usable snapshot in %" PRIu64 " lines (%" PRIu64 " refused)", lines, bad);
     }
     nd_coinbase_exchange_book_deinit(&cb);
     *out = r;

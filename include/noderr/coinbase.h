@@ -282,6 +282,9 @@ typedef struct nd_coinbase_stream_stats {
     uint64_t updates_applied;   /* book updates applied */
     uint64_t updates_ignored;   /* book updates for a product with no current snapshot */
     uint64_t stale_reconnects;  /* connections renewed because the feed went silent */
+    uint64_t books_dropped;     /* books emptied because a level did not fit or the book
+                                 * crossed: not live until the next snapshot (Advanced Trade
+                                 * resubscribes for one); counted bad "crossed" too */
 } nd_coinbase_stream_stats_t;
 
 /* Creates a client for venue ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE

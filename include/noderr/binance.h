@@ -292,7 +292,8 @@ typedef struct nd_binance_live_config {
 typedef struct nd_binance_live_stats {
     uint64_t snapshots;           /* snapshots loaded */
     uint64_t stale_snapshots;     /* snapshots refused as older than the buffered diffs */
-    uint64_t snapshot_errors;     /* failed snapshot requests (transport, HTTP, body) */
+    uint64_t snapshot_errors;     /* failed snapshot requests (transport, HTTP, body), and
+                                   * snapshots refused as crossed or too large for the book */
     uint64_t resyncs;             /* books discarded (gap or buffer overflow) */
     uint64_t diffs_forwarded;     /* applied diffs handed to the sink */
 } nd_binance_live_stats_t;

@@ -32,7 +32,8 @@ static nd_book_side_t book_side(const nd_md_level_t *lv)
 static void roll_back(nd_coinbase_exchange_book_t *cb, const nd_md_book_update_t *u, uint32_t n)
 {
     for (uint32_t i = n; i-- > 0;) {
-        nd_err_t rc = nd_book_set(cb->book, book_side(&u->levels[i]), u->levels[i].px, cb->_undo[i]);
+        const nd_md_level_t *lv = &u->levels[i];
+        nd_err_t rc = nd_book_set(cb->book, book_side(lv), lv->px, cb->_undo[i]);
         ND_ASSERT(rc == ND_OK);
     }
 }

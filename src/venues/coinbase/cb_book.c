@@ -278,7 +278,7 @@ nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
         if (lines == 0)
             snprintf(r.reason, sizeof r.reason, "the stream is empty");
         else if (cb.snapshots_refused > 0)
-            snprintf(r.reason, sizeof r.reason, "the last snapshot was refused: %s",
+            snprintf(r.reason, sizeof r.reason, "the last snapshot was refused: %.60s",
                      last_err[0] ? last_err : "too large");
         else
             snprintf(r.reason, sizeof r.reason,

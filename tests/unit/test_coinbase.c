@@ -475,23 +475,24 @@ Test(coinbase_decode, exchange_match_needs_positive_price_and_size)
 
 Test(coinbase_decode, advanced_market_trades_need_positive_price_and_size)
 {
-    static const char *const fmt =
-        "{\"channel\":\"market_trades\",\"client_id\":\"\",\"timestamp\":\"2023-02-09T20:19:35Z\","
-        "\"sequence_num\":%d,\"events\":[{\"type\":\"update\",\"trades\":[{\"trade_id\":\"1\","
-        "\"product_id\":\"ETH-USD\",\"price\":\"%s\",\"size\":\"%s\",\"side\":\"BUY\","
-        "\"time\":\"2023-02-09T20:19:35Z\"}]}]}";
+/* A macro, not a variable, so that the compiler checks the format against its arguments. */
+#define ADV_TRADE_FMT                                                                              \
+    "{\"channel\":\"market_trades\",\"client_id\":\"\",\"timestamp\":\"2023-02-09T20:19:35Z\","  \
+    "\"sequence_num\":%d,\"events\":[{\"type\":\"update\",\"trades\":[{\"trade_id\":\"1\","    \
+    "\"product_id\":\"ETH-USD\",\"price\":\"%s\",\"size\":\"%s\",\"side\":\"BUY\","          \
+    "\"time\":\"2023-02-09T20:19:35Z\"}]}]}"
     static const char *const px_qty[][2] = {{"0", "1"}, {"-5", "1"}, {"5", "-1"}, {"5", "0"}};
     sink_t s = {0};
     nd_coinbase_decoder_t d;
     char msg[512];
     cr_assert_eq(nd_coinbase_decoder_init(&d, ND_VENUE_COINBASE, on_event, &s), ND_OK);
     for (int i = 0; i < 4; i++) {
-        snprintf(msg, sizeof msg, fmt, i, px_qty[i][0], px_qty[i][1]);
+        snprintf(msg, sizeof msg, ADV_TRADE_FMT, i, px_qty[i][0], px_qty[i][1]);
         cr_assert_eq(feed(&d, msg), ND_EPARSE, "case %d", i);
     }
     cr_assert_eq(s.n, 0);
     cr_assert_eq(d.counters.bad[ND_BAD_OUT_OF_RANGE], 4);
-    snprintf(msg, sizeof msg, fmt, 4, "5", "0.5");
+    snprintf(msg, sizeof msg, ADV_TRADE_FMT, 4, "5", "0.5");
     cr_assert_eq(feed(&d, msg), ND_OK);
     cr_assert_eq(s.n, 1);
     nd_coinbase_decoder_deinit(&d);

@@ -173,6 +173,13 @@ static void deque_init(deque_t *q, int n, bool is_max)
     q->is_max = is_max;
 }
 
+/* (head + k) mod n for 0 <= k <= n: a compare instead of a division on the hot path. */
+static inline int32_t wrap(const deque_t *q, int32_t k)
+{
+    int32_t j = q->head + k;
+    return j >= q->n ? j - q->n : j;
+}
+
 static double deque_push(deque_t *q, slot_t *ring, int64_t index, double x)
 {
     /* Expire first: afterwards at most n - 1 entries remain, so the push below fits. */
@@ -181,14 +188,14 @@ static double deque_push(deque_t *q, slot_t *ring, int64_t index, double x)
         q->size--;
     }
     while (q->size > 0) {
-        int back = (q->head + q->size - 1) % q->n;
+        int32_t back = wrap(q, q->size - 1);
         double v = ring[2 * back + 1].d;
         if (q->is_max ? v > x : v < x)
             break;
         q->size--;
     }
     ND_ASSERT(q->size < q->n);
-    int slot = (q->head + q->size) % q->n;
+    int32_t slot = wrap(q, q->size);
     ring[2 * slot].i = index;
     ring[2 * slot + 1].d = x;
     q->size++;

@@ -37,6 +37,12 @@ static int param_int(const double *params, int index)
     return (int)v;
 }
 
+/* Bytes of a state struct followed by multiple * params[index] window slots. */
+static size_t with_slots(size_t base, int multiple, const double *params, int index)
+{
+    return base + (size_t)multiple * (size_t)param_int(params, index) * sizeof(slot_t);
+}
+
 /* ---- building blocks ------------------------------------------------------------------- */
 
 /* TA-Lib's SMA over a stream: a running sum; the value is sum / n, and only then is the oldest
@@ -209,7 +215,7 @@ typedef struct sma_state {
     slot_t buf[];
 } sma_state_t;
 
-static size_t sma_size(const double *p) { return sizeof(sma_state_t) + (size_t)param_int(p, 0) * sizeof(slot_t); }
+static size_t sma_size(const double *p) { return with_slots(sizeof(sma_state_t), 1, p, 0); }
 static void sma_init(void *state, const double *p)
 {
     sma_state_t *s = state;
@@ -229,7 +235,10 @@ typedef struct ema_state {
 } ema_state_t;
 
 static size_t ema_size(const double *p) { (void)p; return sizeof(ema_state_t); }
-static void ema_init(void *state, const double *p) { tema_init(&((ema_state_t *)state)->ema, param_int(p, 0)); }
+static void ema_init(void *state, const double *p)
+{
+    tema_init(&((ema_state_t *)state)->ema, param_int(p, 0));
+}
 static bool ema_update(void *state, const nd_indicator_input_t *in, double *out)
 {
     ema_state_t *s = state;
@@ -247,7 +256,7 @@ typedef struct wma_state {
     slot_t buf[];
 } wma_state_t;
 
-static size_t wma_size(const double *p) { return sizeof(wma_state_t) + (size_t)param_int(p, 0) * sizeof(slot_t); }
+static size_t wma_size(const double *p) { return with_slots(sizeof(wma_state_t), 1, p, 0); }
 static void wma_init(void *state, const double *p)
 {
     wma_state_t *s = state;
@@ -334,7 +343,7 @@ typedef struct macd_state {
     slot_t buf[]; /* the last fast_n closes */
 } macd_state_t;
 
-static size_t macd_size(const double *p) { return sizeof(macd_state_t) + (size_t)param_int(p, 0) * sizeof(slot_t); }
+static size_t macd_size(const double *p) { return with_slots(sizeof(macd_state_t), 1, p, 0); }
 static nd_err_t macd_validate(const double *p, char *err, size_t err_len)
 {
     if (p[0] >= p[1]) {
@@ -397,7 +406,10 @@ typedef struct bollinger_state {
     slot_t buf[];
 } bollinger_state_t;
 
-static size_t bollinger_size(const double *p) { return sizeof(bollinger_state_t) + (size_t)param_int(p, 0) * sizeof(slot_t); }
+static size_t bollinger_size(const double *p)
+{
+    return with_slots(sizeof(bollinger_state_t), 1, p, 0);
+}
 static void bollinger_init(void *state, const double *p)
 {
     bollinger_state_t *s = state;
@@ -433,7 +445,10 @@ typedef struct atr_state {
 } atr_state_t;
 
 static size_t atr_size(const double *p) { (void)p; return sizeof(atr_state_t); }
-static void atr_init(void *state, const double *p) { tatr_init(&((atr_state_t *)state)->atr, param_int(p, 0)); }
+static void atr_init(void *state, const double *p)
+{
+    tatr_init(&((atr_state_t *)state)->atr, param_int(p, 0));
+}
 static bool atr_update(void *state, const nd_indicator_input_t *in, double *out)
 {
     atr_state_t *s = state;
@@ -579,7 +594,10 @@ typedef struct donchian_state {
     slot_t buf[];
 } donchian_state_t;
 
-static size_t donchian_size(const double *p) { return sizeof(donchian_state_t) + 4 * (size_t)param_int(p, 0) * sizeof(slot_t); }
+static size_t donchian_size(const double *p)
+{
+    return with_slots(sizeof(donchian_state_t), 4, p, 0);
+}
 static void donchian_init(void *state, const double *p)
 {
     donchian_state_t *s = state;
@@ -776,8 +794,10 @@ static bool supertrend_update(void *state, const nd_indicator_input_t *in, doubl
 static const char *const out_value[] = {"value"};
 
 static const nd_param_def_t p_sma[] = {PERIOD("period", 30, "bars averaged")};
-static const nd_param_def_t p_ema[] = {PERIOD("period", 30, "bars of the seed SMA; k = 2/(period+1)")};
-static const nd_param_def_t p_wma[] = {PERIOD("period", 30, "bars weighted 1..period, newest heaviest")};
+static const nd_param_def_t p_ema[] = {
+    PERIOD("period", 30, "bars of the seed SMA; k = 2/(period+1)")};
+static const nd_param_def_t p_wma[] = {
+    PERIOD("period", 30, "bars weighted 1..period, newest heaviest")};
 static const nd_param_def_t p_rsi[] = {PERIOD("period", 14, "Wilder smoothing length")};
 static const nd_param_def_t p_macd[] = {
     PERIOD("fast", 12, "fast EMA length"),
@@ -800,7 +820,8 @@ static const nd_param_def_t p_stoch[] = {
     PERIOD1("slowd_period", 3, "SMA length of %D over slow %K"),
 };
 static const char *const out_stoch[] = {"slowk", "slowd"};
-static const nd_param_def_t p_donchian[] = {PERIOD("period", 20, "bars of the highest high and lowest low")};
+static const nd_param_def_t p_donchian[] = {
+    PERIOD("period", 20, "bars of the highest high and lowest low")};
 static const nd_param_def_t p_keltner[] = {
     PERIOD("period", 20, "EMA length of the middle line"),
     PERIOD("atr_period", 10, "ATR length of the band width"),

@@ -216,7 +216,8 @@ Test(indicators, macd_seeds_the_fast_ema_where_the_slow_starts)
     /* closes 1,2,4,8,16; fast 2 (k 2/3), slow 3 (k 1/2), signal 2 (k 2/3).
      * slow: 7/3 on bar 2, 31/6, 127/12. fast, seeded on bar 2 with (2+4)/2 = 3 (TA-Lib; seeding
      * from bar 0 would give 19/6): 3, 19/3, 115/9. line: 2/3, 7/6, 79/36.
-     * signal seeded on bar 3: (2/3 + 7/6)/2 = 11/12; bar 4: (79/36 - 11/12)*2/3 + 11/12 = 191/108. */
+     * signal seeded on bar 3: (2/3 + 7/6)/2 = 11/12;
+     * bar 4: (79/36 - 11/12)*2/3 + 11/12 = 191/108. */
     set_closes((double[]){1, 2, 4, 8, 16}, 5);
     double p[ND_INDICATOR_PARAMS_MAX];
     params_of(find("macd"), p, (const char *[]){"fast=2", "slow=3", "signal=2", NULL});
@@ -460,7 +461,8 @@ Test(indicators, first_ready_bar_is_lookback_for_every_indicator)
                 for (int j = 0; j < defs[d]->output_count; j++) {
                     cr_assert(S.out[i][j] != 12345.0, "%s output %d not written", defs[d]->name, j);
                     if (i >= lb)
-                        cr_assert(isfinite(S.out[i][j]), "%s bar %d output %d", defs[d]->name, i, j);
+                        cr_assert(isfinite(S.out[i][j]), "%s bar %d output %d", defs[d]->name,
+                                  i, j);
                 }
             }
         }
@@ -542,10 +544,9 @@ Test(indicators, donchian_equals_a_brute_force_scan_with_ties)
                     hh = fmax(hh, S.in[k].high);
                     ll = fmin(ll, S.in[k].low);
                 }
-                cr_assert_eq(S.out[i][0], hh, "seed %llu period %d bar %d", (unsigned long long)seed,
-                             period, i);
-                cr_assert_eq(S.out[i][2], ll, "seed %llu period %d bar %d", (unsigned long long)seed,
-                             period, i);
+                unsigned long long sd = seed;
+                cr_assert_eq(S.out[i][0], hh, "seed %llu period %d bar %d", sd, period, i);
+                cr_assert_eq(S.out[i][2], ll, "seed %llu period %d bar %d", sd, period, i);
             }
         }
     }
@@ -581,9 +582,23 @@ Test(indicators, a_copied_state_continues_like_the_original)
 }
 
 static int allocations;
-static void *count_alloc(void *ctx, size_t size) { (void)ctx; allocations++; return malloc(size); }
-static void *count_realloc(void *ctx, void *ptr, size_t size) { (void)ctx; allocations++; return realloc(ptr, size); }
-static void count_free(void *ctx, void *ptr) { (void)ctx; free(ptr); }
+static void *count_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    allocations++;
+    return malloc(size);
+}
+static void *count_realloc(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    allocations++;
+    return realloc(ptr, size);
+}
+static void count_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
 
 Test(indicators, update_never_allocates)
 {

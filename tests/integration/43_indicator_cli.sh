@@ -63,4 +63,10 @@ expect_usage_error "high_below_low.csv:3: high" \
     "$NODERR" indicator atr --data "$DATA/high_below_low.csv"
 expect_usage_error "not_a_number.csv:" "$NODERR" indicator obv --data "$DATA/not_a_number.csv"
 
+mkfifo "$WORK/fifo"
+expect_usage_error "--data $WORK/fifo: is a FIFO" timeout 20 "$NODERR" indicator sma --data "$WORK/fifo"
+expect_usage_error "--data $WORK: is a directory" "$NODERR" indicator sma --data "$WORK"
+: >"$WORK/empty.csv"
+expect_usage_error "--data $WORK/empty.csv: no bars" "$NODERR" indicator sma --data "$WORK/empty.csv"
+
 echo "43_indicator_cli: all checks passed"

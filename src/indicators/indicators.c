@@ -43,6 +43,18 @@ static size_t with_slots(size_t base, int multiple, const double *params, int in
     return base + (size_t)multiple * (size_t)param_int(params, index) * sizeof(slot_t);
 }
 
+/* Inputs must be finite (indicators.h): checked in test and sanitizer builds, where a NaN from
+ * a caller would otherwise poison every later value of a running sum without a trace. */
+static inline void check_input(const nd_indicator_input_t *in)
+{
+    ND_DEBUG_ASSERT(in != NULL);
+    ND_DEBUG_ASSERT(isfinite(in->open));
+    ND_DEBUG_ASSERT(isfinite(in->high));
+    ND_DEBUG_ASSERT(isfinite(in->low));
+    ND_DEBUG_ASSERT(isfinite(in->close));
+    ND_DEBUG_ASSERT(isfinite(in->volume));
+}
+
 /* ---- building blocks ------------------------------------------------------------------- */
 
 /* TA-Lib's SMA over a stream: a running sum; the value is sum / n, and only then is the oldest
@@ -223,6 +235,7 @@ static void sma_init(void *state, const double *p)
 }
 static bool sma_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     sma_state_t *s = state;
     out[0] = NAN;
     return tsma_push(&s->sma, s->buf, in->close, &out[0]);
@@ -241,6 +254,7 @@ static void ema_init(void *state, const double *p)
 }
 static bool ema_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     ema_state_t *s = state;
     bool ready = tema_push(&s->ema, in->close);
     out[0] = ready ? s->ema.value : NAN;
@@ -267,6 +281,7 @@ static void wma_init(void *state, const double *p)
 }
 static bool wma_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     wma_state_t *s = state;
     double x = in->close;
     s->buf[s->head].d = x;
@@ -307,6 +322,7 @@ static void rsi_init(void *state, const double *p)
 }
 static bool rsi_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     rsi_state_t *s = state;
     int64_t index = s->count++;
     double diff = in->close - s->prev;
@@ -365,6 +381,7 @@ static void macd_init(void *state, const double *p)
 }
 static bool macd_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     macd_state_t *s = state;
     double x = in->close;
     out[0] = out[1] = out[2] = NAN;
@@ -420,6 +437,7 @@ static void bollinger_init(void *state, const double *p)
 }
 static bool bollinger_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     bollinger_state_t *s = state;
     double x = in->close;
     out[0] = out[1] = out[2] = NAN;
@@ -451,6 +469,7 @@ static void atr_init(void *state, const double *p)
 }
 static bool atr_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     atr_state_t *s = state;
     bool ready = tatr_push(&s->atr, in);
     out[0] = ready ? s->atr.value : NAN;
@@ -478,6 +497,7 @@ static void adx_init(void *state, const double *p)
 }
 static bool adx_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     adx_state_t *s = state;
     int64_t index = s->count++;
     out[0] = out[1] = out[2] = NAN;
@@ -563,6 +583,7 @@ static void stoch_init(void *state, const double *p)
 }
 static bool stoch_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     stoch_state_t *s = state;
     int64_t index = s->count++;
     out[0] = out[1] = NAN;
@@ -607,6 +628,7 @@ static void donchian_init(void *state, const double *p)
 }
 static bool donchian_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     donchian_state_t *s = state;
     int64_t index = s->count++;
     double upper = deque_push(&s->high, s->buf, index, in->high);
@@ -639,6 +661,7 @@ static void keltner_init(void *state, const double *p)
 }
 static bool keltner_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     keltner_state_t *s = state;
     bool ema_ready = tema_push(&s->ema, in->close);
     bool atr_ready = tatr_push(&s->atr, in);
@@ -678,6 +701,7 @@ static void vwap_init(void *state, const double *p)
 }
 static bool vwap_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     vwap_state_t *s = state;
     /* Floor division: a bar before 1970 still belongs to the day that contains it. */
     int64_t day = in->ts_ns / NS_PER_DAY - (in->ts_ns % NS_PER_DAY < 0 ? 1 : 0);
@@ -715,6 +739,7 @@ static void obv_init(void *state, const double *p)
 }
 static bool obv_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     obv_state_t *s = state;
     if (!s->started) {
         s->started = 1;
@@ -752,6 +777,7 @@ static void supertrend_init(void *state, const double *p)
 }
 static bool supertrend_update(void *state, const nd_indicator_input_t *in, double *out)
 {
+    check_input(in);
     supertrend_state_t *s = state;
     bool ready = tatr_push(&s->atr, in);
     double prev_close = s->prev_close;

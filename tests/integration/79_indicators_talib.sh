@@ -16,6 +16,10 @@ if ! (cd "$TL" && node -e 'require("talib")') >/dev/null 2>&1; then
     (cd "$TL" && npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1) || {
         echo "SKIP: npm ci of talib failed (no registry, or no g++/make/python3 to build it):"
         tail -5 "$WORK/npm.log"; exit 77; }
+    # npm may install the package yet skip or fail its native build (install scripts off).
+    (cd "$TL" && node -e 'require("talib")') >"$WORK/require.log" 2>&1 || {
+        echo "SKIP: talib installed but its native module does not load:"
+        tail -5 "$WORK/require.log"; exit 77; }
 fi
 
 # compare SOURCE NAME [k=v ...]: ours against the reference (talib or python).

@@ -47,6 +47,7 @@ static size_t with_slots(size_t base, int multiple, const double *params, int in
  * a caller would otherwise poison every later value of a running sum without a trace. */
 static inline void check_input(const nd_indicator_input_t *in)
 {
+    (void)in; /* unused when debug assertions are compiled out */
     ND_DEBUG_ASSERT(in != NULL);
     ND_DEBUG_ASSERT(isfinite(in->open));
     ND_DEBUG_ASSERT(isfinite(in->high));

@@ -233,6 +233,23 @@ Test(indicators, macd_seeds_the_fast_ema_where_the_slow_starts)
     NEAR(S.out[4][2], 79.0 / 36 - 191.0 / 108);
 }
 
+Test(indicators, macd_signal_1_is_the_line)
+{
+    /* signal=1: the signal EMA is seeded with the line itself, so it equals the line (k = 1)
+     * and the histogram is 0, from bar slow-1 (TA-Lib misreports this case; docs). */
+    set_closes((double[]){1, 2, 4, 8, 16, 32}, 6);
+    double p[ND_INDICATOR_PARAMS_MAX];
+    params_of(find("macd"), p, (const char *[]){"fast=2", "slow=3", "signal=1", NULL});
+    cr_assert_eq(find("macd")->lookback(p), 2);
+    run(find("macd"), p);
+    expect_warmup(2, 3);
+    NEAR(S.out[2][0], 2.0 / 3);
+    for (int i = 2; i < 6; i++) {
+        NEAR(S.out[i][1], S.out[i][0]);
+        NEAR(S.out[i][2], 0);
+    }
+}
+
 Test(indicators, bollinger_population_deviation)
 {
     /* [1,3]: middle 2, variance (1+9)/2 - 4 = 1: upper 2+2*1 = 4, lower 2-1.5*1 = 0.5.

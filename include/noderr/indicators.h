@@ -54,10 +54,12 @@ typedef struct nd_indicator_def {
     /* Initialises state (state_size(params) bytes, any content) for checked parameters. */
     void (*init)(void *state, const double *params);
     /* Feeds the next bar; writes output_count values (NAN while an output warms up) and
-     * returns true once every output is defined (and on every later bar). */
+     * returns true once every output is defined (and on every later bar). The one exception
+     * is VWAP, undefined (false, NAN) on any bar whose UTC-day session has no volume yet. */
     bool (*update)(void *state, const nd_indicator_input_t *in, double *outputs);
     /* Bars consumed before every output is defined: update returns true first on bar number
-     * lookback(params) (counting from 0), TA-Lib's lookback for the same parameters. */
+     * lookback(params) (counting from 0), TA-Lib's lookback for the same parameters (VWAP: 0,
+     * given volume). */
     int64_t (*lookback)(const double *params);
 } nd_indicator_def_t;
 

@@ -376,7 +376,8 @@ Test(indicators, vwap_undefined_until_the_session_trades)
     memset(&S, 0, sizeof S);
     S.in[0] = (nd_indicator_input_t){0, 5, 5, 5, 5, 0};
     S.in[1] = (nd_indicator_input_t){3600 * INT64_C(1000000000), 6, 6, 6, 6, 2};
-    S.n = 2;
+    S.in[2] = (nd_indicator_input_t){86400 * INT64_C(1000000000), 7, 7, 7, 7, 0}; /* day 2 */
+    S.n = 3;
     double p[ND_INDICATOR_PARAMS_MAX];
     params_of(find("vwap"), p, NULL);
     run(find("vwap"), p);
@@ -384,6 +385,8 @@ Test(indicators, vwap_undefined_until_the_session_trades)
     cr_assert(isnan(S.out[0][0]));
     cr_assert(S.ready[1]);
     NEAR(S.out[1][0], 6);
+    cr_assert(!S.ready[2], "a new session without volume has no VWAP");
+    cr_assert(isnan(S.out[2][0]));
 }
 
 Test(indicators, obv_starts_at_the_first_volume)

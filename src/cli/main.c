@@ -31,6 +31,7 @@ static const command_t commands[] = {
     {"sign", nd_cmd_sign, "sign a request payload as a venue expects"},
     {"oracle", nd_cmd_oracle, "read Chainlink price feeds"},
     {"sim", nd_cmd_sim, "deterministic simulation testing of the engine's invariants"},
+    {"indicator", nd_cmd_indicator, "print a technical indicator over a bar file"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -24,16 +24,6 @@
 #define CRASH_VOLUME_MULT 5.0
 #define SCENARIOS_MAX 256
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 const char *nd_shock_kind_name(nd_shock_kind_t shock)
 {
     switch (shock) {
@@ -165,7 +155,7 @@ typedef struct cfg_ctx {
 
 static nd_err_t bad(cfg_ctx_t *c, const char *field, const char *why)
 {
-    put_err(c->err, c->err_len, "%s: %s%s%s: %s", c->path, c->key, field ? "." : "",
+    nd_err_put(c->err, c->err_len, "%s: %s%s%s: %s", c->path, c->key, field ? "." : "",
             field ? field : "", why);
     return ND_EINVAL;
 }
@@ -416,7 +406,7 @@ static nd_err_t check_bases(const char *path, nd_scenario_t *list, size_t count,
                               strcmp(list[b].name, list[k].synth.base) == 0))
             b++;
         if (b == count) {
-            put_err(err, err_len, "%s: scenario '%s'.base: '%s' is neither \"synthetic\" nor a "
+            nd_err_put(err, err_len, "%s: scenario '%s'.base: '%s' is neither \"synthetic\" nor a "
                     "history scenario", path, list[k].name, list[k].synth.base);
             return ND_EINVAL;
         }
@@ -602,7 +592,7 @@ static nd_err_t not_covered(const nd_scenario_t *sc, const char *data_dir, const
 {
     char cmd[400];
     nd_scenario_fetch_command(sc, data_dir, cmd, sizeof cmd);
-    put_err(err, err_len, "%s; get it with: %s", why, cmd);
+    nd_err_put(err, err_len, "%s; get it with: %s", why, cmd);
     return ND_ENOTFOUND;
 }
 
@@ -622,7 +612,7 @@ static nd_err_t load_history(const nd_scenario_t *sc, const char *data_dir,
         snprintf(why, sizeof why, "%s is missing", path);
         rc = not_covered(sc, data_dir, why, err, err_len);
     } else if (e->rc != ND_OK) {
-        put_err(err, err_len, "%s", e->err);
+        nd_err_put(err, err_len, "%s", e->err);
         rc = e->rc;
     } else {
         size_t lo = lower_bound(e->bars, e->count, sc->from_ns);
@@ -812,7 +802,7 @@ static nd_err_t load_synth_base(const nd_scenario_t *sc, int64_t interval_ns,
         return ND_ENOMEM;
     if (rc != ND_OK && rc != ND_EEOF) {
         nd_free(b);
-        put_err(err, err_len, "synthetic base of %s: %s", sc->name, nd_strerror(rc));
+        nd_err_put(err, err_len, "synthetic base of %s: %s", sc->name, nd_strerror(rc));
         return rc;
     }
     *bars = b;
@@ -828,7 +818,7 @@ nd_err_t nd_scenario_load(const nd_scenario_t *sc, const char *data_dir,
     ND_ASSERT(bars != NULL && count != NULL);
     int64_t interval_ns = 0;
     if (nd_scenario_interval_ns(sc->interval, &interval_ns) != ND_OK) {
-        put_err(err, err_len, "scenario %s: bad interval '%s'", sc->name, sc->interval);
+        nd_err_put(err, err_len, "scenario %s: bad interval '%s'", sc->name, sc->interval);
         return ND_EINVAL;
     }
     if (sc->kind == ND_SCENARIO_HISTORY)

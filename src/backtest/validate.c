@@ -17,16 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- the trace ---------------------------------------------------------------------------- */
 
 void nd_run_trace_init(nd_run_trace_t *t, int ext_decimals)
@@ -413,7 +403,7 @@ static const crit_key_t crit_keys[] = {
 static nd_err_t crit_bad(const char *path, const char *where, const char *key, const char *why,
                          char *err, size_t err_len)
 {
-    put_err(err, err_len, "%s: %s%s%s: %s", path ? path : "config", where, key ? "." : "",
+    nd_err_put(err, err_len, "%s: %s%s%s: %s", path ? path : "config", where, key ? "." : "",
             key ? key : "", why);
     return ND_EINVAL;
 }

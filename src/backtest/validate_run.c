@@ -22,16 +22,6 @@
 /* Walk-forward segments per scenario: 10 years of daily steps is far beyond any window here. */
 #define WF_SEGMENTS_MAX 4096
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 void nd_validate_config_default(nd_validate_config_t *cfg)
 {
     ND_ASSERT(cfg != NULL);
@@ -109,7 +99,7 @@ static nd_err_t run_bars(run_t *r, nd_bar_t *bars, size_t count, bool traced, ch
     src->close(src);
     r->bt.source = NULL;
     if (rc == ND_OK && r->trace.failure != ND_OK) {
-        put_err(err, err_len, "out of memory while tracing the run");
+        nd_err_put(err, err_len, "out of memory while tracing the run");
         rc = r->trace.failure;
     }
     return rc;
@@ -128,7 +118,7 @@ static FILE *open_csv(const suite_t *s, const char *name, const char *what)
     snprintf(path, sizeof path, "%s/%s-%s.csv", s->cfg->csv_dir, name, what);
     FILE *f = fopen(path, "w");
     if (!f)
-        put_err(s->err, s->err_len, "--csv %s: cannot write %s: %s", s->cfg->csv_dir, path,
+        nd_err_put(s->err, s->err_len, "--csv %s: cannot write %s: %s", s->cfg->csv_dir, path,
                 strerror(errno));
     return f;
 }
@@ -150,15 +140,20 @@ static nd_err_t run_full(const suite_t *s, const nd_scenario_t *sc, nd_bar_t *ba
     char err[512] = "";
     nd_err_t rc = run_bars(r, bars, n, true, err, sizeof err);
     if (rc != ND_OK)
-        put_err(s->err, s->err_len, "scenario %s: %s", sc->name, err);
-    if (r->bt.equity_out && fclose(r->bt.equity_out) != 0 && rc == ND_OK) {
-        put_err(s->err, s->err_len, "--csv %s: write failed", s->cfg->csv_dir);
-        rc = ND_EIO;
+        nd_err_put(s->err, s->err_len, "scenario %s: %s", sc->name, err);
+    /* Both files are closed whatever happened; the first failure (a write lost in the buffer
+     * shows in the error flag or at the flush, not only at fclose) is the one reported. */
+    FILE *files[2] = {r->bt.equity_out, r->bt.trades_out};
+    const char *whats[2] = {"equity", "trades"};
+    for (size_t i = 0; i < 2; i++) {
+        int e = files[i] ? nd_file_finish(files[i], true) : 0;
+        if (e != 0 && rc == ND_OK) {
+            nd_err_put(s->err, s->err_len, "--csv %s: writing %s-%s.csv: %s", s->cfg->csv_dir,
+                       sc->name, whats[i], strerror(e));
+            rc = ND_EIO;
+        }
     }
-    if (r->bt.trades_out && fclose(r->bt.trades_out) != 0 && rc == ND_OK) {
-        put_err(s->err, s->err_len, "--csv %s: write failed", s->cfg->csv_dir);
-        rc = ND_EIO;
-    }
+    r->bt.equity_out = r->bt.trades_out = NULL;
     return rc;
 }
 
@@ -379,7 +374,7 @@ static nd_err_t segment_json(const suite_t *s, const nd_scenario_t *sc, nd_bar_t
     char err[512] = "";
     nd_err_t rc = run_bars(&r, bars + lo, hi - lo, false, err, sizeof err);
     if (rc != ND_OK) {
-        put_err(s->err, s->err_len, "scenario %s walk-forward: %s", sc->name, err);
+        nd_err_put(s->err, s->err_len, "scenario %s walk-forward: %s", sc->name, err);
         run_free(&r);
         return rc;
     }
@@ -484,7 +479,7 @@ static nd_err_t judged_json(const suite_t *s, const nd_scenario_t *sc, const nd_
                                        &bv);
     if (rc != ND_OK) {
         nd_breaker_validation_free(&bv);
-        put_err(s->err, s->err_len, "scenario %s: out of memory", sc->name);
+        nd_err_put(s->err, s->err_len, "scenario %s: out of memory", sc->name);
         return rc;
     }
     nd_criterion_result_t res[ND_CRITERIA_MAX];
@@ -528,7 +523,7 @@ static nd_err_t run_scenario(const suite_t *s, const nd_scenario_t *sc, json_t *
         return ND_OK;
     }
     if (rc != ND_OK) {
-        put_err(s->err, s->err_len, "scenario %s: %s", sc->name, why[0] ? why : nd_strerror(rc));
+        nd_err_put(s->err, s->err_len, "scenario %s: %s", sc->name, why[0] ? why : nd_strerror(rc));
         return rc;
     }
     run_t r;
@@ -583,7 +578,7 @@ static nd_err_t check_only(const nd_validate_config_t *cfg, const nd_scenario_t 
         while (j < n && strcmp(list[j].name, cfg->only[k]) != 0)
             j++;
         if (j == n) {
-            put_err(err, err_len, "--scenario: unknown scenario '%s' (see 'noderr scenarios')",
+            nd_err_put(err, err_len, "--scenario: unknown scenario '%s' (see 'noderr scenarios')",
                     cfg->only[k]);
             return ND_EINVAL;
         }
@@ -650,7 +645,7 @@ nd_err_t nd_validate_run(const nd_validate_config_t *cfg, json_t **doc_out, char
     if (rc == ND_OK)
         rc = check_only(cfg, list, n, err, err_len);
     if (rc == ND_OK && cfg->csv_dir && mkdir(cfg->csv_dir, 0777) != 0 && errno != EEXIST) {
-        put_err(err, err_len, "--csv %s: %s", cfg->csv_dir, strerror(errno));
+        nd_err_put(err, err_len, "--csv %s: %s", cfg->csv_dir, strerror(errno));
         rc = ND_EIO;
     }
     if (rc == ND_OK)

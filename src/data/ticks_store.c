@@ -47,7 +47,7 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
     nd_err_t rc = nd_ticks_open(path, format_of(kind), &inst, &src, msg, sizeof msg);
     if (rc != ND_OK) {
         const char *rest = strncmp(msg, path, strlen(path)) == 0 ? msg + strlen(path) : msg;
-        nd__data_put_err(err, err_len, "%s%s", label, rest);
+        nd_err_put(err, err_len, "%s%s", label, rest);
         return rc == ND_EIO || rc == ND_ENOMEM ? rc : ND_EPARSE;
     }
     nd_tick_event_t ev;
@@ -57,7 +57,7 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
         if (ts < p->start_ns || ts >= p->end_ns) {
             char when[32];
             nd_time_format_iso(ts, when, sizeof when);
-            nd__data_put_err(err, err_len, "%s: row %lld at %s, outside the archive's period",
+            nd_err_put(err, err_len, "%s: row %lld at %s, outside the archive's period",
                              label, (long long)n + 1, when);
             nd_ticks_close(src);
             return ND_EPARSE;
@@ -67,7 +67,7 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
     if (rc != ND_EEOF) {
         const char *e = nd_ticks_error(src);
         const char *rest = strncmp(e, path, strlen(path)) == 0 ? e + strlen(path) : e;
-        nd__data_put_err(err, err_len, "%s%s", label, rest);
+        nd_err_put(err, err_len, "%s%s", label, rest);
     }
     nd_ticks_close(src);
     if (rc != ND_EEOF)
@@ -83,7 +83,7 @@ static nd_err_t copy_rows(const char *path, nd_data_kind_t kind, nd__data_writer
 {
     FILE *in = fopen(path, "rb");
     if (in == NULL) {
-        nd__data_put_err(err, err_len, "%s: %s", path, strerror(errno));
+        nd_err_put(err, err_len, "%s: %s", path, strerror(errno));
         return ND_EIO;
     }
     const char *header = header_of(kind);
@@ -106,7 +106,7 @@ static nd_err_t copy_rows(const char *path, nd_data_kind_t kind, nd__data_writer
     bool bad = ferror(in) != 0;
     fclose(in);
     if (bad) {
-        nd__data_put_err(err, err_len, "%s: read error", path);
+        nd_err_put(err, err_len, "%s: read error", path);
         return ND_EIO;
     }
     return ND_OK;

@@ -68,19 +68,6 @@ typedef struct csv_source {
     nd_err_t status;      /* ND_OK while reading, then the sticky end (ND_EEOF or an error) */
 } csv_source_t;
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Ends the source with code and writes "PATH:LINE: reason" into its err. */
 static nd_err_t row_fail(csv_source_t *s, nd_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -635,7 +622,7 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
     ND_ASSERT(inst->qty_decimals >= 0 && inst->qty_decimals <= ND_DECIMALS_MAX);
     csv_source_t *s;
     if (alloc_source(path, inst, &s) != ND_OK) {
-        put_err(err, err_len, "%s: out of memory", path);
+        nd_err_put(err, err_len, "%s: out of memory", path);
         return ND_ENOMEM;
     }
     /* nd_file_open refuses a FIFO, a device or a directory before opening: never blocks. */
@@ -646,7 +633,7 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
     }
     nd_err_t rc = start_source(s, format);
     if (rc != ND_OK) {
-        put_err(err, err_len, "%s", s->base.err);
+        nd_err_put(err, err_len, "%s", s->base.err);
         csv_close(&s->base);
         return rc;
     }

@@ -79,19 +79,6 @@ const char *nd_tick_format_name(nd_tick_format_t format)
     return l ? l->name : "auto";
 }
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static nd_err_t row_fail(nd_tick_source_t *s, nd_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -531,14 +518,14 @@ nd_err_t nd_ticks_open(const char *path, nd_tick_format_t format, const nd_instr
     ND_ASSERT(inst->px_decimals >= 0 && inst->px_decimals <= ND_DECIMALS_MAX);
     ND_ASSERT(inst->qty_decimals >= 0 && inst->qty_decimals <= ND_DECIMALS_MAX);
     if (format != ND_TICK_FORMAT_AUTO && layout_of(format) == NULL) {
-        put_err(err, err_len, "%s: unknown tick format %d", path, (int)format);
+        nd_err_put(err, err_len, "%s: unknown tick format %d", path, (int)format);
         return ND_EINVAL;
     }
     nd_tick_source_t *s = nd_calloc(1, sizeof *s);
     if (s == NULL || (s->buf = nd_alloc(READ_BUF_SIZE)) == NULL ||
         (s->path = nd_strdup(path)) == NULL) {
         nd_ticks_close(s);
-        put_err(err, err_len, "%s: out of memory", path);
+        nd_err_put(err, err_len, "%s: out of memory", path);
         return ND_ENOMEM;
     }
     s->px_decimals = inst->px_decimals;
@@ -547,13 +534,13 @@ nd_err_t nd_ticks_open(const char *path, nd_tick_format_t format, const nd_instr
     s->status = ND_OK;
     s->file = fopen(path, "rb");
     if (s->file == NULL) {
-        put_err(err, err_len, "%s: %s", path, strerror(errno));
+        nd_err_put(err, err_len, "%s: %s", path, strerror(errno));
         nd_ticks_close(s);
         return ND_EIO;
     }
     nd_err_t rc = start(s, format);
     if (rc != ND_OK) {
-        put_err(err, err_len, "%s", s->err);
+        nd_err_put(err, err_len, "%s", s->err);
         nd_ticks_close(s);
         return rc;
     }

@@ -271,7 +271,7 @@ nd_err_t nd_report_html_render(const json_t *doc, const nd_report_assets_t *asse
     ND_ASSERT(assets != NULL && assets->library_js && assets->report_js && assets->report_css);
     ND_ASSERT(out_html != NULL && out_len != NULL);
     if (!json_is_object(doc)) {
-        nd__report_err(err, err_len, "%s", "report: the document is not a JSON object");
+        nd_err_put(err, err_len, "%s", "report: the document is not a JSON object");
         return ND_EINVAL;
     }
     nd__report_sb_t sb, blob;
@@ -293,7 +293,7 @@ nd_err_t nd_report_html_render(const json_t *doc, const nd_report_assets_t *asse
         rc = ND_ENOMEM;
     nd__report_sb_deinit(&blob);
     if (rc != ND_OK) {
-        nd__report_err(err, err_len, "report: %s", rc == ND_ENOMEM ? "out of memory" : "failed");
+        nd_err_put(err, err_len, "report: %s", rc == ND_ENOMEM ? "out of memory" : "failed");
         nd__report_sb_deinit(&sb);
         return rc;
     }

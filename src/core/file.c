@@ -195,7 +195,8 @@ nd_err_t nd_file_out_open(nd_file_out_t *out, const char *path, char *err, size_
     out->path = path;
     struct stat st;
     bool in_place = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-    if (!in_place && (size_t)snprintf(out->tmp, sizeof out->tmp, "%s.tmp", path) >= sizeof out->tmp) {
+    if (!in_place &&
+        (size_t)snprintf(out->tmp, sizeof out->tmp, "%s.tmp", path) >= sizeof out->tmp) {
         out->tmp[0] = '\0';
         nd_err_put(err, err_len, "%s: path too long", path);
         return ND_ERANGE;

@@ -55,16 +55,13 @@ static void on_trade(void *ctx, const nd_trade_t *trade)
 {
     run_ctx_t *rc = ctx;
     nd_backtest_result_t *r = rc->result;
-    if (r->trade_count == r->trade_capacity) {
-        size_t cap = r->trade_capacity ? r->trade_capacity * 2 : 64;
-        nd_trade_t *grown = nd_realloc(r->trades, cap * sizeof *grown);
-        if (!grown) {
-            rc->failure = ND_ENOMEM;
-            return;
-        }
-        r->trades = grown;
-        r->trade_capacity = cap;
+    nd_trade_t *grown =
+        nd_array_grow(r->trades, &r->trade_capacity, r->trade_count + 1, sizeof *grown, 64);
+    if (!grown) {
+        rc->failure = ND_ENOMEM;
+        return;
     }
+    r->trades = grown;
     r->trades[r->trade_count++] = *trade;
     if (rc->cfg->trades_out)
         write_trade(rc->cfg->trades_out, r->engine, trade);

@@ -516,24 +516,7 @@ static nd_err_t read_all(const char *path, const nd_instrument_t *inst, cache_en
     nd_err_t rc = nd_bars_open(path, ND_BAR_FORMAT_AUTO, inst, &src, e->err, sizeof e->err);
     if (rc != ND_OK)
         return rc;
-    size_t cap = 0;
-    nd_bar_t bar;
-    while ((rc = src->next(src, &bar)) == ND_OK) {
-        if (e->count == cap) {
-            cap = cap ? cap * 2 : 4096;
-            nd_bar_t *grown = nd_realloc(e->bars, cap * sizeof *grown);
-            if (!grown) {
-                rc = ND_ENOMEM;
-                break;
-            }
-            e->bars = grown;
-        }
-        e->bars[e->count++] = bar;
-    }
-    if (rc == ND_EEOF)
-        rc = ND_OK;
-    else if (rc != ND_ENOMEM)
-        snprintf(e->err, sizeof e->err, "%s", src->err);
+    rc = nd_bars_read_all(src, &e->bars, &e->count, e->err, sizeof e->err);
     src->close(src);
     return rc;
 }

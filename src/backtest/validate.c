@@ -87,14 +87,11 @@ nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity,
 nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *event)
 {
     ND_ASSERT(t != NULL && event != NULL);
-    if (t->trip_count == t->trip_capacity) {
-        size_t cap = t->trip_capacity ? t->trip_capacity * 2 : 16;
-        nd_trace_trip_t *grown = nd_realloc(t->trips, cap * sizeof *grown);
-        if (!grown)
-            return ND_ENOMEM;
-        t->trips = grown;
-        t->trip_capacity = cap;
-    }
+    nd_trace_trip_t *grown =
+        nd_array_grow(t->trips, &t->trip_capacity, t->trip_count + 1, sizeof *grown, 16);
+    if (!grown)
+        return ND_ENOMEM;
+    t->trips = grown;
     nd_trace_trip_t *trip = &t->trips[t->trip_count++];
     memset(trip, 0, sizeof *trip);
     trip->event = *event;
@@ -174,13 +171,11 @@ static bool loss_reached(int64_t reference, int64_t equity, int64_t threshold_e2
 static nd_err_t add_crossing(nd_breaker_validation_t *v, size_t *cap, nd_breaker_kind_t kind,
                              int64_t bar, int64_t ts, int64_t reference, int64_t equity)
 {
-    if (v->crossing_count == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        nd_crossing_t *grown = nd_realloc(v->crossings, *cap * sizeof *grown);
-        if (!grown)
-            return ND_ENOMEM;
-        v->crossings = grown;
-    }
+    nd_crossing_t *grown =
+        nd_array_grow(v->crossings, cap, v->crossing_count + 1, sizeof *grown, 16);
+    if (!grown)
+        return ND_ENOMEM;
+    v->crossings = grown;
     nd_crossing_t c = {kind, bar, ts, 0, -1, -1};
     c.measured_e6 = (int64_t)(((__int128)reference - equity) * 1000000 / reference);
     v->crossings[v->crossing_count++] = c;

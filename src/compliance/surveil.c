@@ -222,14 +222,11 @@ nd_surv_alert_t *nd__surv_alert_new(nd__surv_ctx_t *c, nd_surv_rule_t rule, uint
                                     uint32_t symbol)
 {
     nd_surv_alerts_t *out = c->out;
-    if (out->count == out->_cap) {
-        size_t cap = out->_cap ? out->_cap * 2 : 16;
-        nd_surv_alert_t *items = nd_realloc(out->items, cap * sizeof *items);
-        if (!items)
-            return NULL;
-        out->items = items;
-        out->_cap = cap;
-    }
+    nd_surv_alert_t *items =
+        nd_array_grow(out->items, &out->_cap, out->count + 1, sizeof *items, 16);
+    if (!items)
+        return NULL;
+    out->items = items;
     nd_surv_alert_t *a = &out->items[out->count++];
     memset(a, 0, sizeof *a);
     a->rule = rule;

@@ -54,14 +54,10 @@ static nd_err_t add_name(stored_t *s, const char *name, size_t len)
 {
     if (s->count == STORED_MAX)
         return ND_EFULL;
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **grown = nd_realloc(s->names, cap * sizeof *grown);
-        if (grown == NULL)
-            return ND_ENOMEM;
-        s->names = grown;
-        s->cap = cap;
-    }
+    char **grown = nd_array_grow(s->names, &s->cap, s->count + 1, sizeof *grown, 64);
+    if (!grown)
+        return ND_ENOMEM;
+    s->names = grown;
     char *copy = nd_alloc(len + 1);
     if (copy == NULL)
         return ND_ENOMEM;

@@ -97,28 +97,12 @@ nd_err_t nd_evolve_bars_load(const char *path, nd_evolve_bars_t *out, char *err,
     nd_err_t rc = nd_bars_open(path, ND_BAR_FORMAT_AUTO, &b.inst, &src, err, err_len);
     if (rc != ND_OK)
         return rc;
-    size_t cap = 0;
-    nd_bar_t bar;
-    while ((rc = src->next(src, &bar)) == ND_OK) {
-        if (b.count == cap) {
-            cap = cap ? cap * 2 : 4096;
-            nd_bar_t *grown = nd_realloc(b.bars, cap * sizeof *grown);
-            if (!grown) {
-                rc = ND_ENOMEM;
-                snprintf(err, err_len, "%s: out of memory", path);
-                break;
-            }
-            b.bars = grown;
-        }
-        b.bars[b.count++] = bar;
-    }
-    if (rc == ND_EEOF && b.count == 0) {
+    rc = nd_bars_read_all(src, &b.bars, &b.count, err, err_len);
+    if (rc == ND_ENOMEM)
+        nd_err_put(err, err_len, "%s: out of memory", path);
+    if (rc == ND_OK && b.count == 0) {
         rc = ND_EPARSE;
-        snprintf(err, err_len, "%s: no bars", path);
-    } else if (rc == ND_EEOF) {
-        rc = ND_OK;
-    } else if (rc != ND_ENOMEM) {
-        snprintf(err, err_len, "%s", src->err);
+        nd_err_put(err, err_len, "%s: no bars", path);
     }
     src->close(src);
     if (rc != ND_OK) {

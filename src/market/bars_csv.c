@@ -640,3 +640,30 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
     *out = &s->base;
     return ND_OK;
 }
+
+nd_err_t nd_bars_read_all(nd_bar_source_t *src, nd_bar_t **bars, size_t *count, char *err,
+                          size_t err_len)
+{
+    ND_ASSERT(src != NULL);
+    ND_ASSERT(bars != NULL && count != NULL);
+    nd_bar_t *items = NULL, bar;
+    size_t n = 0, cap = 0;
+    nd_err_t rc;
+    while ((rc = src->next(src, &bar)) == ND_OK) {
+        nd_bar_t *grown = nd_array_grow(items, &cap, n + 1, sizeof *grown, 4096);
+        if (!grown) {
+            rc = ND_ENOMEM;
+            break;
+        }
+        items = grown;
+        items[n++] = bar;
+    }
+    if (rc != ND_EEOF) {
+        nd_err_put(err, err_len, "%s", rc == ND_ENOMEM ? "out of memory" : src->err);
+        nd_free(items);
+        return rc;
+    }
+    *bars = items;
+    *count = n;
+    return ND_OK;
+}

@@ -23,7 +23,8 @@ check "fuzz_bars_csv builds"
 clang -g -O1 -std=gnu17 -D_GNU_SOURCE -DND_DEBUG_ASSERTIONS -I"$SOURCE_ROOT/include" \
     -I"$SOURCE_ROOT/src" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     "$SOURCE_ROOT/tests/fuzz/fuzz_bars_csv.c" $(ls "$SOURCE_ROOT"/src/core/*.c) \
-    "$SOURCE_ROOT/src/market/instrument.c" "$SOURCE_ROOT/src/market/bars_csv.c" -lm \
+    "$SOURCE_ROOT/src/market/instrument.c" "$SOURCE_ROOT/src/market/bars_csv.c" \
+    "$SOURCE_ROOT/src/market/lines.c" -lm \
     -o "$WORK/bin/fuzz_bars_csv" >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; fail "build failed"; }
 check "fuzz_bars_csv runs ${SECONDS_EACH}s without a crash or sanitizer report"
 cp "$SOURCE_ROOT/tests/fuzz/corpus/bars_csv/"* "$WORK/corpus/"

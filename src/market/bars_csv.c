@@ -61,35 +61,15 @@ typedef struct csv_source {
 } csv_source_t;
 
 /* Ends the source with code and writes "PATH:LINE: reason" into its err. */
-static nd_err_t row_fail(csv_source_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Ends the source with code and "PATH:LINE: reason" (market_int.h). */
+#define row_fail(s, code, ...)                                                                     \
+    nd__market_fail((s)->base.err, sizeof (s)->base.err, &(s)->status, (s)->path,                \
+                    (s)->lines.line_number, code, __VA_ARGS__)
 
-static nd_err_t row_fail(csv_source_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    ND_ASSERT(code != ND_EEOF);
-    va_list ap;
-    va_start(ap, fmt);
-    nd__market_row_err(s->base.err, sizeof s->base.err, s->path, s->lines.line_number, fmt, ap);
-    va_end(ap);
-    s->status = code;
-    return code;
-}
+/* A read of the line reader, its failures worded for this source. */
+#define checked(s, rc)                                                                             \
+    nd__lines_check(&(s)->lines, rc, (s)->path, (s)->base.err, sizeof (s)->base.err, &(s)->status)
 
-/* A read of the line reader (market_int.h), its failures worded for this source. */
-static nd_err_t checked(csv_source_t *s, nd_err_t rc)
-{
-    if (rc == ND_ERANGE)
-        return row_fail(s, ND_EPARSE, "line longer than %d bytes", ND_LINE_MAX);
-    if (rc == ND_EINVAL)
-        return row_fail(s, ND_EPARSE, "blank line inside the data");
-    if (rc == ND_EIO) {
-        nd_err_put(s->base.err, sizeof s->base.err, "%s: read error: %s", s->path,
-                   strerror(s->lines.read_errno));
-        s->status = ND_EIO;
-    }
-    return rc;
-}
 
 /* Reads a run of digits; *count is its length, *value its low 64 bits (only meaningful when
  * count <= 19). */

@@ -135,10 +135,33 @@ int nd__fields_split(const char *line, size_t len, nd__field_t *fields, int max)
     return count;
 }
 
-void nd__market_row_err(char *err, size_t err_len, const char *path, int64_t line,
-                        const char *fmt, va_list ap)
+nd_err_t nd__market_fail(char *err, size_t err_len, nd_err_t *status, const char *path,
+                         int64_t line, nd_err_t code, const char *fmt, ...)
 {
+    ND_ASSERT(code != ND_OK);
+    ND_ASSERT(status != NULL);
     char reason[192];
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
     nd_err_put(err, err_len, "%s:%lld: %s", path, (long long)line, reason);
+    *status = code;
+    return code;
+}
+
+nd_err_t nd__lines_check(const nd__lines_t *l, nd_err_t rc, const char *path, char *err,
+                         size_t err_len, nd_err_t *status)
+{
+    if (rc == ND_ERANGE)
+        return nd__market_fail(err, err_len, status, path, l->line_number, ND_EPARSE,
+                               "line longer than %zu bytes", l->line_max);
+    if (rc == ND_EINVAL)
+        return nd__market_fail(err, err_len, status, path, l->line_number, ND_EPARSE,
+                               "blank line inside the data");
+    if (rc == ND_EIO) {
+        nd_err_put(err, err_len, "%s: read error: %s", path, strerror(l->read_errno));
+        *status = ND_EIO;
+    }
+    return rc;
 }

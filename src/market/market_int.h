@@ -52,8 +52,16 @@ typedef struct nd__field {
  * max when there are surplus columns, which are counted but not stored). */
 int nd__fields_split(const char *line, size_t len, nd__field_t *fields, int max);
 
-/* Formats "PATH:LINE: reason" into err: the one shape of a row error in every reader. */
-void nd__market_row_err(char *err, size_t err_len, const char *path, int64_t line,
-                        const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+/* Ends a reader: formats "PATH:LINE: reason" into err (the one shape of a row error in every
+ * reader), sets *status to code (sticky) and returns code. */
+nd_err_t nd__market_fail(char *err, size_t err_len, nd_err_t *status, const char *path,
+                         int64_t line, nd_err_t code, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* Words a failed read of the line reader for a source reading path: a line too long, a blank
+ * line inside the data (both ND_EPARSE "PATH:LINE: why") or a read error ("PATH: read error:
+ * why"); sets *status on failure. Returns rc, ND_EPARSE for the first two. */
+nd_err_t nd__lines_check(const nd__lines_t *lines, nd_err_t rc, const char *path, char *err,
+                         size_t err_len, nd_err_t *status);
 
 #endif

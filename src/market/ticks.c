@@ -73,36 +73,15 @@ const char *nd_tick_format_name(nd_tick_format_t format)
     return l ? l->name : "auto";
 }
 
-static nd_err_t row_fail(nd_tick_source_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Ends the source with code and "PATH:LINE: reason" (market_int.h). */
+#define row_fail(s, code, ...)                                                                     \
+    nd__market_fail((s)->err, sizeof (s)->err, &(s)->status, (s)->path, (s)->lines.line_number, \
+                    code, __VA_ARGS__)
 
-/* Ends the source with code and "PATH:LINE: reason". */
-static nd_err_t row_fail(nd_tick_source_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    ND_ASSERT(code != ND_EEOF);
-    va_list ap;
-    va_start(ap, fmt);
-    nd__market_row_err(s->err, sizeof s->err, s->path, s->lines.line_number, fmt, ap);
-    va_end(ap);
-    s->status = code;
-    return code;
-}
+/* A read of the line reader, its failures worded for this source. */
+#define checked(s, rc)                                                                             \
+    nd__lines_check(&(s)->lines, rc, (s)->path, (s)->err, sizeof (s)->err, &(s)->status)
 
-/* A read of the line reader (market_int.h), its failures worded for this source. */
-static nd_err_t checked(nd_tick_source_t *s, nd_err_t rc)
-{
-    if (rc == ND_ERANGE)
-        return row_fail(s, ND_EPARSE, "line longer than %d bytes", ND_LINE_MAX);
-    if (rc == ND_EINVAL)
-        return row_fail(s, ND_EPARSE, "blank line inside the data");
-    if (rc == ND_EIO) {
-        nd_err_put(s->err, sizeof s->err, "%s: read error: %s", s->path,
-                   strerror(s->lines.read_errno));
-        s->status = ND_EIO;
-    }
-    return rc;
-}
 
 /* Blank lines at the very end are the end of the data; a blank line followed by data is an
  * error naming the blank line. */
@@ -161,7 +140,8 @@ static nd_err_t col_bool(nd_tick_source_t *s, const nd__field_t *f, const char *
                     f->text);
 }
 
-static nd_err_t col_time(nd_tick_source_t *s, const nd__field_t *f, const char *name, int64_t *ts_ns)
+static nd_err_t col_time(nd_tick_source_t *s, const nd__field_t *f, const char *name,
+                         int64_t *ts_ns)
 {
     int64_t v;
     if (parse_uint(f, &v) != 0)

@@ -55,20 +55,10 @@ struct nd_depth_session {
     char err[256];
 };
 
-static nd_err_t fail(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Ends the session with code and "DIFFS:LINE: reason". */
-static nd_err_t fail(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    va_list ap;
-    va_start(ap, fmt);
-    nd__market_row_err(s->err, sizeof s->err, s->diffs_path, s->lines.line_number, fmt, ap);
-    va_end(ap);
-    s->status = code;
-    return code;
-}
+/* Ends the session with code and "DIFFS:LINE: reason" (market_int.h). */
+#define fail(s, code, ...)                                                                         \
+    nd__market_fail((s)->err, sizeof (s)->err, &(s)->status, (s)->diffs_path,                      \
+                    (s)->lines.line_number, code, __VA_ARGS__)
 
 static nd_err_t fail_snapshot(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -12,6 +12,7 @@
 #include "noderr/assert.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -515,7 +516,9 @@ static int cutoff_valid(double cutoff)
     return cutoff >= 0.0 && cutoff <= 1.0;
 }
 
-double nd_metric_var(const double *r, size_t n, double cutoff)
+/* VaR and CVaR are the same walk over a sorted copy: only the statistic read at the end
+ * differs. */
+static double tail_statistic(const double *r, size_t n, double cutoff, bool conditional)
 {
     ND_ASSERT(r != NULL || n == 0);
     if (n == 0 || !cutoff_valid(cutoff))
@@ -525,24 +528,20 @@ double nd_metric_var(const double *r, size_t n, double cutoff)
         return NAN;
     order_stats_t os;
     order_stats_init(&os, copy, n);
-    double v = order_stats_percentile(&os, 100.0 * cutoff);
+    double v = conditional ? order_stats_cvar(&os, cutoff)
+                           : order_stats_percentile(&os, 100.0 * cutoff);
     nd_free(copy);
     return v;
 }
 
+double nd_metric_var(const double *r, size_t n, double cutoff)
+{
+    return tail_statistic(r, n, cutoff, false);
+}
+
 double nd_metric_cvar(const double *r, size_t n, double cutoff)
 {
-    ND_ASSERT(r != NULL || n == 0);
-    if (n == 0 || !cutoff_valid(cutoff))
-        return NAN;
-    double *copy = copy_series(r, n);
-    if (!copy)
-        return NAN;
-    order_stats_t os;
-    order_stats_init(&os, copy, n);
-    double v = order_stats_cvar(&os, cutoff);
-    nd_free(copy);
-    return v;
+    return tail_statistic(r, n, cutoff, true);
 }
 
 double nd_metric_tail_ratio(const double *r, size_t n)

@@ -556,19 +556,6 @@ void nd_scenario_fetch_command(const nd_scenario_t *sc, const char *data_dir, ch
              sc->symbol, sc->interval, from, to, data_dir ? data_dir : "data");
 }
 
-/* First index with ts >= t (bars sorted by time). O(log n). */
-static size_t lower_bound(const nd_bar_t *bars, size_t n, int64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (bars[mid].ts_ns < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
 
 static nd_err_t not_covered(const nd_scenario_t *sc, const char *data_dir, const char *why,
                             char *err, size_t err_len)
@@ -598,8 +585,8 @@ static nd_err_t load_history(const nd_scenario_t *sc, const char *data_dir,
         nd_err_put(err, err_len, "%s", e->err);
         rc = e->rc;
     } else {
-        size_t lo = lower_bound(e->bars, e->count, sc->from_ns);
-        size_t hi = lower_bound(e->bars, e->count, sc->to_ns);
+        size_t lo = nd_bars_lower_bound(e->bars, e->count, sc->from_ns);
+        size_t hi = nd_bars_lower_bound(e->bars, e->count, sc->to_ns);
         if (hi == lo || e->bars[lo].ts_ns > sc->from_ns + COVER_SLACK_NS ||
             e->bars[hi - 1].ts_ns < sc->to_ns - COVER_SLACK_NS) {
             snprintf(why, sizeof why, "%s does not cover the window of %s", path, sc->name);

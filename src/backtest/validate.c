@@ -233,14 +233,7 @@ static nd_err_t find_crossings(const nd_run_trace_t *t, const nd_risk_config_t *
 
 static int64_t bar_of(const nd_run_trace_t *t, int64_t ts_ns)
 {
-    size_t lo = 0, hi = t->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->ts_ns[mid] < ts_ns)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = nd_time_lower_bound(t->ts_ns, t->count, sizeof *t->ts_ns, ts_ns);
     return lo < t->count && t->ts_ns[lo] == ts_ns ? (int64_t)lo : -1;
 }
 

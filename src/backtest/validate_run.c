@@ -338,18 +338,6 @@ static void add_series(json_t *o, const run_t *r)
 
 /* ---- walk-forward ------------------------------------------------------------------------- */
 
-static size_t lower_bound(const nd_bar_t *bars, size_t n, int64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (bars[mid].ts_ns < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
 
 typedef struct wf_sums {
     double ret[2], sharpe[2];
@@ -361,7 +349,7 @@ static nd_err_t segment_json(const suite_t *s, const nd_scenario_t *sc, nd_bar_t
                              size_t n, int64_t from, int64_t to, int half, wf_sums_t *sums,
                              json_t **out)
 {
-    size_t lo = lower_bound(bars, n, from), hi = lower_bound(bars, n, to);
+    size_t lo = nd_bars_lower_bound(bars, n, from), hi = nd_bars_lower_bound(bars, n, to);
     json_t *o = json_object();
     json_object_set_new(o, "from", jtime(from));
     json_object_set_new(o, "to", jtime(to));

@@ -203,7 +203,7 @@ static nd_err_t get_archive(fetch_t *f, period_paths_t *pp, const char *want, ch
     rc = nd__data_http_get_file(f->http, pp->url, &w, ND_DATA_ARCHIVE_BYTES_MAX, on_bytes, f,
                                 err, err_len);
     nd__data_writer_finish(&w, got);
-    if (fclose(file) != 0 && rc == ND_OK) {
+    if (nd_file_finish(file, true) != 0 && rc == ND_OK) { /* flag, flush and close */
         nd_err_put(err, err_len, "%s: cannot write the download to disk", pp->url);
         rc = ND_EIO;
     }
@@ -229,7 +229,7 @@ static nd_err_t unpack(fetch_t *f, period_paths_t *pp, char *entry, size_t entry
     if (rc != ND_OK)
         return rc;
     rc = nd__data_unzip_one(pp->tmp[0], file, entry, entry_cap, why, sizeof why);
-    if (fclose(file) != 0 && rc == ND_OK) {
+    if (nd_file_finish(file, true) != 0 && rc == ND_OK) { /* flag, flush and close */
         snprintf(why, sizeof why, "cannot write the unpacked CSV to disk");
         rc = ND_EIO;
     }

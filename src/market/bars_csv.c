@@ -11,6 +11,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/clock.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/limits.h"
@@ -565,4 +566,9 @@ nd_err_t nd_bars_read_all(nd_bar_source_t *src, nd_bar_t **bars, size_t *count, 
     *bars = items;
     *count = n;
     return ND_OK;
+}
+
+size_t nd_bars_lower_bound(const nd_bar_t *bars, size_t count, int64_t ts_ns)
+{
+    return count == 0 ? 0 : nd_time_lower_bound(&bars[0].ts_ns, count, sizeof bars[0], ts_ns);
 }

@@ -8,6 +8,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/clock.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,15 +37,10 @@ static bool snap(const nd__report_points_t *eq, const json_t *value, int64_t *ou
     if (eq->count == 0 || !nd__report_time_ms(value, &ms) || fabs(ms) > 9.0e15)
         return false;
     int64_t sec = (int64_t)floor(ms / 1000.0);
-    size_t lo = 0, hi = eq->count; /* answer in [lo, hi) */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (eq->time_s[mid] <= sec)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    *out = eq->time_s[lo];
+    /* The bars at or before sec are those before the first one after it (|sec| < 10^13: no
+     * overflow in sec + 1). */
+    size_t after = nd_time_lower_bound(eq->time_s, eq->count, sizeof *eq->time_s, sec + 1);
+    *out = eq->time_s[after > 0 ? after - 1 : 0];
     return true;
 }
 

@@ -184,15 +184,23 @@ static nd_err_t get_checksum(fetch_t *f, const period_paths_t *pp, char hex[65],
     return ND_OK;
 }
 
+/* Opens the period's temporary file number slot (0 the archive, 1 the unpacked CSV), named
+ * after the period with suffix; its path is kept in pp->tmp[slot] for the rename or cleanup. */
+static nd_err_t open_temp(fetch_t *f, period_paths_t *pp, int slot, const char *suffix,
+                          FILE **file, char *err, size_t err_len)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s%s", pp->base, suffix);
+    return nd__data_temp_open(f->period_dir, name, pp->tmp[slot], PATH_LEN, file, err, err_len);
+}
+
 /* Downloads the archive to a temp file and checks its SHA-256 against want. */
 static nd_err_t get_archive(fetch_t *f, period_paths_t *pp, const char *want, char *err,
                             size_t err_len)
 {
-    char name[128], got[65];
-    snprintf(name, sizeof name, "%s.zip", pp->base);
+    char got[65];
     FILE *file;
-    nd_err_t rc = nd__data_temp_open(f->period_dir, name, pp->tmp[0], PATH_LEN, &file, err,
-                                     err_len);
+    nd_err_t rc = open_temp(f, pp, 0, ".zip", &file, err, err_len);
     if (rc != ND_OK)
         return rc;
     nd__data_writer_t w;
@@ -221,11 +229,9 @@ static nd_err_t get_archive(fetch_t *f, period_paths_t *pp, const char *want, ch
 static nd_err_t unpack(fetch_t *f, period_paths_t *pp, char *entry, size_t entry_cap, char *err,
                        size_t err_len)
 {
-    char name[128], why[384];
-    snprintf(name, sizeof name, "%s.kline.csv", pp->base);
+    char why[384];
     FILE *file;
-    nd_err_t rc = nd__data_temp_open(f->period_dir, name, pp->tmp[1], PATH_LEN, &file, err,
-                                     err_len);
+    nd_err_t rc = open_temp(f, pp, 1, ".kline.csv", &file, err, err_len);
     if (rc != ND_OK)
         return rc;
     rc = nd__data_unzip_one(pp->tmp[0], file, entry, entry_cap, why, sizeof why);

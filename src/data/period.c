@@ -8,6 +8,7 @@
 #include "noderr/clock.h"
 #include "noderr/data.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -199,17 +200,6 @@ nd_err_t nd_data_archive_url_kind(const char *base_url, nd_data_kind_t kind, con
     return ND_OK;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Strips one final "\n" or "\r\n" (Binance ends the line; some tools do not). */
 static size_t strip_newline(const char *text, size_t len)
 {
@@ -228,7 +218,7 @@ nd_err_t nd_data_checksum_parse(const char *text, size_t len, const char *expect
     len = strip_newline(text, len);
     char digest[65];
     size_t i = 0;
-    for (; i < len && i < 64 && hex_value(text[i]) >= 0; i++)
+    for (; i < len && i < 64 && isxdigit((unsigned char)text[i]); i++)
         digest[i] = (char)(text[i] >= 'A' && text[i] <= 'F' ? text[i] - 'A' + 'a' : text[i]);
     digest[i] = '\0';
     if (i != 64 || (i < len && text[i] != ' ')) {

@@ -184,6 +184,18 @@ static nd_err_t run_loop(nd_bar_source_t *src, nd_clock_sim_t *clock, nd_engine_
     return ND_OK;
 }
 
+void nd_trade_stats_add(nd_trade_stats_t *ts, const nd_trade_t *trade)
+{
+    ND_ASSERT(ts != NULL && trade != NULL);
+    ts->trades++;
+    if (trade->pnl > 0) {
+        ts->winners++;
+        ts->gross_profit += trade->pnl;
+    } else if (trade->pnl < 0) {
+        ts->gross_loss -= trade->pnl;
+    }
+}
+
 static void compute_trade_stats(nd_backtest_result_t *r)
 {
     nd_trade_stats_t *ts = &r->trade_stats;
@@ -192,13 +204,7 @@ static void compute_trade_stats(nd_backtest_result_t *r)
     double held_ns = 0;
     for (size_t k = 0; k < r->trade_count; k++) {
         const nd_trade_t *t = &r->trades[k];
-        ts->trades++;
-        if (t->pnl > 0) {
-            ts->winners++;
-            ts->gross_profit += t->pnl;
-        } else if (t->pnl < 0) {
-            ts->gross_loss -= t->pnl;
-        }
+        nd_trade_stats_add(ts, t);
         held_ns += (double)(t->exit_ns - t->entry_ns);
     }
     ts->win_rate = ts->trades ? (double)ts->winners / (double)ts->trades : NAN;

@@ -9,6 +9,7 @@
 #include "evolve/evolve_int.h"
 
 #include "noderr/alloc.h"
+#include "noderr/backtest.h"
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 #include "noderr/metrics.h"
@@ -133,7 +134,7 @@ typedef struct fold {
     int all_equal;
     double downside_ss;
     double wealth, peak, max_dd;
-    int64_t trades, winners, gross_profit, gross_loss;
+    nd_trade_stats_t tally; /* trades, winners, gross profit and loss (nd_trade_stats_add) */
 } fold_t;
 
 static void fold_bar(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
@@ -168,13 +169,7 @@ static void fold_trade(void *ctx, const nd_trade_t *t)
     fold_t *f = ctx;
     if (t->exit_ns < f->measure_from_ns)
         return;
-    f->trades++;
-    if (t->pnl > 0) {
-        f->winners++;
-        f->gross_profit += t->pnl;
-    } else if (t->pnl < 0) {
-        f->gross_loss -= t->pnl;
-    }
+    nd_trade_stats_add(&f->tally, t);
 }
 
 /* The metrics of the folded run, with metrics.c's definitions of each. */
@@ -182,8 +177,8 @@ static void fold_finish(const fold_t *f, double ppy, nd_evolve_stats_t *s)
 {
     memset(s, 0, sizeof *s);
     s->bars = f->n;
-    s->trades = f->trades;
-    s->winners = f->winners;
+    s->trades = f->tally.trades;
+    s->winners = f->tally.winners;
     s->periods_per_year = ppy;
     double n = (double)f->n, mean = f->n ? f->sum / n : NAN;
     double sd = f->n >= 2 ? (f->all_equal ? 0.0 : sqrt(f->m2 / (n - 1.0))) : NAN;
@@ -195,8 +190,8 @@ static void fold_finish(const fold_t *f, double ppy, nd_evolve_stats_t *s)
     s->annual_return = f->n ? pow(f->wealth, 1.0 / (n / ppy)) - 1.0 : NAN;
     double calmar = s->max_drawdown < 0.0 ? s->annual_return / fabs(s->max_drawdown) : NAN;
     s->calmar = isfinite(calmar) ? calmar : NAN;
-    s->win_rate = f->trades ? (double)f->winners / (double)f->trades : NAN;
-    s->profit_factor = f->gross_loss > 0 ? (double)f->gross_profit / (double)f->gross_loss : NAN;
+    s->win_rate = f->tally.trades ? (double)f->tally.winners / (double)f->tally.trades : NAN;
+    s->profit_factor = f->tally.gross_loss > 0 ? (double)f->tally.gross_profit / (double)f->tally.gross_loss : NAN;
 }
 
 static nd_err_t drive(nd_engine_t *e, const nd_bar_t *bars, size_t count, char *err,

@@ -145,7 +145,10 @@ nd_err_t nd__market_fail(char *err, size_t err_len, nd_err_t *status, const char
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    nd_err_put(err, err_len, "%s:%lld: %s", path, (long long)line, reason);
+    if (line < 0) /* a whole-file message (a snapshot): no line to name */
+        nd_err_put(err, err_len, "%s: %s", path, reason);
+    else
+        nd_err_put(err, err_len, "%s:%lld: %s", path, (long long)line, reason);
     *status = code;
     return code;
 }

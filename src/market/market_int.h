@@ -53,7 +53,8 @@ typedef struct nd__field {
 int nd__fields_split(const char *line, size_t len, nd__field_t *fields, int max);
 
 /* Ends a reader: formats "PATH:LINE: reason" into err (the one shape of a row error in every
- * reader), sets *status to code (sticky) and returns code. */
+ * reader; "PATH: reason" when line < 0, for a whole-file message), sets *status to code (sticky)
+ * and returns code. */
 nd_err_t nd__market_fail(char *err, size_t err_len, nd_err_t *status, const char *path,
                          int64_t line, nd_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));

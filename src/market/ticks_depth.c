@@ -60,22 +60,10 @@ struct nd_depth_session {
     nd__market_fail((s)->err, sizeof (s)->err, &(s)->status, (s)->diffs_path,                      \
                     (s)->lines.line_number, code, __VA_ARGS__)
 
-static nd_err_t fail_snapshot(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Ends the session with code and "SNAPSHOT: reason" (the snapshot is one message, no lines). */
-static nd_err_t fail_snapshot(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    char reason[192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    snprintf(s->err, sizeof s->err, "%s: %s", s->snapshot_path, reason);
-    s->status = code;
-    return code;
-}
+#define fail_snapshot(s, code, ...)                                                                \
+    nd__market_fail((s)->err, sizeof (s)->err, &(s)->status, (s)->snapshot_path, -1, code,         \
+                    __VA_ARGS__)
 
 /* value at 8 decimals to `decimals`, exactly: lost digits are ND_EPRECISION, never rounded. */
 static nd_err_t rescale_exact(int64_t value, int decimals, int64_t *out)

@@ -38,11 +38,13 @@ nd_err_t nd_file_open(const char *path, FILE **out /* OUT */, char *err, size_t 
  * PATH only once every write, the flush and the close succeeded, so a reader never sees half a
  * file. Anything else that exists (a device, a FIFO, /dev/stdout) is written in place: renaming
  * over it would replace the node itself (run as root, a report to /dev/full turned the device
- * into a regular file). A path behind a symbolic link is judged by what the link names. */
+ * into a regular file). A path behind a symbolic link is judged by what the link names, and a
+ * link to a regular file keeps being a link: the file it names is the one replaced. */
 typedef struct nd_file_out {
     FILE *f;         /* write here between open and close */
     const char *path; /* the caller's path (borrowed) */
-    char tmp[4096];   /* PATH.tmp while temporary, else "" */
+    char tmp[4096];   /* TARGET.tmp while temporary, else "" */
+    char target[4096]; /* what the temporary file is renamed onto: path, or where its link points */
 } nd_file_out_t;
 
 /* Opens path for writing as above. Errors: ND_ERANGE (path too long), ND_EIO (cannot open);

@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -193,19 +195,26 @@ nd_err_t nd_file_out_open(nd_file_out_t *out, const char *path, char *err, size_
     ND_ASSERT(path != NULL);
     memset(out, 0, sizeof *out);
     out->path = path;
-    struct stat st;
-    bool in_place = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    struct stat st, link_st;
+    bool exists = stat(path, &st) == 0;
+    bool in_place = exists && !S_ISREG(st.st_mode);
+    /* A link to a regular file: the file is replaced, not the link (the rename would otherwise
+     * turn the link into a file of its own). */
+    bool linked = exists && !in_place && lstat(path, &link_st) == 0 && S_ISLNK(link_st.st_mode);
+    char resolved[PATH_MAX];
+    const char *target = linked && realpath(path, resolved) ? resolved : path;
     if (!in_place &&
-        (size_t)snprintf(out->tmp, sizeof out->tmp, "%s.tmp", path) >= sizeof out->tmp) {
+        ((size_t)snprintf(out->target, sizeof out->target, "%s", target) >= sizeof out->target ||
+         (size_t)snprintf(out->tmp, sizeof out->tmp, "%s.tmp", target) >= sizeof out->tmp)) {
         out->tmp[0] = '\0';
         nd_err_put(err, err_len, "%s: path too long", path);
         return ND_ERANGE;
     }
-    const char *target = in_place ? path : out->tmp;
-    out->f = fopen(target, "wb");
+    const char *opened = in_place ? path : out->tmp;
+    out->f = fopen(opened, "wb");
     if (out->f == NULL) {
         int e = errno;
-        nd_err_put(err, err_len, "%s: cannot write: %s", target, strerror(e));
+        nd_err_put(err, err_len, "%s: cannot write: %s", opened, strerror(e));
         out->tmp[0] = '\0';
         return ND_EIO;
     }
@@ -238,7 +247,7 @@ nd_err_t nd_file_out_close(nd_file_out_t *out, bool commit, char *err, size_t er
     int e = nd_file_finish(out->f, true);
     out->f = NULL;
     bool temporary = out->tmp[0] != '\0';
-    if (e == 0 && commit && temporary && rename(out->tmp, out->path) != 0)
+    if (e == 0 && commit && temporary && rename(out->tmp, out->target) != 0)
         e = errno ? errno : EIO;
     if (temporary && (e != 0 || !commit))
         remove(out->tmp);

@@ -151,6 +151,26 @@ Test(file, write_replaces_a_regular_file_whole, .init = make_dir, .fini = remove
     cr_assert_neq(access(tmp, F_OK), 0, "no temporary file is left behind");
 }
 
+/* A link to a regular file stays a link: the file it names is the one replaced. */
+Test(file, write_through_a_link_replaces_the_file_not_the_link, .init = make_dir,
+     .fini = remove_dir)
+{
+    char file[512], link[512], err[256] = "";
+    snprintf(file, sizeof file, "%s/real.html", dir);
+    snprintf(link, sizeof link, "%s/link.html", dir);
+    cr_assert_eq(nd_file_write(file, "old", 3, err, sizeof err), ND_OK);
+    cr_assert_eq(symlink(file, link), 0);
+    cr_assert_eq(nd_file_write(link, "new", 3, err, sizeof err), ND_OK, "%s", err);
+    struct stat st;
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link was replaced by a file");
+    char *text = NULL;
+    size_t len = 0;
+    cr_assert_eq(nd_file_read(file, 100, 0, &text, &len, err, sizeof err), ND_OK);
+    cr_assert_str_eq(text, "new");
+    nd_free(text);
+}
+
 Test(file, write_to_a_full_device_fails_in_place, .init = make_dir, .fini = remove_dir)
 {
     char link[512], err[256] = "";

@@ -8,6 +8,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
 
@@ -75,11 +76,9 @@ nd_err_t nd__data_sha256_file(const char *path, char hex[65], int64_t *lines, ch
                               size_t err_len)
 {
     ND_ASSERT(path != NULL && lines != NULL);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        nd_err_put(err, err_len, "%s: %s", path, strerror(errno));
+    FILE *f = NULL; /* nd_file_open: a FIFO or a directory is refused, never blocks */
+    if (nd_file_open(path, &f, err, err_len) != ND_OK)
         return ND_EIO;
-    }
     nd__data_writer_t w;
     if (nd__data_writer_init(&w, NULL) != ND_OK) {
         fclose(f);

@@ -6,6 +6,7 @@
 #include "data/data_int.h"
 
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "noderr/clock.h"
 #include "noderr/ticks.h"
 
@@ -81,11 +82,9 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
 static nd_err_t copy_rows(const char *path, nd_data_kind_t kind, nd__data_writer_t *w, char *err,
                           size_t err_len)
 {
-    FILE *in = fopen(path, "rb");
-    if (in == NULL) {
-        nd_err_put(err, err_len, "%s: %s", path, strerror(errno));
+    FILE *in = NULL; /* nd_file_open: a FIFO or a directory is refused, never blocks */
+    if (nd_file_open(path, &in, err, err_len) != ND_OK)
         return ND_EIO;
-    }
     const char *header = header_of(kind);
     nd__data_writer_put(w, header, strlen(header));
     char line[ND_LINE_MAX + 4];

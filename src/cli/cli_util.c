@@ -75,6 +75,13 @@ int nd_cli_print_json(json_t *value)
     return 0;
 }
 
+int nd_cli_print_json_take(json_t *value)
+{
+    int rc = nd_cli_print_json(value);
+    json_decref(value);
+    return rc;
+}
+
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx)

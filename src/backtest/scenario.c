@@ -873,13 +873,6 @@ nd_err_t nd_scenario_open(const nd_scenario_t *sc, const char *data_dir,
 
 /* ---- JSON ------------------------------------------------------------------------------- */
 
-static json_t *jtime(int64_t ns)
-{
-    char buf[40];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
-}
-
 static json_t *synth_json(const nd_scenario_t *sc)
 {
     const nd_scenario_synth_t *p = &sc->synth;
@@ -921,8 +914,8 @@ json_t *nd_scenario_json(const nd_scenario_t *sc)
     json_object_set_new(o, "symbol", json_string(sc->symbol));
     json_object_set_new(o, "interval", json_string(sc->interval));
     bool windowed = sc->kind == ND_SCENARIO_HISTORY || strcmp(sc->synth.base, "synthetic") != 0;
-    json_object_set_new(o, "from", windowed ? jtime(sc->from_ns) : json_null());
-    json_object_set_new(o, "to", windowed ? jtime(sc->to_ns) : json_null());
+    json_object_set_new(o, "from", windowed ? nd_json_time(sc->from_ns) : json_null());
+    json_object_set_new(o, "to", windowed ? nd_json_time(sc->to_ns) : json_null());
     if (sc->kind == ND_SCENARIO_SYNTHETIC)
         json_object_set_new(o, "synthetic", synth_json(sc));
     if (sc->venue.set) {

@@ -7,6 +7,7 @@
  * undefined statistics as null, in a fixed key order, so equal inputs give equal bytes. */
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/scenario.h"
 #include "noderr/clock.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
@@ -40,13 +41,6 @@ typedef struct suite {
 static json_t *jnum(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *jtime(int64_t ns)
-{
-    char buf[40];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
 }
 
 static double cash(int64_t v)
@@ -166,8 +160,8 @@ static json_t *metrics_json(const nd_backtest_result_t *r)
     nd_portfolio_t *p = nd_engine_portfolio(r->engine);
     json_t *o = json_object();
     json_object_set_new(o, "bars", json_integer(es->bars));
-    json_object_set_new(o, "first", es->bars ? jtime(es->first_ts_ns) : json_null());
-    json_object_set_new(o, "last", es->bars ? jtime(es->last_ts_ns) : json_null());
+    json_object_set_new(o, "first", es->bars ? nd_json_time(es->first_ts_ns) : json_null());
+    json_object_set_new(o, "last", es->bars ? nd_json_time(es->last_ts_ns) : json_null());
     json_object_set_new(o, "initial_cash", json_real(cash(nd_portfolio_initial_cash(p))));
     json_object_set_new(o, "final_equity", json_real(cash(r->final_equity)));
     json_object_set_new(o, "total_return", jnum(m->total_return));
@@ -195,7 +189,7 @@ static json_t *metrics_json(const nd_backtest_result_t *r)
     nd_backtest_halt_summary(r, &h);
     nd_halt_summary_format(&h, line, sizeof line);
     json_object_set_new(o, "halted", json_boolean(h.halted_at_end));
-    json_object_set_new(o, "halted_at", h.halted_at_end ? jtime(h.trip.ts_ns) : json_null());
+    json_object_set_new(o, "halted_at", h.halted_at_end ? nd_json_time(h.trip.ts_ns) : json_null());
     json_object_set_new(o, "halted_bars", json_integer(h.halted_bars));
     json_object_set_new(o, "halt_summary", line[0] ? json_string(line) : json_null());
     return o;
@@ -205,7 +199,7 @@ static json_t *breaker_event_json(const nd_breaker_event_t *b)
 {
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(nd_breaker_kind_name(b->kind)));
-    json_object_set_new(o, "time", jtime(b->ts_ns));
+    json_object_set_new(o, "time", nd_json_time(b->ts_ns));
     json_object_set_new(o, "ts", json_integer(b->ts_ns / ND_NS_PER_MS));
     json_object_set_new(o, "equity", json_real(cash(b->equity)));
     json_object_set_new(o, "reference", json_real(cash(b->reference)));
@@ -226,7 +220,7 @@ static json_t *trip_json(const nd_trip_check_t *tc, const nd_breaker_validation_
                                                          : json_null());
     json_object_set_new(o, "halted_until", tc->trip.halt_end_ns == INT64_MAX
                                                ? json_string("end of run")
-                                               : jtime(tc->trip.halt_end_ns));
+                                               : nd_json_time(tc->trip.halt_end_ns));
     json_object_set_new(o, "stayed_halted", json_boolean(tc->stayed_halted));
     json_object_set_new(o, "orders_accepted_while_halted",
                         json_integer(tc->trip.accepted_while_halted));
@@ -253,7 +247,7 @@ static json_t *breaker_validation_json(const nd_breaker_validation_t *v)
         json_t *c = json_object();
         json_object_set_new(c, "type", json_string(nd_breaker_kind_name(x->kind)));
         json_object_set_new(c, "bar", json_integer(x->bar_index));
-        json_object_set_new(c, "time", jtime(x->ts_ns));
+        json_object_set_new(c, "time", nd_json_time(x->ts_ns));
         json_object_set_new(c, "measured_pct", json_real((double)x->measured_e6 / 1e4));
         json_object_set_new(c, "tripped", json_boolean(x->trip_index >= 0));
         json_object_set_new(c, "lag_bars", x->lag_bars >= 0 ? json_integer(x->lag_bars)
@@ -351,8 +345,8 @@ static nd_err_t segment_json(const suite_t *s, const nd_scenario_t *sc, nd_bar_t
 {
     size_t lo = nd_bars_lower_bound(bars, n, from), hi = nd_bars_lower_bound(bars, n, to);
     json_t *o = json_object();
-    json_object_set_new(o, "from", jtime(from));
-    json_object_set_new(o, "to", jtime(to));
+    json_object_set_new(o, "from", nd_json_time(from));
+    json_object_set_new(o, "to", nd_json_time(to));
     json_object_set_new(o, "bars", json_integer((json_int_t)(hi - lo)));
     *out = o;
     if (hi == lo)

@@ -642,13 +642,6 @@ static int run_single(options_t *o, const nd_evolve_bars_t *data, run_state_t *r
 
 #define WF_WINNERS_MAX 5
 
-static json_t *iso_json(int64_t ns)
-{
-    char buf[32];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
-}
-
 /* Re-runs up to WF_WINNERS_MAX feasible front members in and out of sample. */
 static int wf_winners(const options_t *o, const nd_evolve_bars_t *d, const nd_evolve_window_t *w,
                       const nd_evolve_result_t *r, json_t *arr, int *flagged, double *top)
@@ -698,9 +691,9 @@ static json_t *wf_window_json(const nd_evolve_bars_t *d, const nd_evolve_window_
                               const nd_evolve_result_t *r, json_t *winners)
 {
     json_t *e = json_object();
-    json_object_set_new(e, "train_start", iso_json(d->bars[w->train_begin].ts_ns));
-    json_object_set_new(e, "test_start", iso_json(d->bars[w->train_end].ts_ns));
-    json_object_set_new(e, "test_end", iso_json(d->bars[w->test_end - 1].ts_ns));
+    json_object_set_new(e, "train_start", nd_json_time(d->bars[w->train_begin].ts_ns));
+    json_object_set_new(e, "test_start", nd_json_time(d->bars[w->train_end].ts_ns));
+    json_object_set_new(e, "test_end", nd_json_time(d->bars[w->test_end - 1].ts_ns));
     json_object_set_new(e, "train_bars", json_integer((json_int_t)(w->train_end - w->train_begin)));
     json_object_set_new(e, "test_bars", json_integer((json_int_t)(w->test_end - w->train_end)));
     json_object_set_new(e, "generations_run", json_integer(r->generations_run));

@@ -28,4 +28,12 @@ void nd_free(void *ptr);
 /* Returns a nd_alloc'd copy of a NUL-terminated string, or NULL. */
 char *nd_strdup(const char *s);
 
+/* The one grow-by-doubling of a growable array: returns items with room for at least need
+ * elements of elem bytes, reallocated when *cap is smaller (doubling from first_cap, so appends
+ * cost O(1) amortised) and *cap updated; the new tail is uninitialised. Returns NULL, with items
+ * and *cap untouched and still valid, when out of memory or when the size would overflow
+ * size_t. Use: `T *grown = nd_array_grow(a->items, &a->cap, a->count + 1, sizeof *grown, 64);
+ * if (!grown) fail; a->items = grown;`. */
+void *nd_array_grow(void *items, size_t *cap, size_t need, size_t elem, size_t first_cap);
+
 #endif

@@ -61,6 +61,10 @@ typedef struct nd_trade_stats {
     int64_t gross_loss;        /* cash units, >= 0 */
 } nd_trade_stats_t;
 
+/* Counts one closed trade into ts: trades, winners, gross profit and gross loss (the tally the
+ * backtest result and evolve's folded runs share; the ratios are the caller's). */
+void nd_trade_stats_add(nd_trade_stats_t *ts, const nd_trade_t *trade);
+
 typedef struct nd_backtest_result {
     nd_engine_t *engine;      /* owned: portfolio, risk and stats live here */
     nd_metrics_t metrics;

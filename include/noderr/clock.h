@@ -69,4 +69,10 @@ size_t nd_time_format_iso(int64_t ns, char *buf, size_t cap);
  * Returns ND_EPARSE on anything else. */
 nd_err_t nd_time_parse_iso(const char *text, int64_t *out_ns /* OUT */);
 
+/* The one binary search over time: the first index i in [0, count) whose time is >= t, or
+ * count when none is. The times are sorted ascending and read at (char *)first + i * stride, so
+ * one search serves a plain int64_t array (stride sizeof(int64_t)) and a time field of an
+ * array of structs (first = &items[0].ts_ns, stride = sizeof items[0]). O(log count). */
+size_t nd_time_lower_bound(const int64_t *first, size_t count, size_t stride, int64_t t);
+
 #endif

@@ -1,4 +1,4 @@
-/* file.h: reading a whole input file.
+/* file.h: reading a whole input file, and writing a whole output file.
  *
  * Every whole-file read (secrets, params and config JSON, returns files) goes through
  * nd_file_read, so that a FIFO, a device or a directory is refused with one clear message
@@ -8,6 +8,7 @@
 
 #include "noderr/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,5 +31,39 @@ nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **
 /* Opens the regular file at path for streaming reads (a large CSV), with nd_file_read's checks
  * (no blocking open of a FIFO or device, a directory named as one). fclose *out when done. */
 nd_err_t nd_file_open(const char *path, FILE **out /* OUT */, char *err, size_t err_len);
+
+/* ---- Writing a whole output file. ---------------------------------------------------------
+ *
+ * A regular file (or a path that does not exist yet) is written to PATH.tmp and renamed over
+ * PATH only once every write, the flush and the close succeeded, so a reader never sees half a
+ * file. Anything else that exists (a device, a FIFO, /dev/stdout) is written in place: renaming
+ * over it would replace the node itself (run as root, a report to /dev/full turned the device
+ * into a regular file). A path behind a symbolic link is judged by what the link names, and a
+ * link to a regular file keeps being a link: the file it names is the one replaced. */
+typedef struct nd_file_out {
+    FILE *f;         /* write here between open and close */
+    const char *path; /* the caller's path (borrowed) */
+    char tmp[4096];   /* TARGET.tmp while temporary, else "" */
+    char target[4096]; /* what the temporary file is renamed onto: path, or where its link points */
+} nd_file_out_t;
+
+/* Opens path for writing as above. Errors: ND_ERANGE (path too long), ND_EIO (cannot open);
+ * err names the file and why. */
+nd_err_t nd_file_out_open(nd_file_out_t *out /* OUT */, const char *path, char *err,
+                          size_t err_len);
+
+/* Flushes and closes the stream, checking the error flag, the flush and the close; with commit
+ * and a temporary name, renames it over the path; without commit, or on any failure, removes
+ * the temporary name. Errors: ND_EIO with err naming the file and the first error seen. */
+nd_err_t nd_file_out_close(nd_file_out_t *out, bool commit, char *err, size_t err_len);
+
+/* Flushes f, checks its error flag and, with close_it, closes it: 0, or the first errno seen
+ * (EIO when only the error flag tells). Every output stream ends through here so that a write
+ * lost in a buffer (a full disk, /dev/full) is never success. */
+int nd_file_finish(FILE *f, bool close_it);
+
+/* Writes len bytes as the whole content of path (open, one write, close as above). */
+nd_err_t nd_file_write(const char *path, const void *data, size_t len, char *err,
+                       size_t err_len);
 
 #endif

@@ -73,6 +73,16 @@ typedef enum nd_bar_format {
 nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrument_t *inst,
                       nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
 
+/* First index of bars[0..count) (sorted by time) whose open time is >= ts_ns, or count
+ * (nd_time_lower_bound). */
+size_t nd_bars_lower_bound(const nd_bar_t *bars, size_t count, int64_t ts_ns);
+
+/* Reads every bar of a source into one nd_alloc'd array (*bars, freed with nd_free; NULL when
+ * there are none); the source is not closed. On failure *bars and *count are untouched and err
+ * holds the source's own message ("PATH:LINE: why"), or "out of memory". */
+nd_err_t nd_bars_read_all(nd_bar_source_t *src, nd_bar_t **bars /* OUT */,
+                          size_t *count /* OUT */, char *err, size_t err_len);
+
 /* The seeded synthetic market: a geometric random walk with two volatility regimes (calm and
  * stressed, switching at random) and rare jumps. Same config, same bars, on every machine. */
 typedef struct nd_synth_config {

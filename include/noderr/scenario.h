@@ -87,6 +87,10 @@ typedef struct nd_scenario {
 nd_err_t nd_json_file_load(const char *path, size_t size_max, int json_flags,
                            json_t **out /* OUT */, char *err, size_t err_len);
 
+/* A time (Unix ns) as an ISO-8601 UTC JSON string (nd_time_format_iso), the one shape every
+ * JSON output of the backtest, validate, scenarios and evolve commands gives times in. */
+json_t *nd_json_time(int64_t ns);
+
 /* The built-in catalogue plus the scenarios of a config file (NULL: built-ins only). A config
  * scenario with a built-in's name replaces it (its unset fields keep the built-in's values).
  * ND_EINVAL/ND_EPARSE/ND_EIO with "FILE: key: why" in err. Caller frees *out with nd_free.

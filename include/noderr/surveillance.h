@@ -207,6 +207,56 @@ typedef struct nd_surv_options {
     uint32_t first_line;
 } nd_surv_options_t;
 
+/* ---- Scan inputs read from CSV files (surveil_csv.c) ------------------------------------ */
+
+/* The header of an order-event CSV (ts ISO-8601 UTC or Unix ms; event new|cancel|fill; side
+ * buy|sell; price and qty exact decimals at ND_SURV_DECIMALS). */
+#define ND_SURV_CSV_HEADER "ts,account,owner,strategy,venue,symbol,side,event,order_id,price,qty"
+
+/* What a scan reads: events, accounts and holidays, names interned in dict. init/deinit pair;
+ * the arrays are nd_alloc'd and owned here (events may be handed in from the store, see
+ * nd_store_surv_load, with _event_cap its capacity). */
+typedef struct nd_surv_inputs {
+    nd_surv_dict_t *dict;              /* borrowed: must outlive the inputs */
+    uint32_t default_jurisdictions;    /* accounts without their own list fall under these */
+    nd_surv_event_t *events;
+    size_t event_count;
+    nd_surv_account_t *accounts;
+    size_t account_count;
+    int64_t *holidays;                 /* UTC days since the epoch, sorted */
+    size_t holiday_count;
+    /* private */
+    size_t _event_cap, _account_cap, _holiday_cap, _seen_cap;
+    struct nd__surv_order_seen *_seen; /* first row of each order id, by dictionary id */
+} nd_surv_inputs_t;
+
+void nd_surv_inputs_init(nd_surv_inputs_t *in, nd_surv_dict_t *dict,
+                         uint32_t default_jurisdictions);
+void nd_surv_inputs_deinit(nd_surv_inputs_t *in);
+
+/* Reads an order-event CSV (header ND_SURV_CSV_HEADER) into in->events. Every bad row stops the
+ * read with "PATH:LINE: column 'text': why" in err; nothing is skipped. An order id keeps the
+ * side, symbol, account and owner of its first row, and a row whose price x qty does not fit
+ * 64-bit cash units is refused. A file without events is an error. ND_EPARSE (a bad row or
+ * header), ND_ENOTFOUND/ND_EIO/ND_EINVAL (cannot open: a FIFO or a directory is refused without
+ * blocking), ND_ENOMEM. */
+nd_err_t nd_surv_csv_read_events(nd_surv_inputs_t *in, const char *path, char *err,
+                                 size_t err_len);
+/* Reads accounts (header account,type,equity[,jurisdiction]; type cash|margin or empty,
+ * equity a decimal or empty = unknown, jurisdiction a list such as US|EU); errors as above. */
+nd_err_t nd_surv_csv_read_accounts(nd_surv_inputs_t *in, const char *path, char *err,
+                                   size_t err_len);
+/* Reads holidays (header date, one YYYY-MM-DD a line) into in->holidays, sorted. */
+nd_err_t nd_surv_csv_read_holidays(nd_surv_inputs_t *in, const char *path, char *err,
+                                   size_t err_len);
+/* Adds every account of the events that no accounts file listed, with unknown type and equity
+ * under in->default_jurisdictions. ND_ENOMEM. */
+nd_err_t nd_surv_inputs_complete_accounts(nd_surv_inputs_t *in);
+/* Parses SYMBOL=QTY (the --adv option) into *out, the symbol interned in dict. ND_EPARSE with
+ * the reason in err. */
+nd_err_t nd_surv_adv_parse(nd_surv_dict_t *dict, const char *text, nd_surv_adv_t *out /* OUT */,
+                           char *err, size_t err_len);
+
 /* ---- Alerts ----------------------------------------------------------------------------- */
 
 typedef struct nd_surv_alert {

@@ -12,6 +12,7 @@
 #include "noderr/assert.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -515,7 +516,11 @@ static int cutoff_valid(double cutoff)
     return cutoff >= 0.0 && cutoff <= 1.0;
 }
 
-double nd_metric_var(const double *r, size_t n, double cutoff)
+/* VaR, CVaR and the tail ratio are the same walk over a sorted copy: only the statistic read
+ * at the end differs. */
+typedef enum tail_stat { TAIL_VAR, TAIL_CVAR, TAIL_RATIO } tail_stat_t;
+
+static double tail_statistic(const double *r, size_t n, double cutoff, tail_stat_t which)
 {
     ND_ASSERT(r != NULL || n == 0);
     if (n == 0 || !cutoff_valid(cutoff))
@@ -525,39 +530,26 @@ double nd_metric_var(const double *r, size_t n, double cutoff)
         return NAN;
     order_stats_t os;
     order_stats_init(&os, copy, n);
-    double v = order_stats_percentile(&os, 100.0 * cutoff);
+    double v = which == TAIL_VAR    ? order_stats_percentile(&os, 100.0 * cutoff)
+               : which == TAIL_CVAR ? order_stats_cvar(&os, cutoff)
+                                    : order_stats_tail_ratio(&os);
     nd_free(copy);
     return v;
+}
+
+double nd_metric_var(const double *r, size_t n, double cutoff)
+{
+    return tail_statistic(r, n, cutoff, TAIL_VAR);
 }
 
 double nd_metric_cvar(const double *r, size_t n, double cutoff)
 {
-    ND_ASSERT(r != NULL || n == 0);
-    if (n == 0 || !cutoff_valid(cutoff))
-        return NAN;
-    double *copy = copy_series(r, n);
-    if (!copy)
-        return NAN;
-    order_stats_t os;
-    order_stats_init(&os, copy, n);
-    double v = order_stats_cvar(&os, cutoff);
-    nd_free(copy);
-    return v;
+    return tail_statistic(r, n, cutoff, TAIL_CVAR);
 }
 
 double nd_metric_tail_ratio(const double *r, size_t n)
 {
-    ND_ASSERT(r != NULL || n == 0);
-    if (n == 0)
-        return NAN;
-    double *copy = copy_series(r, n);
-    if (!copy)
-        return NAN;
-    order_stats_t os;
-    order_stats_init(&os, copy, n);
-    double v = order_stats_tail_ratio(&os);
-    nd_free(copy);
-    return v;
+    return tail_statistic(r, n, 0.0, TAIL_RATIO); /* no cutoff: 0 passes the range check */
 }
 
 /* ---- Everything at once. --------------------------------------------------------------- */

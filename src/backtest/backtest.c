@@ -55,16 +55,13 @@ static void on_trade(void *ctx, const nd_trade_t *trade)
 {
     run_ctx_t *rc = ctx;
     nd_backtest_result_t *r = rc->result;
-    if (r->trade_count == r->trade_capacity) {
-        size_t cap = r->trade_capacity ? r->trade_capacity * 2 : 64;
-        nd_trade_t *grown = nd_realloc(r->trades, cap * sizeof *grown);
-        if (!grown) {
-            rc->failure = ND_ENOMEM;
-            return;
-        }
-        r->trades = grown;
-        r->trade_capacity = cap;
+    nd_trade_t *grown =
+        nd_array_grow(r->trades, &r->trade_capacity, r->trade_count + 1, sizeof *grown, 64);
+    if (!grown) {
+        rc->failure = ND_ENOMEM;
+        return;
     }
+    r->trades = grown;
     r->trades[r->trade_count++] = *trade;
     if (rc->cfg->trades_out)
         write_trade(rc->cfg->trades_out, r->engine, trade);
@@ -187,6 +184,18 @@ static nd_err_t run_loop(nd_bar_source_t *src, nd_clock_sim_t *clock, nd_engine_
     return ND_OK;
 }
 
+void nd_trade_stats_add(nd_trade_stats_t *ts, const nd_trade_t *trade)
+{
+    ND_ASSERT(ts != NULL && trade != NULL);
+    ts->trades++;
+    if (trade->pnl > 0) {
+        ts->winners++;
+        ts->gross_profit += trade->pnl;
+    } else if (trade->pnl < 0) {
+        ts->gross_loss -= trade->pnl;
+    }
+}
+
 static void compute_trade_stats(nd_backtest_result_t *r)
 {
     nd_trade_stats_t *ts = &r->trade_stats;
@@ -195,13 +204,7 @@ static void compute_trade_stats(nd_backtest_result_t *r)
     double held_ns = 0;
     for (size_t k = 0; k < r->trade_count; k++) {
         const nd_trade_t *t = &r->trades[k];
-        ts->trades++;
-        if (t->pnl > 0) {
-            ts->winners++;
-            ts->gross_profit += t->pnl;
-        } else if (t->pnl < 0) {
-            ts->gross_loss -= t->pnl;
-        }
+        nd_trade_stats_add(ts, t);
         held_ns += (double)(t->exit_ns - t->entry_ns);
     }
     ts->win_rate = ts->trades ? (double)ts->winners / (double)ts->trades : NAN;

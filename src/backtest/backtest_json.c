@@ -4,6 +4,7 @@
  * decimal string of the integer amount. Undefined statistics (NaN) become null. */
 #include "noderr/backtest.h"
 #include "noderr/assert.h"
+#include "noderr/scenario.h"
 #include "noderr/fixed.h"
 
 #include <math.h>
@@ -26,13 +27,6 @@ static json_t *money_exact(int64_t cash)
     return json_string(text);
 }
 
-static json_t *iso_time(int64_t ns)
-{
-    char text[40];
-    nd_time_format_iso(ns, text, sizeof text);
-    return json_string(text);
-}
-
 static json_t *attribution_json(const nd_attribution_t *a)
 {
     json_t *o = json_object();
@@ -51,7 +45,7 @@ static json_t *breakers_json(const nd_risk_t *risk)
         const nd_breaker_event_t *b = &risk->events[k];
         json_t *o = json_object();
         json_object_set_new(o, "type", json_string(nd_breaker_kind_name(b->kind)));
-        json_object_set_new(o, "ts", iso_time(b->ts_ns));
+        json_object_set_new(o, "ts", nd_json_time(b->ts_ns));
         json_object_set_new(o, "equity", money(b->equity));
         json_object_set_new(o, "reference_equity", money(b->reference));
         json_object_set_new(o, "measured_pct", json_real((double)b->measured_e6 / 1e4));
@@ -169,7 +163,7 @@ static void add_headline(json_t *o, const nd_backtest_result_t *r)
     nd_halt_summary_t h;
     nd_backtest_halt_summary(r, &h);
     json_object_set_new(o, "halted", json_boolean(h.halted_at_end));
-    json_object_set_new(o, "halted_at", h.halted_at_end ? iso_time(h.trip.ts_ns) : json_null());
+    json_object_set_new(o, "halted_at", h.halted_at_end ? nd_json_time(h.trip.ts_ns) : json_null());
     json_object_set_new(o, "halted_by", h.halted_at_end ? json_string(nd_breaker_kind_name(h.trip.kind))
                                                         : json_null());
     json_object_set_new(o, "halted_bars", json_integer(h.halted_bars));
@@ -200,8 +194,8 @@ static void add_details(json_t *o, const nd_backtest_result_t *r)
     json_object_set_new(o, "final_equity_exact", money_exact(r->final_equity));
     json_object_set_new(o, "fees_exact", money_exact(nd_portfolio_fees(p)));
     json_object_set_new(o, "cash_exact", money_exact(nd_portfolio_cash(p)));
-    json_object_set_new(o, "first_bar", es->bars ? iso_time(es->first_ts_ns) : json_null());
-    json_object_set_new(o, "last_bar", es->bars ? iso_time(es->last_ts_ns) : json_null());
+    json_object_set_new(o, "first_bar", es->bars ? nd_json_time(es->first_ts_ns) : json_null());
+    json_object_set_new(o, "last_bar", es->bars ? nd_json_time(es->last_ts_ns) : json_null());
     json_t *orders = json_object();
     json_object_set_new(orders, "submitted", json_integer(es->orders_submitted));
     json_object_set_new(orders, "accepted", json_integer(es->orders_accepted));

@@ -7,6 +7,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/clock.h"
 #include "noderr/file.h"
 #include "noderr/text.h"
 
@@ -40,4 +41,11 @@ nd_err_t nd_json_file_load(const char *path, size_t size_max, int json_flags, js
     }
     *out = root;
     return ND_OK;
+}
+
+json_t *nd_json_time(int64_t ns)
+{
+    char text[40];
+    nd_time_format_iso(ns, text, sizeof text);
+    return json_string(text);
 }

@@ -24,16 +24,6 @@
 #define CRASH_VOLUME_MULT 5.0
 #define SCENARIOS_MAX 256
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 const char *nd_shock_kind_name(nd_shock_kind_t shock)
 {
     switch (shock) {
@@ -165,7 +155,7 @@ typedef struct cfg_ctx {
 
 static nd_err_t bad(cfg_ctx_t *c, const char *field, const char *why)
 {
-    put_err(c->err, c->err_len, "%s: %s%s%s: %s", c->path, c->key, field ? "." : "",
+    nd_err_put(c->err, c->err_len, "%s: %s%s%s: %s", c->path, c->key, field ? "." : "",
             field ? field : "", why);
     return ND_EINVAL;
 }
@@ -416,7 +406,7 @@ static nd_err_t check_bases(const char *path, nd_scenario_t *list, size_t count,
                               strcmp(list[b].name, list[k].synth.base) == 0))
             b++;
         if (b == count) {
-            put_err(err, err_len, "%s: scenario '%s'.base: '%s' is neither \"synthetic\" nor a "
+            nd_err_put(err, err_len, "%s: scenario '%s'.base: '%s' is neither \"synthetic\" nor a "
                     "history scenario", path, list[k].name, list[k].synth.base);
             return ND_EINVAL;
         }
@@ -526,24 +516,7 @@ static nd_err_t read_all(const char *path, const nd_instrument_t *inst, cache_en
     nd_err_t rc = nd_bars_open(path, ND_BAR_FORMAT_AUTO, inst, &src, e->err, sizeof e->err);
     if (rc != ND_OK)
         return rc;
-    size_t cap = 0;
-    nd_bar_t bar;
-    while ((rc = src->next(src, &bar)) == ND_OK) {
-        if (e->count == cap) {
-            cap = cap ? cap * 2 : 4096;
-            nd_bar_t *grown = nd_realloc(e->bars, cap * sizeof *grown);
-            if (!grown) {
-                rc = ND_ENOMEM;
-                break;
-            }
-            e->bars = grown;
-        }
-        e->bars[e->count++] = bar;
-    }
-    if (rc == ND_EEOF)
-        rc = ND_OK;
-    else if (rc != ND_ENOMEM)
-        snprintf(e->err, sizeof e->err, "%s", src->err);
+    rc = nd_bars_read_all(src, &e->bars, &e->count, e->err, sizeof e->err);
     src->close(src);
     return rc;
 }
@@ -583,26 +556,13 @@ void nd_scenario_fetch_command(const nd_scenario_t *sc, const char *data_dir, ch
              sc->symbol, sc->interval, from, to, data_dir ? data_dir : "data");
 }
 
-/* First index with ts >= t (bars sorted by time). O(log n). */
-static size_t lower_bound(const nd_bar_t *bars, size_t n, int64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (bars[mid].ts_ns < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
 
 static nd_err_t not_covered(const nd_scenario_t *sc, const char *data_dir, const char *why,
                             char *err, size_t err_len)
 {
     char cmd[400];
     nd_scenario_fetch_command(sc, data_dir, cmd, sizeof cmd);
-    put_err(err, err_len, "%s; get it with: %s", why, cmd);
+    nd_err_put(err, err_len, "%s; get it with: %s", why, cmd);
     return ND_ENOTFOUND;
 }
 
@@ -622,11 +582,11 @@ static nd_err_t load_history(const nd_scenario_t *sc, const char *data_dir,
         snprintf(why, sizeof why, "%s is missing", path);
         rc = not_covered(sc, data_dir, why, err, err_len);
     } else if (e->rc != ND_OK) {
-        put_err(err, err_len, "%s", e->err);
+        nd_err_put(err, err_len, "%s", e->err);
         rc = e->rc;
     } else {
-        size_t lo = lower_bound(e->bars, e->count, sc->from_ns);
-        size_t hi = lower_bound(e->bars, e->count, sc->to_ns);
+        size_t lo = nd_bars_lower_bound(e->bars, e->count, sc->from_ns);
+        size_t hi = nd_bars_lower_bound(e->bars, e->count, sc->to_ns);
         if (hi == lo || e->bars[lo].ts_ns > sc->from_ns + COVER_SLACK_NS ||
             e->bars[hi - 1].ts_ns < sc->to_ns - COVER_SLACK_NS) {
             snprintf(why, sizeof why, "%s does not cover the window of %s", path, sc->name);
@@ -812,7 +772,7 @@ static nd_err_t load_synth_base(const nd_scenario_t *sc, int64_t interval_ns,
         return ND_ENOMEM;
     if (rc != ND_OK && rc != ND_EEOF) {
         nd_free(b);
-        put_err(err, err_len, "synthetic base of %s: %s", sc->name, nd_strerror(rc));
+        nd_err_put(err, err_len, "synthetic base of %s: %s", sc->name, nd_strerror(rc));
         return rc;
     }
     *bars = b;
@@ -828,7 +788,7 @@ nd_err_t nd_scenario_load(const nd_scenario_t *sc, const char *data_dir,
     ND_ASSERT(bars != NULL && count != NULL);
     int64_t interval_ns = 0;
     if (nd_scenario_interval_ns(sc->interval, &interval_ns) != ND_OK) {
-        put_err(err, err_len, "scenario %s: bad interval '%s'", sc->name, sc->interval);
+        nd_err_put(err, err_len, "scenario %s: bad interval '%s'", sc->name, sc->interval);
         return ND_EINVAL;
     }
     if (sc->kind == ND_SCENARIO_HISTORY)
@@ -913,13 +873,6 @@ nd_err_t nd_scenario_open(const nd_scenario_t *sc, const char *data_dir,
 
 /* ---- JSON ------------------------------------------------------------------------------- */
 
-static json_t *jtime(int64_t ns)
-{
-    char buf[40];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
-}
-
 static json_t *synth_json(const nd_scenario_t *sc)
 {
     const nd_scenario_synth_t *p = &sc->synth;
@@ -961,8 +914,8 @@ json_t *nd_scenario_json(const nd_scenario_t *sc)
     json_object_set_new(o, "symbol", json_string(sc->symbol));
     json_object_set_new(o, "interval", json_string(sc->interval));
     bool windowed = sc->kind == ND_SCENARIO_HISTORY || strcmp(sc->synth.base, "synthetic") != 0;
-    json_object_set_new(o, "from", windowed ? jtime(sc->from_ns) : json_null());
-    json_object_set_new(o, "to", windowed ? jtime(sc->to_ns) : json_null());
+    json_object_set_new(o, "from", windowed ? nd_json_time(sc->from_ns) : json_null());
+    json_object_set_new(o, "to", windowed ? nd_json_time(sc->to_ns) : json_null());
     if (sc->kind == ND_SCENARIO_SYNTHETIC)
         json_object_set_new(o, "synthetic", synth_json(sc));
     if (sc->venue.set) {

@@ -17,16 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- the trace ---------------------------------------------------------------------------- */
 
 void nd_run_trace_init(nd_run_trace_t *t, int ext_decimals)
@@ -97,14 +87,11 @@ nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity,
 nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *event)
 {
     ND_ASSERT(t != NULL && event != NULL);
-    if (t->trip_count == t->trip_capacity) {
-        size_t cap = t->trip_capacity ? t->trip_capacity * 2 : 16;
-        nd_trace_trip_t *grown = nd_realloc(t->trips, cap * sizeof *grown);
-        if (!grown)
-            return ND_ENOMEM;
-        t->trips = grown;
-        t->trip_capacity = cap;
-    }
+    nd_trace_trip_t *grown =
+        nd_array_grow(t->trips, &t->trip_capacity, t->trip_count + 1, sizeof *grown, 16);
+    if (!grown)
+        return ND_ENOMEM;
+    t->trips = grown;
     nd_trace_trip_t *trip = &t->trips[t->trip_count++];
     memset(trip, 0, sizeof *trip);
     trip->event = *event;
@@ -184,13 +171,11 @@ static bool loss_reached(int64_t reference, int64_t equity, int64_t threshold_e2
 static nd_err_t add_crossing(nd_breaker_validation_t *v, size_t *cap, nd_breaker_kind_t kind,
                              int64_t bar, int64_t ts, int64_t reference, int64_t equity)
 {
-    if (v->crossing_count == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        nd_crossing_t *grown = nd_realloc(v->crossings, *cap * sizeof *grown);
-        if (!grown)
-            return ND_ENOMEM;
-        v->crossings = grown;
-    }
+    nd_crossing_t *grown =
+        nd_array_grow(v->crossings, cap, v->crossing_count + 1, sizeof *grown, 16);
+    if (!grown)
+        return ND_ENOMEM;
+    v->crossings = grown;
     nd_crossing_t c = {kind, bar, ts, 0, -1, -1};
     c.measured_e6 = (int64_t)(((__int128)reference - equity) * 1000000 / reference);
     v->crossings[v->crossing_count++] = c;
@@ -248,14 +233,7 @@ static nd_err_t find_crossings(const nd_run_trace_t *t, const nd_risk_config_t *
 
 static int64_t bar_of(const nd_run_trace_t *t, int64_t ts_ns)
 {
-    size_t lo = 0, hi = t->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->ts_ns[mid] < ts_ns)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = nd_time_lower_bound(t->ts_ns, t->count, sizeof *t->ts_ns, ts_ns);
     return lo < t->count && t->ts_ns[lo] == ts_ns ? (int64_t)lo : -1;
 }
 
@@ -413,7 +391,7 @@ static const crit_key_t crit_keys[] = {
 static nd_err_t crit_bad(const char *path, const char *where, const char *key, const char *why,
                          char *err, size_t err_len)
 {
-    put_err(err, err_len, "%s: %s%s%s: %s", path ? path : "config", where, key ? "." : "",
+    nd_err_put(err, err_len, "%s: %s%s%s: %s", path ? path : "config", where, key ? "." : "",
             key ? key : "", why);
     return ND_EINVAL;
 }

@@ -7,6 +7,7 @@
  * undefined statistics as null, in a fixed key order, so equal inputs give equal bytes. */
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/scenario.h"
 #include "noderr/clock.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
@@ -21,16 +22,6 @@
 
 /* Walk-forward segments per scenario: 10 years of daily steps is far beyond any window here. */
 #define WF_SEGMENTS_MAX 4096
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 void nd_validate_config_default(nd_validate_config_t *cfg)
 {
@@ -50,13 +41,6 @@ typedef struct suite {
 static json_t *jnum(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *jtime(int64_t ns)
-{
-    char buf[40];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
 }
 
 static double cash(int64_t v)
@@ -109,7 +93,7 @@ static nd_err_t run_bars(run_t *r, nd_bar_t *bars, size_t count, bool traced, ch
     src->close(src);
     r->bt.source = NULL;
     if (rc == ND_OK && r->trace.failure != ND_OK) {
-        put_err(err, err_len, "out of memory while tracing the run");
+        nd_err_put(err, err_len, "out of memory while tracing the run");
         rc = r->trace.failure;
     }
     return rc;
@@ -128,7 +112,7 @@ static FILE *open_csv(const suite_t *s, const char *name, const char *what)
     snprintf(path, sizeof path, "%s/%s-%s.csv", s->cfg->csv_dir, name, what);
     FILE *f = fopen(path, "w");
     if (!f)
-        put_err(s->err, s->err_len, "--csv %s: cannot write %s: %s", s->cfg->csv_dir, path,
+        nd_err_put(s->err, s->err_len, "--csv %s: cannot write %s: %s", s->cfg->csv_dir, path,
                 strerror(errno));
     return f;
 }
@@ -150,15 +134,20 @@ static nd_err_t run_full(const suite_t *s, const nd_scenario_t *sc, nd_bar_t *ba
     char err[512] = "";
     nd_err_t rc = run_bars(r, bars, n, true, err, sizeof err);
     if (rc != ND_OK)
-        put_err(s->err, s->err_len, "scenario %s: %s", sc->name, err);
-    if (r->bt.equity_out && fclose(r->bt.equity_out) != 0 && rc == ND_OK) {
-        put_err(s->err, s->err_len, "--csv %s: write failed", s->cfg->csv_dir);
-        rc = ND_EIO;
+        nd_err_put(s->err, s->err_len, "scenario %s: %s", sc->name, err);
+    /* Both files are closed whatever happened; the first failure (a write lost in the buffer
+     * shows in the error flag or at the flush, not only at fclose) is the one reported. */
+    FILE *files[2] = {r->bt.equity_out, r->bt.trades_out};
+    const char *whats[2] = {"equity", "trades"};
+    for (size_t i = 0; i < 2; i++) {
+        int e = files[i] ? nd_file_finish(files[i], true) : 0;
+        if (e != 0 && rc == ND_OK) {
+            nd_err_put(s->err, s->err_len, "--csv %s: writing %s-%s.csv: %s", s->cfg->csv_dir,
+                       sc->name, whats[i], strerror(e));
+            rc = ND_EIO;
+        }
     }
-    if (r->bt.trades_out && fclose(r->bt.trades_out) != 0 && rc == ND_OK) {
-        put_err(s->err, s->err_len, "--csv %s: write failed", s->cfg->csv_dir);
-        rc = ND_EIO;
-    }
+    r->bt.equity_out = r->bt.trades_out = NULL;
     return rc;
 }
 
@@ -171,8 +160,8 @@ static json_t *metrics_json(const nd_backtest_result_t *r)
     nd_portfolio_t *p = nd_engine_portfolio(r->engine);
     json_t *o = json_object();
     json_object_set_new(o, "bars", json_integer(es->bars));
-    json_object_set_new(o, "first", es->bars ? jtime(es->first_ts_ns) : json_null());
-    json_object_set_new(o, "last", es->bars ? jtime(es->last_ts_ns) : json_null());
+    json_object_set_new(o, "first", es->bars ? nd_json_time(es->first_ts_ns) : json_null());
+    json_object_set_new(o, "last", es->bars ? nd_json_time(es->last_ts_ns) : json_null());
     json_object_set_new(o, "initial_cash", json_real(cash(nd_portfolio_initial_cash(p))));
     json_object_set_new(o, "final_equity", json_real(cash(r->final_equity)));
     json_object_set_new(o, "total_return", jnum(m->total_return));
@@ -200,7 +189,7 @@ static json_t *metrics_json(const nd_backtest_result_t *r)
     nd_backtest_halt_summary(r, &h);
     nd_halt_summary_format(&h, line, sizeof line);
     json_object_set_new(o, "halted", json_boolean(h.halted_at_end));
-    json_object_set_new(o, "halted_at", h.halted_at_end ? jtime(h.trip.ts_ns) : json_null());
+    json_object_set_new(o, "halted_at", h.halted_at_end ? nd_json_time(h.trip.ts_ns) : json_null());
     json_object_set_new(o, "halted_bars", json_integer(h.halted_bars));
     json_object_set_new(o, "halt_summary", line[0] ? json_string(line) : json_null());
     return o;
@@ -210,7 +199,7 @@ static json_t *breaker_event_json(const nd_breaker_event_t *b)
 {
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(nd_breaker_kind_name(b->kind)));
-    json_object_set_new(o, "time", jtime(b->ts_ns));
+    json_object_set_new(o, "time", nd_json_time(b->ts_ns));
     json_object_set_new(o, "ts", json_integer(b->ts_ns / ND_NS_PER_MS));
     json_object_set_new(o, "equity", json_real(cash(b->equity)));
     json_object_set_new(o, "reference", json_real(cash(b->reference)));
@@ -231,7 +220,7 @@ static json_t *trip_json(const nd_trip_check_t *tc, const nd_breaker_validation_
                                                          : json_null());
     json_object_set_new(o, "halted_until", tc->trip.halt_end_ns == INT64_MAX
                                                ? json_string("end of run")
-                                               : jtime(tc->trip.halt_end_ns));
+                                               : nd_json_time(tc->trip.halt_end_ns));
     json_object_set_new(o, "stayed_halted", json_boolean(tc->stayed_halted));
     json_object_set_new(o, "orders_accepted_while_halted",
                         json_integer(tc->trip.accepted_while_halted));
@@ -258,7 +247,7 @@ static json_t *breaker_validation_json(const nd_breaker_validation_t *v)
         json_t *c = json_object();
         json_object_set_new(c, "type", json_string(nd_breaker_kind_name(x->kind)));
         json_object_set_new(c, "bar", json_integer(x->bar_index));
-        json_object_set_new(c, "time", jtime(x->ts_ns));
+        json_object_set_new(c, "time", nd_json_time(x->ts_ns));
         json_object_set_new(c, "measured_pct", json_real((double)x->measured_e6 / 1e4));
         json_object_set_new(c, "tripped", json_boolean(x->trip_index >= 0));
         json_object_set_new(c, "lag_bars", x->lag_bars >= 0 ? json_integer(x->lag_bars)
@@ -343,18 +332,6 @@ static void add_series(json_t *o, const run_t *r)
 
 /* ---- walk-forward ------------------------------------------------------------------------- */
 
-static size_t lower_bound(const nd_bar_t *bars, size_t n, int64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (bars[mid].ts_ns < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
 
 typedef struct wf_sums {
     double ret[2], sharpe[2];
@@ -366,10 +343,10 @@ static nd_err_t segment_json(const suite_t *s, const nd_scenario_t *sc, nd_bar_t
                              size_t n, int64_t from, int64_t to, int half, wf_sums_t *sums,
                              json_t **out)
 {
-    size_t lo = lower_bound(bars, n, from), hi = lower_bound(bars, n, to);
+    size_t lo = nd_bars_lower_bound(bars, n, from), hi = nd_bars_lower_bound(bars, n, to);
     json_t *o = json_object();
-    json_object_set_new(o, "from", jtime(from));
-    json_object_set_new(o, "to", jtime(to));
+    json_object_set_new(o, "from", nd_json_time(from));
+    json_object_set_new(o, "to", nd_json_time(to));
     json_object_set_new(o, "bars", json_integer((json_int_t)(hi - lo)));
     *out = o;
     if (hi == lo)
@@ -379,7 +356,7 @@ static nd_err_t segment_json(const suite_t *s, const nd_scenario_t *sc, nd_bar_t
     char err[512] = "";
     nd_err_t rc = run_bars(&r, bars + lo, hi - lo, false, err, sizeof err);
     if (rc != ND_OK) {
-        put_err(s->err, s->err_len, "scenario %s walk-forward: %s", sc->name, err);
+        nd_err_put(s->err, s->err_len, "scenario %s walk-forward: %s", sc->name, err);
         run_free(&r);
         return rc;
     }
@@ -484,7 +461,7 @@ static nd_err_t judged_json(const suite_t *s, const nd_scenario_t *sc, const nd_
                                        &bv);
     if (rc != ND_OK) {
         nd_breaker_validation_free(&bv);
-        put_err(s->err, s->err_len, "scenario %s: out of memory", sc->name);
+        nd_err_put(s->err, s->err_len, "scenario %s: out of memory", sc->name);
         return rc;
     }
     nd_criterion_result_t res[ND_CRITERIA_MAX];
@@ -528,7 +505,7 @@ static nd_err_t run_scenario(const suite_t *s, const nd_scenario_t *sc, json_t *
         return ND_OK;
     }
     if (rc != ND_OK) {
-        put_err(s->err, s->err_len, "scenario %s: %s", sc->name, why[0] ? why : nd_strerror(rc));
+        nd_err_put(s->err, s->err_len, "scenario %s: %s", sc->name, why[0] ? why : nd_strerror(rc));
         return rc;
     }
     run_t r;
@@ -583,7 +560,7 @@ static nd_err_t check_only(const nd_validate_config_t *cfg, const nd_scenario_t 
         while (j < n && strcmp(list[j].name, cfg->only[k]) != 0)
             j++;
         if (j == n) {
-            put_err(err, err_len, "--scenario: unknown scenario '%s' (see 'noderr scenarios')",
+            nd_err_put(err, err_len, "--scenario: unknown scenario '%s' (see 'noderr scenarios')",
                     cfg->only[k]);
             return ND_EINVAL;
         }
@@ -650,7 +627,7 @@ nd_err_t nd_validate_run(const nd_validate_config_t *cfg, json_t **doc_out, char
     if (rc == ND_OK)
         rc = check_only(cfg, list, n, err, err_len);
     if (rc == ND_OK && cfg->csv_dir && mkdir(cfg->csv_dir, 0777) != 0 && errno != EEXIST) {
-        put_err(err, err_len, "--csv %s: %s", cfg->csv_dir, strerror(errno));
+        nd_err_put(err, err_len, "--csv %s: %s", cfg->csv_dir, strerror(errno));
         rc = ND_EIO;
     }
     if (rc == ND_OK)

@@ -98,5 +98,7 @@ int nd_cli_stdout_finish(int rc);
 /* Writes a JSON value to stdout followed by a newline, deterministic formatting. */
 struct json_t;
 int nd_cli_print_json(struct json_t *value);
+/* nd_cli_print_json, then releases value (a document built only to be printed): 0 or -1. */
+int nd_cli_print_json_take(struct json_t *value);
 
 #endif

@@ -75,6 +75,13 @@ int nd_cli_print_json(json_t *value)
     return 0;
 }
 
+int nd_cli_print_json_take(json_t *value)
+{
+    int rc = nd_cli_print_json(value);
+    json_decref(value);
+    return rc;
+}
+
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx)
@@ -276,26 +283,9 @@ FILE *nd_cli_out_open(const char *option, const char *path)
     return f;
 }
 
-/* Flushes and closes f; the first errno seen, or EIO when only the error flag tells. */
-static int finish_stream(FILE *f, bool close_it)
-{
-    int e = 0;
-    errno = 0;
-    if (fflush(f) != 0)
-        e = errno ? errno : EIO;
-    if (ferror(f) && e == 0)
-        e = EIO;
-    if (close_it) {
-        errno = 0;
-        if (fclose(f) != 0 && e == 0)
-            e = errno ? errno : EIO;
-    }
-    return e;
-}
-
 int nd_cli_out_close(const char *option, const char *path, FILE *f)
 {
-    int e = finish_stream(f, true);
+    int e = nd_file_finish(f, true);
     if (e != 0) {
         fprintf(stderr, "noderr: writing to %s %s: %s\n", option, path, strerror(e));
         return -1;
@@ -307,7 +297,7 @@ int nd_cli_stdout_finish(int rc)
 {
     /* A failed write to stdout is an error, never success: `noderr ... > /dev/full` exits 2.
      * stdout is closed here so that even the error a close reports (NFS, a full disk) counts. */
-    int e = finish_stream(stdout, true);
+    int e = nd_file_finish(stdout, true);
     if (e != 0) {
         fprintf(stderr, "noderr: writing to stdout: %s\n", strerror(e));
         return ND_EXIT_USAGE;

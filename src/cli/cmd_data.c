@@ -239,9 +239,7 @@ static int print_json(const options_t *o, const nd_data_fetch_result_t *r, nd_er
     json_object_set_new(root, "file", rc == ND_OK ? json_string(r->file) : json_null());
     if (rc != ND_OK)
         json_object_set_new(root, "error", json_string(err));
-    int bad = nd_cli_print_json(root);
-    json_decref(root);
-    return bad;
+    return nd_cli_print_json_take(root);
 }
 
 static int fetch(options_t *o)

@@ -106,41 +106,14 @@ typedef struct run_state {
     uint32_t window;          /* walk-forward window + 1, or 0 */
 } run_state_t;
 
-static int parse_objectives(options_t *o, const char *arg)
+/* The one walk of a comma list (--objectives, --weights): at most ND_EVOLVE_OBJECTIVES_MAX
+ * items, each handed to item() with its position. Returns the count, or -1 after a message. */
+static int each_listed(options_t *o, const char *option, const char *arg,
+                       int (*item)(options_t *o, uint32_t index, const char *text))
 {
     char buf[256];
     if (strlen(arg) >= sizeof buf) {
-        fprintf(stderr, "noderr: --objectives: list too long\n");
-        return -1;
-    }
-    strcpy(buf, arg);
-    o->task.objective_count = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        nd_evolve_objective_t obj;
-        if (nd_evolve_objective_parse(tok, &obj) != ND_OK) {
-            fprintf(stderr, "noderr: --objectives: unknown objective '%s' (sharpe, sortino, "
-                            "calmar, max_drawdown, win_rate, profit_factor, total_return)\n", tok);
-            return -1;
-        }
-        if (o->task.objective_count == ND_EVOLVE_OBJECTIVES_MAX) {
-            fprintf(stderr, "noderr: --objectives: at most %d\n", ND_EVOLVE_OBJECTIVES_MAX);
-            return -1;
-        }
-        o->task.objectives[o->task.objective_count++] = obj;
-    }
-    if (o->task.objective_count == 0) {
-        fprintf(stderr, "noderr: --objectives: give at least one objective\n");
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_weights(options_t *o, const char *arg)
-{
-    char buf[256];
-    if (strlen(arg) >= sizeof buf) {
-        fprintf(stderr, "noderr: --weights: list too long\n");
+        fprintf(stderr, "noderr: %s: list too long\n", option);
         return -1;
     }
     strcpy(buf, arg);
@@ -148,14 +121,50 @@ static int parse_weights(options_t *o, const char *arg)
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         if (n == ND_EVOLVE_OBJECTIVES_MAX) {
-            fprintf(stderr, "noderr: --weights: at most %d\n", ND_EVOLVE_OBJECTIVES_MAX);
+            fprintf(stderr, "noderr: %s: at most %d\n", option, ND_EVOLVE_OBJECTIVES_MAX);
             return -1;
         }
-        if (nd_cli_real("--weights", tok, -1e6, 1e6, &o->ga.weights[n++]))
+        if (item(o, n++, tok) != 0)
             return -1;
     }
+    return (int)n;
+}
+
+static int objective_item(options_t *o, uint32_t index, const char *text)
+{
+    if (nd_evolve_objective_parse(text, &o->task.objectives[index]) != ND_OK) {
+        fprintf(stderr, "noderr: --objectives: unknown objective '%s' (sharpe, sortino, "
+                        "calmar, max_drawdown, win_rate, profit_factor, total_return)\n", text);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_objectives(options_t *o, const char *arg)
+{
+    int n = each_listed(o, "--objectives", arg, objective_item);
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        fprintf(stderr, "noderr: --objectives: give at least one objective\n");
+        return -1;
+    }
+    o->task.objective_count = (uint32_t)n;
+    return 0;
+}
+
+static int weight_item(options_t *o, uint32_t index, const char *text)
+{
+    return nd_cli_real("--weights", text, -1e6, 1e6, &o->ga.weights[index]);
+}
+
+static int parse_weights(options_t *o, const char *arg)
+{
+    int n = each_listed(o, "--weights", arg, weight_item);
+    if (n < 0)
+        return -1;
     o->weights_set = true;
-    o->weight_count = n; /* checked against the objectives once both are known */
+    o->weight_count = (uint32_t)n; /* checked against the objectives once both are known */
     return 0;
 }
 
@@ -648,13 +657,6 @@ static int run_single(options_t *o, const nd_evolve_bars_t *data, run_state_t *r
 
 #define WF_WINNERS_MAX 5
 
-static json_t *iso_json(int64_t ns)
-{
-    char buf[32];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
-}
-
 /* Re-runs up to WF_WINNERS_MAX feasible front members in and out of sample. */
 static int wf_winners(const options_t *o, const nd_evolve_bars_t *d, const nd_evolve_window_t *w,
                       const nd_evolve_result_t *r, json_t *arr, int *flagged, double *top)
@@ -704,9 +706,9 @@ static json_t *wf_window_json(const nd_evolve_bars_t *d, const nd_evolve_window_
                               const nd_evolve_result_t *r, json_t *winners)
 {
     json_t *e = json_object();
-    json_object_set_new(e, "train_start", iso_json(d->bars[w->train_begin].ts_ns));
-    json_object_set_new(e, "test_start", iso_json(d->bars[w->train_end].ts_ns));
-    json_object_set_new(e, "test_end", iso_json(d->bars[w->test_end - 1].ts_ns));
+    json_object_set_new(e, "train_start", nd_json_time(d->bars[w->train_begin].ts_ns));
+    json_object_set_new(e, "test_start", nd_json_time(d->bars[w->train_end].ts_ns));
+    json_object_set_new(e, "test_end", nd_json_time(d->bars[w->test_end - 1].ts_ns));
     json_object_set_new(e, "train_bars", json_integer((json_int_t)(w->train_end - w->train_begin)));
     json_object_set_new(e, "test_bars", json_integer((json_int_t)(w->test_end - w->train_end)));
     json_object_set_new(e, "generations_run", json_integer(r->generations_run));

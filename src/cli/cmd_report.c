@@ -3,6 +3,7 @@
  * through a temporary name and renamed, so a failed report never leaves half a file; a device or
  * FIFO is written in place. */
 #include "cli.h"
+#include "noderr/file.h"
 #include "noderr/store.h"
 
 #include <errno.h>
@@ -10,7 +11,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 int nd_cmd_report(int argc, char **argv);
 
@@ -61,47 +61,28 @@ static int parse_option(void *ctx, int opt, const char *arg)
     return -1;
 }
 
-/* A device, a FIFO or anything else that exists and is not a regular file (/dev/stdout, a pipe)
- * is written in place: renaming a temporary file over it would replace the node itself (run as
- * root, `--out /dev/full` turned the device into a regular file). */
-static bool write_in_place(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-}
-
 static int write_out(nd_store_t *s, const options_t *o, const nd_compliance_period_t *period)
 {
-    char tmp[4096], err[512] = "";
+    char err[512] = "";
     FILE *out = stdout;
-    const char *target = NULL; /* what is opened: the temporary name, or --out itself */
+    /* --out goes through nd_file_out (file.h): a temporary name renamed over a regular file, in
+     * place for a device or a FIFO, every write, the flush and the close checked. */
+    nd_file_out_t file;
     if (o->out_path) {
-        bool direct = write_in_place(o->out_path);
-        if (!direct &&
-            (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", o->out_path) >= sizeof tmp) {
-            fprintf(stderr, "noderr report: --out %s: path too long\n", o->out_path);
+        if (nd_file_out_open(&file, o->out_path, err, sizeof err) != ND_OK) {
+            fprintf(stderr, "noderr report: --out %s\n", err);
             return ND_EXIT_USAGE;
         }
-        target = direct ? o->out_path : tmp;
-        out = nd_cli_out_open("--out", target);
-        if (!out)
-            return ND_EXIT_USAGE;
+        out = file.f;
     }
     nd_err_t rc = nd_compliance_report_write(s, period, o->jurisdiction, o->format, out, err,
                                              sizeof err);
-    if (target) {
-        bool temporary = target == tmp;
-        if (nd_cli_out_close("--out", target, out) != 0) {
-            if (temporary)
-                remove(tmp);
-            return ND_EXIT_USAGE; /* the message is out */
+    if (o->out_path) {
+        char close_err[512] = "";
+        if (nd_file_out_close(&file, rc == ND_OK, close_err, sizeof close_err) != ND_OK) {
+            fprintf(stderr, "noderr report: writing to --out %s\n", close_err);
+            return ND_EXIT_USAGE;
         }
-        if (rc == ND_OK && temporary && rename(tmp, o->out_path) != 0) {
-            snprintf(err, sizeof err, "--out %s: %s", o->out_path, strerror(errno));
-            rc = ND_EIO;
-        }
-        if (rc != ND_OK && temporary)
-            remove(tmp);
     }
     if (rc != ND_OK) {
         fprintf(stderr, "noderr report: %s\n", err[0] ? err : nd_strerror(rc));

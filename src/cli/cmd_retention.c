@@ -107,9 +107,7 @@ static int print_result(const options_t *o, const nd_retention_result_t *r)
         }
         json_object_set_new(doc, "by_class", by);
         json_object_set_new(doc, "cutoffs", cut);
-        int rc = nd_cli_print_json(doc);
-        json_decref(doc);
-        return rc ? ND_EXIT_USAGE : ND_EXIT_OK;
+        return nd_cli_print_json_take(doc) ? ND_EXIT_USAGE : ND_EXIT_OK;
     }
     printf("noderr retention: %s %lld records (trades %lld, logs %lld, metrics %lld, chaos %lld)"
            " in %lld ranges; %lld kept", o->dry_run ? "would prune" : "pruned",

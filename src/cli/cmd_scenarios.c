@@ -100,8 +100,7 @@ int nd_cmd_scenarios(int argc, char **argv)
         for (size_t k = 0; k < n; k++)
             json_array_append_new(arr, nd_scenario_json(&list[k]));
         json_object_set_new(doc, "scenarios", arr);
-        rc = nd_cli_print_json(doc) == 0 ? ND_EXIT_OK : ND_EXIT_USAGE;
-        json_decref(doc);
+        rc = nd_cli_print_json_take(doc) == 0 ? ND_EXIT_OK : ND_EXIT_USAGE;
     } else {
         print_table(list, n);
     }

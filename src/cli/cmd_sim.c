@@ -96,9 +96,7 @@ int nd_cmd_sim(int argc, char **argv)
             json_object_set_new(all, "last", doc);
             doc = all;
         }
-        int prc = nd_cli_print_json(doc);
-        json_decref(doc);
-        if (prc != 0)
+        if (nd_cli_print_json_take(doc) != 0)
             return ND_EXIT_USAGE;
     } else if (ok) {
         printf("noderr sim: %lld seed(s) from %lld passed: %lld events, %lld fills, %lld breaker "

@@ -30,10 +30,8 @@
 
 int nd_cmd_surveil(int argc, char **argv);
 
-#define SURV_LINE_MAX 1024
-#define SURV_FIELDS 11
 #define SURV_ADV_MAX 256
-#define SURV_HEADER "ts,account,owner,strategy,venue,symbol,side,event,order_id,price,qty"
+#define SURV_HEADER ND_SURV_CSV_HEADER
 
 typedef struct surv_opts {
     const char *events_path;
@@ -52,38 +50,14 @@ typedef struct surv_opts {
     bool help;
 } surv_opts_t;
 
-/* What the first row of an order id said, to refuse a later row that contradicts it. */
-typedef struct order_seen {
-    size_t line; /* 0 = not seen */
-    uint32_t account, owner, symbol;
-    int8_t side;
-} order_seen_t;
-
 typedef struct surv_input {
     nd_surv_dict_t *dict;
-    nd_surv_event_t *events;
-    size_t count, cap;
-    order_seen_t *seen; /* indexed by dictionary id */
-    size_t seen_cap;
-    nd_surv_account_t *accounts;
-    size_t account_count, account_cap;
+    nd_surv_inputs_t data;        /* events, accounts, holidays (surveil_csv.c or the store) */
     nd_surv_adv_t adv[SURV_ADV_MAX];
     size_t adv_count;
-    int64_t *holidays;
-    size_t holiday_count, holiday_cap;
-    size_t account_columns;       /* 3, or 4 with a jurisdiction column */
-    uint32_t default_jurisdictions; /* --jurisdiction: accounts without their own list */
     nd_store_t *store;            /* --db: open until the alerts are recorded */
     int64_t store_records;        /* --db: records that became events */
 } surv_input_t;
-
-/* A line reader: fgets with the line ending stripped and a length limit. */
-typedef struct line_reader {
-    FILE *f;
-    const char *path;
-    size_t line_no;
-    char buf[SURV_LINE_MAX + 2];
-} line_reader_t;
 
 static const char usage_text[] =
     "usage: noderr surveil --events FILE.csv [--jurisdiction US[,EU,UK,SG]]\n"
@@ -115,508 +89,6 @@ static const char usage_text[] =
     "order_ids, from, to, reason\n"
     "  --fail-on-alert      exit 1 when there is at least one alert\n"
     "  --help               print this help\n";
-
-/* Reads the next line into r->buf (ending stripped). Returns 1, 0 at end of file, or -1
- * after printing why. */
-static int read_line(line_reader_t *r)
-{
-    if (!fgets(r->buf, sizeof r->buf, r->f)) {
-        if (ferror(r->f)) {
-            fprintf(stderr, "noderr surveil: %s:%zu: read error: %s\n", r->path,
-                    r->line_no + 1, strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    r->line_no++;
-    size_t len = strlen(r->buf);
-    if (len > 0 && r->buf[len - 1] != '\n' && !feof(r->f)) {
-        fprintf(stderr, "noderr surveil: %s:%zu: line longer than %d characters\n", r->path,
-                r->line_no, SURV_LINE_MAX);
-        return -1;
-    }
-    while (len > 0 && (r->buf[len - 1] == '\n' || r->buf[len - 1] == '\r'))
-        r->buf[--len] = '\0';
-    return 1;
-}
-
-/* Splits line in place on commas into at most max fields; returns the field count. */
-static size_t split_fields(char *line, char **fields, size_t max)
-{
-    size_t n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max)
-            return max + 1;
-        fields[n++] = p;
-        char *comma = strchr(p, ',');
-        if (!comma)
-            return n;
-        *comma = '\0';
-        p = comma + 1;
-    }
-}
-
-/* Returns NULL when text is printable UTF-8 without quotes, else why not. */
-static const char *check_text(const char *text)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        if (*s < 0x20 || *s == 0x7F)
-            return "control character";
-        if (*s == '"')
-            return "quoted fields are not supported";
-        int extra = *s < 0x80          ? 0
-                    : (*s >> 5) == 6  ? 1
-                    : (*s >> 4) == 14 ? 2
-                    : (*s >> 3) == 30 ? 3
-                                      : -1;
-        if (extra < 0)
-            return "not valid UTF-8";
-        s++;
-        for (int i = 0; i < extra; i++, s++)
-            if ((*s & 0xC0) != 0x80)
-                return "not valid UTF-8";
-    }
-    return NULL;
-}
-
-static void row_error(const line_reader_t *r, const char *column, const char *text,
-                      const char *why)
-{
-    fprintf(stderr, "noderr surveil: %s:%zu: %s '%s': %s\n", r->path, r->line_no, column, text,
-            why);
-}
-
-/* ts: all digits = Unix milliseconds, else ISO-8601 UTC. */
-static const char *parse_ts(const char *text, int64_t *out_ns /* OUT */)
-{
-    size_t len = strlen(text);
-    if (len == 0)
-        return "empty";
-    if (strspn(text, "0123456789") == len) {
-        int64_t ms = 0;
-        /* Bounded so that ms * 10^6 (and any rule window around it) fits int64. */
-        if (len > 15 || nd_fixed_parse(text, len, 0, &ms) != ND_OK ||
-            ms > ND_SURV_TS_ABS_MAX / ND_NS_PER_MS)
-            return "Unix milliseconds out of range";
-        *out_ns = ms * ND_NS_PER_MS;
-        return NULL;
-    }
-    if (nd_time_parse_iso(text, out_ns) != ND_OK)
-        return "neither Unix milliseconds nor ISO-8601 UTC (2024-01-02T09:30:00Z)";
-    return NULL;
-}
-
-/* A decimal at ND_SURV_DECIMALS; empty gives 0 when allowed. positive: must be > 0. */
-static const char *parse_amount(const char *text, bool empty_ok, bool positive,
-                                int64_t *out /* OUT */)
-{
-    if (*text == '\0') {
-        if (!empty_ok)
-            return "empty";
-        *out = 0;
-        return NULL;
-    }
-    int64_t v = 0;
-    nd_err_t rc = nd_fixed_parse(text, strlen(text), ND_SURV_DECIMALS, &v);
-    if (rc == ND_EPRECISION)
-        return "more than 8 decimal places";
-    if (rc != ND_OK)
-        return "not a plain decimal number";
-    if (v < 0 || (positive && v == 0))
-        return positive ? "must be greater than 0" : "must not be negative";
-    *out = v;
-    return NULL;
-}
-
-static int intern_field(surv_input_t *in, const line_reader_t *r, const char *column,
-                        const char *text, bool required, uint32_t *id)
-{
-    const char *why = required && *text == '\0' ? "empty" : check_text(text);
-    if (!why && nd_surv_dict_intern(in->dict, text, strlen(text), id) != ND_OK)
-        why = "out of memory";
-    if (why) {
-        row_error(r, column, text, why);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_side_kind(const line_reader_t *r, char **f, nd_surv_event_t *e)
-{
-    if (strcasecmp(f[6], "buy") == 0) {
-        e->side = ND_SIDE_BUY;
-    } else if (strcasecmp(f[6], "sell") == 0) {
-        e->side = ND_SIDE_SELL;
-    } else {
-        row_error(r, "side", f[6], "must be buy or sell");
-        return -1;
-    }
-    if (strcasecmp(f[7], "new") == 0) {
-        e->kind = ND_SURV_NEW;
-    } else if (strcasecmp(f[7], "cancel") == 0) {
-        e->kind = ND_SURV_CANCEL;
-    } else if (strcasecmp(f[7], "fill") == 0) {
-        e->kind = ND_SURV_FILL;
-    } else {
-        row_error(r, "event", f[7], "must be new, cancel or fill");
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_numbers(const line_reader_t *r, char **f, nd_surv_event_t *e)
-{
-    const char *why = parse_ts(f[0], &e->ts_ns);
-    if (why) {
-        row_error(r, "ts", f[0], why);
-        return -1;
-    }
-    /* A new order without a price is a market order; a cancel may omit both numbers. */
-    why = parse_amount(f[9], e->kind != ND_SURV_FILL, e->kind == ND_SURV_FILL, &e->px);
-    if (why) {
-        row_error(r, "price", f[9], why);
-        return -1;
-    }
-    why = parse_amount(f[10], e->kind == ND_SURV_CANCEL, e->kind != ND_SURV_CANCEL, &e->qty);
-    if (why) {
-        row_error(r, "qty", f[10], why);
-        return -1;
-    }
-    int64_t notional; /* an input error here, not a clamped figure in an alert */
-    if (nd_surv_event_notional(e, &notional) != ND_OK) {
-        row_error(r, "qty", f[10], "price x qty (the notional) does not fit 64-bit cash units");
-        return -1;
-    }
-    return 0;
-}
-
-/* Refuses a row that contradicts the first row of the same order id. */
-static int check_order(surv_input_t *in, const line_reader_t *r, const char *order_text,
-                       const nd_surv_event_t *e)
-{
-    if (e->order >= in->seen_cap) {
-        size_t cap = in->seen_cap ? in->seen_cap : 1024;
-        while (cap <= e->order)
-            cap *= 2;
-        order_seen_t *seen = nd_realloc(in->seen, cap * sizeof *seen);
-        if (!seen) {
-            row_error(r, "order_id", order_text, "out of memory");
-            return -1;
-        }
-        memset(seen + in->seen_cap, 0, (cap - in->seen_cap) * sizeof *seen);
-        in->seen = seen;
-        in->seen_cap = cap;
-    }
-    order_seen_t *s = &in->seen[e->order];
-    if (s->line == 0) {
-        *s = (order_seen_t){r->line_no, e->account, e->owner, e->symbol, e->side};
-        return 0;
-    }
-    const char *what = s->side != e->side       ? "side"
-                       : s->symbol != e->symbol   ? "symbol"
-                       : s->account != e->account ? "account"
-                       : s->owner != e->owner     ? "owner"
-                                                  : NULL;
-    if (!what)
-        return 0;
-    char why[128];
-    snprintf(why, sizeof why, "this order id has a different %s on line %zu", what, s->line);
-    row_error(r, "order_id", order_text, why);
-    return -1;
-}
-
-static int push_event(surv_input_t *in, const nd_surv_event_t *e)
-{
-    if (in->count == in->cap) {
-        size_t cap = in->cap ? in->cap * 2 : 4096;
-        nd_surv_event_t *ev = nd_realloc(in->events, cap * sizeof *ev);
-        if (!ev)
-            return -1;
-        in->events = ev;
-        in->cap = cap;
-    }
-    in->events[in->count++] = *e;
-    return 0;
-}
-
-static int parse_event_row(surv_input_t *in, const line_reader_t *r, char *line)
-{
-    char *f[SURV_FIELDS + 1];
-    size_t n = split_fields(line, f, SURV_FIELDS);
-    if (n != SURV_FIELDS) {
-        fprintf(stderr, "noderr surveil: %s:%zu: %s%zu columns, expected %d (%s)\n", r->path,
-                r->line_no, n > SURV_FIELDS ? "more than " : "", n > SURV_FIELDS ? n - 1 : n,
-                SURV_FIELDS, SURV_HEADER);
-        return -1;
-    }
-    nd_surv_event_t e = {0};
-    if (intern_field(in, r, "account", f[1], true, &e.account) != 0 ||
-        intern_field(in, r, "owner", f[2], true, &e.owner) != 0 ||
-        intern_field(in, r, "strategy", f[3], false, &e.strategy) != 0 ||
-        intern_field(in, r, "venue", f[4], false, &e.venue) != 0 ||
-        intern_field(in, r, "symbol", f[5], true, &e.symbol) != 0 ||
-        intern_field(in, r, "order_id", f[8], true, &e.order) != 0)
-        return -1;
-    if (parse_side_kind(r, f, &e) != 0 || parse_numbers(r, f, &e) != 0 ||
-        check_order(in, r, f[8], &e) != 0)
-        return -1;
-    if (push_event(in, &e) != 0) {
-        fprintf(stderr, "noderr surveil: %s:%zu: out of memory\n", r->path, r->line_no);
-        return -1;
-    }
-    return 0;
-}
-
-/* Opens path and checks its header line; returns 0 or -1 after printing why. */
-static int open_csv(line_reader_t *r, const char *path, const char *header, const char *alt)
-{
-    memset(r, 0, sizeof *r);
-    r->path = path;
-    char err[512];
-    nd_err_t open_rc = nd_file_open(path, &r->f, err, sizeof err);
-    if (open_rc == ND_ENOTFOUND || open_rc == ND_EIO) { /* err is "PATH: why" */
-        size_t skip = strlen(path) + 2;
-        fprintf(stderr, "noderr surveil: %s: cannot open: %s\n", path,
-                strlen(err) > skip ? err + skip : err);
-        return -1;
-    }
-    if (open_rc != ND_OK) {
-        fprintf(stderr, "noderr surveil: %s\n", err);
-        return -1;
-    }
-    int rc = read_line(r);
-    if (rc == 0) {
-        fprintf(stderr, "noderr surveil: %s:1: empty file, expected the header %s\n", path,
-                header);
-        return -1;
-    }
-    if (rc < 0)
-        return -1;
-    /* A leading UTF-8 byte order mark is skipped, as in every text file noderr reads. */
-    const char *got = r->buf + nd_text_bom_len(r->buf, strlen(r->buf));
-    if (strcmp(got, header) != 0 && !(alt && strcmp(got, alt) == 0)) {
-        fprintf(stderr, "noderr surveil: %s:1: header must be %s%s%s\n", path, header,
-                alt ? " or " : "", alt ? alt : "");
-        return -1;
-    }
-    return 0;
-}
-
-/* Runs row() on every data line; a blank line is allowed only at the end of the file. */
-static int each_row(line_reader_t *r, surv_input_t *in,
-                    int (*row)(surv_input_t *, const line_reader_t *, char *))
-{
-    size_t blank = 0;
-    int rc;
-    while ((rc = read_line(r)) > 0) {
-        if (r->buf[strspn(r->buf, " \t")] == '\0') {
-            blank = blank ? blank : r->line_no;
-            continue;
-        }
-        if (blank) {
-            fprintf(stderr, "noderr surveil: %s:%zu: blank line inside the data\n", r->path,
-                    blank);
-            return -1;
-        }
-        if (row(in, r, r->buf) != 0)
-            return -1;
-    }
-    return rc;
-}
-
-static int read_events(surv_input_t *in, const char *path)
-{
-    line_reader_t *r = nd_alloc(sizeof *r);
-    if (!r) {
-        fprintf(stderr, "noderr surveil: out of memory\n");
-        return -1;
-    }
-    int rc = open_csv(r, path, SURV_HEADER, NULL);
-    if (rc == 0)
-        rc = each_row(r, in, parse_event_row);
-    if (rc == 0 && in->count == 0) {
-        fprintf(stderr, "noderr surveil: %s:2: no events after the header\n", path);
-        rc = -1;
-    }
-    if (r->f)
-        fclose(r->f);
-    nd_free(r);
-    return rc;
-}
-
-static nd_surv_account_t *find_account(surv_input_t *in, uint32_t id)
-{
-    for (size_t i = 0; i < in->account_count; i++)
-        if (in->accounts[i].account == id)
-            return &in->accounts[i];
-    return NULL;
-}
-
-static nd_surv_account_t *add_account(surv_input_t *in, uint32_t id)
-{
-    if (in->account_count == in->account_cap) {
-        size_t cap = in->account_cap ? in->account_cap * 2 : 64;
-        nd_surv_account_t *a = nd_realloc(in->accounts, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        in->accounts = a;
-        in->account_cap = cap;
-    }
-    nd_surv_account_t *a = &in->accounts[in->account_count++];
-    *a = (nd_surv_account_t){.account = id, .jurisdictions = in->default_jurisdictions};
-    return a;
-}
-
-static int parse_account_row(surv_input_t *in, const line_reader_t *r, char *line)
-{
-    char *f[5] = {0}; /* zeroed: -O3 cannot see that split_fields sets the n fields used */
-    size_t n = split_fields(line, f, 4);
-    if (n != in->account_columns) {
-        fprintf(stderr, "noderr surveil: %s:%zu: %zu columns, expected %zu\n", r->path,
-                r->line_no, n, in->account_columns);
-        return -1;
-    }
-    uint32_t id = 0;
-    if (intern_field(in, r, "account", f[0], true, &id) != 0)
-        return -1;
-    if (find_account(in, id)) {
-        row_error(r, "account", f[0], "listed twice");
-        return -1;
-    }
-    nd_surv_account_t *a = add_account(in, id);
-    if (!a) {
-        row_error(r, "account", f[0], "out of memory");
-        return -1;
-    }
-    if (strcasecmp(f[1], "cash") == 0)
-        a->type = ND_SURV_ACCOUNT_CASH;
-    else if (strcasecmp(f[1], "margin") == 0)
-        a->type = ND_SURV_ACCOUNT_MARGIN;
-    else if (f[1][0] != '\0') {
-        row_error(r, "type", f[1], "must be cash or margin (or empty: unknown)");
-        return -1;
-    }
-    const char *why = parse_amount(f[2], true, false, &a->equity);
-    if (why) {
-        row_error(r, "equity", f[2], why);
-        return -1;
-    }
-    a->equity_known = f[2][0] != '\0';
-    char err[128];
-    if (n == 4 && f[3][0] != '\0' &&
-        nd_jurisdiction_parse_list(f[3], &a->jurisdictions, err, sizeof err) != ND_OK) {
-        row_error(r, "jurisdiction", f[3], err);
-        return -1;
-    }
-    return 0;
-}
-
-static int read_accounts(surv_input_t *in, const char *path)
-{
-    line_reader_t *r = nd_alloc(sizeof *r);
-    if (!r) {
-        fprintf(stderr, "noderr surveil: out of memory\n");
-        return -1;
-    }
-    int rc = open_csv(r, path, "account,type,equity", "account,type,equity,jurisdiction");
-    if (rc == 0) {
-        in->account_columns = strcmp(r->buf, "account,type,equity") == 0 ? 3 : 4;
-        rc = each_row(r, in, parse_account_row);
-    }
-    if (r->f)
-        fclose(r->f);
-    nd_free(r);
-    return rc;
-}
-
-static int parse_holiday_row(surv_input_t *in, const line_reader_t *r, char *line)
-{
-    int64_t ns = 0;
-    if (strlen(line) != 10 || nd_time_parse_iso(line, &ns) != ND_OK) {
-        row_error(r, "date", line, "expected YYYY-MM-DD");
-        return -1;
-    }
-    if (in->holiday_count == in->holiday_cap) {
-        size_t cap = in->holiday_cap ? in->holiday_cap * 2 : 32;
-        int64_t *h = nd_realloc(in->holidays, cap * sizeof *h);
-        if (!h) {
-            row_error(r, "date", line, "out of memory");
-            return -1;
-        }
-        in->holidays = h;
-        in->holiday_cap = cap;
-    }
-    in->holidays[in->holiday_count++] = ns / ND_NS_PER_DAY;
-    return 0;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int read_holidays(surv_input_t *in, const char *path)
-{
-    line_reader_t *r = nd_alloc(sizeof *r);
-    if (!r) {
-        fprintf(stderr, "noderr surveil: out of memory\n");
-        return -1;
-    }
-    int rc = open_csv(r, path, "date", NULL);
-    if (rc == 0)
-        rc = each_row(r, in, parse_holiday_row);
-    if (rc == 0 && in->holiday_count > 1)
-        qsort(in->holidays, in->holiday_count, sizeof *in->holidays, cmp_i64);
-    if (r->f)
-        fclose(r->f);
-    nd_free(r);
-    return rc;
-}
-
-/* --adv SYMBOL=QTY */
-static int parse_adv(surv_input_t *in, const char *text)
-{
-    const char *eq = strrchr(text, '=');
-    int64_t qty = 0;
-    const char *why = !eq || eq == text ? "expected SYMBOL=QTY"
-                                        : parse_amount(eq + 1, false, true, &qty);
-    uint32_t id = 0;
-    if (!why && nd_surv_dict_intern(in->dict, text, (size_t)(eq - text), &id) != ND_OK)
-        why = "out of memory";
-    if (why) {
-        fprintf(stderr, "noderr surveil: --adv '%s': %s\n", text, why);
-        return -1;
-    }
-    in->adv[in->adv_count++] = (nd_surv_adv_t){id, qty};
-    return 0;
-}
-
-/* Every account of the events that the accounts file does not list falls under the
- * --jurisdiction profiles with unknown type and equity. */
-static int complete_accounts(surv_input_t *in)
-{
-    uint32_t ids = nd_surv_dict_count(in->dict);
-    uint8_t *listed = nd_calloc(ids ? ids : 1, 1);
-    if (!listed)
-        return -1;
-    for (size_t i = 0; i < in->account_count; i++)
-        listed[in->accounts[i].account] = 1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < in->count; i++) {
-        uint32_t id = in->events[i].account;
-        if (listed[id])
-            continue;
-        listed[id] = 1;
-        rc = add_account(in, id) ? 0 : -1;
-    }
-    nd_free(listed);
-    if (rc != 0)
-        fprintf(stderr, "noderr surveil: out of memory\n");
-    return rc;
-}
 
 enum { OPT_EVENTS = 256, OPT_JUR, OPT_ACCOUNTS, OPT_HOLIDAYS, OPT_ADV, OPT_ADV_EVENTS,
        OPT_FAIL, OPT_DB, OPT_FROM, OPT_TO, OPT_RECORD };
@@ -729,7 +201,8 @@ static void print_names(const char *label, const nd_surv_dict_t *d, const uint32
 
 static void print_alerts_text(const surv_input_t *in, const nd_surv_alerts_t *al)
 {
-    printf("%zu events scanned, %zu alert%s\n", in->count, al->count, al->count == 1 ? "" : "s");
+    printf("%zu events scanned, %zu alert%s\n", in->data.event_count, al->count,
+           al->count == 1 ? "" : "s");
     for (size_t i = 0; i < al->count; i++) {
         const nd_surv_alert_t *a = &al->items[i];
         char from[40], to[40];
@@ -752,7 +225,8 @@ static int print_alerts_json(const surv_input_t *in, const nd_surv_alerts_t *al)
     json_t *root = json_object(), *arr = json_array();
     int rc = (root && arr) ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < al->count; i++) {
-        json_t *a = nd_surv_alert_to_json(&al->items[i], in->dict, in->events, in->count);
+        json_t *a =
+            nd_surv_alert_to_json(&al->items[i], in->dict, in->data.events, in->data.event_count);
         rc = a ? json_array_append_new(arr, a) : -1;
     }
     if (rc == 0) {
@@ -779,38 +253,55 @@ static int read_store(surv_input_t *in, const surv_opts_t *o)
         fprintf(stderr, "noderr surveil: --db %s: %s\n", o->db_url, err);
         return -1;
     }
-    in->events = ev.events; /* taken over: free_inputs releases it */
-    in->count = ev.count;
-    in->cap = ev._cap;
+    in->data.events = ev.events; /* taken over: free_inputs releases it */
+    in->data.event_count = ev.count;
+    in->data._event_cap = ev._cap;
     in->store_records = ev.records;
     return 0;
 }
 
+/* Prints "noderr surveil: PREFIX why" for a failed call; returns -1. */
+static int fail(const char *prefix, const char *err, nd_err_t rc)
+{
+    fprintf(stderr, "noderr surveil: %s%s\n", prefix, err[0] ? err : nd_strerror(rc));
+    return -1;
+}
+
 static int load_inputs(const surv_opts_t *o, surv_input_t *in)
 {
-    in->default_jurisdictions = o->jurisdictions;
-    if (nd_surv_dict_create(&in->dict) != ND_OK) {
-        fprintf(stderr, "noderr surveil: out of memory\n");
-        return -1;
-    }
-    for (size_t i = 0; i < o->adv_count; i++)
-        if (parse_adv(in, o->adv_text[i]) != 0)
+    char err[512] = "";
+    if (nd_surv_dict_create(&in->dict) != ND_OK)
+        return fail("", "out of memory", ND_ENOMEM);
+    nd_surv_inputs_init(&in->data, in->dict, o->jurisdictions);
+    for (size_t i = 0; i < o->adv_count; i++) {
+        nd_err_t rc = nd_surv_adv_parse(in->dict, o->adv_text[i], &in->adv[in->adv_count], err,
+                                        sizeof err);
+        if (rc != ND_OK) {
+            fprintf(stderr, "noderr surveil: --adv '%s': %s\n", o->adv_text[i], err);
             return -1;
-    if (o->accounts_path && read_accounts(in, o->accounts_path) != 0)
+        }
+        in->adv_count++;
+    }
+    nd_err_t rc = ND_OK;
+    if (o->accounts_path)
+        rc = nd_surv_csv_read_accounts(&in->data, o->accounts_path, err, sizeof err);
+    if (rc == ND_OK && o->holidays_path)
+        rc = nd_surv_csv_read_holidays(&in->data, o->holidays_path, err, sizeof err);
+    if (rc != ND_OK)
+        return fail("", err, rc);
+    if (o->db_url && read_store(in, o) != 0)
         return -1;
-    if (o->holidays_path && read_holidays(in, o->holidays_path) != 0)
-        return -1;
-    if (o->db_url ? read_store(in, o) != 0 : read_events(in, o->events_path) != 0)
-        return -1;
-    return complete_accounts(in);
+    if (!o->db_url)
+        rc = nd_surv_csv_read_events(&in->data, o->events_path, err, sizeof err);
+    if (rc != ND_OK)
+        return fail("", err, rc);
+    rc = nd_surv_inputs_complete_accounts(&in->data);
+    return rc == ND_OK ? 0 : fail("", "out of memory", rc);
 }
 
 static void free_inputs(surv_input_t *in)
 {
-    nd_free(in->events);
-    nd_free(in->seen);
-    nd_free(in->accounts);
-    nd_free(in->holidays);
+    nd_surv_inputs_deinit(&in->data);
     nd_surv_dict_destroy(in->dict);
     nd_store_close(in->store); /* anything not flushed (a failed --record) is rolled back */
 }
@@ -818,22 +309,22 @@ static void free_inputs(surv_input_t *in)
 static int run_scan(const surv_opts_t *o, surv_input_t *in, nd_surv_alerts_t *alerts)
 {
     uint32_t mask = o->jurisdictions;
-    for (size_t i = 0; i < in->account_count; i++)
-        mask |= in->accounts[i].jurisdictions;
+    for (size_t i = 0; i < in->data.account_count; i++)
+        mask |= in->data.accounts[i].jurisdictions;
     const nd_surv_profile_t *profiles[ND_JUR_COUNT];
     size_t np = 0;
     for (int j = 0; j < ND_JUR_COUNT; j++)
         if (mask & ND_JUR_BIT(j))
             profiles[np++] = nd_jurisdiction_profile((nd_jurisdiction_t)j);
     nd_surv_options_t opt = {
-        .accounts = in->accounts, .account_count = in->account_count,
+        .accounts = in->data.accounts, .account_count = in->data.account_count,
         .adv = in->adv, .adv_count = in->adv_count, .adv_from_events = o->adv_from_events,
-        .holidays = in->holidays, .holiday_count = in->holiday_count,
+        .holidays = in->data.holidays, .holiday_count = in->data.holiday_count,
         .first_line = o->db_url ? 0 : 2, /* one event a line after the header */
     };
     char err[256];
-    if (nd_surv_scan(in->events, in->count, profiles, np, &opt, alerts, err, sizeof err) !=
-        ND_OK) {
+    if (nd_surv_scan(in->data.events, in->data.event_count, profiles, np, &opt, alerts, err,
+                     sizeof err) != ND_OK) {
         fprintf(stderr, "noderr surveil: %s: %s\n", o->db_url ? o->db_url : o->events_path, err);
         return -1;
     }
@@ -849,13 +340,15 @@ static int record_scan(const surv_opts_t *o, const surv_input_t *in, const nd_su
         if (o->jurisdictions & ND_JUR_BIT(j))
             n += snprintf(jur + n, sizeof jur - (size_t)n, "%s%s", n ? "," : "",
                           nd_jurisdiction_profile((nd_jurisdiction_t)j)->code);
-    snprintf(note, sizeof note, "post-trade scan of order events and fills from %s to %s under "
-             "%s: %zu events from %lld records, %zu alert%s", o->period_text[0] ? o->period_text[0]
-             : "the start", o->period_text[1] ? o->period_text[1] : "the end", jur, in->count,
+    snprintf(note, sizeof note,
+             "post-trade scan of order events and fills from %s to %s under "
+             "%s: %zu events from %lld records, %zu alert%s",
+             o->period_text[0] ? o->period_text[0] : "the start",
+             o->period_text[1] ? o->period_text[1] : "the end", jur, in->data.event_count,
              (long long)in->store_records, al->count, al->count == 1 ? "" : "s");
-    nd_err_t rc = nd_store_record_surv_alerts(in->store, al, in->dict, in->events, in->count,
-                                              nd_clock_now_ns(nd_clock_os()), note, err,
-                                              sizeof err);
+    nd_err_t rc =
+        nd_store_record_surv_alerts(in->store, al, in->dict, in->data.events, in->data.event_count,
+                                    nd_clock_now_ns(nd_clock_os()), note, err, sizeof err);
     if (rc != ND_OK) {
         fprintf(stderr, "noderr surveil: --record %s: %s (nothing was recorded)\n", o->db_url,
                 err);

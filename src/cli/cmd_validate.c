@@ -147,8 +147,10 @@ static int parse_walk_forward(options_t *o, const char *arg)
     return 0;
 }
 
-static int parse_option(options_t *o, int opt, const char *arg)
+/* The handler nd_cli_getopt calls for each option (ctx is the options_t). */
+static int parse_option(void *ctx, int opt, const char *arg)
 {
+    options_t *o = ctx;
     switch (opt) {
     case OPT_DATA_DIR: o->cfg.data_dir = arg; return 0;
     case OPT_CONFIG: o->cfg.config_path = arg; return 0;
@@ -187,16 +189,11 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int parse_option_cb(void *ctx, int opt, const char *arg)
-{
-    return parse_option(ctx, opt, arg);
-}
-
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
 static int parse_args(options_t *o, int argc, char **argv)
 {
     int rc = nd_cli_getopt("validate", argc, argv, long_options, OPT_HELP, usage_text,
-                           parse_option_cb, o);
+                           parse_option, o);
     if (rc != 0)
         return rc;
     if (o->cfg.backtest.strategy_count == 0) {

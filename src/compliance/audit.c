@@ -241,14 +241,11 @@ typedef struct walk {
 
 static nd_err_t add_range(walk_t *w, int64_t from, int64_t to, const char *hex, int64_t by_seq)
 {
-    if (w->range_count == w->range_cap) {
-        size_t cap = w->range_cap ? w->range_cap * 2 : 64;
-        prune_range_t *grown = nd_realloc(w->ranges, cap * sizeof *grown);
-        if (!grown)
-            return ND_ENOMEM;
-        w->ranges = grown;
-        w->range_cap = cap;
-    }
+    prune_range_t *grown =
+        nd_array_grow(w->ranges, &w->range_cap, w->range_count + 1, sizeof *grown, 64);
+    if (!grown)
+        return ND_ENOMEM;
+    w->ranges = grown;
     prune_range_t *r = &w->ranges[w->range_count];
     /* A malformed range, or one listed before its records, is ignored: the gap it claims to
      * cover is then reported as a deletion. */

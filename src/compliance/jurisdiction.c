@@ -24,6 +24,20 @@
     (ND_SURV_RULE_BIT(ND_SURV_WASH_TRADING) | ND_SURV_RULE_BIT(ND_SURV_LAYERING) |                 \
      ND_SURV_RULE_BIT(ND_SURV_HIGH_FREQUENCY) | ND_SURV_RULE_BIT(ND_SURV_LARGE_VOLUME))
 
+/* The thresholds every profile shares today, written once so that a change reaches all four;
+ * where a regulator sets its own figure, the profile says it in full instead. */
+#define COMMON_RATES                                                                               \
+    .hf_window_ns = ND_NS_PER_SEC, .hf_msgs_max = 50, .otr_max = 100, .otr_msgs_min = 500
+#define COMMON_WINDOWS                                                                             \
+    .adv_share_bps = 2500, .adv_lookback_days = 20, .adv_days_min = 5,                             \
+    .wash_window_ns = 60 * ND_NS_PER_SEC, .wash_px_tolerance_bps = 10,                             \
+    .layering_cancel_window_ns = 5 * ND_NS_PER_SEC, .layering_orders_min = 3,                      \
+    .layering_levels_min = 3
+/* EU and UK MAR: the suspicious transaction and order report (STOR) fields. */
+#define MAR_REPORT_FIELDS                                                                          \
+    "rule,account,owner,symbol,venue,order_ids,trades,from,to,measured,threshold,reason,"          \
+    "stor_description"
+
 static const nd_surv_profile_t profiles[ND_JUR_COUNT] = {
     [ND_JUR_US] = {
         .jurisdiction = ND_JUR_US, .code = "US", .name = "United States (SEC / FINRA)",
@@ -31,12 +45,9 @@ static const nd_surv_profile_t profiles[ND_JUR_COUNT] = {
         .report_fields = "rule,account,owner,symbol,order_ids,trades,from,to,measured,threshold,"
                          "reason,account_type,equity",
         .rules = ALL_RULES | ND_SURV_RULE_BIT(ND_SURV_PATTERN_DAY_TRADING),
-        .hf_window_ns = ND_NS_PER_SEC, .hf_msgs_max = 50, .otr_max = 100, .otr_msgs_min = 500,
+        COMMON_RATES,
         .order_notional_max = CASH(1000000), .daily_notional_max = CASH(20000000),
-        .adv_share_bps = 2500, .adv_lookback_days = 20, .adv_days_min = 5,
-        .wash_window_ns = 60 * ND_NS_PER_SEC, .wash_px_tolerance_bps = 10,
-        .layering_cancel_window_ns = 5 * ND_NS_PER_SEC, .layering_orders_min = 3,
-        .layering_levels_min = 3,
+        COMMON_WINDOWS,
         .pdt_day_trades_min = 4, .pdt_business_days = 5, .pdt_equity_min = CASH(25000),
         .pdt_trade_share_bps = 600,
         .pretrade_order_notional_max = CASH(5000000), .pretrade_msgs_max = 100,
@@ -44,29 +55,21 @@ static const nd_surv_profile_t profiles[ND_JUR_COUNT] = {
     [ND_JUR_EU] = {
         .jurisdiction = ND_JUR_EU, .code = "EU", .name = "European Union (MiFID II / MAR)",
         .currency = "EUR",
-        .report_fields = "rule,account,owner,symbol,venue,order_ids,trades,from,to,measured,"
-                         "threshold,reason,stor_description",
+        .report_fields = MAR_REPORT_FIELDS,
         .rules = ALL_RULES,
-        .hf_window_ns = ND_NS_PER_SEC, .hf_msgs_max = 50, .otr_max = 100, .otr_msgs_min = 500,
+        COMMON_RATES,
         .order_notional_max = CASH(1000000), .daily_notional_max = CASH(20000000),
-        .adv_share_bps = 2500, .adv_lookback_days = 20, .adv_days_min = 5,
-        .wash_window_ns = 60 * ND_NS_PER_SEC, .wash_px_tolerance_bps = 10,
-        .layering_cancel_window_ns = 5 * ND_NS_PER_SEC, .layering_orders_min = 3,
-        .layering_levels_min = 3,
+        COMMON_WINDOWS,
         .pretrade_order_notional_max = CASH(5000000), .pretrade_msgs_max = 100,
     },
     [ND_JUR_UK] = {
         .jurisdiction = ND_JUR_UK, .code = "UK", .name = "United Kingdom (FCA: UK MAR, MAR 1)",
         .currency = "GBP",
-        .report_fields = "rule,account,owner,symbol,venue,order_ids,trades,from,to,measured,"
-                         "threshold,reason,stor_description",
+        .report_fields = MAR_REPORT_FIELDS,
         .rules = ALL_RULES,
-        .hf_window_ns = ND_NS_PER_SEC, .hf_msgs_max = 50, .otr_max = 100, .otr_msgs_min = 500,
+        COMMON_RATES,
         .order_notional_max = CASH(1000000), .daily_notional_max = CASH(20000000),
-        .adv_share_bps = 2500, .adv_lookback_days = 20, .adv_days_min = 5,
-        .wash_window_ns = 60 * ND_NS_PER_SEC, .wash_px_tolerance_bps = 10,
-        .layering_cancel_window_ns = 5 * ND_NS_PER_SEC, .layering_orders_min = 3,
-        .layering_levels_min = 3,
+        COMMON_WINDOWS,
         .pretrade_order_notional_max = CASH(5000000), .pretrade_msgs_max = 100,
     },
     [ND_JUR_SG] = {
@@ -75,12 +78,9 @@ static const nd_surv_profile_t profiles[ND_JUR_COUNT] = {
         .report_fields = "rule,account,owner,symbol,order_ids,trades,from,to,measured,threshold,"
                          "reason",
         .rules = ALL_RULES,
-        .hf_window_ns = ND_NS_PER_SEC, .hf_msgs_max = 50, .otr_max = 100, .otr_msgs_min = 500,
+        COMMON_RATES,
         .order_notional_max = CASH(1500000), .daily_notional_max = CASH(25000000),
-        .adv_share_bps = 2500, .adv_lookback_days = 20, .adv_days_min = 5,
-        .wash_window_ns = 60 * ND_NS_PER_SEC, .wash_px_tolerance_bps = 10,
-        .layering_cancel_window_ns = 5 * ND_NS_PER_SEC, .layering_orders_min = 3,
-        .layering_levels_min = 3,
+        COMMON_WINDOWS,
         .pretrade_order_notional_max = CASH(7500000), .pretrade_msgs_max = 100,
     },
 };

@@ -163,14 +163,10 @@ static group_t *find_group(report_t *r, const nd_record_t *rec)
         if (strcmp(r->groups[k].instrument, rec->instrument) == 0 &&
             strcmp(r->groups[k].strategy, rec->strategy) == 0)
             return &r->groups[k];
-    if (r->group_count == r->group_cap) {
-        size_t cap = r->group_cap ? r->group_cap * 2 : 16;
-        group_t *grown = nd_realloc(r->groups, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        r->groups = grown;
-        r->group_cap = cap;
-    }
+    group_t *grown = nd_array_grow(r->groups, &r->group_cap, r->group_count + 1, sizeof *grown, 16);
+    if (!grown)
+        return NULL;
+    r->groups = grown;
     group_t *g = &r->groups[r->group_count];
     memset(g, 0, sizeof *g);
     g->instrument = nd_strdup(rec->instrument);

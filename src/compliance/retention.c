@@ -175,14 +175,10 @@ static nd_err_t plan_record(void *ctx, const nd_record_t *rec)
         memcpy(p->ranges[p->count - 1].last_hash, rec->hash, ND_HASH_SIZE);
         return ND_OK;
     }
-    if (p->count == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        range_t *grown = nd_realloc(p->ranges, cap * sizeof *grown);
-        if (!grown)
-            return ND_ENOMEM;
-        p->ranges = grown;
-        p->cap = cap;
-    }
+    range_t *grown = nd_array_grow(p->ranges, &p->cap, p->count + 1, sizeof *grown, 64);
+    if (!grown)
+        return ND_ENOMEM;
+    p->ranges = grown;
     range_t *r = &p->ranges[p->count++];
     r->from = r->to = rec->seq;
     memcpy(r->last_hash, rec->hash, ND_HASH_SIZE);

@@ -644,13 +644,8 @@ nd_err_t nd_store_append_config_change(nd_store_t *s, int64_t ts_ns, const char 
         snprintf(err, err_len, "config change: a key is required and detail must be JSON");
         return ND_EINVAL;
     }
-    nd_record_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.kind = ND_RECORD_CONFIG;
-    rec.ts_ns = ts_ns;
-    rec.event = key;
-    rec.reason = value;
-    rec.detail = detail_json;
+    nd_record_t rec = {.kind = ND_RECORD_CONFIG, .ts_ns = ts_ns, .event = key, .reason = value,
+                       .detail = detail_json};
     return nd_store_append(s, &rec, err, err_len);
 }
 
@@ -662,13 +657,8 @@ nd_err_t nd_store_append_operator_action(nd_store_t *s, int64_t ts_ns, const cha
         snprintf(err, err_len, "operator action: the operator and the action are required");
         return ND_EINVAL;
     }
-    nd_record_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.kind = ND_RECORD_OPERATOR;
-    rec.ts_ns = ts_ns;
-    rec.account = operator_name;
-    rec.event = action;
-    rec.reason = note;
+    nd_record_t rec = {.kind = ND_RECORD_OPERATOR, .ts_ns = ts_ns, .account = operator_name,
+                       .event = action, .reason = note};
     return nd_store_append(s, &rec, err, err_len);
 }
 

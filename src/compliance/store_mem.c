@@ -103,16 +103,12 @@ static nd_err_t mem_append(void *b, const nd__row_t *r, char *err, size_t err_le
     nd_err_t rc = injected_failure(m, err, err_len);
     if (rc != ND_OK)
         return rc;
-    if (m->count == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 256;
-        nd__row_t **grown = nd_realloc(m->rows, cap * sizeof *grown);
-        if (!grown) {
-            snprintf(err, err_len, "mem: out of memory");
-            return ND_ENOMEM;
-        }
-        m->rows = grown;
-        m->cap = cap;
+    nd__row_t **grown = nd_array_grow(m->rows, &m->cap, m->count + 1, sizeof *grown, 256);
+    if (!grown) {
+        snprintf(err, err_len, "mem: out of memory");
+        return ND_ENOMEM;
     }
+    m->rows = grown;
     nd__row_t *c = copy_row(r);
     if (!c) {
         snprintf(err, err_len, "mem: out of memory");
@@ -128,16 +124,13 @@ static nd_err_t mem_remove(void *b, int64_t from, int64_t to, char *err, size_t 
     nd_err_t rc = injected_failure(m, err, err_len);
     if (rc != ND_OK)
         return rc;
-    if (m->remove_count == m->remove_cap) {
-        size_t cap = m->remove_cap ? m->remove_cap * 2 : 16;
-        int64_t(*grown)[2] = nd_realloc(m->removes, cap * sizeof *grown);
-        if (!grown) {
-            snprintf(err, err_len, "mem: out of memory");
-            return ND_ENOMEM;
-        }
-        m->removes = grown;
-        m->remove_cap = cap;
+    int64_t(*grown)[2] =
+        nd_array_grow(m->removes, &m->remove_cap, m->remove_count + 1, sizeof *grown, 16);
+    if (!grown) {
+        snprintf(err, err_len, "mem: out of memory");
+        return ND_ENOMEM;
     }
+    m->removes = grown;
     m->removes[m->remove_count][0] = from;
     m->removes[m->remove_count][1] = to;
     m->remove_count++;

@@ -276,16 +276,13 @@ static nd_err_t pg_append(void *b, const nd__row_t *r, char *err, size_t err_len
 static nd_err_t pg_remove(void *b, int64_t from, int64_t to, char *err, size_t err_len)
 {
     pg_store_t *pg = b;
-    if (pg->remove_count == pg->remove_cap) {
-        size_t cap = pg->remove_cap ? pg->remove_cap * 2 : 16;
-        int64_t(*grown)[2] = nd_realloc(pg->removes, cap * sizeof *grown);
-        if (!grown) {
-            snprintf(err, err_len, "postgresql: out of memory");
-            return ND_ENOMEM;
-        }
-        pg->removes = grown;
-        pg->remove_cap = cap;
+    int64_t(*grown)[2] =
+        nd_array_grow(pg->removes, &pg->remove_cap, pg->remove_count + 1, sizeof *grown, 16);
+    if (!grown) {
+        snprintf(err, err_len, "postgresql: out of memory");
+        return ND_ENOMEM;
     }
+    pg->removes = grown;
     pg->removes[pg->remove_count][0] = from;
     pg->removes[pg->remove_count][1] = to;
     pg->remove_count++;

@@ -81,17 +81,11 @@ static bool is_risk_reason(nd_reject_t reason)
     return reason >= ND_REJECT_HALTED && reason <= ND_REJECT_INSUFFICIENT_POSITION;
 }
 
+/* The audit event of an order status: the order module's one name table, except that a new
+ * order is recorded as "submitted" (the name every stored chain already holds). */
 static const char *order_event_name(nd_order_status_t status)
 {
-    switch (status) {
-    case ND_ORDER_NEW: return "submitted";
-    case ND_ORDER_ACCEPTED: return "accepted";
-    case ND_ORDER_PARTIALLY_FILLED: return "partially_filled";
-    case ND_ORDER_FILLED: return "filled";
-    case ND_ORDER_CANCELLED: return "cancelled";
-    case ND_ORDER_REJECTED: return "rejected";
-    }
-    return "unknown";
+    return status == ND_ORDER_NEW ? "submitted" : nd_order_status_name(status);
 }
 
 /* Fills the columns an order and a fill share. ids must outlive rec. */

@@ -222,14 +222,11 @@ nd_surv_alert_t *nd__surv_alert_new(nd__surv_ctx_t *c, nd_surv_rule_t rule, uint
                                     uint32_t symbol)
 {
     nd_surv_alerts_t *out = c->out;
-    if (out->count == out->_cap) {
-        size_t cap = out->_cap ? out->_cap * 2 : 16;
-        nd_surv_alert_t *items = nd_realloc(out->items, cap * sizeof *items);
-        if (!items)
-            return NULL;
-        out->items = items;
-        out->_cap = cap;
-    }
+    nd_surv_alert_t *items =
+        nd_array_grow(out->items, &out->_cap, out->count + 1, sizeof *items, 16);
+    if (!items)
+        return NULL;
+    out->items = items;
     nd_surv_alert_t *a = &out->items[out->count++];
     memset(a, 0, sizeof *a);
     a->rule = rule;
@@ -241,28 +238,30 @@ nd_surv_alert_t *nd__surv_alert_new(nd__surv_ctx_t *c, nd_surv_rule_t rule, uint
     return a;
 }
 
-void nd__surv_alert_add_order(nd_surv_alert_t *a, uint32_t order)
+/* Appends id to a bounded evidence list unless it is already there; a full list marks the
+ * alert truncated rather than dropping the fact silently. */
+static void add_distinct(uint32_t *items, uint32_t *count, uint32_t max, uint32_t id,
+                         bool *truncated)
 {
-    for (uint32_t i = 0; i < a->order_count; i++)
-        if (a->orders[i] == order)
+    for (uint32_t i = 0; i < *count; i++)
+        if (items[i] == id)
             return;
-    if (a->order_count == ND_SURV_ALERT_ORDERS_MAX) {
-        a->truncated = true;
+    if (*count == max) {
+        *truncated = true;
         return;
     }
-    a->orders[a->order_count++] = order;
+    items[(*count)++] = id;
+}
+
+void nd__surv_alert_add_order(nd_surv_alert_t *a, uint32_t order)
+{
+    add_distinct(a->orders, &a->order_count, ND_SURV_ALERT_ORDERS_MAX, order, &a->truncated);
 }
 
 void nd__surv_alert_add_account(nd_surv_alert_t *a, uint32_t account)
 {
-    for (uint32_t i = 0; i < a->account_count; i++)
-        if (a->accounts[i] == account)
-            return;
-    if (a->account_count == ND_SURV_ALERT_ACCOUNTS_MAX) {
-        a->truncated = true;
-        return;
-    }
-    a->accounts[a->account_count++] = account;
+    add_distinct(a->accounts, &a->account_count, ND_SURV_ALERT_ACCOUNTS_MAX, account,
+                 &a->truncated);
 }
 
 void nd__surv_alert_add_event(nd_surv_alert_t *a, const nd__surv_ctx_t *c, uint32_t index)

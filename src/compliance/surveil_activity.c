@@ -104,25 +104,41 @@ static nd_err_t otr_day(nd__surv_ctx_t *c, const uint32_t *idx, uint32_t first, 
     return ND_OK;
 }
 
-static nd_err_t otr_group(nd__surv_ctx_t *c, const uint32_t *idx, uint32_t len)
+/* Calls day_cb on each run of one UTC day of idx[0..len) (a group's events in time order):
+ * the one day-splitting walk of the per-day rules. An empty group has no day. */
+typedef nd_err_t (*day_cb_t)(nd__surv_ctx_t *c, const uint32_t *idx, uint32_t first,
+                             uint32_t end, const void *arg);
+
+static nd_err_t each_day(nd__surv_ctx_t *c, const uint32_t *idx, uint32_t len, day_cb_t day_cb,
+                         const void *arg)
 {
-    uint32_t first = 0, msgs = 0, fills = 0;
-    int64_t day = len ? nd__surv_day(c->ev[idx[0]].ts_ns) : 0;
     nd_err_t rc = ND_OK;
-    for (uint32_t k = 0; rc == ND_OK && k <= len; k++) {
-        int64_t d = k < len ? nd__surv_day(c->ev[idx[k]].ts_ns) : day + 1;
-        if (d != day) {
-            rc = otr_day(c, idx, first, k, msgs, fills);
-            first = k;
-            msgs = fills = 0;
-            day = d;
-        }
-        if (k < len) {
-            msgs += is_message(&c->ev[idx[k]]);
-            fills += c->ev[idx[k]].kind == ND_SURV_FILL;
-        }
+    uint32_t first = 0;
+    for (uint32_t k = 1; rc == ND_OK && k <= len; k++) {
+        if (k < len &&
+            nd__surv_day(c->ev[idx[k]].ts_ns) == nd__surv_day(c->ev[idx[first]].ts_ns))
+            continue;
+        rc = day_cb(c, idx, first, k, arg);
+        first = k;
     }
     return rc;
+}
+
+static nd_err_t otr_run(nd__surv_ctx_t *c, const uint32_t *idx, uint32_t first, uint32_t end,
+                        const void *arg)
+{
+    (void)arg;
+    uint32_t msgs = 0, fills = 0;
+    for (uint32_t k = first; k < end; k++) {
+        msgs += is_message(&c->ev[idx[k]]);
+        fills += c->ev[idx[k]].kind == ND_SURV_FILL;
+    }
+    return otr_day(c, idx, first, end, msgs, fills);
+}
+
+static nd_err_t otr_group(nd__surv_ctx_t *c, const uint32_t *idx, uint32_t len)
+{
+    return each_day(c, idx, len, otr_run, NULL);
 }
 
 nd_err_t nd__surv_rule_high_frequency(nd__surv_ctx_t *c)
@@ -312,26 +328,23 @@ static nd_err_t adv_day(nd__surv_ctx_t *c, const nd__surv_map_t *daily, const ui
 }
 
 /* Per owner-symbol group and UTC day: the owner's filled quantity against the ADV. */
+static nd_err_t adv_run(nd__surv_ctx_t *c, const uint32_t *idx, uint32_t first, uint32_t end,
+                        const void *daily)
+{
+    int64_t qty = 0;
+    nd_err_t rc = ND_OK;
+    for (uint32_t k = first; rc == ND_OK && k < end; k++) {
+        const nd_surv_event_t *e = &c->ev[idx[k]];
+        if (e->kind == ND_SURV_FILL && nd__surv_account_applies(c, e->account))
+            rc = nd__surv_add(c, &qty, e->qty, idx[k], "the owner's filled quantity in the day");
+    }
+    return rc == ND_OK ? adv_day(c, daily, idx, first, end, qty) : rc;
+}
+
 static nd_err_t adv_group(nd__surv_ctx_t *c, const nd__surv_map_t *daily, const uint32_t *idx,
                           uint32_t len)
 {
-    uint32_t first = 0;
-    int64_t qty = 0, day = len ? nd__surv_day(c->ev[idx[0]].ts_ns) : 0;
-    nd_err_t rc = ND_OK;
-    for (uint32_t k = 0; rc == ND_OK && k <= len; k++) {
-        int64_t d = k < len ? nd__surv_day(c->ev[idx[k]].ts_ns) : day + 1;
-        if (d != day) {
-            rc = adv_day(c, daily, idx, first, k, qty);
-            first = k;
-            qty = 0;
-            day = d;
-        }
-        const nd_surv_event_t *e = k < len ? &c->ev[idx[k]] : NULL;
-        if (rc == ND_OK && e && e->kind == ND_SURV_FILL &&
-            nd__surv_account_applies(c, e->account))
-            rc = nd__surv_add(c, &qty, e->qty, idx[k], "the owner's filled quantity in the day");
-    }
-    return rc;
+    return each_day(c, idx, len, adv_run, daily);
 }
 
 static nd_err_t large_adv(nd__surv_ctx_t *c)

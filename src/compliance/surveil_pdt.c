@@ -34,14 +34,10 @@ typedef struct dt_list {
 
 static nd_err_t dt_push(dt_list_t *l, day_trade_t t)
 {
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        day_trade_t *items = nd_realloc(l->items, cap * sizeof *items);
-        if (!items)
-            return ND_ENOMEM;
-        l->items = items;
-        l->cap = cap;
-    }
+    day_trade_t *items = nd_array_grow(l->items, &l->cap, l->count + 1, sizeof *items, 64);
+    if (!items)
+        return ND_ENOMEM;
+    l->items = items;
     l->items[l->count++] = t;
     return ND_OK;
 }

@@ -37,16 +37,12 @@ typedef struct load_ctx {
 static nd_err_t push(load_ctx_t *c, const nd_surv_event_t *e)
 {
     nd_store_surv_events_t *o = c->out;
-    if (o->count == o->_cap) {
-        size_t cap = o->_cap ? o->_cap * 2 : 4096;
-        nd_surv_event_t *grown = nd_realloc(o->events, cap * sizeof *grown);
-        if (!grown) {
-            snprintf(c->err, c->err_len, "out of memory reading %zu events", o->count);
-            return ND_ENOMEM;
-        }
-        o->events = grown;
-        o->_cap = cap;
+    nd_surv_event_t *grown = nd_array_grow(o->events, &o->_cap, o->count + 1, sizeof *grown, 4096);
+    if (!grown) {
+        snprintf(c->err, c->err_len, "out of memory reading %zu events", o->count);
+        return ND_ENOMEM;
     }
+    o->events = grown;
     o->events[o->count++] = *e;
     return ND_OK;
 }

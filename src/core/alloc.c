@@ -77,3 +77,24 @@ _Noreturn void nd__assert_fail(const char *expr, const char *file, int line)
     fflush(stderr);
     abort();
 }
+
+void *nd_array_grow(void *items, size_t *cap, size_t need, size_t elem, size_t first_cap)
+{
+    ND_ASSERT(cap != NULL);
+    ND_ASSERT(elem > 0 && first_cap > 0);
+    if (need <= *cap)
+        return items;
+    size_t grown = *cap ? *cap : first_cap;
+    while (grown < need) {
+        if (grown > SIZE_MAX / 2)
+            return NULL;
+        grown *= 2;
+    }
+    if (grown > SIZE_MAX / elem)
+        return NULL;
+    void *p = nd_realloc(items, grown * elem);
+    if (p == NULL)
+        return NULL;
+    *cap = grown;
+    return p;
+}

@@ -219,3 +219,19 @@ nd_err_t nd_time_parse_iso(const char *s, int64_t *out_ns)
     *out_ns = ns;
     return ND_OK;
 }
+
+size_t nd_time_lower_bound(const int64_t *first, size_t count, size_t stride, int64_t t)
+{
+    ND_ASSERT(first != NULL || count == 0);
+    ND_ASSERT(stride >= sizeof(int64_t));
+    const char *base = (const char *)first;
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (*(const int64_t *)(const void *)(base + mid * stride) < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}

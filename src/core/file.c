@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,4 +185,95 @@ nd_err_t nd_file_open(const char *path, FILE **out, char *err, size_t err_len)
     }
     *out = f;
     return ND_OK;
+}
+
+/* ---- Whole output files. ------------------------------------------------------------------ */
+
+nd_err_t nd_file_out_open(nd_file_out_t *out, const char *path, char *err, size_t err_len)
+{
+    ND_ASSERT(out != NULL);
+    ND_ASSERT(path != NULL);
+    memset(out, 0, sizeof *out);
+    out->path = path;
+    struct stat st, link_st;
+    bool exists = stat(path, &st) == 0;
+    bool in_place = exists && !S_ISREG(st.st_mode);
+    /* A link to a regular file: the file is replaced, not the link (the rename would otherwise
+     * turn the link into a file of its own). */
+    bool linked = exists && !in_place && lstat(path, &link_st) == 0 && S_ISLNK(link_st.st_mode);
+    char resolved[PATH_MAX];
+    const char *target = linked && realpath(path, resolved) ? resolved : path;
+    if (!in_place &&
+        ((size_t)snprintf(out->target, sizeof out->target, "%s", target) >= sizeof out->target ||
+         (size_t)snprintf(out->tmp, sizeof out->tmp, "%s.tmp", target) >= sizeof out->tmp)) {
+        out->tmp[0] = '\0';
+        nd_err_put(err, err_len, "%s: path too long", path);
+        return ND_ERANGE;
+    }
+    const char *opened = in_place ? path : out->tmp;
+    out->f = fopen(opened, "wb");
+    if (out->f == NULL) {
+        int e = errno;
+        nd_err_put(err, err_len, "%s: cannot write: %s", opened, strerror(e));
+        out->tmp[0] = '\0';
+        return ND_EIO;
+    }
+    return ND_OK;
+}
+
+int nd_file_finish(FILE *f, bool close_it)
+{
+    ND_ASSERT(f != NULL);
+    /* The first error wins: a failed write is seen by the flush or the error flag, a failed
+     * flush of the last block (NFS, a full disk) by the close. */
+    int e = 0;
+    errno = 0;
+    if (fflush(f) != 0)
+        e = errno ? errno : EIO;
+    if (ferror(f) && e == 0)
+        e = EIO;
+    if (close_it) {
+        errno = 0;
+        if (fclose(f) != 0 && e == 0)
+            e = errno ? errno : EIO;
+    }
+    return e;
+}
+
+nd_err_t nd_file_out_close(nd_file_out_t *out, bool commit, char *err, size_t err_len)
+{
+    ND_ASSERT(out != NULL);
+    ND_ASSERT(out->f != NULL && out->path != NULL);
+    int e = nd_file_finish(out->f, true);
+    out->f = NULL;
+    bool temporary = out->tmp[0] != '\0';
+    if (e == 0 && commit && temporary && rename(out->tmp, out->target) != 0)
+        e = errno ? errno : EIO;
+    if (temporary && (e != 0 || !commit))
+        remove(out->tmp);
+    out->tmp[0] = '\0';
+    if (e != 0) {
+        nd_err_put(err, err_len, "%s: %s", out->path, strerror(e));
+        return ND_EIO;
+    }
+    return ND_OK;
+}
+
+nd_err_t nd_file_write(const char *path, const void *data, size_t len, char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL);
+    ND_ASSERT(data != NULL || len == 0);
+    nd_file_out_t out;
+    nd_err_t rc = nd_file_out_open(&out, path, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    errno = 0;
+    bool wrote = len == 0 || fwrite(data, 1, len, out.f) == len;
+    int write_errno = wrote ? 0 : errno ? errno : EIO; /* the stream's flag keeps no errno */
+    rc = nd_file_out_close(&out, wrote, err, err_len);
+    if (!wrote) {
+        nd_err_put(err, err_len, "%s: %s", path, strerror(write_errno));
+        rc = ND_EIO;
+    }
+    return rc;
 }

@@ -20,7 +20,7 @@
 static nd_err_t bad(struct archive *a, char *err, size_t err_len, const char *why)
 {
     const char *detail = a != NULL ? archive_error_string(a) : NULL;
-    nd__data_put_err(err, err_len, "bad archive: %s%s%s", why, detail ? ": " : "",
+    nd_err_put(err, err_len, "bad archive: %s%s%s", why, detail ? ": " : "",
                      detail ? detail : "");
     return ND_EPARSE;
 }
@@ -33,12 +33,12 @@ static nd_err_t check_entry(struct archive_entry *e, char *name, size_t name_cap
     if (path == NULL || path[0] == '\0')
         return bad(NULL, err, err_len, "entry without a name");
     if (strchr(path, '/') || strchr(path, '\\') || strstr(path, "..") || path[0] == '.') {
-        nd__data_put_err(err, err_len, "bad archive: entry name '%.100s' has a directory part "
+        nd_err_put(err, err_len, "bad archive: entry name '%.100s' has a directory part "
                          "or '..' (path traversal)", path);
         return ND_EPARSE;
     }
     if (archive_entry_filetype(e) != AE_IFREG) {
-        nd__data_put_err(err, err_len, "bad archive: entry '%.100s' is not a regular file",
+        nd_err_put(err, err_len, "bad archive: entry '%.100s' is not a regular file",
                          path);
         return ND_EPARSE;
     }
@@ -60,13 +60,13 @@ static nd_err_t copy_entry(struct archive *a, FILE *out, int64_t limit, char *er
             return bad(a, err, err_len, "cannot unpack the entry");
         total += n;
         if (total > limit) {
-            nd__data_put_err(err, err_len, "bad archive: entry expands past %lld bytes (at most "
+            nd_err_put(err, err_len, "bad archive: entry expands past %lld bytes (at most "
                              "%d times the archive, %lld bytes in all)", (long long)limit,
                              ND_DATA_EXPANSION_MAX, (long long)ND_DATA_ENTRY_BYTES_MAX);
             return ND_EPARSE;
         }
         if (fwrite(block, 1, (size_t)n, out) != (size_t)n) {
-            nd__data_put_err(err, err_len, "cannot write the unpacked CSV to disk");
+            nd_err_put(err, err_len, "cannot write the unpacked CSV to disk");
             return ND_EIO;
         }
     }
@@ -96,7 +96,7 @@ static nd_err_t unzip_opened(struct archive *a, const char *zip_path, FILE *out,
         return rc;
     int64_t limit = entry_limit(zip_path);
     if (archive_entry_size_is_set(e) && archive_entry_size(e) > limit) {
-        nd__data_put_err(err, err_len, "bad archive: entry '%s' declares %lld bytes, over the "
+        nd_err_put(err, err_len, "bad archive: entry '%s' declares %lld bytes, over the "
                          "limit of %lld", name, (long long)archive_entry_size(e),
                          (long long)limit);
         return ND_EPARSE;
@@ -120,7 +120,7 @@ nd_err_t nd__data_unzip_one(const char *zip_path, FILE *out, char *name, size_t 
     ND_ASSERT(name != NULL && name_cap > 0);
     struct archive *a = archive_read_new();
     if (a == NULL) {
-        nd__data_put_err(err, err_len, "out of memory opening the archive");
+        nd_err_put(err, err_len, "out of memory opening the archive");
         return ND_ENOMEM;
     }
     archive_read_support_format_zip(a);

@@ -85,7 +85,4 @@ nd_err_t nd__data_temp_open(const char *dir, const char *name, char *path, size_
 nd_err_t nd__data_commit(FILE *file, const char *tmp_path, const char *final_path, char *err,
                          size_t err_len);
 
-void nd__data_put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif

@@ -11,6 +11,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -50,7 +51,7 @@ static nd_err_t make_dirs(const char *path, char *err, size_t err_len)
 {
     char buf[PATH_LEN];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        nd__data_put_err(err, err_len, "%s: path too long", path);
+        nd_err_put(err, err_len, "%s: path too long", path);
         return ND_ERANGE;
     }
     for (char *p = buf + 1;; p++) {
@@ -59,7 +60,7 @@ static nd_err_t make_dirs(const char *path, char *err, size_t err_len)
         char saved = *p;
         *p = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-            nd__data_put_err(err, err_len, "%s: cannot create the directory: %s", buf,
+            nd_err_put(err, err_len, "%s: cannot create the directory: %s", buf,
                              strerror(errno));
             return ND_EIO;
         }
@@ -78,17 +79,17 @@ static nd_err_t lock_and_clean(fetch_t *f, char *err, size_t err_len)
     snprintf(path, sizeof path, "%s/.lock", f->period_dir);
     f->lock_fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     if (f->lock_fd < 0) {
-        nd__data_put_err(err, err_len, "%s: %s", path, strerror(errno));
+        nd_err_put(err, err_len, "%s: %s", path, strerror(errno));
         return ND_EIO;
     }
     if (flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        nd__data_put_err(err, err_len, "%s: another fetch into this directory is running",
+        nd_err_put(err, err_len, "%s: another fetch into this directory is running",
                          f->period_dir);
         return ND_ESTATE;
     }
     DIR *d = opendir(f->period_dir);
     if (d == NULL) {
-        nd__data_put_err(err, err_len, "%s: %s", f->period_dir, strerror(errno));
+        nd_err_put(err, err_len, "%s: %s", f->period_dir, strerror(errno));
         return ND_EIO;
     }
     struct dirent *de;
@@ -114,7 +115,7 @@ static nd_err_t set_paths(const fetch_t *f, const nd_data_period_t *p, period_pa
                                            f->cfg->interval, p, pp->url,
                                            sizeof pp->url - sizeof ".CHECKSUM");
     if (rc != ND_OK || n1 >= (int)sizeof pp->csv || n2 >= (int)sizeof pp->sidecar) {
-        nd__data_put_err(err, err_len, "%s: URL or path too long", pp->base);
+        nd_err_put(err, err_len, "%s: URL or path too long", pp->base);
         return ND_ERANGE;
     }
     return ND_OK;
@@ -123,22 +124,22 @@ static nd_err_t set_paths(const fetch_t *f, const nd_data_period_t *p, period_pa
 /* Reads a sidecar: line 1 the archive's digest, line 2 the stored CSV's. */
 static int read_sidecar(const period_paths_t *pp, char zip_hex[65], char csv_hex[65])
 {
-    char text[SIDECAR_BYTES_MAX + 1], name[128];
-    FILE *f = fopen(pp->sidecar, "rb");
-    if (f == NULL)
+    /* Any sidecar that cannot be read whole (missing, a FIFO, a directory, too large) means
+     * "not cached": the period is fetched again and the sidecar rewritten. */
+    char name[128], *text = NULL;
+    size_t len = 0;
+    if (nd_file_read(pp->sidecar, SIDECAR_BYTES_MAX, 0, &text, &len, NULL, 0) != ND_OK)
         return 0;
-    size_t len = fread(text, 1, SIDECAR_BYTES_MAX, f);
-    fclose(f);
-    text[len] = '\0';
     char *nl = memchr(text, '\n', len);
-    if (nl == NULL)
-        return 0;
+    int ok = nl != NULL;
     snprintf(name, sizeof name, "%s.zip", pp->base);
-    if (nd_data_checksum_parse(text, (size_t)(nl - text) + 1, name, zip_hex, NULL, 0) != ND_OK)
-        return 0;
+    ok = ok && nd_data_checksum_parse(text, (size_t)(nl - text) + 1, name, zip_hex, NULL, 0) ==
+                   ND_OK;
     snprintf(name, sizeof name, "%s.csv", pp->base);
-    return nd_data_checksum_parse(nl + 1, len - (size_t)(nl + 1 - text), name, csv_hex, NULL,
-                                  0) == ND_OK;
+    ok = ok && nd_data_checksum_parse(nl + 1, len - (size_t)(nl + 1 - text), name, csv_hex, NULL,
+                                      0) == ND_OK;
+    nd_free(text);
+    return ok;
 }
 
 /* A period is cached when its CSV hashes to the digest its sidecar recorded. */
@@ -177,21 +178,29 @@ static nd_err_t get_checksum(fetch_t *f, const period_paths_t *pp, char hex[65],
         return rc;
     snprintf(name, sizeof name, "%s.zip", pp->base);
     if (nd_data_checksum_parse(text, len, name, hex, why, sizeof why) != ND_OK) {
-        nd__data_put_err(err, err_len, "%s: bad checksum file: %s", url, why);
+        nd_err_put(err, err_len, "%s: bad checksum file: %s", url, why);
         return ND_EPARSE;
     }
     return ND_OK;
+}
+
+/* Opens the period's temporary file number slot (0 the archive, 1 the unpacked CSV), named
+ * after the period with suffix; its path is kept in pp->tmp[slot] for the rename or cleanup. */
+static nd_err_t open_temp(fetch_t *f, period_paths_t *pp, int slot, const char *suffix,
+                          FILE **file, char *err, size_t err_len)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s%s", pp->base, suffix);
+    return nd__data_temp_open(f->period_dir, name, pp->tmp[slot], PATH_LEN, file, err, err_len);
 }
 
 /* Downloads the archive to a temp file and checks its SHA-256 against want. */
 static nd_err_t get_archive(fetch_t *f, period_paths_t *pp, const char *want, char *err,
                             size_t err_len)
 {
-    char name[128], got[65];
-    snprintf(name, sizeof name, "%s.zip", pp->base);
+    char got[65];
     FILE *file;
-    nd_err_t rc = nd__data_temp_open(f->period_dir, name, pp->tmp[0], PATH_LEN, &file, err,
-                                     err_len);
+    nd_err_t rc = open_temp(f, pp, 0, ".zip", &file, err, err_len);
     if (rc != ND_OK)
         return rc;
     nd__data_writer_t w;
@@ -202,14 +211,14 @@ static nd_err_t get_archive(fetch_t *f, period_paths_t *pp, const char *want, ch
     rc = nd__data_http_get_file(f->http, pp->url, &w, ND_DATA_ARCHIVE_BYTES_MAX, on_bytes, f,
                                 err, err_len);
     nd__data_writer_finish(&w, got);
-    if (fclose(file) != 0 && rc == ND_OK) {
-        nd__data_put_err(err, err_len, "%s: cannot write the download to disk", pp->url);
+    if (nd_file_finish(file, true) != 0 && rc == ND_OK) { /* flag, flush and close */
+        nd_err_put(err, err_len, "%s: cannot write the download to disk", pp->url);
         rc = ND_EIO;
     }
     if (rc != ND_OK)
         return rc;
     if (strcmp(got, want) != 0) {
-        nd__data_put_err(err, err_len, "%s: checksum mismatch: the archive's SHA-256 is %s, "
+        nd_err_put(err, err_len, "%s: checksum mismatch: the archive's SHA-256 is %s, "
                          "%s.CHECKSUM says %s", pp->url, got, pp->url, want);
         return ND_EPARSE;
     }
@@ -220,20 +229,18 @@ static nd_err_t get_archive(fetch_t *f, period_paths_t *pp, const char *want, ch
 static nd_err_t unpack(fetch_t *f, period_paths_t *pp, char *entry, size_t entry_cap, char *err,
                        size_t err_len)
 {
-    char name[128], why[384];
-    snprintf(name, sizeof name, "%s.kline.csv", pp->base);
+    char why[384];
     FILE *file;
-    nd_err_t rc = nd__data_temp_open(f->period_dir, name, pp->tmp[1], PATH_LEN, &file, err,
-                                     err_len);
+    nd_err_t rc = open_temp(f, pp, 1, ".kline.csv", &file, err, err_len);
     if (rc != ND_OK)
         return rc;
     rc = nd__data_unzip_one(pp->tmp[0], file, entry, entry_cap, why, sizeof why);
-    if (fclose(file) != 0 && rc == ND_OK) {
+    if (nd_file_finish(file, true) != 0 && rc == ND_OK) { /* flag, flush and close */
         snprintf(why, sizeof why, "cannot write the unpacked CSV to disk");
         rc = ND_EIO;
     }
     if (rc != ND_OK)
-        nd__data_put_err(err, err_len, "%s: %s", pp->url, why);
+        nd_err_put(err, err_len, "%s: %s", pp->url, why);
     return rc;
 }
 
@@ -261,7 +268,7 @@ static nd_err_t store(fetch_t *f, period_paths_t *pp, const nd_data_period_t *p,
         rc = nd__data_store_ticks(pp->tmp[1], label, f->cfg->kind, p, &w, &bars, err, err_len);
     nd__data_writer_finish(&w, csv_hex);
     if (rc == ND_OK && w.failed) {
-        nd__data_put_err(err, err_len, "%s: write failed", pp->csv);
+        nd_err_put(err, err_len, "%s: write failed", pp->csv);
         rc = ND_EIO;
     }
     if (rc != ND_OK) {
@@ -348,25 +355,25 @@ static nd_err_t check_config(const nd_data_fetch_config_t *cfg, const char *base
                              size_t err_len)
 {
     if (!nd_data_symbol_valid(cfg->symbol)) {
-        nd__data_put_err(err, err_len, "symbol '%.40s': expected 1 to %d characters A-Z 0-9",
+        nd_err_put(err, err_len, "symbol '%.40s': expected 1 to %d characters A-Z 0-9",
                          cfg->symbol, ND_DATA_SYMBOL_MAX - 1);
         return ND_EINVAL;
     }
     if (cfg->kind != ND_DATA_KIND_KLINES && cfg->kind != ND_DATA_KIND_TRADES &&
         cfg->kind != ND_DATA_KIND_AGG_TRADES && cfg->kind != ND_DATA_KIND_BOOK_TICKER) {
-        nd__data_put_err(err, err_len, "unknown data kind %d", (int)cfg->kind);
+        nd_err_put(err, err_len, "unknown data kind %d", (int)cfg->kind);
         return ND_EINVAL;
     }
     if (cfg->kind == ND_DATA_KIND_KLINES &&
         (cfg->interval == NULL || !nd_data_interval_valid(cfg->interval))) {
-        nd__data_put_err(err, err_len, "interval '%.20s': expected one of 1s 1m 3m 5m 15m 30m "
+        nd_err_put(err, err_len, "interval '%.20s': expected one of 1s 1m 3m 5m 15m 30m "
                          "1h 2h 4h 6h 8h 12h 1d 3d 1w 1mo", cfg->interval ? cfg->interval : "");
         return ND_EINVAL;
     }
     size_t len = strlen(base_url);
     if ((strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) ||
         len >= ND_DATA_URL_MAX / 2) {
-        nd__data_put_err(err, err_len, "base URL '%.100s': expected http:// or https:// and at "
+        nd_err_put(err, err_len, "base URL '%.100s': expected http:// or https:// and at "
                          "most %d characters", base_url, ND_DATA_URL_MAX / 2 - 1);
         return ND_EINVAL;
     }
@@ -398,7 +405,7 @@ static nd_err_t fetch_all(fetch_t *f, const nd_data_period_t *periods, size_t co
             result->bars += result->periods[i].bars;
         size_t n = strlen(f->period_dir);
         if (n >= sizeof result->file) {
-            nd__data_put_err(err, err_len, "%s: path too long", f->period_dir);
+            nd_err_put(err, err_len, "%s: path too long", f->period_dir);
             return ND_ERANGE;
         }
         memcpy(result->file, f->period_dir, n + 1);
@@ -428,7 +435,7 @@ nd_err_t nd_data_fetch(const nd_data_fetch_config_t *cfg, nd_data_fetch_result_t
     if (rc != ND_OK)
         return rc;
     if (strlen(f.dir) > PATH_LEN / 2) {
-        nd__data_put_err(err, err_len, "directory path longer than %d bytes", PATH_LEN / 2);
+        nd_err_put(err, err_len, "directory path longer than %d bytes", PATH_LEN / 2);
         return ND_EINVAL;
     }
     f.label = cfg->kind == ND_DATA_KIND_KLINES ? cfg->interval : nd_data_kind_name(cfg->kind);

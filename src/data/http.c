@@ -72,7 +72,7 @@ nd_err_t nd__data_http_new(long timeout_sec, nd__data_http_t **out, char *err, s
     nd__data_http_t *h = nd_calloc(1, sizeof *h);
     if (h == NULL || (h->curl = curl_easy_init()) == NULL) {
         nd_free(h);
-        nd__data_put_err(err, err_len, "cannot start the HTTP client (libcurl)");
+        nd_err_put(err, err_len, "cannot start the HTTP client (libcurl)");
         return ND_ENOMEM;
     }
     CURL *c = h->curl;
@@ -121,29 +121,29 @@ static nd_err_t perform(nd__data_http_t *h, const char *url, sink_t *s, char *er
     long status = 0;
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     if (cc == CURLE_HTTP_RETURNED_ERROR && status == 404) {
-        nd__data_put_err(err, err_len, "%s: HTTP 404: not published (the server has no such "
+        nd_err_put(err, err_len, "%s: HTTP 404: not published (the server has no such "
                          "file)", url);
         return ND_ENOTFOUND;
     }
     if (cc == CURLE_HTTP_RETURNED_ERROR) {
-        nd__data_put_err(err, err_len, "%s: HTTP %ld", url, status);
+        nd_err_put(err, err_len, "%s: HTTP %ld", url, status);
         return ND_EIO;
     }
     if (s->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-        nd__data_put_err(err, err_len, "%s: response larger than %lld bytes", url,
+        nd_err_put(err, err_len, "%s: response larger than %lld bytes", url,
                          (long long)s->max_bytes);
         return ND_EIO;
     }
     if (s->writer != NULL && s->writer->failed) {
-        nd__data_put_err(err, err_len, "%s: cannot write the download to disk", url);
+        nd_err_put(err, err_len, "%s: cannot write the download to disk", url);
         return ND_EIO;
     }
     if (cc == CURLE_OPERATION_TIMEDOUT) {
-        nd__data_put_err(err, err_len, "%s: timed out (%s)", url,
+        nd_err_put(err, err_len, "%s: timed out (%s)", url,
                          h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc));
         return ND_EIO;
     }
-    nd__data_put_err(err, err_len, "%s: %s%s%s", url, curl_easy_strerror(cc),
+    nd_err_put(err, err_len, "%s: %s%s%s", url, curl_easy_strerror(cc),
                      h->curl_err[0] ? ": " : "", h->curl_err);
     return ND_EIO;
 }

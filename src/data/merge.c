@@ -54,14 +54,10 @@ static nd_err_t add_name(stored_t *s, const char *name, size_t len)
 {
     if (s->count == STORED_MAX)
         return ND_EFULL;
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **grown = nd_realloc(s->names, cap * sizeof *grown);
-        if (grown == NULL)
-            return ND_ENOMEM;
-        s->names = grown;
-        s->cap = cap;
-    }
+    char **grown = nd_array_grow(s->names, &s->cap, s->count + 1, sizeof *grown, 64);
+    if (!grown)
+        return ND_ENOMEM;
+    s->names = grown;
     char *copy = nd_alloc(len + 1);
     if (copy == NULL)
         return ND_ENOMEM;
@@ -89,7 +85,7 @@ static nd_err_t list_stored(const char *dir, const char *prefix, stored_t *s, ch
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
-        nd__data_put_err(err, err_len, "%s: cannot list the directory", dir);
+        nd_err_put(err, err_len, "%s: cannot list the directory", dir);
         return ND_EIO;
     }
     size_t plen = strlen(prefix);
@@ -106,7 +102,7 @@ static nd_err_t list_stored(const char *dir, const char *prefix, stored_t *s, ch
     }
     closedir(d);
     if (rc != ND_OK) {
-        nd__data_put_err(err, err_len, "%s: more than %d stored files or out of memory", dir,
+        nd_err_put(err, err_len, "%s: more than %d stored files or out of memory", dir,
                          STORED_MAX);
         return rc;
     }
@@ -127,7 +123,7 @@ static nd_err_t append_file(const char *path, nd__data_writer_t *w, int64_t *pre
     nd_bar_t b;
     while ((rc = src->next(src, &b)) == ND_OK) {
         if (*bars > 0 && b.ts_ns <= *prev_ns) {
-            nd__data_put_err(err, err_len, "%s: bar at %lld ms overlaps the previous stored "
+            nd_err_put(err, err_len, "%s: bar at %lld ms overlaps the previous stored "
                              "period", path, (long long)(b.ts_ns / ND_NS_PER_MS));
             src->close(src);
             return ND_EPARSE;
@@ -137,7 +133,7 @@ static nd_err_t append_file(const char *path, nd__data_writer_t *w, int64_t *pre
         (*bars)++;
     }
     if (rc != ND_EEOF)
-        nd__data_put_err(err, err_len, "%s", src->err);
+        nd_err_put(err, err_len, "%s", src->err);
     src->close(src);
     return rc == ND_EEOF ? ND_OK : rc;
 }
@@ -192,7 +188,7 @@ nd_err_t nd__data_merge(const char *period_dir, const char *prefix, const char *
     if (w.md != NULL)
         nd__data_writer_deinit(&w);
     if (rc == ND_OK && w.failed) {
-        nd__data_put_err(err, err_len, "%s: write failed", out_path);
+        nd_err_put(err, err_len, "%s: write failed", out_path);
         rc = ND_EIO;
     }
     if (rc == ND_OK)

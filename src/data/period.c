@@ -8,25 +8,13 @@
 #include "noderr/clock.h"
 #include "noderr/data.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char *const intervals[] = {"1s", "1m",  "3m", "5m", "15m", "30m", "1h", "2h",
                                         "4h", "6h",  "8h", "12h", "1d", "3d",  "1w", "1mo"};
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 int nd_data_symbol_valid(const char *symbol)
 {
@@ -110,7 +98,7 @@ nd_err_t nd_data_periods(int64_t from_ns, int64_t to_ns, int64_t today_ns, nd_da
     if (from_day > to_day) {
         nd_time_format_iso(from_day, a, sizeof a);
         nd_time_format_iso(to_day, b, sizeof b);
-        put_err(err, err_len, "from %.10s is after to %.10s", a, b);
+        nd_err_put(err, err_len, "from %.10s is after to %.10s", a, b);
         return ND_EINVAL;
     }
     /* A day's archive is published after the day ends: the last candidate is yesterday. */
@@ -119,7 +107,7 @@ nd_err_t nd_data_periods(int64_t from_ns, int64_t to_ns, int64_t today_ns, nd_da
         last_day = to_day;
     if (last_day < from_day) {
         nd_time_format_iso(from_day, a, sizeof a);
-        put_err(err, err_len, "nothing published yet from %.10s: Binance publishes a day's "
+        nd_err_put(err, err_len, "nothing published yet from %.10s: Binance publishes a day's "
                 "archive after the day ends (UTC)", a);
         return ND_EINVAL;
     }
@@ -133,7 +121,7 @@ nd_err_t nd_data_periods(int64_t from_ns, int64_t to_ns, int64_t today_ns, nd_da
         int64_t last = last_day < end ? last_day : end - ND_NS_PER_DAY;
         nd_err_t rc = add_month(out, cap, &n, y, m, first, last);
         if (rc != ND_OK) {
-            put_err(err, err_len, "more than %zu archives in the range", cap);
+            nd_err_put(err, err_len, "more than %zu archives in the range", cap);
             return rc;
         }
         first = end;
@@ -212,17 +200,6 @@ nd_err_t nd_data_archive_url_kind(const char *base_url, nd_data_kind_t kind, con
     return ND_OK;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Strips one final "\n" or "\r\n" (Binance ends the line; some tools do not). */
 static size_t strip_newline(const char *text, size_t len)
 {
@@ -241,11 +218,11 @@ nd_err_t nd_data_checksum_parse(const char *text, size_t len, const char *expect
     len = strip_newline(text, len);
     char digest[65];
     size_t i = 0;
-    for (; i < len && i < 64 && hex_value(text[i]) >= 0; i++)
+    for (; i < len && i < 64 && isxdigit((unsigned char)text[i]); i++)
         digest[i] = (char)(text[i] >= 'A' && text[i] <= 'F' ? text[i] - 'A' + 'a' : text[i]);
     digest[i] = '\0';
     if (i != 64 || (i < len && text[i] != ' ')) {
-        put_err(err, err_len, "checksum file does not start with 64 hex digits and a space");
+        nd_err_put(err, err_len, "checksum file does not start with 64 hex digits and a space");
         return ND_EPARSE;
     }
     size_t p = 65;
@@ -256,7 +233,7 @@ nd_err_t nd_data_checksum_parse(const char *text, size_t len, const char *expect
     size_t name_len = len > p ? len - p : 0;
     if (name_len != strlen(expected_name) || memcmp(text + p, expected_name, name_len) != 0) {
         int shown = name_len > 80 ? 80 : (int)name_len;
-        put_err(err, err_len, "checksum file names '%.*s', expected '%s'", shown,
+        nd_err_put(err, err_len, "checksum file names '%.*s', expected '%s'", shown,
                 name_len ? text + p : "", expected_name);
         return ND_EPARSE;
     }

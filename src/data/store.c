@@ -8,6 +8,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
 
@@ -17,16 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-void nd__data_put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 nd_err_t nd__data_writer_init(nd__data_writer_t *w, FILE *file)
 {
@@ -85,11 +76,9 @@ nd_err_t nd__data_sha256_file(const char *path, char hex[65], int64_t *lines, ch
                               size_t err_len)
 {
     ND_ASSERT(path != NULL && lines != NULL);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        nd__data_put_err(err, err_len, "%s: %s", path, strerror(errno));
+    FILE *f = NULL; /* nd_file_open: a FIFO or a directory is refused, never blocks */
+    if (nd_file_open(path, &f, err, err_len) != ND_OK)
         return ND_EIO;
-    }
     nd__data_writer_t w;
     if (nd__data_writer_init(&w, NULL) != ND_OK) {
         fclose(f);
@@ -108,7 +97,7 @@ nd_err_t nd__data_sha256_file(const char *path, char hex[65], int64_t *lines, ch
     char digest[65];
     nd__data_writer_finish(&w, digest);
     if (bad || w.failed) {
-        nd__data_put_err(err, err_len, "%s: read error", path);
+        nd_err_put(err, err_len, "%s: read error", path);
         return ND_EIO;
     }
     memcpy(hex, digest, sizeof digest);
@@ -148,9 +137,9 @@ static void relabel(const char *msg, const char *tmp_path, const char *label, ch
 {
     size_t n = strlen(tmp_path);
     if (strncmp(msg, tmp_path, n) == 0)
-        nd__data_put_err(err, err_len, "%s%s", label, msg + n);
+        nd_err_put(err, err_len, "%s%s", label, msg + n);
     else
-        nd__data_put_err(err, err_len, "%s: %s", label, msg);
+        nd_err_put(err, err_len, "%s: %s", label, msg);
 }
 
 /* Checks a bar against its period and the whole-millisecond rule of the stored format. */
@@ -161,7 +150,7 @@ static nd_err_t check_in_period(const nd_bar_t *b, const nd_data_period_t *p, co
     if (b->ts_ns >= p->start_ns && b->ts_ns < p->end_ns && b->ts_ns % ND_NS_PER_MS == 0)
         return ND_OK;
     nd_time_format_iso(b->ts_ns, when, sizeof when);
-    nd__data_put_err(err, err_len, "%s: bar %lld opens at %s, %s", label, (long long)index + 1,
+    nd_err_put(err, err_len, "%s: bar %lld opens at %s, %s", label, (long long)index + 1,
                      when, b->ts_ns % ND_NS_PER_MS ? "not a whole millisecond"
                                                    : "outside the archive's period");
     return ND_EPARSE;
@@ -209,13 +198,13 @@ nd_err_t nd__data_temp_open(const char *dir, const char *name, char *path, size_
     ND_ASSERT(path != NULL && out != NULL);
     int n = snprintf(path, cap, "%s/.%s.tmp-XXXXXX", dir, name);
     if (n < 0 || (size_t)n >= cap) {
-        nd__data_put_err(err, err_len, "%s/%s: path too long", dir, name);
+        nd_err_put(err, err_len, "%s/%s: path too long", dir, name);
         return ND_ERANGE;
     }
     int fd = mkstemp(path);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (f == NULL) {
-        nd__data_put_err(err, err_len, "%s: cannot create a temporary file: %s", dir,
+        nd_err_put(err, err_len, "%s: cannot create a temporary file: %s", dir,
                          strerror(errno));
         if (fd >= 0) {
             close(fd);
@@ -238,12 +227,12 @@ nd_err_t nd__data_commit(FILE *file, const char *tmp_path, const char *final_pat
     int saved = errno;
     bad |= fclose(file) != 0;
     if (bad) {
-        nd__data_put_err(err, err_len, "%s: write failed: %s", final_path, strerror(saved));
+        nd_err_put(err, err_len, "%s: write failed: %s", final_path, strerror(saved));
         unlink(tmp_path);
         return ND_EIO;
     }
     if (rename(tmp_path, final_path) != 0) {
-        nd__data_put_err(err, err_len, "%s: cannot rename into place: %s", final_path,
+        nd_err_put(err, err_len, "%s: cannot rename into place: %s", final_path,
                          strerror(errno));
         unlink(tmp_path);
         return ND_EIO;

@@ -6,6 +6,7 @@
 #include "data/data_int.h"
 
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "noderr/clock.h"
 #include "noderr/ticks.h"
 
@@ -47,7 +48,7 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
     nd_err_t rc = nd_ticks_open(path, format_of(kind), &inst, &src, msg, sizeof msg);
     if (rc != ND_OK) {
         const char *rest = strncmp(msg, path, strlen(path)) == 0 ? msg + strlen(path) : msg;
-        nd__data_put_err(err, err_len, "%s%s", label, rest);
+        nd_err_put(err, err_len, "%s%s", label, rest);
         return rc == ND_EIO || rc == ND_ENOMEM ? rc : ND_EPARSE;
     }
     nd_tick_event_t ev;
@@ -57,7 +58,7 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
         if (ts < p->start_ns || ts >= p->end_ns) {
             char when[32];
             nd_time_format_iso(ts, when, sizeof when);
-            nd__data_put_err(err, err_len, "%s: row %lld at %s, outside the archive's period",
+            nd_err_put(err, err_len, "%s: row %lld at %s, outside the archive's period",
                              label, (long long)n + 1, when);
             nd_ticks_close(src);
             return ND_EPARSE;
@@ -67,7 +68,7 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
     if (rc != ND_EEOF) {
         const char *e = nd_ticks_error(src);
         const char *rest = strncmp(e, path, strlen(path)) == 0 ? e + strlen(path) : e;
-        nd__data_put_err(err, err_len, "%s%s", label, rest);
+        nd_err_put(err, err_len, "%s%s", label, rest);
     }
     nd_ticks_close(src);
     if (rc != ND_EEOF)
@@ -81,11 +82,9 @@ static nd_err_t validate(const char *path, const char *label, nd_data_kind_t kin
 static nd_err_t copy_rows(const char *path, nd_data_kind_t kind, nd__data_writer_t *w, char *err,
                           size_t err_len)
 {
-    FILE *in = fopen(path, "rb");
-    if (in == NULL) {
-        nd__data_put_err(err, err_len, "%s: %s", path, strerror(errno));
+    FILE *in = NULL; /* nd_file_open: a FIFO or a directory is refused, never blocks */
+    if (nd_file_open(path, &in, err, err_len) != ND_OK)
         return ND_EIO;
-    }
     const char *header = header_of(kind);
     nd__data_writer_put(w, header, strlen(header));
     char line[ND_LINE_MAX + 4];
@@ -106,7 +105,7 @@ static nd_err_t copy_rows(const char *path, nd_data_kind_t kind, nd__data_writer
     bool bad = ferror(in) != 0;
     fclose(in);
     if (bad) {
-        nd__data_put_err(err, err_len, "%s: read error", path);
+        nd_err_put(err, err_len, "%s: read error", path);
         return ND_EIO;
     }
     return ND_OK;

@@ -9,6 +9,7 @@
 #include "evolve/evolve_int.h"
 
 #include "noderr/alloc.h"
+#include "noderr/backtest.h"
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 #include "noderr/metrics.h"
@@ -97,28 +98,12 @@ nd_err_t nd_evolve_bars_load(const char *path, nd_evolve_bars_t *out, char *err,
     nd_err_t rc = nd_bars_open(path, ND_BAR_FORMAT_AUTO, &b.inst, &src, err, err_len);
     if (rc != ND_OK)
         return rc;
-    size_t cap = 0;
-    nd_bar_t bar;
-    while ((rc = src->next(src, &bar)) == ND_OK) {
-        if (b.count == cap) {
-            cap = cap ? cap * 2 : 4096;
-            nd_bar_t *grown = nd_realloc(b.bars, cap * sizeof *grown);
-            if (!grown) {
-                rc = ND_ENOMEM;
-                snprintf(err, err_len, "%s: out of memory", path);
-                break;
-            }
-            b.bars = grown;
-        }
-        b.bars[b.count++] = bar;
-    }
-    if (rc == ND_EEOF && b.count == 0) {
+    rc = nd_bars_read_all(src, &b.bars, &b.count, err, err_len);
+    if (rc == ND_ENOMEM)
+        nd_err_put(err, err_len, "%s: out of memory", path);
+    if (rc == ND_OK && b.count == 0) {
         rc = ND_EPARSE;
-        snprintf(err, err_len, "%s: no bars", path);
-    } else if (rc == ND_EEOF) {
-        rc = ND_OK;
-    } else if (rc != ND_ENOMEM) {
-        snprintf(err, err_len, "%s", src->err);
+        nd_err_put(err, err_len, "%s: no bars", path);
     }
     src->close(src);
     if (rc != ND_OK) {
@@ -149,7 +134,7 @@ typedef struct fold {
     int all_equal;
     double downside_ss;
     double wealth, peak, max_dd;
-    int64_t trades, winners, gross_profit, gross_loss;
+    nd_trade_stats_t tally; /* trades, winners, gross profit and loss (nd_trade_stats_add) */
 } fold_t;
 
 static void fold_bar(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
@@ -184,13 +169,7 @@ static void fold_trade(void *ctx, const nd_trade_t *t)
     fold_t *f = ctx;
     if (t->exit_ns < f->measure_from_ns)
         return;
-    f->trades++;
-    if (t->pnl > 0) {
-        f->winners++;
-        f->gross_profit += t->pnl;
-    } else if (t->pnl < 0) {
-        f->gross_loss -= t->pnl;
-    }
+    nd_trade_stats_add(&f->tally, t);
 }
 
 /* The metrics of the folded run, with metrics.c's definitions of each. */
@@ -198,8 +177,8 @@ static void fold_finish(const fold_t *f, double ppy, nd_evolve_stats_t *s)
 {
     memset(s, 0, sizeof *s);
     s->bars = f->n;
-    s->trades = f->trades;
-    s->winners = f->winners;
+    s->trades = f->tally.trades;
+    s->winners = f->tally.winners;
     s->periods_per_year = ppy;
     double n = (double)f->n, mean = f->n ? f->sum / n : NAN;
     double sd = f->n >= 2 ? (f->all_equal ? 0.0 : sqrt(f->m2 / (n - 1.0))) : NAN;
@@ -211,8 +190,8 @@ static void fold_finish(const fold_t *f, double ppy, nd_evolve_stats_t *s)
     s->annual_return = f->n ? pow(f->wealth, 1.0 / (n / ppy)) - 1.0 : NAN;
     double calmar = s->max_drawdown < 0.0 ? s->annual_return / fabs(s->max_drawdown) : NAN;
     s->calmar = isfinite(calmar) ? calmar : NAN;
-    s->win_rate = f->trades ? (double)f->winners / (double)f->trades : NAN;
-    s->profit_factor = f->gross_loss > 0 ? (double)f->gross_profit / (double)f->gross_loss : NAN;
+    s->win_rate = f->tally.trades ? (double)f->tally.winners / (double)f->tally.trades : NAN;
+    s->profit_factor = f->tally.gross_loss > 0 ? (double)f->tally.gross_profit / (double)f->tally.gross_loss : NAN;
 }
 
 static nd_err_t drive(nd_engine_t *e, const nd_bar_t *bars, size_t count, char *err,

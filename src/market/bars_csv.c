@@ -7,8 +7,11 @@
  * high >= max(open, close), low <= min(open, close), low > 0, volume >= 0, time strictly
  * increasing); the first bad row ends the source for good, with "PATH:LINE: reason" in err
  * and the same error code returned by every later call. docs/data-formats.md is the spec. */
+#include "market/market_int.h"
+
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/clock.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/limits.h"
@@ -44,130 +47,30 @@ static const int64_t pow10_table[ND_DECIMALS_MAX + 1] = {
 static const char csv_header[] = "ts,open,high,low,close,volume";
 static const char kline_header_prefix[] = "open_time,";
 
-typedef struct field {
-    const char *text;
-    size_t len;
-} field_t;
-
 typedef struct csv_source {
     nd_bar_source_t base; /* first member: the public pointer converts back to this struct */
-    FILE *file;
+    nd__lines_t lines;    /* READ_BUF_SIZE bytes of buffer, ND_LINE_MAX long lines at most */
     char *path;
-    char *buf;            /* READ_BUF_SIZE bytes; buf[pos, len) is not yet consumed */
-    size_t pos;
-    size_t len;
-    int eof;
     nd_bar_format_t format;
     int px_decimals;
     int qty_decimals;
     uint32_t instrument_id;
-    int64_t line_number;  /* 1-based number of the line last read */
     int64_t bars;         /* bars handed out so far */
     int64_t prev_ts_ns;
     int64_t prev_ts_raw;  /* the previous row's time as written in the file, for messages */
     nd_err_t status;      /* ND_OK while reading, then the sticky end (ND_EEOF or an error) */
 } csv_source_t;
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Ends the source with code and writes "PATH:LINE: reason" into its err. */
-static nd_err_t row_fail(csv_source_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Ends the source with code and "PATH:LINE: reason" (market_int.h). */
+#define row_fail(s, code, ...)                                                                     \
+    nd__market_fail((s)->base.err, sizeof (s)->base.err, &(s)->status, (s)->path,                \
+                    (s)->lines.line_number, code, __VA_ARGS__)
 
-static nd_err_t row_fail(csv_source_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    ND_ASSERT(code != ND_EEOF);
-    char reason[192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    snprintf(s->base.err, sizeof s->base.err, "%s:%lld: %s", s->path, (long long)s->line_number,
-             reason);
-    s->status = code;
-    return code;
-}
+/* A read of the line reader, its failures worded for this source. */
+#define checked(s, rc)                                                                             \
+    nd__lines_check(&(s)->lines, rc, (s)->path, (s)->base.err, sizeof (s)->base.err, &(s)->status)
 
-/* Refills the buffer behind the unconsumed tail; sets eof at the end of the file. */
-static nd_err_t refill(csv_source_t *s)
-{
-    ND_ASSERT(s->pos <= s->len);
-    ND_ASSERT(!s->eof);
-    size_t tail = s->len - s->pos;
-    memmove(s->buf, s->buf + s->pos, tail);
-    s->pos = 0;
-    s->len = tail;
-    size_t got = fread(s->buf + tail, 1, READ_BUF_SIZE - tail, s->file);
-    s->len += got;
-    if (got == 0) {
-        if (ferror(s->file)) {
-            snprintf(s->base.err, sizeof s->base.err, "%s: read error: %s", s->path,
-                     strerror(errno));
-            s->status = ND_EIO;
-            return ND_EIO;
-        }
-        s->eof = 1;
-    }
-    return ND_OK;
-}
-
-/* Yields the next line without its "\n" or "\r\n"; ND_EEOF when the file is exhausted. The
- * line stays valid until the next call. A last line without a newline still counts. */
-static nd_err_t read_line(csv_source_t *s, const char **line /* OUT */, size_t *len /* OUT */)
-{
-    for (;;) {
-        char *start = s->buf + s->pos;
-        size_t avail = s->len - s->pos;
-        char *nl = memchr(start, '\n', avail);
-        size_t n = nl ? (size_t)(nl - start) : avail;
-        if (nl || (s->eof && avail > 0) || n > ND_LINE_MAX) {
-            s->line_number++;
-            if (n > ND_LINE_MAX)
-                return row_fail(s, ND_EPARSE, "line longer than %d bytes", ND_LINE_MAX);
-            s->pos += nl ? n + 1 : n;
-            if (n > 0 && start[n - 1] == '\r')
-                n--;
-            *line = start;
-            *len = n;
-            return ND_OK;
-        }
-        if (s->eof)
-            return ND_EEOF;
-        nd_err_t rc = refill(s);
-        if (rc != ND_OK)
-            return rc;
-    }
-}
-
-/* Splits a line at commas into at most FIELDS_MAX fields; returns the true column count. */
-static int split_fields(const char *line, size_t len, field_t *fields)
-{
-    int count = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && line[i] != ',')
-            continue;
-        if (count < FIELDS_MAX) {
-            fields[count].text = line + start;
-            fields[count].len = i - start;
-        }
-        count++;
-        start = i + 1;
-    }
-    return count;
-}
 
 /* Reads a run of digits; *count is its length, *value its low 64 bits (only meaningful when
  * count <= 19). */
@@ -288,7 +191,7 @@ static int is_decimal(const char *text, size_t len)
 }
 
 /* Parses one price or volume column, or ends the source with the reason. */
-static nd_err_t parse_column(csv_source_t *s, const field_t *f, const char *name, int decimals,
+static nd_err_t parse_column(csv_source_t *s, const nd__field_t *f, const char *name, int decimals,
                              const char *scale_name, int64_t *out /* OUT */)
 {
     nd_err_t rc = parse_fixed(f->text, f->len, decimals, out);
@@ -306,7 +209,7 @@ static nd_err_t parse_column(csv_source_t *s, const field_t *f, const char *name
 }
 
 /* Parses the open time into ns, applying the format's unit rule. */
-static nd_err_t parse_time(csv_source_t *s, const field_t *f, int64_t *ts_ns /* OUT */,
+static nd_err_t parse_time(csv_source_t *s, const nd__field_t *f, int64_t *ts_ns /* OUT */,
                            int64_t *raw /* OUT */)
 {
     const char *name = s->format == ND_BAR_FORMAT_CSV ? "ts" : "open_time";
@@ -364,12 +267,12 @@ static nd_err_t check_ohlcv(csv_source_t *s, const nd_bar_t *b)
 
 /* Checks the kline columns we do not keep: close time, quote volume, trades and the two taker
  * volumes must be plain non-negative decimals; the last column is documented as ignored. */
-static nd_err_t check_kline_extras(csv_source_t *s, const field_t *fields)
+static nd_err_t check_kline_extras(csv_source_t *s, const nd__field_t *fields)
 {
     static const char *const names[] = {"close_time", "quote_volume", "trades",
                                         "taker_buy_volume", "taker_buy_quote_volume"};
     for (int k = 0; k < 5; k++) {
-        const field_t *f = &fields[6 + k];
+        const nd__field_t *f = &fields[6 + k];
         if (!is_decimal(f->text, f->len)) {
             char quoted[4 * QUOTE_MAX + 4];
             return row_fail(s, ND_EPARSE, "%s: malformed number '%s'", names[k],
@@ -437,9 +340,9 @@ static int fast_row(const csv_source_t *s, const char *line, size_t len, nd_bar_
 static nd_err_t slow_row(csv_source_t *s, const char *line, size_t len, nd_bar_t *b /* OUT */,
                          int64_t *raw /* OUT */)
 {
-    field_t f[FIELDS_MAX];
+    nd__field_t f[FIELDS_MAX];
     int want = s->format == ND_BAR_FORMAT_CSV ? CSV_COLUMNS : KLINE_COLUMNS;
-    int count = split_fields(line, len, f);
+    int count = nd__fields_split(line, len, f, FIELDS_MAX);
     if (count != want)
         return row_fail(s, ND_EPARSE, "expected %d columns, found %d", want, count);
     nd_err_t rc = parse_time(s, &f[0], &b->ts_ns, raw);
@@ -484,18 +387,10 @@ static nd_err_t parse_row(csv_source_t *s, const char *line, size_t len, nd_bar_
 
 /* read_line, except that blank lines at the very end of the file (an editor's trailing newline)
  * are the end of the data; a blank line with data after it is an error naming the blank line. */
-static nd_err_t read_data_line(csv_source_t *s, const char **line /* OUT */, size_t *len /* OUT */)
+static nd_err_t read_data_line(csv_source_t *s, const char **line /* OUT */,
+                               size_t *len /* OUT */)
 {
-    nd_err_t rc = read_line(s, line, len);
-    if (rc != ND_OK || *len > 0)
-        return rc;
-    int64_t blank_line = s->line_number;
-    while ((rc = read_line(s, line, len)) == ND_OK && *len == 0)
-        ;
-    if (rc != ND_OK)
-        return rc;
-    s->line_number = blank_line;
-    return row_fail(s, ND_EPARSE, "blank line inside the data");
+    return checked(s, nd__lines_next_data(&s->lines, line, len));
 }
 
 static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
@@ -534,9 +429,7 @@ static void csv_close(nd_bar_source_t *src)
     if (src == NULL)
         return;
     csv_source_t *s = (csv_source_t *)src;
-    if (s->file)
-        fclose(s->file);
-    nd_free(s->buf);
+    nd__lines_deinit(&s->lines);
     nd_free(s->path);
     nd_free(s);
 }
@@ -544,9 +437,9 @@ static void csv_close(nd_bar_source_t *src)
 /* Says whether a first line is a kline data row: 12 columns and an all-digit open time. */
 static int looks_like_kline_row(const char *line, size_t len)
 {
-    field_t f[FIELDS_MAX];
+    nd__field_t f[FIELDS_MAX];
     int64_t ignored;
-    return split_fields(line, len, f) == KLINE_COLUMNS &&
+    return nd__fields_split(line, len, f, FIELDS_MAX) == KLINE_COLUMNS &&
            parse_uint(f[0].text, f[0].len, &ignored) == 0;
 }
 
@@ -580,24 +473,19 @@ static nd_err_t start_source(csv_source_t *s, nd_bar_format_t asked)
 {
     const char *line;
     size_t len;
-    nd_err_t rc = read_data_line(s, &line, &len);
+    nd_err_t rc = checked(s, nd__lines_first(&s->lines, &line, &len));
     if (rc == ND_EEOF) {
         snprintf(s->base.err, sizeof s->base.err, "%s: no bars", s->path);
         return ND_EPARSE;
     }
     if (rc != ND_OK)
         return rc;
-    /* A UTF-8 byte order mark is an encoding marker, not content: spreadsheets add one. */
-    size_t bom = len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     int is_header = 0;
-    rc = detect_format(s, line + bom, len - bom, asked, &is_header);
+    rc = detect_format(s, line, len, asked, &is_header);
     if (rc != ND_OK)
         return rc;
-    if (!is_header) {
-        /* The first line is data: step back so that next() parses it as line 1. */
-        s->pos = (size_t)(line + bom - s->buf);
-        s->line_number = 0;
-    }
+    if (!is_header) /* the first line is data: next() parses it as line 1 */
+        nd__lines_unread_first(&s->lines, line);
     return ND_OK;
 }
 
@@ -607,9 +495,8 @@ static nd_err_t alloc_source(const char *path, const nd_instrument_t *inst,
     csv_source_t *s = nd_calloc(1, sizeof *s);
     if (s == NULL)
         return ND_ENOMEM;
-    s->buf = nd_alloc(READ_BUF_SIZE);
     s->path = nd_strdup(path);
-    if (s->buf == NULL || s->path == NULL) {
+    if (nd__lines_init(&s->lines, READ_BUF_SIZE, ND_LINE_MAX) != ND_OK || s->path == NULL) {
         csv_close(&s->base);
         return ND_ENOMEM;
     }
@@ -635,21 +522,53 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
     ND_ASSERT(inst->qty_decimals >= 0 && inst->qty_decimals <= ND_DECIMALS_MAX);
     csv_source_t *s;
     if (alloc_source(path, inst, &s) != ND_OK) {
-        put_err(err, err_len, "%s: out of memory", path);
+        nd_err_put(err, err_len, "%s: out of memory", path);
         return ND_ENOMEM;
     }
     /* nd_file_open refuses a FIFO, a device or a directory before opening: never blocks. */
-    nd_err_t open_rc = nd_file_open(path, &s->file, err, err_len);
+    nd_err_t open_rc = nd_file_open(path, &s->lines.file, err, err_len);
     if (open_rc != ND_OK) {
         csv_close(&s->base);
         return ND_EIO; /* the contract of this function: the file could not be read */
     }
     nd_err_t rc = start_source(s, format);
     if (rc != ND_OK) {
-        put_err(err, err_len, "%s", s->base.err);
+        nd_err_put(err, err_len, "%s", s->base.err);
         csv_close(&s->base);
         return rc;
     }
     *out = &s->base;
     return ND_OK;
+}
+
+nd_err_t nd_bars_read_all(nd_bar_source_t *src, nd_bar_t **bars, size_t *count, char *err,
+                          size_t err_len)
+{
+    ND_ASSERT(src != NULL);
+    ND_ASSERT(bars != NULL && count != NULL);
+    nd_bar_t *items = NULL, bar;
+    size_t n = 0, cap = 0;
+    nd_err_t rc;
+    while ((rc = src->next(src, &bar)) == ND_OK) {
+        nd_bar_t *grown = nd_array_grow(items, &cap, n + 1, sizeof *grown, 4096);
+        if (!grown) {
+            rc = ND_ENOMEM;
+            break;
+        }
+        items = grown;
+        items[n++] = bar;
+    }
+    if (rc != ND_EEOF) {
+        nd_err_put(err, err_len, "%s", rc == ND_ENOMEM ? "out of memory" : src->err);
+        nd_free(items);
+        return rc;
+    }
+    *bars = items;
+    *count = n;
+    return ND_OK;
+}
+
+size_t nd_bars_lower_bound(const nd_bar_t *bars, size_t count, int64_t ts_ns)
+{
+    return count == 0 ? 0 : nd_time_lower_bound(&bars[0].ts_ns, count, sizeof bars[0], ts_ns);
 }

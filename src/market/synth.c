@@ -335,19 +335,6 @@ void nd_synth_config_default(nd_synth_config_t *cfg)
     ND_ASSERT(cfg->interval_ns > 0);
 }
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Checks the doubles of a config: the ones that scale things must be finite and >= 0. */
 static nd_err_t check_doubles(const nd_synth_config_t *c, char *err, size_t err_len)
 {
@@ -378,7 +365,7 @@ static nd_err_t check_doubles(const nd_synth_config_t *c, char *err, size_t err_
         else if (rules[i].kind == 3)
             ok = ok && v > 0.0;
         if (!ok) {
-            put_err(err, err_len, "%s %g %s", rules[i].name, v, wants[rules[i].kind]);
+            nd_err_put(err, err_len, "%s %g %s", rules[i].name, v, wants[rules[i].kind]);
             return ND_EINVAL;
         }
     }
@@ -390,21 +377,21 @@ static nd_err_t check_config(const nd_synth_config_t *c, const nd_instrument_t *
                              size_t err_len)
 {
     if (c->bars < 0) {
-        put_err(err, err_len, "bars %lld must be >= 0", (long long)c->bars);
+        nd_err_put(err, err_len, "bars %lld must be >= 0", (long long)c->bars);
         return ND_EINVAL;
     }
     if (c->interval_ns <= 0) {
-        put_err(err, err_len, "interval_ns %lld must be > 0", (long long)c->interval_ns);
+        nd_err_put(err, err_len, "interval_ns %lld must be > 0", (long long)c->interval_ns);
         return ND_EINVAL;
     }
     int64_t span, end;
     if (__builtin_mul_overflow(c->bars, c->interval_ns, &span) ||
         __builtin_add_overflow(c->start_ns, span, &end)) {
-        put_err(err, err_len, "start_ns + bars * interval_ns overflows");
+        nd_err_put(err, err_len, "start_ns + bars * interval_ns overflows");
         return ND_EINVAL;
     }
     if (inst->tick_size <= 0 || inst->lot_size <= 0) {
-        put_err(err, err_len, "instrument %s needs a positive tick and lot size", inst->symbol);
+        nd_err_put(err, err_len, "instrument %s needs a positive tick and lot size", inst->symbol);
         return ND_EINVAL;
     }
     nd_err_t rc = check_doubles(c, err, err_len);
@@ -412,7 +399,7 @@ static nd_err_t check_config(const nd_synth_config_t *c, const nd_instrument_t *
         return rc;
     double px_top = c->start_price * BAND_FACTOR * (double)nd_pow10(inst->px_decimals);
     if (px_top > UNITS_MAX) {
-        put_err(err, err_len, "start_price %g too large for %d price decimals", c->start_price,
+        nd_err_put(err, err_len, "start_price %g too large for %d price decimals", c->start_price,
                 inst->px_decimals);
         return ND_EINVAL;
     }
@@ -420,7 +407,7 @@ static nd_err_t check_config(const nd_synth_config_t *c, const nd_instrument_t *
     double vol_top = c->base_volume * mult * det_exp(VOLUME_SIGMA * VOLUME_Z_MAX) *
                      (double)nd_pow10(inst->qty_decimals);
     if (vol_top > UNITS_MAX) {
-        put_err(err, err_len, "base_volume %g too large for %d quantity decimals",
+        nd_err_put(err, err_len, "base_volume %g too large for %d quantity decimals",
                 c->base_volume, inst->qty_decimals);
         return ND_EINVAL;
     }
@@ -472,7 +459,7 @@ nd_err_t nd_synth_open(const nd_synth_config_t *cfg, const nd_instrument_t *inst
         return rc;
     synth_source_t *s = nd_calloc(1, sizeof *s);
     if (s == NULL) {
-        put_err(err, err_len, "synthetic market: out of memory");
+        nd_err_put(err, err_len, "synthetic market: out of memory");
         return ND_ENOMEM;
     }
     setup_model(s, cfg, inst);
@@ -647,7 +634,7 @@ nd_err_t nd_synth_ticks_open(const nd_synth_ticks_config_t *cfg, const nd_instru
         c->start_px <= (int64_t)c->levels * inst->tick_size ||
         __builtin_mul_overflow(c->level_qty_max, inst->lot_size, &top) ||
         c->start_px > INT64_MAX / 4) {
-        put_err(err, err_len,
+        nd_err_put(err, err_len,
                 "synthetic ticks: bad config (levels 2..%u, level_qty_max >= 2, step_ns > 0, "
                 "start_px a tick multiple above levels * tick, trade_per_mille <= 1000)",
                 SYNTH_LEVELS_MAX);
@@ -658,7 +645,7 @@ nd_err_t nd_synth_ticks_open(const nd_synth_ticks_config_t *cfg, const nd_instru
         (g->qty[1] = nd_calloc(c->levels, sizeof(int64_t))) == NULL ||
         (g->pend = nd_calloc(2 * c->levels + 4, sizeof *g->pend)) == NULL) {
         nd_synth_ticks_close(g);
-        put_err(err, err_len, "synthetic ticks: out of memory");
+        nd_err_put(err, err_len, "synthetic ticks: out of memory");
         return ND_ENOMEM;
     }
     g->cfg = *c;

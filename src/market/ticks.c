@@ -6,7 +6,10 @@
  * row check of its layout (ticks.h lists them); the first bad row ends the source for good with
  * "PATH:LINE: reason" and the same code from every later call; times never decrease and trade
  * ids strictly increase across the events handed out. */
+#include "market/market_int.h"
+
 #include "noderr/alloc.h"
+#include "noderr/file.h"
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
 #include "noderr/limits.h"
@@ -29,21 +32,12 @@
 
 ND_STATIC_ASSERT(READ_BUF_SIZE > 2 * ND_LINE_MAX, "a full line always fits the read buffer");
 
-typedef struct field {
-    const char *text;
-    size_t len;
-} field_t;
-
 struct nd_tick_source {
-    FILE *file;
+    nd__lines_t lines; /* READ_BUF_SIZE bytes of buffer, ND_LINE_MAX long lines at most */
     char *path;
-    char *buf;
-    size_t pos, len;
-    int eof;
     nd_tick_format_t format;
     int px_decimals, qty_decimals;
     uint32_t instrument_id;
-    int64_t line_number;
     int64_t rows;
     int64_t prev_ts_ns;
     int64_t prev_id;
@@ -79,120 +73,26 @@ const char *nd_tick_format_name(nd_tick_format_t format)
     return l ? l->name : "auto";
 }
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Ends the source with code and "PATH:LINE: reason" (market_int.h). */
+#define row_fail(s, code, ...)                                                                     \
+    nd__market_fail((s)->err, sizeof (s)->err, &(s)->status, (s)->path, (s)->lines.line_number, \
+                    code, __VA_ARGS__)
 
-static void put_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
+/* A read of the line reader, its failures worded for this source. */
+#define checked(s, rc)                                                                             \
+    nd__lines_check(&(s)->lines, rc, (s)->path, (s)->err, sizeof (s)->err, &(s)->status)
 
-static nd_err_t row_fail(nd_tick_source_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Ends the source with code and "PATH:LINE: reason". */
-static nd_err_t row_fail(nd_tick_source_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    ND_ASSERT(code != ND_EEOF);
-    char reason[192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    snprintf(s->err, sizeof s->err, "%s:%lld: %s", s->path, (long long)s->line_number, reason);
-    s->status = code;
-    return code;
-}
-
-static nd_err_t refill(nd_tick_source_t *s)
-{
-    ND_ASSERT(s->pos <= s->len);
-    ND_ASSERT(!s->eof);
-    size_t tail = s->len - s->pos;
-    memmove(s->buf, s->buf + s->pos, tail);
-    s->pos = 0;
-    s->len = tail;
-    size_t got = fread(s->buf + tail, 1, READ_BUF_SIZE - tail, s->file);
-    s->len += got;
-    if (got == 0) {
-        if (ferror(s->file)) {
-            snprintf(s->err, sizeof s->err, "%s: read error: %s", s->path, strerror(errno));
-            s->status = ND_EIO;
-            return ND_EIO;
-        }
-        s->eof = 1;
-    }
-    return ND_OK;
-}
-
-/* The next line without "\n" / "\r\n"; ND_EEOF at the end. Valid until the next call. */
-static nd_err_t read_line(nd_tick_source_t *s, const char **line, size_t *len)
-{
-    for (;;) {
-        char *start = s->buf + s->pos;
-        size_t avail = s->len - s->pos;
-        char *nl = memchr(start, '\n', avail);
-        size_t n = nl ? (size_t)(nl - start) : avail;
-        if (nl || (s->eof && avail > 0) || n > ND_LINE_MAX) {
-            s->line_number++;
-            if (n > ND_LINE_MAX)
-                return row_fail(s, ND_EPARSE, "line longer than %d bytes", ND_LINE_MAX);
-            s->pos += nl ? n + 1 : n;
-            if (n > 0 && start[n - 1] == '\r')
-                n--;
-            *line = start;
-            *len = n;
-            return ND_OK;
-        }
-        if (s->eof)
-            return ND_EEOF;
-        nd_err_t rc = refill(s);
-        if (rc != ND_OK)
-            return rc;
-    }
-}
 
 /* Blank lines at the very end are the end of the data; a blank line followed by data is an
  * error naming the blank line. */
 static nd_err_t read_data_line(nd_tick_source_t *s, const char **line, size_t *len)
 {
-    nd_err_t rc = read_line(s, line, len);
-    if (rc != ND_OK || *len > 0)
-        return rc;
-    int64_t blank_line = s->line_number;
-    while ((rc = read_line(s, line, len)) == ND_OK && *len == 0)
-        ;
-    if (rc != ND_OK)
-        return rc;
-    s->line_number = blank_line;
-    return row_fail(s, ND_EPARSE, "blank line inside the data");
+    return checked(s, nd__lines_next_data(&s->lines, line, len));
 }
 
-static int split_fields(const char *line, size_t len, field_t *fields)
-{
-    int count = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && line[i] != ',')
-            continue;
-        if (count < FIELDS_MAX) {
-            fields[count].text = line + start;
-            fields[count].len = i - start;
-        }
-        count++;
-        start = i + 1;
-    }
-    return count;
-}
 
 /* An unsigned integer of 1 to 18 digits; -1 otherwise. */
-static int parse_uint(const field_t *f, int64_t *out)
+static int parse_uint(const nd__field_t *f, int64_t *out)
 {
     if (f->len == 0 || f->len > 18)
         return -1;
@@ -208,7 +108,7 @@ static int parse_uint(const field_t *f, int64_t *out)
 }
 
 /* true/false in any case (the archives write True/False, our CSVs true/false); -1 otherwise. */
-static int parse_bool(const field_t *f)
+static int parse_bool(const nd__field_t *f)
 {
     if (f->len == 4 && strncasecmp(f->text, "true", 4) == 0)
         return 1;
@@ -217,19 +117,19 @@ static int parse_bool(const field_t *f)
     return -1;
 }
 
-static int shown(const field_t *f)
+static int shown(const nd__field_t *f)
 {
     return f->len > QUOTE_MAX ? QUOTE_MAX : (int)f->len;
 }
 
-static nd_err_t col_int(nd_tick_source_t *s, const field_t *f, const char *name, int64_t *out)
+static nd_err_t col_int(nd_tick_source_t *s, const nd__field_t *f, const char *name, int64_t *out)
 {
     if (parse_uint(f, out) == 0)
         return ND_OK;
     return row_fail(s, ND_EPARSE, "%s: malformed integer '%.*s'", name, shown(f), f->text);
 }
 
-static nd_err_t col_bool(nd_tick_source_t *s, const field_t *f, const char *name, int *out)
+static nd_err_t col_bool(nd_tick_source_t *s, const nd__field_t *f, const char *name, int *out)
 {
     int v = parse_bool(f);
     if (v >= 0) {
@@ -240,7 +140,8 @@ static nd_err_t col_bool(nd_tick_source_t *s, const field_t *f, const char *name
                     f->text);
 }
 
-static nd_err_t col_time(nd_tick_source_t *s, const field_t *f, const char *name, int64_t *ts_ns)
+static nd_err_t col_time(nd_tick_source_t *s, const nd__field_t *f, const char *name,
+                         int64_t *ts_ns)
 {
     int64_t v;
     if (parse_uint(f, &v) != 0)
@@ -253,7 +154,7 @@ static nd_err_t col_time(nd_tick_source_t *s, const field_t *f, const char *name
 }
 
 /* A price or quantity at the instrument's scale; positive when `positive`, else >= 0. */
-static nd_err_t col_fixed(nd_tick_source_t *s, const field_t *f, const char *name, bool is_px,
+static nd_err_t col_fixed(nd_tick_source_t *s, const nd__field_t *f, const char *name, bool is_px,
                           bool positive, int64_t *out)
 {
     int decimals = is_px ? s->px_decimals : s->qty_decimals;
@@ -272,7 +173,7 @@ static nd_err_t col_fixed(nd_tick_source_t *s, const field_t *f, const char *nam
 }
 
 /* A column we check but do not keep (quote_qty): a plain non-negative decimal. */
-static nd_err_t col_decimal(nd_tick_source_t *s, const field_t *f, const char *name)
+static nd_err_t col_decimal(nd_tick_source_t *s, const nd__field_t *f, const char *name)
 {
     size_t digits = 0, points = 0, i = 0;
     for (; i < f->len; i++) {
@@ -302,7 +203,7 @@ static nd_err_t check_order(nd_tick_source_t *s, int64_t ts_ns, int64_t id, bool
     return ND_OK;
 }
 
-static nd_err_t parse_trade(nd_tick_source_t *s, const field_t *f, nd_trade_tick_t *t)
+static nd_err_t parse_trade(nd_tick_source_t *s, const nd__field_t *f, nd_trade_tick_t *t)
 {
     nd_err_t rc;
     int buyer_maker = 0, best_match = 0;
@@ -348,7 +249,7 @@ static nd_err_t parse_trade(nd_tick_source_t *s, const field_t *f, nd_trade_tick
     return check_order(s, t->ts_ns, t->trade_id, true);
 }
 
-static nd_err_t parse_quote(nd_tick_source_t *s, const field_t *f, nd_quote_tick_t *q)
+static nd_err_t parse_quote(nd_tick_source_t *s, const nd__field_t *f, nd_quote_tick_t *q)
 {
     nd_err_t rc;
     int o = 0; /* first price column */
@@ -396,8 +297,8 @@ nd_err_t nd_ticks_next(nd_tick_source_t *s, nd_tick_event_t *out)
         return rc;
     const struct layout *l = layout_of(s->format);
     ND_ASSERT(l != NULL);
-    field_t f[FIELDS_MAX];
-    int count = split_fields(line, len, f);
+    nd__field_t f[FIELDS_MAX];
+    int count = nd__fields_split(line, len, f, FIELDS_MAX);
     if (count != l->columns)
         return row_fail(s, ND_EPARSE, "expected %d columns, found %d", l->columns, count);
     nd_tick_event_t ev;
@@ -432,9 +333,7 @@ void nd_ticks_close(nd_tick_source_t *s)
 {
     if (s == NULL)
         return;
-    if (s->file)
-        fclose(s->file);
-    nd_free(s->buf);
+    nd__lines_deinit(&s->lines);
     nd_free(s->path);
     nd_free(s);
 }
@@ -460,8 +359,8 @@ static nd_err_t detect(nd_tick_source_t *s, const char *line, size_t len, nd_tic
         if (match)
             header_format = l->format;
     }
-    field_t f[FIELDS_MAX];
-    int count = split_fields(line, len, f);
+    nd__field_t f[FIELDS_MAX];
+    int count = nd__fields_split(line, len, f, FIELDS_MAX);
     nd_tick_format_t data_format = ND_TICK_FORMAT_AUTO;
     int64_t ignored;
     if (header_format == ND_TICK_FORMAT_AUTO && count > 0 && parse_uint(&f[0], &ignored) == 0) {
@@ -497,7 +396,7 @@ static nd_err_t start(nd_tick_source_t *s, nd_tick_format_t asked)
 {
     const char *line;
     size_t len;
-    nd_err_t rc = read_data_line(s, &line, &len);
+    nd_err_t rc = checked(s, nd__lines_first(&s->lines, &line, &len));
     if (rc == ND_EEOF) {
         /* An empty archive is a valid day without trades; the format must then be known. */
         if (asked == ND_TICK_FORMAT_AUTO) {
@@ -510,15 +409,12 @@ static nd_err_t start(nd_tick_source_t *s, nd_tick_format_t asked)
     }
     if (rc != ND_OK)
         return rc;
-    size_t bom = len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     bool is_header = false;
-    rc = detect(s, line + bom, len - bom, asked, &is_header);
+    rc = detect(s, line, len, asked, &is_header);
     if (rc != ND_OK)
         return rc;
-    if (!is_header) {
-        s->pos = (size_t)(line + bom - s->buf);
-        s->line_number = 0;
-    }
+    if (!is_header) /* the first line is data: next() parses it as line 1 */
+        nd__lines_unread_first(&s->lines, line);
     return ND_OK;
 }
 
@@ -531,29 +427,28 @@ nd_err_t nd_ticks_open(const char *path, nd_tick_format_t format, const nd_instr
     ND_ASSERT(inst->px_decimals >= 0 && inst->px_decimals <= ND_DECIMALS_MAX);
     ND_ASSERT(inst->qty_decimals >= 0 && inst->qty_decimals <= ND_DECIMALS_MAX);
     if (format != ND_TICK_FORMAT_AUTO && layout_of(format) == NULL) {
-        put_err(err, err_len, "%s: unknown tick format %d", path, (int)format);
+        nd_err_put(err, err_len, "%s: unknown tick format %d", path, (int)format);
         return ND_EINVAL;
     }
     nd_tick_source_t *s = nd_calloc(1, sizeof *s);
-    if (s == NULL || (s->buf = nd_alloc(READ_BUF_SIZE)) == NULL ||
+    if (s == NULL || nd__lines_init(&s->lines, READ_BUF_SIZE, ND_LINE_MAX) != ND_OK ||
         (s->path = nd_strdup(path)) == NULL) {
         nd_ticks_close(s);
-        put_err(err, err_len, "%s: out of memory", path);
+        nd_err_put(err, err_len, "%s: out of memory", path);
         return ND_ENOMEM;
     }
     s->px_decimals = inst->px_decimals;
     s->qty_decimals = inst->qty_decimals;
     s->instrument_id = inst->id;
     s->status = ND_OK;
-    s->file = fopen(path, "rb");
-    if (s->file == NULL) {
-        put_err(err, err_len, "%s: %s", path, strerror(errno));
+    /* nd_file_open refuses a FIFO, a device or a directory before opening: never blocks. */
+    if (nd_file_open(path, &s->lines.file, err, err_len) != ND_OK) {
         nd_ticks_close(s);
-        return ND_EIO;
+        return ND_EIO; /* the contract: the file could not be read, err says why */
     }
     nd_err_t rc = start(s, format);
     if (rc != ND_OK) {
-        put_err(err, err_len, "%s", s->err);
+        nd_err_put(err, err_len, "%s", s->err);
         nd_ticks_close(s);
         return rc;
     }

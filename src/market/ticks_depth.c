@@ -9,7 +9,10 @@
  * undecodable frame ends the session with "PATH:LINE: reason" and nothing after it is emitted.
  * Memory is fixed at open: one line buffer, the decoder, the sync's book and buffer, and one
  * run of pending deltas. */
+#include "market/market_int.h"
+
 #include "noderr/alloc.h"
+#include "noderr/file.h"
 #include "noderr/assert.h"
 #include "noderr/binance.h"
 #include "noderr/fixed.h"
@@ -30,11 +33,7 @@
 struct nd_depth_session {
     char *diffs_path;
     char *snapshot_path;
-    FILE *file;
-    char *buf;           /* 2 * FRAME_MAX: line reading */
-    size_t pos, len;
-    int eof;
-    int64_t line_number;
+    nd__lines_t lines;   /* diffs.jsonl: 2 * FRAME_MAX of buffer, FRAME_MAX long frames */
     int64_t buffered_before; /* diffs the recorder received before the snapshot */
     int64_t snapshot_ns;     /* recorder time of the snapshot, 0 when unknown */
     char *snapshot;          /* snapshot.json text until loaded, then NULL */
@@ -56,40 +55,15 @@ struct nd_depth_session {
     char err[256];
 };
 
-static nd_err_t fail(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Ends the session with code and "DIFFS:LINE: reason". */
-static nd_err_t fail(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    char reason[192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    snprintf(s->err, sizeof s->err, "%s:%lld: %s", s->diffs_path, (long long)s->line_number,
-             reason);
-    s->status = code;
-    return code;
-}
-
-static nd_err_t fail_snapshot(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Ends the session with code and "DIFFS:LINE: reason" (market_int.h). */
+#define fail(s, code, ...)                                                                         \
+    nd__market_fail((s)->err, sizeof (s)->err, &(s)->status, (s)->diffs_path,                      \
+                    (s)->lines.line_number, code, __VA_ARGS__)
 
 /* Ends the session with code and "SNAPSHOT: reason" (the snapshot is one message, no lines). */
-static nd_err_t fail_snapshot(nd_depth_session_t *s, nd_err_t code, const char *fmt, ...)
-{
-    ND_ASSERT(code != ND_OK);
-    char reason[192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    snprintf(s->err, sizeof s->err, "%s: %s", s->snapshot_path, reason);
-    s->status = code;
-    return code;
-}
+#define fail_snapshot(s, code, ...)                                                                \
+    nd__market_fail((s)->err, sizeof (s)->err, &(s)->status, (s)->snapshot_path, -1, code,         \
+                    __VA_ARGS__)
 
 /* value at 8 decimals to `decimals`, exactly: lost digits are ND_EPRECISION, never rounded. */
 static nd_err_t rescale_exact(int64_t value, int decimals, int64_t *out)
@@ -241,38 +215,15 @@ static void diff_sink(void *ctx, const nd_md_event_t *ev)
         s->pending[s->pending_count - 1].flags |= ND_DELTA_F_LAST;
 }
 
-/* The next line of diffs.jsonl; ND_EEOF at the end. */
+/* The next line of diffs.jsonl (nd__lines_next); ND_EEOF at the end. */
 static nd_err_t read_line(nd_depth_session_t *s, const char **line, size_t *len)
 {
-    for (;;) {
-        char *start = s->buf + s->pos;
-        size_t avail = s->len - s->pos;
-        char *nl = memchr(start, '\n', avail);
-        size_t n = nl ? (size_t)(nl - start) : avail;
-        if (nl || (s->eof && avail > 0) || n > FRAME_MAX) {
-            s->line_number++;
-            if (n > FRAME_MAX)
-                return fail(s, ND_EFULL, "frame longer than %zu bytes", FRAME_MAX);
-            s->pos += nl ? n + 1 : n;
-            if (n > 0 && start[n - 1] == '\r')
-                n--;
-            *line = start;
-            *len = n;
-            return ND_OK;
-        }
-        if (s->eof)
-            return ND_EEOF;
-        memmove(s->buf, start, avail);
-        s->pos = 0;
-        s->len = avail;
-        size_t got = fread(s->buf + avail, 1, 2 * FRAME_MAX - avail, s->file);
-        s->len += got;
-        if (got == 0) {
-            if (ferror(s->file))
-                return fail(s, ND_EIO, "read error: %s", strerror(errno));
-            s->eof = 1;
-        }
-    }
+    nd_err_t rc = nd__lines_next(&s->lines, line, len);
+    if (rc == ND_ERANGE)
+        return fail(s, ND_EFULL, "frame longer than %zu bytes", FRAME_MAX);
+    if (rc == ND_EIO)
+        return fail(s, ND_EIO, "read error: %s", strerror(s->lines.read_errno));
+    return rc;
 }
 
 /* Reads and decodes diff frames until one yields deltas, or the end. */
@@ -353,12 +304,10 @@ void nd_depth_session_close(nd_depth_session_t *s)
 {
     if (s == NULL)
         return;
-    if (s->file)
-        fclose(s->file);
+    nd__lines_deinit(&s->lines);
     if (s->dec)
         nd_binance_decoder_destroy(s->dec);
     nd_binance_depth_deinit(&s->depth);
-    nd_free(s->buf);
     nd_free(s->snapshot);
     nd_free(s->pending);
     nd_free(s->scratch);
@@ -368,32 +317,13 @@ void nd_depth_session_close(nd_depth_session_t *s)
 }
 
 /* Reads a whole small file (snapshot.json, meta.json) of at most cap bytes. */
+/* A small whole file (meta.json, snapshot.json) through nd_file_read, bounded by the frame
+ * cap; a larger one is ND_EFULL as a frame would be. */
 static nd_err_t read_small(const char *path, size_t cap, char **text, size_t *len, char *err,
                            size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? ND_ENOTFOUND : ND_EIO;
-    }
-    char *buf = nd_alloc(cap + 1);
-    if (buf == NULL) {
-        fclose(f);
-        snprintf(err, err_len, "%s: out of memory", path);
-        return ND_ENOMEM;
-    }
-    size_t n = fread(buf, 1, cap + 1, f);
-    bool bad = ferror(f) != 0;
-    fclose(f);
-    if (bad || n > cap) {
-        nd_free(buf);
-        snprintf(err, err_len, "%s: %s", path, bad ? "read error" : "larger than the frame cap");
-        return bad ? ND_EIO : ND_EFULL;
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    return ND_OK;
+    nd_err_t rc = nd_file_read(path, cap, 0, text, len, err, err_len);
+    return rc == ND_ERANGE ? ND_EFULL : rc;
 }
 
 /* The number after "key": in a small JSON text, as an integer part and up to 9 fraction
@@ -461,7 +391,7 @@ nd_err_t nd_depth_session_open(const char *dir, const nd_instrument_t *inst,
     char path[4096];
     snprintf(path, sizeof path, "%s/diffs.jsonl", dir);
     if (s == NULL || (s->diffs_path = nd_strdup(path)) == NULL ||
-        (s->buf = nd_alloc(2 * FRAME_MAX)) == NULL ||
+        nd__lines_init(&s->lines, 2 * FRAME_MAX + 1, FRAME_MAX) != ND_OK ||
         (s->pending = nd_calloc(PENDING_MAX, sizeof *s->pending)) == NULL ||
         (s->scratch = nd_calloc(ND_BOOK_LEVELS_MAX, sizeof *s->scratch)) == NULL ||
         nd_binance_decoder_create(0, FRAME_MAX, &s->dec) != ND_OK) {
@@ -496,10 +426,9 @@ nd_err_t nd_depth_session_open(const char *dir, const nd_instrument_t *inst,
     }
     if (rc == ND_OK)
         rc = read_small(path, FRAME_MAX, &s->snapshot, &s->snapshot_len, err, err_len);
-    if (rc == ND_OK && (s->file = fopen(s->diffs_path, "rb")) == NULL) {
-        snprintf(err, err_len, "%s: %s", s->diffs_path, strerror(errno));
+    /* nd_file_open refuses a FIFO, a device or a directory before opening: never blocks. */
+    if (rc == ND_OK && nd_file_open(s->diffs_path, &s->lines.file, err, err_len) != ND_OK)
         rc = ND_EIO;
-    }
     if (rc != ND_OK) {
         nd_depth_session_close(s);
         return rc;

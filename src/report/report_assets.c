@@ -1,12 +1,14 @@
 /* report_assets.c: where the page's inlined texts come from and how the page reaches disk.
  * The charting library is read at run time from web/node_modules (installed by
  * `npm ci --prefix web`), never fetched: a report needs no network, and the build needs no
- * npm. A page is written to PATH.tmp and renamed over PATH, so a failure never leaves a
- * partial report where a reader expects a whole one. */
+ * npm. A page is written whole with nd_file_write: to PATH.tmp renamed over PATH for a regular
+ * file, so a failure never leaves a partial report where a reader expects a whole one, and in
+ * place for a device or a FIFO, which a rename would replace. */
 #include "report_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "report/report_config.h"
 
 #include <errno.h>
@@ -32,44 +34,6 @@ void nd_report_assets_free(nd_report_assets_t *assets)
     memset(assets, 0, sizeof *assets);
 }
 
-/* Reads a whole text file into a NUL-terminated nd_alloc'd buffer. */
-static nd_err_t read_text(const char *path, char **out, char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        nd__report_err(err, err_len, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? ND_ENOTFOUND : ND_EIO;
-    }
-    size_t len = 0, cap = 1 << 16;
-    char *buf = nd_alloc(cap);
-    nd_err_t rc = buf ? ND_OK : ND_ENOMEM;
-    while (rc == ND_OK) {
-        if (len + 1 == cap) {
-            char *grown = cap < ASSET_BYTES_MAX ? nd_realloc(buf, cap * 2) : NULL;
-            rc = grown ? ND_OK : cap < ASSET_BYTES_MAX ? ND_ENOMEM : ND_ERANGE;
-            buf = grown ? grown : buf;
-            cap = grown ? cap * 2 : cap;
-            continue;
-        }
-        size_t got = fread(buf + len, 1, cap - 1 - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (rc == ND_OK && ferror(f))
-        rc = ND_EIO;
-    fclose(f);
-    if (rc != ND_OK) {
-        nd__report_err(err, err_len, "%s: %s", path,
-                       rc == ND_ERANGE ? "larger than 16 MiB" : nd_strerror(rc));
-        nd_free(buf);
-        return rc;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    return ND_OK;
-}
-
 /* A text inside <script> or <style> must not contain the end tag or a comment opener. */
 static nd_err_t check_inlinable(const char *path, const char *text, const char *end_tag,
                                 char *err, size_t err_len)
@@ -79,7 +43,7 @@ static nd_err_t check_inlinable(const char *path, const char *text, const char *
         bad = strstr(text, "<!--");
     if (!bad)
         return ND_OK;
-    nd__report_err(err, err_len, "%s: cannot be inlined: it contains '%.9s' at byte %zu", path,
+    nd_err_put(err, err_len, "%s: cannot be inlined: it contains '%.9s' at byte %zu", path,
                    bad, (size_t)(bad - text));
     return ND_EPARSE;
 }
@@ -89,11 +53,12 @@ static nd_err_t load_one(const char *dir, const char *name, const char *end_tag,
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
-        nd__report_err(err, err_len, "report: web directory path too long: %s", dir);
+        nd_err_put(err, err_len, "report: web directory path too long: %s", dir);
         return ND_ERANGE;
     }
     char *text = NULL;
-    nd_err_t rc = read_text(path, &text, err, err_len);
+    size_t len = 0;
+    nd_err_t rc = nd_file_read(path, ASSET_BYTES_MAX, 0, &text, &len, err, err_len);
     if (rc == ND_OK && (rc = check_inlinable(path, text, end_tag, err, err_len)) != ND_OK)
         nd_free(text);
     if (rc == ND_OK)
@@ -111,7 +76,7 @@ nd_err_t nd_report_assets_load(const char *web_dir, nd_report_assets_t *assets, 
     memset(&a, 0, sizeof a);
     nd_err_t rc = load_one(dir, ND_REPORT_LIBRARY_PATH, "</script", &a.library_js, err, err_len);
     if (rc == ND_ENOTFOUND) {
-        nd__report_err(err, err_len,
+        nd_err_put(err, err_len,
                        "report: the charting library is not installed (%s/%s missing); run "
                        "'npm ci --prefix web' in the source tree, or set NODERR_WEB_DIR to a "
                        "web directory where it is installed", dir, ND_REPORT_LIBRARY_PATH);
@@ -126,35 +91,6 @@ nd_err_t nd_report_assets_load(const char *web_dir, nd_report_assets_t *assets, 
         return rc;
     }
     *assets = a;
-    return ND_OK;
-}
-
-static nd_err_t write_file(const char *path, const char *data, size_t len, char *err,
-                           size_t err_len)
-{
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        nd__report_err(err, err_len, "%s: path too long", path);
-        return ND_ERANGE;
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        nd__report_err(err, err_len, "%s: cannot write: %s", tmp, strerror(errno));
-        return ND_EIO;
-    }
-    bool ok = fwrite(data, 1, len, f) == len;
-    int saved = errno;
-    ok = (fclose(f) == 0) && ok;
-    saved = ok ? 0 : (saved ? saved : errno);
-    if (ok && rename(tmp, path) != 0) {
-        saved = errno;
-        ok = false;
-    }
-    if (!ok) {
-        remove(tmp);
-        nd__report_err(err, err_len, "%s: cannot write: %s", path, strerror(saved ? saved : EIO));
-        return ND_EIO;
-    }
     return ND_OK;
 }
 
@@ -174,7 +110,7 @@ nd_err_t nd_report_html_write(const json_t *doc, const char *path, char *err, si
         return rc;
     ND_ASSERT(html != NULL);
     ND_DEBUG_ASSERT(len == strlen(html));
-    rc = write_file(path, html, len, err, err_len);
+    rc = nd_file_write(path, html, len, err, err_len);
     nd_free(html);
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/clock.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,15 +37,10 @@ static bool snap(const nd__report_points_t *eq, const json_t *value, int64_t *ou
     if (eq->count == 0 || !nd__report_time_ms(value, &ms) || fabs(ms) > 9.0e15)
         return false;
     int64_t sec = (int64_t)floor(ms / 1000.0);
-    size_t lo = 0, hi = eq->count; /* answer in [lo, hi) */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (eq->time_s[mid] <= sec)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    *out = eq->time_s[lo];
+    /* The bars at or before sec are those before the first one after it (|sec| < 10^13: no
+     * overflow in sec + 1). */
+    size_t after = nd_time_lower_bound(eq->time_s, eq->count, sizeof *eq->time_s, sec + 1);
+    *out = eq->time_s[after > 0 ? after - 1 : 0];
     return true;
 }
 
@@ -271,7 +267,7 @@ nd_err_t nd_report_html_render(const json_t *doc, const nd_report_assets_t *asse
     ND_ASSERT(assets != NULL && assets->library_js && assets->report_js && assets->report_css);
     ND_ASSERT(out_html != NULL && out_len != NULL);
     if (!json_is_object(doc)) {
-        nd__report_err(err, err_len, "%s", "report: the document is not a JSON object");
+        nd_err_put(err, err_len, "%s", "report: the document is not a JSON object");
         return ND_EINVAL;
     }
     nd__report_sb_t sb, blob;
@@ -293,7 +289,7 @@ nd_err_t nd_report_html_render(const json_t *doc, const nd_report_assets_t *asse
         rc = ND_ENOMEM;
     nd__report_sb_deinit(&blob);
     if (rc != ND_OK) {
-        nd__report_err(err, err_len, "report: %s", rc == ND_ENOMEM ? "out of memory" : "failed");
+        nd_err_put(err, err_len, "report: %s", rc == ND_ENOMEM ? "out of memory" : "failed");
         nd__report_sb_deinit(&sb);
         return rc;
     }

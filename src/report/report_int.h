@@ -30,10 +30,6 @@ void nd__report_sb_script_safe(nd__report_sb_t *sb, const char *text, size_t len
 /* Appends a JSON string literal (quotes included) for text. */
 void nd__report_sb_json_string(nd__report_sb_t *sb, const char *text);
 
-/* Writes a formatted message into err (when err_len > 0). */
-void nd__report_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* A document value as a time in Unix ms: a number (ms) or an ISO-8601 string. */
 bool nd__report_time_ms(const json_t *value, double *out_ms /* OUT */);
 /* A document value as a finite number. */

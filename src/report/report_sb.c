@@ -179,13 +179,3 @@ const char *nd__report_string(const json_t *object, const char *key, const char 
     return json_is_string(v) ? json_string_value(v) : fallback;
 }
 
-void nd__report_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    ND_ASSERT(fmt != NULL);
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}

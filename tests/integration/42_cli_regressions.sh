@@ -85,7 +85,12 @@ expect_usage_error "is a directory, not a regular file" "$NODERR" sign --venue b
 DB="$WORK/run.db"
 expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 200 --db "$DB"
 ln -s /dev/full "$WORK/full"
-expect_usage_error "noderr: writing to --out $WORK/full: No space left on device" \
+check "audit export to a full stdout: exit 2 naming the real error, not EIO"
+RC=0
+"$NODERR" audit export --db "$DB" >/dev/full 2>"$ERR" || RC=$?
+[ "$RC" -eq 2 ] || fail "audit export > /dev/full exited $RC"
+grep -qF "writing to stdout: No space left on device" "$ERR" || fail "message: $(cat "$ERR")"
+expect_usage_error "noderr report: writing to --out $WORK/full: No space left on device" \
     "$NODERR" report --db "$DB" --period daily:2024-01-02 --out "$WORK/full"
 [ -L "$WORK/full" ] || fail "report --out replaced the link to the device"
 [ -c /dev/full ] || fail "/dev/full is no longer a character device"

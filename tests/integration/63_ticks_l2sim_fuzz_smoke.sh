@@ -22,7 +22,7 @@ fi
 S="$SOURCE_ROOT/src"
 # driver -> the sources it needs besides src/core
 declare -A SOURCES=(
-    [fuzz_ticks]="$S/market/instrument.c $S/market/ticks.c"
+    [fuzz_ticks]="$S/market/instrument.c $S/market/ticks.c $S/market/lines.c"
     [fuzz_l2sim_ops]="$S/market/instrument.c $S/exec/order.c $S/exec/l2sim.c $S/venues/book.c"
 )
 declare -A CORPUS=([fuzz_ticks]=ticks [fuzz_l2sim_ops]=l2sim_ops)

@@ -94,6 +94,15 @@ for name in flash-crash liquidity-crisis gap-down; do
 done
 [ ! -e "$WORK/csv/bull-2021-equity.csv" ] || fail "a skipped scenario wrote a CSV"
 
+# A CSV that cannot be written is exit 2 naming the file and the real error (the error flag and
+# the flush are checked, not only fclose). The device is reached through a link in $WORK.
+mkdir -p "$WORK/csvfull"
+ln -s /dev/full "$WORK/csvfull/gap-down-equity.csv"
+expect_usage_error "writing gap-down-equity.csv: No space left on device" \
+    "$NODERR" validate --strategy sma_cross --data-dir "$EMPTY" --config "$WORK/loose.json" \
+    --scenario gap-down --csv "$WORK/csvfull"
+[ -L "$WORK/csvfull/gap-down-equity.csv" ] && [ -c /dev/full ] || fail "the device was replaced"
+
 check "--walk-forward 30d:10d: 6 segments over the 90-day synthetic paths"
 run "$NODERR" validate --strategy sma_cross --data-dir "$EMPTY" --scenario gap-down \
     --walk-forward 30d:10d --json

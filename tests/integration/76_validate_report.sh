@@ -37,4 +37,16 @@ cmp -s "$WORK/r.html" "$WORK/r2.html" || fail "two reports differ"
 expect_usage_error "--report" "$NODERR" validate --strategy sma_cross --data-dir "$DATA_DIR" \
     --scenario gap-down --report /nonexistent/dir/r.html
 
+# The page goes through nd_file_write: a device named by --report is written in place and a
+# failure is exit 2 naming it; a rename onto it would replace the node (run as root, --report
+# /dev/full turned the device into a regular file). Reached through a link in $WORK, so a
+# regression replaces only the link.
+ln -s /dev/full "$WORK/full"
+expect_usage_error "--report $WORK/full: $WORK/full: No space left on device" \
+    "$NODERR" validate --strategy sma_cross --data-dir "$DATA_DIR" --scenario gap-down \
+    --report "$WORK/full"
+[ -L "$WORK/full" ] || fail "validate --report replaced the link to the device"
+[ -c /dev/full ] || fail "/dev/full is no longer a character device"
+[ ! -e "$WORK/full.tmp" ] || fail "a temporary file was left next to the device"
+
 echo "76_validate_report: all checks passed"

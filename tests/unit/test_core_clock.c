@@ -352,3 +352,21 @@ Test(clock, parse_format_round_trip)
     nd_time_format_iso(T2020 + 123456789, buf, sizeof buf);
     expect_parse(buf, T2020 + 123456789);
 }
+
+/* nd_time_lower_bound: one binary search over a plain array and over a field of structs. */
+Test(time, lower_bound_plain_and_strided)
+{
+    const int64_t t[] = {10, 20, 20, 30};
+    cr_assert_eq(nd_time_lower_bound(t, 4, sizeof t[0], 5), 0);
+    cr_assert_eq(nd_time_lower_bound(t, 4, sizeof t[0], 20), 1, "the first of equal times");
+    cr_assert_eq(nd_time_lower_bound(t, 4, sizeof t[0], 21), 3);
+    cr_assert_eq(nd_time_lower_bound(t, 4, sizeof t[0], 31), 4, "past the end: count");
+    cr_assert_eq(nd_time_lower_bound(NULL, 0, sizeof t[0], 1), 0);
+    struct row {
+        int32_t other;
+        int64_t ts;
+        char pad[3];
+    } rows[3] = {{0, -5, ""}, {0, 7, ""}, {0, 9, ""}};
+    cr_assert_eq(nd_time_lower_bound(&rows[0].ts, 3, sizeof rows[0], 8), 2);
+    cr_assert_eq(nd_time_lower_bound(&rows[0].ts, 3, sizeof rows[0], INT64_MIN), 0);
+}

@@ -132,6 +132,84 @@ Test(file, open_streams_a_regular_file)
     cr_assert_eq(fclose(f), 0);
 }
 
+/* nd_file_write: a regular file is replaced whole through PATH.tmp; a device is written in place,
+ * never renamed over (run as root, a rename onto /dev/full replaced the device node). The device
+ * is reached through a symbolic link in the temporary directory, so a regression replaces only
+ * the link, never /dev/full itself. */
+Test(file, write_replaces_a_regular_file_whole, .init = make_dir, .fini = remove_dir)
+{
+    char path[512], tmp[520], err[256] = "";
+    snprintf(path, sizeof path, "%s/out.html", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    cr_assert_eq(nd_file_write(path, "old", 3, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_file_write(path, "new text", 8, err, sizeof err), ND_OK, "%s", err);
+    char *text = NULL;
+    size_t len = 0;
+    cr_assert_eq(nd_file_read(path, 100, 0, &text, &len, err, sizeof err), ND_OK);
+    cr_assert_str_eq(text, "new text");
+    nd_free(text);
+    cr_assert_neq(access(tmp, F_OK), 0, "no temporary file is left behind");
+}
+
+/* A link to a regular file stays a link: the file it names is the one replaced. */
+Test(file, write_through_a_link_replaces_the_file_not_the_link, .init = make_dir,
+     .fini = remove_dir)
+{
+    char file[512], link[512], err[256] = "";
+    snprintf(file, sizeof file, "%s/real.html", dir);
+    snprintf(link, sizeof link, "%s/link.html", dir);
+    cr_assert_eq(nd_file_write(file, "old", 3, err, sizeof err), ND_OK);
+    cr_assert_eq(symlink(file, link), 0);
+    cr_assert_eq(nd_file_write(link, "new", 3, err, sizeof err), ND_OK, "%s", err);
+    struct stat st;
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link was replaced by a file");
+    char *text = NULL;
+    size_t len = 0;
+    cr_assert_eq(nd_file_read(file, 100, 0, &text, &len, err, sizeof err), ND_OK);
+    cr_assert_str_eq(text, "new");
+    nd_free(text);
+}
+
+Test(file, write_to_a_full_device_fails_in_place, .init = make_dir, .fini = remove_dir)
+{
+    char link[512], err[256] = "";
+    struct stat st;
+    cr_assert_eq(stat("/dev/full", &st), 0);
+    cr_assert(S_ISCHR(st.st_mode));
+    snprintf(link, sizeof link, "%s/full", dir);
+    cr_assert_eq(symlink("/dev/full", link), 0);
+    char big[65536];
+    memset(big, 'x', sizeof big);
+    cr_assert_eq(nd_file_write(link, big, sizeof big, err, sizeof err), ND_EIO);
+    cr_assert(strstr(err, "No space left on device") != NULL, "%s", err);
+    cr_assert(strstr(err, link) != NULL, "the message names the file: %s", err);
+    cr_assert_eq(nd_file_write(link, "x", 1, err, sizeof err), ND_EIO, "a short write too");
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link was replaced by a renamed file");
+    cr_assert_eq(stat("/dev/full", &st), 0);
+    cr_assert(S_ISCHR(st.st_mode), "/dev/full is no longer a character device");
+}
+
+Test(file, out_close_without_commit_keeps_the_old_file, .init = make_dir, .fini = remove_dir)
+{
+    char path[512], err[256] = "";
+    snprintf(path, sizeof path, "%s/keep.csv", dir);
+    cr_assert_eq(nd_file_write(path, "kept", 4, err, sizeof err), ND_OK);
+    nd_file_out_t out;
+    cr_assert_eq(nd_file_out_open(&out, path, err, sizeof err), ND_OK);
+    fputs("half a report", out.f);
+    cr_assert_eq(nd_file_out_close(&out, false, err, sizeof err), ND_OK);
+    char *text = NULL;
+    size_t len = 0;
+    cr_assert_eq(nd_file_read(path, 100, 0, &text, &len, err, sizeof err), ND_OK);
+    cr_assert_str_eq(text, "kept");
+    nd_free(text);
+    snprintf(path, sizeof path, "%s/no/such/dir/x", dir);
+    cr_assert_eq(nd_file_out_open(&out, path, err, sizeof err), ND_EIO);
+    cr_assert(strstr(err, "cannot write") != NULL, "%s", err);
+}
+
 Test(text, escape_shows_invisible_bytes)
 {
     char out[64];

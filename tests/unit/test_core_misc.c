@@ -709,3 +709,27 @@ Test(log, long_message_is_truncated_not_overflowed)
     cr_assert_eq(strspn(msg, "a"), 511);
     cr_assert_eq(msg[511], '\n');
 }
+
+/* nd_array_grow: the one grow-by-doubling; the array and its capacity are untouched when the
+ * size would overflow, and an array already large enough is returned as is. */
+Test(alloc, array_grow_doubles_and_refuses_overflow)
+{
+    size_t cap = 0;
+    int64_t *a = nd_array_grow(NULL, &cap, 1, sizeof *a, 4);
+    cr_assert_not_null(a);
+    cr_assert_eq(cap, 4);
+    for (int i = 0; i < 4; i++)
+        a[i] = i;
+    cr_assert_eq(nd_array_grow(a, &cap, 4, sizeof *a, 4), a, "room enough: no realloc");
+    int64_t *b = nd_array_grow(a, &cap, 5, sizeof *b, 4);
+    cr_assert_not_null(b);
+    cr_assert_eq(cap, 8);
+    cr_assert_eq(b[3], 3, "the content is kept");
+    b = nd_array_grow(b, &cap, 100, sizeof *b, 4);
+    cr_assert_eq(cap, 128);
+    size_t before = cap;
+    cr_assert_null(nd_array_grow(b, &cap, SIZE_MAX / 4, sizeof *b, 4), "bytes overflow size_t");
+    cr_assert_null(nd_array_grow(b, &cap, SIZE_MAX, 1, 4), "count overflows size_t");
+    cr_assert_eq(cap, before, "the capacity is untouched on failure");
+    nd_free(b);
+}

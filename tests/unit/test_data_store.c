@@ -249,3 +249,18 @@ Test(data_store, merge_refuses_overlapping_periods)
               "%s", err);
     cr_assert_eq(access(out, F_OK), -1, "no merged file after a failure");
 }
+
+/* A FIFO where a cached CSV should be is refused without blocking (it used to be fopen'ed,
+ * which waits for a writer forever); the timeout turns a regression into a failure. */
+Test(data_store, sha256_of_a_fifo_is_refused_without_blocking, .timeout = 10)
+{
+    char fifo[64], hex[65], why[256] = "";
+    int64_t lines = 0;
+    snprintf(fifo, sizeof fifo, "/tmp/nd_data_fifo_%d", (int)getpid());
+    unlink(fifo);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    nd_err_t rc = nd__data_sha256_file(fifo, hex, &lines, why, sizeof why);
+    unlink(fifo);
+    cr_assert_eq(rc, ND_EIO);
+    cr_assert(strstr(why, "FIFO") != NULL, "%s", why);
+}

@@ -231,6 +231,46 @@ Test(market_ticks, missing_file_is_an_error)
     cr_assert(strstr(err, "/nonexistent/x.csv") != NULL);
 }
 
+/* A FIFO or a directory named as a tick file is refused before any open that could block (the
+ * tick reader used a plain fopen, which waits forever for a FIFO's writer); the test has a
+ * timeout, so a regression hangs and fails. */
+Test(market_ticks, fifo_and_directory_are_refused_without_blocking, .timeout = 10)
+{
+    nd_instrument_t inst = btc();
+    nd_tick_source_t *src = NULL;
+    char fifo[64], err[256] = "";
+    snprintf(fifo, sizeof fifo, "/tmp/nd_ticks_fifo_%d", (int)getpid());
+    unlink(fifo);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    nd_err_t rc = nd_ticks_open(fifo, ND_TICK_FORMAT_AUTO, &inst, &src, err, sizeof err);
+    unlink(fifo);
+    cr_assert_eq(rc, ND_EIO);
+    cr_assert(strstr(err, "FIFO") != NULL, "%s", err);
+    cr_assert_eq(nd_ticks_open("/tmp", ND_TICK_FORMAT_AUTO, &inst, &src, err, sizeof err),
+                 ND_EIO);
+    cr_assert(strstr(err, "is a directory") != NULL, "%s", err);
+}
+
+/* A blank line inside the data is named; blank lines at the end are the end of the data; a
+ * byte order mark before the header is skipped (the line reader shared with bar files). */
+Test(market_ticks, blank_lines_and_bom_through_the_shared_reader)
+{
+    nd_instrument_t inst = btc();
+    int count = 0;
+    nd_tick_event_t last;
+    char err[256] = "";
+    cr_assert_eq(run("\xEF\xBB\xBFts,trade_id,price,qty,is_buyer_maker\n"
+                     "1700000000000,1,100.5,0.1,true\n\n\n",
+                     ND_TICK_FORMAT_AUTO, &inst, &count, &last, err, sizeof err),
+                 ND_EEOF, "%s", err);
+    cr_assert_eq(count, 1);
+    cr_assert_eq(run("ts,trade_id,price,qty,is_buyer_maker\n1700000000000,1,100.5,0.1,true\n\n"
+                     "1700000000001,2,100.5,0.1,true\n",
+                     ND_TICK_FORMAT_AUTO, &inst, &count, &last, err, sizeof err),
+                 ND_EPARSE);
+    cr_assert(strstr(err, ":3: blank line inside the data") != NULL, "%s", err);
+}
+
 static bool shared_file(const char *path)
 {
     struct stat st;

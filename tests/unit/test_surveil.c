@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <stdlib.h>
 
 #define EV_MAX 4096
 
@@ -596,4 +598,44 @@ Test(surveil, an_adv_share_past_int64_is_refused)
     cr_assert_eq(scan_err(nd_jurisdiction_profile(ND_JUR_EU), &opt, err, sizeof err), ND_OK,
                  "%s", err);
     cr_assert_eq(count_rule(ND_SURV_LARGE_VOLUME), 1);
+}
+
+/* The CSV event parser lives in the compliance module (surveil_csv.c), reachable without the
+ * command: rows become events, and a bad row names the file, the line, the column and why. */
+Test(surveil_csv, events_rows_and_errors, .init = setup, .fini = teardown)
+{
+    char path[] = "/tmp/nd_surv_csv_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "%s\n1700000000000,a1,o1,s,v,BTC,buy,new,1,100.5,2\n"
+               "2024-01-02T09:30:00Z,a1,o1,s,v,BTC,buy,fill,1,100.5,2\n", ND_SURV_CSV_HEADER);
+    cr_assert_eq(fclose(f), 0);
+    nd_surv_inputs_t in;
+    nd_surv_inputs_init(&in, dict, ND_JUR_BIT(ND_JUR_US));
+    char err[256] = "";
+    cr_assert_eq(nd_surv_csv_read_events(&in, path, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(in.event_count, 2);
+    cr_assert_eq(in.events[0].px, 10050000000);
+    cr_assert_eq(in.events[1].kind, ND_SURV_FILL);
+    cr_assert_eq(nd_surv_inputs_complete_accounts(&in), ND_OK);
+    cr_assert_eq(in.account_count, 1);
+    nd_surv_inputs_deinit(&in);
+
+    f = fopen(path, "w");
+    fprintf(f, "%s\n1700000000000,a1,o1,s,v,BTC,buy,fill,1,92233720368,92233720368\n",
+            ND_SURV_CSV_HEADER);
+    cr_assert_eq(fclose(f), 0);
+    nd_surv_inputs_init(&in, dict, ND_JUR_BIT(ND_JUR_US));
+    cr_assert_eq(nd_surv_csv_read_events(&in, path, err, sizeof err), ND_EPARSE);
+    cr_assert(strstr(err, ":2: qty '92233720368': price x qty") != NULL, "%s", err);
+    cr_assert_eq(in.event_count, 0);
+    nd_surv_inputs_deinit(&in);
+    unlink(path);
+
+    nd_surv_adv_t adv;
+    cr_assert_eq(nd_surv_adv_parse(dict, "BTC=1.5", &adv, err, sizeof err), ND_OK);
+    cr_assert_eq(adv.qty, 150000000);
+    cr_assert_eq(nd_surv_adv_parse(dict, "=1", &adv, err, sizeof err), ND_EPARSE);
+    cr_assert_str_eq(err, "expected SYMBOL=QTY");
 }

@@ -92,6 +92,10 @@ typedef struct nd_strategy_def {
 const nd_strategy_def_t *const *nd_strategy_builtins(int *count /* OUT */);
 /* Looks a strategy up by name; NULL if unknown. */
 const nd_strategy_def_t *nd_strategy_find(const char *name);
+/* The built-in event strategies (on_quote/on_book/on_trade, no on_bar), e.g. quote_maker, and a
+ * look-up among them; kept apart from the bar built-ins above. */
+const nd_strategy_def_t *const *nd_strategy_event_builtins(int *count /* OUT */);
+const nd_strategy_def_t *nd_strategy_find_event(const char *name);
 
 /* Fills values[] with the schema defaults. */
 void nd_strategy_params_default(const nd_strategy_def_t *def, double *values);

@@ -182,6 +182,10 @@ const nd_instrument_t *nd_engine_instrument(const nd_engine_t *e, uint32_t instr
 uint32_t nd_engine_strategy_count(const nd_engine_t *e);
 const nd_strategy_def_t *nd_engine_strategy_def(const nd_engine_t *e, uint32_t strategy_index);
 const double *nd_engine_strategy_params(const nd_engine_t *e, uint32_t strategy_index);
+/* The engine's L2 book of an instrument as replayed from book events (NULL when
+ * cfg.book_levels_max is 0) and the venue update id of the last delta applied. */
+const nd_book_t *nd_engine_book(const nd_engine_t *e, uint32_t instrument_id,
+                                int64_t *update_id /* OUT, may be NULL */);
 /* Rejections by reason (index nd_reject_t), including risk, account and instrument checks. */
 int64_t nd_engine_rejects(const nd_engine_t *e, nd_reject_t reason);
 

@@ -339,3 +339,14 @@ nd_err_t nd_engine_on_order_update(nd_engine_t *e, const nd_order_update_t *upda
         return rc;
     return nd__engine_step_done(e);
 }
+
+const nd_book_t *nd_engine_book(const nd_engine_t *e, uint32_t instrument_id, int64_t *update_id)
+{
+    ND_ASSERT(e != NULL);
+    ND_ASSERT(instrument_id < e->instrument_count);
+    if (!e->books)
+        return NULL;
+    if (update_id)
+        *update_id = e->book_update_id[instrument_id];
+    return &e->books[instrument_id];
+}

@@ -5,7 +5,10 @@
  * whose price is no longer the best on its side, or which has filled (in part or whole), is
  * cancelled, and its side is quoted again only once the engine no longer holds it (cancel says
  * ND_ENOTFOUND): with a venue that has latency a cancel takes effect later, and quoting again
- * before that would double the exposure. Buy size is the portfolio's sizing (qty 0). While the
+ * before that would double the exposure. An order the engine refuses is not asked for again
+ * until the price moves; a position too small to sell is topped up by the bid (which the
+ * position limit may refuse when sizing and limit are equal: raise --max-position-pct). It is a
+ * demonstration of the event path, not a market maker to deploy. Buy size is the portfolio's sizing (qty 0). While the
  * best prices do not change its orders keep their place in the queue.
  *
  * State is a few ids and prices: no allocation, O(1) per event. */
@@ -20,6 +23,7 @@ typedef struct qm_side {
     uint64_t id;   /* our working order on this side, 0 when none */
     int64_t px;
     bool retire;   /* cancel asked for (moved or filled): forget it once the engine has dropped it */
+    int64_t refused_px; /* the engine refused an order at this price: not again until it moves */
 } qm_side_t;
 
 typedef struct qm_state {
@@ -61,12 +65,17 @@ static void qm_side_step(qm_state_t *s, qm_side_t *side, nd_strategy_ctx_t *ctx,
         else
             return;       /* the cancel is on its way */
     }
-    if (side->id != 0 || !want || px <= 0 || s->requotes_left == 0)
+    if (side->id != 0 || !want || px <= 0 || s->requotes_left == 0 || px == side->refused_px)
         return;
     nd_order_intent_t intent = {s->instrument_id, dir, ND_ORDER_LIMIT, px, qty};
     uint64_t id = 0;
-    if (ctx->submit(ctx, &intent, &id) != ND_OK || id == 0)
-        return; /* rejected (halted, no funds, ...): the engine recorded why */
+    if (ctx->submit(ctx, &intent, &id) != ND_OK || id == 0) {
+        /* Rejected (halted, no funds, below the minimum notional, ...): the engine recorded
+         * why; asking again at the same price would be refused again on every event. */
+        side->refused_px = px;
+        return;
+    }
+    side->refused_px = 0;
     if (s->requotes_left > 0)
         s->requotes_left--;
     side->id = id;
@@ -77,7 +86,10 @@ static void qm_side_step(qm_state_t *s, qm_side_t *side, nd_strategy_ctx_t *ctx,
 static void qm_quote(qm_state_t *s, nd_strategy_ctx_t *ctx, int64_t bid_px, int64_t ask_px)
 {
     int64_t held = ctx->position(ctx, s->instrument_id);
-    qm_side_step(s, &s->bid, ctx, held <= 0, ND_SIDE_BUY, bid_px, 0);
+    /* A position the engine refused to sell (below the minimum notional, say) is topped up by
+     * the bid until it can be sold. */
+    bool dust = held > 0 && s->ask.id == 0 && s->ask.refused_px != 0;
+    qm_side_step(s, &s->bid, ctx, held <= 0 || dust, ND_SIDE_BUY, bid_px, 0);
     qm_side_step(s, &s->ask, ctx, held > 0, ND_SIDE_SELL, ask_px, held);
 }
 

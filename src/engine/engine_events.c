@@ -160,6 +160,8 @@ static nd_err_t drain_venues(nd_engine_t *e)
                 if (rc != ND_OK)
                     return rc;
             }
+            if (count == 0)
+                break; /* the common case: nothing visible yet */
             nd__engine_release_done(e);
             tell_fills(e);
             if (count < ND__ENGINE_UPDATE_BUF)
@@ -216,8 +218,10 @@ static int64_t mid_of(int64_t bid, int64_t ask)
 }
 
 /* Applies a book delta to the engine's own book; true when the book is complete again (the
- * delta ends its venue event) and *mark_px holds its mid. */
-static bool apply_book(nd_engine_t *e, uint32_t i, const nd_book_delta_t *d, int64_t *mark_px)
+ * delta ends its venue event): then *view describes it and *mark_px holds its mid (0 when a side
+ * is empty or the book is crossed). */
+static bool apply_book(nd_engine_t *e, uint32_t i, const nd_book_delta_t *d, nd_book_view_t *view,
+                       int64_t *mark_px)
 {
     nd_book_t *book = &e->books[i];
     if (d->flags & ND_DELTA_F_CLEAR)
@@ -227,27 +231,24 @@ static bool apply_book(nd_engine_t *e, uint32_t i, const nd_book_delta_t *d, int
     e->book_update_id[i] = d->update_id;
     if (!(d->flags & ND_DELTA_F_LAST))
         return false;
-    nd_book_level_t bid, ask;
+    /* Field by field, not memset: this runs on every complete book event. */
+    view->instrument_id = i;
+    view->ts_ns = d->ts_ns;
+    view->update_id = d->update_id;
+    view->book = book;
+    view->best_bid = (nd_book_level_t){0, 0};
+    view->best_ask = (nd_book_level_t){0, 0};
+    view->has_bid = nd_book_best(book, ND_BOOK_BID, &view->best_bid);
+    view->has_ask = nd_book_best(book, ND_BOOK_ASK, &view->best_ask);
     *mark_px = 0;
-    if (nd_book_best(book, ND_BOOK_BID, &bid) && nd_book_best(book, ND_BOOK_ASK, &ask) &&
-        ask.px > bid.px)
-        *mark_px = mid_of(bid.px, ask.px);
+    if (view->has_bid && view->has_ask && view->best_ask.px > view->best_bid.px)
+        *mark_px = mid_of(view->best_bid.px, view->best_ask.px);
     return true;
 }
 
 static void call_strategies(nd_engine_t *e, uint32_t i, const nd_market_event_t *ev,
-                            bool book_complete)
+                            const nd_book_view_t *view)
 {
-    nd_book_view_t view;
-    if (ev->kind == ND_MARKET_BOOK && book_complete) {
-        memset(&view, 0, sizeof view);
-        view.instrument_id = i;
-        view.ts_ns = ev->u.book.ts_ns;
-        view.update_id = e->book_update_id[i];
-        view.book = &e->books[i];
-        view.has_bid = nd_book_best(view.book, ND_BOOK_BID, &view.best_bid);
-        view.has_ask = nd_book_best(view.book, ND_BOOK_ASK, &view.best_ask);
-    }
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         nd__strategy_slot_t *slot = &e->strategies[s];
         const nd_strategy_def_t *def = slot->def;
@@ -263,8 +264,8 @@ static void call_strategies(nd_engine_t *e, uint32_t i, const nd_market_event_t 
                 def->on_quote(slot->state, &ev->u.quote, &slot->ctx);
             break;
         case ND_MARKET_BOOK:
-            if (book_complete && def->on_book)
-                def->on_book(slot->state, &view, &slot->ctx);
+            if (view && def->on_book)
+                def->on_book(slot->state, view, &slot->ctx);
             break;
         case ND_MARKET_VENUE_STATUS:
             if (def->on_venue_status)
@@ -303,10 +304,11 @@ nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev)
     /* 3. the mark */
     int64_t mark_px = 0;
     bool book_complete = false;
+    nd_book_view_t view;
     switch (ev->kind) {
     case ND_MARKET_TRADE: mark_px = ev->u.trade.px; break;
     case ND_MARKET_QUOTE: mark_px = mid_of(ev->u.quote.bid_px, ev->u.quote.ask_px); break;
-    case ND_MARKET_BOOK: book_complete = apply_book(e, i, &ev->u.book, &mark_px); break;
+    case ND_MARKET_BOOK: book_complete = apply_book(e, i, &ev->u.book, &view, &mark_px); break;
     case ND_MARKET_VENUE_STATUS:
     case ND_MARKET_BAR: break;
     }
@@ -319,7 +321,7 @@ nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev)
         return rc;
     e->stats.halted_events += e->risk.halted;
     /* 5. strategies, 6. flush */
-    call_strategies(e, i, ev, book_complete);
+    call_strategies(e, i, ev, book_complete ? &view : NULL);
     return nd__engine_step_done(e);
 }
 

@@ -27,7 +27,10 @@ struct nd_l2sim_exec {
     shadow_t *shadows;
     uint32_t shadow_count;   /* cfg.orders_max */
     uint32_t shadows_used;
-    uint32_t shadow_hint;    /* where the search for a free shadow starts */
+    /* Free shadows, a stack: the last freed is reused first, so the shadows in use stay at the
+     * lowest indices and a look-up by client id scans only a few of them. */
+    uint32_t *free_stack;
+    uint32_t free_count;
     nd_order_update_t *ring; /* updates waiting for their visible time */
     uint32_t ring_cap, ring_head, ring_count;
     int64_t last_visible_ns;
@@ -93,11 +96,10 @@ static nd_err_t exec_submit(void *self, nd_order_t *order, int64_t now_ns)
     ND_ASSERT(order->status == ND_ORDER_NEW);
     if (x->disconnected)
         return ND_EIO;
-    if (x->shadows_used == x->shadow_count)
+    if (x->free_count == 0)
         return ND_EFULL;
-    uint32_t k = x->shadow_hint;
-    while (x->shadows[k].used)
-        k = (k + 1) % x->shadow_count;
+    uint32_t k = x->free_stack[x->free_count - 1];
+    ND_ASSERT(!x->shadows[k].used);
     shadow_t *sh = &x->shadows[k];
     memset(sh, 0, sizeof *sh);
     sh->order = *order;
@@ -106,7 +108,7 @@ static nd_err_t exec_submit(void *self, nd_order_t *order, int64_t now_ns)
         return rc;
     sh->used = true;
     x->shadows_used++;
-    x->shadow_hint = (k + 1) % x->shadow_count;
+    x->free_count--;
     return ND_OK; /* the engine's order stays NEW until its ACCEPTED is visible */
 }
 
@@ -169,6 +171,7 @@ static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, si
         if (--sh->pending == 0 && nd_order_is_done(&sh->order)) {
             sh->used = false;
             x->shadows_used--;
+            x->free_stack[x->free_count++] = (uint32_t)(sh - x->shadows);
         }
     }
     *count = n;
@@ -199,6 +202,7 @@ void nd_l2sim_exec_destroy(nd_l2sim_exec_t *x)
         return;
     nd_l2sim_destroy(x->sim);
     nd_free(x->shadows);
+    nd_free(x->free_stack);
     nd_free(x->ring);
     nd_free(x);
 }
@@ -224,10 +228,14 @@ nd_err_t nd_l2sim_exec_create(const nd_l2sim_config_t *cfg, const nd_instrument_
     x->ring_cap = 4u * cfg->requests_max + cfg->orders_max;
     x->shadows = nd_calloc(x->shadow_count, sizeof *x->shadows);
     x->ring = nd_calloc(x->ring_cap, sizeof *x->ring);
-    if (!x->shadows || !x->ring) {
+    x->free_stack = nd_calloc(x->shadow_count, sizeof *x->free_stack);
+    if (!x->shadows || !x->ring || !x->free_stack) {
         nd_l2sim_exec_destroy(x);
         return ND_ENOMEM;
     }
+    for (uint32_t k = 0; k < x->shadow_count; k++)
+        x->free_stack[k] = x->shadow_count - 1 - k; /* shadow 0 on top */
+    x->free_count = x->shadow_count;
     x->last_visible_ns = INT64_MIN;
     x->venue.ops = &l2sim_exec_ops;
     x->venue.self = x;

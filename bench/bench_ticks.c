@@ -10,7 +10,8 @@
  * after every mark), the strategy, the flush. The strategy is the built-in quote_maker: it rests
  * a bid at the best bid, sells its position at the best ask and cancels when the book moves, so
  * it always has orders resting in the queue. Prints wall-clock and CPU-time rates. Usage:
- * bench_ticks [EVENTS] (default 10,000,000). Asserts nothing about speed. */
+ * bench_ticks [EVENTS [risk-averse]] (default 10,000,000 events, PROPORTIONAL). Asserts nothing
+ * about speed. */
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/engine.h"
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
 
     nd_l2sim_config_t vc;
     nd_l2sim_config_default(&vc);
-    vc.queue_model = ND_L2SIM_QUEUE_PROPORTIONAL;
+    vc.queue_model = argc > 2 && strcmp(argv[2], "risk-averse") == 0 ? ND_L2SIM_QUEUE_RISK_AVERSE
+                                                                      : ND_L2SIM_QUEUE_PROPORTIONAL;
     vc.entry.const_ns = 50000;
     vc.ack.const_ns = 50000;
     vc.levels_max = 64;

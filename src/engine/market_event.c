@@ -3,20 +3,6 @@
 #include "noderr/assert.h"
 #include "noderr/ticks.h"
 
-int64_t nd_market_event_ts(const nd_market_event_t *ev)
-{
-    ND_ASSERT(ev != NULL);
-    switch (ev->kind) {
-    case ND_MARKET_BAR: return ev->u.bar.ts_ns;
-    case ND_MARKET_TRADE: return ev->u.trade.ts_ns;
-    case ND_MARKET_QUOTE: return ev->u.quote.ts_ns;
-    case ND_MARKET_BOOK: return ev->u.book.ts_ns;
-    case ND_MARKET_VENUE_STATUS: return ev->u.status.ts_ns;
-    }
-    ND_ASSERT(!"unknown market event kind");
-    return 0;
-}
-
 uint32_t nd_market_event_instrument(const nd_market_event_t *ev)
 {
     ND_ASSERT(ev != NULL);

@@ -4,11 +4,13 @@
  * breaker trip flattening through the L2 venue, and the asynchronous order-update entry. */
 #include <criterion/criterion.h>
 
+#include "noderr/alloc.h"
 #include "noderr/engine.h"
 #include "noderr/fixed.h"
 #include "noderr/l2sim.h"
 #include "noderr/strategy.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define T0 (1609459200LL * ND_NS_PER_SEC)
@@ -347,4 +349,58 @@ Test(engine_events, bar_strategy_on_bar_venue_takes_events)
     cr_assert_eq(feed(&bar), ND_OK);
     cr_assert_eq(nd_engine_stats(engine)->bars, 1);
     cr_assert_eq(nd_engine_stats(engine)->events, 1);
+}
+
+/* The per-event path does not allocate: after start, thousands of synthetic L2 events with a
+ * quoting strategy, latency, acks, fills and cancels go through without one allocation. */
+static long allocations;
+
+static void *count_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    allocations++;
+    return malloc(size); /* tidy:allow the counting allocator of this test */
+}
+
+static void *count_realloc(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    allocations++;
+    return realloc(ptr, size); /* tidy:allow the counting allocator of this test */
+}
+
+static void count_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr); /* tidy:allow the counting allocator of this test */
+}
+
+Test(engine_events, per_event_path_does_not_allocate)
+{
+    make(nd_strategy_find_event("quote_maker"), 1 * MS / 10, 1 * MS / 10, 0, 64);
+    nd_synth_ticks_config_t tc;
+    nd_synth_ticks_config_default(&tc);
+    tc.events = 50000;
+    tc.start_ns = T0;
+    nd_synth_ticks_t *g;
+    char err[256];
+    cr_assert_eq(nd_synth_ticks_open(&tc, &inst, &g, err, sizeof err), ND_OK, "%s", err);
+    nd_tick_event_t *ticks = nd_calloc((size_t)tc.events, sizeof *ticks);
+    cr_assert_not_null(ticks);
+    for (int64_t k = 0; k < tc.events; k++)
+        cr_assert_eq(nd_synth_ticks_next(g, &ticks[k]), ND_OK);
+    nd_synth_ticks_close(g);
+    nd_allocator_t counting = {count_alloc, count_realloc, count_free, NULL};
+    allocations = 0;
+    nd_allocator_set(&counting);
+    for (int64_t k = 0; k < tc.events; k++) {
+        nd_market_event_t ev;
+        nd_market_event_from_tick(&ticks[k], 0, (uint64_t)k, &ev);
+        cr_assert_eq(feed(&ev), ND_OK);
+    }
+    nd_allocator_set(NULL);
+    cr_assert_eq(allocations, 0, "%ld allocations on the event path", allocations);
+    cr_assert_gt(nd_engine_stats(engine)->fills, 0, "the run traded");
+    cr_assert_gt(nd_engine_stats(engine)->orders_cancelled, 0);
+    nd_free(ticks);
 }

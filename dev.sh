@@ -5,6 +5,8 @@
 #   ./dev.sh test   install what is missing, build, run the whole test suite
 #   ./dev.sh asan   the test suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   ./dev.sh bench  release build, then every benchmark (figures go to bench/RESULTS.md)
+#   ./dev.sh fuzz   every libFuzzer driver (tests/fuzz) for FUZZ_RUNS executions each (10 M),
+#                   one after another, each capped at FUZZ_MAX_SECONDS (600); prints the counts
 #
 # Packages come from Debian through apt-get when run as root; otherwise the apt-get line to run
 # is printed and the script stops.
@@ -102,8 +104,36 @@ bench)
         "$b"
     done
     ;;
+fuzz)
+    install_missing
+    # Built by Meson with clang (-Dfuzz=true) in build-fuzz; one target after another, since the
+    # machine is shared: each stops at FUZZ_RUNS executions or FUZZ_MAX_SECONDS, whichever comes
+    # first, and the line printed says which. New corpus entries and crash inputs stay under
+    # build-fuzz/ (a crash input belongs in tests/fuzz/regressions/<name>/ once fixed).
+    runs=${FUZZ_RUNS:-10000000}
+    max_s=${FUZZ_MAX_SECONDS:-600}
+    FUZZ_JOBS=2 bash tests/fuzz/build.sh "$PWD" build-fuzz >&2
+    rc=0
+    for name in binance_decode coinbase_decode coinbase_exchange_decode book_ops bars_csv; do
+        corpus=build-fuzz/corpus/$name
+        mkdir -p "$corpus" build-fuzz/crashes
+        cp tests/fuzz/corpus/$name/* "$corpus/" 2>/dev/null || true
+        log=build-fuzz/fuzz_$name.log
+        frc=0
+        ASAN_OPTIONS=detect_leaks=1 "build-fuzz/tests/fuzz/fuzz_$name" -runs="$runs" \
+            -max_total_time="$max_s" -max_len=4096 -seed=1 -print_final_stats=1 \
+            -artifact_prefix="build-fuzz/crashes/$name-" "$corpus" >"$log" 2>&1 || frc=$?
+        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+        secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
+        rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+        verdict=ok
+        if [ "$frc" -ne 0 ]; then verdict="FAILED (exit $frc, see $log)"; rc=1; fi
+        echo "fuzz_$name: ${execs:-?} executions in ${secs:-?} s (${rate:-?} exec/s), $verdict"
+    done
+    exit "$rc"
+    ;;
 *)
-    echo "usage: ./dev.sh run|test|asan|bench" >&2
+    echo "usage: ./dev.sh run|test|asan|bench|fuzz" >&2
     exit 2
     ;;
 esac

@@ -64,6 +64,9 @@ typedef struct nd_binance_depth {
     uint64_t applied;         /* diffs applied */
     uint64_t dropped;         /* diffs dropped as stale (u <= book id) */
     uint64_t gaps;            /* gaps detected */
+    uint64_t full;            /* diffs/snapshots refused: a new level did not fit a full side */
+    uint64_t crossed;         /* diffs that left best bid >= best ask (-> RESYNC), crossed
+                               * snapshots refused */
     /* private: the pre-snapshot buffer */
     nd_md_level_t *_buf_levels;
     uint32_t _buf_level_count, _buf_level_cap;
@@ -84,11 +87,14 @@ void nd_binance_depth_reset(nd_binance_depth_t *depth);
  * dropped; the first applied diff must have U <= book id + 1 <= u; each later diff must have
  * U <= previous u + 1 (overlaps are fine), else the status becomes RESYNC and the diff is not
  * applied. Returns ND_OK (applied, dropped or buffered), ND_ESTATE in RESYNC (not applied),
- * ND_EFULL when the buffer overflows (status RESYNC). */
+ * ND_EFULL when the buffer overflows or a new level does not fit a full side of the book, and
+ * ND_ERANGE when the applied diff leaves the book crossed (best bid >= best ask): both set
+ * RESYNC (counted in full / crossed), since the book no longer follows the venue. */
 nd_err_t nd_binance_depth_diff(nd_binance_depth_t *depth, const nd_md_book_update_t *diff);
 /* Loads a REST snapshot (levels with their sides, lastUpdateId) and replays the buffered diffs
  * through the rules above. ND_EAGAIN (nothing loaded) when lastUpdateId < the first buffered U:
- * the snapshot is too old, fetch another. */
+ * the snapshot is too old, fetch another. ND_EFULL (a side has more levels than the book) and
+ * ND_ERANGE (crossed) refuse the snapshot: the book stays empty and BUFFERING. */
 nd_err_t nd_binance_depth_snapshot(nd_binance_depth_t *depth, const nd_md_book_update_t *snap);
 
 /* ---- Signing (binance_sign.c) ----------------------------------------------------------- */
@@ -286,7 +292,8 @@ typedef struct nd_binance_live_config {
 typedef struct nd_binance_live_stats {
     uint64_t snapshots;           /* snapshots loaded */
     uint64_t stale_snapshots;     /* snapshots refused as older than the buffered diffs */
-    uint64_t snapshot_errors;     /* failed snapshot requests (transport, HTTP, body) */
+    uint64_t snapshot_errors;     /* failed snapshot requests (transport, HTTP, body), and
+                                   * snapshots refused as crossed or too large for the book */
     uint64_t resyncs;             /* books discarded (gap or buffer overflow) */
     uint64_t diffs_forwarded;     /* applied diffs handed to the sink */
 } nd_binance_live_stats_t;

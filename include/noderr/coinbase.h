@@ -113,13 +113,17 @@ nd_err_t nd_coinbase_parse_time(const char *text, size_t len, int64_t *out_ns /*
 typedef struct nd_coinbase_exchange_book {
     nd_book_t *book;           /* caller-owned: px and qty at ND_VENUE_DECIMALS */
     char product_id[ND_NAME_MAX]; /* the product of the first snapshot */
-    bool have_snapshot;
+    bool have_snapshot;        /* in sync: a snapshot was applied and none refused since */
     uint64_t updates_applied;  /* l2update messages applied after the snapshot */
     uint64_t snapshots;        /* snapshots applied (a resubscribe sends a new one) */
     int px_places;             /* most fractional digits seen in prices: display precision */
     int qty_places;            /* likewise for sizes */
     nd_venue_counters_t counters;
     nd_coinbase_decoder_t _dec; /* private */
+    /* read-only (added with the hostile-input fixes) */
+    uint64_t other_product;    /* snapshot/l2update messages for another product: not applied */
+    uint64_t snapshots_refused; /* snapshots refused (too large for the book): out of sync */
+    int64_t *_undo;            /* private: previous quantities, to roll back a refused update */
 } nd_coinbase_exchange_book_t;
 
 /* Binds the feed state to book (initialised by the caller, who keeps ownership and must
@@ -128,11 +132,19 @@ nd_err_t nd_coinbase_exchange_book_init(nd_coinbase_exchange_book_t *cb, nd_book
 void nd_coinbase_exchange_book_deinit(nd_coinbase_exchange_book_t *cb);
 
 /* Applies one feed message: a "snapshot" replaces the book, an "l2update" sets each change
- * (side buy = bid, sell = ask; size absolute, zero removes). Messages for another product, and
- * other types (ticker, heartbeat, subscriptions) are skipped without counting as bad. Every
- * change is validated before any is applied, so a bad l2update leaves the book untouched; an
- * l2update before the first snapshot is counted out_of_order. A snapshot level with a malformed
- * number (Coinbase has sent "0.-10000") is skipped and counted, the rest applies. */
+ * (side buy = bid, sell = ask; size absolute, zero removes). Messages of other types (ticker,
+ * heartbeat, subscriptions) are skipped without counting as bad; a snapshot or l2update for
+ * another product is not applied and is counted in other_product. An l2update is applied
+ * whole or not at all: when a change is refused by the decoder (price <= 0, size < 0, bad
+ * number), when a new level does not fit the book (too_large) or when the result would cross
+ * (best bid >= best ask: crossed), the book is left exactly as it was and the message is
+ * counted by reason (ND_EPARSE, ND_EFULL, ND_ERANGE). An l2update before the first snapshot
+ * is counted out_of_order (ND_ESTATE). A snapshot must run best-first per side without
+ * repeats and not cross (else refused by the decoder); one with more levels a side than the
+ * book holds is refused (too_large, ND_EFULL): the book is emptied and out of sync until the
+ * next snapshot, since the old one is stale once the venue sends a new one. A snapshot level
+ * with a malformed number (Coinbase has sent "0.-10000") is skipped and counted bad_number,
+ * the rest applies. err (may be NULL) says why a message was refused. */
 nd_err_t nd_coinbase_exchange_book_apply(nd_coinbase_exchange_book_t *cb, const char *msg,
                                          size_t len, char *err, size_t err_len);
 
@@ -208,8 +220,11 @@ const nd_md_decoder_ops_t *nd_coinbase_exchange_decoder_ops(void);
 
 /* `noderr book replay --venue coinbase-exchange`: applies every line of stream_path to book
  * (initialised and empty) and fills *out (events_applied = l2updates applied, events_dropped =
- * messages refused, px_shown/qty_shown = the venue's precision, final_update_id -1, status "ok"
- * or "no_snapshot"). ND_EIO when the file cannot be read. */
+ * messages refused, messages_bad likewise, events_other_symbol = messages for another
+ * product, px_shown/qty_shown = the venue's precision, final_update_id -1). status is "ok"
+ * when the book is in sync at the end, else "no_snapshot" with out->reason saying why (empty
+ * stream, no line was a usable snapshot, the last snapshot was refused). ND_EIO when the file
+ * cannot be read, ND_ENOMEM. */
 nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
                                      nd_replay_result_t *out /* OUT */, char *err, size_t err_len);
 
@@ -267,6 +282,9 @@ typedef struct nd_coinbase_stream_stats {
     uint64_t updates_applied;   /* book updates applied */
     uint64_t updates_ignored;   /* book updates for a product with no current snapshot */
     uint64_t stale_reconnects;  /* connections renewed because the feed went silent */
+    uint64_t books_dropped;     /* books emptied because a level did not fit or the book
+                                 * crossed: not live until the next snapshot (Advanced Trade
+                                 * resubscribes for one); counted bad "crossed" too */
 } nd_coinbase_stream_stats_t;
 
 /* Creates a client for venue ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE

@@ -191,6 +191,10 @@ typedef struct nd_evolve_stats {
     double periods_per_year;
     double sharpe, sortino, calmar, max_drawdown, win_rate, profit_factor, total_return;
     double annual_return;
+    /* A run cut short by a halt: still halted at the end, since when, and bars spent halted. */
+    bool halted;
+    int64_t halted_at_ns;
+    int64_t halted_bars;
 } nd_evolve_stats_t;
 
 /* Runs def with params over bars[0..count) through the engine, measuring returns and trades

@@ -95,6 +95,8 @@ typedef struct nd_risk_view {
     int64_t now_ns;
     int64_t last_px;        /* last price of the order's instrument, price units; 0 = none */
     int64_t net_qty;        /* current net position on the instrument, quantity units */
+    int64_t pending_qty;    /* what working orders on the order's side would still add to it
+                               (all strategies), quantity units, >= 0 */
     int64_t equity;         /* cash units */
 } nd_risk_view_t;
 

@@ -134,7 +134,7 @@ const char *nd_md_order_status_name(nd_md_order_status_t status);
 typedef struct nd_md_order_update {
     char client_order_id[ND_VENUE_ID_MAX];
     char venue_order_id[ND_VENUE_ID_MAX];
-    char exec_type[16];      /* venue's execution type ("TRADE"), informative */
+    char exec_type[24];      /* venue's execution type ("TRADE", "TRADE_PREVENTION") */
     char order_type[24];     /* venue's order type ("LIMIT") */
     char fee_asset[16];
     uint8_t side;            /* nd_md_side_t: BID = buy, ASK = sell */
@@ -206,11 +206,17 @@ typedef enum nd_bad_input {
     ND_BAD_NUMBER = 4,       /* a price/quantity/id that is not an exact decimal in range */
     ND_BAD_MISSING_FIELD = 5,
     ND_BAD_TOO_LARGE = 6,    /* more levels/tokens/bytes than the decoder holds */
-    ND_BAD_COUNT = 7
+    ND_BAD_OUT_OF_RANGE = 7, /* a number that parses but breaks the venue's rule: price <= 0,
+                              * trade size <= 0, a negative size */
+    ND_BAD_TOO_LONG = 8,     /* a string (symbol, id, type) longer than its field: never cut */
+    ND_BAD_BAD_STRING = 9,   /* a string with an escape that is no character (lone surrogate) */
+    ND_BAD_UNSORTED = 10,    /* snapshot levels out of the venue's order, or repeated */
+    ND_BAD_CROSSED = 11,     /* the levels would leave best bid >= best ask */
+    ND_BAD_COUNT = 12
 } nd_bad_input_t;
 
 /* "malformed", "truncated", "unknown_type", "out_of_order", "bad_number", "missing_field",
- * "too_large". */
+ * "too_large", "out_of_range", "too_long", "bad_string", "unsorted", "crossed". */
 const char *nd_bad_input_name(nd_bad_input_t reason);
 
 typedef struct nd_venue_counters {
@@ -267,8 +273,18 @@ uint32_t nd_json_get(const char *text, const nd_jtok_t *tok, uint32_t obj, const
 nd_err_t nd_json_int(const char *text, const nd_jtok_t *t, int64_t *out /* OUT */);
 /* True when token t is a string equal to s (raw compare). */
 bool nd_json_eq(const char *text, const nd_jtok_t *t, const char *s);
-/* Copies a string token (raw, escapes kept) into buf with a NUL, truncating; returns length. */
+/* Copies a string token (raw, escapes kept) into buf with a NUL, truncating; returns length.
+ * Only for values that hold no escapes by construction or are informative; a field whose
+ * value matters goes through nd_json_string, which never cuts. */
 size_t nd_json_copy(const char *text, const nd_jtok_t *t, char *buf, size_t cap);
+/* Decodes string token t into buf as UTF-8 with a NUL: every JSON escape (\" \\ \/ \b \f \n
+ * \r \t \uXXXX, surrogate pairs joined into one code point). ND_OK with *len (may be NULL)
+ * the decoded length; ND_EFULL when the value and its NUL do not fit in cap (buf then holds the
+ * longest whole-character prefix: callers that store a field refuse the message, only
+ * informative text may keep the prefix); ND_EPARSE when t is not a string or holds a lone or
+ * reversed surrogate (\uD800 alone, \uDC00 first). Cost O(token). */
+nd_err_t nd_json_string(const char *text, const nd_jtok_t *t, char *buf, size_t cap,
+                        size_t *len /* OUT */);
 
 /* ---- Secrets (secret.c) ---------------------------------------------------------------- */
 
@@ -389,6 +405,10 @@ typedef struct nd_replay_result {
     uint64_t events_applied;
     uint64_t events_dropped;
     int px_shown, qty_shown;   /* fractional digits to print prices and quantities with */
+    uint64_t events_other_symbol; /* book messages for another symbol/product: not applied */
+    uint64_t messages_bad;     /* messages refused by the decoder or the book (by reason in
+                                * the counters), included in events_dropped for Coinbase */
+    char reason[96];           /* why status is not "ok", "" when it is */
 } nd_replay_result_t;
 
 #endif

@@ -511,6 +511,13 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
     print_pct("exposure", r->trade_stats.exposure);
     printf("  %-22s %11s\n", "fees", fees);
     printf("  %-22s %11lld\n", "orders rejected", (long long)es->orders_rejected);
+    /* Every reason, not only the count: 339 position_limit_exceeded is a sizing problem the
+     * trader must see. */
+    for (int k = 1; k < ND_REJECT_SLOTS; k++) {
+        int64_t n = nd_engine_rejects(r->engine, (nd_reject_t)k);
+        if (n > 0)
+            printf("    %-26s %7lld\n", nd_reject_name((nd_reject_t)k), (long long)n);
+    }
     if (cfg->engine.pretrade_profile)
         printf("  %-22s %11lld self-match, %lld hard limit (%s)\n", "pre-trade blocks",
                (long long)nd_engine_rejects(r->engine, ND_REJECT_SELF_MATCH),

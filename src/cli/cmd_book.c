@@ -6,7 +6,10 @@
  * procedure (nd_binance_depth_*). --venue coinbase-exchange: delegated to the Coinbase
  * connector's nd_coinbase_exchange_replay when it is linked in (weak symbol). Prices and
  * quantities print with the decimals the venue uses (8 for Binance), as the venue sends them.
- * Exit 0 in sync, 1 when the replay ended out of sync (gap), 2 usage or input error. */
+ * Depth messages for another symbol than the one followed are not applied and are counted
+ * (events_other_symbol), never dropped silently. Exit 0 in sync, 1 when the replay ended out
+ * of sync (Binance gap, a Coinbase stream that never synced: no snapshot, empty, unreadable
+ * lines), with the reason on stderr; 2 usage or input error (unreadable file). */
 #include "cli.h"
 
 #include "noderr/alloc.h"
@@ -46,7 +49,9 @@ static void book_usage(FILE *f)
           "  --stream FILE     Coinbase Exchange level2 stream (snapshot then l2update)\n"
           "  --json            one JSON object: status, final_update_id, events_applied,\n"
           "                    events_dropped, bid_levels, ask_levels, top5_bids, top5_asks\n"
-          "Exit codes: 0 in sync, 1 the replay ended out of sync, 2 usage or input error.\n",
+          "Exit codes: 0 in sync, 1 the replay ended out of sync or never synced (no usable\n"
+          "snapshot, an empty or unreadable stream: the reason goes to stderr), 2 usage or\n"
+          "input error.\n",
           f);
 }
 
@@ -110,7 +115,9 @@ static void print_book(const nd_book_t *book, const nd_replay_result_t *r, bool 
                    "\nevents_dropped %" PRIu64 "\n",
                    r->status, r->final_update_id, r->events_applied, r->events_dropped);
         else
-            printf("updates_applied %" PRIu64 "\n", r->events_applied);
+            printf("status %s\nupdates_applied %" PRIu64 "\nmessages_bad %" PRIu64 "\n",
+                   r->status, r->events_applied, r->messages_bad);
+        printf("events_other_symbol %" PRIu64 "\n", r->events_other_symbol);
         printf("bid_levels %u\nask_levels %u\n", bids, asks);
         print_levels(book, ND_BOOK_BID, r->px_shown, r->qty_shown, false);
         print_levels(book, ND_BOOK_ASK, r->px_shown, r->qty_shown, false);
@@ -121,7 +128,9 @@ static void print_book(const nd_book_t *book, const nd_replay_result_t *r, bool 
                ",\"events_dropped\":%" PRIu64 ",",
                r->status, r->final_update_id, r->events_applied, r->events_dropped);
     else
-        printf("{\"updates_applied\":%" PRIu64 ",", r->events_applied);
+        printf("{\"status\":\"%s\",\"updates_applied\":%" PRIu64 ",\"messages_bad\":%" PRIu64
+               ",", r->status, r->events_applied, r->messages_bad);
+    printf("\"events_other_symbol\":%" PRIu64 ",", r->events_other_symbol);
     printf("\"bid_levels\":%u,\"ask_levels\":%u,\"top5_bids\":[", bids, asks);
     print_levels(book, ND_BOOK_BID, r->px_shown, r->qty_shown, true);
     printf("],\"top5_asks\":[");
@@ -134,7 +143,8 @@ typedef struct replay_ctx {
     bool snapshot_seen;
     nd_err_t snapshot_rc;
     char symbol[ND_NAME_MAX];
-    uint64_t other_events; /* messages of other kinds or symbols, ignored */
+    uint64_t other_events; /* messages of other kinds, ignored */
+    uint64_t other_symbol; /* depth diffs for another symbol: counted and shown, not applied */
 } replay_ctx_t;
 
 static void replay_sink(void *ctx, const nd_md_event_t *ev)
@@ -153,7 +163,7 @@ static void replay_sink(void *ctx, const nd_md_event_t *ev)
     if (r->symbol[0] == '\0')
         snprintf(r->symbol, sizeof r->symbol, "%s", ev->symbol);
     if (strcmp(r->symbol, ev->symbol) != 0) {
-        r->other_events++;
+        r->other_symbol++;
         return;
     }
     (void)nd_binance_depth_diff(r->depth, &ev->u.book);
@@ -189,8 +199,13 @@ static int replay_binance(const book_opts_t *o)
     replay_ctx_t r = {.depth = &depth};
     if (nd_binance_decode(dec, snap, snap_len, 0, replay_sink, &r) != ND_OK || !r.snapshot_seen ||
         r.snapshot_rc != ND_OK) {
-        fprintf(stderr, "noderr book: %s: not a Binance depth snapshot ({\"lastUpdateId\", "
-                        "\"bids\", \"asks\"})\n", o->snapshot);
+        if (r.snapshot_seen && r.snapshot_rc != ND_OK)
+            fprintf(stderr, "noderr book: %s: snapshot refused: %s\n", o->snapshot,
+                    r.snapshot_rc == ND_EFULL ? "more levels a side than the book holds"
+                                              : "crossed (best bid >= best ask)");
+        else
+            fprintf(stderr, "noderr book: %s: not a Binance depth snapshot ({\"lastUpdateId\", "
+                            "\"bids\", \"asks\"})\n", o->snapshot);
         goto out;
     }
     uint64_t bad_before = nd_venue_bad_total(nd_binance_decoder_counters(dec));
@@ -198,11 +213,16 @@ static int replay_binance(const book_opts_t *o)
     uint64_t bad = nd_venue_bad_total(nd_binance_decoder_counters(dec)) - bad_before;
     if (bad > 0)
         fprintf(stderr, "noderr book: %s: %" PRIu64 " bad message(s) skipped\n", o->diffs, bad);
+    if (r.other_symbol > 0)
+        fprintf(stderr, "noderr book: %s: %" PRIu64 " depth message(s) for a symbol other than %s "
+                        "not applied\n", o->diffs, r.other_symbol, r.symbol);
     nd_replay_result_t res = {.final_update_id = depth.last_update_id,
                               .events_applied = depth.applied,
                               .events_dropped = depth.dropped,
                               .px_shown = ND_VENUE_DECIMALS,
-                              .qty_shown = ND_VENUE_DECIMALS};
+                              .qty_shown = ND_VENUE_DECIMALS,
+                              .events_other_symbol = r.other_symbol,
+                              .messages_bad = bad};
     /* A snapshot with no bridging diff is still a consistent book as of lastUpdateId. */
     bool in_sync = depth.status != ND_BINANCE_SYNC_RESYNC;
     snprintf(res.status, sizeof res.status, "%s", in_sync ? "ok" : "resync");
@@ -238,6 +258,14 @@ static int replay_coinbase_exchange(const book_opts_t *o)
     }
     print_book(&book, &res, false, o->json);
     nd_book_deinit(&book);
+    if (strcmp(res.status, "ok") != 0) {
+        fprintf(stderr, "noderr book: %s: the book never synced: %s\n", o->stream,
+                res.reason[0] ? res.reason : res.status);
+        return ND_EXIT_CHECK_FAILED;
+    }
+    if (res.messages_bad > 0)
+        fprintf(stderr, "noderr book: %s: %" PRIu64 " bad message(s) refused\n", o->stream,
+                res.messages_bad);
     return ND_EXIT_OK;
 }
 

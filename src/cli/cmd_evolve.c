@@ -366,6 +366,14 @@ static json_t *stats_json(const nd_evolve_stats_t *s)
     json_object_set_new(obj, "total_return", num_or_null(s->total_return));
     json_object_set_new(obj, "trades", json_integer(s->trades));
     json_object_set_new(obj, "bars", json_integer(s->bars));
+    /* A run cut short by a halt says so: its metrics describe an idle tail. */
+    json_object_set_new(obj, "halted", json_boolean(s->halted));
+    if (s->halted) {
+        char at[40];
+        nd_time_format_iso(s->halted_at_ns, at, sizeof at);
+        json_object_set_new(obj, "halted_at", json_string(at));
+    }
+    json_object_set_new(obj, "halted_bars", json_integer(s->halted_bars));
     return obj;
 }
 
@@ -555,6 +563,13 @@ static void print_summary(const options_t *o, const nd_evolve_result_t *r,
     printf("\nbest fitness %.6g%s; sharpe %.4f, max drawdown %.4f, win rate %.4f, profit factor "
            "%.4f, %lld trades\n", r->best.score, r->best.violation > 0 ? " (infeasible)" : "",
            s->sharpe, s->max_drawdown, s->win_rate, s->profit_factor, (long long)s->trades);
+    if (s->halted) {
+        char at[40];
+        nd_time_format_iso(s->halted_at_ns, at, sizeof at);
+        printf("warning: the best set was halted by a breaker from %s and sat idle for %lld of "
+               "%lld bars: its metrics describe a run cut short\n", at, (long long)s->halted_bars,
+               (long long)s->bars);
+    }
     printf("pareto front: %zu parameter sets; hypervolume %.6g\n", r->front_count,
            r->history_count ? r->history[r->history_count - 1].hypervolume : NAN);
     printf("evaluations %lld of %lld lookups (cache hit rate %.1f%%), %.2f s, %.0f evaluations/s\n",

@@ -476,7 +476,8 @@ nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out)
     } else if (was_halted && !e->risk.halted) {
         nd__engine_release_flatten(e); /* the reset policy lifted the halt */
     }
-    if (e->risk.halted && !e->store_failed) {
+    if (e->risk.halted && !e->store_failed &&
+        (e->live_count > 0 || nd_portfolio_has_positions(e->portfolio))) {
         /* Risk owns every position until it is flat: follow up partial fills and orders the
          * venue dropped. */
         rc = nd__engine_ensure_flat(e);
@@ -497,7 +498,9 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     if (e->timer_count > 0)
         nd__engine_fire_timers(e);
     nd_exec_venue_t *venue = nd__engine_venue(e, bar->instrument_id);
-    if (venue->ops->on_bar && venue->ops->open_count(venue->self) > 0) {
+    /* live[] holds every working order of every venue: none there, nothing to match (and no
+     * indirect call on the hot path). An event-level venue has no on_bar. */
+    if (e->live_count > 0 && venue->ops->on_bar && venue->ops->open_count(venue->self) > 0) {
         size_t count = 0;
         rc = venue->ops->on_bar(venue->self, bar, e->fill_buf, e->cfg.orders_max, &count);
         if (rc == ND_OK)

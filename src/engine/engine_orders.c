@@ -74,6 +74,19 @@ static int64_t pending_qty(nd_engine_t *e, uint32_t s, uint32_t instrument_id, n
     return q;
 }
 
+/* Quantity of every strategy's working orders on an instrument and side (the engine's
+ * flattening orders excluded: they only ever reduce). */
+static int64_t working_qty(nd_engine_t *e, uint32_t instrument_id, nd_side_t side)
+{
+    int64_t q = 0;
+    for (uint32_t k = 0; k < e->live_count; k++) {
+        const nd_order_t *o = e->live[k];
+        if (!o->risk_flatten && o->instrument_id == instrument_id && o->side == side)
+            q += nd_order_remaining(o);
+    }
+    return q;
+}
+
 /* Instrument and account rules, before risk: lot and tick multiples, minimum notional, cash for
  * a buy (at the last price plus the taker fee), holdings for a sell when shorting is off. */
 static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_instrument_t *inst)
@@ -217,6 +230,7 @@ static nd_err_t submit_checked(nd_engine_t *e, uint32_t s, const nd_order_intent
             .now_ns = e->now_ns,
             .last_px = nd_portfolio_last_px(e->portfolio, inst->id),
             .net_qty = nd_portfolio_net_qty(e->portfolio, inst->id),
+            .pending_qty = working_qty(e, inst->id, o.side),
             .equity = nd_portfolio_equity(e->portfolio),
         };
         reason = nd_risk_check_order(&e->risk, inst, &o, &view);

@@ -257,8 +257,13 @@ nd_err_t nd_evolve_backtest(const nd_engine_config_t *cfg, const nd_instrument_t
         nd_engine_set_listener(e, &listener);
         rc = drive(e, bars, count, err, err_len, &clock);
     }
-    if (rc == ND_OK)
+    if (rc == ND_OK) {
         fold_finish(&f, nd_periods_per_year(nd_engine_stats(e)->interval_ns), out);
+        const nd_risk_t *risk = nd_engine_risk(e);
+        out->halted = risk->halted;
+        out->halted_at_ns = risk->halted ? risk->halted_since_ns : 0;
+        out->halted_bars = nd_engine_stats(e)->halted_bars;
+    }
     nd_engine_destroy(e);
     return rc;
 }

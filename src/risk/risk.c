@@ -219,8 +219,13 @@ static nd_reject_t check_limits(const nd_risk_t *r, const nd_instrument_t *inst,
     if (r->cfg.max_order_notional > 0 && notional > r->cfg.max_order_notional)
         return ND_REJECT_NOTIONAL_LIMIT_EXCEEDED;
     if (r->cfg.max_position_pct_e2 > 0) {
-        int64_t after = v->net_qty + (o->side == ND_SIDE_BUY ? o->qty : -o->qty);
-        if (abs64(after) > abs64(v->net_qty)) { /* orders that only reduce always pass */
+        /* The position the order could make once it and every working order on its side fill:
+         * two orders each within the limit must not together exceed it. */
+        int64_t sign = o->side == ND_SIDE_BUY ? 1 : -1, before = 0, after = 0;
+        if (__builtin_add_overflow(v->net_qty, sign * v->pending_qty, &before) ||
+            __builtin_add_overflow(before, sign * o->qty, &after))
+            return ND_REJECT_OVERFLOW;
+        if (abs64(after) > abs64(before)) { /* orders that only reduce always pass */
             int64_t value = 0;
             if (nd_notional(inst, ref_px, abs64(after), &value) != ND_OK)
                 return ND_REJECT_OVERFLOW;

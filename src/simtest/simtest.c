@@ -429,23 +429,25 @@ static void check_flatten(sim_t *s)
     }
 }
 
+static void add_attribution(nd_attribution_t *sum, const nd_attribution_t *a)
+{
+    sum->realized += a->realized;
+    sum->unrealized += a->unrealized;
+    sum->fees += a->fees;
+    sum->net += a->net;
+}
+
 static void check_attribution(sim_t *s)
 {
     nd_portfolio_t *p = nd_engine_portfolio(s->engine);
     nd_attribution_t a, total_s = {0}, total_i = {0}, venue;
     for (uint32_t k = 0; k < s->strat_count; k++) {
         nd_portfolio_by_strategy(p, k, &a);
-        total_s.realized += a.realized;
-        total_s.unrealized += a.unrealized;
-        total_s.fees += a.fees;
-        total_s.net += a.net;
+        add_attribution(&total_s, &a);
     }
     for (uint32_t i = 0; i < s->inst_count; i++) {
         nd_portfolio_by_instrument(p, i, &a);
-        total_i.realized += a.realized;
-        total_i.unrealized += a.unrealized;
-        total_i.fees += a.fees;
-        total_i.net += a.net;
+        add_attribution(&total_i, &a);
     }
     nd_portfolio_by_venue(p, "sim", &venue);
     if (total_s.net != total_i.net || total_s.net != venue.net || total_s.fees != venue.fees ||

@@ -3,7 +3,8 @@
  * Both sides store a key that grows toward the best price (bids: px, asks: -px), sorted
  * ascending, so the best level is always the last element and one code path serves both.
  * Live updates land near the best price, so the memmove of an insert or removal is short.
- * Invariants (nd_book_valid): keys strictly increase, quantities are > 0, count <= max. */
+ * Invariants (nd_book_valid): keys strictly increase, quantities are > 0, count <= max; a
+ * level that does not fit is refused (ND_EFULL), never evicted or cut. */
 #include "noderr/book.h"
 
 #include "noderr/alloc.h"
@@ -77,19 +78,8 @@ static void remove_at(nd_book_half_t *h, uint32_t i)
     h->_count--;
 }
 
-static void insert_new(nd_book_t *book, nd_book_half_t *h, uint32_t i, int64_t key, int64_t qty)
+static void insert_new(nd_book_half_t *h, uint32_t i, int64_t key, int64_t qty)
 {
-    if (h->_count == book->_levels_max) {
-        book->dropped_full++;
-        if (i == 0)
-            return; /* worse than every level we keep */
-        /* Evict the worst level (index 0) and shift the levels below i down one slot. */
-        memmove(&h->_px[0], &h->_px[1], (i - 1) * sizeof(int64_t));
-        memmove(&h->_qty[0], &h->_qty[1], (i - 1) * sizeof(int64_t));
-        h->_px[i - 1] = key;
-        h->_qty[i - 1] = qty;
-        return;
-    }
     uint32_t tail = h->_count - i;
     memmove(&h->_px[i + 1], &h->_px[i], tail * sizeof(int64_t));
     memmove(&h->_qty[i + 1], &h->_qty[i], tail * sizeof(int64_t));
@@ -115,10 +105,18 @@ nd_err_t nd_book_set(nd_book_t *book, nd_book_side_t side, int64_t px, int64_t q
         }
         return ND_OK;
     }
-    if (found)
+    if (found) {
         h->_qty[i] = qty;
-    else
-        insert_new(book, h, i, key, qty);
+    } else {
+        /* A full side refuses the level rather than dropping or evicting one: a book that
+         * silently lost a level would look whole and be wrong. The caller decides (resync,
+         * refuse the message). */
+        if (h->_count == book->_levels_max) {
+            book->dropped_full++;
+            return ND_EFULL;
+        }
+        insert_new(h, i, key, qty);
+    }
     book->updates++;
     ND_DEBUG_ASSERT(h->_count <= book->_levels_max);
     return ND_OK;
@@ -136,6 +134,12 @@ bool nd_book_delete(nd_book_t *book, nd_book_side_t side, int64_t px)
     remove_at(h, i);
     book->updates++;
     return true;
+}
+
+uint32_t nd_book_levels_max(const nd_book_t *book)
+{
+    ND_ASSERT(book != NULL);
+    return book->_levels_max;
 }
 
 uint32_t nd_book_levels(const nd_book_t *book, nd_book_side_t side)

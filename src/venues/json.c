@@ -310,3 +310,121 @@ size_t nd_json_copy(const char *text, const nd_jtok_t *t, char *buf, size_t cap)
     buf[n] = '\0';
     return n;
 }
+
+static int hexdigit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The four hex digits at s (the tokenizer checked they are hex). */
+static uint32_t hex4(const char *s)
+{
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++)
+        v = v << 4 | (uint32_t)hexdigit(s[k]);
+    return v;
+}
+
+/* UTF-8 of code point cp into out (4 bytes room); returns the byte count. */
+static size_t utf8_put(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+nd_err_t nd_json_string(const char *text, const nd_jtok_t *t, char *buf, size_t cap,
+                        size_t *out_len)
+{
+    ND_ASSERT(t != NULL && buf != NULL);
+    ND_ASSERT(cap > 0);
+    if (t->type != ND_J_STRING) {
+        buf[0] = '\0';
+        return ND_EPARSE;
+    }
+    size_t n = 0;
+    nd_err_t rc = ND_OK;
+    for (uint32_t i = t->start; i < t->end;) {
+        char one[4];
+        size_t k = 1;
+        char c = text[i];
+        if (c != '\\') {
+            one[0] = c;
+            i++;
+        } else {
+            char e = text[i + 1];
+            i += 2;
+            switch (e) {
+            case '"': one[0] = '"'; break;
+            case '\\': one[0] = '\\'; break;
+            case '/': one[0] = '/'; break;
+            case 'b': one[0] = '\b'; break;
+            case 'f': one[0] = '\f'; break;
+            case 'n': one[0] = '\n'; break;
+            case 'r': one[0] = '\r'; break;
+            case 't': one[0] = '\t'; break;
+            case 'u': {
+                /* The tokenizer guaranteed four hex digits; a surrogate must come in a
+                 * high-low pair, anything else is not a character (refused, never guessed). */
+                uint32_t cp = hex4(text + i);
+                i += 4;
+                if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    rc = ND_EPARSE;
+                    goto out;
+                }
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (i + 6 > t->end || text[i] != '\\' || text[i + 1] != 'u') {
+                        rc = ND_EPARSE;
+                        goto out;
+                    }
+                    uint32_t lo = hex4(text + i + 2);
+                    if (lo < 0xDC00 || lo > 0xDFFF) {
+                        rc = ND_EPARSE;
+                        goto out;
+                    }
+                    i += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                k = utf8_put(cp, one);
+                break;
+            }
+            default: /* the tokenizer admits no other escape */
+                ND_ASSERT(!"escape the tokenizer refused");
+            }
+        }
+        if (n + k >= cap) {
+            rc = ND_EFULL;
+            goto out;
+        }
+        memcpy(buf + n, one, k);
+        n += k;
+    }
+out:
+    buf[n] = '\0';
+    if (out_len)
+        *out_len = n;
+    return rc;
+}

@@ -58,7 +58,9 @@ const char *nd_bad_input_name(nd_bad_input_t reason)
 {
     static const char *const names[ND_BAD_COUNT] = {"malformed", "truncated", "unknown_type",
                                                     "out_of_order", "bad_number",
-                                                    "missing_field", "too_large"};
+                                                    "missing_field", "too_large", "out_of_range",
+                                                    "too_long", "bad_string", "unsorted",
+                                                    "crossed"};
     if ((int)reason < 0 || reason >= ND_BAD_COUNT)
         return "unknown";
     return names[reason];
@@ -186,16 +188,36 @@ static void jb_raw(jbuf_t *b, const char *s, size_t n)
 
 static void jb_str(jbuf_t *b, const char *key, const char *s)
 {
-    char tmp[160];
+    /* Decoded venue strings may hold any byte: quotes, backslashes and control bytes are
+     * written as JSON escapes, so the line stays valid JSON and says exactly what the venue
+     * sent (nothing dropped). Event strings are at most 96 bytes, 6 bytes each escaped. */
+    char tmp[96 * 6 + 8];
     size_t n = 0;
-    /* Venue strings are copied raw (escapes kept); control bytes and quotes are dropped so the
-     * output stays one valid JSON line whatever the input held. */
-    for (; *s && n + 2 < sizeof tmp; s++)
-        if ((unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
-            tmp[n++] = *s;
+    for (; *s && n + 7 < sizeof tmp; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            tmp[n++] = '\\';
+            tmp[n++] = (char)c;
+        } else if (c == '\n') {
+            tmp[n++] = '\\';
+            tmp[n++] = 'n';
+        } else if (c == '\t') {
+            tmp[n++] = '\\';
+            tmp[n++] = 't';
+        } else if (c == '\r') {
+            tmp[n++] = '\\';
+            tmp[n++] = 'r';
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(tmp + n, sizeof tmp - n, "\\u%04x", c);
+        } else {
+            tmp[n++] = (char)c;
+        }
+    }
+    ND_ASSERT(*s == '\0'); /* every event string fits tmp: nothing is cut */
     tmp[n] = '\0';
-    char line[200];
+    char line[sizeof tmp + 80];
     int k = snprintf(line, sizeof line, ",\"%s\":\"%s\"", key, tmp);
+    ND_ASSERT(k > 0 && (size_t)k < sizeof line);
     jb_raw(b, line, (size_t)k);
 }
 

@@ -1,27 +1,28 @@
 #!/usr/bin/env bash
-# build.sh: builds the libFuzzer drivers with clang -fsanitize=fuzzer,address,undefined,
-# outside Meson (the project's compiler is gcc). Usage: build.sh SOURCE_ROOT OUT_DIR [DRIVER...]
-# Exit 77 when clang or libFuzzer is not available.
+# build.sh: builds libFuzzer drivers through Meson (tests/fuzz/meson.build with -Dfuzz=true),
+# which holds the one list of drivers and of the sources each exercises. It configures BUILD_DIR
+# with clang once (werror off: the other modules are warning-clean under gcc, the project's
+# compiler) and builds only the drivers asked for, so nothing else compiles.
+# Usage: build.sh SOURCE_ROOT BUILD_DIR [DRIVER...]   (default: every driver)
+# The executables land in BUILD_DIR/tests/fuzz/. Exit 77 when clang or libFuzzer is missing.
 set -euo pipefail
 ROOT="$1"
 OUT="$2"
+shift 2
 command -v clang >/dev/null || { echo "clang not installed"; exit 77; }
-mkdir -p "$OUT"
-probe="$OUT/probe.c"
-echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){(void)d;(void)n;return 0;}' >"$probe"
-clang -fsanitize=fuzzer "$probe" -o "$OUT/probe" 2>/dev/null || { echo "libFuzzer not available"; exit 77; }
-CORE=$(ls "$ROOT"/src/core/*.c)
-VEN="$ROOT/src/venues/venue.c $ROOT/src/venues/json.c $ROOT/src/venues/book.c \
-     $ROOT/src/venues/binance/binance_decode.c $ROOT/src/venues/binance/binance_fast.c \
-     $ROOT/src/venues/binance/binance_depth.c \
-     $ROOT/src/venues/coinbase/cb_decode.c $ROOT/src/venues/coinbase/cb_book.c"
-FLAGS="-g -O1 -std=gnu17 -D_GNU_SOURCE -DND_DEBUG_ASSERTIONS -I$ROOT/include -I$ROOT/src \
-       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-FUZZERS="fuzz_binance_decode fuzz_book_ops fuzz_coinbase_decode fuzz_coinbase_exchange_decode"
-# Optional third and later arguments: build only these drivers.
-if [ "$#" -gt 2 ]; then FUZZERS="${*:3}"; fi
-for f in $FUZZERS; do
-    # shellcheck disable=SC2086
-    clang $FLAGS "$ROOT/tests/fuzz/$f.c" $CORE $VEN -lm -o "$OUT/$f"
-done
-echo "built in $OUT: $FUZZERS"
+probe_dir=$(mktemp -d)
+trap 'rm -rf "$probe_dir"' EXIT
+echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){(void)d;(void)n;return 0;}' \
+    >"$probe_dir/probe.c"
+clang -fsanitize=fuzzer "$probe_dir/probe.c" -o "$probe_dir/probe" 2>/dev/null ||
+    { echo "libFuzzer not available"; exit 77; }
+FUZZERS="${*:-fuzz_binance_decode fuzz_book_ops fuzz_coinbase_decode fuzz_coinbase_exchange_decode fuzz_bars_csv}"
+if [ ! -f "$OUT/build.ninja" ]; then
+    CC=clang meson setup "$OUT" "$ROOT" -Dfuzz=true -Dwerror=false -Dbuildtype=debugoptimized \
+        >"$probe_dir/setup.log" 2>&1 || { cat "$probe_dir/setup.log" >&2; exit 1; }
+fi
+targets=()
+for f in $FUZZERS; do targets+=("tests/fuzz/$f"); done
+ninja -C "$OUT" -j"${FUZZ_JOBS:-2}" "${targets[@]}" >"$probe_dir/ninja.log" 2>&1 ||
+    { tail -n 40 "$probe_dir/ninja.log" >&2; exit 1; }
+echo "built in $OUT/tests/fuzz: $FUZZERS"

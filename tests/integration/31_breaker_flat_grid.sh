@@ -30,6 +30,7 @@ assert -0.125 < d['max_drawdown'] <= -0.12, d['max_drawdown']
 expect_rc 0 "$NODERR" backtest --data "$ETH22" --strategy sma_cross --param fast=5 --param slow=74
 stdout_has "halted from 2022-06-16T07:00:00Z by drawdown 12.07% >= 12.00%"
 stdout_has "of the run, idle"
+grep -qE '^    halted +[0-9]+$' "$OUT" || fail "the text summary does not list the halted rejects by reason"
 
 check "grid: no halted run ends with a position open"
 n=0

@@ -2,15 +2,18 @@
 # 65_coinbase_fuzz_smoke.sh: a short libFuzzer smoke run of the two Coinbase decoders: the
 # Advanced Trade decoder with the book the WebSocket client keeps, and the Coinbase Exchange
 # decoder with its level2 book (tests/fuzz/fuzz_coinbase_*.c, built with clang
-# -fsanitize=fuzzer,address,undefined by tests/fuzz/build.sh). Skipped (77) when clang or
-# libFuzzer is unavailable. FUZZ_SECONDS sets each run (default 10).
+# -fsanitize=fuzzer,address,undefined through Meson: tests/fuzz/build.sh). Skipped (77)
+# when clang or libFuzzer is unavailable. FUZZ_SECONDS sets each run (default 10).
 # Called as: 65_coinbase_fuzz_smoke.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 
 [ -n "$SOURCE_ROOT" ] || fail "no source root given"
 SECONDS_EACH="${FUZZ_SECONDS:-10}"
 RC=0
-bash "$SOURCE_ROOT/tests/fuzz/build.sh" "$SOURCE_ROOT" "$WORK/bin" fuzz_coinbase_decode \
+# Built by Meson (tests/fuzz/meson.build, -Dfuzz=true) through build.sh; NODERR_FUZZ_BUILD may
+# name a fuzz build directory to reuse between runs.
+BUILD="${NODERR_FUZZ_BUILD:-$WORK/fuzz-build}"
+bash "$SOURCE_ROOT/tests/fuzz/build.sh" "$SOURCE_ROOT" "$BUILD" fuzz_coinbase_decode \
     fuzz_coinbase_exchange_decode >"$OUT" 2>"$ERR" || RC=$?
 if [ "$RC" -eq 77 ]; then
     echo "65_coinbase_fuzz_smoke: skipped: $(cat "$OUT")"
@@ -25,7 +28,7 @@ for pair in "fuzz_coinbase_decode:coinbase_decode" \
     mkdir -p "$WORK/corpus_$corpus"
     cp "$SOURCE_ROOT/tests/fuzz/corpus/$corpus/"* "$WORK/corpus_$corpus/"
     RC=0
-    (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1 "$WORK/bin/$bin" -max_total_time="$SECONDS_EACH" \
+    (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1 "$BUILD/tests/fuzz/$bin" -max_total_time="$SECONDS_EACH" \
         -max_len=8192 -seed=1 "$WORK/corpus_$corpus") >"$OUT" 2>"$ERR" || RC=$?
     if [ "$RC" -ne 0 ] || grep -qE 'ERROR|runtime error' "$ERR"; then
         tail -n 30 "$ERR" >&2

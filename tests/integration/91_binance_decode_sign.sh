@@ -46,7 +46,8 @@ tail -n 1 "$ERR" >"$WORK/summary.json"
 pycheck "$WORK/summary.json" '
 assert d["messages"] == 12 and d["events"] == 7, d
 assert d["bad"] == {"malformed": 1, "truncated": 1, "unknown_type": 1, "out_of_order": 0,
-                    "bad_number": 1, "missing_field": 1, "too_large": 0}, d'
+                    "bad_number": 1, "missing_field": 1, "too_large": 0, "out_of_range": 0,
+                    "too_long": 0, "bad_string": 0, "unsorted": 0, "crossed": 0}, d'
 expect_rc 1 "$NODERR" decode --venue binance "$WORK/mixed.jsonl" --strict
 
 check "decode: a pretty-printed document and an array of messages"

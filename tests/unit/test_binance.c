@@ -370,3 +370,170 @@ Test(venue, json_tokenizer)
                                                                   .type = ND_J_NUMBER}, &v), ND_OK);
     cr_assert_eq(v, -9223372036854775807LL);
 }
+
+/* ---- hostile input (issue 10): strings decoded whole or refused, values in range ---- */
+
+Test(venue, json_string_escapes_and_bounds)
+{
+    static const char text[] = "[\"A\\nB\\\"\\\\\\/\\t\", \"\\u00e9\\u20ac\", \"\\ud83d\\ude00\","
+                               "\"\\udc00x\", \"\\ud800\", \"\\ud800\\u0041\", \"abcdef\"]";
+    nd_jtok_t tok[16];
+    uint32_t count;
+    cr_assert_eq(nd_json_tokenize(text, strlen(text), tok, 16, &count), ND_OK);
+    char buf[32];
+    size_t len;
+    cr_assert_eq(nd_json_string(text, &tok[1], buf, sizeof buf, &len), ND_OK);
+    cr_assert_str_eq(buf, "A\nB\"\\/\t");
+    cr_assert_eq(len, 7);
+    cr_assert_eq(nd_json_string(text, &tok[2], buf, sizeof buf, &len), ND_OK);
+    cr_assert_str_eq(buf, "\xc3\xa9\xe2\x82\xac");
+    cr_assert_eq(nd_json_string(text, &tok[3], buf, sizeof buf, &len), ND_OK);
+    cr_assert_str_eq(buf, "\xf0\x9f\x98\x80"); /* a surrogate pair is one code point */
+    cr_assert_eq(nd_json_string(text, &tok[4], buf, sizeof buf, &len), ND_EPARSE);
+    cr_assert_eq(nd_json_string(text, &tok[5], buf, sizeof buf, &len), ND_EPARSE);
+    cr_assert_eq(nd_json_string(text, &tok[6], buf, sizeof buf, &len), ND_EPARSE);
+    /* Exactly fits (6 + NUL), one byte short: refused with the whole-character prefix. */
+    cr_assert_eq(nd_json_string(text, &tok[7], buf, 7, &len), ND_OK);
+    cr_assert_eq(nd_json_string(text, &tok[7], buf, 6, &len), ND_EFULL);
+    cr_assert_str_eq(buf, "abcde");
+    cr_assert_eq(nd_json_string(text, &tok[3], buf, 4, &len), ND_EFULL);
+    cr_assert_str_eq(buf, ""); /* never half a character */
+}
+
+Test(binance_decode, escapes_decoded_and_long_strings_refused)
+{
+    nd_binance_decoder_t *d;
+    capture_t c;
+    cr_assert_eq(nd_binance_decoder_create(0, 0, &d), ND_OK);
+    /* Regression: "A\nB" came out as "AnB". */
+    cr_assert_eq(decode(d, "{\"e\":\"trade\",\"E\":1,\"s\":\"A\\nB\\u00e9\\ud83d\\ude00\",\"t\":1,"
+                           "\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}", &c), ND_OK);
+    cr_assert_str_eq(c.ev[0].symbol, "A\nB\xc3\xa9\xf0\x9f\x98\x80");
+    cr_assert_eq(decode(d, "{\"e\":\"trade\",\"E\":1,\"s\":\"A\\ud800\",\"t\":1,"
+                           "\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}", &c), ND_EPARSE);
+    cr_assert_eq(nd_binance_decoder_counters(d)->bad[ND_BAD_BAD_STRING], 1);
+    /* Regression: a 40-character symbol came out cut to 31, on both paths. */
+    static const char *const long_sym[] = {
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCD\",\"t\":1,"
+        "\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\", \"E\":1,\"s\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\",\"t\":1,"
+        "\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"stream\":\"abcdefghijklmnopqrstuvwxyz0123456789@trade\",\"data\":{\"e\":\"kline\","
+        "\"E\":1,\"s\":\"X\",\"k\":{}}}",
+        "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\",\"U\":1,\"u\":2,"
+        "\"b\":[],\"a\":[]}",
+    };
+    for (size_t i = 0; i < sizeof long_sym / sizeof long_sym[0]; i++)
+        cr_assert_neq(decode(d, long_sym[i], &c), ND_OK, "case %zu", i);
+    cr_assert_eq(nd_binance_decoder_counters(d)->bad[ND_BAD_TOO_LONG], 4);
+    /* 31 characters fit. */
+    cr_assert_eq(decode(d, "{\"e\":\"trade\",\"E\":1,\"s\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ01234\","
+                           "\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}", &c), ND_OK);
+    cr_assert_str_eq(c.ev[0].symbol, "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234");
+    nd_binance_decoder_destroy(d);
+}
+
+Test(binance_decode, every_documented_execution_type_fits)
+{
+    /* Regression: TRADE_PREVENTION came out as TRADE_PREVENTIO (a 16-byte field). */
+    static const char *const types[] = {"NEW", "CANCELED", "REPLACED", "REJECTED", "TRADE",
+                                        "EXPIRED", "TRADE_PREVENTION", "AMENDMENT"};
+    nd_binance_decoder_t *d;
+    capture_t c;
+    char msg[512];
+    cr_assert_eq(nd_binance_decoder_create(0, 0, &d), ND_OK);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        snprintf(msg, sizeof msg,
+                 "{\"e\":\"executionReport\",\"E\":1,\"s\":\"ETHBTC\",\"c\":\"n1\",\"S\":\"BUY\","
+                 "\"o\":\"TAKE_PROFIT_LIMIT\",\"q\":\"2\",\"p\":\"0.1\",\"C\":\"\",\"x\":\"%s\","
+                 "\"X\":\"EXPIRED_IN_MATCH\",\"r\":\"NONE\",\"i\":1,\"l\":\"0\",\"z\":\"0\","
+                 "\"L\":\"0\",\"n\":\"0\",\"N\":null,\"t\":-1,\"Z\":\"0\"}", types[i]);
+        cr_assert_eq(decode(d, msg, &c), ND_OK, "%s", types[i]);
+        cr_assert_str_eq(c.ev[0].u.order.exec_type, types[i]);
+        cr_assert_str_eq(c.ev[0].u.order.order_type, "TAKE_PROFIT_LIMIT");
+    }
+    /* A value longer than any field holds is refused, not cut. */
+    cr_assert_eq(decode(d, "{\"e\":\"executionReport\",\"E\":1,\"s\":\"ETHBTC\",\"c\":\"n1\","
+                           "\"S\":\"BUY\",\"o\":\"LIMIT\",\"q\":\"2\",\"p\":\"0.1\",\"C\":\"\","
+                           "\"x\":\"A_VERY_LONG_EXECUTION_TYPE_NAME\",\"X\":\"NEW\",\"r\":\"NONE\","
+                           "\"i\":1,\"l\":\"0\",\"z\":\"0\",\"L\":\"0\",\"n\":\"0\",\"N\":null,"
+                           "\"t\":-1,\"Z\":\"0\"}", &c), ND_EPARSE);
+    cr_assert_eq(nd_binance_decoder_counters(d)->bad[ND_BAD_TOO_LONG], 1);
+    nd_binance_decoder_destroy(d);
+}
+
+Test(binance_decode, out_of_range_values_refused)
+{
+    static const char *const bad[] = {
+        /* a trade of size 0, both layouts (fast path, then generic) */
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1\",\"q\":\"0\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\", \"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1\",\"q\":\"-1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"aggTrade\",\"E\":1,\"s\":\"X\",\"a\":1,\"p\":\"0\",\"q\":\"1\",\"f\":1,\"l\":1,"
+        "\"T\":1,\"m\":true}",
+        "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":1,\"u\":2,\"b\":[[\"0\",\"1\"]],\"a\":[]}",
+        "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":1,\"u\":2,\"b\":[[\"1\",\"-1\"]],\"a\":[]}",
+        "{\"u\":5,\"s\":\"X\",\"b\":\"-1\",\"B\":\"1\",\"a\":\"2\",\"A\":\"1\"}",
+        "{\"e\":\"kline\",\"E\":1,\"s\":\"X\",\"k\":{\"t\":0,\"T\":59999,\"i\":\"1m\",\"o\":\"0\","
+        "\"h\":\"1\",\"l\":\"1\",\"c\":\"1\",\"v\":\"1\",\"q\":\"1\",\"n\":1,\"x\":false}}",
+    };
+    nd_binance_decoder_t *d;
+    capture_t c;
+    cr_assert_eq(nd_binance_decoder_create(0, 0, &d), ND_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(decode(d, bad[i], &c), ND_ERANGE, "case %zu", i);
+        cr_assert_eq(c.count, 0);
+    }
+    cr_assert_eq(nd_binance_decoder_counters(d)->bad[ND_BAD_OUT_OF_RANGE], sizeof bad / sizeof bad[0]);
+    nd_binance_decoder_destroy(d);
+}
+
+Test(binance_decode, snapshot_unsorted_or_crossed_refused)
+{
+    nd_binance_decoder_t *d;
+    capture_t c;
+    cr_assert_eq(nd_binance_decoder_create(0, 0, &d), ND_OK);
+    cr_assert_eq(decode(d, "{\"lastUpdateId\":5,\"bids\":[[\"1\",\"1\"],[\"2\",\"1\"]],\"asks\":[]}",
+                        &c), ND_EPARSE);
+    cr_assert_eq(decode(d, "{\"lastUpdateId\":5,\"bids\":[],\"asks\":[[\"3\",\"1\"],[\"3\",\"2\"]]}",
+                        &c), ND_EPARSE);
+    cr_assert_eq(nd_binance_decoder_counters(d)->bad[ND_BAD_UNSORTED], 2);
+    cr_assert_eq(decode(d, "{\"lastUpdateId\":5,\"bids\":[[\"3\",\"1\"]],\"asks\":[[\"3\",\"1\"]]}",
+                        &c), ND_EPARSE);
+    cr_assert_eq(nd_binance_decoder_counters(d)->bad[ND_BAD_CROSSED], 1);
+    cr_assert_eq(c.count, 0);
+    nd_binance_decoder_destroy(d);
+}
+
+Test(binance_depth, crossed_or_full_book_is_a_resync)
+{
+    nd_binance_depth_t s;
+    cr_assert_eq(nd_binance_depth_init(&s, 2, 4, 16), ND_OK);
+    nd_md_level_t snap_l[2] = {{.px = 100, .qty = 5, .side = ND_MD_SIDE_BID},
+                               {.px = 110, .qty = 7, .side = ND_MD_SIDE_ASK}};
+    nd_md_book_update_t snap = {.levels = snap_l, .level_count = 2, .snapshot = true,
+                                .first_update_id = 50, .last_update_id = 50};
+    cr_assert_eq(nd_binance_depth_snapshot(&s, &snap), ND_OK);
+    nd_md_level_t x = {.px = 110, .qty = 1, .side = ND_MD_SIDE_BID};
+    nd_md_book_update_t d = diff(51, 51, &x, 1);
+    cr_assert_eq(nd_binance_depth_diff(&s, &d), ND_ERANGE);
+    cr_assert_eq(s.status, ND_BINANCE_SYNC_RESYNC);
+    cr_assert_eq(s.crossed, 1);
+    nd_binance_depth_reset(&s);
+    cr_assert_eq(nd_binance_depth_snapshot(&s, &snap), ND_OK);
+    nd_md_level_t more[2] = {{.px = 99, .qty = 1, .side = ND_MD_SIDE_BID},
+                             {.px = 98, .qty = 1, .side = ND_MD_SIDE_BID}};
+    d = diff(51, 51, more, 2);
+    cr_assert_eq(nd_binance_depth_diff(&s, &d), ND_EFULL);
+    cr_assert_eq(s.status, ND_BINANCE_SYNC_RESYNC);
+    cr_assert_eq(s.full, 1);
+    /* A crossed snapshot is refused: still buffering, book empty. */
+    nd_binance_depth_reset(&s);
+    nd_md_level_t bad_l[2] = {{.px = 120, .qty = 5, .side = ND_MD_SIDE_BID},
+                              {.px = 110, .qty = 7, .side = ND_MD_SIDE_ASK}};
+    nd_md_book_update_t bad = {.levels = bad_l, .level_count = 2, .snapshot = true,
+                               .first_update_id = 50, .last_update_id = 50};
+    cr_assert_eq(nd_binance_depth_snapshot(&s, &bad), ND_ERANGE);
+    cr_assert_eq(s.status, ND_BINANCE_SYNC_BUFFERING);
+    cr_assert_eq(nd_book_levels(&s.book, ND_BOOK_BID), 0);
+    nd_binance_depth_deinit(&s);
+}

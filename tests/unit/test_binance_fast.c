@@ -9,6 +9,7 @@
 #include "noderr/rand.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,17 +30,18 @@ static const char *const seeds[] = {
 };
 
 typedef struct out {
-    char text[16384];
+    char text[1 << 21]; /* recorded snapshots run to thousands of levels */
     size_t len;
 } out_t;
 
 static void collect(void *ctx, const nd_md_event_t *ev)
 {
     out_t *o = ctx;
-    char line[4096];
+    static char line[1 << 20];
     size_t n = nd_md_event_json(ev, line, sizeof line);
     cr_assert_lt(n, sizeof line);
-    if (o->len + n + 2 < sizeof o->text) {
+    cr_assert_lt(o->len + n + 2, sizeof o->text);
+    {
         memcpy(o->text + o->len, line, n);
         o->len += n;
         o->text[o->len++] = '\n';
@@ -202,4 +204,144 @@ Test(binance_fast, every_kind_carries_venue_and_receive_time)
     /* Cases 0, 2 and 3 took the fast path, 1 and 4 (a space) the generic one. */
     cr_assert_eq(d->fast_hits, 3);
     nd_binance_decoder_destroy(d);
+}
+
+/* ---- the two paths agree on every recorded message and on hostile ones (issue 10) ------- */
+
+static void pair_init_default(pair_t *p)
+{
+    cr_assert_eq(nd_binance_decoder_create(0, 0, &p->fast), ND_OK);
+    cr_assert_eq(nd_binance_decoder_create(0, 0, &p->slow), ND_OK);
+    p->slow->fast_off = true;
+}
+
+/* Feeds a file to both decoders: one message a line for .jsonl, the whole file otherwise. */
+static int same_file(pair_t *p, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    int messages = 0;
+    if (strstr(path, ".jsonl")) {
+        for (char *line = buf, *nl; *line; line = nl + 1) {
+            nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            if (len > 0) {
+                same(p, line, len, path);
+                messages++;
+            }
+            if (!nl)
+                break;
+        }
+    } else {
+        same(p, buf, n, path);
+        messages++;
+    }
+    return messages;
+}
+
+Test(binance_fast, recorded_fixtures_agree, .timeout = 60)
+{
+    static const char *const dirs[] = {"binance/ws", "binance/docs/ws", "binance/docs/user_data",
+                                       "binance/docs/rest"};
+    static const char *const sessions[] = {"BLZETH", "LRCBTC", "RUNEEUR", "binance_us_COMPUSDT",
+                                           "binance_us_CRVUSDT"};
+    pair_t p;
+    pair_init_default(&p);
+    int messages = 0;
+    char path[1024];
+    for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+        snprintf(path, sizeof path, "%s/fixtures/binance/depth_sync/%s/diffs.jsonl", ND_SHARED_DIR,
+                 sessions[i]);
+        messages += same_file(&p, path);
+        snprintf(path, sizeof path, "%s/fixtures/binance/depth_sync/%s/snapshot.json",
+                 ND_SHARED_DIR, sessions[i]);
+        messages += same_file(&p, path);
+    }
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/fixtures/%s", ND_SHARED_DIR, dirs[i]);
+        DIR *d = opendir(path);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char file[2048];
+            snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+            messages += same_file(&p, file);
+        }
+        closedir(d);
+    }
+    if (messages == 0)
+        cr_skip_test("shared Binance fixtures absent");
+    /* The recorded diffs are the fast path's shape: it must have taken most of them. */
+    cr_assert_gt(p.fast->fast_hits, 100, "fast path took %llu of %d messages",
+                 (unsigned long long)p.fast->fast_hits, messages);
+    pair_fini(&p);
+}
+
+Test(binance_fast, hostile_cases_agree)
+{
+    static const char *const cases[] = {
+        /* symbols: 31 fit, 32 and more do not; escapes only on the generic path */
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ01234\",\"t\":1,\"p\":\"1\","
+        "\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\",\"t\":1,\"p\":\"1\","
+        "\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"A\\nB\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"A\\ud800\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,"
+        "\"m\":true}",
+        "{\"stream\":\"abcdefghijklmnopqrstuvwxyz0123456789@trade\",\"data\":{\"e\":\"trade\","
+        "\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}}",
+        "{\"stream\":\"abcdefghijklmnopqrstuvwxyz01234@trade\",\"data\":{\"e\":\"trade\","
+        "\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}}",
+        /* values: zero and negative prices and sizes */
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"0\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1\",\"q\":\"0\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1\",\"q\":\"0.00000000\",\"T\":1,"
+        "\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"-1\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"aggTrade\",\"E\":1,\"s\":\"X\",\"a\":1,\"p\":\"1\",\"q\":\"0\",\"f\":1,\"l\":1,"
+        "\"T\":1,\"m\":true}",
+        "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":1,\"u\":2,\"b\":[[\"0.00000000\",\"1\"]],"
+        "\"a\":[]}",
+        "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":1,\"u\":2,\"b\":[[\"1\",\"-1\"]],\"a\":[]}",
+        "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":1,\"u\":2,\"b\":[[\"1\",\"0\"]],\"a\":[]}",
+        /* numbers at the edges of the fast parser: long integers, leading zeros, 9 decimals */
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"99999999999\",\"q\":\"1\",\"T\":1,"
+        "\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"0001\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1.000000001\",\"q\":\"1\",\"T\":1,"
+        "\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1.000000000\",\"q\":\"1\",\"T\":1,"
+        "\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1.\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\".5\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":9223372036854775807,\"p\":\"1\",\"q\":\"1\","
+        "\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":-0,\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        /* shape: repeated keys, a missing key, unknown nested values */
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"s\":\"Y\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,"
+        "\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}",
+        "{\"e\":\"trade\",\"E\":1,\"s\":\"X\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true,"
+        "\"Z\":{\"a\":[1]}}",
+        "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":3,\"u\":2,\"b\":[],\"a\":[]}",
+    };
+    pair_t p;
+    pair_init_default(&p);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "hostile case %zu", i);
+        same(&p, cases[i], strlen(cases[i]), what);
+    }
+    /* The in-range cases went through the fast path; the refused ones were counted. */
+    cr_assert_gt(p.fast->fast_hits, 3);
+    cr_assert_gt(nd_venue_bad_total(nd_binance_decoder_counters(p.fast)), 12);
+    pair_fini(&p);
 }

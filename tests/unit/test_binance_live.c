@@ -309,6 +309,14 @@ static bool book_at_113(const void *arg)
     return nd_binance_live_depth(live, "BTCUSDT")->last_update_id == 113;
 }
 
+static bool resyncs_at_2(const void *arg)
+{
+    const nd_binance_live_t *live = *(nd_binance_live_t *const *)arg;
+    nd_binance_live_stats_t st;
+    nd_binance_live_stats(live, &st);
+    return st.resyncs == 2;
+}
+
 static int64_t px(const char *text)
 {
     int64_t v;
@@ -409,6 +417,15 @@ Test(binance_live, gap_forces_resync_and_ends_in_the_expected_book, .timeout = 1
     cr_assert_eq(recs[5].venue_ts_ns, 1790000000005LL * ND_NS_PER_MS);
     for (int i = 1; i < nrecs; i++)
         cr_assert_gt(recs[i].recv_ts_ns, recs[i - 1].recv_ts_ns - 1);
+
+    /* A diff that leaves the book crossed (bid 13.5 over ask 12.5) is a resync, not an
+     * assertion and not a crossed book handed on (issue 10). */
+    srv_push(DIFF("1790000000006", "114", "114", LV("13.50000000", "1.00000000"), ""));
+    pump(live_service, live, resyncs_at_2, &live, "the resync after a crossed book");
+    cr_assert_eq(nd_binance_live_depth(live, "BTCUSDT")->crossed, 1);
+    cr_assert_eq(recs[nrecs - 1].kind, ND_MD_STATUS);
+    cr_assert_eq(recs[nrecs - 1].status_code, ND_MD_STATUS_RESYNC);
+    cr_assert_eq(recs[6].kind, ND_MD_STATUS, "the crossing diff was forwarded");
     nd_binance_live_destroy(live);
     lws_context_destroy(srv.ctx);
     rest_stop(&rs);

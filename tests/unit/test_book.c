@@ -62,33 +62,40 @@ Test(book, bad_arguments_leave_book_unchanged)
     nd_book_deinit(&b);
 }
 
-Test(book, full_side_keeps_best_levels)
+Test(book, full_side_refuses_new_levels)
 {
+    /* Regression: a full side used to evict or drop levels and report ND_OK, so a 20k-level
+     * snapshot came out as 16,384 levels with nothing said. Now the level is refused. */
     nd_book_t b;
     cr_assert_eq(nd_book_init(&b, 3), ND_OK);
     for (int64_t px = 10; px <= 12; px++)
         cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, px, 1), ND_OK);
-    /* Worse than all three kept bids: dropped. */
-    cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 9, 1), ND_OK);
-    cr_assert_eq(nd_book_qty_at(&b, ND_BOOK_BID, 9), 0);
-    cr_assert_eq(b.dropped_full, 1);
-    /* Better: evicts the worst (10). */
-    cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 13, 2), ND_OK);
-    cr_assert_eq(nd_book_qty_at(&b, ND_BOOK_BID, 10), 0);
-    cr_assert_eq(nd_book_qty_at(&b, ND_BOOK_BID, 13), 2);
+    cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 9, 1), ND_EFULL);
+    cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 13, 2), ND_EFULL);
+    cr_assert_eq(b.dropped_full, 2);
     cr_assert_eq(nd_book_levels(&b, ND_BOOK_BID), 3);
-    /* Between kept levels on the ask side (best = lowest): 20,21,23 then 22 evicts 23. */
-    nd_book_set(&b, ND_BOOK_ASK, 20, 1);
-    nd_book_set(&b, ND_BOOK_ASK, 21, 1);
-    nd_book_set(&b, ND_BOOK_ASK, 23, 1);
-    nd_book_set(&b, ND_BOOK_ASK, 22, 5);
-    nd_book_level_t top[3];
-    cr_assert_eq(nd_book_top(&b, ND_BOOK_ASK, top, 3), 3);
-    cr_assert_eq(top[0].px, 20);
-    cr_assert_eq(top[1].px, 21);
-    cr_assert_eq(top[2].px, 22);
-    cr_assert_eq(top[2].qty, 5);
+    cr_assert_eq(nd_book_qty_at(&b, ND_BOOK_BID, 10), 1);
+    cr_assert_eq(nd_book_qty_at(&b, ND_BOOK_BID, 13), 0);
+    /* An existing level still changes, and a removal makes room again. */
+    cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 12, 7), ND_OK);
+    cr_assert_eq(nd_book_qty_at(&b, ND_BOOK_BID, 12), 7);
+    cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 10, 0), ND_OK);
+    cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 13, 2), ND_OK);
     cr_assert(nd_book_valid(&b));
+    nd_book_deinit(&b);
+}
+
+Test(book, holds_twenty_thousand_levels_a_side)
+{
+    nd_book_t b;
+    cr_assert_eq(nd_book_init(&b, ND_BOOK_LEVELS_MAX), ND_OK);
+    for (int64_t i = 0; i < 20000; i++) {
+        cr_assert_eq(nd_book_set(&b, ND_BOOK_BID, 100000 - i, 1), ND_OK);
+        cr_assert_eq(nd_book_set(&b, ND_BOOK_ASK, 100001 + i, 1), ND_OK);
+    }
+    cr_assert_eq(nd_book_levels(&b, ND_BOOK_BID), 20000);
+    cr_assert_eq(nd_book_levels(&b, ND_BOOK_ASK), 20000);
+    cr_assert_eq(b.dropped_full, 0);
     nd_book_deinit(&b);
 }
 

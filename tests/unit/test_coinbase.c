@@ -12,7 +12,9 @@
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- CB-ACCESS-SIGN ---- */
 
@@ -441,4 +443,235 @@ Test(coinbase_book, recorded_sessions_match_expected_books)
     }
     closedir(d);
     cr_assert_gt(sessions, 0);
+}
+
+/* ---- hostile input (issue 10): refused by a named reason, never emitted or cut ---- */
+
+Test(coinbase_decode, exchange_match_needs_positive_price_and_size)
+{
+    /* Regression: price "0", "-5" or size "-1" came out as a trade, uncounted. */
+    static const char *const bad[] = {
+        "{\"type\":\"match\",\"trade_id\":1,\"side\":\"sell\",\"size\":\"1\",\"price\":\"0\","
+        "\"product_id\":\"BTC-USD\",\"time\":\"2021-04-17T16:43:37.121358Z\"}",
+        "{\"type\":\"match\",\"trade_id\":1,\"side\":\"sell\",\"size\":\"1\",\"price\":\"-5\","
+        "\"product_id\":\"BTC-USD\",\"time\":\"2021-04-17T16:43:37.121358Z\"}",
+        "{\"type\":\"match\",\"trade_id\":1,\"side\":\"sell\",\"size\":\"-1\",\"price\":\"5\","
+        "\"product_id\":\"BTC-USD\",\"time\":\"2021-04-17T16:43:37.121358Z\"}",
+        "{\"type\":\"last_match\",\"trade_id\":1,\"side\":\"buy\",\"size\":\"0\",\"price\":\"5\","
+        "\"product_id\":\"BTC-USD\",\"time\":\"2021-04-17T16:43:37.121358Z\"}",
+        "{\"type\":\"ticker\",\"sequence\":5,\"product_id\":\"BTC-USD\",\"best_bid\":\"0\","
+        "\"best_ask\":\"4095\"}",
+        "{\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\",\"1\",\"-1\"]]}",
+    };
+    sink_t s = {0};
+    nd_coinbase_decoder_t d;
+    cr_assert_eq(nd_coinbase_decoder_init(&d, ND_VENUE_COINBASE_EXCHANGE, on_event, &s), ND_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(feed(&d, bad[i]), ND_EPARSE, "case %zu", i);
+    cr_assert_eq(s.n, 0);
+    cr_assert_eq(d.counters.bad[ND_BAD_OUT_OF_RANGE], sizeof bad / sizeof bad[0]);
+    nd_coinbase_decoder_deinit(&d);
+}
+
+Test(coinbase_decode, advanced_market_trades_need_positive_price_and_size)
+{
+/* A macro, not a variable, so that the compiler checks the format against its arguments. */
+#define ADV_TRADE_FMT                                                                              \
+    "{\"channel\":\"market_trades\",\"client_id\":\"\",\"timestamp\":\"2023-02-09T20:19:35Z\","  \
+    "\"sequence_num\":%d,\"events\":[{\"type\":\"update\",\"trades\":[{\"trade_id\":\"1\","    \
+    "\"product_id\":\"ETH-USD\",\"price\":\"%s\",\"size\":\"%s\",\"side\":\"BUY\","          \
+    "\"time\":\"2023-02-09T20:19:35Z\"}]}]}"
+    static const char *const px_qty[][2] = {{"0", "1"}, {"-5", "1"}, {"5", "-1"}, {"5", "0"}};
+    sink_t s = {0};
+    nd_coinbase_decoder_t d;
+    char msg[512];
+    cr_assert_eq(nd_coinbase_decoder_init(&d, ND_VENUE_COINBASE, on_event, &s), ND_OK);
+    for (int i = 0; i < 4; i++) {
+        snprintf(msg, sizeof msg, ADV_TRADE_FMT, i, px_qty[i][0], px_qty[i][1]);
+        cr_assert_eq(feed(&d, msg), ND_EPARSE, "case %d", i);
+    }
+    cr_assert_eq(s.n, 0);
+    cr_assert_eq(d.counters.bad[ND_BAD_OUT_OF_RANGE], 4);
+    snprintf(msg, sizeof msg, ADV_TRADE_FMT, 4, "5", "0.5");
+    cr_assert_eq(feed(&d, msg), ND_OK);
+    cr_assert_eq(s.n, 1);
+    nd_coinbase_decoder_deinit(&d);
+}
+
+Test(coinbase_decode, product_ids_decoded_whole_or_refused)
+{
+    sink_t s = {0};
+    nd_coinbase_decoder_t d;
+    cr_assert_eq(nd_coinbase_decoder_init(&d, ND_VENUE_COINBASE_EXCHANGE, on_event, &s), ND_OK);
+    /* An escaped product id is decoded, not copied raw. */
+    cr_assert_eq(feed(&d, "{\"type\":\"match\",\"trade_id\":1,\"side\":\"sell\",\"size\":\"1\","
+                          "\"price\":\"2\",\"product_id\":\"BTC\\u002dUSD\"}"),
+                 ND_OK);
+    cr_assert_str_eq(s.ev[0].symbol, "BTC-USD");
+    /* 31 characters fit a symbol, 32 do not: refused, never cut. */
+    cr_assert_eq(feed(&d, "{\"type\":\"match\",\"trade_id\":1,\"side\":\"sell\",\"size\":\"1\","
+                          "\"price\":\"2\",\"product_id\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ01234\"}"),
+                 ND_OK);
+    cr_assert_str_eq(s.ev[1].symbol, "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234");
+    cr_assert_eq(feed(&d, "{\"type\":\"match\",\"trade_id\":1,\"side\":\"sell\",\"size\":\"1\","
+                          "\"price\":\"2\",\"product_id\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\"}"),
+                 ND_EPARSE);
+    cr_assert_eq(d.counters.bad[ND_BAD_TOO_LONG], 1);
+    cr_assert_eq(feed(&d, "{\"type\":\"match\",\"trade_id\":1,\"side\":\"sell\",\"size\":\"1\","
+                          "\"price\":\"2\",\"product_id\":\"A\\udc00\"}"),
+                 ND_EPARSE);
+    cr_assert_eq(d.counters.bad[ND_BAD_BAD_STRING], 1);
+    cr_assert_eq(s.n, 2);
+    nd_coinbase_decoder_deinit(&d);
+}
+
+Test(coinbase_decode, exchange_snapshot_unsorted_or_crossed_refused)
+{
+    sink_t s = {0};
+    nd_coinbase_decoder_t d;
+    cr_assert_eq(nd_coinbase_decoder_init(&d, ND_VENUE_COINBASE_EXCHANGE, on_event, &s), ND_OK);
+    cr_assert_eq(feed(&d, "{\"type\":\"snapshot\",\"product_id\":\"X-Y\",\"bids\":[[\"1.4\",\"1\"],"
+                          "[\"1.5\",\"2\"]],\"asks\":[[\"1.6\",\"3\"]]}"),
+                 ND_EPARSE);
+    cr_assert_eq(feed(&d, "{\"type\":\"snapshot\",\"product_id\":\"X-Y\",\"bids\":[[\"1.5\",\"1\"],"
+                          "[\"1.5\",\"2\"]],\"asks\":[[\"1.6\",\"3\"]]}"),
+                 ND_EPARSE);
+    cr_assert_eq(d.counters.bad[ND_BAD_UNSORTED], 2);
+    cr_assert_eq(feed(&d, "{\"type\":\"snapshot\",\"product_id\":\"X-Y\",\"bids\":[[\"1.7\",\"1\"]],"
+                          "\"asks\":[[\"1.6\",\"3\"]]}"),
+                 ND_EPARSE);
+    cr_assert_eq(d.counters.bad[ND_BAD_CROSSED], 1);
+    cr_assert_eq(s.n, 0);
+    nd_coinbase_decoder_deinit(&d);
+}
+
+/* Writes a snapshot of n levels a side (bids 100000-i, asks 100001+i, in ticks of 0.01). */
+static char *big_snapshot(int n, size_t *len)
+{
+    size_t cap = (size_t)n * 2 * 32 + 256, k = 0;
+    char *m = malloc(cap);
+    cr_assert_not_null(m);
+    k += (size_t)snprintf(m + k, cap - k, "{\"type\":\"snapshot\",\"product_id\":\"BTC-USD\",\"bids\":[");
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(m + k, cap - k, "%s[\"%d.%02d\",\"1\"]", i ? "," : "",
+                              (100000 - i) / 100, (100000 - i) % 100);
+    k += (size_t)snprintf(m + k, cap - k, "],\"asks\":[");
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(m + k, cap - k, "%s[\"%d.%02d\",\"1\"]", i ? "," : "",
+                              (100001 + i) / 100, (100001 + i) % 100);
+    k += (size_t)snprintf(m + k, cap - k, "]}");
+    cr_assert_lt(k, cap);
+    *len = k;
+    return m;
+}
+
+Test(coinbase_book, twenty_thousand_levels_a_side_kept_whole)
+{
+    /* Regression: a 20k-a-side snapshot came out cut to 16,384 levels with exit 0. */
+    size_t len;
+    char *snap = big_snapshot(20000, &len);
+    nd_book_t book;
+    nd_coinbase_exchange_book_t cb;
+    cr_assert_eq(nd_book_init(&book, ND_BOOK_LEVELS_MAX), ND_OK);
+    cr_assert_eq(nd_coinbase_exchange_book_init(&cb, &book), ND_OK);
+    cr_assert_eq(nd_coinbase_exchange_book_apply(&cb, snap, len, NULL, 0), ND_OK);
+    cr_assert_eq(nd_book_levels(&book, ND_BOOK_BID), 20000);
+    cr_assert_eq(nd_book_levels(&book, ND_BOOK_ASK), 20000);
+    cr_assert_eq(book.dropped_full, 0);
+    cr_assert(cb.have_snapshot);
+    nd_coinbase_exchange_book_deinit(&cb);
+    nd_book_deinit(&book);
+    free(snap);
+}
+
+Test(coinbase_book, snapshot_larger_than_the_book_refused)
+{
+    size_t len;
+    char *snap = big_snapshot(65, &len);
+    nd_book_t book;
+    nd_coinbase_exchange_book_t cb;
+    char err[128] = "";
+    cr_assert_eq(nd_book_init(&book, 64), ND_OK);
+    cr_assert_eq(nd_coinbase_exchange_book_init(&cb, &book), ND_OK);
+    cr_assert_eq(nd_coinbase_exchange_book_apply(&cb, snap, len, err, sizeof err), ND_EFULL);
+    cr_assert(strstr(err, "snapshot") != NULL, "%s", err);
+    cr_assert_not(cb.have_snapshot);
+    cr_assert_eq(cb.counters.bad[ND_BAD_TOO_LARGE], 1);
+    cr_assert_eq(nd_book_levels(&book, ND_BOOK_BID), 0);
+    /* An update after a refused snapshot has nothing to apply to. */
+    const char *upd = "{\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\","
+                      "\"1\",\"1\"]]}";
+    cr_assert_eq(nd_coinbase_exchange_book_apply(&cb, upd, strlen(upd), NULL, 0), ND_ESTATE);
+    nd_coinbase_exchange_book_deinit(&cb);
+    nd_book_deinit(&book);
+    free(snap);
+}
+
+Test(coinbase_book, l2update_applies_whole_or_not_at_all)
+{
+    nd_book_t book;
+    nd_coinbase_exchange_book_t cb;
+    char err[128] = "";
+    cr_assert_eq(nd_book_init(&book, 3), ND_OK);
+    cr_assert_eq(nd_coinbase_exchange_book_init(&cb, &book), ND_OK);
+    const char *snap = "{\"type\":\"snapshot\",\"product_id\":\"A-B\",\"bids\":[[\"1.00\",\"5\"],"
+                       "[\"0.99\",\"1\"]],\"asks\":[[\"1.02\",\"2\"]]}";
+    cr_assert_eq(nd_coinbase_exchange_book_apply(&cb, snap, strlen(snap), NULL, 0), ND_OK);
+    /* Crossing: a bid at the ask, with a change before it that must be rolled back. */
+    const char *cross = "{\"type\":\"l2update\",\"product_id\":\"A-B\",\"changes\":[[\"buy\","
+                        "\"0.99\",\"0\"],[\"buy\",\"1.02\",\"1\"]]}";
+    cr_assert_eq(nd_coinbase_exchange_book_apply(&cb, cross, strlen(cross), err, sizeof err),
+                 ND_ERANGE);
+    cr_assert(strstr(err, "best bid") != NULL, "%s", err);
+    cr_assert_eq(cb.counters.bad[ND_BAD_CROSSED], 1);
+    cr_assert_eq(nd_book_qty_at(&book, ND_BOOK_BID, 99000000), 100000000);
+    cr_assert_eq(nd_book_qty_at(&book, ND_BOOK_BID, 102000000), 0);
+    /* Full: the third bid fits, the fourth does not; the removal before it is undone. */
+    const char *full = "{\"type\":\"l2update\",\"product_id\":\"A-B\",\"changes\":[[\"sell\","
+                       "\"1.02\",\"0\"],[\"buy\",\"0.98\",\"1\"],[\"buy\",\"0.97\",\"1\"]]}";
+    cr_assert_eq(nd_coinbase_exchange_book_apply(&cb, full, strlen(full), NULL, 0), ND_EFULL);
+    cr_assert_eq(cb.counters.bad[ND_BAD_TOO_LARGE], 1);
+    cr_assert_eq(nd_book_levels(&book, ND_BOOK_BID), 2);
+    cr_assert_eq(nd_book_qty_at(&book, ND_BOOK_ASK, 102000000), 200000000);
+    cr_assert_eq(cb.updates_applied, 0);
+    /* Another product is counted, not applied. */
+    const char *other = "{\"type\":\"l2update\",\"product_id\":\"C-D\",\"changes\":[[\"buy\","
+                        "\"9\",\"9\"]]}";
+    cr_assert_eq(nd_coinbase_exchange_book_apply(&cb, other, strlen(other), NULL, 0), ND_OK);
+    cr_assert_eq(cb.other_product, 1);
+    cr_assert(nd_book_valid(&book));
+    nd_coinbase_exchange_book_deinit(&cb);
+    nd_book_deinit(&book);
+}
+
+static void replay_text(const char *text, size_t len, nd_replay_result_t *r)
+{
+    char path[] = "/tmp/nd_cb_replay_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    nd_book_t book;
+    cr_assert_eq(nd_book_init(&book, 64), ND_OK);
+    cr_assert_eq(nd_coinbase_exchange_replay(path, &book, r, NULL, 0), ND_OK);
+    nd_book_deinit(&book);
+    unlink(path);
+}
+
+Test(coinbase_book, replay_that_never_synced_says_why)
+{
+    nd_replay_result_t r;
+    replay_text("", 0, &r);
+    cr_assert_str_eq(r.status, "no_snapshot");
+    cr_assert(strstr(r.reason, "empty") != NULL, "%s", r.reason);
+    const char junk[] = "\x01\x02garbage\xff\n{not json\n";
+    replay_text(junk, sizeof junk - 1, &r);
+    cr_assert_str_eq(r.status, "no_snapshot");
+    cr_assert_eq(r.messages_bad, 2);
+    cr_assert(r.reason[0] != '\0');
+    const char *upd = "{\"type\":\"l2update\",\"product_id\":\"A-B\",\"changes\":[[\"buy\",\"1\","
+                      "\"1\"]]}\n";
+    replay_text(upd, strlen(upd), &r);
+    cr_assert_str_eq(r.status, "no_snapshot");
+    cr_assert(strstr(r.reason, "snapshot") != NULL, "%s", r.reason);
 }

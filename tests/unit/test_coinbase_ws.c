@@ -299,6 +299,13 @@ static bool at_phase3(void)
     return st.snapshots == 3;
 }
 
+static bool at_book_dropped(void)
+{
+    nd_coinbase_stream_stats_t st;
+    nd_coinbase_stream_stats(got.s, &st);
+    return st.books_dropped == 1;
+}
+
 static json_t *rx_json(int i)
 {
     json_error_t e;
@@ -458,6 +465,23 @@ Test(coinbase_ws, advanced_trade_subscribe_gap_resubscribe_reconnect, .timeout =
     cr_assert_eq(nd_book_levels(b, ND_BOOK_ASK), 1);
     cr_assert_null(nd_coinbase_stream_book(s, "ETH-USD"), "no ETH-USD snapshot was sent");
     cr_assert_eq(nd_venue_bad_total(nd_coinbase_stream_counters(s)), 1); /* the gap */
+
+    /* An update that would cross the book (bid above the 101 ask) drops the book: emptied, not
+     * live, the update not forwarded, counted, and Advanced Trade resubscribes (issue 10). */
+    int books_before = got.books, frames_before = srv.rx_count;
+    queue_l2(1, "update", LV("bid", "101.5", "1"));
+    run_until(s, sctx, at_book_dropped, 10000);
+    nd_coinbase_stream_stats(s, &st);
+    cr_assert_eq(st.books_dropped, 1);
+    cr_assert_null(nd_coinbase_stream_book(s, "BTC-USD"), "a crossed book is not live");
+    cr_assert_eq(got.books, books_before, "the crossing update was forwarded");
+    cr_assert_eq(nd_coinbase_stream_counters(s)->bad[ND_BAD_CROSSED], 1);
+    for (int i = 0; i < 2000 && srv.rx_count < frames_before + 8; i++) {
+        nd_coinbase_stream_service(s, 0);
+        lws_service(sctx, -1);
+        usleep(500);
+    }
+    cr_assert_geq(srv.rx_count, frames_before + 8, "no resubscribe after the crossed book");
 
     /* A P-384 key is refused at create, without echoing it. */
     char priv384[512];

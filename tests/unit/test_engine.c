@@ -451,3 +451,88 @@ Test(engine, the_reset_policy_lifts_a_drawdown_halt_and_the_strategy_trades_agai
     cr_assert_eq(nd_portfolio_position(nd_engine_portfolio(engine), 0, 0)->qty, 20 * U);
     cr_assert_eq(nd_engine_stats(engine)->halted_bars, 2);
 }
+
+/* Two venues in one run, each with its own instrument rules and fee schedule: the engine routes
+ * each instrument to the venue it names, charges that venue's fees, and attributes P&L by
+ * venue so that the venues add up to the total. */
+Test(engine, two_venues_each_with_its_own_rules_and_fees)
+{
+    nd_instrument_t inst[2];
+    cr_assert_eq(nd_instrument_init(&inst[0], "BTC/USDT", "binance"), ND_OK);
+    cr_assert_eq(nd_instrument_init(&inst[1], "BTC/USD", "coinbase"), ND_OK);
+    inst[1].id = 1;
+    inst[1].px_decimals = 2;  /* Coinbase quotes cents */
+    inst[1].tick_size = 1;
+    inst[1].qty_decimals = 8;
+    nd_sim_config_t binance_cfg, coinbase_cfg;
+    nd_sim_config_default(&binance_cfg);
+    nd_sim_config_default(&coinbase_cfg);
+    binance_cfg.taker_fee_bps_e2 = 10 * ND_BPS_UNIT;
+    coinbase_cfg.taker_fee_bps_e2 = 60 * ND_BPS_UNIT;
+    binance_cfg.max_volume_share_e4 = coinbase_cfg.max_volume_share_e4 = 10000;
+    nd_sim_venue_t binance, coinbase;
+    cr_assert_eq(nd_sim_venue_init(&binance, &binance_cfg, inst, 2), ND_OK);
+    cr_assert_eq(nd_sim_venue_init(&coinbase, &coinbase_cfg, inst, 2), ND_OK);
+    nd_exec_venue_t vb, vc;
+    nd_sim_venue_exec(&binance, "binance", &vb);
+    nd_sim_venue_exec(&coinbase, "coinbase", &vc);
+    nd_engine_config_t cfg;
+    nd_engine_config_default(&cfg);
+    cfg.sizing = fixed(U);
+    cfg.risk.max_position_pct_e2 = 0;
+    cfg.venues[0] = &vb;
+    cfg.venues[1] = &vc;
+    cfg.venue_count = 2;
+    nd_clock_sim_init(&clock_sim, T0);
+    char err[256];
+    cr_assert_eq(nd_engine_create(&cfg, inst, 2, &clock_sim.clock, &engine, err, sizeof err), ND_OK,
+                 "%s", err);
+    static const double no_params[1] = {0};
+    cr_assert_eq(nd_engine_add_strategy(engine, &scripted_def, no_params, 0, 500000, err, sizeof err),
+                 ND_OK);
+    cr_assert_eq(nd_engine_add_strategy(engine, &scripted_def, no_params, 1, 500000, err, sizeof err),
+                 ND_OK);
+    cr_assert_eq(nd_engine_start(engine, err, sizeof err), ND_OK, "%s", err);
+    script[0] = 1; /* both strategies buy one BTC on their first bar */
+    nd_bar_t b0 = {T0, 100 * U, 100 * U, 100 * U, 100 * U, 1000 * U, 0, 0};
+    nd_bar_t c0 = {T0, 10000, 10000, 10000, 10000, 1000 * U, 1, 0};
+    nd_bar_t b1 = b0, c1 = c0;
+    b1.ts_ns = c1.ts_ns = T0 + ND_NS_PER_HOUR;
+    cr_assert_eq(nd_engine_on_bar(engine, &b0), ND_OK);
+    cr_assert_eq(nd_engine_on_bar(engine, &c0), ND_OK);
+    cr_assert_eq(nd_clock_sim_set(&clock_sim, b1.ts_ns), ND_OK);
+    cr_assert_eq(nd_engine_on_bar(engine, &b1), ND_OK);
+    cr_assert_eq(nd_engine_on_bar(engine, &c1), ND_OK);
+    nd_portfolio_t *p = nd_engine_portfolio(engine);
+    nd_attribution_t on_binance, on_coinbase;
+    nd_portfolio_by_venue(p, "binance", &on_binance);
+    nd_portfolio_by_venue(p, "coinbase", &on_coinbase);
+    /* 100 quote of notional each: 10 bps is 0.1, 60 bps is 0.6 (rounded up, never in our favour). */
+    cr_assert_eq(on_binance.fees, 10000000, "%lld", (long long)on_binance.fees);
+    cr_assert_eq(on_coinbase.fees, 60000000, "%lld", (long long)on_coinbase.fees);
+    cr_assert_eq(on_binance.fees + on_coinbase.fees, nd_portfolio_fees(p));
+    cr_assert_eq(on_binance.net + on_coinbase.net, nd_portfolio_equity(p) - nd_portfolio_initial_cash(p));
+    cr_assert_eq(nd_portfolio_position(p, 0, 0)->qty, U);
+    cr_assert_eq(nd_portfolio_position(p, 1, 1)->qty, U);
+}
+
+Test(engine, an_instrument_on_a_venue_not_configured_is_refused)
+{
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "kraken"), ND_OK);
+    nd_sim_config_t sc;
+    nd_sim_config_default(&sc);
+    nd_sim_venue_t sim;
+    cr_assert_eq(nd_sim_venue_init(&sim, &sc, &inst, 1), ND_OK);
+    nd_exec_venue_t v;
+    nd_sim_venue_exec(&sim, "binance", &v);
+    nd_engine_config_t cfg;
+    nd_engine_config_default(&cfg);
+    cfg.venues[0] = &v;
+    cfg.venue_count = 1;
+    nd_clock_sim_init(&clock_sim, T0);
+    char err[256] = "";
+    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clock_sim.clock, &engine, err, sizeof err),
+                 ND_EINVAL);
+    cr_assert(strstr(err, "kraken") != NULL, "%s", err);
+}

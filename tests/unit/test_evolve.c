@@ -446,6 +446,11 @@ static void agree_with_backtest(const char *path, double fast, double slow)
     cr_assert_eq(s.win_rate, r.trade_stats.win_rate);
     cr_assert(s.profit_factor == r.trade_stats.profit_factor ||
               (isnan(s.profit_factor) && isnan(r.trade_stats.profit_factor)));
+    const nd_risk_t *risk = nd_engine_risk(r.engine);
+    cr_assert_eq(s.halted, risk->halted, "a halted run is marked halted");
+    cr_assert_eq(s.halted_bars, nd_engine_stats(r.engine)->halted_bars);
+    if (s.halted)
+        cr_assert_eq(s.halted_at_ns, risk->halted_since_ns);
     nd_backtest_result_free(&r);
     nd_evolve_bars_free(&bars);
 }
@@ -501,6 +506,28 @@ Test(evolve_task, streaming_metrics_agree_with_the_backtest_real)
     if (stat(ND_SHARED_DIR "/data/BTCUSDT-1h.csv", &st) != 0)
         cr_skip_test("../shared/data/BTCUSDT-1h.csv absent");
     agree_with_backtest(ND_SHARED_DIR "/data/BTCUSDT-1h.csv", 20, 100);
+}
+
+Test(evolve_task, a_run_cut_short_by_a_halt_is_marked)
+{
+    struct stat st;
+    if (stat(ND_SHARED_DIR "/data/ETHUSDT-1h.csv", &st) != 0)
+        cr_skip_test("../shared/data/ETHUSDT-1h.csv absent");
+    /* The reviewer's evolved set: halted by the drawdown breaker in 2022, idle after. */
+    agree_with_backtest(ND_SHARED_DIR "/data/ETHUSDT-1h.csv", 5, 74);
+    nd_evolve_bars_t bars;
+    char err[256] = "";
+    cr_assert_eq(nd_evolve_bars_load(ND_SHARED_DIR "/data/ETHUSDT-1h.csv", &bars, err, sizeof err),
+                 ND_OK, "%s", err);
+    double params[ND_STRATEGY_PARAMS_MAX] = {5, 74};
+    nd_engine_config_t ecfg;
+    nd_engine_config_default(&ecfg);
+    nd_evolve_stats_t s;
+    cr_assert_eq(nd_evolve_backtest(&ecfg, &bars.inst, nd_strategy_find("sma_cross"), params,
+                                    bars.bars, bars.count, 0, &s, err, sizeof err), ND_OK);
+    cr_assert(s.halted);
+    cr_assert_gt(s.halted_bars, 1000);
+    nd_evolve_bars_free(&bars);
 }
 
 Test(evolve_task, missing_file_is_an_error_naming_it)

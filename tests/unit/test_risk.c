@@ -42,7 +42,7 @@ Test(risk, defaults)
 Test(risk, position_limit_exactly_at_25_percent_passes)
 {
     /* Equity 10000, price 100: 25 units are worth 2500, exactly 25%. */
-    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, CASH(10000)};
+    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, 0, CASH(10000)};
     nd_order_t o = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 25 * 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_NONE);
     nd_order_t more = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 25 * 100000000LL + 1);
@@ -53,7 +53,7 @@ Test(risk, position_limit_exactly_at_25_percent_passes)
 Test(risk, reducing_orders_always_pass_position_limit)
 {
     /* Holding 50 units (50% of equity, over the limit): selling 10 reduces and passes. */
-    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 50 * 100000000LL, CASH(10000)};
+    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 50 * 100000000LL, 0, CASH(10000)};
     nd_order_t o = order(ND_SIDE_SELL, ND_ORDER_MARKET, 0, 10 * 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_NONE);
     /* Selling 120 flips to a short of 70: larger than held, so it is checked and refused. */
@@ -63,7 +63,7 @@ Test(risk, reducing_orders_always_pass_position_limit)
 
 Test(risk, price_collar)
 {
-    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, CASH(10000)};
+    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, 0, CASH(10000)};
     nd_order_t at_edge = order(ND_SIDE_BUY, ND_ORDER_LIMIT, 110 * 100000000LL, 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &at_edge, &v), ND_REJECT_NONE);
     nd_order_t beyond = order(ND_SIDE_BUY, ND_ORDER_LIMIT, 110 * 100000000LL + 1000000, 100000000LL);
@@ -75,7 +75,7 @@ Test(risk, price_collar)
 Test(risk, order_notional_limit)
 {
     risk.cfg.max_order_notional = CASH(1000);
-    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, CASH(100000)};
+    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, 0, CASH(100000)};
     nd_order_t ok = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 10 * 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &ok, &v), ND_REJECT_NONE);
     nd_order_t big = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 10 * 100000000LL + 1);
@@ -85,7 +85,7 @@ Test(risk, order_notional_limit)
 Test(risk, order_rate_limit_per_second)
 {
     risk.cfg.orders_per_sec_max = 2;
-    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, CASH(10000)};
+    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, 0, CASH(10000)};
     nd_order_t o = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_NONE);
     v.now_ns += 500 * ND_NS_PER_MS;
@@ -97,7 +97,7 @@ Test(risk, order_rate_limit_per_second)
 
 Test(risk, no_market_data_and_bad_orders)
 {
-    nd_risk_view_t v = {DAY0, 0, 0, CASH(10000)};
+    nd_risk_view_t v = {DAY0, 0, 0, 0, CASH(10000)};
     nd_order_t o = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_NO_MARKET_DATA);
     v.last_px = 100 * 100000000LL;
@@ -126,7 +126,7 @@ Test(risk, drawdown_trips_exactly_at_threshold)
     cr_assert_eq(risk.events[0].threshold_pct_e2, 1200);
     cr_assert_eq(risk.events[0].ts_ns, DAY0 + 3 * ND_NS_PER_DAY);
     /* Halted orders are refused, and the halt does not lift on a new day. */
-    nd_risk_view_t v = {DAY0 + 5 * ND_NS_PER_DAY, 100 * 100000000LL, 0, CASH(10000)};
+    nd_risk_view_t v = {DAY0 + 5 * ND_NS_PER_DAY, 100 * 100000000LL, 0, 0, CASH(10000)};
     nd_order_t o = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000000LL);
     cr_assert_not(nd_risk_on_equity(&risk, DAY0 + 5 * ND_NS_PER_DAY, CASH(10000)));
     cr_assert(risk.halted);
@@ -179,7 +179,7 @@ Test(risk, kill_switch_and_release)
     nd_risk_kill(&risk, DAY0 + 5, CASH(10000));
     cr_assert(risk.kill_switch);
     cr_assert_eq(risk.events[0].kind, ND_BREAKER_KILL_SWITCH);
-    nd_risk_view_t v = {DAY0 + 6, 100 * 100000000LL, 0, CASH(10000)};
+    nd_risk_view_t v = {DAY0 + 6, 100 * 100000000LL, 0, 0, CASH(10000)};
     nd_order_t o = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_KILL_SWITCH);
     nd_risk_release(&risk);
@@ -215,7 +215,7 @@ Test(risk, data_integrity_halts_until_released)
     /* A new UTC day does not lift it, unlike a daily-loss halt. */
     cr_assert_not(nd_risk_on_equity(&risk, DAY0 + ND_NS_PER_DAY, CASH(10000)));
     cr_assert(risk.halted);
-    nd_risk_view_t v = {DAY0 + ND_NS_PER_DAY, 100 * 100000000LL, 0, CASH(10000)};
+    nd_risk_view_t v = {DAY0 + ND_NS_PER_DAY, 100 * 100000000LL, 0, 0, CASH(10000)};
     nd_order_t o = order(ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000000LL);
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &o, &v), ND_REJECT_HALTED);
     nd_risk_release(&risk);
@@ -292,4 +292,27 @@ Test(risk_reset, a_daily_loss_halt_under_never_stays_and_after_lifts_on_time)
     cr_assert_not(r.halted, "lifted exactly two hours after the trip");
     cfg.daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER, 0};
     cr_assert_eq(nd_risk_init(&r, &cfg, 1), ND_EINVAL, "after needs a positive duration");
+}
+
+Test(risk, working_orders_on_the_same_side_count_toward_the_position_limit)
+{
+    nd_risk_config_t cfg;
+    nd_risk_config_default(&cfg);
+    nd_risk_t r;
+    cr_assert_eq(nd_risk_init(&r, &cfg, 1), ND_OK);
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "sim"), ND_OK);
+    /* 25% of 10,000 at 100 is 25 units: 20 working plus 10 more is over, 5 more is at it. */
+    nd_risk_view_t v = {DAY0, 100 * 100000000LL, 0, 20 * 100000000LL, CASH(10000)};
+    nd_order_intent_t buy = {0, ND_SIDE_BUY, ND_ORDER_MARKET, 0, 10 * 100000000LL};
+    nd_order_t o;
+    nd_order_init(&o, 1, &buy, 0, DAY0);
+    cr_assert_eq(nd_risk_check_order(&r, &inst, &o, &v), ND_REJECT_POSITION_LIMIT_EXCEEDED);
+    buy.qty = 5 * 100000000LL;
+    nd_order_init(&o, 2, &buy, 0, DAY0);
+    cr_assert_eq(nd_risk_check_order(&r, &inst, &o, &v), ND_REJECT_NONE);
+    v.pending_qty = 0;
+    buy.qty = 25 * 100000000LL;
+    nd_order_init(&o, 3, &buy, 0, DAY0 + ND_NS_PER_SEC);
+    cr_assert_eq(nd_risk_check_order(&r, &inst, &o, &v), ND_REJECT_NONE, "alone it fits");
 }

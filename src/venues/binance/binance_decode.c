@@ -151,7 +151,9 @@ static bool get_bool(dctx_t *c, const char *key, bool *out)
     return true;
 }
 
-/* Copies a string field; null is accepted as "" when nullable. */
+/* Decodes a string field (escapes resolved, \uXXXX and surrogate pairs as UTF-8); null is
+ * accepted as "" when nullable. A value longer than buf is refused (too_long), never cut:
+ * "TRADE_PREVENTION" or a long symbol must come out whole or not at all. */
 static bool get_str(dctx_t *c, const char *key, char *buf, size_t cap, bool nullable)
 {
     uint32_t v = field(c, key);
@@ -162,8 +164,12 @@ static bool get_str(dctx_t *c, const char *key, char *buf, size_t cap, bool null
         return true;
     }
     if (c->t[v].type != ND_J_STRING)
-        return fail(c, ND_BAD_NUMBER, key);
-    nd_json_copy(c->s, &c->t[v], buf, cap);
+        return fail(c, ND_BAD_MALFORMED, key);
+    nd_err_t rc = nd_json_string(c->s, &c->t[v], buf, cap, NULL);
+    if (rc == ND_EFULL)
+        return fail(c, ND_BAD_TOO_LONG, key);
+    if (rc != ND_OK)
+        return fail(c, ND_BAD_BAD_STRING, key);
     return true;
 }
 
@@ -187,9 +193,11 @@ static bool get_levels(dctx_t *c, nd_binance_decoder_t *d, const char *key, nd_m
         nd_md_level_t *l = &d->levels[(*n)++];
         const nd_jtok_t *p = &c->t[i + 1], *q = &c->t[i + 2];
         if (nd_venue_decimal(c->s + p->start, p->end - p->start, ND_VENUE_DECIMALS, &l->px) ||
-            nd_venue_decimal(c->s + q->start, q->end - q->start, ND_VENUE_DECIMALS, &l->qty) ||
-            l->px <= 0 || l->qty < 0)
+            nd_venue_decimal(c->s + q->start, q->end - q->start, ND_VENUE_DECIMALS, &l->qty))
             return fail(c, ND_BAD_NUMBER, key);
+        /* A level's price is > 0; its size >= 0 (0 removes it). */
+        if (l->px <= 0 || l->qty < 0)
+            return fail(c, ND_BAD_OUT_OF_RANGE, key);
         l->side = (uint8_t)side;
         i = pair->next;
     }
@@ -216,8 +224,11 @@ static bool dec_trade(dctx_t *c, nd_md_event_t *e, bool aggregate)
             return false;
         t->first_trade_id = t->last_trade_id = t->trade_id;
     }
-    if (t->px <= 0 || t->qty < 0)
-        return fail(c, ND_BAD_NUMBER, "p");
+    /* A trade is at a positive price for a positive quantity. */
+    if (t->px <= 0)
+        return fail(c, ND_BAD_OUT_OF_RANGE, "p");
+    if (t->qty <= 0)
+        return fail(c, ND_BAD_OUT_OF_RANGE, "q");
     /* m: the buyer was the maker, so the seller took liquidity. */
     t->aggressor = buyer_maker ? ND_MD_SIDE_ASK : ND_MD_SIDE_BID;
     t->aggregate = aggregate;
@@ -250,6 +261,21 @@ static bool dec_snapshot(dctx_t *c, nd_binance_decoder_t *d, nd_md_event_t *e)
     if (!get_int(c, "lastUpdateId", &b->last_update_id) ||
         !get_levels(c, d, "bids", ND_MD_SIDE_BID, &n) || !get_levels(c, d, "asks", ND_MD_SIDE_ASK, &n))
         return false;
+    /* Binance sends each side best first (bids down, asks up) without repeats; anything else,
+     * or a crossed book, is not a snapshot to build on. */
+    int64_t last[3] = {0, 0, 0};
+    for (uint32_t i = 0; i < n; i++) {
+        const nd_md_level_t *l = &d->levels[i];
+        if (last[l->side] != 0 &&
+            (l->side == ND_MD_SIDE_BID ? l->px >= last[l->side] : l->px <= last[l->side]))
+            return fail(c, ND_BAD_UNSORTED, l->side == ND_MD_SIDE_BID ? "bids" : "asks");
+        last[l->side] = l->px;
+    }
+    uint32_t asks = 0;
+    while (asks < n && d->levels[asks].side == ND_MD_SIDE_BID)
+        asks++;
+    if (asks > 0 && asks < n && d->levels[0].px >= d->levels[asks].px)
+        return fail(c, ND_BAD_CROSSED, "bids");
     b->first_update_id = b->last_update_id;
     b->levels = d->levels;
     b->level_count = n;
@@ -261,9 +287,16 @@ static bool dec_book_ticker(dctx_t *c, nd_md_event_t *e)
 {
     nd_md_bbo_t *q = &e->u.bbo;
     e->kind = ND_MD_BBO;
-    return get_str(c, "s", e->symbol, sizeof e->symbol, false) && get_int(c, "u", &q->update_id) &&
-           get_dec(c, "b", &q->bid_px) && get_dec(c, "B", &q->bid_qty) &&
-           get_dec(c, "a", &q->ask_px) && get_dec(c, "A", &q->ask_qty);
+    if (!(get_str(c, "s", e->symbol, sizeof e->symbol, false) && get_int(c, "u", &q->update_id) &&
+          get_dec(c, "b", &q->bid_px) && get_dec(c, "B", &q->bid_qty) &&
+          get_dec(c, "a", &q->ask_px) && get_dec(c, "A", &q->ask_qty)))
+        return false;
+    /* Prices >= 0 and quantities >= 0; a zero price only for an empty side (zero quantity). */
+    if (q->bid_px < 0 || q->bid_qty < 0 || (q->bid_px == 0 && q->bid_qty != 0))
+        return fail(c, ND_BAD_OUT_OF_RANGE, "b");
+    if (q->ask_px < 0 || q->ask_qty < 0 || (q->ask_px == 0 && q->ask_qty != 0))
+        return fail(c, ND_BAD_OUT_OF_RANGE, "a");
+    return true;
 }
 
 static bool dec_kline(dctx_t *c, nd_md_event_t *e)
@@ -278,11 +311,19 @@ static bool dec_kline(dctx_t *c, nd_md_event_t *e)
     if (c->t[k].type != ND_J_OBJECT)
         return fail(c, ND_BAD_MALFORMED, "k");
     set_obj(c, k);
-    return get_time(c, "t", &r->open_ts_ns) && get_time(c, "T", &r->close_ts_ns) &&
-           get_str(c, "i", r->interval, sizeof r->interval, false) && get_dec(c, "o", &r->open) &&
-           get_dec(c, "h", &r->high) && get_dec(c, "l", &r->low) && get_dec(c, "c", &r->close) &&
-           get_dec(c, "v", &r->volume) && get_dec(c, "q", &r->quote_volume) &&
-           get_int(c, "n", &r->trades) && get_bool(c, "x", &r->closed);
+    if (!(get_time(c, "t", &r->open_ts_ns) && get_time(c, "T", &r->close_ts_ns) &&
+          get_str(c, "i", r->interval, sizeof r->interval, false) && get_dec(c, "o", &r->open) &&
+          get_dec(c, "h", &r->high) && get_dec(c, "l", &r->low) && get_dec(c, "c", &r->close) &&
+          get_dec(c, "v", &r->volume) && get_dec(c, "q", &r->quote_volume) &&
+          get_int(c, "n", &r->trades) && get_bool(c, "x", &r->closed)))
+        return false;
+    /* A bar's prices are positive, volumes and counts >= 0. The OHLC order is not checked:
+     * Binance's own documented example has open below low. */
+    if (r->open <= 0 || r->high <= 0 || r->low <= 0 || r->close <= 0)
+        return fail(c, ND_BAD_OUT_OF_RANGE, "o");
+    if (r->volume < 0 || r->quote_volume < 0 || r->trades < 0)
+        return fail(c, ND_BAD_OUT_OF_RANGE, "v");
+    return true;
 }
 
 static nd_md_order_status_t order_status(const char *x)
@@ -303,7 +344,7 @@ static nd_md_order_status_t order_status(const char *x)
 static bool dec_exec_report(dctx_t *c, nd_md_event_t *e)
 {
     nd_md_order_update_t *o = &e->u.order;
-    char side[8], status[24], reason[48], orig[ND_VENUE_ID_MAX];
+    char side[8], status[24], reason[64], orig[ND_VENUE_ID_MAX];
     int64_t order_id;
     e->kind = ND_MD_ORDER_UPDATE;
     if (!get_str(c, "s", e->symbol, sizeof e->symbol, false) || !get_time(c, "E", &e->venue_ts_ns) ||
@@ -320,6 +361,10 @@ static bool dec_exec_report(dctx_t *c, nd_md_event_t *e)
         return false;
     if (strcmp(side, "BUY") != 0 && strcmp(side, "SELL") != 0)
         return fail(c, ND_BAD_MALFORMED, "S");
+    /* Prices, quantities and the fee are >= 0 (0: a market order's price, no fill yet). */
+    if (o->px < 0 || o->qty < 0 || o->last_px < 0 || o->last_qty < 0 || o->cum_qty < 0 ||
+        o->cum_quote < 0 || o->fee < 0)
+        return fail(c, ND_BAD_OUT_OF_RANGE, "q");
     o->side = side[0] == 'B' ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK;
     /* A cancel report carries the cancel request's id in c and the order's own id in C. */
     if (orig[0] != '\0')
@@ -353,6 +398,8 @@ static bool dec_account(dctx_t *c, nd_md_event_t *e, nd_md_sink_cb sink, void *c
         if (!get_str(c, "a", b->asset, sizeof b->asset, false) || !get_dec(c, "f", &b->free) ||
             !get_dec(c, "l", &b->locked))
             return false;
+        if (b->free < 0 || b->locked < 0)
+            return fail(c, ND_BAD_OUT_OF_RANGE, "f");
         b->delta = false;
         b->change = 0;
         set_obj(c, top);
@@ -383,7 +430,11 @@ static bool dec_control(dctx_t *c, nd_md_event_t *e)
     uint32_t r = nd_json_get(c->s, c->t, c->obj, "result");
     if (r) {
         st->code = c->t[r].type == ND_J_NULL ? ND_MD_STATUS_ACK : ND_MD_STATUS_RESULT;
-        if (st->code == ND_MD_STATUS_RESULT)
+        /* The result is informative text: a string is decoded, any other value shown as its
+         * JSON, and either is cut to status.text as documented there. */
+        if (st->code == ND_MD_STATUS_RESULT && c->t[r].type == ND_J_STRING)
+            (void)nd_json_string(c->s, &c->t[r], st->text, sizeof st->text, NULL);
+        else if (st->code == ND_MD_STATUS_RESULT)
             nd_json_copy(c->s, &c->t[r], st->text, sizeof st->text);
         return true;
     }
@@ -394,8 +445,17 @@ static bool dec_control(dctx_t *c, nd_md_event_t *e)
         set_obj(c, err);
     }
     st->code = ND_MD_STATUS_ERROR;
-    return get_int(c, "code", &st->venue_code) &&
-           get_str(c, "msg", st->text, sizeof st->text, false);
+    if (!get_int(c, "code", &st->venue_code))
+        return false;
+    uint32_t msg = field(c, "msg");
+    if (msg == 0)
+        return false;
+    if (c->t[msg].type != ND_J_STRING)
+        return fail(c, ND_BAD_MALFORMED, "msg");
+    /* The venue's error text is informative: decoded, and cut to status.text if long. */
+    if (nd_json_string(c->s, &c->t[msg], st->text, sizeof st->text, NULL) == ND_EPARSE)
+        return fail(c, ND_BAD_BAD_STRING, "msg");
+    return true;
 }
 
 /* Dispatches on the "e" field; returns false with why set. */
@@ -451,18 +511,26 @@ static bool dec_object(dctx_t *c, nd_binance_decoder_t *d, nd_md_event_t *e, nd_
     return fail(c, ND_BAD_UNKNOWN_TYPE, "e");
 }
 
-/* The symbol of a stream name: "btcusdt@depth20@100ms" -> "BTCUSDT". */
-static void stream_symbol(const char *s, const nd_jtok_t *t, char *buf, size_t cap)
+/* The symbol of a stream name: "btcusdt@depth20@100ms" -> "BTCUSDT". False when the name
+ * holds an escape or its symbol does not fit buf (never cut). */
+static bool stream_symbol(const char *s, const nd_jtok_t *t, char *buf, size_t cap)
 {
     size_t n = 0;
+    buf[0] = '\0';
     /* "!serverShutdown" and other '!' streams are not per symbol. */
-    if (t->end > t->start && s[t->start] == '!') {
-        buf[0] = '\0';
-        return;
-    }
-    for (uint32_t i = t->start; i < t->end && s[i] != '@' && n + 1 < cap; i++)
+    if (t->end > t->start && s[t->start] == '!')
+        return true;
+    if (t->escaped)
+        return false;
+    for (uint32_t i = t->start; i < t->end && s[i] != '@'; i++) {
+        if (n + 1 >= cap) {
+            buf[0] = '\0';
+            return false;
+        }
         buf[n++] = (char)toupper((unsigned char)s[i]);
+    }
     buf[n] = '\0';
+    return true;
 }
 
 static nd_err_t count_bad(nd_binance_decoder_t *d, nd_bad_input_t why, const char *field_name)
@@ -473,7 +541,8 @@ static nd_err_t count_bad(nd_binance_decoder_t *d, nd_bad_input_t why, const cha
     switch (why) {
     case ND_BAD_TRUNCATED: return ND_EEOF;
     case ND_BAD_UNKNOWN_TYPE: return ND_EDECLINED;
-    case ND_BAD_NUMBER: return ND_ERANGE;
+    case ND_BAD_NUMBER:
+    case ND_BAD_OUT_OF_RANGE: return ND_ERANGE;
     case ND_BAD_TOO_LARGE: return ND_EFULL;
     default: return ND_EPARSE;
     }
@@ -522,7 +591,8 @@ nd_err_t nd_binance_decode(nd_binance_decoder_t *d, const char *msg, size_t len,
     uint32_t data = nd_json_get(msg, d->tok, 0, "data");
     uint32_t stream = nd_json_get(msg, d->tok, 0, "stream");
     if (data && stream && d->tok[stream].type == ND_J_STRING) {
-        stream_symbol(msg, &d->tok[stream], e.symbol, sizeof e.symbol);
+        if (!stream_symbol(msg, &d->tok[stream], e.symbol, sizeof e.symbol))
+            return count_bad(d, ND_BAD_TOO_LONG, "stream");
         c.obj = data;
     } else if ((data = nd_json_get(msg, d->tok, 0, "event")) != 0 &&
                nd_json_get(msg, d->tok, 0, "subscriptionId")) {

@@ -113,8 +113,21 @@ static nd_err_t apply_diff(nd_binance_depth_t *depth, int64_t first_id, int64_t 
     for (uint32_t i = 0; i < count; i++) {
         nd_book_side_t side = levels[i].side == ND_MD_SIDE_ASK ? ND_BOOK_ASK : ND_BOOK_BID;
         /* Prices and quantities were validated by the decoder; a caller's bad level is
-         * skipped rather than corrupting the book. */
-        (void)nd_book_set(&depth->book, side, levels[i].px, levels[i].qty);
+         * skipped rather than corrupting the book. A level that does not fit (a side is
+         * full) cannot be kept, and a book missing it is not the venue's: resync. */
+        nd_err_t rc = nd_book_set(&depth->book, side, levels[i].px, levels[i].qty);
+        if (rc == ND_EFULL) {
+            depth->status = ND_BINANCE_SYNC_RESYNC;
+            depth->full++;
+            return ND_EFULL;
+        }
+    }
+    /* After a whole diff the venue's book is never crossed; ours is, only when it no longer
+     * follows the venue (a diff was missed or altered): resync rather than trade on it. */
+    if (nd_book_crossed(&depth->book)) {
+        depth->status = ND_BINANCE_SYNC_RESYNC;
+        depth->crossed++;
+        return ND_ERANGE;
     }
     depth->last_update_id = last_id;
     depth->applied++;
@@ -148,16 +161,29 @@ nd_err_t nd_binance_depth_snapshot(nd_binance_depth_t *depth, const nd_md_book_u
     nd_book_clear(&depth->book);
     for (uint32_t i = 0; i < snap->level_count; i++) {
         const nd_md_level_t *l = &snap->levels[i];
-        (void)nd_book_set(&depth->book, l->side == ND_MD_SIDE_ASK ? ND_BOOK_ASK : ND_BOOK_BID,
-                          l->px, l->qty);
+        nd_err_t rc = nd_book_set(&depth->book, l->side == ND_MD_SIDE_ASK ? ND_BOOK_ASK
+                                                                          : ND_BOOK_BID,
+                                  l->px, l->qty);
+        /* A snapshot that does not fit, or that crosses, is refused whole: still buffering. */
+        if (rc == ND_EFULL) {
+            nd_book_clear(&depth->book);
+            depth->full++;
+            return ND_EFULL;
+        }
+    }
+    if (nd_book_crossed(&depth->book)) {
+        nd_book_clear(&depth->book);
+        depth->crossed++;
+        return ND_ERANGE;
     }
     depth->snapshot_id = snap->last_update_id;
     depth->last_update_id = snap->last_update_id;
     depth->status = ND_BINANCE_SYNC_WAIT_FIRST;
     for (uint32_t i = 0; i < depth->_buf_count; i++) {
         const struct nd_binance_buffered *b = &depth->_buf_events[i];
-        if (apply_diff(depth, b->first_update_id, b->last_update_id,
-                       &depth->_buf_levels[b->first_level], b->level_count) == ND_ESTATE)
+        nd_err_t rc = apply_diff(depth, b->first_update_id, b->last_update_id,
+                                 &depth->_buf_levels[b->first_level], b->level_count);
+        if (rc == ND_ESTATE || rc == ND_EFULL || rc == ND_ERANGE)
             break;
     }
     depth->_buf_count = 0;

@@ -220,9 +220,9 @@ static bool take_member(fcur_t *c, fkind_t kind, nd_binance_decoder_t *d, nd_md_
     switch (k) {
     case 'E': return take_time(c, &e->venue_ts_ns);
     case 's':
-        if (!take(c, "\"", 1) || !take_str(c, &s, &len))
+        /* A symbol that does not fit is the generic decoder's to refuse: never cut here. */
+        if (!take(c, "\"", 1) || !take_str(c, &s, &len) || len >= sizeof e->symbol)
             return false;
-        len = len < sizeof e->symbol - 1 ? len : sizeof e->symbol - 1;
         memcpy(e->symbol, s, len);
         e->symbol[len] = '\0';
         return true;
@@ -290,7 +290,7 @@ static bool take_data(fcur_t *c, nd_binance_decoder_t *d, nd_md_event_t *e)
         return true;
     }
     nd_md_trade_t *t = &e->u.trade;
-    if (t->px <= 0)
+    if (t->px <= 0 || t->qty <= 0)
         return false;
     if (kind == FK_TRADE)
         t->first_trade_id = t->last_trade_id = t->trade_id;
@@ -301,17 +301,21 @@ static bool take_data(fcur_t *c, nd_binance_decoder_t *d, nd_md_event_t *e)
     return true;
 }
 
-/* The symbol of a stream name, as stream_symbol in binance_decode.c. */
-static void stream_symbol(const char *s, size_t n, char *buf, size_t cap)
+/* The symbol of a stream name, as stream_symbol in binance_decode.c; false when it does not
+ * fit (the generic decoder refuses it). */
+static bool stream_symbol(const char *s, size_t n, char *buf, size_t cap)
 {
     size_t k = 0;
     if (n > 0 && s[0] == '!')
         n = 0;
-    for (size_t i = 0; i < n && s[i] != '@' && k + 1 < cap; i++) {
+    for (size_t i = 0; i < n && s[i] != '@'; i++) {
+        if (k + 1 >= cap)
+            return false;
         char ch = s[i];
         buf[k++] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
     }
     buf[k] = '\0';
+    return true;
 }
 
 bool nd__binance_fast_decode(nd_binance_decoder_t *d, const char *msg, size_t len,
@@ -328,9 +332,9 @@ bool nd__binance_fast_decode(nd_binance_decoder_t *d, const char *msg, size_t le
     if (wrapped) {
         const char *s;
         size_t n;
-        if (!take_str(&c, &s, &n) || !take(&c, ",\"data\":", 8))
+        if (!take_str(&c, &s, &n) || !take(&c, ",\"data\":", 8) ||
+            !stream_symbol(s, n, e.symbol, sizeof e.symbol))
             return false;
-        stream_symbol(s, n, e.symbol, sizeof e.symbol);
     }
     if (!take(&c, "{\"e\":\"", 6) || !take_data(&c, d, &e))
         return false;

@@ -125,8 +125,11 @@ static void on_diff(nd_binance_live_t *live, live_sym_t *sym, const nd_md_event_
         }
         return;
     }
-    ND_ASSERT(rc == ND_ESTATE || rc == ND_EFULL);
-    resync(live, sym, rc == ND_ESTATE ? ev : NULL, rc == ND_ESTATE ? "gap" : "buffer_full");
+    /* A gap, a full buffer or book, or a book the diff left crossed: the book no longer
+     * follows the venue. Only a gap's diff is kept for the next snapshot. */
+    ND_ASSERT(rc == ND_ESTATE || rc == ND_EFULL || rc == ND_ERANGE);
+    resync(live, sym, rc == ND_ESTATE ? ev : NULL,
+           rc == ND_ESTATE ? "gap" : rc == ND_EFULL ? "full" : "crossed");
 }
 
 static void on_stream_event(void *ctx, const nd_md_event_t *ev)
@@ -153,6 +156,13 @@ static void on_snapshot(void *ctx, const nd_md_event_t *ev)
     nd_err_t rc = nd_binance_depth_snapshot(&sym->depth, &ev->u.book);
     if (rc == ND_EAGAIN) {
         live->stats.stale_snapshots++;
+        sym->next_fetch_ns = nd_clock_mono_ns(live->clock) + live->retry_ns;
+        return;
+    }
+    /* A snapshot that crosses or does not fit the book is refused (still buffering): fetch
+     * another later, as after any bad snapshot. */
+    if (rc == ND_EFULL || rc == ND_ERANGE) {
+        live->stats.snapshot_errors++;
         sym->next_fetch_ns = nd_clock_mono_ns(live->clock) + live->retry_ns;
         return;
     }

@@ -209,8 +209,10 @@ static void account(nd_binance_rest_t *r, const nd_http_response_t *resp, int64_
         uint32_t m = nd_json_get(resp->body, tok, 0, "msg");
         if (c)
             (void)nd_json_int(resp->body, &tok[c], &res->venue_code);
+        /* The venue's message is informative: escapes decoded, a long one keeps its
+         * whole-character prefix (venue_msg is 128 bytes). */
         if (m && tok[m].type == ND_J_STRING)
-            nd_json_copy(resp->body, &tok[m], res->venue_msg, sizeof res->venue_msg);
+            (void)nd_json_string(resp->body, &tok[m], res->venue_msg, sizeof res->venue_msg, NULL);
     }
     res->reject = nd_binance_map_error(resp->status, res->venue_code, res->venue_msg);
 }

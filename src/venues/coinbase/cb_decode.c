@@ -88,7 +88,27 @@ static void note_places(parse_t *p, uint32_t px, uint32_t qty)
         p->dec->msg_qty_places = b;
 }
 
-static void event_init(const parse_t *p, nd_md_event_t *e, nd_md_kind_t kind, uint32_t product)
+/* Decodes string token v into buf (escapes resolved, never cut): a value longer than the field
+ * or with an escape that is no character fails the message by reason. */
+static nd_err_t tok_string(parse_t *p, uint32_t v, char *buf, size_t cap, const char *what)
+{
+    nd_err_t rc = nd_json_string(p->s, &p->t[v], buf, cap, NULL);
+    if (rc == ND_EFULL)
+        return fail(p, ND_BAD_TOO_LONG, what);
+    if (rc != ND_OK)
+        return fail(p, ND_BAD_BAD_STRING, what);
+    return ND_OK;
+}
+
+/* Validates a product id token: it must fit an event's symbol field whole. */
+static nd_err_t check_product(parse_t *p, uint32_t product)
+{
+    char sym[ND_NAME_MAX];
+    return tok_string(p, product, sym, sizeof sym, "product_id too long or not a string");
+}
+
+/* Fills the common fields; the product (when given) is decoded whole or the message fails. */
+static nd_err_t event_init(parse_t *p, nd_md_event_t *e, nd_md_kind_t kind, uint32_t product)
 {
     memset(e, 0, sizeof *e);
     e->kind = kind;
@@ -96,7 +116,9 @@ static void event_init(const parse_t *p, nd_md_event_t *e, nd_md_kind_t kind, ui
     e->venue_ts_ns = p->venue_ts_ns;
     e->recv_ts_ns = p->recv_ts_ns;
     if (product)
-        nd_json_copy(p->s, &p->t[product], e->symbol, sizeof e->symbol);
+        return tok_string(p, product, e->symbol, sizeof e->symbol,
+                          "product_id too long or not a string");
+    return ND_OK;
 }
 
 static void emit(parse_t *p, const nd_md_event_t *e)
@@ -127,12 +149,14 @@ static nd_err_t status_event(parse_t *p, nd_md_status_code_t code, uint32_t text
     if (!p->emit)
         return ND_OK;
     nd_md_event_t e;
-    event_init(p, &e, ND_MD_STATUS, 0);
+    (void)event_init(p, &e, ND_MD_STATUS, 0);
     e.u.status.code = code;
     e.u.status.request_id = -1;
     e.u.status.venue_code = vcode;
+    /* Venue text is informative: its escapes are decoded, and a long one keeps its whole-
+     * character prefix (status.text is documented as truncated). */
     if (text)
-        nd_json_copy(p->s, &p->t[text], e.u.status.text, sizeof e.u.status.text);
+        (void)nd_json_string(p->s, &p->t[text], e.u.status.text, sizeof e.u.status.text, NULL);
     emit(p, &e);
     return ND_OK;
 }
@@ -142,12 +166,16 @@ static nd_err_t add_level(parse_t *p, uint32_t px, uint32_t qty, nd_md_side_t si
                           uint32_t *n)
 {
     nd_md_level_t lv;
-    if (!tok_decimal(p, px, &lv.px) || !tok_decimal(p, qty, &lv.qty) || lv.px <= 0 || lv.qty < 0) {
+    if (!tok_decimal(p, px, &lv.px) || !tok_decimal(p, qty, &lv.qty)) {
         if (!snapshot)
             return fail(p, ND_BAD_NUMBER, "bad price or size in a book update");
         p->skipped_levels++;
         return ND_OK;
     }
+    /* A level's price is > 0 and its size >= 0 (0 removes it): anything else is refused by
+     * reason, in a snapshot too (a negative size is not a malformed number to skip). */
+    if (lv.px <= 0 || lv.qty < 0)
+        return fail(p, ND_BAD_OUT_OF_RANGE, "book level price <= 0 or size < 0");
     if (*n >= ND_COINBASE_LEVELS_MAX)
         return fail(p, ND_BAD_TOO_LARGE, "too many levels in one message");
     note_places(p, px, qty);
@@ -157,10 +185,40 @@ static nd_err_t add_level(parse_t *p, uint32_t px, uint32_t qty, nd_md_side_t si
     return ND_OK;
 }
 
+/* A snapshot must not cross (best bid >= best ask means it is not a book). With ordered, its
+ * levels, side by side in the order sent, must also run from the best price outward (bids
+ * strictly down, asks strictly up, so no price repeats): the Exchange feed sends snapshots that
+ * way, and one that does not is refused, not reordered. Advanced Trade interleaves sides and
+ * does not promise an order, so only crossing is checked there. */
+static nd_err_t check_snapshot_levels(parse_t *p, uint32_t n, bool ordered)
+{
+    const nd_md_level_t *lv = p->dec->_levels;
+    int64_t last[3] = {0, 0, 0}, best_bid = 0, best_ask = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t side = lv[i].side;
+        ND_ASSERT(side == ND_MD_SIDE_BID || side == ND_MD_SIDE_ASK);
+        if (ordered && last[side] != 0 &&
+            (side == ND_MD_SIDE_BID ? lv[i].px >= last[side] : lv[i].px <= last[side]))
+            return fail(p, ND_BAD_UNSORTED, "snapshot levels out of order or repeated");
+        last[side] = lv[i].px;
+        /* Levels of size 0 are removals, not part of the book. */
+        if (lv[i].qty == 0)
+            continue;
+        if (side == ND_MD_SIDE_BID && lv[i].px > best_bid)
+            best_bid = lv[i].px;
+        if (side == ND_MD_SIDE_ASK && (best_ask == 0 || lv[i].px < best_ask))
+            best_ask = lv[i].px;
+    }
+    if (best_bid != 0 && best_ask != 0 && best_bid >= best_ask)
+        return fail(p, ND_BAD_CROSSED, "snapshot best bid >= best ask");
+    return ND_OK;
+}
+
 static void book_event(parse_t *p, uint32_t product, uint32_t n, bool snapshot, int64_t seq)
 {
     nd_md_event_t e;
-    event_init(p, &e, ND_MD_BOOK_UPDATE, product);
+    nd_err_t rc = event_init(p, &e, ND_MD_BOOK_UPDATE, product);
+    ND_ASSERT(rc == ND_OK); /* the validation pass checked the product */
     e.u.book.levels = p->dec->_levels;
     e.u.book.level_count = n;
     e.u.book.snapshot = snapshot;
@@ -177,6 +235,8 @@ static nd_err_t adv_l2(parse_t *p, uint32_t ev, int64_t seq)
     uint32_t updates = get_type(p, ev, "updates", ND_J_ARRAY);
     if (!type || !product || !updates)
         return fail(p, ND_BAD_MISSING_FIELD, "l2_data event without type, product_id or updates");
+    if (check_product(p, product) != ND_OK)
+        return ND_EPARSE;
     bool snapshot = nd_json_eq(p->s, &p->t[type], "snapshot");
     if (!snapshot && !nd_json_eq(p->s, &p->t[type], "update"))
         return fail(p, ND_BAD_UNKNOWN_TYPE, "l2_data event type is not snapshot or update");
@@ -194,6 +254,8 @@ static nd_err_t adv_l2(parse_t *p, uint32_t ev, int64_t seq)
         if (rc != ND_OK)
             return rc;
     }
+    if (snapshot && check_snapshot_levels(p, n, false) != ND_OK)
+        return ND_EPARSE;
     if (p->emit)
         book_event(p, product, n, snapshot, seq);
     return ND_OK;
@@ -213,7 +275,8 @@ static nd_err_t adv_ticker(parse_t *p, uint32_t ev, int64_t seq)
         if (!nd_json_get(p->s, p->t, t, "best_bid") || !nd_json_get(p->s, p->t, t, "best_ask"))
             continue;
         nd_md_event_t e;
-        event_init(p, &e, ND_MD_BBO, product);
+        if (event_init(p, &e, ND_MD_BBO, product) != ND_OK)
+            return ND_EPARSE;
         nd_md_bbo_t *b = &e.u.bbo;
         if (!field_decimal(p, t, "best_bid", &b->bid_px) ||
             !field_decimal(p, t, "best_ask", &b->ask_px))
@@ -222,6 +285,8 @@ static nd_err_t adv_ticker(parse_t *p, uint32_t ev, int64_t seq)
             (!field_decimal(p, t, "best_bid_quantity", &b->bid_qty) ||
              !field_decimal(p, t, "best_ask_quantity", &b->ask_qty)))
             return fail(p, ND_BAD_NUMBER, "ticker best_bid_quantity or best_ask_quantity");
+        if (b->bid_px <= 0 || b->ask_px <= 0 || b->bid_qty < 0 || b->ask_qty < 0)
+            return fail(p, ND_BAD_OUT_OF_RANGE, "ticker price <= 0 or quantity < 0");
         b->update_id = seq;
         if (p->emit)
             emit(p, &e);
@@ -240,11 +305,15 @@ static nd_err_t adv_trades(parse_t *p, uint32_t ev)
         if (p->t[t].type != ND_J_OBJECT || !product || !side)
             return fail(p, ND_BAD_MISSING_FIELD, "trade without product_id or side");
         nd_md_event_t e;
-        event_init(p, &e, ND_MD_TRADE, product);
+        if (event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
+            return ND_EPARSE;
         nd_md_trade_t *tr = &e.u.trade;
         if (!field_decimal(p, t, "price", &tr->px) || !field_decimal(p, t, "size", &tr->qty) ||
             !tok_int(p, nd_json_get(p->s, p->t, t, "trade_id"), &tr->trade_id))
             return fail(p, ND_BAD_NUMBER, "trade price, size or trade_id");
+        /* A trade happened at a positive price for a positive size. */
+        if (tr->px <= 0 || tr->qty <= 0)
+            return fail(p, ND_BAD_OUT_OF_RANGE, "trade price <= 0 or size <= 0");
         /* side is the taker's side on Advanced Trade. */
         bool buy = nd_json_eq(p->s, &p->t[side], "BUY");
         if (!buy && !nd_json_eq(p->s, &p->t[side], "SELL"))
@@ -307,7 +376,8 @@ static nd_err_t adv_user(parse_t *p, uint32_t ev)
         if (p->t[o].type != ND_J_OBJECT || !product || !oid)
             return fail(p, ND_BAD_MISSING_FIELD, "user order without product_id or order_id");
         nd_md_event_t e;
-        event_init(p, &e, ND_MD_ORDER_UPDATE, product);
+        if (event_init(p, &e, ND_MD_ORDER_UPDATE, product) != ND_OK)
+            return ND_EPARSE;
         nd_md_order_update_t *u = &e.u.order;
         int64_t leaves;
         if (!opt_decimal(p, o, "cumulative_quantity", &u->cum_qty) ||
@@ -316,14 +386,20 @@ static nd_err_t adv_user(parse_t *p, uint32_t ev)
             !opt_decimal(p, o, "total_fees", &u->fee) ||
             !opt_decimal(p, o, "limit_price", &u->px))
             return fail(p, ND_BAD_NUMBER, "user order quantity, price or fee");
-        u->qty = u->cum_qty + leaves;
+        if (u->cum_qty < 0 || leaves < 0 || u->last_px < 0 || u->fee < 0 || u->px < 0)
+            return fail(p, ND_BAD_OUT_OF_RANGE, "user order quantity, price or fee < 0");
+        if (__builtin_add_overflow(u->cum_qty, leaves, &u->qty))
+            return fail(p, ND_BAD_OUT_OF_RANGE, "user order quantity overflows");
         u->trade_id = -1;
-        nd_json_copy(p->s, &p->t[oid], u->venue_order_id, sizeof u->venue_order_id);
+        if (tok_string(p, oid, u->venue_order_id, sizeof u->venue_order_id, "order_id") != ND_OK)
+            return ND_EPARSE;
         uint32_t v = get_str(p, o, "client_order_id");
-        if (v)
-            nd_json_copy(p->s, &p->t[v], u->client_order_id, sizeof u->client_order_id);
-        if ((v = get_str(p, o, "order_type")))
-            nd_json_copy(p->s, &p->t[v], u->order_type, sizeof u->order_type);
+        if (v && tok_string(p, v, u->client_order_id, sizeof u->client_order_id,
+                            "client_order_id") != ND_OK)
+            return ND_EPARSE;
+        if ((v = get_str(p, o, "order_type")) &&
+            tok_string(p, v, u->order_type, sizeof u->order_type, "order_type") != ND_OK)
+            return ND_EPARSE;
         v = get_str(p, o, "order_side");
         u->side = (uint8_t)(v && nd_json_eq(p->s, &p->t[v], "SELL") ? ND_MD_SIDE_ASK
                                                                     : ND_MD_SIDE_BID);
@@ -439,6 +515,8 @@ static nd_err_t ex_snapshot(parse_t *p, uint32_t product)
     nd_err_t rc = ex_snapshot_side(p, bids, ND_MD_SIDE_BID, &n);
     if (rc == ND_OK)
         rc = ex_snapshot_side(p, asks, ND_MD_SIDE_ASK, &n);
+    if (rc == ND_OK)
+        rc = check_snapshot_levels(p, n, true);
     if (rc != ND_OK)
         return rc;
     if (p->emit) {
@@ -479,7 +557,8 @@ static nd_err_t ex_ticker(parse_t *p, uint32_t product)
     nd_md_event_t e;
     if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
         return ND_EPARSE;
-    event_init(p, &e, ND_MD_BBO, product);
+    if (event_init(p, &e, ND_MD_BBO, product) != ND_OK)
+        return ND_EPARSE;
     nd_md_bbo_t *b = &e.u.bbo;
     if (!field_decimal(p, 0, "best_bid", &b->bid_px) || !field_decimal(p, 0, "best_ask", &b->ask_px))
         return fail(p, ND_BAD_NUMBER, "ticker best_bid or best_ask");
@@ -489,6 +568,8 @@ static nd_err_t ex_ticker(parse_t *p, uint32_t product)
         (nd_json_get(p->s, p->t, 0, "best_ask_size") &&
          !field_decimal(p, 0, "best_ask_size", &b->ask_qty)))
         return fail(p, ND_BAD_NUMBER, "ticker best_bid_size or best_ask_size");
+    if (b->bid_px <= 0 || b->ask_px <= 0 || b->bid_qty < 0 || b->ask_qty < 0)
+        return fail(p, ND_BAD_OUT_OF_RANGE, "ticker price <= 0 or size < 0");
     uint32_t seq = nd_json_get(p->s, p->t, 0, "sequence");
     if (seq && !tok_int(p, seq, &b->update_id))
         return fail(p, ND_BAD_NUMBER, "ticker sequence");
@@ -502,12 +583,17 @@ static nd_err_t ex_match(parse_t *p, uint32_t product)
     nd_md_event_t e;
     if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
         return ND_EPARSE;
-    event_init(p, &e, ND_MD_TRADE, product);
+    if (event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
+        return ND_EPARSE;
     nd_md_trade_t *tr = &e.u.trade;
     uint32_t side = get_str(p, 0, "side");
     if (!field_decimal(p, 0, "price", &tr->px) || !field_decimal(p, 0, "size", &tr->qty) ||
         !tok_int(p, nd_json_get(p->s, p->t, 0, "trade_id"), &tr->trade_id))
         return fail(p, ND_BAD_NUMBER, "match price, size or trade_id");
+    /* Regression: "price":"0", "-5" or "size":"-1" used to come out as a trade. A match is
+     * at a positive price for a positive size. */
+    if (tr->px <= 0 || tr->qty <= 0)
+        return fail(p, ND_BAD_OUT_OF_RANGE, "match price <= 0 or size <= 0");
     /* On the Exchange feed side is the maker's: a resting sell was hit by a buying taker. */
     if (!side || (!nd_json_eq(p->s, &p->t[side], "buy") && !nd_json_eq(p->s, &p->t[side], "sell")))
         return fail(p, ND_BAD_MALFORMED, "match side is not buy or sell");
@@ -542,6 +628,8 @@ static nd_err_t ex_message(parse_t *p)
         return fail(p, ND_BAD_UNKNOWN_TYPE, "unknown Coinbase Exchange message type");
     if (!product)
         return fail(p, ND_BAD_MISSING_FIELD, "message without product_id");
+    if (check_product(p, product) != ND_OK)
+        return ND_EPARSE;
     if (nd_json_eq(p->s, t, "snapshot"))
         return ex_snapshot(p, product);
     if (nd_json_eq(p->s, t, "l2update"))

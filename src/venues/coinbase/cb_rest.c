@@ -257,10 +257,13 @@ static bool dec_field(json_t *obj, const char *key, int64_t *out)
     return *s == '\0' || nd_venue_decimal(s, strlen(s), ND_VENUE_DECIMALS, out) == ND_OK;
 }
 
-static void copy_field(json_t *obj, const char *key, char *buf, size_t cap)
+/* Copies a string field (jansson has decoded its escapes) whole; false when it does not fit,
+ * so the element is refused rather than cut. An absent field is "". */
+static bool copy_field(json_t *obj, const char *key, char *buf, size_t cap)
 {
     const char *s = json_string_value(json_object_get(obj, key));
-    snprintf(buf, cap, "%s", s ? s : "");
+    int n = snprintf(buf, cap, "%s", s ? s : "");
+    return n >= 0 && (size_t)n < cap;
 }
 
 static nd_md_order_status_t status_from(const char *s)
@@ -292,11 +295,11 @@ static bool order_event(json_t *o, nd_md_event_t *e)
     memset(e, 0, sizeof *e);
     e->kind = ND_MD_ORDER_UPDATE;
     e->venue = ND_VENUE_COINBASE;
-    copy_field(o, "product_id", e->symbol, sizeof e->symbol);
     nd_md_order_update_t *u = &e->u.order;
-    copy_field(o, "order_id", u->venue_order_id, sizeof u->venue_order_id);
-    copy_field(o, "client_order_id", u->client_order_id, sizeof u->client_order_id);
-    copy_field(o, "order_type", u->order_type, sizeof u->order_type);
+    bool fits = copy_field(o, "product_id", e->symbol, sizeof e->symbol) &&
+                copy_field(o, "order_id", u->venue_order_id, sizeof u->venue_order_id) &&
+                copy_field(o, "client_order_id", u->client_order_id, sizeof u->client_order_id) &&
+                copy_field(o, "order_type", u->order_type, sizeof u->order_type);
     const char *side = json_string_value(json_object_get(o, "side"));
     u->side = (uint8_t)(side && strcmp(side, "SELL") == 0 ? ND_MD_SIDE_ASK : ND_MD_SIDE_BID);
     u->status = (uint8_t)status_from(json_string_value(json_object_get(o, "status")));
@@ -309,7 +312,7 @@ static bool order_event(json_t *o, nd_md_event_t *e)
     u->cum_quote = value;
     if (u->status == ND_MD_ORDER_NEW && u->cum_qty > 0)
         u->status = ND_MD_ORDER_PARTIALLY_FILLED;
-    return ok && u->venue_order_id[0] != '\0';
+    return ok && fits && u->venue_order_id[0] != '\0';
 }
 
 static bool fill_event(json_t *f, nd_md_event_t *e)
@@ -317,10 +320,10 @@ static bool fill_event(json_t *f, nd_md_event_t *e)
     memset(e, 0, sizeof *e);
     e->kind = ND_MD_ORDER_UPDATE;
     e->venue = ND_VENUE_COINBASE;
-    copy_field(f, "product_id", e->symbol, sizeof e->symbol);
     nd_md_order_update_t *u = &e->u.order;
-    copy_field(f, "order_id", u->venue_order_id, sizeof u->venue_order_id);
-    copy_field(f, "trade_type", u->exec_type, sizeof u->exec_type);
+    bool fits = copy_field(f, "product_id", e->symbol, sizeof e->symbol) &&
+                copy_field(f, "order_id", u->venue_order_id, sizeof u->venue_order_id) &&
+                copy_field(f, "trade_type", u->exec_type, sizeof u->exec_type);
     const char *side = json_string_value(json_object_get(f, "side"));
     u->side = (uint8_t)(side && strcmp(side, "SELL") == 0 ? ND_MD_SIDE_ASK : ND_MD_SIDE_BID);
     u->status = ND_MD_ORDER_OTHER;
@@ -329,7 +332,7 @@ static bool fill_event(json_t *f, nd_md_event_t *e)
     const char *t = json_string_value(json_object_get(f, "trade_time"));
     if (t && nd_coinbase_parse_time(t, strlen(t), &e->venue_ts_ns) != ND_OK)
         e->venue_ts_ns = 0;
-    return dec_field(f, "price", &u->last_px) && dec_field(f, "size", &u->last_qty) &&
+    return fits && dec_field(f, "price", &u->last_px) && dec_field(f, "size", &u->last_qty) &&
            dec_field(f, "commission", &u->fee) && u->venue_order_id[0] != '\0';
 }
 
@@ -338,7 +341,8 @@ static bool balance_event(json_t *a, nd_md_event_t *e)
     memset(e, 0, sizeof *e);
     e->kind = ND_MD_BALANCE;
     e->venue = ND_VENUE_COINBASE;
-    copy_field(a, "currency", e->u.balance.asset, sizeof e->u.balance.asset);
+    if (!copy_field(a, "currency", e->u.balance.asset, sizeof e->u.balance.asset))
+        return false;
     snprintf(e->symbol, sizeof e->symbol, "%s", e->u.balance.asset);
     return dec_field(json_object_get(a, "available_balance"), "value", &e->u.balance.free) &&
            dec_field(json_object_get(a, "hold"), "value", &e->u.balance.locked) &&
@@ -367,7 +371,8 @@ static nd_err_t list(nd_coinbase_rest_t *rest, const char *path, const char *key
     json_array_foreach(arr, i, item) {
         nd_md_event_t e;
         if (!make(item, &e)) {
-            set_err(err, err_len, "coinbase rest: an element has a malformed number or no id");
+            set_err(err, err_len, "coinbase rest: an element has a malformed number, no id or a "
+                                  "string longer than its field");
             json_decref(reply);
             return ND_EPARSE;
         }

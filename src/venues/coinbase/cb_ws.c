@@ -271,6 +271,21 @@ static void resubscribe(nd_coinbase_stream_t *s)
 
 /* ---- Events -------------------------------------------------------------------------------- */
 
+/* A book that cannot follow the venue (a level does not fit, or it crossed) is dropped, never
+ * kept cut or crossed: emptied, not live, the message not forwarded, counted; Advanced Trade
+ * resubscribes for a new snapshot, the Exchange book waits for the next one (reconnect). */
+static bool book_lost(nd_coinbase_stream_t *s, cb_product_t *p, nd_bad_input_t reason,
+                      const char *why)
+{
+    nd_book_clear(&p->book);
+    p->live = false;
+    s->stats.books_dropped++;
+    nd_venue_bad(&s->dec.counters, reason, why);
+    if (s->venue == ND_VENUE_COINBASE)
+        s->dec.resubscribe_needed = true;
+    return false;
+}
+
 /* Applies a book event to the product's book; false for an update that has no current
  * snapshot to apply to, which is not forwarded either: downstream books see the same stream
  * (snapshot, updates, then the next snapshot after a gap) as this one. */
@@ -290,11 +305,17 @@ static bool apply_book(nd_coinbase_stream_t *s, cb_product_t *p, const nd_md_boo
     }
     for (uint32_t i = 0; i < u->level_count; i++) {
         const nd_md_level_t *lv = &u->levels[i];
-        /* The decoder refused px <= 0 and qty < 0, the only inputs nd_book_set rejects. */
+        /* The decoder refused px <= 0 and qty < 0; what is left is a full side. */
         nd_book_side_t side = lv->side == ND_MD_SIDE_BID ? ND_BOOK_BID : ND_BOOK_ASK;
         nd_err_t rc = nd_book_set(&p->book, side, lv->px, lv->qty);
-        ND_ASSERT(rc == ND_OK);
+        ND_ASSERT(rc == ND_OK || rc == ND_EFULL);
+        if (rc != ND_OK)
+            return book_lost(s, p, ND_BAD_TOO_LARGE, "book side full (book_levels_max)");
     }
+    /* The venue's book never crosses after a whole message: ours does only when it stopped
+     * following the venue. */
+    if (nd_book_crossed(&p->book))
+        return book_lost(s, p, ND_BAD_CROSSED, "book crossed after an update");
     ND_DEBUG_ASSERT(nd_book_valid(&p->book));
     return true;
 }

@@ -7,7 +7,9 @@
 #define NODERR_BACKTEST_H
 
 #include "noderr/engine.h"
+#include "noderr/l2sim.h"
 #include "noderr/metrics.h"
+#include "noderr/ticks.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -18,6 +20,20 @@ typedef struct nd_strategy_spec {
     double params[ND_STRATEGY_PARAMS_MAX];
     int64_t weight_e6;        /* 0: an equal share of what the others leave */
 } nd_strategy_spec_t;
+
+/* Event-level inputs (src/backtest/tick_backtest.c): any of them set makes the run an
+ * event-level backtest. The streams are merged in time order by the tie rule of ticks.h
+ * (source order: trades, quotes, depth, synthetic) and run through the engine and the L2
+ * simulated venue (l2sim.h); bars are not read. */
+typedef struct nd_tick_inputs {
+    const char *trades_path;   /* --trades: Binance trades / aggTrades archive or trades CSV */
+    const char *quotes_path;   /* --quotes: Binance bookTicker archive or CSV */
+    const char *depth_dir;     /* --depth: a recorded session (snapshot.json, diffs.jsonl) */
+    bool synthetic;            /* --synthetic-l2: the seeded L2 market (seed: synth.seed) */
+    nd_synth_ticks_config_t synth;
+    nd_l2sim_config_t venue;   /* fees are taken from engine.venue's maker and taker fees */
+    int64_t sample_ns;         /* equity sampling for the return series, default 60 s */
+} nd_tick_inputs_t;
 
 typedef struct nd_backtest_config {
     const char *data_path;    /* NULL: the synthetic market */
@@ -45,7 +61,11 @@ typedef struct nd_backtest_config {
     /* Also receives the engine's events and per-bar equity (NULL callbacks: not called), e.g.
      * to check that no order was accepted while halted. on_trade is not forwarded. */
     nd_engine_listener_t tap;
+    nd_tick_inputs_t ticks;   /* event-level inputs; none set: a bar backtest */
 } nd_backtest_config_t;
+
+/* True when the config names an event-level input. */
+bool nd_backtest_is_event_level(const nd_backtest_config_t *cfg);
 
 /* Defaults: synthetic market, BTC/USDT, engine defaults, cutoff 0.05, no outputs. */
 void nd_backtest_config_default(nd_backtest_config_t *cfg);
@@ -79,6 +99,8 @@ typedef struct nd_backtest_result {
     int64_t final_equity;     /* cash units */
     bool synthetic;
     uint64_t seed;
+    /* Event-level runs: the L2 venue (its book after the replay, its stats), owned. */
+    nd_l2sim_exec_t *l2;
 } nd_backtest_result_t;
 
 /* Runs the backtest. On a data error returns ND_EPARSE/ND_EPRECISION/ND_EIO with

@@ -15,7 +15,16 @@
  *   5. flushes the step's events (order updates, fills, breaker trips) to the listeners, in the
  *      order they happened, before the next event is taken: the hook where a store persists.
  * Time is read once per event from the injected clock. After nd_engine_start the per-event path
- * does not allocate: orders come from a pool and events go through a fixed ring. */
+ * does not allocate: orders come from a pool and events go through a fixed ring.
+ *
+ * Event level (nd_engine_on_event; docs/engine.md "Event model"): trades, quotes, L2 book deltas
+ * and venue status changes take the same fixed step: timers -> the venue applies the event to
+ * its matching and the order updates it makes visible are booked (acks, rejects, fills, cancels:
+ * the engine's order state machine makes each transition) -> mark (a trade marks at its price, a
+ * quote at its mid, a complete book event at the book's mid; a status change marks nothing) ->
+ * breakers on the equity, and the ensure-flat step while halted (the very code on_bar runs) ->
+ * the strategies' on_trade / on_quote / on_book / on_venue_status -> flush. Bars keep their own
+ * entry point and are untouched by this path. */
 #ifndef NODERR_ENGINE_H
 #define NODERR_ENGINE_H
 
@@ -63,6 +72,9 @@ typedef struct nd_engine_config {
      * the profile's hard limits. All strategies of one engine are one account and one
      * beneficial owner. The profile is borrowed and must outlive the engine. */
     const struct nd_surv_profile *pretrade_profile;
+    /* Levels a side of the engine's own L2 book of each instrument (the on_book view and the
+     * book mark), allocated at start; 0 (the default) keeps no book and refuses book events. */
+    uint32_t book_levels_max;
 } nd_engine_config_t;
 
 /* Defaults: cash 10,000, sizing percent 25, no shorting, 1024 orders, venue and risk defaults. */
@@ -121,6 +133,18 @@ nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len);
  * would overflow, ND_EINVAL for a bar of an unknown instrument or out of time order. */
 nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar);
 
+/* Processes one market event of the merged stream (ticks.h: kinds and the tie rule) in the step
+ * order above; a bar goes to nd_engine_on_bar. Events must come in non-decreasing time (bars and
+ * events share the clock). ND_EINVAL for an unknown instrument, time going backwards or a bad
+ * event; ND_ESTATE for a book event when cfg.book_levels_max is 0; otherwise as on_bar. */
+nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev);
+
+/* An order update a venue delivers outside a market event (a live adapter's ack, reject, fill,
+ * cancel or expiry): booked through the engine's order state machine, then the breaker step and
+ * the flush. ND_ENOTFOUND for an order the engine does not hold working (nothing changes);
+ * ND_EINVAL for a fill that does not match the order. */
+nd_err_t nd_engine_on_order_update(nd_engine_t *e, const nd_order_update_t *update);
+
 /* The manual kill switch: halts, cancels working orders and flattens positions. */
 nd_err_t nd_engine_kill(nd_engine_t *e);
 
@@ -146,6 +170,9 @@ typedef struct nd_engine_stats {
     int64_t first_ts_ns;
     int64_t last_ts_ns;
     int64_t interval_ns;      /* the smallest gap between consecutive bars seen (bar length) */
+    int64_t events;           /* market events other than bars (nd_engine_on_event) */
+    int64_t halted_events;    /* of those, events on which a halt was in force */
+    int64_t order_updates;    /* asynchronous order updates booked */
 } nd_engine_stats_t;
 
 const nd_engine_stats_t *nd_engine_stats(const nd_engine_t *e);
@@ -155,6 +182,10 @@ const nd_instrument_t *nd_engine_instrument(const nd_engine_t *e, uint32_t instr
 uint32_t nd_engine_strategy_count(const nd_engine_t *e);
 const nd_strategy_def_t *nd_engine_strategy_def(const nd_engine_t *e, uint32_t strategy_index);
 const double *nd_engine_strategy_params(const nd_engine_t *e, uint32_t strategy_index);
+/* The engine's L2 book of an instrument as replayed from book events (NULL when
+ * cfg.book_levels_max is 0) and the venue update id of the last delta applied. */
+const nd_book_t *nd_engine_book(const nd_engine_t *e, uint32_t instrument_id,
+                                int64_t *update_id /* OUT, may be NULL */);
 /* Rejections by reason (index nd_reject_t), including risk, account and instrument checks. */
 int64_t nd_engine_rejects(const nd_engine_t *e, nd_reject_t reason);
 

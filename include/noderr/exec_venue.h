@@ -17,6 +17,7 @@
 #include "noderr/limits.h"
 #include "noderr/market.h"
 #include "noderr/order.h"
+#include "noderr/ticks.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,31 @@ typedef struct nd_exec_venue_facts {
     bool supports_amend;
 } nd_exec_venue_facts_t;
 
+/* What a venue reports about an order after the call that sent it: the asynchronous path. A
+ * venue with latency (the L2 simulator, a live adapter) leaves a submitted order NEW and reports
+ * ACCEPTED or REJECTED later; a cancel it took leaves the order working until CANCELLED (or a
+ * last FILL and CANCEL_REJECTED) comes back. The engine makes every transition on its own order
+ * (order.h's state machine): the venue never touches it on this path. EXPIRED ends an order the
+ * venue dropped by itself (time in force, a market order's unfilled rest) and is booked as
+ * CANCELLED, the order state machine's one terminal state for "done without a full fill". */
+typedef enum nd_order_update_kind {
+    ND_UPDATE_ACCEPTED = 1,
+    ND_UPDATE_REJECTED = 2,       /* reason says why */
+    ND_UPDATE_FILL = 3,           /* fill holds it: partially filled or filled */
+    ND_UPDATE_CANCELLED = 4,
+    ND_UPDATE_EXPIRED = 5,
+    ND_UPDATE_CANCEL_REJECTED = 6 /* the cancel came too late: the order was already done */
+} nd_order_update_kind_t;
+
+typedef struct nd_order_update {
+    nd_order_update_kind_t kind;
+    uint64_t client_id;
+    uint64_t venue_id;   /* ACCEPTED: the venue's id */
+    int64_t ts_ns;       /* when the engine may learn of it (the venue's time plus latency) */
+    nd_reject_t reason;  /* REJECTED only */
+    nd_fill_t fill;      /* FILL only */
+} nd_order_update_t;
+
 typedef struct nd_exec_venue_ops {
     /* Takes a NEW order: ND_OK with the order ACCEPTED (venue id set), ND_EFULL when the venue
      * can hold no more working orders (the engine rejects it, ND_REJECT_POOL_EXHAUSTED). */
@@ -44,6 +70,14 @@ typedef struct nd_exec_venue_ops {
                        size_t *count /* OUT */);
     /* Working orders held. */
     uint32_t (*open_count)(const void *self);
+    /* ---- Market-event hooks: NULL for a bar-only venue (the bar simulator). ----
+     * Applies one trade, quote, book delta or venue status of an instrument trading here to
+     * the venue's matching (an event-level venue may leave on_bar NULL). */
+    nd_err_t (*on_market)(void *self, const nd_market_event_t *ev);
+    /* Order updates visible at now_ns, oldest first: at most cap into out, *count of them; the
+     * engine calls again while *count == cap. */
+    nd_err_t (*poll)(void *self, int64_t now_ns, nd_order_update_t *out, size_t cap,
+                     size_t *count /* OUT */);
 } nd_exec_venue_ops_t;
 
 typedef struct nd_exec_venue {

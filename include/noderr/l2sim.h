@@ -28,6 +28,7 @@
 
 #include "noderr/book.h"
 #include "noderr/err.h"
+#include "noderr/exec_venue.h"
 #include "noderr/market.h"
 #include "noderr/order.h"
 #include "noderr/ticks.h"
@@ -124,5 +125,28 @@ const nd_book_t *nd_l2sim_book(const nd_l2sim_t *sim);
 /* Displayed size ahead of a resting order; false when it is not resting. */
 bool nd_l2sim_queue_ahead(const nd_l2sim_t *sim, uint64_t client_id, int64_t *ahead /* OUT */);
 void nd_l2sim_stats(const nd_l2sim_t *sim, nd_l2sim_stats_t *out /* OUT */);
+
+/* ---- The simulator behind the venue interface (l2sim_exec.c) ----------------------------
+ * nd_l2sim_exec wraps one simulator for one instrument as an nd_exec_venue_t the engine trades
+ * through. The engine's orders are never handed to the simulator: each submit is copied to a
+ * shadow order the simulator works on, and what happens to it comes back to the engine through
+ * poll as order updates (ACCEPTED, FILL, CANCELLED, EXPIRED for a market order's unfilled rest,
+ * CANCEL_REJECTED), each visible at the simulator's visible_ns (exchange time + ack latency).
+ * Updates travel one FIFO channel, like the orders: an update is never visible before an earlier
+ * one, so an order's ack always precedes its fills. Submit returns with the engine's order
+ * still NEW; a cancel leaves it working until its CANCELLED (or its last FILL) is visible, and a
+ * second cancel of the same order sends nothing more. Facts: the config's fees; latencies the
+ * constant ones, or the largest sample when drawn from samples. A VENUE_STATUS event of
+ * DISCONNECTED makes submit and cancel fail with ND_EIO until CONNECTED; bars are ignored (this
+ * venue fills on events only). Stop orders are refused (ND_EINVAL). */
+typedef struct nd_l2sim_exec nd_l2sim_exec_t;
+
+nd_err_t nd_l2sim_exec_create(const nd_l2sim_config_t *cfg, const nd_instrument_t *inst,
+                              const char *name, nd_l2sim_exec_t **out /* OUT */);
+void nd_l2sim_exec_destroy(nd_l2sim_exec_t *x);
+/* The venue table to put in nd_engine_config_t.venues; valid while x lives. */
+nd_exec_venue_t *nd_l2sim_exec_venue(nd_l2sim_exec_t *x);
+/* The wrapped simulator (its book, queue positions, stats). */
+nd_l2sim_t *nd_l2sim_exec_sim(nd_l2sim_exec_t *x);
 
 #endif

@@ -12,6 +12,7 @@
 #include "noderr/limits.h"
 #include "noderr/market.h"
 #include "noderr/order.h"
+#include "noderr/ticks.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,19 @@ struct nd_strategy_ctx {
     int64_t (*position)(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
 };
 
+/* A read-only view of the engine's L2 book of one instrument, handed to on_book once a venue
+ * event is complete (after a delta flagged LAST). Depth by level: nd_book_top(book, side, ...),
+ * nd_book_qty_at; the pointer is valid during the call only. has_bid/has_ask say whether the
+ * best levels are set. */
+typedef struct nd_book_view {
+    uint32_t instrument_id;
+    int64_t ts_ns;
+    int64_t update_id;     /* the venue update id of the last delta applied */
+    bool has_bid, has_ask;
+    nd_book_level_t best_bid, best_ask;
+    const nd_book_t *book;
+} nd_book_view_t;
+
 typedef struct nd_strategy_def {
     const char *name;    /* "sma_cross" */
     const char *summary; /* one line for `noderr strategies` */
@@ -65,12 +79,23 @@ typedef struct nd_strategy_def {
     void (*on_bar)(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx);
     void (*on_fill)(void *state, const nd_fill_t *fill, nd_strategy_ctx_t *ctx);     /* may be NULL */
     void (*on_timer)(void *state, int64_t now_ns, uint64_t timer_id, nd_strategy_ctx_t *ctx); /* may be NULL */
+    /* Event-level callbacks (nd_engine_on_event), each may be NULL: a strategy with only on_bar
+     * runs unchanged on bars and is simply not called on ticks. on_bar may be NULL for a
+     * strategy that trades on events only. */
+    void (*on_trade)(void *state, const nd_trade_tick_t *trade, nd_strategy_ctx_t *ctx);
+    void (*on_quote)(void *state, const nd_quote_tick_t *quote, nd_strategy_ctx_t *ctx);
+    void (*on_book)(void *state, const nd_book_view_t *book, nd_strategy_ctx_t *ctx);
+    void (*on_venue_status)(void *state, const nd_venue_status_t *status, nd_strategy_ctx_t *ctx);
 } nd_strategy_def_t;
 
 /* The built-in strategies, in a fixed order. */
 const nd_strategy_def_t *const *nd_strategy_builtins(int *count /* OUT */);
 /* Looks a strategy up by name; NULL if unknown. */
 const nd_strategy_def_t *nd_strategy_find(const char *name);
+/* The built-in event strategies (on_quote/on_book/on_trade, no on_bar), e.g. quote_maker, and a
+ * look-up among them; kept apart from the bar built-ins above. */
+const nd_strategy_def_t *const *nd_strategy_event_builtins(int *count /* OUT */);
+const nd_strategy_def_t *nd_strategy_find_event(const char *name);
 
 /* Fills values[] with the schema defaults. */
 void nd_strategy_params_default(const nd_strategy_def_t *def, double *values);

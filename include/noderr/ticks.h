@@ -75,6 +75,74 @@ static inline int64_t nd_tick_ts(const nd_tick_event_t *ev)
                                        : ev->u.delta.ts_ns;
 }
 
+/* ---- The engine's market event stream ------------------------------------------------------
+ * One typed event the engine consumes (nd_engine_on_event): a bar, a trade, a top-of-book quote,
+ * an L2 book delta (a snapshot is a CLEAR..LAST run of deltas) or a venue status change.
+ *
+ * Tie rule: a merged stream is ordered by ts_ns; events with the same ts_ns keep the order of
+ * their sources (source 0 first: the order the sources were given), and within one source the
+ * order they were read. nd_market_event_before states it; the merge in src/backtest uses it, so
+ * the same inputs give the same stream, byte for byte. */
+typedef enum nd_venue_state {
+    ND_VENUE_CONNECTED = 1,
+    ND_VENUE_DISCONNECTED = 2, /* the venue takes no orders until connected again */
+    ND_VENUE_STALE = 3         /* connected, but market data stopped arriving */
+} nd_venue_state_t;
+
+typedef struct nd_venue_status {
+    int64_t ts_ns;
+    uint32_t instrument_id; /* the status of the venue this instrument trades on */
+    nd_venue_state_t state;
+} nd_venue_status_t;
+
+typedef enum nd_market_kind {
+    ND_MARKET_BAR = 0,
+    ND_MARKET_TRADE = 1,
+    ND_MARKET_QUOTE = 2,
+    ND_MARKET_BOOK = 3,        /* one L2 level change (nd_book_delta_t) */
+    ND_MARKET_VENUE_STATUS = 4
+} nd_market_kind_t;
+
+typedef struct nd_market_event {
+    nd_market_kind_t kind;
+    uint32_t source; /* which stream it came from: the second key of the tie rule */
+    uint64_t seq;    /* order within its source: the third key */
+    union {
+        nd_bar_t bar;
+        nd_trade_tick_t trade;
+        nd_quote_tick_t quote;
+        nd_book_delta_t book;
+        nd_venue_status_t status;
+    } u;
+} nd_market_event_t;
+
+/* Every payload begins with its int64_t ts_ns: the common initial sequence of the union, so the
+ * time of any kind is read through one member (C17 6.5.2.3). */
+_Static_assert(offsetof(nd_bar_t, ts_ns) == 0 && offsetof(nd_trade_tick_t, ts_ns) == 0 &&
+                   offsetof(nd_quote_tick_t, ts_ns) == 0 && offsetof(nd_book_delta_t, ts_ns) == 0 &&
+                   offsetof(nd_venue_status_t, ts_ns) == 0,
+               "market event payloads start with ts_ns");
+
+/* Time stamp of any market event: one load, on the hot path of every event. */
+static inline int64_t nd_market_event_ts(const nd_market_event_t *ev)
+{
+    return ev->u.trade.ts_ns;
+}
+/* Instrument of any market event. */
+uint32_t nd_market_event_instrument(const nd_market_event_t *ev);
+/* Moves any market event by shift_ns (replays of one block of events). */
+static inline void nd_market_event_shift(nd_market_event_t *ev, int64_t shift_ns)
+{
+    ev->u.trade.ts_ns += shift_ns;
+}
+/* The tie rule: true when a comes before b (ts, then source, then seq). */
+bool nd_market_event_before(const nd_market_event_t *a, const nd_market_event_t *b);
+/* Wraps a trade, quote or delta tick as a market event of a source. */
+void nd_market_event_from_tick(const nd_tick_event_t *tick, uint32_t source, uint64_t seq,
+                               nd_market_event_t *out /* OUT */);
+/* The tick view of a trade, quote or book event (for the L2 simulator); false for the others. */
+bool nd_market_event_to_tick(const nd_market_event_t *ev, nd_tick_event_t *out /* OUT */);
+
 typedef enum nd_tick_format {
     ND_TICK_FORMAT_AUTO = 0,
     /* header ts,trade_id,price,qty,is_buyer_maker */

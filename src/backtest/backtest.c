@@ -4,6 +4,7 @@
  * Memory: the engine's loop does not grow with the bars; the driver keeps one double per bar
  * for the exact quantile metrics (VaR, CVaR, tail ratio), and the equity curve only when asked. */
 #include "noderr/backtest.h"
+#include "backtest_int.h"
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
@@ -24,17 +25,16 @@ void nd_backtest_config_default(nd_backtest_config_t *cfg)
     nd_synth_config_default(&cfg->synth);
     nd_engine_config_default(&cfg->engine);
     cfg->cutoff = 0.05;
+    nd_synth_ticks_config_default(&cfg->ticks.synth);
+    nd_l2sim_config_default(&cfg->ticks.venue);
+    cfg->ticks.sample_ns = 60 * ND_NS_PER_SEC;
 }
 
-typedef struct run_ctx {
-    const nd_backtest_config_t *cfg;
-    nd_backtest_result_t *result;
-    const nd_instrument_t *inst;
-    double prev_equity;
-    double ext_scale;         /* extended units per quote unit */
-    int ext_decimals;
-    nd_err_t failure;
-} run_ctx_t;
+bool nd_backtest_is_event_level(const nd_backtest_config_t *cfg)
+{
+    const nd_tick_inputs_t *t = &cfg->ticks;
+    return t->trades_path || t->quotes_path || t->depth_dir || t->synthetic;
+}
 
 static void write_trade(FILE *out, const nd_engine_t *e, const nd_trade_t *t)
 {
@@ -51,7 +51,7 @@ static void write_trade(FILE *out, const nd_engine_t *e, const nd_trade_t *t)
             (long long)(t->exit_ns / ND_NS_PER_MS), qty, entry_px, exit_px, pnl, fees);
 }
 
-static void on_trade(void *ctx, const nd_trade_t *trade)
+void nd__backtest_on_trade(void *ctx, const nd_trade_t *trade)
 {
     run_ctx_t *rc = ctx;
     nd_backtest_result_t *r = rc->result;
@@ -67,7 +67,7 @@ static void on_trade(void *ctx, const nd_trade_t *trade)
         write_trade(rc->cfg->trades_out, r->engine, trade);
 }
 
-static nd_err_t on_event(void *ctx, const nd_event_t *event)
+nd_err_t nd__backtest_on_event(void *ctx, const nd_event_t *event)
 {
     run_ctx_t *rc = ctx;
     return rc->cfg->tap.on_event(rc->cfg->tap.ctx, event);
@@ -118,9 +118,10 @@ static nd_err_t resolve_weights(const nd_backtest_config_t *cfg, int64_t *weight
     return ND_OK;
 }
 
-static nd_err_t build_engine(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,
-                             nd_clock_t *clock, nd_backtest_result_t *r, char *err,
-                             size_t err_len)
+nd_err_t nd__backtest_build_engine(const nd_backtest_config_t *cfg,
+                                   const nd_engine_config_t *engine_cfg,
+                                   const nd_instrument_t *inst, nd_clock_t *clock,
+                                   nd_backtest_result_t *r, char *err, size_t err_len)
 {
     if (cfg->strategy_count == 0) {
         snprintf(err, err_len, "no strategy given (use --strategy NAME)");
@@ -129,7 +130,7 @@ static nd_err_t build_engine(const nd_backtest_config_t *cfg, const nd_instrumen
     int64_t weights[ND_STRATEGIES_MAX];
     nd_err_t rc = resolve_weights(cfg, weights, err, err_len);
     if (rc == ND_OK)
-        rc = nd_engine_create(&cfg->engine, inst, 1, clock, &r->engine, err, err_len);
+        rc = nd_engine_create(engine_cfg, inst, 1, clock, &r->engine, err, err_len);
     for (uint32_t s = 0; rc == ND_OK && s < cfg->strategy_count; s++)
         rc = nd_engine_add_strategy(r->engine, cfg->strategies[s].def, cfg->strategies[s].params,
                                     0, weights[s], err, err_len);
@@ -222,6 +223,8 @@ static void finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t
         mc->periods_per_year = cfg->periods_per_year;
     else if (es->interval_ns > 0)
         mc->periods_per_year = nd_periods_per_year(es->interval_ns);
+    else if (es->events > 0 && cfg->ticks.sample_ns > 0)
+        mc->periods_per_year = nd_periods_per_year(cfg->ticks.sample_ns); /* equity samples */
     mc->risk_free = cfg->risk_free;
     mc->required_return = cfg->required_return;
     if (cfg->cutoff > 0)
@@ -278,9 +281,27 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     }
     if (apply_instrument_overrides(cfg, &inst, err, err_len) != ND_OK)
         return ND_EINVAL;
+    nd_err_t rc = ND_OK;
+    if (nd_backtest_is_event_level(cfg)) {
+        rc = nd__backtest_run_ticks(cfg, &inst, r, err, err_len);
+        if (rc != ND_OK)
+            return rc;
+        finish_metrics(cfg, r);
+        rc = nd_metrics_compute(r->returns.values, r->returns.count, &r->metrics_cfg, &r->metrics);
+        if (rc != ND_OK)
+            snprintf(err, err_len, "metrics: %s", nd_strerror(rc));
+        return rc;
+    }
+    for (uint32_t s = 0; s < cfg->strategy_count; s++) {
+        if (!cfg->strategies[s].def->on_bar) {
+            snprintf(err, err_len, "%s is an event strategy: run it with --trades, --quotes, "
+                     "--depth or --synthetic-l2", cfg->strategies[s].def->name);
+            return ND_EINVAL;
+        }
+    }
     nd_clock_sim_t clock;
     nd_clock_sim_init(&clock, 0);
-    nd_err_t rc = build_engine(cfg, &inst, &clock.clock, r, err, err_len);
+    rc = nd__backtest_build_engine(cfg, &cfg->engine, &inst, &clock.clock, r, err, err_len);
     if (rc != ND_OK)
         return rc;
     nd_bar_source_t *src = NULL;
@@ -291,8 +312,8 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     run_ctx_t ctx = {cfg, r, &inst, (double)nd_portfolio_equity_ext(p), 0.0,
                      nd_portfolio_ext_decimals(p), ND_OK};
     ctx.ext_scale = pow(10.0, ctx.ext_decimals);
-    nd_engine_listener_t listener = {cfg->tap.on_event ? on_event : NULL, on_bar_done, on_trade,
-                                     &ctx};
+    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, on_bar_done,
+                                     nd__backtest_on_trade, &ctx};
     nd_engine_set_listener(r->engine, &listener);
     if (cfg->equity_out)
         fprintf(cfg->equity_out, "ts,equity\n");
@@ -323,6 +344,7 @@ void nd_backtest_result_free(nd_backtest_result_t *r)
     if (!r)
         return;
     nd_engine_destroy(r->engine);
+    nd_l2sim_exec_destroy(r->l2); /* after the engine, which borrowed it */
     nd_series_deinit(&r->returns);
     nd_series_deinit(&r->equity);
     nd_series_deinit(&r->equity_ts);

@@ -206,6 +206,65 @@ static void add_details(json_t *o, const nd_backtest_result_t *r)
     json_object_set_new(o, "halted", json_boolean(nd_engine_risk(r->engine)->halted));
 }
 
+static json_t *levels_json(const nd_book_t *book, nd_book_side_t side, const nd_instrument_t *inst)
+{
+    nd_book_level_t top[5];
+    uint32_t n = nd_book_top(book, side, top, 5);
+    json_t *a = json_array();
+    for (uint32_t k = 0; k < n; k++) {
+        char px[40], qty[40];
+        nd_fixed_format(top[k].px, inst->px_decimals, px, sizeof px);
+        nd_fixed_format(top[k].qty, inst->qty_decimals, qty, sizeof qty);
+        json_array_append_new(a, json_pack("[s,s]", px, qty));
+    }
+    return a;
+}
+
+/* Event-level runs: the inputs, the L2 venue's facts and counters, the replayed book. */
+static json_t *events_json(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
+{
+    const nd_engine_stats_t *es = nd_engine_stats(r->engine);
+    const nd_tick_inputs_t *in = &cfg->ticks;
+    json_t *o = json_object();
+    json_object_set_new(o, "events", json_integer(es->events));
+    json_object_set_new(o, "order_updates", json_integer(es->order_updates));
+    json_object_set_new(o, "halted_events", json_integer(es->halted_events));
+    if (in->trades_path)
+        json_object_set_new(o, "trades", json_string(in->trades_path));
+    if (in->quotes_path)
+        json_object_set_new(o, "quotes", json_string(in->quotes_path));
+    if (in->depth_dir)
+        json_object_set_new(o, "depth", json_string(in->depth_dir));
+    json_object_set_new(o, "synthetic_l2", json_boolean(in->synthetic));
+    const nd_exec_venue_t *v = nd_l2sim_exec_venue(r->l2);
+    nd_l2sim_stats_t st;
+    nd_l2sim_stats(nd_l2sim_exec_sim(r->l2), &st);
+    json_object_set_new(o, "venue",
+                        json_pack("{s:s,s:f,s:f,s:I,s:I,s:s,s:I,s:I,s:I}", "name", v->facts.name,
+                                  "maker_fee_bps", (double)v->facts.maker_fee_bps_e2 / 100.0,
+                                  "taker_fee_bps", (double)v->facts.taker_fee_bps_e2 / 100.0,
+                                  "entry_latency_ns", (json_int_t)v->facts.order_entry_latency_ns,
+                                  "ack_latency_ns", (json_int_t)v->facts.ack_latency_ns,
+                                  "queue_model",
+                                  in->venue.queue_model == ND_L2SIM_QUEUE_PROPORTIONAL
+                                      ? "proportional" : "risk-averse",
+                                  "maker_fills", (json_int_t)st.maker_fills, "taker_fills",
+                                  (json_int_t)st.taker_fills, "venue_cancels",
+                                  (json_int_t)st.cancels));
+    int64_t update_id = 0;
+    const nd_book_t *book = nd_engine_book(r->engine, 0, &update_id);
+    if (book) {
+        const nd_instrument_t *inst = nd_engine_instrument(r->engine, 0);
+        json_object_set_new(o, "book",
+                            json_pack("{s:I,s:i,s:i,s:o,s:o}", "update_id", (json_int_t)update_id,
+                                      "bid_levels", (int)nd_book_levels(book, ND_BOOK_BID),
+                                      "ask_levels", (int)nd_book_levels(book, ND_BOOK_ASK),
+                                      "top5_bids", levels_json(book, ND_BOOK_BID, inst),
+                                      "top5_asks", levels_json(book, ND_BOOK_ASK, inst)));
+    }
+    return o;
+}
+
 json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
 {
     ND_ASSERT(cfg != NULL && r != NULL);
@@ -218,10 +277,15 @@ json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backte
     json_object_set_new(o, "by_venue", by_venue_json(r->engine));
     json_object_set_new(o, "risk_limits", risk_json(&cfg->engine));
     json_t *src = json_object();
-    json_object_set_new(src, "kind", json_string(r->synthetic ? "synthetic" : "file"));
+    if (r->l2) {
+        json_object_set_new(o, "event_level", events_json(cfg, r));
+        json_object_set_new(src, "kind", json_string(r->synthetic ? "synthetic-l2" : "events"));
+    } else {
+        json_object_set_new(src, "kind", json_string(r->synthetic ? "synthetic" : "file"));
+    }
     if (r->synthetic)
         json_object_set_new(src, "seed", json_integer((json_int_t)r->seed));
-    else
+    else if (cfg->data_path)
         json_object_set_new(src, "path", json_string(cfg->data_path));
     json_object_set_new(src, "symbol", json_string(cfg->symbol));
     json_object_set_new(o, "data", src);

@@ -30,6 +30,10 @@ static const char usage_text[] =
     "                       [--seed N] [--bars N] [--json] [--trades-out FILE]\n"
     "                       [--equity-out FILE] [--log-level err|warn|info|debug]\n"
     "                       [--report FILE.html] [--db URL] [--surveil-pretrade US|EU|UK|SG]\n"
+    "                       [--trades FILE] [--quotes FILE] [--depth SNAPSHOT.json|DIR\n"
+    "                       [--depth-updates DIFFS.jsonl]] [--synthetic-l2 [--events N]]\n"
+    "                       [--entry-latency-us N] [--ack-latency-us N]\n"
+    "                       [--queue-model risk-averse|proportional]\n"
     "\n"
     "Runs strategies through the engine over bars from FILE (CSV ts,open,high,low,close,volume\n"
     "or Binance kline CSV) or, without --data, over the seeded synthetic market.\n"
@@ -47,7 +51,13 @@ static const char usage_text[] =
     "and the run exits 2 naming the error (see docs/compliance-store.md).\n"
     "--surveil-pretrade blocks, before it reaches the venue, an order that would trade against\n"
     "a resting order of another strategy of the run (self-match) or breach the jurisdiction's\n"
-    "hard limits; it is rejected and recorded (see docs/surveillance.md).\n";
+    "hard limits; it is rejected and recorded (see docs/surveillance.md).\n"
+    "--trades, --quotes, --depth and --synthetic-l2 run an event-level backtest instead: the\n"
+    "Binance trades/aggTrades and bookTicker files, a recorded depth session (the directory\n"
+    "holding snapshot.json and diffs.jsonl) and the seeded synthetic L2 market (--seed,\n"
+    "--events N) are merged in time order and run through the engine and the L2 simulated\n"
+    "venue (queue model, latencies; docs/simulated-venue.md) with an event strategy such as\n"
+    "quote_maker. Returns are sampled once a minute (see docs/engine.md).\n";
 
 enum {
     /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
@@ -56,7 +66,9 @@ enum {
     OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
     OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
-    OPT_REPORT, OPT_DB, OPT_PRETRADE
+    OPT_REPORT, OPT_DB, OPT_PRETRADE,
+    OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
+    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE
 };
 
 static const struct option long_options[] = {
@@ -99,6 +111,15 @@ static const struct option long_options[] = {
     {"report", required_argument, 0, OPT_REPORT},
     {"db", required_argument, 0, OPT_DB},
     {"surveil-pretrade", required_argument, 0, OPT_PRETRADE},
+    {"trades", required_argument, 0, OPT_TICK_TRADES},
+    {"quotes", required_argument, 0, OPT_TICK_QUOTES},
+    {"depth", required_argument, 0, OPT_DEPTH},
+    {"depth-updates", required_argument, 0, OPT_DEPTH_UPDATES},
+    {"synthetic-l2", no_argument, 0, OPT_SYNTH_L2},
+    {"events", required_argument, 0, OPT_EVENTS},
+    {"entry-latency-us", required_argument, 0, OPT_ENTRY_LAT},
+    {"ack-latency-us", required_argument, 0, OPT_ACK_LAT},
+    {"queue-model", required_argument, 0, OPT_QUEUE},
     {0, 0, 0, 0},
 };
 
@@ -113,6 +134,8 @@ typedef struct options {
     int argc;                 /* the command line, recorded as the run's configuration */
     char **argv;
     const char *tick_text, *lot_text, *min_notional_text, *fixed_qty_text;
+    const char *depth_arg, *depth_updates; /* --depth, --depth-updates, resolved to depth_dir */
+    char depth_dir[4096];
 } options_t;
 
 #define PCT_MAX (100 * 100)
@@ -130,6 +153,8 @@ static int add_strategy(options_t *o, const char *arg)
     memcpy(name, arg, len);
     name[len] = '\0';
     const nd_strategy_def_t *def = nd_strategy_find(name);
+    if (!def)
+        def = nd_strategy_find_event(name); /* quote_maker: for event-level runs */
     if (!def) {
         fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
                 name);
@@ -314,9 +339,93 @@ static int parse_instrument_sizes(options_t *o)
     return 0;
 }
 
+/* The event-level options (--trades, --quotes, --depth, ...); 1 when opt is not one of them. */
+static int parse_event_option(options_t *o, int opt, const char *arg)
+{
+    int64_t tmp = 0;
+    switch (opt) {
+    case OPT_TICK_TRADES: o->cfg.ticks.trades_path = arg; return 0;
+    case OPT_TICK_QUOTES: o->cfg.ticks.quotes_path = arg; return 0;
+    case OPT_DEPTH: o->depth_arg = arg; return 0;
+    case OPT_DEPTH_UPDATES: o->depth_updates = arg; return 0;
+    case OPT_SYNTH_L2: o->cfg.ticks.synthetic = true; return 0;
+    case OPT_EVENTS: return nd_cli_int("--events", arg, 1, 1000000000, &o->cfg.ticks.synth.events);
+    case OPT_ENTRY_LAT:
+        if (nd_cli_int("--entry-latency-us", arg, 0, 60000000, &tmp))
+            return -1;
+        o->cfg.ticks.venue.entry.const_ns = tmp * 1000;
+        return 0;
+    case OPT_ACK_LAT:
+        if (nd_cli_int("--ack-latency-us", arg, 0, 60000000, &tmp))
+            return -1;
+        o->cfg.ticks.venue.ack.const_ns = tmp * 1000;
+        return 0;
+    case OPT_QUEUE:
+        if (strcmp(arg, "risk-averse") == 0)
+            o->cfg.ticks.venue.queue_model = ND_L2SIM_QUEUE_RISK_AVERSE;
+        else if (strcmp(arg, "proportional") == 0)
+            o->cfg.ticks.venue.queue_model = ND_L2SIM_QUEUE_PROPORTIONAL;
+        else {
+            fprintf(stderr, "noderr: --queue-model: '%s' is not risk-averse or proportional\n", arg);
+            return -1;
+        }
+        return 0;
+    }
+    return 1;
+}
+
 static int parse_option_cb(void *ctx, int opt, const char *arg)
 {
-    return parse_other(ctx, opt, arg);
+    int rc = parse_event_option(ctx, opt, arg);
+    return rc != 1 ? rc : parse_other(ctx, opt, arg);
+}
+
+/* --depth names a recorded session: its directory, or its snapshot.json with --depth-updates
+ * naming the diffs.jsonl beside it (the session loader reads DIR/snapshot.json, DIR/diffs.jsonl
+ * and the optional DIR/meta.json, whose count of diffs received before the snapshot the sync
+ * needs, so the two files must be one session's). */
+static int resolve_depth(options_t *o)
+{
+    if (!o->depth_arg) {
+        if (o->depth_updates) {
+            fprintf(stderr, "noderr: --depth-updates needs --depth SNAPSHOT.json\n");
+            return -1;
+        }
+        return 0;
+    }
+    const char *slash = strrchr(o->depth_arg, '/');
+    const char *base = slash ? slash + 1 : o->depth_arg;
+    size_t dir_len = slash ? (size_t)(slash - o->depth_arg) : 1;
+    if (strcmp(base, "snapshot.json") != 0) {
+        /* A directory. */
+        if (o->depth_updates) {
+            fprintf(stderr, "noderr: --depth-updates goes with --depth DIR/snapshot.json\n");
+            return -1;
+        }
+        snprintf(o->depth_dir, sizeof o->depth_dir, "%s", o->depth_arg);
+    } else {
+        if (!o->depth_updates) {
+            fprintf(stderr, "noderr: --depth %s needs --depth-updates DIR/diffs.jsonl\n",
+                    o->depth_arg);
+            return -1;
+        }
+        const char *uslash = strrchr(o->depth_updates, '/');
+        size_t udir_len = uslash ? (size_t)(uslash - o->depth_updates) : 1;
+        const char *ubase = uslash ? uslash + 1 : o->depth_updates;
+        const char *dir = slash ? o->depth_arg : ".";
+        const char *udir = uslash ? o->depth_updates : ".";
+        if (strcmp(ubase, "diffs.jsonl") != 0 || udir_len != dir_len ||
+            strncmp(dir, udir, dir_len) != 0 || dir_len >= sizeof o->depth_dir) {
+            fprintf(stderr, "noderr: --depth-updates: a recorded session keeps snapshot.json and "
+                            "diffs.jsonl in one directory; got %s and %s\n",
+                    o->depth_arg, o->depth_updates);
+            return -1;
+        }
+        memcpy(o->depth_dir, dir, dir_len);
+        o->depth_dir[dir_len] = '\0';
+    }
+    o->cfg.ticks.depth_dir = o->depth_dir;
+    return 0;
 }
 
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
@@ -328,6 +437,13 @@ static int parse_args(options_t *o, int argc, char **argv)
         return rc;
     if (o->cfg.strategy_count == 0) {
         fprintf(stderr, "noderr backtest: --strategy NAME is required (see 'noderr strategies')\n");
+        return ND_EXIT_USAGE;
+    }
+    if (resolve_depth(o))
+        return ND_EXIT_USAGE;
+    if (nd_backtest_is_event_level(&o->cfg) && (o->db_url || o->cfg.data_path)) {
+        fprintf(stderr, "noderr backtest: --trades/--quotes/--depth/--synthetic-l2 run on events: "
+                        "not with --data or --db\n");
         return ND_EXIT_USAGE;
     }
     return parse_instrument_sizes(o) ? ND_EXIT_USAGE : 0;
@@ -368,11 +484,16 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
     nd_fixed_format(nd_portfolio_fees(p), ND_CASH_DECIMALS, fees, sizeof fees);
     nd_time_format_iso(es->first_ts_ns, first, sizeof first);
     nd_time_format_iso(es->last_ts_ns, last, sizeof last);
+    bool events = nd_backtest_is_event_level(cfg);
     printf("noderr backtest: %s on %s (%s)\n", cfg->strategies[0].def->name, cfg->symbol,
-           r->synthetic ? "synthetic market" : cfg->data_path);
+           events ? "events, L2 simulated venue"
+           : r->synthetic ? "synthetic market" : cfg->data_path);
     if (r->synthetic)
         printf("  seed %llu\n", (unsigned long long)r->seed);
-    printf("  %-22s %s .. %s (%lld bars)\n", "period", first, last, (long long)es->bars);
+    if (events)
+        printf("  %-22s %s .. %s (%lld events)\n", "period", first, last, (long long)es->events);
+    else
+        printf("  %-22s %s .. %s (%lld bars)\n", "period", first, last, (long long)es->bars);
     printf("  %-22s %s -> %s\n", "equity", cash0, equity);
     print_pct("total return", r->metrics.total_return);
     print_pct("annual return", r->metrics.annual_return);

@@ -57,8 +57,10 @@ static nd_err_t check_config(const nd_engine_config_t *cfg, const nd_instrument_
     }
     for (uint32_t v = 0; v < cfg->venue_count; v++) {
         const nd_exec_venue_t *ven = cfg->venues[v];
-        if (!ven || !ven->ops || !ven->ops->submit || !ven->ops->cancel || !ven->ops->on_bar ||
-            !ven->ops->open_count) {
+        /* A venue matches bars (on_bar), events (on_market and poll, both), or both. */
+        if (!ven || !ven->ops || !ven->ops->submit || !ven->ops->cancel ||
+            !ven->ops->open_count || (!ven->ops->on_market != !ven->ops->poll) ||
+            (!ven->ops->on_bar && !ven->ops->on_market)) {
             snprintf(err, err_len, "venue %u: every operation must be given", v);
             return ND_EINVAL;
         }
@@ -168,6 +170,7 @@ void nd_engine_destroy(nd_engine_t *e)
     nd_free(e->fill_buf);
     nd_free(e->venue_of);
     nd_free(e->own_sim);
+    nd__engine_events_free(e);
     nd_free(e);
 }
 
@@ -278,6 +281,11 @@ nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len)
     rc = start_pretrade(e, err, err_len);
     if (rc != ND_OK)
         return rc;
+    rc = nd__engine_events_start(e);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "event buffers: %s", nd_strerror(rc));
+        return rc;
+    }
     e->now_ns = nd_clock_now_ns(e->clock);
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         nd__strategy_slot_t *slot = &e->strategies[s];
@@ -338,7 +346,7 @@ static nd__timer_t timer_pop(nd_engine_t *e)
     return top;
 }
 
-static void fire_timers(nd_engine_t *e)
+void nd__engine_fire_timers(nd_engine_t *e)
 {
     /* Bounded: a timer set from on_timer for "now" fires on the next event, not in this loop. */
     uint32_t budget = e->timer_count;
@@ -387,6 +395,13 @@ nd_err_t nd__engine_flush(nd_engine_t *e)
     return e->store_failed ? ND_EIO : ND_OK;
 }
 
+nd_err_t nd__engine_step_done(nd_engine_t *e)
+{
+    if (nd_ring_count(&e->events) > 0 || e->store_failed)
+        return nd__engine_flush(e);
+    return ND_OK;
+}
+
 static nd_err_t book_fills(nd_engine_t *e, size_t count)
 {
     for (size_t k = 0; k < count; k++) {
@@ -421,7 +436,7 @@ static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
     if (bar->instrument_id >= e->instrument_count)
         return ND_EINVAL;
     int64_t *last = &e->last_bar_ns[bar->instrument_id];
-    if (e->stats.bars > 0 && bar->ts_ns < e->stats.last_ts_ns)
+    if (e->stats.bars + e->stats.events > 0 && bar->ts_ns < e->stats.last_ts_ns)
         return ND_EINVAL;
     if (*last != 0 && bar->ts_ns > *last) {
         int64_t gap = bar->ts_ns - *last;
@@ -429,7 +444,7 @@ static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
             e->stats.interval_ns = gap;
     }
     *last = bar->ts_ns;
-    if (e->stats.bars == 0)
+    if (e->stats.bars + e->stats.events == 0)
         e->stats.first_ts_ns = bar->ts_ns;
     e->stats.last_ts_ns = bar->ts_ns;
     e->stats.bars++;
@@ -449,29 +464,11 @@ static nd_err_t on_breaker(nd_engine_t *e)
     return nd__engine_flatten(e);
 }
 
-nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
+nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out)
 {
-    ND_DEBUG_ASSERT(e->started);
-    e->now_ns = nd_clock_now_ns(e->clock);
-    nd_err_t rc = check_bar(e, bar);
-    if (rc != ND_OK)
-        return rc;
-    if (e->timer_count > 0)
-        fire_timers(e);
-    nd_exec_venue_t *venue = nd__engine_venue(e, bar->instrument_id);
-    /* live[] holds every working order of every venue: none there, nothing to match (and no
-     * indirect call on the hot path). */
-    if (e->live_count > 0 && venue->ops->open_count(venue->self) > 0) {
-        size_t count = 0;
-        rc = venue->ops->on_bar(venue->self, bar, e->fill_buf, e->cfg.orders_max, &count);
-        if (rc == ND_OK)
-            rc = book_fills(e, count);
-        if (rc != ND_OK)
-            return rc;
-    }
-    nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
     __int128 equity = nd_portfolio_equity_ext(e->portfolio);
     bool was_halted = e->risk.halted;
+    nd_err_t rc = ND_OK;
     if (nd_risk_on_equity(&e->risk, e->now_ns, equity)) {
         rc = on_breaker(e);
         if (rc != ND_OK)
@@ -487,19 +484,46 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
         if (rc != ND_OK)
             return rc;
     }
+    *equity_out = equity;
+    return ND_OK;
+}
+
+nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
+{
+    ND_DEBUG_ASSERT(e->started);
+    e->now_ns = nd_clock_now_ns(e->clock);
+    nd_err_t rc = check_bar(e, bar);
+    if (rc != ND_OK)
+        return rc;
+    if (e->timer_count > 0)
+        nd__engine_fire_timers(e);
+    nd_exec_venue_t *venue = nd__engine_venue(e, bar->instrument_id);
+    /* live[] holds every working order of every venue: none there, nothing to match (and no
+     * indirect call on the hot path). An event-level venue has no on_bar. */
+    if (e->live_count > 0 && venue->ops->on_bar && venue->ops->open_count(venue->self) > 0) {
+        size_t count = 0;
+        rc = venue->ops->on_bar(venue->self, bar, e->fill_buf, e->cfg.orders_max, &count);
+        if (rc == ND_OK)
+            rc = book_fills(e, count);
+        if (rc != ND_OK)
+            return rc;
+    }
+    nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
+    __int128 equity = 0;
+    rc = nd__engine_risk_step(e, &equity);
+    if (rc != ND_OK)
+        return rc;
     e->stats.halted_bars += e->risk.halted;
     bool in_market = nd_portfolio_net_qty(e->portfolio, bar->instrument_id) != 0;
     e->stats.bars_in_market += in_market;
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         nd__strategy_slot_t *slot = &e->strategies[s];
-        if (slot->instrument_id == bar->instrument_id)
+        if (slot->instrument_id == bar->instrument_id && slot->def->on_bar)
             slot->def->on_bar(slot->state, bar, &slot->ctx);
     }
     if (e->listener.on_bar_done)
         e->listener.on_bar_done(e->listener.ctx, bar, equity, in_market);
-    if (nd_ring_count(&e->events) > 0 || e->store_failed)
-        return nd__engine_flush(e);
-    return ND_OK;
+    return nd__engine_step_done(e);
 }
 
 nd_err_t nd_engine_kill(nd_engine_t *e)

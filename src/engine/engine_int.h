@@ -54,7 +54,17 @@ struct nd_engine {
     int64_t rejects[ND_REJECT_SLOTS];
     uint64_t next_client_id;
     nd_surv_pretrade_t *pretrade; /* cfg.pretrade_profile's state, created at start; or NULL */
+    /* Event level (engine_events.c). */
+    nd_order_update_t *update_buf; /* one poll of a venue, UPDATE_BUF entries */
+    nd_fill_t *event_fills;        /* fills of one event's updates, for on_fill once booked */
+    size_t event_fill_count;
+    nd_book_t *books;              /* per instrument when cfg.book_levels_max > 0, else NULL */
+    int64_t *book_update_id;       /* per instrument, with books */
 };
+
+/* Entries of update_buf and event_fills: one poll returns at most this many updates; the
+ * engine polls again while a poll fills it. */
+#define ND__ENGINE_UPDATE_BUF 256
 
 /* The venue instrument i trades on. */
 static inline nd_exec_venue_t *nd__engine_venue(const nd_engine_t *e, uint32_t instrument_id)
@@ -66,6 +76,18 @@ static inline nd_exec_venue_t *nd__engine_venue(const nd_engine_t *e, uint32_t i
 nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *payload);
 /* Delivers queued events to the listener in order; ND_EIO if it refused one. */
 nd_err_t nd__engine_flush(nd_engine_t *e);
+
+/* Fires strategy timers due at or before now (engine.c). */
+void nd__engine_fire_timers(nd_engine_t *e);
+/* The breaker step after a mark, shared by bars and events: equity to the breakers, a trip's
+ * flattening, the release when a reset policy lifts the halt, and while halted the ensure-flat
+ * follow-up. *equity_out gets the equity the breakers saw. */
+nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out /* OUT */);
+/* The end of every step: flushes queued events to the listener. */
+nd_err_t nd__engine_step_done(nd_engine_t *e);
+/* Event-level state (engine_events.c): allocated at start, freed at destroy. */
+nd_err_t nd__engine_events_start(nd_engine_t *e);
+void nd__engine_events_free(nd_engine_t *e);
 
 /* Strategy context entry points (engine_orders.c). */
 nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction);

@@ -195,7 +195,10 @@ static nd_err_t send_to_venue(nd_engine_t *e, const nd_order_t *draft, uint64_t 
     }
     ND_ASSERT(e->live_count < e->cfg.orders_max);
     e->live[e->live_count++] = o;
-    e->stats.orders_accepted++;
+    /* A venue with latency leaves the order NEW: it is counted when its ACCEPTED comes back
+     * (engine_events.c). */
+    ND_ASSERT(o->status == ND_ORDER_ACCEPTED || o->status == ND_ORDER_NEW);
+    e->stats.orders_accepted += o->status == ND_ORDER_ACCEPTED;
     nd__engine_surv_apply(e, o, ND_SURV_NEW, 0, 0);
     if (client_id)
         *client_id = o->client_id;
@@ -266,6 +269,8 @@ static nd_err_t cancel_order(nd_engine_t *e, nd_order_t *o)
     nd_err_t rc = venue->ops->cancel(venue->self, o->client_id, e->now_ns);
     if (rc != ND_OK)
         return rc;
+    if (!nd_order_is_done(o))
+        return ND_OK; /* a venue with latency: booked when its CANCELLED comes back */
     e->stats.orders_cancelled++;
     nd__engine_surv_apply(e, o, ND_SURV_CANCEL, 0, 0);
     return nd__engine_emit(e, ND_EVENT_ORDER, o);

@@ -576,8 +576,11 @@ static void level_changed_from(nd_l2sim_t *sim, nd_book_side_t side, uint32_t k,
             int64_t level = old_qty - explained; /* the queue once the trades are taken out */
             if (sim->cfg.queue_model == ND_L2SIM_QUEUE_PROPORTIONAL && cancelled > 0 &&
                 level > 0 && s->ahead > 0) {
-                /* Rounded down: the order advances no further than its share. */
+                /* Rounded down, to a whole number of lots too (every order in the queue is
+                 * one): the order advances no further than its share, and fills stay on the
+                 * lot grid. */
                 int64_t adv = (int64_t)((__int128)cancelled * s->ahead / level);
+                adv -= adv % sim->inst.lot_size;
                 s->ahead -= adv;
             }
         }

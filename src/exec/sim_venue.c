@@ -370,8 +370,9 @@ static uint32_t exec_open_count(const void *self)
     return nd_sim_venue_open_count(self);
 }
 
-static const nd_exec_venue_ops_t sim_exec_ops = {exec_submit, exec_cancel, exec_on_bar,
-                                                 exec_open_count};
+static const nd_exec_venue_ops_t sim_exec_ops = {.submit = exec_submit, .cancel = exec_cancel,
+                                                 .on_bar = exec_on_bar,
+                                                 .open_count = exec_open_count};
 
 void nd_sim_venue_exec(nd_sim_venue_t *v, const char *name, nd_exec_venue_t *out)
 {

@@ -249,8 +249,9 @@ static uint32_t faulty_open_count(const void *self)
     return v->inner.ops->open_count(v->inner.self);
 }
 
-static const nd_exec_venue_ops_t faulty_ops = {faulty_submit, faulty_cancel, faulty_on_bar,
-                                               faulty_open_count};
+static const nd_exec_venue_ops_t faulty_ops = {.submit = faulty_submit, .cancel = faulty_cancel,
+                                               .on_bar = faulty_on_bar,
+                                               .open_count = faulty_open_count};
 
 static nd_err_t make_venue(sim_t *s, const nd_engine_config_t *cfg)
 {

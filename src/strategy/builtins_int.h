@@ -12,6 +12,7 @@ extern const nd_strategy_def_t nd__strategy_sma_cross;
 extern const nd_strategy_def_t nd__strategy_ema_momentum;
 extern const nd_strategy_def_t nd__strategy_mean_reversion;
 extern const nd_strategy_def_t nd__strategy_breakout;
+extern const nd_strategy_def_t nd__strategy_quote_maker; /* event strategy */
 
 /* Asks for direction (+1 long, 0 flat) unless *current already holds it, so a signal is never
  * repeated. The target's return value is not acted on: a business reject is data the engine

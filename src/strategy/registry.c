@@ -32,6 +32,31 @@ const nd_strategy_def_t *const *nd_strategy_builtins(int *count /* OUT */)
     return builtins;
 }
 
+/* Event strategies trade on ticks and books (nd_engine_on_event), not bars: a list of their own,
+ * so the bar list that `noderr strategies`, evolve and validate walk stays as it is. */
+static const nd_strategy_def_t *const event_builtins[] = {
+    &nd__strategy_quote_maker,
+};
+
+#define EVENT_BUILTIN_COUNT ((int)(sizeof(event_builtins) / sizeof(event_builtins[0])))
+
+const nd_strategy_def_t *const *nd_strategy_event_builtins(int *count /* OUT */)
+{
+    ND_ASSERT(count != NULL);
+    *count = EVENT_BUILTIN_COUNT;
+    return event_builtins;
+}
+
+const nd_strategy_def_t *nd_strategy_find_event(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (int i = 0; i < EVENT_BUILTIN_COUNT; i++)
+        if (strcmp(event_builtins[i]->name, name) == 0)
+            return event_builtins[i];
+    return NULL;
+}
+
 /* O(number of built-ins). */
 const nd_strategy_def_t *nd_strategy_find(const char *name)
 {

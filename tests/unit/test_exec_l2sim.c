@@ -377,6 +377,40 @@ Test(l2sim, proportional_share_rounds_against_the_trader)
     nd_l2sim_destroy(h.sim);
 }
 
+/* Every order in a real queue is a whole number of lots, so the share of a cancel that came from
+ * ahead is too: rounded down to the lot (against the trader), never leaving a fill off the lot
+ * grid. Found by bench_ticks: the engine refused to sell such a position (invalid quantity). */
+Test(l2sim, proportional_advance_stays_on_the_lot_grid)
+{
+    harness_t h;
+    memset(&h, 0, sizeof h);
+    h.inst = inst_simple();
+    h.inst.lot_size = 10;
+    nd_l2sim_config_t c;
+    nd_l2sim_config_default(&c);
+    c.queue_model = ND_L2SIM_QUEUE_PROPORTIONAL;
+    cr_assert_eq(nd_l2sim_create(&c, &h.inst, collect, &h, &h.sim), ND_OK);
+    const int64_t bids[][2] = {{10000, 70}};
+    const int64_t asks[][2] = {{10100, 50}};
+    book(&h, bids, 1, asks, 1);
+    nd_order_t o;
+    order(&o, 1, ND_SIDE_BUY, ND_ORDER_LIMIT, 10000, 50);
+    cr_assert_eq(nd_l2sim_submit(h.sim, &o, 0), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 0), ND_OK);
+    /* 30 join behind (100 shown, 70 ahead), then 30 cancelled: 30 * 70 / 100 = 21 from ahead,
+     * 20 on the lot grid. */
+    delta(&h, ND_BOOK_BID, 10000, 100, 1 * MS, ND_DELTA_F_LAST);
+    delta(&h, ND_BOOK_BID, 10000, 70, 2 * MS, ND_DELTA_F_LAST);
+    int64_t ahead;
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 50, "ahead %lld is off the lot grid or not rounded down", (long long)ahead);
+    trade(&h, ND_SIDE_SELL, 10000, 70, 3 * MS);
+    cr_assert_eq(fills(&h), 1);
+    cr_assert_eq(nth_fill(&h, 0)->qty % h.inst.lot_size, 0);
+    cr_assert_eq(nth_fill(&h, 0)->qty, 20);
+    nd_l2sim_destroy(h.sim);
+}
+
 Test(l2sim, opposite_side_moving_through_fills_resting_order)
 {
     harness_t h;

@@ -1,0 +1,35 @@
+/* backtest_int.h: what the bar driver (backtest.c) shares with the event-level driver
+ * (tick_backtest.c): the run context the engine's listener writes into, the round-trip and
+ * event relays, and the engine set-up. */
+#ifndef NODERR_BACKTEST_INT_H
+#define NODERR_BACKTEST_INT_H
+
+#include "noderr/backtest.h"
+
+typedef struct run_ctx {
+    const nd_backtest_config_t *cfg;
+    nd_backtest_result_t *result;
+    const nd_instrument_t *inst;
+    double prev_equity;
+    double ext_scale;         /* extended units per quote unit */
+    int ext_decimals;
+    nd_err_t failure;
+} run_ctx_t;
+
+/* Listener callbacks (ctx is a run_ctx_t): a closed round trip is kept and written to
+ * trades_out; events go to cfg->tap. */
+void nd__backtest_on_trade(void *ctx, const nd_trade_t *trade);
+nd_err_t nd__backtest_on_event(void *ctx, const nd_event_t *event);
+
+/* Creates and starts r->engine from engine_cfg with cfg's strategies on one instrument. */
+nd_err_t nd__backtest_build_engine(const nd_backtest_config_t *cfg,
+                                   const nd_engine_config_t *engine_cfg,
+                                   const nd_instrument_t *inst, nd_clock_t *clock,
+                                   nd_backtest_result_t *r, char *err, size_t err_len);
+
+/* The event-level run (tick_backtest.c): engine, L2 venue and merged streams, filling r's
+ * engine, l2, returns, equity and round trips; the caller computes the metrics. */
+nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,
+                                nd_backtest_result_t *r, char *err, size_t err_len);
+
+#endif

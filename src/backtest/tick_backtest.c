@@ -1,0 +1,268 @@
+/* tick_backtest.c: the event-level backtest driver: trade, quote, depth and synthetic L2
+ * streams merged in time order (the tie rule of ticks.h: time, then source in the order
+ * trades, quotes, depth, synthetic, then read order) -> simulated clock -> engine, which trades
+ * through the L2 simulated venue (nd_l2sim_exec).
+ *
+ * The return series is the equity sampled at the first event of each sample_ns period (a tick
+ * stream has no bar to close), and the equity CSV and report curve use the same samples; round
+ * trips, fills and P&L are the engine's, as for bars. Memory is flat in the number of events:
+ * each source reads through its own fixed buffer and the merge holds one event per source. */
+#include "backtest_int.h"
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+#include "noderr/log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { SRC_TRADES = 0, SRC_QUOTES = 1, SRC_DEPTH = 2, SRC_SYNTH = 3, SRC_COUNT = 4 };
+
+/* Levels a side of the engine's and the venue's book: a Binance snapshot's 5000. */
+#define BOOK_LEVELS 5000u
+
+typedef struct tick_stream {
+    nd_tick_source_t *file;      /* trades or quotes */
+    nd_depth_session_t *depth;
+    nd_synth_ticks_t *synth;
+    const char *name;
+    uint64_t seq;
+    bool has_head;
+    nd_market_event_t head;
+} tick_stream_t;
+
+typedef struct tick_run {
+    tick_stream_t streams[SRC_COUNT];
+    run_ctx_t ctx;
+    int64_t next_sample_ns;
+} tick_run_t;
+
+static void close_streams(tick_run_t *t)
+{
+    for (int k = 0; k < SRC_COUNT; k++) {
+        nd_ticks_close(t->streams[k].file);
+        nd_depth_session_close(t->streams[k].depth);
+        nd_synth_ticks_close(t->streams[k].synth);
+    }
+}
+
+/* Reads the next event of stream k into its head; ND_EEOF when it is done. */
+static nd_err_t advance(tick_run_t *t, int k, char *err, size_t err_len)
+{
+    tick_stream_t *s = &t->streams[k];
+    nd_tick_event_t tick;
+    nd_err_t rc = ND_EEOF;
+    const char *why = NULL;
+    if (s->file) {
+        rc = nd_ticks_next(s->file, &tick);
+        why = rc != ND_OK && rc != ND_EEOF ? nd_ticks_error(s->file) : NULL;
+    } else if (s->depth) {
+        rc = nd_depth_session_next(s->depth, &tick);
+        why = rc != ND_OK && rc != ND_EEOF ? nd_depth_session_error(s->depth) : NULL;
+    } else if (s->synth) {
+        rc = nd_synth_ticks_next(s->synth, &tick);
+    }
+    s->has_head = rc == ND_OK;
+    if (rc == ND_OK) {
+        nd_market_event_from_tick(&tick, (uint32_t)k, s->seq++, &s->head);
+        return ND_OK;
+    }
+    if (rc != ND_EEOF)
+        snprintf(err, err_len, "%s", why && why[0] ? why : nd_strerror(rc));
+    return rc;
+}
+
+static nd_err_t open_streams(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,
+                             tick_run_t *t, nd_backtest_result_t *r, char *err, size_t err_len)
+{
+    const nd_tick_inputs_t *in = &cfg->ticks;
+    nd_err_t rc = ND_OK;
+    if (in->trades_path) {
+        t->streams[SRC_TRADES].name = in->trades_path;
+        rc = nd_ticks_open(in->trades_path, ND_TICK_FORMAT_AUTO, inst,
+                           &t->streams[SRC_TRADES].file, err, err_len);
+    }
+    if (rc == ND_OK && in->quotes_path) {
+        t->streams[SRC_QUOTES].name = in->quotes_path;
+        rc = nd_ticks_open(in->quotes_path, ND_TICK_FORMAT_AUTO, inst,
+                           &t->streams[SRC_QUOTES].file, err, err_len);
+    }
+    if (rc == ND_OK && in->depth_dir) {
+        t->streams[SRC_DEPTH].name = in->depth_dir;
+        rc = nd_depth_session_open(in->depth_dir, inst, &t->streams[SRC_DEPTH].depth, err,
+                                   err_len);
+    }
+    if (rc == ND_OK && in->synthetic) {
+        nd_synth_ticks_config_t sc = in->synth;
+        sc.seed = cfg->synth.seed;
+        r->synthetic = true;
+        r->seed = sc.seed;
+        t->streams[SRC_SYNTH].name = "synthetic-l2";
+        rc = nd_synth_ticks_open(&sc, inst, &t->streams[SRC_SYNTH].synth, err, err_len);
+    }
+    for (int k = 0; rc == ND_OK && k < SRC_COUNT; k++) {
+        rc = advance(t, k, err, err_len);
+        if (rc == ND_EEOF)
+            rc = ND_OK;
+    }
+    return rc;
+}
+
+/* The stream whose head comes first by the tie rule, or -1 when all are done. */
+static int first_stream(const tick_run_t *t)
+{
+    int best = -1;
+    for (int k = 0; k < SRC_COUNT; k++)
+        if (t->streams[k].has_head &&
+            (best < 0 || nd_market_event_before(&t->streams[k].head, &t->streams[best].head)))
+            best = k;
+    return best;
+}
+
+/* One equity sample: a return, the equity curve when kept, a row of the equity CSV. */
+static void sample(tick_run_t *t, int64_t ts_ns)
+{
+    run_ctx_t *rc = &t->ctx;
+    __int128 equity_ext = nd_portfolio_equity_ext(nd_engine_portfolio(rc->result->engine));
+    double equity = (double)equity_ext;
+    if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
+        rc->failure = ND_ENOMEM;
+    rc->prev_equity = equity;
+    if (rc->cfg->keep_equity &&
+        (nd_series_push(&rc->result->equity, equity / rc->ext_scale) != ND_OK ||
+         nd_series_push(&rc->result->equity_ts, (double)(ts_ns / ND_NS_PER_MS)) != ND_OK))
+        rc->failure = ND_ENOMEM;
+    if (rc->cfg->equity_out) {
+        int64_t eq = 0;
+        char text[32];
+        nd_fixed_div128(equity_ext, nd_pow10(rc->ext_decimals - ND_CASH_DECIMALS),
+                        ND_ROUND_HALF_EVEN, &eq);
+        nd_fixed_format(eq, ND_CASH_DECIMALS, text, sizeof text);
+        fprintf(rc->cfg->equity_out, "%lld,%s\n", (long long)(ts_ns / ND_NS_PER_MS), text);
+    }
+}
+
+static nd_err_t run_events(tick_run_t *t, nd_clock_sim_t *clock, nd_engine_t *engine,
+                           int64_t sample_ns, char *err, size_t err_len)
+{
+    int k;
+    while ((k = first_stream(t)) >= 0) {
+        nd_market_event_t ev = t->streams[k].head;
+        int64_t ts = nd_market_event_ts(&ev);
+        if (nd_clock_sim_set(clock, ts) != ND_OK) {
+            snprintf(err, err_len, "%s: events out of time order", t->streams[k].name);
+            return ND_EINVAL;
+        }
+        nd_err_t rc = nd_engine_on_event(engine, &ev);
+        if (rc == ND_EIO) {
+            snprintf(err, err_len, "a listener could not record an event: trading halted");
+            return rc;
+        }
+        if (rc != ND_OK) {
+            snprintf(err, err_len, "%s: engine stopped: %s", t->streams[k].name,
+                     nd_strerror(rc));
+            return rc;
+        }
+        if (ts >= t->next_sample_ns) {
+            sample(t, ts);
+            int64_t periods = (ts - t->next_sample_ns) / sample_ns + 1;
+            t->next_sample_ns += periods * sample_ns;
+        }
+        if (t->ctx.failure != ND_OK) {
+            snprintf(err, err_len, "out of memory while recording the run");
+            return t->ctx.failure;
+        }
+        rc = advance(t, k, err, err_len);
+        if (rc != ND_OK && rc != ND_EEOF)
+            return rc;
+    }
+    return ND_OK;
+}
+
+static nd_err_t check_strategies(const nd_backtest_config_t *cfg, char *err, size_t err_len)
+{
+    for (uint32_t s = 0; s < cfg->strategy_count; s++) {
+        const nd_strategy_def_t *d = cfg->strategies[s].def;
+        if (!d->on_trade && !d->on_quote && !d->on_book) {
+            snprintf(err, err_len, "%s trades on bars; an event-level backtest runs an event "
+                     "strategy (quote_maker)", d->name);
+            return ND_EINVAL;
+        }
+    }
+    if (cfg->ticks.sample_ns <= 0) {
+        snprintf(err, err_len, "the equity sampling period must be positive");
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
+nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instrument_t *inst_in,
+                                nd_backtest_result_t *r, char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && inst_in != NULL);
+    ND_ASSERT(r != NULL);
+    nd_err_t rc = check_strategies(cfg, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd_instrument_t inst = *inst_in;
+    snprintf(inst.venue, sizeof inst.venue, "l2sim");
+    /* The venue: the config's queue model and latencies, the command line's fees. */
+    nd_l2sim_config_t vc = cfg->ticks.venue;
+    vc.maker_fee_bps_e2 = cfg->engine.venue.maker_fee_bps_e2;
+    vc.taker_fee_bps_e2 = cfg->engine.venue.taker_fee_bps_e2;
+    vc.levels_max = BOOK_LEVELS;
+    if (vc.orders_max > cfg->engine.orders_max)
+        vc.orders_max = cfg->engine.orders_max;
+    rc = nd_l2sim_exec_create(&vc, &inst, "l2sim", &r->l2);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "L2 simulated venue: %s", nd_strerror(rc));
+        return rc;
+    }
+    nd_engine_config_t ec = cfg->engine;
+    ec.venues[0] = nd_l2sim_exec_venue(r->l2);
+    ec.venue_count = 1;
+    ec.book_levels_max = BOOK_LEVELS;
+    nd_clock_sim_t clock;
+    nd_clock_sim_init(&clock, 0);
+    rc = nd__backtest_build_engine(cfg, &ec, &inst, &clock.clock, r, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    tick_run_t *t = nd_calloc(1, sizeof *t);
+    if (!t)
+        return ND_ENOMEM;
+    rc = open_streams(cfg, &inst, t, r, err, err_len);
+    if (rc != ND_OK) {
+        close_streams(t);
+        nd_free(t);
+        return rc;
+    }
+    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
+    t->ctx = (run_ctx_t){cfg, r, &inst, (double)nd_portfolio_equity_ext(p), 0.0,
+                         nd_portfolio_ext_decimals(p), ND_OK};
+    t->ctx.ext_scale = pow(10.0, t->ctx.ext_decimals);
+    t->next_sample_ns = INT64_MIN;
+    int first = first_stream(t);
+    if (first >= 0)
+        t->next_sample_ns = nd_market_event_ts(&t->streams[first].head);
+    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, NULL,
+                                     nd__backtest_on_trade, &t->ctx};
+    nd_engine_set_listener(r->engine, &listener);
+    if (cfg->equity_out)
+        fprintf(cfg->equity_out, "ts,equity\n");
+    if (cfg->trades_out)
+        fprintf(cfg->trades_out,
+                "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
+    nd_log_set_output(NULL, &clock.clock);
+    ND_LOG(ND_LOG_INFO, "event=tick_backtest_start trades=%s quotes=%s depth=%s synthetic=%d",
+           cfg->ticks.trades_path ? cfg->ticks.trades_path : "-",
+           cfg->ticks.quotes_path ? cfg->ticks.quotes_path : "-",
+           cfg->ticks.depth_dir ? cfg->ticks.depth_dir : "-", (int)cfg->ticks.synthetic);
+    rc = run_events(t, &clock, r->engine, cfg->ticks.sample_ns, err, err_len);
+    ND_LOG(ND_LOG_INFO, "event=tick_backtest_end events=%lld rc=%s",
+           (long long)nd_engine_stats(r->engine)->events, nd_err_name(rc));
+    nd_log_set_output(NULL, NULL);
+    close_streams(t);
+    nd_free(t);
+    return rc;
+}

@@ -49,7 +49,6 @@ struct nd_store {
     char failure[256];
     uint8_t key[4096]; /* the head's HMAC key (key_len 0: none) */
     size_t key_len;
-    bool head_dirty;        /* the head must be rewritten at the next commit (new store) */
     bool head_file_checked; /* a pending PATH.head.next was completed (first commit only) */
 };
 
@@ -315,15 +314,31 @@ static nd_err_t stage_head(nd_store_t *s, nd__head_t *head, char *err, size_t er
 }
 
 /* After open: a head created by this open's migration (a new store, or one recorded before
- * heads existed) is rewritten through the normal path at the next commit (so it is signed
- * when a key is set and the head file exists), which for a writer is its first batch: one
- * commit instead of two. A reader's scan, or close, commits it when no batch comes. */
+ * heads existed) is rewritten through the normal path, so it is signed when a key is set and
+ * its head file exists from the start (a crash before the first batch then leaves a store that
+ * verifies). Without a key the migration's row is already the head (seq and hash of the tail,
+ * no signature), so only the head file is written: no second commit. */
 static nd_err_t init_head(nd_store_t *s, char *err, size_t err_len)
 {
     nd__head_t stored;
     nd_err_t rc = s->vt->head_get(s->backend, &stored, err, err_len);
-    if (rc == ND_OK && stored.migrated)
-        s->head_dirty = true;
+    if (rc != ND_OK || !stored.migrated)
+        return rc;
+    nd__head_t head;
+    if (s->key_len == 0 && stored.present && !stored.has_mac &&
+        head_is(&stored, s->last_seq, s->last_hash)) {
+        rc = make_head(s, s->last_seq, s->last_hash, &head);
+    } else {
+        rc = stage_head(s, &head, err, err_len);
+        if (rc == ND_OK)
+            rc = s->vt->commit(s->backend, err, err_len);
+    }
+    const char *path = s->vt->head_file(s->backend);
+    if (rc == ND_OK && path)
+        rc = write_head_next(path, &head, err, err_len);
+    if (rc == ND_OK && path)
+        rc = publish_head_next(path, err, err_len);
+    s->head_file_checked = true;
     return rc;
 }
 
@@ -370,14 +385,10 @@ void nd_store_close(nd_store_t *s)
     if (!s)
         return;
     if (s->backend) {
-        /* Pending records are dropped (a handle closed without a flush is a crash to the
-         * store); a head still owed from the migration is written. */
+        /* Pending records are dropped: a handle closed without a flush is a crash to the
+         * store. */
         if (s->pending > 0)
             s->vt->rollback(s->backend);
-        else if (s->head_dirty && !s->failed) {
-            char err[256];
-            nd_store_flush(s, err, sizeof err);
-        }
         s->vt->close(s->backend);
     }
     nd__hasher_deinit(&s->hasher);
@@ -475,9 +486,8 @@ nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
         return ND_ESTATE;
     }
     char why[256] = "";
-    /* Only a batch that appended moves the head (a prune always appends its record), or the
-     * head a migration created and this handle still owes. */
-    bool moved = s->pending > 0 || s->head_dirty;
+    /* Only a batch that appended moves the head (a prune always appends its record). */
+    bool moved = s->pending > 0;
     const char *path = moved ? s->vt->head_file(s->backend) : NULL;
     nd__head_t head;
     nd_err_t rc = ND_OK;
@@ -494,7 +504,6 @@ nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
     s->committed_seq = s->last_seq;
     memcpy(s->committed_hash, s->last_hash, ND_HASH_SIZE);
     s->pending = 0;
-    s->head_dirty = false;
     if (path) {
         /* The records are durable and PATH.head.next names them (the verifier accepts that
          * state); a head file that cannot be renamed into place would be a fault at the next
@@ -516,7 +525,7 @@ nd_err_t nd__store_scan_rows(nd_store_t *s, const nd_record_filter_t *filter, vo
 {
     ND_ASSERT(s != NULL);
     ND_ASSERT(row_cb != NULL);
-    if (s->pending > 0 || s->head_dirty) {
+    if (s->pending > 0) {
         nd_err_t rc = nd_store_flush(s, err, err_len);
         if (rc != ND_OK)
             return rc;

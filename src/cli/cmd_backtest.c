@@ -127,38 +127,35 @@ typedef struct options {
 /* --db-commit-every N, Tms or N,Tms: the recorder's group commit (records, milliseconds). */
 static int parse_commit_every(options_t *o, const char *arg)
 {
-    char part[32];
-    const char *p = arg;
-    int parts = 0;
-    while (*p && parts < 2) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 0 || len >= sizeof part)
-            break;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        int64_t value;
-        bool ms = len > 2 && strcmp(part + len - 2, "ms") == 0;
-        if (ms)
-            part[len - 2] = '\0';
-        if (ms ? nd_cli_int("--db-commit-every", part, 1, ND_RECORDER_INTERVAL_MS_MAX, &value)
-               : nd_cli_int("--db-commit-every", part, 1, 1000000000, &value))
-            return -1;
-        if (ms)
-            o->db_commit_ms = value;
-        else
-            o->db_commit_events = (uint32_t)value;
-        parts++;
-        p += len + (comma ? 1 : 0);
-        if (!comma)
-            break;
+    char buf[64];
+    size_t len = strlen(arg);
+    const char *comma = strchr(arg, ',');
+    bool ok = len > 0 && len < sizeof buf && (!comma || !strchr(comma + 1, ','));
+    if (ok) {
+        memcpy(buf, arg, len + 1);
+        char *parts[2] = {buf, NULL};
+        if (comma) {
+            buf[comma - arg] = '\0';
+            parts[1] = buf + (comma - arg) + 1;
+        }
+        for (int k = 0; ok && k < 2 && parts[k]; k++) {
+            size_t n = strlen(parts[k]);
+            bool ms = n > 2 && strcmp(parts[k] + n - 2, "ms") == 0;
+            int64_t value = 0;
+            if (ms)
+                parts[k][n - 2] = '\0';
+            ok = n > 0 && nd_cli_int("--db-commit-every", parts[k], 1,
+                                     ms ? ND_RECORDER_INTERVAL_MS_MAX : 1000000000, &value) == 0;
+            if (ok && ms)
+                o->db_commit_ms = value;
+            else if (ok)
+                o->db_commit_events = (uint32_t)value;
+        }
     }
-    if (parts == 0 || *p != '\0') {
+    if (!ok)
         fprintf(stderr, "noderr: --db-commit-every: '%s' is not N, Tms or N,Tms (records, "
                 "milliseconds)\n", arg);
-        return -1;
-    }
-    return 0;
+    return ok ? 0 : -1;
 }
 
 static int add_strategy(options_t *o, const char *arg)

@@ -15,8 +15,9 @@
  * transaction, and, for SQLite, into the head file PATH.head, so that the verifier can tell a
  * chain whose tail was cut from one that simply ends there. The file follows the commit in
  * three steps that leave a state the verifier accepts at every point a process can die: the
- * new head is written to PATH.head.next and fsynced *before* the commit, then the commit, then
- * PATH.head.next is renamed over PATH.head and the directory fsynced. A crash before the
+ * new head is written to PATH.head.next, fsynced and its directory fsynced *before* the
+ * commit, then the commit, then PATH.head.next is renamed over PATH.head (made durable by the
+ * next commit's directory fsync). Three fsyncs a commit (file, directory, WAL). A crash before the
  * commit leaves PATH.head equal to the chain (the .next file is ahead and ignored); a crash
  * between the commit and the rename leaves PATH.head one commit behind and PATH.head.next
  * naming exactly the chain's end, which the verifier accepts as that commit's pending head and
@@ -157,8 +158,21 @@ static void next_path(const char *path, char *out, size_t cap)
     snprintf(out, cap, "%s.next", path);
 }
 
-/* Step 1 of a commit's head file: the new head to PATH.head.next, fsynced, so that it is on
- * disk before the records it names. */
+/* fsync of the directory holding path: makes a create or rename there durable. */
+static bool sync_dir_of(const char *path)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = dfd >= 0 && fsync(dfd) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    return ok;
+}
+
+/* Step 1 of a commit's head file: the new head to PATH.head.next, fsynced, then the directory
+ * fsynced, so that the file and its name are on disk before the records it names. The same
+ * directory fsync makes the previous commit's rename durable (step 3 does not sync). */
 static nd_err_t write_head_next(const char *path, const nd__head_t *h, char *err, size_t err_len)
 {
     char tmp[1100], text[256];
@@ -173,6 +187,8 @@ static nd_err_t write_head_next(const char *path, const nd__head_t *h, char *err
         what = "syncing";
     if (fd >= 0 && close(fd) != 0 && !what)
         what = "closing";
+    if (!what && !sync_dir_of(tmp))
+        what = "syncing the directory of";
     if (!what)
         return ND_OK;
     snprintf(err, err_len, "head file %s.next: %s it: %s", path, what, strerror(errno));
@@ -180,24 +196,19 @@ static nd_err_t write_head_next(const char *path, const nd__head_t *h, char *err
     return ND_EIO;
 }
 
-/* Step 3: PATH.head.next renamed over PATH.head, then the directory fsynced (so the rename
- * itself survives a crash before the next commit overwrites PATH.head.next). */
-static nd_err_t publish_head_next(const char *path, char *err, size_t err_len)
+/* Step 3: PATH.head.next renamed over PATH.head. Not synced: until the next commit's step 1
+ * syncs the directory, a power loss can only bring back the state before the rename
+ * (PATH.head one commit behind, PATH.head.next at the chain's end), which the verifier
+ * accepts; sync_dir forces it (a pending rename completed by a new writer). */
+static nd_err_t publish_head_next(const char *path, bool sync_dir, char *err, size_t err_len)
 {
     char tmp[1100];
     next_path(path, tmp, sizeof tmp);
     const char *what = NULL;
     if (rename(tmp, path) != 0)
         what = "renaming";
-    if (!what) {
-        char dir[1100];
-        snprintf(dir, sizeof dir, "%s", path);
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) != 0)
-            what = "syncing the directory of";
-        if (dfd >= 0)
-            close(dfd);
-    }
+    if (!what && sync_dir && !sync_dir_of(path))
+        what = "syncing the directory of";
     if (!what)
         return ND_OK;
     snprintf(err, err_len, "head file %s: %s it: %s", path, what, strerror(errno));
@@ -299,7 +310,7 @@ static nd_err_t complete_pending_head(nd_store_t *s, const char *path, char *err
         !head_is(&next, s->committed_seq, s->committed_hash) ||
         (file_state == 1 && file.seq >= next.seq))
         return ND_OK;
-    return publish_head_next(path, err, err_len);
+    return publish_head_next(path, true, err, err_len);
 }
 
 /* Writes the head of the tail in the open batch (before its commit). */
@@ -337,7 +348,7 @@ static nd_err_t init_head(nd_store_t *s, char *err, size_t err_len)
     if (rc == ND_OK && path)
         rc = write_head_next(path, &head, err, err_len);
     if (rc == ND_OK && path)
-        rc = publish_head_next(path, err, err_len);
+        rc = publish_head_next(path, false, err, err_len);
     s->head_file_checked = true;
     return rc;
 }
@@ -509,7 +520,7 @@ nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
          * state); a head file that cannot be renamed into place would be a fault at the next
          * commit's overwrite, so the store stops taking writes (the engine halts) and says
          * why. */
-        rc = publish_head_next(path, why, sizeof why);
+        rc = publish_head_next(path, false, why, sizeof why);
         if (rc != ND_OK) {
             char text[300];
             snprintf(text, sizeof text, "records up to seq %lld committed, but %s",

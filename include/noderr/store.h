@@ -274,7 +274,9 @@ typedef struct nd_audit_result {
     char detail[320];           /* one line: what was found */
     /* The store's own head, checked after a clean walk: */
     int64_t head_seq;           /* the seq the store's head names */
-    char head_checked[48];      /* "table and head file", "table" (PostgreSQL), "memory" */
+    char head_checked[48];      /* "table and head file", "table and head file (pending
+                                 * rename)" (a writer stopped between a commit and its head
+                                 * file's rename), "table" (PostgreSQL), "memory" */
     char signature[40];         /* "verified", "unsigned", "not checked (no key)" */
 } nd_audit_result_t;
 

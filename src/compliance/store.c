@@ -328,7 +328,8 @@ static nd_err_t stage_head(nd_store_t *s, nd__head_t *head, char *err, size_t er
  * heads existed) is rewritten through the normal path, so it is signed when a key is set and
  * its head file exists from the start (a crash before the first batch then leaves a store that
  * verifies). Without a key the migration's row is already the head (seq and hash of the tail,
- * no signature), so only the head file is written: no second commit. */
+ * no signature), so only the head file is written: no second commit; and for a new store not
+ * even that (below). */
 static nd_err_t init_head(nd_store_t *s, char *err, size_t err_len)
 {
     nd__head_t stored;
@@ -336,8 +337,15 @@ static nd_err_t init_head(nd_store_t *s, char *err, size_t err_len)
     if (rc != ND_OK || !stored.migrated)
         return rc;
     nd__head_t head;
-    if (s->key_len == 0 && stored.present && !stored.has_mac &&
-        head_is(&stored, s->last_seq, s->last_hash)) {
+    bool unsigned_tail = s->key_len == 0 && stored.present && !stored.has_mac &&
+                         head_is(&stored, s->last_seq, s->last_hash);
+    /* A new, empty store without a key: its head file is first written by its first commit
+     * (two fsyncs fewer for every `backtest --db` into a new file). Until then the verifier
+     * accepts the missing file for an empty chain whose table head is seq 0 and unsigned when
+     * no key is set: without a key, a head file saying so is as easy to forge as its absence. */
+    if (unsigned_tail && s->last_seq == 0)
+        return ND_OK;
+    if (unsigned_tail) {
         rc = make_head(s, s->last_seq, s->last_hash, &head);
     } else {
         rc = stage_head(s, &head, err, err_len);

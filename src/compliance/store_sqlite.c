@@ -193,10 +193,10 @@ static bool sync_path(const char *path, int flags)
  * the directory several times over (seven fsyncs, each a few ms on a busy disk, for every
  * `backtest --db` into a new file). It is made durable here once: the file (its header: an
  * empty file would be refused at the next open). Its name and the WAL's are made durable by
- * the directory fsync that follows at once in store.c (the new store's head file is written
- * at open, which syncs the directory). The migrations sit in the WAL, synced by the first
- * commit; lost before that, the next open applies them again. Then every commit is
- * synchronous=FULL. */
+ * the directory fsync of the first commit (store.c syncs the directory of the head file, this
+ * file's, before every commit); lost before that, the store was empty. The migrations sit in
+ * the WAL, synced by the first commit; lost before that, the next open applies them again.
+ * Then every commit is synchronous=FULL. */
 static nd_err_t sync_created(sqlite_store_t *st, char *err, size_t err_len)
 {
     nd_err_t rc = exec_sql(st, "PRAGMA synchronous=FULL", err, err_len);

@@ -413,6 +413,8 @@ typedef struct nd_recorder nd_recorder_t;
 #define ND_RECORDER_EVENTS_DEFAULT 16384u
 #define ND_RECORDER_INTERVAL_MS_DEFAULT 1000LL
 #define ND_RECORDER_INTERVAL_MS_MAX (3600LL * 1000LL)
+/* Step ends check the interval every this many steps (every event checks it). */
+#define ND_RECORDER_STEPS_PER_CLOCK 16u
 
 /* A recorder turns engine events into records: orders, fills, risk rejects and breaker trips,
  * attributed to account and to the strategy and instrument names given (indexed as in the
@@ -437,7 +439,8 @@ nd_err_t nd_recorder_set_commit(nd_recorder_t *r, uint32_t events_max, int64_t i
 nd_err_t nd_recorder_on_event(void *ctx, const nd_event_t *event);
 
 /* The engine listener's on_bar_done: the end of an engine step. Commits the first step that
- * recorded anything, and the batch when its interval has passed. A failure is kept: the next
+ * recorded anything, and the batch when its interval has passed (checked every
+ * ND_RECORDER_STEPS_PER_CLOCK steps). A failure is kept: the next
  * event is refused (trading halts) and nd_recorder_flush reports it. */
 void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext,
                              bool in_market);

@@ -1281,10 +1281,16 @@ Test(group_commit, a_batch_commits_after_t_ms_at_the_next_callback_or_poll)
     record(&g, 6);
     nd_recorder_on_bar_done(g.recorder, NULL, 0, false); /* not due, not the first step */
     cr_assert_eq(nd_recorder_commits(g.recorder), 3);
+    /* a step end commits a due batch within ND_RECORDER_STEPS_PER_CLOCK steps */
+    nd_clock_sim_set(&g.clock, 1000 * ND_NS_PER_SEC + 250 * ND_NS_PER_MS);
+    for (uint32_t k = 0; k < ND_RECORDER_STEPS_PER_CLOCK; k++)
+        nd_recorder_on_bar_done(g.recorder, NULL, 0, false);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 4);
+    record(&g, 7);
     group_crash(&g);
     qtys_t q;
-    cr_assert_eq(durable_records(url, &q), 6);
-    assert_verifies(url, 6);
+    cr_assert_eq(durable_records(url, &q), 7);
+    assert_verifies(url, 7);
 }
 
 /* A crash between a commit and the head file's rename leaves PATH.head one commit behind and

@@ -7,6 +7,12 @@
  *   verify    nd_audit_verify over that file: records/s (read the six columns, check the
  *             header, SHA-256 of the stored encoding, link);
  *   verify-mem the same chain in the memory backend: the verifier without SQLite's reads.
+ *   backtest  `noderr backtest` with and without --db on the same data (issue 11, item 6):
+ *             bench_store backtest NODERR [CSV|-] [REPS] runs the binary REPS times (default
+ *             9) each way, alternating, a fresh SQLite file per --db run, and prints the
+ *             median wall and CPU (user + system, from wait4) times and their ratios; CSV "-"
+ *             or absent: the synthetic 8,000-bar market. Process start-up is included on both
+ *             sides, as a user sees it.
  * Usage: bench_store [N] [PATH] (default /tmp/noderr_bench_store.db, removed at the end).
  * Not a test: it asserts nothing about speed. */
 #include "noderr/clock.h"
@@ -15,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BATCH 10000
@@ -100,8 +108,107 @@ static double verify_rate(nd_store_t *s, int64_t expect, double *per_cpu)
     return (double)expect / wall;
 }
 
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Runs argv with stdout and stderr to /dev/null; wall and CPU seconds of the child. */
+static int run_child(char *const *argv, double *wall, double *cpu)
+{
+    nd_clock_t *clock = nd_clock_os();
+    int64_t t0 = nd_clock_mono_ns(clock);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    *wall = (double)(nd_clock_mono_ns(clock) - t0) / 1e9;
+    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    return 0;
+}
+
+static void remove_db(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", ".head", ".head.next"};
+    char name[700];
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[k]);
+        unlink(name);
+    }
+}
+
+#define REPS_MAX 101
+
+static int bench_backtest(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_store backtest NODERR [CSV|-] [REPS]\n");
+        return 2;
+    }
+    const char *csv = argc > 3 && strcmp(argv[3], "-") != 0 ? argv[3] : NULL;
+    int reps = argc > 4 ? atoi(argv[4]) : 9;
+    if (reps < 1 || reps > REPS_MAX) {
+        fprintf(stderr, "bench_store: REPS must be 1 to %d\n", REPS_MAX);
+        return 2;
+    }
+    char db[600];
+    snprintf(db, sizeof db, "/tmp/noderr_bench_backtest_%d.db", (int)getpid());
+    char *plain[12] = {argv[2], "backtest", "--strategy", "sma_cross"};
+    int n = 4;
+    if (csv) {
+        plain[n++] = "--data";
+        plain[n++] = (char *)csv;
+    } else {
+        plain[n++] = "--bars";
+        plain[n++] = "8000";
+    }
+    char *with_db[14];
+    memcpy(with_db, plain, sizeof plain);
+    with_db[n] = "--db";
+    with_db[n + 1] = db;
+    with_db[n + 2] = NULL;
+    plain[n] = NULL;
+    double wall[2][REPS_MAX], cpu[2][REPS_MAX];
+    for (int k = 0; k < reps; k++) {
+        remove_db(db);
+        if (run_child(plain, &wall[0][k], &cpu[0][k]) != 0 ||
+            run_child(with_db, &wall[1][k], &cpu[1][k]) != 0) {
+            fprintf(stderr, "bench_store: %s backtest failed\n", argv[2]);
+            remove_db(db);
+            return 1;
+        }
+    }
+    remove_db(db);
+    for (int side = 0; side < 2; side++) {
+        qsort(wall[side], (size_t)reps, sizeof(double), compare_double);
+        qsort(cpu[side], (size_t)reps, sizeof(double), compare_double);
+    }
+    double w0 = wall[0][reps / 2], w1 = wall[1][reps / 2];
+    double c0 = cpu[0][reps / 2], c1 = cpu[1][reps / 2];
+    printf("backtest    %s, %d runs each way (medians)\n", csv ? csv : "synthetic 8000 bars",
+           reps);
+    printf("            without --db: %.3f s wall, %.3f s CPU\n", w0, c0);
+    printf("            with --db:    %.3f s wall, %.3f s CPU\n", w1, c1);
+    printf("            ratio:        %.2fx wall, %.2fx CPU\n", w1 / w0, c0 > 0 ? c1 / c0 : 0.0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "backtest") == 0)
+        return bench_backtest(argc, argv);
     int64_t n = argc > 1 ? atoll(argv[1]) : 1000000;
     const char *path = argc > 2 ? argv[2] : "/tmp/noderr_bench_store.db";
     char url[600], side[620], err[256];

@@ -22,6 +22,7 @@
 #ifndef NODERR_STORE_H
 #define NODERR_STORE_H
 
+#include "noderr/clock.h"
 #include "noderr/engine.h"
 #include "noderr/err.h"
 #include "noderr/market.h"
@@ -273,7 +274,9 @@ typedef struct nd_audit_result {
     char detail[320];           /* one line: what was found */
     /* The store's own head, checked after a clean walk: */
     int64_t head_seq;           /* the seq the store's head names */
-    char head_checked[48];      /* "table and head file", "table" (PostgreSQL), "memory" */
+    char head_checked[48];      /* "table and head file", "table and head file (pending
+                                 * rename)" (a writer stopped between a commit and its head
+                                 * file's rename), "table" (PostgreSQL), "memory" */
     char signature[40];         /* "verified", "unsigned", "not checked (no key)" */
 } nd_audit_result_t;
 
@@ -403,32 +406,65 @@ nd_err_t nd_compliance_report_write(nd_store_t *s, const nd_compliance_period_t 
 
 typedef struct nd_recorder nd_recorder_t;
 
+/* Group commit defaults (see nd_recorder_set_commit): a commit costs a few fsyncs, so the
+ * recorder commits every ND_RECORDER_EVENTS_DEFAULT records or when the oldest uncommitted
+ * record is ND_RECORDER_INTERVAL_MS_DEFAULT old, whichever comes first; both bound what a
+ * crash can lose (docs/compliance-store.md, "Durability"). */
+#define ND_RECORDER_EVENTS_DEFAULT 16384u
+#define ND_RECORDER_INTERVAL_MS_DEFAULT 1000LL
+#define ND_RECORDER_INTERVAL_MS_MAX (3600LL * 1000LL)
+/* Step ends check the interval every this many steps (every event checks it). */
+#define ND_RECORDER_STEPS_PER_CLOCK 16u
+
 /* A recorder turns engine events into records: orders, fills, risk rejects and breaker trips,
  * attributed to account and to the strategy and instrument names given (indexed as in the
- * engine). It commits at the end of every engine step (nd_recorder_on_bar_done) and within a
- * step every batch_max records (0: 4096). The store and the names are borrowed
- * and must outlive the recorder. */
+ * engine). Records are group-committed: every batch_max records (0: ND_RECORDER_EVENTS_DEFAULT),
+ * or at the first callback at which the oldest pending record is the interval old, at the
+ * end of the first engine step that recorded anything, and by nd_recorder_barrier, _poll and
+ * _flush. The store and the names are borrowed and must outlive the recorder. */
 nd_err_t nd_recorder_create(nd_store_t *s, const char *account, const nd_instrument_t *instruments,
                             uint32_t instrument_count, const char *const *strategy_names,
                             uint32_t strategy_count, uint32_t batch_max,
                             nd_recorder_t **out /* OUT */, char *err, size_t err_len);
 
-/* The engine listener's on_event (ctx is the recorder). Returns ND_EIO when a write failed;
- * the engine then halts trading. */
+/* Changes the commit rule: every events_max records (0: unchanged), or when the oldest
+ * pending record is interval_ms old on clock's monotonic reading (interval 0: unchanged;
+ * clock NULL: unchanged, the OS clock by default; borrowed). ND_EINVAL when interval_ms is
+ * negative or past ND_RECORDER_INTERVAL_MS_MAX. */
+nd_err_t nd_recorder_set_commit(nd_recorder_t *r, uint32_t events_max, int64_t interval_ms,
+                                nd_clock_t *clock, char *err, size_t err_len);
+
+/* The engine listener's on_event (ctx is the recorder). Returns ND_EIO when a write or a
+ * commit failed; the engine then halts trading. */
 nd_err_t nd_recorder_on_event(void *ctx, const nd_event_t *event);
 
-/* The engine listener's on_bar_done: the end of an engine step, where the step's records are
- * committed (durability before anything acts on them). A failure is kept: the next event is
- * refused (trading halts) and nd_recorder_flush reports it. */
+/* The engine listener's on_bar_done: the end of an engine step. Commits the first step that
+ * recorded anything, and the batch when its interval has passed (checked every
+ * ND_RECORDER_STEPS_PER_CLOCK steps). A failure is kept: the next
+ * event is refused (trading halts) and nd_recorder_flush reports it. */
 void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext,
                              bool in_market);
 
-/* Flushes what is pending; ND_EIO with the store's error. */
+/* The durability barrier: commits every record appended so far before returning (nothing
+ * when all are durable already). A path that sends an order out of the process (a live or
+ * paper venue) calls it after the order's records are appended and before the request
+ * leaves, so nothing a venue has seen can be lost in a crash. ND_EIO with the store's error
+ * (kept: trading halts). */
+nd_err_t nd_recorder_barrier(nd_recorder_t *r, char *err, size_t err_len);
+
+/* Commits the open batch if its oldest record is the interval old; for a live loop's idle
+ * (before-sleep) hook, so a quiet engine does not hold a batch past the interval. ND_EIO as
+ * the barrier. */
+nd_err_t nd_recorder_poll(nd_recorder_t *r, char *err, size_t err_len);
+
+/* Commits what is pending (the end of a run); ND_EIO with the store's error. */
 nd_err_t nd_recorder_flush(nd_recorder_t *r, char *err, size_t err_len);
 
 /* The first write error ("" when none); valid until destroy. */
 const char *nd_recorder_error(const nd_recorder_t *r);
+/* Records appended, and commits that made some durable. */
 int64_t nd_recorder_count(const nd_recorder_t *r);
+int64_t nd_recorder_commits(const nd_recorder_t *r);
 void nd_recorder_destroy(nd_recorder_t *r);
 
 #endif

@@ -29,7 +29,8 @@ static const char usage_text[] =
     "                       [--periods-per-year N] [--risk-free R]\n"
     "                       [--seed N] [--bars N] [--json] [--trades-out FILE]\n"
     "                       [--equity-out FILE] [--log-level err|warn|info|debug]\n"
-    "                       [--report FILE.html] [--db URL] [--surveil-pretrade US|EU|UK|SG]\n"
+    "                       [--report FILE.html] [--db URL] [--db-commit-every N|Tms|N,Tms]\n"
+    "                       [--surveil-pretrade US|EU|UK|SG]\n"
     "                       [--trades FILE] [--quotes FILE] [--depth SNAPSHOT.json|DIR\n"
     "                       [--depth-updates DIFFS.jsonl]] [--synthetic-l2 [--events N]]\n"
     "                       [--entry-latency-us N] [--ack-latency-us N]\n"
@@ -48,7 +49,9 @@ static const char usage_text[] =
     "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
     "store (sqlite:PATH, a bare PATH, or postgresql://...); a failed write halts trading\n"
-    "and the run exits 2 naming the error (see docs/compliance-store.md).\n"
+    "and the run exits 2 naming the error (see docs/compliance-store.md). Records are\n"
+    "group-committed every N records or T ms, whichever first (default 16384,1000ms), and at\n"
+    "the end; a crash loses at most the last uncommitted batch (--db-commit-every).\n"
     "--surveil-pretrade blocks, before it reaches the venue, an order that would trade against\n"
     "a resting order of another strategy of the run (self-match) or breach the jurisdiction's\n"
     "hard limits; it is rejected and recorded (see docs/surveillance.md).\n"
@@ -66,7 +69,7 @@ enum {
     OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
     OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
-    OPT_REPORT, OPT_DB, OPT_PRETRADE,
+    OPT_REPORT, OPT_DB, OPT_DB_COMMIT, OPT_PRETRADE,
     OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
     OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE
 };
@@ -110,6 +113,7 @@ static const struct option long_options[] = {
     {"min-notional", required_argument, 0, OPT_MINNOT},
     {"report", required_argument, 0, OPT_REPORT},
     {"db", required_argument, 0, OPT_DB},
+    {"db-commit-every", required_argument, 0, OPT_DB_COMMIT},
     {"surveil-pretrade", required_argument, 0, OPT_PRETRADE},
     {"trades", required_argument, 0, OPT_TICK_TRADES},
     {"quotes", required_argument, 0, OPT_TICK_QUOTES},
@@ -131,6 +135,8 @@ typedef struct options {
     const char *params_path;
     const char *report_path;  /* --report FILE.html */
     const char *db_url;       /* --db URL: the compliance store to record into */
+    uint32_t db_commit_events;   /* --db-commit-every N (0: the recorder's default) */
+    int64_t db_commit_ms;        /* --db-commit-every Tms (0: the recorder's default) */
     int argc;                 /* the command line, recorded as the run's configuration */
     char **argv;
     const char *tick_text, *lot_text, *min_notional_text, *fixed_qty_text;
@@ -140,6 +146,40 @@ typedef struct options {
 
 #define PCT_MAX (100 * 100)
 #define BPS_MAX (10000 * 100)
+
+/* --db-commit-every N, Tms or N,Tms: the recorder's group commit (records, milliseconds). */
+static int parse_commit_every(options_t *o, const char *arg)
+{
+    char buf[64];
+    size_t len = strlen(arg);
+    const char *comma = strchr(arg, ',');
+    bool ok = len > 0 && len < sizeof buf && (!comma || !strchr(comma + 1, ','));
+    if (ok) {
+        memcpy(buf, arg, len + 1);
+        char *parts[2] = {buf, NULL};
+        if (comma) {
+            buf[comma - arg] = '\0';
+            parts[1] = buf + (comma - arg) + 1;
+        }
+        for (int k = 0; ok && k < 2 && parts[k]; k++) {
+            size_t n = strlen(parts[k]);
+            bool ms = n > 2 && strcmp(parts[k] + n - 2, "ms") == 0;
+            int64_t value = 0;
+            if (ms)
+                parts[k][n - 2] = '\0';
+            ok = n > 0 && nd_cli_int("--db-commit-every", parts[k], 1,
+                                     ms ? ND_RECORDER_INTERVAL_MS_MAX : 1000000000, &value) == 0;
+            if (ok && ms)
+                o->db_commit_ms = value;
+            else if (ok)
+                o->db_commit_events = (uint32_t)value;
+        }
+    }
+    if (!ok)
+        fprintf(stderr, "noderr: --db-commit-every: '%s' is not N, Tms or N,Tms (records, "
+                "milliseconds)\n", arg);
+    return ok ? 0 : -1;
+}
 
 static int add_strategy(options_t *o, const char *arg)
 {
@@ -306,6 +346,7 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_EQUITY: o->equity_path = arg; return 0;
     case OPT_REPORT: o->report_path = arg; o->cfg.keep_equity = true; return 0;
     case OPT_DB: o->db_url = arg; return 0;
+    case OPT_DB_COMMIT: return parse_commit_every(o, arg);
     case OPT_PRETRADE: return parse_pretrade(o, arg);
     case OPT_LOG: {
         nd_log_level_t level;
@@ -565,8 +606,11 @@ typedef struct db_run {
     const char *names[ND_STRATEGIES_MAX];
 } db_run_t;
 
-/* The command line as a configuration record, then an operator action, made durable before
- * the first bar so a run that cannot be recorded never trades. */
+/* The command line as a configuration record, then an operator action. They open the
+ * recorder's first batch, which is committed at the end of the first engine step that records
+ * an order (or with backtest_end), so a store that cannot write halts the run at its first
+ * order; committing them alone first would cost one more commit (a few fsyncs) per run for
+ * nothing: in a backtest no order leaves the process. */
 static nd_err_t db_record_start(const options_t *o, db_run_t *d, char *err, size_t err_len)
 {
     json_t *argv = json_array();
@@ -584,7 +628,7 @@ static nd_err_t db_record_start(const options_t *o, db_run_t *d, char *err, size
         rc = nd_store_append_operator_action(d->store, now_ns, "cli", "backtest_start",
                                              o->cfg.data_path ? o->cfg.data_path : "synthetic",
                                              err, err_len);
-    return rc == ND_OK ? nd_store_flush(d->store, err, err_len) : rc;
+    return rc;
 }
 
 static int db_start(options_t *o, db_run_t *d)
@@ -606,8 +650,11 @@ static int db_start(options_t *o, db_run_t *d)
         for (uint32_t k = 0; k < o->cfg.strategy_count; k++)
             d->names[k] = o->cfg.strategies[k].def->name;
         rc = nd_recorder_create(d->store, "backtest", &d->inst, 1, d->names,
-                                o->cfg.strategy_count, 0, &d->recorder, err, sizeof err);
+                                o->cfg.strategy_count, o->db_commit_events, &d->recorder, err,
+                                sizeof err);
     }
+    if (rc == ND_OK)
+        rc = nd_recorder_set_commit(d->recorder, 0, o->db_commit_ms, NULL, err, sizeof err);
     if (rc == ND_OK)
         rc = db_record_start(o, d, err, sizeof err);
     if (rc != ND_OK) {
@@ -617,12 +664,13 @@ static int db_start(options_t *o, db_run_t *d)
         return ND_EXIT_USAGE;
     }
     o->cfg.tap.on_event = nd_recorder_on_event;
-    o->cfg.tap.on_bar_done = nd_recorder_on_bar_done; /* commit each engine step */
+    o->cfg.tap.on_bar_done = nd_recorder_on_bar_done; /* group commit by events or time */
     o->cfg.tap.ctx = d->recorder;
     return 0;
 }
 
-/* Flushes the rest of the run; on a failed write replaces err with the store's reason.
+/* Commits the rest of the run; on a failed write replaces err with the store's reason.
+ * The recorder's last batch and backtest_end go in one commit (a commit is a few fsyncs).
  * Returns ND_EIO when the run was not completely recorded. */
 static nd_err_t db_finish(const options_t *o, db_run_t *d, nd_err_t run_rc, char *err,
                           size_t err_len)
@@ -630,12 +678,16 @@ static nd_err_t db_finish(const options_t *o, db_run_t *d, nd_err_t run_rc, char
     if (!d->store)
         return ND_OK;
     char why[400] = "";
-    nd_err_t rc = nd_recorder_flush(d->recorder, why, sizeof why);
+    nd_err_t rc = ND_OK;
+    if (nd_recorder_error(d->recorder)[0]) {
+        snprintf(why, sizeof why, "%s", nd_recorder_error(d->recorder));
+        rc = ND_EIO;
+    }
     if (rc == ND_OK && run_rc == ND_OK)
         rc = nd_store_append_operator_action(d->store, nd_clock_now_ns(nd_clock_os()), "cli",
                                              "backtest_end", "completed", why, sizeof why);
     if (rc == ND_OK)
-        rc = nd_store_flush(d->store, why, sizeof why);
+        rc = nd_recorder_flush(d->recorder, why, sizeof why);
     if (rc != ND_OK)
         snprintf(err, err_len, "--db %s: cannot record the run: %s; trading halted", o->db_url,
                  why);

@@ -127,11 +127,16 @@ void nd__store_rollback(nd_store_t *s);
 
 /* The head as the store keeps it: the table's (or the memory backend's) and the head file's.
  * file_state: 0 no head file for this backend, 1 read, -1 missing, -2 unreadable or
- * malformed (why in file_why). Errors: ND_EIO reading the database. */
+ * malformed (why in file_why). next/next_state: PATH.head.next, the head a commit wrote
+ * before committing (same states; it matters only when the writer died between the commit
+ * and the rename, when it names the chain's end and PATH.head is behind). Errors: ND_EIO
+ * reading the database. */
 typedef struct nd__store_heads {
     nd__head_t table;
     nd__head_t file;
+    nd__head_t next;
     int file_state;
+    int next_state;
     char file_path[1040];
     char file_why[160];
 } nd__store_heads_t;

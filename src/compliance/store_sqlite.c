@@ -2,7 +2,8 @@
  *
  * One table of records keyed by seq (each record's canonical encoding as a blob, beside seq,
  * ts_ns, kind and the two hashes), WAL journal, synchronous=FULL so that a commit is on disk
- * when nd_store_flush returns. The schema is versioned: schema_migrations lists the versions
+ * when nd_store_flush returns (a new file is initialised unsynced and synced once:
+ * sync_created). The schema is versioned: schema_migrations lists the versions
  * applied, and open applies the missing ones in one transaction (refusing a database newer
  * than this program, and one of schema 1 or 2 that holds records). Appends run inside one
  * open transaction per batch with a cached prepared statement; commit ends it. Only this file includes sqlite3.h. */
@@ -177,12 +178,45 @@ static nd_err_t parse_target(const char *target, sqlite_store_t *st, long long *
 
 static nd_err_t check_foreign(sqlite_store_t *st, char *err, size_t err_len);
 
-static nd_err_t configure(sqlite_store_t *st, long long max_pages, char *err, size_t err_len)
+/* fsync of path (any descriptor of the file flushes its pages). */
+static bool sync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* A database this open created was initialised (WAL switch, migrations) with
+ * synchronous=OFF: SQLite would otherwise sync a rollback journal, the file, the new WAL and
+ * the directory several times over (seven fsyncs, each a few ms on a busy disk, for every
+ * `backtest --db` into a new file). It is made durable here once: the file (its header: an
+ * empty file would be refused at the next open). Its name and the WAL's are made durable by
+ * the directory fsync of the first commit (store.c syncs the directory of the head file, this
+ * file's, before every commit); lost before that, the store was empty. The migrations sit in
+ * the WAL, synced by the first commit; lost before that, the next open applies them again.
+ * Then every commit is synchronous=FULL. */
+static nd_err_t sync_created(sqlite_store_t *st, char *err, size_t err_len)
+{
+    nd_err_t rc = exec_sql(st, "PRAGMA synchronous=FULL", err, err_len);
+    if (rc == ND_OK && !sync_path(st->path, O_RDONLY)) {
+        snprintf(err, err_len, "sqlite %s: syncing the new database: %s", st->path,
+                 strerror(errno));
+        rc = ND_EIO;
+    }
+    return rc;
+}
+
+static nd_err_t configure(sqlite_store_t *st, long long max_pages, bool created, char *err,
+                          size_t err_len)
 {
     nd_err_t rc = check_foreign(st, err, err_len);
     if (rc == ND_OK)
-        rc = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                      "PRAGMA cache_size=-65536;", err, err_len);
+        rc = exec_sql(st, created ? "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL; "
+                                    "PRAGMA cache_size=-65536;"
+                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                    "PRAGMA cache_size=-65536;", err, err_len);
     sqlite3_busy_timeout(st->db, 5000);
     if (rc == ND_OK && max_pages > 0) {
         char sql[96];
@@ -191,6 +225,8 @@ static nd_err_t configure(sqlite_store_t *st, long long max_pages, char *err, si
     }
     if (rc == ND_OK)
         rc = migrate(st, err, err_len);
+    if (rc == ND_OK && created)
+        rc = sync_created(st, err, err_len);
     if (rc == ND_OK &&
         (sqlite3_prepare_v3(st->db, "INSERT INTO records (" ND__STORE_COLUMNS ") VALUES "
                             "(?,?,?,?,?,?)",
@@ -296,7 +332,7 @@ static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char
             rc = db_error(st, "cannot open", err, err_len);
     }
     if (rc == ND_OK)
-        rc = configure(st, max_pages, err, err_len);
+        rc = configure(st, max_pages, !exists, err, err_len);
     if (rc != ND_OK) {
         sqlite_close(st);
         return rc;

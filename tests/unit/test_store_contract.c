@@ -59,6 +59,8 @@ static const char *url_for(const char *backend)
         unlink(side);
         snprintf(side, sizeof side, "%s.head", sqlite_file);
         unlink(side);
+        snprintf(side, sizeof side, "%s.head.next", sqlite_file);
+        unlink(side);
         snprintf(url_buf, sizeof url_buf, "sqlite:%s", sqlite_file);
         return url_buf;
     }
@@ -1072,4 +1074,406 @@ Test(contract_sqlite, a_file_that_is_not_a_database_is_refused_and_left_alone)
     unlink(path);
     cr_assert_eq(nd_store_open(path, 0, &s, err, sizeof err), ND_ENOTFOUND);
     cr_assert_eq(access(path, F_OK), -1, "a reader created the file");
+}
+
+/* ---- group commit: the recorder's batches, the barrier, crashes -------------------------- */
+
+/* Fill k as the engine reports it: quantity k + 1, so a record's position in the run can be
+ * read back from its quantity. */
+static nd_event_t fill_event(int k)
+{
+    nd_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = ND_EVENT_FILL;
+    ev.ts_ns = T0 + k * ND_NS_PER_SEC;
+    ev.u.fill.client_id = (uint64_t)k + 1;
+    ev.u.fill.venue_id = (uint64_t)k + 1;
+    ev.u.fill.side = k % 2 ? ND_SIDE_SELL : ND_SIDE_BUY;
+    ev.u.fill.px = 100 + k;
+    ev.u.fill.qty = k + 1;
+    ev.u.fill.notional = (100 + k) * (k + 1);
+    ev.u.fill.ts_ns = ev.ts_ns;
+    return ev;
+}
+
+typedef struct group {
+    nd_store_t *store;
+    nd_recorder_t *recorder;
+    nd_instrument_t inst;
+    nd_clock_sim_t clock;
+} group_t;
+
+static const char *const group_names[1] = {"alpha"};
+
+static void group_open(group_t *g, const char *url, uint32_t events_max, int64_t interval_ms)
+{
+    char err[256] = "";
+    g->store = open_store(url);
+    nd_instrument_init(&g->inst, "BTC/USDT", "sim");
+    nd_clock_sim_init(&g->clock, 1000 * ND_NS_PER_SEC);
+    cr_assert_eq(nd_recorder_create(g->store, "acct", &g->inst, 1, group_names, 1, events_max,
+                                    &g->recorder, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_recorder_set_commit(g->recorder, 0, interval_ms, &g->clock.clock, err,
+                                        sizeof err), ND_OK, "%s", err);
+}
+
+/* A crash as the store sees it: the handle dropped without the final flush (the open batch
+ * is rolled back, as SQLite does with an uncommitted transaction when the process dies). */
+static void group_crash(group_t *g)
+{
+    nd_recorder_destroy(g->recorder);
+    nd_store_close(g->store);
+    g->recorder = NULL;
+    g->store = NULL;
+}
+
+static void record(group_t *g, int k)
+{
+    nd_event_t ev = fill_event(k);
+    cr_assert_eq(nd_recorder_on_event(g->recorder, &ev), ND_OK, "%s",
+                 nd_recorder_error(g->recorder));
+}
+
+typedef struct qtys {
+    int count;
+    int64_t qty[4096];
+} qtys_t;
+
+static nd_err_t collect_qty(void *ctx, const nd_record_t *rec)
+{
+    qtys_t *q = ctx;
+    cr_assert_lt(q->count, 4096);
+    q->qty[q->count++] = rec->qty;
+    return ND_OK;
+}
+
+/* What another process would find in the file while the writer still holds its batch: a
+ * second SQLite connection (WAL) sees only committed transactions. */
+static int committed_count(void)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    cr_assert_eq(sqlite3_open_v2(sqlite_file, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM records", -1, &q, NULL), SQLITE_OK,
+                 "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The records a new handle reads after the writer is gone, in order. */
+static int durable_records(const char *url, qtys_t *q)
+{
+    nd_store_t *s = open_store(url);
+    char err[256] = "";
+    memset(q, 0, sizeof *q);
+    cr_assert_eq(nd_store_scan(s, NULL, q, collect_qty, err, sizeof err), ND_OK, "%s", err);
+    nd_store_close(s);
+    return q->count;
+}
+
+/* After a crash: the chain verifies, with the store's head (table and file) at its end. */
+static void assert_verifies(const char *url, int64_t count)
+{
+    nd_store_t *s = open_store(url);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_eq(a.verified, count);
+    cr_assert_eq(a.head_seq, count);
+    /* a new store's head file comes with its first commit */
+    cr_assert_str_eq(a.head_checked, count > 0 ? "table and head file"
+                                               : "table (empty, no head file yet)");
+    nd_store_close(s);
+}
+
+Test(group_commit, records_wait_for_the_batch_and_the_barrier_commits_before_returning)
+{
+    const char *url = url_for("sqlite");
+    group_t g;
+    group_open(&g, url, 1000, 60000);
+    qtys_t q;
+    for (int k = 0; k < 5; k++)
+        record(&g, k);
+    cr_assert_eq(committed_count(), 0, "records were committed before the batch filled");
+    cr_assert_eq(nd_recorder_commits(g.recorder), 0);
+    char err[256] = "";
+    cr_assert_eq(nd_recorder_barrier(g.recorder, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 1);
+    cr_assert_eq(committed_count(), 5, "the barrier returned before its commit");
+    /* nothing pending: the barrier costs no commit */
+    cr_assert_eq(nd_recorder_barrier(g.recorder, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 1);
+    record(&g, 5);
+    group_crash(&g);
+    cr_assert_eq(durable_records(url, &q), 5, "the record after the barrier survived a crash");
+    for (int k = 0; k < 5; k++)
+        cr_assert_eq(q.qty[k], k + 1);
+    assert_verifies(url, 5);
+}
+
+/* The barrier's commit fails (its head file cannot be written: PATH.head.next is a
+ * directory): it returns the error, the recorder refuses every later event (the engine
+ * halts), and the batch is not committed, so no record is durable without its head. */
+Test(group_commit, a_failed_barrier_halts_like_a_failed_write)
+{
+    const char *url = url_for("sqlite");
+    char next[300];
+    snprintf(next, sizeof next, "%s.head.next", sqlite_file);
+    group_t g;
+    group_open(&g, url, 1000, 60000);
+    for (int k = 0; k < 3; k++)
+        record(&g, k);
+    cr_assert_eq(mkdir(next, 0700), 0);
+    char err[256] = "";
+    cr_assert_eq(nd_recorder_barrier(g.recorder, err, sizeof err), ND_EIO);
+    cr_assert(strstr(err, "head file") != NULL, "%s", err);
+    nd_event_t ev = fill_event(3);
+    cr_assert_eq(nd_recorder_on_event(g.recorder, &ev), ND_EIO); /* the engine halts */
+    cr_assert_str_eq(nd_recorder_error(g.recorder), err);
+    group_crash(&g);
+    rmdir(next);
+    cr_assert_eq(committed_count(), 0);
+    assert_verifies(url, 0);
+}
+
+Test(group_commit, a_batch_commits_at_n_records_and_a_crash_loses_at_most_the_open_batch)
+{
+    const char *url = url_for("sqlite");
+    group_t g;
+    group_open(&g, url, 7, 60000);
+    for (int k = 0; k < 50; k++)
+        record(&g, k);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 7); /* 49 records in 7 batches, 1 open */
+    group_crash(&g);
+    qtys_t q;
+    cr_assert_eq(durable_records(url, &q), 49);
+    for (int k = 0; k < 49; k++)
+        cr_assert_eq(q.qty[k], k + 1);
+    assert_verifies(url, 49);
+}
+
+Test(group_commit, a_batch_commits_after_t_ms_at_the_next_callback_or_poll)
+{
+    const char *url = url_for("sqlite");
+    group_t g;
+    group_open(&g, url, 1000, 50);
+    char err[256] = "";
+    record(&g, 0);
+    record(&g, 1);
+    nd_clock_sim_set(&g.clock, 1000 * ND_NS_PER_SEC + 49 * ND_NS_PER_MS);
+    cr_assert_eq(nd_recorder_poll(g.recorder, err, sizeof err), ND_OK, "%s", err);
+    record(&g, 2);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 0, "committed before the interval");
+    nd_clock_sim_set(&g.clock, 1000 * ND_NS_PER_SEC + 50 * ND_NS_PER_MS);
+    cr_assert_eq(nd_recorder_poll(g.recorder, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 1, "the poll did not commit a due batch");
+    /* the interval counts from the batch's first record, and an event also commits */
+    record(&g, 3);
+    nd_clock_sim_set(&g.clock, 1000 * ND_NS_PER_SEC + 100 * ND_NS_PER_MS);
+    record(&g, 4);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 2);
+    record(&g, 5);
+    nd_clock_sim_set(&g.clock, 1000 * ND_NS_PER_SEC + 150 * ND_NS_PER_MS);
+    nd_recorder_on_bar_done(g.recorder, NULL, 0, false); /* the first step: commits anyway */
+    cr_assert_eq(nd_recorder_commits(g.recorder), 3);
+    record(&g, 6);
+    nd_recorder_on_bar_done(g.recorder, NULL, 0, false); /* not due, not the first step */
+    cr_assert_eq(nd_recorder_commits(g.recorder), 3);
+    /* a step end commits a due batch within ND_RECORDER_STEPS_PER_CLOCK steps */
+    nd_clock_sim_set(&g.clock, 1000 * ND_NS_PER_SEC + 250 * ND_NS_PER_MS);
+    for (uint32_t k = 0; k < ND_RECORDER_STEPS_PER_CLOCK; k++)
+        nd_recorder_on_bar_done(g.recorder, NULL, 0, false);
+    cr_assert_eq(nd_recorder_commits(g.recorder), 4);
+    record(&g, 7);
+    group_crash(&g);
+    qtys_t q;
+    cr_assert_eq(durable_records(url, &q), 7);
+    assert_verifies(url, 7);
+}
+
+/* A crash between a commit and the head file's rename leaves PATH.head one commit behind and
+ * PATH.head.next naming the chain's end: verify accepts it, the next writer completes the
+ * rename; without the .next file the stale head is still a fault. */
+Test(group_commit, a_crash_between_the_commit_and_the_rename_verifies)
+{
+    const char *url = url_for("sqlite");
+    char head[300], next[300], old[300], cmd[1400];
+    snprintf(head, sizeof head, "%s.head", sqlite_file);
+    snprintf(next, sizeof next, "%s.head.next", sqlite_file);
+    snprintf(old, sizeof old, "%s.old", sqlite_file);
+    nd_store_t *s = open_store(url);
+    append_fill(s, 0, T0);
+    flush(s);
+    snprintf(cmd, sizeof cmd, "cp %s %s", head, old);
+    cr_assert_eq(system(cmd), 0);
+    append_fill(s, 1, T0 + 1);
+    flush(s);
+    nd_store_close(s);
+    snprintf(cmd, sizeof cmd, "cp %s %s && cp %s %s", head, next, old, head);
+    cr_assert_eq(system(cmd), 0);
+    s = open_store(url);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_str_eq(a.head_checked, "table and head file (pending rename)");
+    nd_store_close(s);
+    /* the .next file must name the chain's end exactly */
+    snprintf(cmd, sizeof cmd, "cp %s %s", old, next);
+    cr_assert_eq(system(cmd), 0);
+    s = open_store(url);
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_HEAD, "%s", a.detail);
+    nd_store_close(s);
+    /* the next writer (pending rename completed first) brings the head file up to date */
+    snprintf(cmd, sizeof cmd, "cp %s %s && cp %s %s", head, next, old, head);
+    cr_assert_eq(system(cmd), 0);
+    s = open_store(url);
+    append_fill(s, 2, T0 + 2);
+    flush(s);
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_str_eq(a.head_checked, "table and head file");
+    nd_store_close(s);
+    unlink(old);
+}
+
+/* A crash before the commit leaves PATH.head.next ahead of the chain: ignored, PATH.head
+ * agrees. With a key, a pending head must be signed like any other. */
+Test(group_commit, a_head_next_ahead_is_ignored_and_a_pending_one_must_be_signed)
+{
+    const char *url = url_for("sqlite");
+    char head[300], next[300], old[300], cmd[2000];
+    snprintf(head, sizeof head, "%s.head", sqlite_file);
+    snprintf(next, sizeof next, "%s.head.next", sqlite_file);
+    snprintf(old, sizeof old, "%s.old", sqlite_file);
+    setenv("NODERR_AUDIT_KEY", "group-commit-test-key", 1);
+    nd_store_t *s = open_store(url);
+    append_fill(s, 0, T0);
+    flush(s);
+    snprintf(cmd, sizeof cmd, "cp %s %s", head, old);
+    cr_assert_eq(system(cmd), 0);
+    append_fill(s, 1, T0 + 1);
+    flush(s);
+    nd_store_close(s);
+    FILE *f = fopen(next, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "noderr-audit-head 1\nseq 9\nhash %064d\nmac -\n", 7);
+    fclose(f);
+    s = open_store(url);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_str_eq(a.head_checked, "table and head file");
+    nd_store_close(s);
+    /* a signed pending rename is accepted ... */
+    snprintf(cmd, sizeof cmd, "cp %s %s.new && cp %s %s && cp %s %s", head, head, head, next,
+             old, head);
+    cr_assert_eq(system(cmd), 0);
+    s = open_store(url);
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_str_eq(a.head_checked, "table and head file (pending rename)");
+    nd_store_close(s);
+    /* ... but not once the .next file lost its signature */
+    snprintf(cmd, sizeof cmd, "sed 's/^mac .*/mac -/' %s.new > %s", head, next);
+    cr_assert_eq(system(cmd), 0);
+    s = open_store(url);
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_HEAD, "%s", a.detail);
+    nd_store_close(s);
+    unsetenv("NODERR_AUDIT_KEY");
+    unlink(old);
+    snprintf(cmd, sizeof cmd, "%s.new", head);
+    unlink(cmd);
+}
+
+/* A new store gets its head file with its first commit (two fsyncs fewer per new file):
+ * empty and unkeyed it verifies without one; with a key its signed head and file are written
+ * at open; once it holds records, a missing head file is a fault again. */
+Test(group_commit, a_new_store_gets_its_head_file_with_its_first_commit)
+{
+    const char *url = url_for("sqlite");
+    char head[300];
+    snprintf(head, sizeof head, "%s.head", sqlite_file);
+    nd_store_t *s = open_store(url);
+    cr_assert_eq(access(head, F_OK), -1);
+    nd_audit_result_t a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_str_eq(a.head_checked, "table (empty, no head file yet)");
+    append_fill(s, 0, T0);
+    flush(s);
+    cr_assert_eq(access(head, F_OK), 0);
+    nd_store_close(s);
+    unlink(head);
+    s = open_store(url);
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_HEAD, "%s", a.detail);
+    nd_store_close(s);
+    url = url_for("sqlite");
+    setenv("NODERR_AUDIT_KEY", "group-commit-test-key", 1);
+    s = open_store(url);
+    cr_assert_eq(access(head, F_OK), 0, "with a key the signed head is written at open");
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_OK, "%s", a.detail);
+    cr_assert_str_eq(a.head_checked, "table and head file");
+    nd_store_close(s);
+    unlink(head);
+    s = open_store(url);
+    a = verify(s);
+    cr_assert_eq(a.problem, ND_AUDIT_HEAD, "with a key a missing head file is a fault: %s",
+                 a.detail);
+    nd_store_close(s);
+    unsetenv("NODERR_AUDIT_KEY");
+}
+
+/* Property: for random batch sizes, intervals, step ends, barriers, polls and crash points,
+ * whatever was committed survives the crash exactly (same records, same order, nothing
+ * uncommitted), what was lost is at most the open batch, and the chain and both heads
+ * verify. */
+Test(group_commit, property_committed_records_survive_any_crash_point, .timeout = 120)
+{
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        srand(seed);
+        const char *url = url_for("sqlite");
+        uint32_t events_max = 1 + (uint32_t)(rand() % 40);
+        int64_t interval_ms = 1 + rand() % 20;
+        int crash_at = rand() % 300;
+        group_t g;
+        group_open(&g, url, events_max, interval_ms);
+        int64_t now_ns = 1000 * ND_NS_PER_SEC;
+        int committed = 0; /* records the recorder has made durable */
+        int64_t commits = 0;
+        char err[256] = "";
+        for (int k = 0; k < crash_at; k++) {
+            record(&g, k);
+            int action = rand() % 10;
+            if (action == 0)
+                nd_recorder_on_bar_done(g.recorder, NULL, 0, false);
+            else if (action == 1)
+                cr_assert_eq(nd_recorder_barrier(g.recorder, err, sizeof err), ND_OK, "%s", err);
+            else if (action == 2)
+                cr_assert_eq(nd_recorder_poll(g.recorder, err, sizeof err), ND_OK, "%s", err);
+            now_ns += (rand() % 4) * ND_NS_PER_MS;
+            nd_clock_sim_set(&g.clock, now_ns);
+            if (nd_recorder_commits(g.recorder) != commits) {
+                commits = nd_recorder_commits(g.recorder);
+                committed = k + 1;
+            }
+            if (action == 1)
+                cr_assert_eq(committed, k + 1, "seed %u: the barrier left records pending",
+                             seed);
+        }
+        group_crash(&g);
+        qtys_t q;
+        int found = durable_records(url, &q);
+        cr_assert_eq(found, committed, "seed %u (N=%u, T=%lld ms, crash at %d): %d records "
+                     "found, %d committed", seed, events_max, (long long)interval_ms, crash_at,
+                     found, committed);
+        cr_assert_lt(crash_at - found, (int)events_max > 0 ? (int)events_max : 1,
+                     "seed %u: lost more than the open batch", seed);
+        for (int k = 0; k < found; k++)
+            cr_assert_eq(q.qty[k], k + 1, "seed %u: record %d", seed, k);
+        if (found > 0)
+            assert_verifies(url, found);
+    }
 }

@@ -95,6 +95,9 @@ int nd_cli_out_close(const char *option, const char *path, FILE *f);
  * exit code into ND_EXIT_USAGE with "noderr: writing to stdout: why". Returns the exit code. */
 int nd_cli_stdout_finish(int rc);
 
+/* --log-level err|warn|info|debug: sets the log level, or -1 with a message. */
+int nd_cli_log_level(const char *arg);
+
 /* Writes a JSON value to stdout followed by a newline, deterministic formatting. */
 struct json_t;
 int nd_cli_print_json(struct json_t *value);

@@ -1,5 +1,6 @@
 /* cli_util.c: option parsing shared by the subcommands; errors name the option and why. */
 #include "cli.h"
+#include "noderr/log.h"
 #include "noderr/backtest.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
@@ -303,4 +304,15 @@ int nd_cli_stdout_finish(int rc)
         return ND_EXIT_USAGE;
     }
     return rc;
+}
+
+int nd_cli_log_level(const char *arg)
+{
+    nd_log_level_t level;
+    if (nd_log_level_parse(arg, &level) != ND_OK) {
+        fprintf(stderr, "noderr: --log-level: '%s' is not err, warn, info or debug\n", arg);
+        return -1;
+    }
+    nd_log_set_level(level);
+    return 0;
 }

@@ -348,15 +348,7 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_DB: o->db_url = arg; return 0;
     case OPT_DB_COMMIT: return parse_commit_every(o, arg);
     case OPT_PRETRADE: return parse_pretrade(o, arg);
-    case OPT_LOG: {
-        nd_log_level_t level;
-        if (nd_log_level_parse(arg, &level) != ND_OK) {
-            fprintf(stderr, "noderr: --log-level: '%s' is not err, warn, info or debug\n", arg);
-            return -1;
-        }
-        nd_log_set_level(level);
-        return 0;
-    }
+    case OPT_LOG: return nd_cli_log_level(arg);
     }
     return parse_costs_and_limits(o, opt, arg);
 }

@@ -170,15 +170,7 @@ static int parse_option(void *ctx, int opt, const char *arg)
         o->only[o->cfg.only_count++] = arg;
         o->cfg.only = o->only;
         return 0;
-    case OPT_LOG: {
-        nd_log_level_t level;
-        if (nd_log_level_parse(arg, &level) != ND_OK) {
-            fprintf(stderr, "noderr: --log-level: '%s' is not err, warn, info or debug\n", arg);
-            return -1;
-        }
-        nd_log_set_level(level);
-        return 0;
-    }
+    case OPT_LOG: return nd_cli_log_level(arg);
     }
     return parse_costs(o, opt, arg);
 }

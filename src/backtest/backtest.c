@@ -73,12 +73,25 @@ nd_err_t nd__backtest_on_event(void *ctx, const nd_event_t *event)
     return rc->cfg->tap.on_event(rc->cfg->tap.ctx, event);
 }
 
+/* (double)v, through a 64-bit conversion (a few instructions) when v fits an int64 or a uint64,
+ * as equities do below 1.8e19 ext units, instead of libgcc's __floattidf. Exact: each path
+ * converts the same integer with the same rounding, so the double is the same bit for bit. */
+static inline double ext_to_double(__int128 v)
+{
+    int64_t narrow = (int64_t)v;
+    if (narrow == v)
+        return (double)narrow;
+    if ((v >> 64) == 0)
+        return (double)(uint64_t)v; /* 2^63 <= v < 2^64 */
+    return (double)v;
+}
+
 static void on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
 {
     run_ctx_t *rc = ctx;
     if (rc->cfg->tap.on_bar_done)
         rc->cfg->tap.on_bar_done(rc->cfg->tap.ctx, bar, equity_ext, in_market);
-    double equity = (double)equity_ext;
+    double equity = ext_to_double(equity_ext);
     if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
         rc->failure = ND_ENOMEM;
     rc->prev_equity = equity;

@@ -436,7 +436,8 @@ static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
     if (bar->instrument_id >= e->instrument_count)
         return ND_EINVAL;
     int64_t *last = &e->last_bar_ns[bar->instrument_id];
-    if (e->stats.bars + e->stats.events > 0 && bar->ts_ns < e->stats.last_ts_ns)
+    bool first = e->stats.bars + e->stats.events == 0;
+    if (!first && bar->ts_ns < e->stats.last_ts_ns)
         return ND_EINVAL;
     if (*last != 0 && bar->ts_ns > *last) {
         int64_t gap = bar->ts_ns - *last;
@@ -444,7 +445,7 @@ static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
             e->stats.interval_ns = gap;
     }
     *last = bar->ts_ns;
-    if (e->stats.bars + e->stats.events == 0)
+    if (first)
         e->stats.first_ts_ns = bar->ts_ns;
     e->stats.last_ts_ns = bar->ts_ns;
     e->stats.bars++;
@@ -464,13 +465,13 @@ static nd_err_t on_breaker(nd_engine_t *e)
     return nd__engine_flatten(e);
 }
 
-nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out)
+/* The breaker step when a breaker tripped now or the engine is (or was) halted: the flattening,
+ * the release, the ensure-flat follow-up. Out of line: a quiet bar never comes here. */
+__attribute__((noinline)) static nd_err_t risk_step_halted(nd_engine_t *e, bool tripped,
+                                                           bool was_halted)
 {
-    __int128 equity = nd_portfolio_equity_ext(e->portfolio);
-    bool was_halted = e->risk.halted;
-    nd_err_t rc = ND_OK;
-    if (nd_risk_on_equity(&e->risk, e->now_ns, equity)) {
-        rc = on_breaker(e);
+    if (tripped) {
+        nd_err_t rc = on_breaker(e);
         if (rc != ND_OK)
             return rc;
     } else if (was_halted && !e->risk.halted) {
@@ -480,12 +481,31 @@ nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out)
         (e->live_count > 0 || nd_portfolio_has_positions(e->portfolio))) {
         /* Risk owns every position until it is flat: follow up partial fills and orders the
          * venue dropped. */
-        rc = nd__engine_ensure_flat(e);
+        return nd__engine_ensure_flat(e);
+    }
+    return ND_OK;
+}
+
+/* nd__engine_risk_step's body, inlined into the bar step: on a quiet bar (no trip, not halted
+ * before or after) it is the equity read and the breakers' update, with no call frame and no
+ * equity through memory. */
+static inline nd_err_t risk_step(nd_engine_t *e, __int128 *equity_out)
+{
+    __int128 equity = nd_portfolio_equity_ext(e->portfolio);
+    bool was_halted = e->risk.halted;
+    bool tripped = nd_risk_on_equity(&e->risk, e->now_ns, equity);
+    if (__builtin_expect(tripped | was_halted | e->risk.halted, 0)) {
+        nd_err_t rc = risk_step_halted(e, tripped, was_halted);
         if (rc != ND_OK)
             return rc;
     }
     *equity_out = equity;
     return ND_OK;
+}
+
+nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out)
+{
+    return risk_step(e, equity_out);
 }
 
 nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
@@ -497,10 +517,11 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
         return rc;
     if (e->timer_count > 0)
         nd__engine_fire_timers(e);
-    nd_exec_venue_t *venue = nd__engine_venue(e, bar->instrument_id);
     /* live[] holds every working order of every venue: none there, nothing to match (and no
-     * indirect call on the hot path). An event-level venue has no on_bar. */
-    if (e->live_count > 0 && venue->ops->on_bar && venue->ops->open_count(venue->self) > 0) {
+     * venue look-up or indirect call on the hot path). An event-level venue has no on_bar. */
+    nd_exec_venue_t *venue = NULL;
+    if (e->live_count > 0 && (venue = nd__engine_venue(e, bar->instrument_id))->ops->on_bar &&
+        venue->ops->open_count(venue->self) > 0) {
         size_t count = 0;
         rc = venue->ops->on_bar(venue->self, bar, e->fill_buf, e->cfg.orders_max, &count);
         if (rc == ND_OK)
@@ -510,7 +531,7 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     }
     nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
     __int128 equity = 0;
-    rc = nd__engine_risk_step(e, &equity);
+    rc = risk_step(e, &equity);
     if (rc != ND_OK)
         return rc;
     e->stats.halted_bars += e->risk.halted;

@@ -131,15 +131,45 @@ __attribute__((noinline, cold)) static void sma_rebase(sma_state_t *s, int64_t c
     }
 }
 
-/* The hot path: two ring reads, one write, six additions and one 128-bit comparison. */
-static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+/* Compares the fast and the slow average, fast_sum / fast_n against slow_sum / slow_n, as the
+ * sign of fast_sum * slow_n - slow_sum * fast_n. Both products usually fit an int64 (sums of
+ * price differences over a few thousand bars); when either overflows, the exact __int128
+ * products decide, so the result is the same either way. */
+static inline int32_t sma_compare(const sma_state_t *s)
 {
-    sma_state_t *s = state;
-    ND_ASSERT(bar->instrument_id == s->instrument_id);
-    int64_t close = bar->close;
+    if (__builtin_expect(s->wide, 0)) {
+        __int128 lhs = s->fast_wide * s->slow_n;
+        __int128 rhs = s->slow_wide * s->fast_n;
+        return (lhs > rhs) - (lhs < rhs);
+    }
+    int64_t lhs, rhs;
+    if (__builtin_expect(!__builtin_mul_overflow(s->fast_sum, (int64_t)s->slow_n, &lhs) &&
+                             !__builtin_mul_overflow(s->slow_sum, (int64_t)s->fast_n, &rhs),
+                         1))
+        return (lhs > rhs) - (lhs < rhs);
+    __int128 wide_lhs = (__int128)s->fast_sum * s->slow_n;
+    __int128 wide_rhs = (__int128)s->slow_sum * s->fast_n;
+    return (wide_lhs > wide_rhs) - (wide_lhs < wide_rhs);
+}
+
+/* Emits a target when the comparison changed sign since the previous formed bar. */
+static inline void sma_signal(sma_state_t *s, int32_t cmp, nd_strategy_ctx_t *ctx)
+{
+    if (cmp > 0 && s->prev_cmp <= 0) {
+        nd__strategy_emit(ctx, s->instrument_id, &s->direction, 1);
+    } else if (cmp < 0 && s->prev_cmp >= 0) {
+        nd__strategy_emit(ctx, s->instrument_id, &s->direction, 0);
+    }
+    s->prev_cmp = cmp;
+}
+
+/* Warm-up, re-base and wide bars: the general path, kept out of line. */
+__attribute__((noinline)) static void sma_on_bar_slow(sma_state_t *s, int64_t close,
+                                                      nd_strategy_ctx_t *ctx)
+{
     /* In [lo, hi], close - ref cannot overflow and the sums stay exact. */
     int rebase = (close < s->lo) | (close > s->hi);
-    if (__builtin_expect(!rebase, 1)) {
+    if (!rebase) {
         int64_t d = close - s->ref;
         if (s->count >= s->slow_n) {
             s->slow_sum -= s->ring[s->head] - s->ref;
@@ -166,17 +196,37 @@ static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
     if (s->count < s->slow_n) {
         return; /* the slow average is not formed yet */
     }
-    __int128 lhs = s->wide ? s->fast_wide * s->slow_n : (__int128)s->fast_sum * s->slow_n;
-    __int128 rhs = s->wide ? s->slow_wide * s->fast_n : (__int128)s->slow_sum * s->fast_n;
-    int32_t cmp = (lhs > rhs) - (lhs < rhs);
+    int32_t cmp = sma_compare(s);
     if (s->count > s->slow_n) {
-        if (cmp > 0 && s->prev_cmp <= 0) {
-            nd__strategy_emit(ctx, s->instrument_id, &s->direction, 1);
-        } else if (cmp < 0 && s->prev_cmp >= 0) {
-            nd__strategy_emit(ctx, s->instrument_id, &s->direction, 0);
-        }
+        sma_signal(s, cmp, ctx);
+    } else {
+        s->prev_cmp = cmp;
     }
-    s->prev_cmp = cmp;
+}
+
+/* The hot path, once both windows are full (count saturated at slow + 1), the close needs no
+ * re-base and the sums are int64: two ring reads, one write, four additions and two 64-bit
+ * multiplications. Everything else goes to sma_on_bar_slow, which does the same steps in the
+ * general case. */
+static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+{
+    sma_state_t *s = state;
+    ND_ASSERT(bar->instrument_id == s->instrument_id);
+    int64_t close = bar->close;
+    if (__builtin_expect(s->count <= s->slow_n || close < s->lo || close > s->hi, 0)) {
+        sma_on_bar_slow(s, close, ctx);
+        return;
+    }
+    /* Not wide here: while wide, lo > hi and every close takes the slow path. */
+    int64_t ref = s->ref;
+    int32_t head = s->head, fast_out = s->fast_out;
+    int64_t d = close - ref;
+    s->slow_sum += d - (s->ring[head] - ref);
+    s->fast_sum += d - (s->ring[fast_out] - ref);
+    s->ring[head] = close;
+    s->head = head + 1 == s->slow_n ? 0 : head + 1;
+    s->fast_out = fast_out + 1 == s->slow_n ? 0 : fast_out + 1;
+    sma_signal(s, sma_compare(s), ctx);
 }
 
 const nd_strategy_def_t nd__strategy_sma_cross = {

@@ -342,37 +342,52 @@ static int fast_row(const csv_source_t *s, const char *line, size_t len, nd_bar_
  * scan stops at the window's end. Smaller than ND_LINE_MAX, so an accepted row is never one
  * the line reader would call too long. */
 #define FAST_WINDOW 512
+/* The fast path's helpers must fold into fast_next: a call per number costs more than it parses. */
+#define ND_FAST_INLINE inline __attribute__((always_inline))
 ND_STATIC_ASSERT(FAST_WINDOW <= ND_LINE_MAX, "a fast-path row is never over the line limit");
 ND_STATIC_ASSERT(FAST_WINDOW < READ_BUF_SIZE, "the window fits the read buffer");
 
-/* The digits among 8 bytes loaded little-endian (the first byte lowest): how many lead (0..8)
- * and their value. XOR with '0' maps exactly '0'..'9' to 0..9; a byte is flagged as a non-digit
- * when its high bit is set or its low 7 bits plus 0x76 reach 0x80 (no carry crosses bytes). */
-static inline unsigned swar_digits8(const char *p, uint64_t *value /* OUT */)
+/* Eight bytes loaded little-endian (the first byte lowest) and XORed with '0', which maps
+ * exactly '0'..'9' to 0..9. */
+static ND_FAST_INLINE uint64_t swar_load(const char *p)
 {
     uint64_t word;
     memcpy(&word, p, sizeof word);
-    uint64_t x = word ^ 0x3030303030303030ULL;
+    return word ^ 0x3030303030303030ULL;
+}
+
+/* How many of the 8 bytes of x lead as digits (0..8): a byte is a non-digit when its high bit
+ * is set or its low 7 bits plus 0x76 reach 0x80 (no carry crosses bytes). */
+static ND_FAST_INLINE unsigned swar_count(uint64_t x)
+{
     uint64_t flags = (((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7676767676767676ULL) | x) &
                      0x8080808080808080ULL;
-    unsigned count = flags ? (unsigned)__builtin_ctzll(flags) >> 3 : 8;
-    if (count == 0) {
-        *value = 0;
-        return 0;
-    }
+    return flags ? (unsigned)__builtin_ctzll(flags) >> 3 : 8;
+}
+
+/* The value of the first count (1..8) digit bytes of x. */
+static ND_FAST_INLINE uint64_t swar_value(uint64_t x, unsigned count)
+{
     /* Push the non-digits out of the top; zeros come in as leading zero digits. */
     x <<= 8 * (8 - count);
     /* Pairs, then fours, then eight: the classic SWAR reduction of eight decimal digits. */
     x = (x * 10) + (x >> 8);
-    x = (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-         (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
-    *value = x;
+    return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+            (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
+/* The digits leading the 8 bytes at p: how many (0..8) and their value. */
+static ND_FAST_INLINE unsigned swar_digits8(const char *p, uint64_t *value /* OUT */)
+{
+    uint64_t x = swar_load(p);
+    unsigned count = swar_count(x);
+    *value = count == 0 ? 0 : swar_value(x, count);
     return count;
 }
 
 /* A run of up to 16 digits at p, read in two loads; *count is 17 when the run is longer (the
  * caller falls back). Reads at most 16 bytes from p. */
-static inline const char *swar_run(const char *p, uint64_t *value /* OUT */,
+static ND_FAST_INLINE const char *swar_run(const char *p, uint64_t *value /* OUT */,
                                    unsigned *count /* OUT */)
 {
     uint64_t high, low;
@@ -392,8 +407,28 @@ static inline const char *swar_run(const char *p, uint64_t *value /* OUT */,
  * point and no more fraction digits than the scale. NULL sends the row to the careful path,
  * which accepts the rarer forms (signs, surplus zeros, long numbers) or words the error; when
  * this accepts, the value is exactly nd_fixed_parse's. Reads at most 33 bytes from p. */
-static inline const char *fast_fixed(const char *p, int decimals, int64_t *out /* OUT */)
+static ND_FAST_INLINE const char *fast_fixed(const char *p, int decimals, int64_t *out /* OUT */)
 {
+    /* The commonest shape, "7195.24": the whole number, point included, within 8 bytes. The
+     * point's byte is squeezed out (the bytes above it move down one, byte 8 comes in on top)
+     * so that one conversion reads all the digits. */
+    uint64_t x = swar_load(p);
+    unsigned point = swar_count(x);
+    if (point > 0 && point < 8 && p[point] == '.') {
+        uint64_t low_mask = ((uint64_t)1 << (8 * point)) - 1;
+        uint64_t merged = (x & low_mask) | ((x >> 8) & ~low_mask) |
+                          ((uint64_t)((unsigned char)p[8] ^ 0x30) << 56);
+        unsigned digits = swar_count(merged);
+        unsigned frac_count = digits - point;
+        if (digits < 8 && frac_count <= (unsigned)decimals) {
+            int64_t value;
+            if (__builtin_mul_overflow((int64_t)swar_value(merged, digits),
+                                       pow10_table[decimals - (int)frac_count], &value))
+                return NULL;
+            *out = value;
+            return p + digits + 1;
+        }
+    }
     uint64_t whole, frac = 0;
     unsigned whole_count, frac_count = 0;
     p = swar_run(p, &whole, &whole_count);
@@ -414,7 +449,7 @@ static inline const char *fast_fixed(const char *p, int decimals, int64_t *out /
 }
 
 /* fast_fixed followed by a comma; NULL otherwise. Reads at most 34 bytes from p. */
-static inline const char *fast_column(const char *p, int decimals, int64_t *out /* OUT */)
+static ND_FAST_INLINE const char *fast_column(const char *p, int decimals, int64_t *out /* OUT */)
 {
     p = fast_fixed(p, decimals, out);
     return p != NULL && *p == ',' ? p + 1 : NULL;

@@ -336,6 +336,185 @@ static int fast_row(const csv_source_t *s, const char *line, size_t len, nd_bar_
     return 1;
 }
 
+/* The in-buffer fast path (fast_next) parses a row straight from the read buffer, eight bytes
+ * at a time, and needs FAST_WINDOW bytes ahead of the row so that no load passes the buffer's
+ * data: a row it accepts is at most 17 + 10 * 34 bytes before the ignored kline column, whose
+ * scan stops at the window's end. Smaller than ND_LINE_MAX, so an accepted row is never one
+ * the line reader would call too long. */
+#define FAST_WINDOW 512
+/* The fast path's helpers must fold into fast_next: a call per number costs more than it parses. */
+#define ND_FAST_INLINE inline __attribute__((always_inline))
+ND_STATIC_ASSERT(FAST_WINDOW <= ND_LINE_MAX, "a fast-path row is never over the line limit");
+ND_STATIC_ASSERT(FAST_WINDOW < READ_BUF_SIZE, "the window fits the read buffer");
+
+/* Eight bytes loaded little-endian (the first byte lowest) and XORed with '0', which maps
+ * exactly '0'..'9' to 0..9. */
+static ND_FAST_INLINE uint64_t swar_load(const char *p)
+{
+    uint64_t word;
+    memcpy(&word, p, sizeof word);
+    return word ^ 0x3030303030303030ULL;
+}
+
+/* How many of the 8 bytes of x lead as digits (0..8): a byte is a non-digit when its high bit
+ * is set or its low 7 bits plus 0x76 reach 0x80 (no carry crosses bytes). */
+static ND_FAST_INLINE unsigned swar_count(uint64_t x)
+{
+    uint64_t flags = (((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7676767676767676ULL) | x) &
+                     0x8080808080808080ULL;
+    return flags ? (unsigned)__builtin_ctzll(flags) >> 3 : 8;
+}
+
+/* The value of the first count (1..8) digit bytes of x. */
+static ND_FAST_INLINE uint64_t swar_value(uint64_t x, unsigned count)
+{
+    /* Push the non-digits out of the top; zeros come in as leading zero digits. */
+    x <<= 8 * (8 - count);
+    /* Pairs, then fours, then eight: the classic SWAR reduction of eight decimal digits. */
+    x = (x * 10) + (x >> 8);
+    return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+            (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
+/* The digits leading the 8 bytes at p: how many (0..8) and their value. */
+static ND_FAST_INLINE unsigned swar_digits8(const char *p, uint64_t *value /* OUT */)
+{
+    uint64_t x = swar_load(p);
+    unsigned count = swar_count(x);
+    *value = count == 0 ? 0 : swar_value(x, count);
+    return count;
+}
+
+/* A run of up to 16 digits at p, read in two loads; *count is 17 when the run is longer (the
+ * caller falls back). Reads at most 16 bytes from p. */
+static ND_FAST_INLINE const char *swar_run(const char *p, uint64_t *value /* OUT */,
+                                   unsigned *count /* OUT */)
+{
+    uint64_t high, low;
+    unsigned n = swar_digits8(p, &high);
+    if (n < 8) {
+        *value = high;
+        *count = n;
+        return p + n;
+    }
+    unsigned m = swar_digits8(p + 8, &low);
+    *value = high * (uint64_t)pow10_table[m] + low;
+    *count = m == 8 ? 17 : 8 + m;
+    return p + 8 + m;
+}
+
+/* An unsigned plain decimal in the fast path's shape: at most 16 digits on each side of the
+ * point and no more fraction digits than the scale. NULL sends the row to the careful path,
+ * which accepts the rarer forms (signs, surplus zeros, long numbers) or words the error; when
+ * this accepts, the value is exactly nd_fixed_parse's. Reads at most 33 bytes from p. */
+static ND_FAST_INLINE const char *fast_fixed(const char *p, int decimals, int64_t *out /* OUT */)
+{
+    /* The commonest shape, "7195.24": the whole number, point included, within 8 bytes. The
+     * point's byte is squeezed out (the bytes above it move down one, byte 8 comes in on top)
+     * so that one conversion reads all the digits. */
+    uint64_t x = swar_load(p);
+    unsigned point = swar_count(x);
+    if (point > 0 && point < 8 && p[point] == '.') {
+        uint64_t low_mask = ((uint64_t)1 << (8 * point)) - 1;
+        uint64_t merged = (x & low_mask) | ((x >> 8) & ~low_mask) |
+                          ((uint64_t)((unsigned char)p[8] ^ 0x30) << 56);
+        unsigned digits = swar_count(merged);
+        unsigned frac_count = digits - point;
+        if (digits < 8 && frac_count <= (unsigned)decimals) {
+            int64_t value;
+            if (__builtin_mul_overflow((int64_t)swar_value(merged, digits),
+                                       pow10_table[decimals - (int)frac_count], &value))
+                return NULL;
+            *out = value;
+            return p + digits + 1;
+        }
+    }
+    uint64_t whole, frac = 0;
+    unsigned whole_count, frac_count = 0;
+    p = swar_run(p, &whole, &whole_count);
+    if (*p == '.')
+        p = swar_run(p + 1, &frac, &frac_count);
+    if (whole_count + frac_count == 0 || whole_count > 16 || frac_count > 16 ||
+        frac_count > (unsigned)decimals)
+        return NULL;
+    int64_t scaled, value;
+    if (__builtin_mul_overflow((int64_t)whole, pow10_table[decimals], &scaled))
+        return NULL;
+    /* frac < 10^frac_count, so this product stays below 10^decimals. */
+    if (__builtin_add_overflow(scaled, (int64_t)frac * pow10_table[decimals - (int)frac_count],
+                               &value))
+        return NULL;
+    *out = value;
+    return p;
+}
+
+/* fast_fixed followed by a comma; NULL otherwise. Reads at most 34 bytes from p. */
+static ND_FAST_INLINE const char *fast_column(const char *p, int decimals, int64_t *out /* OUT */)
+{
+    p = fast_fixed(p, decimals, out);
+    return p != NULL && *p == ',' ? p + 1 : NULL;
+}
+
+/* The kline tail after the volume's comma, as check_kline_extras and scan_kline_tail accept
+ * it (five plain decimals each followed by a comma, then the ignored column without a comma),
+ * up to its '\n'; NULL on any deviation or when the '\n' is not before end. */
+static inline const char *fast_kline_tail(const char *p, const char *end)
+{
+    for (int k = 0; k < 5; k++) {
+        uint64_t ignored;
+        unsigned whole_count, frac_count = 0;
+        p = swar_run(p, &ignored, &whole_count);
+        if (*p == '.')
+            p = swar_run(p + 1, &ignored, &frac_count);
+        if (whole_count + frac_count == 0 || whole_count > 16 || frac_count > 16 || *p != ',')
+            return NULL;
+        p++;
+    }
+    for (; p < end && *p != '\n'; p++)
+        if (*p == ',')
+            return NULL;
+    return p < end ? p : NULL;
+}
+
+/* Parses the row at the start of the line reader's window in place, in one pass with no line
+ * search of its own. 0 when the row is not in the common shape or the window is short (near a
+ * refill or the end of the file): nothing is consumed and the line-based path takes over. */
+static int fast_next(csv_source_t *s, nd_bar_t *b /* OUT */, int64_t *raw /* OUT */)
+{
+    size_t avail;
+    const char *start = nd__lines_peek(&s->lines, &avail), *p;
+    if (avail < FAST_WINDOW)
+        return 0;
+    uint64_t ts;
+    unsigned ts_count;
+    p = swar_run(start, &ts, &ts_count);
+    if (ts_count == 0 || ts_count > 16 || *p != ',')
+        return 0;
+    int pd = s->px_decimals, qd = s->qty_decimals;
+    if ((p = fast_column(p + 1, pd, &b->open)) == NULL ||
+        (p = fast_column(p, pd, &b->high)) == NULL || (p = fast_column(p, pd, &b->low)) == NULL ||
+        (p = fast_column(p, pd, &b->close)) == NULL || (p = fast_fixed(p, qd, &b->volume)) == NULL)
+        return 0;
+    if (s->format == ND_BAR_FORMAT_KLINE) {
+        if (*p != ',' || (p = fast_kline_tail(p + 1, start + FAST_WINDOW)) == NULL)
+            return 0;
+    } else {
+        p += *p == '\r'; /* the line reader strips one '\r' before the '\n' */
+        if (*p != '\n')
+            return 0;
+    }
+    /* 16 digits stay below 10^16, so the products below cannot overflow. */
+    int64_t unit_ns = 1000000; /* milliseconds */
+    if (s->format == ND_BAR_FORMAT_KLINE && (int64_t)ts >= KLINE_US_MIN)
+        unit_ns = 1000; /* microseconds */
+    if ((int64_t)ts > INT64_MAX / unit_ns)
+        return 0;
+    b->ts_ns = (int64_t)ts * unit_ns;
+    *raw = (int64_t)ts;
+    nd__lines_consume(&s->lines, (size_t)(p + 1 - start));
+    return 1;
+}
+
 /* The careful parse: column count first, then each column with a precise reason. */
 static nd_err_t slow_row(csv_source_t *s, const char *line, size_t len, nd_bar_t *b /* OUT */,
                          int64_t *raw /* OUT */)
@@ -361,6 +540,25 @@ static nd_err_t slow_row(csv_source_t *s, const char *line, size_t len, nd_bar_t
     return rc;
 }
 
+/* The checks every parsed row passes, whichever path parsed it: OHLCV consistency and
+ * strictly increasing time. */
+static nd_err_t finish_row(csv_source_t *s, nd_bar_t *b, int64_t raw)
+{
+    nd_err_t rc = check_ohlcv(s, b);
+    if (rc != ND_OK)
+        return rc;
+    if (s->bars > 0 && b->ts_ns == s->prev_ts_ns)
+        return row_fail(s, ND_EPARSE, "duplicate time %lld", (long long)raw);
+    if (s->bars > 0 && b->ts_ns < s->prev_ts_ns)
+        return row_fail(s, ND_EPARSE, "time %lld before previous bar's %lld", (long long)raw,
+                        (long long)s->prev_ts_raw);
+    s->prev_ts_ns = b->ts_ns;
+    s->prev_ts_raw = raw;
+    b->instrument_id = s->instrument_id;
+    b->_reserved = 0;
+    return ND_OK;
+}
+
 /* Parses and validates one data row into *out. */
 static nd_err_t parse_row(csv_source_t *s, const char *line, size_t len, nd_bar_t *out /* OUT */)
 {
@@ -370,17 +568,9 @@ static nd_err_t parse_row(csv_source_t *s, const char *line, size_t len, nd_bar_
     if (!fast_row(s, line, len, &b, &raw))
         rc = slow_row(s, line, len, &b, &raw);
     if (rc == ND_OK)
-        rc = check_ohlcv(s, &b);
+        rc = finish_row(s, &b, raw);
     if (rc != ND_OK)
         return rc;
-    if (s->bars > 0 && b.ts_ns == s->prev_ts_ns)
-        return row_fail(s, ND_EPARSE, "duplicate time %lld", (long long)raw);
-    if (s->bars > 0 && b.ts_ns < s->prev_ts_ns)
-        return row_fail(s, ND_EPARSE, "time %lld before previous bar's %lld", (long long)raw,
-                        (long long)s->prev_ts_raw);
-    s->prev_ts_ns = b.ts_ns;
-    s->prev_ts_raw = raw;
-    b.instrument_id = s->instrument_id;
     *out = b;
     return ND_OK;
 }
@@ -400,6 +590,17 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
     csv_source_t *s = (csv_source_t *)src;
     if (s->status != ND_OK)
         return s->status;
+    nd_bar_t fast;
+    int64_t raw;
+    if (fast_next(s, &fast, &raw)) {
+        nd_err_t rc = finish_row(s, &fast, raw);
+        if (rc != ND_OK)
+            return rc;
+        ND_ASSERT(fast.low > 0);
+        s->bars++;
+        *out = fast;
+        return ND_OK;
+    }
     const char *line;
     size_t len;
     nd_err_t rc = read_data_line(s, &line, &len);

@@ -42,6 +42,22 @@ nd_err_t nd__lines_first(nd__lines_t *lines, const char **line /* OUT */, size_t
  * data rather than a header, so that the next read yields it again as line 1. */
 void nd__lines_unread_first(nd__lines_t *lines, const char *line);
 
+/* The unconsumed bytes of the buffer, for a caller that parses lines in place (the bar
+ * loader's fast path); *avail may end mid-line. Pair with nd__lines_consume. O(1). */
+static inline const char *nd__lines_peek(const nd__lines_t *l, size_t *avail /* OUT */)
+{
+    *avail = l->len - l->pos;
+    return l->buf + l->pos;
+}
+
+/* Consumes one whole line of size bytes (its ending included) that the caller found in the
+ * nd__lines_peek window, as nd__lines_next would have: the line number advances. */
+static inline void nd__lines_consume(nd__lines_t *l, size_t size)
+{
+    l->pos += size;
+    l->line_number++;
+}
+
 /* One comma-separated field, in place. */
 typedef struct nd__field {
     const char *text;

@@ -319,6 +319,87 @@ Test(market_loader, kline_units_switch_mid_file)
     unlink(path);
 }
 
+/* The loader parses rows in place from its read buffer when at least 512 bytes lie ahead, and
+ * the small files above never reach that path. Here each row under test sits on line 12 of a
+ * file with ten good rows before it and 720 bytes after it, so the in-buffer path sees it
+ * first; what it does not accept must still be accepted, or worded, exactly as before. */
+static char *padded(const char *row, const char *eol)
+{
+    static char text[2048];
+    size_t n = (size_t)snprintf(text, sizeof text, "%s", HDR);
+    for (int i = 1; i <= 10; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%d,1,1,1,1,1%s", i, eol);
+    n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", row, eol);
+    for (int i = 0; i < 30; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%lld,1,1,1,1,1%s",
+                              1000000000000LL + i, eol);
+    cr_assert_lt(n, sizeof text - 1);
+    return text;
+}
+
+Test(market_loader, in_buffer_path_rejects_as_before)
+{
+    static const struct {
+        const char *row;
+        nd_err_t code;
+        const char *reason;
+    } cases[] = {
+        {"1000000,1,1,1,1", ND_EPARSE, "12: expected 6 columns, found 5"},
+        {"1000000,1,1,1,1,1,1", ND_EPARSE, "12: expected 6 columns, found 7"},
+        {"1000000,abc,1,1,1,1", ND_EPARSE, "12: open: malformed number 'abc'"},
+        {"1000000,1,,1,1,1", ND_EPARSE, "12: high: malformed number ''"},
+        {"1000000,1,1,1.2.3,1,1", ND_EPARSE, "12: low: malformed number '1.2.3'"},
+        {"1000000,1,1,1,1e3,1", ND_EPARSE, "12: close: malformed number '1e3'"},
+        {"1000000,1,1,1,1, 1", ND_EPARSE, "12: volume: malformed number ' 1'"},
+        {"1000000,1,1,1,1,.", ND_EPARSE, "12: volume: malformed number '.'"},
+        {"1000000,1.123456789,2,1,1,1", ND_EPRECISION,
+         "12: open 1.123456789 has more decimals than the price scale (8)"},
+        {"1000000,1,1,1,1,0.000000001", ND_EPRECISION,
+         "12: volume 0.000000001 has more decimals than the quantity scale (8)"},
+        {"1000000,99999999999999999999,1,1,1,1", ND_EOVERFLOW,
+         "12: open 99999999999999999999 out of range"},
+        {"1000000,999999999999.5,1,1,1,1", ND_EOVERFLOW, "12: open 999999999999.5 out of range"},
+        {"1000000,102,101,100,100.5,1", ND_EPARSE, "12: high 101 below open 102"},
+        {"1000000,1,1,1,1,-2.5", ND_EPARSE, "12: volume -2.5 negative"},
+        {"1.5,1,1,1,1,1", ND_EPARSE, "12: ts: malformed integer '1.5'"},
+        {"9223372036855,1,1,1,1,1", ND_ERANGE, "12: ts 9223372036855 out of range"},
+        {"10,1,1,1,1,1", ND_EPARSE, "12: duplicate time 10"},
+        {"5,1,1,1,1,1", ND_EPARSE, "12: time 5 before previous bar's 10"},
+        {"", ND_EPARSE, "12: blank line inside the data"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        expect_reject(padded(cases[k].row, "\n"), ND_BAR_FORMAT_AUTO, 10, cases[k].code,
+                      cases[k].reason);
+        expect_reject(padded(cases[k].row, "\r\n"), ND_BAR_FORMAT_AUTO, 10, cases[k].code,
+                      cases[k].reason);
+    }
+}
+
+Test(market_loader, in_buffer_path_accepts_as_before)
+{
+    /* Signs, surplus zeros, a bare point at either end and long runs take the careful path. */
+    static const char *const rows[] = {
+        "1000000,.5,2,0.5,1.,3.",
+        "1000000,+0.5,2.000000000000,00000000000000000000.5,1,3",
+        "1000000,0.50000000,2,0.5,0000000000000001.00,000000000000000003",
+    };
+    nd_instrument_t inst = btc();
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        const char *text = padded(rows[k], "\n");
+        const char *path = write_tmp(text, strlen(text));
+        nd_bar_source_t *src = open_ok(path, ND_BAR_FORMAT_AUTO, &inst);
+        nd_bar_t b;
+        for (int i = 0; i < 10; i++)
+            cr_assert_eq(src->next(src, &b), ND_OK, "%s", src->err);
+        expect_bar(src, 1000000LL * 1000000LL, E8 / 2, 2 * E8, E8 / 2, E8, 3 * E8);
+        for (int i = 0; i < 30; i++)
+            expect_bar(src, (1000000000000LL + i) * 1000000LL, E8, E8, E8, E8, E8);
+        expect_eof(src);
+        src->close(src);
+        unlink(path);
+    }
+}
+
 Test(market_loader, large_file_crosses_buffer_refills)
 {
     /* 60,000 rows of ~50 bytes (about 3 MiB) cross the 1 MiB read buffer several times. */

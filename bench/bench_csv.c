@@ -1,0 +1,44 @@
+/* bench_csv.c: the bar CSV loader alone, row by row, for callgrind's instruction counts.
+ *
+ * Opens FILE (default ../shared/data/BTCUSDT-1h.csv) with the default instrument, reads every bar
+ * through the source's next() and prints rows and rows/s. Instructions per row:
+ *   valgrind --tool=callgrind --toggle-collect='csv_next*' build-release/bench/bench_csv FILE
+ * then divide the collected Ir by the rows printed. Not a test: it asserts nothing about speed. */
+#include "noderr/clock.h"
+#include "noderr/market.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+    const char *path = argc > 1 ? argv[1] : "../shared/data/BTCUSDT-1h.csv";
+    int repeat = argc > 2 ? atoi(argv[2]) : 1;
+    nd_instrument_t inst;
+    nd_instrument_init(&inst, "BTC/USDT", "sim");
+    nd_clock_t *os = nd_clock_os();
+    int64_t start = nd_clock_mono_ns(os), rows = 0, check = 0;
+    for (int r = 0; r < repeat; r++) {
+        nd_bar_source_t *src = NULL;
+        char err[256];
+        if (nd_bars_open(path, ND_BAR_FORMAT_AUTO, &inst, &src, err, sizeof err) != ND_OK) {
+            fprintf(stderr, "bench_csv: %s\n", err);
+            return 1;
+        }
+        nd_bar_t b;
+        nd_err_t rc;
+        while ((rc = src->next(src, &b)) == ND_OK) {
+            check += b.close;
+            rows++;
+        }
+        if (rc != ND_EEOF) {
+            fprintf(stderr, "bench_csv: %s\n", src->err);
+            return 1;
+        }
+        src->close(src);
+    }
+    double secs = (double)(nd_clock_mono_ns(os) - start) / 1e9;
+    printf("csv  %lld rows in %.3f s = %.1f M rows/s (checksum %lld)\n", (long long)rows, secs,
+           (double)rows / secs / 1e6, (long long)check);
+    return 0;
+}

@@ -39,6 +39,7 @@ typedef struct nd_backtest_config {
     const char *data_path;    /* NULL: the synthetic market */
     nd_bar_format_t format;
     char symbol[ND_NAME_MAX]; /* "BTC/USDT" */
+    const char *symbol_source; /* "option", "file name" or "default" (reported), or NULL */
     int px_decimals;          /* instrument price scale; -1: the default (8) */
     int qty_decimals;         /* instrument quantity scale; -1: the default (8) */
     int64_t tick_size;        /* price units; 0: the default (0.01) */
@@ -126,6 +127,9 @@ void nd_backtest_halt_summary(const nd_backtest_result_t *result, nd_halt_summar
  * idle", or "halted N bars (X% of the run) by K trips, trading at the end", or "" (never
  * halted). Returns the length written. */
 size_t nd_halt_summary_format(const nd_halt_summary_t *h, char *buf, size_t cap);
+
+/* The run's strategies for a title: "sma_cross + mean_reversion" (cut with the buffer). */
+void nd_backtest_strategy_names(const nd_backtest_config_t *cfg, char *buf, size_t cap);
 
 /* The result as a JSON object (caller owns the reference): the keys listed in README. */
 json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg,

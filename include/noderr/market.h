@@ -36,6 +36,12 @@ typedef struct nd_instrument {
  * minimum notional 5 quote units (Binance's BTC/USDT filters). ND_EINVAL on a bad symbol. */
 nd_err_t nd_instrument_init(nd_instrument_t *inst, const char *symbol, const char *venue);
 
+/* The symbol a data file's name gives, Binance's naming: "ETHUSDT-1h.csv" and
+ * "BTCUSDT-trades-2021-01-08.csv" give "ETH/USDT" and "BTC/USDT" (the part of the file name
+ * before the first '-', '_' or '.', in capitals, with a known quote asset). ND_ENOTFOUND when
+ * the name says nothing (the caller then uses its default, and says so). */
+nd_err_t nd_instrument_symbol_from_path(const char *path, char *out, size_t cap);
+
 /* Notional of px * qty in cash units for inst, rounded half-even; ND_EOVERFLOW past int64. */
 nd_err_t nd_notional(const nd_instrument_t *inst, int64_t px, int64_t qty, int64_t *out /* OUT */);
 

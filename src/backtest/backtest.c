@@ -416,3 +416,14 @@ size_t nd_halt_summary_format(const nd_halt_summary_t *h, char *buf, size_t cap)
     }
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
+
+void nd_backtest_strategy_names(const nd_backtest_config_t *cfg, char *buf, size_t cap)
+{
+    ND_ASSERT(cfg != NULL && buf != NULL);
+    ND_ASSERT(cap > 0);
+    buf[0] = '\0';
+    for (uint32_t k = 0; k < cfg->strategy_count; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, cap - used, "%s%s", k ? " + " : "", cfg->strategies[k].def->name);
+    }
+}

@@ -288,6 +288,8 @@ json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backte
     else if (cfg->data_path)
         json_object_set_new(src, "path", json_string(cfg->data_path));
     json_object_set_new(src, "symbol", json_string(cfg->symbol));
+    if (cfg->symbol_source)
+        json_object_set_new(src, "symbol_source", json_string(cfg->symbol_source));
     json_object_set_new(o, "data", src);
     return o;
 }

@@ -283,6 +283,7 @@ static int parse_symbol(options_t *o, const char *arg)
         return -1;
     }
     snprintf(o->cfg.symbol, sizeof o->cfg.symbol, "%s", probe.symbol);
+    o->cfg.symbol_source = "option";
     return 0;
 }
 
@@ -312,7 +313,14 @@ static int parse_other(options_t *o, int opt, const char *arg)
 {
     int64_t tmp = 0;
     switch (opt) {
-    case OPT_DATA: o->cfg.data_path = arg; return 0;
+    case OPT_DATA:
+        if (o->cfg.data_path) {
+            fprintf(stderr, "noderr: --data given twice ('%s', then '%s'): one file per run\n",
+                    o->cfg.data_path, arg);
+            return -1;
+        }
+        o->cfg.data_path = arg;
+        return 0;
     case OPT_FORMAT: return parse_format(o, arg);
     case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_STRATEGY: return add_strategy(o, arg);
@@ -479,6 +487,13 @@ static int parse_args(options_t *o, int argc, char **argv)
                         "not with --data or --db\n");
         return ND_EXIT_USAGE;
     }
+    /* The symbol: --symbol, else the data file's name (ETHUSDT-1h.csv is ETH/USDT), else the
+     * default, and the output says which: never a silent BTC/USDT. */
+    if (!o->cfg.symbol_source && o->cfg.data_path &&
+        nd_instrument_symbol_from_path(o->cfg.data_path, o->cfg.symbol, sizeof o->cfg.symbol) == ND_OK)
+        o->cfg.symbol_source = "file name";
+    if (!o->cfg.symbol_source && o->cfg.data_path)
+        o->cfg.symbol_source = "default";
     return parse_instrument_sizes(o) ? ND_EXIT_USAGE : 0;
 }
 
@@ -518,7 +533,11 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
     nd_time_format_iso(es->first_ts_ns, first, sizeof first);
     nd_time_format_iso(es->last_ts_ns, last, sizeof last);
     bool events = nd_backtest_is_event_level(cfg);
-    printf("noderr backtest: %s on %s (%s)\n", cfg->strategies[0].def->name, cfg->symbol,
+    char names[256];
+    nd_backtest_strategy_names(cfg, names, sizeof names);
+    printf("noderr backtest: %s on %s%s (%s)\n", names, cfg->symbol,
+           cfg->data_path && cfg->symbol_source && strcmp(cfg->symbol_source, "default") == 0
+               ? " (the default symbol: give --symbol)" : "",
            events ? "events, L2 simulated venue"
            : r->synthetic ? "synthetic market" : cfg->data_path);
     if (r->synthetic)

@@ -80,3 +80,28 @@ nd_err_t nd_notional(const nd_instrument_t *inst, int64_t px, int64_t qty, int64
     *out = (int64_t)scaled;
     return ND_OK;
 }
+
+nd_err_t nd_instrument_symbol_from_path(const char *path, char *out, size_t cap)
+{
+    ND_ASSERT(path != NULL && out != NULL);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strcspn(base, "-_.");
+    if (len == 0 || len >= ND_NAME_MAX)
+        return ND_ENOTFOUND;
+    char token[ND_NAME_MAX];
+    for (size_t k = 0; k < len; k++) {
+        char c = base[k];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return ND_ENOTFOUND; /* "eth2022.csv" names no symbol: no guessing */
+        token[k] = c;
+    }
+    token[len] = '\0';
+    nd_instrument_t probe;
+    if (nd_instrument_init(&probe, token, "sim") != ND_OK)
+        return ND_ENOTFOUND;
+    if (strlen(probe.symbol) >= cap)
+        return ND_ERANGE;
+    memcpy(out, probe.symbol, strlen(probe.symbol) + 1);
+    return ND_OK;
+}

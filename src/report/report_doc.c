@@ -144,12 +144,8 @@ json_t *nd_report_doc_from_backtest(const nd_backtest_config_t *cfg,
 {
     ND_ASSERT(cfg != NULL && r != NULL);
     ND_ASSERT(cfg->strategy_count >= 1);
-    char strategies[256] = "", source[160], title[512];
-    for (uint32_t k = 0; k < cfg->strategy_count; k++) {
-        size_t used = strlen(strategies);
-        snprintf(strategies + used, sizeof strategies - used, "%s%s", k ? " + " : "",
-                 cfg->strategies[k].def->name);
-    }
+    char strategies[256], source[160], title[512];
+    nd_backtest_strategy_names(cfg, strategies, sizeof strategies);
     if (r->synthetic)
         snprintf(source, sizeof source, "synthetic market, seed %llu",
                  (unsigned long long)r->seed);

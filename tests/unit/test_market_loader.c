@@ -455,3 +455,18 @@ Test(market_loader, shared_btcusdt_1h)
     cr_assert_eq(b.volume, 171013721000LL);
     src->close(src);
 }
+
+Test(symbol, a_binance_file_name_gives_the_symbol_and_other_names_give_nothing)
+{
+    char sym[ND_NAME_MAX];
+    cr_assert_eq(nd_instrument_symbol_from_path("../shared/data/ETHUSDT-1h.csv", sym, sizeof sym), ND_OK);
+    cr_assert_str_eq(sym, "ETH/USDT");
+    cr_assert_eq(nd_instrument_symbol_from_path("BTCUSDT-trades-2021-01-08.csv", sym, sizeof sym), ND_OK);
+    cr_assert_str_eq(sym, "BTC/USDT");
+    cr_assert_eq(nd_instrument_symbol_from_path("/d/SOLBTC_1d.csv", sym, sizeof sym), ND_OK);
+    cr_assert_str_eq(sym, "SOL/BTC");
+    cr_assert_eq(nd_instrument_symbol_from_path("/tmp/eth2022.csv", sym, sizeof sym), ND_ENOTFOUND);
+    cr_assert_eq(nd_instrument_symbol_from_path("bars.csv", sym, sizeof sym), ND_ENOTFOUND);
+    cr_assert_eq(nd_instrument_symbol_from_path("/x/-1h.csv", sym, sizeof sym), ND_ENOTFOUND);
+    cr_assert_eq(nd_instrument_symbol_from_path("NOTAPAIR-1h.csv", sym, sizeof sym), ND_ENOTFOUND);
+}

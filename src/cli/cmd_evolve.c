@@ -459,14 +459,35 @@ static json_t *run_json(const options_t *o, const nd_evolve_result_t *r,
 /* ---- Files. ------------------------------------------------------------------------------ */
 
 /* {"strategy": NAME, "params": {...}}: what `noderr backtest --params FILE` reads. */
+/* The fewest significant digits (1-17) at which every real parameter reads back to the same
+ * double: 3.6 is written "3.6", not "3.6000000000000001", and `backtest --params` still gets
+ * exactly the value evolve measured. */
+static int params_precision(const nd_strategy_def_t *def, const double *genes)
+{
+    for (int digits = 1; digits < 17; digits++) {
+        bool exact = true;
+        for (int g = 0; g < def->param_count && exact; g++) {
+            char text[40];
+            if (def->params[g].type != ND_PARAM_REAL)
+                continue;
+            snprintf(text, sizeof text, "%.*g", digits, genes[g]);
+            exact = strtod(text, NULL) == genes[g];
+        }
+        if (exact)
+            return digits;
+    }
+    return 17;
+}
+
 static int write_params(const options_t *o, const nd_evolve_result_t *r)
 {
     json_t *root = json_object();
     json_object_set_new(root, "strategy", json_string(o->task.def->name));
     json_object_set_new(root, "params", params_json(o->task.def, r->best.genes));
     FILE *f = nd_cli_out_open("--out", o->out_path);
+    int digits = params_precision(o->task.def, r->best.genes);
     int rc = f ? json_dumpf(root, f, JSON_PRESERVE_ORDER | JSON_INDENT(2) |
-                                         JSON_REAL_PRECISION(17))
+                                         JSON_REAL_PRECISION(digits))
                : -1;
     json_decref(root);
     if (f && (nd_cli_out_close("--out", o->out_path, f) != 0 || rc != 0))

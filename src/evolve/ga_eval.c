@@ -18,6 +18,18 @@
 
 #define JOB_ERR_LEN 160
 
+/* Decimal places of a grid step or bound (0.1 has 1, 0.25 has 2); -1 past 9. */
+static int grid_decimals(double x)
+{
+    double scale = 1.0;
+    for (int dec = 0; dec <= 9; dec++, scale *= 10.0) {
+        double scaled = x * scale;
+        if (fabs(scaled - round(scaled)) < 1e-9 * (scaled > 1.0 ? scaled : 1.0))
+            return dec;
+    }
+    return -1;
+}
+
 void nd__evolve_snap(const nd_evolve_gene_t *genes, uint32_t gene_count, double *values)
 {
     ND_ASSERT(genes != NULL && values != NULL);
@@ -34,6 +46,13 @@ void nd__evolve_snap(const nd_evolve_gene_t *genes, uint32_t gene_count, double 
             double k = round((v - d->min) / step);
             k = k < 0.0 ? 0.0 : (k > k_max ? k_max : k);
             v = d->min + k * step;
+            /* On a decimal grid the value is the double nearest the decimal (2.9, not
+             * 29 * 0.1 = 2.9000000000000004): what is evaluated is what a parameter file says. */
+            int dec_step = grid_decimals(step), dec_min = grid_decimals(d->min);
+            if (d->type == ND_PARAM_REAL && dec_step >= 0 && dec_min >= 0) {
+                double scale = pow(10.0, dec_step > dec_min ? dec_step : dec_min);
+                v = round(v * scale) / scale;
+            }
         }
         v = v < d->min ? d->min : (v > d->max ? d->max : v);
         values[g] = v + 0.0; /* -0.0 + 0.0 is +0.0: one cache key per value */

@@ -47,4 +47,22 @@ a.pop("timing"); b.pop("timing")
 assert a == b
 PY
 
+check "parameters are written on their schema's grid (3.6, not 3.6000000000000001) and reproduce"
+expect_rc 0 "$NODERR" evolve --strategy mean_reversion --data "$SHARED/data/BTCUSDT-1h.csv" \
+    --population 16 --generations 5 --out "$WORK/mr.json" --json
+python3 - "$WORK/mr.json" <<'PY' || fail "a parameter is not on its decimal grid"
+import json, sys
+p = json.load(open(sys.argv[1]))["params"]
+for k in ("entry_z", "exit_z"):
+    assert round(p[k], 6) == p[k] and len(repr(p[k])) <= 8, (k, p[k])
+PY
+cp "$OUT" "$WORK/mr-evolve.json"
+expect_rc 0 "$NODERR" backtest --data "$SHARED/data/BTCUSDT-1h.csv" --params "$WORK/mr.json" --json
+python3 - "$WORK/mr-evolve.json" "$OUT" <<'PY' || fail "the written parameters do not reproduce the evolved Sharpe"
+import json, sys
+e = json.load(open(sys.argv[1]))["best_metrics"]["sharpe"]
+b = json.load(open(sys.argv[2]))["sharpe"]
+assert abs(e - b) <= 1e-9 * max(1.0, abs(e)), (e, b)
+PY
+
 echo "82_evolve_real_data: all checks passed"

@@ -3,6 +3,7 @@
  * project root) or, when that file is absent, 35,000 bars of the seeded synthetic market. The
  * bars are loaded once and converted to doubles up front, so the figure is the update alone.
  * Usage: bench_indicators [REPEATS] (default 200 passes over the series per indicator). */
+#include "bench_time.h"
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/indicators.h"
@@ -12,11 +13,6 @@
 #include <stdlib.h>
 
 #define MAX_BARS 200000
-
-static double seconds(void)
-{
-    return (double)nd_clock_mono_ns(nd_clock_os()) / 1e9;
-}
 
 static nd_indicator_input_t bars[MAX_BARS];
 
@@ -73,14 +69,14 @@ int main(int argc, char **argv)
             return 2;
         double out[ND_INDICATOR_OUTPUTS_MAX];
         long long ready = 0;
-        double t0 = seconds();
+        double t0 = bench_wall_s();
         for (int r = 0; r < repeats; r++) {
             defs[d]->init(state, params);
             for (int i = 0; i < n; i++)
                 ready += defs[d]->update(state, &bars[i], out);
             checksum += out[0];
         }
-        double dt = seconds() - t0;
+        double dt = bench_wall_s() - t0;
         printf("  %-11s %6.1f ns/update  (%5.1f M updates/s, state %zu bytes)\n", defs[d]->name,
                dt * 1e9 / ((double)n * repeats), (double)n * repeats / dt / 1e6,
                defs[d]->state_size(params));

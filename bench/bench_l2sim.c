@@ -10,6 +10,7 @@
  * come through the report callback, which only counts them. Queue model: PROPORTIONAL (the
  * costlier one). Prints wall-clock and CPU-time rates. Usage: bench_l2sim [EVENTS] (default
  * 10,000,000). Asserts nothing about speed. */
+#include "bench_time.h"
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/l2sim.h"
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #define BLOCK_EVENTS 1000000
 #define QUOTES 4
@@ -44,21 +44,6 @@ static void on_report(void *ctx, const nd_l2sim_report_t *r)
         b.maker++;
     else
         b.taker++;
-}
-
-static double now_s(void)
-{
-    return (double)nd_clock_mono_ns(nd_clock_os()) * 1e-9;
-}
-
-/* CPU time of this process (user + system): on a shared machine the wall clock also counts the
- * time spent waiting for a core, so both are printed. */
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 /* Market orders come from a ring: each is done when it arrives, and the ring is far longer
@@ -135,7 +120,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_l2sim: create failed\n");
         return 1;
     }
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_wall_s(), c0 = bench_cpu_s();
     int64_t done = 0;
     for (int64_t round = 0; done < events; round++) {
         int64_t shift = round * span;
@@ -158,7 +143,7 @@ int main(int argc, char **argv)
                      2 * inst.lot_size, nd_tick_ts(&ev));
         }
     }
-    double dt = now_s() - t0, dc = cpu_s() - c0;
+    double dt = bench_wall_s() - t0, dc = bench_cpu_s() - c0;
     nd_l2sim_stats_t st;
     nd_l2sim_stats(b.sim, &st);
     printf("l2sim: %lld events in %.3f s wall, %.3f s CPU: %.2f M events/s wall, %.2f M "

@@ -2,16 +2,12 @@
  * long budget of seeded worlds, each run to its end with every invariant checked after every
  * event. Exits 1 (naming the seed) if an invariant breaks, so a long run is also a long test.
  * Usage: bench_simtest [SEEDS] [EVENTS] (default 100,000 seeds of 1,000 bars). */
+#include "bench_time.h"
 #include "noderr/clock.h"
 #include "noderr/simtest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static double seconds(void)
-{
-    return (double)nd_clock_mono_ns(nd_clock_os()) / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -22,7 +18,7 @@ int main(int argc, char **argv)
         return 2;
     }
     long long total_events = 0, fills = 0, trips = 0;
-    double t0 = seconds();
+    double t0 = bench_wall_s();
     for (long long seed = 1; seed <= seeds; seed++) {
         nd_simtest_config_t cfg = {(uint64_t)seed, events};
         nd_simtest_report_t r;
@@ -40,7 +36,7 @@ int main(int argc, char **argv)
         fills += r.fills;
         trips += r.trips;
     }
-    double dt = seconds() - t0;
+    double dt = bench_wall_s() - t0;
     printf("simtest: %lld seeds x %lld bars: %lld events, %lld fills, %lld breaker trips in %.2f s: "
            "%.0f seeds/s, %.2f M events/s, every invariant held\n", seeds, events, total_events,
            fills, trips, dt, (double)seeds / dt, (double)total_events / dt / 1e6);

@@ -12,6 +12,7 @@
  * it always has orders resting in the queue. Prints wall-clock and CPU-time rates. Usage:
  * bench_ticks [EVENTS [risk-averse]] (default 10,000,000 events, PROPORTIONAL). Asserts nothing
  * about speed. */
+#include "bench_time.h"
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/engine.h"
@@ -20,24 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #define BLOCK_EVENTS 1000000
-
-static double now_s(void)
-{
-    return (double)nd_clock_mono_ns(nd_clock_os()) * 1e-9;
-}
-
-/* CPU time of this process (user + system): on a shared machine the wall clock also counts the
- * time spent waiting for a core, so both are printed. */
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
 
 static nd_market_event_t *make_block(const nd_instrument_t *inst, int64_t count, int64_t *span)
 {
@@ -111,7 +96,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ticks: %s\n", err);
         return 1;
     }
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_wall_s(), c0 = bench_cpu_s();
     int64_t done = 0;
     for (int64_t round = 0; done < events; round++) {
         for (int64_t i = 0; i < block_count && done < events; i++, done++) {
@@ -127,7 +112,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    double dt = now_s() - t0, dc = cpu_s() - c0;
+    double dt = bench_wall_s() - t0, dc = bench_cpu_s() - c0;
     const nd_engine_stats_t *es = nd_engine_stats(e);
     nd_l2sim_stats_t st;
     nd_l2sim_stats(nd_l2sim_exec_sim(venue), &st);

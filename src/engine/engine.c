@@ -462,7 +462,9 @@ static nd_err_t on_breaker(nd_engine_t *e)
                (long long)b->threshold_pct_e2);
         nd__engine_emit(e, ND_EVENT_BREAKER, b);
     }
-    return nd__engine_flatten(e);
+    /* A trip: the strategies' orders go and every position gets its flattening order; those
+     * already working (an earlier trip's) stay when they still match the position. */
+    return nd__engine_ensure_flat(e);
 }
 
 /* The breaker step when a breaker tripped now or the engine is (or was) halted: the flattening,

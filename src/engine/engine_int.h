@@ -101,9 +101,6 @@ int64_t nd__engine_position(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
 void nd__engine_surv_apply(nd_engine_t *e, const nd_order_t *o, nd_surv_kind_t kind,
                            int64_t fill_px, int64_t fill_qty);
 
-/* A trip: cancels the strategies' working orders and sends market orders closing every
- * position (nd__engine_ensure_flat). */
-nd_err_t nd__engine_flatten(nd_engine_t *e);
 /* While halted, after every event: every position is covered by working flattening orders of
  * exactly its size; a position a partial fill, a venue reject or an expiry left uncovered gets a
  * new one. O(strategies x instruments x working orders). */

@@ -62,26 +62,19 @@ static int64_t sized_qty(nd_engine_t *e, uint32_t s, const nd_instrument_t *inst
     return nd_fixed_floor_to(qty, inst->lot_size);
 }
 
-/* Quantity of this strategy's working sell (or buy) orders on an instrument. */
-static int64_t pending_qty(nd_engine_t *e, uint32_t s, uint32_t instrument_id, nd_side_t side)
-{
-    int64_t q = 0;
-    for (uint32_t k = 0; k < e->live_count; k++) {
-        const nd_order_t *o = e->live[k];
-        if (o->strategy_index == s && o->instrument_id == instrument_id && o->side == side)
-            q += nd_order_remaining(o);
-    }
-    return q;
-}
+#define ALL_STRATEGIES UINT32_MAX
 
-/* Quantity of every strategy's working orders on an instrument and side (the engine's
- * flattening orders excluded: they only ever reduce). */
-static int64_t working_qty(nd_engine_t *e, uint32_t instrument_id, nd_side_t side)
+/* Quantity of working orders on an instrument and side: one strategy's (its flattening orders
+ * included: they sell what it holds), or every strategy's without the flattening orders (they
+ * only ever reduce the position). */
+static int64_t working_qty(nd_engine_t *e, uint32_t strategy, uint32_t instrument_id,
+                           nd_side_t side)
 {
     int64_t q = 0;
     for (uint32_t k = 0; k < e->live_count; k++) {
         const nd_order_t *o = e->live[k];
-        if (!o->risk_flatten && o->instrument_id == instrument_id && o->side == side)
+        bool counted = strategy == ALL_STRATEGIES ? !o->risk_flatten : o->strategy_index == strategy;
+        if (counted && o->instrument_id == instrument_id && o->side == side)
             q += nd_order_remaining(o);
     }
     return q;
@@ -119,7 +112,7 @@ static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_i
     } else if (!e->cfg.allow_short) {
         const nd_position_t *pos =
             nd_portfolio_position(e->portfolio, o->strategy_index, inst->id);
-        if (o->qty + pending_qty(e, o->strategy_index, inst->id, ND_SIDE_SELL) > pos->qty)
+        if (o->qty + working_qty(e, o->strategy_index, inst->id, ND_SIDE_SELL) > pos->qty)
             return ND_REJECT_INSUFFICIENT_POSITION;
     }
     return ND_REJECT_NONE;
@@ -230,7 +223,7 @@ static nd_err_t submit_checked(nd_engine_t *e, uint32_t s, const nd_order_intent
             .now_ns = e->now_ns,
             .last_px = nd_portfolio_last_px(e->portfolio, inst->id),
             .net_qty = nd_portfolio_net_qty(e->portfolio, inst->id),
-            .pending_qty = working_qty(e, inst->id, o.side),
+            .pending_qty = working_qty(e, ALL_STRATEGIES, inst->id, o.side),
             .equity = nd_portfolio_equity(e->portfolio),
         };
         reason = nd_risk_check_order(&e->risk, inst, &o, &view);
@@ -420,13 +413,6 @@ nd_err_t nd__engine_ensure_flat(nd_engine_t *e)
         }
     }
     return ND_OK;
-}
-
-nd_err_t nd__engine_flatten(nd_engine_t *e)
-{
-    /* The strategies' orders go; flattening orders already working (an earlier trip's) stay
-     * when they still match the position. */
-    return nd__engine_ensure_flat(e);
 }
 
 void nd__engine_release_flatten(nd_engine_t *e)

@@ -112,7 +112,9 @@ nd_err_t nd_l2sim_cancel(nd_l2sim_t *sim, uint64_t client_id, int64_t now_ns);
 
 /* Applies one market event (trade, quote or delta of this instrument) after the requests that
  * arrive strictly before it. ND_EINVAL for time going backwards, another instrument or a bad
- * price/quantity (nothing applied); ND_EOVERFLOW when a fill's notional or fee overflows. */
+ * price/quantity (nothing applied); ND_EOVERFLOW when a fill's notional or fee overflows;
+ * ND_EFULL when a delta adds a level to a side that already holds the book's maximum (the book
+ * refuses it: the caller stops, it never trades on a cut book). */
 nd_err_t nd_l2sim_on_event(nd_l2sim_t *sim, const nd_tick_event_t *ev);
 /* Processes every request arriving at or before now_ns (no market event). */
 nd_err_t nd_l2sim_advance(nd_l2sim_t *sim, int64_t now_ns);

@@ -638,6 +638,10 @@ static nd_err_t on_delta(nd_l2sim_t *sim, const nd_book_delta_t *d)
     }
     int64_t old = k != UINT32_MAX ? nd_book_qty_at(&sim->book, d->side, d->px) : 0;
     nd_err_t rc = nd_book_set(&sim->book, d->side, d->px, d->qty);
+    /* A new level on a full side: the book refuses it rather than evict one (book.h), and the
+     * run stops on the error rather than trade on a book that is not the venue's. */
+    if (rc == ND_EFULL)
+        return rc;
     ND_ASSERT(rc == ND_OK);
     if (k != UINT32_MAX)
         level_changed_from(sim, d->side, k, d->px, old, d->qty);

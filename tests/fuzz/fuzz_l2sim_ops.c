@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s.current = &ev;
         s.trade_fills = 0;
         nd_err_t rc = nd_l2sim_on_event(s.sim, &ev);
-        ND_ASSERT(rc == ND_OK || rc == ND_EINVAL);
+        ND_ASSERT(rc == ND_OK || rc == ND_EINVAL || rc == ND_EFULL);
         ND_ASSERT(nd_book_valid(nd_l2sim_book(s.sim)));
     }
     for (int k = 0; k < s.count; k++)

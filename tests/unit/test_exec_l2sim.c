@@ -891,3 +891,22 @@ Test(l2sim, shared_trades_and_quotes_replay_with_resting_orders)
     nd_ticks_close(qs);
     nd_l2sim_destroy(p.sim);
 }
+
+/* Found by the fuzzer: a delta that adds a level to a full side used to trip an assertion once
+ * the book stopped evicting levels. It is refused with ND_EFULL and the book is left as it was. */
+Test(l2sim, a_new_level_on_a_full_side_is_refused_not_asserted)
+{
+    harness_t h;
+    nd_l2sim_config_t c;
+    nd_l2sim_config_default(&c);
+    c.levels_max = 2;
+    setup(&h, &c);
+    delta(&h, ND_BOOK_BID, 100, 5, 1, ND_DELTA_F_LAST);
+    delta(&h, ND_BOOK_BID, 99, 5, 2, ND_DELTA_F_LAST);
+    nd_tick_event_t ev = {.kind = ND_TICK_DELTA};
+    ev.u.delta = (nd_book_delta_t){.ts_ns = 3, .instrument_id = h.inst.id, .side = ND_BOOK_BID,
+                                   .px = 98, .qty = 5, .flags = ND_DELTA_F_LAST};
+    cr_assert_eq(nd_l2sim_on_event(h.sim, &ev), ND_EFULL);
+    cr_assert_eq(nd_book_levels(nd_l2sim_book(h.sim), ND_BOOK_BID), 2u);
+    nd_l2sim_destroy(h.sim);
+}

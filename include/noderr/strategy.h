@@ -49,6 +49,9 @@ struct nd_strategy_ctx {
     nd_err_t (*set_timer)(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t timer_id);
     /* This strategy's own position in quantity units. */
     int64_t (*position)(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
+    /* The definition this strategy runs: lets one implementation serve several definitions
+     * (a plugin's or a script's callbacks reach their def->user through it). Read-only. */
+    const struct nd_strategy_def *def;
 };
 
 /* A read-only view of the engine's L2 book of one instrument, handed to on_book once a venue
@@ -86,6 +89,14 @@ typedef struct nd_strategy_def {
     void (*on_quote)(void *state, const nd_quote_tick_t *quote, nd_strategy_ctx_t *ctx);
     void (*on_book)(void *state, const nd_book_view_t *book, nd_strategy_ctx_t *ctx);
     void (*on_venue_status)(void *state, const nd_venue_status_t *status, nd_strategy_ctx_t *ctx);
+    /* Releases what on_start acquired beyond the state block (e.g. a script interpreter); called
+     * once for each strategy whose on_start was called (even if it failed part-way, so on_stop
+     * must accept zeroed fields) when the engine is destroyed, before the state is freed. May be
+     * NULL. */
+    void (*on_stop)(void *state);
+    /* The implementation's own data for this definition (a loaded script, a plugin handle);
+     * NULL for built-ins. Reached from callbacks as ctx->def->user. */
+    const void *user;
 } nd_strategy_def_t;
 
 /* The built-in strategies, in a fixed order. */

@@ -158,8 +158,12 @@ void nd_engine_destroy(nd_engine_t *e)
 {
     if (!e)
         return;
-    for (uint32_t s = 0; s < e->strategy_count; s++)
-        nd_free(e->strategies[s].state);
+    for (uint32_t s = 0; s < e->strategy_count; s++) {
+        nd__strategy_slot_t *slot = &e->strategies[s];
+        if (slot->started && slot->def->on_stop)
+            slot->def->on_stop(slot->state);
+        nd_free(slot->state);
+    }
     nd_surv_pretrade_destroy(e->pretrade);
     nd_portfolio_destroy(e->portfolio);
     nd_pool_deinit(&e->order_pool);
@@ -224,6 +228,7 @@ nd_err_t nd_engine_add_strategy(nd_engine_t *e, const nd_strategy_def_t *def,
     slot->ctx.cancel = nd__engine_cancel;
     slot->ctx.set_timer = engine_set_timer;
     slot->ctx.position = nd__engine_position;
+    slot->ctx.def = def;
     e->strategy_count++;
     return ND_OK;
 }
@@ -292,6 +297,7 @@ nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len)
         slot->state = nd_calloc(1, slot->def->state_size(slot->params));
         if (!slot->state)
             return ND_ENOMEM;
+        slot->started = true; /* on_stop runs even if on_start fails part-way */
         rc = slot->def->on_start(slot->state, slot->params, slot->instrument_id, &slot->ctx);
         if (rc != ND_OK) {
             snprintf(err, err_len, "strategy %s failed to start: %s", slot->def->name,

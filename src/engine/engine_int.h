@@ -13,6 +13,7 @@ typedef struct nd__strategy_slot {
     uint32_t instrument_id;
     int64_t weight_e6;
     void *state;
+    bool started; /* on_start was called: on_stop is owed */
     nd_strategy_ctx_t ctx;
 } nd__strategy_slot_t;
 

@@ -536,3 +536,59 @@ Test(engine, an_instrument_on_a_venue_not_configured_is_refused)
                  ND_EINVAL);
     cr_assert(strstr(err, "kraken") != NULL, "%s", err);
 }
+
+/* on_stop: owed to each strategy whose on_start ran (even a failed one), once, at destroy; the
+ * callbacks reach their definition (and its user data) through ctx->def. */
+static int stop_calls, start_saw_user;
+static const char stop_user_data[] = "script";
+
+static nd_err_t stopping_start(void *state, const double *params, uint32_t inst,
+                               nd_strategy_ctx_t *ctx)
+{
+    (void)state;
+    (void)params;
+    (void)inst;
+    start_saw_user = ctx->def != NULL && ctx->def->user == stop_user_data;
+    return script[15] == 1 ? ND_EINVAL : ND_OK;
+}
+
+static void stopping_stop(void *state)
+{
+    cr_assert_not_null(state);
+    stop_calls++;
+}
+
+Test(engine, on_stop_is_called_once_for_each_started_strategy)
+{
+    nd_strategy_def_t def = scripted_def;
+    def.on_start = stopping_start;
+    def.on_stop = stopping_stop;
+    def.user = stop_user_data;
+    for (int fail = 0; fail <= 1; fail++) {
+        script[15] = fail;
+        stop_calls = start_saw_user = 0;
+        nd_instrument_t inst;
+        cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "sim"), ND_OK);
+        nd_engine_config_t cfg;
+        nd_engine_config_default(&cfg);
+        nd_clock_sim_init(&clock_sim, T0);
+        char err[256];
+        cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clock_sim.clock, &engine, err, sizeof err),
+                     ND_OK, "%s", err);
+        static const double no_params[1] = {0};
+        cr_assert_eq(nd_engine_add_strategy(engine, &def, no_params, 0, 1000000, err, sizeof err),
+                     ND_OK);
+        nd_engine_destroy(engine); /* never started: nothing owed */
+        cr_assert_eq(stop_calls, 0);
+        cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clock_sim.clock, &engine, err, sizeof err),
+                     ND_OK, "%s", err);
+        cr_assert_eq(nd_engine_add_strategy(engine, &def, no_params, 0, 1000000, err, sizeof err),
+                     ND_OK);
+        cr_assert_eq(nd_engine_start(engine, err, sizeof err), fail ? ND_EINVAL : ND_OK);
+        cr_assert(start_saw_user);
+        nd_engine_destroy(engine);
+        engine = NULL;
+        cr_assert_eq(stop_calls, 1);
+    }
+    script[15] = 9;
+}

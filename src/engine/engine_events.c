@@ -171,6 +171,15 @@ static nd_err_t drain_venues(nd_engine_t *e)
     return ND_OK;
 }
 
+static bool book_side_full_for(const nd_book_t *book, const nd_book_delta_t *d)
+{
+    if (d->qty == 0 || (d->flags & ND_DELTA_F_CLEAR))
+        return false;
+    if (nd_book_levels(book, d->side) < nd_book_levels_max(book))
+        return false;
+    return nd_book_qty_at(book, d->side, d->px) == 0;
+}
+
 static nd_err_t check_event(nd_engine_t *e, const nd_market_event_t *ev, uint32_t *instrument)
 {
     uint32_t i = nd_market_event_instrument(ev);
@@ -195,6 +204,10 @@ static nd_err_t check_event(nd_engine_t *e, const nd_market_event_t *ev, uint32_
         if (ev->u.book.px <= 0 || ev->u.book.qty < 0 ||
             (ev->u.book.side != ND_BOOK_BID && ev->u.book.side != ND_BOOK_ASK))
             return ND_EINVAL;
+        /* A new level on a full side is refused (the book never evicts, book.h): checked before
+         * the venue sees the delta, so the run stops with the venue and engine books equal. */
+        if (book_side_full_for(&e->books[i], &ev->u.book))
+            return ND_EFULL;
         break;
     case ND_MARKET_VENUE_STATUS:
         if (ev->u.status.state < ND_VENUE_CONNECTED || ev->u.status.state > ND_VENUE_STALE)
@@ -227,7 +240,7 @@ static bool apply_book(nd_engine_t *e, uint32_t i, const nd_book_delta_t *d, nd_
     if (d->flags & ND_DELTA_F_CLEAR)
         nd_book_clear(book);
     nd_err_t rc = nd_book_set(book, d->side, d->px, d->qty);
-    ND_ASSERT(rc == ND_OK);
+    ND_ASSERT(rc == ND_OK); /* check_event refused a delta that does not fit */
     e->book_update_id[i] = d->update_id;
     if (!(d->flags & ND_DELTA_F_LAST))
         return false;

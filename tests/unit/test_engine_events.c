@@ -307,6 +307,23 @@ Test(engine_events, book_events_need_a_book)
     cr_assert_eq(delta(0, ND_BOOK_BID, 100, 2, ND_DELTA_F_LAST, 1), ND_ESTATE);
 }
 
+/* A new level on a full side is refused with ND_EFULL before anything sees it (it used to be an
+ * assertion); changing or removing a level of a full side, or a clearing delta, still works. */
+Test(engine_events, new_level_on_a_full_book_side_is_refused)
+{
+    make(&viewer, 0, 0, 0, 2);
+    cr_assert_eq(delta(0, ND_BOOK_BID, 100, 2, ND_DELTA_F_CLEAR, 1), ND_OK);
+    cr_assert_eq(delta(0, ND_BOOK_BID, 99, 2, ND_DELTA_F_LAST, 1), ND_OK);
+    cr_assert_eq(delta(1, ND_BOOK_BID, 98, 1, ND_DELTA_F_LAST, 2), ND_EFULL);
+    cr_assert_eq(nd_engine_stats(engine)->events, 2, "the refused delta is not counted");
+    cr_assert_eq(delta(1, ND_BOOK_BID, 99, 5, ND_DELTA_F_LAST, 2), ND_OK);
+    cr_assert_eq(delta(1, ND_BOOK_BID, 98, 0, ND_DELTA_F_LAST, 3), ND_OK, "removing no level");
+    cr_assert_eq(delta(2, ND_BOOK_BID, 100, 0, 0, 4), ND_OK);
+    cr_assert_eq(delta(2, ND_BOOK_BID, 98, 1, ND_DELTA_F_LAST, 4), ND_OK);
+    cr_assert_eq(delta(3, ND_BOOK_BID, 97, 1, ND_DELTA_F_CLEAR | ND_DELTA_F_LAST, 5), ND_OK);
+    cr_assert_eq(last_view.best_bid.px, 97 * PX);
+}
+
 Test(engine_events, order_update_entry_point)
 {
     make(nd_strategy_find_event("quote_maker"), 1 * MS, 1 * MS, 0, 0);

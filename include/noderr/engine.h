@@ -83,7 +83,8 @@ void nd_engine_config_default(nd_engine_config_t *cfg);
 typedef enum nd_event_kind {
     ND_EVENT_ORDER = 1,   /* an order changed state (accepted, rejected, cancelled, filled) */
     ND_EVENT_FILL = 2,
-    ND_EVENT_BREAKER = 3
+    ND_EVENT_BREAKER = 3,
+    ND_EVENT_ORDER_AMENDED = 4 /* a working order's price or quantity changed (u.order: after) */
 } nd_event_kind_t;
 
 typedef struct nd_event {
@@ -173,6 +174,9 @@ typedef struct nd_engine_stats {
     int64_t events;           /* market events other than bars (nd_engine_on_event) */
     int64_t halted_events;    /* of those, events on which a halt was in force */
     int64_t order_updates;    /* asynchronous order updates booked */
+    int64_t orders_amended;   /* amends the venue applied */
+    int64_t amends_refused;   /* amends refused by a check (counted by reason in rejects too)
+                                 or answered AMEND_REJECTED by the venue */
 } nd_engine_stats_t;
 
 const nd_engine_stats_t *nd_engine_stats(const nd_engine_t *e);

@@ -30,7 +30,7 @@ typedef struct nd_exec_venue_facts {
     int64_t order_entry_latency_ns;  /* decision to the matching engine; 0 for bar simulation */
     int64_t ack_latency_ns;
     int64_t market_data_latency_ns;
-    bool supports_amend;
+    unsigned amend;                  /* ND_AMEND_* (order.h) the venue can do; 0: none */
 } nd_exec_venue_facts_t;
 
 /* What a venue reports about an order after the call that sent it: the asynchronous path. A
@@ -46,7 +46,10 @@ typedef enum nd_order_update_kind {
     ND_UPDATE_FILL = 3,           /* fill holds it: partially filled or filled */
     ND_UPDATE_CANCELLED = 4,
     ND_UPDATE_EXPIRED = 5,
-    ND_UPDATE_CANCEL_REJECTED = 6 /* the cancel came too late: the order was already done */
+    ND_UPDATE_CANCEL_REJECTED = 6, /* the cancel came too late: the order was already done */
+    ND_UPDATE_AMENDED = 7,         /* px and qty hold the order's new price and total quantity */
+    ND_UPDATE_AMEND_REJECTED = 8   /* the amend came too late (done, or filled past the new
+                                      quantity): the order is unchanged */
 } nd_order_update_kind_t;
 
 typedef struct nd_order_update {
@@ -56,6 +59,7 @@ typedef struct nd_order_update {
     int64_t ts_ns;       /* when the engine may learn of it (the venue's time plus latency) */
     nd_reject_t reason;  /* REJECTED only */
     nd_fill_t fill;      /* FILL only */
+    int64_t px, qty;     /* AMENDED only */
 } nd_order_update_t;
 
 typedef struct nd_exec_venue_ops {
@@ -64,6 +68,11 @@ typedef struct nd_exec_venue_ops {
     nd_err_t (*submit)(void *self, nd_order_t *order, int64_t now_ns);
     /* Cancels a working order by client id (CANCELLED); ND_ENOTFOUND when not working here. */
     nd_err_t (*cancel)(void *self, uint64_t client_id, int64_t now_ns);
+    /* Amends a working order to price px and total quantity qty (order.h's nd_order_amend and
+     * queue rule), within what facts.amend declares; NULL when the venue cannot amend. A
+     * venue without poll applies it at once (ND_OK: the order holds the new values); one with
+     * poll answers later with AMENDED or AMEND_REJECTED. ND_ENOTFOUND when not working here. */
+    nd_err_t (*amend)(void *self, uint64_t client_id, int64_t px, int64_t qty, int64_t now_ns);
     /* Matches working orders of bar->instrument_id against the bar: at most cap fills into
      * fills_out, applied to the orders, done orders dropped from the working set. */
     nd_err_t (*on_bar)(void *self, const nd_bar_t *bar, nd_fill_t *fills_out, size_t cap,

@@ -73,7 +73,10 @@ typedef enum nd_l2sim_report_kind {
     ND_L2SIM_REPORT_ACK = 1,             /* the order reached the engine and was accepted */
     ND_L2SIM_REPORT_FILL = 2,
     ND_L2SIM_REPORT_CANCELLED = 3,       /* by request, or a market order's unfilled rest */
-    ND_L2SIM_REPORT_CANCEL_REJECTED = 4  /* the cancel arrived after the order was done */
+    ND_L2SIM_REPORT_CANCEL_REJECTED = 4, /* the cancel arrived after the order was done */
+    ND_L2SIM_REPORT_AMENDED = 5,         /* px, qty: the order's new price and total quantity */
+    ND_L2SIM_REPORT_AMEND_REJECTED = 6   /* arrived after the order was done, or filled past
+                                            the new quantity: the order is unchanged */
 } nd_l2sim_report_kind_t;
 
 typedef struct nd_l2sim_report {
@@ -82,6 +85,7 @@ typedef struct nd_l2sim_report {
     int64_t exchange_ns; /* when it happened at the matching engine */
     int64_t visible_ns;  /* exchange_ns + ack latency: when the strategy may learn of it */
     nd_fill_t fill;      /* FILL only; fill.ts_ns == exchange_ns */
+    int64_t px, qty;     /* AMENDED only */
 } nd_l2sim_report_t;
 
 /* Receives each report during the call that produced it; the report lives only then. */
@@ -94,6 +98,7 @@ typedef struct nd_l2sim_stats {
     uint64_t maker_fills;
     uint64_t taker_fills;
     uint64_t cancels;
+    uint64_t amends;
 } nd_l2sim_stats_t;
 
 typedef struct nd_l2sim nd_l2sim_t;
@@ -109,6 +114,12 @@ void nd_l2sim_destroy(nd_l2sim_t *sim);
 nd_err_t nd_l2sim_submit(nd_l2sim_t *sim, nd_order_t *order, int64_t now_ns);
 /* Sends a cancel; ND_ENOTFOUND when no order with client_id is in flight or working. */
 nd_err_t nd_l2sim_cancel(nd_l2sim_t *sim, uint64_t client_id, int64_t now_ns);
+
+/* Sends an amend of a limit order to price px and total quantity qty (order.h: the queue rule
+ * and what may change). ND_ENOTFOUND when no order with client_id is in flight or working,
+ * ND_ESTATE for a market order, ND_EINVAL for px or qty <= 0, ND_EFULL with no request room. */
+nd_err_t nd_l2sim_amend(nd_l2sim_t *sim, uint64_t client_id, int64_t px, int64_t qty,
+                        int64_t now_ns);
 
 /* Applies one market event (trade, quote or delta of this instrument) after the requests that
  * arrive strictly before it. ND_EINVAL for time going backwards, another instrument or a bad

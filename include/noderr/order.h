@@ -58,6 +58,8 @@ typedef struct nd_order {
     int64_t fill_notional;  /* sum of fill px*qty in cash units, for the average price */
     int64_t fees;           /* cash units */
     int64_t updated_ns;
+    /* private: the engine's bookkeeping of an amend sent and not yet answered (qty 0: none) */
+    int64_t _amend_px, _amend_qty;
 } nd_order_t;
 
 /* strategy_index of orders the risk module sends to flatten positions. */
@@ -91,6 +93,28 @@ nd_err_t nd_order_reject(nd_order_t *o, nd_reject_t reason, int64_t now_ns);
 /* Applies a fill of fill->qty to o: PARTIALLY_FILLED or FILLED. ND_ESTATE if o is not working,
  * ND_EINVAL if the fill exceeds the remaining quantity or does not match the order. */
 nd_err_t nd_order_apply_fill(nd_order_t *o, const nd_fill_t *fill);
+
+/* What an amend may change, and what a venue declares it can do (exec_venue.h facts.amend).
+ * The queue rule every simulated venue follows, as Binance's "amend keep priority" and the
+ * usual exchange rule have it: lowering the quantity at the same price keeps the order's place
+ * in the queue; a new price or a larger quantity sends it to the back of the queue at its
+ * (new) price, as a new order would. */
+enum {
+    ND_AMEND_QTY_DOWN = 1, /* lower the total quantity, keeping priority */
+    ND_AMEND_QTY_UP = 2,   /* raise it (loses priority) */
+    ND_AMEND_PRICE = 4     /* a new limit or stop price (loses priority) */
+};
+/* The ND_AMEND_* flags an amend of o to (px, qty) needs: 0 when it changes nothing. */
+unsigned nd_order_amend_needs(const nd_order_t *o, int64_t px, int64_t qty);
+/* Amends a working LIMIT or STOP order in place to price px and total quantity qty (the filled
+ * part included, as venues count it). ND_ESTATE if o is not working or is a market order;
+ * ND_EINVAL if qty <= the filled quantity, px <= 0, or nothing changes. */
+nd_err_t nd_order_amend(nd_order_t *o, int64_t px, int64_t qty, int64_t now_ns);
+/* True when an amend to (px, qty) keeps o's place in the queue (same price, no larger). */
+static inline bool nd_order_amend_keeps_priority(const nd_order_t *o, int64_t px, int64_t qty)
+{
+    return px == o->px && qty <= o->qty;
+}
 
 /* Remaining quantity to fill. */
 static inline int64_t nd_order_remaining(const nd_order_t *o)

@@ -63,6 +63,11 @@ nd_err_t nd_sim_venue_submit(nd_sim_venue_t *v, nd_order_t *order, int64_t now_n
 
 /* Cancels a working order by client id (CANCELLED); ND_ENOTFOUND if it is not working here. */
 nd_err_t nd_sim_venue_cancel(nd_sim_venue_t *v, uint64_t client_id, int64_t now_ns);
+/* Amends a working order in place (order.h nd_order_amend): lowering the quantity at the same
+ * price keeps its place in the matching order; otherwise it goes last and may fill only on bars
+ * after now_ns, like a new order. ND_ENOTFOUND when not working here. */
+nd_err_t nd_sim_venue_amend(nd_sim_venue_t *v, uint64_t client_id, int64_t px, int64_t qty,
+                            int64_t now_ns);
 
 /* Matches working orders of bar->instrument_id against the bar, in time priority. Writes up to
  * cap fills to fills_out, applies them to the orders, and drops orders that are done from the

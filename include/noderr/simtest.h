@@ -53,6 +53,7 @@ typedef struct nd_simtest_report {
     int64_t orders_accepted;
     int64_t orders_rejected;
     int64_t fills;
+    int64_t amends;          /* amends the venue applied */
     int64_t trips;
     int64_t releases;        /* operator releases */
     int64_t halted_bars;

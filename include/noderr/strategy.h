@@ -49,6 +49,17 @@ struct nd_strategy_ctx {
     nd_err_t (*set_timer)(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t timer_id);
     /* This strategy's own position in quantity units. */
     int64_t (*position)(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
+    /* Amends a working limit or stop order of this strategy to price px and total quantity qty
+     * (the filled part included), where its venue can (order.h: ND_AMEND_* and the queue rule:
+     * a lower quantity at the same price keeps the order's place). ND_OK: sent (a venue with
+     * latency answers later; until then the order keeps its old values). ND_ENOTFOUND: not a
+     * working order of this strategy; ND_ESTATE: not yet acknowledged, an amend already in
+     * flight, a risk-flattening order, or trading halted; ND_EINVAL: px <= 0, qty not above the
+     * filled quantity, or nothing changes; ND_EDECLINED: the venue cannot amend this way
+     * (*reason stays ND_REJECT_NONE) or an account or risk check refused the new values
+     * (*reason says which; counted with the run's rejects). reason may be NULL. */
+    nd_err_t (*amend)(nd_strategy_ctx_t *ctx, uint64_t client_id, int64_t px, int64_t qty,
+                      nd_reject_t *reason /* OUT */);
     /* The definition this strategy runs: lets one implementation serve several definitions
      * (a plugin's or a script's callbacks reach their def->user through it). Read-only. */
     const struct nd_strategy_def *def;

@@ -138,6 +138,7 @@ static nd_err_t trace_on_event(void *ctx, const nd_event_t *ev)
             on_accepted(t, ev);
         break;
     case ND_EVENT_FILL:
+    case ND_EVENT_ORDER_AMENDED:
         break;
     }
     return ND_OK;

@@ -195,14 +195,16 @@ static nd_err_t record_order(nd_recorder_t *r, const nd_event_t *ev, char *err, 
              nd_order_type_name(o->type), (long long)o->filled_qty);
     rec.detail = detail;
     nd_err_t rc = ND_OK;
-    if (o->status == ND_ORDER_ACCEPTED || o->status == ND_ORDER_REJECTED) {
+    bool first = ev->kind == ND_EVENT_ORDER &&
+                 (o->status == ND_ORDER_ACCEPTED || o->status == ND_ORDER_REJECTED);
+    if (first) {
         rec.event = "submitted";
         rec.ts_ns = o->created_ns;
         rc = nd_store_append_order_event(r->store, &rec, err, err_len);
         rec.ts_ns = ev->ts_ns;
         r->records += rc == ND_OK;
     }
-    rec.event = order_event_name(o->status);
+    rec.event = ev->kind == ND_EVENT_ORDER_AMENDED ? "amended" : order_event_name(o->status);
     if (rc == ND_OK && o->status == ND_ORDER_REJECTED) {
         rec.reason = nd_reject_name(o->reject_reason);
         rc = is_risk_reason(o->reject_reason)
@@ -262,7 +264,8 @@ nd_err_t nd_recorder_on_event(void *ctx, const nd_event_t *ev)
     nd_err_t rc = ND_EINVAL;
     char err[320] = "";
     switch (ev->kind) {
-    case ND_EVENT_ORDER: rc = record_order(r, ev, err, sizeof err); break;
+    case ND_EVENT_ORDER:
+    case ND_EVENT_ORDER_AMENDED: rc = record_order(r, ev, err, sizeof err); break;
     case ND_EVENT_FILL: rc = record_fill(r, ev, err, sizeof err); break;
     case ND_EVENT_BREAKER: rc = record_breaker(r, ev, err, sizeof err); break;
     }

@@ -226,6 +226,7 @@ nd_err_t nd_engine_add_strategy(nd_engine_t *e, const nd_strategy_def_t *def,
     slot->ctx.target = nd__engine_target;
     slot->ctx.submit = nd__engine_submit;
     slot->ctx.cancel = nd__engine_cancel;
+    slot->ctx.amend = nd__engine_amend;
     slot->ctx.set_timer = engine_set_timer;
     slot->ctx.position = nd__engine_position;
     slot->ctx.def = def;
@@ -371,7 +372,8 @@ nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *paylo
     ev.ts_ns = e->now_ns;
     ev.halted = e->risk.halted || e->store_failed;
     switch (kind) {
-    case ND_EVENT_ORDER: ev.u.order = *(const nd_order_t *)payload; break;
+    case ND_EVENT_ORDER:
+    case ND_EVENT_ORDER_AMENDED: ev.u.order = *(const nd_order_t *)payload; break;
     case ND_EVENT_FILL: ev.u.fill = *(const nd_fill_t *)payload; break;
     case ND_EVENT_BREAKER: ev.u.breaker = *(const nd_breaker_event_t *)payload; break;
     }

@@ -88,7 +88,9 @@ static nd_err_t apply_update(nd_engine_t *e, const nd_order_update_t *u)
 {
     nd_order_t *o = nd__engine_find_live(e, u->client_id);
     if (!o)
-        return u->kind == ND_UPDATE_CANCEL_REJECTED ? ND_OK : ND_ENOTFOUND;
+        return u->kind == ND_UPDATE_CANCEL_REJECTED || u->kind == ND_UPDATE_AMEND_REJECTED
+                   ? ND_OK /* a refused request about an order already done and released */
+                   : ND_ENOTFOUND;
     e->stats.order_updates++;
     nd_err_t rc = ND_OK;
     switch (u->kind) {
@@ -128,6 +130,17 @@ static nd_err_t apply_update(nd_engine_t *e, const nd_order_update_t *u)
         return nd__engine_emit(e, ND_EVENT_ORDER, o);
     case ND_UPDATE_CANCEL_REJECTED:
         return ND_OK; /* the order's last fill is (or was) booked on its own */
+    case ND_UPDATE_AMENDED: {
+        nd_order_t old = *o;
+        rc = nd_order_amend(o, u->px, u->qty, u->ts_ns);
+        if (rc != ND_OK)
+            return rc; /* the venue amended what cannot be amended: stop, do not guess */
+        return nd__engine_amended(e, o, &old);
+    }
+    case ND_UPDATE_AMEND_REJECTED:
+        o->_amend_px = o->_amend_qty = 0;
+        e->stats.amends_refused++;
+        return ND_OK;
     }
     return ND_EINVAL;
 }

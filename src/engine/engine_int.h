@@ -95,6 +95,11 @@ nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int d
 nd_err_t nd__engine_submit(nd_strategy_ctx_t *ctx, const nd_order_intent_t *intent,
                            uint64_t *client_id);
 nd_err_t nd__engine_cancel(nd_strategy_ctx_t *ctx, uint64_t client_id);
+nd_err_t nd__engine_amend(nd_strategy_ctx_t *ctx, uint64_t client_id, int64_t px, int64_t qty,
+                          nd_reject_t *reason);
+/* Books an amend the venue applied (o already holds the new values; old is a copy from before):
+ * surveillance, counters, the order event. */
+nd_err_t nd__engine_amended(nd_engine_t *e, nd_order_t *o, const nd_order_t *old);
 int64_t nd__engine_position(nd_strategy_ctx_t *ctx, uint32_t instrument_id);
 
 /* Feeds what happened to an order (sent, cancelled, filled) to the pre-trade surveillance

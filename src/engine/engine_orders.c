@@ -64,25 +64,36 @@ static int64_t sized_qty(nd_engine_t *e, uint32_t s, const nd_instrument_t *inst
 
 #define ALL_STRATEGIES UINT32_MAX
 
+/* What a working order may still trade: its remaining quantity, or more while an amend raising
+ * it is in flight (the venue may apply it at any moment). */
+static int64_t exposure_qty(const nd_order_t *o)
+{
+    int64_t q = nd_order_remaining(o);
+    if (o->_amend_qty > 0 && o->_amend_qty - o->filled_qty > q)
+        q = o->_amend_qty - o->filled_qty;
+    return q;
+}
+
 /* Quantity of working orders on an instrument and side: one strategy's (its flattening orders
  * included: they sell what it holds), or every strategy's without the flattening orders (they
  * only ever reduce the position). */
 static int64_t working_qty(nd_engine_t *e, uint32_t strategy, uint32_t instrument_id,
-                           nd_side_t side)
+                           nd_side_t side, const nd_order_t *exclude)
 {
     int64_t q = 0;
     for (uint32_t k = 0; k < e->live_count; k++) {
         const nd_order_t *o = e->live[k];
         bool counted = strategy == ALL_STRATEGIES ? !o->risk_flatten : o->strategy_index == strategy;
-        if (counted && o->instrument_id == instrument_id && o->side == side)
-            q += nd_order_remaining(o);
+        if (counted && o != exclude && o->instrument_id == instrument_id && o->side == side)
+            q += exposure_qty(o);
     }
     return q;
 }
 
 /* Instrument and account rules, before risk: lot and tick multiples, minimum notional, cash for
  * a buy (at the last price plus the taker fee), holdings for a sell when shorting is off. */
-static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_instrument_t *inst)
+static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_instrument_t *inst,
+                                 const nd_order_t *replaced)
 {
     if (o->qty <= 0 || o->qty % inst->lot_size != 0)
         return ND_REJECT_INVALID_QUANTITY;
@@ -112,7 +123,8 @@ static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_i
     } else if (!e->cfg.allow_short) {
         const nd_position_t *pos =
             nd_portfolio_position(e->portfolio, o->strategy_index, inst->id);
-        if (o->qty + working_qty(e, o->strategy_index, inst->id, ND_SIDE_SELL) > pos->qty)
+        if (o->qty + working_qty(e, o->strategy_index, inst->id, ND_SIDE_SELL, replaced) >
+            pos->qty)
             return ND_REJECT_INSUFFICIENT_POSITION;
     }
     return ND_REJECT_NONE;
@@ -198,6 +210,33 @@ static nd_err_t send_to_venue(nd_engine_t *e, const nd_order_t *draft, uint64_t 
     return nd__engine_emit(e, ND_EVENT_ORDER, o);
 }
 
+/* The checks an order passes before it is sent, in order: halts (reported as halts, whatever
+ * else is wrong with the order), the account and instrument rules, risk, then strict pre-trade
+ * surveillance. replaced: the working order an amend would replace (its quantity is not counted
+ * twice), or NULL. */
+static nd_reject_t order_checks(nd_engine_t *e, const nd_order_t *o, const nd_instrument_t *inst,
+                                const nd_order_t *replaced)
+{
+    if (e->risk.kill_switch)
+        return ND_REJECT_KILL_SWITCH;
+    if (e->store_failed || e->risk.halted)
+        return ND_REJECT_HALTED;
+    nd_reject_t reason = check_account(e, o, inst, replaced);
+    if (reason == ND_REJECT_NONE) {
+        nd_risk_view_t view = {
+            .now_ns = e->now_ns,
+            .last_px = nd_portfolio_last_px(e->portfolio, inst->id),
+            .net_qty = nd_portfolio_net_qty(e->portfolio, inst->id),
+            .pending_qty = working_qty(e, ALL_STRATEGIES, inst->id, o->side, replaced),
+            .equity = nd_portfolio_equity(e->portfolio),
+        };
+        reason = nd_risk_check_order(&e->risk, inst, o, &view);
+    }
+    if (reason == ND_REJECT_NONE && e->pretrade)
+        reason = surv_check(e, o);
+    return reason;
+}
+
 static nd_err_t submit_checked(nd_engine_t *e, uint32_t s, const nd_order_intent_t *intent,
                                uint64_t *client_id)
 {
@@ -209,27 +248,7 @@ static nd_err_t submit_checked(nd_engine_t *e, uint32_t s, const nd_order_intent
         reject(e, &o, ND_REJECT_UNKNOWN_INSTRUMENT);
         return ND_OK;
     }
-    const nd_instrument_t *inst = &e->instruments[intent->instrument_id];
-    /* Halts are reported as halts, whatever else is wrong with the order. */
-    nd_reject_t reason = ND_REJECT_NONE;
-    if (e->risk.kill_switch)
-        reason = ND_REJECT_KILL_SWITCH;
-    else if (e->store_failed || e->risk.halted)
-        reason = ND_REJECT_HALTED;
-    else
-        reason = check_account(e, &o, inst);
-    if (reason == ND_REJECT_NONE) {
-        nd_risk_view_t view = {
-            .now_ns = e->now_ns,
-            .last_px = nd_portfolio_last_px(e->portfolio, inst->id),
-            .net_qty = nd_portfolio_net_qty(e->portfolio, inst->id),
-            .pending_qty = working_qty(e, ALL_STRATEGIES, inst->id, o.side),
-            .equity = nd_portfolio_equity(e->portfolio),
-        };
-        reason = nd_risk_check_order(&e->risk, inst, &o, &view);
-    }
-    if (reason == ND_REJECT_NONE && e->pretrade)
-        reason = surv_check(e, &o);
+    nd_reject_t reason = order_checks(e, &o, &e->instruments[intent->instrument_id], NULL);
     if (reason != ND_REJECT_NONE) {
         reject(e, &o, reason);
         return ND_OK;
@@ -294,6 +313,65 @@ nd_err_t nd__engine_cancel(nd_strategy_ctx_t *ctx, uint64_t client_id)
     nd_err_t rc = cancel_order(e, o);
     nd__engine_release_done(e);
     return rc;
+}
+
+nd_err_t nd__engine_amended(nd_engine_t *e, nd_order_t *o, const nd_order_t *old)
+{
+    o->_amend_px = o->_amend_qty = 0;
+    e->stats.orders_amended++;
+    /* To surveillance an amend is the old order gone and the new one resting. */
+    nd__engine_surv_apply(e, old, ND_SURV_CANCEL, 0, 0);
+    nd__engine_surv_apply(e, o, ND_SURV_NEW, 0, 0);
+    return nd__engine_emit(e, ND_EVENT_ORDER_AMENDED, o);
+}
+
+/* The amended order as the checks see it: the new price, and the quantity it may still trade
+ * (what is filled is done). */
+static nd_reject_t amend_checks(nd_engine_t *e, const nd_order_t *o, int64_t px, int64_t qty)
+{
+    nd_order_t draft = *o;
+    draft.px = px;
+    draft.qty = qty - o->filled_qty;
+    draft.filled_qty = 0;
+    return order_checks(e, &draft, &e->instruments[o->instrument_id], o);
+}
+
+nd_err_t nd__engine_amend(nd_strategy_ctx_t *ctx, uint64_t client_id, int64_t px, int64_t qty,
+                          nd_reject_t *reason)
+{
+    nd_engine_t *e = ctx->engine;
+    if (reason)
+        *reason = ND_REJECT_NONE;
+    nd_order_t *o = nd__engine_find_live(e, client_id);
+    if (!o || o->strategy_index != ctx->strategy_index)
+        return ND_ENOTFOUND;
+    if (!nd_order_is_working(o) || o->risk_flatten || o->_amend_qty > 0 || e->risk.halted || e->risk.kill_switch)
+        return ND_ESTATE;
+    if (o->type == ND_ORDER_MARKET || px <= 0 || qty <= o->filled_qty)
+        return ND_EINVAL;
+    unsigned needs = nd_order_amend_needs(o, px, qty);
+    if (needs == 0)
+        return ND_EINVAL;
+    nd_exec_venue_t *venue = nd__engine_venue(e, o->instrument_id);
+    if (!venue->ops->amend || (venue->facts.amend & needs) != needs)
+        return ND_EDECLINED;
+    nd_reject_t why = amend_checks(e, o, px, qty);
+    if (why != ND_REJECT_NONE) {
+        e->rejects[why]++;
+        e->stats.amends_refused++;
+        if (reason)
+            *reason = why;
+        return ND_EDECLINED;
+    }
+    nd_order_t old = *o;
+    nd_err_t rc = venue->ops->amend(venue->self, client_id, px, qty, e->now_ns);
+    if (rc != ND_OK)
+        return rc;
+    if (!venue->ops->poll)
+        return nd__engine_amended(e, o, &old); /* a venue without latency applied it */
+    o->_amend_px = px;
+    o->_amend_qty = qty;
+    return ND_OK;
 }
 
 /* Cancels one strategy's working orders on an instrument, only those on `side` when side is

@@ -29,7 +29,7 @@
 ND_STATIC_ASSERT(RATE_DEN == 10000LL * ND_BPS_UNIT, "a rate of RATE_DEN is 100%");
 
 enum slot_state { SLOT_FREE = 0, SLOT_IN_FLIGHT = 1, SLOT_RESTING = 2, SLOT_ACTIVE = 3 };
-enum request_kind { REQ_NEW = 1, REQ_CANCEL = 2 };
+enum request_kind { REQ_NEW = 1, REQ_CANCEL = 2, REQ_AMEND = 3 };
 
 typedef struct slot {
     nd_order_t *order;
@@ -42,6 +42,7 @@ typedef struct slot {
 typedef struct request {
     int64_t arrive_ns;
     uint64_t client_id;
+    int64_t px, qty; /* REQ_AMEND: the new price and total quantity */
     uint32_t slot;
     uint8_t kind;
 } request_t;
@@ -241,6 +242,18 @@ static void rest_insert(nd_l2sim_t *sim, nd_book_side_t side, uint32_t i)
     sim->slots[i].state = SLOT_RESTING;
 }
 
+/* Takes slot i out of rest[side], keeping the others in order. */
+static void rest_remove(nd_l2sim_t *sim, nd_book_side_t side, uint32_t i)
+{
+    uint32_t *r = sim->rest[side];
+    uint32_t k = 0;
+    while (k < sim->rest_count[side] && r[k] != i)
+        k++;
+    ND_ASSERT(k < sim->rest_count[side]);
+    memmove(&r[k], &r[k + 1], (sim->rest_count[side] - k - 1) * sizeof *r);
+    sim->rest_count[side]--;
+}
+
 /* Drops resting slots whose orders are done, keeping the others in order, and frees them. */
 static void rest_compact(nd_l2sim_t *sim, nd_book_side_t side)
 {
@@ -279,15 +292,20 @@ static __attribute__((unused)) bool rest_valid(const nd_l2sim_t *sim)
 
 /* ---- reports and fills -------------------------------------------------------------------- */
 
+static void report_full(nd_l2sim_t *sim, nd_l2sim_report_t *r)
+{
+    int64_t delay = draw(sim, &sim->ack);
+    r->visible_ns = r->exchange_ns > INT64_MAX - delay ? INT64_MAX : r->exchange_ns + delay;
+    sim->report_cb(sim->ctx, r);
+}
+
 static void report(nd_l2sim_t *sim, nd_l2sim_report_kind_t kind, uint64_t client_id,
                    int64_t exchange_ns, const nd_fill_t *fill)
 {
     nd_l2sim_report_t r = {.kind = kind, .client_id = client_id, .exchange_ns = exchange_ns};
-    int64_t delay = draw(sim, &sim->ack);
-    r.visible_ns = exchange_ns > INT64_MAX - delay ? INT64_MAX : exchange_ns + delay;
     if (fill != NULL)
         r.fill = *fill;
-    sim->report_cb(sim->ctx, &r);
+    report_full(sim, &r);
 }
 
 /* ceil(notional * rate / RATE_DEN) for notional >= 0. */
@@ -443,6 +461,54 @@ static void arrive_cancel(nd_l2sim_t *sim, uint64_t client_id, int64_t ts_ns)
     rest_compact(sim, side_of(o->side));
 }
 
+/* An amend reaching the engine (order.h's queue rule): lowering the quantity at the same price
+ * keeps the order's place; otherwise it leaves the queue and arrives again at its new price,
+ * taking what it crosses, then resting at the back. AMENDED is reported before any fill it
+ * makes, so the new quantity is known before fills against it. */
+static nd_err_t arrive_amend(nd_l2sim_t *sim, const request_t *req)
+{
+    uint32_t i = find_slot(sim, req->client_id);
+    if (i == UINT32_MAX || sim->slots[i].state != SLOT_RESTING ||
+        req->qty <= sim->slots[i].order->filled_qty ||
+        nd_order_amend_needs(sim->slots[i].order, req->px, req->qty) == 0) {
+        report(sim, ND_L2SIM_REPORT_AMEND_REJECTED, req->client_id, req->arrive_ns, NULL);
+        return ND_OK;
+    }
+    slot_t *s = &sim->slots[i];
+    nd_order_t *o = s->order;
+    bool keeps = nd_order_amend_keeps_priority(o, req->px, req->qty);
+    nd_book_side_t side = side_of(o->side);
+    if (!keeps)
+        rest_remove(sim, side, i);
+    nd_err_t rc = nd_order_amend(o, req->px, req->qty, req->arrive_ns);
+    ND_ASSERT(rc == ND_OK);
+    sim->stats.amends++;
+    nd_l2sim_report_t r = {.kind = ND_L2SIM_REPORT_AMENDED, .client_id = o->client_id,
+                           .exchange_ns = req->arrive_ns, .px = o->px, .qty = o->qty};
+    report_full(sim, &r);
+    if (keeps)
+        return ND_OK;
+    s->state = SLOT_ACTIVE;
+    rc = take(sim, o, req->arrive_ns);
+    if (rc != ND_OK) {
+        /* Cannot price it (overflow): cancelled, as a new order would be, never half-handled. */
+        if (nd_order_transition(o, ND_ORDER_CANCELLED, req->arrive_ns) == ND_OK) {
+            sim->stats.cancels++;
+            report(sim, ND_L2SIM_REPORT_CANCELLED, o->client_id, req->arrive_ns, NULL);
+        }
+        slot_free(sim, i);
+        return rc;
+    }
+    if (!nd_order_is_working(o)) {
+        slot_free(sim, i);
+        return ND_OK;
+    }
+    s->ahead = nd_book_qty_at(&sim->book, side, o->px);
+    s->traded = 0;
+    rest_insert(sim, side, i);
+    return ND_OK;
+}
+
 /* Processes requests arriving before `until` (or at it when inclusive). */
 static nd_err_t process_requests(nd_l2sim_t *sim, int64_t until, bool inclusive)
 {
@@ -457,15 +523,15 @@ static nd_err_t process_requests(nd_l2sim_t *sim, int64_t until, bool inclusive)
             arrive_cancel(sim, req.client_id, req.arrive_ns);
             continue;
         }
-        nd_err_t rc = arrive_new(sim, req.slot, req.arrive_ns);
+        nd_err_t rc = req.kind == REQ_AMEND ? arrive_amend(sim, &req)
+                                            : arrive_new(sim, req.slot, req.arrive_ns);
         if (rc != ND_OK)
             return rc;
     }
     return ND_OK;
 }
 
-static nd_err_t enqueue(nd_l2sim_t *sim, uint8_t kind, uint64_t client_id, uint32_t slot,
-                        int64_t now_ns)
+static nd_err_t enqueue(nd_l2sim_t *sim, request_t req, int64_t now_ns)
 {
     if (sim->req_count >= sim->cfg.requests_max)
         return ND_EFULL;
@@ -479,8 +545,8 @@ static nd_err_t enqueue(nd_l2sim_t *sim, uint8_t kind, uint64_t client_id, uint3
         at = sim->last_ns;
     sim->last_arrive_ns = at;
     uint32_t tail = (sim->req_head + sim->req_count) % sim->cfg.requests_max;
-    sim->requests[tail] = (request_t){.arrive_ns = at, .client_id = client_id, .slot = slot,
-                                      .kind = kind};
+    req.arrive_ns = at;
+    sim->requests[tail] = req;
     sim->req_count++;
     return ND_OK;
 }
@@ -500,7 +566,8 @@ nd_err_t nd_l2sim_submit(nd_l2sim_t *sim, nd_order_t *o, int64_t now_ns)
         return ND_EFULL;
     ND_DEBUG_ASSERT(find_slot(sim, o->client_id) == UINT32_MAX);
     uint32_t i = sim->free_head;
-    nd_err_t rc = enqueue(sim, REQ_NEW, o->client_id, i, now_ns);
+    request_t req = {.client_id = o->client_id, .slot = i, .kind = REQ_NEW};
+    nd_err_t rc = enqueue(sim, req, now_ns);
     ND_ASSERT(rc == ND_OK);
     sim->free_head = sim->slots[i].next_free;
     sim->slots[i] = (slot_t){.order = o, .state = SLOT_IN_FLIGHT, .next_free = UINT32_MAX};
@@ -512,7 +579,23 @@ nd_err_t nd_l2sim_cancel(nd_l2sim_t *sim, uint64_t client_id, int64_t now_ns)
     ND_ASSERT(sim != NULL);
     if (find_slot(sim, client_id) == UINT32_MAX)
         return ND_ENOTFOUND;
-    return enqueue(sim, REQ_CANCEL, client_id, UINT32_MAX, now_ns);
+    request_t req = {.client_id = client_id, .slot = UINT32_MAX, .kind = REQ_CANCEL};
+    return enqueue(sim, req, now_ns);
+}
+
+nd_err_t nd_l2sim_amend(nd_l2sim_t *sim, uint64_t client_id, int64_t px, int64_t qty,
+                        int64_t now_ns)
+{
+    ND_ASSERT(sim != NULL);
+    if (px <= 0 || qty <= 0)
+        return ND_EINVAL;
+    uint32_t i = find_slot(sim, client_id);
+    if (i == UINT32_MAX)
+        return ND_ENOTFOUND;
+    if (sim->slots[i].order->type != ND_ORDER_LIMIT)
+        return ND_ESTATE; /* a market order never rests */
+    request_t req = {.client_id = client_id, .slot = i, .kind = REQ_AMEND, .px = px, .qty = qty};
+    return enqueue(sim, req, now_ns);
 }
 
 /* ---- market events ------------------------------------------------------------------------ */

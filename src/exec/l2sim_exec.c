@@ -52,6 +52,12 @@ static shadow_t *find_shadow(nd_l2sim_exec_t *x, uint64_t client_id)
     return NULL;
 }
 
+/* A refused cancel or amend may speak of an order already gone: it holds no shadow. */
+static bool answers_a_request_only(nd_order_update_kind_t kind)
+{
+    return kind == ND_UPDATE_CANCEL_REJECTED || kind == ND_UPDATE_AMEND_REJECTED;
+}
+
 static void on_report(void *ctx, const nd_l2sim_report_t *r)
 {
     nd_l2sim_exec_t *x = ctx;
@@ -77,6 +83,14 @@ static void on_report(void *ctx, const nd_l2sim_report_t *r)
     case ND_L2SIM_REPORT_CANCEL_REJECTED:
         u.kind = ND_UPDATE_CANCEL_REJECTED;
         break;
+    case ND_L2SIM_REPORT_AMENDED:
+        u.kind = ND_UPDATE_AMENDED;
+        u.px = r->px;
+        u.qty = r->qty;
+        break;
+    case ND_L2SIM_REPORT_AMEND_REJECTED:
+        u.kind = ND_UPDATE_AMEND_REJECTED;
+        break;
     }
     if (x->ring_count == x->ring_cap) {
         x->sticky = ND_EFULL; /* reported by the next on_market or poll: never dropped silently */
@@ -85,7 +99,7 @@ static void on_report(void *ctx, const nd_l2sim_report_t *r)
     x->ring[(x->ring_head + x->ring_count) % x->ring_cap] = u;
     x->ring_count++;
     x->last_visible_ns = u.ts_ns;
-    if (sh && u.kind != ND_UPDATE_CANCEL_REJECTED)
+    if (sh && !answers_a_request_only(u.kind))
         sh->pending++;
 }
 
@@ -128,6 +142,18 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
     return rc;
 }
 
+static nd_err_t exec_amend(void *self, uint64_t client_id, int64_t px, int64_t qty,
+                           int64_t now_ns)
+{
+    nd_l2sim_exec_t *x = self;
+    if (x->disconnected)
+        return ND_EIO;
+    shadow_t *sh = find_shadow(x, client_id);
+    if (!sh || sh->cancel_sent || nd_order_is_done(&sh->order))
+        return ND_ENOTFOUND; /* gone, or going */
+    return nd_l2sim_amend(x->sim, client_id, px, qty, now_ns);
+}
+
 static uint32_t exec_open_count(const void *self)
 {
     const nd_l2sim_exec_t *x = self;
@@ -163,7 +189,7 @@ static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, si
         out[n++] = *u;
         x->ring_head = (x->ring_head + 1) % x->ring_cap;
         x->ring_count--;
-        if (u->kind == ND_UPDATE_CANCEL_REJECTED)
+        if (answers_a_request_only(u->kind))
             continue;
         shadow_t *sh = find_shadow(x, u->client_id);
         ND_ASSERT(sh != NULL);
@@ -181,6 +207,7 @@ static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, si
 static const nd_exec_venue_ops_t l2sim_exec_ops = {
     .submit = exec_submit,
     .cancel = exec_cancel,
+    .amend = exec_amend,
     .on_bar = NULL,
     .open_count = exec_open_count,
     .on_market = exec_on_market,
@@ -245,7 +272,7 @@ nd_err_t nd_l2sim_exec_create(const nd_l2sim_config_t *cfg, const nd_instrument_
     x->venue.facts.order_entry_latency_ns = declared_latency(&cfg->entry);
     x->venue.facts.ack_latency_ns = declared_latency(&cfg->ack);
     x->venue.facts.market_data_latency_ns = declared_latency(&cfg->md);
-    x->venue.facts.supports_amend = false;
+    x->venue.facts.amend = ND_AMEND_QTY_DOWN | ND_AMEND_QTY_UP | ND_AMEND_PRICE;
     *out = x;
     return ND_OK;
 }

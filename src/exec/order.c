@@ -112,6 +112,33 @@ nd_err_t nd_order_apply_fill(nd_order_t *o, const nd_fill_t *fill)
     return ND_OK;
 }
 
+unsigned nd_order_amend_needs(const nd_order_t *o, int64_t px, int64_t qty)
+{
+    ND_ASSERT(o != NULL);
+    unsigned needs = 0;
+    if (px != o->px)
+        needs |= ND_AMEND_PRICE;
+    if (qty < o->qty)
+        needs |= ND_AMEND_QTY_DOWN;
+    else if (qty > o->qty)
+        needs |= ND_AMEND_QTY_UP;
+    return needs;
+}
+
+nd_err_t nd_order_amend(nd_order_t *o, int64_t px, int64_t qty, int64_t now_ns)
+{
+    ND_ASSERT(o != NULL);
+    if (!nd_order_is_working(o) || o->type == ND_ORDER_MARKET)
+        return ND_ESTATE;
+    if (px <= 0 || qty <= o->filled_qty || nd_order_amend_needs(o, px, qty) == 0)
+        return ND_EINVAL;
+    o->px = px;
+    o->qty = qty;
+    o->updated_ns = now_ns;
+    ND_ASSERT(nd_order_remaining(o) > 0);
+    return ND_OK;
+}
+
 const char *nd_order_status_name(nd_order_status_t status)
 {
     switch (status) {

@@ -140,6 +140,27 @@ nd_err_t nd_sim_venue_cancel(nd_sim_venue_t *v, uint64_t client_id, int64_t now_
     return ND_OK;
 }
 
+nd_err_t nd_sim_venue_amend(nd_sim_venue_t *v, uint64_t client_id, int64_t px, int64_t qty,
+                            int64_t now_ns)
+{
+    ND_ASSERT(v != NULL);
+    int64_t i = find_index(v, client_id);
+    if (i < 0)
+        return ND_ENOTFOUND;
+    nd_order_t *o = v->_open[i];
+    bool keeps = nd_order_amend_keeps_priority(o, px, qty);
+    nd_err_t rc = nd_order_amend(o, px, qty, now_ns);
+    if (rc != ND_OK || keeps)
+        return rc;
+    /* Priority lost: to the back of the matching order, as a new order that may fill only on
+     * bars after now. */
+    remove_at(v, (uint32_t)i);
+    v->_open[v->_open_count] = o;
+    v->_eligible_after_ns[v->_open_count] = now_ns;
+    v->_open_count++;
+    return ND_OK;
+}
+
 /* ceil(num / den) for num >= 0, den > 0, or ND_EOVERFLOW past int64. Stays in 64 bits when it
  * can, because 128-bit division is a library call and this runs on every fill. */
 static inline nd_err_t ceil_div(__int128 num, __int128 den, int64_t *out)
@@ -359,6 +380,12 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
     return nd_sim_venue_cancel(self, client_id, now_ns);
 }
 
+static nd_err_t exec_amend(void *self, uint64_t client_id, int64_t px, int64_t qty,
+                           int64_t now_ns)
+{
+    return nd_sim_venue_amend(self, client_id, px, qty, now_ns);
+}
+
 static nd_err_t exec_on_bar(void *self, const nd_bar_t *bar, nd_fill_t *fills_out, size_t cap,
                             size_t *count)
 {
@@ -371,7 +398,7 @@ static uint32_t exec_open_count(const void *self)
 }
 
 static const nd_exec_venue_ops_t sim_exec_ops = {.submit = exec_submit, .cancel = exec_cancel,
-                                                 .on_bar = exec_on_bar,
+                                                 .amend = exec_amend, .on_bar = exec_on_bar,
                                                  .open_count = exec_open_count};
 
 void nd_sim_venue_exec(nd_sim_venue_t *v, const char *name, nd_exec_venue_t *out)
@@ -385,5 +412,5 @@ void nd_sim_venue_exec(nd_sim_venue_t *v, const char *name, nd_exec_venue_t *out
     out->facts.maker_fee_bps_e2 = v->cfg.maker_fee_bps_e2;
     out->facts.taker_fee_bps_e2 = v->cfg.taker_fee_bps_e2;
     /* Bar simulation: an order decided on a bar reaches the venue before the next bar. */
-    out->facts.supports_amend = false;
+    out->facts.amend = ND_AMEND_QTY_DOWN | ND_AMEND_QTY_UP | ND_AMEND_PRICE;
 }

@@ -236,6 +236,17 @@ static nd_err_t faulty_cancel(void *self, uint64_t client_id, int64_t now_ns)
     return v->inner.ops->cancel(v->inner.self, client_id, now_ns);
 }
 
+static nd_err_t faulty_amend(void *self, uint64_t client_id, int64_t px, int64_t qty,
+                             int64_t now_ns)
+{
+    faulty_venue_t *v = self;
+    if (venue_down(v) || (!v->quiet && nd_rand_uniform(&v->rng) < v->refuse_rate)) {
+        v->refused++;
+        return ND_EAGAIN;
+    }
+    return v->inner.ops->amend(v->inner.self, client_id, px, qty, now_ns);
+}
+
 static nd_err_t faulty_on_bar(void *self, const nd_bar_t *bar, nd_fill_t *fills_out, size_t cap,
                               size_t *count)
 {
@@ -250,7 +261,7 @@ static uint32_t faulty_open_count(const void *self)
 }
 
 static const nd_exec_venue_ops_t faulty_ops = {.submit = faulty_submit, .cancel = faulty_cancel,
-                                               .on_bar = faulty_on_bar,
+                                               .amend = faulty_amend, .on_bar = faulty_on_bar,
                                                .open_count = faulty_open_count};
 
 static nd_err_t make_venue(sim_t *s, const nd_engine_config_t *cfg)
@@ -332,6 +343,31 @@ static void on_order(sim_t *s, const nd_event_t *ev)
     }
 }
 
+/* An amend applies to a working strategy order, never below what it filled, never while
+ * halted (it is a new commitment), never to a flattening order. */
+static void on_amended(sim_t *s, const nd_event_t *ev)
+{
+    const nd_order_t *o = &ev->u.order;
+    sim_order_t *so = order_at(s, o->client_id);
+    if (!so)
+        return;
+    s->report->amends++;
+    if (!so->accepted || so->done || so->risk_flatten) {
+        broke(s, "fills", "order %llu amended although it %s", (unsigned long long)o->client_id,
+              !so->accepted ? "was never accepted"
+              : so->done    ? "was done"
+                            : "is a flattening order");
+        return;
+    }
+    if (ev->halted)
+        broke(s, "halted", "strategy %u's order %llu was amended while trading was halted",
+              o->strategy_index, (unsigned long long)o->client_id);
+    if (o->qty <= so->filled)
+        broke(s, "fills", "order %llu amended to %lld, below its fills %lld",
+              (unsigned long long)o->client_id, (long long)o->qty, (long long)so->filled);
+    so->qty = o->qty;
+}
+
 static void on_fill(sim_t *s, const nd_fill_t *f)
 {
     sim_order_t *so = order_at(s, f->client_id);
@@ -373,6 +409,7 @@ static nd_err_t sim_on_event(void *ctx, const nd_event_t *ev)
     sim_t *s = ctx;
     switch (ev->kind) {
     case ND_EVENT_ORDER: on_order(s, ev); break;
+    case ND_EVENT_ORDER_AMENDED: on_amended(s, ev); break;
     case ND_EVENT_FILL: on_fill(s, &ev->u.fill); break;
     case ND_EVENT_BREAKER: s->report->trips++; break;
     }
@@ -653,6 +690,7 @@ json_t *nd_simtest_report_json(const nd_simtest_report_t *r)
     json_object_set_new(o, "operator_releases", json_integer(r->releases));
     json_object_set_new(o, "halted_bars", json_integer(r->halted_bars));
     json_object_set_new(o, "flatten_orders", json_integer(r->flatten_orders));
+    json_object_set_new(o, "amends", json_integer(r->amends));
     json_object_set_new(o, "venue_refusals", json_integer(r->venue_refusals));
     json_object_set_new(o, "cancels_failed", json_integer(r->cancels_failed));
     return o;

@@ -1,8 +1,8 @@
 /* simtest_strategy.c: the chaos strategy of the simulation harness. It does what strategies may
  * do, at random: states targets on any instrument, submits market, limit and stop orders of
- * random sizes (some invalid, some oversized), cancels any order id it can name (including
- * ids that are not its own and the engine's flattening orders, which it must not be able to
- * cancel), sets timers and acts again from them. Its randomness is its own stream, seeded by
+ * random sizes (some invalid, some oversized), cancels and amends any order id it can name
+ * (including ids that are not its own and the engine's flattening orders, which it must not
+ * be able to cancel or amend), sets timers and acts again from them. Its randomness is its own stream, seeded by
  * a parameter, so a run replays exactly. */
 #include "simtest_int.h"
 #include "noderr/rand.h"
@@ -19,6 +19,7 @@ typedef struct chaos {
     int64_t last_close;
     int64_t now_ns;
     uint64_t max_id;      /* highest client id it has seen: cancels aim at 1..max_id + 2 */
+    uint64_t last_resting;/* its last limit or stop order: amends aim there half the time */
 } chaos_t;
 
 static const nd_param_def_t chaos_params[ND_SIMTEST_P_COUNT] = {
@@ -77,7 +78,7 @@ static void chaos_act(chaos_t *c, nd_strategy_ctx_t *ctx)
     uint64_t id = 0;
     nd_order_intent_t intent = {c->inst, nd_rand_below(&c->rng, 2) ? ND_SIDE_BUY : ND_SIDE_SELL,
                                 ND_ORDER_MARKET, 0, 0};
-    switch (nd_rand_below(&c->rng, 7)) {
+    switch (nd_rand_below(&c->rng, 8)) {
     case 0:
     case 1:
         ctx->target(ctx, (uint32_t)nd_rand_below(&c->rng, c->instruments),
@@ -92,17 +93,29 @@ static void chaos_act(chaos_t *c, nd_strategy_ctx_t *ctx)
         intent.px = chaos_price(c);
         intent.qty = chaos_qty(c);
         ctx->submit(ctx, &intent, &id);
+        c->last_resting = id ? id : c->last_resting;
         break;
     case 4:
         intent.type = ND_ORDER_STOP;
         intent.px = chaos_price(c);
         intent.qty = chaos_qty(c);
         ctx->submit(ctx, &intent, &id);
+        c->last_resting = id ? id : c->last_resting;
         break;
     case 5:
         /* Any id it can name: its own, another strategy's, the engine's flattening orders. */
         for (int k = 0; k < 3; k++)
             ctx->cancel(ctx, 1 + nd_rand_below(&c->rng, c->max_id + 2));
+        break;
+    case 6:
+        /* Any id again: a new price and quantity, often invalid or refused. */
+        id = nd_rand_below(&c->rng, 2) && c->last_resting ? c->last_resting
+                                                           : 1 + nd_rand_below(&c->rng, c->max_id + 2);
+        intent.qty = chaos_qty(c);
+        if (intent.qty == 0) /* no sizing here: an amend names the new total */
+            intent.qty = c->lot * (int64_t)(1 + nd_rand_below(&c->rng, 1000));
+        ctx->amend(ctx, id, chaos_price(c), intent.qty, NULL);
+        id = 0;
         break;
     default:
         ctx->set_timer(ctx, c->now_ns + (int64_t)nd_rand_below(&c->rng, 4) * 3600000000000LL,

@@ -307,6 +307,85 @@ Test(engine_events, book_events_need_a_book)
     cr_assert_eq(delta(0, ND_BOOK_BID, 100, 2, ND_DELTA_F_LAST, 1), ND_ESTATE);
 }
 
+/* A strategy whose context the test drives directly between events. */
+static nd_strategy_ctx_t *driven_ctx;
+
+static size_t driven_size(const double *params)
+{
+    (void)params;
+    return 1;
+}
+
+static nd_err_t driven_start(void *state, const double *params, uint32_t inst_id,
+                             nd_strategy_ctx_t *ctx)
+{
+    (void)state;
+    (void)params;
+    (void)inst_id;
+    driven_ctx = ctx;
+    return ND_OK;
+}
+
+static void driven_quote(void *state, const nd_quote_tick_t *q, nd_strategy_ctx_t *ctx)
+{
+    (void)state;
+    (void)q;
+    (void)ctx;
+}
+
+static const nd_strategy_def_t driven = {.name = "driven", .summary = "test",
+                                         .state_size = driven_size, .on_start = driven_start,
+                                         .on_quote = driven_quote};
+
+/* Amends through the L2 venue with latency: nothing changes until AMENDED is visible; a lower
+ * quantity keeps the queue place, a new price does not; the engine's order, its events and the
+ * position checks follow; a flattening order, a market order and a no-op cannot be amended. */
+Test(engine_events, amend_through_l2_venue_with_latency)
+{
+    make(&driven, 1 * MS, 1 * MS, 0, 0);
+    cr_assert_eq(quote(0, 100, 101, 3), ND_OK);
+    nd_order_intent_t in = {0, ND_SIDE_BUY, ND_ORDER_LIMIT, 100 * PX, 2 * QTY};
+    uint64_t id = 0;
+    cr_assert_eq(driven_ctx->submit(driven_ctx, &in, &id), ND_OK);
+    nd_reject_t why;
+    cr_assert_eq(driven_ctx->amend(driven_ctx, id, 100 * PX, QTY, &why), ND_ESTATE,
+                 "not acknowledged yet");
+    cr_assert_eq(quote(3 * MS, 100, 101, 3), ND_OK); /* arrived at 1, ack visible at 2 */
+    int64_t ahead = 0;
+    cr_assert(nd_l2sim_queue_ahead(nd_l2sim_exec_sim(l2), id, &ahead));
+    cr_assert_eq(ahead, 3 * QTY);
+    cr_assert_eq(trade(4 * MS, ND_SIDE_SELL, 100, 1), ND_OK); /* the queue moves up to 2 */
+    cr_assert_eq(driven_ctx->amend(driven_ctx, id, 100 * PX, 2 * QTY, &why), ND_EINVAL,
+                 "nothing changes");
+    cr_assert_eq(driven_ctx->amend(driven_ctx, id, 100 * PX, QTY, &why), ND_OK);
+    cr_assert_eq(driven_ctx->amend(driven_ctx, id, 99 * PX, QTY, &why), ND_ESTATE,
+                 "one amend in flight at a time");
+    const nd_order_t *o = NULL;
+    int before = event_count;
+    cr_assert_eq(quote(5 * MS, 100, 101, 3), ND_OK); /* arrives at 5, visible at 6 */
+    cr_assert_eq(event_count, before, "not visible yet");
+    cr_assert_eq(quote(6 * MS, 100, 101, 3), ND_OK);
+    cr_assert_eq(event_count, before + 1);
+    o = &events[before].u.order;
+    cr_assert_eq(o->qty, QTY);
+    cr_assert_eq(o->px, 100 * PX);
+    cr_assert(nd_l2sim_queue_ahead(nd_l2sim_exec_sim(l2), id, &ahead));
+    cr_assert_eq(ahead, 2 * QTY, "a lower quantity keeps the place");
+    cr_assert_eq(nd_engine_stats(engine)->orders_amended, 1);
+    /* A new price: the back of the queue at 99. */
+    cr_assert_eq(driven_ctx->amend(driven_ctx, id, 99 * PX, 2 * QTY, &why), ND_OK);
+    cr_assert_eq(quote(9 * MS, 100, 101, 3), ND_OK);
+    cr_assert_eq(events[event_count - 1].u.order.px, 99 * PX);
+    cr_assert_eq(events[event_count - 1].u.order.qty, 2 * QTY);
+    cr_assert_eq(nd_engine_stats(engine)->orders_amended, 2);
+    /* A price that is not on the tick grid is refused by the checks, with the reason. */
+    cr_assert_eq(driven_ctx->amend(driven_ctx, id, 99 * PX + 1, 2 * QTY, &why), ND_EDECLINED);
+    cr_assert_eq(why, ND_REJECT_INVALID_PRICE);
+    cr_assert_eq(nd_engine_stats(engine)->amends_refused, 1);
+    cr_assert_eq(nd_engine_rejects(engine, ND_REJECT_INVALID_PRICE), 1);
+    cr_assert_eq(driven_ctx->amend(driven_ctx, id + 100, 99 * PX, QTY, &why), ND_ENOTFOUND);
+}
+
 /* A new level on a full side is refused with ND_EFULL before anything sees it (it used to be an
  * assertion); changing or removing a level of a full side, or a clearing delta, still works. */
 Test(engine_events, new_level_on_a_full_book_side_is_refused)

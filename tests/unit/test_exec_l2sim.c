@@ -236,6 +236,63 @@ Test(l2sim, queue_advances_by_trades_and_fills_when_trades_reach_it)
     nd_l2sim_destroy(h.sim);
 }
 
+/* The queue rule of amends: a lower quantity at the same price keeps the place; a larger
+ * quantity or a new price goes to the back at the (new) price; a price through the book takes
+ * what it crosses first; an amend after the order is done, or below its fills, is refused. */
+Test(l2sim, amend_keeps_or_loses_queue_priority)
+{
+    harness_t h;
+    setup(&h, NULL);
+    book(&h, bids3, 3, asks3, 3);
+    nd_order_t o;
+    order(&o, 1, ND_SIDE_BUY, ND_ORDER_LIMIT, 10000, 5);
+    cr_assert_eq(nd_l2sim_submit(h.sim, &o, 0), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 0), ND_OK);
+    trade(&h, ND_SIDE_SELL, 10000, 4, 1 * MS);
+    int64_t ahead;
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 3);
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 10000, 4, 2 * MS), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 2 * MS), ND_OK);
+    cr_assert_eq(h.reports[h.count - 1].kind, ND_L2SIM_REPORT_AMENDED);
+    cr_assert_eq(h.reports[h.count - 1].qty, 4);
+    cr_assert_eq(o.qty, 4);
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 3, "a lower quantity keeps the place");
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 10000, 6, 3 * MS), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 3 * MS), ND_OK);
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 7, "a larger quantity goes to the back: the whole displayed level");
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 9999, 6, 4 * MS), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 4 * MS), ND_OK);
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 4, "a new price: the back of that level");
+    cr_assert_eq(o.px, 9999);
+    /* Through the book: takes the 5 at 101.00, rests the 1 left at 101.00 behind nothing. */
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 10100, 6, 5 * MS), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 5 * MS), ND_OK);
+    cr_assert_eq(fills(&h), 1);
+    cr_assert_eq(nth_fill(&h, 0)->qty, 5);
+    cr_assert(!nth_fill(&h, 0)->maker);
+    cr_assert_eq(o.status, ND_ORDER_PARTIALLY_FILLED);
+    cr_assert(nd_l2sim_queue_ahead(h.sim, 1, &ahead));
+    cr_assert_eq(ahead, 0);
+    /* Below what is filled: refused, the order unchanged. */
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 10100, 5, 6 * MS), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 6 * MS), ND_OK);
+    cr_assert_eq(h.reports[h.count - 1].kind, ND_L2SIM_REPORT_AMEND_REJECTED);
+    cr_assert_eq(o.qty, 6);
+    /* After a cancel: refused. */
+    cr_assert_eq(nd_l2sim_cancel(h.sim, 1, 7 * MS), ND_OK);
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 10100, 9, 7 * MS), ND_OK);
+    cr_assert_eq(nd_l2sim_advance(h.sim, 7 * MS), ND_OK);
+    cr_assert_eq(h.reports[h.count - 2].kind, ND_L2SIM_REPORT_CANCELLED);
+    cr_assert_eq(h.reports[h.count - 1].kind, ND_L2SIM_REPORT_AMEND_REJECTED);
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 10100, 9, 8 * MS), ND_ENOTFOUND);
+    cr_assert_eq(nd_l2sim_amend(h.sim, 1, 0, 9, 8 * MS), ND_EINVAL);
+    nd_l2sim_destroy(h.sim);
+}
+
 Test(l2sim, own_taker_moves_own_resting_order_up_without_self_trade)
 {
     harness_t h;
@@ -655,12 +712,21 @@ typedef struct prop {
     nd_order_t orders[PROP_ORDERS];
     int64_t filled[PROP_ORDERS];
     uint64_t fills;
+    uint64_t amends;
     uint64_t seed;
 } prop_t;
 
 static void prop_collect(void *ctx, const nd_l2sim_report_t *r)
 {
     prop_t *p = ctx;
+    if (r->kind == ND_L2SIM_REPORT_AMENDED) {
+        /* Reported before any fill against it, and never below what is filled. */
+        const nd_order_t *o = &p->orders[r->client_id - 1];
+        cr_assert_eq(o->qty, r->qty);
+        cr_assert(p->filled[r->client_id - 1] < r->qty, "seed %llu: amended below its fills",
+                  (unsigned long long)p->seed);
+        p->amends++;
+    }
     if (r->kind != ND_L2SIM_REPORT_FILL)
         return;
     const nd_fill_t *f = &r->fill;
@@ -745,6 +811,13 @@ static void run_property(uint64_t seed, nd_l2sim_queue_model_t model)
             next++;
         } else if (r < 5 && next > 0) {
             (void)nd_l2sim_cancel(p.sim, 1 + nd_rand_below(&rng, (uint64_t)next), ts);
+        } else if (r < 7 && next > 0) {
+            /* An amend racing fills and cancels: a new price near the market, a new quantity. */
+            uint64_t id = 1 + nd_rand_below(&rng, (uint64_t)next);
+            int64_t px = best_bid + ((int64_t)nd_rand_below(&rng, 9) - 4) * inst.tick_size;
+            int64_t qty = (1 + (int64_t)nd_rand_below(&rng, 40)) * inst.lot_size;
+            nd_err_t rc = nd_l2sim_amend(p.sim, id, px, qty, ts);
+            cr_assert(rc == ND_OK || rc == ND_ENOTFOUND || rc == ND_ESTATE || rc == ND_EFULL);
         }
         /* Arrivals happen before the event, outside it. */
         p.current = NULL;
@@ -761,6 +834,7 @@ static void run_property(uint64_t seed, nd_l2sim_queue_model_t model)
         cr_assert(p.orders[i].filled_qty <= p.orders[i].qty);
     }
     cr_assert(p.fills > 0, "seed %llu: no fills at all", (unsigned long long)seed);
+    cr_assert(p.amends > 0, "seed %llu: no amend applied at all", (unsigned long long)seed);
     nd_synth_ticks_close(g);
     nd_l2sim_destroy(p.sim);
 }

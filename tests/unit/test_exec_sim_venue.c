@@ -155,6 +155,36 @@ Test(exec_sim_venue, eligible_only_after_submission_time)
     cr_assert_eq(fills[0].px, PX(88));
 }
 
+/* An amend in the bar simulator applies at once: a lower quantity at the same price keeps the
+ * order's place and eligibility; a new price sends it last, eligible only on later bars. */
+Test(exec_sim_venue, amend_keeps_or_loses_place)
+{
+    setup_default();
+    nd_order_t a, b;
+    submit(&a, 1, ND_SIDE_BUY, ND_ORDER_LIMIT, PX(100), 2 * QTY_1BTC, 100);
+    submit(&b, 2, ND_SIDE_BUY, ND_ORDER_LIMIT, PX(100), QTY_1BTC, 100);
+    cr_assert_eq(nd_sim_venue_amend(&venue, 1, PX(100), QTY_1BTC, 150), ND_OK);
+    cr_assert_eq(a.qty, QTY_1BTC);
+    cr_assert_eq(nd_sim_venue_amend(&venue, 2, PX(101), QTY_1BTC, 200), ND_OK);
+    cr_assert_eq(b.px, PX(101));
+    /* The bar at 200: a (kept its place and eligibility) fills; b, amended at 200, waits. */
+    cr_assert_eq(run_bar(bar(200, PX(100), PX(102), PX(99), PX(1000))), 1);
+    cr_assert_eq(fills[0].client_id, 1);
+    cr_assert_eq(fills[0].qty, QTY_1BTC);
+    cr_assert_eq(a.status, ND_ORDER_FILLED);
+    cr_assert_eq(run_bar(bar(300, PX(100), PX(102), PX(99), PX(1000))), 1);
+    cr_assert_eq(fills[0].client_id, 2);
+    cr_assert_eq(fills[0].px, PX(100), "the better open");
+    /* Done, unknown, a no-op, below the fills, a market order: refused, nothing changed. */
+    cr_assert_eq(nd_sim_venue_amend(&venue, 1, PX(100), QTY_1BTC, 400), ND_ENOTFOUND);
+    nd_order_t c, m;
+    submit(&c, 3, ND_SIDE_SELL, ND_ORDER_LIMIT, PX(200), QTY_1BTC, 400);
+    cr_assert_eq(nd_sim_venue_amend(&venue, 3, PX(200), QTY_1BTC, 400), ND_EINVAL);
+    cr_assert_eq(nd_sim_venue_amend(&venue, 3, 0, QTY_1BTC, 400), ND_EINVAL);
+    submit(&m, 4, ND_SIDE_SELL, ND_ORDER_MARKET, 0, QTY_1BTC, 400);
+    cr_assert_eq(nd_sim_venue_amend(&venue, 4, PX(1), QTY_1BTC, 400), ND_ESTATE);
+}
+
 Test(exec_sim_venue, other_instrument_bar_ignored)
 {
     setup_default();

@@ -11,6 +11,7 @@
 Test(simtest, ten_thousand_seeds_hold_every_invariant)
 {
     int64_t trips = 0, flatten = 0, releases = 0, halted_bars = 0, fills = 0, events = 0;
+    int64_t amends = 0;
     for (uint64_t seed = 1; seed <= 10000; seed++) {
         nd_simtest_report_t r;
         char err[256];
@@ -26,6 +27,7 @@ Test(simtest, ten_thousand_seeds_hold_every_invariant)
         halted_bars += r.halted_bars;
         fills += r.fills;
         events += r.events;
+        amends += r.amends;
     }
     /* The harness must reach the states it checks, or its pass means nothing. */
     cr_assert_gt(trips, 1000, "breaker trips: %lld", (long long)trips);
@@ -33,9 +35,10 @@ Test(simtest, ten_thousand_seeds_hold_every_invariant)
     cr_assert_gt(releases, 100, "operator releases: %lld", (long long)releases);
     cr_assert_gt(halted_bars, 10000);
     cr_assert_gt(fills, 100000);
+    cr_assert_gt(amends, 1000, "amends applied: %lld", (long long)amends);
     cr_log_info("10,000 seeds: %lld events, %lld fills, %lld trips, %lld flattening orders, "
-                "%lld releases", (long long)events, (long long)fills, (long long)trips,
-                (long long)flatten, (long long)releases);
+                "%lld releases, %lld amends", (long long)events, (long long)fills,
+                (long long)trips, (long long)flatten, (long long)releases, (long long)amends);
 }
 
 Test(simtest, a_seed_replays_byte_for_byte)

@@ -60,6 +60,7 @@ typedef struct nd_order {
     int64_t updated_ns;
     /* private: the engine's bookkeeping of an amend sent and not yet answered (qty 0: none) */
     int64_t _amend_px, _amend_qty;
+    bool _announced;        /* private: an event showed it NEW (sent to a venue with latency) */
 } nd_order_t;
 
 /* strategy_index of orders the risk module sends to flatten positions. */

@@ -60,6 +60,9 @@ typedef struct nd_simtest_report {
     int64_t flatten_orders;
     int64_t venue_refusals;  /* orders the faulty venue refused (down, or at random) */
     int64_t cancels_failed;  /* cancels it failed: the order kept working and could fill */
+    int64_t reordered;       /* fills it handed over before their order's ack */
+    bool events_world;       /* trades and L2 books through L2 simulators with latency */
+    int64_t records;         /* audit records verified (0 when the world did not record) */
 } nd_simtest_report_t;
 
 /* Runs one seed. ND_OK with out->passed telling the verdict; ND_EINVAL for a bad config;

@@ -660,9 +660,12 @@ static nd_err_t check_order_fields(const nd_record_t *rec, char *err, size_t err
         snprintf(err, err_len, "order event: client order id and instrument are required");
         return ND_EINVAL;
     }
-    /* A rejected order may carry no quantity: sizing can come to zero, which is one reason. */
-    bool rejected = strcmp(rec->event, "rejected") == 0;
-    if (rec->qty < 0 || (rec->qty == 0 && !rejected) || rec->fee < 0) {
+    /* What a strategy asked for is recorded as asked: its "submitted" and "rejected" records
+     * may carry any quantity (sizing can come to zero; a bad request, -1, is rejected with
+     * invalid_quantity and must be on record, not halt the session). Every event of an order
+     * that reached a venue has a positive quantity. */
+    bool as_asked = strcmp(rec->event, "rejected") == 0 || strcmp(rec->event, "submitted") == 0;
+    if ((rec->qty <= 0 && !as_asked) || rec->fee < 0) {
         snprintf(err, err_len, "order event: quantity must be positive and fee not negative");
         return ND_EINVAL;
     }

@@ -195,7 +195,9 @@ static nd_err_t record_order(nd_recorder_t *r, const nd_event_t *ev, char *err, 
              nd_order_type_name(o->type), (long long)o->filled_qty);
     rec.detail = detail;
     nd_err_t rc = ND_OK;
-    bool first = ev->kind == ND_EVENT_ORDER &&
+    /* An order's first record is "submitted" at its decision time: its own event when a venue
+     * with latency showed it NEW first (announced), else written before its answer. */
+    bool first = ev->kind == ND_EVENT_ORDER && !o->_announced &&
                  (o->status == ND_ORDER_ACCEPTED || o->status == ND_ORDER_REJECTED);
     if (first) {
         rec.event = "submitted";

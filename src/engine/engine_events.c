@@ -67,6 +67,11 @@ static nd_err_t book_fill(nd_engine_t *e, nd_order_t *o, const nd_fill_t *f)
         ND_ASSERT(rc == ND_OK);
         o->venue_id = f->venue_id;
         e->stats.orders_accepted++;
+        /* Listeners see the acceptance before the fill, whatever order the venue's messages
+         * came in (a fill may overtake its ack); the late ack then changes nothing. */
+        rc = nd__engine_emit(e, ND_EVENT_ORDER, o);
+        if (rc != ND_OK)
+            return rc;
     }
     nd_err_t rc = nd_order_apply_fill(o, f);
     if (rc != ND_OK)

@@ -204,6 +204,7 @@ static nd_err_t send_to_venue(nd_engine_t *e, const nd_order_t *draft, uint64_t 
      * (engine_events.c). */
     ND_ASSERT(o->status == ND_ORDER_ACCEPTED || o->status == ND_ORDER_NEW);
     e->stats.orders_accepted += o->status == ND_ORDER_ACCEPTED;
+    o->_announced = o->status == ND_ORDER_NEW; /* listeners see it sent, then its answer */
     nd__engine_surv_apply(e, o, ND_SURV_NEW, 0, 0);
     if (client_id)
         *client_id = o->client_id;

@@ -18,72 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SIM_INSTRUMENTS_MAX 3
-#define SIM_STRATEGIES_MAX 3
-#define SIM_DRAIN_ROUNDS 64
-
-/* The venue as the harness sees it: the simulated venue behind a wrapper that refuses orders,
- * fails cancels (a cancel racing a fill: the order stays working and may still fill) and
- * disconnects for spells (every request refused), each at a rate drawn per world. Matching is
- * the simulated venue's. Faults stop during the drain. */
-typedef struct faulty_venue {
-    nd_sim_venue_t sim;
-    nd_exec_venue_t inner;
-    nd_rand_t rng;
-    double refuse_rate;
-    double cancel_fail_rate;
-    double disconnect_rate;
-    int64_t down_until_call;
-    int64_t calls;
-    bool quiet;                 /* the drain: no faults */
-    int64_t flatten_refused_at; /* the bar at which a flattening order was last refused */
-    int64_t cancel_failed_at;   /* the bar at which a cancel last failed */
-    int64_t *bar_index;
-    int64_t refused;
-    int64_t cancels_failed;
-} faulty_venue_t;
-
-/* What the harness knows of an order, from the events alone. */
-typedef struct sim_order {
-    int64_t qty;
-    int64_t filled;
-    uint32_t strategy;
-    uint32_t instrument;
-    nd_side_t side;
-    bool accepted;
-    bool done;
-    bool risk_flatten;
-} sim_order_t;
-
-typedef struct sim {
-    nd_rand_t rng;
-    nd_engine_t *engine;
-    nd_clock_sim_t clock;
-    nd_instrument_t inst[SIM_INSTRUMENTS_MAX];
-    uint32_t inst_count;
-    uint32_t strat_count;
-    /* market */
-    double px[SIM_INSTRUMENTS_MAX];    /* current price in quote units */
-    double vol[SIM_INSTRUMENTS_MAX];   /* per-bar volatility */
-    /* the ledger, rebuilt from events */
-    __int128 cash;
-    int64_t pos[SIM_STRATEGIES_MAX][SIM_INSTRUMENTS_MAX];
-    int64_t mark[SIM_INSTRUMENTS_MAX];
-    int64_t cover[SIM_STRATEGIES_MAX][SIM_INSTRUMENTS_MAX]; /* signed qty working flattening
-                                                               orders will still trade */
-    sim_order_t *orders;               /* by client id */
-    uint64_t order_cap;
-    /* the verdict */
-    faulty_venue_t venue;
-    nd_exec_venue_t venue_exec;
-    nd_simtest_report_t *report;
-    int64_t bar_index;
-    int64_t now_ns;
-    bool broken;
-    nd_err_t failure;                  /* ND_ENOMEM while recording */
-} sim_t;
-
-static void broke(sim_t *s, const char *invariant, const char *fmt, ...)
+void nd__simtest_broke(sim_t *s, const char *invariant, const char *fmt, ...)
 {
     if (s->broken)
         return; /* the first broken invariant is the one reported */
@@ -99,12 +34,13 @@ static void broke(sim_t *s, const char *invariant, const char *fmt, ...)
     r->ts_ns = s->now_ns;
 }
 
-static double uniform(sim_t *s, double lo, double hi)
+
+double nd__simtest_uniform(sim_t *s, double lo, double hi)
 {
     return lo + (hi - lo) * nd_rand_uniform(&s->rng);
 }
 
-static bool chance(sim_t *s, double p)
+bool nd__simtest_chance(sim_t *s, double p)
 {
     return nd_rand_uniform(&s->rng) < p;
 }
@@ -128,8 +64,8 @@ static void draw_instruments(sim_t *s)
         in->tick_size = nd_pow10((int)nd_rand_below(&s->rng, (uint64_t)in->px_decimals));
         in->lot_size = nd_pow10((int)nd_rand_below(&s->rng, 3));
         in->min_notional = (int64_t)nd_rand_below(&s->rng, 11) * nd_pow10(ND_CASH_DECIMALS);
-        s->px[i] = exp(uniform(s, log(1.0), log(50000.0)));
-        s->vol[i] = uniform(s, 0.002, 0.03);
+        s->px[i] = exp(nd__simtest_uniform(s, log(1.0), log(50000.0)));
+        s->vol[i] = nd__simtest_uniform(s, 0.002, 0.03);
     }
 }
 
@@ -147,7 +83,7 @@ static nd_breaker_reset_t draw_reset(sim_t *s)
 /* A limit that is off one time in five, else within [lo, hi] hundredths of a percent. */
 static int64_t draw_pct(sim_t *s, int64_t lo, int64_t hi)
 {
-    if (chance(s, 0.2))
+    if (nd__simtest_chance(s, 0.2))
         return 0;
     return lo + (int64_t)nd_rand_below(&s->rng, (uint64_t)(hi - lo + 1));
 }
@@ -155,25 +91,25 @@ static int64_t draw_pct(sim_t *s, int64_t lo, int64_t hi)
 static void draw_config(sim_t *s, nd_engine_config_t *cfg)
 {
     nd_engine_config_default(cfg);
-    cfg->initial_cash = (int64_t)exp(uniform(s, log(1000.0), log(1e6))) * nd_pow10(ND_CASH_DECIMALS);
-    if (chance(s, 0.7)) {
+    cfg->initial_cash = (int64_t)exp(nd__simtest_uniform(s, log(1000.0), log(1e6))) * nd_pow10(ND_CASH_DECIMALS);
+    if (nd__simtest_chance(s, 0.7)) {
         cfg->sizing = (nd_sizing_t){ND_SIZING_PERCENT, 100 + (int64_t)nd_rand_below(&s->rng, 9901), 0};
     } else {
         cfg->sizing = (nd_sizing_t){ND_SIZING_FIXED, 0,
                                     s->inst[0].lot_size * (int64_t)(1 + nd_rand_below(&s->rng, 1000))};
     }
-    cfg->allow_short = chance(s, 0.5);
+    cfg->allow_short = nd__simtest_chance(s, 0.5);
     cfg->orders_max = 64 + (uint32_t)nd_rand_below(&s->rng, 193);
     cfg->venue.maker_fee_bps_e2 = (int64_t)nd_rand_below(&s->rng, 5001);
     cfg->venue.taker_fee_bps_e2 = (int64_t)nd_rand_below(&s->rng, 5001);
-    cfg->venue.slippage_bps_e2 = chance(s, 0.5) ? 0 : (int64_t)nd_rand_below(&s->rng, 5001);
-    cfg->venue.impact_bps_e2 = chance(s, 0.5) ? 0 : (int64_t)nd_rand_below(&s->rng, 10001);
+    cfg->venue.slippage_bps_e2 = nd__simtest_chance(s, 0.5) ? 0 : (int64_t)nd_rand_below(&s->rng, 5001);
+    cfg->venue.impact_bps_e2 = nd__simtest_chance(s, 0.5) ? 0 : (int64_t)nd_rand_below(&s->rng, 10001);
     cfg->venue.max_volume_share_e4 = 100 + (int64_t)nd_rand_below(&s->rng, 9901);
     cfg->risk.max_position_pct_e2 = draw_pct(s, 500, 10000);
     cfg->risk.max_drawdown_pct_e2 = draw_pct(s, 200, 3000);
     cfg->risk.daily_loss_pct_e2 = draw_pct(s, 100, 1500);
     cfg->risk.price_collar_pct_e2 = draw_pct(s, 100, 2000);
-    cfg->risk.orders_per_sec_max = chance(s, 0.2) ? 0 : 1 + (int64_t)nd_rand_below(&s->rng, 50);
+    cfg->risk.orders_per_sec_max = nd__simtest_chance(s, 0.2) ? 0 : 1 + (int64_t)nd_rand_below(&s->rng, 50);
     cfg->risk.drawdown_reset = draw_reset(s);
     cfg->risk.daily_loss_reset = draw_reset(s);
 }
@@ -188,101 +124,12 @@ static nd_err_t add_strategies(sim_t *s, char *err, size_t err_len)
         params[ND_SIMTEST_P_INSTRUMENTS] = s->inst_count;
         params[ND_SIMTEST_P_TICK] = (double)s->inst[i].tick_size;
         params[ND_SIMTEST_P_LOT] = (double)s->inst[i].lot_size;
-        params[ND_SIMTEST_P_ACTIVITY] = uniform(s, 0.05, 0.9);
+        params[ND_SIMTEST_P_ACTIVITY] = nd__simtest_uniform(s, 0.05, 0.9);
         nd_err_t rc = nd_engine_add_strategy(s->engine, &nd__simtest_chaos_strategy, params, i,
                                              1000000 / s->strat_count, err, err_len);
         if (rc != ND_OK)
             return rc;
     }
-    return ND_OK;
-}
-
-/* ---- the faulty venue --------------------------------------------------------------------- */
-
-static bool venue_down(faulty_venue_t *v)
-{
-    v->calls++;
-    if (v->quiet)
-        return false;
-    if (v->calls < v->down_until_call)
-        return true;
-    if (nd_rand_uniform(&v->rng) < v->disconnect_rate) {
-        v->down_until_call = v->calls + 1 + (int64_t)nd_rand_below(&v->rng, 50);
-        return true;
-    }
-    return false;
-}
-
-static nd_err_t faulty_submit(void *self, nd_order_t *order, int64_t now_ns)
-{
-    faulty_venue_t *v = self;
-    if (venue_down(v) || (!v->quiet && nd_rand_uniform(&v->rng) < v->refuse_rate)) {
-        v->refused++;
-        if (order->risk_flatten)
-            v->flatten_refused_at = *v->bar_index;
-        return ND_EAGAIN;
-    }
-    return v->inner.ops->submit(v->inner.self, order, now_ns);
-}
-
-static nd_err_t faulty_cancel(void *self, uint64_t client_id, int64_t now_ns)
-{
-    faulty_venue_t *v = self;
-    if (venue_down(v) || (!v->quiet && nd_rand_uniform(&v->rng) < v->cancel_fail_rate)) {
-        v->cancels_failed++;
-        v->cancel_failed_at = *v->bar_index;
-        return ND_EAGAIN;
-    }
-    return v->inner.ops->cancel(v->inner.self, client_id, now_ns);
-}
-
-static nd_err_t faulty_amend(void *self, uint64_t client_id, int64_t px, int64_t qty,
-                             int64_t now_ns)
-{
-    faulty_venue_t *v = self;
-    if (venue_down(v) || (!v->quiet && nd_rand_uniform(&v->rng) < v->refuse_rate)) {
-        v->refused++;
-        return ND_EAGAIN;
-    }
-    return v->inner.ops->amend(v->inner.self, client_id, px, qty, now_ns);
-}
-
-static nd_err_t faulty_on_bar(void *self, const nd_bar_t *bar, nd_fill_t *fills_out, size_t cap,
-                              size_t *count)
-{
-    faulty_venue_t *v = self;
-    return v->inner.ops->on_bar(v->inner.self, bar, fills_out, cap, count);
-}
-
-static uint32_t faulty_open_count(const void *self)
-{
-    const faulty_venue_t *v = self;
-    return v->inner.ops->open_count(v->inner.self);
-}
-
-static const nd_exec_venue_ops_t faulty_ops = {.submit = faulty_submit, .cancel = faulty_cancel,
-                                               .amend = faulty_amend, .on_bar = faulty_on_bar,
-                                               .open_count = faulty_open_count};
-
-static nd_err_t make_venue(sim_t *s, const nd_engine_config_t *cfg)
-{
-    faulty_venue_t *v = &s->venue;
-    nd_err_t rc = nd_sim_venue_init(&v->sim, &cfg->venue, s->inst, s->inst_count);
-    if (rc != ND_OK)
-        return rc;
-    nd_sim_venue_exec(&v->sim, "sim", &v->inner);
-    nd_rand_init(&v->rng, nd_rand_next(&s->rng));
-    /* A third of the worlds have a perfect venue. */
-    bool faulty = !chance(s, 1.0 / 3.0);
-    v->refuse_rate = faulty ? uniform(s, 0.0, 0.2) : 0.0;
-    v->cancel_fail_rate = faulty ? uniform(s, 0.0, 0.3) : 0.0;
-    v->disconnect_rate = faulty ? uniform(s, 0.0, 0.005) : 0.0;
-    v->flatten_refused_at = -1;
-    v->cancel_failed_at = -1;
-    v->bar_index = &s->bar_index;
-    s->venue_exec = v->inner;
-    s->venue_exec.ops = &faulty_ops;
-    s->venue_exec.self = v;
     return ND_OK;
 }
 
@@ -306,41 +153,66 @@ static sim_order_t *order_at(sim_t *s, uint64_t client_id)
     return &s->orders[client_id];
 }
 
+/* The first the ledger hears of an order it will see fill: shown NEW (sent to a venue with
+ * latency) or ACCEPTED (a venue that answers at once). A strategy order must not be sent while
+ * trading is halted; a flattening order covers what it will trade from then on. */
+static void order_known(sim_t *s, sim_order_t *so, const nd_event_t *ev)
+{
+    const nd_order_t *o = &ev->u.order;
+    so->qty = o->qty;
+    so->strategy = o->strategy_index;
+    so->instrument = o->instrument_id;
+    so->side = o->side;
+    so->risk_flatten = o->risk_flatten;
+    s->report->flatten_orders += o->risk_flatten;
+    if (o->risk_flatten)
+        s->cover[o->strategy_index][o->instrument_id] += o->side == ND_SIDE_BUY ? o->qty : -o->qty;
+    if (!o->risk_flatten && ev->halted)
+        nd__simtest_broke(s, "halted", "strategy %u's order %llu was %s while trading was halted",
+                          o->strategy_index, (unsigned long long)o->client_id,
+                          o->status == ND_ORDER_NEW ? "sent" : "accepted");
+}
+
+/* An order that will not trade any more: a flattening order no longer covers its rest. */
+static void order_done(sim_t *s, sim_order_t *so)
+{
+    so->done = true;
+    if (so->risk_flatten)
+        s->cover[so->strategy][so->instrument] -=
+            so->side == ND_SIDE_BUY ? so->qty - so->filled : so->filled - so->qty;
+}
+
 static void on_order(sim_t *s, const nd_event_t *ev)
 {
     const nd_order_t *o = &ev->u.order;
     sim_order_t *so = order_at(s, o->client_id);
     if (!so)
         return;
+    if (o->status == ND_ORDER_NEW) {
+        if (so->sent || so->accepted)
+            nd__simtest_broke(s, "fills", "order %llu sent twice", (unsigned long long)o->client_id);
+        so->sent = true;
+        order_known(s, so, ev);
+        return;
+    }
     if (o->status == ND_ORDER_ACCEPTED) {
         if (so->accepted)
-            broke(s, "fills", "order %llu accepted twice", (unsigned long long)o->client_id);
+            nd__simtest_broke(s, "fills", "order %llu accepted twice",
+                              (unsigned long long)o->client_id);
         so->accepted = true;
-        so->qty = o->qty;
-        so->strategy = o->strategy_index;
-        so->instrument = o->instrument_id;
-        so->side = o->side;
-        so->risk_flatten = o->risk_flatten;
         s->report->orders_accepted++;
-        s->report->flatten_orders += o->risk_flatten;
-        if (o->risk_flatten)
-            s->cover[o->strategy_index][o->instrument_id] +=
-                o->side == ND_SIDE_BUY ? o->qty : -o->qty;
-        if (!o->risk_flatten && ev->halted)
-            broke(s, "halted", "strategy %u's order %llu was accepted while trading was halted",
-                  o->strategy_index, (unsigned long long)o->client_id);
+        if (!so->sent)
+            order_known(s, so, ev);
         return;
     }
     if (o->status == ND_ORDER_REJECTED) {
         s->report->orders_rejected++;
+        if (so->sent && !so->done)
+            order_done(s, so); /* refused by the venue after it was sent */
         return;
     }
-    if (nd_order_is_done(o) && so->accepted && !so->done) {
-        so->done = true;
-        if (so->risk_flatten) /* what a cancel or an expiry leaves untraded */
-            s->cover[so->strategy][so->instrument] -=
-                so->side == ND_SIDE_BUY ? so->qty - so->filled : so->filled - so->qty;
-    }
+    if (nd_order_is_done(o) && (so->accepted || so->sent) && !so->done)
+        order_done(s, so);
 }
 
 /* An amend applies to a working strategy order, never below what it filled, never while
@@ -353,17 +225,18 @@ static void on_amended(sim_t *s, const nd_event_t *ev)
         return;
     s->report->amends++;
     if (!so->accepted || so->done || so->risk_flatten) {
-        broke(s, "fills", "order %llu amended although it %s", (unsigned long long)o->client_id,
+        nd__simtest_broke(s, "fills", "order %llu amended although it %s", (unsigned long long)o->client_id,
               !so->accepted ? "was never accepted"
               : so->done    ? "was done"
                             : "is a flattening order");
         return;
     }
-    if (ev->halted)
-        broke(s, "halted", "strategy %u's order %llu was amended while trading was halted",
+    /* With latency the answer to an amend asked for before a halt may come during it. */
+    if (ev->halted && !s->events_world)
+        nd__simtest_broke(s, "halted", "strategy %u's order %llu was amended while trading was halted",
               o->strategy_index, (unsigned long long)o->client_id);
     if (o->qty <= so->filled)
-        broke(s, "fills", "order %llu amended to %lld, below its fills %lld",
+        nd__simtest_broke(s, "fills", "order %llu amended to %lld, below its fills %lld",
               (unsigned long long)o->client_id, (long long)o->qty, (long long)so->filled);
     so->qty = o->qty;
 }
@@ -375,24 +248,24 @@ static void on_fill(sim_t *s, const nd_fill_t *f)
         return;
     s->report->fills++;
     if (!so->accepted || so->done) {
-        broke(s, "fills", "a fill of %lld for order %llu, which the venue %s", (long long)f->qty,
+        nd__simtest_broke(s, "fills", "a fill of %lld for order %llu, which the venue %s", (long long)f->qty,
               (unsigned long long)f->client_id, so->accepted ? "had finished" : "never accepted");
         return;
     }
     if (f->qty <= 0 || so->filled + f->qty > so->qty) {
-        broke(s, "fills", "order %llu overfilled: %lld + %lld of %lld", (unsigned long long)f->client_id,
+        nd__simtest_broke(s, "fills", "order %llu overfilled: %lld + %lld of %lld", (unsigned long long)f->client_id,
               (long long)so->filled, (long long)f->qty, (long long)so->qty);
         return;
     }
     if (f->strategy_index != so->strategy || f->instrument_id != so->instrument || f->side != so->side) {
-        broke(s, "fills", "fill of order %llu names another strategy, instrument or side",
+        nd__simtest_broke(s, "fills", "fill of order %llu names another strategy, instrument or side",
               (unsigned long long)f->client_id);
         return;
     }
     int64_t notional = 0;
     if (nd_notional(&s->inst[f->instrument_id], f->px, f->qty, &notional) != ND_OK ||
         notional != f->notional) {
-        broke(s, "fills", "fill of order %llu: notional %lld is not px x qty (%lld)",
+        nd__simtest_broke(s, "fills", "fill of order %llu: notional %lld is not px x qty (%lld)",
               (unsigned long long)f->client_id, (long long)f->notional, (long long)notional);
         return;
     }
@@ -407,6 +280,12 @@ static void on_fill(sim_t *s, const nd_fill_t *f)
 static nd_err_t sim_on_event(void *ctx, const nd_event_t *ev)
 {
     sim_t *s = ctx;
+    /* Recorded first, as a live session would: a write that fails halts trading. */
+    if (s->recorder) {
+        nd_err_t rc = nd_recorder_on_event(s->recorder, ev);
+        if (rc != ND_OK)
+            return rc;
+    }
     switch (ev->kind) {
     case ND_EVENT_ORDER: on_order(s, ev); break;
     case ND_EVENT_ORDER_AMENDED: on_amended(s, ev); break;
@@ -414,6 +293,12 @@ static nd_err_t sim_on_event(void *ctx, const nd_event_t *ev)
     case ND_EVENT_BREAKER: s->report->trips++; break;
     }
     return ND_OK;
+}
+
+static void sim_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
+{
+    sim_t *s = ctx;
+    nd_recorder_on_bar_done(s->recorder, bar, equity_ext, in_market);
 }
 
 /* ---- the invariants after every event ----------------------------------------------------- */
@@ -428,7 +313,7 @@ static void check_equity(sim_t *s)
         for (uint32_t k = 0; k < s->strat_count; k++) {
             int64_t have = nd_portfolio_position(p, k, i)->qty;
             if (have != s->pos[k][i]) {
-                broke(s, "equity", "strategy %u on %s holds %lld, the fills add up to %lld", k,
+                nd__simtest_broke(s, "equity", "strategy %u on %s holds %lld, the fills add up to %lld", k,
                       s->inst[i].symbol, (long long)have, (long long)s->pos[k][i]);
                 return;
             }
@@ -438,14 +323,27 @@ static void check_equity(sim_t *s)
         equity += (__int128)net * s->mark[i] * nd_pow10(mult);
     }
     if (equity != nd_portfolio_equity_ext(p))
-        broke(s, "equity", "cash + positions x marks = %.0f, the engine says %.0f (10^-%d)",
+        nd__simtest_broke(s, "equity", "cash + positions x marks = %.0f, the engine says %.0f (10^-%d)",
               (double)equity, (double)nd_portfolio_equity_ext(p), ext);
+}
+
+/* A venue refused a flattening order or failed a cancel on this event. */
+static bool venue_fault_now(const sim_t *s)
+{
+    for (uint32_t v = 0; v < s->venue_count; v++)
+        if (s->venues[v].flatten_refused_at == s->bar_index ||
+            s->venues[v].cancel_failed_at == s->bar_index)
+            return true;
+    return false;
 }
 
 static void check_flatten(sim_t *s)
 {
     const nd_risk_t *risk = nd_engine_risk(s->engine);
-    if (!risk->halted)
+    /* With latency the engine waits for the answers to its cancels before it sends again, so
+     * the cover is exact only between answers: event-level worlds are held to the end state
+     * (flat after the drain) and to no strategy order sent while halted. */
+    if (!risk->halted || s->events_world)
         return;
     for (uint32_t k = 0; k < s->strat_count; k++) {
         for (uint32_t i = 0; i < s->inst_count; i++) {
@@ -453,11 +351,10 @@ static void check_flatten(sim_t *s)
             /* A flattening order the venue refused on this event is sent again after the next
              * one, and orders whose cancel failed keep working until a cancel goes through;
              * until then the cover may be off. (The drain proves it is made good.) */
-            if (s->venue.flatten_refused_at == s->bar_index ||
-                s->venue.cancel_failed_at == s->bar_index)
+            if (venue_fault_now(s))
                 continue;
             if (s->pos[k][i] + covered != 0) {
-                broke(s, "flatten", "halted by %s: strategy %u holds %lld on %s, flattening "
+                nd__simtest_broke(s, "flatten", "halted by %s: strategy %u holds %lld on %s, flattening "
                       "orders cover %lld", nd_breaker_kind_name(risk->halt_kind), k,
                       (long long)s->pos[k][i], s->inst[i].symbol, (long long)-covered);
                 return;
@@ -486,17 +383,22 @@ static void check_attribution(sim_t *s)
         nd_portfolio_by_instrument(p, i, &a);
         add_attribution(&total_i, &a);
     }
-    nd_portfolio_by_venue(p, "sim", &venue);
+    nd_attribution_t one;
+    memset(&venue, 0, sizeof venue);
+    for (uint32_t v = 0; v < s->venue_count; v++) {
+        nd_portfolio_by_venue(p, s->venue_execs[v].facts.name, &one);
+        add_attribution(&venue, &one);
+    }
     if (total_s.net != total_i.net || total_s.net != venue.net || total_s.fees != venue.fees ||
         total_i.realized != venue.realized || total_s.unrealized != total_i.unrealized ||
         venue.fees != nd_portfolio_fees(p))
-        broke(s, "attribution", "net by strategy %lld, by instrument %lld, by venue %lld; fees "
+        nd__simtest_broke(s, "attribution", "net by strategy %lld, by instrument %lld, by venue %lld; fees "
               "%lld / %lld / %lld", (long long)total_s.net, (long long)total_i.net,
               (long long)venue.net, (long long)total_s.fees, (long long)total_i.fees,
               (long long)nd_portfolio_fees(p));
 }
 
-static void check_all(sim_t *s)
+void nd__simtest_check_all(sim_t *s)
 {
     char why[256];
     if (s->failure != ND_OK)
@@ -505,12 +407,12 @@ static void check_all(sim_t *s)
     check_flatten(s);
     check_attribution(s);
     if (!s->broken && !nd_portfolio_check(nd_engine_portfolio(s->engine), why, sizeof why))
-        broke(s, "portfolio", "%s", why);
+        nd__simtest_broke(s, "portfolio", "%s", why);
 }
 
 /* ---- the market and the operator ---------------------------------------------------------- */
 
-static int64_t to_units(const nd_instrument_t *in, double px)
+int64_t nd__simtest_to_units(const nd_instrument_t *in, double px)
 {
     double units = px * (double)nd_pow10(in->px_decimals);
     int64_t v = (int64_t)llround(units);
@@ -523,62 +425,64 @@ static int64_t to_units(const nd_instrument_t *in, double px)
 static nd_bar_t next_bar(sim_t *s, uint32_t i, int64_t ts, bool drain)
 {
     const nd_instrument_t *in = &s->inst[i];
-    if (!drain && chance(s, 0.01))
-        s->vol[i] = uniform(s, 0.002, 0.05);
+    if (!drain && nd__simtest_chance(s, 0.01))
+        s->vol[i] = nd__simtest_uniform(s, 0.002, 0.05);
     double open = s->px[i];
     double ret = s->vol[i] * nd_rand_normal(&s->rng);
-    if (!drain && chance(s, 0.004))
-        ret += uniform(s, -0.6, -0.15); /* a crash */
-    else if (!drain && chance(s, 0.004))
-        ret += uniform(s, 0.1, 0.4);
+    if (!drain && nd__simtest_chance(s, 0.004))
+        ret += nd__simtest_uniform(s, -0.6, -0.15); /* a crash */
+    else if (!drain && nd__simtest_chance(s, 0.004))
+        ret += nd__simtest_uniform(s, 0.1, 0.4);
     double close = open * exp(ret);
     if (close < 1e-4)
         close = 1e-4;
     double hi = fmax(open, close) * (1 + fabs(nd_rand_normal(&s->rng)) * s->vol[i] * 0.5);
     double lo = fmin(open, close) * (1 - fmin(0.9, fabs(nd_rand_normal(&s->rng)) * s->vol[i] * 0.5));
     s->px[i] = close;
-    nd_bar_t b = {ts, to_units(in, open), to_units(in, hi), to_units(in, lo), to_units(in, close),
+    nd_bar_t b = {ts, nd__simtest_to_units(in, open), nd__simtest_to_units(in, hi), nd__simtest_to_units(in, lo), nd__simtest_to_units(in, close),
                   0, i, 0};
     if (b.high < b.open || b.high < b.close)
         b.high = b.open > b.close ? b.open : b.close;
     if (b.low > b.open || b.low > b.close)
         b.low = b.open < b.close ? b.open : b.close;
-    double units = drain ? 1e12 : chance(s, 0.03) ? 0 : exp(uniform(s, log(1.0), log(1e6)));
+    double units = drain ? 1e12 : nd__simtest_chance(s, 0.03) ? 0 : exp(nd__simtest_uniform(s, log(1.0), log(1e6)));
     b.volume = (int64_t)(units * (double)in->lot_size);
     return b;
 }
 
-static void operator_acts(sim_t *s)
+void nd__simtest_operator_acts(sim_t *s)
 {
     const nd_risk_t *risk = nd_engine_risk(s->engine);
     nd_err_t rc = ND_OK;
-    if (chance(s, 0.002)) {
+    if (nd__simtest_chance(s, 0.002)) {
         rc = nd_engine_kill(s->engine);
-    } else if (chance(s, 0.002)) {
+    } else if (nd__simtest_chance(s, 0.002)) {
         rc = nd_engine_data_integrity_fail(s->engine, (int64_t)nd_rand_below(&s->rng, 1000000));
-    } else if (risk->halted && chance(s, 0.01)) {
+    } else if (risk->halted && nd__simtest_chance(s, 0.01)) {
         rc = nd_engine_release(s->engine);
         s->report->releases++;
     }
     if (rc != ND_OK)
-        broke(s, "engine", "an operator action failed: %s", nd_strerror(rc));
+        nd__simtest_broke(s, "engine", "an operator action failed: %s", nd_strerror(rc));
 }
 
 static void step(sim_t *s, const nd_bar_t *b)
 {
     s->now_ns = b->ts_ns;
     if (nd_clock_sim_set(&s->clock, b->ts_ns) != ND_OK) {
-        broke(s, "engine", "time went backwards");
+        nd__simtest_broke(s, "engine", "time went backwards");
         return;
     }
     nd_err_t rc = nd_engine_on_bar(s->engine, b);
     if (rc != ND_OK) {
-        broke(s, "engine", "a bar failed: %s", nd_strerror(rc));
+        nd__simtest_broke(s, "engine", "a bar failed: %s%s%s", nd_strerror(rc),
+                          s->recorder ? "; the recorder: " : "",
+                          s->recorder ? nd_recorder_error(s->recorder) : "");
         return;
     }
     s->mark[b->instrument_id] = b->close;
     s->report->events++;
-    check_all(s);
+    nd__simtest_check_all(s);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -588,21 +492,25 @@ static nd_err_t build(sim_t *s, char *err, size_t err_len)
     draw_instruments(s);
     nd_engine_config_t cfg;
     draw_config(s, &cfg);
-    nd_err_t rc = make_venue(s, &cfg);
+    s->events_world = nd__simtest_chance(s, 1.0 / 3.0);
+    nd_err_t rc = s->events_world ? nd__simtest_event_venues(s, &cfg)
+                                  : nd__simtest_bar_venue(s, &cfg);
     if (rc != ND_OK) {
         snprintf(err, err_len, "simulated venue: %s", nd_strerror(rc));
         return rc;
     }
-    cfg.venues[0] = &s->venue_exec;
-    cfg.venue_count = 1;
     nd_clock_sim_init(&s->clock, 1577836800LL * ND_NS_PER_SEC);
     rc = nd_engine_create(&cfg, s->inst, s->inst_count, &s->clock.clock, &s->engine, err,
-                                   err_len);
+                          err_len);
     if (rc == ND_OK)
         rc = add_strategies(s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd__simtest_audit_open(s, err, err_len);
+    if (rc == ND_OK && s->events_world)
+        rc = nd__simtest_ticks_open(s, err, err_len);
     if (rc != ND_OK)
         return rc;
-    nd_engine_listener_t l = {sim_on_event, NULL, NULL, s};
+    nd_engine_listener_t l = {sim_on_event, s->recorder ? sim_on_bar_done : NULL, NULL, s};
     nd_engine_set_listener(s->engine, &l);
     s->cash = cfg.initial_cash;
     return nd_engine_start(s->engine, err, err_len);
@@ -611,19 +519,19 @@ static nd_err_t build(sim_t *s, char *err, size_t err_len)
 static void run(sim_t *s, int64_t events)
 {
     int64_t ts = 1577836800LL * ND_NS_PER_SEC;
-    int64_t interval = chance(s, 0.5) ? ND_NS_PER_HOUR : 15 * ND_NS_PER_MIN;
+    int64_t interval = nd__simtest_chance(s, 0.5) ? ND_NS_PER_HOUR : 15 * ND_NS_PER_MIN;
     for (s->bar_index = 0; s->bar_index < events && !s->broken; ts += interval) {
         for (uint32_t i = 0; i < s->inst_count && s->bar_index < events && !s->broken; i++) {
             nd_bar_t b = next_bar(s, i, ts, false);
             step(s, &b);
             s->bar_index++;
             if (!s->broken)
-                operator_acts(s);
+                nd__simtest_operator_acts(s);
         }
     }
     /* The drain: liquid bars and a venue without faults until the engine is flat or a halt has
      * been lifted. A run that is still halted at the end must be flat. */
-    s->venue.quiet = true;
+    s->venues[0].quiet = true;
     for (int round = 0; round < SIM_DRAIN_ROUNDS && !s->broken; round++, ts += interval) {
         if (!nd_engine_risk(s->engine)->halted || !nd_portfolio_has_positions(
                 nd_engine_portfolio(s->engine)))
@@ -636,10 +544,25 @@ static void run(sim_t *s, int64_t events)
     }
     if (!s->broken && nd_engine_risk(s->engine)->halted &&
         nd_portfolio_has_positions(nd_engine_portfolio(s->engine)))
-        broke(s, "flatten", "still halted and not flat after %d liquid bars", SIM_DRAIN_ROUNDS);
+        nd__simtest_broke(s, "flatten", "still halted and not flat after %d liquid bars",
+                          SIM_DRAIN_ROUNDS);
 }
 
-nd_err_t nd_simtest_run(const nd_simtest_config_t *cfg, nd_simtest_report_t *out, char *err, size_t err_len)
+static void summarise(const sim_t *s, nd_simtest_report_t *out)
+{
+    out->instruments = s->inst_count;
+    out->strategies = s->strat_count;
+    out->halted_bars = nd_engine_stats(s->engine)->halted_bars;
+    out->events_world = s->events_world;
+    for (uint32_t v = 0; v < s->venue_count; v++) {
+        out->venue_refusals += s->venues[v].refused;
+        out->cancels_failed += s->venues[v].cancels_failed;
+        out->reordered += s->venues[v].reordered;
+    }
+}
+
+nd_err_t nd_simtest_run(const nd_simtest_config_t *cfg, nd_simtest_report_t *out, char *err,
+                        size_t err_len)
 {
     ND_ASSERT(cfg != NULL && out != NULL);
     if (cfg->events <= 0) {
@@ -657,15 +580,18 @@ nd_err_t nd_simtest_run(const nd_simtest_config_t *cfg, nd_simtest_report_t *out
     nd_rand_init(&s->rng, cfg->seed);
     nd_err_t rc = build(s, err, err_len);
     if (rc == ND_OK) {
-        run(s, cfg->events);
-        out->instruments = s->inst_count;
-        out->strategies = s->strat_count;
-        out->halted_bars = nd_engine_stats(s->engine)->halted_bars;
-        out->venue_refusals = s->venue.refused;
-        out->cancels_failed = s->venue.cancels_failed;
+        if (s->events_world)
+            nd__simtest_ticks_run(s, cfg->events);
+        else
+            run(s, cfg->events);
+        nd__simtest_audit_check(s);
+        summarise(s, out);
         rc = s->failure;
     }
+    /* The engine first: it calls into the venues and the recorder while it goes. */
     nd_engine_destroy(s->engine);
+    nd__simtest_audit_close(s);
+    nd__simtest_ticks_close(s);
     nd_free(s->orders);
     nd_free(s);
     return rc;
@@ -693,5 +619,8 @@ json_t *nd_simtest_report_json(const nd_simtest_report_t *r)
     json_object_set_new(o, "amends", json_integer(r->amends));
     json_object_set_new(o, "venue_refusals", json_integer(r->venue_refusals));
     json_object_set_new(o, "cancels_failed", json_integer(r->cancels_failed));
+    json_object_set_new(o, "reordered", json_integer(r->reordered));
+    json_object_set_new(o, "world", json_string(r->events_world ? "events" : "bars"));
+    json_object_set_new(o, "audit_records", json_integer(r->records));
     return o;
 }

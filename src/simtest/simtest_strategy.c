@@ -134,6 +134,27 @@ static void chaos_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
     chaos_act(c, ctx);
 }
 
+/* Event-level worlds: a trade or a complete book is a moment to act (at a tenth of the bar
+ * rate: there are many more of them). */
+static void chaos_event(chaos_t *c, int64_t ts_ns, int64_t px, nd_strategy_ctx_t *ctx)
+{
+    c->last_close = px;
+    c->now_ns = ts_ns;
+    if (nd_rand_below(&c->rng, 10) == 0)
+        chaos_act(c, ctx);
+}
+
+static void chaos_trade(void *state, const nd_trade_tick_t *t, nd_strategy_ctx_t *ctx)
+{
+    chaos_event(state, t->ts_ns, t->px, ctx);
+}
+
+static void chaos_book(void *state, const nd_book_view_t *b, nd_strategy_ctx_t *ctx)
+{
+    if (b->has_bid && b->has_ask)
+        chaos_event(state, b->ts_ns, b->best_bid.px + (b->best_ask.px - b->best_bid.px) / 2, ctx);
+}
+
 static void chaos_fill(void *state, const nd_fill_t *fill, nd_strategy_ctx_t *ctx)
 {
     chaos_t *c = state;
@@ -158,6 +179,8 @@ const nd_strategy_def_t nd__simtest_chaos_strategy = {
     .params = chaos_params,
     .param_count = ND_SIMTEST_P_COUNT,
     .state_size = chaos_size,
+    .on_trade = chaos_trade,
+    .on_book = chaos_book,
     .validate = NULL,
     .on_start = chaos_start,
     .on_bar = chaos_bar,

@@ -11,7 +11,7 @@
 Test(simtest, ten_thousand_seeds_hold_every_invariant)
 {
     int64_t trips = 0, flatten = 0, releases = 0, halted_bars = 0, fills = 0, events = 0;
-    int64_t amends = 0;
+    int64_t amends = 0, reordered = 0, event_worlds = 0, recorded = 0;
     for (uint64_t seed = 1; seed <= 10000; seed++) {
         nd_simtest_report_t r;
         char err[256];
@@ -28,6 +28,9 @@ Test(simtest, ten_thousand_seeds_hold_every_invariant)
         fills += r.fills;
         events += r.events;
         amends += r.amends;
+        reordered += r.reordered;
+        event_worlds += r.events_world;
+        recorded += r.records > 0;
     }
     /* The harness must reach the states it checks, or its pass means nothing. */
     cr_assert_gt(trips, 1000, "breaker trips: %lld", (long long)trips);
@@ -36,9 +39,14 @@ Test(simtest, ten_thousand_seeds_hold_every_invariant)
     cr_assert_gt(halted_bars, 10000);
     cr_assert_gt(fills, 100000);
     cr_assert_gt(amends, 1000, "amends applied: %lld", (long long)amends);
+    cr_assert_gt(reordered, 100, "fills before their ack: %lld", (long long)reordered);
+    cr_assert_gt(event_worlds, 1000, "event-level worlds: %lld", (long long)event_worlds);
+    cr_assert_gt(recorded, 1000, "recorded worlds: %lld", (long long)recorded);
     cr_log_info("10,000 seeds: %lld events, %lld fills, %lld trips, %lld flattening orders, "
-                "%lld releases, %lld amends", (long long)events, (long long)fills,
-                (long long)trips, (long long)flatten, (long long)releases, (long long)amends);
+                "%lld releases, %lld amends, %lld reordered, %lld event-level worlds, %lld recorded",
+                (long long)events, (long long)fills, (long long)trips, (long long)flatten,
+                (long long)releases, (long long)amends, (long long)reordered,
+                (long long)event_worlds, (long long)recorded);
 }
 
 Test(simtest, a_seed_replays_byte_for_byte)

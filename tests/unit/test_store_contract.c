@@ -323,15 +323,22 @@ CONTRACT(typed_appends_check_their_fields)
     r.side = -1;
     r.qty = 0;
     cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_EINVAL);
+    r.qty = -1;
+    r.event = "filled";
+    cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_EINVAL);
+    /* What a strategy asked for is kept as asked: a bad request is on record, not a halt. */
+    r.event = "submitted";
+    cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_OK, "%s", err);
+    r.qty = 0;
     r.event = "rejected"; /* a rejection may carry no quantity */
     r.reason = "invalid_quantity";
     cr_assert_eq(nd_store_append_order_event(s, &r, err, sizeof err), ND_OK, "%s", err);
     nd_alert_record_t a = {.rule = "layering", .reason = "why", .evidence_json = "{oops"};
     cr_assert_eq(nd_store_append_alert(s, &a, NULL, err, sizeof err), ND_EINVAL);
     cr_assert_eq(nd_store_append_config_change(s, T0, "", "v", NULL, err, sizeof err), ND_EINVAL);
-    cr_assert_eq(nd_store_last_seq(s), 1); /* refusals do not consume a seq */
+    cr_assert_eq(nd_store_last_seq(s), 2); /* refusals do not consume a seq */
     flush(s);
-    cr_assert_eq(verify(s).verified, 1);
+    cr_assert_eq(verify(s).verified, 2);
     nd_store_close(s);
 }
 

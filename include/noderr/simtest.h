@@ -9,7 +9,10 @@
  * they can name (the engine's flattening orders included), set timers and act from them; and an
  * operator who engages the kill switch, reports data-integrity failures and releases halts; and
  * a venue (the simulated one behind a faulty wrapper) that refuses orders, fails cancels so
- * that they race fills, and disconnects for spells.
+ * that they race fills, and disconnects for spells. One world in three is event-level: synthetic
+ * trades and L2 books through one L2 simulator with latency per instrument (late acks, fills
+ * overtaking acks, venues going down); one in four records into the compliance store in memory,
+ * whose audit chain must verify and hold every fill at the end (docs/simulation-testing.md).
  * The harness keeps its own ledger from the engine's events and checks, after every event:
  *
  *   equity       cash + sum of positions x marks, rebuilt from the fills, equals the engine's

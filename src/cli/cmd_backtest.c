@@ -50,7 +50,7 @@ static const char usage_text[] =
     "after:DURATION (m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
     "default drawdown=never,daily-loss=next-day.\n"
     "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
-    "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
+    "returns, metrics); the charting library is built in (docs/reports.md).\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
     "store (sqlite:PATH, a bare PATH, or postgresql://...); a failed write halts trading\n"
     "and the run exits 2 naming the error (see docs/compliance-store.md). Records are\n"

@@ -101,6 +101,11 @@ int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
                            int64_t *weight_e6 /* OUT */);
 /* The getopt entries of the strategy options, for every command that takes a strategy. */
 #define ND_CLI_OPTION_STRATEGY_LIB(opt) {"strategy-lib", required_argument, 0, (opt)}
+/* Every strategy of the library at path (loaded as nd_cli_strategy_lookup does): 0 with *defs
+ * and *count set, or -1 with a message naming the option and why. */
+int nd_cli_strategy_lib_list(const char *option, const char *path,
+                             const struct nd_strategy_def *const **defs /* OUT */,
+                             int *count /* OUT */);
 /* Unloads every library nd_cli_strategy_lookup loaded. */
 void nd_cli_strategy_libs_close(void);
 

@@ -350,6 +350,16 @@ static const nd_strategy_lib_t *strategy_lib(const char *option, const char *pat
     return lib;
 }
 
+int nd_cli_strategy_lib_list(const char *option, const char *path,
+                             const nd_strategy_def_t *const **defs, int *count)
+{
+    const nd_strategy_lib_t *lib = strategy_lib(option, path);
+    if (lib == NULL)
+        return -1;
+    *defs = nd_strategy_lib_defs(lib, count);
+    return 0;
+}
+
 /* NAME from a library: the one it offers when name is empty. */
 static const nd_strategy_def_t *lib_strategy(const char *option, const char *path,
                                              const char *name)

@@ -69,6 +69,14 @@ else
     BARS=(--bars 8000 --seed 7)
 fi
 
+check "strategies --strategy-lib lists the plugin's schema"
+expect_rc 0 "$INSTALLED" strategies --strategy-lib "$LIB" --json
+pycheck "$OUT" '
+(s,) = d["strategies"]
+assert s["name"] == "mysma"
+assert [(p["name"], p["min"], p["max"], p["default"]) for p in s["params"]] == \
+    [("fast", 2, 1000, 10), ("slow", 3, 5000, 30)], s["params"]'
+
 check "the plugin's fills equal the built-in sma_cross's (${BARS[*]})"
 for params in "" "--param fast=7 --param slow=40"; do
     # shellcheck disable=SC2086 # params split into options

@@ -23,6 +23,14 @@
 /* Parameters in one strategy schema. Four built-ins use at most five. */
 #define ND_STRATEGY_PARAMS_MAX 16
 
+/* Strategy definitions one plugin library offers (strategy_plugin.h). A plugin is a handful of
+ * strategies; a longer list is refused at load rather than walked without bound. */
+#define ND_STRATEGY_PLUGIN_DEFS_MAX 64
+
+/* Plugin libraries one `noderr` process loads (--strategy-lib). Every strategy of a run could
+ * come from its own library, so this matches ND_STRATEGIES_MAX. */
+#define ND_STRATEGY_LIBS_MAX 64
+
 /* Length of names (symbols, strategy and parameter names, venue names), including the NUL. */
 #define ND_NAME_MAX 32
 
@@ -55,5 +63,6 @@
 _Static_assert((ND_EVENT_RING_SIZE & (ND_EVENT_RING_SIZE - 1)) == 0, "ring sizes are powers of 2");
 _Static_assert(ND_ORDERS_OPEN_MAX < ND_EVENT_RING_SIZE, "a bar's events fit the event ring");
 _Static_assert(ND_NAME_MAX >= 16, "names hold a symbol like BTC/USDT");
+_Static_assert(ND_STRATEGY_LIBS_MAX >= ND_STRATEGIES_MAX, "one library a strategy");
 
 #endif

@@ -40,7 +40,9 @@ typedef struct nd_report_assets {
  * configured at build time. The string is static or from the environment; do not free it. */
 const char *nd_report_web_dir(void);
 
-/* Reads the three assets from web_dir (NULL: nd_report_web_dir()). ND_ENOTFOUND with a message
+/* Reads the three assets from web_dir. With web_dir NULL: from $NODERR_WEB_DIR when set, else
+ * the copies embedded at build time when the binary has them (built with the library
+ * installed), else nd_report_web_dir(). ND_ENOTFOUND with a message
  * that says to run `npm ci --prefix web` when the library is not installed; ND_EIO when a file
  * cannot be read; ND_EPARSE when a text cannot be inlined (it holds "</script" or "<!--").
  * On success release with nd_report_assets_free. Cost: reads about 200 KB. */

@@ -17,6 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The strategy ABI: the layout and meaning of nd_param_def_t, nd_strategy_ctx_t and
+ * nd_strategy_def_t below, as a plugin built against these headers sees them (strategy_plugin.h,
+ * docs/strategy-sdk.md). It goes up by one whenever one of those structs changes size or field
+ * order, a field changes type or meaning, or a callback's contract changes; a plugin built for
+ * another ABI is refused at load. Additions that old plugins cannot observe (a new function in
+ * the library, a new indicator) do not change it. */
+#define ND_STRATEGY_ABI_VERSION 1
+
 typedef enum nd_param_type {
     ND_PARAM_INT = 0,   /* whole numbers, e.g. a lookback in bars */
     ND_PARAM_REAL = 1,  /* real numbers, e.g. a z-score threshold */

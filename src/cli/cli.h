@@ -25,6 +25,7 @@ int nd_cmd_sign(int argc, char **argv);
 int nd_cmd_oracle(int argc, char **argv);
 int nd_cmd_sim(int argc, char **argv);
 int nd_cmd_indicator(int argc, char **argv);
+int nd_cmd_strategy(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
@@ -79,6 +80,34 @@ struct nd_backtest_config;
 int nd_cli_param_set(struct nd_backtest_config *cfg, const char *kv);
 int nd_cli_params_load(struct nd_backtest_config *cfg, const char *path,
                        int (*add_strategy)(void *ctx, const char *name), void *ctx);
+
+/* Strategy look-up, written once for every command that takes a strategy (backtest, validate,
+ * evolve), whatever the option that names it:
+ *   --strategy NAME[:WEIGHT]                 a built-in ('noderr strategies');
+ *   --strategy-lib PATH.so[:NAME[:WEIGHT]]   a C plugin (strategy_plugin.h): the strategy NAME of
+ *                                            the library, which may be left out when the library
+ *                                            offers one strategy. PATH ends at the first ':' after
+ *                                            its last '/', so the second field is always a name
+ *                                            and the third always a weight.
+ * WEIGHT (a decimal, 6 places) is taken only with ND_CLI_STRATEGY_WEIGHT; without it *weight_e6
+ * is 0. Event-only strategies (no on_bar, e.g. quote_maker) only with ND_CLI_STRATEGY_EVENTS.
+ * A library is loaded once per path and stays loaded until nd_cli_strategy_libs_close, which
+ * main() calls after the command. Returns 0 with *def set, or -1 with a message naming the
+ * option and why. */
+enum { ND_CLI_STRATEGY_WEIGHT = 1u << 0, ND_CLI_STRATEGY_EVENTS = 1u << 1 };
+struct nd_strategy_def;
+int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
+                           const struct nd_strategy_def **def /* OUT */,
+                           int64_t *weight_e6 /* OUT */);
+/* The getopt entries of the strategy options, for every command that takes a strategy. */
+#define ND_CLI_OPTION_STRATEGY_LIB(opt) {"strategy-lib", required_argument, 0, (opt)}
+/* Every strategy of the library at path (loaded as nd_cli_strategy_lookup does): 0 with *defs
+ * and *count set, or -1 with a message naming the option and why. */
+int nd_cli_strategy_lib_list(const char *option, const char *path,
+                             const struct nd_strategy_def *const **defs /* OUT */,
+                             int *count /* OUT */);
+/* Unloads every library nd_cli_strategy_lookup loaded. */
+void nd_cli_strategy_libs_close(void);
 
 /* Durations (text.h): "180d", "12h", "2w", with ND_SPAN_BARS_OK a bare number of bars; and
  * the TRAIN:TEST pair of --walk-forward. -1 with a message naming the option and why. */

@@ -5,6 +5,7 @@
 #include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/scenario.h"
+#include "noderr/strategy_plugin.h"
 #include "noderr/text.h"
 
 #include <errno.h>
@@ -314,5 +315,141 @@ int nd_cli_log_level(const char *arg)
         return -1;
     }
     nd_log_set_level(level);
+    return 0;
+}
+
+/* ---- Strategies: one resolver for --strategy, --strategy-lib (and later --strategy-file). -- */
+
+static nd_strategy_lib_t strategy_libs[ND_STRATEGY_LIBS_MAX];
+static int strategy_lib_count;
+
+void nd_cli_strategy_libs_close(void)
+{
+    for (int i = 0; i < strategy_lib_count; i++)
+        nd_strategy_lib_close(&strategy_libs[i]);
+    strategy_lib_count = 0;
+}
+
+/* The loaded library at path, loading it on first use; NULL after a message. */
+static const nd_strategy_lib_t *strategy_lib(const char *option, const char *path)
+{
+    for (int i = 0; i < strategy_lib_count; i++)
+        if (strcmp(nd_strategy_lib_path(&strategy_libs[i]), path) == 0)
+            return &strategy_libs[i];
+    if (strategy_lib_count >= ND_STRATEGY_LIBS_MAX) {
+        fprintf(stderr, "noderr: %s: at most %d libraries\n", option, ND_STRATEGY_LIBS_MAX);
+        return NULL;
+    }
+    char err[1024];
+    nd_strategy_lib_t *lib = &strategy_libs[strategy_lib_count];
+    if (nd_strategy_lib_open(lib, path, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: %s: %s\n", option, err);
+        return NULL;
+    }
+    strategy_lib_count++;
+    return lib;
+}
+
+int nd_cli_strategy_lib_list(const char *option, const char *path,
+                             const nd_strategy_def_t *const **defs, int *count)
+{
+    const nd_strategy_lib_t *lib = strategy_lib(option, path);
+    if (lib == NULL)
+        return -1;
+    *defs = nd_strategy_lib_defs(lib, count);
+    return 0;
+}
+
+/* NAME from a library: the one it offers when name is empty. */
+static const nd_strategy_def_t *lib_strategy(const char *option, const char *path,
+                                             const char *name)
+{
+    const nd_strategy_lib_t *lib = strategy_lib(option, path);
+    if (lib == NULL)
+        return NULL;
+    int count = 0;
+    const nd_strategy_def_t *const *defs = nd_strategy_lib_defs(lib, &count);
+    const nd_strategy_def_t *def = name[0] ? nd_strategy_lib_find(lib, name)
+                                   : count == 1 ? defs[0] : NULL;
+    if (def == NULL) {
+        char names[512];
+        size_t used = 0;
+        names[0] = '\0';
+        for (int i = 0; i < count && used < sizeof names; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                     defs[i]->name);
+        if (name[0])
+            fprintf(stderr, "noderr: %s: %s has no strategy '%s' (it offers: %s)\n", option,
+                    path, name, names);
+        else
+            fprintf(stderr, "noderr: %s: %s offers %d strategies (%s); name one as "
+                    "PATH:NAME\n", option, path, count, names);
+    }
+    return def;
+}
+
+/* Splits text into its ':' fields: for a library the path ends at the first ':' after its last
+ * '/'. Fields are copied into buf; *fields gets how many (1..3); -1 when too long. */
+static int split_fields(const char *text, bool is_path, char *buf, size_t cap, char **field,
+                        int *fields)
+{
+    size_t len = strlen(text);
+    if (len >= cap)
+        return -1;
+    memcpy(buf, text, len + 1);
+    const char *slash = is_path ? strrchr(buf, '/') : NULL;
+    char *p = strchr(slash ? slash : buf, ':');
+    field[0] = buf;
+    *fields = 1;
+    while (p != NULL && *fields < 3) {
+        *p = '\0';
+        field[(*fields)++] = p + 1;
+        p = strchr(p + 1, ':');
+    }
+    return p == NULL ? 0 : -1;
+}
+
+int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
+                           const nd_strategy_def_t **def, int64_t *weight_e6)
+{
+    bool lib = strcmp(option, "--strategy-lib") == 0;
+    char buf[4096], *field[3] = {NULL, NULL, NULL};
+    int fields = 0, weight_field = lib ? 2 : 1;
+    if (split_fields(text, lib, buf, sizeof buf, field, &fields) != 0 || field[0][0] == '\0' ||
+        fields > weight_field + 1) {
+        fprintf(stderr, "noderr: %s: '%s' is not %s\n", option, text,
+                lib ? "PATH.so[:NAME[:WEIGHT]]" : "NAME[:WEIGHT]");
+        return -1;
+    }
+    const nd_strategy_def_t *found = NULL;
+    if (lib) {
+        found = lib_strategy(option, field[0], fields > 1 ? field[1] : "");
+    } else {
+        /* --strategy-file F.lua[:WEIGHT] (a script) goes here, like a library. */
+        found = nd_strategy_find(field[0]);
+        if (!found && (flags & ND_CLI_STRATEGY_EVENTS))
+            found = nd_strategy_find_event(field[0]); /* quote_maker: event-level runs */
+        if (!found)
+            fprintf(stderr, "noderr: %s: unknown strategy '%s' (see 'noderr strategies')\n",
+                    option, field[0]);
+    }
+    if (found == NULL)
+        return -1;
+    if (found->on_bar == NULL && !(flags & ND_CLI_STRATEGY_EVENTS)) {
+        fprintf(stderr, "noderr: %s: strategy '%s' has no on_bar; this command runs on bars\n",
+                option, found->name);
+        return -1;
+    }
+    int64_t w = 0;
+    if (fields > weight_field && !(flags & ND_CLI_STRATEGY_WEIGHT)) {
+        fprintf(stderr, "noderr: %s: '%s': this command takes no strategy weight\n", option,
+                text);
+        return -1;
+    }
+    if (fields > weight_field &&
+        nd_cli_fixed("--strategy weight", field[weight_field], 6, 1, 1000000, &w) != 0)
+        return -1;
+    *def = found;
+    *weight_e6 = w;
     return 0;
 }

@@ -19,7 +19,8 @@ static const char usage_text[] =
     "usage: noderr backtest [--data FILE] [--format auto|csv|kline] [--symbol S]\n"
     "                       [--price-decimals N] [--qty-decimals N] [--tick-size X]\n"
     "                       [--lot-size X] [--min-notional X]\n"
-    "                       --strategy NAME[:WEIGHT] [--param k=v]... [--params FILE]\n"
+    "                       (--strategy NAME[:WEIGHT] | --strategy-lib PATH.so[:NAME[:WEIGHT]])\n"
+    "                       [--param k=v]... [--params FILE]\n"
     "                       [--cash N] [--fee-bps N] [--maker-fee-bps N] [--taker-fee-bps N]\n"
     "                       [--slippage-bps N] [--impact-bps N] [--max-volume-pct P]\n"
     "                       [--sizing fixed:QTY|percent:P] [--allow-short]\n"
@@ -39,14 +40,17 @@ static const char usage_text[] =
     "Runs strategies through the engine over bars from FILE (CSV ts,open,high,low,close,volume\n"
     "or Binance kline CSV) or, without --data, over the seeded synthetic market.\n"
     "--strategy may repeat (several strategies share the account by weight); --param applies\n"
-    "to the strategy named before it. Defaults: cash 10000, fee 10 bps, slippage 0, sizing\n"
-    "percent:25, max position 25%, max drawdown 12%, daily loss 5%; 0 turns a limit off.\n"
+    "to the strategy named before it. --strategy-lib runs strategy NAME of a C plugin built\n"
+    "against the installed SDK (NAME may be left out when the library has one; see\n"
+    "docs/strategy-sdk.md and 'noderr strategy new'); it mixes with --strategy.\n"
+    "Defaults: cash 10000, fee 10 bps, slippage 0, sizing percent:25, max position 25%,\n"
+    "max drawdown 12%, daily loss 5%; 0 turns a limit off.\n"
     "After a drawdown or daily-loss trip the engine flattens and owns the positions until\n"
     "flat. --breaker-reset says when a halt lifts by itself: never, next-day or\n"
     "after:DURATION (m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
     "default drawdown=never,daily-loss=next-day.\n"
     "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
-    "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
+    "returns, metrics); the charting library is built in (docs/reports.md).\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
     "store (sqlite:PATH, a bare PATH, or postgresql://...); a failed write halts trading\n"
     "and the run exits 2 naming the error (see docs/compliance-store.md). Records are\n"
@@ -64,7 +68,7 @@ static const char usage_text[] =
 
 enum {
     /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
-    OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS,
+    OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS,
     OPT_MAKER, OPT_TAKER, OPT_IMPACT, OPT_VOLPCT, OPT_SIZING,
     OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
     OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
@@ -79,6 +83,7 @@ static const struct option long_options[] = {
     {"format", required_argument, 0, OPT_FORMAT},
     {"symbol", required_argument, 0, OPT_SYMBOL},
     {"strategy", required_argument, 0, OPT_STRATEGY},
+    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
     {"cash", required_argument, 0, ND_CLI_OPT_CASH},
@@ -181,37 +186,30 @@ static int parse_commit_every(options_t *o, const char *arg)
     return ok ? 0 : -1;
 }
 
-static int add_strategy(options_t *o, const char *arg)
+/* --strategy NAME[:WEIGHT], --strategy-lib PATH.so[:NAME[:WEIGHT]]: nd_cli_strategy_lookup. */
+static int add_strategy_from(options_t *o, const char *option, const char *arg)
 {
-    char name[64];
-    const char *colon = strchr(arg, ':');
-    size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
-    if (len == 0 || len >= sizeof name) {
-        fprintf(stderr, "noderr: --strategy: '%s' is not a strategy name\n", arg);
+    const nd_strategy_def_t *def = NULL;
+    int64_t weight_e6 = 0;
+    if (nd_cli_strategy_lookup(option, arg, ND_CLI_STRATEGY_WEIGHT | ND_CLI_STRATEGY_EVENTS,
+                               &def, &weight_e6) != 0)
         return -1;
-    }
-    memcpy(name, arg, len);
-    name[len] = '\0';
-    const nd_strategy_def_t *def = nd_strategy_find(name);
-    if (!def)
-        def = nd_strategy_find_event(name); /* quote_maker: for event-level runs */
-    if (!def) {
-        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
-                name);
-        return -1;
-    }
     if (o->cfg.strategy_count >= ND_STRATEGIES_MAX) {
-        fprintf(stderr, "noderr: --strategy: at most %d strategies\n", ND_STRATEGIES_MAX);
+        fprintf(stderr, "noderr: %s: at most %d strategies\n", option, ND_STRATEGIES_MAX);
         return -1;
     }
     nd_strategy_spec_t *spec = &o->cfg.strategies[o->cfg.strategy_count];
     memset(spec, 0, sizeof *spec);
     spec->def = def;
+    spec->weight_e6 = weight_e6;
     nd_strategy_params_default(def, spec->params);
-    if (colon && nd_cli_fixed("--strategy weight", colon + 1, 6, 1, 1000000, &spec->weight_e6))
-        return -1;
     o->cfg.strategy_count++;
     return 0;
+}
+
+static int add_strategy(options_t *o, const char *arg)
+{
+    return add_strategy_from(o, "--strategy", arg);
 }
 
 static int set_param(options_t *o, const char *kv)
@@ -324,6 +322,7 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_FORMAT: return parse_format(o, arg);
     case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_STRATEGY: return add_strategy(o, arg);
+    case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: o->params_path = arg; return load_params(o, arg);
     case OPT_SIZING: return parse_sizing(o, arg);
@@ -477,7 +476,8 @@ static int parse_args(options_t *o, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (o->cfg.strategy_count == 0) {
-        fprintf(stderr, "noderr backtest: --strategy NAME is required (see 'noderr strategies')\n");
+        fprintf(stderr, "noderr backtest: --strategy NAME is required (or --strategy-lib "
+                        "PATH.so; see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (resolve_depth(o))

@@ -26,7 +26,8 @@
 int nd_cmd_evolve(int argc, char **argv);
 
 static const char usage_text[] =
-    "usage: noderr evolve --strategy NAME (--data FILE | --scenario NAME)\n"
+    "usage: noderr evolve (--strategy NAME | --strategy-lib PATH.so[:NAME])\n"
+    "                     (--data FILE | --scenario NAME)\n"
     "                     [--population 50] [--generations 100]\n"
     "                     [--objectives sharpe,max_drawdown,win_rate,profit_factor]\n"
     "                     [--mode pareto|weighted] [--weights w1,w2,...] [--seed 42]\n"
@@ -52,11 +53,12 @@ enum {
     OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
     OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
     OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_PARETO, OPT_HISTORY,
-    OPT_REPORT, OPT_DATA_DIR
+    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB
 };
 
 static const struct option long_options[] = {
     {"strategy", required_argument, 0, OPT_STRATEGY},
+    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
     {"data", required_argument, 0, OPT_DATA},
     {"scenario", required_argument, 0, OPT_SCENARIO},
     {"population", required_argument, 0, OPT_POP},
@@ -192,14 +194,18 @@ static int parse_mode(options_t *o, const char *arg)
     return 0;
 }
 
-static int parse_strategy(options_t *o, const char *arg)
+/* --strategy NAME, --strategy-lib PATH.so[:NAME]: nd_cli_strategy_lookup, bar strategies only. */
+static int parse_strategy(options_t *o, const char *option, const char *arg)
 {
-    o->task.def = nd_strategy_find(arg);
-    if (!o->task.def) {
-        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
-                arg);
+    const nd_strategy_def_t *def = NULL;
+    int64_t weight_e6 = 0;
+    if (o->task.def) {
+        fprintf(stderr, "noderr: %s: evolve takes one strategy\n", option);
         return -1;
     }
+    if (nd_cli_strategy_lookup(option, arg, 0, &def, &weight_e6) != 0)
+        return -1;
+    o->task.def = def;
     return 0;
 }
 
@@ -209,7 +215,8 @@ static int apply_option(void *ctx, int opt, const char *arg)
     nd_evolve_config_t *g = &o->ga;
     int64_t v = 0;
     switch (opt) {
-    case OPT_STRATEGY: return parse_strategy(o, arg);
+    case OPT_STRATEGY: return parse_strategy(o, "--strategy", arg);
+    case OPT_STRATEGY_LIB: return parse_strategy(o, "--strategy-lib", arg);
     case OPT_DATA: o->data_path = arg; return 0;
     case OPT_SCENARIO: o->scenario = arg; return 0;
     case OPT_DATA_DIR: o->data_dir = arg; return 0;
@@ -279,7 +286,7 @@ static int finish_options(options_t *o)
 {
     const char *why = NULL;
     if (!o->task.def)
-        why = "--strategy NAME is required (see 'noderr strategies')";
+        why = "--strategy NAME is required (or --strategy-lib PATH.so; see 'noderr strategies')";
     else if (!o->data_path && !o->scenario)
         why = "give --data FILE or --scenario NAME";
     else if (o->data_path && o->scenario)

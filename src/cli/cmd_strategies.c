@@ -1,6 +1,7 @@
-/* cmd_strategies.c: `noderr strategies [--json]`, the built-in strategies and their schemas.
+/* cmd_strategies.c: `noderr strategies [--json] [--strategy-lib PATH.so]`, the built-in
+ * strategies (or a plugin library's) and their schemas.
  *
- * Prints every built-in in registry order with its summary and parameters (name, type, bounds,
+ * Prints every built-in in registry order (or the library's strategies in its order) with its summary and parameters (name, type, bounds,
  * default, optimiser step, help). The JSON form keeps key order fixed (JSON_PRESERVE_ORDER) so
  * its output is byte-for-byte reproducible and can be diffed or checked into docs. */
 #include "cli/cli.h"
@@ -15,26 +16,47 @@
 
 static const char *const type_names[] = {"int", "real", "choice"};
 
-static const char usage_text[] = "usage: noderr strategies [--json]\n"
-                                 "\n"
-                                 "Lists the built-in strategies and their parameter schemas.\n"
-                                 "\n"
-                                 "  --json   print the list as JSON\n"
-                                 "  --help   show this help\n";
+static const char usage_text[] =
+    "usage: noderr strategies [--json] [--strategy-lib PATH.so]\n"
+    "\n"
+    "Lists the built-in strategies and their parameter schemas.\n"
+    "\n"
+    "  --json                 print the list as JSON\n"
+    "  --strategy-lib PATH.so list the strategies of a plugin library instead\n"
+    "                         (docs/strategy-sdk.md)\n"
+    "  --help                 show this help\n";
+
+enum { OPT_STRATEGY_LIB = 256 };
 
 static const struct option long_options[] = {
     ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
 
+typedef struct options {
+    int as_json;
+    const char *lib_path;
+} options_t;
+
 static int parse_option(void *ctx, int opt, const char *arg)
 {
-    (void)arg;
+    options_t *o = ctx;
+    if (opt == OPT_STRATEGY_LIB) {
+        o->lib_path = arg;
+        return 0;
+    }
     if (opt != ND_CLI_OPT_JSON)
         return -1;
-    *(int *)ctx = 1;
+    o->as_json = 1;
     return 0;
+}
+
+/* A plugin's summary and help texts are optional. */
+static const char *text_or_empty(const char *text)
+{
+    return text ? text : "";
 }
 
 static const char *type_name(nd_param_type_t type)
@@ -73,7 +95,7 @@ static json_t *param_json(const nd_param_def_t *pd)
         json_object_set_new(p, "default", json_number(pd, pd->def));
         json_object_set_new(p, "step", json_number(pd, pd->step));
     }
-    json_object_set_new(p, "help", json_string(pd->help));
+    json_object_set_new(p, "help", json_string(text_or_empty(pd->help)));
     return p;
 }
 
@@ -86,7 +108,7 @@ static int print_json(const nd_strategy_def_t *const *defs, int count)
     for (int i = 0; i < count; i++) {
         json_t *s = json_object();
         json_object_set_new(s, "name", json_string(defs[i]->name));
-        json_object_set_new(s, "summary", json_string(defs[i]->summary));
+        json_object_set_new(s, "summary", json_string(text_or_empty(defs[i]->summary)));
         json_t *params = json_array();
         for (int j = 0; j < defs[i]->param_count; j++) {
             json_array_append_new(params, param_json(&defs[i]->params[j]));
@@ -115,11 +137,11 @@ static void print_param_text(const nd_param_def_t *pd)
         for (int i = 0; i < pd->choice_count; i++) {
             printf(" %s", pd->choices[i]);
         }
-        printf("\n      %s\n", pd->help);
+        printf("\n      %s\n", text_or_empty(pd->help));
         return;
     }
     printf("    %-14s %-6s  [%g, %g]  default %g  step %g\n      %s\n", pd->name,
-           type_name(pd->type), pd->min, pd->max, pd->def, pd->step, pd->help);
+           type_name(pd->type), pd->min, pd->max, pd->def, pd->step, text_or_empty(pd->help));
 }
 
 static int print_text(const nd_strategy_def_t *const *defs, int count)
@@ -128,7 +150,7 @@ static int print_text(const nd_strategy_def_t *const *defs, int count)
         if (i > 0) {
             printf("\n");
         }
-        printf("%s\n  %s\n  parameters:\n", defs[i]->name, defs[i]->summary);
+        printf("%s\n  %s\n  parameters:\n", defs[i]->name, text_or_empty(defs[i]->summary));
         for (int j = 0; j < defs[i]->param_count; j++) {
             print_param_text(&defs[i]->params[j]);
         }
@@ -140,12 +162,16 @@ int nd_cmd_strategies(int argc, char **argv)
 {
     ND_ASSERT(argc >= 1);
     ND_ASSERT(argv != NULL);
-    int as_json = 0;
+    options_t o = {0, NULL};
     int rc = nd_cli_getopt("strategies", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                           parse_option, &as_json);
+                           parse_option, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     int count = 0;
-    const nd_strategy_def_t *const *defs = nd_strategy_builtins(&count);
-    return as_json ? print_json(defs, count) : print_text(defs, count);
+    const nd_strategy_def_t *const *defs = NULL;
+    if (o.lib_path == NULL)
+        defs = nd_strategy_builtins(&count);
+    else if (nd_cli_strategy_lib_list("--strategy-lib", o.lib_path, &defs, &count) != 0)
+        return ND_EXIT_USAGE;
+    return o.as_json ? print_json(defs, count) : print_text(defs, count);
 }

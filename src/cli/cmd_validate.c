@@ -16,7 +16,8 @@
 int nd_cmd_validate(int argc, char **argv);
 
 static const char usage_text[] =
-    "usage: noderr validate --strategy NAME [--param k=v]... [--params FILE]\n"
+    "usage: noderr validate (--strategy NAME | --strategy-lib PATH.so[:NAME])\n"
+    "                       [--param k=v]... [--params FILE]\n"
     "                       [--data-dir DIR] [--config FILE] [--scenario NAME]...\n"
     "                       [--walk-forward TRAIN:TEST] [--json] [--csv DIR]\n"
     "                       [--report FILE.html] [--cash N] [--fee-bps N] [--slippage-bps N]\n"
@@ -34,7 +35,7 @@ static const char usage_text[] =
     "(docs/validation.md). Exit 0: all that ran passed; 1: a scenario failed; 2: input error.\n";
 
 enum {
-    OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
+    OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
     /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
     OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP
 };
@@ -43,6 +44,7 @@ static const struct option long_options[] = {
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {"config", required_argument, 0, OPT_CONFIG},
     {"strategy", required_argument, 0, OPT_STRATEGY},
+    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
     {"json", no_argument, 0, OPT_JSON},
@@ -75,17 +77,16 @@ typedef struct options {
     const char *only[ONLY_MAX];
 } options_t;
 
-static int add_strategy(options_t *o, const char *name)
+/* --strategy NAME, --strategy-lib PATH.so[:NAME]: nd_cli_strategy_lookup, bar strategies only. */
+static int add_strategy_from(options_t *o, const char *option, const char *arg)
 {
-    const nd_strategy_def_t *def = nd_strategy_find(name);
-    if (!def) {
-        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
-                name);
+    const nd_strategy_def_t *def = NULL;
+    int64_t weight_e6 = 0;
+    if (nd_cli_strategy_lookup(option, arg, 0, &def, &weight_e6) != 0)
         return -1;
-    }
     nd_backtest_config_t *bt = &o->cfg.backtest;
     if (bt->strategy_count > 0) {
-        fprintf(stderr, "noderr: --strategy: validate takes one strategy\n");
+        fprintf(stderr, "noderr: %s: validate takes one strategy\n", option);
         return -1;
     }
     memset(&bt->strategies[0], 0, sizeof bt->strategies[0]);
@@ -93,6 +94,11 @@ static int add_strategy(options_t *o, const char *name)
     nd_strategy_params_default(def, bt->strategies[0].params);
     bt->strategy_count = 1;
     return 0;
+}
+
+static int add_strategy(options_t *o, const char *name)
+{
+    return add_strategy_from(o, "--strategy", name);
 }
 
 static int set_param(options_t *o, const char *kv)
@@ -155,6 +161,7 @@ static int parse_option(void *ctx, int opt, const char *arg)
     case OPT_DATA_DIR: o->cfg.data_dir = arg; return 0;
     case OPT_CONFIG: o->cfg.config_path = arg; return 0;
     case OPT_STRATEGY: return add_strategy(o, arg);
+    case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: return load_params(o, arg);
     case OPT_JSON: o->json = true; return 0;
@@ -189,7 +196,8 @@ static int parse_args(options_t *o, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (o->cfg.backtest.strategy_count == 0) {
-        fprintf(stderr, "noderr validate: --strategy NAME is required (see 'noderr strategies')\n");
+        fprintf(stderr, "noderr validate: --strategy NAME is required (or --strategy-lib "
+                        "PATH.so; see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (!o->cfg.data_dir)

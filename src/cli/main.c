@@ -32,6 +32,7 @@ static const command_t commands[] = {
     {"oracle", nd_cmd_oracle, "read Chainlink price feeds"},
     {"sim", nd_cmd_sim, "deterministic simulation testing of the engine's invariants"},
     {"indicator", nd_cmd_indicator, "print a technical indicator over a bar file"},
+    {"strategy", nd_cmd_strategy, "scaffold a C strategy plugin project (strategy new)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -70,5 +71,7 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    return nd_cli_stdout_finish(dispatch(argc, argv));
+    int rc = dispatch(argc, argv);
+    nd_cli_strategy_libs_close(); /* after the command: nothing uses a plugin's code any more */
+    return nd_cli_stdout_finish(rc);
 }

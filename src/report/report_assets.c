@@ -1,7 +1,10 @@
 /* report_assets.c: where the page's inlined texts come from and how the page reaches disk.
- * The charting library is read at run time from web/node_modules (installed by
- * `npm ci --prefix web`), never fetched: a report needs no network, and the build needs no
- * npm. A page is written whole with nd_file_write: to PATH.tmp renamed over PATH for a regular
+ * The charting library, web/report.js and web/report.css are embedded into the binary at build
+ * time when the library was installed in the source tree (src/report/meson.build), so an
+ * installed binary needs no source tree; otherwise they are read at run time from the source
+ * tree's web/ (installed by `npm ci --prefix web`). Either way they are never fetched: a report
+ * needs no network, and the build needs no npm. NODERR_WEB_DIR, when set, wins over both. A
+ * page is written whole with nd_file_write: to PATH.tmp renamed over PATH for a regular
  * file, so a failure never leaves a partial report where a reader expects a whole one, and in
  * place for a device or a FIFO, which a rename would replace. */
 #include "report_int.h"
@@ -18,6 +21,14 @@
 
 /* Inlined texts above this size are refused: the library is about 200 KB. */
 #define ASSET_BYTES_MAX (16u * 1024u * 1024u)
+
+#if ND_REPORT_EMBEDDED
+/* tools/embed_files.py's output (report_assets_embedded.c): NUL-terminated texts. */
+extern const char nd__report_embedded_library_js[], nd__report_embedded_report_js[],
+    nd__report_embedded_report_css[];
+extern const size_t nd__report_embedded_library_js_size, nd__report_embedded_report_js_size,
+    nd__report_embedded_report_css_size;
+#endif
 
 const char *nd_report_web_dir(void)
 {
@@ -66,10 +77,62 @@ static nd_err_t load_one(const char *dir, const char *name, const char *end_tag,
     return rc;
 }
 
+#if ND_REPORT_EMBEDDED
+/* A heap copy of an embedded text (the assets are released with nd_free either way), checked
+ * like a file's. */
+static nd_err_t copy_embedded(const char *name, const char *text, size_t len,
+                              const char *end_tag, char **out, char *err, size_t err_len)
+{
+    ND_ASSERT(text != NULL);
+    ND_ASSERT(text[len] == '\0');
+    char *copy = nd_alloc(len + 1);
+    if (copy == NULL) {
+        nd_err_put(err, err_len, "report: out of memory for the embedded %s", name);
+        return ND_ENOMEM;
+    }
+    memcpy(copy, text, len + 1);
+    nd_err_t rc = check_inlinable(name, copy, end_tag, err, err_len);
+    if (rc != ND_OK) {
+        nd_free(copy);
+        return rc;
+    }
+    *out = copy;
+    return ND_OK;
+}
+
+static nd_err_t load_embedded(nd_report_assets_t *assets, char *err, size_t err_len)
+{
+    nd_report_assets_t a;
+    memset(&a, 0, sizeof a);
+    nd_err_t rc = copy_embedded("the embedded charting library", nd__report_embedded_library_js,
+                                nd__report_embedded_library_js_size, "</script", &a.library_js,
+                                err, err_len);
+    if (rc == ND_OK)
+        rc = copy_embedded("the embedded report.js", nd__report_embedded_report_js,
+                           nd__report_embedded_report_js_size, "</script", &a.report_js, err,
+                           err_len);
+    if (rc == ND_OK)
+        rc = copy_embedded("the embedded report.css", nd__report_embedded_report_css,
+                           nd__report_embedded_report_css_size, "</style", &a.report_css, err,
+                           err_len);
+    if (rc != ND_OK) {
+        nd_report_assets_free(&a);
+        return rc;
+    }
+    *assets = a;
+    return ND_OK;
+}
+#endif
+
 nd_err_t nd_report_assets_load(const char *web_dir, nd_report_assets_t *assets, char *err,
                                size_t err_len)
 {
     ND_ASSERT(assets != NULL);
+#if ND_REPORT_EMBEDDED
+    const char *env = getenv("NODERR_WEB_DIR");
+    if (web_dir == NULL && !(env && env[0]))
+        return load_embedded(assets, err, err_len);
+#endif
     const char *dir = web_dir ? web_dir : nd_report_web_dir();
     ND_ASSERT(dir != NULL);
     nd_report_assets_t a;

@@ -2,7 +2,7 @@
  * documents, so `noderr backtest --report` and a validator (one scenario per window) build
  * the same page. Times are Unix ms integers; money and prices are JSON numbers for display
  * only (the exact amounts stay in the backtest's own JSON). */
-#include "noderr/report.h"
+#include "report_int.h"
 
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
@@ -61,6 +61,9 @@ static json_t *trade_json(const nd_backtest_result_t *r, const nd_trade_t *t)
     json_t *o = json_object();
     json_object_set_new(o, "entry_ts", json_integer(t->entry_ns / 1000000));
     json_object_set_new(o, "exit_ts", json_integer(t->exit_ns / 1000000));
+    json_object_set_new(o, "strategy", json_string(nd_engine_strategy_def(r->engine,
+                                                                          t->strategy_index)->name));
+    json_object_set_new(o, "symbol", json_string(inst->symbol));
     json_object_set_new(o, "direction", json_string(t->direction < 0 ? "short" : "long"));
     json_object_set_new(o, "qty", json_real(nd_fixed_to_double(t->qty, inst->qty_decimals)));
     json_object_set_new(o, "entry_px", json_real(nd_fixed_to_double(t->entry_px,
@@ -120,7 +123,6 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
     }
     json_object_set_new(s, "name", json_string(name ? name : "backtest"));
     json_object_set_new(s, "kind", json_string(kind ? kind : "backtest"));
-    json_object_set_new(s, "status", json_string("n/a"));
     json_object_set_new(s, "metrics", metrics_from(full));
     json_object_set(s, "breaker_events", json_object_get(full, "breaker_events"));
     json_object_set_new(s, "halts", halts_json(cfg, r));
@@ -129,6 +131,7 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
     for (size_t i = 0; i < r->trade_count; i++)
         json_array_append_new(trades, trade_json(r, &r->trades[i]));
     json_object_set_new(s, "trades", trades);
+    nd__report_add_run(s, cfg, r, full);
     json_decref(full);
     return s;
 }

@@ -15,12 +15,14 @@ typedef enum { FMT_GENERIC, FMT_PCT, FMT_PCT_POINTS, FMT_RATIO, FMT_MONEY, FMT_T
 
 static const char *const pct_keys[] = {
     "total_return", "annual_return", "annual_volatility", "max_drawdown", "var", "cvar",
-    "win_rate", "exposure", "downside_risk", "worst_drawdown_after", NULL};
+    "win_rate", "exposure", "downside_risk", "worst_drawdown_after", "benchmark_return",
+    "excess_return", "alpha", NULL};
 static const char *const ratio_keys[] = {
-    "sharpe", "sortino", "calmar", "profit_factor", "omega", "tail_ratio", "stability", NULL};
+    "sharpe", "sortino", "calmar", "profit_factor", "omega", "tail_ratio", "stability", "beta",
+    NULL};
 static const char *const money_keys[] = {
     "final_equity", "fees", "equity", "initial_cash", "reference_equity", "entry_px",
-    "exit_px", "pnl", NULL};
+    "exit_px", "pnl", "realized", "unrealized", "net", NULL};
 
 static bool in_list(const char *key, const char *const *list)
 {
@@ -124,6 +126,10 @@ void nd__report_badge(nd__report_sb_t *sb, const char *status)
         nd__report_sb_puts(sb, "<span class=\"badge fail\">FAIL</span>");
     else if (status && strcmp(status, "skipped") == 0)
         nd__report_sb_puts(sb, "<span class=\"badge skip\">SKIPPED</span>");
+    else if (status && strcmp(status, "completed") == 0)
+        nd__report_sb_puts(sb, "<span class=\"badge done\">COMPLETED</span>");
+    else if (status && strcmp(status, "halted") == 0)
+        nd__report_sb_puts(sb, "<span class=\"badge skip\">HALTED</span>");
     else
         nd__report_sb_puts(sb, "<span class=\"badge na\">n/a</span>");
 }
@@ -282,7 +288,12 @@ static void row_cell(nd__report_sb_t *sb, const json_t *row, const char *key)
         nd__report_sb_puts(sb, "<td>");
         nd__report_badge(sb, json_is_true(value) ? "pass" : json_is_false(value) ? "fail" : NULL);
     } else {
-        nd__report_sb_puts(sb, json_is_number(value) ? "<td class=\"num\">" : "<td>");
+        /* data-v: the raw number, so web/report.js sorts by value, not by the text. */
+        if (json_is_number(value))
+            nd__report_sb_printf(sb, "<td class=\"num\" data-v=\"%.17g\">",
+                                 json_number_value(value));
+        else
+            nd__report_sb_puts(sb, "<td>");
         nd__report_value(sb, value, key);
     }
     nd__report_sb_puts(sb, "</td>");
@@ -301,7 +312,7 @@ void nd__report_object_table(nd__report_sb_t *sb, const json_t *rows, const char
     }
     const char *extra[EXTRA_COLUMNS_MAX];
     size_t extra_count = extra_columns(rows, columns, extra);
-    nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table>\n<thead><tr>");
+    nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table class=\"sortable\">\n<thead><tr>");
     for (size_t c = 0; columns[c]; c++)
         header_cell(sb, columns[c]);
     for (size_t c = 0; c < extra_count; c++)
@@ -322,10 +333,13 @@ void nd__report_object_table(nd__report_sb_t *sb, const json_t *rows, const char
 /* Readable names of the keys the documents carry; others print with '_' as a space. */
 static const char *const label_keys[] = {
     "ts", "threshold_pct", "measured_pct", "reference_equity", "annual_volatility", "trades",
-    "initial_cash", "final_equity", "first_bar", "last_bar", "var", "cvar", NULL};
+    "initial_cash", "final_equity", "first_bar", "last_bar", "var", "cvar", "entry_ts",
+    "exit_ts", "entry_px", "exit_px", "pnl", "net", "qty", "alpha", "beta", NULL};
 static const char *const label_texts[] = {
     "Time", "Threshold", "Measured", "Reference equity", "Annual volatility", "Round trips",
-    "Initial cash", "Final equity", "First bar", "Last bar", "VaR", "CVaR", NULL};
+    "Initial cash", "Final equity", "First bar", "Last bar", "VaR", "CVaR", "Entry",
+    "Exit", "Entry price", "Exit price", "P&L", "Net P&L", "Quantity", "Alpha (annual, daily)",
+    "Beta (daily)", NULL};
 
 void nd__report_label(nd__report_sb_t *sb, const char *key)
 {
@@ -419,4 +433,63 @@ nd_err_t nd__report_heatmap(nd__report_sb_t *sb, const nd__report_points_t *eq)
     nd__report_sb_puts(sb, "</tbody></table></div>\n");
     nd_free(m);
     return ND_OK;
+}
+
+/* One value of the run record: strategies as "name: k=v k=v", objects as nested rows. */
+static void record_rows(nd__report_sb_t *sb, const json_t *obj, const char *group);
+
+static void record_strategies(nd__report_sb_t *sb, const json_t *list)
+{
+    const json_t *item;
+    size_t i;
+    json_array_foreach(list, i, item) {
+        nd__report_sb_puts(sb, "<tr><th scope=\"row\">Strategy</th><td>");
+        nd__report_sb_html(sb, nd__report_string(item, "name", "?"));
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)json_object_get(item, "params"), key, value) {
+            nd__report_sb_puts(sb, " ");
+            nd__report_sb_html(sb, key);
+            nd__report_sb_puts(sb, "=");
+            nd__report_value(sb, value, NULL);
+        }
+        nd__report_sb_puts(sb, "</td></tr>\n");
+    }
+}
+
+static void record_rows(nd__report_sb_t *sb, const json_t *obj, const char *group)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value) {
+        if (strcmp(key, "strategies") == 0 && json_is_array(value)) {
+            record_strategies(sb, value);
+            continue;
+        }
+        if (json_is_object(value)) {
+            nd__report_sb_puts(sb, "<tr class=\"group\"><th colspan=\"2\">");
+            nd__report_label(sb, key);
+            nd__report_sb_puts(sb, "</th></tr>\n");
+            record_rows(sb, value, key);
+            continue;
+        }
+        nd__report_sb_puts(sb, group ? "<tr><th scope=\"row\" class=\"sub\">"
+                                     : "<tr><th scope=\"row\">");
+        nd__report_label(sb, key);
+        nd__report_sb_puts(sb, "</th><td>");
+        nd__report_value(sb, value, key);
+        nd__report_sb_puts(sb, "</td></tr>\n");
+    }
+}
+
+void nd__report_record_table(nd__report_sb_t *sb, const json_t *record)
+{
+    ND_ASSERT(sb != NULL);
+    if (!json_is_object(record) || json_object_size(record) == 0) {
+        nd__report_sb_puts(sb, "<p class=\"na\">No record of the run's settings.</p>\n");
+        return;
+    }
+    nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table class=\"record\"><tbody>\n");
+    record_rows(sb, record, NULL);
+    nd__report_sb_puts(sb, "</tbody></table></div>\n");
 }

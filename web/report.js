@@ -212,6 +212,36 @@
     });
   }
 
+  /* Evolve: the Pareto front's members (the scatter's dots and the table's rows) select the
+   * equity curve shown beside the scatter; member 1 is shown first. */
+  function drawFront(LC, evolve) {
+    var element = document.getElementById('pf-eq');
+    var label = document.getElementById('pf-label');
+    if (!element || !evolve.front.length) return;
+    var chart = track(LC.createChart(element, baseOptions(element)), element);
+    var series = chart.addSeries(LC.LineSeries, {
+      color: '#2563eb', lineWidth: 2, priceLineVisible: false,
+      priceFormat: { type: 'price', precision: 2, minMove: 0.01 }
+    });
+    function select(i) {
+      var member = evolve.front[i];
+      if (!member) return;
+      series.setData(points(member.equity));
+      chart.timeScale().fitContent();
+      label.textContent = 'Equity of ' + member.label + ' over all the data';
+      document.querySelectorAll('[data-member]').forEach(function (el) {
+        el.classList.toggle('selected', el.getAttribute('data-member') === String(i));
+      });
+      document.body.dataset.member = String(i);
+    }
+    document.querySelectorAll('[data-member]').forEach(function (el) {
+      el.addEventListener('click', function () {
+        select(parseInt(el.getAttribute('data-member'), 10));
+      });
+    });
+    select(0);
+  }
+
   var drawn = [];
 
   function track(chart, element) {
@@ -247,7 +277,7 @@
       link(group);
     });
     document.querySelectorAll('table.sortable').forEach(makeSortable);
-    if (window.ndExtra) window.ndExtra(LC, data, track);
+    if (data.evolve) drawFront(LC, data.evolve);
     /* The widest the page lays out; a phone-width test checks nothing scrolls sideways. */
     document.body.dataset.pageWidth = String(document.documentElement.scrollWidth);
     if (!failed) document.body.dataset.rendered = 'ok';

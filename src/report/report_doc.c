@@ -112,6 +112,13 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
                                          const nd_backtest_result_t *r, const char *name,
                                          const char *kind)
 {
+    return nd__report_scenario(cfg, r, name, kind, NULL, 0);
+}
+
+json_t *nd__report_scenario(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r,
+                            const char *name, const char *kind, const nd_bar_t *bars,
+                            size_t count)
+{
     ND_ASSERT(cfg != NULL && r != NULL);
     ND_ASSERT(r->engine != NULL);
     json_t *full = nd_backtest_result_json(cfg, r);
@@ -131,7 +138,7 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
     for (size_t i = 0; i < r->trade_count; i++)
         json_array_append_new(trades, trade_json(r, &r->trades[i]));
     json_object_set_new(s, "trades", trades);
-    nd__report_add_run(s, cfg, r, full);
+    nd__report_add_run(s, cfg, r, full, bars, count);
     json_decref(full);
     return s;
 }

@@ -351,8 +351,17 @@ static void page_head(nd__report_sb_t *sb, const json_t *doc, const nd_report_as
     nd__report_sb_puts(sb, "</section>\n");
 }
 
+/* The evolve sections (when the document has "evolve") before the scenarios; their chart data
+ * go into extra, appended to the blob's top object. */
+static nd_err_t page_evolve(nd__report_sb_t *sb, nd__report_sb_t *extra, const json_t *doc)
+{
+    const json_t *ev = json_object_get(doc, "evolve");
+    return json_is_object(ev) ? nd__report_evolve_html(sb, extra, ev) : ND_OK;
+}
+
 /* Every scenario's section into sb and its chart data into blob. */
-static nd_err_t page_scenarios(nd__report_sb_t *sb, nd__report_sb_t *blob, const json_t *doc)
+static nd_err_t page_scenarios(nd__report_sb_t *sb, nd__report_sb_t *blob, const json_t *doc,
+                               const nd__report_sb_t *extra)
 {
     const json_t *scenarios = json_object_get(doc, "scenarios");
     size_t n = json_is_array(scenarios) ? json_array_size(scenarios) : 0;
@@ -373,7 +382,10 @@ static nd_err_t page_scenarios(nd__report_sb_t *sb, nd__report_sb_t *blob, const
         if (rc != ND_OK)
             return rc;
     }
-    nd__report_sb_puts(blob, "]}");
+    nd__report_sb_puts(blob, "]");
+    if (extra->data)
+        nd__report_sb_put(blob, extra->data, extra->len);
+    nd__report_sb_puts(blob, "}");
     return ND_OK;
 }
 
@@ -386,11 +398,17 @@ nd_err_t nd_report_html_render(const json_t *doc, const nd_report_assets_t *asse
         nd_err_put(err, err_len, "%s", "report: the document is not a JSON object");
         return ND_EINVAL;
     }
-    nd__report_sb_t sb, blob;
+    nd__report_sb_t sb, blob, extra;
     nd__report_sb_init(&sb);
     nd__report_sb_init(&blob);
+    nd__report_sb_init(&extra);
     page_head(&sb, doc, assets);
-    nd_err_t rc = page_scenarios(&sb, &blob, doc);
+    nd_err_t rc = page_evolve(&sb, &extra, doc);
+    if (rc == ND_OK)
+        rc = page_scenarios(&sb, &blob, doc, &extra);
+    if (extra.oom)
+        rc = ND_ENOMEM;
+    nd__report_sb_deinit(&extra);
     nd__report_sb_puts(&sb, "</main>\n<footer><p class=\"meta\">Charts: TradingView Lightweight "
                             "Charts&trade; (Apache-2.0), inlined.</p></footer>\n"
                             "<script type=\"application/json\" id=\"nd-data\">");

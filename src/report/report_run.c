@@ -208,16 +208,17 @@ static void add_run(json_t *s, const nd_backtest_config_t *cfg, const json_t *fu
 }
 
 void nd__report_add_run(json_t *s, const nd_backtest_config_t *cfg, const nd_backtest_result_t *r,
-                        const json_t *full)
+                        const json_t *full, const nd_bar_t *given, size_t given_count)
 {
     ND_ASSERT(json_is_object(s) && cfg != NULL);
     ND_ASSERT(r != NULL && r->engine != NULL);
     add_status(s, r);
     add_pnl(s, full);
     add_run(s, cfg, full);
-    size_t count = 0;
-    nd_bar_t *bars = bars_again(cfg, r, &count);
-    if (bars) {
+    size_t count = given_count;
+    nd_bar_t *owned = given ? NULL : bars_again(cfg, r, &count);
+    const nd_bar_t *bars = given ? given : owned;
+    if (bars && count > 0) {
         const nd_instrument_t *inst = nd_engine_instrument(r->engine, 0);
         json_t *one = json_pack("{s:s,s:o}", "symbol", inst->symbol, "candles",
                                 candles_json(inst, bars, count));
@@ -226,5 +227,5 @@ void nd__report_add_run(json_t *s, const nd_backtest_config_t *cfg, const nd_bac
         if (bench)
             json_object_set_new(s, "benchmark", bench);
     }
-    nd_free(bars);
+    nd_free(owned);
 }

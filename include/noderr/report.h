@@ -73,6 +73,11 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
 json_t *nd_report_doc_from_backtest(const nd_backtest_config_t *cfg,
                                     const nd_backtest_result_t *result);
 
+/* Records the strategies and parameters of cfg in every scenario of doc that has no record of
+ * its own ("run": {"strategies": [{"name", "params"}]}), for the summary's parameter column
+ * (validate --report). Returns ND_ENOMEM or ND_OK. */
+nd_err_t nd_report_doc_add_strategies(json_t *doc, const nd_backtest_config_t *cfg);
+
 /* What an evolve report is made from (`noderr evolve --report`). */
 typedef struct nd_report_evolve {
     const nd_evolve_task_t *task;      /* the strategy, engine settings and objectives */

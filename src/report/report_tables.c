@@ -164,15 +164,53 @@ void nd__report_failed_list(nd__report_sb_t *sb, const json_t *failed)
 static const char *const summary_keys[] = {"total_return", "annual_return", "sharpe",
                                            "max_drawdown", "calmar", "win_rate", "trades", NULL};
 
+/* The scenario's instrument: its own "symbol", else its first instrument's, else the run's. */
+static const char *scenario_symbol(const json_t *s)
+{
+    const char *symbol = nd__report_string(s, "symbol", NULL);
+    if (!symbol)
+        symbol = nd__report_string(json_array_get(json_object_get(s, "instruments"), 0),
+                                   "symbol", NULL);
+    if (!symbol)
+        symbol = nd__report_string(json_object_get(json_object_get(s, "run"), "data"),
+                                   "symbol", "n/a");
+    return symbol;
+}
+
+/* "name k=v k=v" for each strategy of the run record ("run": {"strategies": [...]}). */
+static void scenario_params(nd__report_sb_t *sb, const json_t *s)
+{
+    const json_t *list = json_object_get(json_object_get(s, "run"), "strategies"), *item;
+    size_t i;
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        nd__report_sb_puts(sb, "<span class=\"na\">n/a</span>");
+    json_array_foreach(list, i, item) {
+        nd__report_sb_puts(sb, i ? "; " : "");
+        nd__report_sb_html(sb, nd__report_string(item, "name", "?"));
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)json_object_get(item, "params"), key, value) {
+            nd__report_sb_puts(sb, " ");
+            nd__report_sb_html(sb, key);
+            nd__report_sb_puts(sb, "=");
+            nd__report_value(sb, value, NULL);
+        }
+    }
+}
+
 static void summary_row(nd__report_sb_t *sb, const json_t *s, size_t index)
 {
     const json_t *metrics = json_is_object(s) ? json_object_get(s, "metrics") : NULL;
     nd__report_sb_printf(sb, "<tr><th scope=\"row\"><a href=\"#s-%zu\">", index);
     nd__report_sb_html(sb, nd__report_string(s, "name", "(unnamed)"));
     nd__report_sb_puts(sb, "</a></th><td>");
-    nd__report_sb_html(sb, nd__report_string(s, "kind", "n/a"));
-    nd__report_sb_puts(sb, "</td><td>");
     nd__report_badge(sb, nd__report_string(s, "status", NULL));
+    nd__report_sb_puts(sb, "</td><td>");
+    nd__report_sb_html(sb, scenario_symbol(s));
+    nd__report_sb_puts(sb, "</td><td class=\"why\">");
+    scenario_params(sb, s);
+    nd__report_sb_puts(sb, "</td><td>");
+    nd__report_sb_html(sb, nd__report_string(s, "kind", "n/a"));
     nd__report_sb_puts(sb, "</td>");
     for (size_t k = 0; summary_keys[k]; k++) {
         nd__report_sb_puts(sb, "<td class=\"num\">");
@@ -181,6 +219,10 @@ static void summary_row(nd__report_sb_t *sb, const json_t *s, size_t index)
         nd__report_sb_puts(sb, "</td>");
     }
     nd__report_sb_puts(sb, "<td class=\"why\">");
+    const json_t *criteria = json_is_object(s) ? json_object_get(s, "criteria") : NULL;
+    const json_t *none_failed = json_is_object(s) ? json_object_get(s, "failed_criteria") : NULL;
+    if (json_array_size(criteria) > 0 && json_array_size(none_failed) == 0)
+        nd__report_sb_printf(sb, "all %zu criteria met", json_array_size(criteria));
     const json_t *failed = json_is_object(s) ? json_object_get(s, "failed_criteria") : NULL;
     for (size_t i = 0; json_is_array(failed) && i < json_array_size(failed); i++) {
         nd__report_sb_puts(sb, i ? ", " : "");
@@ -195,14 +237,15 @@ void nd__report_summary_table(nd__report_sb_t *sb, const json_t *scenarios)
     ND_ASSERT(sb != NULL);
     size_t n = json_is_array(scenarios) ? json_array_size(scenarios) : 0;
     nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table class=\"summary\">\n<thead><tr>"
-                           "<th>Scenario</th><th>Kind</th><th>Status</th><th>Total return</th>"
+                           "<th>Scenario</th><th>Status</th><th>Symbol</th><th>Parameters</th>"
+                           "<th>Kind</th><th>Total return</th>"
                            "<th>Annual return</th><th>Sharpe</th><th>Max drawdown</th>"
                            "<th>Calmar</th><th>Win rate</th><th>Trades</th><th>Notes</th>"
                            "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < n; i++)
         summary_row(sb, json_array_get(scenarios, i), i);
     if (n == 0)
-        nd__report_sb_puts(sb, "<tr><td colspan=\"11\" class=\"na\">no scenarios</td></tr>\n");
+        nd__report_sb_puts(sb, "<tr><td colspan=\"13\" class=\"na\">no scenarios</td></tr>\n");
     nd__report_sb_puts(sb, "</tbody></table></div>\n");
 }
 

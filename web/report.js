@@ -167,11 +167,18 @@
    * scales the same width (baseOptions), and scrolling or zooming one moves the others to the
    * same logical range, so a time is at the same x in every chart. */
   function link(charts) {
-    var busy = false, width = 0;
-    charts.forEach(function (c) { width = Math.max(width, c.priceScale('right').width()); });
-    charts.forEach(function (c) {
-      c.priceScale('right').applyOptions({ minimumWidth: width });
-    });
+    var busy = false;
+    /* Price scale widths are known once the charts have drawn: then every chart takes the
+     * widest, so the plots have the same width and a time falls at the same x in each. */
+    function sameWidth() {
+      var width = 0;
+      charts.forEach(function (c) { width = Math.max(width, c.priceScale('right').width()); });
+      charts.forEach(function (c) {
+        c.priceScale('right').applyOptions({ minimumWidth: width });
+      });
+    }
+    sameWidth();
+    window.requestAnimationFrame(function () { window.requestAnimationFrame(sameWidth); });
     charts.forEach(function (source) {
       source.timeScale().subscribeVisibleLogicalRangeChange(function (range) {
         if (busy || !range) return;

@@ -274,8 +274,12 @@ static void scenario_charts(nd__report_sb_t *sb, const json_t *s, size_t index)
         nd__report_sb_html(sb, bench);
         nd__report_sb_puts(sb, " ");
     }
-    nd__report_sb_printf(sb, "<span class=\"up\">&#9650;</span> entry <span class=\"down\">"
-                             "&#9660;</span> exit <span class=\"trip\">&#9679;</span> breaker "
+    /* With a price chart the trades are marked there; the equity keeps the breaker trips. */
+    bool priced = json_is_array(instruments) && json_array_size(instruments) > 0;
+    if (!priced)
+        nd__report_sb_puts(sb, "<span class=\"up\">&#9650;</span> entry <span class=\"down\">"
+                               "&#9660;</span> exit ");
+    nd__report_sb_printf(sb, "<span class=\"trip\">&#9679;</span> breaker "
                              "trip <span class=\"halted\">&#9632;</span> halted"
                              "<span class=\"hint\" id=\"hint-%zu\"></span></p>\n"
                              "<h3>Drawdown</h3>\n<div class=\"chart chart-dd\" id=\"dd-%zu\">"

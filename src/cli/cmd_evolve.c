@@ -918,9 +918,12 @@ static int wf_finish(options_t *o, const nd_evolve_bars_t *d, const wf_state_t *
     if (rc == 0 && o->report_path)
         rc = write_report(o, r, genes, windows, sel);
     if (rc == 0 && o->json) {
-        nd_evolve_stats_t best;
-        rc = rerun(&o->task, genes, d->bars, d->count, 0, &best);
+        nd_evolve_stats_t best = {0}, chosen_stats = {0};
+        rc = rerun(&o->task, r->best.genes, d->bars, d->count, 0, &best);
+        if (rc == 0)
+            rc = rerun(&o->task, genes, d->bars, d->count, 0, &chosen_stats);
         json_t *root = run_json(o, r, &best);
+        json_object_set_new(root, "selected_metrics", stats_json(&chosen_stats));
         json_object_set_new(root, "walk_forward", json_incref(windows));
         json_object_set_new(root, "walk_forward_summary", wf_summary(o, k, flagged_total, sums));
         json_object_set(root, "selection", json_object_get(sel, "selection"));

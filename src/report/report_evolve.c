@@ -187,8 +187,10 @@ json_t *nd_report_doc_from_evolve(const nd_report_evolve_t *in, char *err, size_
     json_object_set_new(json_object_get(scenario, "run"), "data",
                         json_pack("{s:s}", "source", in->data_name ? in->data_name : "?"));
     char title[256];
+    const char *name = in->data_name ? in->data_name : "?";
+    const char *slash = strrchr(name, '/');
     snprintf(title, sizeof title, "Evolve: %s on %s", in->task->def->name,
-             in->data_name ? in->data_name : "?");
+             slash ? slash + 1 : name);
     return json_pack("{s:s,s:s,s:o,s:[o]}", "title", title, "generated_by",
                      "noderr " ND_REPORT_VERSION " evolve --report", "evolve", ev, "scenarios",
                      scenario);

@@ -195,6 +195,11 @@ static void convergence_plot(nd__report_sb_t *sb, const json_t *history)
         if (nd__report_number(json_object_get(g, "mean"), &v))
             axis_add(&y, v);
     }
+    if (!isfinite(y.lo)) {
+        nd__report_sb_puts(sb, "<p class=\"na\">No feasible parameter set in any generation of "
+                               "the (last) run: no score to plot.</p>\n");
+        return;
+    }
     axis_fix(&x);
     axis_fix(&y);
     plot_frame(sb, "conv-plot", &x, &y, "generation", "weighted score: best (blue), mean (grey)");

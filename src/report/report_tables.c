@@ -377,12 +377,13 @@ void nd__report_object_table(nd__report_sb_t *sb, const json_t *rows, const char
 static const char *const label_keys[] = {
     "ts", "threshold_pct", "measured_pct", "reference_equity", "annual_volatility", "trades",
     "initial_cash", "final_equity", "first_bar", "last_bar", "var", "cvar", "entry_ts",
-    "exit_ts", "entry_px", "exit_px", "pnl", "net", "qty", "alpha", "beta", NULL};
+    "exit_ts", "entry_px", "exit_px", "pnl", "net", "qty", "alpha", "beta",
+    "median_oos_sharpe", NULL};
 static const char *const label_texts[] = {
     "Time", "Threshold", "Measured", "Reference equity", "Annual volatility", "Round trips",
     "Initial cash", "Final equity", "First bar", "Last bar", "VaR", "CVaR", "Entry",
     "Exit", "Entry price", "Exit price", "P&L", "Net P&L", "Quantity", "Alpha (annual, daily)",
-    "Beta (daily)", NULL};
+    "Beta (daily)", "Median out-of-sample Sharpe", NULL};
 
 void nd__report_label(nd__report_sb_t *sb, const char *key)
 {

@@ -21,6 +21,7 @@
 #include "noderr/strategy.h"
 #include "noderr/text.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -216,6 +217,10 @@ typedef struct nd_evolve_task {
     nd_evolve_objective_t objectives[ND_EVOLVE_OBJECTIVES_MAX];
     uint32_t objective_count;
     int64_t min_trades;      /* fewer trades is a constraint violation (penalty) */
+    /* A run still halted by a breaker at its end loses halt_penalty x (share of its bars spent
+     * halted) from every objective, floored at the objective's reference (0 = no penalty; the
+     * CLI's default is 1, --halt-penalty off|N). docs/evolve.md. */
+    double halt_penalty;
     nd_evolve_gene_t genes[ND_EVOLVE_GENES_MAX]; /* filled by nd_evolve_task_problem */
 } nd_evolve_task_t;
 
@@ -253,9 +258,20 @@ int nd_evolve_window_at(const nd_evolve_bars_t *data, size_t begin, nd_span_t tr
  * the test slices tile the data; always > begin (data->count when the data is used up). */
 size_t nd_evolve_window_next(const nd_evolve_bars_t *data, size_t begin, nd_span_t test);
 
-/* Writes the self-contained HTML report of a run (convergence, hypervolume, diversity and the
- * Pareto front as inline SVG) to f; the caller checks and closes f. ND_ENOMEM at worst. */
-nd_err_t nd_evolve_report_html(FILE *f, const nd_evolve_task_t *task,
-                               const nd_evolve_config_t *cfg, const nd_evolve_result_t *result);
+/* ---- Choosing what a walk-forward run writes (select.c). -------------------------------- */
+
+/* The median of the finite values of values[0..count) (sorted in place, NaNs dropped); NaN
+ * when none. O(count^2) for the few windows there are. */
+double nd_evolve_median(double *values, size_t count);
+
+/* The documented rule: scores[c * windows + w] is candidate c's out-of-sample score on window
+ * w's test slice; flagged[c] says whether c failed the in-sample/out-of-sample check in its own
+ * window. Fills medians[0..candidates) and returns the index of the candidate with the highest
+ * median among the unflagged (ties: the lower index; NaN medians lose). When every candidate is
+ * flagged it returns the best median of all and sets *chose_flagged, so the caller warns.
+ * scratch holds windows values. -1 when there are no candidates. */
+long nd_evolve_select_oos(const double *scores, size_t candidates, size_t windows,
+                          const bool *flagged, double *medians /* OUT */, double *scratch,
+                          bool *chose_flagged /* OUT */);
 
 #endif

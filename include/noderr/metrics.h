@@ -76,6 +76,17 @@ double nd_metric_stability(const double *r, size_t n);
 double nd_metric_var(const double *r, size_t n, double cutoff);
 double nd_metric_cvar(const double *r, size_t n, double cutoff);
 double nd_metric_tail_ratio(const double *r, size_t n);
+/* Against a benchmark (benchmark.c), empyrical's definitions over aligned returns r and f:
+ * beta = cov(r - rf, f - rf) / var(f - rf) (population moments); alpha, annualised =
+ * (1 + mean(r - rf - beta (f - rf)))^periods_per_year - 1. NaN with fewer than 2 returns or a
+ * benchmark variance below 1e-30. O(n). */
+double nd_metric_beta(const double *r, const double *f, size_t n, double risk_free);
+double nd_metric_alpha(const double *r, const double *f, size_t n, double risk_free,
+                       double periods_per_year);
+/* Daily returns of a value series with ascending times ts_ms[0..n): each UTC day's last value
+ * over the previous day's last (the first day's over the first value), written to out, which
+ * holds n; returns the number of days. A zero previous value gives NaN. O(n). */
+size_t nd_returns_daily(const double *ts_ms, const double *values, size_t n, double *out);
 /* numpy.percentile with linear interpolation over an ascending sorted array; q in [0, 100]. */
 double nd_percentile_sorted(const double *sorted, size_t n, double q);
 

@@ -20,6 +20,7 @@
 #define NODERR_REPORT_H
 
 #include "noderr/backtest.h"
+#include "noderr/evolve.h"
 #include "noderr/err.h"
 
 #include <jansson.h>
@@ -73,6 +74,31 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
 /* The whole document for a single backtest: title, generated_by and one scenario. */
 json_t *nd_report_doc_from_backtest(const nd_backtest_config_t *cfg,
                                     const nd_backtest_result_t *result);
+
+/* Records the strategies and parameters of cfg in every scenario of doc that has no record of
+ * its own ("run": {"strategies": [{"name", "params"}]}), for the summary's parameter column
+ * (validate --report). Returns ND_ENOMEM or ND_OK. */
+nd_err_t nd_report_doc_add_strategies(json_t *doc, const nd_backtest_config_t *cfg);
+
+/* What an evolve report is made from (`noderr evolve --report`). */
+typedef struct nd_report_evolve {
+    const nd_evolve_task_t *task;      /* the strategy, engine settings and objectives */
+    const nd_evolve_config_t *cfg;     /* the GA settings */
+    const nd_evolve_result_t *result;  /* the (last window's) run: front and history */
+    const nd_evolve_bars_t *data;      /* every bar of the run */
+    const char *data_name;             /* the data file or scenario, for the title */
+    const double *selected;            /* the parameters --out writes */
+    const json_t *walk_forward;        /* the windows (evolve --json's "walk_forward") or NULL */
+    const json_t *selection;           /* {"selection": {...}, "warning"?} or NULL */
+} nd_report_evolve_t;
+
+/* The document of an evolve run: the selected parameters backtested over all the data as the
+ * page's scenario (price, trades, benchmark, equity, drawdown, tables), and "evolve": the
+ * settings, the selected parameters, the Pareto front (each member with its objectives and its
+ * equity curve over all the data, at most 600 points), the convergence history, the
+ * walk-forward windows and the selection. Runs one backtest per front member (at most 24).
+ * Caller owns the reference; NULL on OOM or when a backtest fails (err says why). */
+json_t *nd_report_doc_from_evolve(const nd_report_evolve_t *in, char *err, size_t err_len);
 
 /* One calendar month of returns (UTC): month-end equity / previous month-end equity - 1, the
  * first month measured from the first equity point. NaN when an equity is not positive. */

@@ -9,6 +9,7 @@
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/evolve.h"
+#include "noderr/report.h"
 #include "noderr/metrics.h"
 
 #include "noderr/scenario.h"
@@ -36,6 +37,7 @@ static const char usage_text[] =
     "                     [--oos-min-share 0.5] [--fee-bps 10] [--max-drawdown-pct 12]\n"
     "                     [--daily-loss-pct 5] [--json] [--out FILE] [--pareto-csv FILE]\n"
     "                     [--history-csv FILE] [--report FILE.html] [--data-dir DIR]\n"
+    "                     [--halt-penalty off|N]\n"
     "\n"
     "Evolves the strategy's parameters with a genetic algorithm. Objectives: sharpe, sortino,\n"
     "calmar, max_drawdown (|drawdown| minimised), win_rate, profit_factor, total_return.\n"
@@ -45,7 +47,11 @@ static const char usage_text[] =
     "--seed gives the same result whatever --threads is (default: every online CPU).\n"
     "--walk-forward 180d:60d evolves on each training window and re-runs the winners on the\n"
     "test window that follows (units d, h or bars), flagging out-of-sample Sharpe below\n"
-    "--oos-min-share of in-sample. --scenario takes a scenario of the catalogue ('noderr\n"
+    "--oos-min-share of in-sample; --out then writes the winner with the best median\n"
+    "out-of-sample Sharpe across all test windows among those not flagged (a flagged set is\n"
+    "written only with a warning). A run still halted by a breaker at its end loses N x its\n"
+    "halted share of bars from every objective (--halt-penalty, default 1; off: none).\n"
+    "--scenario takes a scenario of the catalogue ('noderr\n"
     "scenarios'); history scenarios read DIR (default data/, else ../shared/data).\n"
     "See docs/evolve.md.\n";
 
@@ -53,7 +59,7 @@ enum {
     OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
     OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
     OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_PARETO, OPT_HISTORY,
-    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB
+    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY
 };
 
 static const struct option long_options[] = {
@@ -85,6 +91,7 @@ static const struct option long_options[] = {
     {"report", required_argument, 0, OPT_REPORT},
     ND_CLI_OPTION_HELP,
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
+    {"halt-penalty", required_argument, 0, OPT_HALT_PENALTY},
     {0, 0, 0, 0},
 };
 
@@ -98,6 +105,7 @@ typedef struct options {
     bool wf;
     double oos_min_share;
     uint32_t weight_count;
+    const nd_evolve_bars_t *data; /* every bar, once loaded (the report backtests on them) */
 } options_t;
 
 /* Per-run bookkeeping for the progress line and the history. */
@@ -257,6 +265,12 @@ static int apply_option(void *ctx, int opt, const char *arg)
     case OPT_PARETO: o->pareto_path = arg; return 0;
     case OPT_HISTORY: o->history_path = arg; return 0;
     case OPT_REPORT: o->report_path = arg; return 0;
+    case OPT_HALT_PENALTY:
+        if (strcmp(arg, "off") == 0) {
+            o->task.halt_penalty = 0.0;
+            return 0;
+        }
+        return nd_cli_real("--halt-penalty", arg, 0.0, 1000.0, &o->task.halt_penalty);
     }
     return -1;
 }
@@ -278,6 +292,7 @@ static void options_default(options_t *o)
     memcpy(o->task.objectives, defaults, sizeof defaults);
     o->task.objective_count = 4;
     o->task.min_trades = 10;
+    o->task.halt_penalty = 1.0;
     o->oos_min_share = 0.5;
 }
 
@@ -486,13 +501,20 @@ static int params_precision(const nd_strategy_def_t *def, const double *genes)
     return 17;
 }
 
-static int write_params(const options_t *o, const nd_evolve_result_t *r)
+/* extra (may be NULL): keys added after "params", e.g. how a walk-forward run chose the set
+ * and a warning when it was flagged. */
+static int write_params_of(const options_t *o, const double *genes, const json_t *extra)
 {
     json_t *root = json_object();
     json_object_set_new(root, "strategy", json_string(o->task.def->name));
-    json_object_set_new(root, "params", params_json(o->task.def, r->best.genes));
+    json_object_set_new(root, "params", params_json(o->task.def, genes));
+    if (extra)
+        json_object_update(root, (json_t *)extra);
     FILE *f = nd_cli_out_open("--out", o->out_path);
-    int digits = params_precision(o->task.def, r->best.genes);
+    /* At least 6 digits for the selection's scores: %g drops trailing zeros, so a parameter
+     * that needs fewer (3.6) is still written short. */
+    int digits = params_precision(o->task.def, genes);
+    digits = digits < 6 ? 6 : digits;
     int rc = f ? json_dumpf(root, f, JSON_PRESERVE_ORDER | JSON_INDENT(2) |
                                          JSON_REAL_PRECISION(digits))
                : -1;
@@ -500,6 +522,11 @@ static int write_params(const options_t *o, const nd_evolve_result_t *r)
     if (f && (nd_cli_out_close("--out", o->out_path, f) != 0 || rc != 0))
         return -1;
     return f ? 0 : -1;
+}
+
+static int write_params(const options_t *o, const nd_evolve_result_t *r)
+{
+    return write_params_of(o, r->best.genes, NULL);
 }
 
 static void csv_value(FILE *f, double v)
@@ -558,16 +585,20 @@ static int write_history(const options_t *o, const nd_evolve_result_t *r)
     return nd_cli_out_close("--history-csv", o->history_path, f);
 }
 
-static int write_report(const options_t *o, const nd_evolve_result_t *r)
+/* --report: the page of src/report (docs/reports.md); the command only hands it the run. */
+static int write_report(const options_t *o, const nd_evolve_result_t *r, const double *selected,
+                        const json_t *walk_forward, const json_t *selection)
 {
-    FILE *f = nd_cli_out_open("--report", o->report_path);
-    if (!f)
-        return -1;
-    nd_err_t rc = nd_evolve_report_html(f, &o->task, &o->ga, r);
-    if (nd_cli_out_close("--report", o->report_path, f) != 0)
-        return -1;
+    char err[512] = "";
+    nd_report_evolve_t in = {&o->task, &o->ga, r, o->data, o->data_path ? o->data_path
+                                                                        : o->scenario,
+                             selected, walk_forward, selection};
+    json_t *doc = nd_report_doc_from_evolve(&in, err, sizeof err);
+    nd_err_t rc = doc ? nd_report_html_write(doc, o->report_path, err, sizeof err) : ND_EINVAL;
+    json_decref(doc);
     if (rc != ND_OK) {
-        fprintf(stderr, "noderr: --report %s: %s\n", o->report_path, nd_strerror(rc));
+        fprintf(stderr, "noderr evolve: --report %s: %s\n", o->report_path,
+                err[0] ? err : nd_strerror(rc));
         return -1;
     }
     return 0;
@@ -633,7 +664,7 @@ static int write_outputs(const options_t *o, const nd_evolve_result_t *r)
         return -1;
     if (o->history_path && write_history(o, r))
         return -1;
-    if (o->report_path && write_report(o, r))
+    if (o->report_path && write_report(o, r, r->best.genes, NULL, NULL))
         return -1;
     return 0;
 }
@@ -784,11 +815,151 @@ static json_t *wf_summary(const options_t *o, uint32_t windows, int flagged, con
     return s;
 }
 
+/* What each window left for the selection: its test slice and its winner. */
+typedef struct wf_state {
+    nd_evolve_window_t *windows;
+    double (*genes)[ND_EVOLVE_GENES_MAX];
+    size_t count, capacity;
+} wf_state_t;
+
+static int wf_keep(wf_state_t *st, const nd_evolve_window_t *w, const double *genes)
+{
+    if (st->count == st->capacity) {
+        size_t cap = st->capacity ? 2 * st->capacity : 16;
+        nd_evolve_window_t *wins = nd_realloc(st->windows, cap * sizeof *wins);
+        if (wins)
+            st->windows = wins;
+        double(*g)[ND_EVOLVE_GENES_MAX] = wins ? nd_realloc(st->genes, cap * sizeof *g) : NULL;
+        if (!g) {
+            fprintf(stderr, "noderr: evolve: out of memory\n");
+            return -1;
+        }
+        st->genes = g;
+        st->capacity = cap;
+    }
+    st->windows[st->count] = *w;
+    memcpy(st->genes[st->count++], genes, sizeof st->genes[0]);
+    return 0;
+}
+
+/* Scores every window's winner on every window's test slice (Sharpe, as the flag uses) and
+ * flags each in its own window: OOS below oos_min_share x IS, or IS not positive. */
+static int wf_score(const options_t *o, const nd_evolve_bars_t *d, const wf_state_t *st,
+                    double *scores, bool *flagged)
+{
+    for (size_t c = 0; c < st->count; c++) {
+        for (size_t w = 0; w < st->count; w++) {
+            const nd_evolve_window_t *win = &st->windows[w];
+            nd_evolve_stats_t oos;
+            if (rerun(&o->task, st->genes[c], d->bars + win->train_begin,
+                      win->test_end - win->train_begin, win->train_end - win->train_begin, &oos))
+                return -1;
+            scores[c * st->count + w] = oos.sharpe;
+        }
+        const nd_evolve_window_t *own = &st->windows[c];
+        nd_evolve_stats_t is;
+        if (rerun(&o->task, st->genes[c], d->bars + own->train_begin,
+                  own->train_end - own->train_begin, 0, &is))
+            return -1;
+        double oos = scores[c * st->count + c];
+        flagged[c] = !(is.sharpe > 0.0 && oos >= o->oos_min_share * is.sharpe);
+    }
+    return 0;
+}
+
+/* The rule of docs/evolve.md ("What --out writes") over the windows' winners; the selection's
+ * JSON (and the warning when the set is flagged) into *out. */
+static int wf_select(const options_t *o, const nd_evolve_bars_t *d, const wf_state_t *st,
+                     long *chosen, json_t **out)
+{
+    size_t k = st->count;
+    double *scores = nd_alloc((k * k + 2 * k) * sizeof *scores);
+    bool *flagged = nd_alloc(k * sizeof *flagged);
+    int rc = scores && flagged ? wf_score(o, d, st, scores, flagged) : -1;
+    bool chose_flagged = false;
+    if (rc == 0) {
+        double *medians = scores + k * k;
+        *chosen = nd_evolve_select_oos(scores, k, k, flagged, medians, medians + k,
+                                       &chose_flagged);
+        json_t *sel = json_object();
+        json_object_set_new(sel, "rule", json_string(
+            "the window winner with the best median out-of-sample Sharpe across all test "
+            "windows, among winners not flagged in their own window"));
+        json_object_set_new(sel, "window", json_integer(*chosen + 1));
+        json_object_set_new(sel, "median_oos_sharpe", num_or_null(medians[*chosen]));
+        json_object_set_new(sel, "windows", json_integer((json_int_t)k));
+        json_object_set_new(sel, "flagged", json_boolean(chose_flagged));
+        json_t *medians_json = json_array();
+        for (size_t c = 0; c < k; c++)
+            json_array_append_new(medians_json, json_pack("{s:o,s:b}", "median_oos_sharpe",
+                                                          num_or_null(medians[c]), "flagged",
+                                                          flagged[c]));
+        json_object_set_new(sel, "candidates", medians_json);
+        *out = json_pack("{s:o}", "selection", sel);
+        if (chose_flagged) {
+            json_object_set_new(*out, "warning", json_string(
+                "every walk-forward winner was flagged (out-of-sample Sharpe below the "
+                "in-sample share): these parameters did not hold up out of sample"));
+            fprintf(stderr, "noderr: evolve: warning: every walk-forward winner was flagged; "
+                            "--out gets window %ld's winner (best median OOS Sharpe %.3f) "
+                            "with a warning in the file\n", *chosen + 1, medians[*chosen]);
+        }
+    }
+    nd_free(scores);
+    nd_free(flagged);
+    if (rc != 0 && !scores)
+        fprintf(stderr, "noderr: evolve: out of memory\n");
+    return rc;
+}
+
+static int wf_finish(options_t *o, const nd_evolve_bars_t *d, const wf_state_t *st,
+                     nd_evolve_result_t *r, json_t *windows, uint32_t k, int flagged_total,
+                     const double *sums)
+{
+    long chosen = -1;
+    json_t *sel = NULL;
+    int rc = wf_select(o, d, st, &chosen, &sel);
+    const double *genes = rc == 0 ? st->genes[chosen] : r->best.genes;
+    if (rc == 0 && o->out_path)
+        rc = write_params_of(o, genes, sel);
+    if (rc == 0 && o->report_path)
+        rc = write_report(o, r, genes, windows, sel);
+    if (rc == 0 && o->json) {
+        nd_evolve_stats_t best = {0}, chosen_stats = {0};
+        rc = rerun(&o->task, r->best.genes, d->bars, d->count, 0, &best);
+        if (rc == 0)
+            rc = rerun(&o->task, genes, d->bars, d->count, 0, &chosen_stats);
+        json_t *root = run_json(o, r, &best);
+        json_object_set_new(root, "selected_metrics", stats_json(&chosen_stats));
+        json_object_set_new(root, "walk_forward", json_incref(windows));
+        json_object_set_new(root, "walk_forward_summary", wf_summary(o, k, flagged_total, sums));
+        json_object_set(root, "selection", json_object_get(sel, "selection"));
+        json_object_set_new(root, "selected_params", params_json(o->task.def, genes));
+        if (rc == 0)
+            rc = nd_cli_print_json(root);
+        json_decref(root);
+    } else if (rc == 0) {
+        printf("%u windows, %d flagged (OOS sharpe < %.2f x IS sharpe); mean IS sharpe %.3f, "
+               "mean OOS sharpe %.3f\n", k, flagged_total, o->oos_min_share, sums[0] / k,
+               sums[1] / k);
+        printf("selected: window %ld's winner, median OOS sharpe %.3f across %u windows%s: ",
+               chosen + 1, json_real_value(json_object_get(json_object_get(sel, "selection"),
+                                                            "median_oos_sharpe")),
+               k, json_is_true(json_object_get(json_object_get(sel, "selection"), "flagged"))
+                      ? " (FLAGGED)" : "");
+        print_params(o->task.def, genes);
+        printf("\n");
+    }
+    json_decref(sel);
+    return rc;
+}
+
 static int run_walk_forward(options_t *o, const nd_evolve_bars_t *d, run_state_t *rs)
 {
     json_t *windows = json_array();
     nd_evolve_result_t r = {0};
     nd_evolve_window_t w;
+    wf_state_t st = {0};
     uint32_t k = 0;
     int flagged_total = 0, rc = 0;
     double sums[2] = {0, 0};
@@ -797,6 +968,8 @@ static int run_walk_forward(options_t *o, const nd_evolve_bars_t *d, run_state_t
         nd_evolve_result_free(&r);
         int flagged = 0;
         rc = wf_window(o, d, rs, k++, &w, windows, &r, sums, &flagged);
+        if (rc == 0)
+            rc = wf_keep(&st, &w, r.best.genes);
         flagged_total += flagged;
     }
     if (rc == 0 && k == 0) {
@@ -804,24 +977,15 @@ static int run_walk_forward(options_t *o, const nd_evolve_bars_t *d, run_state_t
                         "training plus test window\n", d->count);
         rc = -1;
     }
+    if (rc == 0 && o->pareto_path)
+        rc = write_pareto(o, &r);
+    if (rc == 0 && o->history_path)
+        rc = write_history(o, &r);
     if (rc == 0)
-        rc = write_outputs(o, &r);
-    if (rc == 0 && o->json) {
-        nd_evolve_stats_t best;
-        rc = rerun(&o->task, r.best.genes, d->bars, d->count, 0, &best);
-        json_t *root = run_json(o, &r, &best);
-        json_object_set_new(root, "walk_forward", windows);
-        json_object_set_new(root, "walk_forward_summary", wf_summary(o, k, flagged_total, sums));
-        windows = NULL;
-        if (rc == 0)
-            rc = nd_cli_print_json(root);
-        json_decref(root);
-    } else if (rc == 0) {
-        printf("%u windows, %d flagged (OOS sharpe < %.2f x IS sharpe); mean IS sharpe %.3f, "
-               "mean OOS sharpe %.3f\n", k, flagged_total, o->oos_min_share, sums[0] / k,
-               sums[1] / k);
-    }
+        rc = wf_finish(o, d, &st, &r, windows, k, flagged_total, sums);
     json_decref(windows);
+    nd_free(st.windows);
+    nd_free(st.genes);
     nd_evolve_result_free(&r);
     return rc;
 }
@@ -890,6 +1054,7 @@ int nd_cmd_evolve(int argc, char **argv)
     if (load_data(&o, &data))
         return ND_EXIT_USAGE;
     o.task.inst = &data.inst;
+    o.data = &data;
     o.task.bars = data.bars;
     o.task.bar_count = data.count;
     run_state_t rs = {&o, nd_clock_mono_ns(nd_clock_os()), isatty(STDERR_FILENO) == 1, 0};

@@ -306,6 +306,7 @@ static void strip_series(json_t *doc)
         json_object_del(sc, "equity");
         json_object_del(sc, "drawdown");
         json_object_del(sc, "trades");
+        json_object_del(sc, "run"); /* the report's record of the parameters */
     }
 }
 
@@ -330,7 +331,8 @@ static int run(options_t *o)
     const char *none = json_string_value(json_object_get(doc, "no_scenario_ran"));
     if (none)
         exit_code = ND_EXIT_CHECK_FAILED;
-    if (o->report_path && nd_report_html_write(doc, o->report_path, err, sizeof err) != ND_OK) {
+    if (o->report_path && (nd_report_doc_add_strategies(doc, &o->cfg.backtest) != ND_OK ||
+                           nd_report_html_write(doc, o->report_path, err, sizeof err) != ND_OK)) {
         fprintf(stderr, "noderr validate: --report %s: %s\n", o->report_path, err);
         exit_code = ND_EXIT_USAGE;
     }

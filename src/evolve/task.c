@@ -315,6 +315,20 @@ static void task_repair(void *ctx, double *genes)
     (void)nd_evolve_strategy_repair(t->def, t->genes, genes);
 }
 
+/* A run cut short by a halt that is still in force at its end: every objective loses
+ * halt_penalty x the share of bars spent halted, floored at the objective's reference. */
+static void halt_penalise(const nd_evolve_task_t *t, const nd_evolve_stats_t *s,
+                          double *objectives)
+{
+    if (!(t->halt_penalty > 0.0) || !s->halted || s->bars <= 0)
+        return;
+    double share = fmin(1.0, (double)s->halted_bars / (double)s->bars);
+    ND_ASSERT(share >= 0.0);
+    for (uint32_t k = 0; k < t->objective_count; k++)
+        objectives[k] = fmax(objective_table[t->objectives[k]].floor,
+                             objectives[k] - t->halt_penalty * share);
+}
+
 /* A set the repair could not fix scores the floor of every objective with violation 1 plus
  * the trade shortfall; too few trades is a violation of (min - trades) / min. */
 static nd_err_t task_eval(void *ctx, const double *genes, double *objectives, double *violation,
@@ -335,6 +349,7 @@ static nd_err_t task_eval(void *ctx, const double *genes, double *objectives, do
     if (rc != ND_OK)
         return rc;
     nd_evolve_objectives_of(&s, t->objectives, t->objective_count, objectives);
+    halt_penalise(t, &s, objectives);
     *violation = s.trades < t->min_trades
                      ? (double)(t->min_trades - s.trades) / (double)t->min_trades
                      : 0.0;

@@ -2,7 +2,7 @@
  * documents, so `noderr backtest --report` and a validator (one scenario per window) build
  * the same page. Times are Unix ms integers; money and prices are JSON numbers for display
  * only (the exact amounts stay in the backtest's own JSON). */
-#include "noderr/report.h"
+#include "report_int.h"
 
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
@@ -61,6 +61,9 @@ static json_t *trade_json(const nd_backtest_result_t *r, const nd_trade_t *t)
     json_t *o = json_object();
     json_object_set_new(o, "entry_ts", json_integer(t->entry_ns / 1000000));
     json_object_set_new(o, "exit_ts", json_integer(t->exit_ns / 1000000));
+    json_object_set_new(o, "strategy", json_string(nd_engine_strategy_def(r->engine,
+                                                                          t->strategy_index)->name));
+    json_object_set_new(o, "symbol", json_string(inst->symbol));
     json_object_set_new(o, "direction", json_string(t->direction < 0 ? "short" : "long"));
     json_object_set_new(o, "qty", json_real(nd_fixed_to_double(t->qty, inst->qty_decimals)));
     json_object_set_new(o, "entry_px", json_real(nd_fixed_to_double(t->entry_px,
@@ -109,6 +112,13 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
                                          const nd_backtest_result_t *r, const char *name,
                                          const char *kind)
 {
+    return nd__report_scenario(cfg, r, name, kind, NULL, 0);
+}
+
+json_t *nd__report_scenario(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r,
+                            const char *name, const char *kind, const nd_bar_t *bars,
+                            size_t count)
+{
     ND_ASSERT(cfg != NULL && r != NULL);
     ND_ASSERT(r->engine != NULL);
     json_t *full = nd_backtest_result_json(cfg, r);
@@ -120,7 +130,6 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
     }
     json_object_set_new(s, "name", json_string(name ? name : "backtest"));
     json_object_set_new(s, "kind", json_string(kind ? kind : "backtest"));
-    json_object_set_new(s, "status", json_string("n/a"));
     json_object_set_new(s, "metrics", metrics_from(full));
     json_object_set(s, "breaker_events", json_object_get(full, "breaker_events"));
     json_object_set_new(s, "halts", halts_json(cfg, r));
@@ -129,6 +138,7 @@ json_t *nd_report_scenario_from_backtest(const nd_backtest_config_t *cfg,
     for (size_t i = 0; i < r->trade_count; i++)
         json_array_append_new(trades, trade_json(r, &r->trades[i]));
     json_object_set_new(s, "trades", trades);
+    nd__report_add_run(s, cfg, r, full, bars, count);
     json_decref(full);
     return s;
 }
@@ -167,4 +177,41 @@ json_t *nd_report_doc_from_backtest(const nd_backtest_config_t *cfg,
     json_array_append_new(list, scenario);
     json_object_set_new(doc, "scenarios", list);
     return doc;
+}
+
+static json_t *strategies_of(const nd_backtest_config_t *cfg)
+{
+    json_t *list = json_array();
+    for (uint32_t k = 0; list && k < cfg->strategy_count; k++) {
+        const nd_strategy_def_t *def = cfg->strategies[k].def;
+        json_t *params = json_object();
+        for (int g = 0; g < def->param_count; g++) {
+            const nd_param_def_t *d = &def->params[g];
+            double v = cfg->strategies[k].params[g];
+            if (d->type == ND_PARAM_CHOICE)
+                json_object_set_new(params, d->name, json_string(d->choices[(int)v]));
+            else if (d->type == ND_PARAM_INT)
+                json_object_set_new(params, d->name, json_integer((json_int_t)v));
+            else
+                json_object_set_new(params, d->name, json_real(v));
+        }
+        json_array_append_new(list, json_pack("{s:s,s:o}", "name", def->name, "params", params));
+    }
+    return list;
+}
+
+nd_err_t nd_report_doc_add_strategies(json_t *doc, const nd_backtest_config_t *cfg)
+{
+    ND_ASSERT(cfg != NULL);
+    json_t *strategies = strategies_of(cfg);
+    if (!strategies)
+        return ND_ENOMEM;
+    json_t *list = json_object_get(doc, "scenarios"), *s;
+    size_t i;
+    json_array_foreach(list, i, s) {
+        if (json_is_object(s) && !json_object_get(s, "run"))
+            json_object_set_new(s, "run", json_pack("{s:O}", "strategies", strategies));
+    }
+    json_decref(strategies);
+    return ND_OK;
 }

@@ -127,6 +127,57 @@ static nd_err_t blob_drawdown(nd__report_sb_t *sb, const json_t *s, const nd__re
     return ND_OK;
 }
 
+/* One instrument's candles [[time_s, open, high, low, close], ...]: finite values, times
+ * strictly ascending (anything else is left out, like a bad series point). */
+static void blob_candles(nd__report_sb_t *sb, const json_t *candles)
+{
+    nd__report_sb_puts(sb, "[");
+    int64_t prev = INT64_MIN;
+    bool first = true;
+    for (size_t i = 0; json_is_array(candles) && i < json_array_size(candles); i++) {
+        const json_t *c = json_array_get(candles, i);
+        double ms, v[4];
+        bool ok = nd__report_time_ms(json_array_get(c, 0), &ms) && fabs(ms) < 9.0e15;
+        for (size_t k = 0; ok && k < 4; k++)
+            ok = nd__report_number(json_array_get(c, k + 1), &v[k]);
+        int64_t sec = ok ? (int64_t)floor(ms / 1000.0) : 0;
+        if (!ok || sec <= prev)
+            continue;
+        nd__report_sb_printf(sb, "%s[%lld,%.10g,%.10g,%.10g,%.10g]", first ? "" : ",",
+                             (long long)sec, v[0], v[1], v[2], v[3]);
+        prev = sec;
+        first = false;
+    }
+    nd__report_sb_puts(sb, "]");
+}
+
+/* "instruments": [{"symbol", "candles"}] and "benchmark": [[time_s, value]]. */
+static nd_err_t blob_market(nd__report_sb_t *sb, const json_t *s)
+{
+    const json_t *list = json_object_get(s, "instruments"), *item;
+    size_t i;
+    nd__report_sb_puts(sb, ",\"instruments\":[");
+    json_array_foreach(list, i, item) {
+        nd__report_sb_puts(sb, i ? ",{\"symbol\":" : "{\"symbol\":");
+        nd__report_sb_json_string(sb, nd__report_string(item, "symbol", "?"));
+        nd__report_sb_puts(sb, ",\"candles\":");
+        blob_candles(sb, json_object_get(item, "candles"));
+        nd__report_sb_puts(sb, "}");
+    }
+    nd__report_sb_puts(sb, "],\"benchmark\":");
+    nd__report_points_t bh;
+    nd_err_t rc = nd__report_points_read(json_object_get(json_object_get(s, "benchmark"),
+                                                         "equity"), &bh);
+    if (rc != ND_OK)
+        return rc;
+    blob_points(sb, bh.time_s, bh.value, bh.count, 1.0);
+    nd__report_points_free(&bh);
+    nd__report_sb_puts(sb, ",\"benchmark_name\":");
+    nd__report_sb_json_string(sb, nd__report_string(json_object_get(s, "benchmark"), "name",
+                                                    "benchmark"));
+    return ND_OK;
+}
+
 static nd_err_t blob_scenario(nd__report_sb_t *sb, const json_t *s, const nd__report_points_t *eq)
 {
     nd__report_sb_puts(sb, "{\"name\":");
@@ -135,6 +186,8 @@ static nd_err_t blob_scenario(nd__report_sb_t *sb, const json_t *s, const nd__re
     blob_points(sb, eq->time_s, eq->value, eq->count, 1.0);
     nd__report_sb_puts(sb, ",\"drawdown\":");
     nd_err_t rc = blob_drawdown(sb, s, eq);
+    if (rc == ND_OK)
+        rc = blob_market(sb, s);
     if (rc != ND_OK)
         return rc;
     size_t n = 0;
@@ -160,6 +213,13 @@ static nd_err_t blob_scenario(nd__report_sb_t *sb, const json_t *s, const nd__re
 static const char *const criteria_columns[] = {"name", "value", "limit", "pass", NULL};
 static const char *const breaker_columns[] = {"type", "ts", "equity", "threshold_pct",
                                               "measured_pct", NULL};
+static const char *const trade_columns[] = {"entry_ts", "exit_ts", "strategy", "symbol",
+                                            "direction", "qty", "entry_px", "exit_px", "pnl",
+                                            "fees", NULL};
+static const char *const strategy_columns[] = {"strategy", "net", "realized", "unrealized",
+                                               "fees", "trades", NULL};
+static const char *const asset_columns[] = {"asset", "net", "realized", "unrealized", "fees",
+                                            "trades", NULL};
 
 static void scenario_head(nd__report_sb_t *sb, const json_t *s, size_t index)
 {
@@ -172,6 +232,12 @@ static void scenario_head(nd__report_sb_t *sb, const json_t *s, size_t index)
     const json_t *trades = json_object_get(s, "trades");
     if (json_is_array(trades))
         nd__report_sb_printf(sb, " &middot; %zu round trips", json_array_size(trades));
+    const char *detail = nd__report_string(s, "status_detail", NULL);
+    if (detail) {
+        nd__report_sb_puts(sb, " &middot; <span class=\"status-detail\">");
+        nd__report_sb_html(sb, detail);
+        nd__report_sb_puts(sb, "</span>");
+    }
     nd__report_sb_puts(sb, "</p>\n");
     const char *why = nd__report_string(s, "skip_reason", NULL);
     if (why) {
@@ -182,22 +248,75 @@ static void scenario_head(nd__report_sb_t *sb, const json_t *s, size_t index)
     nd__report_failed_list(sb, json_object_get(s, "failed_criteria"));
 }
 
+/* Price (candles of the first instrument, with the trades), equity (with the benchmark) and
+ * drawdown: three charts on one time axis, drawn by web/report.js. */
+static void scenario_charts(nd__report_sb_t *sb, const json_t *s, size_t index)
+{
+    const json_t *instruments = json_object_get(s, "instruments");
+    if (json_is_array(instruments) && json_array_size(instruments) > 0) {
+        nd__report_sb_puts(sb, "<h3>Price: ");
+        nd__report_sb_html(sb, nd__report_string(json_array_get(instruments, 0), "symbol", "?"));
+        nd__report_sb_printf(sb, "</h3>\n<div class=\"chart chart-px\" id=\"px-%zu\"></div>\n"
+                                 "<p class=\"legend\"><span class=\"up\">&#9650;</span> entry "
+                                 "<span class=\"down\">&#9660;</span> exit "
+                                 "<span class=\"trip\">&#9679;</span> breaker trip"
+                                 "<span class=\"hint\" id=\"pxhint-%zu\"></span></p>\n",
+                             index, index);
+    }
+    const char *bench = json_object_get(s, "benchmark")
+                            ? nd__report_string(json_object_get(s, "benchmark"), "name", NULL)
+                            : NULL;
+    nd__report_sb_printf(sb, "<h3>Equity</h3>\n<div class=\"chart chart-eq\" id=\"eq-%zu\">"
+                             "</div>\n<p class=\"legend\"><span class=\"line\">&#9644;</span> "
+                             "strategy ", index);
+    if (bench) {
+        nd__report_sb_puts(sb, "<span class=\"bench\">&#9644;</span> ");
+        nd__report_sb_html(sb, bench);
+        nd__report_sb_puts(sb, " ");
+    }
+    /* With a price chart the trades are marked there; the equity keeps the breaker trips. */
+    bool priced = json_is_array(instruments) && json_array_size(instruments) > 0;
+    if (!priced)
+        nd__report_sb_puts(sb, "<span class=\"up\">&#9650;</span> entry <span class=\"down\">"
+                               "&#9660;</span> exit ");
+    nd__report_sb_printf(sb, "<span class=\"trip\">&#9679;</span> breaker "
+                             "trip <span class=\"halted\">&#9632;</span> halted"
+                             "<span class=\"hint\" id=\"hint-%zu\"></span></p>\n"
+                             "<h3>Drawdown</h3>\n<div class=\"chart chart-dd\" id=\"dd-%zu\">"
+                             "</div>\n", index, index);
+}
+
+/* Trades, P&L by strategy and asset, and the record of the run, when the document has them. */
+static void scenario_run_tables(nd__report_sb_t *sb, const json_t *s)
+{
+    if (json_object_get(s, "pnl_by_strategy")) {
+        nd__report_sb_puts(sb, "<h3>P&amp;L by strategy</h3>\n");
+        nd__report_object_table(sb, json_object_get(s, "pnl_by_strategy"), strategy_columns,
+                                "No strategy.");
+        nd__report_sb_puts(sb, "<h3>P&amp;L by asset</h3>\n");
+        nd__report_object_table(sb, json_object_get(s, "pnl_by_asset"), asset_columns,
+                                "No asset.");
+    }
+    if (json_is_array(json_object_get(s, "trades"))) {
+        nd__report_sb_puts(sb, "<h3>Trades <span class=\"meta\">(click a column to sort)</span>"
+                               "</h3>\n");
+        nd__report_object_table(sb, json_object_get(s, "trades"), trade_columns,
+                                "No round trip.");
+    }
+    if (json_object_get(s, "run")) {
+        nd__report_sb_puts(sb, "<h3>Run</h3>\n");
+        nd__report_record_table(sb, json_object_get(s, "run"));
+    }
+}
+
 static nd_err_t scenario_section(nd__report_sb_t *sb, const json_t *s, size_t index,
                                  const nd__report_points_t *eq)
 {
     scenario_head(sb, s, index);
-    if (eq->count > 0) {
-        nd__report_sb_printf(sb, "<h3>Equity</h3>\n<div class=\"chart chart-eq\" id=\"eq-%zu\">"
-                                 "</div>\n<p class=\"legend\"><span class=\"up\">&#9650;</span> "
-                                 "entry <span class=\"down\">&#9660;</span> exit "
-                                 "<span class=\"trip\">&#9679;</span> breaker trip "
-                                 "<span class=\"halted\">&#9632;</span> halted"
-                                 "<span class=\"hint\" id=\"hint-%zu\"></span></p>\n"
-                                 "<h3>Drawdown</h3>\n<div class=\"chart chart-dd\" id=\"dd-%zu\">"
-                                 "</div>\n", index, index, index);
-    } else {
+    if (eq->count > 0)
+        scenario_charts(sb, s, index);
+    else
         nd__report_sb_puts(sb, "<p class=\"na\">No equity series: no charts.</p>\n");
-    }
     nd__report_sb_puts(sb, "<h3>Monthly returns</h3>\n");
     nd_err_t rc = nd__report_heatmap(sb, eq);
     if (rc != ND_OK)
@@ -210,6 +329,7 @@ static nd_err_t scenario_section(nd__report_sb_t *sb, const json_t *s, size_t in
     nd__report_sb_puts(sb, "<h3>Circuit breakers</h3>\n");
     nd__report_object_table(sb, json_object_get(s, "breaker_events"), breaker_columns,
                             "No circuit breaker tripped.");
+    scenario_run_tables(sb, s);
     nd__report_sb_puts(sb, "</section>\n");
     return ND_OK;
 }
@@ -235,8 +355,17 @@ static void page_head(nd__report_sb_t *sb, const json_t *doc, const nd_report_as
     nd__report_sb_puts(sb, "</section>\n");
 }
 
+/* The evolve sections (when the document has "evolve") before the scenarios; their chart data
+ * go into extra, appended to the blob's top object. */
+static nd_err_t page_evolve(nd__report_sb_t *sb, nd__report_sb_t *extra, const json_t *doc)
+{
+    const json_t *ev = json_object_get(doc, "evolve");
+    return json_is_object(ev) ? nd__report_evolve_html(sb, extra, ev) : ND_OK;
+}
+
 /* Every scenario's section into sb and its chart data into blob. */
-static nd_err_t page_scenarios(nd__report_sb_t *sb, nd__report_sb_t *blob, const json_t *doc)
+static nd_err_t page_scenarios(nd__report_sb_t *sb, nd__report_sb_t *blob, const json_t *doc,
+                               const nd__report_sb_t *extra)
 {
     const json_t *scenarios = json_object_get(doc, "scenarios");
     size_t n = json_is_array(scenarios) ? json_array_size(scenarios) : 0;
@@ -257,7 +386,10 @@ static nd_err_t page_scenarios(nd__report_sb_t *sb, nd__report_sb_t *blob, const
         if (rc != ND_OK)
             return rc;
     }
-    nd__report_sb_puts(blob, "]}");
+    nd__report_sb_puts(blob, "]");
+    if (extra->data)
+        nd__report_sb_put(blob, extra->data, extra->len);
+    nd__report_sb_puts(blob, "}");
     return ND_OK;
 }
 
@@ -270,11 +402,17 @@ nd_err_t nd_report_html_render(const json_t *doc, const nd_report_assets_t *asse
         nd_err_put(err, err_len, "%s", "report: the document is not a JSON object");
         return ND_EINVAL;
     }
-    nd__report_sb_t sb, blob;
+    nd__report_sb_t sb, blob, extra;
     nd__report_sb_init(&sb);
     nd__report_sb_init(&blob);
+    nd__report_sb_init(&extra);
     page_head(&sb, doc, assets);
-    nd_err_t rc = page_scenarios(&sb, &blob, doc);
+    nd_err_t rc = page_evolve(&sb, &extra, doc);
+    if (rc == ND_OK)
+        rc = page_scenarios(&sb, &blob, doc, &extra);
+    if (extra.oom)
+        rc = ND_ENOMEM;
+    nd__report_sb_deinit(&extra);
     nd__report_sb_puts(&sb, "</main>\n<footer><p class=\"meta\">Charts: TradingView Lightweight "
                             "Charts&trade; (Apache-2.0), inlined.</p></footer>\n"
                             "<script type=\"application/json\" id=\"nd-data\">");

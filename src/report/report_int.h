@@ -56,6 +56,9 @@ void nd__report_metrics_table(nd__report_sb_t *sb, const json_t *metrics);
 void nd__report_object_table(nd__report_sb_t *sb, const json_t *rows, const char *const *columns,
                              const char *empty_text);
 void nd__report_failed_list(nd__report_sb_t *sb, const json_t *failed);
+/* A two-column table of a nested record (the run's settings): objects become groups,
+ * "strategies" lists each strategy with its parameters. */
+void nd__report_record_table(nd__report_sb_t *sb, const json_t *record);
 /* The monthly-returns heatmap of an equity series. ND_ENOMEM only. */
 nd_err_t nd__report_heatmap(nd__report_sb_t *sb, const nd__report_points_t *equity);
 /* Appends the readable column or row name of a document key, escaped. */
@@ -64,5 +67,20 @@ void nd__report_label(nd__report_sb_t *sb, const char *key);
 void nd__report_badge(nd__report_sb_t *sb, const char *status);
 /* Formats a value: pct, ratio, money, int or generic, "n/a" when absent or not a number. */
 void nd__report_value(nd__report_sb_t *sb, const json_t *value, const char *key);
+
+/* Adds to a backtest scenario s (report_run.c): status and status_detail, pnl_by_strategy,
+ * pnl_by_asset, run (strategies and parameters, data, range, costs, limits), instruments (with
+ * candles) and benchmark (buy and hold) with alpha, beta, benchmark_return and excess_return in
+ * s's metrics. full is the run's own JSON (nd_backtest_result_json). bars (count of them): the
+ * run's bars when the caller has them in memory; NULL: read again from cfg's file or market. */
+void nd__report_add_run(json_t *s, const nd_backtest_config_t *cfg, const nd_backtest_result_t *r,
+                        const json_t *full, const nd_bar_t *bars, size_t count);
+/* nd_report_scenario_from_backtest with the run's bars given (see nd__report_add_run). */
+json_t *nd__report_scenario(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r,
+                            const char *name, const char *kind, const nd_bar_t *bars,
+                            size_t count);
+/* The evolve part of a page (report_evolve_html.c): sections into sb, chart data into blob
+ * (",\"evolve\":{...}" appended inside the blob's top object). ND_ENOMEM only. */
+nd_err_t nd__report_evolve_html(nd__report_sb_t *sb, nd__report_sb_t *blob, const json_t *ev);
 
 #endif

@@ -15,12 +15,14 @@ typedef enum { FMT_GENERIC, FMT_PCT, FMT_PCT_POINTS, FMT_RATIO, FMT_MONEY, FMT_T
 
 static const char *const pct_keys[] = {
     "total_return", "annual_return", "annual_volatility", "max_drawdown", "var", "cvar",
-    "win_rate", "exposure", "downside_risk", "worst_drawdown_after", NULL};
+    "win_rate", "exposure", "downside_risk", "worst_drawdown_after", "benchmark_return",
+    "excess_return", "alpha", NULL};
 static const char *const ratio_keys[] = {
-    "sharpe", "sortino", "calmar", "profit_factor", "omega", "tail_ratio", "stability", NULL};
+    "sharpe", "sortino", "calmar", "profit_factor", "omega", "tail_ratio", "stability", "beta",
+    NULL};
 static const char *const money_keys[] = {
     "final_equity", "fees", "equity", "initial_cash", "reference_equity", "entry_px",
-    "exit_px", "pnl", NULL};
+    "exit_px", "pnl", "realized", "unrealized", "net", NULL};
 
 static bool in_list(const char *key, const char *const *list)
 {
@@ -124,6 +126,10 @@ void nd__report_badge(nd__report_sb_t *sb, const char *status)
         nd__report_sb_puts(sb, "<span class=\"badge fail\">FAIL</span>");
     else if (status && strcmp(status, "skipped") == 0)
         nd__report_sb_puts(sb, "<span class=\"badge skip\">SKIPPED</span>");
+    else if (status && strcmp(status, "completed") == 0)
+        nd__report_sb_puts(sb, "<span class=\"badge done\">COMPLETED</span>");
+    else if (status && strcmp(status, "halted") == 0)
+        nd__report_sb_puts(sb, "<span class=\"badge skip\">HALTED</span>");
     else
         nd__report_sb_puts(sb, "<span class=\"badge na\">n/a</span>");
 }
@@ -158,15 +164,53 @@ void nd__report_failed_list(nd__report_sb_t *sb, const json_t *failed)
 static const char *const summary_keys[] = {"total_return", "annual_return", "sharpe",
                                            "max_drawdown", "calmar", "win_rate", "trades", NULL};
 
+/* The scenario's instrument: its own "symbol", else its first instrument's, else the run's. */
+static const char *scenario_symbol(const json_t *s)
+{
+    const char *symbol = nd__report_string(s, "symbol", NULL);
+    if (!symbol)
+        symbol = nd__report_string(json_array_get(json_object_get(s, "instruments"), 0),
+                                   "symbol", NULL);
+    if (!symbol)
+        symbol = nd__report_string(json_object_get(json_object_get(s, "run"), "data"),
+                                   "symbol", "n/a");
+    return symbol;
+}
+
+/* "name k=v k=v" for each strategy of the run record ("run": {"strategies": [...]}). */
+static void scenario_params(nd__report_sb_t *sb, const json_t *s)
+{
+    const json_t *list = json_object_get(json_object_get(s, "run"), "strategies"), *item;
+    size_t i;
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        nd__report_sb_puts(sb, "<span class=\"na\">n/a</span>");
+    json_array_foreach(list, i, item) {
+        nd__report_sb_puts(sb, i ? "; " : "");
+        nd__report_sb_html(sb, nd__report_string(item, "name", "?"));
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)json_object_get(item, "params"), key, value) {
+            nd__report_sb_puts(sb, " ");
+            nd__report_sb_html(sb, key);
+            nd__report_sb_puts(sb, "=");
+            nd__report_value(sb, value, NULL);
+        }
+    }
+}
+
 static void summary_row(nd__report_sb_t *sb, const json_t *s, size_t index)
 {
     const json_t *metrics = json_is_object(s) ? json_object_get(s, "metrics") : NULL;
     nd__report_sb_printf(sb, "<tr><th scope=\"row\"><a href=\"#s-%zu\">", index);
     nd__report_sb_html(sb, nd__report_string(s, "name", "(unnamed)"));
     nd__report_sb_puts(sb, "</a></th><td>");
-    nd__report_sb_html(sb, nd__report_string(s, "kind", "n/a"));
-    nd__report_sb_puts(sb, "</td><td>");
     nd__report_badge(sb, nd__report_string(s, "status", NULL));
+    nd__report_sb_puts(sb, "</td><td>");
+    nd__report_sb_html(sb, scenario_symbol(s));
+    nd__report_sb_puts(sb, "</td><td class=\"why\">");
+    scenario_params(sb, s);
+    nd__report_sb_puts(sb, "</td><td>");
+    nd__report_sb_html(sb, nd__report_string(s, "kind", "n/a"));
     nd__report_sb_puts(sb, "</td>");
     for (size_t k = 0; summary_keys[k]; k++) {
         nd__report_sb_puts(sb, "<td class=\"num\">");
@@ -175,6 +219,10 @@ static void summary_row(nd__report_sb_t *sb, const json_t *s, size_t index)
         nd__report_sb_puts(sb, "</td>");
     }
     nd__report_sb_puts(sb, "<td class=\"why\">");
+    const json_t *criteria = json_is_object(s) ? json_object_get(s, "criteria") : NULL;
+    const json_t *none_failed = json_is_object(s) ? json_object_get(s, "failed_criteria") : NULL;
+    if (json_array_size(criteria) > 0 && json_array_size(none_failed) == 0)
+        nd__report_sb_printf(sb, "all %zu criteria met", json_array_size(criteria));
     const json_t *failed = json_is_object(s) ? json_object_get(s, "failed_criteria") : NULL;
     for (size_t i = 0; json_is_array(failed) && i < json_array_size(failed); i++) {
         nd__report_sb_puts(sb, i ? ", " : "");
@@ -189,14 +237,15 @@ void nd__report_summary_table(nd__report_sb_t *sb, const json_t *scenarios)
     ND_ASSERT(sb != NULL);
     size_t n = json_is_array(scenarios) ? json_array_size(scenarios) : 0;
     nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table class=\"summary\">\n<thead><tr>"
-                           "<th>Scenario</th><th>Kind</th><th>Status</th><th>Total return</th>"
+                           "<th>Scenario</th><th>Status</th><th>Symbol</th><th>Parameters</th>"
+                           "<th>Kind</th><th>Total return</th>"
                            "<th>Annual return</th><th>Sharpe</th><th>Max drawdown</th>"
                            "<th>Calmar</th><th>Win rate</th><th>Trades</th><th>Notes</th>"
                            "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < n; i++)
         summary_row(sb, json_array_get(scenarios, i), i);
     if (n == 0)
-        nd__report_sb_puts(sb, "<tr><td colspan=\"11\" class=\"na\">no scenarios</td></tr>\n");
+        nd__report_sb_puts(sb, "<tr><td colspan=\"13\" class=\"na\">no scenarios</td></tr>\n");
     nd__report_sb_puts(sb, "</tbody></table></div>\n");
 }
 
@@ -282,7 +331,12 @@ static void row_cell(nd__report_sb_t *sb, const json_t *row, const char *key)
         nd__report_sb_puts(sb, "<td>");
         nd__report_badge(sb, json_is_true(value) ? "pass" : json_is_false(value) ? "fail" : NULL);
     } else {
-        nd__report_sb_puts(sb, json_is_number(value) ? "<td class=\"num\">" : "<td>");
+        /* data-v: the raw number, so web/report.js sorts by value, not by the text. */
+        if (json_is_number(value))
+            nd__report_sb_printf(sb, "<td class=\"num\" data-v=\"%.17g\">",
+                                 json_number_value(value));
+        else
+            nd__report_sb_puts(sb, "<td>");
         nd__report_value(sb, value, key);
     }
     nd__report_sb_puts(sb, "</td>");
@@ -301,7 +355,7 @@ void nd__report_object_table(nd__report_sb_t *sb, const json_t *rows, const char
     }
     const char *extra[EXTRA_COLUMNS_MAX];
     size_t extra_count = extra_columns(rows, columns, extra);
-    nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table>\n<thead><tr>");
+    nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table class=\"sortable\">\n<thead><tr>");
     for (size_t c = 0; columns[c]; c++)
         header_cell(sb, columns[c]);
     for (size_t c = 0; c < extra_count; c++)
@@ -322,10 +376,14 @@ void nd__report_object_table(nd__report_sb_t *sb, const json_t *rows, const char
 /* Readable names of the keys the documents carry; others print with '_' as a space. */
 static const char *const label_keys[] = {
     "ts", "threshold_pct", "measured_pct", "reference_equity", "annual_volatility", "trades",
-    "initial_cash", "final_equity", "first_bar", "last_bar", "var", "cvar", NULL};
+    "initial_cash", "final_equity", "first_bar", "last_bar", "var", "cvar", "entry_ts",
+    "exit_ts", "entry_px", "exit_px", "pnl", "net", "qty", "alpha", "beta",
+    "median_oos_sharpe", NULL};
 static const char *const label_texts[] = {
     "Time", "Threshold", "Measured", "Reference equity", "Annual volatility", "Round trips",
-    "Initial cash", "Final equity", "First bar", "Last bar", "VaR", "CVaR", NULL};
+    "Initial cash", "Final equity", "First bar", "Last bar", "VaR", "CVaR", "Entry",
+    "Exit", "Entry price", "Exit price", "P&L", "Net P&L", "Quantity", "Alpha (annual, daily)",
+    "Beta (daily)", "Median out-of-sample Sharpe", NULL};
 
 void nd__report_label(nd__report_sb_t *sb, const char *key)
 {
@@ -419,4 +477,63 @@ nd_err_t nd__report_heatmap(nd__report_sb_t *sb, const nd__report_points_t *eq)
     nd__report_sb_puts(sb, "</tbody></table></div>\n");
     nd_free(m);
     return ND_OK;
+}
+
+/* One value of the run record: strategies as "name: k=v k=v", objects as nested rows. */
+static void record_rows(nd__report_sb_t *sb, const json_t *obj, const char *group);
+
+static void record_strategies(nd__report_sb_t *sb, const json_t *list)
+{
+    const json_t *item;
+    size_t i;
+    json_array_foreach(list, i, item) {
+        nd__report_sb_puts(sb, "<tr><th scope=\"row\">Strategy</th><td>");
+        nd__report_sb_html(sb, nd__report_string(item, "name", "?"));
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)json_object_get(item, "params"), key, value) {
+            nd__report_sb_puts(sb, " ");
+            nd__report_sb_html(sb, key);
+            nd__report_sb_puts(sb, "=");
+            nd__report_value(sb, value, NULL);
+        }
+        nd__report_sb_puts(sb, "</td></tr>\n");
+    }
+}
+
+static void record_rows(nd__report_sb_t *sb, const json_t *obj, const char *group)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value) {
+        if (strcmp(key, "strategies") == 0 && json_is_array(value)) {
+            record_strategies(sb, value);
+            continue;
+        }
+        if (json_is_object(value)) {
+            nd__report_sb_puts(sb, "<tr class=\"group\"><th colspan=\"2\">");
+            nd__report_label(sb, key);
+            nd__report_sb_puts(sb, "</th></tr>\n");
+            record_rows(sb, value, key);
+            continue;
+        }
+        nd__report_sb_puts(sb, group ? "<tr><th scope=\"row\" class=\"sub\">"
+                                     : "<tr><th scope=\"row\">");
+        nd__report_label(sb, key);
+        nd__report_sb_puts(sb, "</th><td>");
+        nd__report_value(sb, value, key);
+        nd__report_sb_puts(sb, "</td></tr>\n");
+    }
+}
+
+void nd__report_record_table(nd__report_sb_t *sb, const json_t *record)
+{
+    ND_ASSERT(sb != NULL);
+    if (!json_is_object(record) || json_object_size(record) == 0) {
+        nd__report_sb_puts(sb, "<p class=\"na\">No record of the run's settings.</p>\n");
+        return;
+    }
+    nd__report_sb_puts(sb, "<div class=\"table-wrap\"><table class=\"record\"><tbody>\n");
+    record_rows(sb, record, NULL);
+    nd__report_sb_puts(sb, "</tbody></table></div>\n");
 }

@@ -195,9 +195,12 @@ for o in --equity-out --trades-out; do
     expect_usage_error "noderr: writing to $o /dev/full: No space left on device" \
         "$NODERR" "${BT[@]}" --bars 50 "$o" /dev/full
 done
-for o in --out --pareto-csv --history-csv --report; do
+for o in --out --pareto-csv --history-csv; do
     expect_usage_error "noderr: writing to $o /dev/full: No space left on device" \
         "$NODERR" "${EVO[@]}" --data "$IN/bars_crlf.csv" "$o" /dev/full
 done
+# The evolve report is written by the report module, as backtest's and validate's are.
+expect_usage_error "noderr evolve: --report /dev/full: /dev/full: No space left on device" \
+    "$NODERR" "${EVO[@]}" --data "$IN/bars_crlf.csv" --report /dev/full
 
 echo "41_hostile_inputs: all checks passed"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# 77_report_browser.sh: a `noderr backtest --report` page opened in headless Chromium, offline,
-# at a desktop size and at a phone width (390 px): the page's script must finish with
-# data-rendered="ok" and no error shown, every chart container must hold canvases, the page
-# must not scroll sideways on the phone, and the chart canvases must hold the equity line's
-# blue and the drawdown's red (read back from the canvases). Screenshots are kept for a person
-# to look at, as artifacts in BUILD/meson-logs/report-artifacts. Runs on the synthetic market and, when present, on
-# ../shared/data/BTCUSDT-1h.csv. Skipped (77) when Chromium or the charting library is missing.
+# 77_report_browser.sh: the three reports (backtest, evolve, validate) opened in headless
+# Chromium, offline, at 1280 px and at a phone width (390 px): the page's script must finish
+# with data-rendered="ok", no error shown and nothing on the console, every chart container
+# (price, equity, drawdown, the Pareto member's equity) must hold canvases with its series'
+# colour (read back from the canvases), the page must not scroll sideways on the phone, a
+# sortable table must sort on a header click and a Pareto member must show its curve on a
+# click. Screenshots are kept for a person to look at, as artifacts in
+# BUILD/meson-logs/report-artifacts. Backtests run on the synthetic market and, when present, on
+# ../shared/data/ETHUSDT-1h.csv. Skipped (77) when Chromium or the charting library is missing.
 source "$(dirname "$0")/lib.sh"
 
 WEB="$SOURCE_ROOT/web"
@@ -59,7 +61,7 @@ class Page(HTMLParser):
         a = dict(attrs)
         if tag == "body":
             self.body = a
-        if tag == "div" and a.get("id", "").startswith(("eq-", "dd-")):
+        if tag == "div" and a.get("id", "").startswith(("eq-", "dd-", "px-", "pf-")):
             self.canvases[a["id"]] = 0
             self.stack.append(a["id"])
         elif tag == "div" and self.stack:
@@ -84,7 +86,7 @@ p.feed(open(sys.argv[1], encoding="utf-8").read())
 assert p.body.get("data-rendered") == "ok", ("not rendered", p.body, p.errors_text)
 assert p.errors_hidden and not p.errors_text.strip(), ("errors shown", p.errors_text)
 assert p.canvases, "no chart containers"
-assert {k[:3] for k in p.canvases} == {"eq-", "dd-"}, p.canvases
+assert {"eq-", "dd-"} <= {k[:3] for k in p.canvases}, p.canvases
 empty = [k for k, n in p.canvases.items() if n == 0]
 assert not empty, ("chart containers without a canvas", empty)
 page_width = int(p.body.get("data-page-width", "0"))
@@ -115,10 +117,20 @@ f.onload = function () { setTimeout(function () {
     out.errors = e.textContent;
     out.canvases = {};
     out.ink = {};
+    /* A click on a sortable header sorts (aria-sort set); a click on Pareto member 2 shows
+     * its curve (the page records which member it shows). */
+    var th = d.querySelector('table.sortable thead th');
+    if (th) { th.click(); out.sorted = th.getAttribute('aria-sort'); }
+    var member = d.querySelector('[data-member="1"]');
+    if (member) {
+      member.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+      out.member = d.body.dataset.member;
+    }
     /* Pixels of the series colour drawn in each chart: the equity line is #2563eb and the
      * drawdown line #dc2626 (a blank or broken chart has none). */
     d.querySelectorAll('div.chart').forEach(function (c) {
-      var want = c.id.indexOf('eq-') === 0 ? [37, 99, 235] : [220, 38, 38], ink = 0;
+      var blue = c.id.indexOf('eq-') === 0 || c.id.indexOf('pf-') === 0;
+      var want = blue ? [37, 99, 235] : [220, 38, 38], ink = 0;
       out.canvases[c.id] = c.querySelectorAll('canvas').length;
       c.querySelectorAll('canvas').forEach(function (cv) {
         if (!cv.width || !cv.height) return;
@@ -150,6 +162,8 @@ assert r["errorsHidden"] and not r["errors"].strip(), r
 assert r["canvases"] and all(n > 0 for n in r["canvases"].values()), r
 assert 0 < r["viewport"] <= width, r
 assert r["pageWidth"] <= r["viewport"], ("page scrolls sideways", r)
+assert r.get("sorted", "ascending") == "ascending", ("header click did not sort", r)
+assert r.get("member", "1") == "1", ("a Pareto member click did not show its curve", r)
 thin = {k: v for k, v in r["ink"].items() if v < 150}
 assert not thin, ("a chart drew (almost) nothing of its series", r["ink"])
 print("  %d px: rendered ok, canvases %s, series pixels %s, page width %d of %d" %
@@ -169,25 +183,26 @@ assert len(data) > 20000, ("suspiciously small screenshot", len(data))
 EOF
 }
 
-# open_report NAME: the page $ARTIFACTS/NAME.html at desktop and phone sizes.
+# open_report NAME: the page $ARTIFACTS/NAME.html at desktop and phone sizes (four browser
+# runs: the DOM at 1280 px with the console captured, a 390 px frame, two screenshots).
 open_report() {
     local name="$1" page="file://$ARTIFACTS/$1.html"
-    check "$name: desktop 1280x900 renders every chart"
-    browser --window-size=1280,900 --dump-dom "$page" >"$WORK/$name-desktop.dom" ||
+    check "$name: desktop 1280x900 renders every chart, nothing on the console"
+    browser --window-size=1280,900 --enable-logging=stderr --v=0 --dump-dom "$page" \
+        >"$WORK/$name-desktop.dom" 2>"$WORK/console.log" ||
         fail "chromium failed on $page (see $WORK/chromium.log)"
+    if grep -E 'CONSOLE|Uncaught' "$WORK/console.log"; then
+        fail "$name: the page wrote to the console"
+    fi
     check_dom "$WORK/$name-desktop.dom" 1280
-    check "$name: desktop 1280x900 in a frame: charts drew their series"
-    check_frame "$name" 1280 900
-    check "$name: phone 390x844 renders every chart, no sideways scrolling"
+    check "$name: phone 390x844 in a frame: charts drew their series, no sideways scrolling"
     check_frame "$name" 390 844
     check "$name: screenshots (artifacts)"
-    browser --window-size=1280,1400 --screenshot="$ARTIFACTS/$name-desktop.png" "$page" >/dev/null
-    check_png "$ARTIFACTS/$name-desktop.png" 1280 1400
-    browser --window-size=390,844 --screenshot="$ARTIFACTS/$name-phone.png" "$page" >/dev/null
-    check_png "$ARTIFACTS/$name-phone.png" 390 844
-    browser --window-size=390,2400 --screenshot="$ARTIFACTS/$name-phone-long.png" "$page" \
-        >/dev/null
-    echo "  screenshots: $ARTIFACTS/$name-{desktop,phone,phone-long}.png"
+    browser --window-size=1280,2400 --screenshot="$ARTIFACTS/$name-desktop.png" "$page" >/dev/null
+    check_png "$ARTIFACTS/$name-desktop.png" 1280 2400
+    browser --window-size=390,2400 --screenshot="$ARTIFACTS/$name-phone.png" "$page" >/dev/null
+    check_png "$ARTIFACTS/$name-phone.png" 390 2400
+    echo "  screenshots: $ARTIFACTS/$name-{desktop,phone}.png"
 }
 
 check "synthetic market: backtest --report"
@@ -195,13 +210,37 @@ expect_rc 0 "$NODERR" backtest --strategy sma_cross --bars 3000 \
     --report "$ARTIFACTS/backtest-synthetic.html"
 open_report backtest-synthetic
 
-if [ -f "$SHARED/data/BTCUSDT-1h.csv" ]; then
-    check "BTCUSDT-1h.csv: backtest --report (35031 bars)"
-    expect_rc 0 "$NODERR" backtest --data "$SHARED/data/BTCUSDT-1h.csv" --strategy sma_cross \
-        --report "$ARTIFACTS/backtest-btcusdt-1h.html"
-    open_report backtest-btcusdt-1h
+check "validate --report (synthetic scenarios; history ones skipped without data)"
+mkdir -p "$WORK/none"
+"$NODERR" validate --strategy sma_cross --data-dir "$WORK/none" \
+    --report "$ARTIFACTS/validate.html" >/dev/null || true
+[ -s "$ARTIFACTS/validate.html" ] || fail "validate wrote no report"
+open_report validate
+
+check "evolve --report (walk-forward over 3000 hourly bars)"
+python3 - "$WORK/bars.csv" <<'EOF'
+import math, sys
+with open(sys.argv[1], "w") as f:
+    f.write("ts,open,high,low,close,volume\n")
+    px = 100.0
+    for i in range(3000):
+        nxt = px * (1 + 0.004 * math.sin(i / 40.0) + 0.002 * math.sin(i / 7.0))
+        hi, lo = max(px, nxt) * 1.001, min(px, nxt) * 0.999
+        f.write("%d,%.4f,%.4f,%.4f,%.4f,10\n" % (1577836800000 + i * 3600000, px, hi, lo, nxt))
+        px = nxt
+EOF
+expect_rc 0 "$NODERR" evolve --strategy sma_cross --data "$WORK/bars.csv" --population 12 \
+    --generations 4 --walk-forward 1000:500 --threads 1 --out "$WORK/params.json" \
+    --report "$ARTIFACTS/evolve.html"
+open_report evolve
+
+if [ -f "$SHARED/data/ETHUSDT-1h.csv" ]; then
+    check "ETHUSDT-1h.csv: backtest --report (35k bars, candles, buy and hold)"
+    expect_rc 0 "$NODERR" backtest --data "$SHARED/data/ETHUSDT-1h.csv" --strategy sma_cross \
+        --report "$ARTIFACTS/backtest-ethusdt-1h.html"
+    open_report backtest-ethusdt-1h
 else
-    echo "SKIP: $SHARED/data/BTCUSDT-1h.csv absent, real-data report not checked"
+    echo "SKIP: $SHARED/data/ETHUSDT-1h.csv absent, real-data report not checked"
 fi
 
 echo "77_report_browser: all checks passed; artifacts in $ARTIFACTS"

@@ -89,9 +89,19 @@ head -1 "$WORK/history.csv" | grep -qx 'generation,best,mean,diversity,mutation_
     fail "history.csv header"
 [ "$(($(wc -l <"$WORK/history.csv") - 1))" -eq "$(($(json_field "$WORK/evolve.json" generations_run) + 1))" ] ||
     fail "history.csv rows != generations_run + 1"
-grep -q '<svg' "$WORK/r.html" || fail "report has no chart"
-grep -q 'Pareto front' "$WORK/r.html" || fail "report has no Pareto chart"
-if grep -qiE '<script|src=|href=|@import|url\(' "$WORK/r.html"; then fail "report loads outside resources"; fi
+grep -q '<svg class="plot" id="pf-plot"' "$WORK/r.html" || fail "report has no Pareto chart"
+grep -q 'Pareto front' "$WORK/r.html" || fail "report has no Pareto section"
+grep -q 'id="conv-plot"' "$WORK/r.html" || fail "report has no convergence chart"
+grep -q '<meta name="viewport"' "$WORK/r.html" || fail "report has no viewport"
+# Self-contained like every report (docs/reports.md): scripts and style inlined, no element
+# loading anything by src or href.
+python3 - "$WORK/r.html" <<'EOF' || fail "report loads outside resources"
+import re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+for t in re.findall(r"<(?:script|link|img|iframe|style)\b[^>]*>", page, re.I):
+    assert not re.search(r"\b(src|href)\s*=", t, re.I), t
+assert page.count("</script>") == 3, page.count("</script>")
+EOF
 
 check "noderr backtest --params FILE reproduces the evolved Sharpe"
 expect_rc 0 "$NODERR" backtest --data "$BARS" --params "$WORK/best.json" --json

@@ -75,4 +75,42 @@ stdout_has "window 1  train 2020-01-01"
 stdout_has "OOS sharpe"
 stdout_has "windows,"
 
+check "walk-forward --out: chosen by the median OOS rule, with the selection recorded"
+expect_rc 0 "$NODERR" evolve --strategy sma_cross --data "$BARS" --population 12 \
+    --generations 4 --walk-forward 600:300 --threads 1 --out "$WORK/wf.json"
+stdout_has "selected: window"
+python3 - "$WORK/wf.json" <<'PY' || fail "selection in the parameter file"
+import json, sys
+d = json.load(open(sys.argv[1]))
+sel = d["selection"]
+assert sel["rule"].startswith("the window winner with the best median out-of-sample Sharpe")
+meds = [c["median_oos_sharpe"] for c in sel["candidates"]]
+clean = [m for m, c in zip(meds, sel["candidates"]) if not c["flagged"] and m is not None]
+if clean:
+    assert not sel["flagged"] and "warning" not in d, d
+    assert sel["median_oos_sharpe"] == max(clean), (sel, clean)
+else:
+    assert sel["flagged"] and "warning" in d, d
+PY
+
+check "walk-forward --out with every winner flagged: warning in the file and on stderr"
+expect_rc 0 "$NODERR" evolve --strategy sma_cross --data "$BARS" --population 12 \
+    --generations 4 --walk-forward 600:300 --threads 1 --oos-min-share 10 --out "$WORK/wf2.json"
+grep -q "warning: every walk-forward winner was flagged" "$ERR" || fail "no warning on stderr"
+stdout_has "(FLAGGED)"
+python3 - "$WORK/wf2.json" <<'PY' || fail "warning in the parameter file"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["selection"]["flagged"] is True, d
+assert d["warning"].startswith("every walk-forward winner was flagged"), d
+PY
+
+check "--halt-penalty: off and a number accepted, anything else refused"
+expect_rc 0 "$NODERR" evolve --strategy sma_cross --data "$BARS" --population 8 \
+    --generations 1 --threads 1 --halt-penalty off
+expect_rc 0 "$NODERR" evolve --strategy sma_cross --data "$BARS" --population 8 \
+    --generations 1 --threads 1 --halt-penalty 2.5
+expect_usage_error "--halt-penalty" "$NODERR" evolve --strategy sma_cross --data "$BARS" \
+    --halt-penalty lots
+
 echo "81_evolve_determinism_walk_forward: all checks passed"

@@ -574,3 +574,57 @@ Test(returns_file, value_parser_for_options)
     cr_assert_str_eq(nd_returns_value_parse("1e999", 5, &v),
                      "non-finite value (out of the double range)");
 }
+
+/* ---- Against a benchmark (benchmark.c). Expected values from a plain-Python transcription of
+ * empyrical's beta_aligned / alpha_aligned (population moments, alpha compounded). ---------- */
+
+static const double bench_f[] = {0.005, -0.01, 0.02, 0.0, 0.01};
+
+Test(benchmark, beta_and_alpha_match_empyrical)
+{
+    assert_close(nd_metric_beta(series_a, bench_f, SERIES_A_N, 0.0), 1.8);
+    assert_close(nd_metric_alpha(series_a, bench_f, SERIES_A_N, 0.0, 365.0), -0.6660105229730302);
+    assert_close(nd_metric_beta(series_a, bench_f, SERIES_A_N, 0.001), 1.8);
+    assert_close(nd_metric_alpha(series_a, bench_f, SERIES_A_N, 0.001, 252.0),
+                 -0.4259339019588454);
+}
+
+Test(benchmark, a_scaled_benchmark_has_its_scale_as_beta_and_no_alpha)
+{
+    double twice[SERIES_A_N];
+    for (size_t i = 0; i < SERIES_A_N; i++)
+        twice[i] = 2.0 * bench_f[i];
+    assert_close(nd_metric_beta(twice, bench_f, SERIES_A_N, 0.0), 2.0);
+    cr_assert(fabs(nd_metric_alpha(twice, bench_f, SERIES_A_N, 0.0, 365.0)) < 1e-12);
+    /* Buy and hold against itself: beta 1, alpha 0. */
+    assert_close(nd_metric_beta(bench_f, bench_f, SERIES_A_N, 0.0), 1.0);
+}
+
+Test(benchmark, undefined_cases_are_nan)
+{
+    static const double flat[] = {0.01, 0.01, 0.01};
+    cr_assert(isnan(nd_metric_beta(series_a, bench_f, 1, 0.0)));
+    cr_assert(isnan(nd_metric_beta(series_a, bench_f, 0, 0.0)));
+    cr_assert(isnan(nd_metric_beta(series_a, flat, 3, 0.0)));
+    cr_assert(isnan(nd_metric_alpha(series_a, flat, 3, 0.0, 365.0)));
+}
+
+Test(benchmark, daily_returns_take_each_utc_days_last_value)
+{
+    /* Hours across three days (the second day has two points), starting mid-day. */
+    const double day = 86400000.0;
+    const double ts[] = {12 * 3600e3, 23 * 3600e3, day + 3600e3, day + 2 * 3600e3,
+                         2 * day + 5 * 3600e3};
+    const double eq[] = {100, 110, 99, 121, 133.1};
+    double out[5];
+    size_t n = nd_returns_daily(ts, eq, 5, out);
+    cr_assert_eq(n, 3);
+    assert_close(out[0], 0.1);  /* day 0: 110 / 100 */
+    assert_close(out[1], 0.1);  /* day 1: 121 / 110 */
+    assert_close(out[2], 0.1);  /* day 2: 133.1 / 121 */
+    cr_assert_eq(nd_returns_daily(ts, eq, 0, out), 0);
+    const double zero[] = {0, 5};
+    const double two_days[] = {0, day};
+    cr_assert_eq(nd_returns_daily(two_days, zero, 2, out), 2);
+    cr_assert(isnan(out[1]));
+}

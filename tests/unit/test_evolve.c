@@ -537,3 +537,84 @@ Test(evolve_task, missing_file_is_an_error_naming_it)
     cr_assert_neq(nd_evolve_bars_load("/nonexistent/bars.csv", &bars, err, sizeof err), ND_OK);
     cr_assert(strstr(err, "/nonexistent/bars.csv") != NULL, "%s", err);
 }
+
+/* ---- The walk-forward selection rule (select.c). ---------------------------------------- */
+
+Test(evolve_select, median_skips_nan_and_sorts)
+{
+    double a[] = {3, NAN, 1, 2};
+    cr_assert_eq(nd_evolve_median(a, 4), 2.0);
+    double b[] = {4, 1, 3, 2};
+    cr_assert_eq(nd_evolve_median(b, 4), 2.5);
+    double c[] = {NAN};
+    cr_assert(isnan(nd_evolve_median(c, 1)));
+    cr_assert(isnan(nd_evolve_median(c, 0)));
+}
+
+Test(evolve_select, best_median_among_unflagged_then_flagged_with_notice)
+{
+    /* Three candidates over three windows: c0 median 1.0, c1 median 2.0 (flagged), c2 median
+     * 1.5 with a NaN window. c2 is the best unflagged. */
+    const double scores[] = {1.0, 0.5, 3.0, 2.0, 2.0, 9.0, NAN, 1.0, 2.0};
+    bool flagged[] = {false, true, false};
+    double medians[3], scratch[3];
+    bool chose_flagged = true;
+    cr_assert_eq(nd_evolve_select_oos(scores, 3, 3, flagged, medians, scratch, &chose_flagged),
+                 2);
+    cr_assert_not(chose_flagged);
+    cr_assert_eq(medians[0], 1.0);
+    cr_assert_eq(medians[1], 2.0);
+    cr_assert_eq(medians[2], 1.5);
+    bool all[] = {true, true, true};
+    cr_assert_eq(nd_evolve_select_oos(scores, 3, 3, all, medians, scratch, &chose_flagged), 1);
+    cr_assert(chose_flagged);
+    /* Ties keep the earlier window; a NaN median never wins over a number. */
+    const double tie[] = {1.0, 1.0, NAN, NAN};
+    bool none[] = {false, false};
+    cr_assert_eq(nd_evolve_select_oos(tie, 2, 2, none, medians, scratch, &chose_flagged), 0);
+    const double nan_first[] = {NAN, NAN, 0.1, -0.2};
+    cr_assert_eq(nd_evolve_select_oos(nan_first, 2, 2, none, medians, scratch, &chose_flagged),
+                 1);
+    cr_assert_eq(nd_evolve_select_oos(NULL, 0, 0, NULL, medians, scratch, &chose_flagged), -1);
+}
+
+/* The synthetic market's sma_cross 10/30 run is halted by the drawdown breaker from March 2024
+ * to its end (half its bars): with a penalty of 1 each objective loses the halted share. */
+Test(evolve_task, halted_runs_are_penalised_unless_off)
+{
+    char path[] = "/tmp/test_evolve_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    write_synthetic_csv(path);
+    nd_evolve_bars_t bars;
+    char err[256] = "";
+    cr_assert_eq(nd_evolve_bars_load(path, &bars, err, sizeof err), ND_OK, "%s", err);
+    unlink(path);
+    nd_evolve_task_t t = {0};
+    t.def = nd_strategy_find("sma_cross");
+    nd_engine_config_default(&t.engine);
+    t.inst = &bars.inst;
+    t.bars = bars.bars;
+    t.bar_count = bars.count;
+    t.objectives[0] = ND_OBJ_WIN_RATE;
+    t.objective_count = 1;
+    nd_evolve_config_t cfg;
+    nd_evolve_config_default(&cfg);
+    nd_evolve_problem_t p;
+    nd_evolve_task_problem(&t, &cfg, &p);
+    double genes[ND_EVOLVE_GENES_MAX] = {10, 30}, off = 0, on = 0, v = 0;
+    cr_assert_eq(p.eval_cb(p.ctx, genes, &off, &v, err, sizeof err), ND_OK, "%s", err);
+    t.halt_penalty = 1.0;
+    cr_assert_eq(p.eval_cb(p.ctx, genes, &on, &v, err, sizeof err), ND_OK, "%s", err);
+    nd_evolve_stats_t s;
+    double params[ND_STRATEGY_PARAMS_MAX] = {10, 30};
+    cr_assert_eq(nd_evolve_backtest(&t.engine, t.inst, t.def, params, t.bars, t.bar_count, 0, &s,
+                                    err, sizeof err), ND_OK);
+    cr_assert(s.halted);
+    double share = (double)s.halted_bars / (double)s.bars;
+    cr_assert_gt(share, 0.4);
+    cr_assert_float_eq(on, fmax(0.0, off - share), 1e-12, "off %g on %g share %g", off, on, share);
+    cr_assert_lt(on, off);
+    nd_evolve_bars_free(&bars);
+}

@@ -181,7 +181,9 @@ Test(report, series_cleaned_and_markers_snapped)
                         " \"breaker_events\": [{\"ts\": 10, \"type\": \"drawdown\"}],"
                         " \"halts\": [[1500, 2500]]}]}");
     cr_assert(strstr(html, "\"equity\":[[1,1],[2,3]],\"drawdown\":[[1,0],[2,0]],"
-                           "\"halts\":[[1,2]],\"markers\":[[1,2],[1,4],[2,3]]"), "%s", html);
+                           "\"instruments\":[],\"benchmark\":[],\"benchmark_name\":"
+                           "\"benchmark\",\"halts\":[[1,2]],\"markers\":[[1,2],[1,4],[2,3]]"),
+              "%s", html);
     nd_free(html);
 }
 
@@ -251,4 +253,58 @@ Test(report, real_library_when_installed)
     cr_assert(strstr(a.library_js, "LightweightCharts"));
     cr_assert(strstr(a.report_js, "document.body.dataset.rendered"));
     nd_report_assets_free(&a);
+}
+
+Test(report, candles_benchmark_status_and_sortable_tables)
+{
+    /* Candles keep strictly ascending, fully numeric rows (in seconds); the benchmark is a
+     * series like equity; "completed" and "halted" have their own badges; table numbers carry
+     * their raw value for sorting; the summary names the symbol and the parameters. */
+    char *html = render("{\"scenarios\": [{\"status\": \"halted\", \"status_detail\": "
+                        "\"halted by drawdown at T\", \"equity\": [[1000, 1], [2000, 2]],"
+                        " \"instruments\": [{\"symbol\": \"ETH/USDT\", \"candles\": [[1000, 1, 2,"
+                        " 0.5, 1.5], [1000, 9, 9, 9, 9], [2000, 1, 2, \"x\", 1], [3000, 2, 3, 1,"
+                        " 2.5]]}], \"benchmark\": {\"name\": \"buy and hold ETH/USDT\","
+                        " \"equity\": [[1000, 1], [2000, 1.5]]}, \"trades\": [{\"entry_ts\": 1000,"
+                        " \"exit_ts\": 2000, \"pnl\": 12.5}], \"run\": {\"strategies\": [{\"name\":"
+                        " \"sma_cross\", \"params\": {\"fast\": 5, \"slow\": 74}}]}},"
+                        " {\"status\": \"completed\", \"symbol\": \"BTCUSDT\"}]}");
+    cr_assert(strstr(html, "\"instruments\":[{\"symbol\":\"ETH/USDT\",\"candles\":"
+                           "[[1,1,2,0.5,1.5],[3,2,3,1,2.5]]}],\"benchmark\":[[1,1],[2,1.5]],"
+                           "\"benchmark_name\":\"buy and hold ETH/USDT\""), "%s", html);
+    cr_assert(strstr(html, "<span class=\"badge skip\">HALTED</span>"));
+    cr_assert(strstr(html, "<span class=\"badge done\">COMPLETED</span>"));
+    cr_assert(strstr(html, "halted by drawdown at T"));
+    cr_assert(strstr(html, "id=\"px-0\""));
+    cr_assert(strstr(html, "<table class=\"sortable\">"));
+    cr_assert(strstr(html, "<td class=\"num\" data-v=\"12.5\">12.50</td>"), "%s", html);
+    cr_assert(strstr(html, "<td>ETH/USDT</td><td class=\"why\">sma_cross fast=5 slow=74</td>"),
+              "%s", html);
+    cr_assert(strstr(html, "<td>BTCUSDT</td>"));
+    nd_free(html);
+}
+
+Test(report, evolve_section)
+{
+    char *html = render("{\"evolve\": {\"selected_params\": {\"fast\": 5}, \"warning\": \"flagged <set>\","
+                        " \"selection\": {\"window\": 2, \"median_oos_sharpe\": 0.5},"
+                        " \"front\": [{\"params\": {\"fast\": 5}, \"objectives\": {\"sharpe\": 1,"
+                        " \"max_drawdown\": -0.1}, \"total_return\": 0.2, \"equity\": [[1000, 1],"
+                        " [2000, 2]]}, {\"params\": {\"fast\": 7}, \"objectives\": {\"sharpe\": 0.5,"
+                        " \"max_drawdown\": -0.05}, \"halted\": true}], \"front_size\": 2,"
+                        " \"history\": [{\"best\": 0.1, \"mean\": 0}, {\"best\": 0.5, \"mean\": 0.2}],"
+                        " \"walk_forward\": [{\"winners\": [{\"params\": {\"fast\": 6},"
+                        " \"in_sample\": {\"sharpe\": 2}, \"out_of_sample\": {\"sharpe\": 0.1},"
+                        " \"flagged\": true}]}, {\"winners\": [{\"params\": {\"fast\": 5}}]}]},"
+                        " \"scenarios\": []}");
+    cr_assert(strstr(html, "<p class=\"warn\">Warning: flagged &lt;set&gt;</p>"), "%s", html);
+    cr_assert_eq(count(html, "<circle class=\"member"), 2);
+    cr_assert(strstr(html, "<tr class=\"pick selected\" data-member=\"0\">"));
+    cr_assert(strstr(html, "id=\"pf-eq\""));
+    cr_assert(strstr(html, "id=\"conv-plot\""));
+    cr_assert(strstr(html, "<span class=\"badge fail\">FLAGGED</span>"));
+    cr_assert(strstr(html, "<tr class=\"selected\"><td class=\"num\" data-v=\"2\">2</td>"));
+    cr_assert(strstr(html, ",\"evolve\":{\"front\":[{\"label\":\"member 1\",\"equity\":"
+                           "[[1,1],[2,2]]},{\"label\":\"member 2\",\"equity\":[]}]}}"), "%s", html);
+    nd_free(html);
 }

@@ -38,6 +38,8 @@ typedef struct nd_tick_inputs {
 typedef struct nd_backtest_config {
     const char *data_path;    /* NULL: the synthetic market */
     nd_bar_format_t format;
+    nd_bar_view_t view;       /* --timeframe, --timerange: applied to data_path or the synthetic
+                                 market (not to a caller's source) */
     char symbol[ND_NAME_MAX]; /* "BTC/USDT" */
     const char *symbol_source; /* "option", "file name" or "default" (reported), or NULL */
     int px_decimals;          /* instrument price scale; -1: the default (8) */
@@ -130,6 +132,10 @@ size_t nd_halt_summary_format(const nd_halt_summary_t *h, char *buf, size_t cap)
 
 /* The run's strategies for a title: "sma_cross + mean_reversion" (cut with the buffer). */
 void nd_backtest_strategy_names(const nd_backtest_config_t *cfg, char *buf, size_t cap);
+
+/* Adds a view's "timeframe_s" and "timerange" {"start", "end_excluded"} (ISO UTC) to obj;
+ * nothing for an identity view. */
+void nd_backtest_view_json(json_t *obj, const nd_bar_view_t *view);
 
 /* The result as a JSON object (caller owns the reference): the keys listed in README. */
 json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg,

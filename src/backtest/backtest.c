@@ -161,10 +161,12 @@ static nd_err_t open_source(const nd_backtest_config_t *cfg, const nd_instrument
         return ND_OK;
     }
     if (cfg->data_path)
-        return nd_bars_open(cfg->data_path, cfg->format, inst, src, err, err_len);
+        return nd_bars_open_view(cfg->data_path, cfg->format, inst, &cfg->view, src, err, err_len);
     r->synthetic = true;
     r->seed = cfg->synth.seed;
-    return nd_synth_open(&cfg->synth, inst, src, err, err_len);
+    nd_err_t rc = nd_synth_open(&cfg->synth, inst, src, err, err_len);
+    return rc != ND_OK ? rc : nd_bars_view(*src, &cfg->view, "the synthetic market", src, err,
+                                           err_len);
 }
 
 static nd_err_t run_loop(nd_bar_source_t *src, nd_clock_sim_t *clock, nd_engine_t *engine,

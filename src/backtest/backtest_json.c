@@ -265,6 +265,22 @@ static json_t *events_json(const nd_backtest_config_t *cfg, const nd_backtest_re
     return o;
 }
 
+void nd_backtest_view_json(json_t *obj, const nd_bar_view_t *view)
+{
+    ND_ASSERT(obj != NULL && view != NULL);
+    if (view->timeframe_ns > 0)
+        json_object_set_new(obj, "timeframe_s", json_integer(view->timeframe_ns / ND_NS_PER_SEC));
+    if (view->range.start_ns == 0 && view->range.end_ns == 0)
+        return;
+    json_t *range = json_object();
+    char text[32];
+    if (view->range.start_ns > 0 && nd_time_format_iso(view->range.start_ns, text, sizeof text))
+        json_object_set_new(range, "start", json_string(text));
+    if (view->range.end_ns > 0 && nd_time_format_iso(view->range.end_ns, text, sizeof text))
+        json_object_set_new(range, "end_excluded", json_string(text));
+    json_object_set_new(obj, "timerange", range);
+}
+
 json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
 {
     ND_ASSERT(cfg != NULL && r != NULL);
@@ -288,6 +304,7 @@ json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backte
     else if (cfg->data_path)
         json_object_set_new(src, "path", json_string(cfg->data_path));
     json_object_set_new(src, "symbol", json_string(cfg->symbol));
+    nd_backtest_view_json(src, &cfg->view);
     if (cfg->symbol_source)
         json_object_set_new(src, "symbol_source", json_string(cfg->symbol_source));
     json_object_set_new(o, "data", src);

@@ -86,6 +86,17 @@ int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t 
 int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
                         nd_span_t *test);
 
+/* --timerange YYYYMMDD-YYYYMMDD (text.h nd_timerange_t) and --timeframe 4h (a span in m, h or
+ * d: market.h nd_bar_view_t) into a bar view. -1 with a message naming the option and why. */
+struct nd_bar_view;
+int nd_cli_timerange(const char *text, struct nd_bar_view *view);
+int nd_cli_timeframe(const char *text, struct nd_bar_view *view);
+#define ND_CLI_TIMERANGE_USAGE                                                                    \
+    "--timerange YYYYMMDD-YYYYMMDD keeps the bars opening from 00:00 UTC of the first date to\n" \
+    "before 00:00 UTC of the second (either end may be left open: 20220101- or -20230101);\n"    \
+    "--timeframe 4h resamples finer bars (m, h or d; buckets aligned to 00:00 UTC; an\n"        \
+    "unfinished last bucket is dropped; see docs/data-formats.md).\n"
+
 /* Output files (--out, --equity-out, ...): open for writing, and close checking that every
  * byte was written (ferror, fflush, fclose); failures print "noderr: writing to OPTION PATH:
  * why" and return NULL / -1, which the command turns into exit 2. */

@@ -17,6 +17,7 @@
 
 static const char usage_text[] =
     "usage: noderr backtest [--data FILE] [--format auto|csv|kline] [--symbol S]\n"
+    "                       [--timerange YYYYMMDD-YYYYMMDD] [--timeframe 4h]\n"
     "                       [--price-decimals N] [--qty-decimals N] [--tick-size X]\n"
     "                       [--lot-size X] [--min-notional X]\n"
     "                       --strategy NAME[:WEIGHT] [--param k=v]... [--params FILE]\n"
@@ -45,6 +46,7 @@ static const char usage_text[] =
     "flat. --breaker-reset says when a halt lifts by itself: never, next-day or\n"
     "after:DURATION (m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
     "default drawdown=never,daily-loss=next-day.\n"
+    ND_CLI_TIMERANGE_USAGE
     "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
     "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
@@ -71,7 +73,7 @@ enum {
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
     OPT_REPORT, OPT_DB, OPT_DB_COMMIT, OPT_PRETRADE,
     OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
-    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE
+    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE, OPT_TIMERANGE, OPT_TIMEFRAME
 };
 
 static const struct option long_options[] = {
@@ -124,6 +126,8 @@ static const struct option long_options[] = {
     {"entry-latency-us", required_argument, 0, OPT_ENTRY_LAT},
     {"ack-latency-us", required_argument, 0, OPT_ACK_LAT},
     {"queue-model", required_argument, 0, OPT_QUEUE},
+    {"timerange", required_argument, 0, OPT_TIMERANGE},
+    {"timeframe", required_argument, 0, OPT_TIMEFRAME},
     {0, 0, 0, 0},
 };
 
@@ -322,6 +326,8 @@ static int parse_other(options_t *o, int opt, const char *arg)
         o->cfg.data_path = arg;
         return 0;
     case OPT_FORMAT: return parse_format(o, arg);
+    case OPT_TIMERANGE: return nd_cli_timerange(arg, &o->cfg.view);
+    case OPT_TIMEFRAME: return nd_cli_timeframe(arg, &o->cfg.view);
     case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_STRATEGY: return add_strategy(o, arg);
     case OPT_PARAM: return set_param(o, arg);
@@ -487,6 +493,11 @@ static int parse_args(options_t *o, int argc, char **argv)
                         "not with --data or --db\n");
         return ND_EXIT_USAGE;
     }
+    if (nd_backtest_is_event_level(&o->cfg) && !nd_bar_view_is_identity(&o->cfg.view)) {
+        fprintf(stderr, "noderr backtest: --timerange and --timeframe apply to bars: not with "
+                        "--trades/--quotes/--depth/--synthetic-l2\n");
+        return ND_EXIT_USAGE;
+    }
     /* The symbol: --symbol, else the data file's name (ETHUSDT-1h.csv is ETH/USDT), else the
      * default, and the output says which: never a silent BTC/USDT. */
     if (!o->cfg.symbol_source && o->cfg.data_path &&
@@ -521,6 +532,18 @@ static void print_limit(const char *label, int64_t pct_e2)
         printf("  %-22s %11s\n", label, "off");
 }
 
+/* The --timerange and --timeframe of a run, when given. */
+static void print_view(const nd_bar_view_t *view)
+{
+    char text[64];
+    if (view->range.start_ns != 0 || view->range.end_ns != 0)
+        printf("  %-22s %s (end excluded)\n", "timerange",
+               nd_timerange_format(&view->range, text, sizeof text));
+    if (view->timeframe_ns > 0)
+        printf("  %-22s %s bars, resampled\n", "timeframe",
+               nd_span_format(view->timeframe_ns, text, sizeof text));
+}
+
 static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
 {
     const nd_engine_stats_t *es = nd_engine_stats(r->engine);
@@ -546,6 +569,7 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
         printf("  %-22s %s .. %s (%lld events)\n", "period", first, last, (long long)es->events);
     else
         printf("  %-22s %s .. %s (%lld bars)\n", "period", first, last, (long long)es->bars);
+    print_view(&cfg->view);
     printf("  %-22s %s -> %s\n", "equity", cash0, equity);
     print_pct("total return", r->metrics.total_return);
     print_pct("annual return", r->metrics.annual_return);

@@ -118,6 +118,15 @@ nd_err_t nd_bars_open_view(const char *path, nd_bar_format_t format, const nd_in
                            const nd_bar_view_t *view, nd_bar_source_t **out /* OUT */, char *err,
                            size_t err_len);
 
+/* Merges the bar streams of several instruments into one, in time order; bars of the same open
+ * time come in source order (sources[0] first), so a run over several instruments is
+ * deterministic. Takes ownership of the count sources (closed with *out, or here on failure);
+ * count is 1..ND_BARS_MERGE_MAX. A source's error stops the merged stream with its message.
+ * ND_ENOMEM. */
+#define ND_BARS_MERGE_MAX 16
+nd_err_t nd_bars_merge(nd_bar_source_t *const *sources, uint32_t count,
+                       nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
+
 /* First index of bars[0..count) (sorted by time) whose open time is >= ts_ns, or count
  * (nd_time_lower_bound). */
 size_t nd_bars_lower_bound(const nd_bar_t *bars, size_t count, int64_t ts_ns);

@@ -1,5 +1,6 @@
-/* bars_view.c: a view of a bar stream: resampling to a coarser timeframe and a time range
- * (market.h nd_bar_view_t), as one pull source wrapping another.
+/* bars_view.c: views of bar streams: resampling to a coarser timeframe and a time range
+ * (market.h nd_bar_view_t), as one pull source wrapping another; and the time-ordered merge of
+ * several instruments' streams (nd_bars_merge).
  *
  * Invariants: bars come out in strictly increasing open time, each resampled bar's open time a
  * multiple of the timeframe; prices and volumes are the source's integers combined exactly (no
@@ -252,4 +253,72 @@ nd_err_t nd_bars_open_view(const char *path, nd_bar_format_t format, const nd_in
     if (rc != ND_OK)
         return rc;
     return nd_bars_view(src, view, path, out, err, err_len);
+}
+
+/* ---- Several instruments in one stream. ------------------------------------------------- */
+
+typedef struct merge_src {
+    nd_bar_source_t base;
+    nd_bar_source_t *sources[ND_BARS_MERGE_MAX]; /* owned */
+    nd_bar_t head[ND_BARS_MERGE_MAX];
+    bool live[ND_BARS_MERGE_MAX];                /* head[k] holds source k's next bar */
+    uint32_t count;
+    bool started;
+} merge_src_t;
+
+static nd_err_t merge_pull(merge_src_t *m, uint32_t k)
+{
+    nd_err_t rc = m->sources[k]->next(m->sources[k], &m->head[k]);
+    m->live[k] = rc == ND_OK;
+    if (rc != ND_OK && rc != ND_EEOF)
+        nd_err_put(m->base.err, sizeof m->base.err, "%s", m->sources[k]->err);
+    return rc == ND_EEOF ? ND_OK : rc;
+}
+
+static nd_err_t merge_next(nd_bar_source_t *base, nd_bar_t *out)
+{
+    merge_src_t *m = (merge_src_t *)base;
+    ND_ASSERT(out != NULL);
+    for (uint32_t k = 0; !m->started && k < m->count; k++) {
+        nd_err_t rc = merge_pull(m, k);
+        if (rc != ND_OK)
+            return rc;
+    }
+    m->started = true;
+    uint32_t best = m->count;
+    for (uint32_t k = 0; k < m->count; k++) /* strict <: the lower index wins a tie */
+        if (m->live[k] && (best == m->count || m->head[k].ts_ns < m->head[best].ts_ns))
+            best = k;
+    if (best == m->count)
+        return ND_EEOF;
+    *out = m->head[best];
+    return merge_pull(m, best);
+}
+
+static void merge_close(nd_bar_source_t *base)
+{
+    merge_src_t *m = (merge_src_t *)base;
+    for (uint32_t k = 0; k < m->count; k++)
+        m->sources[k]->close(m->sources[k]);
+    nd_free(m);
+}
+
+nd_err_t nd_bars_merge(nd_bar_source_t *const *sources, uint32_t count, nd_bar_source_t **out,
+                       char *err, size_t err_len)
+{
+    ND_ASSERT(sources != NULL && out != NULL);
+    ND_ASSERT(count >= 1 && count <= ND_BARS_MERGE_MAX);
+    merge_src_t *m = nd_calloc(1, sizeof *m);
+    if (!m) {
+        for (uint32_t k = 0; k < count; k++)
+            sources[k]->close(sources[k]);
+        nd_err_put(err, err_len, "out of memory");
+        return ND_ENOMEM;
+    }
+    m->base.next = merge_next;
+    m->base.close = merge_close;
+    memcpy(m->sources, sources, count * sizeof sources[0]);
+    m->count = count;
+    *out = &m->base;
+    return ND_OK;
 }

@@ -299,3 +299,52 @@ Test(bar_view, hourly_to_four_hours_on_eth)
     free(a);
     free(h);
 }
+
+/* ---- Several instruments in one stream --------------------------------------------------- */
+
+static nd_bar_source_t *memory(const nd_bar_t *bars, size_t count)
+{
+    nd_bar_t *copy = malloc((count ? count : 1) * sizeof *copy);
+    memcpy(copy, bars, count * sizeof *copy);
+    nd_bar_source_t *src = NULL;
+    cr_assert_eq(nd_bars_memory_open(copy, count, true, &src), ND_OK);
+    return src;
+}
+
+Test(bar_merge, time_order_and_ties_in_source_order)
+{
+    nd_bar_t a[] = {bar(0, 1, 1, 1, 1, 1), bar(2 * H, 1, 1, 1, 1, 2), bar(3 * H, 1, 1, 1, 1, 3)};
+    nd_bar_t b[] = {bar(0, 2, 2, 2, 2, 4), bar(H, 2, 2, 2, 2, 5), bar(3 * H, 2, 2, 2, 2, 6),
+                    bar(4 * H, 2, 2, 2, 2, 7)};
+    for (size_t k = 0; k < 3; k++)
+        a[k].instrument_id = 0;
+    for (size_t k = 0; k < 4; k++)
+        b[k].instrument_id = 1;
+    nd_bar_source_t *each[2] = {memory(a, 3), memory(b, 4)}, *m = NULL;
+    char err[256];
+    cr_assert_eq(nd_bars_merge(each, 2, &m, err, sizeof err), ND_OK);
+    nd_bar_t out[8];
+    nd_err_t rc;
+    cr_assert_eq(drain(m, out, 8, &rc), 7);
+    cr_assert_eq(rc, ND_EEOF);
+    int64_t volumes[] = {1, 4, 5, 2, 3, 6, 7};
+    for (size_t k = 0; k < 7; k++)
+        cr_assert_eq(out[k].volume, volumes[k], "bar %zu", k);
+    m->close(m);
+}
+
+Test(bar_merge, a_source_error_stops_the_stream_with_its_message)
+{
+    nd_bar_t a[] = {bar(0, 1, 1, 1, 1, INT64_MAX), bar(H, 1, 1, 1, 1, 1)};
+    nd_bar_t b[] = {bar(0, 2, 2, 2, 2, 4)};
+    nd_bar_source_t *inner = memory(a, 2), *viewed = NULL, *m = NULL;
+    char err[256];
+    nd_bar_view_t v = {.timeframe_ns = 4 * H};
+    cr_assert_eq(nd_bars_view(inner, &v, "a.csv", &viewed, err, sizeof err), ND_OK);
+    nd_bar_source_t *each[2] = {viewed, memory(b, 1)};
+    cr_assert_eq(nd_bars_merge(each, 2, &m, err, sizeof err), ND_OK);
+    nd_bar_t out;
+    cr_assert_eq(m->next(m, &out), ND_EOVERFLOW);
+    cr_assert(strstr(m->err, "the volume of a.csv's bar") != NULL, "%s", m->err);
+    m->close(m);
+}

@@ -1,6 +1,7 @@
 /* test_market_view.c: --timerange parsing (text.h) and the bar view (market.h nd_bar_view_t):
  * resampling on hand-made bars, every refusal's message, and 1h -> 4h / 1d on the shared real
  * candles compared with Binance's own daily file. */
+#include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/market.h"
 #include "noderr/scenario.h"
@@ -92,14 +93,14 @@ static nd_bar_t bar(int64_t ts, int64_t o, int64_t h, int64_t l, int64_t c, int6
 static nd_bar_source_t *view_of(const nd_bar_t *bars, size_t count, int64_t tf, int64_t start,
                                 int64_t end, nd_err_t want_rc, char *err)
 {
-    nd_bar_t *copy = malloc(count * sizeof *copy);
+    nd_bar_t *copy = nd_alloc(count * sizeof *copy);
     memcpy(copy, bars, count * sizeof *copy);
     nd_bar_source_t *mem = NULL, *src = NULL;
-    cr_assert_eq(nd_bars_memory_open(copy, count, false, &mem), ND_OK);
+    cr_assert_eq(nd_bars_memory_open(copy, count, true, &mem), ND_OK);
     nd_bar_view_t v = {.timeframe_ns = tf, .range = {start, end}};
     err[0] = '\0';
     cr_assert_eq(nd_bars_view(mem, &v, "hand.csv", &src, err, 256), want_rc, "%s", err);
-    return src; /* copy leaks in the test process: it outlives the source */
+    return src; /* closing it frees copy; a refused view closed it already */
 }
 
 static size_t drain(nd_bar_source_t *src, nd_bar_t *out, size_t cap, nd_err_t *end_rc)
@@ -271,8 +272,8 @@ Test(bar_view, hourly_to_daily_matches_binance_daily)
         cr_assert_geq(same * 100, nb * 97, "%s: %zu of %zu days identical", names[k], same, nb);
         cr_assert_geq(ohlc_same * 1000, nb * 995, "%s: %zu of %zu opens and closes", names[k],
                       ohlc_same, nb);
-        free(a);
-        free(b);
+        nd_free(a);
+        nd_free(b);
     }
 }
 
@@ -296,15 +297,15 @@ Test(bar_view, hourly_to_four_hours_on_eth)
     for (size_t k = 0; k < nh; k++)
         volume_h += h[k].volume;
     cr_assert_eq(volume_a, volume_h, "every hourly bar lands in one bucket");
-    free(a);
-    free(h);
+    nd_free(a);
+    nd_free(h);
 }
 
 /* ---- Several instruments in one stream --------------------------------------------------- */
 
 static nd_bar_source_t *memory(const nd_bar_t *bars, size_t count)
 {
-    nd_bar_t *copy = malloc((count ? count : 1) * sizeof *copy);
+    nd_bar_t *copy = nd_alloc((count ? count : 1) * sizeof *copy);
     memcpy(copy, bars, count * sizeof *copy);
     nd_bar_source_t *src = NULL;
     cr_assert_eq(nd_bars_memory_open(copy, count, true, &src), ND_OK);

@@ -92,10 +92,8 @@ struct nd_bar_view;
 int nd_cli_timerange(const char *text, struct nd_bar_view *view);
 int nd_cli_timeframe(const char *text, struct nd_bar_view *view);
 #define ND_CLI_TIMERANGE_USAGE                                                                    \
-    "--timerange YYYYMMDD-YYYYMMDD keeps the bars opening from 00:00 UTC of the first date to\n" \
-    "before 00:00 UTC of the second (either end may be left open: 20220101- or -20230101);\n"    \
-    "--timeframe 4h resamples finer bars (m, h or d; buckets aligned to 00:00 UTC; an\n"        \
-    "unfinished last bucket is dropped; see docs/data-formats.md).\n"
+    "--timerange 20220101-20230101 keeps bars opening in [first date, second date) UTC (an\n"    \
+    "end may be open); --timeframe 4h resamples finer bars (docs/data-formats.md).\n"
 
 /* Output files (--out, --equity-out, ...): open for writing, and close checking that every
  * byte was written (ferror, fflush, fclose); failures print "noderr: writing to OPTION PATH:

@@ -18,9 +18,8 @@
 
 static const char usage_text[] =
     "usage: noderr backtest [--data FILE] [--format auto|csv|kline] [--symbol S]\n"
-    "                       [--timerange YYYYMMDD-YYYYMMDD] [--timeframe 4h]\n"
-    "                       [--data-dir DIR --symbols S1,S2,... [--interval 1h]]\n"
-    "                       [--exchange-info FILE]\n"
+    "                       [--timerange D1-D2] [--timeframe 4h] [--exchange-info FILE]\n"
+    "                       [--data-dir DIR --symbols S1,S2 [--interval 1h]]\n"
     "                       [--price-decimals N] [--qty-decimals N] [--tick-size X]\n"
     "                       [--lot-size X] [--min-notional X]\n"
     "                       --strategy NAME[:WEIGHT] [--param k=v]... [--params FILE]\n"
@@ -50,12 +49,8 @@ static const char usage_text[] =
     "after:DURATION (m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
     "default drawdown=never,daily-loss=next-day.\n"
     ND_CLI_TIMERANGE_USAGE
-    "--data again adds an instrument (its symbol from the file name, ETHUSDT-1h.csv is\n"
-    "ETH/USDT), as does --data-dir DIR --symbols ETHUSDT,BTCUSDT (DIR/SYMBOL-INTERVAL.csv, as\n"
-    "'noderr data fetch' writes them): one portfolio, every strategy on every instrument with\n"
-    "its weight split equally, P&L per asset in the summary (docs/engine.md).\n"
-    "--exchange-info FILE takes each symbol's tick size, step size and minimum notional from a\n"
-    "saved Binance exchangeInfo; --tick-size, --lot-size and --min-notional still win.\n"
+    "--data again (or --symbols) adds an instrument: one portfolio, each strategy on each\n"
+    "(docs/engine.md). --exchange-info: tick, lot, min notional per symbol from Binance's.\n"
     "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
     "returns, metrics); it needs the charting library: npm ci --prefix web.\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     nd_evolve_bars_t data;
     char err[512];
     int64_t t0 = nd_clock_mono_ns(nd_clock_os());
-    if (nd_evolve_bars_load(path, &data, err, sizeof err) != ND_OK) {
+    if (nd_evolve_bars_load(path, NULL, &data, err, sizeof err) != ND_OK) {
         fprintf(stderr, "bench_evolve: %s\n", err);
         return 1;
     }

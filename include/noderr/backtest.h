@@ -35,9 +35,40 @@ typedef struct nd_tick_inputs {
     int64_t sample_ns;         /* equity sampling for the return series, default 60 s */
 } nd_tick_inputs_t;
 
-typedef struct nd_backtest_config {
+/* Instruments of one bar backtest: data_path's, and one more per further --data. */
+#define ND_BACKTEST_ASSETS_MAX ND_BARS_MERGE_MAX
+
+/* A further instrument of a bar backtest (--data again, or --data-dir with --symbols). */
+typedef struct nd_backtest_asset {
+    const char *data_path;
+    char symbol[ND_NAME_MAX];  /* "ETH/USDT" */
+    const char *symbol_source; /* "file name" or "symbols list" (reported) */
+} nd_backtest_asset_t;
+
+/* One instrument's trading rules from an exchangeInfo file, at 8 decimals as Binance publishes
+ * them (rescaled exactly to the instrument's scales; explicit --tick-size, --lot-size and
+ * --min-notional still win). Used when source is set. */
+typedef struct nd_instrument_rules {
+    int64_t tick_size_e8;      /* PRICE_FILTER tickSize */
+    int64_t lot_size_e8;       /* LOT_SIZE stepSize */
+    int64_t min_notional_e8;   /* MIN_NOTIONAL or NOTIONAL minNotional; 0 when absent */
+    const char *source;        /* "exchangeInfo PATH", or NULL: defaults and options */
+} nd_instrument_rules_t;
+
+typedef struct nd_backtest_config nd_backtest_config_t;
+/* Reads the exchangeInfo JSON at path (Binance's GET /api/v3/exchangeInfo, saved) and sets
+ * cfg->rules[k] of every instrument of the bar run (symbol without the slash: ETHUSDT); set
+ * the symbols first. ND_ENOTFOUND naming a symbol the file does not list, ND_EPARSE when its
+ * filters are malformed or lack tickSize/stepSize, the nd_file_read errors; err says which.
+ * minQty and the other filters are not modelled by the simulated venue. */
+nd_err_t nd_backtest_rules_load(nd_backtest_config_t *cfg, const char *path, char *err,
+                                size_t err_len);
+
+struct nd_backtest_config {
     const char *data_path;    /* NULL: the synthetic market */
     nd_bar_format_t format;
+    nd_bar_view_t view;       /* --timeframe, --timerange: applied to data_path or the synthetic
+                                 market (not to a caller's source) */
     char symbol[ND_NAME_MAX]; /* "BTC/USDT" */
     const char *symbol_source; /* "option", "file name" or "default" (reported), or NULL */
     int px_decimals;          /* instrument price scale; -1: the default (8) */
@@ -45,6 +76,13 @@ typedef struct nd_backtest_config {
     int64_t tick_size;        /* price units; 0: the default (0.01) */
     int64_t lot_size;         /* quantity units; 0: the default (0.00001) */
     int64_t min_notional;     /* cash units; -1: the default (5 quote units) */
+    /* Instruments 1.. of a bar backtest over several instruments: one portfolio; every strategy
+     * runs on every instrument with its weight split equally among them; bars are merged by
+     * open time, ties in instrument order (nd_bars_merge). px/qty decimals and explicit tick,
+     * lot and minimum notional apply to every instrument. */
+    nd_backtest_asset_t more[ND_BACKTEST_ASSETS_MAX - 1];
+    uint32_t more_count;
+    nd_instrument_rules_t rules[ND_BACKTEST_ASSETS_MAX]; /* by instrument: 0 is data_path's */
     nd_synth_config_t synth;
     nd_engine_config_t engine;
     nd_strategy_spec_t strategies[ND_STRATEGIES_MAX];
@@ -63,7 +101,7 @@ typedef struct nd_backtest_config {
      * to check that no order was accepted while halted. on_trade is not forwarded. */
     nd_engine_listener_t tap;
     nd_tick_inputs_t ticks;   /* event-level inputs; none set: a bar backtest */
-} nd_backtest_config_t;
+};
 
 /* True when the config names an event-level input. */
 bool nd_backtest_is_event_level(const nd_backtest_config_t *cfg);
@@ -100,6 +138,7 @@ typedef struct nd_backtest_result {
     int64_t final_equity;     /* cash units */
     bool synthetic;
     uint64_t seed;
+    uint32_t instrument_count; /* 1 + cfg->more_count for bar runs */
     /* Event-level runs: the L2 venue (its book after the replay, its stats), owned. */
     nd_l2sim_exec_t *l2;
 } nd_backtest_result_t;
@@ -130,6 +169,10 @@ size_t nd_halt_summary_format(const nd_halt_summary_t *h, char *buf, size_t cap)
 
 /* The run's strategies for a title: "sma_cross + mean_reversion" (cut with the buffer). */
 void nd_backtest_strategy_names(const nd_backtest_config_t *cfg, char *buf, size_t cap);
+
+/* Adds a view's "timeframe_s" and "timerange" {"start", "end_excluded"} (ISO UTC) to obj;
+ * nothing for an identity view. */
+void nd_backtest_view_json(json_t *obj, const nd_bar_view_t *view);
 
 /* The result as a JSON object (caller owns the reference): the keys listed in README. */
 json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg,

@@ -177,10 +177,11 @@ typedef struct nd_evolve_bars {
     size_t count;
 } nd_evolve_bars_t;
 
-/* Loads every bar of path (same checks and errors as nd_bars_open) for the default BTC/USDT
- * instrument. *out is freed with nd_evolve_bars_free. */
-nd_err_t nd_evolve_bars_load(const char *path, nd_evolve_bars_t *out /* OUT */, char *err,
-                             size_t err_len);
+/* Loads every bar of path (same checks and errors as nd_bars_open) seen through view (NULL: as
+ * is; --timeframe, --timerange) for the default BTC/USDT instrument. *out is freed with
+ * nd_evolve_bars_free. */
+nd_err_t nd_evolve_bars_load(const char *path, const nd_bar_view_t *view,
+                             nd_evolve_bars_t *out /* OUT */, char *err, size_t err_len);
 void nd_evolve_bars_free(nd_evolve_bars_t *bars);
 
 /* What one run of a strategy gave, with metrics.c's conventions (sample std, annualised by the

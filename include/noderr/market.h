@@ -9,7 +9,9 @@
 
 #include "noderr/err.h"
 #include "noderr/limits.h"
+#include "noderr/text.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +80,52 @@ typedef enum nd_bar_format {
  * Errors from opening (missing file, unknown format) are returned here with detail in err. */
 nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrument_t *inst,
                       nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
+
+/* A view of a bar stream (src/market/bars_view.c): a coarser timeframe and a time range, the
+ * --timeframe and --timerange of every command that reads history. Zeroed: the stream as is.
+ *
+ * Resampling aggregates the finer bars exactly, in the bars' own integers: open of the first,
+ * high the maximum, low the minimum, close of the last, volume the sum (ND_EOVERFLOW past
+ * int64). A bucket is [k * timeframe, (k + 1) * timeframe) in Unix time, so 4h bars open at
+ * 00:00, 04:00, ... UTC and daily bars at 00:00 UTC, as Binance's klines do. A bucket holds
+ * the source bars that exist: a gap in the source makes a bucket of fewer bars (as Binance's
+ * kline of an hour with an outage) or no bucket at all, never a made-up bar. The last bucket is
+ * dropped when the source ends before the bucket does (it is still open, as Freqtrade drops an
+ * incomplete candle); a first bucket that starts before the data is kept. The timeframe must be
+ * a whole multiple of the source's interval (the smallest gap between its bars), at most 1d or a
+ * whole number of days but not of weeks (Binance's weeks start on Monday, Unix time on a
+ * Thursday); anything else stops the stream with an error naming --timeframe.
+ *
+ * The range applies after resampling, to the bars' open times (text.h nd_timerange_t); a range
+ * that holds no bar ends the stream with an error naming --timerange and the data's own range. */
+typedef struct nd_bar_view {
+    int64_t timeframe_ns;  /* 0: the source's own bars */
+    nd_timerange_t range;  /* zeroed: all of them */
+} nd_bar_view_t;
+
+/* True when the view changes nothing. */
+bool nd_bar_view_is_identity(const nd_bar_view_t *view);
+
+/* Wraps src in view; name (a file name, borrowed for the source's life) is used in messages.
+ * *out owns src from here on, and closing *out closes it; with an identity view *out is src.
+ * ND_EINVAL when the timeframe is one that can never be used (weeks, more than 1d and not whole
+ * days), with why in err; src is then closed. */
+nd_err_t nd_bars_view(nd_bar_source_t *src, const nd_bar_view_t *view, const char *name,
+                      nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
+
+/* nd_bars_open, then nd_bars_view. */
+nd_err_t nd_bars_open_view(const char *path, nd_bar_format_t format, const nd_instrument_t *inst,
+                           const nd_bar_view_t *view, nd_bar_source_t **out /* OUT */, char *err,
+                           size_t err_len);
+
+/* Merges the bar streams of several instruments into one, in time order; bars of the same open
+ * time come in source order (sources[0] first), so a run over several instruments is
+ * deterministic. Takes ownership of the count sources (closed with *out, or here on failure);
+ * count is 1..ND_BARS_MERGE_MAX. A source's error stops the merged stream with its message.
+ * ND_ENOMEM. */
+#define ND_BARS_MERGE_MAX 16
+nd_err_t nd_bars_merge(nd_bar_source_t *const *sources, uint32_t count,
+                       nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
 
 /* First index of bars[0..count) (sorted by time) whose open time is >= ts_ns, or count
  * (nd_time_lower_bound). */

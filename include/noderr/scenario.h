@@ -129,6 +129,13 @@ nd_err_t nd_bars_memory_open(nd_bar_t *bars, size_t count, bool owned,
 void nd_scenario_fetch_command(const nd_scenario_t *sc, const char *data_dir, char *buf,
                                size_t cap);
 
+/* The file a history scenario reads: DATA_DIR/SYMBOL-INTERVAL.csv (data_dir NULL: "data"). */
+void nd_scenario_data_path(const nd_scenario_t *sc, const char *data_dir, char *buf, size_t cap);
+
+/* What a history scenario needs, for people: "ETHUSDT 1h from 2020-02-15 to 2020-04-30" (whole
+ * UTC days, both inclusive, as `noderr data fetch` takes them). */
+void nd_scenario_needs(const nd_scenario_t *sc, char *buf, size_t cap);
+
 /* Parses "1m", "15m", "1h", "4h", "1d", "1w" into ns; ND_EPARSE otherwise. */
 nd_err_t nd_scenario_interval_ns(const char *interval, int64_t *out_ns /* OUT */);
 

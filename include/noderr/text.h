@@ -36,4 +36,28 @@ typedef struct nd_span {
 nd_err_t nd_span_parse(const char *text, size_t len, unsigned flags, nd_span_t *out /* OUT */,
                        char *err, size_t err_len);
 
+/* Formats a positive span of ns as the largest unit that divides it: "4h", "15m", "1d", "90m",
+ * "30s" (what nd_span_parse reads back). Returns out. */
+char *nd_span_format(int64_t ns, char *out, size_t cap);
+
+/* A time range in Freqtrade's form: "20220101-20221231", "20220101-" (to the end of the data)
+ * or "-20221231" (from its start); dates are UTC. The range is half-open: it holds the bars
+ * whose open time is at or after 00:00 UTC of the first date and before 00:00 UTC of the second
+ * (Freqtrade's stop is that same instant), so "20220101-20230101" is all of 2022 and adjacent
+ * ranges never share a bar. 0 stands for an open end. */
+typedef struct nd_timerange {
+    int64_t start_ns; /* first open time kept; 0: from the start */
+    int64_t end_ns;   /* open times before this are kept; 0: to the end */
+} nd_timerange_t;
+
+/* Parses len bytes of text as a time range. ND_EPARSE when the form is wrong or a date does not
+ * exist (err says which part and why: "20220230: February 2022 has 28 days"), ND_ERANGE when the
+ * end is not after the start or a date is outside 1970..2261; never overflows. */
+nd_err_t nd_timerange_parse(const char *text, size_t len, nd_timerange_t *out /* OUT */,
+                            char *err, size_t err_len);
+
+/* Formats a range back to text ("2022-01-01 .. 2023-01-01", open ends as "start" and "end").
+ * Returns out. */
+char *nd_timerange_format(const nd_timerange_t *range, char *out, size_t cap);
+
 #endif

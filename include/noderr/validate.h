@@ -172,6 +172,9 @@ size_t nd_walk_forward_split(int64_t from_ns, int64_t to_ns, int64_t train_ns, i
 typedef struct nd_validate_config {
     nd_backtest_config_t backtest; /* the run template: one strategy, costs, risk, sizing */
     const char *data_dir;
+    /* --symbol ETHUSDT (file-name form): every scenario runs on it, history windows reading
+     * DATA_DIR/ETHUSDT-INTERVAL.csv; NULL: each scenario's own (BTCUSDT in the catalogue). */
+    const char *symbol;
     const char *config_path;       /* scenarios and criteria, or NULL */
     const char *const *only;       /* run only these scenario names (NULL: all) */
     size_t only_count;

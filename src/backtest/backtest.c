@@ -86,18 +86,16 @@ static inline double ext_to_double(__int128 v)
     return (double)v;
 }
 
-static void on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
+/* Records the equity at the end of one bar time: a return, the curve, the --equity-out row. */
+static void record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext)
 {
-    run_ctx_t *rc = ctx;
-    if (rc->cfg->tap.on_bar_done)
-        rc->cfg->tap.on_bar_done(rc->cfg->tap.ctx, bar, equity_ext, in_market);
     double equity = ext_to_double(equity_ext);
     if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
         rc->failure = ND_ENOMEM;
     rc->prev_equity = equity;
     if (rc->cfg->keep_equity) {
         if (nd_series_push(&rc->result->equity, equity / rc->ext_scale) != ND_OK ||
-            nd_series_push(&rc->result->equity_ts, (double)(bar->ts_ns / ND_NS_PER_MS)) != ND_OK)
+            nd_series_push(&rc->result->equity_ts, (double)(ts_ns / ND_NS_PER_MS)) != ND_OK)
             rc->failure = ND_ENOMEM;
     }
     if (rc->cfg->equity_out) {
@@ -106,8 +104,26 @@ static void on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, boo
         nd_fixed_div128(equity_ext, nd_pow10(rc->ext_decimals - ND_CASH_DECIMALS),
                         ND_ROUND_HALF_EVEN, &eq);
         nd_fixed_format(eq, ND_CASH_DECIMALS, text, sizeof text);
-        fprintf(rc->cfg->equity_out, "%lld,%s\n", (long long)(bar->ts_ns / ND_NS_PER_MS), text);
+        fprintf(rc->cfg->equity_out, "%lld,%s\n", (long long)(ts_ns / ND_NS_PER_MS), text);
     }
+}
+
+/* One return per bar time, not per bar: with several instruments the bars of one open time are
+ * one period, recorded after the last of them (with one instrument, every bar at once). */
+static void on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, bool in_market)
+{
+    run_ctx_t *rc = ctx;
+    if (rc->cfg->tap.on_bar_done)
+        rc->cfg->tap.on_bar_done(rc->cfg->tap.ctx, bar, equity_ext, in_market);
+    if (rc->instrument_count <= 1) {
+        record_equity(rc, bar->ts_ns, equity_ext);
+        return;
+    }
+    if (rc->pending && bar->ts_ns != rc->pending_ts_ns)
+        record_equity(rc, rc->pending_ts_ns, rc->pending_equity_ext);
+    rc->pending = true;
+    rc->pending_ts_ns = bar->ts_ns;
+    rc->pending_equity_ext = equity_ext;
 }
 
 /* Strategies without an explicit weight share what the weighted ones leave, equally. */
@@ -133,23 +149,56 @@ static nd_err_t resolve_weights(const nd_backtest_config_t *cfg, int64_t *weight
 
 nd_err_t nd__backtest_build_engine(const nd_backtest_config_t *cfg,
                                    const nd_engine_config_t *engine_cfg,
-                                   const nd_instrument_t *inst, nd_clock_t *clock,
-                                   nd_backtest_result_t *r, char *err, size_t err_len)
+                                   const nd_instrument_t *insts, uint32_t inst_count,
+                                   nd_clock_t *clock, nd_backtest_result_t *r, char *err,
+                                   size_t err_len)
 {
+    ND_ASSERT(inst_count >= 1 && inst_count <= ND_BACKTEST_ASSETS_MAX);
     if (cfg->strategy_count == 0) {
         snprintf(err, err_len, "no strategy given (use --strategy NAME)");
+        return ND_EINVAL;
+    }
+    if (cfg->strategy_count * inst_count > ND_STRATEGIES_MAX) {
+        snprintf(err, err_len, "%u strategies on %u instruments are %u runs; at most %d",
+                 cfg->strategy_count, inst_count, cfg->strategy_count * inst_count,
+                 ND_STRATEGIES_MAX);
         return ND_EINVAL;
     }
     int64_t weights[ND_STRATEGIES_MAX];
     nd_err_t rc = resolve_weights(cfg, weights, err, err_len);
     if (rc == ND_OK)
-        rc = nd_engine_create(engine_cfg, inst, 1, clock, &r->engine, err, err_len);
+        rc = nd_engine_create(engine_cfg, insts, inst_count, clock, &r->engine, err, err_len);
+    r->instrument_count = inst_count;
+    /* Strategy-major: slot s * inst_count + k is strategy s on instrument k. */
     for (uint32_t s = 0; rc == ND_OK && s < cfg->strategy_count; s++)
-        rc = nd_engine_add_strategy(r->engine, cfg->strategies[s].def, cfg->strategies[s].params,
-                                    0, weights[s], err, err_len);
+        for (uint32_t k = 0; rc == ND_OK && k < inst_count; k++)
+            rc = nd_engine_add_strategy(r->engine, cfg->strategies[s].def,
+                                        cfg->strategies[s].params, k,
+                                        weights[s] / (int64_t)inst_count, err, err_len);
     if (rc == ND_OK)
         rc = nd_engine_start(r->engine, err, err_len);
     return rc;
+}
+
+/* Opens every instrument's file through the view and merges them in time order. */
+static nd_err_t open_files(const nd_backtest_config_t *cfg, const nd_instrument_t *insts,
+                           nd_bar_source_t **src, char *err, size_t err_len)
+{
+    nd_bar_source_t *each[ND_BACKTEST_ASSETS_MAX];
+    uint32_t count = 1 + cfg->more_count;
+    nd_err_t rc = ND_OK;
+    uint32_t opened = 0;
+    for (; rc == ND_OK && opened < count; opened++) {
+        const char *path = opened == 0 ? cfg->data_path : cfg->more[opened - 1].data_path;
+        rc = nd_bars_open_view(path, cfg->format, &insts[opened], &cfg->view, &each[opened], err,
+                               err_len);
+    }
+    if (rc != ND_OK) {
+        for (uint32_t k = 0; k + 1 < opened; k++)
+            each[k]->close(each[k]);
+        return rc;
+    }
+    return nd_bars_merge(each, count, src, err, err_len);
 }
 
 static nd_err_t open_source(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,
@@ -160,11 +209,15 @@ static nd_err_t open_source(const nd_backtest_config_t *cfg, const nd_instrument
         *src = cfg->source;
         return ND_OK;
     }
+    if (cfg->data_path && cfg->more_count > 0)
+        return open_files(cfg, inst, src, err, err_len);
     if (cfg->data_path)
-        return nd_bars_open(cfg->data_path, cfg->format, inst, src, err, err_len);
+        return nd_bars_open_view(cfg->data_path, cfg->format, inst, &cfg->view, src, err, err_len);
     r->synthetic = true;
     r->seed = cfg->synth.seed;
-    return nd_synth_open(&cfg->synth, inst, src, err, err_len);
+    nd_err_t rc = nd_synth_open(&cfg->synth, inst, src, err, err_len);
+    return rc != ND_OK ? rc : nd_bars_view(*src, &cfg->view, "the synthetic market", src, err,
+                                           err_len);
 }
 
 static nd_err_t run_loop(nd_bar_source_t *src, nd_clock_sim_t *clock, nd_engine_t *engine,
@@ -246,10 +299,46 @@ static void finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t
     compute_trade_stats(r);
 }
 
+/* A rule published at 8 decimals in units of 10^-decimals, exactly; ND_EPRECISION when it has
+ * more places than the scale holds. */
+static nd_err_t rule_units(int64_t value_e8, int decimals, int64_t *out)
+{
+    if (decimals >= 8)
+        return nd_fixed_rescale(value_e8, 8, decimals, ND_ROUND_TRUNC, out);
+    int64_t div = nd_pow10(8 - decimals);
+    if (value_e8 % div != 0)
+        return ND_EPRECISION;
+    *out = value_e8 / div;
+    return ND_OK;
+}
+
+/* The exchangeInfo rules of one instrument (cfg->rules), before the explicit options. */
+static nd_err_t apply_rules(const nd_instrument_rules_t *rules, nd_instrument_t *inst, char *err,
+                            size_t err_len)
+{
+    if (!rules->source)
+        return ND_OK;
+    int64_t tick = 0, lot = 0, min_notional = 0;
+    if (rule_units(rules->tick_size_e8, inst->px_decimals, &tick) != ND_OK || tick <= 0 ||
+        rule_units(rules->lot_size_e8, inst->qty_decimals, &lot) != ND_OK || lot <= 0 ||
+        rule_units(rules->min_notional_e8, ND_CASH_DECIMALS, &min_notional) != ND_OK) {
+        snprintf(err, err_len, "%s: %s's tick size, step size or minimum notional is zero or has "
+                 "more decimals than the instrument's scales (price %d, quantity %d)",
+                 rules->source, inst->symbol, inst->px_decimals, inst->qty_decimals);
+        return ND_EINVAL;
+    }
+    inst->tick_size = tick;
+    inst->lot_size = lot;
+    inst->min_notional = min_notional;
+    return ND_OK;
+}
+
 /* Scales, tick, lot and minimum notional from the config; the defaults are Binance's BTC/USDT
- * filters at 8 decimals. A different scale rescales the default tick and lot. */
-static nd_err_t apply_instrument_overrides(const nd_backtest_config_t *cfg, nd_instrument_t *inst,
-                                           char *err, size_t err_len)
+ * filters at 8 decimals. A different scale rescales the default tick and lot; exchangeInfo
+ * rules come next, and explicit options last. */
+static nd_err_t apply_instrument_overrides(const nd_backtest_config_t *cfg,
+                                           const nd_instrument_rules_t *rules,
+                                           nd_instrument_t *inst, char *err, size_t err_len)
 {
     if (cfg->px_decimals > 12 || cfg->qty_decimals > 12 ||
         (cfg->px_decimals >= 0 && cfg->px_decimals + (cfg->qty_decimals >= 0 ? cfg->qty_decimals
@@ -270,12 +359,41 @@ static nd_err_t apply_instrument_overrides(const nd_backtest_config_t *cfg, nd_i
         inst->qty_decimals = cfg->qty_decimals;
         inst->lot_size = cfg->qty_decimals >= 5 ? nd_pow10(cfg->qty_decimals - 5) : 1;
     }
+    if (apply_rules(rules, inst, err, err_len) != ND_OK)
+        return ND_EINVAL;
     if (cfg->tick_size > 0)
         inst->tick_size = cfg->tick_size;
     if (cfg->lot_size > 0)
         inst->lot_size = cfg->lot_size;
     if (cfg->min_notional >= 0)
         inst->min_notional = cfg->min_notional;
+    return ND_OK;
+}
+
+/* The run's instruments: data_path's symbol, then each further one, id = index. */
+static nd_err_t init_instruments(const nd_backtest_config_t *cfg, nd_instrument_t *insts,
+                                 uint32_t *count, char *err, size_t err_len)
+{
+    ND_ASSERT(cfg->more_count < ND_BACKTEST_ASSETS_MAX);
+    *count = 1 + (nd_backtest_is_event_level(cfg) ? 0 : cfg->more_count);
+    for (uint32_t k = 0; k < *count; k++) {
+        const char *symbol = k == 0 ? cfg->symbol : cfg->more[k - 1].symbol;
+        if (nd_instrument_init(&insts[k], symbol, "sim") != ND_OK) {
+            snprintf(err, err_len, "bad symbol '%s' (want BASE/QUOTE, e.g. BTC/USDT)", symbol);
+            return ND_EINVAL;
+        }
+        insts[k].id = k;
+        for (uint32_t j = 0; j < k; j++) {
+            if (strcmp(insts[j].symbol, insts[k].symbol) == 0) {
+                snprintf(err, err_len, "%s twice (%s and %s): one file per symbol", symbol,
+                         j == 0 ? cfg->data_path : cfg->more[j - 1].data_path,
+                         cfg->more[k - 1].data_path);
+                return ND_EINVAL;
+            }
+        }
+        if (apply_instrument_overrides(cfg, &cfg->rules[k], &insts[k], err, err_len) != ND_OK)
+            return ND_EINVAL;
+    }
     return ND_OK;
 }
 
@@ -287,13 +405,11 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     nd_series_init(&r->returns);
     nd_series_init(&r->equity);
     nd_series_init(&r->equity_ts);
-    nd_instrument_t inst;
-    if (nd_instrument_init(&inst, cfg->symbol, "sim") != ND_OK) {
-        snprintf(err, err_len, "bad symbol '%s' (want BASE/QUOTE, e.g. BTC/USDT)", cfg->symbol);
+    nd_instrument_t insts[ND_BACKTEST_ASSETS_MAX];
+    uint32_t inst_count = 0;
+    if (init_instruments(cfg, insts, &inst_count, err, err_len) != ND_OK)
         return ND_EINVAL;
-    }
-    if (apply_instrument_overrides(cfg, &inst, err, err_len) != ND_OK)
-        return ND_EINVAL;
+    nd_instrument_t inst = insts[0];
     nd_err_t rc = ND_OK;
     if (nd_backtest_is_event_level(cfg)) {
         rc = nd__backtest_run_ticks(cfg, &inst, r, err, err_len);
@@ -314,16 +430,17 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     }
     nd_clock_sim_t clock;
     nd_clock_sim_init(&clock, 0);
-    rc = nd__backtest_build_engine(cfg, &cfg->engine, &inst, &clock.clock, r, err, err_len);
+    rc = nd__backtest_build_engine(cfg, &cfg->engine, insts, inst_count, &clock.clock, r, err,
+                                   err_len);
     if (rc != ND_OK)
         return rc;
     nd_bar_source_t *src = NULL;
-    rc = open_source(cfg, &inst, r, &src, err, err_len);
+    rc = open_source(cfg, insts, r, &src, err, err_len);
     if (rc != ND_OK)
         return rc;
     nd_portfolio_t *p = nd_engine_portfolio(r->engine);
-    run_ctx_t ctx = {cfg, r, &inst, (double)nd_portfolio_equity_ext(p), 0.0,
-                     nd_portfolio_ext_decimals(p), ND_OK};
+    run_ctx_t ctx = {cfg, r, &insts[0], (double)nd_portfolio_equity_ext(p), 0.0,
+                     nd_portfolio_ext_decimals(p), ND_OK, inst_count, false, 0, 0};
     ctx.ext_scale = pow(10.0, ctx.ext_decimals);
     nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, on_bar_done,
                                      nd__backtest_on_trade, &ctx};
@@ -338,6 +455,8 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
            cfg->data_path ? cfg->data_path : "synthetic", (unsigned long long)cfg->synth.seed,
            cfg->strategy_count);
     rc = run_loop(src, &clock, r->engine, &ctx, err, err_len);
+    if (rc == ND_OK && ctx.pending)
+        record_equity(&ctx, ctx.pending_ts_ns, ctx.pending_equity_ext);
     ND_LOG(ND_LOG_INFO, "event=backtest_end bars=%lld rc=%s",
            (long long)nd_engine_stats(r->engine)->bars, nd_err_name(rc));
     nd_log_set_output(NULL, NULL); /* the clock lives on this stack frame */

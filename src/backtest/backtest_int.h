@@ -14,6 +14,10 @@ typedef struct run_ctx {
     double ext_scale;         /* extended units per quote unit */
     int ext_decimals;
     nd_err_t failure;
+    uint32_t instrument_count;
+    bool pending;               /* an equity not yet recorded: more bars of its time may come */
+    int64_t pending_ts_ns;
+    __int128 pending_equity_ext;
 } run_ctx_t;
 
 /* Listener callbacks (ctx is a run_ctx_t): a closed round trip is kept and written to
@@ -21,11 +25,13 @@ typedef struct run_ctx {
 void nd__backtest_on_trade(void *ctx, const nd_trade_t *trade);
 nd_err_t nd__backtest_on_event(void *ctx, const nd_event_t *event);
 
-/* Creates and starts r->engine from engine_cfg with cfg's strategies on one instrument. */
+/* Creates and starts r->engine from engine_cfg with each of cfg's strategies on each of the
+ * inst_count instruments, its weight split equally among them. */
 nd_err_t nd__backtest_build_engine(const nd_backtest_config_t *cfg,
                                    const nd_engine_config_t *engine_cfg,
-                                   const nd_instrument_t *inst, nd_clock_t *clock,
-                                   nd_backtest_result_t *r, char *err, size_t err_len);
+                                   const nd_instrument_t *insts, uint32_t inst_count,
+                                   nd_clock_t *clock, nd_backtest_result_t *r, char *err,
+                                   size_t err_len);
 
 /* The event-level run (tick_backtest.c): engine, L2 venue and merged streams, filling r's
  * engine, l2, returns, equity and round trips; the caller computes the metrics. */

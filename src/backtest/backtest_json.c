@@ -92,7 +92,7 @@ static json_t *rejects_json(const nd_engine_t *e)
     return o;
 }
 
-static json_t *strategies_json(const nd_engine_t *e)
+static json_t *strategies_json(const nd_engine_t *e, uint32_t instrument_count)
 {
     json_t *list = json_array();
     nd_portfolio_t *p = nd_engine_portfolio(e);
@@ -112,6 +112,9 @@ static json_t *strategies_json(const nd_engine_t *e)
         nd_attribution_t a;
         nd_portfolio_by_strategy(p, s, &a);
         json_object_set_new(o, "name", json_string(def->name));
+        if (instrument_count > 1) /* slot s runs on instrument s % count (backtest.c) */
+            json_object_set_new(o, "symbol",
+                                json_string(nd_engine_instrument(e, s % instrument_count)->symbol));
         json_object_set_new(o, "params", params);
         json_object_set_new(o, "pnl", attribution_json(&a));
         json_array_append_new(list, o);
@@ -119,13 +122,15 @@ static json_t *strategies_json(const nd_engine_t *e)
     return list;
 }
 
-static json_t *by_asset_json(const nd_engine_t *e)
+static json_t *by_asset_json(const nd_engine_t *e, uint32_t instrument_count)
 {
     json_t *o = json_object();
-    nd_attribution_t a;
-    const nd_instrument_t *inst = nd_engine_instrument(e, 0);
-    nd_portfolio_by_instrument(nd_engine_portfolio(e), 0, &a);
-    json_object_set_new(o, inst->symbol, attribution_json(&a));
+    for (uint32_t k = 0; k < (instrument_count ? instrument_count : 1); k++) {
+        nd_attribution_t a;
+        const nd_instrument_t *inst = nd_engine_instrument(e, k);
+        nd_portfolio_by_instrument(nd_engine_portfolio(e), k, &a);
+        json_object_set_new(o, inst->symbol, attribution_json(&a));
+    }
     return o;
 }
 
@@ -265,6 +270,43 @@ static json_t *events_json(const nd_backtest_config_t *cfg, const nd_backtest_re
     return o;
 }
 
+/* Every instrument of a multi-instrument run: file, symbol and where its rules came from. */
+static json_t *instruments_json(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
+{
+    json_t *list = json_array();
+    for (uint32_t k = 0; k < r->instrument_count; k++) {
+        const nd_instrument_t *inst = nd_engine_instrument(r->engine, k);
+        const char *path = k == 0 ? cfg->data_path : cfg->more[k - 1].data_path;
+        const char *from = k == 0 ? cfg->symbol_source : cfg->more[k - 1].symbol_source;
+        json_t *o = json_object();
+        json_object_set_new(o, "path", json_string(path));
+        json_object_set_new(o, "symbol", json_string(inst->symbol));
+        if (from)
+            json_object_set_new(o, "symbol_source", json_string(from));
+        json_object_set_new(o, "rules_source", json_string(cfg->rules[k].source
+                                                               ? cfg->rules[k].source
+                                                               : "defaults and options"));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+void nd_backtest_view_json(json_t *obj, const nd_bar_view_t *view)
+{
+    ND_ASSERT(obj != NULL && view != NULL);
+    if (view->timeframe_ns > 0)
+        json_object_set_new(obj, "timeframe_s", json_integer(view->timeframe_ns / ND_NS_PER_SEC));
+    if (view->range.start_ns == 0 && view->range.end_ns == 0)
+        return;
+    json_t *range = json_object();
+    char text[32];
+    if (view->range.start_ns > 0 && nd_time_format_iso(view->range.start_ns, text, sizeof text))
+        json_object_set_new(range, "start", json_string(text));
+    if (view->range.end_ns > 0 && nd_time_format_iso(view->range.end_ns, text, sizeof text))
+        json_object_set_new(range, "end_excluded", json_string(text));
+    json_object_set_new(obj, "timerange", range);
+}
+
 json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
 {
     ND_ASSERT(cfg != NULL && r != NULL);
@@ -272,8 +314,8 @@ json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backte
     json_t *o = json_object();
     add_headline(o, r);
     add_details(o, r);
-    json_object_set_new(o, "strategies", strategies_json(r->engine));
-    json_object_set_new(o, "by_asset", by_asset_json(r->engine));
+    json_object_set_new(o, "strategies", strategies_json(r->engine, r->instrument_count));
+    json_object_set_new(o, "by_asset", by_asset_json(r->engine, r->instrument_count));
     json_object_set_new(o, "by_venue", by_venue_json(r->engine));
     json_object_set_new(o, "risk_limits", risk_json(&cfg->engine));
     json_t *src = json_object();
@@ -288,8 +330,13 @@ json_t *nd_backtest_result_json(const nd_backtest_config_t *cfg, const nd_backte
     else if (cfg->data_path)
         json_object_set_new(src, "path", json_string(cfg->data_path));
     json_object_set_new(src, "symbol", json_string(cfg->symbol));
+    nd_backtest_view_json(src, &cfg->view);
     if (cfg->symbol_source)
         json_object_set_new(src, "symbol_source", json_string(cfg->symbol_source));
+    if (cfg->rules[0].source)
+        json_object_set_new(src, "rules_source", json_string(cfg->rules[0].source));
+    if (r->instrument_count > 1)
+        json_object_set_new(src, "instruments", instruments_json(cfg, r));
     json_object_set_new(o, "data", src);
     return o;
 }

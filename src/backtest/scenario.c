@@ -543,6 +543,23 @@ static const cache_entry_t *history_file(nd_scenario_cache_t *cache, const char 
     return e;
 }
 
+void nd_scenario_data_path(const nd_scenario_t *sc, const char *data_dir, char *buf, size_t cap)
+{
+    ND_ASSERT(sc != NULL && buf != NULL);
+    snprintf(buf, cap, "%s/%s-%s.csv", data_dir ? data_dir : "data", sc->symbol, sc->interval);
+}
+
+void nd_scenario_needs(const nd_scenario_t *sc, char *buf, size_t cap)
+{
+    ND_ASSERT(sc != NULL && buf != NULL);
+    char from[40], to[40];
+    nd_time_format_iso(sc->from_ns, from, sizeof from);
+    nd_time_format_iso(sc->to_ns - 1, to, sizeof to);
+    from[10] = '\0';
+    to[10] = '\0';
+    snprintf(buf, cap, "%s %s from %s to %s", sc->symbol, sc->interval, from, to);
+}
+
 void nd_scenario_fetch_command(const nd_scenario_t *sc, const char *data_dir, char *buf,
                                size_t cap)
 {
@@ -571,8 +588,7 @@ static nd_err_t load_history(const nd_scenario_t *sc, const char *data_dir,
                              nd_bar_t **bars, size_t *count, char *err, size_t err_len)
 {
     char path[512], why[700];
-    snprintf(path, sizeof path, "%s/%s-%s.csv", data_dir ? data_dir : "data", sc->symbol,
-             sc->interval);
+    nd_scenario_data_path(sc, data_dir, path, sizeof path);
     cache_entry_t *scratch = cache ? NULL : nd_alloc(sizeof *scratch);
     const cache_entry_t *e = history_file(cache, path, inst, scratch);
     nd_err_t rc = ND_OK;

@@ -225,7 +225,7 @@ nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instru
     ec.book_levels_max = BOOK_LEVELS;
     nd_clock_sim_t clock;
     nd_clock_sim_init(&clock, 0);
-    rc = nd__backtest_build_engine(cfg, &ec, &inst, &clock.clock, r, err, err_len);
+    rc = nd__backtest_build_engine(cfg, &ec, &inst, 1, &clock.clock, r, err, err_len);
     if (rc != ND_OK)
         return rc;
     tick_run_t *t = nd_calloc(1, sizeof *t);
@@ -239,7 +239,7 @@ nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instru
     }
     nd_portfolio_t *p = nd_engine_portfolio(r->engine);
     t->ctx = (run_ctx_t){cfg, r, &inst, (double)nd_portfolio_equity_ext(p), 0.0,
-                         nd_portfolio_ext_decimals(p), ND_OK};
+                         nd_portfolio_ext_decimals(p), ND_OK, 1, false, 0, 0};
     t->ctx.ext_scale = pow(10.0, t->ctx.ext_decimals);
     t->next_sample_ns = INT64_MIN;
     int first = first_stream(t);

@@ -291,10 +291,21 @@ static json_t *criteria_json(const nd_criterion_result_t *res, size_t n, json_t 
     return arr;
 }
 
-static json_t *scenario_head_json(const nd_scenario_t *sc, const char *status)
+/* The scenario, its status and, for a window of history, the data it needs. */
+static json_t *scenario_head_json(const suite_t *s, const nd_scenario_t *sc, const char *status)
 {
     json_t *o = nd_scenario_json(sc);
     json_object_set_new(o, "status", json_string(status));
+    if (sc->kind == ND_SCENARIO_HISTORY) {
+        char path[512], from[40], to[40];
+        nd_scenario_data_path(sc, s->cfg->data_dir, path, sizeof path);
+        nd_time_format_iso(sc->from_ns, from, sizeof from);
+        nd_time_format_iso(sc->to_ns - 1, to, sizeof to);
+        from[10] = '\0';
+        to[10] = '\0';
+        json_object_set_new(o, "requires", json_pack("{s:s, s:s, s:s}", "file", path, "from", from,
+                                                     "to_inclusive", to));
+    }
     return o;
 }
 
@@ -436,9 +447,10 @@ static nd_err_t walk_forward_json(const suite_t *s, const nd_scenario_t *sc, nd_
 
 static json_t *skipped_json(const suite_t *s, const nd_scenario_t *sc, const char *why)
 {
-    json_t *o = scenario_head_json(sc, "skipped");
-    char reason[512], cmd[400];
-    snprintf(reason, sizeof reason, "%s", why);
+    json_t *o = scenario_head_json(s, sc, "skipped");
+    char reason[700], cmd[400], needs[128];
+    nd_scenario_needs(sc, needs, sizeof needs);
+    snprintf(reason, sizeof reason, "needs %s: %s", needs, why);
     char *cut = strstr(reason, "; get it with:");
     if (cut)
         *cut = '\0';
@@ -470,7 +482,7 @@ static nd_err_t judged_json(const suite_t *s, const nd_scenario_t *sc, const nd_
     bool pass = true;
     for (size_t k = 0; k < n; k++)
         pass = pass && res[k].pass;
-    json_t *o = scenario_head_json(sc, pass ? "pass" : "fail");
+    json_t *o = scenario_head_json(s, sc, pass ? "pass" : "fail");
     json_object_set_new(o, "metrics", metrics_json(&r->result));
     json_t *events = json_array();
     for (size_t k = 0; k < r->trace.trip_count; k++)
@@ -622,6 +634,8 @@ nd_err_t nd_validate_run(const nd_validate_config_t *cfg, json_t **doc_out, char
     size_t n = 0;
     suite_t s = {cfg, NULL, NULL, err, err_len};
     nd_err_t rc = nd_scenario_catalogue(cfg->config_path, &list, &n, err, err_len);
+    for (size_t k = 0; rc == ND_OK && cfg->symbol && k < n; k++) /* --symbol: every window */
+        snprintf(list[k].symbol, sizeof list[k].symbol, "%s", cfg->symbol);
     if (rc == ND_OK)
         rc = load_config(cfg, &s.config, err, err_len);
     if (rc == ND_OK)
@@ -639,6 +653,8 @@ nd_err_t nd_validate_run(const nd_validate_config_t *cfg, json_t **doc_out, char
     json_object_set_new(doc, "strategy", json_string(spec->def->name));
     json_object_set_new(doc, "params", params_json(spec));
     json_object_set_new(doc, "data_dir", json_string(cfg->data_dir ? cfg->data_dir : "data"));
+    if (cfg->symbol)
+        json_object_set_new(doc, "symbol", json_string(cfg->symbol));
     json_object_set_new(doc, "config", cfg->config_path ? json_string(cfg->config_path)
                                                         : json_null());
     if (rc == ND_OK)

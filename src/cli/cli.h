@@ -115,6 +115,15 @@ int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t 
 int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
                         nd_span_t *test);
 
+/* --timerange YYYYMMDD-YYYYMMDD (text.h nd_timerange_t) and --timeframe 4h (a span in m, h or
+ * d: market.h nd_bar_view_t) into a bar view. -1 with a message naming the option and why. */
+struct nd_bar_view;
+int nd_cli_timerange(const char *text, struct nd_bar_view *view);
+int nd_cli_timeframe(const char *text, struct nd_bar_view *view);
+#define ND_CLI_TIMERANGE_USAGE                                                                    \
+    "--timerange 20220101-20230101 keeps bars opening in [first date, second date) UTC (an\n"    \
+    "end may be open); --timeframe 4h resamples finer bars (docs/data-formats.md).\n"
+
 /* Output files (--out, --equity-out, ...): open for writing, and close checking that every
  * byte was written (ferror, fflush, fclose); failures print "noderr: writing to OPTION PATH:
  * why" and return NULL / -1, which the command turns into exit 2. */

@@ -244,6 +244,25 @@ int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t 
     return 0;
 }
 
+int nd_cli_timerange(const char *text, struct nd_bar_view *view)
+{
+    char err[160];
+    if (nd_timerange_parse(text, strlen(text), &view->range, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: --timerange: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int nd_cli_timeframe(const char *text, struct nd_bar_view *view)
+{
+    nd_span_t span;
+    if (nd_cli_span("--timeframe", text, 0, &span))
+        return -1;
+    view->timeframe_ns = span.value;
+    return 0;
+}
+
 int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
                         nd_span_t *test)
 {

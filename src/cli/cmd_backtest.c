@@ -2,6 +2,7 @@
  * Every bad option or file is reported with what and why, exit code 2. */
 #include "cli.h"
 #include "noderr/backtest.h"
+#include "noderr/data.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
 #include "noderr/report.h"
@@ -17,6 +18,8 @@
 
 static const char usage_text[] =
     "usage: noderr backtest [--data FILE] [--format auto|csv|kline] [--symbol S]\n"
+    "                       [--timerange D1-D2] [--timeframe 4h] [--exchange-info FILE]\n"
+    "                       [--data-dir DIR --symbols S1,S2 [--interval 1h]]\n"
     "                       [--price-decimals N] [--qty-decimals N] [--tick-size X]\n"
     "                       [--lot-size X] [--min-notional X]\n"
     "                       (--strategy NAME[:WEIGHT] | --strategy-lib PATH.so[:NAME[:WEIGHT]])\n"
@@ -49,6 +52,9 @@ static const char usage_text[] =
     "flat. --breaker-reset says when a halt lifts by itself: never, next-day or\n"
     "after:DURATION (m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
     "default drawdown=never,daily-loss=next-day.\n"
+    ND_CLI_TIMERANGE_USAGE
+    "--data again (or --symbols) adds an instrument: one portfolio, each strategy on each\n"
+    "(docs/engine.md). --exchange-info: tick, lot, min notional per symbol from Binance's.\n"
     "--report writes a self-contained HTML page (equity with trades, drawdown, monthly\n"
     "returns, metrics); the charting library is built in (docs/reports.md).\n"
     "--db records every order event, fill, risk reject and breaker trip in the compliance\n"
@@ -75,7 +81,8 @@ enum {
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
     OPT_REPORT, OPT_DB, OPT_DB_COMMIT, OPT_PRETRADE,
     OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
-    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE
+    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE, OPT_TIMERANGE, OPT_TIMEFRAME,
+    OPT_DATA_DIR, OPT_SYMBOLS, OPT_INTERVAL, OPT_EXCHANGE_INFO
 };
 
 static const struct option long_options[] = {
@@ -129,6 +136,12 @@ static const struct option long_options[] = {
     {"entry-latency-us", required_argument, 0, OPT_ENTRY_LAT},
     {"ack-latency-us", required_argument, 0, OPT_ACK_LAT},
     {"queue-model", required_argument, 0, OPT_QUEUE},
+    {"timerange", required_argument, 0, OPT_TIMERANGE},
+    {"timeframe", required_argument, 0, OPT_TIMEFRAME},
+    {"data-dir", required_argument, 0, OPT_DATA_DIR},
+    {"symbols", required_argument, 0, OPT_SYMBOLS},
+    {"interval", required_argument, 0, OPT_INTERVAL},
+    {"exchange-info", required_argument, 0, OPT_EXCHANGE_INFO},
     {0, 0, 0, 0},
 };
 
@@ -147,6 +160,9 @@ typedef struct options {
     const char *tick_text, *lot_text, *min_notional_text, *fixed_qty_text;
     const char *depth_arg, *depth_updates; /* --depth, --depth-updates, resolved to depth_dir */
     char depth_dir[4096];
+    /* Several instruments: --data again, or --data-dir with --symbols (and --interval). */
+    const char *data_dir, *symbols, *interval, *exchange_info;
+    char dir_paths[ND_BACKTEST_ASSETS_MAX][1024];
 } options_t;
 
 #define PCT_MAX (100 * 100)
@@ -307,19 +323,81 @@ static int parse_costs_and_limits(options_t *o, int opt, const char *arg)
     return 1; /* not one of these */
 }
 
+/* --data FILE: the first instrument, then one more each time (symbol from the file name). */
+static int add_data(options_t *o, const char *path)
+{
+    if (!o->cfg.data_path) {
+        o->cfg.data_path = path;
+        return 0;
+    }
+    if (o->cfg.more_count + 1 >= ND_BACKTEST_ASSETS_MAX) {
+        fprintf(stderr, "noderr: --data: at most %d instruments in one run\n",
+                ND_BACKTEST_ASSETS_MAX);
+        return -1;
+    }
+    nd_backtest_asset_t *a = &o->cfg.more[o->cfg.more_count];
+    if (nd_instrument_symbol_from_path(path, a->symbol, sizeof a->symbol) != ND_OK) {
+        fprintf(stderr, "noderr: --data %s: with several files each name must give its symbol "
+                        "(SYMBOL-INTERVAL.csv, e.g. ETHUSDT-1h.csv)\n", path);
+        return -1;
+    }
+    a->data_path = path;
+    a->symbol_source = "file name";
+    o->cfg.more_count++;
+    return 0;
+}
+
+/* --data-dir DIR --symbols A,B,...: DIR/A-INTERVAL.csv, ... as further --data. */
+static int add_symbols(options_t *o)
+{
+    if (!o->symbols && !o->data_dir && !o->interval)
+        return 0;
+    if (!o->symbols || !o->data_dir) {
+        fprintf(stderr, "noderr: --data-dir and --symbols go together (--interval optional)\n");
+        return -1;
+    }
+    const char *interval = o->interval ? o->interval : "1h";
+    if (!nd_data_interval_valid(interval)) {
+        fprintf(stderr, "noderr: --interval '%s' is not a Binance kline interval\n", interval);
+        return -1;
+    }
+    uint32_t n = 0;
+    for (const char *p = o->symbols; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char sym[ND_DATA_SYMBOL_MAX];
+        if (len == 0 || len >= sizeof sym || n >= ND_BACKTEST_ASSETS_MAX) {
+            fprintf(stderr, "noderr: --symbols '%s': want 1 to %d symbols like ETHUSDT, comma "
+                            "separated\n", o->symbols, ND_BACKTEST_ASSETS_MAX);
+            return -1;
+        }
+        memcpy(sym, p, len);
+        sym[len] = '\0';
+        if (!nd_data_symbol_valid(sym)) {
+            fprintf(stderr, "noderr: --symbols: '%s' is not a symbol like ETHUSDT\n", sym);
+            return -1;
+        }
+        snprintf(o->dir_paths[n], sizeof o->dir_paths[n], "%s/%s-%s.csv", o->data_dir, sym,
+                 interval);
+        if (add_data(o, o->dir_paths[n++]))
+            return -1;
+        p = end ? end + 1 : p + len;
+    }
+    return 0;
+}
+
 static int parse_other(options_t *o, int opt, const char *arg)
 {
     int64_t tmp = 0;
     switch (opt) {
-    case OPT_DATA:
-        if (o->cfg.data_path) {
-            fprintf(stderr, "noderr: --data given twice ('%s', then '%s'): one file per run\n",
-                    o->cfg.data_path, arg);
-            return -1;
-        }
-        o->cfg.data_path = arg;
-        return 0;
+    case OPT_DATA: return add_data(o, arg);
+    case OPT_DATA_DIR: o->data_dir = arg; return 0;
+    case OPT_SYMBOLS: o->symbols = arg; return 0;
+    case OPT_INTERVAL: o->interval = arg; return 0;
+    case OPT_EXCHANGE_INFO: o->exchange_info = arg; return 0;
     case OPT_FORMAT: return parse_format(o, arg);
+    case OPT_TIMERANGE: return nd_cli_timerange(arg, &o->cfg.view);
+    case OPT_TIMEFRAME: return nd_cli_timeframe(arg, &o->cfg.view);
     case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_STRATEGY: return add_strategy(o, arg);
     case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);
@@ -468,6 +546,41 @@ static int resolve_depth(options_t *o)
     return 0;
 }
 
+/* What several instruments exclude: one --symbol, --db (records one instrument), events. */
+static int multi_instrument_checks(options_t *o)
+{
+    if (o->cfg.more_count == 0)
+        return 0;
+    const char *why = NULL;
+    if (strcmp(o->cfg.symbol_source, "option") == 0)
+        why = "--symbol names one instrument; with several files their names give the symbols";
+    else if (strcmp(o->cfg.symbol_source, "default") == 0)
+        why = "the first --data file's name gives no symbol (SYMBOL-INTERVAL.csv)";
+    else if (o->db_url)
+        why = "--db records runs over one instrument";
+    else if (nd_backtest_is_event_level(&o->cfg))
+        why = "several instruments are for bar backtests";
+    if (why)
+        fprintf(stderr, "noderr backtest: %s\n", why);
+    return why ? -1 : 0;
+}
+
+static int load_exchange_info(options_t *o)
+{
+    if (!o->exchange_info)
+        return 0;
+    char err[512];
+    if (!o->cfg.data_path || nd_backtest_is_event_level(&o->cfg)) {
+        fprintf(stderr, "noderr backtest: --exchange-info applies to bar backtests over --data\n");
+        return -1;
+    }
+    if (nd_backtest_rules_load(&o->cfg, o->exchange_info, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr backtest: --exchange-info %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
 static int parse_args(options_t *o, int argc, char **argv)
 {
@@ -475,6 +588,8 @@ static int parse_args(options_t *o, int argc, char **argv)
                            parse_option_cb, o);
     if (rc != 0)
         return rc;
+    if (add_symbols(o))
+        return ND_EXIT_USAGE;
     if (o->cfg.strategy_count == 0) {
         fprintf(stderr, "noderr backtest: --strategy NAME is required (or --strategy-lib "
                         "PATH.so; see 'noderr strategies')\n");
@@ -487,6 +602,11 @@ static int parse_args(options_t *o, int argc, char **argv)
                         "not with --data or --db\n");
         return ND_EXIT_USAGE;
     }
+    if (nd_backtest_is_event_level(&o->cfg) && !nd_bar_view_is_identity(&o->cfg.view)) {
+        fprintf(stderr, "noderr backtest: --timerange and --timeframe apply to bars: not with "
+                        "--trades/--quotes/--depth/--synthetic-l2\n");
+        return ND_EXIT_USAGE;
+    }
     /* The symbol: --symbol, else the data file's name (ETHUSDT-1h.csv is ETH/USDT), else the
      * default, and the output says which: never a silent BTC/USDT. */
     if (!o->cfg.symbol_source && o->cfg.data_path &&
@@ -494,6 +614,8 @@ static int parse_args(options_t *o, int argc, char **argv)
         o->cfg.symbol_source = "file name";
     if (!o->cfg.symbol_source && o->cfg.data_path)
         o->cfg.symbol_source = "default";
+    if (multi_instrument_checks(o) || load_exchange_info(o))
+        return ND_EXIT_USAGE;
     return parse_instrument_sizes(o) ? ND_EXIT_USAGE : 0;
 }
 
@@ -521,6 +643,62 @@ static void print_limit(const char *label, int64_t pct_e2)
         printf("  %-22s %11s\n", label, "off");
 }
 
+/* The --timerange and --timeframe of a run, when given. */
+static void print_view(const nd_bar_view_t *view)
+{
+    char text[64];
+    if (view->range.start_ns != 0 || view->range.end_ns != 0)
+        printf("  %-22s %s (end excluded)\n", "timerange",
+               nd_timerange_format(&view->range, text, sizeof text));
+    if (view->timeframe_ns > 0)
+        printf("  %-22s %s bars, resampled\n", "timeframe",
+               nd_span_format(view->timeframe_ns, text, sizeof text));
+}
+
+/* Several instruments: each one's file, rules and P&L; one instrument: its rules when they
+ * came from --exchange-info. */
+static void print_assets(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
+{
+    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
+    for (uint32_t k = 0; k < r->instrument_count; k++) {
+        const nd_instrument_t *inst = nd_engine_instrument(r->engine, k);
+        const char *rules = cfg->rules[k].source;
+        if (r->instrument_count == 1 && !rules)
+            return;
+        char tick[32], lot[32], min_notional[32], net[32], fees[32];
+        nd_fixed_format(inst->tick_size, inst->px_decimals, tick, sizeof tick);
+        nd_fixed_format(inst->lot_size, inst->qty_decimals, lot, sizeof lot);
+        nd_fixed_format(inst->min_notional, ND_CASH_DECIMALS, min_notional, sizeof min_notional);
+        printf("  %-22s tick %s, lot %s, min notional %s (%s%s)\n", inst->symbol, tick, lot,
+               min_notional, rules ? "exchangeInfo " : "defaults and options",
+               rules ? rules : "");
+        if (r->instrument_count == 1)
+            return;
+        nd_attribution_t a;
+        nd_portfolio_by_instrument(p, k, &a);
+        nd_fixed_format(a.net, ND_CASH_DECIMALS, net, sizeof net);
+        nd_fixed_format(a.fees, ND_CASH_DECIMALS, fees, sizeof fees);
+        printf("  %-22s net %s, fees %s, %lld round trips (%s)\n", "", net, fees,
+               (long long)a.trades, k == 0 ? cfg->data_path : cfg->more[k - 1].data_path);
+    }
+}
+
+/* "noderr backtest: sma_cross + mean_reversion on ETH/USDT + BTC/USDT (FILE)". */
+static void print_title(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
+{
+    char names[256];
+    nd_backtest_strategy_names(cfg, names, sizeof names);
+    char symbols[ND_BACKTEST_ASSETS_MAX * ND_NAME_MAX] = "";
+    for (uint32_t k = 0; k < r->instrument_count; k++) /* the engine's: one per file */
+        snprintf(symbols + strlen(symbols), sizeof symbols - strlen(symbols), "%s%s",
+                 k ? " + " : "", nd_engine_instrument(r->engine, k)->symbol);
+    printf("noderr backtest: %s on %s%s (%s)\n", names, symbols,
+           cfg->data_path && cfg->symbol_source && strcmp(cfg->symbol_source, "default") == 0
+               ? " (the default symbol: give --symbol)" : "",
+           nd_backtest_is_event_level(cfg) ? "events, L2 simulated venue"
+           : r->synthetic ? "synthetic market" : cfg->data_path);
+}
+
 static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_result_t *r)
 {
     const nd_engine_stats_t *es = nd_engine_stats(r->engine);
@@ -533,19 +711,15 @@ static void print_summary(const nd_backtest_config_t *cfg, const nd_backtest_res
     nd_time_format_iso(es->first_ts_ns, first, sizeof first);
     nd_time_format_iso(es->last_ts_ns, last, sizeof last);
     bool events = nd_backtest_is_event_level(cfg);
-    char names[256];
-    nd_backtest_strategy_names(cfg, names, sizeof names);
-    printf("noderr backtest: %s on %s%s (%s)\n", names, cfg->symbol,
-           cfg->data_path && cfg->symbol_source && strcmp(cfg->symbol_source, "default") == 0
-               ? " (the default symbol: give --symbol)" : "",
-           events ? "events, L2 simulated venue"
-           : r->synthetic ? "synthetic market" : cfg->data_path);
+    print_title(cfg, r);
     if (r->synthetic)
         printf("  seed %llu\n", (unsigned long long)r->seed);
     if (events)
         printf("  %-22s %s .. %s (%lld events)\n", "period", first, last, (long long)es->events);
     else
         printf("  %-22s %s .. %s (%lld bars)\n", "period", first, last, (long long)es->bars);
+    print_view(&cfg->view);
+    print_assets(cfg, r);
     printf("  %-22s %s -> %s\n", "equity", cash0, equity);
     print_pct("total return", r->metrics.total_return);
     print_pct("annual return", r->metrics.annual_return);

@@ -38,6 +38,7 @@ static const char usage_text[] =
     "                     [--daily-loss-pct 5] [--json] [--out FILE] [--pareto-csv FILE]\n"
     "                     [--history-csv FILE] [--report FILE.html] [--data-dir DIR]\n"
     "                     [--halt-penalty off|N]\n"
+    "                     [--timerange YYYYMMDD-YYYYMMDD] [--timeframe 4h]\n"
     "\n"
     "Evolves the strategy's parameters with a genetic algorithm. Objectives: sharpe, sortino,\n"
     "calmar, max_drawdown (|drawdown| minimised), win_rate, profit_factor, total_return.\n"
@@ -53,13 +54,14 @@ static const char usage_text[] =
     "halted share of bars from every objective (--halt-penalty, default 1; off: none).\n"
     "--scenario takes a scenario of the catalogue ('noderr\n"
     "scenarios'); history scenarios read DIR (default data/, else ../shared/data).\n"
+    ND_CLI_TIMERANGE_USAGE
     "See docs/evolve.md.\n";
 
 enum {
     OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
     OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
     OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_PARETO, OPT_HISTORY,
-    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY
+    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY, OPT_TIMERANGE, OPT_TIMEFRAME
 };
 
 static const struct option long_options[] = {
@@ -92,6 +94,8 @@ static const struct option long_options[] = {
     ND_CLI_OPTION_HELP,
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {"halt-penalty", required_argument, 0, OPT_HALT_PENALTY},
+    {"timerange", required_argument, 0, OPT_TIMERANGE},
+    {"timeframe", required_argument, 0, OPT_TIMEFRAME},
     {0, 0, 0, 0},
 };
 
@@ -101,6 +105,7 @@ typedef struct options {
     bool mode_set, weights_set, json;
     const char *data_path, *scenario, *data_dir;
     const char *out_path, *pareto_path, *history_path, *report_path;
+    nd_bar_view_t view;          /* --timerange, --timeframe (with --data) */
     nd_span_t wf_train, wf_test; /* walk-forward spans: time, or bars */
     bool wf;
     double oos_min_share;
@@ -228,6 +233,8 @@ static int apply_option(void *ctx, int opt, const char *arg)
     case OPT_DATA: o->data_path = arg; return 0;
     case OPT_SCENARIO: o->scenario = arg; return 0;
     case OPT_DATA_DIR: o->data_dir = arg; return 0;
+    case OPT_TIMERANGE: return nd_cli_timerange(arg, &o->view);
+    case OPT_TIMEFRAME: return nd_cli_timeframe(arg, &o->view);
     case OPT_POP: return parse_u32("--population", arg, 4, ND_EVOLVE_POPULATION_MAX, &g->population);
     case OPT_GENS: return parse_u32("--generations", arg, 0, 100000, &g->generations);
     case OPT_OBJ: return parse_objectives(o, arg);
@@ -306,6 +313,8 @@ static int finish_options(options_t *o)
         why = "give --data FILE or --scenario NAME";
     else if (o->data_path && o->scenario)
         why = "--data and --scenario exclude each other";
+    else if (o->scenario && !nd_bar_view_is_identity(&o->view))
+        why = "--timerange and --timeframe apply to --data, not to a --scenario's own window";
     else if (o->weights_set && o->weight_count != o->task.objective_count)
         why = "--weights: give one weight per objective";
     else if (o->ga.elite >= o->ga.population)
@@ -1037,8 +1046,9 @@ static int load_data(options_t *o, nd_evolve_bars_t *data)
     char err[512];
     if (o->scenario)
         return load_scenario(o, data);
-    if (nd_evolve_bars_load(o->data_path, data, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr: --data %s\n", err);
+    if (nd_evolve_bars_load(o->data_path, &o->view, data, err, sizeof err) != ND_OK) {
+        /* A view's errors name their option (--timerange, --timeframe). */
+        fprintf(stderr, "noderr: %s%s\n", err[0] == '-' ? "" : "--data ", err);
         return -1;
     }
     return 0;

@@ -18,22 +18,26 @@
 
 static const char usage_text[] =
     "usage: noderr indicator NAME --data FILE [--format auto|csv|kline] [--param k=v]... [--csv]\n"
+    "                        [--timerange YYYYMMDD-YYYYMMDD] [--timeframe 4h]\n"
     "\n"
     "Prints indicator NAME over the bars of FILE (CSV ts,open,high,low,close,volume or Binance\n"
     "kline CSV): the bar's open time and one column per output, empty while that output warms\n"
     "up. Definitions, defaults and warm-up follow TA-Lib (docs/indicators.md). --csv prints ts\n"
     "as Unix milliseconds and values with 17 significant digits; the default is a table with\n"
     "UTC times.\n"
+    ND_CLI_TIMERANGE_USAGE
     "\n"
     "indicators (parameters with defaults):\n";
 
-enum { OPT_DATA = 256, OPT_FORMAT, OPT_PARAM, OPT_CSV };
+enum { OPT_DATA = 256, OPT_FORMAT, OPT_PARAM, OPT_CSV, OPT_TIMERANGE, OPT_TIMEFRAME };
 
 static const struct option options[] = {
     {"data", required_argument, 0, OPT_DATA},
     {"format", required_argument, 0, OPT_FORMAT},
     {"param", required_argument, 0, OPT_PARAM},
     {"csv", no_argument, 0, OPT_CSV},
+    {"timerange", required_argument, 0, OPT_TIMERANGE},
+    {"timeframe", required_argument, 0, OPT_TIMEFRAME},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -42,6 +46,7 @@ typedef struct indicator_opts {
     const nd_indicator_def_t *def; /* NULL when NAME is missing or unknown */
     const char *data_path;
     nd_bar_format_t format;
+    nd_bar_view_t view; /* --timerange, --timeframe */
     int csv;
     double params[ND_INDICATOR_PARAMS_MAX];
 } indicator_opts_t;
@@ -82,6 +87,8 @@ static int handle(void *ctx, int opt, const char *arg)
         }
         return 0;
     case OPT_CSV: o->csv = 1; return 0;
+    case OPT_TIMERANGE: return nd_cli_timerange(arg, &o->view);
+    case OPT_TIMEFRAME: return nd_cli_timeframe(arg, &o->view);
     }
     return -1;
 }
@@ -159,8 +166,9 @@ static int run(indicator_opts_t *o)
     nd_err_t init_rc = nd_instrument_init(&inst, "BASE/QUOTE", "sim");
     ND_ASSERT(init_rc == ND_OK);
     nd_bar_source_t *src = NULL;
-    if (nd_bars_open(o->data_path, o->format, &inst, &src, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr indicator: --data %s\n", err);
+    if (nd_bars_open_view(o->data_path, o->format, &inst, &o->view, &src, err, sizeof err) !=
+        ND_OK) {
+        fprintf(stderr, "noderr indicator: %s%s\n", err[0] == '-' ? "" : "--data ", err);
         return ND_EXIT_USAGE;
     }
     size_t size = o->def->state_size(o->params);

@@ -2,6 +2,7 @@
  * (or JSON, CSVs, an HTML report). Exit 0 when every scenario that ran passed, 1 when one
  * failed, 2 on a usage or input error (naming the option or the file, key and why). */
 #include "cli.h"
+#include "noderr/data.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
 #include "noderr/report.h"
@@ -18,7 +19,8 @@ int nd_cmd_validate(int argc, char **argv);
 static const char usage_text[] =
     "usage: noderr validate (--strategy NAME | --strategy-lib PATH.so[:NAME])\n"
     "                       [--param k=v]... [--params FILE]\n"
-    "                       [--data-dir DIR] [--config FILE] [--scenario NAME]...\n"
+    "                       [--data-dir DIR] [--symbol ETHUSDT] [--config FILE]\n"
+    "                       [--scenario NAME]...\n"
     "                       [--walk-forward TRAIN:TEST] [--json] [--csv DIR]\n"
     "                       [--report FILE.html] [--cash N] [--fee-bps N] [--slippage-bps N]\n"
     "                       [--sizing fixed:QTY|percent:P] [--allow-short]\n"
@@ -30,14 +32,16 @@ static const char usage_text[] =
     "backtest defaults, checks the pass/fail criteria of each scenario's market condition and\n"
     "validates the circuit breakers. History scenarios read DIR/SYMBOL-INTERVAL.csv (default\n"
     "DIR: ./data if it exists, else ../shared/data); one whose data is missing is skipped with\n"
-    "the `noderr data fetch` command that gets it. --walk-forward 90d:30d (units h, d, w)\n"
+    "the `noderr data fetch` command that gets it. --symbol ETHUSDT runs every scenario on\n"
+    "that symbol (its windows read DIR/ETHUSDT-1h.csv; default: each scenario's own, BTCUSDT\n"
+    "for the catalogue). --walk-forward 90d:30d (units h, d, w)\n"
     "reports rolling in-sample and out-of-sample segments. Criteria and scenarios: --config\n"
     "(docs/validation.md). Exit 0: all that ran passed; 1: a scenario failed; 2: input error.\n";
 
 enum {
     OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
     /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
-    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP
+    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP, OPT_SYMBOL
 };
 
 static const struct option long_options[] = {
@@ -62,6 +66,7 @@ static const struct option long_options[] = {
     {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
     {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
     {"log-level", required_argument, 0, OPT_LOG},
+    {"symbol", required_argument, 0, OPT_SYMBOL},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -153,12 +158,27 @@ static int parse_walk_forward(options_t *o, const char *arg)
     return 0;
 }
 
+/* --symbol ETHUSDT: the file-name form, with a quote asset the instrument knows. */
+static int parse_symbol(options_t *o, const char *arg)
+{
+    nd_instrument_t probe;
+    if (!nd_data_symbol_valid(arg) || strlen(arg) >= sizeof probe.symbol ||
+        nd_instrument_init(&probe, arg, "sim") != ND_OK) {
+        fprintf(stderr, "noderr: --symbol: '%s' is not a symbol like ETHUSDT (capitals and "
+                        "digits, a known quote asset such as USDT)\n", arg);
+        return -1;
+    }
+    o->cfg.symbol = arg;
+    return 0;
+}
+
 /* The handler nd_cli_getopt calls for each option (ctx is the options_t). */
 static int parse_option(void *ctx, int opt, const char *arg)
 {
     options_t *o = ctx;
     switch (opt) {
     case OPT_DATA_DIR: o->cfg.data_dir = arg; return 0;
+    case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_CONFIG: o->cfg.config_path = arg; return 0;
     case OPT_STRATEGY: return add_strategy(o, arg);
     case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);
@@ -280,9 +300,10 @@ static void print_details(json_t *sc)
 
 static void print_table(json_t *doc)
 {
-    printf("noderr validate: %s, data from %s\n",
-           json_string_value(json_object_get(doc, "strategy")),
-           json_string_value(json_object_get(doc, "data_dir")));
+    json_t *symbol = json_object_get(doc, "symbol");
+    printf("noderr validate: %s%s%s, data from %s\n",
+           json_string_value(json_object_get(doc, "strategy")), symbol ? " on " : "",
+           symbol ? json_string_value(symbol) : "", json_string_value(json_object_get(doc, "data_dir")));
     printf("%-20s %-9s %-7s %9s %7s %9s %6s %5s  %s\n", "scenario", "kind", "status", "return",
            "sharpe", "max dd", "trades", "trips", "failed criteria");
     json_t *list = json_object_get(doc, "scenarios");

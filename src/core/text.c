@@ -98,3 +98,114 @@ nd_err_t nd_span_parse(const char *text, size_t len, unsigned flags, nd_span_t *
         nd_err_put(err, err_len, "'%s' is longer than 100 years (36525d)", shown);
     return ND_ERANGE;
 }
+
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* One YYYYMMDD date (exactly 8 digits) to 00:00 UTC of it, in ns. */
+static nd_err_t parse_yyyymmdd(const char *text, size_t len, int64_t *out, char *err,
+                               size_t err_len)
+{
+    static const char *const months[12] = {"January", "February", "March", "April", "May",
+                                           "June", "July", "August", "September", "October",
+                                           "November", "December"};
+    char shown[48];
+    int v[8];
+    for (size_t k = 0; k < len && k < 8; k++)
+        v[k] = text[k] - '0';
+    for (size_t k = 0; k < len; k++) {
+        if (len != 8 || text[k] < '0' || text[k] > '9') {
+            nd_err_put(err, err_len, "'%s' is not a date YYYYMMDD",
+                       nd_text_escape(text, len, shown, sizeof shown));
+            return ND_EPARSE;
+        }
+    }
+    int year = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
+    int month = v[4] * 10 + v[5], day = v[6] * 10 + v[7];
+    nd_text_escape(text, len, shown, sizeof shown);
+    if (month < 1 || month > 12) {
+        nd_err_put(err, err_len, "%s: month %02d does not exist", shown, month);
+        return ND_EPARSE;
+    }
+    if (day < 1 || day > days_in_month(year, month)) {
+        nd_err_put(err, err_len, "%s: %s %d has %d days", shown, months[month - 1], year,
+                   days_in_month(year, month));
+        return ND_EPARSE;
+    }
+    /* Nanoseconds since 1970 in an int64 end in April 2262. */
+    if (year < 1970 || year > 2261) {
+        nd_err_put(err, err_len, "%s: outside 1970..2261 (Unix time in nanoseconds)", shown);
+        return ND_ERANGE;
+    }
+    nd_civil_t c = {.year = year, .month = month, .day = day};
+    *out = nd_time_from_civil(&c);
+    ND_ASSERT(*out >= 0);
+    return ND_OK;
+}
+
+nd_err_t nd_timerange_parse(const char *text, size_t len, nd_timerange_t *out, char *err,
+                            size_t err_len)
+{
+    ND_ASSERT(text != NULL && out != NULL);
+    char shown[48];
+    const char *dash = memchr(text, '-', len);
+    if (!dash || memchr(dash + 1, '-', len - (size_t)(dash - text) - 1) || len == 1) {
+        nd_err_put(err, err_len, "'%s' is not YYYYMMDD-YYYYMMDD, YYYYMMDD- or -YYYYMMDD",
+                   nd_text_escape(text, len, shown, sizeof shown));
+        return ND_EPARSE;
+    }
+    nd_timerange_t r = {0, 0};
+    size_t head = (size_t)(dash - text), tail = len - head - 1;
+    nd_err_t rc = ND_OK;
+    if (head > 0)
+        rc = parse_yyyymmdd(text, head, &r.start_ns, err, err_len);
+    if (rc == ND_OK && tail > 0)
+        rc = parse_yyyymmdd(dash + 1, tail, &r.end_ns, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    if (tail > 0 && r.end_ns <= r.start_ns) {
+        nd_err_put(err, err_len, "'%s': the end must be after the start (the end date is "
+                   "excluded: 20220101-20220102 is one day)",
+                   nd_text_escape(text, len, shown, sizeof shown));
+        return ND_ERANGE;
+    }
+    *out = r;
+    return ND_OK;
+}
+
+char *nd_timerange_format(const nd_timerange_t *range, char *out, size_t cap)
+{
+    ND_ASSERT(range != NULL && out != NULL);
+    ND_ASSERT(cap > 0);
+    char a[32] = "start", b[32] = "end";
+    if (range->start_ns > 0)
+        nd_time_format_iso(range->start_ns, a, sizeof a);
+    if (range->end_ns > 0)
+        nd_time_format_iso(range->end_ns, b, sizeof b);
+    /* Dates only: a range is whole days. */
+    if (range->start_ns > 0)
+        a[10] = '\0';
+    if (range->end_ns > 0)
+        b[10] = '\0';
+    snprintf(out, cap, "%s .. %s", a, b);
+    return out;
+}
+
+char *nd_span_format(int64_t ns, char *out, size_t cap)
+{
+    ND_ASSERT(out != NULL && cap > 0);
+    ND_ASSERT(ns > 0);
+    if (ns % ND_NS_PER_DAY == 0)
+        snprintf(out, cap, "%lldd", (long long)(ns / ND_NS_PER_DAY));
+    else if (ns % ND_NS_PER_HOUR == 0)
+        snprintf(out, cap, "%lldh", (long long)(ns / ND_NS_PER_HOUR));
+    else if (ns % ND_NS_PER_MIN == 0)
+        snprintf(out, cap, "%lldm", (long long)(ns / ND_NS_PER_MIN));
+    else
+        snprintf(out, cap, "%llds", (long long)(ns / ND_NS_PER_SEC));
+    return out;
+}

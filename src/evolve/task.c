@@ -88,14 +88,17 @@ void nd_evolve_objectives_of(const nd_evolve_stats_t *s, const nd_evolve_objecti
 
 /* ---- Bars in memory. --------------------------------------------------------------------- */
 
-nd_err_t nd_evolve_bars_load(const char *path, nd_evolve_bars_t *out, char *err, size_t err_len)
+nd_err_t nd_evolve_bars_load(const char *path, const nd_bar_view_t *view, nd_evolve_bars_t *out,
+                             char *err, size_t err_len)
 {
     ND_ASSERT(path != NULL && out != NULL);
     nd_evolve_bars_t b = {0};
     if (nd_instrument_init(&b.inst, "BTC/USDT", "sim") != ND_OK)
         return ND_EINVAL;
     nd_bar_source_t *src = NULL;
-    nd_err_t rc = nd_bars_open(path, ND_BAR_FORMAT_AUTO, &b.inst, &src, err, err_len);
+    nd_bar_view_t as_is = {0};
+    nd_err_t rc = nd_bars_open_view(path, ND_BAR_FORMAT_AUTO, &b.inst, view ? view : &as_is, &src,
+                                    err, err_len);
     if (rc != ND_OK)
         return rc;
     rc = nd_bars_read_all(src, &b.bars, &b.count, err, err_len);

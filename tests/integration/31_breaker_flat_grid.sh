@@ -32,13 +32,13 @@ stdout_has "halted from 2022-06-16T07:00:00Z by drawdown 12.07% >= 12.00%"
 stdout_has "of the run, idle"
 grep -qE '^    halted +[0-9]+$' "$OUT" || fail "the text summary does not list the halted rejects by reason"
 
-check "the symbol comes from the file name, never a silent BTC/USDT; --data twice is refused"
+check "the symbol comes from the file name, never a silent BTC/USDT; a second --data without a symbol in its name is refused"
 expect_rc 0 "$NODERR" backtest --data "$SHARED/data/ETHUSDT-1h.csv" --strategy sma_cross:0.5 \
     --strategy mean_reversion:0.5
 stdout_has "noderr backtest: sma_cross + mean_reversion on ETH/USDT"
 expect_rc 0 "$NODERR" backtest --data "$ETH22" --strategy sma_cross --json
 pycheck "$OUT" "assert d['data']['symbol'] == 'BTC/USDT' and d['data']['symbol_source'] == 'default', d['data']"
-expect_usage_error "--data given twice" "$NODERR" backtest --data "$ETH22" --data "$ETH22" --strategy sma_cross
+expect_usage_error "each name must give its symbol" "$NODERR" backtest --data "$ETH22" --data "$ETH22" --strategy sma_cross
 
 check "grid: no halted run ends with a position open"
 n=0

@@ -418,7 +418,7 @@ static void agree_with_backtest(const char *path, double fast, double slow)
 {
     nd_evolve_bars_t bars;
     char err[256] = "";
-    cr_assert_eq(nd_evolve_bars_load(path, &bars, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_evolve_bars_load(path, NULL, &bars, err, sizeof err), ND_OK, "%s", err);
     const nd_strategy_def_t *def = nd_strategy_find("sma_cross");
     double params[ND_STRATEGY_PARAMS_MAX] = {fast, slow};
     nd_engine_config_t ecfg;
@@ -517,7 +517,7 @@ Test(evolve_task, a_run_cut_short_by_a_halt_is_marked)
     agree_with_backtest(ND_SHARED_DIR "/data/ETHUSDT-1h.csv", 5, 74);
     nd_evolve_bars_t bars;
     char err[256] = "";
-    cr_assert_eq(nd_evolve_bars_load(ND_SHARED_DIR "/data/ETHUSDT-1h.csv", &bars, err, sizeof err),
+    cr_assert_eq(nd_evolve_bars_load(ND_SHARED_DIR "/data/ETHUSDT-1h.csv", NULL, &bars, err, sizeof err),
                  ND_OK, "%s", err);
     double params[ND_STRATEGY_PARAMS_MAX] = {5, 74};
     nd_engine_config_t ecfg;
@@ -534,7 +534,7 @@ Test(evolve_task, missing_file_is_an_error_naming_it)
 {
     nd_evolve_bars_t bars;
     char err[256] = "";
-    cr_assert_neq(nd_evolve_bars_load("/nonexistent/bars.csv", &bars, err, sizeof err), ND_OK);
+    cr_assert_neq(nd_evolve_bars_load("/nonexistent/bars.csv", NULL, &bars, err, sizeof err), ND_OK);
     cr_assert(strstr(err, "/nonexistent/bars.csv") != NULL, "%s", err);
 }
 
@@ -589,7 +589,7 @@ Test(evolve_task, halted_runs_are_penalised_unless_off)
     write_synthetic_csv(path);
     nd_evolve_bars_t bars;
     char err[256] = "";
-    cr_assert_eq(nd_evolve_bars_load(path, &bars, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_evolve_bars_load(path, NULL, &bars, err, sizeof err), ND_OK, "%s", err);
     unlink(path);
     nd_evolve_task_t t = {0};
     t.def = nd_strategy_find("sma_cross");

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct command {
     const char *name;
@@ -69,8 +70,18 @@ static int dispatch(int argc, char **argv)
     return ND_EXIT_USAGE;
 }
 
+/* stdout's buffer when it is not a terminal. A write that fails inside printf leaves only the
+ * stream's error flag (the errno is gone by the final flush, which then says "Input/output
+ * error"); with output up to this size held until nd_cli_stdout_finish, the failing write is
+ * that flush's own and its reason ("No space left on device") is reported. Larger output still
+ * fails with exit 2, with the less precise reason. */
+#define STDOUT_BUFFER_BYTES (256u * 1024u)
+
 int main(int argc, char **argv)
 {
+    static char stdout_buffer[STDOUT_BUFFER_BYTES];
+    if (!isatty(STDOUT_FILENO))
+        setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
     int rc = dispatch(argc, argv);
     nd_cli_strategy_libs_close(); /* after the command: nothing uses a plugin's code any more */
     return nd_cli_stdout_finish(rc);

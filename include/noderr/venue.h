@@ -376,21 +376,9 @@ void nd_ws_destroy(nd_ws_t *ws);
  * jitter factor in [0.5, 1.0) from rng. Pure apart from rng. */
 int64_t nd_ws_backoff_ns(nd_rand_t *rng, uint32_t attempt, int64_t min_ns, int64_t max_ns);
 
-/* ---- Hooks the CLI calls (src/cli/cmd_book.c, cmd_decode.c, cmd_sign.c) -----------------
- * The CLI declares these weak and uses them when a connector links them in; a connector
- * provides them with exactly these signatures (and may declare them in its own header):
- *
- *   const nd_md_decoder_ops_t *nd_coinbase_decoder_ops(void);           // --venue coinbase
- *   const nd_md_decoder_ops_t *nd_coinbase_exchange_decoder_ops(void);  // coinbase-exchange
- *   nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
- *                                        nd_replay_result_t *out, char *err, size_t err_len);
- *       (book: initialised by the CLI with ND_BOOK_LEVELS_MAX levels, empty; the hook fills
- *        it and *out; the CLI prints updates_applied, bid_levels, ask_levels, top5_*)
- *   nd_err_t nd_coinbase_exchange_sign(const char *secret_b64, const char *timestamp,
- *                                      const char *method, const char *path,
- *                                      const char *body, char *out, size_t cap,
- *                                      char *err, size_t err_len);  // base64 into out
- */
+/* A venue's market-data decoder as a table, so one command drives every venue's decoder
+ * (binance.h nd_binance_decoder_ops, coinbase.h nd_coinbase_decoder_ops and
+ * nd_coinbase_exchange_decoder_ops). */
 typedef struct nd_md_decoder_ops {
     nd_err_t (*create)(void **decoder /* OUT */);
     nd_err_t (*decode)(void *decoder, const char *msg, size_t len, int64_t recv_ns,

@@ -3,8 +3,8 @@
  *
  * --venue binance: a REST depth snapshot (--snapshot) and the recorded diff frames (--diffs,
  * one message a line, combined-stream envelopes allowed) go through Binance's documented
- * procedure (nd_binance_depth_*). --venue coinbase-exchange: delegated to the Coinbase
- * connector's nd_coinbase_exchange_replay when it is linked in (weak symbol). Prices and
+ * procedure (nd_binance_depth_*). --venue coinbase-exchange: the Coinbase
+ * connector's nd_coinbase_exchange_replay. Prices and
  * quantities print with the decimals the venue uses (8 for Binance), as the venue sends them.
  * Depth messages for another symbol than the one followed are not applied and are counted
  * (events_other_symbol), never dropped silently. Exit 0 in sync, 1 when the replay ended out
@@ -15,6 +15,7 @@
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
 #include "noderr/book.h"
+#include "noderr/coinbase.h"
 #include "noderr/venue.h"
 
 #include <errno.h>
@@ -24,12 +25,6 @@
 #include <string.h>
 
 int nd_cmd_book(int argc, char **argv);
-
-/* Provided by the Coinbase connector when it is built (see venue.h, "Hooks"). */
-__attribute__((weak)) nd_err_t nd_coinbase_exchange_replay(const char *stream_path,
-                                                           nd_book_t *book,
-                                                           nd_replay_result_t *out,
-                                                           char *err, size_t err_len);
 
 /* Largest recorded file accepted: a day of one symbol's diffs is far smaller. */
 #define BOOK_FILE_MAX (512u << 20)
@@ -238,10 +233,6 @@ out:
 
 static int replay_coinbase_exchange(const book_opts_t *o)
 {
-    if (!nd_coinbase_exchange_replay) {
-        fprintf(stderr, "noderr book: --venue coinbase-exchange is not built into this binary\n");
-        return ND_EXIT_USAGE;
-    }
     nd_book_t book;
     nd_replay_result_t res;
     char err[256] = "";
@@ -325,7 +316,6 @@ int nd_cmd_book(int argc, char **argv)
         return replay_binance(&o);
     }
     if (strcmp(o.venue, "coinbase-exchange") == 0) {
-        /* Coinbase Exchange branch: implemented by the Coinbase connector (weak hook). */
         if (!o.stream) {
             fprintf(stderr, "noderr book: --venue coinbase-exchange needs --stream\n");
             return ND_EXIT_USAGE;

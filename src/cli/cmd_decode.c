@@ -2,11 +2,13 @@
  *
  * Input is JSON lines (one message a line) or one JSON document: a single (possibly
  * pretty-printed) message, or an array of messages. Each message goes through the venue's
- * decoder (nd_md_decoder_ops_t); Coinbase decoders are linked in through weak hooks. Bad
+ * decoder (nd_md_decoder_ops_t); the Coinbase decoders are the Coinbase connector's. Bad
  * messages are counted per reason and summarised on stderr; they never stop the run.
  * Exit 0 when the file was read (even with bad messages, unless --strict), 2 on usage or
  * input errors, 1 with --strict when any message was bad. */
 #include "cli.h"
+
+#include "noderr/coinbase.h"
 
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
@@ -18,10 +20,6 @@
 #include <string.h>
 
 int nd_cmd_decode(int argc, char **argv);
-
-/* Provided by the Coinbase connector when it is built (see venue.h, "Hooks"). */
-__attribute__((weak)) const nd_md_decoder_ops_t *nd_coinbase_decoder_ops(void);
-__attribute__((weak)) const nd_md_decoder_ops_t *nd_coinbase_exchange_decoder_ops(void);
 
 /* Largest file decoded; as one JSON document only up to DOC_MAX (tokens cost memory). */
 #define DECODE_FILE_MAX (1024u << 20)
@@ -205,11 +203,10 @@ static const nd_md_decoder_ops_t *venue_ops(const char *venue)
 {
     if (strcmp(venue, "binance") == 0)
         return nd_binance_decoder_ops();
-    /* Coinbase branches: implemented by the Coinbase connector (weak hooks). */
     if (strcmp(venue, "coinbase") == 0)
-        return nd_coinbase_decoder_ops ? nd_coinbase_decoder_ops() : NULL;
+        return nd_coinbase_decoder_ops();
     if (strcmp(venue, "coinbase-exchange") == 0)
-        return nd_coinbase_exchange_decoder_ops ? nd_coinbase_exchange_decoder_ops() : NULL;
+        return nd_coinbase_exchange_decoder_ops();
     return NULL;
 }
 

@@ -21,21 +21,6 @@
 
 int nd_cmd_oracle(int argc, char **argv);
 
-/* cmd_book.c and cmd_decode.c reach the Coinbase connector through weak symbols,
- * and a weak reference does not pull an object out of the static library by itself. This file
- * is always linked, so its strong references bring the connector in with the oracle. */
-static const struct {
-    const nd_md_decoder_ops_t *(*advanced)(void);
-    const nd_md_decoder_ops_t *(*exchange)(void);
-    nd_err_t (*replay)(const char *, nd_book_t *, nd_replay_result_t *, char *, size_t);
-    nd_err_t (*sign)(const char *, const char *, const char *, const char *, const char *, char *,
-                     size_t, char *, size_t);
-    const char *(*refprice_status)(nd_refprice_status_t);
-} coinbase_hooks __attribute__((used)) = {nd_coinbase_decoder_ops,
-                                          nd_coinbase_exchange_decoder_ops,
-                                          nd_coinbase_exchange_replay, nd_coinbase_exchange_sign,
-                                          nd_refprice_status_name};
-
 /* ---- oracle ------------------------------------------------------------------------------- */
 
 typedef struct oracle_opts {

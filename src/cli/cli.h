@@ -80,6 +80,17 @@ int nd_cli_param_set(struct nd_backtest_config *cfg, const char *kv);
 int nd_cli_params_load(struct nd_backtest_config *cfg, const char *path,
                        int (*add_strategy)(void *ctx, const char *name), void *ctx);
 
+/* --strategy-file F.lua[:WEIGHT] (strategy_lua.h): loads the script into *def (freed at exit)
+ * and the weight in millionths into *weight_e6 (0 when none is given). -1 with a message naming
+ * the option, the script's file and line, and why. */
+struct nd_strategy_def;
+int nd_cli_strategy_file(const char *option, const char *text, const struct nd_strategy_def **def,
+                         int64_t *weight_e6);
+/* After a run: 1 when a script loaded by nd_cli_strategy_file failed in a callback (each failure
+ * printed as "noderr COMMAND: strategy NAME failed: file:line: why (in on_bar)"), else 0. The
+ * command then exits 2: a script error is never silent. */
+int nd_cli_strategy_file_failed(const char *command);
+
 /* Durations (text.h): "180d", "12h", "2w", with ND_SPAN_BARS_OK a bare number of bars; and
  * the TRAIN:TEST pair of --walk-forward. -1 with a message naming the option and why. */
 int nd_cli_span(const char *option, const char *text, unsigned flags, nd_span_t *out);

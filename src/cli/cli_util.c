@@ -5,12 +5,14 @@
 #include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/scenario.h"
+#include "noderr/strategy_lua.h"
 #include "noderr/text.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,4 +317,66 @@ int nd_cli_log_level(const char *arg)
     }
     nd_log_set_level(level);
     return 0;
+}
+
+/* ---- Scripted strategies (--strategy-file). ---------------------------------------------- */
+
+/* The scripts loaded by this process, freed at exit (the engines that ran them are gone). */
+static const nd_strategy_def_t *loaded_scripts[ND_STRATEGIES_MAX];
+static int loaded_script_count;
+
+static void free_loaded_scripts(void)
+{
+    for (int k = 0; k < loaded_script_count; k++)
+        nd_lua_strategy_free(loaded_scripts[k]);
+    loaded_script_count = 0;
+}
+
+int nd_cli_strategy_file(const char *option, const char *text, const nd_strategy_def_t **def,
+                         int64_t *weight_e6)
+{
+    char path[512];
+    const char *colon = strrchr(text, ':');
+    /* F.lua:0.5 carries a weight; a colon followed by anything but a number is the path's. */
+    bool weighted = colon && colon[1] != '\0' && strspn(colon + 1, "0123456789.") ==
+                                                     strlen(colon + 1);
+    size_t len = weighted ? (size_t)(colon - text) : strlen(text);
+    if (len == 0 || len >= sizeof path) {
+        fprintf(stderr, "noderr: %s: '%s' is not a script path\n", option, text);
+        return -1;
+    }
+    memcpy(path, text, len);
+    path[len] = '\0';
+    *weight_e6 = 0;
+    char wopt[64];
+    snprintf(wopt, sizeof wopt, "%s weight", option);
+    if (weighted && nd_cli_fixed(wopt, colon + 1, 6, 1, 1000000, weight_e6))
+        return -1;
+    if (loaded_script_count >= ND_STRATEGIES_MAX) {
+        fprintf(stderr, "noderr: %s: at most %d scripts\n", option, ND_STRATEGIES_MAX);
+        return -1;
+    }
+    char err[1024] = "";
+    if (nd_lua_strategy_load(path, def, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: %s: %s\n", option, err);
+        return -1;
+    }
+    if (loaded_script_count == 0)
+        atexit(free_loaded_scripts);
+    loaded_scripts[loaded_script_count++] = *def;
+    return 0;
+}
+
+int nd_cli_strategy_file_failed(const char *command)
+{
+    int failed = 0;
+    for (int k = 0; k < loaded_script_count; k++) {
+        const char *why = nd_lua_strategy_error(loaded_scripts[k]);
+        if (why != NULL) {
+            fprintf(stderr, "noderr %s: strategy %s failed: %s\n", command,
+                    loaded_scripts[k]->name, why);
+            failed = 1;
+        }
+    }
+    return failed;
 }

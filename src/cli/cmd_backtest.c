@@ -19,7 +19,8 @@ static const char usage_text[] =
     "usage: noderr backtest [--data FILE] [--format auto|csv|kline] [--symbol S]\n"
     "                       [--price-decimals N] [--qty-decimals N] [--tick-size X]\n"
     "                       [--lot-size X] [--min-notional X]\n"
-    "                       --strategy NAME[:WEIGHT] [--param k=v]... [--params FILE]\n"
+    "                       (--strategy NAME[:WEIGHT] | --strategy-file F.lua[:WEIGHT])\n"
+    "                       [--param k=v]... [--params FILE]\n"
     "                       [--cash N] [--fee-bps N] [--maker-fee-bps N] [--taker-fee-bps N]\n"
     "                       [--slippage-bps N] [--impact-bps N] [--max-volume-pct P]\n"
     "                       [--sizing fixed:QTY|percent:P] [--allow-short]\n"
@@ -71,7 +72,7 @@ enum {
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
     OPT_REPORT, OPT_DB, OPT_DB_COMMIT, OPT_PRETRADE,
     OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
-    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE
+    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE, OPT_STRATEGY_FILE
 };
 
 static const struct option long_options[] = {
@@ -79,6 +80,7 @@ static const struct option long_options[] = {
     {"format", required_argument, 0, OPT_FORMAT},
     {"symbol", required_argument, 0, OPT_SYMBOL},
     {"strategy", required_argument, 0, OPT_STRATEGY},
+    {"strategy-file", required_argument, 0, OPT_STRATEGY_FILE},
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
     {"cash", required_argument, 0, ND_CLI_OPT_CASH},
@@ -181,6 +183,21 @@ static int parse_commit_every(options_t *o, const char *arg)
     return ok ? 0 : -1;
 }
 
+static int add_def(options_t *o, const nd_strategy_def_t *def, int64_t weight_e6)
+{
+    if (o->cfg.strategy_count >= ND_STRATEGIES_MAX) {
+        fprintf(stderr, "noderr: --strategy: at most %d strategies\n", ND_STRATEGIES_MAX);
+        return -1;
+    }
+    nd_strategy_spec_t *spec = &o->cfg.strategies[o->cfg.strategy_count];
+    memset(spec, 0, sizeof *spec);
+    spec->def = def;
+    nd_strategy_params_default(def, spec->params);
+    spec->weight_e6 = weight_e6;
+    o->cfg.strategy_count++;
+    return 0;
+}
+
 static int add_strategy(options_t *o, const char *arg)
 {
     char name[64];
@@ -200,18 +217,20 @@ static int add_strategy(options_t *o, const char *arg)
                 name);
         return -1;
     }
-    if (o->cfg.strategy_count >= ND_STRATEGIES_MAX) {
-        fprintf(stderr, "noderr: --strategy: at most %d strategies\n", ND_STRATEGIES_MAX);
+    int64_t weight_e6 = 0;
+    if (colon && nd_cli_fixed("--strategy weight", colon + 1, 6, 1, 1000000, &weight_e6))
         return -1;
-    }
-    nd_strategy_spec_t *spec = &o->cfg.strategies[o->cfg.strategy_count];
-    memset(spec, 0, sizeof *spec);
-    spec->def = def;
-    nd_strategy_params_default(def, spec->params);
-    if (colon && nd_cli_fixed("--strategy weight", colon + 1, 6, 1, 1000000, &spec->weight_e6))
+    return add_def(o, def, weight_e6);
+}
+
+/* --strategy-file F.lua[:WEIGHT]: a scripted strategy (docs/strategy-lua.md). */
+static int add_strategy_file(options_t *o, const char *arg)
+{
+    const nd_strategy_def_t *def = NULL;
+    int64_t weight_e6 = 0;
+    if (nd_cli_strategy_file("--strategy-file", arg, &def, &weight_e6))
         return -1;
-    o->cfg.strategy_count++;
-    return 0;
+    return add_def(o, def, weight_e6);
 }
 
 static int set_param(options_t *o, const char *kv)
@@ -324,6 +343,7 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_FORMAT: return parse_format(o, arg);
     case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_STRATEGY: return add_strategy(o, arg);
+    case OPT_STRATEGY_FILE: return add_strategy_file(o, arg);
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: o->params_path = arg; return load_params(o, arg);
     case OPT_SIZING: return parse_sizing(o, arg);
@@ -477,7 +497,8 @@ static int parse_args(options_t *o, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (o->cfg.strategy_count == 0) {
-        fprintf(stderr, "noderr backtest: --strategy NAME is required (see 'noderr strategies')\n");
+        fprintf(stderr, "noderr backtest: --strategy NAME or --strategy-file F.lua is required "
+                        "(see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (resolve_depth(o))
@@ -727,7 +748,10 @@ static int run(options_t *o)
     if (db_finish(o, &db, rc, err, sizeof err) != ND_OK)
         rc = ND_EIO;
     int exit_code = ND_EXIT_OK;
-    if (rc != ND_OK) {
+    if (nd_cli_strategy_file_failed("backtest")) {
+        exit_code = ND_EXIT_USAGE;
+        rc = rc == ND_OK ? ND_ESTATE : rc; /* no summary, report or JSON of a broken run */
+    } else if (rc != ND_OK) {
         fprintf(stderr, "noderr backtest: %s\n", err[0] ? err : nd_strerror(rc));
         exit_code = ND_EXIT_USAGE;
     } else if (o->json) {

@@ -16,7 +16,8 @@
 int nd_cmd_validate(int argc, char **argv);
 
 static const char usage_text[] =
-    "usage: noderr validate --strategy NAME [--param k=v]... [--params FILE]\n"
+    "usage: noderr validate (--strategy NAME | --strategy-file F.lua) [--param k=v]...\n"
+    "                       [--params FILE]\n"
     "                       [--data-dir DIR] [--config FILE] [--scenario NAME]...\n"
     "                       [--walk-forward TRAIN:TEST] [--json] [--csv DIR]\n"
     "                       [--report FILE.html] [--cash N] [--fee-bps N] [--slippage-bps N]\n"
@@ -36,13 +37,14 @@ static const char usage_text[] =
 enum {
     OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
     /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
-    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP
+    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP, OPT_STRATEGY_FILE
 };
 
 static const struct option long_options[] = {
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {"config", required_argument, 0, OPT_CONFIG},
     {"strategy", required_argument, 0, OPT_STRATEGY},
+    {"strategy-file", required_argument, 0, OPT_STRATEGY_FILE},
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
     {"json", no_argument, 0, OPT_JSON},
@@ -75,14 +77,8 @@ typedef struct options {
     const char *only[ONLY_MAX];
 } options_t;
 
-static int add_strategy(options_t *o, const char *name)
+static int add_def(options_t *o, const nd_strategy_def_t *def)
 {
-    const nd_strategy_def_t *def = nd_strategy_find(name);
-    if (!def) {
-        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
-                name);
-        return -1;
-    }
     nd_backtest_config_t *bt = &o->cfg.backtest;
     if (bt->strategy_count > 0) {
         fprintf(stderr, "noderr: --strategy: validate takes one strategy\n");
@@ -93,6 +89,27 @@ static int add_strategy(options_t *o, const char *name)
     nd_strategy_params_default(def, bt->strategies[0].params);
     bt->strategy_count = 1;
     return 0;
+}
+
+static int add_strategy(options_t *o, const char *name)
+{
+    const nd_strategy_def_t *def = nd_strategy_find(name);
+    if (!def) {
+        fprintf(stderr, "noderr: --strategy: unknown strategy '%s' (see 'noderr strategies')\n",
+                name);
+        return -1;
+    }
+    return add_def(o, def);
+}
+
+/* --strategy-file F.lua: a scripted strategy (docs/strategy-lua.md). */
+static int add_strategy_file(options_t *o, const char *arg)
+{
+    const nd_strategy_def_t *def = NULL;
+    int64_t weight_e6 = 0;
+    if (nd_cli_strategy_file("--strategy-file", arg, &def, &weight_e6))
+        return -1;
+    return add_def(o, def);
 }
 
 static int set_param(options_t *o, const char *kv)
@@ -155,6 +172,7 @@ static int parse_option(void *ctx, int opt, const char *arg)
     case OPT_DATA_DIR: o->cfg.data_dir = arg; return 0;
     case OPT_CONFIG: o->cfg.config_path = arg; return 0;
     case OPT_STRATEGY: return add_strategy(o, arg);
+    case OPT_STRATEGY_FILE: return add_strategy_file(o, arg);
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: return load_params(o, arg);
     case OPT_JSON: o->json = true; return 0;
@@ -189,7 +207,8 @@ static int parse_args(options_t *o, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (o->cfg.backtest.strategy_count == 0) {
-        fprintf(stderr, "noderr validate: --strategy NAME is required (see 'noderr strategies')\n");
+        fprintf(stderr, "noderr validate: --strategy NAME or --strategy-file F.lua is required "
+                        "(see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (!o->cfg.data_dir)
@@ -313,6 +332,10 @@ static int run(options_t *o)
     json_t *doc = NULL;
     char err[1024] = "";
     nd_err_t rc = nd_validate_run(&o->cfg, &doc, err, sizeof err);
+    if (nd_cli_strategy_file_failed("validate")) {
+        json_decref(doc);
+        return ND_EXIT_USAGE;
+    }
     if (rc != ND_OK) {
         fprintf(stderr, "noderr validate: %s\n", err[0] ? err : nd_strerror(rc));
         return ND_EXIT_USAGE;

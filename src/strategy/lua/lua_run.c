@@ -85,9 +85,12 @@ static double whole_arg(lua_State *L, int idx, const char *what, double lo, doub
     if (lua_type(L, idx) != LUA_TNUMBER)
         luaL_error(L, "%s must be a number (got %s)", what, luaL_typename(L, idx));
     double v = lua_tonumber(L, idx);
-    if (!(v >= lo && v <= hi) || v != floor(v))
-        luaL_error(L, "%s %.17g does not fit: a whole number in [%.17g, %.17g] is needed", what,
-                   v, lo, hi);
+    if (!(v >= lo && v <= hi) || v != floor(v)) {
+        char why[256]; /* lua_pushfstring knows no %g */
+        snprintf(why, sizeof why, "%s %.17g does not fit: a whole number in [%.17g, %.17g] is "
+                 "needed", what, v, lo, hi);
+        luaL_error(L, "%s", why);
+    }
     return v;
 }
 

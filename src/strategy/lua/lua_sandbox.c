@@ -45,6 +45,10 @@ static void vm_hook(lua_State *L, lua_Debug *ar)
     nd__lua_vm_t *vm = NULL;
     lua_getallocf(L, (void **)&vm);
     vm->over_budget = 1;
+    lua_Debug where;
+    if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where) && where.currentline > 0)
+        luaL_error(L, "%s:%d: CPU budget of %d instructions exceeded", where.short_src,
+                   where.currentline, ND_LUA_CPU_BUDGET);
     luaL_error(L, "CPU budget of %d instructions exceeded", ND_LUA_CPU_BUDGET);
 }
 
@@ -160,9 +164,12 @@ static void tail_call_opcodes(lua_State *L, int util, uint64_t tail[4])
     }
 }
 
-enum { BC_MODE_JUMP = 13, BC_BIAS_J = 0x8000 };
+/* From LuaJIT's lj_bc.h and lua_type(): a jump operand's mode, the bias of jump offsets, and
+ * the type lua_type() gives a function prototype (a constant of its parent, as jit.util.funck
+ * returns it; jit.util and luaJIT_setmode take it like a function). */
+enum { BC_MODE_JUMP = 13, BC_BIAS_J = 0x8000, LJ_TYPE_PROTO = 9 };
 
-/* Marks the prototype of the function on top of the stack, and of every function nested in it,
+/* Marks the prototype (or function) on top of the stack, and every prototype nested in it,
  * not to be compiled when its bytecode holds a backward jump (a loop) or a tail call. */
 static void restrict_jit(lua_State *L, int util, const uint64_t tail[4], int depth)
 {
@@ -196,7 +203,7 @@ static void restrict_jit(lua_State *L, int util, const uint64_t tail[4], int dep
             lua_pop(L, 1);
             break;
         }
-        if (lua_isfunction(L, -1))
+        if (lua_type(L, -1) == LJ_TYPE_PROTO)
             restrict_jit(L, util, tail, depth + 1);
         lua_pop(L, 1);
     }

@@ -38,7 +38,19 @@ static const char *const key_names[K_COUNT] = {
     "ts", "open", "high", "low", "close", "volume", "px", "qty", "side", "fee",
     "client_id", "maker", "trade_id", "bid_px", "bid_qty", "ask_px", "ask_qty",
 };
-#define S_TOP (S_KEY + K_COUNT - 1)
+/* Above the keys: the bar trampoline (see bar_trampoline). */
+#define S_BAR_CALL (S_KEY + K_COUNT)
+#define S_TOP S_BAR_CALL
+
+/* on_bar goes through this function of ours: the six fields are set by (compiled) Lua rather
+ * than through six rawsets of the C API, which cost more than the script's own work. */
+static const char bar_trampoline[] =
+    "local bar, on_bar, ctx = ...\n"
+    "return function(ts, open, high, low, close, volume)\n"
+    "  bar.ts = ts; bar.open = open; bar.high = high; bar.low = low; bar.close = close\n"
+    "  bar.volume = volume\n"
+    "  on_bar(ctx, bar)\n"
+    "end\n";
 
 typedef struct lua_inst {
     nd__lua_vm_t vm;
@@ -240,6 +252,12 @@ static void build_stack(lua_inst_t *inst, uint32_t strategy_index)
         lua_getfield(L, S_SCRIPT, nd__lua_cb_names[k]);
     for (int k = 0; k < K_COUNT; k++)
         lua_pushstring(L, key_names[k]);
+    int rc = luaL_loadbuffer(L, bar_trampoline, sizeof bar_trampoline - 1, "=noderr");
+    ND_ASSERT(rc == 0);
+    lua_pushvalue(L, S_BAR);
+    lua_pushvalue(L, S_FN + ND_LUA_ON_BAR);
+    lua_pushvalue(L, S_CTX);
+    lua_call(L, 3, 1);
     ND_ASSERT(lua_gettop(L) == S_TOP);
 }
 
@@ -255,7 +273,12 @@ static nd_err_t lua_on_start(void *state, const double *params, uint32_t instrum
     nd_err_t rc = nd__lua_vm_open(&inst->vm, inst->script, err, sizeof err);
     if (rc == ND_OK) {
         lua_settop(inst->vm.L, S_SCRIPT); /* the table alone */
+        /* These few allocations are outside any protected call: a script that filled its heap
+         * must not turn them into a Lua panic (which exits), so the cap waits for them. */
+        size_t cap = inst->vm.bytes_max;
+        inst->vm.bytes_max = SIZE_MAX;
         build_stack(inst, ctx->strategy_index);
+        inst->vm.bytes_max = cap;
         for (int k = 0; k < ND_LUA_CB_COUNT && rc == ND_OK; k++) {
             if (lua_isfunction(inst->vm.L, S_FN + k) != inst->script->has_cb[k]) {
                 snprintf(err, sizeof err, "%s: %s changed between runs of the script",
@@ -320,15 +343,14 @@ static void lua_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
         return;
     lua_State *L = inst->vm.L;
     inst->ctx = ctx;
-    push_cb(L, ND_LUA_ON_BAR);
-    set_num(L, S_BAR, K_TS, (double)bar->ts_ns);
-    set_num(L, S_BAR, K_OPEN, (double)bar->open);
-    set_num(L, S_BAR, K_HIGH, (double)bar->high);
-    set_num(L, S_BAR, K_LOW, (double)bar->low);
-    set_num(L, S_BAR, K_CLOSE, (double)bar->close);
-    set_num(L, S_BAR, K_VOLUME, (double)bar->volume);
-    lua_pushvalue(L, S_BAR);
-    call_cb(inst, ND_LUA_ON_BAR, 1);
+    lua_pushvalue(L, S_BAR_CALL);
+    lua_pushnumber(L, (double)bar->ts_ns);
+    lua_pushnumber(L, (double)bar->open);
+    lua_pushnumber(L, (double)bar->high);
+    lua_pushnumber(L, (double)bar->low);
+    lua_pushnumber(L, (double)bar->close);
+    lua_pushnumber(L, (double)bar->volume);
+    call_cb(inst, ND_LUA_ON_BAR, 5); /* six arguments: call_cb counts ctx as one */
 }
 
 static void lua_on_fill(void *state, const nd_fill_t *fill, nd_strategy_ctx_t *ctx)

@@ -28,13 +28,14 @@ return {
       help = "slow SMA window in bars" },
   },
 
+  requires = { "fast < slow" }, -- checked before a run, as the built-in's validate()
+
   on_start = function(ctx, params)
     fast, slow = params.fast, params.slow
     for i = 0, slow - 1 do ring[i] = 0 end
   end,
 
   on_bar = function(ctx, bar)
-    if fast >= slow then return end -- no crossing of a window with itself: stays flat
     local close = bar.close
     if ref == nil then ref = close end
     local d = close - ref

@@ -23,13 +23,14 @@ expect_rc 0 "$NODERR" backtest --strategy-file "$LUA" --param fast=5 --param slo
 expect_rc 0 "$NODERR" backtest --strategy sma_cross --param fast=5 --param slow=20 \
     --trades-out "$WORK/c.csv"
 cmp "$WORK/lua.csv" "$WORK/c.csv" || fail "Lua and C trades differ (fast=5 slow=20)"
-expect_usage_error "slow" "$NODERR" backtest --strategy-file "$LUA" --param slow=2
+expect_usage_error "sma_cross: fast (10) must be < slow (8)" \
+    "$NODERR" backtest --strategy-file "$LUA" --param slow=8
 
 check "a weight after the path, and a script beside a built-in"
 expect_rc 0 "$NODERR" backtest --strategy-file "$LUA:0.5" --strategy ema_momentum:0.5 --json
 pycheck "$OUT" 'assert d["bars"] > 0, d'
 
-check "validate and evolve take the script"
+check "validate and evolve take the script (evolve chooses as for the built-in)"
 expect_rc 0 "$NODERR" validate --strategy-file "$LUA" --json
 [ "$RC" -le 1 ] || fail "validate exited $RC"
 expect_rc 0 "$NODERR" evolve --strategy-file "$LUA" --scenario flash-crash --population 8 \
@@ -38,6 +39,9 @@ pycheck "$WORK/best.json" '
 assert d["strategy"] == "sma_cross", d
 assert set(d["params"]) == {"fast", "slow"}, d
 '
+expect_rc 0 "$NODERR" evolve --strategy sma_cross --scenario flash-crash --population 8 \
+    --generations 2 --seed 3 --threads 2 --out "$WORK/best_c.json"
+cmp "$WORK/best.json" "$WORK/best_c.json" || fail "evolve chose differently for Lua and C"
 check "the evolved parameters run back through --params"
 expect_rc 0 "$NODERR" backtest --strategy-file "$LUA" --params "$WORK/best.json" --json
 

@@ -391,3 +391,29 @@ Test(strategy_lua, indicator_objects)
     cr_assert_null(nd_lua_strategy_error(def), "%s", nd_lua_strategy_error(def));
     run_stop(&r);
 }
+
+Test(strategy_lua, requires_become_validate)
+{
+    const nd_strategy_def_t *def = load_ok(
+        "return { name = 'q', params = {\n"
+        " {name = 'a', type = 'int', min = 1, max = 9, default = 2},\n"
+        " {name = 'b', type = 'int', min = 1, max = 9, default = 5} },\n"
+        " requires = { 'a < b', 'b ~= a' },\n"
+        " on_bar = function() end }\n");
+    cr_assert_not_null(def->validate);
+    double p[ND_STRATEGY_PARAMS_MAX] = {2, 5};
+    char err[256] = "";
+    cr_assert_eq(nd_strategy_params_check(def, p, err, sizeof err), ND_OK, "%s", err);
+    p[0] = 7;
+    cr_assert_eq(nd_strategy_params_check(def, p, err, sizeof err), ND_EINVAL);
+    cr_assert_str_eq(err, "q: a (7) must be < b (5)");
+    nd_lua_strategy_free(def);
+    const nd_strategy_def_t *none = load_ok("return { name = 'n', on_bar = function() end }");
+    cr_assert_null(none->validate);
+    nd_lua_strategy_free(none);
+    expect_load_error("return { name = 'x', on_bar = function() end, params = {\n"
+                      " {name = 'a', type = 'int', min = 1, max = 9, default = 2} },\n"
+                      " requires = { 'a < c' } }", "requires[1]: expected");
+    expect_load_error("return { name = 'x', on_bar = function() end, requires = { 5 } }",
+                      "requires[1]");
+}

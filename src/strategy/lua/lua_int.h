@@ -20,6 +20,17 @@
 #define ND_LUA_NAME_MAX 64
 #define ND_LUA_HELP_MAX 160
 #define ND_LUA_CHOICES_MAX 16
+/* Relations between parameters a script may require ("fast < slow"). */
+#define ND_LUA_REQUIRES_MAX 8
+/* Scripts with requirements loaded at once: each takes one of the validate() entry points
+ * (the C interface's validate has no way to reach its script but through which function it is). */
+#define ND_LUA_VALIDATE_SLOTS 64
+
+/* One requirement: params[lhs] OP params[rhs]. */
+typedef struct nd__lua_require {
+    int lhs, rhs;
+    char op[3]; /* "<", "<=", ">", ">=", "~=" */
+} nd__lua_require_t;
 
 typedef struct nd__lua_param_text {
     char name[ND_LUA_NAME_MAX];
@@ -39,6 +50,9 @@ typedef struct nd__lua_script {
     nd__lua_param_text_t text[ND_STRATEGY_PARAMS_MAX];
     /* Which callbacks the script defines (index: the nd__lua_cb_t below). */
     bool has_cb[8];
+    nd__lua_require_t requires[ND_LUA_REQUIRES_MAX];
+    int require_count;
+    int validate_slot; /* -1: none */
     atomic_int failed;      /* 1 once a callback failed: every instance stops calling the script */
     atomic_int error_ready; /* 1 once error holds the first failure's message */
     char error[768];
@@ -76,6 +90,14 @@ int nd__lua_vm_call(nd__lua_vm_t *vm, int nargs, int nresults, const char *what,
                     size_t err_len);
 /* Registers the indicator constructors (nd.sma, nd.ema, nd.rsi, nd.indicator) in table at idx. */
 void nd__lua_indicators_open(lua_State *L, int idx);
+
+/* Reads requires = {"a < b", ...} of the script's table at idx (after the params). */
+nd_err_t nd__lua_requires_read(lua_State *L, int idx, nd__lua_script_t *s, char *err,
+                               size_t err_len);
+/* Gives def a validate() entry point that checks the requirements (none needed: NULL), or
+ * ND_EFULL when every slot is taken; releases it. */
+nd_err_t nd__lua_validate_bind(nd__lua_script_t *s, char *err, size_t err_len);
+void nd__lua_validate_unbind(nd__lua_script_t *s);
 
 /* The strategy callbacks, bound into every script's definition (lua_run.c). */
 void nd__lua_bind(nd__lua_script_t *script);

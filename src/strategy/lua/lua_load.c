@@ -280,7 +280,12 @@ nd_err_t nd_lua_strategy_load(const char *path, const nd_strategy_def_t **out, c
         rc = read_header(vm.L, lua_gettop(vm.L), s, err, err_len);
     if (rc == ND_OK)
         rc = read_params(vm.L, lua_gettop(vm.L), s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd__lua_requires_read(vm.L, lua_gettop(vm.L), s, err, err_len);
     nd__lua_vm_close(&vm);
+    s->validate_slot = -1;
+    if (rc == ND_OK)
+        rc = nd__lua_validate_bind(s, err, err_len);
     if (rc != ND_OK) {
         nd_free(s->source);
         nd_free(s);
@@ -301,6 +306,7 @@ void nd_lua_strategy_free(const nd_strategy_def_t *def)
         return;
     ND_ASSERT(nd_lua_strategy_is(def));
     nd__lua_script_t *s = (nd__lua_script_t *)def->user;
+    nd__lua_validate_unbind(s);
     nd_free(s->source);
     nd_free(s);
 }

@@ -425,7 +425,7 @@ void nd__lua_bind(nd__lua_script_t *script)
     nd_strategy_def_t *def = &script->def;
     const bool *has = script->has_cb;
     def->state_size = lua_state_size;
-    def->validate = NULL; /* validate() cannot reach its script: relations go in on_start */
+    /* def->validate: the requirements' entry point, set by nd__lua_validate_bind */
     def->on_start = lua_on_start;
     def->on_stop = lua_on_stop;
     def->on_bar = has[ND_LUA_ON_BAR] ? lua_on_bar : NULL;

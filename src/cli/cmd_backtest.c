@@ -497,8 +497,8 @@ static int parse_args(options_t *o, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (o->cfg.strategy_count == 0) {
-        fprintf(stderr, "noderr backtest: --strategy NAME or --strategy-file F.lua is required "
-                        "(see 'noderr strategies')\n");
+        fprintf(stderr, "noderr backtest: --strategy NAME is required (or --strategy-file "
+                        "F.lua; see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (resolve_depth(o))

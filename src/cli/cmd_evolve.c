@@ -295,7 +295,7 @@ static int finish_options(options_t *o)
 {
     const char *why = NULL;
     if (!o->task.def)
-        why = "--strategy NAME or --strategy-file F.lua is required (see 'noderr strategies')";
+        why = "--strategy NAME is required (or --strategy-file F.lua; see 'noderr strategies')";
     else if (!o->data_path && !o->scenario)
         why = "give --data FILE or --scenario NAME";
     else if (o->data_path && o->scenario)

@@ -207,8 +207,8 @@ static int parse_args(options_t *o, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (o->cfg.backtest.strategy_count == 0) {
-        fprintf(stderr, "noderr validate: --strategy NAME or --strategy-file F.lua is required "
-                        "(see 'noderr strategies')\n");
+        fprintf(stderr, "noderr validate: --strategy NAME is required (or --strategy-file "
+                        "F.lua; see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (!o->cfg.data_dir)

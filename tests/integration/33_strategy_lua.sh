@@ -61,6 +61,34 @@ expect_usage_error "bad.lua:5:" "$NODERR" validate --strategy-file "$WORK/bad.lu
 expect_usage_error "bad.lua:5:" "$NODERR" evolve --strategy-file "$WORK/bad.lua" \
     --scenario flash-crash --population 4 --generations 1
 
+check "on_fill, set_timer/on_timer and submit through the engine"
+cat >"$WORK/ev.lua" <<'LUA'
+local fills, timers, n = 0, 0, 0
+return { name = "ev",
+  on_bar = function(ctx, bar)
+    n = n + 1
+    if n == 10 then
+      assert(ctx:submit{side = "buy", type = "limit", px = bar.close - bar.close % 1000000})
+      assert(ctx:set_timer(bar.ts + 3600e9 * 5, 77))
+    end
+    if n == 200 then assert(fills == 2, "fills " .. fills) assert(timers == 1) end
+  end,
+  on_fill = function(ctx, fill)
+    fills = fills + 1
+    assert(fill.side == (fills == 1 and "buy" or "sell") and fill.qty > 0 and fill.px > 0)
+  end,
+  on_timer = function(ctx, now, id) assert(id == 77) timers = timers + 1 ctx:target(0) end,
+}
+LUA
+expect_rc 0 "$NODERR" backtest --strategy-file "$WORK/ev.lua" --json
+pycheck "$OUT" 'assert d["fills"] == 2, d["fills"]'
+
+check "event-level runs call on_trade"
+printf 'local t = 0\nreturn { name = "tr", on_trade = function(ctx, tr)\n t = t + 1\n if t == 100 then error("trade " .. tr.side) end\nend }\n' \
+    >"$WORK/tr.lua"
+expect_usage_error "tr.lua:4: trade " "$NODERR" backtest --synthetic-l2 --events 5000 \
+    --strategy-file "$WORK/tr.lua"
+
 check "sandbox and budget errors name the cause"
 printf 'return { name = "x", on_bar = function(ctx, bar)\n io.open("/etc/passwd")\nend }\n' \
     >"$WORK/io.lua"

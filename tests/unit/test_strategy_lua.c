@@ -207,6 +207,10 @@ Test(strategy_lua, cpu_budget_stops_infinite_loops_and_names_the_callback)
     expect_bar_error("local t = {1, 2, 3} while true do for _, v in ipairs(t) do end end",
                      "CPU budget");
     expect_load_error("while true do end return {}", "CPU budget");
+    /* Catching the budget's error does not buy more time. */
+    expect_bar_error("while true do pcall(function() while true do end end) end", "CPU budget");
+    expect_bar_error("local co = coroutine.wrap(function() while true do end end) co()",
+                     "CPU budget");
 }
 
 Test(strategy_lua, memory_cap)

@@ -38,13 +38,18 @@ static void *vm_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
     return p;
 }
 
-/* Raised when the instruction budget of a call runs out (only in the interpreter; see above). */
+/* Raised when the instruction budget of a call runs out (only in the interpreter; see above).
+ * From then on the hook fires at every instruction and raises again, so a script that catches
+ * the error with pcall cannot carry on: the next instruction outside a pcall ends the call. */
 static void vm_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     nd__lua_vm_t *vm = NULL;
     lua_getallocf(L, (void **)&vm);
-    vm->over_budget = 1;
+    if (!vm->over_budget) {
+        vm->over_budget = 1;
+        lua_sethook(L, vm_hook, LUA_MASKCOUNT, 1);
+    }
     lua_Debug where;
     if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where) && where.currentline > 0)
         luaL_error(L, "%s:%d: CPU budget of %d instructions exceeded", where.short_src,
@@ -228,6 +233,7 @@ int nd__lua_vm_call(nd__lua_vm_t *vm, int nargs, int nresults, const char *what,
                     size_t err_len)
 {
     lua_State *L = vm->L;
+    vm->over_budget = 0;
     lua_sethook(L, vm_hook, LUA_MASKCOUNT, ND_LUA_CPU_BUDGET);
     int rc = lua_pcall(L, nargs, nresults, 0);
     if (rc == 0)

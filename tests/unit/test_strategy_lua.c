@@ -386,7 +386,9 @@ Test(strategy_lua, indicator_objects)
         "  rsi:update(bar.close)\n"
         "  if n < 3 then assert(v == nil and mid == nil) else\n"
         "    assert(v == (bar.close * 3 - 3) / 3, tostring(v)) assert(mid == v and up >= mid) end\n"
-        "  if n == 1 then local ok = pcall(nd.sma, 0) assert(not ok) end\n"
+        "  if n == 1 then assert(not pcall(nd.sma, 0)) assert(not pcall(nd.sma, 0/0))\n"
+        "    assert(not pcall(nd.sma, 2.5)) assert(not pcall(nd.indicator, 'nope'))\n"
+        "    assert(not pcall(nd.indicator, 'sma', {period = 0/0})) end\n"
         " end }\n");
     run_t r;
     run_start(&r, def);

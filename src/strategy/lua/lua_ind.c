@@ -112,6 +112,8 @@ static int ind_period(lua_State *L)
     if (!lua_isnoneornil(L, 1)) {
         ND_ASSERT(def->param_count >= 1);
         params[0] = luaL_checknumber(L, 1);
+        if (!isfinite(params[0]))
+            return luaL_error(L, "nd.%s: the period must be a finite number", def->name);
     }
     return ind_new(L, def, params);
 }

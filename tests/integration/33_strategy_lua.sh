@@ -61,6 +61,12 @@ expect_usage_error "bad.lua:5:" "$NODERR" validate --strategy-file "$WORK/bad.lu
 expect_usage_error "bad.lua:5:" "$NODERR" evolve --strategy-file "$WORK/bad.lua" \
     --scenario flash-crash --population 4 --generations 1
 
+check "examples/strategies/rsi_bands.lua (indicators, limit orders, cancels) backtests and evolves"
+expect_rc 0 "$NODERR" backtest --strategy-file "$SOURCE_ROOT/examples/strategies/rsi_bands.lua" --json
+pycheck "$OUT" 'assert d["fills"] > 0, d["fills"]'
+expect_rc 0 "$NODERR" evolve --strategy-file "$SOURCE_ROOT/examples/strategies/rsi_bands.lua" \
+    --scenario flash-crash --population 8 --generations 2 --threads 2 --min-trades 0 --json
+
 check "on_fill, set_timer/on_timer and submit through the engine"
 cat >"$WORK/ev.lua" <<'LUA'
 local fills, timers, n = 0, 0, 0

@@ -169,7 +169,8 @@ static int enum_field(lua_State *L, int idx, const char *key, const char *const 
 }
 
 /* ctx:submit{side="buy"|"sell", type="market"|"limit"|"stop", px=PRICE_UNITS, qty=QTY_UNITS}:
- * the order's client id, or nil and the error's name. qty 0 or absent: portfolio sizing. A px
+ * the order's client id; nil and "rejected" when the engine's checks rejected it (the reject is
+ * an event, counted by reason); nil and the error's name on an error. qty 0 or absent: portfolio sizing. A px
  * or qty that is not a whole number of units in range raises an error (never rounded). */
 static int ctx_submit(lua_State *L)
 {
@@ -195,6 +196,11 @@ static int ctx_submit(lua_State *L)
     nd_err_t rc = inst->ctx->submit(inst->ctx, &intent, &id);
     if (rc != ND_OK)
         return push_result(L, rc);
+    if (id == 0) { /* rejected by the engine's checks: a reject event, no working order */
+        lua_pushnil(L);
+        lua_pushstring(L, "rejected");
+        return 2;
+    }
     lua_pushnumber(L, (double)id);
     return 1;
 }

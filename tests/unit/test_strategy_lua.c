@@ -20,7 +20,7 @@ typedef struct mock {
     nd_strategy_ctx_t ctx; /* first, so a callback can cast back */
     int targets, last_target;
     int submits;
-    nd_order_intent_t last_intent;
+    nd_order_intent_t first_intent, last_intent;
 } mock_t;
 
 static nd_err_t mock_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction)
@@ -37,7 +37,11 @@ static nd_err_t mock_submit(nd_strategy_ctx_t *ctx, const nd_order_intent_t *int
 {
     mock_t *m = (mock_t *)ctx;
     m->submits++;
+    if (m->submits == 1)
+        m->first_intent = *intent;
     m->last_intent = *intent;
+    if (intent->qty == 13)
+        return ND_OK; /* the engine's way of rejecting: a reject event, no client id */
     *client_id = 1000u + (uint64_t)m->submits;
     return ND_OK;
 }
@@ -318,6 +322,8 @@ Test(strategy_lua, ctx_functions_reach_the_engine)
         "  local ok, why = ctx.cancel(5)\n"
         "  assert(ok == nil and why == 'ENOTFOUND', why)\n"
         "  assert(ctx.set_timer(bar.ts + 1e9, 7))\n"
+        "  local none, reason = ctx.submit{side = 'buy', qty = 13}\n"
+        "  assert(none == nil and reason == 'rejected', reason)\n"
         " end }\n");
     run_t r;
     run_start(&r, def);
@@ -326,11 +332,16 @@ Test(strategy_lua, ctx_functions_reach_the_engine)
     cr_assert_null(nd_lua_strategy_error(def), "%s", nd_lua_strategy_error(def));
     cr_assert_eq(r.mock.targets, 1);
     cr_assert_eq(r.mock.last_target, -1);
-    cr_assert_eq(r.mock.submits, 1);
-    cr_assert_eq(r.mock.last_intent.side, ND_SIDE_SELL);
-    cr_assert_eq(r.mock.last_intent.type, ND_ORDER_LIMIT);
-    cr_assert_eq(r.mock.last_intent.px, 123456793);
-    cr_assert_eq(r.mock.last_intent.qty, 7);
+    cr_assert_eq(r.mock.submits, 2);
+    cr_assert_eq(r.mock.first_intent.side, ND_SIDE_SELL);
+    cr_assert_eq(r.mock.first_intent.type, ND_ORDER_LIMIT);
+    cr_assert_eq(r.mock.first_intent.px, 123456793);
+    cr_assert_eq(r.mock.first_intent.qty, 7);
+    cr_assert_eq(r.mock.first_intent.instrument_id, INSTRUMENT);
+    cr_assert_eq(r.mock.last_intent.side, ND_SIDE_BUY);
+    cr_assert_eq(r.mock.last_intent.type, ND_ORDER_MARKET);
+    cr_assert_eq(r.mock.last_intent.px, 0);
+    cr_assert_eq(r.mock.last_intent.qty, 13);
     cr_assert_eq(r.mock.last_intent.instrument_id, INSTRUMENT);
     run_stop(&r);
 }

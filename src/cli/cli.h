@@ -89,6 +89,8 @@ int nd_cli_params_load(struct nd_backtest_config *cfg, const char *path,
  *                                            offers one strategy. PATH ends at the first ':' after
  *                                            its last '/', so the second field is always a name
  *                                            and the third always a weight.
+ *   --strategy-file F.lua[:WEIGHT]           a Lua script (strategy_lua.h), split like a library
+ *                                            path; loaded per use, freed at exit.
  * WEIGHT (a decimal, 6 places) is taken only with ND_CLI_STRATEGY_WEIGHT; without it *weight_e6
  * is 0. Event-only strategies (no on_bar, e.g. quote_maker) only with ND_CLI_STRATEGY_EVENTS.
  * A library is loaded once per path and stays loaded until nd_cli_strategy_libs_close, which
@@ -101,6 +103,7 @@ int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
                            int64_t *weight_e6 /* OUT */);
 /* The getopt entries of the strategy options, for every command that takes a strategy. */
 #define ND_CLI_OPTION_STRATEGY_LIB(opt) {"strategy-lib", required_argument, 0, (opt)}
+#define ND_CLI_OPTION_STRATEGY_FILE(opt) {"strategy-file", required_argument, 0, (opt)}
 /* Every strategy of the library at path (loaded as nd_cli_strategy_lookup does): 0 with *defs
  * and *count set, or -1 with a message naming the option and why. */
 int nd_cli_strategy_lib_list(const char *option, const char *path,
@@ -108,6 +111,10 @@ int nd_cli_strategy_lib_list(const char *option, const char *path,
                              int *count /* OUT */);
 /* Unloads every library nd_cli_strategy_lookup loaded. */
 void nd_cli_strategy_libs_close(void);
+/* After a run: 1 when a script loaded by --strategy-file failed in a callback (each failure
+ * printed as "noderr COMMAND: strategy NAME failed: file:line: why (in on_bar)"), else 0. The
+ * command then exits 2: a script error is never silent. */
+int nd_cli_strategy_file_failed(const char *command);
 
 /* Durations (text.h): "180d", "12h", "2w", with ND_SPAN_BARS_OK a bare number of bars; and
  * the TRAIN:TEST pair of --walk-forward. -1 with a message naming the option and why. */

@@ -6,12 +6,14 @@
 #include "noderr/fixed.h"
 #include "noderr/scenario.h"
 #include "noderr/strategy_plugin.h"
+#include "noderr/strategy_lua.h"
 #include "noderr/text.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,7 +339,7 @@ int nd_cli_log_level(const char *arg)
     return 0;
 }
 
-/* ---- Strategies: one resolver for --strategy, --strategy-lib (and later --strategy-file). -- */
+/* ---- Strategies: one resolver for --strategy, --strategy-lib and --strategy-file. ------- */
 
 static nd_strategy_lib_t strategy_libs[ND_STRATEGY_LIBS_MAX];
 static int strategy_lib_count;
@@ -428,23 +430,70 @@ static int split_fields(const char *text, bool is_path, char *buf, size_t cap, c
     return p == NULL ? 0 : -1;
 }
 
+/* The scripts loaded by this process (--strategy-file), freed at exit: the engines that ran
+ * them are gone by then. */
+static const nd_strategy_def_t *loaded_scripts[ND_STRATEGIES_MAX];
+static int loaded_script_count;
+
+static void free_loaded_scripts(void)
+{
+    for (int k = 0; k < loaded_script_count; k++)
+        nd_lua_strategy_free(loaded_scripts[k]);
+    loaded_script_count = 0;
+}
+
+/* A Lua script's strategy (strategy_lua.h); NULL after a message naming the file, line, why. */
+static const nd_strategy_def_t *script_strategy(const char *option, const char *path)
+{
+    if (loaded_script_count >= ND_STRATEGIES_MAX) {
+        fprintf(stderr, "noderr: %s: at most %d scripts\n", option, ND_STRATEGIES_MAX);
+        return NULL;
+    }
+    const nd_strategy_def_t *def = NULL;
+    char err[1024] = "";
+    if (nd_lua_strategy_load(path, &def, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr: %s: %s\n", option, err);
+        return NULL;
+    }
+    if (loaded_script_count == 0)
+        atexit(free_loaded_scripts);
+    loaded_scripts[loaded_script_count++] = def;
+    return def;
+}
+
+int nd_cli_strategy_file_failed(const char *command)
+{
+    int failed = 0;
+    for (int k = 0; k < loaded_script_count; k++) {
+        const char *why = nd_lua_strategy_error(loaded_scripts[k]);
+        if (why != NULL) {
+            fprintf(stderr, "noderr %s: strategy %s failed: %s\n", command,
+                    loaded_scripts[k]->name, why);
+            failed = 1;
+        }
+    }
+    return failed;
+}
+
 int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
                            const nd_strategy_def_t **def, int64_t *weight_e6)
 {
     bool lib = strcmp(option, "--strategy-lib") == 0;
+    bool script = strcmp(option, "--strategy-file") == 0;
     char buf[4096], *field[3] = {NULL, NULL, NULL};
     int fields = 0, weight_field = lib ? 2 : 1;
-    if (split_fields(text, lib, buf, sizeof buf, field, &fields) != 0 || field[0][0] == '\0' ||
-        fields > weight_field + 1) {
+    if (split_fields(text, lib || script, buf, sizeof buf, field, &fields) != 0 ||
+        field[0][0] == '\0' || fields > weight_field + 1) {
         fprintf(stderr, "noderr: %s: '%s' is not %s\n", option, text,
-                lib ? "PATH.so[:NAME[:WEIGHT]]" : "NAME[:WEIGHT]");
+                lib ? "PATH.so[:NAME[:WEIGHT]]" : script ? "F.lua[:WEIGHT]" : "NAME[:WEIGHT]");
         return -1;
     }
     const nd_strategy_def_t *found = NULL;
     if (lib) {
         found = lib_strategy(option, field[0], fields > 1 ? field[1] : "");
+    } else if (script) {
+        found = script_strategy(option, field[0]);
     } else {
-        /* --strategy-file F.lua[:WEIGHT] (a script) goes here, like a library. */
         found = nd_strategy_find(field[0]);
         if (!found && (flags & ND_CLI_STRATEGY_EVENTS))
             found = nd_strategy_find_event(field[0]); /* quote_maker: event-level runs */

@@ -22,7 +22,8 @@ static const char usage_text[] =
     "                       [--data-dir DIR --symbols S1,S2 [--interval 1h]]\n"
     "                       [--price-decimals N] [--qty-decimals N] [--tick-size X]\n"
     "                       [--lot-size X] [--min-notional X]\n"
-    "                       (--strategy NAME[:WEIGHT] | --strategy-lib PATH.so[:NAME[:WEIGHT]])\n"
+    "                       (--strategy NAME[:WEIGHT] | --strategy-lib PATH.so[:NAME[:WEIGHT]] |\n"
+    "                        --strategy-file F.lua[:WEIGHT])\n"
     "                       [--param k=v]... [--params FILE]\n"
     "                       [--cash N] [--fee-bps N] [--maker-fee-bps N] [--taker-fee-bps N]\n"
     "                       [--slippage-bps N] [--impact-bps N] [--max-volume-pct P]\n"
@@ -82,7 +83,7 @@ enum {
     OPT_REPORT, OPT_DB, OPT_DB_COMMIT, OPT_PRETRADE,
     OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
     OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE, OPT_TIMERANGE, OPT_TIMEFRAME,
-    OPT_DATA_DIR, OPT_SYMBOLS, OPT_INTERVAL, OPT_EXCHANGE_INFO
+    OPT_DATA_DIR, OPT_SYMBOLS, OPT_INTERVAL, OPT_EXCHANGE_INFO, OPT_STRATEGY_FILE
 };
 
 static const struct option long_options[] = {
@@ -91,6 +92,7 @@ static const struct option long_options[] = {
     {"symbol", required_argument, 0, OPT_SYMBOL},
     {"strategy", required_argument, 0, OPT_STRATEGY},
     ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
+    ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
     {"cash", required_argument, 0, ND_CLI_OPT_CASH},
@@ -401,6 +403,7 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_STRATEGY: return add_strategy(o, arg);
     case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);
+    case OPT_STRATEGY_FILE: return add_strategy_from(o, "--strategy-file", arg);
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: o->params_path = arg; return load_params(o, arg);
     case OPT_SIZING: return parse_sizing(o, arg);
@@ -592,7 +595,7 @@ static int parse_args(options_t *o, int argc, char **argv)
         return ND_EXIT_USAGE;
     if (o->cfg.strategy_count == 0) {
         fprintf(stderr, "noderr backtest: --strategy NAME is required (or --strategy-lib "
-                        "PATH.so; see 'noderr strategies')\n");
+                        "PATH.so, --strategy-file F.lua; see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (resolve_depth(o))
@@ -901,7 +904,10 @@ static int run(options_t *o)
     if (db_finish(o, &db, rc, err, sizeof err) != ND_OK)
         rc = ND_EIO;
     int exit_code = ND_EXIT_OK;
-    if (rc != ND_OK) {
+    if (nd_cli_strategy_file_failed("backtest")) {
+        exit_code = ND_EXIT_USAGE;
+        rc = rc == ND_OK ? ND_ESTATE : rc; /* no summary, report or JSON of a broken run */
+    } else if (rc != ND_OK) {
         fprintf(stderr, "noderr backtest: %s\n", err[0] ? err : nd_strerror(rc));
         exit_code = ND_EXIT_USAGE;
     } else if (o->json) {

@@ -27,7 +27,8 @@
 int nd_cmd_evolve(int argc, char **argv);
 
 static const char usage_text[] =
-    "usage: noderr evolve (--strategy NAME | --strategy-lib PATH.so[:NAME])\n"
+    "usage: noderr evolve (--strategy NAME | --strategy-lib PATH.so[:NAME] |\n"
+    "                      --strategy-file F.lua)\n"
     "                     (--data FILE | --scenario NAME)\n"
     "                     [--population 50] [--generations 100]\n"
     "                     [--objectives sharpe,max_drawdown,win_rate,profit_factor]\n"
@@ -61,12 +62,13 @@ enum {
     OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
     OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
     OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_PARETO, OPT_HISTORY,
-    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY, OPT_TIMERANGE, OPT_TIMEFRAME
+    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY, OPT_TIMERANGE, OPT_TIMEFRAME, OPT_STRATEGY_FILE
 };
 
 static const struct option long_options[] = {
     {"strategy", required_argument, 0, OPT_STRATEGY},
     ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
+    ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
     {"data", required_argument, 0, OPT_DATA},
     {"scenario", required_argument, 0, OPT_SCENARIO},
     {"population", required_argument, 0, OPT_POP},
@@ -230,6 +232,7 @@ static int apply_option(void *ctx, int opt, const char *arg)
     switch (opt) {
     case OPT_STRATEGY: return parse_strategy(o, "--strategy", arg);
     case OPT_STRATEGY_LIB: return parse_strategy(o, "--strategy-lib", arg);
+    case OPT_STRATEGY_FILE: return parse_strategy(o, "--strategy-file", arg);
     case OPT_DATA: o->data_path = arg; return 0;
     case OPT_SCENARIO: o->scenario = arg; return 0;
     case OPT_DATA_DIR: o->data_dir = arg; return 0;
@@ -308,7 +311,7 @@ static int finish_options(options_t *o)
 {
     const char *why = NULL;
     if (!o->task.def)
-        why = "--strategy NAME is required (or --strategy-lib PATH.so; see 'noderr strategies')";
+        why = "--strategy NAME is required (or --strategy-lib PATH.so, --strategy-file F.lua; see 'noderr strategies')";
     else if (!o->data_path && !o->scenario)
         why = "give --data FILE or --scenario NAME";
     else if (o->data_path && o->scenario)
@@ -439,8 +442,11 @@ static int rerun(const nd_evolve_task_t *t, const double *genes, const nd_bar_t 
     double params[ND_STRATEGY_PARAMS_MAX] = {0};
     memcpy(params, genes, (size_t)t->def->param_count * sizeof *params);
     char err[256];
-    if (nd_evolve_backtest(&t->engine, t->inst, t->def, params, bars, count, measure_from, s,
-                           err, sizeof err) != ND_OK) {
+    nd_err_t rc = nd_evolve_backtest(&t->engine, t->inst, t->def, params, bars, count,
+                                     measure_from, s, err, sizeof err);
+    if (nd_cli_strategy_file_failed("evolve"))
+        return -1;
+    if (rc != ND_OK) {
         fprintf(stderr, "noderr: evolve: re-running the best parameters: %s\n", err);
         return -1;
     }
@@ -692,6 +698,8 @@ static int evolve_once(const options_t *o, run_state_t *rs, const nd_evolve_task
     nd_err_t rc = nd_evolve_run(&cfg, &p, r, err, sizeof err);
     if (rs->tty)
         fputs("\n", stderr);
+    if (nd_cli_strategy_file_failed("evolve"))
+        return -1; /* r is freed by the caller, as after any failure */
     if (rc != ND_OK) {
         fprintf(stderr, "noderr: evolve: %s\n", err);
         return -1;

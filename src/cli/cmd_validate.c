@@ -17,7 +17,8 @@
 int nd_cmd_validate(int argc, char **argv);
 
 static const char usage_text[] =
-    "usage: noderr validate (--strategy NAME | --strategy-lib PATH.so[:NAME])\n"
+    "usage: noderr validate (--strategy NAME | --strategy-lib PATH.so[:NAME] |\n"
+    "                        --strategy-file F.lua)\n"
     "                       [--param k=v]... [--params FILE]\n"
     "                       [--data-dir DIR] [--symbol ETHUSDT] [--config FILE]\n"
     "                       [--scenario NAME]...\n"
@@ -41,7 +42,7 @@ static const char usage_text[] =
 enum {
     OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
     /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
-    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP, OPT_SYMBOL
+    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP, OPT_SYMBOL, OPT_STRATEGY_FILE
 };
 
 static const struct option long_options[] = {
@@ -49,6 +50,7 @@ static const struct option long_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
     {"strategy", required_argument, 0, OPT_STRATEGY},
     ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
+    ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
     {"json", no_argument, 0, OPT_JSON},
@@ -182,6 +184,7 @@ static int parse_option(void *ctx, int opt, const char *arg)
     case OPT_CONFIG: o->cfg.config_path = arg; return 0;
     case OPT_STRATEGY: return add_strategy(o, arg);
     case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);
+    case OPT_STRATEGY_FILE: return add_strategy_from(o, "--strategy-file", arg);
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: return load_params(o, arg);
     case OPT_JSON: o->json = true; return 0;
@@ -217,7 +220,7 @@ static int parse_args(options_t *o, int argc, char **argv)
         return rc;
     if (o->cfg.backtest.strategy_count == 0) {
         fprintf(stderr, "noderr validate: --strategy NAME is required (or --strategy-lib "
-                        "PATH.so; see 'noderr strategies')\n");
+                        "PATH.so, --strategy-file F.lua; see 'noderr strategies')\n");
         return ND_EXIT_USAGE;
     }
     if (!o->cfg.data_dir)
@@ -343,6 +346,10 @@ static int run(options_t *o)
     json_t *doc = NULL;
     char err[1024] = "";
     nd_err_t rc = nd_validate_run(&o->cfg, &doc, err, sizeof err);
+    if (nd_cli_strategy_file_failed("validate")) {
+        json_decref(doc);
+        return ND_EXIT_USAGE;
+    }
     if (rc != ND_OK) {
         fprintf(stderr, "noderr validate: %s\n", err[0] ? err : nd_strerror(rc));
         return ND_EXIT_USAGE;

@@ -116,8 +116,10 @@ typedef struct nd_trade_stats {
     double profit_factor;      /* gross profit / gross loss; NaN without losses */
     double avg_holding_hours;  /* NaN without trades */
     double exposure;           /* share of bars with a position */
-    int64_t gross_profit;      /* cash units */
-    int64_t gross_loss;        /* cash units, >= 0 */
+    /* Sums of every trade's P&L in cash units: 128 bits, so no run of int64 P&Ls can overflow
+     * them (the profit factor is their ratio). */
+    __int128 gross_profit;
+    __int128 gross_loss;       /* >= 0 */
 } nd_trade_stats_t;
 
 /* Counts one closed trade into ts: trades, winners, gross profit and gross loss (the tally the

@@ -1,5 +1,6 @@
 /* test_backtest_assets.c: bar backtests over several instruments (one portfolio, attribution
- * per asset, one return per bar time) and instrument rules from an exchangeInfo file. */
+ * per asset, one return per bar time), instrument rules from an exchangeInfo file, and the trade
+ * tally that cannot overflow. */
 #include "noderr/backtest.h"
 #include "noderr/strategy.h"
 
@@ -101,4 +102,20 @@ Test(backtest_assets, one_instrument_unchanged_by_the_machinery)
     cr_assert_eq(r.instrument_count, 1);
     cr_assert_eq(r.returns.count, 2160);
     nd_backtest_result_free(&r);
+}
+
+/* The trade tally cannot overflow: P&Ls near the int64 limits add up exactly in 128 bits, and
+ * the profit factor is their ratio (it used to overflow a signed int64 past two such trades). */
+Test(backtest_assets, trade_tally_does_not_overflow)
+{
+    nd_trade_stats_t ts;
+    memset(&ts, 0, sizeof ts);
+    nd_trade_t win = {.pnl = INT64_MAX}, loss = {.pnl = INT64_MIN};
+    for (int k = 0; k < 3; k++)
+        nd_trade_stats_add(&ts, &win);
+    nd_trade_stats_add(&ts, &loss);
+    cr_assert_eq(ts.trades, 4);
+    cr_assert_eq(ts.winners, 3);
+    cr_assert(ts.gross_profit == (__int128)INT64_MAX * 3);
+    cr_assert(ts.gross_loss == -(__int128)INT64_MIN);
 }

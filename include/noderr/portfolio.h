@@ -78,11 +78,14 @@ void nd_portfolio_destroy(nd_portfolio_t *p);
 void nd_portfolio_on_trade(nd_portfolio_t *p, nd_trade_cb cb, void *ctx);
 
 /* Books a fill: cash, position, cost basis, realised P&L, fees, round trips. ND_EOVERFLOW (and
- * nothing booked) if any amount leaves the int64 range. */
+ * nothing booked) if any amount leaves the int64 range, the new position's value at the last
+ * mark included. */
 nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *fill);
 
-/* Marks an instrument at px (price units). O(1), no division: the hot path. */
-void nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px);
+/* Marks an instrument at px (price units). O(1), no division: the hot path. ND_EOVERFLOW (the
+ * mark unchanged) when some position's value at px would not fit the cash scale: every
+ * position's value at its mark always fits, so unrealised P&L is always exact. */
+nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px);
 
 /* Last mark of an instrument, 0 before the first. */
 int64_t nd_portfolio_last_px(const nd_portfolio_t *p, uint32_t instrument_id);

@@ -539,7 +539,9 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
         if (rc != ND_OK)
             return rc;
     }
-    nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
+    rc = nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
+    if (rc != ND_OK)
+        return rc; /* a position worth more than int64 cash units: stop, never cut */
     __int128 equity = 0;
     rc = risk_step(e, &equity);
     if (rc != ND_OK)

@@ -343,8 +343,11 @@ nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev)
     case ND_MARKET_VENUE_STATUS:
     case ND_MARKET_BAR: break;
     }
-    if (mark_px > 0)
-        nd_portfolio_mark(e->portfolio, i, mark_px);
+    if (mark_px > 0) {
+        rc = nd_portfolio_mark(e->portfolio, i, mark_px);
+        if (rc != ND_OK)
+            return rc; /* a position worth more than int64 cash units: stop, never cut */
+    }
     /* 4. breakers and, while halted, the engine owns the positions (the step on_bar runs) */
     __int128 equity = 0;
     rc = nd__engine_risk_step(e, &equity);

@@ -27,6 +27,8 @@ struct nd_portfolio {
     int64_t *net_qty;         /* per instrument, across strategies */
     int64_t *last_px;         /* per instrument */
     int64_t *value_mult;      /* per instrument: 10^(ext - px_decimals - qty_decimals) */
+    int64_t *px_limit;        /* per instrument: the highest mark at which every position's value
+                                 still fits the cash scale (INT64_MAX when flat) */
     nd_position_t *positions; /* [strategy * instrument_count + instrument] */
     int64_t *closed_trips;    /* per position: round trips closed */
     nd_trade_cb trade_cb;
@@ -82,10 +84,11 @@ nd_err_t nd_portfolio_create(const nd_instrument_t *instruments, uint32_t instru
     p->net_qty = nd_calloc(instrument_count, sizeof(int64_t));
     p->last_px = nd_calloc(instrument_count, sizeof(int64_t));
     p->value_mult = nd_calloc(instrument_count, sizeof(int64_t));
+    p->px_limit = nd_calloc(instrument_count, sizeof(int64_t));
     p->positions = nd_calloc(npos, sizeof(nd_position_t));
     p->closed_trips = nd_calloc(npos, sizeof(int64_t));
-    if (!p->weights_e6 || !p->net_qty || !p->last_px || !p->value_mult || !p->positions ||
-        !p->closed_trips) {
+    if (!p->weights_e6 || !p->net_qty || !p->last_px || !p->value_mult || !p->px_limit ||
+        !p->positions || !p->closed_trips) {
         nd_portfolio_destroy(p);
         return ND_ENOMEM;
     }
@@ -104,6 +107,8 @@ nd_err_t nd_portfolio_create(const nd_instrument_t *instruments, uint32_t instru
     for (int k = ND_CASH_DECIMALS; k < p->ext_decimals; k++)
         p->cash_mult *= 10;
     for (uint32_t i = 0; i < instrument_count; i++)
+        p->px_limit[i] = INT64_MAX;
+    for (uint32_t i = 0; i < instrument_count; i++)
         p->value_mult[i] =
             nd_pow10(p->ext_decimals - instruments[i].px_decimals - instruments[i].qty_decimals);
     p->initial_cash = initial_cash;
@@ -121,6 +126,7 @@ void nd_portfolio_destroy(nd_portfolio_t *p)
     nd_free(p->net_qty);
     nd_free(p->last_px);
     nd_free(p->value_mult);
+    nd_free(p->px_limit);
     nd_free(p->positions);
     nd_free(p->closed_trips);
     nd_free(p);
@@ -212,6 +218,28 @@ static nd_err_t split_fill(const nd_position_t *pos, const nd_fill_t *f, fill_sp
     return ND_OK;
 }
 
+/* The highest price at which a position of abs_qty is worth at most INT64_MAX cash units
+ * (px * qty <= INT64_MAX * 10^shift, so nd_notional's rounded quotient fits). */
+static int64_t px_limit_for(const nd_instrument_t *inst, int64_t abs_qty)
+{
+    if (abs_qty == 0)
+        return INT64_MAX;
+    int shift = inst->px_decimals + inst->qty_decimals - ND_CASH_DECIMALS;
+    __int128 limit = shift >= 0 ? (__int128)INT64_MAX * nd_pow10(shift) / abs_qty
+                                : (__int128)INT64_MAX / abs_qty / nd_pow10(-shift);
+    return limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
+}
+
+/* After a fill: the mark limit of the instrument's largest position. */
+static void update_px_limit(nd_portfolio_t *p, uint32_t i)
+{
+    int64_t m = 0;
+    for (uint32_t s = 0; s < p->strategy_count; s++)
+        if (abs64(pos_at(p, s, i)->qty) > m)
+            m = abs64(pos_at(p, s, i)->qty);
+    p->px_limit[i] = px_limit_for(&p->instruments[i], m);
+}
+
 nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *f)
 {
     ND_ASSERT(p != NULL && f != NULL);
@@ -233,7 +261,11 @@ nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *f)
     ovf |= __builtin_add_overflow(pos->qty, (int64_t)s * f->qty, &new_qty);
     ovf |= __builtin_add_overflow(p->net_qty[f->instrument_id], (int64_t)s * f->qty, &new_net);
     ovf |= __builtin_add_overflow(p->fees, f->fee, &new_fees);
-    if (ovf)
+    /* The invariant that keeps unrealised P&L exact: every position's value at the last mark
+     * fits the cash scale. */
+    if (ovf ||
+        p->last_px[f->instrument_id] > px_limit_for(&p->instruments[f->instrument_id],
+                                                     abs64(new_qty)))
         return ND_EOVERFLOW;
     int64_t before_qty = pos->qty;
     /* Commit. Nothing below can fail. */
@@ -270,17 +302,21 @@ nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *f)
     if (abs64(pos->qty) > pos->trip_qty_max)
         pos->trip_qty_max = abs64(pos->qty);
     ND_ASSERT(pos->qty != 0 || pos->cost == 0);
+    update_px_limit(p, f->instrument_id);
     return ND_OK;
 }
 
-void nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px)
+nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px)
 {
     ND_ASSERT(instrument_id < p->instrument_count);
+    if (px > p->px_limit[instrument_id])
+        return ND_EOVERFLOW; /* a position worth more than the cash scale holds: refused */
     int64_t prev = p->last_px[instrument_id];
     p->last_px[instrument_id] = px;
     int64_t q = p->net_qty[instrument_id];
     if (q != 0)
         p->equity_ext += (__int128)q * (px - prev) * p->value_mult[instrument_id];
+    return ND_OK;
 }
 
 int64_t nd_portfolio_last_px(const nd_portfolio_t *p, uint32_t instrument_id)
@@ -353,9 +389,11 @@ int64_t nd_portfolio_unrealized(const nd_portfolio_t *p, uint32_t strategy_index
     if (pos->qty == 0)
         return 0;
     int64_t value = 0;
-    if (nd_notional(&p->instruments[instrument_id], p->last_px[instrument_id], pos->qty,
-                    &value) != ND_OK)
-        return 0;
+    nd_err_t rc = nd_notional(&p->instruments[instrument_id], p->last_px[instrument_id],
+                              pos->qty, &value);
+    ND_ASSERT(rc == ND_OK); /* every position's value at the mark fits: mark and fills refuse
+                               what would not */
+    /* value and cost carry the position's sign, so their difference fits too. */
     return value - pos->cost;
 }
 

@@ -183,3 +183,29 @@ Test(portfolio, create_rejects_bad_arguments)
     cr_assert_eq(nd_portfolio_create(inst, 2, w1, 1, 0, &p), ND_EINVAL);
     cr_assert_eq(nd_portfolio_create(inst, 0, w1, 1, 100, &p), ND_EINVAL);
 }
+
+/* Every position's value at its mark fits the cash scale, so unrealised P&L is always exact:
+ * a mark at which a position would be worth more than INT64_MAX cash units is refused (the mark
+ * and the equity unchanged), and so is a fill that would make the position worth that much at
+ * the last mark. Unrealised P&L used to come out as 0 there. */
+Test(portfolio, a_position_worth_more_than_the_cash_scale_is_refused)
+{
+    nd_portfolio_mark(pf, 0, Q(100));
+    fill(0, 0, ND_SIDE_BUY, 100, 1000, 1); /* 1000 BTC at 100: notional 100,000 */
+    __int128 before = nd_portfolio_equity_ext(pf);
+    /* 1000 BTC (1e11 units) x px: fits while px * 1e11 / 1e8 <= INT64_MAX. */
+    int64_t limit = INT64_MAX / 1000;
+    cr_assert_eq(nd_portfolio_mark(pf, 0, limit), ND_OK);
+    cr_assert_eq(nd_portfolio_unrealized(pf, 0, 0),
+                 (int64_t)((__int128)limit * Q(1000) / U) - Q(100000), "exact at the limit");
+    cr_assert_eq(nd_portfolio_mark(pf, 0, limit + 1), ND_EOVERFLOW);
+    cr_assert_eq(nd_portfolio_last_px(pf, 0), limit);
+    cr_assert_eq(nd_portfolio_mark(pf, 0, Q(100)), ND_OK);
+    cr_assert(nd_portfolio_equity_ext(pf) == before);
+    /* At this mark 1000 BTC fit and 2000 would not: the second buy is refused. */
+    cr_assert_eq(nd_portfolio_mark(pf, 0, INT64_MAX / 1500), ND_OK);
+    nd_fill_t f = {.strategy_index = 0, .instrument_id = 0, .side = ND_SIDE_BUY, .px = Q(100),
+                   .qty = Q(1000), .notional = Q(100000), .fee = 0, .ts_ns = 2};
+    cr_assert_eq(nd_portfolio_apply_fill(pf, &f), ND_EOVERFLOW);
+    cr_assert_eq(nd_portfolio_position(pf, 0, 0)->qty, Q(1000), "nothing booked");
+}

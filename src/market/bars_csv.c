@@ -356,11 +356,13 @@ static ND_FAST_INLINE uint64_t swar_load(const char *p)
     return word ^ 0x3030303030303030ULL;
 }
 
-/* How many of the 8 bytes of x lead as digits (0..8): a byte is a non-digit when its high bit
- * is set or its low 7 bits plus 0x76 reach 0x80 (no carry crosses bytes). */
+/* A flag (0x80) on each byte of x that is not a digit: its high bit is set, or adding 0x76
+ * carries into its high bit (10..127 do, 0..9 do not). Only a byte of 0x8A or more carries
+ * into the byte above, and such a byte is flagged itself: the first two flags are exact when
+ * the first is a point, the first always. */
 static ND_FAST_INLINE uint64_t swar_flags(uint64_t x)
 {
-    return (((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL;
+    return ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL;
 }
 
 /* How many of the 8 bytes of x lead as digits (0..8). */

@@ -428,7 +428,8 @@ static ND_FAST_INLINE const char *fast_fixed(const char *p, int decimals, int64_
         uint64_t rest = flags & (flags - 1);
         unsigned end = rest ? (unsigned)__builtin_ctzll(rest) >> 3 : 8;
         unsigned frac_count = end - point - 1;
-        if (frac_count <= (unsigned)decimals && (unsigned)(unsigned char)p[end] - '0' > 9) {
+        if (frac_count <= (unsigned)decimals &&
+            (rest != 0 || (unsigned)(unsigned char)p[8] - '0' > 9)) {
             uint64_t low_mask = ((uint64_t)1 << (8 * point)) - 1;
             uint64_t merged = (x & low_mask) | ((x >> 8) & ~low_mask);
             int64_t value;

@@ -487,7 +487,7 @@ static size_t diff_field(uint64_t *rs, char *buf, size_t n, int price)
 {
     static const char odd[] = "+-. ex\t\x80,0";
     uint64_t kind = diff_rand(rs) % 16;
-    if (kind < 9 && price) /* a realistic price or volume: 1 to 6 digits, 0 to 9 decimals */
+    if (kind < 9 && price) /* a realistic price or volume: up to 6 digits, a point, 1 to 9 decimals */
         return n + (size_t)sprintf(buf + n, "%llu.%0*llu",
                                    (unsigned long long)(diff_rand(rs) % 1000000),
                                    (int)(diff_rand(rs) % 10),

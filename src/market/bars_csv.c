@@ -356,12 +356,19 @@ static ND_FAST_INLINE uint64_t swar_load(const char *p)
     return word ^ 0x3030303030303030ULL;
 }
 
-/* How many of the 8 bytes of x lead as digits (0..8): a byte is a non-digit when its high bit
- * is set or its low 7 bits plus 0x76 reach 0x80 (no carry crosses bytes). */
+/* A flag (0x80) on each byte of x that is not a digit: its high bit is set, or adding 0x76
+ * carries into its high bit (10..127 do, 0..9 do not). Only a byte of 0x8A or more carries
+ * into the byte above, and such a byte is flagged itself: the first two flags are exact when
+ * the first is a point, the first always. */
+static ND_FAST_INLINE uint64_t swar_flags(uint64_t x)
+{
+    return ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL;
+}
+
+/* How many of the 8 bytes of x lead as digits (0..8). */
 static ND_FAST_INLINE unsigned swar_count(uint64_t x)
 {
-    uint64_t flags = (((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7676767676767676ULL) | x) &
-                     0x8080808080808080ULL;
+    uint64_t flags = swar_flags(x);
     return flags ? (unsigned)__builtin_ctzll(flags) >> 3 : 8;
 }
 
@@ -409,24 +416,28 @@ static ND_FAST_INLINE const char *swar_run(const char *p, uint64_t *value /* OUT
  * this accepts, the value is exactly nd_fixed_parse's. Reads at most 33 bytes from p. */
 static ND_FAST_INLINE const char *fast_fixed(const char *p, int decimals, int64_t *out /* OUT */)
 {
-    /* The commonest shape, "7195.24": the whole number, point included, within 8 bytes. The
-     * point's byte is squeezed out (the bytes above it move down one, byte 8 comes in on top)
-     * so that one conversion reads all the digits. */
+    /* The commonest shape, "7195.24": digits, a point and digits ending within 9 bytes. One
+     * flag word gives the point (the first non-digit) and the end (the second, or byte 8 when
+     * there is none in the word and that byte is not a digit either); the point's byte is
+     * squeezed out (the bytes above it move down one) so that one conversion reads all the
+     * digits. */
     uint64_t x = swar_load(p);
-    unsigned point = swar_count(x);
-    if (point > 0 && point < 8 && p[point] == '.') {
-        uint64_t low_mask = ((uint64_t)1 << (8 * point)) - 1;
-        uint64_t merged = (x & low_mask) | ((x >> 8) & ~low_mask) |
-                          ((uint64_t)((unsigned char)p[8] ^ 0x30) << 56);
-        unsigned digits = swar_count(merged);
-        unsigned frac_count = digits - point;
-        if (digits < 8 && frac_count <= (unsigned)decimals) {
+    uint64_t flags = swar_flags(x);
+    unsigned point = (unsigned)__builtin_ctzll(flags | ((uint64_t)1 << 63)) >> 3;
+    if (point > 0 && p[point] == '.') {
+        uint64_t rest = flags & (flags - 1);
+        unsigned end = rest ? (unsigned)__builtin_ctzll(rest) >> 3 : 8;
+        unsigned frac_count = end - point - 1;
+        if (frac_count <= (unsigned)decimals &&
+            (rest != 0 || (unsigned)(unsigned char)p[8] - '0' > 9)) {
+            uint64_t low_mask = ((uint64_t)1 << (8 * point)) - 1;
+            uint64_t merged = (x & low_mask) | ((x >> 8) & ~low_mask);
             int64_t value;
-            if (__builtin_mul_overflow((int64_t)swar_value(merged, digits),
+            if (__builtin_mul_overflow((int64_t)swar_value(merged, end - 1),
                                        pow10_table[decimals - (int)frac_count], &value))
                 return NULL;
             *out = value;
-            return p + digits + 1;
+            return p + end;
         }
     }
     uint64_t whole, frac = 0;
@@ -593,10 +604,19 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
     nd_bar_t fast;
     int64_t raw;
     if (fast_next(s, &fast, &raw)) {
-        nd_err_t rc = finish_row(s, &fast, raw);
-        if (rc != ND_OK)
+        /* The row rules in one branch-free test; finish_row words whichever one failed. */
+        int bad = (fast.high < fast.low) | (fast.high < fast.open) | (fast.high < fast.close) |
+                  (fast.low > fast.open) | (fast.low > fast.close) | (fast.low <= 0) |
+                  (fast.volume < 0) | ((s->bars > 0) & (fast.ts_ns <= s->prev_ts_ns));
+        if (bad) {
+            nd_err_t rc = finish_row(s, &fast, raw);
+            ND_ASSERT(rc != ND_OK);
             return rc;
-        ND_ASSERT(fast.low > 0);
+        }
+        s->prev_ts_ns = fast.ts_ns;
+        s->prev_ts_raw = raw;
+        fast.instrument_id = s->instrument_id;
+        fast._reserved = 0;
         s->bars++;
         *out = fast;
         return ND_OK;

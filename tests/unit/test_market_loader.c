@@ -470,3 +470,137 @@ Test(symbol, a_binance_file_name_gives_the_symbol_and_other_names_give_nothing)
     cr_assert_eq(nd_instrument_symbol_from_path("/x/-1h.csv", sym, sizeof sym), ND_ENOTFOUND);
     cr_assert_eq(nd_instrument_symbol_from_path("NOTAPAIR-1h.csv", sym, sizeof sym), ND_ENOTFOUND);
 }
+
+/* Differential test of the two row paths: each random row, valid or not, is read once as the
+ * last line of a short file (the careful, line-based path) and once with 600 bytes of good rows
+ * after it (the in-buffer fast path); both must give the same bar, or the same code and the
+ * same "PATH:LINE: reason". Rows are plain numbers, long and odd ones, signs and stray bytes,
+ * and good rows with one byte replaced, inserted or deleted. */
+static uint64_t diff_rand(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *state >> 33;
+}
+
+/* Appends one random field to buf at n; returns the new length. */
+static size_t diff_field(uint64_t *rs, char *buf, size_t n, int price)
+{
+    static const char odd[] = "+-. ex\t\x80,0";
+    uint64_t kind = diff_rand(rs) % 16;
+    if (kind < 9 && price) /* a realistic price or volume: up to 6 digits, a point, 1 to 9 decimals */
+        return n + (size_t)sprintf(buf + n, "%llu.%0*llu",
+                                   (unsigned long long)(diff_rand(rs) % 1000000),
+                                   (int)(diff_rand(rs) % 10),
+                                   (unsigned long long)(diff_rand(rs) % 1000000000));
+    if (kind < 9)
+        return n + (size_t)sprintf(buf + n, "%llu", (unsigned long long)(diff_rand(rs) % 100));
+    int whole = (int)(diff_rand(rs) % 22), frac = (int)(diff_rand(rs) % 22);
+    if (kind == 9 || kind == 10)
+        buf[n++] = odd[diff_rand(rs) % (sizeof odd - 1)];
+    for (int i = 0; i < whole; i++)
+        buf[n++] = (char)('0' + diff_rand(rs) % (kind == 11 ? 2 : 10));
+    if (kind != 12)
+        buf[n++] = '.';
+    for (int i = 0; i < frac; i++)
+        buf[n++] = (char)('0' + diff_rand(rs) % (kind == 13 ? 2 : 10));
+    if (kind == 14)
+        buf[n++] = odd[diff_rand(rs) % (sizeof odd - 1)];
+    return n;
+}
+
+/* One random row of the format's columns (sometimes one more or one fewer). */
+static size_t diff_row(uint64_t *rs, int kline, char *buf)
+{
+    int columns = kline ? 12 : 6;
+    uint64_t shape = diff_rand(rs) % 20;
+    columns += shape == 0 ? 1 : shape == 1 ? -1 : 0;
+    size_t n = 0;
+    if (diff_rand(rs) % 8 == 0)
+        n = diff_field(rs, buf, n, 0);
+    else
+        n += (size_t)sprintf(buf, "%llu", 1577836800000ULL + diff_rand(rs) % 100000000000ULL *
+                                              (diff_rand(rs) % 4 == 0 ? 1000 : 1));
+    if (shape >= 2 && shape < 12) { /* a plausible bar: open/close between low and high */
+        static const char *const frac[] = {"", ".0", ".5", ".25", ".125", ".00000001", ".99"};
+        unsigned long long low = diff_rand(rs) % 3 == 0 ? diff_rand(rs) % 3 : diff_rand(rs) % 100000;
+        unsigned long long span = diff_rand(rs) % 1000;
+        const char *f[4];
+        for (int i = 0; i < 4; i++)
+            f[i] = frac[diff_rand(rs) % 7];
+        n += (size_t)sprintf(buf + n, ",%llu%s,%llu%s,%llu%s,%llu%s,%llu.%llu", low + span / 2,
+                             f[0], low + span, f[1], low, f[2], low + span / 3, f[3], span,
+                             (unsigned long long)(diff_rand(rs) % 100000000));
+        if (kline)
+            n += (size_t)sprintf(buf + n, ",%llu,%llu.%llu,%llu,%llu.5,%llu.25,0",
+                                 1577836800000ULL + low, low * span, span, span, low, span);
+        columns = shape == 2 ? 1 : 0; /* sometimes one random column more */
+    } else {
+        columns -= 1;
+    }
+    if (diff_rand(rs) % 3 == 0 && n > 0) { /* one byte replaced, inserted or deleted */
+        static const char bytes[] = "0123456789.,+-e \r";
+        size_t at = diff_rand(rs) % n;
+        uint64_t how = diff_rand(rs) % 3;
+        if (how == 1) {
+            memmove(buf + at + 1, buf + at, n - at);
+            n++;
+        } else if (how == 2) {
+            memmove(buf + at, buf + at + 1, n - at - 1);
+            n--;
+        }
+        if (how != 2)
+            buf[at] = bytes[diff_rand(rs) % (sizeof bytes - 1)];
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* Writes header, ten good rows, the row, then `after` good rows; returns the 11th next(). */
+static nd_err_t diff_read(const char *path, int kline, const char *row, const char *eol,
+                          int after, nd_bar_t *bar, char *err)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs(kline ? "open_time,open,high,low,close,volume,close_time,qv,n,tb,tq,ignore\n" : HDR, f);
+    const char *tail = kline ? ",1,1,1,1,1,1,1,1,1,1,0" : ",1,1,1,1,1";
+    for (int i = 1; i <= 10; i++)
+        fprintf(f, "%d%s%s", i, tail, eol);
+    fprintf(f, "%s%s", row, eol);
+    for (int i = 0; i < after; i++)
+        fprintf(f, "%lld%s%s", 9000000000000LL + i, tail, eol);
+    cr_assert_eq(fclose(f), 0);
+    nd_instrument_t inst = btc();
+    nd_bar_source_t *src = open_ok(path, ND_BAR_FORMAT_AUTO, &inst);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(src->next(src, bar), ND_OK, "%s", src->err);
+    memset(bar, 0, sizeof *bar);
+    nd_err_t rc = src->next(src, bar);
+    snprintf(err, 256, "%s", rc == ND_OK ? "" : src->err);
+    src->close(src);
+    return rc;
+}
+
+Test(market_loader, fast_and_careful_paths_agree_on_random_rows)
+{
+    char path[128], row[1024], slow_err[256], fast_err[256];
+    snprintf(path, sizeof path, "/tmp/nd_loader_diff_%d.csv", (int)getpid());
+    uint64_t rs = 20261207;
+    int accepted = 0;
+    for (int k = 0; k < 2000; k++) {
+        int kline = k % 2;
+        const char *eol = k % 4 < 2 ? "\n" : "\r\n";
+        if (diff_row(&rs, kline, row) == 0)
+            continue; /* a blank last line ends the data: not a row to compare */
+        nd_bar_t slow, fast;
+        nd_err_t slow_rc = diff_read(path, kline, row, eol, 0, &slow, slow_err);
+        nd_err_t fast_rc = diff_read(path, kline, row, eol, 30, &fast, fast_err);
+        cr_assert_eq(fast_rc, slow_rc, "row '%s': %s / %s", row, fast_err, slow_err);
+        cr_assert_str_eq(fast_err, slow_err, "row '%s'", row);
+        cr_assert(memcmp(&fast, &slow, sizeof fast) == 0, "row '%s'", row);
+        accepted += fast_rc == ND_OK;
+    }
+    /* Both kinds are well represented. */
+    cr_assert_gt(accepted, 400, "%d", accepted);
+    cr_assert_lt(accepted, 1600, "%d", accepted);
+    unlink(path);
+}

@@ -224,7 +224,8 @@ const nd_md_decoder_ops_t *nd_coinbase_exchange_decoder_ops(void);
  * product, px_shown/qty_shown = the venue's precision, final_update_id -1). status is "ok"
  * when the book is in sync at the end, else "no_snapshot" with out->reason saying why (empty
  * stream, no line was a usable snapshot, the last snapshot was refused). ND_EIO when the file
- * cannot be read, ND_ENOMEM. */
+ * cannot be read (nd_file_read: a regular file of at most 1 GiB), ND_ENOMEM; err then starts
+ * with the path. */
 nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
                                      nd_replay_result_t *out /* OUT */, char *err, size_t err_len);
 

@@ -10,9 +10,9 @@
 
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
+#include "noderr/file.h"
 #include "noderr/venue.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,34 +68,14 @@ static void print_event(void *ctx, const nd_md_event_t *ev)
     printf("%-12s %-10s %s\n", nd_md_kind_name(ev->kind), ev->symbol, rest ? rest + 1 : "");
 }
 
+/* Reads the whole recorded file (nd_file_read); prints why on failure. */
 static char *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "noderr decode: %s: %s\n", path, strerror(errno));
+    char *buf = NULL, err[512];
+    if (nd_file_read(path, DECODE_FILE_MAX, 0, &buf, len, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr decode: %s\n", err);
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = nd_alloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1 || cap >= DECODE_FILE_MAX)
-            break;
-        char *bigger = nd_realloc(buf, cap * 2);
-        if (!bigger)
-            nd_free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    bool bad = ferror(f) || (buf && n >= DECODE_FILE_MAX - 1);
-    fclose(f);
-    if (!buf || bad) {
-        fprintf(stderr, "noderr decode: %s: unreadable, too large or out of memory\n", path);
-        nd_free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
     return buf;
 }
 

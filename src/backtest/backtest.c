@@ -86,8 +86,7 @@ static inline double ext_to_double(__int128 v)
     return (double)v;
 }
 
-/* Records the equity at the end of one bar time: a return, the curve, the --equity-out row. */
-static void record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext)
+void nd__backtest_record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext)
 {
     double equity = ext_to_double(equity_ext);
     if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
@@ -116,11 +115,11 @@ static void on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, boo
     if (rc->cfg->tap.on_bar_done)
         rc->cfg->tap.on_bar_done(rc->cfg->tap.ctx, bar, equity_ext, in_market);
     if (rc->instrument_count <= 1) {
-        record_equity(rc, bar->ts_ns, equity_ext);
+        nd__backtest_record_equity(rc, bar->ts_ns, equity_ext);
         return;
     }
     if (rc->pending && bar->ts_ns != rc->pending_ts_ns)
-        record_equity(rc, rc->pending_ts_ns, rc->pending_equity_ext);
+        nd__backtest_record_equity(rc, rc->pending_ts_ns, rc->pending_equity_ext);
     rc->pending = true;
     rc->pending_ts_ns = bar->ts_ns;
     rc->pending_equity_ext = equity_ext;
@@ -456,7 +455,7 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
            cfg->strategy_count);
     rc = run_loop(src, &clock, r->engine, &ctx, err, err_len);
     if (rc == ND_OK && ctx.pending)
-        record_equity(&ctx, ctx.pending_ts_ns, ctx.pending_equity_ext);
+        nd__backtest_record_equity(&ctx, ctx.pending_ts_ns, ctx.pending_equity_ext);
     ND_LOG(ND_LOG_INFO, "event=backtest_end bars=%lld rc=%s",
            (long long)nd_engine_stats(r->engine)->bars, nd_err_name(rc));
     nd_log_set_output(NULL, NULL); /* the clock lives on this stack frame */

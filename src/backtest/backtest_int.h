@@ -24,6 +24,9 @@ typedef struct run_ctx {
  * trades_out; events go to cfg->tap. */
 void nd__backtest_on_trade(void *ctx, const nd_trade_t *trade);
 nd_err_t nd__backtest_on_event(void *ctx, const nd_event_t *event);
+/* Records the equity at the end of one bar time or tick sample: a return, the curve when kept,
+ * the --equity-out row. */
+void nd__backtest_record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext);
 
 /* Creates and starts r->engine from engine_cfg with each of cfg's strategies on each of the
  * inst_count instruments, its weight split equally among them. */

@@ -120,27 +120,12 @@ static int first_stream(const tick_run_t *t)
     return best;
 }
 
-/* One equity sample: a return, the equity curve when kept, a row of the equity CSV. */
+/* One equity sample (nd__backtest_record_equity). */
 static void sample(tick_run_t *t, int64_t ts_ns)
 {
     run_ctx_t *rc = &t->ctx;
-    __int128 equity_ext = nd_portfolio_equity_ext(nd_engine_portfolio(rc->result->engine));
-    double equity = (double)equity_ext;
-    if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
-        rc->failure = ND_ENOMEM;
-    rc->prev_equity = equity;
-    if (rc->cfg->keep_equity &&
-        (nd_series_push(&rc->result->equity, equity / rc->ext_scale) != ND_OK ||
-         nd_series_push(&rc->result->equity_ts, (double)(ts_ns / ND_NS_PER_MS)) != ND_OK))
-        rc->failure = ND_ENOMEM;
-    if (rc->cfg->equity_out) {
-        int64_t eq = 0;
-        char text[32];
-        nd_fixed_div128(equity_ext, nd_pow10(rc->ext_decimals - ND_CASH_DECIMALS),
-                        ND_ROUND_HALF_EVEN, &eq);
-        nd_fixed_format(eq, ND_CASH_DECIMALS, text, sizeof text);
-        fprintf(rc->cfg->equity_out, "%lld,%s\n", (long long)(ts_ns / ND_NS_PER_MS), text);
-    }
+    nd__backtest_record_equity(
+        rc, ts_ns, nd_portfolio_equity_ext(nd_engine_portfolio(rc->result->engine)));
 }
 
 static nd_err_t run_events(tick_run_t *t, nd_clock_sim_t *clock, nd_engine_t *engine,

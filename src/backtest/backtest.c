@@ -279,7 +279,9 @@ static void compute_trade_stats(nd_backtest_result_t *r)
     ts->exposure = es->bars ? (double)es->bars_in_market / (double)es->bars : NAN;
 }
 
-static void finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t *r)
+/* Fills the metrics settings, final equity and trade statistics, then computes the metrics. */
+static nd_err_t finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                               char *err, size_t err_len)
 {
     nd_metrics_config_t *mc = &r->metrics_cfg;
     nd_metrics_config_default(mc);
@@ -296,6 +298,10 @@ static void finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t
         mc->cutoff = cfg->cutoff;
     r->final_equity = nd_portfolio_equity(nd_engine_portfolio(r->engine));
     compute_trade_stats(r);
+    nd_err_t rc = nd_metrics_compute(r->returns.values, r->returns.count, mc, &r->metrics);
+    if (rc != ND_OK)
+        snprintf(err, err_len, "metrics: %s", nd_strerror(rc));
+    return rc;
 }
 
 /* A rule published at 8 decimals in units of 10^-decimals, exactly; ND_EPRECISION when it has
@@ -414,11 +420,7 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
         rc = nd__backtest_run_ticks(cfg, &inst, r, err, err_len);
         if (rc != ND_OK)
             return rc;
-        finish_metrics(cfg, r);
-        rc = nd_metrics_compute(r->returns.values, r->returns.count, &r->metrics_cfg, &r->metrics);
-        if (rc != ND_OK)
-            snprintf(err, err_len, "metrics: %s", nd_strerror(rc));
-        return rc;
+        return finish_metrics(cfg, r, err, err_len);
     }
     for (uint32_t s = 0; s < cfg->strategy_count; s++) {
         if (!cfg->strategies[s].def->on_bar) {
@@ -463,11 +465,7 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
         src->close(src);
     if (rc != ND_OK)
         return rc;
-    finish_metrics(cfg, r);
-    rc = nd_metrics_compute(r->returns.values, r->returns.count, &r->metrics_cfg, &r->metrics);
-    if (rc != ND_OK)
-        snprintf(err, err_len, "metrics: %s", nd_strerror(rc));
-    return rc;
+    return finish_metrics(cfg, r, err, err_len);
 }
 
 void nd_backtest_result_free(nd_backtest_result_t *r)

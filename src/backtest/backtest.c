@@ -86,6 +86,24 @@ static inline double ext_to_double(__int128 v)
     return (double)v;
 }
 
+void nd__backtest_begin(run_ctx_t *rc, const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                        const nd_instrument_t *inst, uint32_t inst_count,
+                        void (*on_bar_done)(void *, const nd_bar_t *, __int128, bool))
+{
+    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
+    *rc = (run_ctx_t){cfg, r, inst, (double)nd_portfolio_equity_ext(p), 0.0,
+                      nd_portfolio_ext_decimals(p), ND_OK, inst_count, false, 0, 0};
+    rc->ext_scale = pow(10.0, rc->ext_decimals);
+    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, on_bar_done,
+                                     nd__backtest_on_trade, rc};
+    nd_engine_set_listener(r->engine, &listener);
+    if (cfg->equity_out)
+        fprintf(cfg->equity_out, "ts,equity\n");
+    if (cfg->trades_out)
+        fprintf(cfg->trades_out,
+                "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
+}
+
 void nd__backtest_record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext)
 {
     double equity = ext_to_double(equity_ext);
@@ -439,18 +457,8 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     rc = open_source(cfg, insts, r, &src, err, err_len);
     if (rc != ND_OK)
         return rc;
-    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
-    run_ctx_t ctx = {cfg, r, &insts[0], (double)nd_portfolio_equity_ext(p), 0.0,
-                     nd_portfolio_ext_decimals(p), ND_OK, inst_count, false, 0, 0};
-    ctx.ext_scale = pow(10.0, ctx.ext_decimals);
-    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, on_bar_done,
-                                     nd__backtest_on_trade, &ctx};
-    nd_engine_set_listener(r->engine, &listener);
-    if (cfg->equity_out)
-        fprintf(cfg->equity_out, "ts,equity\n");
-    if (cfg->trades_out)
-        fprintf(cfg->trades_out,
-                "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
+    run_ctx_t ctx;
+    nd__backtest_begin(&ctx, cfg, r, &insts[0], inst_count, on_bar_done);
     nd_log_set_output(NULL, &clock.clock); /* log lines carry simulated time */
     ND_LOG(ND_LOG_INFO, "event=backtest_start source=%s seed=%llu strategies=%u",
            cfg->data_path ? cfg->data_path : "synthetic", (unsigned long long)cfg->synth.seed,

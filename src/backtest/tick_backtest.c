@@ -222,22 +222,11 @@ nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instru
         nd_free(t);
         return rc;
     }
-    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
-    t->ctx = (run_ctx_t){cfg, r, &inst, (double)nd_portfolio_equity_ext(p), 0.0,
-                         nd_portfolio_ext_decimals(p), ND_OK, 1, false, 0, 0};
-    t->ctx.ext_scale = pow(10.0, t->ctx.ext_decimals);
+    nd__backtest_begin(&t->ctx, cfg, r, &inst, 1, NULL);
     t->next_sample_ns = INT64_MIN;
     int first = first_stream(t);
     if (first >= 0)
         t->next_sample_ns = nd_market_event_ts(&t->streams[first].head);
-    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, NULL,
-                                     nd__backtest_on_trade, &t->ctx};
-    nd_engine_set_listener(r->engine, &listener);
-    if (cfg->equity_out)
-        fprintf(cfg->equity_out, "ts,equity\n");
-    if (cfg->trades_out)
-        fprintf(cfg->trades_out,
-                "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
     nd_log_set_output(NULL, &clock.clock);
     ND_LOG(ND_LOG_INFO, "event=tick_backtest_start trades=%s quotes=%s depth=%s synthetic=%d",
            cfg->ticks.trades_path ? cfg->ticks.trades_path : "-",

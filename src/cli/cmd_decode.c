@@ -68,17 +68,6 @@ static void print_event(void *ctx, const nd_md_event_t *ev)
     printf("%-12s %-10s %s\n", nd_md_kind_name(ev->kind), ev->symbol, rest ? rest + 1 : "");
 }
 
-/* Reads the whole recorded file (nd_file_read); prints why on failure. */
-static char *read_all(const char *path, size_t *len)
-{
-    char *buf = NULL, err[512];
-    if (nd_file_read(path, DECODE_FILE_MAX, 0, &buf, len, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "noderr decode: %s\n", err);
-        return NULL;
-    }
-    return buf;
-}
-
 static void decode_one(decode_run_t *run, const char *msg, size_t len)
 {
     (void)run->ops->decode(run->dec, msg, len, 0, print_event, run);
@@ -229,9 +218,11 @@ int nd_cmd_decode(int argc, char **argv)
         return ND_EXIT_USAGE;
     }
     size_t len = 0;
-    char *text = read_all(o.path, &len);
-    if (!text)
+    char *text = NULL, err[512];
+    if (nd_file_read(o.path, DECODE_FILE_MAX, 0, &text, &len, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr decode: %s\n", err);
         return ND_EXIT_USAGE;
+    }
     decode_run_t *run = nd_calloc(1, sizeof *run);
     if (!run || ops->create(&run->dec) != ND_OK) {
         fprintf(stderr, "noderr decode: out of memory\n");

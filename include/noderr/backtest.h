@@ -172,6 +172,11 @@ size_t nd_halt_summary_format(const nd_halt_summary_t *h, char *buf, size_t cap)
 /* The run's strategies for a title: "sma_cross + mean_reversion" (cut with the buffer). */
 void nd_backtest_strategy_names(const nd_backtest_config_t *cfg, char *buf, size_t cap);
 
+/* A strategy's parameter values as one JSON object in the definition's order: a choice as its
+ * name, an integer as a JSON integer, a real as a JSON real. The one form params take in
+ * backtest, validate, evolve and report output (and that --params reads back). */
+json_t *nd_backtest_params_json(const nd_strategy_def_t *def, const double *values);
+
 /* Adds a view's "timeframe_s" and "timerange" {"start", "end_excluded"} (ISO UTC) to obj;
  * nothing for an identity view. */
 void nd_backtest_view_json(json_t *obj, const nd_bar_view_t *view);

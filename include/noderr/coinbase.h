@@ -214,6 +214,11 @@ int32_t nd_coinbase_reject_from_reason(const char *reason);
 
 /* --- Hooks the CLI calls (venue.h, "Hooks") --------------------------------------------------- */
 
+/* The normalised status of an Advanced Trade order status name (len bytes: PENDING, OPEN,
+ * FILLED, CANCELLED, EXPIRED, FAILED), for the user channel and the REST orders alike: OPEN with
+ * cum_qty > 0 is PARTIALLY_FILLED; NULL or any other name is ND_MD_ORDER_OTHER. */
+nd_md_order_status_t nd_coinbase_order_status(const char *name, size_t len, int64_t cum_qty);
+
 /* Decoder operations for `noderr decode --venue coinbase` and `--venue coinbase-exchange`. */
 const nd_md_decoder_ops_t *nd_coinbase_decoder_ops(void);
 const nd_md_decoder_ops_t *nd_coinbase_exchange_decoder_ops(void);
@@ -224,7 +229,8 @@ const nd_md_decoder_ops_t *nd_coinbase_exchange_decoder_ops(void);
  * product, px_shown/qty_shown = the venue's precision, final_update_id -1). status is "ok"
  * when the book is in sync at the end, else "no_snapshot" with out->reason saying why (empty
  * stream, no line was a usable snapshot, the last snapshot was refused). ND_EIO when the file
- * cannot be read, ND_ENOMEM. */
+ * cannot be read (nd_file_read: a regular file of at most 1 GiB), ND_ENOMEM; err then starts
+ * with the path. */
 nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
                                      nd_replay_result_t *out /* OUT */, char *err, size_t err_len);
 

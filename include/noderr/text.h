@@ -16,6 +16,9 @@
  * Returns out. */
 char *nd_text_escape(const char *text, size_t len, char *out, size_t cap);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1 when c is not one. */
+int nd_hex_digit(char c);
+
 /* The UTF-8 byte order mark (EF BB BF): 3 when text starts with one, else 0. */
 size_t nd_text_bom_len(const char *text, size_t len);
 

@@ -86,8 +86,25 @@ static inline double ext_to_double(__int128 v)
     return (double)v;
 }
 
-/* Records the equity at the end of one bar time: a return, the curve, the --equity-out row. */
-static void record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext)
+void nd__backtest_begin(run_ctx_t *rc, const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                        const nd_instrument_t *inst, uint32_t inst_count,
+                        void (*on_bar_done)(void *, const nd_bar_t *, __int128, bool))
+{
+    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
+    *rc = (run_ctx_t){cfg, r, inst, (double)nd_portfolio_equity_ext(p), 0.0,
+                      nd_portfolio_ext_decimals(p), ND_OK, inst_count, false, 0, 0};
+    rc->ext_scale = pow(10.0, rc->ext_decimals);
+    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, on_bar_done,
+                                     nd__backtest_on_trade, rc};
+    nd_engine_set_listener(r->engine, &listener);
+    if (cfg->equity_out)
+        fprintf(cfg->equity_out, "ts,equity\n");
+    if (cfg->trades_out)
+        fprintf(cfg->trades_out,
+                "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
+}
+
+void nd__backtest_record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext)
 {
     double equity = ext_to_double(equity_ext);
     if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
@@ -116,11 +133,11 @@ static void on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext, boo
     if (rc->cfg->tap.on_bar_done)
         rc->cfg->tap.on_bar_done(rc->cfg->tap.ctx, bar, equity_ext, in_market);
     if (rc->instrument_count <= 1) {
-        record_equity(rc, bar->ts_ns, equity_ext);
+        nd__backtest_record_equity(rc, bar->ts_ns, equity_ext);
         return;
     }
     if (rc->pending && bar->ts_ns != rc->pending_ts_ns)
-        record_equity(rc, rc->pending_ts_ns, rc->pending_equity_ext);
+        nd__backtest_record_equity(rc, rc->pending_ts_ns, rc->pending_equity_ext);
     rc->pending = true;
     rc->pending_ts_ns = bar->ts_ns;
     rc->pending_equity_ext = equity_ext;
@@ -280,7 +297,9 @@ static void compute_trade_stats(nd_backtest_result_t *r)
     ts->exposure = es->bars ? (double)es->bars_in_market / (double)es->bars : NAN;
 }
 
-static void finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t *r)
+/* Fills the metrics settings, final equity and trade statistics, then computes the metrics. */
+static nd_err_t finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                               char *err, size_t err_len)
 {
     nd_metrics_config_t *mc = &r->metrics_cfg;
     nd_metrics_config_default(mc);
@@ -297,6 +316,10 @@ static void finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t
         mc->cutoff = cfg->cutoff;
     r->final_equity = nd_portfolio_equity(nd_engine_portfolio(r->engine));
     compute_trade_stats(r);
+    nd_err_t rc = nd_metrics_compute(r->returns.values, r->returns.count, mc, &r->metrics);
+    if (rc != ND_OK)
+        snprintf(err, err_len, "metrics: %s", nd_strerror(rc));
+    return rc;
 }
 
 /* A rule published at 8 decimals in units of 10^-decimals, exactly; ND_EPRECISION when it has
@@ -415,11 +438,7 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
         rc = nd__backtest_run_ticks(cfg, &inst, r, err, err_len);
         if (rc != ND_OK)
             return rc;
-        finish_metrics(cfg, r);
-        rc = nd_metrics_compute(r->returns.values, r->returns.count, &r->metrics_cfg, &r->metrics);
-        if (rc != ND_OK)
-            snprintf(err, err_len, "metrics: %s", nd_strerror(rc));
-        return rc;
+        return finish_metrics(cfg, r, err, err_len);
     }
     for (uint32_t s = 0; s < cfg->strategy_count; s++) {
         if (!cfg->strategies[s].def->on_bar) {
@@ -438,25 +457,15 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
     rc = open_source(cfg, insts, r, &src, err, err_len);
     if (rc != ND_OK)
         return rc;
-    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
-    run_ctx_t ctx = {cfg, r, &insts[0], (double)nd_portfolio_equity_ext(p), 0.0,
-                     nd_portfolio_ext_decimals(p), ND_OK, inst_count, false, 0, 0};
-    ctx.ext_scale = pow(10.0, ctx.ext_decimals);
-    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, on_bar_done,
-                                     nd__backtest_on_trade, &ctx};
-    nd_engine_set_listener(r->engine, &listener);
-    if (cfg->equity_out)
-        fprintf(cfg->equity_out, "ts,equity\n");
-    if (cfg->trades_out)
-        fprintf(cfg->trades_out,
-                "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
+    run_ctx_t ctx;
+    nd__backtest_begin(&ctx, cfg, r, &insts[0], inst_count, on_bar_done);
     nd_log_set_output(NULL, &clock.clock); /* log lines carry simulated time */
     ND_LOG(ND_LOG_INFO, "event=backtest_start source=%s seed=%llu strategies=%u",
            cfg->data_path ? cfg->data_path : "synthetic", (unsigned long long)cfg->synth.seed,
            cfg->strategy_count);
     rc = run_loop(src, &clock, r->engine, &ctx, err, err_len);
     if (rc == ND_OK && ctx.pending)
-        record_equity(&ctx, ctx.pending_ts_ns, ctx.pending_equity_ext);
+        nd__backtest_record_equity(&ctx, ctx.pending_ts_ns, ctx.pending_equity_ext);
     ND_LOG(ND_LOG_INFO, "event=backtest_end bars=%lld rc=%s",
            (long long)nd_engine_stats(r->engine)->bars, nd_err_name(rc));
     nd_log_set_output(NULL, NULL); /* the clock lives on this stack frame */
@@ -464,11 +473,7 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
         src->close(src);
     if (rc != ND_OK)
         return rc;
-    finish_metrics(cfg, r);
-    rc = nd_metrics_compute(r->returns.values, r->returns.count, &r->metrics_cfg, &r->metrics);
-    if (rc != ND_OK)
-        snprintf(err, err_len, "metrics: %s", nd_strerror(rc));
-    return rc;
+    return finish_metrics(cfg, r, err, err_len);
 }
 
 void nd_backtest_result_free(nd_backtest_result_t *r)

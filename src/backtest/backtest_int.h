@@ -24,6 +24,15 @@ typedef struct run_ctx {
  * trades_out; events go to cfg->tap. */
 void nd__backtest_on_trade(void *ctx, const nd_trade_t *trade);
 nd_err_t nd__backtest_on_event(void *ctx, const nd_event_t *event);
+/* Starts a run: fills *rc from the engine's portfolio, hands the engine the backtest's listener
+ * (on_bar_done: bar runs; NULL for tick runs) and writes the --equity-out and --trades-out
+ * headers. */
+void nd__backtest_begin(run_ctx_t *rc, const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                        const nd_instrument_t *inst, uint32_t inst_count,
+                        void (*on_bar_done)(void *, const nd_bar_t *, __int128, bool));
+/* Records the equity at the end of one bar time or tick sample: a return, the curve when kept,
+ * the --equity-out row. */
+void nd__backtest_record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext);
 
 /* Creates and starts r->engine from engine_cfg with each of cfg's strategies on each of the
  * inst_count instruments, its weight split equally among them. */

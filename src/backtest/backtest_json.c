@@ -92,6 +92,22 @@ static json_t *rejects_json(const nd_engine_t *e)
     return o;
 }
 
+json_t *nd_backtest_params_json(const nd_strategy_def_t *def, const double *values)
+{
+    ND_ASSERT(def != NULL);
+    json_t *params = json_object();
+    for (int k = 0; k < def->param_count; k++) {
+        const nd_param_def_t *pd = &def->params[k];
+        if (pd->type == ND_PARAM_INT)
+            json_object_set_new(params, pd->name, json_integer((json_int_t)values[k]));
+        else if (pd->type == ND_PARAM_CHOICE)
+            json_object_set_new(params, pd->name, json_string(pd->choices[(int)values[k]]));
+        else
+            json_object_set_new(params, pd->name, json_real(values[k]));
+    }
+    return params;
+}
+
 static json_t *strategies_json(const nd_engine_t *e, uint32_t instrument_count)
 {
     json_t *list = json_array();
@@ -99,16 +115,7 @@ static json_t *strategies_json(const nd_engine_t *e, uint32_t instrument_count)
     for (uint32_t s = 0; s < nd_engine_strategy_count(e); s++) {
         const nd_strategy_def_t *def = nd_engine_strategy_def(e, s);
         const double *values = nd_engine_strategy_params(e, s);
-        json_t *o = json_object(), *params = json_object();
-        for (int k = 0; k < def->param_count; k++) {
-            const nd_param_def_t *pd = &def->params[k];
-            if (pd->type == ND_PARAM_INT)
-                json_object_set_new(params, pd->name, json_integer((json_int_t)values[k]));
-            else if (pd->type == ND_PARAM_CHOICE)
-                json_object_set_new(params, pd->name, json_string(pd->choices[(int)values[k]]));
-            else
-                json_object_set_new(params, pd->name, json_real(values[k]));
-        }
+        json_t *o = json_object(), *params = nd_backtest_params_json(def, values);
         nd_attribution_t a;
         nd_portfolio_by_strategy(p, s, &a);
         json_object_set_new(o, "name", json_string(def->name));

@@ -120,27 +120,12 @@ static int first_stream(const tick_run_t *t)
     return best;
 }
 
-/* One equity sample: a return, the equity curve when kept, a row of the equity CSV. */
+/* One equity sample (nd__backtest_record_equity). */
 static void sample(tick_run_t *t, int64_t ts_ns)
 {
     run_ctx_t *rc = &t->ctx;
-    __int128 equity_ext = nd_portfolio_equity_ext(nd_engine_portfolio(rc->result->engine));
-    double equity = (double)equity_ext;
-    if (nd_series_push(&rc->result->returns, equity / rc->prev_equity - 1.0) != ND_OK)
-        rc->failure = ND_ENOMEM;
-    rc->prev_equity = equity;
-    if (rc->cfg->keep_equity &&
-        (nd_series_push(&rc->result->equity, equity / rc->ext_scale) != ND_OK ||
-         nd_series_push(&rc->result->equity_ts, (double)(ts_ns / ND_NS_PER_MS)) != ND_OK))
-        rc->failure = ND_ENOMEM;
-    if (rc->cfg->equity_out) {
-        int64_t eq = 0;
-        char text[32];
-        nd_fixed_div128(equity_ext, nd_pow10(rc->ext_decimals - ND_CASH_DECIMALS),
-                        ND_ROUND_HALF_EVEN, &eq);
-        nd_fixed_format(eq, ND_CASH_DECIMALS, text, sizeof text);
-        fprintf(rc->cfg->equity_out, "%lld,%s\n", (long long)(ts_ns / ND_NS_PER_MS), text);
-    }
+    nd__backtest_record_equity(
+        rc, ts_ns, nd_portfolio_equity_ext(nd_engine_portfolio(rc->result->engine)));
 }
 
 static nd_err_t run_events(tick_run_t *t, nd_clock_sim_t *clock, nd_engine_t *engine,
@@ -237,22 +222,11 @@ nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instru
         nd_free(t);
         return rc;
     }
-    nd_portfolio_t *p = nd_engine_portfolio(r->engine);
-    t->ctx = (run_ctx_t){cfg, r, &inst, (double)nd_portfolio_equity_ext(p), 0.0,
-                         nd_portfolio_ext_decimals(p), ND_OK, 1, false, 0, 0};
-    t->ctx.ext_scale = pow(10.0, t->ctx.ext_decimals);
+    nd__backtest_begin(&t->ctx, cfg, r, &inst, 1, NULL);
     t->next_sample_ns = INT64_MIN;
     int first = first_stream(t);
     if (first >= 0)
         t->next_sample_ns = nd_market_event_ts(&t->streams[first].head);
-    nd_engine_listener_t listener = {cfg->tap.on_event ? nd__backtest_on_event : NULL, NULL,
-                                     nd__backtest_on_trade, &t->ctx};
-    nd_engine_set_listener(r->engine, &listener);
-    if (cfg->equity_out)
-        fprintf(cfg->equity_out, "ts,equity\n");
-    if (cfg->trades_out)
-        fprintf(cfg->trades_out,
-                "strategy,symbol,direction,entry_ts,exit_ts,qty,entry_px,exit_px,pnl,fees\n");
     nd_log_set_output(NULL, &clock.clock);
     ND_LOG(ND_LOG_INFO, "event=tick_backtest_start trades=%s quotes=%s depth=%s synthetic=%d",
            cfg->ticks.trades_path ? cfg->ticks.trades_path : "-",

@@ -16,9 +16,9 @@
 #include "noderr/binance.h"
 #include "noderr/book.h"
 #include "noderr/coinbase.h"
+#include "noderr/file.h"
 #include "noderr/venue.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,38 +50,14 @@ static void book_usage(FILE *f)
           f);
 }
 
-/* Reads a whole file into an nd_alloc'd, NUL-terminated buffer; prints why on failure. */
+/* Reads a whole recorded file (nd_file_read); prints why on failure. */
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "noderr book: %s: %s\n", path, strerror(errno));
+    char *buf = NULL, err[512];
+    if (nd_file_read(path, BOOK_FILE_MAX, 0, &buf, len, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr book: %s\n", err);
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = nd_alloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1 || cap >= BOOK_FILE_MAX)
-            break;
-        char *bigger = nd_realloc(buf, cap * 2);
-        if (!bigger) {
-            nd_free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    bool bad = ferror(f) || (buf && n >= BOOK_FILE_MAX - 1);
-    fclose(f);
-    if (!buf || bad) {
-        fprintf(stderr, "noderr book: %s: %s\n", path, buf ? "unreadable or too large" : "out of memory");
-        nd_free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
     return buf;
 }
 
@@ -243,7 +219,10 @@ static int replay_coinbase_exchange(const book_opts_t *o)
     memset(&res, 0, sizeof res);
     nd_err_t e = nd_coinbase_exchange_replay(o->stream, &book, &res, err, sizeof err);
     if (e != ND_OK) {
-        fprintf(stderr, "noderr book: %s: %s\n", o->stream, err[0] ? err : nd_strerror(e));
+        if (err[0])
+            fprintf(stderr, "noderr book: %s\n", err);
+        else
+            fprintf(stderr, "noderr book: %s: %s\n", o->stream, nd_strerror(e));
         nd_book_deinit(&book);
         return ND_EXIT_USAGE;
     }

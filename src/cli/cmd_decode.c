@@ -12,9 +12,9 @@
 
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
+#include "noderr/file.h"
 #include "noderr/venue.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,37 +64,6 @@ static void print_event(void *ctx, const nd_md_event_t *ev)
     const char *rest = strstr(run->line, ",\"recv_ts_ns\"");
     rest = rest ? strchr(rest + 1, ',') : NULL;
     printf("%-12s %-10s %s\n", nd_md_kind_name(ev->kind), ev->symbol, rest ? rest + 1 : "");
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "noderr decode: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = nd_alloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1 || cap >= DECODE_FILE_MAX)
-            break;
-        char *bigger = nd_realloc(buf, cap * 2);
-        if (!bigger)
-            nd_free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    bool bad = ferror(f) || (buf && n >= DECODE_FILE_MAX - 1);
-    fclose(f);
-    if (!buf || bad) {
-        fprintf(stderr, "noderr decode: %s: unreadable, too large or out of memory\n", path);
-        nd_free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 static void decode_one(decode_run_t *run, const char *msg, size_t len)
@@ -246,9 +215,11 @@ int nd_cmd_decode(int argc, char **argv)
         return ND_EXIT_USAGE;
     }
     size_t len = 0;
-    char *text = read_all(o.path, &len);
-    if (!text)
+    char *text = NULL, err[512];
+    if (nd_file_read(o.path, DECODE_FILE_MAX, 0, &text, &len, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr decode: %s\n", err);
         return ND_EXIT_USAGE;
+    }
     decode_run_t *run = nd_calloc(1, sizeof *run);
     if (!run || ops->create(&run->dec) != ND_OK) {
         fprintf(stderr, "noderr decode: out of memory\n");

@@ -371,23 +371,6 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *params_json(const nd_strategy_def_t *def, const double *genes)
-{
-    json_t *obj = json_object();
-    for (int g = 0; g < def->param_count; g++) {
-        const nd_param_def_t *d = &def->params[g];
-        json_t *v;
-        if (d->type == ND_PARAM_CHOICE)
-            v = json_string(d->choices[(int)genes[g]]);
-        else if (d->type == ND_PARAM_INT)
-            v = json_integer((json_int_t)llround(genes[g]));
-        else
-            v = json_real(genes[g]);
-        json_object_set_new(obj, d->name, v);
-    }
-    return obj;
-}
-
 static json_t *objectives_json(const nd_evolve_task_t *t, const double *objectives)
 {
     json_t *obj = json_object();
@@ -426,7 +409,7 @@ static json_t *front_json(const nd_evolve_task_t *t, const nd_evolve_result_t *r
     for (size_t i = 0; i < r->front_count; i++) {
         const nd_evolve_individual_t *ind = &r->front[i];
         json_t *e = json_object();
-        json_object_set_new(e, "params", params_json(t->def, ind->genes));
+        json_object_set_new(e, "params", nd_backtest_params_json(t->def, ind->genes));
         json_object_set_new(e, "objectives", objectives_json(t, ind->objectives));
         json_object_set_new(e, "score", num_or_null(ind->score));
         json_object_set_new(e, "feasible", json_boolean(ind->violation == 0.0));
@@ -473,7 +456,7 @@ static json_t *run_json(const options_t *o, const nd_evolve_result_t *r,
     json_object_set_new(root, "generations", json_integer(o->ga.generations));
     json_object_set_new(root, "seed", json_integer((json_int_t)o->ga.seed));
     json_object_set_new(root, "min_trades", json_integer(o->task.min_trades));
-    json_object_set_new(root, "best_params", params_json(o->task.def, r->best.genes));
+    json_object_set_new(root, "best_params", nd_backtest_params_json(o->task.def, r->best.genes));
     json_object_set_new(root, "best_fitness", num_or_null(r->best.score));
     json_object_set_new(root, "best_objectives", objectives_json(&o->task, r->best.objectives));
     json_object_set_new(root, "best_feasible", json_boolean(r->best.violation == 0.0));
@@ -522,7 +505,7 @@ static int write_params_of(const options_t *o, const double *genes, const json_t
 {
     json_t *root = json_object();
     json_object_set_new(root, "strategy", json_string(o->task.def->name));
-    json_object_set_new(root, "params", params_json(o->task.def, genes));
+    json_object_set_new(root, "params", nd_backtest_params_json(o->task.def, genes));
     if (extra)
         json_object_update(root, (json_t *)extra);
     FILE *f = nd_cli_out_open("--out", o->out_path);
@@ -750,7 +733,7 @@ static int wf_winners(const options_t *o, const nd_evolve_bars_t *d, const nd_ev
             return -1;
         bool flag = !(is.sharpe > 0.0 && oos.sharpe >= o->oos_min_share * is.sharpe);
         json_t *e = json_object();
-        json_object_set_new(e, "params", params_json(o->task.def, ind->genes));
+        json_object_set_new(e, "params", nd_backtest_params_json(o->task.def, ind->genes));
         json_object_set_new(e, "in_sample", stats_json(&is));
         json_object_set_new(e, "out_of_sample", stats_json(&oos));
         json_object_set_new(e, "flagged", json_boolean(flag));
@@ -951,7 +934,7 @@ static int wf_finish(options_t *o, const nd_evolve_bars_t *d, const wf_state_t *
         json_object_set_new(root, "walk_forward", json_incref(windows));
         json_object_set_new(root, "walk_forward_summary", wf_summary(o, k, flagged_total, sums));
         json_object_set(root, "selection", json_object_get(sel, "selection"));
-        json_object_set_new(root, "selected_params", params_json(o->task.def, genes));
+        json_object_set_new(root, "selected_params", nd_backtest_params_json(o->task.def, genes));
         if (rc == 0)
             rc = nd_cli_print_json(root);
         json_decref(root);

@@ -24,6 +24,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,21 +178,18 @@ void nd_hash_hex(const uint8_t hash[ND_HASH_SIZE], char buf[2 * ND_HASH_SIZE + 1
     buf[2 * ND_HASH_SIZE] = '\0';
 }
 
-static int hex_value(char c)
+/* One lowercase hex digit (hashes are written so), else -1. */
+static int lower_hex_digit(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return c >= 'A' && c <= 'F' ? -1 : nd_hex_digit(c);
 }
 
-static bool parse_hex(const char *text, uint8_t out[ND_HASH_SIZE])
+bool nd__hash_parse_hex(const char *text, uint8_t out[ND_HASH_SIZE])
 {
     if (!text || strlen(text) != 2 * ND_HASH_SIZE)
         return false;
     for (int k = 0; k < ND_HASH_SIZE; k++) {
-        int hi = hex_value(text[2 * k]), lo = hex_value(text[2 * k + 1]);
+        int hi = lower_hex_digit(text[2 * k]), lo = lower_hex_digit(text[2 * k + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[k] = (uint8_t)(hi * 16 + lo);
@@ -249,7 +247,7 @@ static nd_err_t add_range(walk_t *w, int64_t from, int64_t to, const char *hex, 
     prune_range_t *r = &w->ranges[w->range_count];
     /* A malformed range, or one listed before its records, is ignored: the gap it claims to
      * cover is then reported as a deletion. */
-    if (from < 1 || to < from || to >= by_seq || !parse_hex(hex, r->last_hash))
+    if (from < 1 || to < from || to >= by_seq || !nd__hash_parse_hex(hex, r->last_hash))
         return ND_OK;
     r->from = from;
     r->to = to;

@@ -215,22 +215,6 @@ static nd_err_t publish_head_next(const char *path, bool sync_dir, char *err, si
     return ND_EIO;
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static bool parse_hash_hex(const char *text, uint8_t out[ND_HASH_SIZE])
-{
-    for (int k = 0; k < ND_HASH_SIZE; k++) {
-        int hi = hex_digit(text[2 * k]), lo = hi < 0 ? -1 : hex_digit(text[2 * k + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[k] = (uint8_t)(hi * 16 + lo);
-    }
-    return true;
-}
-
 /* Reads the head file strictly; state 1 read, -1 missing, -2 unreadable or malformed. */
 static int read_head_file(const char *path, nd__head_t *h, char *why, size_t why_len)
 {
@@ -256,8 +240,8 @@ static int read_head_file(const char *path, nd__head_t *h, char *why, size_t why
     int used = 0;
     if (sscanf(text, "noderr-audit-head 1\nseq %lld\nhash %64s\nmac %64s\n%n", &seq, hash, mac,
                &used) != 3 || used != (int)n || seq < 0 || strlen(hash) != 64 ||
-        !parse_hash_hex(hash, h->hash) ||
-        (strcmp(mac, "-") != 0 && (strlen(mac) != 64 || !parse_hash_hex(mac, h->mac)))) {
+        !nd__hash_parse_hex(hash, h->hash) ||
+        (strcmp(mac, "-") != 0 && (strlen(mac) != 64 || !nd__hash_parse_hex(mac, h->mac)))) {
         snprintf(why, why_len, "malformed (not the four lines noderr writes)");
         return -2;
     }

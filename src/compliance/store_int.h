@@ -150,6 +150,10 @@ nd_err_t nd__store_heads(nd_store_t *s, nd__store_heads_t *out /* OUT */, char *
 nd_err_t nd__audit_key(uint8_t *key, size_t cap, size_t *key_len /* OUT */, char *err,
                        size_t err_len);
 
+/* Parses 64 lowercase hex digits (and nothing after them) into a hash; false when text is not
+ * exactly that. */
+bool nd__hash_parse_hex(const char *text, uint8_t out[ND_HASH_SIZE]);
+
 /* HMAC-SHA256(key, "noderr-audit-head-v1" || seq (8 bytes, big-endian) || hash). */
 nd_err_t nd__head_mac(const uint8_t *key, size_t key_len, int64_t seq,
                       const uint8_t hash[ND_HASH_SIZE], uint8_t out[ND_HASH_SIZE]);

@@ -221,16 +221,10 @@ static nd_err_t pg_tail(void *b, int64_t *seq, uint8_t hash[ND_HASH_SIZE], char 
 
 static bool reserve(pg_store_t *pg, size_t more)
 {
-    if (pg->copy_len + more <= pg->copy_cap)
-        return true;
-    size_t cap = pg->copy_cap ? pg->copy_cap : 65536;
-    while (cap < pg->copy_len + more)
-        cap *= 2;
-    char *grown = nd_realloc(pg->copy_buf, cap);
+    char *grown = nd_array_grow(pg->copy_buf, &pg->copy_cap, pg->copy_len + more, 1, 65536);
     if (!grown)
         return false;
     pg->copy_buf = grown;
-    pg->copy_cap = cap;
     return true;
 }
 

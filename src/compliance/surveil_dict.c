@@ -103,16 +103,10 @@ static nd_err_t grow_slots(nd_surv_dict_t *d)
 /* Makes room for one more name of len bytes in the arena and the offsets. */
 static nd_err_t reserve_name(nd_surv_dict_t *d, size_t len)
 {
-    if (d->arena_len + len + 1 > d->arena_cap) {
-        size_t cap = d->arena_cap ? d->arena_cap * 2 : 4096;
-        while (cap < d->arena_len + len + 1)
-            cap *= 2;
-        char *arena = nd_realloc(d->arena, cap);
-        if (!arena)
-            return ND_ENOMEM;
-        d->arena = arena;
-        d->arena_cap = cap;
-    }
+    char *arena = nd_array_grow(d->arena, &d->arena_cap, d->arena_len + len + 1, 1, 4096);
+    if (!arena)
+        return ND_ENOMEM;
+    d->arena = arena;
     if (d->count == d->offsets_cap) {
         uint32_t cap = d->offsets_cap ? d->offsets_cap * 2 : 256;
         size_t *offsets = nd_realloc(d->offsets, (size_t)cap * sizeof *offsets);

@@ -7,6 +7,17 @@
 #include <stdio.h>
 #include <string.h>
 
+int nd_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 char *nd_text_escape(const char *text, size_t len, char *out, size_t cap)
 {
     ND_ASSERT(out != NULL && cap >= 8);

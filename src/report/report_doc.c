@@ -184,17 +184,7 @@ static json_t *strategies_of(const nd_backtest_config_t *cfg)
     json_t *list = json_array();
     for (uint32_t k = 0; list && k < cfg->strategy_count; k++) {
         const nd_strategy_def_t *def = cfg->strategies[k].def;
-        json_t *params = json_object();
-        for (int g = 0; g < def->param_count; g++) {
-            const nd_param_def_t *d = &def->params[g];
-            double v = cfg->strategies[k].params[g];
-            if (d->type == ND_PARAM_CHOICE)
-                json_object_set_new(params, d->name, json_string(d->choices[(int)v]));
-            else if (d->type == ND_PARAM_INT)
-                json_object_set_new(params, d->name, json_integer((json_int_t)v));
-            else
-                json_object_set_new(params, d->name, json_real(v));
-        }
+        json_t *params = nd_backtest_params_json(def, cfg->strategies[k].params);
         json_array_append_new(list, json_pack("{s:s,s:o}", "name", def->name, "params", params));
     }
     return list;

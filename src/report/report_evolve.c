@@ -22,21 +22,6 @@ static json_t *number(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *params_of(const nd_strategy_def_t *def, const double *genes)
-{
-    json_t *o = json_object();
-    for (int g = 0; g < def->param_count; g++) {
-        const nd_param_def_t *d = &def->params[g];
-        if (d->type == ND_PARAM_CHOICE)
-            json_object_set_new(o, d->name, json_string(d->choices[(int)genes[g]]));
-        else if (d->type == ND_PARAM_INT)
-            json_object_set_new(o, d->name, json_integer((json_int_t)genes[g]));
-        else
-            json_object_set_new(o, d->name, json_real(genes[g]));
-    }
-    return o;
-}
-
 /* Runs genes over every bar through nd_backtest_run (memory source, equity kept). */
 static nd_err_t run_params(const nd_report_evolve_t *in, const double *genes,
                            nd_backtest_config_t *cfg, nd_backtest_result_t *r, char *err,
@@ -83,7 +68,7 @@ static json_t *member_json(const nd_report_evolve_t *in, const nd_evolve_individ
 {
     const nd_evolve_task_t *t = in->task;
     json_t *m = json_object(), *obj = json_object();
-    json_object_set_new(m, "params", params_of(t->def, ind->genes));
+    json_object_set_new(m, "params", nd_backtest_params_json(t->def, ind->genes));
     for (uint32_t k = 0; k < t->objective_count; k++)
         json_object_set_new(obj, nd_evolve_objective_name(t->objectives[k]),
                             number(ind->objectives[k]));
@@ -145,7 +130,7 @@ static json_t *evolve_json(const nd_report_evolve_t *in, char *err, size_t err_l
 {
     json_t *ev = json_object(), *front = json_array();
     json_object_set_new(ev, "settings", settings_json(in));
-    json_object_set_new(ev, "selected_params", params_of(in->task->def, in->selected));
+    json_object_set_new(ev, "selected_params", nd_backtest_params_json(in->task->def, in->selected));
     const nd_evolve_result_t *res = in->result;
     for (size_t i = 0; i < res->front_count && i < FRONT_SHOWN_MAX; i++) {
         json_t *m = member_json(in, &res->front[i], err, err_len);

@@ -29,18 +29,12 @@ static bool reserve(nd__report_sb_t *sb, size_t extra)
 {
     if (sb->oom)
         return false;
-    if (sb->len + extra + 1 <= sb->cap)
-        return true;
-    size_t cap = sb->cap ? sb->cap : 4096;
-    while (cap < sb->len + extra + 1)
-        cap *= 2;
-    char *data = nd_realloc(sb->data, cap);
+    char *data = nd_array_grow(sb->data, &sb->cap, sb->len + extra + 1, 1, 4096);
     if (!data) {
         sb->oom = true;
         return false;
     }
     sb->data = data;
-    sb->cap = cap;
     return true;
 }
 

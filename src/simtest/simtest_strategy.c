@@ -78,7 +78,8 @@ static void chaos_act(chaos_t *c, nd_strategy_ctx_t *ctx)
     uint64_t id = 0;
     nd_order_intent_t intent = {c->inst, nd_rand_below(&c->rng, 2) ? ND_SIDE_BUY : ND_SIDE_SELL,
                                 ND_ORDER_MARKET, 0, 0};
-    switch (nd_rand_below(&c->rng, 8)) {
+    uint64_t op = nd_rand_below(&c->rng, 8);
+    switch (op) {
     case 0:
     case 1:
         ctx->target(ctx, (uint32_t)nd_rand_below(&c->rng, c->instruments),
@@ -89,14 +90,8 @@ static void chaos_act(chaos_t *c, nd_strategy_ctx_t *ctx)
         ctx->submit(ctx, &intent, &id);
         break;
     case 3:
-        intent.type = ND_ORDER_LIMIT;
-        intent.px = chaos_price(c);
-        intent.qty = chaos_qty(c);
-        ctx->submit(ctx, &intent, &id);
-        c->last_resting = id ? id : c->last_resting;
-        break;
     case 4:
-        intent.type = ND_ORDER_STOP;
+        intent.type = op == 3 ? ND_ORDER_LIMIT : ND_ORDER_STOP;
         intent.px = chaos_price(c);
         intent.qty = chaos_qty(c);
         ctx->submit(ctx, &intent, &id);

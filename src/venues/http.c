@@ -33,16 +33,10 @@ static size_t grow_append(grow_t *g, const char *data, size_t n)
         g->too_big = true;
         return 0; /* makes libcurl abort the transfer */
     }
-    if (g->len + n + 1 > g->cap) {
-        size_t cap = g->cap ? g->cap : 4096;
-        while (cap < g->len + n + 1)
-            cap *= 2;
-        char *bigger = nd_realloc(g->buf, cap);
-        if (!bigger)
-            return 0;
-        g->buf = bigger;
-        g->cap = cap;
-    }
+    char *bigger = nd_array_grow(g->buf, &g->cap, g->len + n + 1, 1, 4096);
+    if (!bigger)
+        return 0;
+    g->buf = bigger;
     memcpy(g->buf + g->len, data, n);
     g->len += n;
     g->buf[g->len] = '\0';

@@ -8,6 +8,7 @@
 #include "noderr/venue.h"
 
 #include "noderr/assert.h"
+#include "noderr/text.h"
 
 #include <string.h>
 
@@ -48,11 +49,6 @@ static nd_err_t new_tok(jp_t *p, nd_jtype_t type, uint32_t *idx)
     return ND_OK;
 }
 
-static int hexval(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* 1 for bytes a string may hold as they are: not '"', not '\\', not a control character. */
 static const uint8_t plain_char[256] = {
     [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0xff] = 1,
@@ -86,7 +82,7 @@ static nd_err_t parse_string(jp_t *p)
             for (int k = 1; k <= 4; k++) {
                 if (i + (size_t)k >= len)
                     return ND_EEOF;
-                if (!hexval(s[i + (size_t)k]))
+                if (nd_hex_digit(s[i + (size_t)k]) < 0)
                     return ND_EPARSE;
             }
             i += 4;
@@ -311,23 +307,12 @@ size_t nd_json_copy(const char *text, const nd_jtok_t *t, char *buf, size_t cap)
     return n;
 }
 
-static int hexdigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The four hex digits at s (the tokenizer checked they are hex). */
 static uint32_t hex4(const char *s)
 {
     uint32_t v = 0;
     for (int k = 0; k < 4; k++)
-        v = v << 4 | (uint32_t)hexdigit(s[k]);
+        v = v << 4 | (uint32_t)nd_hex_digit(s[k]);
     return v;
 }
 

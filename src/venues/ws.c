@@ -88,16 +88,10 @@ static void on_receive(nd_ws_t *ws, struct lws *wsi, const void *in, size_t len)
         ws->rx_len = 0;
         return;
     }
-    if (ws->rx_len + len + 1 > ws->rx_cap) {
-        size_t cap = ws->rx_cap ? ws->rx_cap : 65536;
-        while (cap < ws->rx_len + len + 1)
-            cap *= 2;
-        char *bigger = nd_realloc(ws->rx, cap);
-        if (!bigger)
-            return;
-        ws->rx = bigger;
-        ws->rx_cap = cap;
-    }
+    char *bigger = nd_array_grow(ws->rx, &ws->rx_cap, ws->rx_len + len + 1, 1, 65536);
+    if (!bigger)
+        return;
+    ws->rx = bigger;
     memcpy(ws->rx + ws->rx_len, in, len);
     ws->rx_len += len;
     if (!lws_is_final_fragment(wsi))

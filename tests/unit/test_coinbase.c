@@ -675,3 +675,19 @@ Test(coinbase_book, replay_that_never_synced_says_why)
     cr_assert_str_eq(r.status, "no_snapshot");
     cr_assert(strstr(r.reason, "snapshot") != NULL, "%s", r.reason);
 }
+
+/* One status table serves the user channel and REST: OPEN with a fill is partially filled. */
+Test(coinbase_status, advanced_trade_order_status_names)
+{
+    cr_assert_eq(nd_coinbase_order_status("PENDING", 7, 0), ND_MD_ORDER_PENDING);
+    cr_assert_eq(nd_coinbase_order_status("OPEN", 4, 0), ND_MD_ORDER_NEW);
+    cr_assert_eq(nd_coinbase_order_status("OPEN", 4, 5), ND_MD_ORDER_PARTIALLY_FILLED);
+    cr_assert_eq(nd_coinbase_order_status("FILLED", 6, 5), ND_MD_ORDER_FILLED);
+    cr_assert_eq(nd_coinbase_order_status("CANCELLED", 9, 0), ND_MD_ORDER_CANCELED);
+    cr_assert_eq(nd_coinbase_order_status("EXPIRED", 7, 0), ND_MD_ORDER_EXPIRED);
+    cr_assert_eq(nd_coinbase_order_status("FAILED", 6, 0), ND_MD_ORDER_REJECTED);
+    cr_assert_eq(nd_coinbase_order_status("OPENED", 6, 0), ND_MD_ORDER_OTHER);
+    cr_assert_eq(nd_coinbase_order_status("OPEN", 3, 0), ND_MD_ORDER_OTHER); /* "OPE" */
+    cr_assert_eq(nd_coinbase_order_status("open", 4, 0), ND_MD_ORDER_OTHER);
+    cr_assert_eq(nd_coinbase_order_status(NULL, 0, 0), ND_MD_ORDER_OTHER);
+}

@@ -273,3 +273,17 @@ Test(text, span_bounds_never_overflow)
     cr_assert_eq(s.value, ND_SPAN_NS_MAX);
     cr_assert_eq(span("100000000", ND_SPAN_BARS_OK, &s, err), ND_OK);
 }
+
+Test(text, hex_digits_in_either_case)
+{
+    const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+    for (int k = 0; k < 16; k++)
+        cr_assert_eq(nd_hex_digit(digits[k]), k);
+    for (int k = 0; k < 6; k++)
+        cr_assert_eq(nd_hex_digit(upper[k]), 10 + k);
+    const char *bad = "gG/:@`xX \n";
+    for (size_t k = 0; bad[k]; k++)
+        cr_assert_eq(nd_hex_digit(bad[k]), -1, "'%c'", bad[k]);
+    cr_assert_eq(nd_hex_digit('\0'), -1);
+    cr_assert_eq(nd_hex_digit((char)0xff), -1);
+}

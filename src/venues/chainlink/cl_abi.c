@@ -8,21 +8,11 @@
 
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
+#include "noderr/text.h"
 
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 nd_err_t nd_abi_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t cap,
                            size_t *out_len)
@@ -37,8 +27,8 @@ nd_err_t nd_abi_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t
     if (digits / 2 > cap)
         return ND_EFULL;
     for (size_t i = 0; i < digits / 2; i++) {
-        int hi = hex_value(hex[2 + 2 * i]);
-        int lo = hex_value(hex[3 + 2 * i]);
+        int hi = nd_hex_digit(hex[2 + 2 * i]);
+        int lo = nd_hex_digit(hex[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return ND_EPARSE;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -230,7 +220,7 @@ nd_err_t nd_chainlink_parse_u128(const char *text, unsigned __int128 *out)
         return ND_EPARSE;
     unsigned __int128 value = 0;
     for (; *p; p++) {
-        int d = base == 16 ? hex_value(*p) : (isdigit((unsigned char)*p) ? *p - '0' : -1);
+        int d = base == 16 ? nd_hex_digit(*p) : (isdigit((unsigned char)*p) ? *p - '0' : -1);
         if (d < 0)
             return ND_EPARSE;
         if (value > (~(unsigned __int128)0 - (unsigned)d) / (unsigned)base)
@@ -381,7 +371,7 @@ int nd_chainlink_address_valid(const char *address)
     if (strlen(address) != 42 || address[0] != '0' || (address[1] != 'x' && address[1] != 'X'))
         return 0;
     for (int i = 2; i < 42; i++)
-        if (hex_value(address[i]) < 0)
+        if (nd_hex_digit(address[i]) < 0)
             return 0;
     return 1;
 }

@@ -9,6 +9,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -193,38 +194,8 @@ nd_err_t nd_coinbase_exchange_book_apply(nd_coinbase_exchange_book_t *cb, const 
     return rc;
 }
 
-/* Reads a whole file into an nd_alloc'd NUL-terminated buffer. */
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = nd_alloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, f);
-        if (n < cap - 1)
-            break;
-        char *grown = nd_realloc(buf, cap * 2);
-        if (!grown) {
-            nd_free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    if (buf && ferror(f)) {
-        nd_free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
-}
+/* Largest stream file replayed: a day of one product's level2 channel is far smaller. */
+#define REPLAY_FILE_MAX ((size_t)1 << 30)
 
 nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
                                      nd_replay_result_t *out, char *err, size_t err_len)
@@ -232,19 +203,17 @@ nd_err_t nd_coinbase_exchange_replay(const char *stream_path, nd_book_t *book,
     ND_ASSERT(stream_path && book);
     ND_ASSERT(out != NULL);
     size_t len = 0;
-    char *buf = read_all(stream_path, &len);
-    if (!buf) {
-        if (err && err_len)
-            snprintf(err, err_len, "cannot read the stream file");
-        return ND_EIO;
-    }
+    char *buf = NULL;
+    nd_err_t read_rc = nd_file_read(stream_path, REPLAY_FILE_MAX, 0, &buf, &len, err, err_len);
+    if (read_rc != ND_OK)
+        return read_rc == ND_ENOMEM ? ND_ENOMEM : ND_EIO;
     nd_coinbase_exchange_book_t cb;
     nd_err_t rc = nd_coinbase_exchange_book_init(&cb, book);
     if (rc != ND_OK) {
         nd_free(buf);
         nd_coinbase_exchange_book_deinit(&cb);
         if (err && err_len)
-            snprintf(err, err_len, "out of memory");
+            snprintf(err, err_len, "%s: out of memory", stream_path);
         return rc;
     }
     uint64_t lines = 0;

@@ -337,21 +337,26 @@ static nd_err_t adv_heartbeat(parse_t *p, uint32_t ev)
     return status_event(p, ND_MD_STATUS_HEARTBEAT, get_str(p, ev, "current_time"), counter);
 }
 
-static nd_md_order_status_t adv_order_status(const parse_t *p, uint32_t v, int64_t cum)
+nd_md_order_status_t nd_coinbase_order_status(const char *name, size_t len, int64_t cum_qty)
 {
-    if (!v)
-        return ND_MD_ORDER_OTHER;
     static const struct {
         const char *name;
         nd_md_order_status_t status;
     } map[] = {{"PENDING", ND_MD_ORDER_PENDING}, {"OPEN", ND_MD_ORDER_NEW},
                {"FILLED", ND_MD_ORDER_FILLED},   {"CANCELLED", ND_MD_ORDER_CANCELED},
                {"EXPIRED", ND_MD_ORDER_EXPIRED}, {"FAILED", ND_MD_ORDER_REJECTED}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (nd_json_eq(p->s, &p->t[v], map[i].name))
-            return map[i].status == ND_MD_ORDER_NEW && cum > 0 ? ND_MD_ORDER_PARTIALLY_FILLED
-                                                               : map[i].status;
+    for (size_t i = 0; name && i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i].name) == len && memcmp(name, map[i].name, len) == 0)
+            return map[i].status == ND_MD_ORDER_NEW && cum_qty > 0 ? ND_MD_ORDER_PARTIALLY_FILLED
+                                                                   : map[i].status;
     return ND_MD_ORDER_OTHER;
+}
+
+static nd_md_order_status_t adv_order_status(const parse_t *p, uint32_t v, int64_t cum)
+{
+    if (!v)
+        return ND_MD_ORDER_OTHER;
+    return nd_coinbase_order_status(p->s + p->t[v].start, p->t[v].end - p->t[v].start, cum);
 }
 
 /* A decimal field that may be absent or "" (Coinbase leaves unset numbers empty). */

@@ -266,19 +266,6 @@ static bool copy_field(json_t *obj, const char *key, char *buf, size_t cap)
     return n >= 0 && (size_t)n < cap;
 }
 
-static nd_md_order_status_t status_from(const char *s)
-{
-    static const struct {
-        const char *name;
-        nd_md_order_status_t status;
-    } map[] = {{"PENDING", ND_MD_ORDER_PENDING}, {"OPEN", ND_MD_ORDER_NEW},
-               {"FILLED", ND_MD_ORDER_FILLED},   {"CANCELLED", ND_MD_ORDER_CANCELED},
-               {"EXPIRED", ND_MD_ORDER_EXPIRED}, {"FAILED", ND_MD_ORDER_REJECTED}};
-    for (size_t i = 0; s && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(s, map[i].name) == 0)
-            return map[i].status;
-    return ND_MD_ORDER_OTHER;
-}
 
 /* The first configuration object's base_size and limit_price (whichever type it is). */
 static bool order_config(json_t *o, nd_md_order_update_t *u)
@@ -290,45 +277,45 @@ static bool order_config(json_t *o, nd_md_order_update_t *u)
     return true;
 }
 
-static bool order_event(json_t *o, nd_md_event_t *e)
+/* Starts an order update from an order or a fill object: product_id, order_id, side (SELL, else
+ * BUY) and no integer trade id (Advanced Trade trade ids are UUIDs). false when a field does not
+ * fit. */
+static bool order_update_start(json_t *o, nd_md_event_t *e)
 {
     memset(e, 0, sizeof *e);
     e->kind = ND_MD_ORDER_UPDATE;
     e->venue = ND_VENUE_COINBASE;
     nd_md_order_update_t *u = &e->u.order;
-    bool fits = copy_field(o, "product_id", e->symbol, sizeof e->symbol) &&
-                copy_field(o, "order_id", u->venue_order_id, sizeof u->venue_order_id) &&
-                copy_field(o, "client_order_id", u->client_order_id, sizeof u->client_order_id) &&
-                copy_field(o, "order_type", u->order_type, sizeof u->order_type);
     const char *side = json_string_value(json_object_get(o, "side"));
     u->side = (uint8_t)(side && strcmp(side, "SELL") == 0 ? ND_MD_SIDE_ASK : ND_MD_SIDE_BID);
-    u->status = (uint8_t)status_from(json_string_value(json_object_get(o, "status")));
     u->trade_id = -1;
+    return copy_field(o, "product_id", e->symbol, sizeof e->symbol) &&
+           copy_field(o, "order_id", u->venue_order_id, sizeof u->venue_order_id);
+}
+
+static bool order_event(json_t *o, nd_md_event_t *e)
+{
+    nd_md_order_update_t *u = &e->u.order;
+    bool fits = order_update_start(o, e) &&
+                copy_field(o, "client_order_id", u->client_order_id, sizeof u->client_order_id) &&
+                copy_field(o, "order_type", u->order_type, sizeof u->order_type);
     int64_t value;
     bool ok = dec_field(o, "filled_size", &u->cum_qty) &&
               dec_field(o, "average_filled_price", &u->last_px) &&
               dec_field(o, "total_fees", &u->fee) && dec_field(o, "filled_value", &value) &&
               order_config(o, u);
     u->cum_quote = value;
-    if (u->status == ND_MD_ORDER_NEW && u->cum_qty > 0)
-        u->status = ND_MD_ORDER_PARTIALLY_FILLED;
+    const char *status = json_string_value(json_object_get(o, "status"));
+    u->status = (uint8_t)nd_coinbase_order_status(status, status ? strlen(status) : 0, u->cum_qty);
     return ok && fits && u->venue_order_id[0] != '\0';
 }
 
 static bool fill_event(json_t *f, nd_md_event_t *e)
 {
-    memset(e, 0, sizeof *e);
-    e->kind = ND_MD_ORDER_UPDATE;
-    e->venue = ND_VENUE_COINBASE;
     nd_md_order_update_t *u = &e->u.order;
-    bool fits = copy_field(f, "product_id", e->symbol, sizeof e->symbol) &&
-                copy_field(f, "order_id", u->venue_order_id, sizeof u->venue_order_id) &&
+    bool fits = order_update_start(f, e) &&
                 copy_field(f, "trade_type", u->exec_type, sizeof u->exec_type);
-    const char *side = json_string_value(json_object_get(f, "side"));
-    u->side = (uint8_t)(side && strcmp(side, "SELL") == 0 ? ND_MD_SIDE_ASK : ND_MD_SIDE_BID);
     u->status = ND_MD_ORDER_OTHER;
-    /* Advanced Trade trade ids are UUIDs: no integer id to carry. */
-    u->trade_id = -1;
     const char *t = json_string_value(json_object_get(f, "trade_time"));
     if (t && nd_coinbase_parse_time(t, strlen(t), &e->venue_ts_ns) != ND_OK)
         e->venue_ts_ns = 0;

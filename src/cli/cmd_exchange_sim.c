@@ -133,6 +133,7 @@ static int setup(xsim_opts_t *o)
         return -1;
     o->cfg.synth.step_ns = o->tick_ms * ND_NS_PER_MS;
     o->cfg.synth.events = INT64_MAX / 2;
+    o->cfg.synth.level_qty_max = 20000; /* lots: up to 0.2 BTC a level, room to trade */
     o->cfg.synth.start_px = nd_fixed_floor_to(o->cfg.synth.start_px, o->cfg.inst.tick_size);
     o->server.port = (int)o->port;
     if (o->server.bind && strcmp(o->server.bind, "127.0.0.1") != 0)

@@ -138,11 +138,12 @@ static void read_header(http_req_t *r, const char *name, size_t name_len, const 
     if (name_len == 14 && strncasecmp(name, "Content-Length", 14) == 0) {
         *content_length = 0;
         for (size_t i = 0; i < value_len; i++) {
-            if (value[i] < '0' || value[i] > '9' || *content_length > ND_XSIM_REQUEST_MAX) {
+            if (value[i] < '0' || value[i] > '9') {
                 *content_length = -1;
                 return;
             }
-            *content_length = *content_length * 10 + (value[i] - '0');
+            if (*content_length <= ND_XSIM_REQUEST_MAX) /* beyond: 413, without overflowing */
+                *content_length = *content_length * 10 + (value[i] - '0');
         }
     } else if (name_len == 12 && strncasecmp(name, "X-MBX-APIKEY", 12) == 0) {
         if (value_len < sizeof r->api_key) {

@@ -152,6 +152,32 @@ done
 [ "$S" = 418 ] || fail "never answered 418 (last $S)"
 grep -qi '^Retry-After: [0-9]' "$WORK/headers" || fail "418 without Retry-After"
 
+check "hostile HTTP: answered with 4xx or kept waiting, never a crash; keep-alive works"
+python3 - "${BASE##*:}" <<'PY' || fail "hostile HTTP"
+import socket, sys, http.client
+port = int(sys.argv[1])
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+for _ in range(3):  # three requests on one connection (the weight limit answers 418 by now)
+    c.request("GET", "/api/v3/time")
+    r = c.getresponse()
+    r.read()
+    assert r.status in (200, 418), r.status
+def raw(data, want):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(data)
+    s.settimeout(5)
+    got = s.recv(64)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 " + want), (data[:40], got)
+raw(b"GARBAGE\r\n\r\n", b"400")
+raw(b"GET /api/v3/ping HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", b"413")
+raw(b"GET /api/v3/ping HTTP/1.1\r\nContent-Length: x\r\n\r\n", b"400")
+raw(b"POST /api/v3/order HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", b"411")
+raw(b"A" * 20000, b"413")
+raw(b"GET /nope HTTP/1.0\r\n\r\n", b"4")
+PY
+kill -0 "$PID" || fail "the server died on hostile input"
+
 check "SIGTERM stops it"
 kill -TERM "$PID"
 RCS=0

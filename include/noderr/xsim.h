@@ -245,6 +245,7 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
                              char *err, size_t err_len);
 /* Runs the event loop until SIGINT or SIGTERM (or nd_xsim_server_stop). */
 nd_err_t nd_xsim_server_run(nd_xsim_server_t *s);
+/* Makes nd_xsim_server_run return; safe from any thread (the loop must have been opened). */
 void nd_xsim_server_stop(nd_xsim_server_t *s);
 void nd_xsim_server_close(nd_xsim_server_t *s);
 

@@ -21,6 +21,7 @@ struct nd_xsim_server {
     uv_tcp_t listener;
     uv_timer_t timer;
     uv_signal_t sigint, sigterm;
+    uv_async_t stop; /* nd_xsim_server_stop from any thread */
     nd_xsim_api_t *api;
     nd_xsim_t *x;
     nd_xsim_server_config_t cfg;
@@ -297,7 +298,14 @@ static void on_timer(uv_timer_t *t)
 static void on_signal(uv_signal_t *sig, int signum)
 {
     (void)signum;
-    nd_xsim_server_stop(sig->data);
+    nd_xsim_server_t *s = sig->data;
+    uv_stop(&s->loop);
+}
+
+static void on_stop(uv_async_t *async)
+{
+    nd_xsim_server_t *s = async->data;
+    uv_stop(&s->loop);
 }
 
 static nd_err_t listen_on(nd_xsim_server_t *s, int *port_out, char *err, size_t err_len)
@@ -350,6 +358,8 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
     uv_timer_init(&s->loop, &s->timer);
     s->timer.data = s;
     uv_timer_start(&s->timer, on_timer, step_ms ? step_ms : 1, step_ms ? step_ms : 1);
+    uv_async_init(&s->loop, &s->stop, on_stop);
+    s->stop.data = s;
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;
@@ -367,7 +377,7 @@ nd_err_t nd_xsim_server_run(nd_xsim_server_t *s)
 
 void nd_xsim_server_stop(nd_xsim_server_t *s)
 {
-    uv_stop(&s->loop);
+    uv_async_send(&s->stop);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)

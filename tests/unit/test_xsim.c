@@ -456,3 +456,51 @@ Test(xsim_api, weight_limit_429_then_418)
     nd_xsim_api_destroy(api);
     nd_xsim_destroy(x);
 }
+
+Test(xsim_exchange, quote_order_qty_and_ioc)
+{
+    nd_xsim_t *x = open_exchange();
+    int64_t id = 0;
+    nd_xsim_new_order_t q = {.side = ND_SIDE_BUY, .type = ND_XSIM_MARKET, .quote_qty = PX(50)};
+    cr_assert_eq(nd_xsim_place(x, &q, T0, &id), ND_XSIM_OK);
+    const nd_xsim_user_order_t *o = nd_xsim_order(x, id);
+    cr_assert_eq(o->status, ND_XSIM_FILLED);
+    cr_assert_leq(o->cum_quote, PX(50), "spends at most the quote amount");
+    cr_assert_gt(o->cum_quote, PX(49), "and nearly all of it (less than a lot short)");
+    cr_assert_eq(o->orig_qty % 1000, 0, "a whole number of lots");
+    /* IOC through the best ask for more than the whole book side at that price: partial, expired */
+    int64_t ask = nd_xsim_book_best(nd_xsim_book(x), ND_SIDE_SELL);
+    nd_xsim_new_order_t ioc = {.side = ND_SIDE_BUY, .type = ND_XSIM_LIMIT, .tif = ND_XSIM_IOC,
+                               .px = ask, .qty = QTY(1)};
+    cr_assert_eq(nd_xsim_place(x, &ioc, T0, &id), ND_XSIM_OK);
+    o = nd_xsim_order(x, id);
+    cr_assert_eq(o->status, ND_XSIM_EXPIRED);
+    cr_assert_gt(o->executed_qty, 0);
+    cr_assert_lt(o->executed_qty, QTY(1));
+    cr_assert_eq(nd_xsim_book_find(nd_xsim_book(x), id), NULL, "IOC never rests");
+    int64_t bf, bl, qf, ql;
+    nd_xsim_balances(x, &bf, &bl, &qf, &ql);
+    cr_assert_eq(ql, 0, "nothing stays locked");
+    nd_xsim_destroy(x);
+}
+
+Test(xsim_exchange, user_order_ahead_in_the_queue_fills_first)
+{
+    nd_xsim_t *x = open_exchange();
+    /* rest a sell at a price above the market's asks, then let market trades happen there */
+    int64_t ask = nd_xsim_book_best(nd_xsim_book(x), ND_SIDE_SELL), id = 0;
+    nd_xsim_new_order_t r = {.side = ND_SIDE_SELL, .type = ND_XSIM_LIMIT_MAKER, .px = ask,
+                             .qty = QTY(1) / 1000};
+    cr_assert_eq(nd_xsim_place(x, &r, T0, &id), ND_XSIM_OK);
+    const nd_xsim_order_t *rest = nd_xsim_book_find(nd_xsim_book(x), id);
+    cr_assert_not_null(rest);
+    /* behind the market's liquidity at that price: a market taker fills the market first */
+    nd_xsim_book_t *book = (nd_xsim_book_t *)nd_xsim_book(x);
+    fills_t fs = {0};
+    nd_xsim_order_t taker = order(0, ND_XSIM_ACCOUNT_USER, ND_SIDE_BUY, ask, 1000);
+    int64_t filled = 0;
+    nd_xsim_book_match(book, &taker, &filled, collect, &fs);
+    cr_assert_eq(fs.count, 1);
+    cr_assert_eq(fs.items[0].maker.account, ND_XSIM_ACCOUNT_MARKET, "the market was there first");
+    nd_xsim_destroy(x);
+}

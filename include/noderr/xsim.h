@@ -35,6 +35,8 @@
 #define ND_XSIM_REQUEST_MAX 16384
 /* Open client connections. */
 #define ND_XSIM_CONNECTIONS_MAX 256
+/* A connection that sends nothing for this long is closed (a half-sent request included). */
+#define ND_XSIM_IDLE_NS (60 * ND_NS_PER_SEC)
 
 #define ND_XSIM_ACCOUNT_MARKET 0u /* the market source's liquidity */
 #define ND_XSIM_ACCOUNT_USER 1u   /* the API key's account */

@@ -33,6 +33,7 @@ typedef struct conn {
     nd_xsim_server_t *server;
     char buf[ND_XSIM_REQUEST_MAX];
     size_t len;
+    int64_t active_ns; /* monotonic time of the last bytes read */
     bool closing;
 } conn_t;
 
@@ -267,6 +268,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->len += (size_t)nread;
+    c->active_ns = nd_clock_mono_ns(c->server->cfg.clock);
     ND_ASSERT(c->len <= sizeof c->buf);
     serve_buffer(c);
 }
@@ -281,6 +283,7 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     c->server = s;
     c->tcp.data = c;
+    c->active_ns = nd_clock_mono_ns(s->cfg.clock);
     uv_tcp_init(&s->loop, &c->tcp);
     s->connections++;
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
@@ -289,10 +292,22 @@ static void on_connection(uv_stream_t *listener, int status)
         conn_close(c);
 }
 
+/* Closes a client connection that has sent nothing for ND_XSIM_IDLE_NS. */
+static void idle_walk(uv_handle_t *h, void *arg)
+{
+    nd_xsim_server_t *s = arg;
+    if (h->type != UV_TCP || h == (uv_handle_t *)&s->listener || uv_is_closing(h))
+        return;
+    conn_t *c = h->data;
+    if (nd_clock_mono_ns(s->cfg.clock) - c->active_ns > ND_XSIM_IDLE_NS)
+        conn_close(c);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     nd_xsim_server_t *s = t->data;
     nd_xsim_advance(s->x, nd_clock_now_ns(s->cfg.clock));
+    uv_walk(&s->loop, idle_walk, s);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)

@@ -304,7 +304,13 @@ static nd_xsim_reject_t precheck(const nd_xsim_t *x, nd_xsim_new_order_t *r, int
         *lock = r->side == ND_SIDE_BUY ? notional_of(x, r->px, r->qty) : r->qty;
     }
     int64_t free_bal = r->side == ND_SIDE_BUY ? x->quote_free : x->base_free;
-    return *lock > free_bal ? ND_XSIM_REJ_BALANCE : ND_XSIM_OK;
+    if (*lock > free_bal)
+        return ND_XSIM_REJ_BALANCE;
+    /* A MARKET buy's fills are rounded one by one (half-even, at most half a unit each): lock a
+     * little more when there is, so the free balance never goes below zero; the rest returns. */
+    if (r->type == ND_XSIM_MARKET && r->side == ND_SIDE_BUY)
+        *lock += free_bal - *lock < 64 ? free_bal - *lock : 64;
+    return ND_XSIM_OK;
 }
 
 static nd_xsim_user_order_t *new_record(nd_xsim_t *x, const nd_xsim_new_order_t *r, int64_t now_ns)

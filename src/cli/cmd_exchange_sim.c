@@ -10,6 +10,7 @@
 #include "noderr/xsim.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -171,6 +172,13 @@ static int serve(xsim_opts_t *o, const nd_secret_t *sec)
     } else {
         rc = nd_xsim_server_run(server);
     }
+    /* Stopping: a further SIGINT/SIGTERM (or one still pending while the signal watchers are
+     * closed and the default action returns) must not kill the orderly shutdown. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
     nd_xsim_server_close(server);
     nd_xsim_api_destroy(api);
     nd_xsim_destroy(x);

@@ -285,6 +285,7 @@ static void on_connection(uv_stream_t *listener, int status)
     c->tcp.data = c;
     c->active_ns = nd_clock_mono_ns(s->cfg.clock);
     uv_tcp_init(&s->loop, &c->tcp);
+    uv_tcp_nodelay(&c->tcp, 1); /* one write per answer: send it now */
     s->connections++;
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
         s->connections > ND_XSIM_CONNECTIONS_MAX ||

@@ -4,8 +4,8 @@
  * nd_xsim_api_handle. What Binance documents and this keeps: the /api/v3 paths and JSON shapes;
  * SIGNED endpoints need X-MBX-APIKEY (401 -2014 when absent or malformed, -2015 when unknown),
  * a `signature` parameter, last, that is the hex HMAC-SHA256 of the rest of the query string
- * and body (-1022), and `timestamp` within `recvWindow` (default 5000 ms, at most 60000) of the
- * server clock and at most 1000 ms ahead of it (-1021); request weights per endpoint summed
+ * and body (-1022), and `timestamp` (ms or us) within `recvWindow` (default 5000 ms, at most
+ * 60000, up to 3 decimals) of the server clock and less than 1000 ms ahead of it (-1021); request weights per endpoint summed
  * over the current clock minute, X-MBX-USED-WEIGHT-1M on every answer, 429 with Retry-After
  * (until the minute ends) past the limit, and 418 (an IP ban of 2 minutes, doubling for each
  * repeat, up to 3 days) when 429s keep coming. Errors are {"code":N,"msg":"..."}. */
@@ -23,6 +23,7 @@
 #define PARAMS_MAX 32
 #define DEFAULT_RECV_WINDOW_MS 5000
 #define MAX_RECV_WINDOW_MS 60000
+#define MICROS_FROM 100000000000000LL /* a timestamp this large is in us (year 5138 in ms) */
 #define BAN_FIRST_NS (2 * ND_NS_PER_MIN)
 #define BAN_MAX_NS (3 * ND_NS_PER_DAY)
 
@@ -233,9 +234,9 @@ static bool charge(call_t *c, int64_t weight, nd_err_t *rc)
     }
     c->resp->retry_after_s = ((minute + 1) * ND_NS_PER_MIN - c->now_ns + ND_NS_PER_SEC - 1) /
                              ND_NS_PER_SEC;
-    snprintf(msg, sizeof msg, "Too many requests; current limit of IP(127.0.0.1) request weight "
-             "per minute is %lld. Please use WebSocket Streams for live updates to avoid polling "
-             "the API.", (long long)api->cfg.weight_limit);
+    snprintf(msg, sizeof msg, "Too much request weight used; current limit is %lld request weight "
+             "per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.",
+             (long long)api->cfg.weight_limit);
     *rc = fail(c, 429, -1003, msg);
     return false;
 }
@@ -298,12 +299,15 @@ static bool authorised(call_t *c, nd_err_t *rc)
 {
     if (!api_key_ok(c->req->api_key, rc, c))
         return false;
-    int64_t ts = int_param(c, "timestamp"), window = int_param(c, "recvWindow");
+    int64_t ts = int_param(c, "timestamp"), window_us = DEFAULT_RECV_WINDOW_MS * 1000;
     if (ts < 0) {
         *rc = fail_mandatory(c, "timestamp");
         return false;
     }
-    if (window == -2 || window > MAX_RECV_WINDOW_MS) {
+    ts = ts >= MICROS_FROM ? ts : ts * 1000; /* a timestamp in ms or in us */
+    const char *window = param(c, "recvWindow");
+    if (window && (nd_fixed_parse(window, strlen(window), 3, &window_us) != ND_OK ||
+                   window_us <= 0 || window_us > MAX_RECV_WINDOW_MS * 1000)) {
         *rc = fail(c, 400, -1131, "recvWindow must be less than 60000");
         return false;
     }
@@ -311,11 +315,9 @@ static bool authorised(call_t *c, nd_err_t *rc)
         *rc = fail(c, 400, -1022, "Signature for this request is not valid.");
         return false;
     }
-    int64_t now_ms = ms_of(c->now_ns);
-    if (window < 0)
-        window = DEFAULT_RECV_WINDOW_MS;
-    if (ts >= now_ms + 1000 || now_ms - ts > window) {
-        *rc = fail(c, 400, -1021, ts >= now_ms + 1000
+    int64_t now_us = c->now_ns / ND_NS_PER_US;
+    if (ts >= now_us + 1000000 || now_us - ts > window_us) {
+        *rc = fail(c, 400, -1021, ts >= now_us + 1000000
                                       ? "Timestamp for this request was 1000ms ahead of the "
                                         "server's time."
                                       : "Timestamp for this request is outside of the recvWindow.");

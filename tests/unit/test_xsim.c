@@ -504,3 +504,68 @@ Test(xsim_exchange, user_order_ahead_in_the_queue_fills_first)
     cr_assert_eq(fs.items[0].maker.account, ND_XSIM_ACCOUNT_MARKET, "the market was there first");
     nd_xsim_destroy(x);
 }
+
+/* Binance's documented HMAC example (PROTOCOLS.md A.5): the signature is accepted (the answer is
+ * the symbol's -1121, after authentication, not -1022). */
+Test(xsim_api, binance_documented_signature_accepted)
+{
+    nd_xsim_t *x = open_exchange();
+    nd_xsim_api_config_t cfg = {
+        .api_key = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+        .api_secret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"};
+    nd_xsim_api_t *api = NULL;
+    cr_assert_eq(nd_xsim_api_create(x, &cfg, &api), ND_OK);
+    static const char q[] =
+        "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000"
+        "&timestamp=1499827319559&signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2"
+        "838bd6b71";
+    nd_xsim_request_t req = {.method = "POST", .path = "/api/v3/order", .query = q,
+                             .query_len = strlen(q), .body = "", .api_key = cfg.api_key};
+    nd_xsim_response_t resp;
+    int64_t server_ns = (int64_t)1499827319559 * ND_NS_PER_MS + 200 * ND_NS_PER_MS;
+    cr_assert_eq(nd_xsim_api_handle(api, &req, server_ns, &resp), ND_OK);
+    cr_assert(strstr(resp.body, "-1121"), "%s", resp.body);
+    nd_free(resp.body);
+    /* the same split into query string and body, signature at the end of the body */
+    static const char query[] = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC";
+    char body[256], hex[65];
+    static const char body_part[] = "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559";
+    cr_assert_eq(nd_binance_sign(cfg.api_secret, strlen(cfg.api_secret), query, strlen(query),
+                                 body_part, strlen(body_part), hex), ND_OK);
+    snprintf(body, sizeof body, "%s&signature=%s", body_part, hex);
+    req.query = query;
+    req.query_len = strlen(query);
+    req.body = body;
+    req.body_len = strlen(body);
+    cr_assert_eq(nd_xsim_api_handle(api, &req, server_ns, &resp), ND_OK);
+    cr_assert(strstr(resp.body, "-1121"), "%s", resp.body);
+    nd_free(resp.body);
+    /* 5 seconds and 200 ms after the timestamp: outside the 5000 ms window */
+    req.query = q;
+    req.query_len = strlen(q);
+    req.body = "";
+    req.body_len = 0;
+    cr_assert_eq(nd_xsim_api_handle(api, &req, server_ns + 5 * ND_NS_PER_SEC, &resp), ND_OK);
+    cr_assert(strstr(resp.body, "-1021"), "%s", resp.body);
+    nd_free(resp.body);
+    nd_xsim_api_destroy(api);
+    nd_xsim_destroy(x);
+}
+
+Test(xsim_api, microsecond_timestamp_and_decimal_recv_window)
+{
+    nd_xsim_t *x = open_exchange();
+    nd_xsim_api_t *api = open_api(x, 6000);
+    char q[128];
+    snprintf(q, sizeof q, "timestamp=%lld", (long long)(T0 / ND_NS_PER_US - 4000000));
+    answer_t *a = call(api, "GET", "/api/v3/account", q, true, KEY, T0);
+    cr_assert_eq(a->status, 200, "4 s old in us, default window 5 s: %s", a->body);
+    snprintf(q, sizeof q, "timestamp=%lld&recvWindow=3999.999", (long long)(T0 / ND_NS_PER_MS - 4000));
+    a = call(api, "GET", "/api/v3/account", q, true, KEY, T0);
+    cr_assert(strstr(a->body, "-1021"), "%s", a->body);
+    snprintf(q, sizeof q, "timestamp=%lld&recvWindow=60001", (long long)(T0 / ND_NS_PER_MS));
+    a = call(api, "GET", "/api/v3/account", q, true, KEY, T0);
+    cr_assert(strstr(a->body, "-1131"), "%s", a->body);
+    nd_xsim_api_destroy(api);
+    nd_xsim_destroy(x);
+}

@@ -30,6 +30,7 @@ static const command_t commands[] = {
     {"book", nd_cmd_book, "replay a recorded order-book session (book replay)"},
     {"decode", nd_cmd_decode, "print the normalised events of a recorded venue stream"},
     {"sign", nd_cmd_sign, "sign a request payload as a venue expects"},
+    {"exchange-sim", nd_cmd_exchange_sim, "a local Binance Spot REST exchange with a matching engine"},
     {"oracle", nd_cmd_oracle, "read Chainlink price feeds"},
     {"sim", nd_cmd_sim, "deterministic simulation testing of the engine's invariants"},
     {"indicator", nd_cmd_indicator, "print a technical indicator over a bar file"},

@@ -1,0 +1,254 @@
+/* xsim.h: the local exchange behind `noderr exchange-sim` (src/xsim/).
+ *
+ * Three layers, each usable alone:
+ *  - the matching engine (xsim_book.c): one price-time-priority limit order book per symbol in the
+ *    instrument's integer units; an incoming order matches against the opposite side best price
+ *    first and, at one price, oldest first; what is left may rest. Every fill names its maker and
+ *    taker and carries a trade id from the book's own counter. Deterministic: no clock, no
+ *    randomness, the same calls give the same fills.
+ *  - the exchange (xsim_exchange.c): the book, driven by a market source whose levels are resting
+ *    orders of the "market" account (ND_XSIM_ACCOUNT_MARKET), and one user account with balances
+ *    (free and locked per asset) that orders lock and fills move, with commission.
+ *  - Binance Spot REST (xsim_binance.c) on a libuv HTTP/1.1 server bound to 127.0.0.1
+ *    (xsim_server.c): Binance's paths, parameters, JSON, HMAC-SHA256 request signatures, the
+ *    timestamp/recvWindow rule, request weights with 429 and 418. docs/exchange-sim.md.
+ *
+ * Time comes only from the injected nd_clock_t. */
+#ifndef NODERR_XSIM_H
+#define NODERR_XSIM_H
+
+#include "noderr/clock.h"
+#include "noderr/err.h"
+#include "noderr/fixed.h"
+#include "noderr/market.h"
+#include "noderr/order.h"
+#include "noderr/ticks.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Resting orders per book (market levels and user orders together). A synthetic or replayed
+ * market keeps at most a few thousand levels; user orders beyond that are rejected. */
+#define ND_XSIM_ORDERS_MAX 65536
+/* Request size the server reads (request line, headers and body together). */
+#define ND_XSIM_REQUEST_MAX 16384
+/* Open client connections. */
+#define ND_XSIM_CONNECTIONS_MAX 256
+/* A connection that sends nothing for this long is closed (a half-sent request included). */
+#define ND_XSIM_IDLE_NS (60 * ND_NS_PER_SEC)
+
+#define ND_XSIM_ACCOUNT_MARKET 0u /* the market source's liquidity */
+#define ND_XSIM_ACCOUNT_USER 1u   /* the API key's account */
+
+/* ---- Matching engine (xsim_book.c) ------------------------------------------------------- */
+
+typedef struct nd_xsim_order {
+    int64_t id;          /* unique within the book, > 0 */
+    uint32_t account;    /* ND_XSIM_ACCOUNT_* */
+    nd_side_t side;
+    int64_t px;          /* limit price in price units, > 0 (resting orders always have one) */
+    int64_t qty;         /* remaining quantity in quantity units */
+    int64_t seq;         /* arrival order: the time priority (set by the book) */
+} nd_xsim_order_t;
+
+typedef struct nd_xsim_fill {
+    int64_t trade_id;        /* > 0, increasing */
+    int64_t px;              /* the maker's price */
+    int64_t qty;             /* > 0 */
+    nd_xsim_order_t maker;   /* the maker after the fill (qty is what it has left) */
+    int64_t taker_id;
+    uint32_t taker_account;
+    nd_side_t taker_side;
+} nd_xsim_fill_t;
+
+typedef void (*nd_xsim_fill_cb)(void *ctx, const nd_xsim_fill_t *fill);
+
+typedef struct nd_xsim_book nd_xsim_book_t;
+
+nd_err_t nd_xsim_book_create(nd_xsim_book_t **out /* OUT */);
+void nd_xsim_book_destroy(nd_xsim_book_t *book);
+
+/* Matches taker (its px is the limit; 0 for no limit) against the opposite side: price first,
+ * then time. Fills where both sides are the market account are applied but not reported
+ * (the market source trading with itself). *filled is the quantity matched; the caller decides
+ * whether the remainder rests (nd_xsim_book_add), expires or is cancelled. */
+void nd_xsim_book_match(nd_xsim_book_t *book, const nd_xsim_order_t *taker,
+                        int64_t *filled /* OUT */, nd_xsim_fill_cb fill_cb, void *ctx);
+/* What matching would do without doing it: the quantity fillable up to qty_max at the limit px
+ * (0: none) and its cost in sum(px * qty) price*quantity units (a 128-bit value), stopping early
+ * when the cost would exceed cost_max (> 0) so that a quote amount can be spent. */
+void nd_xsim_book_probe(const nd_xsim_book_t *book, nd_side_t side, int64_t px, int64_t qty_max,
+                        __int128 cost_max, int64_t *qty /* OUT */, __int128 *cost /* OUT */);
+/* Rests order (qty > 0, px > 0, not crossing the opposite best) at the back of its price.
+ * ND_EFULL at ND_XSIM_ORDERS_MAX, ND_EINVAL if it would cross or the id is in use. */
+nd_err_t nd_xsim_book_add(nd_xsim_book_t *book, const nd_xsim_order_t *order);
+/* Removes a resting order; *out (may be NULL) receives it. ND_ENOTFOUND. */
+nd_err_t nd_xsim_book_cancel(nd_xsim_book_t *book, int64_t id, nd_xsim_order_t *out /* OUT */);
+/* The resting order with that id, or NULL. */
+const nd_xsim_order_t *nd_xsim_book_find(const nd_xsim_book_t *book, int64_t id);
+/* Best price of a side, 0 when empty. */
+int64_t nd_xsim_book_best(const nd_xsim_book_t *book, nd_side_t side);
+/* Resting orders of a side best first (price, then time); index < count. */
+size_t nd_xsim_book_count(const nd_xsim_book_t *book, nd_side_t side);
+const nd_xsim_order_t *nd_xsim_book_at(const nd_xsim_book_t *book, nd_side_t side, size_t index);
+/* Sets the market account's quantity at px on a side (0 removes it): a level update of the
+ * market source. New liquidity that crosses the opposite side first trades against it as a
+ * taker (user orders there fill as makers), then rests at the back of its price. */
+nd_err_t nd_xsim_book_set_level(nd_xsim_book_t *book, nd_side_t side, int64_t px, int64_t qty,
+                                nd_xsim_fill_cb fill_cb, void *ctx);
+/* Checks every invariant (sorted, FIFO by seq at a price, not crossed, positive quantities):
+ * true when they hold. O(n). */
+bool nd_xsim_book_check(const nd_xsim_book_t *book);
+
+/* ---- Exchange (xsim_exchange.c) ----------------------------------------------------------- */
+
+typedef enum nd_xsim_status {
+    ND_XSIM_NEW = 0,
+    ND_XSIM_PARTIALLY_FILLED = 1,
+    ND_XSIM_FILLED = 2,
+    ND_XSIM_CANCELED = 3,
+    ND_XSIM_EXPIRED = 4,
+    ND_XSIM_REJECTED = 5
+} nd_xsim_status_t;
+
+typedef enum nd_xsim_type { ND_XSIM_LIMIT = 0, ND_XSIM_MARKET = 1, ND_XSIM_LIMIT_MAKER = 2 } nd_xsim_type_t;
+typedef enum nd_xsim_tif { ND_XSIM_GTC = 0, ND_XSIM_IOC = 1, ND_XSIM_FOK = 2 } nd_xsim_tif_t;
+
+/* A user order as the exchange keeps it (open and closed). */
+typedef struct nd_xsim_user_order {
+    int64_t id;
+    char client_id[37];
+    nd_side_t side;
+    nd_xsim_type_t type;
+    nd_xsim_tif_t tif;
+    int64_t px;             /* 0 for MARKET */
+    int64_t orig_qty;
+    int64_t executed_qty;
+    int64_t cum_quote;      /* cash units */
+    int64_t locked;         /* what is still locked: quote cash units (BUY) or base qty (SELL) */
+    nd_xsim_status_t status;
+    int64_t time_ns, update_ns;
+} nd_xsim_user_order_t;
+
+typedef struct nd_xsim_trade {
+    int64_t id, order_id;
+    int64_t px, qty, quote_qty;   /* quote_qty in cash units */
+    int64_t commission;           /* in commission_asset's units */
+    bool is_buyer, is_maker, commission_in_base;
+    int64_t time_ns;
+} nd_xsim_trade_t;
+
+typedef struct nd_xsim_config {
+    nd_instrument_t inst;         /* scales, tick, lot, min notional */
+    int64_t quote_balance;        /* starting free quote, cash units */
+    int64_t base_balance;         /* starting free base, quantity units */
+    int64_t fee_bps;              /* commission per fill, basis points of what is received */
+    nd_synth_ticks_config_t synth;/* the market source */
+} nd_xsim_config_t;
+
+/* The new order request, parsed. */
+typedef struct nd_xsim_new_order {
+    char client_id[37];          /* "" to let the exchange make one */
+    nd_side_t side;
+    nd_xsim_type_t type;
+    nd_xsim_tif_t tif;
+    int64_t px, qty;             /* qty 0 with quote_qty for MARKET quoteOrderQty */
+    int64_t quote_qty;           /* cash units */
+} nd_xsim_new_order_t;
+
+typedef enum nd_xsim_reject {
+    ND_XSIM_OK = 0,
+    ND_XSIM_REJ_PRICE_FILTER = 1,
+    ND_XSIM_REJ_LOT_SIZE = 2,
+    ND_XSIM_REJ_NOTIONAL = 3,
+    ND_XSIM_REJ_BALANCE = 4,
+    ND_XSIM_REJ_WOULD_TAKE = 5,  /* LIMIT_MAKER that would match */
+    ND_XSIM_REJ_NO_LIQUIDITY = 6,/* MARKET with nothing to match */
+    ND_XSIM_REJ_FULL = 7,
+    ND_XSIM_REJ_DUPLICATE = 8    /* clientOrderId of an open order */
+} nd_xsim_reject_t;
+
+typedef struct nd_xsim nd_xsim_t;
+
+/* Opens the exchange at now_ns (the market source's start). err names why. */
+nd_err_t nd_xsim_create(const nd_xsim_config_t *cfg, int64_t now_ns, nd_xsim_t **out /* OUT */,
+                        char *err, size_t err_len);
+void nd_xsim_destroy(nd_xsim_t *x);
+const nd_xsim_config_t *nd_xsim_config(const nd_xsim_t *x);
+/* Applies every market-source event up to now_ns; returns how many. */
+int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns);
+/* Places a user order at now_ns: ND_XSIM_OK with *out_id (the order, possibly already closed),
+ * or the reject. Fills are recorded as trades. */
+nd_xsim_reject_t nd_xsim_place(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns,
+                               int64_t *out_id /* OUT */);
+/* Cancels an open user order: ND_OK, ND_ENOTFOUND (unknown or closed). */
+nd_err_t nd_xsim_cancel(nd_xsim_t *x, int64_t id, int64_t now_ns);
+/* User orders: every one ever placed, by id (1..count). NULL when unknown. */
+const nd_xsim_user_order_t *nd_xsim_order(const nd_xsim_t *x, int64_t id);
+const nd_xsim_user_order_t *nd_xsim_order_by_client_id(const nd_xsim_t *x, const char *client_id);
+int64_t nd_xsim_order_count(const nd_xsim_t *x);
+/* The user's trades, oldest first. */
+size_t nd_xsim_trade_count(const nd_xsim_t *x);
+const nd_xsim_trade_t *nd_xsim_trade_at(const nd_xsim_t *x, size_t index);
+/* Balances: base in quantity units, quote in cash units. */
+void nd_xsim_balances(const nd_xsim_t *x, int64_t *base_free, int64_t *base_locked,
+                      int64_t *quote_free, int64_t *quote_locked);
+const nd_xsim_book_t *nd_xsim_book(const nd_xsim_t *x);
+/* Market-source events applied so far (the depth lastUpdateId). */
+int64_t nd_xsim_update_id(const nd_xsim_t *x);
+
+/* ---- Binance Spot REST (xsim_binance.c) -------------------------------------------------- */
+
+typedef struct nd_xsim_api_config {
+    const char *api_key, *api_secret; /* borrowed for the API's life */
+    int64_t weight_limit;             /* request weight per minute (Binance: 6000) */
+    int64_t bans_after;               /* 429s in one minute before a 418 ban (default 3) */
+} nd_xsim_api_config_t;
+
+typedef struct nd_xsim_request {
+    const char *method;               /* "GET", "POST", "DELETE", "PUT" */
+    const char *path;                 /* "/api/v3/order" */
+    const char *query; size_t query_len;  /* raw, without '?' */
+    const char *body; size_t body_len;    /* raw application/x-www-form-urlencoded */
+    const char *api_key;              /* X-MBX-APIKEY or NULL */
+} nd_xsim_request_t;
+
+typedef struct nd_xsim_response {
+    int status;                       /* HTTP status */
+    char *body;                       /* nd_alloc'd JSON; nd_free it */
+    size_t body_len;
+    int64_t used_weight;              /* X-MBX-USED-WEIGHT-1M */
+    int64_t retry_after_s;            /* Retry-After when > 0 (429, 418) */
+} nd_xsim_response_t;
+
+typedef struct nd_xsim_api nd_xsim_api_t;
+
+nd_err_t nd_xsim_api_create(nd_xsim_t *x, const nd_xsim_api_config_t *cfg, nd_xsim_api_t **out /* OUT */);
+void nd_xsim_api_destroy(nd_xsim_api_t *api);
+/* Handles one request at now_ns (advancing the market to it first). ND_ENOMEM only. */
+nd_err_t nd_xsim_api_handle(nd_xsim_api_t *api, const nd_xsim_request_t *req, int64_t now_ns,
+                            nd_xsim_response_t *resp /* OUT */);
+
+/* ---- Server (xsim_server.c) --------------------------------------------------------------- */
+
+typedef struct nd_xsim_server nd_xsim_server_t;
+
+typedef struct nd_xsim_server_config {
+    const char *bind;      /* "127.0.0.1" unless the operator asked otherwise */
+    int port;              /* 0: the system picks one */
+    int64_t market_step_ns;/* how often the market source is advanced to the clock */
+    nd_clock_t *clock;
+} nd_xsim_server_config_t;
+
+/* Binds and listens; *port_out is the port bound. The server owns nothing it is given. */
+nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_server_config_t *cfg,
+                             nd_xsim_server_t **out /* OUT */, int *port_out /* OUT */,
+                             char *err, size_t err_len);
+/* Runs the event loop until SIGINT or SIGTERM (or nd_xsim_server_stop). */
+nd_err_t nd_xsim_server_run(nd_xsim_server_t *s);
+/* Makes nd_xsim_server_run return; safe from any thread (the loop must have been opened). */
+void nd_xsim_server_stop(nd_xsim_server_t *s);
+void nd_xsim_server_close(nd_xsim_server_t *s);
+
+#endif

@@ -1,0 +1,218 @@
+/* cmd_exchange_sim.c: `noderr exchange-sim`, the local exchange (docs/exchange-sim.md).
+ *
+ * Binance Spot REST on 127.0.0.1 with a matching engine over the synthetic market. Prints
+ * "listening on ADDR:PORT" first, then serves until SIGINT or SIGTERM. The API key and secret
+ * come from NODERR_XSIM_API_KEY / NODERR_XSIM_API_SECRET or a 0600 --secrets-file; they are
+ * never printed. */
+#include "cli.h"
+
+#include "noderr/venue.h"
+#include "noderr/xsim.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct xsim_opts {
+    nd_xsim_config_t cfg;
+    nd_xsim_api_config_t api;
+    nd_xsim_server_config_t server;
+    const char *secrets_file, *symbol, *balance;
+    int64_t port, tick_ms;
+} xsim_opts_t;
+
+static const char usage_text[] =
+    "usage: noderr exchange-sim [options]\n"
+    "\n"
+    "A local Binance Spot REST exchange with a price-time-priority matching engine over the\n"
+    "synthetic market. Prints \"listening on 127.0.0.1:PORT\" first; stops on SIGINT/SIGTERM.\n"
+    "\n"
+    "  --port N             TCP port (default 0: the system picks one)\n"
+    "  --bind ADDR          listen on ADDR instead of 127.0.0.1 (warns: anyone there can trade)\n"
+    "  --symbol S           the symbol, BASEQUOTE (default BTCUSDT)\n"
+    "  --balance A=X,B=Y    starting balances of the account (default USDT=10000,BTC=0)\n"
+    "  --fee-bps N          commission per fill in basis points of what is received (default 10)\n"
+    "  --seed N             the synthetic market's seed (default 42)\n"
+    "  --start-price P      the synthetic market's first mid price (default 40000)\n"
+    "  --tick-ms N          time between synthetic market events (default 100)\n"
+    "  --market-step-ms N   how often the market is advanced to the clock (default 100)\n"
+    "  --weight-limit N     request weight per minute before 429 (default 6000)\n"
+    "  --bans-after N       429s in a minute before a 418 ban (default 3)\n"
+    "  --secrets-file FILE  api_key=/api_secret= lines, mode 0600 (else NODERR_XSIM_API_KEY\n"
+    "                       and NODERR_XSIM_API_SECRET)\n";
+
+enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
+       OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS };
+
+static const struct option long_options[] = {
+    {"port", required_argument, 0, OPT_PORT},
+    {"bind", required_argument, 0, OPT_BIND},
+    {"symbol", required_argument, 0, OPT_SYMBOL},
+    {"balance", required_argument, 0, OPT_BALANCE},
+    {"fee-bps", required_argument, 0, OPT_FEE},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"start-price", required_argument, 0, OPT_START_PX},
+    {"tick-ms", required_argument, 0, OPT_TICK_MS},
+    {"market-step-ms", required_argument, 0, OPT_STEP_MS},
+    {"weight-limit", required_argument, 0, OPT_WEIGHT},
+    {"bans-after", required_argument, 0, OPT_BANS},
+    {"secrets-file", required_argument, 0, OPT_SECRETS},
+    ND_CLI_OPTION_HELP,
+    {0, 0, 0, 0},
+};
+
+static int xsim_option(void *ctx, int opt, const char *arg)
+{
+    xsim_opts_t *o = ctx;
+    int64_t v = 0;
+    switch (opt) {
+    case OPT_PORT: return nd_cli_int("--port", arg, 0, 65535, &o->port);
+    case OPT_BIND: o->server.bind = arg; return 0;
+    case OPT_SYMBOL: o->symbol = arg; return 0;
+    case OPT_BALANCE: o->balance = arg; return 0;
+    case OPT_FEE: return nd_cli_int("--fee-bps", arg, 0, 1000, &o->cfg.fee_bps);
+    case OPT_SEED:
+        if (nd_cli_int("--seed", arg, 0, INT64_MAX, &v) != 0)
+            return -1;
+        o->cfg.synth.seed = (uint64_t)v;
+        return 0;
+    case OPT_START_PX:
+        return nd_cli_fixed("--start-price", arg, 8, 1, INT64_MAX / 4, &o->cfg.synth.start_px);
+    case OPT_TICK_MS: return nd_cli_int("--tick-ms", arg, 1, 3600000, &o->tick_ms);
+    case OPT_STEP_MS:
+        if (nd_cli_int("--market-step-ms", arg, 1, 60000, &v) != 0)
+            return -1;
+        o->server.market_step_ns = v * ND_NS_PER_MS;
+        return 0;
+    case OPT_WEIGHT: return nd_cli_int("--weight-limit", arg, 1, 1000000, &o->api.weight_limit);
+    case OPT_BANS: return nd_cli_int("--bans-after", arg, 1, 1000, &o->api.bans_after);
+    case OPT_SECRETS: o->secrets_file = arg; return 0;
+    default: return -1;
+    }
+}
+
+/* Parses --balance ASSET=AMOUNT,... for the instrument's two assets. */
+static int parse_balances(xsim_opts_t *o)
+{
+    char list[256];
+    if (strlen(o->balance) >= sizeof list) {
+        fprintf(stderr, "noderr exchange-sim: --balance is too long\n");
+        return -1;
+    }
+    strcpy(list, o->balance);
+    char *save = NULL;
+    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq) {
+            fprintf(stderr, "noderr exchange-sim: --balance: '%s' is not ASSET=AMOUNT\n", item);
+            return -1;
+        }
+        *eq = '\0';
+        int64_t *slot = strcmp(item, o->cfg.inst.base) == 0    ? &o->cfg.base_balance
+                        : strcmp(item, o->cfg.inst.quote) == 0 ? &o->cfg.quote_balance
+                                                               : NULL;
+        if (!slot) {
+            fprintf(stderr, "noderr exchange-sim: --balance: asset '%s' is neither %s nor %s\n",
+                    item, o->cfg.inst.base, o->cfg.inst.quote);
+            return -1;
+        }
+        if (nd_cli_fixed("--balance", eq + 1, 8, 0, INT64_MAX / 4, slot) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int setup(xsim_opts_t *o)
+{
+    if (nd_instrument_init(&o->cfg.inst, o->symbol, "xsim") != ND_OK) {
+        fprintf(stderr, "noderr exchange-sim: --symbol '%s' is not BASEQUOTE with a known quote "
+                        "asset\n", o->symbol);
+        return -1;
+    }
+    if (parse_balances(o) != 0)
+        return -1;
+    o->cfg.synth.step_ns = o->tick_ms * ND_NS_PER_MS;
+    o->cfg.synth.events = INT64_MAX / 2;
+    o->cfg.synth.level_qty_max = 20000; /* lots: up to 0.2 BTC a level, room to trade */
+    o->cfg.synth.start_px = nd_fixed_floor_to(o->cfg.synth.start_px, o->cfg.inst.tick_size);
+    o->server.port = (int)o->port;
+    if (o->server.bind && strcmp(o->server.bind, "127.0.0.1") != 0)
+        fprintf(stderr, "noderr exchange-sim: warning: listening on %s, not 127.0.0.1: anyone who "
+                        "can reach it can trade on this simulator\n", o->server.bind);
+    return 0;
+}
+
+static int serve(xsim_opts_t *o, const nd_secret_t *sec)
+{
+    char err[256] = "";
+    nd_clock_t *clock = nd_clock_os();
+    nd_xsim_t *x = NULL;
+    nd_xsim_api_t *api = NULL;
+    nd_xsim_server_t *server = NULL;
+    int port = 0;
+    o->api.api_key = sec->api_key;
+    o->api.api_secret = sec->api_secret;
+    o->server.clock = clock;
+    nd_err_t rc = nd_xsim_create(&o->cfg, nd_clock_now_ns(clock), &x, err, sizeof err);
+    if (rc == ND_OK && (rc = nd_xsim_api_create(x, &o->api, &api)) != ND_OK)
+        snprintf(err, sizeof err, "out of memory");
+    if (rc == ND_OK)
+        rc = nd_xsim_server_open(api, x, &o->server, &server, &port, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr exchange-sim: %s\n", err[0] ? err : nd_strerror(rc));
+        nd_xsim_api_destroy(api);
+        nd_xsim_destroy(x);
+        return ND_EXIT_USAGE;
+    }
+    printf("listening on %s:%d\n", o->server.bind ? o->server.bind : "127.0.0.1", port);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "noderr exchange-sim: cannot write to stdout\n");
+        rc = ND_EIO;
+    } else {
+        rc = nd_xsim_server_run(server);
+    }
+    /* Stopping: a further SIGINT/SIGTERM (or one still pending while the signal watchers are
+     * closed and the default action returns) must not kill the orderly shutdown. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
+    nd_xsim_server_close(server);
+    nd_xsim_api_destroy(api);
+    nd_xsim_destroy(x);
+    return rc == ND_OK ? ND_EXIT_OK : ND_EXIT_USAGE;
+}
+
+int nd_cmd_exchange_sim(int argc, char **argv)
+{
+    xsim_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.symbol = "BTCUSDT";
+    o.balance = "USDT=10000,BTC=0";
+    o.tick_ms = 100;
+    o.cfg.fee_bps = 10;
+    nd_synth_ticks_config_default(&o.cfg.synth);
+    o.server.market_step_ns = 100 * ND_NS_PER_MS;
+    int prc = nd_cli_getopt("exchange-sim", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+                            xsim_option, &o);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
+    if (setup(&o) != 0)
+        return ND_EXIT_USAGE;
+    nd_secret_t sec;
+    memset(&sec, 0, sizeof sec);
+    char err[256] = "";
+    nd_err_t rc = nd_secret_load("XSIM", o.secrets_file, &sec, err, sizeof err);
+    if (rc != ND_OK || !sec.api_key[0] || !sec.api_secret[0]) {
+        fprintf(stderr, "noderr exchange-sim: no API key: set NODERR_XSIM_API_KEY and "
+                        "NODERR_XSIM_API_SECRET or give --secrets-file (%s)\n",
+                err[0] ? err : rc != ND_OK ? nd_strerror(rc) : "api_key or api_secret missing");
+        nd_secret_wipe(&sec);
+        return ND_EXIT_USAGE;
+    }
+    int exit_code = serve(&o, &sec);
+    nd_secret_wipe(&sec);
+    return exit_code;
+}

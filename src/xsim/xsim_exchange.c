@@ -1,0 +1,454 @@
+/* xsim_exchange.c: the simulated exchange: the book, its market source and the user account.
+ *
+ * The market source (the synthetic L2 market for now) is replayed into the book as resting
+ * orders of the market account: a level update sets the market's quantity at a price, a trade
+ * becomes a market taker that matches with price-time priority, so a user order queued ahead
+ * of the market at a level is filled first. The user account has one free and one locked
+ * balance per asset; an order locks what it may spend (quote for a buy at its limit, base for a
+ * sell), each fill moves the balances and charges the commission in the asset received. */
+#include "noderr/xsim.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/binance.h"
+#include "noderr/book.h"
+#include "noderr/venue.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct nd_xsim {
+    nd_xsim_config_t cfg;
+    nd_binance_filters_t filters;
+    nd_xsim_book_t *book;
+    nd_synth_ticks_t *synth;
+    nd_tick_event_t pending;
+    bool has_pending, eof;
+    int64_t update_id;
+    nd_xsim_user_order_t *orders;
+    size_t order_count, order_cap;
+    nd_xsim_trade_t *trades;
+    size_t trade_count, trade_cap;
+    int64_t base_free, base_locked, quote_free, quote_locked;
+    int64_t now_ns;     /* the time of the event being applied, for fills */
+    nd_err_t fill_err;  /* out of memory while recording a trade */
+};
+
+static void make_filters(const nd_instrument_t *inst, nd_binance_filters_t *f)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->symbol, sizeof f->symbol, "%.15s%.15s", inst->base, inst->quote);
+    f->trading = true;
+    f->min_price = inst->tick_size;
+    f->tick_size = inst->tick_size;
+    f->min_qty = inst->lot_size;
+    f->max_qty = 9000 * nd_pow10(inst->qty_decimals);
+    f->step_size = inst->lot_size;
+    f->min_notional = inst->min_notional;
+    f->min_notional_market = true;
+}
+
+nd_err_t nd_xsim_create(const nd_xsim_config_t *cfg, int64_t now_ns, nd_xsim_t **out, char *err,
+                        size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && out != NULL);
+    if (cfg->inst.px_decimals != 8 || cfg->inst.qty_decimals != 8) {
+        snprintf(err, err_len, "the instrument must use 8 price and 8 quantity decimals");
+        return ND_EINVAL;
+    }
+    if (cfg->fee_bps < 0 || cfg->fee_bps > 10000 || cfg->quote_balance < 0 || cfg->base_balance < 0) {
+        snprintf(err, err_len, "fee or starting balance out of range");
+        return ND_EINVAL;
+    }
+    nd_xsim_t *x = nd_calloc(1, sizeof *x);
+    if (!x || nd_xsim_book_create(&x->book) != ND_OK) {
+        nd_free(x);
+        snprintf(err, err_len, "out of memory");
+        return ND_ENOMEM;
+    }
+    x->cfg = *cfg;
+    x->cfg.synth.start_ns = now_ns;
+    make_filters(&cfg->inst, &x->filters);
+    nd_err_t rc = nd_synth_ticks_open(&x->cfg.synth, &x->cfg.inst, &x->synth, err, err_len);
+    if (rc != ND_OK) {
+        nd_xsim_destroy(x);
+        return rc;
+    }
+    x->quote_free = cfg->quote_balance;
+    x->base_free = cfg->base_balance;
+    nd_xsim_advance(x, now_ns);
+    *out = x;
+    return ND_OK;
+}
+
+void nd_xsim_destroy(nd_xsim_t *x)
+{
+    if (!x)
+        return;
+    if (x->synth)
+        nd_synth_ticks_close(x->synth);
+    nd_xsim_book_destroy(x->book);
+    nd_free(x->orders);
+    nd_free(x->trades);
+    nd_free(x);
+}
+
+const nd_xsim_config_t *nd_xsim_config(const nd_xsim_t *x)
+{
+    return &x->cfg;
+}
+
+static int64_t commission_of(const nd_xsim_t *x, int64_t amount)
+{
+    int64_t c = 0;
+    ND_ASSERT(nd_fixed_mul_div(amount, x->cfg.fee_bps, 10000, ND_ROUND_UP, &c) == ND_OK);
+    return c;
+}
+
+static int64_t notional_of(const nd_xsim_t *x, int64_t px, int64_t qty)
+{
+    int64_t n = 0;
+    ND_ASSERT(nd_notional(&x->cfg.inst, px, qty, &n) == ND_OK);
+    return n;
+}
+
+/* Releases what an order still has locked back to free. */
+static void unlock_rest(nd_xsim_t *x, nd_xsim_user_order_t *o)
+{
+    if (o->side == ND_SIDE_BUY) {
+        x->quote_locked -= o->locked;
+        x->quote_free += o->locked;
+    } else {
+        x->base_locked -= o->locked;
+        x->base_free += o->locked;
+    }
+    o->locked = 0;
+}
+
+static void record_trade(nd_xsim_t *x, const nd_xsim_trade_t *t)
+{
+    nd_xsim_trade_t *grown =
+        nd_array_grow(x->trades, &x->trade_cap, x->trade_count + 1, sizeof *grown, 64);
+    if (!grown) {
+        x->fill_err = ND_ENOMEM;
+        return;
+    }
+    x->trades = grown;
+    x->trades[x->trade_count++] = *t;
+}
+
+static void user_fill(nd_xsim_t *x, int64_t order_id, bool is_maker, const nd_xsim_fill_t *f)
+{
+    ND_ASSERT(order_id >= 1 && (size_t)order_id <= x->order_count);
+    nd_xsim_user_order_t *o = &x->orders[order_id - 1];
+    int64_t notional = notional_of(x, f->px, f->qty);
+    nd_xsim_trade_t t = {.id = f->trade_id, .order_id = o->id, .px = f->px, .qty = f->qty,
+                         .quote_qty = notional, .is_buyer = o->side == ND_SIDE_BUY,
+                         .is_maker = is_maker, .time_ns = x->now_ns};
+    if (o->side == ND_SIDE_BUY) {
+        int64_t want = o->px ? notional_of(x, o->px, f->qty) : notional;
+        int64_t release = want < o->locked ? want : o->locked;
+        o->locked -= release;
+        x->quote_locked -= release;
+        x->quote_free += release - notional;
+        t.commission = commission_of(x, f->qty);
+        t.commission_in_base = true;
+        x->base_free += f->qty - t.commission;
+    } else {
+        ND_ASSERT(o->locked >= f->qty);
+        o->locked -= f->qty;
+        x->base_locked -= f->qty;
+        t.commission = commission_of(x, notional);
+        x->quote_free += notional - t.commission;
+    }
+    o->executed_qty += f->qty;
+    o->cum_quote += notional;
+    o->update_ns = x->now_ns;
+    ND_ASSERT(o->executed_qty <= o->orig_qty);
+    o->status = o->executed_qty == o->orig_qty ? ND_XSIM_FILLED : ND_XSIM_PARTIALLY_FILLED;
+    if (o->status == ND_XSIM_FILLED)
+        unlock_rest(x, o);
+    record_trade(x, &t);
+}
+
+static void on_fill(void *ctx, const nd_xsim_fill_t *f)
+{
+    nd_xsim_t *x = ctx;
+    if (f->maker.account == ND_XSIM_ACCOUNT_USER)
+        user_fill(x, f->maker.id, true, f);
+    if (f->taker_account == ND_XSIM_ACCOUNT_USER)
+        user_fill(x, f->taker_id, false, f);
+}
+
+/* Removes every market-account order (a snapshot replaces the market's book). */
+static void clear_market(nd_xsim_t *x)
+{
+    for (int k = 0; k < 2; k++) {
+        nd_side_t side = k == 0 ? ND_SIDE_BUY : ND_SIDE_SELL;
+        for (size_t i = nd_xsim_book_count(x->book, side); i-- > 0;) {
+            const nd_xsim_order_t *o = nd_xsim_book_at(x->book, side, i);
+            if (o->account == ND_XSIM_ACCOUNT_MARKET)
+                ND_ASSERT(nd_xsim_book_cancel(x->book, o->id, NULL) == ND_OK);
+        }
+    }
+}
+
+static void apply_event(nd_xsim_t *x, const nd_tick_event_t *ev)
+{
+    x->now_ns = nd_tick_ts(ev);
+    if (ev->kind == ND_TICK_DELTA) {
+        const nd_book_delta_t *d = &ev->u.delta;
+        if (d->flags & ND_DELTA_F_CLEAR)
+            clear_market(x);
+        nd_side_t side = d->side == ND_BOOK_BID ? ND_SIDE_BUY : ND_SIDE_SELL;
+        /* ND_EFULL: the level is dropped, the book stays consistent */
+        (void)nd_xsim_book_set_level(x->book, side, d->px, d->qty, on_fill, x);
+    } else if (ev->kind == ND_TICK_TRADE) {
+        const nd_trade_tick_t *t = &ev->u.trade;
+        nd_xsim_order_t taker = {.id = 0, .account = ND_XSIM_ACCOUNT_MARKET,
+                                 .side = t->aggressor, .px = t->px, .qty = t->qty};
+        int64_t filled = 0;
+        nd_xsim_book_match(x->book, &taker, &filled, on_fill, x);
+    }
+    x->update_id++;
+}
+
+int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns)
+{
+    ND_ASSERT(x != NULL);
+    int64_t applied = 0;
+    while (!x->eof) {
+        if (!x->has_pending) {
+            if (nd_synth_ticks_next(x->synth, &x->pending) != ND_OK) {
+                x->eof = true;
+                break;
+            }
+            x->has_pending = true;
+        }
+        if (nd_tick_ts(&x->pending) > now_ns)
+            break;
+        apply_event(x, &x->pending);
+        x->has_pending = false;
+        applied++;
+    }
+    return applied;
+}
+
+/* Filters as Binance applies them (the connector's own check, so client and venue agree). */
+static nd_xsim_reject_t check_filters(const nd_xsim_t *x, const nd_xsim_new_order_t *r,
+                                      int64_t ref_px)
+{
+    nd_binance_order_t bo = {.side = r->side == ND_SIDE_BUY ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK,
+                             .type = r->type == ND_XSIM_MARKET       ? ND_BINANCE_MARKET
+                                     : r->type == ND_XSIM_LIMIT_MAKER ? ND_BINANCE_LIMIT_MAKER
+                                                                      : ND_BINANCE_LIMIT,
+                             .px = r->px, .qty = r->qty, .ref_px = ref_px};
+    switch (nd_binance_filters_check(&x->filters, &bo)) {
+    case ND_REJECT_NONE: return ND_XSIM_OK;
+    case ND_REJECT_INVALID_PRICE: return ND_XSIM_REJ_PRICE_FILTER;
+    case ND_REJECT_INVALID_QUANTITY: return ND_XSIM_REJ_LOT_SIZE;
+    default: return ND_XSIM_REJ_NOTIONAL;
+    }
+}
+
+static bool duplicate_client_id(const nd_xsim_t *x, const char *client_id)
+{
+    const nd_xsim_user_order_t *o = nd_xsim_order_by_client_id(x, client_id);
+    return o && (o->status == ND_XSIM_NEW || o->status == ND_XSIM_PARTIALLY_FILLED);
+}
+
+/* Resolves a MARKET order's quantity (quoteOrderQty) and what it locks; the cost in cash units
+ * of the fills it would get. */
+static nd_xsim_reject_t market_plan(const nd_xsim_t *x, nd_xsim_new_order_t *r, int64_t *lock)
+{
+    int64_t qty = 0;
+    __int128 cost = 0, unit = nd_pow10(x->cfg.inst.px_decimals + x->cfg.inst.qty_decimals -
+                                       ND_CASH_DECIMALS);
+    if (r->qty == 0) { /* quoteOrderQty: spend up to quote_qty */
+        nd_xsim_book_probe(x->book, r->side, 0, INT64_MAX / 4, (__int128)r->quote_qty * unit,
+                           &qty, &cost);
+        r->qty = nd_fixed_floor_to(qty, x->cfg.inst.lot_size);
+    }
+    nd_xsim_book_probe(x->book, r->side, 0, r->qty, 0, &qty, &cost);
+    if (qty == 0)
+        return ND_XSIM_REJ_NO_LIQUIDITY;
+    int64_t c = 0;
+    if (nd_fixed_div128(cost, (int64_t)unit, ND_ROUND_UP, &c) != ND_OK)
+        return ND_XSIM_REJ_BALANCE;
+    *lock = r->side == ND_SIDE_BUY ? c : r->qty;
+    return ND_XSIM_OK;
+}
+
+static nd_xsim_reject_t precheck(const nd_xsim_t *x, nd_xsim_new_order_t *r, int64_t *lock)
+{
+    if (r->client_id[0] && duplicate_client_id(x, r->client_id))
+        return ND_XSIM_REJ_DUPLICATE;
+    if (x->order_count >= ND_XSIM_ORDERS_MAX * 16 ||
+        nd_xsim_book_count(x->book, ND_SIDE_BUY) + nd_xsim_book_count(x->book, ND_SIDE_SELL) >=
+            ND_XSIM_ORDERS_MAX)
+        return ND_XSIM_REJ_FULL;
+    nd_side_t opp = r->side == ND_SIDE_BUY ? ND_SIDE_SELL : ND_SIDE_BUY;
+    nd_xsim_reject_t rej;
+    if (r->type == ND_XSIM_MARKET) {
+        if ((rej = market_plan(x, r, lock)) != ND_XSIM_OK)
+            return rej;
+        if ((rej = check_filters(x, r, nd_xsim_book_best(x->book, opp))) != ND_XSIM_OK)
+            return rej;
+    } else {
+        if ((rej = check_filters(x, r, 0)) != ND_XSIM_OK)
+            return rej;
+        int64_t best = nd_xsim_book_best(x->book, opp);
+        bool takes = best && (r->side == ND_SIDE_BUY ? best <= r->px : best >= r->px);
+        if (r->type == ND_XSIM_LIMIT_MAKER && takes)
+            return ND_XSIM_REJ_WOULD_TAKE;
+        *lock = r->side == ND_SIDE_BUY ? notional_of(x, r->px, r->qty) : r->qty;
+    }
+    int64_t free_bal = r->side == ND_SIDE_BUY ? x->quote_free : x->base_free;
+    if (*lock > free_bal)
+        return ND_XSIM_REJ_BALANCE;
+    /* A MARKET buy's fills are rounded one by one (half-even, at most half a unit each): lock a
+     * little more when there is, so the free balance never goes below zero; the rest returns. */
+    if (r->type == ND_XSIM_MARKET && r->side == ND_SIDE_BUY)
+        *lock += free_bal - *lock < 64 ? free_bal - *lock : 64;
+    return ND_XSIM_OK;
+}
+
+static nd_xsim_user_order_t *new_record(nd_xsim_t *x, const nd_xsim_new_order_t *r, int64_t now_ns)
+{
+    nd_xsim_user_order_t *grown =
+        nd_array_grow(x->orders, &x->order_cap, x->order_count + 1, sizeof *grown, 64);
+    if (!grown)
+        return NULL;
+    x->orders = grown;
+    nd_xsim_user_order_t *o = &x->orders[x->order_count++];
+    memset(o, 0, sizeof *o);
+    o->id = (int64_t)x->order_count;
+    if (r->client_id[0])
+        memcpy(o->client_id, r->client_id, sizeof o->client_id);
+    else
+        snprintf(o->client_id, sizeof o->client_id, "xsim-%lld", (long long)o->id);
+    o->side = r->side;
+    o->type = r->type;
+    o->tif = r->type == ND_XSIM_LIMIT ? r->tif : ND_XSIM_GTC;
+    o->px = r->type == ND_XSIM_MARKET ? 0 : r->px;
+    o->orig_qty = r->qty;
+    o->status = ND_XSIM_NEW;
+    o->time_ns = o->update_ns = now_ns;
+    return o;
+}
+
+static void lock_funds(nd_xsim_t *x, nd_xsim_user_order_t *o, int64_t lock)
+{
+    o->locked = lock;
+    if (o->side == ND_SIDE_BUY) {
+        x->quote_free -= lock;
+        x->quote_locked += lock;
+    } else {
+        x->base_free -= lock;
+        x->base_locked += lock;
+    }
+}
+
+nd_xsim_reject_t nd_xsim_place(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns,
+                               int64_t *out_id)
+{
+    ND_ASSERT(x != NULL && req != NULL && out_id != NULL);
+    nd_xsim_advance(x, now_ns);
+    nd_xsim_new_order_t r = *req;
+    int64_t lock = 0;
+    nd_xsim_reject_t rej = precheck(x, &r, &lock);
+    if (rej != ND_XSIM_OK)
+        return rej;
+    bool fok_short = false;
+    if (r.type == ND_XSIM_LIMIT && r.tif == ND_XSIM_FOK) {
+        int64_t q = 0;
+        __int128 cost = 0;
+        nd_xsim_book_probe(x->book, r.side, r.px, r.qty, 0, &q, &cost);
+        fok_short = q < r.qty;
+    }
+    nd_xsim_user_order_t *o = new_record(x, &r, now_ns);
+    if (!o)
+        return ND_XSIM_REJ_FULL;
+    int64_t id = o->id;
+    lock_funds(x, o, lock);
+    x->now_ns = now_ns;
+    int64_t filled = 0;
+    nd_xsim_order_t taker = {.id = id, .account = ND_XSIM_ACCOUNT_USER, .side = r.side,
+                             .px = r.type == ND_XSIM_MARKET ? 0 : r.px, .qty = r.qty};
+    if (!fok_short)
+        nd_xsim_book_match(x->book, &taker, &filled, on_fill, x);
+    o = &x->orders[id - 1]; /* the fills may not grow x->orders, but stay safe */
+    bool rests = r.type != ND_XSIM_MARKET && r.tif == ND_XSIM_GTC;
+    if (filled < r.qty && rests) {
+        taker.qty = r.qty - filled;
+        ND_ASSERT(nd_xsim_book_add(x->book, &taker) == ND_OK);
+    } else if (filled < r.qty) {
+        o->status = ND_XSIM_EXPIRED;
+        unlock_rest(x, o);
+    }
+    *out_id = id;
+    return ND_XSIM_OK;
+}
+
+nd_err_t nd_xsim_cancel(nd_xsim_t *x, int64_t id, int64_t now_ns)
+{
+    ND_ASSERT(x != NULL);
+    nd_xsim_advance(x, now_ns);
+    if (id < 1 || (size_t)id > x->order_count)
+        return ND_ENOTFOUND;
+    nd_xsim_user_order_t *o = &x->orders[id - 1];
+    if (nd_xsim_book_cancel(x->book, id, NULL) != ND_OK)
+        return ND_ENOTFOUND;
+    o->status = ND_XSIM_CANCELED;
+    o->update_ns = now_ns;
+    unlock_rest(x, o);
+    return ND_OK;
+}
+
+const nd_xsim_user_order_t *nd_xsim_order(const nd_xsim_t *x, int64_t id)
+{
+    return id >= 1 && (size_t)id <= x->order_count ? &x->orders[id - 1] : NULL;
+}
+
+const nd_xsim_user_order_t *nd_xsim_order_by_client_id(const nd_xsim_t *x, const char *client_id)
+{
+    for (size_t i = x->order_count; i-- > 0;)
+        if (strcmp(x->orders[i].client_id, client_id) == 0)
+            return &x->orders[i];
+    return NULL;
+}
+
+int64_t nd_xsim_order_count(const nd_xsim_t *x)
+{
+    return (int64_t)x->order_count;
+}
+
+size_t nd_xsim_trade_count(const nd_xsim_t *x)
+{
+    return x->trade_count;
+}
+
+const nd_xsim_trade_t *nd_xsim_trade_at(const nd_xsim_t *x, size_t index)
+{
+    ND_ASSERT(index < x->trade_count);
+    return &x->trades[index];
+}
+
+void nd_xsim_balances(const nd_xsim_t *x, int64_t *base_free, int64_t *base_locked,
+                      int64_t *quote_free, int64_t *quote_locked)
+{
+    *base_free = x->base_free;
+    *base_locked = x->base_locked;
+    *quote_free = x->quote_free;
+    *quote_locked = x->quote_locked;
+}
+
+const nd_xsim_book_t *nd_xsim_book(const nd_xsim_t *x)
+{
+    return x->book;
+}
+
+int64_t nd_xsim_update_id(const nd_xsim_t *x)
+{
+    return x->update_id;
+}

@@ -52,6 +52,27 @@ static nd_err_t mock_cancel(nd_strategy_ctx_t *ctx, uint64_t client_id)
     return client_id == 1001u ? ND_OK : ND_ENOTFOUND;
 }
 
+/* Amends of order 1001: quantity 5 is refused by a check, a price of 1 cannot be amended by
+ * the venue, anything else is sent. */
+static int64_t amended_px, amended_qty;
+
+static nd_err_t mock_amend(nd_strategy_ctx_t *ctx, uint64_t client_id, int64_t px, int64_t qty,
+                           nd_reject_t *reason)
+{
+    (void)ctx;
+    if (client_id != 1001u)
+        return ND_ENOTFOUND;
+    if (qty == 5) {
+        *reason = ND_REJECT_POSITION_LIMIT_EXCEEDED;
+        return ND_EDECLINED;
+    }
+    if (px == 1)
+        return ND_EDECLINED;
+    amended_px = px;
+    amended_qty = qty;
+    return ND_OK;
+}
+
 static nd_err_t mock_set_timer(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t timer_id)
 {
     (void)ctx;
@@ -132,6 +153,7 @@ static void run_start(run_t *r, const nd_strategy_def_t *def)
     r->mock.ctx.target = mock_target;
     r->mock.ctx.submit = mock_submit;
     r->mock.ctx.cancel = mock_cancel;
+    r->mock.ctx.amend = mock_amend;
     r->mock.ctx.set_timer = mock_set_timer;
     r->mock.ctx.position = mock_position;
     r->mock.ctx.def = def;
@@ -318,6 +340,11 @@ Test(strategy_lua, ctx_functions_reach_the_engine)
         "  ctx:target(-1)\n"
         "  local id = ctx.submit{side = 'sell', type = 'limit', px = bar.close + n, qty = 7}\n"
         "  assert(id == 1001)\n"
+        "  assert(ctx:amend(id, bar.close, 9) == true)\n"
+        "  local no, what, why = ctx.amend(id, bar.close, 5)\n"
+        "  assert(no == nil and what == 'rejected' and why == 'position_limit_exceeded', why)\n"
+        "  no, what = ctx.amend(id, 1, 9)\n"
+        "  assert(no == nil and what == 'EDECLINED', what)\n"
         "  assert(ctx.cancel(id) == true)\n"
         "  local ok, why = ctx.cancel(5)\n"
         "  assert(ok == nil and why == 'ENOTFOUND', why)\n"
@@ -343,6 +370,8 @@ Test(strategy_lua, ctx_functions_reach_the_engine)
     cr_assert_eq(r.mock.last_intent.px, 0);
     cr_assert_eq(r.mock.last_intent.qty, 13);
     cr_assert_eq(r.mock.last_intent.instrument_id, INSTRUMENT);
+    cr_assert_eq(amended_px, 123456789);
+    cr_assert_eq(amended_qty, 9);
     run_stop(&r);
 }
 

@@ -132,6 +132,27 @@ static int ctx_cancel(lua_State *L)
     return push_result(L, inst->ctx->cancel(inst->ctx, (uint64_t)id));
 }
 
+/* ctx:amend(id, px, qty): a working limit or stop order to price px and total quantity qty
+ * (strategy.h); true, nil and the error's name, or nil, "rejected", reason when a check refused
+ * the new values. */
+static int ctx_amend(lua_State *L)
+{
+    lua_inst_t *inst = ctx_inst(L);
+    int a = ctx_arg(L);
+    double id = whole_arg(L, a, "amend: order id", 1, EXACT_MAX);
+    double px = whole_arg(L, a + 1, "amend: px", 1, EXACT_MAX);
+    double qty = whole_arg(L, a + 2, "amend: qty", 1, EXACT_MAX);
+    nd_reject_t reason = ND_REJECT_NONE;
+    nd_err_t rc = inst->ctx->amend(inst->ctx, (uint64_t)id, (int64_t)px, (int64_t)qty, &reason);
+    if (rc == ND_EDECLINED && reason != ND_REJECT_NONE) {
+        lua_pushnil(L);
+        lua_pushstring(L, "rejected");
+        lua_pushstring(L, nd_reject_name(reason));
+        return 3;
+    }
+    return push_result(L, rc);
+}
+
 static int ctx_set_timer(lua_State *L)
 {
     lua_inst_t *inst = ctx_inst(L);
@@ -210,7 +231,7 @@ static void push_ctx(lua_State *L, lua_inst_t *inst, uint32_t strategy_index)
 {
     static const struct { const char *name; lua_CFunction fn; } fns[] = {
         {"target", ctx_target}, {"submit", ctx_submit}, {"cancel", ctx_cancel},
-        {"set_timer", ctx_set_timer}, {"position", ctx_position},
+        {"amend", ctx_amend}, {"set_timer", ctx_set_timer}, {"position", ctx_position},
     };
     lua_newtable(L);
     int t = lua_gettop(L);

@@ -10,6 +10,8 @@
  * and the peak resident memory after each, to show memory is flat in the number of bars.
  * Usage: bench_loop [BARS] [loop|e2e-csv|e2e-real] (default 10,000,000 bars, every case; naming
  * one case runs only it, e.g. under callgrind). Not a test: it asserts nothing about speed. */
+#include "bench_synth.h"
+
 #include "noderr/backtest.h"
 #include "noderr/clock.h"
 #include "noderr/alloc.h"
@@ -74,29 +76,9 @@ static nd_engine_t *make_engine(const nd_instrument_t *inst, nd_clock_sim_t *clo
     return e;
 }
 
-static nd_bar_t *synth_block(const nd_instrument_t *inst, int64_t count)
-{
-    nd_synth_config_t sc;
-    nd_synth_config_default(&sc);
-    sc.bars = count;
-    sc.interval_ns = ND_NS_PER_MIN; /* 10M hourly bars would pass the year 2262, int64 ns's end */
-    nd_bar_source_t *src = NULL;
-    char err[256];
-    nd_bar_t *bars = nd_calloc((size_t)count, sizeof *bars);
-    if (!bars || nd_synth_open(&sc, inst, &src, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "bench: synth: %s\n", err);
-        exit(1);
-    }
-    for (int64_t k = 0; k < count; k++)
-        if (src->next(src, &bars[k]) != ND_OK)
-            exit(1);
-    src->close(src);
-    return bars;
-}
-
 static void bench_loop(const nd_instrument_t *inst, int64_t bars_total)
 {
-    nd_bar_t *block = synth_block(inst, BLOCK_BARS);
+    nd_bar_t *block = bench_synth_block(inst, BLOCK_BARS);
     int64_t span = block[BLOCK_BARS - 1].ts_ns - block[0].ts_ns + ND_NS_PER_MIN;
     nd_clock_sim_t clock;
     nd_engine_t *e = make_engine(inst, &clock);

@@ -7,6 +7,7 @@
  * mean nothing. Usage: bench_lua [BARS] [SCRIPT] (default 10,000,000 bars and the example, read
  * from the working directory: run from the project root, as ./dev.sh bench does). Not a test:
  * it asserts nothing about speed. */
+#include "bench_synth.h"
 #include "bench_time.h"
 
 #include "noderr/alloc.h"
@@ -18,26 +19,6 @@
 #include <stdlib.h>
 
 #define BLOCK_BARS 1000000
-
-static nd_bar_t *synth_block(const nd_instrument_t *inst, int64_t count)
-{
-    nd_synth_config_t sc;
-    nd_synth_config_default(&sc);
-    sc.bars = count;
-    sc.interval_ns = ND_NS_PER_MIN;
-    nd_bar_source_t *src = NULL;
-    char err[256];
-    nd_bar_t *bars = nd_calloc((size_t)count, sizeof *bars);
-    if (!bars || nd_synth_open(&sc, inst, &src, err, sizeof err) != ND_OK) {
-        fprintf(stderr, "bench_lua: synth: %s\n", err);
-        exit(1);
-    }
-    for (int64_t k = 0; k < count; k++)
-        if (src->next(src, &bars[k]) != ND_OK)
-            exit(1);
-    src->close(src);
-    return bars;
-}
 
 /* Runs def over bars_total bars (the block replayed); prints bars/s; returns the fill count. */
 static int64_t run(const char *label, const nd_strategy_def_t *def, const nd_instrument_t *inst,
@@ -97,7 +78,7 @@ int main(int argc, char **argv)
     nd_instrument_t inst;
     if (nd_instrument_init(&inst, "BTC/USDT", "sim") != ND_OK)
         return 1;
-    nd_bar_t *block = synth_block(&inst, BLOCK_BARS);
+    nd_bar_t *block = bench_synth_block(&inst, BLOCK_BARS);
     int64_t c_fills = run("c", nd_strategy_find("sma_cross"), &inst, block, bars);
     int64_t lua_fills = run("lua", lua, &inst, block, bars);
     int rc = 0;

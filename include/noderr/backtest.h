@@ -152,6 +152,27 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
                          char *err, size_t err_len);
 void nd_backtest_result_free(nd_backtest_result_t *result);
 
+/* ---- An event-level run fed by the caller (paper trading, src/live) ----------------------
+ * The event-level backtest with the events pushed one at a time instead of read from files:
+ * the same engine set-up, L2 simulated venue (cfg->ticks.venue), listener and equity sampling,
+ * so a paper session over a live feed makes exactly the fills an event-level backtest of the
+ * same events makes. The config (its strategies, engine and tick settings; the data inputs are
+ * ignored) is borrowed and must outlive the run; r is filled as nd_backtest_run fills it and
+ * must be released with nd_backtest_result_free whatever happens. One instrument (cfg->symbol
+ * and its rules). */
+typedef struct nd_event_run nd_event_run_t;
+nd_err_t nd_event_run_open(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                           nd_event_run_t **out /* OUT */, char *err, size_t err_len);
+/* Feeds one trade, quote, book or venue-status event of the run's instrument (id 0), in
+ * non-decreasing time. ND_EINVAL for time going backwards or a bad event (nothing changes);
+ * ND_EIO when a listener could not record (trading is halted); other engine errors. */
+nd_err_t nd_event_run_push(nd_event_run_t *run, const nd_market_event_t *ev, char *err,
+                           size_t err_len);
+nd_engine_t *nd_event_run_engine(const nd_event_run_t *run);
+const nd_instrument_t *nd_event_run_instrument(const nd_event_run_t *run);
+/* Ends the run: the metrics and trade statistics into r; frees run (NULL is a no-op). */
+nd_err_t nd_event_run_close(nd_event_run_t *run, char *err, size_t err_len);
+
 /* How a halt shaped the run: whether a halt is in force at the end, the trip that began it, and
  * the bars spent halted. */
 typedef struct nd_halt_summary {

@@ -298,8 +298,8 @@ static void compute_trade_stats(nd_backtest_result_t *r)
 }
 
 /* Fills the metrics settings, final equity and trade statistics, then computes the metrics. */
-static nd_err_t finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
-                               char *err, size_t err_len)
+nd_err_t nd__backtest_finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                                     char *err, size_t err_len)
 {
     nd_metrics_config_t *mc = &r->metrics_cfg;
     nd_metrics_config_default(mc);
@@ -420,25 +420,30 @@ static nd_err_t init_instruments(const nd_backtest_config_t *cfg, nd_instrument_
     return ND_OK;
 }
 
-nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *r, char *err,
-                         size_t err_len)
+nd_err_t nd__backtest_prepare(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                              nd_instrument_t *insts, uint32_t *count, char *err, size_t err_len)
 {
-    ND_ASSERT(cfg != NULL && r != NULL);
     memset(r, 0, sizeof *r);
     nd_series_init(&r->returns);
     nd_series_init(&r->equity);
     nd_series_init(&r->equity_ts);
+    return init_instruments(cfg, insts, count, err, err_len) == ND_OK ? ND_OK : ND_EINVAL;
+}
+
+nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *r, char *err,
+                         size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && r != NULL);
     nd_instrument_t insts[ND_BACKTEST_ASSETS_MAX];
     uint32_t inst_count = 0;
-    if (init_instruments(cfg, insts, &inst_count, err, err_len) != ND_OK)
+    if (nd__backtest_prepare(cfg, r, insts, &inst_count, err, err_len) != ND_OK)
         return ND_EINVAL;
-    nd_instrument_t inst = insts[0];
     nd_err_t rc = ND_OK;
     if (nd_backtest_is_event_level(cfg)) {
-        rc = nd__backtest_run_ticks(cfg, &inst, r, err, err_len);
+        rc = nd__backtest_run_ticks(cfg, &insts[0], r, err, err_len);
         if (rc != ND_OK)
             return rc;
-        return finish_metrics(cfg, r, err, err_len);
+        return nd__backtest_finish_metrics(cfg, r, err, err_len);
     }
     for (uint32_t s = 0; s < cfg->strategy_count; s++) {
         if (!cfg->strategies[s].def->on_bar) {
@@ -473,7 +478,7 @@ nd_err_t nd_backtest_run(const nd_backtest_config_t *cfg, nd_backtest_result_t *
         src->close(src);
     if (rc != ND_OK)
         return rc;
-    return finish_metrics(cfg, r, err, err_len);
+    return nd__backtest_finish_metrics(cfg, r, err, err_len);
 }
 
 void nd_backtest_result_free(nd_backtest_result_t *r)

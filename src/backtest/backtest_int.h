@@ -42,6 +42,13 @@ nd_err_t nd__backtest_build_engine(const nd_backtest_config_t *cfg,
                                    nd_clock_t *clock, nd_backtest_result_t *r, char *err,
                                    size_t err_len);
 
+/* Clears r (empty series) and sets up the run's instruments from cfg (symbols, scales, rules):
+ * ND_EINVAL with why in err. */
+nd_err_t nd__backtest_prepare(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                              nd_instrument_t *insts, uint32_t *count, char *err, size_t err_len);
+/* The metrics and trade statistics of a finished run, from r's returns and round trips. */
+nd_err_t nd__backtest_finish_metrics(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                                     char *err, size_t err_len);
 /* The event-level run (tick_backtest.c): engine, L2 venue and merged streams, filling r's
  * engine, l2, returns, equity and round trips; the caller computes the metrics. */
 nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,

@@ -34,8 +34,6 @@ typedef struct tick_stream {
 
 typedef struct tick_run {
     tick_stream_t streams[SRC_COUNT];
-    run_ctx_t ctx;
-    int64_t next_sample_ns;
 } tick_run_t;
 
 static void close_streams(tick_run_t *t)
@@ -120,43 +118,63 @@ static int first_stream(const tick_run_t *t)
     return best;
 }
 
-/* One equity sample (nd__backtest_record_equity). */
-static void sample(tick_run_t *t, int64_t ts_ns)
+struct nd_event_run {
+    const nd_backtest_config_t *cfg;
+    nd_backtest_result_t *r;
+    nd_instrument_t inst;
+    nd_clock_sim_t clock;   /* the engine's time: each event's own */
+    run_ctx_t ctx;
+    int64_t next_sample_ns;
+    bool sampled;           /* the first event set next_sample_ns */
+};
+
+nd_err_t nd_event_run_push(nd_event_run_t *run, const nd_market_event_t *ev, char *err,
+                           size_t err_len)
 {
-    run_ctx_t *rc = &t->ctx;
-    nd__backtest_record_equity(
-        rc, ts_ns, nd_portfolio_equity_ext(nd_engine_portfolio(rc->result->engine)));
+    ND_ASSERT(run != NULL && ev != NULL);
+    int64_t ts = nd_market_event_ts(ev);
+    if (nd_clock_sim_set(&run->clock, ts) != ND_OK) {
+        snprintf(err, err_len, "events out of time order");
+        return ND_EINVAL;
+    }
+    nd_err_t rc = nd_engine_on_event(run->r->engine, ev);
+    if (rc == ND_EIO) {
+        snprintf(err, err_len, "a listener could not record an event: trading halted");
+        return rc;
+    }
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "engine stopped: %s", nd_strerror(rc));
+        return rc;
+    }
+    if (!run->sampled) {
+        run->next_sample_ns = ts;
+        run->sampled = true;
+    }
+    if (ts >= run->next_sample_ns) {
+        nd__backtest_record_equity(&run->ctx, ts,
+                                   nd_portfolio_equity_ext(nd_engine_portfolio(run->r->engine)));
+        int64_t periods = (ts - run->next_sample_ns) / run->cfg->ticks.sample_ns + 1;
+        run->next_sample_ns += periods * run->cfg->ticks.sample_ns;
+    }
+    if (run->ctx.failure != ND_OK) {
+        snprintf(err, err_len, "out of memory while recording the run");
+        return run->ctx.failure;
+    }
+    return ND_OK;
 }
 
-static nd_err_t run_events(tick_run_t *t, nd_clock_sim_t *clock, nd_engine_t *engine,
-                           int64_t sample_ns, char *err, size_t err_len)
+static nd_err_t run_events(tick_run_t *t, nd_event_run_t *run, char *err, size_t err_len)
 {
     int k;
     while ((k = first_stream(t)) >= 0) {
-        nd_market_event_t ev = t->streams[k].head;
-        int64_t ts = nd_market_event_ts(&ev);
-        if (nd_clock_sim_set(clock, ts) != ND_OK) {
-            snprintf(err, err_len, "%s: events out of time order", t->streams[k].name);
-            return ND_EINVAL;
-        }
-        nd_err_t rc = nd_engine_on_event(engine, &ev);
-        if (rc == ND_EIO) {
-            snprintf(err, err_len, "a listener could not record an event: trading halted");
-            return rc;
-        }
+        char why[256];
+        nd_err_t rc = nd_event_run_push(run, &t->streams[k].head, why, sizeof why);
         if (rc != ND_OK) {
-            snprintf(err, err_len, "%s: engine stopped: %s", t->streams[k].name,
-                     nd_strerror(rc));
+            if (rc == ND_EIO || rc == ND_ENOMEM)
+                snprintf(err, err_len, "%s", why);
+            else
+                snprintf(err, err_len, "%s: %s", t->streams[k].name, why);
             return rc;
-        }
-        if (ts >= t->next_sample_ns) {
-            sample(t, ts);
-            int64_t periods = (ts - t->next_sample_ns) / sample_ns + 1;
-            t->next_sample_ns += periods * sample_ns;
-        }
-        if (t->ctx.failure != ND_OK) {
-            snprintf(err, err_len, "out of memory while recording the run");
-            return t->ctx.failure;
         }
         rc = advance(t, k, err, err_len);
         if (rc != ND_OK && rc != ND_EEOF)
@@ -182,24 +200,20 @@ static nd_err_t check_strategies(const nd_backtest_config_t *cfg, char *err, siz
     return ND_OK;
 }
 
-nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instrument_t *inst_in,
-                                nd_backtest_result_t *r, char *err, size_t err_len)
+/* The venue and the engine of an event-level run over inst (the config's queue model and
+ * latencies, the command line's fees), started on run's clock. */
+static nd_err_t build_run(nd_event_run_t *run, char *err, size_t err_len)
 {
-    ND_ASSERT(cfg != NULL && inst_in != NULL);
-    ND_ASSERT(r != NULL);
-    nd_err_t rc = check_strategies(cfg, err, err_len);
-    if (rc != ND_OK)
-        return rc;
-    nd_instrument_t inst = *inst_in;
-    snprintf(inst.venue, sizeof inst.venue, "l2sim");
-    /* The venue: the config's queue model and latencies, the command line's fees. */
+    const nd_backtest_config_t *cfg = run->cfg;
+    nd_backtest_result_t *r = run->r;
+    snprintf(run->inst.venue, sizeof run->inst.venue, "l2sim");
     nd_l2sim_config_t vc = cfg->ticks.venue;
     vc.maker_fee_bps_e2 = cfg->engine.venue.maker_fee_bps_e2;
     vc.taker_fee_bps_e2 = cfg->engine.venue.taker_fee_bps_e2;
     vc.levels_max = BOOK_LEVELS;
     if (vc.orders_max > cfg->engine.orders_max)
         vc.orders_max = cfg->engine.orders_max;
-    rc = nd_l2sim_exec_create(&vc, &inst, "l2sim", &r->l2);
+    nd_err_t rc = nd_l2sim_exec_create(&vc, &run->inst, "l2sim", &r->l2);
     if (rc != ND_OK) {
         snprintf(err, err_len, "L2 simulated venue: %s", nd_strerror(rc));
         return rc;
@@ -208,35 +222,95 @@ nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instru
     ec.venues[0] = nd_l2sim_exec_venue(r->l2);
     ec.venue_count = 1;
     ec.book_levels_max = BOOK_LEVELS;
-    nd_clock_sim_t clock;
-    nd_clock_sim_init(&clock, 0);
-    rc = nd__backtest_build_engine(cfg, &ec, &inst, 1, &clock.clock, r, err, err_len);
+    nd_clock_sim_init(&run->clock, 0);
+    rc = nd__backtest_build_engine(cfg, &ec, &run->inst, 1, &run->clock.clock, r, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd__backtest_begin(&run->ctx, cfg, r, &run->inst, 1, NULL);
+    return ND_OK;
+}
+
+static nd_err_t run_create(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,
+                           nd_backtest_result_t *r, nd_event_run_t **out, char *err,
+                           size_t err_len)
+{
+    nd_err_t rc = check_strategies(cfg, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd_event_run_t *run = nd_calloc(1, sizeof *run);
+    if (!run)
+        return ND_ENOMEM;
+    run->cfg = cfg;
+    run->r = r;
+    run->inst = *inst;
+    rc = build_run(run, err, err_len);
+    if (rc != ND_OK) {
+        nd_free(run);
+        return rc;
+    }
+    *out = run;
+    return ND_OK;
+}
+
+nd_err_t nd_event_run_open(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
+                           nd_event_run_t **out, char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && r != NULL);
+    ND_ASSERT(out != NULL);
+    *out = NULL;
+    nd_instrument_t insts[ND_BACKTEST_ASSETS_MAX];
+    uint32_t count = 0;
+    nd_err_t rc = nd__backtest_prepare(cfg, r, insts, &count, err, err_len);
+    return rc == ND_OK ? run_create(cfg, &insts[0], r, out, err, err_len) : rc;
+}
+
+nd_engine_t *nd_event_run_engine(const nd_event_run_t *run)
+{
+    return run->r->engine;
+}
+
+const nd_instrument_t *nd_event_run_instrument(const nd_event_run_t *run)
+{
+    return &run->inst;
+}
+
+nd_err_t nd_event_run_close(nd_event_run_t *run, char *err, size_t err_len)
+{
+    if (!run)
+        return ND_OK;
+    nd_err_t rc = nd__backtest_finish_metrics(run->cfg, run->r, err, err_len);
+    nd_free(run);
+    return rc;
+}
+
+nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,
+                                nd_backtest_result_t *r, char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && inst != NULL);
+    ND_ASSERT(r != NULL);
+    nd_event_run_t *run = NULL;
+    nd_err_t rc = run_create(cfg, inst, r, &run, err, err_len);
     if (rc != ND_OK)
         return rc;
     tick_run_t *t = nd_calloc(1, sizeof *t);
-    if (!t)
+    if (!t) {
+        nd_free(run);
         return ND_ENOMEM;
-    rc = open_streams(cfg, &inst, t, r, err, err_len);
-    if (rc != ND_OK) {
-        close_streams(t);
-        nd_free(t);
-        return rc;
     }
-    nd__backtest_begin(&t->ctx, cfg, r, &inst, 1, NULL);
-    t->next_sample_ns = INT64_MIN;
-    int first = first_stream(t);
-    if (first >= 0)
-        t->next_sample_ns = nd_market_event_ts(&t->streams[first].head);
-    nd_log_set_output(NULL, &clock.clock);
-    ND_LOG(ND_LOG_INFO, "event=tick_backtest_start trades=%s quotes=%s depth=%s synthetic=%d",
-           cfg->ticks.trades_path ? cfg->ticks.trades_path : "-",
-           cfg->ticks.quotes_path ? cfg->ticks.quotes_path : "-",
-           cfg->ticks.depth_dir ? cfg->ticks.depth_dir : "-", (int)cfg->ticks.synthetic);
-    rc = run_events(t, &clock, r->engine, cfg->ticks.sample_ns, err, err_len);
-    ND_LOG(ND_LOG_INFO, "event=tick_backtest_end events=%lld rc=%s",
-           (long long)nd_engine_stats(r->engine)->events, nd_err_name(rc));
-    nd_log_set_output(NULL, NULL);
+    rc = open_streams(cfg, &run->inst, t, r, err, err_len);
+    if (rc == ND_OK) {
+        nd_log_set_output(NULL, &run->clock.clock);
+        ND_LOG(ND_LOG_INFO, "event=tick_backtest_start trades=%s quotes=%s depth=%s synthetic=%d",
+               cfg->ticks.trades_path ? cfg->ticks.trades_path : "-",
+               cfg->ticks.quotes_path ? cfg->ticks.quotes_path : "-",
+               cfg->ticks.depth_dir ? cfg->ticks.depth_dir : "-", (int)cfg->ticks.synthetic);
+        rc = run_events(t, run, err, err_len);
+        ND_LOG(ND_LOG_INFO, "event=tick_backtest_end events=%lld rc=%s",
+               (long long)nd_engine_stats(r->engine)->events, nd_err_name(rc));
+        nd_log_set_output(NULL, NULL);
+    }
     close_streams(t);
     nd_free(t);
+    nd_free(run); /* the caller computes the metrics */
     return rc;
 }

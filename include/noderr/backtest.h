@@ -63,6 +63,10 @@ typedef struct nd_backtest_config nd_backtest_config_t;
  * minQty and the other filters are not modelled by the simulated venue. */
 nd_err_t nd_backtest_rules_load(nd_backtest_config_t *cfg, const char *path, char *err,
                                 size_t err_len);
+/* The same from an exchangeInfo body in memory (a live session fetches it); source names it in
+ * messages and in the rules ("exchangeInfo http://..."), borrowed for the config's life. */
+nd_err_t nd_backtest_rules_parse(nd_backtest_config_t *cfg, const char *json, size_t len,
+                                 const char *source, char *err, size_t err_len);
 
 struct nd_backtest_config {
     const char *data_path;    /* NULL: the synthetic market */

@@ -245,6 +245,7 @@ typedef struct nd_binance_stream_config {
     int64_t max_age_ns;           /* 0: 23 h 50 min, ahead of the 24 h limit */
     int64_t backoff_min_ns;       /* 0: 1 s */
     int64_t backoff_max_ns;       /* 0: 60 s */
+    void *uv_loop;                /* a libuv loop to run on (nd_ws_config_t.uv_loop), or NULL */
 } nd_binance_stream_config_t;
 
 /* Connects to base_url/stream (combined streams) and SUBSCRIBEs the streams on every

@@ -159,6 +159,14 @@ nd_err_t nd_engine_release(nd_engine_t *e);
  * switch; measured_e6 is recorded with the trip. A second report while halted is a no-op. */
 nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6);
 
+/* A graceful stop (a live session's SIGTERM): from now on every strategy order is refused as
+ * halted, and the strategies' working orders are cancelled (a venue with latency confirms
+ * later); flattening orders keep working, positions stay as they are. No way back. */
+nd_err_t nd_engine_stop_trading(nd_engine_t *e);
+/* The working orders (submitted and not done), in submission order: k < the count. */
+uint32_t nd_engine_working_count(const nd_engine_t *e);
+const nd_order_t *nd_engine_working(const nd_engine_t *e, uint32_t k);
+
 typedef struct nd_engine_stats {
     int64_t bars;
     int64_t bars_in_market;   /* bars with a non-zero position on the bar's instrument */

@@ -347,6 +347,10 @@ typedef struct nd_ws_config {
     int32_t send_per_sec_max;     /* outgoing text messages per second (0: unlimited) */
     int32_t connects_per_window_max; /* connection attempts per window (0: unlimited) */
     int64_t connect_window_ns;
+    /* A libuv loop (uv_loop_t *) to run on instead of libwebsockets' own: sockets are then
+     * served by that loop, and nd_ws_service(ws, 0) only runs the reconnect, max-age and
+     * send-budget timers (call it from a loop timer). NULL: the client's own loop. */
+    void *uv_loop;
 } nd_ws_config_t;
 
 typedef struct nd_ws_callbacks {

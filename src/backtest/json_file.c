@@ -1,17 +1,21 @@
-/* json_file.c: JSON documents from files: scenario configs and --params (scenario.h).
+/* json_file.c: JSON documents from files: scenario configs, session configs and --params
+ * (scenario.h), and their typed fields (json_cfg.h).
  *
  * Here rather than in core because core links without jansson (the fuzz targets build core
  * alone). The bytes come from nd_file_read, so a FIFO, a device or a directory is refused
  * before anything blocks, and jansson's own wording is replaced where it names its flags. */
 #include "noderr/scenario.h"
+#include "noderr/json_cfg.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 #include "noderr/file.h"
+#include "noderr/fixed.h"
 #include "noderr/text.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,4 +52,150 @@ json_t *nd_json_time(int64_t ns)
     char text[40];
     nd_time_format_iso(ns, text, sizeof text);
     return json_string(text);
+}
+
+/* ---- typed config fields (json_cfg.h) ---------------------------------------------------- */
+
+nd_err_t nd_jcfg_bad(nd_jcfg_t *c, const char *field, const char *why)
+{
+    nd_err_put(c->err, c->err_len, "%s: %s%s%s: %s", c->path, c->key,
+               field && c->key[0] ? "." : "", field ? field : "", why);
+    return ND_EINVAL;
+}
+
+/* Reads an optional number in [lo, hi] into *out; absent keeps *out. */
+nd_err_t nd_jcfg_real(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
+                      double *out)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return ND_OK;
+    if (!json_is_number(v))
+        return nd_jcfg_bad(c, field, "must be a number");
+    double x = json_number_value(v);
+    if (!(x >= lo && x <= hi)) {
+        char why[96];
+        snprintf(why, sizeof why, "%g is outside [%g, %g]", x, lo, hi);
+        return nd_jcfg_bad(c, field, why);
+    }
+    *out = x;
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_int(nd_jcfg_t *c, json_t *obj, const char *field, int64_t lo, int64_t hi,
+                     int64_t *out)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return ND_OK;
+    if (!json_is_integer(v))
+        return nd_jcfg_bad(c, field, "must be a whole number");
+    int64_t x = (int64_t)json_integer_value(v);
+    if (x < lo || x > hi) {
+        char why[96];
+        snprintf(why, sizeof why, "%lld is outside [%lld, %lld]", (long long)x, (long long)lo,
+                 (long long)hi);
+        return nd_jcfg_bad(c, field, why);
+    }
+    *out = x;
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_str(nd_jcfg_t *c, json_t *obj, const char *field, char *out, size_t cap)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return ND_OK;
+    if (!json_is_string(v))
+        return nd_jcfg_bad(c, field, "must be a string");
+    if (json_string_length(v) == 0 || json_string_length(v) >= cap)
+        return nd_jcfg_bad(c, field, "empty or too long");
+    snprintf(out, cap, "%s", json_string_value(v));
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_time(nd_jcfg_t *c, json_t *obj, const char *field, int64_t *out)
+{
+    char text[40] = "";
+    nd_err_t rc = nd_jcfg_str(c, obj, field, text, sizeof text);
+    if (rc != ND_OK || text[0] == '\0')
+        return rc;
+    if (nd_time_parse_iso(text, out) != ND_OK)
+        return nd_jcfg_bad(c, field, "not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        size_t k = 0;
+        while (allowed[k] && strcmp(allowed[k], key) != 0)
+            k++;
+        if (!allowed[k])
+            return nd_jcfg_bad(c, key, "unknown key");
+    }
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_bool(nd_jcfg_t *c, json_t *obj, const char *field, bool *out)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return ND_OK;
+    if (!json_is_boolean(v))
+        return nd_jcfg_bad(c, field, "must be true or false");
+    *out = json_is_true(v);
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_fixed(nd_jcfg_t *c, json_t *obj, const char *field, int decimals, int64_t lo,
+                       int64_t hi, int64_t *out)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return ND_OK;
+    char text[48];
+    if (json_is_integer(v))
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v) && json_string_length(v) < sizeof text)
+        snprintf(text, sizeof text, "%s", json_string_value(v));
+    else if (json_is_real(v))
+        return nd_jcfg_bad(c, field, "write a fractional amount as a string (\"0.01\"): a JSON "
+                                     "number is a binary double and not exact");
+    else
+        return nd_jcfg_bad(c, field, "must be a decimal string or a whole number");
+    int64_t x;
+    nd_err_t rc = nd_fixed_parse(text, strlen(text), decimals, &x);
+    if (rc != ND_OK) {
+        char why[96];
+        snprintf(why, sizeof why, "'%s' is not a decimal with at most %d places%s", text, decimals,
+                 rc == ND_EOVERFLOW ? " (too large)" : "");
+        return nd_jcfg_bad(c, field, why);
+    }
+    if (x < lo || x > hi) {
+        char why[96], a[24], b[24];
+        nd_fixed_format(lo, decimals, a, sizeof a);
+        nd_fixed_format(hi, decimals, b, sizeof b);
+        snprintf(why, sizeof why, "%s is outside [%s, %s]", text, a, b);
+        return nd_jcfg_bad(c, field, why);
+    }
+    *out = x;
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_share_e4(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
+                          int64_t *out)
+{
+    double x = NAN;
+    nd_err_t rc = nd_jcfg_real(c, obj, field, lo, hi, &x);
+    if (rc != ND_OK || isnan(x))
+        return rc;
+    double scaled = x * 1e4;
+    double r = nearbyint(scaled);
+    if (fabs(scaled - r) > 1e-6)
+        return nd_jcfg_bad(c, field, "at most 4 decimal places (0.0001)");
+    *out = (int64_t)r;
+    return ND_OK;
 }

@@ -6,6 +6,7 @@
  * a history window is never partially served: either the file covers it or the answer is
  * ND_ENOTFOUND with the fetch command. Shock arithmetic uses only IEEE basic operations. */
 #include "noderr/scenario.h"
+#include "noderr/json_cfg.h"
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/clock.h"
@@ -146,102 +147,12 @@ static size_t builtin_catalogue(nd_scenario_t *out)
 
 /* ---- config file -------------------------------------------------------------------------- */
 
-typedef struct cfg_ctx {
-    const char *path;
-    char key[96];
-    char *err;
-    size_t err_len;
-} cfg_ctx_t;
-
-static nd_err_t bad(cfg_ctx_t *c, const char *field, const char *why)
-{
-    nd_err_put(c->err, c->err_len, "%s: %s%s%s: %s", c->path, c->key, field ? "." : "",
-            field ? field : "", why);
-    return ND_EINVAL;
-}
-
-/* Reads an optional number in [lo, hi] into *out; absent keeps *out. */
-static nd_err_t get_real(cfg_ctx_t *c, json_t *obj, const char *field, double lo, double hi,
-                         double *out)
-{
-    json_t *v = json_object_get(obj, field);
-    if (!v)
-        return ND_OK;
-    if (!json_is_number(v))
-        return bad(c, field, "must be a number");
-    double x = json_number_value(v);
-    if (!(x >= lo && x <= hi)) {
-        char why[96];
-        snprintf(why, sizeof why, "%g is outside [%g, %g]", x, lo, hi);
-        return bad(c, field, why);
-    }
-    *out = x;
-    return ND_OK;
-}
-
-static nd_err_t get_int(cfg_ctx_t *c, json_t *obj, const char *field, int64_t lo, int64_t hi,
-                        int64_t *out)
-{
-    json_t *v = json_object_get(obj, field);
-    if (!v)
-        return ND_OK;
-    if (!json_is_integer(v))
-        return bad(c, field, "must be a whole number");
-    int64_t x = (int64_t)json_integer_value(v);
-    if (x < lo || x > hi) {
-        char why[96];
-        snprintf(why, sizeof why, "%lld is outside [%lld, %lld]", (long long)x, (long long)lo,
-                 (long long)hi);
-        return bad(c, field, why);
-    }
-    *out = x;
-    return ND_OK;
-}
-
-static nd_err_t get_str(cfg_ctx_t *c, json_t *obj, const char *field, char *out, size_t cap)
-{
-    json_t *v = json_object_get(obj, field);
-    if (!v)
-        return ND_OK;
-    if (!json_is_string(v))
-        return bad(c, field, "must be a string");
-    if (json_string_length(v) == 0 || json_string_length(v) >= cap)
-        return bad(c, field, "empty or too long");
-    snprintf(out, cap, "%s", json_string_value(v));
-    return ND_OK;
-}
-
-static nd_err_t get_time(cfg_ctx_t *c, json_t *obj, const char *field, int64_t *out)
-{
-    char text[40] = "";
-    nd_err_t rc = get_str(c, obj, field, text, sizeof text);
-    if (rc != ND_OK || text[0] == '\0')
-        return rc;
-    if (nd_time_parse_iso(text, out) != ND_OK)
-        return bad(c, field, "not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
-    return ND_OK;
-}
-
 static const char *const scenario_keys[] = {
     "name", "kind", "description", "symbol", "interval", "from", "to", "condition", "criteria",
     "shock", "seed", "base", "bars", "start_price", "annual_vol", "at_fraction", "drop_pct",
     "drop_minutes", "recovery_pct", "recovery_bars", "spread_mult", "volume_mult", "drift_pct",
     "duration_bars", "gap_pct", "slippage_bps", "impact_bps", "max_volume_pct", NULL,
 };
-
-static nd_err_t check_keys(cfg_ctx_t *c, json_t *obj, const char *const *allowed)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        size_t k = 0;
-        while (allowed[k] && strcmp(allowed[k], key) != 0)
-            k++;
-        if (!allowed[k])
-            return bad(c, key, "unknown key");
-    }
-    return ND_OK;
-}
 
 static bool name_ok(const char *name)
 {
@@ -252,22 +163,22 @@ static bool name_ok(const char *name)
     return name[0] != '\0' && name[0] != '.';
 }
 
-static nd_err_t parse_kind(cfg_ctx_t *c, json_t *obj, nd_scenario_t *sc, bool known)
+static nd_err_t parse_kind(nd_jcfg_t *c, json_t *obj, nd_scenario_t *sc, bool known)
 {
     char kind[16] = "";
-    nd_err_t rc = get_str(c, obj, "kind", kind, sizeof kind);
+    nd_err_t rc = nd_jcfg_str(c, obj, "kind", kind, sizeof kind);
     if (rc != ND_OK)
         return rc;
     if (kind[0] == '\0' && !known)
-        return bad(c, "kind", "missing (history or synthetic)");
+        return nd_jcfg_bad(c, "kind", "missing (history or synthetic)");
     if (strcmp(kind, "history") == 0)
         sc->kind = ND_SCENARIO_HISTORY;
     else if (strcmp(kind, "synthetic") == 0)
         sc->kind = ND_SCENARIO_SYNTHETIC;
     else if (kind[0] != '\0')
-        return bad(c, "kind", "must be history or synthetic");
+        return nd_jcfg_bad(c, "kind", "must be history or synthetic");
     char shock[24] = "";
-    rc = get_str(c, obj, "shock", shock, sizeof shock);
+    rc = nd_jcfg_str(c, obj, "shock", shock, sizeof shock);
     if (rc != ND_OK || shock[0] == '\0')
         return rc;
     for (int k = ND_SHOCK_NONE; k <= ND_SHOCK_GAP_DOWN; k++)
@@ -275,32 +186,32 @@ static nd_err_t parse_kind(cfg_ctx_t *c, json_t *obj, nd_scenario_t *sc, bool kn
             sc->synth.shock = (nd_shock_kind_t)k;
             return ND_OK;
         }
-    return bad(c, "shock", "must be none, flash-crash, liquidity-crisis or gap-down");
+    return nd_jcfg_bad(c, "shock", "must be none, flash-crash, liquidity-crisis or gap-down");
 }
 
-static nd_err_t parse_synth(cfg_ctx_t *c, json_t *obj, nd_scenario_synth_t *s)
+static nd_err_t parse_synth(nd_jcfg_t *c, json_t *obj, nd_scenario_synth_t *s)
 {
     int64_t seed = (int64_t)s->seed;
-    nd_err_t rc = get_int(c, obj, "seed", 0, INT64_MAX, &seed);
+    nd_err_t rc = nd_jcfg_int(c, obj, "seed", 0, INT64_MAX, &seed);
     s->seed = (uint64_t)seed;
-    if (rc == ND_OK) rc = get_str(c, obj, "base", s->base, sizeof s->base);
-    if (rc == ND_OK) rc = get_int(c, obj, "bars", 10, 10000000, &s->bars);
-    if (rc == ND_OK) rc = get_real(c, obj, "start_price", 1e-6, 1e9, &s->start_price);
-    if (rc == ND_OK) rc = get_real(c, obj, "annual_vol", 0.0, 10.0, &s->annual_vol);
-    if (rc == ND_OK) rc = get_real(c, obj, "at_fraction", -1.0, 0.99, &s->at_fraction);
-    if (rc == ND_OK) rc = get_real(c, obj, "drop_pct", 0.01, 99.0, &s->drop_pct);
-    if (rc == ND_OK) rc = get_int(c, obj, "drop_minutes", 1, 525600, &s->drop_minutes);
-    if (rc == ND_OK) rc = get_real(c, obj, "recovery_pct", 0.0, 100.0, &s->recovery_pct);
-    if (rc == ND_OK) rc = get_int(c, obj, "recovery_bars", 1, 100000, &s->recovery_bars);
-    if (rc == ND_OK) rc = get_real(c, obj, "spread_mult", 1.0, 100.0, &s->spread_mult);
-    if (rc == ND_OK) rc = get_real(c, obj, "volume_mult", 1e-9, 1.0, &s->volume_mult);
-    if (rc == ND_OK) rc = get_real(c, obj, "drift_pct", 0.0, 99.0, &s->drift_pct);
-    if (rc == ND_OK) rc = get_int(c, obj, "duration_bars", 1, 100000, &s->duration_bars);
-    if (rc == ND_OK) rc = get_real(c, obj, "gap_pct", 0.01, 99.0, &s->gap_pct);
+    if (rc == ND_OK) rc = nd_jcfg_str(c, obj, "base", s->base, sizeof s->base);
+    if (rc == ND_OK) rc = nd_jcfg_int(c, obj, "bars", 10, 10000000, &s->bars);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "start_price", 1e-6, 1e9, &s->start_price);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "annual_vol", 0.0, 10.0, &s->annual_vol);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "at_fraction", -1.0, 0.99, &s->at_fraction);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "drop_pct", 0.01, 99.0, &s->drop_pct);
+    if (rc == ND_OK) rc = nd_jcfg_int(c, obj, "drop_minutes", 1, 525600, &s->drop_minutes);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "recovery_pct", 0.0, 100.0, &s->recovery_pct);
+    if (rc == ND_OK) rc = nd_jcfg_int(c, obj, "recovery_bars", 1, 100000, &s->recovery_bars);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "spread_mult", 1.0, 100.0, &s->spread_mult);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "volume_mult", 1e-9, 1.0, &s->volume_mult);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "drift_pct", 0.0, 99.0, &s->drift_pct);
+    if (rc == ND_OK) rc = nd_jcfg_int(c, obj, "duration_bars", 1, 100000, &s->duration_bars);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "gap_pct", 0.01, 99.0, &s->gap_pct);
     return rc;
 }
 
-static nd_err_t parse_venue(cfg_ctx_t *c, json_t *obj, nd_scenario_venue_t *v)
+static nd_err_t parse_venue(nd_jcfg_t *c, json_t *obj, nd_scenario_venue_t *v)
 {
     if (!json_object_get(obj, "slippage_bps") && !json_object_get(obj, "impact_bps") &&
         !json_object_get(obj, "max_volume_pct"))
@@ -315,9 +226,9 @@ static nd_err_t parse_venue(cfg_ctx_t *c, json_t *obj, nd_scenario_venue_t *v)
     v->set = true;
     double slip = (double)v->slippage_bps_e2 / 100.0, impact = (double)v->impact_bps_e2 / 100.0;
     double cap = (double)v->max_volume_share_e4 / 100.0;
-    nd_err_t rc = get_real(c, obj, "slippage_bps", 0.0, 10000.0, &slip);
-    if (rc == ND_OK) rc = get_real(c, obj, "impact_bps", 0.0, 10000.0, &impact);
-    if (rc == ND_OK) rc = get_real(c, obj, "max_volume_pct", 0.01, 100.0, &cap);
+    nd_err_t rc = nd_jcfg_real(c, obj, "slippage_bps", 0.0, 10000.0, &slip);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "impact_bps", 0.0, 10000.0, &impact);
+    if (rc == ND_OK) rc = nd_jcfg_real(c, obj, "max_volume_pct", 0.01, 100.0, &cap);
     /* Hundredths of a basis point and of a percent: the scales the venue config uses. */
     v->slippage_bps_e2 = (int64_t)(slip * 100.0 + 0.5);
     v->impact_bps_e2 = (int64_t)(impact * 100.0 + 0.5);
@@ -325,51 +236,51 @@ static nd_err_t parse_venue(cfg_ctx_t *c, json_t *obj, nd_scenario_venue_t *v)
     return rc;
 }
 
-static nd_err_t parse_fields(cfg_ctx_t *c, json_t *obj, nd_scenario_t *sc)
+static nd_err_t parse_fields(nd_jcfg_t *c, json_t *obj, nd_scenario_t *sc)
 {
-    nd_err_t rc = get_str(c, obj, "description", sc->description, sizeof sc->description);
-    if (rc == ND_OK) rc = get_str(c, obj, "symbol", sc->symbol, sizeof sc->symbol);
-    if (rc == ND_OK) rc = get_str(c, obj, "interval", sc->interval, sizeof sc->interval);
-    if (rc == ND_OK) rc = get_time(c, obj, "from", &sc->from_ns);
-    if (rc == ND_OK) rc = get_time(c, obj, "to", &sc->to_ns);
-    if (rc == ND_OK) rc = get_str(c, obj, "condition", sc->condition, sizeof sc->condition);
+    nd_err_t rc = nd_jcfg_str(c, obj, "description", sc->description, sizeof sc->description);
+    if (rc == ND_OK) rc = nd_jcfg_str(c, obj, "symbol", sc->symbol, sizeof sc->symbol);
+    if (rc == ND_OK) rc = nd_jcfg_str(c, obj, "interval", sc->interval, sizeof sc->interval);
+    if (rc == ND_OK) rc = nd_jcfg_time(c, obj, "from", &sc->from_ns);
+    if (rc == ND_OK) rc = nd_jcfg_time(c, obj, "to", &sc->to_ns);
+    if (rc == ND_OK) rc = nd_jcfg_str(c, obj, "condition", sc->condition, sizeof sc->condition);
     if (rc == ND_OK) rc = parse_synth(c, obj, &sc->synth);
     if (rc == ND_OK) rc = parse_venue(c, obj, &sc->venue);
     if (rc != ND_OK)
         return rc;
     int64_t interval_ns = 0;
     if (nd_scenario_interval_ns(sc->interval, &interval_ns) != ND_OK)
-        return bad(c, "interval", "not an interval such as 1m, 15m, 1h, 4h, 1d or 1w");
+        return nd_jcfg_bad(c, "interval", "not an interval such as 1m, 15m, 1h, 4h, 1d or 1w");
     if (!name_ok(sc->symbol))
-        return bad(c, "symbol", "must be a file-name symbol such as BTCUSDT");
+        return nd_jcfg_bad(c, "symbol", "must be a file-name symbol such as BTCUSDT");
     json_t *criteria = json_object_get(obj, "criteria");
     if (criteria && !json_is_object(criteria))
-        return bad(c, "criteria", "must be an object");
+        return nd_jcfg_bad(c, "criteria", "must be an object");
     if (sc->kind == ND_SCENARIO_HISTORY && sc->to_ns <= sc->from_ns)
-        return bad(c, sc->from_ns ? "to" : "from",
+        return nd_jcfg_bad(c, sc->from_ns ? "to" : "from",
                    sc->from_ns ? "must be after from" : "missing (a history window needs "
                                                         "from and to)");
     return ND_OK;
 }
 
-static nd_err_t parse_scenario(cfg_ctx_t *c, json_t *obj, nd_scenario_t *list, size_t *count)
+static nd_err_t parse_scenario(nd_jcfg_t *c, json_t *obj, nd_scenario_t *list, size_t *count)
 {
     if (!json_is_object(obj))
-        return bad(c, NULL, "must be an object");
-    nd_err_t rc = check_keys(c, obj, scenario_keys);
+        return nd_jcfg_bad(c, NULL, "must be an object");
+    nd_err_t rc = nd_jcfg_keys(c, obj, scenario_keys);
     char name[64] = "";
     if (rc == ND_OK)
-        rc = get_str(c, obj, "name", name, sizeof name);
+        rc = nd_jcfg_str(c, obj, "name", name, sizeof name);
     if (rc != ND_OK)
         return rc;
     if (!name_ok(name))
-        return bad(c, "name", "missing, or not made of letters, digits, '-', '_' and '.'");
+        return nd_jcfg_bad(c, "name", "missing, or not made of letters, digits, '-', '_' and '.'");
     size_t at = 0;
     while (at < *count && strcmp(list[at].name, name) != 0)
         at++;
     bool known = at < *count;
     if (!known && *count >= SCENARIOS_MAX)
-        return bad(c, NULL, "too many scenarios");
+        return nd_jcfg_bad(c, NULL, "too many scenarios");
     nd_scenario_t sc;
     if (known) {
         sc = list[at];
@@ -421,21 +332,21 @@ static nd_err_t check_bases(const char *path, nd_scenario_t *list, size_t count,
 static nd_err_t parse_config(const char *path, json_t *root, nd_scenario_t *list, size_t *count,
                              char *err, size_t err_len)
 {
-    cfg_ctx_t c = {path, "", err, err_len};
+    nd_jcfg_t c = {path, "", err, err_len};
     static const char *const top_keys[] = {"scenarios", "criteria", "include_builtins", NULL};
     if (!json_is_object(root))
-        return bad(&c, NULL, "the top level must be a JSON object");
-    nd_err_t rc = check_keys(&c, root, top_keys);
+        return nd_jcfg_bad(&c, NULL, "the top level must be a JSON object");
+    nd_err_t rc = nd_jcfg_keys(&c, root, top_keys);
     if (rc != ND_OK)
         return rc;
     json_t *inc = json_object_get(root, "include_builtins");
     if (inc && !json_is_boolean(inc))
-        return bad(&c, "include_builtins", "must be true or false");
+        return nd_jcfg_bad(&c, "include_builtins", "must be true or false");
     if (inc && json_is_false(inc))
         *count = 0;
     json_t *arr = json_object_get(root, "scenarios");
     if (arr && !json_is_array(arr))
-        return bad(&c, "scenarios", "must be an array");
+        return nd_jcfg_bad(&c, "scenarios", "must be an array");
     for (size_t k = 0; arr && k < json_array_size(arr); k++) {
         snprintf(c.key, sizeof c.key, "scenarios[%zu]", k);
         rc = parse_scenario(&c, json_array_get(arr, k), list, count);
@@ -804,7 +715,7 @@ nd_err_t nd_scenario_load(const nd_scenario_t *sc, const char *data_dir,
     ND_ASSERT(bars != NULL && count != NULL);
     int64_t interval_ns = 0;
     if (nd_scenario_interval_ns(sc->interval, &interval_ns) != ND_OK) {
-        nd_err_put(err, err_len, "scenario %s: bad interval '%s'", sc->name, sc->interval);
+        nd_err_put(err, err_len, "scenario %s: nd_jcfg_bad interval '%s'", sc->name, sc->interval);
         return ND_EINVAL;
     }
     if (sc->kind == ND_SCENARIO_HISTORY)

@@ -32,6 +32,7 @@ struct nd_engine {
     int64_t now_ns;
     bool started;
     bool store_failed;         /* a listener refused an event: trading stays halted */
+    bool stopping;             /* nd_engine_stop_trading: no new strategy orders */
     nd__strategy_slot_t strategies[ND_STRATEGIES_MAX];
     uint32_t strategy_count;
     nd_pool_t order_pool;

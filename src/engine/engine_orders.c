@@ -13,6 +13,7 @@
  * order rests in that state at its stop price (conservatively: it could trade there). */
 #include "engine_int.h"
 #include "noderr/assert.h"
+#include "noderr/log.h"
 #include "noderr/fixed.h"
 
 #include <string.h>
@@ -220,7 +221,7 @@ static nd_reject_t order_checks(nd_engine_t *e, const nd_order_t *o, const nd_in
 {
     if (e->risk.kill_switch)
         return ND_REJECT_KILL_SWITCH;
-    if (e->store_failed || e->risk.halted)
+    if (e->store_failed || e->risk.halted || e->stopping)
         return ND_REJECT_HALTED;
     nd_reject_t reason = check_account(e, o, inst, replaced);
     if (reason == ND_REJECT_NONE) {
@@ -386,6 +387,31 @@ static void cancel_strategy_orders(nd_engine_t *e, uint32_t s, uint32_t instrume
             cancel_order(e, o);
     }
     nd__engine_release_done(e);
+}
+
+nd_err_t nd_engine_stop_trading(nd_engine_t *e)
+{
+    ND_ASSERT(e != NULL && e->started);
+    if (e->stopping)
+        return ND_OK;
+    e->stopping = true;
+    ND_LOG(ND_LOG_INFO, "event=stop_trading working=%u", e->live_count);
+    for (uint32_t k = 0; k < e->live_count; k++)
+        if (strategy_may_cancel(e->live[k]))
+            cancel_order(e, e->live[k]);
+    nd__engine_release_done(e);
+    return nd__engine_flush(e);
+}
+
+uint32_t nd_engine_working_count(const nd_engine_t *e)
+{
+    return e->live_count;
+}
+
+const nd_order_t *nd_engine_working(const nd_engine_t *e, uint32_t k)
+{
+    ND_ASSERT(k < e->live_count);
+    return e->live[k];
 }
 
 nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction)

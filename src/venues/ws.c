@@ -7,7 +7,8 @@
  * Outgoing messages wait in a bounded queue and leave at most send_per_sec_max per second;
  * connection attempts are limited to connects_per_window_max per window. No time is read
  * except through the injected clock. Invariants: wsi != NULL while connecting or connected;
- * the queue holds at most WS_QUEUE_MAX copies, all freed on destroy. */
+ * the queue holds at most WS_QUEUE_MAX copies, all freed on destroy. With a caller's libuv loop
+ * (cfg.uv_loop) the sockets are served by that loop and nd_ws_service runs only the timers. */
 #include "noderr/venue.h"
 
 #include "noderr/alloc.h"
@@ -251,8 +252,17 @@ static nd_err_t parse_url(nd_ws_t *ws, const char *url, char *err, size_t err_le
     return ND_OK;
 }
 
+/* libwebsockets' own messages go through our log (its notices about plugins and versions are
+ * left out: they would land on stderr with every connection). */
+static void lws_log_emit(int level, const char *line)
+{
+    size_t n = strcspn(line, "\n");
+    ND_LOG(level == LLL_ERR ? ND_LOG_ERR : ND_LOG_WARN, "libwebsockets: %.*s", (int)n, line);
+}
+
 static nd_err_t ws_context(nd_ws_t *ws)
 {
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -262,6 +272,12 @@ static nd_err_t ws_context(nd_ws_t *ws)
     info.client_ssl_ca_filepath = ws->cfg.ca_file;
     info.gid = -1;
     info.uid = -1;
+    void *loops[1] = {ws->cfg.uv_loop};
+    if (ws->cfg.uv_loop) {
+        /* The caller's libuv loop serves the sockets (the evlib_uv plugin of libwebsockets). */
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+        info.foreign_loops = loops;
+    }
     ws->ctx = lws_create_context(&info);
     return ws->ctx ? ND_OK : ND_EIO;
 }
@@ -320,6 +336,8 @@ nd_err_t nd_ws_service(nd_ws_t *ws, int timeout_ms)
         /* Since libwebsockets 3.2 a non-negative timeout is ignored and lws_service sleeps
          * until its next event; -1 makes it one non-blocking pass, so this loop keeps control
          * of reconnect timers, the send budget and the caller's deadline. */
+        if (ws->cfg.uv_loop)
+            break; /* the caller's loop serves the sockets */
         if (lws_service(ws->ctx, -1) < 0)
             return ND_EIO;
         if (timeout_ms > 0)

@@ -5,7 +5,8 @@
  * in requests of at most 200 streams, at most 5 control messages per second (Binance
  * disconnects above 5 incoming messages per second). serverShutdown triggers an immediate
  * reconnect; the connection is renewed before Binance's 24-hour limit. Invariants: stream
- * names are kept lower-case (upper-case names are acknowledged and deliver nothing); at most
+ * symbols in stream names are kept lower-case (upper-case symbols are acknowledged and deliver
+ * nothing) and the stream kind as given ("bookTicker", "depth@100ms"); at most
  * 1024 streams; request ids increase for the life of the client. */
 #include "noderr/binance.h"
 
@@ -45,8 +46,11 @@ size_t nd_binance_ws_request(bool subscribe, const char *const *streams, uint32_
         if (n + strlen(streams[i]) + 4 >= cap)
             return 0;
         n += (size_t)snprintf(buf + n, cap - n, "%s", i ? ",\"" : "\"");
-        for (const char *p = streams[i]; *p && n + 1 < cap; p++)
-            buf[n++] = (char)tolower((unsigned char)*p);
+        bool in_symbol = true; /* the symbol (before '@') is lower-cased, the kind kept */
+        for (const char *p = streams[i]; *p && n + 1 < cap; p++) {
+            in_symbol = in_symbol && *p != '@';
+            buf[n++] = in_symbol ? (char)tolower((unsigned char)*p) : *p;
+        }
         buf[n++] = '"';
         buf[n] = '\0';
     }
@@ -114,8 +118,12 @@ static nd_err_t copy_streams(nd_binance_stream_t *s, const nd_binance_stream_con
             snprintf(err, err_len, "binance ws: bad stream name #%u", i);
             return ND_EINVAL;
         }
-        for (size_t k = 0; k <= n; k++)
-            s->names[i][k] = (char)tolower((unsigned char)cfg->streams[i][k]);
+        bool in_symbol = true;
+        for (size_t k = 0; k <= n; k++) {
+            in_symbol = in_symbol && cfg->streams[i][k] != '@';
+            s->names[i][k] = in_symbol ? (char)tolower((unsigned char)cfg->streams[i][k])
+                                       : cfg->streams[i][k];
+        }
     }
     s->count = cfg->stream_count;
     return ND_OK;
@@ -150,7 +158,7 @@ nd_err_t nd_binance_stream_create(const nd_binance_stream_config_t *cfg, const n
             .backoff_max_ns = cfg->backoff_max_ns ? cfg->backoff_max_ns : 60 * ND_NS_PER_SEC,
             .max_age_ns = cfg->max_age_ns ? cfg->max_age_ns : 23 * ND_NS_PER_HOUR + 50 * ND_NS_PER_MIN,
             .send_per_sec_max = 5, .connects_per_window_max = 300,
-            .connect_window_ns = 5 * ND_NS_PER_MIN};
+            .connect_window_ns = 5 * ND_NS_PER_MIN, .uv_loop = cfg->uv_loop};
         nd_ws_callbacks_t cb = {on_open, on_message, NULL, s};
         rc = nd_ws_create(&wc, &cb, clock, &s->ws, err, err_len);
     }

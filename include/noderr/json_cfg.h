@@ -1,0 +1,47 @@
+/* json_cfg.h: typed fields of a JSON config document (a scenario config, a session config),
+ * each error naming the file, the key path and why: "session.json: risk.max_drawdown: 1.5 is
+ * outside [0, 1]". Absent optional fields keep the caller's default. Implemented in
+ * src/backtest/json_file.c with nd_json_file_load (scenario.h), which reads the document. */
+#ifndef NODERR_JSON_CFG_H
+#define NODERR_JSON_CFG_H
+
+#include "noderr/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nd_jcfg {
+    const char *path; /* the file, first in every message */
+    char key[96];     /* the object being read ("risk", "strategies[1]"; "" at the top) */
+    char *err;
+    size_t err_len;
+} nd_jcfg_t;
+
+/* Writes "PATH: KEY.FIELD: why" into the context's err; returns ND_EINVAL. */
+nd_err_t nd_jcfg_bad(nd_jcfg_t *c, const char *field, const char *why);
+/* A number in [lo, hi]. */
+nd_err_t nd_jcfg_real(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
+                      double *out);
+/* A whole number in [lo, hi]. */
+nd_err_t nd_jcfg_int(nd_jcfg_t *c, json_t *obj, const char *field, int64_t lo, int64_t hi,
+                     int64_t *out);
+/* A non-empty string shorter than cap. */
+nd_err_t nd_jcfg_str(nd_jcfg_t *c, json_t *obj, const char *field, char *out, size_t cap);
+nd_err_t nd_jcfg_bool(nd_jcfg_t *c, json_t *obj, const char *field, bool *out);
+/* A date or time (YYYY-MM-DD or ISO-8601 UTC) as ns since the epoch. */
+nd_err_t nd_jcfg_time(nd_jcfg_t *c, json_t *obj, const char *field, int64_t *out);
+/* An exact decimal at `decimals` places in [lo, hi]: a string ("0.01") or a whole number; a
+ * JSON fraction is refused (a binary double cannot carry an exact price), as is a value with
+ * more places than decimals. */
+nd_err_t nd_jcfg_fixed(nd_jcfg_t *c, json_t *obj, const char *field, int decimals, int64_t lo,
+                       int64_t hi, int64_t *out);
+/* A fraction in [lo, hi] with at most 4 decimal places as an integer in 10^-4 (0.15 -> 1500):
+ * shares and percentages, where a JSON number is natural. */
+nd_err_t nd_jcfg_share_e4(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
+                          int64_t *out);
+/* Every key of obj must be in allowed (NULL-terminated): "unknown key" otherwise. */
+nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed);
+
+#endif

@@ -1,0 +1,313 @@
+/* cmd_paper.c: `noderr paper`, `noderr status` and `noderr kill` (docs/live.md).
+ *
+ * paper runs a paper session from a config file until SIGTERM/SIGINT or its duration, then
+ * prints the run's summary; status reads a session's state directory; kill engages the kill
+ * switch of the session running there. The logic is in src/live. */
+#include "cli.h"
+
+#include "noderr/alloc.h"
+#include "noderr/fixed.h"
+#include "noderr/live.h"
+#include "noderr/log.h"
+#include "noderr/strategy.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct paper_opts {
+    const char *config;
+    const char *state_dir;
+    bool json;
+} paper_opts_t;
+
+static const char paper_usage[] =
+    "usage: noderr paper --config FILE [--json]\n"
+    "\n"
+    "Paper trading: the venue's live market streams (trades, best bid/offer) drive the engine,\n"
+    "and orders fill on the L2 simulated venue with the event-level backtest's queue and latency\n"
+    "model. The config (JSON, docs/live.md) names the venue's endpoints, the symbol, the\n"
+    "strategies, capital, risk limits, the paper venue, the store and the log. Runs until\n"
+    "SIGTERM or SIGINT (graceful: no new orders, working orders cancelled, status and store\n"
+    "written) or the config's duration_s, then prints the summary. SIGUSR1 or 'noderr kill'\n"
+    "engages the kill switch. 'noderr status' shows a running session.\n";
+
+static const char status_usage[] =
+    "usage: noderr status (--config FILE | --state-dir DIR) [--json]\n"
+    "\n"
+    "The state of a paper or live session: running or not, positions, open orders, P&L,\n"
+    "breakers and feed ages, from the status file the session rewrites every second.\n"
+    "Exit 0 when the session is running, 1 when it is not (the last status is shown).\n";
+
+static const char kill_usage[] =
+    "usage: noderr kill (--config FILE | --state-dir DIR)\n"
+    "\n"
+    "Engages the kill switch of the session running there: it halts, cancels its working\n"
+    "orders and flattens its positions (recorded in the store). Exit 1 when none runs there.\n";
+
+enum { OPT_CONFIG = 256, OPT_STATE_DIR };
+
+static const struct option paper_options[] = {
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
+    {0, 0, 0, 0},
+};
+
+static int paper_option(void *ctx, int opt, const char *arg)
+{
+    paper_opts_t *o = ctx;
+    switch (opt) {
+    case OPT_CONFIG: o->config = arg; return 0;
+    case OPT_STATE_DIR: o->state_dir = arg; return 0;
+    case ND_CLI_OPT_JSON: o->json = true; return 0;
+    default: return -1;
+    }
+}
+
+static const char *const kind_option[] = {"", "--strategy", "--strategy-lib", "--strategy-file"};
+
+/* Resolves the config's strategies into cfg->bt.strategies with their parameters. */
+static int resolve_strategies(nd_live_config_t *cfg)
+{
+    for (uint32_t k = 0; k < cfg->strategy_count; k++) {
+        const nd_live_strategy_t *ls = &cfg->strategies[k];
+        nd_strategy_spec_t *spec = &cfg->bt.strategies[k];
+        int64_t unused;
+        if (nd_cli_strategy_lookup(kind_option[ls->kind], ls->spec, ND_CLI_STRATEGY_EVENTS,
+                                   &spec->def, &unused) != 0) {
+            fprintf(stderr, "noderr paper: %s: strategies[%u]: cannot load '%s'\n", cfg->path, k,
+                    ls->spec);
+            return -1;
+        }
+        spec->weight_e6 = ls->weight_e6;
+        nd_strategy_params_default(spec->def, spec->params);
+        const char *key;
+        json_t *value;
+        json_object_foreach(ls->params, key, value) {
+            char kv[256], why[256];
+            if (json_is_number(value))
+                snprintf(kv, sizeof kv, "%s=%.17g", key, json_number_value(value));
+            else if (json_is_string(value))
+                snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
+            else
+                snprintf(kv, sizeof kv, "%s=", key);
+            if (nd_strategy_param_set(spec->def, spec->params, kv, why, sizeof why) != ND_OK) {
+                fprintf(stderr, "noderr paper: %s: strategies[%u].params.%s: %s\n", cfg->path, k,
+                        key, why);
+                return -1;
+            }
+        }
+        cfg->bt.strategy_count = k + 1;
+    }
+    return 0;
+}
+
+static void print_summary(const nd_live_config_t *cfg, const nd_live_feed_stats_t *feed,
+                          const nd_backtest_result_t *r, bool json)
+{
+    const nd_engine_stats_t *st = nd_engine_stats(r->engine);
+    const nd_portfolio_t *p = nd_engine_portfolio(r->engine);
+    char equity[32], pnl[32];
+    nd_fixed_format(nd_portfolio_equity(p), ND_CASH_DECIMALS, equity, sizeof equity);
+    nd_fixed_format(nd_portfolio_equity(p) - nd_portfolio_initial_cash(p), ND_CASH_DECIMALS, pnl,
+                    sizeof pnl);
+    if (json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "name", json_string(cfg->name));
+        json_object_set_new(j, "mode", json_string("paper"));
+        json_object_set_new(j, "equity", json_string(equity));
+        json_object_set_new(j, "pnl", json_string(pnl));
+        json_object_set_new(j, "events", json_integer(st->events));
+        json_object_set_new(j, "trades_in", json_integer(feed->trades));
+        json_object_set_new(j, "quotes_in", json_integer(feed->quotes));
+        json_object_set_new(j, "bad", json_integer(feed->bad));
+        json_object_set_new(j, "late", json_integer(feed->late));
+        json_object_set_new(j, "orders_submitted", json_integer(st->orders_submitted));
+        json_object_set_new(j, "orders_rejected", json_integer(st->orders_rejected));
+        json_object_set_new(j, "fills", json_integer(st->fills));
+        json_object_set_new(j, "round_trips", json_integer((json_int_t)r->trade_count));
+        json_object_set_new(j, "halted", json_boolean(nd_engine_risk(r->engine)->halted));
+        nd_cli_print_json_take(j);
+        return;
+    }
+    printf("paper session %s on %s: %lld events (%lld trades, %lld quotes, %lld bad, %lld late)\n",
+           cfg->name, cfg->venue_symbol, (long long)st->events, (long long)feed->trades,
+           (long long)feed->quotes, (long long)feed->bad, (long long)feed->late);
+    printf("orders %lld submitted, %lld rejected, %lld fills, %zu round trips\n",
+           (long long)st->orders_submitted, (long long)st->orders_rejected, (long long)st->fills,
+           r->trade_count);
+    printf("equity %s, P&L %s%s\n", equity, pnl,
+           nd_engine_risk(r->engine)->halted ? " (halted)" : "");
+}
+
+static int run_paper(nd_live_config_t *cfg, bool json)
+{
+    nd_log_set_level((nd_log_level_t)cfg->log_level);
+    nd_log_set_output(NULL, nd_clock_os());
+    char err[512] = "";
+    nd_backtest_result_t result;
+    memset(&result, 0, sizeof result);
+    nd_live_session_t *s = NULL;
+    nd_err_t rc = nd_live_session_create(cfg, nd_clock_os(), &result, &s, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr paper: %s: %s\n", cfg->path, err[0] ? err : nd_strerror(rc));
+        nd_backtest_result_free(&result);
+        return ND_EXIT_USAGE;
+    }
+    rc = nd_live_session_run(s, err, sizeof err);
+    nd_live_feed_stats_t feed = *nd_live_session_feed(s);
+    char cerr[512] = "";
+    nd_err_t crc = nd_live_session_close(s, cerr, sizeof cerr);
+    nd_log_set_output(NULL, NULL);
+    if (rc == ND_OK && crc != ND_OK) {
+        rc = crc;
+        snprintf(err, sizeof err, "%s", cerr);
+    }
+    if (rc != ND_OK)
+        fprintf(stderr, "noderr paper: %s: %s\n", cfg->path, err[0] ? err : nd_strerror(rc));
+    else
+        print_summary(cfg, &feed, &result, json);
+    nd_backtest_result_free(&result);
+    return rc == ND_OK ? ND_EXIT_OK : ND_EXIT_USAGE;
+}
+
+int nd_cmd_paper(int argc, char **argv)
+{
+    paper_opts_t o = {0};
+    int prc = nd_cli_getopt("paper", argc, argv, paper_options, ND_CLI_OPT_HELP, paper_usage,
+                            paper_option, &o);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
+    if (!o.config || o.state_dir) {
+        fprintf(stderr, "noderr paper: give --config FILE (see --help)\n");
+        return ND_EXIT_USAGE;
+    }
+    nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
+    if (!cfg)
+        return ND_EXIT_USAGE;
+    char err[512] = "";
+    int code = ND_EXIT_USAGE;
+    if (nd_live_config_load(o.config, cfg, err, sizeof err) != ND_OK)
+        fprintf(stderr, "noderr paper: %s\n", err);
+    else if (resolve_strategies(cfg) == 0)
+        code = run_paper(cfg, o.json);
+    nd_live_config_free(cfg);
+    nd_free(cfg);
+    return code;
+}
+
+/* The state directory named by --state-dir or by the config's state_dir. */
+static int state_dir_of(const char *command, const paper_opts_t *o, char *dir, size_t cap)
+{
+    if (!o->config == !o->state_dir) {
+        fprintf(stderr, "noderr %s: give --config FILE or --state-dir DIR\n", command);
+        return -1;
+    }
+    if (o->state_dir) {
+        snprintf(dir, cap, "%s", o->state_dir);
+        return 0;
+    }
+    nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
+    char err[512] = "";
+    int rc = cfg && nd_live_config_load(o->config, cfg, err, sizeof err) == ND_OK ? 0 : -1;
+    if (rc == 0)
+        snprintf(dir, cap, "%s", cfg->state_dir);
+    else
+        fprintf(stderr, "noderr %s: %s\n", command, err[0] ? err : "out of memory");
+    if (cfg)
+        nd_live_config_free(cfg);
+    nd_free(cfg);
+    return rc;
+}
+
+static void print_status(json_t *doc, bool running)
+{
+    json_t *acct = json_object_get(doc, "account"), *risk = json_object_get(doc, "risk");
+    json_t *feed = json_object_get(doc, "feed"), *orders = json_object_get(doc, "open_orders");
+    printf("%s session %s on %s: %s (updated %s)\n",
+           json_string_value(json_object_get(doc, "mode")),
+           json_string_value(json_object_get(doc, "name")),
+           json_string_value(json_object_get(doc, "symbol")),
+           running ? json_string_value(json_object_get(doc, "state")) : "not running",
+           json_string_value(json_object_get(doc, "updated_at")));
+    printf("equity %s  P&L %s  cash %s  position %s @ %s\n",
+           json_string_value(json_object_get(acct, "equity")),
+           json_string_value(json_object_get(acct, "pnl")),
+           json_string_value(json_object_get(acct, "cash")),
+           json_string_value(json_object_get(acct, "position")),
+           json_string_value(json_object_get(acct, "last_price")));
+    printf("risk: %s, %lld trips%s\n",
+           json_is_true(json_object_get(risk, "halted")) ? "HALTED" : "trading",
+           (long long)json_integer_value(json_object_get(risk, "trips")),
+           json_is_true(json_object_get(risk, "kill_switch")) ? ", kill switch engaged" : "");
+    json_t *age = json_object_get(feed, "age_ms");
+    char ago[48] = "never";
+    if (json_is_integer(age))
+        snprintf(ago, sizeof ago, "%lld ms ago", (long long)json_integer_value(age));
+    printf("feed: %s, %lld trades, %lld quotes, last event %s\n",
+           json_string_value(json_object_get(feed, "state")),
+           (long long)json_integer_value(json_object_get(feed, "trades")),
+           (long long)json_integer_value(json_object_get(feed, "quotes")), ago);
+    printf("open orders: %zu\n", json_array_size(orders));
+    size_t k;
+    json_t *ord;
+    json_array_foreach(orders, k, ord) {
+        printf("  #%lld %s %s %s @ %s filled %s %s\n",
+               (long long)json_integer_value(json_object_get(ord, "client_id")),
+               json_string_value(json_object_get(ord, "side")),
+               json_string_value(json_object_get(ord, "type")),
+               json_string_value(json_object_get(ord, "qty")),
+               json_string_value(json_object_get(ord, "price")),
+               json_string_value(json_object_get(ord, "filled")),
+               json_string_value(json_object_get(ord, "status")));
+    }
+}
+
+int nd_cmd_status(int argc, char **argv)
+{
+    paper_opts_t o = {0};
+    int prc = nd_cli_getopt("status", argc, argv, paper_options, ND_CLI_OPT_HELP, status_usage,
+                            paper_option, &o);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
+    char dir[ND_LIVE_PATH_MAX], err[512] = "";
+    if (state_dir_of("status", &o, dir, sizeof dir) != 0)
+        return ND_EXIT_USAGE;
+    json_t *doc = NULL;
+    bool running = false;
+    nd_err_t rc = nd_live_status_read(dir, nd_clock_os(), 5 * ND_NS_PER_SEC, &doc, &running, err,
+                                      sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr status: %s\n", err);
+        return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
+    }
+    if (o.json) {
+        json_object_set_new(doc, "running", json_boolean(running));
+        nd_cli_print_json_take(doc);
+    } else {
+        print_status(doc, running);
+        json_decref(doc);
+    }
+    return running ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
+}
+
+int nd_cmd_kill(int argc, char **argv)
+{
+    paper_opts_t o = {0};
+    int prc = nd_cli_getopt("kill", argc, argv, paper_options, ND_CLI_OPT_HELP, kill_usage,
+                            paper_option, &o);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
+    char dir[ND_LIVE_PATH_MAX], err[512] = "";
+    if (state_dir_of("kill", &o, dir, sizeof dir) != 0)
+        return ND_EXIT_USAGE;
+    nd_err_t rc = nd_live_kill(dir, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr kill: %s\n", err);
+        return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
+    }
+    printf("kill switch sent to the session in %s\n", dir);
+    return ND_EXIT_OK;
+}

@@ -1,0 +1,368 @@
+/* live_config.c: the session config of `noderr paper` and `noderr live` (live.h; the schema is
+ * docs/live.md "Config reference").
+ *
+ * Every key is checked against the schema (an unknown key is an error, so a typo never turns a
+ * limit off) and every value against its range; messages name the file, the key path and why.
+ * Amounts of money are exact decimals (strings or whole numbers); risk limits are fractions
+ * (0.15) with at most 4 places. Keys that would hold a secret are refused outright. */
+#include "noderr/live.h"
+
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+#include "noderr/json_cfg.h"
+#include "noderr/log.h"
+#include "noderr/market.h"
+#include "noderr/scenario.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define LIVE_CONFIG_BYTES_MAX (1u << 20)
+
+static const char *const top_keys[] = {
+    "name", "state_dir", "venue", "symbol", "strategies", "capital", "risk", "paper", "clock",
+    "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
+    NULL,
+};
+
+static bool name_ok(const char *name)
+{
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return name[0] != '\0' && name[0] != '.';
+}
+
+/* Enters the object at field (absent: *obj NULL, fine); not an object: an error. */
+static nd_err_t enter(nd_jcfg_t *c, json_t *parent, const char *field, json_t **obj)
+{
+    *obj = json_object_get(parent, field);
+    if (*obj && !json_is_object(*obj))
+        return nd_jcfg_bad(c, field, "must be an object");
+    snprintf(c->key, sizeof c->key, "%s", field);
+    return ND_OK;
+}
+
+static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    nd_err_t rc = enter(c, root, "venue", &v);
+    if (rc != ND_OK)
+        return rc;
+    if (!v)
+        return nd_jcfg_bad(c, NULL, "missing: the venue to trade on ({\"name\": \"binance\"})");
+    static const char *const keys[] = {"name", "rest_url", "ws_url", "secrets_file",
+                                       "exchange_info", NULL};
+    if (json_object_get(v, "api_key") || json_object_get(v, "api_secret") ||
+        json_object_get(v, "secret") || json_object_get(v, "private_key"))
+        return nd_jcfg_bad(c, NULL, "secrets never go in the config: set NODERR_BINANCE_API_KEY "
+                                    "and NODERR_BINANCE_API_SECRET, or name a 0600 secrets_file");
+    char name[32] = "";
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "name", name, sizeof name)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "rest_url", cfg->rest_url, sizeof cfg->rest_url)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "ws_url", cfg->ws_url, sizeof cfg->ws_url)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "secrets_file", cfg->secrets_file,
+                          sizeof cfg->secrets_file)) != ND_OK ||
+        (rc = nd_jcfg_bool(c, v, "exchange_info", &cfg->exchange_info)) != ND_OK)
+        return rc;
+    if (nd_venue_parse(name, &cfg->venue) != ND_OK || cfg->venue != ND_VENUE_BINANCE)
+        return nd_jcfg_bad(c, "name", "must be \"binance\" (Coinbase sessions are not built yet)");
+    if (strncmp(cfg->rest_url, "http://", 7) != 0 && strncmp(cfg->rest_url, "https://", 8) != 0)
+        return nd_jcfg_bad(c, "rest_url", "must start with http:// or https://");
+    if (strncmp(cfg->ws_url, "ws://", 5) != 0 && strncmp(cfg->ws_url, "wss://", 6) != 0)
+        return nd_jcfg_bad(c, "ws_url", "must start with ws:// or wss://");
+    return ND_OK;
+}
+
+/* "BTC/USDT" -> the instrument's symbol and Binance's "BTCUSDT". */
+static nd_err_t parse_symbol(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    c->key[0] = '\0';
+    char sym[ND_NAME_MAX] = "";
+    nd_err_t rc = nd_jcfg_str(c, root, "symbol", sym, sizeof sym);
+    if (rc != ND_OK)
+        return rc;
+    nd_instrument_t probe;
+    if (sym[0] == '\0')
+        return nd_jcfg_bad(c, "symbol", "missing: the pair to trade, BASE/QUOTE (\"BTC/USDT\")");
+    if (nd_instrument_init(&probe, sym, "binance") != ND_OK)
+        return nd_jcfg_bad(c, "symbol", "want BASE/QUOTE, e.g. \"BTC/USDT\"");
+    snprintf(cfg->bt.symbol, sizeof cfg->bt.symbol, "%s", sym);
+    cfg->bt.symbol_source = "config";
+    size_t w = 0;
+    for (size_t k = 0; sym[k] && w + 1 < sizeof cfg->venue_symbol; k++)
+        if (sym[k] != '/')
+            cfg->venue_symbol[w++] = sym[k];
+    cfg->venue_symbol[w] = '\0';
+    return ND_OK;
+}
+
+static nd_err_t parse_capital(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    nd_err_t rc = enter(c, root, "capital", &v);
+    if (rc != ND_OK || !v)
+        return rc;
+    static const char *const keys[] = {"cash", "sizing_percent", "sizing_fixed_qty",
+                                       "allow_short", "tick_size", "lot_size", "min_notional",
+                                       NULL};
+    nd_engine_config_t *e = &cfg->bt.engine;
+    int64_t pct = -1, fixed = -1;
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "cash", ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
+                            &e->initial_cash)) != ND_OK ||
+        (rc = nd_jcfg_share_e4(c, v, "sizing_percent", 0.0001, 1.0, &pct)) != ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "sizing_fixed_qty", 8, 1, INT64_MAX, &fixed)) != ND_OK ||
+        (rc = nd_jcfg_bool(c, v, "allow_short", &e->allow_short)) != ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "tick_size", 8, 1, INT64_MAX, &cfg->bt.rules[0].tick_size_e8)) !=
+            ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "lot_size", 8, 1, INT64_MAX, &cfg->bt.rules[0].lot_size_e8)) !=
+            ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "min_notional", 8, 0, INT64_MAX,
+                            &cfg->bt.rules[0].min_notional_e8)) != ND_OK)
+        return rc;
+    if (pct >= 0 && fixed >= 0)
+        return nd_jcfg_bad(c, NULL, "give sizing_percent or sizing_fixed_qty, not both");
+    if (pct >= 0)
+        e->sizing = (nd_sizing_t){ND_SIZING_PERCENT, pct, 0};
+    if (fixed >= 0)
+        e->sizing = (nd_sizing_t){ND_SIZING_FIXED, 0, fixed}; /* rescaled at session start */
+    if (cfg->bt.rules[0].tick_size_e8 || cfg->bt.rules[0].lot_size_e8)
+        cfg->bt.rules[0].source = "config";
+    return ND_OK;
+}
+
+static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    nd_err_t rc = enter(c, root, "risk", &v);
+    if (rc != ND_OK || !v)
+        return rc;
+    static const char *const keys[] = {"max_drawdown", "max_position", "daily_loss",
+                                       "max_order_notional", "price_collar", "max_orders_per_sec",
+                                       "breaker_reset", NULL};
+    nd_risk_config_t *r = &cfg->bt.engine.risk;
+    char reset[128] = "";
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_share_e4(c, v, "max_drawdown", 0, 1, &r->max_drawdown_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_share_e4(c, v, "max_position", 0, 1, &r->max_position_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_share_e4(c, v, "daily_loss", 0, 1, &r->daily_loss_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "max_order_notional", ND_CASH_DECIMALS, 0, INT64_MAX / 1000,
+                            &r->max_order_notional)) != ND_OK ||
+        (rc = nd_jcfg_share_e4(c, v, "price_collar", 0, 1, &r->price_collar_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "max_orders_per_sec", 0, 1000000, &r->orders_per_sec_max)) !=
+            ND_OK ||
+        (rc = nd_jcfg_str(c, v, "breaker_reset", reset, sizeof reset)) != ND_OK)
+        return rc;
+    char why[160];
+    if (reset[0] && nd_risk_config_set_reset(r, reset, why, sizeof why) != ND_OK)
+        return nd_jcfg_bad(c, "breaker_reset", why);
+    return ND_OK;
+}
+
+static nd_err_t latency_us(nd_jcfg_t *c, json_t *v, const char *field, nd_l2sim_latency_t *lat)
+{
+    int64_t us = lat->const_ns / 1000;
+    nd_err_t rc = nd_jcfg_int(c, v, field, 0, 60 * 1000 * 1000, &us);
+    lat->const_ns = us * 1000;
+    return rc;
+}
+
+static nd_err_t parse_paper(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    nd_err_t rc = enter(c, root, "paper", &v);
+    if (rc != ND_OK || !v)
+        return rc;
+    static const char *const keys[] = {"maker_fee_bps", "taker_fee_bps", "entry_latency_us",
+                                       "ack_latency_us", "queue_model", "seed", NULL};
+    nd_sim_config_t *fees = &cfg->bt.engine.venue;
+    nd_l2sim_config_t *l2 = &cfg->bt.ticks.venue;
+    char model[32] = "";
+    int64_t seed = (int64_t)l2->seed;
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "maker_fee_bps", 2, 0, 1000000, &fees->maker_fee_bps_e2)) !=
+            ND_OK ||
+        (rc = nd_jcfg_fixed(c, v, "taker_fee_bps", 2, 0, 1000000, &fees->taker_fee_bps_e2)) !=
+            ND_OK ||
+        (rc = latency_us(c, v, "entry_latency_us", &l2->entry)) != ND_OK ||
+        (rc = latency_us(c, v, "ack_latency_us", &l2->ack)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "queue_model", model, sizeof model)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "seed", 0, INT64_MAX, &seed)) != ND_OK)
+        return rc;
+    l2->seed = (uint64_t)seed;
+    if (model[0] && strcmp(model, "risk-averse") == 0)
+        l2->queue_model = ND_L2SIM_QUEUE_RISK_AVERSE;
+    else if (model[0] && strcmp(model, "proportional") == 0)
+        l2->queue_model = ND_L2SIM_QUEUE_PROPORTIONAL;
+    else if (model[0])
+        return nd_jcfg_bad(c, "queue_model", "must be \"risk-averse\" or \"proportional\"");
+    return ND_OK;
+}
+
+static nd_err_t parse_strategy(nd_jcfg_t *c, json_t *s, nd_live_strategy_t *out)
+{
+    static const char *const keys[] = {"builtin", "plugin", "lua", "weight", "params", NULL};
+    nd_err_t rc = nd_jcfg_keys(c, s, keys);
+    if (rc != ND_OK)
+        return rc;
+    static const char *const kinds[] = {"builtin", "plugin", "lua"};
+    int found = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!json_object_get(s, kinds[k]))
+            continue;
+        found++;
+        out->kind = (nd_live_strategy_kind_t)(k + 1);
+        if ((rc = nd_jcfg_str(c, s, kinds[k], out->spec, sizeof out->spec)) != ND_OK)
+            return rc;
+    }
+    if (found != 1)
+        return nd_jcfg_bad(c, NULL, "name exactly one of builtin, plugin or lua");
+    int64_t w = 0;
+    if ((rc = nd_jcfg_fixed(c, s, "weight", 6, 0, 1000000, &w)) != ND_OK)
+        return rc;
+    out->weight_e6 = w;
+    out->params = json_object_get(s, "params");
+    if (out->params && !json_is_object(out->params))
+        return nd_jcfg_bad(c, "params", "must be an object of name: value");
+    return ND_OK;
+}
+
+static nd_err_t parse_strategies(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *list = json_object_get(root, "strategies");
+    c->key[0] = '\0';
+    if (!list || !json_is_array(list) || json_array_size(list) == 0)
+        return nd_jcfg_bad(c, "strategies", "missing: a list of at least one strategy");
+    if (json_array_size(list) > ND_STRATEGIES_MAX)
+        return nd_jcfg_bad(c, "strategies", "too many strategies");
+    size_t k;
+    json_t *s;
+    json_array_foreach(list, k, s) {
+        snprintf(c->key, sizeof c->key, "strategies[%zu]", k);
+        if (!json_is_object(s))
+            return nd_jcfg_bad(c, NULL, "must be an object");
+        nd_err_t rc = parse_strategy(c, s, &cfg->strategies[k]);
+        if (rc != ND_OK)
+            return rc;
+        cfg->strategy_count = (uint32_t)k + 1;
+    }
+    return ND_OK;
+}
+
+static nd_err_t parse_outputs(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    nd_err_t rc = enter(c, root, "store", &v);
+    static const char *const store_keys[] = {"url", NULL};
+    if (rc == ND_OK && v && (rc = nd_jcfg_keys(c, v, store_keys)) == ND_OK)
+        rc = nd_jcfg_str(c, v, "url", cfg->store_url, sizeof cfg->store_url);
+    static const char *const comp_keys[] = {"profile", NULL};
+    if (rc == ND_OK && (rc = enter(c, root, "compliance", &v)) == ND_OK && v &&
+        (rc = nd_jcfg_keys(c, v, comp_keys)) == ND_OK)
+        rc = nd_jcfg_str(c, v, "profile", cfg->compliance_profile, sizeof cfg->compliance_profile);
+    static const char *const log_keys[] = {"level", "file", NULL};
+    char level[16] = "";
+    if (rc == ND_OK && (rc = enter(c, root, "log", &v)) == ND_OK && v &&
+        (rc = nd_jcfg_keys(c, v, log_keys)) == ND_OK &&
+        (rc = nd_jcfg_str(c, v, "level", level, sizeof level)) == ND_OK)
+        rc = nd_jcfg_str(c, v, "file", cfg->log_file, sizeof cfg->log_file);
+    if (rc != ND_OK)
+        return rc;
+    static const char *const levels[] = {"err", "warn", "info", "debug"};
+    for (int k = 0; level[0] && k < 4; k++)
+        if (strcmp(level, levels[k]) == 0) {
+            cfg->log_level = k;
+            level[0] = '\0';
+        }
+    if (level[0])
+        return nd_jcfg_bad(c, "level", "must be err, warn, info or debug");
+    const char *p = cfg->compliance_profile;
+    if (p[0] && strcmp(p, "US") && strcmp(p, "EU") && strcmp(p, "UK") && strcmp(p, "SG")) {
+        snprintf(c->key, sizeof c->key, "compliance");
+        return nd_jcfg_bad(c, "profile", "must be US, EU, UK or SG");
+    }
+    if (json_object_get(root, "metrics")) {
+        c->key[0] = '\0';
+        return nd_jcfg_bad(c, "metrics", "not served yet: remove the key (see docs/live.md)");
+    }
+    return ND_OK;
+}
+
+static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    c->key[0] = '\0';
+    char clock[16] = "";
+    int64_t stale_ms = cfg->stale_after_ns / ND_NS_PER_MS;
+    int64_t status_ms = cfg->status_every_ns / ND_NS_PER_MS, duration_s = 0;
+    nd_err_t rc;
+    if ((rc = nd_jcfg_str(c, root, "name", cfg->name, sizeof cfg->name)) != ND_OK ||
+        (rc = nd_jcfg_str(c, root, "state_dir", cfg->state_dir, sizeof cfg->state_dir)) != ND_OK ||
+        (rc = nd_jcfg_str(c, root, "clock", clock, sizeof clock)) != ND_OK ||
+        (rc = nd_jcfg_int(c, root, "stale_after_ms", 1, 86400000, &stale_ms)) != ND_OK ||
+        (rc = nd_jcfg_int(c, root, "status_every_ms", 10, 3600000, &status_ms)) != ND_OK ||
+        (rc = nd_jcfg_int(c, root, "duration_s", 0, 366LL * 86400, &duration_s)) != ND_OK)
+        return rc;
+    if (!name_ok(cfg->name))
+        return nd_jcfg_bad(c, "name", "missing, or not made of letters, digits, '-', '_', '.'");
+    if (cfg->state_dir[0] == '\0')
+        snprintf(cfg->state_dir, sizeof cfg->state_dir, "noderr-%s", cfg->name);
+    if (clock[0] && strcmp(clock, "venue") == 0)
+        cfg->clock = ND_LIVE_CLOCK_VENUE;
+    else if (clock[0] && strcmp(clock, "local") != 0)
+        return nd_jcfg_bad(c, "clock", "must be \"local\" or \"venue\"");
+    cfg->stale_after_ns = stale_ms * ND_NS_PER_MS;
+    cfg->status_every_ns = status_ms * ND_NS_PER_MS;
+    cfg->duration_ns = duration_s * ND_NS_PER_SEC;
+    return ND_OK;
+}
+
+static void config_default(nd_live_config_t *cfg, const char *path)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    nd_backtest_config_default(&cfg->bt);
+    snprintf(cfg->rest_url, sizeof cfg->rest_url, "https://api.binance.com");
+    snprintf(cfg->ws_url, sizeof cfg->ws_url, "wss://stream.binance.com:9443");
+    cfg->exchange_info = true;
+    cfg->stale_after_ns = 10 * ND_NS_PER_SEC;
+    cfg->status_every_ns = ND_NS_PER_SEC;
+    cfg->log_level = ND_LOG_INFO;
+    cfg->bt.min_notional = -1;
+    /* Paper fills on the live book with a realistic path: 1 ms to the venue and back. */
+    cfg->bt.ticks.venue.entry.const_ns = ND_NS_PER_MS;
+    cfg->bt.ticks.venue.ack.const_ns = ND_NS_PER_MS;
+}
+
+nd_err_t nd_live_config_load(const char *path, nd_live_config_t *cfg, char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL && cfg != NULL);
+    config_default(cfg, path);
+    nd_err_t rc = nd_json_file_load(path, LIVE_CONFIG_BYTES_MAX, JSON_REJECT_DUPLICATES,
+                                    &cfg->root, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd_jcfg_t c = {cfg->path, "", err, err_len};
+    if (!json_is_object(cfg->root))
+        return nd_jcfg_bad(&c, NULL, "the config must be a JSON object");
+    if ((rc = nd_jcfg_keys(&c, cfg->root, top_keys)) != ND_OK ||
+        (rc = parse_session(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_venue(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_symbol(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_strategies(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_capital(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_risk(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_paper(&c, cfg->root, cfg)) != ND_OK)
+        return rc;
+    return parse_outputs(&c, cfg->root, cfg);
+}
+
+void nd_live_config_free(nd_live_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    json_decref(cfg->root);
+    cfg->root = NULL;
+}

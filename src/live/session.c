@@ -1,0 +1,354 @@
+/* session.c: a paper trading session on a libuv event loop (live.h).
+ *
+ * The loop owns: the venue's market stream (libwebsockets serving its socket on this loop),
+ * a 20 ms housekeeping timer (the stream's reconnect timers, feed staleness, the graceful stop,
+ * the session's duration), the status timer, and the signals (SIGTERM/SIGINT: graceful stop;
+ * SIGUSR1: the kill switch). Each trade and best bid/offer of the stream becomes one market
+ * event pushed through the event-level run (backtest.h), the very path an event-level backtest
+ * takes, so paper fills come from the L2 simulated venue with the backtest's model.
+ *
+ * Time: the engine's time is each event's receive time on the live clock, or with clock
+ * "venue" the venue's own timestamps (live.h). It never goes back: an event older than the
+ * engine's time is pushed at the engine's time and counted as late. */
+#include "live_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+#include "noderr/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TICK_MS 20
+#define STOP_GRACE_NS (3 * ND_NS_PER_SEC) /* cancels confirmed within this, or we leave */
+
+/* A venue price or quantity (ND_VENUE_DECIMALS) in the instrument's units; false when it does
+ * not fit the instrument's scale exactly (never rounded). */
+static bool to_units(int64_t venue_value, int decimals, int64_t *out)
+{
+    int64_t down, up;
+    if (nd_fixed_rescale(venue_value, ND_VENUE_DECIMALS, decimals, ND_ROUND_DOWN, &down) != ND_OK ||
+        nd_fixed_rescale(venue_value, ND_VENUE_DECIMALS, decimals, ND_ROUND_UP, &up) != ND_OK)
+        return false;
+    *out = down;
+    return down == up;
+}
+
+bool nd__live_md_to_event(const nd_md_event_t *md, const nd_instrument_t *inst, int64_t ts_ns,
+                          uint64_t seq, nd_market_event_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->seq = seq;
+    if (md->kind == ND_MD_TRADE) {
+        nd_trade_tick_t *t = &out->u.trade;
+        out->kind = ND_MARKET_TRADE;
+        out->source = 0;
+        t->ts_ns = ts_ns;
+        t->instrument_id = inst->id;
+        t->aggressor = md->u.trade.aggressor == ND_MD_SIDE_ASK ? ND_SIDE_SELL : ND_SIDE_BUY;
+        t->trade_id = md->u.trade.trade_id;
+        return to_units(md->u.trade.px, inst->px_decimals, &t->px) &&
+               to_units(md->u.trade.qty, inst->qty_decimals, &t->qty) && t->px > 0 && t->qty > 0;
+    }
+    if (md->kind == ND_MD_BBO) {
+        nd_quote_tick_t *q = &out->u.quote;
+        out->kind = ND_MARKET_QUOTE;
+        out->source = 1;
+        q->ts_ns = ts_ns;
+        q->instrument_id = inst->id;
+        q->update_id = md->u.bbo.update_id;
+        return to_units(md->u.bbo.bid_px, inst->px_decimals, &q->bid_px) &&
+               to_units(md->u.bbo.bid_qty, inst->qty_decimals, &q->bid_qty) &&
+               to_units(md->u.bbo.ask_px, inst->px_decimals, &q->ask_px) &&
+               to_units(md->u.bbo.ask_qty, inst->qty_decimals, &q->ask_qty) && q->bid_px > 0 &&
+               q->ask_px > q->bid_px && q->bid_qty >= 0 && q->ask_qty >= 0;
+    }
+    return false;
+}
+
+static void fail(nd_live_session_t *s, nd_err_t rc, const char *why)
+{
+    if (s->fatal == ND_OK) {
+        s->fatal = rc;
+        snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s", why);
+        ND_LOG(ND_LOG_ERR, "event=session_fatal why=\"%s\"", why);
+    }
+    uv_stop(&s->loop);
+}
+
+/* The engine time of an event, never before the last one. */
+static int64_t event_time(nd_live_session_t *s, const nd_md_event_t *md)
+{
+    int64_t venue = md->kind == ND_MD_TRADE && md->u.trade.trade_ts_ns ? md->u.trade.trade_ts_ns
+                                                                        : md->venue_ts_ns;
+    if (venue > s->last_venue_ns)
+        s->last_venue_ns = venue;
+    int64_t ts = s->cfg->clock == ND_LIVE_CLOCK_VENUE ? (venue ? venue : s->last_venue_ns)
+                                                      : md->recv_ts_ns;
+    if (ts < s->engine_ns) {
+        s->feed.late++;
+        ts = s->engine_ns;
+    }
+    return ts;
+}
+
+nd_err_t nd__live_push(nd_live_session_t *s, const nd_market_event_t *ev)
+{
+    char why[256];
+    nd_err_t rc = nd_event_run_push(s->run, ev, why, sizeof why);
+    if (rc == ND_OK) {
+        s->engine_ns = nd_market_event_ts(ev);
+        return ND_OK;
+    }
+    if (rc == ND_EINVAL) {
+        s->feed.bad++;
+        ND_LOG(ND_LOG_WARN, "event=market_event_refused why=\"%s\"", why);
+        return ND_OK;
+    }
+    fail(s, rc, why);
+    return rc;
+}
+
+static void set_feed_state(nd_live_session_t *s, nd_venue_state_t state, int64_t ts_ns)
+{
+    if (s->feed_state == state)
+        return;
+    s->feed_state = state;
+    ND_LOG(ND_LOG_INFO, "event=feed_state state=%s", state == ND_VENUE_STALE ? "stale"
+                                                     : state == ND_VENUE_CONNECTED ? "connected"
+                                                                                    : "down");
+    nd_market_event_t ev = {.kind = ND_MARKET_VENUE_STATUS, .source = 2, .seq = s->seq++};
+    ev.u.status = (nd_venue_status_t){ts_ns > s->engine_ns ? ts_ns : s->engine_ns, 0, state};
+    nd__live_push(s, &ev);
+}
+
+static void on_md(void *ctx, const nd_md_event_t *md)
+{
+    nd_live_session_t *s = ctx;
+    if (s->fatal != ND_OK)
+        return;
+    if (md->kind == ND_MD_STATUS) {
+        ND_LOG(ND_LOG_INFO, "event=venue_status code=%d", (int)md->u.status.code);
+        return;
+    }
+    if (md->kind != ND_MD_TRADE && md->kind != ND_MD_BBO)
+        return;
+    if (strcmp(md->symbol, s->cfg->venue_symbol) != 0) {
+        s->feed.bad++;
+        return;
+    }
+    if (s->cfg->clock == ND_LIVE_CLOCK_VENUE && md->kind == ND_MD_BBO && s->last_venue_ns == 0)
+        return; /* no venue time yet: bookTicker carries none on Binance Spot */
+    int64_t ts = event_time(s, md);
+    s->feed.last_event_ns = nd_clock_now_ns(s->clock);
+    if (s->feed_state != ND_VENUE_CONNECTED)
+        set_feed_state(s, ND_VENUE_CONNECTED, ts);
+    nd_market_event_t ev;
+    if (!nd__live_md_to_event(md, nd_event_run_instrument(s->run), ts, s->seq++, &ev)) {
+        s->feed.bad++;
+        return;
+    }
+    md->kind == ND_MD_TRADE ? s->feed.trades++ : s->feed.quotes++;
+    nd__live_push(s, &ev);
+}
+
+static void begin_stop(nd_live_session_t *s, const char *why)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    s->stop_deadline_ns = nd_clock_mono_ns(s->clock) + STOP_GRACE_NS;
+    ND_LOG(ND_LOG_INFO, "event=session_stopping why=%s", why);
+    nd_err_t rc = nd_engine_stop_trading(nd_event_run_engine(s->run));
+    if (rc != ND_OK)
+        fail(s, rc, "the store could not record the stop");
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    nd_live_session_t *s = t->data;
+    int64_t mono = nd_clock_mono_ns(s->clock), now = nd_clock_now_ns(s->clock);
+    nd_binance_stream_service(s->stream, 0);
+    s->feed.messages = (int64_t)nd_binance_stream_counters(s->stream)->messages;
+    s->feed.connects = nd_binance_stream_connects(s->stream);
+    int64_t since = s->feed.last_event_ns ? s->feed.last_event_ns : s->started_ns;
+    if (now - since >= s->cfg->stale_after_ns && s->feed_state == ND_VENUE_CONNECTED)
+        set_feed_state(s, ND_VENUE_STALE, s->engine_ns);
+    if (s->cfg->duration_ns > 0 && mono - s->started_mono_ns >= s->cfg->duration_ns)
+        begin_stop(s, "duration");
+    if (s->stop_signal)
+        begin_stop(s, "signal");
+    if (s->kill_signal) {
+        s->kill_signal = false;
+        ND_LOG(ND_LOG_WARN, "event=kill_switch by=signal");
+        nd__live_record_action(s, "kill_switch", "SIGUSR1");
+        if (nd_engine_kill(nd_event_run_engine(s->run)) != ND_OK)
+            fail(s, ND_EIO, "the store could not record the kill switch");
+    }
+    if (s->stopping && (nd_engine_working_count(nd_event_run_engine(s->run)) == 0 ||
+                        mono >= s->stop_deadline_ns))
+        uv_stop(&s->loop);
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+    nd__live_status_write(t->data);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    nd_live_session_t *s = h->data;
+    if (signum == SIGUSR1)
+        s->kill_signal = true;
+    else
+        s->stop_signal = true;
+}
+
+void nd_live_session_stop(nd_live_session_t *s)
+{
+    s->stop_signal = true;
+}
+
+static nd_err_t open_stream(nd_live_session_t *s, char *err, size_t err_len)
+{
+    char lower[ND_NAME_MAX];
+    size_t k = 0;
+    for (; s->cfg->venue_symbol[k] && k + 1 < sizeof lower; k++)
+        lower[k] = (char)(s->cfg->venue_symbol[k] | 0x20);
+    lower[k] = '\0';
+    snprintf(s->stream_names[0], sizeof s->stream_names[0], "%s@trade", lower);
+    snprintf(s->stream_names[1], sizeof s->stream_names[1], "%s@bookTicker", lower);
+    const char *names[2] = {s->stream_names[0], s->stream_names[1]};
+    nd_binance_stream_config_t sc = {.base_url = s->cfg->ws_url, .streams = names,
+                                     .stream_count = 2, .seed = s->cfg->bt.ticks.venue.seed,
+                                     .uv_loop = &s->loop};
+    return nd_binance_stream_create(&sc, s->clock, on_md, s, &s->stream, err, err_len);
+}
+
+static nd_err_t start_loop(nd_live_session_t *s, char *err, size_t err_len)
+{
+    if (uv_loop_init(&s->loop) != 0) {
+        snprintf(err, err_len, "cannot start the event loop");
+        return ND_EIO;
+    }
+    s->loop_ready = true;
+    uv_timer_init(&s->loop, &s->tick);
+    uv_timer_init(&s->loop, &s->status_timer);
+    uv_signal_init(&s->loop, &s->sig_term);
+    uv_signal_init(&s->loop, &s->sig_int);
+    uv_signal_init(&s->loop, &s->sig_usr1);
+    s->tick.data = s->status_timer.data = s;
+    s->sig_term.data = s->sig_int.data = s->sig_usr1.data = s;
+    if (uv_signal_start(&s->sig_term, on_signal, SIGTERM) != 0 ||
+        uv_signal_start(&s->sig_int, on_signal, SIGINT) != 0 ||
+        uv_signal_start(&s->sig_usr1, on_signal, SIGUSR1) != 0) {
+        snprintf(err, err_len, "cannot install the signal handlers");
+        return ND_EIO;
+    }
+    uint64_t status_ms = (uint64_t)(s->cfg->status_every_ns / ND_NS_PER_MS);
+    uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
+    uv_timer_start(&s->status_timer, on_status_timer, status_ms, status_ms);
+    return ND_OK;
+}
+
+nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *clock,
+                                nd_backtest_result_t *result, nd_live_session_t **out,
+                                char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && clock != NULL);
+    ND_ASSERT(result != NULL && out != NULL);
+    *out = NULL;
+    nd_live_session_t *s = nd_calloc(1, sizeof *s);
+    if (!s)
+        return ND_ENOMEM;
+    s->cfg = cfg;
+    s->clock = clock;
+    s->bt = cfg->bt;
+    s->result = result;
+    s->started_ns = nd_clock_now_ns(clock);
+    s->started_mono_ns = nd_clock_mono_ns(clock);
+    s->feed_state = ND_VENUE_DISCONNECTED;
+    nd_err_t rc = nd__live_state_claim(s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd__live_store_open(s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd_event_run_open(&s->bt, result, &s->run, err, err_len);
+    if (rc == ND_OK)
+        rc = start_loop(s, err, err_len);
+    if (rc == ND_OK)
+        rc = open_stream(s, err, err_len);
+    if (rc != ND_OK) {
+        nd_live_session_close(s, NULL, 0);
+        return rc;
+    }
+    nd__live_record_action(s, "session_start", cfg->path);
+    ND_LOG(ND_LOG_INFO, "event=session_start mode=paper name=%s symbol=%s ws=%s", cfg->name,
+           cfg->venue_symbol, cfg->ws_url);
+    *out = s;
+    return ND_OK;
+}
+
+nd_err_t nd_live_session_run(nd_live_session_t *s, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    nd__live_status_write(s);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    nd__live_status_write(s);
+    if (s->fatal != ND_OK) {
+        snprintf(err, err_len, "%s", s->fatal_msg);
+        return s->fatal;
+    }
+    return ND_OK;
+}
+
+const nd_live_feed_stats_t *nd_live_session_feed(const nd_live_session_t *s)
+{
+    return &s->feed;
+}
+
+/* Destroys the stream first (libwebsockets closes its own handles on the loop), then closes the
+ * session's handles and lets the loop run every close callback before closing it. */
+static void stop_loop(nd_live_session_t *s)
+{
+    nd_binance_stream_destroy(s->stream);
+    s->stream = NULL;
+    if (!s->loop_ready)
+        return;
+    uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,
+                           (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
+                           (uv_handle_t *)&s->sig_usr1};
+    for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
+        if (!uv_is_closing(mine[k]))
+            uv_close(mine[k], NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&s->loop) != 0)
+        ND_LOG(ND_LOG_WARN, "event=loop_close_busy");
+    s->loop_ready = false;
+}
+
+nd_err_t nd_live_session_close(nd_live_session_t *s, char *err, size_t err_len)
+{
+    if (!s)
+        return ND_OK;
+    stop_loop(s);
+    char why[256] = "";
+    nd_err_t rc = ND_OK;
+    if (s->run) {
+        nd__live_record_action(s, "session_stop", s->fatal != ND_OK ? s->fatal_msg : "graceful");
+        rc = nd_event_run_close(s->run, why, sizeof why);
+        s->run = NULL;
+    }
+    nd_err_t src = nd__live_store_close(s, rc == ND_OK ? why : NULL, sizeof why);
+    if (rc == ND_OK)
+        rc = src;
+    nd__live_state_release(s);
+    if (rc != ND_OK && err)
+        snprintf(err, err_len, "%s", why);
+    nd_free(s);
+    return rc;
+}

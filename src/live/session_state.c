@@ -1,0 +1,277 @@
+/* session_state.c: what a session leaves in its state directory and store (live.h).
+ *
+ * session.pid says which process holds the directory (a second session on it is refused while
+ * that process lives); status.json is rewritten every status period and at the end, through a
+ * temporary file and a rename, so `noderr status` never reads half a document. The store, when
+ * the config names one, records every order event, fill and breaker trip (the recorder) and the
+ * operator's actions (start, stop, kill switch). */
+#include "live_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/file.h"
+#include "noderr/fixed.h"
+#include "noderr/log.h"
+#include "noderr/portfolio.h"
+#include "noderr/scenario.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The pid in STATE_DIR/session.pid, 0 when absent or unreadable. */
+static long read_pid(const char *state_dir)
+{
+    char path[ND_LIVE_PATH_MAX + 16], err[256], *buf = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/session.pid", state_dir);
+    if (nd_file_read(path, 64, 0, &buf, &len, err, sizeof err) != ND_OK)
+        return 0;
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    nd_free(buf);
+    return pid > 0 && (*end == '\n' || *end == '\0') ? pid : 0;
+}
+
+static bool pid_alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+nd_err_t nd__live_state_claim(nd_live_session_t *s, char *err, size_t err_len)
+{
+    const char *dir = s->cfg->state_dir;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        nd_err_put(err, err_len, "state_dir %s: %s", dir, strerror(errno));
+        return ND_EIO;
+    }
+    long other = read_pid(dir);
+    if (other && other != (long)getpid() && pid_alive(other)) {
+        nd_err_put(err, err_len, "state_dir %s: a session (pid %ld) is running there", dir, other);
+        return ND_ESTATE;
+    }
+    snprintf(s->pid_path, sizeof s->pid_path, "%s/session.pid", dir);
+    snprintf(s->status_path, sizeof s->status_path, "%s/status.json", dir);
+    char text[32];
+    int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    nd_err_t rc = nd_file_write(s->pid_path, text, (size_t)n, err, err_len);
+    s->claimed = rc == ND_OK;
+    return rc;
+}
+
+void nd__live_state_release(nd_live_session_t *s)
+{
+    if (s->claimed && unlink(s->pid_path) != 0)
+        ND_LOG(ND_LOG_WARN, "event=pid_file_remove_failed why=\"%s\"", strerror(errno));
+    s->claimed = false;
+}
+
+static json_t *money(int64_t value, int decimals)
+{
+    char buf[32];
+    nd_fixed_format(value, decimals, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static json_t *orders_json(const nd_engine_t *e, const nd_instrument_t *inst)
+{
+    json_t *list = json_array();
+    for (uint32_t k = 0; k < nd_engine_working_count(e); k++) {
+        const nd_order_t *o = nd_engine_working(e, k);
+        json_t *j = json_object();
+        json_object_set_new(j, "client_id", json_integer((json_int_t)o->client_id));
+        json_object_set_new(j, "side", json_string(o->side == ND_SIDE_BUY ? "buy" : "sell"));
+        json_object_set_new(j, "type", json_string(o->type == ND_ORDER_MARKET ? "market" : "limit"));
+        json_object_set_new(j, "price", money(o->px, inst->px_decimals));
+        json_object_set_new(j, "qty", money(o->qty, inst->qty_decimals));
+        json_object_set_new(j, "filled", money(o->filled_qty, inst->qty_decimals));
+        json_object_set_new(j, "status", json_string(nd_order_status_name(o->status)));
+        json_object_set_new(j, "risk_flatten", json_boolean(o->risk_flatten));
+        json_array_append_new(list, j);
+    }
+    return list;
+}
+
+static json_t *account_json(const nd_engine_t *e, const nd_instrument_t *inst)
+{
+    const nd_portfolio_t *p = nd_engine_portfolio(e);
+    json_t *j = json_object();
+    int64_t equity = nd_portfolio_equity(p), initial = nd_portfolio_initial_cash(p);
+    json_object_set_new(j, "equity", money(equity, ND_CASH_DECIMALS));
+    json_object_set_new(j, "cash", money(nd_portfolio_cash(p), ND_CASH_DECIMALS));
+    json_object_set_new(j, "pnl", money(equity - initial, ND_CASH_DECIMALS));
+    json_object_set_new(j, "fees", money(nd_portfolio_fees(p), ND_CASH_DECIMALS));
+    json_object_set_new(j, "position", money(nd_portfolio_net_qty(p, inst->id), inst->qty_decimals));
+    json_object_set_new(j, "last_price", money(nd_portfolio_last_px(p, inst->id), inst->px_decimals));
+    return j;
+}
+
+static json_t *risk_json(const nd_engine_t *e, int64_t now_ns)
+{
+    const nd_risk_t *r = nd_engine_risk(e);
+    json_t *j = json_object();
+    json_object_set_new(j, "halted", json_boolean(r->halted));
+    json_object_set_new(j, "kill_switch", json_boolean(r->kill_switch));
+    if (r->halted) {
+        json_object_set_new(j, "halt_kind", json_string(nd_breaker_kind_name(r->halt_kind)));
+        json_object_set_new(j, "halted_since", nd_json_time(r->halted_since_ns));
+    }
+    json_object_set_new(j, "trips", json_integer(r->trips));
+    (void)now_ns;
+    return j;
+}
+
+static json_t *feed_json(const nd_live_session_t *s, int64_t now)
+{
+    const nd_live_feed_stats_t *f = &s->feed;
+    json_t *j = json_object();
+    json_object_set_new(j, "state", json_string(s->feed_state == ND_VENUE_CONNECTED ? "connected"
+                                                : s->feed_state == ND_VENUE_STALE  ? "stale"
+                                                                                   : "down"));
+    json_object_set_new(j, "messages", json_integer(f->messages));
+    json_object_set_new(j, "trades", json_integer(f->trades));
+    json_object_set_new(j, "quotes", json_integer(f->quotes));
+    json_object_set_new(j, "bad", json_integer(f->bad));
+    json_object_set_new(j, "late", json_integer(f->late));
+    json_object_set_new(j, "connects", json_integer(f->connects));
+    json_object_set_new(j, "age_ms", f->last_event_ns ? json_integer((now - f->last_event_ns) /
+                                                                     ND_NS_PER_MS)
+                                                      : json_null());
+    return j;
+}
+
+json_t *nd_live_status_json(const nd_live_session_t *s)
+{
+    ND_ASSERT(s != NULL && s->run != NULL);
+    const nd_engine_t *e = nd_event_run_engine(s->run);
+    const nd_instrument_t *inst = nd_event_run_instrument(s->run);
+    const nd_engine_stats_t *st = nd_engine_stats(e);
+    int64_t now = nd_clock_now_ns(s->clock);
+    json_t *j = json_object();
+    json_object_set_new(j, "mode", json_string("paper"));
+    json_object_set_new(j, "name", json_string(s->cfg->name));
+    json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
+    json_object_set_new(j, "state", json_string(s->fatal != ND_OK ? "failed"
+                                                : s->stopping     ? "stopping"
+                                                                  : "running"));
+    json_object_set_new(j, "venue", json_string(nd_venue_name(s->cfg->venue)));
+    json_object_set_new(j, "symbol", json_string(inst->symbol));
+    json_object_set_new(j, "started_at", nd_json_time(s->started_ns));
+    json_object_set_new(j, "updated_at", nd_json_time(now));
+    json_object_set_new(j, "updated_at_ns", json_integer(now));
+    json_object_set_new(j, "engine_time", s->engine_ns ? nd_json_time(s->engine_ns) : json_null());
+    json_object_set_new(j, "account", account_json(e, inst));
+    json_object_set_new(j, "open_orders", orders_json(e, inst));
+    json_object_set_new(j, "risk", risk_json(e, now));
+    json_object_set_new(j, "feed", feed_json(s, now));
+    json_t *o = json_object();
+    json_object_set_new(o, "submitted", json_integer(st->orders_submitted));
+    json_object_set_new(o, "accepted", json_integer(st->orders_accepted));
+    json_object_set_new(o, "rejected", json_integer(st->orders_rejected));
+    json_object_set_new(o, "cancelled", json_integer(st->orders_cancelled));
+    json_object_set_new(o, "fills", json_integer(st->fills));
+    json_object_set_new(j, "orders", o);
+    return j;
+}
+
+void nd__live_status_write(nd_live_session_t *s)
+{
+    if (!s->run || !s->claimed)
+        return;
+    json_t *doc = nd_live_status_json(s);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(doc);
+    char err[512];
+    if (!text || nd_file_write(s->status_path, text, strlen(text), err, sizeof err) != ND_OK)
+        ND_LOG(ND_LOG_WARN, "event=status_write_failed why=\"%s\"", text ? err : "no memory");
+    free(text); /* jansson's allocation */
+}
+
+nd_err_t nd_live_status_read(const char *state_dir, const nd_clock_t *clock, int64_t stale_ns,
+                             json_t **doc, bool *running, char *err, size_t err_len)
+{
+    ND_ASSERT(state_dir != NULL && doc != NULL);
+    ND_ASSERT(running != NULL && clock != NULL);
+    char path[ND_LIVE_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/status.json", state_dir);
+    if (access(path, F_OK) != 0) {
+        nd_err_put(err, err_len, "%s: no session has run there (no status.json)", state_dir);
+        return ND_ENOTFOUND;
+    }
+    nd_err_t rc = nd_json_file_load(path, 16u << 20, 0, doc, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    json_t *at = json_object_get(*doc, "updated_at_ns");
+    int64_t age = at && json_is_integer(at) ? nd_clock_now_ns(clock) - json_integer_value(at)
+                                            : INT64_MAX;
+    *running = pid_alive(read_pid(state_dir)) && age < stale_ns;
+    return ND_OK;
+}
+
+nd_err_t nd_live_kill(const char *state_dir, char *err, size_t err_len)
+{
+    long pid = read_pid(state_dir);
+    if (!pid_alive(pid)) {
+        nd_err_put(err, err_len, "%s: no session is running there", state_dir);
+        return ND_ENOTFOUND;
+    }
+    if (kill((pid_t)pid, SIGUSR1) != 0) {
+        nd_err_put(err, err_len, "pid %ld: %s", pid, strerror(errno));
+        return ND_EIO;
+    }
+    return ND_OK;
+}
+
+nd_err_t nd__live_store_open(nd_live_session_t *s, char *err, size_t err_len)
+{
+    const nd_live_config_t *cfg = s->cfg;
+    if (!cfg->store_url[0])
+        return ND_OK;
+    nd_instrument_t inst;
+    nd_err_t rc = nd_store_open(cfg->store_url, ND_STORE_CREATE, &s->store, err, err_len);
+    if (rc == ND_OK && nd_instrument_init(&inst, s->bt.symbol, "l2sim") != ND_OK)
+        rc = ND_EINVAL;
+    if (rc != ND_OK)
+        return rc;
+    for (uint32_t k = 0; k < s->bt.strategy_count; k++)
+        s->strategy_names[k] = s->bt.strategies[k].def->name;
+    rc = nd_recorder_create(s->store, cfg->name, &inst, 1, s->strategy_names,
+                            s->bt.strategy_count, 0, &s->recorder, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    s->bt.tap.on_event = nd_recorder_on_event;
+    s->bt.tap.on_bar_done = NULL;
+    s->bt.tap.ctx = s->recorder;
+    return ND_OK;
+}
+
+void nd__live_record_action(nd_live_session_t *s, const char *action, const char *detail)
+{
+    if (!s->store)
+        return;
+    char err[256];
+    if (nd_store_append_operator_action(s->store, nd_clock_now_ns(s->clock), s->cfg->name, action,
+                                        detail, err, sizeof err) != ND_OK)
+        ND_LOG(ND_LOG_ERR, "event=store_write_failed action=%s why=\"%s\"", action, err);
+}
+
+nd_err_t nd__live_store_close(nd_live_session_t *s, char *err, size_t err_len)
+{
+    nd_err_t rc = ND_OK;
+    char why[256] = "";
+    if (s->recorder)
+        rc = nd_recorder_flush(s->recorder, why, sizeof why);
+    else if (s->store)
+        rc = nd_store_flush(s->store, why, sizeof why);
+    if (rc != ND_OK && err)
+        snprintf(err, err_len, "store %s: %s", s->cfg->store_url, why);
+    nd_recorder_destroy(s->recorder);
+    nd_store_close(s->store);
+    s->recorder = NULL;
+    s->store = NULL;
+    return rc;
+}

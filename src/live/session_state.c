@@ -33,8 +33,9 @@ static long read_pid(const char *state_dir)
         return 0;
     char *end;
     long pid = strtol(buf, &end, 10);
+    bool whole = *end == '\n' || *end == '\0';
     nd_free(buf);
-    return pid > 0 && (*end == '\n' || *end == '\0') ? pid : 0;
+    return pid > 0 && whole ? pid : 0;
 }
 
 static bool pid_alive(long pid)

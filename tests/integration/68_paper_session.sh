@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# 68_paper_session.sh: `noderr paper` over `noderr exchange-sim` on 127.0.0.1, as the README
+# runs them: config errors name the key; a session over the synthetic market streams trades and
+# quotes, trades a built-in strategy, shows in `noderr status`, holds its state directory
+# against a second session, takes the kill switch from `noderr kill` and stops gracefully on
+# SIGTERM. With ../shared: exchange-sim replays the recorded BTCUSDT trades, and the paper
+# session (engine on the venue's clock) makes the same fills and ends with the same equity as an
+# event-level backtest of the same file.
+# Called as: 68_paper_session.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
+source "$(dirname "$0")/lib.sh"
+
+export NODERR_XSIM_API_KEY=paper-test-key NODERR_XSIM_API_SECRET="paper-test-secret-$$"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+
+# start_xsim NAME ARGS...: starts exchange-sim, sets PORT.
+start_xsim() {
+    local name="$1"
+    shift
+    "$NODERR" exchange-sim "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    PIDS+=($!)
+    for _ in $(seq 200); do
+        grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    local line
+    line="$(head -n1 "$WORK/$name.out")"
+    [[ "$line" =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || fail "exchange-sim: '$line'"
+    PORT="${BASH_REMATCH[1]}"
+}
+
+# config FILE NAME EXTRA_JSON [RISK_JSON]: a session config against exchange-sim on $PORT.
+config() {
+    local risk='{"max_drawdown": 0.15, "max_position": 0.25, "daily_loss": 0.05}'
+    [ -z "${4:-}" ] || risk="$4"
+    cat >"$1" <<EOF
+{"name": "$2", "state_dir": "$WORK/state-$2",
+ "venue": {"name": "binance", "rest_url": "http://127.0.0.1:$PORT",
+           "ws_url": "ws://127.0.0.1:$PORT", "exchange_info": false},
+ "symbol": "BTC/USDT",
+ "capital": {"cash": "10000", "tick_size": "0.01", "lot_size": "0.00001", "min_notional": "5"},
+ "risk": $risk,
+ "log": {"level": "info"}$3}
+EOF
+}
+
+# wait_status DIR PYTHON_CONDITION: polls DIR/status.json (10 s) until the condition on d holds.
+wait_status() {
+    for _ in $(seq 200); do
+        if [ -s "$1/status.json" ] && python3 - "$1/status.json" "$2" <<'EOF' 2>/dev/null
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)
+EOF
+        then return 0; fi
+        sleep 0.05
+    done
+    fail "status never satisfied: $2 ($(cat "$1/status.json" 2>/dev/null | head -c 600))"
+}
+
+check "config errors name the key and why"
+PORT=9
+config "$WORK/bad.json" bad ', "strategies": [{"builtin": "quote_maker"}]' '{"max_drawdwn": 0.1}'
+expect_usage_error "risk.max_drawdwn: unknown key" "$NODERR" paper --config "$WORK/bad.json"
+config "$WORK/bad.json" bad ', "strategies": [{"builtin": "quote_maker"}]' '{"max_drawdown": 1.5}'
+expect_usage_error "risk.max_drawdown: 1.5 is outside [0, 1]" "$NODERR" paper --config "$WORK/bad.json"
+sed -i 's/"capital": {"cash": "10000"/"capital": {"cash": 10000.5/' "$WORK/bad.json"
+expect_usage_error "capital.cash: write a fractional amount as a string" \
+    "$NODERR" paper --config "$WORK/bad.json"
+config "$WORK/bad.json" bad ', "strategies": [{"builtin": "no_such"}]'
+expect_usage_error "strategies[0]: cannot load 'no_such'" "$NODERR" paper --config "$WORK/bad.json"
+config "$WORK/bad.json" bad ', "strategies": [{"builtin": "quote_maker", "params": {"nope": 1}}]'
+expect_usage_error "strategies[0].params.nope" "$NODERR" paper --config "$WORK/bad.json"
+sed -i 's/"exchange_info": false/"exchange_info": false, "api_secret": "x"/' "$WORK/bad.json"
+expect_usage_error "secrets never go in the config" "$NODERR" paper --config "$WORK/bad.json"
+expect_usage_error "give --config FILE" "$NODERR" paper
+expect_usage_error "No such file" "$NODERR" paper --config "$WORK/missing.json"
+expect_rc 1 "$NODERR" status --state-dir "$WORK/nothing-here"
+
+check "a paper session over exchange-sim's synthetic market streams, trades and shows in status"
+start_xsim synth --tick-ms 20 --seed 5
+config "$WORK/paper.json" p1 ', "strategies": [{"builtin": "quote_maker"}]'
+"$NODERR" paper --config "$WORK/paper.json" >"$WORK/p1.out" 2>"$WORK/p1.err" &
+PAPER=$!
+PIDS+=("$PAPER")
+wait_status "$WORK/state-p1" 'd["feed"]["trades"] > 5 and d["feed"]["quotes"] > 5 and d["orders"]["submitted"] > 0'
+expect_rc 0 "$NODERR" status --config "$WORK/paper.json"
+stdout_has "paper session p1 on BTC/USDT: running"
+stdout_has "feed: connected"
+expect_rc 0 "$NODERR" status --state-dir "$WORK/state-p1" --json
+pycheck "$OUT" 'assert d["running"] is True and d["mode"] == "paper", d
+assert d["risk"]["halted"] is False and d["feed"]["bad"] == 0, d'
+
+check "a second session on the same state directory is refused"
+expect_usage_error "is running there" "$NODERR" paper --config "$WORK/paper.json"
+
+check "noderr kill engages the kill switch: halted, recorded in the status"
+expect_rc 0 "$NODERR" kill --config "$WORK/paper.json"
+wait_status "$WORK/state-p1" 'd["risk"]["kill_switch"] and d["risk"]["halted"]'
+
+check "SIGTERM: a graceful stop, the summary, then status says not running"
+kill -TERM "$PAPER"
+RC=0
+wait "$PAPER" || RC=$?
+[ "$RC" -eq 0 ] || { cat "$WORK/p1.err" >&2; fail "paper exited $RC after SIGTERM"; }
+grep -q "^paper session p1 on BTCUSDT: " "$WORK/p1.out" || fail "no summary: $(cat "$WORK/p1.out")"
+grep -q "event=session_stopping why=signal" "$WORK/p1.err" || fail "no graceful stop logged"
+grep -q "$NODERR_XSIM_API_SECRET" "$WORK/p1.out" "$WORK/p1.err" && fail "a secret was printed"
+expect_rc 1 "$NODERR" status --state-dir "$WORK/state-p1"
+stdout_has "not running"
+[ ! -e "$WORK/state-p1/session.pid" ] || fail "session.pid left behind"
+expect_rc 1 "$NODERR" kill --state-dir "$WORK/state-p1"
+
+if ! have_shared; then
+    echo "../shared/data absent: the paper-vs-backtest check skipped"
+    exit 0
+fi
+
+check "paper over a replayed recording makes the backtest's fills (engine on the venue's clock)"
+TRADES="$SHARED/data/BTCUSDT-trades-2021-01-08.csv"
+LUA="$DATA/trade_through.lua"
+start_xsim replay --replay-trades "$TRADES" --speed max
+config "$WORK/replay.json" r1 ", \"clock\": \"venue\", \"strategies\": [{\"lua\": \"$LUA\"}],
+ \"paper\": {\"entry_latency_us\": 1000, \"ack_latency_us\": 1000, \"maker_fee_bps\": 10, \"taker_fee_bps\": 10}"
+"$NODERR" paper --config "$WORK/replay.json" --json >"$WORK/r1.out" 2>"$WORK/r1.err" &
+PAPER=$!
+PIDS+=("$PAPER")
+ROWS=$(($(wc -l <"$TRADES") - 1))
+wait_status "$WORK/state-r1" "d['feed']['trades'] == $ROWS"
+kill -TERM "$PAPER"
+RC=0
+wait "$PAPER" || RC=$?
+[ "$RC" -eq 0 ] || { cat "$WORK/r1.err" >&2; fail "paper exited $RC"; }
+expect_rc 0 "$NODERR" backtest --trades "$TRADES" --strategy-file "$LUA" --entry-latency-us 1000 \
+    --ack-latency-us 1000 --fee-bps 10 --json
+cp "$OUT" "$WORK/bt.json"
+python3 - "$WORK/r1.out" "$WORK/bt.json" <<'EOF' || fail "paper and backtest differ"
+import json, sys
+p, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print("paper", p)
+print("backtest fills", b["fills"], "equity", b["final_equity_exact"])
+assert p["trades_in"] > 0 and p["bad"] == 0 and p["late"] == 0, p
+assert b["fills"] > 0, b
+assert p["fills"] == b["fills"], (p["fills"], b["fills"])
+assert p["equity"] == b["final_equity_exact"], (p["equity"], b["final_equity_exact"])
+EOF
+echo "ok"

@@ -184,12 +184,15 @@ void nd__live_status_write(nd_live_session_t *s)
     if (!s->run || !s->claimed)
         return;
     json_t *doc = nd_live_status_json(s);
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    size_t flags = JSON_INDENT(2) | JSON_SORT_KEYS;
+    size_t need = json_dumpb(doc, NULL, 0, flags);
+    char *text = need ? nd_alloc(need) : NULL;
+    char err[512] = "no memory";
+    if (!text || json_dumpb(doc, text, need, flags) != need ||
+        nd_file_write(s->status_path, text, need, err, sizeof err) != ND_OK)
+        ND_LOG(ND_LOG_WARN, "event=status_write_failed why=\"%s\"", err);
+    nd_free(text);
     json_decref(doc);
-    char err[512];
-    if (!text || nd_file_write(s->status_path, text, strlen(text), err, sizeof err) != ND_OK)
-        ND_LOG(ND_LOG_WARN, "event=status_write_failed why=\"%s\"", text ? err : "no memory");
-    free(text); /* jansson's allocation */
 }
 
 nd_err_t nd_live_status_read(const char *state_dir, const nd_clock_t *clock, int64_t stale_ns,

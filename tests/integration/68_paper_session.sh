@@ -79,7 +79,8 @@ expect_rc 1 "$NODERR" status --state-dir "$WORK/nothing-here"
 
 check "a paper session over exchange-sim's synthetic market streams, trades and shows in status"
 start_xsim synth --tick-ms 20 --seed 5
-config "$WORK/paper.json" p1 ', "strategies": [{"builtin": "quote_maker"}]'
+config "$WORK/paper.json" p1 ", \"strategies\": [{\"builtin\": \"quote_maker\"}],
+ \"store\": {\"url\": \"sqlite:$WORK/p1.db\"}"
 "$NODERR" paper --config "$WORK/paper.json" >"$WORK/p1.out" 2>"$WORK/p1.err" &
 PAPER=$!
 PIDS+=("$PAPER")
@@ -110,6 +111,13 @@ expect_rc 1 "$NODERR" status --state-dir "$WORK/state-p1"
 stdout_has "not running"
 [ ! -e "$WORK/state-p1/session.pid" ] || fail "session.pid left behind"
 expect_rc 1 "$NODERR" kill --state-dir "$WORK/state-p1"
+
+check "the store holds the session: orders, the kill switch's trip, start and stop; the chain verifies"
+expect_rc 0 "$NODERR" audit verify --db "$WORK/p1.db"
+expect_rc 0 "$NODERR" audit export --db "$WORK/p1.db" --format json
+for want in '"session_start"' '"kill_switch"' '"session_stop"' '"breaker"' '"submitted"'; do
+    grep -q "$want" "$OUT" || fail "audit export lacks $want"
+done
 
 if ! have_shared; then
     echo "../shared/data absent: the paper-vs-backtest check skipped"

@@ -13,6 +13,7 @@ struct nd_live_session {
     const nd_live_config_t *cfg;
     const nd_clock_t *clock;
     nd_backtest_config_t bt;        /* the run's config (borrowed by the run: lives here) */
+    char rules_source[ND_LIVE_URL_MAX + 64]; /* where the symbol's rules came from */
     nd_backtest_result_t *result;
     nd_event_run_t *run;
     uv_loop_t loop;

@@ -14,6 +14,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/err.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
 
@@ -256,6 +257,35 @@ static nd_err_t start_loop(nd_live_session_t *s, char *err, size_t err_len)
     return ND_OK;
 }
 
+/* The symbol's tick, lot and minimum notional from the venue's exchangeInfo, fetched once at
+ * start (before the loop runs: nothing waits on it) unless the config gives them. */
+static nd_err_t load_rules(nd_live_session_t *s, char *err, size_t err_len)
+{
+    if (!s->cfg->exchange_info || s->bt.rules[0].source)
+        return ND_OK;
+    snprintf(s->rules_source, sizeof s->rules_source, "%s/api/v3/exchangeInfo?symbol=%s",
+             s->cfg->rest_url, s->cfg->venue_symbol);
+    nd_http_t *http = NULL;
+    nd_http_response_t resp = {0};
+    char why[256] = "";
+    nd_err_t rc = nd_http_create(10000, &http);
+    if (rc == ND_OK)
+        rc = nd_http_request(http, "GET", s->rules_source, NULL, NULL, &resp, why, sizeof why);
+    if (rc == ND_OK && resp.status != 200) {
+        snprintf(why, sizeof why, "HTTP %ld", resp.status);
+        rc = ND_EIO;
+    }
+    if (rc == ND_OK)
+        rc = nd_backtest_rules_parse(&s->bt, resp.body, resp.body_len, s->rules_source, why,
+                                     sizeof why);
+    if (rc != ND_OK)
+        nd_err_put(err, err_len, "exchangeInfo %s: %s (or give capital.tick_size, lot_size "
+                   "and min_notional)", s->rules_source, why[0] ? why : nd_strerror(rc));
+    nd_http_response_free(&resp);
+    nd_http_destroy(http);
+    return rc;
+}
+
 nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *clock,
                                 nd_backtest_result_t *result, nd_live_session_t **out,
                                 char *err, size_t err_len)
@@ -274,6 +304,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     s->started_mono_ns = nd_clock_mono_ns(clock);
     s->feed_state = ND_VENUE_DISCONNECTED;
     nd_err_t rc = nd__live_state_claim(s, err, err_len);
+    if (rc == ND_OK)
+        rc = load_rules(s, err, err_len);
     if (rc == ND_OK)
         rc = nd__live_store_open(s, err, err_len);
     if (rc == ND_OK)

@@ -165,6 +165,13 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "updated_at", nd_json_time(now));
     json_object_set_new(j, "updated_at_ns", json_integer(now));
     json_object_set_new(j, "engine_time", s->engine_ns ? nd_json_time(s->engine_ns) : json_null());
+    json_t *rules = json_object();
+    json_object_set_new(rules, "tick_size", money(inst->tick_size, inst->px_decimals));
+    json_object_set_new(rules, "lot_size", money(inst->lot_size, inst->qty_decimals));
+    json_object_set_new(rules, "min_notional", money(inst->min_notional, ND_CASH_DECIMALS));
+    json_object_set_new(rules, "from", json_string(s->bt.rules[0].source ? s->bt.rules[0].source
+                                                                          : "defaults"));
+    json_object_set_new(j, "rules", rules);
     json_object_set_new(j, "account", account_json(e, inst));
     json_object_set_new(j, "open_orders", orders_json(e, inst));
     json_object_set_new(j, "risk", risk_json(e, now));

@@ -81,6 +81,9 @@ check "a paper session over exchange-sim's synthetic market streams, trades and 
 start_xsim synth --tick-ms 20 --seed 5
 config "$WORK/paper.json" p1 ", \"strategies\": [{\"builtin\": \"quote_maker\"}],
  \"store\": {\"url\": \"sqlite:$WORK/p1.db\"}"
+# this one takes tick, lot and minimum notional from exchange-sim's exchangeInfo
+sed -i 's/"exchange_info": false/"exchange_info": true/; s/, "tick_size": "0.01", "lot_size": "0.00001", "min_notional": "5"//' \
+    "$WORK/paper.json"
 "$NODERR" paper --config "$WORK/paper.json" >"$WORK/p1.out" 2>"$WORK/p1.err" &
 PAPER=$!
 PIDS+=("$PAPER")
@@ -90,7 +93,8 @@ stdout_has "paper session p1 on BTC/USDT: running"
 stdout_has "feed: connected"
 expect_rc 0 "$NODERR" status --state-dir "$WORK/state-p1" --json
 pycheck "$OUT" 'assert d["running"] is True and d["mode"] == "paper", d
-assert d["risk"]["halted"] is False and d["feed"]["bad"] == 0, d'
+assert d["risk"]["halted"] is False and d["feed"]["bad"] == 0, d
+assert d["rules"]["from"].endswith("/api/v3/exchangeInfo?symbol=BTCUSDT"), d["rules"]'
 
 check "a second session on the same state directory is refused"
 expect_usage_error "is running there" "$NODERR" paper --config "$WORK/paper.json"

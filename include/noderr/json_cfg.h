@@ -37,10 +37,11 @@ nd_err_t nd_jcfg_time(nd_jcfg_t *c, json_t *obj, const char *field, int64_t *out
  * more places than decimals. */
 nd_err_t nd_jcfg_fixed(nd_jcfg_t *c, json_t *obj, const char *field, int decimals, int64_t lo,
                        int64_t hi, int64_t *out);
-/* A fraction in [lo, hi] with at most 4 decimal places as an integer in 10^-4 (0.15 -> 1500):
- * shares and percentages, where a JSON number is natural. */
-nd_err_t nd_jcfg_share_e4(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
-                          int64_t *out);
+/* A number in [lo, hi] with at most `places` decimal places (<= 9) as an integer in
+ * 10^-places (0.15 at 4 places -> 1500): shares, weights and percentages, where a JSON number is
+ * natural; more places are refused, never rounded. */
+nd_err_t nd_jcfg_fraction(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
+                          int places, int64_t *out);
 /* Every key of obj must be in allowed (NULL-terminated): "unknown key" otherwise. */
 nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed);
 

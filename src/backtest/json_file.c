@@ -185,17 +185,21 @@ nd_err_t nd_jcfg_fixed(nd_jcfg_t *c, json_t *obj, const char *field, int decimal
     return ND_OK;
 }
 
-nd_err_t nd_jcfg_share_e4(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
-                          int64_t *out)
+nd_err_t nd_jcfg_fraction(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
+                          int places, int64_t *out)
 {
+    ND_ASSERT(places >= 0 && places <= 9);
     double x = NAN;
     nd_err_t rc = nd_jcfg_real(c, obj, field, lo, hi, &x);
     if (rc != ND_OK || isnan(x))
         return rc;
-    double scaled = x * 1e4;
+    double scaled = x * (double)nd_pow10(places);
     double r = nearbyint(scaled);
-    if (fabs(scaled - r) > 1e-6)
-        return nd_jcfg_bad(c, field, "at most 4 decimal places (0.0001)");
+    if (fabs(scaled - r) > 1e-6 * fmax(1.0, fabs(r))) {
+        char why[64];
+        snprintf(why, sizeof why, "at most %d decimal places", places);
+        return nd_jcfg_bad(c, field, why);
+    }
     *out = (int64_t)r;
     return ND_OK;
 }

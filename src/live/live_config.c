@@ -113,7 +113,7 @@ static nd_err_t parse_capital(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
         (rc = nd_jcfg_fixed(c, v, "cash", ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
                             &e->initial_cash)) != ND_OK ||
-        (rc = nd_jcfg_share_e4(c, v, "sizing_percent", 0.0001, 1.0, &pct)) != ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "sizing_percent", 0.0001, 1.0, 4, &pct)) != ND_OK ||
         (rc = nd_jcfg_fixed(c, v, "sizing_fixed_qty", 8, 1, INT64_MAX, &fixed)) != ND_OK ||
         (rc = nd_jcfg_bool(c, v, "allow_short", &e->allow_short)) != ND_OK ||
         (rc = nd_jcfg_fixed(c, v, "tick_size", 8, 1, INT64_MAX, &cfg->bt.rules[0].tick_size_e8)) !=
@@ -146,12 +146,12 @@ static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     nd_risk_config_t *r = &cfg->bt.engine.risk;
     char reset[128] = "";
     if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_share_e4(c, v, "max_drawdown", 0, 1, &r->max_drawdown_pct_e2)) != ND_OK ||
-        (rc = nd_jcfg_share_e4(c, v, "max_position", 0, 1, &r->max_position_pct_e2)) != ND_OK ||
-        (rc = nd_jcfg_share_e4(c, v, "daily_loss", 0, 1, &r->daily_loss_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "max_drawdown", 0, 1, 4, &r->max_drawdown_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "max_position", 0, 1, 4, &r->max_position_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "daily_loss", 0, 1, 4, &r->daily_loss_pct_e2)) != ND_OK ||
         (rc = nd_jcfg_fixed(c, v, "max_order_notional", ND_CASH_DECIMALS, 0, INT64_MAX / 1000,
                             &r->max_order_notional)) != ND_OK ||
-        (rc = nd_jcfg_share_e4(c, v, "price_collar", 0, 1, &r->price_collar_pct_e2)) != ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "price_collar", 0, 1, 4, &r->price_collar_pct_e2)) != ND_OK ||
         (rc = nd_jcfg_int(c, v, "max_orders_per_sec", 0, 1000000, &r->orders_per_sec_max)) !=
             ND_OK ||
         (rc = nd_jcfg_str(c, v, "breaker_reset", reset, sizeof reset)) != ND_OK)
@@ -221,7 +221,7 @@ static nd_err_t parse_strategy(nd_jcfg_t *c, json_t *s, nd_live_strategy_t *out)
     if (found != 1)
         return nd_jcfg_bad(c, NULL, "name exactly one of builtin, plugin or lua");
     int64_t w = 0;
-    if ((rc = nd_jcfg_fixed(c, s, "weight", 6, 0, 1000000, &w)) != ND_OK)
+    if ((rc = nd_jcfg_fraction(c, s, "weight", 0, 1, 6, &w)) != ND_OK)
         return rc;
     out->weight_e6 = w;
     out->params = json_object_get(s, "params");

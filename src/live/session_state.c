@@ -86,7 +86,8 @@ static json_t *orders_json(const nd_engine_t *e, const nd_instrument_t *inst)
         json_t *j = json_object();
         json_object_set_new(j, "client_id", json_integer((json_int_t)o->client_id));
         json_object_set_new(j, "side", json_string(o->side == ND_SIDE_BUY ? "buy" : "sell"));
-        json_object_set_new(j, "type", json_string(o->type == ND_ORDER_MARKET ? "market" : "limit"));
+        json_object_set_new(j, "type",
+                            json_string(o->type == ND_ORDER_MARKET ? "market" : "limit"));
         json_object_set_new(j, "price", money(o->px, inst->px_decimals));
         json_object_set_new(j, "qty", money(o->qty, inst->qty_decimals));
         json_object_set_new(j, "filled", money(o->filled_qty, inst->qty_decimals));
@@ -106,8 +107,10 @@ static json_t *account_json(const nd_engine_t *e, const nd_instrument_t *inst)
     json_object_set_new(j, "cash", money(nd_portfolio_cash(p), ND_CASH_DECIMALS));
     json_object_set_new(j, "pnl", money(equity - initial, ND_CASH_DECIMALS));
     json_object_set_new(j, "fees", money(nd_portfolio_fees(p), ND_CASH_DECIMALS));
-    json_object_set_new(j, "position", money(nd_portfolio_net_qty(p, inst->id), inst->qty_decimals));
-    json_object_set_new(j, "last_price", money(nd_portfolio_last_px(p, inst->id), inst->px_decimals));
+    json_object_set_new(j, "position",
+                        money(nd_portfolio_net_qty(p, inst->id), inst->qty_decimals));
+    json_object_set_new(j, "last_price",
+                        money(nd_portfolio_last_px(p, inst->id), inst->px_decimals));
     return j;
 }
 

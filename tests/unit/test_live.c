@@ -141,7 +141,8 @@ Test(live_config, structural_errors)
          "strategies: missing"},
         {"{" BASE ", \"strategies\": []}", "duplicate"},
         {"{\"name\": \"t\", \"venue\": {\"name\": \"binance\"}, \"symbol\": \"BTC/USDT\", "
-         "\"strategies\": [{\"builtin\": \"a\", \"lua\": \"b\"}]}", "strategies[0]: name exactly one"},
+         "\"strategies\": [{\"builtin\": \"a\", \"lua\": \"b\"}]}",
+         "strategies[0]: name exactly one"},
         {"{\"name\": \"t\", \"venue\": {\"name\": \"binance\"}, \"symbol\": \"BTC/USDT\", "
          "\"strategies\": [{\"builtin\": \"a\", \"params\": [1]}]}", "strategies[0].params"},
         {"{\"name\": \"t\", \"venue\": {\"name\": \"binance\"}, \"symbol\": \"BTC/USDT\", "

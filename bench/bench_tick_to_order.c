@@ -8,7 +8,7 @@
  * them (combined-stream envelopes), quote_maker requoting on every best bid/offer change.
  *
  * Usage: bench_tick_to_order [MESSAGES] (default 200,000). Prints percentiles for every message
- * and for the messages that made the strategy send or cancel an order. */
+ * and for the messages after which an order (past the risk checks) or a cancel went to the venue. */
 #include "../src/live/live_int.h"
 #include "bench_time.h"
 #include "noderr/alloc.h"
@@ -87,6 +87,8 @@ int main(int argc, char **argv)
     cfg.px_decimals = 2;
     cfg.qty_decimals = 6;
     cfg.engine.risk.orders_per_sec_max = 0;
+    cfg.engine.risk.max_drawdown_pct_e2 = 0; /* the walk is not a market: keep quoting */
+    cfg.engine.risk.daily_loss_pct_e2 = 0;
     nd_backtest_result_t result;
     char err[512] = "";
     bench_t b = {0};
@@ -110,13 +112,13 @@ int main(int argc, char **argv)
     size_t n_order = 0;
     double cpu0 = bench_cpu_s();
     for (size_t k = 0; k < n; k++) {
-        int64_t orders = st->orders_submitted + st->orders_cancelled;
+        int64_t orders = st->orders_submitted - st->orders_rejected + st->orders_cancelled;
         b.ts_ns = 1700000000000000000LL + (int64_t)k * 1000000;
         int64_t t0 = nd_clock_mono_ns(clock);
         nd_binance_decode(dec, msgs + k * 256, len[k], b.ts_ns, sink, &b);
         int64_t dt = nd_clock_mono_ns(clock) - t0;
         all[k] = dt;
-        if (st->orders_submitted + st->orders_cancelled != orders)
+        if (st->orders_submitted - st->orders_rejected + st->orders_cancelled != orders)
             ordering[n_order++] = dt;
     }
     double cpu = bench_cpu_s() - cpu0;
@@ -125,8 +127,12 @@ int main(int argc, char **argv)
            n, (long long)b.bad, (long long)st->orders_submitted, (long long)st->orders_rejected,
            (long long)st->orders_cancelled,
            (long long)st->fills, cpu, cpu * 1e9 / (double)n);
+    for (int r = 1; r < ND_REJECT_SLOTS; r++)
+        if (nd_engine_rejects(nd_event_run_engine(b.run), (nd_reject_t)r) > 0)
+            printf("  rejected %s: %lld\n", nd_reject_name((nd_reject_t)r),
+                   (long long)nd_engine_rejects(nd_event_run_engine(b.run), (nd_reject_t)r));
     percentiles("every message", all, n);
-    percentiles("messages that sent an order", ordering, n_order);
+    percentiles("messages that sent an order", ordering, n_order); /* accepted by risk */
     nd_event_run_close(b.run, err, sizeof err);
     nd_backtest_result_free(&result);
     nd_binance_decoder_destroy(dec);

@@ -172,6 +172,9 @@ nd_err_t nd_event_run_open(const nd_backtest_config_t *cfg, nd_backtest_result_t
  * ND_EIO when a listener could not record (trading is halted); other engine errors. */
 nd_err_t nd_event_run_push(nd_event_run_t *run, const nd_market_event_t *ev, char *err,
                            size_t err_len);
+/* Books what the venue made visible by now_ns without a market event (nd_engine_poll); the
+ * run's time moves to now_ns when that is later. */
+nd_err_t nd_event_run_poll(nd_event_run_t *run, int64_t now_ns);
 nd_engine_t *nd_event_run_engine(const nd_event_run_t *run);
 const nd_instrument_t *nd_event_run_instrument(const nd_event_run_t *run);
 /* Ends the run: the metrics and trade statistics into r; frees run (NULL is a no-op). */

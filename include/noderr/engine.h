@@ -146,6 +146,12 @@ nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev);
  * ND_EINVAL for a fill that does not match the order. */
 nd_err_t nd_engine_on_order_update(nd_engine_t *e, const nd_order_update_t *update);
 
+/* Books the order updates every venue makes visible now (a live adapter's acks, fills and
+ * cancels that arrive between market events), then the breaker step (with the ensure-flat step
+ * while halted) and the flush: what a market event does minus the market. Time never goes back
+ * (the later of the clock and the last event's time). Errors as nd_engine_on_event. */
+nd_err_t nd_engine_poll(nd_engine_t *e);
+
 /* The manual kill switch: halts, cancels working orders and flattens positions. */
 nd_err_t nd_engine_kill(nd_engine_t *e);
 

@@ -264,6 +264,14 @@ nd_err_t nd_event_run_open(const nd_backtest_config_t *cfg, nd_backtest_result_t
     return rc == ND_OK ? run_create(cfg, &insts[0], r, out, err, err_len) : rc;
 }
 
+nd_err_t nd_event_run_poll(nd_event_run_t *run, int64_t now_ns)
+{
+    ND_ASSERT(run != NULL);
+    if (now_ns > nd_clock_now_ns(&run->clock.clock))
+        nd_clock_sim_set(&run->clock, now_ns);
+    return nd_engine_poll(run->r->engine);
+}
+
 nd_engine_t *nd_event_run_engine(const nd_event_run_t *run)
 {
     return run->r->engine;

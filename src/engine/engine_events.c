@@ -376,6 +376,22 @@ nd_err_t nd_engine_on_order_update(nd_engine_t *e, const nd_order_update_t *upda
     return nd__engine_step_done(e);
 }
 
+nd_err_t nd_engine_poll(nd_engine_t *e)
+{
+    ND_ASSERT(e != NULL && e->started);
+    int64_t now = nd_clock_now_ns(e->clock);
+    if (now > e->now_ns)
+        e->now_ns = now; /* never back: the clock of a session may lag its last event's time */
+    nd_err_t rc = drain_venues(e);
+    if (rc != ND_OK)
+        return rc;
+    __int128 equity = 0;
+    rc = nd__engine_risk_step(e, &equity);
+    if (rc != ND_OK)
+        return rc;
+    return nd__engine_step_done(e);
+}
+
 const nd_book_t *nd_engine_book(const nd_engine_t *e, uint32_t instrument_id, int64_t *update_id)
 {
     ND_ASSERT(e != NULL);

@@ -191,6 +191,18 @@ static void on_tick(uv_timer_t *t)
         if (nd_engine_kill(nd_event_run_engine(s->run)) != ND_OK)
             fail(s, ND_EIO, "the store could not record the kill switch");
     }
+    /* Acks, fills and cancels the venue made visible since the last event. On the venue's
+     * clock only a stop moves time on (the cancels' confirmations), never the live clock. */
+    int64_t poll_at = s->cfg->clock == ND_LIVE_CLOCK_LOCAL ? now
+                      : s->stopping                        ? s->engine_ns + STOP_GRACE_NS
+                                                           : 0;
+    if (poll_at > 0 && s->fatal == ND_OK) {
+        nd_err_t rc = nd_event_run_poll(s->run, poll_at);
+        if (rc != ND_OK)
+            fail(s, rc, "the engine stopped while booking the venue's answers");
+        if (poll_at > s->engine_ns)
+            s->engine_ns = poll_at;
+    }
     if (s->stopping && (nd_engine_working_count(nd_event_run_engine(s->run)) == 0 ||
                         mono >= s->stop_deadline_ns))
         uv_stop(&s->loop);

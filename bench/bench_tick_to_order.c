@@ -96,7 +96,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_tick_to_order: %s\n", err);
         return 1;
     }
-    b.inst = nd_event_run_instrument(b.run);
+    b.inst = nd_event_run_instrument(b.run, 0);
     nd_binance_decoder_t *dec = NULL;
     nd_binance_decoder_create(0, 0, &dec);
     char *msgs = nd_alloc(n * 256);

@@ -145,8 +145,10 @@ typedef struct nd_backtest_result {
     bool synthetic;
     uint64_t seed;
     uint32_t instrument_count; /* 1 + cfg->more_count for bar runs */
-    /* Event-level runs: the L2 venue (its book after the replay, its stats), owned. */
+    /* Event-level runs: the L2 venue (its book after the replay, its stats), owned; a pushed
+     * run over several instruments has one per instrument, the others in l2_more. */
     nd_l2sim_exec_t *l2;
+    nd_l2sim_exec_t *l2_more[ND_BACKTEST_ASSETS_MAX - 1];
 } nd_backtest_result_t;
 
 /* Runs the backtest. On a data error returns ND_EPARSE/ND_EPRECISION/ND_EIO with
@@ -162,12 +164,12 @@ void nd_backtest_result_free(nd_backtest_result_t *result);
  * so a paper session over a live feed makes exactly the fills an event-level backtest of the
  * same events makes. The config (its strategies, engine and tick settings; the data inputs are
  * ignored) is borrowed and must outlive the run; r is filled as nd_backtest_run fills it and
- * must be released with nd_backtest_result_free whatever happens. One instrument (cfg->symbol
- * and its rules). */
+ * must be released with nd_backtest_result_free whatever happens. Instruments: cfg->symbol and
+ * cfg->more[] (symbols only; data paths ignored), with their rules, at most ND_VENUES_MAX. */
 typedef struct nd_event_run nd_event_run_t;
 nd_err_t nd_event_run_open(const nd_backtest_config_t *cfg, nd_backtest_result_t *r,
                            nd_event_run_t **out /* OUT */, char *err, size_t err_len);
-/* Feeds one trade, quote, book or venue-status event of the run's instrument (id 0), in
+/* Feeds one trade, quote, book or venue-status event of one of the run's instruments, in
  * non-decreasing time. ND_EINVAL for time going backwards or a bad event (nothing changes);
  * ND_EIO when a listener could not record (trading is halted); other engine errors. */
 nd_err_t nd_event_run_push(nd_event_run_t *run, const nd_market_event_t *ev, char *err,
@@ -176,7 +178,10 @@ nd_err_t nd_event_run_push(nd_event_run_t *run, const nd_market_event_t *ev, cha
  * run's time moves to now_ns when that is later. */
 nd_err_t nd_event_run_poll(nd_event_run_t *run, int64_t now_ns);
 nd_engine_t *nd_event_run_engine(const nd_event_run_t *run);
-const nd_instrument_t *nd_event_run_instrument(const nd_event_run_t *run);
+/* The run's instruments: cfg->symbol (id 0), then cfg->more[] (ids 1..), each trading on its
+ * own L2 simulated venue. */
+const nd_instrument_t *nd_event_run_instrument(const nd_event_run_t *run, uint32_t id);
+uint32_t nd_event_run_instrument_count(const nd_event_run_t *run);
 /* Ends the run: the metrics and trade statistics into r; frees run (NULL is a no-op). */
 nd_err_t nd_event_run_close(nd_event_run_t *run, char *err, size_t err_len);
 

@@ -34,8 +34,9 @@
 /* Length of names (symbols, strategy and parameter names, venue names), including the NUL. */
 #define ND_NAME_MAX 32
 
-/* Venues one engine trades on at once (e.g. Binance, Coinbase and a simulated venue). */
-#define ND_VENUES_MAX 8
+/* Venues one engine trades on at once (e.g. Binance, Coinbase and a simulated venue; a paper
+ * session has one simulated venue per instrument). */
+#define ND_VENUES_MAX 32
 
 /* Timers pending at once across all strategies. */
 #define ND_TIMERS_MAX 1024

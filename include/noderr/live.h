@@ -60,7 +60,10 @@ typedef struct nd_live_config {
     char rest_url[ND_LIVE_URL_MAX];   /* default https://api.binance.com */
     char ws_url[ND_LIVE_URL_MAX];     /* default wss://stream.binance.com:9443 */
     char secrets_file[ND_LIVE_PATH_MAX]; /* "" : NODERR_BINANCE_* variables (live mode only) */
-    char venue_symbol[ND_NAME_MAX];   /* "BTCUSDT": the venue's spelling of bt.symbol */
+    /* The symbols, as the venue spells them ("BTCUSDT"), in instrument order: bt.symbol, then
+     * bt.more[].symbol. */
+    char venue_symbols[ND_VENUES_MAX][ND_NAME_MAX];
+    uint32_t symbol_count;
     bool exchange_info;               /* fetch tick, lot and min notional from the venue */
     nd_live_clock_t clock;
     int64_t stale_after_ns;           /* a feed silent this long is STALE (default 10 s) */

@@ -123,7 +123,7 @@ nd_err_t nd_bars_open_view(const char *path, nd_bar_format_t format, const nd_in
  * deterministic. Takes ownership of the count sources (closed with *out, or here on failure);
  * count is 1..ND_BARS_MERGE_MAX. A source's error stops the merged stream with its message.
  * ND_ENOMEM. */
-#define ND_BARS_MERGE_MAX 16
+#define ND_BARS_MERGE_MAX 32
 nd_err_t nd_bars_merge(nd_bar_source_t *const *sources, uint32_t count,
                        nd_bar_source_t **out /* OUT */, char *err, size_t err_len);
 

@@ -487,6 +487,8 @@ void nd_backtest_result_free(nd_backtest_result_t *r)
         return;
     nd_engine_destroy(r->engine);
     nd_l2sim_exec_destroy(r->l2); /* after the engine, which borrowed it */
+    for (uint32_t k = 0; k + 1 < ND_BACKTEST_ASSETS_MAX; k++)
+        nd_l2sim_exec_destroy(r->l2_more[k]);
     nd_series_deinit(&r->returns);
     nd_series_deinit(&r->equity);
     nd_series_deinit(&r->equity_ts);

@@ -121,7 +121,8 @@ static int first_stream(const tick_run_t *t)
 struct nd_event_run {
     const nd_backtest_config_t *cfg;
     nd_backtest_result_t *r;
-    nd_instrument_t inst;
+    nd_instrument_t inst[ND_BACKTEST_ASSETS_MAX]; /* id = index; venue l2sim, l2sim-1, ... */
+    uint32_t inst_count;
     nd_clock_sim_t clock;   /* the engine's time: each event's own */
     run_ctx_t ctx;
     int64_t next_sample_ns;
@@ -200,49 +201,62 @@ static nd_err_t check_strategies(const nd_backtest_config_t *cfg, char *err, siz
     return ND_OK;
 }
 
-/* The venue and the engine of an event-level run over inst (the config's queue model and
- * latencies, the command line's fees), started on run's clock. */
+/* The venues and the engine of an event-level run: one L2 simulated venue per instrument (the
+ * config's queue model and latencies, the command line's fees), the engine on run's clock. */
 static nd_err_t build_run(nd_event_run_t *run, char *err, size_t err_len)
 {
     const nd_backtest_config_t *cfg = run->cfg;
     nd_backtest_result_t *r = run->r;
-    snprintf(run->inst.venue, sizeof run->inst.venue, "l2sim");
     nd_l2sim_config_t vc = cfg->ticks.venue;
     vc.maker_fee_bps_e2 = cfg->engine.venue.maker_fee_bps_e2;
     vc.taker_fee_bps_e2 = cfg->engine.venue.taker_fee_bps_e2;
     vc.levels_max = BOOK_LEVELS;
     if (vc.orders_max > cfg->engine.orders_max)
         vc.orders_max = cfg->engine.orders_max;
-    nd_err_t rc = nd_l2sim_exec_create(&vc, &run->inst, "l2sim", &r->l2);
-    if (rc != ND_OK) {
-        snprintf(err, err_len, "L2 simulated venue: %s", nd_strerror(rc));
-        return rc;
-    }
     nd_engine_config_t ec = cfg->engine;
-    ec.venues[0] = nd_l2sim_exec_venue(r->l2);
-    ec.venue_count = 1;
+    ec.venue_count = run->inst_count;
     ec.book_levels_max = BOOK_LEVELS;
+    for (uint32_t k = 0; k < run->inst_count; k++) {
+        nd_instrument_t *inst = &run->inst[k];
+        if (k == 0)
+            snprintf(inst->venue, sizeof inst->venue, "l2sim");
+        else
+            snprintf(inst->venue, sizeof inst->venue, "l2sim-%u", k);
+        nd_l2sim_exec_t **slot = k == 0 ? &r->l2 : &r->l2_more[k - 1];
+        nd_err_t rc = nd_l2sim_exec_create(&vc, inst, inst->venue, slot);
+        if (rc != ND_OK) {
+            snprintf(err, err_len, "L2 simulated venue: %s", nd_strerror(rc));
+            return rc;
+        }
+        ec.venues[k] = nd_l2sim_exec_venue(*slot);
+    }
     nd_clock_sim_init(&run->clock, 0);
-    rc = nd__backtest_build_engine(cfg, &ec, &run->inst, 1, &run->clock.clock, r, err, err_len);
+    nd_err_t rc = nd__backtest_build_engine(cfg, &ec, run->inst, run->inst_count,
+                                            &run->clock.clock, r, err, err_len);
     if (rc != ND_OK)
         return rc;
-    nd__backtest_begin(&run->ctx, cfg, r, &run->inst, 1, NULL);
+    nd__backtest_begin(&run->ctx, cfg, r, &run->inst[0], run->inst_count, NULL);
     return ND_OK;
 }
 
-static nd_err_t run_create(const nd_backtest_config_t *cfg, const nd_instrument_t *inst,
-                           nd_backtest_result_t *r, nd_event_run_t **out, char *err,
-                           size_t err_len)
+static nd_err_t run_create(const nd_backtest_config_t *cfg, const nd_instrument_t *insts,
+                           uint32_t count, nd_backtest_result_t *r, nd_event_run_t **out,
+                           char *err, size_t err_len)
 {
     nd_err_t rc = check_strategies(cfg, err, err_len);
     if (rc != ND_OK)
         return rc;
+    if (count > ND_VENUES_MAX) {
+        snprintf(err, err_len, "at most %d instruments in an event-level run", ND_VENUES_MAX);
+        return ND_EINVAL;
+    }
     nd_event_run_t *run = nd_calloc(1, sizeof *run);
     if (!run)
         return ND_ENOMEM;
     run->cfg = cfg;
     run->r = r;
-    run->inst = *inst;
+    memcpy(run->inst, insts, count * sizeof *insts);
+    run->inst_count = count;
     rc = build_run(run, err, err_len);
     if (rc != ND_OK) {
         nd_free(run);
@@ -261,7 +275,7 @@ nd_err_t nd_event_run_open(const nd_backtest_config_t *cfg, nd_backtest_result_t
     nd_instrument_t insts[ND_BACKTEST_ASSETS_MAX];
     uint32_t count = 0;
     nd_err_t rc = nd__backtest_prepare(cfg, r, insts, &count, err, err_len);
-    return rc == ND_OK ? run_create(cfg, &insts[0], r, out, err, err_len) : rc;
+    return rc == ND_OK ? run_create(cfg, insts, count, r, out, err, err_len) : rc;
 }
 
 nd_err_t nd_event_run_poll(nd_event_run_t *run, int64_t now_ns)
@@ -277,9 +291,15 @@ nd_engine_t *nd_event_run_engine(const nd_event_run_t *run)
     return run->r->engine;
 }
 
-const nd_instrument_t *nd_event_run_instrument(const nd_event_run_t *run)
+const nd_instrument_t *nd_event_run_instrument(const nd_event_run_t *run, uint32_t id)
 {
-    return &run->inst;
+    ND_ASSERT(id < run->inst_count);
+    return &run->inst[id];
+}
+
+uint32_t nd_event_run_instrument_count(const nd_event_run_t *run)
+{
+    return run->inst_count;
 }
 
 nd_err_t nd_event_run_close(nd_event_run_t *run, char *err, size_t err_len)
@@ -297,7 +317,7 @@ nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instru
     ND_ASSERT(cfg != NULL && inst != NULL);
     ND_ASSERT(r != NULL);
     nd_event_run_t *run = NULL;
-    nd_err_t rc = run_create(cfg, inst, r, &run, err, err_len);
+    nd_err_t rc = run_create(cfg, inst, 1, r, &run, err, err_len);
     if (rc != ND_OK)
         return rc;
     tick_run_t *t = nd_calloc(1, sizeof *t);
@@ -305,7 +325,7 @@ nd_err_t nd__backtest_run_ticks(const nd_backtest_config_t *cfg, const nd_instru
         nd_free(run);
         return ND_ENOMEM;
     }
-    rc = open_streams(cfg, &run->inst, t, r, err, err_len);
+    rc = open_streams(cfg, &run->inst[0], t, r, err, err_len);
     if (rc == ND_OK) {
         nd_log_set_output(NULL, &run->clock.clock);
         ND_LOG(ND_LOG_INFO, "event=tick_backtest_start trades=%s quotes=%s depth=%s synthetic=%d",

@@ -132,8 +132,9 @@ static void print_summary(const nd_live_config_t *cfg, const nd_live_feed_stats_
         nd_cli_print_json_take(j);
         return;
     }
-    printf("paper session %s on %s: %lld events (%lld trades, %lld quotes, %lld bad, %lld late)\n",
-           cfg->name, cfg->venue_symbol, (long long)st->events, (long long)feed->trades,
+    printf("paper session %s on %s%s: %lld events (%lld trades, %lld quotes, %lld bad, %lld late)\n",
+           cfg->name, cfg->venue_symbols[0], cfg->symbol_count > 1 ? " and more" : "",
+           (long long)st->events, (long long)feed->trades,
            (long long)feed->quotes, (long long)feed->bad, (long long)feed->late);
     printf("orders %lld submitted, %lld rejected, %lld fills, %zu round trips\n",
            (long long)st->orders_submitted, (long long)st->orders_rejected, (long long)st->fills,
@@ -222,22 +223,25 @@ static int state_dir_of(const char *command, const paper_opts_t *o, char *dir, s
     return rc;
 }
 
+static const char *str(json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : "-";
+}
+
 static void print_status(json_t *doc, bool running)
 {
     json_t *acct = json_object_get(doc, "account"), *risk = json_object_get(doc, "risk");
     json_t *feed = json_object_get(doc, "feed"), *orders = json_object_get(doc, "open_orders");
-    printf("%s session %s on %s: %s (updated %s)\n",
-           json_string_value(json_object_get(doc, "mode")),
-           json_string_value(json_object_get(doc, "name")),
-           json_string_value(json_object_get(doc, "symbol")),
-           running ? json_string_value(json_object_get(doc, "state")) : "not running",
-           json_string_value(json_object_get(doc, "updated_at")));
-    printf("equity %s  P&L %s  cash %s  position %s @ %s\n",
-           json_string_value(json_object_get(acct, "equity")),
-           json_string_value(json_object_get(acct, "pnl")),
-           json_string_value(json_object_get(acct, "cash")),
-           json_string_value(json_object_get(acct, "position")),
-           json_string_value(json_object_get(acct, "last_price")));
+    printf("%s session %s on %s: %s (updated %s)\n", str(doc, "mode"), str(doc, "name"),
+           str(doc, "venue"), running ? str(doc, "state") : "not running", str(doc, "updated_at"));
+    printf("equity %s  P&L %s  cash %s  fees %s\n", str(acct, "equity"), str(acct, "pnl"),
+           str(acct, "cash"), str(acct, "fees"));
+    size_t k;
+    json_t *item;
+    json_array_foreach(json_object_get(doc, "positions"), k, item)
+        printf("  %-12s position %s @ %s\n", str(item, "symbol"), str(item, "qty"),
+               str(item, "last_price"));
     printf("risk: %s, %lld trips%s\n",
            json_is_true(json_object_get(risk, "halted")) ? "HALTED" : "trading",
            (long long)json_integer_value(json_object_get(risk, "trips")),
@@ -246,23 +250,15 @@ static void print_status(json_t *doc, bool running)
     char ago[48] = "never";
     if (json_is_integer(age))
         snprintf(ago, sizeof ago, "%lld ms ago", (long long)json_integer_value(age));
-    printf("feed: %s, %lld trades, %lld quotes, last event %s\n",
-           json_string_value(json_object_get(feed, "state")),
+    printf("feed: %s, %lld trades, %lld quotes, last event %s\n", str(feed, "state"),
            (long long)json_integer_value(json_object_get(feed, "trades")),
            (long long)json_integer_value(json_object_get(feed, "quotes")), ago);
     printf("open orders: %zu\n", json_array_size(orders));
-    size_t k;
-    json_t *ord;
-    json_array_foreach(orders, k, ord) {
-        printf("  #%lld %s %s %s @ %s filled %s %s\n",
-               (long long)json_integer_value(json_object_get(ord, "client_id")),
-               json_string_value(json_object_get(ord, "side")),
-               json_string_value(json_object_get(ord, "type")),
-               json_string_value(json_object_get(ord, "qty")),
-               json_string_value(json_object_get(ord, "price")),
-               json_string_value(json_object_get(ord, "filled")),
-               json_string_value(json_object_get(ord, "status")));
-    }
+    json_array_foreach(orders, k, item)
+        printf("  #%lld %s %s %s %s @ %s filled %s %s\n",
+               (long long)json_integer_value(json_object_get(item, "client_id")),
+               str(item, "symbol"), str(item, "side"), str(item, "type"), str(item, "qty"),
+               str(item, "price"), str(item, "filled"), str(item, "status"));
 }
 
 int nd_cmd_status(int argc, char **argv)

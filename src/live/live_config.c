@@ -20,7 +20,7 @@
 #define LIVE_CONFIG_BYTES_MAX (1u << 20)
 
 static const char *const top_keys[] = {
-    "name", "state_dir", "venue", "symbol", "strategies", "capital", "risk", "paper", "clock",
+    "name", "state_dir", "venue", "symbol", "symbols", "strategies", "capital", "risk", "paper", "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
     NULL,
 };
@@ -76,26 +76,60 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     return ND_OK;
 }
 
-/* "BTC/USDT" -> the instrument's symbol and Binance's "BTCUSDT". */
-static nd_err_t parse_symbol(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+/* One "BTC/USDT" as instrument k: the instrument's symbol and Binance's "BTCUSDT". */
+static nd_err_t add_symbol(nd_jcfg_t *c, const char *field, const char *sym, nd_live_config_t *cfg)
+{
+    nd_instrument_t probe;
+    if (nd_instrument_init(&probe, sym, "binance") != ND_OK)
+        return nd_jcfg_bad(c, field, "want BASE/QUOTE, e.g. \"BTC/USDT\"");
+    uint32_t k = cfg->symbol_count;
+    char *venue = cfg->venue_symbols[k];
+    size_t w = 0;
+    for (size_t i = 0; sym[i] && w + 1 < ND_NAME_MAX; i++)
+        if (sym[i] != '/')
+            venue[w++] = sym[i];
+    venue[w] = '\0';
+    for (uint32_t j = 0; j < k; j++)
+        if (strcmp(cfg->venue_symbols[j], venue) == 0)
+            return nd_jcfg_bad(c, field, "a symbol twice");
+    if (k == 0) {
+        snprintf(cfg->bt.symbol, sizeof cfg->bt.symbol, "%s", sym);
+        cfg->bt.symbol_source = "config";
+    } else {
+        snprintf(cfg->bt.more[k - 1].symbol, sizeof cfg->bt.more[k - 1].symbol, "%s", sym);
+        cfg->bt.more[k - 1].symbol_source = "config";
+        cfg->bt.more_count = k;
+    }
+    cfg->symbol_count = k + 1;
+    return ND_OK;
+}
+
+/* "symbol": "BTC/USDT", or "symbols": ["BTC/USDT", "ETH/USDT", ...]. */
+static nd_err_t parse_symbols(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
     c->key[0] = '\0';
-    char sym[ND_NAME_MAX] = "";
-    nd_err_t rc = nd_jcfg_str(c, root, "symbol", sym, sizeof sym);
-    if (rc != ND_OK)
-        return rc;
-    nd_instrument_t probe;
-    if (sym[0] == '\0')
-        return nd_jcfg_bad(c, "symbol", "missing: the pair to trade, BASE/QUOTE (\"BTC/USDT\")");
-    if (nd_instrument_init(&probe, sym, "binance") != ND_OK)
-        return nd_jcfg_bad(c, "symbol", "want BASE/QUOTE, e.g. \"BTC/USDT\"");
-    snprintf(cfg->bt.symbol, sizeof cfg->bt.symbol, "%s", sym);
-    cfg->bt.symbol_source = "config";
-    size_t w = 0;
-    for (size_t k = 0; sym[k] && w + 1 < sizeof cfg->venue_symbol; k++)
-        if (sym[k] != '/')
-            cfg->venue_symbol[w++] = sym[k];
-    cfg->venue_symbol[w] = '\0';
+    json_t *one = json_object_get(root, "symbol"), *list = json_object_get(root, "symbols");
+    if (!one == !list)
+        return nd_jcfg_bad(c, "symbol", "give \"symbol\": \"BTC/USDT\" or a \"symbols\" list");
+    if (one) {
+        if (!json_is_string(one))
+            return nd_jcfg_bad(c, "symbol", "must be a string");
+        return add_symbol(c, "symbol", json_string_value(one), cfg);
+    }
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > ND_VENUES_MAX)
+        return nd_jcfg_bad(c, "symbols", "must be a list of 1 to 32 symbols");
+    size_t k;
+    json_t *v;
+    json_array_foreach(list, k, v) {
+        char field[32];
+        snprintf(field, sizeof field, "symbols[%zu]", k);
+        if (!json_is_string(v))
+            return nd_jcfg_bad(c, field, "must be a string");
+        nd_err_t rc = add_symbol(c, field, json_string_value(v), cfg);
+        if (rc != ND_OK)
+            return rc;
+    }
     return ND_OK;
 }
 
@@ -129,8 +163,13 @@ static nd_err_t parse_capital(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         e->sizing = (nd_sizing_t){ND_SIZING_PERCENT, pct, 0};
     if (fixed >= 0)
         e->sizing = (nd_sizing_t){ND_SIZING_FIXED, 0, fixed}; /* rescaled at session start */
-    if (cfg->bt.rules[0].tick_size_e8 || cfg->bt.rules[0].lot_size_e8)
+    if (cfg->bt.rules[0].tick_size_e8 || cfg->bt.rules[0].lot_size_e8) {
+        if (!cfg->bt.rules[0].tick_size_e8 || !cfg->bt.rules[0].lot_size_e8)
+            return nd_jcfg_bad(c, NULL, "give tick_size and lot_size together");
         cfg->bt.rules[0].source = "config";
+        for (uint32_t k = 1; k < cfg->symbol_count; k++)
+            cfg->bt.rules[k] = cfg->bt.rules[0]; /* the same rules for every symbol */
+    }
     return ND_OK;
 }
 
@@ -350,7 +389,7 @@ nd_err_t nd_live_config_load(const char *path, nd_live_config_t *cfg, char *err,
     if ((rc = nd_jcfg_keys(&c, cfg->root, top_keys)) != ND_OK ||
         (rc = parse_session(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_venue(&c, cfg->root, cfg)) != ND_OK ||
-        (rc = parse_symbol(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_symbols(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_strategies(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_capital(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_risk(&c, cfg->root, cfg)) != ND_OK ||

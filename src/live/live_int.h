@@ -13,7 +13,7 @@ struct nd_live_session {
     const nd_live_config_t *cfg;
     const nd_clock_t *clock;
     nd_backtest_config_t bt;        /* the run's config (borrowed by the run: lives here) */
-    char rules_source[ND_LIVE_URL_MAX + 64]; /* where the symbol's rules came from */
+    char rules_source[ND_LIVE_URL_MAX + 48 * ND_VENUES_MAX]; /* where the rules came from */
     nd_backtest_result_t *result;
     nd_event_run_t *run;
     uv_loop_t loop;
@@ -21,7 +21,7 @@ struct nd_live_session {
     uv_timer_t tick, status_timer;
     uv_signal_t sig_term, sig_int, sig_usr1;
     nd_binance_stream_t *stream;
-    char stream_names[2][64];
+    char stream_names[2 * ND_VENUES_MAX][64];
     nd_live_feed_stats_t feed;
     nd_venue_state_t feed_state;
     int64_t started_ns, started_mono_ns;
@@ -37,6 +37,7 @@ struct nd_live_session {
     nd_store_t *store;
     nd_recorder_t *recorder;
     const char *strategy_names[ND_STRATEGIES_MAX];
+    nd_instrument_t store_insts[ND_VENUES_MAX]; /* the recorder's names, borrowed by it */
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for

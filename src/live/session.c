@@ -111,6 +111,9 @@ nd_err_t nd__live_push(nd_live_session_t *s, const nd_market_event_t *ev)
         ND_LOG(ND_LOG_WARN, "event=market_event_refused why=\"%s\"", why);
         return ND_OK;
     }
+    if (rc == ND_EIO && s->recorder && nd_recorder_error(s->recorder)[0])
+        snprintf(why, sizeof why, "the store could not record: %s; trading halted",
+                 nd_recorder_error(s->recorder));
     fail(s, rc, why);
     return rc;
 }
@@ -139,8 +142,11 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     }
     if (md->kind != ND_MD_TRADE && md->kind != ND_MD_BBO)
         return;
-    if (strcmp(md->symbol, s->cfg->venue_symbol) != 0) {
-        s->feed.bad++;
+    uint32_t id = 0;
+    while (id < s->cfg->symbol_count && strcmp(md->symbol, s->cfg->venue_symbols[id]) != 0)
+        id++;
+    if (id == s->cfg->symbol_count) {
+        s->feed.bad++; /* a symbol not subscribed */
         return;
     }
     if (s->cfg->clock == ND_LIVE_CLOCK_VENUE && md->kind == ND_MD_BBO && s->last_venue_ns == 0)
@@ -150,7 +156,7 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     if (s->feed_state != ND_VENUE_CONNECTED)
         set_feed_state(s, ND_VENUE_CONNECTED, ts);
     nd_market_event_t ev;
-    if (!nd__live_md_to_event(md, nd_event_run_instrument(s->run), ts, s->seq++, &ev)) {
+    if (!nd__live_md_to_event(md, nd_event_run_instrument(s->run, id), ts, s->seq++, &ev)) {
         s->feed.bad++;
         return;
     }
@@ -227,18 +233,26 @@ void nd_live_session_stop(nd_live_session_t *s)
     s->stop_signal = true;
 }
 
+/* One connection for every symbol's trades and best bid/offer. */
 static nd_err_t open_stream(nd_live_session_t *s, char *err, size_t err_len)
 {
-    char lower[ND_NAME_MAX];
-    size_t k = 0;
-    for (; s->cfg->venue_symbol[k] && k + 1 < sizeof lower; k++)
-        lower[k] = (char)(s->cfg->venue_symbol[k] | 0x20);
-    lower[k] = '\0';
-    snprintf(s->stream_names[0], sizeof s->stream_names[0], "%s@trade", lower);
-    snprintf(s->stream_names[1], sizeof s->stream_names[1], "%s@bookTicker", lower);
-    const char *names[2] = {s->stream_names[0], s->stream_names[1]};
+    const char *names[2 * ND_VENUES_MAX];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->cfg->symbol_count; i++) {
+        char lower[ND_NAME_MAX];
+        size_t k = 0;
+        for (; s->cfg->venue_symbols[i][k] && k + 1 < sizeof lower; k++)
+            lower[k] = (char)(s->cfg->venue_symbols[i][k] | 0x20);
+        lower[k] = '\0';
+        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@trade", lower);
+        names[n] = s->stream_names[n];
+        n++;
+        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@bookTicker", lower);
+        names[n] = s->stream_names[n];
+        n++;
+    }
     nd_binance_stream_config_t sc = {.base_url = s->cfg->ws_url, .streams = names,
-                                     .stream_count = 2, .seed = s->cfg->bt.ticks.venue.seed,
+                                     .stream_count = n, .seed = s->cfg->bt.ticks.venue.seed,
                                      .uv_loop = &s->loop};
     return nd_binance_stream_create(&sc, s->clock, on_md, s, &s->stream, err, err_len);
 }
@@ -275,8 +289,17 @@ static nd_err_t load_rules(nd_live_session_t *s, char *err, size_t err_len)
 {
     if (!s->cfg->exchange_info || s->bt.rules[0].source)
         return ND_OK;
-    snprintf(s->rules_source, sizeof s->rules_source, "%s/api/v3/exchangeInfo?symbol=%s",
-             s->cfg->rest_url, s->cfg->venue_symbol);
+    int n = snprintf(s->rules_source, sizeof s->rules_source, "%s/api/v3/exchangeInfo?symbols=%%5B",
+                     s->cfg->rest_url);
+    for (uint32_t k = 0; k < s->cfg->symbol_count && n > 0 && (size_t)n < sizeof s->rules_source;
+         k++)
+        n += snprintf(s->rules_source + n, sizeof s->rules_source - (size_t)n, "%s%%22%s%%22",
+                      k ? "," : "", s->cfg->venue_symbols[k]);
+    if (n < 0 || (size_t)n + 4 > sizeof s->rules_source) {
+        nd_err_put(err, err_len, "exchangeInfo: too many symbols for one request");
+        return ND_ERANGE;
+    }
+    memcpy(s->rules_source + n, "%5D", 4);
     nd_http_t *http = NULL;
     nd_http_response_t resp = {0};
     char why[256] = "";
@@ -331,8 +354,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         return rc;
     }
     nd__live_record_action(s, "session_start", cfg->path);
-    ND_LOG(ND_LOG_INFO, "event=session_start mode=paper name=%s symbol=%s ws=%s", cfg->name,
-           cfg->venue_symbol, cfg->ws_url);
+    ND_LOG(ND_LOG_INFO, "event=session_start mode=paper name=%s symbols=%u first=%s ws=%s",
+           cfg->name, cfg->symbol_count, cfg->venue_symbols[0], cfg->ws_url);
     *out = s;
     return ND_OK;
 }

@@ -78,13 +78,15 @@ static json_t *money(int64_t value, int decimals)
     return json_string(buf);
 }
 
-static json_t *orders_json(const nd_engine_t *e, const nd_instrument_t *inst)
+static json_t *orders_json(const nd_live_session_t *s, const nd_engine_t *e)
 {
     json_t *list = json_array();
     for (uint32_t k = 0; k < nd_engine_working_count(e); k++) {
         const nd_order_t *o = nd_engine_working(e, k);
+        const nd_instrument_t *inst = nd_event_run_instrument(s->run, o->instrument_id);
         json_t *j = json_object();
         json_object_set_new(j, "client_id", json_integer((json_int_t)o->client_id));
+        json_object_set_new(j, "symbol", json_string(inst->symbol));
         json_object_set_new(j, "side", json_string(o->side == ND_SIDE_BUY ? "buy" : "sell"));
         json_object_set_new(j, "type",
                             json_string(o->type == ND_ORDER_MARKET ? "market" : "limit"));
@@ -98,7 +100,7 @@ static json_t *orders_json(const nd_engine_t *e, const nd_instrument_t *inst)
     return list;
 }
 
-static json_t *account_json(const nd_engine_t *e, const nd_instrument_t *inst)
+static json_t *account_json(const nd_engine_t *e)
 {
     const nd_portfolio_t *p = nd_engine_portfolio(e);
     json_t *j = json_object();
@@ -107,11 +109,26 @@ static json_t *account_json(const nd_engine_t *e, const nd_instrument_t *inst)
     json_object_set_new(j, "cash", money(nd_portfolio_cash(p), ND_CASH_DECIMALS));
     json_object_set_new(j, "pnl", money(equity - initial, ND_CASH_DECIMALS));
     json_object_set_new(j, "fees", money(nd_portfolio_fees(p), ND_CASH_DECIMALS));
-    json_object_set_new(j, "position",
-                        money(nd_portfolio_net_qty(p, inst->id), inst->qty_decimals));
-    json_object_set_new(j, "last_price",
-                        money(nd_portfolio_last_px(p, inst->id), inst->px_decimals));
     return j;
+}
+
+/* Per instrument: the net position, the last price and the trading rules in force. */
+static json_t *positions_json(const nd_live_session_t *s, const nd_engine_t *e)
+{
+    const nd_portfolio_t *p = nd_engine_portfolio(e);
+    json_t *list = json_array();
+    for (uint32_t k = 0; k < nd_event_run_instrument_count(s->run); k++) {
+        const nd_instrument_t *inst = nd_event_run_instrument(s->run, k);
+        json_t *j = json_object();
+        json_object_set_new(j, "symbol", json_string(inst->symbol));
+        json_object_set_new(j, "qty", money(nd_portfolio_net_qty(p, k), inst->qty_decimals));
+        json_object_set_new(j, "last_price", money(nd_portfolio_last_px(p, k), inst->px_decimals));
+        json_object_set_new(j, "tick_size", money(inst->tick_size, inst->px_decimals));
+        json_object_set_new(j, "lot_size", money(inst->lot_size, inst->qty_decimals));
+        json_object_set_new(j, "min_notional", money(inst->min_notional, ND_CASH_DECIMALS));
+        json_array_append_new(list, j);
+    }
+    return list;
 }
 
 static json_t *risk_json(const nd_engine_t *e, int64_t now_ns)
@@ -152,7 +169,6 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
 {
     ND_ASSERT(s != NULL && s->run != NULL);
     const nd_engine_t *e = nd_event_run_engine(s->run);
-    const nd_instrument_t *inst = nd_event_run_instrument(s->run);
     const nd_engine_stats_t *st = nd_engine_stats(e);
     int64_t now = nd_clock_now_ns(s->clock);
     json_t *j = json_object();
@@ -163,20 +179,15 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
                                                 : s->stopping     ? "stopping"
                                                                   : "running"));
     json_object_set_new(j, "venue", json_string(nd_venue_name(s->cfg->venue)));
-    json_object_set_new(j, "symbol", json_string(inst->symbol));
     json_object_set_new(j, "started_at", nd_json_time(s->started_ns));
     json_object_set_new(j, "updated_at", nd_json_time(now));
     json_object_set_new(j, "updated_at_ns", json_integer(now));
     json_object_set_new(j, "engine_time", s->engine_ns ? nd_json_time(s->engine_ns) : json_null());
-    json_t *rules = json_object();
-    json_object_set_new(rules, "tick_size", money(inst->tick_size, inst->px_decimals));
-    json_object_set_new(rules, "lot_size", money(inst->lot_size, inst->qty_decimals));
-    json_object_set_new(rules, "min_notional", money(inst->min_notional, ND_CASH_DECIMALS));
-    json_object_set_new(rules, "from", json_string(s->bt.rules[0].source ? s->bt.rules[0].source
-                                                                          : "defaults"));
-    json_object_set_new(j, "rules", rules);
-    json_object_set_new(j, "account", account_json(e, inst));
-    json_object_set_new(j, "open_orders", orders_json(e, inst));
+    json_object_set_new(j, "rules_from", json_string(s->bt.rules[0].source ? s->bt.rules[0].source
+                                                                           : "defaults"));
+    json_object_set_new(j, "account", account_json(e));
+    json_object_set_new(j, "positions", positions_json(s, e));
+    json_object_set_new(j, "open_orders", orders_json(s, e));
     json_object_set_new(j, "risk", risk_json(e, now));
     json_object_set_new(j, "feed", feed_json(s, now));
     json_t *o = json_object();
@@ -245,15 +256,21 @@ nd_err_t nd__live_store_open(nd_live_session_t *s, char *err, size_t err_len)
     const nd_live_config_t *cfg = s->cfg;
     if (!cfg->store_url[0])
         return ND_OK;
-    nd_instrument_t inst;
+    nd_instrument_t *insts = s->store_insts; /* the recorder borrows them */
     nd_err_t rc = nd_store_open(cfg->store_url, ND_STORE_CREATE, &s->store, err, err_len);
-    if (rc == ND_OK && nd_instrument_init(&inst, s->bt.symbol, "l2sim") != ND_OK)
-        rc = ND_EINVAL;
+    for (uint32_t k = 0; rc == ND_OK && k < cfg->symbol_count; k++) {
+        const char *symbol = k == 0 ? s->bt.symbol : s->bt.more[k - 1].symbol;
+        char venue[ND_NAME_MAX] = "l2sim"; /* as the run names its venues */
+        if (k > 0)
+            snprintf(venue, sizeof venue, "l2sim-%u", k);
+        rc = nd_instrument_init(&insts[k], symbol, venue);
+        insts[k].id = k;
+    }
     if (rc != ND_OK)
         return rc;
     for (uint32_t k = 0; k < s->bt.strategy_count; k++)
         s->strategy_names[k] = s->bt.strategies[k].def->name;
-    rc = nd_recorder_create(s->store, cfg->name, &inst, 1, s->strategy_names,
+    rc = nd_recorder_create(s->store, cfg->name, insts, cfg->symbol_count, s->strategy_names,
                             s->bt.strategy_count, 0, &s->recorder, err, err_len);
     if (rc != ND_OK)
         return rc;

@@ -89,12 +89,14 @@ PAPER=$!
 PIDS+=("$PAPER")
 wait_status "$WORK/state-p1" 'd["feed"]["trades"] > 5 and d["feed"]["quotes"] > 5 and d["orders"]["submitted"] > 0'
 expect_rc 0 "$NODERR" status --config "$WORK/paper.json"
-stdout_has "paper session p1 on BTC/USDT: running"
+stdout_has "paper session p1 on binance: running"
+stdout_has "BTC/USDT     position "
 stdout_has "feed: connected"
 expect_rc 0 "$NODERR" status --state-dir "$WORK/state-p1" --json
 pycheck "$OUT" 'assert d["running"] is True and d["mode"] == "paper", d
 assert d["risk"]["halted"] is False and d["feed"]["bad"] == 0, d
-assert d["rules"]["from"].endswith("/api/v3/exchangeInfo?symbol=BTCUSDT"), d["rules"]'
+assert "/api/v3/exchangeInfo?symbols=%5B%22BTCUSDT%22%5D" in d["rules_from"], d["rules_from"]
+assert d["positions"][0]["symbol"] == "BTC/USDT" and d["positions"][0]["tick_size"] == "0.01", d'
 
 check "a second session on the same state directory is refused"
 expect_usage_error "is running there" "$NODERR" paper --config "$WORK/paper.json"

@@ -51,7 +51,8 @@ Test(live_config, full_config_read)
         " \"compliance\": {\"profile\": \"EU\"}, \"log\": {\"level\": \"debug\"}}";
     cr_assert_eq(load_text(text, &cfg, err, sizeof err), ND_OK, "%s", err);
     cr_assert_str_eq(cfg.name, "s1");
-    cr_assert_str_eq(cfg.venue_symbol, "BTCUSDT");
+    cr_assert_str_eq(cfg.venue_symbols[0], "BTCUSDT");
+    cr_assert_eq(cfg.symbol_count, 1);
     cr_assert_str_eq(cfg.bt.symbol, "BTC/USDT");
     cr_assert_eq(cfg.clock, ND_LIVE_CLOCK_VENUE);
     cr_assert_eq(cfg.exchange_info, false);

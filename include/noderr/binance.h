@@ -104,6 +104,48 @@ nd_err_t nd_binance_depth_snapshot(nd_binance_depth_t *depth, const nd_md_book_u
 nd_err_t nd_binance_sign(const char *secret, size_t secret_len, const char *query,
                          size_t query_len, const char *body, size_t body_len, char hex[65]);
 
+/* The three API-key types Binance issues (PROTOCOLS.md A.5). */
+typedef enum nd_binance_key_type {
+    ND_BINANCE_KEY_HMAC = 0,    /* a secret string: HMAC-SHA256, 64 lowercase hex digits */
+    ND_BINANCE_KEY_ED25519 = 1, /* a PEM (PKCS#8) Ed25519 private key: base64 of 64 bytes */
+    ND_BINANCE_KEY_RSA = 2      /* a PEM RSA private key, 2048-4096 bits: base64 of
+                                 * RSASSA-PKCS1-v1_5 with SHA-256 */
+} nd_binance_key_type_t;
+
+/* "hmac", "ed25519", "rsa" ("unknown" otherwise). */
+const char *nd_binance_key_type_name(nd_binance_key_type_t type);
+/* Parses a name as above; ND_EINVAL when unknown. */
+nd_err_t nd_binance_key_type_parse(const char *name, nd_binance_key_type_t *out /* OUT */);
+
+/* Room for any signature with its NUL: a 4096-bit RSA signature is 684 base64 characters,
+ * and URL-encoding can triple each one. */
+#define ND_BINANCE_SIGNATURE_MAX 2056
+
+typedef struct nd_binance_signer nd_binance_signer_t;
+
+/* The one signing entry point for every key type. Creates a signer from key[0, key_len): the
+ * HMAC secret (copied), or a PEM private key of the given type (parsed once; the caller keeps
+ * and wipes its own text). ND_EINVAL with the reason in err (never the key): not PEM, a public
+ * key, an encrypted key, a key of another type than asked (the message says which it is), a
+ * PEM key given as an HMAC secret, an RSA key outside 2048-4096 bits. ND_ENOMEM. Destroy with
+ * nd_binance_signer_destroy, which wipes the secret copy. */
+nd_err_t nd_binance_signer_create(nd_binance_key_type_t type, const char *key, size_t key_len,
+                                  nd_binance_signer_t **out /* OUT */, char *err,
+                                  size_t err_len);
+/* Signs query then body (no separator; either may be empty) and writes the signature and a
+ * NUL into out (cap bytes; ND_BINANCE_SIGNATURE_MAX always fits): lowercase hex for HMAC,
+ * standard padded base64 for Ed25519 and RSA, with '+', '/' and '=' percent-encoded when
+ * url_encoded (what a query string needs; hex is the same either way). *out_len gets the
+ * length. ND_EFULL (cap too small), ND_EIO (OpenSSL failed), ND_ENOMEM. Ed25519 is
+ * deterministic (the same payload gives the same signature); so is PKCS#1 v1.5. Costs: HMAC
+ * ~1 us, Ed25519 ~50 us, RSA-2048 ~1 ms. Thread-safe for one signer. */
+nd_err_t nd_binance_signer_sign(const nd_binance_signer_t *signer, const char *query,
+                                size_t query_len, const char *body, size_t body_len,
+                                bool url_encoded, char *out, size_t cap,
+                                size_t *out_len /* OUT */);
+nd_binance_key_type_t nd_binance_signer_type(const nd_binance_signer_t *signer);
+void nd_binance_signer_destroy(nd_binance_signer_t *signer);
+
 /* ---- exchangeInfo filters (binance_filters.c) ------------------------------------------ */
 
 typedef struct nd_binance_filters {

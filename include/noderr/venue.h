@@ -290,7 +290,7 @@ nd_err_t nd_json_string(const char *text, const nd_jtok_t *t, char *buf, size_t 
 
 typedef struct nd_secret {
     char api_key[256];
-    char api_secret[512];  /* Coinbase keys may be PEM */
+    char api_secret[4096]; /* Coinbase and Binance keys may be PEM (RSA-4096: ~3.3 KB) */
     char passphrase[128];
     bool has_passphrase;
 } nd_secret_t;
@@ -298,8 +298,10 @@ typedef struct nd_secret {
 /* Loads credentials for VENUE ("BINANCE", "COINBASE", "COINBASE_EXCHANGE"): from the
  * environment NODERR_<VENUE>_API_KEY, NODERR_<VENUE>_API_SECRET (and _API_PASSPHRASE), or,
  * when path is not NULL (or NODERR_<VENUE>_SECRETS_FILE is set), from a file of `api_key=`,
- * `api_secret=`, `passphrase=` lines that must be a regular file with mode 0600 or 0400
- * (anything group/other-accessible is refused). Values never appear in err or logs.
+ * `api_secret=`, `passphrase=` lines, or a bare PEM private key (then api_secret is the PEM
+ * and api_key comes from NODERR_<VENUE>_API_KEY when set), that must be a regular file with
+ * mode 0600 or 0400 (anything group/other-accessible is refused). Values never appear in err
+ * or logs.
  * ND_ENOTFOUND when nothing is configured, ND_EINVAL for a bad file. */
 nd_err_t nd_secret_load(const char *venue, const char *path, nd_secret_t *out /* OUT */,
                         char *err, size_t err_len);

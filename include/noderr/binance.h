@@ -207,6 +207,8 @@ typedef struct nd_binance_rest_config {
     int64_t recv_window_ms;      /* 0: 5000 */
     int64_t weight_limit_1m;     /* REQUEST_WEIGHT per minute (0: 6000) */
     long timeout_ms;             /* 0: 10000 */
+    nd_binance_key_type_t key_type; /* how secret->api_secret signs: HMAC (default, the
+                                  * secret string), ED25519 or RSA (a PEM private key) */
 } nd_binance_rest_config_t;
 
 typedef struct nd_binance_rest_result {
@@ -220,6 +222,9 @@ typedef struct nd_binance_rest_result {
     size_t body_len;
 } nd_binance_rest_result_t;
 
+/* Creates the client; with a secret, its api_secret is parsed by key_type into the signer
+ * (ND_EINVAL with the reason in err for a key that cannot sign: see nd_binance_signer_create).
+ * SIGNED calls then carry the signature URL-encoded as Binance requires for base64. */
 nd_err_t nd_binance_rest_create(const nd_binance_rest_config_t *config, const nd_clock_t *clock,
                                 nd_binance_rest_t **out /* OUT */, char *err, size_t err_len);
 void nd_binance_rest_destroy(nd_binance_rest_t *rest);
@@ -372,6 +377,7 @@ typedef struct nd_binance_user_config {
     int64_t keepalive_ns;         /* 0: 30 min */
     uint64_t seed;
     int64_t backoff_min_ns, backoff_max_ns; /* WebSocket reconnect (0: 1 s, 60 s) */
+    nd_binance_key_type_t key_type; /* the type of secret->api_secret, when there is one */
 } nd_binance_user_config_t;
 
 /* Creates the listenKey (one blocking POST) and starts connecting. ND_EIO when the venue

@@ -172,7 +172,8 @@ nd_err_t nd_binance_user_create(const nd_binance_user_config_t *cfg, const nd_cl
     u->seed = cfg->seed;
     u->backoff_min_ns = cfg->backoff_min_ns;
     u->backoff_max_ns = cfg->backoff_max_ns;
-    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_base_url, .secret = cfg->secret};
+    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_base_url, .secret = cfg->secret,
+                                       .key_type = cfg->key_type};
     nd_err_t rc = nd_binance_rest_create(&rc_cfg, clock, &u->rest, err, err_len);
     if (rc == ND_OK)
         rc = nd_binance_decoder_create(64, 1u << 16, &u->dec);

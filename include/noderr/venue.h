@@ -160,13 +160,22 @@ typedef enum nd_md_status_code {
     ND_MD_STATUS_HEARTBEAT = 2,
     ND_MD_STATUS_ERROR = 3,     /* the venue reported an error for a request */
     ND_MD_STATUS_RESULT = 4,    /* a request's result (LIST_SUBSCRIPTIONS ...) */
-    ND_MD_STATUS_RESYNC = 5     /* a local book was discarded (gap): rebuilding from a snapshot */
+    ND_MD_STATUS_RESYNC = 5,    /* a local book was discarded (gap): rebuilding from a snapshot */
+    ND_MD_STATUS_ORDER_LIST = 6, /* an order list (OCO, OTO, ...) changed state: request_id is
+                                 * the list id, text "<contingency> <listStatusType>
+                                 * <listOrderStatus> <listClientOrderId>[ reject=<reason>]";
+                                 * informational: each member order comes as an ORDER_UPDATE */
+    ND_MD_STATUS_LISTEN_KEY_EXPIRED = 7, /* the user data stream's key is gone and nothing more
+                                 * arrives on it: create a new key and subscribe again */
+    ND_MD_STATUS_STREAM_TERMINATED = 8 /* the venue ended a user data subscription (request_id:
+                                 * its subscriptionId, -1 when unknown): subscribe again */
 } nd_md_status_code_t;
 
 typedef struct nd_md_status {
     int32_t code;            /* nd_md_status_code_t */
     int64_t request_id;      /* the request id it answers, -1 when none */
-    int64_t venue_code;      /* venue error code, when code is ERROR */
+    int64_t venue_code;      /* venue error code, when code is ERROR; the subscriptionId of a
+                              * Binance WebSocket-API user data subscription ACK */
     char text[96];           /* venue message, truncated */
 } nd_md_status_t;
 

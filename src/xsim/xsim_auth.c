@@ -109,7 +109,8 @@ static bool hmac_ok(const char *secret, const char *head, size_t head_len, const
                     size_t tail_len, const char *given)
 {
     char hex[65];
-    if (!secret || strlen(given) != 64 ||
+    /* An empty secret would make every HMAC-with-an-empty-key signature valid. */
+    if (!secret || !secret[0] || strlen(given) != 64 ||
         nd_binance_sign(secret, strlen(secret), head, head_len, tail, tail_len, hex) != ND_OK)
         return false;
     unsigned diff = 0;

@@ -48,6 +48,12 @@ Test(xsim_auth, hmac_known_answer)
                                   "C8DB56825AE71D6D79447849E617115F4A920FA2ACDCAB2B053C4B2838BD6B71"));
     cr_assert_not(nd_xsim_auth_verify(&cfg, q, strlen(q) - 1, NULL, 0, sig));
     cr_assert_not(nd_xsim_auth_verify(&cfg, q, strlen(q), NULL, 0, "c8db"));
+    /* No secret (an asymmetric key registered without its public key): nothing verifies,
+     * not even an HMAC made with the empty key. */
+    nd_xsim_api_config_t empty = {.api_key = "k", .api_secret = ""};
+    char hex[65];
+    cr_assert_eq(nd_binance_sign("", 0, q, strlen(q), NULL, 0, hex), ND_OK);
+    cr_assert_not(nd_xsim_auth_verify(&empty, q, strlen(q), NULL, 0, hex));
     /* An Ed25519 signature against an HMAC key is just wrong. */
     cr_assert_not(nd_xsim_auth_verify(&cfg, ed_payload, strlen(ed_payload), NULL, 0, ed_sig));
 }

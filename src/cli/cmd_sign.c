@@ -22,11 +22,12 @@ int nd_cmd_sign(int argc, char **argv);
 typedef struct sign_opts {
     const char *venue, *secret, *payload, *body, *timestamp, *method, *path, *secrets_file;
     const char *key_type;
+    bool url_encoded;
 } sign_opts_t;
 
 static const char usage_text[] =
     "usage: noderr sign --venue binance [--key-type hmac|ed25519|rsa] [--secret S]\n"
-    "                   --payload P [--body B]\n"
+    "                   --payload P [--body B] [--url-encoded]\n"
     "       noderr sign --venue coinbase-exchange [--secret BASE64] --timestamp T\n"
     "                   --method M --path P [--body B]\n"
     "\n"
@@ -37,11 +38,13 @@ static const char usage_text[] =
     "                      lines, or a bare PEM private key file) is used\n"
     "  --payload P         binance: the query string (totalParams)\n"
     "  --body B            request body, signed after the payload\n"
+    "  --url-encoded       binance: print the signature as it goes into a query string\n"
+    "                      ('+', '/', '=' percent-encoded; hex is unchanged)\n"
     "Prints the signature (binance hmac: lowercase hex; binance ed25519 and rsa, and\n"
     "coinbase-exchange: base64, not URL-encoded).\n";
 
 enum { OPT_VENUE = 256, OPT_SECRET, OPT_PAYLOAD, OPT_BODY, OPT_TIMESTAMP, OPT_METHOD, OPT_PATH,
-       OPT_SECRETS_FILE, OPT_KEY_TYPE };
+       OPT_SECRETS_FILE, OPT_KEY_TYPE, OPT_URL_ENCODED };
 
 static const struct option long_options[] = {
     {"venue", required_argument, 0, OPT_VENUE},
@@ -53,6 +56,7 @@ static const struct option long_options[] = {
     {"path", required_argument, 0, OPT_PATH},
     {"secrets-file", required_argument, 0, OPT_SECRETS_FILE},
     {"key-type", required_argument, 0, OPT_KEY_TYPE},
+    {"url-encoded", no_argument, 0, OPT_URL_ENCODED},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -60,6 +64,10 @@ static const struct option long_options[] = {
 static int sign_option(void *ctx, int opt, const char *arg)
 {
     sign_opts_t *o = ctx;
+    if (opt == OPT_URL_ENCODED) {
+        o->url_encoded = true;
+        return 0;
+    }
     const char **slots[] = {&o->venue, &o->secret, &o->payload, &o->body,
                             &o->timestamp, &o->method, &o->path, &o->secrets_file,
                             &o->key_type};
@@ -103,8 +111,8 @@ static int sign_binance(const sign_opts_t *o, nd_binance_key_type_t type, const 
         fprintf(stderr, "noderr sign: %s: %s\n", key_source(o), err[0] ? err : nd_strerror(rc));
         return ND_EXIT_USAGE;
     }
-    rc = nd_binance_signer_sign(signer, q, strlen(q), b, strlen(b), false, sig, sizeof sig,
-                                &sig_len);
+    rc = nd_binance_signer_sign(signer, q, strlen(q), b, strlen(b), o->url_encoded, sig,
+                                sizeof sig, &sig_len);
     nd_binance_signer_destroy(signer);
     if (rc != ND_OK) {
         fprintf(stderr, "noderr sign: %s signing failed in OpenSSL (%s)\n",
@@ -151,6 +159,10 @@ int nd_cmd_sign(int argc, char **argv)
         return ND_EXIT_USAGE;
     }
     nd_binance_key_type_t type = ND_BINANCE_KEY_HMAC;
+    if (o.url_encoded && !binance) {
+        fprintf(stderr, "noderr sign: --url-encoded is only for --venue binance\n");
+        return ND_EXIT_USAGE;
+    }
     if (o.key_type && (!binance || nd_binance_key_type_parse(o.key_type, &type) != ND_OK)) {
         fprintf(stderr, "noderr sign: --key-type '%s': %s\n", o.key_type,
                 binance ? "expected hmac, ed25519 or rsa" : "only for --venue binance");

@@ -42,12 +42,11 @@ LINE="$(head -n1 "$WORK/server.out")"
 BASE="http://127.0.0.1:${BASH_REMATCH[1]}"
 
 now_ms() { python3 -c 'import time; print(int(time.time() * 1000))'; }
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-# signed KEYFILE METHOD PATH QUERY: signed with `noderr sign --key-type ed25519`
+# signed KEYFILE METHOD PATH QUERY: signed with `noderr sign --key-type ed25519 --url-encoded`
 signed() {
     local q="$4&timestamp=$(now_ms)" sig
-    sig="$("$NODERR" sign --venue binance --key-type ed25519 --secrets-file "$1" --payload "$q")"
-    sig="$(urlenc "$sig")"
+    sig="$("$NODERR" sign --venue binance --key-type ed25519 --secrets-file "$1" --payload "$q" \
+        --url-encoded)"
     curl -sS -X "$2" -D "$WORK/headers" -o "$OUT" -H "X-MBX-APIKEY: $KEY" "$BASE$3?$q&signature=$sig"
 }
 status() { head -n1 "$WORK/headers" | awk '{print $2}'; }

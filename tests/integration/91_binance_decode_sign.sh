@@ -123,11 +123,15 @@ for name, key in (("ed.pem", "privateKeyPem"), ("ed_pub.pem", "publicKeyPem")):
     os.chmod(path, 0o600)
 open(os.path.join(sys.argv[2], "ed_payload"), "w").write(d["signaturePayload"])
 open(os.path.join(sys.argv[2], "ed_want"), "w").write(d["signature"])
+open(os.path.join(sys.argv[2], "ed_want_url"), "w").write(d["signatureUrlEncoded"])
 PY
     expect_rc 0 "$NODERR" sign --venue binance --key-type ed25519 --secrets-file "$WORK/ed.pem" \
         --payload "$(cat "$WORK/ed_payload")"
     [ "$(cat "$OUT")" = "$(cat "$WORK/ed_want")" ] || fail "Ed25519 $(cat "$OUT") != $(cat "$WORK/ed_want")"
     cat "$OUT" "$ERR" >>"$LOG"
+    expect_rc 0 "$NODERR" sign --venue binance --key-type ed25519 --secrets-file "$WORK/ed.pem" \
+        --payload "$(cat "$WORK/ed_payload")" --url-encoded
+    [ "$(cat "$OUT")" = "$(cat "$WORK/ed_want_url")" ] || fail "URL-encoded Ed25519 differs"
     # The same key as api_secret= in a secrets file, and from the environment.
     { printf 'api_key=%s\napi_secret=' "$KEY_VALUE"; cat "$WORK/ed.pem"; } >"$WORK/ed_secrets"
     chmod 0600 "$WORK/ed_secrets"
@@ -172,5 +176,7 @@ expect_usage_error "expected hmac, ed25519 or rsa" "$NODERR" sign --venue binanc
     --secret x --payload a=1
 expect_usage_error "only for --venue binance" "$NODERR" sign --venue coinbase-exchange \
     --key-type ed25519 --secret eA== --timestamp 1 --method GET --path /
+expect_usage_error "--url-encoded is only for --venue binance" "$NODERR" sign \
+    --venue coinbase-exchange --url-encoded --secret eA== --timestamp 1 --method GET --path /
 
 echo "91_binance_decode_sign: all checks passed"

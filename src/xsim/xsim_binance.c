@@ -4,7 +4,8 @@
  * nd_xsim_api_handle. What Binance documents and this keeps: the /api/v3 paths and JSON shapes;
  * SIGNED endpoints need X-MBX-APIKEY (401 -2014 when absent or malformed, -2015 when unknown),
  * a `signature` parameter, last, that signs the rest of the query string and body by the key's
- * type (xsim_auth.c: HMAC-SHA256 hex, Ed25519 or RSA base64; -1022), and `timestamp` (ms or us) within `recvWindow` (default 5000 ms, at most
+ * type (xsim_auth.c: HMAC-SHA256 hex, Ed25519 or RSA base64; -1022), and `timestamp` (ms or us)
+ * within `recvWindow` (default 5000 ms, at most
  * 60000, up to 3 decimals) of the server clock and less than 1000 ms ahead of it (-1021); request weights per endpoint summed
  * over the current clock minute, X-MBX-USED-WEIGHT-1M on every answer, 429 with Retry-After
  * (until the minute ends) past the limit, and 418 (an IP ban of 2 minutes, doubling for each

@@ -41,7 +41,7 @@ static const char usage_text[] =
     "  --url-encoded       binance: print the signature as it goes into a query string\n"
     "                      ('+', '/', '=' percent-encoded; hex is unchanged)\n"
     "Prints the signature (binance hmac: lowercase hex; binance ed25519 and rsa, and\n"
-    "coinbase-exchange: base64, not URL-encoded).\n";
+    "coinbase-exchange: base64, URL-encoded only with --url-encoded).\n";
 
 enum { OPT_VENUE = 256, OPT_SECRET, OPT_PAYLOAD, OPT_BODY, OPT_TIMESTAMP, OPT_METHOD, OPT_PATH,
        OPT_SECRETS_FILE, OPT_KEY_TYPE, OPT_URL_ENCODED };

@@ -104,6 +104,49 @@ nd_err_t nd_binance_depth_snapshot(nd_binance_depth_t *depth, const nd_md_book_u
 nd_err_t nd_binance_sign(const char *secret, size_t secret_len, const char *query,
                          size_t query_len, const char *body, size_t body_len, char hex[65]);
 
+/* The three API-key types Binance issues (PROTOCOLS.md A.5). */
+typedef enum nd_binance_key_type {
+    ND_BINANCE_KEY_HMAC = 0,    /* a secret string: HMAC-SHA256, 64 lowercase hex digits */
+    ND_BINANCE_KEY_ED25519 = 1, /* a PEM (PKCS#8) Ed25519 private key: base64 of 64 bytes */
+    ND_BINANCE_KEY_RSA = 2      /* a PEM RSA private key, 2048-4096 bits: base64 of
+                                 * RSASSA-PKCS1-v1_5 with SHA-256 */
+} nd_binance_key_type_t;
+
+/* "hmac", "ed25519", "rsa" ("unknown" otherwise). */
+const char *nd_binance_key_type_name(nd_binance_key_type_t type);
+/* Parses a name as above; ND_EINVAL when unknown. */
+nd_err_t nd_binance_key_type_parse(const char *name, nd_binance_key_type_t *out /* OUT */);
+
+/* Room for any signature with its NUL: a 4096-bit RSA signature is 684 base64 characters,
+ * and URL-encoding can triple each one. */
+#define ND_BINANCE_SIGNATURE_MAX 2056
+
+typedef struct nd_binance_signer nd_binance_signer_t;
+
+/* The one signing entry point for every key type. Creates a signer from key[0, key_len): the
+ * HMAC secret (copied), or a PEM private key of the given type (parsed once; the caller keeps
+ * and wipes its own text). ND_EINVAL with the reason in err (never the key): not PEM, a public
+ * key, an encrypted key, a key of another type than asked (the message says which it is), a
+ * PEM key given as an HMAC secret, an RSA key outside 2048-4096 bits. ND_ENOMEM. Destroy with
+ * nd_binance_signer_destroy, which wipes the secret copy. */
+nd_err_t nd_binance_signer_create(nd_binance_key_type_t type, const char *key, size_t key_len,
+                                  nd_binance_signer_t **out /* OUT */, char *err,
+                                  size_t err_len);
+/* Signs query then body (no separator; either may be empty) and writes the signature and a
+ * NUL into out (cap bytes; ND_BINANCE_SIGNATURE_MAX always fits): lowercase hex for HMAC,
+ * standard padded base64 for Ed25519 and RSA, with '+', '/' and '=' percent-encoded when
+ * url_encoded (what a query string needs; hex is the same either way). *out_len gets the
+ * length. ND_EFULL (cap too small), ND_EIO (OpenSSL failed), ND_ENOMEM. Ed25519 is
+ * deterministic (the same payload gives the same signature); so is PKCS#1 v1.5. Costs (p50,
+ * bench_binance_sign, bench/RESULTS.md): HMAC 1.5 us, Ed25519 45 us, RSA-2048 0.66 ms.
+ * Thread-safe for one signer. */
+nd_err_t nd_binance_signer_sign(const nd_binance_signer_t *signer, const char *query,
+                                size_t query_len, const char *body, size_t body_len,
+                                bool url_encoded, char *out, size_t cap,
+                                size_t *out_len /* OUT */);
+nd_binance_key_type_t nd_binance_signer_type(const nd_binance_signer_t *signer);
+void nd_binance_signer_destroy(nd_binance_signer_t *signer);
+
 /* ---- exchangeInfo filters (binance_filters.c) ------------------------------------------ */
 
 typedef struct nd_binance_filters {
@@ -165,6 +208,8 @@ typedef struct nd_binance_rest_config {
     int64_t recv_window_ms;      /* 0: 5000 */
     int64_t weight_limit_1m;     /* REQUEST_WEIGHT per minute (0: 6000) */
     long timeout_ms;             /* 0: 10000 */
+    nd_binance_key_type_t key_type; /* how secret->api_secret signs: HMAC (default, the
+                                  * secret string), ED25519 or RSA (a PEM private key) */
 } nd_binance_rest_config_t;
 
 typedef struct nd_binance_rest_result {
@@ -178,6 +223,9 @@ typedef struct nd_binance_rest_result {
     size_t body_len;
 } nd_binance_rest_result_t;
 
+/* Creates the client; with a secret, its api_secret is parsed by key_type into the signer
+ * (ND_EINVAL with the reason in err for a key that cannot sign: see nd_binance_signer_create).
+ * SIGNED calls then carry the signature URL-encoded as Binance requires for base64. */
 nd_err_t nd_binance_rest_create(const nd_binance_rest_config_t *config, const nd_clock_t *clock,
                                 nd_binance_rest_t **out /* OUT */, char *err, size_t err_len);
 void nd_binance_rest_destroy(nd_binance_rest_t *rest);
@@ -331,6 +379,7 @@ typedef struct nd_binance_user_config {
     int64_t keepalive_ns;         /* 0: 30 min */
     uint64_t seed;
     int64_t backoff_min_ns, backoff_max_ns; /* WebSocket reconnect (0: 1 s, 60 s) */
+    nd_binance_key_type_t key_type; /* the type of secret->api_secret, when there is one */
 } nd_binance_user_config_t;
 
 /* Creates the listenKey (one blocking POST) and starts connecting. ND_EIO when the venue

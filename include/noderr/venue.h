@@ -160,13 +160,22 @@ typedef enum nd_md_status_code {
     ND_MD_STATUS_HEARTBEAT = 2,
     ND_MD_STATUS_ERROR = 3,     /* the venue reported an error for a request */
     ND_MD_STATUS_RESULT = 4,    /* a request's result (LIST_SUBSCRIPTIONS ...) */
-    ND_MD_STATUS_RESYNC = 5     /* a local book was discarded (gap): rebuilding from a snapshot */
+    ND_MD_STATUS_RESYNC = 5,    /* a local book was discarded (gap): rebuilding from a snapshot */
+    ND_MD_STATUS_ORDER_LIST = 6, /* an order list (OCO, OTO, ...) changed state: request_id is
+                                 * the list id, text "<contingency> <listStatusType>
+                                 * <listOrderStatus> <listClientOrderId>[ reject=<reason>]";
+                                 * informational: each member order comes as an ORDER_UPDATE */
+    ND_MD_STATUS_LISTEN_KEY_EXPIRED = 7, /* the user data stream's key is gone and nothing more
+                                 * arrives on it: create a new key and subscribe again */
+    ND_MD_STATUS_STREAM_TERMINATED = 8 /* the venue ended a user data subscription (request_id:
+                                 * its subscriptionId, -1 when unknown): subscribe again */
 } nd_md_status_code_t;
 
 typedef struct nd_md_status {
     int32_t code;            /* nd_md_status_code_t */
     int64_t request_id;      /* the request id it answers, -1 when none */
-    int64_t venue_code;      /* venue error code, when code is ERROR */
+    int64_t venue_code;      /* venue error code, when code is ERROR; the subscriptionId of a
+                              * Binance WebSocket-API user data subscription ACK */
     char text[96];           /* venue message, truncated */
 } nd_md_status_t;
 
@@ -290,7 +299,7 @@ nd_err_t nd_json_string(const char *text, const nd_jtok_t *t, char *buf, size_t 
 
 typedef struct nd_secret {
     char api_key[256];
-    char api_secret[512];  /* Coinbase keys may be PEM */
+    char api_secret[4096]; /* Coinbase and Binance keys may be PEM (RSA-4096: ~3.3 KB) */
     char passphrase[128];
     bool has_passphrase;
 } nd_secret_t;
@@ -298,8 +307,10 @@ typedef struct nd_secret {
 /* Loads credentials for VENUE ("BINANCE", "COINBASE", "COINBASE_EXCHANGE"): from the
  * environment NODERR_<VENUE>_API_KEY, NODERR_<VENUE>_API_SECRET (and _API_PASSPHRASE), or,
  * when path is not NULL (or NODERR_<VENUE>_SECRETS_FILE is set), from a file of `api_key=`,
- * `api_secret=`, `passphrase=` lines that must be a regular file with mode 0600 or 0400
- * (anything group/other-accessible is refused). Values never appear in err or logs.
+ * `api_secret=`, `passphrase=` lines, or a bare PEM private key (then api_secret is the PEM
+ * and api_key comes from NODERR_<VENUE>_API_KEY when set), that must be a regular file with
+ * mode 0600 or 0400 (anything group/other-accessible is refused). Values never appear in err
+ * or logs.
  * ND_ENOTFOUND when nothing is configured, ND_EINVAL for a bad file. */
 nd_err_t nd_secret_load(const char *venue, const char *path, nd_secret_t *out /* OUT */,
                         char *err, size_t err_len);

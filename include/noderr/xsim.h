@@ -200,10 +200,14 @@ int64_t nd_xsim_update_id(const nd_xsim_t *x);
 
 /* ---- Binance Spot REST (xsim_binance.c) -------------------------------------------------- */
 
+typedef struct nd_xsim_auth nd_xsim_auth_t;
+
 typedef struct nd_xsim_api_config {
     const char *api_key, *api_secret; /* borrowed for the API's life */
     int64_t weight_limit;             /* request weight per minute (Binance: 6000) */
     int64_t bans_after;               /* 429s in one minute before a 418 ban (default 3) */
+    const nd_xsim_auth_t *auth;       /* the key's Ed25519 or RSA public key (borrowed);
+                                       * NULL: HMAC-SHA256 with api_secret */
 } nd_xsim_api_config_t;
 
 typedef struct nd_xsim_request {
@@ -229,6 +233,25 @@ void nd_xsim_api_destroy(nd_xsim_api_t *api);
 /* Handles one request at now_ns (advancing the market to it first). ND_ENOMEM only. */
 nd_err_t nd_xsim_api_handle(nd_xsim_api_t *api, const nd_xsim_request_t *req, int64_t now_ns,
                             nd_xsim_response_t *resp /* OUT */);
+
+/* ---- API-key authentication (xsim_auth.c) -------------------------------------------------
+ * An API key is registered with one of Binance's key types: HMAC (the shared secret) or the
+ * public half of an Ed25519 or RSA key, and signed endpoints verify the signature by that type
+ * (-1022 when it does not verify). */
+
+/* Parses a PEM public key ("-----BEGIN PUBLIC KEY-----") of key_type (nd_binance_key_type_t:
+ * 1 Ed25519, 2 RSA of 2048-4096 bits). ND_EINVAL with the reason in err: not PEM, a private key
+ * (register the public half), another type than asked. Destroy with nd_xsim_auth_destroy. */
+nd_err_t nd_xsim_auth_create(int key_type, const char *pem, size_t len,
+                             nd_xsim_auth_t **out /* OUT */, char *err, size_t err_len);
+void nd_xsim_auth_destroy(nd_xsim_auth_t *auth);
+/* True when signature (the decoded `signature` parameter) signs payload = head then tail (the
+ * query string and the body before the signature) for the key in cfg: 64 hex digits of
+ * HMAC-SHA256 with api_secret (case-insensitive, compared in constant time) when cfg->auth is
+ * NULL, else padded standard base64 of an Ed25519 signature or of RSASSA-PKCS1-v1_5 with
+ * SHA-256, verified with the public key. */
+bool nd_xsim_auth_verify(const nd_xsim_api_config_t *cfg, const char *head, size_t head_len,
+                         const char *tail, size_t tail_len, const char *signature);
 
 /* ---- Server (xsim_server.c) --------------------------------------------------------------- */
 

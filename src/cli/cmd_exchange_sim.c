@@ -3,22 +3,27 @@
  * Binance Spot REST on 127.0.0.1 with a matching engine over the synthetic market. Prints
  * "listening on ADDR:PORT" first, then serves until SIGINT or SIGTERM. The API key and secret
  * come from NODERR_XSIM_API_KEY / NODERR_XSIM_API_SECRET or a 0600 --secrets-file; they are
- * never printed. */
+ * never printed. With --api-key-type ed25519|rsa the key is registered with the public key of
+ * --public-key FILE instead of a secret (only NODERR_XSIM_API_KEY is needed). */
 #include "cli.h"
 
+#include "noderr/alloc.h"
+#include "noderr/binance.h"
+#include "noderr/file.h"
 #include "noderr/venue.h"
 #include "noderr/xsim.h"
 
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct xsim_opts {
     nd_xsim_config_t cfg;
     nd_xsim_api_config_t api;
     nd_xsim_server_config_t server;
-    const char *secrets_file, *symbol, *balance;
+    const char *secrets_file, *symbol, *balance, *key_type, *public_key;
     int64_t port, tick_ms;
 } xsim_opts_t;
 
@@ -40,10 +45,14 @@ static const char usage_text[] =
     "  --weight-limit N     request weight per minute before 429 (default 6000)\n"
     "  --bans-after N       429s in a minute before a 418 ban (default 3)\n"
     "  --secrets-file FILE  api_key=/api_secret= lines, mode 0600 (else NODERR_XSIM_API_KEY\n"
-    "                       and NODERR_XSIM_API_SECRET)\n";
+    "                       and NODERR_XSIM_API_SECRET)\n"
+    "  --api-key-type T     how the API key signs: hmac (default, the secret), ed25519 or rsa\n"
+    "  --public-key FILE    ed25519/rsa: the key's PEM public key; the API key itself comes\n"
+    "                       from NODERR_XSIM_API_KEY\n";
 
 enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
-       OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS };
+       OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_KEY_TYPE,
+       OPT_PUBLIC_KEY };
 
 static const struct option long_options[] = {
     {"port", required_argument, 0, OPT_PORT},
@@ -58,6 +67,8 @@ static const struct option long_options[] = {
     {"weight-limit", required_argument, 0, OPT_WEIGHT},
     {"bans-after", required_argument, 0, OPT_BANS},
     {"secrets-file", required_argument, 0, OPT_SECRETS},
+    {"api-key-type", required_argument, 0, OPT_KEY_TYPE},
+    {"public-key", required_argument, 0, OPT_PUBLIC_KEY},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -88,6 +99,8 @@ static int xsim_option(void *ctx, int opt, const char *arg)
     case OPT_WEIGHT: return nd_cli_int("--weight-limit", arg, 1, 1000000, &o->api.weight_limit);
     case OPT_BANS: return nd_cli_int("--bans-after", arg, 1, 1000, &o->api.bans_after);
     case OPT_SECRETS: o->secrets_file = arg; return 0;
+    case OPT_KEY_TYPE: o->key_type = arg; return 0;
+    case OPT_PUBLIC_KEY: o->public_key = arg; return 0;
     default: return -1;
     }
 }
@@ -185,6 +198,51 @@ static int serve(xsim_opts_t *o, const nd_secret_t *sec)
     return rc == ND_OK ? ND_EXIT_OK : ND_EXIT_USAGE;
 }
 
+/* --api-key-type ed25519|rsa: the API key from the environment, its public key from a file. */
+static int load_public_key(const xsim_opts_t *o, nd_binance_key_type_t type, nd_secret_t *sec,
+                           nd_xsim_auth_t **auth)
+{
+    char err[256] = "", *pem = NULL;
+    size_t len = 0;
+    const char *key = getenv("NODERR_XSIM_API_KEY");
+    if (!o->public_key || o->secrets_file || !key || !key[0] ||
+        strlen(key) >= sizeof sec->api_key) {
+        fprintf(stderr, "noderr exchange-sim: --api-key-type %s needs --public-key FILE and "
+                        "NODERR_XSIM_API_KEY (no --secrets-file: there is no secret)\n",
+                nd_binance_key_type_name(type));
+        return -1;
+    }
+    snprintf(sec->api_key, sizeof sec->api_key, "%s", key);
+    nd_err_t rc = nd_file_read(o->public_key, 16384, 0, &pem, &len, err, sizeof err);
+    if (rc == ND_OK)
+        rc = nd_xsim_auth_create((int)type, pem, len, auth, err, sizeof err);
+    nd_free(pem);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr exchange-sim: --public-key %s: %s\n", o->public_key,
+                err[0] ? err : nd_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The HMAC secret (NODERR_XSIM_API_KEY/_SECRET or --secrets-file). */
+static int load_secret(const xsim_opts_t *o, nd_secret_t *sec)
+{
+    char err[256] = "";
+    nd_err_t rc = nd_secret_load("XSIM", o->secrets_file, sec, err, sizeof err);
+    if (rc != ND_OK || !sec->api_key[0] || !sec->api_secret[0]) {
+        fprintf(stderr, "noderr exchange-sim: no API key: set NODERR_XSIM_API_KEY and "
+                        "NODERR_XSIM_API_SECRET or give --secrets-file (%s)\n",
+                err[0] ? err : rc != ND_OK ? nd_strerror(rc) : "api_key or api_secret missing");
+        return -1;
+    }
+    if (o->public_key) {
+        fprintf(stderr, "noderr exchange-sim: --public-key needs --api-key-type ed25519 or rsa\n");
+        return -1;
+    }
+    return 0;
+}
+
 int nd_cmd_exchange_sim(int argc, char **argv)
 {
     xsim_opts_t o;
@@ -199,20 +257,24 @@ int nd_cmd_exchange_sim(int argc, char **argv)
                             xsim_option, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
+    nd_binance_key_type_t type = ND_BINANCE_KEY_HMAC;
+    if (o.key_type && nd_binance_key_type_parse(o.key_type, &type) != ND_OK) {
+        fprintf(stderr, "noderr exchange-sim: --api-key-type '%s': expected hmac, ed25519 or "
+                        "rsa\n", o.key_type);
+        return ND_EXIT_USAGE;
+    }
     if (setup(&o) != 0)
         return ND_EXIT_USAGE;
     nd_secret_t sec;
     memset(&sec, 0, sizeof sec);
-    char err[256] = "";
-    nd_err_t rc = nd_secret_load("XSIM", o.secrets_file, &sec, err, sizeof err);
-    if (rc != ND_OK || !sec.api_key[0] || !sec.api_secret[0]) {
-        fprintf(stderr, "noderr exchange-sim: no API key: set NODERR_XSIM_API_KEY and "
-                        "NODERR_XSIM_API_SECRET or give --secrets-file (%s)\n",
-                err[0] ? err : rc != ND_OK ? nd_strerror(rc) : "api_key or api_secret missing");
-        nd_secret_wipe(&sec);
-        return ND_EXIT_USAGE;
+    nd_xsim_auth_t *auth = NULL;
+    int exit_code = ND_EXIT_USAGE;
+    if (type == ND_BINANCE_KEY_HMAC ? load_secret(&o, &sec) == 0
+                                    : load_public_key(&o, type, &sec, &auth) == 0) {
+        o.api.auth = auth;
+        exit_code = serve(&o, &sec);
     }
-    int exit_code = serve(&o, &sec);
+    nd_xsim_auth_destroy(auth);
     nd_secret_wipe(&sec);
     return exit_code;
 }

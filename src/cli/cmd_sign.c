@@ -1,6 +1,8 @@
 /* cmd_sign.c: `noderr sign`, prints a request signature as a venue expects it.
  *
- * binance: hex HMAC-SHA256 of the payload (query string, then body) keyed by the API secret.
+ * binance: the payload (query string, then body) signed by the API key's type (--key-type):
+ * hex HMAC-SHA256 keyed by the secret, or base64 Ed25519 / RSA (PKCS#1 v1.5, SHA-256) with a
+ * PEM private key (nd_binance_signer_t). A PEM key is best given as a 0600 --secrets-file.
  * coinbase-exchange: base64 CB-ACCESS-SIGN, from the Coinbase connector's
  * nd_coinbase_exchange_sign (always built). The secret may come from
  * --secret or, so that it stays out of the process list, from NODERR_<VENUE>_API_SECRET or a
@@ -19,21 +21,30 @@ int nd_cmd_sign(int argc, char **argv);
 
 typedef struct sign_opts {
     const char *venue, *secret, *payload, *body, *timestamp, *method, *path, *secrets_file;
+    const char *key_type;
+    bool url_encoded;
 } sign_opts_t;
 
 static const char usage_text[] =
-    "usage: noderr sign --venue binance [--secret S] --payload P [--body B]\n"
+    "usage: noderr sign --venue binance [--key-type hmac|ed25519|rsa] [--secret S]\n"
+    "                   --payload P [--body B] [--url-encoded]\n"
     "       noderr sign --venue coinbase-exchange [--secret BASE64] --timestamp T\n"
     "                   --method M --path P [--body B]\n"
     "\n"
+    "  --key-type T        binance: the API key's type: hmac (default), ed25519 or rsa;\n"
+    "                      ed25519 and rsa take a PEM private key (PKCS#8)\n"
     "  --secret S          the API secret; without it NODERR_<VENUE>_API_SECRET or\n"
-    "                      --secrets-file FILE (mode 0600) is used\n"
+    "                      --secrets-file FILE (mode 0600 or 0400: api_key=/api_secret=\n"
+    "                      lines, or a bare PEM private key file) is used\n"
     "  --payload P         binance: the query string (totalParams)\n"
     "  --body B            request body, signed after the payload\n"
-    "Prints the signature (binance: lowercase hex; coinbase-exchange: base64).\n";
+    "  --url-encoded       binance: print the signature as it goes into a query string\n"
+    "                      ('+', '/', '=' percent-encoded; hex is unchanged)\n"
+    "Prints the signature (binance hmac: lowercase hex; binance ed25519 and rsa, and\n"
+    "coinbase-exchange: base64, URL-encoded only with --url-encoded).\n";
 
 enum { OPT_VENUE = 256, OPT_SECRET, OPT_PAYLOAD, OPT_BODY, OPT_TIMESTAMP, OPT_METHOD, OPT_PATH,
-       OPT_SECRETS_FILE };
+       OPT_SECRETS_FILE, OPT_KEY_TYPE, OPT_URL_ENCODED };
 
 static const struct option long_options[] = {
     {"venue", required_argument, 0, OPT_VENUE},
@@ -44,6 +55,8 @@ static const struct option long_options[] = {
     {"method", required_argument, 0, OPT_METHOD},
     {"path", required_argument, 0, OPT_PATH},
     {"secrets-file", required_argument, 0, OPT_SECRETS_FILE},
+    {"key-type", required_argument, 0, OPT_KEY_TYPE},
+    {"url-encoded", no_argument, 0, OPT_URL_ENCODED},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -51,9 +64,14 @@ static const struct option long_options[] = {
 static int sign_option(void *ctx, int opt, const char *arg)
 {
     sign_opts_t *o = ctx;
+    if (opt == OPT_URL_ENCODED) {
+        o->url_encoded = true;
+        return 0;
+    }
     const char **slots[] = {&o->venue, &o->secret, &o->payload, &o->body,
-                            &o->timestamp, &o->method, &o->path, &o->secrets_file};
-    if (opt < OPT_VENUE || opt > OPT_SECRETS_FILE)
+                            &o->timestamp, &o->method, &o->path, &o->secrets_file,
+                            &o->key_type};
+    if (opt < OPT_VENUE || opt > OPT_KEY_TYPE)
         return -1;
     *slots[opt - OPT_VENUE] = arg;
     return 0;
@@ -72,19 +90,36 @@ static int load_secret(const sign_opts_t *o, const char *venue_env, nd_secret_t 
     return 0;
 }
 
-static int sign_binance(const sign_opts_t *o, const char *secret)
+/* Where the key came from, for error messages (never the key itself). */
+static const char *key_source(const sign_opts_t *o)
+{
+    return o->secret ? "--secret" : o->secrets_file ? o->secrets_file : "the key";
+}
+
+static int sign_binance(const sign_opts_t *o, nd_binance_key_type_t type, const char *secret)
 {
     if (!o->payload && !o->body) {
         fprintf(stderr, "noderr sign: --venue binance needs --payload (and/or --body)\n");
         return ND_EXIT_USAGE;
     }
     const char *q = o->payload ? o->payload : "", *b = o->body ? o->body : "";
-    char hex[65];
-    if (nd_binance_sign(secret, strlen(secret), q, strlen(q), b, strlen(b), hex) != ND_OK) {
-        fprintf(stderr, "noderr sign: HMAC-SHA256 failed in OpenSSL\n");
+    char err[256] = "", sig[ND_BINANCE_SIGNATURE_MAX];
+    size_t sig_len = 0;
+    nd_binance_signer_t *signer = NULL;
+    nd_err_t rc = nd_binance_signer_create(type, secret, strlen(secret), &signer, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr sign: %s: %s\n", key_source(o), err[0] ? err : nd_strerror(rc));
         return ND_EXIT_USAGE;
     }
-    printf("%s\n", hex);
+    rc = nd_binance_signer_sign(signer, q, strlen(q), b, strlen(b), o->url_encoded, sig,
+                                sizeof sig, &sig_len);
+    nd_binance_signer_destroy(signer);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr sign: %s signing failed in OpenSSL (%s)\n",
+                nd_binance_key_type_name(type), nd_strerror(rc));
+        return ND_EXIT_USAGE;
+    }
+    printf("%s\n", sig);
     return ND_EXIT_OK;
 }
 
@@ -123,6 +158,16 @@ int nd_cmd_sign(int argc, char **argv)
                 o.venue);
         return ND_EXIT_USAGE;
     }
+    nd_binance_key_type_t type = ND_BINANCE_KEY_HMAC;
+    if (o.url_encoded && !binance) {
+        fprintf(stderr, "noderr sign: --url-encoded is only for --venue binance\n");
+        return ND_EXIT_USAGE;
+    }
+    if (o.key_type && (!binance || nd_binance_key_type_parse(o.key_type, &type) != ND_OK)) {
+        fprintf(stderr, "noderr sign: --key-type '%s': %s\n", o.key_type,
+                binance ? "expected hmac, ed25519 or rsa" : "only for --venue binance");
+        return ND_EXIT_USAGE;
+    }
     nd_secret_t sec;
     memset(&sec, 0, sizeof sec);
     const char *secret = o.secret;
@@ -131,7 +176,7 @@ int nd_cmd_sign(int argc, char **argv)
             return ND_EXIT_USAGE;
         secret = sec.api_secret;
     }
-    int rc = binance ? sign_binance(&o, secret) : sign_coinbase_exchange(&o, secret);
+    int rc = binance ? sign_binance(&o, type, secret) : sign_coinbase_exchange(&o, secret);
     nd_secret_wipe(&sec);
     return rc;
 }

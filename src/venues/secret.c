@@ -3,7 +3,8 @@
  * Invariants: a secret value is never copied into err, never logged, and wiped with
  * explicit_bzero when the caller is done; a secrets file is refused unless it is a regular
  * file that only its owner can read (mode 0600 or 0400), because a group- or world-readable
- * key file is a leak already. Error messages name the variable or file and the rule broken,
+ * key file is a leak already. A secrets file is either `name=value` lines or a bare PEM private
+ * key (Binance Ed25519/RSA keys, as `openssl genpkey` writes them). Error messages name the variable or file and the rule broken,
  * never the value. */
 #include "noderr/venue.h"
 
@@ -147,10 +148,45 @@ static nd_err_t parse_file(const char *path, const char *buf, size_t n, nd_secre
     return ND_OK;
 }
 
-/* A secrets file holds a key and a PEM block at most: anything larger is not one. */
-#define SECRETS_FILE_BYTES_MAX 2047
+/* A secrets file holds a key and a PEM block at most (a 4096-bit RSA key is ~3.3 KB of PEM):
+ * anything larger is not one. */
+#define SECRETS_FILE_BYTES_MAX 6143
 
-static nd_err_t from_file(const char *path, nd_secret_t *s, char *err, size_t err_len)
+/* A bare PEM private key file (what `openssl genpkey` writes): the whole file is the secret,
+ * and the API key, which is no secret, may come from NODERR_<VENUE>_API_KEY. */
+static nd_err_t parse_pem_file(const char *venue, const char *path, const char *buf, size_t n,
+                               nd_secret_t *s, char *err, size_t err_len)
+{
+    if (!take(s->api_secret, sizeof s->api_secret, buf, n)) {
+        snprintf(err, err_len, "%s: a PEM key longer than %zu bytes", path,
+                 sizeof s->api_secret - 1);
+        return ND_EINVAL;
+    }
+    if (!memmem(buf, n, "-----END ", 9)) {
+        snprintf(err, err_len, "%s: a PEM key without its -----END line", path);
+        return ND_EINVAL;
+    }
+    pem_normalise(s->api_secret);
+    char name[96];
+    snprintf(name, sizeof name, "NODERR_%s_API_KEY", venue);
+    const char *key = getenv(name);
+    if (key && !take(s->api_key, sizeof s->api_key, key, strlen(key))) {
+        snprintf(err, err_len, "%s is empty or too long", name);
+        return ND_EINVAL;
+    }
+    return ND_OK;
+}
+
+static bool starts_pem(const char *buf, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    return n - i >= 11 && memcmp(buf + i, "-----BEGIN ", 11) == 0;
+}
+
+static nd_err_t from_file(const char *venue, const char *path, nd_secret_t *s, char *err,
+                          size_t err_len)
 {
     /* nd_file_read refuses a FIFO, a device, a directory or a symlink before it opens anything,
      * so a wrong --secrets-file can never block the command. */
@@ -160,7 +196,8 @@ static nd_err_t from_file(const char *path, nd_secret_t *s, char *err, size_t er
                                err_len);
     if (rc != ND_OK)
         return ND_EINVAL;
-    rc = parse_file(path, buf, n, s, err, err_len);
+    rc = starts_pem(buf, n) ? parse_pem_file(venue, path, buf, n, s, err, err_len)
+                            : parse_file(path, buf, n, s, err, err_len);
     explicit_bzero(buf, n);
     nd_free(buf);
     return rc;
@@ -178,7 +215,7 @@ nd_err_t nd_secret_load(const char *venue, const char *path, nd_secret_t *out, c
         snprintf(name, sizeof name, "NODERR_%s_SECRETS_FILE", venue);
         path = getenv(name);
     }
-    nd_err_t rc = path ? from_file(path, &s, err, err_len) : from_env(venue, &s, err, err_len);
+    nd_err_t rc = path ? from_file(venue, path, &s, err, err_len) : from_env(venue, &s, err, err_len);
     if (rc == ND_ENOTFOUND && err_len > 0)
         snprintf(err, err_len, "no NODERR_%s_API_KEY/_API_SECRET and no secrets file", venue);
     if (rc == ND_OK)

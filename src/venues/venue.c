@@ -342,9 +342,10 @@ static void json_body(jbuf_t *b, const nd_md_event_t *e)
         break;
     case ND_MD_STATUS: {
         static const char *const codes[] = {"ack", "shutdown", "heartbeat", "error", "result",
-                                            "resync"};
+                                            "resync", "order_list", "listen_key_expired",
+                                            "stream_terminated"};
         int c = e->u.status.code;
-        jb_str(b, "code", c >= 0 && c <= 5 ? codes[c] : "unknown");
+        jb_str(b, "code", c >= 0 && c <= 8 ? codes[c] : "unknown");
         jb_int(b, "request_id", e->u.status.request_id);
         jb_int(b, "venue_code", e->u.status.venue_code);
         jb_str(b, "text", e->u.status.text);

@@ -3,8 +3,9 @@
  * One request in, one response out, no I/O: the server (xsim_server.c) parses HTTP and calls
  * nd_xsim_api_handle. What Binance documents and this keeps: the /api/v3 paths and JSON shapes;
  * SIGNED endpoints need X-MBX-APIKEY (401 -2014 when absent or malformed, -2015 when unknown),
- * a `signature` parameter, last, that is the hex HMAC-SHA256 of the rest of the query string
- * and body (-1022), and `timestamp` (ms or us) within `recvWindow` (default 5000 ms, at most
+ * a `signature` parameter, last, that signs the rest of the query string and body by the key's
+ * type (xsim_auth.c: HMAC-SHA256 hex, Ed25519 or RSA base64; -1022), and `timestamp` (ms or us)
+ * within `recvWindow` (default 5000 ms, at most
  * 60000, up to 3 decimals) of the server clock and less than 1000 ms ahead of it (-1021); request weights per endpoint summed
  * over the current clock minute, X-MBX-USED-WEIGHT-1M on every answer, 429 with Retry-After
  * (until the minute ends) past the limit, and 418 (an IP ban of 2 minutes, doubling for each
@@ -37,7 +38,7 @@ struct nd_xsim_api {
 
 typedef struct param {
     char key[32];
-    char val[128];
+    char val[768]; /* an RSA-4096 signature is 684 base64 characters */
 } param_t;
 
 typedef struct call {
@@ -270,15 +271,7 @@ static bool signature_ok(const call_t *c)
     else
         return false;
     const char *given = param(c, "signature");
-    char hex[65];
-    const char *secret = c->api->cfg.api_secret;
-    if (!given || strlen(given) != 64 ||
-        nd_binance_sign(secret, strlen(secret), r->query, qlen, r->body, blen, hex) != ND_OK)
-        return false;
-    unsigned diff = 0;
-    for (int i = 0; i < 64; i++)
-        diff |= (unsigned)(tolower((unsigned char)given[i]) ^ hex[i]);
-    return diff == 0;
+    return given && nd_xsim_auth_verify(&c->api->cfg, r->query, qlen, r->body, blen, given);
 }
 
 static bool api_key_ok(const char *key, nd_err_t *rc, call_t *c)

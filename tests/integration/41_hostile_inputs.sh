@@ -159,7 +159,7 @@ hostile events_nul.csv 2 ":2:" surveil --events @
 # Secrets files.
 hostile empty 2 "no api_secret= line" "${SIGN[@]}" --secrets-file @
 hostile binary 2 "" "${SIGN[@]}" --secrets-file @
-hostile long 2 "larger than the 2047 bytes allowed" "${SIGN[@]}" --secrets-file @
+hostile long 2 "larger than the 6143 bytes allowed" "${SIGN[@]}" --secrets-file @
 
 # Output nobody can write: exit 2 naming where, never a silent success.
 STDOUT_FULL="noderr: writing to stdout: No space left on device"

@@ -110,4 +110,73 @@ if grep -qF -e "$SECRET_VALUE" -e "$KEY_VALUE" "$LOG"; then
     fail "a secret appeared in the output"
 fi
 
+check "sign: Ed25519 and RSA keys from a 0600 PEM file"
+ED_KAT="$SHARED/fixtures/binance/signing/ed25519_kat_1_query.json"
+if [ -f "$ED_KAT" ]; then
+    python3 - "$ED_KAT" "$WORK" <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+for name, key in (("ed.pem", "privateKeyPem"), ("ed_pub.pem", "publicKeyPem")):
+    path = os.path.join(sys.argv[2], name)
+    with open(path, "w") as f:
+        f.write(d[key])
+    os.chmod(path, 0o600)
+open(os.path.join(sys.argv[2], "ed_payload"), "w").write(d["signaturePayload"])
+open(os.path.join(sys.argv[2], "ed_want"), "w").write(d["signature"])
+open(os.path.join(sys.argv[2], "ed_want_url"), "w").write(d["signatureUrlEncoded"])
+PY
+    expect_rc 0 "$NODERR" sign --venue binance --key-type ed25519 --secrets-file "$WORK/ed.pem" \
+        --payload "$(cat "$WORK/ed_payload")"
+    [ "$(cat "$OUT")" = "$(cat "$WORK/ed_want")" ] || fail "Ed25519 $(cat "$OUT") != $(cat "$WORK/ed_want")"
+    cat "$OUT" "$ERR" >>"$LOG"
+    expect_rc 0 "$NODERR" sign --venue binance --key-type ed25519 --secrets-file "$WORK/ed.pem" \
+        --payload "$(cat "$WORK/ed_payload")" --url-encoded
+    [ "$(cat "$OUT")" = "$(cat "$WORK/ed_want_url")" ] || fail "URL-encoded Ed25519 differs"
+    # The same key as api_secret= in a secrets file, and from the environment.
+    { printf 'api_key=%s\napi_secret=' "$KEY_VALUE"; cat "$WORK/ed.pem"; } >"$WORK/ed_secrets"
+    chmod 0600 "$WORK/ed_secrets"
+    expect_rc 0 "$NODERR" sign --venue binance --key-type ed25519 --secrets-file "$WORK/ed_secrets" \
+        --payload "$(cat "$WORK/ed_payload")"
+    [ "$(cat "$OUT")" = "$(cat "$WORK/ed_want")" ] || fail "Ed25519 from api_secret= differs"
+    NODERR_BINANCE_API_SECRET="$(cat "$WORK/ed.pem")" run "$NODERR" sign --venue binance \
+        --key-type ed25519 --payload "$(cat "$WORK/ed_payload")"
+    [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = "$(cat "$WORK/ed_want")" ] || fail "Ed25519 from env differs"
+    expect_usage_error "public key" "$NODERR" sign --venue binance --key-type ed25519 \
+        --secrets-file "$WORK/ed_pub.pem" --payload a=1
+    expect_usage_error "an Ed25519 key, not RSA" "$NODERR" sign --venue binance --key-type rsa \
+        --secrets-file "$WORK/ed.pem" --payload a=1
+    expect_usage_error "not an HMAC secret" "$NODERR" sign --venue binance \
+        --secrets-file "$WORK/ed.pem" --payload a=1
+    chmod 0640 "$WORK/ed.pem"
+    expect_usage_error "mode 0600" "$NODERR" sign --venue binance --key-type ed25519 \
+        --secrets-file "$WORK/ed.pem" --payload a=1
+    cat "$OUT" "$ERR" >>"$LOG"
+    if grep -qF "$(sed -n 2p "$WORK/ed.pem")" "$LOG"; then
+        fail "the Ed25519 private key appeared in the output"
+    fi
+else
+    echo "  $ED_KAT absent: Ed25519 vector skipped"
+fi
+openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out "$WORK/rsa.pem" 2>/dev/null ||
+    fail "openssl genpkey rsa failed"
+chmod 0600 "$WORK/rsa.pem"
+expect_rc 0 "$NODERR" sign --venue binance --key-type rsa --secrets-file "$WORK/rsa.pem" \
+    --payload 'symbol=BTCUSDT&side=BUY' --body '&quantity=1'
+WANT_RSA="$(printf 'symbol=BTCUSDT&side=BUY&quantity=1' | openssl dgst -sha256 -sign "$WORK/rsa.pem" | base64 -w0)"
+[ "$(cat "$OUT")" = "$WANT_RSA" ] || fail "RSA signature differs from openssl dgst -sign"
+expect_usage_error "an RSA key, not Ed25519" "$NODERR" sign --venue binance --key-type ed25519 \
+    --secrets-file "$WORK/rsa.pem" --payload a=1
+printf 'not a key\n' >"$WORK/junk.pem"
+chmod 0600 "$WORK/junk.pem"
+expect_usage_error "expected api_key=" "$NODERR" sign --venue binance --key-type rsa \
+    --secrets-file "$WORK/junk.pem" --payload a=1
+expect_usage_error "not a PEM key" "$NODERR" sign --venue binance --key-type rsa --secret junk \
+    --payload a=1
+expect_usage_error "expected hmac, ed25519 or rsa" "$NODERR" sign --venue binance --key-type dsa \
+    --secret x --payload a=1
+expect_usage_error "only for --venue binance" "$NODERR" sign --venue coinbase-exchange \
+    --key-type ed25519 --secret eA== --timestamp 1 --method GET --path /
+expect_usage_error "--url-encoded is only for --venue binance" "$NODERR" sign \
+    --venue coinbase-exchange --url-encoded --secret eA== --timestamp 1 --method GET --path /
+
 echo "91_binance_decode_sign: all checks passed"

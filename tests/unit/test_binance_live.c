@@ -570,12 +570,25 @@ Test(binance_live, user_stream_listen_key_lifecycle, .timeout = 120, .fini = sto
     pump(user_service, u, have_conn, NULL, "the third listenKey connection");
     cr_assert_str_eq(srv.path[2], "/ws/lk3");
     cr_assert_eq(nd_binance_user_keys_created(u), 3);
+    /* eventStreamTerminated: the same key, a new connection (resubscribed). */
+    srv_push("{\"subscriptionId\":0,\"event\":{\"e\":\"eventStreamTerminated\","
+             "\"E\":1790003600001}}");
+    want_conns = 4;
+    pump(user_service, u, have_conn, NULL, "the resubscribed connection");
+    cr_assert_str_eq(srv.path[3], "/ws/lk3");
+    cr_assert_eq(nd_binance_user_keys_created(u), 3);
     nd_binance_user_destroy(u);
     cr_assert_eq(count_lines(rs.log, LOGLINE("POST")), 3);
     cr_assert_eq(count_lines(rs.log, LOGLINE("PUT")), 2);
     cr_assert_eq(count_lines(rs.log, LOGLINE("DELETE") ", \"query\": {\"listenKey\": \"lk3\"}"), 1);
     cr_assert_eq(count_lines(rs.log, "\"apikey_ok\": false"), 0);
-    cr_assert_eq(nrecs, 5); /* listenKeyExpired is not an event */
+    /* Both ends of the subscription reached the sink as STATUS events, with their E. */
+    cr_assert_eq(nrecs, 7);
+    cr_assert_eq(recs[5].kind, ND_MD_STATUS);
+    cr_assert_eq(recs[5].status_code, ND_MD_STATUS_LISTEN_KEY_EXPIRED);
+    cr_assert_eq(recs[5].venue_ts_ns, 1790003600000LL * ND_NS_PER_MS);
+    cr_assert_eq(recs[6].status_code, ND_MD_STATUS_STREAM_TERMINATED);
+    cr_assert_eq(recs[6].venue_ts_ns, 1790003600001LL * ND_NS_PER_MS);
     lws_context_destroy(srv.ctx);
     rest_stop(&rs);
 }

@@ -1,7 +1,8 @@
 /* binance_decode.c: Binance Spot messages -> normalised events (binance.h).
  *
  * One message is tokenized once (json.c) into the decoder's token array, its envelope peeled
- * (combined stream, WebSocket-API user-data wrapper), then decoded by its kind. A message is
+ * (combined stream, WebSocket-API user-data wrapper, whose subscriptionId is kept), then
+ * decoded by its kind. A message is
  * validated completely before any event reaches the sink, so a bad message is only counted,
  * never half-applied. Invariants: no allocation after create; levels of a book event live in
  * the decoder's array until the next call; times are converted from ms (or us, when the
@@ -25,6 +26,7 @@ typedef struct dctx {
     uint32_t obj;
     nd_bad_input_t why;
     const char *field;
+    int64_t subscription_id; /* of a WebSocket-API user data wrapper, -1 when bare */
     /* Binance payload keys are one character: the value index of each, for the current
      * object, so that reading a field is one load instead of a scan of the keys. */
     uint32_t slot[128];
@@ -287,6 +289,10 @@ static bool dec_book_ticker(dctx_t *c, nd_md_event_t *e)
 {
     nd_md_bbo_t *q = &e->u.bbo;
     e->kind = ND_MD_BBO;
+    /* Spot bookTicker has no event time; the futures layout (and any future spot one) has E:
+     * kept when present, and then it must be a valid time. */
+    if (c->slot['E'] && !get_time(c, "E", &e->venue_ts_ns))
+        return false;
     if (!(get_str(c, "s", e->symbol, sizeof e->symbol, false) && get_int(c, "u", &q->update_id) &&
           get_dec(c, "b", &q->bid_px) && get_dec(c, "B", &q->bid_qty) &&
           get_dec(c, "a", &q->ask_px) && get_dec(c, "A", &q->ask_qty)))
@@ -418,6 +424,77 @@ static bool dec_balance_update(dctx_t *c, nd_md_event_t *e)
            get_dec(c, "d", &b->change);
 }
 
+/* listStatus: an order list's state. The member orders ("O": [{s, i, c}]) are checked, and
+ * reported by their own executionReports; the event carries the list's id and states. */
+static bool dec_list_status(dctx_t *c, nd_md_event_t *e)
+{
+    nd_md_status_t *st = &e->u.status;
+    char type[16], list_type[24], list_status[24], reason[64], list_client[ND_VENUE_ID_MAX];
+    int64_t tx_ns;
+    e->kind = ND_MD_STATUS;
+    st->code = ND_MD_STATUS_ORDER_LIST;
+    if (!get_str(c, "s", e->symbol, sizeof e->symbol, false) || !get_time(c, "E", &e->venue_ts_ns) ||
+        !get_int(c, "g", &st->request_id) || !get_str(c, "c", type, sizeof type, false) ||
+        !get_str(c, "l", list_type, sizeof list_type, false) ||
+        !get_str(c, "L", list_status, sizeof list_status, false) ||
+        !get_str(c, "r", reason, sizeof reason, false) ||
+        !get_str(c, "C", list_client, sizeof list_client, false) || !get_time(c, "T", &tx_ns))
+        return false;
+    if (st->request_id < 0)
+        return fail(c, ND_BAD_OUT_OF_RANGE, "g");
+    uint32_t arr = field(c, "O");
+    if (arr == 0)
+        return false;
+    if (c->t[arr].type != ND_J_ARRAY)
+        return fail(c, ND_BAD_MALFORMED, "O");
+    uint32_t top = c->obj, i = arr + 1;
+    for (uint32_t k = 0; k < c->t[arr].size; k++, i = c->t[i].next) {
+        char sym[ND_NAME_MAX], id[ND_VENUE_ID_MAX];
+        int64_t order_id;
+        if (c->t[i].type != ND_J_OBJECT)
+            return fail(c, ND_BAD_MALFORMED, "O");
+        set_obj(c, i);
+        if (!get_str(c, "s", sym, sizeof sym, false) || !get_int(c, "i", &order_id) ||
+            !get_str(c, "c", id, sizeof id, false))
+            return false;
+        set_obj(c, top);
+    }
+    /* The text is informative and documented as cut to status.text when long. */
+    bool rejected = strcmp(reason, "NONE") != 0 && reason[0] != '\0';
+    char line[256];
+    snprintf(line, sizeof line, "%s %s %s %s%s%s", type, list_type, list_status, list_client,
+             rejected ? " reject=" : "", rejected ? reason : "");
+    snprintf(st->text, sizeof st->text, "%.*s", (int)sizeof st->text - 1, line);
+    return true;
+}
+
+/* E of listenKeyExpired: a number, or (as some Binance pages show it) a string of digits. */
+static bool get_time_or_string(dctx_t *c, const char *key, int64_t *out_ns)
+{
+    uint32_t v = field(c, key);
+    if (v == 0 || c->t[v].type != ND_J_STRING)
+        return v != 0 && get_time(c, key, out_ns);
+    nd_jtok_t digits = c->t[v];
+    digits.type = ND_J_NUMBER;
+    int64_t ms;
+    if (digits.escaped || digits.end == digits.start || c->s[digits.start] == '-' ||
+        nd_json_int(c->s, &digits, &ms) != ND_OK || ms >= 9000000000000LL)
+        return fail(c, ND_BAD_NUMBER, key);
+    *out_ns = ms * ND_NS_PER_MS;
+    return true;
+}
+
+/* listenKeyExpired and eventStreamTerminated: the subscription is over and the session must
+ * subscribe again. The listen key in the first is a credential: it is not copied anywhere. */
+static bool dec_stream_end(dctx_t *c, nd_md_event_t *e, nd_md_status_code_t code)
+{
+    e->kind = ND_MD_STATUS;
+    e->u.status.code = code;
+    e->u.status.request_id = code == ND_MD_STATUS_STREAM_TERMINATED ? c->subscription_id : -1;
+    return code == ND_MD_STATUS_LISTEN_KEY_EXPIRED ? get_time_or_string(c, "E", &e->venue_ts_ns)
+                                                   : get_time(c, "E", &e->venue_ts_ns);
+}
+
 /* {"result":...,"id":N}, {"error":{"code","msg"},"id":N}, {"code","msg","id"}. */
 static bool dec_control(dctx_t *c, nd_md_event_t *e)
 {
@@ -432,6 +509,18 @@ static bool dec_control(dctx_t *c, nd_md_event_t *e)
         st->code = c->t[r].type == ND_J_NULL ? ND_MD_STATUS_ACK : ND_MD_STATUS_RESULT;
         /* The result is informative text: a string is decoded, any other value shown as its
          * JSON, and either is cut to status.text as documented there. */
+        /* The WebSocket API's userDataStream.subscribe reply, {"id":..,"status":200,
+         * "result":{"subscriptionId":N}}: an ACK carrying N (events then arrive wrapped in
+         * {"subscriptionId":N,"event":{..}}). */
+        uint32_t sub = c->t[r].type == ND_J_OBJECT && c->t[r].size == 1
+                           ? nd_json_get(c->s, c->t, r, "subscriptionId") : 0;
+        if (sub) {
+            if (nd_json_int(c->s, &c->t[sub], &st->venue_code) != ND_OK || st->venue_code < 0)
+                return fail(c, ND_BAD_NUMBER, "subscriptionId");
+            st->code = ND_MD_STATUS_ACK;
+            snprintf(st->text, sizeof st->text, "subscriptionId=%" PRId64, st->venue_code);
+            return true;
+        }
         if (st->code == ND_MD_STATUS_RESULT && c->t[r].type == ND_J_STRING)
             (void)nd_json_string(c->s, &c->t[r], st->text, sizeof st->text, NULL);
         else if (st->code == ND_MD_STATUS_RESULT)
@@ -483,6 +572,14 @@ static bool dec_event(dctx_t *c, nd_binance_decoder_t *d, nd_md_event_t *e, nd_m
         d->counters.events += c->t[c->slot['B']].size;
         e->kind = ND_MD_NONE; /* already emitted */
         return true;
+    } else if (nd_json_eq(c->s, et, "bookTicker")) {
+        ok = dec_book_ticker(c, e); /* the layout with "e" and "E" (futures; spot omits both) */
+    } else if (nd_json_eq(c->s, et, "listStatus")) {
+        ok = dec_list_status(c, e);
+    } else if (nd_json_eq(c->s, et, "listenKeyExpired")) {
+        ok = dec_stream_end(c, e, ND_MD_STATUS_LISTEN_KEY_EXPIRED);
+    } else if (nd_json_eq(c->s, et, "eventStreamTerminated")) {
+        ok = dec_stream_end(c, e, ND_MD_STATUS_STREAM_TERMINATED);
     } else if (nd_json_eq(c->s, et, "serverShutdown")) {
         e->kind = ND_MD_STATUS;
         e->u.status.code = ND_MD_STATUS_SHUTDOWN;
@@ -584,6 +681,7 @@ nd_err_t nd_binance_decode(nd_binance_decoder_t *d, const char *msg, size_t len,
     c.obj = 0;
     c.why = ND_BAD_MALFORMED;
     c.field = NULL;
+    c.subscription_id = -1;
     nd_md_event_t e;
     memset(&e, 0, offsetof(nd_md_event_t, u));
     e.venue = ND_VENUE_BINANCE;
@@ -595,7 +693,10 @@ nd_err_t nd_binance_decode(nd_binance_decoder_t *d, const char *msg, size_t len,
             return count_bad(d, ND_BAD_TOO_LONG, "stream");
         c.obj = data;
     } else if ((data = nd_json_get(msg, d->tok, 0, "event")) != 0 &&
-               nd_json_get(msg, d->tok, 0, "subscriptionId")) {
+               (stream = nd_json_get(msg, d->tok, 0, "subscriptionId")) != 0) {
+        if (nd_json_int(msg, &d->tok[stream], &c.subscription_id) != ND_OK ||
+            c.subscription_id < 0)
+            return count_bad(d, ND_BAD_NUMBER, "subscriptionId");
         c.obj = data;
     }
     if (d->tok[c.obj].type != ND_J_OBJECT)

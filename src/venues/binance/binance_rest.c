@@ -2,8 +2,10 @@
  * exchangeInfo filters enforced before sending, rate-limit accounting and error mapping.
  *
  * Invariants: a SIGNED request carries timestamp (local clock + server offset) and
- * recvWindow, then the HMAC of the full query string, and the X-MBX-APIKEY header; the API
- * key and secret never appear in err or logs. While a 429's Retry-After runs, calls return
+ * recvWindow, then the signature of the full query string by the key's type (HMAC hex, or
+ * Ed25519 / RSA base64 URL-encoded, through one nd_binance_signer_t made at create), and the
+ * X-MBX-APIKEY header; the API key and secret never appear in err or logs, and the secret's
+ * text is wiped once the signer holds it. While a 429's Retry-After runs, calls return
  * ND_EAGAIN without touching the network; after a 418 (IP ban) every call returns ND_ESTATE,
  * because continuing past a ban lengthens it (2 minutes up to 3 days). A 5xx is "status
  * unknown", never "rejected": the order may exist. */
@@ -18,14 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUERY_MAX 2048
+#define QUERY_MAX 4096 /* the query with a URL-encoded RSA-4096 signature fits */
 
 struct nd_binance_rest {
     nd_http_t *http;
     const nd_clock_t *clock;
     char base[256];
-    nd_secret_t secret;
+    nd_secret_t secret;        /* the API key; api_secret wiped once the signer holds it */
     bool has_secret;
+    nd_binance_signer_t *signer; /* NULL without a secret: public endpoints only */
     int64_t recv_window_ms;
     int64_t weight_limit_1m;
     int64_t offset_ms;
@@ -63,6 +66,22 @@ nd_reject_t nd_binance_map_error(long http_status, int64_t code, const char *msg
     return ND_REJECT_VENUE_ERROR;
 }
 
+/* Parses the key once (a PEM key is checked against key_type here, not at the first order),
+ * then wipes the secret's text: only the signer holds it from now on. */
+static nd_err_t make_signer(nd_binance_rest_t *r, nd_binance_key_type_t key_type, char *err,
+                            size_t err_len)
+{
+    char why[200] = "";
+    nd_err_t rc = nd_binance_signer_create(key_type, r->secret.api_secret,
+                                           strlen(r->secret.api_secret), &r->signer, why,
+                                           sizeof why);
+    explicit_bzero(r->secret.api_secret, sizeof r->secret.api_secret);
+    if (rc != ND_OK)
+        snprintf(err, err_len, "binance rest: the %s API secret: %s",
+                 nd_binance_key_type_name(key_type), why[0] ? why : nd_strerror(rc));
+    return rc;
+}
+
 nd_err_t nd_binance_rest_create(const nd_binance_rest_config_t *config, const nd_clock_t *clock,
                                 nd_binance_rest_t **out, char *err, size_t err_len)
 {
@@ -89,6 +108,11 @@ nd_err_t nd_binance_rest_create(const nd_binance_rest_config_t *config, const nd
         r->secret = *config->secret;
         r->has_secret = true;
     }
+    if (r->has_secret && r->secret.api_secret[0] &&
+        (rc = make_signer(r, config->key_type, err, err_len)) != ND_OK) {
+        nd_binance_rest_destroy(r);
+        return rc;
+    }
     r->clock = clock;
     r->recv_window_ms = config->recv_window_ms ? config->recv_window_ms : 5000;
     r->weight_limit_1m = config->weight_limit_1m ? config->weight_limit_1m : 6000;
@@ -101,6 +125,7 @@ void nd_binance_rest_destroy(nd_binance_rest_t *rest)
     if (!rest)
         return;
     nd_http_destroy(rest->http);
+    nd_binance_signer_destroy(rest->signer);
     nd_secret_wipe(&rest->secret);
     nd_free(rest);
 }
@@ -160,14 +185,15 @@ static nd_err_t build_url(nd_binance_rest_t *r, const char *path, const char *qu
         int64_t ts_ms = now_ns / ND_NS_PER_MS + r->offset_ms;
         n = snprintf(q, sizeof q, "%s%stimestamp=%" PRId64 "&recvWindow=%" PRId64,
                      query ? query : "", query && query[0] ? "&" : "", ts_ms, r->recv_window_ms);
-        if (n < 0 || (size_t)n >= sizeof q - 80)
+        if (n < 0 || (size_t)n >= sizeof q - ND_BINANCE_SIGNATURE_MAX - 12)
             return ND_EINVAL;
-        char hex[65];
-        nd_err_t rc = nd_binance_sign(r->secret.api_secret, strlen(r->secret.api_secret), q,
-                                      (size_t)n, NULL, 0, hex);
+        char sig[ND_BINANCE_SIGNATURE_MAX];
+        size_t sig_len = 0;
+        nd_err_t rc = nd_binance_signer_sign(r->signer, q, (size_t)n, NULL, 0, true, sig,
+                                             sizeof sig, &sig_len);
         if (rc != ND_OK)
             return rc;
-        n = snprintf(q + n, sizeof q - (size_t)n, "&signature=%s", hex) + n;
+        n = snprintf(q + n, sizeof q - (size_t)n, "&signature=%s", sig) + n;
     }
     if (n < 0 || (size_t)n >= sizeof q)
         return ND_EINVAL;
@@ -227,7 +253,7 @@ nd_err_t nd_binance_rest_call(nd_binance_rest_t *r, const char *method, const ch
     nd_err_t rc = gate(r, now_ns, err, err_len);
     if (rc != ND_OK)
         return rc;
-    if (is_signed && (!r->has_secret || !r->secret.api_secret[0] || !r->secret.api_key[0])) {
+    if (is_signed && (!r->signer || !r->secret.api_key[0])) {
         snprintf(err, err_len, "binance rest: %s %s needs an API key and secret", method, path);
         return ND_EINVAL;
     }

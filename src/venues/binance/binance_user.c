@@ -5,7 +5,10 @@
  * decoder turns into ORDER_UPDATE and BALANCE events. A key lives 60 minutes unless kept
  * alive: PUT every keepalive_ns (30 min, as Binance advises) measured on the injected clock.
  * When Binance reports the key gone (-1125 on the PUT, or a listenKeyExpired event) a new key
- * is created and the socket reconnected to it; destroy sends DELETE. Invariants: the key never
+ * is created and the socket reconnected to it; an eventStreamTerminated event reconnects (so
+ * resubscribes) on the current key; destroy sends DELETE. Both events also reach the sink as
+ * STATUS events (LISTEN_KEY_EXPIRED, STREAM_TERMINATED) so the session can record the gap and
+ * reconcile after it. Invariants: the key never
  * appears in logs or err; at most one socket at a time; no REST call from inside a socket
  * callback (callbacks only set flags; nd_binance_user_service acts on them). */
 #include "noderr/binance.h"
@@ -36,6 +39,7 @@ struct nd_binance_user {
     int64_t backoff_min_ns, backoff_max_ns;
     uint32_t keepalives, keys_created;
     bool expired;              /* the key is gone: make a new one */
+    bool terminated;           /* the venue ended the stream: reconnect on the same key */
 };
 
 /* POST: a new listenKey into u->key. */
@@ -65,19 +69,28 @@ static nd_err_t create_key(nd_binance_user_t *u, char *err, size_t err_len)
         return ND_EIO;
     u->keys_created++;
     u->expired = false;
+    u->terminated = false;
     u->last_keepalive_ns = nd_clock_mono_ns(u->clock);
     return ND_OK;
+}
+
+/* Every decoded event passes here first: the two that end the subscription set a flag that
+ * nd_binance_user_service acts on (never a REST call inside a socket callback), then all go
+ * on to the caller's sink. */
+static void on_event(void *ctx, const nd_md_event_t *e)
+{
+    nd_binance_user_t *u = ctx;
+    if (e->kind == ND_MD_STATUS && e->u.status.code == ND_MD_STATUS_LISTEN_KEY_EXPIRED)
+        u->expired = true;
+    if (e->kind == ND_MD_STATUS && e->u.status.code == ND_MD_STATUS_STREAM_TERMINATED)
+        u->terminated = true;
+    u->sink(u->ctx, e);
 }
 
 static void on_message(void *ctx, const char *data, size_t len, int64_t recv_ns)
 {
     nd_binance_user_t *u = ctx;
-    /* Not a normalised event: the key is dead, the service call replaces it. */
-    if (memmem(data, len, "\"e\":\"listenKeyExpired\"", 22)) {
-        u->expired = true;
-        return;
-    }
-    (void)nd_binance_decode(u->dec, data, len, recv_ns, u->sink, u->ctx);
+    (void)nd_binance_decode(u->dec, data, len, recv_ns, on_event, u);
 }
 
 /* (Re)opens the socket on the current key. */
@@ -139,6 +152,16 @@ nd_err_t nd_binance_user_service(nd_binance_user_t *u, int timeout_ms)
             ND_LOG(ND_LOG_WARN, "venue=binance user_stream keepalive_failed code=%" PRId64, code);
         }
     }
+    if (u->terminated && !u->expired) {
+        char err[256];
+        ND_LOG(ND_LOG_WARN, "venue=binance user_stream terminated: resubscribing");
+        u->terminated = false;
+        if (connect_ws(u, err, sizeof err) != ND_OK) {
+            ND_LOG(ND_LOG_ERR, "venue=binance user_stream resubscribe_failed detail=\"%s\"", err);
+            u->terminated = true;
+            return ND_EIO;
+        }
+    }
     if (u->expired) {
         char err[256];
         ND_LOG(ND_LOG_WARN, "venue=binance user_stream listen_key_expired: creating a new one");
@@ -172,7 +195,8 @@ nd_err_t nd_binance_user_create(const nd_binance_user_config_t *cfg, const nd_cl
     u->seed = cfg->seed;
     u->backoff_min_ns = cfg->backoff_min_ns;
     u->backoff_max_ns = cfg->backoff_max_ns;
-    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_base_url, .secret = cfg->secret};
+    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_base_url, .secret = cfg->secret,
+                                       .key_type = cfg->key_type};
     nd_err_t rc = nd_binance_rest_create(&rc_cfg, clock, &u->rest, err, err_len);
     if (rc == ND_OK)
         rc = nd_binance_decoder_create(64, 1u << 16, &u->dec);

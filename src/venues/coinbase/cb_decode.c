@@ -624,8 +624,12 @@ static nd_err_t ex_message(parse_t *p)
         return status_event(p, ND_MD_STATUS_ACK, 0, 0);
     if (nd_json_eq(p->s, t, "error"))
         return status_event(p, ND_MD_STATUS_ERROR, get_str(p, 0, "message"), 0);
-    if (nd_json_eq(p->s, t, "heartbeat"))
+    if (nd_json_eq(p->s, t, "heartbeat")) {
+        /* Its `time` is the venue's clock at the beat: the feed-age check reads it. */
+        if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
+            return ND_EPARSE;
         return status_event(p, ND_MD_STATUS_HEARTBEAT, product, 0);
+    }
     bool known = nd_json_eq(p->s, t, "snapshot") || nd_json_eq(p->s, t, "l2update") ||
                  nd_json_eq(p->s, t, "ticker") || nd_json_eq(p->s, t, "match") ||
                  nd_json_eq(p->s, t, "last_match");

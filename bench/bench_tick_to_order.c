@@ -8,7 +8,8 @@
  * them (combined-stream envelopes), quote_maker requoting on every best bid/offer change.
  *
  * Usage: bench_tick_to_order [MESSAGES] (default 200,000). Prints percentiles for every message
- * and for the messages after which an order (past the risk checks) or a cancel went to the venue. */
+ * and for the messages after which an order (past the risk checks) or a cancel went to the
+ * venue. */
 #include "../src/live/live_int.h"
 #include "bench_time.h"
 #include "noderr/alloc.h"
@@ -70,10 +71,11 @@ static size_t message(nd_rand_t *rng, size_t k, int64_t *mid_cents, char *buf, s
             (unsigned)(1 + nd_rand_below(rng, 900)), 1700000000000LL + (long long)k,
             nd_rand_below(rng, 2) ? "true" : "false");
     return (size_t)snprintf(buf, cap,
-        "{\"stream\":\"btcusdt@bookTicker\",\"data\":{\"u\":%zu,\"s\":\"BTCUSDT\",\"b\":\"%lld.%02lld\","
-        "\"B\":\"0.%05u\",\"a\":\"%lld.%02lld\",\"A\":\"0.%05u\"}}",
-        k, (long long)(bid / 100), (long long)(bid % 100), (unsigned)(1000 + nd_rand_below(rng, 90000)),
-        (long long)(ask / 100), (long long)(ask % 100), (unsigned)(1000 + nd_rand_below(rng, 90000)));
+        "{\"stream\":\"btcusdt@bookTicker\",\"data\":{\"u\":%zu,\"s\":\"BTCUSDT\","
+        "\"b\":\"%lld.%02lld\",\"B\":\"0.%05u\",\"a\":\"%lld.%02lld\",\"A\":\"0.%05u\"}}",
+        k, (long long)(bid / 100), (long long)(bid % 100),
+        (unsigned)(1000 + nd_rand_below(rng, 90000)), (long long)(ask / 100),
+        (long long)(ask % 100), (unsigned)(1000 + nd_rand_below(rng, 90000)));
 }
 
 int main(int argc, char **argv)
@@ -122,7 +124,8 @@ int main(int argc, char **argv)
             ordering[n_order++] = dt;
     }
     double cpu = bench_cpu_s() - cpu0;
-    printf("tick_to_order: %zu messages, %lld bad, %lld orders submitted (%lld rejected), %lld cancelled, "
+    printf("tick_to_order: %zu messages, %lld bad, %lld orders submitted (%lld rejected), "
+           "%lld cancelled, "
            "%lld fills, CPU %.3f s (%.0f ns/message)\n",
            n, (long long)b.bad, (long long)st->orders_submitted, (long long)st->orders_rejected,
            (long long)st->orders_cancelled,

@@ -132,7 +132,8 @@ static void print_summary(const nd_live_config_t *cfg, const nd_live_feed_stats_
         nd_cli_print_json_take(j);
         return;
     }
-    printf("paper session %s on %s%s: %lld events (%lld trades, %lld quotes, %lld bad, %lld late)\n",
+    printf("paper session %s on %s%s: %lld events "
+           "(%lld trades, %lld quotes, %lld bad, %lld late)\n",
            cfg->name, cfg->venue_symbols[0], cfg->symbol_count > 1 ? " and more" : "",
            (long long)st->events, (long long)feed->trades,
            (long long)feed->quotes, (long long)feed->bad, (long long)feed->late);

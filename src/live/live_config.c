@@ -20,7 +20,8 @@
 #define LIVE_CONFIG_BYTES_MAX (1u << 20)
 
 static const char *const top_keys[] = {
-    "name", "state_dir", "venue", "symbol", "symbols", "strategies", "capital", "risk", "paper", "clock",
+    "name", "state_dir", "venue", "symbol", "symbols", "strategies", "capital", "risk", "paper",
+    "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
     NULL,
 };

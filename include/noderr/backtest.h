@@ -33,6 +33,10 @@ typedef struct nd_tick_inputs {
     nd_synth_ticks_config_t synth;
     nd_l2sim_config_t venue;   /* fees are taken from engine.venue's maker and taker fees */
     int64_t sample_ns;         /* equity sampling for the return series, default 60 s */
+    /* A pushed run (nd_event_run_*) only: the venue each instrument trades on (by id), instead
+     * of an L2 simulator: a live session's adapters. Borrowed; each instrument's venue name
+     * must be the venue's facts.name. NULL entries get a simulator. */
+    nd_exec_venue_t *live_venues[ND_VENUES_MAX];
 } nd_tick_inputs_t;
 
 /* Instruments of one bar backtest: data_path's, and one more per further --data. */

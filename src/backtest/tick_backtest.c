@@ -218,6 +218,12 @@ static nd_err_t build_run(nd_event_run_t *run, char *err, size_t err_len)
     ec.book_levels_max = BOOK_LEVELS;
     for (uint32_t k = 0; k < run->inst_count; k++) {
         nd_instrument_t *inst = &run->inst[k];
+        nd_exec_venue_t *live = cfg->ticks.live_venues[k];
+        if (live) {
+            snprintf(inst->venue, sizeof inst->venue, "%s", live->facts.name);
+            ec.venues[k] = live;
+            continue;
+        }
         if (k == 0)
             snprintf(inst->venue, sizeof inst->venue, "l2sim");
         else

@@ -27,6 +27,7 @@ int nd_cmd_sim(int argc, char **argv);
 int nd_cmd_indicator(int argc, char **argv);
 int nd_cmd_strategy(int argc, char **argv);
 int nd_cmd_exchange_sim(int argc, char **argv);
+int nd_cmd_anomaly(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */

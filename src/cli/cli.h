@@ -70,6 +70,7 @@ enum {
     ND_CLI_OPT_DAILY_LOSS,
     ND_CLI_OPT_ALLOW_SHORT,
     ND_CLI_OPT_BREAKER_RESET,
+    ND_CLI_OPT_ANOMALY_THRESHOLD, /* 0..1, 6 places; 0 = off (docs/anomaly.md) */
 };
 struct nd_engine_config;
 /* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */

@@ -32,6 +32,7 @@
 #include "noderr/clock.h"
 #include "noderr/err.h"
 #include "noderr/exec_venue.h"
+#include "noderr/feed_monitor.h"
 #include "noderr/market.h"
 #include "noderr/order.h"
 #include "noderr/portfolio.h"
@@ -169,6 +170,14 @@ nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6);
 /* The same, saying which input failed (feed_monitor.h); recorded in the trip's detail. */
 nd_err_t nd_engine_data_integrity_fail_input(nd_engine_t *e, nd_integrity_input_t input,
                                              int64_t measured_e6);
+
+/* Checks a live session's feeds (feed_monitor.h) and reference price (may be NULL) at the
+ * engine's time; a failure trips the data-integrity breaker with the input and the measured
+ * value (nd_engine_data_integrity_fail_input). *verdict (may be NULL) gets what the check found.
+ * A no-op while a data-integrity halt is in force. */
+nd_err_t nd_engine_feed_check(nd_engine_t *e, const nd_feed_monitor_t *monitor,
+                              const nd_refprice_result_t *ref,
+                              nd_feed_verdict_t *verdict /* OUT, may be NULL */);
 
 /* One observation of instrument_id's anomaly model from outside the market events (a live
  * session's, with the feed latency it measures): scored, and a confidence at or above

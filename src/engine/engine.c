@@ -608,6 +608,20 @@ nd_err_t nd_engine_data_integrity_fail_input(nd_engine_t *e, nd_integrity_input_
     return rc != ND_OK ? rc : frc;
 }
 
+nd_err_t nd_engine_feed_check(nd_engine_t *e, const nd_feed_monitor_t *monitor,
+                              const nd_refprice_result_t *ref, nd_feed_verdict_t *verdict)
+{
+    ND_ASSERT(e != NULL && e->started && monitor != NULL);
+    e->now_ns = nd_clock_now_ns(e->clock);
+    nd_feed_verdict_t v;
+    bool failed = nd_feed_monitor_check(monitor, e->now_ns, ref, &v);
+    if (verdict)
+        *verdict = v;
+    if (!failed)
+        return ND_OK;
+    return nd_engine_data_integrity_fail_input(e, v.input, v.measured_e6 < 0 ? 0 : v.measured_e6);
+}
+
 const nd_engine_stats_t *nd_engine_stats(const nd_engine_t *e)
 {
     return &e->stats;

@@ -492,3 +492,53 @@ Test(anomaly_calibration, false_alarm_rate_on_the_shared_history, .timeout = 120
     for (int i = 0; i < 4; i++)
         nd_free(streams[i]);
 }
+
+/* ---- the event-level path: trades and quotes cut into buckets ------------------------------ */
+
+Test(anomaly_breaker, market_events_feed_the_model_and_a_crash_trips)
+{
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "sim"), ND_OK);
+    nd_engine_config_t cfg;
+    nd_engine_config_default(&cfg);
+    cfg.risk.anomaly_threshold_e6 = 800000;
+    cfg.anomaly_bucket_ns = ND_NS_PER_MIN;
+    static nd_clock_sim_t clk;
+    nd_clock_sim_init(&clk, T0);
+    char err[256];
+    nd_engine_t *e = NULL;
+    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clk.clock, &e, err, sizeof err), ND_OK, "%s", err);
+    static const double none[1] = {0};
+    cr_assert_eq(nd_engine_add_strategy(e, &long_def, none, 0, 1000000, err, sizeof err), ND_OK);
+    run_log_t log;
+    memset(&log, 0, sizeof log);
+    nd_engine_listener_t l = {log_event, NULL, NULL, &log};
+    nd_engine_set_listener(e, &l);
+    cr_assert_eq(nd_engine_start(e, err, sizeof err), ND_OK, "%s", err);
+    nd_rand_t rng;
+    nd_rand_init(&rng, 11);
+    double px = 10000.0;
+    int64_t crash_ts = T0 + 48 * ND_NS_PER_HOUR;
+    uint64_t seq = 0;
+    for (int64_t ts = T0; ts <= crash_ts + 2 * ND_NS_PER_MIN; ts += 10 * ND_NS_PER_SEC) {
+        px *= ts == crash_ts ? 0.7 : exp(0.0003 * nd_rand_normal(&rng));
+        int64_t p = (int64_t)(px * 100) * 1000000;
+        nd_market_event_t ev = {.kind = ND_MARKET_TRADE, .seq = seq++};
+        ev.u.trade = (nd_trade_tick_t){ts, 0, ND_SIDE_BUY, p,
+                                       (ts == crash_ts ? 50 : 1) * U / 100, (int64_t)seq};
+        nd_market_event_t q = {.kind = ND_MARKET_QUOTE, .seq = seq++};
+        q.u.quote = (nd_quote_tick_t){ts, 0, p - 1000000, U, p + 1000000, U, 0};
+        cr_assert_eq(nd_clock_sim_set(&clk, ts), ND_OK);
+        cr_assert_eq(nd_engine_on_event(e, &ev), ND_OK);
+        cr_assert_eq(nd_engine_on_event(e, &q), ND_OK);
+        if (ts < crash_ts + ND_NS_PER_MIN)
+            cr_assert_eq(log.breakers, 0, "a trip before the crash's bucket closed");
+    }
+    cr_assert_eq(log.breakers, 1);
+    cr_assert_eq(log.trip.kind, ND_BREAKER_ANOMALY);
+    cr_assert_eq(log.trip.ts_ns, crash_ts + ND_NS_PER_MIN); /* when the crash's bucket closed */
+    cr_assert(log.trip.detail.scored & (1u << ND_ANOMALY_SPREAD));
+    cr_assert(log.trip.detail.scored & (1u << ND_ANOMALY_RETURN));
+    cr_assert_eq(nd_engine_anomaly(e, 0)->interval_ns, ND_NS_PER_MIN);
+    nd_engine_destroy(e);
+}

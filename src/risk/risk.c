@@ -368,7 +368,8 @@ bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
         r->halt_end_ns = 0;
         if (r->halt_kind == ND_BREAKER_DRAWDOWN)
             r->_peak = equity_ext;
-        else if (r->cfg.daily_loss_reset.kind == ND_BREAKER_RESET_AFTER)
+        else if (r->halt_kind == ND_BREAKER_DAILY_LOSS &&
+                 r->cfg.daily_loss_reset.kind == ND_BREAKER_RESET_AFTER)
             r->_day_open = equity_ext;
     }
     r->_last_equity = equity_ext;

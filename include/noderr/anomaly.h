@@ -100,6 +100,7 @@ typedef struct nd_anomaly {
     int64_t _last_ts_ns;
     double _move;
     nd__anomaly_est_t _est[ND_ANOMALY_SCORES];
+    double _slope[ND_ANOMALY_SCORES + 1][3]; /* the tail tables' segment slopes */
 } nd_anomaly_t;
 
 /* ND_EINVAL for a negative interval, a window not > 0, span 0 or warmup < span. */

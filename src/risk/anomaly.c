@@ -49,6 +49,9 @@ const char *nd_anomaly_input_name(nd_anomaly_input_t input)
     return "unknown";
 }
 
+static const double *tail_table(int input);
+static void tail_slopes(const double *t, double slope[]);
+
 nd_err_t nd_anomaly_init(nd_anomaly_t *m, const nd_anomaly_config_t *cfg)
 {
     ND_ASSERT(m != NULL && cfg != NULL);
@@ -59,12 +62,14 @@ nd_err_t nd_anomaly_init(nd_anomaly_t *m, const nd_anomaly_config_t *cfg)
     m->interval_ns = cfg->interval_ns;
     m->_alpha = 1.0 / (double)cfg->span;
     m->_last_ts_ns = INT64_MIN;
+    for (int k = 0; k <= ND_ANOMALY_SCORES; k++)
+        tail_slopes(tail_table(k), m->_slope[k]);
     m->last.top = -1;
     return ND_OK;
 }
 
 /* ---- The calibrated tails ------------------------------------------------------------------
- * Each table is the calm z quantiles `noderr anomaly --quantiles` printed for the shared
+ * Each table is the calm z quantiles `noderr anomaly` prints ("calm z") for the shared
  * history's hourly candles (BTCUSDT, ETHUSDT, BNBUSDT, SOLUSDT -1h.csv, 2020-2023, every known
  * event's wider span left out; docs/anomaly.md "Calibration"): z[i] is exceeded by a share
  * 10^-(i+1) of the calm observations. Below z[0] the tail runs linearly in log q from q = 1 at
@@ -90,20 +95,32 @@ static const double *tail_table(int input)
                                         : tail_volume;
 }
 
-/* The tail share at z of a table (see above). */
-static double tail_at(const double *t, double z)
+/* The slope of each segment of table t: decades of q per unit of ln z. */
+static void tail_slopes(const double *t, double slope[])
+{
+    for (int i = 0; i + 1 < TAIL_POINTS; i++)
+        slope[i] = -1.0 / log(t[i + 1] / t[i]);
+}
+
+/* log10 of the tail share at z of table t with its slopes (see above): one log at most. */
+static double tail_log10(const double *t, const double *slope, double z)
 {
     if (!(z > 0.0))
-        return 1.0;
+        return 0.0;
     if (z <= t[0])
-        return pow(10.0, -z / t[0]);
+        return -z / t[0];
     int i = 0;
     while (i + 2 < TAIL_POINTS && z > t[i + 1])
         i++;
     /* log10 q runs from -(i+1) at t[i] to -(i+2) at t[i+1], linear in ln z. */
-    double slope = -1.0 / (log(t[i + 1]) - log(t[i]));
-    double lq = -(double)(i + 1) + slope * (log(z) - log(t[i]));
-    return pow(10.0, lq);
+    return -(double)(i + 1) + slope[i] * log(z / t[i]);
+}
+
+static double tail_at(const double *t, double z)
+{
+    double slope[TAIL_POINTS - 1];
+    tail_slopes(t, slope);
+    return pow(10.0, tail_log10(t, slope, z));
 }
 
 double nd_anomaly_tail(nd_anomaly_input_t input, double z)
@@ -178,34 +195,35 @@ static int64_t saturate_e6(double v)
     return (int64_t)llround(s);
 }
 
-/* Scores then learns one value of score slot k; returns its tail share, 2 when not scored. */
+/* Scores then learns one value of score slot k; returns log10 of its tail share, 1 when not
+ * scored. */
 static double score_one(nd_anomaly_t *m, nd_anomaly_score_t *s, int k, double value)
 {
     nd__anomaly_est_t *est = &m->_est[k];
     double x = by_size(k) ? fabs(value) : log(value);
-    double q = 2.0;
+    double lq = 1.0;
     s->value_e6[k] = saturate_e6(value);
     if (est->n >= m->cfg.warmup && est->scale > 0.0) {
         double z = z_of(est, x);
-        q = nd_anomaly_tail((nd_anomaly_input_t)k, z);
+        lq = tail_log10(tail_table(k), m->_slope[k], z);
         s->scored |= 1u << k;
         s->z_e3[k] = (int64_t)llround(z * 1000.0);
     }
     learn(k, est, m->_alpha, x);
-    return q;
+    return lq;
 }
 
 /* The evidence: the sum of the EVIDENCE_TERMS largest -log10 q over the scored inputs. The
  * evidence table was calibrated on bars, which score three (return, move, volume); a live feed
  * scoring more would otherwise add evidence on every calm observation. */
 #define EVIDENCE_TERMS 3
-static double evidence_of(const double q[ND_ANOMALY_SCORES])
+static double evidence_of(const double lq[ND_ANOMALY_SCORES])
 {
     double top[EVIDENCE_TERMS] = {0.0, 0.0, 0.0};
     for (int k = 0; k < ND_ANOMALY_SCORES; k++) {
-        if (q[k] > 1.5)
-            continue;
-        double e = -log10(q[k]);
+        if (lq[k] > 0.5)
+            continue; /* not scored */
+        double e = -lq[k];
         for (int i = 0; i < EVIDENCE_TERMS; i++) {
             if (e > top[i]) {
                 double t = top[i];
@@ -243,28 +261,29 @@ nd_err_t nd_anomaly_observe(nd_anomaly_t *m, const nd_anomaly_obs_t *obs, nd_ano
     s.ts_ns = obs->ts_ns;
     s.present = obs->present & ((1u << ND_ANOMALY_INPUTS) - 1);
     s.top = -1;
-    double q_min = 2.0, q[ND_ANOMALY_SCORES];
+    double lq_min = 1.0, lq[ND_ANOMALY_SCORES];
     for (int k = 0; k < ND_ANOMALY_SCORES; k++) {
-        q[k] = 2.0;
+        lq[k] = 1.0;
         if (k == ND_ANOMALY_MOVE && (s.present & (1u << ND_ANOMALY_RETURN))) {
             m->_move += (obs->value[ND_ANOMALY_RETURN] - m->_move) / MOVE_SPAN;
-            q[k] = score_one(m, &s, k, m->_move * MOVE_SPAN);
+            lq[k] = score_one(m, &s, k, m->_move * MOVE_SPAN);
         } else if (k < ND_ANOMALY_INPUTS && (s.present & (1u << k))) {
-            q[k] = score_one(m, &s, k, obs->value[k]);
+            lq[k] = score_one(m, &s, k, obs->value[k]);
         }
-        if (q[k] > 1.5)
+        if (lq[k] > 0.5)
             continue;
-        if (q[k] < q_min) {
-            q_min = q[k];
+        if (lq[k] < lq_min) {
+            lq_min = lq[k];
             s.top = k;
         }
     }
-    double evidence = evidence_of(q);
+    double evidence = evidence_of(lq);
     s.warm = s.scored != 0;
     s.evidence_e3 = (int64_t)llround(evidence * 1000.0);
     if (s.warm && m->interval_ns > 0) {
         double per_window = (double)m->cfg.window_ns / (double)m->interval_ns;
-        double c = exp(-per_window * nd_anomaly_evidence_tail(evidence));
+        double q = pow(10.0, tail_log10(tail_evidence, m->_slope[ND_ANOMALY_SCORES], evidence));
+        double c = exp(-per_window * q);
         int64_t c_e6 = (int64_t)floor(c * 1e6);
         s.confidence_e6 = c_e6 < 0 ? 0 : c_e6 > 1000000 ? 1000000 : c_e6;
     }

@@ -11,8 +11,8 @@
  * at the next UTC midnight, or a fixed time after the trip. Backtest defaults: drawdown never,
  * daily loss next-day; live sessions default to never for both. The kill switch and a
  * data-integrity halt never lift by themselves; an anomaly halt (the anomaly-confidence
- * breaker, anomaly.h) lifts by its own policy, never by default. Every trip is recorded with its time, measured
- * value and threshold.
+ * breaker, anomaly.h) lifts by its own policy, never by default. Every trip is recorded with
+ * its time, measured value and threshold (data integrity and anomaly: with their inputs).
  *
  * Percentages are integers in hundredths of a percent (_pct_e2: 1200 = 12%); 0 switches a
  * check off. Equity is passed in any exact integer scale (the portfolio's extended scale) plus

@@ -102,9 +102,9 @@ static void print_text(const anomaly_opts_t *o, const nd_anomaly_report_t *r)
     printf("threshold      %.6f: %llu trips, %llu in calm periods\n",
            (double)r->threshold_e6 / 1e6, (unsigned long long)r->trips,
            (unsigned long long)r->calm_trips);
+    double rate = per_1000h(r->calm_trips, r->calm_hours);
     printf("calm           %llu observations, %.1f hours: %.3f trips per 1000 hours, %.4f per "
-           "day\n", (unsigned long long)r->calm, r->calm_hours,
-           per_1000h(r->calm_trips, r->calm_hours), per_1000h(r->calm_trips, r->calm_hours) * 0.024);
+           "day\n", (unsigned long long)r->calm, r->calm_hours, rate, rate * 0.024);
     size_t n = 0;
     const nd_anomaly_event_window_t *ev = nd_anomaly_known_events(&n);
     for (size_t i = 0; i < n; i++) {

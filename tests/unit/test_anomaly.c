@@ -313,7 +313,8 @@ static int run_seed(uint64_t seed, run_log_t *log, nd_engine_t **out)
     nd_clock_sim_init(&clk, T0);
     char err[256];
     nd_engine_t *e = NULL;
-    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clk.clock, &e, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clk.clock, &e, err, sizeof err), ND_OK, "%s",
+                 err);
     static const double none[1] = {0};
     cr_assert_eq(nd_engine_add_strategy(e, &long_def, none, 0, 1000000, err, sizeof err), ND_OK);
     memset(log, 0, sizeof *log);
@@ -326,11 +327,11 @@ static int run_seed(uint64_t seed, run_log_t *log, nd_engine_t **out)
         double r = k == crash ? -0.10 - 0.1 * nd_rand_uniform(&rng) : 0.004 * nd_rand_normal(&rng);
         double open = px;
         px *= exp(r);
+        double volume = 1000.0 * exp(0.3 * nd_rand_normal(&rng)) * (k == crash ? 8 : 1);
         nd_bar_t b = {T0 + k * ND_NS_PER_HOUR, (int64_t)(open * 100) * 1000000,
                       (int64_t)(fmax(open, px) * 100 + 1) * 1000000,
                       (int64_t)(fmin(open, px) * 100 - 1) * 1000000, (int64_t)(px * 100) * 1000000,
-                      (int64_t)(1000.0 * exp(0.3 * nd_rand_normal(&rng)) * (k == crash ? 8 : 1)) * U,
-                      0, 0};
+                      (int64_t)volume * U, 0, 0};
         cr_assert_eq(nd_clock_sim_set(&clk, b.ts_ns), ND_OK);
         cr_assert_eq(nd_engine_on_bar(e, &b), ND_OK, "seed=%llu bar %d", (unsigned long long)seed,
                      k);
@@ -507,7 +508,8 @@ Test(anomaly_breaker, market_events_feed_the_model_and_a_crash_trips)
     nd_clock_sim_init(&clk, T0);
     char err[256];
     nd_engine_t *e = NULL;
-    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clk.clock, &e, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clk.clock, &e, err, sizeof err), ND_OK, "%s",
+                 err);
     static const double none[1] = {0};
     cr_assert_eq(nd_engine_add_strategy(e, &long_def, none, 0, 1000000, err, sizeof err), ND_OK);
     run_log_t log;

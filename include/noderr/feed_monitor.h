@@ -46,11 +46,12 @@ typedef struct nd_feed_monitor {
  * feeds, the first registered), so the verdict is deterministic. */
 typedef struct nd_feed_verdict {
     bool failed;
-    nd_integrity_input_t input;   /* ND_INTEGRITY_STALE, _SEQ_GAP or _REFPRICE */
+    nd_integrity_input_t input;   /* ND_INTEGRITY_STALE, _SEQ_GAP, _REFPRICE, _REFPRICE_SOURCES */
     int32_t feed;                 /* the feed's index; -1 for the reference price */
     int64_t measured_e6;          /* stale: the age, gap: how long it is open, both in
                                      microseconds (seconds x 10^6); refprice: the largest
-                                     deviation in millionths (bps x 100) */
+                                     deviation in millionths (bps x 100); refprice_sources: the
+                                     fresh sources x 10^6 */
     int64_t bound_e6;             /* the bound in the same unit (refprice: 0) */
 } nd_feed_verdict_t;
 

@@ -96,10 +96,11 @@ typedef enum nd_integrity_input {
     ND_INTEGRITY_UNSPECIFIED = 0,     /* the caller did not say */
     ND_INTEGRITY_STALE = 1,           /* a feed without an update for longer than its bound */
     ND_INTEGRITY_SEQ_GAP = 2,         /* a sequence gap not recovered within its bound */
-    ND_INTEGRITY_REFPRICE = 3         /* the reference price's status is HALT (refprice.h) */
+    ND_INTEGRITY_REFPRICE = 3,        /* the reference price is HALT: a source strays (refprice.h) */
+    ND_INTEGRITY_REFPRICE_SOURCES = 4 /* the reference price is HALT: too few fresh sources */
 } nd_integrity_input_t;
 
-/* "unspecified", "stale", "seq_gap", "refprice". */
+/* "unspecified", "stale", "seq_gap", "refprice", "refprice_sources". */
 const char *nd_integrity_input_name(nd_integrity_input_t input);
 
 /* When a halt of this kind that tripped at trip_ns lifts by itself under cfg: INT64_MAX for never

@@ -108,9 +108,12 @@ bool nd_feed_monitor_check(const nd_feed_monitor_t *m, int64_t now_ns,
         }
     }
     if (ref && ref->status == ND_REFPRICE_HALT) {
+        /* A halt with a straying source is a deviation (halt_on_deviation); one without is too
+         * few fresh sources. */
         out->failed = true;
-        out->input = ND_INTEGRITY_REFPRICE;
-        out->measured_e6 = (int64_t)ref->max_deviation_bps * 100;
+        out->input = ref->deviating_mask ? ND_INTEGRITY_REFPRICE : ND_INTEGRITY_REFPRICE_SOURCES;
+        out->measured_e6 = ref->deviating_mask ? (int64_t)ref->max_deviation_bps * 100
+                                               : (int64_t)ref->fresh * 1000000;
         return true;
     }
     return false;

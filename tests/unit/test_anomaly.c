@@ -396,6 +396,14 @@ static nd_err_t find_anomaly(void *ctx, const nd_record_t *rec)
     return ND_OK;
 }
 
+static nd_err_t find_integrity(void *ctx, const nd_record_t *rec)
+{
+    char *detail = ctx;
+    if (rec->kind == ND_RECORD_BREAKER && strcmp(rec->event, "data_integrity") == 0)
+        snprintf(detail, 1024, "%s|%s", rec->reason, rec->detail);
+    return ND_OK;
+}
+
 Test(anomaly_breaker, the_trip_is_in_the_audit_chain_with_its_inputs)
 {
     char path[] = "/tmp/nd_anomaly_auditXXXXXX";
@@ -425,6 +433,17 @@ Test(anomaly_breaker, the_trip_is_in_the_audit_chain_with_its_inputs)
     cr_assert(strstr(detail, "confidence 0.812345 >= 0.8000 (by return)"), "%s", detail);
     cr_assert(strstr(detail, "\"return\":{\"value_e6\":-90000,\"z_e3\":25000}"), "%s", detail);
     cr_assert(strstr(detail, "\"evidence_e3\":12345"), "%s", detail);
+    /* a data-integrity trip says which input failed */
+    nd_risk_t r2 = risk_with(800000, NULL);
+    nd_risk_data_integrity_fail_input(&r2, T0 + 1, 10000 * U, ND_INTEGRITY_SEQ_GAP, 2500000);
+    ev.ts_ns = T0 + 1;
+    ev.u.breaker = r2.events[0];
+    cr_assert_eq(nd_recorder_on_event(rec, &ev), ND_OK);
+    cr_assert_eq(nd_recorder_flush(rec, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_store_scan(store, NULL, detail, find_integrity, err, sizeof err), ND_OK);
+    cr_assert(strstr(detail, "data_integrity breaker tripped: seq_gap, measured 2500000"), "%s",
+              detail);
+    cr_assert(strstr(detail, "\"input\":\"seq_gap\""), "%s", detail);
     nd_audit_result_t audit;
     cr_assert_eq(nd_audit_verify(store, &audit, err, sizeof err), ND_OK, "%s", err);
     cr_assert_eq(audit.problem, ND_AUDIT_OK, "%s", nd_audit_problem_name(audit.problem));

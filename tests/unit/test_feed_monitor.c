@@ -107,6 +107,10 @@ Test(feed_monitor, reference_price_and_the_order_of_inputs)
     cr_assert_eq(v.input, ND_INTEGRITY_REFPRICE);
     cr_assert_eq(v.feed, -1);
     cr_assert_eq(v.measured_e6, 25000); /* 250 bps = 2.5% */
+    nd_refprice_result_t few = {ND_REFPRICE_HALT, 100, 1, 0, 0};
+    cr_assert(nd_feed_monitor_check(&mon, T0, &few, &v));
+    cr_assert_eq(v.input, ND_INTEGRITY_REFPRICE_SOURCES);
+    cr_assert_eq(v.measured_e6, 1000000); /* one fresh source */
     /* stale comes first */
     cr_assert(nd_feed_monitor_check(&mon, T0 + 6 * ND_NS_PER_SEC, &halt, &v));
     cr_assert_eq(v.input, ND_INTEGRITY_STALE);

@@ -146,6 +146,10 @@ nd_err_t nd_anomaly_bucket_init(nd_anomaly_bucket_t *b, int64_t interval_ns,
  * bucket's observation. The event itself always lands in the open bucket. O(1). */
 bool nd_anomaly_bucket_push(nd_anomaly_bucket_t *b, const nd_market_event_t *ev,
                             nd_anomaly_obs_t *out /* OUT */);
+/* The top of an L2 book after a complete book event of the open bucket (the event itself went
+ * through nd_anomaly_bucket_push first): counted as a quote, so a depth-only stream has a price
+ * and a spread. Ignored unless 0 < bid_px < ask_px. O(1). */
+void nd_anomaly_bucket_top(nd_anomaly_bucket_t *b, int64_t bid_px, int64_t ask_px);
 /* The observation of a bar: the log return from prev_close (0: none) and the volume. */
 void nd_anomaly_obs_from_bar(const nd_bar_t *bar, int64_t prev_close, const nd_instrument_t *inst,
                              nd_anomaly_obs_t *out /* OUT */);

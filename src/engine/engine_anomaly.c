@@ -59,12 +59,15 @@ nd_err_t nd__engine_anomaly_bar(nd_engine_t *e, const nd_bar_t *bar)
     return observe(e, i, &obs);
 }
 
-nd_err_t nd__engine_anomaly_event(nd_engine_t *e, uint32_t i, const nd_market_event_t *ev)
+nd_err_t nd__engine_anomaly_event(nd_engine_t *e, uint32_t i, const nd_market_event_t *ev,
+                                  const nd_book_view_t *book)
 {
     nd_anomaly_obs_t obs;
-    if (!nd_anomaly_bucket_push(&e->anomaly_buckets[i], ev, &obs))
-        return ND_OK;
-    return observe(e, i, &obs);
+    nd_anomaly_bucket_t *b = &e->anomaly_buckets[i];
+    bool closed = nd_anomaly_bucket_push(b, ev, &obs);
+    if (book && book->has_bid && book->has_ask)
+        nd_anomaly_bucket_top(b, book->best_bid.px, book->best_ask.px);
+    return closed ? observe(e, i, &obs) : ND_OK;
 }
 
 nd_err_t nd_engine_anomaly_observe(nd_engine_t *e, uint32_t instrument_id,

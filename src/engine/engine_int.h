@@ -103,7 +103,8 @@ void nd__engine_anomaly_free(nd_engine_t *e);
 /* Feeds a bar (after its mark) or a market event of instrument i to its model; a trip takes
  * the breaker path. Only when e->anomaly is set. */
 nd_err_t nd__engine_anomaly_bar(nd_engine_t *e, const nd_bar_t *bar);
-nd_err_t nd__engine_anomaly_event(nd_engine_t *e, uint32_t i, const nd_market_event_t *ev);
+nd_err_t nd__engine_anomaly_event(nd_engine_t *e, uint32_t i, const nd_market_event_t *ev,
+                                  const nd_book_view_t *book /* a complete book event's, or NULL */);
 
 /* Strategy context entry points (engine_orders.c). */
 nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction);

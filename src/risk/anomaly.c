@@ -363,14 +363,20 @@ bool nd_anomaly_bucket_push(nd_anomaly_bucket_t *b, const nd_market_event_t *ev,
     if (ev->kind == ND_MARKET_TRADE) {
         b->last_px = ev->u.trade.px;
         b->volume += ev->u.trade.qty;
-    } else if (ev->kind == ND_MARKET_QUOTE && ev->u.quote.bid_px > 0 &&
-               ev->u.quote.ask_px > ev->u.quote.bid_px) {
-        const nd_quote_tick_t *q = &ev->u.quote;
-        b->last_mid2 = q->bid_px + q->ask_px;
-        b->spread_sum_bps += (double)(q->ask_px - q->bid_px) * 2e4 / (double)b->last_mid2;
-        b->quotes++;
+    } else if (ev->kind == ND_MARKET_QUOTE) {
+        nd_anomaly_bucket_top(b, ev->u.quote.bid_px, ev->u.quote.ask_px);
     }
     return closed;
+}
+
+void nd_anomaly_bucket_top(nd_anomaly_bucket_t *b, int64_t bid_px, int64_t ask_px)
+{
+    ND_ASSERT(b != NULL);
+    if (bid_px <= 0 || ask_px <= bid_px)
+        return;
+    b->last_mid2 = bid_px + ask_px;
+    b->spread_sum_bps += (double)(ask_px - bid_px) * 2e4 / (double)b->last_mid2;
+    b->quotes++;
 }
 
 void nd_anomaly_obs_from_bar(const nd_bar_t *bar, int64_t prev_close, const nd_instrument_t *inst,

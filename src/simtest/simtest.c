@@ -117,7 +117,9 @@ static void draw_config(sim_t *s, nd_engine_config_t *cfg)
 /* The anomaly breaker, in one world in three, drawn from its own stream (the seed's other draws,
  * and so every world drawn before the breaker existed, stay as they were): a threshold from 0.5
  * to 0.99, a short memory (8-24 observations, warm after 1-2 memories) so the crashes of a
- * 300-bar world trip it, buckets of 1 s to 15 min in event-level worlds, and a reset policy. */
+ * 300-bar world trip it, and a reset policy. Event-level worlds last seconds to minutes: their
+ * buckets are 10 ms to 1 s and the calm window 200-2,000 buckets, so the breaker can trip on
+ * the synthetic market's own moves. */
 static void draw_anomaly(sim_t *s, nd_engine_config_t *cfg)
 {
     nd_rand_t rng;
@@ -127,8 +129,10 @@ static void draw_anomaly(sim_t *s, nd_engine_config_t *cfg)
     cfg->risk.anomaly_threshold_e6 = 500000 + (int64_t)nd_rand_below(&rng, 490001);
     cfg->anomaly.span = 8 + (uint32_t)nd_rand_below(&rng, 17);
     cfg->anomaly.warmup = cfg->anomaly.span * (1 + (uint32_t)nd_rand_below(&rng, 2));
-    static const int64_t buckets[] = {ND_NS_PER_SEC, ND_NS_PER_MIN, 15 * ND_NS_PER_MIN};
-    cfg->anomaly_bucket_ns = buckets[nd_rand_below(&rng, 3)];
+    if (s->events_world) {
+        cfg->anomaly_bucket_ns = (1 + (int64_t)nd_rand_below(&rng, 100)) * 10 * ND_NS_PER_MS;
+        cfg->anomaly.window_ns = cfg->anomaly_bucket_ns * (200 + (int64_t)nd_rand_below(&rng, 1801));
+    }
     if (nd_rand_below(&rng, 2) == 0)
         cfg->risk.anomaly_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER,
                                                        (1 + (int64_t)nd_rand_below(&rng, 48)) *
@@ -516,8 +520,8 @@ static nd_err_t build(sim_t *s, char *err, size_t err_len)
     draw_instruments(s);
     nd_engine_config_t cfg;
     draw_config(s, &cfg);
-    draw_anomaly(s, &cfg);
     s->events_world = nd__simtest_chance(s, 1.0 / 3.0);
+    draw_anomaly(s, &cfg);
     nd_err_t rc = s->events_world ? nd__simtest_event_venues(s, &cfg)
                                   : nd__simtest_bar_venue(s, &cfg);
     if (rc != ND_OK) {

@@ -43,7 +43,7 @@ Test(simtest, ten_thousand_seeds_hold_every_invariant)
     cr_assert_gt(reordered, 100, "fills before their ack: %lld", (long long)reordered);
     cr_assert_gt(event_worlds, 1000, "event-level worlds: %lld", (long long)event_worlds);
     cr_assert_gt(recorded, 1000, "recorded worlds: %lld", (long long)recorded);
-    cr_assert_gt(anomaly_trips, 300, "anomaly trips: %lld", (long long)anomaly_trips);
+    cr_assert_gt(anomaly_trips, 600, "anomaly trips: %lld", (long long)anomaly_trips);
     cr_log_info("10,000 seeds: %lld events, %lld fills, %lld trips (%lld anomaly), %lld "
                 "flattening orders, %lld releases, %lld amends, %lld reordered, %lld event-level "
                 "worlds, %lld recorded", (long long)events, (long long)fills, (long long)trips,

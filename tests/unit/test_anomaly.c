@@ -386,6 +386,53 @@ Test(anomaly_breaker, engine_observe_from_outside_and_off_by_default)
     cr_assert_eq(cfg.anomaly_bucket_ns, 15 * ND_NS_PER_MIN);
 }
 
+Test(anomaly_breaker, a_live_session_observation_with_latency_trips)
+{
+    nd_instrument_t inst;
+    cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "sim"), ND_OK);
+    nd_engine_config_t cfg;
+    nd_engine_config_default(&cfg);
+    nd_risk_config_live(&cfg.risk);
+    cfg.anomaly.interval_ns = ND_NS_PER_MIN;
+    static nd_clock_sim_t clk;
+    nd_clock_sim_init(&clk, T0);
+    char err[256];
+    nd_engine_t *e = NULL;
+    cr_assert_eq(nd_engine_create(&cfg, &inst, 1, &clk.clock, &e, err, sizeof err), ND_OK, "%s",
+                 err);
+    static const double none[1] = {0};
+    cr_assert_eq(nd_engine_add_strategy(e, &long_def, none, 0, 1000000, err, sizeof err), ND_OK);
+    run_log_t log;
+    memset(&log, 0, sizeof log);
+    nd_engine_listener_t l = {log_event, NULL, NULL, &log};
+    nd_engine_set_listener(e, &l);
+    cr_assert_eq(nd_engine_start(e, err, sizeof err), ND_OK, "%s", err);
+    nd_rand_t rng;
+    nd_rand_init(&rng, 5);
+    nd_anomaly_obs_t o = {.present = (1u << ND_ANOMALY_LATENCY) | (1u << ND_ANOMALY_MSG_RATE)};
+    for (int k = 0; k < 300; k++) {
+        o.ts_ns = T0 + k * ND_NS_PER_MIN;
+        o.value[ND_ANOMALY_LATENCY] = 2000.0 * exp(0.2 * nd_rand_normal(&rng));
+        o.value[ND_ANOMALY_MSG_RATE] = 40.0 * exp(0.2 * nd_rand_normal(&rng));
+        cr_assert_eq(nd_clock_sim_set(&clk, o.ts_ns), ND_OK);
+        cr_assert_eq(nd_engine_anomaly_observe(e, 0, &o), ND_OK);
+    }
+    cr_assert_eq(log.breakers, 0, "calm latency tripped it");
+    o.ts_ns += ND_NS_PER_MIN;
+    o.value[ND_ANOMALY_LATENCY] = 2000000.0; /* two seconds behind the venue */
+    o.value[ND_ANOMALY_MSG_RATE] = 2000.0;
+    cr_assert_eq(nd_clock_sim_set(&clk, o.ts_ns), ND_OK);
+    cr_assert_eq(nd_engine_anomaly_observe(e, 0, &o), ND_OK);
+    cr_assert_eq(log.breakers, 1);
+    cr_assert_eq(log.trip.kind, ND_BREAKER_ANOMALY);
+    cr_assert_eq(log.trip.ts_ns, o.ts_ns);
+    cr_assert(log.trip.detail.scored & (1u << ND_ANOMALY_LATENCY));
+    cr_assert_eq(log.trip.detail.value_e6[ND_ANOMALY_LATENCY], 2000000000000LL);
+    cr_assert(nd_engine_risk(e)->halted);
+    cr_assert_eq(nd_engine_risk(e)->halt_end_ns, INT64_MAX);
+    nd_engine_destroy(e);
+}
+
 /* ---- the trip in the audit chain ---------------------------------------------------------- */
 
 static nd_err_t find_anomaly(void *ctx, const nd_record_t *rec)

@@ -28,9 +28,11 @@
 #ifndef NODERR_ENGINE_H
 #define NODERR_ENGINE_H
 
+#include "noderr/anomaly.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
 #include "noderr/exec_venue.h"
+#include "noderr/feed_monitor.h"
 #include "noderr/market.h"
 #include "noderr/order.h"
 #include "noderr/portfolio.h"
@@ -75,9 +77,16 @@ typedef struct nd_engine_config {
     /* Levels a side of the engine's own L2 book of each instrument (the on_book view and the
      * book mark), allocated at start; 0 (the default) keeps no book and refuses book events. */
     uint32_t book_levels_max;
+    /* The anomaly-confidence breaker's model (anomaly.h), one per instrument, used only when
+     * risk.anomaly_threshold_e6 > 0: each bar is one observation (return, volume); market events
+     * are cut into buckets of anomaly_bucket_ns (return, spread, volume, message rate); a live
+     * session may add its own observations (nd_engine_anomaly_observe, with latency). */
+    nd_anomaly_config_t anomaly;
+    int64_t anomaly_bucket_ns;
 } nd_engine_config_t;
 
-/* Defaults: cash 10,000, sizing percent 25, no shorting, 1024 orders, venue and risk defaults. */
+/* Defaults: cash 10,000, sizing percent 25, no shorting, 1024 orders, venue and risk defaults
+ * (the anomaly breaker off), the anomaly model's defaults with 15-minute event buckets. */
 void nd_engine_config_default(nd_engine_config_t *cfg);
 
 typedef enum nd_event_kind {
@@ -164,6 +173,27 @@ nd_err_t nd_engine_release(nd_engine_t *e);
  * is ND_REFPRICE_HALT): trips the data-integrity breaker, cancels and flattens like the kill
  * switch; measured_e6 is recorded with the trip. A second report while halted is a no-op. */
 nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6);
+/* The same, saying which input failed (feed_monitor.h); recorded in the trip's detail. */
+nd_err_t nd_engine_data_integrity_fail_input(nd_engine_t *e, nd_integrity_input_t input,
+                                             int64_t measured_e6);
+
+/* Checks a live session's feeds (feed_monitor.h) and reference price (may be NULL) at the
+ * engine's time; a failure trips the data-integrity breaker with the input and the measured
+ * value (nd_engine_data_integrity_fail_input). *verdict (may be NULL) gets what the check found.
+ * A no-op while a data-integrity halt is in force. */
+nd_err_t nd_engine_feed_check(nd_engine_t *e, const nd_feed_monitor_t *monitor,
+                              const nd_refprice_result_t *ref,
+                              nd_feed_verdict_t *verdict /* OUT, may be NULL */);
+
+/* One observation of instrument_id's anomaly model from outside the market events (a live
+ * session's, with the feed latency it measures): scored, and a confidence at or above
+ * risk.anomaly_threshold_e6 trips the anomaly breaker, which halts, cancels and flattens like the
+ * others and records the score and its inputs with the trip. ND_ESTATE when the breaker is off,
+ * ND_EINVAL for an unknown instrument or a bad observation (anomaly.h). */
+nd_err_t nd_engine_anomaly_observe(nd_engine_t *e, uint32_t instrument_id,
+                                   const nd_anomaly_obs_t *obs);
+/* instrument_id's anomaly model (its last score: ->last), NULL when the breaker is off. */
+const nd_anomaly_t *nd_engine_anomaly(const nd_engine_t *e, uint32_t instrument_id);
 
 /* A graceful stop (a live session's SIGTERM): from now on every strategy order is refused as
  * halted, and the strategies' working orders are cancelled (a venue with latency confirms

@@ -10,8 +10,9 @@
  * by itself is the breaker's reset policy (nd_breaker_reset_t): never (an operator releases it),
  * at the next UTC midnight, or a fixed time after the trip. Backtest defaults: drawdown never,
  * daily loss next-day; live sessions default to never for both. The kill switch and a
- * data-integrity halt never lift by themselves. Every trip is recorded with its time, measured
- * value and threshold.
+ * data-integrity halt never lift by themselves; an anomaly halt (the anomaly-confidence
+ * breaker, anomaly.h) lifts by its own policy, never by default. Every trip is recorded with
+ * its time, measured value and threshold (data integrity and anomaly: with their inputs).
  *
  * Percentages are integers in hundredths of a percent (_pct_e2: 1200 = 12%); 0 switches a
  * check off. Equity is passed in any exact integer scale (the portfolio's extended scale) plus
@@ -20,6 +21,7 @@
 #ifndef NODERR_RISK_H
 #define NODERR_RISK_H
 
+#include "noderr/anomaly.h"
 #include "noderr/err.h"
 #include "noderr/limits.h"
 #include "noderr/market.h"
@@ -49,19 +51,31 @@ typedef struct nd_risk_config {
     int64_t daily_loss_pct_e2;    /* daily loss breaker */
     nd_breaker_reset_t drawdown_reset;   /* default never */
     nd_breaker_reset_t daily_loss_reset; /* default next-day */
+    /* The anomaly-confidence breaker (anomaly.h, docs/anomaly.md): trips when the model's
+     * confidence, in millionths, is >= this; 0 = off (the backtest default). */
+    int64_t anomaly_threshold_e6;
+    nd_breaker_reset_t anomaly_reset;    /* default never, like data integrity */
 } nd_risk_config_t;
 
 /* Defaults: position 25%, order notional off, collar 10%, 50 orders/s, drawdown 12%, daily 5%,
- * drawdown halts until released, daily-loss halts until the next UTC midnight. */
+ * drawdown halts until released, daily-loss halts until the next UTC midnight, the anomaly
+ * breaker off. */
 void nd_risk_config_default(nd_risk_config_t *cfg);
+
+/* The anomaly threshold of paper and live sessions: the mission's "80% confidence". */
+#define ND_ANOMALY_THRESHOLD_LIVE_E6 800000
+/* The defaults of paper and live sessions: as nd_risk_config_default, but every halt waits for
+ * an operator (drawdown and daily loss never lift by themselves) and the anomaly breaker is on
+ * at ND_ANOMALY_THRESHOLD_LIVE_E6 (docs/anomaly.md). */
+void nd_risk_config_live(nd_risk_config_t *cfg);
 
 /* Parses a reset policy: "never", "next-day" or "after:DURATION" (nd_span_parse: m, h, d or w,
  * e.g. "after:6h"). ND_EPARSE or ND_ERANGE with why in err. */
 nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out /* OUT */, char *err,
                                 size_t err_len);
 /* Sets the reset policies from an option value: one policy for both breakers ("never"), or
- * "drawdown=P,daily-loss=P" (either or both). ND_EPARSE with why in err; cfg is unchanged
- * then. */
+ * "drawdown=P,daily-loss=P,anomaly=P" (any of them; the anomaly breaker's policy is set only
+ * by name). ND_EPARSE with why in err; cfg is unchanged then. */
 nd_err_t nd_risk_config_set_reset(nd_risk_config_t *cfg, const char *spec, char *err,
                                   size_t err_len);
 /* Writes the policy as nd_breaker_reset_parse reads it ("never", "next-day", "after:6h"). */
@@ -71,23 +85,49 @@ typedef enum nd_breaker_kind {
     ND_BREAKER_DRAWDOWN = 1,
     ND_BREAKER_DAILY_LOSS = 2,
     ND_BREAKER_KILL_SWITCH = 3,
-    ND_BREAKER_DATA_INTEGRITY = 4 /* market data can no longer be trusted (reference price) */
+    ND_BREAKER_DATA_INTEGRITY = 4, /* market data can no longer be trusted (reference price) */
+    ND_BREAKER_ANOMALY = 5         /* the anomaly model's confidence reached its threshold */
 } nd_breaker_kind_t;
 
 const char *nd_breaker_kind_name(nd_breaker_kind_t kind); /* "drawdown", "daily_loss", ... */
+
+/* What made a data-integrity trip (feed_monitor.h measures the first three). */
+typedef enum nd_integrity_input {
+    ND_INTEGRITY_UNSPECIFIED = 0,     /* the caller did not say */
+    ND_INTEGRITY_STALE = 1,           /* a feed without an update for longer than its bound */
+    ND_INTEGRITY_SEQ_GAP = 2,         /* a sequence gap not recovered within its bound */
+    ND_INTEGRITY_REFPRICE = 3,        /* the reference price is HALT: a source strays (refprice.h) */
+    ND_INTEGRITY_REFPRICE_SOURCES = 4 /* the reference price is HALT: too few fresh sources */
+} nd_integrity_input_t;
+
+/* "unspecified", "stale", "seq_gap", "refprice", "refprice_sources". */
+const char *nd_integrity_input_name(nd_integrity_input_t input);
 
 /* When a halt of this kind that tripped at trip_ns lifts by itself under cfg: INT64_MAX for never
  * (an operator must release it). The one statement of the reset rule: the engine and the
  * validator both use it. */
 int64_t nd_risk_halt_end_ns(const nd_risk_config_t *cfg, nd_breaker_kind_t kind, int64_t trip_ns);
 
+/* The inputs behind a data-integrity or anomaly trip. */
+typedef struct nd_breaker_detail {
+    uint32_t input;        /* data integrity: nd_integrity_input_t; anomaly: the top score
+                              (nd_anomaly_input_t) */
+    uint32_t scored;       /* anomaly: the scores that took part (bit per nd_anomaly_input_t) */
+    uint32_t instrument_id; /* anomaly: whose model */
+    int32_t z_e3[ND_ANOMALY_SCORES];     /* anomaly: each score's robust z x 1000 (saturated) */
+    int64_t value_e6[ND_ANOMALY_SCORES]; /* anomaly: each input x 10^6 (anomaly.h) */
+    int64_t evidence_e3;   /* anomaly: the evidence x 1000 */
+} nd_breaker_detail_t;
+
 typedef struct nd_breaker_event {
     nd_breaker_kind_t kind;
     int64_t ts_ns;
     int64_t equity;        /* cash units at the trip */
     int64_t reference;     /* cash units: the peak (drawdown) or the day's opening equity */
-    int64_t measured_e6;   /* measured loss share in millionths (123456 = 12.3456%) */
-    int64_t threshold_pct_e2;
+    int64_t measured_e6;   /* measured loss share in millionths (123456 = 12.3456%); data
+                              integrity: the caller's measure; anomaly: the confidence */
+    int64_t threshold_pct_e2; /* anomaly: the threshold in hundredths of a percent, rounded down */
+    nd_breaker_detail_t detail; /* data integrity and anomaly; zero for the others */
 } nd_breaker_event_t;
 
 /* What the engine knows when it asks about an order. */
@@ -147,6 +187,15 @@ void nd_risk_kill(nd_risk_t *r, int64_t now_ns, __int128 equity_ext);
  * value is the failing detail the caller passes (e.g. the largest deviation in bps x 100). */
 void nd_risk_data_integrity_fail(nd_risk_t *r, int64_t now_ns, __int128 equity_ext,
                                  int64_t measured_e6);
+/* The same, saying which input failed (recorded in the trip's detail). */
+void nd_risk_data_integrity_fail_input(nd_risk_t *r, int64_t now_ns, __int128 equity_ext,
+                                       nd_integrity_input_t input, int64_t measured_e6);
+/* The anomaly breaker: a score of instrument_id's model. Trips (true) when cfg
+ * anomaly_threshold_e6 > 0, the score's confidence is >= it and no anomaly halt is in force;
+ * the trip records the confidence as measured_e6 and the score's inputs and z scores in its
+ * detail. The halt lifts by cfg.anomaly_reset (default never: an operator releases it). O(1). */
+bool nd_risk_anomaly(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t instrument_id,
+                     const nd_anomaly_score_t *score);
 /* Releases the kill switch and a drawdown halt (an operator action); the peak restarts at the
  * current equity on the next report. */
 void nd_risk_release(nd_risk_t *r);

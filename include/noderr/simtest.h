@@ -66,6 +66,7 @@ typedef struct nd_simtest_report {
     int64_t reordered;       /* fills it handed over before their order's ack */
     bool events_world;       /* trades and L2 books through L2 simulators with latency */
     int64_t records;         /* audit records verified (0 when the world did not record) */
+    int64_t anomaly_trips;   /* trips of the anomaly breaker (on in one world in three) */
 } nd_simtest_report_t;
 
 /* Runs one seed. ND_OK with out->passed telling the verdict; ND_EINVAL for a bad config;

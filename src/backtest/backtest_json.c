@@ -71,6 +71,13 @@ static json_t *risk_json(const nd_engine_config_t *cfg)
     json_object_set_new(o, "drawdown_reset", json_string(reset));
     nd_breaker_reset_format(&cfg->risk.daily_loss_reset, reset, sizeof reset);
     json_object_set_new(o, "daily_loss_reset", json_string(reset));
+    if (cfg->risk.anomaly_threshold_e6 > 0) {
+        /* Only when on: a run without the anomaly breaker prints what it always printed. */
+        json_object_set_new(o, "anomaly_threshold",
+                            json_real((double)cfg->risk.anomaly_threshold_e6 / 1e6));
+        nd_breaker_reset_format(&cfg->risk.anomaly_reset, reset, sizeof reset);
+        json_object_set_new(o, "anomaly_reset", json_string(reset));
+    }
     json_object_set_new(o, "price_collar_pct", pct_limit(cfg->risk.price_collar_pct_e2));
     json_object_set_new(o, "max_order_notional",
                         cfg->risk.max_order_notional > 0 ? money(cfg->risk.max_order_notional)

@@ -308,9 +308,10 @@ static void summarise(nd_breaker_validation_t *v)
     }
     for (size_t k = 0; k < v->trip_count; k++) {
         const nd_trip_check_t *tc = &v->trips[k];
-        /* The kill switch and data-integrity trips have no equity threshold to cross. */
+        /* The kill switch, data-integrity and anomaly trips have no equity threshold to cross. */
         if (tc->crossing_index < 0 && tc->trip.event.kind != ND_BREAKER_KILL_SWITCH &&
-            tc->trip.event.kind != ND_BREAKER_DATA_INTEGRITY)
+            tc->trip.event.kind != ND_BREAKER_DATA_INTEGRITY &&
+            tc->trip.event.kind != ND_BREAKER_ANOMALY)
             v->unexpected++;
         v->accepted_while_halted += tc->trip.accepted_while_halted;
         v->left_open += !tc->flat_after;

@@ -30,6 +30,7 @@ int nd_cmd_exchange_sim(int argc, char **argv);
 int nd_cmd_paper(int argc, char **argv);
 int nd_cmd_status(int argc, char **argv);
 int nd_cmd_kill(int argc, char **argv);
+int nd_cmd_anomaly(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
@@ -72,6 +73,7 @@ enum {
     ND_CLI_OPT_DAILY_LOSS,
     ND_CLI_OPT_ALLOW_SHORT,
     ND_CLI_OPT_BREAKER_RESET,
+    ND_CLI_OPT_ANOMALY_THRESHOLD, /* 0..1, 6 places; 0 = off (docs/anomaly.md) */
 };
 struct nd_engine_config;
 /* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */

@@ -150,6 +150,9 @@ int nd_cli_engine_option(nd_engine_config_t *e, int opt, const char *arg)
         }
         return 0;
     }
+    case ND_CLI_OPT_ANOMALY_THRESHOLD:
+        return nd_cli_fixed("--anomaly-threshold", arg, 6, 0, 1000000,
+                            &e->risk.anomaly_threshold_e6);
     }
     return 1;
 }

@@ -31,6 +31,7 @@ static const char usage_text[] =
     "                       [--max-position-pct P] [--max-drawdown-pct P] [--daily-loss-pct P]\n"
     "                       [--max-order-notional N] [--price-collar-pct P]\n"
     "                       [--max-orders-per-sec N] [--breaker-reset POLICY]\n"
+    "                       [--anomaly-threshold P]\n"
     "                       [--periods-per-year N] [--risk-free R]\n"
     "                       [--seed N] [--bars N] [--json] [--trades-out FILE]\n"
     "                       [--equity-out FILE] [--log-level err|warn|info|debug]\n"
@@ -53,6 +54,9 @@ static const char usage_text[] =
     "flat. --breaker-reset says when a halt lifts by itself: never, next-day or\n"
     "after:DURATION (m, h, d, w), for both breakers or as drawdown=P,daily-loss=P;\n"
     "default drawdown=never,daily-loss=next-day.\n"
+    "--anomaly-threshold P (0..1, default 0 = off; paper and live default 0.80) halts the same\n"
+    "way when the anomaly model's confidence reaches P (docs/anomaly.md); its halt lifts only\n"
+    "by anomaly=POLICY in --breaker-reset (default never).\n"
     ND_CLI_TIMERANGE_USAGE
     "--data again (or --symbols) adds an instrument: one portfolio, each strategy on each\n"
     "(docs/engine.md). --exchange-info: tick, lot, min notional per symbol from Binance's.\n"
@@ -105,6 +109,7 @@ static const struct option long_options[] = {
     {"sizing", required_argument, 0, OPT_SIZING},
     {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT},
     {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET},
+    {"anomaly-threshold", required_argument, 0, ND_CLI_OPT_ANOMALY_THRESHOLD},
     {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION},
     {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
     {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},

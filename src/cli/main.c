@@ -38,6 +38,7 @@ static const command_t commands[] = {
     {"sim", nd_cmd_sim, "deterministic simulation testing of the engine's invariants"},
     {"indicator", nd_cmd_indicator, "print a technical indicator over a bar file"},
     {"strategy", nd_cmd_strategy, "scaffold a C strategy plugin project (strategy new)"},
+    {"anomaly", nd_cmd_anomaly, "score market data with the anomaly model (breaker calibration)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

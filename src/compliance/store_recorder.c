@@ -233,19 +233,66 @@ static nd_err_t record_fill(nd_recorder_t *r, const nd_event_t *ev, char *err, s
     return nd_store_append_fill(r->store, &rec, err, err_len);
 }
 
+/* The anomaly trip's inputs as JSON members: the confidence, the evidence, and per score that
+ * took part its input (x 10^6) and robust z (x 1000); the dominant one first. */
+static void anomaly_detail(const nd_breaker_event_t *b, char *buf, size_t cap)
+{
+    const nd_breaker_detail_t *d = &b->detail;
+    size_t used = (size_t)snprintf(buf, cap, ",\"instrument_id\":%u,\"top\":\"%s\","
+                                   "\"evidence_e3\":%lld,\"inputs\":{", d->instrument_id,
+                                   nd_anomaly_input_name((nd_anomaly_input_t)d->input),
+                                   (long long)d->evidence_e3);
+    bool first = true;
+    for (int k = 0; k < ND_ANOMALY_SCORES && used < cap; k++) {
+        if (!(d->scored & (1u << k)))
+            continue;
+        used += (size_t)snprintf(buf + used, cap - used, "%s\"%s\":{\"value_e6\":%lld,"
+                                 "\"z_e3\":%d}", first ? "" : ",",
+                                 nd_anomaly_input_name((nd_anomaly_input_t)k),
+                                 (long long)d->value_e6[k], (int)d->z_e3[k]);
+        first = false;
+    }
+    if (used < cap)
+        snprintf(buf + used, cap - used, "}");
+}
+
+/* The reason line: a loss against its threshold, or what tripped a data-integrity or anomaly
+ * breaker. */
+static void breaker_reason(const nd_breaker_event_t *b, char *buf, size_t cap)
+{
+    if (b->kind == ND_BREAKER_ANOMALY)
+        snprintf(buf, cap, "anomaly breaker tripped: confidence %lld.%06lld >= %lld.%04lld "
+                 "(by %s)", (long long)(b->measured_e6 / 1000000),
+                 (long long)(b->measured_e6 % 1000000), (long long)(b->threshold_pct_e2 / 10000),
+                 (long long)(b->threshold_pct_e2 % 10000),
+                 nd_anomaly_input_name((nd_anomaly_input_t)b->detail.input));
+    else if (b->kind == ND_BREAKER_DATA_INTEGRITY)
+        snprintf(buf, cap, "data_integrity breaker tripped: %s, measured %lld (millionths)",
+                 nd_integrity_input_name((nd_integrity_input_t)b->detail.input),
+                 (long long)b->measured_e6);
+    else
+        snprintf(buf, cap, "%s breaker tripped: loss %lld.%04lld%% against %lld.%02lld%%",
+                 nd_breaker_kind_name(b->kind), (long long)(b->measured_e6 / 10000),
+                 (long long)(b->measured_e6 % 10000), (long long)(b->threshold_pct_e2 / 100),
+                 (long long)(b->threshold_pct_e2 % 100));
+}
+
 static nd_err_t record_breaker(nd_recorder_t *r, const nd_event_t *ev, char *err, size_t err_len)
 {
     const nd_breaker_event_t *b = &ev->u.breaker;
-    char equity[32], reference[32], reason[128], detail[256];
+    char equity[32], reference[32], reason[160], detail[1024], extra[768];
     nd_fixed_format(b->equity, ND_CASH_DECIMALS, equity, sizeof equity);
     nd_fixed_format(b->reference, ND_CASH_DECIMALS, reference, sizeof reference);
-    snprintf(reason, sizeof reason, "%s breaker tripped: loss %lld.%04lld%% against %lld.%02lld%%",
-             nd_breaker_kind_name(b->kind), (long long)(b->measured_e6 / 10000),
-             (long long)(b->measured_e6 % 10000), (long long)(b->threshold_pct_e2 / 100),
-             (long long)(b->threshold_pct_e2 % 100));
+    breaker_reason(b, reason, sizeof reason);
+    extra[0] = '\0';
+    if (b->kind == ND_BREAKER_ANOMALY)
+        anomaly_detail(b, extra, sizeof extra);
+    else if (b->kind == ND_BREAKER_DATA_INTEGRITY)
+        snprintf(extra, sizeof extra, ",\"input\":\"%s\"",
+                 nd_integrity_input_name((nd_integrity_input_t)b->detail.input));
     snprintf(detail, sizeof detail, "{\"equity\":\"%s\",\"reference\":\"%s\",\"measured_e6\":%lld,"
-             "\"threshold_pct_e2\":%lld}", equity, reference, (long long)b->measured_e6,
-             (long long)b->threshold_pct_e2);
+             "\"threshold_pct_e2\":%lld%s}", equity, reference, (long long)b->measured_e6,
+             (long long)b->threshold_pct_e2, extra);
     nd_record_t rec;
     memset(&rec, 0, sizeof rec);
     rec.ts_ns = b->ts_ns;

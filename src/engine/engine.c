@@ -21,6 +21,8 @@ void nd_engine_config_default(nd_engine_config_t *cfg)
     cfg->orders_max = 1024;
     nd_sim_config_default(&cfg->venue);
     nd_risk_config_default(&cfg->risk);
+    nd_anomaly_config_default(&cfg->anomaly);
+    cfg->anomaly_bucket_ns = 15 * ND_NS_PER_MIN;
 }
 
 static nd_err_t check_config(const nd_engine_config_t *cfg, const nd_instrument_t *instruments,
@@ -175,6 +177,7 @@ void nd_engine_destroy(nd_engine_t *e)
     nd_free(e->venue_of);
     nd_free(e->own_sim);
     nd__engine_events_free(e);
+    nd__engine_anomaly_free(e);
     nd_free(e);
 }
 
@@ -290,6 +293,11 @@ nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len)
     rc = nd__engine_events_start(e);
     if (rc != ND_OK) {
         snprintf(err, err_len, "event buffers: %s", nd_strerror(rc));
+        return rc;
+    }
+    rc = nd__engine_anomaly_start(e);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "anomaly model: %s (span, warm-up, bucket)", nd_strerror(rc));
         return rc;
     }
     e->now_ns = nd_clock_now_ns(e->clock);
@@ -460,7 +468,7 @@ static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
     return ND_OK;
 }
 
-static nd_err_t on_breaker(nd_engine_t *e)
+nd_err_t nd__engine_on_breaker(nd_engine_t *e)
 {
     const nd_risk_t *r = &e->risk;
     if (r->event_count > 0) {
@@ -481,7 +489,7 @@ __attribute__((noinline)) static nd_err_t risk_step_halted(nd_engine_t *e, bool 
                                                            bool was_halted)
 {
     if (tripped) {
-        nd_err_t rc = on_breaker(e);
+        nd_err_t rc = nd__engine_on_breaker(e);
         if (rc != ND_OK)
             return rc;
     } else if (was_halted && !e->risk.halted) {
@@ -542,6 +550,8 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     rc = nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
     if (rc != ND_OK)
         return rc; /* a position worth more than int64 cash units: stop, never cut */
+    if (__builtin_expect(e->anomaly != NULL, 0) && (rc = nd__engine_anomaly_bar(e, bar)) != ND_OK)
+        return rc;
     __int128 equity = 0;
     rc = risk_step(e, &equity);
     if (rc != ND_OK)
@@ -563,7 +573,7 @@ nd_err_t nd_engine_kill(nd_engine_t *e)
 {
     ND_ASSERT(e != NULL && e->started);
     nd_risk_kill(&e->risk, e->now_ns, nd_portfolio_equity_ext(e->portfolio));
-    nd_err_t rc = on_breaker(e);
+    nd_err_t rc = nd__engine_on_breaker(e);
     nd_err_t frc = nd__engine_flush(e);
     return rc != ND_OK ? rc : frc;
 }
@@ -581,15 +591,35 @@ nd_err_t nd_engine_release(nd_engine_t *e)
 
 nd_err_t nd_engine_data_integrity_fail(nd_engine_t *e, int64_t measured_e6)
 {
+    return nd_engine_data_integrity_fail_input(e, ND_INTEGRITY_UNSPECIFIED, measured_e6);
+}
+
+nd_err_t nd_engine_data_integrity_fail_input(nd_engine_t *e, nd_integrity_input_t input,
+                                             int64_t measured_e6)
+{
     ND_ASSERT(e != NULL && e->started);
     ND_ASSERT(measured_e6 >= 0);
     if (e->risk.halted && e->risk.halt_kind == ND_BREAKER_DATA_INTEGRITY)
         return ND_OK;
-    nd_risk_data_integrity_fail(&e->risk, e->now_ns, nd_portfolio_equity_ext(e->portfolio),
-                                measured_e6);
-    nd_err_t rc = on_breaker(e);
+    nd_risk_data_integrity_fail_input(&e->risk, e->now_ns, nd_portfolio_equity_ext(e->portfolio),
+                                      input, measured_e6);
+    nd_err_t rc = nd__engine_on_breaker(e);
     nd_err_t frc = nd__engine_flush(e);
     return rc != ND_OK ? rc : frc;
+}
+
+nd_err_t nd_engine_feed_check(nd_engine_t *e, const nd_feed_monitor_t *monitor,
+                              const nd_refprice_result_t *ref, nd_feed_verdict_t *verdict)
+{
+    ND_ASSERT(e != NULL && e->started && monitor != NULL);
+    e->now_ns = nd_clock_now_ns(e->clock);
+    nd_feed_verdict_t v;
+    bool failed = nd_feed_monitor_check(monitor, e->now_ns, ref, &v);
+    if (verdict)
+        *verdict = v;
+    if (!failed)
+        return ND_OK;
+    return nd_engine_data_integrity_fail_input(e, v.input, v.measured_e6 < 0 ? 0 : v.measured_e6);
 }
 
 const nd_engine_stats_t *nd_engine_stats(const nd_engine_t *e)

@@ -348,6 +348,10 @@ nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev)
         if (rc != ND_OK)
             return rc; /* a position worth more than int64 cash units: stop, never cut */
     }
+    /* 3b. the anomaly breaker's model, when on (a trip takes the breaker path) */
+    if (e->anomaly &&
+        (rc = nd__engine_anomaly_event(e, i, ev, book_complete ? &view : NULL)) != ND_OK)
+        return rc;
     /* 4. breakers and, while halted, the engine owns the positions (the step on_bar runs) */
     __int128 equity = 0;
     rc = nd__engine_risk_step(e, &equity);

@@ -62,6 +62,10 @@ struct nd_engine {
     size_t event_fill_count;
     nd_book_t *books;              /* per instrument when cfg.book_levels_max > 0, else NULL */
     int64_t *book_update_id;       /* per instrument, with books */
+    /* The anomaly breaker (engine_anomaly.c): per instrument when it is on, else NULL. */
+    nd_anomaly_t *anomaly;
+    nd_anomaly_bucket_t *anomaly_buckets;
+    int64_t *anomaly_prev_close;
 };
 
 /* Entries of update_buf and event_fills: one poll returns at most this many updates; the
@@ -90,6 +94,18 @@ nd_err_t nd__engine_step_done(nd_engine_t *e);
 /* Event-level state (engine_events.c): allocated at start, freed at destroy. */
 nd_err_t nd__engine_events_start(nd_engine_t *e);
 void nd__engine_events_free(nd_engine_t *e);
+
+/* A breaker tripped (risk holds the trip): the BREAKER event, then cancel and flatten (engine.c);
+ * the one path of every breaker. */
+nd_err_t nd__engine_on_breaker(nd_engine_t *e);
+/* The anomaly breaker's models (engine_anomaly.c): allocated at start when it is on. */
+nd_err_t nd__engine_anomaly_start(nd_engine_t *e);
+void nd__engine_anomaly_free(nd_engine_t *e);
+/* Feeds a bar (after its mark) or a market event of instrument i to its model; a trip takes
+ * the breaker path. Only when e->anomaly is set. */
+nd_err_t nd__engine_anomaly_bar(nd_engine_t *e, const nd_bar_t *bar);
+nd_err_t nd__engine_anomaly_event(nd_engine_t *e, uint32_t i, const nd_market_event_t *ev,
+                                  const nd_book_view_t *book /* a complete book event's, or NULL */);
 
 /* Strategy context entry points (engine_orders.c). */
 nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction);

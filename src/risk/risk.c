@@ -26,6 +26,15 @@ void nd_risk_config_default(nd_risk_config_t *cfg)
     cfg->daily_loss_pct_e2 = 500;
     cfg->drawdown_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
     cfg->daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEXT_DAY, 0};
+    cfg->anomaly_threshold_e6 = 0;
+    cfg->anomaly_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+}
+
+void nd_risk_config_live(nd_risk_config_t *cfg)
+{
+    nd_risk_config_default(cfg);
+    cfg->daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+    cfg->anomaly_threshold_e6 = ND_ANOMALY_THRESHOLD_LIVE_E6;
 }
 
 nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out, char *err,
@@ -91,6 +100,7 @@ nd_err_t nd_risk_config_set_reset(nd_risk_config_t *cfg, const char *spec, char 
         return rc;
     }
     nd_breaker_reset_t drawdown = cfg->drawdown_reset, daily = cfg->daily_loss_reset;
+    nd_breaker_reset_t anomaly = cfg->anomaly_reset;
     char item[96];
     const char *p = spec;
     while (*p) {
@@ -108,8 +118,12 @@ nd_err_t nd_risk_config_set_reset(nd_risk_config_t *cfg, const char *spec, char 
             target = &drawdown;
         else if (eq && (size_t)(eq - item) == 10 && strncmp(item, "daily-loss", 10) == 0)
             target = &daily;
+        else if (eq && (size_t)(eq - item) == 7 && strncmp(item, "anomaly", 7) == 0)
+            target = &anomaly;
         if (!target) {
-            snprintf(err, err_len, "'%s': each item is drawdown=POLICY or daily-loss=POLICY", item);
+            snprintf(err, err_len,
+                     "'%s': each item is drawdown=POLICY, daily-loss=POLICY or anomaly=POLICY",
+                     item);
             return ND_EPARSE;
         }
         nd_err_t rc = nd_breaker_reset_parse(eq + 1, target, err, err_len);
@@ -118,6 +132,7 @@ nd_err_t nd_risk_config_set_reset(nd_risk_config_t *cfg, const char *spec, char 
     }
     cfg->drawdown_reset = drawdown;
     cfg->daily_loss_reset = daily;
+    cfg->anomaly_reset = anomaly;
     return ND_OK;
 }
 
@@ -139,6 +154,8 @@ int64_t nd_risk_halt_end_ns(const nd_risk_config_t *cfg, nd_breaker_kind_t kind,
         return reset_end(&cfg->drawdown_reset, trip_ns);
     if (kind == ND_BREAKER_DAILY_LOSS)
         return reset_end(&cfg->daily_loss_reset, trip_ns);
+    if (kind == ND_BREAKER_ANOMALY)
+        return reset_end(&cfg->anomaly_reset, trip_ns);
     return INT64_MAX; /* the kill switch and data integrity: an operator releases them */
 }
 
@@ -157,6 +174,19 @@ const char *nd_breaker_kind_name(nd_breaker_kind_t kind)
     case ND_BREAKER_DAILY_LOSS: return "daily_loss";
     case ND_BREAKER_KILL_SWITCH: return "kill_switch";
     case ND_BREAKER_DATA_INTEGRITY: return "data_integrity";
+    case ND_BREAKER_ANOMALY: return "anomaly";
+    }
+    return "unknown";
+}
+
+const char *nd_integrity_input_name(nd_integrity_input_t input)
+{
+    switch (input) {
+    case ND_INTEGRITY_UNSPECIFIED: return "unspecified";
+    case ND_INTEGRITY_STALE: return "stale";
+    case ND_INTEGRITY_SEQ_GAP: return "seq_gap";
+    case ND_INTEGRITY_REFPRICE: return "refprice";
+    case ND_INTEGRITY_REFPRICE_SOURCES: return "refprice_sources";
     }
     return "unknown";
 }
@@ -169,7 +199,9 @@ nd_err_t nd_risk_init(nd_risk_t *r, const nd_risk_config_t *cfg, int64_t ext_per
         cfg->orders_per_sec_max > RATE_RING_SIZE || cfg->max_drawdown_pct_e2 < 0 ||
         cfg->max_drawdown_pct_e2 > 10000 || cfg->daily_loss_pct_e2 < 0 ||
         cfg->daily_loss_pct_e2 > 10000 || ext_per_cash <= 0 ||
-        !reset_valid(&cfg->drawdown_reset) || !reset_valid(&cfg->daily_loss_reset))
+        !reset_valid(&cfg->drawdown_reset) || !reset_valid(&cfg->daily_loss_reset) ||
+        cfg->anomaly_threshold_e6 < 0 || cfg->anomaly_threshold_e6 > 1000000 ||
+        !reset_valid(&cfg->anomaly_reset))
         return ND_EINVAL;
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
@@ -297,6 +329,7 @@ static void record_trip(nd_risk_t *r, nd_breaker_kind_t kind, int64_t now_ns, __
     e->reference = ext_to_cash(r, reference);
     e->threshold_pct_e2 = threshold_e2;
     e->measured_e6 = 0;
+    memset(&e->detail, 0, sizeof e->detail);
     if (reference > 0) {
         __int128 share = (reference - equity) * 1000000 / reference;
         e->measured_e6 = (int64_t)share;
@@ -326,7 +359,8 @@ bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
         r->_day_end_ns = nd_time_day_start(now_ns) + ND_NS_PER_DAY;
     }
     if (r->halted && !r->kill_switch && now_ns >= r->halt_end_ns) {
-        ND_ASSERT(r->halt_kind == ND_BREAKER_DRAWDOWN || r->halt_kind == ND_BREAKER_DAILY_LOSS);
+        ND_ASSERT(r->halt_kind == ND_BREAKER_DRAWDOWN || r->halt_kind == ND_BREAKER_DAILY_LOSS ||
+                  r->halt_kind == ND_BREAKER_ANOMALY);
         /* The reset policy lifts the halt. A loss measured from the old reference would trip
          * again at once: a drawdown's peak restarts here, as after an operator's release, and
          * so does the day's reference when an after: policy lifts a daily-loss halt within a
@@ -335,7 +369,8 @@ bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
         r->halt_end_ns = 0;
         if (r->halt_kind == ND_BREAKER_DRAWDOWN)
             r->_peak = equity_ext;
-        else if (r->cfg.daily_loss_reset.kind == ND_BREAKER_RESET_AFTER)
+        else if (r->halt_kind == ND_BREAKER_DAILY_LOSS &&
+                 r->cfg.daily_loss_reset.kind == ND_BREAKER_RESET_AFTER)
             r->_day_open = equity_ext;
     }
     r->_last_equity = equity_ext;
@@ -376,6 +411,13 @@ void nd_risk_release(nd_risk_t *r)
 void nd_risk_data_integrity_fail(nd_risk_t *r, int64_t now_ns, __int128 equity_ext,
                                  int64_t measured_e6)
 {
+    nd_risk_data_integrity_fail_input(r, now_ns, equity_ext, ND_INTEGRITY_UNSPECIFIED,
+                                      measured_e6);
+}
+
+void nd_risk_data_integrity_fail_input(nd_risk_t *r, int64_t now_ns, __int128 equity_ext,
+                                       nd_integrity_input_t input, int64_t measured_e6)
+{
     ND_ASSERT(r != NULL);
     ND_ASSERT(measured_e6 >= 0);
     if (r->halted && r->halt_kind == ND_BREAKER_DATA_INTEGRITY)
@@ -384,6 +426,41 @@ void nd_risk_data_integrity_fail(nd_risk_t *r, int64_t now_ns, __int128 equity_e
      * not resume on its own on data it distrusted. */
     record_trip(r, ND_BREAKER_DATA_INTEGRITY, now_ns, equity_ext,
                 r->_started ? r->_peak : equity_ext, 0);
-    if (r->event_count > 0 && r->events[r->event_count - 1].kind == ND_BREAKER_DATA_INTEGRITY)
+    if (r->event_count > 0 && r->events[r->event_count - 1].kind == ND_BREAKER_DATA_INTEGRITY &&
+        r->events[r->event_count - 1].ts_ns == now_ns) {
         r->events[r->event_count - 1].measured_e6 = measured_e6;
+        r->events[r->event_count - 1].detail.input = (uint32_t)input;
+    }
+}
+
+static int32_t saturate_i32(int64_t v)
+{
+    return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+bool nd_risk_anomaly(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t instrument_id,
+                     const nd_anomaly_score_t *score)
+{
+    ND_ASSERT(r != NULL && score != NULL);
+    ND_ASSERT(score->confidence_e6 >= 0 && score->confidence_e6 <= 1000000);
+    if (r->cfg.anomaly_threshold_e6 == 0 || score->confidence_e6 < r->cfg.anomaly_threshold_e6)
+        return false;
+    if (r->halted && r->halt_kind == ND_BREAKER_ANOMALY)
+        return false; /* one trip per halt */
+    record_trip(r, ND_BREAKER_ANOMALY, now_ns, equity_ext, r->_started ? r->_peak : equity_ext,
+                r->cfg.anomaly_threshold_e6 / 100);
+    if (r->event_count == 0 || r->events[r->event_count - 1].kind != ND_BREAKER_ANOMALY ||
+        r->events[r->event_count - 1].ts_ns != now_ns)
+        return true; /* past the kept events: counted, not described */
+    nd_breaker_event_t *e = &r->events[r->event_count - 1];
+    e->measured_e6 = score->confidence_e6;
+    e->detail.input = score->top >= 0 ? (uint32_t)score->top : 0;
+    e->detail.scored = score->scored;
+    e->detail.instrument_id = instrument_id;
+    e->detail.evidence_e3 = score->evidence_e3;
+    for (int k = 0; k < ND_ANOMALY_SCORES; k++) {
+        e->detail.z_e3[k] = saturate_i32(score->z_e3[k]);
+        e->detail.value_e6[k] = score->value_e6[k];
+    }
+    return true;
 }

@@ -114,6 +114,31 @@ static void draw_config(sim_t *s, nd_engine_config_t *cfg)
     cfg->risk.daily_loss_reset = draw_reset(s);
 }
 
+/* The anomaly breaker, in one world in three, drawn from its own stream (the seed's other draws,
+ * and so every world drawn before the breaker existed, stay as they were): a threshold from 0.5
+ * to 0.99, a short memory (8-24 observations, warm after 1-2 memories) so the crashes of a
+ * 300-bar world trip it, and a reset policy. Event-level worlds last seconds to minutes: their
+ * buckets are 10 ms to 1 s and the calm window 200-2,000 buckets, so the breaker can trip on
+ * the synthetic market's own moves. */
+static void draw_anomaly(sim_t *s, nd_engine_config_t *cfg)
+{
+    nd_rand_t rng;
+    nd_rand_init(&rng, s->report->seed ^ 0x616e6f6d616c79ULL); /* "anomaly" */
+    if (nd_rand_below(&rng, 3) != 0)
+        return;
+    cfg->risk.anomaly_threshold_e6 = 500000 + (int64_t)nd_rand_below(&rng, 490001);
+    cfg->anomaly.span = 8 + (uint32_t)nd_rand_below(&rng, 17);
+    cfg->anomaly.warmup = cfg->anomaly.span * (1 + (uint32_t)nd_rand_below(&rng, 2));
+    if (s->events_world) {
+        cfg->anomaly_bucket_ns = (1 + (int64_t)nd_rand_below(&rng, 100)) * 10 * ND_NS_PER_MS;
+        cfg->anomaly.window_ns = cfg->anomaly_bucket_ns * (200 + (int64_t)nd_rand_below(&rng, 1801));
+    }
+    if (nd_rand_below(&rng, 2) == 0)
+        cfg->risk.anomaly_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_AFTER,
+                                                       (1 + (int64_t)nd_rand_below(&rng, 48)) *
+                                                           ND_NS_PER_HOUR};
+}
+
 static nd_err_t add_strategies(sim_t *s, char *err, size_t err_len)
 {
     s->strat_count = 1 + (uint32_t)nd_rand_below(&s->rng, SIM_STRATEGIES_MAX);
@@ -290,7 +315,10 @@ static nd_err_t sim_on_event(void *ctx, const nd_event_t *ev)
     case ND_EVENT_ORDER: on_order(s, ev); break;
     case ND_EVENT_ORDER_AMENDED: on_amended(s, ev); break;
     case ND_EVENT_FILL: on_fill(s, &ev->u.fill); break;
-    case ND_EVENT_BREAKER: s->report->trips++; break;
+    case ND_EVENT_BREAKER:
+        s->report->trips++;
+        s->report->anomaly_trips += ev->u.breaker.kind == ND_BREAKER_ANOMALY;
+        break;
     }
     return ND_OK;
 }
@@ -493,6 +521,7 @@ static nd_err_t build(sim_t *s, char *err, size_t err_len)
     nd_engine_config_t cfg;
     draw_config(s, &cfg);
     s->events_world = nd__simtest_chance(s, 1.0 / 3.0);
+    draw_anomaly(s, &cfg);
     nd_err_t rc = s->events_world ? nd__simtest_event_venues(s, &cfg)
                                   : nd__simtest_bar_venue(s, &cfg);
     if (rc != ND_OK) {
@@ -622,5 +651,6 @@ json_t *nd_simtest_report_json(const nd_simtest_report_t *r)
     json_object_set_new(o, "reordered", json_integer(r->reordered));
     json_object_set_new(o, "world", json_string(r->events_world ? "events" : "bars"));
     json_object_set_new(o, "audit_records", json_integer(r->records));
+    json_object_set_new(o, "anomaly_trips", json_integer(r->anomaly_trips));
     return o;
 }

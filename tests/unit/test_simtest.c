@@ -11,7 +11,7 @@
 Test(simtest, ten_thousand_seeds_hold_every_invariant)
 {
     int64_t trips = 0, flatten = 0, releases = 0, halted_bars = 0, fills = 0, events = 0;
-    int64_t amends = 0, reordered = 0, event_worlds = 0, recorded = 0;
+    int64_t amends = 0, reordered = 0, event_worlds = 0, recorded = 0, anomaly_trips = 0;
     for (uint64_t seed = 1; seed <= 10000; seed++) {
         nd_simtest_report_t r;
         char err[256];
@@ -31,6 +31,7 @@ Test(simtest, ten_thousand_seeds_hold_every_invariant)
         reordered += r.reordered;
         event_worlds += r.events_world;
         recorded += r.records > 0;
+        anomaly_trips += r.anomaly_trips;
     }
     /* The harness must reach the states it checks, or its pass means nothing. */
     cr_assert_gt(trips, 1000, "breaker trips: %lld", (long long)trips);
@@ -42,11 +43,13 @@ Test(simtest, ten_thousand_seeds_hold_every_invariant)
     cr_assert_gt(reordered, 100, "fills before their ack: %lld", (long long)reordered);
     cr_assert_gt(event_worlds, 1000, "event-level worlds: %lld", (long long)event_worlds);
     cr_assert_gt(recorded, 1000, "recorded worlds: %lld", (long long)recorded);
-    cr_log_info("10,000 seeds: %lld events, %lld fills, %lld trips, %lld flattening orders, "
-                "%lld releases, %lld amends, %lld reordered, %lld event-level worlds, %lld recorded",
-                (long long)events, (long long)fills, (long long)trips, (long long)flatten,
-                (long long)releases, (long long)amends, (long long)reordered,
-                (long long)event_worlds, (long long)recorded);
+    cr_assert_gt(anomaly_trips, 600, "anomaly trips: %lld", (long long)anomaly_trips);
+    cr_log_info("10,000 seeds: %lld events, %lld fills, %lld trips (%lld anomaly), %lld "
+                "flattening orders, %lld releases, %lld amends, %lld reordered, %lld event-level "
+                "worlds, %lld recorded", (long long)events, (long long)fills, (long long)trips,
+                (long long)anomaly_trips, (long long)flatten, (long long)releases,
+                (long long)amends, (long long)reordered, (long long)event_worlds,
+                (long long)recorded);
 }
 
 Test(simtest, a_seed_replays_byte_for_byte)

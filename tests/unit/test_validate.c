@@ -44,7 +44,7 @@ static void fill_trace(nd_run_trace_t *t, int64_t t0, const int64_t *equity, siz
 
 static void trip(nd_run_trace_t *t, nd_breaker_kind_t kind, int64_t ts)
 {
-    nd_breaker_event_t ev = {kind, ts, 0, 0, 0, 1200};
+    nd_breaker_event_t ev = {.kind = kind, .ts_ns = ts, .threshold_pct_e2 = 1200};
     cr_assert_eq(nd_run_trace_push_trip(t, &ev), ND_OK);
 }
 
@@ -183,7 +183,8 @@ Test(trace, flattening_orders_are_not_strategy_orders)
     memset(&br, 0, sizeof br);
     br.kind = ND_EVENT_BREAKER;
     br.ts_ns = ts;
-    br.u.breaker = (nd_breaker_event_t){ND_BREAKER_DRAWDOWN, ts, 0, 0, 0, 1200};
+    br.u.breaker =
+        (nd_breaker_event_t){.kind = ND_BREAKER_DRAWDOWN, .ts_ns = ts, .threshold_pct_e2 = 1200};
     cr_assert_eq(l.on_event(l.ctx, &br), ND_OK);
     nd_event_t flat = order_event(0, ND_SIDE_SELL, 5, ts);
     flat.u.order.risk_flatten = true; /* the engine marks its own flattening orders */
@@ -207,7 +208,8 @@ Test(trace, daily_halt_ends_at_the_next_utc_day)
     memset(&br, 0, sizeof br);
     br.kind = ND_EVENT_BREAKER;
     br.ts_ns = at("2021-03-01T10:00:00Z");
-    br.u.breaker = (nd_breaker_event_t){ND_BREAKER_DAILY_LOSS, br.ts_ns, 0, 0, 0, 500};
+    br.u.breaker = (nd_breaker_event_t){.kind = ND_BREAKER_DAILY_LOSS, .ts_ns = br.ts_ns,
+                                          .threshold_pct_e2 = 500};
     cr_assert_eq(l.on_event(l.ctx, &br), ND_OK);
     nd_event_t same_day = order_event(0, ND_SIDE_BUY, 3, at("2021-03-01T23:00:00Z"));
     nd_event_t next_day = order_event(0, ND_SIDE_BUY, 3, at("2021-03-02"));

@@ -20,6 +20,7 @@
 #include "noderr/backtest.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
+#include "noderr/feed_monitor.h"
 #include "noderr/venue.h"
 
 #include <stdbool.h>
@@ -67,6 +68,11 @@ typedef struct nd_live_config {
     bool exchange_info;               /* fetch tick, lot and min notional from the venue */
     nd_live_clock_t clock;
     int64_t stale_after_ns;           /* a feed silent this long is STALE (default 10 s) */
+    /* The data-integrity breaker's feed inputs: a symbol with no trade or quote for
+     * integrity.stale_after_ns (default 30 s), or a gap in its trade ids not recovered within
+     * gap_recover_ns (default 2 s; a reconnect resynchronises), halts the session. */
+    nd_feed_monitor_config_t integrity;
+    bool integrity_on;
     int64_t status_every_ns;          /* status file period (default 1 s) */
     int64_t duration_ns;              /* stop by itself after this (0: run until stopped) */
     char store_url[ND_LIVE_PATH_MAX]; /* "" : no compliance store */

@@ -23,6 +23,7 @@ static const char *const top_keys[] = {
     "name", "state_dir", "venue", "symbol", "symbols", "strategies", "capital", "risk", "paper",
     "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
+    "integrity",
     NULL,
 };
 
@@ -182,7 +183,7 @@ static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         return rc;
     static const char *const keys[] = {"max_drawdown", "max_position", "daily_loss",
                                        "max_order_notional", "price_collar", "max_orders_per_sec",
-                                       "breaker_reset", NULL};
+                                       "breaker_reset", "anomaly_threshold", NULL};
     nd_risk_config_t *r = &cfg->bt.engine.risk;
     char reset[128] = "";
     if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
@@ -194,11 +195,33 @@ static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         (rc = nd_jcfg_fraction(c, v, "price_collar", 0, 1, 4, &r->price_collar_pct_e2)) != ND_OK ||
         (rc = nd_jcfg_int(c, v, "max_orders_per_sec", 0, 1000000, &r->orders_per_sec_max)) !=
             ND_OK ||
-        (rc = nd_jcfg_str(c, v, "breaker_reset", reset, sizeof reset)) != ND_OK)
+        (rc = nd_jcfg_str(c, v, "breaker_reset", reset, sizeof reset)) != ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "anomaly_threshold", 0, 1, 6, &r->anomaly_threshold_e6)) !=
+            ND_OK)
         return rc;
     char why[160];
     if (reset[0] && nd_risk_config_set_reset(r, reset, why, sizeof why) != ND_OK)
         return nd_jcfg_bad(c, "breaker_reset", why);
+    return ND_OK;
+}
+
+/* "integrity": the data-integrity breaker's feed inputs (feed_monitor.h). */
+static nd_err_t parse_integrity(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    nd_err_t rc = enter(c, root, "integrity", &v);
+    if (rc != ND_OK || !v)
+        return rc;
+    static const char *const keys[] = {"enabled", "stale_after_ms", "gap_recover_ms", NULL};
+    int64_t stale_ms = cfg->integrity.stale_after_ns / ND_NS_PER_MS;
+    int64_t gap_ms = cfg->integrity.gap_recover_ns / ND_NS_PER_MS;
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_bool(c, v, "enabled", &cfg->integrity_on)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "stale_after_ms", 1, 86400000, &stale_ms)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "gap_recover_ms", 0, 86400000, &gap_ms)) != ND_OK)
+        return rc;
+    cfg->integrity.stale_after_ns = stale_ms * ND_NS_PER_MS;
+    cfg->integrity.gap_recover_ns = gap_ms * ND_NS_PER_MS;
     return ND_OK;
 }
 
@@ -371,6 +394,10 @@ static void config_default(nd_live_config_t *cfg, const char *path)
     cfg->status_every_ns = ND_NS_PER_SEC;
     cfg->log_level = ND_LOG_INFO;
     cfg->bt.min_notional = -1;
+    nd_risk_config_live(&cfg->bt.engine.risk); /* halts wait for an operator; anomaly at 0.80 */
+    nd_feed_monitor_config_default(&cfg->integrity);
+    cfg->integrity.stale_after_ns = 30 * ND_NS_PER_SEC;
+    cfg->integrity_on = true;
     /* Paper fills on the live book with a realistic path: 1 ms to the venue and back. */
     cfg->bt.ticks.venue.entry.const_ns = ND_NS_PER_MS;
     cfg->bt.ticks.venue.ack.const_ns = ND_NS_PER_MS;
@@ -394,7 +421,8 @@ nd_err_t nd_live_config_load(const char *path, nd_live_config_t *cfg, char *err,
         (rc = parse_strategies(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_capital(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_risk(&c, cfg->root, cfg)) != ND_OK ||
-        (rc = parse_paper(&c, cfg->root, cfg)) != ND_OK)
+        (rc = parse_paper(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_integrity(&c, cfg->root, cfg)) != ND_OK)
         return rc;
     return parse_outputs(&c, cfg->root, cfg);
 }

@@ -23,6 +23,9 @@ struct nd_live_session {
     nd_binance_stream_t *stream;
     char stream_names[2 * ND_VENUES_MAX][64];
     nd_live_feed_stats_t feed;
+    nd_feed_monitor_t monitor;      /* one feed per symbol: trades and quotes, trade ids */
+    uint32_t connects_seen;         /* stream connections already resynchronised */
+    bool integrity_logged;
     nd_venue_state_t feed_state;
     int64_t started_ns, started_mono_ns;
     int64_t engine_ns;              /* the engine's time: the last event pushed */
@@ -30,6 +33,7 @@ struct nd_live_session {
     uint64_t seq;
     bool stop_signal, kill_signal, stopping;
     int64_t stop_deadline_ns;
+    int64_t stop_engine_ns;         /* the engine's time when the stop began */
     nd_err_t fatal;
     char fatal_msg[256];
     bool claimed;                   /* session.pid is ours */

@@ -131,6 +131,19 @@ static void set_feed_state(nd_live_session_t *s, nd_venue_state_t state, int64_t
     nd__live_push(s, &ev);
 }
 
+/* Registers one feed per symbol at the engine's first time (staleness counts from there). */
+static nd_err_t add_feeds(nd_live_session_t *s, int64_t now_ns)
+{
+    nd_err_t rc = ND_OK;
+    for (uint32_t k = 0; rc == ND_OK && k < s->cfg->symbol_count; k++) {
+        char name[ND_NAME_MAX];
+        snprintf(name, sizeof name, "binance:%s", s->cfg->venue_symbols[k]);
+        uint32_t index;
+        rc = nd_feed_monitor_add(&s->monitor, name, now_ns, &index);
+    }
+    return rc;
+}
+
 static void on_md(void *ctx, const nd_md_event_t *md)
 {
     nd_live_session_t *s = ctx;
@@ -161,6 +174,12 @@ static void on_md(void *ctx, const nd_md_event_t *md)
         return;
     }
     md->kind == ND_MD_TRADE ? s->feed.trades++ : s->feed.quotes++;
+    if (s->monitor.feed_count == 0 && add_feeds(s, ts) != ND_OK) {
+        fail(s, ND_EINVAL, "feed monitor: cannot register the feeds");
+        return;
+    }
+    nd_feed_monitor_on_message(&s->monitor, id, ts,
+                               md->kind == ND_MD_TRADE ? (uint64_t)md->u.trade.trade_id : 0);
     nd__live_push(s, &ev);
 }
 
@@ -170,10 +189,36 @@ static void begin_stop(nd_live_session_t *s, const char *why)
         return;
     s->stopping = true;
     s->stop_deadline_ns = nd_clock_mono_ns(s->clock) + STOP_GRACE_NS;
+    s->stop_engine_ns = s->engine_ns;
     ND_LOG(ND_LOG_INFO, "event=session_stopping why=%s", why);
     nd_err_t rc = nd_engine_stop_trading(nd_event_run_engine(s->run));
     if (rc != ND_OK)
         fail(s, rc, "the store could not record the stop");
+}
+
+/* The data-integrity inputs on the engine's time: a new connection resynchronises every
+ * symbol's trade ids (what a reconnect lost is not a gap in the feed), then a stale symbol or an
+ * unrecovered gap trips the breaker (nd_engine_feed_check records which and by how much). */
+static void check_feeds(nd_live_session_t *s)
+{
+    if (!s->cfg->integrity_on || s->fatal != ND_OK || s->monitor.feed_count == 0)
+        return;
+
+    uint32_t connects = nd_binance_stream_connects(s->stream);
+    for (; s->connects_seen < connects; s->connects_seen++)
+        for (uint32_t k = 0; k < s->monitor.feed_count; k++)
+            nd_feed_monitor_on_resync(&s->monitor, k, s->engine_ns, 0);
+    nd_feed_verdict_t verdict;
+    nd_err_t rc = nd_engine_feed_check(nd_event_run_engine(s->run), &s->monitor, NULL, &verdict);
+    if (rc != ND_OK)
+        fail(s, rc, "the store could not record the data-integrity trip");
+    else if (verdict.failed && !s->integrity_logged) {
+        s->integrity_logged = true;
+        ND_LOG(ND_LOG_WARN, "event=data_integrity_trip input=%s feed=%s measured_e6=%lld",
+               nd_integrity_input_name(verdict.input),
+               verdict.feed >= 0 ? s->monitor.feeds[verdict.feed].name : "refprice",
+               (long long)verdict.measured_e6);
+    }
 }
 
 static void on_tick(uv_timer_t *t)
@@ -186,6 +231,7 @@ static void on_tick(uv_timer_t *t)
     int64_t since = s->feed.last_event_ns ? s->feed.last_event_ns : s->started_ns;
     if (now - since >= s->cfg->stale_after_ns && s->feed_state == ND_VENUE_CONNECTED)
         set_feed_state(s, ND_VENUE_STALE, s->engine_ns);
+    check_feeds(s);
     if (s->cfg->duration_ns > 0 && mono - s->started_mono_ns >= s->cfg->duration_ns)
         begin_stop(s, "duration");
     if (s->stop_signal)
@@ -200,7 +246,7 @@ static void on_tick(uv_timer_t *t)
     /* Acks, fills and cancels the venue made visible since the last event. On the venue's
      * clock only a stop moves time on (the cancels' confirmations), never the live clock. */
     int64_t poll_at = s->cfg->clock == ND_LIVE_CLOCK_LOCAL ? now
-                      : s->stopping                        ? s->engine_ns + STOP_GRACE_NS
+                      : s->stopping                        ? s->stop_engine_ns + STOP_GRACE_NS
                                                            : 0;
     if (poll_at > 0 && s->fatal == ND_OK) {
         nd_err_t rc = nd_event_run_poll(s->run, poll_at);
@@ -349,6 +395,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = start_loop(s, err, err_len);
     if (rc == ND_OK)
         rc = open_stream(s, err, err_len);
+    if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
+        nd_err_put(err, err_len, "integrity: bad bounds");
     if (rc != ND_OK) {
         nd_live_session_close(s, NULL, 0);
         return rc;

@@ -78,7 +78,10 @@ expect_usage_error "No such file" "$NODERR" paper --config "$WORK/missing.json"
 expect_rc 1 "$NODERR" status --state-dir "$WORK/nothing-here"
 
 check "a paper session over exchange-sim's synthetic market streams, trades and shows in status"
-start_xsim synth --tick-ms 20 --seed 5
+printf 'admin-token-%s\n' "$$" >"$WORK/admin"
+chmod 600 "$WORK/admin"
+start_xsim synth --tick-ms 20 --seed 5 --admin-token-file "$WORK/admin"
+SYNTH_PORT=$PORT
 config "$WORK/paper.json" p1 ", \"strategies\": [{\"builtin\": \"quote_maker\"}],
  \"store\": {\"url\": \"sqlite:$WORK/p1.db\"}"
 # this one takes tick, lot and minimum notional from exchange-sim's exchangeInfo
@@ -125,6 +128,22 @@ for want in '"session_start"' '"kill_switch"' '"session_stop"' '"breaker"' '"sub
     grep -q "$want" "$OUT" || fail "audit export lacks $want"
 done
 
+check "a stale feed trips the data-integrity breaker: halted, with the input named"
+PORT=$SYNTH_PORT
+config "$WORK/stale.json" p2 ', "strategies": [{"builtin": "quote_maker"}], "integrity": {"stale_after_ms": 700}'
+"$NODERR" paper --config "$WORK/stale.json" >"$WORK/p2.out" 2>"$WORK/p2.err" &
+PAPER=$!
+PIDS+=("$PAPER")
+wait_status "$WORK/state-p2" 'd["feed"]["trades"] > 3'
+curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$WORK/admin")" \
+    -d '{"fault":"stale","ms":2500}' "http://127.0.0.1:$PORT/admin/fault" >"$WORK/fault.code"
+[ "$(cat "$WORK/fault.code")" = 200 ] || fail "admin fault: HTTP $(cat "$WORK/fault.code")"
+wait_status "$WORK/state-p2" 'd["risk"]["halted"] and d["risk"]["halt_kind"] == "data_integrity"'
+kill -TERM "$PAPER"
+wait "$PAPER" || fail "paper p2 exited non-zero after SIGTERM"
+grep -q "event=data_integrity_trip input=stale feed=binance:BTCUSDT" "$WORK/p2.err" ||
+    fail "no data-integrity trip logged: $(grep -c . "$WORK/p2.err") lines"
+
 if ! have_shared; then
     echo "../shared/data absent: the paper-vs-backtest check skipped"
     exit 0
@@ -153,7 +172,7 @@ import json, sys
 p, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 print("paper", p)
 print("backtest fills", b["fills"], "equity", b["final_equity_exact"])
-assert p["trades_in"] > 0 and p["bad"] == 0 and p["late"] == 0, p
+assert p["trades_in"] > 0 and p["bad"] == 0 and p["late"] == 0 and not p["halted"], p
 assert b["fills"] > 0, b
 assert p["fills"] == b["fills"], (p["fills"], b["fills"])
 assert p["equity"] == b["final_equity_exact"], (p["equity"], b["final_equity_exact"])

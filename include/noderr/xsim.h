@@ -139,13 +139,47 @@ typedef struct nd_xsim_trade {
     int64_t time_ns;
 } nd_xsim_trade_t;
 
+/* The market source. Replayed files keep their own timestamps: the market's clock starts at
+ * the first event and runs at `speed` times the injected clock (docs/exchange-sim.md). */
+typedef struct nd_xsim_replay {
+    const char *trades_path;      /* Binance trades CSV / archive (nd_ticks_open), or NULL */
+    const char *quotes_path;      /* bookTicker CSV / archive, or NULL */
+    int64_t speed_e3;             /* market ms per wall ms, x1000: 1000 = real time; 0 = 1000 */
+    bool speed_max;               /* as fast as the server steps it (nd_xsim_step) */
+    bool loop;                    /* at the end, start again (times shifted to keep increasing) */
+} nd_xsim_replay_t;
+
 typedef struct nd_xsim_config {
     nd_instrument_t inst;         /* scales, tick, lot, min notional */
     int64_t quote_balance;        /* starting free quote, cash units */
     int64_t base_balance;         /* starting free base, quantity units */
     int64_t fee_bps;              /* commission per fill, basis points of what is received */
-    nd_synth_ticks_config_t synth;/* the market source */
+    nd_synth_ticks_config_t synth;/* the market source when no replay file is given */
+    nd_xsim_replay_t replay;      /* paths borrowed for nd_xsim_create only */
 } nd_xsim_config_t;
+
+/* What the exchange tells its streams (xsim_stream.c), all on the caller's thread:
+ *  - before_cb: a market event of time ts_ns is about to be applied (flush what is older);
+ *  - level_cb: the total quantity at px on a side may have changed;
+ *  - update_cb: one book-changing action is complete; update_id is the new book id;
+ *  - trade_cb: a public trade (a replayed one, or a fill of the user's order);
+ *  - order_cb: a user order changed: exec is "NEW", "TRADE" (fill set), "CANCELED",
+ *    "EXPIRED", "REJECTED"; balances may have changed after it. */
+typedef struct nd_xsim_public_trade {
+    int64_t id, px, qty, ts_ns;
+    bool buyer_is_maker;
+} nd_xsim_public_trade_t;
+
+struct nd_xsim_trade;
+typedef struct nd_xsim_listener {
+    void (*before_cb)(void *ctx, int64_t ts_ns);
+    void (*level_cb)(void *ctx, nd_side_t side, int64_t px);
+    void (*update_cb)(void *ctx, int64_t update_id, int64_t ts_ns);
+    void (*trade_cb)(void *ctx, const nd_xsim_public_trade_t *trade);
+    void (*order_cb)(void *ctx, const struct nd_xsim_user_order *order, const char *exec,
+                     const struct nd_xsim_trade *fill);
+    void *ctx;
+} nd_xsim_listener_t;
 
 /* The new order request, parsed. */
 typedef struct nd_xsim_new_order {
@@ -182,6 +216,9 @@ int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns);
  * or the reject. Fills are recorded as trades. */
 nd_xsim_reject_t nd_xsim_place(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns,
                                int64_t *out_id /* OUT */);
+/* Records a request refused by a fault hook as a REJECTED order (its executionReport goes to
+ * the user stream); returns its id (0 when full). */
+int64_t nd_xsim_record_reject(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns);
 /* Cancels an open user order: ND_OK, ND_ENOTFOUND (unknown or closed). */
 nd_err_t nd_xsim_cancel(nd_xsim_t *x, int64_t id, int64_t now_ns);
 /* User orders: every one ever placed, by id (1..count). NULL when unknown. */
@@ -195,8 +232,28 @@ const nd_xsim_trade_t *nd_xsim_trade_at(const nd_xsim_t *x, size_t index);
 void nd_xsim_balances(const nd_xsim_t *x, int64_t *base_free, int64_t *base_locked,
                       int64_t *quote_free, int64_t *quote_locked);
 const nd_xsim_book_t *nd_xsim_book(const nd_xsim_t *x);
-/* Market-source events applied so far (the depth lastUpdateId). */
+/* The book id (the depth lastUpdateId): one more for every market event and every user action
+ * that changed the book. */
 int64_t nd_xsim_update_id(const nd_xsim_t *x);
+/* Sets (or clears with NULL) the listener; one at a time. */
+void nd_xsim_set_listener(nd_xsim_t *x, const nd_xsim_listener_t *listener);
+/* The market's clock: the time of the last event applied (replay: the recording's time). */
+int64_t nd_xsim_market_ns(const nd_xsim_t *x);
+/* True when the market source is at its end (a replay without --loop, or a bad row: then
+ * nd_xsim_source_error says "PATH:LINE: reason"). */
+bool nd_xsim_source_done(const nd_xsim_t *x);
+const char *nd_xsim_source_error(const nd_xsim_t *x);
+/* Speed max: applies up to count market events now; returns how many. */
+int64_t nd_xsim_step(nd_xsim_t *x, int64_t count);
+bool nd_xsim_speed_max(const nd_xsim_t *x);
+/* Fault hooks (the admin API): the next count orders are rejected with code (a Binance code
+ * such as -2010 or -1013); partial fills only (each fill of a user order is at most half what
+ * the match would give, at least one lot); market updates stopped until stale_until_ns (wall). */
+void nd_xsim_fault_reject(nd_xsim_t *x, int64_t count, int64_t code);
+/* Takes one pending forced reject: true with *code when the next order must be refused. */
+bool nd_xsim_fault_take_reject(nd_xsim_t *x, int64_t *code /* OUT */);
+void nd_xsim_fault_partial(nd_xsim_t *x, bool on);
+void nd_xsim_fault_stale(nd_xsim_t *x, int64_t until_wall_ns);
 
 /* ---- Binance Spot REST (xsim_binance.c) -------------------------------------------------- */
 

@@ -38,6 +38,16 @@
 /* A connection that sends nothing for this long is closed (a half-sent request included). */
 #define ND_XSIM_IDLE_NS (60 * ND_NS_PER_SEC)
 
+/* A client WebSocket message (SUBSCRIBE and friends are small; Binance closes far earlier). */
+#define ND_XSIM_WS_MESSAGE_MAX 65536
+/* Bytes waiting to be written to one stream client before it is disconnected as too slow. */
+#define ND_XSIM_WS_SEND_QUEUE_MAX (8u << 20)
+/* Server pings (Binance: every 20 s, dropped without a pong within 1 minute). */
+#define ND_XSIM_WS_PING_NS (20 * ND_NS_PER_SEC)
+#define ND_XSIM_WS_PONG_TIMEOUT_NS (60 * ND_NS_PER_SEC)
+/* A listenKey lapses this long after its creation or last keep-alive (Binance: 60 min). */
+#define ND_XSIM_LISTEN_KEY_TTL_NS (60 * ND_NS_PER_MIN)
+
 #define ND_XSIM_ACCOUNT_MARKET 0u /* the market source's liquidity */
 #define ND_XSIM_ACCOUNT_USER 1u   /* the API key's account */
 
@@ -261,6 +271,9 @@ typedef struct nd_xsim_api_config {
     const char *api_key, *api_secret; /* borrowed for the API's life */
     int64_t weight_limit;             /* request weight per minute (Binance: 6000) */
     int64_t bans_after;               /* 429s in one minute before a 418 ban (default 3) */
+    int64_t listen_key_ttl_ns;        /* 0: ND_XSIM_LISTEN_KEY_TTL_NS */
+    uint64_t seed;                    /* listenKeys are drawn from an nd_rand_t of this seed */
+    const char *admin_token;          /* bearer token of POST /admin/fault; NULL: no admin API */
 } nd_xsim_api_config_t;
 
 typedef struct nd_xsim_request {
@@ -296,6 +309,9 @@ typedef struct nd_xsim_server_config {
     int port;              /* 0: the system picks one */
     int64_t market_step_ns;/* how often the market source is advanced to the clock */
     nd_clock_t *clock;
+    int64_t ping_interval_ns;  /* 0: ND_XSIM_WS_PING_NS */
+    int64_t pong_timeout_ns;   /* 0: ND_XSIM_WS_PONG_TIMEOUT_NS */
+    size_t send_queue_max;     /* 0: ND_XSIM_WS_SEND_QUEUE_MAX */
 } nd_xsim_server_config_t;
 
 /* Binds and listens; *port_out is the port bound. The server owns nothing it is given. */

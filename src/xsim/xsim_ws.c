@@ -1,0 +1,277 @@
+/* xsim_ws.c: the exchange simulator's WebSocket server side (RFC 6455) on its libuv connections.
+ *
+ * The upgrade handshake answer (Sec-WebSocket-Accept = base64(SHA-1(key + GUID))), client
+ * frames (masked, as RFC 6455 5.1 requires of clients; fragmented messages reassembled up to
+ * ND_XSIM_WS_MESSAGE_MAX; control frames at most 125 bytes and never fragmented; text checked
+ * as UTF-8), server frames (unmasked), ping/pong (the server pings every ping interval, as
+ * Binance does every 20 s, with the ms time as payload, and drops a client that has not answered
+ * within the pong timeout with 1008 "Pong timeout"), and the close handshake (a client that does
+ * not answer our close within 2 s is dropped). A protocol error closes with its code (1002,
+ * 1007, 1009). Invariants: nothing is sent after our close frame; a message in assembly never
+ * exceeds ND_XSIM_WS_MESSAGE_MAX. */
+#include "xsim_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/log.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define CLOSE_WAIT_NS (2 * ND_NS_PER_SEC)
+
+long nd__xsim_ws_parse(char *buf, size_t len, size_t payload_max, nd__xsim_ws_frame_t *out)
+{
+    ND_ASSERT(buf != NULL && out != NULL);
+    if (len < 2)
+        return 0;
+    const uint8_t *b = (const uint8_t *)buf;
+    int opcode = b[0] & 0x0F;
+    bool fin = (b[0] & 0x80) != 0, masked = (b[1] & 0x80) != 0;
+    if ((b[0] & 0x70) != 0 || !masked)
+        return -1002; /* reserved bits without an extension; unmasked client frame */
+    bool control = opcode >= 0x8;
+    if (opcode > ND__WS_BINARY && !(opcode >= ND__WS_CLOSE && opcode <= ND__WS_PONG))
+        return -1002;
+    uint64_t plen = b[1] & 0x7F;
+    size_t head = 2;
+    if (control && (!fin || plen > 125))
+        return -1002;
+    if (plen == 126) {
+        if (len < 4)
+            return 0;
+        plen = (uint64_t)b[2] << 8 | b[3];
+        head = 4;
+    } else if (plen == 127) {
+        if (len < 10)
+            return 0;
+        if (b[2] & 0x80)
+            return -1002; /* the most significant bit must be 0 */
+        plen = 0;
+        for (int i = 2; i < 10; i++)
+            plen = plen << 8 | b[i];
+        head = 10;
+    }
+    if (plen > payload_max)
+        return -1009;
+    if (len < head + 4 + plen)
+        return 0;
+    const uint8_t *mask = b + head;
+    char *payload = buf + head + 4;
+    for (size_t i = 0; i < plen; i++)
+        payload[i] = (char)((uint8_t)payload[i] ^ mask[i & 3]);
+    out->fin = fin;
+    out->opcode = opcode;
+    out->payload = payload;
+    out->len = (size_t)plen;
+    return (long)(head + 4 + plen);
+}
+
+size_t nd__xsim_ws_header(uint8_t out[10], int opcode, size_t len)
+{
+    out[0] = (uint8_t)(0x80 | (opcode & 0x0F));
+    if (len < 126) {
+        out[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xFFFF) {
+        out[1] = 126;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+nd_err_t nd__xsim_ws_accept(const char *key, char out[29])
+{
+    ND_ASSERT(key != NULL && out != NULL);
+    char joined[128];
+    int n = snprintf(joined, sizeof joined, "%s%s", key, WS_GUID);
+    if (n < 0 || (size_t)n >= sizeof joined)
+        return ND_EINVAL;
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)joined, (size_t)n, digest);
+    int written = EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH);
+    ND_ASSERT(written == 28);
+    return ND_OK;
+}
+
+bool nd__xsim_utf8_valid(const char *text, size_t len)
+{
+    const uint8_t *s = (const uint8_t *)text;
+    for (size_t i = 0; i < len;) {
+        uint8_t c = s[i];
+        size_t need = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
+                                                      : (c & 0xF8) == 0xF0 ? 3 : 9;
+        if (need == 9 || c == 0xC0 || c == 0xC1 || c > 0xF4 || i + need >= len)
+            return false;
+        uint32_t cp = need == 0 ? c : need == 1 ? c & 0x1Fu : need == 2 ? c & 0x0Fu : c & 0x07u;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3Fu);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+void nd__xsim_ws_send(nd__xsim_conn_t *c, int opcode, const char *payload, size_t len)
+{
+    ND_ASSERT(c != NULL && c->ws);
+    if (c->closing || c->ws_close_sent)
+        return;
+    uint8_t head[10];
+    size_t hlen = nd__xsim_ws_header(head, opcode, len);
+    char *out = nd_alloc(hlen + len);
+    if (!out) {
+        nd__xsim_conn_close(c);
+        return;
+    }
+    memcpy(out, head, hlen);
+    if (len)
+        memcpy(out + hlen, payload, len);
+    (void)nd__xsim_conn_write(c, out, hlen + len, false);
+}
+
+void nd__xsim_ws_close(nd__xsim_conn_t *c, uint16_t code, const char *reason)
+{
+    ND_ASSERT(c != NULL && c->ws);
+    if (c->closing || c->ws_close_sent)
+        return;
+    char payload[125];
+    size_t rlen = strlen(reason);
+    if (rlen > sizeof payload - 2)
+        rlen = sizeof payload - 2;
+    payload[0] = (char)(code >> 8);
+    payload[1] = (char)(code & 0xFF);
+    memcpy(payload + 2, reason, rlen);
+    nd__xsim_ws_send(c, ND__WS_CLOSE, payload, rlen + 2);
+    c->ws_close_sent = true;
+    c->ws_close_ns = nd_clock_mono_ns(nd__xsim_conn_config(c)->clock);
+}
+
+/* A complete message: text to the streams; binary is refused (1003), as Binance has none. */
+static void on_message(nd__xsim_conn_t *c, int opcode, const char *text, size_t len)
+{
+    if (opcode == ND__WS_BINARY) {
+        nd__xsim_ws_close(c, 1003, "Binary frames are not supported");
+        return;
+    }
+    if (!nd__xsim_utf8_valid(text, len)) {
+        nd__xsim_ws_close(c, 1007, "Invalid UTF-8");
+        return;
+    }
+    nd__xsim_streams_message(nd__xsim_conn_streams(c), c, text, len);
+}
+
+/* A data frame: a whole message, or a fragment to assemble. */
+static void on_data_frame(nd__xsim_conn_t *c, const nd__xsim_ws_frame_t *f)
+{
+    if (f->opcode == ND__WS_CONT ? c->msg_opcode == 0 : c->msg_opcode != 0) {
+        nd__xsim_ws_close(c, 1002, "Unexpected continuation");
+        return;
+    }
+    if (f->opcode != ND__WS_CONT && f->fin) {
+        on_message(c, f->opcode, f->payload, f->len);
+        return;
+    }
+    if (c->msg_len + f->len > ND_XSIM_WS_MESSAGE_MAX) {
+        nd__xsim_ws_close(c, 1009, "Message too big");
+        return;
+    }
+    if (!c->msg && !(c->msg = nd_alloc(ND_XSIM_WS_MESSAGE_MAX))) {
+        nd__xsim_conn_close(c);
+        return;
+    }
+    if (f->opcode != ND__WS_CONT)
+        c->msg_opcode = f->opcode;
+    memcpy(c->msg + c->msg_len, f->payload, f->len);
+    c->msg_len += f->len;
+    if (f->fin) {
+        int opcode = c->msg_opcode;
+        c->msg_opcode = 0;
+        size_t n = c->msg_len;
+        c->msg_len = 0;
+        on_message(c, opcode, c->msg, n);
+    }
+}
+
+static void on_frame(nd__xsim_conn_t *c, const nd__xsim_ws_frame_t *f)
+{
+    switch (f->opcode) {
+    case ND__WS_CLOSE:
+        if (!c->ws_close_sent) { /* echo the peer's code, then close */
+            nd__xsim_ws_send(c, ND__WS_CLOSE, f->payload, f->len >= 2 ? 2 : 0);
+            c->ws_close_sent = true;
+        }
+        nd__xsim_conn_close(c);
+        return;
+    case ND__WS_PING:
+        nd__xsim_ws_send(c, ND__WS_PONG, f->payload, f->len);
+        return;
+    case ND__WS_PONG:
+        c->ping_sent_ns = 0;
+        return;
+    default:
+        on_data_frame(c, f);
+    }
+}
+
+void nd__xsim_ws_on_data(nd__xsim_conn_t *c)
+{
+    ND_ASSERT(c != NULL && c->ws);
+    while (!c->closing && c->len > 0) {
+        nd__xsim_ws_frame_t f;
+        long n = nd__xsim_ws_parse(c->buf, c->len, sizeof c->buf - 14, &f);
+        if (n == 0)
+            return; /* a frame fits the buffer: payload_max keeps it so */
+        if (n < 0) {
+            ND_LOG(ND_LOG_INFO, "xsim ws protocol error close_code=%ld", -n);
+            nd__xsim_ws_close(c, (uint16_t)-n, n == -1009 ? "Frame too big" : "Protocol error");
+            nd__xsim_conn_close(c);
+            return;
+        }
+        if (!c->ws_close_sent || f.opcode == ND__WS_CLOSE)
+            on_frame(c, &f);
+        memmove(c->buf, c->buf + n, c->len - (size_t)n);
+        c->len -= (size_t)n;
+    }
+}
+
+void nd__xsim_ws_tick(nd__xsim_conn_t *c, int64_t mono_ns)
+{
+    ND_ASSERT(c != NULL && c->ws);
+    const nd_xsim_server_config_t *cfg = nd__xsim_conn_config(c);
+    if (c->closing)
+        return;
+    if (c->ws_close_sent) {
+        if (mono_ns - c->ws_close_ns > CLOSE_WAIT_NS)
+            nd__xsim_conn_close(c);
+        return;
+    }
+    if (c->ping_sent_ns && mono_ns - c->ping_sent_ns > cfg->pong_timeout_ns) {
+        ND_LOG(ND_LOG_INFO, "xsim ws client dropped: no pong");
+        nd__xsim_ws_close(c, 1008, "Pong timeout");
+        return;
+    }
+    if (mono_ns < c->next_ping_ns)
+        return;
+    c->next_ping_ns = mono_ns + cfg->ping_interval_ns;
+    char payload[32];
+    int n = snprintf(payload, sizeof payload, "%lld",
+                     (long long)(nd_clock_now_ns(cfg->clock) / ND_NS_PER_MS));
+    nd__xsim_ws_send(c, ND__WS_PING, payload, (size_t)n);
+    if (!c->ping_sent_ns)
+        c->ping_sent_ns = mono_ns;
+}

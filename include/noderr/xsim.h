@@ -157,6 +157,7 @@ typedef struct nd_xsim_replay {
     int64_t speed_e3;             /* market ms per wall ms, x1000: 1000 = real time; 0 = 1000 */
     bool speed_max;               /* as fast as the server steps it (nd_xsim_step) */
     bool loop;                    /* at the end, start again (times shifted to keep increasing) */
+    bool start_now;               /* false: the replay waits for its first market-stream client */
 } nd_xsim_replay_t;
 
 typedef struct nd_xsim_config {
@@ -255,6 +256,8 @@ bool nd_xsim_source_done(const nd_xsim_t *x);
 const char *nd_xsim_source_error(const nd_xsim_t *x);
 /* Speed max: applies up to count market events now; returns how many. */
 int64_t nd_xsim_step(nd_xsim_t *x, int64_t count);
+/* Starts a replay held for its first stream client (no-op otherwise): its clock runs from now. */
+void nd_xsim_start(nd_xsim_t *x, int64_t now_ns);
 bool nd_xsim_speed_max(const nd_xsim_t *x);
 /* Fault hooks (the admin API): the next count orders are rejected with code (a Binance code
  * such as -2010 or -1013); partial fills only (each fill of a user order is at most half what

@@ -44,6 +44,7 @@ struct nd_xsim {
     bool has_listener;
     int64_t fault_rejects, fault_code, stale_until_ns;
     bool fault_partial;
+    bool held;                  /* a replay waits for its first stream client (nd_xsim_start) */
     nd_xsim_user_order_t *orders;
     size_t order_count, order_cap;
     nd_xsim_trade_t *trades;
@@ -231,6 +232,7 @@ nd_err_t nd_xsim_create(const nd_xsim_config_t *cfg, int64_t now_ns, nd_xsim_t *
             x->market_origin_ns = x->market_ns = nd_tick_ts(&x->pending);
         else
             x->eof = true;
+        x->held = !cfg->replay.start_now;
     }
     nd_xsim_advance(x, now_ns);
     *out = x;
@@ -421,7 +423,7 @@ static void apply_event(nd_xsim_t *x, const nd_tick_event_t *ev)
 int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns)
 {
     ND_ASSERT(x != NULL);
-    if (x->cfg.replay.speed_max || now_ns < x->stale_until_ns)
+    if (x->cfg.replay.speed_max || x->held || now_ns < x->stale_until_ns)
         return 0;
     __int128 elapsed = (__int128)(now_ns - x->wall_origin_ns) * x->cfg.replay.speed_e3 / 1000;
     int64_t target = x->market_origin_ns + (int64_t)elapsed;
@@ -440,12 +442,21 @@ int64_t nd_xsim_step(nd_xsim_t *x, int64_t count)
 {
     ND_ASSERT(x != NULL && count >= 0);
     int64_t applied = 0;
-    while (applied < count && fetch_pending(x)) {
+    while (!x->held && applied < count && fetch_pending(x)) {
         x->has_pending = false;
         apply_event(x, &x->pending);
         applied++;
     }
     return applied;
+}
+
+void nd_xsim_start(nd_xsim_t *x, int64_t now_ns)
+{
+    if (!x->held)
+        return;
+    x->held = false;
+    x->wall_origin_ns = now_ns;
+    ND_LOG(ND_LOG_INFO, "xsim replay started");
 }
 
 bool nd_xsim_speed_max(const nd_xsim_t *x)

@@ -325,6 +325,7 @@ static void upgrade(conn_t *c, const http_req_t *r)
                                             : "{\"code\":-1000,\"msg\":\"Bad stream or listenKey.\"}");
         return;
     }
+    c->next_ping_ns = nd_clock_mono_ns(c->server->cfg.clock) + c->server->cfg.ping_interval_ns;
     char head[256];
     int n = snprintf(head, sizeof head, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);

@@ -551,6 +551,8 @@ int nd__xsim_streams_open(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char 
     c->ws = true;
     c->stream = sc;
     s->subs[s->sub_count++] = sc;
+    if (!sc->user) /* a held replay starts with its first market-stream client */
+        nd_xsim_start(s->x, nd_clock_now_ns(s->clock));
     return 0;
 }
 

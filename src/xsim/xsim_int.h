@@ -35,6 +35,8 @@ struct nd__xsim_conn {
     bool ws;
     bool ws_close_sent;    /* our close frame is out: the peer's answer ends the connection */
     int64_t ws_close_ns;   /* when it was sent (a peer that never answers is dropped) */
+    bool ws_failed;        /* a protocol error: what the peer still sends is discarded, so it
+                            * reads our close frame before the connection ends (no reset) */
     char *msg;             /* a fragmented message being assembled (ND_XSIM_WS_MESSAGE_MAX) */
     size_t msg_len;
     int msg_opcode;        /* 0: none in progress */

@@ -231,6 +231,8 @@ static void on_frame(nd__xsim_conn_t *c, const nd__xsim_ws_frame_t *f)
 void nd__xsim_ws_on_data(nd__xsim_conn_t *c)
 {
     ND_ASSERT(c != NULL && c->ws);
+    if (c->ws_failed)
+        c->len = 0;
     while (!c->closing && c->len > 0) {
         nd__xsim_ws_frame_t f;
         long n = nd__xsim_ws_parse(c->buf, c->len, sizeof c->buf - 14, &f);
@@ -239,7 +241,8 @@ void nd__xsim_ws_on_data(nd__xsim_conn_t *c)
         if (n < 0) {
             ND_LOG(ND_LOG_INFO, "xsim ws protocol error close_code=%ld", -n);
             nd__xsim_ws_close(c, (uint16_t)-n, n == -1009 ? "Frame too big" : "Protocol error");
-            nd__xsim_conn_close(c);
+            c->ws_failed = true;
+            c->len = 0;
             return;
         }
         if (!c->ws_close_sent || f.opcode == ND__WS_CLOSE)

@@ -219,6 +219,8 @@ static json_t *diff_levels(const nd__xsim_streams_t *s, const cadence_t *cd, nd_
 /* Sorts the dirty levels by side and price and removes repeats. */
 static void dirty_unique(cadence_t *cd)
 {
+    if (cd->count == 0)
+        return; /* an update that moved no level (a trade that met no liquidity) */
     qsort(cd->dirty, cd->count, sizeof *cd->dirty, dirty_cmp);
     size_t n = 0;
     for (size_t i = 0; i < cd->count; i++)

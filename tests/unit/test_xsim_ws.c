@@ -1,7 +1,7 @@
 /* test_xsim_ws.c: exchange-sim's WebSocket side: hostile frames against the frame parser, the
  * handshake key, UTF-8 checks; then the project's own Binance clients against a running
  * exchange-sim on 127.0.0.1: nd_binance_live's book (snapshot + diffs) converges to the
- * exchange's book, own orders included; nd_binance_user decodes executionReport and
+ * exchange's book, own orders included, and again after an injected sequence gap; nd_binance_user decodes executionReport and
  * outboundAccountPosition and renews a lapsed listenKey; and a replayed recording gives the same
  * stream messages on every run, with the recording's trades and times. */
 #include "../../src/xsim/xsim_int.h"
@@ -10,8 +10,11 @@
 #include "noderr/binance.h"
 #include "noderr/venue.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,6 +162,25 @@ static void synth_config(nd_xsim_config_t *cfg, int64_t events)
     cfg->synth.level_qty_max = 20000;
 }
 
+/* POST /admin/fault with body and the bearer token; returns the HTTP status. */
+static int admin_fault(int port, const char *token, const char *body)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[512];
+    int n = snprintf(req, sizeof req, "POST /admin/fault HTTP/1.1\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", token, strlen(body),
+                     body);
+    cr_assert_eq(write(fd, req, (size_t)n), n);
+    char resp[512] = "";
+    ssize_t got = read(fd, resp, sizeof resp - 1);
+    close(fd);
+    cr_assert_gt(got, 12);
+    return atoi(resp + 9);
+}
+
 static void sink_count(void *ctx, const nd_md_event_t *ev)
 {
     (void)ev;
@@ -187,8 +209,9 @@ Test(xsim_ws, binance_live_book_converges_to_exchange_book, .timeout = 60)
 {
     nd_clock_t *clock = nd_clock_os();
     nd_xsim_config_t cfg;
-    synth_config(&cfg, 500); /* 2.5 s of market, then it stops */
-    nd_xsim_api_config_t acfg = {.api_key = "k1", .api_secret = "s1"};
+    synth_config(&cfg, 1000); /* 5 s of market, then it stops */
+    nd_xsim_api_config_t acfg = {.api_key = "k1", .api_secret = "s1",
+                                 .admin_token = "token-of-the-test-0123"};
     sim_t s;
     sim_start(&s, &cfg, &acfg, clock);
     nd_secret_t sec;
@@ -207,8 +230,8 @@ Test(xsim_ws, binance_live_book_converges_to_exchange_book, .timeout = 60)
     nd_binance_rest_config_t rcfg = {.base_url = s.rest_url, .secret = &sec};
     nd_binance_rest_t *rest = NULL;
     cr_assert_eq(nd_binance_rest_create(&rcfg, clock, &rest, err, sizeof err), ND_OK, "%s", err);
-    bool placed = false;
-    int64_t end = nd_clock_mono_ns(clock) + 5 * ND_NS_PER_SEC;
+    bool placed = false, gapped = false;
+    int64_t end = nd_clock_mono_ns(clock) + 7 * ND_NS_PER_SEC;
     while (nd_clock_mono_ns(clock) < end) {
         nd_binance_live_service(live, 20);
         const nd_binance_depth_t *d = nd_binance_live_depth(live, "BTCUSDT");
@@ -221,6 +244,11 @@ Test(xsim_ws, binance_live_book_converges_to_exchange_book, .timeout = 60)
             cr_assert_eq(res.http_status, 200, "%s", res.body);
             nd_binance_rest_result_free(&res);
             placed = true;
+        } else if (placed && !gapped && d->status == ND_BINANCE_SYNC_OK && d->applied >= 8) {
+            /* a sequence gap: the client discards its book and syncs again */
+            cr_assert_eq(admin_fault(s.port, "token-of-the-test-0123", "{\"fault\":\"gap\"}"), 200);
+            cr_assert_eq(admin_fault(s.port, "wrong-token-of-the-test", "{\"fault\":\"gap\"}"), 401);
+            gapped = true;
         }
     }
     sim_pause(&s);
@@ -233,7 +261,9 @@ Test(xsim_ws, binance_live_book_converges_to_exchange_book, .timeout = 60)
     cr_assert(nd_xsim_source_done(s.x));
     cr_assert_eq(d->status, ND_BINANCE_SYNC_OK, "%s", nd_binance_sync_name(d->status));
     cr_assert_eq(d->last_update_id, nd_xsim_update_id(s.x));
-    cr_assert_eq(st.resyncs, 0u);
+    cr_assert(gapped);
+    cr_assert_eq(st.resyncs, 1u, "one resync after the injected gap");
+    cr_assert_geq(st.snapshots, 2u);
     cr_assert_gt(d->applied, 10u);
     assert_same_side(nd_xsim_book(s.x), ND_SIDE_BUY, &d->book);
     assert_same_side(nd_xsim_book(s.x), ND_SIDE_SELL, &d->book);

@@ -154,6 +154,7 @@ typedef struct nd_xsim_trade {
 typedef struct nd_xsim_replay {
     const char *trades_path;      /* Binance trades CSV / archive (nd_ticks_open), or NULL */
     const char *quotes_path;      /* bookTicker CSV / archive, or NULL */
+    const char *depth_dir;        /* a recorded depth session (nd_depth_session_open), or NULL */
     int64_t speed_e3;             /* market ms per wall ms, x1000: 1000 = real time; 0 = 1000 */
     bool speed_max;               /* as fast as the server steps it (nd_xsim_step) */
     bool loop;                    /* at the end, start again (times shifted to keep increasing) */

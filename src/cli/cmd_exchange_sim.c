@@ -49,6 +49,7 @@ static const char usage_text[] =
     "                       and NODERR_XSIM_API_SECRET)\n"
     "  --replay-trades FILE replay a Binance trades CSV (as ../shared/data/*-trades-*.csv)\n"
     "  --replay-quotes FILE replay a bookTicker CSV (the market's best bid and ask)\n"
+    "  --replay-depth DIR   replay a recorded depth session (snapshot.json + diffs.jsonl)\n"
     "  --speed X            replay speed: 1 real time (default), 10 ten times faster, max\n"
     "  --loop               start the replay again at its end (else the market stops)\n"
     "  --listen-key-ttl-s N a listenKey lapses N s after its last keep-alive (default 3600)\n"
@@ -58,7 +59,7 @@ static const char usage_text[] =
 
 enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
        OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_TRADES, OPT_QUOTES,
-       OPT_SPEED, OPT_LOOP, OPT_KEY_TTL, OPT_PING, OPT_PONG, OPT_ADMIN };
+       OPT_SPEED, OPT_LOOP, OPT_KEY_TTL, OPT_PING, OPT_PONG, OPT_ADMIN, OPT_DEPTH };
 
 static const struct option long_options[] = {
     {"port", required_argument, 0, OPT_PORT},
@@ -75,6 +76,7 @@ static const struct option long_options[] = {
     {"secrets-file", required_argument, 0, OPT_SECRETS},
     {"replay-trades", required_argument, 0, OPT_TRADES},
     {"replay-quotes", required_argument, 0, OPT_QUOTES},
+    {"replay-depth", required_argument, 0, OPT_DEPTH},
     {"speed", required_argument, 0, OPT_SPEED},
     {"loop", no_argument, 0, OPT_LOOP},
     {"listen-key-ttl-s", required_argument, 0, OPT_KEY_TTL},
@@ -101,6 +103,7 @@ static int xsim_option_more(xsim_opts_t *o, int opt, const char *arg)
     switch (opt) {
     case OPT_TRADES: o->cfg.replay.trades_path = arg; return 0;
     case OPT_QUOTES: o->cfg.replay.quotes_path = arg; return 0;
+    case OPT_DEPTH: o->cfg.replay.depth_dir = arg; return 0;
     case OPT_SPEED:
         if (strcmp(arg, "max") == 0) {
             o->cfg.replay.speed_max = true;

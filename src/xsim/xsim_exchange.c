@@ -18,10 +18,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A replayed file: one tick source and its next event. */
+/* A replayed file: a tick source or a depth session, and its next event. */
 typedef struct replay_file {
     char *path;
     nd_tick_source_t *src;
+    nd_depth_session_t *depth;
     nd_tick_event_t head;
     bool has_head, done;
 } replay_file_t;
@@ -31,7 +32,7 @@ struct nd_xsim {
     nd_binance_filters_t filters;
     nd_xsim_book_t *book;
     nd_synth_ticks_t *synth;
-    replay_file_t files[2];     /* trades (source 0), quotes (source 1) */
+    replay_file_t files[3];     /* trades, quotes, depth: sources 0, 1, 2 as given */
     int file_count;
     int64_t loop_shift_ns;      /* added to replayed times after each --loop restart */
     int64_t first_ts, last_ts;  /* of the current pass of the replay */
@@ -70,7 +71,13 @@ static void make_filters(const nd_instrument_t *inst, nd_binance_filters_t *f)
 
 /* ---- The market source -------------------------------------------------------------------- */
 
-static nd_err_t open_file(nd_xsim_t *x, const char *path, char *err, size_t err_len)
+static nd_err_t reopen(nd_xsim_t *x, replay_file_t *f, bool depth, char *err, size_t err_len)
+{
+    return depth ? nd_depth_session_open(f->path, &x->cfg.inst, &f->depth, err, err_len)
+                 : nd_ticks_open(f->path, ND_TICK_FORMAT_AUTO, &x->cfg.inst, &f->src, err, err_len);
+}
+
+static nd_err_t open_file(nd_xsim_t *x, const char *path, bool depth, char *err, size_t err_len)
 {
     replay_file_t *f = &x->files[x->file_count];
     memset(f, 0, sizeof *f);
@@ -78,18 +85,38 @@ static nd_err_t open_file(nd_xsim_t *x, const char *path, char *err, size_t err_
     if (!f->path)
         return ND_ENOMEM;
     x->file_count++;
-    return nd_ticks_open(path, ND_TICK_FORMAT_AUTO, &x->cfg.inst, &f->src, err, err_len);
+    return reopen(x, f, depth, err, err_len);
+}
+
+static void close_file(replay_file_t *f)
+{
+    if (f->src)
+        nd_ticks_close(f->src);
+    if (f->depth)
+        nd_depth_session_close(f->depth);
+    f->src = NULL;
+    f->depth = NULL;
+}
+
+/* The file's next event; its error text when it stops on a bad row. */
+static nd_err_t file_next(replay_file_t *f, nd_tick_event_t *out, const char **why)
+{
+    nd_err_t rc = f->depth ? nd_depth_session_next(f->depth, out) : nd_ticks_next(f->src, out);
+    *why = f->depth ? nd_depth_session_error(f->depth) : nd_ticks_error(f->src);
+    return rc;
 }
 
 static nd_err_t open_source(nd_xsim_t *x, const nd_xsim_replay_t *r, char *err, size_t err_len)
 {
-    if (!r->trades_path && !r->quotes_path)
+    if (!r->trades_path && !r->quotes_path && !r->depth_dir)
         return nd_synth_ticks_open(&x->cfg.synth, &x->cfg.inst, &x->synth, err, err_len);
     nd_err_t rc = ND_OK;
     if (r->trades_path)
-        rc = open_file(x, r->trades_path, err, err_len);
+        rc = open_file(x, r->trades_path, false, err, err_len);
     if (rc == ND_OK && r->quotes_path)
-        rc = open_file(x, r->quotes_path, err, err_len);
+        rc = open_file(x, r->quotes_path, false, err, err_len);
+    if (rc == ND_OK && r->depth_dir)
+        rc = open_file(x, r->depth_dir, true, err, err_len);
     return rc;
 }
 
@@ -99,11 +126,10 @@ static bool restart_files(nd_xsim_t *x)
     char err[256];
     for (int i = 0; i < x->file_count; i++) {
         replay_file_t *f = &x->files[i];
-        nd_ticks_close(f->src);
-        f->src = NULL;
+        bool depth = f->depth != NULL;
+        close_file(f);
         f->has_head = f->done = false;
-        if (nd_ticks_open(f->path, ND_TICK_FORMAT_AUTO, &x->cfg.inst, &f->src, err, sizeof err) !=
-            ND_OK) {
+        if (reopen(x, f, depth, err, sizeof err) != ND_OK) {
             snprintf(x->source_err, sizeof x->source_err, "%s", err);
             return false;
         }
@@ -118,12 +144,13 @@ static nd_err_t next_file_event(nd_xsim_t *x, nd_tick_event_t *out, bool may_loo
     int best = -1;
     for (int i = 0; i < x->file_count; i++) {
         replay_file_t *f = &x->files[i];
-        if (!f->has_head && !f->done) {
-            nd_err_t rc = nd_ticks_next(f->src, &f->head);
+        if (!f->has_head && !f->done && (f->src || f->depth)) {
+            const char *why = "";
+            nd_err_t rc = file_next(f, &f->head, &why);
             f->has_head = rc == ND_OK;
             f->done = rc != ND_OK;
             if (rc != ND_OK && rc != ND_EEOF && !x->source_err[0]) {
-                snprintf(x->source_err, sizeof x->source_err, "%s", nd_ticks_error(f->src));
+                snprintf(x->source_err, sizeof x->source_err, "%s", why);
                 ND_LOG(ND_LOG_ERR, "xsim replay stopped: %s", x->source_err);
             }
         }
@@ -246,7 +273,7 @@ void nd_xsim_destroy(nd_xsim_t *x)
     if (x->synth)
         nd_synth_ticks_close(x->synth);
     for (int i = 0; i < x->file_count; i++) {
-        nd_ticks_close(x->files[i].src);
+        close_file(&x->files[i]);
         nd_free(x->files[i].path);
     }
     nd_xsim_book_destroy(x->book);

@@ -473,3 +473,36 @@ Test(xsim_ws, replay_gives_the_same_messages_every_run, .timeout = 120)
     nd_free(a.text);
     nd_free(b.text);
 }
+
+#define DEPTH_DIR ND_SHARED_DIR "/fixtures/binance/depth_sync/binance_us_COMPUSDT"
+
+/* A replayed depth session leaves exchange-sim's book equal to the connector's sync of it. */
+Test(xsim_ws, replayed_depth_session_is_the_book)
+{
+    if (access(DEPTH_DIR "/diffs.jsonl", R_OK) != 0)
+        cr_skip_test("shared fixtures not found");
+    nd_xsim_config_t cfg;
+    synth_config(&cfg, 1);
+    cr_assert_eq(nd_instrument_init(&cfg.inst, "COMPUSDT", "xsim"), ND_OK);
+    cfg.replay.depth_dir = DEPTH_DIR;
+    cfg.replay.speed_max = true;
+    cfg.replay.start_now = true;
+    char err[256] = "";
+    nd_xsim_t *x = NULL;
+    cr_assert_eq(nd_xsim_create(&cfg, 0, &x, err, sizeof err), ND_OK, "%s", err);
+    while (nd_xsim_step(x, 1000) > 0)
+        ;
+    cr_assert(nd_xsim_source_done(x));
+    cr_assert_str_eq(nd_xsim_source_error(x), "");
+    nd_depth_session_t *ds = NULL;
+    cr_assert_eq(nd_depth_session_open(DEPTH_DIR, &cfg.inst, &ds, err, sizeof err), ND_OK, "%s", err);
+    nd_tick_event_t ev;
+    int64_t last_ts = 0;
+    while (nd_depth_session_next(ds, &ev) == ND_OK)
+        last_ts = ev.u.delta.ts_ns;
+    cr_assert_eq(nd_xsim_market_ns(x), last_ts, "the recording's clock");
+    assert_same_side(nd_xsim_book(x), ND_SIDE_BUY, nd_depth_session_book(ds));
+    assert_same_side(nd_xsim_book(x), ND_SIDE_SELL, nd_depth_session_book(ds));
+    nd_depth_session_close(ds);
+    nd_xsim_destroy(x);
+}

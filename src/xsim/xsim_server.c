@@ -461,6 +461,8 @@ static void on_max_timer(uv_timer_t *t)
         return;
     if (nd_xsim_step(s->x, MAX_STEP_EVENTS) > 0)
         nd__xsim_streams_tick(s->streams, nd_clock_now_ns(s->cfg.clock));
+    else if (nd_xsim_source_done(s->x))
+        uv_timer_stop(t); /* the end of the recording: the market timer flushes what is left */
 }
 
 static void on_signal(uv_signal_t *sig, int signum)

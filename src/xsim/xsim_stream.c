@@ -540,12 +540,14 @@ int nd__xsim_streams_open(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char 
         status = open_user(s, sc, rest);
     else if (raw)
         status = sub_add_list(s, sc, rest, strlen(rest)) ? 0 : 400;
-    else if (query_len > 8 && strncmp(query, "streams=", 8) == 0)
-        status = sub_add_list(s, sc, query + 8, strcspn(query + 8, "&") < query_len - 8
-                                                    ? strcspn(query + 8, "&") : query_len - 8)
-                     ? 0 : 400;
-    else
+    else if (query_len > 8 && strncmp(query, "streams=", 8) == 0) {
+        /* the query is not NUL-terminated: it ends at query_len or at the next parameter */
+        const char *amp = memchr(query + 8, '&', query_len - 8);
+        size_t list_len = amp ? (size_t)(amp - (query + 8)) : query_len - 8;
+        status = sub_add_list(s, sc, query + 8, list_len) ? 0 : 400;
+    } else {
         status = 400;
+    }
     if (status != 0) {
         sub_free(sc);
         return status;

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,6 +119,8 @@ static void *serve(void *arg)
     return NULL;
 }
 
+static size_t sim_send_queue_max; /* 0: the default */
+
 static void sim_start(sim_t *s, nd_xsim_config_t *cfg, nd_xsim_api_config_t *acfg,
                       nd_clock_t *clock)
 {
@@ -127,7 +130,7 @@ static void sim_start(sim_t *s, nd_xsim_config_t *cfg, nd_xsim_api_config_t *acf
                  "%s", err);
     cr_assert_eq(nd_xsim_api_create(s->x, acfg, &s->api), ND_OK);
     nd_xsim_server_config_t scfg = {.bind = "127.0.0.1", .market_step_ns = 10 * ND_NS_PER_MS,
-                                    .clock = clock};
+                                    .clock = clock, .send_queue_max = sim_send_queue_max};
     cr_assert_eq(nd_xsim_server_open(s->api, s->x, &scfg, &s->server, &s->port, err, sizeof err),
                  ND_OK, "%s", err);
     snprintf(s->rest_url, sizeof s->rest_url, "http://127.0.0.1:%d", s->port);
@@ -505,4 +508,44 @@ Test(xsim_ws, replayed_depth_session_is_the_book)
     assert_same_side(nd_xsim_book(x), ND_SIDE_SELL, nd_depth_session_book(ds));
     nd_depth_session_close(ds);
     nd_xsim_destroy(x);
+}
+
+/* A client that stops reading is disconnected once its send queue passes the bound. */
+Test(xsim_ws, slow_reader_is_disconnected, .timeout = 60)
+{
+    nd_clock_t *clock = nd_clock_os();
+    nd_xsim_config_t cfg;
+    synth_config(&cfg, 1000000);
+    cfg.synth.step_ns = 10 * ND_NS_PER_US; /* ~10 MB/s of messages: past the kernel buffers */
+    nd_xsim_api_config_t acfg = {.api_key = "k4", .api_secret = "s4"};
+    sim_send_queue_max = 32768;
+    sim_t s;
+    sim_start(&s, &cfg, &acfg, clock);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char req[] =
+        "GET /stream?streams=btcusdt@trade/btcusdt@aggTrade/btcusdt@bookTicker/"
+        "btcusdt@depth@100ms HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    char head[512];
+    cr_assert_gt(read(fd, head, sizeof head), 12);
+    cr_assert_eq(strncmp(head, "HTTP/1.1 101", 12), 0);
+    sleep(3); /* not reading: the server's queue for this client grows */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    static char buf[1 << 16];
+    ssize_t n;
+    size_t total = 0;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        total += (size_t)n;
+    cr_assert_eq(n, 0, "the connection was not closed (read %zd after %zu bytes)", n, total);
+    close(fd);
+    sim_pause(&s);
+    sim_free(&s);
+    sim_send_queue_max = 0;
 }

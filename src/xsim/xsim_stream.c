@@ -60,6 +60,7 @@ typedef struct cadence {
     dirty_t *dirty;
     size_t count, cap;
     bool overflow;
+    bool gap;              /* the gap fault: the next diff is not sent */
 } cadence_t;
 
 typedef struct delayed {
@@ -81,7 +82,6 @@ struct nd__xsim_streams {
     int64_t bal[4];        /* outboundAccountPosition last sent */
     int64_t exec_id;
     int64_t drop_n, dup_n, delay_n, delay_ns;
-    bool gap;
     delayed_t delayed[DELAYED_MAX];
     uint32_t delayed_count;
 };
@@ -137,11 +137,25 @@ static void deliver(nd__xsim_streams_t *s, int kind, const char *raw)
     nd_free(wrapped);
 }
 
-/* A market message through the fault hooks (drop, duplicate, delay); takes raw. */
+static bool subscribed(const nd__xsim_streams_t *s, int kind)
+{
+    for (uint32_t i = 0; i < s->sub_count; i++)
+        if (s->subs[i]->mask & (1u << kind))
+            return true;
+    return false;
+}
+
+/* A market message through the fault hooks (drop, duplicate, delay); takes raw. A message no
+ * connection subscribes to is not made at all by the callers that can tell, and never counts
+ * against a fault (the faults act on messages that are sent). */
 static void publish(nd__xsim_streams_t *s, int kind, char *raw)
 {
     if (!raw)
         return;
+    if (!subscribed(s, kind)) {
+        nd_free(raw);
+        return;
+    }
     if (s->drop_n > 0) {
         s->drop_n--;
         nd_free(raw);
@@ -241,8 +255,8 @@ static void flush_depth(nd__xsim_streams_t *s, int k)
                             (json_int_t)nd_xsim_update_id(s->x), "b",
                             diff_levels(s, cd, ND_SIDE_BUY), "a", diff_levels(s, cd, ND_SIDE_SELL));
     bool skip = cd->overflow;
-    if (s->gap) { /* the gap fault: this diff never leaves, the next one's U jumps */
-        s->gap = false;
+    if (cd->gap) { /* the gap fault: this diff never leaves, the next one's U jumps */
+        cd->gap = false;
         skip = true;
         ND_LOG(ND_LOG_INFO, "xsim fault applied: depth diff U=%lld dropped (sequence gap)",
                (long long)cd->first_u);
@@ -757,7 +771,7 @@ void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t cou
 
 void nd__xsim_streams_gap(nd__xsim_streams_t *s)
 {
-    s->gap = true;
+    s->cad[0].gap = s->cad[1].gap = true; /* both diff streams skip their next diff */
 }
 
 nd_err_t nd__xsim_streams_create(nd_xsim_t *x, nd_xsim_api_t *api, const nd_clock_t *clock,

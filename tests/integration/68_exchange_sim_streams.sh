@@ -51,10 +51,12 @@ def frame(data, opcode=1, mask=True):
         m = os.urandom(4); hdr += m
         data = bytes(b ^ m[i % 4] for i, b in enumerate(data))
     return hdr + data
-def frames(s, rest, quiet):
-    """(opcode, payload) until the peer closes or nothing arrives for `quiet` seconds"""
-    buf = rest; s.settimeout(quiet)
-    while True:
+def frames(s, rest, total, quiet=None):
+    """(opcode, payload) until the peer closes, `total` seconds pass, or (with quiet) nothing
+    arrives for `quiet` seconds"""
+    buf = rest; end = time.time() + total
+    while time.time() < end:
+        s.settimeout(min(quiet or total, max(0.01, end - time.time())))
         while len(buf) >= 2:
             n = buf[1] & 127; off = 2
             if n == 126:
@@ -70,7 +72,8 @@ def frames(s, rest, quiet):
         try:
             d = s.recv(1 << 16)
         except socket.timeout:
-            return
+            if quiet: return
+            continue
         if not d: return
         buf += d
 PY
@@ -103,7 +106,7 @@ import os, sys; sys.path.insert(0, os.environ["WORK"])
 from ws import connect, frames
 s, status, rest = connect(int(sys.argv[1]), "/stream?streams=btcusdt@trade/btcusdt@bookTicker/btcusdt@depth@100ms")
 assert status == "HTTP/1.1 101 Switching Protocols", status
-for op, p in frames(s, rest, 2.0):
+for op, p in frames(s, rest, 120, quiet=2.0):
     if op == 1: print(p.decode())
 PY
 }
@@ -125,7 +128,8 @@ cmp -s "$WORK/run1" "$WORK/run2" || fail "two replays of the same files differ"
 grep -q '"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate"' "$WORK/run1" || fail "no depth"
 
 check "requests, raw paths, hostile frames, the user data stream, faults"
-start --admin-token-file "$WORK/token" --balance USDT=10000,BTC=1 --ping-s 1 --pong-timeout-s 2
+start --admin-token-file "$WORK/token" --balance USDT=10000,BTC=1 --ping-s 1 --pong-timeout-s 2 \
+    --tick-ms 5
 python3 - "$PORT" "$BASE" "$TOKEN" <<'PY'
 import json, os, struct, sys, time, urllib.request, urllib.error, hmac, hashlib
 sys.path.insert(0, os.environ["WORK"])
@@ -205,6 +209,36 @@ assert fault({"fault": "rate_limit", "ms": 500})[0] == 200
 assert http("GET", "/api/v3/ping")[0] == 429
 time.sleep(0.6)
 assert http("GET", "/api/v3/ping")[0] == 200
+# partial fills: a MARKET order matches half its quantity, the rest expires
+assert fault({"fault": "partial_fills", "on": True})[0] == 200
+st, body = order("symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.002")
+assert st == 200 and body["status"] == "EXPIRED" and float(body["executedQty"]) == 0.001, body
+assert fault({"fault": "partial_fills", "on": False})[0] == 200
+# stream faults, seen on bookTicker (u increasing) and depth (U == previous u + 1)
+def watch(path, seconds):
+    w, st, wrest = connect(port, path)
+    return [json.loads(p) for op, p in frames(w, wrest, seconds) if op == 1]
+def ticker_us(path="/ws/btcusdt@bookTicker", seconds=1.5, before=None):
+    w, st, wrest = connect(port, path)
+    if before: before()
+    return [json.loads(p)["u"] for op, p in frames(w, wrest, seconds) if op == 1]
+us = ticker_us(before=lambda: fault({"fault": "duplicate", "count": 3}))
+assert sum(1 for a, b in zip(us, us[1:]) if a == b) == 3, us
+us = ticker_us(before=lambda: fault({"fault": "delay", "count": 1, "ms": 400}))
+assert any(b < a for a, b in zip(us, us[1:])), ("no reordering", us)
+def diffs(inject):
+    w, st, wrest = connect(port, "/ws/btcusdt@depth@100ms")
+    first = [json.loads(p) for op, p in frames(w, wrest, 0.35) if op == 1]
+    inject()
+    return first + [json.loads(p) for op, p in frames(w, b"", 1.2) if op == 1]
+for kind in ("gap", "drop"):
+    d = diffs(lambda: fault({"fault": kind, "count": 1} if kind == "drop" else {"fault": kind}))
+    jumps = sum(1 for a, b in zip(d, d[1:]) if b["U"] != a["u"] + 1)
+    assert jumps == 1, (kind, [(x["U"], x["u"]) for x in d])
+t0 = time.time()
+us = ticker_us(seconds=0.8, before=lambda: fault({"fault": "stale", "ms": 1000}))
+assert len(us) <= 1, ("market moved while stale", us)
+assert ticker_us(seconds=1.0), "the market did not resume after the stale period"
 m, st, mrest = connect(port, "/ws/btcusdt@trade")
 assert fault({"fault": "disconnect"})[0] == 200
 closes = [p for op, p in frames(m, mrest, 2.0) if op == 8]

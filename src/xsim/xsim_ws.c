@@ -126,11 +126,10 @@ bool nd__xsim_utf8_valid(const char *text, size_t len)
     return true;
 }
 
-void nd__xsim_ws_send(nd__xsim_conn_t *c, int opcode, const char *payload, size_t len)
+/* Writes one frame; close_after ends the connection once it is written. */
+static void send_frame(nd__xsim_conn_t *c, int opcode, const char *payload, size_t len,
+                       bool close_after)
 {
-    ND_ASSERT(c != NULL && c->ws);
-    if (c->closing || c->ws_close_sent)
-        return;
     uint8_t head[10];
     size_t hlen = nd__xsim_ws_header(head, opcode, len);
     char *out = nd_alloc(hlen + len);
@@ -141,7 +140,15 @@ void nd__xsim_ws_send(nd__xsim_conn_t *c, int opcode, const char *payload, size_
     memcpy(out, head, hlen);
     if (len)
         memcpy(out + hlen, payload, len);
-    (void)nd__xsim_conn_write(c, out, hlen + len, false);
+    (void)nd__xsim_conn_write(c, out, hlen + len, close_after);
+}
+
+void nd__xsim_ws_send(nd__xsim_conn_t *c, int opcode, const char *payload, size_t len)
+{
+    ND_ASSERT(c != NULL && c->ws);
+    if (c->closing || c->ws_close_sent)
+        return;
+    send_frame(c, opcode, payload, len, false);
 }
 
 void nd__xsim_ws_close(nd__xsim_conn_t *c, uint16_t code, const char *reason)
@@ -211,11 +218,12 @@ static void on_frame(nd__xsim_conn_t *c, const nd__xsim_ws_frame_t *f)
 {
     switch (f->opcode) {
     case ND__WS_CLOSE:
-        if (!c->ws_close_sent) { /* echo the peer's code, then close */
-            nd__xsim_ws_send(c, ND__WS_CLOSE, f->payload, f->len >= 2 ? 2 : 0);
-            c->ws_close_sent = true;
+        if (c->ws_close_sent) { /* the answer to ours: done */
+            nd__xsim_conn_close(c);
+            return;
         }
-        nd__xsim_conn_close(c);
+        c->ws_close_sent = true; /* echo the peer's code; the connection ends once it is out */
+        send_frame(c, ND__WS_CLOSE, f->payload, f->len >= 2 ? 2 : 0, true);
         return;
     case ND__WS_PING:
         nd__xsim_ws_send(c, ND__WS_PONG, f->payload, f->len);

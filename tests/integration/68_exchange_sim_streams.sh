@@ -164,6 +164,11 @@ assert replies["a8"]["result"] == ["btcusdt@bookTicker", "btcusdt@trade", "ethus
 assert replies[9]["error"]["code"] == 2 and replies[10]["error"]["code"] == 2, replies
 assert replies[None]["error"]["code"] == 3, replies
 assert tickers > 0, "no bookTicker on the raw path"
+# the close handshake: our close is echoed, then the connection ends
+s, st, rest = connect(port, "/ws/btcusdt@trade")
+s.sendall(frame(struct.pack(">H", 1000) + b"bye", 8))
+closes = [p for op, p in frames(s, rest, 3.0) if op == 8]
+assert closes and struct.unpack(">H", closes[0][:2])[0] == 1000, closes
 # hostile frames: unmasked (1002), oversized (1009)
 for data, code in ((frame("hi", mask=False), 1002), (frame("x" * 70000), 1009)):
     s, st, rest = connect(port, "/ws/btcusdt@trade")

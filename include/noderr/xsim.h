@@ -173,7 +173,10 @@ typedef struct nd_xsim_config {
 /* What the exchange tells its streams (xsim_stream.c), all on the caller's thread:
  *  - before_cb: a market event of time ts_ns is about to be applied (flush what is older);
  *  - level_cb: the total quantity at px on a side may have changed;
- *  - update_cb: one book-changing action is complete; update_id is the new book id;
+ *  - update_cb: one book-changing action is complete; update_id is the new book id; flags
+ *    ND_XSIM_UPDATE_QUOTE (a replayed bookTicker row: its top is published even when equal to
+ *    the last) or ND_XSIM_UPDATE_NO_TOP (a replayed trade while quotes are replayed: the
+ *    liquidity it consumed shows in depth, the recorded quotes alone make bookTicker);
  *  - trade_cb: a public trade (a replayed one, or a fill of the user's order);
  *  - order_cb: a user order changed: exec is "NEW", "TRADE" (fill set), "CANCELED",
  *    "EXPIRED", "REJECTED"; balances may have changed after it. */
@@ -182,11 +185,13 @@ typedef struct nd_xsim_public_trade {
     bool buyer_is_maker;
 } nd_xsim_public_trade_t;
 
-struct nd_xsim_trade;
+#define ND_XSIM_UPDATE_QUOTE 0x1u
+#define ND_XSIM_UPDATE_NO_TOP 0x2u
+
 typedef struct nd_xsim_listener {
     void (*before_cb)(void *ctx, int64_t ts_ns);
     void (*level_cb)(void *ctx, nd_side_t side, int64_t px);
-    void (*update_cb)(void *ctx, int64_t update_id, int64_t ts_ns);
+    void (*update_cb)(void *ctx, int64_t update_id, int64_t ts_ns, unsigned flags);
     void (*trade_cb)(void *ctx, const nd_xsim_public_trade_t *trade);
     void (*order_cb)(void *ctx, const struct nd_xsim_user_order *order, const char *exec,
                      const struct nd_xsim_trade *fill);

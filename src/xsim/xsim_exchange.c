@@ -46,6 +46,7 @@ struct nd_xsim {
     int64_t fault_rejects, fault_code, stale_until_ns;
     bool fault_partial;
     bool held;                  /* a replay waits for its first stream client (nd_xsim_start) */
+    bool replays_quotes;        /* bookTicker rows make the market's top */
     nd_xsim_user_order_t *orders;
     size_t order_count, order_cap;
     nd_xsim_trade_t *trades;
@@ -193,11 +194,11 @@ static void note_level(nd_xsim_t *x, nd_side_t side, int64_t px)
         x->listener.level_cb(x->listener.ctx, side, px);
 }
 
-static void note_update(nd_xsim_t *x)
+static void note_update(nd_xsim_t *x, unsigned flags)
 {
     x->update_id++;
     if (x->has_listener && x->listener.update_cb)
-        x->listener.update_cb(x->listener.ctx, x->update_id, x->market_ns);
+        x->listener.update_cb(x->listener.ctx, x->update_id, x->market_ns, flags);
 }
 
 static void note_order(nd_xsim_t *x, const nd_xsim_user_order_t *o, const char *exec,
@@ -241,7 +242,9 @@ nd_err_t nd_xsim_create(const nd_xsim_config_t *cfg, int64_t now_ns, nd_xsim_t *
     }
     x->cfg = *cfg;
     x->cfg.synth.start_ns = now_ns;
-    x->cfg.replay.trades_path = x->cfg.replay.quotes_path = NULL; /* borrowed: copied below */
+    /* borrowed: open_source copies the paths */
+    x->cfg.replay.trades_path = x->cfg.replay.quotes_path = x->cfg.replay.depth_dir = NULL;
+    x->replays_quotes = cfg->replay.quotes_path != NULL;
     if (x->cfg.replay.speed_e3 <= 0)
         x->cfg.replay.speed_e3 = 1000;
     make_filters(&cfg->inst, &x->filters);
@@ -444,7 +447,10 @@ static void apply_event(nd_xsim_t *x, const nd_tick_event_t *ev)
     } else if (ev->kind == ND_TICK_QUOTE) {
         apply_quote(x, &ev->u.quote);
     }
-    note_update(x);
+    unsigned flags = ev->kind == ND_TICK_QUOTE ? ND_XSIM_UPDATE_QUOTE : 0u;
+    if (ev->kind == ND_TICK_TRADE && x->replays_quotes)
+        flags = ND_XSIM_UPDATE_NO_TOP;
+    note_update(x, flags);
 }
 
 int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns)
@@ -701,7 +707,7 @@ nd_xsim_reject_t nd_xsim_place(nd_xsim_t *x, const nd_xsim_new_order_t *req, int
         note_order(x, o, "EXPIRED", NULL);
     }
     if (filled > 0 || (filled < r.qty && rests))
-        note_update(x);
+        note_update(x, 0);
     *out_id = id;
     return ND_XSIM_OK;
 }
@@ -732,7 +738,7 @@ nd_err_t nd_xsim_cancel(nd_xsim_t *x, int64_t id, int64_t now_ns)
     unlock_rest(x, o);
     note_level(x, o->side, o->px);
     note_order(x, o, "CANCELED", NULL);
-    note_update(x);
+    note_update(x, 0);
     return ND_OK;
 }
 

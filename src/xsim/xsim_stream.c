@@ -304,8 +304,8 @@ static void on_level(void *ctx, nd_side_t side, int64_t px)
     }
 }
 
-/* bookTicker when the best price or size of a side changed. */
-static void maybe_ticker(nd__xsim_streams_t *s, int64_t update_id)
+/* bookTicker when the best price or size of a side changed (always after a replayed quote). */
+static void maybe_ticker(nd__xsim_streams_t *s, int64_t update_id, int64_t ts_ns, bool force)
 {
     const nd_xsim_book_t *book = nd_xsim_book(s->x);
     int64_t bid = nd_xsim_book_best(book, ND_SIDE_BUY), ask = nd_xsim_book_best(book, ND_SIDE_SELL);
@@ -313,17 +313,17 @@ static void maybe_ticker(nd__xsim_streams_t *s, int64_t update_id)
         return;
     int64_t top[4] = {bid, level_qty(book, ND_SIDE_BUY, bid), ask,
                       level_qty(book, ND_SIDE_SELL, ask)};
-    if (memcmp(top, s->top, sizeof top) == 0)
+    if (!force && memcmp(top, s->top, sizeof top) == 0)
         return;
     memcpy(s->top, top, sizeof top);
     size_t len = 0;
-    publish(s, K_TICKER, dump(json_pack("{s:I,s:s,s:o,s:o,s:o,s:o}", "u", (json_int_t)update_id,
+    publish(s, K_TICKER, dump(json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:I}", "u", (json_int_t)update_id,
                                         "s", s->symbol, "b", fixed(bid), "B", fixed(top[1]), "a",
-                                        fixed(ask), "A", fixed(top[3])),
+                                        fixed(ask), "A", fixed(top[3]), "E", ms(ts_ns)),
                               &len));
 }
 
-static void on_update(void *ctx, int64_t update_id, int64_t ts_ns)
+static void on_update(void *ctx, int64_t update_id, int64_t ts_ns, unsigned flags)
 {
     nd__xsim_streams_t *s = ctx;
     for (int k = 0; k < 2; k++) {
@@ -334,7 +334,8 @@ static void on_update(void *ctx, int64_t update_id, int64_t ts_ns)
         }
         cd->last_ts_ns = ts_ns;
     }
-    maybe_ticker(s, update_id);
+    if (!(flags & ND_XSIM_UPDATE_NO_TOP))
+        maybe_ticker(s, update_id, ts_ns, flags & ND_XSIM_UPDATE_QUOTE);
 }
 
 static void on_trade(void *ctx, const nd_xsim_public_trade_t *t)
@@ -383,7 +384,6 @@ static void exec_fill_fields(nd__xsim_streams_t *s, json_t *j, const nd_xsim_use
                                   : json_null());
     json_object_set_new(j, "T", json_integer(ms(f ? f->time_ns : o->update_ns)));
     json_object_set_new(j, "t", json_integer(f ? f->id : -1));
-    json_object_set_new(j, "v", json_integer(-1) /* no prevented match */);
     json_object_set_new(j, "I", json_integer(++s->exec_id));
     json_object_set_new(j, "w", json_boolean(o->status == ND_XSIM_NEW ||
                                              o->status == ND_XSIM_PARTIALLY_FILLED));

@@ -398,7 +398,7 @@ static int64_t fake_now(void *ctx)
 typedef struct capture {
     char *text;
     size_t len, cap;
-    int messages, trades;
+    int messages, trades, tickers;
     int64_t first_trade_t;
 } capture_t;
 
@@ -413,6 +413,8 @@ static void on_capture(void *ctx, const char *data, size_t len, int64_t recv_ns)
     c->len += len;
     c->text[c->len++] = '\n';
     c->messages++;
+    if (strstr(data, "@bookTicker"))
+        c->tickers++;
     const char *t = strstr(data, "\"e\":\"trade\"");
     if (t && t < data + len) {
         if (c->trades++ == 0)
@@ -470,6 +472,7 @@ Test(xsim_ws, replay_gives_the_same_messages_every_run, .timeout = 120)
     replay_once(&b);
     cr_assert_eq(a.trades, 2001, "every recorded trade, no more (%d)", a.trades);
     cr_assert_eq(a.first_trade_t, 1610064000278LL, "the recording's trade time");
+    cr_assert_eq(a.tickers, 451, "one bookTicker per recorded quote (%d)", a.tickers);
     cr_assert_gt(a.messages, 2001 + 400);
     cr_assert_eq(a.len, b.len);
     cr_assert_eq(memcmp(a.text, b.text, a.len), 0, "the two runs differ");

@@ -45,6 +45,9 @@
 /* Server pings (Binance: every 20 s, dropped without a pong within 1 minute). */
 #define ND_XSIM_WS_PING_NS (20 * ND_NS_PER_SEC)
 #define ND_XSIM_WS_PONG_TIMEOUT_NS (60 * ND_NS_PER_SEC)
+/* Messages a stream client may send per second (pings, pongs and requests count), as Binance
+ * allows; one more and it is disconnected (1008). */
+#define ND_XSIM_WS_MESSAGES_PER_SEC 5
 /* A listenKey lapses this long after its creation or last keep-alive (Binance: 60 min). */
 #define ND_XSIM_LISTEN_KEY_TTL_NS (60 * ND_NS_PER_MIN)
 

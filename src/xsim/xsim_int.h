@@ -43,6 +43,8 @@ struct nd__xsim_conn {
     int64_t ping_sent_ns;  /* monotonic time of the unanswered ping, 0 when none */
     int64_t next_ping_ns;
     size_t queued;         /* bytes handed to uv_write and not yet written */
+    int64_t window_ns;     /* start of the second in which messages_in_window were received */
+    int messages_in_window;
     void *stream;          /* the streams' state for this connection */
 };
 

@@ -5,7 +5,8 @@
  * ND_XSIM_WS_MESSAGE_MAX; control frames at most 125 bytes and never fragmented; text checked
  * as UTF-8), server frames (unmasked), ping/pong (the server pings every ping interval, as
  * Binance does every 20 s, with the ms time as payload, and drops a client that has not answered
- * within the pong timeout with 1008 "Pong timeout"), and the close handshake (a client that does
+ * within the pong timeout with 1008 "Pong timeout"), Binance's limit of 5 incoming messages a
+ * second (1008 "Too many messages"), and the close handshake (a client that does
  * not answer our close within 2 s is dropped). A protocol error closes with its code (1002,
  * 1007, 1009). Invariants: nothing is sent after our close frame; a message in assembly never
  * exceeds ND_XSIM_WS_MESSAGE_MAX. */
@@ -214,8 +215,25 @@ static void on_data_frame(nd__xsim_conn_t *c, const nd__xsim_ws_frame_t *f)
     }
 }
 
+/* Binance's limit of incoming messages per second per connection: false once past it. */
+static bool within_rate(nd__xsim_conn_t *c)
+{
+    int64_t now = nd_clock_mono_ns(nd__xsim_conn_config(c)->clock);
+    if (now - c->window_ns >= ND_NS_PER_SEC) {
+        c->window_ns = now;
+        c->messages_in_window = 0;
+    }
+    return ++c->messages_in_window <= ND_XSIM_WS_MESSAGES_PER_SEC;
+}
+
 static void on_frame(nd__xsim_conn_t *c, const nd__xsim_ws_frame_t *f)
 {
+    if (f->opcode != ND__WS_CLOSE && f->fin && !within_rate(c)) {
+        ND_LOG(ND_LOG_INFO, "xsim ws client dropped: over %d messages a second",
+               ND_XSIM_WS_MESSAGES_PER_SEC);
+        nd__xsim_ws_close(c, 1008, "Too many messages");
+        return;
+    }
     switch (f->opcode) {
     case ND__WS_CLOSE:
         if (c->ws_close_sent) { /* the answer to ours: done */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 68_exchange_sim_streams.sh: `noderr exchange-sim` WebSocket side, driven by a small python3
 # WebSocket client: a replay of the shared BTCUSDT trades and bookTicker files at speed max
-# delivers every recorded trade with its recorded time (and the same messages twice), combined
+# delivers every recorded trade as recorded (id, price, quantity, side, time; the same messages
+# on a second run), Binance's limit of 5 incoming messages a second, combined
 # and raw stream paths, SUBSCRIBE / LIST_SUBSCRIPTIONS / bad requests, hostile frames (unmasked,
 # oversized) closed with 1002 / 1009, the user data stream on a listenKey with an
 # executionReport, and the admin fault API (token required, reject, skew, rate limit,
@@ -125,6 +126,15 @@ FIRST=$(sed -n 2p "$TRADES" | cut -d, -f1,2)
 grep -m1 '"e":"trade"' "$WORK/run1" | grep -q "\"t\":${FIRST#*,},.*\"T\":${FIRST%,*}," ||
     fail "first trade: $(grep -m1 '"e":"trade"' "$WORK/run1")"
 cmp -s "$WORK/run1" "$WORK/run2" || fail "two replays of the same files differ"
+python3 - "$TRADES" "$WORK/run1" <<'PY' || fail "the streamed trades are not the recording's"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+got = [json.loads(l)["data"] for l in open(sys.argv[2]) if '"e":"trade"' in l]
+assert len(got) == len(rows), (len(got), len(rows))
+for r, t in zip(rows, got):
+    want = (int(r["ts"]), int(r["trade_id"]), float(r["price"]), float(r["qty"]), r["is_buyer_maker"] == "true")
+    assert (t["T"], t["t"], float(t["p"]), float(t["q"]), t["m"]) == want and t["E"] == t["T"], (r, t)
+PY
 grep -q '"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate"' "$WORK/run1" || fail "no depth"
 
 check "requests, raw paths, hostile frames, the user data stream, faults"
@@ -164,6 +174,11 @@ assert replies["a8"]["result"] == ["btcusdt@bookTicker", "btcusdt@trade", "ethus
 assert replies[9]["error"]["code"] == 2 and replies[10]["error"]["code"] == 2, replies
 assert replies[None]["error"]["code"] == 3, replies
 assert tickers > 0, "no bookTicker on the raw path"
+# more than 5 messages in a second: dropped with 1008, as Binance does
+s, st, rest = connect(port, "/ws/btcusdt@trade")
+s.sendall(b"".join(frame('{"method":"LIST_SUBSCRIPTIONS","id":%d}' % i) for i in range(7)))
+closes = [p for op, p in frames(s, rest, 3.0) if op == 8]
+assert closes and struct.unpack(">H", closes[0][:2])[0] == 1008 and b"Too many" in closes[0], closes
 # the close handshake: our close is echoed, then the connection ends
 s, st, rest = connect(port, "/ws/btcusdt@trade")
 s.sendall(frame(struct.pack(">H", 1000) + b"bye", 8))

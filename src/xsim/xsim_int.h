@@ -48,7 +48,7 @@ struct nd__xsim_conn {
     void *stream;          /* the streams' state for this connection */
 };
 
-/* ---- Framing (xsim_ws.c) ------------------------------------------------------------------ */
+/* ---- Framing (xsim_frame.c) and connections (xsim_ws.c) ----------------------------------- */
 
 typedef struct nd__xsim_ws_frame {
     bool fin;

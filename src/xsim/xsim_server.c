@@ -15,10 +15,12 @@
 #include "noderr/assert.h"
 #include "noderr/log.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <uv.h>
 
 #define MAX_STEP_EVENTS 2048 /* market events per millisecond at speed max */
@@ -557,7 +559,18 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
 
 nd_err_t nd_xsim_server_run(nd_xsim_server_t *s)
 {
+    /* A client that goes away while we write must cost its connection (EPIPE), not the process:
+     * SIGPIPE goes to the writing thread, so blocking it here is enough and leaves the rest of
+     * the process (a test, the CLI) as it was. */
+    sigset_t pipe_set, before;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &before);
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    struct timespec zero = {0, 0}; /* consume any SIGPIPE left pending, then unblock */
+    while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+        ;
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
     return ND_OK;
 }
 

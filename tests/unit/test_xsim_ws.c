@@ -324,7 +324,7 @@ Test(xsim_ws, user_data_stream_with_the_project_decoder, .timeout = 60)
     nd_xsim_config_t cfg;
     synth_config(&cfg, 1000000);
     nd_xsim_api_config_t acfg = {.api_key = "k2", .api_secret = "s2",
-                                 .listen_key_ttl_ns = 2 * ND_NS_PER_SEC};
+                                 .listen_key_ttl_ns = 3 * ND_NS_PER_SEC};
     sim_t s;
     sim_start(&s, &cfg, &acfg, clock);
     nd_secret_t sec;
@@ -366,8 +366,8 @@ Test(xsim_ws, user_data_stream_with_the_project_decoder, .timeout = 60)
     cr_assert_geq(seen.balances, 6, "%d balance events", seen.balances); /* 2 assets x 3+ */
     const nd_venue_counters_t *vc = nd_binance_user_counters(user);
     cr_assert_eq(nd_venue_bad_total(vc), 0u);
-    /* the key lapses (no keep-alive within 2 s): listenKeyExpired, a new key, events again */
-    serve_user(user, 1600);
+    /* the key lapses (no keep-alive within 3 s): listenKeyExpired, a new key, events again */
+    serve_user(user, 3000);
     cr_assert_eq(nd_binance_user_keys_created(user), 2u);
     serve_user(user, 300);
     o.px = (int64_t)30001 * 100000000;

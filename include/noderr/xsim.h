@@ -11,9 +11,14 @@
  *    (free and locked per asset) that orders lock and fills move, with commission.
  *  - Binance Spot REST (xsim_binance.c) on a libuv HTTP/1.1 server bound to 127.0.0.1
  *    (xsim_server.c): Binance's paths, parameters, JSON, HMAC-SHA256 request signatures, the
- *    timestamp/recvWindow rule, request weights with 429 and 418. docs/exchange-sim.md.
+ *    timestamp/recvWindow rule, request weights with 429 and 418, listenKeys.
+ *  - WebSocket (xsim_frame.c, xsim_ws.c) on the same server: Binance's market streams and the
+ *    user data stream (xsim_stream.c), fed by the exchange's listener; the admin fault API
+ *    (xsim_admin.c). docs/exchange-sim.md.
  *
- * Time comes only from the injected nd_clock_t. */
+ * The market source is the synthetic market or a replayed recording, with its own clock (the
+ * recording's times, at a speed); REST time checks use the injected clock. Time comes only from
+ * the injected nd_clock_t. */
 #ifndef NODERR_XSIM_H
 #define NODERR_XSIM_H
 

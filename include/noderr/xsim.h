@@ -11,9 +11,14 @@
  *    (free and locked per asset) that orders lock and fills move, with commission.
  *  - Binance Spot REST (xsim_binance.c) on a libuv HTTP/1.1 server bound to 127.0.0.1
  *    (xsim_server.c): Binance's paths, parameters, JSON, HMAC-SHA256 request signatures, the
- *    timestamp/recvWindow rule, request weights with 429 and 418. docs/exchange-sim.md.
+ *    timestamp/recvWindow rule, request weights with 429 and 418, listenKeys.
+ *  - WebSocket (xsim_frame.c, xsim_ws.c) on the same server: Binance's market streams and the
+ *    user data stream (xsim_stream.c), fed by the exchange's listener; the admin fault API
+ *    (xsim_admin.c). docs/exchange-sim.md.
  *
- * Time comes only from the injected nd_clock_t. */
+ * The market source is the synthetic market or a replayed recording, with its own clock (the
+ * recording's times, at a speed); REST time checks use the injected clock. Time comes only from
+ * the injected nd_clock_t. */
 #ifndef NODERR_XSIM_H
 #define NODERR_XSIM_H
 
@@ -37,6 +42,19 @@
 #define ND_XSIM_CONNECTIONS_MAX 256
 /* A connection that sends nothing for this long is closed (a half-sent request included). */
 #define ND_XSIM_IDLE_NS (60 * ND_NS_PER_SEC)
+
+/* A client WebSocket message (SUBSCRIBE and friends are small; Binance closes far earlier). */
+#define ND_XSIM_WS_MESSAGE_MAX 65536
+/* Bytes waiting to be written to one stream client before it is disconnected as too slow. */
+#define ND_XSIM_WS_SEND_QUEUE_MAX (8u << 20)
+/* Server pings (Binance: every 20 s, dropped without a pong within 1 minute). */
+#define ND_XSIM_WS_PING_NS (20 * ND_NS_PER_SEC)
+#define ND_XSIM_WS_PONG_TIMEOUT_NS (60 * ND_NS_PER_SEC)
+/* Messages a stream client may send per second (pings, pongs and requests count), as Binance
+ * allows; one more and it is disconnected (1008). */
+#define ND_XSIM_WS_MESSAGES_PER_SEC 5
+/* A listenKey lapses this long after its creation or last keep-alive (Binance: 60 min). */
+#define ND_XSIM_LISTEN_KEY_TTL_NS (60 * ND_NS_PER_MIN)
 
 #define ND_XSIM_ACCOUNT_MARKET 0u /* the market source's liquidity */
 #define ND_XSIM_ACCOUNT_USER 1u   /* the API key's account */
@@ -139,13 +157,54 @@ typedef struct nd_xsim_trade {
     int64_t time_ns;
 } nd_xsim_trade_t;
 
+/* The market source. Replayed files keep their own timestamps: the market's clock starts at
+ * the first event and runs at `speed` times the injected clock (docs/exchange-sim.md). */
+typedef struct nd_xsim_replay {
+    const char *trades_path;      /* Binance trades CSV / archive (nd_ticks_open), or NULL */
+    const char *quotes_path;      /* bookTicker CSV / archive, or NULL */
+    const char *depth_dir;        /* a recorded depth session (nd_depth_session_open), or NULL */
+    int64_t speed_e3;             /* market ms per wall ms, x1000: 1000 = real time; 0 = 1000 */
+    bool speed_max;               /* as fast as the server steps it (nd_xsim_step) */
+    bool loop;                    /* at the end, start again (times shifted to keep increasing) */
+    bool start_now;               /* false: the replay waits for its first market-stream client */
+} nd_xsim_replay_t;
+
 typedef struct nd_xsim_config {
     nd_instrument_t inst;         /* scales, tick, lot, min notional */
     int64_t quote_balance;        /* starting free quote, cash units */
     int64_t base_balance;         /* starting free base, quantity units */
     int64_t fee_bps;              /* commission per fill, basis points of what is received */
-    nd_synth_ticks_config_t synth;/* the market source */
+    nd_synth_ticks_config_t synth;/* the market source when no replay file is given */
+    nd_xsim_replay_t replay;      /* paths borrowed for nd_xsim_create only */
 } nd_xsim_config_t;
+
+/* What the exchange tells its streams (xsim_stream.c), all on the caller's thread:
+ *  - before_cb: a market event of time ts_ns is about to be applied (flush what is older);
+ *  - level_cb: the total quantity at px on a side may have changed;
+ *  - update_cb: one book-changing action is complete; update_id is the new book id; flags
+ *    ND_XSIM_UPDATE_QUOTE (a replayed bookTicker row: its top is published even when equal to
+ *    the last) or ND_XSIM_UPDATE_NO_TOP (a replayed trade while quotes are replayed: the
+ *    liquidity it consumed shows in depth, the recorded quotes alone make bookTicker);
+ *  - trade_cb: a public trade (a replayed one, or a fill of the user's order);
+ *  - order_cb: a user order changed: exec is "NEW", "TRADE" (fill set), "CANCELED",
+ *    "EXPIRED", "REJECTED"; balances may have changed after it. */
+typedef struct nd_xsim_public_trade {
+    int64_t id, px, qty, ts_ns;
+    bool buyer_is_maker;
+} nd_xsim_public_trade_t;
+
+#define ND_XSIM_UPDATE_QUOTE 0x1u
+#define ND_XSIM_UPDATE_NO_TOP 0x2u
+
+typedef struct nd_xsim_listener {
+    void (*before_cb)(void *ctx, int64_t ts_ns);
+    void (*level_cb)(void *ctx, nd_side_t side, int64_t px);
+    void (*update_cb)(void *ctx, int64_t update_id, int64_t ts_ns, unsigned flags);
+    void (*trade_cb)(void *ctx, const nd_xsim_public_trade_t *trade);
+    void (*order_cb)(void *ctx, const struct nd_xsim_user_order *order, const char *exec,
+                     const struct nd_xsim_trade *fill);
+    void *ctx;
+} nd_xsim_listener_t;
 
 /* The new order request, parsed. */
 typedef struct nd_xsim_new_order {
@@ -182,6 +241,9 @@ int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns);
  * or the reject. Fills are recorded as trades. */
 nd_xsim_reject_t nd_xsim_place(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns,
                                int64_t *out_id /* OUT */);
+/* Records a request refused by a fault hook as a REJECTED order (its executionReport goes to
+ * the user stream); returns its id (0 when full). */
+int64_t nd_xsim_record_reject(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns);
 /* Cancels an open user order: ND_OK, ND_ENOTFOUND (unknown or closed). */
 nd_err_t nd_xsim_cancel(nd_xsim_t *x, int64_t id, int64_t now_ns);
 /* User orders: every one ever placed, by id (1..count). NULL when unknown. */
@@ -195,8 +257,30 @@ const nd_xsim_trade_t *nd_xsim_trade_at(const nd_xsim_t *x, size_t index);
 void nd_xsim_balances(const nd_xsim_t *x, int64_t *base_free, int64_t *base_locked,
                       int64_t *quote_free, int64_t *quote_locked);
 const nd_xsim_book_t *nd_xsim_book(const nd_xsim_t *x);
-/* Market-source events applied so far (the depth lastUpdateId). */
+/* The book id (the depth lastUpdateId): one more for every market event and every user action
+ * that changed the book. */
 int64_t nd_xsim_update_id(const nd_xsim_t *x);
+/* Sets (or clears with NULL) the listener; one at a time. */
+void nd_xsim_set_listener(nd_xsim_t *x, const nd_xsim_listener_t *listener);
+/* The market's clock: the time of the last event applied (replay: the recording's time). */
+int64_t nd_xsim_market_ns(const nd_xsim_t *x);
+/* True when the market source is at its end (a replay without --loop, or a bad row: then
+ * nd_xsim_source_error says "PATH:LINE: reason"). */
+bool nd_xsim_source_done(const nd_xsim_t *x);
+const char *nd_xsim_source_error(const nd_xsim_t *x);
+/* Speed max: applies up to count market events now; returns how many. */
+int64_t nd_xsim_step(nd_xsim_t *x, int64_t count);
+/* Starts a replay held for its first stream client (no-op otherwise): its clock runs from now. */
+void nd_xsim_start(nd_xsim_t *x, int64_t now_ns);
+bool nd_xsim_speed_max(const nd_xsim_t *x);
+/* Fault hooks (the admin API): the next count orders are rejected with code (a Binance code
+ * such as -2010 or -1013); partial fills only (each fill of a user order is at most half what
+ * the match would give, at least one lot); market updates stopped until stale_until_ns (wall). */
+void nd_xsim_fault_reject(nd_xsim_t *x, int64_t count, int64_t code);
+/* Takes one pending forced reject: true with *code when the next order must be refused. */
+bool nd_xsim_fault_take_reject(nd_xsim_t *x, int64_t *code /* OUT */);
+void nd_xsim_fault_partial(nd_xsim_t *x, bool on);
+void nd_xsim_fault_stale(nd_xsim_t *x, int64_t until_wall_ns);
 
 /* ---- Binance Spot REST (xsim_binance.c) -------------------------------------------------- */
 
@@ -206,6 +290,9 @@ typedef struct nd_xsim_api_config {
     const char *api_key, *api_secret; /* borrowed for the API's life */
     int64_t weight_limit;             /* request weight per minute (Binance: 6000) */
     int64_t bans_after;               /* 429s in one minute before a 418 ban (default 3) */
+    int64_t listen_key_ttl_ns;        /* 0: ND_XSIM_LISTEN_KEY_TTL_NS */
+    uint64_t seed;                    /* listenKeys are drawn from an nd_rand_t of this seed */
+    const char *admin_token;          /* bearer token of POST /admin/fault; NULL: no admin API */
     const nd_xsim_auth_t *auth;       /* the key's Ed25519 or RSA public key (borrowed);
                                        * NULL: HMAC-SHA256 with api_secret */
 } nd_xsim_api_config_t;
@@ -262,6 +349,9 @@ typedef struct nd_xsim_server_config {
     int port;              /* 0: the system picks one */
     int64_t market_step_ns;/* how often the market source is advanced to the clock */
     nd_clock_t *clock;
+    int64_t ping_interval_ns;  /* 0: ND_XSIM_WS_PING_NS */
+    int64_t pong_timeout_ns;   /* 0: ND_XSIM_WS_PONG_TIMEOUT_NS */
+    size_t send_queue_max;     /* 0: ND_XSIM_WS_SEND_QUEUE_MAX */
 } nd_xsim_server_config_t;
 
 /* Binds and listens; *port_out is the port bound. The server owns nothing it is given. */

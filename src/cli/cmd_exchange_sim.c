@@ -1,6 +1,8 @@
 /* cmd_exchange_sim.c: `noderr exchange-sim`, the local exchange (docs/exchange-sim.md).
  *
- * Binance Spot REST on 127.0.0.1 with a matching engine over the synthetic market. Prints
+ * Binance Spot REST, market streams and the user data stream on 127.0.0.1 with a matching
+ * engine over the synthetic market or a replayed recording; an admin API for faults when
+ * --admin-token-file names a 0600 token file. Prints
  * "listening on ADDR:PORT" first, then serves until SIGINT or SIGTERM. The API key and secret
  * come from NODERR_XSIM_API_KEY / NODERR_XSIM_API_SECRET or a 0600 --secrets-file; they are
  * never printed. With --api-key-type ed25519|rsa the key is registered with the public key of
@@ -23,15 +25,17 @@ typedef struct xsim_opts {
     nd_xsim_config_t cfg;
     nd_xsim_api_config_t api;
     nd_xsim_server_config_t server;
-    const char *secrets_file, *symbol, *balance, *key_type, *public_key;
+    const char *secrets_file, *symbol, *balance, *key_type, *public_key, *admin_token_file;
     int64_t port, tick_ms;
+    char admin_token[128];
 } xsim_opts_t;
 
 static const char usage_text[] =
     "usage: noderr exchange-sim [options]\n"
     "\n"
-    "A local Binance Spot REST exchange with a price-time-priority matching engine over the\n"
-    "synthetic market. Prints \"listening on 127.0.0.1:PORT\" first; stops on SIGINT/SIGTERM.\n"
+    "A local Binance Spot exchange (REST, market streams, user data stream) with a\n"
+    "price-time-priority matching engine over the synthetic market or a replayed recording.\n"
+    "Prints \"listening on 127.0.0.1:PORT\" first; stops on SIGINT/SIGTERM.\n"
     "\n"
     "  --port N             TCP port (default 0: the system picks one)\n"
     "  --bind ADDR          listen on ADDR instead of 127.0.0.1 (warns: anyone there can trade)\n"
@@ -48,10 +52,21 @@ static const char usage_text[] =
     "                       and NODERR_XSIM_API_SECRET)\n"
     "  --api-key-type T     how the API key signs: hmac (default, the secret), ed25519 or rsa\n"
     "  --public-key FILE    ed25519/rsa: the key's PEM public key; the API key itself comes\n"
-    "                       from NODERR_XSIM_API_KEY\n";
+    "                       from NODERR_XSIM_API_KEY\n"
+
+    "  --replay-trades FILE replay a Binance trades CSV (as ../shared/data/*-trades-*.csv)\n"
+    "  --replay-quotes FILE replay a bookTicker CSV (the market's best bid and ask)\n"
+    "  --replay-depth DIR   replay a recorded depth session (snapshot.json + diffs.jsonl)\n"
+    "  --speed X            replay speed: 1 real time (default), 10 ten times faster, max\n"
+    "  --loop               start the replay again at its end (else the market stops)\n"
+    "  --listen-key-ttl-s N a listenKey lapses N s after its last keep-alive (default 3600)\n"
+    "  --ping-s N           WebSocket ping interval (default 20)\n"
+    "  --pong-timeout-s N   drop a stream client that has not ponged for N s (default 60)\n"
+    "  --admin-token-file F enable POST /admin/fault with this bearer token (file mode 0600)\n";
 
 enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
-       OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_KEY_TYPE,
+       OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_TRADES, OPT_QUOTES,
+       OPT_SPEED, OPT_LOOP, OPT_KEY_TTL, OPT_PING, OPT_PONG, OPT_ADMIN, OPT_DEPTH, OPT_KEY_TYPE,
        OPT_PUBLIC_KEY };
 
 static const struct option long_options[] = {
@@ -69,9 +84,50 @@ static const struct option long_options[] = {
     {"secrets-file", required_argument, 0, OPT_SECRETS},
     {"api-key-type", required_argument, 0, OPT_KEY_TYPE},
     {"public-key", required_argument, 0, OPT_PUBLIC_KEY},
+    {"replay-trades", required_argument, 0, OPT_TRADES},
+    {"replay-quotes", required_argument, 0, OPT_QUOTES},
+    {"replay-depth", required_argument, 0, OPT_DEPTH},
+    {"speed", required_argument, 0, OPT_SPEED},
+    {"loop", no_argument, 0, OPT_LOOP},
+    {"listen-key-ttl-s", required_argument, 0, OPT_KEY_TTL},
+    {"ping-s", required_argument, 0, OPT_PING},
+    {"pong-timeout-s", required_argument, 0, OPT_PONG},
+    {"admin-token-file", required_argument, 0, OPT_ADMIN},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
+
+/* Seconds into nanoseconds. */
+static int seconds(const char *option, const char *arg, int64_t max_s, int64_t *out_ns)
+{
+    int64_t v = 0;
+    if (nd_cli_int(option, arg, 1, max_s, &v) != 0)
+        return -1;
+    *out_ns = v * ND_NS_PER_SEC;
+    return 0;
+}
+
+/* The replay, stream and admin options. */
+static int xsim_option_more(xsim_opts_t *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_TRADES: o->cfg.replay.trades_path = arg; return 0;
+    case OPT_QUOTES: o->cfg.replay.quotes_path = arg; return 0;
+    case OPT_DEPTH: o->cfg.replay.depth_dir = arg; return 0;
+    case OPT_SPEED:
+        if (strcmp(arg, "max") == 0) {
+            o->cfg.replay.speed_max = true;
+            return 0;
+        }
+        return nd_cli_fixed("--speed", arg, 3, 1, 1000000000, &o->cfg.replay.speed_e3);
+    case OPT_LOOP: o->cfg.replay.loop = true; return 0;
+    case OPT_KEY_TTL: return seconds("--listen-key-ttl-s", arg, 86400, &o->api.listen_key_ttl_ns);
+    case OPT_PING: return seconds("--ping-s", arg, 3600, &o->server.ping_interval_ns);
+    case OPT_PONG: return seconds("--pong-timeout-s", arg, 3600, &o->server.pong_timeout_ns);
+    case OPT_ADMIN: o->admin_token_file = arg; return 0;
+    default: return -1;
+    }
+}
 
 static int xsim_option(void *ctx, int opt, const char *arg)
 {
@@ -101,7 +157,7 @@ static int xsim_option(void *ctx, int opt, const char *arg)
     case OPT_SECRETS: o->secrets_file = arg; return 0;
     case OPT_KEY_TYPE: o->key_type = arg; return 0;
     case OPT_PUBLIC_KEY: o->public_key = arg; return 0;
-    default: return -1;
+    default: return xsim_option_more(o, opt, arg);
     }
 }
 
@@ -136,6 +192,34 @@ static int parse_balances(xsim_opts_t *o)
     return 0;
 }
 
+/* Reads the admin bearer token: one line of 16 to 127 printable characters in a 0600 file. */
+static int load_admin_token(xsim_opts_t *o)
+{
+    char *text = NULL, err[256] = "";
+    size_t len = 0;
+    if (nd_file_read(o->admin_token_file, 4096, ND_FILE_PRIVATE, &text, &len, err, sizeof err) !=
+        ND_OK) {
+        fprintf(stderr, "noderr exchange-sim: --admin-token-file: %s\n", err);
+        return -1;
+    }
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    bool ok = len >= 16 && len < sizeof o->admin_token;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = text[i] > ' ' && text[i] < 127;
+    if (ok) {
+        memcpy(o->admin_token, text, len);
+        o->admin_token[len] = '\0';
+        o->api.admin_token = o->admin_token;
+    }
+    explicit_bzero(text, len);
+    nd_free(text);
+    if (!ok)
+        fprintf(stderr, "noderr exchange-sim: --admin-token-file %s: the token must be one line "
+                        "of 16 to 127 printable characters without spaces\n", o->admin_token_file);
+    return ok ? 0 : -1;
+}
+
 static int setup(xsim_opts_t *o)
 {
     if (nd_instrument_init(&o->cfg.inst, o->symbol, "xsim") != ND_OK) {
@@ -150,6 +234,8 @@ static int setup(xsim_opts_t *o)
     o->cfg.synth.level_qty_max = 20000; /* lots: up to 0.2 BTC a level, room to trade */
     o->cfg.synth.start_px = nd_fixed_floor_to(o->cfg.synth.start_px, o->cfg.inst.tick_size);
     o->server.port = (int)o->port;
+    if (o->admin_token_file && load_admin_token(o) != 0)
+        return -1;
     if (o->server.bind && strcmp(o->server.bind, "127.0.0.1") != 0)
         fprintf(stderr, "noderr exchange-sim: warning: listening on %s, not 127.0.0.1: anyone who "
                         "can reach it can trade on this simulator\n", o->server.bind);
@@ -166,6 +252,7 @@ static int serve(xsim_opts_t *o, const nd_secret_t *sec)
     int port = 0;
     o->api.api_key = sec->api_key;
     o->api.api_secret = sec->api_secret;
+    o->api.seed = o->cfg.synth.seed;
     o->server.clock = clock;
     nd_err_t rc = nd_xsim_create(&o->cfg, nd_clock_now_ns(clock), &x, err, sizeof err);
     if (rc == ND_OK && (rc = nd_xsim_api_create(x, &o->api, &api)) != ND_OK)
@@ -276,5 +363,6 @@ int nd_cmd_exchange_sim(int argc, char **argv)
     }
     nd_xsim_auth_destroy(auth);
     nd_secret_wipe(&sec);
+    explicit_bzero(o.admin_token, sizeof o.admin_token);
     return exit_code;
 }

@@ -39,7 +39,9 @@ static int64_t os_read(clockid_t id)
     return (int64_t)ts.tv_sec * ND_NS_PER_SEC + ts.tv_nsec;
 }
 
-static int64_t os_last_mono_ns;
+/* Per thread: CLOCK_MONOTONIC never goes backwards within a thread, but two threads reading the
+ * one OS clock (exchange-sim's loop thread and a test's client) may store out of order. */
+static _Thread_local int64_t os_last_mono_ns;
 
 static int64_t os_mono(void *ctx)
 {

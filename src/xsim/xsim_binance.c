@@ -10,11 +10,13 @@
  * over the current clock minute, X-MBX-USED-WEIGHT-1M on every answer, 429 with Retry-After
  * (until the minute ends) past the limit, and 418 (an IP ban of 2 minutes, doubling for each
  * repeat, up to 3 days) when 429s keep coming. Errors are {"code":N,"msg":"..."}. */
-#include "noderr/xsim.h"
+#include "xsim_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/binance.h"
+#include "noderr/log.h"
+#include "noderr/rand.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -34,6 +36,10 @@ struct nd_xsim_api {
     int64_t minute, used_weight;
     int64_t over_limit;   /* 429s answered this minute */
     int64_t ban_until_ns, ban_ns;
+    nd_rand_t rng;             /* listenKeys */
+    char listen_key[65];       /* the account's key, "" when none */
+    int64_t listen_key_until_ns;
+    int64_t rate_limit_until_ns, skew_ns; /* fault hooks */
 };
 
 typedef struct param {
@@ -46,7 +52,8 @@ typedef struct call {
     const nd_xsim_request_t *req;
     param_t params[PARAMS_MAX];
     int count;
-    int64_t now_ns;
+    int64_t now_ns;   /* the server's clock, shifted by the skew fault */
+    int64_t wall_ns;  /* the injected clock: what the exchange and listenKeys live by */
     nd_xsim_response_t *resp;
 } call_t;
 
@@ -64,6 +71,9 @@ nd_err_t nd_xsim_api_create(nd_xsim_t *x, const nd_xsim_api_config_t *cfg, nd_xs
     if (api->cfg.bans_after <= 0)
         api->cfg.bans_after = 3;
     api->minute = -1;
+    if (api->cfg.listen_key_ttl_ns <= 0)
+        api->cfg.listen_key_ttl_ns = ND_XSIM_LISTEN_KEY_TTL_NS;
+    nd_rand_init(&api->rng, cfg->seed);
     *out = api;
     return ND_OK;
 }
@@ -107,11 +117,16 @@ static nd_err_t fail_mandatory(call_t *c, const char *name)
     return fail(c, 400, -1102, msg);
 }
 
-static json_t *fixed_str(int64_t v)
+json_t *nd__xsim_fixed_str(int64_t v)
 {
     char buf[32];
     nd_fixed_format(v, 8, buf, sizeof buf);
     return json_string(buf);
+}
+
+static json_t *fixed_str(int64_t v)
+{
+    return nd__xsim_fixed_str(v);
 }
 
 static int64_t ms_of(int64_t ns)
@@ -213,6 +228,15 @@ static bool charge(call_t *c, int64_t weight, nd_err_t *rc)
         api->over_limit = 0;
     }
     char msg[200];
+    if (c->wall_ns < api->rate_limit_until_ns) { /* the rate-limit fault */
+        c->resp->retry_after_s = (api->rate_limit_until_ns - c->wall_ns + ND_NS_PER_SEC - 1) /
+                                 ND_NS_PER_SEC;
+        snprintf(msg, sizeof msg, "Too much request weight used; current limit is %lld request "
+                 "weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid "
+                 "polling the API.", (long long)api->cfg.weight_limit);
+        *rc = fail(c, 429, -1003, msg);
+        return false;
+    }
     if (c->now_ns < api->ban_until_ns) {
         c->resp->retry_after_s = (api->ban_until_ns - c->now_ns + ND_NS_PER_SEC - 1) / ND_NS_PER_SEC;
         snprintf(msg, sizeof msg, "Way too much request weight used; IP banned until %lld. Please "
@@ -617,9 +641,17 @@ static nd_err_t post_order(call_t *c)
     memset(&r, 0, sizeof r);
     if (!charge(c, 1, &rc) || !authorised(c, &rc) || !order_params(c, &r, &rc))
         return rc;
+    int64_t forced = 0;
+    if (nd_xsim_fault_take_reject(c->api->x, &forced)) { /* the reject fault */
+        (void)nd_xsim_record_reject(c->api->x, &r, c->wall_ns);
+        ND_LOG(ND_LOG_INFO, "xsim fault applied: order rejected with code %lld", (long long)forced);
+        return fail(c, 400, (int)forced, forced == -1013 ? "Filter failure: PRICE_FILTER"
+                                                         : "Account has insufficient balance "
+                                                           "for requested action.");
+    }
     size_t trades_before = nd_xsim_trade_count(c->api->x);
     int64_t id = 0;
-    nd_xsim_reject_t rej = nd_xsim_place(c->api->x, &r, c->now_ns, &id);
+    nd_xsim_reject_t rej = nd_xsim_place(c->api->x, &r, c->wall_ns, &id);
     if (rej != ND_XSIM_OK)
         return answer_reject(c, rej);
     const nd_xsim_user_order_t *o = nd_xsim_order(c->api->x, id);
@@ -677,7 +709,7 @@ static nd_err_t delete_order(call_t *c)
     const nd_xsim_user_order_t *o = named_order(c, -2011, &rc);
     if (!o)
         return rc;
-    if (nd_xsim_cancel(c->api->x, o->id, c->now_ns) != ND_OK)
+    if (nd_xsim_cancel(c->api->x, o->id, c->wall_ns) != ND_OK)
         return fail(c, 400, -2011, "Unknown order sent.");
     return respond_json(c, 200, cancel_json(c, o));
 }
@@ -719,7 +751,7 @@ static nd_err_t delete_open_orders(call_t *c)
     json_t *arr = json_array();
     for (int64_t id = 1; id <= nd_xsim_order_count(c->api->x); id++) {
         const nd_xsim_user_order_t *o = nd_xsim_order(c->api->x, id);
-        if (is_open(o) && nd_xsim_cancel(c->api->x, id, c->now_ns) == ND_OK)
+        if (is_open(o) && nd_xsim_cancel(c->api->x, id, c->wall_ns) == ND_OK)
             json_array_append_new(arr, cancel_json(c, o));
     }
     if (json_array_size(arr) == 0) {
@@ -814,7 +846,92 @@ static nd_err_t get_time(call_t *c)
     return simple(c, 1, json_pack("{s:I}", "serverTime", (json_int_t)ms_of(c->now_ns)));
 }
 
+/* ---- User data stream keys ------------------------------------------------------------------- */
+
+static bool key_live(const nd_xsim_api_t *api, int64_t now_ns)
+{
+    return api->listen_key[0] && now_ns < api->listen_key_until_ns;
+}
+
+/* POST: the account's live key (its life extended), or a new one. */
+static nd_err_t post_user_stream(call_t *c)
+{
+    nd_err_t rc = ND_OK;
+    nd_xsim_api_t *api = c->api;
+    if (!charge(c, 2, &rc) || !api_key_ok(c->req->api_key, &rc, c))
+        return rc;
+    if (!key_live(api, c->wall_ns)) {
+        static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        for (int i = 0; i < 60; i++)
+            api->listen_key[i] = alnum[nd_rand_below(&api->rng, sizeof alnum - 1)];
+        api->listen_key[60] = '\0';
+    }
+    api->listen_key_until_ns = c->wall_ns + api->cfg.listen_key_ttl_ns;
+    return respond_json(c, 200, json_pack("{s:s}", "listenKey", api->listen_key));
+}
+
+/* PUT (keep-alive) and DELETE (close) of the key named by listenKey. */
+static nd_err_t key_call(call_t *c, bool close)
+{
+    nd_err_t rc = ND_OK;
+    nd_xsim_api_t *api = c->api;
+    if (!charge(c, 2, &rc) || !api_key_ok(c->req->api_key, &rc, c))
+        return rc;
+    const char *key = param(c, "listenKey");
+    if (!key)
+        return fail_mandatory(c, "listenKey");
+    if (!key_live(api, c->wall_ns) || strcmp(key, api->listen_key) != 0)
+        return fail(c, 400, -1125, "This listenKey does not exist.");
+    if (close)
+        api->listen_key_until_ns = c->wall_ns; /* lapses now: the streams get listenKeyExpired */
+    else
+        api->listen_key_until_ns = c->wall_ns + api->cfg.listen_key_ttl_ns;
+    return respond_json(c, 200, json_object());
+}
+
+static nd_err_t put_user_stream(call_t *c)
+{
+    return key_call(c, false);
+}
+
+static nd_err_t delete_user_stream(call_t *c)
+{
+    return key_call(c, true);
+}
+
+bool nd__xsim_api_listen_key_ok(const nd_xsim_api_t *api, const char *key, int64_t now_ns)
+{
+    return key_live(api, now_ns) && strlen(key) == 60 && strcmp(key, api->listen_key) == 0;
+}
+
+bool nd__xsim_api_listen_key_expired(nd_xsim_api_t *api, int64_t now_ns, char out[65])
+{
+    if (!api->listen_key[0] || key_live(api, now_ns))
+        return false;
+    memcpy(out, api->listen_key, 65);
+    explicit_bzero(api->listen_key, sizeof api->listen_key);
+    return true;
+}
+
+void nd__xsim_api_fault_rate_limit(nd_xsim_api_t *api, int64_t until_ns)
+{
+    api->rate_limit_until_ns = until_ns;
+}
+
+void nd__xsim_api_fault_skew(nd_xsim_api_t *api, int64_t skew_ns)
+{
+    api->skew_ns = skew_ns;
+}
+
+const char *nd__xsim_api_admin_token(const nd_xsim_api_t *api)
+{
+    return api->cfg.admin_token;
+}
+
 static const route_t routes[] = {
+    {"POST", "/api/v3/userDataStream", post_user_stream},
+    {"PUT", "/api/v3/userDataStream", put_user_stream},
+    {"DELETE", "/api/v3/userDataStream", delete_user_stream},
     {"GET", "/api/v3/ping", get_ping},
     {"GET", "/api/v3/time", get_time},
     {"GET", "/api/v3/exchangeInfo", get_exchange_info},
@@ -839,7 +956,8 @@ nd_err_t nd_xsim_api_handle(nd_xsim_api_t *api, const nd_xsim_request_t *req, in
         return ND_ENOMEM;
     c->api = api;
     c->req = req;
-    c->now_ns = now_ns;
+    c->wall_ns = now_ns;
+    c->now_ns = now_ns + api->skew_ns; /* the clock-skew fault moves the server's clock */
     c->resp = resp;
     nd_xsim_advance(api->x, now_ns);
     nd_err_t rc = ND_OK;

@@ -12,19 +12,41 @@
 #include "noderr/assert.h"
 #include "noderr/binance.h"
 #include "noderr/book.h"
+#include "noderr/log.h"
 #include "noderr/venue.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* A replayed file: a tick source or a depth session, and its next event. */
+typedef struct replay_file {
+    char *path;
+    nd_tick_source_t *src;
+    nd_depth_session_t *depth;
+    nd_tick_event_t head;
+    bool has_head, done;
+} replay_file_t;
 
 struct nd_xsim {
     nd_xsim_config_t cfg;
     nd_binance_filters_t filters;
     nd_xsim_book_t *book;
     nd_synth_ticks_t *synth;
+    replay_file_t files[3];     /* trades, quotes, depth: sources 0, 1, 2 as given */
+    int file_count;
+    int64_t loop_shift_ns;      /* added to replayed times after each --loop restart */
+    int64_t first_ts, last_ts;  /* of the current pass of the replay */
+    char source_err[256];
     nd_tick_event_t pending;
     bool has_pending, eof;
     int64_t update_id;
+    int64_t wall_origin_ns, market_origin_ns, market_ns;
+    nd_xsim_listener_t listener;
+    bool has_listener;
+    int64_t fault_rejects, fault_code, stale_until_ns;
+    bool fault_partial;
+    bool held;                  /* a replay waits for its first stream client (nd_xsim_start) */
+    bool replays_quotes;        /* bookTicker rows make the market's top */
     nd_xsim_user_order_t *orders;
     size_t order_count, order_cap;
     nd_xsim_trade_t *trades;
@@ -48,6 +70,158 @@ static void make_filters(const nd_instrument_t *inst, nd_binance_filters_t *f)
     f->min_notional_market = true;
 }
 
+/* ---- The market source -------------------------------------------------------------------- */
+
+static nd_err_t reopen(nd_xsim_t *x, replay_file_t *f, bool depth, char *err, size_t err_len)
+{
+    return depth ? nd_depth_session_open(f->path, &x->cfg.inst, &f->depth, err, err_len)
+                 : nd_ticks_open(f->path, ND_TICK_FORMAT_AUTO, &x->cfg.inst, &f->src, err, err_len);
+}
+
+static nd_err_t open_file(nd_xsim_t *x, const char *path, bool depth, char *err, size_t err_len)
+{
+    replay_file_t *f = &x->files[x->file_count];
+    memset(f, 0, sizeof *f);
+    f->path = nd_strdup(path);
+    if (!f->path)
+        return ND_ENOMEM;
+    x->file_count++;
+    return reopen(x, f, depth, err, err_len);
+}
+
+static void close_file(replay_file_t *f)
+{
+    if (f->src)
+        nd_ticks_close(f->src);
+    if (f->depth)
+        nd_depth_session_close(f->depth);
+    f->src = NULL;
+    f->depth = NULL;
+}
+
+/* The file's next event; its error text when it stops on a bad row. */
+static nd_err_t file_next(replay_file_t *f, nd_tick_event_t *out, const char **why)
+{
+    nd_err_t rc = f->depth ? nd_depth_session_next(f->depth, out) : nd_ticks_next(f->src, out);
+    *why = f->depth ? nd_depth_session_error(f->depth) : nd_ticks_error(f->src);
+    return rc;
+}
+
+static nd_err_t open_source(nd_xsim_t *x, const nd_xsim_replay_t *r, char *err, size_t err_len)
+{
+    if (!r->trades_path && !r->quotes_path && !r->depth_dir)
+        return nd_synth_ticks_open(&x->cfg.synth, &x->cfg.inst, &x->synth, err, err_len);
+    nd_err_t rc = ND_OK;
+    if (r->trades_path)
+        rc = open_file(x, r->trades_path, false, err, err_len);
+    if (rc == ND_OK && r->quotes_path)
+        rc = open_file(x, r->quotes_path, false, err, err_len);
+    if (rc == ND_OK && r->depth_dir)
+        rc = open_file(x, r->depth_dir, true, err, err_len);
+    return rc;
+}
+
+/* Starts every file again (--loop), times shifted past the last event of this pass. */
+static bool restart_files(nd_xsim_t *x)
+{
+    char err[256];
+    for (int i = 0; i < x->file_count; i++) {
+        replay_file_t *f = &x->files[i];
+        bool depth = f->depth != NULL;
+        close_file(f);
+        f->has_head = f->done = false;
+        if (reopen(x, f, depth, err, sizeof err) != ND_OK) {
+            snprintf(x->source_err, sizeof x->source_err, "%s", err);
+            return false;
+        }
+    }
+    x->loop_shift_ns = x->last_ts + ND_NS_PER_MS - x->first_ts;
+    return true;
+}
+
+/* The earliest head of the files (source 0 first on equal times); ND_EEOF when all ended. */
+static nd_err_t next_file_event(nd_xsim_t *x, nd_tick_event_t *out, bool may_loop)
+{
+    int best = -1;
+    for (int i = 0; i < x->file_count; i++) {
+        replay_file_t *f = &x->files[i];
+        if (!f->has_head && !f->done && (f->src || f->depth)) {
+            const char *why = "";
+            nd_err_t rc = file_next(f, &f->head, &why);
+            f->has_head = rc == ND_OK;
+            f->done = rc != ND_OK;
+            if (rc != ND_OK && rc != ND_EEOF && !x->source_err[0]) {
+                snprintf(x->source_err, sizeof x->source_err, "%s", why);
+                ND_LOG(ND_LOG_ERR, "xsim replay stopped: %s", x->source_err);
+            }
+        }
+        if (f->has_head && (best < 0 || nd_tick_ts(&f->head) < nd_tick_ts(&x->files[best].head)))
+            best = i;
+    }
+    if (best < 0) {
+        if (may_loop && x->cfg.replay.loop && !x->source_err[0] && x->last_ts && restart_files(x))
+            return next_file_event(x, out, false);
+        return ND_EEOF;
+    }
+    *out = x->files[best].head;
+    x->files[best].has_head = false;
+    if (!x->first_ts && !x->loop_shift_ns)
+        x->first_ts = nd_tick_ts(out);
+    out->u.trade.ts_ns += x->loop_shift_ns; /* ts_ns opens every tick payload (ticks.h) */
+    x->last_ts = nd_tick_ts(out);
+    return ND_OK;
+}
+
+/* Makes x->pending the next market event; false at the end of the source. */
+static bool fetch_pending(nd_xsim_t *x)
+{
+    if (x->has_pending)
+        return true;
+    if (x->eof)
+        return false;
+    nd_err_t rc = x->synth ? nd_synth_ticks_next(x->synth, &x->pending)
+                           : next_file_event(x, &x->pending, true);
+    x->has_pending = rc == ND_OK;
+    x->eof = rc != ND_OK;
+    return x->has_pending;
+}
+
+/* ---- Listener ------------------------------------------------------------------------------- */
+
+static void note_level(nd_xsim_t *x, nd_side_t side, int64_t px)
+{
+    if (x->has_listener && x->listener.level_cb)
+        x->listener.level_cb(x->listener.ctx, side, px);
+}
+
+static void note_update(nd_xsim_t *x, unsigned flags)
+{
+    x->update_id++;
+    if (x->has_listener && x->listener.update_cb)
+        x->listener.update_cb(x->listener.ctx, x->update_id, x->market_ns, flags);
+}
+
+static void note_order(nd_xsim_t *x, const nd_xsim_user_order_t *o, const char *exec,
+                       const nd_xsim_trade_t *fill)
+{
+    if (x->has_listener && x->listener.order_cb)
+        x->listener.order_cb(x->listener.ctx, o, exec, fill);
+}
+
+static void note_trade(nd_xsim_t *x, const nd_xsim_public_trade_t *t)
+{
+    if (x->has_listener && x->listener.trade_cb)
+        x->listener.trade_cb(x->listener.ctx, t);
+}
+
+void nd_xsim_set_listener(nd_xsim_t *x, const nd_xsim_listener_t *listener)
+{
+    ND_ASSERT(x != NULL);
+    x->has_listener = listener != NULL;
+    if (listener)
+        x->listener = *listener;
+}
+
 nd_err_t nd_xsim_create(const nd_xsim_config_t *cfg, int64_t now_ns, nd_xsim_t **out, char *err,
                         size_t err_len)
 {
@@ -68,14 +242,28 @@ nd_err_t nd_xsim_create(const nd_xsim_config_t *cfg, int64_t now_ns, nd_xsim_t *
     }
     x->cfg = *cfg;
     x->cfg.synth.start_ns = now_ns;
+    /* borrowed: open_source copies the paths */
+    x->cfg.replay.trades_path = x->cfg.replay.quotes_path = x->cfg.replay.depth_dir = NULL;
+    x->replays_quotes = cfg->replay.quotes_path != NULL;
+    if (x->cfg.replay.speed_e3 <= 0)
+        x->cfg.replay.speed_e3 = 1000;
     make_filters(&cfg->inst, &x->filters);
-    nd_err_t rc = nd_synth_ticks_open(&x->cfg.synth, &x->cfg.inst, &x->synth, err, err_len);
+    nd_err_t rc = open_source(x, &cfg->replay, err, err_len);
     if (rc != ND_OK) {
         nd_xsim_destroy(x);
         return rc;
     }
     x->quote_free = cfg->quote_balance;
     x->base_free = cfg->base_balance;
+    x->wall_origin_ns = now_ns;
+    x->market_origin_ns = x->market_ns = now_ns;
+    if (x->file_count > 0) { /* the recording's clock starts at its first event */
+        if (fetch_pending(x))
+            x->market_origin_ns = x->market_ns = nd_tick_ts(&x->pending);
+        else
+            x->eof = true;
+        x->held = !cfg->replay.start_now;
+    }
     nd_xsim_advance(x, now_ns);
     *out = x;
     return ND_OK;
@@ -87,6 +275,10 @@ void nd_xsim_destroy(nd_xsim_t *x)
         return;
     if (x->synth)
         nd_synth_ticks_close(x->synth);
+    for (int i = 0; i < x->file_count; i++) {
+        close_file(&x->files[i]);
+        nd_free(x->files[i].path);
+    }
     nd_xsim_book_destroy(x->book);
     nd_free(x->orders);
     nd_free(x->trades);
@@ -169,69 +361,180 @@ static void user_fill(nd_xsim_t *x, int64_t order_id, bool is_maker, const nd_xs
     if (o->status == ND_XSIM_FILLED)
         unlock_rest(x, o);
     record_trade(x, &t);
+    note_order(x, o, "TRADE", &t);
 }
 
 static void on_fill(void *ctx, const nd_xsim_fill_t *f)
 {
     nd_xsim_t *x = ctx;
+    note_level(x, f->maker.side, f->px);
     if (f->maker.account == ND_XSIM_ACCOUNT_USER)
         user_fill(x, f->maker.id, true, f);
     if (f->taker_account == ND_XSIM_ACCOUNT_USER)
         user_fill(x, f->taker_id, false, f);
+    /* Fills of the user's orders are public trades too (a market-source trade is published
+     * from the event itself). */
+    nd_xsim_public_trade_t t = {.id = f->trade_id, .px = f->px, .qty = f->qty, .ts_ns = x->now_ns,
+                                .buyer_is_maker = f->maker.side == ND_SIDE_BUY};
+    note_trade(x, &t);
 }
 
-/* Removes every market-account order (a snapshot replaces the market's book). */
-static void clear_market(nd_xsim_t *x)
+/* Removes the market account's orders of a side, all of them or those not at keep_px. */
+static void clear_market_side(nd_xsim_t *x, nd_side_t side, int64_t keep_px)
 {
-    for (int k = 0; k < 2; k++) {
-        nd_side_t side = k == 0 ? ND_SIDE_BUY : ND_SIDE_SELL;
-        for (size_t i = nd_xsim_book_count(x->book, side); i-- > 0;) {
-            const nd_xsim_order_t *o = nd_xsim_book_at(x->book, side, i);
-            if (o->account == ND_XSIM_ACCOUNT_MARKET)
-                ND_ASSERT(nd_xsim_book_cancel(x->book, o->id, NULL) == ND_OK);
+    for (size_t i = nd_xsim_book_count(x->book, side); i-- > 0;) {
+        const nd_xsim_order_t *o = nd_xsim_book_at(x->book, side, i);
+        if (o->account == ND_XSIM_ACCOUNT_MARKET && o->px != keep_px) {
+            note_level(x, side, o->px);
+            ND_ASSERT(nd_xsim_book_cancel(x->book, o->id, NULL) == ND_OK);
         }
     }
 }
 
+/* A top-of-book quote: the market's liquidity is that one level a side. */
+static void apply_quote(nd_xsim_t *x, const nd_quote_tick_t *q)
+{
+    clear_market_side(x, ND_SIDE_BUY, q->bid_px);
+    clear_market_side(x, ND_SIDE_SELL, q->ask_px);
+    note_level(x, ND_SIDE_BUY, q->bid_px);
+    note_level(x, ND_SIDE_SELL, q->ask_px);
+    (void)nd_xsim_book_set_level(x->book, ND_SIDE_BUY, q->bid_px, q->bid_qty, on_fill, x);
+    (void)nd_xsim_book_set_level(x->book, ND_SIDE_SELL, q->ask_px, q->ask_qty, on_fill, x);
+}
+
+/* A market-source trade: a market taker at the trade's price. The levels it may consume are
+ * noted first (the market trading with itself is not reported by the book). */
+static void apply_trade(nd_xsim_t *x, const nd_trade_tick_t *t)
+{
+    nd_side_t opp = t->aggressor == ND_SIDE_BUY ? ND_SIDE_SELL : ND_SIDE_BUY;
+    int64_t last_px = 0;
+    for (size_t i = 0; i < nd_xsim_book_count(x->book, opp); i++) {
+        int64_t px = nd_xsim_book_at(x->book, opp, i)->px;
+        if (opp == ND_SIDE_SELL ? px > t->px : px < t->px)
+            break;
+        if (px != last_px)
+            note_level(x, opp, px);
+        last_px = px;
+    }
+    nd_xsim_order_t taker = {.id = 0, .account = ND_XSIM_ACCOUNT_MARKET, .side = t->aggressor,
+                             .px = t->px, .qty = t->qty};
+    int64_t filled = 0;
+    nd_xsim_book_match(x->book, &taker, &filled, on_fill, x);
+    nd_xsim_public_trade_t pt = {.id = t->trade_id, .px = t->px, .qty = t->qty, .ts_ns = t->ts_ns,
+                                 .buyer_is_maker = t->aggressor == ND_SIDE_SELL};
+    note_trade(x, &pt);
+}
+
 static void apply_event(nd_xsim_t *x, const nd_tick_event_t *ev)
 {
+    if (x->has_listener && x->listener.before_cb)
+        x->listener.before_cb(x->listener.ctx, nd_tick_ts(ev));
     x->now_ns = nd_tick_ts(ev);
+    if (x->now_ns > x->market_ns)
+        x->market_ns = x->now_ns;
     if (ev->kind == ND_TICK_DELTA) {
         const nd_book_delta_t *d = &ev->u.delta;
-        if (d->flags & ND_DELTA_F_CLEAR)
-            clear_market(x);
         nd_side_t side = d->side == ND_BOOK_BID ? ND_SIDE_BUY : ND_SIDE_SELL;
+        if (d->flags & ND_DELTA_F_CLEAR) {
+            clear_market_side(x, ND_SIDE_BUY, 0);
+            clear_market_side(x, ND_SIDE_SELL, 0);
+        }
+        note_level(x, side, d->px);
         /* ND_EFULL: the level is dropped, the book stays consistent */
         (void)nd_xsim_book_set_level(x->book, side, d->px, d->qty, on_fill, x);
     } else if (ev->kind == ND_TICK_TRADE) {
-        const nd_trade_tick_t *t = &ev->u.trade;
-        nd_xsim_order_t taker = {.id = 0, .account = ND_XSIM_ACCOUNT_MARKET,
-                                 .side = t->aggressor, .px = t->px, .qty = t->qty};
-        int64_t filled = 0;
-        nd_xsim_book_match(x->book, &taker, &filled, on_fill, x);
+        apply_trade(x, &ev->u.trade);
+    } else if (ev->kind == ND_TICK_QUOTE) {
+        apply_quote(x, &ev->u.quote);
     }
-    x->update_id++;
+    unsigned flags = ev->kind == ND_TICK_QUOTE ? ND_XSIM_UPDATE_QUOTE : 0u;
+    if (ev->kind == ND_TICK_TRADE && x->replays_quotes)
+        flags = ND_XSIM_UPDATE_NO_TOP;
+    note_update(x, flags);
 }
 
 int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns)
 {
     ND_ASSERT(x != NULL);
+    if (x->cfg.replay.speed_max || x->held || now_ns < x->stale_until_ns)
+        return 0;
+    __int128 elapsed = (__int128)(now_ns - x->wall_origin_ns) * x->cfg.replay.speed_e3 / 1000;
+    int64_t target = x->market_origin_ns + (int64_t)elapsed;
     int64_t applied = 0;
-    while (!x->eof) {
-        if (!x->has_pending) {
-            if (nd_synth_ticks_next(x->synth, &x->pending) != ND_OK) {
-                x->eof = true;
-                break;
-            }
-            x->has_pending = true;
-        }
-        if (nd_tick_ts(&x->pending) > now_ns)
-            break;
-        apply_event(x, &x->pending);
+    while (fetch_pending(x) && nd_tick_ts(&x->pending) <= target) {
         x->has_pending = false;
+        apply_event(x, &x->pending);
+        applied++;
+    }
+    if (target > x->market_ns)
+        x->market_ns = target;
+    return applied;
+}
+
+int64_t nd_xsim_step(nd_xsim_t *x, int64_t count)
+{
+    ND_ASSERT(x != NULL && count >= 0);
+    int64_t applied = 0;
+    while (!x->held && applied < count && fetch_pending(x)) {
+        x->has_pending = false;
+        apply_event(x, &x->pending);
         applied++;
     }
     return applied;
+}
+
+void nd_xsim_start(nd_xsim_t *x, int64_t now_ns)
+{
+    if (!x->held)
+        return;
+    x->held = false;
+    x->wall_origin_ns = now_ns;
+    ND_LOG(ND_LOG_INFO, "xsim replay started");
+}
+
+bool nd_xsim_speed_max(const nd_xsim_t *x)
+{
+    return x->cfg.replay.speed_max;
+}
+
+int64_t nd_xsim_market_ns(const nd_xsim_t *x)
+{
+    return x->market_ns;
+}
+
+bool nd_xsim_source_done(const nd_xsim_t *x)
+{
+    return x->eof && !x->has_pending;
+}
+
+const char *nd_xsim_source_error(const nd_xsim_t *x)
+{
+    return x->source_err;
+}
+
+void nd_xsim_fault_reject(nd_xsim_t *x, int64_t count, int64_t code)
+{
+    x->fault_rejects = count;
+    x->fault_code = code;
+}
+
+bool nd_xsim_fault_take_reject(nd_xsim_t *x, int64_t *code)
+{
+    if (x->fault_rejects <= 0)
+        return false;
+    x->fault_rejects--;
+    *code = x->fault_code;
+    return true;
+}
+
+void nd_xsim_fault_partial(nd_xsim_t *x, bool on)
+{
+    x->fault_partial = on;
+}
+
+void nd_xsim_fault_stale(nd_xsim_t *x, int64_t until_wall_ns)
+{
+    x->stale_until_ns = until_wall_ns;
 }
 
 /* Filters as Binance applies them (the connector's own check, so client and venue agree). */
@@ -349,6 +652,22 @@ static void lock_funds(nd_xsim_t *x, nd_xsim_user_order_t *o, int64_t lock)
     }
 }
 
+/* Matches the new order (at most half of it, at least a lot, under the partial-fills fault). */
+static int64_t match_new(nd_xsim_t *x, nd_xsim_order_t *taker, bool fok_short)
+{
+    int64_t filled = 0;
+    if (fok_short)
+        return 0;
+    nd_xsim_order_t t = *taker;
+    if (x->fault_partial && t.qty > x->cfg.inst.lot_size) {
+        t.qty = nd_fixed_floor_to(t.qty / 2, x->cfg.inst.lot_size);
+        if (t.qty < x->cfg.inst.lot_size)
+            t.qty = x->cfg.inst.lot_size;
+    }
+    nd_xsim_book_match(x->book, &t, &filled, on_fill, x);
+    return filled;
+}
+
 nd_xsim_reject_t nd_xsim_place(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns,
                                int64_t *out_id)
 {
@@ -366,28 +685,43 @@ nd_xsim_reject_t nd_xsim_place(nd_xsim_t *x, const nd_xsim_new_order_t *req, int
         nd_xsim_book_probe(x->book, r.side, r.px, r.qty, 0, &q, &cost);
         fok_short = q < r.qty;
     }
-    nd_xsim_user_order_t *o = new_record(x, &r, now_ns);
+    nd_xsim_user_order_t *o = new_record(x, &r, x->market_ns);
     if (!o)
         return ND_XSIM_REJ_FULL;
     int64_t id = o->id;
     lock_funds(x, o, lock);
-    x->now_ns = now_ns;
-    int64_t filled = 0;
+    x->now_ns = x->market_ns;
+    note_order(x, o, "NEW", NULL);
     nd_xsim_order_t taker = {.id = id, .account = ND_XSIM_ACCOUNT_USER, .side = r.side,
                              .px = r.type == ND_XSIM_MARKET ? 0 : r.px, .qty = r.qty};
-    if (!fok_short)
-        nd_xsim_book_match(x->book, &taker, &filled, on_fill, x);
+    int64_t filled = match_new(x, &taker, fok_short);
     o = &x->orders[id - 1]; /* the fills may not grow x->orders, but stay safe */
     bool rests = r.type != ND_XSIM_MARKET && r.tif == ND_XSIM_GTC;
     if (filled < r.qty && rests) {
         taker.qty = r.qty - filled;
         ND_ASSERT(nd_xsim_book_add(x->book, &taker) == ND_OK);
+        note_level(x, r.side, r.px);
     } else if (filled < r.qty) {
         o->status = ND_XSIM_EXPIRED;
         unlock_rest(x, o);
+        note_order(x, o, "EXPIRED", NULL);
     }
+    if (filled > 0 || (filled < r.qty && rests))
+        note_update(x, 0);
     *out_id = id;
     return ND_XSIM_OK;
+}
+
+int64_t nd_xsim_record_reject(nd_xsim_t *x, const nd_xsim_new_order_t *req, int64_t now_ns)
+{
+    ND_ASSERT(x != NULL && req != NULL);
+    nd_xsim_advance(x, now_ns);
+    nd_xsim_user_order_t *o = new_record(x, req, x->market_ns);
+    if (!o)
+        return 0;
+    o->status = ND_XSIM_REJECTED;
+    note_order(x, o, "REJECTED", NULL);
+    return o->id;
 }
 
 nd_err_t nd_xsim_cancel(nd_xsim_t *x, int64_t id, int64_t now_ns)
@@ -400,8 +734,11 @@ nd_err_t nd_xsim_cancel(nd_xsim_t *x, int64_t id, int64_t now_ns)
     if (nd_xsim_book_cancel(x->book, id, NULL) != ND_OK)
         return ND_ENOTFOUND;
     o->status = ND_XSIM_CANCELED;
-    o->update_ns = now_ns;
+    o->update_ns = x->market_ns;
     unlock_rest(x, o);
+    note_level(x, o->side, o->px);
+    note_order(x, o, "CANCELED", NULL);
+    note_update(x, 0);
     return ND_OK;
 }
 

@@ -1,25 +1,36 @@
 /* xsim_server.c: the exchange simulator's HTTP/1.1 server on libuv.
  *
  * A minimal HTTP/1.1 reader for what REST clients send: a request line, headers (only
- * Content-Length, X-MBX-APIKEY and Connection are read), a body of Content-Length bytes; no
- * chunked bodies (411). Keep-alive connections take requests one after another. A request
- * larger than ND_XSIM_REQUEST_MAX gets 413 and the connection is closed. A timer advances the
- * market source to the injected clock so the book moves while no client is asking. */
-#include "noderr/xsim.h"
+ * Content-Length, X-MBX-APIKEY, Connection, Upgrade, Sec-WebSocket-Key/-Version and
+ * Authorization are read), a body of Content-Length bytes; no chunked bodies (411). Keep-alive
+ * connections take requests one after another. A request larger than ND_XSIM_REQUEST_MAX gets
+ * 413 and the connection is closed. A GET with a WebSocket upgrade on /ws/... or /stream
+ * becomes a stream connection (xsim_ws.c, xsim_stream.c). A timer advances the market source to
+ * the injected clock so the book moves while no client is asking, and drives pings and stream
+ * flushes; with speed max a second timer steps the market while the stream clients keep up.
+ * Every write is counted per connection: a client past send_queue_max bytes is dropped. */
+#include "xsim_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/log.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <uv.h>
+
+#define MAX_STEP_EVENTS 2048 /* market events per millisecond at speed max */
 
 struct nd_xsim_server {
     uv_loop_t loop;
     uv_tcp_t listener;
     uv_timer_t timer;
+    uv_timer_t max_timer; /* speed max */
+    nd__xsim_streams_t *streams;
     uv_signal_t sigint, sigterm;
     uv_async_t stop; /* nd_xsim_server_stop from any thread */
     nd_xsim_api_t *api;
@@ -28,14 +39,7 @@ struct nd_xsim_server {
     int connections;
 };
 
-typedef struct conn {
-    uv_tcp_t tcp;
-    nd_xsim_server_t *server;
-    char buf[ND_XSIM_REQUEST_MAX];
-    size_t len;
-    int64_t active_ns; /* monotonic time of the last bytes read */
-    bool closing;
-} conn_t;
+typedef nd__xsim_conn_t conn_t;
 
 typedef struct write_req {
     uv_write_t req;
@@ -43,6 +47,12 @@ typedef struct write_req {
     conn_t *conn;
     bool close_after;
 } write_req_t;
+
+typedef struct ws_req {
+    bool upgrade;          /* Upgrade: websocket and Connection: upgrade */
+    char key[64];          /* Sec-WebSocket-Key */
+    bool version_13;
+} ws_req_t;
 
 typedef struct http_req {
     char method[8];
@@ -52,6 +62,8 @@ typedef struct http_req {
     const char *body;
     size_t body_len;
     char api_key[257];
+    char auth[160];        /* Authorization */
+    ws_req_t ws;
     bool has_api_key, close, chunked;
     size_t total; /* bytes of the request in conn->buf */
 } http_req_t;
@@ -60,6 +72,7 @@ static void on_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
     c->server->connections--;
+    nd_free(c->msg);
     nd_free(c);
 }
 
@@ -68,16 +81,67 @@ static void conn_close(conn_t *c)
     if (c->closing)
         return;
     c->closing = true;
+    if (c->ws)
+        nd__xsim_streams_closed(c->server->streams, c);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void nd__xsim_conn_close(nd__xsim_conn_t *c)
+{
+    conn_close(c);
+}
+
+const nd_xsim_server_config_t *nd__xsim_conn_config(const nd__xsim_conn_t *c)
+{
+    return &c->server->cfg;
+}
+
+nd__xsim_streams_t *nd__xsim_conn_streams(const nd__xsim_conn_t *c)
+{
+    return c->server->streams;
 }
 
 static void on_written(uv_write_t *req, int status)
 {
     write_req_t *w = (write_req_t *)req;
+    ND_ASSERT(w->conn->queued >= w->buf.len);
+    w->conn->queued -= w->buf.len;
     if (status < 0 || w->close_after)
         conn_close(w->conn);
     nd_free(w->buf.base);
     nd_free(w);
+}
+
+bool nd__xsim_conn_write(nd__xsim_conn_t *c, char *buf, size_t len, bool close_after)
+{
+    if (c->closing) {
+        nd_free(buf);
+        return false;
+    }
+    if (c->queued + len > c->server->cfg.send_queue_max) {
+        ND_LOG(ND_LOG_WARN, "xsim client dropped: send queue over %zu bytes (a slow reader)",
+               c->server->cfg.send_queue_max);
+        nd_free(buf);
+        conn_close(c);
+        return false;
+    }
+    write_req_t *w = nd_calloc(1, sizeof *w);
+    if (!w) {
+        nd_free(buf);
+        conn_close(c);
+        return false;
+    }
+    w->buf = uv_buf_init(buf, (unsigned)len);
+    w->conn = c;
+    w->close_after = close_after;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_written) != 0) {
+        nd_free(buf);
+        nd_free(w);
+        conn_close(c);
+        return false;
+    }
+    c->queued += len;
+    return true;
 }
 
 static const char *reason(int status)
@@ -89,7 +153,9 @@ static const char *reason(int status)
     case 404: return "Not Found";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 403: return "Forbidden";
     case 418: return "I'm a teapot";
+    case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
     default: return "Internal Server Error";
     }
@@ -107,31 +173,31 @@ static void send_response(conn_t *c, const nd_xsim_response_t *r, bool close_aft
                      r->status, reason(r->status), r->body_len, (long long)r->used_weight, retry,
                      close_after ? "close" : "keep-alive");
     ND_ASSERT(n > 0 && (size_t)n < sizeof head);
-    write_req_t *w = nd_calloc(1, sizeof *w);
     char *out = nd_alloc((size_t)n + r->body_len);
-    if (!w || !out) {
-        nd_free(w);
-        nd_free(out);
+    if (!out) {
         conn_close(c);
         return;
     }
     memcpy(out, head, (size_t)n);
     if (r->body_len)
         memcpy(out + n, r->body, r->body_len);
-    w->buf = uv_buf_init(out, (unsigned)((size_t)n + r->body_len));
-    w->conn = c;
-    w->close_after = close_after;
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_written) != 0) {
-        nd_free(out);
-        nd_free(w);
-        conn_close(c);
-    }
+    (void)nd__xsim_conn_write(c, out, (size_t)n + r->body_len, close_after);
 }
 
 static void send_plain(conn_t *c, int status, const char *json)
 {
     nd_xsim_response_t r = {.status = status, .body = (char *)json, .body_len = strlen(json)};
     send_response(c, &r, true);
+}
+
+/* True when word (lower case) occurs in value[0, len), ignoring case. */
+static bool memmem_ci(const char *value, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= len; i++)
+        if (strncasecmp(value + i, word, n) == 0)
+            return true;
+    return false;
 }
 
 static void read_header(http_req_t *r, const char *name, size_t name_len, const char *value,
@@ -155,6 +221,21 @@ static void read_header(http_req_t *r, const char *name, size_t name_len, const 
         }
     } else if (name_len == 10 && strncasecmp(name, "Connection", 10) == 0) {
         r->close = value_len == 5 && strncasecmp(value, "close", 5) == 0;
+        r->ws.upgrade |= memmem_ci(value, value_len, "upgrade");
+    } else if (name_len == 7 && strncasecmp(name, "Upgrade", 7) == 0) {
+        r->ws.upgrade |= value_len == 9 && strncasecmp(value, "websocket", 9) == 0;
+    } else if (name_len == 17 && strncasecmp(name, "Sec-WebSocket-Key", 17) == 0) {
+        if (value_len > 0 && value_len < sizeof r->ws.key) {
+            memcpy(r->ws.key, value, value_len);
+            r->ws.key[value_len] = '\0';
+        }
+    } else if (name_len == 21 && strncasecmp(name, "Sec-WebSocket-Version", 21) == 0) {
+        r->ws.version_13 = value_len == 2 && memcmp(value, "13", 2) == 0;
+    } else if (name_len == 13 && strncasecmp(name, "Authorization", 13) == 0) {
+        if (value_len < sizeof r->auth) {
+            memcpy(r->auth, value, value_len);
+            r->auth[value_len] = '\0';
+        }
     } else if (name_len == 17 && strncasecmp(name, "Transfer-Encoding", 17) == 0) {
         r->chunked = true;
     }
@@ -223,11 +304,71 @@ static int parse_request(const conn_t *c, http_req_t *r)
     return 1;
 }
 
+/* Answers a WebSocket upgrade: 101 and the connection carries streams, or an HTTP error. */
+static void upgrade(conn_t *c, const http_req_t *r)
+{
+    if (!r->ws.version_13) {
+        static const char text[] = "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
+                                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        char *out = nd_strdup(text);
+        if (out)
+            (void)nd__xsim_conn_write(c, out, sizeof text - 1, true);
+        return;
+    }
+    char accept[29];
+    if (strcmp(r->method, "GET") != 0 || !r->ws.key[0] ||
+        nd__xsim_ws_accept(r->ws.key, accept) != ND_OK) {
+        send_plain(c, 400, "{\"code\":-1000,\"msg\":\"Bad WebSocket upgrade.\"}");
+        return;
+    }
+    int status = nd__xsim_streams_open(c->server->streams, c, r->path, r->query, r->query_len);
+    if (status != 0) {
+        send_plain(c, status, status == 404 ? "{\"code\":-1000,\"msg\":\"Unknown path.\"}"
+                                            : "{\"code\":-1000,\"msg\":\"Bad stream or listenKey.\"}");
+        return;
+    }
+    c->next_ping_ns = nd_clock_mono_ns(c->server->cfg.clock) + c->server->cfg.ping_interval_ns;
+    char head[256];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+    char *out = nd_alloc((size_t)n);
+    if (!out) {
+        conn_close(c);
+        return;
+    }
+    memcpy(out, head, (size_t)n);
+    (void)nd__xsim_conn_write(c, out, (size_t)n, false);
+}
+
+/* One parsed request: the admin API, a WebSocket upgrade or Binance REST. */
+static void serve_request(conn_t *c, const http_req_t *r)
+{
+    nd_xsim_server_t *s = c->server;
+    int64_t now_ns = nd_clock_now_ns(s->cfg.clock);
+    nd_xsim_response_t resp;
+    nd_err_t rc;
+    if (strncmp(r->path, "/admin/", 7) == 0) {
+        rc = nd__xsim_admin_handle(s->api, s->x, s->streams, r->method, r->path, r->auth, r->body,
+                                   r->body_len, now_ns, &resp);
+    } else {
+        nd_xsim_request_t req = {.method = r->method, .path = r->path, .query = r->query,
+                                 .query_len = r->query_len, .body = r->body,
+                                 .body_len = r->body_len,
+                                 .api_key = r->has_api_key ? r->api_key : NULL};
+        rc = nd_xsim_api_handle(s->api, &req, now_ns, &resp);
+    }
+    if (rc != ND_OK) {
+        send_plain(c, 500, "{\"code\":-1000,\"msg\":\"Out of memory.\"}");
+        return;
+    }
+    send_response(c, &resp, r->close);
+    nd_free(resp.body);
+}
+
 /* Answers every complete request in the buffer. */
 static void serve_buffer(conn_t *c)
 {
-    nd_xsim_server_t *s = c->server;
-    while (!c->closing) {
+    while (!c->closing && !c->ws) {
         http_req_t r;
         int pr = parse_request(c, &r);
         if (pr == 0)
@@ -236,20 +377,15 @@ static void serve_buffer(conn_t *c)
             send_plain(c, pr, "{\"code\":-1000,\"msg\":\"Malformed HTTP request.\"}");
             return;
         }
-        nd_xsim_request_t req = {.method = r.method, .path = r.path, .query = r.query,
-                                 .query_len = r.query_len, .body = r.body,
-                                 .body_len = r.body_len,
-                                 .api_key = r.has_api_key ? r.api_key : NULL};
-        nd_xsim_response_t resp;
-        if (nd_xsim_api_handle(s->api, &req, nd_clock_now_ns(s->cfg.clock), &resp) != ND_OK) {
-            send_plain(c, 500, "{\"code\":-1000,\"msg\":\"Out of memory.\"}");
-            return;
-        }
-        send_response(c, &resp, r.close);
-        nd_free(resp.body);
+        if (r.ws.upgrade)
+            upgrade(c, &r);
+        else
+            serve_request(c, &r);
         memmove(c->buf, c->buf + r.total, c->len - r.total);
         c->len -= r.total;
     }
+    if (c->ws && !c->closing)
+        nd__xsim_ws_on_data(c); /* frames sent right behind the upgrade request */
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -270,7 +406,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     c->len += (size_t)nread;
     c->active_ns = nd_clock_mono_ns(c->server->cfg.clock);
     ND_ASSERT(c->len <= sizeof c->buf);
-    serve_buffer(c);
+    if (c->ws)
+        nd__xsim_ws_on_data(c);
+    else
+        serve_buffer(c);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -300,15 +439,32 @@ static void idle_walk(uv_handle_t *h, void *arg)
     if (h->type != UV_TCP || h == (uv_handle_t *)&s->listener || uv_is_closing(h))
         return;
     conn_t *c = h->data;
-    if (nd_clock_mono_ns(s->cfg.clock) - c->active_ns > ND_XSIM_IDLE_NS)
+    int64_t mono = nd_clock_mono_ns(s->cfg.clock);
+    if (c->ws)
+        nd__xsim_ws_tick(c, mono); /* a stream client is kept by its pongs */
+    else if (mono - c->active_ns > ND_XSIM_IDLE_NS)
         conn_close(c);
 }
 
 static void on_timer(uv_timer_t *t)
 {
     nd_xsim_server_t *s = t->data;
-    nd_xsim_advance(s->x, nd_clock_now_ns(s->cfg.clock));
+    int64_t now = nd_clock_now_ns(s->cfg.clock);
+    nd_xsim_advance(s->x, now);
+    nd__xsim_streams_tick(s->streams, now);
     uv_walk(&s->loop, idle_walk, s);
+}
+
+/* Speed max: the market moves as fast as the stream clients take its messages. */
+static void on_max_timer(uv_timer_t *t)
+{
+    nd_xsim_server_t *s = t->data;
+    if (nd__xsim_streams_backlogged(s->streams))
+        return;
+    if (nd_xsim_step(s->x, MAX_STEP_EVENTS) > 0)
+        nd__xsim_streams_tick(s->streams, nd_clock_now_ns(s->cfg.clock));
+    else if (nd_xsim_source_done(s->x))
+        uv_timer_stop(t); /* the end of the recording: the market timer flushes what is left */
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -365,7 +521,19 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
     s->cfg = *cfg;
     if (!s->cfg.bind)
         s->cfg.bind = "127.0.0.1";
-    nd_err_t rc = listen_on(s, port_out, err, err_len);
+    if (s->cfg.ping_interval_ns <= 0)
+        s->cfg.ping_interval_ns = ND_XSIM_WS_PING_NS;
+    if (s->cfg.pong_timeout_ns <= 0)
+        s->cfg.pong_timeout_ns = ND_XSIM_WS_PONG_TIMEOUT_NS;
+    if (s->cfg.send_queue_max == 0)
+        s->cfg.send_queue_max = ND_XSIM_WS_SEND_QUEUE_MAX;
+    nd_err_t rc = nd__xsim_streams_create(x, api, cfg->clock, &s->streams);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "out of memory");
+        nd_xsim_server_close(s);
+        return rc;
+    }
+    rc = listen_on(s, port_out, err, err_len);
     if (rc != ND_OK) {
         nd_xsim_server_close(s);
         return rc;
@@ -374,6 +542,10 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
     uv_timer_init(&s->loop, &s->timer);
     s->timer.data = s;
     uv_timer_start(&s->timer, on_timer, step_ms ? step_ms : 1, step_ms ? step_ms : 1);
+    uv_timer_init(&s->loop, &s->max_timer);
+    s->max_timer.data = s;
+    if (nd_xsim_speed_max(x))
+        uv_timer_start(&s->max_timer, on_max_timer, 1, 1);
     uv_async_init(&s->loop, &s->stop, on_stop);
     s->stop.data = s;
     uv_signal_init(&s->loop, &s->sigint);
@@ -387,7 +559,18 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
 
 nd_err_t nd_xsim_server_run(nd_xsim_server_t *s)
 {
+    /* A client that goes away while we write must cost its connection (EPIPE), not the process:
+     * SIGPIPE goes to the writing thread, so blocking it here is enough and leaves the rest of
+     * the process (a test, the CLI) as it was. */
+    sigset_t pipe_set, before;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &before);
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    struct timespec zero = {0, 0}; /* consume any SIGPIPE left pending, then unblock */
+    while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+        ;
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
     return ND_OK;
 }
 
@@ -415,5 +598,6 @@ void nd_xsim_server_close(nd_xsim_server_t *s)
     uv_walk(&s->loop, close_walk, s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
+    nd__xsim_streams_destroy(s->streams);
     nd_free(s);
 }

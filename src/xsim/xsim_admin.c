@@ -1,0 +1,122 @@
+/* xsim_admin.c: exchange-sim's admin API: fault injection for tests and rehearsals.
+ *
+ * POST /admin/fault with "Authorization: Bearer <token>" (the --admin-token-file token,
+ * compared in constant time) and a JSON body naming one fault:
+ *   {"fault":"disconnect"}                       close every stream connection (1001)
+ *   {"fault":"stale","ms":T}                     market updates stop for T ms, sockets stay up
+ *   {"fault":"drop"|"duplicate","count":N}       the next N market stream messages
+ *   {"fault":"delay","count":N,"ms":T}           hold the next N messages T ms (they reorder)
+ *   {"fault":"gap"}                              the next depth diff never leaves (a U gap)
+ *   {"fault":"reject","count":N,"code":C}        the next N new orders fail with Binance code C
+ *   {"fault":"rate_limit","ms":T}                every REST request gets 429 for T ms
+ *   {"fault":"skew","ms":S}                      serverTime and timestamp checks shifted S ms
+ *   {"fault":"partial_fills","on":true|false}    a new order matches at most half its quantity
+ * Without a token the admin API does not exist (404). Each fault applied is logged (never the
+ * token). Answers {"fault":..,"applied":true} or {"code":-1102,"msg":..}. */
+#include "xsim_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static nd_err_t answer(nd_xsim_response_t *resp, int status, json_t *doc)
+{
+    if (!doc)
+        return ND_ENOMEM;
+    size_t len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+    char *buf = nd_alloc(len + 1);
+    if (!buf) {
+        json_decref(doc);
+        return ND_ENOMEM;
+    }
+    json_dumpb(doc, buf, len, JSON_COMPACT);
+    buf[len] = '\0';
+    json_decref(doc);
+    resp->status = status;
+    resp->body = buf;
+    resp->body_len = len;
+    return ND_OK;
+}
+
+static nd_err_t refuse(nd_xsim_response_t *resp, int status, int code, const char *msg)
+{
+    return answer(resp, status, json_pack("{s:i,s:s}", "code", code, "msg", msg));
+}
+
+static bool token_ok(const char *want, const char *auth)
+{
+    if (strncmp(auth, "Bearer ", 7) != 0)
+        return false;
+    const char *given = auth + 7;
+    size_t n = strlen(want);
+    if (strlen(given) != n)
+        return false;
+    unsigned diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned)(want[i] ^ given[i]);
+    return diff == 0;
+}
+
+/* Applies the named fault; false when the name or its fields are wrong. */
+static bool apply(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams, const char *fault,
+                  json_t *doc, int64_t now_ns)
+{
+    json_int_t count = json_integer_value(json_object_get(doc, "count"));
+    json_int_t ms = json_integer_value(json_object_get(doc, "ms"));
+    json_int_t code = json_integer_value(json_object_get(doc, "code"));
+    if (count < 0 || ms < -86400000 || ms > 86400000)
+        return false;
+    if (strcmp(fault, "disconnect") == 0)
+        nd__xsim_streams_disconnect_all(streams);
+    else if (strcmp(fault, "stale") == 0 && ms > 0)
+        nd_xsim_fault_stale(x, now_ns + ms * ND_NS_PER_MS);
+    else if ((strcmp(fault, "drop") == 0 || strcmp(fault, "duplicate") == 0) && count > 0)
+        nd__xsim_streams_fault(streams, fault, count, 0);
+    else if (strcmp(fault, "delay") == 0 && count > 0 && ms > 0)
+        nd__xsim_streams_fault(streams, fault, count, ms * ND_NS_PER_MS);
+    else if (strcmp(fault, "gap") == 0)
+        nd__xsim_streams_gap(streams);
+    else if (strcmp(fault, "reject") == 0 && count > 0 && code < 0)
+        nd_xsim_fault_reject(x, count, code);
+    else if (strcmp(fault, "rate_limit") == 0 && ms > 0)
+        nd__xsim_api_fault_rate_limit(api, now_ns + ms * ND_NS_PER_MS);
+    else if (strcmp(fault, "skew") == 0)
+        nd__xsim_api_fault_skew(api, ms * ND_NS_PER_MS);
+    else if (strcmp(fault, "partial_fills") == 0 && json_is_boolean(json_object_get(doc, "on")))
+        nd_xsim_fault_partial(x, json_is_true(json_object_get(doc, "on")));
+    else
+        return false;
+    ND_LOG(ND_LOG_WARN, "xsim fault injected fault=%s count=%lld ms=%lld code=%lld", fault,
+           (long long)count, (long long)ms, (long long)code);
+    return true;
+}
+
+nd_err_t nd__xsim_admin_handle(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,
+                               const char *method, const char *path, const char *auth,
+                               const char *body, size_t body_len, int64_t now_ns,
+                               nd_xsim_response_t *resp)
+{
+    ND_ASSERT(api != NULL && x != NULL && streams != NULL && resp != NULL);
+    ND_ASSERT(method != NULL && path != NULL && auth != NULL);
+    memset(resp, 0, sizeof *resp);
+    const char *token = nd__xsim_api_admin_token(api);
+    if (!token || strcmp(path, "/admin/fault") != 0 || strcmp(method, "POST") != 0)
+        return refuse(resp, 404, -1000, "Unknown path or method.");
+    if (!token_ok(token, auth))
+        return refuse(resp, 401, -2015, "Missing or wrong admin bearer token.");
+    json_error_t jerr;
+    json_t *doc = json_loadb(body ? body : "", body_len, 0, &jerr);
+    const char *fault = json_string_value(json_object_get(doc, "fault"));
+    if (!doc || !fault || strlen(fault) > 32 || !apply(api, x, streams, fault, doc, now_ns)) {
+        json_decref(doc);
+        return refuse(resp, 400, -1102, "Body must be JSON naming a known fault with its fields "
+                                        "(docs/exchange-sim.md).");
+    }
+    nd_err_t rc = answer(resp, 200, json_pack("{s:s,s:b}", "fault", fault, "applied", 1));
+    json_decref(doc);
+    return rc;
+}

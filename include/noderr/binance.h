@@ -347,4 +347,31 @@ const nd_venue_counters_t *nd_binance_user_counters(const nd_binance_user_t *use
 /* Sends DELETE for the key (best effort), closes the socket and frees everything. */
 void nd_binance_user_destroy(nd_binance_user_t *user);
 
+/* ---- Prepared requests (binance_rest.c) --------------------------------------------------
+ * A request split in two: its bytes (the URL with the signed query) are built by prepare on
+ * the caller's thread, and send puts them on the wire (rate-limit gate, HTTP, error mapping),
+ * possibly on another thread. prepare only reads what is fixed once the client is set up (the
+ * secret, the server-time offset, recvWindow, the filters): call nd_binance_rest_sync_time and
+ * load the filters before requests are prepared on one thread and sent on another, and from
+ * then on let one thread alone send (nd_binance_rest_call and the other calls send too). */
+
+typedef struct nd_binance_request {
+    char method[8];
+    char url[2368];              /* base, path and the query with timestamp and signature */
+    int64_t prepared_ns;         /* the clock when built: the request's timestamp */
+} nd_binance_request_t;
+
+nd_err_t nd_binance_rest_prepare(nd_binance_rest_t *rest, const char *method, const char *path,
+                                 const char *query, bool is_signed,
+                                 nd_binance_request_t *req /* OUT */, char *err, size_t err_len);
+/* prepare for POST /api/v3/order after the filters: a filter reject is ND_OK with *reject set
+ * and nothing prepared. */
+nd_err_t nd_binance_rest_prepare_order(nd_binance_rest_t *rest, const nd_binance_order_t *order,
+                                       nd_binance_request_t *req /* OUT */,
+                                       nd_reject_t *reject /* OUT */, char *err, size_t err_len);
+/* Sends a prepared request: the same answers as nd_binance_rest_call. */
+nd_err_t nd_binance_rest_send(nd_binance_rest_t *rest, const nd_binance_request_t *req,
+                              nd_binance_rest_result_t *result /* OUT */, char *err,
+                              size_t err_len);
+
 #endif

@@ -81,6 +81,7 @@ typedef struct nd_recon_order {
     nd_recon_status_t status;
     int64_t filled_qty;       /* local: the fills booked; venue: executedQty */
     bool cancel_sent;         /* local: a cancel intent is journaled */
+    int64_t intent_ns;        /* local: when the new-order intent was journaled */
 } nd_recon_order_t;
 
 /* One execution, as myTrades gives it: exact price, quantity, quote quantity and commission. */
@@ -223,7 +224,9 @@ typedef enum nd_journal_kind {
     ND_JOURNAL_STATUS = 5,       /* the venue's answer or a later state: clid, status, venue id,
                                     reason (a nd_reject_t) */
     ND_JOURNAL_FILL = 6,         /* a trade booked (nd_recon_trade_t) */
-    ND_JOURNAL_RECON = 7         /* a reconciliation difference and its resolution */
+    ND_JOURNAL_RECON = 7,        /* a reconciliation difference and its resolution */
+    ND_JOURNAL_WATERMARK = 8     /* trade.trade_id: the venue's last trade when the journal
+                                    started; older trades belong to the opening balances */
 } nd_journal_kind_t;
 
 /* One record as the caller gives it and replay returns it; the fields a kind does not use are
@@ -264,7 +267,8 @@ void nd_journal_close(nd_journal_t *j);
 
 /* Folds one replayed record into a local view (the replay_cb of a session): RUN is
  * informative, OPENING sets a balance, NEW adds a SENT order, CANCEL marks cancel_sent,
- * STATUS moves the order, FILL books the trade (exactly once), RECON applies the recorded
+ * STATUS moves the order, FILL books the trade (exactly once), WATERMARK raises
+ * last_trade_id, RECON applies the recorded
  * difference's resolution (nd_recon_apply), so a reconciliation is journaled once and replays
  * to the same view. ND_EINVAL for a record naming an order the journal never introduced. */
 nd_err_t nd_recon_local_fold(nd_recon_local_t *local, const nd_journal_rec_t *rec,

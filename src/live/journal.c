@@ -258,7 +258,7 @@ nd_err_t nd_journal_open(const char *path, void (*replay_cb)(void *ctx, const nd
 nd_err_t nd_journal_append(nd_journal_t *j, nd_journal_rec_t *rec, char *err, size_t err_len)
 {
     ND_ASSERT(j != NULL && rec != NULL);
-    ND_ASSERT(rec->kind >= ND_JOURNAL_RUN && rec->kind <= ND_JOURNAL_RECON);
+    ND_ASSERT(rec->kind >= ND_JOURNAL_RUN && rec->kind <= ND_JOURNAL_WATERMARK);
     if (j->broken) {
         snprintf(err, err_len, "journal: an earlier write failed; nothing more is written");
         return ND_EIO;
@@ -319,6 +319,7 @@ nd_err_t nd_recon_local_fold(nd_recon_local_t *local, const nd_journal_rec_t *re
             return ND_EFULL;
         o = &local->orders[local->order_count++];
         *o = rec->order;
+        o->intent_ns = rec->ts_ns;
         o->status = ND_RECON_SENT;
         o->filled_qty = 0;
         o->cancel_sent = false;
@@ -352,6 +353,10 @@ nd_err_t nd_recon_local_fold(nd_recon_local_t *local, const nd_journal_rec_t *re
             return ND_EINVAL;
         return nd_recon_apply(local, &diff, instruments, instrument_count);
     }
+    case ND_JOURNAL_WATERMARK:
+        if (rec->trade.trade_id > local->last_trade_id)
+            local->last_trade_id = rec->trade.trade_id;
+        return ND_OK;
     default:
         return ND_OK; /* RUN: informative */
     }

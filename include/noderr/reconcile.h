@@ -108,8 +108,10 @@ typedef struct nd_recon_instrument {
     char base[ND_NAME_MAX], quote[ND_NAME_MAX];
 } nd_recon_instrument_t;
 
-/* What we know: the journal's replay. booked[] holds every trade id booked (sorted, for the
- * exactly-once rule); balances are the opening balances moved by every booked fill. */
+/* What we know: the journal's replay. booked[] holds every trade booked, keyed by trade id and
+ * side (id * 2 + 1 for a buy; sorted, for the exactly-once rule: a self-trade is one id listed
+ * twice, as buyer and as seller); balances are the opening balances moved by every booked
+ * fill. */
 typedef struct nd_recon_local {
     nd_recon_order_t orders[ND_RECON_ORDERS_MAX];
     uint32_t order_count;
@@ -203,14 +205,14 @@ nd_err_t nd_recon_apply(nd_recon_local_t *local, const nd_recon_diff_t *diff,
                         const nd_recon_instrument_t *instruments, uint32_t instrument_count);
 
 /* Books one trade into local (order fill, balances, trade id): ND_OK, ND_EEXIST when the trade
- * id is booked already (nothing changes), ND_EFULL, ND_EINVAL (instrument unknown). The journal
+ * (id and side) is booked already (nothing changes), ND_EFULL, ND_EINVAL (instrument unknown). The journal
  * replay and nd_recon_apply share it. */
 nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *trade,
                              const nd_recon_instrument_t *instruments, uint32_t instrument_count);
 /* The local order with that client id, or NULL. O(orders). */
 nd_recon_order_t *nd_recon_find(nd_recon_local_t *local, const char *clid);
-/* True when trade_id is booked. O(log booked). */
-bool nd_recon_booked(const nd_recon_local_t *local, int64_t trade_id);
+/* True when the trade trade_id on side is booked. O(log booked). */
+bool nd_recon_booked(const nd_recon_local_t *local, int64_t trade_id, nd_side_t side);
 /* Adds amount to asset's balance (creating it): ND_EFULL past ND_RECON_ASSETS_MAX. */
 nd_err_t nd_recon_balance_add(nd_recon_local_t *local, const char *asset, int64_t amount);
 

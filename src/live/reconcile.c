@@ -63,13 +63,20 @@ static const nd_recon_order_t *find_const(const nd_recon_local_t *local, const c
     return nd_recon_find((nd_recon_local_t *)local, clid);
 }
 
-/* Index of the first booked id >= trade_id. */
-static uint32_t booked_lower(const nd_recon_local_t *local, int64_t trade_id)
+/* The booked key of a trade: its id and side. A trade between two orders of the same account
+ * (a self-trade) is listed twice by myTrades with one id, once as buyer and once as seller. */
+static int64_t trade_key(int64_t trade_id, nd_side_t side)
+{
+    return trade_id * 2 + (side == ND_SIDE_BUY);
+}
+
+/* Index of the first booked key >= key. */
+static uint32_t booked_lower(const nd_recon_local_t *local, int64_t key)
 {
     uint32_t lo = 0, hi = local->booked_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (local->booked[mid] < trade_id)
+        if (local->booked[mid] < key)
             lo = mid + 1;
         else
             hi = mid;
@@ -77,10 +84,11 @@ static uint32_t booked_lower(const nd_recon_local_t *local, int64_t trade_id)
     return lo;
 }
 
-bool nd_recon_booked(const nd_recon_local_t *local, int64_t trade_id)
+bool nd_recon_booked(const nd_recon_local_t *local, int64_t trade_id, nd_side_t side)
 {
-    uint32_t i = booked_lower(local, trade_id);
-    return i < local->booked_count && local->booked[i] == trade_id;
+    int64_t key = trade_key(trade_id, side);
+    uint32_t i = booked_lower(local, key);
+    return i < local->booked_count && local->booked[i] == key;
 }
 
 nd_err_t nd_recon_balance_add(nd_recon_local_t *local, const char *asset, int64_t amount)
@@ -118,7 +126,7 @@ nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *tr
 {
     ND_ASSERT(local != NULL && trade != NULL);
     ND_ASSERT(trade->trade_id > 0);
-    if (nd_recon_booked(local, trade->trade_id))
+    if (nd_recon_booked(local, trade->trade_id, trade->side))
         return ND_EEXIST;
     if (trade->instrument_id >= instrument_count)
         return ND_EINVAL;
@@ -130,10 +138,11 @@ nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *tr
     if (nd_recon_balance_add(local, inst->base, base) != ND_OK ||
         nd_recon_balance_add(local, inst->quote, quote) != ND_OK)
         return ND_EFULL;
-    uint32_t at = booked_lower(local, trade->trade_id);
+    int64_t key = trade_key(trade->trade_id, trade->side);
+    uint32_t at = booked_lower(local, key);
     memmove(&local->booked[at + 1], &local->booked[at],
             (local->booked_count - at) * sizeof local->booked[0]);
-    local->booked[at] = trade->trade_id;
+    local->booked[at] = key;
     local->booked_count++;
     if (trade->trade_id > local->last_trade_id)
         local->last_trade_id = trade->trade_id;
@@ -310,9 +319,10 @@ nd_err_t nd_recon_compare(const nd_recon_local_t *local, const nd_recon_venue_t 
     for (uint32_t i = 0; i < venue->trade_count; i++) {
         const nd_recon_trade_t *t = &venue->trades[i];
         ND_ASSERT(t->trade_id > 0);
-        bool seen = nd_recon_booked(local, t->trade_id);
+        bool seen = nd_recon_booked(local, t->trade_id, t->side);
         for (size_t k = 0; k < d.count && !seen; k++)
-            seen = d.out[k].kind == ND_RECON_FILL_MISSING && d.out[k].trade.trade_id == t->trade_id;
+            seen = d.out[k].kind == ND_RECON_FILL_MISSING &&
+                   d.out[k].trade.trade_id == t->trade_id && d.out[k].trade.side == t->side;
         if (seen)
             continue;
         nd_recon_diff_t *x = push(&d, ND_RECON_FILL_MISSING, ND_RESOLVE_BOOK);

@@ -579,7 +579,7 @@ static void check_equal(const world_t *w, nd_recon_local_t *l, uint64_t seed)
                 cr_assert_eq(l->balances[k].amount, w->venue_bal[i].amount, "seed %llu",
                              (unsigned long long)seed);
     for (uint32_t i = 0; i < w->trade_count; i++)
-        cr_assert(nd_recon_booked(l, w->trades[i].trade_id), "seed %llu", (unsigned long long)seed);
+        cr_assert(nd_recon_booked(l, w->trades[i].trade_id, w->trades[i].side), "seed %llu", (unsigned long long)seed);
 }
 
 Test(reconcile, property_resolutions_make_the_views_equal_and_are_idempotent, .timeout = 120)

@@ -427,7 +427,7 @@ static void flush_pending(nd_binance_exec_t *x, int64_t now_ns)
 static void book_trade(nd_binance_exec_t *x, const nd_recon_trade_t *vt, int64_t now_ns)
 {
     nd_recon_local_t *l = x->cfg.local;
-    if (nd_recon_booked(l, vt->trade_id))
+    if (nd_recon_booked(l, vt->trade_id, vt->side))
         return;
     nd_journal_rec_t rec;
     memset(&rec, 0, sizeof rec);
@@ -612,8 +612,9 @@ static nd_err_t prepare_sync(nd_binance_exec_t *x, job_t *j)
     char q[96], err[256];
     memset(j, 0, sizeof *j);
     j->kind = JOB_SYNC;
+    /* From the last trade seen, inclusive: its other side (a self-trade) may be unbooked. */
     snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol,
-             x->cfg.local->last_trade_id + 1, TRADES_PAGE);
+             x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1, TRADES_PAGE);
     nd_err_t rc = nd_binance_rest_prepare(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &j->req,
                                           err, sizeof err);
     snprintf(q, sizeof q, "symbol=%s", x->cfg.symbol);
@@ -870,7 +871,7 @@ static void run_now(nd_binance_exec_t *x, const job_t *j, int64_t now_ns)
 /* Every trade after the last one booked, page by page. */
 static nd_err_t fetch_trades(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
 {
-    int64_t from = x->cfg.local->last_trade_id + 1;
+    int64_t from = x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1;
     for (;;) {
         char q[96];
         snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol, from,
@@ -891,7 +892,7 @@ static nd_err_t fetch_trades(nd_binance_exec_t *x, view_buf_t *vb, char *err, si
         vb->trade_count += x->sync_trade_count;
         if (x->sync_trade_count < TRADES_PAGE)
             return ND_OK;
-        from = x->sync_trades[TRADES_PAGE - 1].trade_id + 1;
+        from = x->sync_trades[TRADES_PAGE - 1].trade_id; /* inclusive: a self-trade's pair */
     }
 }
 
@@ -1013,19 +1014,25 @@ static bool trades_moved(nd_binance_exec_t *x, const view_buf_t *vb)
 }
 
 /* Fetches a consistent venue view: orders and balances between two looks at the trades that
- * agree (a fill in between would make the balances disagree with the trades). */
+ * agree (a fill in between would make the balances or an order's state disagree with the
+ * trades); on a journal without balances the opening balances and watermark come first. */
 static nd_err_t fetch_view(nd_binance_exec_t *x, view_buf_t *vb, nd_recon_venue_t *v,
                            int64_t now_ns, char *err, size_t err_len)
 {
     for (int attempt = 0; attempt < 10; attempt++) {
         vb->trade_count = vb->queried_count = 0;
-        nd_err_t rc = fetch_orders(x, vb, err, err_len);
-        if (rc == ND_OK)
+        nd_err_t rc = ND_OK;
+        if (!x->cfg.local->has_balances) {
             rc = fetch_balances(x, vb, err, err_len);
-        if (rc == ND_OK && !x->cfg.local->has_balances)
-            rc = open_books(x, vb, now_ns, err, err_len);
+            if (rc == ND_OK)
+                rc = open_books(x, vb, now_ns, err, err_len);
+        }
         if (rc == ND_OK)
             rc = fetch_trades(x, vb, err, err_len);
+        if (rc == ND_OK)
+            rc = fetch_orders(x, vb, err, err_len);
+        if (rc == ND_OK)
+            rc = fetch_balances(x, vb, err, err_len);
         if (rc != ND_OK)
             return rc;
         if (attempt < 9 && trades_moved(x, vb))

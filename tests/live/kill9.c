@@ -14,7 +14,8 @@
  *  - positions equal: per order, the fills booked equal the venue's executed quantity; the
  *    trades booked are the venue's trades; base and quote balances equal the venue's;
  *  - the second reconciliation finds nothing.
- * Usage: kill9 [--seeds N] [--first S] [--verbose]. Exit 0 when every seed passes; on a failure
+ * Usage: kill9 [--seeds N] [--first S] [--kill-max K] [--verbose]: kill points are drawn from
+ * 1..K (default 60; a large K lets flows finish, for the thread sanitizer). Exit 0 when every seed passes; on a failure
  * it prints "reproduce with --first S --seeds 1". */
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
@@ -486,13 +487,15 @@ int main(int argc, char **argv)
         kill_at = atoi(argv[5]);
         return child(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10));
     }
-    uint64_t seeds = 200, first = 1;
+    uint64_t seeds = 200, first = 1, kill_max = 60;
     bool verbose = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
             seeds = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--first") == 0 && i + 1 < argc)
             first = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--kill-max") == 0 && i + 1 < argc)
+            kill_max = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = true;
     }
@@ -511,7 +514,7 @@ int main(int argc, char **argv)
         unlink(journal_path);
         nd_rand_t rng;
         nd_rand_init(&rng, seed * 7919);
-        int kill_point = 1 + (int)nd_rand_below(&rng, 60);
+        int kill_point = 1 + (int)nd_rand_below(&rng, kill_max);
         exchange_t e;
         bool killed = false;
         if (exchange_open(&e, seed) != 0)

@@ -703,7 +703,8 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
         ND_LOG(ND_LOG_ERR, "venue=binance event=journal_failed err=\"%s\"", err);
         return ND_EIO; /* no intent on disk: nothing may leave */
     }
-    ND_ASSERT(nd_recon_local_fold(x->cfg.local, &rec, &x->cfg.assets, 1) == ND_OK);
+    nd_err_t folded = nd_recon_local_fold(x->cfg.local, &rec, &x->cfg.assets, 1);
+    ND_ASSERT(folded == ND_OK); /* room was checked above */
     int idx = (int)x->cfg.local->order_count - 1;
     memset(&x->st[idx], 0, sizeof x->st[idx]);
     x->st[idx].deadline_ns = j.req.prepared_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;

@@ -232,7 +232,7 @@ typedef enum nd_journal_kind {
 } nd_journal_kind_t;
 
 /* One record as the caller gives it and replay returns it; the fields a kind does not use are
- * zero. On disk: a fixed 256-byte little-endian image with a magic, the sequence number and a
+ * zero. On disk: a fixed 320-byte little-endian image with a magic, the sequence number and a
  * 64-bit FNV-1a checksum. */
 typedef struct nd_journal_rec {
     nd_journal_kind_t kind;

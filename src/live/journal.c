@@ -26,6 +26,10 @@
 
 #define REC_SIZE 320
 #define REC_MAGIC 0x314A444Eu /* "NDJ1" little-endian */
+/* The fields code() writes: header, tag, asset, order, trade; the checksum after them. */
+_Static_assert(36 + (ND_CLID_TAG_MAX + 2) + ND_NAME_MAX + 8 + (ND_CLID_SIZE + 20 + 32) +
+                   (56 + ND_CLID_SIZE + 12) <= REC_SIZE - 8,
+               "a journal record's fields fit in REC_SIZE");
 
 struct nd_journal {
     int fd;
@@ -313,8 +317,8 @@ nd_err_t nd_recon_local_fold(nd_recon_local_t *local, const nd_journal_rec_t *re
         return nd_recon_balance_add(local, rec->asset.asset, rec->asset.amount - have);
     }
     case ND_JOURNAL_NEW:
-        if (nd_recon_find(local, rec->order.clid))
-            return ND_OK; /* a resend of the same id */
+        /* One NEW record per client order id (a resend journals none): no look-up here, this
+         * runs on the order path. */
         if (local->order_count == ND_RECON_ORDERS_MAX)
             return ND_EFULL;
         o = &local->orders[local->order_count++];

@@ -676,9 +676,9 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     }
     if (o->instrument_id != x->cfg.instrument_id || o->type == ND_ORDER_STOP)
         return refuse(x, o, ND_REJECT_VENUE_BAD_REQUEST, now_ns);
-    job_t j;
-    memset(&j, 0, sizeof j);
+    job_t j; /* not zeroed: 4.8 KB on the order path; every field read for a NEW is set */
     j.kind = JOB_NEW;
+    memset(j.clid, 0, sizeof j.clid); /* copied whole into the journal record */
     if (nd_clid_format(x->cfg.tag, x->cfg.run, o->strategy_index, o->client_id, j.clid) != ND_OK)
         return ND_EINVAL;
     nd_binance_order_t bo = {.side = o->side == ND_SIDE_BUY ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK,

@@ -209,6 +209,14 @@ nd_err_t nd_recon_apply(nd_recon_local_t *local, const nd_recon_diff_t *diff,
  * replay and nd_recon_apply share it. */
 nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *trade,
                              const nd_recon_instrument_t *instruments, uint32_t instrument_count);
+/* Drops the done orders (filled, cancelled, expired, rejected, dropped) from the local view,
+ * keeping the others in order; map (may be NULL, room for order_count entries) receives each
+ * old index's new one, UINT32_MAX for a dropped order. Returns how many were dropped. O(orders).
+ * Both writers of a view compact at the same point, so a replay gives the same view: the
+ * journal fold when a NEW finds the view full, the adapter just before it journals such a NEW.
+ * Booked trade keys compact by themselves when full (those before the last trade id go: the
+ * venue is only asked for trades from it on). */
+uint32_t nd_recon_local_compact(nd_recon_local_t *local, uint32_t *map /* OUT */);
 /* The local order with that client id, or NULL. O(orders). */
 nd_recon_order_t *nd_recon_find(nd_recon_local_t *local, const char *clid);
 /* True when the trade trade_id on side is booked. O(log booked). */

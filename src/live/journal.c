@@ -318,7 +318,9 @@ nd_err_t nd_recon_local_fold(nd_recon_local_t *local, const nd_journal_rec_t *re
     }
     case ND_JOURNAL_NEW:
         /* One NEW record per client order id (a resend journals none): no look-up here, this
-         * runs on the order path. */
+         * runs on the order path. A full view drops its done orders first. */
+        if (local->order_count == ND_RECON_ORDERS_MAX)
+            (void)nd_recon_local_compact(local, NULL);
         if (local->order_count == ND_RECON_ORDERS_MAX)
             return ND_EFULL;
         o = &local->orders[local->order_count++];

@@ -121,6 +121,32 @@ static void trade_moves(const nd_recon_trade_t *t, int64_t *base, int64_t *quote
     }
 }
 
+/* Forgets booked keys of trades before the last trade id: the venue is only ever asked for
+ * trades from last_trade_id on, so older keys can never be looked up again. */
+static void compact_booked(nd_recon_local_t *local)
+{
+    uint32_t first = booked_lower(local, trade_key(local->last_trade_id, ND_SIDE_SELL));
+    memmove(&local->booked[0], &local->booked[first],
+            (local->booked_count - first) * sizeof local->booked[0]);
+    local->booked_count -= first;
+}
+
+uint32_t nd_recon_local_compact(nd_recon_local_t *local, uint32_t *map)
+{
+    ND_ASSERT(local != NULL);
+    uint32_t kept = 0, count = local->order_count;
+    for (uint32_t i = 0; i < count; i++) {
+        bool drop = nd_recon_status_done(local->orders[i].status);
+        if (map)
+            map[i] = drop ? UINT32_MAX : kept;
+        if (!drop)
+            local->orders[kept++] = local->orders[i];
+    }
+    memset(&local->orders[kept], 0, (count - kept) * sizeof local->orders[0]);
+    local->order_count = kept;
+    return count - kept;
+}
+
 nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *trade,
                              const nd_recon_instrument_t *instruments, uint32_t instrument_count)
 {
@@ -130,6 +156,8 @@ nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *tr
         return ND_EEXIST;
     if (trade->instrument_id >= instrument_count)
         return ND_EINVAL;
+    if (local->booked_count == sizeof local->booked / sizeof local->booked[0])
+        compact_booked(local);
     if (local->booked_count == sizeof local->booked / sizeof local->booked[0])
         return ND_EFULL;
     const nd_recon_instrument_t *inst = &instruments[trade->instrument_id];

@@ -627,3 +627,65 @@ Test(reconcile, property_resolutions_make_the_views_equal_and_are_idempotent, .t
     nd_free(d);
     nd_free(w);
 }
+
+/* ---- compaction: a long session through a view of ND_RECON_ORDERS_MAX orders ------------- */
+
+static void fold_into(void *ctx, const nd_journal_rec_t *rec)
+{
+    cr_assert_eq(nd_recon_local_fold(ctx, rec, insts, 1), ND_OK, "record %lld", (long long)rec->seq);
+}
+
+/* The adapter's path (compact just before journaling a NEW into a full view) and the replay's
+ * (the fold compacts when a NEW finds the view full) reach the same view; done orders go,
+ * working ones and their fills stay; booked keys before the last trade id go when full. */
+Test(reconcile, compaction_keeps_a_long_session_within_the_view_and_replays_the_same, .timeout = 60)
+{
+    char path[128], err[256] = "";
+    temp_path(path, sizeof path);
+    nd_journal_t *j = NULL;
+    cr_assert_eq(nd_journal_open(path, NULL, NULL, &j, err, sizeof err), ND_OK);
+    nd_recon_local_t *live = local_new(), *replay = local_new();
+    nd_rand_t rng;
+    nd_rand_init(&rng, 12);
+    int64_t trade_id = 0;
+    uint32_t open_total = 0;
+    for (uint64_t k = 1; k <= 3 * ND_RECON_ORDERS_MAX; k++) {
+        if (live->order_count == ND_RECON_ORDERS_MAX)
+            cr_assert_gt(nd_recon_local_compact(live, NULL), 0);
+        nd_journal_rec_t r = new_rec("", E8);
+        cr_assert_eq(nd_clid_format("s1", 1, 0, k, r.order.clid), ND_OK);
+        cr_assert_eq(nd_journal_append(j, &r, err, sizeof err), ND_OK);
+        cr_assert_eq(nd_recon_local_fold(live, &r, insts, 1), ND_OK);
+        nd_journal_rec_t st = {.kind = ND_JOURNAL_STATUS, .order = r.order};
+        st.order.status = nd_rand_below(&rng, 8) ? ND_RECON_CANCELLED : ND_RECON_OPEN;
+        st.order.venue_id = (int64_t)k;
+        open_total += st.order.status == ND_RECON_OPEN;
+        cr_assert_eq(nd_journal_append(j, &st, err, sizeof err), ND_OK);
+        cr_assert_eq(nd_recon_local_fold(live, &st, insts, 1), ND_OK);
+        for (int f = 0; f < 5; f++) { /* five fills an order: the booked keys fill up too */
+            nd_journal_rec_t fill = {.kind = ND_JOURNAL_FILL};
+            fill.trade = (nd_recon_trade_t){.trade_id = ++trade_id, .venue_order_id = (int64_t)k,
+                                            .side = ND_SIDE_SELL, .px = 100 * E8, .qty = 1,
+                                            .quote_qty = 100};
+            memcpy(fill.trade.clid, r.order.clid, sizeof fill.trade.clid);
+            cr_assert_eq(nd_journal_append(j, &fill, err, sizeof err), ND_OK);
+            cr_assert_eq(nd_recon_local_fold(live, &fill, insts, 1), ND_OK);
+        }
+    }
+    nd_journal_close(j);
+    cr_assert_leq(live->order_count, ND_RECON_ORDERS_MAX);
+    cr_assert_eq(live->last_trade_id, trade_id);
+    cr_assert(nd_recon_booked(live, trade_id, ND_SIDE_SELL));
+    uint32_t open_seen = 0;
+    for (uint32_t i = 0; i < live->order_count; i++)
+        open_seen += live->orders[i].status == ND_RECON_OPEN;
+    cr_assert_eq(open_seen, open_total); /* every working order survived every compaction */
+    cr_assert_eq(nd_journal_open(path, fold_into, replay, &j, err, sizeof err), ND_OK);
+    nd_journal_close(j);
+    cr_assert_eq(replay->order_count, live->order_count);
+    cr_assert_eq(replay->booked_count, live->booked_count);
+    cr_assert_eq(memcmp(replay, live, sizeof *live), 0);
+    nd_free(live);
+    nd_free(replay);
+    unlink(path);
+}

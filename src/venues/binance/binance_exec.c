@@ -83,6 +83,7 @@ struct nd_binance_exec {
     bool sync_in_flight;
     int64_t next_sync_ns;
     ostate_t st[ND_RECON_ORDERS_MAX];
+    uint32_t compact_map[ND_RECON_ORDERS_MAX];
     nd_order_update_t updates[UPDATES_MAX];
     uint32_t update_head, update_count;
     nd_binance_exec_stats_t stats;
@@ -665,10 +666,28 @@ static nd_err_t refuse(nd_binance_exec_t *x, const nd_order_t *o, nd_reject_t wh
     return ND_OK;
 }
 
+/* A full local view drops its done orders, as the journal fold will when it replays the NEW
+ * about to be journaled; the adapter's per-order state moves with them. O(orders). */
+static void compact(nd_binance_exec_t *x)
+{
+    uint32_t *map = x->compact_map, count = x->cfg.local->order_count;
+    if (nd_recon_local_compact(x->cfg.local, map) == 0)
+        return;
+    for (uint32_t i = 0; i < count; i++)
+        if (map[i] != UINT32_MAX)
+            x->st[map[i]] = x->st[i]; /* map[i] <= i: moves only down */
+    memset(&x->st[x->cfg.local->order_count], 0,
+           (count - x->cfg.local->order_count) * sizeof x->st[0]);
+    ND_LOG(ND_LOG_INFO, "venue=binance event=local_view_compacted kept=%u",
+           x->cfg.local->order_count);
+}
+
 static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
 {
     nd_binance_exec_t *x = self;
     ND_ASSERT(o != NULL && o->status == ND_ORDER_NEW);
+    if (x->cfg.local->order_count == ND_RECON_ORDERS_MAX)
+        compact(x);
     if (!room(x, 1) || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
         x->update_count >= UPDATES_MAX / 2) {
         x->stats.queue_full++;

@@ -6,7 +6,8 @@
  * seeded order flow (limit orders near and away from the market, market orders, cancels)
  * through the adapter and the journal, and SIGKILLs itself at the seeded kill point (the n-th
  * time an intent is journaled, made durable before sending, or answered); this process then
- * restarts from the journal as a session would, reconciles (cancelling what is left open),
+ * restarts from the journal as a session would, reconciles (cancelling what is left open;
+ * an intent that never reached the venue is dropped in even seeds and resent in odd ones),
  * reconciles again, stops the exchange and checks, against the exchange's own state:
  *  - no order lost: every journaled intent is resolved (none left sent-and-unknown or open);
  *  - none duplicated: client order ids are distinct at the venue, each venue order is a
@@ -428,6 +429,8 @@ static int restart(exchange_t *e, const char *journal_path, uint64_t seed, total
         return -1;
     nd_recon_policy_t policy;
     nd_recon_policy_default(&policy);
+    if (seed % 2) /* odd seeds resend what never reached the venue, with the same id */
+        policy.never_sent = ND_RESOLVE_RESEND;
     nd_recon_diff_t diffs[256];
     size_t n = 0;
     bool halt = false;

@@ -408,7 +408,8 @@ typedef struct nd_binance_exec_config {
                                      known not to have reached the venue this long after it
                                      was built */
     uint32_t queue_max;           /* requests queued or in flight (0: 64, at most 256) */
-    int64_t poll_interval_ns;     /* status polling while orders are open (0: 250 ms) */
+    int64_t poll_interval_ns;     /* status polling while orders are open (0: 1 s; a poll
+                                     costs request weight 26: myTrades 20 + openOrders 6) */
     int64_t maker_fee_bps_e2, taker_fee_bps_e2; /* declared fees (0: 1000 = 10 bps) */
     /* Test hook: called at "journaled" (caller, after an intent is appended), "synced"
      * (worker, journal durable, before sending) and "sent" (worker, answer received, before

@@ -51,7 +51,8 @@ static void start(fixture_t *f, uint32_t queue_max, bool run_worker)
     cfg.synth.events = 1000000000;
     char err[256] = "", url[64];
     cr_assert_eq(nd_xsim_create(&cfg, nd_clock_now_ns(clock), &f->x, err, sizeof err), ND_OK);
-    nd_xsim_api_config_t acfg = {.api_key = "ex-key", .api_secret = "ex-secret"};
+    nd_xsim_api_config_t acfg = {.api_key = "ex-key", .api_secret = "ex-secret",
+                                  .weight_limit = 10000000}; /* polling every 10 ms */
     cr_assert_eq(nd_xsim_api_create(f->x, &acfg, &f->api), ND_OK);
     nd_xsim_server_config_t scfg = {.bind = "127.0.0.1", .market_step_ns = 50 * ND_NS_PER_MS,
                                     .clock = clock};
@@ -64,7 +65,8 @@ static void start(fixture_t *f, uint32_t queue_max, bool run_worker)
     strcpy(sec.api_key, "ex-key");
     strcpy(sec.api_secret, "ex-secret");
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    nd_binance_rest_config_t rcfg = {.base_url = url, .secret = &sec, .recv_window_ms = 1000};
+    nd_binance_rest_config_t rcfg = {.base_url = url, .secret = &sec, .recv_window_ms = 1000,
+                                     .weight_limit_1m = 10000000};
     cr_assert_eq(nd_binance_rest_create(&rcfg, clock, &f->rest, err, sizeof err), ND_OK);
     cr_assert_eq(nd_binance_rest_sync_time(f->rest, err, sizeof err), ND_OK, "%s", err);
     cr_assert_eq(nd_binance_rest_load_filters(f->rest, "BTCUSDT", err, sizeof err), ND_OK);
@@ -254,5 +256,42 @@ Test(binance_exec, the_journal_replays_to_the_same_local_view, .timeout = 30)
     nd_journal_close(again);
     cr_assert_eq(memcmp(view, f.local, sizeof *view), 0);
     nd_free(view);
+    stop(&f);
+}
+
+Test(binance_exec, a_long_session_compacts_the_local_view_and_keeps_tracking, .timeout = 120)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    nd_order_t keep = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &keep, 0), ND_OK);
+    nd_order_update_t got[64];
+    size_t n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_ACCEPTED, got, &n, 3000));
+    /* More orders than the view holds, each refused by the venue (no such BTC): all done. */
+    uint64_t total = ND_RECON_ORDERS_MAX + 100;
+    for (uint64_t k = 2; k <= total; k++) {
+        nd_order_t o = limit(k, ND_SIDE_SELL, ND_ORDER_LIMIT, 90000 * E8, 50 * E8);
+        nd_err_t rc;
+        while ((rc = f.venue.ops->submit(f.venue.self, &o, 0)) == ND_EFULL) {
+            n = 0;
+            wait_for(&f, 99, got, &n, 1);
+        }
+        cr_assert_eq(rc, ND_OK);
+    }
+    for (int i = 0; i < 5000 && nd_binance_exec_pending(f.exec) > 0; i++) {
+        n = 0;
+        wait_for(&f, 99, got, &n, 1);
+    }
+    cr_assert_leq(f.local->order_count, ND_RECON_ORDERS_MAX);
+    cr_assert_lt(f.local->order_count, 200);
+    cr_assert_eq(f.venue.ops->open_count(f.venue.self), 1); /* the first order, still working */
+    cr_assert_eq(f.venue.ops->cancel(f.venue.self, 1, 0), ND_OK);
+    n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_CANCELLED, got, &n, 3000));
+    cr_assert_eq(got[n - 1].client_id, 1);
+    nd_binance_exec_stats_t st;
+    nd_binance_exec_stats(f.exec, &st);
+    cr_assert_eq(st.rejected, total - 1);
     stop(&f);
 }

@@ -9,6 +9,8 @@
 
 #include "noderr/book.h"
 #include "noderr/err.h"
+#include "noderr/exec_venue.h"
+#include "noderr/reconcile.h"
 #include "noderr/venue.h"
 
 #include <stdbool.h>
@@ -396,5 +398,108 @@ uint32_t nd_binance_user_keys_created(const nd_binance_user_t *user);
 const nd_venue_counters_t *nd_binance_user_counters(const nd_binance_user_t *user);
 /* Sends DELETE for the key (best effort), closes the socket and frees everything. */
 void nd_binance_user_destroy(nd_binance_user_t *user);
+
+/* ---- Prepared requests (binance_rest.c) --------------------------------------------------
+ * A request split in two: its bytes (the URL with the signed query) are built by prepare on
+ * the caller's thread, and send puts them on the wire (rate-limit gate, HTTP, error mapping),
+ * possibly on another thread. prepare only reads what is fixed once the client is set up (the
+ * secret, the server-time offset, recvWindow, the filters): call nd_binance_rest_sync_time and
+ * load the filters before requests are prepared on one thread and sent on another, and from
+ * then on let one thread alone send (nd_binance_rest_call and the other calls send too). */
+
+typedef struct nd_binance_request {
+    char method[8];
+    char url[2368];              /* base, path and the query with timestamp and signature */
+    int64_t prepared_ns;         /* the clock when built: the request's timestamp */
+} nd_binance_request_t;
+
+nd_err_t nd_binance_rest_prepare(nd_binance_rest_t *rest, const char *method, const char *path,
+                                 const char *query, bool is_signed,
+                                 nd_binance_request_t *req /* OUT */, char *err, size_t err_len);
+/* prepare for POST /api/v3/order after the filters: a filter reject is ND_OK with *reject set
+ * and nothing prepared. */
+nd_err_t nd_binance_rest_prepare_order(nd_binance_rest_t *rest, const nd_binance_order_t *order,
+                                       nd_binance_request_t *req /* OUT */,
+                                       nd_reject_t *reject /* OUT */, char *err, size_t err_len);
+/* Sends a prepared request: the same answers as nd_binance_rest_call. */
+nd_err_t nd_binance_rest_send(nd_binance_rest_t *rest, const nd_binance_request_t *req,
+                              nd_binance_rest_result_t *result /* OUT */, char *err,
+                              size_t err_len);
+
+/* ---- The live order venue (binance_exec.c) -----------------------------------------------
+ * Binance Spot behind the engine's venue interface (exec_venue.h), one symbol per adapter
+ * (Binance numbers trades per symbol, and the journal keeps one last trade id). Orders carry
+ * deterministic client order ids (reconcile.h); every intent is journaled before its request
+ * leaves and every answer after it; at start-up nd_binance_exec_recover reconciles the journal
+ * with the venue. HTTP runs on one worker thread: submit and cancel build the signed request
+ * bytes on the caller's thread, journal the intent and queue the request (a bounded queue:
+ * a full one refuses the order, ND_EFULL, before anything is journaled); the worker makes the
+ * journal durable (fdatasync), sends, parses the answer and queues the result; poll takes the
+ * results on the caller's thread, journals them and turns them into order updates. Status
+ * changes after the answer come from REST polling (myTrades from the last trade id seen, then
+ * openOrders, then a query of each order that left the open list) every poll_interval_ns:
+ * FILL per venue trade (exact price, quantity, quote quantity and commission), then
+ * CANCELLED / EXPIRED once every fill of the order is booked. */
+
+typedef struct nd_binance_exec nd_binance_exec_t;
+
+typedef struct nd_binance_exec_config {
+    nd_binance_rest_t *rest;      /* borrowed; time synced and filters loaded; after
+                                     nd_binance_exec_start only the worker sends with it */
+    nd_journal_t *journal;        /* borrowed, opened and replayed into local */
+    nd_recon_local_t *local;      /* borrowed: the journal's view, kept current */
+    const nd_clock_t *clock;
+    const char *symbol;           /* "BTCUSDT" */
+    uint32_t instrument_id;       /* the engine's id of symbol */
+    nd_recon_instrument_t assets; /* base and quote asset of symbol */
+    const char *tag;              /* session tag, [a-z0-9]{1,6} */
+    uint32_t run;                 /* this start's number (the journal's RUN count) */
+    int64_t recv_window_ms;       /* the REST client's (0: 5000): an unanswered request is
+                                     known not to have reached the venue this long after it
+                                     was built */
+    uint32_t queue_max;           /* requests queued or in flight (0: 64, at most 256) */
+    int64_t poll_interval_ns;     /* status polling while orders are open (0: 1 s; a poll
+                                     costs request weight 26: myTrades 20 + openOrders 6) */
+    int64_t maker_fee_bps_e2, taker_fee_bps_e2; /* declared fees (0: 1000 = 10 bps) */
+    /* Test hook: called at "journaled" (caller, after an intent is appended), "synced"
+     * (worker, journal durable, before sending) and "sent" (worker, answer received, before
+     * it is queued back). NULL in production. */
+    void (*hook_cb)(void *ctx, const char *point);
+    void *hook_ctx;
+} nd_binance_exec_config_t;
+
+typedef struct nd_binance_exec_stats {
+    uint64_t submitted, cancels, queries, syncs;
+    uint64_t accepted, rejected, fills, cancelled, expired, cancel_rejected;
+    uint64_t unknown;             /* answers lost (transport error, 5xx): resolved by query */
+    uint64_t queue_full;          /* orders refused for a full queue */
+} nd_binance_exec_stats_t;
+
+/* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
+nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config,
+                                nd_binance_exec_t **out /* OUT */, char *err, size_t err_len);
+/* Reconciles the journal's view with the venue (blocking REST; before start): waits until
+ * every unanswered intent is past its recvWindow, fetches openOrders, queries each order the
+ * journal has as sent or open and the venue has not open, myTrades after the last trade id,
+ * and the account; on a journal without balances first records the venue's as the opening
+ * ones (and the last trade id as the watermark). Each difference is journaled (a RECON record)
+ * and applied; RESEND sends again with the same id, CANCEL cancels; with cancel_open every
+ * open order of ours is cancelled too (a restart that does not resume its orders). Up to cap
+ * differences are copied to out (*count of them, all counted). *halt is true when a difference
+ * resolved to HALT. ND_EIO when the venue cannot be read (nothing applied). */
+nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *policy,
+                                 bool cancel_open, nd_recon_diff_t *out, size_t cap,
+                                 size_t *count /* OUT */, bool *halt /* OUT */, char *err,
+                                 size_t err_len);
+/* Starts the worker thread. */
+nd_err_t nd_binance_exec_start(nd_binance_exec_t *x);
+/* The engine's view of the adapter: ops and facts (name "binance"). */
+nd_exec_venue_t nd_binance_exec_venue(nd_binance_exec_t *x);
+/* Requests queued or in flight. */
+uint32_t nd_binance_exec_pending(const nd_binance_exec_t *x);
+void nd_binance_exec_stats(const nd_binance_exec_t *x, nd_binance_exec_stats_t *out /* OUT */);
+/* Stops the worker (a request on the wire completes; queued ones are dropped and stay
+ * unanswered intents in the journal, for the next reconciliation) and frees the adapter. */
+void nd_binance_exec_destroy(nd_binance_exec_t *x);
 
 #endif

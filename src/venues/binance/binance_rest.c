@@ -243,29 +243,44 @@ static void account(nd_binance_rest_t *r, const nd_http_response_t *resp, int64_
     res->reject = nd_binance_map_error(resp->status, res->venue_code, res->venue_msg);
 }
 
-nd_err_t nd_binance_rest_call(nd_binance_rest_t *r, const char *method, const char *path,
-                              const char *query, bool is_signed, nd_binance_rest_result_t *result,
-                              char *err, size_t err_len)
+nd_err_t nd_binance_rest_prepare(nd_binance_rest_t *r, const char *method, const char *path,
+                                 const char *query, bool is_signed, nd_binance_request_t *req,
+                                 char *err, size_t err_len)
 {
     ND_ASSERT(r != NULL && method != NULL && path != NULL);
+    ND_ASSERT(req != NULL);
+    if (is_signed && (!r->signer || !r->secret.api_key[0])) { /* the secret lives in the signer */
+        snprintf(err, err_len, "binance rest: %s %s needs an API key and secret", method, path);
+        return ND_EINVAL;
+    }
+    if (strlen(method) >= sizeof req->method) {
+        snprintf(err, err_len, "binance rest: bad method");
+        return ND_EINVAL;
+    }
+    req->prepared_ns = nd_clock_now_ns(r->clock);
+    if (build_url(r, path, query, is_signed, req->prepared_ns, req->url, sizeof req->url) !=
+        ND_OK) {
+        snprintf(err, err_len, "binance rest: %s %s: query too long", method, path);
+        return ND_EINVAL;
+    }
+    snprintf(req->method, sizeof req->method, "%s", method);
+    return ND_OK;
+}
+
+nd_err_t nd_binance_rest_send(nd_binance_rest_t *r, const nd_binance_request_t *req,
+                              nd_binance_rest_result_t *result, char *err, size_t err_len)
+{
+    ND_ASSERT(r != NULL && req != NULL);
     ND_ASSERT(result != NULL);
     int64_t now_ns = nd_clock_now_ns(r->clock);
     nd_err_t rc = gate(r, now_ns, err, err_len);
     if (rc != ND_OK)
         return rc;
-    if (is_signed && (!r->signer || !r->secret.api_key[0])) {
-        snprintf(err, err_len, "binance rest: %s %s needs an API key and secret", method, path);
-        return ND_EINVAL;
-    }
-    char url[QUERY_MAX + 320], key_header[300];
-    if (build_url(r, path, query, is_signed, now_ns, url, sizeof url) != ND_OK) {
-        snprintf(err, err_len, "binance rest: %s %s: query too long", method, path);
-        return ND_EINVAL;
-    }
+    char key_header[300];
     snprintf(key_header, sizeof key_header, "X-MBX-APIKEY: %s", r->secret.api_key);
     const char *headers[] = {r->has_secret ? key_header : NULL, NULL};
     nd_http_response_t resp;
-    rc = nd_http_request(r->http, method, url, headers, NULL, &resp, err, err_len);
+    rc = nd_http_request(r->http, req->method, req->url, headers, NULL, &resp, err, err_len);
     explicit_bzero(key_header, sizeof key_header);
     if (rc != ND_OK)
         return rc;
@@ -278,6 +293,24 @@ nd_err_t nd_binance_rest_call(nd_binance_rest_t *r, const char *method, const ch
     nd_free(resp.headers);
     *result = res;
     return ND_OK;
+}
+
+nd_err_t nd_binance_rest_call(nd_binance_rest_t *r, const char *method, const char *path,
+                              const char *query, bool is_signed, nd_binance_rest_result_t *result,
+                              char *err, size_t err_len)
+{
+    ND_ASSERT(r != NULL && method != NULL && path != NULL);
+    ND_ASSERT(result != NULL);
+    nd_err_t rc = gate(r, nd_clock_now_ns(r->clock), err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd_binance_request_t req;
+    rc = nd_binance_rest_prepare(r, method, path, query, is_signed, &req, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    rc = nd_binance_rest_send(r, &req, result, err, err_len);
+    explicit_bzero(&req, sizeof req);
+    return rc;
 }
 
 /* Symbols are upper-case alphanumerics; client ids [A-Za-z0-9-_]{1,36}: both go into the
@@ -316,11 +349,13 @@ static nd_err_t order_query(const nd_binance_order_t *o, char *q, size_t cap)
     return (size_t)n < cap ? ND_OK : ND_EINVAL;
 }
 
-nd_err_t nd_binance_rest_new_order(nd_binance_rest_t *r, const nd_binance_order_t *o,
-                                   nd_binance_rest_result_t *result, char *err, size_t err_len)
+nd_err_t nd_binance_rest_prepare_order(nd_binance_rest_t *r, const nd_binance_order_t *o,
+                                       nd_binance_request_t *req, nd_reject_t *reject,
+                                       char *err, size_t err_len)
 {
     ND_ASSERT(r != NULL && o != NULL);
-    ND_ASSERT(result != NULL);
+    ND_ASSERT(req != NULL && reject != NULL);
+    *reject = ND_REJECT_NONE;
     if (!valid_token(o->symbol, ND_NAME_MAX - 1, false) ||
         !valid_token(o->client_order_id, 36, true) || (int)o->type < 0 || o->type > 3 ||
         (o->side != ND_MD_SIDE_BID && o->side != ND_MD_SIDE_ASK)) {
@@ -328,18 +363,35 @@ nd_err_t nd_binance_rest_new_order(nd_binance_rest_t *r, const nd_binance_order_
         return ND_EINVAL;
     }
     if (r->has_filters && strcmp(r->filters.symbol, o->symbol) == 0) {
-        nd_reject_t why = nd_binance_filters_check(&r->filters, o);
-        if (why != ND_REJECT_NONE) {
-            memset(result, 0, sizeof *result);
-            result->reject = why;
-            result->used_weight_1m = result->retry_after_s = -1;
+        *reject = nd_binance_filters_check(&r->filters, o);
+        if (*reject != ND_REJECT_NONE)
             return ND_OK;
-        }
     }
     char q[512];
     if (order_query(o, q, sizeof q) != ND_OK)
         return ND_EINVAL;
-    return nd_binance_rest_call(r, "POST", "/api/v3/order", q, true, result, err, err_len);
+    return nd_binance_rest_prepare(r, "POST", "/api/v3/order", q, true, req, err, err_len);
+}
+
+nd_err_t nd_binance_rest_new_order(nd_binance_rest_t *r, const nd_binance_order_t *o,
+                                   nd_binance_rest_result_t *result, char *err, size_t err_len)
+{
+    ND_ASSERT(r != NULL && o != NULL);
+    ND_ASSERT(result != NULL);
+    nd_binance_request_t req;
+    nd_reject_t why;
+    nd_err_t rc = nd_binance_rest_prepare_order(r, o, &req, &why, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    if (why != ND_REJECT_NONE) {
+        memset(result, 0, sizeof *result);
+        result->reject = why;
+        result->used_weight_1m = result->retry_after_s = -1;
+        return ND_OK;
+    }
+    rc = nd_binance_rest_send(r, &req, result, err, err_len);
+    explicit_bzero(&req, sizeof req);
+    return rc;
 }
 
 static nd_err_t by_client_id(nd_binance_rest_t *r, const char *method, const char *symbol,

@@ -1,0 +1,1286 @@
+/* binance_exec.c: Binance Spot as a live order venue behind nd_exec_venue_t, with the order
+ * journal and reconciliation (reconcile.h).
+ *
+ * Threads: the caller's (the engine's event loop) owns the adapter's state, the journal's
+ * appends and the local view; one worker thread owns the REST client's sending side. They
+ * share two rings under one mutex: jobs (prepared requests) and results (parsed answers).
+ * Invariants: an intent is appended to the journal before its job is queued, and the worker
+ * makes the journal durable before sending, so no request leaves without its intent on disk;
+ * jobs queued plus results not yet taken never exceed queue_max, so a result always has room;
+ * a venue trade is booked once (by trade id, in the local view) and reported as a FILL once;
+ * an order's CANCELLED or EXPIRED is reported only after all its fills. */
+#include "noderr/binance.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/fixed.h"
+#include "noderr/log.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define QUEUE_CAP_MAX 256
+#define TRADES_PAGE 100     /* myTrades limit per request */
+#define OPEN_MAX 256        /* open orders parsed per symbol (Binance's MAX_NUM_ORDERS is 200) */
+#define UPDATES_MAX 1024    /* order updates waiting for poll */
+#define TOKENS_MAX 16384
+
+typedef enum job_kind { JOB_NEW = 1, JOB_CANCEL = 2, JOB_QUERY = 3, JOB_SYNC = 4 } job_kind_t;
+
+typedef struct job {
+    job_kind_t kind;
+    char clid[ND_CLID_SIZE];
+    nd_binance_request_t req;  /* NEW, CANCEL, QUERY; SYNC: myTrades */
+    nd_binance_request_t req2; /* SYNC: openOrders */
+} job_t;
+
+typedef struct result {
+    job_kind_t kind;
+    char clid[ND_CLID_SIZE];
+    bool sent;                 /* the request went on the wire (or may have) */
+    bool answered;             /* an HTTP answer came back */
+    long http_status;
+    nd_reject_t reject;
+    int64_t venue_code;
+    bool duplicate;            /* -2010 "Duplicate order sent." */
+    bool has_order;
+    nd_recon_order_t order;    /* NEW, CANCEL, QUERY: the venue's order */
+    bool sync_ok;              /* SYNC: trades and open orders parsed into the adapter */
+} result_t;
+
+/* What the adapter tracks per local order (same index as local->orders). */
+typedef struct ostate {
+    int64_t deadline_ns;       /* an unanswered new order cannot reach the venue after this */
+    int64_t exec_qty;          /* the venue's executedQty with pending_status */
+    nd_recon_status_t pending_status; /* a terminal status to report once fills catch up */
+    bool has_pending;
+    bool query_wanted, query_in_flight;
+    bool unanswered;           /* the new order's answer was lost: resolve by query */
+} ostate_t;
+
+struct nd_binance_exec {
+    nd_binance_exec_config_t cfg;
+    nd_exec_venue_facts_t facts;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    job_t *jobs;
+    uint32_t job_head, job_count;
+    result_t *results;
+    uint32_t result_head, result_count;
+    uint32_t in_flight;        /* jobs queued + running + results not yet taken */
+    /* worker-owned while a SYNC runs, caller-owned once its result is taken */
+    nd_recon_trade_t sync_trades[TRADES_PAGE];
+    uint32_t sync_trade_count;
+    nd_recon_order_t sync_open[OPEN_MAX];
+    uint32_t sync_open_count;
+    nd_jtok_t *tok;            /* the worker's tokenizer room */
+    bool sync_in_flight;
+    int64_t next_sync_ns;      /* the next status poll */
+    int64_t last_sync_ns;      /* when the last one was queued */
+    ostate_t st[ND_RECON_ORDERS_MAX];
+    uint32_t compact_map[ND_RECON_ORDERS_MAX];
+    nd_order_update_t updates[UPDATES_MAX];
+    uint32_t update_head, update_count;
+    nd_binance_exec_stats_t stats;
+};
+
+/* Brings the next status poll forward (fills to fetch), but never closer than half
+ * the interval to the last one: a busy order flow must not turn polling into a weight storm
+ * (myTrades 20 + openOrders 6 of Binance's 6000 a minute). */
+static void sync_soon(nd_binance_exec_t *x)
+{
+    int64_t soonest = x->last_sync_ns + x->cfg.poll_interval_ns / 2;
+    if (soonest < x->next_sync_ns)
+        x->next_sync_ns = soonest;
+}
+
+static void hook(nd_binance_exec_t *x, const char *point)
+{
+    if (x->cfg.hook_cb)
+        x->cfg.hook_cb(x->cfg.hook_ctx, point);
+}
+
+/* ---- Parsing the venue's JSON (worker thread) --------------------------------------------- */
+
+static nd_recon_status_t status_of(const char *text, const nd_jtok_t *t)
+{
+    if (nd_json_eq(text, t, "NEW") || nd_json_eq(text, t, "PARTIALLY_FILLED") ||
+        nd_json_eq(text, t, "PENDING_NEW"))
+        return ND_RECON_OPEN;
+    if (nd_json_eq(text, t, "FILLED"))
+        return ND_RECON_FILLED;
+    if (nd_json_eq(text, t, "CANCELED") || nd_json_eq(text, t, "PENDING_CANCEL"))
+        return ND_RECON_CANCELLED;
+    if (nd_json_eq(text, t, "EXPIRED") || nd_json_eq(text, t, "EXPIRED_IN_MATCH"))
+        return ND_RECON_EXPIRED;
+    if (nd_json_eq(text, t, "REJECTED"))
+        return ND_RECON_REJECTED;
+    return ND_RECON_UNKNOWN;
+}
+
+/* A decimal string field at 8 decimals (0 when absent), false when malformed. */
+static bool dec_field(const char *text, const nd_jtok_t *tok, uint32_t obj, const char *key,
+                      int64_t *out)
+{
+    uint32_t v = nd_json_get(text, tok, obj, key);
+    *out = 0;
+    if (!v)
+        return true;
+    if (tok[v].type != ND_J_STRING)
+        return false;
+    return nd_venue_decimal(text + tok[v].start, tok[v].end - tok[v].start, ND_VENUE_DECIMALS,
+                            out) == ND_OK;
+}
+
+static bool int_field(const char *text, const nd_jtok_t *tok, uint32_t obj, const char *key,
+                      int64_t *out)
+{
+    uint32_t v = nd_json_get(text, tok, obj, key);
+    return v && nd_json_int(text, &tok[v], out) == ND_OK;
+}
+
+/* An order object (new-order answer, cancel answer, query, openOrders element). */
+static bool parse_order(const char *text, const nd_jtok_t *tok, uint32_t obj, uint32_t inst,
+                        nd_recon_order_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->instrument_id = inst;
+    uint32_t c = nd_json_get(text, tok, obj, "clientOrderId");
+    uint32_t st = nd_json_get(text, tok, obj, "status");
+    uint32_t side = nd_json_get(text, tok, obj, "side");
+    uint32_t type = nd_json_get(text, tok, obj, "type");
+    if (!c || !st || tok[c].type != ND_J_STRING ||
+        nd_json_string(text, &tok[c], o->clid, sizeof o->clid, NULL) != ND_OK)
+        return false;
+    o->status = status_of(text, &tok[st]);
+    o->side = side && nd_json_eq(text, &tok[side], "SELL") ? ND_SIDE_SELL : ND_SIDE_BUY;
+    o->type = type && nd_json_eq(text, &tok[type], "MARKET") ? ND_ORDER_MARKET : ND_ORDER_LIMIT;
+    return int_field(text, tok, obj, "orderId", &o->venue_id) &&
+           dec_field(text, tok, obj, "price", &o->px) &&
+           dec_field(text, tok, obj, "origQty", &o->qty) &&
+           dec_field(text, tok, obj, "executedQty", &o->filled_qty) &&
+           o->status != ND_RECON_UNKNOWN;
+}
+
+/* A myTrades element. */
+static bool parse_trade(const char *text, const nd_jtok_t *tok, uint32_t obj, uint32_t inst,
+                        nd_recon_trade_t *t)
+{
+    memset(t, 0, sizeof *t);
+    t->instrument_id = inst;
+    uint32_t buyer = nd_json_get(text, tok, obj, "isBuyer");
+    uint32_t maker = nd_json_get(text, tok, obj, "isMaker");
+    int64_t ms = 0;
+    if (!buyer || !maker || !int_field(text, tok, obj, "time", &ms))
+        return false;
+    t->side = tok[buyer].type == ND_J_TRUE ? ND_SIDE_BUY : ND_SIDE_SELL;
+    t->maker = tok[maker].type == ND_J_TRUE;
+    t->ts_ns = ms * ND_NS_PER_MS;
+    return int_field(text, tok, obj, "id", &t->trade_id) && t->trade_id > 0 &&
+           int_field(text, tok, obj, "orderId", &t->venue_order_id) &&
+           dec_field(text, tok, obj, "price", &t->px) && dec_field(text, tok, obj, "qty", &t->qty) &&
+           dec_field(text, tok, obj, "quoteQty", &t->quote_qty) &&
+           dec_field(text, tok, obj, "commission", &t->commission) && t->qty > 0;
+}
+
+/* Parses a JSON array of orders or trades into the adapter's sync buffers. */
+static bool parse_array(nd_binance_exec_t *x, const nd_binance_rest_result_t *res, bool trades)
+{
+    uint32_t count = 0;
+    if (res->http_status != 200 ||
+        nd_json_tokenize(res->body, res->body_len, x->tok, TOKENS_MAX, &count) != ND_OK ||
+        x->tok[0].type != ND_J_ARRAY)
+        return false;
+    uint32_t n = x->tok[0].size, at = 1;
+    if (n > (trades ? TRADES_PAGE : OPEN_MAX))
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        bool ok = trades ? parse_trade(res->body, x->tok, at, x->cfg.instrument_id,
+                                       &x->sync_trades[i])
+                         : parse_order(res->body, x->tok, at, x->cfg.instrument_id,
+                                       &x->sync_open[i]);
+        if (!ok)
+            return false;
+        at = x->tok[at].next;
+    }
+    if (trades)
+        x->sync_trade_count = n;
+    else
+        x->sync_open_count = n;
+    return true;
+}
+
+/* ---- The worker ------------------------------------------------------------------------ */
+
+/* Sends one prepared request and reads the answer into r (the order, for NEW/CANCEL/QUERY). */
+static void run_request(nd_binance_exec_t *x, const job_t *j, result_t *r)
+{
+    char err[256] = "";
+    nd_binance_rest_result_t res;
+    r->sent = true;
+    nd_err_t rc = nd_binance_rest_send(x->cfg.rest, &j->req, &res, err, sizeof err);
+    if (rc == ND_EAGAIN || rc == ND_ESTATE || rc == ND_EINVAL)
+        r->sent = false; /* the rate-limit gate or a ban: nothing left */
+    if (rc != ND_OK) {
+        ND_LOG(ND_LOG_WARN, "venue=binance event=request_failed kind=%d clid=%s err=\"%s\"",
+               (int)j->kind, j->clid, err);
+        return;
+    }
+    r->answered = true;
+    r->http_status = res.http_status;
+    r->reject = res.reject;
+    r->venue_code = res.venue_code;
+    r->duplicate = res.venue_code == -2010 && strstr(res.venue_msg, "Duplicate") != NULL;
+    uint32_t count = 0;
+    if (res.http_status == 200 &&
+        nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) == ND_OK &&
+        x->tok[0].type == ND_J_OBJECT)
+        r->has_order = parse_order(res.body, x->tok, 0, x->cfg.instrument_id, &r->order);
+    nd_binance_rest_result_free(&res);
+}
+
+static void run_sync(nd_binance_exec_t *x, const job_t *j, result_t *r)
+{
+    char err[256] = "";
+    nd_binance_rest_result_t res;
+    r->sent = true;
+    x->sync_trade_count = x->sync_open_count = 0;
+    if (nd_binance_rest_send(x->cfg.rest, &j->req, &res, err, sizeof err) != ND_OK)
+        return;
+    bool ok = parse_array(x, &res, true);
+    nd_binance_rest_result_free(&res);
+    if (!ok || nd_binance_rest_send(x->cfg.rest, &j->req2, &res, err, sizeof err) != ND_OK)
+        return;
+    r->sync_ok = parse_array(x, &res, false);
+    r->answered = true;
+    nd_binance_rest_result_free(&res);
+}
+
+static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = j->kind;
+    memcpy(r->clid, j->clid, sizeof r->clid);
+    if (j->kind == JOB_NEW || j->kind == JOB_CANCEL) {
+        if (nd_journal_sync(x->cfg.journal) != ND_OK) {
+            ND_LOG(ND_LOG_ERR, "venue=binance event=journal_sync_failed clid=%s", j->clid);
+            return; /* not durable: not sent */
+        }
+        hook(x, "synced");
+    }
+    if (j->kind == JOB_SYNC)
+        run_sync(x, j, r);
+    else
+        run_request(x, j, r);
+    hook(x, "sent");
+}
+
+static void *worker(void *arg)
+{
+    nd_binance_exec_t *x = arg;
+    job_t *j = nd_alloc(sizeof *j);
+    result_t r;
+    ND_ASSERT(j != NULL);
+    pthread_mutex_lock(&x->mu);
+    for (;;) {
+        while (!x->stop && x->job_count == 0)
+            pthread_cond_wait(&x->cv, &x->mu);
+        if (x->stop)
+            break;
+        *j = x->jobs[x->job_head];
+        x->job_head = (x->job_head + 1) % x->cfg.queue_max;
+        x->job_count--;
+        pthread_mutex_unlock(&x->mu);
+        run_job(x, j, &r);
+        explicit_bzero(j, sizeof *j);
+        pthread_mutex_lock(&x->mu);
+        ND_ASSERT(x->result_count < x->cfg.queue_max);
+        x->results[(x->result_head + x->result_count) % x->cfg.queue_max] = r;
+        x->result_count++;
+    }
+    pthread_mutex_unlock(&x->mu);
+    nd_free(j);
+    return NULL;
+}
+
+/* Queues a job (caller thread). The caller checked the room. */
+static void push_job(nd_binance_exec_t *x, const job_t *j)
+{
+    pthread_mutex_lock(&x->mu);
+    ND_ASSERT(x->in_flight < x->cfg.queue_max);
+    x->jobs[(x->job_head + x->job_count) % x->cfg.queue_max] = *j;
+    x->job_count++;
+    x->in_flight++;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+static bool room(const nd_binance_exec_t *x, uint32_t n)
+{
+    return x->in_flight + n <= x->cfg.queue_max;
+}
+
+/* ---- Results into the journal, the local view and order updates (caller thread) ------------ */
+
+static int find_index(const nd_recon_local_t *l, const char *clid)
+{
+    for (uint32_t i = l->order_count; i-- > 0;)
+        if (strcmp(l->orders[i].clid, clid) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The engine's ids of a local order: false when the order is from an earlier run (the engine
+ * of this run never saw it: only the journal and the local view follow it). */
+static bool engine_ids(const nd_binance_exec_t *x, const char *clid, uint64_t *client_id,
+                       uint32_t *strategy)
+{
+    uint32_t run;
+    return nd_clid_parse(x->cfg.tag, clid, &run, strategy, client_id) == ND_OK &&
+           run == x->cfg.run;
+}
+
+static void emit(nd_binance_exec_t *x, const char *clid, nd_order_update_kind_t kind,
+                 int64_t venue_id, nd_reject_t reason, int64_t now_ns)
+{
+    uint64_t client_id;
+    uint32_t strategy;
+    if (!engine_ids(x, clid, &client_id, &strategy))
+        return;
+    ND_ASSERT(x->update_count < UPDATES_MAX);
+    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
+    memset(u, 0, sizeof *u);
+    u->kind = kind;
+    u->client_id = client_id;
+    u->venue_id = (uint64_t)venue_id;
+    u->reason = reason;
+    u->ts_ns = now_ns;
+}
+
+/* Appends a record; a journal that fails is logged (the next start reconciles). */
+static void journal(nd_binance_exec_t *x, nd_journal_rec_t *rec)
+{
+    char err[256];
+    if (nd_journal_append(x->cfg.journal, rec, err, sizeof err) != ND_OK)
+        ND_LOG(ND_LOG_ERR, "venue=binance event=journal_failed kind=%d err=\"%s\"", (int)rec->kind,
+               err);
+    else
+        (void)nd_recon_local_fold(x->cfg.local, rec, &x->cfg.assets, 1);
+}
+
+static void book_status(nd_binance_exec_t *x, int idx, nd_recon_status_t status, int64_t venue_id,
+                        nd_reject_t reason, int64_t now_ns)
+{
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_STATUS;
+    rec.ts_ns = now_ns;
+    rec.order = x->cfg.local->orders[idx];
+    rec.order.status = status;
+    rec.order.venue_id = venue_id ? venue_id : rec.order.venue_id;
+    rec.reason = (int32_t)reason;
+    journal(x, &rec);
+}
+
+/* The first sign that an order reached the venue: OPEN with its id, ACCEPTED. */
+static void accept(nd_binance_exec_t *x, int idx, int64_t venue_id, int64_t now_ns)
+{
+    nd_recon_order_t *o = &x->cfg.local->orders[idx];
+    x->st[idx].unanswered = false;
+    if (o->status != ND_RECON_SENT && o->status != ND_RECON_DROPPED)
+        return;
+    book_status(x, idx, ND_RECON_OPEN, venue_id, ND_REJECT_NONE, now_ns);
+    emit(x, o->clid, ND_UPDATE_ACCEPTED, venue_id, ND_REJECT_NONE, now_ns);
+    x->stats.accepted++;
+}
+
+/* The venue says the order is done: report it once its fills are booked. */
+static void set_pending(nd_binance_exec_t *x, int idx, const nd_recon_order_t *vo)
+{
+    if (!nd_recon_status_done(vo->status))
+        return;
+    x->st[idx].has_pending = true;
+    x->st[idx].pending_status = vo->status;
+    x->st[idx].exec_qty = vo->filled_qty;
+    sync_soon(x); /* fetch the fills */
+}
+
+static void flush_pending(nd_binance_exec_t *x, int64_t now_ns)
+{
+    nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        ostate_t *s = &x->st[i];
+        if (!s->has_pending || l->orders[i].filled_qty < s->exec_qty ||
+            x->update_count + 2 > UPDATES_MAX)
+            continue;
+        s->has_pending = false;
+        if (nd_recon_status_done(l->orders[i].status))
+            continue;
+        book_status(x, (int)i, s->pending_status, 0, ND_REJECT_NONE, now_ns);
+        if (s->pending_status == ND_RECON_CANCELLED || s->pending_status == ND_RECON_EXPIRED) {
+            emit(x, l->orders[i].clid,
+                 s->pending_status == ND_RECON_CANCELLED ? ND_UPDATE_CANCELLED : ND_UPDATE_EXPIRED,
+                 l->orders[i].venue_id, ND_REJECT_NONE, now_ns);
+            if (s->pending_status == ND_RECON_CANCELLED)
+                x->stats.cancelled++;
+            else
+                x->stats.expired++;
+        }
+    }
+}
+
+/* Books a venue trade once: the journal, the local view and a FILL for the engine. */
+static void book_trade(nd_binance_exec_t *x, const nd_recon_trade_t *vt, int64_t now_ns)
+{
+    nd_recon_local_t *l = x->cfg.local;
+    if (nd_recon_booked(l, vt->trade_id, vt->side))
+        return;
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_FILL;
+    rec.ts_ns = now_ns;
+    rec.trade = *vt;
+    for (uint32_t i = l->order_count; i-- > 0 && !rec.trade.clid[0];)
+        if (l->orders[i].venue_id == vt->venue_order_id)
+            memcpy(rec.trade.clid, l->orders[i].clid, sizeof rec.trade.clid);
+    journal(x, &rec);
+    uint64_t client_id;
+    uint32_t strategy;
+    if (!rec.trade.clid[0] || !engine_ids(x, rec.trade.clid, &client_id, &strategy))
+        return;
+    ND_ASSERT(x->update_count < UPDATES_MAX);
+    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
+    memset(u, 0, sizeof *u);
+    u->kind = ND_UPDATE_FILL;
+    u->client_id = client_id;
+    u->venue_id = (uint64_t)vt->venue_order_id;
+    u->ts_ns = now_ns;
+    nd_fill_t *f = &u->fill;
+    f->client_id = client_id;
+    f->venue_id = (uint64_t)vt->venue_order_id;
+    f->instrument_id = x->cfg.instrument_id;
+    f->strategy_index = strategy;
+    f->side = vt->side;
+    f->maker = vt->maker;
+    f->px = vt->px;
+    f->qty = vt->qty;
+    f->notional = vt->quote_qty;
+    f->ts_ns = vt->ts_ns;
+    /* A buy pays its commission in base: its cash value at the fill price. */
+    f->fee = vt->commission;
+    if (vt->side == ND_SIDE_BUY &&
+        nd_fixed_mul_div(vt->commission, vt->px, 100000000, ND_ROUND_HALF_EVEN, &f->fee) != ND_OK)
+        f->fee = 0;
+    x->stats.fills++;
+}
+
+static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)
+{
+    const char *clid = x->cfg.local->orders[idx].clid;
+    if (!r->sent) {
+        nd_reject_t why = r->reject ? r->reject : ND_REJECT_VENUE_RATE_LIMITED;
+        book_status(x, idx, ND_RECON_DROPPED, 0, why, now_ns);
+        emit(x, clid, ND_UPDATE_REJECTED, 0, why, now_ns);
+        x->stats.rejected++;
+    } else if (!r->answered || r->reject == ND_REJECT_VENUE_STATUS_UNKNOWN || r->duplicate ||
+               (r->reject == ND_REJECT_NONE && !r->has_order)) {
+        x->st[idx].unanswered = true; /* maybe at the venue: ask */
+        x->st[idx].query_wanted = true;
+        x->stats.unknown++;
+    } else if (r->reject != ND_REJECT_NONE) {
+        book_status(x, idx, ND_RECON_REJECTED, 0, r->reject, now_ns);
+        emit(x, clid, ND_UPDATE_REJECTED, 0, r->reject, now_ns);
+        x->stats.rejected++;
+    } else {
+        accept(x, idx, r->order.venue_id, now_ns);
+        set_pending(x, idx, &r->order);
+        if (r->order.filled_qty > 0)
+            sync_soon(x);
+    }
+}
+
+static void process_cancel(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)
+{
+    if (r->answered && r->has_order) {
+        accept(x, idx, r->order.venue_id, now_ns);
+        set_pending(x, idx, &r->order);
+        return;
+    }
+    /* Too late (-2011: already done), or no answer: the engine keeps the order working until
+     * the query tells how it ended. */
+    emit(x, x->cfg.local->orders[idx].clid, ND_UPDATE_CANCEL_REJECTED,
+         x->cfg.local->orders[idx].venue_id, ND_REJECT_NONE, now_ns);
+    x->stats.cancel_rejected++;
+    x->st[idx].query_wanted = true;
+}
+
+static void process_query(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)
+{
+    nd_recon_order_t *o = &x->cfg.local->orders[idx];
+    x->st[idx].query_in_flight = false;
+    if (r->answered && r->has_order) {
+        accept(x, idx, r->order.venue_id, now_ns);
+        set_pending(x, idx, &r->order);
+        return;
+    }
+    bool unknown = r->answered && r->reject == ND_REJECT_VENUE_UNKNOWN_ORDER;
+    if (unknown && o->status == ND_RECON_SENT && now_ns >= x->st[idx].deadline_ns) {
+        /* Past its recvWindow the venue refuses the request if it ever arrives: never sent. */
+        x->st[idx].unanswered = false;
+        book_status(x, idx, ND_RECON_DROPPED, 0, ND_REJECT_VENUE_STATUS_UNKNOWN, now_ns);
+        emit(x, o->clid, ND_UPDATE_REJECTED, 0, ND_REJECT_VENUE_STATUS_UNKNOWN, now_ns);
+        x->stats.rejected++;
+    } else if (unknown && o->status == ND_RECON_OPEN) {
+        ND_LOG(ND_LOG_WARN, "venue=binance event=order_vanished clid=%s", o->clid);
+        nd_recon_order_t gone = *o;
+        gone.status = ND_RECON_CANCELLED;
+        set_pending(x, idx, &gone);
+    } else {
+        x->st[idx].query_wanted = true; /* ask again on the next round */
+    }
+}
+
+static bool in_open(const nd_binance_exec_t *x, const char *clid)
+{
+    for (uint32_t i = 0; i < x->sync_open_count; i++)
+        if (strcmp(x->sync_open[i].clid, clid) == 0)
+            return true;
+    return false;
+}
+
+static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
+{
+    x->sync_in_flight = false;
+    if (!r->sync_ok)
+        return;
+    for (uint32_t i = 0; i < x->sync_trade_count; i++)
+        book_trade(x, &x->sync_trades[i], now_ns);
+    if (x->sync_trade_count == TRADES_PAGE)
+        sync_soon(x); /* more trades wait */
+    nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++)
+        if (l->orders[i].status == ND_RECON_OPEN && !x->st[i].has_pending &&
+            !in_open(x, l->orders[i].clid))
+            x->st[i].query_wanted = true;
+}
+
+static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
+{
+    if (r->kind == JOB_SYNC) {
+        process_sync(x, r, now_ns);
+        return;
+    }
+    int idx = find_index(x->cfg.local, r->clid);
+    if (idx < 0) {
+        ND_LOG(ND_LOG_WARN, "venue=binance event=result_for_unknown_order clid=%s", r->clid);
+        return;
+    }
+    if (r->kind == JOB_NEW)
+        process_new(x, idx, r, now_ns);
+    else if (r->kind == JOB_CANCEL)
+        process_cancel(x, idx, r, now_ns);
+    else
+        process_query(x, idx, r, now_ns);
+}
+
+/* ---- Requests (caller thread) --------------------------------------------------------- */
+
+static nd_err_t prepare_by_clid(nd_binance_exec_t *x, const char *method, const char *clid,
+                                nd_binance_request_t *req)
+{
+    char q[160], err[256];
+    snprintf(q, sizeof q, "symbol=%s&origClientOrderId=%s", x->cfg.symbol, clid);
+    nd_err_t rc = nd_binance_rest_prepare(x->cfg.rest, method, "/api/v3/order", q, true, req, err,
+                                          sizeof err);
+    if (rc != ND_OK)
+        ND_LOG(ND_LOG_ERR, "venue=binance event=prepare_failed err=\"%s\"", err);
+    return rc;
+}
+
+static nd_err_t queue_query(nd_binance_exec_t *x, int idx)
+{
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_QUERY;
+    memcpy(j.clid, x->cfg.local->orders[idx].clid, sizeof j.clid);
+    nd_err_t rc = prepare_by_clid(x, "GET", j.clid, &j.req);
+    if (rc != ND_OK)
+        return rc;
+    x->st[idx].query_wanted = false;
+    x->st[idx].query_in_flight = true;
+    x->stats.queries++;
+    push_job(x, &j);
+    return ND_OK;
+}
+
+static nd_err_t prepare_sync(nd_binance_exec_t *x, job_t *j)
+{
+    char q[96], err[256];
+    memset(j, 0, sizeof *j);
+    j->kind = JOB_SYNC;
+    /* From the last trade seen, inclusive: its other side (a self-trade) may be unbooked. */
+    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol,
+             x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1, TRADES_PAGE);
+    nd_err_t rc = nd_binance_rest_prepare(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &j->req,
+                                          err, sizeof err);
+    snprintf(q, sizeof q, "symbol=%s", x->cfg.symbol);
+    if (rc == ND_OK)
+        rc = nd_binance_rest_prepare(x->cfg.rest, "GET", "/api/v3/openOrders", q, true, &j->req2,
+                                     err, sizeof err);
+    if (rc != ND_OK)
+        ND_LOG(ND_LOG_ERR, "venue=binance event=prepare_failed err=\"%s\"", err);
+    return rc;
+}
+
+static nd_err_t queue_sync(nd_binance_exec_t *x)
+{
+    job_t j;
+    nd_err_t rc = prepare_sync(x, &j);
+    if (rc != ND_OK)
+        return rc;
+    x->sync_in_flight = true;
+    x->stats.syncs++;
+    push_job(x, &j);
+    return ND_OK;
+}
+
+/* The local index of this run's order client_id still working, -1 when none. */
+static int find_client(const nd_binance_exec_t *x, uint64_t client_id)
+{
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = l->order_count; i-- > 0;) {
+        uint64_t c;
+        uint32_t s;
+        if (engine_ids(x, l->orders[i].clid, &c, &s) && c == client_id)
+            return nd_recon_status_done(l->orders[i].status) ? -1 : (int)i;
+    }
+    return -1;
+}
+
+/* A submit refused after the queue check: reported REJECTED through poll, nothing sent. */
+static nd_err_t refuse(nd_binance_exec_t *x, const nd_order_t *o, nd_reject_t why, int64_t now_ns)
+{
+    ND_ASSERT(x->update_count < UPDATES_MAX);
+    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
+    memset(u, 0, sizeof *u);
+    u->kind = ND_UPDATE_REJECTED;
+    u->client_id = o->client_id;
+    u->reason = why;
+    u->ts_ns = now_ns;
+    x->stats.rejected++;
+    return ND_OK;
+}
+
+/* A full local view drops its done orders, as the journal fold will when it replays the NEW
+ * about to be journaled; the adapter's per-order state moves with them. O(orders). */
+static void compact(nd_binance_exec_t *x)
+{
+    uint32_t *map = x->compact_map, count = x->cfg.local->order_count;
+    if (nd_recon_local_compact(x->cfg.local, map) == 0)
+        return;
+    for (uint32_t i = 0; i < count; i++)
+        if (map[i] != UINT32_MAX)
+            x->st[map[i]] = x->st[i]; /* map[i] <= i: moves only down */
+    memset(&x->st[x->cfg.local->order_count], 0,
+           (count - x->cfg.local->order_count) * sizeof x->st[0]);
+    ND_LOG(ND_LOG_INFO, "venue=binance event=local_view_compacted kept=%u",
+           x->cfg.local->order_count);
+}
+
+static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
+{
+    nd_binance_exec_t *x = self;
+    ND_ASSERT(o != NULL && o->status == ND_ORDER_NEW);
+    if (x->cfg.local->order_count == ND_RECON_ORDERS_MAX)
+        compact(x);
+    if (!room(x, 1) || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
+        x->update_count >= UPDATES_MAX / 2) {
+        x->stats.queue_full++;
+        return ND_EFULL;
+    }
+    if (o->instrument_id != x->cfg.instrument_id || o->type == ND_ORDER_STOP)
+        return refuse(x, o, ND_REJECT_VENUE_BAD_REQUEST, now_ns);
+    job_t j; /* not zeroed: 4.8 KB on the order path; every field read for a NEW is set */
+    j.kind = JOB_NEW;
+    memset(j.clid, 0, sizeof j.clid); /* copied whole into the journal record */
+    if (nd_clid_format(x->cfg.tag, x->cfg.run, o->strategy_index, o->client_id, j.clid) != ND_OK)
+        return ND_EINVAL;
+    nd_binance_order_t bo = {.side = o->side == ND_SIDE_BUY ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK,
+                             .type = o->type == ND_ORDER_MARKET ? ND_BINANCE_MARKET
+                                                                 : ND_BINANCE_LIMIT,
+                             .px = o->type == ND_ORDER_MARKET ? 0 : o->px, .qty = o->qty};
+    snprintf(bo.symbol, sizeof bo.symbol, "%s", x->cfg.symbol);
+    memcpy(bo.client_order_id, j.clid, sizeof bo.client_order_id);
+    char err[256];
+    nd_reject_t why;
+    nd_err_t rc = nd_binance_rest_prepare_order(x->cfg.rest, &bo, &j.req, &why, err, sizeof err);
+    if (rc != ND_OK || why != ND_REJECT_NONE)
+        return refuse(x, o, rc != ND_OK ? ND_REJECT_VENUE_BAD_REQUEST : why, now_ns);
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_NEW;
+    rec.ts_ns = j.req.prepared_ns;
+    rec.order = (nd_recon_order_t){.instrument_id = o->instrument_id, .side = o->side,
+                                   .type = o->type, .px = bo.px, .qty = o->qty};
+    memcpy(rec.order.clid, j.clid, sizeof rec.order.clid);
+    if (nd_journal_append(x->cfg.journal, &rec, err, sizeof err) != ND_OK) {
+        ND_LOG(ND_LOG_ERR, "venue=binance event=journal_failed err=\"%s\"", err);
+        return ND_EIO; /* no intent on disk: nothing may leave */
+    }
+    nd_err_t folded = nd_recon_local_fold(x->cfg.local, &rec, &x->cfg.assets, 1);
+    ND_ASSERT(folded == ND_OK); /* room was checked above */
+    int idx = (int)x->cfg.local->order_count - 1;
+    memset(&x->st[idx], 0, sizeof x->st[idx]);
+    x->st[idx].deadline_ns = j.req.prepared_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
+    hook(x, "journaled");
+    push_job(x, &j);
+    x->stats.submitted++;
+    return ND_OK;
+}
+
+static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
+{
+    nd_binance_exec_t *x = self;
+    int idx = find_client(x, client_id);
+    if (idx < 0)
+        return ND_ENOTFOUND;
+    if (!room(x, 1))
+        return ND_EFULL;
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_CANCEL;
+    memcpy(j.clid, x->cfg.local->orders[idx].clid, sizeof j.clid);
+    if (prepare_by_clid(x, "DELETE", j.clid, &j.req) != ND_OK)
+        return ND_EINVAL;
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_CANCEL;
+    rec.ts_ns = now_ns;
+    rec.order = x->cfg.local->orders[idx];
+    char err[256];
+    if (nd_journal_append(x->cfg.journal, &rec, err, sizeof err) != ND_OK) {
+        ND_LOG(ND_LOG_ERR, "venue=binance event=journal_failed err=\"%s\"", err);
+        return ND_EIO;
+    }
+    (void)nd_recon_local_fold(x->cfg.local, &rec, &x->cfg.assets, 1);
+    hook(x, "journaled");
+    push_job(x, &j);
+    x->stats.cancels++;
+    return ND_OK;
+}
+
+/* Takes the worker's results (as many as the update ring can surely hold). */
+static void take_results(nd_binance_exec_t *x, int64_t now_ns)
+{
+    for (;;) {
+        result_t r;
+        pthread_mutex_lock(&x->mu);
+        bool have = x->result_count > 0 && x->update_count + TRADES_PAGE + 4 <= UPDATES_MAX;
+        if (have) {
+            r = x->results[x->result_head];
+            x->result_head = (x->result_head + 1) % x->cfg.queue_max;
+            x->result_count--;
+            x->in_flight--;
+        }
+        pthread_mutex_unlock(&x->mu);
+        if (!have)
+            return;
+        process(x, &r, now_ns);
+    }
+}
+
+/* Every poll_interval_ns while anything is unresolved: a sync, then the queries wanted. */
+static void schedule(nd_binance_exec_t *x, int64_t now_ns)
+{
+    if (now_ns < x->next_sync_ns || x->sync_in_flight)
+        return;
+    const nd_recon_local_t *l = x->cfg.local;
+    bool active = false;
+    for (uint32_t i = 0; i < l->order_count && !active; i++)
+        active = !nd_recon_status_done(l->orders[i].status) || x->st[i].has_pending;
+    if (!active || !room(x, 1))
+        return;
+    if (queue_sync(x) != ND_OK)
+        return;
+    x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
+    x->last_sync_ns = now_ns;
+    for (uint32_t i = 0; i < l->order_count && room(x, 1); i++)
+        if (x->st[i].query_wanted && !x->st[i].query_in_flight)
+            (void)queue_query(x, (int)i);
+}
+
+static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, size_t cap,
+                          size_t *count)
+{
+    nd_binance_exec_t *x = self;
+    ND_ASSERT(out != NULL && count != NULL);
+    int64_t wall_ns = nd_clock_now_ns(x->cfg.clock);
+    take_results(x, wall_ns);
+    flush_pending(x, wall_ns);
+    schedule(x, wall_ns);
+    size_t n = 0;
+    while (n < cap && x->update_count > 0) {
+        out[n] = x->updates[x->update_head];
+        out[n++].ts_ns = now_ns;
+        x->update_head = (x->update_head + 1) % UPDATES_MAX;
+        x->update_count--;
+    }
+    *count = n;
+    return ND_OK;
+}
+
+static nd_err_t exec_on_market(void *self, const nd_market_event_t *ev)
+{
+    (void)self;
+    (void)ev;
+    return ND_OK; /* the venue matches on its own book */
+}
+
+static uint32_t exec_open_count(const void *self)
+{
+    const nd_binance_exec_t *x = self;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < x->cfg.local->order_count; i++) {
+        uint64_t c;
+        uint32_t s;
+        if (!nd_recon_status_done(x->cfg.local->orders[i].status) &&
+            engine_ids(x, x->cfg.local->orders[i].clid, &c, &s))
+            n++;
+    }
+    return n;
+}
+
+static const nd_exec_venue_ops_t exec_ops = {
+    .submit = exec_submit,
+    .cancel = exec_cancel,
+    .amend = NULL,
+    .on_bar = NULL,
+    .open_count = exec_open_count,
+    .on_market = exec_on_market,
+    .poll = exec_poll,
+};
+
+nd_exec_venue_t nd_binance_exec_venue(nd_binance_exec_t *x)
+{
+    nd_exec_venue_t v = {.ops = &exec_ops, .self = x, .facts = x->facts};
+    return v;
+}
+
+uint32_t nd_binance_exec_pending(const nd_binance_exec_t *x)
+{
+    return x->in_flight;
+}
+
+void nd_binance_exec_stats(const nd_binance_exec_t *x, nd_binance_exec_stats_t *out)
+{
+    *out = x->stats;
+}
+
+/* ---- Start-up: reconciliation (blocking, before the worker runs) ------------------------- */
+
+typedef struct view_buf {
+    nd_recon_trade_t *trades;
+    uint32_t trade_count;
+    nd_recon_order_t *queried;
+    uint32_t queried_count;
+    nd_recon_asset_t balances[2];
+} view_buf_t;
+
+/* Runs one job on this thread (before start only) and processes its result. */
+static void run_now(nd_binance_exec_t *x, const job_t *j, int64_t now_ns)
+{
+    result_t r;
+    run_job(x, j, &r);
+    process(x, &r, now_ns);
+}
+
+/* Every trade after the last one booked, page by page. */
+static nd_err_t fetch_trades(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
+{
+    int64_t from = x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1;
+    for (;;) {
+        char q[96];
+        snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol, from,
+                 TRADES_PAGE);
+        nd_binance_rest_result_t res;
+        nd_err_t rc = nd_binance_rest_call(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &res,
+                                           err, err_len);
+        if (rc != ND_OK)
+            return ND_EIO;
+        bool ok = parse_array(x, &res, true);
+        nd_binance_rest_result_free(&res);
+        if (!ok || vb->trade_count + x->sync_trade_count > ND_RECON_ORDERS_MAX * 4) {
+            snprintf(err, err_len, "binance exec: myTrades unreadable or too many");
+            return ND_EIO;
+        }
+        memcpy(vb->trades + vb->trade_count, x->sync_trades,
+               x->sync_trade_count * sizeof x->sync_trades[0]);
+        vb->trade_count += x->sync_trade_count;
+        if (x->sync_trade_count < TRADES_PAGE)
+            return ND_OK;
+        from = x->sync_trades[TRADES_PAGE - 1].trade_id; /* inclusive: a self-trade's pair */
+    }
+}
+
+/* Open orders, then a query of every unresolved local order the venue does not hold open. */
+static nd_err_t fetch_orders(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
+{
+    nd_binance_rest_result_t res;
+    if (nd_binance_rest_open_orders(x->cfg.rest, x->cfg.symbol, &res, err, err_len) != ND_OK)
+        return ND_EIO;
+    bool ok = parse_array(x, &res, false);
+    nd_binance_rest_result_free(&res);
+    if (!ok) {
+        snprintf(err, err_len, "binance exec: openOrders unreadable");
+        return ND_EIO;
+    }
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        const nd_recon_order_t *o = &l->orders[i];
+        if ((o->status != ND_RECON_SENT && o->status != ND_RECON_OPEN) || in_open(x, o->clid))
+            continue;
+        job_t j = {.kind = JOB_QUERY};
+        result_t r;
+        memcpy(j.clid, o->clid, sizeof j.clid);
+        if (prepare_by_clid(x, "GET", j.clid, &j.req) != ND_OK)
+            return ND_EIO;
+        run_job(x, &j, &r);
+        nd_recon_order_t *q = &vb->queried[vb->queried_count++];
+        if (r.answered && r.has_order) {
+            *q = r.order;
+        } else if (r.answered && r.reject == ND_REJECT_VENUE_UNKNOWN_ORDER) {
+            *q = *o;
+            q->status = ND_RECON_UNKNOWN;
+        } else {
+            snprintf(err, err_len, "binance exec: query of %s failed (HTTP %ld)", o->clid,
+                     r.http_status);
+            return ND_EIO;
+        }
+    }
+    return ND_OK;
+}
+
+/* Free + locked of the instrument's base and quote from GET /api/v3/account. */
+static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
+{
+    nd_binance_rest_result_t res;
+    if (nd_binance_rest_account(x->cfg.rest, &res, err, err_len) != ND_OK)
+        return ND_EIO;
+    uint32_t count = 0, arr = 0;
+    bool ok = res.http_status == 200 &&
+              nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) == ND_OK &&
+              x->tok[0].type == ND_J_OBJECT &&
+              (arr = nd_json_get(res.body, x->tok, 0, "balances")) != 0 &&
+              x->tok[arr].type == ND_J_ARRAY;
+    const char *names[2] = {x->cfg.assets.base, x->cfg.assets.quote};
+    for (int k = 0; k < 2; k++) {
+        memset(&vb->balances[k], 0, sizeof vb->balances[k]);
+        snprintf(vb->balances[k].asset, sizeof vb->balances[k].asset, "%s", names[k]);
+    }
+    for (uint32_t i = 0, at = arr + 1; ok && i < x->tok[arr].size; i++, at = x->tok[at].next) {
+        uint32_t a = nd_json_get(res.body, x->tok, at, "asset");
+        int64_t free_units = 0, locked = 0;
+        ok = a && dec_field(res.body, x->tok, at, "free", &free_units) &&
+             dec_field(res.body, x->tok, at, "locked", &locked);
+        for (int k = 0; ok && k < 2; k++)
+            if (nd_json_eq(res.body, &x->tok[a], names[k]))
+                vb->balances[k].amount = free_units + locked;
+    }
+    nd_binance_rest_result_free(&res);
+    if (!ok)
+        snprintf(err, err_len, "binance exec: account unreadable");
+    return ok ? ND_OK : ND_EIO;
+}
+
+/* A journal without balances starts here: the venue's balances are the opening ones and its
+ * last trade the watermark (GET myTrades without fromId gives the most recent trades). */
+static nd_err_t open_books(nd_binance_exec_t *x, const view_buf_t *vb, int64_t now_ns, char *err,
+                           size_t err_len)
+{
+    char q[64];
+    snprintf(q, sizeof q, "symbol=%s&limit=1", x->cfg.symbol);
+    nd_binance_rest_result_t res;
+    if (nd_binance_rest_call(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &res, err,
+                             err_len) != ND_OK)
+        return ND_EIO;
+    bool ok = parse_array(x, &res, true);
+    nd_binance_rest_result_free(&res);
+    if (!ok)
+        return ND_EIO;
+    nd_journal_rec_t rec;
+    for (int k = 0; k < 2; k++) {
+        memset(&rec, 0, sizeof rec);
+        rec.kind = ND_JOURNAL_OPENING;
+        rec.ts_ns = now_ns;
+        rec.asset = vb->balances[k];
+        journal(x, &rec);
+    }
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_WATERMARK;
+    rec.ts_ns = now_ns;
+    rec.trade.trade_id = x->sync_trade_count ? x->sync_trades[0].trade_id : 0;
+    journal(x, &rec);
+    return nd_journal_sync(x->cfg.journal);
+}
+
+/* True when the venue has a trade after the last one in vb (the snapshot moved under us). */
+static bool trades_moved(nd_binance_exec_t *x, const view_buf_t *vb)
+{
+    int64_t last = vb->trade_count ? vb->trades[vb->trade_count - 1].trade_id
+                                   : x->cfg.local->last_trade_id;
+    char q[96], err[256];
+    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=1", x->cfg.symbol, last + 1);
+    nd_binance_rest_result_t res;
+    if (nd_binance_rest_call(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &res, err,
+                             sizeof err) != ND_OK)
+        return true;
+    bool ok = parse_array(x, &res, true);
+    nd_binance_rest_result_free(&res);
+    return !ok || x->sync_trade_count > 0;
+}
+
+/* Fetches a consistent venue view: orders and balances between two looks at the trades that
+ * agree (a fill in between would make the balances or an order's state disagree with the
+ * trades); on a journal without balances the opening balances and watermark come first. */
+static nd_err_t fetch_view(nd_binance_exec_t *x, view_buf_t *vb, nd_recon_venue_t *v,
+                           int64_t now_ns, char *err, size_t err_len)
+{
+    for (int attempt = 0; attempt < 10; attempt++) {
+        vb->trade_count = vb->queried_count = 0;
+        nd_err_t rc = ND_OK;
+        if (!x->cfg.local->has_balances) {
+            rc = fetch_balances(x, vb, err, err_len);
+            if (rc == ND_OK)
+                rc = open_books(x, vb, now_ns, err, err_len);
+        }
+        if (rc == ND_OK)
+            rc = fetch_trades(x, vb, err, err_len);
+        if (rc == ND_OK)
+            rc = fetch_orders(x, vb, err, err_len);
+        if (rc == ND_OK)
+            rc = fetch_balances(x, vb, err, err_len);
+        if (rc != ND_OK)
+            return rc;
+        if (attempt < 9 && trades_moved(x, vb))
+            continue;
+        *v = (nd_recon_venue_t){.open = x->sync_open, .open_count = x->sync_open_count,
+                                .queried = vb->queried, .queried_count = vb->queried_count,
+                                .trades = vb->trades, .trade_count = vb->trade_count,
+                                .balances = vb->balances, .balance_count = 2,
+                                .has_balances = true};
+        return ND_OK;
+    }
+    return ND_EIO;
+}
+
+/* Waits until every unanswered intent is past its recvWindow: one still in flight when the
+ * process died is then refused by the venue if it arrives, and a query answers for good. */
+static void wait_unanswered(nd_binance_exec_t *x)
+{
+    int64_t until = 0;
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        int64_t d = l->orders[i].intent_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
+        if (l->orders[i].status == ND_RECON_SENT && d > until)
+            until = d;
+        x->st[i].deadline_ns = d;
+    }
+    for (int64_t now = nd_clock_now_ns(x->cfg.clock); now < until;
+         now = nd_clock_now_ns(x->cfg.clock))
+        usleep((useconds_t)((until - now) / 1000 + 1));
+}
+
+/* Acts at the venue on one difference (RESEND, CANCEL); the rest needs nothing there. */
+static void act(nd_binance_exec_t *x, const nd_recon_diff_t *d, int64_t now_ns)
+{
+    job_t j;
+    memset(&j, 0, sizeof j);
+    memcpy(j.clid, d->order.clid, sizeof j.clid);
+    if (d->resolution == ND_RESOLVE_RESEND) {
+        int idx = find_index(x->cfg.local, d->order.clid);
+        const nd_recon_order_t *o = &x->cfg.local->orders[idx];
+        nd_binance_order_t bo = {.side = o->side == ND_SIDE_BUY ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK,
+                                 .type = o->type == ND_ORDER_MARKET ? ND_BINANCE_MARKET
+                                                                     : ND_BINANCE_LIMIT,
+                                 .px = o->px, .qty = o->qty};
+        snprintf(bo.symbol, sizeof bo.symbol, "%s", x->cfg.symbol);
+        memcpy(bo.client_order_id, o->clid, sizeof bo.client_order_id);
+        char err[256];
+        nd_reject_t why;
+        j.kind = JOB_NEW;
+        if (nd_binance_rest_prepare_order(x->cfg.rest, &bo, &j.req, &why, err, sizeof err) ==
+                ND_OK && why == ND_REJECT_NONE) {
+            x->st[idx].deadline_ns = j.req.prepared_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
+            run_now(x, &j, now_ns);
+        }
+    } else if (d->resolution == ND_RESOLVE_CANCEL) {
+        result_t r;
+        j.kind = JOB_CANCEL;
+        if (prepare_by_clid(x, "DELETE", j.clid, &j.req) == ND_OK)
+            run_job(x, &j, &r); /* not in the journal: its fills are booked as the account's */
+    }
+}
+
+/* Cancels every open order of ours (journaled intents), then polls until each one's end and
+ * fills are booked. */
+static void settle(nd_binance_exec_t *x, bool cancel_open, int64_t now_ns)
+{
+    nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; cancel_open && i < l->order_count; i++) {
+        if (l->orders[i].status != ND_RECON_OPEN)
+            continue;
+        job_t j = {.kind = JOB_CANCEL};
+        memcpy(j.clid, l->orders[i].clid, sizeof j.clid);
+        nd_journal_rec_t rec = {.kind = ND_JOURNAL_CANCEL, .ts_ns = now_ns, .order = l->orders[i]};
+        if (prepare_by_clid(x, "DELETE", j.clid, &j.req) != ND_OK)
+            continue;
+        journal(x, &rec);
+        run_now(x, &j, now_ns);
+    }
+    for (int round = 0; round < 5; round++) {
+        job_t j;
+        if (prepare_sync(x, &j) != ND_OK)
+            return;
+        run_now(x, &j, now_ns);
+        bool busy = false;
+        for (uint32_t i = 0; i < l->order_count; i++) {
+            if (!x->st[i].query_wanted)
+                continue;
+            j = (job_t){.kind = JOB_QUERY};
+            memcpy(j.clid, l->orders[i].clid, sizeof j.clid);
+            if (prepare_by_clid(x, "GET", j.clid, &j.req) == ND_OK) {
+                x->st[i].query_wanted = false;
+                run_now(x, &j, now_ns);
+            }
+        }
+        flush_pending(x, now_ns);
+        for (uint32_t i = 0; i < l->order_count; i++)
+            busy = busy || x->st[i].has_pending || x->st[i].query_wanted;
+        if (!busy)
+            return;
+    }
+}
+
+nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *policy,
+                                 bool cancel_open, nd_recon_diff_t *out, size_t cap, size_t *count,
+                                 bool *halt, char *err, size_t err_len)
+{
+    ND_ASSERT(x != NULL && policy != NULL && count != NULL && halt != NULL);
+    ND_ASSERT(!x->started);
+    *count = 0;
+    *halt = false;
+    wait_unanswered(x);
+    int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
+    view_buf_t vb = {.trades = nd_calloc(ND_RECON_ORDERS_MAX * 4, sizeof *vb.trades),
+                     .queried = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *vb.queried)};
+    nd_recon_diff_t *diffs = nd_calloc(ND_RECON_DIFFS_MAX, sizeof *diffs);
+    nd_recon_venue_t v;
+    size_t n = 0;
+    nd_err_t rc = vb.trades && vb.queried && diffs ? ND_OK : ND_ENOMEM;
+    if (rc == ND_OK)
+        rc = fetch_view(x, &vb, &v, now_ns, err, err_len);
+    if (rc == ND_OK)
+        rc = nd_recon_compare(x->cfg.local, &v, x->cfg.tag, &x->cfg.assets, 1, policy, diffs,
+                              ND_RECON_DIFFS_MAX, &n);
+    for (size_t i = 0; rc == ND_OK && i < n; i++) {
+        nd_journal_rec_t rec;
+        nd_journal_rec_of_diff(&diffs[i], now_ns, &rec);
+        journal(x, &rec); /* journaled, then applied by the fold */
+        ND_LOG(ND_LOG_INFO, "venue=binance event=reconcile kind=%s resolution=%s clid=%s "
+               "trade_id=%" PRId64, nd_recon_kind_name(diffs[i].kind),
+               nd_recon_resolution_name(diffs[i].resolution), diffs[i].order.clid,
+               diffs[i].trade.trade_id);
+        act(x, &diffs[i], now_ns);
+        *halt = *halt || diffs[i].resolution == ND_RESOLVE_HALT;
+        if (i < cap)
+            out[i] = diffs[i];
+    }
+    if (rc == ND_OK) {
+        settle(x, cancel_open, now_ns);
+        rc = nd_journal_sync(x->cfg.journal);
+        *count = n;
+    }
+    nd_free(diffs);
+    nd_free(vb.queried);
+    nd_free(vb.trades);
+    return rc;
+}
+
+nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binance_exec_t **out,
+                                char *err, size_t err_len)
+{
+    ND_ASSERT(config != NULL && out != NULL);
+    char probe[ND_CLID_SIZE];
+    if (!config->rest || !config->journal || !config->local || !config->clock ||
+        !config->symbol || nd_clid_format(config->tag, config->run, 0, 0, probe) != ND_OK ||
+        config->queue_max > QUEUE_CAP_MAX || !config->assets.base[0] || !config->assets.quote[0]) {
+        snprintf(err, err_len, "binance exec: rest, journal, local view, clock, symbol, assets "
+                               "and a tag of 1-6 of [a-z0-9] are required; queue_max <= %d",
+                 QUEUE_CAP_MAX);
+        return ND_EINVAL;
+    }
+    nd_binance_exec_t *x = nd_calloc(1, sizeof *x);
+    if (!x)
+        return ND_ENOMEM;
+    x->cfg = *config;
+    x->cfg.queue_max = config->queue_max ? config->queue_max : 64;
+    x->cfg.recv_window_ms = config->recv_window_ms ? config->recv_window_ms : 5000;
+    x->cfg.poll_interval_ns = config->poll_interval_ns ? config->poll_interval_ns
+                                                       : ND_NS_PER_SEC;
+    x->jobs = nd_calloc(x->cfg.queue_max, sizeof *x->jobs);
+    x->results = nd_calloc(x->cfg.queue_max, sizeof *x->results);
+    x->tok = nd_calloc(TOKENS_MAX, sizeof *x->tok);
+    if (!x->jobs || !x->results || !x->tok) {
+        nd_binance_exec_destroy(x);
+        return ND_ENOMEM;
+    }
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_cond_init(&x->cv, NULL);
+    snprintf(x->facts.name, sizeof x->facts.name, "binance");
+    x->facts.maker_fee_bps_e2 = config->maker_fee_bps_e2 ? config->maker_fee_bps_e2 : 1000;
+    x->facts.taker_fee_bps_e2 = config->taker_fee_bps_e2 ? config->taker_fee_bps_e2 : 1000;
+    for (uint32_t i = 0; i < x->cfg.local->order_count; i++)
+        x->st[i].deadline_ns = x->cfg.local->orders[i].intent_ns +
+                               (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
+    *out = x;
+    return ND_OK;
+}
+
+nd_err_t nd_binance_exec_start(nd_binance_exec_t *x)
+{
+    ND_ASSERT(x != NULL && !x->started);
+    if (pthread_create(&x->thread, NULL, worker, x) != 0)
+        return ND_EIO;
+    x->started = true;
+    return ND_OK;
+}
+
+void nd_binance_exec_destroy(nd_binance_exec_t *x)
+{
+    if (!x)
+        return;
+    if (x->started) {
+        pthread_mutex_lock(&x->mu);
+        x->stop = true;
+        pthread_cond_signal(&x->cv);
+        pthread_mutex_unlock(&x->mu);
+        pthread_join(x->thread, NULL);
+        pthread_mutex_destroy(&x->mu);
+        pthread_cond_destroy(&x->cv);
+    } else if (x->jobs && x->results && x->tok) {
+        pthread_mutex_destroy(&x->mu);
+        pthread_cond_destroy(&x->cv);
+    }
+    if (x->jobs)
+        explicit_bzero(x->jobs, x->cfg.queue_max * sizeof *x->jobs);
+    nd_free(x->jobs);
+    nd_free(x->results);
+    nd_free(x->tok);
+    nd_free(x);
+}

@@ -1,0 +1,297 @@
+/* test_binance_exec.c: the Binance live venue adapter against exchange-sim on 127.0.0.1 (its
+ * server on a thread): ACCEPTED with the venue id, CANCELLED after a cancel, FILLs with the
+ * venue's exact price, quantity, notional and commission (each trade once), a venue reject
+ * mapped to its reason, a filter reject that sends and journals nothing, a full queue refusing
+ * an order before it is journaled, and the journal replaying to the same local view. */
+#include "noderr/alloc.h"
+#include "noderr/binance.h"
+#include "noderr/xsim.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define E8 100000000LL
+
+static const nd_recon_instrument_t assets = {.base = "BTC", .quote = "USDT"};
+
+typedef struct fixture {
+    nd_xsim_t *x;
+    nd_xsim_api_t *api;
+    nd_xsim_server_t *server;
+    pthread_t thread;
+    nd_binance_rest_t *rest;
+    nd_journal_t *journal;
+    nd_recon_local_t *local;
+    nd_binance_exec_t *exec;
+    nd_exec_venue_t venue;
+    char path[128];
+} fixture_t;
+
+static void *serve(void *arg)
+{
+    nd_xsim_server_run(arg);
+    return NULL;
+}
+
+static void start(fixture_t *f, uint32_t queue_max, bool run_worker)
+{
+    memset(f, 0, sizeof *f);
+    nd_clock_t *clock = nd_clock_os();
+    nd_xsim_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cr_assert_eq(nd_instrument_init(&cfg.inst, "BTCUSDT", "xsim"), ND_OK);
+    cfg.quote_balance = 10000 * E8;
+    cfg.base_balance = E8;
+    cfg.fee_bps = 10;
+    nd_synth_ticks_config_default(&cfg.synth);
+    cfg.synth.step_ns = 100 * ND_NS_PER_MS;
+    cfg.synth.events = 1000000000;
+    char err[256] = "", url[64];
+    cr_assert_eq(nd_xsim_create(&cfg, nd_clock_now_ns(clock), &f->x, err, sizeof err), ND_OK);
+    nd_xsim_api_config_t acfg = {.api_key = "ex-key", .api_secret = "ex-secret",
+                                  .weight_limit = 10000000}; /* polling every 10 ms */
+    cr_assert_eq(nd_xsim_api_create(f->x, &acfg, &f->api), ND_OK);
+    nd_xsim_server_config_t scfg = {.bind = "127.0.0.1", .market_step_ns = 50 * ND_NS_PER_MS,
+                                    .clock = clock};
+    int port = 0;
+    cr_assert_eq(nd_xsim_server_open(f->api, f->x, &scfg, &f->server, &port, err, sizeof err),
+                 ND_OK);
+    cr_assert_eq(pthread_create(&f->thread, NULL, serve, f->server), 0);
+    nd_secret_t sec;
+    memset(&sec, 0, sizeof sec);
+    strcpy(sec.api_key, "ex-key");
+    strcpy(sec.api_secret, "ex-secret");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    nd_binance_rest_config_t rcfg = {.base_url = url, .secret = &sec, .recv_window_ms = 1000,
+                                     .weight_limit_1m = 10000000};
+    cr_assert_eq(nd_binance_rest_create(&rcfg, clock, &f->rest, err, sizeof err), ND_OK);
+    cr_assert_eq(nd_binance_rest_sync_time(f->rest, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_binance_rest_load_filters(f->rest, "BTCUSDT", err, sizeof err), ND_OK);
+    snprintf(f->path, sizeof f->path, "/tmp/nd-exec-test-%d.journal", (int)getpid());
+    unlink(f->path);
+    cr_assert_eq(nd_journal_open(f->path, NULL, NULL, &f->journal, err, sizeof err), ND_OK);
+    f->local = nd_calloc(1, sizeof *f->local);
+    nd_binance_exec_config_t ecfg = {.rest = f->rest, .journal = f->journal, .local = f->local,
+                                     .clock = clock, .symbol = "BTCUSDT", .assets = assets,
+                                     .tag = "t", .run = 1, .recv_window_ms = 1000,
+                                     .queue_max = queue_max,
+                                     .poll_interval_ns = 10 * ND_NS_PER_MS};
+    cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
+    nd_recon_policy_t policy;
+    nd_recon_policy_default(&policy);
+    size_t n;
+    bool halt;
+    cr_assert_eq(nd_binance_exec_recover(f->exec, &policy, false, NULL, 0, &n, &halt, err,
+                                         sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(n, 0);
+    if (run_worker)
+        cr_assert_eq(nd_binance_exec_start(f->exec), ND_OK);
+    f->venue = nd_binance_exec_venue(f->exec);
+}
+
+static void stop(fixture_t *f)
+{
+    nd_binance_exec_destroy(f->exec);
+    nd_journal_close(f->journal);
+    nd_binance_rest_destroy(f->rest);
+    nd_xsim_server_stop(f->server);
+    pthread_join(f->thread, NULL);
+    nd_xsim_server_close(f->server);
+    nd_xsim_api_destroy(f->api);
+    nd_xsim_destroy(f->x);
+    nd_free(f->local);
+    unlink(f->path);
+}
+
+/* Polls for up to ms until an update of kind arrives (collecting every update into got). */
+static bool wait_for(fixture_t *f, nd_order_update_kind_t kind, nd_order_update_t *got, size_t *n,
+                     int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        size_t count = 0;
+        f->venue.ops->poll(f->venue.self, 0, got + *n, 64 - *n, &count);
+        *n += count;
+        for (size_t k = 0; k < *n; k++)
+            if (got[k].kind == kind)
+                return true;
+        usleep(1000);
+    }
+    return false;
+}
+
+static nd_order_t limit(uint64_t client_id, nd_side_t side, nd_order_type_t type, int64_t px,
+                        int64_t qty)
+{
+    nd_order_intent_t in = {.side = side, .type = type, .px = px, .qty = qty};
+    nd_order_t o;
+    nd_order_init(&o, client_id, &in, 0, 0);
+    return o;
+}
+
+Test(binance_exec, accepted_with_the_venue_id_then_cancelled, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    nd_order_t o = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    nd_order_update_t got[64];
+    size_t n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_ACCEPTED, got, &n, 3000));
+    cr_assert_eq(got[0].client_id, 1);
+    const nd_xsim_user_order_t *vo = nd_xsim_order_by_client_id(f.x, "ndt-1-0-1");
+    cr_assert_not_null(vo);
+    cr_assert_eq(got[0].venue_id, (uint64_t)vo->id);
+    cr_assert_eq(f.venue.ops->open_count(f.venue.self), 1);
+    cr_assert_eq(f.venue.ops->cancel(f.venue.self, 1, 0), ND_OK);
+    cr_assert_eq(f.venue.ops->cancel(f.venue.self, 99, 0), ND_ENOTFOUND);
+    cr_assert(wait_for(&f, ND_UPDATE_CANCELLED, got, &n, 3000));
+    cr_assert_eq(f.local->orders[0].status, ND_RECON_CANCELLED);
+    cr_assert_eq(f.venue.ops->open_count(f.venue.self), 0);
+    stop(&f);
+}
+
+Test(binance_exec, market_order_fills_exactly_once_with_the_venues_numbers, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    nd_order_t o = limit(1, ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000); /* 0.001 BTC */
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    nd_order_update_t got[64];
+    size_t n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_ACCEPTED, got, &n, 3000));
+    int64_t filled = 0;
+    for (int i = 0; i < 3000 && filled < 100000; i++) {
+        filled = 0;
+        wait_for(&f, ND_UPDATE_FILL, got, &n, 1);
+        for (size_t k = 0; k < n; k++)
+            filled += got[k].kind == ND_UPDATE_FILL ? got[k].fill.qty : 0;
+    }
+    cr_assert_eq(filled, 100000);
+    usleep(100000);
+    wait_for(&f, 99, got, &n, 50); /* more polls: no fill comes twice */
+    size_t fills = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (got[k].kind != ND_UPDATE_FILL)
+            continue;
+        const nd_xsim_trade_t *t = nd_xsim_trade_at(f.x, fills++);
+        const nd_fill_t *fl = &got[k].fill;
+        cr_assert_eq(fl->client_id, 1);
+        cr_assert_eq(fl->px, t->px);
+        cr_assert_eq(fl->qty, t->qty);
+        cr_assert_eq(fl->notional, t->quote_qty);
+        cr_assert_eq(fl->side, ND_SIDE_BUY);
+        cr_assert(!fl->maker);
+        cr_assert_eq(fl->fee, (t->commission * t->px + E8 / 2) / E8); /* base fee at the fill px */
+    }
+    cr_assert_eq(fills, nd_xsim_trade_count(f.x));
+    cr_assert_eq(f.local->booked_count, fills);
+    stop(&f);
+}
+
+Test(binance_exec, a_venue_reject_comes_back_with_its_reason, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    nd_order_t o = limit(1, ND_SIDE_SELL, ND_ORDER_LIMIT, 90000 * E8, 50 * E8); /* no such BTC */
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    nd_order_update_t got[64];
+    size_t n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_REJECTED, got, &n, 3000));
+    cr_assert_eq(got[0].reason, ND_REJECT_INSUFFICIENT_FUNDS);
+    cr_assert_eq(f.local->orders[0].status, ND_RECON_REJECTED);
+    stop(&f);
+}
+
+Test(binance_exec, filter_rejects_and_a_full_queue_send_and_journal_nothing, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 1, false); /* the worker does not run: the queue holds one request */
+    int64_t seq = nd_journal_last_seq(f.journal);
+    nd_order_t bad = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 30000 * E8, 1); /* below the lot */
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &bad, 0), ND_OK);
+    nd_order_update_t got[64];
+    size_t n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_REJECTED, got, &n, 10));
+    cr_assert_eq(got[0].reason, ND_REJECT_INVALID_QUANTITY);
+    cr_assert_eq(nd_journal_last_seq(f.journal), seq);
+    nd_order_t a = limit(2, ND_SIDE_BUY, ND_ORDER_LIMIT, 30000 * E8, 100000);
+    nd_order_t b = limit(3, ND_SIDE_BUY, ND_ORDER_LIMIT, 30000 * E8, 100000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &a, 0), ND_OK);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &b, 0), ND_EFULL);
+    cr_assert_eq(nd_journal_last_seq(f.journal), seq + 1);
+    cr_assert_eq(f.local->order_count, 1);
+    cr_assert_eq(nd_binance_exec_pending(f.exec), 1);
+    nd_binance_exec_stats_t st;
+    nd_binance_exec_stats(f.exec, &st);
+    cr_assert_eq(st.queue_full, 1);
+    stop(&f);
+}
+
+static void fold(void *ctx, const nd_journal_rec_t *rec)
+{
+    cr_assert_eq(nd_recon_local_fold(ctx, rec, &assets, 1), ND_OK);
+}
+
+Test(binance_exec, the_journal_replays_to_the_same_local_view, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    nd_order_t a = limit(1, ND_SIDE_BUY, ND_ORDER_MARKET, 0, 50000);
+    nd_order_t b = limit(2, ND_SIDE_SELL, ND_ORDER_LIMIT, 90000 * E8, 50000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &a, 0), ND_OK);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &b, 0), ND_OK);
+    nd_order_update_t got[64];
+    size_t n = 0;
+    for (int i = 0; i < 3000 && (f.local->orders[0].filled_qty < 50000 ||
+                                 f.local->orders[1].status != ND_RECON_OPEN); i++)
+        wait_for(&f, 99, got, &n, 1);
+    cr_assert_eq(f.local->orders[0].filled_qty, 50000);
+    char err[256];
+    nd_journal_t *again = NULL;
+    nd_recon_local_t *view = nd_calloc(1, sizeof *view);
+    cr_assert_eq(nd_journal_open(f.path, fold, view, &again, err, sizeof err), ND_OK);
+    nd_journal_close(again);
+    cr_assert_eq(memcmp(view, f.local, sizeof *view), 0);
+    nd_free(view);
+    stop(&f);
+}
+
+Test(binance_exec, a_long_session_compacts_the_local_view_and_keeps_tracking, .timeout = 120)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    nd_order_t keep = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &keep, 0), ND_OK);
+    nd_order_update_t got[64];
+    size_t n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_ACCEPTED, got, &n, 3000));
+    /* More orders than the view holds, each refused by the venue (no such BTC): all done. */
+    uint64_t total = ND_RECON_ORDERS_MAX + 100;
+    for (uint64_t k = 2; k <= total; k++) {
+        nd_order_t o = limit(k, ND_SIDE_SELL, ND_ORDER_LIMIT, 90000 * E8, 50 * E8);
+        nd_err_t rc;
+        while ((rc = f.venue.ops->submit(f.venue.self, &o, 0)) == ND_EFULL) {
+            n = 0;
+            wait_for(&f, 99, got, &n, 1);
+        }
+        cr_assert_eq(rc, ND_OK);
+    }
+    for (int i = 0; i < 5000 && nd_binance_exec_pending(f.exec) > 0; i++) {
+        n = 0;
+        wait_for(&f, 99, got, &n, 1);
+    }
+    cr_assert_leq(f.local->order_count, ND_RECON_ORDERS_MAX);
+    cr_assert_lt(f.local->order_count, 200);
+    cr_assert_eq(f.venue.ops->open_count(f.venue.self), 1); /* the first order, still working */
+    cr_assert_eq(f.venue.ops->cancel(f.venue.self, 1, 0), ND_OK);
+    n = 0;
+    cr_assert(wait_for(&f, ND_UPDATE_CANCELLED, got, &n, 3000));
+    cr_assert_eq(got[n - 1].client_id, 1);
+    nd_binance_exec_stats_t st;
+    nd_binance_exec_stats(f.exec, &st);
+    cr_assert_eq(st.rejected, total - 1);
+    stop(&f);
+}

@@ -18,6 +18,7 @@
 #define NODERR_LIVE_H
 
 #include "noderr/backtest.h"
+#include "noderr/binance.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
 #include "noderr/feed_monitor.h"
@@ -54,6 +55,7 @@ typedef enum nd_live_clock {
 } nd_live_clock_t;
 
 typedef struct nd_live_config {
+    bool live;                        /* `noderr live`: real orders (set by the command) */
     char path[ND_LIVE_PATH_MAX];      /* the config file, for messages */
     char name[64];                    /* session name: [A-Za-z0-9_.-], ids and status */
     char state_dir[ND_LIVE_PATH_MAX]; /* status.json, session.pid; default "noderr-NAME" */
@@ -61,6 +63,8 @@ typedef struct nd_live_config {
     char rest_url[ND_LIVE_URL_MAX];   /* default https://api.binance.com */
     char ws_url[ND_LIVE_URL_MAX];     /* default wss://stream.binance.com:9443 */
     char secrets_file[ND_LIVE_PATH_MAX]; /* "" : NODERR_BINANCE_* variables (live mode only) */
+    nd_binance_key_type_t key_type;   /* how the API key signs (hmac, ed25519, rsa) */
+    char order_tag[8];                /* client order ids' tag, [a-z0-9]{1,6} (reconcile.h) */
     /* The symbols, as the venue spells them ("BTCUSDT"), in instrument order: bt.symbol, then
      * bt.more[].symbol. */
     char venue_symbols[ND_VENUES_MAX][ND_NAME_MAX];

@@ -169,13 +169,13 @@ nd_err_t nd_jcfg_fixed(nd_jcfg_t *c, json_t *obj, const char *field, int decimal
     int64_t x;
     nd_err_t rc = nd_fixed_parse(text, strlen(text), decimals, &x);
     if (rc != ND_OK) {
-        char why[96];
+        char why[160];
         snprintf(why, sizeof why, "'%s' is not a decimal with at most %d places%s", text, decimals,
                  rc == ND_EOVERFLOW ? " (too large)" : "");
         return nd_jcfg_bad(c, field, why);
     }
     if (x < lo || x > hi) {
-        char why[96], a[24], b[24];
+        char why[160], a[24], b[24];
         nd_fixed_format(lo, decimals, a, sizeof a);
         nd_fixed_format(hi, decimals, b, sizeof b);
         snprintf(why, sizeof why, "%s is outside [%s, %s]", text, a, b);

@@ -28,6 +28,7 @@ int nd_cmd_indicator(int argc, char **argv);
 int nd_cmd_strategy(int argc, char **argv);
 int nd_cmd_exchange_sim(int argc, char **argv);
 int nd_cmd_paper(int argc, char **argv);
+int nd_cmd_live(int argc, char **argv);
 int nd_cmd_status(int argc, char **argv);
 int nd_cmd_kill(int argc, char **argv);
 int nd_cmd_anomaly(int argc, char **argv);

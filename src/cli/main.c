@@ -31,6 +31,7 @@ static const command_t commands[] = {
     {"decode", nd_cmd_decode, "print the normalised events of a recorded venue stream"},
     {"sign", nd_cmd_sign, "sign a request payload as a venue expects"},
     {"paper", nd_cmd_paper, "paper trading on a venue's live market data (docs/live.md)"},
+    {"live", nd_cmd_live, "live trading with the venue's order adapters (docs/live.md)"},
     {"status", nd_cmd_status, "the state of a running paper or live session"},
     {"kill", nd_cmd_kill, "engage the kill switch of a running session"},
     {"exchange-sim", nd_cmd_exchange_sim, "a local Binance Spot REST exchange with a matching engine"},

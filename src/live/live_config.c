@@ -55,7 +55,7 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     if (!v)
         return nd_jcfg_bad(c, NULL, "missing: the venue to trade on ({\"name\": \"binance\"})");
     static const char *const keys[] = {"name", "rest_url", "ws_url", "secrets_file",
-                                       "exchange_info", NULL};
+                                       "exchange_info", "key_type", "order_tag", NULL};
     if (json_object_get(v, "api_key") || json_object_get(v, "api_secret") ||
         json_object_get(v, "secret") || json_object_get(v, "private_key"))
         return nd_jcfg_bad(c, NULL, "secrets never go in the config: set NODERR_BINANCE_API_KEY "
@@ -69,6 +69,17 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
                           sizeof cfg->secrets_file)) != ND_OK ||
         (rc = nd_jcfg_bool(c, v, "exchange_info", &cfg->exchange_info)) != ND_OK)
         return rc;
+    char key_type[16] = "";
+    if ((rc = nd_jcfg_str(c, v, "key_type", key_type, sizeof key_type)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "order_tag", cfg->order_tag, sizeof cfg->order_tag)) != ND_OK)
+        return rc;
+    if (key_type[0] && nd_binance_key_type_parse(key_type, &cfg->key_type) != ND_OK)
+        return nd_jcfg_bad(c, "key_type", "must be hmac, ed25519 or rsa");
+    for (const char *p = cfg->order_tag; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+            return nd_jcfg_bad(c, "order_tag", "1 to 6 of a-z and 0-9");
+    if (strlen(cfg->order_tag) > 6)
+        return nd_jcfg_bad(c, "order_tag", "1 to 6 of a-z and 0-9");
     if (nd_venue_parse(name, &cfg->venue) != ND_OK || cfg->venue != ND_VENUE_BINANCE)
         return nd_jcfg_bad(c, "name", "must be \"binance\" (Coinbase sessions are not built yet)");
     if (strncmp(cfg->rest_url, "http://", 7) != 0 && strncmp(cfg->rest_url, "https://", 8) != 0)
@@ -372,6 +383,13 @@ static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         return nd_jcfg_bad(c, "name", "missing, or not made of letters, digits, '-', '_', '.'");
     if (cfg->state_dir[0] == '\0')
         snprintf(cfg->state_dir, sizeof cfg->state_dir, "noderr-%s", cfg->name);
+    size_t t = 0; /* the order tag's default: the name's first letters and digits */
+    for (const char *p = cfg->name; *p && t < 6; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+            cfg->order_tag[t++] = *p;
+        else if (*p >= 'A' && *p <= 'Z')
+            cfg->order_tag[t++] = (char)(*p - 'A' + 'a');
+    snprintf(cfg->order_tag + t, sizeof cfg->order_tag - t, "%s", t ? "" : "nd");
     if (clock[0] && strcmp(clock, "venue") == 0)
         cfg->clock = ND_LIVE_CLOCK_VENUE;
     else if (clock[0] && strcmp(clock, "local") != 0)

@@ -5,9 +5,24 @@
 
 #include "noderr/binance.h"
 #include "noderr/live.h"
+#include "noderr/reconcile.h"
 #include "noderr/store.h"
 
 #include <uv.h>
+
+/* One symbol's live order venue (session_live.c). */
+typedef struct nd_live_leg {
+    nd_binance_rest_t *rest;        /* the adapter's worker sends with it once started */
+    nd_journal_t *journal;
+    nd_recon_local_t *local;        /* the journal's view, kept current by the adapter */
+    nd_binance_exec_t *exec;
+    nd_exec_venue_t venue;          /* the engine's view, named binance-K */
+    nd_recon_instrument_t assets;
+    uint32_t runs;                  /* RUN records replayed, then this start's number */
+    nd_err_t fold_rc;               /* the first record that did not fold */
+    nd_recon_trade_t *fills;        /* the journal's FILL records, for the portfolio */
+    size_t fill_count, fill_cap;
+} nd_live_leg_t;
 
 struct nd_live_session {
     const nd_live_config_t *cfg;
@@ -42,6 +57,9 @@ struct nd_live_session {
     nd_recorder_t *recorder;
     const char *strategy_names[ND_STRATEGIES_MAX];
     nd_instrument_t store_insts[ND_VENUES_MAX]; /* the recorder's names, borrowed by it */
+    nd_live_leg_t legs[ND_VENUES_MAX];  /* live mode: one order venue per symbol */
+    int64_t recon_diffs;            /* differences reconciliation resolved at start */
+    int64_t restored_fills;         /* journal fills booked into the portfolio at start */
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for
@@ -65,5 +83,14 @@ nd_err_t nd__live_store_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_store_close(nd_live_session_t *s, char *err, size_t err_len);
 /* An operator action into the store (session start and stop, kill switch), if there is one. */
 void nd__live_record_action(nd_live_session_t *s, const char *action, const char *detail);
+
+/* Live mode: secrets, then per symbol the REST client, the journal replay, a RUN record, the
+ * adapter reconciled and started; the venues go into bt.ticks.live_venues. */
+nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len);
+/* Live mode, after the run opened: every journaled fill of this session's strategies booked
+ * into the portfolio (positions, cash and fees as the venue executed them). */
+nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len);
+/* Stops the adapters' workers and frees the venues, journals and views. */
+void nd__live_venues_close(nd_live_session_t *s);
 
 #endif

@@ -1,11 +1,12 @@
-/* session.c: a paper trading session on a libuv event loop (live.h).
+/* session.c: a paper or live trading session on a libuv event loop (live.h).
  *
  * The loop owns: the venue's market stream (libwebsockets serving its socket on this loop),
  * a 20 ms housekeeping timer (the stream's reconnect timers, feed staleness, the graceful stop,
  * the session's duration), the status timer, and the signals (SIGTERM/SIGINT: graceful stop;
  * SIGUSR1: the kill switch). Each trade and best bid/offer of the stream becomes one market
  * event pushed through the event-level run (backtest.h), the very path an event-level backtest
- * takes, so paper fills come from the L2 simulated venue with the backtest's model.
+ * takes, so paper fills come from the L2 simulated venue with the backtest's model; in live mode
+ * the same engine trades through the venue's order adapters (session_live.c).
  *
  * Time: the engine's time is each event's receive time on the live clock, or with clock
  * "venue" the venue's own timestamps (live.h). It never goes back: an event older than the
@@ -137,7 +138,7 @@ static nd_err_t add_feeds(nd_live_session_t *s, int64_t now_ns)
     nd_err_t rc = ND_OK;
     for (uint32_t k = 0; rc == ND_OK && k < s->cfg->symbol_count; k++) {
         char name[ND_NAME_MAX];
-        snprintf(name, sizeof name, "binance:%s", s->cfg->venue_symbols[k]);
+        snprintf(name, sizeof name, "binance:%.23s", s->cfg->venue_symbols[k]);
         uint32_t index;
         rc = nd_feed_monitor_add(&s->monitor, name, now_ns, &index);
     }
@@ -389,8 +390,12 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = load_rules(s, err, err_len);
     if (rc == ND_OK)
         rc = nd__live_store_open(s, err, err_len);
+    if (rc == ND_OK && cfg->live)
+        rc = nd__live_venues_open(s, err, err_len);
     if (rc == ND_OK)
         rc = nd_event_run_open(&s->bt, result, &s->run, err, err_len);
+    if (rc == ND_OK && cfg->live)
+        rc = nd__live_positions_restore(s, err, err_len);
     if (rc == ND_OK)
         rc = start_loop(s, err, err_len);
     if (rc == ND_OK)
@@ -402,8 +407,10 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         return rc;
     }
     nd__live_record_action(s, "session_start", cfg->path);
-    ND_LOG(ND_LOG_INFO, "event=session_start mode=paper name=%s symbols=%u first=%s ws=%s",
-           cfg->name, cfg->symbol_count, cfg->venue_symbols[0], cfg->ws_url);
+    ND_LOG(ND_LOG_INFO, "event=session_start mode=%s name=%s symbols=%u first=%s ws=%s "
+           "reconciled=%lld restored_fills=%lld", cfg->live ? "live" : "paper", cfg->name,
+           cfg->symbol_count, cfg->venue_symbols[0], cfg->ws_url, (long long)s->recon_diffs,
+           (long long)s->restored_fills);
     *out = s;
     return ND_OK;
 }
@@ -458,6 +465,7 @@ nd_err_t nd_live_session_close(nd_live_session_t *s, char *err, size_t err_len)
         rc = nd_event_run_close(s->run, why, sizeof why);
         s->run = NULL;
     }
+    nd__live_venues_close(s); /* the engine (in the result) no longer calls them */
     nd_err_t src = nd__live_store_close(s, rc == ND_OK ? why : NULL, sizeof why);
     if (rc == ND_OK)
         rc = src;

@@ -172,7 +172,9 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     const nd_engine_stats_t *st = nd_engine_stats(e);
     int64_t now = nd_clock_now_ns(s->clock);
     json_t *j = json_object();
-    json_object_set_new(j, "mode", json_string("paper"));
+    json_object_set_new(j, "mode", json_string(s->cfg->live ? "live" : "paper"));
+    json_object_set_new(j, "reconciled_at_start", json_integer(s->recon_diffs));
+    json_object_set_new(j, "fills_restored_at_start", json_integer(s->restored_fills));
     json_object_set_new(j, "name", json_string(s->cfg->name));
     json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
     json_object_set_new(j, "state", json_string(s->fatal != ND_OK ? "failed"

@@ -217,7 +217,7 @@ Test(binance_ws, request_text)
     char buf[128];
     const char *s[] = {"BTCUSDT@aggTrade", "btcusdt@depth"};
     size_t n = nd_binance_ws_request(false, s, 2, 7, buf, sizeof buf);
-    cr_assert_str_eq(buf, "{\"method\":\"UNSUBSCRIBE\",\"params\":[\"btcusdt@aggtrade\",\"btcusdt@depth\"],"
+    cr_assert_str_eq(buf, "{\"method\":\"UNSUBSCRIBE\",\"params\":[\"btcusdt@aggTrade\",\"btcusdt@depth\"],"
                           "\"id\":7}");
     cr_assert_eq(n, strlen(buf));
     cr_assert_eq(nd_binance_ws_request(true, s, 2, 7, buf, 20), 0);

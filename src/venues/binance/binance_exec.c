@@ -461,10 +461,17 @@ static void book_trade(nd_binance_exec_t *x, const nd_recon_trade_t *vt, int64_t
     u->client_id = client_id;
     u->venue_id = (uint64_t)vt->venue_order_id;
     u->ts_ns = now_ns;
-    nd_fill_t *f = &u->fill;
+    nd_binance_exec_fill_of(vt, client_id, strategy, x->cfg.instrument_id, &u->fill);
+    x->stats.fills++;
+}
+
+void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, uint64_t client_id, uint32_t strategy,
+                             uint32_t instrument_id, nd_fill_t *f)
+{
+    memset(f, 0, sizeof *f);
     f->client_id = client_id;
     f->venue_id = (uint64_t)vt->venue_order_id;
-    f->instrument_id = x->cfg.instrument_id;
+    f->instrument_id = instrument_id;
     f->strategy_index = strategy;
     f->side = vt->side;
     f->maker = vt->maker;
@@ -477,7 +484,6 @@ static void book_trade(nd_binance_exec_t *x, const nd_recon_trade_t *vt, int64_t
     if (vt->side == ND_SIDE_BUY &&
         nd_fixed_mul_div(vt->commission, vt->px, 100000000, ND_ROUND_HALF_EVEN, &f->fee) != ND_OK)
         f->fee = 0;
-    x->stats.fills++;
 }
 
 static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)

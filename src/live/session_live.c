@@ -1,0 +1,194 @@
+/* session_live.c: the live side of a session (`noderr live`): one Binance order adapter per
+ * symbol (binance.h "The live order venue"), each with its REST client, its order journal in the
+ * state directory and its local view, brought up in the order that keeps orders from being lost
+ * or doubled:
+ *   1. the journal is replayed into the local view (and its FILL records kept);
+ *   2. a RUN record is appended (this start's number: a new run gives new client order ids);
+ *   3. the adapter reconciles the local view with the venue (open orders, unanswered intents,
+ *      trades since the last one seen, balances), journaling and applying every difference, and
+ *      cancels whatever of ours is still open (a restart does not resume its orders: the
+ *      strategies place them again);
+ *   4. its worker starts; the engine trades through it.
+ * After the engine starts, every fill the journal holds is booked into the portfolio, so the
+ * strategies' positions, cash and fees after a restart (even after kill -9) are those the venue
+ * executed. */
+#include "live_int.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/log.h"
+#include "noderr/portfolio.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void fold(void *ctx, const nd_journal_rec_t *rec)
+{
+    nd_live_leg_t *leg = ctx;
+    if (rec->kind == ND_JOURNAL_RUN)
+        leg->runs = rec->run;
+    if (leg->fold_rc == ND_OK)
+        leg->fold_rc = nd_recon_local_fold(leg->local, rec, &leg->assets, 1);
+    if (rec->kind != ND_JOURNAL_FILL || leg->fold_rc != ND_OK)
+        return;
+    nd_recon_trade_t *grown = nd_array_grow(leg->fills, &leg->fill_cap, leg->fill_count + 1,
+                                            sizeof *grown, 64);
+    if (!grown) {
+        leg->fold_rc = ND_ENOMEM;
+        return;
+    }
+    leg->fills = grown;
+    leg->fills[leg->fill_count++] = rec->trade;
+}
+
+static nd_err_t leg_journal(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k, char *err,
+                            size_t err_len)
+{
+    char path[ND_LIVE_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/journal-%s.bin", s->cfg->state_dir, s->cfg->venue_symbols[k]);
+    nd_err_t rc = nd_journal_open(path, fold, leg, &leg->journal, err, err_len);
+    if (rc == ND_OK && leg->fold_rc != ND_OK) {
+        nd_err_put(err, err_len, "journal %s does not replay: %s", path,
+                   nd_strerror(leg->fold_rc));
+        rc = leg->fold_rc;
+    }
+    if (rc != ND_OK)
+        return rc;
+    nd_journal_rec_t run = {.kind = ND_JOURNAL_RUN, .run = leg->runs + 1,
+                            .ts_ns = nd_clock_now_ns(s->clock)};
+    snprintf(run.tag, sizeof run.tag, "%s", s->cfg->order_tag);
+    rc = nd_journal_append(leg->journal, &run, err, err_len);
+    if (rc == ND_OK)
+        rc = nd_journal_sync(leg->journal);
+    leg->runs = run.run;
+    return rc;
+}
+
+static nd_err_t leg_recover(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k, char *err,
+                            size_t err_len)
+{
+    nd_recon_policy_t policy;
+    nd_recon_policy_default(&policy);
+    nd_recon_diff_t diffs[64];
+    size_t n = 0;
+    bool halt = false;
+    nd_err_t rc = nd_binance_exec_recover(leg->exec, &policy, true, diffs, 64, &n, &halt, err,
+                                          err_len);
+    if (rc != ND_OK)
+        return rc;
+    for (size_t d = 0; d < n && d < 64; d++)
+        ND_LOG(ND_LOG_WARN, "event=reconciled symbol=%s kind=%s resolution=%s clid=%s",
+               s->cfg->venue_symbols[k], nd_recon_kind_name(diffs[d].kind),
+               nd_recon_resolution_name(diffs[d].resolution), diffs[d].order.clid);
+    s->recon_diffs += (int64_t)n;
+    if (halt) {
+        nd_err_put(err, err_len, "reconciliation of %s found a difference that halts (see the "
+                   "log): resolve it at the venue, then start again", s->cfg->venue_symbols[k]);
+        return ND_ESTATE;
+    }
+    return nd_binance_exec_start(leg->exec);
+}
+
+static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t k, char *err,
+                         size_t err_len)
+{
+    nd_live_leg_t *leg = &s->legs[k];
+    nd_instrument_t inst;
+    const char *symbol = k == 0 ? s->bt.symbol : s->bt.more[k - 1].symbol;
+    if (nd_instrument_init(&inst, symbol, "binance") != ND_OK)
+        return ND_EINVAL;
+    snprintf(leg->assets.base, sizeof leg->assets.base, "%s", inst.base);
+    snprintf(leg->assets.quote, sizeof leg->assets.quote, "%s", inst.quote);
+    leg->local = nd_calloc(1, sizeof *leg->local);
+    if (!leg->local)
+        return ND_ENOMEM;
+    nd_binance_rest_config_t rc_cfg = {.base_url = s->cfg->rest_url, .secret = sec,
+                                       .key_type = s->cfg->key_type};
+    const char *v = s->cfg->venue_symbols[k];
+    nd_err_t rc = nd_binance_rest_create(&rc_cfg, s->clock, &leg->rest, err, err_len);
+    if (rc == ND_OK)
+        rc = nd_binance_rest_sync_time(leg->rest, err, err_len);
+    if (rc == ND_OK)
+        rc = nd_binance_rest_load_filters(leg->rest, v, err, err_len);
+    if (rc == ND_OK)
+        rc = leg_journal(s, leg, k, err, err_len);
+    nd_binance_exec_config_t ecfg = {.rest = leg->rest, .journal = leg->journal,
+                                     .local = leg->local, .clock = s->clock, .symbol = v,
+                                     .instrument_id = k, .assets = leg->assets,
+                                     .tag = s->cfg->order_tag, .run = leg->runs,
+                                     .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
+                                     .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2};
+    if (rc == ND_OK)
+        rc = nd_binance_exec_create(&ecfg, &leg->exec, err, err_len);
+    if (rc == ND_OK)
+        rc = leg_recover(s, leg, k, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    leg->venue = nd_binance_exec_venue(leg->exec);
+    /* One adapter per symbol: each needs its own name, since instruments route by name. */
+    snprintf(leg->venue.facts.name, sizeof leg->venue.facts.name, "binance-%u", k);
+    s->bt.ticks.live_venues[k] = &leg->venue;
+    return ND_OK;
+}
+
+nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
+{
+    nd_secret_t sec;
+    char why[256] = "";
+    nd_err_t rc = nd_secret_load("binance", s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL,
+                                 &sec, why, sizeof why);
+    if (rc != ND_OK) {
+        nd_err_put(err, err_len, "live trading needs the account's API key: %s", why);
+        return rc;
+    }
+    for (uint32_t k = 0; rc == ND_OK && k < s->cfg->symbol_count; k++) {
+        char leg_err[400] = "";
+        rc = leg_open(s, &sec, k, leg_err, sizeof leg_err);
+        if (rc != ND_OK)
+            nd_err_put(err, err_len, "%s: %s", s->cfg->venue_symbols[k],
+                       leg_err[0] ? leg_err : nd_strerror(rc));
+    }
+    nd_secret_wipe(&sec);
+    return rc;
+}
+
+nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len)
+{
+    nd_portfolio_t *p = nd_engine_portfolio(nd_event_run_engine(s->run));
+    for (uint32_t k = 0; k < s->cfg->symbol_count; k++) {
+        nd_live_leg_t *leg = &s->legs[k];
+        for (size_t t = 0; t < leg->fill_count; t++) {
+            const nd_recon_trade_t *tr = &leg->fills[t];
+            uint32_t strategy = 0;
+            uint64_t client_id = 0;
+            if (nd_clid_parse(s->cfg->order_tag, tr->clid, NULL, &strategy, &client_id) != ND_OK ||
+                (strategy >= nd_engine_strategy_count(nd_event_run_engine(s->run)) &&
+                 strategy != ND_STRATEGY_RISK))
+                continue; /* not one of this session's strategies' orders */
+            nd_fill_t f;
+            nd_binance_exec_fill_of(tr, client_id, strategy, k, &f);
+            nd_err_t rc = nd_portfolio_apply_fill(p, &f);
+            if (rc != ND_OK) {
+                nd_err_put(err, err_len, "%s: the journal's fill of trade %lld does not book: %s",
+                           s->cfg->venue_symbols[k], (long long)tr->trade_id, nd_strerror(rc));
+                return rc;
+            }
+            s->restored_fills++;
+        }
+    }
+    return ND_OK;
+}
+
+void nd__live_venues_close(nd_live_session_t *s)
+{
+    for (uint32_t k = 0; k < ND_VENUES_MAX; k++) {
+        nd_live_leg_t *leg = &s->legs[k];
+        nd_binance_exec_destroy(leg->exec);
+        if (leg->journal)
+            nd_journal_close(leg->journal);
+        nd_binance_rest_destroy(leg->rest);
+        nd_free(leg->local);
+        nd_free(leg->fills);
+        memset(leg, 0, sizeof *leg);
+    }
+}

@@ -68,8 +68,7 @@ static int paper_option(void *ctx, int opt, const char *arg)
 
 static const char *const kind_option[] = {"", "--strategy", "--strategy-lib", "--strategy-file"};
 
-/* Resolves the config's strategies into cfg->bt.strategies with their parameters. */
-static int resolve_strategies(nd_live_config_t *cfg)
+int nd_cli_live_strategies(nd_live_config_t *cfg, const char *cmd)
 {
     for (uint32_t k = 0; k < cfg->strategy_count; k++) {
         const nd_live_strategy_t *ls = &cfg->strategies[k];
@@ -77,7 +76,7 @@ static int resolve_strategies(nd_live_config_t *cfg)
         int64_t unused;
         if (nd_cli_strategy_lookup(kind_option[ls->kind], ls->spec, ND_CLI_STRATEGY_EVENTS,
                                    &spec->def, &unused) != 0) {
-            fprintf(stderr, "noderr paper: %s: strategies[%u]: cannot load '%s'\n", cfg->path, k,
+            fprintf(stderr, "noderr %s: %s: strategies[%u]: cannot load '%s'\n", cmd, cfg->path, k,
                     ls->spec);
             return -1;
         }
@@ -94,8 +93,8 @@ static int resolve_strategies(nd_live_config_t *cfg)
             else
                 snprintf(kv, sizeof kv, "%s=", key);
             if (nd_strategy_param_set(spec->def, spec->params, kv, why, sizeof why) != ND_OK) {
-                fprintf(stderr, "noderr paper: %s: strategies[%u].params.%s: %s\n", cfg->path, k,
-                        key, why);
+                fprintf(stderr, "noderr %s: %s: strategies[%u].params.%s: %s\n", cmd, cfg->path,
+                        k, key, why);
                 return -1;
             }
         }
@@ -192,7 +191,7 @@ int nd_cmd_paper(int argc, char **argv)
     int code = ND_EXIT_USAGE;
     if (nd_live_config_load(o.config, cfg, err, sizeof err) != ND_OK)
         fprintf(stderr, "noderr paper: %s\n", err);
-    else if (resolve_strategies(cfg) == 0)
+    else if (nd_cli_live_strategies(cfg, "paper") == 0)
         code = run_paper(cfg, o.json);
     nd_live_config_free(cfg);
     nd_free(cfg);

@@ -22,6 +22,7 @@
 static const char *const top_keys[] = {
     "name", "state_dir", "venue", "symbol", "symbols", "strategies", "capital", "risk", "paper", "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
+    "preflight", /* read by src/launch (preflight.h) */
     NULL,
 };
 

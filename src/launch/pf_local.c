@@ -14,6 +14,7 @@
 #include "noderr/store.h"
 #include "noderr/surveillance.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +156,13 @@ void nd__pf_store_audit(nd__pf_t *pf, nd_preflight_outcome_t *out)
         nd__pf_set(out, pf->set->live ? ND_PF_FAIL : ND_PF_SKIP,
                    "set store.url: live orders must be recorded in the audit chain",
                    "no store.url: nothing is recorded");
+        return;
+    }
+    /* The session creates its state directory before it opens the store (which often lives
+     * there): so does this check. */
+    if (mkdir(pf->cfg->state_dir, 0700) != 0 && errno != EEXIST) {
+        nd__pf_set(out, ND_PF_FAIL, "check state_dir and its parent's permissions",
+                   "state_dir %s: %s", pf->cfg->state_dir, strerror(errno));
         return;
     }
     nd_store_t *st = NULL;

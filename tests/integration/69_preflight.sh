@@ -146,6 +146,7 @@ if [ "$(id -u)" -eq 0 ]; then
     AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
     chmod 755 "$WORK"
     chmod 644 "$WORK/ro.json"
+    mkdir -m 777 "$WORK/ro-state"
 fi
 if [ "$(id -u)" -ne 0 ] || command -v setpriv >/dev/null; then
     expect_rc 1 "${AS[@]}" "$NODERR" preflight --config "$WORK/ro.json"

@@ -284,15 +284,16 @@ static void oracle_judge(nd__pf_t *pf, const nd_chainlink_reading_t *rd, int64_t
     rcfg.min_sources = 1;
     uint32_t index = 0;
     nd_refprice_result_t r = {.status = ND_REFPRICE_HALT};
-    if (st == ND_ORACLE_OK &&
-        nd_chainlink_answer_to_fixed(rd->round.answer, rd->decimals, 8, &px) == ND_OK &&
+    /* refprice judges the age again on its own clock rule: both must hold */
+    if (nd_chainlink_answer_to_fixed(rd->round.answer, rd->decimals, 8, &px) == ND_OK &&
         nd_refprice_init(&rp, pf->set->oracle_feed, &rcfg) == ND_OK &&
         nd_refprice_add_source(&rp, "chainlink", &index) == ND_OK &&
         nd_refprice_update(&rp, index, px, rd->round.updated_at_s * ND_NS_PER_SEC) == ND_OK)
         nd_refprice_compute(&rp, now_ns, &r);
     char text[32];
     nd_fixed_format(px, 8, text, sizeof text);
-    nd__pf_set(out, r.status == ND_REFPRICE_OK ? ND_PF_PASS : ND_PF_FAIL,
+    bool ok = st == ND_ORACLE_OK && r.status == ND_REFPRICE_OK;
+    nd__pf_set(out, ok ? ND_PF_PASS : ND_PF_FAIL,
                "check the RPC endpoint and the feed address; a stale feed must not be traded on",
                "%s %s: %s, price %s, updated %lld s ago (heartbeat %lld s + %lld s), refprice %s",
                pf->set->oracle_feed, rd->description, nd_oracle_status_name(st), text,

@@ -178,4 +178,23 @@ sed -i 's#"preflight": {}#"preflight": {"feed_within_ms": 300}#' "$WORK/silent.j
 expect_rc 1 "$NODERR" preflight --config "$WORK/silent.json"
 grep -qE "^fail feeds_fresh +BTCUSDT: no trade or bookTicker within 300 ms" "$OUT" ||
     fail "$(cat "$OUT")"
+
+FIX="$SHARED/fixtures/chainlink"
+if [ -f "$FIX/eth_call_latestRoundData_ETH-USD_block_26103003.json" ]; then
+    check "an oracle whose last round is older than its heartbeat fails oracle_fresh"
+    python3 "$SOURCE_ROOT/tests/chainlink/rpc_replay.py" good "$WORK/rpc.port" "$FIX" \
+        >"$WORK/rpc.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$WORK/rpc.port" ] && break; sleep 0.05; done
+    [ -s "$WORK/rpc.port" ] || fail "the JSON-RPC replay server did not start"
+    config "$WORK/oracle.json" "" "" "" "{\"oracle\": {\"rpc_url\":
+ \"http://127.0.0.1:$(cat "$WORK/rpc.port")\", \"feed\": \"ETH/USD\"}}"
+    expect_rc 1 "$NODERR" preflight --config "$WORK/oracle.json"
+    # the recorded round (block 26103003, 2026-10-02) is long past ETH/USD's 3600 s heartbeat
+    grep -qE "^fail oracle_fresh +ETH/USD ETH / USD: stale_heartbeat, price [0-9]+\.[0-9]+, updated [0-9]+ s ago \(heartbeat 3600 s \+ 60 s\), refprice halt" \
+        "$OUT" || fail "$(cat "$OUT")"
+    grep -qF "1 check(s) failed: oracle_fresh" "$ERR" || fail "stderr: $(cat "$ERR")"
+else
+    echo "../shared/fixtures/chainlink absent: the oracle check skipped"
+fi
 echo "ok"

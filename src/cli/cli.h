@@ -32,6 +32,7 @@ int nd_cmd_live(int argc, char **argv);
 int nd_cmd_status(int argc, char **argv);
 int nd_cmd_kill(int argc, char **argv);
 int nd_cmd_anomaly(int argc, char **argv);
+int nd_cmd_preflight(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
@@ -116,6 +117,10 @@ int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
 int nd_cli_strategy_lib_list(const char *option, const char *path,
                              const struct nd_strategy_def *const **defs /* OUT */,
                              int *count /* OUT */);
+/* Resolves a session config's strategies (live.h) into cfg->bt.strategies with their
+ * parameters (cmd_paper.c): 0, or -1 with "noderr CMD: FILE: strategies[K]...: why" on stderr. */
+struct nd_live_config;
+int nd_cli_live_strategies(struct nd_live_config *cfg, const char *cmd);
 /* Unloads every library nd_cli_strategy_lookup loaded. */
 void nd_cli_strategy_libs_close(void);
 /* After a run: 1 when a script loaded by --strategy-file failed in a callback (each failure

@@ -81,8 +81,7 @@ static int paper_option(void *ctx, int opt, const char *arg)
 
 static const char *const kind_option[] = {"", "--strategy", "--strategy-lib", "--strategy-file"};
 
-/* Resolves the config's strategies into cfg->bt.strategies with their parameters. */
-static int resolve_strategies(nd_live_config_t *cfg)
+int nd_cli_live_strategies(nd_live_config_t *cfg, const char *cmd)
 {
     for (uint32_t k = 0; k < cfg->strategy_count; k++) {
         const nd_live_strategy_t *ls = &cfg->strategies[k];
@@ -90,7 +89,7 @@ static int resolve_strategies(nd_live_config_t *cfg)
         int64_t unused;
         if (nd_cli_strategy_lookup(kind_option[ls->kind], ls->spec, ND_CLI_STRATEGY_EVENTS,
                                    &spec->def, &unused) != 0) {
-            fprintf(stderr, "noderr paper: %s: strategies[%u]: cannot load '%s'\n", cfg->path, k,
+            fprintf(stderr, "noderr %s: %s: strategies[%u]: cannot load '%s'\n", cmd, cfg->path, k,
                     ls->spec);
             return -1;
         }
@@ -107,8 +106,8 @@ static int resolve_strategies(nd_live_config_t *cfg)
             else
                 snprintf(kv, sizeof kv, "%s=", key);
             if (nd_strategy_param_set(spec->def, spec->params, kv, why, sizeof why) != ND_OK) {
-                fprintf(stderr, "noderr paper: %s: strategies[%u].params.%s: %s\n", cfg->path, k,
-                        key, why);
+                fprintf(stderr, "noderr %s: %s: strategies[%u].params.%s: %s\n", cmd, cfg->path,
+                        k, key, why);
                 return -1;
             }
         }
@@ -210,9 +209,9 @@ static int run_session(const char *command, bool live, int argc, char **argv)
     if (nd_live_config_load(o.config, cfg, err, sizeof err) != ND_OK)
         fprintf(stderr, "noderr %s: %s\n", command, err);
     else if (live && cfg->clock != ND_LIVE_CLOCK_LOCAL)
-        fprintf(stderr, "noderr live: %s: clock: a live session runs on the live clock (\"local\")\n",
-                o.config);
-    else if (resolve_strategies(cfg) == 0) {
+        fprintf(stderr, "noderr live: %s: clock: a live session runs on the live clock "
+                        "(\"local\")\n", o.config);
+    else if (nd_cli_live_strategies(cfg, command) == 0) {
         cfg->live = live;
         code = run_paper(cfg, o.json);
     }

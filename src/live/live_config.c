@@ -24,6 +24,7 @@ static const char *const top_keys[] = {
     "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
     "integrity",
+    "preflight", /* read by src/launch (preflight.h) */
     NULL,
 };
 

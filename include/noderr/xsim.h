@@ -93,6 +93,11 @@ void nd_xsim_book_destroy(nd_xsim_book_t *book);
  * whether the remainder rests (nd_xsim_book_add), expires or is cancelled. */
 void nd_xsim_book_match(nd_xsim_book_t *book, const nd_xsim_order_t *taker,
                         int64_t *filled /* OUT */, nd_xsim_fill_cb fill_cb, void *ctx);
+/* The next public trade id, at least at_least: every trade the exchange prints (a fill of a user
+ * order, a trade of the market source) takes one, so the @trade stream numbers trades in one
+ * increasing sequence as Binance does per symbol; a replay passes its recorded id, kept while no
+ * user fill came in between (then the sequence continues past it). */
+int64_t nd_xsim_book_take_trade_id(nd_xsim_book_t *book, int64_t at_least);
 /* What matching would do without doing it: the quantity fillable up to qty_max at the limit px
  * (0: none) and its cost in sum(px * qty) price*quantity units (a 128-bit value), stopping early
  * when the cost would exceed cost_max (> 0) so that a quote amount can be spent. */

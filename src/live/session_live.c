@@ -135,7 +135,7 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
 {
     nd_secret_t sec;
     char why[256] = "";
-    nd_err_t rc = nd_secret_load("binance", s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL,
+    nd_err_t rc = nd_secret_load("BINANCE", s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL,
                                  &sec, why, sizeof why);
     if (rc != ND_OK) {
         nd_err_put(err, err_len, "live trading needs the account's API key: %s", why);

@@ -102,6 +102,13 @@ static void remove_at(side_book_t *s, size_t index)
     s->count--;
 }
 
+int64_t nd_xsim_book_take_trade_id(nd_xsim_book_t *book, int64_t at_least)
+{
+    if (at_least > book->next_trade_id)
+        book->next_trade_id = at_least;
+    return book->next_trade_id++;
+}
+
 void nd_xsim_book_match(nd_xsim_book_t *book, const nd_xsim_order_t *taker, int64_t *filled,
                         nd_xsim_fill_cb fill_cb, void *ctx)
 {
@@ -115,14 +122,16 @@ void nd_xsim_book_match(nd_xsim_book_t *book, const nd_xsim_order_t *taker, int6
         int64_t q = m->qty < left ? m->qty : left;
         m->qty -= q;
         left -= q;
-        nd_xsim_fill_t f = {.trade_id = book->next_trade_id++, .px = m->px, .qty = q,
-                            .maker = *m, .taker_id = taker->id,
+        nd_xsim_fill_t f = {.px = m->px, .qty = q, .maker = *m, .taker_id = taker->id,
                             .taker_account = taker->account, .taker_side = taker->side};
         if (m->qty == 0)
             remove_at(s, 0);
         bool internal = f.maker.account == ND_XSIM_ACCOUNT_MARKET &&
                         taker->account == ND_XSIM_ACCOUNT_MARKET;
-        if (!internal && fill_cb)
+        if (internal)
+            continue; /* not a trade anyone sees: it takes no trade id */
+        f.trade_id = nd_xsim_book_take_trade_id(book, 0);
+        if (fill_cb)
             fill_cb(ctx, &f);
     }
     *filled = taker->qty - left;

@@ -420,7 +420,10 @@ static void apply_trade(nd_xsim_t *x, const nd_trade_tick_t *t)
                              .px = t->px, .qty = t->qty};
     int64_t filled = 0;
     nd_xsim_book_match(x->book, &taker, &filled, on_fill, x);
-    nd_xsim_public_trade_t pt = {.id = t->trade_id, .px = t->px, .qty = t->qty, .ts_ns = t->ts_ns,
+    /* One sequence for every print, the users' fills included: the recorded id while it fits. */
+    nd_xsim_public_trade_t pt = {.id = nd_xsim_book_take_trade_id(x->book, t->trade_id),
+                                 .px = t->px,
+                                 .qty = t->qty, .ts_ns = t->ts_ns,
                                  .buyer_is_maker = t->aggressor == ND_SIDE_SELL};
     note_trade(x, &pt);
 }

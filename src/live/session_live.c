@@ -22,6 +22,17 @@
 #include <stdio.h>
 #include <string.h>
 
+static nd_err_t keep_fill(nd_live_leg_t *leg, const nd_recon_trade_t *trade)
+{
+    nd_recon_trade_t *grown = nd_array_grow(leg->fills, &leg->fill_cap, leg->fill_count + 1,
+                                            sizeof *grown, 64);
+    if (!grown)
+        return ND_ENOMEM;
+    leg->fills = grown;
+    leg->fills[leg->fill_count++] = *trade;
+    return ND_OK;
+}
+
 static void fold(void *ctx, const nd_journal_rec_t *rec)
 {
     nd_live_leg_t *leg = ctx;
@@ -29,16 +40,11 @@ static void fold(void *ctx, const nd_journal_rec_t *rec)
         leg->runs = rec->run;
     if (leg->fold_rc == ND_OK)
         leg->fold_rc = nd_recon_local_fold(leg->local, rec, &leg->assets, 1);
-    if (rec->kind != ND_JOURNAL_FILL || leg->fold_rc != ND_OK)
-        return;
-    nd_recon_trade_t *grown = nd_array_grow(leg->fills, &leg->fill_cap, leg->fill_count + 1,
-                                            sizeof *grown, 64);
-    if (!grown) {
-        leg->fold_rc = ND_ENOMEM;
-        return;
-    }
-    leg->fills = grown;
-    leg->fills[leg->fill_count++] = rec->trade;
+    bool booked = rec->kind == ND_JOURNAL_FILL ||
+                  (rec->kind == ND_JOURNAL_RECON && rec->recon_kind == ND_RECON_FILL_MISSING &&
+                   rec->reason == ND_RESOLVE_BOOK);
+    if (booked && leg->fold_rc == ND_OK)
+        leg->fold_rc = keep_fill(leg, &rec->trade);
 }
 
 static nd_err_t leg_journal(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k, char *err,
@@ -76,10 +82,17 @@ static nd_err_t leg_recover(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k
                                           err_len);
     if (rc != ND_OK)
         return rc;
-    for (size_t d = 0; d < n && d < 64; d++)
-        ND_LOG(ND_LOG_WARN, "event=reconciled symbol=%s kind=%s resolution=%s clid=%s",
-               s->cfg->venue_symbols[k], nd_recon_kind_name(diffs[d].kind),
-               nd_recon_resolution_name(diffs[d].resolution), diffs[d].order.clid);
+    if (n > 64) {
+        /* All are journaled and applied; the next start folds them from the journal. */
+        nd_err_put(err, err_len, "reconciliation of %s resolved %zu differences, more than one "
+                   "start reports: start again", s->cfg->venue_symbols[k], n);
+        return ND_ESTATE;
+    }
+    for (size_t d = 0; d < n; d++) { /* each is logged by the adapter */
+        if (diffs[d].kind == ND_RECON_FILL_MISSING && diffs[d].resolution == ND_RESOLVE_BOOK &&
+            keep_fill(leg, &diffs[d].trade) != ND_OK)
+            return ND_ENOMEM; /* booked now: the portfolio takes it with the journal's */
+    }
     s->recon_diffs += (int64_t)n;
     if (halt) {
         nd_err_put(err, err_len, "reconciliation of %s found a difference that halts (see the "

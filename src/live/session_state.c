@@ -198,6 +198,12 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(o, "rejected", json_integer(st->orders_rejected));
     json_object_set_new(o, "cancelled", json_integer(st->orders_cancelled));
     json_object_set_new(o, "fills", json_integer(st->fills));
+    json_t *why = json_object();
+    for (int r = 1; r < ND_REJECT_SLOTS; r++)
+        if (nd_engine_rejects(e, (nd_reject_t)r) > 0)
+            json_object_set_new(why, nd_reject_name((nd_reject_t)r),
+                                json_integer(nd_engine_rejects(e, (nd_reject_t)r)));
+    json_object_set_new(o, "rejected_by_reason", why);
     json_object_set_new(j, "orders", o);
     return j;
 }

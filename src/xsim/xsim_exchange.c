@@ -420,8 +420,10 @@ static void apply_trade(nd_xsim_t *x, const nd_trade_tick_t *t)
                              .px = t->px, .qty = t->qty};
     int64_t filled = 0;
     nd_xsim_book_match(x->book, &taker, &filled, on_fill, x);
-    /* One sequence for every print, the users' fills included: the recorded id while it fits. */
-    nd_xsim_public_trade_t pt = {.id = nd_xsim_book_take_trade_id(x->book, t->trade_id),
+    /* One sequence for every print, the users' fills included: a recording's id while it fits
+     * (the synthetic market's ids number all its events, not its trades). */
+    int64_t recorded = x->synth ? 0 : t->trade_id;
+    nd_xsim_public_trade_t pt = {.id = nd_xsim_book_take_trade_id(x->book, recorded),
                                  .px = t->px,
                                  .qty = t->qty, .ts_ns = t->ts_ns,
                                  .buyer_is_maker = t->aggressor == ND_SIDE_SELL};

@@ -276,5 +276,24 @@ PY
 grep -q "fault injected fault=reject" "$WORK/server.err" || fail "faults are not logged"
 grep -q "$TOKEN" "$WORK/server.out" "$WORK/server.err" && fail "the token was logged"
 grep -q "$NODERR_XSIM_API_SECRET" "$WORK/server.out" "$WORK/server.err" && fail "the secret was logged"
+
+check "SIGTERM: stream clients get serverShutdown and a close (1001) first"
+python3 - "$PORT" >"$WORK/shutdown" <<'PY' &
+import json, os, struct, sys
+sys.path.insert(0, os.environ["WORK"])
+from ws import connect, frames
+s, st, rest = connect(int(sys.argv[1]), "/stream?streams=btcusdt@bookTicker")
+for op, p in frames(s, rest, 10):
+    if op == 1 and b"serverShutdown" in p:
+        print("event", json.loads(p)["stream"])
+    if op == 8:
+        print("close", struct.unpack(">H", p[:2])[0])
+        break
+PY
+CLIENT=$!
+sleep 0.5
 stop
+wait "$CLIENT" || fail "the shutdown client failed"
+[ "$(cat "$WORK/shutdown")" = "$(printf 'event !serverShutdown\nclose 1001')" ] ||
+    fail "shutdown: $(cat "$WORK/shutdown")"
 echo "ok"

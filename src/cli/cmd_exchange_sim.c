@@ -59,6 +59,7 @@ static const char usage_text[] =
     "  --replay-depth DIR   replay a recorded depth session (snapshot.json + diffs.jsonl)\n"
     "  --speed X            replay speed: 1 real time (default), 10 ten times faster, max\n"
     "  --loop               start the replay again at its end (else the market stops)\n"
+    "  --start-now          start the replay at once (default: at the first stream client)\n"
     "  --listen-key-ttl-s N a listenKey lapses N s after its last keep-alive (default 3600)\n"
     "  --ping-s N           WebSocket ping interval (default 20)\n"
     "  --pong-timeout-s N   drop a stream client that has not ponged for N s (default 60)\n"
@@ -67,7 +68,7 @@ static const char usage_text[] =
 enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
        OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_TRADES, OPT_QUOTES,
        OPT_SPEED, OPT_LOOP, OPT_KEY_TTL, OPT_PING, OPT_PONG, OPT_ADMIN, OPT_DEPTH, OPT_KEY_TYPE,
-       OPT_PUBLIC_KEY };
+       OPT_PUBLIC_KEY, OPT_START_NOW };
 
 static const struct option long_options[] = {
     {"port", required_argument, 0, OPT_PORT},
@@ -89,6 +90,7 @@ static const struct option long_options[] = {
     {"replay-depth", required_argument, 0, OPT_DEPTH},
     {"speed", required_argument, 0, OPT_SPEED},
     {"loop", no_argument, 0, OPT_LOOP},
+    {"start-now", no_argument, 0, OPT_START_NOW},
     {"listen-key-ttl-s", required_argument, 0, OPT_KEY_TTL},
     {"ping-s", required_argument, 0, OPT_PING},
     {"pong-timeout-s", required_argument, 0, OPT_PONG},
@@ -121,6 +123,7 @@ static int xsim_option_more(xsim_opts_t *o, int opt, const char *arg)
         }
         return nd_cli_fixed("--speed", arg, 3, 1, 1000000000, &o->cfg.replay.speed_e3);
     case OPT_LOOP: o->cfg.replay.loop = true; return 0;
+    case OPT_START_NOW: o->cfg.replay.start_now = true; return 0;
     case OPT_KEY_TTL: return seconds("--listen-key-ttl-s", arg, 86400, &o->api.listen_key_ttl_ns);
     case OPT_PING: return seconds("--ping-s", arg, 3600, &o->server.ping_interval_ns);
     case OPT_PONG: return seconds("--pong-timeout-s", arg, 3600, &o->server.pong_timeout_ns);

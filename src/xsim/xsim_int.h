@@ -107,6 +107,8 @@ bool nd__xsim_streams_backlogged(const nd__xsim_streams_t *s);
 /* Fault hooks: close every stream connection (1001); drop, duplicate or delay (delay_ns) the
  * next count market messages; skip the next diff's update ids (a sequence gap). */
 void nd__xsim_streams_disconnect_all(nd__xsim_streams_t *s);
+/* Before stopping: serverShutdown to every market-stream client, then a close (1001). */
+void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns);
 void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t count,
                             int64_t delay_ns);
 void nd__xsim_streams_gap(nd__xsim_streams_t *s);

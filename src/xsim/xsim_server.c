@@ -30,6 +30,7 @@ struct nd_xsim_server {
     uv_tcp_t listener;
     uv_timer_t timer;
     uv_timer_t max_timer; /* speed max */
+    uv_timer_t shutdown_timer;
     nd__xsim_streams_t *streams;
     uv_signal_t sigint, sigterm;
     uv_async_t stop; /* nd_xsim_server_stop from any thread */
@@ -467,11 +468,23 @@ static void on_max_timer(uv_timer_t *t)
         uv_timer_stop(t); /* the end of the recording: the market timer flushes what is left */
 }
 
+static void on_shutdown_timer(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+/* SIGINT/SIGTERM: stream clients get serverShutdown and a close (as before Binance's
+ * maintenance), then the loop stops 200 ms later; a second signal stops it at once. */
 static void on_signal(uv_signal_t *sig, int signum)
 {
     (void)signum;
     nd_xsim_server_t *s = sig->data;
-    uv_stop(&s->loop);
+    if (uv_is_active((uv_handle_t *)&s->shutdown_timer)) {
+        uv_stop(&s->loop);
+        return;
+    }
+    nd__xsim_streams_shutdown(s->streams, nd_clock_now_ns(s->cfg.clock));
+    uv_timer_start(&s->shutdown_timer, on_shutdown_timer, 200, 0);
 }
 
 static void on_stop(uv_async_t *async)
@@ -548,6 +561,7 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
         uv_timer_start(&s->max_timer, on_max_timer, 1, 1);
     uv_async_init(&s->loop, &s->stop, on_stop);
     s->stop.data = s;
+    uv_timer_init(&s->loop, &s->shutdown_timer);
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;

@@ -756,6 +756,21 @@ void nd__xsim_streams_disconnect_all(nd__xsim_streams_t *s)
         nd__xsim_ws_close(s->subs[i]->conn, 1001, "Going away");
 }
 
+void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns)
+{
+    char raw[96], wrapped[160];
+    int n = snprintf(raw, sizeof raw, "{\"e\":\"serverShutdown\",\"E\":%lld}",
+                     (long long)(now_ns / ND_NS_PER_MS));
+    int w = snprintf(wrapped, sizeof wrapped, "{\"stream\":\"!serverShutdown\",\"data\":%s}", raw);
+    for (uint32_t i = 0; i < s->sub_count; i++) {
+        sub_conn_t *sc = s->subs[i];
+        if (!sc->user)
+            nd__xsim_ws_send(sc->conn, ND__WS_TEXT, sc->combined ? wrapped : raw,
+                             (size_t)(sc->combined ? w : n));
+        nd__xsim_ws_close(sc->conn, 1001, "Server shutdown");
+    }
+}
+
 void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t count,
                             int64_t delay_ns)
 {

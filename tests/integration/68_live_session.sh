@@ -4,6 +4,9 @@
 # replays the journal, reconciles with the venue and cancels what the dead run left open, and its
 # position equals the venue's executions; SIGTERM leaves nothing open at the venue; the secret
 # is never printed. Asked of the venue itself (signed REST with `noderr sign`), not the session.
+# exchange-sim runs without commission here: Binance takes a buy's commission in the base asset,
+# which the engine books as a cash fee (docs/live.md, "Not built yet"), so with a commission the
+# engine's position would exceed the venue's balance by it.
 # Called as: 68_live_session.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "curl missing: skipped"; exit 77; }
@@ -15,7 +18,7 @@ export NODERR_BINANCE_API_KEY="$KEY" NODERR_BINANCE_API_SECRET="$SECRET"
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 
-"$NODERR" exchange-sim --tick-ms 20 --seed 9 --balance USDT=10000,BTC=0 \
+"$NODERR" exchange-sim --tick-ms 20 --seed 9 --fee-bps 0 --balance USDT=10000,BTC=0 \
     >"$WORK/xsim.out" 2>"$WORK/xsim.err" &
 PIDS+=($!)
 for _ in $(seq 200); do
@@ -39,7 +42,7 @@ cat >"$WORK/live.json" <<EOF
 {"name": "lt", "state_dir": "$WORK/state",
  "venue": {"name": "binance", "rest_url": "$BASE", "ws_url": "ws://${BASE#http://}"},
  "symbol": "BTC/USDT",
- "strategies": [{"lua": "$DATA/trade_through.lua", "params": {"gap": 1000000, "qty": 50000}}],
+ "strategies": [{"lua": "$DATA/trade_through.lua", "params": {"gap": 2000000, "qty": 50000}}],
  "capital": {"cash": "5000"}, "log": {"level": "info"}}
 EOF
 

@@ -16,6 +16,7 @@
 #include "noderr/log.h"
 
 #include <libwebsockets.h>
+#include <uv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,13 @@ void nd_ws_destroy(nd_ws_t *ws)
     memset(&ws->cb, 0, sizeof ws->cb);
     if (ws->ctx)
         lws_context_destroy(ws->ctx);
+    if (ws->ctx && ws->cfg.uv_loop) {
+        /* On a caller's loop the sockets close in the loop's next passes, and libwebsockets
+         * calls back into this client while they do: let them finish before it is freed. */
+        for (int pass = 0; pass < 16; pass++)
+            uv_run(ws->cfg.uv_loop, UV_RUN_NOWAIT);
+        lws_context_destroy(ws->ctx); /* the second call frees what the first left to the loop */
+    }
     for (uint32_t i = 0; i < ws->q_count; i++)
         nd_free(ws->queue[(ws->q_head + i) % WS_QUEUE_MAX].buf);
     nd_free(ws->attempts);

@@ -15,19 +15,9 @@ KEY="live-test-key"
 SECRET="live-test-secret-$$"
 export NODERR_XSIM_API_KEY="$KEY" NODERR_XSIM_API_SECRET="$SECRET"
 export NODERR_BINANCE_API_KEY="$KEY" NODERR_BINANCE_API_SECRET="$SECRET"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
-
-"$NODERR" exchange-sim --tick-ms 20 --seed 9 --fee-bps 0 --balance USDT=10000,BTC=0 \
-    >"$WORK/xsim.out" 2>"$WORK/xsim.err" &
-PIDS+=($!)
-for _ in $(seq 200); do
-    grep -q '^listening on ' "$WORK/xsim.out" 2>/dev/null && break
-    sleep 0.05
-done
-[[ "$(head -n1 "$WORK/xsim.out")" =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] ||
-    fail "exchange-sim did not start: $(cat "$WORK/xsim.err")"
-BASE="http://127.0.0.1:${BASH_REMATCH[1]}"
+start_server xsim "$NODERR" exchange-sim --tick-ms 20 --seed 9 --fee-bps 0 \
+    --balance USDT=10000,BTC=0
+BASE="http://127.0.0.1:$PORT"
 
 # venue GET PATH QUERY: a signed request as any Binance client sends it; the body to $OUT
 venue() {
@@ -46,23 +36,12 @@ cat >"$WORK/live.json" <<EOF
  "capital": {"cash": "5000"}, "log": {"level": "info"}}
 EOF
 
-wait_status() {
-    for _ in $(seq 300); do
-        if [ -s "$WORK/state/status.json" ] && python3 - "$WORK/state/status.json" "$1" <<'EOF' 2>/dev/null
-import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)
-EOF
-        then return 0; fi
-        sleep 0.05
-    done
-    fail "status never satisfied: $1 ($(head -c 800 "$WORK/state/status.json" 2>/dev/null))"
-}
+wait_status() { wait_json "$WORK/state/status.json" "$1"; }
 
 check "a live session sends real orders with its client order ids"
 "$NODERR" live --config "$WORK/live.json" >"$WORK/l1.out" 2>"$WORK/l1.err" &
 LIVE=$!
-PIDS+=("$LIVE")
+SERVER_PIDS+=("$LIVE")
 wait_status 'd["mode"] == "live" and d["orders"]["fills"] >= 1 and d["feed"]["trades"] > 10 and d["open_orders"]'
 venue /api/v3/openOrders symbol=BTCUSDT
 pycheck "$OUT" 'assert d and all(o["clientOrderId"].startswith("ndlt-1-") for o in d), d'

@@ -10,23 +10,11 @@
 source "$(dirname "$0")/lib.sh"
 
 export NODERR_XSIM_API_KEY=paper-test-key NODERR_XSIM_API_SECRET="paper-test-secret-$$"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
-
-# start_xsim NAME ARGS...: starts exchange-sim, sets PORT.
+# start_xsim NAME ARGS...: exchange-sim on 127.0.0.1, sets PORT.
 start_xsim() {
     local name="$1"
     shift
-    "$NODERR" exchange-sim "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    PIDS+=($!)
-    for _ in $(seq 200); do
-        grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null && break
-        sleep 0.05
-    done
-    local line
-    line="$(head -n1 "$WORK/$name.out")"
-    [[ "$line" =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || fail "exchange-sim: '$line'"
-    PORT="${BASH_REMATCH[1]}"
+    start_server "$name" "$NODERR" exchange-sim "$@"
 }
 
 # config FILE NAME EXTRA_JSON [RISK_JSON]: a session config against exchange-sim on $PORT.
@@ -44,19 +32,8 @@ config() {
 EOF
 }
 
-# wait_status DIR PYTHON_CONDITION: polls DIR/status.json (10 s) until the condition on d holds.
-wait_status() {
-    for _ in $(seq 200); do
-        if [ -s "$1/status.json" ] && python3 - "$1/status.json" "$2" <<'EOF' 2>/dev/null
-import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)
-EOF
-        then return 0; fi
-        sleep 0.05
-    done
-    fail "status never satisfied: $2 ($(cat "$1/status.json" 2>/dev/null | head -c 600))"
-}
+# wait_status DIR PYTHON_CONDITION: polls DIR/status.json until the condition on d holds.
+wait_status() { wait_json "$1/status.json" "$2"; }
 
 check "config errors name the key and why"
 PORT=9
@@ -78,7 +55,7 @@ expect_usage_error "No such file" "$NODERR" paper --config "$WORK/missing.json"
 expect_rc 1 "$NODERR" status --state-dir "$WORK/nothing-here"
 
 check "a paper session over exchange-sim's synthetic market streams, trades and shows in status"
-printf 'admin-token-%s\n' "$$" >"$WORK/admin"
+printf 'admin-token-for-the-paper-test-%s\n' "$$" >"$WORK/admin"
 chmod 600 "$WORK/admin"
 start_xsim synth --tick-ms 20 --seed 5 --admin-token-file "$WORK/admin"
 SYNTH_PORT=$PORT
@@ -89,7 +66,7 @@ sed -i 's/"exchange_info": false/"exchange_info": true/; s/, "tick_size": "0.01"
     "$WORK/paper.json"
 "$NODERR" paper --config "$WORK/paper.json" >"$WORK/p1.out" 2>"$WORK/p1.err" &
 PAPER=$!
-PIDS+=("$PAPER")
+SERVER_PIDS+=("$PAPER")
 wait_status "$WORK/state-p1" 'd["feed"]["trades"] > 5 and d["feed"]["quotes"] > 5 and d["orders"]["submitted"] > 0'
 expect_rc 0 "$NODERR" status --config "$WORK/paper.json"
 stdout_has "paper session p1 on binance: running"
@@ -133,7 +110,7 @@ PORT=$SYNTH_PORT
 config "$WORK/stale.json" p2 ', "strategies": [{"builtin": "quote_maker"}], "integrity": {"stale_after_ms": 700}'
 "$NODERR" paper --config "$WORK/stale.json" >"$WORK/p2.out" 2>"$WORK/p2.err" &
 PAPER=$!
-PIDS+=("$PAPER")
+SERVER_PIDS+=("$PAPER")
 wait_status "$WORK/state-p2" 'd["feed"]["trades"] > 3'
 curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$WORK/admin")" \
     -d '{"fault":"stale","ms":2500}' "http://127.0.0.1:$PORT/admin/fault" >"$WORK/fault.code"
@@ -157,7 +134,7 @@ config "$WORK/replay.json" r1 ", \"clock\": \"venue\", \"strategies\": [{\"lua\"
  \"paper\": {\"entry_latency_us\": 1000, \"ack_latency_us\": 1000, \"maker_fee_bps\": 10, \"taker_fee_bps\": 10}"
 "$NODERR" paper --config "$WORK/replay.json" --json >"$WORK/r1.out" 2>"$WORK/r1.err" &
 PAPER=$!
-PIDS+=("$PAPER")
+SERVER_PIDS+=("$PAPER")
 ROWS=$(($(wc -l <"$TRADES") - 1))
 wait_status "$WORK/state-r1" "d['feed']['trades'] == $ROWS"
 kill -TERM "$PAPER"

@@ -11,28 +11,10 @@ source "$(dirname "$0")/lib.sh"
 
 export NODERR_XSIM_API_KEY=preflight-key NODERR_XSIM_API_SECRET="preflight-secret-$$"
 unset NODERR_BINANCE_API_KEY NODERR_BINANCE_API_SECRET NODERR_BINANCE_SECRETS_FILE
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 
-# start NAME CMD...: starts a server printing "listening on 127.0.0.1:PORT"; sets PORT.
-start() {
-    local name="$1"
-    shift
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    PIDS+=($!)
-    for _ in $(seq 200); do
-        grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null && break
-        sleep 0.05
-    done
-    local line
-    line="$(head -n1 "$WORK/$name.out")"
-    [[ "$line" =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || fail "$name: '$line'"
-    PORT="${BASH_REMATCH[1]}"
-}
-
-start xsim "$NODERR" exchange-sim --tick-ms 20 --seed 3
+start_server xsim "$NODERR" exchange-sim --tick-ms 20 --seed 3
 REST=$PORT
-start streams python3 "$(dirname "$0")/69_preflight_streams.py" BTCUSDT
+start_server streams python3 "$(dirname "$0")/69_preflight_streams.py" BTCUSDT
 WS=$PORT
 
 printf 'api_key=%s\napi_secret=%s\n' "$NODERR_XSIM_API_KEY" "$NODERR_XSIM_API_SECRET" \
@@ -172,7 +154,7 @@ grep -qF "check(s) failed: secrets, balances, build_pinned" "$ERR" || fail "stde
 chmod 600 "$WORK/secrets"
 
 check "a feed that never speaks of the symbol fails feeds_fresh"
-start other python3 "$(dirname "$0")/69_preflight_streams.py" ETHUSDT
+start_server other python3 "$(dirname "$0")/69_preflight_streams.py" ETHUSDT
 sed "s#ws://127.0.0.1:$WS#ws://127.0.0.1:$PORT#" "$WORK/paper.json" >"$WORK/silent.json"
 sed -i 's#"preflight": {}#"preflight": {"feed_within_ms": 300}#' "$WORK/silent.json"
 expect_rc 1 "$NODERR" preflight --config "$WORK/silent.json"
@@ -184,7 +166,7 @@ if [ -f "$FIX/eth_call_latestRoundData_ETH-USD_block_26103003.json" ]; then
     check "an oracle whose last round is older than its heartbeat fails oracle_fresh"
     python3 "$SOURCE_ROOT/tests/chainlink/rpc_replay.py" good "$WORK/rpc.port" "$FIX" \
         >"$WORK/rpc.log" 2>&1 &
-    PIDS+=($!)
+    SERVER_PIDS+=($!)
     for _ in $(seq 100); do [ -s "$WORK/rpc.port" ] && break; sleep 0.05; done
     [ -s "$WORK/rpc.port" ] || fail "the JSON-RPC replay server did not start"
     config "$WORK/oracle.json" "" "" "" "{\"oracle\": {\"rpc_url\":

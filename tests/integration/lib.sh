@@ -19,7 +19,13 @@ SOURCE_ROOT="${4:-}"
 [ -d "$DATA" ] || { echo "FAIL: data dir $DATA missing" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# Background processes the script started (start_server, or added by the script): killed at exit.
+SERVER_PIDS=()
+stop_servers() {
+    local p
+    for p in "${SERVER_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap 'stop_servers; rm -rf "$WORK"' EXIT
 OUT="$WORK/stdout"
 ERR="$WORK/stderr"
 RC=0
@@ -92,4 +98,37 @@ json_field() {
 
 have_shared() {
     [ -d "$SHARED/data" ]
+}
+
+# start_server NAME CMD...: runs CMD in the background (output in $WORK/NAME.out and .err),
+# waits for its first line "listening on 127.0.0.1:PORT" and sets PORT.
+start_server() {
+    local name="$1"
+    shift
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    SERVER_PIDS+=($!)
+    for _ in $(seq 200); do
+        grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    local line
+    line="$(head -n1 "$WORK/$name.out")"
+    [[ "$line" =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] ||
+        fail "$name did not start: '$line' $(head -c 300 "$WORK/$name.err")"
+    PORT="${BASH_REMATCH[1]}"
+}
+
+# wait_json FILE CONDITION: polls FILE (about 15 s) until the python CONDITION on d (the JSON in
+# FILE) holds; fails naming the condition and the last document.
+wait_json() {
+    for _ in $(seq 300); do
+        if [ -s "$1" ] && python3 - "$1" "$2" <<'EOF' 2>/dev/null
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)
+EOF
+        then return 0; fi
+        sleep 0.05
+    done
+    fail "never held: $2 ($(head -c 800 "$1" 2>/dev/null))"
 }

@@ -292,16 +292,25 @@ static void print_status(json_t *doc, bool running)
                str(item, "price"), str(item, "filled"), str(item, "status"));
 }
 
+/* Parses a status or kill command line into the session's state directory: 0, -1 after --help
+ * (usage printed), or the exit code of a bad command line. */
+static int session_dir(const char *command, const char *usage, int argc, char **argv,
+                       paper_opts_t *o, char *dir, size_t cap)
+{
+    int prc = nd_cli_getopt(command, argc, argv, paper_options, ND_CLI_OPT_HELP, usage,
+                            paper_option, o);
+    if (prc != 0)
+        return prc < 0 ? -1 : prc;
+    return state_dir_of(command, o, dir, cap) == 0 ? 0 : ND_EXIT_USAGE;
+}
+
 int nd_cmd_status(int argc, char **argv)
 {
     paper_opts_t o = {0};
-    int prc = nd_cli_getopt("status", argc, argv, paper_options, ND_CLI_OPT_HELP, status_usage,
-                            paper_option, &o);
+    char dir[ND_LIVE_PATH_MAX], err[512] = "";
+    int prc = session_dir("status", status_usage, argc, argv, &o, dir, sizeof dir);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    char dir[ND_LIVE_PATH_MAX], err[512] = "";
-    if (state_dir_of("status", &o, dir, sizeof dir) != 0)
-        return ND_EXIT_USAGE;
     json_t *doc = NULL;
     bool running = false;
     nd_err_t rc = nd_live_status_read(dir, nd_clock_os(), 5 * ND_NS_PER_SEC, &doc, &running, err,
@@ -323,13 +332,10 @@ int nd_cmd_status(int argc, char **argv)
 int nd_cmd_kill(int argc, char **argv)
 {
     paper_opts_t o = {0};
-    int prc = nd_cli_getopt("kill", argc, argv, paper_options, ND_CLI_OPT_HELP, kill_usage,
-                            paper_option, &o);
+    char dir[ND_LIVE_PATH_MAX], err[512] = "";
+    int prc = session_dir("kill", kill_usage, argc, argv, &o, dir, sizeof dir);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    char dir[ND_LIVE_PATH_MAX], err[512] = "";
-    if (state_dir_of("kill", &o, dir, sizeof dir) != 0)
-        return ND_EXIT_USAGE;
     nd_err_t rc = nd_live_kill(dir, err, sizeof err);
     if (rc != ND_OK) {
         fprintf(stderr, "noderr kill: %s\n", err);

@@ -16,6 +16,7 @@
 #   --disconnects N  admin-API disconnects in the reconnect phase (default 10)
 #   --symbols-s S    seconds each run of the symbols phase lasts (default 40)
 #   --symbol-counts L  the symbols phase's runs: comma list of symbol counts, 1..10 (default 1,10)
+#   --soak-symbols N  symbols configured in the soak (default 1; above 1 as in the symbols phase)
 #   --store S        the soak session's store: sqlite (default, audit-verified at the end) or none
 #   --market-step-ms N  exchange-sim's --market-step-ms (default 100, its own default)
 #   --shared DIR     the shared data (default: ../shared next to the source tree)
@@ -34,7 +35,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '7,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '7,23p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -43,7 +44,7 @@ NODERR="$1"
 shift
 [ -x "$NODERR" ] || { echo "soak_paper: $NODERR is not an executable" >&2; exit 2; }
 MINUTES=3 SPEED=100 STRATEGY=quote_maker PHASES=soak,reconnect,symbols SAMPLE_S=2
-DISCONNECTS=10 SYMBOLS_S=40 SYMBOL_COUNTS=1,10 STEP_MS=100 WORK="" KEEP=0 STORE=sqlite
+DISCONNECTS=10 SYMBOLS_S=40 SYMBOL_COUNTS=1,10 STEP_MS=100 SOAK_SYMBOLS=1 WORK="" KEEP=0 STORE=sqlite
 SHARED="$(cd "$(dirname "$0")/.." && pwd)/../shared"
 while [ "$#" -gt 0 ]; do
     [ "$#" -ge 2 ] || usage
@@ -58,6 +59,7 @@ while [ "$#" -gt 0 ]; do
     --symbol-counts) SYMBOL_COUNTS="$2" ;;
     --market-step-ms) STEP_MS="$2" ;;
     --store) STORE="$2" ;;
+    --soak-symbols) SOAK_SYMBOLS="$2" ;;
     --shared) SHARED="$2" ;;
     --work) WORK="$2" KEEP=1 ;;
     *) usage ;;
@@ -66,6 +68,7 @@ while [ "$#" -gt 0 ]; do
 done
 [[ "$STORE" =~ ^(sqlite|none)$ ]] || usage
 [[ "$SYMBOL_COUNTS" =~ ^([1-9]|10)(,([1-9]|10))*$ ]] || usage
+[[ "$SOAK_SYMBOLS" =~ ^([1-9]|10)$ ]] || usage
 for n in "$MINUTES" "$SAMPLE_S" "$DISCONNECTS" "$SYMBOLS_S" "$STEP_MS"; do
     [[ "$n" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "soak_paper: '$n' is not a number" >&2; exit 2; }
 done
@@ -186,11 +189,16 @@ EOF
 }
 
 phase_soak() {
-    echo "== soak: $MINUTES min at --speed $SPEED, strategy $STRATEGY, sample every $SAMPLE_S s"
+    echo "== soak: $MINUTES min at --speed $SPEED, strategy $STRATEGY, $SOAK_SYMBOLS symbol(s), sample every $SAMPLE_S s"
     start_xsim soak
     local store=""
     [ "$STORE" = none ] || store=", \"store\": {\"url\": \"sqlite:$WORK/soak.db\"}"
-    config soak '"symbol": "BTC/USDT", "clock": "venue"' "$store, \"status_every_ms\": 500"
+    if [ "$SOAK_SYMBOLS" = 1 ]; then
+        config soak '"symbol": "BTC/USDT", "clock": "venue"' "$store, \"status_every_ms\": 500"
+    else
+        config soak "\"symbols\": [$(symbols_list "$SOAK_SYMBOLS")], \"clock\": \"venue\"" \
+            "$store, \"status_every_ms\": 500, \"integrity\": {\"enabled\": false}"
+    fi
     start_paper soak
     local csv="$WORK/soak.samples.csv" end
     echo "wall_s,rss_kb,hwm_kb,xsim_rss_kb,events,trades,quotes,bad,late,connects,submitted,rejected,fills,halted,halt_kind,engine_time" >"$csv"
@@ -343,11 +351,18 @@ EOF
 }
 
 # symbols_run N: a session with N symbols (BTC/USDT, which streams, and N-1 that do not).
-symbols_run() {
+# symbols_list N: BTC/USDT and N-1 symbols exchange-sim does not serve, as a JSON list's items.
+symbols_list() {
     local list='"BTC/USDT"' s
     for s in ETH BNB SOL XRP ADA DOGE LTC DOT LINK; do
         [ "$(grep -o / <<<"$list" | wc -l)" -lt "$1" ] && list="$list, \"$s/USDT\""
     done
+    echo "$list"
+}
+
+symbols_run() {
+    local list
+    list="$(symbols_list "$1")"
     start_xsim "sym$1"
     # integrity off: the symbols exchange-sim does not serve would trip the stale-feed breaker
     config "sym$1" "\"symbols\": [$list], \"clock\": \"venue\"" ', "integrity": {"enabled": false}'

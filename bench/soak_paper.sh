@@ -4,9 +4,7 @@
 # targets: memory flat over a long session, reconnect < 1 s, RSS with many symbols). A bench, not
 # a test of the suite: it builds nothing, takes the binary, and prints figures and verdicts.
 #
-#   bench/soak_paper.sh NODERR [--minutes M] [--speed X] [--strategy S] [--phases LIST]
-#                              [--sample-s S] [--disconnects N] [--symbols-s S] [--shared DIR]
-#                              [--work DIR]
+#   bench/soak_paper.sh NODERR [OPTION VALUE]...
 #
 #   --minutes M      soak length in wall minutes (default 3; 15 at --speed 100 = 25 h of market)
 #   --speed X        exchange-sim's replay speed (default 100)
@@ -35,7 +33,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '7,23p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '7,21p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 

@@ -298,9 +298,11 @@ static nd_err_t open_stream(nd_live_session_t *s, char *err, size_t err_len)
         names[n] = s->stream_names[n];
         n++;
     }
+    /* A first retry within 100-200 ms (jittered) keeps a reconnect under a second; the client
+     * still doubles the wait on every failure and keeps to Binance's connection limits. */
     nd_binance_stream_config_t sc = {.base_url = s->cfg->ws_url, .streams = names,
                                      .stream_count = n, .seed = s->cfg->bt.ticks.venue.seed,
-                                     .uv_loop = &s->loop};
+                                     .backoff_min_ns = 200 * ND_NS_PER_MS, .uv_loop = &s->loop};
     return nd_binance_stream_create(&sc, s->clock, on_md, s, &s->stream, err, err_len);
 }
 

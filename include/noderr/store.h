@@ -129,6 +129,7 @@ typedef struct nd_store nd_store_t;
 
 /* Open flags. */
 #define ND_STORE_CREATE 1u /* create the SQLite file when missing (otherwise ND_ENOTFOUND) */
+#define ND_STORE_SMALL_CACHE 2u /* SQLite: an 8 MiB page cache, not 64 MiB (long sessions) */
 
 /* Opens the store at url and brings its schema to the current version (running migrations in
  * a transaction). SQLite URLs may end in "?max_pages=N" to cap the file (PRAGMA

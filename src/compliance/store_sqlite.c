@@ -208,15 +208,19 @@ static nd_err_t sync_created(sqlite_store_t *st, char *err, size_t err_len)
     return rc;
 }
 
-static nd_err_t configure(sqlite_store_t *st, long long max_pages, bool created, char *err,
-                          size_t err_len)
+static nd_err_t configure(sqlite_store_t *st, long long max_pages, bool created, bool small,
+                          char *err, size_t err_len)
 {
     nd_err_t rc = check_foreign(st, err, err_len);
     if (rc == ND_OK)
-        rc = exec_sql(st, created ? "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL; "
-                                    "PRAGMA cache_size=-65536;"
-                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                                    "PRAGMA cache_size=-65536;", err, err_len);
+        rc = exec_sql(st, created ? "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;"
+                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+                      err, err_len);
+    /* 64 MiB of page cache for bulk runs (backtest --db); a session appends and rarely reads
+     * back, and its memory budget is tight (ND_STORE_SMALL_CACHE: 8 MiB). */
+    if (rc == ND_OK)
+        rc = exec_sql(st, small ? "PRAGMA cache_size=-8192;" : "PRAGMA cache_size=-65536;", err,
+                      err_len);
     sqlite3_busy_timeout(st->db, 5000);
     if (rc == ND_OK && max_pages > 0) {
         char sql[96];
@@ -332,7 +336,8 @@ static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char
             rc = db_error(st, "cannot open", err, err_len);
     }
     if (rc == ND_OK)
-        rc = configure(st, max_pages, !exists, err, err_len);
+        rc = configure(st, max_pages, !exists, (flags & ND_STORE_SMALL_CACHE) != 0, err,
+                       err_len);
     if (rc != ND_OK) {
         sqlite_close(st);
         return rc;

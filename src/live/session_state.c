@@ -265,7 +265,8 @@ nd_err_t nd__live_store_open(nd_live_session_t *s, char *err, size_t err_len)
     if (!cfg->store_url[0])
         return ND_OK;
     nd_instrument_t *insts = s->store_insts; /* the recorder borrows them */
-    nd_err_t rc = nd_store_open(cfg->store_url, ND_STORE_CREATE, &s->store, err, err_len);
+    nd_err_t rc = nd_store_open(cfg->store_url, ND_STORE_CREATE | ND_STORE_SMALL_CACHE, &s->store,
+                                 err, err_len);
     for (uint32_t k = 0; rc == ND_OK && k < cfg->symbol_count; k++) {
         const char *symbol = k == 0 ? s->bt.symbol : s->bt.more[k - 1].symbol;
         char venue[ND_NAME_MAX] = "l2sim"; /* as the run names its venues */

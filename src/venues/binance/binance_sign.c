@@ -23,6 +23,17 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 
+/* mac_len bytes as lowercase hex and a NUL. */
+static void hex_of(const unsigned char *mac, unsigned int mac_len, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < mac_len; i++) {
+        hex[2 * i] = digits[mac[i] >> 4];
+        hex[2 * i + 1] = digits[mac[i] & 15];
+    }
+    hex[2 * mac_len] = '\0';
+}
+
 nd_err_t nd_binance_sign(const char *secret, size_t secret_len, const char *query,
                          size_t query_len, const char *body, size_t body_len, char hex[65])
 {
@@ -52,12 +63,7 @@ nd_err_t nd_binance_sign(const char *secret, size_t secret_len, const char *quer
     EVP_MAC_free(mac_alg);
     if (rc != ND_OK)
         return rc;
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < mac_len; i++) {
-        hex[2 * i] = digits[mac[i] >> 4];
-        hex[2 * i + 1] = digits[mac[i] & 15];
-    }
-    hex[64] = '\0';
+    hex_of(mac, mac_len, hex);
     return ND_OK;
 }
 
@@ -77,6 +83,10 @@ struct nd_binance_signer {
     EVP_PKEY *pkey;     /* ED25519 and RSA */
     char *secret;       /* HMAC: a copy of the secret, wiped on destroy */
     size_t secret_len;
+    /* HMAC: the algorithm fetched once and a context keyed once; each signature works on a
+     * copy of it, so the order path pays neither the provider look-up nor the key schedule. */
+    EVP_MAC *mac;
+    EVP_MAC_CTX *keyed;
 };
 
 static const char *const key_type_names[] = {"hmac", "ed25519", "rsa"};
@@ -187,6 +197,18 @@ static nd_err_t load_pkey(nd_binance_key_type_t type, const char *key, size_t le
     return ND_OK;
 }
 
+static nd_err_t key_hmac(nd_binance_signer_t *s)
+{
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    s->keyed = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
+    if (!s->keyed || !EVP_MAC_init(s->keyed, (const unsigned char *)s->secret, s->secret_len,
+                                   params))
+        return ND_EIO;
+    return ND_OK;
+}
+
 nd_err_t nd_binance_signer_create(nd_binance_key_type_t type, const char *key, size_t key_len,
                                   nd_binance_signer_t **out, char *err, size_t err_len)
 {
@@ -214,6 +236,7 @@ nd_err_t nd_binance_signer_create(nd_binance_key_type_t type, const char *key, s
             memcpy(s->secret, key, key_len);
             s->secret[key_len] = '\0';
             s->secret_len = key_len;
+            rc = key_hmac(s);
         }
     } else {
         rc = load_pkey(type, key, key_len, &s->pkey, err, err_len);
@@ -236,6 +259,8 @@ void nd_binance_signer_destroy(nd_binance_signer_t *signer)
 {
     if (!signer)
         return;
+    EVP_MAC_CTX_free(signer->keyed);
+    EVP_MAC_free(signer->mac);
     if (signer->secret) {
         explicit_bzero(signer->secret, signer->secret_len);
         nd_free(signer->secret);
@@ -307,14 +332,19 @@ nd_err_t nd_binance_signer_sign(const nd_binance_signer_t *s, const char *query,
     ND_ASSERT(query != NULL || query_len == 0);
     ND_ASSERT(body != NULL || body_len == 0);
     if (s->type == ND_BINANCE_KEY_HMAC) {
-        char hex[65];
-        if (cap < sizeof hex)
+        if (cap < 65)
             return ND_EFULL;
-        nd_err_t rc = nd_binance_sign(s->secret, s->secret_len, query, query_len, body, body_len,
-                                      hex);
-        if (rc != ND_OK)
-            return rc;
-        memcpy(out, hex, sizeof hex);
+        EVP_MAC_CTX *c = EVP_MAC_CTX_dup(s->keyed);
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        size_t mac_len = 0;
+        bool ok = c && EVP_MAC_update(c, (const unsigned char *)query, query_len) &&
+                  EVP_MAC_update(c, (const unsigned char *)body, body_len) &&
+                  EVP_MAC_final(c, mac, &mac_len, sizeof mac) && mac_len == 32;
+        EVP_MAC_CTX_free(c);
+        if (!ok)
+            return ND_EIO;
+        hex_of(mac, (unsigned int)mac_len, out);
+        explicit_bzero(mac, sizeof mac);
         *out_len = 64;
         return ND_OK;
     }

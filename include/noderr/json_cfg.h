@@ -42,6 +42,9 @@ nd_err_t nd_jcfg_fixed(nd_jcfg_t *c, json_t *obj, const char *field, int decimal
  * natural; more places are refused, never rounded. */
 nd_err_t nd_jcfg_fraction(nd_jcfg_t *c, json_t *obj, const char *field, double lo, double hi,
                           int places, int64_t *out);
+/* A name a config gives (a scenario, a session): letters, digits, '-', '_' and '.', not empty,
+ * not starting with '.' (so it is safe in a file name). */
+bool nd_jcfg_name_ok(const char *name);
 /* Every key of obj must be in allowed (NULL-terminated): "unknown key" otherwise. */
 nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed);
 

@@ -90,6 +90,9 @@ nd_err_t nd_json_file_load(const char *path, size_t size_max, int json_flags,
 /* A time (Unix ns) as an ISO-8601 UTC JSON string (nd_time_format_iso), the one shape every
  * JSON output of the backtest, validate, scenarios and evolve commands gives times in. */
 json_t *nd_json_time(int64_t ns);
+/* An exact amount (value in 10^-decimals units) as a JSON decimal string ("12.5"): every JSON
+ * output gives money, prices and quantities this way, never as a binary double. */
+json_t *nd_json_fixed(int64_t value, int decimals);
 
 /* The built-in catalogue plus the scenarios of a config file (NULL: built-ins only). A config
  * scenario with a built-in's name replaces it (its unset fields keep the built-in's values).

@@ -203,3 +203,19 @@ nd_err_t nd_jcfg_fraction(nd_jcfg_t *c, json_t *obj, const char *field, double l
     *out = (int64_t)r;
     return ND_OK;
 }
+
+json_t *nd_json_fixed(int64_t value, int decimals)
+{
+    char buf[32];
+    nd_fixed_format(value, decimals, buf, sizeof buf);
+    return json_string(buf);
+}
+
+bool nd_jcfg_name_ok(const char *name)
+{
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return name[0] != '\0' && name[0] != '.';
+}

@@ -154,15 +154,6 @@ static const char *const scenario_keys[] = {
     "duration_bars", "gap_pct", "slippage_bps", "impact_bps", "max_volume_pct", NULL,
 };
 
-static bool name_ok(const char *name)
-{
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-              (*p >= 'A' && *p <= 'Z') || *p == '.'))
-            return false;
-    return name[0] != '\0' && name[0] != '.';
-}
-
 static nd_err_t parse_kind(nd_jcfg_t *c, json_t *obj, nd_scenario_t *sc, bool known)
 {
     char kind[16] = "";
@@ -251,7 +242,7 @@ static nd_err_t parse_fields(nd_jcfg_t *c, json_t *obj, nd_scenario_t *sc)
     int64_t interval_ns = 0;
     if (nd_scenario_interval_ns(sc->interval, &interval_ns) != ND_OK)
         return nd_jcfg_bad(c, "interval", "not an interval such as 1m, 15m, 1h, 4h, 1d or 1w");
-    if (!name_ok(sc->symbol))
+    if (!nd_jcfg_name_ok(sc->symbol))
         return nd_jcfg_bad(c, "symbol", "must be a file-name symbol such as BTCUSDT");
     json_t *criteria = json_object_get(obj, "criteria");
     if (criteria && !json_is_object(criteria))
@@ -273,7 +264,7 @@ static nd_err_t parse_scenario(nd_jcfg_t *c, json_t *obj, nd_scenario_t *list, s
         rc = nd_jcfg_str(c, obj, "name", name, sizeof name);
     if (rc != ND_OK)
         return rc;
-    if (!name_ok(name))
+    if (!nd_jcfg_name_ok(name))
         return nd_jcfg_bad(c, "name", "missing, or not made of letters, digits, '-', '_' and '.'");
     size_t at = 0;
     while (at < *count && strcmp(list[at].name, name) != 0)

@@ -8,6 +8,7 @@
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
+#include "noderr/scenario.h"
 
 #include <jansson.h>
 
@@ -20,9 +21,7 @@ static json_t *iso(int64_t ns)
 
 static json_t *amount(int64_t v)
 {
-    char buf[32];
-    nd_fixed_format(v, ND_SURV_DECIMALS, buf, sizeof buf);
-    return json_string(buf);
+    return nd_json_fixed(v, ND_SURV_DECIMALS);
 }
 
 static json_t *names(const nd_surv_dict_t *dict, const uint32_t *ids, uint32_t count)

@@ -28,15 +28,6 @@ static const char *const top_keys[] = {
     NULL,
 };
 
-static bool name_ok(const char *name)
-{
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_' || *p == '.'))
-            return false;
-    return name[0] != '\0' && name[0] != '.';
-}
-
 /* Enters the object at field (absent: *obj NULL, fine); not an object: an error. */
 static nd_err_t enter(nd_jcfg_t *c, json_t *parent, const char *field, json_t **obj)
 {
@@ -380,7 +371,7 @@ static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         (rc = nd_jcfg_int(c, root, "status_every_ms", 10, 3600000, &status_ms)) != ND_OK ||
         (rc = nd_jcfg_int(c, root, "duration_s", 0, 366LL * 86400, &duration_s)) != ND_OK)
         return rc;
-    if (!name_ok(cfg->name))
+    if (!nd_jcfg_name_ok(cfg->name))
         return nd_jcfg_bad(c, "name", "missing, or not made of letters, digits, '-', '_', '.'");
     if (cfg->state_dir[0] == '\0')
         snprintf(cfg->state_dir, sizeof cfg->state_dir, "noderr-%s", cfg->name);

@@ -286,15 +286,12 @@ static nd_err_t open_stream(nd_live_session_t *s, char *err, size_t err_len)
     const char *names[2 * ND_VENUES_MAX];
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->cfg->symbol_count; i++) {
-        char lower[ND_NAME_MAX];
-        size_t k = 0;
-        for (; s->cfg->venue_symbols[i][k] && k + 1 < sizeof lower; k++)
-            lower[k] = (char)(s->cfg->venue_symbols[i][k] | 0x20);
-        lower[k] = '\0';
-        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@trade", lower);
+        /* The stream client lower-cases the symbol part of each name. */
+        const char *sym = s->cfg->venue_symbols[i];
+        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@trade", sym);
         names[n] = s->stream_names[n];
         n++;
-        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@bookTicker", lower);
+        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@bookTicker", sym);
         names[n] = s->stream_names[n];
         n++;
     }

@@ -71,13 +71,6 @@ void nd__live_state_release(nd_live_session_t *s)
     s->claimed = false;
 }
 
-static json_t *money(int64_t value, int decimals)
-{
-    char buf[32];
-    nd_fixed_format(value, decimals, buf, sizeof buf);
-    return json_string(buf);
-}
-
 static json_t *orders_json(const nd_live_session_t *s, const nd_engine_t *e)
 {
     json_t *list = json_array();
@@ -90,9 +83,9 @@ static json_t *orders_json(const nd_live_session_t *s, const nd_engine_t *e)
         json_object_set_new(j, "side", json_string(o->side == ND_SIDE_BUY ? "buy" : "sell"));
         json_object_set_new(j, "type",
                             json_string(o->type == ND_ORDER_MARKET ? "market" : "limit"));
-        json_object_set_new(j, "price", money(o->px, inst->px_decimals));
-        json_object_set_new(j, "qty", money(o->qty, inst->qty_decimals));
-        json_object_set_new(j, "filled", money(o->filled_qty, inst->qty_decimals));
+        json_object_set_new(j, "price", nd_json_fixed(o->px, inst->px_decimals));
+        json_object_set_new(j, "qty", nd_json_fixed(o->qty, inst->qty_decimals));
+        json_object_set_new(j, "filled", nd_json_fixed(o->filled_qty, inst->qty_decimals));
         json_object_set_new(j, "status", json_string(nd_order_status_name(o->status)));
         json_object_set_new(j, "risk_flatten", json_boolean(o->risk_flatten));
         json_array_append_new(list, j);
@@ -105,10 +98,10 @@ static json_t *account_json(const nd_engine_t *e)
     const nd_portfolio_t *p = nd_engine_portfolio(e);
     json_t *j = json_object();
     int64_t equity = nd_portfolio_equity(p), initial = nd_portfolio_initial_cash(p);
-    json_object_set_new(j, "equity", money(equity, ND_CASH_DECIMALS));
-    json_object_set_new(j, "cash", money(nd_portfolio_cash(p), ND_CASH_DECIMALS));
-    json_object_set_new(j, "pnl", money(equity - initial, ND_CASH_DECIMALS));
-    json_object_set_new(j, "fees", money(nd_portfolio_fees(p), ND_CASH_DECIMALS));
+    json_object_set_new(j, "equity", nd_json_fixed(equity, ND_CASH_DECIMALS));
+    json_object_set_new(j, "cash", nd_json_fixed(nd_portfolio_cash(p), ND_CASH_DECIMALS));
+    json_object_set_new(j, "pnl", nd_json_fixed(equity - initial, ND_CASH_DECIMALS));
+    json_object_set_new(j, "fees", nd_json_fixed(nd_portfolio_fees(p), ND_CASH_DECIMALS));
     return j;
 }
 
@@ -121,11 +114,11 @@ static json_t *positions_json(const nd_live_session_t *s, const nd_engine_t *e)
         const nd_instrument_t *inst = nd_event_run_instrument(s->run, k);
         json_t *j = json_object();
         json_object_set_new(j, "symbol", json_string(inst->symbol));
-        json_object_set_new(j, "qty", money(nd_portfolio_net_qty(p, k), inst->qty_decimals));
-        json_object_set_new(j, "last_price", money(nd_portfolio_last_px(p, k), inst->px_decimals));
-        json_object_set_new(j, "tick_size", money(inst->tick_size, inst->px_decimals));
-        json_object_set_new(j, "lot_size", money(inst->lot_size, inst->qty_decimals));
-        json_object_set_new(j, "min_notional", money(inst->min_notional, ND_CASH_DECIMALS));
+        json_object_set_new(j, "qty", nd_json_fixed(nd_portfolio_net_qty(p, k), inst->qty_decimals));
+        json_object_set_new(j, "last_price", nd_json_fixed(nd_portfolio_last_px(p, k), inst->px_decimals));
+        json_object_set_new(j, "tick_size", nd_json_fixed(inst->tick_size, inst->px_decimals));
+        json_object_set_new(j, "lot_size", nd_json_fixed(inst->lot_size, inst->qty_decimals));
+        json_object_set_new(j, "min_notional", nd_json_fixed(inst->min_notional, ND_CASH_DECIMALS));
         json_array_append_new(list, j);
     }
     return list;

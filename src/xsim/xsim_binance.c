@@ -13,6 +13,7 @@
 #include "xsim_int.h"
 
 #include "noderr/alloc.h"
+#include "noderr/scenario.h"
 #include "noderr/assert.h"
 #include "noderr/binance.h"
 #include "noderr/log.h"
@@ -119,9 +120,7 @@ static nd_err_t fail_mandatory(call_t *c, const char *name)
 
 json_t *nd__xsim_fixed_str(int64_t v)
 {
-    char buf[32];
-    nd_fixed_format(v, 8, buf, sizeof buf);
-    return json_string(buf);
+    return nd_json_fixed(v, 8);
 }
 
 static json_t *fixed_str(int64_t v)

@@ -6,6 +6,8 @@
 #include "noderr/binance.h"
 
 #include <criterion/criterion.h>
+
+#include "test_keys.h"
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -100,27 +102,10 @@ Test(binance_signer, shared_fixture)
     nd_binance_signer_destroy(s);
 }
 
-/* Writes a fresh RSA key of bits as PKCS#8 PEM into pem, its public half into pub. */
-static void rsa_key(int bits, char *pem, size_t pem_cap, char *pub, size_t pub_cap)
-{
-    EVP_PKEY *k = EVP_RSA_gen((unsigned)bits);
-    cr_assert_not_null(k);
-    BIO *b = BIO_new(BIO_s_mem()), *p = BIO_new(BIO_s_mem());
-    cr_assert_eq(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL), 1);
-    cr_assert_eq(PEM_write_bio_PUBKEY(p, k), 1);
-    int n = BIO_read(b, pem, (int)pem_cap - 1), m = BIO_read(p, pub, (int)pub_cap - 1);
-    cr_assert(n > 0 && m > 0);
-    pem[n] = '\0';
-    pub[m] = '\0';
-    BIO_free(b);
-    BIO_free(p);
-    EVP_PKEY_free(k);
-}
-
 Test(binance_signer, rsa_pkcs1_sha256_verifies)
 {
     static char pem[4096], pub[1024];
-    rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
+    test_rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
     nd_binance_signer_t *s = make(ND_BINANCE_KEY_RSA, pem);
     char sig[ND_BINANCE_SIGNATURE_MAX], again[ND_BINANCE_SIGNATURE_MAX];
     sign(s, "symbol=BTCUSDT&side=BUY", "&quantity=1", false, sig, sizeof sig);
@@ -185,10 +170,10 @@ Test(binance_signer, refusals_name_the_problem)
     refused(ND_BINANCE_KEY_ED25519, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIGb\n"
                                     "-----END ENCRYPTED PRIVATE KEY-----\n", "encrypted");
     static char pem[4096], pub[1024];
-    rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
+    test_rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
     refused(ND_BINANCE_KEY_ED25519, pem, "an RSA key, not Ed25519");
     refused(ND_BINANCE_KEY_RSA, pub, "public key");
-    rsa_key(1024, pem, sizeof pem, pub, sizeof pub);
+    test_rsa_key(1024, pem, sizeof pem, pub, sizeof pub);
     refused(ND_BINANCE_KEY_RSA, pem, "1024 bits");
     /* An EC key (Coinbase's kind) is neither. */
     EVP_PKEY *ec = EVP_EC_gen("P-256");

@@ -8,6 +8,8 @@
 #include "noderr/xsim.h"
 
 #include <criterion/criterion.h>
+
+#include "test_keys.h"
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <pthread.h>
@@ -83,27 +85,10 @@ Test(xsim_auth, ed25519_known_answer_and_tampering)
     nd_xsim_auth_destroy(a);
 }
 
-/* A fresh RSA key of bits: PKCS#8 PEM into pem, its public half into pub. */
-static void rsa_key(int bits, char *pem, size_t pem_cap, char *pub, size_t pub_cap)
-{
-    EVP_PKEY *k = EVP_RSA_gen((unsigned)bits);
-    cr_assert_not_null(k);
-    BIO *b = BIO_new(BIO_s_mem()), *p = BIO_new(BIO_s_mem());
-    cr_assert_eq(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL), 1);
-    cr_assert_eq(PEM_write_bio_PUBKEY(p, k), 1);
-    int n = BIO_read(b, pem, (int)pem_cap - 1), m = BIO_read(p, pub, (int)pub_cap - 1);
-    cr_assert(n > 0 && m > 0);
-    pem[n] = '\0';
-    pub[m] = '\0';
-    BIO_free(b);
-    BIO_free(p);
-    EVP_PKEY_free(k);
-}
-
 Test(xsim_auth, rsa_verifies_the_signer)
 {
     static char pem[4096], pub[1024];
-    rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
+    test_rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
     nd_binance_signer_t *s = NULL;
     char err[256] = "", sig[ND_BINANCE_SIGNATURE_MAX];
     size_t len = 0;
@@ -139,7 +124,7 @@ Test(xsim_auth, registration_refusals)
     refused(ND_BINANCE_KEY_ED25519, "-----BEGIN PUBLIC KEY-----\nMCowBQ!!\n-----END PUBLIC KEY-----\n",
             "OpenSSL can read");
     static char pem[4096], pub[1024];
-    rsa_key(1024, pem, sizeof pem, pub, sizeof pub);
+    test_rsa_key(1024, pem, sizeof pem, pub, sizeof pub);
     refused(ND_BINANCE_KEY_RSA, pub, "1024 bits");
     refused(ND_BINANCE_KEY_ED25519, pub, "the public key is RSA, not Ed25519");
 }
@@ -269,7 +254,7 @@ Test(xsim_auth, ed25519_client_places_and_cancels, .timeout = 30)
 Test(xsim_auth, rsa_client_places_and_cancels, .timeout = 30)
 {
     static char pem[4096], pub[1024];
-    rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
+    test_rsa_key(2048, pem, sizeof pem, pub, sizeof pub);
     sim_t s;
     sim_start(&s, ND_BINANCE_KEY_RSA, pub);
     nd_binance_rest_t *rest = client(&s, ND_BINANCE_KEY_RSA, pem);

@@ -179,7 +179,8 @@ nd_err_t nd_event_run_open(const nd_backtest_config_t *cfg, nd_backtest_result_t
 nd_err_t nd_event_run_push(nd_event_run_t *run, const nd_market_event_t *ev, char *err,
                            size_t err_len);
 /* Books what the venue made visible by now_ns without a market event (nd_engine_poll); the
- * run's time moves to now_ns when that is later. */
+ * run's time moves to now_ns when that is later, and the simulated venues process the requests
+ * that arrived by then (nd_l2sim_advance: a cancel takes effect while the market is quiet). */
 nd_err_t nd_event_run_poll(nd_event_run_t *run, int64_t now_ns);
 nd_engine_t *nd_event_run_engine(const nd_event_run_t *run);
 /* The run's instruments: cfg->symbol (id 0), then cfg->more[] (ids 1..), each trading on its

@@ -310,6 +310,8 @@ nd_err_t nd_binance_stream_unsubscribe(nd_binance_stream_t *stream, const char *
                                        uint32_t count);
 const nd_venue_counters_t *nd_binance_stream_counters(const nd_binance_stream_t *stream);
 uint32_t nd_binance_stream_connects(const nd_binance_stream_t *stream);
+/* Closes the connection and reconnects at once, subscribing again (a supervisor's restart). */
+void nd_binance_stream_reconnect(nd_binance_stream_t *stream);
 void nd_binance_stream_destroy(nd_binance_stream_t *stream);
 
 /* ---- Live order books: diff-depth stream + REST snapshots (binance_live.c) --------------

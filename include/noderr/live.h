@@ -142,4 +142,30 @@ nd_err_t nd_live_status_read(const char *state_dir, const nd_clock_t *clock, int
  * when none runs there. */
 nd_err_t nd_live_kill(const char *state_dir, char *err, size_t err_len);
 
+/* ---- Hosting a session (session_host.c): what the launcher (src/launch) drives ------------ */
+
+/* The session's libuv loop (a uv_loop_t *), for the host's own timers on the engine's thread. */
+void *nd_live_session_loop(nd_live_session_t *s);
+nd_engine_t *nd_live_session_engine(const nd_live_session_t *s);
+/* The market feed: its state (CONNECTED, STALE or DOWN) and the live clock at its last market
+ * event (0: none yet; then the session's start time counts). */
+nd_venue_state_t nd_live_session_feed_state(const nd_live_session_t *s);
+int64_t nd_live_session_feed_last_ns(const nd_live_session_t *s);
+/* Closes the market stream's connection and reconnects at once (the feed module's restart). */
+void nd_live_session_feed_reconnect(nd_live_session_t *s);
+/* Commits what the store's recorder holds; ND_OK without a store. Measures the write. */
+nd_err_t nd_live_session_store_flush(nd_live_session_t *s, char *err, size_t err_len);
+bool nd_live_session_has_store(const nd_live_session_t *s);
+/* Live mode: the order adapters' summed counters (zero in paper mode). */
+void nd_live_session_venue_stats(const nd_live_session_t *s,
+                                 nd_binance_exec_stats_t *out /* OUT */);
+/* An operator action into the session's store (if it has one): launcher events. */
+void nd_live_session_record(nd_live_session_t *s, const char *action, const char *detail);
+/* The host's part of status.json: on every write fn(ctx) returns a new JSON value set under
+ * key (e.g. "launch": modules and health). */
+void nd_live_session_status_extra(nd_live_session_t *s, const char *key,
+                                  json_t *(*fn)(void *ctx), void *ctx);
+/* Writes status.json now (a change an operator should see without waiting for the period). */
+void nd_live_session_status_now(nd_live_session_t *s);
+
 #endif

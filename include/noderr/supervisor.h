@@ -25,7 +25,8 @@ typedef enum nd_sup_state {
     ND_SUP_UP = 1,       /* started and its last check passed */
     ND_SUP_DEGRADED = 2, /* running, its last check warned (still usable) */
     ND_SUP_FAILED = 3,   /* its check failed or it did not start: a restart is scheduled */
-    ND_SUP_BLOCKED = 4   /* running but a module it depends on is not UP or DEGRADED */
+    ND_SUP_BLOCKED = 4,  /* running but a module it depends on is not UP or DEGRADED */
+    ND_SUP_STARTING = 5  /* restarted, not usable until a health check passes */
 } nd_sup_state_t;
 
 typedef enum nd_sup_health {
@@ -90,11 +91,15 @@ void nd_sup_init(nd_sup_t *sup, const nd_sup_config_t *cfg, nd_sup_change_cb on_
  * before). ND_EFULL, ND_EINVAL (a bad or duplicate name), ND_ENOTFOUND (an unknown dependency). */
 nd_err_t nd_sup_add(nd_sup_t *sup, const char *name, const nd_sup_module_ops_t *ops,
                     const char *const *deps, uint32_t *index /* OUT, may be NULL */);
-/* Starts every module in registration order. A module that fails to start is FAILED (its
- * restart scheduled) and its dependants are BLOCKED; the others go on. */
+/* Starts every module in registration order: UP (the first start is trusted to the preflight
+ * that just passed). A module that fails to start is FAILED (its restart scheduled) and its
+ * dependants are BLOCKED; the others go on. A restart (nd_sup_tick) leaves the module STARTING
+ * until a health check passes, so its dependants stay blocked while it proves itself. */
 void nd_sup_start(nd_sup_t *sup, int64_t now_ns);
 /* The health check's verdict on one module: OK keeps or makes it UP, WARN DEGRADED, FAIL stops
- * it and schedules its restart. Ignored while it is DOWN, FAILED or BLOCKED by a dependency. */
+ * it and schedules its restart (a STARTING module too). A FAILED module judged OK or WARN
+ * recovered by itself: usable again without its restart (the backoff keeps counting if it
+ * fails again). Ignored while it is DOWN or BLOCKED by a dependency. */
 void nd_sup_report(nd_sup_t *sup, uint32_t module, nd_sup_health_t health, const char *reason,
                    int64_t now_ns);
 /* Runs the restarts that are due. Call often (the launcher's loop tick). */

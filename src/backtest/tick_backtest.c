@@ -289,6 +289,18 @@ nd_err_t nd_event_run_poll(nd_event_run_t *run, int64_t now_ns)
     ND_ASSERT(run != NULL);
     if (now_ns > nd_clock_now_ns(&run->clock.clock))
         nd_clock_sim_set(&run->clock, now_ns);
+    /* Time passes at the simulated venues too: a cancel or an order that arrives while the
+     * market is quiet is processed now, not at the next market event (a paused strategy's
+     * orders leave the book while the feed is stale). */
+    int64_t at = nd_clock_now_ns(&run->clock.clock);
+    for (uint32_t k = 0; k < run->inst_count; k++) {
+        nd_l2sim_exec_t *l2 = k == 0 ? run->r->l2 : run->r->l2_more[k - 1];
+        if (run->cfg->ticks.live_venues[k] || !l2)
+            continue;
+        nd_err_t rc = nd_l2sim_advance(nd_l2sim_exec_sim(l2), at);
+        if (rc != ND_OK && rc != ND_EINVAL) /* EINVAL: the venue is already past `at` */
+            return rc;
+    }
     return nd_engine_poll(run->r->engine);
 }
 

@@ -33,6 +33,7 @@ int nd_cmd_status(int argc, char **argv);
 int nd_cmd_kill(int argc, char **argv);
 int nd_cmd_anomaly(int argc, char **argv);
 int nd_cmd_preflight(int argc, char **argv);
+int nd_cmd_launch(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
@@ -121,6 +122,21 @@ int nd_cli_strategy_lib_list(const char *option, const char *path,
  * parameters (cmd_paper.c): 0, or -1 with "noderr CMD: FILE: strategies[K]...: why" on stderr. */
 struct nd_live_config;
 int nd_cli_live_strategies(struct nd_live_config *cfg, const char *cmd);
+/* A session's summary after it stopped (cmd_paper.c): events, orders, fills, equity, P&L;
+ * one JSON object with json. */
+struct nd_live_feed_stats;
+struct nd_backtest_result;
+void nd_cli_session_summary(const struct nd_live_config *cfg,
+                            const struct nd_live_feed_stats *feed,
+                            const struct nd_backtest_result *r, bool json);
+/* Runs the 17 preflight checks into r and prints them (cmd_preflight.c; one JSON object with
+ * json), then on stderr "noderr CMD: FILE: N check(s) failed: names". Returns the exit code:
+ * 0 none failed, 1 some failed, 2 out of memory. */
+struct nd_preflight_settings;
+struct nd_preflight_report;
+int nd_cli_preflight(const char *cmd, struct nd_live_config *cfg,
+                     const struct nd_preflight_settings *set, bool json,
+                     struct nd_preflight_report *r);
 /* Unloads every library nd_cli_strategy_lookup loaded. */
 void nd_cli_strategy_libs_close(void);
 /* After a run: 1 when a script loaded by --strategy-file failed in a callback (each failure

@@ -116,8 +116,8 @@ int nd_cli_live_strategies(nd_live_config_t *cfg, const char *cmd)
     return 0;
 }
 
-static void print_summary(const nd_live_config_t *cfg, const nd_live_feed_stats_t *feed,
-                          const nd_backtest_result_t *r, bool json)
+void nd_cli_session_summary(const nd_live_config_t *cfg, const nd_live_feed_stats_t *feed,
+                            const nd_backtest_result_t *r, bool json)
 {
     const nd_engine_stats_t *st = nd_engine_stats(r->engine);
     const nd_portfolio_t *p = nd_engine_portfolio(r->engine);
@@ -185,7 +185,7 @@ static int run_paper(nd_live_config_t *cfg, bool json)
         fprintf(stderr, "noderr %s: %s: %s\n", cfg->live ? "live" : "paper", cfg->path,
                 err[0] ? err : nd_strerror(rc));
     else
-        print_summary(cfg, &feed, &result, json);
+        nd_cli_session_summary(cfg, &feed, &result, json);
     nd_backtest_result_free(&result);
     return rc == ND_OK ? ND_EXIT_OK : ND_EXIT_USAGE;
 }

@@ -61,13 +61,12 @@ static void print_report(const nd_preflight_report_t *r, bool live)
     }
 }
 
-static int run_preflight(nd_live_config_t *cfg, const nd_preflight_settings_t *set, bool json)
+int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_settings_t *set,
+                     bool json, nd_preflight_report_t *r)
 {
     nd_preflight_env_t env = {nd_clock_os(), "/proc/self/exe", "0.1.0"};
-    nd_preflight_report_t *r = nd_calloc(1, sizeof *r);
-    if (!r || nd_preflight_run(cfg, set, &env, ND_PF_ALL, r) != ND_OK) {
-        nd_free(r);
-        fprintf(stderr, "noderr preflight: out of memory\n");
+    if (nd_preflight_run(cfg, set, &env, ND_PF_ALL, r) != ND_OK) {
+        fprintf(stderr, "noderr %s: out of memory\n", cmd);
         return ND_EXIT_USAGE;
     }
     int code = ND_EXIT_OK;
@@ -87,11 +86,10 @@ static int run_preflight(nd_live_config_t *cfg, const nd_preflight_settings_t *s
                                  nd_preflight_check_name((nd_preflight_check_t)k));
                 used = w > 0 && used + (size_t)w < sizeof names ? used + (size_t)w : used;
             }
-        fprintf(stderr, "noderr preflight: %s: %u check(s) failed: %s\n", cfg->path, r->failed,
+        fprintf(stderr, "noderr %s: %s: %u check(s) failed: %s\n", cmd, cfg->path, r->failed,
                 names);
         code = code == ND_EXIT_OK ? ND_EXIT_CHECK_FAILED : code;
     }
-    nd_free(r);
     return code;
 }
 
@@ -108,18 +106,20 @@ int nd_cmd_preflight(int argc, char **argv)
     }
     nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
     nd_preflight_settings_t *set = nd_calloc(1, sizeof *set);
+    nd_preflight_report_t *r = nd_calloc(1, sizeof *r);
     int code = ND_EXIT_USAGE;
     char err[512] = "";
-    if (!cfg || !set)
+    if (!cfg || !set || !r)
         fprintf(stderr, "noderr preflight: out of memory\n");
     else if (nd_live_config_load(o.config, cfg, err, sizeof err) != ND_OK ||
              nd_preflight_settings_parse(cfg, set, err, sizeof err) != ND_OK)
         fprintf(stderr, "noderr preflight: %s\n", err);
     else if (nd_cli_live_strategies(cfg, "preflight") == 0)
-        code = run_preflight(cfg, set, o.json);
+        code = nd_cli_preflight("preflight", cfg, set, o.json, r);
     if (cfg)
         nd_live_config_free(cfg);
     nd_free(cfg);
     nd_free(set);
+    nd_free(r);
     return code;
 }

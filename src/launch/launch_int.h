@@ -45,6 +45,10 @@ void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_kill_switch(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_build_pinned(nd__pf_t *pf, nd_preflight_outcome_t *out);
 
+/* launch_health.c: the nearest existing directory holding path (a file or a directory that
+ * may not exist yet): the file system it will live on. */
+void nd__launch_existing_dir(const char *path, char *dir, size_t cap);
+
 /* The config's canonical hash (preflight.pin left out) and the build's, as hex. */
 nd_err_t nd__pf_hashes(const nd_live_config_t *cfg, const nd_preflight_env_t *env,
                        char config_hex[65], char build_hex[65], char *err, size_t err_len);

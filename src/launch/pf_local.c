@@ -9,6 +9,7 @@
 #include "noderr/backtest.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
+#include "noderr/launch.h"
 #include "noderr/risk.h"
 #include "noderr/scenario.h"
 #include "noderr/store.h"
@@ -176,43 +177,6 @@ void nd__pf_store_audit(nd__pf_t *pf, nd_preflight_outcome_t *out)
     nd_store_close(st);
 }
 
-/* The directory holding path (a file or a directory that may not exist yet): its nearest
- * existing ancestor, which is the file system it will live on. */
-static void existing_dir(const char *path, char *dir, size_t cap)
-{
-    snprintf(dir, cap, "%s", path[0] ? path : ".");
-    struct stat st;
-    while (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        char *slash = strrchr(dir, '/');
-        if (!slash) {
-            snprintf(dir, cap, ".");
-            return;
-        }
-        if (slash == dir) {
-            dir[1] = '\0';
-            return;
-        }
-        *slash = '\0';
-    }
-}
-
-/* MemAvailable from /proc/meminfo in MiB; the free pages when it cannot be read. */
-static int64_t memory_available_mb(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[128];
-    long long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    if (kb >= 0)
-        return kb / 1024;
-    long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? (int64_t)pages * size / (1024 * 1024) : 0;
-}
-
 void nd__pf_headroom(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     const char *store = pf->cfg->store_url;
@@ -224,7 +188,7 @@ void nd__pf_headroom(nd__pf_t *pf, nd_preflight_outcome_t *out)
     size_t used = 0;
     for (int k = 0; k < 2 && paths[k]; k++) {
         char *dir = dirs[k];
-        existing_dir(paths[k], dir, ND_LIVE_PATH_MAX);
+        nd__launch_existing_dir(paths[k], dir, ND_LIVE_PATH_MAX);
         if (k == 1 && strcmp(dirs[0], dir) == 0)
             break; /* the store is in the state directory's file system: measured */
         struct statvfs vfs;
@@ -243,7 +207,7 @@ void nd__pf_headroom(nd__pf_t *pf, nd_preflight_outcome_t *out)
                          (long long)free_mb);
         used = w > 0 && used + (size_t)w < sizeof report ? used + (size_t)w : used;
     }
-    int64_t mem_mb = memory_available_mb();
+    int64_t mem_mb = nd_launch_memory_free_mb();
     nd__pf_set(out, mem_mb >= pf->set->memory_free_mb_min ? ND_PF_PASS : ND_PF_FAIL,
                "free memory or lower preflight.memory_free_mb_min",
                "%smemory available %lld MiB (at least %lld MiB disk, %lld MiB memory wanted)",

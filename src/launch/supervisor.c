@@ -35,6 +35,7 @@ const char *nd_sup_state_name(nd_sup_state_t state)
     case ND_SUP_DEGRADED: return "degraded";
     case ND_SUP_FAILED: return "failed";
     case ND_SUP_BLOCKED: return "blocked";
+    case ND_SUP_STARTING: return "starting";
     }
     return "unknown";
 }
@@ -133,7 +134,7 @@ static void propagate(nd_sup_t *sup, int64_t now_ns)
 {
     for (uint32_t k = 0; k < sup->count; k++) {
         nd_sup_module_t *m = &sup->modules[k];
-        if (m->state == ND_SUP_DOWN || m->state == ND_SUP_FAILED)
+        if (m->state == ND_SUP_DOWN || m->state == ND_SUP_FAILED || m->state == ND_SUP_STARTING)
             continue;
         const char *missing = NULL;
         if (!deps_usable(sup, m, &missing)) {
@@ -148,7 +149,7 @@ static void propagate(nd_sup_t *sup, int64_t now_ns)
     }
 }
 
-static void start_one(nd_sup_t *sup, uint32_t k, int64_t now_ns)
+static void start_one(nd_sup_t *sup, uint32_t k, bool restart, int64_t now_ns)
 {
     nd_sup_module_t *m = &sup->modules[k];
     char err[160] = "";
@@ -159,7 +160,10 @@ static void start_one(nd_sup_t *sup, uint32_t k, int64_t now_ns)
         set_state(sup, k, ND_SUP_FAILED, err[0] ? err : nd_strerror(rc), now_ns);
         return;
     }
-    set_state(sup, k, ND_SUP_UP, "started", now_ns);
+    if (restart)
+        set_state(sup, k, ND_SUP_STARTING, "restarted, waiting for a health check", now_ns);
+    else
+        set_state(sup, k, ND_SUP_UP, "started", now_ns);
 }
 
 void nd_sup_start(nd_sup_t *sup, int64_t now_ns)
@@ -167,7 +171,7 @@ void nd_sup_start(nd_sup_t *sup, int64_t now_ns)
     ND_ASSERT(!sup->started);
     sup->started = true;
     for (uint32_t k = 0; k < sup->count; k++) {
-        start_one(sup, k, now_ns);
+        start_one(sup, k, false, now_ns);
         propagate(sup, now_ns);
     }
 }
@@ -177,7 +181,17 @@ void nd_sup_report(nd_sup_t *sup, uint32_t k, nd_sup_health_t health, const char
 {
     ND_ASSERT(k < sup->count);
     nd_sup_module_t *m = &sup->modules[k];
-    if (!usable(m->state))
+    if ((m->state == ND_SUP_FAILED || m->state == ND_SUP_STARTING) &&
+        health != ND_SUP_HEALTH_FAIL) {
+        /* It came back by itself (a connection its own client re-opened, a market that moves
+         * again) before its restart was due: usable now; the backoff keeps its count in case
+         * it flaps. */
+        set_state(sup, k, health == ND_SUP_HEALTH_WARN ? ND_SUP_DEGRADED : ND_SUP_UP,
+                  m->state == ND_SUP_STARTING ? "restarted" : "recovered", now_ns);
+        propagate(sup, now_ns);
+        return;
+    }
+    if (!usable(m->state) && m->state != ND_SUP_STARTING)
         return;
     if (health == ND_SUP_HEALTH_FAIL) {
         if (m->ops.stop)
@@ -202,7 +216,7 @@ void nd_sup_tick(nd_sup_t *sup, int64_t now_ns)
         if (m->state != ND_SUP_FAILED || now_ns < m->restart_at_ns)
             continue;
         m->restarts++;
-        start_one(sup, k, now_ns);
+        start_one(sup, k, true, now_ns);
         propagate(sup, now_ns);
     }
 }

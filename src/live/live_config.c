@@ -24,7 +24,7 @@ static const char *const top_keys[] = {
     "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
     "integrity",
-    "preflight", /* read by src/launch (preflight.h) */
+    "preflight", "launch", /* read by src/launch (preflight.h, launch.h) */
     NULL,
 };
 

@@ -198,6 +198,8 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
                                 json_integer(nd_engine_rejects(e, (nd_reject_t)r)));
     json_object_set_new(o, "rejected_by_reason", why);
     json_object_set_new(j, "orders", o);
+    if (s->extra_fn)
+        json_object_set_new(j, s->extra_key, s->extra_fn(s->extra_ctx));
     return j;
 }
 

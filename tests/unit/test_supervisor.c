@@ -120,12 +120,28 @@ Test(supervisor, failed_feed_blocks_strategies_restarts_with_backoff)
     cr_assert_eq(fakes[1].starts, 2, "the second waits 200 ms");
     fakes[1].fail_start = false;
     nd_sup_tick(&sup, 1300 * MS);
+    cr_assert_eq(sup.modules[1].state, ND_SUP_STARTING, "restarted: proving itself");
+    cr_assert_eq(sup.modules[3].state, ND_SUP_BLOCKED, "still blocked while it proves itself");
+    nd_sup_report(&sup, 1, ND_SUP_HEALTH_OK, "fresh", 1600 * MS);
     cr_assert_eq(sup.modules[1].state, ND_SUP_UP);
     cr_assert_eq(sup.modules[1].restarts, 2);
     cr_assert_eq(sup.modules[3].state, ND_SUP_UP, "released");
     cr_assert_eq(fakes[3].released_calls, 1);
     cr_assert_eq(fakes[3].stops, 0, "a blocked module is not restarted");
     cr_assert_eq(nd_sup_backoff_ns(&sup.cfg, 40), 30000 * MS, "capped");
+}
+
+Test(supervisor, failed_module_that_recovers_by_itself_is_up_before_its_restart)
+{
+    nd_sup_t sup;
+    make(&sup);
+    nd_sup_start(&sup, 0);
+    nd_sup_report(&sup, 1, ND_SUP_HEALTH_FAIL, "stale", 1000 * MS);
+    nd_sup_report(&sup, 1, ND_SUP_HEALTH_OK, "fresh", 1050 * MS);
+    cr_assert_eq(sup.modules[1].state, ND_SUP_UP);
+    cr_assert_str_eq(sup.modules[1].reason, "recovered");
+    cr_assert_eq(sup.modules[3].state, ND_SUP_UP, "its dependant released");
+    cr_assert_eq(fakes[1].starts, 1, "no restart was needed");
 }
 
 Test(supervisor, bad_registrations_refused)

@@ -205,6 +205,12 @@ uint32_t nd_binance_stream_connects(const nd_binance_stream_t *s)
     return nd_ws_connects(s->ws);
 }
 
+void nd_binance_stream_reconnect(nd_binance_stream_t *s)
+{
+    ND_ASSERT(s != NULL);
+    nd_ws_reconnect(s->ws);
+}
+
 void nd_binance_stream_destroy(nd_binance_stream_t *s)
 {
     if (!s)

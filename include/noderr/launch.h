@@ -1,0 +1,99 @@
+/* launch.h: the integrator behind `noderr launch` (docs/launcher.md "The integrator").
+ *
+ * A launch is a session (live.h) run under a module supervisor (supervisor.h): preflight must
+ * have passed (nd_launch_create refuses a report with a failure); the modules start in a
+ * documented order (host, store, feed, venue, risk, strategies), a health check runs every
+ * health_every_ms over feed freshness, the venue adapter's errors, store writes, breakers,
+ * reject rates and disk and memory headroom, and its verdicts drive the supervisor: a failed
+ * feed is reconnected with backoff while the strategies, which depend on it, are paused (their
+ * working orders cancelled) and resumed when it is back. Every module state change is logged
+ * and recorded in the store (operator action "module_state"), and status.json carries a
+ * "launch" object: modules, the last health check, the change history. */
+#ifndef NODERR_LAUNCH_H
+#define NODERR_LAUNCH_H
+
+#include "noderr/live.h"
+#include "noderr/preflight.h"
+#include "noderr/supervisor.h"
+
+/* The config's "launch" object (docs/launcher.md lists the keys and defaults). */
+typedef struct nd_launch_config {
+    int64_t health_every_ns;      /* health_every_ms, default 10000 */
+    int64_t feed_stale_ns;        /* feed_stale_ms: no market event this long fails the feed
+                                     (default 5000); half of it, or not connected, warns */
+    int64_t store_write_warn_ns;  /* store_write_warn_ms: a slower commit warns (250) */
+    int64_t reject_rate_warn_e4;  /* reject_rate_warn: rejected / submitted between two checks,
+                                     with at least 10 submitted, warns (0.5) */
+    int64_t disk_free_mb_min;     /* under this on the state directory's file system warns */
+    int64_t memory_free_mb_min;   /* MemAvailable under this warns */
+    nd_sup_config_t sup;          /* restart_backoff_ms (100), restart_backoff_max_ms (30000) */
+} nd_launch_config_t;
+
+/* Reads cfg->root's "launch" object (absent: the defaults); errors "FILE: launch.KEY: why".
+ * The sub-objects other launcher modules read (pipeline, ramp, allocation, rollback) are
+ * accepted here and checked by them. */
+nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t *out /* OUT */,
+                                char *err, size_t err_len);
+
+/* ---- Health (launch_health.c): one sample of the running session, judged -------------- */
+
+typedef enum nd_launch_module {
+    ND_LAUNCH_HOST = 0,       /* this machine: disk and memory headroom */
+    ND_LAUNCH_STORE = 1,      /* the compliance store and its audit chain */
+    ND_LAUNCH_FEED = 2,       /* the venue's market streams */
+    ND_LAUNCH_VENUE = 3,      /* the order venue (the adapter in live mode) */
+    ND_LAUNCH_RISK = 4,       /* the breakers */
+    ND_LAUNCH_STRATEGIES = 5, /* the strategies: depend on store, feed and venue */
+    ND_LAUNCH_MODULE_COUNT = 6
+} nd_launch_module_t;
+
+const char *nd_launch_module_name(nd_launch_module_t m);
+
+typedef struct nd_launch_sample {
+    int64_t now_ns;
+    bool live;
+    nd_venue_state_t feed_state;
+    int64_t feed_last_ns;
+    bool store_present, store_ok;
+    int64_t store_write_ns;
+    char store_err[160];
+    bool halted, kill_switch;
+    char halt_reason[64];
+    int64_t orders_submitted, orders_rejected;
+    int64_t venue_errors;       /* live: answers lost and requests refused for a full queue */
+    int64_t disk_free_mb, memory_free_mb; /* -1: not measured */
+} nd_launch_sample_t;
+
+typedef struct nd_launch_verdict {
+    nd_sup_health_t health;
+    char reason[160];
+} nd_launch_verdict_t;
+
+/* Judges one sample against the previous one (rates are over the interval between them; prev
+ * may be NULL at the first check): one verdict per module. Pure. */
+void nd_launch_health_judge(const nd_launch_config_t *cfg, const nd_launch_sample_t *prev,
+                            const nd_launch_sample_t *now,
+                            nd_launch_verdict_t out[ND_LAUNCH_MODULE_COUNT]);
+/* Free MiB on the file system holding path (its nearest existing ancestor); -1 if unknown. */
+int64_t nd_launch_disk_free_mb(const char *path);
+/* MemAvailable in MiB (the free pages when /proc/meminfo cannot be read). */
+int64_t nd_launch_memory_free_mb(void);
+
+/* ---- The launch (launch.c) --------------------------------------------------------------- */
+
+typedef struct nd_launch nd_launch_t;
+
+/* Creates the session over cfg (strategies resolved) after a preflight report with no failure
+ * (ND_EDECLINED otherwise, naming the failed checks), and registers the modules. */
+nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t *lc,
+                          const nd_preflight_report_t *preflight, const nd_clock_t *clock,
+                          nd_backtest_result_t *result, nd_launch_t **out /* OUT */, char *err,
+                          size_t err_len);
+/* Starts the modules in order, runs until the session stops (SIGTERM/SIGINT, its duration, a
+ * fatal error), then stops the modules in reverse. */
+nd_err_t nd_launch_run(nd_launch_t *l, char *err, size_t err_len);
+const nd_live_feed_stats_t *nd_launch_feed(const nd_launch_t *l);
+/* Closes the session and frees l. */
+nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len);
+
+#endif

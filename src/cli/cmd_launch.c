@@ -1,0 +1,145 @@
+/* cmd_launch.c: `noderr launch --config FILE [--json]` (docs/launcher.md "The integrator"):
+ * preflight first (printed; any failure refuses to trade, exit 1), then the session under the
+ * module supervisor with its health check, until SIGTERM/SIGINT or the config's duration; then
+ * the summary. The logic is in src/launch. */
+#include "cli.h"
+
+#include "noderr/alloc.h"
+#include "noderr/launch.h"
+#include "noderr/log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct launch_opts {
+    const char *config;
+    bool json;
+} launch_opts_t;
+
+static const char launch_usage[] =
+    "usage: noderr launch --config FILE [--json]\n"
+    "\n"
+    "Runs the launcher: the 17 preflight checks first (a failure refuses to trade: exit 1),\n"
+    "then the session of the config (paper, or live with \"preflight\": {\"mode\": \"live\"})\n"
+    "with its modules (host, store, feed, venue, risk, strategies) supervised: a health check\n"
+    "every launch.health_every_ms (10 s) judges each, a failed module is restarted with\n"
+    "backoff and the modules that depend on it are told (the strategies pause while the feed,\n"
+    "the venue or the store is out). Every change is logged and recorded in the store, and\n"
+    "'noderr status' shows the modules. Stops on SIGTERM or SIGINT (no new orders, working\n"
+    "orders cancelled) or after duration_s. docs/launcher.md.\n";
+
+enum { OPT_CONFIG = 256 };
+
+static const struct option launch_options[] = {
+    {"config", required_argument, 0, OPT_CONFIG},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
+    {0, 0, 0, 0},
+};
+
+static int launch_option(void *ctx, int opt, const char *arg)
+{
+    launch_opts_t *o = ctx;
+    switch (opt) {
+    case OPT_CONFIG: o->config = arg; return 0;
+    case ND_CLI_OPT_JSON: o->json = true; return 0;
+    default: return -1;
+    }
+}
+
+static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
+                      const nd_preflight_report_t *pf, bool json)
+{
+    nd_log_set_level((nd_log_level_t)cfg->log_level);
+    nd_log_set_output(NULL, nd_clock_os());
+    char err[512] = "";
+    nd_backtest_result_t result;
+    memset(&result, 0, sizeof result);
+    nd_launch_t *l = NULL;
+    nd_err_t rc = nd_launch_create(cfg, lc, pf, nd_clock_os(), &result, &l, err, sizeof err);
+    if (rc != ND_OK) {
+        nd_log_set_output(NULL, NULL);
+        fprintf(stderr, "noderr launch: %s: %s\n", cfg->path, err[0] ? err : nd_strerror(rc));
+        nd_backtest_result_free(&result);
+        return rc == ND_EDECLINED ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
+    }
+    rc = nd_launch_run(l, err, sizeof err);
+    nd_live_feed_stats_t feed = *nd_launch_feed(l);
+    char cerr[512] = "";
+    nd_err_t crc = nd_launch_close(l, cerr, sizeof cerr);
+    nd_log_set_output(NULL, NULL);
+    if (rc == ND_OK && crc != ND_OK) {
+        rc = crc;
+        snprintf(err, sizeof err, "%s", cerr);
+    }
+    if (rc != ND_OK)
+        fprintf(stderr, "noderr launch: %s: %s\n", cfg->path, err[0] ? err : nd_strerror(rc));
+    else
+        nd_cli_session_summary(cfg, &feed, &result, json);
+    nd_backtest_result_free(&result);
+    return rc == ND_OK ? ND_EXIT_OK : ND_EXIT_USAGE;
+}
+
+/* Preflight's settings say the mode: a live launch sends real orders. */
+static int launch_config(nd_live_config_t *cfg, nd_preflight_settings_t *set,
+                         nd_launch_config_t *lc, const char *path)
+{
+    char err[512] = "";
+    if (nd_live_config_load(path, cfg, err, sizeof err) != ND_OK ||
+        nd_preflight_settings_parse(cfg, set, err, sizeof err) != ND_OK ||
+        nd_launch_config_parse(cfg, lc, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr launch: %s\n", err);
+        return -1;
+    }
+    cfg->live = set->live;
+    if (cfg->live && cfg->clock != ND_LIVE_CLOCK_LOCAL) {
+        fprintf(stderr, "noderr launch: %s: clock: a live launch runs on the live clock "
+                        "(\"local\")\n", path);
+        return -1;
+    }
+    return nd_cli_live_strategies(cfg, "launch");
+}
+
+int nd_cmd_launch(int argc, char **argv)
+{
+    launch_opts_t o = {0};
+    int prc = nd_cli_getopt("launch", argc, argv, launch_options, ND_CLI_OPT_HELP, launch_usage,
+                            launch_option, &o);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
+    if (!o.config) {
+        fprintf(stderr, "noderr launch: give --config FILE (see --help)\n");
+        return ND_EXIT_USAGE;
+    }
+    nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
+    nd_preflight_settings_t *set = nd_calloc(1, sizeof *set);
+    nd_preflight_report_t *pf = nd_calloc(1, sizeof *pf);
+    nd_launch_config_t lc;
+    int code = ND_EXIT_USAGE;
+    if (!cfg || !set || !pf)
+        fprintf(stderr, "noderr launch: out of memory\n");
+    else if (launch_config(cfg, set, &lc, o.config) == 0) {
+        /* The preflight report is printed before anything trades; with --json only the
+         * final summary is (a failure still refuses, named on stderr). */
+        code = o.json ? ND_EXIT_OK : nd_cli_preflight("launch", cfg, set, false, pf);
+        if (o.json) {
+            nd_preflight_env_t env = {nd_clock_os(), "/proc/self/exe", "0.1.0"};
+            if (nd_preflight_run(cfg, set, &env, ND_PF_ALL, pf) != ND_OK)
+                code = ND_EXIT_USAGE;
+        }
+        fflush(stdout);
+        /* A failed check was named already; nd_launch_create refuses the report anyway. */
+        if (code == ND_EXIT_OK || (o.json && code == ND_EXIT_CHECK_FAILED))
+            code = run_launch(cfg, &lc, pf, o.json);
+        else if (code == ND_EXIT_CHECK_FAILED)
+            fprintf(stderr, "noderr launch: %s: refusing to trade after a failed preflight\n",
+                    o.config);
+    }
+    if (cfg)
+        nd_live_config_free(cfg);
+    nd_free(cfg);
+    nd_free(set);
+    nd_free(pf);
+    return code;
+}

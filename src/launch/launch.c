@@ -1,0 +1,339 @@
+/* launch.c: the integrator (launch.h, docs/launcher.md "The integrator"): a session run under
+ * the module supervisor, with the health check on the session's loop. The modules map onto the
+ * session's parts: the feed's restart is a fresh connection (subscribed again), the store's a
+ * commit retried, the strategies are paused while a module they depend on is out. */
+#include "noderr/launch.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/json_cfg.h"
+#include "noderr/log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#define NS_PER_MS 1000000LL
+#define SUP_TICK_MS 50
+#define HISTORY_MAX 32
+
+struct nd_launch {
+    const nd_live_config_t *cfg;
+    nd_launch_config_t lc;
+    const nd_clock_t *clock;
+    nd_live_session_t *session;
+    nd_sup_t sup;
+    uv_timer_t health_timer, sup_timer;
+    bool timers_ready;
+    nd_launch_sample_t prev;
+    bool have_prev;
+    nd_launch_verdict_t last[ND_LAUNCH_MODULE_COUNT];
+    int64_t last_check_ns;
+    uint64_t checks;
+    int64_t started_mono_ns, first_order_ms; /* -1: no order yet */
+    nd_sup_change_t history[HISTORY_MAX];
+    char history_reason[HISTORY_MAX][160];
+    uint32_t history_count;      /* all changes; the last HISTORY_MAX kept */
+    bool strategies_paused;
+};
+
+nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t *out,
+                                char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    nd_sup_config_default(&out->sup);
+    int64_t health_ms = 10000, stale_ms = 5000, store_ms = 250, backoff_ms = 100;
+    int64_t backoff_max_ms = 30000;
+    out->reject_rate_warn_e4 = 5000;
+    out->disk_free_mb_min = 512;
+    out->memory_free_mb_min = 256;
+    json_t *l = cfg->root ? json_object_get(cfg->root, "launch") : NULL;
+    nd_jcfg_t c = {cfg->path, "launch", err, err_len};
+    nd_err_t rc = ND_OK;
+    if (l && !json_is_object(l))
+        return nd_jcfg_bad(&c, NULL, "must be an object");
+    static const char *const keys[] = {
+        "health_every_ms", "feed_stale_ms", "store_write_warn_ms", "reject_rate_warn",
+        "disk_free_mb_min", "memory_free_mb_min", "restart_backoff_ms", "restart_backoff_max_ms",
+        "pipeline", "ramp", "allocation", "rollback", NULL,
+    };
+    if (l && ((rc = nd_jcfg_keys(&c, l, keys)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "health_every_ms", 100, 3600000, &health_ms)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "feed_stale_ms", 100, 3600000, &stale_ms)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "store_write_warn_ms", 1, 600000, &store_ms)) != ND_OK ||
+              (rc = nd_jcfg_fraction(&c, l, "reject_rate_warn", 0.0001, 1, 4,
+                                     &out->reject_rate_warn_e4)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "disk_free_mb_min", 0, INT64_MAX / 2,
+                                &out->disk_free_mb_min)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "memory_free_mb_min", 0, INT64_MAX / 2,
+                                &out->memory_free_mb_min)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "restart_backoff_ms", 1, 600000, &backoff_ms)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "restart_backoff_max_ms", 1, 3600000, &backoff_max_ms)) !=
+                  ND_OK))
+        return rc;
+    if (backoff_max_ms < backoff_ms)
+        return nd_jcfg_bad(&c, "restart_backoff_max_ms", "is under restart_backoff_ms");
+    out->health_every_ns = health_ms * NS_PER_MS;
+    out->feed_stale_ns = stale_ms * NS_PER_MS;
+    out->store_write_warn_ns = store_ms * NS_PER_MS;
+    out->sup.backoff_min_ns = backoff_ms * NS_PER_MS;
+    out->sup.backoff_max_ns = backoff_max_ms * NS_PER_MS;
+    return ND_OK;
+}
+
+/* ---- the modules ------------------------------------------------------------------------- */
+
+static nd_err_t feed_start(void *ctx, char *err, size_t err_len)
+{
+    nd_launch_t *l = ctx;
+    (void)err;
+    (void)err_len;
+    if (l->sup.started) /* a restart: the first start is the session's own connection */
+        nd_live_session_feed_reconnect(l->session);
+    return ND_OK;
+}
+
+static nd_err_t store_start(void *ctx, char *err, size_t err_len)
+{
+    nd_launch_t *l = ctx;
+    return nd_live_session_store_flush(l->session, err, err_len);
+}
+
+/* The strategies depend on the store, the feed and the venue: while one is out they are paused
+ * (no new orders, working ones cancelled) and resumed when it is back. */
+static void strategies_blocked(void *ctx, bool blocked)
+{
+    nd_launch_t *l = ctx;
+    nd_engine_t *e = nd_live_session_engine(l->session);
+    for (uint32_t k = 0; k < nd_engine_strategy_count(e); k++)
+        if (nd_engine_strategy_pause(e, k, blocked) != ND_OK)
+            ND_LOG(ND_LOG_ERR, "event=strategy_pause_failed strategy=%u", k);
+    l->strategies_paused = blocked;
+    nd_live_session_record(l->session, blocked ? "strategies_paused" : "strategies_resumed",
+                           blocked ? "a module they depend on is out" : "modules back");
+}
+
+static void on_change(void *ctx, const nd_sup_change_t *ch)
+{
+    nd_launch_t *l = ctx;
+    uint32_t slot = l->history_count++ % HISTORY_MAX;
+    l->history[slot] = *ch;
+    snprintf(l->history_reason[slot], sizeof l->history_reason[slot], "%s", ch->reason);
+    l->history[slot].reason = l->history_reason[slot];
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s %s->%s restarts=%u: %s", ch->name,
+             nd_sup_state_name(ch->from), nd_sup_state_name(ch->to), ch->restarts, ch->reason);
+    if (l->session) {
+        nd_live_session_record(l->session, "module_state", detail);
+        nd_live_session_status_now(l->session);
+    }
+}
+
+static nd_err_t add_modules(nd_launch_t *l)
+{
+    nd_sup_module_ops_t watch = {NULL, NULL, NULL, l};
+    nd_sup_module_ops_t store = {store_start, NULL, NULL, l};
+    nd_sup_module_ops_t feed = {feed_start, NULL, NULL, l};
+    nd_sup_module_ops_t strategies = {NULL, NULL, strategies_blocked, l};
+    static const char *const risk_deps[] = {"store", NULL};
+    static const char *const strategy_deps[] = {"store", "feed", "venue", NULL};
+    nd_err_t rc;
+    if ((rc = nd_sup_add(&l->sup, "host", &watch, NULL, NULL)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "store", &store, NULL, NULL)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "feed", &feed, NULL, NULL)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "venue", &watch, NULL, NULL)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "risk", &watch, risk_deps, NULL)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "strategies", &strategies, strategy_deps, NULL)) != ND_OK)
+        return rc;
+    _Static_assert(ND_LAUNCH_MODULE_COUNT == 6, "one supervisor module per launch module");
+    return ND_OK;
+}
+
+/* ---- the health check -------------------------------------------------------------------- */
+
+static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
+{
+    memset(s, 0, sizeof *s);
+    s->now_ns = nd_clock_now_ns(l->clock);
+    s->live = l->cfg->live;
+    s->feed_state = nd_live_session_feed_state(l->session);
+    s->feed_last_ns = nd_live_session_feed_last_ns(l->session);
+    s->store_present = nd_live_session_has_store(l->session);
+    int64_t t0 = nd_clock_mono_ns(l->clock);
+    s->store_ok = nd_live_session_store_flush(l->session, s->store_err, sizeof s->store_err) ==
+                  ND_OK;
+    s->store_write_ns = nd_clock_mono_ns(l->clock) - t0;
+    const nd_engine_t *e = nd_live_session_engine(l->session);
+    const nd_risk_t *r = nd_engine_risk(e);
+    s->halted = r->halted;
+    s->kill_switch = r->kill_switch;
+    if (r->halted)
+        snprintf(s->halt_reason, sizeof s->halt_reason, "%s", nd_breaker_kind_name(r->halt_kind));
+    s->orders_submitted = nd_engine_stats(e)->orders_submitted;
+    s->orders_rejected = nd_engine_stats(e)->orders_rejected;
+    nd_binance_exec_stats_t vs;
+    nd_live_session_venue_stats(l->session, &vs);
+    s->venue_errors = (int64_t)(vs.unknown + vs.queue_full);
+    s->disk_free_mb = nd_launch_disk_free_mb(l->cfg->state_dir);
+    s->memory_free_mb = nd_launch_memory_free_mb();
+}
+
+static void on_health(uv_timer_t *t)
+{
+    nd_launch_t *l = t->data;
+    nd_launch_sample_t s;
+    take_sample(l, &s);
+    nd_launch_health_judge(&l->lc, l->have_prev ? &l->prev : NULL, &s, l->last);
+    for (uint32_t m = 0; m < ND_LAUNCH_MODULE_COUNT; m++)
+        nd_sup_report(&l->sup, m, l->last[m].health, l->last[m].reason, s.now_ns);
+    l->prev = s;
+    l->have_prev = true;
+    l->last_check_ns = s.now_ns;
+    l->checks++;
+}
+
+static void on_sup_tick(uv_timer_t *t)
+{
+    nd_launch_t *l = t->data;
+    nd_sup_tick(&l->sup, nd_clock_now_ns(l->clock));
+    if (l->first_order_ms < 0 &&
+        nd_engine_stats(nd_live_session_engine(l->session))->orders_submitted > 0) {
+        l->first_order_ms = (nd_clock_mono_ns(l->clock) - l->started_mono_ns) / NS_PER_MS;
+        ND_LOG(ND_LOG_INFO, "event=first_order after_ms=%lld", (long long)l->first_order_ms);
+    }
+}
+
+/* ---- status.json's "launch" object ------------------------------------------------------- */
+
+static json_t *module_json(const nd_launch_t *l, uint32_t k)
+{
+    const nd_sup_module_t *m = &l->sup.modules[k];
+    json_t *j = json_object();
+    json_object_set_new(j, "name", json_string(m->name));
+    json_object_set_new(j, "state", json_string(nd_sup_state_name(m->state)));
+    json_object_set_new(j, "since_ns", json_integer(m->since_ns));
+    json_object_set_new(j, "restarts", json_integer(m->restarts));
+    json_object_set_new(j, "reason", json_string(m->reason));
+    if (l->checks > 0 && k < ND_LAUNCH_MODULE_COUNT)
+        json_object_set_new(j, "check", json_string(l->last[k].reason));
+    return j;
+}
+
+static json_t *launch_json(void *ctx)
+{
+    nd_launch_t *l = ctx;
+    json_t *j = json_object(), *mods = json_array(), *hist = json_array();
+    for (uint32_t k = 0; k < l->sup.count; k++)
+        json_array_append_new(mods, module_json(l, k));
+    uint32_t n = l->history_count < HISTORY_MAX ? l->history_count : HISTORY_MAX;
+    for (uint32_t i = l->history_count - n; i < l->history_count; i++) {
+        const nd_sup_change_t *c = &l->history[i % HISTORY_MAX];
+        json_t *h = json_object();
+        json_object_set_new(h, "at_ns", json_integer(c->at_ns));
+        json_object_set_new(h, "module", json_string(c->name));
+        json_object_set_new(h, "from", json_string(nd_sup_state_name(c->from)));
+        json_object_set_new(h, "to", json_string(nd_sup_state_name(c->to)));
+        json_object_set_new(h, "reason", json_string(c->reason));
+        json_array_append_new(hist, h);
+    }
+    json_object_set_new(j, "healthy", json_boolean(nd_sup_healthy(&l->sup)));
+    json_object_set_new(j, "strategies_paused", json_boolean(l->strategies_paused));
+    json_object_set_new(j, "health_checks", json_integer((json_int_t)l->checks));
+    json_object_set_new(j, "last_check_ns", json_integer(l->last_check_ns));
+    json_object_set_new(j, "first_order_ms", l->first_order_ms >= 0
+                                                 ? json_integer(l->first_order_ms)
+                                                 : json_null());
+    json_object_set_new(j, "modules", mods);
+    json_object_set_new(j, "changes", hist);
+    json_object_set_new(j, "changes_total", json_integer(l->history_count));
+    return j;
+}
+
+/* ---- create, run, close ------------------------------------------------------------------ */
+
+static nd_err_t preflight_passed(const nd_preflight_report_t *pf, char *err, size_t err_len)
+{
+    if (!pf) {
+        snprintf(err, err_len, "preflight did not run: a launch never trades without it");
+        return ND_EDECLINED;
+    }
+    if (pf->failed == 0)
+        return ND_OK;
+    int used = snprintf(err, err_len, "preflight failed (%u check(s)):", pf->failed);
+    for (int k = 0; k < ND_PF_CHECK_COUNT && used > 0 && (size_t)used < err_len; k++)
+        if (pf->checks[k].status == ND_PF_FAIL)
+            used += snprintf(err + used, err_len - (size_t)used, " %s",
+                             nd_preflight_check_name((nd_preflight_check_t)k));
+    return ND_EDECLINED;
+}
+
+nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t *lc,
+                          const nd_preflight_report_t *preflight, const nd_clock_t *clock,
+                          nd_backtest_result_t *result, nd_launch_t **out, char *err,
+                          size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && lc != NULL && clock != NULL && out != NULL);
+    *out = NULL;
+    nd_err_t rc = preflight_passed(preflight, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    nd_launch_t *l = nd_calloc(1, sizeof *l);
+    if (!l)
+        return ND_ENOMEM;
+    l->cfg = cfg;
+    l->lc = *lc;
+    l->clock = clock;
+    l->first_order_ms = -1;
+    l->started_mono_ns = nd_clock_mono_ns(clock);
+    nd_sup_init(&l->sup, &lc->sup, on_change, l);
+    rc = add_modules(l);
+    if (rc == ND_OK)
+        rc = nd_live_session_create(cfg, clock, result, &l->session, err, err_len);
+    if (rc != ND_OK) {
+        nd_free(l);
+        return rc;
+    }
+    nd_live_session_status_extra(l->session, "launch", launch_json, l);
+    uv_loop_t *loop = nd_live_session_loop(l->session);
+    uv_timer_init(loop, &l->health_timer);
+    uv_timer_init(loop, &l->sup_timer);
+    l->health_timer.data = l->sup_timer.data = l;
+    l->timers_ready = true;
+    *out = l;
+    return ND_OK;
+}
+
+nd_err_t nd_launch_run(nd_launch_t *l, char *err, size_t err_len)
+{
+    ND_ASSERT(l != NULL);
+    nd_live_session_record(l->session, "launch_start", l->cfg->name);
+    nd_sup_start(&l->sup, nd_clock_now_ns(l->clock));
+    uint64_t every_ms = (uint64_t)(l->lc.health_every_ns / NS_PER_MS);
+    uv_timer_start(&l->health_timer, on_health, every_ms, every_ms);
+    uv_timer_start(&l->sup_timer, on_sup_tick, SUP_TICK_MS, SUP_TICK_MS);
+    nd_err_t rc = nd_live_session_run(l->session, err, err_len);
+    uv_timer_stop(&l->health_timer);
+    uv_timer_stop(&l->sup_timer);
+    nd_sup_stop(&l->sup, nd_clock_now_ns(l->clock));
+    return rc;
+}
+
+const nd_live_feed_stats_t *nd_launch_feed(const nd_launch_t *l)
+{
+    return nd_live_session_feed(l->session);
+}
+
+nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len)
+{
+    if (!l)
+        return ND_OK;
+    if (l->timers_ready) { /* closed before the session closes its loop */
+        uv_close((uv_handle_t *)&l->health_timer, NULL);
+        uv_close((uv_handle_t *)&l->sup_timer, NULL);
+    }
+    nd_live_session_status_extra(l->session, NULL, NULL, NULL);
+    nd_err_t rc = nd_live_session_close(l->session, err, err_len);
+    nd_free(l);
+    return rc;
+}

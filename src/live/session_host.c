@@ -1,0 +1,87 @@
+/* session_host.c: what a host process (the launcher) reads and drives in a running session
+ * (live.h "Hosting a session"). Everything here runs on the session's loop thread. */
+#include "live_int.h"
+
+#include "noderr/assert.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void *nd_live_session_loop(nd_live_session_t *s)
+{
+    ND_ASSERT(s != NULL && s->loop_ready);
+    return &s->loop;
+}
+
+nd_engine_t *nd_live_session_engine(const nd_live_session_t *s)
+{
+    return nd_event_run_engine(s->run);
+}
+
+nd_venue_state_t nd_live_session_feed_state(const nd_live_session_t *s)
+{
+    return s->feed_state;
+}
+
+int64_t nd_live_session_feed_last_ns(const nd_live_session_t *s)
+{
+    return s->feed.last_event_ns ? s->feed.last_event_ns : s->started_ns;
+}
+
+void nd_live_session_feed_reconnect(nd_live_session_t *s)
+{
+    if (s->stream)
+        nd_binance_stream_reconnect(s->stream);
+}
+
+bool nd_live_session_has_store(const nd_live_session_t *s)
+{
+    return s->store != NULL;
+}
+
+nd_err_t nd_live_session_store_flush(nd_live_session_t *s, char *err, size_t err_len)
+{
+    char why[256] = "";
+    nd_err_t rc = s->recorder ? nd_recorder_flush(s->recorder, why, sizeof why)
+                  : s->store  ? nd_store_flush(s->store, why, sizeof why)
+                              : ND_OK;
+    if (rc != ND_OK)
+        snprintf(err, err_len, "store %s: %s", s->cfg->store_url, why);
+    return rc;
+}
+
+void nd_live_session_venue_stats(const nd_live_session_t *s, nd_binance_exec_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t k = 0; k < ND_VENUES_MAX; k++) {
+        if (!s->legs[k].exec)
+            continue;
+        nd_binance_exec_stats_t one;
+        nd_binance_exec_stats(s->legs[k].exec, &one);
+        out->submitted += one.submitted;
+        out->accepted += one.accepted;
+        out->rejected += one.rejected;
+        out->fills += one.fills;
+        out->cancelled += one.cancelled;
+        out->unknown += one.unknown;
+        out->queue_full += one.queue_full;
+    }
+}
+
+void nd_live_session_record(nd_live_session_t *s, const char *action, const char *detail)
+{
+    nd__live_record_action(s, action, detail);
+}
+
+void nd_live_session_status_extra(nd_live_session_t *s, const char *key,
+                                  json_t *(*fn)(void *ctx), void *ctx)
+{
+    s->extra_key = key;
+    s->extra_fn = fn;
+    s->extra_ctx = ctx;
+}
+
+void nd_live_session_status_now(nd_live_session_t *s)
+{
+    nd__live_status_write(s);
+}

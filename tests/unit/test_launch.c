@@ -1,0 +1,119 @@
+/* test_launch.c: the launcher's health judgement (one verdict per module from a sample and the
+ * previous one) and its "launch" config keys. */
+#include <criterion/criterion.h>
+
+#include "noderr/launch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MS 1000000LL
+
+static nd_launch_config_t cfg;
+
+static void setup(void)
+{
+    nd_live_config_t lc;
+    memset(&lc, 0, sizeof lc);
+    snprintf(lc.path, sizeof lc.path, "t.json");
+    char err[256];
+    cr_assert_eq(nd_launch_config_parse(&lc, &cfg, err, sizeof err), ND_OK, "%s", err);
+}
+
+TestSuite(launch, .init = setup);
+
+static nd_launch_sample_t healthy(int64_t now)
+{
+    nd_launch_sample_t s;
+    memset(&s, 0, sizeof s);
+    s.now_ns = now;
+    s.feed_state = ND_VENUE_CONNECTED;
+    s.feed_last_ns = now - 100 * MS;
+    s.store_present = s.store_ok = true;
+    s.store_write_ns = 2 * MS;
+    s.disk_free_mb = 10000;
+    s.memory_free_mb = 4000;
+    return s;
+}
+
+Test(launch, defaults_are_documented_values)
+{
+    cr_assert_eq(cfg.health_every_ns, 10000 * MS);
+    cr_assert_eq(cfg.feed_stale_ns, 5000 * MS);
+    cr_assert_eq(cfg.store_write_warn_ns, 250 * MS);
+    cr_assert_eq(cfg.reject_rate_warn_e4, 5000);
+    cr_assert_eq(cfg.sup.backoff_min_ns, 100 * MS);
+}
+
+Test(launch, healthy_sample_all_ok)
+{
+    nd_launch_sample_t s = healthy(1000000 * MS);
+    nd_launch_verdict_t v[ND_LAUNCH_MODULE_COUNT];
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    for (int m = 0; m < ND_LAUNCH_MODULE_COUNT; m++)
+        cr_assert_eq(v[m].health, ND_SUP_HEALTH_OK, "%s: %s",
+                     nd_launch_module_name((nd_launch_module_t)m), v[m].reason);
+}
+
+Test(launch, each_fault_names_its_module)
+{
+    nd_launch_verdict_t v[ND_LAUNCH_MODULE_COUNT];
+    nd_launch_sample_t prev = healthy(0), s = healthy(10000 * MS);
+    s.feed_last_ns = s.now_ns - 6000 * MS;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_FEED].health, ND_SUP_HEALTH_FAIL);
+    cr_assert(strstr(v[ND_LAUNCH_FEED].reason, "6000 ms"), "%s", v[ND_LAUNCH_FEED].reason);
+    s = healthy(10000 * MS);
+    s.feed_last_ns = s.now_ns - 3000 * MS;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_FEED].health, ND_SUP_HEALTH_WARN, "over half the limit");
+    s = healthy(10000 * MS);
+    s.feed_state = ND_VENUE_DISCONNECTED;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_FEED].health, ND_SUP_HEALTH_WARN, "connecting, not yet stale");
+    s = healthy(10000 * MS);
+    s.store_ok = false;
+    snprintf(s.store_err, sizeof s.store_err, "disk I/O error");
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_STORE].health, ND_SUP_HEALTH_FAIL);
+    cr_assert(strstr(v[ND_LAUNCH_STORE].reason, "disk I/O error"));
+    s = healthy(10000 * MS);
+    s.store_write_ns = 300 * MS;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_STORE].health, ND_SUP_HEALTH_WARN);
+    s = healthy(10000 * MS);
+    s.halted = true;
+    snprintf(s.halt_reason, sizeof s.halt_reason, "drawdown");
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_RISK].health, ND_SUP_HEALTH_WARN);
+    cr_assert_str_eq(v[ND_LAUNCH_RISK].reason, "halted: drawdown");
+    s = healthy(10000 * MS);
+    s.disk_free_mb = 100;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_HOST].health, ND_SUP_HEALTH_WARN);
+}
+
+Test(launch, rates_are_over_the_interval)
+{
+    nd_launch_verdict_t v[ND_LAUNCH_MODULE_COUNT];
+    nd_launch_sample_t prev = healthy(0), s = healthy(10000 * MS);
+    prev.orders_submitted = 1000;
+    prev.orders_rejected = 900; /* old rejects do not count again */
+    s.orders_submitted = 1020;
+    s.orders_rejected = 905;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_STRATEGIES].health, ND_SUP_HEALTH_OK, "%s",
+                 v[ND_LAUNCH_STRATEGIES].reason);
+    s.orders_rejected = 912; /* 12 of 20 */
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_STRATEGIES].health, ND_SUP_HEALTH_WARN);
+    s.orders_submitted = 1005; /* under 10 orders: too few to judge */
+    s.orders_rejected = 905;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_STRATEGIES].health, ND_SUP_HEALTH_OK);
+    s = healthy(10000 * MS);
+    s.live = true;
+    s.venue_errors = 3;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_WARN);
+}

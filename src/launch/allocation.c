@@ -269,6 +269,7 @@ nd_err_t nd_allocation_rebalance(nd_allocation_t *a, int64_t now_ns,
     a->allocated = true;
     a->last_ns = now_ns;
     a->count = count;
+    memset(a->weight_e6, 0, sizeof a->weight_e6);
     memcpy(a->weight_e6, e.new_e6, count * sizeof a->weight_e6[0]);
     a->rebalances++;
     *ev = e;

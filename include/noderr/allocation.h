@@ -11,7 +11,7 @@
  * sum |target - old| exceeds `turnover`, every strategy moves the same fraction of its way
  * (turnover / that sum), rounded toward its old weight. Weights are exact millionths, each
  * within its caps, summing to at most total (<= 1). The first rebalance (nothing allocated
- * yet) takes the target at once.
+ * yet), or one whose current weights break a changed config, takes the target at once.
  *
  * Pure and deterministic: the launcher asks nd_allocation_due on its timer with the injected
  * clock's time and passes the returns it has; every rebalance produces an event (the allocation
@@ -30,6 +30,8 @@
  * estimate, and it bounds the caller's arrays. */
 #define ND_ALLOCATION_WINDOW_MAX 366
 #define ND_ALLOCATION_ONE 1000000 /* weights are millionths */
+/* A daily return above 1000x (10^9 millionths) or below -100% is refused as a unit mistake. */
+#define ND_ALLOCATION_RETURN_MAX 1000000000LL
 
 typedef struct nd_allocation_config {
     int64_t interval_ns;     /* rebalance every (default 1 day) */
@@ -43,7 +45,8 @@ typedef struct nd_allocation_config {
 
 /* One strategy's input to a rebalance. */
 typedef struct nd_allocation_input {
-    const int64_t *returns_e6; /* daily returns in millionths (+0.5% = 5000), oldest first */
+    const int64_t *returns_e6; /* daily returns in millionths (+0.5% = 5000), oldest first, */
+                               /* each in [-10^6, 10^9] */
     uint32_t return_count;     /* the latest window_days of them are used */
     bool active;               /* false: its target is 0 and it holds no caps (paused, retired) */
 } nd_allocation_input_t;
@@ -58,7 +61,8 @@ typedef struct nd_allocation_event {
     int64_t vol_e6[ND_STRATEGIES_MAX];      /* the stdev used (floored); -1: too little history */
     int64_t turnover_e6;                    /* sum |new - old| */
     bool limited;                           /* the turnover limit scaled the move */
-    bool first;                             /* the first allocation (not limited) */
+    bool at_once;   /* the target taken at once: the first allocation, or the current weights
+                       break the config (above max or the total, after a config change) */
 } nd_allocation_event_t;
 
 /* Caller-allocated state. Fields read-only. */
@@ -82,20 +86,22 @@ void nd_allocation_init(nd_allocation_t *a, const nd_allocation_config_t *cfg);
 bool nd_allocation_due(const nd_allocation_t *a, int64_t now_ns);
 /* The rule's target weights for count strategies (no turnover limit), into target_e6 and the
  * stdev used into vol_e6 (-1: too little history). ND_EINVAL (err says why) when count is 0 or
- * above ND_STRATEGIES_MAX, or active strategies * min exceeds total. O(count * window). */
+ * above ND_STRATEGIES_MAX, a return is outside [-10^6, 10^9], or active strategies * min
+ * exceeds total. O(count * returns). */
 nd_err_t nd_allocation_target(const nd_allocation_config_t *cfg,
                               const nd_allocation_input_t *in, uint32_t count,
                               int64_t *target_e6 /* OUT */, int64_t *vol_e6 /* OUT */,
                               char *err, size_t err_len);
-/* Rebalances at now_ns: target, then the turnover limit from the current weights (the first
- * time, or when count changed, strategies new to the allocation start from 0). Writes the
+/* Rebalances at now_ns: target, then the turnover limit from the current weights (strategies
+ * new to the allocation start from 0); the first time, or when the current weights are above
+ * max or sum above total (a changed config), the target at once. Writes the
  * event; errors as nd_allocation_target, and ND_EINVAL when now_ns is before the last
  * rebalance. Does not check nd_allocation_due: the caller decides. */
 nd_err_t nd_allocation_rebalance(nd_allocation_t *a, int64_t now_ns,
                                  const nd_allocation_input_t *in, uint32_t count,
                                  nd_allocation_event_t *ev /* OUT */, char *err, size_t err_len);
 
-/* The event as JSON for the store: {"at", "turnover", "limited", "first", "strategies":
+/* The event as JSON for the store: {"at", "turnover", "limited", "at_once", "strategies":
  * [{"old", "target", "new", "vol"}...]} with weights as exact decimal strings. Caller decrefs. */
 json_t *nd_allocation_event_json(const nd_allocation_event_t *ev);
 /* {"allocated", "last_ns", "rebalances", "weights": ["0.25", ...]}. Caller decrefs. */

@@ -149,6 +149,26 @@ static void water_fill(const int64_t *score, uint32_t count, int64_t pool, int64
     }
 }
 
+/* A daily return is a loss of at most everything and a gain of at most 1000x: beyond that it
+ * is a unit mistake, and the bound keeps the sums of squares inside 128 bits. */
+static nd_err_t check_returns(const nd_allocation_input_t *in, uint32_t index, char *err,
+                              size_t err_len)
+{
+    if (in->return_count > 0 && !in->returns_e6) {
+        nd_err_put(err, err_len, "allocation: strategy %u: %u returns but no array", index,
+                   in->return_count);
+        return ND_EINVAL;
+    }
+    for (uint32_t k = 0; k < in->return_count; k++)
+        if (in->returns_e6[k] < -ND_ALLOCATION_ONE ||
+            in->returns_e6[k] > ND_ALLOCATION_RETURN_MAX) {
+            nd_err_put(err, err_len, "allocation: strategy %u: return %u is %lld millionths, "
+                       "outside [-10^6, 10^9]", index, k, (long long)in->returns_e6[k]);
+            return ND_EINVAL;
+        }
+    return ND_OK;
+}
+
 nd_err_t nd_allocation_target(const nd_allocation_config_t *cfg,
                               const nd_allocation_input_t *in, uint32_t count,
                               int64_t *target_e6, int64_t *vol_e6, char *err, size_t err_len)
@@ -159,6 +179,11 @@ nd_err_t nd_allocation_target(const nd_allocation_config_t *cfg,
     }
     int64_t score[ND_STRATEGIES_MAX] = {0};
     uint32_t active = 0, scored = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        nd_err_t rc = check_returns(&in[i], i, err, err_len);
+        if (rc != ND_OK)
+            return rc;
+    }
     for (uint32_t i = 0; i < count; i++) {
         target_e6[i] = 0;
         vol_e6[i] = in[i].active ? volatility(cfg, &in[i]) : -1;
@@ -238,6 +263,21 @@ static int64_t limit_turnover(const nd_allocation_config_t *cfg, const int64_t *
     return turnover;
 }
 
+/* Whether the current weights fit the config: none above max, the sum within total. Weights
+ * from an older config may not (a lowered cap or total); those are not approached within the
+ * turnover limit but replaced at once, or the limit could keep them out of bounds. A weight below
+ * min fits: a strategy new to the allocation climbs from 0. */
+static bool old_fits(const nd_allocation_config_t *cfg, const int64_t *old, uint32_t count)
+{
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (old[i] > cfg->max_e6)
+            return false;
+        sum += old[i];
+    }
+    return sum <= cfg->total_e6;
+}
+
 nd_err_t nd_allocation_rebalance(nd_allocation_t *a, int64_t now_ns,
                                  const nd_allocation_input_t *in, uint32_t count,
                                  nd_allocation_event_t *ev, char *err, size_t err_len)
@@ -254,10 +294,10 @@ nd_err_t nd_allocation_rebalance(nd_allocation_t *a, int64_t now_ns,
         return rc;
     e.at_ns = now_ns;
     e.count = count;
-    e.first = !a->allocated;
     for (uint32_t i = 0; i < count; i++)
         e.old_e6[i] = i < a->count ? a->weight_e6[i] : 0;
-    if (e.first) {
+    e.at_once = !a->allocated || !old_fits(&a->cfg, e.old_e6, count);
+    if (e.at_once) {
         memcpy(e.new_e6, e.target_e6, count * sizeof e.new_e6[0]);
         for (uint32_t i = 0; i < count; i++)
             e.turnover_e6 += e.new_e6[i] > e.old_e6[i] ? e.new_e6[i] - e.old_e6[i]
@@ -287,7 +327,7 @@ json_t *nd_allocation_event_json(const nd_allocation_event_t *ev)
     json_object_set_new(o, "at", nd_json_time(ev->at_ns));
     json_object_set_new(o, "turnover", nd_json_fixed(ev->turnover_e6, 6));
     json_object_set_new(o, "limited", json_boolean(ev->limited));
-    json_object_set_new(o, "first", json_boolean(ev->first));
+    json_object_set_new(o, "at_once", json_boolean(ev->at_once));
     for (uint32_t i = 0; i < ev->count; i++) {
         json_t *s = json_object();
         json_object_set_new(s, "old", nd_json_fixed(ev->old_e6[i], 6));

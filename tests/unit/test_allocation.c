@@ -109,6 +109,11 @@ Test(allocation, inactive_flat_and_floor_and_window)
     cr_assert_eq(nd_allocation_target(&cfg, in, 3, w, vol, err, sizeof err), ND_EINVAL);
     cr_assert(strstr(err, "2 active strategies at the minimum weight exceed") != NULL, "%s", err);
     cr_assert_eq(nd_allocation_target(&cfg, in, 0, w, vol, err, sizeof err), ND_EINVAL);
+    /* A return outside [-100%, 1000x] is a unit mistake. */
+    int64_t wild[3] = {0, -1000001, 0};
+    nd_allocation_input_t bad[1] = {{wild, 3, true}};
+    cr_assert_eq(nd_allocation_target(&cfg, bad, 1, w, vol, err, sizeof err), ND_EINVAL);
+    cr_assert(strstr(err, "strategy 0: return 1 is -1000001 millionths") != NULL, "%s", err);
 }
 
 Test(allocation, turnover_limit_scales_the_move)
@@ -120,7 +125,7 @@ Test(allocation, turnover_limit_scales_the_move)
     nd_allocation_input_t fresh[2] = {{ret_a, 0, true}, {ret_b, 0, true}};
     nd_allocation_event_t ev;
     cr_assert_eq(nd_allocation_rebalance(&a, T0, fresh, 2, &ev, NULL, 0), ND_OK);
-    cr_assert(ev.first);
+    cr_assert(ev.at_once);
     cr_assert_not(ev.limited);
     cr_assert_eq(ev.new_e6[0], 500000);
     cr_assert_eq(ev.new_e6[1], 500000);
@@ -145,6 +150,36 @@ Test(allocation, turnover_limit_scales_the_move)
     cr_assert_eq(ev.turnover_e6, 133356);
     cr_assert_eq(nd_allocation_rebalance(&a, T0, in, 2, &ev, NULL, 0), ND_EINVAL);
     cr_assert_eq(a.rebalances, 3);
+}
+
+Test(allocation, weights_breaking_a_changed_config_are_replaced_at_once)
+{
+    nd_allocation_config_t cfg = cfg_default();
+    nd_allocation_t a;
+    nd_allocation_init(&a, &cfg);
+    nd_allocation_input_t in[2] = {{ret_a, 10, true}, {ret_b, 10, true}};
+    nd_allocation_event_t ev;
+    cr_assert_eq(nd_allocation_rebalance(&a, T0, in, 2, &ev, NULL, 0), ND_OK);
+    cr_assert_eq(a.weight_e6[0], 666677);
+    /* A restart under a config with total 0.5: 1.0 allocated is above it; the target (half of
+     * the first one's) is taken at once, whatever the turnover limit. */
+    cfg.total_e6 = 500000;
+    nd_allocation_t b;
+    json_t *state = nd_allocation_state_json(&a);
+    cr_assert_eq(nd_allocation_state_load(&b, &cfg, state, NULL, 0), ND_OK);
+    json_decref(state);
+    cr_assert_eq(nd_allocation_rebalance(&b, T0 + DAY, in, 2, &ev, NULL, 0), ND_OK);
+    cr_assert(ev.at_once);
+    cr_assert_eq(ev.new_e6[0], 333338);
+    cr_assert_eq(ev.new_e6[1], 166661);
+    /* Within the config: the limit applies again. A new cap of 0.3 also breaks it. */
+    cr_assert_eq(nd_allocation_rebalance(&b, T0 + 2 * DAY, in, 2, &ev, NULL, 0), ND_OK);
+    cr_assert_not(ev.at_once);
+    b.cfg.max_e6 = 300000;
+    cr_assert_eq(nd_allocation_rebalance(&b, T0 + 3 * DAY, in, 2, &ev, NULL, 0), ND_OK);
+    cr_assert(ev.at_once);
+    cr_assert_eq(ev.new_e6[0], 300000);
+    cr_assert_eq(ev.new_e6[1], 200000);
 }
 
 Test(allocation, config_defaults_and_errors_name_the_key)
@@ -221,7 +256,7 @@ Test(allocation, event_and_state_json)
     json_t *doc = nd_allocation_event_json(&ev);
     char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     cr_assert_str_eq(text, "{\"at\":\"2026-01-01T00:00:00Z\",\"turnover\":\"1\",\"limited\":false,"
-                           "\"first\":true,\"strategies\":[{\"old\":\"0\",\"target\":\"0.5\","
+                           "\"at_once\":true,\"strategies\":[{\"old\":\"0\",\"target\":\"0.5\","
                            "\"new\":\"0.5\",\"vol\":\"0.01054\"},{\"old\":\"0\",\"target\":"
                            "\"0.5\",\"new\":\"0.5\",\"vol\":null}]}");
     free(text);
@@ -291,7 +326,7 @@ static void property_run(uint64_t seed)
         cr_assert_leq(sum, cfg.total_e6, "seed %llu", (unsigned long long)seed);
         cr_assert_leq(target_sum, cfg.total_e6, "seed %llu", (unsigned long long)seed);
         cr_assert_eq(turnover, ev.turnover_e6);
-        if (!ev.first)
+        if (!ev.at_once)
             cr_assert_leq(turnover, cfg.turnover_e6, "seed %llu day %lld",
                           (unsigned long long)seed, (long long)day);
         if (nd_rand_below(&rng, 30) == 0) {

@@ -51,7 +51,7 @@ static void rebalance(sim_t *s, int64_t now, nd_rand_t *rng)
         sum += ev.new_e6[i];
     }
     cr_assert_leq(sum, 1000000);
-    cr_assert(ev.first || ev.turnover_e6 <= s->alloc.cfg.turnover_e6);
+    cr_assert(ev.at_once || ev.turnover_e6 <= s->alloc.cfg.turnover_e6);
     s->rebalances++;
 }
 

@@ -25,6 +25,7 @@ static const char *const top_keys[] = {
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
     "integrity",
     "preflight", /* read by src/launch (preflight.h) */
+    "launch",    /* read by src/launch (pipeline.h: launch.pipeline; the launcher) */
     NULL,
 };
 

@@ -291,16 +291,19 @@ static nd_err_t apply_record(nd_pipeline_t *p, const nd_record_t *rec, char *why
     return add_transition(v, rec, &m);
 }
 
+typedef struct load_ctx {
+    nd_pipeline_t *p;
+    char why[320];
+} load_ctx_t;
+
 static nd_err_t load_record(void *ctx, const nd_record_t *rec)
 {
-    void **c = ctx;
-    char *why = c[1];
-    nd_err_t rc = apply_record(c[0], rec, why, 256);
-    if (rc != ND_OK) {
-        char tmp[256];
-        snprintf(tmp, sizeof tmp, "%s", why);
-        snprintf(why, 256, "pipeline record seq %lld: %.200s", (long long)rec->seq, tmp);
-    }
+    load_ctx_t *c = ctx;
+    char why[256] = "";
+    nd_err_t rc = apply_record(c->p, rec, why, sizeof why);
+    if (rc != ND_OK)
+        snprintf(c->why, sizeof c->why, "pipeline record seq %lld: %s", (long long)rec->seq,
+                 why);
     return rc;
 }
 
@@ -308,20 +311,18 @@ nd_err_t nd_pipeline_load(nd_store_t *s, nd_pipeline_t **out, char *err, size_t 
 {
     ND_ASSERT(s != NULL);
     ND_ASSERT(out != NULL);
-    nd_pipeline_t *p = nd_pipeline_new();
-    if (!p)
+    load_ctx_t c = {.p = nd_pipeline_new()};
+    if (!c.p)
         return ND_ENOMEM;
-    char why[256] = "";
-    void *ctx[2] = {p, why};
     nd_record_filter_t f = {.kind_mask = 1u << ND_RECORD_PIPELINE};
-    nd_err_t rc = nd_store_scan(s, &f, ctx, load_record, err, err_len);
+    nd_err_t rc = nd_store_scan(s, &f, &c, load_record, err, err_len);
     if (rc != ND_OK) {
-        if (why[0])
-            nd_err_put(err, err_len, "%s", why);
-        nd_pipeline_free(p);
+        if (c.why[0])
+            nd_err_put(err, err_len, "%s", c.why);
+        nd_pipeline_free(c.p);
         return rc;
     }
-    *out = p;
+    *out = c.p;
     return ND_OK;
 }
 

@@ -45,9 +45,6 @@ void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_kill_switch(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_build_pinned(nd__pf_t *pf, nd_preflight_outcome_t *out);
 
-/* Lower-case hex of a SHA-256 digest (32 bytes) into out (65 bytes). */
-void nd__launch_hex(const unsigned char *digest, char out[65]);
-
 /* SHA-256 of the file at path followed by suffix's bytes (NULL: none), as hex: the build hash
  * (the binary and its version) and a strategy's code hash (a .so or .lua file). ND_EIO (or the
  * nd_file_open errors) naming the file in err. O(file size). */

@@ -369,16 +369,6 @@ void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out)
 
 /* ---- hashes ------------------------------------------------------------------------------ */
 
-void nd__launch_hex(const unsigned char *md, char out[65])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int k = 0; k < 32; k++) {
-        out[2 * k] = digits[md[k] >> 4];
-        out[2 * k + 1] = digits[md[k] & 15];
-    }
-    out[64] = '\0';
-}
-
 nd_err_t nd__launch_sha256_file(const char *path, const char *suffix, char out[65], char *err,
                                 size_t err_len)
 {
@@ -400,7 +390,7 @@ nd_err_t nd__launch_sha256_file(const char *path, const char *suffix, char out[6
                         EVP_DigestFinal_ex(md, digest, NULL) != 1))
         rc = ND_EIO;
     if (rc == ND_OK)
-        nd__launch_hex(digest, out);
+        nd_hash_hex(digest, out);
     EVP_MD_CTX_free(md);
     if (f)
         fclose(f);
@@ -428,7 +418,7 @@ nd_err_t nd__pf_hashes(const nd_live_config_t *cfg, const nd_preflight_env_t *en
     free(text); /* tidy:allow jansson allocates with the C library */
     if (rc != ND_OK)
         return rc;
-    nd__launch_hex(digest, config_hex);
+    nd_hash_hex(digest, config_hex);
     return build_hash(env, build_hex, err, err_len);
 }
 

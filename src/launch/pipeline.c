@@ -61,7 +61,7 @@ nd_err_t nd_pipeline_version_id(const nd_pipeline_spec_t *spec, char id[ND_PIPEL
     if (!ok)
         return ND_ENOMEM;
     char hex[65];
-    nd__launch_hex(digest, hex);
+    nd_hash_hex(digest, hex);
     memcpy(id, hex, ND_PIPELINE_ID_LEN);
     id[ND_PIPELINE_ID_LEN] = '\0';
     return ND_OK;

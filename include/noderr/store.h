@@ -47,13 +47,14 @@ typedef enum nd_record_kind {
     ND_RECORD_LOG = 8,         /* a system log line */
     ND_RECORD_METRIC = 9,      /* a performance metric */
     ND_RECORD_CHAOS = 10,      /* a chaos-test result */
-    ND_RECORD_PRUNE = 11       /* retention removed records: the ranges and their last hashes */
+    ND_RECORD_PRUNE = 11,      /* retention removed records: the ranges and their last hashes */
+    ND_RECORD_PIPELINE = 12    /* a strategy version registered, promoted, demoted, rolled back */
 } nd_record_kind_t;
 
-#define ND_RECORD_KIND_MAX 11
+#define ND_RECORD_KIND_MAX 12
 
 /* "order", "fill", "risk_reject", "breaker", "config", "operator", "alert", "log", "metric",
- * "chaos", "prune"; "unknown" for a foreign value. */
+ * "chaos", "prune", "pipeline"; "unknown" for a foreign value. */
 const char *nd_record_kind_name(nd_record_kind_t kind);
 
 /* One record. Every kind uses the same fields; a field a kind does not use is 0 or "". The
@@ -73,7 +74,11 @@ const char *nd_record_kind_name(nd_record_kind_t kind);
  *                      client_order_id = order ids (comma-separated); instrument; from_ns,
  *                      to_ns = time span; reason = why; detail = evidence JSON.
  *   log/metric/chaos:  event = name; reason = text; detail = JSON.
- *   prune:             event = "retention"; detail = {"ranges": [[from, to, "hash of to"]...]}. */
+ *   prune:             event = "retention"; detail = {"ranges": [[from, to, "hash of to"]...]}.
+ *   pipeline:          event = registered|promoted|demoted|retired|rolled_back; account = who;
+ *                      strategy = the strategy's name; reason = why; detail = JSON with the
+ *                      version id, from and to stages and, when registered, its spec
+ *                      (pipeline.h, docs/launcher.md "Pipeline"). */
 typedef struct nd_record {
     int64_t seq;                /* assigned by the store, from 1 */
     int64_t ts_ns;              /* event time, ns since the epoch, UTC */
@@ -306,7 +311,8 @@ typedef enum nd_retention_class {
 
 /* "trades", "logs", "metrics", "chaos". */
 const char *nd_retention_class_name(nd_retention_class_t cls);
-/* The class of a record kind; -1 for prune records, which are kept for ever. */
+/* The class of a record kind; -1 for prune and pipeline records, which are kept for ever (the
+ * pipeline's state is rebuilt from its records, so pruning them would forget versions). */
 int nd_retention_class_of(nd_record_kind_t kind);
 
 typedef struct nd_retention_period {

@@ -33,7 +33,8 @@ int nd_retention_class_of(nd_record_kind_t kind)
     case ND_RECORD_LOG: return ND_RETENTION_LOGS;
     case ND_RECORD_METRIC: return ND_RETENTION_METRICS;
     case ND_RECORD_CHAOS: return ND_RETENTION_CHAOS;
-    case ND_RECORD_PRUNE: return -1;
+    case ND_RECORD_PRUNE:
+    case ND_RECORD_PIPELINE: return -1;
     default: return ND_RETENTION_TRADES;
     }
 }

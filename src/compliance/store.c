@@ -55,7 +55,7 @@ struct nd_store {
 
 static const char *const kind_names[ND_RECORD_KIND_MAX + 1] = {
     "unknown", "order", "fill", "risk_reject", "breaker", "config", "operator", "alert",
-    "log", "metric", "chaos", "prune",
+    "log", "metric", "chaos", "prune", "pipeline",
 };
 
 const char *nd_record_kind_name(nd_record_kind_t kind)

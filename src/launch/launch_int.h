@@ -48,6 +48,18 @@ void nd__pf_build_pinned(nd__pf_t *pf, nd_preflight_outcome_t *out);
 /* launch_health.c: the nearest existing directory holding path (a file or a directory that
  * may not exist yet): the file system it will live on. */
 void nd__launch_existing_dir(const char *path, char *dir, size_t cap);
+/* SHA-256 of the file at path followed by suffix's bytes (NULL: none), as hex: the build hash
+ * (the binary and its version) and a strategy's code hash (a .so or .lua file). ND_EIO (or the
+ * nd_file_open errors) naming the file in err. O(file size). */
+nd_err_t nd__launch_sha256_file(const char *path, const char *suffix, char hex[65], char *err,
+                                size_t err_len);
+
+/* Reads a `noderr validate --json` report: its strategy name (into strategy, cap bytes; "" when
+ * absent), its "params" object (a new reference in *params, NULL when absent), and its passed
+ * and failed scenario counts. The nd_json_file_load errors with why in err. */
+nd_err_t nd__launch_validate_report(const char *path, char *strategy, size_t cap,
+                                    json_t **params /* OUT */, int64_t *passed /* OUT */,
+                                    int64_t *failed /* OUT */, char *err, size_t err_len);
 
 /* The config's canonical hash (preflight.pin left out) and the build's, as hex. */
 nd_err_t nd__pf_hashes(const nd_live_config_t *cfg, const nd_preflight_env_t *env,

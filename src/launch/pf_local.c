@@ -228,11 +228,12 @@ static bool report_ok(nd__pf_t *pf, uint32_t k, char *why, size_t why_len)
                    "(preflight.validate_reports[%u])", k, spec->def->name, k);
         return false;
     }
-    json_t *doc = NULL;
-    char err[256] = "";
-    bool ok = nd_json_file_load(path, 64u << 20, 0, &doc, err, sizeof err) == ND_OK;
-    const char *name = json_string_value(json_object_get(doc, "strategy"));
-    json_t *params = json_object_get(doc, "params");
+    json_t *params = NULL;
+    char err[256] = "", strategy[ND_NAME_MAX + 1] = "";
+    int64_t passed = 0, failed = 0;
+    bool ok = nd__launch_validate_report(path, strategy, sizeof strategy, &params, &passed,
+                                         &failed, err, sizeof err) == ND_OK;
+    const char *name = strategy[0] ? strategy : NULL;
     if (!ok)
         nd_err_put(why, why_len, "%s", err);
     else if (!name || strcmp(name, spec->def->name) != 0)
@@ -248,15 +249,32 @@ static bool report_ok(nd__pf_t *pf, uint32_t k, char *why, size_t why_len)
         }
     }
     ok = ok && name && strcmp(name, spec->def->name) == 0;
-    json_int_t passed = json_integer_value(json_object_get(doc, "passed"));
-    json_int_t failed = json_integer_value(json_object_get(doc, "failed"));
     if (ok && (failed != 0 || passed <= 0)) {
         nd_err_put(why, why_len, "%s: %lld scenarios failed, %lld passed", path,
                    (long long)failed, (long long)passed);
         ok = false;
     }
-    json_decref(doc);
+    json_decref(params);
     return ok;
+}
+
+nd_err_t nd__launch_validate_report(const char *path, char *strategy, size_t cap,
+                                    json_t **params, int64_t *passed, int64_t *failed, char *err,
+                                    size_t err_len)
+{
+    ND_ASSERT(path != NULL && strategy != NULL && cap > 0);
+    ND_ASSERT(params != NULL && passed != NULL && failed != NULL);
+    json_t *doc = NULL;
+    nd_err_t rc = nd_json_file_load(path, 64u << 20, 0, &doc, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    const char *name = json_string_value(json_object_get(doc, "strategy"));
+    snprintf(strategy, cap, "%s", name ? name : "");
+    *params = json_incref(json_object_get(doc, "params"));
+    *passed = json_integer_value(json_object_get(doc, "passed"));
+    *failed = json_integer_value(json_object_get(doc, "failed"));
+    json_decref(doc);
+    return ND_OK;
 }
 
 void nd__pf_strategies_validated(nd__pf_t *pf, nd_preflight_outcome_t *out)
@@ -315,21 +333,11 @@ void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out)
 
 /* ---- hashes ------------------------------------------------------------------------------ */
 
-static void hex(const unsigned char *md, char out[65])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int k = 0; k < 32; k++) {
-        out[2 * k] = digits[md[k] >> 4];
-        out[2 * k + 1] = digits[md[k] & 15];
-    }
-    out[64] = '\0';
-}
-
-static nd_err_t build_hash(const nd_preflight_env_t *env, char out[65], char *err, size_t err_len)
+nd_err_t nd__launch_sha256_file(const char *path, const char *suffix, char out[65], char *err,
+                                size_t err_len)
 {
     FILE *f = NULL;
-    nd_err_t rc = nd_file_open(env->binary_path ? env->binary_path : "/proc/self/exe", &f, err,
-                               err_len);
+    nd_err_t rc = nd_file_open(path, &f, err, err_len);
     EVP_MD_CTX *md = rc == ND_OK ? EVP_MD_CTX_new() : NULL;
     if (rc == ND_OK && (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1))
         rc = ND_ENOMEM;
@@ -338,18 +346,25 @@ static nd_err_t build_hash(const nd_preflight_env_t *env, char out[65], char *er
     while (rc == ND_OK && (n = fread(buf, 1, sizeof buf, f)) > 0)
         if (EVP_DigestUpdate(md, buf, n) != 1)
             rc = ND_EIO;
-    if (rc == ND_OK && ferror(f))
+    if (rc == ND_OK && ferror(f)) {
+        nd_err_put(err, err_len, "%s: read error", path);
         rc = ND_EIO;
-    const char *version = env->version ? env->version : "";
-    if (rc == ND_OK && (EVP_DigestUpdate(md, version, strlen(version)) != 1 ||
+    }
+    if (rc == ND_OK && ((suffix && EVP_DigestUpdate(md, suffix, strlen(suffix)) != 1) ||
                         EVP_DigestFinal_ex(md, digest, NULL) != 1))
         rc = ND_EIO;
     if (rc == ND_OK)
-        hex(digest, out);
+        nd_hash_hex(digest, out);
     EVP_MD_CTX_free(md);
     if (f)
         fclose(f);
     return rc;
+}
+
+static nd_err_t build_hash(const nd_preflight_env_t *env, char out[65], char *err, size_t err_len)
+{
+    return nd__launch_sha256_file(env->binary_path ? env->binary_path : "/proc/self/exe",
+                                  env->version ? env->version : "", out, err, err_len);
 }
 
 nd_err_t nd__pf_hashes(const nd_live_config_t *cfg, const nd_preflight_env_t *env,
@@ -367,7 +382,7 @@ nd_err_t nd__pf_hashes(const nd_live_config_t *cfg, const nd_preflight_env_t *en
     free(text); /* tidy:allow jansson allocates with the C library */
     if (rc != ND_OK)
         return rc;
-    hex(digest, config_hex);
+    nd_hash_hex(digest, config_hex);
     return build_hash(env, build_hex, err, err_len);
 }
 

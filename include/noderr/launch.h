@@ -12,8 +12,12 @@
 #ifndef NODERR_LAUNCH_H
 #define NODERR_LAUNCH_H
 
+#include "noderr/allocation.h"
+#include "noderr/guard.h"
 #include "noderr/live.h"
+#include "noderr/pipeline.h"
 #include "noderr/preflight.h"
+#include "noderr/ramp.h"
 #include "noderr/supervisor.h"
 
 /* The config's "launch" object (docs/launcher.md lists the keys and defaults). */
@@ -27,6 +31,14 @@ typedef struct nd_launch_config {
     int64_t disk_free_mb_min;     /* under this on the state directory's file system warns */
     int64_t memory_free_mb_min;   /* MemAvailable under this warns */
     nd_sup_config_t sup;          /* restart_backoff_ms (100), restart_backoff_max_ms (30000) */
+    /* The capital control (launch_capital.c): one ramp and one rollback guard per strategy
+     * slot, the allocation across slots when "allocation" is given (else the config's
+     * weights), the pipeline's previous version on a rollback. */
+    nd_ramp_config_t ramp;
+    nd_guard_config_t rollback;
+    nd_allocation_config_t allocation;
+    bool allocation_dynamic;      /* "launch.allocation" given */
+    nd_pipeline_config_t pipeline;
 } nd_launch_config_t;
 
 /* Reads cfg->root's "launch" object (absent: the defaults); errors "FILE: launch.KEY: why".
@@ -93,6 +105,13 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
  * fatal error), then stops the modules in reverse. */
 nd_err_t nd_launch_run(nd_launch_t *l, char *err, size_t err_len);
 const nd_live_feed_stats_t *nd_launch_feed(const nd_launch_t *l);
+/* How a rollback turns the pipeline's previous version into a runnable strategy: the caller's
+ * resolver (the CLI's, which loads built-ins, plugins and Lua scripts) fills def and params
+ * (ND_STRATEGY_PARAMS_MAX) from the version's kind, spec and parameters (JSON object text). */
+typedef nd_err_t (*nd_launch_resolve_fn)(void *ctx, const nd_pipeline_spec_t *spec,
+                                         const nd_strategy_def_t **def /* OUT */,
+                                         double *params /* OUT */, char *err, size_t err_len);
+void nd_launch_set_resolver(nd_launch_t *l, nd_launch_resolve_fn fn, void *ctx);
 /* Closes the session and frees l. */
 nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len);
 

@@ -125,6 +125,13 @@ int nd_cli_strategy_lib_list(const char *option, const char *path,
  * parameters (cmd_paper.c): 0, or -1 with "noderr CMD: FILE: strategies[K]...: why" on stderr. */
 struct nd_live_config;
 int nd_cli_live_strategies(struct nd_live_config *cfg, const char *cmd);
+/* One strategy from a config's kind (1 builtin, 2 plugin, 3 lua: live.h), spec and "params"
+ * object (NULL: the defaults): 0 with *def and values set, or -1 with "noderr CMD: WHERE: why"
+ * on stderr. The one resolver of session configs and the launcher's rollbacks. */
+struct json_t;
+int nd_cli_strategy_from_json(const char *cmd, const char *where, int kind, const char *spec,
+                              struct json_t *params, const struct nd_strategy_def **def,
+                              double *values);
 /* A session's summary after it stopped (cmd_paper.c): events, orders, fills, equity, P&L;
  * one JSON object with json. */
 struct nd_live_feed_stats;

@@ -48,6 +48,30 @@ static int launch_option(void *ctx, int opt, const char *arg)
     }
 }
 
+/* The launcher's rollbacks resolve the previous version as a session config's strategies are
+ * resolved (nd_cli_strategy_from_json). */
+static nd_err_t resolve_version(void *ctx, const nd_pipeline_spec_t *spec,
+                                const nd_strategy_def_t **def, double *params, char *err,
+                                size_t err_len)
+{
+    (void)ctx;
+    static const char *const kinds[] = {"", "builtin", "plugin", "lua"};
+    int kind = 0;
+    for (int k = 1; k < 4; k++)
+        if (strcmp(spec->kind, kinds[k]) == 0)
+            kind = k;
+    json_error_t je;
+    json_t *obj = json_loads(spec->params, 0, &je);
+    char where[128];
+    snprintf(where, sizeof where, "rollback to %s", spec->strategy);
+    int rc = obj ? nd_cli_strategy_from_json("launch", where, kind, spec->spec, obj, def, params)
+                 : -1;
+    json_decref(obj);
+    if (rc != 0)
+        snprintf(err, err_len, "cannot load the previous version (%s %s)", spec->kind, spec->spec);
+    return rc == 0 ? ND_OK : ND_EINVAL;
+}
+
 static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
                       const nd_preflight_report_t *pf, bool json)
 {
@@ -64,6 +88,7 @@ static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
         nd_backtest_result_free(&result);
         return rc == ND_EDECLINED ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
     }
+    nd_launch_set_resolver(l, resolve_version, NULL);
     rc = nd_launch_run(l, err, sizeof err);
     nd_live_feed_stats_t feed = *nd_launch_feed(l);
     char cerr[512] = "";

@@ -81,36 +81,47 @@ static int paper_option(void *ctx, int opt, const char *arg)
 
 static const char *const kind_option[] = {"", "--strategy", "--strategy-lib", "--strategy-file"};
 
+int nd_cli_strategy_from_json(const char *cmd, const char *where, int kind, const char *spec,
+                              struct json_t *params, const struct nd_strategy_def **def,
+                              double *values)
+{
+    int64_t unused;
+    if (kind < 1 || kind > 3 ||
+        nd_cli_strategy_lookup(kind_option[kind], spec, ND_CLI_STRATEGY_EVENTS, def, &unused) !=
+            0) {
+        fprintf(stderr, "noderr %s: %s: cannot load '%s'\n", cmd, where, spec);
+        return -1;
+    }
+    nd_strategy_params_default(*def, values);
+    const char *key;
+    json_t *value;
+    json_object_foreach(params, key, value) {
+        char kv[256], why[256];
+        if (json_is_number(value))
+            snprintf(kv, sizeof kv, "%s=%.17g", key, json_number_value(value));
+        else if (json_is_string(value))
+            snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
+        else
+            snprintf(kv, sizeof kv, "%s=", key);
+        if (nd_strategy_param_set(*def, values, kv, why, sizeof why) != ND_OK) {
+            fprintf(stderr, "noderr %s: %s.params.%s: %s\n", cmd, where, key, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int nd_cli_live_strategies(nd_live_config_t *cfg, const char *cmd)
 {
     for (uint32_t k = 0; k < cfg->strategy_count; k++) {
         const nd_live_strategy_t *ls = &cfg->strategies[k];
         nd_strategy_spec_t *spec = &cfg->bt.strategies[k];
-        int64_t unused;
-        if (nd_cli_strategy_lookup(kind_option[ls->kind], ls->spec, ND_CLI_STRATEGY_EVENTS,
-                                   &spec->def, &unused) != 0) {
-            fprintf(stderr, "noderr %s: %s: strategies[%u]: cannot load '%s'\n", cmd, cfg->path, k,
-                    ls->spec);
+        char where[ND_LIVE_PATH_MAX + 32];
+        snprintf(where, sizeof where, "%s: strategies[%u]", cfg->path, k);
+        if (nd_cli_strategy_from_json(cmd, where, (int)ls->kind, ls->spec, ls->params, &spec->def,
+                                      spec->params) != 0)
             return -1;
-        }
         spec->weight_e6 = ls->weight_e6;
-        nd_strategy_params_default(spec->def, spec->params);
-        const char *key;
-        json_t *value;
-        json_object_foreach(ls->params, key, value) {
-            char kv[256], why[256];
-            if (json_is_number(value))
-                snprintf(kv, sizeof kv, "%s=%.17g", key, json_number_value(value));
-            else if (json_is_string(value))
-                snprintf(kv, sizeof kv, "%s=%s", key, json_string_value(value));
-            else
-                snprintf(kv, sizeof kv, "%s=", key);
-            if (nd_strategy_param_set(spec->def, spec->params, kv, why, sizeof why) != ND_OK) {
-                fprintf(stderr, "noderr %s: %s: strategies[%u].params.%s: %s\n", cmd, cfg->path,
-                        k, key, why);
-                return -1;
-            }
-        }
         cfg->bt.strategy_count = k + 1;
     }
     return 0;

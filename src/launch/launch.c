@@ -2,7 +2,7 @@
  * the module supervisor, with the health check on the session's loop. The modules map onto the
  * session's parts: the feed's restart is a fresh connection (subscribed again), the store's a
  * commit retried, the strategies are paused while a module they depend on is out. */
-#include "noderr/launch.h"
+#include "launch_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
@@ -35,6 +35,7 @@ struct nd_launch {
     char history_reason[HISTORY_MAX][160];
     uint32_t history_count;      /* all changes; the last HISTORY_MAX kept */
     bool strategies_paused;
+    nd__launch_capital_t capital;
 };
 
 nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t *out,
@@ -74,6 +75,17 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
         return rc;
     if (backoff_max_ms < backoff_ms)
         return nd_jcfg_bad(&c, "restart_backoff_max_ms", "is under restart_backoff_ms");
+    json_t *alloc = l ? json_object_get(l, "allocation") : NULL;
+    out->allocation_dynamic = alloc != NULL;
+    if ((rc = nd_ramp_config_parse(l ? json_object_get(l, "ramp") : NULL, cfg->path, &out->ramp,
+                                   err, err_len)) != ND_OK ||
+        (rc = nd_guard_config_parse(l ? json_object_get(l, "rollback") : NULL, cfg->path,
+                                    &out->rollback, err, err_len)) != ND_OK ||
+        (rc = nd_allocation_config_parse(alloc, cfg->path, &out->allocation, err, err_len)) !=
+            ND_OK ||
+        (rc = nd_pipeline_config_parse(l ? json_object_get(l, "pipeline") : NULL, cfg->path,
+                                       &out->pipeline, err, err_len)) != ND_OK)
+        return rc;
     out->health_every_ns = health_ms * NS_PER_MS;
     out->feed_stale_ns = stale_ms * NS_PER_MS;
     out->store_write_warn_ns = store_ms * NS_PER_MS;
@@ -187,6 +199,7 @@ static void on_health(uv_timer_t *t)
     nd_launch_health_judge(&l->lc, l->have_prev ? &l->prev : NULL, &s, l->last);
     for (uint32_t m = 0; m < ND_LAUNCH_MODULE_COUNT; m++)
         nd_sup_report(&l->sup, m, l->last[m].health, l->last[m].reason, s.now_ns);
+    nd__launch_capital_tick(&l->capital, s.now_ns, nd_sup_healthy(&l->sup));
     l->prev = s;
     l->have_prev = true;
     l->last_check_ns = s.now_ns;
@@ -245,6 +258,7 @@ static json_t *launch_json(void *ctx)
                                                  ? json_integer(l->first_order_ms)
                                                  : json_null());
     json_object_set_new(j, "modules", mods);
+    json_object_set_new(j, "capital", nd__launch_capital_json(&l->capital));
     json_object_set_new(j, "changes", hist);
     json_object_set_new(j, "changes_total", json_integer(l->history_count));
     return j;
@@ -294,6 +308,14 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
         nd_free(l);
         return rc;
     }
+    rc = nd__launch_capital_open(&l->capital, &l->lc, cfg, l->session, nd_clock_now_ns(clock), err,
+                                 err_len);
+    if (rc != ND_OK) {
+        nd__launch_capital_close(&l->capital);
+        nd_live_session_close(l->session, NULL, 0);
+        nd_free(l);
+        return rc;
+    }
     nd_live_session_status_extra(l->session, "launch", launch_json, l);
     uv_loop_t *loop = nd_live_session_loop(l->session);
     uv_timer_init(loop, &l->health_timer);
@@ -319,6 +341,12 @@ nd_err_t nd_launch_run(nd_launch_t *l, char *err, size_t err_len)
     return rc;
 }
 
+void nd_launch_set_resolver(nd_launch_t *l, nd_launch_resolve_fn fn, void *ctx)
+{
+    l->capital.resolve = fn;
+    l->capital.resolve_ctx = ctx;
+}
+
 const nd_live_feed_stats_t *nd_launch_feed(const nd_launch_t *l)
 {
     return nd_live_session_feed(l->session);
@@ -333,6 +361,7 @@ nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len)
         uv_close((uv_handle_t *)&l->sup_timer, NULL);
     }
     nd_live_session_status_extra(l->session, NULL, NULL, NULL);
+    nd__launch_capital_close(&l->capital);
     nd_err_t rc = nd_live_session_close(l->session, err, err_len);
     nd_free(l);
     return rc;

@@ -4,6 +4,7 @@
 #define NODERR_LAUNCH_INT_H
 
 #include "noderr/binance.h"
+#include "noderr/launch.h"
 #include "noderr/preflight.h"
 
 typedef struct nd__pf {
@@ -44,6 +45,47 @@ void nd__pf_compliance_profile(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_kill_switch(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_build_pinned(nd__pf_t *pf, nd_preflight_outcome_t *out);
+
+/* ---- launch_capital.c: the ramp, the allocation and the rollback guard of a launch ------- */
+
+
+/* Daily returns kept per slot: the allocation's window at most. */
+#define ND__LAUNCH_RETURNS_MAX 366
+
+typedef struct nd__launch_capital {
+    const nd_launch_config_t *lc;
+    nd_live_session_t *session;
+    const nd_live_config_t *cfg;
+    nd_launch_resolve_fn resolve;
+    void *resolve_ctx;
+    nd_pipeline_t *pipeline;          /* loaded from the session's store; NULL without one */
+    uint32_t count;                   /* strategy slots */
+    int64_t base_weight_e6[ND_STRATEGIES_MAX]; /* the config's weights (static allocation) */
+    nd_ramp_t ramp[ND_STRATEGIES_MAX];
+    nd_guard_t guard[ND_STRATEGIES_MAX];
+    nd_allocation_t alloc;
+    int64_t peak_pnl[ND_STRATEGIES_MAX]; /* the version's P&L peak, for its drawdown */
+    int64_t day_start_ns;
+    int64_t day_pnl[ND_STRATEGIES_MAX];
+    int64_t day_capital[ND_STRATEGIES_MAX];
+    int64_t returns_e6[ND_STRATEGIES_MAX][ND__LAUNCH_RETURNS_MAX];
+    uint32_t return_count[ND_STRATEGIES_MAX];
+    int64_t trips_seen, rejects_seen;
+    uint32_t rollbacks;
+    char state_path[ND_LIVE_PATH_MAX + 32];
+} nd__launch_capital_t;
+
+/* Sets the control up for a created session: configs, the pipeline from the store, the state
+ * a previous run left in STATE_DIR/launch-state.json (its ramps and allocation resume), and the
+ * first weights applied before any market event. ND_EINVAL/ND_EIO with why in err. */
+nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config_t *lc,
+                                 const nd_live_config_t *cfg, nd_live_session_t *session,
+                                 int64_t now_ns, char *err, size_t err_len);
+/* One tick after a health check (healthy: every module usable): guards, rollbacks, ramps,
+ * daily returns, the allocation when due, the weights, the state file. */
+void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy);
+json_t *nd__launch_capital_json(const nd__launch_capital_t *c);
+void nd__launch_capital_close(nd__launch_capital_t *c);
 
 /* launch_health.c: the nearest existing directory holding path (a file or a directory that
  * may not exist yet): the file system it will live on. */

@@ -39,6 +39,11 @@ bool nd_live_session_has_store(const nd_live_session_t *s)
     return s->store != NULL;
 }
 
+nd_store_t *nd_live_session_store(nd_live_session_t *s)
+{
+    return s->store;
+}
+
 nd_err_t nd_live_session_store_flush(nd_live_session_t *s, char *err, size_t err_len)
 {
     char why[256] = "";

@@ -5,7 +5,10 @@
 # schedule and shows the modules in status; a feed that goes stale (exchange-sim's fault) fails
 # the feed module, pauses the strategies (nothing of theirs left working) and is reconnected
 # by the supervisor; when the market comes back everything is up and trading again; every
-# change is in the store's verified audit chain; SIGTERM stops it cleanly.
+# change is in the store's verified audit chain; SIGTERM stops it cleanly. The capital ramp sets
+# the strategy's weight from its first share and climbs its schedule; a breaker trip (the kill
+# switch) makes the rollback guard put the pipeline's previous version back into the slot and
+# cut the slot's ramp, recorded in the store and in the pipeline.
 # Called as: 69_launch.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 
@@ -97,5 +100,46 @@ expect_rc 0 "$NODERR" audit verify --db "$WORK/l1.db"
 expect_rc 0 "$NODERR" audit export --db "$WORK/l1.db" --format json
 for want in '"launch_start"' '"module_state"' 'feed (up|degraded)->failed' \
     '"strategies_paused"' '"strategies_resumed"' 'feed (failed|starting)->up'; do
+    grep -qE "$want" "$OUT" || fail "audit export lacks $want"
+done
+
+check "the ramp sets the weight; a breaker trip rolls back to the previous version with its share cut"
+# config2 FILE MAX_ORDERS: one quote_maker version (max_orders tells the versions apart)
+config2() {
+    config "$1" l2 "$RISK" '{"health_every_ms": 300, "feed_stale_ms": 1000,
+      "ramp": {"steps": [{"day": 0, "share": 0.1}, {"day": 0.00002, "share": 0.5}]}}'
+    sed -i "s/{\"builtin\": \"quote_maker\"}/{\"builtin\": \"quote_maker\", \"params\": {\"max_orders\": $2}}/" "$1"
+}
+config2 "$WORK/va.json" 1000
+config2 "$WORK/vb.json" 2000
+DB="sqlite:$WORK/l2.db"
+for v in va vb; do
+    expect_rc 0 "$NODERR" pipeline register --db "$DB" --config "$WORK/$v.json" --json
+    ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["versions"][0]["id"])' "$OUT")
+    expect_rc 0 "$NODERR" promote --db "$DB" --version "$ID" --to production --force \
+        --operator ops --reason "the launch test's versions"
+    eval "ID_$v=$ID"
+done
+[ "$ID_va" != "$ID_vb" ] || fail "the two versions have one id"
+"$NODERR" launch --config "$WORK/vb.json" >"$WORK/l2.out" 2>"$WORK/l2.err" &
+LAUNCH=$!
+SERVER_PIDS+=("$LAUNCH")
+S="$WORK/state-l2/status.json"
+wait_json "$S" '(d["launch"]["capital"]["strategies"][0]["ramp_share"] == "0.5"
+    and d["launch"]["capital"]["strategies"][0]["weight"] == "0.5")'
+pycheck "$WORK/state-l2/launch-state.json" 'assert d["ramps"][0]["started"], d'
+grep -q 'event=ramp detail={"at"' "$WORK/l2.err" || fail "no ramp event logged"
+expect_rc 0 "$NODERR" kill --state-dir "$WORK/state-l2"
+wait_json "$S" 'd["launch"]["capital"]["rollbacks"] == 1'
+kill -TERM "$LAUNCH"
+wait "$LAUNCH" || fail "launch l2 exited non-zero: $(tail -3 "$WORK/l2.err")"
+expect_rc 0 "$NODERR" pipeline --db "$DB" --json
+pycheck "$OUT" "S = {v['id']: v['stage'] for v in d['versions']}
+assert S['$ID_va'] == 'production' and S['$ID_vb'] == 'dev', S"
+expect_rc 0 "$NODERR" audit verify --db "$WORK/l2.db"
+expect_rc 0 "$NODERR" audit export --db "$WORK/l2.db" --format json
+# the records' notes are JSON text inside the export's JSON: quotes come escaped
+for want in '"rollback"' "to_version.{1,8}$ID_va" 'trigger.{1,8}breaker' 'event.{1,8}cut' \
+    'share_after.{1,8}0\.1[^0-9]'; do
     grep -qE "$want" "$OUT" || fail "audit export lacks $want"
 done

@@ -142,4 +142,46 @@ nd_err_t nd_live_status_read(const char *state_dir, const nd_clock_t *clock, int
  * when none runs there. */
 nd_err_t nd_live_kill(const char *state_dir, char *err, size_t err_len);
 
+/* ---- Emergency shutdown (session_shutdown.c, docs/launcher.md "Shutdown and resume") -------
+ * SIGTERM (or SIGINT, or the config's duration) stops a session: no new orders; in live mode
+ * one cancel-all per symbol at the venue (nd_binance_exec_cancel_all) covers every working
+ * order, however many; with flatten the kill switch's flattening follows (risk-owned market
+ * orders for every position, after the cancel-all); then the session waits for the venue's
+ * confirmations until none works (and, flattening, every position is flat) or the deadline
+ * passes, stops the order adapters, makes the journals durable, asks the venue what is still
+ * open (GET /api/v3/openOrders) and writes STATE_DIR/shutdown.json and the final status.
+ * `noderr shutdown` asks for it through the state directory: a request file the session reads
+ * on SIGTERM (nd_live_shutdown_request). */
+
+typedef struct nd_live_shutdown_ask {
+    bool flatten;              /* flatten every position after the cancels */
+    int64_t deadline_ns;       /* wait this long for the venue (0: the session's default) */
+} nd_live_shutdown_ask_t;
+
+/* What a stop did (nd_live_session_shutdown), also written to STATE_DIR/shutdown.json. */
+typedef struct nd_live_shutdown {
+    bool done;                 /* a stop ran to its end (settled or past its deadline) */
+    bool flatten;
+    char by[16];               /* "request", "signal", "duration" */
+    int64_t deadline_ns, took_ns;
+    bool deadline_passed;
+    uint32_t working_left;     /* the engine's working orders at the end */
+    uint32_t positions_left;   /* instruments not flat at the end */
+    int64_t venue_open;        /* live: orders open at the venue after it (-1: not asked or
+                                * unanswered; paper: 0) */
+    bool clean;                /* nothing works at the venue, and flat when asked */
+} nd_live_shutdown_t;
+
+/* Asks the session running in state_dir for an emergency shutdown: writes the request
+ * (STATE_DIR/shutdown.request, mode 0600, read only from a regular file the session's own uid
+ * owns) and sends SIGTERM; *pid (may be NULL) gets the session's process. ND_ENOTFOUND when
+ * none runs there, ND_EIO when the request cannot be written or the signal sent. */
+nd_err_t nd_live_shutdown_request(const char *state_dir, const nd_live_shutdown_ask_t *ask,
+                                  const nd_clock_t *clock, long *pid /* OUT */, char *err,
+                                  size_t err_len);
+/* Whether the process pid is alive (the CLI waits for the session's exit with it). */
+bool nd_live_pid_alive(long pid);
+/* The session's stop, valid after nd_live_session_run returned and before close. */
+const nd_live_shutdown_t *nd_live_session_shutdown(const nd_live_session_t *s);
+
 #endif

@@ -31,6 +31,7 @@ int nd_cmd_paper(int argc, char **argv);
 int nd_cmd_live(int argc, char **argv);
 int nd_cmd_status(int argc, char **argv);
 int nd_cmd_kill(int argc, char **argv);
+int nd_cmd_shutdown(int argc, char **argv);
 int nd_cmd_anomaly(int argc, char **argv);
 int nd_cmd_preflight(int argc, char **argv);
 

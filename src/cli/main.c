@@ -34,6 +34,7 @@ static const command_t commands[] = {
     {"live", nd_cmd_live, "live trading with the venue's order adapters (docs/live.md)"},
     {"status", nd_cmd_status, "the state of a running paper or live session"},
     {"kill", nd_cmd_kill, "engage the kill switch of a running session"},
+    {"shutdown", nd_cmd_shutdown, "emergency shutdown of a running session (cancel all, flatten)"},
     {"preflight", nd_cmd_preflight, "the launcher's 17 checks over a session config (docs/launcher.md)"},
     {"exchange-sim", nd_cmd_exchange_sim, "a local Binance Spot REST exchange with a matching engine"},
     {"oracle", nd_cmd_oracle, "read Chainlink price feeds"},

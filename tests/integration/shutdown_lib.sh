@@ -44,7 +44,7 @@ venue_net() {
 import json, sys
 from decimal import Decimal
 trades = json.load(open(sys.argv[1]))
-print(sum(Decimal(t["qty"]) * (1 if t["isBuyer"] else -1) for t in trades).normalize())
+print(sum((Decimal(t["qty"]) * (1 if t["isBuyer"] else -1) for t in trades), Decimal(0)))
 EOF
 }
 

@@ -181,6 +181,17 @@ nd_err_t nd_live_shutdown_request(const char *state_dir, const nd_live_shutdown_
                                   size_t err_len);
 /* Whether the process pid is alive (the CLI waits for the session's exit with it). */
 bool nd_live_pid_alive(long pid);
+/* Reads the launch config's "launch.shutdown" object (obj may be NULL: the defaults) into out:
+ * "deadline_s" (1-600, default 3): how long a stop waits for the venue's confirmations;
+ * "flatten_on_sigterm" (default false): a plain SIGTERM (systemd's stop) flattens too. Errors
+ * name where (the file) and the key: "FILE: launch.shutdown.deadline_s: 0 is outside [1, 600]"
+ * (ND_EINVAL). */
+nd_err_t nd_live_shutdown_config_parse(const json_t *obj, const char *where,
+                                       nd_live_shutdown_ask_t *out /* OUT */, char *err,
+                                       size_t err_len);
+/* What a stop without a request does (SIGTERM, SIGINT, the duration): by default no flatten
+ * and a 3 s deadline; a `noderr shutdown` request overrides both. Call before run. */
+void nd_live_session_set_shutdown(nd_live_session_t *s, const nd_live_shutdown_ask_t *defaults);
 /* The session's stop, valid after nd_live_session_run returned and before close. */
 const nd_live_shutdown_t *nd_live_session_shutdown(const nd_live_session_t *s);
 

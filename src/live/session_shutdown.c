@@ -22,6 +22,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/file.h"
+#include "noderr/json_cfg.h"
 #include "noderr/log.h"
 #include "noderr/portfolio.h"
 #include "noderr/scenario.h"
@@ -35,6 +36,7 @@
 
 #define REQUEST_MAX_AGE_NS (60 * ND_NS_PER_SEC)
 #define DEADLINE_MAX_NS (600 * ND_NS_PER_SEC)
+#define DEFAULT_DEADLINE_NS (3 * ND_NS_PER_SEC) /* session.c's STOP_GRACE_NS */
 
 static void request_path(const char *state_dir, char *path, size_t cap)
 {
@@ -111,7 +113,8 @@ static void read_request(nd_live_session_t *s, const char *path)
         ND_LOG(ND_LOG_WARN, "event=shutdown_request_refused why=\"malformed or stale\"");
     } else {
         s->ask.flatten = json_is_true(flatten);
-        s->ask.deadline_ns = json_integer_value(deadline) * ND_NS_PER_MS;
+        if (json_integer_value(deadline) > 0) /* 0: the session's own */
+            s->ask.deadline_ns = json_integer_value(deadline) * ND_NS_PER_MS;
         snprintf(s->shutdown.by, sizeof s->shutdown.by, "request");
     }
     json_decref(doc);
@@ -240,6 +243,37 @@ void nd__live_shutdown_finish(nd_live_session_t *s)
            r->positions_left, (long long)r->venue_open);
     nd__live_notify_status("stopped: %s", r->clean ? "nothing left working" : "orders or "
                                                                                 "positions left");
+}
+
+nd_err_t nd_live_shutdown_config_parse(const json_t *obj, const char *where,
+                                       nd_live_shutdown_ask_t *out, char *err, size_t err_len)
+{
+    ND_ASSERT(where != NULL && out != NULL);
+    static const char *const keys[] = {"deadline_s", "flatten_on_sigterm", NULL};
+    nd_jcfg_t c = {.path = where, .key = "launch.shutdown", .err = err, .err_len = err_len};
+    int64_t deadline_s = DEFAULT_DEADLINE_NS / ND_NS_PER_SEC;
+    bool flatten = false;
+    json_t *o = (json_t *)obj; /* the typed readers take no const; they only read */
+    nd_err_t rc = ND_OK;
+    if (o && !json_is_object(o)) {
+        snprintf(c.key, sizeof c.key, "launch");
+        return nd_jcfg_bad(&c, "shutdown", "must be an object");
+    }
+    if (o && ((rc = nd_jcfg_keys(&c, o, keys)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, o, "deadline_s", 1, DEADLINE_MAX_NS / ND_NS_PER_SEC,
+                                &deadline_s)) != ND_OK ||
+              (rc = nd_jcfg_bool(&c, o, "flatten_on_sigterm", &flatten)) != ND_OK))
+        return rc;
+    out->flatten = flatten;
+    out->deadline_ns = deadline_s * ND_NS_PER_SEC;
+    return ND_OK;
+}
+
+void nd_live_session_set_shutdown(nd_live_session_t *s, const nd_live_shutdown_ask_t *defaults)
+{
+    ND_ASSERT(s != NULL && defaults != NULL);
+    ND_ASSERT(!s->stopping);
+    s->ask = *defaults;
 }
 
 const nd_live_shutdown_t *nd_live_session_shutdown(const nd_live_session_t *s)

@@ -20,6 +20,7 @@
 #include "noderr/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -403,6 +404,14 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     s->started_ns = nd_clock_now_ns(clock);
     s->started_mono_ns = nd_clock_mono_ns(clock);
     s->feed_state = ND_VENUE_DISCONNECTED;
+    /* A SIGTERM or SIGINT during start-up (the reconciliation takes seconds) waits, blocked,
+     * for the loop's handlers: then it is the usual stop, right after READY. The adapters'
+     * workers started meanwhile keep them blocked, so the loop's thread takes them. */
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     nd_err_t rc = nd__live_state_claim(s, err, err_len);
     if (rc == ND_OK)
         nd__live_shutdown_clear(s);
@@ -418,6 +427,7 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = nd__live_positions_restore(s, err, err_len);
     if (rc == ND_OK)
         rc = start_loop(s, err, err_len);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (rc == ND_OK)
         rc = open_stream(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)

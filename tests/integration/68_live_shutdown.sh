@@ -85,6 +85,15 @@ grep -q "event=shutdown_request_refused" "$WORK/live.err" || fail "the open requ
 pycheck "$WORK/state/shutdown.json" 'assert not d["flatten"] and d["clean"], d'
 venue_none_open
 
+check "a SIGTERM during start-up waits for the loop, then is the same stop"
+start_live
+for _ in $(seq 200); do [ -s "$WORK/state/session.pid" ] && break; sleep 0.01; done
+kill -TERM "$LIVE"
+wait "$LIVE" || fail "the session exited $? after a SIGTERM at start-up"
+pycheck "$WORK/state/shutdown.json" 'assert d["by"] == "signal" and d["clean"], d'
+grep -q "event=session_start" "$WORK/live.err" || fail "it died before it started"
+venue_none_open
+
 check "shutdown with no session there: exit 1"
 expect_rc 1 "$NODERR" shutdown --state-dir "$WORK/state"
 grep -q "no session is running there" "$ERR" || fail "no reason given"

@@ -282,7 +282,17 @@ static void on_tick(uv_timer_t *t)
 
 static void on_status_timer(uv_timer_t *t)
 {
-    nd__live_status_write(t->data);
+    nd_live_session_t *s = t->data;
+    nd__live_status_write(s);
+    if (!s->stopping) /* what `systemctl status` shows (a no-op outside systemd) */
+        nd__live_notify_status("trading: %u working order(s), %lld trades in, feed %s%s",
+                               nd_engine_working_count(nd_event_run_engine(s->run)),
+                               (long long)s->feed.trades,
+                               s->feed_state == ND_VENUE_CONNECTED ? "connected"
+                               : s->feed_state == ND_VENUE_STALE   ? "stale"
+                                                                   : "down",
+                               nd_engine_risk(nd_event_run_engine(s->run))->halted ? ", HALTED"
+                                                                                    : "");
 }
 
 static void on_signal(uv_signal_t *h, int signum)

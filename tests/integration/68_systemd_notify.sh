@@ -42,6 +42,13 @@ done
 grep -q '^READY=1$' "$WORK/notify.log" || fail "no READY=1: $(cat "$WORK/notify.log")"
 [ "$(grep -c '^WATCHDOG=1$' "$WORK/notify.log")" -ge 5 ] || fail "fewer than 5 WATCHDOG=1"
 grep -q '^STATUS=trading: live session sd' "$WORK/notify.log" || fail "no trading STATUS line"
+for _ in $(seq 100); do
+    grep -q '^STATUS=trading: [0-9]* working order(s), [0-9]* trades in, feed ' \
+        "$WORK/notify.log" && break
+    sleep 0.05
+done
+grep -q '^STATUS=trading: [0-9]* working order(s)' "$WORK/notify.log" ||
+    fail "no periodic STATUS line"
 grep -q "event=watchdog_on every_ms=100" "$WORK/live.err" || fail "watchdog not at half of 200 ms"
 [ "$(grep -n '^READY=1$' "$WORK/notify.log" | head -1 | cut -d: -f1)" -lt \
   "$(grep -n '^WATCHDOG=1$' "$WORK/notify.log" | tail -1 | cut -d: -f1)" ] ||

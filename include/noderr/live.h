@@ -118,8 +118,9 @@ typedef struct nd_live_feed_stats {
 nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *clock,
                                 nd_backtest_result_t *result, nd_live_session_t **out /* OUT */,
                                 char *err, size_t err_len);
-/* Runs the loop until SIGTERM or SIGINT (graceful stop), cfg->duration_ns, or a fatal error
- * (a store that cannot write: ND_EIO). ND_OK after a graceful stop. */
+/* Says READY=1 to systemd (when run under it), then runs the loop until SIGTERM or SIGINT (the
+ * stop of "Emergency shutdown" below), cfg->duration_ns, or a fatal error (a store that cannot
+ * write: ND_EIO). ND_OK after a stop, clean or not: nd_live_session_shutdown says which. */
 nd_err_t nd_live_session_run(nd_live_session_t *s, char *err, size_t err_len);
 /* Asks a running loop to stop gracefully (what SIGTERM does); safe from a libuv callback. */
 void nd_live_session_stop(nd_live_session_t *s);

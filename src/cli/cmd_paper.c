@@ -221,7 +221,9 @@ static int run_paper(nd_live_config_t *cfg, bool json)
     else
         print_summary(cfg, &feed, &result, json);
     nd_backtest_result_free(&result);
-    if (rc == ND_OK && stop.done && !stop.clean) {
+    /* Live only: a paper session's orders rest on its own simulated venue, gone with it (its
+     * shutdown.json still says what was working). */
+    if (rc == ND_OK && stop.done && !stop.clean && cfg->live) {
         fprintf(stderr, "noderr %s: %s: the stop's deadline passed with %u order(s) working, %lld "
                 "open at the venue%s, %u position(s) not flat: see %s/shutdown.json\n",
                 cfg->live ? "live" : "paper", cfg->path, stop.working_left,

@@ -46,6 +46,13 @@ pycheck "$WORK/state/status.json" "
 from decimal import Decimal
 held = Decimal(d['positions'][0]['qty'])
 assert held == Decimal('$NET'), (held, '$NET')"
+cp "$WORK/state/status.json" "$WORK/resumed.json"
+venue GET /api/v3/account ""
+pycheck "$OUT" "
+from decimal import Decimal
+btc = [b for b in d['balances'] if b['asset'] == 'BTC'][0]
+held = Decimal(json.load(open('$WORK/resumed.json'))['positions'][0]['qty'])
+assert Decimal(btc['free']) + Decimal(btc['locked']) == held, (btc, held)"
 
 check "shutdown --flatten: flat at the venue (within a lot), nothing open"
 wait_status 'len(d["open_orders"]) >= 10'

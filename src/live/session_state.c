@@ -170,9 +170,10 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "fills_restored_at_start", json_integer(s->restored_fills));
     json_object_set_new(j, "name", json_string(s->cfg->name));
     json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
-    json_object_set_new(j, "state", json_string(s->fatal != ND_OK ? "failed"
-                                                : s->stopping     ? "stopping"
-                                                                  : "running"));
+    json_object_set_new(j, "state", json_string(s->fatal != ND_OK   ? "failed"
+                                                : s->shutdown.done ? "stopped"
+                                                : s->stopping      ? "stopping"
+                                                                   : "running"));
     json_object_set_new(j, "venue", json_string(nd_venue_name(s->cfg->venue)));
     json_object_set_new(j, "started_at", nd_json_time(s->started_ns));
     json_object_set_new(j, "updated_at", nd_json_time(now));

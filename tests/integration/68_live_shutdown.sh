@@ -33,7 +33,7 @@ wait "$LIVE" || fail "the session exited $? after a clean shutdown"
 venue_none_open
 grep -q "event=cancel_all symbol=BTCUSDT" "$WORK/live.err" || fail "no cancel-all logged"
 [ ! -e "$WORK/state/shutdown.request" ] || fail "the request was left behind"
-pycheck "$WORK/state/status.json" 'assert d["open_orders"] == [], d["open_orders"]'
+pycheck "$WORK/state/status.json" 'assert d["open_orders"] == [] and d["state"] == "stopped", d'
 
 check "resume: the restart reconciles and its position equals the venue's executions"
 NET="$(venue_net)"

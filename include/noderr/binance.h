@@ -505,6 +505,25 @@ void nd_binance_exec_fill_of(const nd_recon_trade_t *trade, uint64_t client_id,
 nd_exec_venue_t nd_binance_exec_venue(nd_binance_exec_t *x);
 /* Requests queued or in flight. */
 uint32_t nd_binance_exec_pending(const nd_binance_exec_t *x);
+/* The emergency cancel (an emergency shutdown's, docs/launcher.md): every open order on the
+ * symbol cancelled at the venue with one request, DELETE /api/v3/openOrders (weight 1). First
+ * every order of ours not yet done gets a CANCEL intent in the journal and is covered by it: the
+ * engine's own cancels of those send nothing more. The request queues behind the new orders
+ * already queued (one worker sends in order), so every order sent before it is cancelled by it,
+ * however many there are; the orders in its answer are reported CANCELLED once their fills are
+ * booked, and the status poll, due at once, settles the others (filled or refused before it).
+ * With the queue full it goes as soon as there is room (poll queues it); a failed one is sent
+ * again every 200 ms. Binance cancels every open order of the account on the symbol, another
+ * session's too: an emergency stop means the account. ND_EIO when the journal cannot take the
+ * intents (nothing is sent). Call after nd_binance_exec_start, on the engine's thread.
+ * O(orders). */
+nd_err_t nd_binance_exec_cancel_all(nd_binance_exec_t *x);
+/* A cancel-all asked for and not yet answered. */
+bool nd_binance_exec_cancel_all_busy(const nd_binance_exec_t *x);
+/* Stops the worker (a request on the wire completes; queued ones stay unanswered intents in the
+ * journal) without freeing the adapter: from then on it sends nothing (submit and cancel are
+ * ND_EFULL) and the REST client is the caller's again (a last look at the venue). NULL: no-op. */
+void nd_binance_exec_stop(nd_binance_exec_t *x);
 void nd_binance_exec_stats(const nd_binance_exec_t *x, nd_binance_exec_stats_t *out /* OUT */);
 /* Stops the worker (a request on the wire completes; queued ones are dropped and stay
  * unanswered intents in the journal, for the next reconciliation) and frees the adapter. */

@@ -39,6 +39,7 @@ typedef struct nd_launch_config {
     nd_allocation_config_t allocation;
     bool allocation_dynamic;      /* "launch.allocation" given */
     nd_pipeline_config_t pipeline;
+    nd_live_shutdown_ask_t shutdown; /* "launch.shutdown": SIGTERM's deadline and flatten */
 } nd_launch_config_t;
 
 /* Reads cfg->root's "launch" object (absent: the defaults); errors "FILE: launch.KEY: why".
@@ -105,6 +106,8 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
  * fatal error), then stops the modules in reverse. */
 nd_err_t nd_launch_run(nd_launch_t *l, char *err, size_t err_len);
 const nd_live_feed_stats_t *nd_launch_feed(const nd_launch_t *l);
+/* The session's stop (live.h nd_live_session_shutdown), after run and before close. */
+const nd_live_shutdown_t *nd_launch_shutdown(const nd_launch_t *l);
 /* How a rollback turns the pipeline's previous version into a runnable strategy: the caller's
  * resolver (the CLI's, which loads built-ins, plugins and Lua scripts) fills def and params
  * (ND_STRATEGY_PARAMS_MAX) from the version's kind, spec and parameters (JSON object text). */

@@ -118,8 +118,9 @@ typedef struct nd_live_feed_stats {
 nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *clock,
                                 nd_backtest_result_t *result, nd_live_session_t **out /* OUT */,
                                 char *err, size_t err_len);
-/* Runs the loop until SIGTERM or SIGINT (graceful stop), cfg->duration_ns, or a fatal error
- * (a store that cannot write: ND_EIO). ND_OK after a graceful stop. */
+/* Says READY=1 to systemd (when run under it), then runs the loop until SIGTERM or SIGINT (the
+ * stop of "Emergency shutdown" below), cfg->duration_ns, or a fatal error (a store that cannot
+ * write: ND_EIO). ND_OK after a stop, clean or not: nd_live_session_shutdown says which. */
 nd_err_t nd_live_session_run(nd_live_session_t *s, char *err, size_t err_len);
 /* Asks a running loop to stop gracefully (what SIGTERM does); safe from a libuv callback. */
 void nd_live_session_stop(nd_live_session_t *s);
@@ -169,5 +170,57 @@ void nd_live_session_status_extra(nd_live_session_t *s, const char *key,
                                   json_t *(*fn)(void *ctx), void *ctx);
 /* Writes status.json now (a change an operator should see without waiting for the period). */
 void nd_live_session_status_now(nd_live_session_t *s);
+/* ---- Emergency shutdown (session_shutdown.c, docs/launcher.md "Shutdown and resume") -------
+ * SIGTERM (or SIGINT, or the config's duration) stops a session: no new orders; in live mode
+ * one cancel-all per symbol at the venue (nd_binance_exec_cancel_all) covers every working
+ * order, however many; with flatten the kill switch's flattening follows (risk-owned market
+ * orders for every position, after the cancel-all); then the session waits for the venue's
+ * confirmations until none works (and, flattening, every position is flat) or the deadline
+ * passes, stops the order adapters, makes the journals durable, asks the venue what is still
+ * open (GET /api/v3/openOrders) and writes STATE_DIR/shutdown.json and the final status.
+ * `noderr shutdown` asks for it through the state directory: a request file the session reads
+ * on SIGTERM (nd_live_shutdown_request). */
+
+typedef struct nd_live_shutdown_ask {
+    bool flatten;              /* flatten every position after the cancels */
+    int64_t deadline_ns;       /* wait this long for the venue (0: the session's default) */
+} nd_live_shutdown_ask_t;
+
+/* What a stop did (nd_live_session_shutdown), also written to STATE_DIR/shutdown.json. */
+typedef struct nd_live_shutdown {
+    bool done;                 /* a stop ran to its end (settled or past its deadline) */
+    bool flatten;
+    char by[16];               /* "request", "signal", "duration" */
+    int64_t deadline_ns, took_ns;
+    bool deadline_passed;
+    uint32_t working_left;     /* the engine's working orders at the end */
+    uint32_t positions_left;   /* instruments not flat at the end */
+    int64_t venue_open;        /* live: orders open at the venue after it (-1: not asked or
+                                * unanswered; paper: 0) */
+    bool clean;                /* nothing works at the venue, and flat when asked */
+} nd_live_shutdown_t;
+
+/* Asks the session running in state_dir for an emergency shutdown: writes the request
+ * (STATE_DIR/shutdown.request, mode 0600, read only from a regular file the session's own uid
+ * owns) and sends SIGTERM; *pid (may be NULL) gets the session's process. ND_ENOTFOUND when
+ * none runs there, ND_EIO when the request cannot be written or the signal sent. */
+nd_err_t nd_live_shutdown_request(const char *state_dir, const nd_live_shutdown_ask_t *ask,
+                                  const nd_clock_t *clock, long *pid /* OUT */, char *err,
+                                  size_t err_len);
+/* Whether the process pid is alive (the CLI waits for the session's exit with it). */
+bool nd_live_pid_alive(long pid);
+/* Reads the launch config's "launch.shutdown" object (obj may be NULL: the defaults) into out:
+ * "deadline_s" (1-600, default 3): how long a stop waits for the venue's confirmations;
+ * "flatten_on_sigterm" (default false): a plain SIGTERM (systemd's stop) flattens too. Errors
+ * name where (the file) and the key: "FILE: launch.shutdown.deadline_s: 0 is outside [1, 600]"
+ * (ND_EINVAL). */
+nd_err_t nd_live_shutdown_config_parse(const json_t *obj, const char *where,
+                                       nd_live_shutdown_ask_t *out /* OUT */, char *err,
+                                       size_t err_len);
+/* What a stop without a request does (SIGTERM, SIGINT, the duration): by default no flatten
+ * and a 3 s deadline; a `noderr shutdown` request overrides both. Call before run. */
+void nd_live_session_set_shutdown(nd_live_session_t *s, const nd_live_shutdown_ask_t *defaults);
+/* The session's stop, valid after nd_live_session_run returned and before close. */
+const nd_live_shutdown_t *nd_live_session_shutdown(const nd_live_session_t *s);
 
 #endif

@@ -31,6 +31,7 @@ int nd_cmd_paper(int argc, char **argv);
 int nd_cmd_live(int argc, char **argv);
 int nd_cmd_status(int argc, char **argv);
 int nd_cmd_kill(int argc, char **argv);
+int nd_cmd_shutdown(int argc, char **argv);
 int nd_cmd_anomaly(int argc, char **argv);
 int nd_cmd_preflight(int argc, char **argv);
 int nd_cmd_launch(int argc, char **argv);
@@ -139,6 +140,12 @@ struct nd_backtest_result;
 void nd_cli_session_summary(const struct nd_live_config *cfg,
                             const struct nd_live_feed_stats *feed,
                             const struct nd_backtest_result *r, bool json);
+/* After a session's stop (cmd_paper.c): 0, or 1 with "noderr CMD: FILE: the stop's deadline
+ * passed with ..." on stderr when a live session's stop left orders working, open at the venue
+ * or positions not flat. */
+struct nd_live_shutdown;
+int nd_cli_stop_code(const char *cmd, const struct nd_live_config *cfg,
+                     const struct nd_live_shutdown *stop);
 /* Runs the 17 preflight checks into r and prints them (cmd_preflight.c; one JSON object with
  * json), then on stderr "noderr CMD: FILE: N check(s) failed: names". Returns the exit code:
  * 0 none failed, 1 some failed, 2 out of memory. */

@@ -91,6 +91,7 @@ static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
     nd_launch_set_resolver(l, resolve_version, NULL);
     rc = nd_launch_run(l, err, sizeof err);
     nd_live_feed_stats_t feed = *nd_launch_feed(l);
+    nd_live_shutdown_t stop = *nd_launch_shutdown(l);
     char cerr[512] = "";
     nd_err_t crc = nd_launch_close(l, cerr, sizeof cerr);
     nd_log_set_output(NULL, NULL);
@@ -103,7 +104,7 @@ static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
     else
         nd_cli_session_summary(cfg, &feed, &result, json);
     nd_backtest_result_free(&result);
-    return rc == ND_OK ? ND_EXIT_OK : ND_EXIT_USAGE;
+    return rc != ND_OK ? ND_EXIT_USAGE : nd_cli_stop_code("launch", cfg, &stop);
 }
 
 /* Preflight's settings say the mode: a live launch sends real orders. */

@@ -1,24 +1,30 @@
-/* cmd_paper.c: `noderr paper`, `noderr status` and `noderr kill` (docs/live.md).
+/* cmd_paper.c: `noderr paper`, `live`, `status`, `kill` and `shutdown` (docs/live.md, docs/launcher.md).
  *
  * paper runs a paper session from a config file until SIGTERM/SIGINT or its duration, then
  * prints the run's summary; status reads a session's state directory; kill engages the kill
- * switch of the session running there. The logic is in src/live. */
+ * switch of the session running there; shutdown asks it for an emergency shutdown and prints
+ * its report. The logic is in src/live. */
 #include "cli.h"
 
 #include "noderr/alloc.h"
 #include "noderr/fixed.h"
 #include "noderr/live.h"
 #include "noderr/log.h"
+#include "noderr/scenario.h"
 #include "noderr/strategy.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct paper_opts {
     const char *config;
     const char *state_dir;
     bool json;
+    bool flatten;          /* shutdown */
+    int64_t deadline_s;    /* shutdown: the session's wait for the venue (0: its default) */
+    int64_t wait_s;        /* shutdown: this command's wait for the session's exit */
 } paper_opts_t;
 
 static const char paper_usage[] =
@@ -52,17 +58,41 @@ static const char status_usage[] =
     "breakers and feed ages, from the status file the session rewrites every second.\n"
     "Exit 0 when the session is running, 1 when it is not (the last status is shown).\n";
 
+static const char shutdown_usage[] =
+    "usage: noderr shutdown (--config FILE | --state-dir DIR) [--flatten] [--deadline-s N]\n"
+    "                       [--wait-s N] [--json]\n"
+    "\n"
+    "Emergency shutdown of the session running there (what SIGTERM does, plus --flatten): no\n"
+    "new orders, every working order cancelled (live: one cancel-all per symbol at the venue),\n"
+    "with --flatten every position closed with market orders, the journal and status written;\n"
+    "the session waits up to --deadline-s (default 3, or 10 with --flatten) for the venue's\n"
+    "confirmations, asks the venue what is still open, writes STATE_DIR/shutdown.json and exits.\n"
+    "This command waits up to --wait-s (default the deadline + 20) for that and prints the\n"
+    "report. Exit 0: nothing left working (and flat with --flatten); 1: something was left, or\n"
+    "no session runs there, or it did not exit in time. docs/launcher.md.\n";
+
 static const char kill_usage[] =
     "usage: noderr kill (--config FILE | --state-dir DIR)\n"
     "\n"
     "Engages the kill switch of the session running there: it halts, cancels its working\n"
     "orders and flattens its positions (recorded in the store). Exit 1 when none runs there.\n";
 
-enum { OPT_CONFIG = 256, OPT_STATE_DIR };
+enum { OPT_CONFIG = 256, OPT_STATE_DIR, OPT_FLATTEN, OPT_DEADLINE, OPT_WAIT };
 
 static const struct option paper_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    ND_CLI_OPTION_JSON,
+    ND_CLI_OPTION_HELP,
+    {0, 0, 0, 0},
+};
+
+static const struct option shutdown_options[] = {
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    {"flatten", no_argument, 0, OPT_FLATTEN},
+    {"deadline-s", required_argument, 0, OPT_DEADLINE},
+    {"wait-s", required_argument, 0, OPT_WAIT},
     ND_CLI_OPTION_JSON,
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
@@ -74,6 +104,9 @@ static int paper_option(void *ctx, int opt, const char *arg)
     switch (opt) {
     case OPT_CONFIG: o->config = arg; return 0;
     case OPT_STATE_DIR: o->state_dir = arg; return 0;
+    case OPT_FLATTEN: o->flatten = true; return 0;
+    case OPT_DEADLINE: return nd_cli_int("--deadline-s", arg, 1, 600, &o->deadline_s);
+    case OPT_WAIT: return nd_cli_int("--wait-s", arg, 1, 3600, &o->wait_s);
     case ND_CLI_OPT_JSON: o->json = true; return 0;
     default: return -1;
     }
@@ -185,6 +218,7 @@ static int run_paper(nd_live_config_t *cfg, bool json)
     }
     rc = nd_live_session_run(s, err, sizeof err);
     nd_live_feed_stats_t feed = *nd_live_session_feed(s);
+    nd_live_shutdown_t stop = *nd_live_session_shutdown(s);
     char cerr[512] = "";
     nd_err_t crc = nd_live_session_close(s, cerr, sizeof cerr);
     nd_log_set_output(NULL, NULL);
@@ -198,7 +232,23 @@ static int run_paper(nd_live_config_t *cfg, bool json)
     else
         nd_cli_session_summary(cfg, &feed, &result, json);
     nd_backtest_result_free(&result);
-    return rc == ND_OK ? ND_EXIT_OK : ND_EXIT_USAGE;
+    int stop_code = rc == ND_OK ? nd_cli_stop_code(cfg->live ? "live" : "paper", cfg, &stop) : 0;
+    return rc != ND_OK ? ND_EXIT_USAGE : stop_code;
+}
+
+int nd_cli_stop_code(const char *cmd, const nd_live_config_t *cfg, const nd_live_shutdown_t *stop)
+{
+    /* Live only: a paper session's orders rest on its own simulated venue, gone with it (its
+     * shutdown.json still says what was working). */
+    if (stop->done && !stop->clean && cfg->live) {
+        fprintf(stderr, "noderr %s: %s: the stop's deadline passed with %u order(s) working, %lld "
+                "open at the venue%s, %u position(s) not flat: see %s/shutdown.json\n",
+                cmd, cfg->path, stop->working_left, (long long)stop->venue_open,
+                stop->venue_open < 0 ? " (venue unanswered)" : "", stop->positions_left,
+                cfg->state_dir);
+        return ND_EXIT_CHECK_FAILED;
+    }
+    return ND_EXIT_OK;
 }
 
 static int run_session(const char *command, bool live, int argc, char **argv)
@@ -308,8 +358,9 @@ static void print_status(json_t *doc, bool running)
 static int session_dir(const char *command, const char *usage, int argc, char **argv,
                        paper_opts_t *o, char *dir, size_t cap)
 {
-    int prc = nd_cli_getopt(command, argc, argv, paper_options, ND_CLI_OPT_HELP, usage,
-                            paper_option, o);
+    bool stop = strcmp(command, "shutdown") == 0;
+    int prc = nd_cli_getopt(command, argc, argv, stop ? shutdown_options : paper_options,
+                            ND_CLI_OPT_HELP, usage, paper_option, o);
     if (prc != 0)
         return prc < 0 ? -1 : prc;
     return state_dir_of(command, o, dir, cap) == 0 ? 0 : ND_EXIT_USAGE;
@@ -354,4 +405,74 @@ int nd_cmd_kill(int argc, char **argv)
     }
     printf("kill switch sent to the session in %s\n", dir);
     return ND_EXIT_OK;
+}
+
+static void print_shutdown(json_t *doc)
+{
+    json_t *venue = json_object_get(doc, "venue_open_orders");
+    printf("%s session %s stopped by %s%s in %lld ms: %s\n", str(doc, "mode"), str(doc, "name"),
+           str(doc, "by"), json_is_true(json_object_get(doc, "flatten")) ? " with flatten" : "",
+           (long long)json_integer_value(json_object_get(doc, "took_ms")),
+           json_is_true(json_object_get(doc, "clean")) ? "clean" : "SOMETHING LEFT");
+    printf("working orders left %lld, positions not flat %lld%s\n",
+           (long long)json_integer_value(json_object_get(doc, "working_left")),
+           (long long)json_integer_value(json_object_get(doc, "positions_left")),
+           json_is_true(json_object_get(doc, "deadline_passed")) ? " (deadline passed)" : "");
+    const char *symbol;
+    json_t *count;
+    json_object_foreach(venue, symbol, count) {
+        if (json_is_integer(count))
+            printf("  %-12s open at the venue: %lld\n", symbol,
+                   (long long)json_integer_value(count));
+        else
+            printf("  %-12s open at the venue: unknown (no answer)\n", symbol);
+    }
+}
+
+/* Waits for the session's exit, then reads its report (ND_OK), or says why not. */
+static int shutdown_wait(const char *dir, long pid, int64_t wait_s, json_t **doc)
+{
+    const nd_clock_t *clock = nd_clock_os();
+    int64_t until = nd_clock_mono_ns(clock) + wait_s * ND_NS_PER_SEC;
+    while (nd_live_pid_alive(pid) && nd_clock_mono_ns(clock) < until)
+        usleep(50 * 1000);
+    if (nd_live_pid_alive(pid)) {
+        fprintf(stderr, "noderr shutdown: the session (pid %ld) has not exited after %lld s\n",
+                pid, (long long)wait_s);
+        return ND_EXIT_CHECK_FAILED;
+    }
+    char path[ND_LIVE_PATH_MAX + 32], err[512] = "";
+    snprintf(path, sizeof path, "%s/shutdown.json", dir);
+    if (nd_json_file_load(path, ND_JSON_FILE_BYTES_MAX, 0, doc, err, sizeof err) != ND_OK) {
+        fprintf(stderr, "noderr shutdown: the session exited without its report: %s\n", err);
+        return ND_EXIT_CHECK_FAILED;
+    }
+    return ND_EXIT_OK;
+}
+
+int nd_cmd_shutdown(int argc, char **argv)
+{
+    paper_opts_t o = {0};
+    char dir[ND_LIVE_PATH_MAX], err[512] = "";
+    int prc = session_dir("shutdown", shutdown_usage, argc, argv, &o, dir, sizeof dir);
+    if (prc != 0)
+        return prc < 0 ? ND_EXIT_OK : prc;
+    int64_t deadline_s = o.deadline_s ? o.deadline_s : o.flatten ? 10 : 3;
+    nd_live_shutdown_ask_t ask = {.flatten = o.flatten, .deadline_ns = deadline_s * ND_NS_PER_SEC};
+    long pid = 0;
+    nd_err_t rc = nd_live_shutdown_request(dir, &ask, nd_clock_os(), &pid, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr shutdown: %s\n", err);
+        return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
+    }
+    json_t *doc = NULL;
+    int code = shutdown_wait(dir, pid, o.wait_s ? o.wait_s : deadline_s + 20, &doc);
+    if (code != ND_EXIT_OK)
+        return code;
+    code = json_is_true(json_object_get(doc, "clean")) ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
+    if (o.json)
+        return nd_cli_print_json_take(doc) != ND_EXIT_OK ? ND_EXIT_USAGE : code;
+    print_shutdown(doc);
+    json_decref(doc);
+    return code;
 }

@@ -57,7 +57,7 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
     static const char *const keys[] = {
         "health_every_ms", "feed_stale_ms", "store_write_warn_ms", "reject_rate_warn",
         "disk_free_mb_min", "memory_free_mb_min", "restart_backoff_ms", "restart_backoff_max_ms",
-        "pipeline", "ramp", "allocation", "rollback", NULL,
+        "pipeline", "ramp", "allocation", "rollback", "shutdown", NULL,
     };
     if (l && ((rc = nd_jcfg_keys(&c, l, keys)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "health_every_ms", 100, 3600000, &health_ms)) != ND_OK ||
@@ -84,7 +84,9 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
         (rc = nd_allocation_config_parse(alloc, cfg->path, &out->allocation, err, err_len)) !=
             ND_OK ||
         (rc = nd_pipeline_config_parse(l ? json_object_get(l, "pipeline") : NULL, cfg->path,
-                                       &out->pipeline, err, err_len)) != ND_OK)
+                                       &out->pipeline, err, err_len)) != ND_OK ||
+        (rc = nd_live_shutdown_config_parse(l ? json_object_get(l, "shutdown") : NULL, cfg->path,
+                                            &out->shutdown, err, err_len)) != ND_OK)
         return rc;
     out->health_every_ns = health_ms * NS_PER_MS;
     out->feed_stale_ns = stale_ms * NS_PER_MS;
@@ -308,6 +310,7 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
         nd_free(l);
         return rc;
     }
+    nd_live_session_set_shutdown(l->session, &lc->shutdown);
     rc = nd__launch_capital_open(&l->capital, &l->lc, cfg, l->session, nd_clock_now_ns(clock), err,
                                  err_len);
     if (rc != ND_OK) {
@@ -345,6 +348,11 @@ void nd_launch_set_resolver(nd_launch_t *l, nd_launch_resolve_fn fn, void *ctx)
 {
     l->capital.resolve = fn;
     l->capital.resolve_ctx = ctx;
+}
+
+const nd_live_shutdown_t *nd_launch_shutdown(const nd_launch_t *l)
+{
+    return nd_live_session_shutdown(l->session);
 }
 
 const nd_live_feed_stats_t *nd_launch_feed(const nd_launch_t *l)

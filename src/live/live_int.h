@@ -64,6 +64,12 @@ struct nd_live_session {
     const char *extra_key;
     json_t *(*extra_fn)(void *ctx);
     void *extra_ctx;
+    /* The stop (session_shutdown.c): how it was asked, and what it left. */
+    nd_live_shutdown_ask_t ask;
+    int64_t stop_mono_ns;           /* the live clock's mono time when it began */
+    nd_live_shutdown_t shutdown;
+    uv_timer_t watchdog;            /* systemd's watchdog, at half its interval */
+    bool watchdog_on;
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for
@@ -79,6 +85,11 @@ nd_err_t nd__live_push(nd_live_session_t *s, const nd_market_event_t *ev);
  * holds it. Release removes session.pid. */
 nd_err_t nd__live_state_claim(nd_live_session_t *s, char *err, size_t err_len);
 void nd__live_state_release(nd_live_session_t *s);
+/* session.pid's process (0: none or unreadable). */
+long nd__live_pid_read(const char *state_dir);
+/* The working orders and the positions as status.json shows them. */
+json_t *nd__live_orders_json(const nd_live_session_t *s, const nd_engine_t *e);
+json_t *nd__live_positions_json(const nd_live_session_t *s, const nd_engine_t *e);
 /* Writes status.json (atomically: a reader never sees half of it). */
 void nd__live_status_write(nd_live_session_t *s);
 /* The compliance store named by the config (none: nothing), its recorder as the run's tap. */
@@ -96,5 +107,25 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len);
 /* Stops the adapters' workers and frees the venues, journals and views. */
 void nd__live_venues_close(nd_live_session_t *s);
+
+/* The stop (session_shutdown.c). take: on SIGTERM, the request `noderr shutdown` left (flatten,
+ * deadline), removed once read; a stale one (older than a minute, or from a session before)
+ * is dropped. begin: the cancel-all of every live leg, then with flatten the kill switch's
+ * flattening. settled: nothing works (no cancel-all pending, no working order) and, flattening,
+ * every position is flat. finish: after the loop, the adapters' workers stopped, the journals
+ * synced, the venue asked what is open, shutdown.json written. */
+void nd__live_shutdown_take(nd_live_session_t *s);
+nd_err_t nd__live_shutdown_begin(nd_live_session_t *s);
+bool nd__live_shutdown_settled(const nd_live_session_t *s);
+void nd__live_shutdown_finish(nd_live_session_t *s);
+/* Drops a request left by an earlier session (at start). */
+void nd__live_shutdown_clear(const nd_live_session_t *s);
+
+/* systemd's notification socket (session_notify.c; no-ops without NOTIFY_SOCKET or without
+ * libsystemd): READY=1 with a STATUS= line, STOPPING=1, STATUS= lines, and the watchdog timer
+ * (WATCHDOG=1 at half of WATCHDOG_USEC) on the session's loop. */
+void nd__live_notify(const char *state);
+void nd__live_notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nd__live_watchdog_start(nd_live_session_t *s);
 
 #endif

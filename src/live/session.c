@@ -20,6 +20,7 @@
 #include "noderr/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -184,14 +185,30 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     nd__live_push(s, &ev);
 }
 
+/* The stop (session_shutdown.c): no new orders, the venue's cancel-all on every live leg, the
+ * flattening when asked, then the strategies' own cancels (covered by the cancel-all). */
 static void begin_stop(nd_live_session_t *s, const char *why)
 {
     if (s->stopping)
         return;
     s->stopping = true;
-    s->stop_deadline_ns = nd_clock_mono_ns(s->clock) + STOP_GRACE_NS;
+    s->stop_mono_ns = nd_clock_mono_ns(s->clock);
+    if (!s->shutdown.by[0])
+        snprintf(s->shutdown.by, sizeof s->shutdown.by, "%s", why);
+    s->shutdown.deadline_ns = s->ask.deadline_ns > 0 ? s->ask.deadline_ns : STOP_GRACE_NS;
+    s->stop_deadline_ns = s->stop_mono_ns + s->shutdown.deadline_ns;
     s->stop_engine_ns = s->engine_ns;
-    ND_LOG(ND_LOG_INFO, "event=session_stopping why=%s", why);
+    ND_LOG(ND_LOG_INFO, "event=session_stopping why=%s flatten=%d deadline_ms=%lld",
+           s->shutdown.by, (int)s->ask.flatten,
+           (long long)(s->shutdown.deadline_ns / ND_NS_PER_MS));
+    nd__live_notify("STOPPING=1");
+    nd__live_notify_status("stopping (%s%s): cancelling every working order", s->shutdown.by,
+                           s->ask.flatten ? ", flattening" : "");
+    char detail[64];
+    snprintf(detail, sizeof detail, "by=%s flatten=%d", s->shutdown.by, (int)s->ask.flatten);
+    nd__live_record_action(s, "shutdown", detail);
+    if (nd__live_shutdown_begin(s) != ND_OK)
+        fail(s, ND_EIO, "the journal or the store could not record the shutdown's cancels");
     nd_err_t rc = nd_engine_stop_trading(nd_event_run_engine(s->run));
     if (rc != ND_OK)
         fail(s, rc, "the store could not record the stop");
@@ -235,8 +252,10 @@ static void on_tick(uv_timer_t *t)
     check_feeds(s);
     if (s->cfg->duration_ns > 0 && mono - s->started_mono_ns >= s->cfg->duration_ns)
         begin_stop(s, "duration");
-    if (s->stop_signal)
+    if (s->stop_signal && !s->stopping) {
+        nd__live_shutdown_take(s);
         begin_stop(s, "signal");
+    }
     if (s->kill_signal) {
         s->kill_signal = false;
         ND_LOG(ND_LOG_WARN, "event=kill_switch by=signal");
@@ -256,14 +275,24 @@ static void on_tick(uv_timer_t *t)
         if (poll_at > s->engine_ns)
             s->engine_ns = poll_at;
     }
-    if (s->stopping && (nd_engine_working_count(nd_event_run_engine(s->run)) == 0 ||
-                        mono >= s->stop_deadline_ns))
+    if (s->stopping && (nd__live_shutdown_settled(s) || mono >= s->stop_deadline_ns ||
+                        s->fatal != ND_OK))
         uv_stop(&s->loop);
 }
 
 static void on_status_timer(uv_timer_t *t)
 {
-    nd__live_status_write(t->data);
+    nd_live_session_t *s = t->data;
+    nd__live_status_write(s);
+    if (!s->stopping) /* what `systemctl status` shows (a no-op outside systemd) */
+        nd__live_notify_status("trading: %u working order(s), %lld trades in, feed %s%s",
+                               nd_engine_working_count(nd_event_run_engine(s->run)),
+                               (long long)s->feed.trades,
+                               s->feed_state == ND_VENUE_CONNECTED ? "connected"
+                               : s->feed_state == ND_VENUE_STALE   ? "stale"
+                                                                   : "down",
+                               nd_engine_risk(nd_event_run_engine(s->run))->halted ? ", HALTED"
+                                                                                    : "");
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -326,6 +355,7 @@ static nd_err_t start_loop(nd_live_session_t *s, char *err, size_t err_len)
     uint64_t status_ms = (uint64_t)(s->cfg->status_every_ns / ND_NS_PER_MS);
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     uv_timer_start(&s->status_timer, on_status_timer, status_ms, status_ms);
+    nd__live_watchdog_start(s);
     return ND_OK;
 }
 
@@ -384,7 +414,17 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     s->started_ns = nd_clock_now_ns(clock);
     s->started_mono_ns = nd_clock_mono_ns(clock);
     s->feed_state = ND_VENUE_DISCONNECTED;
+    /* A SIGTERM or SIGINT during start-up (the reconciliation takes seconds) waits, blocked,
+     * for the loop's handlers: then it is the usual stop, right after READY. The adapters'
+     * workers started meanwhile keep them blocked, so the loop's thread takes them. */
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     nd_err_t rc = nd__live_state_claim(s, err, err_len);
+    if (rc == ND_OK)
+        nd__live_shutdown_clear(s);
     if (rc == ND_OK)
         rc = load_rules(s, err, err_len);
     if (rc == ND_OK)
@@ -397,6 +437,7 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = nd__live_positions_restore(s, err, err_len);
     if (rc == ND_OK)
         rc = start_loop(s, err, err_len);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (rc == ND_OK)
         rc = open_stream(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
@@ -418,7 +459,13 @@ nd_err_t nd_live_session_run(nd_live_session_t *s, char *err, size_t err_len)
 {
     ND_ASSERT(s != NULL);
     nd__live_status_write(s);
+    nd__live_notify("READY=1");
+    nd__live_notify_status("trading: %s session %s on %u symbol(s), reconciled %lld "
+                           "difference(s)", s->cfg->live ? "live" : "paper", s->cfg->name,
+                           s->cfg->symbol_count, (long long)s->recon_diffs);
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    if (s->stopping)
+        nd__live_shutdown_finish(s);
     nd__live_status_write(s);
     if (s->fatal != ND_OK) {
         snprintf(err, err_len, "%s", s->fatal_msg);
@@ -442,9 +489,9 @@ static void stop_loop(nd_live_session_t *s)
         return;
     uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,
                            (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
-                           (uv_handle_t *)&s->sig_usr1};
+                           (uv_handle_t *)&s->sig_usr1, (uv_handle_t *)&s->watchdog};
     for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
-        if (!uv_is_closing(mine[k]))
+        if ((mine[k] != (uv_handle_t *)&s->watchdog || s->watchdog_on) && !uv_is_closing(mine[k]))
             uv_close(mine[k], NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&s->loop) != 0)

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 /* The pid in STATE_DIR/session.pid, 0 when absent or unreadable. */
-static long read_pid(const char *state_dir)
+long nd__live_pid_read(const char *state_dir)
 {
     char path[ND_LIVE_PATH_MAX + 16], err[256], *buf = NULL;
     size_t len = 0;
@@ -38,7 +38,7 @@ static long read_pid(const char *state_dir)
     return pid > 0 && whole ? pid : 0;
 }
 
-static bool pid_alive(long pid)
+bool nd_live_pid_alive(long pid)
 {
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
@@ -50,8 +50,8 @@ nd_err_t nd__live_state_claim(nd_live_session_t *s, char *err, size_t err_len)
         nd_err_put(err, err_len, "state_dir %s: %s", dir, strerror(errno));
         return ND_EIO;
     }
-    long other = read_pid(dir);
-    if (other && other != (long)getpid() && pid_alive(other)) {
+    long other = nd__live_pid_read(dir);
+    if (other && other != (long)getpid() && nd_live_pid_alive(other)) {
         nd_err_put(err, err_len, "state_dir %s: a session (pid %ld) is running there", dir, other);
         return ND_ESTATE;
     }
@@ -71,7 +71,7 @@ void nd__live_state_release(nd_live_session_t *s)
     s->claimed = false;
 }
 
-static json_t *orders_json(const nd_live_session_t *s, const nd_engine_t *e)
+json_t *nd__live_orders_json(const nd_live_session_t *s, const nd_engine_t *e)
 {
     json_t *list = json_array();
     for (uint32_t k = 0; k < nd_engine_working_count(e); k++) {
@@ -106,7 +106,7 @@ static json_t *account_json(const nd_engine_t *e)
 }
 
 /* Per instrument: the net position, the last price and the trading rules in force. */
-static json_t *positions_json(const nd_live_session_t *s, const nd_engine_t *e)
+json_t *nd__live_positions_json(const nd_live_session_t *s, const nd_engine_t *e)
 {
     const nd_portfolio_t *p = nd_engine_portfolio(e);
     json_t *list = json_array();
@@ -170,9 +170,10 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "fills_restored_at_start", json_integer(s->restored_fills));
     json_object_set_new(j, "name", json_string(s->cfg->name));
     json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
-    json_object_set_new(j, "state", json_string(s->fatal != ND_OK ? "failed"
-                                                : s->stopping     ? "stopping"
-                                                                  : "running"));
+    json_object_set_new(j, "state", json_string(s->fatal != ND_OK   ? "failed"
+                                                : s->shutdown.done ? "stopped"
+                                                : s->stopping      ? "stopping"
+                                                                   : "running"));
     json_object_set_new(j, "venue", json_string(nd_venue_name(s->cfg->venue)));
     json_object_set_new(j, "started_at", nd_json_time(s->started_ns));
     json_object_set_new(j, "updated_at", nd_json_time(now));
@@ -181,8 +182,8 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "rules_from", json_string(s->bt.rules[0].source ? s->bt.rules[0].source
                                                                            : "defaults"));
     json_object_set_new(j, "account", account_json(e));
-    json_object_set_new(j, "positions", positions_json(s, e));
-    json_object_set_new(j, "open_orders", orders_json(s, e));
+    json_object_set_new(j, "positions", nd__live_positions_json(s, e));
+    json_object_set_new(j, "open_orders", nd__live_orders_json(s, e));
     json_object_set_new(j, "risk", risk_json(e, now));
     json_object_set_new(j, "feed", feed_json(s, now));
     json_t *o = json_object();
@@ -236,14 +237,14 @@ nd_err_t nd_live_status_read(const char *state_dir, const nd_clock_t *clock, int
     json_t *at = json_object_get(*doc, "updated_at_ns");
     int64_t age = at && json_is_integer(at) ? nd_clock_now_ns(clock) - json_integer_value(at)
                                             : INT64_MAX;
-    *running = pid_alive(read_pid(state_dir)) && age < stale_ns;
+    *running = nd_live_pid_alive(nd__live_pid_read(state_dir)) && age < stale_ns;
     return ND_OK;
 }
 
 nd_err_t nd_live_kill(const char *state_dir, char *err, size_t err_len)
 {
-    long pid = read_pid(state_dir);
-    if (!pid_alive(pid)) {
+    long pid = nd__live_pid_read(state_dir);
+    if (!nd_live_pid_alive(pid)) {
         nd_err_put(err, err_len, "%s: no session is running there", state_dir);
         return ND_ENOTFOUND;
     }

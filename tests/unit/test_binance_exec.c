@@ -2,7 +2,10 @@
  * server on a thread): ACCEPTED with the venue id, CANCELLED after a cancel, FILLs with the
  * venue's exact price, quantity, notional and commission (each trade once), a venue reject
  * mapped to its reason, a filter reject that sends and journals nothing, a full queue refusing
- * an order before it is journaled, and the journal replaying to the same local view. */
+ * an order before it is journaled, and the journal replaying to the same local view; the
+ * emergency cancel-all (one DELETE /api/v3/openOrders) cancelling a burst still in the queue,
+ * covering the orders' own cancels, waiting for room without letting an order overtake it, and
+ * taking "nothing open" as done. */
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
 #include "noderr/xsim.h"
@@ -293,5 +296,89 @@ Test(binance_exec, a_long_session_compacts_the_local_view_and_keeps_tracking, .t
     nd_binance_exec_stats_t st;
     nd_binance_exec_stats(f.exec, &st);
     cr_assert_eq(st.rejected, total - 1);
+    stop(&f);
+}
+
+/* Polls until count updates of kind came (or ms passed); the number that came. */
+static size_t count_updates(fixture_t *f, nd_order_update_kind_t kind, size_t count, int ms)
+{
+    size_t seen = 0;
+    for (int i = 0; i < ms && seen < count; i++) {
+        nd_order_update_t got[64];
+        size_t n = 0;
+        f->venue.ops->poll(f->venue.self, 0, got, 64, &n);
+        for (size_t k = 0; k < n; k++)
+            seen += got[k].kind == kind;
+        if (seen < count)
+            usleep(1000);
+    }
+    return seen;
+}
+
+Test(binance_exec, cancel_all_cancels_a_burst_still_in_the_queue, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    for (uint64_t k = 1; k <= 40; k++) {
+        nd_order_t o = limit(k, ND_SIDE_BUY, ND_ORDER_LIMIT, (int64_t)(20000 - k) * E8, 100000);
+        cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    }
+    /* At once: most of the burst is still queued behind the worker, unanswered. */
+    cr_assert_eq(nd_binance_exec_cancel_all(f.exec), ND_OK);
+    cr_assert(nd_binance_exec_cancel_all_busy(f.exec));
+    for (uint64_t k = 1; k <= 40; k++) /* covered: nothing more is sent */
+        cr_assert_eq(f.venue.ops->cancel(f.venue.self, k, 0), ND_OK);
+    cr_assert_eq(count_updates(&f, ND_UPDATE_CANCELLED, 40, 5000), 40);
+    cr_assert(!nd_binance_exec_cancel_all_busy(f.exec));
+    nd_binance_exec_stats_t st;
+    nd_binance_exec_stats(f.exec, &st);
+    cr_assert_eq(st.cancels, 1, "one request for the 40: %llu", (unsigned long long)st.cancels);
+    cr_assert_eq(st.cancelled, 40);
+    cr_assert_eq(f.venue.ops->open_count(f.venue.self), 0);
+    for (uint32_t i = 0; i < f.local->order_count; i++) {
+        cr_assert_eq(f.local->orders[i].status, ND_RECON_CANCELLED);
+        cr_assert(f.local->orders[i].cancel_sent); /* its intent is in the journal */
+    }
+    for (int64_t id = 1; id <= nd_xsim_order_count(f.x); id++)
+        cr_assert_eq(nd_xsim_order(f.x, id)->status, ND_XSIM_CANCELED);
+    /* The journal replays to the same view. */
+    char err[256];
+    nd_journal_t *again = NULL;
+    nd_recon_local_t *view = nd_calloc(1, sizeof *view);
+    cr_assert_eq(nd_journal_open(f.path, fold, view, &again, err, sizeof err), ND_OK);
+    nd_journal_close(again);
+    cr_assert_eq(memcmp(view, f.local, sizeof *view), 0);
+    nd_free(view);
+    stop(&f);
+}
+
+Test(binance_exec, cancel_all_waits_for_room_and_no_order_overtakes_it, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 4, true);
+    for (uint64_t k = 1; k <= 4; k++) {
+        nd_order_t o = limit(k, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+        cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    }
+    cr_assert_eq(nd_binance_exec_cancel_all(f.exec), ND_OK); /* the queue is full: it waits */
+    nd_order_t late = limit(5, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &late, 0), ND_EFULL);
+    cr_assert_eq(count_updates(&f, ND_UPDATE_CANCELLED, 4, 5000), 4);
+    cr_assert(!nd_binance_exec_cancel_all_busy(f.exec));
+    cr_assert_eq(nd_xsim_order_count(f.x), 4);
+    stop(&f);
+}
+
+Test(binance_exec, cancel_all_with_nothing_open_is_done, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    cr_assert_eq(nd_binance_exec_cancel_all(f.exec), ND_OK);
+    for (int i = 0; i < 3000 && nd_binance_exec_cancel_all_busy(f.exec); i++)
+        count_updates(&f, ND_UPDATE_CANCELLED, 1, 1);
+    cr_assert(!nd_binance_exec_cancel_all_busy(f.exec), "-2011 (none open) must end it");
+    nd_binance_exec_stats_t st;
+    nd_binance_exec_stats(f.exec, &st);
+    cr_assert_eq(st.cancels, 1);
     stop(&f);
 }

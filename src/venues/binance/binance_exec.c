@@ -24,11 +24,21 @@
 
 #define QUEUE_CAP_MAX 256
 #define TRADES_PAGE 100     /* myTrades limit per request */
-#define OPEN_MAX 256        /* open orders parsed per symbol (Binance's MAX_NUM_ORDERS is 200) */
+/* Open orders parsed per symbol: Binance's MAX_NUM_ORDERS is 200, but an account with a raised
+ * limit, and exchange-sim, hold more; an emergency shutdown must read every order its cancel-all
+ * answers with (bench_shutdown: 500 a symbol). About 40 tokens an order. */
+#define OPEN_MAX 1024
 #define UPDATES_MAX 1024    /* order updates waiting for poll */
-#define TOKENS_MAX 16384
+#define TOKENS_MAX 65536
+#define CANCEL_ALL_RETRY_NS (200 * ND_NS_PER_MS) /* a failed cancel-all is sent again after */
 
-typedef enum job_kind { JOB_NEW = 1, JOB_CANCEL = 2, JOB_QUERY = 3, JOB_SYNC = 4 } job_kind_t;
+typedef enum job_kind {
+    JOB_NEW = 1,
+    JOB_CANCEL = 2,
+    JOB_QUERY = 3,
+    JOB_SYNC = 4,
+    JOB_CANCEL_ALL = 5 /* DELETE /api/v3/openOrders: every open order on the symbol */
+} job_kind_t;
 
 typedef struct job {
     job_kind_t kind;
@@ -48,7 +58,8 @@ typedef struct result {
     bool duplicate;            /* -2010 "Duplicate order sent." */
     bool has_order;
     nd_recon_order_t order;    /* NEW, CANCEL, QUERY: the venue's order */
-    bool sync_ok;              /* SYNC: trades and open orders parsed into the adapter */
+    bool sync_ok;              /* SYNC: trades and open orders parsed into the adapter;
+                                  CANCEL_ALL: the cancelled orders parsed into gone[] */
 } result_t;
 
 /* What the adapter tracks per local order (same index as local->orders). */
@@ -59,6 +70,7 @@ typedef struct ostate {
     bool has_pending;
     bool query_wanted, query_in_flight;
     bool unanswered;           /* the new order's answer was lost: resolve by query */
+    bool covered;              /* a cancel-all queued after it answers for it */
 } ostate_t;
 
 struct nd_binance_exec {
@@ -79,6 +91,12 @@ struct nd_binance_exec {
     uint32_t sync_trade_count;
     nd_recon_order_t sync_open[OPEN_MAX];
     uint32_t sync_open_count;
+    /* worker-owned while a CANCEL_ALL runs, caller-owned once its result is taken */
+    nd_recon_order_t *gone;    /* OPEN_MAX: the orders the cancel-all cancelled */
+    uint32_t gone_count;
+    bool cancel_all_wanted;    /* asked for, queued as soon as there is room */
+    bool cancel_all_in_flight;
+    int64_t cancel_all_after_ns; /* a failed one is retried from then on */
     nd_jtok_t *tok;            /* the worker's tokenizer room */
     bool sync_in_flight;
     int64_t next_sync_ns;      /* the next status poll */
@@ -262,12 +280,47 @@ static void run_sync(nd_binance_exec_t *x, const job_t *j, result_t *r)
     nd_binance_rest_result_free(&res);
 }
 
+/* The cancel-all's answer: the orders it cancelled (Binance names each by origClientOrderId; its
+ * clientOrderId is the cancel's own id), or -2011 when nothing was open. */
+static void run_cancel_all(nd_binance_exec_t *x, const job_t *j, result_t *r)
+{
+    char err[256] = "";
+    nd_binance_rest_result_t res;
+    uint32_t count = 0;
+    r->sent = true;
+    x->gone_count = 0;
+    if (nd_binance_rest_send(x->cfg.rest, &j->req, &res, err, sizeof err) != ND_OK) {
+        ND_LOG(ND_LOG_WARN, "venue=binance event=request_failed kind=cancel_all err=\"%s\"", err);
+        return;
+    }
+    r->answered = true;
+    r->http_status = res.http_status;
+    r->venue_code = res.venue_code;
+    r->sync_ok = res.venue_code == -2011; /* "Unknown order sent.": none was open */
+    if (res.http_status == 200 &&
+        nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) == ND_OK &&
+        x->tok[0].type == ND_J_ARRAY && x->tok[0].size <= OPEN_MAX) {
+        r->sync_ok = true;
+        for (uint32_t i = 0, at = 1; i < x->tok[0].size; i++, at = x->tok[at].next) {
+            nd_recon_order_t *o = &x->gone[x->gone_count];
+            if (!parse_order(res.body, x->tok, at, x->cfg.instrument_id, o))
+                continue; /* e.g. an order list's entry: not one of ours */
+            uint32_t orig = nd_json_get(res.body, x->tok, at, "origClientOrderId");
+            if (orig && x->tok[orig].type == ND_J_STRING &&
+                nd_json_string(res.body, &x->tok[orig], o->clid, sizeof o->clid, NULL) != ND_OK)
+                continue;
+            x->gone_count++;
+        }
+    }
+    nd_binance_rest_result_free(&res);
+}
+
 static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
 {
     memset(r, 0, sizeof *r);
     r->kind = j->kind;
     memcpy(r->clid, j->clid, sizeof r->clid);
-    if (j->kind == JOB_NEW || j->kind == JOB_CANCEL) {
+    if (j->kind == JOB_NEW || j->kind == JOB_CANCEL || j->kind == JOB_CANCEL_ALL) {
         if (nd_journal_sync(x->cfg.journal) != ND_OK) {
             ND_LOG(ND_LOG_ERR, "venue=binance event=journal_sync_failed clid=%s", j->clid);
             return; /* not durable: not sent */
@@ -276,6 +329,8 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
     }
     if (j->kind == JOB_SYNC)
         run_sync(x, j, r);
+    else if (j->kind == JOB_CANCEL_ALL)
+        run_cancel_all(x, j, r);
     else
         run_request(x, j, r);
     hook(x, "sent");
@@ -576,10 +631,43 @@ static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns
             x->st[i].query_wanted = true;
 }
 
+/* The orders the cancel-all cancelled are done (reported once their fills are booked); any other
+ * order it covered either ended before it (the status poll, due at once, tells how) or went out
+ * after. A failed cancel-all is sent again. */
+static void process_cancel_all(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
+{
+    nd_recon_local_t *l = x->cfg.local;
+    x->cancel_all_in_flight = false;
+    if (!r->sync_ok) {
+        ND_LOG(ND_LOG_WARN, "venue=binance event=cancel_all_failed http=%ld code=%" PRId64
+               " retry_ms=%lld", r->http_status, r->venue_code,
+               (long long)(CANCEL_ALL_RETRY_NS / ND_NS_PER_MS));
+        x->cancel_all_wanted = true;
+        x->cancel_all_after_ns = now_ns + CANCEL_ALL_RETRY_NS;
+        return;
+    }
+    for (uint32_t g = 0; g < x->gone_count; g++) {
+        int idx = find_index(l, x->gone[g].clid);
+        if (idx < 0)
+            continue; /* not ours (another session's, or an earlier run's compacted away) */
+        accept(x, idx, x->gone[g].venue_id, now_ns);
+        set_pending(x, idx, &x->gone[g]);
+    }
+    for (uint32_t i = 0; i < l->order_count; i++)
+        x->st[i].covered = false;
+    ND_LOG(ND_LOG_INFO, "venue=binance event=cancel_all_done symbol=%s cancelled=%u",
+           x->cfg.symbol, x->gone_count);
+    x->next_sync_ns = 0; /* confirm the rest now */
+}
+
 static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
     if (r->kind == JOB_SYNC) {
         process_sync(x, r, now_ns);
+        return;
+    }
+    if (r->kind == JOB_CANCEL_ALL) {
+        process_cancel_all(x, r, now_ns);
         return;
     }
     int idx = find_index(x->cfg.local, r->clid);
@@ -705,7 +793,8 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     ND_ASSERT(o != NULL && o->status == ND_ORDER_NEW);
     if (x->cfg.local->order_count == ND_RECON_ORDERS_MAX)
         compact(x);
-    if (!room(x, 1) || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
+    /* A cancel-all waiting for room goes first: an order may not overtake it. */
+    if (!room(x, 1) || x->cancel_all_wanted || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
         x->update_count >= UPDATES_MAX / 2) {
         x->stats.queue_full++;
         return ND_EFULL;
@@ -756,6 +845,8 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
     int idx = find_client(x, client_id);
     if (idx < 0)
         return ND_ENOTFOUND;
+    if (x->st[idx].covered || x->st[idx].has_pending)
+        return ND_OK; /* a cancel-all answers for it, or the venue said it is done */
     if (!room(x, 1))
         return ND_EFULL;
     job_t j;
@@ -779,6 +870,65 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
     push_job(x, &j);
     x->stats.cancels++;
     return ND_OK;
+}
+
+/* Queues the cancel-all once there is room (caller thread). */
+static void queue_cancel_all(nd_binance_exec_t *x, int64_t now_ns)
+{
+    if (!x->cancel_all_wanted || x->cancel_all_in_flight || now_ns < x->cancel_all_after_ns ||
+        !room(x, 1))
+        return;
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_CANCEL_ALL;
+    snprintf(j.clid, sizeof j.clid, "*");
+    char q[64], err[256];
+    snprintf(q, sizeof q, "symbol=%s", x->cfg.symbol);
+    if (nd_binance_rest_prepare(x->cfg.rest, "DELETE", "/api/v3/openOrders", q, true, &j.req, err,
+                                sizeof err) != ND_OK) {
+        ND_LOG(ND_LOG_ERR, "venue=binance event=prepare_failed err=\"%s\"", err);
+        return;
+    }
+    x->cancel_all_wanted = false;
+    x->cancel_all_in_flight = true;
+    x->stats.cancels++;
+    push_job(x, &j);
+}
+
+nd_err_t nd_binance_exec_cancel_all(nd_binance_exec_t *x)
+{
+    ND_ASSERT(x != NULL && x->started);
+    nd_recon_local_t *l = x->cfg.local;
+    int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
+    uint32_t covered = 0;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        if (nd_recon_status_done(l->orders[i].status) || x->st[i].covered)
+            continue;
+        nd_journal_rec_t rec;
+        memset(&rec, 0, sizeof rec);
+        rec.kind = ND_JOURNAL_CANCEL;
+        rec.ts_ns = now_ns;
+        rec.order = l->orders[i];
+        char err[256];
+        if (nd_journal_append(x->cfg.journal, &rec, err, sizeof err) != ND_OK) {
+            ND_LOG(ND_LOG_ERR, "venue=binance event=journal_failed err=\"%s\"", err);
+            return ND_EIO; /* no intent on disk: nothing may leave */
+        }
+        (void)nd_recon_local_fold(l, &rec, &x->cfg.assets, 1);
+        x->st[i].covered = true;
+        covered++;
+    }
+    ND_LOG(ND_LOG_INFO, "venue=binance event=cancel_all symbol=%s covered=%u", x->cfg.symbol,
+           covered);
+    x->cancel_all_wanted = true;
+    x->cancel_all_after_ns = 0;
+    queue_cancel_all(x, now_ns);
+    return ND_OK;
+}
+
+bool nd_binance_exec_cancel_all_busy(const nd_binance_exec_t *x)
+{
+    return x->cancel_all_wanted || x->cancel_all_in_flight;
 }
 
 /* Takes the worker's results (as many as the update ring can surely hold). */
@@ -829,6 +979,7 @@ static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, si
     int64_t wall_ns = nd_clock_now_ns(x->cfg.clock);
     take_results(x, wall_ns);
     flush_pending(x, wall_ns);
+    queue_cancel_all(x, wall_ns);
     schedule(x, wall_ns);
     size_t n = 0;
     while (n < cap && x->update_count > 0) {
@@ -1242,7 +1393,8 @@ nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binan
     x->jobs = nd_calloc(x->cfg.queue_max, sizeof *x->jobs);
     x->results = nd_calloc(x->cfg.queue_max, sizeof *x->results);
     x->tok = nd_calloc(TOKENS_MAX, sizeof *x->tok);
-    if (!x->jobs || !x->results || !x->tok) {
+    x->gone = nd_calloc(OPEN_MAX, sizeof *x->gone);
+    if (!x->jobs || !x->results || !x->tok || !x->gone) {
         nd_binance_exec_destroy(x);
         return ND_ENOMEM;
     }
@@ -1267,19 +1419,27 @@ nd_err_t nd_binance_exec_start(nd_binance_exec_t *x)
     return ND_OK;
 }
 
+void nd_binance_exec_stop(nd_binance_exec_t *x)
+{
+    if (!x || !x->started)
+        return;
+    pthread_mutex_lock(&x->mu);
+    x->stop = true;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    pthread_join(x->thread, NULL);
+    x->started = false;
+    /* Queued requests never leave: they stay unanswered intents for the next start. No room
+     * is left, so nothing more is queued. */
+    x->in_flight = x->cfg.queue_max;
+}
+
 void nd_binance_exec_destroy(nd_binance_exec_t *x)
 {
     if (!x)
         return;
-    if (x->started) {
-        pthread_mutex_lock(&x->mu);
-        x->stop = true;
-        pthread_cond_signal(&x->cv);
-        pthread_mutex_unlock(&x->mu);
-        pthread_join(x->thread, NULL);
-        pthread_mutex_destroy(&x->mu);
-        pthread_cond_destroy(&x->cv);
-    } else if (x->jobs && x->results && x->tok) {
+    nd_binance_exec_stop(x);
+    if (x->jobs && x->results && x->tok && x->gone) { /* as create initialised them */
         pthread_mutex_destroy(&x->mu);
         pthread_cond_destroy(&x->cv);
     }
@@ -1288,5 +1448,6 @@ void nd_binance_exec_destroy(nd_binance_exec_t *x)
     nd_free(x->jobs);
     nd_free(x->results);
     nd_free(x->tok);
+    nd_free(x->gone);
     nd_free(x);
 }

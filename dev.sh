@@ -18,11 +18,13 @@ cd "$(dirname "$0")"
 # (report screenshots), clang (libFuzzer smoke runs), sqlite3 (tampering tests), g++ and make
 # (node-gyp builds TA-Lib's C sources for the indicator comparison, tests/talib).
 # LuaJIT runs scripted strategies (--strategy-file). libsystemd: sd_notify for the Type=notify
-# unit (deploy/systemd); systemd's systemd-analyze checks the unit in the tests.
+# unit (deploy/systemd); systemd's systemd-analyze checks the unit in the tests. Prometheus
+# (prometheus, promtool) checks the metrics the processes expose, the alert rules and a real
+# scrape (docs/monitoring.md).
 PACKAGES=(gcc g++ make pkg-config meson ninja-build libjansson-dev libcriterion-dev python3
           libssl-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev sqlite3 libpq-dev
           postgresql libwebsockets-dev libuv1-dev chromium clang libclang-rt-14-dev
-          libluajit-5.1-dev libsystemd-dev)
+          libluajit-5.1-dev libsystemd-dev prometheus)
 
 missing_packages() {
     local p

@@ -42,9 +42,10 @@ void nd__pf_store_audit(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_headroom(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_strategies_validated(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_compliance_profile(nd__pf_t *pf, nd_preflight_outcome_t *out);
-void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_kill_switch(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_build_pinned(nd__pf_t *pf, nd_preflight_outcome_t *out);
+/* pf_metrics.c */
+void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out);
 
 /* ---- launch_capital.c: the ramp, the allocation and the rollback guard of a launch ------- */
 

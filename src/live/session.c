@@ -182,7 +182,10 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     }
     nd_feed_monitor_on_message(&s->monitor, id, ts,
                                md->kind == ND_MD_TRADE ? (uint64_t)md->u.trade.trade_id : 0);
-    nd__live_push(s, &ev);
+    s->symbol_event_ns[id] = s->feed.last_event_ns;
+    int64_t submitted = nd_engine_stats(nd_event_run_engine(s->run))->orders_submitted;
+    if (nd__live_push(s, &ev) == ND_OK)
+        nd__live_metrics_on_push(s, md->recv_ts_ns, submitted);
 }
 
 /* The stop (session_shutdown.c): no new orders, the venue's cancel-all on every live leg, the
@@ -429,6 +432,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = load_rules(s, err, err_len);
     if (rc == ND_OK)
         rc = nd__live_store_open(s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd__live_metrics_create(s, err, err_len);
     if (rc == ND_OK && cfg->live)
         rc = nd__live_venues_open(s, err, err_len);
     if (rc == ND_OK)
@@ -440,6 +445,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (rc == ND_OK)
         rc = open_stream(s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd__live_metrics_open(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
         nd_err_put(err, err_len, "integrity: bad bounds");
     if (rc != ND_OK) {
@@ -493,6 +500,9 @@ static void stop_loop(nd_live_session_t *s)
     for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
         if ((mine[k] != (uv_handle_t *)&s->watchdog || s->watchdog_on) && !uv_is_closing(mine[k]))
             uv_close(mine[k], NULL);
+    /* The metrics server runs the loop while it closes: the timers above are closing by then,
+     * so the tick (which needs the stream) cannot fire again. */
+    nd__live_metrics_close(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&s->loop) != 0)
         ND_LOG(ND_LOG_WARN, "event=loop_close_busy");
@@ -516,6 +526,7 @@ nd_err_t nd_live_session_close(nd_live_session_t *s, char *err, size_t err_len)
     if (rc == ND_OK)
         rc = src;
     nd__live_state_release(s);
+    nd__live_metrics_free(s);
     if (rc != ND_OK && err)
         snprintf(err, err_len, "%s", why);
     nd_free(s);

@@ -33,15 +33,24 @@ cat >"$WORK/live.json" <<EOF
  "venue": {"name": "binance", "rest_url": "$BASE", "ws_url": "ws://${BASE#http://}"},
  "symbol": "BTC/USDT",
  "strategies": [{"lua": "$DATA/trade_through.lua", "params": {"gap": 2000000, "qty": 50000}}],
- "capital": {"cash": "5000"}, "log": {"level": "info"}}
+ "capital": {"cash": "5000"}, "metrics": {"listen": "127.0.0.1:0"}, "log": {"level": "info"}}
 EOF
 
 wait_status() { wait_json "$WORK/state/status.json" "$1"; }
 
-check "a live session sends real orders with its client order ids"
+check "a live session sends real orders with its client order ids; its metrics time the venue round trips"
 "$NODERR" live --config "$WORK/live.json" >"$WORK/l1.out" 2>"$WORK/l1.err" &
 LIVE=$!
 SERVER_PIDS+=("$LIVE")
+# the metrics first, so the kill below still comes right after the orders are seen open
+wait_status 'd["mode"] == "live" and d["orders"]["fills"] >= 1 and "metrics_url" in d'
+URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"])' \
+    "$WORK/state/status.json")
+curl -sS -o "$WORK/live.prom" "$URL" || fail "GET $URL"
+grep -qE '^noderr_venue_round_trip_seconds_count\{venue="binance",symbol="BTCUSDT"\} [1-9]' \
+    "$WORK/live.prom" || fail "no venue round trip: $(grep round_trip "$WORK/live.prom")"
+grep -qE '^noderr_session_info\{session="lt",mode="live",venue="binance"\} 1$' "$WORK/live.prom" ||
+    fail "no session info"
 wait_status 'd["mode"] == "live" and d["orders"]["fills"] >= 1 and d["feed"]["trades"] > 10 and d["open_orders"]'
 venue /api/v3/openOrders symbol=BTCUSDT
 pycheck "$OUT" 'assert d and all(o["clientOrderId"].startswith("ndlt-1-") for o in d), d'

@@ -107,6 +107,21 @@ Test(risk, no_market_data_and_bad_orders)
     cr_assert_eq(nd_risk_check_order(&risk, &btc, &badpx, &v), ND_REJECT_INVALID_PRICE);
 }
 
+Test(risk, drawdown_e6_is_what_the_breaker_compares)
+{
+    risk.cfg.daily_loss_pct_e2 = 0;
+    cr_assert_eq(nd_risk_drawdown_e6(&risk), 0); /* before the first report */
+    nd_risk_on_equity(&risk, DAY0, CASH(10000));
+    cr_assert_eq(nd_risk_drawdown_e6(&risk), 0);
+    nd_risk_on_equity(&risk, DAY0 + 1, CASH(12000)); /* a new peak */
+    cr_assert_eq(nd_risk_drawdown_e6(&risk), 0);
+    nd_risk_on_equity(&risk, DAY0 + 2, CASH(11400)); /* 5% below the peak */
+    cr_assert_eq(nd_risk_drawdown_e6(&risk), 50000);
+    nd_risk_on_equity(&risk, DAY0 + 3, CASH(10560)); /* 12%: the breaker trips */
+    cr_assert(risk.halted);
+    cr_assert_eq(nd_risk_drawdown_e6(&risk), 120000);
+}
+
 Test(risk, drawdown_trips_exactly_at_threshold)
 {
     risk.cfg.daily_loss_pct_e2 = 0; /* this test is about the drawdown breaker alone */

@@ -36,6 +36,7 @@ struct nd_launch {
     uint32_t history_count;      /* all changes; the last HISTORY_MAX kept */
     bool strategies_paused;
     nd__launch_capital_t capital;
+    nd__launch_metrics_t metrics;
 };
 
 nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t *out,
@@ -202,6 +203,7 @@ static void on_health(uv_timer_t *t)
     for (uint32_t m = 0; m < ND_LAUNCH_MODULE_COUNT; m++)
         nd_sup_report(&l->sup, m, l->last[m].health, l->last[m].reason, s.now_ns);
     nd__launch_capital_tick(&l->capital, s.now_ns, nd_sup_healthy(&l->sup));
+    nd__launch_metrics_sync(&l->metrics);
     l->prev = s;
     l->have_prev = true;
     l->last_check_ns = s.now_ns;
@@ -313,6 +315,9 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     nd_live_session_set_shutdown(l->session, &lc->shutdown);
     rc = nd__launch_capital_open(&l->capital, &l->lc, cfg, l->session, nd_clock_now_ns(clock), err,
                                  err_len);
+    if (rc == ND_OK)
+        rc = nd__launch_metrics_open(&l->metrics, nd_live_session_prom(l->session), &l->sup,
+                                     &l->capital, err, err_len);
     if (rc != ND_OK) {
         nd__launch_capital_close(&l->capital);
         nd_live_session_close(l->session, NULL, 0);

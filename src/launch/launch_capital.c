@@ -106,6 +106,16 @@ static void observe(nd__launch_capital_t *c, int64_t now_ns, bool healthy)
     }
 }
 
+/* The pipeline's production version of slot k's strategy: what the launch runs there. */
+static void slot_version(nd__launch_capital_t *c, uint32_t k)
+{
+    const char *name = nd_engine_strategy_def(engine_of(c), k)->name;
+    const nd_pipeline_version_t *v =
+        c->pipeline ? nd_pipeline_in_stage(c->pipeline, name, ND_STAGE_PRODUCTION) : NULL;
+    snprintf(c->version[k], sizeof c->version[k], "%s", v ? v->id : "unregistered");
+    c->stage[k] = v ? (int)ND_STAGE_PRODUCTION : -1;
+}
+
 /* The previous version into slot k, from the pipeline; none (no store, no production version
  * with a retired one before it, or it cannot be loaded): the slot is paused instead, so the
  * version that tripped never trades on. */
@@ -136,6 +146,7 @@ static void roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
     if (rc == ND_OK) {
         json_object_set_new(j, "to_version", json_string(out.to_id));
         json_object_set_new(j, "from_version", json_string(out.from_id));
+        slot_version(c, k);
     } else {
         nd_engine_strategy_pause(e, k, true);
         json_object_set_new(j, "paused_instead", json_string(err));
@@ -293,6 +304,8 @@ nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config
         rc = nd_pipeline_load(store, &c->pipeline, err, err_len);
     if (rc != ND_OK)
         return rc;
+    for (uint32_t k = 0; k < c->count; k++)
+        slot_version(c, k);
     c->trips_seen = nd_engine_risk(e)->trips;
     c->rejects_seen = nd_engine_stats(e)->orders_rejected;
     nd__launch_capital_tick(c, now_ns, true); /* the first shares before any market event */
@@ -336,6 +349,7 @@ json_t *nd__launch_capital_json(const nd__launch_capital_t *c)
         nd_fixed_format(nd_engine_strategy_weight(e, k), 6, weight, sizeof weight);
         json_t *j = json_object();
         json_object_set_new(j, "strategy", json_string(nd_engine_strategy_def(e, k)->name));
+        json_object_set_new(j, "version", json_string(c->version[k]));
         json_object_set_new(j, "ramp_share", json_string(share));
         json_object_set_new(j, "ramp_paused", json_boolean(c->ramp[k].paused));
         json_object_set_new(j, "ramp_progress_s", json_integer(c->ramp[k].progress_ns / 1000000000));

@@ -6,6 +6,7 @@
 #include "noderr/binance.h"
 #include "noderr/launch.h"
 #include "noderr/preflight.h"
+#include "noderr/prom.h"
 
 typedef struct nd__pf {
     const nd_live_config_t *cfg;
@@ -73,6 +74,10 @@ typedef struct nd__launch_capital {
     uint32_t return_count[ND_STRATEGIES_MAX];
     int64_t trips_seen, rejects_seen;
     uint32_t rollbacks;
+    /* The version running in each slot: its pipeline id and stage ("unregistered" and -1
+     * without a store or when the strategy has no production version). */
+    char version[ND_STRATEGIES_MAX][ND_PIPELINE_ID_LEN + 1];
+    int stage[ND_STRATEGIES_MAX];
     char state_path[ND_LIVE_PATH_MAX + 32];
 } nd__launch_capital_t;
 
@@ -87,6 +92,27 @@ nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config
 void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy);
 json_t *nd__launch_capital_json(const nd__launch_capital_t *c);
 void nd__launch_capital_close(nd__launch_capital_t *c);
+
+/* ---- launch_metrics.c: the launch's series in the session's registry (docs/monitoring.md) */
+
+typedef struct nd__launch_metrics {
+    nd_prom_t *prom;                  /* the session's, or NULL: nothing to do */
+    const nd_sup_t *sup;
+    const nd__launch_capital_t *cap;
+    nd_prom_family_t *f_share, *f_paused, *f_stage, *f_weight;
+    nd_prom_cell_t *up[ND_SUP_MODULES_MAX];
+    nd_prom_cell_t *share[ND_STRATEGIES_MAX], *paused[ND_STRATEGIES_MAX];
+    nd_prom_cell_t *stage[ND_STRATEGIES_MAX], *weight[ND_STRATEGIES_MAX];
+    char version[ND_STRATEGIES_MAX][ND_PIPELINE_ID_LEN + 1]; /* the labels registered */
+} nd__launch_metrics_t;
+
+/* Registers the families (module up, ramp share and pause, weight, pipeline stage) and the
+ * collector that fills them at every scrape. No registry: ND_OK, nothing done. */
+nd_err_t nd__launch_metrics_open(nd__launch_metrics_t *m, nd_prom_t *prom, const nd_sup_t *sup,
+                                 const nd__launch_capital_t *cap, char *err, size_t err_len);
+/* After a tick: a slot whose version changed (a rollback) gets series under its new version
+ * label; the old version's are zeroed. On the loop's thread, outside a scrape. */
+void nd__launch_metrics_sync(nd__launch_metrics_t *m);
 
 /* launch_health.c: the nearest existing directory holding path (a file or a directory that
  * may not exist yet): the file system it will live on. */

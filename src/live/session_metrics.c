@@ -521,3 +521,8 @@ void nd__live_metrics_free(nd_live_session_t *s)
     nd_free(m);
     s->metrics = NULL;
 }
+
+nd_prom_t *nd__live_metrics_prom(nd_live_session_t *s)
+{
+    return s->metrics ? s->metrics->prom : NULL;
+}

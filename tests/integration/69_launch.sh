@@ -109,6 +109,13 @@ config2() {
     config "$1" l2 "$RISK" '{"health_every_ms": 300, "feed_stale_ms": 1000,
       "ramp": {"steps": [{"day": 0, "share": 0.1}, {"day": 0.00002, "share": 0.5}]}}'
     sed -i "s/{\"builtin\": \"quote_maker\"}/{\"builtin\": \"quote_maker\", \"params\": {\"max_orders\": $2}}/" "$1"
+    sed -i 's/"log": {"level": "info"},/"log": {"level": "info"}, "metrics": {"listen": "127.0.0.1:0"},/' "$1"
+}
+# scrape: the session's /metrics into $WORK/metrics.txt
+scrape() {
+    local url
+    url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"])' "$S")
+    curl -sS "$url" >"$WORK/metrics.txt" || fail "cannot scrape $url"
 }
 config2 "$WORK/va.json" 1000
 config2 "$WORK/vb.json" 2000
@@ -128,9 +135,24 @@ S="$WORK/state-l2/status.json"
 wait_json "$S" '(d["launch"]["capital"]["strategies"][0]["ramp_share"] == "0.5"
     and d["launch"]["capital"]["strategies"][0]["weight"] == "0.5")'
 pycheck "$WORK/state-l2/launch-state.json" 'assert d["ramps"][0]["started"], d'
+scrape
+for want in 'noderr_module_up{module="feed"} 1' 'noderr_module_up{module="strategies"} 1' \
+    "noderr_ramp_share_ratio{strategy=\"quote_maker\",version=\"$ID_vb\"} 0.5" \
+    "noderr_pipeline_stage{strategy=\"quote_maker\",version=\"$ID_vb\",stage=\"production\"} 1"; do
+    grep -qF "$want" "$WORK/metrics.txt" || fail "metrics lack $want: $(grep noderr_ramp "$WORK/metrics.txt")"
+done
+if command -v promtool >/dev/null; then
+    promtool check metrics <"$WORK/metrics.txt" || fail "promtool check metrics failed"
+fi
 grep -q 'event=ramp detail={"at"' "$WORK/l2.err" || fail "no ramp event logged"
 expect_rc 0 "$NODERR" kill --state-dir "$WORK/state-l2"
 wait_json "$S" 'd["launch"]["capital"]["rollbacks"] == 1'
+sleep 0.5 # the next health check re-labels the slot's series
+scrape
+grep -qF "noderr_pipeline_stage{strategy=\"quote_maker\",version=\"$ID_va\",stage=\"production\"} 1" \
+    "$WORK/metrics.txt" || fail "the rolled-back-to version is not in the metrics"
+grep -qF "noderr_ramp_share_ratio{strategy=\"quote_maker\",version=\"$ID_vb\"} 0" \
+    "$WORK/metrics.txt" || fail "the rolled-back version still has a share"
 kill -TERM "$LAUNCH"
 wait "$LAUNCH" || fail "launch l2 exited non-zero: $(tail -3 "$WORK/l2.err")"
 expect_rc 0 "$NODERR" pipeline --db "$DB" --json

@@ -175,10 +175,10 @@ Test(supervisor, property_random_failures_keep_the_rules)
         nd_sup_init(&sup, &cfg, on_change, NULL);
         uint32_t n = 2 + (uint32_t)nd_rand_below(&rng, 8);
         for (uint32_t k = 0; k < n; k++) {
-            char name[8];
+            char name[16];
             snprintf(name, sizeof name, "m%u", k);
             const char *deps[3] = {NULL, NULL, NULL};
-            char d0[8], d1[8];
+            char d0[16], d1[16];
             if (k > 0 && nd_rand_below(&rng, 2)) {
                 snprintf(d0, sizeof d0, "m%u", (uint32_t)nd_rand_below(&rng, k));
                 deps[0] = d0;

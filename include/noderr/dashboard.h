@@ -154,4 +154,40 @@ const char *nd_dashboard_action_name(nd_dashboard_action_t a);
  * when none. A name two strategies share is ambiguous: -1. */
 int nd_dashboard_strategy_find(const nd_engine_t *e, const char *name);
 
+/* ---- The server side: routes and WebSocket on the process's HTTP server (httpd.h) --------- */
+
+typedef struct nd_httpd nd_httpd_t;
+typedef struct nd_dashboard nd_dashboard_t;
+
+typedef struct nd_dashboard_hooks {
+    /* The current snapshot document (a new object the dashboard releases). */
+    json_t *(*snapshot_cb)(void *ctx);
+    /* Carries out a control whose token was checked: token_id says who (the token's id) and
+     * peer from where. Returns the HTTP status (200 done, 409 refused in this state, 501 not
+     * available yet) with a one-line answer in msg. The session records it in its store. */
+    int (*control_cb)(void *ctx, const nd_dashboard_control_t *control, const char *token_id,
+                      const char *peer, char *msg, size_t msg_len);
+    void *ctx;
+} nd_dashboard_hooks_t;
+
+/* Adds the dashboard to an HTTP server: GET / (the page), /dashboard.js, /dashboard.css,
+ * /lightweight-charts.js (the pinned charting library, when installed), GET /api/snapshot
+ * (read-only), POST /api/kill, /api/strategy/pause, /api/strategy/resume, /api/promote,
+ * /api/rollback (Bearer token; a request with an Origin header must come from the server's own
+ * origin), and the WebSocket /ws (subprotocol "noderr-dashboard"; the upgrade's Origin must be
+ * the server's own). token and hooks are copied. ND_EINVAL/ND_EFULL from the server's routes,
+ * ND_ENOMEM. Destroy after the server (its callbacks reach the dashboard until then). */
+nd_err_t nd_dashboard_create(nd_httpd_t *h, const nd_dashboard_config_t *cfg,
+                             const nd_dashboard_token_t *token, const nd_dashboard_hooks_t *hooks,
+                             nd_dashboard_t **out /* OUT */, char *err, size_t err_len);
+/* Takes a snapshot, and sends every connected client the delta since the last one it was sent
+ * (nothing when nothing changed; a client that just connected got the whole snapshot). Call
+ * cfg->updates_per_sec times a second on the loop. O(snapshot size + clients). */
+void nd_dashboard_publish(nd_dashboard_t *d);
+/* WebSocket clients connected now. */
+uint32_t nd_dashboard_clients(const nd_dashboard_t *d);
+/* Messages sent to clients since start (snapshots and deltas). */
+uint64_t nd_dashboard_messages(const nd_dashboard_t *d);
+void nd_dashboard_destroy(nd_dashboard_t *d);
+
 #endif

@@ -60,6 +60,13 @@ struct nd_live_session {
     nd_live_leg_t legs[ND_VENUES_MAX];  /* live mode: one order venue per symbol */
     int64_t recon_diffs;            /* differences reconciliation resolved at start */
     int64_t restored_fills;         /* journal fills booked into the portfolio at start */
+    /* The executive dashboard (session_dash.c), when the config has "dashboard". */
+    nd_httpd_t *dash_httpd;
+    nd_dashboard_t *dash;
+    nd_dashboard_state_t dash_state;
+    uv_timer_t dash_timer;
+    bool dash_timer_on;
+    int64_t dash_sampled_ns;        /* the last equity sample for the VaR */
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for
@@ -83,6 +90,12 @@ nd_err_t nd__live_store_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_store_close(nd_live_session_t *s, char *err, size_t err_len);
 /* An operator action into the store (session start and stop, kill switch), if there is one. */
 void nd__live_record_action(nd_live_session_t *s, const char *action, const char *detail);
+
+/* The dashboard (config "dashboard"): its token, the HTTP server, the routes and the publish
+ * timer on the session's loop. Nothing when the config has no "dashboard". */
+nd_err_t nd__live_dash_open(nd_live_session_t *s, char *err, size_t err_len);
+/* Stops the timer and closes the server, then frees the dashboard (before the loop closes). */
+void nd__live_dash_close(nd_live_session_t *s);
 
 /* Live mode: secrets, then per symbol the REST client, the journal replay, a RUN record, the
  * adapter reconciled and started; the venues go into bt.ticks.live_venues. */

@@ -200,6 +200,28 @@ const nd_anomaly_t *nd_engine_anomaly(const nd_engine_t *e, uint32_t instrument_
  * later); flattening orders keep working, positions stay as they are. No way back. */
 nd_err_t nd_engine_stop_trading(nd_engine_t *e);
 /* The working orders (submitted and not done), in submission order: k < the count. */
+/* Run-time control of one strategy (engine_control.c), between events, after start; each
+ * returns ND_ENOTFOUND for an unknown strategy index.
+ * Pause: the strategy gets no market, bar or timer callbacks (timers falling due are fired
+ * once each at resume, up to 8 distinct ids), its new orders are refused as HALTED and its
+ * working orders are cancelled; its position and fills stay booked (on_fill is still called,
+ * so its state knows). Risk's flattening orders are untouched. Pausing twice is a no-op. */
+nd_err_t nd_engine_strategy_pause(nd_engine_t *e, uint32_t strategy_index, bool paused);
+bool nd_engine_strategy_paused(const nd_engine_t *e, uint32_t strategy_index);
+/* Moves the strategy's capital weight (millionths; the sleeve's equity is weight * initial
+ * cash + its P&L, and percent sizing follows it). ND_EINVAL when outside [0, 1] or the weights
+ * would add up to more than 1. */
+nd_err_t nd_engine_strategy_set_weight(nd_engine_t *e, uint32_t strategy_index,
+                                       int64_t weight_e6);
+int64_t nd_engine_strategy_weight(const nd_engine_t *e, uint32_t strategy_index);
+/* Swaps the strategy in a slot for another version (def and params, copied): the old one's
+ * working orders are cancelled, its timers dropped and its on_stop called; the new one starts
+ * on the same instrument and sleeve and inherits the position. Bad params: ND_EINVAL and the
+ * old version keeps running. A new version whose on_start fails leaves the slot paused. */
+nd_err_t nd_engine_strategy_replace(nd_engine_t *e, uint32_t strategy_index,
+                                    const nd_strategy_def_t *def, const double *params,
+                                    char *err, size_t err_len);
+
 uint32_t nd_engine_working_count(const nd_engine_t *e);
 const nd_order_t *nd_engine_working(const nd_engine_t *e, uint32_t k);
 

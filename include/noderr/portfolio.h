@@ -108,6 +108,12 @@ int64_t nd_portfolio_net_qty(const nd_portfolio_t *p, uint32_t instrument_id);
 /* True when any strategy holds anything. */
 bool nd_portfolio_has_positions(const nd_portfolio_t *p);
 
+/* Changes a sleeve's capital weight (millionths) at run time: its equity becomes the new
+ * weight * initial cash + its P&L. Cash and positions are the account's and do not move.
+ * ND_EINVAL when the weight is outside [0, 1,000,000] or the weights would add up to more. */
+nd_err_t nd_portfolio_set_weight(nd_portfolio_t *p, uint32_t strategy_index, int64_t weight_e6);
+int64_t nd_portfolio_weight(const nd_portfolio_t *p, uint32_t strategy_index);
+
 /* A strategy sleeve's equity: weight * initial cash + its realised and unrealised P&L - fees. */
 int64_t nd_portfolio_strategy_equity(const nd_portfolio_t *p, uint32_t strategy_index);
 

@@ -324,6 +324,19 @@ static bool timer_before(const nd__timer_t *a, const nd__timer_t *b)
     return a->at_ns < b->at_ns || (a->at_ns == b->at_ns && a->seq < b->seq);
 }
 
+static void timer_sift_up(nd_engine_t *e, uint32_t i)
+{
+    nd__timer_t t = e->timers[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (!timer_before(&t, &e->timers[parent]))
+            break;
+        e->timers[i] = e->timers[parent];
+        i = parent;
+    }
+    e->timers[i] = t;
+}
+
 static nd_err_t engine_set_timer(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t timer_id)
 {
     nd_engine_t *e = ctx->engine;
@@ -332,12 +345,8 @@ static nd_err_t engine_set_timer(nd_strategy_ctx_t *ctx, int64_t at_ns, uint64_t
     if (e->timer_count >= ND_TIMERS_MAX)
         return ND_EFULL;
     uint32_t i = e->timer_count++;
-    nd__timer_t t = {at_ns, e->timer_seq++, ctx->strategy_index, timer_id};
-    while (i > 0 && timer_before(&t, &e->timers[(i - 1) / 2])) {
-        e->timers[i] = e->timers[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    e->timers[i] = t;
+    e->timers[i] = (nd__timer_t){at_ns, e->timer_seq++, ctx->strategy_index, timer_id};
+    timer_sift_up(e, i);
     return ND_OK;
 }
 
@@ -368,9 +377,22 @@ void nd__engine_fire_timers(nd_engine_t *e)
     while (budget-- > 0 && e->timer_count > 0 && e->timers[0].at_ns <= e->now_ns) {
         nd__timer_t t = timer_pop(e);
         nd__strategy_slot_t *slot = &e->strategies[t.strategy_index];
-        if (slot->def->on_timer)
+        if (slot->paused)
+            nd__engine_timer_missed(slot, t.timer_id);
+        else if (slot->def->on_timer)
             slot->def->on_timer(slot->state, e->now_ns, t.timer_id, &slot->ctx);
     }
+}
+
+void nd__engine_drop_timers(nd_engine_t *e, uint32_t s)
+{
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < e->timer_count; k++)
+        if (e->timers[k].strategy_index != s)
+            e->timers[kept++] = e->timers[k];
+    e->timer_count = kept;
+    for (uint32_t k = 1; k < e->timer_count; k++) /* re-heap: (at, seq) order is total */
+        timer_sift_up(e, k);
 }
 
 nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *payload)
@@ -561,7 +583,7 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     e->stats.bars_in_market += in_market;
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         nd__strategy_slot_t *slot = &e->strategies[s];
-        if (slot->instrument_id == bar->instrument_id && slot->def->on_bar)
+        if (slot->instrument_id == bar->instrument_id && !slot->paused && slot->def->on_bar)
             slot->def->on_bar(slot->state, bar, &slot->ctx);
     }
     if (e->listener.on_bar_done)

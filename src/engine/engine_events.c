@@ -283,7 +283,7 @@ static void call_strategies(nd_engine_t *e, uint32_t i, const nd_market_event_t 
     for (uint32_t s = 0; s < e->strategy_count; s++) {
         nd__strategy_slot_t *slot = &e->strategies[s];
         const nd_strategy_def_t *def = slot->def;
-        if (slot->instrument_id != i)
+        if (slot->instrument_id != i || slot->paused)
             continue;
         switch (ev->kind) {
         case ND_MARKET_TRADE:

@@ -7,6 +7,9 @@
 #include "noderr/pool.h"
 #include "noderr/surveillance.h"
 
+/* Distinct timer ids of a paused strategy remembered for its resume; more are dropped. */
+#define ND__MISSED_TIMERS_MAX 8
+
 typedef struct nd__strategy_slot {
     const nd_strategy_def_t *def;
     double params[ND_STRATEGY_PARAMS_MAX];
@@ -14,6 +17,10 @@ typedef struct nd__strategy_slot {
     int64_t weight_e6;
     void *state;
     bool started; /* on_start was called: on_stop is owed */
+    bool paused;  /* nd_engine_strategy_pause: no callbacks, its orders refused */
+    /* Timers that fell due while paused, fired once each at resume (engine_control.c). */
+    uint64_t missed_timers[ND__MISSED_TIMERS_MAX];
+    uint32_t missed_count;
     nd_strategy_ctx_t ctx;
 } nd__strategy_slot_t;
 
@@ -85,6 +92,13 @@ nd_err_t nd__engine_flush(nd_engine_t *e);
 
 /* Fires strategy timers due at or before now (engine.c). */
 void nd__engine_fire_timers(nd_engine_t *e);
+/* Drops every pending timer of strategy s (a replaced strategy's ids mean nothing to the next). */
+void nd__engine_drop_timers(nd_engine_t *e, uint32_t s);
+/* A timer of a paused strategy fell due: remember its id for the resume (engine_control.c). */
+void nd__engine_timer_missed(nd__strategy_slot_t *slot, uint64_t timer_id);
+/* Cancels the working orders strategy s may cancel itself (not risk's flattening orders), on
+ * every instrument (engine_orders.c). */
+void nd__engine_cancel_strategy(nd_engine_t *e, uint32_t s);
 /* The breaker step after a mark, shared by bars and events: equity to the breakers, a trip's
  * flattening, the release when a reset policy lifts the halt, and while halted the ensure-flat
  * follow-up. *equity_out gets the equity the breakers saw. */

@@ -221,7 +221,7 @@ static nd_reject_t order_checks(nd_engine_t *e, const nd_order_t *o, const nd_in
 {
     if (e->risk.kill_switch)
         return ND_REJECT_KILL_SWITCH;
-    if (e->store_failed || e->risk.halted || e->stopping)
+    if (e->store_failed || e->risk.halted || e->stopping || e->strategies[o->strategy_index].paused)
         return ND_REJECT_HALTED;
     nd_reject_t reason = check_account(e, o, inst, replaced);
     if (reason == ND_REJECT_NONE) {
@@ -384,6 +384,16 @@ static void cancel_strategy_orders(nd_engine_t *e, uint32_t s, uint32_t instrume
         nd_order_t *o = e->live[k];
         if (o->strategy_index == s && o->instrument_id == instrument_id &&
             (side == 0 || (int)o->side == side) && strategy_may_cancel(o))
+            cancel_order(e, o);
+    }
+    nd__engine_release_done(e);
+}
+
+void nd__engine_cancel_strategy(nd_engine_t *e, uint32_t s)
+{
+    for (uint32_t k = 0; k < e->live_count; k++) {
+        nd_order_t *o = e->live[k];
+        if (o->strategy_index == s && strategy_may_cancel(o))
             cancel_order(e, o);
     }
     nd__engine_release_done(e);

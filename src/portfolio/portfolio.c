@@ -449,6 +449,27 @@ int64_t nd_portfolio_strategy_equity(const nd_portfolio_t *p, uint32_t strategy_
     return sleeve + a.net;
 }
 
+nd_err_t nd_portfolio_set_weight(nd_portfolio_t *p, uint32_t strategy_index, int64_t weight_e6)
+{
+    ND_ASSERT(strategy_index < p->strategy_count);
+    if (weight_e6 < 0 || weight_e6 > 1000000)
+        return ND_EINVAL;
+    int64_t total = weight_e6;
+    for (uint32_t s = 0; s < p->strategy_count; s++)
+        if (s != strategy_index)
+            total += p->weights_e6[s];
+    if (total > 1000000)
+        return ND_EINVAL;
+    p->weights_e6[strategy_index] = weight_e6;
+    return ND_OK;
+}
+
+int64_t nd_portfolio_weight(const nd_portfolio_t *p, uint32_t strategy_index)
+{
+    ND_ASSERT(strategy_index < p->strategy_count);
+    return p->weights_e6[strategy_index];
+}
+
 bool nd_portfolio_check(const nd_portfolio_t *p, char *err, size_t err_len)
 {
     __int128 cost = 0, realized = 0, fees = 0, value_ext = 0;

@@ -70,7 +70,6 @@ typedef struct nd_dashboard_state {
     uint32_t head, count;
     int64_t peak;                                 /* cash units; 0: no sample yet */
     int64_t strategy_peak[ND_STRATEGIES_MAX];
-    bool paused[ND_STRATEGIES_MAX];               /* paused from the dashboard (or the CLI) */
 } nd_dashboard_state_t;
 
 void nd_dashboard_state_init(nd_dashboard_state_t *st);
@@ -83,7 +82,7 @@ bool nd_dashboard_var_95(const nd_dashboard_state_t *st, double *out /* OUT */);
 
 /* The dashboard's own part of a snapshot (a new object the caller owns): "attribution"
  * ({strategy, asset, venue}: lists of {name, realized, unrealized, fees, net, trades}),
- * "strategies" (each {name, weight, paused}), "heatmap" (rows of {kind, name, exposure, drawdown_used, var, anomaly}: fractions of their
+ * "strategies" (each {name, weight (a fraction), paused}), "heatmap" (rows of {kind, name, exposure, drawdown_used, var, anomaly}: fractions of their
  * limits, 0..1 and beyond when a limit is passed, null when not applicable), "risk_limits",
  * "breakers" (the kept trips, newest last) and "var_95" (null until there are enough samples).
  * instrument_count is the engine's (the run's) instrument count. st may be NULL (no VaR, drawdowns from nothing). Money as exact decimal strings.

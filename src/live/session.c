@@ -401,6 +401,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = open_stream(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
         nd_err_put(err, err_len, "integrity: bad bounds");
+    if (rc == ND_OK)
+        rc = nd__live_dash_open(s, err, err_len);
     if (rc != ND_OK) {
         nd_live_session_close(s, NULL, 0);
         return rc;
@@ -440,6 +442,7 @@ static void stop_loop(nd_live_session_t *s)
     s->stream = NULL;
     if (!s->loop_ready)
         return;
+    nd__live_dash_close(s);
     uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,
                            (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
                            (uv_handle_t *)&s->sig_usr1};

@@ -211,13 +211,14 @@ static json_t *heatmap_json(const nd_engine_t *e, uint32_t n_inst,
     return rows;
 }
 
-static json_t *strategies_json(const nd_engine_t *e, const nd_dashboard_state_t *st)
+static json_t *strategies_json(const nd_engine_t *e)
 {
     json_t *list = json_array();
     for (uint32_t k = 0; k < nd_engine_strategy_count(e); k++) {
         json_t *j = json_object();
         json_object_set_new(j, "name", json_string(nd_engine_strategy_def(e, k)->name));
-        json_object_set_new(j, "paused", json_boolean(st && st->paused[k]));
+        json_object_set_new(j, "paused", json_boolean(nd_engine_strategy_paused(e, k)));
+        json_object_set_new(j, "weight", ratio_json((double)nd_engine_strategy_weight(e, k) / 1e6));
         json_array_append_new(list, j);
     }
     return list;
@@ -259,7 +260,7 @@ json_t *nd_dashboard_engine_json(const nd_engine_t *e, uint32_t instrument_count
     ND_ASSERT(r != NULL);
     json_t *j = json_object();
     json_object_set_new(j, "attribution", attribution_all(e, instrument_count));
-    json_object_set_new(j, "strategies", strategies_json(e, st));
+    json_object_set_new(j, "strategies", strategies_json(e));
     json_object_set_new(j, "heatmap", heatmap_json(e, instrument_count, st));
     json_object_set_new(j, "risk_limits", limits_json(&r->cfg));
     json_object_set_new(j, "breakers", breakers_json(r));

@@ -387,6 +387,10 @@ void nd_ws_reconnect(nd_ws_t *ws);
 uint32_t nd_ws_connects(const nd_ws_t *ws);
 bool nd_ws_connected(const nd_ws_t *ws);
 void nd_ws_destroy(nd_ws_t *ws);
+/* Routes libwebsockets' errors and warnings into ND_LOG (its notices are left out). Every
+ * libwebsockets context of the process (these clients, the HTTP server of httpd.h) calls it
+ * before it is created. */
+void nd_ws_log_init(void);
 /* Backoff before retry `attempt` (0-based): min(max, min_ns * 2^attempt) scaled by a uniform
  * jitter factor in [0.5, 1.0) from rng. Pure apart from rng. */
 int64_t nd_ws_backoff_ns(nd_rand_t *rng, uint32_t attempt, int64_t min_ns, int64_t max_ns);

@@ -261,9 +261,14 @@ static void lws_log_emit(int level, const char *line)
     ND_LOG(level == LLL_ERR ? ND_LOG_ERR : ND_LOG_WARN, "libwebsockets: %.*s", (int)n, line);
 }
 
-static nd_err_t ws_context(nd_ws_t *ws)
+void nd_ws_log_init(void)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+}
+
+static nd_err_t ws_context(nd_ws_t *ws)
+{
+    nd_ws_log_init();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;

@@ -173,7 +173,7 @@ typedef struct nd_dashboard_hooks {
  * /lightweight-charts.js (the pinned charting library, when installed), GET /api/snapshot
  * (read-only), POST /api/kill, /api/strategy/pause, /api/strategy/resume, /api/promote,
  * /api/rollback (Bearer token; a request with an Origin header must come from the server's own
- * origin), and the WebSocket /ws (subprotocol "noderr-dashboard"; the upgrade's Origin must be
+ * origin), and the WebSocket /ws (no subprotocol; the upgrade's Origin must be
  * the server's own). token and hooks are copied. ND_EINVAL/ND_EFULL from the server's routes,
  * ND_ENOMEM. Destroy after the server (its callbacks reach the dashboard until then). */
 nd_err_t nd_dashboard_create(nd_httpd_t *h, const nd_dashboard_config_t *cfg,

@@ -291,7 +291,7 @@ static nd_err_t add_routes(nd_dashboard_t *d, char *err, size_t err_len)
     }
     nd_httpd_ws_handler_t ws = {.accept_cb = ws_accept, .open_cb = ws_open,
                                 .close_cb = ws_close, .ctx = d};
-    nd_err_t rc = nd_httpd_websocket(d->httpd, "/ws", "noderr-dashboard", &ws);
+    nd_err_t rc = nd_httpd_websocket(d->httpd, "/ws", &ws);
     if (rc != ND_OK)
         nd_err_put(err, err_len, "dashboard: cannot add the WebSocket /ws: %s", nd_strerror(rc));
     return rc;

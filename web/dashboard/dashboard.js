@@ -244,7 +244,7 @@
 
   function connect() {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
-    var ws = new WebSocket(url, "noderr-dashboard");
+    var ws = new WebSocket(url);
     state.socket = ws;
     ws.onopen = function () { setConn(true, "live"); state.retryMs = 250; };
     ws.onmessage = function (ev) {

@@ -88,7 +88,8 @@
     }
     $("name").textContent = doc.name || "Noderr";
     badge($("mode"), doc.mode, doc.mode === "live" ? "warn" : "na");
-    badge($("state"), doc.state, doc.state === "running" ? "good" : "bad");
+    var halted = doc.state === "running" && doc.risk && doc.risk.halted;
+    badge($("state"), halted ? "halted" : doc.state, doc.state === "running" && !halted ? "good" : "bad");
     $("open-count").textContent = (doc.open_orders || []).length;
   }
 

@@ -17,11 +17,12 @@ cd "$(dirname "$0")"
 # Tests: Criterion, python3 (JSON checks), PostgreSQL (the store's second backend), Chromium
 # (report screenshots), clang (libFuzzer smoke runs), sqlite3 (tampering tests), g++ and make
 # (node-gyp builds TA-Lib's C sources for the indicator comparison, tests/talib).
-# LuaJIT runs scripted strategies (--strategy-file).
+# LuaJIT runs scripted strategies (--strategy-file). Prometheus (prometheus, promtool) checks
+# the metrics the processes expose, the alert rules and a real scrape (docs/monitoring.md).
 PACKAGES=(gcc g++ make pkg-config meson ninja-build libjansson-dev libcriterion-dev python3
           libssl-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev sqlite3 libpq-dev
           postgresql libwebsockets-dev libuv1-dev chromium clang libclang-rt-14-dev
-          libluajit-5.1-dev)
+          libluajit-5.1-dev prometheus)
 
 missing_packages() {
     local p

@@ -14,6 +14,7 @@
 
 #include "noderr/err.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,5 +109,22 @@ nd_err_t nd_httpd_ws_send(nd_httpd_ws_t *c, const char *text, size_t len);
 /* Closes the listener and every connection; runs the loop briefly so libwebsockets' handles
  * close, then frees the server. NULL is a no-op. */
 void nd_httpd_destroy(nd_httpd_t *h);
+
+/* ---- Config --------------------------------------------------------------------------------- */
+
+/* An endpoint as a config gives it: {"listen": "127.0.0.1:9464", "tls_cert": PEM, "tls_key":
+ * PEM} (listen required; both TLS files or neither). */
+typedef struct nd_httpd_settings {
+    bool enabled;                /* the key was there */
+    char listen[80];
+    char tls_cert_file[512];
+    char tls_key_file[512];
+} nd_httpd_settings_t;
+
+/* Reads obj (the config's object at `key`, e.g. "metrics") of the file at path into *out; NULL
+ * obj leaves it disabled. ND_EINVAL with "PATH: KEY.FIELD: why" in err (an unknown key, a bad
+ * address, one TLS file without the other). */
+nd_err_t nd_httpd_config_parse(const json_t *obj, const char *path, const char *key,
+                               nd_httpd_settings_t *out /* OUT */, char *err, size_t err_len);
 
 #endif

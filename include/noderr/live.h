@@ -23,6 +23,7 @@
 #include "noderr/dashboard.h"
 #include "noderr/err.h"
 #include "noderr/feed_monitor.h"
+#include "noderr/httpd.h"
 #include "noderr/venue.h"
 
 #include <stdbool.h>
@@ -84,6 +85,9 @@ typedef struct nd_live_config {
     char compliance_profile[8];       /* "US", "EU", "UK", "SG" or "" */
     int log_level;                    /* log.h level; default info */
     char log_file[ND_LIVE_PATH_MAX];  /* "" : stderr */
+    /* "metrics": the Prometheus endpoint (GET /metrics, docs/monitoring.md); its URL goes into
+     * status.json as metrics_url. Disabled when the key is absent. */
+    nd_httpd_settings_t metrics;
     nd_live_strategy_t strategies[ND_STRATEGIES_MAX];
     uint32_t strategy_count;
     nd_dashboard_config_t dashboard;  /* "dashboard": the page and its controls (.on: served) */

@@ -137,6 +137,13 @@ nd_err_t nd_prom_render(nd_prom_t *p, char **out /* OUT */, size_t *out_len /* O
  * ("-12.5", "3", "0.000000001") into out (>= 24 bytes); returns its length. */
 size_t nd_prom_format_fixed(int64_t value, int decimals, char *out);
 
+/* Checks text[0, len) as the Prometheus text format (what a scraper reads): # HELP and # TYPE
+ * comments, sample lines `name{label="value",...} value [timestamp]` with valid names, escaped
+ * label values and a number (a float, +Inf, -Inf or NaN). *samples gets the sample count.
+ * ND_EPARSE with "line N: why" in err. O(len). Used by preflight and the tests. */
+nd_err_t nd_prom_parse(const char *text, size_t len, size_t *samples /* OUT */, char *err,
+                       size_t err_len);
+
 /* ---- Process resources ---------------------------------------------------------------------- */
 
 /* Registers the standard process_* gauges and counters (resident memory, virtual memory, CPU

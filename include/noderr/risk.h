@@ -200,4 +200,9 @@ bool nd_risk_anomaly(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t
  * current equity on the next report. */
 void nd_risk_release(nd_risk_t *r);
 
+/* The drawdown from the equity peak at the last equity report, in millionths of the peak
+ * ([0, 1000000]; 0 before the first report): what the drawdown breaker compares with
+ * cfg.max_drawdown_pct_e2 (monitoring shows how near it is). O(1). */
+int64_t nd_risk_drawdown_e6(const nd_risk_t *r);
+
 #endif

@@ -357,6 +357,7 @@ typedef struct nd_xsim_server_config {
     int64_t ping_interval_ns;  /* 0: ND_XSIM_WS_PING_NS */
     int64_t pong_timeout_ns;   /* 0: ND_XSIM_WS_PONG_TIMEOUT_NS */
     size_t send_queue_max;     /* 0: ND_XSIM_WS_SEND_QUEUE_MAX */
+    bool metrics;              /* GET /metrics: Prometheus metrics (docs/monitoring.md) */
 } nd_xsim_server_config_t;
 
 /* Binds and listens; *port_out is the port bound. The server owns nothing it is given. */

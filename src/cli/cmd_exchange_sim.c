@@ -2,7 +2,8 @@
  *
  * Binance Spot REST, market streams and the user data stream on 127.0.0.1 with a matching
  * engine over the synthetic market or a replayed recording; an admin API for faults when
- * --admin-token-file names a 0600 token file. Prints
+ * --admin-token-file names a 0600 token file; Prometheus metrics on GET /metrics with --metrics.
+ * Prints
  * "listening on ADDR:PORT" first, then serves until SIGINT or SIGTERM. The API key and secret
  * come from NODERR_XSIM_API_KEY / NODERR_XSIM_API_SECRET or a 0600 --secrets-file; they are
  * never printed. With --api-key-type ed25519|rsa the key is registered with the public key of
@@ -63,12 +64,13 @@ static const char usage_text[] =
     "  --listen-key-ttl-s N a listenKey lapses N s after its last keep-alive (default 3600)\n"
     "  --ping-s N           WebSocket ping interval (default 20)\n"
     "  --pong-timeout-s N   drop a stream client that has not ponged for N s (default 60)\n"
-    "  --admin-token-file F enable POST /admin/fault with this bearer token (file mode 0600)\n";
+    "  --admin-token-file F enable POST /admin/fault with this bearer token (file mode 0600)\n"
+    "  --metrics            serve Prometheus metrics on GET /metrics (docs/monitoring.md)\n";
 
 enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
        OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_TRADES, OPT_QUOTES,
        OPT_SPEED, OPT_LOOP, OPT_KEY_TTL, OPT_PING, OPT_PONG, OPT_ADMIN, OPT_DEPTH, OPT_KEY_TYPE,
-       OPT_PUBLIC_KEY, OPT_START_NOW };
+       OPT_PUBLIC_KEY, OPT_START_NOW, OPT_METRICS };
 
 static const struct option long_options[] = {
     {"port", required_argument, 0, OPT_PORT},
@@ -95,6 +97,7 @@ static const struct option long_options[] = {
     {"ping-s", required_argument, 0, OPT_PING},
     {"pong-timeout-s", required_argument, 0, OPT_PONG},
     {"admin-token-file", required_argument, 0, OPT_ADMIN},
+    {"metrics", no_argument, 0, OPT_METRICS},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -128,6 +131,7 @@ static int xsim_option_more(xsim_opts_t *o, int opt, const char *arg)
     case OPT_PING: return seconds("--ping-s", arg, 3600, &o->server.ping_interval_ns);
     case OPT_PONG: return seconds("--pong-timeout-s", arg, 3600, &o->server.pong_timeout_ns);
     case OPT_ADMIN: o->admin_token_file = arg; return 0;
+    case OPT_METRICS: o->server.metrics = true; return 0;
     default: return -1;
     }
 }

@@ -41,9 +41,10 @@ void nd__pf_store_audit(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_headroom(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_strategies_validated(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_compliance_profile(nd__pf_t *pf, nd_preflight_outcome_t *out);
-void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_kill_switch(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_build_pinned(nd__pf_t *pf, nd_preflight_outcome_t *out);
+/* pf_metrics.c */
+void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out);
 
 /* The config's canonical hash (preflight.pin left out) and the build's, as hex. */
 nd_err_t nd__pf_hashes(const nd_live_config_t *cfg, const nd_preflight_env_t *env,

@@ -1,6 +1,6 @@
 /* pf_local.c: the preflight checks this host answers (docs/launcher.md): config_valid,
  * secrets, risk_limits, store_audit, headroom, strategies_validated, compliance_profile,
- * metrics_endpoint, kill_switch (dry-fired on a simulated venue) and build_pinned. */
+ * kill_switch (dry-fired on a simulated venue) and build_pinned. */
 #define _DEFAULT_SOURCE
 #include "launch_int.h"
 
@@ -340,13 +340,6 @@ void nd__pf_compliance_profile(nd__pf_t *pf, nd_preflight_outcome_t *out)
     }
     nd__pf_set(out, ND_PF_PASS, NULL, "%s: %s, %d surveillance rules", p->code, p->name,
                __builtin_popcount(p->rules));
-}
-
-void nd__pf_metrics_endpoint(nd__pf_t *pf, nd_preflight_outcome_t *out)
-{
-    (void)pf;
-    nd__pf_set(out, ND_PF_SKIP, NULL, "no metrics endpoint exists yet (issue 14 adds it; the "
-               "session config refuses the metrics key until then)");
 }
 
 /* ---- hashes ------------------------------------------------------------------------------ */

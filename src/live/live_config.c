@@ -351,11 +351,8 @@ static nd_err_t parse_outputs(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         snprintf(c->key, sizeof c->key, "compliance");
         return nd_jcfg_bad(c, "profile", "must be US, EU, UK or SG");
     }
-    if (json_object_get(root, "metrics")) {
-        c->key[0] = '\0';
-        return nd_jcfg_bad(c, "metrics", "not served yet: remove the key (see docs/live.md)");
-    }
-    return ND_OK;
+    return nd_httpd_config_parse(json_object_get(root, "metrics"), cfg->path, "metrics",
+                                 &cfg->metrics, c->err, c->err_len);
 }
 
 static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)

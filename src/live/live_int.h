@@ -5,12 +5,15 @@
 
 #include "noderr/binance.h"
 #include "noderr/live.h"
+#include "noderr/prom.h"
 #include "noderr/reconcile.h"
 #include "noderr/store.h"
 
 #include <uv.h>
 
 /* One symbol's live order venue (session_live.c). */
+typedef struct nd__live_metrics nd__live_metrics_t;
+
 typedef struct nd_live_leg {
     nd_binance_rest_t *rest;        /* the adapter's worker sends with it once started */
     nd_journal_t *journal;
@@ -60,6 +63,9 @@ struct nd_live_session {
     nd_live_leg_t legs[ND_VENUES_MAX];  /* live mode: one order venue per symbol */
     int64_t recon_diffs;            /* differences reconciliation resolved at start */
     int64_t restored_fills;         /* journal fills booked into the portfolio at start */
+    int64_t symbol_event_ns[ND_VENUES_MAX]; /* live clock at each symbol's last market event */
+    nd__live_metrics_t *metrics;    /* the Prometheus endpoint (session_metrics.c), or NULL */
+    char metrics_url[128];          /* "http://127.0.0.1:PORT/metrics", "" without */
     /* The executive dashboard (session_dash.c), when the config has "dashboard". */
     nd_httpd_t *dash_httpd;
     nd_dashboard_t *dash;
@@ -105,5 +111,18 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len);
 /* Stops the adapters' workers and frees the venues, journals and views. */
 void nd__live_venues_close(nd_live_session_t *s);
+
+/* Metrics (session_metrics.c), when the config has "metrics": create before the run opens (it
+ * times the store recorder's tap), open after the loop started (registers every series, then
+ * listens), close before the loop closes, free last. Without the key all are no-ops. */
+nd_err_t nd__live_metrics_create(nd_live_session_t *s, char *err, size_t err_len);
+nd_err_t nd__live_metrics_open(nd_live_session_t *s, char *err, size_t err_len);
+void nd__live_metrics_close(nd_live_session_t *s);
+void nd__live_metrics_free(nd_live_session_t *s);
+/* After a market event received at recv_ns (live clock) was pushed: a tick-to-order observation
+ * when it made the strategies submit (orders_submitted was submitted_before). */
+void nd__live_metrics_on_push(nd_live_session_t *s, int64_t recv_ns, int64_t submitted_before);
+/* Live mode: the venue round-trip histogram the order adapter fills, or NULL. */
+nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s);
 
 #endif

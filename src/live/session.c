@@ -181,7 +181,10 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     }
     nd_feed_monitor_on_message(&s->monitor, id, ts,
                                md->kind == ND_MD_TRADE ? (uint64_t)md->u.trade.trade_id : 0);
-    nd__live_push(s, &ev);
+    s->symbol_event_ns[id] = s->feed.last_event_ns;
+    int64_t submitted = nd_engine_stats(nd_event_run_engine(s->run))->orders_submitted;
+    if (nd__live_push(s, &ev) == ND_OK)
+        nd__live_metrics_on_push(s, md->recv_ts_ns, submitted);
 }
 
 static void begin_stop(nd_live_session_t *s, const char *why)
@@ -392,6 +395,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     if (rc == ND_OK && cfg->live)
         rc = nd__live_venues_open(s, err, err_len);
     if (rc == ND_OK)
+        rc = nd__live_metrics_create(s, err, err_len);
+    if (rc == ND_OK)
         rc = nd_event_run_open(&s->bt, result, &s->run, err, err_len);
     if (rc == ND_OK && cfg->live)
         rc = nd__live_positions_restore(s, err, err_len);
@@ -399,6 +404,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = start_loop(s, err, err_len);
     if (rc == ND_OK)
         rc = open_stream(s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd__live_metrics_open(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
         nd_err_put(err, err_len, "integrity: bad bounds");
     if (rc == ND_OK)
@@ -440,6 +447,8 @@ static void stop_loop(nd_live_session_t *s)
 {
     nd_binance_stream_destroy(s->stream);
     s->stream = NULL;
+    if (s->loop_ready)
+        nd__live_metrics_close(s);
     if (!s->loop_ready)
         return;
     nd__live_dash_close(s);
@@ -472,6 +481,7 @@ nd_err_t nd_live_session_close(nd_live_session_t *s, char *err, size_t err_len)
     if (rc == ND_OK)
         rc = src;
     nd__live_state_release(s);
+    nd__live_metrics_free(s);
     if (rc != ND_OK && err)
         snprintf(err, err_len, "%s", why);
     nd_free(s);

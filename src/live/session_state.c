@@ -170,6 +170,8 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "reconciled_at_start", json_integer(s->recon_diffs));
     json_object_set_new(j, "fills_restored_at_start", json_integer(s->restored_fills));
     json_object_set_new(j, "name", json_string(s->cfg->name));
+    if (s->metrics_url[0])
+        json_object_set_new(j, "metrics_url", json_string(s->metrics_url));
     json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
     json_object_set_new(j, "state", json_string(s->fatal != ND_OK ? "failed"
                                                 : s->stopping     ? "stopping"

@@ -10,6 +10,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/json_cfg.h"
 #include "noderr/log.h"
 #include "noderr/venue.h"
 
@@ -102,6 +103,39 @@ nd_err_t nd_httpd_parse_listen(const char *listen, char *host, size_t cap, int *
         return ND_EINVAL;
     }
     *port = (int)p;
+    return ND_OK;
+}
+
+nd_err_t nd_httpd_config_parse(const json_t *obj, const char *path, const char *key,
+                               nd_httpd_settings_t *out, char *err, size_t err_len)
+{
+    ND_ASSERT(path != NULL && key != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    if (!obj)
+        return ND_OK;
+    nd_jcfg_t c = {path, "", err, err_len};
+    snprintf(c.key, sizeof c.key, "%s", key);
+    json_t *o = (json_t *)obj;
+    if (!json_is_object(o))
+        return nd_jcfg_bad(&c, NULL, "must be an object like {\"listen\": \"127.0.0.1:9464\"}");
+    static const char *const keys[] = {"listen", "tls_cert", "tls_key", NULL};
+    nd_err_t rc;
+    if ((rc = nd_jcfg_keys(&c, o, keys)) != ND_OK ||
+        (rc = nd_jcfg_str(&c, o, "listen", out->listen, sizeof out->listen)) != ND_OK ||
+        (rc = nd_jcfg_str(&c, o, "tls_cert", out->tls_cert_file, sizeof out->tls_cert_file)) !=
+            ND_OK ||
+        (rc = nd_jcfg_str(&c, o, "tls_key", out->tls_key_file, sizeof out->tls_key_file)) != ND_OK)
+        return rc;
+    if (!out->listen[0])
+        return nd_jcfg_bad(&c, "listen", "missing (HOST:PORT, e.g. 127.0.0.1:9464; port 0 picks one)");
+    char host[64], why[160];
+    int port;
+    if (nd_httpd_parse_listen(out->listen, host, sizeof host, &port, why, sizeof why) != ND_OK)
+        return nd_jcfg_bad(&c, "listen", why);
+    if (!out->tls_cert_file[0] != !out->tls_key_file[0])
+        return nd_jcfg_bad(&c, out->tls_cert_file[0] ? "tls_key" : "tls_cert",
+                           "TLS needs both tls_cert and tls_key");
+    out->enabled = true;
     return ND_OK;
 }
 

@@ -11,6 +11,7 @@
 #include "noderr/assert.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define COLLECT_MAX 8
@@ -454,5 +455,131 @@ nd_err_t nd_prom_render(nd_prom_t *p, char **out, size_t *out_len)
     o.buf[o.len] = '\0';
     *out = o.buf;
     *out_len = o.len;
+    return ND_OK;
+}
+
+/* ---- Parsing (a scraper's view) ----------------------------------------------------------- */
+
+/* Advances over a name at *p (label names without ':'); false when there is none. */
+static bool scan_name(const char **p, const char *end, bool colon_ok)
+{
+    const char *s = *p;
+    while (s < end) {
+        char c = *s;
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                     (colon_ok && c == ':');
+        if (!alpha && !(s > *p && c >= '0' && c <= '9'))
+            break;
+        s++;
+    }
+    bool any = s > *p;
+    *p = s;
+    return any;
+}
+
+/* {a="x",b="y"} at *p; NULL when well formed, else why. */
+static const char *scan_labels(const char **p, const char *end)
+{
+    const char *s = *p + 1;
+    while (s < end && *s != '}') {
+        if (!scan_name(&s, end, false))
+            return "bad label name";
+        if (end - s < 2 || s[0] != '=' || s[1] != '"')
+            return "label without =\"value\"";
+        s += 2;
+        while (s < end && *s != '"') {
+            if (*s == '\\' && (s + 1 == end || (s[1] != '\\' && s[1] != '"' && s[1] != 'n')))
+                return "bad escape in a label value";
+            s += *s == '\\' ? 2 : 1;
+        }
+        if (s >= end)
+            return "unterminated label value";
+        s++;
+        if (s < end && *s == ',')
+            s++;
+    }
+    if (s >= end)
+        return "unterminated label set";
+    *p = s + 1;
+    return NULL;
+}
+
+static bool scan_number(const char *s, size_t n)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (!strcmp(buf, "+Inf") || !strcmp(buf, "-Inf") || !strcmp(buf, "NaN"))
+        return true;
+    char *e;
+    (void)strtod(buf, &e); /* parsing only: the value is not used */
+    return *e == '\0';
+}
+
+static const char *parse_sample(const char *s, const char *eol)
+{
+    if (!scan_name(&s, eol, true))
+        return "a sample line must start with a metric name";
+    const char *why = s < eol && *s == '{' ? scan_labels(&s, eol) : NULL;
+    if (why)
+        return why;
+    if (s >= eol || *s != ' ')
+        return "no space before the value";
+    s++;
+    const char *v = s;
+    while (s < eol && *s != ' ')
+        s++;
+    if (!scan_number(v, (size_t)(s - v)))
+        return "the value is not a number";
+    if (s < eol && !scan_number(s + 1, (size_t)(eol - s - 1)))
+        return "the timestamp is not a number";
+    return NULL;
+}
+
+static const char *parse_comment(const char *s, const char *eol)
+{
+    bool help = eol - s >= 7 && memcmp(s, "# HELP ", 7) == 0;
+    bool type = eol - s >= 7 && memcmp(s, "# TYPE ", 7) == 0;
+    if (!help && !type)
+        return NULL; /* any other comment */
+    s += 7;
+    if (!scan_name(&s, eol, true))
+        return "HELP or TYPE without a metric name";
+    if (help)
+        return NULL;
+    static const char *const types[] = {" counter", " gauge", " histogram", " summary",
+                                        " untyped"};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++)
+        if ((size_t)(eol - s) == strlen(types[k]) && memcmp(s, types[k], strlen(types[k])) == 0)
+            return NULL;
+    return "unknown TYPE";
+}
+
+nd_err_t nd_prom_parse(const char *text, size_t len, size_t *samples, char *err, size_t err_len)
+{
+    ND_ASSERT(text != NULL || len == 0);
+    ND_ASSERT(samples != NULL);
+    size_t count = 0, line = 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        line++;
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) {
+            snprintf(err, err_len, "line %zu: no newline at the end", line);
+            return ND_EPARSE;
+        }
+        const char *why = NULL;
+        if (*p == '#')
+            why = parse_comment(p, eol);
+        else if (eol > p && (why = parse_sample(p, eol)) == NULL)
+            count++;
+        if (why) {
+            snprintf(err, err_len, "line %zu: %s", line, why);
+            return ND_EPARSE;
+        }
+        p = eol + 1;
+    }
+    *samples = count;
     return ND_OK;
 }

@@ -464,3 +464,13 @@ bool nd_risk_anomaly(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t
     }
     return true;
 }
+
+int64_t nd_risk_drawdown_e6(const nd_risk_t *r)
+{
+    ND_ASSERT(r != NULL);
+    if (!r->_started || r->_peak <= 0 || r->_last_equity >= r->_peak)
+        return 0;
+    __int128 dd = (r->_peak - r->_last_equity) * 1000000 / r->_peak;
+    ND_ASSERT(dd >= 0);
+    return dd > 1000000 ? 1000000 : (int64_t)dd;
+}

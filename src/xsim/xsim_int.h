@@ -9,6 +9,7 @@
 #ifndef NODERR_XSIM_INT_H
 #define NODERR_XSIM_INT_H
 
+#include "noderr/prom.h"
 #include "noderr/xsim.h"
 
 #include <stdbool.h>
@@ -135,5 +136,27 @@ nd_err_t nd__xsim_admin_handle(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_stream
 bool nd__xsim_api_listen_key_ok(const nd_xsim_api_t *api, const char *key, int64_t now_ns);
 /* The live key that lapsed by now_ns (copied into out[65], then forgotten): true once. */
 bool nd__xsim_api_listen_key_expired(nd_xsim_api_t *api, int64_t now_ns, char out[65]);
+
+/* ---- Metrics (xsim_metrics.c), with --metrics ----------------------------------------------- */
+
+typedef struct nd__xsim_metrics nd__xsim_metrics_t;
+typedef enum nd__xsim_count {
+    ND__XSIM_CONNECTIONS_OPEN = 0, /* +1 accepted, -1 closed */
+    ND__XSIM_CONNECTIONS_ACCEPTED = 1,
+    ND__XSIM_HTTP_REQUESTS = 2,
+    ND__XSIM_WS_IN = 3,
+    ND__XSIM_WS_OUT = 4
+} nd__xsim_count_t;
+
+nd_err_t nd__xsim_metrics_create(const nd_xsim_t *x, int64_t start_real_ns,
+                                 nd__xsim_metrics_t **out /* OUT */, char *err, size_t err_len);
+void nd__xsim_metrics_destroy(nd__xsim_metrics_t *m);
+/* Adds n to a count; m may be NULL (no --metrics). */
+void nd__xsim_metrics_count(nd__xsim_metrics_t *m, nd__xsim_count_t what, int64_t n);
+/* One fault of a kind applied (an unknown kind is not counted). */
+void nd__xsim_metrics_fault(nd__xsim_metrics_t *m, const char *kind);
+nd_err_t nd__xsim_metrics_render(nd__xsim_metrics_t *m, char **out, size_t *out_len);
+/* The server's metrics (NULL without --metrics), for the WebSocket layer's counts. */
+nd__xsim_metrics_t *nd__xsim_conn_metrics(const nd__xsim_conn_t *c);
 
 #endif

@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #define MAX_STEP_EVENTS 2048 /* market events per millisecond at speed max */
+#define JSON_TYPE "application/json;charset=UTF-8"
 
 struct nd_xsim_server {
     uv_loop_t loop;
@@ -38,6 +39,7 @@ struct nd_xsim_server {
     nd_xsim_t *x;
     nd_xsim_server_config_t cfg;
     int connections;
+    nd__xsim_metrics_t *metrics; /* --metrics, else NULL */
 };
 
 typedef nd__xsim_conn_t conn_t;
@@ -73,6 +75,7 @@ static void on_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
     c->server->connections--;
+    nd__xsim_metrics_count(c->server->metrics, ND__XSIM_CONNECTIONS_OPEN, -1);
     nd_free(c->msg);
     nd_free(c);
 }
@@ -100,6 +103,11 @@ const nd_xsim_server_config_t *nd__xsim_conn_config(const nd__xsim_conn_t *c)
 nd__xsim_streams_t *nd__xsim_conn_streams(const nd__xsim_conn_t *c)
 {
     return c->server->streams;
+}
+
+nd__xsim_metrics_t *nd__xsim_conn_metrics(const nd__xsim_conn_t *c)
+{
+    return c->server->metrics;
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -162,16 +170,17 @@ static const char *reason(int status)
     }
 }
 
-static void send_response(conn_t *c, const nd_xsim_response_t *r, bool close_after)
+static void send_response(conn_t *c, const nd_xsim_response_t *r, const char *content_type,
+                          bool close_after)
 {
     char head[512];
     char retry[64] = "";
     if (r->retry_after_s > 0)
         snprintf(retry, sizeof retry, "Retry-After: %lld\r\n", (long long)r->retry_after_s);
     int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json;charset=UTF-8\r\n"
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nX-MBX-USED-WEIGHT-1M: %lld\r\n%sConnection: %s\r\n\r\n",
-                     r->status, reason(r->status), r->body_len, (long long)r->used_weight, retry,
+                     r->status, reason(r->status), content_type, r->body_len, (long long)r->used_weight, retry,
                      close_after ? "close" : "keep-alive");
     ND_ASSERT(n > 0 && (size_t)n < sizeof head);
     char *out = nd_alloc((size_t)n + r->body_len);
@@ -188,7 +197,7 @@ static void send_response(conn_t *c, const nd_xsim_response_t *r, bool close_aft
 static void send_plain(conn_t *c, int status, const char *json)
 {
     nd_xsim_response_t r = {.status = status, .body = (char *)json, .body_len = strlen(json)};
-    send_response(c, &r, true);
+    send_response(c, &r, JSON_TYPE, true);
 }
 
 /* True when word (lower case) occurs in value[0, len), ignoring case. */
@@ -341,6 +350,26 @@ static void upgrade(conn_t *c, const http_req_t *r)
     (void)nd__xsim_conn_write(c, out, (size_t)n, false);
 }
 
+/* GET /metrics with --metrics: the Prometheus exposition (changes nothing). */
+static void serve_metrics(conn_t *c, const http_req_t *r)
+{
+    nd_xsim_response_t resp = {.status = 200};
+    if (nd__xsim_metrics_render(c->server->metrics, &resp.body, &resp.body_len) != ND_OK) {
+        send_plain(c, 500, "{\"code\":-1000,\"msg\":\"Out of memory.\"}");
+        return;
+    }
+    send_response(c, &resp, ND_PROM_CONTENT_TYPE, r->close);
+    nd_free(resp.body);
+}
+
+/* A fault the admin API applied, counted by kind. */
+static void count_fault(nd_xsim_server_t *s, const http_req_t *r)
+{
+    json_t *doc = json_loadb(r->body ? r->body : "", r->body_len, 0, NULL);
+    nd__xsim_metrics_fault(s->metrics, json_string_value(json_object_get(doc, "fault")));
+    json_decref(doc);
+}
+
 /* One parsed request: the admin API, a WebSocket upgrade or Binance REST. */
 static void serve_request(conn_t *c, const http_req_t *r)
 {
@@ -348,9 +377,16 @@ static void serve_request(conn_t *c, const http_req_t *r)
     int64_t now_ns = nd_clock_now_ns(s->cfg.clock);
     nd_xsim_response_t resp;
     nd_err_t rc;
+    nd__xsim_metrics_count(s->metrics, ND__XSIM_HTTP_REQUESTS, 1);
+    if (s->metrics && strcmp(r->path, "/metrics") == 0 && strcmp(r->method, "GET") == 0) {
+        serve_metrics(c, r);
+        return;
+    }
     if (strncmp(r->path, "/admin/", 7) == 0) {
         rc = nd__xsim_admin_handle(s->api, s->x, s->streams, r->method, r->path, r->auth, r->body,
                                    r->body_len, now_ns, &resp);
+        if (rc == ND_OK && resp.status == 200 && s->metrics)
+            count_fault(s, r);
     } else {
         nd_xsim_request_t req = {.method = r->method, .path = r->path, .query = r->query,
                                  .query_len = r->query_len, .body = r->body,
@@ -362,7 +398,7 @@ static void serve_request(conn_t *c, const http_req_t *r)
         send_plain(c, 500, "{\"code\":-1000,\"msg\":\"Out of memory.\"}");
         return;
     }
-    send_response(c, &resp, r->close);
+    send_response(c, &resp, JSON_TYPE, r->close);
     nd_free(resp.body);
 }
 
@@ -427,6 +463,8 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_tcp_init(&s->loop, &c->tcp);
     uv_tcp_nodelay(&c->tcp, 1); /* one write per answer: send it now */
     s->connections++;
+    nd__xsim_metrics_count(s->metrics, ND__XSIM_CONNECTIONS_OPEN, 1);
+    nd__xsim_metrics_count(s->metrics, ND__XSIM_CONNECTIONS_ACCEPTED, 1);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
         s->connections > ND_XSIM_CONNECTIONS_MAX ||
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
@@ -541,6 +579,12 @@ nd_err_t nd_xsim_server_open(nd_xsim_api_t *api, nd_xsim_t *x, const nd_xsim_ser
     if (s->cfg.send_queue_max == 0)
         s->cfg.send_queue_max = ND_XSIM_WS_SEND_QUEUE_MAX;
     nd_err_t rc = nd__xsim_streams_create(x, api, cfg->clock, &s->streams);
+    if (rc == ND_OK && cfg->metrics &&
+        (rc = nd__xsim_metrics_create(x, nd_clock_now_ns(cfg->clock), &s->metrics, err,
+                                      err_len)) != ND_OK) {
+        nd_xsim_server_close(s);
+        return rc;
+    }
     if (rc != ND_OK) {
         snprintf(err, err_len, "out of memory");
         nd_xsim_server_close(s);
@@ -613,5 +657,6 @@ void nd_xsim_server_close(nd_xsim_server_t *s)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
     nd__xsim_streams_destroy(s->streams);
+    nd__xsim_metrics_destroy(s->metrics);
     nd_free(s);
 }

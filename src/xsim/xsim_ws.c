@@ -60,6 +60,8 @@ void nd__xsim_ws_send(nd__xsim_conn_t *c, int opcode, const char *payload, size_
     ND_ASSERT(c != NULL && c->ws);
     if (c->closing || c->ws_close_sent)
         return;
+    if (opcode == ND__WS_TEXT || opcode == ND__WS_BINARY)
+        nd__xsim_metrics_count(nd__xsim_conn_metrics(c), ND__XSIM_WS_OUT, 1);
     send_frame(c, opcode, payload, len, false);
 }
 
@@ -91,6 +93,7 @@ static void on_message(nd__xsim_conn_t *c, int opcode, const char *text, size_t 
         nd__xsim_ws_close(c, 1007, "Invalid UTF-8");
         return;
     }
+    nd__xsim_metrics_count(nd__xsim_conn_metrics(c), ND__XSIM_WS_IN, 1);
     nd__xsim_streams_message(nd__xsim_conn_streams(c), c, text, len);
 }
 

@@ -3,7 +3,8 @@
 # time, exchangeInfo, the signed account) with the market streams from
 # 69_preflight_streams.py (exchange-sim has no WebSocket streams yet): a paper config passes
 # every check but the documented skips, in under 2 s; a live config with a 0600 secrets file,
-# a store and pinned hashes passes them all but the oracle, validate and metrics skips. Then
+# a store, a metrics endpoint and pinned hashes passes them all but the oracle and validate
+# skips; without "metrics" check 14 skips in paper mode and fails in live mode. Then
 # each failure on its own: an unreachable venue, max_drawdown 0.2, a store that cannot be
 # written, a 0644 secrets file in live mode, a wrong pin, a silent feed; bad configs exit 2.
 # Called as: 69_preflight.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
@@ -34,6 +35,7 @@ config() {
  "risk": $risk,
  "store": {"url": "${4:-sqlite:$WORK/store.db}"},
  "compliance": {"profile": "EU"},
+ "metrics": {"listen": "127.0.0.1:0"},
  "preflight": ${5:-"{}"}}
 EOF
 }
@@ -57,7 +59,9 @@ for name in config_valid secrets venue_reachable clock_offset exchange_info bala
     compliance_profile metrics_endpoint kill_switch rate_limits build_pinned; do
     grep -qE "^(pass|skip) +$name " "$OUT" || fail "no pass or skip line for $name: $(cat "$OUT")"
 done
-stdout_has "0 failed, 4 skipped"
+grep -qE "^pass metrics_endpoint +127.0.0.1:0 served [0-9]+ samples in the Prometheus text" \
+    "$OUT" || fail "$(cat "$OUT")"
+stdout_has "0 failed, 3 skipped"
 expect_rc 0 "$NODERR" preflight --config "$WORK/paper.json" --json
 cp "$OUT" "$WORK/paper.out.json"
 pycheck "$OUT" 'names = [c["name"] for c in d["checks"]]
@@ -66,8 +70,8 @@ assert names == ["config_valid", "secrets", "venue_reachable", "clock_offset", "
     "strategies_validated", "compliance_profile", "metrics_endpoint", "kill_switch",
     "rate_limits", "build_pinned"], names
 skips = [c["name"] for c in d["checks"] if c["status"] == "skip"]
-assert skips == ["secrets", "oracle_fresh", "strategies_validated", "metrics_endpoint"], skips
-assert d["failed"] == 0 and d["passed"] == 13 and d["mode"] == "paper", d
+assert skips == ["secrets", "oracle_fresh", "strategies_validated"], skips
+assert d["failed"] == 0 and d["passed"] == 14 and d["mode"] == "paper", d
 assert all(c["hint"] == "" for c in d["checks"]), d
 assert d["elapsed_ms"] < 2000, d["elapsed_ms"]
 print("preflight paper elapsed_ms", d["elapsed_ms"])'
@@ -85,9 +89,22 @@ grep -qE "^pass secrets +API key and secret from $WORK/secrets" "$OUT" || fail "
 grep -qE "^pass balances +USDT free 10000 covers the first allocation 500" "$OUT" ||
     fail "$(cat "$OUT")"
 grep -qE "^pass build_pinned .*both match their pins" "$OUT" || fail "$(cat "$OUT")"
-stdout_has "0 failed, 3 skipped"
+stdout_has "0 failed, 2 skipped"
 grep -q "$NODERR_XSIM_API_SECRET" "$OUT" "$ERR" && fail "the secret was printed"
 expect_rc 0 "$NODERR" audit verify --db "$WORK/store.db"
+
+check "metrics_endpoint: skipped without the key in paper mode, failed in live mode, failed on a taken port"
+sed '/"metrics":/d' "$WORK/paper.json" >"$WORK/nometrics.json"
+expect_rc 0 "$NODERR" preflight --config "$WORK/nometrics.json"
+grep -qE "^skip metrics_endpoint +no \"metrics\" endpoint in the config" "$OUT" || fail "$(cat "$OUT")"
+sed '/"metrics":/d' "$WORK/live.json" >"$WORK/live-nometrics.json"
+expect_rc 1 "$NODERR" preflight --config "$WORK/live-nometrics.json"
+grep -qE "^fail metrics_endpoint +no \"metrics\" endpoint in the config: a live session must" \
+    "$OUT" || fail "$(cat "$OUT")"
+sed "s/\"listen\": \"127.0.0.1:0\"/\"listen\": \"127.0.0.1:$REST\"/" "$WORK/paper.json" >"$WORK/taken.json"
+expect_rc 1 "$NODERR" preflight --config "$WORK/taken.json"
+grep -qE "^fail metrics_endpoint +metrics.listen 127.0.0.1:$REST: cannot listen" "$OUT" ||
+    fail "$(cat "$OUT")"
 
 check "live without pins: build_pinned fails, naming the hashes"
 config "$WORK/live2.json" "" "" "" '{"mode": "live"}'

@@ -118,7 +118,12 @@ Test(live_config, errors_name_key_and_why)
     expect_error(", \"clock\": \"wall\"", "clock: must be");
     expect_error(", \"compliance\": {\"profile\": \"XX\"}", "compliance.profile");
     expect_error(", \"log\": {\"level\": \"loud\"}", "log.level");
-    expect_error(", \"metrics\": {}", "metrics: not served yet");
+    expect_error(", \"metrics\": {}", "metrics.listen: missing");
+    expect_error(", \"metrics\": {\"listen\": \"localhost:9464\"}", "metrics.listen: 'localhost:9464'");
+    expect_error(", \"metrics\": {\"listen\": \"127.0.0.1:0\", \"tls_cert\": \"c.pem\"}",
+                 "metrics.tls_key: TLS needs both");
+    expect_error(", \"metrics\": {\"listen\": \"127.0.0.1:0\", \"port\": 1}",
+                 "metrics.port: unknown key");
     expect_error(", \"extra\": 1", "extra: unknown key");
     expect_error(", \"stale_after_ms\": 0", "stale_after_ms");
 }

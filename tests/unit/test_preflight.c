@@ -313,7 +313,11 @@ Test(preflight, compliance_profile_and_metrics)
     expect("", "quote_maker", ND_PF_COMPLIANCE_PROFILE, ND_PF_SKIP, "no compliance.profile");
     expect("\"preflight\": {\"mode\": \"live\"}", "quote_maker", ND_PF_COMPLIANCE_PROFILE,
            ND_PF_FAIL, "no compliance.profile");
-    expect("", "quote_maker", ND_PF_METRICS_ENDPOINT, ND_PF_SKIP, "no metrics endpoint");
+    expect("", "quote_maker", ND_PF_METRICS_ENDPOINT, ND_PF_SKIP, "no \"metrics\" endpoint");
+    expect("\"preflight\": {\"mode\": \"live\"}", "quote_maker", ND_PF_METRICS_ENDPOINT,
+           ND_PF_FAIL, "a live session must be monitored");
+    expect("\"metrics\": {\"listen\": \"127.0.0.1:0\"}", "quote_maker", ND_PF_METRICS_ENDPOINT,
+           ND_PF_PASS, "samples in the Prometheus text format");
 }
 
 Test(preflight, kill_switch_dry_fire)

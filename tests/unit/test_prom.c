@@ -131,3 +131,38 @@ Test(prom, histogram_labels_join_le)
     nd_free(text);
     nd_prom_destroy(p);
 }
+
+Test(prom, parse_accepts_the_render_and_names_bad_lines)
+{
+    size_t n = 0;
+    const char *good = "# HELP a_total x\n# TYPE a_total counter\na_total{x=\"a\\\"b\"} 3\n"
+                       "b 1.5e3 1700000000\nc{le=\"+Inf\"} +Inf\n# free comment\n\n";
+    cr_assert_eq(nd_prom_parse(good, strlen(good), &n, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(n, 3);
+    static const struct { const char *text, *want; } bad[] = {
+        {"a 1", "line 1: no newline"},
+        {"a\n", "no space before the value"},
+        {"a x\n", "not a number"},
+        {"a{b=1} 1\n", "without =\"value\""},
+        {"a{b=\"1} 1\n", "unterminated"},
+        {"# TYPE a counters\n", "unknown TYPE"},
+        {"a 1\n9 2\n", "line 2: a sample line must start"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        cr_assert_eq(nd_prom_parse(bad[k].text, strlen(bad[k].text), &n, err, sizeof err),
+                     ND_EPARSE, "%s", bad[k].text);
+        cr_assert(strstr(err, bad[k].want) != NULL, "%s -> %s", bad[k].text, err);
+    }
+    /* What the registry renders parses back. */
+    nd_prom_t *p;
+    cr_assert_eq(nd_prom_create(&p), ND_OK);
+    cr_assert_eq(nd_prom_process_metrics(p, 1700000000123456789LL, err, sizeof err), ND_OK);
+    char *text;
+    size_t len;
+    cr_assert_eq(nd_prom_render(p, &text, &len), ND_OK);
+    cr_assert_eq(nd_prom_parse(text, len, &n, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(n, 6);
+    cr_assert(strstr(text, "process_start_time_seconds 1700000000.123456789\n") != NULL, "%s", text);
+    nd_free(text);
+    nd_prom_destroy(p);
+}

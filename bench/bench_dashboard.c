@@ -213,7 +213,7 @@ int main(int argc, char **argv)
     nd_httpd_t *h = NULL;
     uv_loop_init(&b.loop);
     nd_httpd_config_t hc = {.listen = "127.0.0.1:0", .uv_loop = &b.loop};
-    nd_dashboard_config_t dc = {.on = true, .host = "127.0.0.1", .updates_per_sec = 10,
+    nd_dashboard_config_t dc = {.on = true, .updates_per_sec = 10,
                                 .clients_max = ND_DASHBOARD_CLIENTS_MAX};
     nd_dashboard_token_t token = {.id = "bench"};
     memset(token.token, 'a', ND_DASHBOARD_TOKEN_HEX);

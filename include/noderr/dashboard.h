@@ -25,6 +25,7 @@
 
 #include "noderr/engine.h"
 #include "noderr/err.h"
+#include "noderr/httpd.h"
 #include "noderr/limits.h"
 
 #include <jansson.h>
@@ -34,7 +35,6 @@
 
 /* ---- Config: the session config's "dashboard" object ------------------------------------ */
 
-#define ND_DASHBOARD_ADDR_MAX 64
 #define ND_DASHBOARD_PATH_MAX 512
 /* Most WebSocket clients at once: the target is 100 (bench/RESULTS.md), with room. */
 #define ND_DASHBOARD_CLIENTS_MAX 128
@@ -43,10 +43,11 @@
 
 typedef struct nd_dashboard_config {
     bool on;                               /* the object is present */
-    char host[ND_DASHBOARD_ADDR_MAX];      /* "listen" host: 127.0.0.1 unless configured */
-    int port;                              /* "listen" port; 0: any free port */
-    char cert[ND_DASHBOARD_PATH_MAX];      /* "tls_cert": PEM; with tls_key, HTTPS and WSS */
-    char key[ND_DASHBOARD_PATH_MAX];       /* "tls_key" */
+    /* "listen", "tls_cert", "tls_key" as the process's HTTP server reads them (httpd.h). With
+     * no "listen" the dashboard shares the session's metrics listener when there is one, else
+     * listens on 127.0.0.1:0. */
+    bool listen_given;
+    nd_httpd_settings_t server;
     int updates_per_sec;                   /* "updates_per_sec": 1..50, default 10 */
     int clients_max;                       /* "clients_max": 1..128, default 128 */
 } nd_dashboard_config_t;
@@ -54,7 +55,7 @@ typedef struct nd_dashboard_config {
 /* Reads {"listen": "HOST:PORT", "tls_cert": PATH, "tls_key": PATH, "updates_per_sec": N,
  * "clients_max": N}. where is the messages' prefix "FILE: KEY" ("paper.json: dashboard",
  * "launch.json: launch.dashboard"); errors read "FILE: KEY.field: why". Unknown keys are
- * refused, and so is a certificate without its key (or the reverse). *out is written on
+ * refused; the address and TLS pair are checked by nd_httpd_config_parse. *out is written on
  * success only. */
 nd_err_t nd_dashboard_config_parse(const json_t *obj, const char *where,
                                    nd_dashboard_config_t *out /* OUT */, char *err,
@@ -155,7 +156,6 @@ int nd_dashboard_strategy_find(const nd_engine_t *e, const char *name);
 
 /* ---- The server side: routes and WebSocket on the process's HTTP server (httpd.h) --------- */
 
-typedef struct nd_httpd nd_httpd_t;
 typedef struct nd_dashboard nd_dashboard_t;
 
 typedef struct nd_dashboard_hooks {

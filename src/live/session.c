@@ -447,11 +447,11 @@ static void stop_loop(nd_live_session_t *s)
 {
     nd_binance_stream_destroy(s->stream);
     s->stream = NULL;
-    if (s->loop_ready)
-        nd__live_metrics_close(s);
     if (!s->loop_ready)
         return;
-    nd__live_dash_close(s);
+    nd__live_dash_stop(s); /* no publish once a server goes */
+    nd__live_metrics_close(s);
+    nd__live_dash_close(s); /* after the metrics: a shared server's clients close into it */
     uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,
                            (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
                            (uv_handle_t *)&s->sig_usr1};

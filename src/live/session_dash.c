@@ -110,22 +110,29 @@ static void on_dash_timer(uv_timer_t *t)
     nd_dashboard_publish(s->dash);
 }
 
+/* The dashboard's server: the metrics listener when the config gives the dashboard no listen of
+ * its own and the session serves metrics (one port for both), else its own on dashboard.listen. */
 static nd_err_t start_server(nd_live_session_t *s, const nd_dashboard_token_t *token, char *err,
                              size_t err_len)
 {
     const nd_dashboard_config_t *dc = &s->cfg->dashboard;
-    char listen[ND_DASHBOARD_ADDR_MAX + 8];
-    snprintf(listen, sizeof listen, "%s:%d", dc->host, dc->port);
-    nd_httpd_config_t hc = {.listen = listen, .tls_cert_file = dc->cert[0] ? dc->cert : NULL,
-                            .tls_key_file = dc->key[0] ? dc->key : NULL, .uv_loop = &s->loop};
-    char why[256] = "";
-    nd_err_t rc = nd_httpd_create(&hc, &s->dash_httpd, why, sizeof why);
-    if (rc != ND_OK) {
-        nd_err_put(err, err_len, "%s: dashboard.listen: %s", s->cfg->path, why);
-        return rc;
+    nd_httpd_t *h = dc->listen_given ? NULL : nd__live_metrics_server(s);
+    if (!h) {
+        const nd_httpd_settings_t *hs = &dc->server;
+        nd_httpd_config_t hc = {.listen = hs->listen, .uv_loop = &s->loop,
+                                .tls_cert_file = hs->tls_cert_file[0] ? hs->tls_cert_file : NULL,
+                                .tls_key_file = hs->tls_key_file[0] ? hs->tls_key_file : NULL};
+        char why[256] = "";
+        nd_err_t rc = nd_httpd_create(&hc, &s->dash_httpd, why, sizeof why);
+        if (rc != ND_OK) {
+            nd_err_put(err, err_len, "%s: dashboard.listen: %s", s->cfg->path, why);
+            return rc;
+        }
+        h = s->dash_httpd;
     }
+    s->dash_server = h;
     nd_dashboard_hooks_t hooks = {.snapshot_cb = snapshot, .control_cb = control, .ctx = s};
-    return nd_dashboard_create(s->dash_httpd, dc, token, &hooks, &s->dash, err, err_len);
+    return nd_dashboard_create(h, dc, token, &hooks, &s->dash, err, err_len);
 }
 
 nd_err_t nd__live_dash_open(nd_live_session_t *s, char *err, size_t err_len)
@@ -149,18 +156,27 @@ nd_err_t nd__live_dash_open(nd_live_session_t *s, char *err, size_t err_len)
     uint64_t every_ms = (uint64_t)(1000 / dc->updates_per_sec);
     uv_timer_start(&s->dash_timer, on_dash_timer, every_ms, every_ms);
     char url[128];
-    nd_httpd_url(s->dash_httpd, url, sizeof url);
-    ND_LOG(ND_LOG_INFO, "event=dashboard_listening url=%s/", url);
+    nd_httpd_url(s->dash_server, url, sizeof url);
+    ND_LOG(ND_LOG_INFO, "event=dashboard_listening url=%s/ shared_with_metrics=%d", url,
+           s->dash_httpd == NULL);
     return ND_OK;
 }
 
-void nd__live_dash_close(nd_live_session_t *s)
+void nd__live_dash_stop(nd_live_session_t *s)
 {
     if (s->dash_timer_on && !uv_is_closing((uv_handle_t *)&s->dash_timer))
         uv_close((uv_handle_t *)&s->dash_timer, NULL);
     s->dash_timer_on = false;
-    nd_httpd_destroy(s->dash_httpd); /* closes every client: their close callbacks run first */
+}
+
+void nd__live_dash_close(nd_live_session_t *s)
+{
+    nd__live_dash_stop(s);
+    /* Its own server closes every client here (their close callbacks run first); a shared one
+     * was closed by the metrics before (stop_loop). */
+    nd_httpd_destroy(s->dash_httpd);
     s->dash_httpd = NULL;
+    s->dash_server = NULL;
     nd_dashboard_destroy(s->dash);
     s->dash = NULL;
 }

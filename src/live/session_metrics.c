@@ -488,6 +488,11 @@ nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s)
     return s->metrics ? s->metrics->venue_rtt : NULL;
 }
 
+nd_httpd_t *nd__live_metrics_server(nd_live_session_t *s)
+{
+    return s->metrics ? s->metrics->httpd : NULL;
+}
+
 /* Before the loop closes: the server's handles close on it. */
 void nd__live_metrics_close(nd_live_session_t *s)
 {

@@ -188,9 +188,9 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "open_orders", orders_json(s, e));
     json_object_set_new(j, "risk", risk_json(e, now));
     json_object_set_new(j, "feed", feed_json(s, now));
-    if (s->dash_httpd) {
+    if (s->dash_server) {
         char url[128];
-        nd_httpd_url(s->dash_httpd, url, sizeof url);
+        nd_httpd_url(s->dash_server, url, sizeof url);
         json_object_set_new(j, "dashboard_url", json_string(url));
     }
     json_t *o = json_object();

@@ -27,21 +27,22 @@
 static const char *const config_keys[] = {"listen", "tls_cert", "tls_key", "updates_per_sec",
                                           "clients_max", NULL};
 
-/* "HOST:PORT" (HOST an IPv4 address or a name, not empty; PORT 0..65535). */
-static nd_err_t parse_listen(nd_jcfg_t *c, const char *text, nd_dashboard_config_t *out)
+/* The server's part ({listen, tls_cert, tls_key}) through the HTTP server's own reader, so an
+ * address or a TLS pair means the same for the metrics and the dashboard. */
+static nd_err_t parse_server(nd_jcfg_t *c, json_t *o, nd_dashboard_config_t *cfg)
 {
-    const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) >= sizeof out->host)
-        return nd_jcfg_bad(c, "listen", "write HOST:PORT (127.0.0.1:8090)");
-    char *end;
-    errno = 0;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || errno || port < 0 || port > 65535)
-        return nd_jcfg_bad(c, "listen", "the port must be a number in [0, 65535]");
-    memcpy(out->host, text, (size_t)(colon - text));
-    out->host[colon - text] = '\0';
-    out->port = (int)port;
-    return ND_OK;
+    static const char *const server_keys[] = {"listen", "tls_cert", "tls_key"};
+    json_t *server = json_object();
+    for (size_t k = 0; k < 3; k++)
+        if (json_object_get(o, server_keys[k]))
+            json_object_set(server, server_keys[k], json_object_get(o, server_keys[k]));
+    cfg->listen_given = json_object_get(o, "listen") != NULL;
+    if (!cfg->listen_given)
+        json_object_set_new(server, "listen", json_string("127.0.0.1:0"));
+    nd_err_t rc = nd_httpd_config_parse(server, c->path, c->key, &cfg->server, c->err,
+                                        c->err_len);
+    json_decref(server);
+    return rc;
 }
 
 nd_err_t nd_dashboard_config_parse(const json_t *obj, const char *where,
@@ -59,22 +60,12 @@ nd_err_t nd_dashboard_config_parse(const json_t *obj, const char *where,
     json_t *o = (json_t *)obj;
     if (!json_is_object(o))
         return nd_jcfg_bad(&c, NULL, "must be an object");
-    nd_dashboard_config_t cfg = {.on = true, .host = "127.0.0.1", .port = 0,
-                                 .updates_per_sec = 10, .clients_max = ND_DASHBOARD_CLIENTS_MAX};
-    char listen[ND_DASHBOARD_ADDR_MAX + 8] = "";
+    nd_dashboard_config_t cfg = {.on = true, .updates_per_sec = 10,
+                                 .clients_max = ND_DASHBOARD_CLIENTS_MAX};
     int64_t rate = cfg.updates_per_sec, clients = cfg.clients_max;
     nd_err_t rc = nd_jcfg_keys(&c, o, config_keys);
     if (rc == ND_OK)
-        rc = nd_jcfg_str(&c, o, "listen", listen, sizeof listen);
-    if (rc == ND_OK && listen[0])
-        rc = parse_listen(&c, listen, &cfg);
-    if (rc == ND_OK)
-        rc = nd_jcfg_str(&c, o, "tls_cert", cfg.cert, sizeof cfg.cert);
-    if (rc == ND_OK)
-        rc = nd_jcfg_str(&c, o, "tls_key", cfg.key, sizeof cfg.key);
-    if (rc == ND_OK && (cfg.cert[0] != '\0') != (cfg.key[0] != '\0'))
-        rc = nd_jcfg_bad(&c, cfg.cert[0] ? "tls_key" : "tls_cert",
-                         "give tls_cert and tls_key together");
+        rc = parse_server(&c, o, &cfg);
     if (rc == ND_OK)
         rc = nd_jcfg_int(&c, o, "updates_per_sec", 1, ND_DASHBOARD_RATE_MAX, &rate);
     if (rc == ND_OK)

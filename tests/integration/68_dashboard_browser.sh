@@ -50,9 +50,10 @@ JSON
 
 check "config errors name the key and why"
 config "$WORK/bad.json" bad '{"listen": "127.0.0.1"}'
-expect_usage_error "bad.json: dashboard.listen: write HOST:PORT" "$NODERR" paper --config "$WORK/bad.json"
+expect_usage_error "bad.json: dashboard.listen: '127.0.0.1' is not HOST:PORT" \
+    "$NODERR" paper --config "$WORK/bad.json"
 config "$WORK/bad.json" bad '{"listen": "127.0.0.1:0", "tls_cert": "c.pem"}'
-expect_usage_error "dashboard.tls_key: give tls_cert and tls_key together" \
+expect_usage_error "dashboard.tls_key: TLS needs both tls_cert and tls_key" \
     "$NODERR" paper --config "$WORK/bad.json"
 config "$WORK/bad.json" bad '{"lisen": "127.0.0.1:0"}'
 expect_usage_error "dashboard.lisen: unknown key" "$NODERR" paper --config "$WORK/bad.json"

@@ -383,20 +383,20 @@ Test(dashboard, config_defaults_to_loopback_and_names_bad_keys)
     char err[256];
     cr_assert_eq(parse_config("{}", &c, err, sizeof err), ND_OK, "%s", err);
     cr_assert(c.on);
-    cr_assert_str_eq(c.host, "127.0.0.1");
-    cr_assert_eq(c.port, 0);
+    cr_assert_not(c.listen_given);
+    cr_assert_str_eq(c.server.listen, "127.0.0.1:0");
     cr_assert_eq(c.updates_per_sec, 10);
     cr_assert_eq(parse_config("{\"listen\": \"0.0.0.0:8090\", \"updates_per_sec\": 5}", &c, err,
                               sizeof err), ND_OK, "%s", err);
-    cr_assert_str_eq(c.host, "0.0.0.0");
-    cr_assert_eq(c.port, 8090);
+    cr_assert(c.listen_given);
+    cr_assert_str_eq(c.server.listen, "0.0.0.0:8090");
     struct {
         const char *text, *want;
     } bad[] = {
         {"{\"listn\": \"x\"}", "paper.json: dashboard.listn: unknown key"},
-        {"{\"listen\": \"8090\"}", "paper.json: dashboard.listen: write HOST:PORT"},
-        {"{\"listen\": \"h:70000\"}", "paper.json: dashboard.listen: the port must be"},
-        {"{\"tls_cert\": \"c.pem\"}", "paper.json: dashboard.tls_key: give tls_cert and tls_key"},
+        {"{\"listen\": \"8090\"}", "paper.json: dashboard.listen: '8090' is not HOST:PORT"},
+        {"{\"listen\": \"127.0.0.1:70000\"}", "paper.json: dashboard.listen: '127.0.0.1:70000'"},
+        {"{\"tls_cert\": \"c.pem\"}", "paper.json: dashboard.tls_key: TLS needs both"},
         {"{\"updates_per_sec\": 500}", "paper.json: dashboard.updates_per_sec"},
         {"[]", "paper.json: dashboard: must be an object"},
     };

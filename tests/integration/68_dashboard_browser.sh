@@ -103,4 +103,19 @@ for action in ("kill_switch", "strategy_pause", "strategy_resume"):
 assert who in text, who
 assert "peer=127.0.0.1" in text
 PY
+
+check "without a listen of its own the dashboard shares the session's metrics server"
+config "$WORK/d2.json" d2 '{}'
+sed -i 's|"dashboard": {}|"dashboard": {}, "metrics": {"listen": "127.0.0.1:0"}|' "$WORK/d2.json"
+"$NODERR" paper --config "$WORK/d2.json" >"$WORK/d2.out" 2>"$WORK/d2.err" &
+PAPER=$!
+SERVER_PIDS+=("$PAPER")
+wait_json "$WORK/state-d2/status.json" '"dashboard_url" in d and "metrics_url" in d'
+pycheck "$WORK/state-d2/status.json" 'assert d["metrics_url"] == d["dashboard_url"] + "/metrics", d'
+URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dashboard_url"])' \
+      "$WORK/state-d2/status.json")
+curl -sf "$URL/metrics" | grep -q '^# TYPE ' || fail "no metrics on the shared server"
+curl -sf "$URL/" | grep -q 'Noderr dashboard' || fail "no page on the shared server"
+kill -TERM "$PAPER"
+wait "$PAPER" || { cat "$WORK/d2.err" >&2; fail "paper d2 exited non-zero"; }
 echo "ok"

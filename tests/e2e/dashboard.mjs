@@ -74,6 +74,9 @@ async function openPage(browser, width, height) {
   await page.goto(env.DASH_URL, { waitUntil: "domcontentloaded" });
   await page.waitForSelector("body[data-ready='1']", { timeout: 5000 });
   const firstMs = await page.evaluate(() => window.ndDashboard.firstRenderMs);
+  const timing = await page.evaluate(() => window.ndDashboard.timing);
+  console.log(`timing (ms after navigation start): script ${timing.script.toFixed(0)}, ` +
+              `socket open ${timing.open.toFixed(0)}, snapshot ${timing.first_message.toFixed(0)}`);
   return { context, page, errors, firstMs };
 }
 

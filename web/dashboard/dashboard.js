@@ -12,7 +12,8 @@
   "use strict";
 
   var state = { doc: null, seq: -1, socket: null, retryMs: 250, renders: 0, firstRenderMs: null,
-                chart: null, series: null, lastPoint: 0 };
+                chart: null, series: null, lastPoint: 0,
+                timing: { script: performance.now(), open: null, first_message: null } };
   window.ndDashboard = state;
 
   function $(id) { return document.getElementById(id); }
@@ -247,9 +248,14 @@
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
     var ws = new WebSocket(url);
     state.socket = ws;
-    ws.onopen = function () { setConn(true, "live"); state.retryMs = 250; };
+    ws.onopen = function () {
+      setConn(true, "live");
+      state.retryMs = 250;
+      if (state.timing.open === null) state.timing.open = performance.now();
+    };
     ws.onmessage = function (ev) {
       var m;
+      if (state.timing.first_message === null) state.timing.first_message = performance.now();
       try { m = JSON.parse(ev.data); } catch (e) { ws.close(); return; }
       if (m.type === "snapshot") {
         state.doc = m.data;

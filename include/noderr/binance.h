@@ -10,6 +10,7 @@
 #include "noderr/book.h"
 #include "noderr/err.h"
 #include "noderr/exec_venue.h"
+#include "noderr/prom.h"
 #include "noderr/reconcile.h"
 #include "noderr/venue.h"
 
@@ -466,6 +467,9 @@ typedef struct nd_binance_exec_config {
      * it is queued back). NULL in production. */
     void (*hook_cb)(void *ctx, const char *point);
     void *hook_ctx;
+    /* Monitoring: each order and cancel request's round trip (from leaving to the venue's
+     * answer, ns) observed by the worker thread, its only writer; NULL: not measured. */
+    nd_prom_hist_t *round_trip;
 } nd_binance_exec_config_t;
 
 typedef struct nd_binance_exec_stats {

@@ -126,8 +126,8 @@ void nd__live_metrics_free(nd_live_session_t *s);
 /* After a market event received at recv_ns (live clock) was pushed: a tick-to-order observation
  * when it made the strategies submit (orders_submitted was submitted_before). */
 void nd__live_metrics_on_push(nd_live_session_t *s, int64_t recv_ns, int64_t submitted_before);
-/* Live mode: the venue round-trip histogram the order adapter fills, or NULL. */
-nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s);
+/* Live mode: symbol k's venue round-trip histogram its order adapter fills, or NULL. */
+nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s, uint32_t k);
 /* The metrics endpoint's HTTP server (the dashboard shares it), NULL without metrics. */
 nd_httpd_t *nd__live_metrics_server(nd_live_session_t *s);
 

@@ -392,10 +392,10 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = load_rules(s, err, err_len);
     if (rc == ND_OK)
         rc = nd__live_store_open(s, err, err_len);
-    if (rc == ND_OK && cfg->live)
-        rc = nd__live_venues_open(s, err, err_len);
     if (rc == ND_OK)
         rc = nd__live_metrics_create(s, err, err_len);
+    if (rc == ND_OK && cfg->live)
+        rc = nd__live_venues_open(s, err, err_len);
     if (rc == ND_OK)
         rc = nd_event_run_open(&s->bt, result, &s->run, err, err_len);
     if (rc == ND_OK && cfg->live)

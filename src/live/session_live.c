@@ -130,7 +130,8 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
                                      .instrument_id = k, .assets = leg->assets,
                                      .tag = s->cfg->order_tag, .run = leg->runs,
                                      .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
-                                     .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2};
+                                     .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
+                                     .round_trip = nd__live_metrics_venue_rtt(s, k)};
     if (rc == ND_OK)
         rc = nd_binance_exec_create(&ecfg, &leg->exec, err, err_len);
     if (rc == ND_OK)

@@ -55,7 +55,8 @@ struct nd__live_metrics {
     nd_prom_cell_t *feed_age[ND_VENUES_MAX], *feed_gaps[ND_VENUES_MAX];
     nd_prom_cell_t *feed_up, *feed_messages, *feed_bad, *feed_late, *feed_connects;
     nd_prom_cell_t *events, *recon_diffs, *scrapes, *up;
-    nd_prom_hist_t *tick_to_order, *store_write, *venue_rtt;
+    nd_prom_hist_t *tick_to_order, *store_write;
+    nd_prom_hist_t *venue_rtt[ND_VENUES_MAX]; /* live mode: one per symbol's order adapter */
     char venue_names[ND_VENUES_MAX][ND_NAME_MAX]; /* the run's venue of each instrument */
     nd_engine_listener_t store_tap;              /* the recorder's tap, timed */
 };
@@ -200,14 +201,9 @@ static void register_orders(reg_t *r, nd__live_metrics_t *m)
         if (name && strcmp(name, "unknown") != 0 && name[0])
             m->rejects[k] = series(r, rj, (const char *[]){name});
     }
-    const char *vl[] = {"venue", NULL};
     m->tick_to_order = hist(r, family(r, ND_PROM_HISTOGRAM, "noderr_tick_to_order_seconds",
                                       "From a market event's receipt to the orders it caused "
                                       "being handed to the venue.", 9, NULL), NULL);
-    m->venue_rtt = hist(r, family(r, ND_PROM_HISTOGRAM, "noderr_venue_round_trip_seconds",
-                                  "Live mode: from an order request leaving to the venue's "
-                                  "answer.", 9, vl), (const char *[]){
-                                      nd_venue_name(m->s->cfg->venue)});
     m->store_write = hist(r, family(r, ND_PROM_HISTOGRAM, "noderr_store_write_seconds",
                                     "Time to hand one order event, fill or trip to the "
                                     "compliance store's recorder.", 9, NULL), NULL);
@@ -417,6 +413,20 @@ static nd_err_t timed_store_event(void *ctx, const nd_event_t *event)
     return rc;
 }
 
+/* Live mode: the order adapters' round trips, one series per symbol (each adapter's worker
+ * thread is its series' only writer). Registered first: the adapters open before the run. */
+static nd_err_t register_venue_rtt(nd__live_metrics_t *m, char *err, size_t err_len)
+{
+    reg_t r = {m->prom, err, err_len, ND_OK};
+    nd_prom_family_t *f = family(&r, ND_PROM_HISTOGRAM, "noderr_venue_round_trip_seconds",
+                                 "Live mode: from an order or cancel request leaving to the "
+                                 "venue's answer.", 9, (const char *[]){"venue", "symbol", NULL});
+    for (uint32_t k = 0; m->s->cfg->live && k < m->s->cfg->symbol_count && r.rc == ND_OK; k++)
+        m->venue_rtt[k] = hist(&r, f, (const char *[]){nd_venue_name(m->s->cfg->venue),
+                                                      m->s->cfg->venue_symbols[k]});
+    return r.rc;
+}
+
 nd_err_t nd__live_metrics_create(nd_live_session_t *s, char *err, size_t err_len)
 {
     if (!s->cfg->metrics.enabled)
@@ -429,6 +439,9 @@ nd_err_t nd__live_metrics_create(nd_live_session_t *s, char *err, size_t err_len
     }
     m->s = s;
     s->metrics = m;
+    nd_err_t rc = register_venue_rtt(m, err, err_len);
+    if (rc != ND_OK)
+        return rc;
     if (s->bt.tap.on_event) { /* the store's recorder: time each hand-over */
         m->store_tap = s->bt.tap;
         s->bt.tap.on_event = timed_store_event;
@@ -483,9 +496,10 @@ void nd__live_metrics_on_push(nd_live_session_t *s, int64_t recv_ns, int64_t sub
         nd_prom_observe(m->tick_to_order, nd_clock_now_ns(s->clock) - recv_ns);
 }
 
-nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s)
+nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s, uint32_t k)
 {
-    return s->metrics ? s->metrics->venue_rtt : NULL;
+    ND_ASSERT(k < ND_VENUES_MAX);
+    return s->metrics ? s->metrics->venue_rtt[k] : NULL;
 }
 
 nd_httpd_t *nd__live_metrics_server(nd_live_session_t *s)

@@ -5,7 +5,7 @@
  * buffer, whose size is bounded by `render_max`, kept up to date while registering. Invariants:
  * a family's series all have its label count; a counter's name ends in _total; render_max is
  * at least the length of any render. */
-#include "noderr/prom.h"
+#include "monitor_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
@@ -48,6 +48,7 @@ struct nd_prom {
     struct {
         nd_prom_collect_cb cb;
         void *ctx;
+        bool owned; /* ctx is freed with the registry */
     } collect[COLLECT_MAX];
     uint32_t collect_count;
 };
@@ -78,6 +79,9 @@ void nd_prom_destroy(nd_prom_t *p)
         nd_free(f->help);
         nd_free(f);
     }
+    for (uint32_t i = 0; i < p->collect_count; i++)
+        if (p->collect[i].owned)
+            nd_free(p->collect[i].ctx);
     nd_free(p);
 }
 
@@ -325,7 +329,19 @@ nd_err_t nd_prom_on_collect(nd_prom_t *p, nd_prom_collect_cb collect_cb, void *c
         return ND_EFULL;
     p->collect[p->collect_count].cb = collect_cb;
     p->collect[p->collect_count].ctx = ctx;
+    p->collect[p->collect_count].owned = false;
     p->collect_count++;
+    return ND_OK;
+}
+
+nd_err_t nd__prom_on_collect_owned(nd_prom_t *p, nd_prom_collect_cb collect_cb, void *ctx)
+{
+    nd_err_t rc = nd_prom_on_collect(p, collect_cb, ctx);
+    if (rc != ND_OK) {
+        nd_free(ctx);
+        return rc;
+    }
+    p->collect[p->collect_count - 1].owned = true;
     return ND_OK;
 }
 

@@ -1,7 +1,7 @@
 /* prom_process.c: the standard process_* metrics (Prometheus client conventions) of the running
  * process, read from /proc/self and getrusage at each render: resident and virtual memory,
  * CPU seconds, open and maximum file descriptors, start time. Linux only (the platform). */
-#include "noderr/prom.h"
+#include "monitor_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
@@ -59,10 +59,6 @@ static void collect(void *ctx)
         nd_prom_set(pr->fds_max, rl.rlim_cur == RLIM_INFINITY ? INT64_MAX : (int64_t)rl.rlim_cur);
 }
 
-/* The process state lives as long as the registry: it is a series of a hidden kind, kept in a
- * static (one process, one set of process metrics). */
-static process_t process_state;
-
 nd_err_t nd_prom_process_metrics(nd_prom_t *p, int64_t start_real_ns, char *err, size_t err_len)
 {
     ND_ASSERT(p != NULL);
@@ -87,7 +83,9 @@ nd_err_t nd_prom_process_metrics(nd_prom_t *p, int64_t start_real_ns, char *err,
          "Start time of the process since the Unix epoch in seconds.", 9,
          offsetof(process_t, start)},
     };
-    process_t *pr = &process_state;
+    process_t *pr = nd_calloc(1, sizeof *pr); /* the registry frees it (owned collect) */
+    if (!pr)
+        return ND_ENOMEM;
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         nd_prom_family_t *f;
         nd_err_t rc = nd_prom_family(p, defs[i].type, defs[i].name, defs[i].help,
@@ -95,9 +93,11 @@ nd_err_t nd_prom_process_metrics(nd_prom_t *p, int64_t start_real_ns, char *err,
         nd_prom_cell_t **cell = (nd_prom_cell_t **)((char *)pr + defs[i].offset);
         if (rc == ND_OK)
             rc = nd_prom_series(f, NULL, cell);
-        if (rc != ND_OK)
+        if (rc != ND_OK) {
+            nd_free(pr);
             return rc;
+        }
     }
     nd_prom_set(pr->start, start_real_ns);
-    return nd_prom_on_collect(p, collect, pr);
+    return nd__prom_on_collect_owned(p, collect, pr);
 }

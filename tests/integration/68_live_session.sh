@@ -33,7 +33,7 @@ cat >"$WORK/live.json" <<EOF
  "venue": {"name": "binance", "rest_url": "$BASE", "ws_url": "ws://${BASE#http://}"},
  "symbol": "BTC/USDT",
  "strategies": [{"lua": "$DATA/trade_through.lua", "params": {"gap": 2000000, "qty": 50000}}],
- "capital": {"cash": "5000"}, "log": {"level": "info"}}
+ "capital": {"cash": "5000"}, "metrics": {"listen": "127.0.0.1:0"}, "log": {"level": "info"}}
 EOF
 
 wait_status() { wait_json "$WORK/state/status.json" "$1"; }
@@ -45,6 +45,15 @@ SERVER_PIDS+=("$LIVE")
 wait_status 'd["mode"] == "live" and d["orders"]["fills"] >= 1 and d["feed"]["trades"] > 10 and d["open_orders"]'
 venue /api/v3/openOrders symbol=BTCUSDT
 pycheck "$OUT" 'assert d and all(o["clientOrderId"].startswith("ndlt-1-") for o in d), d'
+
+check "the live session's metrics time the venue round trips of its orders"
+URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"])' \
+    "$WORK/state/status.json")
+curl -sS -o "$WORK/live.prom" "$URL" || fail "GET $URL"
+grep -qE '^noderr_venue_round_trip_seconds_count\{venue="binance",symbol="BTCUSDT"\} [1-9]' \
+    "$WORK/live.prom" || fail "no venue round trip: $(grep round_trip "$WORK/live.prom")"
+grep -qE '^noderr_session_info\{session="lt",mode="live",venue="binance"\} 1$' "$WORK/live.prom" ||
+    fail "no session info"
 
 check "kill -9 in the middle of trading"
 sleep 0.5

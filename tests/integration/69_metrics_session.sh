@@ -35,7 +35,10 @@ expect_usage_error "metrics.listen: 'localhost:9464': 'localhost' is not an IP a
     "$NODERR" paper --config "$WORK/bad.json"
 
 check "exchange-sim --metrics and a paper session with a metrics endpoint"
-start_server xsim "$NODERR" exchange-sim --tick-ms 20 --seed 7 --metrics
+printf 'admin-token-for-the-metrics-test-%s\n' "$$" >"$WORK/admin"
+chmod 600 "$WORK/admin"
+start_server xsim "$NODERR" exchange-sim --tick-ms 20 --seed 7 --metrics \
+    --admin-token-file "$WORK/admin"
 XPORT=$PORT
 cat >"$WORK/paper.json" <<JSON
 {"name": "m1", "state_dir": "$WORK/state",
@@ -88,6 +91,23 @@ assert x['noderr_xsim_ws_messages_total{direction="out"}'] > 10
 assert 'noderr_xsim_faults_injected_total{fault="gap"}' in x
 print("session series", len(s), "exchange-sim series", len(x))
 PY
+
+check "exchange-sim counts the faults it injects, by kind"
+python3 - "http://127.0.0.1:$XPORT" "$(cat "$WORK/admin")" <<'PY' || fail "fault injection"
+import sys, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+# faults that leave the paper session's streams alone (it checks its trade ids for gaps)
+for body in (b'{"fault": "skew", "ms": 0}', b'{"fault": "rate_limit", "ms": 1}',
+             b'{"fault": "skew", "ms": 0}'):
+    req = urllib.request.Request(base + "/admin/fault", data=body, method="POST",
+                                 headers={"Authorization": "Bearer " + token})
+    assert urllib.request.urlopen(req, timeout=5).status == 200
+PY
+get "http://127.0.0.1:$XPORT/metrics" "$WORK/xsim2.prom"
+grep -qx 'noderr_xsim_faults_injected_total{fault="skew"} 2' "$WORK/xsim2.prom" || fail "skew count"
+grep -qx 'noderr_xsim_faults_injected_total{fault="rate_limit"} 1' "$WORK/xsim2.prom" ||
+    fail "rate_limit count"
+grep -qx 'noderr_xsim_faults_injected_total{fault="stale"} 0' "$WORK/xsim2.prom" || fail "stale"
 
 check "a GET changes nothing; other methods and paths are refused"
 python3 - "$URL" <<'PY' || fail "methods"

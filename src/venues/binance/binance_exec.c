@@ -274,10 +274,13 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
         }
         hook(x, "synced");
     }
+    int64_t sent_ns = nd_clock_mono_ns(x->cfg.clock);
     if (j->kind == JOB_SYNC)
         run_sync(x, j, r);
     else
         run_request(x, j, r);
+    if (x->cfg.round_trip && (j->kind == JOB_NEW || j->kind == JOB_CANCEL) && r->answered)
+        nd_prom_observe(x->cfg.round_trip, nd_clock_mono_ns(x->cfg.clock) - sent_ns);
     hook(x, "sent");
 }
 

@@ -445,11 +445,15 @@ const nd_live_feed_stats_t *nd_live_session_feed(const nd_live_session_t *s)
  * session's handles and lets the loop run every close callback before closing it. */
 static void stop_loop(nd_live_session_t *s)
 {
+    if (s->loop_ready) { /* closing a server runs the loop: no tick may find the stream gone */
+        uv_timer_stop(&s->tick);
+        uv_timer_stop(&s->status_timer);
+        nd__live_dash_stop(s);
+    }
     nd_binance_stream_destroy(s->stream);
     s->stream = NULL;
     if (!s->loop_ready)
         return;
-    nd__live_dash_stop(s); /* no publish once a server goes */
     nd__live_metrics_close(s);
     nd__live_dash_close(s); /* after the metrics: a shared server's clients close into it */
     uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,

@@ -125,7 +125,7 @@ static nd_err_t start_server(nd_live_session_t *s, const nd_dashboard_token_t *t
         char why[256] = "";
         nd_err_t rc = nd_httpd_create(&hc, &s->dash_httpd, why, sizeof why);
         if (rc != ND_OK) {
-            nd_err_put(err, err_len, "%s: dashboard.listen: %s", s->cfg->path, why);
+            nd_err_put(err, err_len, "dashboard.listen: %s", why); /* the CLI names the file */
             return rc;
         }
         h = s->dash_httpd;

@@ -287,8 +287,8 @@ static int on_http(struct lws *wsi, nd_httpd_t *h, pss_t *pss, const char *uri)
 
 static void on_body(pss_t *pss, const void *in, size_t len)
 {
-    if (len == 0 || !in) /* an empty chunk (Content-Length: 0): nothing to copy */
-        return;
+    if (len == 0 || !in)
+        return; /* an empty body (Content-Length: 0) */
     if (pss->body_too_large || pss->body_len + len > ND_HTTPD_BODY_MAX) {
         pss->body_too_large = true;
         return;

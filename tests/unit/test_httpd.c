@@ -1,5 +1,6 @@
 /* test_httpd.c: the process's HTTP server (httpd.h) on a libuv loop, driven by the project's
- * HTTP client from another thread: a GET route, a POST route with a body, 404 and 405, a body
+ * HTTP client from another thread: a GET route, a POST route with a body and with an empty one,
+ * 404 and 405, a body
  * larger than one write chunk, keep-alive, and the listen address parser. */
 #include "noderr/alloc.h"
 #include "noderr/httpd.h"
@@ -30,7 +31,8 @@ static void echo(void *ctx, const nd_httpd_request_t *req, nd_httpd_response_t *
     resp->content_type = "application/json";
     resp->body = nd_alloc(req->body_len + 64);
     resp->body_len = (size_t)sprintf(resp->body, "{\"auth\":\"%s\",\"body\":\"%.*s\"}",
-                                     req->authorization, (int)req->body_len, req->body);
+                                     req->authorization, (int)req->body_len,
+                                     req->body ? req->body : "");
 }
 
 static void big(void *ctx, const nd_httpd_request_t *req, nd_httpd_response_t *resp)
@@ -73,6 +75,10 @@ static void *run_client(void *arg)
     check(c, nd_http_request(http, "POST", url, hdrs, "abc", &r, err, sizeof err) == ND_OK, err);
     check(c, r.status == 201 && strcmp(r.body, "{\"auth\":\"Bearer t0k\",\"body\":\"abc\"}") == 0,
           r.body ? r.body : "POST /echo");
+    nd_http_response_free(&r);
+    check(c, nd_http_request(http, "POST", url, NULL, "", &r, err, sizeof err) == ND_OK, err);
+    check(c, r.status == 201 && strcmp(r.body, "{\"auth\":\"\",\"body\":\"\"}") == 0,
+          r.body ? r.body : "POST /echo with an empty body");
     nd_http_response_free(&r);
     check(c, nd_http_request(http, "GET", url, NULL, NULL, &r, err, sizeof err) == ND_OK, err);
     check(c, r.status == 405, "GET /echo is 405");
@@ -121,7 +127,7 @@ Test(httpd, routes_on_a_libuv_loop)
     uv_run(&loop, UV_RUN_DEFAULT);
     pthread_join(t, NULL);
     cr_assert_eq(c.failures, 0, "%s", c.failure);
-    cr_assert_eq(nd_httpd_requests(h), 5);
+    cr_assert_eq(nd_httpd_requests(h), 6);
     uv_close((uv_handle_t *)&c.done, NULL);
     nd_httpd_destroy(h);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -31,6 +31,7 @@
 #define MSG_CAP 256
 
 typedef struct bench {
+    nd_backtest_config_t cfg; /* borrowed by the run: lives as long as it */
     nd_event_run_t *run;
     const nd_instrument_t *inst;
     nd_binance_decoder_t *dec;
@@ -182,17 +183,17 @@ static int control(void *ctx, const nd_dashboard_control_t *c, const char *token
 
 static nd_err_t open_run(bench_t *b, nd_backtest_result_t *result, char *err, size_t err_len)
 {
-    nd_backtest_config_t cfg;
-    nd_backtest_config_default(&cfg);
-    cfg.strategies[0].def = nd_strategy_find_event("quote_maker");
-    nd_strategy_params_default(cfg.strategies[0].def, cfg.strategies[0].params);
-    cfg.strategy_count = 1;
-    cfg.px_decimals = 2;
-    cfg.qty_decimals = 6;
-    cfg.engine.risk.orders_per_sec_max = 0;
-    cfg.engine.risk.max_drawdown_pct_e2 = 0;
-    cfg.engine.risk.daily_loss_pct_e2 = 0;
-    nd_err_t rc = nd_event_run_open(&cfg, result, &b->run, err, err_len);
+    nd_backtest_config_t *cfg = &b->cfg;
+    nd_backtest_config_default(cfg);
+    cfg->strategies[0].def = nd_strategy_find_event("quote_maker");
+    nd_strategy_params_default(cfg->strategies[0].def, cfg->strategies[0].params);
+    cfg->strategy_count = 1;
+    cfg->px_decimals = 2;
+    cfg->qty_decimals = 6;
+    cfg->engine.risk.orders_per_sec_max = 0;
+    cfg->engine.risk.max_drawdown_pct_e2 = 0;
+    cfg->engine.risk.daily_loss_pct_e2 = 0;
+    nd_err_t rc = nd_event_run_open(cfg, result, &b->run, err, err_len);
     if (rc == ND_OK)
         b->inst = nd_event_run_instrument(b->run, 0);
     return rc;

@@ -5,8 +5,10 @@
 # WebSocket and controls refused from another origin, the kill switch refused without the token
 # and engaged with it, pause and resume, reconnection. Then the store's audit chain holds every
 # control action with who (the token's id) and from where, and verifies; the token file is 0600
-# and never in the logs. Screenshots: BUILD/meson-logs/dashboard-artifacts. Skipped (77) only
-# when chromium or node is missing (playwright-core is installed from web/package-lock.json).
+# and never in the logs. Without a listen of its own the dashboard shares the metrics server;
+# with a certificate it speaks TLS (the WebSocket's Origin must then be https). Screenshots:
+# BUILD/meson-logs/dashboard-artifacts. Skipped (77) only when chromium or node is missing
+# (playwright-core is installed from web/package-lock.json).
 source "$(dirname "$0")/lib.sh"
 
 WEB="$SOURCE_ROOT/web"
@@ -114,8 +116,40 @@ wait_json "$WORK/state-d2/status.json" '"dashboard_url" in d and "metrics_url" i
 pycheck "$WORK/state-d2/status.json" 'assert d["metrics_url"] == d["dashboard_url"] + "/metrics", d'
 URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dashboard_url"])' \
       "$WORK/state-d2/status.json")
-curl -sf "$URL/metrics" | grep -q '^# TYPE ' || fail "no metrics on the shared server"
-curl -sf "$URL/" | grep -q 'Noderr dashboard' || fail "no page on the shared server"
+curl -sf -o "$WORK/metrics.txt" "$URL/metrics" || fail "GET /metrics on the shared server failed"
+grep -q '^# TYPE ' "$WORK/metrics.txt" || fail "no metrics on the shared server"
+curl -sf -o "$WORK/page.html" "$URL/" || fail "GET / on the shared server failed"
+grep -q 'Noderr dashboard' "$WORK/page.html" || fail "no page on the shared server"
 kill -TERM "$PAPER"
 wait "$PAPER" || { cat "$WORK/d2.err" >&2; fail "paper d2 exited non-zero"; }
+
+check "with a certificate the dashboard speaks TLS: the page over HTTPS, the WebSocket's Origin is https"
+if command -v openssl >/dev/null 2>&1; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
+        -days 1 -subj "/CN=127.0.0.1" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+    config "$WORK/d3.json" d3 "{\"listen\": \"127.0.0.1:0\", \"tls_cert\": \"$WORK/cert.pem\", \"tls_key\": \"$WORK/key.pem\"}"
+    "$NODERR" paper --config "$WORK/d3.json" >"$WORK/d3.out" 2>"$WORK/d3.err" &
+    PAPER=$!
+    SERVER_PIDS+=("$PAPER")
+    wait_json "$WORK/state-d3/status.json" '"dashboard_url" in d'
+    URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dashboard_url"])' \
+          "$WORK/state-d3/status.json")
+    [[ "$URL" =~ ^https://127\.0\.0\.1:[0-9]+$ ]] || fail "not https: $URL"
+    curl -sfk -o "$WORK/page-tls.html" "$URL/" || fail "GET / over HTTPS failed"
+    grep -q 'Noderr dashboard' "$WORK/page-tls.html" || fail "no page over HTTPS"
+    HOSTPORT=${URL#https://}
+    ws_code() { # ORIGIN: the HTTP status of a WebSocket upgrade over TLS
+        curl -sk --http1.1 -o /dev/null -w '%{http_code}' --max-time 2 -H "Connection: Upgrade" \
+            -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+            -H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" -H "Origin: $1" "$URL/ws" || true
+    }
+    [ "$(ws_code "https://$HOSTPORT")" = 101 ] || fail "the https origin's upgrade was refused"
+    [ "$(ws_code "http://$HOSTPORT")" != 101 ] || fail "an http origin was accepted over TLS"
+    code=$(curl -sk -o /dev/null -w '%{http_code}' -X POST "$URL/api/kill")
+    [ "$code" = 401 ] || fail "kill without a token over TLS: HTTP $code"
+    kill -TERM "$PAPER"
+    wait "$PAPER" || { cat "$WORK/d3.err" >&2; fail "paper d3 exited non-zero"; }
+else
+    echo "no openssl command: the TLS check is skipped"
+fi
 echo "ok"

@@ -284,6 +284,8 @@ static void print_status(json_t *doc, bool running)
     printf("feed: %s, %lld trades, %lld quotes, last event %s\n", str(feed, "state"),
            (long long)json_integer_value(json_object_get(feed, "trades")),
            (long long)json_integer_value(json_object_get(feed, "quotes")), ago);
+    if (json_object_get(doc, "metrics_url"))
+        printf("metrics: %s\n", str(doc, "metrics_url"));
     printf("open orders: %zu\n", json_array_size(orders));
     json_array_foreach(orders, k, item)
         printf("  #%lld %s %s %s %s @ %s filled %s %s\n",

@@ -462,6 +462,9 @@ static void stop_loop(nd_live_session_t *s)
     for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
         if (!uv_is_closing(mine[k]))
             uv_close(mine[k], NULL);
+    /* The metrics server runs the loop while it closes: the timers above are closing by then,
+     * so the tick (which needs the stream) cannot fire again. */
+    nd__live_metrics_close(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&s->loop) != 0)
         ND_LOG(ND_LOG_WARN, "event=loop_close_busy");

@@ -38,15 +38,12 @@ EOF
 
 wait_status() { wait_json "$WORK/state/status.json" "$1"; }
 
-check "a live session sends real orders with its client order ids"
+check "a live session sends real orders with its client order ids; its metrics time the venue round trips"
 "$NODERR" live --config "$WORK/live.json" >"$WORK/l1.out" 2>"$WORK/l1.err" &
 LIVE=$!
 SERVER_PIDS+=("$LIVE")
-wait_status 'd["mode"] == "live" and d["orders"]["fills"] >= 1 and d["feed"]["trades"] > 10 and d["open_orders"]'
-venue /api/v3/openOrders symbol=BTCUSDT
-pycheck "$OUT" 'assert d and all(o["clientOrderId"].startswith("ndlt-1-") for o in d), d'
-
-check "the live session's metrics time the venue round trips of its orders"
+# the metrics first, so the kill below still comes right after the orders are seen open
+wait_status 'd["mode"] == "live" and d["orders"]["fills"] >= 1 and "metrics_url" in d'
 URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"])' \
     "$WORK/state/status.json")
 curl -sS -o "$WORK/live.prom" "$URL" || fail "GET $URL"
@@ -54,6 +51,9 @@ grep -qE '^noderr_venue_round_trip_seconds_count\{venue="binance",symbol="BTCUSD
     "$WORK/live.prom" || fail "no venue round trip: $(grep round_trip "$WORK/live.prom")"
 grep -qE '^noderr_session_info\{session="lt",mode="live",venue="binance"\} 1$' "$WORK/live.prom" ||
     fail "no session info"
+wait_status 'd["mode"] == "live" and d["orders"]["fills"] >= 1 and d["feed"]["trades"] > 10 and d["open_orders"]'
+venue /api/v3/openOrders symbol=BTCUSDT
+pycheck "$OUT" 'assert d and all(o["clientOrderId"].startswith("ndlt-1-") for o in d), d'
 
 check "kill -9 in the middle of trading"
 sleep 0.5

@@ -58,6 +58,8 @@ URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_u
     "$WORK/state/status.json")
 [[ "$URL" =~ ^http://127\.0\.0\.1:([0-9]+)/metrics$ ]] || fail "metrics_url $URL"
 MPORT=${BASH_REMATCH[1]}
+expect_rc 0 "$NODERR" status --state-dir "$WORK/state"
+stdout_has "metrics: $URL"
 
 check "GET /metrics passes promtool check metrics, for the session and for exchange-sim"
 get "$URL" "$WORK/session.prom"

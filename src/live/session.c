@@ -445,7 +445,9 @@ const nd_live_feed_stats_t *nd_live_session_feed(const nd_live_session_t *s)
  * session's handles and lets the loop run every close callback before closing it. */
 static void stop_loop(nd_live_session_t *s)
 {
-    if (s->loop_ready) { /* closing a server runs the loop: no tick may find the stream gone */
+    /* Closing a server (the metrics', the dashboard's) runs the loop: the timers stop first, so
+     * no tick (which needs the stream) fires once the stream is gone. */
+    if (s->loop_ready) {
         uv_timer_stop(&s->tick);
         uv_timer_stop(&s->status_timer);
         nd__live_dash_stop(s);
@@ -462,9 +464,6 @@ static void stop_loop(nd_live_session_t *s)
     for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
         if (!uv_is_closing(mine[k]))
             uv_close(mine[k], NULL);
-    /* The metrics server runs the loop while it closes: the timers above are closing by then,
-     * so the tick (which needs the stream) cannot fire again. */
-    nd__live_metrics_close(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&s->loop) != 0)
         ND_LOG(ND_LOG_WARN, "event=loop_close_busy");

@@ -33,9 +33,11 @@ missing_packages() {
     done
 }
 
-# The pinned front-end packages (the report's charting library), from the npm registry.
+# The pinned front-end packages (the report's charting library, playwright-core for the
+# dashboard's browser test), from the npm registry; again when a package was added to the lock.
 install_web() {
-    [ -d web/node_modules ] || npm ci --prefix web --no-audit --no-fund >&2
+    [ -d web/node_modules/lightweight-charts ] && [ -d web/node_modules/playwright-core ] ||
+        npm ci --prefix web --no-audit --no-fund >&2
 }
 
 install_missing() {

@@ -33,6 +33,7 @@ typedef struct nd_httpd_request {
     size_t body_len;
     const char *authorization; /* the Authorization header, "" when absent */
     const char *origin;        /* the Origin header, "" when absent */
+    const char *host;          /* the Host header, "" when absent */
     const char *peer;          /* the client's address ("127.0.0.1") */
 } nd_httpd_request_t;
 
@@ -77,6 +78,33 @@ int nd_httpd_port(const nd_httpd_t *h);
 void nd_httpd_url(const nd_httpd_t *h, char *out, size_t cap);
 /* Requests served since start (for tests and the health loop). */
 uint64_t nd_httpd_requests(const nd_httpd_t *h);
+
+/* ---- WebSocket endpoints ----------------------------------------------------------------------
+ * A path can be a WebSocket endpoint (the page's live updates): the upgrade request goes to
+ * accept_cb, which decides (false: refused, the connection closes; the dashboard checks Origin
+ * there); then open_cb, text messages to message_cb (may be NULL), close_cb once. The client
+ * asks for no subprotocol. Messages to a client are queued (copied) and written as the socket
+ * takes them; a client with ND_HTTPD_WS_QUEUE_MAX messages unsent is too slow and is closed
+ * (its close_cb follows), so one slow reader never holds memory or the loop. */
+#define ND_HTTPD_WS_MAX 4
+#define ND_HTTPD_WS_QUEUE_MAX 64
+
+typedef struct nd_httpd_ws nd_httpd_ws_t; /* one WebSocket connection, valid open to close */
+
+typedef struct nd_httpd_ws_handler {
+    bool (*accept_cb)(void *ctx, const nd_httpd_request_t *upgrade);
+    void (*open_cb)(void *ctx, nd_httpd_ws_t *c);
+    void (*message_cb)(void *ctx, nd_httpd_ws_t *c, const char *text, size_t len);
+    void (*close_cb)(void *ctx, nd_httpd_ws_t *c);
+    void *ctx;
+} nd_httpd_ws_handler_t;
+
+/* Makes path a WebSocket endpoint (handler copied; accept_cb, open_cb and close_cb required).
+ * ND_EEXIST for a path already one, ND_EFULL past ND_HTTPD_WS_MAX. */
+nd_err_t nd_httpd_websocket(nd_httpd_t *h, const char *path, const nd_httpd_ws_handler_t *handler);
+/* Queues a text message to c (copied). ND_EFULL when c already has ND_HTTPD_WS_QUEUE_MAX unsent
+ * (c is then closed), ND_ENOMEM. */
+nd_err_t nd_httpd_ws_send(nd_httpd_ws_t *c, const char *text, size_t len);
 
 /* Closes the listener and every connection; runs the loop briefly so libwebsockets' handles
  * close, then frees the server. NULL is a no-op. */

@@ -20,6 +20,7 @@
 #include "noderr/backtest.h"
 #include "noderr/binance.h"
 #include "noderr/clock.h"
+#include "noderr/dashboard.h"
 #include "noderr/err.h"
 #include "noderr/feed_monitor.h"
 #include "noderr/httpd.h"
@@ -89,6 +90,7 @@ typedef struct nd_live_config {
     nd_httpd_settings_t metrics;
     nd_live_strategy_t strategies[ND_STRATEGIES_MAX];
     uint32_t strategy_count;
+    nd_dashboard_config_t dashboard;  /* "dashboard": the page and its controls (.on: served) */
     /* Symbol, scales and rules, engine (capital, sizing, risk, fees) and the paper venue
      * (ticks.venue); the caller sets bt.strategies from the resolved strategies. */
     nd_backtest_config_t bt;

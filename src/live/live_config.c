@@ -25,6 +25,7 @@ static const char *const top_keys[] = {
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
     "integrity",
     "preflight", "launch", /* read by src/launch (preflight.h, launch.h) */
+    "dashboard", /* dashboard.h nd_dashboard_config_parse */
     NULL,
 };
 
@@ -389,6 +390,17 @@ static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     return ND_OK;
 }
 
+/* The executive dashboard (docs/monitoring.md "Dashboard"): off unless the key is there. */
+static nd_err_t parse_dashboard(nd_live_config_t *cfg, char *err, size_t err_len)
+{
+    json_t *v = json_object_get(cfg->root, "dashboard");
+    if (!v)
+        return ND_OK;
+    char where[ND_LIVE_PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s: dashboard", cfg->path);
+    return nd_dashboard_config_parse(v, where, &cfg->dashboard, err, err_len);
+}
+
 static void config_default(nd_live_config_t *cfg, const char *path)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -429,7 +441,8 @@ nd_err_t nd_live_config_load(const char *path, nd_live_config_t *cfg, char *err,
         (rc = parse_capital(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_risk(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_paper(&c, cfg->root, cfg)) != ND_OK ||
-        (rc = parse_integrity(&c, cfg->root, cfg)) != ND_OK)
+        (rc = parse_integrity(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_dashboard(cfg, err, err_len)) != ND_OK)
         return rc;
     return parse_outputs(&c, cfg->root, cfg);
 }

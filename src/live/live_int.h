@@ -76,6 +76,14 @@ struct nd_live_session {
     int64_t symbol_event_ns[ND_VENUES_MAX]; /* live clock at each symbol's last market event */
     nd__live_metrics_t *metrics;    /* the Prometheus endpoint (session_metrics.c), or NULL */
     char metrics_url[128];          /* "http://127.0.0.1:PORT/metrics", "" without */
+    /* The executive dashboard (session_dash.c), when the config has "dashboard". */
+    nd_httpd_t *dash_httpd;         /* its own server, or NULL when it shares the metrics' */
+    nd_httpd_t *dash_server;        /* the server it is on */
+    nd_dashboard_t *dash;
+    nd_dashboard_state_t dash_state;
+    uv_timer_t dash_timer;
+    bool dash_timer_on;
+    int64_t dash_sampled_ns;        /* the last equity sample for the VaR */
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for
@@ -104,6 +112,15 @@ nd_err_t nd__live_store_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_store_close(nd_live_session_t *s, char *err, size_t err_len);
 /* An operator action into the store (session start and stop, kill switch), if there is one. */
 void nd__live_record_action(nd_live_session_t *s, const char *action, const char *detail);
+
+/* The dashboard (config "dashboard"): its token, the HTTP server, the routes and the publish
+ * timer on the session's loop. Nothing when the config has no "dashboard". */
+nd_err_t nd__live_dash_open(nd_live_session_t *s, char *err, size_t err_len);
+/* Stops the publish timer (before any server closes). */
+void nd__live_dash_stop(nd_live_session_t *s);
+/* Stops the timer, closes its own server (a shared one is the metrics' to close, first), then
+ * frees the dashboard; before the loop closes. */
+void nd__live_dash_close(nd_live_session_t *s);
 
 /* Live mode: secrets, then per symbol the REST client, the journal replay, a RUN record, the
  * adapter reconciled and started; the venues go into bt.ticks.live_venues. */
@@ -147,5 +164,7 @@ void nd__live_metrics_on_push(nd_live_session_t *s, int64_t recv_ns, int64_t sub
 nd_prom_t *nd__live_metrics_prom(nd_live_session_t *s);
 /* Live mode: symbol k's venue round-trip histogram its order adapter fills, or NULL. */
 nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s, uint32_t k);
+/* The metrics endpoint's HTTP server (the dashboard shares it), NULL without metrics. */
+nd_httpd_t *nd__live_metrics_server(nd_live_session_t *s);
 
 #endif

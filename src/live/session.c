@@ -449,6 +449,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = nd__live_metrics_open(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
         nd_err_put(err, err_len, "integrity: bad bounds");
+    if (rc == ND_OK)
+        rc = nd__live_dash_open(s, err, err_len);
     if (rc != ND_OK) {
         nd_live_session_close(s, NULL, 0);
         return rc;
@@ -490,19 +492,25 @@ const nd_live_feed_stats_t *nd_live_session_feed(const nd_live_session_t *s)
  * session's handles and lets the loop run every close callback before closing it. */
 static void stop_loop(nd_live_session_t *s)
 {
+    /* Closing a server (the metrics', the dashboard's) runs the loop: the timers stop first, so
+     * no tick (which needs the stream) fires once the stream is gone. */
+    if (s->loop_ready) {
+        uv_timer_stop(&s->tick);
+        uv_timer_stop(&s->status_timer);
+        nd__live_dash_stop(s);
+    }
     nd_binance_stream_destroy(s->stream);
     s->stream = NULL;
     if (!s->loop_ready)
         return;
+    nd__live_metrics_close(s);
+    nd__live_dash_close(s); /* after the metrics: a shared server's clients close into it */
     uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,
                            (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
                            (uv_handle_t *)&s->sig_usr1, (uv_handle_t *)&s->watchdog};
     for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
         if ((mine[k] != (uv_handle_t *)&s->watchdog || s->watchdog_on) && !uv_is_closing(mine[k]))
             uv_close(mine[k], NULL);
-    /* The metrics server runs the loop while it closes: the timers above are closing by then,
-     * so the tick (which needs the stream) cannot fire again. */
-    nd__live_metrics_close(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&s->loop) != 0)
         ND_LOG(ND_LOG_WARN, "event=loop_close_busy");

@@ -502,6 +502,11 @@ nd_prom_hist_t *nd__live_metrics_venue_rtt(nd_live_session_t *s, uint32_t k)
     return s->metrics ? s->metrics->venue_rtt[k] : NULL;
 }
 
+nd_httpd_t *nd__live_metrics_server(nd_live_session_t *s)
+{
+    return s->metrics ? s->metrics->httpd : NULL;
+}
+
 /* Before the loop closes: the server's handles close on it. */
 void nd__live_metrics_close(nd_live_session_t *s)
 {

@@ -35,8 +35,26 @@ typedef struct route {
     void *ctx;
 } route_t;
 
+typedef struct ws_endpoint {
+    char path[ND_HTTPD_PATH_MAX];
+    nd_httpd_ws_handler_t handler;
+} ws_endpoint_t;
+
+/* A WebSocket connection's state, inside its pss: the queue is a ring of nd_alloc'd messages,
+ * each LWS_PRE bytes of room then the text. */
+struct nd_httpd_ws {
+    struct lws *wsi;
+    const ws_endpoint_t *ep;
+    bool open, overflow;
+    char *queue[ND_HTTPD_WS_QUEUE_MAX];
+    size_t queue_len[ND_HTTPD_WS_QUEUE_MAX];
+    uint32_t head, count;
+};
+
 struct nd_httpd {
     struct lws_context *ctx;
+    ws_endpoint_t ws[ND_HTTPD_WS_MAX];
+    uint32_t ws_count;
     void *uv_loop;
     route_t routes[ND_HTTPD_ROUTES_MAX];
     uint32_t route_count;
@@ -55,6 +73,7 @@ typedef struct pss {
     bool body_too_large;
     char *resp;
     size_t resp_len, resp_sent;
+    struct nd_httpd_ws ws;    /* a WebSocket connection (ws.ep set at its upgrade) */
 } pss_t;
 
 nd_err_t nd_httpd_parse_listen(const char *listen, char *host, size_t cap, int *port, char *err,
@@ -221,14 +240,16 @@ static int dispatch(struct lws *wsi, nd_httpd_t *h, pss_t *pss)
     if (!r)
         return respond_text(wsi, pss, known ? 405 : 404,
                             known ? "method not allowed\n" : "not found\n");
-    char query[512], auth[512], origin[256], peer[64];
+    char query[512], auth[512], origin[256], host[256], peer[64];
     read_header(wsi, WSI_TOKEN_HTTP_URI_ARGS, query, sizeof query);
     read_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
     read_header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
+    read_header(wsi, WSI_TOKEN_HOST, host, sizeof host);
     lws_get_peer_simple(wsi, peer, sizeof peer);
     nd_httpd_request_t req = {.method = pss->method, .path = pss->path, .query = query,
                              .body = pss->body, .body_len = pss->body_len,
-                             .authorization = auth, .origin = origin, .peer = peer};
+                             .authorization = auth, .origin = origin, .host = host,
+                             .peer = peer};
     nd_httpd_response_t resp = {.status = 200, .content_type = DEFAULT_TYPE};
     r->cb(r->ctx, &req, &resp);
     ND_ASSERT(resp.status >= 100 && resp.status <= 599);
@@ -306,6 +327,118 @@ static int on_writeable(struct lws *wsi, pss_t *pss)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* ---- WebSocket endpoints ---------------------------------------------------------------- */
+
+static const ws_endpoint_t *find_ws(const nd_httpd_t *h, const char *path)
+{
+    for (uint32_t i = 0; i < h->ws_count; i++)
+        if (strcmp(h->ws[i].path, path) == 0)
+            return &h->ws[i];
+    return NULL;
+}
+
+nd_err_t nd_httpd_websocket(nd_httpd_t *h, const char *path, const nd_httpd_ws_handler_t *handler)
+{
+    ND_ASSERT(h != NULL && path != NULL && path[0] == '/');
+    ND_ASSERT(handler != NULL && handler->accept_cb && handler->open_cb && handler->close_cb);
+    if (find_ws(h, path))
+        return ND_EEXIST;
+    if (h->ws_count == ND_HTTPD_WS_MAX)
+        return ND_EFULL;
+    if (strlen(path) >= ND_HTTPD_PATH_MAX)
+        return ND_EINVAL;
+    ws_endpoint_t *ep = &h->ws[h->ws_count++];
+    snprintf(ep->path, sizeof ep->path, "%s", path);
+    ep->handler = *handler;
+    return ND_OK;
+}
+
+/* The upgrade request: an endpoint on its path, and its accept_cb says yes; else -1 (closed). */
+static int ws_filter(struct lws *wsi, nd_httpd_t *h, pss_t *pss)
+{
+    char path[ND_HTTPD_PATH_MAX], origin[256], host[256], auth[512], peer[64];
+    read_header(wsi, WSI_TOKEN_GET_URI, path, sizeof path);
+    read_header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
+    read_header(wsi, WSI_TOKEN_HOST, host, sizeof host);
+    read_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    h->requests++;
+    const ws_endpoint_t *ep = pss ? find_ws(h, path) : NULL;
+    nd_httpd_request_t req = {.method = "GET", .path = path, .query = "", .authorization = auth,
+                              .origin = origin, .host = host, .peer = peer};
+    if (!ep || !ep->handler.accept_cb(ep->handler.ctx, &req))
+        return -1;
+    memset(&pss->ws, 0, sizeof pss->ws);
+    pss->ws.ep = ep;
+    return 0;
+}
+
+static int ws_established(struct lws *wsi, pss_t *pss)
+{
+    if (!pss || !pss->ws.ep)
+        return -1;
+    pss->ws.wsi = wsi;
+    pss->ws.open = true;
+    pss->ws.ep->handler.open_cb(pss->ws.ep->handler.ctx, &pss->ws);
+    return 0;
+}
+
+static int ws_writeable(pss_t *pss)
+{
+    struct nd_httpd_ws *c = &pss->ws;
+    if (!c->open || c->overflow)
+        return -1; /* too slow: closed, and its close_cb follows */
+    if (c->count == 0)
+        return 0;
+    char *m = c->queue[c->head];
+    size_t len = c->queue_len[c->head];
+    c->queue[c->head] = NULL;
+    c->head = (c->head + 1) % ND_HTTPD_WS_QUEUE_MAX;
+    c->count--;
+    int n = lws_write(c->wsi, (unsigned char *)m + LWS_PRE, len, LWS_WRITE_TEXT);
+    nd_free(m);
+    if (n < (int)len)
+        return -1;
+    if (c->count > 0)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static void ws_closed(pss_t *pss)
+{
+    if (!pss)
+        return;
+    struct nd_httpd_ws *c = &pss->ws;
+    if (c->open)
+        c->ep->handler.close_cb(c->ep->handler.ctx, c);
+    for (; c->count > 0; c->count--) {
+        nd_free(c->queue[c->head]);
+        c->head = (c->head + 1) % ND_HTTPD_WS_QUEUE_MAX;
+    }
+    memset(c, 0, sizeof *c);
+}
+
+nd_err_t nd_httpd_ws_send(nd_httpd_ws_t *c, const char *text, size_t len)
+{
+    ND_ASSERT(c != NULL && c->open);
+    ND_ASSERT(text != NULL || len == 0);
+    if (c->overflow || c->count == ND_HTTPD_WS_QUEUE_MAX) {
+        c->overflow = true;
+        lws_callback_on_writable(c->wsi);
+        return ND_EFULL;
+    }
+    char *m = nd_alloc(LWS_PRE + len + 1);
+    if (!m)
+        return ND_ENOMEM;
+    memcpy(m + LWS_PRE, text, len);
+    uint32_t tail = (c->head + c->count) % ND_HTTPD_WS_QUEUE_MAX;
+    c->queue[tail] = m;
+    c->queue_len[tail] = len;
+    c->count++;
+    lws_callback_on_writable(c->wsi);
+    return ND_OK;
+}
+
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
@@ -321,6 +454,19 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return dispatch(wsi, h, pss);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(wsi, pss);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return ws_filter(wsi, h, pss);
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_established(wsi, pss);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_writeable(pss);
+    case LWS_CALLBACK_RECEIVE:
+        if (pss->ws.open && pss->ws.ep->handler.message_cb)
+            pss->ws.ep->handler.message_cb(pss->ws.ep->handler.ctx, &pss->ws, in, len);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        ws_closed(pss);
+        return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (pss) {

@@ -109,7 +109,7 @@ config2() {
     config "$1" l2 "$RISK" '{"health_every_ms": 300, "feed_stale_ms": 1000,
       "ramp": {"steps": [{"day": 0, "share": 0.1}, {"day": 0.00002, "share": 0.5}]}}'
     sed -i "s/{\"builtin\": \"quote_maker\"}/{\"builtin\": \"quote_maker\", \"params\": {\"max_orders\": $2}}/" "$1"
-    sed -i 's/"log": {"level": "info"},/"log": {"level": "info"}, "metrics": {"listen": "127.0.0.1:0"},/' "$1"
+    sed -i 's/"log": {"level": "info"},/"log": {"level": "info"}, "metrics": {"listen": "127.0.0.1:0"}, "dashboard": {},/' "$1"
 }
 # scrape: the session's /metrics into $WORK/metrics.txt
 scrape() {
@@ -141,6 +141,12 @@ for want in 'noderr_module_up{module="feed"} 1' 'noderr_module_up{module="strate
     "noderr_pipeline_stage{strategy=\"quote_maker\",version=\"$ID_vb\",stage=\"production\"} 1"; do
     grep -qF "$want" "$WORK/metrics.txt" || fail "metrics lack $want: $(grep noderr_ramp "$WORK/metrics.txt")"
 done
+# the dashboard (on the metrics port) carries the launch: modules, ramps, versions
+curl -sS "${url_base:=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"].rsplit("/", 1)[0])' "$S")}/api/snapshot" \
+    >"$WORK/snapshot.json" || fail "no dashboard snapshot"
+pycheck "$WORK/snapshot.json" "L = d['data']['launch']
+assert [m['name'] for m in L['modules']][:3] == ['host', 'store', 'feed'], L
+assert L['capital']['strategies'][0]['version'] == '$ID_vb', L['capital']"
 if command -v promtool >/dev/null; then
     promtool check metrics <"$WORK/metrics.txt" || fail "promtool check metrics failed"
 fi

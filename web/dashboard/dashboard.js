@@ -164,7 +164,17 @@
     var p = doc.pipeline || (dash && dash.pipeline);
     var controlRows = renderStrategies(doc, dash);
     var html = table(["strategy", "state", ""], controlRows, "no strategies");
-    if (!p || !p.versions) {
+    var cap = doc.launch && doc.launch.capital;
+    if ((!p || !p.versions) && cap && cap.strategies) {
+      /* A launch: each slot's version, its ramp and weight (docs/launcher.md). */
+      html += table(["strategy", "version", "ramp", "weight", "ramp state"],
+                    cap.strategies.map(function (s) {
+        return [td(s.strategy), td(s.version), heat(s.ramp_share), td(s.weight, "num"),
+                td(s.ramp_paused ? "paused" : "climbing")];
+      }), "no strategies") +
+        '<p class="note" id="pipeline-launch">Rollbacks so far: ' + esc(String(cap.rollbacks)) +
+        " (automatic, by the launcher's guards).</p>";
+    } else if (!p || !p.versions) {
       html += '<p class="empty" id="pipeline-empty">No deployment pipeline in this session: ' +
               "promote and roll back are not available yet.</p>";
     } else {
@@ -191,8 +201,9 @@
       return [td(a.at), td(a.rule), td(a.detail)];
     }), "") : '<p class="empty">no compliance alerts</p>';
     var f = doc.feed || {}, rows = [[td("market feed"), td(f.state), td(f.age_ms == null ? null : f.age_ms + " ms")]];
-    ((doc.health && doc.health.modules) || []).forEach(function (m) {
-      rows.push([td(m.name), td(m.state), td(m.detail)]);
+    /* A launch's supervised modules (docs/launcher.md "The integrator"). */
+    ((doc.health && doc.health.modules) || (doc.launch && doc.launch.modules) || []).forEach(function (m) {
+      rows.push([td(m.name), td(m.state), td(m.detail || m.check || m.reason)]);
     });
     $("health").innerHTML = table(["module", "state", "detail"], rows, "");
     var lat = (dash && dash.latency) || doc.latency || {};

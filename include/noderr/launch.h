@@ -28,6 +28,8 @@ typedef struct nd_launch_config {
     int64_t store_write_warn_ns;  /* store_write_warn_ms: a slower commit warns (250) */
     int64_t reject_rate_warn_e4;  /* reject_rate_warn: rejected / submitted between two checks,
                                      with at least 10 submitted, warns (0.5) */
+    int64_t venue_rtt_warn_ns;    /* venue_rtt_warn_ms: a slower venue round trip warns (1000) */
+    int64_t recv_window_ms;       /* the venue's recvWindow: preflight.recv_window_ms (5000) */
     int64_t disk_free_mb_min;     /* under this on the state directory's file system warns */
     int64_t memory_free_mb_min;   /* MemAvailable under this warns */
     nd_sup_config_t sup;          /* restart_backoff_ms (100), restart_backoff_max_ms (30000) */
@@ -74,6 +76,11 @@ typedef struct nd_launch_sample {
     char halt_reason[64];
     int64_t orders_submitted, orders_rejected;
     int64_t venue_errors;       /* live: answers lost and requests refused for a full queue */
+    /* The venue probe (GET /api/v3/time on a worker thread, the last one finished): whether one
+     * finished, whether it reached the venue, the clock offset and the round trip. */
+    bool venue_measured, venue_reached;
+    int64_t venue_offset_us, venue_rtt_us;
+    char venue_err[160];
     int64_t disk_free_mb, memory_free_mb; /* -1: not measured */
 } nd_launch_sample_t;
 

@@ -119,6 +119,7 @@ static int launch_config(nd_live_config_t *cfg, nd_preflight_settings_t *set,
         return -1;
     }
     cfg->live = set->live;
+    lc->recv_window_ms = set->recv_window_ms;
     if (cfg->live && cfg->clock != ND_LIVE_CLOCK_LOCAL) {
         fprintf(stderr, "noderr launch: %s: clock: a live launch runs on the live clock "
                         "(\"local\")\n", path);

@@ -37,6 +37,12 @@ struct nd_launch {
     bool strategies_paused;
     nd__launch_capital_t capital;
     nd__launch_metrics_t metrics;
+    /* The venue probe: GET /api/v3/time on libuv's worker pool (never on the engine's thread),
+     * its last finished result read by the next health check. */
+    nd_binance_rest_t *probe_rest;
+    uv_work_t probe;
+    bool probe_busy;
+    nd_launch_sample_t probe_out, probe_last; /* only the venue_* fields are used */
 };
 
 nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t *out,
@@ -46,7 +52,8 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
     memset(out, 0, sizeof *out);
     nd_sup_config_default(&out->sup);
     int64_t health_ms = 10000, stale_ms = 5000, store_ms = 250, backoff_ms = 100;
-    int64_t backoff_max_ms = 30000;
+    int64_t backoff_max_ms = 30000, rtt_ms = 1000;
+    out->recv_window_ms = 5000;
     out->reject_rate_warn_e4 = 5000;
     out->disk_free_mb_min = 512;
     out->memory_free_mb_min = 256;
@@ -57,6 +64,7 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
         return nd_jcfg_bad(&c, NULL, "must be an object");
     static const char *const keys[] = {
         "health_every_ms", "feed_stale_ms", "store_write_warn_ms", "reject_rate_warn",
+        "venue_rtt_warn_ms",
         "disk_free_mb_min", "memory_free_mb_min", "restart_backoff_ms", "restart_backoff_max_ms",
         "pipeline", "ramp", "allocation", "rollback", "shutdown", NULL,
     };
@@ -64,6 +72,7 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
               (rc = nd_jcfg_int(&c, l, "health_every_ms", 100, 3600000, &health_ms)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "feed_stale_ms", 100, 3600000, &stale_ms)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "store_write_warn_ms", 1, 600000, &store_ms)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "venue_rtt_warn_ms", 1, 600000, &rtt_ms)) != ND_OK ||
               (rc = nd_jcfg_fraction(&c, l, "reject_rate_warn", 0.0001, 1, 4,
                                      &out->reject_rate_warn_e4)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "disk_free_mb_min", 0, INT64_MAX / 2,
@@ -92,6 +101,7 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
     out->health_every_ns = health_ms * NS_PER_MS;
     out->feed_stale_ns = stale_ms * NS_PER_MS;
     out->store_write_warn_ns = store_ms * NS_PER_MS;
+    out->venue_rtt_warn_ns = rtt_ms * NS_PER_MS;
     out->sup.backoff_min_ns = backoff_ms * NS_PER_MS;
     out->sup.backoff_max_ns = backoff_max_ms * NS_PER_MS;
     return ND_OK;
@@ -190,8 +200,41 @@ static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
     nd_binance_exec_stats_t vs;
     nd_live_session_venue_stats(l->session, &vs);
     s->venue_errors = (int64_t)(vs.unknown + vs.queue_full);
+    s->venue_measured = l->probe_last.venue_measured;
+    s->venue_reached = l->probe_last.venue_reached;
+    s->venue_offset_us = l->probe_last.venue_offset_us;
+    s->venue_rtt_us = l->probe_last.venue_rtt_us;
+    snprintf(s->venue_err, sizeof s->venue_err, "%s", l->probe_last.venue_err);
     s->disk_free_mb = nd_launch_disk_free_mb(l->cfg->state_dir);
     s->memory_free_mb = nd_launch_memory_free_mb();
+}
+
+static void probe_work(uv_work_t *w)
+{
+    nd_launch_t *l = w->data;
+    nd_launch_sample_t *p = &l->probe_out;
+    p->venue_err[0] = '\0';
+    p->venue_reached = nd__launch_venue_clock(l->probe_rest, l->clock, 3, &p->venue_offset_us,
+                                              &p->venue_rtt_us, p->venue_err,
+                                              sizeof p->venue_err) == ND_OK;
+    p->venue_measured = true;
+}
+
+static void probe_done(uv_work_t *w, int status)
+{
+    nd_launch_t *l = w->data;
+    l->probe_busy = false;
+    if (status == 0)
+        l->probe_last = l->probe_out;
+}
+
+static void probe_start(nd_launch_t *l)
+{
+    if (!l->probe_rest || l->probe_busy)
+        return;
+    l->probe.data = l;
+    if (uv_queue_work(nd_live_session_loop(l->session), &l->probe, probe_work, probe_done) == 0)
+        l->probe_busy = true;
 }
 
 static void on_health(uv_timer_t *t)
@@ -204,6 +247,7 @@ static void on_health(uv_timer_t *t)
         nd_sup_report(&l->sup, m, l->last[m].health, l->last[m].reason, s.now_ns);
     nd__launch_capital_tick(&l->capital, s.now_ns, nd_sup_healthy(&l->sup));
     nd__launch_metrics_sync(&l->metrics);
+    probe_start(l); /* its answer is judged at the next check */
     l->prev = s;
     l->have_prev = true;
     l->last_check_ns = s.now_ns;
@@ -313,6 +357,12 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
         return rc;
     }
     nd_live_session_set_shutdown(l->session, &lc->shutdown);
+    nd_binance_rest_config_t probe_cfg = {.base_url = cfg->rest_url,
+                                          .recv_window_ms = lc->recv_window_ms,
+                                          .timeout_ms = 2000};
+    char why[160];
+    if (nd_binance_rest_create(&probe_cfg, clock, &l->probe_rest, why, sizeof why) != ND_OK)
+        ND_LOG(ND_LOG_WARN, "event=venue_probe_off why=\"%s\"", why);
     rc = nd__launch_capital_open(&l->capital, &l->lc, cfg, l->session, nd_clock_now_ns(clock), err,
                                  err_len);
     if (rc == ND_OK)
@@ -321,6 +371,7 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     if (rc != ND_OK) {
         nd__launch_capital_close(&l->capital);
         nd_live_session_close(l->session, NULL, 0);
+        nd_binance_rest_destroy(l->probe_rest);
         nd_free(l);
         return rc;
     }
@@ -375,7 +426,9 @@ nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len)
     }
     nd_live_session_status_extra(l->session, NULL, NULL, NULL);
     nd__launch_capital_close(&l->capital);
-    nd_err_t rc = nd_live_session_close(l->session, err, err_len);
+    nd_err_t rc = nd_live_session_close(l->session, err, err_len); /* runs the loop dry: a probe
+                                                                       in flight finishes */
+    nd_binance_rest_destroy(l->probe_rest);
     nd_free(l);
     return rc;
 }

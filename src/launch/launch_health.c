@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -66,6 +67,52 @@ int64_t nd_launch_memory_free_mb(void)
     return pages > 0 && size > 0 ? (int64_t)pages * size / (1024 * 1024) : 0;
 }
 
+/* One GET /api/v3/time: the venue's time minus the midpoint of the local send and receive
+ * times, and the round trip. */
+static nd_err_t time_sample(nd_binance_rest_t *rest, const nd_clock_t *clock, int64_t *offset_us,
+                            int64_t *rtt_us, char *why, size_t why_len)
+{
+    nd_binance_rest_result_t res = {0};
+    int64_t t0 = nd_clock_now_ns(clock);
+    nd_err_t rc = nd_binance_rest_call(rest, "GET", "/api/v3/time", "", false, &res, why, why_len);
+    int64_t t1 = nd_clock_now_ns(clock);
+    json_t *doc = rc == ND_OK && res.http_status == 200 && res.body
+                      ? json_loadb(res.body, res.body_len, 0, NULL)
+                      : NULL;
+    json_t *st = json_object_get(doc, "serverTime");
+    if (rc == ND_OK && !json_is_integer(st)) {
+        nd_err_put(why, why_len, "GET /api/v3/time: HTTP %ld, no serverTime", res.http_status);
+        rc = ND_EPARSE;
+    }
+    if (rc == ND_OK) {
+        int64_t mid_us = (t0 / 2 + t1 / 2) / ND_NS_PER_US;
+        *offset_us = (int64_t)json_integer_value(st) * 1000 - mid_us;
+        *rtt_us = (t1 - t0) / ND_NS_PER_US;
+    }
+    json_decref(doc);
+    nd_binance_rest_result_free(&res);
+    return rc;
+}
+
+nd_err_t nd__launch_venue_clock(nd_binance_rest_t *rest, const nd_clock_t *clock, int samples,
+                                int64_t *offset_us, int64_t *rtt_us, char *why, size_t why_len)
+{
+    int64_t best_offset = 0, best_rtt = INT64_MAX;
+    for (int k = 0; k < samples; k++) {
+        int64_t offset, rtt;
+        nd_err_t rc = time_sample(rest, clock, &offset, &rtt, why, why_len);
+        if (rc != ND_OK)
+            return rc;
+        if (rtt < best_rtt) { /* the sample with the shortest round trip is the tightest */
+            best_rtt = rtt;
+            best_offset = offset;
+        }
+    }
+    *offset_us = best_offset;
+    *rtt_us = best_rtt;
+    return ND_OK;
+}
+
 static void verdict(nd_launch_verdict_t *v, nd_sup_health_t h, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -120,18 +167,37 @@ static void judge_feed(const nd_launch_config_t *cfg, const nd_launch_sample_t *
         verdict(v, ND_SUP_HEALTH_OK, "last market event %lld ms ago", age_ms);
 }
 
-static void judge_orders(const nd_launch_config_t *cfg, const nd_launch_sample_t *prev,
-                         const nd_launch_sample_t *s, nd_launch_verdict_t *venue,
-                         nd_launch_verdict_t *strategies)
+/* The venue: reachable, its clock within half the recvWindow of ours (worst case: the offset
+ * plus half the round trip), its round trip under venue_rtt_warn; live, no request lost since
+ * the last check. A paper session only warns: its orders never reach the venue. */
+static void judge_venue(const nd_launch_config_t *cfg, const nd_launch_sample_t *prev,
+                        const nd_launch_sample_t *s, nd_launch_verdict_t *v)
 {
+    nd_sup_health_t bad = s->live ? ND_SUP_HEALTH_FAIL : ND_SUP_HEALTH_WARN;
     int64_t errors = prev ? s->venue_errors - prev->venue_errors : s->venue_errors;
-    if (!s->live)
-        verdict(venue, ND_SUP_HEALTH_OK, "simulated venue");
-    else if (errors > 0)
-        verdict(venue, ND_SUP_HEALTH_WARN, "%lld requests lost or refused since the last check",
+    int64_t worst_us = llabs(s->venue_offset_us) + s->venue_rtt_us / 2;
+    if (s->venue_measured && !s->venue_reached)
+        verdict(v, bad, "unreachable: %s", s->venue_err);
+    else if (s->venue_measured && worst_us >= cfg->recv_window_ms * 1000 / 2)
+        verdict(v, bad, "clock offset %+lld us +- %lld us: past half the recvWindow (%lld ms)",
+                (long long)s->venue_offset_us, (long long)(s->venue_rtt_us / 2),
+                (long long)cfg->recv_window_ms);
+    else if (s->venue_measured && s->venue_rtt_us * 1000 > cfg->venue_rtt_warn_ns)
+        verdict(v, ND_SUP_HEALTH_WARN, "round trip %lld ms", (long long)(s->venue_rtt_us / 1000));
+    else if (s->live && errors > 0)
+        verdict(v, ND_SUP_HEALTH_WARN, "%lld requests lost or refused since the last check",
                 (long long)errors);
+    else if (s->venue_measured)
+        verdict(v, ND_SUP_HEALTH_OK, "%sclock offset %+lld us, round trip %lld us",
+                s->live ? "" : "simulated orders; ", (long long)s->venue_offset_us,
+                (long long)s->venue_rtt_us);
     else
-        verdict(venue, ND_SUP_HEALTH_OK, "no request lost since the last check");
+        verdict(v, ND_SUP_HEALTH_OK, "%s", s->live ? "not probed yet" : "simulated venue");
+}
+
+static void judge_orders(const nd_launch_config_t *cfg, const nd_launch_sample_t *prev,
+                         const nd_launch_sample_t *s, nd_launch_verdict_t *strategies)
+{
     int64_t sub = s->orders_submitted - (prev ? prev->orders_submitted : 0);
     int64_t rej = s->orders_rejected - (prev ? prev->orders_rejected : 0);
     if (sub >= 10 && rej * 10000 > cfg->reject_rate_warn_e4 * sub)
@@ -150,7 +216,8 @@ void nd_launch_health_judge(const nd_launch_config_t *cfg, const nd_launch_sampl
     judge_host(cfg, s, &out[ND_LAUNCH_HOST]);
     judge_store(cfg, s, &out[ND_LAUNCH_STORE]);
     judge_feed(cfg, s, &out[ND_LAUNCH_FEED]);
-    judge_orders(cfg, prev, s, &out[ND_LAUNCH_VENUE], &out[ND_LAUNCH_STRATEGIES]);
+    judge_venue(cfg, prev, s, &out[ND_LAUNCH_VENUE]);
+    judge_orders(cfg, prev, s, &out[ND_LAUNCH_STRATEGIES]);
     if (s->halted)
         verdict(&out[ND_LAUNCH_RISK], ND_SUP_HEALTH_WARN, "halted: %s",
                 s->kill_switch ? "kill switch" : s->halt_reason);

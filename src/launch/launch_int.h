@@ -114,6 +114,13 @@ nd_err_t nd__launch_metrics_open(nd__launch_metrics_t *m, nd_prom_t *prom, const
  * label; the old version's are zeroed. On the loop's thread, outside a scrape. */
 void nd__launch_metrics_sync(nd__launch_metrics_t *m);
 
+/* launch_health.c: the venue's clock against ours, best of `samples` GET /api/v3/time (the one
+ * with the shortest round trip): offset = venue time - the midpoint of send and receive, known
+ * to +- rtt/2. The REST errors with why. Shared by preflight's clock_offset and the launch's
+ * health check (which runs it on a worker thread). */
+nd_err_t nd__launch_venue_clock(nd_binance_rest_t *rest, const nd_clock_t *clock, int samples,
+                                int64_t *offset_us, int64_t *rtt_us, char *why, size_t why_len);
+
 /* launch_health.c: the nearest existing directory holding path (a file or a directory that
  * may not exist yet): the file system it will live on. */
 void nd__launch_existing_dir(const char *path, char *dir, size_t cap);

@@ -61,51 +61,17 @@ void nd__pf_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
     nd_binance_rest_result_free(&res);
 }
 
-/* One GET /api/v3/time: the venue's time minus the midpoint of the local send and receive
- * times, and the round trip. */
-static nd_err_t time_sample(nd__pf_t *pf, int64_t *offset_us, int64_t *rtt_us, char *why,
-                            size_t why_len)
-{
-    nd_binance_rest_result_t res = {0};
-    int64_t t0 = nd_clock_now_ns(pf->env->clock);
-    nd_err_t rc = nd_binance_rest_call(pf->rest, "GET", "/api/v3/time", "", false, &res, why,
-                                       why_len);
-    int64_t t1 = nd_clock_now_ns(pf->env->clock);
-    json_t *doc = rc == ND_OK && res.http_status == 200 && res.body
-                      ? json_loadb(res.body, res.body_len, 0, NULL)
-                      : NULL;
-    json_t *st = json_object_get(doc, "serverTime");
-    if (rc == ND_OK && !json_is_integer(st)) {
-        nd_err_put(why, why_len, "GET /api/v3/time: HTTP %ld, no serverTime", res.http_status);
-        rc = ND_EPARSE;
-    }
-    if (rc == ND_OK) {
-        int64_t mid_us = (t0 / 2 + t1 / 2) / ND_NS_PER_US;
-        *offset_us = (int64_t)json_integer_value(st) * 1000 - mid_us;
-        *rtt_us = (t1 - t0) / ND_NS_PER_US;
-    }
-    json_decref(doc);
-    nd_binance_rest_result_free(&res);
-    return rc;
-}
-
 void nd__pf_clock_offset(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
-    int64_t best_offset = 0, best_rtt = INT64_MAX;
+    int64_t best_offset = 0, best_rtt = 0;
     char why[256] = "";
-    for (int k = 0; k < CLOCK_SAMPLES; k++) {
-        int64_t offset, rtt;
-        nd_err_t rc = time_sample(pf, &offset, &rtt, why, sizeof why);
-        if (rc != ND_OK) {
-            nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "%s", why[0] ? why : nd_strerror(rc));
-            return;
-        }
-        if (rtt < best_rtt) { /* the sample with the shortest round trip is the tightest */
-            best_rtt = rtt;
-            best_offset = offset;
-        }
+    nd_err_t rc = nd__launch_venue_clock(pf->rest, pf->env->clock, CLOCK_SAMPLES, &best_offset,
+                                         &best_rtt, why, sizeof why);
+    if (rc != ND_OK) {
+        nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "%s", why[0] ? why : nd_strerror(rc));
+        return;
     }
     /* The venue's clock was read somewhere within the round trip: the offset is known to
      * +- rtt/2, and the worst case must stay under half the receive window. */

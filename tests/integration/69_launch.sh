@@ -65,6 +65,8 @@ assert [m["name"] for m in L["modules"]] == ["host", "store", "feed", "venue", "
 assert all(m["state"] == "up" for m in L["modules"]), L
 assert L["first_order_ms"] < 5000, L["first_order_ms"]
 assert L["strategies_paused"] is False, L'
+# the venue probe (GET /api/v3/time on a worker thread) is judged at the check after it
+wait_json "$S" '"clock offset" in d["launch"]["modules"][3].get("check", "")'
 expect_rc 0 "$NODERR" status --state-dir "$WORK/state-l1" --json
 pycheck "$OUT" 'assert d["running"] and d["launch"]["modules"][2]["name"] == "feed", d'
 

@@ -117,3 +117,33 @@ Test(launch, rates_are_over_the_interval)
     nd_launch_health_judge(&cfg, &prev, &s, v);
     cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_WARN);
 }
+
+Test(launch, venue_probe_offset_round_trip_and_reach)
+{
+    nd_launch_verdict_t v[ND_LAUNCH_MODULE_COUNT];
+    nd_launch_sample_t s = healthy(10000 * MS);
+    s.venue_measured = s.venue_reached = true;
+    s.venue_offset_us = -1200;
+    s.venue_rtt_us = 800;
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_OK, "%s", v[ND_LAUNCH_VENUE].reason);
+    cr_assert(strstr(v[ND_LAUNCH_VENUE].reason, "-1200 us"), "%s", v[ND_LAUNCH_VENUE].reason);
+    s.venue_offset_us = 2300000; /* + 0.4 ms of round trip: past 2.5 s, half of 5 s */
+    s.venue_rtt_us = 400000;
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_WARN, "paper only warns");
+    s.live = true;
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_FAIL, "live: orders would be refused");
+    cr_assert(strstr(v[ND_LAUNCH_VENUE].reason, "recvWindow"), "%s", v[ND_LAUNCH_VENUE].reason);
+    s.venue_offset_us = 0;
+    s.venue_rtt_us = 1500000;
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_WARN, "slow: %s",
+                 v[ND_LAUNCH_VENUE].reason);
+    s.venue_reached = false;
+    snprintf(s.venue_err, sizeof s.venue_err, "connection refused");
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_FAIL);
+    cr_assert_str_eq(v[ND_LAUNCH_VENUE].reason, "unreachable: connection refused");
+}

@@ -100,8 +100,10 @@ grep -qE "event=module_state module=feed from=(up|degraded) to=failed" "$WORK/l1
     fail "the feed failure was not logged"
 expect_rc 0 "$NODERR" audit verify --db "$WORK/l1.db"
 expect_rc 0 "$NODERR" audit export --db "$WORK/l1.db" --format json
+# ... and the ramp's pause while health failed (the escaped note: event\":\"pause)
 for want in '"launch_start"' '"module_state"' 'feed (up|degraded)->failed' \
-    '"strategies_paused"' '"strategies_resumed"' 'feed (failed|starting)->up'; do
+    '"strategies_paused"' '"strategies_resumed"' 'feed (failed|starting)->up' \
+    '"ramp"' 'event.{1,8}pause'; do
     grep -qE "$want" "$OUT" || fail "audit export lacks $want"
 done
 

@@ -493,11 +493,13 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
                                  size_t err_len);
 /* Starts the worker thread. */
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x);
-/* The engine's fill of one venue trade (exact price, quantity and quote quantity; a buy's
- * commission, paid in base, valued at the fill price): what poll reports, and what a restart
- * books from the journal. */
-void nd_binance_exec_fill_of(const nd_recon_trade_t *trade, uint64_t client_id,
-                             uint32_t strategy_index, uint32_t instrument_id,
+/* The engine's fill of one venue trade (exact price, quantity and quote quantity) with its
+ * commission as paid: in assets->base (a buy's, unless fees are paid in BNB) as fee_qty, the
+ * quantity the account did not receive; in assets->quote as the cash fee; in a third asset not
+ * at all (that balance is outside the instrument's account; reconciliation follows it). What
+ * poll reports, and what a restart books from the journal. */
+void nd_binance_exec_fill_of(const nd_recon_trade_t *trade, const nd_recon_instrument_t *assets,
+                             uint64_t client_id, uint32_t strategy_index, uint32_t instrument_id,
                              nd_fill_t *out /* OUT */);
 /* The engine's view of the adapter: ops and facts (name "binance"). */
 nd_exec_venue_t nd_binance_exec_venue(nd_binance_exec_t *x);

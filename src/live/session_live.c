@@ -179,7 +179,7 @@ nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_
                  strategy != ND_STRATEGY_RISK))
                 continue; /* not one of this session's strategies' orders */
             nd_fill_t f;
-            nd_binance_exec_fill_of(tr, client_id, strategy, k, &f);
+            nd_binance_exec_fill_of(tr, &leg->assets, client_id, strategy, k, &f);
             nd_err_t rc = nd_portfolio_apply_fill(p, &f);
             if (rc != ND_OK) {
                 nd_err_put(err, err_len, "%s: the journal's fill of trade %lld does not book: %s",

@@ -4,9 +4,9 @@
 # replays the journal, reconciles with the venue and cancels what the dead run left open, and its
 # position equals the venue's executions; SIGTERM leaves nothing open at the venue; the secret
 # is never printed. Asked of the venue itself (signed REST with `noderr sign`), not the session.
-# exchange-sim runs without commission here: Binance takes a buy's commission in the base asset,
-# which the engine books as a cash fee (docs/live.md, "Not built yet"), so with a commission the
-# engine's position would exceed the venue's balance by it.
+# exchange-sim charges 10 bps as Binance does (a buy's commission in the base asset, a sell's in
+# the quote): the session's position is the venue's BTC balance, its executions less the base
+# commissions.
 # Called as: 68_live_session.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "curl missing: skipped"; exit 77; }
@@ -15,7 +15,7 @@ KEY="live-test-key"
 SECRET="live-test-secret-$$"
 export NODERR_XSIM_API_KEY="$KEY" NODERR_XSIM_API_SECRET="$SECRET"
 export NODERR_BINANCE_API_KEY="$KEY" NODERR_BINANCE_API_SECRET="$SECRET"
-start_server xsim "$NODERR" exchange-sim --tick-ms 20 --seed 9 --fee-bps 0 \
+start_server xsim "$NODERR" exchange-sim --tick-ms 20 --seed 9 --fee-bps 10 \
     --balance USDT=10000,BTC=0
 BASE="http://127.0.0.1:$PORT"
 
@@ -32,7 +32,7 @@ cat >"$WORK/live.json" <<EOF
 {"name": "lt", "state_dir": "$WORK/state",
  "venue": {"name": "binance", "rest_url": "$BASE", "ws_url": "ws://${BASE#http://}"},
  "symbol": "BTC/USDT",
- "strategies": [{"lua": "$DATA/trade_through.lua", "params": {"gap": 2000000, "qty": 50000}}],
+ "strategies": [{"lua": "$DATA/trade_through.lua", "params": {"gap": 2000000, "qty": 50000, "lot": 1000}}],
  "capital": {"cash": "5000"}, "log": {"level": "info"}}
 EOF
 
@@ -75,15 +75,23 @@ venue /api/v3/openOrders symbol=BTCUSDT
 pycheck "$OUT" 'assert d == [], d'
 venue /api/v3/myTrades symbol=BTCUSDT
 cp "$OUT" "$WORK/trades.json"
-python3 - "$WORK/trades.json" "$WORK/state/status.json" <<'EOF' || fail "position differs"
+venue /api/v3/account ""
+cp "$OUT" "$WORK/account.json"
+python3 - "$WORK/trades.json" "$WORK/account.json" "$WORK/state/status.json" <<'EOF' ||
 import json, sys
 from decimal import Decimal
 trades = json.load(open(sys.argv[1]))
-status = json.load(open(sys.argv[2]))
-net = sum(Decimal(t["qty"]) * (1 if t["isBuyer"] else -1) for t in trades)
+account = json.load(open(sys.argv[2]))
+status = json.load(open(sys.argv[3]))
+base_fees = sum(Decimal(t["commission"]) for t in trades if t["commissionAsset"] == "BTC")
+net = sum(Decimal(t["qty"]) * (1 if t["isBuyer"] else -1) for t in trades) - base_fees
+btc = [b for b in account["balances"] if b["asset"] == "BTC"][0]
+balance = Decimal(btc["free"]) + Decimal(btc["locked"])
 held = Decimal(status["positions"][0]["qty"])
-print("venue net", net, "session position", held, "trades", len(trades),
-      "restored fills", status["fills_restored_at_start"])
-assert held == net, (held, net)
+print("venue net", net, "base fees", base_fees, "venue BTC", balance, "session position", held,
+      "trades", len(trades), "restored fills", status["fills_restored_at_start"])
+assert base_fees > 0, "no commission in base: the check would prove nothing"
+assert held == net == balance, (held, net, balance)
 EOF
+    fail "position differs"
 echo "ok"

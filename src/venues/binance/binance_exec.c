@@ -182,6 +182,12 @@ static bool parse_trade(const char *text, const nd_jtok_t *tok, uint32_t obj, ui
     t->side = tok[buyer].type == ND_J_TRUE ? ND_SIDE_BUY : ND_SIDE_SELL;
     t->maker = tok[maker].type == ND_J_TRUE;
     t->ts_ns = ms * ND_NS_PER_MS;
+    /* commissionAsset: the asset received unless fees are paid in BNB (absent: received). */
+    uint32_t asset = nd_json_get(text, tok, obj, "commissionAsset");
+    if (asset && (tok[asset].type != ND_J_STRING ||
+                  nd_json_string(text, &tok[asset], t->commission_asset,
+                                 sizeof t->commission_asset, NULL) != ND_OK))
+        return false;
     return int_field(text, tok, obj, "id", &t->trade_id) && t->trade_id > 0 &&
            int_field(text, tok, obj, "orderId", &t->venue_order_id) &&
            dec_field(text, tok, obj, "price", &t->px) && dec_field(text, tok, obj, "qty", &t->qty) &&
@@ -461,13 +467,16 @@ static void book_trade(nd_binance_exec_t *x, const nd_recon_trade_t *vt, int64_t
     u->client_id = client_id;
     u->venue_id = (uint64_t)vt->venue_order_id;
     u->ts_ns = now_ns;
-    nd_binance_exec_fill_of(vt, client_id, strategy, x->cfg.instrument_id, &u->fill);
+    nd_binance_exec_fill_of(vt, &x->cfg.assets, client_id, strategy, x->cfg.instrument_id,
+                            &u->fill);
     x->stats.fills++;
 }
 
-void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, uint64_t client_id, uint32_t strategy,
-                             uint32_t instrument_id, nd_fill_t *f)
+void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, const nd_recon_instrument_t *assets,
+                             uint64_t client_id, uint32_t strategy, uint32_t instrument_id,
+                             nd_fill_t *f)
 {
+    ND_ASSERT(vt != NULL && assets != NULL);
     memset(f, 0, sizeof *f);
     f->client_id = client_id;
     f->venue_id = (uint64_t)vt->venue_order_id;
@@ -479,11 +488,16 @@ void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, uint64_t client_id, uin
     f->qty = vt->qty;
     f->notional = vt->quote_qty;
     f->ts_ns = vt->ts_ns;
-    /* A buy pays its commission in base: its cash value at the fill price. */
-    f->fee = vt->commission;
-    if (vt->side == ND_SIDE_BUY &&
-        nd_fixed_mul_div(vt->commission, vt->px, 100000000, ND_ROUND_HALF_EVEN, &f->fee) != ND_OK)
-        f->fee = 0;
+    /* The commission as the account pays it: in base (a buy's, by default) it comes off the
+     * quantity received, in quote it is cash, in a third asset (BNB) it is outside this
+     * instrument's account and not booked here. "" is the asset received. */
+    const char *asset = vt->commission_asset;
+    if (asset[0] == '\0')
+        asset = vt->side == ND_SIDE_BUY ? assets->base : assets->quote;
+    if (strcmp(asset, assets->base) == 0)
+        f->fee_qty = vt->commission;
+    else if (strcmp(asset, assets->quote) == 0)
+        f->fee = vt->commission;
 }
 
 static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)

@@ -473,13 +473,17 @@ typedef struct nd_binance_exec_stats {
     uint64_t accepted, rejected, fills, cancelled, expired, cancel_rejected;
     uint64_t unknown;             /* answers lost (transport error, 5xx): resolved by query */
     uint64_t queue_full;          /* orders refused for a full queue */
+    uint64_t waited;              /* recover: unanswered intents the venue did not know, whose
+                                     recvWindow was waited out */
 } nd_binance_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
 nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config,
                                 nd_binance_exec_t **out /* OUT */, char *err, size_t err_len);
-/* Reconciles the journal's view with the venue (blocking REST; before start): waits until
- * every unanswered intent is past its recvWindow, fetches openOrders, queries each order the
+/* Reconciles the journal's view with the venue (blocking REST; before start): queries every
+ * unanswered intent still inside its recvWindow by client order id and waits until those the
+ * venue does not know are past it (an intent the venue has, or one older than its recvWindow,
+ * costs no wait), fetches openOrders, queries each order the
  * journal has as sent or open and the venue has not open, myTrades after the last trade id,
  * and the account; on a journal without balances first records the venue's as the opening
  * ones (and the last trade id as the watermark). Each difference is journaled (a RECON record)

@@ -30,6 +30,16 @@ typedef struct fixture {
     char path[128];
 } fixture_t;
 
+/* Counts the adapter's "sent" hook: an answer received on the worker, not yet polled. */
+static volatile int sent_count;
+
+static void count_sent(void *ctx, const char *point)
+{
+    (void)ctx;
+    if (strcmp(point, "sent") == 0)
+        sent_count++;
+}
+
 static void *serve(void *arg)
 {
     nd_xsim_server_run(arg);
@@ -78,7 +88,8 @@ static void start(fixture_t *f, uint32_t queue_max, bool run_worker)
                                      .clock = clock, .symbol = "BTCUSDT", .assets = assets,
                                      .tag = "t", .run = 1, .recv_window_ms = 1000,
                                      .queue_max = queue_max,
-                                     .poll_interval_ns = 10 * ND_NS_PER_MS};
+                                     .poll_interval_ns = 10 * ND_NS_PER_MS,
+                                     .hook_cb = count_sent};
     cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
     nd_recon_policy_t policy;
     nd_recon_policy_default(&policy);
@@ -297,5 +308,63 @@ Test(binance_exec, a_long_session_compacts_the_local_view_and_keeps_tracking, .t
     nd_binance_exec_stats_t st;
     nd_binance_exec_stats(f.exec, &st);
     cr_assert_eq(st.rejected, total - 1);
+    stop(&f);
+}
+
+/* A restart over the journal as it is: a fresh local view, an adapter of run 2, recover; the
+ * milliseconds recover took. */
+static int64_t restart(fixture_t *f, nd_binance_exec_stats_t *st)
+{
+    char err[256] = "";
+    nd_binance_exec_destroy(f->exec);
+    nd_journal_close(f->journal);
+    memset(f->local, 0, sizeof *f->local);
+    cr_assert_eq(nd_journal_open(f->path, fold, f->local, &f->journal, err, sizeof err), ND_OK);
+    nd_binance_exec_config_t ecfg = {.rest = f->rest, .journal = f->journal, .local = f->local,
+                                     .clock = nd_clock_os(), .symbol = "BTCUSDT",
+                                     .assets = assets, .tag = "t", .run = 2,
+                                     .recv_window_ms = 1000};
+    cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
+    nd_recon_policy_t policy;
+    nd_recon_policy_default(&policy);
+    size_t n;
+    bool halt;
+    int64_t t0 = nd_clock_now_ns(nd_clock_os());
+    cr_assert_eq(nd_binance_exec_recover(f->exec, &policy, false, NULL, 0, &n, &halt, err,
+                                         sizeof err), ND_OK, "%s", err);
+    int64_t ms = (nd_clock_now_ns(nd_clock_os()) - t0) / ND_NS_PER_MS;
+    nd_binance_exec_stats(f->exec, st);
+    return ms;
+}
+
+Test(binance_exec, a_restart_waits_only_for_intents_the_venue_does_not_know, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    sent_count = 0; /* start's own reconciliation ran requests too */
+    /* An order that reached the venue, its answer never polled: the journal has the intent
+     * alone, as after kill -9 between the send and the answer. */
+    nd_order_t o = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    for (int i = 0; i < 3000 && sent_count < 1; i++)
+        usleep(1000);
+    cr_assert_eq(sent_count, 1);
+    nd_binance_exec_stats_t st;
+    int64_t ms = restart(&f, &st);
+    /* recvWindow is 1000 ms: the old rule waited it out (1.1 s) for every unanswered intent. */
+    cr_assert_lt(ms, 600, "recover took %lld ms for an intent the venue has", (long long)ms);
+    cr_assert_eq(st.waited, 0);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-1-0-1")->status, ND_RECON_OPEN);
+    /* An intent journaled just now that never left: the venue does not know it, and it might
+     * still arrive until its recvWindow is over: that one is waited out, then dropped. */
+    nd_journal_rec_t rec = {.kind = ND_JOURNAL_NEW, .ts_ns = nd_clock_now_ns(nd_clock_os()),
+                            .order = {.clid = "ndt-2-0-1", .side = ND_SIDE_BUY,
+                                      .type = ND_ORDER_LIMIT, .px = 20000 * E8, .qty = 100000}};
+    char err[256];
+    cr_assert_eq(nd_journal_append(f.journal, &rec, err, sizeof err), ND_OK);
+    ms = restart(&f, &st);
+    cr_assert_geq(ms, 1000, "recover took %lld ms: it must outwait the recvWindow", (long long)ms);
+    cr_assert_eq(st.waited, 1);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-1")->status, ND_RECON_DROPPED);
     stop(&f);
 }

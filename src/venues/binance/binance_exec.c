@@ -1099,20 +1099,33 @@ static nd_err_t fetch_view(nd_binance_exec_t *x, view_buf_t *vb, nd_recon_venue_
     return ND_EIO;
 }
 
-/* Waits until every unanswered intent is past its recvWindow: one still in flight when the
- * process died is then refused by the venue if it arrives, and a query answers for good. */
+/* Bounds the wait for unanswered intents by what the venue says. An intent journaled with no
+ * answer (the process died, or the answer was lost) is asked for by client order id right
+ * away: an order the venue has is settled (reconciliation takes its state), and only an
+ * intent the venue does not know yet, or could not be asked about, might still arrive: for
+ * those alone this waits until past their recvWindow (the venue refuses a request that
+ * arrives later), so a restart after answered or found intents does not wait at all. */
 static void wait_unanswered(nd_binance_exec_t *x)
 {
-    int64_t until = 0;
+    int64_t until = 0, now = nd_clock_now_ns(x->cfg.clock);
     const nd_recon_local_t *l = x->cfg.local;
     for (uint32_t i = 0; i < l->order_count; i++) {
         int64_t d = l->orders[i].intent_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
-        if (l->orders[i].status == ND_RECON_SENT && d > until)
-            until = d;
         x->st[i].deadline_ns = d;
+        if (l->orders[i].status != ND_RECON_SENT || d <= now || d <= until)
+            continue;
+        job_t j = {.kind = JOB_QUERY};
+        result_t r;
+        memcpy(j.clid, l->orders[i].clid, sizeof j.clid);
+        if (prepare_by_clid(x, "GET", j.clid, &j.req) == ND_OK) {
+            run_job(x, &j, &r);
+            if (r.answered && r.has_order)
+                continue; /* at the venue: reconciliation books its state */
+        }
+        until = d; /* not known there (yet): it may still arrive */
+        x->stats.waited++;
     }
-    for (int64_t now = nd_clock_now_ns(x->cfg.clock); now < until;
-         now = nd_clock_now_ns(x->cfg.clock))
+    for (now = nd_clock_now_ns(x->cfg.clock); now < until; now = nd_clock_now_ns(x->cfg.clock))
         usleep((useconds_t)((until - now) / 1000 + 1));
 }
 

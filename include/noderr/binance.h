@@ -475,6 +475,10 @@ typedef struct nd_binance_exec_stats {
     uint64_t queue_full;          /* orders refused for a full queue */
     uint64_t waited;              /* recover: unanswered intents the venue did not know, whose
                                      recvWindow was waited out */
+    uint64_t outages;             /* REST outages ended (requests unanswered, then a good sync) */
+    uint64_t reconciliations;     /* in the session: after an outage or nd_binance_exec_resync */
+    uint64_t recon_diffs;         /* differences those found (journaled and logged) */
+    uint64_t recon_halts;         /* of them resolved HALT (a balance differs): the caller halts */
 } nd_binance_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
@@ -497,6 +501,17 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
                                  size_t err_len);
 /* Starts the worker thread. */
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x);
+/* Asks for a reconciliation in the session at the next poll (the caller's thread; after
+ * start): call it when the market stream reconnects. The adapter asks for one itself when a
+ * REST outage ends (a request unanswered, then a sync that succeeds). Polling follows the
+ * local orders (trades after the last booked, queries of orders that left the open list), so
+ * fills and cancels made while disconnected are booked once by it; the reconciliation adds
+ * what polling does not see: open orders the journal does not know (ours are cancelled,
+ * others surfaced) and the balances against every trade booked (a difference resolves as the
+ * start's policy says; HALT is counted in stats.recon_halts for the caller to act on). The
+ * balances are read between two looks at myTrades, and the comparison waits for a sync in
+ * which no trade came between. */
+void nd_binance_exec_resync(nd_binance_exec_t *x);
 /* The engine's fill of one venue trade (exact price, quantity and quote quantity) with its
  * commission as paid: in assets->base (a buy's, unless fees are paid in BNB) as fee_qty, the
  * quantity the account did not receive; in assets->quote as the cash fee; in a third asset not

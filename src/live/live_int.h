@@ -60,6 +60,8 @@ struct nd_live_session {
     nd_live_leg_t legs[ND_VENUES_MAX];  /* live mode: one order venue per symbol */
     int64_t recon_diffs;            /* differences reconciliation resolved at start */
     int64_t restored_fills;         /* journal fills booked into the portfolio at start */
+    uint32_t resync_connects;       /* stream connections the order venues were resynced for */
+    uint64_t recon_halts_seen;      /* reconciliation halts already acted on */
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for

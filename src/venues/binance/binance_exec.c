@@ -35,6 +35,8 @@ typedef struct job {
     char clid[ND_CLID_SIZE];
     nd_binance_request_t req;  /* NEW, CANCEL, QUERY; SYNC: myTrades */
     nd_binance_request_t req2; /* SYNC: openOrders */
+    bool recon;                /* SYNC: also the account's balances, for a reconciliation */
+    int64_t from_id;           /* SYNC: myTrades fromId */
 } job_t;
 
 typedef struct result {
@@ -49,6 +51,8 @@ typedef struct result {
     bool has_order;
     nd_recon_order_t order;    /* NEW, CANCEL, QUERY: the venue's order */
     bool sync_ok;              /* SYNC: trades and open orders parsed into the adapter */
+    bool recon_ok;             /* SYNC with recon: balances read, and no trade since myTrades */
+    nd_recon_asset_t balances[2]; /* SYNC with recon: base, quote (free + locked) */
 } result_t;
 
 /* What the adapter tracks per local order (same index as local->orders). */
@@ -88,6 +92,10 @@ struct nd_binance_exec {
     nd_order_update_t updates[UPDATES_MAX];
     uint32_t update_head, update_count;
     nd_binance_exec_stats_t stats;
+    bool outage;               /* a request went unanswered since the last good sync */
+    bool recon_wanted;         /* reconcile on the next sync (after an outage or a resync) */
+    nd_recon_policy_t policy;  /* of the start's reconciliation, for those in the session */
+    nd_recon_order_t recon_open[OPEN_MAX]; /* a session reconciliation's venue view */
 };
 
 /* Brings the next status poll forward (fills to fetch), but never closer than half
@@ -251,6 +259,10 @@ static void run_request(nd_binance_exec_t *x, const job_t *j, result_t *r)
     nd_binance_rest_result_free(&res);
 }
 
+static bool read_balances(nd_binance_exec_t *x, nd_recon_asset_t out[2], char *err,
+                          size_t err_len);
+static bool trades_after(nd_binance_exec_t *x, int64_t last);
+
 static void run_sync(nd_binance_exec_t *x, const job_t *j, result_t *r)
 {
     char err[256] = "";
@@ -266,6 +278,12 @@ static void run_sync(nd_binance_exec_t *x, const job_t *j, result_t *r)
     r->sync_ok = parse_array(x, &res, false);
     r->answered = true;
     nd_binance_rest_result_free(&res);
+    if (!r->sync_ok || !j->recon || x->sync_trade_count == TRADES_PAGE)
+        return;
+    /* Balances agree with the trades only when no trade came between: look again after. */
+    int64_t last = x->sync_trade_count ? x->sync_trades[x->sync_trade_count - 1].trade_id
+                                       : j->from_id;
+    r->recon_ok = read_balances(x, r->balances, err, sizeof err) && !trades_after(x, last);
 }
 
 static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
@@ -574,11 +592,65 @@ static bool in_open(const nd_binance_exec_t *x, const char *clid)
     return false;
 }
 
+static nd_err_t prepare_by_clid(nd_binance_exec_t *x, const char *method, const char *clid,
+                                nd_binance_request_t *req);
+
+/* A reconciliation in the session, after an outage or a resync (the market stream came back):
+ * what polling does not see. The local orders are followed by polling (trades from the last
+ * one booked, queries of orders that left the open list), so the view holds only the open
+ * orders the local view does not know (ours: UNKNOWN_OURS, another program's: FOREIGN) and the
+ * balances, compared with every trade booked (just now included). Each difference is journaled
+ * and logged as at start; an unknown order of ours is cancelled (by the default policy), a
+ * balance difference is a halt the session acts on (stats.recon_halts). */
+static void reconcile_live(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
+{
+    nd_recon_local_t *l = x->cfg.local;
+    uint32_t n_open = 0;
+    for (uint32_t i = 0; i < x->sync_open_count; i++)
+        if (!nd_recon_find(l, x->sync_open[i].clid))
+            x->recon_open[n_open++] = x->sync_open[i];
+    nd_recon_venue_t v = {.open = x->recon_open, .open_count = n_open,
+                          .balances = r->balances, .balance_count = 2, .has_balances = true};
+    nd_recon_diff_t diffs[16];
+    size_t n = 0;
+    nd_err_t rc = nd_recon_compare(l, &v, x->cfg.tag, &x->cfg.assets, 1, &x->policy, diffs,
+                                   16, &n);
+    ND_ASSERT(rc == ND_OK || rc == ND_EFULL);
+    x->recon_wanted = false;
+    x->stats.reconciliations++;
+    x->stats.recon_diffs += n;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        nd_journal_rec_t rec;
+        nd_journal_rec_of_diff(&diffs[i], now_ns, &rec);
+        journal(x, &rec);
+        ND_LOG(ND_LOG_WARN, "venue=binance event=reconcile when=session kind=%s resolution=%s "
+               "clid=%s asset=%s local=%" PRId64 " venue=%" PRId64,
+               nd_recon_kind_name(diffs[i].kind), nd_recon_resolution_name(diffs[i].resolution),
+               diffs[i].order.clid, diffs[i].venue.asset, diffs[i].local.amount,
+               diffs[i].venue.amount);
+        job_t j = {.kind = JOB_CANCEL};
+        memcpy(j.clid, diffs[i].order.clid, sizeof j.clid);
+        if (diffs[i].resolution == ND_RESOLVE_CANCEL && room(x, 1) &&
+            prepare_by_clid(x, "DELETE", j.clid, &j.req) == ND_OK)
+            push_job(x, &j); /* not in the journal: its fills are the account's */
+        if (diffs[i].resolution == ND_RESOLVE_HALT)
+            x->stats.recon_halts++;
+    }
+}
+
 static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
     x->sync_in_flight = false;
-    if (!r->sync_ok)
+    if (!r->sync_ok) {
+        x->outage = true;
         return;
+    }
+    if (x->outage) { /* back after requests went unanswered: reconcile on the next sync */
+        x->outage = false;
+        x->recon_wanted = true;
+        x->stats.outages++;
+        sync_soon(x);
+    }
     for (uint32_t i = 0; i < x->sync_trade_count; i++)
         book_trade(x, &x->sync_trades[i], now_ns);
     if (x->sync_trade_count == TRADES_PAGE)
@@ -588,10 +660,16 @@ static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns
         if (l->orders[i].status == ND_RECON_OPEN && !x->st[i].has_pending &&
             !in_open(x, l->orders[i].clid))
             x->st[i].query_wanted = true;
+    if (r->recon_ok && x->recon_wanted)
+        reconcile_live(x, r, now_ns);
+    else if (x->recon_wanted)
+        sync_soon(x); /* trades moved under the balances: again */
 }
 
 static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
+    if (!r->answered)
+        x->outage = true; /* a REST outage: the next good sync reconciles */
     if (r->kind == JOB_SYNC) {
         process_sync(x, r, now_ns);
         return;
@@ -644,9 +722,11 @@ static nd_err_t prepare_sync(nd_binance_exec_t *x, job_t *j)
     char q[96], err[256];
     memset(j, 0, sizeof *j);
     j->kind = JOB_SYNC;
+    j->recon = x->recon_wanted;
     /* From the last trade seen, inclusive: its other side (a self-trade) may be unbooked. */
-    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol,
-             x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1, TRADES_PAGE);
+    j->from_id = x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1;
+    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol, j->from_id,
+             TRADES_PAGE);
     nd_err_t rc = nd_binance_rest_prepare(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &j->req,
                                           err, sizeof err);
     snprintf(q, sizeof q, "symbol=%s", x->cfg.symbol);
@@ -821,7 +901,7 @@ static void schedule(nd_binance_exec_t *x, int64_t now_ns)
     if (now_ns < x->next_sync_ns || x->sync_in_flight)
         return;
     const nd_recon_local_t *l = x->cfg.local;
-    bool active = false;
+    bool active = x->recon_wanted;
     for (uint32_t i = 0; i < l->order_count && !active; i++)
         active = !nd_recon_status_done(l->orders[i].status) || x->st[i].has_pending;
     if (!active || !room(x, 1))
@@ -986,12 +1066,14 @@ static nd_err_t fetch_orders(nd_binance_exec_t *x, view_buf_t *vb, char *err, si
     return ND_OK;
 }
 
-/* Free + locked of the instrument's base and quote from GET /api/v3/account. */
-static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
+/* Free + locked of the instrument's base and quote from GET /api/v3/account (out[0] base,
+ * out[1] quote). Sends: before start, or on the worker. */
+static bool read_balances(nd_binance_exec_t *x, nd_recon_asset_t out[2], char *err,
+                          size_t err_len)
 {
     nd_binance_rest_result_t res;
     if (nd_binance_rest_account(x->cfg.rest, &res, err, err_len) != ND_OK)
-        return ND_EIO;
+        return false;
     uint32_t count = 0, arr = 0;
     bool ok = res.http_status == 200 &&
               nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) == ND_OK &&
@@ -1000,8 +1082,8 @@ static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, 
               x->tok[arr].type == ND_J_ARRAY;
     const char *names[2] = {x->cfg.assets.base, x->cfg.assets.quote};
     for (int k = 0; k < 2; k++) {
-        memset(&vb->balances[k], 0, sizeof vb->balances[k]);
-        snprintf(vb->balances[k].asset, sizeof vb->balances[k].asset, "%s", names[k]);
+        memset(&out[k], 0, sizeof out[k]);
+        snprintf(out[k].asset, sizeof out[k].asset, "%s", names[k]);
     }
     for (uint32_t i = 0, at = arr + 1; ok && i < x->tok[arr].size; i++, at = x->tok[at].next) {
         uint32_t a = nd_json_get(res.body, x->tok, at, "asset");
@@ -1010,12 +1092,34 @@ static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, 
              dec_field(res.body, x->tok, at, "locked", &locked);
         for (int k = 0; ok && k < 2; k++)
             if (nd_json_eq(res.body, &x->tok[a], names[k]))
-                vb->balances[k].amount = free_units + locked;
+                out[k].amount = free_units + locked;
     }
     nd_binance_rest_result_free(&res);
     if (!ok)
         snprintf(err, err_len, "binance exec: account unreadable");
-    return ok ? ND_OK : ND_EIO;
+    return ok;
+}
+
+static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
+{
+    return read_balances(x, vb->balances, err, err_len) ? ND_OK : ND_EIO;
+}
+
+/* True when the venue has a trade of ours after trade id last (or cannot say). Sends. */
+static bool trades_after(nd_binance_exec_t *x, int64_t last)
+{
+    char q[96], err[256];
+    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=1", x->cfg.symbol, last + 1);
+    nd_binance_rest_result_t res;
+    if (nd_binance_rest_call(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &res, err,
+                             sizeof err) != ND_OK)
+        return true;
+    uint32_t count = 0;
+    bool moved = res.http_status != 200 ||
+                 nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) != ND_OK ||
+                 x->tok[0].type != ND_J_ARRAY || x->tok[0].size > 0;
+    nd_binance_rest_result_free(&res);
+    return moved;
 }
 
 /* A journal without balances starts here: the venue's balances are the opening ones and its
@@ -1208,6 +1312,7 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
     ND_ASSERT(!x->started);
     *count = 0;
     *halt = false;
+    x->policy = *policy;
     wait_unanswered(x);
     int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
     view_buf_t vb = {.trades = nd_calloc(ND_RECON_ORDERS_MAX * 4, sizeof *vb.trades),
@@ -1266,6 +1371,7 @@ nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binan
     x->cfg.recv_window_ms = config->recv_window_ms ? config->recv_window_ms : 5000;
     x->cfg.poll_interval_ns = config->poll_interval_ns ? config->poll_interval_ns
                                                        : ND_NS_PER_SEC;
+    nd_recon_policy_default(&x->policy);
     x->jobs = nd_calloc(x->cfg.queue_max, sizeof *x->jobs);
     x->results = nd_calloc(x->cfg.queue_max, sizeof *x->results);
     x->tok = nd_calloc(TOKENS_MAX, sizeof *x->tok);
@@ -1283,6 +1389,13 @@ nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binan
                                (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
     *out = x;
     return ND_OK;
+}
+
+void nd_binance_exec_resync(nd_binance_exec_t *x)
+{
+    ND_ASSERT(x != NULL);
+    x->recon_wanted = true;
+    x->next_sync_ns = 0; /* now, unless a sync is in flight (then right after it) */
 }
 
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x)

@@ -78,9 +78,19 @@ for _ in $(seq 50); do
 done
 pycheck "$OUT" 'assert d["status"] == "CANCELED", d'
 
+check "exchange-sim's wire-to-wire samples: one per accepted order, behind the admin token"
+curl -sS -o "$OUT" -w '%{http_code}' "$BASE/admin/latency" | grep -qx 401 ||
+    fail "GET /admin/latency without the token answered"
+curl -sS -H "Authorization: Bearer $TOKEN" -o "$OUT" "$BASE/admin/latency"
+pycheck "$OUT" 'assert d["count"] >= 1 and 0 < d["min_ns"] <= d["p50_ns"] <= d["p99_ns"] <= d["max_ns"], d'
+
 check "stopped: every venue fill booked once, nothing halted, the position is the venue's"
 kill -TERM "$LIVE"
 wait "$LIVE" || fail "the session did not stop cleanly"
+curl -sS -H "Authorization: Bearer $TOKEN" -o "$OUT" "$BASE/admin/latency"
+pycheck "$OUT" 'assert d["count"] <= 2 and (d["count"] > 0) == (d["p50_ns"] > 0), d'
+curl -sS -H "Authorization: Bearer $TOKEN" -o "$OUT" "$BASE/admin/latency"
+pycheck "$OUT" 'assert d["count"] == 0 and d["p50_ns"] == 0, d  # taken: forgotten'
 grep "event=reconcile when=session" "$WORK/l.err" | grep -qv "kind=unknown_ours" &&
     fail "a reconciliation in the session found a difference: $(grep 'when=session' "$WORK/l.err" | head -3)"
 venue /api/v3/myTrades symbol=BTCUSDT

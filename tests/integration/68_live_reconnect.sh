@@ -88,7 +88,7 @@ check "stopped: every venue fill booked once, nothing halted, the position is th
 kill -TERM "$LIVE"
 wait "$LIVE" || fail "the session did not stop cleanly"
 curl -sS -H "Authorization: Bearer $TOKEN" -o "$OUT" "$BASE/admin/latency"
-pycheck "$OUT" 'assert d["count"] <= 2 and (d["count"] > 0) == (d["p50_ns"] > 0), d'
+pycheck "$OUT" 'assert (d["count"] > 0) == (d["p50_ns"] > 0), d'
 curl -sS -H "Authorization: Bearer $TOKEN" -o "$OUT" "$BASE/admin/latency"
 pycheck "$OUT" 'assert d["count"] == 0 and d["p50_ns"] == 0, d  # taken: forgotten'
 grep "event=reconcile when=session" "$WORK/l.err" | grep -qv "kind=unknown_ours" &&

@@ -17,7 +17,9 @@
  *  - the second reconciliation finds nothing.
  * Usage: kill9 [--seeds N] [--first S] [--kill-max K] [--verbose]: kill points are drawn from
  * 1..K (default 60; a large K lets flows finish, for the thread sanitizer). Exit 0 when every seed passes; on a failure
- * it prints "reproduce with --first S --seeds 1". */
+ * it prints "reproduce with --first S --seeds 1". ND_KILL9_RECV_WINDOW_MS (environment, default
+ * 250) sets the recvWindow of both runs: at Binance's default 5000 the restart times show what
+ * the wait for unanswered intents costs. */
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
 #include "noderr/rand.h"
@@ -40,7 +42,13 @@ extern char **environ;
 #define KEY "kill9-key"
 #define SECRET "kill9-secret"
 #define TAG "k9"
-#define RECV_WINDOW_MS 250
+#define RECV_WINDOW_MS_DEFAULT 250
+static int64_t recv_window_ms(void)
+{
+    const char *v = getenv("ND_KILL9_RECV_WINDOW_MS");
+    return v && atoll(v) > 0 ? atoll(v) : RECV_WINDOW_MS_DEFAULT;
+}
+#define RECV_WINDOW_MS recv_window_ms()
 #define ACTIONS 14
 
 static const nd_recon_instrument_t assets = {.base = "BTC", .quote = "USDT"};

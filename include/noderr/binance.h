@@ -461,6 +461,12 @@ typedef struct nd_binance_exec_config {
     int64_t poll_interval_ns;     /* status polling while orders are open (0: 1 s; a poll
                                      costs request weight 26: myTrades 20 + openOrders 6) */
     int64_t maker_fee_bps_e2, taker_fee_bps_e2; /* declared fees (0: 1000 = 10 bps) */
+    const char *sending_path;     /* the send marks file (NULL: none): each new order's client
+                                     id is written there (no sync) after its intent is durable
+                                     and before it leaves, under a boot id header; a restart
+                                     on the same boot takes an unanswered intent without a mark
+                                     as never sent, with no recvWindow wait. Started again by
+                                     recover. */
     /* Test hook: called at "journaled" (caller, after an intent is appended), "synced"
      * (worker, journal durable, before sending) and "sent" (worker, answer received, before
      * it is queued back). NULL in production. */
@@ -475,6 +481,8 @@ typedef struct nd_binance_exec_stats {
     uint64_t queue_full;          /* orders refused for a full queue */
     uint64_t waited;              /* recover: unanswered intents the venue did not know, whose
                                      recvWindow was waited out */
+    uint64_t never_left;          /* recover: unanswered intents without a send mark on this
+                                     boot: never sent, no wait */
     uint64_t outages;             /* REST outages ended (requests unanswered, then a good sync) */
     uint64_t reconciliations;     /* in the session: after an outage or nd_binance_exec_resync */
     uint64_t recon_diffs;         /* differences those found (journaled and logged) */

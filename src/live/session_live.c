@@ -125,12 +125,15 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
         rc = nd_binance_rest_load_filters(leg->rest, v, err, err_len);
     if (rc == ND_OK)
         rc = leg_journal(s, leg, k, err, err_len);
+    char marks[ND_LIVE_PATH_MAX + 64];
+    snprintf(marks, sizeof marks, "%s/sending-%s.txt", s->cfg->state_dir, v);
     nd_binance_exec_config_t ecfg = {.rest = leg->rest, .journal = leg->journal,
                                      .local = leg->local, .clock = s->clock, .symbol = v,
                                      .instrument_id = k, .assets = leg->assets,
                                      .tag = s->cfg->order_tag, .run = leg->runs,
                                      .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
-                                     .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2};
+                                     .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
+                                     .sending_path = marks};
     if (rc == ND_OK)
         rc = nd_binance_exec_create(&ecfg, &leg->exec, err, err_len);
     if (rc == ND_OK)

@@ -313,7 +313,7 @@ Test(binance_exec, a_long_session_compacts_the_local_view_and_keeps_tracking, .t
 
 /* A restart over the journal as it is: a fresh local view, an adapter of run 2, recover; the
  * milliseconds recover took. */
-static int64_t restart(fixture_t *f, nd_binance_exec_stats_t *st)
+static int64_t restart(fixture_t *f, nd_binance_exec_stats_t *st, const char *marks)
 {
     char err[256] = "";
     nd_binance_exec_destroy(f->exec);
@@ -323,7 +323,7 @@ static int64_t restart(fixture_t *f, nd_binance_exec_stats_t *st)
     nd_binance_exec_config_t ecfg = {.rest = f->rest, .journal = f->journal, .local = f->local,
                                      .clock = nd_clock_os(), .symbol = "BTCUSDT",
                                      .assets = assets, .tag = "t", .run = 2,
-                                     .recv_window_ms = 1000};
+                                     .recv_window_ms = 1000, .sending_path = marks};
     cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
     nd_recon_policy_t policy;
     nd_recon_policy_default(&policy);
@@ -350,7 +350,7 @@ Test(binance_exec, a_restart_waits_only_for_intents_the_venue_does_not_know, .ti
         usleep(1000);
     cr_assert_eq(sent_count, 1);
     nd_binance_exec_stats_t st;
-    int64_t ms = restart(&f, &st);
+    int64_t ms = restart(&f, &st, NULL);
     /* recvWindow is 1000 ms: the old rule waited it out (1.1 s) for every unanswered intent. */
     cr_assert_lt(ms, 600, "recover took %lld ms for an intent the venue has", (long long)ms);
     cr_assert_eq(st.waited, 0);
@@ -362,9 +362,42 @@ Test(binance_exec, a_restart_waits_only_for_intents_the_venue_does_not_know, .ti
                                       .type = ND_ORDER_LIMIT, .px = 20000 * E8, .qty = 100000}};
     char err[256];
     cr_assert_eq(nd_journal_append(f.journal, &rec, err, sizeof err), ND_OK);
-    ms = restart(&f, &st);
+    ms = restart(&f, &st, NULL);
     cr_assert_geq(ms, 1000, "recover took %lld ms: it must outwait the recvWindow", (long long)ms);
     cr_assert_eq(st.waited, 1);
     cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-1")->status, ND_RECON_DROPPED);
+    stop(&f);
+}
+
+Test(binance_exec, with_send_marks_an_unmarked_intent_needs_no_wait, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    char marks[160];
+    snprintf(marks, sizeof marks, "%s.sending", f.path);
+    unlink(marks);
+    nd_binance_exec_stats_t st;
+    (void)restart(&f, &st, marks); /* no marks yet (none trusted): starts the file */
+    /* A run that marks its sends: an order sent (marked), and an intent that never left (the
+     * process died after journaling it, before its mark). */
+    nd_exec_venue_t v = nd_binance_exec_venue(f.exec);
+    cr_assert_eq(nd_binance_exec_start(f.exec), ND_OK);
+    sent_count = 0;
+    nd_order_t o = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(v.ops->submit(v.self, &o, 0), ND_OK);
+    for (int i = 0; i < 3000 && sent_count < 1; i++)
+        usleep(1000);
+    nd_journal_rec_t rec = {.kind = ND_JOURNAL_NEW, .ts_ns = nd_clock_now_ns(nd_clock_os()),
+                            .order = {.clid = "ndt-2-0-9", .side = ND_SIDE_BUY,
+                                      .type = ND_ORDER_LIMIT, .px = 20000 * E8, .qty = 100000}};
+    char err[256];
+    cr_assert_eq(nd_journal_append(f.journal, &rec, err, sizeof err), ND_OK);
+    int64_t ms = restart(&f, &st, marks);
+    cr_assert_lt(ms, 600, "recover took %lld ms: the unmarked intent never left", (long long)ms);
+    cr_assert_eq(st.never_left, 1);
+    cr_assert_eq(st.waited, 0);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-9")->status, ND_RECON_DROPPED);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-1")->status, ND_RECON_OPEN, "the marked one");
+    unlink(marks);
     stop(&f);
 }

@@ -13,9 +13,12 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -96,6 +99,10 @@ struct nd_binance_exec {
     bool recon_wanted;         /* reconcile on the next sync (after an outage or a resync) */
     nd_recon_policy_t policy;  /* of the start's reconciliation, for those in the session */
     nd_recon_order_t recon_open[OPEN_MAX]; /* a session reconciliation's venue view */
+    int mark_fd;               /* the send marks file (cfg.sending_path), -1: none */
+    bool marks_trusted;        /* the marks read at recover are from this boot */
+    bool marks_broken;         /* no marks file and a stale one cannot be removed: no sends */
+    char *marks;               /* their text (client order ids, one a line), nd_alloc'd */
 };
 
 /* Brings the next status poll forward (fills to fetch), but never closer than half
@@ -286,6 +293,77 @@ static void run_sync(nd_binance_exec_t *x, const job_t *j, result_t *r)
     r->recon_ok = read_balances(x, r->balances, err, sizeof err) && !trades_after(x, last);
 }
 
+/* ---- Send marks ------------------------------------------------------------------------
+ * A new order's client order id is written (write(2), no sync) to cfg.sending_path after its
+ * intent is durable and before its request leaves, under a header naming the boot. After a
+ * process death on the same boot the page cache keeps every such write, so an unanswered intent
+ * without a mark never left and needs no wait for its recvWindow; after a reboot (the header's
+ * boot differs) the marks prove nothing and every unknown intent is waited out as before. */
+
+static bool boot_id(char out[40])
+{
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, out, 39) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n < 32)
+        return false;
+    out[n] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    return true;
+}
+
+/* Reads the marks the last run left (trusted when written on this boot), then starts the
+ * file again with this boot's header. */
+static void marks_open(nd_binance_exec_t *x)
+{
+    char boot[40], err[256], *text = NULL;
+    size_t len = 0;
+    if (!x->cfg.sending_path || !boot_id(boot))
+        return;
+    if (nd_file_read(x->cfg.sending_path, 64u << 20, 0, &text, &len, err, sizeof err) == ND_OK) {
+        size_t head = strlen("boot ") + strlen(boot);
+        x->marks_trusted = len > head && strncmp(text, "boot ", 5) == 0 &&
+                           strncmp(text + 5, boot, strlen(boot)) == 0 && text[head] == '\n';
+        x->marks = text;
+    }
+    x->mark_fd = open(x->cfg.sending_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                      0600);
+    char line[64];
+    int n = snprintf(line, sizeof line, "boot %s\n", boot);
+    if (x->mark_fd >= 0 && write(x->mark_fd, line, (size_t)n) != n) {
+        close(x->mark_fd);
+        x->mark_fd = -1;
+    }
+    if (x->mark_fd >= 0)
+        return;
+    /* No marks this run: a stale file of this boot must not vouch for this run's sends. */
+    x->marks_broken = unlink(x->cfg.sending_path) != 0 && errno != ENOENT;
+    ND_LOG(x->marks_broken ? ND_LOG_ERR : ND_LOG_WARN, "venue=binance event=send_marks_off "
+           "refusing_orders=%d err=\"%s\"", (int)x->marks_broken, strerror(errno));
+}
+
+/* True when the last run marked clid as sending (only meaningful when marks_trusted). */
+static bool marked(const nd_binance_exec_t *x, const char *clid)
+{
+    size_t n = strlen(clid);
+    for (const char *at = x->marks ? strchr(x->marks, '\n') : NULL; at; at = strchr(at + 1, '\n'))
+        if (strncmp(at + 1, clid, n) == 0 && at[1 + n] == '\n')
+            return true;
+    return false;
+}
+
+/* Marks clid as sending; false when the mark is not written (then the request must not leave,
+ * or a restart could take it for never sent). No marks file: true. */
+static bool mark_sending(nd_binance_exec_t *x, const char *clid)
+{
+    if (x->mark_fd < 0)
+        return !x->marks_broken;
+    char line[ND_CLID_SIZE + 1];
+    int n = snprintf(line, sizeof line, "%s\n", clid);
+    return write(x->mark_fd, line, (size_t)n) == n;
+}
+
 static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
 {
     memset(r, 0, sizeof *r);
@@ -297,6 +375,10 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
             return; /* not durable: not sent */
         }
         hook(x, "synced");
+        if (j->kind == JOB_NEW && !mark_sending(x, j->clid)) {
+            ND_LOG(ND_LOG_ERR, "venue=binance event=send_mark_failed clid=%s", j->clid);
+            return; /* unmarked: not sent */
+        }
     }
     if (j->kind == JOB_SYNC)
         run_sync(x, j, r);
@@ -1218,6 +1300,10 @@ static void wait_unanswered(nd_binance_exec_t *x)
         x->st[i].deadline_ns = d;
         if (l->orders[i].status != ND_RECON_SENT || d <= now || d <= until)
             continue;
+        if (x->marks_trusted && !marked(x, l->orders[i].clid)) {
+            x->stats.never_left++; /* no mark on this boot: it never left */
+            continue;
+        }
         job_t j = {.kind = JOB_QUERY};
         result_t r;
         memcpy(j.clid, l->orders[i].clid, sizeof j.clid);
@@ -1313,7 +1399,10 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
     *count = 0;
     *halt = false;
     x->policy = *policy;
+    marks_open(x);
     wait_unanswered(x);
+    nd_free(x->marks);
+    x->marks = NULL;
     int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
     view_buf_t vb = {.trades = nd_calloc(ND_RECON_ORDERS_MAX * 4, sizeof *vb.trades),
                      .queried = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *vb.queried)};
@@ -1372,6 +1461,7 @@ nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binan
     x->cfg.poll_interval_ns = config->poll_interval_ns ? config->poll_interval_ns
                                                        : ND_NS_PER_SEC;
     nd_recon_policy_default(&x->policy);
+    x->mark_fd = -1;
     x->jobs = nd_calloc(x->cfg.queue_max, sizeof *x->jobs);
     x->results = nd_calloc(x->cfg.queue_max, sizeof *x->results);
     x->tok = nd_calloc(TOKENS_MAX, sizeof *x->tok);
@@ -1423,6 +1513,9 @@ void nd_binance_exec_destroy(nd_binance_exec_t *x)
         pthread_mutex_destroy(&x->mu);
         pthread_cond_destroy(&x->cv);
     }
+    if (x->mark_fd >= 0)
+        close(x->mark_fd);
+    nd_free(x->marks);
     if (x->jobs)
         explicit_bzero(x->jobs, x->cfg.queue_max * sizeof *x->jobs);
     nd_free(x->jobs);

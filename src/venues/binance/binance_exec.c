@@ -313,6 +313,9 @@ static bool boot_id(char out[40])
     return true;
 }
 
+static bool marked(const nd_binance_exec_t *x, const char *clid);
+static bool mark_sending(nd_binance_exec_t *x, const char *clid);
+
 /* Reads the marks the last run left (trusted when written on this boot), then starts the
  * file again with this boot's header. */
 static void marks_open(nd_binance_exec_t *x)
@@ -331,7 +334,17 @@ static void marks_open(nd_binance_exec_t *x)
                       0600);
     char line[64];
     int n = snprintf(line, sizeof line, "boot %s\n", boot);
-    if (x->mark_fd >= 0 && write(x->mark_fd, line, (size_t)n) != n) {
+    bool ok = x->mark_fd >= 0 && write(x->mark_fd, line, (size_t)n) == n;
+    /* Carried over: the mark of every intent still unanswered that had one, and when the old
+     * marks prove nothing (another boot, none) every unanswered intent, so that a restart that
+     * dies before resolving them leaves the next one no less careful (a mark only costs the
+     * query-then-wait path). */
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; ok && i < l->order_count; i++)
+        if (l->orders[i].status == ND_RECON_SENT &&
+            (!x->marks_trusted || marked(x, l->orders[i].clid)))
+            ok = mark_sending(x, l->orders[i].clid);
+    if (!ok && x->mark_fd >= 0) {
         close(x->mark_fd);
         x->mark_fd = -1;
     }

@@ -48,16 +48,19 @@ pycheck "$OUT" 'assert d and all(o["clientOrderId"].startswith("ndlt-1-") for o 
 
 check "kill -9 in the middle of trading"
 sleep 0.5
-# the moment the venue holds an order of ours: an order can fill just before (a busy machine)
+# the moment the venue holds an order of ours (the venue keeps matching after the kill, so the
+# orders open just before it are the ones the restart must find done)
 for _ in $(seq 100); do
     venue /api/v3/openOrders symbol=BTCUSDT
     python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])) else 1)' "$OUT" && break
     sleep 0.05
 done
 kill -9 "$LIVE"
+cp "$OUT" "$WORK/open_after_kill.json"
 wait "$LIVE" 2>/dev/null || true
 venue /api/v3/openOrders symbol=BTCUSDT
-cp "$OUT" "$WORK/open_after_kill.json"
+python3 -c 'import json,sys; [print(o["clientOrderId"]) for o in json.load(open(sys.argv[1]))]' \
+    "$OUT" >>"$WORK/open_after_kill.txt"
 
 check "the restart reconciles: the dead run's orders cancelled, the position is the venue's"
 sed -i 's/"log": {"level": "info"}}/"log": {"level": "info"}, "duration_s": 3}/' "$WORK/live.json"
@@ -70,6 +73,7 @@ grep -q "$SECRET" "$WORK/l1.out" "$WORK/l1.err" "$WORK/l2.json" "$WORK/l2.err" &
 # every order the dead run left open: done at the venue now (cancelled by the restart, or filled)
 python3 -c 'import json,sys; [print(o["clientOrderId"]) for o in json.load(open(sys.argv[1]))]' \
     "$WORK/open_after_kill.json" >"$WORK/left.txt"
+sort -u "$WORK/left.txt" "$WORK/open_after_kill.txt" -o "$WORK/left.txt"
 [ -s "$WORK/left.txt" ] || fail "the killed run had nothing open: the check would prove nothing"
 while read -r clid; do
     venue /api/v3/order "symbol=BTCUSDT&origClientOrderId=$clid"

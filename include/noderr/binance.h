@@ -464,6 +464,12 @@ typedef struct nd_binance_exec_config {
     int64_t poll_interval_ns;     /* status polling while orders are open (0: 1 s; a poll
                                      costs request weight 26: myTrades 20 + openOrders 6) */
     int64_t maker_fee_bps_e2, taker_fee_bps_e2; /* declared fees (0: 1000 = 10 bps) */
+    const char *sending_path;     /* the send marks file (NULL: none): each new order's client
+                                     id is written there (no sync) after its intent is durable
+                                     and before it leaves, under a boot id header; a restart
+                                     on the same boot takes an unanswered intent without a mark
+                                     as never sent, with no recvWindow wait. Started again by
+                                     recover. */
     /* Test hook: called at "journaled" (caller, after an intent is appended), "synced"
      * (worker, journal durable, before sending) and "sent" (worker, answer received, before
      * it is queued back). NULL in production. */
@@ -479,13 +485,23 @@ typedef struct nd_binance_exec_stats {
     uint64_t accepted, rejected, fills, cancelled, expired, cancel_rejected;
     uint64_t unknown;             /* answers lost (transport error, 5xx): resolved by query */
     uint64_t queue_full;          /* orders refused for a full queue */
+    uint64_t waited;              /* recover: unanswered intents the venue did not know, whose
+                                     recvWindow was waited out */
+    uint64_t never_left;          /* recover: unanswered intents without a send mark on this
+                                     boot: never sent, no wait */
+    uint64_t outages;             /* REST outages ended (requests unanswered, then a good sync) */
+    uint64_t reconciliations;     /* in the session: after an outage or nd_binance_exec_resync */
+    uint64_t recon_diffs;         /* differences those found (journaled and logged) */
+    uint64_t recon_halts;         /* of them resolved HALT (a balance differs): the caller halts */
 } nd_binance_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
 nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config,
                                 nd_binance_exec_t **out /* OUT */, char *err, size_t err_len);
-/* Reconciles the journal's view with the venue (blocking REST; before start): waits until
- * every unanswered intent is past its recvWindow, fetches openOrders, queries each order the
+/* Reconciles the journal's view with the venue (blocking REST; before start): queries every
+ * unanswered intent still inside its recvWindow by client order id and waits until those the
+ * venue does not know are past it (an intent the venue has, or one older than its recvWindow,
+ * costs no wait), fetches openOrders, queries each order the
  * journal has as sent or open and the venue has not open, myTrades after the last trade id,
  * and the account; on a journal without balances first records the venue's as the opening
  * ones (and the last trade id as the watermark). Each difference is journaled (a RECON record)
@@ -499,11 +515,24 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
                                  size_t err_len);
 /* Starts the worker thread. */
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x);
-/* The engine's fill of one venue trade (exact price, quantity and quote quantity; a buy's
- * commission, paid in base, valued at the fill price): what poll reports, and what a restart
- * books from the journal. */
-void nd_binance_exec_fill_of(const nd_recon_trade_t *trade, uint64_t client_id,
-                             uint32_t strategy_index, uint32_t instrument_id,
+/* Asks for a reconciliation in the session at the next poll (the caller's thread; after
+ * start): call it when the market stream reconnects. The adapter asks for one itself when a
+ * REST outage ends (a request unanswered, then a sync that succeeds). Polling follows the
+ * local orders (trades after the last booked, queries of orders that left the open list), so
+ * fills and cancels made while disconnected are booked once by it; the reconciliation adds
+ * what polling does not see: open orders the journal does not know (ours are cancelled,
+ * others surfaced) and the balances against every trade booked (a difference resolves as the
+ * start's policy says; HALT is counted in stats.recon_halts for the caller to act on). The
+ * balances are read between two looks at myTrades, and the comparison waits for a sync in
+ * which no trade came between. */
+void nd_binance_exec_resync(nd_binance_exec_t *x);
+/* The engine's fill of one venue trade (exact price, quantity and quote quantity) with its
+ * commission as paid: in assets->base (a buy's, unless fees are paid in BNB) as fee_qty, the
+ * quantity the account did not receive; in assets->quote as the cash fee; in a third asset not
+ * at all (that balance is outside the instrument's account; reconciliation follows it). What
+ * poll reports, and what a restart books from the journal. */
+void nd_binance_exec_fill_of(const nd_recon_trade_t *trade, const nd_recon_instrument_t *assets,
+                             uint64_t client_id, uint32_t strategy_index, uint32_t instrument_id,
                              nd_fill_t *out /* OUT */);
 /* The engine's view of the adapter: ops and facts (name "binance"). */
 nd_exec_venue_t nd_binance_exec_venue(nd_binance_exec_t *x);

@@ -78,6 +78,13 @@ typedef struct nd_fill {
     int64_t notional; /* px * qty in cash units (rounded half-even) */
     int64_t fee;      /* cash units, >= 0 */
     int64_t ts_ns;
+    /* The part of the fee paid in the instrument's base asset, quantity units, >= 0 (0 in
+     * backtests and paper, whose fees are all cash). Binance charges a buy's commission in the
+     * asset received, so the account gets qty - fee_qty: the portfolio books the fill as
+     * qty - fee_qty bought for the whole notional (and a sell's base fee as fee_qty more sold),
+     * the fee's value being its pro-rata share of the notional (portfolio.h). fee_qty < qty on
+     * a buy. */
+    int64_t fee_qty;
 } nd_fill_t;
 
 /* Fills o's public fields for a new order in status NEW. */

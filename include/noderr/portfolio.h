@@ -79,7 +79,14 @@ void nd_portfolio_on_trade(nd_portfolio_t *p, nd_trade_cb cb, void *ctx);
 
 /* Books a fill: cash, position, cost basis, realised P&L, fees, round trips. ND_EOVERFLOW (and
  * nothing booked) if any amount leaves the int64 range, the new position's value at the last
- * mark included. */
+ * mark included.
+ * A fee paid in base (fill->fee_qty, Binance's commission on a buy) is booked as the account
+ * sees it: the position moves by qty - fee_qty on a buy (qty + fee_qty on a sell), the cash by
+ * the notional and the cash fee as always, and the base fee's value v = notional * fee_qty /
+ * qty (half-even: its pro-rata share of the notional, i.e. at the fill's price) is a fee: it
+ * leaves the cost basis of what was bought (a buy's basis is notional - v for qty - fee_qty)
+ * and counts in fees, so the invariants above hold unchanged. ND_EINVAL when fee_qty < 0 or,
+ * on a buy, fee_qty >= qty. */
 nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *fill);
 
 /* Marks an instrument at px (price units). O(1), no division: the hot path. ND_EOVERFLOW (the

@@ -94,8 +94,11 @@ typedef struct nd_recon_trade {
     bool maker;
     int64_t px, qty;
     int64_t quote_qty;        /* cash units, the venue's px * qty */
-    int64_t commission;       /* in the asset received: base for a buy, quote for a sell */
+    int64_t commission;       /* in commission_asset */
     int64_t ts_ns;
+    /* The venue's commissionAsset: the asset received (base for a buy, quote for a sell)
+     * unless the account pays fees in a third asset (BNB); "" means the asset received. */
+    char commission_asset[ND_NAME_MAX];
 } nd_recon_trade_t;
 
 typedef struct nd_recon_asset {

@@ -28,7 +28,7 @@
 #define REC_MAGIC 0x314A444Eu /* "NDJ1" little-endian */
 /* The fields code() writes: header, tag, asset, order, trade; the checksum after them. */
 _Static_assert(36 + (ND_CLID_TAG_MAX + 2) + ND_NAME_MAX + 8 + (ND_CLID_SIZE + 20 + 32) +
-                   (56 + ND_CLID_SIZE + 12) <= REC_SIZE - 8,
+                   (56 + ND_CLID_SIZE + 12 + ND_NAME_MAX) <= REC_SIZE - 8,
                "a journal record's fields fit in REC_SIZE");
 
 struct nd_journal {
@@ -138,12 +138,15 @@ static void code_trade(cursor_t *c, nd_recon_trade_t *t, bool write)
         put32(c, t->instrument_id);
         put32(c, (uint32_t)t->side);
         put32(c, t->maker);
+        puts_n(c, t->commission_asset, ND_NAME_MAX);
         return;
     }
     gets_n(c, t->clid, ND_CLID_SIZE);
     t->instrument_id = get32(c);
     t->side = (nd_side_t)(int32_t)get32(c);
     t->maker = get32(c) != 0;
+    /* Zero bytes in records written before the asset was kept: "" (the asset received). */
+    gets_n(c, t->commission_asset, ND_NAME_MAX);
 }
 
 /* Encodes (write) or decodes a record; returns the bytes before the checksum. */

@@ -84,6 +84,8 @@ struct nd_live_session {
     uv_timer_t dash_timer;
     bool dash_timer_on;
     int64_t dash_sampled_ns;        /* the last equity sample for the VaR */
+    uint32_t resync_connects;       /* stream connections the order venues were resynced for */
+    uint64_t recon_halts_seen;      /* reconciliation halts already acted on */
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for

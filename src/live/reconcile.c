@@ -108,17 +108,23 @@ nd_err_t nd_recon_balance_add(nd_recon_local_t *local, const char *asset, int64_
     return ND_OK;
 }
 
-/* The balance moves of a trade: the commission is charged in the asset received (Binance
- * without BNB fees; exchange-sim the same). */
-static void trade_moves(const nd_recon_trade_t *t, int64_t *base, int64_t *quote)
+/* The balance moves of a trade in its base and quote: the commission is charged in its
+ * commission asset (Binance: the asset received, unless the account pays in BNB; "" in
+ * journals written before the asset was kept means the asset received). A commission in a
+ * third asset moves neither: that balance is not the instrument's, and the venue view holds
+ * base and quote only. */
+static void trade_moves(const nd_recon_trade_t *t, const nd_recon_instrument_t *inst,
+                        int64_t *base, int64_t *quote)
 {
-    if (t->side == ND_SIDE_BUY) {
-        *base = t->qty - t->commission;
-        *quote = -t->quote_qty;
-    } else {
-        *base = -t->qty;
-        *quote = t->quote_qty - t->commission;
-    }
+    *base = t->side == ND_SIDE_BUY ? t->qty : -t->qty;
+    *quote = t->side == ND_SIDE_BUY ? -t->quote_qty : t->quote_qty;
+    const char *asset = t->commission_asset;
+    if (asset[0] == '\0')
+        asset = t->side == ND_SIDE_BUY ? inst->base : inst->quote;
+    if (strcmp(asset, inst->base) == 0)
+        *base -= t->commission;
+    else if (strcmp(asset, inst->quote) == 0)
+        *quote -= t->commission;
 }
 
 /* Forgets booked keys of trades before the last trade id: the venue is only ever asked for
@@ -162,7 +168,7 @@ nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *tr
         return ND_EFULL;
     const nd_recon_instrument_t *inst = &instruments[trade->instrument_id];
     int64_t base, quote;
-    trade_moves(trade, &base, &quote);
+    trade_moves(trade, inst, &base, &quote);
     if (nd_recon_balance_add(local, inst->base, base) != ND_OK ||
         nd_recon_balance_add(local, inst->quote, quote) != ND_OK)
         return ND_EFULL;
@@ -314,7 +320,7 @@ static void compare_balances(const nd_recon_local_t *local, const nd_recon_venue
         if (d->out[k].kind != ND_RECON_FILL_MISSING || t->instrument_id >= inst_count)
             continue;
         int64_t base, quote;
-        trade_moves(t, &base, &quote);
+        trade_moves(t, &insts[t->instrument_id], &base, &quote);
         if ((slot = sheet_slot(sheet, &n, CAP, insts[t->instrument_id].base)) != NULL)
             slot->amount += base;
         if ((slot = sheet_slot(sheet, &n, CAP, insts[t->instrument_id].quote)) != NULL)

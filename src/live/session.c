@@ -242,6 +242,37 @@ static void check_feeds(nd_live_session_t *s)
     }
 }
 
+/* Live mode: every reconnect of the market stream asks each order venue for a reconciliation
+ * (what the venue did while the session was blind is found through REST: fills booked once,
+ * orders it does not know, balances), and a reconciliation that resolved HALT (a balance
+ * differs from the trades booked) trips the kill switch, recorded as an operator action. */
+static void check_venues(nd_live_session_t *s)
+{
+    if (!s->cfg->live || s->fatal != ND_OK)
+        return;
+    uint32_t connects = nd_binance_stream_connects(s->stream);
+    bool resync = connects > 1 && connects > s->resync_connects;
+    if (connects > s->resync_connects)
+        s->resync_connects = connects;
+    uint64_t halts = 0;
+    for (uint32_t k = 0; k < s->cfg->symbol_count; k++) {
+        if (!s->legs[k].exec)
+            continue;
+        if (resync)
+            nd_binance_exec_resync(s->legs[k].exec);
+        nd_binance_exec_stats_t st;
+        nd_binance_exec_stats(s->legs[k].exec, &st);
+        halts += st.recon_halts;
+    }
+    if (halts <= s->recon_halts_seen)
+        return;
+    s->recon_halts_seen = halts;
+    ND_LOG(ND_LOG_ERR, "event=kill_switch by=reconciliation halts=%llu", (unsigned long long)halts);
+    nd__live_record_action(s, "kill_switch", "reconciliation: a balance differs from the fills");
+    if (nd_engine_kill(nd_event_run_engine(s->run)) != ND_OK)
+        fail(s, ND_EIO, "the store could not record the kill switch");
+}
+
 static void on_tick(uv_timer_t *t)
 {
     nd_live_session_t *s = t->data;
@@ -253,6 +284,7 @@ static void on_tick(uv_timer_t *t)
     if (now - since >= s->cfg->stale_after_ns && s->feed_state == ND_VENUE_CONNECTED)
         set_feed_state(s, ND_VENUE_STALE, s->engine_ns);
     check_feeds(s);
+    check_venues(s);
     if (s->cfg->duration_ns > 0 && mono - s->started_mono_ns >= s->cfg->duration_ns)
         begin_stop(s, "duration");
     if (s->stop_signal && !s->stopping) {

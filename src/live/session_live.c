@@ -125,13 +125,16 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
         rc = nd_binance_rest_load_filters(leg->rest, v, err, err_len);
     if (rc == ND_OK)
         rc = leg_journal(s, leg, k, err, err_len);
+    char marks[ND_LIVE_PATH_MAX + 64];
+    snprintf(marks, sizeof marks, "%s/sending-%s.txt", s->cfg->state_dir, v);
     nd_binance_exec_config_t ecfg = {.rest = leg->rest, .journal = leg->journal,
                                      .local = leg->local, .clock = s->clock, .symbol = v,
                                      .instrument_id = k, .assets = leg->assets,
                                      .tag = s->cfg->order_tag, .run = leg->runs,
                                      .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
                                      .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
-                                     .round_trip = nd__live_metrics_venue_rtt(s, k)};
+                                     .round_trip = nd__live_metrics_venue_rtt(s, k),
+                                     .sending_path = marks};
     if (rc == ND_OK)
         rc = nd_binance_exec_create(&ecfg, &leg->exec, err, err_len);
     if (rc == ND_OK)
@@ -180,7 +183,7 @@ nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_
                  strategy != ND_STRATEGY_RISK))
                 continue; /* not one of this session's strategies' orders */
             nd_fill_t f;
-            nd_binance_exec_fill_of(tr, client_id, strategy, k, &f);
+            nd_binance_exec_fill_of(tr, &leg->assets, client_id, strategy, k, &f);
             nd_err_t rc = nd_portfolio_apply_fill(p, &f);
             if (rc != ND_OK) {
                 nd_err_put(err, err_len, "%s: the journal's fill of trade %lld does not book: %s",

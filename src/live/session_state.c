@@ -159,6 +159,26 @@ static json_t *feed_json(const nd_live_session_t *s, int64_t now)
     return j;
 }
 
+/* Live mode: reconciliations at start and in the session (after outages and reconnects). */
+static json_t *recon_json(const nd_live_session_t *s)
+{
+    nd_binance_exec_stats_t sum = {0};
+    for (uint32_t k = 0; k < s->cfg->symbol_count && k < ND_VENUES_MAX; k++) {
+        if (!s->legs[k].exec)
+            continue;
+        nd_binance_exec_stats_t st;
+        nd_binance_exec_stats(s->legs[k].exec, &st);
+        sum.outages += st.outages;
+        sum.reconciliations += st.reconciliations;
+        sum.recon_diffs += st.recon_diffs;
+        sum.recon_halts += st.recon_halts;
+    }
+    return json_pack("{s:I,s:I,s:I,s:I,s:I}", "differences_at_start", (json_int_t)s->recon_diffs,
+                     "in_session", (json_int_t)sum.reconciliations, "differences_in_session",
+                     (json_int_t)sum.recon_diffs, "halts", (json_int_t)sum.recon_halts,
+                     "rest_outages", (json_int_t)sum.outages);
+}
+
 json_t *nd_live_status_json(const nd_live_session_t *s)
 {
     ND_ASSERT(s != NULL && s->run != NULL);
@@ -169,6 +189,8 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "mode", json_string(s->cfg->live ? "live" : "paper"));
     json_object_set_new(j, "reconciled_at_start", json_integer(s->recon_diffs));
     json_object_set_new(j, "fills_restored_at_start", json_integer(s->restored_fills));
+    if (s->cfg->live)
+        json_object_set_new(j, "reconciliation", recon_json(s));
     json_object_set_new(j, "name", json_string(s->cfg->name));
     if (s->metrics_url[0])
         json_object_set_new(j, "metrics_url", json_string(s->metrics_url));

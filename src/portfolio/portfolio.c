@@ -240,12 +240,49 @@ static void update_px_limit(nd_portfolio_t *p, uint32_t i)
     p->px_limit[i] = px_limit_for(&p->instruments[i], m);
 }
 
+/* A fill whose fee is partly paid in base, as the account sees it (portfolio.h): a buy of q
+ * with a base fee b gives q - b for the whole notional N, a sell of q with b gives q + b for
+ * N + v, and the fee grows by v = N * b / q (half-even), the base fee's value at the fill's
+ * price. The cash moved is the same (N + fee on a buy, N - fee on a sell), so every invariant
+ * holds as for a cash fee. ND_EINVAL when b >= q on a buy, ND_EOVERFLOW out of range. */
+static nd_err_t base_fee_fill(const nd_fill_t *f, nd_fill_t *out)
+{
+    ND_ASSERT(f->fee_qty > 0);
+    ND_ASSERT(f->qty > 0);
+    *out = *f;
+    out->fee_qty = 0;
+    if (f->side == ND_SIDE_BUY && f->fee_qty >= f->qty)
+        return ND_EINVAL;
+    int64_t value = 0;
+    nd_err_t rc = nd_fixed_mul_div(f->notional, f->fee_qty, f->qty, ND_ROUND_HALF_EVEN, &value);
+    if (rc != ND_OK)
+        return rc;
+    int s = f->side == ND_SIDE_BUY ? -1 : 1;
+    int ovf = __builtin_add_overflow(f->qty, s * f->fee_qty, &out->qty);
+    ovf |= __builtin_add_overflow(f->notional, s * value, &out->notional);
+    ovf |= __builtin_add_overflow(f->fee, value, &out->fee);
+    return ovf ? ND_EOVERFLOW : ND_OK;
+}
+
+static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f);
+
 nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *f)
 {
     ND_ASSERT(p != NULL && f != NULL);
     if (f->instrument_id >= p->instrument_count || f->strategy_index >= p->strategy_count ||
-        f->qty <= 0 || f->notional < 0 || f->fee < 0)
+        f->qty <= 0 || f->notional < 0 || f->fee < 0 || f->fee_qty < 0)
         return ND_EINVAL;
+    if (f->fee_qty == 0)
+        return book_fill(p, f);
+    nd_fill_t booked;
+    nd_err_t rc = base_fee_fill(f, &booked);
+    return rc == ND_OK ? book_fill(p, &booked) : rc;
+}
+
+/* Books a fill with every fee in cash (checked by the caller). */
+static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f)
+{
+    ND_ASSERT(f->fee_qty == 0);
     nd_position_t *pos = pos_at(p, f->strategy_index, f->instrument_id);
     fill_split_t sp;
     nd_err_t rc = split_fill(pos, f, &sp);

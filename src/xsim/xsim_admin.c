@@ -11,6 +11,7 @@
  *   {"fault":"rate_limit","ms":T}                every REST request gets 429 for T ms
  *   {"fault":"skew","ms":S}                      serverTime and timestamp checks shifted S ms
  *   {"fault":"partial_fills","on":true|false}    a new order matches at most half its quantity
+ * and GET /admin/latency (same token): the wire-to-wire samples (latency_answer).
  * Without a token the admin API does not exist (404). Each fault applied is logged (never the
  * token). Answers {"fault":..,"applied":true} or {"code":-1102,"msg":..}. */
 #include "xsim_int.h"
@@ -21,6 +22,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static nd_err_t answer(nd_xsim_response_t *resp, int status, json_t *doc)
@@ -95,6 +97,32 @@ static bool apply(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,
     return true;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* GET /admin/latency: the wire-to-wire samples since the last call (then forgotten): from a
+ * trade message handed to the sockets to the next accepted new order's request read, in ns:
+ * {"count":N,"min_ns":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,"max_ns":..} (zeros when none). */
+static nd_err_t latency_answer(nd__xsim_streams_t *streams, nd_xsim_response_t *resp)
+{
+    int64_t *v = nd_calloc(ND__XSIM_W2W_MAX, sizeof *v);
+    if (!v)
+        return ND_ENOMEM;
+    uint32_t n = nd__xsim_streams_take_latency(streams, v, ND__XSIM_W2W_MAX);
+    qsort(v, n, sizeof *v, cmp_i64);
+    json_int_t at[5] = {0};
+    const uint32_t per_mille[5] = {0, 500, 900, 990, 1000}; /* the last: max */
+    for (int i = 0; n > 0 && i < 5; i++)
+        at[i] = (json_int_t)v[i == 4 ? n - 1 : (uint32_t)((uint64_t)n * per_mille[i] / 1000)];
+    nd_free(v);
+    return answer(resp, 200, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "count", (json_int_t)n,
+                                       "min_ns", at[0], "p50_ns", at[1], "p90_ns", at[2],
+                                       "p99_ns", at[3], "max_ns", at[4]));
+}
+
 nd_err_t nd__xsim_admin_handle(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,
                                const char *method, const char *path, const char *auth,
                                const char *body, size_t body_len, int64_t now_ns,
@@ -104,10 +132,13 @@ nd_err_t nd__xsim_admin_handle(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_stream
     ND_ASSERT(method != NULL && path != NULL && auth != NULL);
     memset(resp, 0, sizeof *resp);
     const char *token = nd__xsim_api_admin_token(api);
-    if (!token || strcmp(path, "/admin/fault") != 0 || strcmp(method, "POST") != 0)
+    bool latency = strcmp(path, "/admin/latency") == 0 && strcmp(method, "GET") == 0;
+    if (!token || (!latency && (strcmp(path, "/admin/fault") != 0 || strcmp(method, "POST") != 0)))
         return refuse(resp, 404, -1000, "Unknown path or method.");
     if (!token_ok(token, auth))
         return refuse(resp, 401, -2015, "Missing or wrong admin bearer token.");
+    if (latency)
+        return latency_answer(streams, resp);
     json_error_t jerr;
     json_t *doc = json_loadb(body ? body : "", body_len, 0, &jerr);
     const char *fault = json_string_value(json_object_get(doc, "fault"));

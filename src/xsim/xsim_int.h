@@ -113,6 +113,13 @@ void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns);
 void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t count,
                             int64_t delay_ns);
 void nd__xsim_streams_gap(nd__xsim_streams_t *s);
+/* Wire-to-wire samples kept (GET /admin/latency takes them). */
+#define ND__XSIM_W2W_MAX 100000
+/* A new order was accepted whose request's bytes were read at read_mono_ns: one sample of
+ * the time since the last trade message was handed to the sockets. */
+void nd__xsim_streams_order_arrived(nd__xsim_streams_t *s, int64_t read_mono_ns);
+/* Copies up to cap samples (ns, in arrival order) to out and forgets them all; the count. */
+uint32_t nd__xsim_streams_take_latency(nd__xsim_streams_t *s, int64_t *out, uint32_t cap);
 
 /* ---- REST helpers (xsim_binance.c) --------------------------------------------------------- */
 

@@ -393,6 +393,9 @@ static void serve_request(conn_t *c, const http_req_t *r)
                                  .body_len = r->body_len,
                                  .api_key = r->has_api_key ? r->api_key : NULL};
         rc = nd_xsim_api_handle(s->api, &req, now_ns, &resp);
+        if (rc == ND_OK && resp.status == 200 && strcmp(r->method, "POST") == 0 &&
+            strcmp(r->path, "/api/v3/order") == 0)
+            nd__xsim_streams_order_arrived(s->streams, c->active_ns);
     }
     if (rc != ND_OK) {
         send_plain(c, 500, "{\"code\":-1000,\"msg\":\"Out of memory.\"}");

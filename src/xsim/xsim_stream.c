@@ -84,6 +84,12 @@ struct nd__xsim_streams {
     int64_t drop_n, dup_n, delay_n, delay_ns;
     delayed_t delayed[DELAYED_MAX];
     uint32_t delayed_count;
+    /* Wire to wire (GET /admin/latency): when the last trade message was handed to the
+     * sockets (monotonic), and per new order accepted since, how long after it its request's
+     * bytes were read. */
+    int64_t trade_sent_mono_ns;
+    int64_t w2w_ns[ND__XSIM_W2W_MAX];
+    uint32_t w2w_count;
 };
 
 /* ---- Output --------------------------------------------------------------------------------- */
@@ -115,6 +121,8 @@ static void send_json(nd__xsim_conn_t *c, json_t *doc)
 /* Sends the raw payload of a kind to every connection subscribed, wrapped when combined. */
 static void deliver(nd__xsim_streams_t *s, int kind, const char *raw)
 {
+    if (kind == K_TRADE) /* before the first write: the measure includes the send */
+        s->trade_sent_mono_ns = nd_clock_mono_ns(s->clock);
     char name[NAME_MAX_LEN];
     snprintf(name, sizeof name, "%s%s", s->lower, kind_suffix[kind]);
     size_t raw_len = strlen(raw), wrap_cap = raw_len + sizeof name + 32;
@@ -809,6 +817,23 @@ nd_err_t nd__xsim_streams_create(nd_xsim_t *x, nd_xsim_api_t *api, const nd_cloc
     nd_xsim_set_listener(x, &l);
     *out = s;
     return ND_OK;
+}
+
+void nd__xsim_streams_order_arrived(nd__xsim_streams_t *s, int64_t read_mono_ns)
+{
+    ND_ASSERT(s != NULL);
+    if (s->trade_sent_mono_ns > 0 && read_mono_ns >= s->trade_sent_mono_ns &&
+        s->w2w_count < ND__XSIM_W2W_MAX)
+        s->w2w_ns[s->w2w_count++] = read_mono_ns - s->trade_sent_mono_ns;
+}
+
+uint32_t nd__xsim_streams_take_latency(nd__xsim_streams_t *s, int64_t *out, uint32_t cap)
+{
+    ND_ASSERT(s != NULL && out != NULL);
+    uint32_t n = s->w2w_count < cap ? s->w2w_count : cap;
+    memcpy(out, s->w2w_ns, n * sizeof *out);
+    s->w2w_count = 0;
+    return n;
 }
 
 void nd__xsim_streams_destroy(nd__xsim_streams_t *s)

@@ -283,6 +283,7 @@ import json, os, struct, sys
 sys.path.insert(0, os.environ["WORK"])
 from ws import connect, frames
 s, st, rest = connect(int(sys.argv[1]), "/stream?streams=btcusdt@bookTicker")
+open(os.environ["WORK"] + "/shutdown.ready", "w").close()
 for op, p in frames(s, rest, 10):
     if op == 1 and b"serverShutdown" in p:
         print("event", json.loads(p)["stream"])
@@ -291,7 +292,7 @@ for op, p in frames(s, rest, 10):
         break
 PY
 CLIENT=$!
-sleep 0.5
+for _ in $(seq 200); do [ -e "$WORK/shutdown.ready" ] && break; sleep 0.05; done # connected
 stop
 wait "$CLIENT" || fail "the shutdown client failed"
 [ "$(cat "$WORK/shutdown")" = "$(printf 'event !serverShutdown\nclose 1001')" ] ||

@@ -17,7 +17,9 @@
  *  - the second reconciliation finds nothing.
  * Usage: kill9 [--seeds N] [--first S] [--kill-max K] [--verbose]: kill points are drawn from
  * 1..K (default 60; a large K lets flows finish, for the thread sanitizer). Exit 0 when every seed passes; on a failure
- * it prints "reproduce with --first S --seeds 1". */
+ * it prints "reproduce with --first S --seeds 1". ND_KILL9_RECV_WINDOW_MS (environment, default
+ * 250) sets the recvWindow of both runs: at Binance's default 5000 the restart times show what
+ * the wait for unanswered intents costs. */
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
 #include "noderr/rand.h"
@@ -40,7 +42,13 @@ extern char **environ;
 #define KEY "kill9-key"
 #define SECRET "kill9-secret"
 #define TAG "k9"
-#define RECV_WINDOW_MS 250
+#define RECV_WINDOW_MS_DEFAULT 250
+static int64_t recv_window_ms(void)
+{
+    const char *v = getenv("ND_KILL9_RECV_WINDOW_MS");
+    return v && atoll(v) > 0 ? atoll(v) : RECV_WINDOW_MS_DEFAULT;
+}
+#define RECV_WINDOW_MS recv_window_ms()
 #define ACTIONS 14
 
 static const nd_recon_instrument_t assets = {.base = "BTC", .quote = "USDT"};
@@ -52,6 +60,7 @@ typedef struct session {
     nd_recon_local_t *local;
     nd_binance_exec_t *exec;
     uint32_t runs;
+    char marks_path[160];     /* the adapter's send marks: the journal's path + ".sending" */
 } session_t;
 
 static void fold(void *ctx, const nd_journal_rec_t *rec)
@@ -71,6 +80,7 @@ static int session_open(session_t *s, int port, const char *journal_path,
 {
     char url[64], err[256] = "";
     memset(s, 0, sizeof *s);
+    snprintf(s->marks_path, sizeof s->marks_path, "%s.sending", journal_path);
     s->clock = nd_clock_os();
     nd_secret_t sec;
     memset(&sec, 0, sizeof sec);
@@ -96,7 +106,8 @@ static int session_open(session_t *s, int port, const char *journal_path,
     nd_binance_exec_config_t ecfg = {.rest = s->rest, .journal = s->journal, .local = s->local,
                                      .clock = s->clock, .symbol = "BTCUSDT", .assets = assets,
                                      .tag = TAG, .run = s->runs, .recv_window_ms = RECV_WINDOW_MS,
-                                     .poll_interval_ns = 5 * ND_NS_PER_MS, .hook_cb = hook_cb};
+                                     .poll_interval_ns = 5 * ND_NS_PER_MS, .hook_cb = hook_cb,
+                                     .sending_path = s->marks_path};
     if (nd_binance_exec_create(&ecfg, &s->exec, err, sizeof err) != ND_OK) {
         fprintf(stderr, "kill9: %s\n", err);
         return -1;
@@ -490,6 +501,13 @@ static int restart(exchange_t *e, const char *journal_path, uint64_t seed, total
     return rc;
 }
 
+static void unlink_marks(const char *journal_path)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s.sending", journal_path);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[1], "--child") == 0) {
@@ -521,6 +539,7 @@ int main(int argc, char **argv)
         snprintf(journal_path, sizeof journal_path, "/tmp/nd-kill9-%d-%llu.journal", (int)getpid(),
                  (unsigned long long)seed);
         unlink(journal_path);
+        unlink_marks(journal_path);
         nd_rand_t rng;
         nd_rand_init(&rng, seed * 7919);
         int kill_point = 1 + (int)nd_rand_below(&rng, kill_max);
@@ -537,6 +556,7 @@ int main(int argc, char **argv)
             exchange_stop(&e);
         exchange_close(&e);
         unlink(journal_path);
+        unlink_marks(journal_path);
         t.killed += killed;
         if (verbose)
             fprintf(stderr, "kill9 seed %llu kill_point %d killed %d: %s\n",

@@ -33,6 +33,16 @@ typedef struct fixture {
     char path[128];
 } fixture_t;
 
+/* Counts the adapter's "sent" hook: an answer received on the worker, not yet polled. */
+static volatile int sent_count;
+
+static void count_sent(void *ctx, const char *point)
+{
+    (void)ctx;
+    if (strcmp(point, "sent") == 0)
+        sent_count++;
+}
+
 static void *serve(void *arg)
 {
     nd_xsim_server_run(arg);
@@ -81,7 +91,8 @@ static void start(fixture_t *f, uint32_t queue_max, bool run_worker)
                                      .clock = clock, .symbol = "BTCUSDT", .assets = assets,
                                      .tag = "t", .run = 1, .recv_window_ms = 1000,
                                      .queue_max = queue_max,
-                                     .poll_interval_ns = 10 * ND_NS_PER_MS};
+                                     .poll_interval_ns = 10 * ND_NS_PER_MS,
+                                     .hook_cb = count_sent};
     cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
     nd_recon_policy_t policy;
     nd_recon_policy_default(&policy);
@@ -187,7 +198,11 @@ Test(binance_exec, market_order_fills_exactly_once_with_the_venues_numbers, .tim
         cr_assert_eq(fl->notional, t->quote_qty);
         cr_assert_eq(fl->side, ND_SIDE_BUY);
         cr_assert(!fl->maker);
-        cr_assert_eq(fl->fee, (t->commission * t->px + E8 / 2) / E8); /* base fee at the fill px */
+        /* A buy's commission is paid in base: the quantity the account did not receive. */
+        cr_assert(t->commission_in_base);
+        cr_assert_gt(t->commission, 0);
+        cr_assert_eq(fl->fee_qty, t->commission);
+        cr_assert_eq(fl->fee, 0);
     }
     cr_assert_eq(fills, nd_xsim_trade_count(f.x));
     cr_assert_eq(f.local->booked_count, fills);
@@ -380,5 +395,96 @@ Test(binance_exec, cancel_all_with_nothing_open_is_done, .timeout = 30)
     nd_binance_exec_stats_t st;
     nd_binance_exec_stats(f.exec, &st);
     cr_assert_eq(st.cancels, 1);
+    stop(&f);
+}
+
+/* A restart over the journal as it is: a fresh local view, an adapter of run 2, recover; the
+ * milliseconds recover took. */
+static int64_t restart(fixture_t *f, nd_binance_exec_stats_t *st, const char *marks)
+{
+    char err[256] = "";
+    nd_binance_exec_destroy(f->exec);
+    nd_journal_close(f->journal);
+    memset(f->local, 0, sizeof *f->local);
+    cr_assert_eq(nd_journal_open(f->path, fold, f->local, &f->journal, err, sizeof err), ND_OK);
+    nd_binance_exec_config_t ecfg = {.rest = f->rest, .journal = f->journal, .local = f->local,
+                                     .clock = nd_clock_os(), .symbol = "BTCUSDT",
+                                     .assets = assets, .tag = "t", .run = 2,
+                                     .recv_window_ms = 1000, .sending_path = marks};
+    cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
+    nd_recon_policy_t policy;
+    nd_recon_policy_default(&policy);
+    size_t n;
+    bool halt;
+    int64_t t0 = nd_clock_now_ns(nd_clock_os());
+    cr_assert_eq(nd_binance_exec_recover(f->exec, &policy, false, NULL, 0, &n, &halt, err,
+                                         sizeof err), ND_OK, "%s", err);
+    int64_t ms = (nd_clock_now_ns(nd_clock_os()) - t0) / ND_NS_PER_MS;
+    nd_binance_exec_stats(f->exec, st);
+    return ms;
+}
+
+Test(binance_exec, a_restart_waits_only_for_intents_the_venue_does_not_know, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    sent_count = 0; /* start's own reconciliation ran requests too */
+    /* An order that reached the venue, its answer never polled: the journal has the intent
+     * alone, as after kill -9 between the send and the answer. */
+    nd_order_t o = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    for (int i = 0; i < 3000 && sent_count < 1; i++)
+        usleep(1000);
+    cr_assert_eq(sent_count, 1);
+    nd_binance_exec_stats_t st;
+    int64_t ms = restart(&f, &st, NULL);
+    /* recvWindow is 1000 ms: the old rule waited it out (1.1 s) for every unanswered intent. */
+    cr_assert_lt(ms, 600, "recover took %lld ms for an intent the venue has", (long long)ms);
+    cr_assert_eq(st.waited, 0);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-1-0-1")->status, ND_RECON_OPEN);
+    /* An intent journaled just now that never left: the venue does not know it, and it might
+     * still arrive until its recvWindow is over: that one is waited out, then dropped. */
+    nd_journal_rec_t rec = {.kind = ND_JOURNAL_NEW, .ts_ns = nd_clock_now_ns(nd_clock_os()),
+                            .order = {.clid = "ndt-2-0-1", .side = ND_SIDE_BUY,
+                                      .type = ND_ORDER_LIMIT, .px = 20000 * E8, .qty = 100000}};
+    char err[256];
+    cr_assert_eq(nd_journal_append(f.journal, &rec, err, sizeof err), ND_OK);
+    ms = restart(&f, &st, NULL);
+    cr_assert_geq(ms, 1000, "recover took %lld ms: it must outwait the recvWindow", (long long)ms);
+    cr_assert_eq(st.waited, 1);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-1")->status, ND_RECON_DROPPED);
+    stop(&f);
+}
+
+Test(binance_exec, with_send_marks_an_unmarked_intent_needs_no_wait, .timeout = 30)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    char marks[160];
+    snprintf(marks, sizeof marks, "%s.sending", f.path);
+    unlink(marks);
+    nd_binance_exec_stats_t st;
+    (void)restart(&f, &st, marks); /* no marks yet (none trusted): starts the file */
+    /* A run that marks its sends: an order sent (marked), and an intent that never left (the
+     * process died after journaling it, before its mark). */
+    nd_exec_venue_t v = nd_binance_exec_venue(f.exec);
+    cr_assert_eq(nd_binance_exec_start(f.exec), ND_OK);
+    sent_count = 0;
+    nd_order_t o = limit(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
+    cr_assert_eq(v.ops->submit(v.self, &o, 0), ND_OK);
+    for (int i = 0; i < 3000 && sent_count < 1; i++)
+        usleep(1000);
+    nd_journal_rec_t rec = {.kind = ND_JOURNAL_NEW, .ts_ns = nd_clock_now_ns(nd_clock_os()),
+                            .order = {.clid = "ndt-2-0-9", .side = ND_SIDE_BUY,
+                                      .type = ND_ORDER_LIMIT, .px = 20000 * E8, .qty = 100000}};
+    char err[256];
+    cr_assert_eq(nd_journal_append(f.journal, &rec, err, sizeof err), ND_OK);
+    int64_t ms = restart(&f, &st, marks);
+    cr_assert_lt(ms, 600, "recover took %lld ms: the unmarked intent never left", (long long)ms);
+    cr_assert_eq(st.never_left, 1);
+    cr_assert_eq(st.waited, 0);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-9")->status, ND_RECON_DROPPED);
+    cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-1")->status, ND_RECON_OPEN, "the marked one");
+    unlink(marks);
     stop(&f);
 }

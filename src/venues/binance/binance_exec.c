@@ -13,9 +13,12 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,6 +48,8 @@ typedef struct job {
     char clid[ND_CLID_SIZE];
     nd_binance_request_t req;  /* NEW, CANCEL, QUERY; SYNC: myTrades */
     nd_binance_request_t req2; /* SYNC: openOrders */
+    bool recon;                /* SYNC: also the account's balances, for a reconciliation */
+    int64_t from_id;           /* SYNC: myTrades fromId */
 } job_t;
 
 typedef struct result {
@@ -60,6 +65,8 @@ typedef struct result {
     nd_recon_order_t order;    /* NEW, CANCEL, QUERY: the venue's order */
     bool sync_ok;              /* SYNC: trades and open orders parsed into the adapter;
                                   CANCEL_ALL: the cancelled orders parsed into gone[] */
+    bool recon_ok;             /* SYNC with recon: balances read, and no trade since myTrades */
+    nd_recon_asset_t balances[2]; /* SYNC with recon: base, quote (free + locked) */
 } result_t;
 
 /* What the adapter tracks per local order (same index as local->orders). */
@@ -106,6 +113,14 @@ struct nd_binance_exec {
     nd_order_update_t updates[UPDATES_MAX];
     uint32_t update_head, update_count;
     nd_binance_exec_stats_t stats;
+    bool outage;               /* a request went unanswered since the last good sync */
+    bool recon_wanted;         /* reconcile on the next sync (after an outage or a resync) */
+    nd_recon_policy_t policy;  /* of the start's reconciliation, for those in the session */
+    nd_recon_order_t recon_open[OPEN_MAX]; /* a session reconciliation's venue view */
+    int mark_fd;               /* the send marks file (cfg.sending_path), -1: none */
+    bool marks_trusted;        /* the marks read at recover are from this boot */
+    bool marks_broken;         /* no marks file and a stale one cannot be removed: no sends */
+    char *marks;               /* their text (client order ids, one a line), nd_alloc'd */
 };
 
 /* Brings the next status poll forward (fills to fetch), but never closer than half
@@ -200,6 +215,12 @@ static bool parse_trade(const char *text, const nd_jtok_t *tok, uint32_t obj, ui
     t->side = tok[buyer].type == ND_J_TRUE ? ND_SIDE_BUY : ND_SIDE_SELL;
     t->maker = tok[maker].type == ND_J_TRUE;
     t->ts_ns = ms * ND_NS_PER_MS;
+    /* commissionAsset: the asset received unless fees are paid in BNB (absent: received). */
+    uint32_t asset = nd_json_get(text, tok, obj, "commissionAsset");
+    if (asset && (tok[asset].type != ND_J_STRING ||
+                  nd_json_string(text, &tok[asset], t->commission_asset,
+                                 sizeof t->commission_asset, NULL) != ND_OK))
+        return false;
     return int_field(text, tok, obj, "id", &t->trade_id) && t->trade_id > 0 &&
            int_field(text, tok, obj, "orderId", &t->venue_order_id) &&
            dec_field(text, tok, obj, "price", &t->px) && dec_field(text, tok, obj, "qty", &t->qty) &&
@@ -263,6 +284,10 @@ static void run_request(nd_binance_exec_t *x, const job_t *j, result_t *r)
     nd_binance_rest_result_free(&res);
 }
 
+static bool read_balances(nd_binance_exec_t *x, nd_recon_asset_t out[2], char *err,
+                          size_t err_len);
+static bool trades_after(nd_binance_exec_t *x, int64_t last);
+
 static void run_sync(nd_binance_exec_t *x, const job_t *j, result_t *r)
 {
     char err[256] = "";
@@ -278,6 +303,96 @@ static void run_sync(nd_binance_exec_t *x, const job_t *j, result_t *r)
     r->sync_ok = parse_array(x, &res, false);
     r->answered = true;
     nd_binance_rest_result_free(&res);
+    if (!r->sync_ok || !j->recon || x->sync_trade_count == TRADES_PAGE)
+        return;
+    /* Balances agree with the trades only when no trade came between: look again after. */
+    int64_t last = x->sync_trade_count ? x->sync_trades[x->sync_trade_count - 1].trade_id
+                                       : j->from_id;
+    r->recon_ok = read_balances(x, r->balances, err, sizeof err) && !trades_after(x, last);
+}
+
+/* ---- Send marks ------------------------------------------------------------------------
+ * A new order's client order id is written (write(2), no sync) to cfg.sending_path after its
+ * intent is durable and before its request leaves, under a header naming the boot. After a
+ * process death on the same boot the page cache keeps every such write, so an unanswered intent
+ * without a mark never left and needs no wait for its recvWindow; after a reboot (the header's
+ * boot differs) the marks prove nothing and every unknown intent is waited out as before. */
+
+static bool boot_id(char out[40])
+{
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, out, 39) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n < 32)
+        return false;
+    out[n] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    return true;
+}
+
+static bool marked(const nd_binance_exec_t *x, const char *clid);
+static bool mark_sending(nd_binance_exec_t *x, const char *clid);
+
+/* Reads the marks the last run left (trusted when written on this boot), then starts the
+ * file again with this boot's header. */
+static void marks_open(nd_binance_exec_t *x)
+{
+    char boot[40], err[256], *text = NULL;
+    size_t len = 0;
+    if (!x->cfg.sending_path || !boot_id(boot))
+        return;
+    if (nd_file_read(x->cfg.sending_path, 64u << 20, 0, &text, &len, err, sizeof err) == ND_OK) {
+        size_t head = strlen("boot ") + strlen(boot);
+        x->marks_trusted = len > head && strncmp(text, "boot ", 5) == 0 &&
+                           strncmp(text + 5, boot, strlen(boot)) == 0 && text[head] == '\n';
+        x->marks = text;
+    }
+    x->mark_fd = open(x->cfg.sending_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                      0600);
+    char line[64];
+    int n = snprintf(line, sizeof line, "boot %s\n", boot);
+    bool ok = x->mark_fd >= 0 && write(x->mark_fd, line, (size_t)n) == n;
+    /* Carried over: the mark of every intent still unanswered that had one, and when the old
+     * marks prove nothing (another boot, none) every unanswered intent, so that a restart that
+     * dies before resolving them leaves the next one no less careful (a mark only costs the
+     * query-then-wait path). */
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; ok && i < l->order_count; i++)
+        if (l->orders[i].status == ND_RECON_SENT &&
+            (!x->marks_trusted || marked(x, l->orders[i].clid)))
+            ok = mark_sending(x, l->orders[i].clid);
+    if (!ok && x->mark_fd >= 0) {
+        close(x->mark_fd);
+        x->mark_fd = -1;
+    }
+    if (x->mark_fd >= 0)
+        return;
+    /* No marks this run: a stale file of this boot must not vouch for this run's sends. */
+    x->marks_broken = unlink(x->cfg.sending_path) != 0 && errno != ENOENT;
+    ND_LOG(x->marks_broken ? ND_LOG_ERR : ND_LOG_WARN, "venue=binance event=send_marks_off "
+           "refusing_orders=%d err=\"%s\"", (int)x->marks_broken, strerror(errno));
+}
+
+/* True when the last run marked clid as sending (only meaningful when marks_trusted). */
+static bool marked(const nd_binance_exec_t *x, const char *clid)
+{
+    size_t n = strlen(clid);
+    for (const char *at = x->marks ? strchr(x->marks, '\n') : NULL; at; at = strchr(at + 1, '\n'))
+        if (strncmp(at + 1, clid, n) == 0 && at[1 + n] == '\n')
+            return true;
+    return false;
+}
+
+/* Marks clid as sending; false when the mark is not written (then the request must not leave,
+ * or a restart could take it for never sent). No marks file: true. */
+static bool mark_sending(nd_binance_exec_t *x, const char *clid)
+{
+    if (x->mark_fd < 0)
+        return !x->marks_broken;
+    char line[ND_CLID_SIZE + 1];
+    int n = snprintf(line, sizeof line, "%s\n", clid);
+    return write(x->mark_fd, line, (size_t)n) == n;
 }
 
 /* The cancel-all's answer: the orders it cancelled (Binance names each by origClientOrderId; its
@@ -326,6 +441,10 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
             return; /* not durable: not sent */
         }
         hook(x, "synced");
+        if (j->kind == JOB_NEW && !mark_sending(x, j->clid)) {
+            ND_LOG(ND_LOG_ERR, "venue=binance event=send_mark_failed clid=%s", j->clid);
+            return; /* unmarked: not sent */
+        }
     }
     int64_t sent_ns = nd_clock_mono_ns(x->cfg.clock);
     if (j->kind == JOB_SYNC)
@@ -519,13 +638,16 @@ static void book_trade(nd_binance_exec_t *x, const nd_recon_trade_t *vt, int64_t
     u->client_id = client_id;
     u->venue_id = (uint64_t)vt->venue_order_id;
     u->ts_ns = now_ns;
-    nd_binance_exec_fill_of(vt, client_id, strategy, x->cfg.instrument_id, &u->fill);
+    nd_binance_exec_fill_of(vt, &x->cfg.assets, client_id, strategy, x->cfg.instrument_id,
+                            &u->fill);
     x->stats.fills++;
 }
 
-void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, uint64_t client_id, uint32_t strategy,
-                             uint32_t instrument_id, nd_fill_t *f)
+void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, const nd_recon_instrument_t *assets,
+                             uint64_t client_id, uint32_t strategy, uint32_t instrument_id,
+                             nd_fill_t *f)
 {
+    ND_ASSERT(vt != NULL && assets != NULL);
     memset(f, 0, sizeof *f);
     f->client_id = client_id;
     f->venue_id = (uint64_t)vt->venue_order_id;
@@ -537,11 +659,16 @@ void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, uint64_t client_id, uin
     f->qty = vt->qty;
     f->notional = vt->quote_qty;
     f->ts_ns = vt->ts_ns;
-    /* A buy pays its commission in base: its cash value at the fill price. */
-    f->fee = vt->commission;
-    if (vt->side == ND_SIDE_BUY &&
-        nd_fixed_mul_div(vt->commission, vt->px, 100000000, ND_ROUND_HALF_EVEN, &f->fee) != ND_OK)
-        f->fee = 0;
+    /* The commission as the account pays it: in base (a buy's, by default) it comes off the
+     * quantity received, in quote it is cash, in a third asset (BNB) it is outside this
+     * instrument's account and not booked here. "" is the asset received. */
+    const char *asset = vt->commission_asset;
+    if (asset[0] == '\0')
+        asset = vt->side == ND_SIDE_BUY ? assets->base : assets->quote;
+    if (strcmp(asset, assets->base) == 0)
+        f->fee_qty = vt->commission;
+    else if (strcmp(asset, assets->quote) == 0)
+        f->fee = vt->commission;
 }
 
 static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)
@@ -618,11 +745,65 @@ static bool in_open(const nd_binance_exec_t *x, const char *clid)
     return false;
 }
 
+static nd_err_t prepare_by_clid(nd_binance_exec_t *x, const char *method, const char *clid,
+                                nd_binance_request_t *req);
+
+/* A reconciliation in the session, after an outage or a resync (the market stream came back):
+ * what polling does not see. The local orders are followed by polling (trades from the last
+ * one booked, queries of orders that left the open list), so the view holds only the open
+ * orders the local view does not know (ours: UNKNOWN_OURS, another program's: FOREIGN) and the
+ * balances, compared with every trade booked (just now included). Each difference is journaled
+ * and logged as at start; an unknown order of ours is cancelled (by the default policy), a
+ * balance difference is a halt the session acts on (stats.recon_halts). */
+static void reconcile_live(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
+{
+    nd_recon_local_t *l = x->cfg.local;
+    uint32_t n_open = 0;
+    for (uint32_t i = 0; i < x->sync_open_count; i++)
+        if (!nd_recon_find(l, x->sync_open[i].clid))
+            x->recon_open[n_open++] = x->sync_open[i];
+    nd_recon_venue_t v = {.open = x->recon_open, .open_count = n_open,
+                          .balances = r->balances, .balance_count = 2, .has_balances = true};
+    nd_recon_diff_t diffs[16];
+    size_t n = 0;
+    nd_err_t rc = nd_recon_compare(l, &v, x->cfg.tag, &x->cfg.assets, 1, &x->policy, diffs,
+                                   16, &n);
+    ND_ASSERT(rc == ND_OK || rc == ND_EFULL);
+    x->recon_wanted = false;
+    x->stats.reconciliations++;
+    x->stats.recon_diffs += n;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        nd_journal_rec_t rec;
+        nd_journal_rec_of_diff(&diffs[i], now_ns, &rec);
+        journal(x, &rec);
+        ND_LOG(ND_LOG_WARN, "venue=binance event=reconcile when=session kind=%s resolution=%s "
+               "clid=%s asset=%s local=%" PRId64 " venue=%" PRId64,
+               nd_recon_kind_name(diffs[i].kind), nd_recon_resolution_name(diffs[i].resolution),
+               diffs[i].order.clid, diffs[i].venue.asset, diffs[i].local.amount,
+               diffs[i].venue.amount);
+        job_t j = {.kind = JOB_CANCEL};
+        memcpy(j.clid, diffs[i].order.clid, sizeof j.clid);
+        if (diffs[i].resolution == ND_RESOLVE_CANCEL && room(x, 1) &&
+            prepare_by_clid(x, "DELETE", j.clid, &j.req) == ND_OK)
+            push_job(x, &j); /* not in the journal: its fills are the account's */
+        if (diffs[i].resolution == ND_RESOLVE_HALT)
+            x->stats.recon_halts++;
+    }
+}
+
 static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
     x->sync_in_flight = false;
-    if (!r->sync_ok)
+    if (!r->sync_ok) {
+        x->outage = true;
         return;
+    }
+    if (x->outage) { /* back after requests went unanswered: reconcile on the next sync */
+        x->outage = false;
+        x->recon_wanted = true;
+        x->stats.outages++;
+        sync_soon(x);
+    }
     for (uint32_t i = 0; i < x->sync_trade_count; i++)
         book_trade(x, &x->sync_trades[i], now_ns);
     if (x->sync_trade_count == TRADES_PAGE)
@@ -632,6 +813,10 @@ static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns
         if (l->orders[i].status == ND_RECON_OPEN && !x->st[i].has_pending &&
             !in_open(x, l->orders[i].clid))
             x->st[i].query_wanted = true;
+    if (r->recon_ok && x->recon_wanted)
+        reconcile_live(x, r, now_ns);
+    else if (x->recon_wanted)
+        sync_soon(x); /* trades moved under the balances: again */
 }
 
 /* The orders the cancel-all cancelled are done (reported once their fills are booked); any other
@@ -665,6 +850,8 @@ static void process_cancel_all(nd_binance_exec_t *x, const result_t *r, int64_t 
 
 static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
+    if (!r->answered)
+        x->outage = true; /* a REST outage: the next good sync reconciles */
     if (r->kind == JOB_SYNC) {
         process_sync(x, r, now_ns);
         return;
@@ -721,9 +908,11 @@ static nd_err_t prepare_sync(nd_binance_exec_t *x, job_t *j)
     char q[96], err[256];
     memset(j, 0, sizeof *j);
     j->kind = JOB_SYNC;
+    j->recon = x->recon_wanted;
     /* From the last trade seen, inclusive: its other side (a self-trade) may be unbooked. */
-    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol,
-             x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1, TRADES_PAGE);
+    j->from_id = x->cfg.local->last_trade_id > 0 ? x->cfg.local->last_trade_id : 1;
+    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=%d", x->cfg.symbol, j->from_id,
+             TRADES_PAGE);
     nd_err_t rc = nd_binance_rest_prepare(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &j->req,
                                           err, sizeof err);
     snprintf(q, sizeof q, "symbol=%s", x->cfg.symbol);
@@ -960,7 +1149,7 @@ static void schedule(nd_binance_exec_t *x, int64_t now_ns)
     if (now_ns < x->next_sync_ns || x->sync_in_flight)
         return;
     const nd_recon_local_t *l = x->cfg.local;
-    bool active = false;
+    bool active = x->recon_wanted;
     for (uint32_t i = 0; i < l->order_count && !active; i++)
         active = !nd_recon_status_done(l->orders[i].status) || x->st[i].has_pending;
     if (!active || !room(x, 1))
@@ -1126,12 +1315,14 @@ static nd_err_t fetch_orders(nd_binance_exec_t *x, view_buf_t *vb, char *err, si
     return ND_OK;
 }
 
-/* Free + locked of the instrument's base and quote from GET /api/v3/account. */
-static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
+/* Free + locked of the instrument's base and quote from GET /api/v3/account (out[0] base,
+ * out[1] quote). Sends: before start, or on the worker. */
+static bool read_balances(nd_binance_exec_t *x, nd_recon_asset_t out[2], char *err,
+                          size_t err_len)
 {
     nd_binance_rest_result_t res;
     if (nd_binance_rest_account(x->cfg.rest, &res, err, err_len) != ND_OK)
-        return ND_EIO;
+        return false;
     uint32_t count = 0, arr = 0;
     bool ok = res.http_status == 200 &&
               nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) == ND_OK &&
@@ -1140,8 +1331,8 @@ static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, 
               x->tok[arr].type == ND_J_ARRAY;
     const char *names[2] = {x->cfg.assets.base, x->cfg.assets.quote};
     for (int k = 0; k < 2; k++) {
-        memset(&vb->balances[k], 0, sizeof vb->balances[k]);
-        snprintf(vb->balances[k].asset, sizeof vb->balances[k].asset, "%s", names[k]);
+        memset(&out[k], 0, sizeof out[k]);
+        snprintf(out[k].asset, sizeof out[k].asset, "%s", names[k]);
     }
     for (uint32_t i = 0, at = arr + 1; ok && i < x->tok[arr].size; i++, at = x->tok[at].next) {
         uint32_t a = nd_json_get(res.body, x->tok, at, "asset");
@@ -1150,12 +1341,34 @@ static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, 
              dec_field(res.body, x->tok, at, "locked", &locked);
         for (int k = 0; ok && k < 2; k++)
             if (nd_json_eq(res.body, &x->tok[a], names[k]))
-                vb->balances[k].amount = free_units + locked;
+                out[k].amount = free_units + locked;
     }
     nd_binance_rest_result_free(&res);
     if (!ok)
         snprintf(err, err_len, "binance exec: account unreadable");
-    return ok ? ND_OK : ND_EIO;
+    return ok;
+}
+
+static nd_err_t fetch_balances(nd_binance_exec_t *x, view_buf_t *vb, char *err, size_t err_len)
+{
+    return read_balances(x, vb->balances, err, err_len) ? ND_OK : ND_EIO;
+}
+
+/* True when the venue has a trade of ours after trade id last (or cannot say). Sends. */
+static bool trades_after(nd_binance_exec_t *x, int64_t last)
+{
+    char q[96], err[256];
+    snprintf(q, sizeof q, "symbol=%s&fromId=%" PRId64 "&limit=1", x->cfg.symbol, last + 1);
+    nd_binance_rest_result_t res;
+    if (nd_binance_rest_call(x->cfg.rest, "GET", "/api/v3/myTrades", q, true, &res, err,
+                             sizeof err) != ND_OK)
+        return true;
+    uint32_t count = 0;
+    bool moved = res.http_status != 200 ||
+                 nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) != ND_OK ||
+                 x->tok[0].type != ND_J_ARRAY || x->tok[0].size > 0;
+    nd_binance_rest_result_free(&res);
+    return moved;
 }
 
 /* A journal without balances starts here: the venue's balances are the opening ones and its
@@ -1239,20 +1452,37 @@ static nd_err_t fetch_view(nd_binance_exec_t *x, view_buf_t *vb, nd_recon_venue_
     return ND_EIO;
 }
 
-/* Waits until every unanswered intent is past its recvWindow: one still in flight when the
- * process died is then refused by the venue if it arrives, and a query answers for good. */
+/* Bounds the wait for unanswered intents by what the venue says. An intent journaled with no
+ * answer (the process died, or the answer was lost) is asked for by client order id right
+ * away: an order the venue has is settled (reconciliation takes its state), and only an
+ * intent the venue does not know yet, or could not be asked about, might still arrive: for
+ * those alone this waits until past their recvWindow (the venue refuses a request that
+ * arrives later), so a restart after answered or found intents does not wait at all. */
 static void wait_unanswered(nd_binance_exec_t *x)
 {
-    int64_t until = 0;
+    int64_t until = 0, now = nd_clock_now_ns(x->cfg.clock);
     const nd_recon_local_t *l = x->cfg.local;
     for (uint32_t i = 0; i < l->order_count; i++) {
         int64_t d = l->orders[i].intent_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
-        if (l->orders[i].status == ND_RECON_SENT && d > until)
-            until = d;
         x->st[i].deadline_ns = d;
+        if (l->orders[i].status != ND_RECON_SENT || d <= now || d <= until)
+            continue;
+        if (x->marks_trusted && !marked(x, l->orders[i].clid)) {
+            x->stats.never_left++; /* no mark on this boot: it never left */
+            continue;
+        }
+        job_t j = {.kind = JOB_QUERY};
+        result_t r;
+        memcpy(j.clid, l->orders[i].clid, sizeof j.clid);
+        if (prepare_by_clid(x, "GET", j.clid, &j.req) == ND_OK) {
+            run_job(x, &j, &r);
+            if (r.answered && r.has_order)
+                continue; /* at the venue: reconciliation books its state */
+        }
+        until = d; /* not known there (yet): it may still arrive */
+        x->stats.waited++;
     }
-    for (int64_t now = nd_clock_now_ns(x->cfg.clock); now < until;
-         now = nd_clock_now_ns(x->cfg.clock))
+    for (now = nd_clock_now_ns(x->cfg.clock); now < until; now = nd_clock_now_ns(x->cfg.clock))
         usleep((useconds_t)((until - now) / 1000 + 1));
 }
 
@@ -1335,7 +1565,11 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
     ND_ASSERT(!x->started);
     *count = 0;
     *halt = false;
+    x->policy = *policy;
+    marks_open(x);
     wait_unanswered(x);
+    nd_free(x->marks);
+    x->marks = NULL;
     int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
     view_buf_t vb = {.trades = nd_calloc(ND_RECON_ORDERS_MAX * 4, sizeof *vb.trades),
                      .queried = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *vb.queried)};
@@ -1393,6 +1627,8 @@ nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binan
     x->cfg.recv_window_ms = config->recv_window_ms ? config->recv_window_ms : 5000;
     x->cfg.poll_interval_ns = config->poll_interval_ns ? config->poll_interval_ns
                                                        : ND_NS_PER_SEC;
+    nd_recon_policy_default(&x->policy);
+    x->mark_fd = -1;
     x->jobs = nd_calloc(x->cfg.queue_max, sizeof *x->jobs);
     x->results = nd_calloc(x->cfg.queue_max, sizeof *x->results);
     x->tok = nd_calloc(TOKENS_MAX, sizeof *x->tok);
@@ -1411,6 +1647,13 @@ nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binan
                                (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
     *out = x;
     return ND_OK;
+}
+
+void nd_binance_exec_resync(nd_binance_exec_t *x)
+{
+    ND_ASSERT(x != NULL);
+    x->recon_wanted = true;
+    x->next_sync_ns = 0; /* now, unless a sync is in flight (then right after it) */
 }
 
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x)
@@ -1446,6 +1689,9 @@ void nd_binance_exec_destroy(nd_binance_exec_t *x)
         pthread_mutex_destroy(&x->mu);
         pthread_cond_destroy(&x->cv);
     }
+    if (x->mark_fd >= 0)
+        close(x->mark_fd);
+    nd_free(x->marks);
     if (x->jobs)
         explicit_bzero(x->jobs, x->cfg.queue_max * sizeof *x->jobs);
     nd_free(x->jobs);

@@ -42,6 +42,10 @@ typedef struct nd_launch_config {
     bool allocation_dynamic;      /* "launch.allocation" given */
     nd_pipeline_config_t pipeline;
     nd_live_shutdown_ask_t shutdown; /* "launch.shutdown": SIGTERM's deadline and flatten */
+    /* "time_lapse": the capital control's clock (ramp, allocation days, guards) runs this many
+     * times faster than the session's, from the launch's start: a paper rehearsal of a 30-day
+     * ramp in seconds. 1 (the default) in production; a live launch refuses more. */
+    int64_t time_lapse;
 } nd_launch_config_t;
 
 /* Reads cfg->root's "launch" object (absent: the defaults); errors "FILE: launch.KEY: why".

@@ -31,6 +31,7 @@ struct nd_launch {
     int64_t last_check_ns;
     uint64_t checks;
     int64_t started_mono_ns, first_order_ms; /* -1: no order yet */
+    int64_t started_ns;             /* the live clock at create: time_lapse's origin */
     nd_sup_change_t history[HISTORY_MAX];
     char history_reason[HISTORY_MAX][160];
     uint32_t history_count;      /* all changes; the last HISTORY_MAX kept */
@@ -54,6 +55,7 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
     int64_t health_ms = 10000, stale_ms = 5000, store_ms = 250, backoff_ms = 100;
     int64_t backoff_max_ms = 30000, rtt_ms = 1000;
     out->recv_window_ms = 5000;
+    out->time_lapse = 1;
     out->reject_rate_warn_e4 = 5000;
     out->disk_free_mb_min = 512;
     out->memory_free_mb_min = 256;
@@ -66,13 +68,14 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
         "health_every_ms", "feed_stale_ms", "store_write_warn_ms", "reject_rate_warn",
         "venue_rtt_warn_ms",
         "disk_free_mb_min", "memory_free_mb_min", "restart_backoff_ms", "restart_backoff_max_ms",
-        "pipeline", "ramp", "allocation", "rollback", "shutdown", NULL,
+        "pipeline", "ramp", "allocation", "rollback", "shutdown", "time_lapse", NULL,
     };
     if (l && ((rc = nd_jcfg_keys(&c, l, keys)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "health_every_ms", 100, 3600000, &health_ms)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "feed_stale_ms", 100, 3600000, &stale_ms)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "store_write_warn_ms", 1, 600000, &store_ms)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "venue_rtt_warn_ms", 1, 600000, &rtt_ms)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "time_lapse", 1, 1000000, &out->time_lapse)) != ND_OK ||
               (rc = nd_jcfg_fraction(&c, l, "reject_rate_warn", 0.0001, 1, 4,
                                      &out->reject_rate_warn_e4)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "disk_free_mb_min", 0, INT64_MAX / 2,
@@ -237,6 +240,13 @@ static void probe_start(nd_launch_t *l)
         l->probe_busy = true;
 }
 
+/* The capital control's time: the live clock, time_lapse times faster from the start. */
+static int64_t capital_now(const nd_launch_t *l, int64_t now_ns)
+{
+    __int128 t = (__int128)l->started_ns + (__int128)(now_ns - l->started_ns) * l->lc.time_lapse;
+    return t < INT64_MAX / 2 ? (int64_t)t : INT64_MAX / 2; /* centuries of rehearsal: it stops */
+}
+
 static void on_health(uv_timer_t *t)
 {
     nd_launch_t *l = t->data;
@@ -245,7 +255,7 @@ static void on_health(uv_timer_t *t)
     nd_launch_health_judge(&l->lc, l->have_prev ? &l->prev : NULL, &s, l->last);
     for (uint32_t m = 0; m < ND_LAUNCH_MODULE_COUNT; m++)
         nd_sup_report(&l->sup, m, l->last[m].health, l->last[m].reason, s.now_ns);
-    nd__launch_capital_tick(&l->capital, s.now_ns, nd_sup_healthy(&l->sup));
+    nd__launch_capital_tick(&l->capital, capital_now(l, s.now_ns), nd_sup_healthy(&l->sup));
     nd__launch_metrics_sync(&l->metrics);
     probe_start(l); /* its answer is judged at the next check */
     l->prev = s;
@@ -340,6 +350,11 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     nd_err_t rc = preflight_passed(preflight, err, err_len);
     if (rc != ND_OK)
         return rc;
+    if (cfg->live && lc->time_lapse != 1) {
+        snprintf(err, err_len, "%s: launch.time_lapse: a live launch runs in real time (1)",
+                 cfg->path);
+        return ND_EINVAL;
+    }
     nd_launch_t *l = nd_calloc(1, sizeof *l);
     if (!l)
         return ND_ENOMEM;
@@ -348,6 +363,7 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     l->clock = clock;
     l->first_order_ms = -1;
     l->started_mono_ns = nd_clock_mono_ns(clock);
+    l->started_ns = nd_clock_now_ns(clock);
     nd_sup_init(&l->sup, &lc->sup, on_change, l);
     rc = add_modules(l);
     if (rc == ND_OK)

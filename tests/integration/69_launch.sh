@@ -39,6 +39,8 @@ config "$WORK/bad.json" bad "$RISK" '{"health_every_ms": 5}'
 expect_usage_error "launch.health_every_ms: 5 is outside" "$NODERR" launch --config "$WORK/bad.json"
 config "$WORK/bad.json" bad "$RISK" '{"helth_every_ms": 500}'
 expect_usage_error "launch.helth_every_ms: unknown key" "$NODERR" launch --config "$WORK/bad.json"
+config "$WORK/bad.json" bad "$RISK" '{"time_lapse": 0}'
+expect_usage_error "launch.time_lapse: 0 is outside" "$NODERR" launch --config "$WORK/bad.json"
 expect_usage_error "give --config FILE" "$NODERR" launch
 
 check "a failed preflight check refuses to trade"
@@ -175,3 +177,58 @@ for want in '"rollback"' "to_version.{1,8}$ID_va" 'trigger.{1,8}breaker' 'event.
     'share_after.{1,8}0\.1[^0-9]'; do
     grep -qE "$want" "$OUT" || fail "audit export lacks $want"
 done
+
+check "time-lapse rehearsal: 30 days of ramp in seconds, the allocation checked at every rebalance"
+# Two quote_maker slots; the capital control's clock runs 300,000 times faster (a 100 ms health
+# check is 8 h 20 min of ramp); allocation by inverse volatility with 2 days of history.
+cat >"$WORK/tl.json" <<EOF2
+{"name": "tl", "state_dir": "$WORK/state-tl",
+ "venue": {"name": "binance", "rest_url": "http://127.0.0.1:$PORT", "ws_url": "ws://127.0.0.1:$PORT"},
+ "symbol": "BTC/USDT",
+ "strategies": [{"builtin": "quote_maker", "weight": 0.5},
+                {"builtin": "quote_maker", "weight": 0.5, "params": {"max_orders": 999}}],
+ "capital": {"cash": "10000", "sizing_percent": 0.1},
+ "risk": $RISK,
+ "store": {"url": "sqlite:$WORK/tl.db"}, "log": {"level": "info"},
+ "launch": {"health_every_ms": 100, "feed_stale_ms": 1000, "time_lapse": 300000,
+            "ramp": {"gap_max_s": 86400, "resume_after_s": 0},
+            "allocation": {"min_history_days": 2, "window_days": 10, "max": 0.7, "turnover": 0.3},
+            "rollback": {"drawdown": 0.5, "drawdown_pause": 0.4, "errors_max": 1024,
+                         "errors_pause": 1000, "health_failures": 1000}}}
+EOF2
+"$NODERR" launch --config "$WORK/tl.json" >"$WORK/tl.out" 2>"$WORK/tl.err" &
+LAUNCH=$!
+SERVER_PIDS+=("$LAUNCH")
+S="$WORK/state-tl/status.json"
+wait_json "$S" 'all(s["ramp_share"] == "1" for s in d["launch"]["capital"]["strategies"])'
+kill -TERM "$LAUNCH"
+wait "$LAUNCH" || fail "launch tl exited non-zero: $(tail -3 "$WORK/tl.err")"
+expect_rc 0 "$NODERR" audit verify --db "$WORK/tl.db"
+expect_rc 0 "$NODERR" audit export --db "$WORK/tl.db" --format json
+pycheck "$OUT" '
+import json
+recs = d if isinstance(d, list) else d.get("records", d)
+notes = [(r.get("event") or r.get("action"), r.get("note") or r.get("reason") or "") for r in recs]
+ramps = [json.loads(n) for a, n in notes if a == "ramp"]
+allocs = [json.loads(n) for a, n in notes if a == "allocation"]
+E6 = 1000000
+def e6(x): return round(float(x) * E6)
+# the default schedule: 5% + 95% x (whole days of progress) / 30, floored to millionths
+for slot in (0, 1):
+    adv = [r for r in ramps if r.get("strategy") == slot and r["event"] == "advance"]
+    assert len(adv) >= 29, (slot, len(adv))
+    prev = 0
+    for r in adv:
+        after, prog = e6(r["share_after"]), int(r["progress_s"])
+        want = min(E6, 50000 + 950000 * min(prog // 86400, 30) // 30)
+        assert after == want and after >= prev, (r, want)
+        prev = after
+    assert prev == E6, prev
+assert len(allocs) >= 25, len(allocs)
+for a in allocs:
+    new = [e6(s["new"]) for s in a["strategies"]]
+    old = [e6(s["old"]) for s in a["strategies"]]
+    assert sum(new) <= E6 and all(0 <= w <= 700000 for w in new), a
+    if not a["at_once"]:
+        assert sum(abs(n - o) for n, o in zip(new, old)) <= 300000 + 2, a
+print(len(ramps), "ramp events,", len(allocs), "rebalances checked")'

@@ -177,6 +177,12 @@ void nd_live_session_record(nd_live_session_t *s, const char *action, const char
  * key (e.g. "launch": modules and health). */
 void nd_live_session_status_extra(nd_live_session_t *s, const char *key,
                                   json_t *(*fn)(void *ctx), void *ctx);
+/* The dashboard's promote and roll back (POST /api/promote, /api/rollback) go to the host,
+ * which runs the pipeline: fn(ctx, promote, strategy, who, msg) returns the HTTP status (200
+ * done, 404 no such strategy, 409 refused, with why in msg). Without a host they answer 501. */
+typedef int (*nd_live_host_control_fn)(void *ctx, bool promote, const char *strategy,
+                                       const char *who, char *msg, size_t msg_len);
+void nd_live_session_host_control(nd_live_session_t *s, nd_live_host_control_fn fn, void *ctx);
 /* Writes status.json now (a change an operator should see without waiting for the period). */
 void nd_live_session_status_now(nd_live_session_t *s);
 /* ---- Emergency shutdown (session_shutdown.c, docs/launcher.md "Shutdown and resume") -------

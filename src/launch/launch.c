@@ -322,6 +322,17 @@ static json_t *launch_json(void *ctx)
     return j;
 }
 
+static int host_control(void *ctx, bool promote, const char *strategy, const char *who,
+                        char *msg, size_t msg_len)
+{
+    nd_launch_t *l = ctx;
+    int status = nd__launch_capital_control(&l->capital, promote, strategy, who,
+                                            capital_now(l, nd_clock_now_ns(l->clock)), msg,
+                                            msg_len);
+    nd__launch_metrics_sync(&l->metrics);
+    return status;
+}
+
 /* ---- create, run, close ------------------------------------------------------------------ */
 
 static nd_err_t preflight_passed(const nd_preflight_report_t *pf, char *err, size_t err_len)
@@ -392,6 +403,7 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
         return rc;
     }
     nd_live_session_status_extra(l->session, "launch", launch_json, l);
+    nd_live_session_host_control(l->session, host_control, l);
     uv_loop_t *loop = nd_live_session_loop(l->session);
     uv_timer_init(loop, &l->health_timer);
     uv_timer_init(loop, &l->sup_timer);

@@ -12,6 +12,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/dashboard.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
@@ -119,8 +120,8 @@ static void slot_version(nd__launch_capital_t *c, uint32_t k)
 /* The previous version into slot k, from the pipeline; none (no store, no production version
  * with a retired one before it, or it cannot be loaded): the slot is paused instead, so the
  * version that tripped never trades on. */
-static void roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
-                      const nd_guard_decision_t *d)
+static bool roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
+                      const nd_guard_decision_t *d, const char *actor)
 {
     nd_engine_t *e = engine_of(c);
     const nd_strategy_def_t *cur = nd_engine_strategy_def(e, k);
@@ -128,7 +129,7 @@ static void roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
     nd_err_t rc = ND_ENOTFOUND;
     nd_pipeline_rollback_t out;
     if (c->pipeline) {
-        nd_pipeline_actor_t who = {"launch", d->reason, now_ns, false};
+        nd_pipeline_actor_t who = {actor, d->reason, now_ns, false};
         rc = nd_pipeline_rollback(c->pipeline, nd_live_session_store(c->session), &c->lc->pipeline,
                                   cur->name, NULL, &who, c->ramp[k].share_e6, &out, err,
                                   sizeof err);
@@ -159,6 +160,7 @@ static void roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
     nd_guard_reset(&c->guard[k], now_ns);
     int64_t capital;
     slot_pnl(c, k, &c->peak_pnl[k], &capital); /* the new version's peak starts here */
+    return rc == ND_OK;
 }
 
 /* Each slot's day: its P&L change over the capital it had at the day's start. */
@@ -200,6 +202,76 @@ static void rebalance(nd__launch_capital_t *c, int64_t now_ns)
         return;
     }
     record_json(c, "allocation", nd_allocation_event_json(&ev));
+}
+
+/* ---- the dashboard's promote and roll back ---------------------------------------------- */
+
+/* Promote: the strategy's canary version to production through its gate (days in canary), then
+ * into the slot, on a fresh ramp from its first share (a new version earns its capital again). */
+static int promote(nd__launch_capital_t *c, uint32_t k, const char *who, int64_t now_ns,
+                   char *msg, size_t msg_len)
+{
+    nd_engine_t *e = engine_of(c);
+    const char *name = nd_engine_strategy_def(e, k)->name;
+    const nd_pipeline_version_t *v = nd_pipeline_in_stage(c->pipeline, name, ND_STAGE_CANARY);
+    if (!v) {
+        snprintf(msg, msg_len, "no canary version of %s to promote", name);
+        return 409;
+    }
+    char id[ND_PIPELINE_ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", v->id);
+    nd_pipeline_spec_t spec = v->spec;
+    nd_pipeline_evidence_t ev = {.now_ns = now_ns};
+    nd_pipeline_actor_t actor = {who, "promoted from the dashboard", now_ns, false};
+    nd_pipeline_gates_t gates;
+    char err[256] = "";
+    nd_err_t rc = nd_pipeline_promote(c->pipeline, nd_live_session_store(c->session),
+                                      &c->lc->pipeline, id, ND_STAGE_PRODUCTION, &ev, &actor,
+                                      &gates, err, sizeof err);
+    const nd_strategy_def_t *def = NULL;
+    double params[ND_STRATEGY_PARAMS_MAX];
+    if (rc == ND_OK)
+        rc = c->resolve ? c->resolve(c->resolve_ctx, &spec, &def, params, err, sizeof err)
+                        : ND_ESTATE;
+    if (rc == ND_OK)
+        rc = nd_engine_strategy_replace(e, k, def, params, err, sizeof err);
+    if (rc != ND_OK) {
+        snprintf(msg, msg_len, "%s %s not promoted: %s", name, id, err[0] ? err : nd_strerror(rc));
+        return 409;
+    }
+    nd_ramp_init(&c->ramp[k], &c->lc->ramp);
+    nd_guard_reset(&c->guard[k], now_ns);
+    int64_t capital;
+    slot_pnl(c, k, &c->peak_pnl[k], &capital);
+    slot_version(c, k);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "version", id, "strategy_name", name,
+                          "strategy", (json_int_t)k, "by", who);
+    record_json(c, "promotion", j);
+    snprintf(msg, msg_len, "%s %s promoted to production; its ramp starts again", name, id);
+    return 200;
+}
+
+int nd__launch_capital_control(nd__launch_capital_t *c, bool promote_it, const char *strategy,
+                               const char *who, int64_t now_ns, char *msg, size_t msg_len)
+{
+    int k = nd_dashboard_strategy_find(engine_of(c), strategy);
+    if (k < 0) {
+        snprintf(msg, msg_len, "no strategy '%s'", strategy);
+        return 404;
+    }
+    if (!c->pipeline) {
+        snprintf(msg, msg_len, "this launch has no store, so no pipeline");
+        return 409;
+    }
+    if (promote_it)
+        return promote(c, (uint32_t)k, who, now_ns, msg, msg_len);
+    nd_guard_decision_t d = {.action = ND_GUARD_ROLLBACK, .cut_e6 = c->lc->rollback.cut_e6};
+    snprintf(d.reason, sizeof d.reason, "rolled back by hand from the dashboard");
+    bool replaced = roll_back(c, (uint32_t)k, now_ns, &d, who);
+    snprintf(msg, msg_len, replaced ? "%s rolled back to version %s"
+                                    : "%s: no previous version to roll back to; paused instead",
+             strategy, c->version[k]);
+    return replaced ? 200 : 409;
 }
 
 /* ---- the state file ---------------------------------------------------------------------- */
@@ -319,7 +391,7 @@ void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healt
         nd_guard_decision_t d;
         nd_guard_evaluate(&c->guard[k], now_ns, &d);
         if (d.action == ND_GUARD_ROLLBACK)
-            roll_back(c, k, now_ns, &d);
+            roll_back(c, k, now_ns, &d, "launch");
         nd_ramp_event_t ev[ND_RAMP_TICK_EVENTS_MAX];
         uint32_t n = 0;
         const char *why = !healthy ? "health check failed" : d.reason;

@@ -91,6 +91,11 @@ nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config
  * daily returns, the allocation when due, the weights, the state file. */
 void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy);
 json_t *nd__launch_capital_json(const nd__launch_capital_t *c);
+/* The dashboard's promote (the strategy's canary version to production through its gate, into
+ * the slot on a fresh ramp) and roll back (as the guard's, by hand): the HTTP status with why
+ * in msg (404 no such strategy, 409 refused). */
+int nd__launch_capital_control(nd__launch_capital_t *c, bool promote, const char *strategy,
+                               const char *who, int64_t now_ns, char *msg, size_t msg_len);
 void nd__launch_capital_close(nd__launch_capital_t *c);
 
 /* ---- launch_metrics.c: the launch's series in the session's registry (docs/monitoring.md) */

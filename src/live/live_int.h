@@ -63,6 +63,9 @@ struct nd_live_session {
     nd_live_leg_t legs[ND_VENUES_MAX];  /* live mode: one order venue per symbol */
     int64_t recon_diffs;            /* differences reconciliation resolved at start */
     int64_t restored_fills;         /* journal fills booked into the portfolio at start */
+    /* The host's promote and roll back for the dashboard (nd_live_session_host_control). */
+    nd_live_host_control_fn host_control;
+    void *host_control_ctx;
     /* The host's part of status.json (nd_live_session_status_extra). */
     const char *extra_key;
     json_t *(*extra_fn)(void *ctx);

@@ -87,9 +87,14 @@ static int control(void *ctx, const nd_dashboard_control_t *c, const char *token
         }
     } else if (c->action == ND_DASHBOARD_PAUSE || c->action == ND_DASHBOARD_RESUME) {
         status = pause_strategy(s, c, msg, msg_len);
+    } else if (s->host_control) { /* a launch: its pipeline */
+        char who[96];
+        snprintf(who, sizeof who, "dashboard:%s@%s", token_id, peer);
+        status = s->host_control(s->host_control_ctx, c->action == ND_DASHBOARD_PROMOTE,
+                                 c->strategy, who, msg, msg_len);
     } else {
-        snprintf(msg, msg_len, "not yet: %s needs the deployment pipeline, which this session "
-                 "does not run (docs/monitoring.md)", nd_dashboard_action_name(c->action));
+        snprintf(msg, msg_len, "not available: %s needs the deployment pipeline, which only "
+                 "'noderr launch' runs (docs/monitoring.md)", nd_dashboard_action_name(c->action));
         status = 501;
     }
     char detail[320];

@@ -95,3 +95,9 @@ void nd_live_session_status_now(nd_live_session_t *s)
 {
     nd__live_status_write(s);
 }
+
+void nd_live_session_host_control(nd_live_session_t *s, nd_live_host_control_fn fn, void *ctx)
+{
+    s->host_control = fn;
+    s->host_control_ctx = ctx;
+}

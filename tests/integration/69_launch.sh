@@ -232,3 +232,44 @@ for a in allocs:
     if not a["at_once"]:
         assert sum(abs(n - o) for n, o in zip(new, old)) <= 300000 + 2, a
 print(len(ramps), "ramp events,", len(allocs), "rebalances checked")'
+
+check "the dashboard's promote and roll back go through the launch's pipeline"
+# After the rollback above, version A runs in production and B is in dev; B goes to canary by
+# hand, then the page's promote puts it into the slot (canary_days 0) and roll back restores A.
+sed 's/"name": "l2"/"name": "l3"/; s/state-l2/state-l3/; s/"launch": {/"launch": {"pipeline": {"canary_days": 0}, /' \
+    "$WORK/va.json" >"$WORK/l3.json"
+expect_rc 0 "$NODERR" promote --db "$DB" --version "$ID_vb" --to canary --force --operator ops \
+    --reason "the dashboard test's canary"
+"$NODERR" launch --config "$WORK/l3.json" >"$WORK/l3.out" 2>"$WORK/l3.err" &
+LAUNCH=$!
+SERVER_PIDS+=("$LAUNCH")
+S="$WORK/state-l3/status.json"
+wait_json "$S" '(d["launch"]["health_checks"] >= 1 and "dashboard_url" in d
+    and d["launch"]["capital"]["strategies"][0]["version"] != "")'
+pycheck "$S" "assert d['launch']['capital']['strategies'][0]['version'] == '$ID_va', d['launch']"
+URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dashboard_url"].rstrip("/"))' "$S")
+TOKEN=$(cat "$WORK/state-l3/dashboard.token")
+# post PATH BODY [AUTH]: the HTTP status of a control, the answer in $WORK/answer
+post() {
+    curl -s -o "$WORK/answer" -w '%{http_code}' -X POST ${3:+-H "Authorization: Bearer $3"} \
+        -H 'Content-Type: application/json' -d "$2" "$URL$1"
+}
+[ "$(post /api/promote '{"strategy": "quote_maker"}')" = 401 ] || fail "promote without a token"
+code=$(post /api/promote '{"strategy": "quote_maker"}' "$TOKEN")
+[ "$code" = 200 ] || fail "promote: HTTP $code $(cat "$WORK/answer")"
+wait_json "$S" "d['launch']['capital']['strategies'][0]['version'] == '$ID_vb'"
+code=$(post /api/rollback '{"strategy": "quote_maker"}' "$TOKEN")
+[ "$code" = 200 ] || fail "rollback: HTTP $code $(cat "$WORK/answer")"
+wait_json "$S" "d['launch']['capital']['strategies'][0]['version'] == '$ID_va'"
+[ "$(post /api/promote '{"strategy": "quote_maker"}' "$TOKEN")" = 409 ] ||
+    fail "a second promote with no canary left: $(cat "$WORK/answer")"
+kill -TERM "$LAUNCH"
+wait "$LAUNCH" || fail "launch l3 exited non-zero: $(tail -3 "$WORK/l3.err")"
+expect_rc 0 "$NODERR" pipeline --db "$DB" --json
+pycheck "$OUT" "S = {v['id']: v['stage'] for v in d['versions']}
+assert S['$ID_va'] == 'production' and S['$ID_vb'] == 'dev', S"
+expect_rc 0 "$NODERR" audit verify --db "$WORK/l2.db"
+expect_rc 0 "$NODERR" audit export --db "$WORK/l2.db" --format json
+for want in '"promotion"' 'dashboard:[0-9a-f]{8}@127\.0\.0\.1' 'rolled back by hand'; do
+    grep -qE "$want" "$OUT" || fail "audit export lacks $want"
+done

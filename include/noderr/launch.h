@@ -2,9 +2,11 @@
  *
  * A launch is a session (live.h) run under a module supervisor (supervisor.h): preflight must
  * have passed (nd_launch_create refuses a report with a failure); the modules start in a
- * documented order (host, store, feed, venue, risk, strategies), a health check runs every
- * health_every_ms over feed freshness, the venue adapter's errors, store writes, breakers,
- * reject rates and disk and memory headroom, and its verdicts drive the supervisor: a failed
+ * documented order (host, store, refprice, feed, venue, risk, strategies, monitoring), a
+ * health check runs every health_every_ms over disk and memory headroom, store writes, the
+ * reference price, feed freshness, the venue (reachable, its clock offset and round trip, the
+ * adapter's errors), breakers, reject rates and the metrics endpoint (the probed ones on
+ * libuv's worker pool), and its verdicts drive the supervisor: a failed
  * feed is reconnected with backoff while the strategies, which depend on it, are paused (their
  * working orders cancelled) and resumed when it is back. Every module state change is logged
  * and recorded in the store (operator action "module_state"), and status.json carries a
@@ -59,11 +61,13 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
 typedef enum nd_launch_module {
     ND_LAUNCH_HOST = 0,       /* this machine: disk and memory headroom */
     ND_LAUNCH_STORE = 1,      /* the compliance store and its audit chain */
-    ND_LAUNCH_FEED = 2,       /* the venue's market streams */
-    ND_LAUNCH_VENUE = 3,      /* the order venue (the adapter in live mode) */
-    ND_LAUNCH_RISK = 4,       /* the breakers */
-    ND_LAUNCH_STRATEGIES = 5, /* the strategies: depend on store, feed and venue */
-    ND_LAUNCH_MODULE_COUNT = 6
+    ND_LAUNCH_REFPRICE = 2,   /* the reference price (preflight.oracle's Chainlink feed) */
+    ND_LAUNCH_FEED = 3,       /* the venue's market streams */
+    ND_LAUNCH_VENUE = 4,      /* the order venue (the adapter in live mode) */
+    ND_LAUNCH_RISK = 5,       /* the breakers */
+    ND_LAUNCH_STRATEGIES = 6, /* the strategies: depend on store, feed and venue */
+    ND_LAUNCH_MONITORING = 7, /* the metrics endpoint (and the dashboard on it) */
+    ND_LAUNCH_MODULE_COUNT = 8
 } nd_launch_module_t;
 
 const char *nd_launch_module_name(nd_launch_module_t m);
@@ -85,6 +89,11 @@ typedef struct nd_launch_sample {
     bool venue_measured, venue_reached;
     int64_t venue_offset_us, venue_rtt_us;
     char venue_err[160];
+    /* The same probe's reference price (Chainlink, when preflight.oracle is set) and its scrape
+     * of the session's own /metrics (when "metrics" is set): -1 not probed or not configured,
+     * else a preflight status (ND_PF_PASS, ND_PF_FAIL) with the words. */
+    int refprice_status, monitoring_status;
+    char refprice_why[384], monitoring_why[160];
     int64_t disk_free_mb, memory_free_mb; /* -1: not measured */
 } nd_launch_sample_t;
 
@@ -108,8 +117,10 @@ int64_t nd_launch_memory_free_mb(void);
 typedef struct nd_launch nd_launch_t;
 
 /* Creates the session over cfg (strategies resolved) after a preflight report with no failure
- * (ND_EDECLINED otherwise, naming the failed checks), and registers the modules. */
+ * (ND_EDECLINED otherwise, naming the failed checks), and registers the modules; settings
+ * (copied) give the health probe its oracle and recvWindow. */
 nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t *lc,
+                          const nd_preflight_settings_t *settings,
                           const nd_preflight_report_t *preflight, const nd_clock_t *clock,
                           nd_backtest_result_t *result, nd_launch_t **out /* OUT */, char *err,
                           size_t err_len);

@@ -165,6 +165,8 @@ nd_err_t nd_live_session_store_flush(nd_live_session_t *s, char *err, size_t err
 bool nd_live_session_has_store(const nd_live_session_t *s);
 /* The session's store (NULL without one), for the host's own records (the pipeline's). */
 struct nd_store *nd_live_session_store(nd_live_session_t *s);
+/* "http://127.0.0.1:PORT/metrics" once serving, "" without "metrics". */
+const char *nd_live_session_metrics_url(const nd_live_session_t *s);
 /* The session's metrics registry (prom.h), NULL without "metrics": a host adds its own
  * families on the loop's thread (the launcher's modules, ramps, pipeline stages). */
 struct nd_prom *nd_live_session_prom(nd_live_session_t *s);

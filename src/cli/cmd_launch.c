@@ -22,12 +22,15 @@ static const char launch_usage[] =
     "\n"
     "Runs the launcher: the 17 preflight checks first (a failure refuses to trade: exit 1),\n"
     "then the session of the config (paper, or live with \"preflight\": {\"mode\": \"live\"})\n"
-    "with its modules (host, store, feed, venue, risk, strategies) supervised: a health check\n"
-    "every launch.health_every_ms (10 s) judges each, a failed module is restarted with\n"
-    "backoff and the modules that depend on it are told (the strategies pause while the feed,\n"
-    "the venue or the store is out). Every change is logged and recorded in the store, and\n"
+    "with its modules (host, store, refprice, feed, venue, risk, strategies, monitoring)\n"
+    "supervised: a health check every launch.health_every_ms (10 s) judges each, a failed\n"
+    "module is restarted with backoff and the modules that depend on it are told (the\n"
+    "strategies pause while the feed, the venue or the store is out). Each strategy trades\n"
+    "with its capital ramp's share (5% -> 100% over 30 days) times its allocation, and a\n"
+    "rollback guard puts the pipeline's previous version back on a breaker trip, a drawdown,\n"
+    "an error burst or failed health. Every change is logged and recorded in the store, and\n"
     "'noderr status' shows the modules. Stops on SIGTERM or SIGINT (no new orders, working\n"
-    "orders cancelled) or after duration_s. docs/launcher.md.\n";
+    "orders cancelled; launch.shutdown) or after duration_s. docs/launcher.md.\n";
 
 enum { OPT_CONFIG = 256 };
 
@@ -73,7 +76,8 @@ static nd_err_t resolve_version(void *ctx, const nd_pipeline_spec_t *spec,
 }
 
 static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
-                      const nd_preflight_report_t *pf, bool json)
+                      const nd_preflight_settings_t *set, const nd_preflight_report_t *pf,
+                      bool json)
 {
     nd_log_set_level((nd_log_level_t)cfg->log_level);
     nd_log_set_output(NULL, nd_clock_os());
@@ -81,7 +85,7 @@ static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
     nd_backtest_result_t result;
     memset(&result, 0, sizeof result);
     nd_launch_t *l = NULL;
-    nd_err_t rc = nd_launch_create(cfg, lc, pf, nd_clock_os(), &result, &l, err, sizeof err);
+    nd_err_t rc = nd_launch_create(cfg, lc, set, pf, nd_clock_os(), &result, &l, err, sizeof err);
     if (rc != ND_OK) {
         nd_log_set_output(NULL, NULL);
         fprintf(stderr, "noderr launch: %s: %s\n", cfg->path, err[0] ? err : nd_strerror(rc));
@@ -158,7 +162,7 @@ int nd_cmd_launch(int argc, char **argv)
         fflush(stdout);
         /* A failed check was named already; nd_launch_create refuses the report anyway. */
         if (code == ND_EXIT_OK || (o.json && code == ND_EXIT_CHECK_FAILED))
-            code = run_launch(cfg, &lc, pf, o.json);
+            code = run_launch(cfg, &lc, set, pf, o.json);
         else if (code == ND_EXIT_CHECK_FAILED)
             fprintf(stderr, "noderr launch: %s: refusing to trade after a failed preflight\n",
                     o.config);

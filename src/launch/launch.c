@@ -8,6 +8,8 @@
 #include "noderr/assert.h"
 #include "noderr/json_cfg.h"
 #include "noderr/log.h"
+#include "noderr/prom.h"
+#include "noderr/venue.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +45,9 @@ struct nd_launch {
     nd_binance_rest_t *probe_rest;
     uv_work_t probe;
     bool probe_busy;
-    nd_launch_sample_t probe_out, probe_last; /* only the venue_* fields are used */
+    nd_launch_sample_t probe_out, probe_last; /* only the probed fields are used */
+    nd_preflight_settings_t settings;        /* the oracle the probe reads */
+    char metrics_url[128];                   /* the probe's scrape, "" without metrics */
 };
 
 nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t *out,
@@ -166,16 +170,23 @@ static nd_err_t add_modules(nd_launch_t *l)
     nd_sup_module_ops_t strategies = {NULL, NULL, strategies_blocked, l};
     static const char *const risk_deps[] = {"store", NULL};
     static const char *const strategy_deps[] = {"store", "feed", "venue", NULL};
-    nd_err_t rc;
-    if ((rc = nd_sup_add(&l->sup, "host", &watch, NULL, NULL)) != ND_OK ||
-        (rc = nd_sup_add(&l->sup, "store", &store, NULL, NULL)) != ND_OK ||
-        (rc = nd_sup_add(&l->sup, "feed", &feed, NULL, NULL)) != ND_OK ||
-        (rc = nd_sup_add(&l->sup, "venue", &watch, NULL, NULL)) != ND_OK ||
-        (rc = nd_sup_add(&l->sup, "risk", &watch, risk_deps, NULL)) != ND_OK ||
-        (rc = nd_sup_add(&l->sup, "strategies", &strategies, strategy_deps, NULL)) != ND_OK)
-        return rc;
-    _Static_assert(ND_LAUNCH_MODULE_COUNT == 6, "one supervisor module per launch module");
-    return ND_OK;
+    /* In nd_launch_module_t's order: the health check reports module m to supervisor index m. */
+    const struct {
+        const char *name;
+        const nd_sup_module_ops_t *ops;
+        const char *const *deps;
+    } mods[ND_LAUNCH_MODULE_COUNT] = {
+        {"host", &watch, NULL},     {"store", &store, NULL},
+        {"refprice", &watch, NULL}, {"feed", &feed, NULL},
+        {"venue", &watch, NULL},    {"risk", &watch, risk_deps},
+        {"strategies", &strategies, strategy_deps}, {"monitoring", &watch, NULL},
+    };
+    nd_err_t rc = ND_OK;
+    for (uint32_t m = 0; rc == ND_OK && m < ND_LAUNCH_MODULE_COUNT; m++) {
+        ND_ASSERT(strcmp(mods[m].name, nd_launch_module_name((nd_launch_module_t)m)) == 0);
+        rc = nd_sup_add(&l->sup, mods[m].name, mods[m].ops, mods[m].deps, NULL);
+    }
+    return rc;
 }
 
 /* ---- the health check -------------------------------------------------------------------- */
@@ -208,8 +219,41 @@ static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
     s->venue_offset_us = l->probe_last.venue_offset_us;
     s->venue_rtt_us = l->probe_last.venue_rtt_us;
     snprintf(s->venue_err, sizeof s->venue_err, "%s", l->probe_last.venue_err);
+    bool probed = l->probe_last.venue_measured;
+    s->refprice_status = probed ? l->probe_last.refprice_status : -1;
+    snprintf(s->refprice_why, sizeof s->refprice_why, "%s",
+             probed ? l->probe_last.refprice_why : l->settings.oracle_rpc[0] ? "not probed yet" : "");
+    s->monitoring_status = probed ? l->probe_last.monitoring_status : -1;
+    snprintf(s->monitoring_why, sizeof s->monitoring_why, "%s",
+             probed ? l->probe_last.monitoring_why : l->metrics_url[0] ? "not probed yet" : "");
     s->disk_free_mb = nd_launch_disk_free_mb(l->cfg->state_dir);
     s->memory_free_mb = nd_launch_memory_free_mb();
+}
+
+/* A scrape of the session's own /metrics, as Prometheus would: HTTP 200 and the text format. */
+static int probe_metrics(const char *url, char *why, size_t why_len)
+{
+    nd_http_t *http = NULL;
+    nd_http_response_t resp = {0};
+    char err[160] = "";
+    nd_err_t rc = nd_http_create(2000, &http);
+    if (rc == ND_OK)
+        rc = nd_http_request(http, "GET", url, NULL, NULL, &resp, err, sizeof err);
+    size_t samples = 0;
+    if (rc == ND_OK && resp.status != 200) {
+        snprintf(err, sizeof err, "HTTP %ld", resp.status);
+        rc = ND_EIO;
+    }
+    if (rc == ND_OK)
+        rc = nd_prom_parse(resp.body, resp.body_len, &samples, err, sizeof err);
+    nd_http_response_free(&resp);
+    nd_http_destroy(http);
+    if (rc != ND_OK) {
+        snprintf(why, why_len, "%s: %s", url, err[0] ? err : nd_strerror(rc));
+        return ND_PF_FAIL;
+    }
+    snprintf(why, why_len, "%s serves %zu samples", url, samples);
+    return ND_PF_PASS;
 }
 
 static void probe_work(uv_work_t *w)
@@ -221,6 +265,19 @@ static void probe_work(uv_work_t *w)
                                               &p->venue_rtt_us, p->venue_err,
                                               sizeof p->venue_err) == ND_OK;
     p->venue_measured = true;
+    p->refprice_status = -1;
+    if (l->settings.oracle_rpc[0]) { /* preflight's own oracle check, run again */
+        nd_preflight_env_t env = {l->clock, "/proc/self/exe", ""};
+        nd__pf_t pf = {.cfg = l->cfg, .set = &l->settings, .env = &env};
+        nd_preflight_outcome_t o;
+        memset(&o, 0, sizeof o);
+        nd__pf_oracle_fresh(&pf, &o);
+        p->refprice_status = (int)o.status;
+        snprintf(p->refprice_why, sizeof p->refprice_why, "%s", o.reason);
+    }
+    p->monitoring_status = l->metrics_url[0] ? probe_metrics(l->metrics_url, p->monitoring_why,
+                                                             sizeof p->monitoring_why)
+                                             : -1;
 }
 
 static void probe_done(uv_work_t *w, int status)
@@ -352,6 +409,7 @@ static nd_err_t preflight_passed(const nd_preflight_report_t *pf, char *err, siz
 }
 
 nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t *lc,
+                          const nd_preflight_settings_t *settings,
                           const nd_preflight_report_t *preflight, const nd_clock_t *clock,
                           nd_backtest_result_t *result, nd_launch_t **out, char *err,
                           size_t err_len)
@@ -371,6 +429,8 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
         return ND_ENOMEM;
     l->cfg = cfg;
     l->lc = *lc;
+    if (settings)
+        l->settings = *settings;
     l->clock = clock;
     l->first_order_ms = -1;
     l->started_mono_ns = nd_clock_mono_ns(clock);
@@ -384,6 +444,7 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
         return rc;
     }
     nd_live_session_set_shutdown(l->session, &lc->shutdown);
+    snprintf(l->metrics_url, sizeof l->metrics_url, "%s", nd_live_session_metrics_url(l->session));
     nd_binance_rest_config_t probe_cfg = {.base_url = cfg->rest_url,
                                           .recv_window_ms = lc->recv_window_ms,
                                           .timeout_ms = 2000};

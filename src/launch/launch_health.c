@@ -18,8 +18,8 @@
 
 const char *nd_launch_module_name(nd_launch_module_t m)
 {
-    static const char *const names[ND_LAUNCH_MODULE_COUNT] = {"host", "store", "feed", "venue",
-                                                              "risk", "strategies"};
+    static const char *const names[ND_LAUNCH_MODULE_COUNT] = {
+        "host", "store", "refprice", "feed", "venue", "risk", "strategies", "monitoring"};
     return (unsigned)m < ND_LAUNCH_MODULE_COUNT ? names[m] : "unknown";
 }
 
@@ -208,6 +208,17 @@ static void judge_orders(const nd_launch_config_t *cfg, const nd_launch_sample_t
                 (long long)rej);
 }
 
+/* A probed part (the reference price, the metrics endpoint): not configured is OK. */
+static void judge_probed(int status, const char *why, const char *absent, nd_launch_verdict_t *v)
+{
+    if (status < 0)
+        verdict(v, ND_SUP_HEALTH_OK, "%s", why[0] ? why : absent);
+    else if (status == ND_PF_FAIL)
+        verdict(v, ND_SUP_HEALTH_FAIL, "%s", why);
+    else
+        verdict(v, ND_SUP_HEALTH_OK, "%s", why);
+}
+
 void nd_launch_health_judge(const nd_launch_config_t *cfg, const nd_launch_sample_t *prev,
                             const nd_launch_sample_t *s,
                             nd_launch_verdict_t out[ND_LAUNCH_MODULE_COUNT])
@@ -216,6 +227,10 @@ void nd_launch_health_judge(const nd_launch_config_t *cfg, const nd_launch_sampl
     judge_host(cfg, s, &out[ND_LAUNCH_HOST]);
     judge_store(cfg, s, &out[ND_LAUNCH_STORE]);
     judge_feed(cfg, s, &out[ND_LAUNCH_FEED]);
+    judge_probed(s->refprice_status, s->refprice_why, "not configured (preflight.oracle)",
+                 &out[ND_LAUNCH_REFPRICE]);
+    judge_probed(s->monitoring_status, s->monitoring_why, "not configured (metrics)",
+                 &out[ND_LAUNCH_MONITORING]);
     judge_venue(cfg, prev, s, &out[ND_LAUNCH_VENUE]);
     judge_orders(cfg, prev, s, &out[ND_LAUNCH_STRATEGIES]);
     if (s->halted)

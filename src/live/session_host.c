@@ -39,6 +39,11 @@ bool nd_live_session_has_store(const nd_live_session_t *s)
     return s->store != NULL;
 }
 
+const char *nd_live_session_metrics_url(const nd_live_session_t *s)
+{
+    return s->metrics_url;
+}
+
 nd_prom_t *nd_live_session_prom(nd_live_session_t *s)
 {
     return nd__live_metrics_prom(s);

@@ -62,15 +62,15 @@ wait_json "$S" '(d["launch"]["health_checks"] >= 2 and d["launch"]["healthy"]
     and d["launch"]["first_order_ms"] is not None)'
 grep -q "0 failed" "$WORK/l1.out" || fail "no preflight report: $(head -c 300 "$WORK/l1.out")"
 pycheck "$S" 'L = d["launch"]
-assert [m["name"] for m in L["modules"]] == ["host", "store", "feed", "venue", "risk",
-    "strategies"], L
+assert [m["name"] for m in L["modules"]] == ["host", "store", "refprice", "feed", "venue",
+    "risk", "strategies", "monitoring"], L
 assert all(m["state"] == "up" for m in L["modules"]), L
 assert L["first_order_ms"] < 5000, L["first_order_ms"]
 assert L["strategies_paused"] is False, L'
 # the venue probe (GET /api/v3/time on a worker thread) is judged at the check after it
-wait_json "$S" '"clock offset" in d["launch"]["modules"][3].get("check", "")'
+wait_json "$S" '"clock offset" in d["launch"]["modules"][4].get("check", "")'
 expect_rc 0 "$NODERR" status --state-dir "$WORK/state-l1" --json
-pycheck "$OUT" 'assert d["running"] and d["launch"]["modules"][2]["name"] == "feed", d'
+pycheck "$OUT" 'assert d["running"] and d["launch"]["modules"][3]["name"] == "feed", d'
 
 check "a stale feed: the feed module fails, the strategies pause, the supervisor reconnects"
 curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$WORK/admin")" \
@@ -151,7 +151,10 @@ done
 curl -sS "${url_base:=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"].rsplit("/", 1)[0])' "$S")}/api/snapshot" \
     >"$WORK/snapshot.json" || fail "no dashboard snapshot"
 pycheck "$WORK/snapshot.json" "L = d['data']['launch']
-assert [m['name'] for m in L['modules']][:3] == ['host', 'store', 'feed'], L
+assert [m['name'] for m in L['modules']][:3] == ['host', 'store', 'refprice'], L
+M = {m['name']: m for m in L['modules']}
+assert M['monitoring']['state'] == 'up' and 'serves' in M['monitoring'].get('check', ''), M
+assert 'not configured' in M['refprice'].get('check', ''), M
 assert L['capital']['strategies'][0]['version'] == '$ID_vb', L['capital']"
 if command -v promtool >/dev/null; then
     promtool check metrics <"$WORK/metrics.txt" || fail "promtool check metrics failed"

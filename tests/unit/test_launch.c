@@ -33,6 +33,7 @@ static nd_launch_sample_t healthy(int64_t now)
     s.store_write_ns = 2 * MS;
     s.disk_free_mb = 10000;
     s.memory_free_mb = 4000;
+    s.refprice_status = s.monitoring_status = -1; /* not configured */
     return s;
 }
 
@@ -146,4 +147,26 @@ Test(launch, venue_probe_offset_round_trip_and_reach)
     nd_launch_health_judge(&cfg, NULL, &s, v);
     cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_FAIL);
     cr_assert_str_eq(v[ND_LAUNCH_VENUE].reason, "unreachable: connection refused");
+}
+
+Test(launch, probed_refprice_and_metrics_endpoint)
+{
+    nd_launch_verdict_t v[ND_LAUNCH_MODULE_COUNT];
+    nd_launch_sample_t s = healthy(10000 * MS);
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_str_eq(v[ND_LAUNCH_REFPRICE].reason, "not configured (preflight.oracle)");
+    cr_assert_str_eq(v[ND_LAUNCH_MONITORING].reason, "not configured (metrics)");
+    s.refprice_status = ND_PF_FAIL;
+    snprintf(s.refprice_why, sizeof s.refprice_why, "BTC/USD: answered 3700 s ago");
+    s.monitoring_status = ND_PF_FAIL;
+    snprintf(s.monitoring_why, sizeof s.monitoring_why, "http://127.0.0.1:1/metrics: refused");
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_REFPRICE].health, ND_SUP_HEALTH_FAIL);
+    cr_assert_eq(v[ND_LAUNCH_MONITORING].health, ND_SUP_HEALTH_FAIL);
+    cr_assert_str_eq(v[ND_LAUNCH_REFPRICE].reason, "BTC/USD: answered 3700 s ago");
+    s.monitoring_status = ND_PF_PASS;
+    snprintf(s.monitoring_why, sizeof s.monitoring_why, "serves 150 samples");
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_MONITORING].health, ND_SUP_HEALTH_OK);
+    cr_assert_str_eq(nd_launch_module_name(ND_LAUNCH_MONITORING), "monitoring");
 }

@@ -493,6 +493,8 @@ typedef struct nd_binance_exec_stats {
     uint64_t reconciliations;     /* in the session: after an outage or nd_binance_exec_resync */
     uint64_t recon_diffs;         /* differences those found (journaled and logged) */
     uint64_t recon_halts;         /* of them resolved HALT (a balance differs): the caller halts */
+    uint64_t round_trips;         /* new orders and cancels answered, and their round trips */
+    uint64_t round_trip_ns_sum;   /* summed (request leaving to answer read), nanoseconds */
 } nd_binance_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */

@@ -84,6 +84,8 @@ typedef struct nd_launch_sample {
     char halt_reason[64];
     int64_t orders_submitted, orders_rejected;
     int64_t venue_errors;       /* live: answers lost and requests refused for a full queue */
+    int64_t order_round_trips, order_round_trip_ns; /* live: orders and cancels answered, and
+                                                       their round trips summed */
     /* The venue probe (GET /api/v3/time on a worker thread, the last one finished): whether one
      * finished, whether it reached the venue, the clock offset and the round trip. */
     bool venue_measured, venue_reached;

@@ -214,6 +214,8 @@ static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
     nd_binance_exec_stats_t vs;
     nd_live_session_venue_stats(l->session, &vs);
     s->venue_errors = (int64_t)(vs.unknown + vs.queue_full);
+    s->order_round_trips = (int64_t)vs.round_trips;
+    s->order_round_trip_ns = (int64_t)vs.round_trip_ns_sum;
     s->venue_measured = l->probe_last.venue_measured;
     s->venue_reached = l->probe_last.venue_reached;
     s->venue_offset_us = l->probe_last.venue_offset_us;

@@ -169,12 +169,15 @@ static void judge_feed(const nd_launch_config_t *cfg, const nd_launch_sample_t *
 
 /* The venue: reachable, its clock within half the recvWindow of ours (worst case: the offset
  * plus half the round trip), its round trip under venue_rtt_warn; live, no request lost since
- * the last check. A paper session only warns: its orders never reach the venue. */
+ * the last check and the orders' mean round trip since then under venue_rtt_warn. A paper
+ * session only warns: its orders never reach the venue. */
 static void judge_venue(const nd_launch_config_t *cfg, const nd_launch_sample_t *prev,
                         const nd_launch_sample_t *s, nd_launch_verdict_t *v)
 {
     nd_sup_health_t bad = s->live ? ND_SUP_HEALTH_FAIL : ND_SUP_HEALTH_WARN;
     int64_t errors = prev ? s->venue_errors - prev->venue_errors : s->venue_errors;
+    int64_t orders = s->order_round_trips - (prev ? prev->order_round_trips : 0);
+    int64_t order_ns = s->order_round_trip_ns - (prev ? prev->order_round_trip_ns : 0);
     int64_t worst_us = llabs(s->venue_offset_us) + s->venue_rtt_us / 2;
     if (s->venue_measured && !s->venue_reached)
         verdict(v, bad, "unreachable: %s", s->venue_err);
@@ -187,6 +190,9 @@ static void judge_venue(const nd_launch_config_t *cfg, const nd_launch_sample_t 
     else if (s->live && errors > 0)
         verdict(v, ND_SUP_HEALTH_WARN, "%lld requests lost or refused since the last check",
                 (long long)errors);
+    else if (orders > 0 && order_ns / orders > cfg->venue_rtt_warn_ns)
+        verdict(v, ND_SUP_HEALTH_WARN, "orders' round trip %lld ms on average over %lld",
+                (long long)(order_ns / orders / 1000000), (long long)orders);
     else if (s->venue_measured)
         verdict(v, ND_SUP_HEALTH_OK, "%sclock offset %+lld us, round trip %lld us",
                 s->live ? "" : "simulated orders; ", (long long)s->venue_offset_us,

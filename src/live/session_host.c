@@ -80,6 +80,8 @@ void nd_live_session_venue_stats(const nd_live_session_t *s, nd_binance_exec_sta
         out->cancelled += one.cancelled;
         out->unknown += one.unknown;
         out->queue_full += one.queue_full;
+        out->round_trips += one.round_trips;
+        out->round_trip_ns_sum += one.round_trip_ns_sum;
     }
 }
 

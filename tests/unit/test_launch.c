@@ -142,6 +142,15 @@ Test(launch, venue_probe_offset_round_trip_and_reach)
     nd_launch_health_judge(&cfg, NULL, &s, v);
     cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_WARN, "slow: %s",
                  v[ND_LAUNCH_VENUE].reason);
+    s.venue_rtt_us = 800;
+    nd_launch_sample_t prev = s;
+    prev.order_round_trips = 10;
+    prev.order_round_trip_ns = 10 * 5 * MS;
+    s.order_round_trips = 14; /* 4 more orders, 1.2 s each on average */
+    s.order_round_trip_ns = prev.order_round_trip_ns + 4 * 1200 * MS;
+    nd_launch_health_judge(&cfg, &prev, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_WARN);
+    cr_assert_str_eq(v[ND_LAUNCH_VENUE].reason, "orders' round trip 1200 ms on average over 4");
     s.venue_reached = false;
     snprintf(s.venue_err, sizeof s.venue_err, "connection refused");
     nd_launch_health_judge(&cfg, NULL, &s, v);

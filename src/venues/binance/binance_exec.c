@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,7 @@ typedef struct ostate {
 struct nd_binance_exec {
     nd_binance_exec_config_t cfg;
     nd_exec_venue_facts_t facts;
+    _Atomic uint64_t rtt_count, rtt_ns_sum; /* the worker's answered orders and cancels */
     pthread_t thread;
     bool started;
     pthread_mutex_t mu;
@@ -453,8 +455,14 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
         run_cancel_all(x, j, r);
     else
         run_request(x, j, r);
-    if (x->cfg.round_trip && (j->kind == JOB_NEW || j->kind == JOB_CANCEL) && r->answered)
-        nd_prom_observe(x->cfg.round_trip, nd_clock_mono_ns(x->cfg.clock) - sent_ns);
+    if ((j->kind == JOB_NEW || j->kind == JOB_CANCEL) && r->answered) {
+        int64_t rtt = nd_clock_mono_ns(x->cfg.clock) - sent_ns;
+        if (x->cfg.round_trip)
+            nd_prom_observe(x->cfg.round_trip, rtt);
+        /* Read by the loop's thread (nd_binance_exec_stats): whole values, no lock. */
+        atomic_fetch_add_explicit(&x->rtt_count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&x->rtt_ns_sum, (uint64_t)rtt, memory_order_relaxed);
+    }
     hook(x, "sent");
 }
 
@@ -1229,6 +1237,8 @@ uint32_t nd_binance_exec_pending(const nd_binance_exec_t *x)
 void nd_binance_exec_stats(const nd_binance_exec_t *x, nd_binance_exec_stats_t *out)
 {
     *out = x->stats;
+    out->round_trips = atomic_load_explicit(&x->rtt_count, memory_order_relaxed);
+    out->round_trip_ns_sum = atomic_load_explicit(&x->rtt_ns_sum, memory_order_relaxed);
 }
 
 /* ---- Start-up: reconciliation (blocking, before the worker runs) ------------------------- */

@@ -34,6 +34,7 @@ int nd_cmd_kill(int argc, char **argv);
 int nd_cmd_anomaly(int argc, char **argv);
 int nd_cmd_preflight(int argc, char **argv);
 int nd_cmd_launch(int argc, char **argv);
+int nd_cmd_chaos(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */

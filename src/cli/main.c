@@ -35,6 +35,7 @@ static const command_t commands[] = {
     {"status", nd_cmd_status, "the state of a running paper or live session"},
     {"kill", nd_cmd_kill, "engage the kill switch of a running session"},
     {"launch", nd_cmd_launch, "preflight, then a session under the module supervisor (docs/launcher.md)"},
+    {"chaos", nd_cmd_chaos, "the chaos suite: faults against a launch session, resilience score (docs/chaos.md)"},
     {"preflight", nd_cmd_preflight, "the launcher's 17 checks over a session config (docs/launcher.md)"},
     {"exchange-sim", nd_cmd_exchange_sim, "a local Binance Spot REST exchange with a matching engine"},
     {"oracle", nd_cmd_oracle, "read Chainlink price feeds"},

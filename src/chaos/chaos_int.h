@@ -37,7 +37,9 @@ int nd__chaos_run_cmd(char *const argv[], const char *log_dir);
 /* ---- system faults (chaos_proc.c) ---- */
 
 /* Enters a new network namespace and brings its loopback up: every child started later talks
- * over that loopback only, so netem there touches nothing else on the machine. ND_EIO. */
+ * over that loopback only, so netem there touches nothing else on the machine. Then probes
+ * netem (added and removed). ND_EIO with why when any step fails (the namespace may already
+ * be entered: loopback still works in it). */
 nd_err_t nd__chaos_netns_enter(const char *log_dir, char *err, size_t err_len);
 /* tc netem on the namespace's lo: spec such as "delay 150ms 100ms" or "loss 30%"; NULL removes
  * it. ND_EIO when tc fails. */
@@ -67,6 +69,16 @@ nd_err_t nd__chaos_tmpfs(const char *dir, int size_mb, char *err, size_t err_len
 /* Fills the file system of path with a file there until it is full; the bytes written. */
 int64_t nd__chaos_fill(const char *path);
 void nd__chaos_umount(const char *dir);
+
+/* The fault-injecting TCP proxy (chaos_proxy.c): 127.0.0.1:port -> 127.0.0.1:target_port, its
+ * own thread; delay, jitter, loss and partition set at any time, 0/false for none. */
+typedef struct nd__chaos_proxy nd__chaos_proxy_t;
+nd_err_t nd__chaos_proxy_start(int target_port, uint64_t seed, nd__chaos_proxy_t **out /* OUT */,
+                               char *err, size_t err_len);
+int nd__chaos_proxy_port(const nd__chaos_proxy_t *px);
+void nd__chaos_proxy_set(nd__chaos_proxy_t *px, int delay_ms, int jitter_ms, int loss_pct,
+                         bool partition);
+void nd__chaos_proxy_stop(nd__chaos_proxy_t *px);
 
 /* POST /admin/fault with body to exchange-sim at port; ND_EIO with the HTTP status or why. */
 nd_err_t nd__chaos_fault(int port, const char *token, const char *body, char *err,

@@ -174,7 +174,10 @@ nd_err_t nd__chaos_netns_enter(const char *log_dir, char *err, size_t err_len)
         nd_err_put(err, err_len, "ip link set lo up failed in the new namespace");
         return ND_EIO;
     }
-    return ND_OK;
+    /* The probe: a kernel without sch_netem refuses the qdisc (the proxy is used instead). */
+    if (nd__chaos_netem("delay 1ms", log_dir, err, err_len) != ND_OK)
+        return ND_EIO;
+    return nd__chaos_netem(NULL, log_dir, err, err_len);
 }
 
 nd_err_t nd__chaos_netem(const char *spec, const char *log_dir, char *err, size_t err_len)

@@ -32,7 +32,9 @@ typedef struct run {
     nd_chaos_result_t *r;
     char dir[400], config[480], status[480], store_dir[480], store_url[520], token[64];
     pid_t xsim, session;
-    int port;
+    int port;       /* exchange-sim's */
+    int venue_port; /* the session's venue: exchange-sim's, or the proxy's in front of it */
+    nd__chaos_proxy_t *proxy;
     bool tmpfs, have_cgroup, netem;
     nd__chaos_cgroup_t cg;
     int64_t hold_ms, window_ms;
@@ -79,7 +81,7 @@ static nd_err_t write_config(run_t *run)
              " \"launch\": {\"health_every_ms\": 200, \"feed_stale_ms\": %d,\n"
              "            \"restart_backoff_ms\": 100, \"restart_backoff_max_ms\": 1000,\n"
              "            \"disk_free_mb_min\": 1, \"memory_free_mb_min\": 1}}\n",
-             name_of(run), run->dir, run->port, run->port, run->store_url,
+             name_of(run), run->dir, run->venue_port, run->venue_port, run->store_url,
              no_detect ? 3600000 : FEED_STALE_MS);
     return nd__chaos_write_file(run->config, text, run->err, sizeof run->err);
 }
@@ -126,6 +128,13 @@ static nd_err_t start_xsim(run_t *run)
     if (run->port <= 0) {
         nd_err_put(run->err, sizeof run->err, "exchange-sim did not listen within 5 s (%s)", errp);
         return ND_EIO;
+    }
+    run->venue_port = run->port;
+    if (run->sc && run->sc->category == ND_CHAOS_NETWORK && !run->netem) {
+        if (nd__chaos_proxy_start(run->port, run->opt->seed, &run->proxy, run->err,
+                                  sizeof run->err) != ND_OK)
+            return ND_EIO;
+        run->venue_port = nd__chaos_proxy_port(run->proxy);
     }
     return write_config(run);
 }
@@ -326,15 +335,18 @@ static nd_err_t inject(run_t *run)
     }
     if (is(run, "corrupt_messages"))
         return corrupt(run);
-    if (is(run, "latency_jitter") || is(run, "packet_loss") ||
-        (is(run, "venue_partition") && run->netem)) {
+    if (run->proxy) {
+        nd__chaos_proxy_set(run->proxy, is(run, "latency_jitter") ? 150 : 0,
+                            is(run, "latency_jitter") ? 100 : 0, is(run, "packet_loss") ? 30 : 0,
+                            is(run, "venue_partition"));
+        return ND_OK;
+    }
+    if (run->netem) {
         const char *spec = is(run, "latency_jitter") ? "delay 150ms 100ms"
                            : is(run, "packet_loss")  ? "loss 30%"
                                                      : "loss 100%";
         return nd__chaos_netem(spec, run->opt->work_dir, err, cap);
     }
-    if (is(run, "venue_partition"))
-        return kill(run->xsim, SIGSTOP) == 0 ? ND_OK : ND_EIO;
     if (is(run, "cpu_starvation"))
         return cgroup(run) != ND_OK ? ND_EIO : nd__chaos_cgroup_cpu(&run->cg, 5, err, cap);
     if (is(run, "memory_pressure"))
@@ -364,11 +376,12 @@ static nd_err_t remove_fault(run_t *run)
         run->restarted = true;
         return start_session(run, "-restart");
     }
-    if (is(run, "latency_jitter") || is(run, "packet_loss") ||
-        (is(run, "venue_partition") && run->netem))
+    if (run->proxy) {
+        nd__chaos_proxy_set(run->proxy, 0, 0, 0, false);
+        return ND_OK;
+    }
+    if (run->netem && run->sc->category == ND_CHAOS_NETWORK)
         return nd__chaos_netem(NULL, run->opt->work_dir, err, cap);
-    if (is(run, "venue_partition"))
-        return kill(run->xsim, SIGCONT) == 0 ? ND_OK : ND_EIO;
     if (is(run, "cpu_starvation"))
         return nd__chaos_cgroup_cpu(&run->cg, 0, err, cap);
     if (is(run, "memory_pressure"))
@@ -398,6 +411,8 @@ static void stop_children(run_t *run)
 
 static void cleanup(run_t *run)
 {
+    nd__chaos_proxy_stop(run->proxy);
+    run->proxy = NULL;
     if (run->have_cgroup)
         nd__chaos_cgroup_remove(&run->cg);
     if (run->tmpfs)
@@ -405,12 +420,10 @@ static void cleanup(run_t *run)
 }
 
 /* Why sc cannot run here, or NULL. */
-static const char *cannot_run(const nd_chaos_scenario_t *sc, bool netns_ok, const char *netns_why)
+static const char *cannot_run(const nd_chaos_scenario_t *sc)
 {
     if (sc->needs_root && geteuid() != 0)
-        return "needs root (cgroups, tmpfs mounts, network namespaces)";
-    if (sc->category == ND_CHAOS_NETWORK && !netns_ok && strcmp(sc->name, "venue_partition") != 0)
-        return netns_why;
+        return "needs root (cgroups, tmpfs mounts)";
     return NULL;
 }
 
@@ -515,19 +528,23 @@ nd_err_t nd_chaos_run(const nd_chaos_options_t *opt, const nd_chaos_scenario_t *
     ND_ASSERT(sel != NULL || n == 0);
     (void)setenv("NODERR_XSIM_API_KEY", "chaos-key", 0);
     (void)setenv("NODERR_XSIM_API_SECRET", "chaos-secret", 0);
-    char netns_why[200] = "network faults need a network namespace (run as root)";
+    /* tc netem in a namespace of our own when it can; the TCP proxy otherwise. */
+    char netns_why[200];
     bool netns = false;
     if (opt->use_netns && geteuid() == 0)
         netns = nd__chaos_netns_enter(opt->work_dir, netns_why, sizeof netns_why) == ND_OK;
+    if (!netns && opt->use_netns)
+        ND_LOG(ND_LOG_INFO, "event=chaos_network_faults via=proxy why=\"%s\"",
+               geteuid() == 0 ? netns_why : "not root");
     baseline_t base = {0};
     bool any = false;
     for (size_t i = 0; i < n; i++)
-        any |= sel[i]->implemented && !cannot_run(sel[i], netns, netns_why);
+        any |= sel[i]->implemented && !cannot_run(sel[i]);
     if (any)
         run_baseline(opt, &base, netns);
     for (size_t i = 0; i < n; i++) {
         nd_chaos_result_init(&out[i], sel[i]);
-        const char *why = cannot_run(sel[i], netns, netns_why);
+        const char *why = cannot_run(sel[i]);
         if (!sel[i]->implemented) {
             out[i].status = ND_CHAOS_NOT_IMPLEMENTED;
             snprintf(out[i].reason, sizeof out[i].reason, "not implemented");

@@ -26,7 +26,7 @@ static const nd_chaos_scenario_t scenarios[ND_CHAOS_SCENARIOS] = {
      false, true},
     {"price_spike", 4, ND_CHAOS_DATA,
      "one trade print 20% above the market (admin fault spike)",
-     "the print is noticed (a breaker, a bad or late message) and trading goes on", 1000, 1000,
+     "a breaker (data integrity or anomaly) trips; nothing trades on the print", 1000, 1000,
      true, false, false},
     {"stale_feed", 5, ND_CHAOS_DATA,
      "market updates stop, the connection stays up (admin fault stale)",
@@ -48,11 +48,11 @@ static const nd_chaos_scenario_t scenarios[ND_CHAOS_SCENARIOS] = {
      true, false},
     {"flash_crash", 10, ND_CHAOS_MARKET,
      "the market falls 30% then recovers half of it (admin fault crash)",
-     "a breaker (drawdown or anomaly) or the strategies' limits contain it", 0, 1000, false,
+     "a breaker (drawdown or anomaly) trips and the engine halts with nothing working", 1000, 1000, true,
      false, false},
     {"liquidity_crisis", 11, ND_CHAOS_MARKET,
      "the book thins to 3% of its depth, spreads widen 20x (admin fault thin)",
-     "orders stay within limits; trading resumes when depth returns", 0, 1000, false, false,
+     "orders stay within limits; trading resumes when depth returns", 0, 1000, true, false,
      false},
     {"cpu_starvation", 12, ND_CHAOS_RESOURCE,
      "the session's cgroup gets 5% of one CPU (cgroup cpu quota)",
@@ -64,7 +64,7 @@ static const nd_chaos_scenario_t scenarios[ND_CHAOS_SCENARIOS] = {
     {"disk_full", 14, ND_CHAOS_RESOURCE,
      "the tmpfs under the store is filled to the last byte",
      "the store module fails, nothing acknowledged is lost, it recovers when space returns",
-     1000, 1000, true, true, true},
+     1000, 1000, true, true, false},
 };
 
 static const char *const invariant_names[ND_CHAOS_INVARIANTS] = {

@@ -209,9 +209,17 @@ void nd__chaos_check(const nd__chaos_facts_t *f, nd_chaos_result_t *r)
                 (long long)r->scenario->detect_target_ms);
     else
         set_inv(r, 3, true, "no strategy order while paused or blind");
-    set_inv(r, 4, last->ok && !last->halted, "halted at the end: %s, breaker records %lld",
-            last->halted ? "yes" : "no", (long long)sc->breakers);
-    set_inv(r, 5, f->submitted_after_removal > 0,
+    if (f->expect_trip)
+        set_inv(r, 4, sc->breakers > 0, "%lld breaker records (this fault must trip one); "
+                "halted at the end: %s", (long long)sc->breakers, last->halted ? "yes" : "no");
+    else
+        set_inv(r, 4, last->ok && !last->halted, "halted at the end: %s, breaker records %lld",
+                last->halted ? "yes" : "no", (long long)sc->breakers);
+    if (f->expect_trip && last->halted)
+        set_inv(r, 5, true, "halted by a breaker: trading resumes on an operator's reset "
+                "(the live policy), not by itself");
+    else
+        set_inv(r, 5, f->submitted_after_removal > 0,
             "%lld orders submitted after the fault was removed%s",
             (long long)f->submitted_after_removal, f->restarted ? " (by the restarted session)" : "");
     nd_free(sc);

@@ -74,7 +74,8 @@ static nd_err_t write_config(run_t *run)
              "           \"ws_url\": \"ws://127.0.0.1:%d\"},\n"
              " \"symbol\": \"BTC/USDT\", \"strategies\": [{\"builtin\": \"quote_maker\"}],\n"
              " \"capital\": {\"cash\": \"10000\", \"sizing_percent\": 0.1},\n"
-             " \"risk\": {\"max_drawdown\": 0.12, \"max_position\": 0.25, \"daily_loss\": 0.05},\n"
+             " \"risk\": {\"max_drawdown\": 0.12, \"max_position\": 0.25, \"daily_loss\": 0.05,\n"
+             "          \"anomaly_threshold\": 0.8},\n"
              " \"store\": {\"url\": \"%s\"},\n"
              " \"log\": {\"level\": \"info\"},\n"
              " \"preflight\": {\"disk_free_mb_min\": 1, \"memory_free_mb_min\": 1},\n"
@@ -329,6 +330,13 @@ static nd_err_t inject(run_t *run)
         return kill_session(run);
     if (is(run, "price_spike"))
         return fault(run, "{\"fault\":\"spike\",\"pct\":20}");
+    if (is(run, "flash_crash")) {
+        snprintf(body, sizeof body, "{\"fault\":\"crash\",\"pct\":-30,\"ms\":%lld}",
+                 (long long)run->hold_ms / 2);
+        return fault(run, body);
+    }
+    if (is(run, "liquidity_crisis"))
+        return fault(run, "{\"fault\":\"thin\",\"depth_pct\":3,\"spread_x\":20}");
     if (is(run, "stale_feed")) {
         snprintf(body, sizeof body, "{\"fault\":\"stale\",\"ms\":%lld}", (long long)run->hold_ms);
         return fault(run, body);
@@ -380,6 +388,8 @@ static nd_err_t remove_fault(run_t *run)
         nd__chaos_proxy_set(run->proxy, 0, 0, 0, false);
         return ND_OK;
     }
+    if (is(run, "liquidity_crisis"))
+        return fault(run, "{\"fault\":\"thin\",\"depth_pct\":100,\"spread_x\":1}");
     if (run->netem && run->sc->category == ND_CHAOS_NETWORK)
         return nd__chaos_netem(NULL, run->opt->work_dir, err, cap);
     if (is(run, "cpu_starvation"))
@@ -427,6 +437,11 @@ static const char *cannot_run(const nd_chaos_scenario_t *sc)
     return NULL;
 }
 
+static bool expects_trip(const run_t *run)
+{
+    return is(run, "flash_crash") || is(run, "price_spike");
+}
+
 /* Inject, hold, remove, recover: the measured middle of a run. */
 static nd_err_t fault_cycle(run_t *run)
 {
@@ -445,6 +460,12 @@ static nd_err_t fault_cycle(run_t *run)
     run->sub_at_remove = run->restarted ? 0 : run->cur.submitted;
     observe(run, run->t_remove + (int64_t)RECOVER_WAIT_MS * 1000000, true);
     run->r->recovered = run->r->recover_ms >= 0 && run->cur.submitted > run->sub_at_remove;
+    /* A fault that must trip a breaker is contained when the engine halted with nothing
+     * working: trading resumes on an operator's reset, as the policy says. */
+    if (expects_trip(run) && run->cur.halted) {
+        run->r->recovered = run->cur.open_orders == 0;
+        run->r->recover_ms = 0;
+    }
     if (!run->sc)
         run->r->recovered = true;
     return ND_OK;
@@ -458,7 +479,8 @@ static void finish(run_t *run, const baseline_t *base)
     nd__chaos_facts_t facts = {.store_url = run->store_url, .last = &last,
                                .blind_orders = run->blind_orders,
                                .submitted_after_removal = last.submitted - run->sub_at_remove,
-                               .restarted = run->restarted};
+                               .restarted = run->restarted,
+                               .expect_trip = expects_trip(run)};
     if (run->restarted && last.updated_ns < run->restart_real_ns)
         facts.submitted_after_removal = 0;
     nd__chaos_check(&facts, run->r);

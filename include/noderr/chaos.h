@@ -6,10 +6,11 @@
  * invariants after stopping the session. The resilience score (nd_chaos_score) turns that into
  * 0-100 a scenario; the suite's score is their mean.
  *
- * Module src/chaos/: chaos.c (the scenario table, the score, JSON), chaos_proc.c (children,
- * signals, cgroups, the network namespace, the tmpfs under the store), chaos_run.c (one
- * scenario's phases), chaos_check.c (the invariants over the store and status), chaos_html.c
- * (the HTML report). Nothing here prints: the command (src/cli/cmd_chaos.c) does. */
+ * Module src/chaos/: chaos.c (the scenario table, the score, JSON, store records),
+ * chaos_proc.c (children, signals, cgroups, the network namespace and netem, the tmpfs under
+ * the store), chaos_proxy.c (the fault-injecting TCP proxy), chaos_run.c (one scenario's
+ * phases), chaos_check.c (status samples and the invariants over the store), chaos_html.c (the
+ * HTML report). Nothing here prints: the command (src/cli/cmd_chaos.c) does. */
 #ifndef NODERR_CHAOS_H
 #define NODERR_CHAOS_H
 
@@ -102,18 +103,19 @@ typedef struct nd_chaos_result {
     int score;                /* 0-100; -1 when not scored (skip, not implemented, error) */
 } nd_chaos_result_t;
 
-/* The resilience score of one result (docs/chaos.md), 0..100:
- *   recovered                               40 points (0 when not recovered);
- *   invariants held                         30 points x held / checked (0 if any broke? no:
- *                                           each broken invariant costs its share, and a
- *                                           broken invariant also fails the scenario);
- *   detection within its target             15 points: 15 within target, then linearly down to
- *                                           0 at 4x the target; an undetected fault that
- *                                           needed detection scores 0; no target: 15;
- *   recovery within its target              10 points, same shape as detection;
- *   cost against the fault-free run          5 points x (orders_fault / orders_baseline,
- *                                           capped at 1; 5 when the baseline has none).
- * Returns -1 for skip, not implemented and error (they are not scored). Pure: no I/O. */
+/* The resilience score of one result (docs/chaos.md), 0..100, the sum of:
+ *   recovered                        40 (0 when not recovered);
+ *   invariants                       30 x held / checked (30 when none was checkable);
+ *   detection time                   15 within its target, then linearly down to 0 at 4x the
+ *                                    target; 0 when a required detection never came; 15 when
+ *                                    the scenario has no detection target;
+ *   recovery time                    10, the same shape against the recovery target (0 when
+ *                                    not recovered);
+ *   cost against the fault-free run   5 x min(1, orders during the fault window / the
+ *                                    baseline's orders in a window as long; 5 with no
+ *                                    baseline orders).
+ * A broken invariant also fails the scenario (nd_chaos_judge), whatever its score. Returns -1
+ * for skip, not implemented and error (they are not scored). Pure: no I/O. */
 int nd_chaos_score(const nd_chaos_result_t *r);
 
 /* The overall score: the mean of the scored results (rounded), or -1 when none is scored. */
@@ -129,7 +131,8 @@ void nd_chaos_result_init(nd_chaos_result_t *r, const nd_chaos_scenario_t *sc);
 /* A protection the runner may switch off to prove the suite notices (the planted-defect test):
  * NONE, or STALE_DETECT ("no-stale-detect": the launch's feed_stale_ms is raised to an hour,
  * so a stale feed is never noticed and the strategies keep quoting on a market they no longer
- * see), or NO_RESTART ("no-restart": a killed session is not restarted). */
+ * see: halted_silent breaks), or NO_RESTART ("no-restart": a killed session is not restarted:
+ * resumed breaks). */
 typedef enum nd_chaos_defect {
     ND_CHAOS_DEFECT_NONE = 0,
     ND_CHAOS_DEFECT_STALE_DETECT = 1,
@@ -145,7 +148,8 @@ typedef struct nd_chaos_options {
     uint64_t seed;            /* exchange-sim's market seed */
     bool short_run;           /* shorter holds and windows (CI) */
     nd_chaos_defect_t defect;
-    bool use_netns;           /* run the children in a fresh network namespace (root) */
+    bool use_netns;           /* try tc netem in a fresh network namespace (root) for the
+                               * network faults; else (or when netem is missing) the proxy */
     /* Called after each scenario (may be NULL), e.g. to print progress. */
     void (*progress_cb)(void *ctx, const nd_chaos_result_t *r);
     void *ctx;

@@ -48,7 +48,7 @@ struct nd_xsim {
     /* Market-event faults (nd_xsim_fault_crash, nd_xsim_fault_thin): a price path applied to
      * the market source's prices, and a thinned, widened book; wall_ns is the advance's. */
     bool crash_on, thin_on;
-    int64_t crash_start_ns, crash_ms, crash_pct, wall_ns;
+    int64_t crash_start_ns, crash_ms, crash_pct, wall_ns, crash_book_ppm;
     int64_t thin_depth_pct, thin_spread_x, thin_mid;
     bool held;                  /* a replay waits for its first stream client (nd_xsim_start) */
     bool replays_quotes;        /* bookTicker rows make the market's top */
@@ -494,6 +494,14 @@ static void apply_event(nd_xsim_t *x, const nd_tick_event_t *source)
     nd_tick_event_t faulted;
     const nd_tick_event_t *ev = source;
     if (x->crash_on || x->thin_on) {
+        /* Each 0.5% the crash path moves, the market's book is rebuilt at the new prices (its
+         * old levels would otherwise stay on top, consumed only by its own new liquidity). */
+        int64_t ppm = crash_ppm(x), moved = ppm - x->crash_book_ppm;
+        if (x->crash_on && (moved >= 5000 || moved <= -5000)) {
+            clear_market_side(x, ND_SIDE_BUY, 0);
+            clear_market_side(x, ND_SIDE_SELL, 0);
+            x->crash_book_ppm = ppm;
+        }
         faulted = *source;
         fault_event(x, &faulted);
         ev = &faulted;
@@ -636,6 +644,12 @@ void nd_xsim_fault_crash(nd_xsim_t *x, int64_t pct, int64_t ms, int64_t now_ns)
     x->crash_ms = ms > 0 ? ms : 1;
     x->crash_start_ns = now_ns;
     x->wall_ns = now_ns;
+    x->crash_book_ppm = 1000000;
+    if (!x->crash_on) {
+        clear_market_side(x, ND_SIDE_BUY, 0);
+        clear_market_side(x, ND_SIDE_SELL, 0);
+        note_update(x, 0);
+    }
 }
 
 void nd_xsim_fault_thin(nd_xsim_t *x, int64_t depth_pct, int64_t spread_x)

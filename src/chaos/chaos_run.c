@@ -550,12 +550,17 @@ nd_err_t nd_chaos_run(const nd_chaos_options_t *opt, const nd_chaos_scenario_t *
     ND_ASSERT(sel != NULL || n == 0);
     (void)setenv("NODERR_XSIM_API_KEY", "chaos-key", 0);
     (void)setenv("NODERR_XSIM_API_SECRET", "chaos-secret", 0);
-    /* tc netem in a namespace of our own when it can; the TCP proxy otherwise. */
+    /* tc netem in a namespace of our own when it can (only when a network scenario runs: the
+     * runner itself moves into it, so a --db over TCP must be reachable there); the TCP proxy
+     * otherwise. */
     char netns_why[200];
     bool netns = false;
-    if (opt->use_netns && geteuid() == 0)
+    bool network = false;
+    for (size_t i = 0; i < n; i++)
+        network |= sel[i]->implemented && sel[i]->category == ND_CHAOS_NETWORK;
+    if (network && opt->use_netns && geteuid() == 0)
         netns = nd__chaos_netns_enter(opt->work_dir, netns_why, sizeof netns_why) == ND_OK;
-    if (!netns && opt->use_netns)
+    if (network && !netns && opt->use_netns)
         ND_LOG(ND_LOG_INFO, "event=chaos_network_faults via=proxy why=\"%s\"",
                geteuid() == 0 ? netns_why : "not root");
     baseline_t base = {0};

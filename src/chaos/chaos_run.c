@@ -192,6 +192,27 @@ static void detected(run_t *run, const char *by, int64_t ms)
     snprintf(run->r->detected_by, sizeof run->r->detected_by, "%s", by);
 }
 
+/* Whether signal (a module's name, "breaker", "reconnect", "bad", "late") counts as this
+ * scenario's detection: the sign its fault should give, so that a module warning caused by
+ * the quiet synthetic market is not credited as noticing a price spike. Scenarios without a
+ * detection target take any sign (reported, not scored). */
+static bool signal_counts(const run_t *run, const char *signal)
+{
+    bool feed = strcmp(signal, "feed") == 0 || strcmp(signal, "strategies") == 0;
+    if (is(run, "price_spike") || is(run, "flash_crash"))
+        return strcmp(signal, "breaker") == 0 || strcmp(signal, "bad") == 0 ||
+               strcmp(signal, "risk") == 0;
+    if (is(run, "connector_killed"))
+        return feed || strcmp(signal, "reconnect") == 0;
+    if (is(run, "stale_feed") || is(run, "venue_partition") || is(run, "corrupt_messages"))
+        return feed || strcmp(signal, "reconnect") == 0 || strcmp(signal, "bad") == 0 ||
+               strcmp(signal, "late") == 0;
+    if (is(run, "disk_full"))
+        return strcmp(signal, "store") == 0 || strcmp(signal, "strategies") == 0 ||
+               strcmp(signal, "risk") == 0;
+    return true;
+}
+
 /* The first sign, in this sample, that the session noticed the fault. */
 static void watch_detection(run_t *run, int64_t now)
 {
@@ -199,18 +220,20 @@ static void watch_detection(run_t *run, int64_t now)
     int64_t since_ms = (now - run->t_inject) / 1000000;
     if (!c->ok || run->r->detect_ms >= 0 || run->restarted)
         return;
-    if (c->changes_total > s0->changes_total) {
+    char module[32];
+    snprintf(module, sizeof module, "%.*s", (int)strcspn(c->last_change, " "), c->last_change);
+    if (c->changes_total > s0->changes_total && signal_counts(run, module)) {
         char by[96];
         snprintf(by, sizeof by, "module %.80s", c->last_change);
         int64_t ms = (c->last_change_ns - run->inject_real_ns) / 1000000;
         detected(run, by, ms >= 0 && ms <= since_ms ? ms : since_ms);
-    } else if (c->trips > s0->trips) {
+    } else if (c->trips > s0->trips && signal_counts(run, "breaker")) {
         detected(run, "breaker trip", since_ms);
-    } else if (c->connects > s0->connects) {
+    } else if (c->connects > s0->connects && signal_counts(run, "reconnect")) {
         detected(run, "feed reconnect", since_ms);
-    } else if (c->bad > s0->bad) {
+    } else if (c->bad > s0->bad && signal_counts(run, "bad")) {
         detected(run, "bad market message", since_ms);
-    } else if (c->late > s0->late) {
+    } else if (c->late > s0->late && signal_counts(run, "late")) {
         detected(run, "late market message", since_ms);
     }
 }

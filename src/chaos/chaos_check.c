@@ -218,6 +218,9 @@ void nd__chaos_check(const nd__chaos_facts_t *f, nd_chaos_result_t *r)
     if (f->expect_trip && last->halted)
         set_inv(r, 5, true, "halted by a breaker: trading resumes on an operator's reset "
                 "(the live policy), not by itself");
+    else if (f->died_status >= 0)
+        set_inv(r, 5, false, "the session exited during the fault (wait status %d) and nothing "
+                "restarted it", f->died_status);
     else
         set_inv(r, 5, f->submitted_after_removal > 0,
             "%lld orders submitted after the fault was removed%s",

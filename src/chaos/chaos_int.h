@@ -118,6 +118,7 @@ typedef struct nd__chaos_facts {
     int64_t submitted_after_removal;
     bool restarted;                   /* process_killed: a second session ran */
     bool expect_trip;                 /* the fault must trip a breaker (a halt is right) */
+    int died_status;                  /* the session exited by itself: its wait status; -1 */
 } nd__chaos_facts_t;
 
 void nd__chaos_check(const nd__chaos_facts_t *facts, nd_chaos_result_t *r);

@@ -44,6 +44,7 @@ typedef struct run {
     int64_t killed_orders; /* orders of a killed process, counted into the window */
     int64_t sub_at_remove;
     bool restarted, window_done;
+    int died_status; /* the session's wait status when it exited by itself, else -1 */
     int64_t window_orders, window_pnl_e8;
     char err[256];
 } run_t;
@@ -261,11 +262,25 @@ static void watch_window(run_t *run, int64_t now)
     run->window_pnl_e8 = run->cur.equity_e8 - run->s0.equity_e8;
 }
 
+/* A session that exited by itself (not the runner's SIGKILL) is reaped and noted. */
+static void watch_exit(run_t *run, int64_t now)
+{
+    int status = 0;
+    if (run->session <= 0 || !nd__chaos_wait(run->session, 0, &status))
+        return;
+    run->session = 0;
+    run->died_status = status;
+    char by[64];
+    snprintf(by, sizeof by, "the session exited (wait status %d)", status);
+    detected(run, by, (now - run->t_inject) / 1000000);
+}
+
 /* Samples until mono time `until` (or, with stop_when_recovered, recovery). */
 static void observe(run_t *run, int64_t until, bool stop_when_recovered)
 {
     while (nd__chaos_mono_ns() < until) {
         int64_t now = nd__chaos_mono_ns();
+        watch_exit(run, now);
         bool fresh = sample(run, run->restarted ? run->restart_real_ns : 0);
         if (fresh) {
             watch_detection(run, now);
@@ -472,6 +487,7 @@ static nd_err_t fault_cycle(run_t *run)
     if (!sample(run, 0))
         return ND_EIO;
     run->s0 = run->cur;
+    run->died_status = -1;
     run->t_inject = nd__chaos_mono_ns();
     run->inject_real_ns = nd__chaos_real_ns();
     if (inject(run) != ND_OK)
@@ -503,7 +519,8 @@ static void finish(run_t *run, const baseline_t *base)
                                .blind_orders = run->blind_orders,
                                .submitted_after_removal = last.submitted - run->sub_at_remove,
                                .restarted = run->restarted,
-                               .expect_trip = expects_trip(run)};
+                               .expect_trip = expects_trip(run),
+                               .died_status = run->died_status};
     if (run->restarted && last.updated_ns < run->restart_real_ns)
         facts.submitted_after_removal = 0;
     nd__chaos_check(&facts, run->r);

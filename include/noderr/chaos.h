@@ -94,8 +94,9 @@ typedef struct nd_chaos_result {
     int64_t detect_ms;
     bool recovered;
     int64_t recover_ms;
-    int64_t orders_fault;     /* orders submitted from injection to recovery (+1 s) */
-    int64_t orders_baseline;  /* the same window of the fault-free run */
+    int64_t orders_fault;     /* orders submitted in the window: injection to the end of the
+                               * hold + 2 s (1.5 s short) */
+    int64_t orders_baseline;  /* the fault-free run's, scaled to a window as long */
     int64_t pnl_fault_e8;     /* equity change over that window, quote units 1e-8 */
     int64_t pnl_baseline_e8;
     int64_t elapsed_ms;       /* the scenario's wall time */
@@ -156,11 +157,12 @@ typedef struct nd_chaos_options {
 } nd_chaos_options_t;
 
 /* Runs the scenarios sel[0..n) in that order (a fault-free baseline run first), writing one
- * result each into out[0..n). Unimplemented scenarios are NOT_IMPLEMENTED without running.
- * Returns ND_OK when every scenario ran to a verdict (pass or fail or skip), ND_EIO with why
- * in err when the harness could not start (e.g. the network namespace); a scenario whose
- * children did not start is ERROR with its reason, and the others still run. Blocking: the
- * full suite takes minutes. */
+ * result each into out[0..n). Unimplemented scenarios are NOT_IMPLEMENTED without running,
+ * those needing root are SKIP without it, and a scenario whose children did not start (or
+ * did not warm up) is ERROR with its reason while the others still run. Returns ND_OK (err
+ * is kept for harness failures to come). Blocking: the full suite takes about 100 s. As root
+ * with a network scenario selected, the calling process moves into a network namespace of
+ * its own for good (see docs/chaos.md). */
 nd_err_t nd_chaos_run(const nd_chaos_options_t *opt, const nd_chaos_scenario_t *const *sel,
                       size_t n, nd_chaos_result_t *out /* OUT */, char *err, size_t err_len);
 

@@ -242,10 +242,14 @@ static void watch_detection(run_t *run, int64_t now)
 /* Working strategy orders on a market the session has not seen for longer than the detection
  * target (plus one status period, the document's own lag): the runner knows the market is
  * blind from injection to removal in the scenarios that stop it. */
+static bool blinds(const run_t *run)
+{
+    return is(run, "stale_feed") || is(run, "venue_partition");
+}
+
 static void watch_blind(run_t *run)
 {
-    bool blind = is(run, "stale_feed") || is(run, "venue_partition");
-    if (!blind || run->t_remove > 0 || !run->cur.ok)
+    if (!blinds(run) || run->t_remove > 0 || !run->cur.ok)
         return;
     int64_t age_ms = (run->cur.updated_ns - run->inject_real_ns) / 1000000;
     if (age_ms > run->sc->detect_target_ms + 1000 && run->cur.open_orders > run->blind_orders)
@@ -486,6 +490,12 @@ static nd_err_t fault_cycle(run_t *run)
     nd__chaos_sleep_ms(300);
     if (!sample(run, 0))
         return ND_EIO;
+    /* A fault that blinds the session is injected while a strategy order is working (as the
+     * status shows it), so what happens to working orders is what gets tested. */
+    for (int k = 0; k < 5000 / POLL_MS && blinds(run) && run->cur.open_orders == 0; k++) {
+        nd__chaos_sleep_ms(POLL_MS);
+        (void)sample(run, 0);
+    }
     run->s0 = run->cur;
     run->died_status = -1;
     run->t_inject = nd__chaos_mono_ns();
@@ -542,7 +552,7 @@ static void run_one(const nd_chaos_options_t *opt, run_t *run, int index, const 
     run->hold_ms = opt->short_run ? 2000 : 3000;
     /* A blind market (stale, partition) is held long enough for a status document written
      * after the detection target and its one-second period: the blind-orders check reads it. */
-    if (is(run, "stale_feed") || is(run, "venue_partition"))
+    if (blinds(run))
         run->hold_ms = run->sc->detect_target_ms + 2500;
     run->window_ms = run->hold_ms + (opt->short_run ? 1500 : 2000);
     nd_err_t rc = setup(run, index);

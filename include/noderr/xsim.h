@@ -286,6 +286,16 @@ void nd_xsim_fault_reject(nd_xsim_t *x, int64_t count, int64_t code);
 bool nd_xsim_fault_take_reject(nd_xsim_t *x, int64_t *code /* OUT */);
 void nd_xsim_fault_partial(nd_xsim_t *x, bool on);
 void nd_xsim_fault_stale(nd_xsim_t *x, int64_t until_wall_ns);
+/* Market-event faults (the chaos suite's; docs/exchange-sim.md):
+ * spike: one public trade print pct% off the mid (the book is not touched);
+ * crash: the market source's prices follow a path from now_ns: down pct% (pct < 0) over ms,
+ *        then back up half of the fall over the next ms, then held; pct 0 ends it;
+ * thin:  the market's book is cleared and rebuilt from the next events with depth_pct% of the
+ *        source's quantities and every level's distance from the current mid multiplied by
+ *        spread_x (the spread widens that many times); (100, 1) ends it. */
+void nd_xsim_fault_spike(nd_xsim_t *x, int64_t pct);
+void nd_xsim_fault_crash(nd_xsim_t *x, int64_t pct, int64_t ms, int64_t now_ns);
+void nd_xsim_fault_thin(nd_xsim_t *x, int64_t depth_pct, int64_t spread_x);
 
 /* ---- Binance Spot REST (xsim_binance.c) -------------------------------------------------- */
 

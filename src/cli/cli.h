@@ -38,6 +38,7 @@ int nd_cmd_launch(int argc, char **argv);
 int nd_cmd_pipeline(int argc, char **argv);
 int nd_cmd_promote(int argc, char **argv);
 int nd_cmd_rollback(int argc, char **argv);
+int nd_cmd_chaos(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */

@@ -36,6 +36,7 @@ static const command_t commands[] = {
     {"kill", nd_cmd_kill, "engage the kill switch of a running session"},
     {"launch", nd_cmd_launch, "preflight, then a session under the module supervisor (docs/launcher.md)"},
     {"shutdown", nd_cmd_shutdown, "emergency shutdown of a running session (cancel all, flatten)"},
+    {"chaos", nd_cmd_chaos, "the chaos suite: faults against a launch session, resilience score (docs/chaos.md)"},
     {"preflight", nd_cmd_preflight, "the launcher's 17 checks over a session config (docs/launcher.md)"},
     {"pipeline", nd_cmd_pipeline, "strategy versions and their stages; pipeline register"},
     {"promote", nd_cmd_promote, "promote a strategy version through its gates (docs/launcher.md)"},

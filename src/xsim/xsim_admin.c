@@ -11,6 +11,11 @@
  *   {"fault":"rate_limit","ms":T}                every REST request gets 429 for T ms
  *   {"fault":"skew","ms":S}                      serverTime and timestamp checks shifted S ms
  *   {"fault":"partial_fills","on":true|false}    a new order matches at most half its quantity
+ *   {"fault":"spike","pct":P}                    one trade print P% off the mid
+ *   {"fault":"crash","pct":P,"ms":T}             prices fall P% (< 0) over T ms, recover half
+ *                                                over T ms; pct 0 ends it
+ *   {"fault":"thin","depth_pct":D,"spread_x":S}  the book at D% depth, spreads S times wider;
+ *                                                100 and 1 end it
  * and GET /admin/latency (same token): the wire-to-wire samples (latency_answer).
  * Without a token the admin API does not exist (404). Each fault applied is logged (never the
  * token). Answers {"fault":..,"applied":true} or {"code":-1102,"msg":..}. */
@@ -63,6 +68,25 @@ static bool token_ok(const char *want, const char *auth)
     return diff == 0;
 }
 
+/* The market-event faults; false when the name or its fields are wrong. */
+static bool apply_market(nd_xsim_t *x, const char *fault, json_t *doc, int64_t now_ns)
+{
+    json_int_t pct = json_integer_value(json_object_get(doc, "pct"));
+    json_int_t ms = json_integer_value(json_object_get(doc, "ms"));
+    json_int_t depth = json_integer_value(json_object_get(doc, "depth_pct"));
+    json_int_t spread = json_integer_value(json_object_get(doc, "spread_x"));
+    if (strcmp(fault, "spike") == 0 && pct > -100 && pct <= 1000 && pct != 0)
+        nd_xsim_fault_spike(x, pct);
+    else if (strcmp(fault, "crash") == 0 && pct > -100 && pct <= 0 && ms >= 0)
+        nd_xsim_fault_crash(x, pct, ms, now_ns);
+    else if (strcmp(fault, "thin") == 0 && depth > 0 && depth <= 100 && spread >= 1 &&
+             spread <= 1000)
+        nd_xsim_fault_thin(x, depth, spread);
+    else
+        return false;
+    return true;
+}
+
 /* Applies the named fault; false when the name or its fields are wrong. */
 static bool apply(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams, const char *fault,
                   json_t *doc, int64_t now_ns)
@@ -90,7 +114,7 @@ static bool apply(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,
         nd__xsim_api_fault_skew(api, ms * ND_NS_PER_MS);
     else if (strcmp(fault, "partial_fills") == 0 && json_is_boolean(json_object_get(doc, "on")))
         nd_xsim_fault_partial(x, json_is_true(json_object_get(doc, "on")));
-    else
+    else if (!apply_market(x, fault, doc, now_ns))
         return false;
     ND_LOG(ND_LOG_WARN, "xsim fault injected fault=%s count=%lld ms=%lld code=%lld", fault,
            (long long)count, (long long)ms, (long long)code);

@@ -45,6 +45,11 @@ struct nd_xsim {
     bool has_listener;
     int64_t fault_rejects, fault_code, stale_until_ns;
     bool fault_partial;
+    /* Market-event faults (nd_xsim_fault_crash, nd_xsim_fault_thin): a price path applied to
+     * the market source's prices, and a thinned, widened book; wall_ns is the advance's. */
+    bool crash_on, thin_on;
+    int64_t crash_start_ns, crash_ms, crash_pct, wall_ns, crash_book_ppm;
+    int64_t thin_depth_pct, thin_spread_x, thin_mid;
     bool held;                  /* a replay waits for its first stream client (nd_xsim_start) */
     bool replays_quotes;        /* bookTicker rows make the market's top */
     nd_xsim_user_order_t *orders;
@@ -430,8 +435,77 @@ static void apply_trade(nd_xsim_t *x, const nd_trade_tick_t *t)
     note_trade(x, &pt);
 }
 
-static void apply_event(nd_xsim_t *x, const nd_tick_event_t *ev)
+/* The crash path's price multiplier, in millionths: down to 1 + pct/100 over crash_ms, then
+ * half of the fall back over the next crash_ms, then held there. */
+static int64_t crash_ppm(const nd_xsim_t *x)
 {
+    int64_t t = x->wall_ns - x->crash_start_ns, ms = x->crash_ms * ND_NS_PER_MS;
+    int64_t low = 1000000 + x->crash_pct * 10000, part = 1000000 + x->crash_pct * 5000;
+    if (!x->crash_on || t <= 0)
+        return 1000000;
+    if (t < ms)
+        return 1000000 + (low - 1000000) * t / ms;
+    if (t < 2 * ms)
+        return low + (part - low) * (t - ms) / ms;
+    return part;
+}
+
+/* A market price under the faults: scaled by the crash path, and with the book thinned, its
+ * distance from the mid at the fault's start multiplied (side -1 bid, +1 ask). On a tick. */
+static int64_t fault_px(const nd_xsim_t *x, int64_t px, int side)
+{
+    int64_t tick = x->cfg.inst.tick_size;
+    __int128 v = (__int128)px * crash_ppm(x) / 1000000;
+    if (x->thin_on && side != 0)
+        v = x->thin_mid + (v - x->thin_mid) * x->thin_spread_x;
+    int64_t r = (int64_t)(v / tick * tick);
+    return r < tick ? tick : r;
+}
+
+static int64_t fault_qty(const nd_xsim_t *x, int64_t qty)
+{
+    if (!x->thin_on || qty <= 0)
+        return qty;
+    int64_t lot = x->cfg.inst.lot_size, q = qty * x->thin_depth_pct / 100 / lot * lot;
+    return q < lot ? lot : q;
+}
+
+static void fault_event(const nd_xsim_t *x, nd_tick_event_t *ev)
+{
+    if (ev->kind == ND_TICK_DELTA) {
+        nd_book_delta_t *d = &ev->u.delta;
+        d->px = fault_px(x, d->px, d->side == ND_BOOK_BID ? -1 : 1);
+        d->qty = fault_qty(x, d->qty);
+    } else if (ev->kind == ND_TICK_TRADE) {
+        nd_trade_tick_t *t = &ev->u.trade;
+        t->px = fault_px(x, t->px, t->aggressor == ND_SIDE_BUY ? 1 : -1);
+        t->qty = fault_qty(x, t->qty);
+    } else if (ev->kind == ND_TICK_QUOTE) {
+        nd_quote_tick_t *q = &ev->u.quote;
+        q->bid_px = fault_px(x, q->bid_px, -1);
+        q->ask_px = fault_px(x, q->ask_px, 1);
+        q->bid_qty = fault_qty(x, q->bid_qty);
+        q->ask_qty = fault_qty(x, q->ask_qty);
+    }
+}
+
+static void apply_event(nd_xsim_t *x, const nd_tick_event_t *source)
+{
+    nd_tick_event_t faulted;
+    const nd_tick_event_t *ev = source;
+    if (x->crash_on || x->thin_on) {
+        /* Each 0.5% the crash path moves, the market's book is rebuilt at the new prices (its
+         * old levels would otherwise stay on top, consumed only by its own new liquidity). */
+        int64_t ppm = crash_ppm(x), moved = ppm - x->crash_book_ppm;
+        if (x->crash_on && (moved >= 5000 || moved <= -5000)) {
+            clear_market_side(x, ND_SIDE_BUY, 0);
+            clear_market_side(x, ND_SIDE_SELL, 0);
+            x->crash_book_ppm = ppm;
+        }
+        faulted = *source;
+        fault_event(x, &faulted);
+        ev = &faulted;
+    }
     if (x->has_listener && x->listener.before_cb)
         x->listener.before_cb(x->listener.ctx, nd_tick_ts(ev));
     x->now_ns = nd_tick_ts(ev);
@@ -463,6 +537,7 @@ int64_t nd_xsim_advance(nd_xsim_t *x, int64_t now_ns)
     ND_ASSERT(x != NULL);
     if (x->cfg.replay.speed_max || x->held || now_ns < x->stale_until_ns)
         return 0;
+    x->wall_ns = now_ns;
     __int128 elapsed = (__int128)(now_ns - x->wall_origin_ns) * x->cfg.replay.speed_e3 / 1000;
     int64_t target = x->market_origin_ns + (int64_t)elapsed;
     int64_t applied = 0;
@@ -540,6 +615,54 @@ void nd_xsim_fault_partial(nd_xsim_t *x, bool on)
 void nd_xsim_fault_stale(nd_xsim_t *x, int64_t until_wall_ns)
 {
     x->stale_until_ns = until_wall_ns;
+}
+
+/* The market's mid (or its one side), 0 when the book is empty. */
+static int64_t book_mid(const nd_xsim_t *x)
+{
+    int64_t bid = nd_xsim_book_best(x->book, ND_SIDE_BUY);
+    int64_t ask = nd_xsim_book_best(x->book, ND_SIDE_SELL);
+    return bid && ask ? (bid + ask) / 2 : bid ? bid : ask;
+}
+
+void nd_xsim_fault_spike(nd_xsim_t *x, int64_t pct)
+{
+    ND_ASSERT(x != NULL && pct > -100);
+    int64_t tick = x->cfg.inst.tick_size, mid = book_mid(x);
+    int64_t px = (int64_t)((__int128)mid * (100 + pct) / 100 / tick * tick);
+    nd_xsim_public_trade_t pt = {.id = nd_xsim_book_take_trade_id(x->book, 0),
+                                 .px = px < tick ? tick : px, .qty = x->cfg.inst.lot_size,
+                                 .ts_ns = x->market_ns, .buyer_is_maker = pct < 0};
+    note_trade(x, &pt);
+}
+
+void nd_xsim_fault_crash(nd_xsim_t *x, int64_t pct, int64_t ms, int64_t now_ns)
+{
+    ND_ASSERT(x != NULL && pct > -100 && pct <= 0);
+    x->crash_on = pct != 0;
+    x->crash_pct = pct;
+    x->crash_ms = ms > 0 ? ms : 1;
+    x->crash_start_ns = now_ns;
+    x->wall_ns = now_ns;
+    x->crash_book_ppm = 1000000;
+    if (!x->crash_on) {
+        clear_market_side(x, ND_SIDE_BUY, 0);
+        clear_market_side(x, ND_SIDE_SELL, 0);
+        note_update(x, 0);
+    }
+}
+
+void nd_xsim_fault_thin(nd_xsim_t *x, int64_t depth_pct, int64_t spread_x)
+{
+    ND_ASSERT(x != NULL && depth_pct > 0 && depth_pct <= 100 && spread_x >= 1);
+    x->thin_mid = book_mid(x);
+    x->thin_on = depth_pct < 100 || spread_x > 1;
+    x->thin_depth_pct = depth_pct;
+    x->thin_spread_x = spread_x;
+    /* The market's book is rebuilt from the next events, thin (or back to normal). */
+    clear_market_side(x, ND_SIDE_BUY, 0);
+    clear_market_side(x, ND_SIDE_SELL, 0);
+    note_update(x, 0);
 }
 
 /* Filters as Binance applies them (the connector's own check, so client and venue agree). */

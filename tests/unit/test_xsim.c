@@ -569,3 +569,81 @@ Test(xsim_api, microsecond_timestamp_and_decimal_recv_window)
     nd_xsim_api_destroy(api);
     nd_xsim_destroy(x);
 }
+
+/* ---- Market-event faults (the chaos suite's) ---------------------------------------------- */
+
+typedef struct seen_trades {
+    int64_t count, last_px, max_px;
+} seen_trades_t;
+
+static void on_public_trade(void *ctx, const nd_xsim_public_trade_t *t)
+{
+    seen_trades_t *s = ctx;
+    s->count++;
+    s->last_px = t->px;
+    s->max_px = t->px > s->max_px ? t->px : s->max_px;
+}
+
+static int64_t mid_of(const nd_xsim_t *x)
+{
+    const nd_xsim_book_t *b = nd_xsim_book(x);
+    return (nd_xsim_book_best(b, ND_SIDE_BUY) + nd_xsim_book_best(b, ND_SIDE_SELL)) / 2;
+}
+
+Test(xsim_faults, spike_prints_one_trade_off_the_mid_and_leaves_the_book)
+{
+    nd_xsim_t *x = open_exchange();
+    nd_xsim_advance(x, T0 + 5 * ND_NS_PER_SEC);
+    seen_trades_t seen = {0};
+    nd_xsim_listener_t l = {.trade_cb = on_public_trade, .ctx = &seen};
+    nd_xsim_set_listener(x, &l);
+    int64_t mid = mid_of(x), update = nd_xsim_update_id(x);
+    nd_xsim_fault_spike(x, 20);
+    cr_assert_eq(seen.count, 1);
+    cr_assert(seen.last_px >= mid * 12 / 10 - PX(1) && seen.last_px <= mid * 12 / 10,
+              "spike at %lld, mid %lld", (long long)seen.last_px, (long long)mid);
+    cr_assert_eq(mid_of(x), mid);
+    cr_assert_eq(nd_xsim_update_id(x), update);
+    nd_xsim_destroy(x);
+}
+
+Test(xsim_faults, crash_path_falls_30_percent_then_recovers_half)
+{
+    nd_xsim_t *x = open_exchange();
+    int64_t t = T0 + 5 * ND_NS_PER_SEC;
+    nd_xsim_advance(x, t);
+    int64_t before = mid_of(x);
+    nd_xsim_fault_crash(x, -30, 10000, t);
+    nd_xsim_advance(x, t + 10 * ND_NS_PER_SEC); /* the bottom */
+    int64_t bottom = mid_of(x);
+    cr_assert(bottom < before * 78 / 100 && bottom > before * 62 / 100, "%lld -> %lld",
+              (long long)before, (long long)bottom);
+    nd_xsim_advance(x, t + 25 * ND_NS_PER_SEC); /* recovered half, held */
+    int64_t after = mid_of(x);
+    cr_assert(after > before * 80 / 100 && after < before * 92 / 100, "%lld -> %lld",
+              (long long)before, (long long)after);
+    cr_assert(nd_xsim_book_check(nd_xsim_book(x)));
+    nd_xsim_destroy(x);
+}
+
+Test(xsim_faults, thin_book_has_wider_spread_and_less_depth_then_returns)
+{
+    nd_xsim_t *x = open_exchange();
+    int64_t t = T0 + 5 * ND_NS_PER_SEC;
+    nd_xsim_advance(x, t);
+    const nd_xsim_book_t *b = nd_xsim_book(x);
+    int64_t spread = nd_xsim_book_best(b, ND_SIDE_SELL) - nd_xsim_book_best(b, ND_SIDE_BUY);
+    int64_t depth = nd_xsim_book_at(b, ND_SIDE_BUY, 0)->qty;
+    nd_xsim_fault_thin(x, 3, 20);
+    nd_xsim_advance(x, t + 5 * ND_NS_PER_SEC);
+    int64_t wide = nd_xsim_book_best(b, ND_SIDE_SELL) - nd_xsim_book_best(b, ND_SIDE_BUY);
+    cr_assert(wide >= spread * 10, "spread %lld -> %lld", (long long)spread, (long long)wide);
+    cr_assert(nd_xsim_book_at(b, ND_SIDE_BUY, 0)->qty < depth / 5, "depth %lld -> %lld",
+              (long long)depth, (long long)nd_xsim_book_at(b, ND_SIDE_BUY, 0)->qty);
+    nd_xsim_fault_thin(x, 100, 1);
+    nd_xsim_advance(x, t + 10 * ND_NS_PER_SEC);
+    int64_t back = nd_xsim_book_best(b, ND_SIDE_SELL) - nd_xsim_book_best(b, ND_SIDE_BUY);
+    cr_assert(back < wide, "spread %lld after the crisis", (long long)back);
+    cr_assert(nd_xsim_book_check(b));
+    nd_xsim_destroy(x);
+}

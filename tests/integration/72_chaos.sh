@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# 72_chaos.sh: `noderr chaos`: the list names the 14 scenarios in 5 categories; bad options exit
+# 2 naming them; the short suite (a killed connector, a SIGKILLed and restarted process, a stale
+# feed, a partition through the fault proxy) runs against exchange-sim and launch sessions it
+# starts itself, every scenario recovers with every invariant held, the stale feed is detected
+# within 1 s, the JSON, the HTML report and the chaos records in the store (verified chain, 90
+# days then pruned by `noderr retention`) agree; then two planted defects (the stale-feed
+# detection switched off, the restart switched off) make the suite fail naming what broke.
+# Called as: 72_chaos.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
+source "$(dirname "$0")/lib.sh"
+
+check "chaos list: 14 scenarios in 5 categories"
+expect_rc 0 "$NODERR" chaos list --json
+pycheck "$OUT" 'assert len(d) == 14, len(d)
+assert sorted(set(s["category"] for s in d)) == ["data", "market", "module", "network",
+    "resource"], d
+assert [s["number"] for s in d] == list(range(1, 15))'
+expect_rc 0 "$NODERR" chaos list
+stdout_has "stale_feed"
+
+expect_usage_error "unknown scenario 'nope'" "$NODERR" chaos run --scenario nope
+expect_usage_error "--defect: 'off'" "$NODERR" chaos run --defect off
+expect_usage_error "usage: noderr chaos" "$NODERR" chaos
+
+check "the short suite: every scenario recovers with every invariant held"
+mkdir -p "$WORK/short"
+T0=$(date +%s)
+expect_rc 0 "$NODERR" chaos run --short --seed 7 --json --work "$WORK/short" \
+    --report "$WORK/chaos.html" --db "sqlite:$WORK/chaos.db"
+echo "short suite: $(($(date +%s) - T0)) s"
+cp "$OUT" "$WORK/short.json"
+pycheck "$WORK/short.json" 'S = {s["name"]: s for s in d["scenarios"]}
+assert sorted(S) == ["connector_killed", "process_killed", "stale_feed", "venue_partition"], S
+for s in d["scenarios"]:
+    assert s["status"] == "pass", s
+    assert s["recovered"], s
+    assert all(i["checked"] and i["held"] for i in s["invariants"]), s
+    assert 0 <= s["score"] <= 100, s
+    print(s["name"], "score", s["score"], "detect", s["detect_ms"], "recover", s["recover_ms"])
+st = S["stale_feed"]
+assert st["detect_ms"] is not None and st["detect_ms"] < 1000, st
+assert st["recover_ms"] < 1000, st
+assert S["process_killed"]["recover_ms"] < 5000, S["process_killed"]
+assert d["score"] >= 80 and d["passed"] == 4 and d["failed"] == 0, d'
+grep -q "resilience score" "$WORK/chaos.html" || fail "no score in the HTML report"
+grep -q "venue_partition" "$WORK/chaos.html" || fail "no scenario row in the HTML report"
+expect_rc 0 "$NODERR" audit verify --db "sqlite:$WORK/chaos.db"
+expect_rc 0 "$NODERR" audit export --db "sqlite:$WORK/chaos.db" --format json
+grep -q '"chaos"' "$OUT" || fail "no chaos record in the store"
+grep -q 'stale_feed' "$OUT" || fail "no stale_feed record in the store"
+check "chaos results are kept 90 days, then pruned by noderr retention"
+NOW=$(python3 -c 'import datetime; print((datetime.datetime.utcnow() + datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+expect_rc 0 "$NODERR" retention apply --db "sqlite:$WORK/chaos.db" --now "$NOW" --dry-run --json
+pycheck "$OUT" 'assert d["by_class"]["chaos"] == 0, d'
+LATER=$(python3 -c 'import datetime; print((datetime.datetime.utcnow() + datetime.timedelta(days=91)).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+expect_rc 0 "$NODERR" retention apply --db "sqlite:$WORK/chaos.db" --now "$LATER" --json
+pycheck "$OUT" 'assert d["by_class"]["chaos"] == 5, d'
+expect_rc 0 "$NODERR" audit verify --db "sqlite:$WORK/chaos.db"
+
+check "a planted defect (stale-feed detection off) fails the suite naming the invariant"
+mkdir -p "$WORK/defect"
+RC=0
+NODERR_CHAOS_DEFECT=no-stale-detect "$NODERR" chaos run --scenario stale_feed --seed 7 \
+    --work "$WORK/defect" >"$OUT" 2>"$ERR" || RC=$?
+[ "$RC" -eq 1 ] || fail "a planted defect exited $RC, expected 1: $(cat "$OUT")"
+grep -q "stale_feed fail: invariant halted_silent broken: .* left working on a market not seen" \
+    "$ERR" || fail "the broken invariant is not named: $(cat "$ERR")"
+
+check "a planted defect (no restart after SIGKILL) fails the suite naming the invariant"
+mkdir -p "$WORK/norestart"
+expect_rc 1 "$NODERR" chaos run --scenario process_killed --seed 7 --defect no-restart \
+    --work "$WORK/norestart"
+grep -q "process_killed fail: invariant resumed broken" "$ERR" ||
+    fail "the broken invariant is not named: $(cat "$ERR")"

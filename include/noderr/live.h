@@ -79,6 +79,10 @@ typedef struct nd_live_config {
      * gap_recover_ns (default 2 s; a reconnect resynchronises), halts the session. */
     nd_feed_monitor_config_t integrity;
     bool integrity_on;
+    /* integrity.max_jump: a trade print farther than this from the symbol's previous print
+     * (millionths; default 100000 = 10%; 0 off) is a bad print: it is dropped, not traded on,
+     * and it trips the data-integrity breaker (input price_jump). */
+    int64_t max_jump_e6;
     int64_t status_every_ns;          /* status file period (default 1 s) */
     int64_t duration_ns;              /* stop by itself after this (0: run until stopped) */
     char store_url[ND_LIVE_PATH_MAX]; /* "" : no compliance store */

@@ -97,7 +97,8 @@ typedef enum nd_integrity_input {
     ND_INTEGRITY_STALE = 1,           /* a feed without an update for longer than its bound */
     ND_INTEGRITY_SEQ_GAP = 2,         /* a sequence gap not recovered within its bound */
     ND_INTEGRITY_REFPRICE = 3,        /* the reference price is HALT: a source strays (refprice.h) */
-    ND_INTEGRITY_REFPRICE_SOURCES = 4 /* the reference price is HALT: too few fresh sources */
+    ND_INTEGRITY_REFPRICE_SOURCES = 4, /* the reference price is HALT: too few fresh sources */
+    ND_INTEGRITY_PRICE_JUMP = 5       /* a trade print farther from the last one than its bound */
 } nd_integrity_input_t;
 
 /* "unspecified", "stale", "seq_gap", "refprice", "refprice_sources". */

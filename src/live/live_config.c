@@ -216,13 +216,15 @@ static nd_err_t parse_integrity(nd_jcfg_t *c, json_t *root, nd_live_config_t *cf
     nd_err_t rc = enter(c, root, "integrity", &v);
     if (rc != ND_OK || !v)
         return rc;
-    static const char *const keys[] = {"enabled", "stale_after_ms", "gap_recover_ms", NULL};
+    static const char *const keys[] = {"enabled", "stale_after_ms", "gap_recover_ms", "max_jump",
+                                       NULL};
     int64_t stale_ms = cfg->integrity.stale_after_ns / ND_NS_PER_MS;
     int64_t gap_ms = cfg->integrity.gap_recover_ns / ND_NS_PER_MS;
     if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
         (rc = nd_jcfg_bool(c, v, "enabled", &cfg->integrity_on)) != ND_OK ||
         (rc = nd_jcfg_int(c, v, "stale_after_ms", 1, 86400000, &stale_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "gap_recover_ms", 0, 86400000, &gap_ms)) != ND_OK)
+        (rc = nd_jcfg_int(c, v, "gap_recover_ms", 0, 86400000, &gap_ms)) != ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "max_jump", 0, 10, 6, &cfg->max_jump_e6)) != ND_OK)
         return rc;
     cfg->integrity.stale_after_ns = stale_ms * ND_NS_PER_MS;
     cfg->integrity.gap_recover_ns = gap_ms * ND_NS_PER_MS;
@@ -417,6 +419,7 @@ static void config_default(nd_live_config_t *cfg, const char *path)
     nd_feed_monitor_config_default(&cfg->integrity);
     cfg->integrity.stale_after_ns = 30 * ND_NS_PER_SEC;
     cfg->integrity_on = true;
+    cfg->max_jump_e6 = 100000;
     /* Paper fills on the live book with a realistic path: 1 ms to the venue and back. */
     cfg->bt.ticks.venue.entry.const_ns = ND_NS_PER_MS;
     cfg->bt.ticks.venue.ack.const_ns = ND_NS_PER_MS;

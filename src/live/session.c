@@ -146,6 +146,32 @@ static nd_err_t add_feeds(nd_live_session_t *s, int64_t now_ns)
     return rc;
 }
 
+/* A print farther than integrity.max_jump from the symbol's previous one is a bad print (a
+ * fat finger, a corrupted message): dropped, so nothing marks or trades on it, and the
+ * data-integrity breaker trips. The next print compares with this one, so a market that really
+ * moved is followed again (behind the halt, which its reset policy lifts). */
+static bool price_jumped(nd_live_session_t *s, uint32_t id, int64_t px)
+{
+    int64_t last = s->last_trade_px[id];
+    s->last_trade_px[id] = px;
+    if (!s->cfg->integrity_on || s->cfg->max_jump_e6 == 0 || last <= 0)
+        return false;
+    int64_t dev = 0;
+    if (nd_fixed_mul_div(px > last ? px - last : last - px, 1000000, last, ND_ROUND_DOWN, &dev) !=
+            ND_OK ||
+        dev <= s->cfg->max_jump_e6)
+        return false;
+    s->jumps++;
+    s->feed.bad++;
+    ND_LOG(ND_LOG_WARN, "event=data_integrity_trip input=price_jump feed=binance:%s "
+           "measured_e6=%lld last_px=%lld px=%lld", s->cfg->venue_symbols[id], (long long)dev,
+           (long long)last, (long long)px);
+    if (nd_engine_data_integrity_fail_input(nd_event_run_engine(s->run), ND_INTEGRITY_PRICE_JUMP,
+                                            dev) != ND_OK)
+        fail(s, ND_EIO, "the store could not record the data-integrity trip");
+    return true;
+}
+
 static void on_md(void *ctx, const nd_md_event_t *md)
 {
     nd_live_session_t *s = ctx;
@@ -175,6 +201,8 @@ static void on_md(void *ctx, const nd_md_event_t *md)
         s->feed.bad++;
         return;
     }
+    if (ev.kind == ND_MARKET_TRADE && price_jumped(s, id, ev.u.trade.px))
+        return;
     md->kind == ND_MD_TRADE ? s->feed.trades++ : s->feed.quotes++;
     if (s->monitor.feed_count == 0 && add_feeds(s, ts) != ND_OK) {
         fail(s, ND_EINVAL, "feed monitor: cannot register the feeds");

@@ -187,6 +187,7 @@ const char *nd_integrity_input_name(nd_integrity_input_t input)
     case ND_INTEGRITY_SEQ_GAP: return "seq_gap";
     case ND_INTEGRITY_REFPRICE: return "refprice";
     case ND_INTEGRITY_REFPRICE_SOURCES: return "refprice_sources";
+    case ND_INTEGRITY_PRICE_JUMP: return "price_jump";
     }
     return "unknown";
 }

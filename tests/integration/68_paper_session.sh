@@ -121,6 +121,24 @@ wait "$PAPER" || fail "paper p2 exited non-zero after SIGTERM"
 grep -q "event=data_integrity_trip input=stale feed=binance:BTCUSDT" "$WORK/p2.err" ||
     fail "no data-integrity trip logged: $(grep -c . "$WORK/p2.err") lines"
 
+check "a print far off the market (exchange-sim's spike) is dropped and trips data integrity"
+PORT=$SYNTH_PORT
+config "$WORK/spike.json" p3 ', "strategies": [{"builtin": "quote_maker"}]'
+"$NODERR" paper --config "$WORK/spike.json" >"$WORK/p3.out" 2>"$WORK/p3.err" &
+PAPER=$!
+SERVER_PIDS+=("$PAPER")
+wait_status "$WORK/state-p3" 'd["feed"]["trades"] > 3'
+curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$WORK/admin")" \
+    -d '{"fault":"spike","pct":20}' "http://127.0.0.1:$PORT/admin/fault" >"$WORK/fault.code"
+[ "$(cat "$WORK/fault.code")" = 200 ] || fail "admin fault: HTTP $(cat "$WORK/fault.code")"
+wait_status "$WORK/state-p3" 'd["risk"]["halted"] and d["risk"]["halt_kind"] == "data_integrity"'
+kill -TERM "$PAPER"
+wait "$PAPER" || fail "paper p3 exited non-zero after SIGTERM"
+grep -qE "event=data_integrity_trip input=price_jump feed=binance:BTCUSDT measured_e6=(19|20)[0-9]{4} " \
+    "$WORK/p3.err" || fail "no price-jump trip logged: $(grep -c . "$WORK/p3.err") lines"
+config "$WORK/bad.json" bad ', "strategies": [{"builtin": "quote_maker"}], "integrity": {"max_jump": 11}'
+expect_usage_error "integrity.max_jump: 11 is outside" "$NODERR" paper --config "$WORK/bad.json"
+
 if ! have_shared; then
     echo "../shared/data absent: the paper-vs-backtest check skipped"
     exit 0

@@ -480,6 +480,8 @@ nd_err_t nd_launch_run(nd_launch_t *l, char *err, size_t err_len)
 {
     ND_ASSERT(l != NULL);
     nd_live_session_record(l->session, "launch_start", l->cfg->name);
+    nd__launch_capital_adopt(&l->capital);
+    nd__launch_metrics_sync(&l->metrics);
     nd_sup_start(&l->sup, nd_clock_now_ns(l->clock));
     uint64_t every_ms = (uint64_t)(l->lc.health_every_ns / NS_PER_MS);
     uv_timer_start(&l->health_timer, on_health, every_ms, every_ms);

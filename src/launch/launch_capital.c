@@ -274,6 +274,38 @@ int nd__launch_capital_control(nd__launch_capital_t *c, bool promote_it, const c
     return replaced ? 200 : 409;
 }
 
+/* ---- the pipeline is the authority ------------------------------------------------------- */
+
+/* A strategy with a production version in the pipeline runs that version, whatever the config
+ * names: after a rollback, a restart with the same config must not bring the rolled-back
+ * version back. The same version (definition and parameters) is left as it is. */
+void nd__launch_capital_adopt(nd__launch_capital_t *c)
+{
+    nd_engine_t *e = engine_of(c);
+    for (uint32_t k = 0; c->pipeline && c->resolve && k < c->count; k++) {
+        const nd_strategy_def_t *cur = nd_engine_strategy_def(e, k);
+        const nd_pipeline_version_t *v =
+            nd_pipeline_in_stage(c->pipeline, cur->name, ND_STAGE_PRODUCTION);
+        const nd_strategy_def_t *def = NULL;
+        double params[ND_STRATEGY_PARAMS_MAX] = {0};
+        char err[256] = "";
+        if (!v || c->resolve(c->resolve_ctx, &v->spec, &def, params, err, sizeof err) != ND_OK)
+            continue;
+        if (def == cur &&
+            memcmp(params, nd_engine_strategy_params(e, k),
+                   (size_t)def->param_count * sizeof(double)) == 0)
+            continue;
+        if (nd_engine_strategy_replace(e, k, def, params, err, sizeof err) != ND_OK) {
+            ND_LOG(ND_LOG_ERR, "event=adopt_failed strategy=%u version=%s why=\"%s\"", k, v->id,
+                   err);
+            continue;
+        }
+        json_t *j = json_pack("{s:i, s:s, s:s}", "strategy", (json_int_t)k, "version", v->id,
+                              "why", "the pipeline's production version, not the config's");
+        record_json(c, "adopt_version", j);
+    }
+}
+
 /* ---- the state file ---------------------------------------------------------------------- */
 
 static json_t *state_json(const nd__launch_capital_t *c)

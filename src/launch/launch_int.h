@@ -91,6 +91,9 @@ nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config
  * daily returns, the allocation when due, the weights, the state file. */
 void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy);
 json_t *nd__launch_capital_json(const nd__launch_capital_t *c);
+/* Before the first market event (the resolver set): each strategy with a production version in
+ * the pipeline runs that version instead of the config's, recorded (adopt_version). */
+void nd__launch_capital_adopt(nd__launch_capital_t *c);
 /* The dashboard's promote (the strategy's canary version to production through its gate, into
  * the slot on a fresh ramp) and roll back (as the guard's, by hand): the HTTP status with why
  * in msg (404 no such strategy, 409 refused). */

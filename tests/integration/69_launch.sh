@@ -280,6 +280,20 @@ for want in '"promotion"' 'dashboard:[0-9a-f]{8}@127\.0\.0\.1' 'rolled back by h
     grep -qE "$want" "$OUT" || fail "audit export lacks $want"
 done
 
+check "the pipeline is the authority: a config naming a rolled-back version runs production's"
+sed 's/"name": "l2"/"name": "l4"/; s/state-l2/state-l4/' "$WORK/vb.json" >"$WORK/l4.json"
+"$NODERR" launch --config "$WORK/l4.json" >"$WORK/l4.out" 2>"$WORK/l4.err" &
+LAUNCH=$!
+SERVER_PIDS+=("$LAUNCH")
+S="$WORK/state-l4/status.json"
+wait_json "$S" "(d['launch']['health_checks'] >= 1
+    and d['launch']['capital']['strategies'][0]['version'] == '$ID_va')"
+pycheck "$S" 'assert d["orders"]["submitted"] >= 0'
+kill -TERM "$LAUNCH"
+wait "$LAUNCH" || fail "launch l4 exited non-zero: $(tail -3 "$WORK/l4.err")"
+grep -q "event=adopt_version" "$WORK/l4.err" || fail "the production version was not adopted"
+
+
 check "a live launch over exchange-sim: preflight in live mode, real orders, SIGTERM leaves none open"
 printf 'api_key=%s\napi_secret=%s\n' "$NODERR_XSIM_API_KEY" "$NODERR_XSIM_API_SECRET" >"$WORK/secrets"
 chmod 600 "$WORK/secrets"

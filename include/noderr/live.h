@@ -149,6 +149,29 @@ json_t *nd_live_status_json(const nd_live_session_t *s);
 nd_err_t nd_live_status_read(const char *state_dir, const nd_clock_t *clock, int64_t stale_ns,
                              json_t **doc /* OUT */, bool *running /* OUT */, char *err,
                              size_t err_len);
+/* ---- Control requests (control_request.c): a command asks the session in a state directory --- */
+
+/* Writes STATE_DIR/NAME.request (private, with the caller's uid and time added to body) and
+ * sends signum to the session running there (*pid_out, may be NULL). ND_ENOTFOUND when none
+ * runs there; the file errors. */
+nd_err_t nd_live_request_send(const char *state_dir, const char *name, json_t *body,
+                              const nd_clock_t *clock, int signum, long *pid_out, char *err,
+                              size_t err_len);
+/* The session's side: the request, when it is a regular file of our uid, private and under a
+ * minute old (else NULL, logged), removed either way. The caller json_decref's it. */
+json_t *nd_live_request_take(const char *state_dir, const char *name, const nd_clock_t *clock);
+
+/* A pipeline change asked of the launch running in state_dir (it is the store's one writer):
+ * body {"action": "promote"|"rollback", "strategy" | "version", "to", "reason", "operator"}
+ * sent as a control request "pipeline" with SIGUSR2, then its answer waited for (up to
+ * wait_ms): *status (200 done, 404, 409) and the launch's words in msg. ND_ENOTFOUND when none
+ * runs there, ND_ESTATE when what runs there is not a launch, ND_EAGAIN when no answer came. */
+nd_err_t nd_live_pipeline_request(const char *state_dir, json_t *body, const nd_clock_t *clock,
+                                  int64_t wait_ms, int *status /* OUT */, char *msg,
+                                  size_t msg_len);
+/* The launch's side: its answer to the request it took (STATE_DIR/pipeline.answer). */
+void nd_live_pipeline_answer(const char *state_dir, int status, const char *msg);
+
 /* Sends the kill switch signal (SIGUSR1) to the session running in state_dir. ND_ENOTFOUND
  * when none runs there. */
 nd_err_t nd_live_kill(const char *state_dir, char *err, size_t err_len);

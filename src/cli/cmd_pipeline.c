@@ -31,6 +31,7 @@ typedef struct pl_opts {
     const char *strategy;
     const char *operator_name;
     const char *reason;
+    const char *state_dir;         /* promote, rollback: the launch running there adopts it */
     bool force;
     bool operator_given;           /* --operator was given (--force needs it) */
     bool json;
@@ -40,7 +41,7 @@ typedef struct pl_opts {
 
 enum {
     OPT_DB = 256, OPT_CONFIG, OPT_VERSION, OPT_TO, OPT_VALIDATE, OPT_TICKS, OPT_STRATEGY,
-    OPT_OPERATOR, OPT_REASON, OPT_FORCE, OPT_NOW,
+    OPT_OPERATOR, OPT_REASON, OPT_FORCE, OPT_NOW, OPT_STATE_DIR,
 };
 
 static int pl_option(void *ctx, int opt, const char *arg)
@@ -57,6 +58,7 @@ static int pl_option(void *ctx, int opt, const char *arg)
     case OPT_OPERATOR: o->operator_name = arg; o->operator_given = true; return 0;
     case OPT_REASON: o->reason = arg; return 0;
     case OPT_FORCE: o->force = true; return 0;
+    case OPT_STATE_DIR: o->state_dir = arg; return 0;
     case ND_CLI_OPT_JSON: o->json = true; return 0;
     case OPT_NOW:
         if (nd_time_parse_iso(arg, &o->now_ns) != ND_OK) {
@@ -83,8 +85,13 @@ static int pl_parse(const char *cmd, int argc, char **argv, const struct option 
     int prc = nd_cli_getopt(cmd, argc, argv, options, ND_CLI_OPT_HELP, usage, pl_option, o);
     if (prc != 0)
         return prc < 0 ? -1 : prc;
-    if (!o->db) {
+    if (!o->db && !o->state_dir) { /* --state-dir: the launch there writes its store */
         fprintf(stderr, "noderr %s: give --db URL, the compliance store (see --help)\n", cmd);
+        return ND_EXIT_USAGE;
+    }
+    if (o->db && o->state_dir) {
+        fprintf(stderr, "noderr %s: give --db URL or --state-dir DIR, not both: a running "
+                "launch is its store's one writer\n", cmd);
         return ND_EXIT_USAGE;
     }
     if (!o->have_now)
@@ -270,6 +277,37 @@ int nd_cmd_pipeline(int argc, char **argv)
     return code;
 }
 
+/* --state-dir: the launch running there is the store's one writer, so the change is asked of
+ * it (live.h nd_live_pipeline_request) and its answer printed. */
+static int ask_launch(const char *cmd, const pl_opts_t *o)
+{
+    json_t *body = json_pack("{s:s, s:s}", "action", cmd, "operator", o->operator_name);
+    if (!body)
+        return ND_EXIT_USAGE;
+    if (o->version)
+        json_object_set_new(body, "version", json_string(o->version));
+    if (o->strategy)
+        json_object_set_new(body, "strategy", json_string(o->strategy));
+    if (o->to)
+        json_object_set_new(body, "to", json_string(o->to));
+    if (o->reason)
+        json_object_set_new(body, "reason", json_string(o->reason));
+    int status = 0;
+    char msg[512] = "";
+    nd_err_t rc = nd_live_pipeline_request(o->state_dir, body, nd_clock_os(), 10000, &status, msg,
+                                           sizeof msg);
+    json_decref(body);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr %s: %s\n", cmd, msg);
+        return ND_EXIT_CHECK_FAILED;
+    }
+    if (o->json)
+        nd_cli_print_json_take(json_pack("{s:i, s:s}", "status", status, "message", msg));
+    else
+        printf("%s\n", msg);
+    return status == 200 ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
+}
+
 /* ---- noderr promote --------------------------------------------------------------------- */
 
 /* The paper gate's evidence from a session config and a ticks file of the paper period: the
@@ -410,6 +448,7 @@ static const char promote_usage[] =
     "usage: noderr promote --db URL --version ID [--to STAGE] [--validate-report FILE]\n"
     "                      [--config FILE --ticks FILE] [--force --operator NAME --reason TEXT]\n"
     "                      [--now ISO] [--json]\n"
+    "       noderr promote --state-dir DIR --version ID [--operator NAME] [--json]\n"
     "\n"
     "Moves a strategy version to its next stage (or to --to STAGE: a later stage needs\n"
     "--force, an earlier one is a demotion) when its gates pass, and records the move in the\n"
@@ -419,7 +458,9 @@ static const char promote_usage[] =
     "tolerance of an event-level backtest: --config is the paper session's config (its store\n"
     "records and its launch.pipeline settings) and --ticks a trades file of the paper period;\n"
     "canary -> production needs canary_days in canary and retires the production version.\n"
-    "Exit 1 naming each failed gate; --force records an override with --operator and --reason.\n";
+    "Exit 1 naming each failed gate; --force records an override with --operator and --reason.\n"
+    "While a launch runs on the store, --state-dir DIR asks it instead (the store's one\n"
+    "writer): a canary version goes to production through its gate and into its slot.\n";
 
 int nd_cmd_promote(int argc, char **argv)
 {
@@ -432,6 +473,7 @@ int nd_cmd_promote(int argc, char **argv)
         {"ticks", required_argument, 0, OPT_TICKS},
         {"force", no_argument, 0, OPT_FORCE},
         {"reason", required_argument, 0, OPT_REASON},
+        {"state-dir", required_argument, 0, OPT_STATE_DIR},
         {0, 0, 0, 0},
     };
     pl_opts_t o;
@@ -443,6 +485,8 @@ int nd_cmd_promote(int argc, char **argv)
                 ? "give --version ID" : "--force needs --operator NAME and --reason TEXT");
         return ND_EXIT_USAGE;
     }
+    if (o.state_dir)
+        return ask_launch("promote", &o);
     nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
     nd_store_t *s = NULL;
     nd_pipeline_t *p = NULL;
@@ -459,14 +503,16 @@ int nd_cmd_promote(int argc, char **argv)
 /* ---- noderr rollback -------------------------------------------------------------------- */
 
 static const char rollback_usage[] =
-    "usage: noderr rollback --db URL --strategy NAME [--to VERSION] --reason TEXT\n"
-    "                       [--operator NAME] [--now ISO] [--json]\n"
+    "usage: noderr rollback (--db URL | --state-dir DIR) --strategy NAME [--to VERSION]\n"
+    "                       --reason TEXT [--operator NAME] [--now ISO] [--json]\n"
     "\n"
     "Rolls a strategy back by hand: its production version is demoted to dev and the version\n"
     "it replaced (or --to VERSION, a retired version of that strategy) goes back to\n"
     "production, in one commit recorded in the audit chain. The launcher does the same on a\n"
     "breaker trip or a failed health check, and cuts the strategy's capital share to\n"
-    "launch.pipeline.rollback_share of what it was.\n";
+    "launch.pipeline.rollback_share of what it was. While a launch runs on the store, ask it\n"
+    "with --state-dir DIR instead of --db (it is the store's one writer): it rolls the\n"
+    "strategy back in its slot at once and answers; exit 1 when refused or unanswered.\n";
 
 int nd_cmd_rollback(int argc, char **argv)
 {
@@ -475,6 +521,7 @@ int nd_cmd_rollback(int argc, char **argv)
         {"strategy", required_argument, 0, OPT_STRATEGY},
         {"to", required_argument, 0, OPT_TO},
         {"reason", required_argument, 0, OPT_REASON},
+        {"state-dir", required_argument, 0, OPT_STATE_DIR},
         {0, 0, 0, 0},
     };
     pl_opts_t o;
@@ -486,6 +533,8 @@ int nd_cmd_rollback(int argc, char **argv)
                 !o.strategy ? "--strategy NAME" : "--reason TEXT");
         return ND_EXIT_USAGE;
     }
+    if (o.state_dir)
+        return ask_launch("rollback", &o);
     nd_store_t *s = NULL;
     nd_pipeline_t *p = NULL;
     if (pl_open("rollback", &o, 0, &s, &p) != 0)

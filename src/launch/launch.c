@@ -11,6 +11,7 @@
 #include "noderr/prom.h"
 #include "noderr/venue.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -26,6 +27,7 @@ struct nd_launch {
     nd_live_session_t *session;
     nd_sup_t sup;
     uv_timer_t health_timer, sup_timer;
+    uv_signal_t sig_reload;         /* SIGUSR2: the pipeline changed (nd_live_notify_pipeline) */
     bool timers_ready;
     nd_launch_sample_t prev;
     bool have_prev;
@@ -323,6 +325,27 @@ static void on_health(uv_timer_t *t)
     l->checks++;
 }
 
+/* SIGUSR2: a command's pipeline request (the launch writes the store, the command asks), or
+ * without one a plain reload of the pipeline. */
+static void on_reload(uv_signal_t *h, int signum)
+{
+    nd_launch_t *l = h->data;
+    (void)signum;
+    int64_t now = capital_now(l, nd_clock_now_ns(l->clock));
+    json_t *req = nd_live_request_take(l->cfg->state_dir, "pipeline", l->clock);
+    if (req) {
+        char msg[320];
+        int status = nd__launch_capital_request(&l->capital, req, now, msg, sizeof msg);
+        ND_LOG(ND_LOG_INFO, "event=pipeline_request status=%d answer=\"%s\"", status, msg);
+        nd_live_pipeline_answer(l->cfg->state_dir, status, msg);
+        json_decref(req);
+    } else {
+        nd__launch_capital_reload(&l->capital, now);
+    }
+    nd__launch_metrics_sync(&l->metrics);
+    nd_live_session_status_now(l->session);
+}
+
 static void on_sup_tick(uv_timer_t *t)
 {
     nd_launch_t *l = t->data;
@@ -470,7 +493,8 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     uv_loop_t *loop = nd_live_session_loop(l->session);
     uv_timer_init(loop, &l->health_timer);
     uv_timer_init(loop, &l->sup_timer);
-    l->health_timer.data = l->sup_timer.data = l;
+    uv_signal_init(loop, &l->sig_reload);
+    l->health_timer.data = l->sup_timer.data = l->sig_reload.data = l;
     l->timers_ready = true;
     *out = l;
     return ND_OK;
@@ -480,15 +504,17 @@ nd_err_t nd_launch_run(nd_launch_t *l, char *err, size_t err_len)
 {
     ND_ASSERT(l != NULL);
     nd_live_session_record(l->session, "launch_start", l->cfg->name);
-    nd__launch_capital_adopt(&l->capital);
+    nd__launch_capital_adopt(&l->capital, capital_now(l, nd_clock_now_ns(l->clock)), false);
     nd__launch_metrics_sync(&l->metrics);
     nd_sup_start(&l->sup, nd_clock_now_ns(l->clock));
     uint64_t every_ms = (uint64_t)(l->lc.health_every_ns / NS_PER_MS);
     uv_timer_start(&l->health_timer, on_health, every_ms, every_ms);
     uv_timer_start(&l->sup_timer, on_sup_tick, SUP_TICK_MS, SUP_TICK_MS);
+    uv_signal_start(&l->sig_reload, on_reload, SIGUSR2);
     nd_err_t rc = nd_live_session_run(l->session, err, err_len);
     uv_timer_stop(&l->health_timer);
     uv_timer_stop(&l->sup_timer);
+    uv_signal_stop(&l->sig_reload);
     nd_sup_stop(&l->sup, nd_clock_now_ns(l->clock));
     return rc;
 }
@@ -516,6 +542,7 @@ nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len)
     if (l->timers_ready) { /* closed before the session closes its loop */
         uv_close((uv_handle_t *)&l->health_timer, NULL);
         uv_close((uv_handle_t *)&l->sup_timer, NULL);
+        uv_close((uv_handle_t *)&l->sig_reload, NULL);
     }
     nd_live_session_status_extra(l->session, NULL, NULL, NULL);
     nd__launch_capital_close(&l->capital);

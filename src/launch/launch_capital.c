@@ -121,7 +121,7 @@ static void slot_version(nd__launch_capital_t *c, uint32_t k)
  * with a retired one before it, or it cannot be loaded): the slot is paused instead, so the
  * version that tripped never trades on. */
 static bool roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
-                      const nd_guard_decision_t *d, const char *actor)
+                      const nd_guard_decision_t *d, const char *actor, const char *to_id)
 {
     nd_engine_t *e = engine_of(c);
     const nd_strategy_def_t *cur = nd_engine_strategy_def(e, k);
@@ -131,7 +131,7 @@ static bool roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
     if (c->pipeline) {
         nd_pipeline_actor_t who = {actor, d->reason, now_ns, false};
         rc = nd_pipeline_rollback(c->pipeline, nd_live_session_store(c->session), &c->lc->pipeline,
-                                  cur->name, NULL, &who, c->ramp[k].share_e6, &out, err,
+                                  cur->name, to_id, &who, c->ramp[k].share_e6, &out, err,
                                   sizeof err);
     }
     const nd_strategy_def_t *def = NULL;
@@ -254,6 +254,16 @@ static int promote(nd__launch_capital_t *c, uint32_t k, const char *who, int64_t
 int nd__launch_capital_control(nd__launch_capital_t *c, bool promote_it, const char *strategy,
                                const char *who, int64_t now_ns, char *msg, size_t msg_len)
 {
+    return nd__launch_capital_change(c, promote_it, strategy, NULL,
+                                     promote_it ? "promoted from the dashboard"
+                                                : "rolled back by hand from the dashboard",
+                                     who, now_ns, msg, msg_len);
+}
+
+int nd__launch_capital_change(nd__launch_capital_t *c, bool promote_it, const char *strategy,
+                              const char *to_id, const char *reason, const char *who,
+                              int64_t now_ns, char *msg, size_t msg_len)
+{
     int k = nd_dashboard_strategy_find(engine_of(c), strategy);
     if (k < 0) {
         snprintf(msg, msg_len, "no strategy '%s'", strategy);
@@ -266,12 +276,45 @@ int nd__launch_capital_control(nd__launch_capital_t *c, bool promote_it, const c
     if (promote_it)
         return promote(c, (uint32_t)k, who, now_ns, msg, msg_len);
     nd_guard_decision_t d = {.action = ND_GUARD_ROLLBACK, .cut_e6 = c->lc->rollback.cut_e6};
-    snprintf(d.reason, sizeof d.reason, "rolled back by hand from the dashboard");
-    bool replaced = roll_back(c, (uint32_t)k, now_ns, &d, who);
+    snprintf(d.reason, sizeof d.reason, "%s", reason);
+    bool replaced = roll_back(c, (uint32_t)k, now_ns, &d, who, to_id);
     snprintf(msg, msg_len, replaced ? "%s rolled back to version %s"
                                     : "%s: no previous version to roll back to; paused instead",
              strategy, c->version[k]);
     return replaced ? 200 : 409;
+}
+
+/* A pipeline request of the command line (nd_live_pipeline_request): the launch is the store's
+ * one writer while it runs, so the command asks it. */
+int nd__launch_capital_request(nd__launch_capital_t *c, const json_t *req, int64_t now_ns,
+                               char *msg, size_t msg_len)
+{
+    const char *action = json_string_value(json_object_get(req, "action"));
+    const char *strategy = json_string_value(json_object_get(req, "strategy"));
+    const char *version = json_string_value(json_object_get(req, "version"));
+    const char *to = json_string_value(json_object_get(req, "to"));
+    const char *reason = json_string_value(json_object_get(req, "reason"));
+    const char *op = json_string_value(json_object_get(req, "operator"));
+    char who[96];
+    snprintf(who, sizeof who, "cli:%s", op && op[0] ? op : "operator");
+    bool promote_it = action && strcmp(action, "promote") == 0;
+    if (promote_it && version && c->pipeline) { /* the version's strategy, if it is its canary */
+        const nd_pipeline_version_t *v = nd_pipeline_find(c->pipeline, version);
+        if (!v || v->stage != ND_STAGE_CANARY) {
+            snprintf(msg, msg_len, "version %s is %s: a running launch promotes a canary version "
+                     "into production only", version, v ? nd_pipeline_stage_name(v->stage)
+                                                       : "unknown");
+            return 409;
+        }
+        strategy = v->spec.strategy;
+    }
+    if (!action || (!promote_it && strcmp(action, "rollback") != 0) || !strategy ||
+        (!promote_it && (!reason || !reason[0]))) {
+        snprintf(msg, msg_len, "a malformed pipeline request");
+        return 400;
+    }
+    return nd__launch_capital_change(c, promote_it, strategy, to, reason ? reason : "", who,
+                                     now_ns, msg, msg_len);
 }
 
 /* ---- the pipeline is the authority ------------------------------------------------------- */
@@ -279,7 +322,7 @@ int nd__launch_capital_control(nd__launch_capital_t *c, bool promote_it, const c
 /* A strategy with a production version in the pipeline runs that version, whatever the config
  * names: after a rollback, a restart with the same config must not bring the rolled-back
  * version back. The same version (definition and parameters) is left as it is. */
-void nd__launch_capital_adopt(nd__launch_capital_t *c)
+void nd__launch_capital_adopt(nd__launch_capital_t *c, int64_t now_ns, bool fresh_ramp)
 {
     nd_engine_t *e = engine_of(c);
     for (uint32_t k = 0; c->pipeline && c->resolve && k < c->count; k++) {
@@ -300,10 +343,32 @@ void nd__launch_capital_adopt(nd__launch_capital_t *c)
                    err);
             continue;
         }
+        if (fresh_ramp) { /* a version new to the slot, while running: it earns capital again */
+            nd_ramp_init(&c->ramp[k], &c->lc->ramp);
+            nd_guard_reset(&c->guard[k], now_ns);
+            int64_t capital;
+            slot_pnl(c, k, &c->peak_pnl[k], &capital);
+        }
+        slot_version(c, k);
         json_t *j = json_pack("{s:i, s:s, s:s}", "strategy", (json_int_t)k, "version", v->id,
                               "why", "the pipeline's production version, not the config's");
         record_json(c, "adopt_version", j);
     }
+}
+
+void nd__launch_capital_reload(nd__launch_capital_t *c, int64_t now_ns)
+{
+    nd_store_t *store = nd_live_session_store(c->session);
+    nd_pipeline_t *fresh = NULL;
+    char err[256] = "";
+    if (!store || nd_pipeline_load(store, &fresh, err, sizeof err) != ND_OK) {
+        ND_LOG(ND_LOG_ERR, "event=pipeline_reload_failed why=\"%s\"", err[0] ? err : "no store");
+        return;
+    }
+    nd_pipeline_free(c->pipeline);
+    c->pipeline = fresh;
+    ND_LOG(ND_LOG_INFO, "event=pipeline_reloaded");
+    nd__launch_capital_adopt(c, now_ns, true);
 }
 
 /* ---- the state file ---------------------------------------------------------------------- */
@@ -423,7 +488,7 @@ void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healt
         nd_guard_decision_t d;
         nd_guard_evaluate(&c->guard[k], now_ns, &d);
         if (d.action == ND_GUARD_ROLLBACK)
-            roll_back(c, k, now_ns, &d, "launch");
+            roll_back(c, k, now_ns, &d, "launch", NULL);
         nd_ramp_event_t ev[ND_RAMP_TICK_EVENTS_MAX];
         uint32_t n = 0;
         const char *why = !healthy ? "health check failed" : d.reason;

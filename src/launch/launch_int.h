@@ -91,14 +91,27 @@ nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config
  * daily returns, the allocation when due, the weights, the state file. */
 void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy);
 json_t *nd__launch_capital_json(const nd__launch_capital_t *c);
-/* Before the first market event (the resolver set): each strategy with a production version in
- * the pipeline runs that version instead of the config's, recorded (adopt_version). */
-void nd__launch_capital_adopt(nd__launch_capital_t *c);
+/* Each strategy with a production version in the pipeline runs that version instead of the
+ * one in its slot, recorded (adopt_version): before the first market event (the resolver set),
+ * and with fresh_ramp (the slot's ramp and guard start again) after a reload. */
+void nd__launch_capital_adopt(nd__launch_capital_t *c, int64_t now_ns, bool fresh_ramp);
+/* The pipeline read again from the store (a promotion or rollback by hand, SIGUSR2), then
+ * adopted with fresh ramps. */
+void nd__launch_capital_reload(nd__launch_capital_t *c, int64_t now_ns);
 /* The dashboard's promote (the strategy's canary version to production through its gate, into
  * the slot on a fresh ramp) and roll back (as the guard's, by hand): the HTTP status with why
  * in msg (404 no such strategy, 409 refused). */
 int nd__launch_capital_control(nd__launch_capital_t *c, bool promote, const char *strategy,
                                const char *who, int64_t now_ns, char *msg, size_t msg_len);
+/* The same with a roll back's target version (NULL: the one retired last) and reason. */
+int nd__launch_capital_change(nd__launch_capital_t *c, bool promote, const char *strategy,
+                              const char *to_id, const char *reason, const char *who,
+                              int64_t now_ns, char *msg, size_t msg_len);
+/* A command line's pipeline request (live.h nd_live_pipeline_request): promote {"version"} (a
+ * canary version into production and its slot) or rollback {"strategy", "to", "reason"}; the
+ * HTTP-like status with why in msg. */
+int nd__launch_capital_request(nd__launch_capital_t *c, const json_t *req, int64_t now_ns,
+                               char *msg, size_t msg_len);
 void nd__launch_capital_close(nd__launch_capital_t *c);
 
 /* ---- launch_metrics.c: the launch's series in the session's registry (docs/monitoring.md) */

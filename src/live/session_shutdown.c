@@ -34,83 +34,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define REQUEST_MAX_AGE_NS (60 * ND_NS_PER_SEC)
 #define DEADLINE_MAX_NS (600 * ND_NS_PER_SEC)
 #define DEFAULT_DEADLINE_NS (3 * ND_NS_PER_SEC) /* session.c's STOP_GRACE_NS */
-
-static void request_path(const char *state_dir, char *path, size_t cap)
-{
-    snprintf(path, cap, "%s/shutdown.request", state_dir);
-}
 
 nd_err_t nd_live_shutdown_request(const char *state_dir, const nd_live_shutdown_ask_t *ask,
                                   const nd_clock_t *clock, long *pid_out, char *err,
                                   size_t err_len)
 {
     ND_ASSERT(state_dir != NULL && ask != NULL);
-    ND_ASSERT(clock != NULL);
-    long pid = nd__live_pid_read(state_dir);
-    if (!nd_live_pid_alive(pid)) {
-        nd_err_put(err, err_len, "%s: no session is running there", state_dir);
-        return ND_ENOTFOUND;
-    }
-    char path[ND_LIVE_PATH_MAX + 32], text[160];
-    request_path(state_dir, path, sizeof path);
-    int n = snprintf(text, sizeof text,
-                     "{\"flatten\": %s, \"deadline_ms\": %lld, \"uid\": %ld, \"at_ns\": %lld}\n",
-                     ask->flatten ? "true" : "false", (long long)(ask->deadline_ns / ND_NS_PER_MS),
-                     (long)geteuid(), (long long)nd_clock_now_ns(clock));
-    mode_t old = umask(077); /* the request is born private: no window with group access */
-    nd_err_t rc = nd_file_write(path, text, (size_t)n, err, err_len);
-    umask(old);
-    if (rc != ND_OK)
-        return rc;
-    if (kill((pid_t)pid, SIGTERM) != 0) {
-        nd_err_put(err, err_len, "pid %ld: %s", pid, strerror(errno));
-        unlink(path);
-        return ND_EIO;
-    }
-    if (pid_out)
-        *pid_out = pid;
-    return ND_OK;
+    json_t *body = json_pack("{s:b, s:I}", "flatten", ask->flatten, "deadline_ms",
+                             (json_int_t)(ask->deadline_ns / ND_NS_PER_MS));
+    if (!body)
+        return ND_ENOMEM;
+    nd_err_t rc = nd_live_request_send(state_dir, "shutdown", body, clock, SIGTERM, pid_out, err,
+                                       err_len);
+    json_decref(body);
+    return rc;
 }
 
 void nd__live_shutdown_clear(const nd_live_session_t *s)
 {
     char path[ND_LIVE_PATH_MAX + 32];
-    request_path(s->cfg->state_dir, path, sizeof path);
+    snprintf(path, sizeof path, "%s/shutdown.request", s->cfg->state_dir);
     if (unlink(path) == 0)
         ND_LOG(ND_LOG_WARN, "event=shutdown_request_stale action=removed");
 }
 
-/* Reads the request into s->ask when it is the owner's, private and fresh. */
-static void read_request(nd_live_session_t *s, const char *path)
+/* Takes the request into s->ask (flatten, deadline) when it is the owner's, private and fresh. */
+void nd__live_shutdown_take(nd_live_session_t *s)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0)
+    json_t *doc = nd_live_request_take(s->cfg->state_dir, "shutdown", s->clock);
+    if (!doc)
         return; /* none: a plain SIGTERM */
-    char *buf = NULL, err[512] = "";
-    size_t len = 0;
-    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-        ND_LOG(ND_LOG_WARN, "event=shutdown_request_refused why=\"not a regular file of uid %ld\"",
-               (long)geteuid());
-        return;
-    }
-    if (nd_file_read(path, 4096, ND_FILE_PRIVATE, &buf, &len, err, sizeof err) != ND_OK) {
-        ND_LOG(ND_LOG_WARN, "event=shutdown_request_refused why=\"%s\"", err);
-        return;
-    }
-    json_error_t jerr;
-    json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    nd_free(buf);
     json_t *flatten = json_object_get(doc, "flatten"), *deadline = json_object_get(doc,
                                                                                   "deadline_ms");
-    json_t *at = json_object_get(doc, "at_ns");
-    int64_t age = json_is_integer(at) ? nd_clock_now_ns(s->clock) - json_integer_value(at) : -1;
-    if (!json_is_boolean(flatten) || !json_is_integer(deadline) || age < -ND_NS_PER_SEC ||
-        age > REQUEST_MAX_AGE_NS || json_integer_value(deadline) < 0 ||
+    if (!json_is_boolean(flatten) || !json_is_integer(deadline) ||
+        json_integer_value(deadline) < 0 ||
         json_integer_value(deadline) > DEADLINE_MAX_NS / ND_NS_PER_MS) {
-        ND_LOG(ND_LOG_WARN, "event=shutdown_request_refused why=\"malformed or stale\"");
+        ND_LOG(ND_LOG_WARN, "event=shutdown_request_refused why=\"malformed\"");
     } else {
         s->ask.flatten = json_is_true(flatten);
         if (json_integer_value(deadline) > 0) /* 0: the session's own */
@@ -118,15 +79,6 @@ static void read_request(nd_live_session_t *s, const char *path)
         snprintf(s->shutdown.by, sizeof s->shutdown.by, "request");
     }
     json_decref(doc);
-}
-
-void nd__live_shutdown_take(nd_live_session_t *s)
-{
-    char path[ND_LIVE_PATH_MAX + 32];
-    request_path(s->cfg->state_dir, path, sizeof path);
-    read_request(s, path);
-    if (unlink(path) != 0 && errno != ENOENT)
-        ND_LOG(ND_LOG_WARN, "event=shutdown_request_remove_failed why=\"%s\"", strerror(errno));
 }
 
 nd_err_t nd__live_shutdown_begin(nd_live_session_t *s)

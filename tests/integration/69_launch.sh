@@ -288,10 +288,19 @@ SERVER_PIDS+=("$LAUNCH")
 S="$WORK/state-l4/status.json"
 wait_json "$S" "(d['launch']['health_checks'] >= 1
     and d['launch']['capital']['strategies'][0]['version'] == '$ID_va')"
-pycheck "$S" 'assert d["orders"]["submitted"] >= 0'
+grep -q "event=adopt_version" "$WORK/l4.err" || fail "the production version was not adopted"
+# by hand, from the command line, while the launch runs: it is the store's one writer, so the
+# commands ask it (--state-dir: a request and SIGUSR2) and it acts in its slot at once
+expect_usage_error "not both" "$NODERR" rollback --db "$DB" --state-dir "$WORK/state-l4" \
+    --strategy quote_maker --reason x
+expect_rc 1 "$NODERR" promote --state-dir "$WORK/state-l4" --version "$ID_vb"
+stdout_has "is dev: a running launch promotes a canary version into production only"
+expect_rc 1 "$NODERR" rollback --state-dir "$WORK/state-l4" --strategy quote_maker --reason back
+stdout_has "no previous version to roll back to; paused instead"
+pycheck "$S" 'assert d["launch"]["capital"]["strategies"][0]["paused"], d["launch"]["capital"]'
+expect_rc 1 "$NODERR" rollback --state-dir "$WORK/state-nobody" --strategy quote_maker --reason x
 kill -TERM "$LAUNCH"
 wait "$LAUNCH" || fail "launch l4 exited non-zero: $(tail -3 "$WORK/l4.err")"
-grep -q "event=adopt_version" "$WORK/l4.err" || fail "the production version was not adopted"
 
 
 check "a live launch over exchange-sim: preflight in live mode, real orders, SIGTERM leaves none open"
@@ -308,7 +317,7 @@ live() {
  "capital": {"cash": "5000"}, "risk": $RISK,
  "store": {"url": "sqlite:$WORK/lv.db"}, "compliance": {"profile": "EU"},
  "metrics": {"listen": "127.0.0.1:0"}, "log": {"level": "info"},
- "launch": {"health_every_ms": 300, "feed_stale_ms": 2000},
+ "launch": {"health_every_ms": 300, "feed_stale_ms": 2000, "shutdown": {"deadline_s": 10}},
  "preflight": $1}
 EOF2
 }
@@ -328,7 +337,7 @@ pycheck "$S" 'M = {m["name"]: m for m in d["launch"]["modules"]}
 assert all(m["state"] in ("up", "degraded") for m in M.values()), M
 assert d["launch"]["capital"]["strategies"][0]["ramp_share"] == "0.05", d["launch"]["capital"]'
 kill -TERM "$LAUNCH"
-wait "$LAUNCH" || fail "live launch exited non-zero: $(tail -3 "$WORK/lv.err")"
+wait "$LAUNCH" || fail "live launch exited non-zero: $(grep -E "deadline|ERR|noderr launch" "$WORK/lv.err" | tail -5)"
 pycheck "$WORK/state-lv/shutdown.json" 'assert d["clean"] and d["working_left"] == 0, d'
 grep -q "$NODERR_XSIM_API_SECRET" "$WORK/lv.out" "$WORK/lv.err" && fail "the secret was printed"
 true

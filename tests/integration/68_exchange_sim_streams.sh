@@ -82,7 +82,7 @@ PY
 start() {
     "$NODERR" exchange-sim "$@" >"$WORK/server.out" 2>"$WORK/server.err" &
     PID=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do # 15 s: a loaded machine (two sanitizer builds testing) starts it slowly
         grep -q '^listening on ' "$WORK/server.out" 2>/dev/null && break
         sleep 0.05
     done

@@ -107,7 +107,7 @@ start_server() {
     shift
     "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     SERVER_PIDS+=($!)
-    for _ in $(seq 200); do
+    for _ in $(seq 300); do
         grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null && break
         sleep 0.05
     done

@@ -87,6 +87,11 @@ static inline void nd_prom_observe(nd_prom_hist_t *h, int64_t value)
     nd_prom_add(&h->count, 1);
 }
 
+/* The q-quantile (millionths: 500000 the median) of what h has seen, interpolated linearly in
+ * the bucket that holds it (as Prometheus' histogram_quantile): an estimate within that
+ * bucket's bounds; the top finite bound when it falls in +Inf; 0 with no observation. */
+int64_t nd_prom_hist_quantile(const nd_prom_hist_t *h, int64_t q_e6);
+
 /* ---- Registration (start-up: allocates) --------------------------------------------------- */
 
 /* Creates an empty registry. Returns ND_ENOMEM; the caller destroys it with nd_prom_destroy. */

@@ -167,6 +167,9 @@ void nd__live_metrics_free(nd_live_session_t *s);
 /* After a market event received at recv_ns (live clock) was pushed: a tick-to-order observation
  * when it made the strategies submit (orders_submitted was submitted_before). */
 void nd__live_metrics_on_push(nd_live_session_t *s, int64_t recv_ns, int64_t submitted_before);
+/* The latency histograms as percentiles (p50_us, p99_us, count) for the dashboard: tick to
+ * order, store write, live venue round trips; {} without "metrics". */
+json_t *nd__live_metrics_latency_json(const nd_live_session_t *s);
 /* The registry, or NULL without "metrics" (the host's own families go there). */
 nd_prom_t *nd__live_metrics_prom(nd_live_session_t *s);
 /* Live mode: symbol k's venue round-trip histogram its order adapter fills, or NULL. */

@@ -26,6 +26,7 @@ static json_t *snapshot(void *ctx)
     json_object_set_new(doc, "dashboard",
                         nd_dashboard_engine_json(e, nd_event_run_instrument_count(s->run),
                                                  &s->dash_state));
+    json_object_set_new(doc, "latency", nd__live_metrics_latency_json(s)); /* the histograms */
     return doc;
 }
 

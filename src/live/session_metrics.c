@@ -531,3 +531,35 @@ nd_prom_t *nd__live_metrics_prom(nd_live_session_t *s)
 {
     return s->metrics ? s->metrics->prom : NULL;
 }
+
+static json_t *latency_of(const nd_prom_hist_t *h)
+{
+    json_t *j = json_object();
+    int64_t count = nd_prom_get(&h->count);
+    json_object_set_new(j, "count", json_integer(count));
+    json_object_set_new(j, "p50_us", count ? json_integer(nd_prom_hist_quantile(h, 500000) / 1000)
+                                           : json_null());
+    json_object_set_new(j, "p99_us", count ? json_integer(nd_prom_hist_quantile(h, 990000) / 1000)
+                                           : json_null());
+    json_object_set_new(j, "max_us", json_null()); /* a histogram keeps no maximum */
+    return j;
+}
+
+json_t *nd__live_metrics_latency_json(const nd_live_session_t *s)
+{
+    const nd__live_metrics_t *m = s->metrics;
+    json_t *j = json_object();
+    if (!m)
+        return j;
+    if (m->tick_to_order)
+        json_object_set_new(j, "tick_to_order", latency_of(m->tick_to_order));
+    if (m->store_write)
+        json_object_set_new(j, "store_write", latency_of(m->store_write));
+    for (uint32_t k = 0; k < ND_VENUES_MAX; k++)
+        if (m->venue_rtt[k]) {
+            char key[64];
+            snprintf(key, sizeof key, "venue_round_trip %s", s->cfg->venue_symbols[k]);
+            json_object_set_new(j, key, latency_of(m->venue_rtt[k]));
+        }
+    return j;
+}

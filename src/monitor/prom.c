@@ -599,3 +599,24 @@ nd_err_t nd_prom_parse(const char *text, size_t len, size_t *samples, char *err,
     *samples = count;
     return ND_OK;
 }
+
+int64_t nd_prom_hist_quantile(const nd_prom_hist_t *h, int64_t q_e6)
+{
+    ND_ASSERT(h != NULL && q_e6 >= 0 && q_e6 <= 1000000);
+    int64_t n[ND_PROM_BUCKETS_MAX + 1], total = 0;
+    for (uint32_t i = 0; i <= h->bound_count; i++) /* one read of each cell: a consistent sum */
+        total += n[i] = nd_prom_get(&h->buckets[i]);
+    if (total == 0 || h->bound_count == 0)
+        return 0;
+    __int128 rank = (__int128)total * q_e6; /* in millionths of an observation */
+    __int128 below = 0;
+    for (uint32_t i = 0; i < h->bound_count; i++) {
+        __int128 upto = below + (__int128)n[i] * 1000000;
+        if (n[i] > 0 && rank <= upto) {
+            int64_t lo = i == 0 ? 0 : h->bounds[i - 1], hi = h->bounds[i];
+            return lo + (int64_t)((__int128)(hi - lo) * (rank - below) / ((__int128)n[i] * 1000000));
+        }
+        below = upto;
+    }
+    return h->bounds[h->bound_count - 1];
+}

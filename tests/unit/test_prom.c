@@ -166,3 +166,24 @@ Test(prom, parse_accepts_the_render_and_names_bad_lines)
     nd_free(text);
     nd_prom_destroy(p);
 }
+
+/* Quantiles from a histogram, interpolated in the bucket that holds them. */
+Test(prom, histogram_quantile_interpolates_in_its_bucket)
+{
+    static const int64_t bounds[] = {10, 20, 30};
+    nd_prom_hist_t h;
+    memset(&h, 0, sizeof h);
+    h.bounds = bounds;
+    h.bound_count = 3;
+    cr_assert_eq(nd_prom_hist_quantile(&h, 500000), 0, "nothing seen");
+    for (int k = 0; k < 4; k++)
+        nd_prom_observe(&h, 5);
+    for (int k = 0; k < 6; k++)
+        nd_prom_observe(&h, 15);
+    cr_assert_eq(nd_prom_hist_quantile(&h, 500000), 11, "rank 5: 1/6 into (10, 20]");
+    cr_assert_eq(nd_prom_hist_quantile(&h, 990000), 19, "rank 9.9: 5.9/6 into (10, 20]");
+    cr_assert_eq(nd_prom_hist_quantile(&h, 400000), 10, "rank 4: the top of the first bucket");
+    for (int k = 0; k < 90; k++)
+        nd_prom_observe(&h, 1000); /* +Inf */
+    cr_assert_eq(nd_prom_hist_quantile(&h, 990000), 30, "in +Inf: the top finite bound");
+}

@@ -158,7 +158,9 @@ assert [m['name'] for m in L['modules']][:3] == ['host', 'store', 'refprice'], L
 M = {m['name']: m for m in L['modules']}
 assert M['monitoring']['state'] == 'up' and 'serves' in M['monitoring'].get('check', ''), M
 assert 'not configured' in M['refprice'].get('check', ''), M
-assert L['capital']['strategies'][0]['version'] == '$ID_vb', L['capital']"
+assert L['capital']['strategies'][0]['version'] == '$ID_vb', L['capital']
+T = d['data']['latency']['tick_to_order']
+assert T['count'] >= 1 and T['p50_us'] is not None and T['p99_us'] >= T['p50_us'], T"
 if command -v promtool >/dev/null; then
     promtool check metrics <"$WORK/metrics.txt" || fail "promtool check metrics failed"
 fi

@@ -117,6 +117,17 @@ static void slot_version(nd__launch_capital_t *c, uint32_t k)
     c->stage[k] = v ? (int)ND_STAGE_PRODUCTION : -1;
 }
 
+/* Another version took slot k: its guard and drawdown peak start afresh (its P&L from here),
+ * and with fresh_ramp its ramp too (a version new to the slot earns its capital again). */
+static void new_version(nd__launch_capital_t *c, uint32_t k, int64_t now_ns, bool fresh_ramp)
+{
+    if (fresh_ramp)
+        nd_ramp_init(&c->ramp[k], &c->lc->ramp);
+    nd_guard_reset(&c->guard[k], now_ns);
+    int64_t capital;
+    slot_pnl(c, k, &c->peak_pnl[k], &capital);
+}
+
 /* The previous version into slot k, from the pipeline; none (no store, no production version
  * with a retired one before it, or it cannot be loaded): the slot is paused instead, so the
  * version that tripped never trades on. */
@@ -157,9 +168,7 @@ static bool roll_back(nd__launch_capital_t *c, uint32_t k, int64_t now_ns,
     nd_ramp_event_t ev;
     if (nd_ramp_cut(&c->ramp[k], now_ns, d->cut_e6, d->reason, &ev) == ND_OK)
         record_json(c, "ramp", nd_ramp_event_json(&ev));
-    nd_guard_reset(&c->guard[k], now_ns);
-    int64_t capital;
-    slot_pnl(c, k, &c->peak_pnl[k], &capital); /* the new version's peak starts here */
+    new_version(c, k, now_ns, false); /* cut above, not restarted */
     return rc == ND_OK;
 }
 
@@ -239,10 +248,7 @@ static int promote(nd__launch_capital_t *c, uint32_t k, const char *who, int64_t
         snprintf(msg, msg_len, "%s %s not promoted: %s", name, id, err[0] ? err : nd_strerror(rc));
         return 409;
     }
-    nd_ramp_init(&c->ramp[k], &c->lc->ramp);
-    nd_guard_reset(&c->guard[k], now_ns);
-    int64_t capital;
-    slot_pnl(c, k, &c->peak_pnl[k], &capital);
+    new_version(c, k, now_ns, true);
     slot_version(c, k);
     json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "version", id, "strategy_name", name,
                           "strategy", (json_int_t)k, "by", who);
@@ -343,12 +349,8 @@ void nd__launch_capital_adopt(nd__launch_capital_t *c, int64_t now_ns, bool fres
                    err);
             continue;
         }
-        if (fresh_ramp) { /* a version new to the slot, while running: it earns capital again */
-            nd_ramp_init(&c->ramp[k], &c->lc->ramp);
-            nd_guard_reset(&c->guard[k], now_ns);
-            int64_t capital;
-            slot_pnl(c, k, &c->peak_pnl[k], &capital);
-        }
+        if (fresh_ramp) /* while running: a new version in the slot */
+            new_version(c, k, now_ns, true);
         slot_version(c, k);
         json_t *j = json_pack("{s:i, s:s, s:s}", "strategy", (json_int_t)k, "version", v->id,
                               "why", "the pipeline's production version, not the config's");

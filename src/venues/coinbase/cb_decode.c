@@ -39,17 +39,20 @@ static uint32_t child_first(uint32_t i)
     return i + 1;
 }
 
-/* The string value of key in obj, or 0 when absent or not a string. */
-static uint32_t get_str(const parse_t *p, uint32_t obj, const char *key)
-{
-    uint32_t v = nd_json_get(p->s, p->t, obj, key);
-    return v && p->t[v].type == ND_J_STRING ? v : 0;
-}
-
+/* The value of key in obj when it has the given type, else 0; 0 too when obj is not an object
+ * (an array element the sender made a number, say), so callers may ask before checking obj. */
 static uint32_t get_type(const parse_t *p, uint32_t obj, const char *key, nd_jtype_t type)
 {
+    if (p->t[obj].type != ND_J_OBJECT)
+        return 0;
     uint32_t v = nd_json_get(p->s, p->t, obj, key);
     return v && p->t[v].type == type ? v : 0;
+}
+
+/* The string value of key in obj, or 0 when absent, not a string or obj is not an object. */
+static uint32_t get_str(const parse_t *p, uint32_t obj, const char *key)
+{
+    return get_type(p, obj, key, ND_J_STRING);
 }
 
 /* Parses a decimal-string token at ND_VENUE_DECIMALS. */

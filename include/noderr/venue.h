@@ -276,7 +276,8 @@ typedef struct nd_jtok {
 nd_err_t nd_json_tokenize(const char *text, size_t len, nd_jtok_t *tok, uint32_t cap,
                           uint32_t *count /* OUT */);
 /* In object token obj, the index of the value of key (plain ASCII, compared raw), or 0 when
- * absent (token 0 is never a value). Cost O(keys). */
+ * absent (token 0 is never a value) or when obj is not an object: a sender's array may hold a
+ * number where an object belongs, and that is a missing field, never a crash. Cost O(keys). */
 uint32_t nd_json_get(const char *text, const nd_jtok_t *tok, uint32_t obj, const char *key);
 /* Parses a number token holding an integer into *out; ND_EPARSE/ND_EOVERFLOW otherwise. */
 nd_err_t nd_json_int(const char *text, const nd_jtok_t *t, int64_t *out /* OUT */);

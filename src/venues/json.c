@@ -256,7 +256,8 @@ nd_err_t nd_json_tokenize(const char *text, size_t len, nd_jtok_t *tok, uint32_t
 
 uint32_t nd_json_get(const char *text, const nd_jtok_t *tok, uint32_t obj, const char *key)
 {
-    ND_ASSERT(tok[obj].type == ND_J_OBJECT);
+    if (tok[obj].type != ND_J_OBJECT)
+        return 0;
     size_t klen = strlen(key);
     uint32_t i = obj + 1;
     for (uint32_t k = 0; k < tok[obj].size; k++) {

@@ -357,6 +357,9 @@ Test(venue, json_tokenizer)
     cr_assert_eq(t[a].next, 7);
     cr_assert_eq(t[nd_json_get(s, t, 0, "c")].type, ND_J_TRUE);
     cr_assert_eq(nd_json_get(s, t, 0, "zz"), 0);
+    /* Asking an array or a number for a key is "absent", never a fault. */
+    cr_assert_eq(nd_json_get(s, t, a, "b"), 0);
+    cr_assert_eq(nd_json_get(s, t, a + 1, "b"), 0);
     cr_assert(t[6].escaped);
     cr_assert_eq(nd_json_tokenize("{\"a\":1", 6, t, 32, &n), ND_EEOF);
     cr_assert_eq(nd_json_tokenize("{\"a\":01}", 8, t, 32, &n), ND_EPARSE);

@@ -39,12 +39,10 @@ static uint32_t child_first(uint32_t i)
     return i + 1;
 }
 
-/* The value of key in obj when it has the given type, else 0; 0 too when obj is not an object
- * (an array element the sender made a number, say), so callers may ask before checking obj. */
+/* The value of key in obj when it has the given type, else 0 (0 too when obj is not an object:
+ * nd_json_get answers so). */
 static uint32_t get_type(const parse_t *p, uint32_t obj, const char *key, nd_jtype_t type)
 {
-    if (p->t[obj].type != ND_J_OBJECT)
-        return 0;
     uint32_t v = nd_json_get(p->s, p->t, obj, key);
     return v && p->t[v].type == type ? v : 0;
 }

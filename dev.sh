@@ -122,7 +122,9 @@ fuzz)
     max_s=${FUZZ_MAX_SECONDS:-600}
     FUZZ_JOBS=2 bash tests/fuzz/build.sh "$PWD" build-fuzz >&2
     rc=0
-    for name in binance_decode coinbase_decode coinbase_exchange_decode book_ops bars_csv; do
+    for src in tests/fuzz/fuzz_*.c; do
+        name=$(basename "$src" .c)
+        name=${name#fuzz_}
         corpus=build-fuzz/corpus/$name
         mkdir -p "$corpus" build-fuzz/crashes
         cp tests/fuzz/corpus/$name/* "$corpus/" 2>/dev/null || true

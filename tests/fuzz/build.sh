@@ -16,7 +16,7 @@ echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){(void)
     >"$probe_dir/probe.c"
 clang -fsanitize=fuzzer "$probe_dir/probe.c" -o "$probe_dir/probe" 2>/dev/null ||
     { echo "libFuzzer not available"; exit 77; }
-FUZZERS="${*:-fuzz_binance_decode fuzz_book_ops fuzz_coinbase_decode fuzz_coinbase_exchange_decode fuzz_bars_csv fuzz_xsim_ws_frame fuzz_prom_parse}"
+FUZZERS="${*:-$(cd "$ROOT/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//' | tr '\n' ' ')}"
 if [ ! -f "$OUT/build.ninja" ]; then
     CC=clang meson setup "$OUT" "$ROOT" -Dfuzz=true -Dwerror=false -Dbuildtype=debugoptimized \
         >"$probe_dir/setup.log" 2>&1 || { cat "$probe_dir/setup.log" >&2; exit 1; }

@@ -1,39 +1,9 @@
 #!/usr/bin/env bash
-# 65_coinbase_fuzz_smoke.sh: a short libFuzzer smoke run of the two Coinbase decoders: the
-# Advanced Trade decoder with the book the WebSocket client keeps, and the Coinbase Exchange
-# decoder with its level2 book (tests/fuzz/fuzz_coinbase_*.c, built with clang
-# -fsanitize=fuzzer,address,undefined through Meson: tests/fuzz/build.sh). Skipped (77)
-# when clang or libFuzzer is unavailable. FUZZ_SECONDS sets each run (default 10).
+# 65_coinbase_fuzz_smoke.sh: libFuzzer smoke runs of the two Coinbase decoders: the Advanced
+# Trade decoder with the book the WebSocket client keeps, and the Coinbase Exchange decoder with
+# its level2 book (tests/fuzz/fuzz_coinbase_*.c, built by Meson): lib.sh's fuzz_smoke, a fixed
+# budget of executions each. Skipped (77) when clang or libFuzzer is unavailable.
 # Called as: 65_coinbase_fuzz_smoke.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
-
-[ -n "$SOURCE_ROOT" ] || fail "no source root given"
-SECONDS_EACH="${FUZZ_SECONDS:-10}"
-RC=0
-# Built by Meson (tests/fuzz/meson.build, -Dfuzz=true) through build.sh; NODERR_FUZZ_BUILD may
-# name a fuzz build directory to reuse between runs.
-BUILD="${NODERR_FUZZ_BUILD:-$WORK/fuzz-build}"
-bash "$SOURCE_ROOT/tests/fuzz/build.sh" "$SOURCE_ROOT" "$BUILD" fuzz_coinbase_decode \
-    fuzz_coinbase_exchange_decode >"$OUT" 2>"$ERR" || RC=$?
-if [ "$RC" -eq 77 ]; then
-    echo "65_coinbase_fuzz_smoke: skipped: $(cat "$OUT")"
-    exit 77
-fi
-[ "$RC" -eq 0 ] || fail "building the fuzzers failed"
-for pair in "fuzz_coinbase_decode:coinbase_decode" \
-            "fuzz_coinbase_exchange_decode:coinbase_exchange_decode"; do
-    bin="${pair%%:*}"
-    corpus="${pair##*:}"
-    check "$bin runs ${SECONDS_EACH}s without a crash or sanitizer report"
-    mkdir -p "$WORK/corpus_$corpus"
-    cp "$SOURCE_ROOT/tests/fuzz/corpus/$corpus/"* "$WORK/corpus_$corpus/"
-    RC=0
-    (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1 "$BUILD/tests/fuzz/$bin" -max_total_time="$SECONDS_EACH" \
-        -max_len=8192 -seed=1 "$WORK/corpus_$corpus") >"$OUT" 2>"$ERR" || RC=$?
-    if [ "$RC" -ne 0 ] || grep -qE 'ERROR|runtime error' "$ERR"; then
-        tail -n 30 "$ERR" >&2
-        fail "$bin found a problem (crash input saved under $WORK)"
-    fi
-    grep -E '^Done' "$ERR" || true
-done
-echo "65_coinbase_fuzz_smoke: all checks passed"
+fuzz_smoke 65_coinbase_fuzz_smoke 8192 \
+    fuzz_coinbase_decode:30000 fuzz_coinbase_exchange_decode:30000

@@ -132,3 +132,45 @@ EOF
     done
     fail "never held: $2 ($(head -c 800 "$1" 2>/dev/null))"
 }
+
+# fuzz_smoke TEST MAX_LEN DRIVER:RUNS...: builds the libFuzzer drivers through Meson
+# (tests/fuzz/build.sh; NODERR_FUZZ_BUILD may name a build directory to reuse) and runs each over
+# its seed corpus for a fixed budget of RUNS executions (FUZZ_RUNS, when set, for every driver)
+# with seed 1, so a run is the same on every machine: a finding here is reproducible, not a
+# matter of how fast the machine was. Budgets differ because drivers do: a bar file goes through
+# the whole CSV loader, a decoder input costs microseconds. FUZZ_MAX_SECONDS (default 300) only
+# guards against a stuck run. Exits 77 when clang or libFuzzer is missing; fails naming the
+# driver when one crashes or a sanitizer reports.
+fuzz_smoke() {
+    local test="$1" max_len="$2" rc=0 spec bin runs
+    shift 2
+    local build="${NODERR_FUZZ_BUILD:-$WORK/fuzz-build}" bins=()
+    for spec in "$@"; do bins+=("${spec%%:*}"); done
+    [ -n "$SOURCE_ROOT" ] || fail "no source root given"
+    check "the fuzz drivers build: ${bins[*]}"
+    bash "$SOURCE_ROOT/tests/fuzz/build.sh" "$SOURCE_ROOT" "$build" "${bins[@]}" >"$OUT" 2>"$ERR" ||
+        rc=$?
+    if [ "$rc" -eq 77 ]; then
+        echo "$test: skipped: $(cat "$OUT")"
+        exit 77
+    fi
+    [ "$rc" -eq 0 ] || { cat "$ERR" >&2; fail "building the fuzzers failed"; }
+    for spec in "$@"; do
+        bin="${spec%%:*}"
+        runs="${FUZZ_RUNS:-${spec##*:}}"
+        local corpus="$WORK/corpus_${bin#fuzz_}"
+        check "$bin: $runs runs without a crash or sanitizer report"
+        mkdir -p "$corpus"
+        cp "$SOURCE_ROOT/tests/fuzz/corpus/${bin#fuzz_}/"* "$corpus/"
+        rc=0
+        (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/$bin" -runs="$runs" \
+            -max_total_time="${FUZZ_MAX_SECONDS:-300}" -max_len="$max_len" -seed=1 "$corpus") \
+            >"$OUT" 2>"$ERR" || rc=$?
+        if [ "$rc" -ne 0 ] || grep -qE 'ERROR|runtime error|assertion failed' "$ERR"; then
+            tail -n 30 "$ERR" >&2
+            fail "$bin found a problem (crash input saved under $WORK)"
+        fi
+        grep -E '^Done' "$ERR" || true
+    done
+    echo "$test: all checks passed"
+}

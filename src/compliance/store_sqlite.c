@@ -378,7 +378,9 @@ static nd_err_t sqlite_tail(void *b, int64_t *seq, uint8_t hash[ND_HASH_SIZE], c
 
 static nd_err_t begin_batch(sqlite_store_t *st, char *err, size_t err_len)
 {
-    if (st->in_tx)
+    /* SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR):
+     * then the batch is gone and a new one begins, never rows in autocommit. */
+    if (st->in_tx && !sqlite3_get_autocommit(st->db))
         return ND_OK;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(st, "starting a batch", err, err_len);

@@ -58,7 +58,7 @@ struct nd_store {
     uint8_t last_hash[ND_HASH_SIZE];
     uint8_t committed_hash[ND_HASH_SIZE];
     bool failed;
-    char failure[256];
+    char failure[320];
     uint8_t key[4096]; /* the head's HMAC key (key_len 0: none) */
     size_t key_len;
     bool head_file_checked; /* a pending PATH.head.next was completed (first commit only) */

@@ -465,9 +465,8 @@ typedef struct nd_recorder nd_recorder_t;
 /* A recorder turns engine events into records: orders, fills, risk rejects and breaker trips,
  * attributed to account and to the strategy and instrument names given (indexed as in the
  * engine). Records are group-committed: every batch_max records (0: ND_RECORDER_EVENTS_DEFAULT),
- * or at the first callback at which the oldest pending record is the interval old, at the
- * end of the first engine step that recorded anything, and by nd_recorder_barrier, _poll and
- * _flush. The store and the names are borrowed and must outlive the recorder. */
+ * or at the first callback at which the oldest pending record is the interval old, and by
+ * nd_recorder_barrier, _poll and _flush. The store and the names are borrowed and must outlive the recorder. */
 nd_err_t nd_recorder_create(nd_store_t *s, const char *account, const nd_instrument_t *instruments,
                             uint32_t instrument_count, const char *const *strategy_names,
                             uint32_t strategy_count, uint32_t batch_max,
@@ -487,9 +486,8 @@ nd_err_t nd_recorder_set_commit(nd_recorder_t *r, uint32_t events_max, int64_t i
  * fails for good. */
 nd_err_t nd_recorder_on_event(void *ctx, const nd_event_t *event);
 
-/* The engine listener's on_bar_done: the end of an engine step. Commits the first step that
- * recorded anything, and the batch when its interval has passed (checked every
- * ND_RECORDER_STEPS_PER_CLOCK steps). A failure is kept: the next
+/* The engine listener's on_bar_done: the end of an engine step. Commits the batch when its
+ * interval has passed (checked every ND_RECORDER_STEPS_PER_CLOCK steps). A failure is kept: the next
  * event is refused (trading halts) and nd_recorder_flush reports it. */
 void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext,
                              bool in_market);

@@ -11,9 +11,9 @@
  * ends check it every ND_RECORDER_STEPS_PER_CLOCK steps), or by
  * nd_recorder_barrier / nd_recorder_poll / nd_recorder_flush. A commit costs a few fsyncs
  * (WAL, head file, directory), so committing every engine step made --db ~180x slower than
- * the backtest itself; a batch costs the same few fsyncs for thousands of records. The first
- * engine step that records anything is committed when it ends, so a store that cannot write
- * (full, read-only) is found at the run's first order rather than a batch later. What a crash
+ * the backtest itself; a batch costs the same few fsyncs for thousands of records. A store
+ * that cannot be written at all is refused when it is opened; one that fills up is found at
+ * the next commit, within the interval. What a crash
  * can lose is the open batch: at most events_max records, at most interval_ms old (while the
  * engine calls in); docs/compliance-store.md has the durability contract, including why an
  * order sent to a venue is never among them (the barrier before sending).
@@ -46,7 +46,6 @@ struct nd_recorder {
     nd_clock_t *clock;          /* monotonic reading for interval_ns (borrowed) */
     int64_t batch_start_ns;     /* clock reading when the open batch got its first record */
     bool batch_open;            /* the recorder appended since the last commit */
-    bool first_step_committed;  /* the first step that recorded something is durable */
     uint32_t steps_unchecked;   /* steps ended since the interval was last checked there */
     int64_t retry_at_ns;        /* the store is down: no automatic commit before this */
     int64_t backoff_ns;         /* the wait after the last failed commit (0: none failed) */
@@ -369,14 +368,12 @@ void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext
     ND_ASSERT(r != NULL);
     if (r->error[0] || !r->batch_open)
         return;
-    bool first = !r->first_step_committed;
-    r->first_step_committed = true;
     /* The clock is read every ND_RECORDER_STEPS_PER_CLOCK steps, not every step: a backtest
      * runs ~1 M steps/s and the read was the recorder's largest cost after SQLite. */
-    if (++r->steps_unchecked < ND_RECORDER_STEPS_PER_CLOCK && !first)
+    if (++r->steps_unchecked < ND_RECORDER_STEPS_PER_CLOCK)
         return;
     r->steps_unchecked = 0;
-    if ((first || batch_due(r)) && !retry_waits(r))
+    if (batch_due(r) && !retry_waits(r))
         commit_batch(r, NULL, 0);
 }
 

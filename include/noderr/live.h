@@ -26,6 +26,7 @@
 #include "noderr/httpd.h"
 #include "noderr/venue.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -187,9 +188,19 @@ nd_venue_state_t nd_live_session_feed_state(const nd_live_session_t *s);
 int64_t nd_live_session_feed_last_ns(const nd_live_session_t *s);
 /* Closes the market stream's connection and reconnects at once (the feed module's restart). */
 void nd_live_session_feed_reconnect(nd_live_session_t *s);
+/* The chaos suite's fault hook: a session started with NODERR_CHAOS_FAULTS=1 closes its store
+ * writer's database connection on this signal, as a crash of the writer would (the records
+ * not yet committed are held and written by the next flush: docs/chaos.md,
+ * store_writer_killed). Without that variable the signal is not handled. */
+#define ND_LIVE_CHAOS_STORE_SIGNAL (SIGRTMIN + 4)
+
 /* Commits what the store's recorder holds; ND_OK without a store. Measures the write. */
 nd_err_t nd_live_session_store_flush(nd_live_session_t *s, char *err, size_t err_len);
 bool nd_live_session_has_store(const nd_live_session_t *s);
+/* True while the session's store is down: a write failed (or its writer was killed) and the
+ * records not yet written are held in memory until a flush succeeds (nd_store_set_hold); why
+ * says why and how many are held. */
+bool nd_live_session_store_down(const nd_live_session_t *s, char *why, size_t why_len);
 /* The session's store (NULL without one), for the host's own records (the pipeline's). */
 struct nd_store *nd_live_session_store(nd_live_session_t *s);
 /* "http://127.0.0.1:PORT/metrics" once serving, "" without "metrics". */

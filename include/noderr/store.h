@@ -17,7 +17,8 @@
  * Durability before acknowledgement: appends are batched in a transaction and become durable at
  * nd_store_flush. A failed write or commit rolls the batch back and puts the store in a failed
  * state where every later append is refused: the caller (the engine recorder) halts trading
- * rather than continuing unrecorded. Money is never a float: prices and quantities are int64
+ * rather than continuing unrecorded. A holding store (nd_store_set_hold: sessions) keeps the
+ * records instead and writes them when a later flush succeeds. Money is never a float: prices and quantities are int64
  * with their decimal scale, cash amounts (notional, fee) are int64 at ND_CASH_DECIMALS. */
 #ifndef NODERR_STORE_H
 #define NODERR_STORE_H
@@ -192,6 +193,40 @@ nd_err_t nd_store_append_alert(nd_store_t *s, const nd_alert_record_t *alert,
 
 /* Commits the batch. ND_EIO on failure (the batch is rolled back and the store fails). */
 nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len);
+
+/* ---- holding: a store that survives failed writes (sessions) ---------------------------- */
+
+/* The bound a session holds (records not yet written, in memory). */
+#define ND_STORE_HOLD_DEFAULT 65536
+
+/* Makes the store hold: every record appended and not yet committed is also kept in memory
+ * (at most max_records; 0 turns holding off, the default), so a failed write or commit (a
+ * full disk, an I/O error, a killed writer) loses nothing. The store is then *down*: the
+ * database's batch is rolled back and its connection closed, appends go on being numbered,
+ * chained and hashed as usual and are kept in memory only (nd_store_append returns ND_OK), and
+ * every nd_store_flush retries: it opens a new connection, checks that the database ends
+ * exactly where this store's last commit did (another writer: ND_ESTATE, the store fails for
+ * good), writes every held record again in order with the seq and hashes it was given, and
+ * commits with the head as usual; ND_EIO while that fails (the records stay held). So the
+ * chain stays continuous and verifies once a flush succeeds. When max_records are held, the
+ * next append is refused with ND_EFULL (the record is not numbered; nothing held is dropped):
+ * the caller must stop trading. Retention (a batch deleting records) is never held: its
+ * failure fails the store as without holding. Set before the first append: ND_ESTATE after
+ * it, ND_EINVAL for a negative bound. Without holding, a failure fails the store for good
+ * (nd_store_append and nd_store_flush: ND_ESTATE), as bulk runs (backtest --db) want. */
+nd_err_t nd_store_set_hold(nd_store_t *s, int64_t max_records, char *err, size_t err_len);
+int64_t nd_store_hold_max(const nd_store_t *s);
+/* True while the store is down (holding) or has failed for good. */
+bool nd_store_is_down(const nd_store_t *s);
+/* Records held in memory only, while down (0 when up). */
+int64_t nd_store_held(const nd_store_t *s);
+/* Why the store is down or failed ("" when it is neither). Valid until the next call. */
+const char *nd_store_failure(const nd_store_t *s);
+/* Closes the database connection as a crash of the writer would (the open batch is rolled
+ * back by the database) and puts the store down with why: the chaos suite's "store writer
+ * killed". The held records are written by the next flush, on a new connection. Holding
+ * stores only (ND_ESTATE otherwise). */
+nd_err_t nd_store_kill_writer(nd_store_t *s, const char *why, char *err, size_t err_len);
 
 /* Records appended but not yet flushed. */
 int64_t nd_store_pending(const nd_store_t *s);
@@ -420,15 +455,18 @@ typedef struct nd_recorder nd_recorder_t;
 #define ND_RECORDER_EVENTS_DEFAULT 16384u
 #define ND_RECORDER_INTERVAL_MS_DEFAULT 1000LL
 #define ND_RECORDER_INTERVAL_MS_MAX (3600LL * 1000LL)
+/* A holding store that is down: automatic commits are retried after this wait, doubling up
+ * to the maximum (nd_recorder_flush and _barrier always try). */
+#define ND_RECORDER_RETRY_MIN_MS 50LL
+#define ND_RECORDER_RETRY_MAX_MS 1000LL
 /* Step ends check the interval every this many steps (every event checks it). */
 #define ND_RECORDER_STEPS_PER_CLOCK 16u
 
 /* A recorder turns engine events into records: orders, fills, risk rejects and breaker trips,
  * attributed to account and to the strategy and instrument names given (indexed as in the
  * engine). Records are group-committed: every batch_max records (0: ND_RECORDER_EVENTS_DEFAULT),
- * or at the first callback at which the oldest pending record is the interval old, at the
- * end of the first engine step that recorded anything, and by nd_recorder_barrier, _poll and
- * _flush. The store and the names are borrowed and must outlive the recorder. */
+ * or at the first callback at which the oldest pending record is the interval old, and by
+ * nd_recorder_barrier, _poll and _flush. The store and the names are borrowed and must outlive the recorder. */
 nd_err_t nd_recorder_create(nd_store_t *s, const char *account, const nd_instrument_t *instruments,
                             uint32_t instrument_count, const char *const *strategy_names,
                             uint32_t strategy_count, uint32_t batch_max,
@@ -442,12 +480,14 @@ nd_err_t nd_recorder_set_commit(nd_recorder_t *r, uint32_t events_max, int64_t i
                                 nd_clock_t *clock, char *err, size_t err_len);
 
 /* The engine listener's on_event (ctx is the recorder). Returns ND_EIO when a write or a
- * commit failed; the engine then halts trading. */
+ * commit failed; the engine then halts trading. On a holding store (nd_store_set_hold) a
+ * failed commit does not: the records are held and the commit retried (see
+ * ND_RECORDER_RETRY_MIN_MS); ND_EIO only when the store refuses a record (its bound) or
+ * fails for good. */
 nd_err_t nd_recorder_on_event(void *ctx, const nd_event_t *event);
 
-/* The engine listener's on_bar_done: the end of an engine step. Commits the first step that
- * recorded anything, and the batch when its interval has passed (checked every
- * ND_RECORDER_STEPS_PER_CLOCK steps). A failure is kept: the next
+/* The engine listener's on_bar_done: the end of an engine step. Commits the batch when its
+ * interval has passed (checked every ND_RECORDER_STEPS_PER_CLOCK steps). A failure is kept: the next
  * event is refused (trading halts) and nd_recorder_flush reports it. */
 void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext,
                              bool in_market);

@@ -18,8 +18,10 @@ static const nd_chaos_scenario_t scenarios[ND_CHAOS_SCENARIOS] = {
      "exchange-sim closes every market-stream connection (admin fault disconnect)",
      "the feed reconnects and the strategies trade again", 1000, 1000, true, false, true},
     {"store_writer_killed", 2, ND_CHAOS_MODULE,
-     "the store's writer process is killed",
-     "the store module fails and is restarted", 1000, 1000, false, false, false},
+     "the store writer's database connection is killed mid-batch (the session's chaos fault "
+     "signal)",
+     "the health check fails the store module, its restart reopens the database and writes "
+     "what it held; nothing is lost", 1000, 1000, true, false, false},
     {"process_killed", 3, ND_CHAOS_MODULE,
      "SIGKILL of the launch process, restarted by the runner (as systemd would)",
      "the restarted session verifies its chain, resumes and trades within 5 s", 0, 5000, true,

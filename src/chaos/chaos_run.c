@@ -11,6 +11,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/file.h"
+#include "noderr/live.h"
 #include "noderr/log.h"
 
 #include <errno.h>
@@ -208,7 +209,7 @@ static bool signal_counts(const run_t *run, const char *signal)
     if (is(run, "stale_feed") || is(run, "venue_partition") || is(run, "corrupt_messages"))
         return feed || strcmp(signal, "reconnect") == 0 || strcmp(signal, "bad") == 0 ||
                strcmp(signal, "late") == 0;
-    if (is(run, "disk_full"))
+    if (is(run, "disk_full") || is(run, "store_writer_killed"))
         return strcmp(signal, "store") == 0 || strcmp(signal, "strategies") == 0 ||
                strcmp(signal, "risk") == 0;
     return true;
@@ -290,7 +291,10 @@ static void observe(run_t *run, int64_t until, bool stop_when_recovered)
             watch_detection(run, now);
             watch_blind(run);
             watch_window(run, now);
-            if (stop_when_recovered && run->r->recover_ms < 0 && run->cur.healthy &&
+            /* A killed store writer is instantaneous (no hold): recovery counts from the
+             * kill, once the session has noticed it. */
+            bool noticed = !is(run, "store_writer_killed") || run->r->detect_ms >= 0;
+            if (stop_when_recovered && noticed && run->r->recover_ms < 0 && run->cur.healthy &&
                 !run->cur.paused && !run->cur.halted && run->cur.first_order_ms >= 0)
                 run->r->recover_ms = (now - run->t_remove) / 1000000;
             if (stop_when_recovered && run->r->recover_ms >= 0 &&
@@ -370,6 +374,12 @@ static nd_err_t inject(run_t *run)
         return fault(run, "{\"fault\":\"disconnect\"}");
     if (is(run, "process_killed"))
         return kill_session(run);
+    if (is(run, "store_writer_killed")) {
+        if (kill(run->session, ND_LIVE_CHAOS_STORE_SIGNAL) == 0)
+            return ND_OK;
+        nd_err_put(err, cap, "signalling the session: %s", strerror(errno));
+        return ND_EIO;
+    }
     if (is(run, "price_spike"))
         return fault(run, "{\"fault\":\"spike\",\"pct\":20}");
     if (is(run, "flash_crash")) {
@@ -554,6 +564,8 @@ static void run_one(const nd_chaos_options_t *opt, run_t *run, int index, const 
      * after the detection target and its one-second period: the blind-orders check reads it. */
     if (blinds(run))
         run->hold_ms = run->sc->detect_target_ms + 2500;
+    if (is(run, "store_writer_killed"))
+        run->hold_ms = 0; /* a kill: nothing to hold or remove, recovery counts from it */
     run->window_ms = run->hold_ms + (opt->short_run ? 1500 : 2000);
     nd_err_t rc = setup(run, index);
     if (rc == ND_OK)
@@ -600,6 +612,8 @@ nd_err_t nd_chaos_run(const nd_chaos_options_t *opt, const nd_chaos_scenario_t *
     ND_ASSERT(sel != NULL || n == 0);
     (void)setenv("NODERR_XSIM_API_KEY", "chaos-key", 0);
     (void)setenv("NODERR_XSIM_API_SECRET", "chaos-secret", 0);
+    /* The sessions honour the chaos fault hooks (ND_LIVE_CHAOS_STORE_SIGNAL). */
+    (void)setenv("NODERR_CHAOS_FAULTS", "1", 1);
     /* tc netem in a namespace of our own when it can (only when a network scenario runs: the
      * runner itself moves into it, so a --db over TCP must be reachable there); the TCP proxy
      * otherwise. */

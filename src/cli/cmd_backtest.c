@@ -800,10 +800,9 @@ typedef struct db_run {
 } db_run_t;
 
 /* The command line as a configuration record, then an operator action. They open the
- * recorder's first batch, which is committed at the end of the first engine step that records
- * an order (or with backtest_end), so a store that cannot write halts the run at its first
- * order; committing them alone first would cost one more commit (a few fsyncs) per run for
- * nothing: in a backtest no order leaves the process. */
+ * recorder's first batch, committed by the group rule (records or interval) or with
+ * backtest_end; committing them alone first would cost one more commit (a few fsyncs) per run
+ * for nothing: in a backtest no order leaves the process. */
 static nd_err_t db_record_start(const options_t *o, db_run_t *d, char *err, size_t err_len)
 {
     json_t *argv = json_array();

@@ -37,9 +37,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A record appended but not yet committed, kept while the store holds (nd_store_set_hold):
+ * its row with the encoding at off in the arena. */
+typedef struct held_row {
+    int64_t seq, ts_ns, kind;
+    uint8_t prev_hash[ND_HASH_SIZE];
+    uint8_t hash[ND_HASH_SIZE];
+    size_t off, len;
+} held_row_t;
+
 struct nd_store {
     const nd__store_vtable_t *vt;
-    void *backend;
+    void *backend; /* NULL while held after a failure (or a killed writer): reopened by flush */
+    char target[1100]; /* the URL without its scheme, to reopen the backend */
+    unsigned flags;
     nd__hasher_t hasher;
     int64_t last_seq;
     int64_t committed_seq;
@@ -47,10 +58,23 @@ struct nd_store {
     uint8_t last_hash[ND_HASH_SIZE];
     uint8_t committed_hash[ND_HASH_SIZE];
     bool failed;
-    char failure[256];
+    char failure[320];
     uint8_t key[4096]; /* the head's HMAC key (key_len 0: none) */
     size_t key_len;
     bool head_file_checked; /* a pending PATH.head.next was completed (first commit only) */
+    /* Holding (sessions): every record not yet committed is also kept here, so a failed write
+     * or commit loses nothing: the store is "down", appends go on into memory (numbered and
+     * hashed as usual), and the next flush reopens the backend, writes them again in order
+     * and commits. */
+    int64_t hold_max;       /* 0: not holding (a failure fails the store for good) */
+    bool down;              /* holding, and the backend failed: records are only in memory */
+    bool batch_removes;     /* the open batch deletes records (retention): not replayable */
+    held_row_t *held;
+    size_t held_count, held_cap;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    uint32_t fault_pct;     /* tests: the chance (percent) that a backend write fails */
+    uint64_t fault_rng;
 };
 
 static const char *const kind_names[ND_RECORD_KIND_MAX + 1] = {
@@ -256,7 +280,10 @@ nd_err_t nd__store_heads(nd_store_t *s, nd__store_heads_t *out, char *err, size_
     ND_ASSERT(s != NULL);
     ND_ASSERT(out != NULL);
     memset(out, 0, sizeof *out);
-    nd_err_t rc = s->vt->head_get(s->backend, &out->table, err, err_len);
+    nd_err_t rc = s->down ? nd_store_flush(s, err, err_len) : ND_OK;
+    if (rc != ND_OK)
+        return rc;
+    rc = s->vt->head_get(s->backend, &out->table, err, err_len);
     if (rc != ND_OK)
         return rc;
     const char *path = s->vt->head_file(s->backend);
@@ -362,6 +389,9 @@ nd_err_t nd_store_open(const char *url, unsigned flags, nd_store_t **out, char *
         return ND_ENOMEM;
     }
     s->vt = vt;
+    s->flags = flags;
+    if (strlen(target) < sizeof s->target)
+        memcpy(s->target, target, strlen(target) + 1);
     nd_err_t rc = nd__hasher_init(&s->hasher);
     if (rc != ND_OK)
         snprintf(err, err_len, "cannot set up SHA-256 (OpenSSL)");
@@ -394,6 +424,8 @@ void nd_store_close(nd_store_t *s)
             s->vt->rollback(s->backend);
         s->vt->close(s->backend);
     }
+    nd_free(s->held);
+    nd_free(s->arena);
     nd__hasher_deinit(&s->hasher);
     nd_free(s);
 }
@@ -419,10 +451,182 @@ void nd_store_last_hash(const nd_store_t *s, uint8_t out[ND_HASH_SIZE])
     memcpy(out, s->last_hash, ND_HASH_SIZE);
 }
 
+/* ---- holding ------------------------------------------------------------------------------ */
+
+nd_err_t nd_store_set_hold(nd_store_t *s, int64_t max_records, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    if (max_records < 0 || (max_records > 0 && s->target[0] == '\0' && s->vt != &nd__store_mem)) {
+        snprintf(err, err_len, "store: cannot hold records (a negative bound, or a URL too long "
+                 "to reopen)");
+        return ND_EINVAL;
+    }
+    if (s->pending > 0 || s->failed) {
+        snprintf(err, err_len, "store: holding is set before the first append");
+        return ND_ESTATE;
+    }
+    s->hold_max = max_records;
+    return ND_OK;
+}
+
+bool nd_store_is_down(const nd_store_t *s)
+{
+    return s->failed || s->down;
+}
+
+int64_t nd_store_held(const nd_store_t *s)
+{
+    return s->down ? (int64_t)s->held_count : 0;
+}
+
+int64_t nd_store_hold_max(const nd_store_t *s)
+{
+    return s->hold_max;
+}
+
+const char *nd_store_failure(const nd_store_t *s)
+{
+    return s->failed || s->down ? s->failure : "";
+}
+
+void nd__store_set_faults(nd_store_t *s, uint32_t pct, uint64_t seed)
+{
+    s->fault_pct = pct > 100 ? 100 : pct;
+    s->fault_rng = seed * 2654435761u + 1;
+}
+
+/* Tests: a backend write that fails by injection (nd__store_set_faults); an LCG, so a seed
+ * replays the same failures. */
+static bool injected(nd_store_t *s, char *why, size_t why_len)
+{
+    if (s->fault_pct == 0)
+        return false;
+    s->fault_rng = s->fault_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    if ((uint32_t)(s->fault_rng >> 33) % 100u >= s->fault_pct)
+        return false;
+    snprintf(why, why_len, "injected write failure");
+    return true;
+}
+
+static nd_err_t backend_append(nd_store_t *s, const nd__row_t *row, char *why, size_t why_len)
+{
+    if (injected(s, why, why_len))
+        return ND_EIO;
+    return s->vt->append(s->backend, row, why, why_len);
+}
+
+static nd_err_t backend_commit(nd_store_t *s, char *why, size_t why_len)
+{
+    if (injected(s, why, why_len))
+        return ND_EIO;
+    return s->vt->commit(s->backend, why, why_len);
+}
+
+/* Keeps a copy of a row not yet committed (holding). ND_ENOMEM. */
+static nd_err_t hold_row(nd_store_t *s, const nd__row_t *r)
+{
+    if (s->arena_len + r->enc_len > s->arena_cap) {
+        size_t cap = s->arena_cap ? 2 * s->arena_cap : 65536;
+        while (cap < s->arena_len + r->enc_len)
+            cap *= 2;
+        uint8_t *grown = nd_realloc(s->arena, cap);
+        if (!grown)
+            return ND_ENOMEM;
+        s->arena = grown;
+        s->arena_cap = cap;
+    }
+    held_row_t *rows = nd_array_grow(s->held, &s->held_cap, s->held_count + 1, sizeof *rows, 256);
+    if (!rows)
+        return ND_ENOMEM;
+    s->held = rows;
+    held_row_t *h = &s->held[s->held_count++];
+    *h = (held_row_t){r->seq, r->ts_ns, r->kind, {0}, {0}, s->arena_len, r->enc_len};
+    memcpy(h->prev_hash, r->prev_hash, ND_HASH_SIZE);
+    memcpy(h->hash, r->hash, ND_HASH_SIZE);
+    memcpy(s->arena + s->arena_len, r->enc, r->enc_len);
+    s->arena_len += r->enc_len;
+    return ND_OK;
+}
+
+static void drop_held(nd_store_t *s)
+{
+    s->held_count = 0;
+    s->arena_len = 0;
+}
+
+/* Holding, a write failed: the database drops its batch (the connection is closed, as a crash
+ * of the writer would leave it; a new one is opened by the next flush: no state of the failed
+ * connection is carried over), every record of it stays held, the tail stays where it is. */
+static nd_err_t go_down(nd_store_t *s, const char *why, char *err, size_t err_len)
+{
+    /* The memory backend is its own data: only its batch goes. */
+    if (s->backend) {
+        s->vt->rollback(s->backend);
+        if (s->vt != &nd__store_mem) {
+            s->vt->close(s->backend);
+            s->backend = NULL;
+        }
+    }
+    s->down = true;
+    s->head_file_checked = false;
+    s->pending = (int64_t)s->held_count;
+    snprintf(s->failure, sizeof s->failure, "%s", why);
+    if (err && err != why)
+        snprintf(err, err_len, "%s", why);
+    return ND_EIO;
+}
+
+nd_err_t nd_store_kill_writer(nd_store_t *s, const char *why, char *err, size_t err_len)
+{
+    ND_ASSERT(s != NULL);
+    if (s->hold_max == 0 || s->failed || s->batch_removes) {
+        snprintf(err, err_len, "store: only a holding store's writer can be killed");
+        return ND_ESTATE;
+    }
+    go_down(s, why, NULL, 0);
+    return ND_OK;
+}
+
+/* The first step of a flush while down: a new connection, whose tail must be exactly what this
+ * store committed (anything else is another writer: the store fails for good), then every
+ * held record written again in order, with the seq and hashes it was given. */
+static nd_err_t reopen_and_replay(nd_store_t *s, char *why, size_t why_len)
+{
+    nd_err_t rc = ND_OK;
+    if (!s->backend) {
+        rc = s->vt->open(s->target, s->flags, &s->backend, why, why_len);
+        if (rc != ND_OK) {
+            s->backend = NULL;
+            return rc;
+        }
+        int64_t seq = 0;
+        uint8_t hash[ND_HASH_SIZE];
+        rc = s->vt->tail(s->backend, &seq, hash, why, why_len);
+        if (rc == ND_OK && (seq != s->committed_seq ||
+                            memcmp(hash, s->committed_hash, ND_HASH_SIZE) != 0)) {
+            snprintf(why, why_len, "reopened, the database ends at seq %lld, not at the seq %lld "
+                     "this store committed (another writer?): refusing to write",
+                     (long long)seq, (long long)s->committed_seq);
+            return ND_ESTATE;
+        }
+    }
+    for (size_t k = 0; rc == ND_OK && k < s->held_count; k++) {
+        const held_row_t *h = &s->held[k];
+        nd__row_t row = {h->seq, h->ts_ns, h->kind, {0}, {0}, s->arena + h->off, h->len};
+        memcpy(row.prev_hash, h->prev_hash, ND_HASH_SIZE);
+        memcpy(row.hash, h->hash, ND_HASH_SIZE);
+        rc = backend_append(s, &row, why, why_len);
+    }
+    return rc;
+}
+
 /* A write failed: drop the batch, return to the durable tail and refuse further writes. */
 static nd_err_t fail_store(nd_store_t *s, nd_err_t rc, const char *why, char *err, size_t err_len)
 {
-    s->vt->rollback(s->backend);
+    if (s->backend)
+        s->vt->rollback(s->backend);
+    drop_held(s);
+    s->down = false;
     s->failed = true;
     snprintf(s->failure, sizeof s->failure, "%s", why);
     s->last_seq = s->committed_seq;
@@ -436,6 +640,37 @@ static nd_err_t fail_store(nd_store_t *s, nd_err_t rc, const char *why, char *er
 static const char *or_empty(const char *text)
 {
     return text ? text : "";
+}
+
+/* Hands a numbered row to the backend, holding a copy when the store holds. Holding, a row
+ * that cannot be held is refused (ND_EFULL at the bound, the tail unchanged); one the backend
+ * refuses stays held and the store goes down (ND_OK: it is in the chain, not yet durable, like
+ * every appended record). Not holding, a refused row fails the store. */
+static nd_err_t hold_append(nd_store_t *s, const nd__row_t *row, char *err, size_t err_len)
+{
+    if (s->hold_max > 0) {
+        if ((int64_t)s->held_count >= s->hold_max) {
+            snprintf(err, err_len, "store %s: %lld records not yet written are held in memory, "
+                     "its bound: record %lld refused (%s)", s->down ? "down" : "busy",
+                     (long long)s->held_count, (long long)row->seq, s->failure);
+            return ND_EFULL;
+        }
+        if (hold_row(s, row) != ND_OK) {
+            snprintf(err, err_len, "out of memory holding record %lld", (long long)row->seq);
+            return ND_ENOMEM;
+        }
+        if (s->down)
+            return ND_OK;
+    }
+    char why[256] = "";
+    nd_err_t rc = backend_append(s, row, why, sizeof why);
+    if (rc == ND_OK)
+        return ND_OK;
+    if (s->hold_max > 0 && !s->batch_removes) {
+        go_down(s, why, NULL, 0);
+        return ND_OK;
+    }
+    return fail_store(s, rc, why, err, err_len);
 }
 
 nd_err_t nd_store_append(nd_store_t *s, nd_record_t *rec, char *err, size_t err_len)
@@ -468,17 +703,38 @@ nd_err_t nd_store_append(nd_store_t *s, nd_record_t *rec, char *err, size_t err_
     nd__row_t stored = {row.seq, row.ts_ns, (int64_t)row.kind, {0}, {0}, s->hasher.buf, len};
     memcpy(stored.prev_hash, row.prev_hash, ND_HASH_SIZE);
     memcpy(stored.hash, row.hash, ND_HASH_SIZE);
-    char why[256] = "";
-    nd_err_t rc = s->vt->append(s->backend, &stored, why, sizeof why);
+    nd_err_t rc = hold_append(s, &stored, err, err_len);
     if (rc != ND_OK)
-        return fail_store(s, rc, why, err, err_len);
+        return rc;
     s->last_seq = row.seq;
     memcpy(s->last_hash, row.hash, ND_HASH_SIZE);
-    s->pending++;
+    s->pending = s->hold_max > 0 ? (int64_t)s->held_count : s->pending + 1;
     rec->seq = row.seq;
     memcpy(rec->prev_hash, row.prev_hash, ND_HASH_SIZE);
     memcpy(rec->hash, row.hash, ND_HASH_SIZE);
     return ND_OK;
+}
+
+/* A failed flush: holding, the records stay held and the store is down (ND_EIO, retried by the
+ * next flush); otherwise the store fails for good. */
+static nd_err_t flush_failed(nd_store_t *s, nd_err_t rc, const char *why, char *err,
+                             size_t err_len)
+{
+    if (s->hold_max > 0 && !s->batch_removes && rc != ND_ESTATE)
+        return go_down(s, why, err, err_len);
+    return fail_store(s, rc, why, err, err_len);
+}
+
+/* Holding, after a commit: nothing is held any more. */
+static void committed(nd_store_t *s)
+{
+    s->committed_seq = s->last_seq;
+    memcpy(s->committed_hash, s->last_hash, ND_HASH_SIZE);
+    s->pending = 0;
+    s->down = false;
+    s->batch_removes = false;
+    s->failure[0] = '\0';
+    drop_held(s);
 }
 
 nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
@@ -489,34 +745,38 @@ nd_err_t nd_store_flush(nd_store_t *s, char *err, size_t err_len)
         return ND_ESTATE;
     }
     char why[256] = "";
-    /* Only a batch that appended moves the head (a prune always appends its record). */
+    nd_err_t rc = s->down ? reopen_and_replay(s, why, sizeof why) : ND_OK;
+    if (rc != ND_OK)
+        return flush_failed(s, rc, why, err, err_len);
+    /* Only a batch that appended moves the head (a prune always appends its record); a store
+     * back from a failure first completes a head file left pending. */
     bool moved = s->pending > 0;
-    const char *path = moved ? s->vt->head_file(s->backend) : NULL;
+    bool head_left = s->hold_max > 0 && !s->head_file_checked;
+    const char *path = moved || head_left ? s->vt->head_file(s->backend) : NULL;
     nd__head_t head;
-    nd_err_t rc = ND_OK;
     if (path && !s->head_file_checked)
         rc = complete_pending_head(s, path, why, sizeof why);
     if (rc == ND_OK && moved)
         rc = stage_head(s, &head, why, sizeof why);
-    if (rc == ND_OK && path)
-        rc = write_head_next(path, &head, why, sizeof why);
+    if (rc == ND_OK && path && moved)
+        rc = injected(s, why, sizeof why) ? ND_EIO : write_head_next(path, &head, why, sizeof why);
     if (rc == ND_OK)
-        rc = s->vt->commit(s->backend, why, sizeof why);
+        rc = backend_commit(s, why, sizeof why);
     if (rc != ND_OK)
-        return fail_store(s, rc, why, err, err_len);
-    s->committed_seq = s->last_seq;
-    memcpy(s->committed_hash, s->last_hash, ND_HASH_SIZE);
-    s->pending = 0;
-    if (path) {
+        return flush_failed(s, rc, why, err, err_len);
+    committed(s);
+    if (path && moved) {
         /* The records are durable and PATH.head.next names them (the verifier accepts that
          * state); a head file that cannot be renamed into place would be a fault at the next
-         * commit's overwrite, so the store stops taking writes (the engine halts) and says
-         * why. */
+         * commit's overwrite: holding, the next flush completes the rename first; otherwise
+         * the store stops taking writes (the engine halts) and says why. */
         rc = publish_head_next(path, false, why, sizeof why);
         if (rc != ND_OK) {
             char text[300];
             snprintf(text, sizeof text, "records up to seq %lld committed, but %s",
                      (long long)s->committed_seq, why);
+            if (s->hold_max > 0)
+                return go_down(s, text, err, err_len);
             return fail_store(s, rc, text, err, err_len);
         }
     }
@@ -528,7 +788,7 @@ nd_err_t nd__store_scan_rows(nd_store_t *s, const nd_record_filter_t *filter, vo
 {
     ND_ASSERT(s != NULL);
     ND_ASSERT(row_cb != NULL);
-    if (s->pending > 0) {
+    if (s->pending > 0 || s->down) {
         nd_err_t rc = nd_store_flush(s, err, err_len);
         if (rc != ND_OK)
             return rc;
@@ -596,10 +856,12 @@ nd_err_t nd__store_remove(nd_store_t *s, int64_t seq_from, int64_t seq_to, char 
 {
     ND_ASSERT(seq_from >= 1);
     ND_ASSERT(seq_to >= seq_from);
-    if (s->failed) {
-        snprintf(err, err_len, "store failed earlier: %s", s->failure);
+    if (s->failed || s->down) {
+        snprintf(err, err_len, "store %s: %s", s->failed ? "failed earlier" : "down",
+                 s->failure);
         return ND_ESTATE;
     }
+    s->batch_removes = true;
     char why[256] = "";
     nd_err_t rc = s->vt->remove(s->backend, seq_from, seq_to, why, sizeof why);
     if (rc != ND_OK)
@@ -609,7 +871,11 @@ nd_err_t nd__store_remove(nd_store_t *s, int64_t seq_from, int64_t seq_to, char 
 
 void nd__store_rollback(nd_store_t *s)
 {
+    if (s->down)
+        return; /* holding, down: the held records stay (retention refuses a down store) */
     s->vt->rollback(s->backend);
+    drop_held(s);
+    s->batch_removes = false;
     s->last_seq = s->committed_seq;
     memcpy(s->last_hash, s->committed_hash, ND_HASH_SIZE);
     s->pending = 0;

@@ -119,6 +119,10 @@ bool nd__store_filter_match(const nd_record_filter_t *filter, int64_t seq, int64
 /* The SQL SELECT of a scan (both SQL backends): the columns above, filtered, ORDER BY seq. */
 void nd__store_select_sql(const nd_record_filter_t *filter, char *sql, size_t cap);
 
+/* Tests: every backend write (append, head file, commit) fails with probability pct percent,
+ * from a seeded generator (0: never). */
+void nd__store_set_faults(nd_store_t *s, uint32_t pct, uint64_t seed);
+
 /* Retention's hooks: delete a range inside the current batch (a failure fails the store), and
  * drop the pending batch without failing the store (a dry run never writes). */
 nd_err_t nd__store_remove(nd_store_t *s, int64_t seq_from, int64_t seq_to, char *err,

@@ -11,15 +11,19 @@
  * ends check it every ND_RECORDER_STEPS_PER_CLOCK steps), or by
  * nd_recorder_barrier / nd_recorder_poll / nd_recorder_flush. A commit costs a few fsyncs
  * (WAL, head file, directory), so committing every engine step made --db ~180x slower than
- * the backtest itself; a batch costs the same few fsyncs for thousands of records. The first
- * engine step that records anything is committed when it ends, so a store that cannot write
- * (full, read-only) is found at the run's first order rather than a batch later. What a crash
+ * the backtest itself; a batch costs the same few fsyncs for thousands of records. A store
+ * that cannot be written at all is refused when it is opened; one that fills up is found at
+ * the next commit, within the interval. What a crash
  * can lose is the open batch: at most events_max records, at most interval_ms old (while the
  * engine calls in); docs/compliance-store.md has the durability contract, including why an
  * order sent to a venue is never among them (the barrier before sending).
  *
  * The first failed write or commit is kept and every later event is refused, so the engine
- * halts. */
+ * halts; unless the store holds (nd_store_set_hold: sessions): then a failed commit leaves the
+ * records held and the store down, events go on being recorded into memory, and the commits
+ * the group rule asks for are retried with a backoff (ND_RECORDER_RETRY_MIN_MS doubling up to
+ * ND_RECORDER_RETRY_MAX_MS; nd_recorder_flush and _barrier always try); only a store that
+ * refuses a record (its bound reached: ND_EFULL) or fails for good halts the engine. */
 #include "store_int.h"
 
 #include "noderr/alloc.h"
@@ -42,8 +46,9 @@ struct nd_recorder {
     nd_clock_t *clock;          /* monotonic reading for interval_ns (borrowed) */
     int64_t batch_start_ns;     /* clock reading when the open batch got its first record */
     bool batch_open;            /* the recorder appended since the last commit */
-    bool first_step_committed;  /* the first step that recorded something is durable */
     uint32_t steps_unchecked;   /* steps ended since the interval was last checked there */
+    int64_t retry_at_ns;        /* the store is down: no automatic commit before this */
+    int64_t backoff_ns;         /* the wait after the last failed commit (0: none failed) */
     int64_t records;
     int64_t commits;
     char error[384];
@@ -116,12 +121,24 @@ nd_err_t nd_recorder_set_commit(nd_recorder_t *r, uint32_t events_max, int64_t i
     return ND_OK;
 }
 
-/* Commits the open batch; a failure is kept (every later event is refused: trading halts). */
+/* Commits the open batch. A failure is kept (every later event is refused: trading halts),
+ * except on a holding store that is down: the records stay held, the next automatic commit
+ * waits for the backoff, and ND_EIO says so without halting anything. */
 static nd_err_t commit_batch(nd_recorder_t *r, char *err, size_t err_len)
 {
     char why[320] = "";
     bool any = nd_store_pending(r->store) > 0;
     nd_err_t rc = nd_store_flush(r->store, why, sizeof why);
+    if (rc == ND_EIO && nd_store_hold_max(r->store) > 0) {
+        int64_t min = ND_RECORDER_RETRY_MIN_MS * ND_NS_PER_MS;
+        int64_t max = ND_RECORDER_RETRY_MAX_MS * ND_NS_PER_MS;
+        r->backoff_ns = r->backoff_ns == 0 ? min : r->backoff_ns * 2 > max ? max : r->backoff_ns * 2;
+        r->retry_at_ns = nd_clock_mono_ns(r->clock) + r->backoff_ns;
+        if (err)
+            snprintf(err, err_len, "store down, %lld records held: %s",
+                     (long long)nd_store_held(r->store), why);
+        return ND_EIO;
+    }
     if (rc != ND_OK) {
         snprintf(r->error, sizeof r->error, "%s", why[0] ? why : nd_strerror(rc));
         if (err)
@@ -130,7 +147,15 @@ static nd_err_t commit_batch(nd_recorder_t *r, char *err, size_t err_len)
     }
     r->commits += any;
     r->batch_open = false;
+    r->backoff_ns = 0;
+    r->retry_at_ns = 0;
     return ND_OK;
+}
+
+/* The store is down and its backoff has not passed: automatic commits wait. */
+static bool retry_waits(const nd_recorder_t *r)
+{
+    return r->retry_at_ns != 0 && nd_clock_mono_ns(r->clock) < r->retry_at_ns;
 }
 
 /* The interval rule: the open batch's oldest record has waited interval_ns. */
@@ -327,9 +352,10 @@ nd_err_t nd_recorder_on_event(void *ctx, const nd_event_t *ev)
         r->batch_open = true;
         r->batch_start_ns = nd_clock_mono_ns(r->clock);
     }
-    if (nd_store_pending(r->store) >= (int64_t)r->events_max || batch_due(r))
-        return commit_batch(r, NULL, 0);
-    return ND_OK;
+    if ((nd_store_pending(r->store) >= (int64_t)r->events_max || batch_due(r)) &&
+        !retry_waits(r))
+        commit_batch(r, NULL, 0);
+    return r->error[0] ? ND_EIO : ND_OK;
 }
 
 void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext,
@@ -342,14 +368,12 @@ void nd_recorder_on_bar_done(void *ctx, const nd_bar_t *bar, __int128 equity_ext
     ND_ASSERT(r != NULL);
     if (r->error[0] || !r->batch_open)
         return;
-    bool first = !r->first_step_committed;
-    r->first_step_committed = true;
     /* The clock is read every ND_RECORDER_STEPS_PER_CLOCK steps, not every step: a backtest
      * runs ~1 M steps/s and the read was the recorder's largest cost after SQLite. */
-    if (++r->steps_unchecked < ND_RECORDER_STEPS_PER_CLOCK && !first)
+    if (++r->steps_unchecked < ND_RECORDER_STEPS_PER_CLOCK)
         return;
     r->steps_unchecked = 0;
-    if (first || batch_due(r))
+    if (batch_due(r) && !retry_waits(r))
         commit_batch(r, NULL, 0);
 }
 
@@ -383,6 +407,11 @@ nd_err_t nd_recorder_poll(nd_recorder_t *r, char *err, size_t err_len)
     ND_ASSERT(r != NULL);
     if (r->error[0]) {
         snprintf(err, err_len, "%s", r->error);
+        return ND_EIO;
+    }
+    if (retry_waits(r)) {
+        snprintf(err, err_len, "store down, %lld records held, retrying: %s",
+                 (long long)nd_store_held(r->store), nd_store_failure(r->store));
         return ND_EIO;
     }
     return batch_due(r) ? commit_batch(r, err, err_len) : ND_OK;

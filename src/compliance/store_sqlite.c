@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,12 @@ typedef struct sqlite_store {
     sqlite3_stmt *remove;
     bool in_tx;
     bool head_migrated; /* this open created audit_head (migration 4) */
+    /* A new file's fsync, run on a thread of its own while the caller goes on (a backtest
+     * computes meanwhile); joined before the first head is written, i.e. before the first
+     * commit and its directory fsync, which makes the file's name durable. */
+    pthread_t created_sync;
+    bool created_sync_running;
+    int created_sync_errno;
     char path[1024];
     char head_path[1040]; /* path + ".head": the head file beside the database */
 } sqlite_store_t;
@@ -178,6 +185,29 @@ static nd_err_t parse_target(const char *target, sqlite_store_t *st, long long *
 
 static nd_err_t check_foreign(sqlite_store_t *st, char *err, size_t err_len);
 
+/* SQLite's unix VFS fsyncs the directory of a WAL (or journal) file the first time it syncs it
+ * on a connection: one more fsync per store connection, the slowest of a `backtest --db` run
+ * (13 ms of its ten fsyncs here). It is redundant: store.c fsyncs the directory holding the
+ * database, its WAL and the head file before every commit (the head file's step 1), and the
+ * WAL exists from the connection's first transaction, before any commit; a commit made before
+ * that directory fsync (a new store's first head, signed) leaves, if lost, the store as it was
+ * before that open. So the VFS is told it cannot open directories, which it takes as "skip the
+ * directory sync" (SQLITE_CANTOPEN there is not an error); only the store uses SQLite in this
+ * process. Set once, before the first connection. */
+static int no_directory(const char *path, int *fd)
+{
+    (void)path;
+    *fd = -1;
+    return SQLITE_CANTOPEN;
+}
+
+static void skip_directory_syncs(void)
+{
+    sqlite3_vfs *vfs = sqlite3_vfs_find("unix");
+    if (vfs && vfs->iVersion >= 3 && vfs->xSetSystemCall)
+        (void)vfs->xSetSystemCall(vfs, "openDirectory", (sqlite3_syscall_ptr)no_directory);
+}
+
 /* fsync of path (any descriptor of the file flushes its pages). */
 static bool sync_path(const char *path, int flags)
 {
@@ -191,21 +221,50 @@ static bool sync_path(const char *path, int flags)
 /* A database this open created was initialised (WAL switch, migrations) with
  * synchronous=OFF: SQLite would otherwise sync a rollback journal, the file, the new WAL and
  * the directory several times over (seven fsyncs, each a few ms on a busy disk, for every
- * `backtest --db` into a new file). It is made durable here once: the file (its header: an
- * empty file would be refused at the next open). Its name and the WAL's are made durable by
- * the directory fsync of the first commit (store.c syncs the directory of the head file, this
- * file's, before every commit); lost before that, the store was empty. The migrations sit in
- * the WAL, synced by the first commit; lost before that, the next open applies them again.
- * Then every commit is synchronous=FULL. */
+ * `backtest --db` into a new file). It is made durable once: the file (its header: an empty
+ * file would be refused at the next open), by a thread of its own, so that the run goes on
+ * meanwhile; the first head written (before the first commit) waits for it (join_created).
+ * Its name and the WAL's are made durable by the directory fsync of the first commit (store.c
+ * syncs the directory of the head file, this file's, before every commit, after the head is
+ * staged); lost before that, the store was empty. The migrations sit in the WAL, synced by the
+ * first commit; lost before that, the next open applies them again. Then every commit is
+ * synchronous=FULL. */
+static void *created_sync_thread(void *arg)
+{
+    sqlite_store_t *st = arg;
+    st->created_sync_errno = sync_path(st->path, O_RDONLY) ? 0 : (errno ? errno : EIO);
+    return NULL;
+}
+
 static nd_err_t sync_created(sqlite_store_t *st, char *err, size_t err_len)
 {
     nd_err_t rc = exec_sql(st, "PRAGMA synchronous=FULL", err, err_len);
-    if (rc == ND_OK && !sync_path(st->path, O_RDONLY)) {
-        snprintf(err, err_len, "sqlite %s: syncing the new database: %s", st->path,
-                 strerror(errno));
-        rc = ND_EIO;
+    if (rc != ND_OK)
+        return rc;
+    if (pthread_create(&st->created_sync, NULL, created_sync_thread, st) == 0) {
+        st->created_sync_running = true;
+        return ND_OK;
     }
-    return rc;
+    st->created_sync_errno = sync_path(st->path, O_RDONLY) ? 0 : errno;
+    if (st->created_sync_errno == 0)
+        return ND_OK;
+    snprintf(err, err_len, "sqlite %s: syncing the new database: %s", st->path,
+             strerror(st->created_sync_errno));
+    return ND_EIO;
+}
+
+/* Waits for a new file's fsync; ND_EIO when it failed. */
+static nd_err_t join_created(sqlite_store_t *st, char *err, size_t err_len)
+{
+    if (st->created_sync_running) {
+        pthread_join(st->created_sync, NULL);
+        st->created_sync_running = false;
+    }
+    if (st->created_sync_errno == 0)
+        return ND_OK;
+    snprintf(err, err_len, "sqlite %s: syncing the new database: %s", st->path,
+             strerror(st->created_sync_errno));
+    return ND_EIO;
 }
 
 static nd_err_t configure(sqlite_store_t *st, long long max_pages, bool created, bool small,
@@ -246,6 +305,8 @@ static void sqlite_close(void *b)
     sqlite_store_t *st = b;
     if (!st)
         return;
+    if (st->created_sync_running)
+        pthread_join(st->created_sync, NULL);
     sqlite3_finalize(st->insert);
     sqlite3_finalize(st->remove);
     sqlite3_close(st->db);
@@ -327,6 +388,8 @@ static nd_err_t sqlite_open(const char *target, unsigned flags, void **out, char
     }
     if (rc == ND_OK && exists)
         rc = check_existing_file(st->path, err, err_len);
+    static pthread_once_t vfs_once = PTHREAD_ONCE_INIT;
+    pthread_once(&vfs_once, skip_directory_syncs);
     if (rc == ND_OK) {
         /* NOMUTEX: a store handle belongs to one thread, so SQLite's per-call locking is
          * pure cost on the append path. */
@@ -378,7 +441,9 @@ static nd_err_t sqlite_tail(void *b, int64_t *seq, uint8_t hash[ND_HASH_SIZE], c
 
 static nd_err_t begin_batch(sqlite_store_t *st, char *err, size_t err_len)
 {
-    if (st->in_tx)
+    /* SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR):
+     * then the batch is gone and a new one begins, never rows in autocommit. */
+    if (st->in_tx && !sqlite3_get_autocommit(st->db))
         return ND_OK;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(st, "starting a batch", err, err_len);
@@ -505,7 +570,11 @@ static nd_err_t sqlite_head_get(void *b, nd__head_t *out, char *err, size_t err_
 static nd_err_t sqlite_head_set(void *b, const nd__head_t *head, char *err, size_t err_len)
 {
     sqlite_store_t *st = b;
-    nd_err_t rc = begin_batch(st, err, err_len);
+    /* Every commit that writes the head file stages the head first: the new file's own fsync
+     * must be done before that commit's directory fsync makes its name durable. */
+    nd_err_t rc = join_created(st, err, err_len);
+    if (rc == ND_OK)
+        rc = begin_batch(st, err, err_len);
     if (rc != ND_OK)
         return rc;
     sqlite3_stmt *q = NULL;

@@ -128,10 +128,41 @@ static nd_err_t feed_start(void *ctx, char *err, size_t err_len)
     return ND_OK;
 }
 
+/* The store's file system is full: a commit would fail, so the module is out until space
+ * returns (a session without a file store: never). */
+static bool store_fs_full(const nd_launch_t *l, char *why, size_t why_len)
+{
+    int64_t free_kb = nd__launch_store_free_kb(l->cfg->store_url);
+    if (free_kb < 0 || free_kb >= ND__LAUNCH_STORE_FULL_KB)
+        return false;
+    snprintf(why, why_len, "the store's file system is full (%lld KiB free)", (long long)free_kb);
+    return true;
+}
+
+/* The store's (re)start: a commit, which after a failure reopens the database and writes what
+ * the store held (nd_store_set_hold); refused while its file system is full. */
 static nd_err_t store_start(void *ctx, char *err, size_t err_len)
 {
     nd_launch_t *l = ctx;
+    if (nd_live_session_has_store(l->session) && store_fs_full(l, err, err_len))
+        return ND_EIO;
     return nd_live_session_store_flush(l->session, err, err_len);
+}
+
+/* The store's health: down (holding records it could not write: the supervisor's restart, with
+ * its backoff, is the retry), its file system full, or a commit now and how long it took. */
+static void sample_store(nd_launch_t *l, nd_launch_sample_t *s)
+{
+    s->store_present = nd_live_session_has_store(l->session);
+    int64_t t0 = nd_clock_mono_ns(l->clock);
+    if (s->store_present &&
+        (nd_live_session_store_down(l->session, s->store_err, sizeof s->store_err) ||
+         store_fs_full(l, s->store_err, sizeof s->store_err)))
+        s->store_ok = false;
+    else
+        s->store_ok = nd_live_session_store_flush(l->session, s->store_err,
+                                                  sizeof s->store_err) == ND_OK;
+    s->store_write_ns = nd_clock_mono_ns(l->clock) - t0;
 }
 
 /* The strategies depend on the store, the feed and the venue: while one is out they are paused
@@ -200,11 +231,7 @@ static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
     s->live = l->cfg->live;
     s->feed_state = nd_live_session_feed_state(l->session);
     s->feed_last_ns = nd_live_session_feed_last_ns(l->session);
-    s->store_present = nd_live_session_has_store(l->session);
-    int64_t t0 = nd_clock_mono_ns(l->clock);
-    s->store_ok = nd_live_session_store_flush(l->session, s->store_err, sizeof s->store_err) ==
-                  ND_OK;
-    s->store_write_ns = nd_clock_mono_ns(l->clock) - t0;
+    sample_store(l, s);
     const nd_engine_t *e = nd_live_session_engine(l->session);
     const nd_risk_t *r = nd_engine_risk(e);
     s->halted = r->halted;

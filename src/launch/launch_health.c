@@ -51,6 +51,21 @@ int64_t nd_launch_disk_free_mb(const char *path)
     return (int64_t)((unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20);
 }
 
+int64_t nd__launch_store_free_kb(const char *store_url)
+{
+    const char *store = store_url;
+    if (strncmp(store, "sqlite:", 7) == 0)
+        store += 7;
+    if (!store[0] || strstr(store, "://") || strncmp(store, "mem:", 4) == 0)
+        return -1;
+    char dir[ND_LIVE_PATH_MAX];
+    nd__launch_existing_dir(store, dir, sizeof dir);
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return -1;
+    return (int64_t)((unsigned long long)vfs.f_bavail * vfs.f_frsize >> 10);
+}
+
 int64_t nd_launch_memory_free_mb(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");

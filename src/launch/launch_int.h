@@ -145,6 +145,12 @@ nd_err_t nd__launch_venue_clock(nd_binance_rest_t *rest, const nd_clock_t *clock
 /* launch_health.c: the nearest existing directory holding path (a file or a directory that
  * may not exist yet): the file system it will live on. */
 void nd__launch_existing_dir(const char *path, char *dir, size_t cap);
+/* Free space in KiB on the file system of a store URL naming a file (SQLite); -1 for other
+ * stores or when it cannot be measured. */
+int64_t nd__launch_store_free_kb(const char *store_url);
+/* Under this much free space (KiB) on its file system the store module is failed: a commit
+ * there would fail (ENOSPC) and strategies stop before one does. */
+#define ND__LAUNCH_STORE_FULL_KB 64
 /* SHA-256 of the file at path followed by suffix's bytes (NULL: none), as hex: the build hash
  * (the binary and its version) and a strategy's code hash (a .so or .lua file). ND_EIO (or the
  * nd_file_open errors) naming the file in err. O(file size). */

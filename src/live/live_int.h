@@ -38,6 +38,8 @@ struct nd_live_session {
     bool loop_ready;
     uv_timer_t tick, status_timer;
     uv_signal_t sig_term, sig_int, sig_usr1;
+    uv_signal_t sig_chaos;          /* ND_LIVE_CHAOS_STORE_SIGNAL, when chaos faults are on */
+    bool store_kill_done;           /* the store's backlog engaged the kill switch */
     nd_binance_stream_t *stream;
     char stream_names[2 * ND_VENUES_MAX][64];
     nd_live_feed_stats_t feed;

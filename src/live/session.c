@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -301,6 +302,22 @@ static void check_venues(nd_live_session_t *s)
         fail(s, ND_EIO, "the store could not record the kill switch");
 }
 
+/* A store that is down holds what it cannot write (nd_store_set_hold); at half its bound the
+ * kill switch is engaged (no new orders, working ones cancelled: an operator resets it), so the
+ * other half takes the answers to what is already out and no record is ever dropped. */
+static void check_store(nd_live_session_t *s)
+{
+    if (!s->store || s->store_kill_done ||
+        nd_store_held(s->store) < nd_store_hold_max(s->store) / 2)
+        return;
+    s->store_kill_done = true;
+    ND_LOG(ND_LOG_ERR, "event=kill_switch by=store held=%lld why=\"%s\"",
+           (long long)nd_store_held(s->store), nd_store_failure(s->store));
+    nd__live_record_action(s, "kill_switch", "the store is down and holds half its bound");
+    if (nd_engine_kill(nd_event_run_engine(s->run)) != ND_OK)
+        fail(s, ND_EIO, "the store could not record the kill switch");
+}
+
 static void on_tick(uv_timer_t *t)
 {
     nd_live_session_t *s = t->data;
@@ -313,6 +330,7 @@ static void on_tick(uv_timer_t *t)
         set_feed_state(s, ND_VENUE_STALE, s->engine_ns);
     check_feeds(s);
     check_venues(s);
+    check_store(s);
     if (s->cfg->duration_ns > 0 && mono - s->started_mono_ns >= s->cfg->duration_ns)
         begin_stop(s, "duration");
     if (s->stop_signal && !s->stopping) {
@@ -367,6 +385,24 @@ static void on_signal(uv_signal_t *h, int signum)
         s->stop_signal = true;
 }
 
+/* The chaos suite's "store writer killed" (docs/chaos.md): honoured only when the session was
+ * started with NODERR_CHAOS_FAULTS=1. */
+static void on_chaos_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    nd_live_session_t *s = h->data;
+    char err[160];
+    /* Killed mid-batch: this record is appended and not yet committed when the writer dies;
+     * it must be in the store after the restart like everything else. */
+    nd__live_record_action(s, "chaos_fault", "store writer killed with this record uncommitted");
+    if (!s->store ||
+        nd_store_kill_writer(s->store, "the store writer was killed (chaos fault)", err,
+                             sizeof err) != ND_OK)
+        return;
+    ND_LOG(ND_LOG_WARN, "event=store_writer_killed by=chaos held=%lld",
+           (long long)nd_store_held(s->store));
+}
+
 void nd_live_session_stop(nd_live_session_t *s)
 {
     s->stop_signal = true;
@@ -407,8 +443,15 @@ static nd_err_t start_loop(nd_live_session_t *s, char *err, size_t err_len)
     uv_signal_init(&s->loop, &s->sig_term);
     uv_signal_init(&s->loop, &s->sig_int);
     uv_signal_init(&s->loop, &s->sig_usr1);
+    uv_signal_init(&s->loop, &s->sig_chaos);
     s->tick.data = s->status_timer.data = s;
-    s->sig_term.data = s->sig_int.data = s->sig_usr1.data = s;
+    s->sig_term.data = s->sig_int.data = s->sig_usr1.data = s->sig_chaos.data = s;
+    const char *chaos = getenv("NODERR_CHAOS_FAULTS");
+    if (chaos && strcmp(chaos, "1") == 0 &&
+        uv_signal_start(&s->sig_chaos, on_chaos_signal, ND_LIVE_CHAOS_STORE_SIGNAL) != 0) {
+        snprintf(err, err_len, "cannot install the chaos fault signal");
+        return ND_EIO;
+    }
     if (uv_signal_start(&s->sig_term, on_signal, SIGTERM) != 0 ||
         uv_signal_start(&s->sig_int, on_signal, SIGINT) != 0 ||
         uv_signal_start(&s->sig_usr1, on_signal, SIGUSR1) != 0) {
@@ -567,7 +610,8 @@ static void stop_loop(nd_live_session_t *s)
     nd__live_dash_close(s); /* after the metrics: a shared server's clients close into it */
     uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,
                            (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
-                           (uv_handle_t *)&s->sig_usr1, (uv_handle_t *)&s->watchdog};
+                           (uv_handle_t *)&s->sig_usr1, (uv_handle_t *)&s->sig_chaos,
+                           (uv_handle_t *)&s->watchdog};
     for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
         if ((mine[k] != (uv_handle_t *)&s->watchdog || s->watchdog_on) && !uv_is_closing(mine[k]))
             uv_close(mine[k], NULL);

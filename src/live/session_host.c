@@ -54,6 +54,15 @@ nd_store_t *nd_live_session_store(nd_live_session_t *s)
     return s->store;
 }
 
+bool nd_live_session_store_down(const nd_live_session_t *s, char *why, size_t why_len)
+{
+    if (!s->store || !nd_store_is_down(s->store))
+        return false;
+    snprintf(why, why_len, "store %s down, %lld records held in memory: %s", s->cfg->store_url,
+             (long long)nd_store_held(s->store), nd_store_failure(s->store));
+    return true;
+}
+
 nd_err_t nd_live_session_store_flush(nd_live_session_t *s, char *err, size_t err_len)
 {
     char why[256] = "";

@@ -305,8 +305,13 @@ nd_err_t nd__live_store_open(nd_live_session_t *s, char *err, size_t err_len)
         return rc;
     for (uint32_t k = 0; k < s->bt.strategy_count; k++)
         s->strategy_names[k] = s->bt.strategies[k].def->name;
-    rc = nd_recorder_create(s->store, cfg->name, insts, cfg->symbol_count, s->strategy_names,
-                            s->bt.strategy_count, 0, &s->recorder, err, err_len);
+    /* A session never stops recording because a write failed: the store holds what it could
+     * not write and the health check's flushes retry (docs/compliance-store.md "Holding"). */
+    rc = nd_store_set_hold(s->store, ND_STORE_HOLD_DEFAULT, err, err_len);
+    if (rc == ND_OK)
+        rc = nd_recorder_create(s->store, cfg->name, insts, cfg->symbol_count,
+                                s->strategy_names, s->bt.strategy_count, 0, &s->recorder, err,
+                                err_len);
     if (rc != ND_OK)
         return rc;
     s->bt.tap.on_event = nd_recorder_on_event;
@@ -335,6 +340,9 @@ nd_err_t nd__live_store_close(nd_live_session_t *s, char *err, size_t err_len)
         rc = nd_store_flush(s->store, why, sizeof why);
     if (rc != ND_OK && err)
         snprintf(err, err_len, "store %s: %s", s->cfg->store_url, why);
+    if (rc != ND_OK && s->store && nd_store_held(s->store) > 0)
+        ND_LOG(ND_LOG_ERR, "event=store_records_lost held=%lld why=\"%s\"",
+               (long long)nd_store_held(s->store), why);
     nd_recorder_destroy(s->recorder);
     nd_store_close(s->store);
     s->recorder = NULL;

@@ -4,7 +4,8 @@
 # feed, a partition through the fault proxy) runs against exchange-sim and launch sessions it
 # starts itself, every scenario recovers with every invariant held, the stale feed is detected
 # within 1 s, the JSON, the HTML report and the chaos records in the store (verified chain, 90
-# days then pruned by `noderr retention`) agree; then two planted defects (the stale-feed
+# days then pruned by `noderr retention`) agree; a killed store writer (and, as root, a full disk
+# under the store) recovers within 1 s with nothing lost; then two planted defects (the stale-feed
 # detection switched off, the restart switched off) make the suite fail naming what broke.
 # Called as: 72_chaos.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
@@ -56,6 +57,27 @@ LATER=$(python3 -c 'import datetime; print((datetime.datetime.utcnow() + datetim
 expect_rc 0 "$NODERR" retention apply --db "sqlite:$WORK/chaos.db" --now "$LATER" --json
 pycheck "$OUT" 'assert d["by_class"]["chaos"] == 5, d'
 expect_rc 0 "$NODERR" audit verify --db "sqlite:$WORK/chaos.db"
+
+check "the store: a killed writer and (as root) a full disk recover, nothing acknowledged lost"
+mkdir -p "$WORK/store"
+STORE_SC=(--scenario store_writer_killed)
+[ "$(id -u)" = 0 ] && STORE_SC+=(--scenario disk_full)
+expect_rc 0 "$NODERR" chaos run "${STORE_SC[@]}" --seed 7 --json --work "$WORK/store"
+pycheck "$OUT" 'for s in d["scenarios"]:
+    if s["status"] == "skip":
+        continue
+    assert s["status"] == "pass", s
+    assert s["detect_ms"] is not None and s["detect_ms"] < 1000, s
+    assert s["recover_ms"] is not None and 0 <= s["recover_ms"] < 1000, s
+    assert all(i["checked"] and i["held"] for i in s["invariants"]), s
+    print(s["name"], "detect", s["detect_ms"], "recover", s["recover_ms"])
+assert d["scenarios"][0]["name"] == "store_writer_killed" and d["scenarios"][0]["status"] == "pass", d'
+# The record appended just before the writer's connection was killed (uncommitted) is stored.
+expect_rc 0 "$NODERR" audit verify --db "sqlite:$WORK/store/01_store_writer_killed/store/session.db"
+expect_rc 0 "$NODERR" audit export --db "sqlite:$WORK/store/01_store_writer_killed/store/session.db" \
+    --format json
+grep -q 'store writer killed with this record uncommitted' "$OUT" ||
+    fail "the record in flight when the writer was killed is not in the store"
 
 check "a planted defect (stale-feed detection off) fails the suite naming the invariant"
 mkdir -p "$WORK/defect"

@@ -20,7 +20,9 @@ END=$(recs "$WORK/full.db" "sum(x['event'] == 'backtest_end' for x in r)")
 [ "$END" = 1 ] || fail "the completed run has no backtest_end record"
 
 check "a store that fills mid-run halts trading: exit 2 naming the error"
-expect_rc 2 "$NODERR" backtest --strategy sma_cross --bars 8000 --db "sqlite:$WORK/capped.db?max_pages=12"
+# Batches of 20 records, so that some are committed before the cap is reached.
+expect_rc 2 "$NODERR" backtest --strategy sma_cross --bars 8000 --db-commit-every 20 \
+    --db "sqlite:$WORK/capped.db?max_pages=12"
 grep -q "database or disk is full" "$ERR" || fail "stderr does not name the store's error"
 grep -q "trading halted" "$ERR" || fail "stderr does not say trading halted"
 [ ! -s "$OUT" ] || fail "a summary was printed for a run that was not recorded"

@@ -175,7 +175,7 @@ static nd_err_t on_event(void *ctx, const nd_event_t *ev)
 /* A trade a second from T0 for `seconds`: a calm walk, and from crash_s on a fall of 30% over
  * 90 s (then held). Returns the engine (destroyed by the caller). */
 static nd_engine_t *run_events(int64_t fast_e6, int64_t threshold_e6, int64_t crash_s,
-                               int64_t seconds, trips_t *t)
+                               int64_t seconds, int64_t release_s, trips_t *t)
 {
     nd_instrument_t inst;
     cr_assert_eq(nd_instrument_init(&inst, "BTC/USDT", "sim"), ND_OK);
@@ -208,6 +208,8 @@ static nd_engine_t *run_events(int64_t fast_e6, int64_t threshold_e6, int64_t cr
         nd_market_event_t ev = {.kind = ND_MARKET_TRADE, .seq = (uint64_t)s};
         ev.u.trade = (nd_trade_tick_t){ts, 0, ND_SIDE_BUY, p * 1000000, U / 100, s + 1};
         cr_assert_eq(nd_clock_sim_set(&clk, ts), ND_OK);
+        if (s == release_s)
+            cr_assert_eq(nd_engine_release(e), ND_OK);
         cr_assert_eq(nd_engine_on_event(e, &ev), ND_OK);
     }
     return e;
@@ -218,7 +220,7 @@ Test(fast_move, engine_trips_within_the_bucket_on_market_events)
     trips_t t;
     /* The crash starts at 600 s and is 10% down after 30 s: the rule trips then (give or
      * take the walk's noise), long before the 15-minute bucket ends at 900 s. */
-    nd_engine_t *e = run_events(100000, 800000, 600, 1200, &t);
+    nd_engine_t *e = run_events(100000, 800000, 600, 1200, -1, &t);
     cr_assert_eq(t.count, 1);
     cr_assert_eq(t.first.kind, ND_BREAKER_ANOMALY);
     cr_assert_eq(t.first.detail.input, ND_ANOMALY_FAST_MOVE);
@@ -226,14 +228,20 @@ Test(fast_move, engine_trips_within_the_bucket_on_market_events)
     cr_assert_leq(t.first.detail.value_e6[ND_ANOMALY_RETURN], -100000);
     cr_assert_geq(t.first.ts_ns, T0 + 627 * ND_NS_PER_SEC);
     cr_assert_leq(t.first.ts_ns, T0 + 633 * ND_NS_PER_SEC);
-    cr_assert(nd_engine_risk(e)->halted);
+    cr_assert(nd_engine_risk(e)->halted, "halted until an operator releases it (the policy)");
+    nd_engine_destroy(e);
+    /* Released after the crash (held at -30%): trading resumes, nothing trips again (the rule
+     * started again from each price it fired on). */
+    e = run_events(100000, 800000, 600, 1200, 800, &t);
+    cr_assert_eq(t.count, 1);
+    cr_assert_not(nd_engine_risk(e)->halted);
     nd_engine_destroy(e);
     /* Without the rule the model alone sees nothing: it is not warm after 20 minutes. */
-    e = run_events(0, 800000, 600, 1200, &t);
+    e = run_events(0, 800000, 600, 1200, -1, &t);
     cr_assert_eq(t.count, 0);
     nd_engine_destroy(e);
     /* With the breaker off, the rule is off too. */
-    e = run_events(100000, 0, 600, 1200, &t);
+    e = run_events(100000, 0, 600, 1200, -1, &t);
     cr_assert_eq(t.count, 0);
     nd_engine_destroy(e);
 }

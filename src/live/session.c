@@ -320,12 +320,13 @@ static void check_venues(nd_live_session_t *s)
         fail(s, ND_EIO, "the store could not record the kill switch");
 }
 
-/* A new sign of a feed fault (a bad, late or repeated message, a resync) goes into status.json
- * at once (at most every 100 ms), not at the next period: `noderr status` and a watcher see
- * what the session noticed when it noticed it. */
+/* A new sign of a feed fault (a bad, late or repeated message, a resync, a new connection) goes
+ * into status.json at once (at most every 100 ms), not at the next period: `noderr status` and
+ * a watcher see what the session noticed when it noticed it. */
 static void prompt_status(nd_live_session_t *s, int64_t mono)
 {
-    int64_t signs = s->feed.bad + s->feed.late + s->feed.repeats + s->feed.resyncs;
+    int64_t signs =
+        s->feed.bad + s->feed.late + s->feed.repeats + s->feed.resyncs + s->feed.connects;
     if (signs == s->feed_signs_written || mono - s->status_prompt_mono_ns < 100 * ND_NS_PER_MS)
         return;
     s->feed_signs_written = signs;

@@ -190,8 +190,8 @@ typedef struct nd_anomaly_fast {
 nd_err_t nd_anomaly_fast_init(nd_anomaly_fast_t *f, int64_t window_ns, int64_t move_e6);
 /* A price (> 0, any integer scale) at ts_ns (a time before the last one counts as the last
  * one). Returns true when it completes a move of move_e6 within the window: *move_e6_out then
- * gets the move (signed, x 10^6: -103000 is a 10.3% fall from the window's high) and the window
- * restarts at px. false and nothing changes for px <= 0. O(1), O(slots) when a slot opens. */
+ * gets the move (signed, x 10^6: -103000 is a 10.3% fall from the window's high; a rise is
+ * capped at 10^12, a million-fold) and the window restarts at px. false and nothing changes for px <= 0. O(1), O(slots) when a slot opens. */
 bool nd_anomaly_fast_push(nd_anomaly_fast_t *f, int64_t ts_ns, int64_t px,
                           int64_t *move_e6_out /* OUT, may be NULL */);
 

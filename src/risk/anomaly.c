@@ -463,7 +463,8 @@ bool nd_anomaly_fast_push(nd_anomaly_fast_t *f, int64_t ts_ns, int64_t px, int64
     ND_ASSERT(f->_lo > 0 && f->_lo <= px && px <= f->_hi);
     /* Floored shares: a share >= move_e6 exactly when (hi - px) * 10^6 >= move_e6 * hi. */
     int64_t fall_e6 = (int64_t)((__int128)(f->_hi - px) * 1000000 / f->_hi);
-    int64_t rise_e6 = (int64_t)((__int128)(px - f->_lo) * 1000000 / f->_lo);
+    __int128 rise = (__int128)(px - f->_lo) * 1000000 / f->_lo;
+    int64_t rise_e6 = rise > 1000000000000 ? 1000000000000 : (int64_t)rise; /* x 10^6 at most */
     f->last_move_e6 = rise_e6 > fall_e6 ? rise_e6 : -fall_e6;
     if (fall_e6 < f->move_e6 && rise_e6 < f->move_e6)
         return false;

@@ -52,6 +52,11 @@ Test(fast_move, exact_at_and_around_the_threshold_both_ways)
     cr_assert_not(nd_anomaly_fast_push(&h, T0, hi, &move));
     cr_assert_not(nd_anomaly_fast_push(&h, T0 + 1, hi - hi / 10 + 1, &move));
     cr_assert(nd_anomaly_fast_push(&h, T0 + 2, hi - hi / 10, &move));
+    /* A rise past int64 shares is capped, not wrapped. */
+    nd_anomaly_fast_t up = rule(W, 100000);
+    cr_assert_not(nd_anomaly_fast_push(&up, T0, 1, &move));
+    cr_assert(nd_anomaly_fast_push(&up, T0 + 1, INT64_MAX / 2, &move));
+    cr_assert_eq(move, 1000000000000LL);
     /* Not a price: ignored. A time before the last one counts as the last one. */
     nd_anomaly_fast_t k = rule(W, 100000);
     cr_assert_not(nd_anomaly_fast_push(&k, T0, 0, &move));

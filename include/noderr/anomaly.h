@@ -44,10 +44,13 @@ typedef enum nd_anomaly_input {
     /* Scored but not given: the move, an exponentially weighted sum of the returns (a memory of
      * 8 observations), so a fall spread over several intervals is scored as one. */
     ND_ANOMALY_MOVE = 5,
-    ND_ANOMALY_SCORES = 6
+    ND_ANOMALY_SCORES = 6,
+    /* Not a score of the model: the fast-move rule (nd_anomaly_fast_t), named as the top input
+     * of the trips it causes. */
+    ND_ANOMALY_FAST_MOVE = 6
 } nd_anomaly_input_t;
 
-/* "return", "spread", "volume", "msg_rate", "latency", "move". */
+/* "return", "spread", "volume", "msg_rate", "latency", "move", "fast_move". */
 const char *nd_anomaly_input_name(nd_anomaly_input_t input);
 
 /* One observation. value[k] counts only when bit k of present is set; volume, spread, message
@@ -153,6 +156,44 @@ void nd_anomaly_bucket_top(nd_anomaly_bucket_t *b, int64_t bid_px, int64_t ask_p
 /* The observation of a bar: the log return from prev_close (0: none) and the volume. */
 void nd_anomaly_obs_from_bar(const nd_bar_t *bar, int64_t prev_close, const nd_instrument_t *inst,
                              nd_anomaly_obs_t *out /* OUT */);
+
+/* ---- The fast-move rule ----------------------------------------------------------------
+ * The model sees one observation a bucket (15 minutes in a session) and learns its scales over
+ * a day of them, so a crash that happens within one bucket is seen at the bucket's end, and a
+ * session younger than its warm-up sees nothing. The fast-move rule beside it watches every
+ * price: it keeps the highest and lowest price of each slot (window / ND_ANOMALY_FAST_SLOTS) of
+ * the last window and fires when a price is at least move_e6 below the window's high, or at
+ * least move_e6 above its low (as a share of that high or low: exact integer comparisons,
+ * (high - px) * 10^6 >= move_e6 * high). The window reaches back to the start of the slot that
+ * was open `window` ago, so every move of move_e6 completed within `window` fires (on the price
+ * that completes it), and a move over up to window + window / ND_ANOMALY_FAST_SLOTS may.
+ * After firing, the rule starts again from that price (a move is counted once). A rule, not a
+ * calibrated probability: its calm false-alarm figures are in docs/anomaly.md ("The fast-move
+ * rule"). No warm-up, no allocation, O(1) per price (O(slots) once a slot). */
+#define ND_ANOMALY_FAST_SLOTS 60
+
+typedef struct nd_anomaly_fast {
+    int64_t window_ns;
+    int64_t move_e6;     /* (0, 1000000) */
+    int64_t slot_ns;     /* window / ND_ANOMALY_FAST_SLOTS */
+    /* read-only: the last price's move against the window, signed (a fall < 0), x 10^6 */
+    int64_t last_move_e6;
+    int64_t fired;       /* times the rule fired */
+    /* private */
+    int64_t _slot;       /* number of the open slot; INT64_MIN before the first price */
+    int64_t _hi, _lo;    /* the window's extremes, the open slot included */
+    int64_t _no[ND_ANOMALY_FAST_SLOTS + 1], _hi_px[ND_ANOMALY_FAST_SLOTS + 1],
+        _lo_px[ND_ANOMALY_FAST_SLOTS + 1];
+} nd_anomaly_fast_t;
+
+/* ND_EINVAL unless window_ns >= ND_ANOMALY_FAST_SLOTS and 0 < move_e6 < 1000000. */
+nd_err_t nd_anomaly_fast_init(nd_anomaly_fast_t *f, int64_t window_ns, int64_t move_e6);
+/* A price (> 0, any integer scale) at ts_ns (a time before the last one counts as the last
+ * one). Returns true when it completes a move of move_e6 within the window: *move_e6_out then
+ * gets the move (signed, x 10^6: -103000 is a 10.3% fall from the window's high; a rise is
+ * capped at 10^12, a million-fold) and the window restarts at px. false and nothing changes for px <= 0. O(1), O(slots) when a slot opens. */
+bool nd_anomaly_fast_push(nd_anomaly_fast_t *f, int64_t ts_ns, int64_t px,
+                          int64_t *move_e6_out /* OUT, may be NULL */);
 
 /* ---- Scoring a history (the CLI and the calibration) ------------------------------------
  * Known crash windows of the shared history, used to split a run into events and calm: each

@@ -25,7 +25,15 @@
 typedef struct nd_feed_monitor_config {
     int64_t stale_after_ns;  /* > 0; default 5 s */
     int64_t gap_recover_ns;  /* >= 0; default 2 s (0: a gap fails at the next check after it) */
+    /* In-place resynchronisation (nd_feed_monitor_resync_gaps) of a gap that late messages did
+     * not fill within reorder_wait_ns (default 500 ms): at most resyncs_per_min_max a feed in
+     * any minute (default 30; 0: never, a gap waits for a reconnect or a snapshot). */
+    int64_t reorder_wait_ns;
+    uint32_t resyncs_per_min_max;
 } nd_feed_monitor_config_t;
+
+/* The numbers behind the last sequence number that the window remembers (seen or missing). */
+#define ND_FEED_SEQ_WINDOW 64
 
 typedef struct nd_feed {
     char name[ND_NAME_MAX];     /* "binance:BTCUSDT@depth" */
@@ -34,7 +42,21 @@ typedef struct nd_feed {
     int64_t gap_since_ns;       /* when the open gap was seen; 0: none open */
     uint64_t gap_missing;       /* messages missing in the open gap */
     uint64_t gaps;              /* gaps seen */
+    uint64_t seen_mask;         /* bit i: number last_seq - 1 - i was seen (or given up) */
+    uint64_t late;              /* messages that came late and filled a gap (reordered) */
+    uint64_t repeats;           /* numbers seen before (duplicates) or too old to tell */
+    uint64_t resyncs;           /* gaps resynchronised in place (their messages given up) */
+    uint64_t lost;              /* messages given up by those resyncs */
+    int64_t resync_minute_ns;   /* start of the current resync budget's minute */
+    uint32_t resyncs_in_minute;
 } nd_feed_t;
+
+/* What a message's sequence number was (nd_feed_monitor_on_message). */
+typedef enum nd_feed_msg {
+    ND_FEED_MSG_NEW = 0,    /* the next number, a later one (a gap), or no number */
+    ND_FEED_MSG_LATE = 1,   /* an earlier number not seen before: it fills a gap */
+    ND_FEED_MSG_REPEAT = 2  /* a number seen before, or older than the window: skip it */
+} nd_feed_msg_t;
 
 typedef struct nd_feed_monitor {
     nd_feed_monitor_config_t cfg;
@@ -55,7 +77,8 @@ typedef struct nd_feed_verdict {
     int64_t bound_e6;             /* the bound in the same unit (refprice: 0) */
 } nd_feed_verdict_t;
 
-/* Defaults: stale after 5 s, a gap must be recovered within 2 s. */
+/* Defaults: stale after 5 s, a gap must be recovered within 2 s, resynchronised in place after
+ * 500 ms at most 30 times a minute. */
 void nd_feed_monitor_config_default(nd_feed_monitor_config_t *cfg);
 /* ND_EINVAL for stale_after_ns <= 0 or gap_recover_ns < 0. */
 nd_err_t nd_feed_monitor_init(nd_feed_monitor_t *m, const nd_feed_monitor_config_t *cfg);
@@ -64,10 +87,20 @@ nd_err_t nd_feed_monitor_init(nd_feed_monitor_t *m, const nd_feed_monitor_config
 nd_err_t nd_feed_monitor_add(nd_feed_monitor_t *m, const char *name, int64_t now_ns,
                              uint32_t *index /* OUT */);
 /* A message on feed index at now_ns with its sequence number (0: none). A number beyond the
- * next one opens a gap (if none is open); an old or repeated number changes no sequence state.
- * O(1). */
-void nd_feed_monitor_on_message(nd_feed_monitor_t *m, uint32_t index, int64_t now_ns,
-                                uint64_t seq);
+ * next one opens a gap (if none is open) and counts the numbers it skipped as missing; an
+ * earlier number not seen before (within ND_FEED_SEQ_WINDOW of the last) fills one of them, and
+ * the gap is recovered when none is missing; a number seen before, or older than the window, is
+ * a repeat (the caller skips it: a duplicate must not be traded on twice). O(1). */
+nd_feed_msg_t nd_feed_monitor_on_message(nd_feed_monitor_t *m, uint32_t index, int64_t now_ns,
+                                         uint64_t seq);
+/* Resynchronises in place every feed whose gap has been open longer than reorder_wait_ns, as
+ * far as its budget allows (resyncs_per_min_max in a minute): the missing messages are given up
+ * (counted as lost) and the sequence goes on from the last number, as after a reconnect. For a
+ * stream whose lost messages cannot be fetched again (a trade stream: the next print is the
+ * price, and the book is kept by snapshots), that is the resynchronisation; a feed that keeps
+ * losing messages exhausts its budget, and its gap then trips the breaker after gap_recover_ns.
+ * Returns how many feeds were resynchronised. O(feeds). */
+uint32_t nd_feed_monitor_resync_gaps(nd_feed_monitor_t *m, int64_t now_ns);
 /* The feed resynchronised at now_ns (a fresh snapshot up to seq, 0 for none): an open gap is
  * recovered and the sequence restarts from seq. */
 void nd_feed_monitor_on_resync(nd_feed_monitor_t *m, uint32_t index, int64_t now_ns,

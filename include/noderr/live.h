@@ -119,6 +119,9 @@ typedef struct nd_live_feed_stats {
     int64_t trades, quotes; /* market events pushed */
     int64_t bad;            /* messages refused by the decoder or the instrument's scales */
     int64_t late;           /* events older than the engine's time (pushed at its time) */
+    int64_t repeats;        /* trades whose id was seen before (duplicates): skipped */
+    int64_t resyncs;        /* trade-id gaps resynchronised in place (feed_monitor.h) */
+    int64_t lost;           /* trades those resyncs gave up */
     int64_t connects;       /* connections opened */
     int64_t last_event_ns;  /* live clock at the last market event; 0: none yet */
 } nd_live_feed_stats_t;

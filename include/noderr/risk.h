@@ -55,18 +55,28 @@ typedef struct nd_risk_config {
      * confidence, in millionths, is >= this; 0 = off (the backtest default). */
     int64_t anomaly_threshold_e6;
     nd_breaker_reset_t anomaly_reset;    /* default never, like data integrity */
+    /* The anomaly breaker's fast-move rule (anomaly.h nd_anomaly_fast_t): a price move of at
+     * least this share (millionths; 0 = off, the backtest default) within fast_move_window_ns
+     * trips the anomaly breaker at once. Only while the breaker is on (threshold > 0) and fed
+     * by market events (not bars). Sessions: 10% within 5 minutes. */
+    int64_t fast_move_e6;
+    int64_t fast_move_window_ns;
 } nd_risk_config_t;
 
 /* Defaults: position 25%, order notional off, collar 10%, 50 orders/s, drawdown 12%, daily 5%,
  * drawdown halts until released, daily-loss halts until the next UTC midnight, the anomaly
- * breaker off. */
+ * breaker off (its fast-move rule too; window 5 minutes). */
 void nd_risk_config_default(nd_risk_config_t *cfg);
 
 /* The anomaly threshold of paper and live sessions: the mission's "80% confidence". */
 #define ND_ANOMALY_THRESHOLD_LIVE_E6 800000
+/* The fast-move rule of paper and live sessions: 10% within 5 minutes (docs/anomaly.md). */
+#define ND_FAST_MOVE_LIVE_E6 100000
+#define ND_FAST_MOVE_WINDOW_NS (300LL * 1000000000LL) /* 5 minutes */
 /* The defaults of paper and live sessions: as nd_risk_config_default, but every halt waits for
  * an operator (drawdown and daily loss never lift by themselves) and the anomaly breaker is on
- * at ND_ANOMALY_THRESHOLD_LIVE_E6 (docs/anomaly.md). */
+ * at ND_ANOMALY_THRESHOLD_LIVE_E6 with the fast-move rule at ND_FAST_MOVE_LIVE_E6
+ * (docs/anomaly.md). */
 void nd_risk_config_live(nd_risk_config_t *cfg);
 
 /* Parses a reset policy: "never", "next-day" or "after:DURATION" (nd_span_parse: m, h, d or w,
@@ -197,6 +207,15 @@ void nd_risk_data_integrity_fail_input(nd_risk_t *r, int64_t now_ns, __int128 eq
  * detail. The halt lifts by cfg.anomaly_reset (default never: an operator releases it). O(1). */
 bool nd_risk_anomaly(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t instrument_id,
                      const nd_anomaly_score_t *score);
+/* The anomaly breaker's fast-move rule fired on instrument_id (nd_anomaly_fast_push gave
+ * move_e6): trips (true) when cfg.anomaly_threshold_e6 > 0, cfg.fast_move_e6 > 0 and no
+ * anomaly halt is in force, as nd_risk_anomaly does with a certain score: measured_e6 (the
+ * confidence) 1000000, top input ND_ANOMALY_FAST_MOVE, and in the return input's slot the move
+ * (value_e6, signed) and the move in units of the rule's threshold (z_e3 = 1000 x move /
+ * fast_move_e6). The rule is not a probability; the reason it counts as certain is that it
+ * fires only on moves its calm history bounds (docs/anomaly.md). O(1). */
+bool nd_risk_fast_move(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t instrument_id,
+                       int64_t move_e6);
 /* Releases the kill switch and a drawdown halt (an operator action); the peak restarts at the
  * current equity on the next report. */
 void nd_risk_release(nd_risk_t *r);

@@ -323,14 +323,25 @@ static nd_err_t kill_session(run_t *run)
     return ND_OK;
 }
 
-static nd_err_t corrupt(run_t *run)
+/* Spread over the market messages (about 23 a second here), as a noisy link would: one in
+ * five corrupted (cut in half), one in seven dropped (a trade-id gap), one in three held 300 ms
+ * (reordered), one in two duplicated, and a depth gap. Bursts of consecutive messages would
+ * only be a stale feed again (100 dropped in a row silence this market for 4 s). With `end`,
+ * every count is set to 0: the fault ends at its removal. */
+static nd_err_t corrupt(run_t *run, bool end)
 {
-    nd_err_t rc = fault(run, "{\"fault\":\"duplicate\",\"count\":200}");
-    if (rc == ND_OK)
-        rc = fault(run, "{\"fault\":\"delay\",\"count\":50,\"ms\":300}");
-    if (rc == ND_OK)
-        rc = fault(run, "{\"fault\":\"drop\",\"count\":100}");
-    if (rc == ND_OK)
+    static const struct {
+        const char *name;
+        int count, every;
+    } spec[] = {{"corrupt", 20, 5}, {"drop", 12, 7}, {"delay", 30, 3}, {"duplicate", 50, 2}};
+    nd_err_t rc = ND_OK;
+    for (size_t i = 0; rc == ND_OK && i < sizeof spec / sizeof spec[0]; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"fault\":\"%s\",\"count\":%d,\"every\":%d,\"ms\":300}",
+                 spec[i].name, end ? 0 : spec[i].count, spec[i].every);
+        rc = fault(run, body);
+    }
+    if (rc == ND_OK && !end)
         rc = fault(run, "{\"fault\":\"gap\"}");
     return rc;
 }
@@ -394,7 +405,7 @@ static nd_err_t inject(run_t *run)
         return fault(run, body);
     }
     if (is(run, "corrupt_messages"))
-        return corrupt(run);
+        return corrupt(run, false);
     if (run->proxy) {
         nd__chaos_proxy_set(run->proxy, is(run, "latency_jitter") ? 150 : 0,
                             is(run, "latency_jitter") ? 100 : 0, is(run, "packet_loss") ? 30 : 0,
@@ -442,6 +453,8 @@ static nd_err_t remove_fault(run_t *run)
     }
     if (is(run, "liquidity_crisis"))
         return fault(run, "{\"fault\":\"thin\",\"depth_pct\":100,\"spread_x\":1}");
+    if (is(run, "corrupt_messages"))
+        return corrupt(run, true);
     if (run->netem && run->sc->category == ND_CHAOS_NETWORK)
         return nd__chaos_netem(NULL, run->opt->work_dir, err, cap);
     if (is(run, "cpu_starvation"))

@@ -350,7 +350,8 @@ nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev)
     }
     /* 3b. the anomaly breaker's model, when on (a trip takes the breaker path) */
     if (e->anomaly &&
-        (rc = nd__engine_anomaly_event(e, i, ev, book_complete ? &view : NULL)) != ND_OK)
+        (rc = nd__engine_anomaly_event(e, i, ev, book_complete ? &view : NULL, mark_px)) !=
+            ND_OK)
         return rc;
     /* 4. breakers and, while halted, the engine owns the positions (the step on_bar runs) */
     __int128 equity = 0;

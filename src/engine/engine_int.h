@@ -73,6 +73,7 @@ struct nd_engine {
     nd_anomaly_t *anomaly;
     nd_anomaly_bucket_t *anomaly_buckets;
     int64_t *anomaly_prev_close;
+    nd_anomaly_fast_t *anomaly_fast; /* its fast-move rule, when risk.fast_move_e6 > 0 */
 };
 
 /* Entries of update_buf and event_fills: one poll returns at most this many updates; the
@@ -115,11 +116,13 @@ nd_err_t nd__engine_on_breaker(nd_engine_t *e);
 /* The anomaly breaker's models (engine_anomaly.c): allocated at start when it is on. */
 nd_err_t nd__engine_anomaly_start(nd_engine_t *e);
 void nd__engine_anomaly_free(nd_engine_t *e);
-/* Feeds a bar (after its mark) or a market event of instrument i to its model; a trip takes
- * the breaker path. Only when e->anomaly is set. */
+/* Feeds a bar (after its mark) or a market event of instrument i to its model, and the event's
+ * mark price (0: none) to the fast-move rule; a trip takes the breaker path. Only when
+ * e->anomaly is set. */
 nd_err_t nd__engine_anomaly_bar(nd_engine_t *e, const nd_bar_t *bar);
 nd_err_t nd__engine_anomaly_event(nd_engine_t *e, uint32_t i, const nd_market_event_t *ev,
-                                  const nd_book_view_t *book /* a complete book event's, or NULL */);
+                                  const nd_book_view_t *book /* a complete book event's, or NULL */,
+                                  int64_t mark_px);
 
 /* Strategy context entry points (engine_orders.c). */
 nd_err_t nd__engine_target(nd_strategy_ctx_t *ctx, uint32_t instrument_id, int direction);

@@ -187,9 +187,11 @@ static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         return rc;
     static const char *const keys[] = {"max_drawdown", "max_position", "daily_loss",
                                        "max_order_notional", "price_collar", "max_orders_per_sec",
-                                       "breaker_reset", "anomaly_threshold", NULL};
+                                       "breaker_reset", "anomaly_threshold", "fast_move",
+                                       "fast_move_window_ms", NULL};
     nd_risk_config_t *r = &cfg->bt.engine.risk;
     char reset[128] = "";
+    int64_t fast_ms = r->fast_move_window_ns / ND_NS_PER_MS;
     if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
         (rc = nd_jcfg_fraction(c, v, "max_drawdown", 0, 1, 4, &r->max_drawdown_pct_e2)) != ND_OK ||
         (rc = nd_jcfg_fraction(c, v, "max_position", 0, 1, 4, &r->max_position_pct_e2)) != ND_OK ||
@@ -201,8 +203,11 @@ static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
             ND_OK ||
         (rc = nd_jcfg_str(c, v, "breaker_reset", reset, sizeof reset)) != ND_OK ||
         (rc = nd_jcfg_fraction(c, v, "anomaly_threshold", 0, 1, 6, &r->anomaly_threshold_e6)) !=
-            ND_OK)
+            ND_OK ||
+        (rc = nd_jcfg_fraction(c, v, "fast_move", 0, 0.99, 6, &r->fast_move_e6)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "fast_move_window_ms", 1, 86400000, &fast_ms)) != ND_OK)
         return rc;
+    r->fast_move_window_ns = fast_ms * ND_NS_PER_MS;
     char why[160];
     if (reset[0] && nd_risk_config_set_reset(r, reset, why, sizeof why) != ND_OK)
         return nd_jcfg_bad(c, "breaker_reset", why);

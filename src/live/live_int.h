@@ -45,6 +45,9 @@ struct nd_live_session {
     nd_live_feed_stats_t feed;
     nd_feed_monitor_t monitor;      /* one feed per symbol: trades and quotes, trade ids */
     uint32_t connects_seen;         /* stream connections already resynchronised */
+    uint64_t decode_bad_seen;       /* the stream decoder's bad messages already in feed.bad */
+    int64_t feed_signs_written;     /* bad + late + repeats + resyncs + connects, last written */
+    int64_t status_prompt_mono_ns;  /* when a feed sign last made status.json be written */
     bool integrity_logged;
     nd_venue_state_t feed_state;
     int64_t started_ns, started_mono_ns;

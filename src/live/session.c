@@ -202,15 +202,21 @@ static void on_md(void *ctx, const nd_md_event_t *md)
         s->feed.bad++;
         return;
     }
-    if (ev.kind == ND_MARKET_TRADE && price_jumped(s, id, ev.u.trade.px))
-        return;
-    md->kind == ND_MD_TRADE ? s->feed.trades++ : s->feed.quotes++;
     if (s->monitor.feed_count == 0 && add_feeds(s, ts) != ND_OK) {
         fail(s, ND_EINVAL, "feed monitor: cannot register the feeds");
         return;
     }
-    nd_feed_monitor_on_message(&s->monitor, id, ts,
-                               md->kind == ND_MD_TRADE ? (uint64_t)md->u.trade.trade_id : 0);
+    /* A trade id seen before (a duplicated message) is skipped: a print must not mark, fill or
+     * trade twice. A late one that fills a gap goes on (pushed at the engine's time). */
+    if (nd_feed_monitor_on_message(&s->monitor, id, ts,
+                                   md->kind == ND_MD_TRADE ? (uint64_t)md->u.trade.trade_id
+                                                           : 0) == ND_FEED_MSG_REPEAT) {
+        s->feed.repeats++;
+        return;
+    }
+    if (ev.kind == ND_MARKET_TRADE && price_jumped(s, id, ev.u.trade.px))
+        return;
+    md->kind == ND_MD_TRADE ? s->feed.trades++ : s->feed.quotes++;
     s->symbol_event_ns[id] = s->feed.last_event_ns;
     int64_t submitted = nd_engine_stats(nd_event_run_engine(s->run))->orders_submitted;
     if (nd__live_push(s, &ev) == ND_OK)
@@ -258,6 +264,19 @@ static void check_feeds(nd_live_session_t *s)
     for (; s->connects_seen < connects; s->connects_seen++)
         for (uint32_t k = 0; k < s->monitor.feed_count; k++)
             nd_feed_monitor_on_resync(&s->monitor, k, s->engine_ns, 0);
+    /* A trade-id gap that late messages did not fill is resynchronised in place (the prints are
+     * gone; the next one is the price), within the monitor's budget; not the feed restarted. */
+    if (nd_feed_monitor_resync_gaps(&s->monitor, s->engine_ns) > 0) {
+        int64_t resyncs = 0, lost = 0;
+        for (uint32_t k = 0; k < s->monitor.feed_count; k++) {
+            resyncs += (int64_t)s->monitor.feeds[k].resyncs;
+            lost += (int64_t)s->monitor.feeds[k].lost;
+        }
+        ND_LOG(ND_LOG_WARN, "event=feed_gap_resync resyncs=%lld lost=%lld", (long long)resyncs,
+               (long long)lost);
+        s->feed.resyncs = resyncs;
+        s->feed.lost = lost;
+    }
     nd_feed_verdict_t verdict;
     nd_err_t rc = nd_engine_feed_check(nd_event_run_engine(s->run), &s->monitor, NULL, &verdict);
     if (rc != ND_OK)
@@ -318,12 +337,32 @@ static void check_store(nd_live_session_t *s)
         fail(s, ND_EIO, "the store could not record the kill switch");
 }
 
+/* A new sign of a feed fault (a bad, late or repeated message, a resync, a new connection) goes
+ * into status.json at once (at most every 100 ms), not at the next period: `noderr status` and
+ * a watcher see what the session noticed when it noticed it. */
+static void prompt_status(nd_live_session_t *s, int64_t mono)
+{
+    int64_t signs =
+        s->feed.bad + s->feed.late + s->feed.repeats + s->feed.resyncs + s->feed.connects;
+    if (signs == s->feed_signs_written || mono - s->status_prompt_mono_ns < 100 * ND_NS_PER_MS)
+        return;
+    s->feed_signs_written = signs;
+    s->status_prompt_mono_ns = mono;
+    nd__live_status_write(s);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     nd_live_session_t *s = t->data;
     int64_t mono = nd_clock_mono_ns(s->clock), now = nd_clock_now_ns(s->clock);
     nd_binance_stream_service(s->stream, 0);
-    s->feed.messages = (int64_t)nd_binance_stream_counters(s->stream)->messages;
+    const nd_venue_counters_t *counters = nd_binance_stream_counters(s->stream);
+    s->feed.messages = (int64_t)counters->messages;
+    /* Messages the decoder refused (corrupted, truncated) are counted and skipped there. */
+    uint64_t decode_bad = nd_venue_bad_total(counters);
+    if (decode_bad > s->decode_bad_seen)
+        s->feed.bad += (int64_t)(decode_bad - s->decode_bad_seen);
+    s->decode_bad_seen = decode_bad;
     s->feed.connects = nd_binance_stream_connects(s->stream);
     int64_t since = s->feed.last_event_ns ? s->feed.last_event_ns : s->started_ns;
     if (now - since >= s->cfg->stale_after_ns && s->feed_state == ND_VENUE_CONNECTED)
@@ -331,6 +370,7 @@ static void on_tick(uv_timer_t *t)
     check_feeds(s);
     check_venues(s);
     check_store(s);
+    prompt_status(s, mono);
     if (s->cfg->duration_ns > 0 && mono - s->started_mono_ns >= s->cfg->duration_ns)
         begin_stop(s, "duration");
     if (s->stop_signal && !s->stopping) {

@@ -152,6 +152,9 @@ static json_t *feed_json(const nd_live_session_t *s, int64_t now)
     json_object_set_new(j, "quotes", json_integer(f->quotes));
     json_object_set_new(j, "bad", json_integer(f->bad));
     json_object_set_new(j, "late", json_integer(f->late));
+    json_object_set_new(j, "repeats", json_integer(f->repeats));
+    json_object_set_new(j, "resyncs", json_integer(f->resyncs));
+    json_object_set_new(j, "lost", json_integer(f->lost));
     json_object_set_new(j, "connects", json_integer(f->connects));
     json_object_set_new(j, "age_ms", f->last_event_ns ? json_integer((now - f->last_event_ns) /
                                                                      ND_NS_PER_MS)

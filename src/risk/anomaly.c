@@ -44,7 +44,7 @@ const char *nd_anomaly_input_name(nd_anomaly_input_t input)
     case ND_ANOMALY_MSG_RATE: return "msg_rate";
     case ND_ANOMALY_LATENCY: return "latency";
     case ND_ANOMALY_MOVE: return "move";
-    case ND_ANOMALY_SCORES: break;
+    case ND_ANOMALY_FAST_MOVE: return "fast_move";
     }
     return "unknown";
 }
@@ -394,4 +394,86 @@ void nd_anomaly_obs_from_bar(const nd_bar_t *bar, int64_t prev_close, const nd_i
         out->value[ND_ANOMALY_VOLUME] =
             (double)bar->volume / (double)pow10_i64(inst->qty_decimals);
     }
+}
+
+/* ---- The fast-move rule (anomaly.h) --------------------------------------------------------- */
+
+#define FAST_RING (ND_ANOMALY_FAST_SLOTS + 1)
+
+nd_err_t nd_anomaly_fast_init(nd_anomaly_fast_t *f, int64_t window_ns, int64_t move_e6)
+{
+    ND_ASSERT(f != NULL);
+    if (window_ns < ND_ANOMALY_FAST_SLOTS || move_e6 <= 0 || move_e6 >= 1000000)
+        return ND_EINVAL;
+    memset(f, 0, sizeof *f);
+    f->window_ns = window_ns;
+    f->move_e6 = move_e6;
+    /* Rounded up, so that the slots kept (the open one and ND_ANOMALY_FAST_SLOTS before it)
+     * always reach back at least a window. */
+    f->slot_ns = (window_ns + ND_ANOMALY_FAST_SLOTS - 1) / ND_ANOMALY_FAST_SLOTS;
+    f->_slot = INT64_MIN;
+    for (int i = 0; i < FAST_RING; i++)
+        f->_no[i] = INT64_MIN;
+    return ND_OK;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : (a - b + 1) / b;
+}
+
+/* Opens slot k at px: slots older than k - ND_ANOMALY_FAST_SLOTS leave the window, whose
+ * extremes are taken again from those left. O(slots), once a slot. */
+static void fast_open(nd_anomaly_fast_t *f, int64_t k, int64_t px)
+{
+    int idx = (int)(((k % FAST_RING) + FAST_RING) % FAST_RING);
+    f->_no[idx] = k;
+    f->_hi_px[idx] = px;
+    f->_lo_px[idx] = px;
+    f->_slot = k;
+    f->_hi = px;
+    f->_lo = px;
+    for (int i = 0; i < FAST_RING; i++) {
+        if (f->_no[i] == INT64_MIN || f->_no[i] < k - ND_ANOMALY_FAST_SLOTS)
+            continue;
+        f->_hi = f->_hi_px[i] > f->_hi ? f->_hi_px[i] : f->_hi;
+        f->_lo = f->_lo_px[i] < f->_lo ? f->_lo_px[i] : f->_lo;
+    }
+}
+
+bool nd_anomaly_fast_push(nd_anomaly_fast_t *f, int64_t ts_ns, int64_t px, int64_t *move_e6_out)
+{
+    ND_ASSERT(f != NULL);
+    ND_ASSERT(f->slot_ns > 0);
+    if (px <= 0)
+        return false;
+    int64_t k = floor_div(ts_ns, f->slot_ns);
+    if (f->_slot != INT64_MIN && k < f->_slot)
+        k = f->_slot; /* a time before the last one counts as the last one */
+    if (k != f->_slot) {
+        fast_open(f, k, px);
+    } else {
+        int idx = (int)(((k % FAST_RING) + FAST_RING) % FAST_RING);
+        ND_ASSERT(f->_no[idx] == k);
+        f->_hi_px[idx] = px > f->_hi_px[idx] ? px : f->_hi_px[idx];
+        f->_lo_px[idx] = px < f->_lo_px[idx] ? px : f->_lo_px[idx];
+        f->_hi = px > f->_hi ? px : f->_hi;
+        f->_lo = px < f->_lo ? px : f->_lo;
+    }
+    ND_ASSERT(f->_lo > 0 && f->_lo <= px && px <= f->_hi);
+    /* Floored shares: a share >= move_e6 exactly when (hi - px) * 10^6 >= move_e6 * hi. */
+    int64_t fall_e6 = (int64_t)((__int128)(f->_hi - px) * 1000000 / f->_hi);
+    __int128 rise = (__int128)(px - f->_lo) * 1000000 / f->_lo;
+    int64_t rise_e6 = rise > 1000000000000 ? 1000000000000 : (int64_t)rise; /* x 10^6 at most */
+    f->last_move_e6 = rise_e6 > fall_e6 ? rise_e6 : -fall_e6;
+    if (fall_e6 < f->move_e6 && rise_e6 < f->move_e6)
+        return false;
+    f->fired++;
+    if (move_e6_out)
+        *move_e6_out = f->last_move_e6;
+    /* Start again from this price: the move is counted once. */
+    for (int i = 0; i < FAST_RING; i++)
+        f->_no[i] = INT64_MIN;
+    fast_open(f, k, px);
+    return true;
 }

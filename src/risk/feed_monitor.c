@@ -14,12 +14,14 @@ void nd_feed_monitor_config_default(nd_feed_monitor_config_t *cfg)
     ND_ASSERT(cfg != NULL);
     cfg->stale_after_ns = 5 * ND_NS_PER_SEC;
     cfg->gap_recover_ns = 2 * ND_NS_PER_SEC;
+    cfg->reorder_wait_ns = 500 * ND_NS_PER_MS;
+    cfg->resyncs_per_min_max = 30;
 }
 
 nd_err_t nd_feed_monitor_init(nd_feed_monitor_t *m, const nd_feed_monitor_config_t *cfg)
 {
     ND_ASSERT(m != NULL && cfg != NULL);
-    if (cfg->stale_after_ns <= 0 || cfg->gap_recover_ns < 0)
+    if (cfg->stale_after_ns <= 0 || cfg->gap_recover_ns < 0 || cfg->reorder_wait_ns < 0)
         return ND_EINVAL;
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
@@ -46,23 +48,78 @@ nd_err_t nd_feed_monitor_add(nd_feed_monitor_t *m, const char *name, int64_t now
     return ND_OK;
 }
 
-void nd_feed_monitor_on_message(nd_feed_monitor_t *m, uint32_t index, int64_t now_ns,
-                                uint64_t seq)
+/* An earlier number than the last: fills a hole of the window, or is a repeat. */
+static nd_feed_msg_t earlier(nd_feed_t *f, uint64_t seq)
+{
+    uint64_t pos = f->last_seq - 1 - seq;
+    if (pos >= ND_FEED_SEQ_WINDOW || (f->seen_mask & (1ull << pos))) {
+        f->repeats++;
+        return ND_FEED_MSG_REPEAT;
+    }
+    f->seen_mask |= 1ull << pos;
+    f->late++;
+    if (f->gap_missing > 0 && --f->gap_missing == 0)
+        f->gap_since_ns = 0; /* every missing message came: recovered */
+    return ND_FEED_MSG_LATE;
+}
+
+nd_feed_msg_t nd_feed_monitor_on_message(nd_feed_monitor_t *m, uint32_t index, int64_t now_ns,
+                                         uint64_t seq)
 {
     ND_ASSERT(m != NULL && index < m->feed_count);
     nd_feed_t *f = &m->feeds[index];
     if (now_ns > f->updated_ns)
         f->updated_ns = now_ns;
-    if (seq == 0 || seq <= f->last_seq)
-        return; /* no number, or an old or repeated one */
-    if (f->last_seq != 0 && seq > f->last_seq + 1) {
+    if (seq == 0)
+        return ND_FEED_MSG_NEW; /* no number */
+    if (f->last_seq == 0) {
+        f->last_seq = seq;
+        f->seen_mask = ~0ull; /* nothing before the first number is expected */
+        return ND_FEED_MSG_NEW;
+    }
+    if (seq == f->last_seq) {
+        f->repeats++;
+        return ND_FEED_MSG_REPEAT;
+    }
+    if (seq < f->last_seq)
+        return earlier(f, seq);
+    uint64_t shift = seq - f->last_seq;
+    /* The last number moves to bit shift - 1; the skipped ones below it are missing. */
+    f->seen_mask = shift >= ND_FEED_SEQ_WINDOW ? 0 : f->seen_mask << shift;
+    if (shift - 1 < ND_FEED_SEQ_WINDOW)
+        f->seen_mask |= 1ull << (shift - 1);
+    if (shift > 1) {
         if (f->gap_since_ns == 0) {
             f->gap_since_ns = now_ns > 0 ? now_ns : 1;
             f->gaps++;
         }
-        f->gap_missing += seq - f->last_seq - 1;
+        f->gap_missing += shift - 1;
     }
     f->last_seq = seq;
+    return ND_FEED_MSG_NEW;
+}
+
+uint32_t nd_feed_monitor_resync_gaps(nd_feed_monitor_t *m, int64_t now_ns)
+{
+    ND_ASSERT(m != NULL);
+    uint32_t done = 0;
+    for (uint32_t i = 0; i < m->feed_count; i++) {
+        nd_feed_t *f = &m->feeds[i];
+        if (f->gap_since_ns == 0 || now_ns - f->gap_since_ns <= m->cfg.reorder_wait_ns)
+            continue;
+        if (now_ns - f->resync_minute_ns >= ND_NS_PER_MIN) {
+            f->resync_minute_ns = now_ns;
+            f->resyncs_in_minute = 0;
+        }
+        if (f->resyncs_in_minute >= m->cfg.resyncs_per_min_max)
+            continue; /* out of budget: the gap waits, and trips after gap_recover_ns */
+        f->resyncs_in_minute++;
+        f->resyncs++;
+        f->lost += f->gap_missing;
+        nd_feed_monitor_on_resync(m, i, now_ns, f->last_seq);
+        done++;
+    }
+    return done;
 }
 
 void nd_feed_monitor_on_resync(nd_feed_monitor_t *m, uint32_t index, int64_t now_ns, uint64_t seq)
@@ -74,6 +131,7 @@ void nd_feed_monitor_on_resync(nd_feed_monitor_t *m, uint32_t index, int64_t now
     f->gap_since_ns = 0;
     f->gap_missing = 0;
     f->last_seq = seq;
+    f->seen_mask = ~0ull; /* what is missing before seq is given up */
 }
 
 static void fail(nd_feed_verdict_t *out, nd_integrity_input_t input, int32_t feed, int64_t ns,

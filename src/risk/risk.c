@@ -28,6 +28,8 @@ void nd_risk_config_default(nd_risk_config_t *cfg)
     cfg->daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEXT_DAY, 0};
     cfg->anomaly_threshold_e6 = 0;
     cfg->anomaly_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
+    cfg->fast_move_e6 = 0;
+    cfg->fast_move_window_ns = ND_FAST_MOVE_WINDOW_NS;
 }
 
 void nd_risk_config_live(nd_risk_config_t *cfg)
@@ -35,6 +37,7 @@ void nd_risk_config_live(nd_risk_config_t *cfg)
     nd_risk_config_default(cfg);
     cfg->daily_loss_reset = (nd_breaker_reset_t){ND_BREAKER_RESET_NEVER, 0};
     cfg->anomaly_threshold_e6 = ND_ANOMALY_THRESHOLD_LIVE_E6;
+    cfg->fast_move_e6 = ND_FAST_MOVE_LIVE_E6;
 }
 
 nd_err_t nd_breaker_reset_parse(const char *text, nd_breaker_reset_t *out, char *err,
@@ -202,7 +205,9 @@ nd_err_t nd_risk_init(nd_risk_t *r, const nd_risk_config_t *cfg, int64_t ext_per
         cfg->daily_loss_pct_e2 > 10000 || ext_per_cash <= 0 ||
         !reset_valid(&cfg->drawdown_reset) || !reset_valid(&cfg->daily_loss_reset) ||
         cfg->anomaly_threshold_e6 < 0 || cfg->anomaly_threshold_e6 > 1000000 ||
-        !reset_valid(&cfg->anomaly_reset))
+        !reset_valid(&cfg->anomaly_reset) || cfg->fast_move_e6 < 0 ||
+        cfg->fast_move_e6 >= 1000000 ||
+        (cfg->fast_move_e6 > 0 && cfg->fast_move_window_ns < ND_ANOMALY_FAST_SLOTS))
         return ND_EINVAL;
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
@@ -464,6 +469,26 @@ bool nd_risk_anomaly(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t
         e->detail.value_e6[k] = score->value_e6[k];
     }
     return true;
+}
+
+bool nd_risk_fast_move(nd_risk_t *r, int64_t now_ns, __int128 equity_ext, uint32_t instrument_id,
+                       int64_t move_e6)
+{
+    ND_ASSERT(r != NULL);
+    ND_ASSERT(move_e6 != 0 && move_e6 > -1000000);
+    if (r->cfg.fast_move_e6 == 0)
+        return false;
+    nd_anomaly_score_t s;
+    memset(&s, 0, sizeof s);
+    s.ts_ns = now_ns;
+    s.confidence_e6 = 1000000;
+    s.warm = true;
+    s.present = 1u << ND_ANOMALY_RETURN;
+    s.scored = 1u << ND_ANOMALY_RETURN;
+    s.top = ND_ANOMALY_FAST_MOVE;
+    s.value_e6[ND_ANOMALY_RETURN] = move_e6;
+    s.z_e3[ND_ANOMALY_RETURN] = move_e6 * 1000 / r->cfg.fast_move_e6;
+    return nd_risk_anomaly(r, now_ns, equity_ext, instrument_id, &s);
 }
 
 int64_t nd_risk_drawdown_e6(const nd_risk_t *r)

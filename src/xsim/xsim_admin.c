@@ -5,7 +5,9 @@
  *   {"fault":"disconnect"}                       close every stream connection (1001)
  *   {"fault":"stale","ms":T}                     market updates stop for T ms, sockets stay up
  *   {"fault":"drop"|"duplicate","count":N}       the next N market stream messages
+ *   {"fault":"corrupt","count":N}                the next N messages cut in half (not JSON)
  *   {"fault":"delay","count":N,"ms":T}           hold the next N messages T ms (they reorder)
+ *     (these four take "every":K: every K-th message, N times, spread out; count 0 ends one)
  *   {"fault":"gap"}                              the next depth diff never leaves (a U gap)
  *   {"fault":"reject","count":N,"code":C}        the next N new orders fail with Binance code C
  *   {"fault":"rate_limit","ms":T}                every REST request gets 429 for T ms
@@ -94,16 +96,19 @@ static bool apply(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,
     json_int_t count = json_integer_value(json_object_get(doc, "count"));
     json_int_t ms = json_integer_value(json_object_get(doc, "ms"));
     json_int_t code = json_integer_value(json_object_get(doc, "code"));
-    if (count < 0 || ms < -86400000 || ms > 86400000)
+    json_int_t every = json_integer_value(json_object_get(doc, "every"));
+    bool message_fault = strcmp(fault, "drop") == 0 || strcmp(fault, "duplicate") == 0 ||
+                         strcmp(fault, "corrupt") == 0;
+    if (count < 0 || ms < -86400000 || ms > 86400000 || every < 0 || every > 1000000)
         return false;
     if (strcmp(fault, "disconnect") == 0)
         nd__xsim_streams_disconnect_all(streams);
     else if (strcmp(fault, "stale") == 0 && ms > 0)
         nd_xsim_fault_stale(x, now_ns + ms * ND_NS_PER_MS);
-    else if ((strcmp(fault, "drop") == 0 || strcmp(fault, "duplicate") == 0) && count > 0)
-        nd__xsim_streams_fault(streams, fault, count, 0);
-    else if (strcmp(fault, "delay") == 0 && count > 0 && ms > 0)
-        nd__xsim_streams_fault(streams, fault, count, ms * ND_NS_PER_MS);
+    else if (message_fault)
+        nd__xsim_streams_fault(streams, fault, count, every, 0);
+    else if (strcmp(fault, "delay") == 0 && (count == 0 || ms > 0))
+        nd__xsim_streams_fault(streams, fault, count, every, ms * ND_NS_PER_MS);
     else if (strcmp(fault, "gap") == 0)
         nd__xsim_streams_gap(streams);
     else if (strcmp(fault, "reject") == 0 && count > 0 && code < 0)

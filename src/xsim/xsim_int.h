@@ -105,13 +105,14 @@ void nd__xsim_streams_closed(nd__xsim_streams_t *s, nd__xsim_conn_t *c);
 void nd__xsim_streams_tick(nd__xsim_streams_t *s, int64_t now_ns);
 /* True when some stream client has more than half its send queue waiting (speed max waits). */
 bool nd__xsim_streams_backlogged(const nd__xsim_streams_t *s);
-/* Fault hooks: close every stream connection (1001); drop, duplicate or delay (delay_ns) the
- * next count market messages; skip the next diff's update ids (a sequence gap). */
+/* Fault hooks: close every stream connection (1001); drop, duplicate, corrupt (cut in half) or
+ * delay (delay_ns) count market messages, every `every`-th one from now (1: the next count;
+ * count 0 ends the fault); skip the next diff's update ids (a sequence gap). */
 void nd__xsim_streams_disconnect_all(nd__xsim_streams_t *s);
 /* Before stopping: serverShutdown to every market-stream client, then a close (1001). */
 void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns);
 void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t count,
-                            int64_t delay_ns);
+                            int64_t every, int64_t delay_ns);
 void nd__xsim_streams_gap(nd__xsim_streams_t *s);
 /* Wire-to-wire samples kept (GET /admin/latency takes them). */
 #define ND__XSIM_W2W_MAX 100000

@@ -63,6 +63,13 @@ typedef struct cadence {
     bool gap;              /* the gap fault: the next diff is not sent */
 } cadence_t;
 
+/* A message fault (drop, duplicate, delay, corrupt): it hits every `every`-th market message
+ * sent while `left` > 0, so a fault can be a burst (every 1) or spread out (every 5: one message
+ * in five, as a lossy or noisy link would). */
+typedef struct msg_fault {
+    int64_t left, every, seen;
+} msg_fault_t;
+
 typedef struct delayed {
     int kind;
     char *raw;
@@ -81,7 +88,8 @@ struct nd__xsim_streams {
     int64_t agg_id;
     int64_t bal[4];        /* outboundAccountPosition last sent */
     int64_t exec_id;
-    int64_t drop_n, dup_n, delay_n, delay_ns;
+    msg_fault_t drop, dup, delay, corrupt;
+    int64_t delay_ns;
     delayed_t delayed[DELAYED_MAX];
     uint32_t delayed_count;
     /* Wire to wire (GET /admin/latency): when the last trade message was handed to the
@@ -153,7 +161,19 @@ static bool subscribed(const nd__xsim_streams_t *s, int kind)
     return false;
 }
 
-/* A market message through the fault hooks (drop, duplicate, delay); takes raw. A message no
+/* Whether fault f hits this message (counted: one more message seen while it is on). */
+static bool hits(msg_fault_t *f)
+{
+    if (f->left <= 0)
+        return false;
+    ND_ASSERT(f->every >= 1);
+    if (++f->seen % f->every != 0)
+        return false;
+    f->left--;
+    return true;
+}
+
+/* A market message through the fault hooks (drop, corrupt, delay, duplicate); takes raw. A message no
  * connection subscribes to is not made at all by the callers that can tell, and never counts
  * against a fault (the faults act on messages that are sent). */
 static void publish(nd__xsim_streams_t *s, int kind, char *raw)
@@ -164,22 +184,20 @@ static void publish(nd__xsim_streams_t *s, int kind, char *raw)
         nd_free(raw);
         return;
     }
-    if (s->drop_n > 0) {
-        s->drop_n--;
+    if (hits(&s->drop)) {
         nd_free(raw);
         return;
     }
-    if (s->delay_n > 0 && s->delayed_count < DELAYED_MAX) {
-        s->delay_n--;
+    if (hits(&s->corrupt))
+        raw[strlen(raw) / 2] = '\0'; /* cut in half: a truncated message, no longer JSON */
+    if (s->delayed_count < DELAYED_MAX && hits(&s->delay)) {
         s->delayed[s->delayed_count++] =
             (delayed_t){kind, raw, nd_clock_now_ns(s->clock) + s->delay_ns};
         return;
     }
     deliver(s, kind, raw);
-    if (s->dup_n > 0) {
-        s->dup_n--;
+    if (hits(&s->dup))
         deliver(s, kind, raw);
-    }
     nd_free(raw);
 }
 
@@ -780,15 +798,20 @@ void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns)
 }
 
 void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t count,
-                            int64_t delay_ns)
+                            int64_t every, int64_t delay_ns)
 {
-    if (strcmp(kind, "drop") == 0)
-        s->drop_n = count;
-    else if (strcmp(kind, "duplicate") == 0)
-        s->dup_n = count;
-    else if (strcmp(kind, "delay") == 0) {
-        s->delay_n = count;
-        s->delay_ns = delay_ns;
+    ND_ASSERT(count >= 0);
+    msg_fault_t f = {count, every > 1 ? every : 1, 0};
+    if (strcmp(kind, "drop") == 0) {
+        s->drop = f;
+    } else if (strcmp(kind, "duplicate") == 0) {
+        s->dup = f;
+    } else if (strcmp(kind, "corrupt") == 0) {
+        s->corrupt = f;
+    } else if (strcmp(kind, "delay") == 0) {
+        s->delay = f;
+        if (delay_ns > 0)
+            s->delay_ns = delay_ns;
     }
 }
 

@@ -255,6 +255,24 @@ for kind in ("gap", "drop"):
     d = diffs(lambda: fault({"fault": kind, "count": 1} if kind == "drop" else {"fault": kind}))
     jumps = sum(1 for a, b in zip(d, d[1:]) if b["U"] != a["u"] + 1)
     assert jumps == 1, (kind, [(x["U"], x["u"]) for x in d])
+# spread out: every 2nd message duplicated, 3 times; count 0 ends a fault before it is used up
+us = ticker_us(before=lambda: fault({"fault": "duplicate", "count": 3, "every": 2}))
+dups = [i for i, (a, b) in enumerate(zip(us, us[1:])) if a == b]
+assert len(dups) == 3 and all(b - a >= 2 for a, b in zip(dups, dups[1:])), (dups, us)
+assert fault({"fault": "duplicate", "count": 0}) == (200, {"fault": "duplicate", "applied": True})
+# corrupt: the next 2 messages cut in half (not JSON), the rest whole
+w, st, wrest = connect(port, "/ws/btcusdt@bookTicker")
+assert fault({"fault": "corrupt", "count": 2})[0] == 200
+texts = [p for op, p in frames(w, wrest, 1.2) if op == 1]
+bad = 0
+for p in texts:
+    try:
+        json.loads(p)
+    except ValueError:
+        bad += 1
+assert bad == 2 and len(texts) > 2, (bad, texts)
+assert fault({"fault": "corrupt", "count": 1, "every": -1})[0] == 400
+w.close()
 t0 = time.time()
 us = ticker_us(seconds=0.8, before=lambda: fault({"fault": "stale", "ms": 1000}))
 assert len(us) <= 1, ("market moved while stale", us)

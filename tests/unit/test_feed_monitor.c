@@ -34,7 +34,7 @@ Test(feed_monitor, registration)
     uint32_t i;
     cr_assert_eq(nd_feed_monitor_add(&mon, "binance:depth", T0, &i), ND_EEXIST);
     cr_assert_eq(nd_feed_monitor_add(&mon, "", T0, &i), ND_EINVAL);
-    nd_feed_monitor_config_t bad = {0, 0};
+    nd_feed_monitor_config_t bad = {0, 0, 0, 0};
     cr_assert_eq(nd_feed_monitor_init(&mon, &bad), ND_EINVAL);
 }
 
@@ -93,6 +93,80 @@ Test(feed_monitor, gap_at_and_around_the_bound)
     cr_assert_not(nd_feed_monitor_check(&mon, gap_at + 2 * ND_NS_PER_SEC + 1, NULL, &v));
     nd_feed_monitor_on_message(&mon, book, gap_at + 3 * ND_NS_PER_SEC, 41);
     cr_assert_eq(mon.feeds[book].gap_since_ns, 0);
+}
+
+Test(feed_monitor, late_messages_fill_a_gap_and_repeats_are_named)
+{
+    nd_feed_verdict_t v;
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 100, 10), ND_FEED_MSG_NEW);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 200, 9), ND_FEED_MSG_REPEAT,
+                 "before the first number: too old to tell");
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 300, 13), ND_FEED_MSG_NEW);
+    cr_assert_eq(mon.feeds[book].gap_missing, 2); /* 11, 12 */
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 400, 13), ND_FEED_MSG_REPEAT);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 500, 10), ND_FEED_MSG_REPEAT);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 600, 12), ND_FEED_MSG_LATE);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 700, 12), ND_FEED_MSG_REPEAT,
+                 "a duplicate of a late one");
+    cr_assert_neq(mon.feeds[book].gap_since_ns, 0);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 800, 11), ND_FEED_MSG_LATE);
+    cr_assert_eq(mon.feeds[book].gap_since_ns, 0, "every missing message came: recovered");
+    cr_assert_eq(mon.feeds[book].late, 2);
+    cr_assert_eq(mon.feeds[book].repeats, 4);
+    cr_assert_not(nd_feed_monitor_check(&mon, T0 + 4 * ND_NS_PER_SEC, NULL, &v));
+    /* Far ahead: the window forgets what it cannot hold; an old number is a repeat. */
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 900, 13 + 100), ND_FEED_MSG_NEW);
+    cr_assert_eq(mon.feeds[book].gap_missing, 99);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 901, 20), ND_FEED_MSG_REPEAT);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 902, 112), ND_FEED_MSG_LATE);
+    cr_assert_eq(mon.feeds[book].gap_missing, 98);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, T0 + 903, 0), ND_FEED_MSG_NEW);
+}
+
+Test(feed_monitor, gaps_resync_in_place_within_the_budget)
+{
+    nd_feed_verdict_t v;
+    cr_assert_eq(mon.cfg.reorder_wait_ns, 500 * ND_NS_PER_MS);
+    cr_assert_eq(mon.cfg.resyncs_per_min_max, 30);
+    nd_feed_monitor_on_message(&mon, book, T0, 1);
+    nd_feed_monitor_on_message(&mon, book, T0 + ND_NS_PER_MS, 4); /* 2, 3 missing */
+    int64_t at = T0 + ND_NS_PER_MS;
+    cr_assert_eq(nd_feed_monitor_resync_gaps(&mon, at + 500 * ND_NS_PER_MS), 0, "still waiting");
+    cr_assert_eq(nd_feed_monitor_resync_gaps(&mon, at + 500 * ND_NS_PER_MS + 1), 1);
+    cr_assert_eq(mon.feeds[book].gap_since_ns, 0);
+    cr_assert_eq(mon.feeds[book].lost, 2);
+    cr_assert_eq(mon.feeds[book].resyncs, 1);
+    cr_assert_eq(mon.feeds[book].last_seq, 4);
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, at + ND_NS_PER_SEC, 3), ND_FEED_MSG_REPEAT,
+                 "given up");
+    cr_assert_eq(nd_feed_monitor_on_message(&mon, book, at + ND_NS_PER_SEC, 5), ND_FEED_MSG_NEW);
+    /* The budget: 30 a minute; the 31st gap of the minute waits and trips after 2 s. */
+    mon.cfg.resyncs_per_min_max = 3;
+    mon.feeds[book].resyncs_in_minute = 0;
+    mon.feeds[book].resync_minute_ns = at;
+    int64_t t = at + ND_NS_PER_SEC;
+    uint64_t seq = 5;
+    for (int k = 0; k < 3; k++) {
+        seq += 2;
+        nd_feed_monitor_on_message(&mon, book, t, seq);
+        t += ND_NS_PER_SEC;
+        nd_feed_monitor_on_message(&mon, trades, t, 0);
+        cr_assert_eq(nd_feed_monitor_resync_gaps(&mon, t), 1, "k=%d", k);
+    }
+    seq += 2;
+    nd_feed_monitor_on_message(&mon, book, t, seq);
+    int64_t gap_at = t;
+    t += ND_NS_PER_SEC;
+    nd_feed_monitor_on_message(&mon, trades, t, 0);
+    cr_assert_eq(nd_feed_monitor_resync_gaps(&mon, t), 0, "out of budget");
+    cr_assert(nd_feed_monitor_check(&mon, gap_at + 2 * ND_NS_PER_SEC + 1, NULL, &v));
+    cr_assert_eq(v.input, ND_INTEGRITY_SEQ_GAP);
+    /* A new minute, a new budget. */
+    cr_assert_eq(nd_feed_monitor_resync_gaps(&mon, at + ND_NS_PER_MIN + 1), 1);
+    /* 0: never in place. */
+    mon.cfg.resyncs_per_min_max = 0;
+    nd_feed_monitor_on_message(&mon, book, t, seq + 5);
+    cr_assert_eq(nd_feed_monitor_resync_gaps(&mon, t + 10 * ND_NS_PER_SEC), 0);
 }
 
 Test(feed_monitor, reference_price_and_the_order_of_inputs)

@@ -44,7 +44,8 @@ Test(live_config, full_config_read)
         " \"capital\": {\"cash\": \"2500.5\", \"sizing_percent\": 0.1, \"tick_size\": \"0.1\","
         "  \"lot_size\": \"0.001\", \"min_notional\": 10},"
         " \"risk\": {\"max_drawdown\": 0.15, \"max_position\": 0.25, \"daily_loss\": 0.05,"
-        "  \"max_order_notional\": \"1000\", \"breaker_reset\": \"after:2h\"},"
+        "  \"max_order_notional\": \"1000\", \"breaker_reset\": \"after:2h\","
+        "  \"fast_move\": 0.15, \"fast_move_window_ms\": 60000},"
         " \"paper\": {\"maker_fee_bps\": \"1.5\", \"taker_fee_bps\": 4, \"entry_latency_us\": 250,"
         "  \"queue_model\": \"proportional\"},"
         " \"stale_after_ms\": 1500, \"duration_s\": 60, \"store\": {\"url\": \"sqlite:/tmp/y\"},"
@@ -67,6 +68,8 @@ Test(live_config, full_config_read)
     cr_assert_eq(cfg.bt.engine.risk.max_position_pct_e2, 2500);
     cr_assert_eq(cfg.bt.engine.risk.daily_loss_pct_e2, 500);
     cr_assert_eq(cfg.bt.engine.risk.drawdown_reset.kind, ND_BREAKER_RESET_AFTER);
+    cr_assert_eq(cfg.bt.engine.risk.fast_move_e6, 150000);
+    cr_assert_eq(cfg.bt.engine.risk.fast_move_window_ns, 60 * ND_NS_PER_SEC);
     cr_assert_eq(cfg.bt.engine.venue.maker_fee_bps_e2, 150);
     cr_assert_eq(cfg.bt.ticks.venue.entry.const_ns, 250000);
     cr_assert_eq(cfg.bt.ticks.venue.queue_model, ND_L2SIM_QUEUE_PROPORTIONAL);
@@ -86,6 +89,8 @@ Test(live_config, defaults)
     cr_assert_eq(cfg.clock, ND_LIVE_CLOCK_LOCAL);
     cr_assert_eq(cfg.exchange_info, true);
     cr_assert_eq(cfg.bt.engine.risk.max_drawdown_pct_e2, 1200);
+    cr_assert_eq(cfg.bt.engine.risk.fast_move_e6, 100000); /* 10% within 5 minutes */
+    cr_assert_eq(cfg.bt.engine.risk.fast_move_window_ns, 5 * ND_NS_PER_MIN);
     nd_live_config_free(&cfg);
 }
 
@@ -108,6 +113,8 @@ Test(live_config, errors_name_key_and_why)
     expect_error(", \"risk\": {\"max_drawdown\": 0.12345}", "at most 4 decimal places");
     expect_error(", \"risk\": {\"max_drawdown\": \"0.1\"}", "must be a number");
     expect_error(", \"risk\": {\"breaker_reset\": \"soon\"}", "risk.breaker_reset");
+    expect_error(", \"risk\": {\"fast_move\": 0.995}", "risk.fast_move: 0.995 is outside");
+    expect_error(", \"risk\": {\"fast_move_window_ms\": 0}", "risk.fast_move_window_ms");
     expect_error(", \"capital\": {\"cash\": 100.5}", "capital.cash: write a fractional amount");
     expect_error(", \"capital\": {\"cash\": \"1.000000001\"}", "at most 8 places");
     expect_error(", \"capital\": {\"cash\": \"0\"}", "capital.cash: 0 is outside");

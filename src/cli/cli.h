@@ -69,6 +69,20 @@ enum { ND_CLI_OPT_HELP = 'h', ND_CLI_OPT_JSON = 900, ND_CLI_OPT_OUT };
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx);
+/* The options of `noderr COMMAND --config FILE [--json]` (launch, preflight). */
+typedef struct nd_cli_config_opts {
+    const char *config;
+    bool json;
+} nd_cli_config_opts_t;
+/* Parses them into *out: 0; -1 after --help; ND_EXIT_USAGE after the message (a bad option, or
+ * no --config). */
+int nd_cli_config_args(const char *command, int argc, char **argv, const char *usage,
+                       nd_cli_config_opts_t *out);
+/* The one subcommand of `noderr COMMAND SUB ...` (data fetch, strategy new): 0 when argv[1] is
+ * sub; -1 after the usage on stdout (--help, -h or help); ND_EXIT_USAGE after the usage on
+ * stderr (no subcommand, or "unknown subcommand" for another word). */
+int nd_cli_subcommand(const char *command, int argc, char **argv, const char *sub,
+                      const char *usage);
 
 /* Options shared by the commands that run backtests (backtest, validate): each command's
  * getopt table uses these values, and nd_cli_engine_option parses them into an engine config. */

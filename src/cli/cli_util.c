@@ -86,6 +86,53 @@ int nd_cli_print_json_take(json_t *value)
     return rc;
 }
 
+enum { OPT_CONFIG_FILE = 256 };
+
+static int config_option(void *ctx, int opt, const char *arg)
+{
+    nd_cli_config_opts_t *o = ctx;
+    switch (opt) {
+    case OPT_CONFIG_FILE: o->config = arg; return 0;
+    case ND_CLI_OPT_JSON: o->json = true; return 0;
+    default: return -1;
+    }
+}
+
+int nd_cli_config_args(const char *command, int argc, char **argv, const char *usage,
+                       nd_cli_config_opts_t *out)
+{
+    static const struct option options[] = {
+        {"config", required_argument, 0, OPT_CONFIG_FILE},
+        ND_CLI_OPTION_JSON,
+        ND_CLI_OPTION_HELP,
+        {0, 0, 0, 0},
+    };
+    memset(out, 0, sizeof *out);
+    int rc = nd_cli_getopt(command, argc, argv, options, ND_CLI_OPT_HELP, usage, config_option,
+                           out);
+    if (rc == 0 && !out->config) {
+        fprintf(stderr, "noderr %s: give --config FILE (see --help)\n", command);
+        rc = ND_EXIT_USAGE;
+    }
+    return rc;
+}
+
+int nd_cli_subcommand(const char *command, int argc, char **argv, const char *sub,
+                      const char *usage)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? ND_EXIT_USAGE : -1;
+    }
+    if (strcmp(argv[1], sub) != 0) {
+        fprintf(stderr, "noderr %s: unknown subcommand '%s' (expected %s)\n%s", command, argv[1],
+                sub, usage);
+        return ND_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx)

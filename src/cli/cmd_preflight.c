@@ -8,14 +8,8 @@
 #include "noderr/live.h"
 #include "noderr/preflight.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef struct preflight_opts {
-    const char *config;
-    bool json;
-} preflight_opts_t;
 
 static const char preflight_usage[] =
     "usage: noderr preflight --config FILE [--json]\n"
@@ -27,25 +21,6 @@ static const char preflight_usage[] =
     "build_pinned (docs/launcher.md). Each prints pass, fail or skip with its reason, and a\n"
     "fix hint when it fails. Exit 0 when none failed, 1 naming every failed check, 2 for a\n"
     "bad config.\n";
-
-enum { OPT_CONFIG = 256 };
-
-static const struct option preflight_options[] = {
-    {"config", required_argument, 0, OPT_CONFIG},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
-};
-
-static int preflight_option(void *ctx, int opt, const char *arg)
-{
-    preflight_opts_t *o = ctx;
-    switch (opt) {
-    case OPT_CONFIG: o->config = arg; return 0;
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
-    default: return -1;
-    }
-}
 
 static void print_report(const nd_preflight_report_t *r, bool live)
 {
@@ -95,15 +70,10 @@ int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_
 
 int nd_cmd_preflight(int argc, char **argv)
 {
-    preflight_opts_t o = {0};
-    int prc = nd_cli_getopt("preflight", argc, argv, preflight_options, ND_CLI_OPT_HELP,
-                            preflight_usage, preflight_option, &o);
+    nd_cli_config_opts_t o;
+    int prc = nd_cli_config_args("preflight", argc, argv, preflight_usage, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    if (!o.config) {
-        fprintf(stderr, "noderr preflight: give --config FILE (see --help)\n");
-        return ND_EXIT_USAGE;
-    }
     nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
     nd_preflight_settings_t *set = nd_calloc(1, sizeof *set);
     nd_preflight_report_t *r = nd_calloc(1, sizeof *r);

@@ -100,6 +100,13 @@ enum {
 struct nd_engine_config;
 /* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */
 int nd_cli_engine_option(struct nd_engine_config *cfg, int opt, const char *arg);
+/* --sizing fixed:QTY | percent:P (backtest, validate) into the engine config's sizing: the
+ * percent is read here; the quantity's text is left in *qty_text, to be read at the
+ * instrument's quantity scale. 0, or -1 after the message. */
+int nd_cli_sizing(struct nd_engine_config *cfg, const char *arg, const char **qty_text);
+/* An option's value that names one of names (NULL-terminated): its index in *out; -1 after
+ * "noderr: OPTION: 'ARG' is not A, B or C". */
+int nd_cli_choice(const char *option, const char *arg, const char *const *names, int *out);
 
 /* Strategy parameters for the last strategy of a backtest config: "k=v" (--param), and a
  * --params FILE as `noderr evolve` writes it ({"strategy": "...", "params": {...}}) or a bare

@@ -164,6 +164,37 @@ int nd_cli_getopt(const char *command, int argc, char **argv, const struct optio
 #define PCT_MAX (100 * 100)
 #define BPS_MAX (10000 * 100)
 
+int nd_cli_sizing(nd_engine_config_t *e, const char *arg, const char **qty_text)
+{
+    if (strncmp(arg, "fixed:", 6) == 0) {
+        e->sizing.kind = ND_SIZING_FIXED;
+        *qty_text = arg + 6;
+        return 0;
+    }
+    if (strncmp(arg, "percent:", 8) == 0) {
+        e->sizing.kind = ND_SIZING_PERCENT;
+        return nd_cli_fixed("--sizing percent", arg + 8, 2, 1, PCT_MAX, &e->sizing.percent_e2);
+    }
+    fprintf(stderr, "noderr: --sizing: '%s' is not fixed:QTY or percent:P\n", arg);
+    return -1;
+}
+
+int nd_cli_choice(const char *option, const char *arg, const char *const *names, int *out)
+{
+    int n = 0;
+    while (names[n] && strcmp(names[n], arg) != 0)
+        n++;
+    if (names[n]) {
+        *out = n;
+        return 0;
+    }
+    fprintf(stderr, "noderr: %s: '%s' is not ", option, arg);
+    for (int k = 0; names[k]; k++)
+        fprintf(stderr, "%s%s", k == 0 ? "" : names[k + 1] ? ", " : " or ", names[k]);
+    fputc('\n', stderr);
+    return -1;
+}
+
 int nd_cli_engine_option(nd_engine_config_t *e, int opt, const char *arg)
 {
     int64_t tmp = 0;

@@ -197,14 +197,11 @@ static int parse_u32(const char *option, const char *arg, int64_t min, int64_t m
 
 static int parse_mode(options_t *o, const char *arg)
 {
-    if (strcmp(arg, "pareto") == 0)
-        o->ga.mode = ND_EVOLVE_PARETO;
-    else if (strcmp(arg, "weighted") == 0)
-        o->ga.mode = ND_EVOLVE_WEIGHTED;
-    else {
-        fprintf(stderr, "noderr: --mode: '%s' is not pareto or weighted\n", arg);
+    static const char *const names[] = {"pareto", "weighted", NULL};
+    int k;
+    if (nd_cli_choice("--mode", arg, names, &k) != 0)
         return -1;
-    }
+    o->ga.mode = k == 0 ? ND_EVOLVE_PARETO : ND_EVOLVE_WEIGHTED;
     o->mode_set = true;
     return 0;
 }

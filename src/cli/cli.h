@@ -84,7 +84,7 @@ int nd_cli_config_args(const char *command, int argc, char **argv, const char *u
 int nd_cli_subcommand(const char *command, int argc, char **argv, const char *sub,
                       const char *usage);
 
-/* Options shared by the commands that run backtests (backtest, validate): each command's
+/* Options shared by the commands that run backtests (backtest, validate, evolve): each command's
  * getopt table uses these values, and nd_cli_engine_option parses them into an engine config. */
 enum {
     ND_CLI_OPT_CASH = 1000,
@@ -97,6 +97,18 @@ enum {
     ND_CLI_OPT_BREAKER_RESET,
     ND_CLI_OPT_ANOMALY_THRESHOLD, /* 0..1, 6 places; 0 = off (docs/anomaly.md) */
 };
+/* The group's getopt entries: cash, fees, slippage, short selling, the breaker reset and the three
+ * risk limits (backtest and validate; evolve lists the three it takes, backtest adds
+ * --anomaly-threshold). */
+#define ND_CLI_OPTIONS_ENGINE \
+    {"cash", required_argument, 0, ND_CLI_OPT_CASH}, \
+    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE}, \
+    {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE}, \
+    {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT}, \
+    {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET}, \
+    {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION}, \
+    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN}, \
+    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS}
 struct nd_engine_config;
 /* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */
 int nd_cli_engine_option(struct nd_engine_config *cfg, int opt, const char *arg);

@@ -113,14 +113,15 @@ int nd_cmd_launch(int argc, char **argv)
     int prc = nd_cli_config_args("launch", argc, argv, launch_usage, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
-    nd_preflight_settings_t *set = nd_calloc(1, sizeof *set);
-    nd_preflight_report_t *pf = nd_calloc(1, sizeof *pf);
+    nd_cli_pf_t p;
+    if (nd_cli_preflight_alloc("launch", &p) != 0)
+        return ND_EXIT_USAGE;
+    nd_live_config_t *cfg = p.cfg;
+    nd_preflight_settings_t *set = p.set;
+    nd_preflight_report_t *pf = p.report;
     nd_launch_config_t lc;
     int code = ND_EXIT_USAGE;
-    if (!cfg || !set || !pf)
-        fprintf(stderr, "noderr launch: out of memory\n");
-    else if (launch_config(cfg, set, &lc, o.config) == 0) {
+    if (launch_config(cfg, set, &lc, o.config) == 0) {
         /* The preflight report is printed before anything trades; with --json only the
          * final summary is (a failure still refuses, named on stderr). */
         code = o.json ? ND_EXIT_OK : nd_cli_preflight("launch", cfg, set, false, pf);
@@ -137,10 +138,6 @@ int nd_cmd_launch(int argc, char **argv)
             fprintf(stderr, "noderr launch: %s: refusing to trade after a failed preflight\n",
                     o.config);
     }
-    if (cfg)
-        nd_live_config_free(cfg);
-    nd_free(cfg);
-    nd_free(set);
-    nd_free(pf);
+    nd_cli_preflight_free(&p);
     return code;
 }

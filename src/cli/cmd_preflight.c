@@ -36,6 +36,28 @@ static void print_report(const nd_preflight_report_t *r, bool live)
     }
 }
 
+int nd_cli_preflight_alloc(const char *cmd, nd_cli_pf_t *p)
+{
+    p->cfg = nd_calloc(1, sizeof *p->cfg);
+    p->set = nd_calloc(1, sizeof *p->set);
+    p->report = nd_calloc(1, sizeof *p->report);
+    if (p->cfg && p->set && p->report)
+        return 0;
+    fprintf(stderr, "noderr %s: out of memory\n", cmd);
+    nd_cli_preflight_free(p);
+    return -1;
+}
+
+void nd_cli_preflight_free(nd_cli_pf_t *p)
+{
+    if (p->cfg)
+        nd_live_config_free(p->cfg);
+    nd_free(p->cfg);
+    nd_free(p->set);
+    nd_free(p->report);
+    memset(p, 0, sizeof *p);
+}
+
 int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_settings_t *set,
                      bool json, nd_preflight_report_t *r)
 {
@@ -74,22 +96,16 @@ int nd_cmd_preflight(int argc, char **argv)
     int prc = nd_cli_config_args("preflight", argc, argv, preflight_usage, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
-    nd_preflight_settings_t *set = nd_calloc(1, sizeof *set);
-    nd_preflight_report_t *r = nd_calloc(1, sizeof *r);
+    nd_cli_pf_t p;
+    if (nd_cli_preflight_alloc("preflight", &p) != 0)
+        return ND_EXIT_USAGE;
     int code = ND_EXIT_USAGE;
     char err[512] = "";
-    if (!cfg || !set || !r)
-        fprintf(stderr, "noderr preflight: out of memory\n");
-    else if (nd_live_config_load(o.config, cfg, err, sizeof err) != ND_OK ||
-             nd_preflight_settings_parse(cfg, set, err, sizeof err) != ND_OK)
+    if (nd_live_config_load(o.config, p.cfg, err, sizeof err) != ND_OK ||
+        nd_preflight_settings_parse(p.cfg, p.set, err, sizeof err) != ND_OK)
         fprintf(stderr, "noderr preflight: %s\n", err);
-    else if (nd_cli_live_strategies(cfg, "preflight") == 0)
-        code = nd_cli_preflight("preflight", cfg, set, o.json, r);
-    if (cfg)
-        nd_live_config_free(cfg);
-    nd_free(cfg);
-    nd_free(set);
-    nd_free(r);
+    else if (nd_cli_live_strategies(p.cfg, "preflight") == 0)
+        code = nd_cli_preflight("preflight", p.cfg, p.set, o.json, p.report);
+    nd_cli_preflight_free(&p);
     return code;
 }

@@ -189,14 +189,16 @@ int nd_cli_preflight(const char *cmd, struct nd_live_config *cfg,
                      const struct nd_preflight_settings *set, bool json,
                      struct nd_preflight_report *r);
 /* What a preflight works on (preflight, launch): the session config, its preflight settings and
- * the report. nd_cli_preflight_alloc allocates them zeroed: 0, or -1 after "noderr CMD: out of
- * memory"; nd_cli_preflight_free frees them with the config's contents (cmd_preflight.c). */
+ * the report. nd_cli_preflight_begin parses the command's options (nd_cli_config_args) and
+ * allocates them zeroed: 0, -1 after --help, or ND_EXIT_USAGE after the message (a bad option,
+ * out of memory); nd_cli_preflight_free frees them with the config's contents (cmd_preflight.c). */
 typedef struct nd_cli_pf {
     struct nd_live_config *cfg;
     struct nd_preflight_settings *set;
     struct nd_preflight_report *report;
 } nd_cli_pf_t;
-int nd_cli_preflight_alloc(const char *cmd, nd_cli_pf_t *p);
+int nd_cli_preflight_begin(const char *cmd, int argc, char **argv, const char *usage,
+                           nd_cli_config_opts_t *o, nd_cli_pf_t *p);
 void nd_cli_preflight_free(nd_cli_pf_t *p);
 /* Unloads every library nd_cli_strategy_lookup loaded. */
 void nd_cli_strategy_libs_close(void);

@@ -110,12 +110,10 @@ static int launch_config(nd_live_config_t *cfg, nd_preflight_settings_t *set,
 int nd_cmd_launch(int argc, char **argv)
 {
     nd_cli_config_opts_t o;
-    int prc = nd_cli_config_args("launch", argc, argv, launch_usage, &o);
+    nd_cli_pf_t p;
+    int prc = nd_cli_preflight_begin("launch", argc, argv, launch_usage, &o, &p);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    nd_cli_pf_t p;
-    if (nd_cli_preflight_alloc("launch", &p) != 0)
-        return ND_EXIT_USAGE;
     nd_live_config_t *cfg = p.cfg;
     nd_preflight_settings_t *set = p.set;
     nd_preflight_report_t *pf = p.report;

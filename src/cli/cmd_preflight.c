@@ -36,8 +36,13 @@ static void print_report(const nd_preflight_report_t *r, bool live)
     }
 }
 
-int nd_cli_preflight_alloc(const char *cmd, nd_cli_pf_t *p)
+int nd_cli_preflight_begin(const char *cmd, int argc, char **argv, const char *usage,
+                           nd_cli_config_opts_t *o, nd_cli_pf_t *p)
 {
+    memset(p, 0, sizeof *p);
+    int rc = nd_cli_config_args(cmd, argc, argv, usage, o);
+    if (rc != 0)
+        return rc;
     p->cfg = nd_calloc(1, sizeof *p->cfg);
     p->set = nd_calloc(1, sizeof *p->set);
     p->report = nd_calloc(1, sizeof *p->report);
@@ -45,7 +50,7 @@ int nd_cli_preflight_alloc(const char *cmd, nd_cli_pf_t *p)
         return 0;
     fprintf(stderr, "noderr %s: out of memory\n", cmd);
     nd_cli_preflight_free(p);
-    return -1;
+    return ND_EXIT_USAGE;
 }
 
 void nd_cli_preflight_free(nd_cli_pf_t *p)
@@ -93,12 +98,10 @@ int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_
 int nd_cmd_preflight(int argc, char **argv)
 {
     nd_cli_config_opts_t o;
-    int prc = nd_cli_config_args("preflight", argc, argv, preflight_usage, &o);
+    nd_cli_pf_t p;
+    int prc = nd_cli_preflight_begin("preflight", argc, argv, preflight_usage, &o, &p);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    nd_cli_pf_t p;
-    if (nd_cli_preflight_alloc("preflight", &p) != 0)
-        return ND_EXIT_USAGE;
     int code = ND_EXIT_USAGE;
     char err[512] = "";
     if (nd_live_config_load(o.config, p.cfg, err, sizeof err) != ND_OK ||

@@ -26,6 +26,9 @@ typedef struct nd_hmap {
     size_t count;    /* read-only: keys held */
 } nd_hmap_t;
 
+/* FNV-1a (64 bits) of len bytes: the hash of byte-string keys (names, gene vectors). */
+uint64_t nd_hash_fnv1a(const void *data, size_t len);
+
 /* An empty table (nothing allocated yet). */
 void nd_hmap_init(nd_hmap_t *m, size_t key_size, size_t val_size, nd_hmap_hash_fn hash);
 void nd_hmap_deinit(nd_hmap_t *m);

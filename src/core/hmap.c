@@ -8,6 +8,15 @@
 
 #define FIRST_CAPACITY 256
 
+uint64_t nd_hash_fnv1a(const void *data, size_t len)
+{
+    const unsigned char *bytes = data;
+    uint64_t h = 0xcbf29ce484222325ull; /* the FNV offset basis */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ bytes[i]) * 1099511628211ull;
+    return h;
+}
+
 void nd_hmap_init(nd_hmap_t *m, size_t key_size, size_t val_size, nd_hmap_hash_fn hash)
 {
     ND_ASSERT(m != NULL && hash != NULL);

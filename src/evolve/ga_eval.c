@@ -63,10 +63,7 @@ void nd__evolve_snap(const nd_evolve_gene_t *genes, uint32_t gene_count, double 
 
 static uint64_t hash_genes(const void *key, size_t key_size)
 {
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *bytes = key;
-    for (size_t i = 0; i < key_size; i++)
-        h = (h ^ bytes[i]) * 1099511628211ull;
+    uint64_t h = nd_hash_fnv1a(key, key_size);
     return h ^ (h >> 29);
 }
 

@@ -831,3 +831,11 @@ Test(hmap, out_of_memory_leaves_the_table_as_it_was, .init = use_counting,
     cr_assert_eq(*(int64_t *)nd_hmap_get(&m, &key), 7);
     nd_hmap_deinit(&m);
 }
+
+Test(hmap, fnv1a_reference_values)
+{
+    /* The published FNV-1a 64-bit test vectors. */
+    cr_assert_eq(nd_hash_fnv1a("", 0), 0xcbf29ce484222325ull);
+    cr_assert_eq(nd_hash_fnv1a("a", 1), 0xaf63dc4c8601ec8cull);
+    cr_assert_eq(nd_hash_fnv1a("foobar", 6), 0x85944171f73967e8ull);
+}

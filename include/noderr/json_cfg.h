@@ -45,6 +45,11 @@ nd_err_t nd_jcfg_fraction(nd_jcfg_t *c, json_t *obj, const char *field, double l
 /* A name a config gives (a scenario, a session): letters, digits, '-', '_' and '.', not empty,
  * not starting with '.' (so it is safe in a file name). */
 bool nd_jcfg_name_ok(const char *name);
+/* Starts an optional section of a config, obj being its value: *out is obj as a mutable handle
+ * for the typed readers (they only read). Absent (NULL): *out is NULL and the context is left
+ * as it was. Present: the context's key becomes key ("launch.ramp"), and anything but an object
+ * is "PATH: KEY: must be an object". */
+nd_err_t nd_jcfg_section(nd_jcfg_t *c, const json_t *obj, const char *key, json_t **out);
 /* Every key of obj must be in allowed (NULL-terminated): "unknown key" otherwise. */
 nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed);
 

@@ -237,6 +237,15 @@ static nd_err_t open_source(const nd_backtest_config_t *cfg, const nd_instrument
                                            err_len);
 }
 
+nd_err_t nd__backtest_engine_rc(nd_err_t rc, char *err, size_t err_len)
+{
+    if (rc == ND_EIO)
+        snprintf(err, err_len, "a listener could not record an event: trading halted");
+    else if (rc != ND_OK)
+        snprintf(err, err_len, "engine stopped: %s", nd_strerror(rc));
+    return rc;
+}
+
 static nd_err_t run_loop(nd_bar_source_t *src, nd_clock_sim_t *clock, nd_engine_t *engine,
                          run_ctx_t *ctx, char *err, size_t err_len)
 {
@@ -247,15 +256,8 @@ static nd_err_t run_loop(nd_bar_source_t *src, nd_clock_sim_t *clock, nd_engine_
             snprintf(err, err_len, "bars out of time order");
             return ND_EINVAL;
         }
-        rc = nd_engine_on_bar(engine, &bar);
-        if (rc == ND_EIO) {
-            snprintf(err, err_len, "a listener could not record an event: trading halted");
+        if ((rc = nd__backtest_engine_rc(nd_engine_on_bar(engine, &bar), err, err_len)) != ND_OK)
             return rc;
-        }
-        if (rc != ND_OK) {
-            snprintf(err, err_len, "engine stopped: %s", nd_strerror(rc));
-            return rc;
-        }
         if (ctx->failure != ND_OK) {
             snprintf(err, err_len, "out of memory while recording the run");
             return ctx->failure;

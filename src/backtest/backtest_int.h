@@ -32,6 +32,9 @@ void nd__backtest_begin(run_ctx_t *rc, const nd_backtest_config_t *cfg, nd_backt
                         void (*on_bar_done)(void *, const nd_bar_t *, __int128, bool));
 /* Records the equity at the end of one bar time or tick sample: a return, the curve when kept,
  * the --equity-out row. */
+/* The engine's answer to a bar or an event, with its message in err when it is not ND_OK (a
+ * listener that could not record, or the engine's own stop). */
+nd_err_t nd__backtest_engine_rc(nd_err_t rc, char *err, size_t err_len);
 void nd__backtest_record_equity(run_ctx_t *rc, int64_t ts_ns, __int128 equity_ext);
 
 /* Creates and starts r->engine from engine_cfg with each of cfg's strategies on each of the

@@ -125,6 +125,16 @@ nd_err_t nd_jcfg_time(nd_jcfg_t *c, json_t *obj, const char *field, int64_t *out
     return ND_OK;
 }
 
+nd_err_t nd_jcfg_section(nd_jcfg_t *c, const json_t *obj, const char *key, json_t **out)
+{
+    ND_ASSERT(c != NULL && key != NULL && out != NULL);
+    *out = (json_t *)obj; /* the typed readers take a mutable handle; nothing is changed */
+    if (!obj)
+        return ND_OK;
+    snprintf(c->key, sizeof c->key, "%s", key);
+    return json_is_object(obj) ? ND_OK : nd_jcfg_bad(c, NULL, "must be an object");
+}
+
 nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed)
 {
     const char *key;

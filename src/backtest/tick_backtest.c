@@ -138,15 +138,9 @@ nd_err_t nd_event_run_push(nd_event_run_t *run, const nd_market_event_t *ev, cha
         snprintf(err, err_len, "events out of time order");
         return ND_EINVAL;
     }
-    nd_err_t rc = nd_engine_on_event(run->r->engine, ev);
-    if (rc == ND_EIO) {
-        snprintf(err, err_len, "a listener could not record an event: trading halted");
+    nd_err_t rc = nd__backtest_engine_rc(nd_engine_on_event(run->r->engine, ev), err, err_len);
+    if (rc != ND_OK)
         return rc;
-    }
-    if (rc != ND_OK) {
-        snprintf(err, err_len, "engine stopped: %s", nd_strerror(rc));
-        return rc;
-    }
     if (!run->sampled) {
         run->next_sample_ns = ts;
         run->sampled = true;

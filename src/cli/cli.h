@@ -69,8 +69,22 @@ enum { ND_CLI_OPT_HELP = 'h', ND_CLI_OPT_JSON = 900, ND_CLI_OPT_OUT };
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx);
+/* The options of `noderr COMMAND --config FILE [--json]` (launch, preflight). */
+typedef struct nd_cli_config_opts {
+    const char *config;
+    bool json;
+} nd_cli_config_opts_t;
+/* Parses them into *out: 0; -1 after --help; ND_EXIT_USAGE after the message (a bad option, or
+ * no --config). */
+int nd_cli_config_args(const char *command, int argc, char **argv, const char *usage,
+                       nd_cli_config_opts_t *out);
+/* The one subcommand of `noderr COMMAND SUB ...` (data fetch, strategy new): 0 when argv[1] is
+ * sub; -1 after the usage on stdout (--help, -h or help); ND_EXIT_USAGE after the usage on
+ * stderr (no subcommand, or "unknown subcommand" for another word). */
+int nd_cli_subcommand(const char *command, int argc, char **argv, const char *sub,
+                      const char *usage);
 
-/* Options shared by the commands that run backtests (backtest, validate): each command's
+/* Options shared by the commands that run backtests (backtest, validate, evolve): each command's
  * getopt table uses these values, and nd_cli_engine_option parses them into an engine config. */
 enum {
     ND_CLI_OPT_CASH = 1000,
@@ -83,9 +97,28 @@ enum {
     ND_CLI_OPT_BREAKER_RESET,
     ND_CLI_OPT_ANOMALY_THRESHOLD, /* 0..1, 6 places; 0 = off (docs/anomaly.md) */
 };
+/* The group's getopt entries: cash, fees, slippage, short selling, the breaker reset and the three
+ * risk limits (backtest and validate; evolve lists the three it takes, backtest adds
+ * --anomaly-threshold). */
+#define ND_CLI_OPTIONS_ENGINE \
+    {"cash", required_argument, 0, ND_CLI_OPT_CASH}, \
+    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE}, \
+    {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE}, \
+    {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT}, \
+    {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET}, \
+    {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION}, \
+    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN}, \
+    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS}
 struct nd_engine_config;
 /* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */
 int nd_cli_engine_option(struct nd_engine_config *cfg, int opt, const char *arg);
+/* --sizing fixed:QTY | percent:P (backtest, validate) into the engine config's sizing: the
+ * percent is read here; the quantity's text is left in *qty_text, to be read at the
+ * instrument's quantity scale. 0, or -1 after the message. */
+int nd_cli_sizing(struct nd_engine_config *cfg, const char *arg, const char **qty_text);
+/* An option's value that names one of names (NULL-terminated): its index in *out; -1 after
+ * "noderr: OPTION: 'ARG' is not A, B or C". */
+int nd_cli_choice(const char *option, const char *arg, const char *const *names, int *out);
 
 /* Strategy parameters for the last strategy of a backtest config: "k=v" (--param), and a
  * --params FILE as `noderr evolve` writes it ({"strategy": "...", "params": {...}}) or a bare
@@ -155,6 +188,18 @@ struct nd_preflight_report;
 int nd_cli_preflight(const char *cmd, struct nd_live_config *cfg,
                      const struct nd_preflight_settings *set, bool json,
                      struct nd_preflight_report *r);
+/* What a preflight works on (preflight, launch): the session config, its preflight settings and
+ * the report. nd_cli_preflight_begin parses the command's options (nd_cli_config_args) and
+ * allocates them zeroed: 0, -1 after --help, or ND_EXIT_USAGE after the message (a bad option,
+ * out of memory); nd_cli_preflight_free frees them with the config's contents (cmd_preflight.c). */
+typedef struct nd_cli_pf {
+    struct nd_live_config *cfg;
+    struct nd_preflight_settings *set;
+    struct nd_preflight_report *report;
+} nd_cli_pf_t;
+int nd_cli_preflight_begin(const char *cmd, int argc, char **argv, const char *usage,
+                           nd_cli_config_opts_t *o, nd_cli_pf_t *p);
+void nd_cli_preflight_free(nd_cli_pf_t *p);
 /* Unloads every library nd_cli_strategy_lookup loaded. */
 void nd_cli_strategy_libs_close(void);
 /* After a run: 1 when a script loaded by --strategy-file failed in a callback (each failure

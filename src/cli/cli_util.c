@@ -86,6 +86,53 @@ int nd_cli_print_json_take(json_t *value)
     return rc;
 }
 
+enum { OPT_CONFIG_FILE = 256 };
+
+static int config_option(void *ctx, int opt, const char *arg)
+{
+    nd_cli_config_opts_t *o = ctx;
+    switch (opt) {
+    case OPT_CONFIG_FILE: o->config = arg; return 0;
+    case ND_CLI_OPT_JSON: o->json = true; return 0;
+    default: return -1;
+    }
+}
+
+int nd_cli_config_args(const char *command, int argc, char **argv, const char *usage,
+                       nd_cli_config_opts_t *out)
+{
+    static const struct option options[] = {
+        {"config", required_argument, 0, OPT_CONFIG_FILE},
+        ND_CLI_OPTION_JSON,
+        ND_CLI_OPTION_HELP,
+        {0, 0, 0, 0},
+    };
+    memset(out, 0, sizeof *out);
+    int rc = nd_cli_getopt(command, argc, argv, options, ND_CLI_OPT_HELP, usage, config_option,
+                           out);
+    if (rc == 0 && !out->config) {
+        fprintf(stderr, "noderr %s: give --config FILE (see --help)\n", command);
+        rc = ND_EXIT_USAGE;
+    }
+    return rc;
+}
+
+int nd_cli_subcommand(const char *command, int argc, char **argv, const char *sub,
+                      const char *usage)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? ND_EXIT_USAGE : -1;
+    }
+    if (strcmp(argv[1], sub) != 0) {
+        fprintf(stderr, "noderr %s: unknown subcommand '%s' (expected %s)\n%s", command, argv[1],
+                sub, usage);
+        return ND_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx)
@@ -116,6 +163,37 @@ int nd_cli_getopt(const char *command, int argc, char **argv, const struct optio
 
 #define PCT_MAX (100 * 100)
 #define BPS_MAX (10000 * 100)
+
+int nd_cli_sizing(nd_engine_config_t *e, const char *arg, const char **qty_text)
+{
+    if (strncmp(arg, "fixed:", 6) == 0) {
+        e->sizing.kind = ND_SIZING_FIXED;
+        *qty_text = arg + 6;
+        return 0;
+    }
+    if (strncmp(arg, "percent:", 8) == 0) {
+        e->sizing.kind = ND_SIZING_PERCENT;
+        return nd_cli_fixed("--sizing percent", arg + 8, 2, 1, PCT_MAX, &e->sizing.percent_e2);
+    }
+    fprintf(stderr, "noderr: --sizing: '%s' is not fixed:QTY or percent:P\n", arg);
+    return -1;
+}
+
+int nd_cli_choice(const char *option, const char *arg, const char *const *names, int *out)
+{
+    int n = 0;
+    while (names[n] && strcmp(names[n], arg) != 0)
+        n++;
+    if (names[n]) {
+        *out = n;
+        return 0;
+    }
+    fprintf(stderr, "noderr: %s: '%s' is not ", option, arg);
+    for (int k = 0; names[k]; k++)
+        fprintf(stderr, "%s%s", k == 0 ? "" : names[k + 1] ? ", " : " or ", names[k]);
+    fputc('\n', stderr);
+    return -1;
+}
 
 int nd_cli_engine_option(nd_engine_config_t *e, int opt, const char *arg)
 {

@@ -99,20 +99,13 @@ static const struct option long_options[] = {
     ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
     {"param", required_argument, 0, OPT_PARAM},
     {"params", required_argument, 0, OPT_PARAMS},
-    {"cash", required_argument, 0, ND_CLI_OPT_CASH},
-    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE},
+    ND_CLI_OPTIONS_ENGINE,
     {"maker-fee-bps", required_argument, 0, OPT_MAKER},
     {"taker-fee-bps", required_argument, 0, OPT_TAKER},
-    {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE},
     {"impact-bps", required_argument, 0, OPT_IMPACT},
     {"max-volume-pct", required_argument, 0, OPT_VOLPCT},
     {"sizing", required_argument, 0, OPT_SIZING},
-    {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT},
-    {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET},
     {"anomaly-threshold", required_argument, 0, ND_CLI_OPT_ANOMALY_THRESHOLD},
-    {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION},
-    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
-    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
     {"max-order-notional", required_argument, 0, OPT_NOTIONAL},
     {"price-collar-pct", required_argument, 0, OPT_COLLAR},
     {"max-orders-per-sec", required_argument, 0, OPT_RATE},
@@ -252,20 +245,10 @@ static int load_params(options_t *o, const char *path)
     return nd_cli_params_load(&o->cfg, path, add_strategy_cb, o);
 }
 
+/* The fixed quantity is read once the quantity scale is known. */
 static int parse_sizing(options_t *o, const char *arg)
 {
-    nd_sizing_t *sz = &o->cfg.engine.sizing;
-    if (strncmp(arg, "fixed:", 6) == 0) {
-        sz->kind = ND_SIZING_FIXED;
-        o->fixed_qty_text = arg + 6; /* read once the quantity scale is known */
-        return 0;
-    }
-    if (strncmp(arg, "percent:", 8) == 0) {
-        sz->kind = ND_SIZING_PERCENT;
-        return nd_cli_fixed("--sizing percent", arg + 8, 2, 1, PCT_MAX, &sz->percent_e2);
-    }
-    fprintf(stderr, "noderr: --sizing: '%s' is not fixed:QTY or percent:P\n", arg);
-    return -1;
+    return nd_cli_sizing(&o->cfg.engine, arg, &o->fixed_qty_text);
 }
 
 /* --surveil-pretrade: one jurisdiction's profile (one pre-trade state per engine). */
@@ -283,16 +266,13 @@ static int parse_pretrade(options_t *o, const char *arg)
 
 static int parse_format(options_t *o, const char *arg)
 {
-    if (strcmp(arg, "auto") == 0)
-        o->cfg.format = ND_BAR_FORMAT_AUTO;
-    else if (strcmp(arg, "csv") == 0)
-        o->cfg.format = ND_BAR_FORMAT_CSV;
-    else if (strcmp(arg, "kline") == 0)
-        o->cfg.format = ND_BAR_FORMAT_KLINE;
-    else {
-        fprintf(stderr, "noderr: --format: '%s' is not auto, csv or kline\n", arg);
+    static const char *const names[] = {"auto", "csv", "kline", NULL};
+    static const nd_bar_format_t formats[] = {ND_BAR_FORMAT_AUTO, ND_BAR_FORMAT_CSV,
+                                              ND_BAR_FORMAT_KLINE};
+    int k;
+    if (nd_cli_choice("--format", arg, names, &k) != 0)
         return -1;
-    }
+    o->cfg.format = formats[k];
     return 0;
 }
 
@@ -486,16 +466,15 @@ static int parse_event_option(options_t *o, int opt, const char *arg)
             return -1;
         o->cfg.ticks.venue.ack.const_ns = tmp * 1000;
         return 0;
-    case OPT_QUEUE:
-        if (strcmp(arg, "risk-averse") == 0)
-            o->cfg.ticks.venue.queue_model = ND_L2SIM_QUEUE_RISK_AVERSE;
-        else if (strcmp(arg, "proportional") == 0)
-            o->cfg.ticks.venue.queue_model = ND_L2SIM_QUEUE_PROPORTIONAL;
-        else {
-            fprintf(stderr, "noderr: --queue-model: '%s' is not risk-averse or proportional\n", arg);
+    case OPT_QUEUE: {
+        static const char *const names[] = {"risk-averse", "proportional", NULL};
+        int k;
+        if (nd_cli_choice("--queue-model", arg, names, &k) != 0)
             return -1;
-        }
+        o->cfg.ticks.venue.queue_model =
+            k == 0 ? ND_L2SIM_QUEUE_RISK_AVERSE : ND_L2SIM_QUEUE_PROPORTIONAL;
         return 0;
+    }
     }
     return 1;
 }

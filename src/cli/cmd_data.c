@@ -273,18 +273,11 @@ static int fetch(options_t *o)
 int nd_cmd_data(int argc, char **argv)
 {
     ND_ASSERT(argc >= 1);
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? ND_EXIT_USAGE : ND_EXIT_OK;
-    }
-    if (strcmp(argv[1], "fetch") != 0) {
-        fprintf(stderr, "noderr data: unknown subcommand '%s' (expected fetch)\n%s", argv[1],
-                usage_text);
-        return ND_EXIT_USAGE;
-    }
+    int rc = nd_cli_subcommand("data", argc, argv, "fetch", usage_text);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
     options_t o = {0};
-    int rc = parse_args(&o, argc - 1, argv + 1);
+    rc = parse_args(&o, argc - 1, argv + 1);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     return fetch(&o);

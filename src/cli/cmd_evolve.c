@@ -61,7 +61,7 @@ static const char usage_text[] =
 enum {
     OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
     OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
-    OPT_EPS, OPT_WF, OPT_OOS, OPT_FEE, OPT_MAXDD, OPT_DAILY, OPT_PARETO, OPT_HISTORY,
+    OPT_EPS, OPT_WF, OPT_OOS, OPT_PARETO, OPT_HISTORY,
     OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY, OPT_TIMERANGE, OPT_TIMEFRAME, OPT_STRATEGY_FILE
 };
 
@@ -85,9 +85,9 @@ static const struct option long_options[] = {
     {"epsilon", required_argument, 0, OPT_EPS},
     {"walk-forward", required_argument, 0, OPT_WF},
     {"oos-min-share", required_argument, 0, OPT_OOS},
-    {"fee-bps", required_argument, 0, OPT_FEE},
-    {"max-drawdown-pct", required_argument, 0, OPT_MAXDD},
-    {"daily-loss-pct", required_argument, 0, OPT_DAILY},
+    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE},
+    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
+    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
     ND_CLI_OPTION_JSON,
     ND_CLI_OPTION_OUT,
     {"pareto-csv", required_argument, 0, OPT_PARETO},
@@ -197,14 +197,11 @@ static int parse_u32(const char *option, const char *arg, int64_t min, int64_t m
 
 static int parse_mode(options_t *o, const char *arg)
 {
-    if (strcmp(arg, "pareto") == 0)
-        o->ga.mode = ND_EVOLVE_PARETO;
-    else if (strcmp(arg, "weighted") == 0)
-        o->ga.mode = ND_EVOLVE_WEIGHTED;
-    else {
-        fprintf(stderr, "noderr: --mode: '%s' is not pareto or weighted\n", arg);
+    static const char *const names[] = {"pareto", "weighted", NULL};
+    int k;
+    if (nd_cli_choice("--mode", arg, names, &k) != 0)
         return -1;
-    }
+    o->ga.mode = k == 0 ? ND_EVOLVE_PARETO : ND_EVOLVE_WEIGHTED;
     o->mode_set = true;
     return 0;
 }
@@ -259,17 +256,9 @@ static int apply_option(void *ctx, int opt, const char *arg)
         return nd_cli_walk_forward("--walk-forward", arg, ND_SPAN_BARS_OK, &o->wf_train,
                                    &o->wf_test);
     case OPT_OOS: return nd_cli_real("--oos-min-share", arg, 0.0, 10.0, &o->oos_min_share);
-    case OPT_FEE:
-        if (nd_cli_fixed("--fee-bps", arg, 2, 0, 1000000, &v))
-            return -1;
-        o->task.engine.venue.maker_fee_bps_e2 = o->task.engine.venue.taker_fee_bps_e2 = v;
-        return 0;
-    case OPT_MAXDD:
-        return nd_cli_fixed("--max-drawdown-pct", arg, 2, 0, 10000,
-                            &o->task.engine.risk.max_drawdown_pct_e2);
-    case OPT_DAILY:
-        return nd_cli_fixed("--daily-loss-pct", arg, 2, 0, 10000,
-                            &o->task.engine.risk.daily_loss_pct_e2);
+    case ND_CLI_OPT_FEE:
+    case ND_CLI_OPT_MAX_DRAWDOWN:
+    case ND_CLI_OPT_DAILY_LOSS: return nd_cli_engine_option(&o->task.engine, opt, arg);
     case ND_CLI_OPT_JSON: o->json = true; return 0;
     case ND_CLI_OPT_OUT: o->out_path = arg; return 0;
     case OPT_PARETO: o->pareto_path = arg; return 0;

@@ -8,14 +8,8 @@
 #include "noderr/launch.h"
 #include "noderr/log.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef struct launch_opts {
-    const char *config;
-    bool json;
-} launch_opts_t;
 
 static const char launch_usage[] =
     "usage: noderr launch --config FILE [--json]\n"
@@ -31,25 +25,6 @@ static const char launch_usage[] =
     "an error burst or failed health. Every change is logged and recorded in the store, and\n"
     "'noderr status' shows the modules. Stops on SIGTERM or SIGINT (no new orders, working\n"
     "orders cancelled; launch.shutdown) or after duration_s. docs/launcher.md.\n";
-
-enum { OPT_CONFIG = 256 };
-
-static const struct option launch_options[] = {
-    {"config", required_argument, 0, OPT_CONFIG},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
-};
-
-static int launch_option(void *ctx, int opt, const char *arg)
-{
-    launch_opts_t *o = ctx;
-    switch (opt) {
-    case OPT_CONFIG: o->config = arg; return 0;
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
-    default: return -1;
-    }
-}
 
 /* The launcher's rollbacks resolve the previous version as a session config's strategies are
  * resolved (nd_cli_strategy_from_json). */
@@ -134,23 +109,17 @@ static int launch_config(nd_live_config_t *cfg, nd_preflight_settings_t *set,
 
 int nd_cmd_launch(int argc, char **argv)
 {
-    launch_opts_t o = {0};
-    int prc = nd_cli_getopt("launch", argc, argv, launch_options, ND_CLI_OPT_HELP, launch_usage,
-                            launch_option, &o);
+    nd_cli_config_opts_t o;
+    nd_cli_pf_t p;
+    int prc = nd_cli_preflight_begin("launch", argc, argv, launch_usage, &o, &p);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    if (!o.config) {
-        fprintf(stderr, "noderr launch: give --config FILE (see --help)\n");
-        return ND_EXIT_USAGE;
-    }
-    nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
-    nd_preflight_settings_t *set = nd_calloc(1, sizeof *set);
-    nd_preflight_report_t *pf = nd_calloc(1, sizeof *pf);
+    nd_live_config_t *cfg = p.cfg;
+    nd_preflight_settings_t *set = p.set;
+    nd_preflight_report_t *pf = p.report;
     nd_launch_config_t lc;
     int code = ND_EXIT_USAGE;
-    if (!cfg || !set || !pf)
-        fprintf(stderr, "noderr launch: out of memory\n");
-    else if (launch_config(cfg, set, &lc, o.config) == 0) {
+    if (launch_config(cfg, set, &lc, o.config) == 0) {
         /* The preflight report is printed before anything trades; with --json only the
          * final summary is (a failure still refuses, named on stderr). */
         code = o.json ? ND_EXIT_OK : nd_cli_preflight("launch", cfg, set, false, pf);
@@ -167,10 +136,6 @@ int nd_cmd_launch(int argc, char **argv)
             fprintf(stderr, "noderr launch: %s: refusing to trade after a failed preflight\n",
                     o.config);
     }
-    if (cfg)
-        nd_live_config_free(cfg);
-    nd_free(cfg);
-    nd_free(set);
-    nd_free(pf);
+    nd_cli_preflight_free(&p);
     return code;
 }

@@ -141,23 +141,35 @@ static json_t *json_metric(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-/* Prints one JSON object on one line; 17 significant digits round-trip every double and are
- * printed the same way on every run. Returns 0 or -1 (out of memory, write error). */
-static int print_metrics_json(const nd_metrics_t *m)
+typedef struct metric_row {
+    const char *key;
+    double value;
+} metric_row_t;
+
+#define METRIC_ROWS 13
+
+/* The metrics both outputs give, in their order (the table adds the drawdown's indexes). */
+static void metric_rows(const nd_metrics_t *m, metric_row_t rows[METRIC_ROWS])
 {
-    const struct {
-        const char *key;
-        double value;
-    } rows[] = {
+    const metric_row_t r[METRIC_ROWS] = {
         {"total_return", m->total_return}, {"annual_return", m->annual_return},
         {"annual_volatility", m->annual_volatility}, {"sharpe", m->sharpe},
         {"sortino", m->sortino}, {"max_drawdown", m->max_drawdown}, {"calmar", m->calmar},
         {"omega", m->omega}, {"var", m->var}, {"cvar", m->cvar}, {"tail_ratio", m->tail_ratio},
         {"downside_risk", m->downside_risk}, {"stability", m->stability},
     };
+    memcpy(rows, r, sizeof r);
+}
+
+/* Prints one JSON object on one line; 17 significant digits round-trip every double and are
+ * printed the same way on every run. Returns 0 or -1 (out of memory, write error). */
+static int print_metrics_json(const nd_metrics_t *m)
+{
+    metric_row_t rows[METRIC_ROWS];
+    metric_rows(m, rows);
     json_t *obj = json_object();
     int rc = obj ? json_object_set_new(obj, "count", json_integer((json_int_t)m->count)) : -1;
-    for (size_t i = 0; rc == 0 && i < sizeof rows / sizeof rows[0]; i++)
+    for (size_t i = 0; rc == 0 && i < METRIC_ROWS; i++)
         rc = json_object_set_new(obj, rows[i].key, json_metric(rows[i].value));
     if (rc == 0)
         rc = json_dumpf(obj, stdout, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
@@ -175,28 +187,27 @@ static void print_row(const char *name, double v)
         printf("%-20s %14s\n", name, "n/a");
 }
 
+static void print_count(const char *name, long long v)
+{
+    printf("%-20s %14lld\n", name, v);
+}
+
 /* Prints an aligned human-readable table (six decimals; n/a for an undefined metric). */
 static void print_metrics_table(const nd_metrics_t *m, const nd_metrics_config_t *cfg)
 {
     printf("%-20s %14zu\n", "count", m->count);
     print_row("periods_per_year", cfg->periods_per_year);
-    print_row("total_return", m->total_return);
-    print_row("annual_return", m->annual_return);
-    print_row("annual_volatility", m->annual_volatility);
-    print_row("sharpe", m->sharpe);
-    print_row("sortino", m->sortino);
-    print_row("max_drawdown", m->max_drawdown);
-    printf("%-20s %14lld\n", "  peak_index", (long long)m->drawdown.peak_index);
-    printf("%-20s %14lld\n", "  trough_index", (long long)m->drawdown.trough_index);
-    printf("%-20s %14lld\n", "  recovery_index", (long long)m->drawdown.recovery_index);
-    printf("%-20s %14lld\n", "  duration_periods", (long long)m->drawdown.duration_periods);
-    print_row("calmar", m->calmar);
-    print_row("omega", m->omega);
-    print_row("var", m->var);
-    print_row("cvar", m->cvar);
-    print_row("tail_ratio", m->tail_ratio);
-    print_row("downside_risk", m->downside_risk);
-    print_row("stability", m->stability);
+    metric_row_t rows[METRIC_ROWS];
+    metric_rows(m, rows);
+    for (size_t i = 0; i < METRIC_ROWS; i++) {
+        print_row(rows[i].key, rows[i].value);
+        if (strcmp(rows[i].key, "max_drawdown") != 0)
+            continue;
+        print_count("  peak_index", m->drawdown.peak_index);
+        print_count("  trough_index", m->drawdown.trough_index);
+        print_count("  recovery_index", m->drawdown.recovery_index);
+        print_count("  duration_periods", m->drawdown.duration_periods);
+    }
 }
 
 int nd_cmd_metrics(int argc, char **argv)

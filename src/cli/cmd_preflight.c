@@ -8,14 +8,8 @@
 #include "noderr/live.h"
 #include "noderr/preflight.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef struct preflight_opts {
-    const char *config;
-    bool json;
-} preflight_opts_t;
 
 static const char preflight_usage[] =
     "usage: noderr preflight --config FILE [--json]\n"
@@ -27,25 +21,6 @@ static const char preflight_usage[] =
     "build_pinned (docs/launcher.md). Each prints pass, fail or skip with its reason, and a\n"
     "fix hint when it fails. Exit 0 when none failed, 1 naming every failed check, 2 for a\n"
     "bad config.\n";
-
-enum { OPT_CONFIG = 256 };
-
-static const struct option preflight_options[] = {
-    {"config", required_argument, 0, OPT_CONFIG},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
-};
-
-static int preflight_option(void *ctx, int opt, const char *arg)
-{
-    preflight_opts_t *o = ctx;
-    switch (opt) {
-    case OPT_CONFIG: o->config = arg; return 0;
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
-    default: return -1;
-    }
-}
 
 static void print_report(const nd_preflight_report_t *r, bool live)
 {
@@ -59,6 +34,33 @@ static void print_report(const nd_preflight_report_t *r, bool live)
         if (o->hint[0])
             printf("     %-21s fix: %s\n", "", o->hint);
     }
+}
+
+int nd_cli_preflight_begin(const char *cmd, int argc, char **argv, const char *usage,
+                           nd_cli_config_opts_t *o, nd_cli_pf_t *p)
+{
+    memset(p, 0, sizeof *p);
+    int rc = nd_cli_config_args(cmd, argc, argv, usage, o);
+    if (rc != 0)
+        return rc;
+    p->cfg = nd_calloc(1, sizeof *p->cfg);
+    p->set = nd_calloc(1, sizeof *p->set);
+    p->report = nd_calloc(1, sizeof *p->report);
+    if (p->cfg && p->set && p->report)
+        return 0;
+    fprintf(stderr, "noderr %s: out of memory\n", cmd);
+    nd_cli_preflight_free(p);
+    return ND_EXIT_USAGE;
+}
+
+void nd_cli_preflight_free(nd_cli_pf_t *p)
+{
+    if (p->cfg)
+        nd_live_config_free(p->cfg);
+    nd_free(p->cfg);
+    nd_free(p->set);
+    nd_free(p->report);
+    memset(p, 0, sizeof *p);
 }
 
 int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_settings_t *set,
@@ -95,31 +97,18 @@ int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_
 
 int nd_cmd_preflight(int argc, char **argv)
 {
-    preflight_opts_t o = {0};
-    int prc = nd_cli_getopt("preflight", argc, argv, preflight_options, ND_CLI_OPT_HELP,
-                            preflight_usage, preflight_option, &o);
+    nd_cli_config_opts_t o;
+    nd_cli_pf_t p;
+    int prc = nd_cli_preflight_begin("preflight", argc, argv, preflight_usage, &o, &p);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
-    if (!o.config) {
-        fprintf(stderr, "noderr preflight: give --config FILE (see --help)\n");
-        return ND_EXIT_USAGE;
-    }
-    nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
-    nd_preflight_settings_t *set = nd_calloc(1, sizeof *set);
-    nd_preflight_report_t *r = nd_calloc(1, sizeof *r);
     int code = ND_EXIT_USAGE;
     char err[512] = "";
-    if (!cfg || !set || !r)
-        fprintf(stderr, "noderr preflight: out of memory\n");
-    else if (nd_live_config_load(o.config, cfg, err, sizeof err) != ND_OK ||
-             nd_preflight_settings_parse(cfg, set, err, sizeof err) != ND_OK)
+    if (nd_live_config_load(o.config, p.cfg, err, sizeof err) != ND_OK ||
+        nd_preflight_settings_parse(p.cfg, p.set, err, sizeof err) != ND_OK)
         fprintf(stderr, "noderr preflight: %s\n", err);
-    else if (nd_cli_live_strategies(cfg, "preflight") == 0)
-        code = nd_cli_preflight("preflight", cfg, set, o.json, r);
-    if (cfg)
-        nd_live_config_free(cfg);
-    nd_free(cfg);
-    nd_free(set);
-    nd_free(r);
+    else if (nd_cli_live_strategies(p.cfg, "preflight") == 0)
+        code = nd_cli_preflight("preflight", p.cfg, p.set, o.json, p.report);
+    nd_cli_preflight_free(&p);
     return code;
 }

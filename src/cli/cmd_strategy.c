@@ -143,15 +143,9 @@ static int scaffold(const char *name, const char *dir)
 
 int nd_cmd_strategy(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? ND_EXIT_USAGE : ND_EXIT_OK;
-    }
-    if (strcmp(argv[1], "new") != 0) {
-        fprintf(stderr, "noderr strategy: unknown subcommand '%s' (expected new)\n%s", argv[1],
-                usage_text);
-        return ND_EXIT_USAGE;
-    }
+    int rc = nd_cli_subcommand("strategy", argc, argv, "new", usage_text);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
     argc--;
     argv++;
     const char *name = NULL;
@@ -161,7 +155,7 @@ int nd_cmd_strategy(int argc, char **argv)
         argv++;
     }
     options_t o = {NULL};
-    int rc = nd_cli_getopt("strategy new", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
+    rc = nd_cli_getopt("strategy new", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
                            handle, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;

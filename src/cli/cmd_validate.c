@@ -58,15 +58,8 @@ static const struct option long_options[] = {
     {"walk-forward", required_argument, 0, OPT_WF},
     {"report", required_argument, 0, OPT_REPORT},
     {"scenario", required_argument, 0, OPT_SCENARIO},
-    {"cash", required_argument, 0, ND_CLI_OPT_CASH},
-    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE},
-    {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE},
+    ND_CLI_OPTIONS_ENGINE,
     {"sizing", required_argument, 0, OPT_SIZING},
-    {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT},
-    {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET},
-    {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION},
-    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
-    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
     {"log-level", required_argument, 0, OPT_LOG},
     {"symbol", required_argument, 0, OPT_SYMBOL},
     {"help", no_argument, 0, OPT_HELP},
@@ -74,7 +67,6 @@ static const struct option long_options[] = {
 };
 
 #define ONLY_MAX 64
-#define PCT_MAX (100 * 100)
 
 typedef struct options {
     nd_validate_config_t cfg;
@@ -128,18 +120,12 @@ static int load_params(options_t *o, const char *path)
 static int parse_sizing(options_t *o, const char *arg)
 {
     nd_sizing_t *sz = &o->cfg.backtest.engine.sizing;
-    if (strncmp(arg, "fixed:", 6) == 0) {
-        sz->kind = ND_SIZING_FIXED;
-        o->fixed_qty_text = arg + 6;
-        return nd_cli_fixed("--sizing fixed", arg + 6, ND_DEFAULT_QTY_DECIMALS, 1, INT64_MAX,
-                            &sz->fixed_qty);
-    }
-    if (strncmp(arg, "percent:", 8) == 0) {
-        sz->kind = ND_SIZING_PERCENT;
-        return nd_cli_fixed("--sizing percent", arg + 8, 2, 1, PCT_MAX, &sz->percent_e2);
-    }
-    fprintf(stderr, "noderr: --sizing: '%s' is not fixed:QTY or percent:P\n", arg);
-    return -1;
+    if (nd_cli_sizing(&o->cfg.backtest.engine, arg, &o->fixed_qty_text) != 0)
+        return -1;
+    if (sz->kind != ND_SIZING_FIXED)
+        return 0;
+    return nd_cli_fixed("--sizing fixed", o->fixed_qty_text, ND_DEFAULT_QTY_DECIMALS, 1,
+                        INT64_MAX, &sz->fixed_qty);
 }
 
 static int parse_costs(options_t *o, int opt, const char *arg)

@@ -12,6 +12,7 @@
 #include "noderr/assert.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
+#include "noderr/scenario.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -264,13 +265,6 @@ static nd_err_t on_trade_record(void *ctx, const nd_record_t *rec)
     return r->failure;
 }
 
-static json_t *iso_json(int64_t ns)
-{
-    char iso[40];
-    nd_time_format_iso(ns, iso, sizeof iso);
-    return json_string(iso);
-}
-
 static json_t *split_list(const char *text)
 {
     json_t *list = json_array();
@@ -297,14 +291,14 @@ static nd_err_t on_alert_record(void *ctx, const nd_record_t *rec)
         return ND_OK;
     json_t *row = json_object();
     json_object_set_new(row, "seq", json_integer(rec->seq));
-    json_object_set_new(row, "ts", iso_json(rec->ts_ns));
+    json_object_set_new(row, "ts", nd_json_time(rec->ts_ns));
     json_object_set_new(row, "rule", json_string(rec->event));
     json_object_set_new(row, "jurisdiction", json_string(rec->jurisdiction));
     json_object_set_new(row, "accounts", split_list(rec->account));
     json_object_set_new(row, "order_ids", split_list(rec->client_order_id));
     json_object_set_new(row, "instrument", json_string(rec->instrument));
-    json_object_set_new(row, "from", iso_json(rec->from_ns));
-    json_object_set_new(row, "to", iso_json(rec->to_ns));
+    json_object_set_new(row, "from", nd_json_time(rec->from_ns));
+    json_object_set_new(row, "to", nd_json_time(rec->to_ns));
     json_object_set_new(row, "reason", json_string(rec->reason));
     json_object_set_new(row, "evidence", parse_or_null(rec->detail));
     return json_array_append_new(r->alerts, row) == 0 ? ND_OK : ND_ENOMEM;
@@ -315,7 +309,7 @@ static nd_err_t on_breaker_record(void *ctx, const nd_record_t *rec)
     report_t *r = ctx;
     json_t *row = json_object();
     json_object_set_new(row, "seq", json_integer(rec->seq));
-    json_object_set_new(row, "ts", iso_json(rec->ts_ns));
+    json_object_set_new(row, "ts", nd_json_time(rec->ts_ns));
     json_object_set_new(row, "kind", json_string(rec->event));
     json_object_set_new(row, "account", json_string(rec->account));
     json_object_set_new(row, "reason", json_string(rec->reason));
@@ -509,8 +503,8 @@ static json_t *build_doc(report_t *r)
         qsort(r->rejects, r->reject_count, sizeof *r->rejects, compare_counters);
     json_t *doc = json_object(), *period = json_object(), *groups = json_array();
     json_object_set_new(period, "label", json_string(r->period->label));
-    json_object_set_new(period, "from", iso_json(r->period->from_ns));
-    json_object_set_new(period, "to", iso_json(r->period->to_ns));
+    json_object_set_new(period, "from", nd_json_time(r->period->from_ns));
+    json_object_set_new(period, "to", nd_json_time(r->period->to_ns));
     json_object_set_new(doc, "period", period);
     json_object_set_new(doc, "jurisdiction",
                         r->jurisdiction ? json_string(r->jurisdiction) : json_null());

@@ -27,74 +27,37 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+static uint64_t hash_key(const void *key, size_t key_size)
+{
+    uint64_t k;
+    ND_ASSERT(key_size == sizeof k);
+    memcpy(&k, key, sizeof k);
+    return mix64(k);
+}
+
 void nd__surv_map_init(nd__surv_map_t *m)
 {
-    memset(m, 0, sizeof *m);
+    nd_hmap_init(&m->map, sizeof(uint64_t), sizeof(int64_t), hash_key);
 }
 
 void nd__surv_map_deinit(nd__surv_map_t *m)
 {
-    nd_free(m->keys);
-    nd_free(m->vals);
-    nd_free(m->used);
-    memset(m, 0, sizeof *m);
-}
-
-static size_t map_find(const nd__surv_map_t *m, uint64_t key)
-{
-    size_t mask = m->cap - 1;
-    size_t i = (size_t)mix64(key) & mask;
-    while (m->used[i] && m->keys[i] != key)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static nd_err_t map_grow(nd__surv_map_t *m)
-{
-    nd__surv_map_t g = {0};
-    g.cap = m->cap ? m->cap * 2 : 256;
-    g.keys = nd_alloc(g.cap * sizeof *g.keys);
-    g.vals = nd_alloc(g.cap * sizeof *g.vals);
-    g.used = nd_calloc(g.cap, 1);
-    if (!g.keys || !g.vals || !g.used) {
-        nd__surv_map_deinit(&g);
-        return ND_ENOMEM;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->used[i])
-            continue;
-        size_t j = map_find(&g, m->keys[i]);
-        g.used[j] = 1;
-        g.keys[j] = m->keys[i];
-        g.vals[j] = m->vals[i];
-    }
-    g.count = m->count;
-    nd__surv_map_deinit(m);
-    *m = g;
-    return ND_OK;
+    nd_hmap_deinit(&m->map);
 }
 
 int64_t *nd__surv_map_slot(nd__surv_map_t *m, uint64_t key)
 {
-    if ((m->count + 1) * 2 > m->cap && map_grow(m) != ND_OK)
+    if (nd_hmap_reserve(&m->map, 1) != ND_OK)
         return NULL;
-    size_t i = map_find(m, key);
-    if (!m->used[i]) {
-        m->used[i] = 1;
-        m->keys[i] = key;
-        m->vals[i] = 0;
-        m->count++;
-    }
-    ND_ASSERT(m->count * 2 <= m->cap);
-    return &m->vals[i];
+    size_t s = nd_hmap_slot(&m->map, &key);
+    return nd_hmap_used(&m->map, s) ? nd_hmap_value(&m->map, s)
+                                    : nd_hmap_claim(&m->map, s, &key);
 }
 
 int64_t nd__surv_map_get(const nd__surv_map_t *m, uint64_t key, int64_t dflt)
 {
-    if (m->cap == 0)
-        return dflt;
-    size_t i = map_find(m, key);
-    return m->used[i] ? m->vals[i] : dflt;
+    const int64_t *v = nd_hmap_get(&m->map, &key);
+    return v ? *v : dflt;
 }
 
 /* ---- Small helpers ------------------------------------------------------------------------ */

@@ -6,6 +6,7 @@
  * sorts by id deterministic for a given input. */
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/hmap.h"
 #include "noderr/surveillance.h"
 
 #include <string.h>
@@ -23,16 +24,6 @@ struct nd_surv_dict {
     uint32_t *slots; /* id per slot, EMPTY_SLOT when free */
     size_t slot_cap; /* power of two */
 };
-
-static uint64_t hash_bytes(const char *text, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)text[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 nd_err_t nd_surv_dict_create(nd_surv_dict_t **out)
 {
@@ -89,7 +80,7 @@ static nd_err_t grow_slots(nd_surv_dict_t *d)
     memset(slots, 0xFF, cap * sizeof *slots);
     for (uint32_t id = 0; id < d->count; id++) {
         const char *name = name_at(d, id);
-        size_t i = (size_t)hash_bytes(name, strlen(name)) & (cap - 1);
+        size_t i = (size_t)nd_hash_fnv1a(name, strlen(name)) & (cap - 1);
         while (slots[i] != EMPTY_SLOT)
             i = (i + 1) & (cap - 1);
         slots[i] = id;
@@ -123,7 +114,7 @@ nd_err_t nd_surv_dict_intern(nd_surv_dict_t *d, const char *text, size_t len, ui
     ND_ASSERT(d != NULL);
     ND_ASSERT(text != NULL);
     ND_ASSERT(memchr(text, '\0', len) == NULL);
-    uint64_t h = hash_bytes(text, len);
+    uint64_t h = nd_hash_fnv1a(text, len);
     size_t slot = probe(d, text, len, h);
     if (d->slots[slot] != EMPTY_SLOT) {
         *id = d->slots[slot];
@@ -152,7 +143,7 @@ nd_err_t nd_surv_dict_find(const nd_surv_dict_t *d, const char *text, size_t len
 {
     ND_ASSERT(d != NULL);
     ND_ASSERT(text != NULL);
-    size_t slot = probe(d, text, len, hash_bytes(text, len));
+    size_t slot = probe(d, text, len, nd_hash_fnv1a(text, len));
     if (d->slots[slot] == EMPTY_SLOT)
         return ND_ENOTFOUND;
     *id = d->slots[slot];

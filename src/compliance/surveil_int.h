@@ -6,19 +6,16 @@
 #ifndef NODERR_SURVEIL_INT_H
 #define NODERR_SURVEIL_INT_H
 
+#include "noderr/hmap.h"
 #include "noderr/surveillance.h"
 
 #include <stdint.h>
 
 #define ND__SURV_NEVER INT64_MAX
 
-/* An open-addressing map from a 64-bit key to a 64-bit value; grows at 50% load. */
+/* A map from a 64-bit key to a 64-bit value (the one hash table, hmap.h). */
 typedef struct nd__surv_map {
-    uint64_t *keys;
-    int64_t *vals;
-    uint8_t *used;
-    size_t cap;
-    size_t count;
+    nd_hmap_t map;
 } nd__surv_map_t;
 
 void nd__surv_map_init(nd__surv_map_t *m);

@@ -12,13 +12,6 @@
 
 #include <jansson.h>
 
-static json_t *iso(int64_t ns)
-{
-    char buf[40];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
-}
-
 static json_t *amount(int64_t v)
 {
     return nd_json_fixed(v, ND_SURV_DECIMALS);
@@ -42,7 +35,7 @@ static json_t *trade(const nd_surv_dict_t *dict, const nd_surv_event_t *e)
         return NULL;
     int rc = json_object_set_new(t, "order_id", json_string(nd_surv_dict_name(dict, e->order)));
     rc |= json_object_set_new(t, "account", json_string(nd_surv_dict_name(dict, e->account)));
-    rc |= json_object_set_new(t, "ts", iso(e->ts_ns));
+    rc |= json_object_set_new(t, "ts", nd_json_time(e->ts_ns));
     rc |= json_object_set_new(t, "side", json_string(e->side == ND_SIDE_BUY ? "buy" : "sell"));
     rc |= json_object_set_new(t, "price", amount(e->px));
     rc |= json_object_set_new(t, "qty", amount(e->qty));
@@ -79,8 +72,8 @@ json_t *nd_surv_alert_to_json(const nd_surv_alert_t *a, const nd_surv_dict_t *di
                                                 : json_string(nd_surv_dict_name(dict, a->symbol)));
     rc |= json_object_set_new(o, "accounts", names(dict, a->accounts, a->account_count));
     rc |= json_object_set_new(o, "order_ids", names(dict, a->orders, a->order_count));
-    rc |= json_object_set_new(o, "from", iso(a->from_ns));
-    rc |= json_object_set_new(o, "to", iso(a->to_ns));
+    rc |= json_object_set_new(o, "from", nd_json_time(a->from_ns));
+    rc |= json_object_set_new(o, "to", nd_json_time(a->to_ns));
     rc |= json_object_set_new(o, "reason", json_string(a->reason));
     rc |= json_object_set_new(o, "measured", json_integer(a->measured));
     rc |= json_object_set_new(o, "threshold", json_integer(a->threshold));

@@ -184,8 +184,9 @@ static nd_err_t get_checksum(fetch_t *f, const period_paths_t *pp, char hex[65],
     return ND_OK;
 }
 
-/* Opens the period's temporary file number slot (0 the archive, 1 the unpacked CSV), named
- * after the period with suffix; its path is kept in pp->tmp[slot] for the rename or cleanup. */
+/* Opens the period's temporary file number slot (0 the archive, 1 the unpacked CSV, 2 the
+ * stored CSV and then its sidecar), named after the period with suffix; its path is kept in
+ * pp->tmp[slot] for the rename or cleanup. */
 static nd_err_t open_temp(fetch_t *f, period_paths_t *pp, int slot, const char *suffix,
                           FILE **file, char *err, size_t err_len)
 {
@@ -194,27 +195,46 @@ static nd_err_t open_temp(fetch_t *f, period_paths_t *pp, int slot, const char *
     return nd__data_temp_open(f->period_dir, name, pp->tmp[slot], PATH_LEN, file, err, err_len);
 }
 
+/* open_temp, then a hashing writer over the file. */
+static nd_err_t open_temp_writer(fetch_t *f, period_paths_t *pp, int slot, const char *suffix,
+                                 FILE **file, nd__data_writer_t *w, char *err, size_t err_len)
+{
+    nd_err_t rc = open_temp(f, pp, slot, suffix, file, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    if (nd__data_writer_init(w, *file) != ND_OK) {
+        fclose(*file);
+        return ND_ENOMEM;
+    }
+    return ND_OK;
+}
+
+/* Flags, flushes and closes a temp file a step wrote: a failed write is "URL: cannot write the
+ * WHAT to disk" (ND_EIO) unless the step had failed already (rc, its message in err). */
+static nd_err_t close_temp(FILE *file, nd_err_t rc, const period_paths_t *pp, const char *what,
+                           char *err, size_t err_len)
+{
+    if (nd_file_finish(file, true) != 0 && rc == ND_OK) {
+        nd_err_put(err, err_len, "%s: cannot write the %s to disk", pp->url, what);
+        return ND_EIO;
+    }
+    return rc;
+}
+
 /* Downloads the archive to a temp file and checks its SHA-256 against want. */
 static nd_err_t get_archive(fetch_t *f, period_paths_t *pp, const char *want, char *err,
                             size_t err_len)
 {
     char got[65];
     FILE *file;
-    nd_err_t rc = open_temp(f, pp, 0, ".zip", &file, err, err_len);
+    nd__data_writer_t w;
+    nd_err_t rc = open_temp_writer(f, pp, 0, ".zip", &file, &w, err, err_len);
     if (rc != ND_OK)
         return rc;
-    nd__data_writer_t w;
-    if (nd__data_writer_init(&w, file) != ND_OK) {
-        fclose(file);
-        return ND_ENOMEM;
-    }
     rc = nd__data_http_get_file(f->http, pp->url, &w, ND_DATA_ARCHIVE_BYTES_MAX, on_bytes, f,
                                 err, err_len);
     nd__data_writer_finish(&w, got);
-    if (nd_file_finish(file, true) != 0 && rc == ND_OK) { /* flag, flush and close */
-        nd_err_put(err, err_len, "%s: cannot write the download to disk", pp->url);
-        rc = ND_EIO;
-    }
+    rc = close_temp(file, rc, pp, "download", err, err_len);
     if (rc != ND_OK)
         return rc;
     if (strcmp(got, want) != 0) {
@@ -235,32 +255,22 @@ static nd_err_t unpack(fetch_t *f, period_paths_t *pp, char *entry, size_t entry
     if (rc != ND_OK)
         return rc;
     rc = nd__data_unzip_one(pp->tmp[0], file, entry, entry_cap, why, sizeof why);
-    if (nd_file_finish(file, true) != 0 && rc == ND_OK) { /* flag, flush and close */
-        snprintf(why, sizeof why, "cannot write the unpacked CSV to disk");
-        rc = ND_EIO;
-    }
     if (rc != ND_OK)
         nd_err_put(err, err_len, "%s: %s", pp->url, why);
-    return rc;
+    return close_temp(file, rc, pp, "unpacked CSV", err, err_len);
 }
 
 /* Normalises the unpacked CSV into the period's final file, then writes the sidecar. */
 static nd_err_t store(fetch_t *f, period_paths_t *pp, const nd_data_period_t *p,
                       const char *entry, nd_data_period_result_t *r, char *err, size_t err_len)
 {
-    char name[128], label[ND_DATA_URL_MAX + 160], csv_hex[65];
-    snprintf(name, sizeof name, "%s.csv", pp->base);
+    char label[ND_DATA_URL_MAX + 160], csv_hex[65];
     snprintf(label, sizeof label, "%s: %s", pp->url, entry);
     FILE *file;
-    nd_err_t rc = nd__data_temp_open(f->period_dir, name, pp->tmp[2], PATH_LEN, &file, err,
-                                     err_len);
+    nd__data_writer_t w;
+    nd_err_t rc = open_temp_writer(f, pp, 2, ".csv", &file, &w, err, err_len);
     if (rc != ND_OK)
         return rc;
-    nd__data_writer_t w;
-    if (nd__data_writer_init(&w, file) != ND_OK) {
-        fclose(file);
-        return ND_ENOMEM;
-    }
     int64_t bars = 0;
     if (f->cfg->kind == ND_DATA_KIND_KLINES)
         rc = nd__data_normalise(pp->tmp[1], label, p, &w, &bars, err, err_len);
@@ -279,7 +289,7 @@ static nd_err_t store(fetch_t *f, period_paths_t *pp, const nd_data_period_t *p,
     pp->tmp[2][0] = '\0'; /* renamed or removed by commit */
     if (rc != ND_OK)
         return rc;
-    rc = nd__data_temp_open(f->period_dir, name, pp->tmp[2], PATH_LEN, &file, err, err_len);
+    rc = open_temp(f, pp, 2, ".csv", &file, err, err_len);
     if (rc == ND_OK) {
         fprintf(file, "%s  %s.zip\n%s  %s.csv\n", r->sha256, pp->base, csv_hex, pp->base);
         rc = nd__data_commit(file, pp->tmp[2], pp->sidecar, err, err_len);

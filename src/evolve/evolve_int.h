@@ -4,20 +4,17 @@
 #define NODERR_EVOLVE_INT_H
 
 #include "noderr/evolve.h"
+#include "noderr/hmap.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Memoised fitness keyed by the exact (snapped) gene values: open addressing, linear probing,
- * load factor at most 1/2. Touched only by the calling thread. */
+/* Memoised fitness keyed by the exact (snapped) gene values (gene_count doubles), each value
+ * value_count doubles, in the one hash table (hmap.h). Touched only by the calling thread. */
 typedef struct nd__evolve_cache {
-    size_t capacity;        /* slots, a power of two */
-    size_t count;
+    nd_hmap_t map;
     uint32_t gene_count;
     uint32_t value_count;   /* objectives + 1 (the violation) */
-    double *keys;           /* capacity * gene_count */
-    double *values;         /* capacity * value_count */
-    uint8_t *used;
 } nd__evolve_cache_t;
 
 void nd__evolve_cache_init(nd__evolve_cache_t *c, uint32_t gene_count, uint32_t objective_count);

@@ -61,6 +61,12 @@ void nd__evolve_snap(const nd_evolve_gene_t *genes, uint32_t gene_count, double 
 
 /* ---- The cache. -------------------------------------------------------------------------- */
 
+static uint64_t hash_genes(const void *key, size_t key_size)
+{
+    uint64_t h = nd_hash_fnv1a(key, key_size);
+    return h ^ (h >> 29);
+}
+
 void nd__evolve_cache_init(nd__evolve_cache_t *c, uint32_t gene_count, uint32_t objective_count)
 {
     ND_ASSERT(c != NULL);
@@ -68,69 +74,14 @@ void nd__evolve_cache_init(nd__evolve_cache_t *c, uint32_t gene_count, uint32_t 
     memset(c, 0, sizeof *c);
     c->gene_count = gene_count;
     c->value_count = objective_count + 1;
+    nd_hmap_init(&c->map, gene_count * sizeof(double), c->value_count * sizeof(double),
+                 hash_genes);
 }
 
 void nd__evolve_cache_deinit(nd__evolve_cache_t *c)
 {
-    nd_free(c->keys);
-    nd_free(c->values);
-    nd_free(c->used);
+    nd_hmap_deinit(&c->map);
     memset(c, 0, sizeof *c);
-}
-
-static uint64_t hash_genes(const double *genes, uint32_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *bytes = (const unsigned char *)genes;
-    for (size_t i = 0; i < n * sizeof(double); i++)
-        h = (h ^ bytes[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
-
-/* The slot holding genes, or the empty slot where they belong. */
-static size_t cache_slot(const nd__evolve_cache_t *c, const double *genes)
-{
-    ND_ASSERT(c->capacity > 0);
-    size_t mask = c->capacity - 1, s = (size_t)hash_genes(genes, c->gene_count) & mask;
-    while (c->used[s] &&
-           memcmp(&c->keys[s * c->gene_count], genes, c->gene_count * sizeof(double)) != 0)
-        s = (s + 1) & mask;
-    return s;
-}
-
-/* Makes room for `more` entries at load factor <= 1/2. ND_ENOMEM leaves the cache intact. */
-static nd_err_t cache_reserve(nd__evolve_cache_t *c, size_t more)
-{
-    if ((c->count + more) * 2 <= c->capacity)
-        return ND_OK;
-    size_t cap = c->capacity ? c->capacity : 256;
-    while ((c->count + more) * 2 > cap)
-        cap *= 2;
-    nd__evolve_cache_t grown = *c;
-    grown.capacity = cap;
-    grown.count = 0;
-    grown.keys = nd_alloc(cap * c->gene_count * sizeof(double));
-    grown.values = nd_alloc(cap * c->value_count * sizeof(double));
-    grown.used = nd_calloc(cap, 1);
-    if (!grown.keys || !grown.values || !grown.used) {
-        nd__evolve_cache_deinit(&grown);
-        return ND_ENOMEM;
-    }
-    for (size_t s = 0; s < c->capacity; s++) {
-        if (!c->used[s])
-            continue;
-        size_t t = cache_slot(&grown, &c->keys[s * c->gene_count]);
-        memcpy(&grown.keys[t * c->gene_count], &c->keys[s * c->gene_count],
-               c->gene_count * sizeof(double));
-        memcpy(&grown.values[t * c->value_count], &c->values[s * c->value_count],
-               c->value_count * sizeof(double));
-        grown.used[t] = 1;
-        grown.count++;
-    }
-    ND_ASSERT(grown.count == c->count);
-    nd__evolve_cache_deinit(c);
-    *c = grown;
-    return ND_OK;
 }
 
 /* ---- The batch evaluator. ---------------------------------------------------------------- */
@@ -199,13 +150,11 @@ static size_t plan_jobs(nd__evolve_cache_t *c, nd_evolve_individual_t *inds, siz
 {
     size_t jobs = 0;
     for (size_t i = 0; i < count; i++) {
-        size_t s = cache_slot(c, inds[i].genes);
+        size_t s = nd_hmap_slot(&c->map, inds[i].genes);
         slot_of[i] = s;
-        if (c->used[s])
+        if (nd_hmap_used(&c->map, s))
             continue;
-        memcpy(&c->keys[s * c->gene_count], inds[i].genes, c->gene_count * sizeof(double));
-        c->used[s] = 1; /* values arrive after the batch ran */
-        c->count++;
+        nd_hmap_claim(&c->map, s, inds[i].genes); /* values arrive after the batch ran */
         b->genes[jobs] = inds[i].genes;
         job_slot[jobs++] = s;
     }
@@ -219,7 +168,7 @@ nd_err_t nd__evolve_evaluate(const nd_evolve_problem_t *p, uint32_t objective_co
 {
     ND_ASSERT(p != NULL && c != NULL && counters != NULL);
     ND_ASSERT(c->value_count == objective_count + 1);
-    if (cache_reserve(c, count) != ND_OK)
+    if (nd_hmap_reserve(&c->map, count) != ND_OK)
         return ND_ENOMEM;
     batch_t b = {p, c->value_count, 0, NULL, NULL, NULL, NULL, 0};
     size_t *slot_of = nd_calloc(count + 1, sizeof *slot_of);
@@ -234,10 +183,10 @@ nd_err_t nd__evolve_evaluate(const nd_evolve_problem_t *p, uint32_t objective_co
         rc = run_batch(&b, threads, err, err_len);
     }
     for (size_t j = 0; rc == ND_OK && j < b.job_count; j++)
-        memcpy(&c->values[job_slot[j] * c->value_count], &b.values[j * c->value_count],
+        memcpy(nd_hmap_value(&c->map, job_slot[j]), &b.values[j * c->value_count],
                c->value_count * sizeof(double));
     for (size_t i = 0; rc == ND_OK && i < count; i++) {
-        const double *v = &c->values[slot_of[i] * c->value_count];
+        const double *v = nd_hmap_value(&c->map, slot_of[i]);
         memcpy(inds[i].objectives, v, objective_count * sizeof(double));
         inds[i].violation = v[objective_count];
     }

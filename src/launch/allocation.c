@@ -39,12 +39,10 @@ nd_err_t nd_allocation_config_parse(const json_t *obj, const char *where,
     nd_allocation_config_t cfg;
     nd_allocation_config_default(&cfg);
     nd_jcfg_t c = {.path = where ? where : "config", .err = err, .err_len = err_len};
-    snprintf(c.key, sizeof c.key, "launch.allocation");
-    json_t *o = (json_t *)obj; /* the typed readers take a mutable handle; nothing is changed */
-    if (o && !json_is_object(o)) {
-        snprintf(c.key, sizeof c.key, "launch");
-        return nd_jcfg_bad(&c, "allocation", "must be an object");
-    }
+    json_t *o;
+    nd_err_t orc = nd_jcfg_section(&c, obj, "launch.allocation", &o);
+    if (orc != ND_OK)
+        return orc;
     if (o) {
         static const char *const keys[] = {"rule", "interval_s", "window_days", "min_history_days",
                                            "vol_floor", "min", "max", "total", "turnover", NULL};

@@ -44,12 +44,10 @@ nd_err_t nd_guard_config_parse(const json_t *obj, const char *where, nd_guard_co
     nd_guard_config_t cfg;
     nd_guard_config_default(&cfg);
     nd_jcfg_t c = {.path = where ? where : "config", .err = err, .err_len = err_len};
-    snprintf(c.key, sizeof c.key, "launch.rollback");
-    json_t *o = (json_t *)obj; /* the typed readers take a mutable handle; nothing is changed */
-    if (o && !json_is_object(o)) {
-        snprintf(c.key, sizeof c.key, "launch");
-        return nd_jcfg_bad(&c, "rollback", "must be an object");
-    }
+    json_t *o;
+    nd_err_t orc = nd_jcfg_section(&c, obj, "launch.rollback", &o);
+    if (orc != ND_OK)
+        return orc;
     if (o) {
         static const char *const keys[] = {"on_breaker", "drawdown", "drawdown_pause",
                                            "error_window_s", "errors_max", "errors_pause",

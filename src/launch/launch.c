@@ -65,11 +65,12 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
     out->reject_rate_warn_e4 = 5000;
     out->disk_free_mb_min = 512;
     out->memory_free_mb_min = 256;
-    json_t *l = cfg->root ? json_object_get(cfg->root, "launch") : NULL;
     nd_jcfg_t c = {cfg->path, "launch", err, err_len};
-    nd_err_t rc = ND_OK;
-    if (l && !json_is_object(l))
-        return nd_jcfg_bad(&c, NULL, "must be an object");
+    json_t *l;
+    nd_err_t rc = nd_jcfg_section(&c, cfg->root ? json_object_get(cfg->root, "launch") : NULL,
+                                  "launch", &l);
+    if (rc != ND_OK)
+        return rc;
     static const char *const keys[] = {
         "health_every_ms", "feed_stale_ms", "store_write_warn_ms", "reject_rate_warn",
         "venue_rtt_warn_ms",

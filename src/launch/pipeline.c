@@ -13,6 +13,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/pipeline.h"
+#include "noderr/scenario.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -620,13 +621,6 @@ nd_err_t nd_pipeline_rollback(nd_pipeline_t *p, nd_store_t *s, const nd_pipeline
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
-static json_t *time_json(int64_t ns)
-{
-    char buf[40];
-    nd_time_format_iso(ns, buf, sizeof buf);
-    return json_string(buf);
-}
-
 static json_t *version_json(const nd_pipeline_version_t *v)
 {
     json_t *hist = json_array();
@@ -634,7 +628,7 @@ static json_t *version_json(const nd_pipeline_version_t *v)
         const nd_pipeline_transition_t *t = &v->history[k];
         json_array_append_new(
             hist, json_pack("{s:I, s:o, s:s, s:s, s:s, s:b, s:s, s:s}", "seq", (json_int_t)t->seq,
-                            "at", time_json(t->ts_ns), "event", t->event, "from",
+                            "at", nd_json_time(t->ts_ns), "event", t->event, "from",
                             nd_pipeline_stage_name(t->from), "to", nd_pipeline_stage_name(t->to),
                             "forced", t->forced, "who", t->who, "reason", t->reason));
     }
@@ -642,7 +636,7 @@ static json_t *version_json(const nd_pipeline_version_t *v)
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o}", "id", v->id, "strategy",
                      v->spec.strategy, "kind", v->spec.kind, "spec", v->spec.spec, "params",
                      params ? params : json_object(), "code_hash", v->spec.code_hash, "stage",
-                     nd_pipeline_stage_name(v->stage), "since", time_json(v->stage_since_ns),
+                     nd_pipeline_stage_name(v->stage), "since", nd_json_time(v->stage_since_ns),
                      "history", hist);
 }
 

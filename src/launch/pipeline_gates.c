@@ -55,21 +55,20 @@ nd_err_t nd_pipeline_config_parse(const json_t *obj, const char *where, nd_pipel
     nd_pipeline_config_t c;
     nd_pipeline_config_default(&c);
     nd_jcfg_t j = {.path = where ? where : "config", .err = err, .err_len = err_len};
-    snprintf(j.key, sizeof j.key, "launch.pipeline");
-    if (!obj) {
+    json_t *o;
+    nd_err_t rc = nd_jcfg_section(&j, obj, "launch.pipeline", &o);
+    if (rc != ND_OK)
+        return rc;
+    if (!o) {
         *out = c;
         return ND_OK;
     }
-    json_t *o = (json_t *)obj; /* the typed readers take a non-const object; they only read */
-    if (!json_is_object(o))
-        return nd_jcfg_bad(&j, NULL, "must be an object");
     static const char *const keys[] = {
         "require_validation", "paper_days", "canary_days", "canary_share", "pnl_tolerance",
         "slippage_bps_max", "fill_rate_tolerance", "rollback_share", NULL,
     };
     int64_t share_e6 = c.canary_share_e6, pnl_e6 = c.pnl_tolerance_e6;
     int64_t fill_e6 = c.fill_rate_tolerance_e6, rollback_e6 = c.rollback_share_e6;
-    nd_err_t rc;
     if ((rc = nd_jcfg_keys(&j, o, keys)) != ND_OK ||
         (rc = nd_jcfg_bool(&j, o, "require_validation", &c.require_validation)) != ND_OK ||
         (rc = nd_jcfg_int(&j, o, "paper_days", 0, 3650, &c.paper_days)) != ND_OK ||

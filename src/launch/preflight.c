@@ -85,14 +85,11 @@ static void settings_default(const nd_live_config_t *cfg, nd_preflight_settings_
 
 static nd_err_t parse_bounds(nd_jcfg_t *c, json_t *pf, nd_preflight_settings_t *s)
 {
-    json_t *b = json_object_get(pf, "bounds");
-    if (!b)
-        return ND_OK;
-    if (!json_is_object(b))
-        return nd_jcfg_bad(c, "bounds", "must be an object");
-    snprintf(c->key, sizeof c->key, "preflight.bounds");
+    json_t *b;
+    nd_err_t rc = nd_jcfg_section(c, json_object_get(pf, "bounds"), "preflight.bounds", &b);
+    if (rc != ND_OK || !b)
+        return rc;
     static const char *const keys[] = {"max_drawdown", "max_position", "daily_loss", NULL};
-    nd_err_t rc;
     /* Bounds only tighten the seed's: a wider one is refused, not silently capped. */
     if ((rc = nd_jcfg_keys(c, b, keys)) != ND_OK ||
         (rc = nd_jcfg_fraction(c, b, "max_drawdown", 0.0001, 0.15, 4, &s->max_drawdown_max)) !=
@@ -107,14 +104,11 @@ static nd_err_t parse_bounds(nd_jcfg_t *c, json_t *pf, nd_preflight_settings_t *
 
 static nd_err_t parse_oracle(nd_jcfg_t *c, json_t *pf, nd_preflight_settings_t *s)
 {
-    json_t *o = json_object_get(pf, "oracle");
-    if (!o)
-        return ND_OK;
-    if (!json_is_object(o))
-        return nd_jcfg_bad(c, "oracle", "must be an object");
-    snprintf(c->key, sizeof c->key, "preflight.oracle");
+    json_t *o;
+    nd_err_t rc = nd_jcfg_section(c, json_object_get(pf, "oracle"), "preflight.oracle", &o);
+    if (rc != ND_OK || !o)
+        return rc;
     static const char *const keys[] = {"rpc_url", "feed", "heartbeat_s", "margin_s", NULL};
-    nd_err_t rc;
     if ((rc = nd_jcfg_keys(c, o, keys)) != ND_OK ||
         (rc = nd_jcfg_str(c, o, "rpc_url", s->oracle_rpc, sizeof s->oracle_rpc)) != ND_OK ||
         (rc = nd_jcfg_str(c, o, "feed", s->oracle_feed, sizeof s->oracle_feed)) != ND_OK ||
@@ -156,14 +150,11 @@ static nd_err_t parse_lists(nd_jcfg_t *c, json_t *pf, nd_preflight_settings_t *s
         snprintf(s->validate_reports[k], ND_LIVE_PATH_MAX, "%s", json_string_value(v));
         s->validate_report_count = (uint32_t)k + 1;
     }
-    json_t *pin = json_object_get(pf, "pin");
-    if (!pin)
-        return ND_OK;
-    if (!json_is_object(pin))
-        return nd_jcfg_bad(c, "pin", "must be an object");
-    snprintf(c->key, sizeof c->key, "preflight.pin");
+    json_t *pin;
+    nd_err_t rc = nd_jcfg_section(c, json_object_get(pf, "pin"), "preflight.pin", &pin);
+    if (rc != ND_OK || !pin)
+        return rc;
     static const char *const keys[] = {"config_sha256", "build_sha256", NULL};
-    nd_err_t rc;
     if ((rc = nd_jcfg_keys(c, pin, keys)) != ND_OK ||
         (rc = parse_hex(c, pin, "config_sha256", s->pin_config_sha256)) != ND_OK ||
         (rc = parse_hex(c, pin, "build_sha256", s->pin_build_sha256)) != ND_OK)
@@ -177,20 +168,18 @@ nd_err_t nd_preflight_settings_parse(const nd_live_config_t *cfg, nd_preflight_s
 {
     ND_ASSERT(cfg != NULL && s != NULL);
     settings_default(cfg, s);
-    json_t *pf = cfg->root ? json_object_get(cfg->root, "preflight") : NULL;
     nd_jcfg_t c = {cfg->path, "", err, err_len};
-    if (!pf)
-        return ND_OK;
-    if (!json_is_object(pf))
-        return nd_jcfg_bad(&c, "preflight", "must be an object");
-    snprintf(c.key, sizeof c.key, "preflight");
+    json_t *pf;
+    nd_err_t rc = nd_jcfg_section(&c, cfg->root ? json_object_get(cfg->root, "preflight") : NULL,
+                                  "preflight", &pf);
+    if (rc != ND_OK || !pf)
+        return rc;
     static const char *const keys[] = {
         "mode", "first_allocation", "recv_window_ms", "timeout_ms", "feed_within_ms",
         "disk_free_mb_min", "memory_free_mb_min", "bounds", "oracle", "validate_reports", "pin",
         NULL,
     };
     char mode[16] = "";
-    nd_err_t rc;
     if ((rc = nd_jcfg_keys(&c, pf, keys)) != ND_OK ||
         (rc = nd_jcfg_str(&c, pf, "mode", mode, sizeof mode)) != ND_OK ||
         (rc = nd_jcfg_fixed(&c, pf, "first_allocation", ND_CASH_DECIMALS, 0, INT64_MAX / 1000,

@@ -172,17 +172,15 @@ nd_err_t nd_ramp_config_parse(const json_t *obj, const char *where, nd_ramp_conf
     nd_ramp_config_t cfg;
     nd_ramp_config_default(&cfg);
     nd_jcfg_t c = {.path = where ? where : "config", .err = err, .err_len = err_len};
-    snprintf(c.key, sizeof c.key, "launch.ramp");
-    json_t *o = (json_t *)obj; /* the typed readers take a mutable handle; nothing is changed */
+    json_t *o;
+    nd_err_t orc = nd_jcfg_section(&c, obj, "launch.ramp", &o);
+    if (orc != ND_OK)
+        return orc;
     if (o) {
         static const char *const keys[] = {"linear", "steps", "resume_after_s", "gap_max_s", NULL};
         int64_t resume_s = 60, gap_s = 120;
         json_t *lin = json_object_get(o, "linear"), *steps = json_object_get(o, "steps");
         nd_err_t rc;
-        if (!json_is_object(o)) {
-            snprintf(c.key, sizeof c.key, "launch");
-            return nd_jcfg_bad(&c, "ramp", "must be an object");
-        }
         if (lin && steps)
             return nd_jcfg_bad(&c, "steps", "give either \"linear\" or \"steps\", not both");
         if ((rc = nd_jcfg_keys(&c, o, keys)) != ND_OK ||

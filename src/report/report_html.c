@@ -286,23 +286,29 @@ static void scenario_charts(nd__report_sb_t *sb, const json_t *s, size_t index)
                              "</div>\n", index, index);
 }
 
+/* A part of a scenario: its <h3> heading (HTML) and its table of rows under columns, or the
+ * empty text when there are none. */
+static void part_table(nd__report_sb_t *sb, const char *heading, const json_t *rows,
+                       const char *const *columns, const char *empty)
+{
+    nd__report_sb_puts(sb, "<h3>");
+    nd__report_sb_puts(sb, heading);
+    nd__report_sb_puts(sb, "</h3>\n");
+    nd__report_object_table(sb, rows, columns, empty);
+}
+
 /* Trades, P&L by strategy and asset, and the record of the run, when the document has them. */
 static void scenario_run_tables(nd__report_sb_t *sb, const json_t *s)
 {
     if (json_object_get(s, "pnl_by_strategy")) {
-        nd__report_sb_puts(sb, "<h3>P&amp;L by strategy</h3>\n");
-        nd__report_object_table(sb, json_object_get(s, "pnl_by_strategy"), strategy_columns,
-                                "No strategy.");
-        nd__report_sb_puts(sb, "<h3>P&amp;L by asset</h3>\n");
-        nd__report_object_table(sb, json_object_get(s, "pnl_by_asset"), asset_columns,
-                                "No asset.");
+        part_table(sb, "P&amp;L by strategy", json_object_get(s, "pnl_by_strategy"),
+                   strategy_columns, "No strategy.");
+        part_table(sb, "P&amp;L by asset", json_object_get(s, "pnl_by_asset"), asset_columns,
+                   "No asset.");
     }
-    if (json_is_array(json_object_get(s, "trades"))) {
-        nd__report_sb_puts(sb, "<h3>Trades <span class=\"meta\">(click a column to sort)</span>"
-                               "</h3>\n");
-        nd__report_object_table(sb, json_object_get(s, "trades"), trade_columns,
-                                "No round trip.");
-    }
+    if (json_is_array(json_object_get(s, "trades")))
+        part_table(sb, "Trades <span class=\"meta\">(click a column to sort)</span>",
+                   json_object_get(s, "trades"), trade_columns, "No round trip.");
     if (json_object_get(s, "run")) {
         nd__report_sb_puts(sb, "<h3>Run</h3>\n");
         nd__report_record_table(sb, json_object_get(s, "run"));
@@ -323,12 +329,10 @@ static nd_err_t scenario_section(nd__report_sb_t *sb, const json_t *s, size_t in
         return rc;
     nd__report_sb_puts(sb, "<h3>Metrics</h3>\n");
     nd__report_metrics_table(sb, json_object_get(s, "metrics"));
-    nd__report_sb_puts(sb, "<h3>Criteria</h3>\n");
-    nd__report_object_table(sb, json_object_get(s, "criteria"), criteria_columns,
-                            "No pass/fail criteria for this run.");
-    nd__report_sb_puts(sb, "<h3>Circuit breakers</h3>\n");
-    nd__report_object_table(sb, json_object_get(s, "breaker_events"), breaker_columns,
-                            "No circuit breaker tripped.");
+    part_table(sb, "Criteria", json_object_get(s, "criteria"), criteria_columns,
+               "No pass/fail criteria for this run.");
+    part_table(sb, "Circuit breakers", json_object_get(s, "breaker_events"), breaker_columns,
+               "No circuit breaker tripped.");
     scenario_run_tables(sb, s);
     nd__report_sb_puts(sb, "</section>\n");
     return ND_OK;

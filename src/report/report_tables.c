@@ -177,6 +177,20 @@ static const char *scenario_symbol(const json_t *s)
     return symbol;
 }
 
+/* "name k=v k=v": one strategy of the run record. */
+static void strategy_text(nd__report_sb_t *sb, const json_t *item)
+{
+    nd__report_sb_html(sb, nd__report_string(item, "name", "?"));
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)json_object_get(item, "params"), key, value) {
+        nd__report_sb_puts(sb, " ");
+        nd__report_sb_html(sb, key);
+        nd__report_sb_puts(sb, "=");
+        nd__report_value(sb, value, NULL);
+    }
+}
+
 /* "name k=v k=v" for each strategy of the run record ("run": {"strategies": [...]}). */
 static void scenario_params(nd__report_sb_t *sb, const json_t *s)
 {
@@ -186,15 +200,7 @@ static void scenario_params(nd__report_sb_t *sb, const json_t *s)
         nd__report_sb_puts(sb, "<span class=\"na\">n/a</span>");
     json_array_foreach(list, i, item) {
         nd__report_sb_puts(sb, i ? "; " : "");
-        nd__report_sb_html(sb, nd__report_string(item, "name", "?"));
-        const char *key;
-        json_t *value;
-        json_object_foreach((json_t *)json_object_get(item, "params"), key, value) {
-            nd__report_sb_puts(sb, " ");
-            nd__report_sb_html(sb, key);
-            nd__report_sb_puts(sb, "=");
-            nd__report_value(sb, value, NULL);
-        }
+        strategy_text(sb, item);
     }
 }
 
@@ -257,17 +263,26 @@ static const char *const metric_labels[] = {
     "Total return", "Annual return (CAGR)", "Sharpe", "Sortino", "Max drawdown", "Calmar",
     "VaR (5%)", "CVaR (5%)", "Win rate", "Profit factor", NULL};
 
-static void metric_row(nd__report_sb_t *sb, const char *label, const json_t *value,
-                       const char *key)
+/* One label/value row: th and td are the openings of its two cells; the label is KEY's
+ * (nd__report_label) when label is NULL. */
+static void value_row(nd__report_sb_t *sb, const char *th, const char *label, const char *td,
+                      const json_t *value, const char *key)
 {
-    nd__report_sb_puts(sb, "<tr><th scope=\"row\">");
+    nd__report_sb_puts(sb, th);
     if (label)
         nd__report_sb_html(sb, label);
     else
         nd__report_label(sb, key);
-    nd__report_sb_puts(sb, "</th><td class=\"num\">");
+    nd__report_sb_puts(sb, "</th>");
+    nd__report_sb_puts(sb, td);
     nd__report_value(sb, value, key);
     nd__report_sb_puts(sb, "</td></tr>\n");
+}
+
+static void metric_row(nd__report_sb_t *sb, const char *label, const json_t *value,
+                       const char *key)
+{
+    value_row(sb, "<tr><th scope=\"row\">", label, "<td class=\"num\">", value, key);
 }
 
 void nd__report_metrics_table(nd__report_sb_t *sb, const json_t *metrics)
@@ -488,15 +503,7 @@ static void record_strategies(nd__report_sb_t *sb, const json_t *list)
     size_t i;
     json_array_foreach(list, i, item) {
         nd__report_sb_puts(sb, "<tr><th scope=\"row\">Strategy</th><td>");
-        nd__report_sb_html(sb, nd__report_string(item, "name", "?"));
-        const char *key;
-        json_t *value;
-        json_object_foreach((json_t *)json_object_get(item, "params"), key, value) {
-            nd__report_sb_puts(sb, " ");
-            nd__report_sb_html(sb, key);
-            nd__report_sb_puts(sb, "=");
-            nd__report_value(sb, value, NULL);
-        }
+        strategy_text(sb, item);
         nd__report_sb_puts(sb, "</td></tr>\n");
     }
 }
@@ -517,12 +524,8 @@ static void record_rows(nd__report_sb_t *sb, const json_t *obj, const char *grou
             record_rows(sb, value, key);
             continue;
         }
-        nd__report_sb_puts(sb, group ? "<tr><th scope=\"row\" class=\"sub\">"
-                                     : "<tr><th scope=\"row\">");
-        nd__report_label(sb, key);
-        nd__report_sb_puts(sb, "</th><td>");
-        nd__report_value(sb, value, key);
-        nd__report_sb_puts(sb, "</td></tr>\n");
+        value_row(sb, group ? "<tr><th scope=\"row\" class=\"sub\">" : "<tr><th scope=\"row\">",
+                  NULL, "<td>", value, key);
     }
 }
 

@@ -1,10 +1,12 @@
 /* test_core_misc.c: the small core modules: error names (err.h), seeded randomness (rand.h),
- * the injectable allocator (alloc.h), the object pool and ring (pool.h) and the logger (log.h).
+ * the injectable allocator (alloc.h), the object pool and ring (pool.h), the hash table (hmap.h)
+ * and the logger (log.h).
  * Random streams are compared with values from an independent reference implementation of
  * splitmix64 + xoshiro256** (Blackman and Vigna); statistical tests state their tolerance. */
 #include "noderr/alloc.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
+#include "noderr/hmap.h"
 #include "noderr/limits.h"
 #include "noderr/log.h"
 #include "noderr/pool.h"
@@ -732,4 +734,108 @@ Test(alloc, array_grow_doubles_and_refuses_overflow)
     cr_assert_null(nd_array_grow(b, &cap, SIZE_MAX, 1, 4), "count overflows size_t");
     cr_assert_eq(cap, before, "the capacity is untouched on failure");
     nd_free(b);
+}
+
+/* ---- hmap.h ---- */
+
+/* Every key lands in slot 0 first: probing, growth and lookups must still be exact. */
+static uint64_t hash_collide(const void *key, size_t key_size)
+{
+    (void)key;
+    (void)key_size;
+    return 0;
+}
+
+static uint64_t hash_u64(const void *key, size_t key_size)
+{
+    uint64_t k;
+    cr_assert_eq(key_size, sizeof k);
+    memcpy(&k, key, sizeof k);
+    return k * 0x9E3779B97F4A7C15ull;
+}
+
+static void hmap_fill_and_check(nd_hmap_hash_fn hash, uint64_t n)
+{
+    nd_hmap_t m;
+    nd_hmap_init(&m, sizeof(uint64_t), sizeof(int64_t), hash);
+    cr_assert_null(nd_hmap_get(&m, &n), "an empty table has nothing");
+    for (uint64_t k = 0; k < n; k++) {
+        cr_assert_eq(nd_hmap_reserve(&m, 1), ND_OK);
+        uint64_t key = k * 7919u;
+        size_t s = nd_hmap_slot(&m, &key);
+        cr_assert(!nd_hmap_used(&m, s));
+        int64_t *v = nd_hmap_claim(&m, s, &key);
+        cr_assert_eq(*v, 0, "a claimed value starts at zero");
+        *v = (int64_t)k - 5;
+        cr_assert_leq(m.count * 2, m.capacity, "at most half full");
+    }
+    cr_assert_eq(m.count, n);
+    cr_assert_eq(m.capacity & (m.capacity - 1), 0, "a power of two");
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t key = k * 7919u;
+        const int64_t *v = nd_hmap_get(&m, &key);
+        cr_assert_not_null(v);
+        cr_assert_eq(*v, (int64_t)k - 5, "key %llu survived growth", (unsigned long long)key);
+        cr_assert(nd_hmap_used(&m, nd_hmap_slot(&m, &key)));
+    }
+    uint64_t absent = 1;
+    cr_assert_null(nd_hmap_get(&m, &absent));
+    nd_hmap_deinit(&m);
+    cr_assert_eq(m.capacity, 0);
+    cr_assert_eq(m.count, 0);
+}
+
+Test(hmap, grows_and_keeps_every_key)
+{
+    hmap_fill_and_check(hash_u64, 5000);
+}
+
+Test(hmap, colliding_hashes_probe_linearly)
+{
+    hmap_fill_and_check(hash_collide, 600);
+}
+
+Test(hmap, first_capacity_and_doubling)
+{
+    nd_hmap_t m;
+    nd_hmap_init(&m, 3 * sizeof(double), 2 * sizeof(double), hash_collide);
+    cr_assert_eq(nd_hmap_reserve(&m, 1), ND_OK);
+    cr_assert_eq(m.capacity, 256);
+    cr_assert_eq(nd_hmap_reserve(&m, 128), ND_OK, "128 keys fit in 256 slots");
+    cr_assert_eq(m.capacity, 256);
+    cr_assert_eq(nd_hmap_reserve(&m, 129), ND_OK);
+    cr_assert_eq(m.capacity, 512);
+    double key[3] = {1.5, -2.0, 0.0};
+    double *v = nd_hmap_claim(&m, nd_hmap_slot(&m, key), key);
+    v[0] = 4.0;
+    v[1] = 8.0;
+    double *w = nd_hmap_get(&m, key);
+    cr_assert_eq(w, v);
+    cr_assert_eq(w[1], 8.0);
+    nd_hmap_deinit(&m);
+}
+
+Test(hmap, out_of_memory_leaves_the_table_as_it_was, .init = use_counting,
+     .fini = restore_allocator)
+{
+    nd_hmap_t m;
+    nd_hmap_init(&m, sizeof(uint64_t), sizeof(int64_t), hash_u64);
+    cr_assert_eq(nd_hmap_reserve(&m, 1), ND_OK);
+    uint64_t key = 42;
+    *(int64_t *)nd_hmap_claim(&m, nd_hmap_slot(&m, &key), &key) = 7;
+    counts.fail = 1;
+    cr_assert_eq(nd_hmap_reserve(&m, 1000), ND_ENOMEM);
+    counts.fail = 0;
+    cr_assert_eq(m.capacity, 256);
+    cr_assert_eq(m.count, 1);
+    cr_assert_eq(*(int64_t *)nd_hmap_get(&m, &key), 7);
+    nd_hmap_deinit(&m);
+}
+
+Test(hmap, fnv1a_reference_values)
+{
+    /* The published FNV-1a 64-bit test vectors. */
+    cr_assert_eq(nd_hash_fnv1a("", 0), 0xcbf29ce484222325ull);
+    cr_assert_eq(nd_hash_fnv1a("a", 1), 0xaf63dc4c8601ec8cull);
+    cr_assert_eq(nd_hash_fnv1a("foobar", 6), 0x85944171f73967e8ull);
 }

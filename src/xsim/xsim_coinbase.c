@@ -301,10 +301,9 @@ static json_t *order_json(const nd_xsim_t *x, const nd_xsim_user_order_t *o)
     nd__xsim_cb_order_uuid(o->id, id);
     product_id(x, pid);
     order_fills(x, o->id, &fills, &fees, &last_ns);
-    if (o->orig_qty > 0)
-        (void)nd_fixed_mul_div(o->executed_qty, 100 * 100000000LL, o->orig_qty, ND_ROUND_DOWN,
-                               &pct_e8);
-    nd_fixed_format(pct_e8, 8, pct, sizeof pct);
+    if (o->orig_qty > 0) /* "100.00", two decimals as Coinbase sends */
+        (void)nd_fixed_mul_div(o->executed_qty, 10000, o->orig_qty, ND_ROUND_DOWN, &pct_e8);
+    snprintf(pct, sizeof pct, "%lld.%02lld", (long long)(pct_e8 / 100), (long long)(pct_e8 % 100));
     bool buy = o->side == ND_SIDE_BUY, open = !strcmp(nd__xsim_cb_status(o), "OPEN");
     json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:s,s:I}",
                           "order_id", id, "product_id", pid, "user_id", "xsim-user",
@@ -337,6 +336,12 @@ static json_t *order_json(const nd_xsim_t *x, const nd_xsim_user_order_t *o)
     json_object_set_new(j, "order_placement_source", json_string("RETAIL_ADVANCED"));
     json_object_set_new(j, "outstanding_hold_amount", nd__xsim_cb_dec(open ? o->locked : 0));
     json_object_set_new(j, "last_fill_time", last_ns ? nd__xsim_cb_time(last_ns) : json_null());
+    json_object_set_new(j, "reject_message", json_string(""));
+    json_object_set_new(j, "cancel_message", json_string(""));
+    json_object_set_new(j, "is_liquidation", json_false());
+    json_object_set_new(j, "edit_history", json_array());
+    json_object_set_new(j, "leverage", json_string(""));
+    json_object_set_new(j, "margin_type", json_string("UNKNOWN_MARGIN_TYPE"));
     return j;
 }
 
@@ -449,11 +454,12 @@ static nd_err_t list_orders(cb_call_t *c)
 
 static json_t *fill_json(const nd_xsim_t *x, size_t index, const nd_xsim_trade_t *t)
 {
-    char oid[37], entry[37], trade[24], pid[ND_NAME_MAX * 2];
+    char oid[37], entry[37], trade[37], pid[ND_NAME_MAX * 2];
     nd__xsim_cb_order_uuid(t->order_id, oid);
     snprintf(entry, sizeof entry, "00000000-0000-4000-b000-%012llx",
              ((unsigned long long)index + 1) & 0xffffffffffffULL);
-    snprintf(trade, sizeof trade, "%lld", (long long)t->id);
+    snprintf(trade, sizeof trade, "00000000-0000-4000-c000-%012llx",
+             (unsigned long long)t->id & 0xffffffffffffULL);
     product_id(x, pid);
     return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:o,s:s,s:b,s:s,s:s,s:s}",
                      "entry_id", entry, "trade_id", trade, "order_id", oid, "trade_time",

@@ -74,7 +74,7 @@ struct nd__xsim_cb {
     bool traded;            /* a trade since the last update: the ticker is due */
     int64_t last_px, first_px, low, high, volume;
     int64_t drop_n, dup_n, delay_n, delay_ns;
-    bool gap;
+    int64_t trade_sent_mono_ns; /* the last market_trades message handed to the sockets */
     delayed_t delayed[DELAYED_MAX];
     uint32_t delayed_count;
 };
@@ -309,6 +309,7 @@ static void on_trade(void *ctx, const nd_xsim_public_trade_t *t)
     cb->high = t->px > cb->high ? t->px : cb->high;
     cb->volume += t->qty;
     cb->traded = true;
+    cb->trade_sent_mono_ns = nd_clock_mono_ns(cb->clock); /* before the first write */
     publish(cb, CH_TRADES, "market_trades", t->ts_ns,
             events_text(json_pack("[{s:s,s:[o]}]", "type", "update", "trades", trade_json(cb, t))));
 }
@@ -634,6 +635,11 @@ void nd__xsim_cb_fault(nd__xsim_cb_t *cb, const char *kind, int64_t count, int64
         cb->delay_n = count;
         cb->delay_ns = delay_ns;
     }
+}
+
+int64_t nd__xsim_cb_trade_sent_ns(const nd__xsim_cb_t *cb)
+{
+    return cb->trade_sent_mono_ns;
 }
 
 void nd__xsim_cb_gap(nd__xsim_cb_t *cb)

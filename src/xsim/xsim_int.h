@@ -149,6 +149,8 @@ void nd__xsim_cb_disconnect_all(nd__xsim_cb_t *cb);
 void nd__xsim_cb_fault(nd__xsim_cb_t *cb, const char *kind, int64_t count, int64_t delay_ns);
 /* The next message of every connection skips one sequence_num (clients resubscribe). */
 void nd__xsim_cb_gap(nd__xsim_cb_t *cb);
+/* Monotonic time the last trade was handed to the market_trades sockets (wire to wire). */
+int64_t nd__xsim_cb_trade_sent_ns(const nd__xsim_cb_t *cb);
 
 /* REST: one request under /api/v3/brokerage (the JWT checked first). ND_ENOMEM only. */
 nd_err_t nd__xsim_cb_handle(nd_xsim_api_t *api, const nd_xsim_request_t *req, int64_t now_ns,

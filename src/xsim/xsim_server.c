@@ -404,9 +404,10 @@ static void serve_request(conn_t *c, const http_req_t *r)
                                  .authorization = r->auth[0] ? r->auth : NULL,
                                  .host = r->host[0] ? r->host : NULL};
         rc = nd_xsim_api_handle(s->api, &req, now_ns, &resp);
+        bool cb_ok = strcmp(r->path, "/api/v3/brokerage/orders") == 0 && resp.body &&
+                     strncmp(resp.body, "{\"success\":true", 15) == 0; /* an accepted order */
         if (rc == ND_OK && resp.status == 200 && strcmp(r->method, "POST") == 0 &&
-            (strcmp(r->path, "/api/v3/order") == 0 ||
-             strcmp(r->path, "/api/v3/brokerage/orders") == 0))
+            (strcmp(r->path, "/api/v3/order") == 0 || cb_ok))
             nd__xsim_streams_order_arrived(s->streams, c->active_ns);
     }
     if (rc != ND_OK) {

@@ -857,9 +857,9 @@ nd_err_t nd__xsim_streams_create(nd_xsim_t *x, nd_xsim_api_t *api, const nd_cloc
 void nd__xsim_streams_order_arrived(nd__xsim_streams_t *s, int64_t read_mono_ns)
 {
     ND_ASSERT(s != NULL);
-    if (s->trade_sent_mono_ns > 0 && read_mono_ns >= s->trade_sent_mono_ns &&
-        s->w2w_count < ND__XSIM_W2W_MAX)
-        s->w2w_ns[s->w2w_count++] = read_mono_ns - s->trade_sent_mono_ns;
+    int64_t sent = s->cb ? nd__xsim_cb_trade_sent_ns(s->cb) : s->trade_sent_mono_ns;
+    if (sent > 0 && read_mono_ns >= sent && s->w2w_count < ND__XSIM_W2W_MAX)
+        s->w2w_ns[s->w2w_count++] = read_mono_ns - sent;
 }
 
 uint32_t nd__xsim_streams_take_latency(nd__xsim_streams_t *s, int64_t *out, uint32_t cap)

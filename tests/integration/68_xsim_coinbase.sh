@@ -196,6 +196,11 @@ run "$NODERR" decode --venue coinbase "$WORK/ws.jsonl" --strict --json
 [ "$RC" = 0 ] || fail "the project's decoder refused a message: $(tail -n 3 "$ERR")"
 grep -q '"order_update"' "$OUT" || fail "no user order event decoded"
 
+check "wire-to-wire samples for the accepted orders"
+STATUS=$(curl -s -o "$OUT" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/admin/latency")
+[ "$STATUS" = 200 ] || fail "latency: $STATUS"
+pycheck "$OUT" 'assert d["count"] >= 1 and d["p50_ns"] > 0, d'
+
 check "faults: reject, rate limit"
 admin '{"fault":"reject","count":1,"code":-2010}'
 cb POST /orders '{"client_order_id":"it-rej-1","product_id":"BTC-USD","side":"BUY","order_configuration":{"market_market_ioc":{"base_size":"0.001"}}}'

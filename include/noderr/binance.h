@@ -325,8 +325,8 @@ void nd_binance_stream_destroy(nd_binance_stream_t *stream);
  * buffered diffs are applied; venue_ts_ns 0, REST snapshots carry no time), then every applied
  * diff as it arrived; a STATUS event with code ND_MD_STATUS_RESYNC when a book is discarded;
  * and the stream's other STATUS events. Dropped and buffered diffs are not forwarded.
- * Snapshots are fetched inside nd_binance_live_service (blocking REST; the socket buffers
- * meanwhile). */
+ * Snapshots are fetched by the client's worker thread, one at a time: nd_binance_live_service
+ * never waits on the network (it starts the next fetch due and applies one finished). */
 
 typedef struct nd_binance_live nd_binance_live_t;
 
@@ -358,7 +358,8 @@ typedef struct nd_binance_live_stats {
 nd_err_t nd_binance_live_create(const nd_binance_live_config_t *config, const nd_clock_t *clock,
                                 nd_md_sink_cb sink, void *ctx, nd_binance_live_t **out /* OUT */,
                                 char *err, size_t err_len);
-/* Services the WebSocket for up to timeout_ms, then fetches the snapshots that are due. */
+/* Services the WebSocket for up to timeout_ms, then applies a snapshot the worker finished and
+ * starts the next one due. */
 nd_err_t nd_binance_live_service(nd_binance_live_t *live, int timeout_ms);
 /* The book state of symbol (as configured), NULL when not configured. O(symbols). */
 const nd_binance_depth_t *nd_binance_live_depth(const nd_binance_live_t *live, const char *symbol);

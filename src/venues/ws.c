@@ -283,7 +283,10 @@ static nd_err_t ws_context(nd_ws_t *ws)
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = ws_protocols;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* TLS only for wss://: a plain ws:// client (exchange-sim on loopback) needs no OpenSSL,
+     * and libwebsockets 4.1 leaves a client context's OpenSSL state (its CA store) behind at
+     * exit when two such contexts were alive at once (a session's market and user streams). */
+    info.options = ws->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
     info.user = ws;
     info.client_ssl_ca_filepath = ws->cfg.ca_file;
     info.gid = -1;

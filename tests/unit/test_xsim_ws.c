@@ -444,16 +444,11 @@ Test(xsim_ws, ws_api_user_data_subscription, .timeout = 60)
     nd_binance_user_t *user = NULL, *bad = NULL;
     cr_assert_eq(nd_binance_user_create(&ucfg, clock, ws_api_sink, &seen, &user, err, sizeof err),
                  ND_OK, "%s", err);
-    ucfg.secret = &wrong;
-    cr_assert_eq(nd_binance_user_create(&ucfg, clock, ws_api_sink, &refused, &bad, err,
-                                        sizeof err), ND_OK, "%s", err);
     nd_binance_rest_config_t rcfg = {.base_url = s.rest_url, .secret = &sec};
     nd_binance_rest_t *rest = NULL;
     cr_assert_eq(nd_binance_rest_create(&rcfg, clock, &rest, err, sizeof err), ND_OK, "%s", err);
-    for (int i = 0; i < 40 && !nd_binance_user_subscribed(user); i++) {
+    for (int i = 0; i < 40 && !nd_binance_user_subscribed(user); i++)
         serve_user(user, 20);
-        serve_user(bad, 20);
-    }
     cr_assert(nd_binance_user_subscribed(user));
     cr_assert_eq(seen.acks, 1);
     place_limit(rest, "w-1", 30000);
@@ -472,8 +467,15 @@ Test(xsim_ws, ws_api_user_data_subscription, .timeout = 60)
     serve_user(user, 300);
     cr_assert_eq(seen.orders.news, 2);
     cr_assert_eq(nd_venue_bad_total(nd_binance_user_counters(user)), 0u);
-    /* the wrong secret: refused, retried after a second, never subscribed, no events */
-    serve_user(bad, 1200);
+    /* the wrong secret: refused, retried after a second, never subscribed, no events (one
+     * client at a time: two libwebsockets contexts alive together leave OpenSSL state behind
+     * at exit, which LeakSanitizer reports) */
+    nd_binance_user_destroy(user);
+    user = NULL;
+    ucfg.secret = &wrong;
+    cr_assert_eq(nd_binance_user_create(&ucfg, clock, ws_api_sink, &refused, &bad, err,
+                                        sizeof err), ND_OK, "%s", err);
+    serve_user(bad, 1400);
     cr_assert_geq(refused.errors, 2);
     cr_assert_eq(refused.acks, 0);
     cr_assert_eq(refused.orders.news, 0);

@@ -13,7 +13,8 @@
 #   --sample-s S     RSS and status sampling period in seconds (default 2)
 #   --disconnects N  admin-API disconnects in the reconnect phase (default 10)
 #   --symbols-s S    seconds each run of the symbols phase lasts (default 40)
-#   --symbol-counts L  the symbols phase's runs: comma list of symbol counts, 1..10 (default 1,10)
+#   --symbol-counts L  the symbols phase's runs: comma list of symbol counts, 1..20 (default
+#                    1,10; 20 stands in for 2 venues x 10 symbols: a session has one venue)
 #   --soak-symbols N  symbols configured in the soak (default 1; above 1 as in the symbols phase)
 #   --store S        the soak session's store: sqlite (default, audit-verified at the end) or none
 #   --market-step-ms N  exchange-sim's --market-step-ms (default 100, its own default)
@@ -65,8 +66,8 @@ while [ "$#" -gt 0 ]; do
     shift 2
 done
 [[ "$STORE" =~ ^(sqlite|none)$ ]] || usage
-[[ "$SYMBOL_COUNTS" =~ ^([1-9]|10)(,([1-9]|10))*$ ]] || usage
-[[ "$SOAK_SYMBOLS" =~ ^([1-9]|10)$ ]] || usage
+[[ "$SYMBOL_COUNTS" =~ ^([1-9]|1[0-9]|20)(,([1-9]|1[0-9]|20))*$ ]] || usage
+[[ "$SOAK_SYMBOLS" =~ ^([1-9]|1[0-9]|20)$ ]] || usage
 for n in "$MINUTES" "$SAMPLE_S" "$DISCONNECTS" "$SYMBOLS_S" "$STEP_MS"; do
     [[ "$n" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "soak_paper: '$n' is not a number" >&2; exit 2; }
 done
@@ -352,7 +353,7 @@ EOF
 # symbols_list N: BTC/USDT and N-1 symbols exchange-sim does not serve, as a JSON list's items.
 symbols_list() {
     local list='"BTC/USDT"' s
-    for s in ETH BNB SOL XRP ADA DOGE LTC DOT LINK; do
+    for s in ETH BNB SOL XRP ADA DOGE LTC DOT LINK AVAX TRX ATOM UNI XLM ETC FIL NEAR APT ARB; do
         [ "$(grep -o / <<<"$list" | wc -l)" -lt "$1" ] && list="$list, \"$s/USDT\""
     done
     echo "$list"

@@ -19,7 +19,9 @@ void nd_allocator_set(const nd_allocator_t *allocator);
 
 /* Returns size bytes (uninitialised) or NULL when out of memory. The caller frees with nd_free. */
 void *nd_alloc(size_t size);
-/* Returns count*size zeroed bytes, or NULL on overflow or out of memory. */
+/* Returns count*size zeroed bytes, or NULL on overflow or out of memory. With the C library's
+ * allocator this is its calloc: a large block's pages become resident only when touched, so a
+ * ring or pool sized for the worst case costs memory as far as it is used. */
 void *nd_calloc(size_t count, size_t size);
 /* Resizes ptr; on failure returns NULL and ptr stays valid. */
 void *nd_realloc(void *ptr, size_t size);

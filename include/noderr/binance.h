@@ -325,8 +325,8 @@ void nd_binance_stream_destroy(nd_binance_stream_t *stream);
  * buffered diffs are applied; venue_ts_ns 0, REST snapshots carry no time), then every applied
  * diff as it arrived; a STATUS event with code ND_MD_STATUS_RESYNC when a book is discarded;
  * and the stream's other STATUS events. Dropped and buffered diffs are not forwarded.
- * Snapshots are fetched inside nd_binance_live_service (blocking REST; the socket buffers
- * meanwhile). */
+ * Snapshots are fetched by the client's worker thread, one at a time: nd_binance_live_service
+ * never waits on the network (it starts the next fetch due and applies one finished). */
 
 typedef struct nd_binance_live nd_binance_live_t;
 
@@ -358,7 +358,8 @@ typedef struct nd_binance_live_stats {
 nd_err_t nd_binance_live_create(const nd_binance_live_config_t *config, const nd_clock_t *clock,
                                 nd_md_sink_cb sink, void *ctx, nd_binance_live_t **out /* OUT */,
                                 char *err, size_t err_len);
-/* Services the WebSocket for up to timeout_ms, then fetches the snapshots that are due. */
+/* Services the WebSocket for up to timeout_ms, then applies a snapshot the worker finished and
+ * starts the next one due. */
 nd_err_t nd_binance_live_service(nd_binance_live_t *live, int timeout_ms);
 /* The book state of symbol (as configured), NULL when not configured. O(symbols). */
 const nd_binance_depth_t *nd_binance_live_depth(const nd_binance_live_t *live, const char *symbol);
@@ -367,39 +368,70 @@ void nd_binance_live_stats(const nd_binance_live_t *live, nd_binance_live_stats_
 const nd_venue_counters_t *nd_binance_live_counters(const nd_binance_live_t *live);
 void nd_binance_live_destroy(nd_binance_live_t *live);
 
-/* ---- User data stream over a listenKey (binance_user.c) ---------------------------------
- * POST /api/v3/userDataStream (API key, no signature) gives a listenKey; the WebSocket
- * <ws_base>/ws/<listenKey> then delivers executionReport, outboundAccountPosition and
- * balanceUpdate events, which become ORDER_UPDATE and BALANCE events for the sink. The key is
- * kept alive with PUT every keepalive_ns (30 min) on the injected clock; when Binance says
- * it no longer exists (-1125, or a listenKeyExpired event) a new key is created and the
- * socket reconnected to it; destroy closes it with DELETE. */
+/* ---- User data stream (binance_user.c) ---------------------------------------------------
+ * Two ways Binance offers (PROTOCOLS.md A.6):
+ * - ND_BINANCE_USER_WS_API (what Binance recommends today, the default): one WebSocket to the
+ *   WebSocket API (<ws_api_url>, "wss://ws-api.binance.com:443/ws-api/v3"), on which
+ *   userDataStream.subscribe.signature (apiKey, timestamp, signature over the parameters
+ *   sorted by name, by any key type) starts a subscription; events arrive wrapped
+ *   {"subscriptionId":N,"event":{..}}. An eventStreamTerminated event subscribes again on the
+ *   same connection; a new connection subscribes on open; a refused subscription is retried
+ *   after a second.
+ * - ND_BINANCE_USER_LISTEN_KEY (deprecated by Binance): POST /api/v3/userDataStream (API key,
+ *   no signature) gives a listenKey; the WebSocket <ws_base>/ws/<listenKey> delivers bare
+ *   events. The key is kept alive with PUT every keepalive_ns (30 min) on the injected clock;
+ *   when Binance says it no longer exists (-1125, or a listenKeyExpired event) a new key is
+ *   created and the socket reconnected to it; destroy closes it with DELETE.
+ * Either way executionReport, outboundAccountPosition and balanceUpdate become ORDER_UPDATE
+ * and BALANCE events for the sink, listStatus a STATUS ORDER_LIST, and the ends of a
+ * subscription (listenKeyExpired, eventStreamTerminated) STATUS events before it acts on them;
+ * each subscription that starts is a STATUS ACK (venue_code: the subscriptionId, or 0). */
 
 typedef struct nd_binance_user nd_binance_user_t;
 
+typedef enum nd_binance_user_mode {
+    ND_BINANCE_USER_WS_API = 0,
+    ND_BINANCE_USER_LISTEN_KEY = 1
+} nd_binance_user_mode_t;
+
+/* "ws_api", "listen_key" ("unknown" otherwise); parse: ND_EINVAL when unknown. */
+const char *nd_binance_user_mode_name(nd_binance_user_mode_t mode);
+nd_err_t nd_binance_user_mode_parse(const char *name, nd_binance_user_mode_t *out /* OUT */);
+
 typedef struct nd_binance_user_config {
-    const char *ws_base_url;      /* "wss://stream.binance.com:9443" or a local ws:// server */
-    const char *rest_base_url;    /* "https://api.binance.com" or a local server */
-    const nd_secret_t *secret;    /* API key (copied); required */
-    int64_t keepalive_ns;         /* 0: 30 min */
+    nd_binance_user_mode_t mode;
+    const char *ws_base_url;      /* listen_key: "wss://stream.binance.com:9443" or ws:// */
+    const char *ws_api_url;       /* ws_api: "wss://ws-api.binance.com:443/ws-api/v3" */
+    const char *rest_base_url;    /* listen_key: "https://api.binance.com" or a local server */
+    const nd_secret_t *secret;    /* API key (copied; ws_api also its secret); required */
+    int64_t keepalive_ns;         /* listen_key: 0 is 30 min */
     uint64_t seed;
     int64_t backoff_min_ns, backoff_max_ns; /* WebSocket reconnect (0: 1 s, 60 s) */
     nd_binance_key_type_t key_type; /* the type of secret->api_secret, when there is one */
+    int64_t recv_window_ms;       /* ws_api: the subscription's recvWindow (0: Binance's 5000) */
+    void *uv_loop;                /* a caller's libuv loop for the socket (nd_ws_config_t) */
 } nd_binance_user_config_t;
 
-/* Creates the listenKey (one blocking POST) and starts connecting. ND_EIO when the venue
- * refuses or is unreachable (detail in err, never the key), ND_EINVAL for a bad config. */
+/* listen_key: creates the key (one blocking POST) and starts connecting; ws_api: parses the
+ * signing key and starts connecting. ND_EIO when the venue refuses or is unreachable (detail
+ * in err, never the key), ND_EINVAL for a bad config or a key that cannot sign. */
 nd_err_t nd_binance_user_create(const nd_binance_user_config_t *config, const nd_clock_t *clock,
                                 nd_md_sink_cb sink, void *ctx, nd_binance_user_t **out /* OUT */,
                                 char *err, size_t err_len);
-/* Services the socket for up to timeout_ms, then sends the keep-alive PUT when due (and
- * replaces an expired key). ND_EIO when a new key cannot be created (retried next call). */
+/* Services the socket for up to timeout_ms (0 on a caller's loop: the timers only), then acts
+ * on what the events asked: the keep-alive PUT when due and a new key (listen_key), a new
+ * subscription (ws_api). ND_EIO when a new key cannot be created (retried next call). */
 nd_err_t nd_binance_user_service(nd_binance_user_t *user, int timeout_ms);
-/* Keep-alives sent and listenKeys created so far. */
+/* Keep-alives sent and listenKeys created so far (listen_key). */
 uint32_t nd_binance_user_keepalives(const nd_binance_user_t *user);
 uint32_t nd_binance_user_keys_created(const nd_binance_user_t *user);
+/* Subscriptions started so far (ACKs: ws_api; keys' sockets opened: listen_key) and ended by
+ * the venue (eventStreamTerminated, listenKeyExpired). */
+uint32_t nd_binance_user_subscriptions(const nd_binance_user_t *user);
+uint32_t nd_binance_user_ends(const nd_binance_user_t *user);
+bool nd_binance_user_subscribed(const nd_binance_user_t *user);
 const nd_venue_counters_t *nd_binance_user_counters(const nd_binance_user_t *user);
-/* Sends DELETE for the key (best effort), closes the socket and frees everything. */
+/* listen_key: sends DELETE for the key (best effort); closes the socket, frees everything. */
 void nd_binance_user_destroy(nd_binance_user_t *user);
 
 /* ---- Prepared requests (binance_rest.c) --------------------------------------------------
@@ -528,6 +560,10 @@ nd_err_t nd_binance_exec_start(nd_binance_exec_t *x);
  * balances are read between two looks at myTrades, and the comparison waits for a sync in
  * which no trade came between. */
 void nd_binance_exec_resync(nd_binance_exec_t *x);
+/* The user data stream reported an order of this adapter's (an executionReport): brings the
+ * next status poll forward, never closer than half poll_interval_ns to the last (the fills are
+ * booked from myTrades, by trade id, as always). Loop thread, like poll. */
+void nd_binance_exec_wake(nd_binance_exec_t *x);
 /* The engine's fill of one venue trade (exact price, quantity and quote quantity) with its
  * commission as paid: in assets->base (a buy's, unless fees are paid in BNB) as fee_qty, the
  * quantity the account did not receive; in assets->quote as the cash fee; in a third asset not

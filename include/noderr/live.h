@@ -65,6 +65,13 @@ typedef struct nd_live_config {
     nd_venue_t venue;                 /* binance (the only venue with a paper feed so far) */
     char rest_url[ND_LIVE_URL_MAX];   /* default https://api.binance.com */
     char ws_url[ND_LIVE_URL_MAX];     /* default wss://stream.binance.com:9443 */
+    /* Live mode's user data stream (binance.h): ws_api (the default, what Binance recommends),
+     * listen_key, or off (REST polling only). ws_api_url: "" is Binance's
+     * wss://ws-api.binance.com:443/ws-api/v3 when ws_url is Binance's, else ws_url/ws-api/v3
+     * (exchange-sim serves it on its one port). */
+    bool user_stream_off;
+    nd_binance_user_mode_t user_stream;
+    char ws_api_url[ND_LIVE_URL_MAX];
     char secrets_file[ND_LIVE_PATH_MAX]; /* "" : NODERR_BINANCE_* variables (live mode only) */
     nd_binance_key_type_t key_type;   /* how the API key signs (hmac, ed25519, rsa) */
     char order_tag[8];                /* client order ids' tag, [a-z0-9]{1,6} (reconcile.h) */

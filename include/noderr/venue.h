@@ -392,8 +392,10 @@ void nd_ws_destroy(nd_ws_t *ws);
  * libwebsockets context of the process (these clients, the HTTP server of httpd.h) calls it
  * before it is created. */
 void nd_ws_log_init(void);
-/* Backoff before retry `attempt` (0-based): min(max, min_ns * 2^attempt) scaled by a uniform
- * jitter factor in [0.5, 1.0) from rng. Pure apart from rng. */
+/* Backoff before retry `attempt` (0-based): attempt 0 (the first retry after a connection that
+ * worked at least a second) is uniform in [0, min_ns / 4); attempt k >= 1 is
+ * min(max, min_ns * 2^(k-1)) scaled by a uniform jitter factor in [0.5, 1.0). Pure apart from
+ * rng. */
 int64_t nd_ws_backoff_ns(nd_rand_t *rng, uint32_t attempt, int64_t min_ns, int64_t max_ns);
 
 /* A venue's market-data decoder as a table, so one command drives every venue's decoder

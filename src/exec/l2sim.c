@@ -519,6 +519,9 @@ static nd_err_t process_requests(nd_l2sim_t *sim, int64_t until, bool inclusive)
         request_t req = *r;
         sim->req_head = (sim->req_head + 1) % sim->cfg.requests_max;
         sim->req_count--;
+        if (sim->req_count == 0)
+            sim->req_head = 0; /* restart at the first entry: only the high-water mark is
+                                * ever touched (resident) */
         if (req.kind == REQ_CANCEL) {
             arrive_cancel(sim, req.client_id, req.arrive_ns);
             continue;

@@ -189,6 +189,9 @@ static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, si
         out[n++] = *u;
         x->ring_head = (x->ring_head + 1) % x->ring_cap;
         x->ring_count--;
+        if (x->ring_count == 0)
+            x->ring_head = 0; /* an empty ring restarts at its first entry: only as many entries
+                               * as were ever held at once are touched (resident) */
         if (answers_a_request_only(u->kind))
             continue;
         shadow_t *sh = find_shadow(x, u->client_id);

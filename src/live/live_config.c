@@ -48,7 +48,8 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     if (!v)
         return nd_jcfg_bad(c, NULL, "missing: the venue to trade on ({\"name\": \"binance\"})");
     static const char *const keys[] = {"name", "rest_url", "ws_url", "secrets_file",
-                                       "exchange_info", "key_type", "order_tag", NULL};
+                                       "exchange_info", "key_type", "order_tag",
+                                       "user_stream", "ws_api_url", NULL};
     if (json_object_get(v, "api_key") || json_object_get(v, "api_secret") ||
         json_object_get(v, "secret") || json_object_get(v, "private_key"))
         return nd_jcfg_bad(c, NULL, "secrets never go in the config: set NODERR_BINANCE_API_KEY "
@@ -62,10 +63,19 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
                           sizeof cfg->secrets_file)) != ND_OK ||
         (rc = nd_jcfg_bool(c, v, "exchange_info", &cfg->exchange_info)) != ND_OK)
         return rc;
-    char key_type[16] = "";
+    char key_type[16] = "", user_stream[16] = "";
     if ((rc = nd_jcfg_str(c, v, "key_type", key_type, sizeof key_type)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "order_tag", cfg->order_tag, sizeof cfg->order_tag)) != ND_OK)
+        (rc = nd_jcfg_str(c, v, "order_tag", cfg->order_tag, sizeof cfg->order_tag)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "user_stream", user_stream, sizeof user_stream)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "ws_api_url", cfg->ws_api_url, sizeof cfg->ws_api_url)) != ND_OK)
         return rc;
+    cfg->user_stream_off = strcmp(user_stream, "off") == 0;
+    if (user_stream[0] && !cfg->user_stream_off &&
+        nd_binance_user_mode_parse(user_stream, &cfg->user_stream) != ND_OK)
+        return nd_jcfg_bad(c, "user_stream", "must be ws_api, listen_key or off");
+    if (cfg->ws_api_url[0] && strncmp(cfg->ws_api_url, "ws://", 5) != 0 &&
+        strncmp(cfg->ws_api_url, "wss://", 6) != 0)
+        return nd_jcfg_bad(c, "ws_api_url", "must start with ws:// or wss://");
     if (key_type[0] && nd_binance_key_type_parse(key_type, &cfg->key_type) != ND_OK)
         return nd_jcfg_bad(c, "key_type", "must be hmac, ed25519 or rsa");
     for (const char *p = cfg->order_tag; *p; p++)
@@ -79,6 +89,18 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         return nd_jcfg_bad(c, "rest_url", "must start with http:// or https://");
     if (strncmp(cfg->ws_url, "ws://", 5) != 0 && strncmp(cfg->ws_url, "wss://", 6) != 0)
         return nd_jcfg_bad(c, "ws_url", "must start with ws:// or wss://");
+    /* The WebSocket API beside the streams: Binance's own, or the same server's (exchange-sim
+     * serves both on one port). */
+    size_t n = strlen(cfg->ws_url);
+    while (n > 0 && cfg->ws_url[n - 1] == '/')
+        n--;
+    if (!cfg->ws_api_url[0] &&
+        (strncmp(cfg->ws_url, "wss://stream.binance.com", 24) == 0
+             ? snprintf(cfg->ws_api_url, sizeof cfg->ws_api_url, "%s",
+                        "wss://ws-api.binance.com:443/ws-api/v3")
+             : snprintf(cfg->ws_api_url, sizeof cfg->ws_api_url, "%.*s/ws-api/v3", (int)n,
+                        cfg->ws_url)) >= (int)sizeof cfg->ws_api_url)
+        return nd_jcfg_bad(c, "ws_url", "too long to derive ws_api_url from: give ws_api_url");
     return ND_OK;
 }
 

@@ -95,6 +95,9 @@ struct nd_live_session {
     bool dash_timer_on;
     int64_t dash_sampled_ns;        /* the last equity sample for the VaR */
     uint32_t resync_connects;       /* stream connections the order venues were resynced for */
+    nd_binance_user_t *user;        /* live mode: the user data stream (session_live.c), or NULL */
+    uint32_t user_subs_seen;        /* its subscriptions the order venues were resynced for */
+    int64_t user_order_events;      /* its executionReports, each waking its symbol's adapter */
     uint64_t recon_halts_seen;      /* reconciliation halts already acted on */
 };
 
@@ -142,6 +145,14 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len);
 /* Stops the adapters' workers and frees the venues, journals and views. */
 void nd__live_venues_close(nd_live_session_t *s);
+/* Live mode, on the loop: the user data stream the config names (venue.user_stream), whose
+ * executionReports wake the symbol's adapter (its next poll brought forward). tick: services
+ * it; a subscription after the first (after eventStreamTerminated, an expired listenKey or a
+ * reconnect) reconciles every adapter, for what the venue did while no stream was there.
+ * close: before the loop closes. */
+nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len);
+void nd__live_user_tick(nd_live_session_t *s);
+void nd__live_user_close(nd_live_session_t *s);
 
 /* The stop (session_shutdown.c). take: on SIGTERM, the request `noderr shutdown` left (flatten,
  * deadline), removed once read; a stale one (older than a minute, or from a session before)

@@ -371,6 +371,7 @@ static void on_tick(uv_timer_t *t)
     check_venues(s);
     check_store(s);
     prompt_status(s, mono);
+    nd__live_user_tick(s);
     if (s->cfg->duration_ns > 0 && mono - s->started_mono_ns >= s->cfg->duration_ns)
         begin_stop(s, "duration");
     if (s->stop_signal && !s->stopping) {
@@ -589,6 +590,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     if (rc == ND_OK)
         rc = open_stream(s, err, err_len);
     if (rc == ND_OK)
+        rc = nd__live_user_open(s, err, err_len);
+    if (rc == ND_OK)
         rc = nd__live_metrics_open(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
         nd_err_put(err, err_len, "integrity: bad bounds");
@@ -644,6 +647,7 @@ static void stop_loop(nd_live_session_t *s)
     }
     nd_binance_stream_destroy(s->stream);
     s->stream = NULL;
+    nd__live_user_close(s);
     if (!s->loop_ready)
         return;
     nd__live_metrics_close(s);

@@ -169,6 +169,75 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
     return rc;
 }
 
+static void on_user(void *ctx, const nd_md_event_t *ev)
+{
+    nd_live_session_t *s = ctx;
+    if (ev->kind == ND_MD_ORDER_UPDATE) {
+        for (uint32_t k = 0; k < s->cfg->symbol_count; k++)
+            if (s->legs[k].exec && strcmp(ev->symbol, s->cfg->venue_symbols[k]) == 0) {
+                nd_binance_exec_wake(s->legs[k].exec);
+                s->user_order_events++;
+            }
+        return;
+    }
+    if (ev->kind == ND_MD_STATUS && (ev->u.status.code == ND_MD_STATUS_STREAM_TERMINATED ||
+                                     ev->u.status.code == ND_MD_STATUS_LISTEN_KEY_EXPIRED))
+        ND_LOG(ND_LOG_WARN, "event=user_stream_end why=%s",
+               ev->u.status.code == ND_MD_STATUS_STREAM_TERMINATED ? "eventStreamTerminated"
+                                                                   : "listenKeyExpired");
+}
+
+nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len)
+{
+    if (!s->cfg->live || s->cfg->user_stream_off)
+        return ND_OK;
+    nd_secret_t sec;
+    char why[256] = "";
+    nd_err_t rc = nd_secret_load("BINANCE", s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL,
+                                 &sec, why, sizeof why);
+    if (rc != ND_OK) {
+        nd_err_put(err, err_len, "the user data stream needs the account's API key: %s", why);
+        return rc;
+    }
+    nd_binance_user_config_t ucfg = {.mode = s->cfg->user_stream, .ws_base_url = s->cfg->ws_url,
+                                     .ws_api_url = s->cfg->ws_api_url,
+                                     .rest_base_url = s->cfg->rest_url, .secret = &sec,
+                                     .seed = s->cfg->bt.ticks.venue.seed + 1,
+                                     .backoff_min_ns = 200 * ND_NS_PER_MS,
+                                     .key_type = s->cfg->key_type, .uv_loop = &s->loop};
+    rc = nd_binance_user_create(&ucfg, s->clock, on_user, s, &s->user, why, sizeof why);
+    nd_secret_wipe(&sec);
+    if (rc != ND_OK)
+        nd_err_put(err, err_len, "user data stream (%s): %s",
+                   nd_binance_user_mode_name(s->cfg->user_stream), why);
+    else
+        ND_LOG(ND_LOG_INFO, "event=user_stream_open mode=%s",
+               nd_binance_user_mode_name(s->cfg->user_stream));
+    return rc;
+}
+
+void nd__live_user_tick(nd_live_session_t *s)
+{
+    if (!s->user)
+        return;
+    (void)nd_binance_user_service(s->user, 0); /* a failed key renewal is logged and retried */
+    uint32_t subs = nd_binance_user_subscriptions(s->user);
+    if (subs > 1 && subs > s->user_subs_seen) {
+        ND_LOG(ND_LOG_INFO, "event=user_stream_resubscribed subscriptions=%u: reconciling", subs);
+        for (uint32_t k = 0; k < s->cfg->symbol_count; k++)
+            if (s->legs[k].exec)
+                nd_binance_exec_resync(s->legs[k].exec);
+    }
+    if (subs > s->user_subs_seen)
+        s->user_subs_seen = subs;
+}
+
+void nd__live_user_close(nd_live_session_t *s)
+{
+    nd_binance_user_destroy(s->user);
+    s->user = NULL;
+}
+
 nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len)
 {
     nd_portfolio_t *p = nd_engine_portfolio(nd_event_run_engine(s->run));

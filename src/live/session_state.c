@@ -194,6 +194,14 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "fills_restored_at_start", json_integer(s->restored_fills));
     if (s->cfg->live)
         json_object_set_new(j, "reconciliation", recon_json(s));
+    if (s->user)
+        json_object_set_new(
+            j, "user_stream",
+            json_pack("{s:s,s:b,s:I,s:I,s:I}", "mode", nd_binance_user_mode_name(s->cfg->user_stream),
+                      "subscribed", nd_binance_user_subscribed(s->user), "subscriptions",
+                      (json_int_t)nd_binance_user_subscriptions(s->user), "ends",
+                      (json_int_t)nd_binance_user_ends(s->user), "order_events",
+                      (json_int_t)s->user_order_events));
     json_object_set_new(j, "name", json_string(s->cfg->name));
     if (s->metrics_url[0])
         json_object_set_new(j, "metrics_url", json_string(s->metrics_url));

@@ -2,8 +2,8 @@
  *
  * One client context and at most one connection. Pings are answered by libwebsockets with a
  * pong carrying the ping's payload (RFC 6455 5.5.3, what Binance requires). After an error or
- * a close the client waits nd_ws_backoff_ns (exponential, jittered by a seeded nd_rand_t)
- * and reconnects; it also reconnects proactively past max_age (Binance closes at 24 h).
+ * a close the client waits nd_ws_backoff_ns (at once, jittered, after a connection that
+ * worked; then exponential, jittered by a seeded nd_rand_t) and reconnects; it also reconnects proactively past max_age (Binance closes at 24 h).
  * Outgoing messages wait in a bounded queue and leave at most send_per_sec_max per second;
  * connection attempts are limited to connects_per_window_max per window. No time is read
  * except through the injected clock. Invariants: wsi != NULL while connecting or connected;
@@ -24,6 +24,10 @@
 
 #define WS_QUEUE_MAX 64
 #define WS_RX_MAX (4u << 20)
+/* A connection that stayed up this long was working: its loss is a drop (the next retry at
+ * once), not one more failed attempt. One that closes sooner (a venue accepting then refusing)
+ * keeps the back-off growing. */
+#define WS_STABLE_NS ND_NS_PER_SEC
 
 typedef struct ws_msg {
     unsigned char *buf; /* LWS_PRE bytes of headroom, then the text */
@@ -57,8 +61,13 @@ int64_t nd_ws_backoff_ns(nd_rand_t *rng, uint32_t attempt, int64_t min_ns, int64
 {
     ND_ASSERT(rng != NULL);
     ND_ASSERT(min_ns > 0 && max_ns >= min_ns);
+    /* The first retry after a drop is at once, jittered over [0, min/4): a connection that
+     * worked is most likely to work again, and the jitter still spreads clients apart after a
+     * venue-wide drop. Failures after it wait min, 2 min, 4 min, ... */
+    if (attempt == 0)
+        return (int64_t)(nd_rand_uniform(rng) * (double)(min_ns / 4));
     int64_t d = min_ns;
-    for (uint32_t i = 0; i < attempt && d < max_ns; i++)
+    for (uint32_t i = 1; i < attempt && d < max_ns; i++)
         d = d > max_ns / 2 ? max_ns : d * 2;
     if (d > max_ns)
         d = max_ns;
@@ -69,6 +78,8 @@ int64_t nd_ws_backoff_ns(nd_rand_t *rng, uint32_t attempt, int64_t min_ns, int64
 static void schedule_reconnect(nd_ws_t *ws)
 {
     int64_t now = nd_clock_mono_ns(ws->clock);
+    if (ws->connected && now - ws->connected_at_ns >= WS_STABLE_NS)
+        ws->attempt = 0;
     int64_t delay = nd_ws_backoff_ns(&ws->rng, ws->attempt++, ws->cfg.backoff_min_ns,
                                      ws->cfg.backoff_max_ns);
     ws->next_connect_ns = now + delay;
@@ -144,7 +155,6 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         ws->connected = true;
-        ws->attempt = 0;
         ws->connects++;
         ws->connected_at_ns = nd_clock_mono_ns(ws->clock);
         if (ws->cb.open_cb)
@@ -273,7 +283,10 @@ static nd_err_t ws_context(nd_ws_t *ws)
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = ws_protocols;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* TLS only for wss://: a plain ws:// client (exchange-sim on loopback) needs no OpenSSL,
+     * and libwebsockets 4.1 leaves a client context's OpenSSL state (its CA store) behind at
+     * exit when two such contexts were alive at once (a session's market and user streams). */
+    info.options = ws->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
     info.user = ws;
     info.client_ssl_ca_filepath = ws->cfg.ca_file;
     info.gid = -1;

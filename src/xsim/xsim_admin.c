@@ -9,6 +9,8 @@
  *   {"fault":"delay","count":N,"ms":T}           hold the next N messages T ms (they reorder)
  *     (these four take "every":K: every K-th message, N times, spread out; count 0 ends one)
  *   {"fault":"gap"}                              the next depth diff never leaves (a U gap)
+ *   {"fault":"user_stream_end"}                  every WebSocket API user data subscription
+ *                                                ends with eventStreamTerminated
  *   {"fault":"reject","count":N,"code":C}        the next N new orders fail with Binance code C
  *   {"fault":"rate_limit","ms":T}                every REST request gets 429 for T ms
  *   {"fault":"skew","ms":S}                      serverTime and timestamp checks shifted S ms
@@ -111,6 +113,8 @@ static bool apply(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,
         nd__xsim_streams_fault(streams, fault, count, every, ms * ND_NS_PER_MS);
     else if (strcmp(fault, "gap") == 0)
         nd__xsim_streams_gap(streams);
+    else if (strcmp(fault, "user_stream_end") == 0)
+        (void)nd__xsim_streams_terminate_user(streams, now_ns);
     else if (strcmp(fault, "reject") == 0 && count > 0 && code < 0)
         nd_xsim_fault_reject(x, count, code);
     else if (strcmp(fault, "rate_limit") == 0 && ms > 0)

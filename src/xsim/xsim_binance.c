@@ -342,6 +342,47 @@ static bool authorised(call_t *c, nd_err_t *rc)
     return true;
 }
 
+int nd__xsim_api_ws_signed(const nd_xsim_api_t *api, const nd__xsim_ws_signed_t *req,
+                           int64_t wall_ns, const char **msg)
+{
+    ND_ASSERT(api != NULL && req != NULL);
+    ND_ASSERT(msg != NULL);
+    if (!req->api_key || !req->api_key[0] || strlen(req->api_key) > 256) {
+        *msg = "API-key format invalid.";
+        return -2014;
+    }
+    if (strcmp(req->api_key, api->cfg.api_key) != 0) {
+        *msg = "Invalid API-key, IP, or permissions for action.";
+        return -2015;
+    }
+    int64_t ts = req->timestamp, window_us = req->recv_window_ms > 0
+                                                  ? req->recv_window_ms * 1000
+                                                  : DEFAULT_RECV_WINDOW_MS * 1000;
+    if (ts <= 0 || !req->signature) {
+        *msg = ts <= 0 ? "Mandatory parameter 'timestamp' was not sent, was empty/null, or "
+                         "malformed."
+                       : "Mandatory parameter 'signature' was not sent, was empty/null, or "
+                         "malformed.";
+        return -1102;
+    }
+    if (req->recv_window_ms > MAX_RECV_WINDOW_MS) {
+        *msg = "recvWindow must be less than 60000";
+        return -1131;
+    }
+    if (!nd_xsim_auth_verify(&api->cfg, req->payload, req->payload_len, NULL, 0,
+                             req->signature)) {
+        *msg = "Signature for this request is not valid.";
+        return -1022;
+    }
+    ts = ts >= MICROS_FROM ? ts : ts * 1000;
+    int64_t now_us = (wall_ns + api->skew_ns) / ND_NS_PER_US;
+    if (ts >= now_us + 1000000 || now_us - ts > window_us) {
+        *msg = "Timestamp for this request is outside of the recvWindow.";
+        return -1021;
+    }
+    return 0;
+}
+
 /* The symbol parameter: true when it names the simulated symbol; otherwise answers. */
 static bool symbol_ok(call_t *c, bool required, nd_err_t *rc)
 {

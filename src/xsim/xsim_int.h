@@ -115,6 +115,9 @@ void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns);
 void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t count,
                             int64_t every, int64_t delay_ns);
 void nd__xsim_streams_gap(nd__xsim_streams_t *s);
+/* Ends every WebSocket API user data subscription with eventStreamTerminated (the connections
+ * stay open); the count ended. */
+uint32_t nd__xsim_streams_terminate_user(nd__xsim_streams_t *s, int64_t now_ns);
 /* Wire-to-wire samples kept (GET /admin/latency takes them). */
 #define ND__XSIM_W2W_MAX 100000
 /* A new order was accepted whose request's bytes were read at read_mono_ns: one sample of
@@ -198,6 +201,22 @@ nd_err_t nd__xsim_admin_handle(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_stream
 bool nd__xsim_api_listen_key_ok(const nd_xsim_api_t *api, const char *key, int64_t now_ns);
 /* The live key that lapsed by now_ns (copied into out[65], then forgotten): true once. */
 bool nd__xsim_api_listen_key_expired(nd_xsim_api_t *api, int64_t now_ns, char out[65]);
+
+/* ---- WebSocket API signed requests (xsim_binance.c) ---------------------------------------- */
+
+/* A signed WebSocket API request's parts: payload is every parameter but signature, sorted by
+ * name, as key=value joined by '&' (what the client signed). */
+typedef struct nd__xsim_ws_signed {
+    const char *api_key, *signature;
+    int64_t timestamp, recv_window_ms; /* 0: absent */
+    const char *payload;
+    size_t payload_len;
+} nd__xsim_ws_signed_t;
+
+/* Binance's SIGNED checks on it (API key, timestamp, signature, recvWindow), at wall_ns shifted
+ * by the skew fault: 0, or the Binance error code with *msg its text. */
+int nd__xsim_api_ws_signed(const nd_xsim_api_t *api, const nd__xsim_ws_signed_t *req,
+                           int64_t wall_ns, const char **msg);
 
 /* ---- Metrics (xsim_metrics.c), with --metrics ----------------------------------------------- */
 

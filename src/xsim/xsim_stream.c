@@ -42,6 +42,8 @@ static const int64_t cadence_ns[2] = {100 * ND_NS_PER_MS, 1000 * ND_NS_PER_MS};
 typedef struct sub_conn {
     nd__xsim_conn_t *conn;
     bool combined, user;
+    bool ws_api;                 /* /ws-api/v3: the WebSocket API's user data subscriptions */
+    int64_t sub_id;              /* ws_api: the active subscription's id, -1: none */
     char (*names)[NAME_MAX_LEN]; /* subscriptions in order */
     int *kinds;                  /* K_* of names[i], -1: delivers nothing */
     uint32_t count;
@@ -91,6 +93,7 @@ struct nd__xsim_streams {
     int64_t exec_id;
     msg_fault_t drop, dup, delay, corrupt;
     int64_t delay_ns;
+    int64_t next_sub_id;   /* the WebSocket API's subscriptionIds, from 0 for the server's life */
     delayed_t delayed[DELAYED_MAX];
     uint32_t delayed_count;
     /* Wire to wire (GET /admin/latency): when the last trade message was handed to the
@@ -384,13 +387,32 @@ static void on_trade(void *ctx, const nd_xsim_public_trade_t *t)
 
 /* ---- User data ------------------------------------------------------------------------------ */
 
+/* One event of the WebSocket API subscription sub_id: {"subscriptionId":N,"event":{..}}. */
+static void send_wrapped(sub_conn_t *sc, const char *text, size_t len)
+{
+    size_t cap = len + 64;
+    char *wrapped = nd_alloc(cap);
+    if (!wrapped)
+        return;
+    int n = snprintf(wrapped, cap, "{\"subscriptionId\":%lld,\"event\":%.*s}",
+                     (long long)sc->sub_id, (int)len, text);
+    if (n > 0 && (size_t)n < cap)
+        nd__xsim_ws_send(sc->conn, ND__WS_TEXT, wrapped, (size_t)n);
+    nd_free(wrapped);
+}
+
+/* An account event to every listenKey stream (bare) and every WebSocket API subscription
+ * (wrapped). */
 static void send_user(nd__xsim_streams_t *s, json_t *doc)
 {
     size_t len = 0;
     char *text = dump(doc, &len);
-    for (uint32_t i = 0; text && i < s->sub_count; i++)
+    for (uint32_t i = 0; text && i < s->sub_count; i++) {
         if (s->subs[i]->user)
             nd__xsim_ws_send(s->subs[i]->conn, ND__WS_TEXT, text, len);
+        else if (s->subs[i]->ws_api && s->subs[i]->sub_id >= 0)
+            send_wrapped(s->subs[i], text, len);
+    }
     nd_free(text);
 }
 
@@ -561,7 +583,8 @@ int nd__xsim_streams_open(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char 
     if (s->cb)
         return nd__xsim_cb_open(s->cb, c, path);
     bool raw = strncmp(path, "/ws/", 4) == 0 || strcmp(path, "/ws") == 0;
-    if (!raw && strcmp(path, "/stream") != 0)
+    bool ws_api = strcmp(path, "/ws-api/v3") == 0;
+    if (!raw && !ws_api && strcmp(path, "/stream") != 0)
         return 404;
     if (s->sub_count == ND_XSIM_CONNECTIONS_MAX)
         return 400;
@@ -576,9 +599,13 @@ int nd__xsim_streams_open(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char 
     }
     sc->conn = c;
     sc->combined = !raw;
+    sc->ws_api = ws_api;
+    sc->sub_id = -1;
     int status = 0;
     const char *rest = raw && path[3] == '/' ? path + 4 : "";
-    if (raw && *rest && !strchr(rest, '@') && !strchr(rest, '/'))
+    if (ws_api)
+        status = 0; /* requests come as messages */
+    else if (raw && *rest && !strchr(rest, '@') && !strchr(rest, '/'))
         status = open_user(s, sc, rest);
     else if (raw)
         status = sub_add_list(s, sc, rest, strlen(rest)) ? 0 : 400;
@@ -597,7 +624,7 @@ int nd__xsim_streams_open(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char 
     c->ws = true;
     c->stream = sc;
     s->subs[s->sub_count++] = sc;
-    if (!sc->user) /* a held replay starts with its first market-stream client */
+    if (!sc->user && !sc->ws_api) /* a held replay starts with its first market-stream client */
         nd_xsim_start(s->x, nd_clock_now_ns(s->clock));
     return 0;
 }
@@ -706,6 +733,137 @@ static void handle_request(nd__xsim_streams_t *s, sub_conn_t *sc, json_t *req)
     }
 }
 
+/* ---- The WebSocket API's user data requests (/ws-api/v3) ------------------------------------ */
+
+static void ws_api_reply(sub_conn_t *sc, json_t *id, json_t *result)
+{
+    send_json(sc->conn, json_pack("{s:O,s:i,s:o}", "id", id, "status", 200, "result", result));
+}
+
+static void ws_api_error(sub_conn_t *sc, json_t *id, int status, int code, const char *msg)
+{
+    send_json(sc->conn, json_pack("{s:O,s:i,s:{s:i,s:s}}", "id", id, "status", status, "error",
+                                  "code", code, "msg", msg));
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The signed payload of params: every parameter but signature, sorted by name, key=value
+ * joined by '&' (strings as they are, integers in decimal). False for another value type. */
+static bool ws_api_payload(json_t *params, char *out, size_t cap)
+{
+    const char *keys[16];
+    size_t n = 0, len = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(params, key, v) {
+        if (strcmp(key, "signature") == 0)
+            continue;
+        if (n == 16 || (!json_is_string(v) && !json_is_integer(v)))
+            return false;
+        keys[n++] = key;
+    }
+    qsort(keys, n, sizeof *keys, key_cmp);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        v = json_object_get(params, keys[i]);
+        int w = json_is_string(v)
+                    ? snprintf(out + len, cap - len, "%s%s=%s", i ? "&" : "", keys[i],
+                               json_string_value(v))
+                    : snprintf(out + len, cap - len, "%s%s=%lld", i ? "&" : "", keys[i],
+                               (long long)json_integer_value(v));
+        if (w < 0 || (size_t)w >= cap - len)
+            return false;
+        len += (size_t)w;
+    }
+    return true;
+}
+
+/* userDataStream.subscribe.signature: {apiKey, timestamp, [recvWindow], signature}. */
+static void ws_api_subscribe(nd__xsim_streams_t *s, sub_conn_t *sc, json_t *id, json_t *params)
+{
+    char payload[1024];
+    if (!json_is_object(params) || !ws_api_payload(params, payload, sizeof payload)) {
+        ws_api_error(sc, id, 400, -1102, "Mandatory parameter 'params' was not sent, was "
+                     "empty/null, or malformed.");
+        return;
+    }
+    nd__xsim_ws_signed_t req = {
+        .api_key = json_string_value(json_object_get(params, "apiKey")),
+        .signature = json_string_value(json_object_get(params, "signature")),
+        .timestamp = json_integer_value(json_object_get(params, "timestamp")),
+        .recv_window_ms = json_integer_value(json_object_get(params, "recvWindow")),
+        .payload = payload, .payload_len = strlen(payload)};
+    const char *msg = "";
+    int code = nd__xsim_api_ws_signed(s->api, &req, nd_clock_now_ns(s->clock), &msg);
+    if (code != 0) {
+        ws_api_error(sc, id, code == -2014 || code == -2015 ? 401 : 400, code, msg);
+        return;
+    }
+    if (sc->sub_id >= 0) {
+        ws_api_error(sc, id, 400, -2035, "User Data Stream subscription already active.");
+        return;
+    }
+    sc->sub_id = s->next_sub_id++;
+    ws_api_reply(sc, id, json_pack("{s:I}", "subscriptionId", (json_int_t)sc->sub_id));
+}
+
+/* Ends sc's subscription: eventStreamTerminated, wrapped, as Binance sends it. */
+static void ws_api_end(nd__xsim_streams_t *s, sub_conn_t *sc, int64_t now_ns)
+{
+    if (sc->sub_id < 0)
+        return;
+    char ev[96];
+    int n = snprintf(ev, sizeof ev, "{\"e\":\"eventStreamTerminated\",\"E\":%lld}",
+                     (long long)(now_ns / ND_NS_PER_MS));
+    (void)s;
+    send_wrapped(sc, ev, (size_t)n);
+    sc->sub_id = -1;
+}
+
+static void ws_api_message(nd__xsim_streams_t *s, sub_conn_t *sc, const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *id = req ? json_object_get(req, "id") : NULL;
+    const char *method = req ? json_string_value(json_object_get(req, "method")) : NULL;
+    json_t *null_id = json_null();
+    id = id && id_ok(id) ? id : null_id;
+    if (!method) {
+        ws_api_error(sc, id, 400, -1102, "Mandatory parameter 'method' was not sent, was "
+                     "empty/null, or malformed.");
+    } else if (strcmp(method, "userDataStream.subscribe.signature") == 0) {
+        ws_api_subscribe(s, sc, id, json_object_get(req, "params"));
+    } else if (strcmp(method, "userDataStream.unsubscribe") == 0) {
+        bool had = sc->sub_id >= 0;
+        ws_api_reply(sc, id, json_object());
+        if (had)
+            ws_api_end(s, sc, nd_clock_now_ns(s->clock));
+    } else if (strcmp(method, "ping") == 0) {
+        ws_api_reply(sc, id, json_object());
+    } else {
+        ws_api_error(sc, id, 400, -1100, "Unknown method (exchange-sim serves "
+                     "userDataStream.subscribe.signature, userDataStream.unsubscribe, ping).");
+    }
+    json_decref(null_id);
+    json_decref(req);
+}
+
+uint32_t nd__xsim_streams_terminate_user(nd__xsim_streams_t *s, int64_t now_ns)
+{
+    ND_ASSERT(s != NULL);
+    uint32_t ended = 0;
+    for (uint32_t i = 0; i < s->sub_count; i++)
+        if (s->subs[i]->ws_api && s->subs[i]->sub_id >= 0) {
+            ws_api_end(s, s->subs[i], now_ns);
+            ended++;
+        }
+    return ended;
+}
+
 void nd__xsim_streams_message(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char *text,
                               size_t len)
 {
@@ -717,6 +875,10 @@ void nd__xsim_streams_message(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const c
     sub_conn_t *sc = c->stream;
     if (!sc || sc->user)
         return; /* the user data stream takes no requests */
+    if (sc->ws_api) {
+        ws_api_message(s, sc, text, len);
+        return;
+    }
     json_error_t jerr;
     json_t *req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req) {

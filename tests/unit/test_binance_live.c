@@ -527,7 +527,8 @@ Test(binance_live, user_stream_listen_key_lifecycle, .timeout = 120, .fini = sto
     nd_secret_t sec;
     memset(&sec, 0, sizeof sec);
     snprintf(sec.api_key, sizeof sec.api_key, "testkey");
-    nd_binance_user_config_t cfg = {.ws_base_url = ws_url, .rest_base_url = rs.url,
+    nd_binance_user_config_t cfg = {.mode = ND_BINANCE_USER_LISTEN_KEY,
+                                    .ws_base_url = ws_url, .rest_base_url = rs.url,
                                     .secret = &sec, .seed = 9,
                                     .backoff_min_ns = 50 * ND_NS_PER_MS};
     nd_binance_user_t *u;

@@ -200,9 +200,11 @@ Test(binance_ws, backoff_grows_with_jitter)
     nd_rand_t rng;
     nd_rand_init(&rng, 99);
     int64_t min = ND_NS_PER_SEC, max = 60 * ND_NS_PER_SEC;
-    for (uint32_t a = 0; a < 12; a++) {
+    int64_t first = nd_ws_backoff_ns(&rng, 0, min, max); /* after a drop: at once, jittered */
+    cr_assert(first >= 0 && first < min / 4, "attempt 0: %lld", (long long)first);
+    for (uint32_t a = 1; a < 13; a++) {
         int64_t d = nd_ws_backoff_ns(&rng, a, min, max);
-        int64_t cap = a < 6 ? min << a : max; /* 1, 2, 4, ... 32 s, then 60 s */
+        int64_t cap = a < 7 ? min << (a - 1) : max; /* 1, 2, 4, ... 32 s, then 60 s */
         cr_assert(d >= cap / 2 && d < cap, "attempt %u: %lld not in [%lld, %lld)", a,
                   (long long)d, (long long)(cap / 2), (long long)cap);
     }

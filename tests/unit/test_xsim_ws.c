@@ -2,7 +2,8 @@
  * handshake key, UTF-8 checks; then the project's own Binance clients against a running
  * exchange-sim on 127.0.0.1: nd_binance_live's book (snapshot + diffs) converges to the
  * exchange's book, own orders included, and again after an injected sequence gap; nd_binance_user decodes executionReport and
- * outboundAccountPosition and renews a lapsed listenKey; and a replayed recording gives the same
+ * outboundAccountPosition and renews a lapsed listenKey, and by the WebSocket API subscribes,
+ * resubscribes after eventStreamTerminated and is refused with a wrong signature; and a replayed recording gives the same
  * stream messages on every run, with the recording's trades and times. */
 #include "../../src/xsim/xsim_int.h"
 
@@ -334,7 +335,8 @@ Test(xsim_ws, user_data_stream_with_the_project_decoder, .timeout = 60)
     user_seen_t seen;
     memset(&seen, 0, sizeof seen);
     char err[256] = "";
-    nd_binance_user_config_t ucfg = {.ws_base_url = s.ws_url, .rest_base_url = s.rest_url,
+    nd_binance_user_config_t ucfg = {.mode = ND_BINANCE_USER_LISTEN_KEY,
+                                     .ws_base_url = s.ws_url, .rest_base_url = s.rest_url,
                                      .secret = &sec, .keepalive_ns = 600 * ND_NS_PER_SEC,
                                      .backoff_min_ns = ND_NS_PER_SEC / 10};
     nd_binance_user_t *user = NULL;
@@ -377,6 +379,109 @@ Test(xsim_ws, user_data_stream_with_the_project_decoder, .timeout = 60)
     serve_user(user, 300);
     cr_assert_eq(seen.news, 3);
     nd_binance_rest_destroy(rest);
+    nd_binance_user_destroy(user);
+    sim_pause(&s);
+    sim_free(&s);
+}
+
+/* Counts the user stream's STATUS events beside the orders and balances. */
+typedef struct ws_api_seen {
+    user_seen_t orders;
+    int acks, errors, terminated;
+} ws_api_seen_t;
+
+static void ws_api_sink(void *ctx, const nd_md_event_t *ev)
+{
+    ws_api_seen_t *w = ctx;
+    if (ev->kind == ND_MD_STATUS && ev->u.status.code == ND_MD_STATUS_ACK)
+        w->acks++;
+    else if (ev->kind == ND_MD_STATUS && ev->u.status.code == ND_MD_STATUS_ERROR)
+        w->errors++;
+    else if (ev->kind == ND_MD_STATUS && ev->u.status.code == ND_MD_STATUS_STREAM_TERMINATED)
+        w->terminated++;
+    else
+        user_sink(&w->orders, ev);
+}
+
+static void place_limit(nd_binance_rest_t *rest, const char *client_id, int64_t px_units)
+{
+    char err[256] = "";
+    nd_binance_order_t o = {.symbol = "BTCUSDT", .side = ND_MD_SIDE_BID, .type = ND_BINANCE_LIMIT,
+                            .px = px_units * 100000000, .qty = 100000};
+    snprintf(o.client_order_id, sizeof o.client_order_id, "%s", client_id);
+    nd_binance_rest_result_t res;
+    cr_assert_eq(nd_binance_rest_new_order(rest, &o, &res, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(res.http_status, 200, "%s", res.body);
+    nd_binance_rest_result_free(&res);
+}
+
+/* The WebSocket API's user data subscription (userDataStream.subscribe.signature, HMAC): the
+ * wrapped events decode, eventStreamTerminated (the admin fault) subscribes again on the same
+ * connection, and a wrong secret is refused (-1022) and retried, never subscribed. */
+Test(xsim_ws, ws_api_user_data_subscription, .timeout = 60)
+{
+    nd_clock_t *clock = nd_clock_os();
+    nd_xsim_config_t cfg;
+    synth_config(&cfg, 1000000);
+    nd_xsim_api_config_t acfg = {.api_key = "k3", .api_secret = "s3",
+                                 .admin_token = "token-of-the-test-0123"};
+    sim_t s;
+    sim_start(&s, &cfg, &acfg, clock);
+    nd_secret_t sec, wrong;
+    memset(&sec, 0, sizeof sec);
+    strcpy(sec.api_key, "k3");
+    strcpy(sec.api_secret, "s3");
+    wrong = sec;
+    strcpy(wrong.api_secret, "not-s3");
+    char url[96], err[256] = "";
+    snprintf(url, sizeof url, "%s/ws-api/v3", s.ws_url);
+    ws_api_seen_t seen, refused;
+    memset(&seen, 0, sizeof seen);
+    memset(&refused, 0, sizeof refused);
+    nd_binance_user_config_t ucfg = {.mode = ND_BINANCE_USER_WS_API, .ws_api_url = url,
+                                     .secret = &sec, .recv_window_ms = 10000,
+                                     .backoff_min_ns = ND_NS_PER_SEC / 10};
+    nd_binance_user_t *user = NULL, *bad = NULL;
+    cr_assert_eq(nd_binance_user_create(&ucfg, clock, ws_api_sink, &seen, &user, err, sizeof err),
+                 ND_OK, "%s", err);
+    nd_binance_rest_config_t rcfg = {.base_url = s.rest_url, .secret = &sec};
+    nd_binance_rest_t *rest = NULL;
+    cr_assert_eq(nd_binance_rest_create(&rcfg, clock, &rest, err, sizeof err), ND_OK, "%s", err);
+    for (int i = 0; i < 40 && !nd_binance_user_subscribed(user); i++)
+        serve_user(user, 20);
+    cr_assert(nd_binance_user_subscribed(user));
+    cr_assert_eq(seen.acks, 1);
+    place_limit(rest, "w-1", 30000);
+    serve_user(user, 300);
+    cr_assert_eq(seen.orders.news, 1);
+    cr_assert_geq(seen.orders.balances, 2);
+    /* the venue ends the subscription: eventStreamTerminated, a new one on the same socket */
+    cr_assert_eq(admin_fault(s.port, acfg.admin_token, "{\"fault\":\"user_stream_end\"}"), 200);
+    for (int i = 0; i < 40 && nd_binance_user_subscriptions(user) < 2; i++)
+        serve_user(user, 20);
+    cr_assert_eq(seen.terminated, 1);
+    cr_assert_eq(nd_binance_user_ends(user), 1u);
+    cr_assert_eq(nd_binance_user_subscriptions(user), 2u);
+    cr_assert(nd_binance_user_subscribed(user));
+    place_limit(rest, "w-2", 30001);
+    serve_user(user, 300);
+    cr_assert_eq(seen.orders.news, 2);
+    cr_assert_eq(nd_venue_bad_total(nd_binance_user_counters(user)), 0u);
+    /* the wrong secret: refused, retried after a second, never subscribed, no events (one
+     * client at a time: two libwebsockets contexts alive together leave OpenSSL state behind
+     * at exit, which LeakSanitizer reports) */
+    nd_binance_user_destroy(user);
+    user = NULL;
+    ucfg.secret = &wrong;
+    cr_assert_eq(nd_binance_user_create(&ucfg, clock, ws_api_sink, &refused, &bad, err,
+                                        sizeof err), ND_OK, "%s", err);
+    serve_user(bad, 1400);
+    cr_assert_geq(refused.errors, 2);
+    cr_assert_eq(refused.acks, 0);
+    cr_assert_eq(refused.orders.news, 0);
+    cr_assert(!nd_binance_user_subscribed(bad));
+    nd_binance_rest_destroy(rest);
+    nd_binance_user_destroy(bad);
     nd_binance_user_destroy(user);
     sim_pause(&s);
     sim_free(&s);

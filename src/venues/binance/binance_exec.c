@@ -1666,6 +1666,12 @@ void nd_binance_exec_resync(nd_binance_exec_t *x)
     x->next_sync_ns = 0; /* now, unless a sync is in flight (then right after it) */
 }
 
+void nd_binance_exec_wake(nd_binance_exec_t *x)
+{
+    ND_ASSERT(x != NULL);
+    sync_soon(x);
+}
+
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x)
 {
     ND_ASSERT(x != NULL && !x->started);

@@ -4,7 +4,10 @@
  * The stream client (binance_ws.c) decodes every frame and hands the events here; each diff
  * goes to its symbol's nd_binance_depth_t (binance_depth.c), which buffers it before a
  * snapshot, then applies or drops it. A symbol whose buffer holds a diff gets its snapshot
- * fetched in nd_binance_live_service; a snapshot older than the buffered diffs is fetched
+ * fetched by the client's worker thread (the REST client is the worker's alone), one at a time,
+ * so nd_binance_live_service never waits on the network: it hands the worker the next symbol
+ * due and decodes and applies an answer the worker finished (on the caller's thread, against
+ * the buffer as it is then; a symbol no longer waiting for one drops it). A snapshot older than the buffered diffs is fetched
  * again after snapshot_retry_ns. A gap discards the book (STATUS resync to the sink), and the
  * diff that revealed it starts the new buffer, so the next snapshot bridges to it.
  * Invariants: the sink sees a symbol's book only as a whole-book snapshot event followed by
@@ -17,6 +20,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +52,16 @@ struct nd_binance_live {
     live_sym_t *fetching;       /* the symbol whose snapshot body is being decoded */
     bool fetch_seen;
     nd_binance_live_stats_t stats;
+    /* The snapshot worker: job is the symbol asked for (NULL: idle), done once its answer is
+     * in job_res / job_rc; guarded by mu, except that only the worker touches rest. */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool worker_on, stop, done;
+    live_sym_t *job;
+    nd_binance_rest_result_t job_res;
+    nd_err_t job_rc;
+    char job_err[256];
 };
 
 static live_sym_t *find_sym(const nd_binance_live_t *live, const char *symbol)
@@ -174,18 +188,44 @@ static void on_snapshot(void *ctx, const nd_md_event_t *ev)
         emit_book(live, sym);
 }
 
-static void fetch_snapshot(nd_binance_live_t *live, live_sym_t *sym)
+static void *snapshot_worker(void *arg)
 {
-    char q[96], err[256] = "";
-    snprintf(q, sizeof q, "symbol=%s&limit=%u", sym->symbol, live->limit);
-    nd_binance_rest_result_t res;
-    nd_err_t rc = nd_binance_rest_call(live->rest, "GET", "/api/v3/depth", q, false, &res, err,
-                                       sizeof err);
-    bool ok = rc == ND_OK && res.http_status == 200;
-    if (ok) {
+    nd_binance_live_t *live = arg;
+    pthread_mutex_lock(&live->mu);
+    for (;;) {
+        while (!live->stop && (!live->job || live->done))
+            pthread_cond_wait(&live->cv, &live->mu);
+        if (live->stop)
+            break;
+        char q[96];
+        snprintf(q, sizeof q, "symbol=%s&limit=%u", live->job->symbol, live->limit);
+        pthread_mutex_unlock(&live->mu);
+        nd_binance_rest_result_t res;
+        char err[256] = "";
+        nd_err_t rc = nd_binance_rest_call(live->rest, "GET", "/api/v3/depth", q, false, &res,
+                                           err, sizeof err);
+        pthread_mutex_lock(&live->mu);
+        live->job_rc = rc;
+        live->job_res = res; /* meaningful when rc is ND_OK */
+        snprintf(live->job_err, sizeof live->job_err, "%s", err);
+        live->done = true;
+    }
+    pthread_mutex_unlock(&live->mu);
+    return NULL;
+}
+
+/* Applies the worker's answer for sym (the caller's thread): decoded, then loaded into the
+ * book if the symbol still waits for a snapshot. */
+static void take_snapshot(nd_binance_live_t *live, live_sym_t *sym, nd_err_t rc,
+                          nd_binance_rest_result_t *res, const char *err)
+{
+    bool waiting = sym->depth.status == ND_BINANCE_SYNC_BUFFERING &&
+                   sym->depth.first_buffered_U >= 0;
+    bool ok = rc == ND_OK && res->http_status == 200;
+    if (ok && waiting) {
         live->fetching = sym;
         live->fetch_seen = false;
-        ok = nd_binance_decode(live->snap_dec, res.body, res.body_len,
+        ok = nd_binance_decode(live->snap_dec, res->body, res->body_len,
                                nd_clock_now_ns(live->clock), on_snapshot, live) == ND_OK &&
              live->fetch_seen;
         live->fetching = NULL;
@@ -194,10 +234,43 @@ static void fetch_snapshot(nd_binance_live_t *live, live_sym_t *sym)
         live->stats.snapshot_errors++;
         sym->next_fetch_ns = nd_clock_mono_ns(live->clock) + live->retry_ns;
         ND_LOG(ND_LOG_WARN, "venue=binance symbol=%s snapshot_failed http=%ld detail=\"%s\"",
-               sym->symbol, rc == ND_OK ? res.http_status : 0L, err);
+               sym->symbol, rc == ND_OK ? res->http_status : 0L, err);
     }
     if (rc == ND_OK)
-        nd_binance_rest_result_free(&res);
+        nd_binance_rest_result_free(res);
+}
+
+/* Takes a finished snapshot, then hands the worker the next symbol due (one at a time). */
+static void pump_snapshots(nd_binance_live_t *live)
+{
+    pthread_mutex_lock(&live->mu);
+    live_sym_t *sym = live->done ? live->job : NULL;
+    nd_err_t rc = live->job_rc;
+    nd_binance_rest_result_t res = live->job_res;
+    char err[256];
+    snprintf(err, sizeof err, "%s", live->job_err);
+    if (sym) {
+        live->job = NULL;
+        live->done = false;
+    }
+    bool idle = live->job == NULL;
+    pthread_mutex_unlock(&live->mu);
+    if (sym)
+        take_snapshot(live, sym, rc, &res, err);
+    if (!idle)
+        return;
+    int64_t now = nd_clock_mono_ns(live->clock);
+    for (uint32_t i = 0; i < live->count; i++) {
+        live_sym_t *next = &live->syms[i];
+        if (next->depth.status == ND_BINANCE_SYNC_BUFFERING && next->depth.first_buffered_U >= 0 &&
+            now >= next->next_fetch_ns) {
+            pthread_mutex_lock(&live->mu);
+            live->job = next;
+            pthread_cond_signal(&live->cv);
+            pthread_mutex_unlock(&live->mu);
+            return;
+        }
+    }
 }
 
 nd_err_t nd_binance_live_service(nd_binance_live_t *live, int timeout_ms)
@@ -205,12 +278,7 @@ nd_err_t nd_binance_live_service(nd_binance_live_t *live, int timeout_ms)
     ND_ASSERT(live != NULL);
     ND_ASSERT(timeout_ms >= 0);
     nd_err_t rc = nd_binance_stream_service(live->stream, timeout_ms);
-    for (uint32_t i = 0; i < live->count; i++) {
-        live_sym_t *sym = &live->syms[i];
-        if (sym->depth.status == ND_BINANCE_SYNC_BUFFERING && sym->depth.first_buffered_U >= 0 &&
-            nd_clock_mono_ns(live->clock) >= sym->next_fetch_ns)
-            fetch_snapshot(live, sym);
-    }
+    pump_snapshots(live);
     return rc;
 }
 
@@ -261,6 +329,11 @@ static nd_err_t start_clients(nd_binance_live_t *live, const nd_binance_live_con
                                    &live->snap_dec);
     if (rc != ND_OK)
         return rc;
+    if (pthread_create(&live->thread, NULL, snapshot_worker, live) != 0) {
+        snprintf(err, err_len, "binance live: cannot start the snapshot worker");
+        return ND_EIO;
+    }
+    live->worker_on = true;
     const char *names[LIVE_SYMBOLS_MAX];
     for (uint32_t i = 0; i < live->count; i++)
         names[i] = live->syms[i].stream;
@@ -290,6 +363,8 @@ nd_err_t nd_binance_live_create(const nd_binance_live_config_t *cfg, const nd_cl
     live->clock = clock;
     live->sink = sink;
     live->ctx = ctx;
+    pthread_mutex_init(&live->mu, NULL);
+    pthread_cond_init(&live->cv, NULL);
     live->limit = cfg->snapshot_limit ? cfg->snapshot_limit : 1000;
     live->levels_max = cfg->levels_max ? cfg->levels_max : 5000;
     live->retry_ns = cfg->snapshot_retry_ns ? cfg->snapshot_retry_ns : ND_NS_PER_SEC;
@@ -330,6 +405,17 @@ void nd_binance_live_destroy(nd_binance_live_t *live)
 {
     if (!live)
         return;
+    if (live->worker_on) { /* an answer in flight is waited for, then freed */
+        pthread_mutex_lock(&live->mu);
+        live->stop = true;
+        pthread_cond_signal(&live->cv);
+        pthread_mutex_unlock(&live->mu);
+        pthread_join(live->thread, NULL);
+        if (live->done && live->job_rc == ND_OK)
+            nd_binance_rest_result_free(&live->job_res);
+    }
+    pthread_mutex_destroy(&live->mu);
+    pthread_cond_destroy(&live->cv);
     nd_binance_stream_destroy(live->stream);
     nd_binance_rest_destroy(live->rest);
     nd_binance_decoder_destroy(live->snap_dec);

@@ -1,6 +1,14 @@
-/* binance_user.c: the Binance user data stream over a listenKey (binance.h, PROTOCOLS.md A.6).
+/* binance_user.c: the Binance user data stream (binance.h, PROTOCOLS.md A.6), by the
+ * WebSocket API (ws_api: Binance's recommended way) or over a listenKey (listen_key).
  *
- * POST /api/v3/userDataStream (USER_STREAM: API key header, no signature) creates a listenKey;
+ * ws_api: one socket to the WebSocket API; on every open, and again after an
+ * eventStreamTerminated, userDataStream.subscribe.signature with apiKey and timestamp signed
+ * (the parameters sorted by name, key=value joined by '&': Binance's WebSocket API payload) by
+ * the key's type; events arrive wrapped with the subscriptionId, which the decoder peels. A
+ * refused subscription is sent again after RETRY_NS; an answer that never comes, after
+ * ANSWER_NS. Nothing is sent from inside a socket callback but the subscription on open.
+ *
+ * listen_key: POST /api/v3/userDataStream (USER_STREAM: API key header, no signature) creates a listenKey;
  * the WebSocket <ws_base>/ws/<listenKey> delivers the account's events bare, which the
  * decoder turns into ORDER_UPDATE and BALANCE events. A key lives 60 minutes unless kept
  * alive: PUT every keepalive_ns (30 min, as Binance advises) measured on the injected clock.
@@ -23,15 +31,28 @@
 
 #define LISTEN_KEY_MAX 128
 #define USER_PATH "/api/v3/userDataStream"
+#define RETRY_NS ND_NS_PER_SEC        /* ws_api: a refused subscription is retried after this */
+#define ANSWER_NS (10 * ND_NS_PER_SEC) /* ws_api: a subscription unanswered this long is resent */
 
 struct nd_binance_user {
+    nd_binance_user_mode_t mode;
     const nd_clock_t *clock;
     nd_md_sink_cb sink;
     void *ctx;
     nd_binance_rest_t *rest;
     nd_binance_decoder_t *dec;
     nd_ws_t *ws;
-    char ws_base[256];
+    char ws_base[256];          /* listen_key: the stream base; ws_api: the API's whole URL */
+    nd_binance_signer_t *signer; /* ws_api */
+    char api_key[256];           /* ws_api */
+    int64_t recv_window_ms;
+    void *uv_loop;
+    int64_t sub_request_id;      /* ws_api: the id of the subscription in flight, 0: none */
+    int64_t sub_sent_ns;         /* ws_api: when it was sent (monotonic) */
+    int64_t next_id;
+    int64_t resubscribe_at_ns;   /* ws_api: subscribe when the clock passes this (0: not due) */
+    bool subscribed;
+    uint32_t subscriptions, ends;
     char key[LISTEN_KEY_MAX];
     int64_t keepalive_ns;
     int64_t last_keepalive_ns; /* monotonic time of the key's creation or last keep-alive */
@@ -80,10 +101,33 @@ static nd_err_t create_key(nd_binance_user_t *u, char *err, size_t err_len)
 static void on_event(void *ctx, const nd_md_event_t *e)
 {
     nd_binance_user_t *u = ctx;
-    if (e->kind == ND_MD_STATUS && e->u.status.code == ND_MD_STATUS_LISTEN_KEY_EXPIRED)
+    const nd_md_status_t *st = &e->u.status;
+    bool ours = e->kind == ND_MD_STATUS && u->sub_request_id != 0 &&
+                st->request_id == u->sub_request_id;
+    if (ours && st->code == ND_MD_STATUS_ACK) {
+        u->sub_request_id = 0;
+        u->subscribed = true;
+        u->subscriptions++;
+        ND_LOG(ND_LOG_INFO, "venue=binance user_stream subscribed mode=ws_api %s "
+               "subscriptions=%u", st->text, u->subscriptions);
+    } else if (ours && st->code == ND_MD_STATUS_ERROR) {
+        u->sub_request_id = 0;
+        u->resubscribe_at_ns = nd_clock_mono_ns(u->clock) + RETRY_NS;
+        ND_LOG(ND_LOG_WARN, "venue=binance user_stream subscribe_refused code=%" PRId64
+               " msg=\"%.120s\"", st->venue_code, st->text);
+    }
+    if (e->kind == ND_MD_STATUS && st->code == ND_MD_STATUS_LISTEN_KEY_EXPIRED) {
         u->expired = true;
-    if (e->kind == ND_MD_STATUS && e->u.status.code == ND_MD_STATUS_STREAM_TERMINATED)
+        u->ends++;
+    }
+    if (e->kind == ND_MD_STATUS && st->code == ND_MD_STATUS_STREAM_TERMINATED) {
         u->terminated = true;
+        u->ends++;
+        if (u->mode == ND_BINANCE_USER_WS_API) {
+            u->subscribed = false;
+            u->resubscribe_at_ns = nd_clock_mono_ns(u->clock) | 1; /* due now */
+        }
+    }
     u->sink(u->ctx, e);
 }
 
@@ -93,13 +137,74 @@ static void on_message(void *ctx, const char *data, size_t len, int64_t recv_ns)
     (void)nd_binance_decode(u->dec, data, len, recv_ns, on_event, u);
 }
 
-/* (Re)opens the socket on the current key. */
+/* ws_api: userDataStream.subscribe.signature on ws, signed at the clock's time. */
+static void ws_api_subscribe(nd_binance_user_t *u, nd_ws_t *ws)
+{
+    char payload[512], sig[ND_BINANCE_SIGNATURE_MAX], window[40] = "", window_json[40] = "";
+    char msg[3072];
+    int64_t ts_ms = nd_clock_now_ns(u->clock) / ND_NS_PER_MS, now = nd_clock_mono_ns(u->clock);
+    if (u->recv_window_ms > 0) {
+        snprintf(window, sizeof window, "recvWindow=%" PRId64 "&", u->recv_window_ms);
+        snprintf(window_json, sizeof window_json, "\"recvWindow\":%" PRId64 ",",
+                 u->recv_window_ms);
+    }
+    /* The parameters but signature, sorted by name: apiKey, recvWindow, timestamp. */
+    int n = snprintf(payload, sizeof payload, "apiKey=%s&%stimestamp=%" PRId64, u->api_key,
+                     window, ts_ms);
+    size_t sig_len = 0;
+    if (n <= 0 || (size_t)n >= sizeof payload ||
+        nd_binance_signer_sign(u->signer, payload, (size_t)n, NULL, 0, false, sig, sizeof sig,
+                               &sig_len) != ND_OK) {
+        ND_LOG(ND_LOG_ERR, "venue=binance user_stream subscribe_sign_failed");
+        u->resubscribe_at_ns = now + RETRY_NS;
+        return;
+    }
+    int64_t id = u->next_id++;
+    int m = snprintf(msg, sizeof msg,
+                     "{\"id\":%" PRId64 ",\"method\":\"userDataStream.subscribe.signature\","
+                     "\"params\":{\"apiKey\":\"%s\",%s\"timestamp\":%" PRId64
+                     ",\"signature\":\"%s\"}}",
+                     id, u->api_key, window_json, ts_ms, sig);
+    bool sent = m > 0 && (size_t)m < sizeof msg && nd_ws_send(ws, msg, (size_t)m) == ND_OK;
+    explicit_bzero(msg, sizeof msg);
+    explicit_bzero(payload, sizeof payload);
+    u->sub_request_id = sent ? id : 0;
+    u->sub_sent_ns = now;
+    u->resubscribe_at_ns = sent ? 0 : now + RETRY_NS;
+}
+
+static void on_open(void *ctx, nd_ws_t *ws)
+{
+    nd_binance_user_t *u = ctx;
+    if (u->mode == ND_BINANCE_USER_WS_API) {
+        ws_api_subscribe(u, ws);
+        return;
+    }
+    u->subscribed = true; /* the listenKey's socket is the subscription */
+    u->subscriptions++;
+}
+
+static void on_close(void *ctx, int code, int64_t retry_in_ns)
+{
+    nd_binance_user_t *u = ctx;
+    (void)code;
+    (void)retry_in_ns;
+    u->subscribed = false;
+    u->sub_request_id = 0; /* the next open subscribes */
+}
+
+/* (Re)opens the socket: the WebSocket API, or the stream of the current key. */
 static nd_err_t connect_ws(nd_binance_user_t *u, char *err, size_t err_len)
 {
     nd_ws_destroy(u->ws);
     u->ws = NULL;
+    u->subscribed = false;
+    u->sub_request_id = 0;
     char url[512];
-    if (snprintf(url, sizeof url, "%s/ws/%s", u->ws_base, u->key) >= (int)sizeof url) {
+    int n = u->mode == ND_BINANCE_USER_WS_API
+                ? snprintf(url, sizeof url, "%s", u->ws_base)
+                : snprintf(url, sizeof url, "%s/ws/%s", u->ws_base, u->key);
+    if (n < 0 || n >= (int)sizeof url) {
         snprintf(err, err_len, "binance user stream: ws_base_url too long");
         return ND_EINVAL;
     }
@@ -109,8 +214,8 @@ static nd_err_t connect_ws(nd_binance_user_t *u, char *err, size_t err_len)
         .backoff_max_ns = u->backoff_max_ns ? u->backoff_max_ns : 60 * ND_NS_PER_SEC,
         .max_age_ns = 23 * ND_NS_PER_HOUR + 50 * ND_NS_PER_MIN,
         .send_per_sec_max = 5, .connects_per_window_max = 300,
-        .connect_window_ns = 5 * ND_NS_PER_MIN};
-    nd_ws_callbacks_t cb = {NULL, on_message, NULL, u};
+        .connect_window_ns = 5 * ND_NS_PER_MIN, .uv_loop = u->uv_loop};
+    nd_ws_callbacks_t cb = {on_open, on_message, on_close, u};
     nd_err_t rc = nd_ws_create(&wc, &cb, u->clock, &u->ws, err, err_len);
     explicit_bzero(url, sizeof url);
     return rc;
@@ -132,11 +237,34 @@ static int64_t key_call(nd_binance_user_t *u, const char *method)
     return code;
 }
 
+/* ws_api: a subscription that was refused, never answered or ended is sent again (on this
+ * connection; a new connection subscribes on open). */
+static void ws_api_service(nd_binance_user_t *u)
+{
+    int64_t now = nd_clock_mono_ns(u->clock);
+    if (u->sub_request_id != 0 && now - u->sub_sent_ns >= ANSWER_NS) {
+        ND_LOG(ND_LOG_WARN, "venue=binance user_stream subscribe_unanswered: sending again");
+        u->sub_request_id = 0;
+        u->resubscribe_at_ns = now | 1;
+    }
+    if (u->terminated) {
+        u->terminated = false;
+        ND_LOG(ND_LOG_WARN, "venue=binance user_stream terminated: resubscribing");
+    }
+    if (!u->subscribed && u->sub_request_id == 0 && u->resubscribe_at_ns != 0 &&
+        now >= u->resubscribe_at_ns && nd_ws_connected(u->ws))
+        ws_api_subscribe(u, u->ws);
+}
+
 nd_err_t nd_binance_user_service(nd_binance_user_t *u, int timeout_ms)
 {
     ND_ASSERT(u != NULL && u->ws != NULL);
     ND_ASSERT(timeout_ms >= 0);
     nd_err_t rc = nd_ws_service(u->ws, timeout_ms);
+    if (u->mode == ND_BINANCE_USER_WS_API) {
+        ws_api_service(u);
+        return rc;
+    }
     int64_t now = nd_clock_mono_ns(u->clock);
     if (!u->expired && now - u->last_keepalive_ns >= u->keepalive_ns) {
         int64_t code = key_call(u, "PUT");
@@ -173,35 +301,78 @@ nd_err_t nd_binance_user_service(nd_binance_user_t *u, int timeout_ms)
     return rc;
 }
 
+const char *nd_binance_user_mode_name(nd_binance_user_mode_t mode)
+{
+    return mode == ND_BINANCE_USER_WS_API      ? "ws_api"
+           : mode == ND_BINANCE_USER_LISTEN_KEY ? "listen_key"
+                                                : "unknown";
+}
+
+nd_err_t nd_binance_user_mode_parse(const char *name, nd_binance_user_mode_t *out)
+{
+    ND_ASSERT(name != NULL && out != NULL);
+    if (strcmp(name, "ws_api") == 0)
+        *out = ND_BINANCE_USER_WS_API;
+    else if (strcmp(name, "listen_key") == 0)
+        *out = ND_BINANCE_USER_LISTEN_KEY;
+    else
+        return ND_EINVAL;
+    return ND_OK;
+}
+
+/* The config's checks: what each mode needs, an API key that fits a JSON string as it is. */
+static bool config_ok(const nd_binance_user_config_t *cfg, char *err, size_t err_len)
+{
+    bool ws_api = cfg->mode == ND_BINANCE_USER_WS_API;
+    const char *url = ws_api ? cfg->ws_api_url : cfg->ws_base_url;
+    bool ok = (ws_api || cfg->mode == ND_BINANCE_USER_LISTEN_KEY) && url && strlen(url) < 256 &&
+              (ws_api || cfg->rest_base_url) && cfg->secret && cfg->secret->api_key[0] &&
+              (!ws_api || cfg->secret->api_secret[0]);
+    for (const char *p = ok ? cfg->secret->api_key : ""; ok && *p; p++)
+        ok = *p > ' ' && *p < 127 && *p != '"' && *p != '\\' && *p != '&';
+    if (!ok)
+        snprintf(err, err_len, "binance user stream: %s: %s, an API key%s are required",
+                 nd_binance_user_mode_name(cfg->mode), ws_api ? "ws_api_url" : "base URLs",
+                 ws_api ? " and its secret (to sign)" : "");
+    return ok;
+}
+
 nd_err_t nd_binance_user_create(const nd_binance_user_config_t *cfg, const nd_clock_t *clock,
                                 nd_md_sink_cb sink, void *ctx, nd_binance_user_t **out,
                                 char *err, size_t err_len)
 {
     ND_ASSERT(cfg != NULL && clock != NULL);
     ND_ASSERT(sink != NULL && out != NULL);
-    if (!cfg->ws_base_url || strlen(cfg->ws_base_url) >= 256 || !cfg->rest_base_url ||
-        !cfg->secret || !cfg->secret->api_key[0]) {
-        snprintf(err, err_len, "binance user stream: base URLs and an API key are required");
+    if (!config_ok(cfg, err, err_len))
         return ND_EINVAL;
-    }
     nd_binance_user_t *u = nd_calloc(1, sizeof *u);
     if (!u)
         return ND_ENOMEM;
+    u->mode = cfg->mode;
     u->clock = clock;
     u->sink = sink;
     u->ctx = ctx;
-    snprintf(u->ws_base, sizeof u->ws_base, "%s", cfg->ws_base_url);
+    u->uv_loop = cfg->uv_loop;
+    u->next_id = 1;
+    u->recv_window_ms = cfg->recv_window_ms;
+    bool ws_api = cfg->mode == ND_BINANCE_USER_WS_API;
+    snprintf(u->ws_base, sizeof u->ws_base, "%s", ws_api ? cfg->ws_api_url : cfg->ws_base_url);
+    snprintf(u->api_key, sizeof u->api_key, "%s", cfg->secret->api_key);
     u->keepalive_ns = cfg->keepalive_ns ? cfg->keepalive_ns : 30 * ND_NS_PER_MIN;
     u->seed = cfg->seed;
     u->backoff_min_ns = cfg->backoff_min_ns;
     u->backoff_max_ns = cfg->backoff_max_ns;
-    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_base_url, .secret = cfg->secret,
-                                       .key_type = cfg->key_type};
-    nd_err_t rc = nd_binance_rest_create(&rc_cfg, clock, &u->rest, err, err_len);
-    if (rc == ND_OK)
-        rc = nd_binance_decoder_create(64, 1u << 16, &u->dec);
-    if (rc == ND_OK)
-        rc = create_key(u, err, err_len);
+    nd_err_t rc = nd_binance_decoder_create(64, 1u << 16, &u->dec);
+    if (rc == ND_OK && ws_api)
+        rc = nd_binance_signer_create(cfg->key_type, cfg->secret->api_secret,
+                                      strlen(cfg->secret->api_secret), &u->signer, err, err_len);
+    if (rc == ND_OK && !ws_api) {
+        nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_base_url,
+                                           .secret = cfg->secret, .key_type = cfg->key_type};
+        rc = nd_binance_rest_create(&rc_cfg, clock, &u->rest, err, err_len);
+        if (rc == ND_OK)
+            rc = create_key(u, err, err_len);
+    }
     if (rc == ND_OK)
         rc = connect_ws(u, err, err_len);
     if (rc != ND_OK) {
@@ -222,6 +393,21 @@ uint32_t nd_binance_user_keys_created(const nd_binance_user_t *u)
     return u->keys_created;
 }
 
+uint32_t nd_binance_user_subscriptions(const nd_binance_user_t *u)
+{
+    return u->subscriptions;
+}
+
+uint32_t nd_binance_user_ends(const nd_binance_user_t *u)
+{
+    return u->ends;
+}
+
+bool nd_binance_user_subscribed(const nd_binance_user_t *u)
+{
+    return u->subscribed;
+}
+
 const nd_venue_counters_t *nd_binance_user_counters(const nd_binance_user_t *u)
 {
     return nd_binance_decoder_counters(u->dec);
@@ -236,6 +422,8 @@ void nd_binance_user_destroy(nd_binance_user_t *u)
         ND_LOG(ND_LOG_WARN, "venue=binance user_stream close: DELETE failed");
     nd_binance_rest_destroy(u->rest);
     nd_binance_decoder_destroy(u->dec);
+    nd_binance_signer_destroy(u->signer);
     explicit_bzero(u->key, sizeof u->key);
+    explicit_bzero(u->api_key, sizeof u->api_key);
     nd_free(u);
 }

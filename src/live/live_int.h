@@ -82,9 +82,11 @@ struct nd_live_session {
     nd__live_metrics_t *metrics;    /* the Prometheus endpoint (session_metrics.c), or NULL */
     char metrics_url[128];          /* "http://127.0.0.1:PORT/metrics", "" without */
     /* The executive dashboard (session_dash.c), when the config has "dashboard". */
-    nd_httpd_t *dash_httpd;         /* its own server, or NULL when it shares the metrics' */
-    nd_httpd_t *dash_server;        /* the server it is on */
+    /* With a listen of its own it runs on its own thread (dash_thread); sharing the metrics'
+     * server it is on the session's loop (dash). One of the two, or neither. */
+    nd_dashboard_thread_t *dash_thread;
     nd_dashboard_t *dash;
+    char dash_url[128];             /* "http://127.0.0.1:PORT", "" without a dashboard */
     nd_dashboard_state_t dash_state;
     uv_timer_t dash_timer;
     bool dash_timer_on;

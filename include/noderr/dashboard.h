@@ -198,8 +198,8 @@ void nd_dashboard_destroy(nd_dashboard_t *d);
  * move tick-to-order p99 by no more than 10%). nd_dashboard_thread_start creates a libuv loop
  * and an HTTP server (hc's listen and TLS files) with the dashboard on it, and runs them on a new
  * thread. The engine's thread then only builds the snapshot document (hooks->snapshot_cb) and
- * hands it over through a one-slot mailbox (an atomic pointer: a snapshot the dashboard's thread
- * has not taken yet is replaced by the newer one); the delta, its text and the writes to every
+ * hands it over through a one-slot mailbox (an atomic pointer; while the dashboard's thread has
+ * not taken the last one, none is built); the delta, its text and the writes to every
  * client are the dashboard's thread's. The hooks run on the engine's thread only: a control
  * request, GET /api/snapshot and a first client's snapshot are carried over to it (an async
  * handle on engine_loop) while the dashboard's thread waits for the answer (503 after
@@ -216,8 +216,9 @@ nd_err_t nd_dashboard_thread_start(const nd_httpd_config_t *hc, const nd_dashboa
                                    const nd_dashboard_hooks_t *hooks, void *engine_loop,
                                    nd_dashboard_thread_t **out /* OUT */, char *err,
                                    size_t err_len);
-/* Engine thread: with a client connected, takes a snapshot and hands it to the dashboard's
- * thread; nothing without one. Costs the engine's thread the snapshot document only. */
+/* Engine thread: with a client connected and the last snapshot taken, takes a snapshot and
+ * hands it to the dashboard's thread; nothing otherwise. Costs the engine's thread the
+ * snapshot document only. */
 void nd_dashboard_thread_publish(nd_dashboard_thread_t *t);
 /* The server's base URL ("http://127.0.0.1:PORT"). */
 void nd_dashboard_thread_url(const nd_dashboard_thread_t *t, char *out, size_t cap);

@@ -8,7 +8,8 @@
  * mailbox, or that it is time to stop.
  *
  * Invariants:
- * - mailbox holds at most one snapshot, owned by whoever takes it out with atomic_exchange.
+ * - mailbox holds at most one snapshot, owned by whoever takes it out with atomic_exchange;
+ *   the engine's thread fills it only when empty (a full one means the other thread is behind).
  * - call is under mu. The dashboard's thread puts one call at a time (its loop is serial) and
  *   waits on cond; the engine's thread runs it holding mu and marks it done. A call the engine
  *   has not started when the wait ends (timeout, closing) is withdrawn (kind NONE), so a late
@@ -83,10 +84,14 @@ void nd_dashboard_thread_publish(nd_dashboard_thread_t *t)
     ND_ASSERT(!t->stopped);
     if (nd_dashboard_clients(t->dash) == 0) /* the dashboard drops its last one by itself */
         return;
+    /* The dashboard's thread has not taken the previous one yet: it is behind, and building
+     * another would only cost the engine's thread; the next period brings it up to date. */
+    if (atomic_load(&t->mailbox) != NULL)
+        return;
     json_t *snap = t->hooks.snapshot_cb(t->hooks.ctx);
     if (!snap)
         return;
-    /* The dashboard's thread has not taken the previous one: the newer one replaces it. */
+    /* Only this thread fills the mailbox, so it is still empty: nothing is replaced. */
     json_decref(atomic_exchange(&t->mailbox, snap));
     uv_async_send(&t->wake);
 }

@@ -163,7 +163,7 @@ static void on_surveil_timer(uv_timer_t *t)
     }
     if (rc == ND_EIO) { /* the store: as any store failure, the session stops */
         s->fatal = ND_EIO;
-        snprintf(s->fatal_msg, sizeof s->fatal_msg, "surveillance: %s", err);
+        snprintf(s->fatal_msg, sizeof s->fatal_msg, "surveillance: %.200s", err);
         uv_stop(&s->loop);
     }
     nd_surv_alerts_deinit(&alerts);

@@ -7,6 +7,10 @@
 # MODE: thread (default: the dashboard on its own thread, as a session with dashboard.listen) or
 # loop (on the engine's loop, as a dashboard sharing the metrics' port).
 #
+# BENCH_WRAP (environment): a command put before the bench binary, e.g. "chrt -f 10" to run it
+# (the engine's and the dashboard's threads, not the clients) under SCHED_FIFO, which shields
+# it from other processes' load on a shared machine (needs root).
+#
 # Usage: bench/bench_dashboard.sh BUILD_DIR [SECONDS] [CLIENTS] [MODE]
 set -euo pipefail
 build="${1:?usage: bench_dashboard.sh BUILD_DIR [SECONDS] [CLIENTS] [MODE]}"
@@ -15,7 +19,7 @@ clients="${3:-100}"
 mode="${4:-thread}"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-"$build/bench/bench_dashboard" "$seconds" "$clients" "$mode" >"$work/bench.out" 2>"$work/bench.err" &
+${BENCH_WRAP:-} "$build/bench/bench_dashboard" "$seconds" "$clients" "$mode" >"$work/bench.out" 2>"$work/bench.err" &
 bench=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$work/bench.out" && break; sleep 0.05; done
 url=$(sed -n 's/^listening on //p' "$work/bench.out")

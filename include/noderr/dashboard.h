@@ -183,8 +183,9 @@ nd_err_t nd_dashboard_create(nd_httpd_t *h, const nd_dashboard_config_t *cfg,
  * (nothing when nothing changed; a client that just connected got the whole snapshot). Call
  * cfg->updates_per_sec times a second on the loop. O(snapshot size + clients). */
 void nd_dashboard_publish(nd_dashboard_t *d);
-/* As nd_dashboard_publish with a snapshot taken elsewhere: snap (may be NULL: nothing) becomes
- * the dashboard's, which releases it. What the dashboard's own thread does with the snapshot the
+/* As nd_dashboard_publish with a snapshot taken elsewhere: snap becomes the dashboard's, which
+ * releases it (NULL: nothing to send; with no client connected, snap is kept for the next one
+ * and NULL drops the kept one). What the dashboard's own thread does with the snapshot the
  * engine's thread handed it (nd_dashboard_thread_publish). */
 void nd_dashboard_publish_doc(nd_dashboard_t *d, json_t *snap);
 /* WebSocket clients connected now. */
@@ -216,9 +217,10 @@ nd_err_t nd_dashboard_thread_start(const nd_httpd_config_t *hc, const nd_dashboa
                                    const nd_dashboard_hooks_t *hooks, void *engine_loop,
                                    nd_dashboard_thread_t **out /* OUT */, char *err,
                                    size_t err_len);
-/* Engine thread: with a client connected and the last snapshot taken, takes a snapshot and
- * hands it to the dashboard's thread; nothing otherwise. Costs the engine's thread the
- * snapshot document only. */
+/* Engine thread: takes a snapshot and hands it to the dashboard's thread, unless that thread
+ * has not taken the last one yet. With no client connected only one call in updates_per_sec
+ * does (a snapshot a second), so a page that connects gets a recent one at once. Costs the
+ * engine's thread the snapshot document only. */
 void nd_dashboard_thread_publish(nd_dashboard_thread_t *t);
 /* The server's base URL ("http://127.0.0.1:PORT"). */
 void nd_dashboard_thread_url(const nd_dashboard_thread_t *t, char *out, size_t cap);

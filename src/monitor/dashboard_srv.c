@@ -241,10 +241,9 @@ void nd_dashboard_publish(nd_dashboard_t *d)
 void nd_dashboard_publish_doc(nd_dashboard_t *d, json_t *snap)
 {
     ND_ASSERT(d != NULL);
-    if (d->client_count == 0) { /* nobody to send to: the next client gets a fresh snapshot */
-        json_decref(snap);
+    if (d->client_count == 0) { /* nobody to send to: snap (NULL: none) is the next client's */
         json_decref(d->last);
-        d->last = NULL;
+        d->last = snap;
         return;
     }
     if (!snap)

@@ -56,6 +56,8 @@ struct nd_dashboard_thread {
     bool closing;                 /* under mu */
     bool stopped;                 /* engine thread: nd_dashboard_thread_stop ran */
     bool running;                 /* the thread was started */
+    uint32_t updates_per_sec;     /* the config's */
+    uint64_t idle_publishes;      /* publishes asked for with no client connected */
     char url[128];
 };
 
@@ -82,7 +84,9 @@ void nd_dashboard_thread_publish(nd_dashboard_thread_t *t)
 {
     ND_ASSERT(t != NULL);
     ND_ASSERT(!t->stopped);
-    if (nd_dashboard_clients(t->dash) == 0) /* the dashboard drops its last one by itself */
+    /* With no page connected, one a second: what the next page gets at once, without waiting
+     * for this thread (which a loaded machine may not run for a while). */
+    if (nd_dashboard_clients(t->dash) == 0 && t->idle_publishes++ % t->updates_per_sec != 0)
         return;
     /* The dashboard's thread has not taken the previous one yet: it is behind, and building
      * another would only cost the engine's thread; the next period brings it up to date. */
@@ -235,6 +239,7 @@ nd_err_t nd_dashboard_thread_start(const nd_httpd_config_t *hc, const nd_dashboa
     if (!t)
         return ND_ENOMEM;
     t->hooks = *hooks;
+    t->updates_per_sec = cfg->updates_per_sec > 0 ? (uint32_t)cfg->updates_per_sec : 1;
     atomic_init(&t->mailbox, NULL);
     atomic_init(&t->stop, false);
     if (uv_loop_init(&t->loop) != 0 || uv_mutex_init(&t->mu) != 0 || uv_cond_init(&t->cond) != 0)

@@ -9,9 +9,14 @@
  * sockets) waits, and its latency counts that wait: latency = decode and engine step done -
  * arrival. Phase 1 runs with no client, phase 2 once CLIENTS clients are connected (started by
  * bench/bench_dashboard.sh, which prints both lines). Prints p50/p99/p99.9/max per phase, the
- * dashboard's messages sent, and the publish cost.
+ * dashboard's messages sent, and the publish's cost to the engine's thread.
  *
- * Usage: bench_dashboard SECONDS CLIENTS (prints "listening on URL" first). */
+ * MODE "thread" (the default; a session whose dashboard has a listen of its own): the dashboard
+ * runs on its own thread (nd_dashboard_thread_start) and the engine's thread only builds the
+ * snapshot and hands it over. MODE "loop" (a dashboard sharing the metrics' server): the
+ * dashboard is on the engine's loop and the whole publish, the writes included, runs there.
+ *
+ * Usage: bench_dashboard SECONDS CLIENTS [MODE] (prints "listening on URL" first). */
 #include "../src/live/live_int.h"
 #include "bench_time.h"
 #include "noderr/alloc.h"
@@ -26,16 +31,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define INTERVAL_NS 500000 /* 2,000 messages a second */
 #define MSG_CAP 256
+#define PUBLISH_SAMPLES 4096
 
 typedef struct bench {
     nd_backtest_config_t cfg; /* borrowed by the run: lives as long as it */
     nd_event_run_t *run;
     const nd_instrument_t *inst;
     nd_binance_decoder_t *dec;
-    nd_dashboard_t *dash;
+    nd_dashboard_t *dash;          /* MODE loop */
+    nd_dashboard_thread_t *thread; /* MODE thread */
     nd_dashboard_state_t state;
     uv_loop_t loop;
     uv_idle_t idle;
@@ -48,6 +56,8 @@ typedef struct bench {
     int64_t *lat;
     size_t n, cap;
     int64_t publish_ns, publishes, publish_max_ns;
+    int64_t publish_sample[PUBLISH_SAMPLES]; /* each publish's engine-thread wall time */
+    double phase_cpu_s;                      /* the engine thread's CPU time at phase start */
     uint32_t clients_wanted;
     int phase; /* 0: no clients, 1: waiting for clients, 2: with clients, 3: done */
     int64_t seconds;
@@ -89,17 +99,41 @@ static int cmp_i64(const void *x, const void *y)
     return (a > c) - (a < c);
 }
 
+static uint32_t clients(const bench_t *b)
+{
+    return b->thread ? nd_dashboard_thread_clients(b->thread) : nd_dashboard_clients(b->dash);
+}
+
+static uint64_t sent(const bench_t *b)
+{
+    return b->thread ? nd_dashboard_thread_messages(b->thread) : nd_dashboard_messages(b->dash);
+}
+
+/* The calling thread's CPU time (user + system): the engine's, on the engine's thread. On a
+ * shared machine the wall clock also counts waiting for a core; this does not. */
+static double thread_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 static void report(bench_t *b, const char *what)
 {
     qsort(b->lat, b->n, sizeof *b->lat, cmp_i64);
-    size_t n = b->n;
+    size_t n = b->n, np = (size_t)(b->publishes < PUBLISH_SAMPLES ? b->publishes : PUBLISH_SAMPLES);
+    qsort(b->publish_sample, np, sizeof *b->publish_sample, cmp_i64);
     printf("%-22s clients=%u messages=%zu p50=%.2f us p99=%.2f us p99.9=%.2f us max=%.2f us "
-           "publishes=%lld publish_mean=%.1f us publish_max=%.1f us sent=%llu\n",
-           what, nd_dashboard_clients(b->dash), n, (double)b->lat[n / 2] / 1e3,
+           "publishes=%lld publish_p50=%.1f us publish_mean=%.1f us publish_max=%.1f us "
+           "engine_thread_cpu=%.1f ms sent=%llu\n",
+           what, clients(b), n, (double)b->lat[n / 2] / 1e3,
            (double)b->lat[n * 99 / 100] / 1e3, (double)b->lat[n * 999 / 1000] / 1e3,
            (double)b->lat[n - 1] / 1e3, (long long)b->publishes,
+           np ? (double)b->publish_sample[np / 2] / 1e3 : 0.0,
            b->publishes ? (double)b->publish_ns / (double)b->publishes / 1e3 : 0.0,
-           (double)b->publish_max_ns / 1e3, (unsigned long long)nd_dashboard_messages(b->dash));
+           (double)b->publish_max_ns / 1e3, (thread_cpu_s() - b->phase_cpu_s) * 1e3,
+           (unsigned long long)sent(b));
     fflush(stdout);
     b->n = 0;
     b->publishes = b->publish_ns = b->publish_max_ns = 0;
@@ -109,6 +143,7 @@ static void start_phase(bench_t *b, int64_t now)
 {
     b->phase_start = b->next_arrival = now;
     b->phase_end = now + b->seconds * ND_NS_PER_SEC;
+    b->phase_cpu_s = thread_cpu_s();
 }
 
 /* Every message whose arrival time has come, each timed from its arrival. */
@@ -117,7 +152,7 @@ static void on_idle(uv_idle_t *h)
     bench_t *b = h->data;
     int64_t now = nd_clock_mono_ns(b->clock);
     if (b->phase == 1) {
-        if (nd_dashboard_clients(b->dash) >= b->clients_wanted) {
+        if (clients(b) >= b->clients_wanted) {
             b->phase = 2;
             start_phase(b, now);
         }
@@ -150,9 +185,14 @@ static void on_publish(uv_timer_t *t)
     bench_t *b = t->data;
     int64_t t0 = nd_clock_mono_ns(b->clock);
     nd_dashboard_sample(&b->state, nd_event_run_engine(b->run));
-    nd_dashboard_publish(b->dash);
+    if (b->thread)
+        nd_dashboard_thread_publish(b->thread);
+    else
+        nd_dashboard_publish(b->dash);
     int64_t dt = nd_clock_mono_ns(b->clock) - t0;
     b->publish_ns += dt;
+    if (b->publishes < PUBLISH_SAMPLES)
+        b->publish_sample[b->publishes] = dt;
     b->publishes++;
     if (dt > b->publish_max_ns)
         b->publish_max_ns = dt;
@@ -199,37 +239,55 @@ static nd_err_t open_run(bench_t *b, nd_backtest_result_t *result, char *err, si
     return rc;
 }
 
+/* The dashboard in the mode asked for; *h is the loop mode's server (NULL on a thread). */
+static nd_err_t start_dashboard(bench_t *b, bool threaded, nd_httpd_t **h, char *url,
+                                size_t url_cap, char *err, size_t err_len)
+{
+    nd_httpd_config_t hc = {.listen = "127.0.0.1:0", .uv_loop = &b->loop};
+    nd_dashboard_config_t dc = {.on = true, .updates_per_sec = 10,
+                                .clients_max = ND_DASHBOARD_CLIENTS_MAX};
+    nd_dashboard_token_t token = {.id = "bench"};
+    memset(token.token, 'a', ND_DASHBOARD_TOKEN_HEX);
+    nd_dashboard_hooks_t hooks = {.snapshot_cb = snapshot, .control_cb = control, .ctx = b};
+    nd_err_t rc;
+    if (threaded) {
+        rc = nd_dashboard_thread_start(&hc, &dc, &token, &hooks, &b->loop, &b->thread, err,
+                                       err_len);
+        if (rc == ND_OK)
+            nd_dashboard_thread_url(b->thread, url, url_cap);
+        return rc;
+    }
+    rc = nd_httpd_create(&hc, h, err, err_len);
+    if (rc == ND_OK)
+        rc = nd_dashboard_create(*h, &dc, &token, &hooks, &b->dash, err, err_len);
+    if (rc == ND_OK)
+        nd_httpd_url(*h, url, url_cap);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static bench_t b;
     b.seconds = argc > 1 ? strtoll(argv[1], NULL, 10) : 10;
     b.clients_wanted = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 100;
+    bool threaded = argc <= 3 || strcmp(argv[3], "loop") != 0;
     b.clock = nd_clock_os();
     b.mid = 4000000;
     nd_rand_init(&b.rng, 11);
     b.cap = (size_t)(b.seconds * (ND_NS_PER_SEC / INTERVAL_NS) + 1000);
     b.lat = nd_alloc(b.cap * sizeof *b.lat);
     nd_backtest_result_t result;
-    char err[512] = "";
+    char err[512] = "", url[128] = "";
     nd_httpd_t *h = NULL;
     uv_loop_init(&b.loop);
-    nd_httpd_config_t hc = {.listen = "127.0.0.1:0", .uv_loop = &b.loop};
-    nd_dashboard_config_t dc = {.on = true, .updates_per_sec = 10,
-                                .clients_max = ND_DASHBOARD_CLIENTS_MAX};
-    nd_dashboard_token_t token = {.id = "bench"};
-    memset(token.token, 'a', ND_DASHBOARD_TOKEN_HEX);
-    nd_dashboard_hooks_t hooks = {.snapshot_cb = snapshot, .control_cb = control, .ctx = &b};
     if (open_run(&b, &result, err, sizeof err) != ND_OK ||
         nd_binance_decoder_create(0, 0, &b.dec) != ND_OK ||
-        nd_httpd_create(&hc, &h, err, sizeof err) != ND_OK ||
-        nd_dashboard_create(h, &dc, &token, &hooks, &b.dash, err, sizeof err) != ND_OK) {
+        start_dashboard(&b, threaded, &h, url, sizeof url, err, sizeof err) != ND_OK) {
         fprintf(stderr, "bench_dashboard: %s\n", err);
         return 1;
     }
     nd_dashboard_state_init(&b.state);
-    char url[128];
-    nd_httpd_url(h, url, sizeof url);
-    printf("listening on %s\n", url);
+    printf("mode %s\nlistening on %s\n", threaded ? "thread" : "loop", url);
     fflush(stdout);
     uv_idle_init(&b.loop, &b.idle);
     uv_timer_init(&b.loop, &b.publish);
@@ -240,6 +298,7 @@ int main(int argc, char **argv)
     uv_run(&b.loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&b.idle, NULL);
     uv_close((uv_handle_t *)&b.publish, NULL);
+    nd_dashboard_thread_destroy(b.thread);
     nd_httpd_destroy(h);
     nd_dashboard_destroy(b.dash);
     uv_run(&b.loop, UV_RUN_DEFAULT);

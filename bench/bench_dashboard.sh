@@ -4,14 +4,22 @@
 # discarding every message) so phase 2 measures tick-to-order with the dashboard pushing 10
 # updates a second to all of them. Prints both phases and the messages the clients received.
 #
-# Usage: bench/bench_dashboard.sh BUILD_DIR [SECONDS] [CLIENTS]
+# MODE: thread (default: the dashboard on its own thread, as a session with dashboard.listen) or
+# loop (on the engine's loop, as a dashboard sharing the metrics' port).
+#
+# BENCH_WRAP (environment): a command put before the bench binary, e.g. "chrt -f 10" to run it
+# (the engine's and the dashboard's threads, not the clients) under SCHED_FIFO, which shields
+# it from other processes' load on a shared machine (needs root).
+#
+# Usage: bench/bench_dashboard.sh BUILD_DIR [SECONDS] [CLIENTS] [MODE]
 set -euo pipefail
-build="${1:?usage: bench_dashboard.sh BUILD_DIR [SECONDS] [CLIENTS]}"
+build="${1:?usage: bench_dashboard.sh BUILD_DIR [SECONDS] [CLIENTS] [MODE]}"
 seconds="${2:-10}"
 clients="${3:-100}"
+mode="${4:-thread}"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-"$build/bench/bench_dashboard" "$seconds" "$clients" >"$work/bench.out" 2>"$work/bench.err" &
+${BENCH_WRAP:-} "$build/bench/bench_dashboard" "$seconds" "$clients" "$mode" >"$work/bench.out" 2>"$work/bench.err" &
 bench=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$work/bench.out" && break; sleep 0.05; done
 url=$(sed -n 's/^listening on //p' "$work/bench.out")

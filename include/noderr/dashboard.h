@@ -183,10 +183,54 @@ nd_err_t nd_dashboard_create(nd_httpd_t *h, const nd_dashboard_config_t *cfg,
  * (nothing when nothing changed; a client that just connected got the whole snapshot). Call
  * cfg->updates_per_sec times a second on the loop. O(snapshot size + clients). */
 void nd_dashboard_publish(nd_dashboard_t *d);
+/* As nd_dashboard_publish with a snapshot taken elsewhere: snap becomes the dashboard's, which
+ * releases it (NULL: nothing to send; with no client connected, snap is kept for the next one
+ * and NULL drops the kept one). What the dashboard's own thread does with the snapshot the
+ * engine's thread handed it (nd_dashboard_thread_publish). */
+void nd_dashboard_publish_doc(nd_dashboard_t *d, json_t *snap);
 /* WebSocket clients connected now. */
 uint32_t nd_dashboard_clients(const nd_dashboard_t *d);
 /* Messages sent to clients since start (snapshots and deltas). */
 uint64_t nd_dashboard_messages(const nd_dashboard_t *d);
 void nd_dashboard_destroy(nd_dashboard_t *d);
+
+/* ---- The dashboard on a thread of its own -------------------------------------------------
+ * What keeps the publish off the engine's thread (issue 14's target: 100 clients at 10 updates/s
+ * move tick-to-order p99 by no more than 10%). nd_dashboard_thread_start creates a libuv loop
+ * and an HTTP server (hc's listen and TLS files) with the dashboard on it, and runs them on a new
+ * thread. The engine's thread then only builds the snapshot document (hooks->snapshot_cb) and
+ * hands it over through a one-slot mailbox (an atomic pointer; while the dashboard's thread has
+ * not taken the last one, none is built); the delta, its text and the writes to every
+ * client are the dashboard's thread's. The hooks run on the engine's thread only: a control
+ * request, GET /api/snapshot and a first client's snapshot are carried over to it (an async
+ * handle on engine_loop) while the dashboard's thread waits for the answer (503 after
+ * ND_DASHBOARD_CALL_WAIT_MS, 409 once the engine side is stopped). */
+#define ND_DASHBOARD_CALL_WAIT_MS 5000
+
+typedef struct nd_dashboard_thread nd_dashboard_thread_t;
+
+/* hc->uv_loop is ignored (the thread has its own). engine_loop (uv_loop_t *) is the loop of the
+ * thread that calls every nd_dashboard_thread_* function and on which the hooks run. Errors as
+ * nd_httpd_create and nd_dashboard_create (nothing is left running). */
+nd_err_t nd_dashboard_thread_start(const nd_httpd_config_t *hc, const nd_dashboard_config_t *cfg,
+                                   const nd_dashboard_token_t *token,
+                                   const nd_dashboard_hooks_t *hooks, void *engine_loop,
+                                   nd_dashboard_thread_t **out /* OUT */, char *err,
+                                   size_t err_len);
+/* Engine thread: takes a snapshot and hands it to the dashboard's thread, unless that thread
+ * has not taken the last one yet. With no client connected only one call in updates_per_sec
+ * does (a snapshot a second), so a page that connects gets a recent one at once. Costs the
+ * engine's thread the snapshot document only. */
+void nd_dashboard_thread_publish(nd_dashboard_thread_t *t);
+/* The server's base URL ("http://127.0.0.1:PORT"). */
+void nd_dashboard_thread_url(const nd_dashboard_thread_t *t, char *out, size_t cap);
+uint32_t nd_dashboard_thread_clients(const nd_dashboard_thread_t *t);
+uint64_t nd_dashboard_thread_messages(const nd_dashboard_thread_t *t);
+/* Engine thread: from now on requests that need the engine are refused (409) and the engine
+ * side's handle closes (with the engine loop's next pass). Idempotent. */
+void nd_dashboard_thread_stop(nd_dashboard_thread_t *t);
+/* Engine thread: stops (as above if not done), closes every client and the server on the
+ * dashboard's thread, joins it and frees everything. NULL is a no-op. */
+void nd_dashboard_thread_destroy(nd_dashboard_thread_t *t);
 
 #endif

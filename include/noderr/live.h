@@ -95,6 +95,9 @@ typedef struct nd_live_config {
     int64_t duration_ns;              /* stop by itself after this (0: run until stopped) */
     char store_url[ND_LIVE_PATH_MAX]; /* "" : no compliance store */
     char compliance_profile[8];       /* "US", "EU", "UK", "SG" or "" */
+    /* "compliance.surveil_every_ms": the session's post-trade surveillance scan period under
+     * compliance.profile over its own records in the store (session_surveil.c); 0: off. */
+    int64_t surveil_every_ns;
     int log_level;                    /* log.h level; default info */
     char log_file[ND_LIVE_PATH_MAX];  /* "" : stderr */
     /* "metrics": the Prometheus endpoint (GET /metrics, docs/monitoring.md); its URL goes into

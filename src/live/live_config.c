@@ -355,10 +355,13 @@ static nd_err_t parse_outputs(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     static const char *const store_keys[] = {"url", NULL};
     if (rc == ND_OK && v && (rc = nd_jcfg_keys(c, v, store_keys)) == ND_OK)
         rc = nd_jcfg_str(c, v, "url", cfg->store_url, sizeof cfg->store_url);
-    static const char *const comp_keys[] = {"profile", NULL};
+    static const char *const comp_keys[] = {"profile", "surveil_every_ms", NULL};
+    int64_t surveil_ms = 0;
     if (rc == ND_OK && (rc = enter(c, root, "compliance", &v)) == ND_OK && v &&
-        (rc = nd_jcfg_keys(c, v, comp_keys)) == ND_OK)
+        (rc = nd_jcfg_keys(c, v, comp_keys)) == ND_OK &&
+        (rc = nd_jcfg_int(c, v, "surveil_every_ms", 100, 3600000, &surveil_ms)) == ND_OK)
         rc = nd_jcfg_str(c, v, "profile", cfg->compliance_profile, sizeof cfg->compliance_profile);
+    cfg->surveil_every_ns = surveil_ms * ND_NS_PER_MS;
     static const char *const log_keys[] = {"level", "file", NULL};
     char level[16] = "";
     if (rc == ND_OK && (rc = enter(c, root, "log", &v)) == ND_OK && v &&
@@ -379,6 +382,10 @@ static nd_err_t parse_outputs(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     if (p[0] && strcmp(p, "US") && strcmp(p, "EU") && strcmp(p, "UK") && strcmp(p, "SG")) {
         snprintf(c->key, sizeof c->key, "compliance");
         return nd_jcfg_bad(c, "profile", "must be US, EU, UK or SG");
+    }
+    if (cfg->surveil_every_ns && (!p[0] || !cfg->store_url[0])) { /* it scans the store */
+        snprintf(c->key, sizeof c->key, "compliance");
+        return nd_jcfg_bad(c, "surveil_every_ms", "needs compliance.profile and a store");
     }
     return nd_httpd_config_parse(json_object_get(root, "metrics"), cfg->path, "metrics",
                                  &cfg->metrics, c->err, c->err_len);

@@ -87,9 +87,13 @@ struct nd_live_session {
     nd__live_metrics_t *metrics;    /* the Prometheus endpoint (session_metrics.c), or NULL */
     char metrics_url[128];          /* "http://127.0.0.1:PORT/metrics", "" without */
     /* The executive dashboard (session_dash.c), when the config has "dashboard". */
-    nd_httpd_t *dash_httpd;         /* its own server, or NULL when it shares the metrics' */
-    nd_httpd_t *dash_server;        /* the server it is on */
+    /* With a listen of its own it runs on its own thread (dash_thread); sharing the metrics'
+     * server it is on the session's loop (dash). One of the two, or neither. */
+    nd_dashboard_thread_t *dash_thread;
     nd_dashboard_t *dash;
+    char dash_url[128];             /* "http://127.0.0.1:PORT", "" without a dashboard */
+    /* Post-trade surveillance (session_surveil.c), when compliance.surveil_every_ms is set. */
+    struct nd__live_surveil *surveil;
     nd_dashboard_state_t dash_state;
     uv_timer_t dash_timer;
     bool dash_timer_on;
@@ -136,6 +140,17 @@ void nd__live_dash_stop(nd_live_session_t *s);
 /* Stops the timer, closes its own server (a shared one is the metrics' to close, first), then
  * frees the dashboard; before the loop closes. */
 void nd__live_dash_close(nd_live_session_t *s);
+
+/* Post-trade surveillance (compliance.surveil_every_ms): a timer on the loop scanning the
+ * session's records in the store under compliance.profile. Nothing when it is off. */
+typedef struct nd__live_surveil nd__live_surveil_t;
+nd_err_t nd__live_surveil_open(nd_live_session_t *s, char *err, size_t err_len);
+/* Closes the timer (the state is freed in its close callback: run the loop after). */
+void nd__live_surveil_close(nd_live_session_t *s);
+/* The status document's "compliance" object (a new one), NULL when surveillance is off. */
+json_t *nd__live_surveil_json(const nd_live_session_t *s);
+/* Alerts of rule (nd_surv_rule_t) this session recorded; 0 when off. */
+uint64_t nd__live_surveil_alerts(const nd_live_session_t *s, int rule);
 
 /* Live mode: secrets, then per symbol the REST client, the journal replay, a RUN record, the
  * adapter reconciled and started; the venues go into bt.ticks.live_venues. */

@@ -597,6 +597,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         nd_err_put(err, err_len, "integrity: bad bounds");
     if (rc == ND_OK)
         rc = nd__live_dash_open(s, err, err_len);
+    if (rc == ND_OK)
+        rc = nd__live_surveil_open(s, err, err_len);
     if (rc != ND_OK) {
         nd_live_session_close(s, NULL, 0);
         return rc;
@@ -644,6 +646,7 @@ static void stop_loop(nd_live_session_t *s)
         uv_timer_stop(&s->tick);
         uv_timer_stop(&s->status_timer);
         nd__live_dash_stop(s);
+        nd__live_surveil_close(s);
     }
     nd_binance_stream_destroy(s->stream);
     s->stream = NULL;

@@ -1,12 +1,16 @@
 /* session_dash.c: a session's executive dashboard (dashboard.h, docs/monitoring.md
  * "Dashboard").
  *
- * When the config has "dashboard", the session loads (or creates) STATE_DIR/dashboard.token,
- * starts the HTTP server on the session's libuv loop (httpd.h), adds the dashboard's routes and
- * publishes a snapshot (the status document plus the dashboard's part) updates_per_sec times a
- * second. Controls act between events, on the loop thread like everything else: the kill switch
- * as SIGUSR1 does, pause and resume through the engine; each one, done or refused, is an
- * operator action in the store with who (the token's id) and from where (the peer address). */
+ * When the config has "dashboard", the session loads (or creates) STATE_DIR/dashboard.token and
+ * starts the dashboard: with a listen of its own, on a thread of its own (its loop, its HTTP
+ * server: nd_dashboard_thread_start), so the engine's thread only builds the snapshot (the
+ * status document plus the dashboard's part) updates_per_sec times a second and hands it over;
+ * without one and with metrics on, on the metrics' server on the session's loop, where the
+ * publish (delta, writes to every client) runs on the engine's thread too. Controls act
+ * between events, on the loop thread like everything else (the dashboard's thread carries them
+ * over): the kill switch as SIGUSR1 does, pause and resume through the engine; each one, done
+ * or refused, is an operator action in the store with who (the token's id) and from where (the
+ * peer address). */
 #include "live_int.h"
 
 #include "noderr/assert.h"
@@ -113,32 +117,41 @@ static void on_dash_timer(uv_timer_t *t)
         nd_dashboard_sample(&s->dash_state, nd_event_run_engine(s->run));
         s->dash_sampled_ns = now;
     }
-    nd_dashboard_publish(s->dash);
+    if (s->dash_thread)
+        nd_dashboard_thread_publish(s->dash_thread);
+    else
+        nd_dashboard_publish(s->dash);
 }
 
-/* The dashboard's server: the metrics listener when the config gives the dashboard no listen of
- * its own and the session serves metrics (one port for both), else its own on dashboard.listen. */
+/* The dashboard's server: the metrics' when the config gives the dashboard no listen of its own
+ * and the session serves metrics (one port for both, on the session's loop), else its own on
+ * dashboard.listen, on its own thread. */
 static nd_err_t start_server(nd_live_session_t *s, const nd_dashboard_token_t *token, char *err,
                              size_t err_len)
 {
     const nd_dashboard_config_t *dc = &s->cfg->dashboard;
-    nd_httpd_t *h = dc->listen_given ? NULL : nd__live_metrics_server(s);
-    if (!h) {
-        const nd_httpd_settings_t *hs = &dc->server;
-        nd_httpd_config_t hc = {.listen = hs->listen, .uv_loop = &s->loop,
-                                .tls_cert_file = hs->tls_cert_file[0] ? hs->tls_cert_file : NULL,
-                                .tls_key_file = hs->tls_key_file[0] ? hs->tls_key_file : NULL};
-        char why[256] = "";
-        nd_err_t rc = nd_httpd_create(&hc, &s->dash_httpd, why, sizeof why);
-        if (rc != ND_OK) {
-            nd_err_put(err, err_len, "dashboard.listen: %s", why); /* the CLI names the file */
-            return rc;
-        }
-        h = s->dash_httpd;
-    }
-    s->dash_server = h;
     nd_dashboard_hooks_t hooks = {.snapshot_cb = snapshot, .control_cb = control, .ctx = s};
-    return nd_dashboard_create(h, dc, token, &hooks, &s->dash, err, err_len);
+    nd_httpd_t *shared = dc->listen_given ? NULL : nd__live_metrics_server(s);
+    nd_err_t rc;
+    if (shared) {
+        rc = nd_dashboard_create(shared, dc, token, &hooks, &s->dash, err, err_len);
+        if (rc == ND_OK)
+            nd_httpd_url(shared, s->dash_url, sizeof s->dash_url);
+        return rc;
+    }
+    const nd_httpd_settings_t *hs = &dc->server;
+    nd_httpd_config_t hc = {.listen = hs->listen,
+                            .tls_cert_file = hs->tls_cert_file[0] ? hs->tls_cert_file : NULL,
+                            .tls_key_file = hs->tls_key_file[0] ? hs->tls_key_file : NULL};
+    char why[256] = "";
+    rc = nd_dashboard_thread_start(&hc, dc, token, &hooks, &s->loop, &s->dash_thread, why,
+                                   sizeof why);
+    if (rc != ND_OK) {
+        nd_err_put(err, err_len, "dashboard.listen: %s", why); /* the CLI names the file */
+        return rc;
+    }
+    nd_dashboard_thread_url(s->dash_thread, s->dash_url, sizeof s->dash_url);
+    return ND_OK;
 }
 
 nd_err_t nd__live_dash_open(nd_live_session_t *s, char *err, size_t err_len)
@@ -161,10 +174,8 @@ nd_err_t nd__live_dash_open(nd_live_session_t *s, char *err, size_t err_len)
     s->dash_timer_on = true;
     uint64_t every_ms = (uint64_t)(1000 / dc->updates_per_sec);
     uv_timer_start(&s->dash_timer, on_dash_timer, every_ms, every_ms);
-    char url[128];
-    nd_httpd_url(s->dash_server, url, sizeof url);
-    ND_LOG(ND_LOG_INFO, "event=dashboard_listening url=%s/ shared_with_metrics=%d", url,
-           s->dash_httpd == NULL);
+    ND_LOG(ND_LOG_INFO, "event=dashboard_listening url=%s/ shared_with_metrics=%d thread=%d",
+           s->dash_url, s->dash != NULL, s->dash_thread != NULL);
     return ND_OK;
 }
 
@@ -173,16 +184,18 @@ void nd__live_dash_stop(nd_live_session_t *s)
     if (s->dash_timer_on && !uv_is_closing((uv_handle_t *)&s->dash_timer))
         uv_close((uv_handle_t *)&s->dash_timer, NULL);
     s->dash_timer_on = false;
+    if (s->dash_thread) /* controls from now on: 409, the session is stopping */
+        nd_dashboard_thread_stop(s->dash_thread);
 }
 
 void nd__live_dash_close(nd_live_session_t *s)
 {
     nd__live_dash_stop(s);
-    /* Its own server closes every client here (their close callbacks run first); a shared one
-     * was closed by the metrics before (stop_loop). */
-    nd_httpd_destroy(s->dash_httpd);
-    s->dash_httpd = NULL;
-    s->dash_server = NULL;
+    /* Its own thread closes every client and its server before it ends; a shared server was
+     * closed by the metrics before (stop_loop), its clients' close callbacks first. */
+    nd_dashboard_thread_destroy(s->dash_thread);
+    s->dash_thread = NULL;
     nd_dashboard_destroy(s->dash);
     s->dash = NULL;
+    s->dash_url[0] = '\0';
 }

@@ -15,6 +15,7 @@
 #include "noderr/fixed.h"
 #include "noderr/log.h"
 #include "noderr/portfolio.h"
+#include "noderr/surveillance.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct nd__live_metrics {
     nd_prom_cell_t *feed_age[ND_VENUES_MAX], *feed_gaps[ND_VENUES_MAX];
     nd_prom_cell_t *feed_up, *feed_messages, *feed_bad, *feed_late, *feed_connects;
     nd_prom_cell_t *events, *recon_diffs, *scrapes, *up;
+    nd_prom_cell_t *surveil_alerts[ND_SURV_RULE_COUNT];
     nd_prom_hist_t *tick_to_order, *store_write;
     nd_prom_hist_t *venue_rtt[ND_VENUES_MAX]; /* live mode: one per symbol's order adapter */
     char venue_names[ND_VENUES_MAX][ND_NAME_MAX]; /* the run's venue of each instrument */
@@ -240,6 +242,13 @@ static void register_risk(reg_t *r, nd__live_metrics_t *m)
                                       "Differences reconciliation with the venue found and "
                                       "resolved at the last (re)start (live mode).", 0, NULL),
                             NULL);
+    /* Every rule from the start with 0 (as reject reasons), so increase() sees the first. */
+    nd_prom_family_t *sv = family(r, ND_PROM_COUNTER, "noderr_surveillance_alerts_total",
+                                  "Surveillance alerts the session's post-trade scan recorded "
+                                  "(compliance.surveil_every_ms).", 0,
+                                  (const char *[]){"rule", NULL});
+    for (int k = 0; k < ND_SURV_RULE_COUNT; k++)
+        m->surveil_alerts[k] = series(r, sv, (const char *[]){nd_surv_rule_name((nd_surv_rule_t)k)});
 }
 
 static void register_feed(reg_t *r, nd__live_metrics_t *m)
@@ -382,6 +391,8 @@ static void collect(void *ctx)
         nd_prom_set(m->feed_gaps[k], known ? (int64_t)s->monitor.feeds[k].gaps : 0);
     }
     nd_prom_set(m->recon_diffs, s->recon_diffs);
+    for (int k = 0; k < ND_SURV_RULE_COUNT; k++)
+        nd_prom_set(m->surveil_alerts[k], (int64_t)nd__live_surveil_alerts(s, k));
     nd_prom_add(m->scrapes, 1);
 }
 

@@ -222,11 +222,11 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "open_orders", nd__live_orders_json(s, e));
     json_object_set_new(j, "risk", risk_json(e, now));
     json_object_set_new(j, "feed", feed_json(s, now));
-    if (s->dash_server) {
-        char url[128];
-        nd_httpd_url(s->dash_server, url, sizeof url);
-        json_object_set_new(j, "dashboard_url", json_string(url));
-    }
+    if (s->dash_url[0])
+        json_object_set_new(j, "dashboard_url", json_string(s->dash_url));
+    json_t *compliance = nd__live_surveil_json(s); /* post-trade surveillance, when on */
+    if (compliance)
+        json_object_set_new(j, "compliance", compliance);
     json_t *o = json_object();
     json_object_set_new(o, "submitted", json_integer(st->orders_submitted));
     json_object_set_new(o, "accepted", json_integer(st->orders_accepted));

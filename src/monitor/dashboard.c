@@ -171,9 +171,10 @@ static double drawdown_used(int64_t peak, int64_t now, int64_t limit_pct_e2)
 
 /* Rows: the whole session, each strategy, each asset. Exposure is the gross position value
  * against the position limit's share of equity; drawdown the fall from the peak against the
- * drawdown breaker's limit; VaR the session's; anomaly each asset's model confidence. */
+ * drawdown breaker's limit; VaR the session's (var_ok: var holds it); anomaly each asset's model
+ * confidence. */
 static json_t *heatmap_json(const nd_engine_t *e, uint32_t n_inst,
-                            const nd_dashboard_state_t *st)
+                            const nd_dashboard_state_t *st, bool var_ok, double var)
 {
     const nd_portfolio_t *p = nd_engine_portfolio(e);
     const nd_risk_config_t *rc = &nd_engine_risk(e)->cfg;
@@ -183,8 +184,7 @@ static json_t *heatmap_json(const nd_engine_t *e, uint32_t n_inst,
     for (uint32_t i = 0; i < n_inst; i++)
         gross += position_value(nd_engine_instrument(e, i), nd_portfolio_net_qty(p, i),
                                 nd_portfolio_last_px(p, i));
-    double var = 0;
-    json_t *var_j = st && nd_dashboard_var_95(st, &var) ? ratio_json(var) : NULL;
+    json_t *var_j = var_ok ? ratio_json(var) : NULL;
     json_array_append_new(rows, heat_row("session", "all",
                                          share_of_limit(gross, equity, rc->max_position_pct_e2),
                                          drawdown_used(st ? st->peak : 0, equity,
@@ -258,15 +258,15 @@ json_t *nd_dashboard_engine_json(const nd_engine_t *e, uint32_t instrument_count
     ND_ASSERT(e != NULL);
     const nd_risk_t *r = nd_engine_risk(e);
     ND_ASSERT(r != NULL);
+    double var = 0; /* once: a sort of the samples, which the heatmap's session row shows too */
+    bool var_ok = st && nd_dashboard_var_95(st, &var);
     json_t *j = json_object();
     json_object_set_new(j, "attribution", attribution_all(e, instrument_count));
     json_object_set_new(j, "strategies", strategies_json(e));
-    json_object_set_new(j, "heatmap", heatmap_json(e, instrument_count, st));
+    json_object_set_new(j, "heatmap", heatmap_json(e, instrument_count, st, var_ok, var));
     json_object_set_new(j, "risk_limits", limits_json(&r->cfg));
     json_object_set_new(j, "breakers", breakers_json(r));
-    double var = 0;
-    json_object_set_new(j, "var_95", st && nd_dashboard_var_95(st, &var) ? ratio_json(var)
-                                                                          : json_null());
+    json_object_set_new(j, "var_95", var_ok ? ratio_json(var) : json_null());
     return j;
 }
 

@@ -16,6 +16,7 @@
 #include "noderr/log.h"
 #include "noderr/report.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,8 +41,10 @@ struct nd_dashboard {
     json_t *last;          /* the last snapshot published (NULL before the first) */
     uint64_t seq;
     client_t clients[ND_DASHBOARD_CLIENTS_MAX];
-    uint32_t client_count;
-    uint64_t messages;
+    /* Written on the server's thread; atomic because the engine's thread reads them when the
+     * dashboard runs on a thread of its own (dashboard_thread.c). */
+    _Atomic uint32_t client_count;
+    _Atomic uint64_t messages;
     char *library_js;      /* the charting library, NULL when not installed */
     size_t library_len;
 };
@@ -232,12 +235,17 @@ static void ws_close(void *ctx, nd_httpd_ws_t *ws)
 void nd_dashboard_publish(nd_dashboard_t *d)
 {
     ND_ASSERT(d != NULL);
-    if (d->client_count == 0) { /* nobody to send to: the next client gets a fresh snapshot */
+    nd_dashboard_publish_doc(d, d->client_count ? d->hooks.snapshot_cb(d->hooks.ctx) : NULL);
+}
+
+void nd_dashboard_publish_doc(nd_dashboard_t *d, json_t *snap)
+{
+    ND_ASSERT(d != NULL);
+    if (d->client_count == 0) { /* nobody to send to: snap (NULL: none) is the next client's */
         json_decref(d->last);
-        d->last = NULL;
+        d->last = snap;
         return;
     }
-    json_t *snap = d->hooks.snapshot_cb(d->hooks.ctx);
     if (!snap)
         return;
     json_t *delta = nd_dashboard_delta(d->last, snap);

@@ -4,7 +4,8 @@
 // sideways scroll; the numbers on the page equal `noderr status --json` (market frozen through
 // exchange-sim's admin API so both hold still); fills reach the page within 1 s; the WebSocket
 // and the control POSTs refused from another origin; the kill switch refused without the token,
-// then engaged with it through the page's confirmation; pause and resume of a strategy.
+// then engaged with it through the page's confirmation; pause and resume of a strategy; the
+// session's surveillance alerts (status compliance.alerts) in the compliance panel.
 // Screenshots go to ARTIFACTS. Prints "check: ..." per check; exits 1 on the first failure.
 //
 // env: DASH_URL, TOKEN_FILE, NODERR, STATE_DIR, CHROMIUM, ARTIFACTS, WEB_DIR, XSIM_URL,
@@ -94,6 +95,22 @@ async function numbersEqualStatus(page, label) {
                               JSON.stringify(want[key])).join("; ");
   }
   fail(`${label}: the page never matched the status: ${last}`);
+}
+
+async function complianceAlerts(page, label) {
+  check(`${label}: the session's surveillance alerts (noderr status --json) are on the page`);
+  const want = ((status().compliance || {}).alerts) || [];
+  if (want.length === 0) fail("the session raised no surveillance alert: compliance.alerts is empty");
+  let got = [];
+  for (let k = 0; k < 20; k++) {
+    got = await page.$$eval("#alerts tbody tr", (rows) =>
+      rows.map((r) => Array.from(r.cells).map((c) => c.textContent)));
+    if (want.every((a) => got.some((r) => r[0] === a.at && r[1] === a.rule && r[2] === a.detail)))
+      return want.length;
+    await sleep(150);
+  }
+  fail(`${label}: the page's alerts ${JSON.stringify(got)} are not the status' ` +
+       JSON.stringify(want.map((a) => [a.at, a.rule])));
 }
 
 async function fillsWithinOneSecond(page) {
@@ -208,6 +225,7 @@ async function main() {
     if (wide > 1) fail(`${label}: the page scrolls sideways by ${wide} px`);
     if (label === "desktop") report.fill_latency_ms_max = Math.round(await fillsWithinOneSecond(page));
     await numbersEqualStatus(page, label);
+    report[label + "_alerts"] = await complianceAlerts(page, label);
     await page.screenshot({ path: `${env.ARTIFACTS}/dashboard-${width}.png`, fullPage: true });
     if (label === "desktop") {
       await otherOriginRefused(browser);

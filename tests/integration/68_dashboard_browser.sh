@@ -6,7 +6,10 @@
 # and engaged with it, pause and resume, reconnection. Then the store's audit chain holds every
 # control action with who (the token's id) and from where, and verifies; the token file is 0600
 # and never in the logs. Without a listen of its own the dashboard shares the metrics server;
-# with a certificate it speaks TLS (the WebSocket's Origin must then be https). Screenshots:
+# with a certificate it speaks TLS (the WebSocket's Origin must then be https). The first session
+# also runs the post-trade surveillance (compliance.surveil_every_ms): quote_maker buying and
+# selling within a minute is a wash-trading pattern under the US profile, and that alert is in
+# the status, the snapshot, the page, the store and the Prometheus counter. Screenshots:
 # BUILD/meson-logs/dashboard-artifacts. Skipped (77) only when chromium or node is missing
 # (playwright-core is installed from web/package-lock.json).
 source "$(dirname "$0")/lib.sh"
@@ -60,8 +63,15 @@ expect_usage_error "dashboard.tls_key: TLS needs both tls_cert and tls_key" \
 config "$WORK/bad.json" bad '{"lisen": "127.0.0.1:0"}'
 expect_usage_error "dashboard.lisen: unknown key" "$NODERR" paper --config "$WORK/bad.json"
 
+check "surveillance needs a profile and a store"
+config "$WORK/bad.json" bad '{}'
+sed -i 's|"dashboard": {}|"dashboard": {}, "compliance": {"surveil_every_ms": 500}|' "$WORK/bad.json"
+expect_usage_error "bad.json: compliance.surveil_every_ms: needs compliance.profile and a store" \
+    "$NODERR" paper --config "$WORK/bad.json"
+
 check "a paper session serves its dashboard on 127.0.0.1; the token is created 0600"
 config "$WORK/d1.json" d1 '{"listen": "127.0.0.1:0"}'
+sed -i 's|"dashboard": {"listen": "127.0.0.1:0"}|&, "metrics": {"listen": "127.0.0.1:0"}, "compliance": {"profile": "US", "surveil_every_ms": 300}|' "$WORK/d1.json"
 "$NODERR" paper --config "$WORK/d1.json" >"$WORK/d1.out" 2>"$WORK/d1.err" &
 PAPER=$!
 SERVER_PIDS+=("$PAPER")
@@ -73,6 +83,25 @@ TOKEN_FILE="$WORK/state-d1/dashboard.token"
 [ "$(stat -c %a "$TOKEN_FILE")" = 600 ] || fail "token file mode $(stat -c %a "$TOKEN_FILE")"
 TOKEN_ID=$(grep -o 'token_id=[0-9a-f]*' "$WORK/d1.err" | head -1 | cut -d= -f2)
 [ -n "$TOKEN_ID" ] || fail "no token id logged"
+
+check "the session's surveillance: an alert in the status, the snapshot and the metrics"
+wait_json "$WORK/state-d1/status.json" 'd["compliance"]["alerts_by_rule"]["wash_trading"] >= 1'
+pycheck "$WORK/state-d1/status.json" 'c = d["compliance"]
+assert c["profile"] == "US" and c["scans"] >= 1 and c["scan_failures"] == 0, c
+a = c["alerts"][0]
+assert a["rule"] == "wash_trading" and a["jurisdiction"] == "US" and a["accounts"] == "d1", a
+assert a["symbol"] == "BTC/USDT" and "beneficial owner" in a["detail"], a'
+curl -sf "$URL/api/snapshot" >"$WORK/snap.json" || fail "GET /api/snapshot failed"
+pycheck "$WORK/snap.json" 'assert d["data"]["compliance"]["alerts"][0]["rule"] == "wash_trading", d["data"].get("compliance")'
+MURL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"])' \
+       "$WORK/state-d1/status.json")
+curl -sf "$MURL" >"$WORK/d1.prom" || fail "GET $MURL failed"
+grep -qE '^noderr_surveillance_alerts_total\{rule="wash_trading"\} [1-9]' "$WORK/d1.prom" ||
+    fail "no wash_trading alert counted: $(grep surveillance "$WORK/d1.prom")"
+grep -q '^noderr_surveillance_alerts_total{rule="layering"} 0$' "$WORK/d1.prom" ||
+    fail "every rule's series is not there from the start"
+grep -q 'event=surveillance_alert rule=wash_trading jurisdiction=US' "$WORK/d1.err" ||
+    fail "the alert is not logged"
 
 check "no state change by GET; the snapshot is read-only"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/kill")
@@ -100,8 +129,9 @@ python3 - "$OUT" "$TOKEN_ID" <<'PY' || fail "the audit export lacks the dashboar
 import json, sys
 text = open(sys.argv[1]).read()
 who = "dashboard:" + sys.argv[2]
-for action in ("kill_switch", "strategy_pause", "strategy_resume"):
+for action in ("kill_switch", "strategy_pause", "strategy_resume", "surveillance_scan"):
     assert f'"{action}"' in text, action
+assert '"wash_trading"' in text, "the surveillance alert is not in the store"
 assert who in text, who
 assert "peer=127.0.0.1" in text
 PY

@@ -164,6 +164,9 @@ assert T['count'] >= 1 and T['p50_us'] is not None and T['p99_us'] >= T['p50_us'
 if command -v promtool >/dev/null; then
     promtool check metrics <"$WORK/metrics.txt" || fail "promtool check metrics failed"
 fi
+python3 "$SOURCE_ROOT/tests/integration/grafana_check.py" metrics \
+    "$SOURCE_ROOT/deploy/grafana/noderr-dashboard.json" launch "$WORK/metrics.txt" ||
+    fail "the Grafana dashboard queries a launcher metric the launch does not export"
 grep -q 'event=ramp detail={"at"' "$WORK/l2.err" || fail "no ramp event logged"
 expect_rc 0 "$NODERR" kill --state-dir "$WORK/state-l2"
 wait_json "$S" 'd["launch"]["capital"]["rollbacks"] == 1'

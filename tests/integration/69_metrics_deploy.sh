@@ -56,4 +56,31 @@ assert len(strategy) >= 5 and len(venue) >= 5, (len(strategy), len(venue))
 print(f"dashboard: {len(d['panels'])} panels, {len(exprs)} queries, {len(used)} metrics")
 PY
     fail "dashboard check"
+
+check "the Grafana dashboard against Grafana's model; every query and variable parses (promtool)"
+python3 "$SOURCE_ROOT/tests/integration/grafana_check.py" model \
+    "$DEPLOY/grafana/noderr-dashboard.json" "$WORK/grafana-rules.yml" >"$OUT" 2>&1 ||
+    fail "grafana_check: $(cat "$OUT")"
+expect_rc 0 promtool check rules "$WORK/grafana-rules.yml"
+check "a broken dashboard is caught (the checks are not vacuous)"
+python3 - "$DEPLOY/grafana/noderr-dashboard.json" "$WORK" <<'PY' || fail "breaking the dashboard"
+import json, sys
+d = json.load(open(sys.argv[1]))
+def save(name, mutate):
+    x = json.loads(json.dumps(d))
+    mutate(x)
+    json.dump(x, open(f"{sys.argv[2]}/{name}.json", "w"))
+save("overlap", lambda x: x["panels"][2]["gridPos"].update(x=0, y=1))
+save("undefined_var", lambda x: x["panels"][1]["targets"][0].update(
+    expr='noderr_equity_usd{instance=~"$nosuch"}'))
+save("no_gridpos", lambda x: x["panels"][1].pop("gridPos"))
+save("bad_promql", lambda x: x["panels"][1]["targets"][0].update(expr="rate(noderr_fills_total[5m]"))
+PY
+for bad in overlap undefined_var no_gridpos; do
+    expect_rc 1 python3 "$SOURCE_ROOT/tests/integration/grafana_check.py" model \
+        "$WORK/$bad.json" "$WORK/$bad.yml"
+done
+expect_rc 0 python3 "$SOURCE_ROOT/tests/integration/grafana_check.py" model \
+    "$WORK/bad_promql.json" "$WORK/bad_promql.yml"
+expect_rc 1 promtool check rules "$WORK/bad_promql.yml"
 echo "ok"

@@ -66,6 +66,11 @@ get "$URL" "$WORK/session.prom"
 promtool check metrics <"$WORK/session.prom" >"$OUT" 2>&1 || fail "promtool: $(cat "$OUT")"
 get "http://127.0.0.1:$XPORT/metrics" "$WORK/xsim.prom"
 promtool check metrics <"$WORK/xsim.prom" >"$OUT" 2>&1 || fail "promtool: $(cat "$OUT")"
+
+check "every metric the Grafana dashboard queries is in these scrapes (the launcher's: 69_launch)"
+python3 "$SOURCE_ROOT/tests/integration/grafana_check.py" metrics \
+    "$SOURCE_ROOT/deploy/grafana/noderr-dashboard.json" session "$WORK/session.prom" \
+    "$WORK/xsim.prom" >"$OUT" 2>&1 || fail "grafana_check: $(cat "$OUT")"
 python3 - "$WORK/session.prom" "$WORK/xsim.prom" <<'PY' || fail "metric contents"
 import re, sys
 def load(path):

@@ -1,19 +1,24 @@
 /* test_dashboard.c: the dashboard's snapshot part (attribution adds up, heatmap rows, VaR),
  * deltas (only changed paths, stable bytes, apply(a, delta(a, b)) == b on seeded random
  * documents), the bearer token file (created 0600, reloaded, refused when readable by others
- * or malformed), the Authorization and Origin checks, control requests and the config. */
+ * or malformed), the Authorization and Origin checks, control requests and the config; the
+ * dashboard on a thread of its own (its hooks run on the engine's loop's thread only, requests
+ * refused with 409 once the engine side stopped; with no page, a snapshot a second). */
 #include <criterion/criterion.h>
 
 #include "noderr/alloc.h"
 #include "noderr/dashboard.h"
 #include "noderr/fixed.h"
 #include "noderr/rand.h"
+#include "noderr/venue.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define U 100000000LL
 #define T0 (1577836800LL * ND_NS_PER_SEC)
@@ -404,4 +409,127 @@ Test(dashboard, config_defaults_to_loopback_and_names_bad_keys)
         cr_assert_eq(parse_config(bad[k].text, &c, err, sizeof err), ND_EINVAL, "%s", bad[k].text);
         cr_assert(strstr(err, bad[k].want) != NULL, "%s: %s", bad[k].text, err);
     }
+}
+
+/* ---- The dashboard on a thread of its own ---------------------------------------------------- */
+
+typedef struct engine_side {
+    pthread_t engine;      /* the thread the hooks must run on */
+    int snapshots, controls, wrong_thread;
+} engine_side_t;
+
+static json_t *thread_snapshot(void *ctx)
+{
+    engine_side_t *e = ctx;
+    e->wrong_thread += !pthread_equal(pthread_self(), e->engine);
+    e->snapshots++;
+    return json_pack("{s:s}", "equity", "10000.5");
+}
+
+static int thread_control(void *ctx, const nd_dashboard_control_t *c, const char *token_id,
+                          const char *peer, char *msg, size_t msg_len)
+{
+    engine_side_t *e = ctx;
+    e->wrong_thread += !pthread_equal(pthread_self(), e->engine);
+    e->controls++;
+    snprintf(msg, msg_len, "%s by %s from %s", nd_dashboard_action_name(c->action), token_id,
+             peer);
+    return 200;
+}
+
+typedef struct http_client {
+    char url[128];
+    const char *token;
+    uv_async_t done;
+    int status[3];
+    char body[3][256];
+} http_client_t;
+
+/* GET /api/snapshot, POST /api/kill with the token and without: statuses and bodies. */
+static void *thread_client(void *arg)
+{
+    http_client_t *c = arg;
+    nd_http_t *http;
+    nd_http_response_t r;
+    char url[192], auth[128], err[256];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
+    const char *with[] = {auth, NULL};
+    struct { const char *method, *path, **headers; } req[3] = {
+        {"GET", "/api/snapshot", NULL}, {"POST", "/api/kill", with}, {"POST", "/api/kill", NULL}};
+    if (nd_http_create(5000, &http) != ND_OK)
+        return NULL;
+    for (int k = 0; k < 3; k++) {
+        snprintf(url, sizeof url, "%s%s", c->url, req[k].path);
+        if (nd_http_request(http, req[k].method, url, req[k].headers,
+                            req[k].method[0] == 'P' ? "" : NULL, &r, err, sizeof err) != ND_OK)
+            continue;
+        c->status[k] = r.status;
+        snprintf(c->body[k], sizeof c->body[k], "%.*s", (int)r.body_len, r.body ? r.body : "");
+        nd_http_response_free(&r);
+    }
+    nd_http_destroy(http);
+    uv_async_send(&c->done);
+    return NULL;
+}
+
+static void stop_on_done(uv_async_t *a)
+{
+    uv_stop(a->loop);
+}
+
+static void run_thread_client(uv_loop_t *loop, http_client_t *c, bool engine_runs)
+{
+    uv_async_init(loop, &c->done, stop_on_done);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, thread_client, c), 0);
+    if (engine_runs)
+        uv_run(loop, UV_RUN_DEFAULT);
+    pthread_join(t, NULL);
+    uv_close((uv_handle_t *)&c->done, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+Test(dashboard, thread_carries_requests_to_the_engine_loop)
+{
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    engine_side_t e = {.engine = pthread_self()};
+    nd_dashboard_hooks_t hooks = {.snapshot_cb = thread_snapshot, .control_cb = thread_control,
+                                  .ctx = &e};
+    nd_dashboard_config_t dc = {.on = true, .updates_per_sec = 10, .clients_max = 4};
+    nd_dashboard_token_t token = {.id = "12345678"};
+    memset(token.token, 'b', ND_DASHBOARD_TOKEN_HEX);
+    nd_httpd_config_t hc = {.listen = "127.0.0.1:0"};
+    nd_dashboard_thread_t *t = NULL;
+    char err[256] = "";
+    cr_assert_eq(nd_dashboard_thread_start(&hc, &dc, &token, &hooks, &loop, &t, err, sizeof err),
+                 ND_OK, "%s", err);
+    http_client_t c = {.token = token.token};
+    nd_dashboard_thread_url(t, c.url, sizeof c.url);
+    cr_assert(strncmp(c.url, "http://127.0.0.1:", 17) == 0, "%s", c.url);
+    run_thread_client(&loop, &c, true);
+    cr_assert_eq(c.status[0], 200, "%s", c.body[0]);
+    cr_assert(strstr(c.body[0], "\"equity\":\"10000.5\"") != NULL, "%s", c.body[0]);
+    cr_assert_eq(c.status[1], 200, "%s", c.body[1]);
+    cr_assert(strstr(c.body[1], "kill_switch by 12345678 from 127.0.0.1") != NULL, "%s",
+              c.body[1]);
+    cr_assert_eq(c.status[2], 401, "%s", c.body[2]);
+    cr_assert_eq(e.snapshots, 1);
+    cr_assert_eq(e.controls, 1);
+    cr_assert_eq(e.wrong_thread, 0);
+    for (int k = 0; k < 10; k++) /* no WebSocket client: one in updates_per_sec builds one */
+        nd_dashboard_thread_publish(t);
+    cr_assert_eq(e.snapshots, 2);
+    /* Stopped: the engine's loop no longer answers; the thread says so at once. */
+    nd_dashboard_thread_stop(t);
+    http_client_t after = {.token = token.token};
+    snprintf(after.url, sizeof after.url, "%s", c.url);
+    run_thread_client(&loop, &after, false);
+    cr_assert_eq(after.status[0], 503, "%s", after.body[0]);
+    cr_assert_eq(after.status[1], 409, "%s", after.body[1]);
+    cr_assert(strstr(after.body[1], "stopping") != NULL, "%s", after.body[1]);
+    cr_assert_eq(e.controls, 1);
+    nd_dashboard_thread_destroy(t);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
 }

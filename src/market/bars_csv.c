@@ -611,14 +611,13 @@ static ND_ROW_SIMD int plan_column(csv_plan_t *plan, int k, unsigned start, unsi
     return 1;
 }
 
-/* Builds the plan of a row shape into slot; NULL when the row is not six plain columns. */
-static ND_ROW_SIMD const csv_plan_t *plan_build(const csv_source_t *s, csv_plan_t *slot,
-                                                uint64_t ends, uint64_t points)
+/* Builds the plan of a row shape into slot; 0 when the row is not six plain columns (slot is
+ * then partly written). */
+static ND_ROW_SIMD int plan_build(const csv_source_t *s, csv_plan_t *slot, uint64_t ends,
+                                  uint64_t points)
 {
     if (__builtin_popcountll(ends) != CSV_COLUMNS)
-        return NULL;
-    csv_plan_t plan;
-    memset(&plan, 0, sizeof plan);
+        return 0;
     unsigned start = 0;
     uint64_t rest = ends;
     for (int k = 0; k < CSV_COLUMNS; k++) {
@@ -626,14 +625,32 @@ static ND_ROW_SIMD const csv_plan_t *plan_build(const csv_source_t *s, csv_plan_
         rest &= rest - 1;
         uint64_t below_stop = ((uint64_t)1 << stop) - 1, below_start = ((uint64_t)1 << start) - 1;
         int decimals = k == 0 ? 0 : k == 5 ? s->qty_decimals : s->px_decimals;
-        if (!plan_column(&plan, k, start, stop, points & below_stop & ~below_start, decimals))
-            return NULL;
+        if (!plan_column(slot, k, start, stop, points & below_stop & ~below_start, decimals))
+            return 0;
         start = stop + 1;
     }
-    plan.ends = ends;
-    plan.points = points;
-    *slot = plan;
-    return slot;
+    slot->ends = ends;
+    slot->points = points;
+    return 1;
+}
+
+/* A plan for a shape the plan path cannot take: every shuffle gives zeros, so each row of the
+ * shape reads as low = 0, which plan_row refuses, and goes to csv_next without being planned
+ * again. */
+static ND_ROW_SIMD void plan_refuse(csv_plan_t *slot, uint64_t ends, uint64_t points)
+{
+    memset(slot, 0x80, sizeof *slot);
+    memset(slot->off, 0, sizeof slot->off);
+    slot->ends = ends;
+    slot->points = points;
+}
+
+/* *dst = *src in four 32-byte moves. */
+static ND_ROW_SIMD void plan_copy(csv_plan_t *dst, const csv_plan_t *src)
+{
+    for (size_t i = 0; i < sizeof *dst; i += 32)
+        _mm256_storeu_si256((__m256i *)(void *)((char *)dst + i),
+                            _mm256_loadu_si256((const __m256i *)(const void *)((const char *)src + i)));
 }
 
 /* The 64 bit-per-byte mask of two 32-byte compare results. */
@@ -746,18 +763,19 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
 static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out);
 
 /* A row whose shape is not in the cache: plans it into the first slot of its set (the plan
- * there moves to the second, whose plan is dropped) and parses it, or hands it to csv_next. */
+ * there moves to the second, whose plan is dropped) and parses it, or (a shape the path cannot
+ * take, remembered as such) hands it to csv_next. */
 __attribute__((noinline, cold)) static ND_ROW_SIMD nd_err_t
 plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */, uint64_t ends,
           uint64_t points)
 {
     size_t avail;
     const char *p = nd__lines_peek(&s->lines, &avail);
-    csv_plan_t plan;
-    if (plan_build(s, &plan, ends, points) == NULL)
+    plan_copy(&set[1], &set[0]);
+    if (!plan_build(s, &set[0], ends, points)) {
+        plan_refuse(&set[0], ends, points);
         return csv_next(&s->base, out);
-    set[1] = set[0];
-    set[0] = plan;
+    }
     if (plan_row(s, p, &set[0], size, out))
         return ND_OK;
     return csv_next(&s->base, out);

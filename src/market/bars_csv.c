@@ -6,7 +6,10 @@
  * every row check (column count, well-formed numbers within the instrument's scales,
  * high >= max(open, close), low <= min(open, close), low > 0, volume >= 0, time strictly
  * increasing); the first bad row ends the source for good, with "PATH:LINE: reason" in err
- * and the same error code returned by every later call. docs/data-formats.md is the spec. */
+ * and the same error code returned by every later call. docs/data-formats.md is the spec.
+ * Three paths parse a row and agree on every byte of input: the row-plan path (plain CSV on
+ * x86-64 with AVX2), the scalar in-buffer path (fast_next) and the careful line path (slow_row),
+ * which alone words errors; each hands what it does not take to the next. */
 #include "market/market_int.h"
 
 #include "noderr/alloc.h"
@@ -537,7 +540,8 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
                  "open, high, low and close are stored with one 32-byte store");
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* The row-plan path (x86-64 with AVX2 and BMI2, checked at run time; plain CSV only). A row's
+/* The row-plan path (x86-64 with AVX2, BMI1/2, POPCNT and SSE4.2, checked at run time once per
+ * source; plain CSV only: kline sources and other CPUs use csv_next alone). A row's
  * shape is where its commas, points and newline are. Shapes repeat (BTCUSDT-1h's 35,031 rows
  * have 314), so the first row of a shape has a plan built and cached: for each column, where its
  * 16-byte load starts and the byte shuffle that puts its digits in a fixed slot (whole part
@@ -545,7 +549,9 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
  * against the same limits as the fast path (at most 16 - decimals whole and decimals fraction
  * digits, so the value is exactly nd_fixed_parse's and below 10^16). A row then costs two 32-byte
  * loads classified with compares, a hash of its shape, six shuffles and one vector conversion of
- * the six slots, about 120 instructions. A row whose shape has no plan goes to fast_next. */
+ * the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
+ * any row that breaks a rule, goes to csv_next (fast_next, then the careful path), which accepts
+ * or words the error exactly as without it (bench/RESULTS.md has the differential checks). */
 #include <immintrin.h>
 
 #define ND_ROW_SIMD __attribute__((target("avx2,bmi,bmi2,popcnt,sse4.2")))
@@ -581,7 +587,8 @@ static inline const plan_consts_t *plan_consts(void)
 }
 #define PLAN_K(k, name) _mm256_load_si256((const __m256i *)(const void *)(k)->name)
 
-/* Which shuffle (and which half of it) column k's slot is. */
+/* Which shuffle (and which half of it) column k's slot is: slot / 2 the shuffle, slot % 2 the
+ * half (time: 5, the high half of [volume | time]; open: 0, the low half of [open | low]). */
 static const uint8_t plan_slot[6] = {5, 0, 2, 1, 3, 4};
 
 /* Fills column k of plan for the field [start, stop) holding the point bits points; 0 when the

@@ -469,23 +469,25 @@ static nd_err_t book_fills(nd_engine_t *e, size_t count)
     return ND_OK;
 }
 
-static nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
+static inline nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
 {
     if (bar->instrument_id >= e->instrument_count)
         return ND_EINVAL;
-    int64_t *last = &e->last_bar_ns[bar->instrument_id];
-    bool first = e->stats.bars + e->stats.events == 0;
-    if (!first && bar->ts_ns < e->stats.last_ts_ns)
+    int64_t ts = bar->ts_ns;
+    if (__builtin_expect(e->stats.bars + e->stats.events == 0, 0))
+        e->stats.first_ts_ns = ts;
+    else if (ts < e->stats.last_ts_ns)
         return ND_EINVAL;
-    if (*last != 0 && bar->ts_ns > *last) {
-        int64_t gap = bar->ts_ns - *last;
-        if (e->stats.interval_ns == 0 || gap < e->stats.interval_ns)
-            e->stats.interval_ns = gap;
+    int64_t *last = &e->last_bar_ns[bar->instrument_id];
+    if (*last != 0 && ts > *last) {
+        /* The interval is the smallest gap seen, 0 before the first: gap - 1 < interval - 1
+         * unsigned is both tests in one (0 - 1 is the largest uint64). */
+        uint64_t gap = (uint64_t)ts - (uint64_t)*last;
+        if (gap - 1 < (uint64_t)e->stats.interval_ns - 1)
+            e->stats.interval_ns = (int64_t)gap;
     }
-    *last = bar->ts_ns;
-    if (first)
-        e->stats.first_ts_ns = bar->ts_ns;
-    e->stats.last_ts_ns = bar->ts_ns;
+    *last = ts;
+    e->stats.last_ts_ns = ts;
     e->stats.bars++;
     return ND_OK;
 }

@@ -6,7 +6,10 @@
  * every row check (column count, well-formed numbers within the instrument's scales,
  * high >= max(open, close), low <= min(open, close), low > 0, volume >= 0, time strictly
  * increasing); the first bad row ends the source for good, with "PATH:LINE: reason" in err
- * and the same error code returned by every later call. docs/data-formats.md is the spec. */
+ * and the same error code returned by every later call. docs/data-formats.md is the spec.
+ * Three paths parse a row and agree on every byte of input: the row-plan path (plain CSV on
+ * x86-64 with AVX2), the scalar in-buffer path (fast_next) and the careful line path (slow_row),
+ * which alone words errors; each hands what it does not take to the next. */
 #include "market/market_int.h"
 
 #include "noderr/alloc.h"
@@ -20,6 +23,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,6 +63,7 @@ typedef struct csv_source {
     int64_t prev_ts_ns;
     int64_t prev_ts_raw;  /* the previous row's time as written in the file, for messages */
     nd_err_t status;      /* ND_OK while reading, then the sticky end (ND_EEOF or an error) */
+    struct csv_plan *plans; /* the row-plan cache (plan_next), NULL when that path is off */
 } csv_source_t;
 
 /* Ends the source with code and writes "PATH:LINE: reason" into its err. */
@@ -526,6 +531,302 @@ static int fast_next(csv_source_t *s, nd_bar_t *b /* OUT */, int64_t *raw /* OUT
     return 1;
 }
 
+/* The row-plan cache has 1 << PLAN_BITS slots of 128 bytes in sets of two (64 KiB per CSV
+ * source): 345 misses over BTCUSDT-1h's 35,031 rows (314 shapes). */
+#define PLAN_BITS 9
+ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
+                     offsetof(nd_bar_t, low) == offsetof(nd_bar_t, open) + 16 &&
+                     offsetof(nd_bar_t, close) == offsetof(nd_bar_t, open) + 24,
+                 "open, high, low and close are stored with one 32-byte store");
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The row-plan path (x86-64 with AVX2, BMI1/2, POPCNT and SSE4.2, checked at run time once per
+ * source; plain CSV only: kline sources and other CPUs use csv_next alone). A row's
+ * shape is where its commas, points and newline are. Shapes repeat (BTCUSDT-1h's 35,031 rows
+ * have 314), so the first row of a shape has a plan built and cached: for each column, where its
+ * 16-byte load starts and the byte shuffle that puts its digits in a fixed slot (whole part
+ * right-aligned before byte 16 - decimals, fraction after it, zeros elsewhere), checked once
+ * against the same limits as the fast path (at most 16 - decimals whole and decimals fraction
+ * digits, so the value is exactly nd_fixed_parse's and below 10^16). A row then costs two 32-byte
+ * loads classified with compares, a hash of its shape, six shuffles and one vector conversion of
+ * the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
+ * any row that breaks a rule, goes to csv_next (fast_next, then the careful path), which accepts
+ * or words the error exactly as without it (bench/RESULTS.md has the differential checks). */
+#include <immintrin.h>
+
+#define ND_ROW_SIMD __attribute__((target("avx2,bmi,bmi2,popcnt,sse4.2")))
+#define ND_SIMD_INLINE inline __attribute__((always_inline, target("avx2,bmi,bmi2,popcnt,sse4.2")))
+
+typedef struct csv_plan {
+    uint64_t ends;     /* key: the commas' bits and the row end's bit; 0 in an empty slot */
+    uint64_t points;   /* key: the points' bits */
+    uint8_t off[6];    /* where column k's 16-byte load starts (column 0, the time, at 0) */
+    uint8_t pad[10];
+    uint8_t ctrl[3][32]; /* shuffles: [open | low], [high | close], [volume | time] */
+} csv_plan_t;
+ND_STATIC_ASSERT(sizeof(csv_plan_t) == 128, "a plan is two cache lines");
+
+/* The vectors the plan path compares and multiplies with, read from memory (as operands, not
+ * rebuilt by broadcasts on every row). */
+#define R4(v) v, v, v, v
+#define R32(v) R4(v), R4(v), R4(v), R4(v), R4(v), R4(v), R4(v), R4(v)
+typedef struct plan_consts {
+    int8_t comma[32], point[32], shift[32], top[32], low4[32];
+    int64_t one[4];
+} plan_consts_t;
+static const plan_consts_t plan_k __attribute__((aligned(32))) = {
+    {R32(',')}, {R32('.')}, {R32(0x46)}, {R32(0x75)}, {R32(0x0F)}, {1, 1, 1, 1},
+};
+/* The table through a pointer the compiler cannot see through (the empty asm), so that it
+ * loads the vectors instead of rebuilding them from immediates. */
+static inline const plan_consts_t *plan_consts(void)
+{
+    const plan_consts_t *k = &plan_k;
+    __asm__("" : "+r"(k));
+    return k;
+}
+#define PLAN_K(k, name) _mm256_load_si256((const __m256i *)(const void *)(k)->name)
+
+/* Which shuffle (and which half of it) column k's slot is: slot / 2 the shuffle, slot % 2 the
+ * half (time: 5, the high half of [volume | time]; open: 0, the low half of [open | low]). */
+static const uint8_t plan_slot[6] = {5, 0, 2, 1, 3, 4};
+
+/* Fills column k of plan for the field [start, stop) holding the point bits points; 0 when the
+ * field is not in the shape the plan path takes. */
+static ND_ROW_SIMD int plan_column(csv_plan_t *plan, int k, unsigned start, unsigned stop,
+                                   uint64_t points, int decimals)
+{
+    int npoints = __builtin_popcountll(points);
+    unsigned q = npoints ? (unsigned)__builtin_ctzll(points) : stop;
+    int whole = (int)(q - start), frac = npoints ? (int)(stop - q - 1) : 0;
+    if (npoints > 1 || (k == 0 && npoints) || whole + frac == 0 || whole > 16 - decimals ||
+        frac > decimals || stop - start > 16)
+        return 0;
+    /* Slot byte j < point takes load byte j - (point - whole), j >= point the byte one further
+     * (past the point); bytes outside [point - whole, point + frac) are zero (0x80). */
+    int point = 16 - decimals;
+    const __m128i iota = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m128i past = _mm_cmpgt_epi8(iota, _mm_set1_epi8((char)(point - 1)));
+    __m128i idx = _mm_sub_epi8(_mm_add_epi8(iota, _mm_set1_epi8((char)(whole - point))), past);
+    __m128i used = _mm_and_si128(_mm_cmpgt_epi8(iota, _mm_set1_epi8((char)(point - whole - 1))),
+                                 _mm_cmpgt_epi8(_mm_set1_epi8((char)(point + frac)), iota));
+    __m128i ctrl = _mm_or_si128(_mm_and_si128(used, idx),
+                                _mm_andnot_si128(used, _mm_set1_epi8((char)0x80)));
+    _mm_storeu_si128((__m128i *)(void *)&plan->ctrl[plan_slot[k] / 2][16 * (plan_slot[k] % 2)],
+                     ctrl);
+    plan->off[k] = (uint8_t)start;
+    return 1;
+}
+
+/* Builds the plan of a row shape into slot; 0 when the row is not six plain columns (slot is
+ * then partly written). */
+static ND_ROW_SIMD int plan_build(const csv_source_t *s, csv_plan_t *slot, uint64_t ends,
+                                  uint64_t points)
+{
+    if (__builtin_popcountll(ends) != CSV_COLUMNS)
+        return 0;
+    unsigned start = 0;
+    uint64_t rest = ends;
+    for (int k = 0; k < CSV_COLUMNS; k++) {
+        unsigned stop = (unsigned)__builtin_ctzll(rest);
+        rest &= rest - 1;
+        uint64_t below_stop = ((uint64_t)1 << stop) - 1, below_start = ((uint64_t)1 << start) - 1;
+        int decimals = k == 0 ? 0 : k == 5 ? s->qty_decimals : s->px_decimals;
+        if (!plan_column(slot, k, start, stop, points & below_stop & ~below_start, decimals))
+            return 0;
+        start = stop + 1;
+    }
+    slot->ends = ends;
+    slot->points = points;
+    return 1;
+}
+
+/* A plan for a shape the plan path cannot take: every shuffle gives zeros, so each row of the
+ * shape reads as low = 0, which plan_row refuses, and goes to csv_next without being planned
+ * again. */
+static ND_ROW_SIMD void plan_refuse(csv_plan_t *slot, uint64_t ends, uint64_t points)
+{
+    memset(slot, 0x80, sizeof *slot);
+    memset(slot->off, 0, sizeof slot->off);
+    slot->ends = ends;
+    slot->points = points;
+}
+
+/* *dst = *src in four 32-byte moves. */
+static ND_ROW_SIMD void plan_copy(csv_plan_t *dst, const csv_plan_t *src)
+{
+    for (size_t i = 0; i < sizeof *dst; i += 32)
+        _mm256_storeu_si256((__m256i *)(void *)((char *)dst + i),
+                            _mm256_loadu_si256((const __m256i *)(const void *)((const char *)src + i)));
+}
+
+/* The 64 bit-per-byte mask of two 32-byte compare results. */
+static ND_SIMD_INLINE uint64_t mask64(__m256i low, __m256i high)
+{
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(low) |
+           (uint64_t)(uint32_t)_mm256_movemask_epi8(high) << 32;
+}
+
+/* Four slots of 16 digit bytes (0..9, most significant first), in 64-bit lanes as
+ * [a.low, b.low, a.high, b.high] of the two registers' 128-bit halves. */
+static ND_SIMD_INLINE __m256i digits_to_u64(__m256i a, __m256i b)
+{
+    const __m256i by10 = _mm256_set1_epi16(0x010A), by100 = _mm256_set1_epi32(0x00010064);
+    const __m256i by1e4 = _mm256_set1_epi32(0x00012710);
+    __m256i a32 = _mm256_madd_epi16(_mm256_maddubs_epi16(a, by10), by100);
+    __m256i b32 = _mm256_madd_epi16(_mm256_maddubs_epi16(b, by10), by100);
+    __m256i x = _mm256_madd_epi16(_mm256_packus_epi32(a32, b32), by1e4);
+    return _mm256_add_epi64(_mm256_mul_epu32(x, _mm256_set1_epi64x(100000000)),
+                            _mm256_srli_epi64(x, 32));
+}
+
+/* A column pair's two 16-byte loads through its plan shuffle, as digit values. */
+static ND_SIMD_INLINE __m256i plan_pair(const char *p, const csv_plan_t *pl, int a, int b, int ctrl,
+                                        __m256i low4)
+{
+    __m256i x = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(p + pl->off[a]))),
+        _mm_loadu_si128((const __m128i *)(const void *)(p + pl->off[b])), 1);
+    x = _mm256_shuffle_epi8(x, _mm256_loadu_si256((const __m256i *)(const void *)pl->ctrl[ctrl]));
+    return _mm256_and_si256(x, low4);
+}
+
+/* The row at p up to its row end, classified: *ends gets the commas' bits and the end's bit,
+ * *points the points' bits, *size the row's bytes with its "\n" or "\r\n"; 0 when the row is
+ * not digits, commas and points ended by a newline within 63 bytes. Reads 64 bytes. */
+static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
+                                        uint64_t *points /* OUT */, size_t *size /* OUT */)
+{
+    const plan_consts_t *k = plan_consts();
+    __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    /* A digit is the only byte that + 0x46 lands in 0x76..0x7F as a signed byte. */
+    const __m256i shift = PLAN_K(k, shift), top = PLAN_K(k, top);
+    const __m256i comma = PLAN_K(k, comma), point = PLAN_K(k, point);
+    __m256i c0 = _mm256_cmpeq_epi8(lo, comma), c1 = _mm256_cmpeq_epi8(hi, comma);
+    __m256i p0 = _mm256_cmpeq_epi8(lo, point), p1 = _mm256_cmpeq_epi8(hi, point);
+    __m256i v0 = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(lo, shift), top),
+                                 _mm256_or_si256(c0, p0));
+    __m256i v1 = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(hi, shift), top),
+                                 _mm256_or_si256(c1, p1));
+    unsigned end = (unsigned)_tzcnt_u64(~mask64(v0, v1));
+    if (end > 62)
+        return 0;
+    if (__builtin_expect(p[end] == '\n', 1))
+        *size = end + 1;
+    else if (p[end] == '\r' && p[end + 1] == '\n')
+        *size = end + 2;
+    else
+        return 0;
+    *ends = _bzhi_u64(mask64(c0, c1), end) | (uint64_t)1 << end;
+    *points = _bzhi_u64(mask64(p0, p1), end);
+    return 1;
+}
+
+/* The row shape's set of two slots in the plan cache. */
+static ND_SIMD_INLINE csv_plan_t *plan_set_of(csv_source_t *s, uint64_t ends, uint64_t points)
+{
+    uint32_t h = (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, ends), points);
+    return &s->plans[2 * (h >> (32 - (PLAN_BITS - 1)))];
+}
+
+/* Parses the plain CSV row at p (size bytes) through its shape's plan pl, checks it as
+ * csv_next does and hands it out; 0 (nothing consumed) when it breaks a rule, for the other
+ * paths to word the error. */
+static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_plan_t *pl,
+                                   size_t size, nd_bar_t *out /* OUT */)
+{
+    const plan_consts_t *k = plan_consts();
+    const __m256i low4 = PLAN_K(k, low4);
+    __m256i ol = plan_pair(p, pl, 1, 3, 0, low4), hc = plan_pair(p, pl, 2, 4, 1, low4);
+    __m256i vt = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(p + pl->off[5]))),
+        _mm_loadu_si128((const __m128i *)(const void *)p), 1);
+    vt = _mm256_and_si256(
+        _mm256_shuffle_epi8(vt, _mm256_loadu_si256((const __m256i *)(const void *)pl->ctrl[2])),
+        low4);
+    __m256i ohlc = digits_to_u64(ol, hc), vvtt = digits_to_u64(vt, vt);
+    /* The row rules: nothing above high, nothing below low, low positive (volume is). */
+    __m256i high = _mm256_permute4x64_epi64(ohlc, 0x55), low = _mm256_permute4x64_epi64(ohlc, 0xAA);
+    __m256i bad = _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpgt_epi64(ohlc, high), _mm256_cmpgt_epi64(low, ohlc)),
+        _mm256_cmpgt_epi64(PLAN_K(k, one), low));
+    int64_t ts = _mm_cvtsi128_si64(_mm256_extracti128_si256(vvtt, 1)), ts_ns;
+    if (!_mm256_testz_si256(bad, bad) || __builtin_mul_overflow(ts, 1000000, &ts_ns) ||
+        ts_ns <= s->prev_ts_ns) /* milliseconds */
+        return 0;
+    out->ts_ns = ts_ns;
+    _mm256_storeu_si256((__m256i *)(void *)&out->open, ohlc);
+    out->volume = _mm_cvtsi128_si64(_mm256_castsi256_si128(vvtt));
+    out->instrument_id = s->instrument_id;
+    out->_reserved = 0;
+    s->prev_ts_ns = ts_ns;
+    s->prev_ts_raw = ts;
+    s->bars++;
+    nd__lines_consume(&s->lines, size);
+    return 1;
+}
+
+static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out);
+
+/* A row whose shape is not in the cache: plans it into the first slot of its set (the plan
+ * there moves to the second, whose plan is dropped) and parses it, or (a shape the path cannot
+ * take, remembered as such) hands it to csv_next. */
+__attribute__((noinline, cold)) static ND_ROW_SIMD nd_err_t
+plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */, uint64_t ends,
+          uint64_t points)
+{
+    size_t avail;
+    const char *p = nd__lines_peek(&s->lines, &avail);
+    plan_copy(&set[1], &set[0]);
+    if (!plan_build(s, &set[0], ends, points)) {
+        plan_refuse(&set[0], ends, points);
+        return csv_next(&s->base, out);
+    }
+    if (plan_row(s, p, &set[0], size, out))
+        return ND_OK;
+    return csv_next(&s->base, out);
+}
+
+/* next() of a CSV source on the plan path: the row through its shape's plan when it has one
+ * (about 96% of BTCUSDT-1h's rows find theirs cached), else csv_next's paths. */
+static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out)
+{
+    csv_source_t *s = (csv_source_t *)src;
+    size_t avail, size;
+    const char *p = nd__lines_peek(&s->lines, &avail);
+    uint64_t ends, points;
+    if (s->status != ND_OK || avail < FAST_WINDOW || !plan_classify(p, &ends, &points, &size))
+        return csv_next(src, out);
+    csv_plan_t *pl = plan_set_of(s, ends, points);
+    if (pl->ends != ends || pl->points != points) {
+        pl++;
+        if (pl->ends != ends || pl->points != points)
+            return plan_miss(s, pl - 1, size, out, ends, points);
+    }
+    if (plan_row(s, p, pl, size, out))
+        return ND_OK;
+    return csv_next(src, out);
+}
+
+/* Whether this CPU runs the plan path. */
+static int plan_supported(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("sse4.2") &&
+           __builtin_cpu_supports("bmi") && __builtin_cpu_supports("popcnt");
+}
+#else
+typedef struct csv_plan {
+    int unused;
+} csv_plan_t;
+#define csv_next_plan csv_next
+static int plan_supported(void)
+{
+    return 0;
+}
+#endif
+
 /* The careful parse: column count first, then each column with a precise reason. */
 static nd_err_t slow_row(csv_source_t *s, const char *line, size_t len, nd_bar_t *b /* OUT */,
                          int64_t *raw /* OUT */)
@@ -651,6 +952,7 @@ static void csv_close(nd_bar_source_t *src)
         return;
     csv_source_t *s = (csv_source_t *)src;
     nd__lines_deinit(&s->lines);
+    nd_free(s->plans);
     nd_free(s->path);
     nd_free(s);
 }
@@ -726,6 +1028,7 @@ static nd_err_t alloc_source(const char *path, const nd_instrument_t *inst,
     s->px_decimals = inst->px_decimals;
     s->qty_decimals = inst->qty_decimals;
     s->instrument_id = inst->id;
+    s->prev_ts_ns = INT64_MIN; /* below any time: the first bar needs no special case */
     s->status = ND_OK;
     *out = s;
     return ND_OK;
@@ -758,6 +1061,11 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
         csv_close(&s->base);
         return rc;
     }
+    /* Without the memory the plan path is off; the other paths give the same bars. */
+    if (s->format == ND_BAR_FORMAT_CSV && plan_supported())
+        s->plans = nd_calloc((size_t)1 << PLAN_BITS, sizeof *s->plans);
+    if (s->plans != NULL)
+        s->base.next = csv_next_plan;
     *out = &s->base;
     return ND_OK;
 }

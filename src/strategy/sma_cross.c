@@ -131,17 +131,12 @@ __attribute__((noinline, cold)) static void sma_rebase(sma_state_t *s, int64_t c
     }
 }
 
-/* Compares the fast and the slow average, fast_sum / fast_n against slow_sum / slow_n, as the
- * sign of fast_sum * slow_n - slow_sum * fast_n. Both products usually fit an int64 (sums of
+/* Compares the fast and the slow average (the int64 sums: not wide), fast_sum / fast_n against
+ * slow_sum / slow_n, as the sign of fast_sum * slow_n - slow_sum * fast_n. Both products usually fit an int64 (sums of
  * price differences over a few thousand bars); when either overflows, the exact __int128
  * products decide, so the result is the same either way. */
-static inline int32_t sma_compare(const sma_state_t *s)
+static inline int32_t sma_compare_narrow(const sma_state_t *s)
 {
-    if (__builtin_expect(s->wide, 0)) {
-        __int128 lhs = s->fast_wide * s->slow_n;
-        __int128 rhs = s->slow_wide * s->fast_n;
-        return (lhs > rhs) - (lhs < rhs);
-    }
     int64_t lhs, rhs;
     if (__builtin_expect(!__builtin_mul_overflow(s->fast_sum, (int64_t)s->slow_n, &lhs) &&
                              !__builtin_mul_overflow(s->slow_sum, (int64_t)s->fast_n, &rhs),
@@ -150,6 +145,17 @@ static inline int32_t sma_compare(const sma_state_t *s)
     __int128 wide_lhs = (__int128)s->fast_sum * s->slow_n;
     __int128 wide_rhs = (__int128)s->slow_sum * s->fast_n;
     return (wide_lhs > wide_rhs) - (wide_lhs < wide_rhs);
+}
+
+/* sma_compare_narrow, or on the __int128 sums while the window is wide. */
+static inline int32_t sma_compare(const sma_state_t *s)
+{
+    if (__builtin_expect(s->wide, 0)) {
+        __int128 lhs = s->fast_wide * s->slow_n;
+        __int128 rhs = s->slow_wide * s->fast_n;
+        return (lhs > rhs) - (lhs < rhs);
+    }
+    return sma_compare_narrow(s);
 }
 
 /* Emits a target when the comparison changed sign since the previous formed bar. */
@@ -211,7 +217,7 @@ __attribute__((noinline)) static void sma_on_bar_slow(sma_state_t *s, int64_t cl
 static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
 {
     sma_state_t *s = state;
-    ND_ASSERT(bar->instrument_id == s->instrument_id);
+    ND_DEBUG_ASSERT(bar->instrument_id == s->instrument_id); /* the engine routes by instrument */
     int64_t close = bar->close;
     if (__builtin_expect(s->count <= s->slow_n || close < s->lo || close > s->hi, 0)) {
         sma_on_bar_slow(s, close, ctx);
@@ -226,7 +232,7 @@ static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
     s->ring[head] = close;
     s->head = head + 1 == s->slow_n ? 0 : head + 1;
     s->fast_out = fast_out + 1 == s->slow_n ? 0 : fast_out + 1;
-    sma_signal(s, sma_compare(s), ctx);
+    sma_signal(s, sma_compare_narrow(s), ctx);
 }
 
 const nd_strategy_def_t nd__strategy_sma_cross = {

@@ -51,6 +51,8 @@ size_t nd_binance_ws_request(bool subscribe, const char *const *streams, uint32_
             in_symbol = in_symbol && *p != '@';
             buf[n++] = in_symbol ? (char)tolower((unsigned char)*p) : *p;
         }
+        if (n + 1 >= cap) /* cannot happen after the length check; said so the bound is visible */
+            return 0;
         buf[n++] = '"';
         buf[n] = '\0';
     }

@@ -342,7 +342,9 @@ pycheck "$S" 'M = {m["name"]: m for m in d["launch"]["modules"]}
 assert all(m["state"] in ("up", "degraded") for m in M.values()), M
 assert d["launch"]["capital"]["strategies"][0]["ramp_share"] == "0.05", d["launch"]["capital"]'
 kill -TERM "$LAUNCH"
-wait "$LAUNCH" || fail "live launch exited non-zero: $(grep -E "deadline|ERR|noderr launch" "$WORK/lv.err" | tail -5)"
+RC=0
+wait "$LAUNCH" || RC=$?
+[ "$RC" -eq 0 ] || fail "live launch exited $RC: $(grep -E "deadline|ERR|assert|noderr" "$WORK/lv.err" | tail -8)"
 pycheck "$WORK/state-lv/shutdown.json" 'assert d["clean"] and d["working_left"] == 0, d'
 grep -q "$NODERR_XSIM_API_SECRET" "$WORK/lv.out" "$WORK/lv.err" && fail "the secret was printed"
 true

@@ -87,6 +87,10 @@ typedef struct nd_coinbase_decoder {
      * "sequence" of the message being decoded, -1 when it has none; valid during the sink
      * callback and after the call. */
     int64_t msg_sequence;
+    /* read-only (added with Coinbase sessions): the Advanced Trade event being emitted is a
+     * "snapshot" (a subscription's first: market_trades then lists trades from before it);
+     * valid during the sink callback. */
+    bool event_snapshot;
 } nd_coinbase_decoder_t;
 
 /* venue is ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE. Allocates the
@@ -209,6 +213,27 @@ nd_err_t nd_coinbase_list_fills(nd_coinbase_rest_t *rest, const char *product_id
 /* GET /accounts: each account as an ND_MD_BALANCE event (free = available, locked = hold). */
 nd_err_t nd_coinbase_accounts(nd_coinbase_rest_t *rest, nd_md_sink_cb sink, void *ctx,
                               size_t *count /* OUT */, char *err, size_t err_len);
+/* A product's trading rules (GET /products/{product_id}, or the public
+ * /market/products/{product_id}), exact at ND_VENUE_DECIMALS: a price is a multiple of
+ * quote_increment, a base size a multiple of base_increment and at least base_min_size; a
+ * quote_min_size of 0 means the venue gave none. */
+typedef struct nd_coinbase_product_rules {
+    char product_id[ND_NAME_MAX];
+    int64_t base_increment, quote_increment, base_min_size, quote_min_size;
+    bool trading_disabled;     /* trading_disabled true, or a status other than "online" */
+} nd_coinbase_product_rules_t;
+
+/* Reads one product object (the body of GET products/{id}). ND_EPARSE naming the field when
+ * product_id is not the one asked for, or an increment is absent, malformed or not > 0. */
+nd_err_t nd_coinbase_product_rules_parse(const char *json, size_t len, const char *product_id,
+                                         nd_coinbase_product_rules_t *out /* OUT */, char *err,
+                                         size_t err_len);
+/* GET {base_url}/api/v3/brokerage/market/products/{product_id} (public: no key needed; what
+ * a paper session uses) and the rules in it. ND_EIO for a transport error or a status other
+ * than 200, the parse errors; err names the URL. Blocking: call before the loop runs. */
+nd_err_t nd_coinbase_public_product(const char *base_url, const char *product_id,
+                                    long timeout_ms, nd_coinbase_product_rules_t *out /* OUT */,
+                                    char *err, size_t err_len);
 /* Maps an Advanced Trade failure reason ("INSUFFICIENT_FUND") to a reject. */
 int32_t nd_coinbase_reject_from_reason(const char *reason);
 
@@ -276,6 +301,14 @@ typedef struct nd_coinbase_stream_config {
     int64_t stale_after_ns;          /* reconnect after this long without a message (0: 30 s;
                                       * negative: never) */
     uint32_t book_levels_max;        /* per side of each product's book (0: ND_BOOK_LEVELS_MAX) */
+    /* A libuv loop (uv_loop_t *) to run on instead of libwebsockets' own (nd_ws_config_t's):
+     * a session serves the socket on its loop; NULL: nd_coinbase_stream_service runs it. */
+    void *uv_loop;
+    /* Advanced Trade, for a trading session: the trades of a market_trades "snapshot" (the
+     * ones before the subscription, again after every resubscribe) are not forwarded, and the
+     * trades of one message are forwarded oldest first (by trade time, then trade id), however
+     * the venue ordered them. Counted in stats.snapshot_trades_dropped. */
+    bool trades_live_only;
 } nd_coinbase_stream_config_t;
 
 typedef struct nd_coinbase_stream_stats {
@@ -291,6 +324,7 @@ typedef struct nd_coinbase_stream_stats {
     uint64_t books_dropped;     /* books emptied because a level did not fit or the book
                                  * crossed: not live until the next snapshot (Advanced Trade
                                  * resubscribes for one); counted bad "crossed" too */
+    uint64_t snapshot_trades_dropped; /* trades_live_only: snapshot trades not forwarded */
 } nd_coinbase_stream_stats_t;
 
 /* Creates a client for venue ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE
@@ -314,6 +348,12 @@ void nd_coinbase_stream_stats(const nd_coinbase_stream_t *stream,
 /* The decoder's counters: messages, events, bad inputs by reason. */
 const nd_venue_counters_t *nd_coinbase_stream_counters(const nd_coinbase_stream_t *stream);
 void nd_coinbase_stream_destroy(nd_coinbase_stream_t *stream);
+/* Connections opened plus resubscriptions after a sequence_num gap: each is a point where the
+ * feed may have lost messages and starts again from fresh snapshots (a session resynchronises
+ * its feed state at each). */
+uint32_t nd_coinbase_stream_resyncs(const nd_coinbase_stream_t *stream);
+/* Closes the connection and reconnects at once (an operator's or a supervisor's restart). */
+void nd_coinbase_stream_reconnect(nd_coinbase_stream_t *stream);
 
 /* Writes the Coinbase Exchange subscribe message {"type":"subscribe","product_ids":[..],
  * "channels":[..]} and, when secret is not NULL, "signature","key","passphrase","timestamp"

@@ -38,7 +38,8 @@ struct nd_live_session {
     bool loop_ready;
     uv_timer_t tick, status_timer;
     uv_signal_t sig_term, sig_int, sig_usr1;
-    nd_binance_stream_t *stream;
+    nd_binance_stream_t *stream;    /* the market feed: Binance's, or */
+    struct nd_coinbase_stream *cb_stream; /* Coinbase's (session_feed.c) */
     char stream_names[2 * ND_VENUES_MAX][64];
     nd_live_feed_stats_t feed;
     nd_feed_monitor_t monitor;      /* one feed per symbol: trades and quotes, trade ids */
@@ -101,6 +102,23 @@ bool nd__live_md_to_event(const nd_md_event_t *md, const nd_instrument_t *inst, 
 /* Pushes one event through the run: a refused event is counted bad; a fatal error stops the
  * loop. */
 nd_err_t nd__live_push(nd_live_session_t *s, const nd_market_event_t *ev);
+
+/* The market feed (session_feed.c): opened on the session's loop with sink(s, event) for every
+ * event; serviced from the 20 ms tick (reconnect timers, silence, the feed counters); its
+ * resyncs (connections, and Coinbase's resubscriptions after a gap: the feed state starts
+ * again at each), its connections, an operator's reconnect, closed before the loop. */
+nd_err_t nd__live_feed_open(nd_live_session_t *s, nd_md_sink_cb sink, char *err, size_t err_len);
+void nd__live_feed_service(nd_live_session_t *s);
+uint32_t nd__live_feed_resyncs(const nd_live_session_t *s);
+uint32_t nd__live_feed_connects(const nd_live_session_t *s);
+void nd__live_feed_reconnect(nd_live_session_t *s);
+void nd__live_feed_close(nd_live_session_t *s);
+/* "binance:BTCUSDT", "coinbase:BTC-USD": symbol k's feed as logs and the feed monitor name it. */
+void nd__live_feed_name(const nd_live_session_t *s, uint32_t k, char *out, size_t cap);
+/* Coinbase: every symbol's rules from GET market/products/{id} into s->bt.rules (blocking,
+ * before the loop). ND_EIO/ND_EPARSE with the URL and why; ND_ESTATE for a product not
+ * trading. */
+nd_err_t nd__live_coinbase_rules(nd_live_session_t *s, char *err, size_t err_len);
 
 /* The state directory: created if needed; session.pid written, refused when a live process
  * holds it. Release removes session.pid. */

@@ -30,8 +30,7 @@ int64_t nd_live_session_feed_last_ns(const nd_live_session_t *s)
 
 void nd_live_session_feed_reconnect(nd_live_session_t *s)
 {
-    if (s->stream)
-        nd_binance_stream_reconnect(s->stream);
+    nd__live_feed_reconnect(s);
 }
 
 bool nd_live_session_has_store(const nd_live_session_t *s)

@@ -150,6 +150,13 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
 
 nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
 {
+    if (s->cfg->venue != ND_VENUE_BINANCE) {
+        /* Coinbase paper sessions run; its order adapter does not exist yet (docs/live.md,
+         * "Not built yet"): refuse rather than trade without a journal. */
+        nd_err_put(err, err_len, "venue.name: live trading on %s is not built yet (paper "
+                   "sessions are)", nd_venue_name(s->cfg->venue));
+        return ND_EINVAL;
+    }
     nd_secret_t sec;
     char why[256] = "";
     nd_err_t rc = nd_secret_load("BINANCE", s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL,

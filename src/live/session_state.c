@@ -156,6 +156,17 @@ static json_t *feed_json(const nd_live_session_t *s, int64_t now)
     json_object_set_new(j, "age_ms", f->last_event_ns ? json_integer((now - f->last_event_ns) /
                                                                      ND_NS_PER_MS)
                                                       : json_null());
+    if (s->cfg->venue == ND_VENUE_COINBASE) { /* the heartbeats date the feed between trades */
+        json_object_set_new(j, "resyncs", json_integer(f->resyncs));
+        json_object_set_new(j, "heartbeats", json_integer(f->heartbeats));
+        json_object_set_new(j, "heartbeat_age_ms",
+                            f->last_heartbeat_ns
+                                ? json_integer((now - f->last_heartbeat_ns) / ND_NS_PER_MS)
+                                : json_null());
+        json_object_set_new(j, "venue_time", f->heartbeat_venue_ns
+                                                 ? nd_json_time(f->heartbeat_venue_ns)
+                                                 : json_null());
+    }
     return j;
 }
 

@@ -13,6 +13,7 @@
 #include "noderr/book.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
+#include "noderr/reconcile.h"
 #include "noderr/venue.h"
 
 #include <stdbool.h>
@@ -234,6 +235,59 @@ nd_err_t nd_coinbase_product_rules_parse(const char *json, size_t len, const cha
 nd_err_t nd_coinbase_public_product(const char *base_url, const char *product_id,
                                     long timeout_ms, nd_coinbase_product_rules_t *out /* OUT */,
                                     char *err, size_t err_len);
+/* --- The live layer's side of an Advanced Trade order (cb_orders.c) -------------------------
+ * What an order adapter needs between the engine's orders, the order journal and
+ * reconciliation (reconcile.h) and Advanced Trade's REST objects: pre-trade checks against the
+ * product rules, the order request with the client order id the live layer derives, and
+ * Coinbase's UUID order and trade ids as the journal's 62-bit numbers. */
+
+/* A Coinbase UUID (order_id, trade_id) as a positive 62-bit number: FNV-1a 64 of the text,
+ * folded to 62 bits, never 0 (the journal keeps ids as int64 and reconciliation keys a trade
+ * as id * 2 + side). Distinct ids collide with probability about n^2 / 2^63. */
+int64_t nd_coinbase_id_key(const char *id);
+
+/* The product rules as pre-trade filters, at ND_VENUE_DECIMALS: a limit price that is not a
+ * positive multiple of quote_increment is ND_REJECT_INVALID_PRICE; a size that is not a
+ * positive multiple of base_increment or is below base_min_size ND_REJECT_INVALID_QUANTITY; a
+ * limit order's price x size below quote_min_size ND_REJECT_BELOW_MIN_NOTIONAL (a market
+ * order's notional is the venue's to check); a product not trading
+ * ND_REJECT_VENUE_SYMBOL_NOT_TRADING. ND_REJECT_NONE when it may be sent. */
+int32_t nd_coinbase_rules_check(const nd_coinbase_product_rules_t *rules, bool market,
+                                int64_t px, int64_t qty);
+
+/* The request fields of one order (strings as the venue wants them: "0.001", "10000.01"). */
+typedef struct nd_coinbase_order_text {
+    char client_order_id[40];
+    char product_id[ND_NAME_MAX];
+    char base_size[32];
+    char limit_price[32];
+    nd_coinbase_order_req_t req;   /* points into the fields above */
+} nd_coinbase_order_text_t;
+
+/* Builds the request of a limit (limit_limit_gtc) or market (market_market_ioc, sized in base)
+ * order of product_id for px and qty at ND_VENUE_DECIMALS, the client order id being
+ * client_order_id (the live layer's nd_clid_format). Checks the rules first: a reject is
+ * returned (nothing built) as nd_coinbase_rules_check says. */
+int32_t nd_coinbase_order_text(const nd_coinbase_product_rules_t *rules, const char *product_id,
+                               const char *client_order_id, bool buy, bool market, int64_t px,
+                               int64_t qty, nd_coinbase_order_text_t *out /* OUT */);
+
+/* One fill of list_fills (an ORDER_UPDATE event: last_px, last_qty, fee, trade_id keyed by
+ * nd_coinbase_id_key) as the journal's trade of instrument_id whose order has client id clid
+ * ("" when unknown): quote_qty = px x qty at ND_VENUE_DECIMALS (half-even: Coinbase's
+ * notional may carry more places), the commission in the quote asset (Advanced Trade charges
+ * fees in quote). ND_EINVAL for an event that is not a fill (no trade id, qty <= 0),
+ * ND_EOVERFLOW. */
+nd_err_t nd_coinbase_recon_trade(const nd_md_event_t *fill, const char *clid,
+                                 uint32_t instrument_id, const nd_recon_instrument_t *assets,
+                                 nd_recon_trade_t *out /* OUT */);
+/* One order of list_orders (or of the user channel) as reconciliation's venue order: client
+ * id, venue id (nd_coinbase_id_key of order_id), side, limit price and size, executed
+ * quantity and the status (PENDING and OPEN open; FILLED, CANCELLED, EXPIRED; FAILED
+ * rejected). ND_EINVAL for an event that is not an order, or a client id too long. */
+nd_err_t nd_coinbase_recon_order(const nd_md_event_t *order, uint32_t instrument_id,
+                                 nd_recon_order_t *out /* OUT */);
+
 /* Maps an Advanced Trade failure reason ("INSUFFICIENT_FUND") to a reject. */
 int32_t nd_coinbase_reject_from_reason(const char *reason);
 

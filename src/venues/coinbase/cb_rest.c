@@ -316,6 +316,10 @@ static bool fill_event(json_t *f, nd_md_event_t *e)
     bool fits = order_update_start(f, e) &&
                 copy_field(f, "trade_type", u->exec_type, sizeof u->exec_type);
     u->status = ND_MD_ORDER_OTHER;
+    /* trade ids are UUIDs: the journal keeps them as their 62-bit key (cb_orders.c) */
+    const char *tid = json_string_value(json_object_get(f, "trade_id"));
+    if (tid && tid[0])
+        u->trade_id = nd_coinbase_id_key(tid);
     const char *t = json_string_value(json_object_get(f, "trade_time"));
     if (t && nd_coinbase_parse_time(t, strlen(t), &e->venue_ts_ns) != ND_OK)
         e->venue_ts_ns = 0;

@@ -179,6 +179,9 @@ typedef struct nd_xsim_config {
     int64_t quote_balance;        /* starting free quote, cash units */
     int64_t base_balance;         /* starting free base, quantity units */
     int64_t fee_bps;              /* commission per fill, basis points of what is received */
+    bool fee_in_quote;            /* Coinbase: every fill's commission is in the quote asset,
+                                   * basis points of its notional (a buy locks and pays notional
+                                   * plus fee); false: Binance, in the asset received */
     nd_synth_ticks_config_t synth;/* the market source when no replay file is given */
     nd_xsim_replay_t replay;      /* paths borrowed for nd_xsim_create only */
 } nd_xsim_config_t;
@@ -310,7 +313,15 @@ typedef struct nd_xsim_api_config {
     const char *admin_token;          /* bearer token of POST /admin/fault; NULL: no admin API */
     const nd_xsim_auth_t *auth;       /* the key's Ed25519 or RSA public key (borrowed);
                                        * NULL: HMAC-SHA256 with api_secret */
+    int venue;                        /* ND_XSIM_VENUE_*: the protocol served */
+    const char *cb_public_key_pem;    /* Coinbase: the P-256 public key that verifies the ES256
+                                       * JWTs of api_key (the key name "organizations/../apiKeys/..");
+                                       * borrowed */
 } nd_xsim_api_config_t;
+
+/* The protocol exchange-sim speaks (one per server; docs/exchange-sim.md). */
+#define ND_XSIM_VENUE_BINANCE 0
+#define ND_XSIM_VENUE_COINBASE 1
 
 typedef struct nd_xsim_request {
     const char *method;               /* "GET", "POST", "DELETE", "PUT" */
@@ -318,6 +329,8 @@ typedef struct nd_xsim_request {
     const char *query; size_t query_len;  /* raw, without '?' */
     const char *body; size_t body_len;    /* raw application/x-www-form-urlencoded */
     const char *api_key;              /* X-MBX-APIKEY or NULL */
+    const char *authorization;        /* Coinbase: the Authorization header or NULL */
+    const char *host;                 /* the Host header or NULL (Coinbase's JWT uri claim) */
 } nd_xsim_request_t;
 
 typedef struct nd_xsim_response {
@@ -326,6 +339,8 @@ typedef struct nd_xsim_response {
     size_t body_len;
     int64_t used_weight;              /* X-MBX-USED-WEIGHT-1M */
     int64_t retry_after_s;            /* Retry-After when > 0 (429, 418) */
+    const char *content_type;         /* NULL: JSON (Coinbase answers a refused JWT in text) */
+    bool no_weight;                   /* no X-MBX-USED-WEIGHT-1M header (Coinbase) */
 } nd_xsim_response_t;
 
 typedef struct nd_xsim_api nd_xsim_api_t;
@@ -354,6 +369,15 @@ void nd_xsim_auth_destroy(nd_xsim_auth_t *auth);
  * SHA-256, verified with the public key. */
 bool nd_xsim_auth_verify(const nd_xsim_api_config_t *cfg, const char *head, size_t head_len,
                          const char *tail, size_t tail_len, const char *signature);
+
+/* ---- Coinbase Advanced Trade (xsim_coinbase.c, xsim_cbstream.c) --------------------------
+ * With nd_xsim_api_config_t.venue ND_XSIM_VENUE_COINBASE the server speaks Coinbase Advanced
+ * Trade instead of Binance: REST under /api/v3/brokerage with ES256 JWTs of the key name
+ * api_key, verified with cb_public_key_pem, and the WebSocket channels on any path. */
+
+/* Checks that pem (len bytes) is the PEM public key of a P-256 (ES256) key: ND_EINVAL with the
+ * reason in err otherwise (a private key: register the public half). */
+nd_err_t nd_xsim_cb_key_check(const char *pem, size_t len, char *err, size_t err_len);
 
 /* ---- Server (xsim_server.c) --------------------------------------------------------------- */
 

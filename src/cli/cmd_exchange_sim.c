@@ -27,6 +27,8 @@ typedef struct xsim_opts {
     nd_xsim_api_config_t api;
     nd_xsim_server_config_t server;
     const char *secrets_file, *symbol, *balance, *key_type, *public_key, *admin_token_file;
+    const char *venue;
+    char *cb_pem;  /* --venue coinbase: the key's public PEM (nd_alloc'd) */
     int64_t port, tick_ms;
     char admin_token[128];
 } xsim_opts_t;
@@ -34,14 +36,18 @@ typedef struct xsim_opts {
 static const char usage_text[] =
     "usage: noderr exchange-sim [options]\n"
     "\n"
-    "A local Binance Spot exchange (REST, market streams, user data stream) with a\n"
-    "price-time-priority matching engine over the synthetic market or a replayed recording.\n"
-    "Prints \"listening on 127.0.0.1:PORT\" first; stops on SIGINT/SIGTERM.\n"
+    "A local Binance Spot exchange (REST, market streams, user data stream), or with\n"
+    "--venue coinbase a Coinbase Advanced Trade one (REST with ES256 JWTs, WebSocket\n"
+    "channels), with a price-time-priority matching engine over the synthetic market or a\n"
+    "replayed recording. Prints \"listening on 127.0.0.1:PORT\" first; stops on SIGINT/SIGTERM.\n"
     "\n"
+    "  --venue V            binance (default) or coinbase: the protocol served\n"
     "  --port N             TCP port (default 0: the system picks one)\n"
     "  --bind ADDR          listen on ADDR instead of 127.0.0.1 (warns: anyone there can trade)\n"
-    "  --symbol S           the symbol, BASEQUOTE (default BTCUSDT)\n"
-    "  --balance A=X,B=Y    starting balances of the account (default USDT=10000,BTC=0)\n"
+    "  --symbol S           the symbol, BASEQUOTE (default BTCUSDT; coinbase: BASE-QUOTE,\n"
+    "                       default BTC-USD)\n"
+    "  --balance A=X,B=Y    starting balances of the account (default USDT=10000,BTC=0;\n"
+    "                       coinbase: USD=10000,BTC=0)\n"
     "  --fee-bps N          commission per fill in basis points of what is received (default 10)\n"
     "  --seed N             the synthetic market's seed (default 42)\n"
     "  --start-price P      the synthetic market's first mid price (default 40000)\n"
@@ -53,7 +59,8 @@ static const char usage_text[] =
     "                       and NODERR_XSIM_API_SECRET)\n"
     "  --api-key-type T     how the API key signs: hmac (default, the secret), ed25519 or rsa\n"
     "  --public-key FILE    ed25519/rsa: the key's PEM public key; the API key itself comes\n"
-    "                       from NODERR_XSIM_API_KEY\n"
+    "                       from NODERR_XSIM_API_KEY. coinbase: the P-256 public key that\n"
+    "                       verifies the JWTs of the key name NODERR_XSIM_API_KEY\n"
 
     "  --replay-trades FILE replay a Binance trades CSV (as ../shared/data/*-trades-*.csv)\n"
     "  --replay-quotes FILE replay a bookTicker CSV (the market's best bid and ask)\n"
@@ -70,7 +77,7 @@ static const char usage_text[] =
 enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
        OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_TRADES, OPT_QUOTES,
        OPT_SPEED, OPT_LOOP, OPT_KEY_TTL, OPT_PING, OPT_PONG, OPT_ADMIN, OPT_DEPTH, OPT_KEY_TYPE,
-       OPT_PUBLIC_KEY, OPT_START_NOW, OPT_METRICS };
+       OPT_PUBLIC_KEY, OPT_START_NOW, OPT_METRICS, OPT_VENUE };
 
 static const struct option long_options[] = {
     {"port", required_argument, 0, OPT_PORT},
@@ -98,6 +105,7 @@ static const struct option long_options[] = {
     {"pong-timeout-s", required_argument, 0, OPT_PONG},
     {"admin-token-file", required_argument, 0, OPT_ADMIN},
     {"metrics", no_argument, 0, OPT_METRICS},
+    {"venue", required_argument, 0, OPT_VENUE},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -132,6 +140,7 @@ static int xsim_option_more(xsim_opts_t *o, int opt, const char *arg)
     case OPT_PONG: return seconds("--pong-timeout-s", arg, 3600, &o->server.pong_timeout_ns);
     case OPT_ADMIN: o->admin_token_file = arg; return 0;
     case OPT_METRICS: o->server.metrics = true; return 0;
+    case OPT_VENUE: o->venue = arg; return 0;
     default: return -1;
     }
 }
@@ -227,13 +236,38 @@ static int load_admin_token(xsim_opts_t *o)
     return ok ? 0 : -1;
 }
 
-static int setup(xsim_opts_t *o)
+/* The instrument of --symbol: BASEQUOTE for Binance, a product id BASE-QUOTE for Coinbase. */
+static int parse_symbol(xsim_opts_t *o, bool coinbase)
 {
-    if (nd_instrument_init(&o->cfg.inst, o->symbol, "xsim") != ND_OK) {
-        fprintf(stderr, "noderr exchange-sim: --symbol '%s' is not BASEQUOTE with a known quote "
-                        "asset\n", o->symbol);
+    char sym[ND_NAME_MAX];
+    const char *dash = strchr(o->symbol, '-');
+    bool ok = strlen(o->symbol) < sizeof sym && (coinbase ? dash && !strchr(dash + 1, '-')
+                                                          : !dash && !strchr(o->symbol, '/'));
+    if (ok) {
+        snprintf(sym, sizeof sym, "%s", o->symbol);
+        if (dash)
+            sym[dash - o->symbol] = '/';
+    }
+    if (!ok || nd_instrument_init(&o->cfg.inst, sym, "xsim") != ND_OK) {
+        fprintf(stderr, coinbase ? "noderr exchange-sim: --symbol '%s' is not a product id "
+                                   "BASE-QUOTE\n"
+                                 : "noderr exchange-sim: --symbol '%s' is not BASEQUOTE with a "
+                                   "known quote asset\n", o->symbol);
         return -1;
     }
+    return 0;
+}
+
+static int setup(xsim_opts_t *o)
+{
+    bool coinbase = o->api.venue == ND_XSIM_VENUE_COINBASE;
+    if (!o->symbol)
+        o->symbol = coinbase ? "BTC-USD" : "BTCUSDT";
+    if (!o->balance)
+        o->balance = coinbase ? "USD=10000,BTC=0" : "USDT=10000,BTC=0";
+    o->cfg.fee_in_quote = coinbase;
+    if (parse_symbol(o, coinbase) != 0)
+        return -1;
     if (parse_balances(o) != 0)
         return -1;
     o->cfg.synth.step_ns = o->tick_ms * ND_NS_PER_MS;
@@ -319,6 +353,32 @@ static int load_public_key(const xsim_opts_t *o, nd_binance_key_type_t type, nd_
     return 0;
 }
 
+/* --venue coinbase: the key name from NODERR_XSIM_API_KEY, its P-256 public key from a file. */
+static int load_coinbase_key(xsim_opts_t *o, nd_secret_t *sec)
+{
+    char err[256] = "";
+    size_t len = 0;
+    const char *key = getenv("NODERR_XSIM_API_KEY");
+    if (!o->public_key || o->secrets_file || o->key_type || !key || !key[0] ||
+        strlen(key) >= sizeof sec->api_key) {
+        fprintf(stderr, "noderr exchange-sim: --venue coinbase needs --public-key FILE (the "
+                        "P-256 public key) and NODERR_XSIM_API_KEY (the key name); no "
+                        "--secrets-file or --api-key-type\n");
+        return -1;
+    }
+    snprintf(sec->api_key, sizeof sec->api_key, "%s", key);
+    nd_err_t rc = nd_file_read(o->public_key, 16384, 0, &o->cb_pem, &len, err, sizeof err);
+    if (rc == ND_OK)
+        rc = nd_xsim_cb_key_check(o->cb_pem, len, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr exchange-sim: --public-key %s: %s\n", o->public_key,
+                err[0] ? err : nd_strerror(rc));
+        return -1;
+    }
+    o->api.cb_public_key_pem = o->cb_pem;
+    return 0;
+}
+
 /* The HMAC secret (NODERR_XSIM_API_KEY/_SECRET or --secrets-file). */
 static int load_secret(const xsim_opts_t *o, nd_secret_t *sec)
 {
@@ -341,8 +401,6 @@ int nd_cmd_exchange_sim(int argc, char **argv)
 {
     xsim_opts_t o;
     memset(&o, 0, sizeof o);
-    o.symbol = "BTCUSDT";
-    o.balance = "USDT=10000,BTC=0";
     o.tick_ms = 100;
     o.cfg.fee_bps = 10;
     nd_synth_ticks_config_default(&o.cfg.synth);
@@ -352,7 +410,14 @@ int nd_cmd_exchange_sim(int argc, char **argv)
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     nd_binance_key_type_t type = ND_BINANCE_KEY_HMAC;
-    if (o.key_type && nd_binance_key_type_parse(o.key_type, &type) != ND_OK) {
+    bool coinbase = o.venue && strcmp(o.venue, "coinbase") == 0;
+    if (o.venue && !coinbase && strcmp(o.venue, "binance") != 0) {
+        fprintf(stderr, "noderr exchange-sim: --venue '%s': expected binance or coinbase\n",
+                o.venue);
+        return ND_EXIT_USAGE;
+    }
+    o.api.venue = coinbase ? ND_XSIM_VENUE_COINBASE : ND_XSIM_VENUE_BINANCE;
+    if (!coinbase && o.key_type && nd_binance_key_type_parse(o.key_type, &type) != ND_OK) {
         fprintf(stderr, "noderr exchange-sim: --api-key-type '%s': expected hmac, ed25519 or "
                         "rsa\n", o.key_type);
         return ND_EXIT_USAGE;
@@ -363,12 +428,14 @@ int nd_cmd_exchange_sim(int argc, char **argv)
     memset(&sec, 0, sizeof sec);
     nd_xsim_auth_t *auth = NULL;
     int exit_code = ND_EXIT_USAGE;
-    if (type == ND_BINANCE_KEY_HMAC ? load_secret(&o, &sec) == 0
-                                    : load_public_key(&o, type, &sec, &auth) == 0) {
+    if (coinbase ? load_coinbase_key(&o, &sec) == 0
+                 : type == ND_BINANCE_KEY_HMAC ? load_secret(&o, &sec) == 0
+                                               : load_public_key(&o, type, &sec, &auth) == 0) {
         o.api.auth = auth;
         exit_code = serve(&o, &sec);
     }
     nd_xsim_auth_destroy(auth);
+    nd_free(o.cb_pem);
     nd_secret_wipe(&sec);
     explicit_bzero(o.admin_token, sizeof o.admin_token);
     return exit_code;

@@ -4,7 +4,9 @@
  * hex HMAC-SHA256 keyed by the secret, or base64 Ed25519 / RSA (PKCS#1 v1.5, SHA-256) with a
  * PEM private key (nd_binance_signer_t). A PEM key is best given as a 0600 --secrets-file.
  * coinbase-exchange: base64 CB-ACCESS-SIGN, from the Coinbase connector's
- * nd_coinbase_exchange_sign (always built). The secret may come from
+ * nd_coinbase_exchange_sign (always built). coinbase (Advanced Trade): an ES256 JWT of the key
+ * name for one request ("METHOD host/path") or, without --method, for a WebSocket subscribe,
+ * from nd_coinbase_jwt_es256 with the P-256 PEM key. The secret may come from
  * --secret or, so that it stays out of the process list, from NODERR_<VENUE>_API_SECRET or a
  * 0600 secrets file (--secrets-file); it is never printed, not even in error messages. */
 #include "cli.h"
@@ -21,7 +23,7 @@ int nd_cmd_sign(int argc, char **argv);
 
 typedef struct sign_opts {
     const char *venue, *secret, *payload, *body, *timestamp, *method, *path, *secrets_file;
-    const char *key_type;
+    const char *key_type, *key_name, *host;
     bool url_encoded;
 } sign_opts_t;
 
@@ -30,6 +32,8 @@ static const char usage_text[] =
     "                   --payload P [--body B] [--url-encoded]\n"
     "       noderr sign --venue coinbase-exchange [--secret BASE64] --timestamp T\n"
     "                   --method M --path P [--body B]\n"
+    "       noderr sign --venue coinbase --key-name NAME --secrets-file KEY.pem\n"
+    "                   [--method M --host H --path P]\n"
     "\n"
     "  --key-type T        binance: the API key's type: hmac (default), ed25519 or rsa;\n"
     "                      ed25519 and rsa take a PEM private key (PKCS#8)\n"
@@ -40,11 +44,16 @@ static const char usage_text[] =
     "  --body B            request body, signed after the payload\n"
     "  --url-encoded       binance: print the signature as it goes into a query string\n"
     "                      ('+', '/', '=' percent-encoded; hex is unchanged)\n"
+    "  --key-name NAME     coinbase: the API key name (organizations/../apiKeys/..); else\n"
+    "                      NODERR_COINBASE_API_KEY or the secrets file's api_key=\n"
+    "  --host H            coinbase: the host of the JWT's uri (api.coinbase.com, or\n"
+    "                      127.0.0.1:PORT for exchange-sim); with --method and --path\n"
     "Prints the signature (binance hmac: lowercase hex; binance ed25519 and rsa, and\n"
-    "coinbase-exchange: base64, URL-encoded only with --url-encoded).\n";
+    "coinbase-exchange: base64, URL-encoded only with --url-encoded; coinbase: the JWT,\n"
+    "valid 120 s, for an Authorization: Bearer header or a subscribe's \"jwt\").\n";
 
 enum { OPT_VENUE = 256, OPT_SECRET, OPT_PAYLOAD, OPT_BODY, OPT_TIMESTAMP, OPT_METHOD, OPT_PATH,
-       OPT_SECRETS_FILE, OPT_KEY_TYPE, OPT_URL_ENCODED };
+       OPT_SECRETS_FILE, OPT_KEY_TYPE, OPT_URL_ENCODED, OPT_KEY_NAME, OPT_HOST };
 
 static const struct option long_options[] = {
     {"venue", required_argument, 0, OPT_VENUE},
@@ -57,6 +66,8 @@ static const struct option long_options[] = {
     {"secrets-file", required_argument, 0, OPT_SECRETS_FILE},
     {"key-type", required_argument, 0, OPT_KEY_TYPE},
     {"url-encoded", no_argument, 0, OPT_URL_ENCODED},
+    {"key-name", required_argument, 0, OPT_KEY_NAME},
+    {"host", required_argument, 0, OPT_HOST},
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -66,6 +77,10 @@ static int sign_option(void *ctx, int opt, const char *arg)
     sign_opts_t *o = ctx;
     if (opt == OPT_URL_ENCODED) {
         o->url_encoded = true;
+        return 0;
+    }
+    if (opt == OPT_KEY_NAME || opt == OPT_HOST) {
+        *(opt == OPT_KEY_NAME ? &o->key_name : &o->host) = arg;
         return 0;
     }
     const char **slots[] = {&o->venue, &o->secret, &o->payload, &o->body,
@@ -141,6 +156,30 @@ static int sign_coinbase_exchange(const sign_opts_t *o, const char *secret)
     return ND_EXIT_OK;
 }
 
+/* An Advanced Trade JWT: for one request with --method/--host/--path, else a WebSocket one. */
+static int sign_coinbase(const sign_opts_t *o, const nd_secret_t *sec, const char *pem)
+{
+    const char *name = o->key_name ? o->key_name : sec->api_key;
+    bool request = o->method || o->host || o->path;
+    if (!name || !name[0] || (request && (!o->method || !o->host || !o->path))) {
+        fprintf(stderr, "noderr sign: --venue coinbase needs --key-name (or NODERR_COINBASE_API_KEY)"
+                        " and, for a request, all of --method, --host and --path\n");
+        return ND_EXIT_USAGE;
+    }
+    nd_clock_t *clock = nd_clock_os();
+    nd_coinbase_jwt_params_t p = {.key_name = name, .method = request ? o->method : NULL,
+                                  .host = o->host, .path = request ? o->path : NULL,
+                                  .now_s = nd_clock_now_ns(clock) / ND_NS_PER_SEC};
+    char jwt[ND_COINBASE_JWT_MAX], err[256] = "";
+    nd_err_t rc = nd_coinbase_jwt_es256(pem, &p, jwt, sizeof jwt, err, sizeof err);
+    if (rc != ND_OK) {
+        fprintf(stderr, "noderr sign: %s: %s\n", key_source(o), err[0] ? err : nd_strerror(rc));
+        return ND_EXIT_USAGE;
+    }
+    printf("%s\n", jwt);
+    return ND_EXIT_OK;
+}
+
 int nd_cmd_sign(int argc, char **argv)
 {
     sign_opts_t o = {0};
@@ -149,13 +188,18 @@ int nd_cmd_sign(int argc, char **argv)
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     if (!o.venue) {
-        fprintf(stderr, "noderr sign: --venue is required (binance or coinbase-exchange)\n");
+        fprintf(stderr, "noderr sign: --venue is required (binance, coinbase or "
+                        "coinbase-exchange)\n");
         return ND_EXIT_USAGE;
     }
-    bool binance = strcmp(o.venue, "binance") == 0;
-    if (!binance && strcmp(o.venue, "coinbase-exchange") != 0) {
-        fprintf(stderr, "noderr sign: unknown venue '%s' (binance or coinbase-exchange)\n",
-                o.venue);
+    bool binance = strcmp(o.venue, "binance") == 0, coinbase = strcmp(o.venue, "coinbase") == 0;
+    if (!binance && !coinbase && strcmp(o.venue, "coinbase-exchange") != 0) {
+        fprintf(stderr, "noderr sign: unknown venue '%s' (binance, coinbase or "
+                        "coinbase-exchange)\n", o.venue);
+        return ND_EXIT_USAGE;
+    }
+    if ((o.key_name || o.host) && !coinbase) {
+        fprintf(stderr, "noderr sign: --key-name and --host are only for --venue coinbase\n");
         return ND_EXIT_USAGE;
     }
     nd_binance_key_type_t type = ND_BINANCE_KEY_HMAC;
@@ -172,11 +216,14 @@ int nd_cmd_sign(int argc, char **argv)
     memset(&sec, 0, sizeof sec);
     const char *secret = o.secret;
     if (!secret) {
-        if (load_secret(&o, binance ? "BINANCE" : "COINBASE_EXCHANGE", &sec) != 0)
+        if (load_secret(&o, binance ? "BINANCE" : coinbase ? "COINBASE" : "COINBASE_EXCHANGE",
+                        &sec) != 0)
             return ND_EXIT_USAGE;
         secret = sec.api_secret;
     }
-    int rc = binance ? sign_binance(&o, type, secret) : sign_coinbase_exchange(&o, secret);
+    int rc = binance ? sign_binance(&o, type, secret)
+             : coinbase ? sign_coinbase(&o, &sec, secret)
+                        : sign_coinbase_exchange(&o, secret);
     nd_secret_wipe(&sec);
     return rc;
 }

@@ -917,6 +917,26 @@ void nd__xsim_api_fault_rate_limit(nd_xsim_api_t *api, int64_t until_ns)
     api->rate_limit_until_ns = until_ns;
 }
 
+const nd_xsim_api_config_t *nd__xsim_api_config(const nd_xsim_api_t *api)
+{
+    return &api->cfg;
+}
+
+nd_xsim_t *nd__xsim_api_exchange(const nd_xsim_api_t *api)
+{
+    return api->x;
+}
+
+int64_t nd__xsim_api_rate_limit_until(const nd_xsim_api_t *api)
+{
+    return api->rate_limit_until_ns;
+}
+
+int64_t nd__xsim_api_skew(const nd_xsim_api_t *api)
+{
+    return api->skew_ns;
+}
+
 void nd__xsim_api_fault_skew(nd_xsim_api_t *api, int64_t skew_ns)
 {
     api->skew_ns = skew_ns;
@@ -949,6 +969,8 @@ nd_err_t nd_xsim_api_handle(nd_xsim_api_t *api, const nd_xsim_request_t *req, in
 {
     ND_ASSERT(api != NULL && req != NULL && resp != NULL);
     ND_ASSERT(req->method != NULL && req->path != NULL);
+    if (api->cfg.venue == ND_XSIM_VENUE_COINBASE)
+        return nd__xsim_cb_handle(api, req, now_ns, resp);
     memset(resp, 0, sizeof *resp);
     call_t *c = nd_calloc(1, sizeof *c);
     if (!c)

@@ -342,7 +342,17 @@ static void user_fill(nd_xsim_t *x, int64_t order_id, bool is_maker, const nd_xs
     nd_xsim_trade_t t = {.id = f->trade_id, .order_id = o->id, .px = f->px, .qty = f->qty,
                          .quote_qty = notional, .is_buyer = o->side == ND_SIDE_BUY,
                          .is_maker = is_maker, .time_ns = x->now_ns};
-    if (o->side == ND_SIDE_BUY) {
+    if (o->side == ND_SIDE_BUY && x->cfg.fee_in_quote) {
+        /* Coinbase: the buyer pays notional plus fee in quote (the lock held both). */
+        int64_t want = o->px ? notional_of(x, o->px, f->qty) : notional;
+        want += commission_of(x, want);
+        int64_t release = want < o->locked ? want : o->locked;
+        t.commission = commission_of(x, notional);
+        o->locked -= release;
+        x->quote_locked -= release;
+        x->quote_free += release - notional - t.commission;
+        x->base_free += f->qty;
+    } else if (o->side == ND_SIDE_BUY) {
         int64_t want = o->px ? notional_of(x, o->px, f->qty) : notional;
         int64_t release = want < o->locked ? want : o->locked;
         o->locked -= release;
@@ -735,11 +745,14 @@ static nd_xsim_reject_t precheck(const nd_xsim_t *x, nd_xsim_new_order_t *r, int
         *lock = r->side == ND_SIDE_BUY ? notional_of(x, r->px, r->qty) : r->qty;
     }
     int64_t free_bal = r->side == ND_SIDE_BUY ? x->quote_free : x->base_free;
+    if (r->side == ND_SIDE_BUY && x->cfg.fee_in_quote)
+        *lock += commission_of(x, *lock); /* Coinbase: the hold covers the fee */
     if (*lock > free_bal)
         return ND_XSIM_REJ_BALANCE;
-    /* A MARKET buy's fills are rounded one by one (half-even, at most half a unit each): lock a
-     * little more when there is, so the free balance never goes below zero; the rest returns. */
-    if (r->type == ND_XSIM_MARKET && r->side == ND_SIDE_BUY)
+    /* A MARKET buy's fills are rounded one by one (half-even, at most half a unit each), and
+     * quote fees round up per fill: lock a little more when there is, so the free balance never
+     * goes below zero; the rest returns. */
+    if (r->side == ND_SIDE_BUY && (r->type == ND_XSIM_MARKET || x->cfg.fee_in_quote))
         *lock += free_bal - *lock < 64 ? free_bal - *lock : 64;
     return ND_XSIM_OK;
 }

@@ -47,6 +47,7 @@ struct nd__xsim_conn {
     int64_t window_ns;     /* start of the second in which messages_in_window were received */
     int messages_in_window;
     void *stream;          /* the streams' state for this connection */
+    bool coinbase;         /* a Coinbase Advanced Trade connection (xsim_cbstream.c) */
 };
 
 /* ---- Framing (xsim_frame.c) and connections (xsim_ws.c) ----------------------------------- */
@@ -121,6 +122,52 @@ void nd__xsim_streams_order_arrived(nd__xsim_streams_t *s, int64_t read_mono_ns)
 /* Copies up to cap samples (ns, in arrival order) to out and forgets them all; the count. */
 uint32_t nd__xsim_streams_take_latency(nd__xsim_streams_t *s, int64_t *out, uint32_t cap);
 
+/* The total quantity at px on a side of the book (binary search on the price-sorted side). */
+int64_t nd__xsim_level_qty(const nd_xsim_book_t *book, nd_side_t side, int64_t px);
+
+/* ---- Coinbase Advanced Trade (xsim_coinbase.c REST, xsim_cbstream.c WebSocket) ------------- */
+
+/* Client messages a Coinbase connection may send per second before it is dropped (Coinbase
+ * limits unauthenticated messages to 8 a second per IP; the project's client paces itself to
+ * that, so exchange-sim only drops a client far past it). */
+#define ND__XSIM_CB_MESSAGES_PER_SEC 100
+
+typedef struct nd__xsim_cb nd__xsim_cb_t;
+
+/* The Coinbase streams; they become the exchange's listener. */
+nd_err_t nd__xsim_cb_create(nd_xsim_t *x, nd_xsim_api_t *api, const nd_clock_t *clock,
+                            nd__xsim_cb_t **out /* OUT */);
+void nd__xsim_cb_destroy(nd__xsim_cb_t *cb);
+/* A WebSocket upgrade: 0 when c now carries Coinbase channels, else the HTTP status. */
+int nd__xsim_cb_open(nd__xsim_cb_t *cb, nd__xsim_conn_t *c, const char *path);
+void nd__xsim_cb_message(nd__xsim_cb_t *cb, nd__xsim_conn_t *c, const char *text, size_t len);
+void nd__xsim_cb_closed(nd__xsim_cb_t *cb, nd__xsim_conn_t *c);
+void nd__xsim_cb_tick(nd__xsim_cb_t *cb, int64_t now_ns);
+bool nd__xsim_cb_backlogged(const nd__xsim_cb_t *cb);
+/* Closes every connection with code (1001 for the disconnect fault and shutdown). */
+void nd__xsim_cb_disconnect_all(nd__xsim_cb_t *cb);
+void nd__xsim_cb_fault(nd__xsim_cb_t *cb, const char *kind, int64_t count, int64_t delay_ns);
+/* The next message of every connection skips one sequence_num (clients resubscribe). */
+void nd__xsim_cb_gap(nd__xsim_cb_t *cb);
+
+/* REST: one request under /api/v3/brokerage (the JWT checked first). ND_ENOMEM only. */
+nd_err_t nd__xsim_cb_handle(nd_xsim_api_t *api, const nd_xsim_request_t *req, int64_t now_ns,
+                            nd_xsim_response_t *resp /* OUT */);
+/* Verifies a Coinbase ES256 JWT for the configured key: signature, kid/sub = the key name,
+ * iss "cdp", nbf <= now < exp (lifetime at most 120 s, 5 s of leeway), and, when method is
+ * not NULL, uri = "METHOD host/path" (any host when host is NULL). why says what failed. */
+bool nd__xsim_cb_jwt_ok(const nd_xsim_api_config_t *cfg, const char *jwt, const char *method,
+                        const char *host, const char *path, int64_t now_ns, char *why,
+                        size_t why_len);
+/* Shared JSON pieces: an order id as Coinbase's UUID form (out[37]) and back (0: not one);
+ * an RFC3339 time; a trimmed decimal string (prices and sizes at 8 decimals, cash likewise). */
+void nd__xsim_cb_order_uuid(int64_t id, char out[37]);
+int64_t nd__xsim_cb_order_id(const char *uuid);
+json_t *nd__xsim_cb_time(int64_t ns);
+json_t *nd__xsim_cb_dec(int64_t v);
+/* Coinbase's status name of an order ("OPEN", "FILLED", "CANCELLED", "EXPIRED", "FAILED"). */
+const char *nd__xsim_cb_status(const nd_xsim_user_order_t *o);
+
 /* ---- REST helpers (xsim_binance.c) --------------------------------------------------------- */
 
 /* A JSON string of v at 8 decimals, Binance's form of prices and quantities. */
@@ -130,6 +177,11 @@ json_t *nd__xsim_fixed_str(int64_t v);
 void nd__xsim_api_fault_rate_limit(nd_xsim_api_t *api, int64_t until_ns);
 void nd__xsim_api_fault_skew(nd_xsim_api_t *api, int64_t skew_ns);
 const char *nd__xsim_api_admin_token(const nd_xsim_api_t *api);
+const nd_xsim_api_config_t *nd__xsim_api_config(const nd_xsim_api_t *api);
+nd_xsim_t *nd__xsim_api_exchange(const nd_xsim_api_t *api);
+/* The rate-limit fault's end (wall ns, 0: none) and the skew fault's shift. */
+int64_t nd__xsim_api_rate_limit_until(const nd_xsim_api_t *api);
+int64_t nd__xsim_api_skew(const nd_xsim_api_t *api);
 
 /* The admin API (xsim_admin.c): POST /admin/fault with "Authorization: Bearer <token>". */
 nd_err_t nd__xsim_admin_handle(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,

@@ -65,7 +65,8 @@ typedef struct http_req {
     const char *body;
     size_t body_len;
     char api_key[257];
-    char auth[160];        /* Authorization */
+    char auth[2048];       /* Authorization (a Coinbase JWT is ~600 characters) */
+    char host[256];        /* Host */
     ws_req_t ws;
     bool has_api_key, close, chunked;
     size_t total; /* bytes of the request in conn->buf */
@@ -174,14 +175,17 @@ static void send_response(conn_t *c, const nd_xsim_response_t *r, const char *co
                           bool close_after)
 {
     char head[512];
-    char retry[64] = "";
+    char retry[64] = "", weight[64] = "";
     if (r->retry_after_s > 0)
         snprintf(retry, sizeof retry, "Retry-After: %lld\r\n", (long long)r->retry_after_s);
+    if (!r->no_weight)
+        snprintf(weight, sizeof weight, "X-MBX-USED-WEIGHT-1M: %lld\r\n",
+                 (long long)r->used_weight);
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                     "Content-Length: %zu\r\nX-MBX-USED-WEIGHT-1M: %lld\r\n%sConnection: %s\r\n\r\n",
-                     r->status, reason(r->status), content_type, r->body_len, (long long)r->used_weight, retry,
-                     close_after ? "close" : "keep-alive");
+                     "Content-Length: %zu\r\n%s%sConnection: %s\r\n\r\n",
+                     r->status, reason(r->status), r->content_type ? r->content_type : content_type,
+                     r->body_len, weight, retry, close_after ? "close" : "keep-alive");
     ND_ASSERT(n > 0 && (size_t)n < sizeof head);
     char *out = nd_alloc((size_t)n + r->body_len);
     if (!out) {
@@ -245,6 +249,11 @@ static void read_header(http_req_t *r, const char *name, size_t name_len, const 
         if (value_len < sizeof r->auth) {
             memcpy(r->auth, value, value_len);
             r->auth[value_len] = '\0';
+        }
+    } else if (name_len == 4 && strncasecmp(name, "Host", 4) == 0) {
+        if (value_len < sizeof r->host) {
+            memcpy(r->host, value, value_len);
+            r->host[value_len] = '\0';
         }
     } else if (name_len == 17 && strncasecmp(name, "Transfer-Encoding", 17) == 0) {
         r->chunked = true;
@@ -391,10 +400,13 @@ static void serve_request(conn_t *c, const http_req_t *r)
         nd_xsim_request_t req = {.method = r->method, .path = r->path, .query = r->query,
                                  .query_len = r->query_len, .body = r->body,
                                  .body_len = r->body_len,
-                                 .api_key = r->has_api_key ? r->api_key : NULL};
+                                 .api_key = r->has_api_key ? r->api_key : NULL,
+                                 .authorization = r->auth[0] ? r->auth : NULL,
+                                 .host = r->host[0] ? r->host : NULL};
         rc = nd_xsim_api_handle(s->api, &req, now_ns, &resp);
         if (rc == ND_OK && resp.status == 200 && strcmp(r->method, "POST") == 0 &&
-            strcmp(r->path, "/api/v3/order") == 0)
+            (strcmp(r->path, "/api/v3/order") == 0 ||
+             strcmp(r->path, "/api/v3/brokerage/orders") == 0))
             nd__xsim_streams_order_arrived(s->streams, c->active_ns);
     }
     if (rc != ND_OK) {

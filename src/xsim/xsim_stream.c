@@ -73,6 +73,7 @@ struct nd__xsim_streams {
     nd_xsim_t *x;
     nd_xsim_api_t *api;
     const nd_clock_t *clock;
+    nd__xsim_cb_t *cb;     /* --venue coinbase: every connection is Coinbase's */
     sub_conn_t *subs[ND_XSIM_CONNECTIONS_MAX];
     uint32_t sub_count;
     char symbol[ND_NAME_MAX * 2], lower[ND_NAME_MAX * 2];
@@ -195,8 +196,7 @@ static json_int_t ms(int64_t ns)
 
 /* ---- Market data ---------------------------------------------------------------------------- */
 
-/* The total quantity at px on a side (binary search on the price-sorted side). */
-static int64_t level_qty(const nd_xsim_book_t *book, nd_side_t side, int64_t px)
+int64_t nd__xsim_level_qty(const nd_xsim_book_t *book, nd_side_t side, int64_t px)
 {
     size_t lo = 0, hi = nd_xsim_book_count(book, side);
     while (lo < hi) { /* first index whose price is not better than px */
@@ -233,7 +233,7 @@ static json_t *diff_levels(const nd__xsim_streams_t *s, const cadence_t *cd, nd_
         const dirty_t *d = &cd->dirty[side == ND_SIDE_BUY ? cd->count - 1 - i : i]; /* best first */
         if (d->side == (int)side)
             json_array_append_new(arr, json_pack("[o,o]", fixed(d->px),
-                                                 fixed(level_qty(book, side, d->px))));
+                                                 fixed(nd__xsim_level_qty(book, side, d->px))));
     }
     return arr;
 }
@@ -319,8 +319,8 @@ static void maybe_ticker(nd__xsim_streams_t *s, int64_t update_id, int64_t ts_ns
     int64_t bid = nd_xsim_book_best(book, ND_SIDE_BUY), ask = nd_xsim_book_best(book, ND_SIDE_SELL);
     if (!bid || !ask)
         return;
-    int64_t top[4] = {bid, level_qty(book, ND_SIDE_BUY, bid), ask,
-                      level_qty(book, ND_SIDE_SELL, ask)};
+    int64_t top[4] = {bid, nd__xsim_level_qty(book, ND_SIDE_BUY, bid), ask,
+                      nd__xsim_level_qty(book, ND_SIDE_SELL, ask)};
     if (!force && memcmp(top, s->top, sizeof top) == 0)
         return;
     memcpy(s->top, top, sizeof top);
@@ -540,6 +540,8 @@ int nd__xsim_streams_open(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char 
                           const char *query, size_t query_len)
 {
     ND_ASSERT(s != NULL && c != NULL && path != NULL);
+    if (s->cb)
+        return nd__xsim_cb_open(s->cb, c, path);
     bool raw = strncmp(path, "/ws/", 4) == 0 || strcmp(path, "/ws") == 0;
     if (!raw && strcmp(path, "/stream") != 0)
         return 404;
@@ -584,6 +586,10 @@ int nd__xsim_streams_open(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const char 
 
 void nd__xsim_streams_closed(nd__xsim_streams_t *s, nd__xsim_conn_t *c)
 {
+    if (s->cb) {
+        nd__xsim_cb_closed(s->cb, c);
+        return;
+    }
     for (uint32_t i = 0; i < s->sub_count; i++)
         if (s->subs[i]->conn == c) {
             sub_free(s->subs[i]);
@@ -686,6 +692,10 @@ void nd__xsim_streams_message(nd__xsim_streams_t *s, nd__xsim_conn_t *c, const c
                               size_t len)
 {
     ND_ASSERT(s != NULL && c != NULL);
+    if (s->cb) {
+        nd__xsim_cb_message(s->cb, c, text, len);
+        return;
+    }
     sub_conn_t *sc = c->stream;
     if (!sc || sc->user)
         return; /* the user data stream takes no requests */
@@ -740,6 +750,10 @@ static void expire_keys(nd__xsim_streams_t *s, int64_t now_ns)
 void nd__xsim_streams_tick(nd__xsim_streams_t *s, int64_t now_ns)
 {
     ND_ASSERT(s != NULL);
+    if (s->cb) {
+        nd__xsim_cb_tick(s->cb, now_ns);
+        return;
+    }
     flush_due(s, nd_xsim_market_ns(s->x));
     if (nd_xsim_source_done(s->x)) /* the market stopped: nothing will cut the last diffs */
         for (int k = 0; k < 2; k++)
@@ -750,6 +764,8 @@ void nd__xsim_streams_tick(nd__xsim_streams_t *s, int64_t now_ns)
 
 bool nd__xsim_streams_backlogged(const nd__xsim_streams_t *s)
 {
+    if (s->cb)
+        return nd__xsim_cb_backlogged(s->cb);
     for (uint32_t i = 0; i < s->sub_count; i++) {
         const nd__xsim_conn_t *c = s->subs[i]->conn;
         if (c->queued > nd__xsim_conn_config(c)->send_queue_max / 2)
@@ -760,12 +776,18 @@ bool nd__xsim_streams_backlogged(const nd__xsim_streams_t *s)
 
 void nd__xsim_streams_disconnect_all(nd__xsim_streams_t *s)
 {
+    if (s->cb)
+        nd__xsim_cb_disconnect_all(s->cb);
     for (uint32_t i = 0; i < s->sub_count; i++)
         nd__xsim_ws_close(s->subs[i]->conn, 1001, "Going away");
 }
 
 void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns)
 {
+    if (s->cb) { /* Coinbase announces nothing: the connections close (1001) */
+        nd__xsim_cb_disconnect_all(s->cb);
+        return;
+    }
     char raw[96], wrapped[160];
     int n = snprintf(raw, sizeof raw, "{\"e\":\"serverShutdown\",\"E\":%lld}",
                      (long long)(now_ns / ND_NS_PER_MS));
@@ -782,6 +804,8 @@ void nd__xsim_streams_shutdown(nd__xsim_streams_t *s, int64_t now_ns)
 void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t count,
                             int64_t delay_ns)
 {
+    if (s->cb)
+        nd__xsim_cb_fault(s->cb, kind, count, delay_ns);
     if (strcmp(kind, "drop") == 0)
         s->drop_n = count;
     else if (strcmp(kind, "duplicate") == 0)
@@ -794,6 +818,8 @@ void nd__xsim_streams_fault(nd__xsim_streams_t *s, const char *kind, int64_t cou
 
 void nd__xsim_streams_gap(nd__xsim_streams_t *s)
 {
+    if (s->cb)
+        nd__xsim_cb_gap(s->cb);
     s->cad[0].gap = s->cad[1].gap = true; /* both diff streams skip their next diff */
 }
 
@@ -813,6 +839,15 @@ nd_err_t nd__xsim_streams_create(nd_xsim_t *x, nd_xsim_api_t *api, const nd_cloc
     for (size_t i = 0; i <= strlen(s->symbol); i++)
         s->lower[i] = (char)tolower((unsigned char)s->symbol[i]);
     nd_xsim_balances(x, &s->bal[0], &s->bal[1], &s->bal[2], &s->bal[3]);
+    if (nd__xsim_api_config(api)->venue == ND_XSIM_VENUE_COINBASE) {
+        nd_err_t rc = nd__xsim_cb_create(x, api, clock, &s->cb); /* the exchange's listener */
+        if (rc != ND_OK) {
+            nd_free(s);
+            return rc;
+        }
+        *out = s;
+        return ND_OK;
+    }
     nd_xsim_listener_t l = {on_before, on_level, on_update, on_trade, on_order, s};
     nd_xsim_set_listener(x, &l);
     *out = s;
@@ -841,6 +876,7 @@ void nd__xsim_streams_destroy(nd__xsim_streams_t *s)
     if (!s)
         return;
     nd_xsim_set_listener(s->x, NULL);
+    nd__xsim_cb_destroy(s->cb);
     for (uint32_t i = 0; i < s->sub_count; i++)
         sub_free(s->subs[i]);
     for (uint32_t i = 0; i < s->delayed_count; i++)

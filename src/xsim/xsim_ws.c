@@ -137,14 +137,15 @@ static bool within_rate(nd__xsim_conn_t *c)
         c->window_ns = now;
         c->messages_in_window = 0;
     }
-    return ++c->messages_in_window <= ND_XSIM_WS_MESSAGES_PER_SEC;
+    return ++c->messages_in_window <=
+           (c->coinbase ? ND__XSIM_CB_MESSAGES_PER_SEC : ND_XSIM_WS_MESSAGES_PER_SEC);
 }
 
 static void on_frame(nd__xsim_conn_t *c, const nd__xsim_ws_frame_t *f)
 {
     if (f->opcode != ND__WS_CLOSE && f->fin && !within_rate(c)) {
         ND_LOG(ND_LOG_INFO, "xsim ws client dropped: over %d messages a second",
-               ND_XSIM_WS_MESSAGES_PER_SEC);
+               c->coinbase ? ND__XSIM_CB_MESSAGES_PER_SEC : ND_XSIM_WS_MESSAGES_PER_SEC);
         nd__xsim_ws_close(c, 1008, "Too many messages");
         return;
     }

@@ -108,7 +108,9 @@ static nd_err_t request(nd_coinbase_rest_t *r, const char *method, const char *p
     *status = resp.status;
     *json = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
     nd_http_response_free(&resp);
-    if (!*json && *status < 500) {
+    /* An error status may come with a body that is not JSON (Coinbase answers a refused JWT
+     * 401 "Unauthorized" in plain text): the status says enough. */
+    if (!*json && *status < 400) {
         set_err(err, err_len, "coinbase rest: the reply is not JSON");
         return ND_EPARSE;
     }

@@ -13,6 +13,7 @@
 #include "noderr/book.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
+#include "noderr/exec_venue.h"
 #include "noderr/reconcile.h"
 #include "noderr/venue.h"
 
@@ -290,6 +291,76 @@ nd_err_t nd_coinbase_recon_order(const nd_md_event_t *order, uint32_t instrument
 
 /* Maps an Advanced Trade failure reason ("INSUFFICIENT_FUND") to a reject. */
 int32_t nd_coinbase_reject_from_reason(const char *reason);
+
+/* --- The live order venue (cb_exec.c) ---------------------------------------------------------
+ * Advanced Trade behind the engine's venue interface (exec_venue.h), one product per adapter,
+ * with the order journal and reconciliation of reconcile.h, as the Binance adapter does
+ * (binance.h), and these differences: a create that got no answer (transport error, 5xx) is
+ * sent again with the same client_order_id (Coinbase answers a repeated client_order_id with
+ * the existing order: idempotent, so no recvWindow wait and no send marks); order state and
+ * fills come from polling GET orders/historical/batch and orders/historical/fills of the
+ * product (their first page); a cancel is POST orders/batch_cancel by the venue's order id;
+ * UUID ids are journaled as nd_coinbase_id_key. Fills of orders that are not ours are not
+ * booked (they surface as a balance difference at the next start). Threads: one worker sends
+ * (journal made durable first); the caller's thread owns the journal's appends, the local view
+ * and the updates. */
+
+typedef struct nd_coinbase_exec nd_coinbase_exec_t;
+
+typedef struct nd_coinbase_exec_config {
+    nd_coinbase_rest_t *rest;     /* borrowed; after start only the worker sends with it */
+    nd_journal_t *journal;        /* borrowed, opened and replayed into local */
+    nd_recon_local_t *local;      /* borrowed: the journal's view, kept current */
+    const nd_clock_t *clock;
+    const char *product_id;       /* "BTC-USD" */
+    uint32_t instrument_id;
+    nd_recon_instrument_t assets; /* base and quote currency */
+    nd_coinbase_product_rules_t rules; /* the pre-trade filters */
+    const char *tag;              /* session tag, [a-z0-9]{1,6} */
+    uint32_t run;                 /* this start's number */
+    int64_t poll_interval_ns;     /* status polling while orders are open (0: 500 ms) */
+    int64_t maker_fee_bps_e2, taker_fee_bps_e2; /* declared fees (0: 6000/4000 hundredths of
+                                                   a bps: Advanced Trade's first tier) */
+} nd_coinbase_exec_config_t;
+
+typedef struct nd_coinbase_exec_stats {
+    uint64_t submitted, cancels, syncs, resent;
+    uint64_t accepted, rejected, fills, cancelled, expired, cancel_rejected;
+    uint64_t unanswered;          /* creates or cancels without an answer (sent again / polled) */
+    uint64_t queue_full;
+    uint64_t recon_diffs, recon_halts;
+    uint64_t round_trips, round_trip_ns_sum;
+} nd_coinbase_exec_stats_t;
+
+/* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
+nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *config,
+                                 nd_coinbase_exec_t **out /* OUT */, char *err, size_t err_len);
+/* Reconciles the journal's view with the venue (blocking REST; before start): the product's
+ * orders and fills and the accounts; on a journal without balances first records the venue's
+ * as the opening ones (the fills already at the venue belong to them). Every difference is
+ * journaled and applied; RESEND sends again with the same id, CANCEL cancels; with cancel_open
+ * every open order of ours is cancelled, and the venue is polled until each is done. Up to cap
+ * differences into out (*count of them); *halt when one resolved HALT. ND_EIO when the venue
+ * cannot be read. */
+nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t *policy,
+                                  bool cancel_open, nd_recon_diff_t *out, size_t cap,
+                                  size_t *count /* OUT */, bool *halt /* OUT */, char *err,
+                                  size_t err_len);
+nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x);
+/* The engine's view: ops and facts (name "coinbase"). */
+nd_exec_venue_t nd_coinbase_exec_venue(nd_coinbase_exec_t *x);
+/* The emergency cancel: a CANCEL intent journaled and a cancel queued for every order of ours
+ * not done. ND_EIO when the journal cannot take the intents. */
+nd_err_t nd_coinbase_exec_cancel_all(nd_coinbase_exec_t *x);
+/* Cancels of the emergency cancel not yet answered. */
+bool nd_coinbase_exec_cancel_all_busy(const nd_coinbase_exec_t *x);
+/* Orders of ours the venue had open at the last poll (-1 before one). */
+int64_t nd_coinbase_exec_venue_open(const nd_coinbase_exec_t *x);
+/* Stops the worker (a request on the wire completes); the REST client is the caller's again. */
+void nd_coinbase_exec_stop(nd_coinbase_exec_t *x);
+void nd_coinbase_exec_stats(const nd_coinbase_exec_t *x,
+                            nd_coinbase_exec_stats_t *out /* OUT */);
+void nd_coinbase_exec_destroy(nd_coinbase_exec_t *x);
 
 /* --- Hooks the CLI calls (venue.h, "Hooks") --------------------------------------------------- */
 

@@ -19,7 +19,9 @@ typedef struct nd_live_leg {
     nd_journal_t *journal;
     nd_recon_local_t *local;        /* the journal's view, kept current by the adapter */
     nd_binance_exec_t *exec;
-    nd_exec_venue_t venue;          /* the engine's view, named binance-K */
+    struct nd_coinbase_rest *cb_rest;   /* Coinbase legs instead of rest and exec */
+    struct nd_coinbase_exec *cb_exec;
+    nd_exec_venue_t venue;          /* the engine's view, named binance-K (coinbase-K) */
     nd_recon_instrument_t assets;
     uint32_t runs;                  /* RUN records replayed, then this start's number */
     nd_err_t fold_rc;               /* the first record that did not fold */
@@ -155,6 +157,15 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len);
 /* Stops the adapters' workers and frees the venues, journals and views. */
 void nd__live_venues_close(nd_live_session_t *s);
+/* A leg's adapter whatever its venue (NULL adapter: false, nothing done): its counters in the
+ * Binance adapter's shape (what status.json and the metrics sum), the emergency cancel, its
+ * busy state, and stopping its worker. */
+bool nd__live_leg_stats(const nd_live_leg_t *leg, nd_binance_exec_stats_t *out /* OUT */);
+nd_err_t nd__live_leg_cancel_all(nd_live_leg_t *leg);
+bool nd__live_leg_cancel_all_busy(const nd_live_leg_t *leg);
+void nd__live_leg_stop(nd_live_leg_t *leg);
+/* Coinbase leg k, its worker stopped: the orders of ours the venue lists open (-1: no answer). */
+int64_t nd__live_coinbase_open(nd_live_session_t *s, uint32_t k);
 
 /* The stop (session_shutdown.c). take: on SIGTERM, the request `noderr shutdown` left (flatten,
  * deadline), removed once read; a stale one (older than a minute, or from a session before)

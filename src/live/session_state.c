@@ -175,10 +175,9 @@ static json_t *recon_json(const nd_live_session_t *s)
 {
     nd_binance_exec_stats_t sum = {0};
     for (uint32_t k = 0; k < s->cfg->symbol_count && k < ND_VENUES_MAX; k++) {
-        if (!s->legs[k].exec)
-            continue;
         nd_binance_exec_stats_t st;
-        nd_binance_exec_stats(s->legs[k].exec, &st);
+        if (!nd__live_leg_stats(&s->legs[k], &st))
+            continue;
         sum.outages += st.outages;
         sum.reconciliations += st.reconciliations;
         sum.recon_diffs += st.recon_diffs;

@@ -321,6 +321,10 @@ typedef struct nd_coinbase_exec_config {
     int64_t poll_interval_ns;     /* status polling while orders are open (0: 500 ms) */
     int64_t maker_fee_bps_e2, taker_fee_bps_e2; /* declared fees (0: 6000/4000 hundredths of
                                                    a bps: Advanced Trade's first tier) */
+    /* Every fill booked by nd_coinbase_exec_recover (the dead run's orders' fills, up to their
+     * cancels) is handed to this (may be NULL), for the positions the session restores. */
+    void (*recover_fill_cb)(void *ctx, const nd_recon_trade_t *trade);
+    void *recover_fill_ctx;
 } nd_coinbase_exec_config_t;
 
 typedef struct nd_coinbase_exec_stats {

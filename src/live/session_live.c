@@ -105,6 +105,13 @@ static nd_err_t leg_recover(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k
     return leg->cb_exec ? nd_coinbase_exec_start(leg->cb_exec) : nd_binance_exec_start(leg->exec);
 }
 
+static void recovered_fill(void *ctx, const nd_recon_trade_t *trade)
+{
+    nd_live_leg_t *leg = ctx;
+    if (keep_fill(leg, trade) != ND_OK)
+        leg->fold_rc = ND_ENOMEM; /* checked after the recovery */
+}
+
 /* A Coinbase leg: the product's rules (the pre-trade filters), the REST client with the API
  * key's ES256 JWTs, the journal, the adapter reconciled and started. */
 static nd_err_t leg_open_coinbase(nd_live_session_t *s, const nd_secret_t *sec, uint32_t k,
@@ -115,7 +122,8 @@ static nd_err_t leg_open_coinbase(nd_live_session_t *s, const nd_secret_t *sec, 
                                       .product_id = v, .instrument_id = k,
                                       .assets = leg->assets, .tag = s->cfg->order_tag,
                                       .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
-                                      .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2};
+                                      .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
+                                      .recover_fill_cb = recovered_fill, .recover_fill_ctx = leg};
     nd_err_t rc = nd_coinbase_public_product(s->cfg->rest_url, v, 10000, &ecfg.rules, err,
                                              err_len);
     if (rc == ND_OK)
@@ -130,6 +138,8 @@ static nd_err_t leg_open_coinbase(nd_live_session_t *s, const nd_secret_t *sec, 
         rc = nd_coinbase_exec_create(&ecfg, &leg->cb_exec, err, err_len);
     if (rc == ND_OK)
         rc = leg_recover(s, leg, k, err, err_len);
+    if (rc == ND_OK && leg->fold_rc != ND_OK)
+        rc = leg->fold_rc;
     if (rc != ND_OK)
         return rc;
     leg->venue = nd_coinbase_exec_venue(leg->cb_exec);

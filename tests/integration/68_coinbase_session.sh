@@ -7,7 +7,7 @@
 # after the sequence gap, drops the trades of market_trades snapshots, takes a message's trades
 # oldest first (on the venue's clock nothing is late), dates the feed by the heartbeats,
 # trades a built-in strategy on the simulated venue, shows in `noderr status` and stops on
-# SIGTERM. A live session on Coinbase is refused (its order adapter is not built).
+# SIGTERM. A live session without the API key is refused (68_coinbase_live.sh trades live).
 # Called as: 68_coinbase_session.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 
@@ -69,10 +69,11 @@ expect_usage_error "market/products/SOL-USD: HTTP 404" "$NODERR" paper --config 
 config "$WORK/off.json" off ETH/USD '' ''
 expect_usage_error "product ETH-USD is not trading" "$NODERR" paper --config "$WORK/off.json"
 
-check "live trading on coinbase is refused: the order adapter is not built"
+check "live trading needs the API key"
 config "$WORK/live.json" live1 BTC/USD '' ''
-expect_usage_error "live trading on coinbase is not built yet" \
-    "$NODERR" live --config "$WORK/live.json"
+env -u NODERR_COINBASE_API_KEY -u NODERR_COINBASE_API_SECRET -u NODERR_COINBASE_SECRETS_FILE \
+    "$NODERR" live --config "$WORK/live.json" >"$OUT" 2>"$ERR" && fail "live ran without a key"
+grep -qF "live trading needs the account's API key" "$ERR" || fail "no key error: $(cat "$ERR")"
 
 check "a paper session: rules from products, every channel, a resubscribe after the gap"
 config "$WORK/paper.json" cb1 BTC/USD '' ', "clock": "venue"'

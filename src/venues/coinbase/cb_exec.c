@@ -213,6 +213,8 @@ static void book_fill(nd_coinbase_exec_t *x, const nd_md_event_t *fill, int idx,
     rec.trade = t;
     if (journal(x, &rec) != ND_OK)
         return;
+    if (!x->running && x->cfg.recover_fill_cb) /* start-up: the session books it */
+        x->cfg.recover_fill_cb(x->cfg.recover_fill_ctx, &t);
     uint64_t client_id;
     uint32_t strategy;
     if (!engine_ids(x, t.clid, &client_id, &strategy))

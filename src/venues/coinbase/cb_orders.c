@@ -161,7 +161,7 @@ nd_err_t nd_coinbase_recon_order(const nd_md_event_t *order, uint32_t instrument
         return ND_EINVAL;
     nd_recon_order_t o;
     memset(&o, 0, sizeof o);
-    snprintf(o.clid, sizeof o.clid, "%s", u->client_order_id);
+    memcpy(o.clid, u->client_order_id, strlen(u->client_order_id) + 1); /* fits: checked */
     o.instrument_id = instrument_id;
     o.side = u->side == ND_MD_SIDE_ASK ? ND_SIDE_SELL : ND_SIDE_BUY;
     o.type = u->px > 0 ? ND_ORDER_LIMIT : ND_ORDER_MARKET;

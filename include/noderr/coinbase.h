@@ -319,8 +319,9 @@ typedef struct nd_coinbase_exec_config {
     const char *tag;              /* session tag, [a-z0-9]{1,6} */
     uint32_t run;                 /* this start's number */
     int64_t poll_interval_ns;     /* status polling while orders are open (0: 500 ms) */
-    int64_t maker_fee_bps_e2, taker_fee_bps_e2; /* declared fees (0: 6000/4000 hundredths of
-                                                   a bps: Advanced Trade's first tier) */
+    /* Declared fees in hundredths of a bps (0: maker 4000, taker 6000: Advanced Trade's
+     * first tier, 0.40% and 0.60%). */
+    int64_t maker_fee_bps_e2, taker_fee_bps_e2;
     /* Every fill booked by nd_coinbase_exec_recover (the dead run's orders' fills, up to their
      * cancels) is handed to this (may be NULL), for the positions the session restores. */
     void (*recover_fill_cb)(void *ctx, const nd_recon_trade_t *trade);

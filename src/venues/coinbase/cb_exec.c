@@ -965,8 +965,8 @@ nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *cfg, nd_coinba
     if (x->cfg.poll_interval_ns <= 0)
         x->cfg.poll_interval_ns = 500 * ND_NS_PER_MS;
     snprintf(x->facts.name, sizeof x->facts.name, "coinbase");
-    x->facts.maker_fee_bps_e2 = cfg->maker_fee_bps_e2 ? cfg->maker_fee_bps_e2 : 6000;
-    x->facts.taker_fee_bps_e2 = cfg->taker_fee_bps_e2 ? cfg->taker_fee_bps_e2 : 4000;
+    x->facts.maker_fee_bps_e2 = cfg->maker_fee_bps_e2 ? cfg->maker_fee_bps_e2 : 4000;
+    x->facts.taker_fee_bps_e2 = cfg->taker_fee_bps_e2 ? cfg->taker_fee_bps_e2 : 6000;
     x->venue_open = -1;
     x->st = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *x->st);
     x->compact_map = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *x->compact_map);

@@ -1,6 +1,7 @@
 /* cmd_exchange_sim.c: `noderr exchange-sim`, the local exchange (docs/exchange-sim.md).
  *
- * Binance Spot REST, market streams and the user data stream on 127.0.0.1 with a matching
+ * Binance Spot REST, market streams and the user data stream (or, with --venue coinbase,
+ * Coinbase Advanced Trade REST and WebSocket) on 127.0.0.1 with a matching
  * engine over the synthetic market or a replayed recording; an admin API for faults when
  * --admin-token-file names a 0600 token file; Prometheus metrics on GET /metrics with --metrics.
  * Prints

@@ -391,11 +391,12 @@ static json_t *account_json(const char *uuid, const char *asset, int64_t free_v,
 {
     char name[64];
     snprintf(name, sizeof name, "%s Wallet", asset);
+    bool fiat = !strcmp(asset, "USD") || !strcmp(asset, "EUR") || !strcmp(asset, "GBP");
     return json_pack("{s:s,s:s,s:s,s:{s:o,s:s},s:b,s:b,s:s,s:b,s:{s:o,s:s}}", "uuid", uuid,
                      "name", name, "currency", asset, "available_balance", "value",
                      nd__xsim_cb_dec(free_v), "currency", asset, "default", 1, "active", 1,
-                     "type", "ACCOUNT_TYPE_CRYPTO", "ready", 1, "hold", "value",
-                     nd__xsim_cb_dec(locked), "currency", asset);
+                     "type", fiat ? "ACCOUNT_TYPE_FIAT" : "ACCOUNT_TYPE_CRYPTO", "ready", 1,
+                     "hold", "value", nd__xsim_cb_dec(locked), "currency", asset);
 }
 
 static nd_err_t get_accounts(cb_call_t *c)

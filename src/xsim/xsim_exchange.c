@@ -742,7 +742,11 @@ static nd_xsim_reject_t precheck(const nd_xsim_t *x, nd_xsim_new_order_t *r, int
         bool takes = best && (r->side == ND_SIDE_BUY ? best <= r->px : best >= r->px);
         if (r->type == ND_XSIM_LIMIT_MAKER && takes)
             return ND_XSIM_REJ_WOULD_TAKE;
-        *lock = r->side == ND_SIDE_BUY ? notional_of(x, r->px, r->qty) : r->qty;
+        *lock = r->qty;
+        /* A hostile price times size may not fit: no balance pays for it. */
+        if (r->side == ND_SIDE_BUY &&
+            (nd_notional(&x->cfg.inst, r->px, r->qty, lock) != ND_OK || *lock > INT64_MAX / 4))
+            return ND_XSIM_REJ_BALANCE;
     }
     int64_t free_bal = r->side == ND_SIDE_BUY ? x->quote_free : x->base_free;
     if (r->side == ND_SIDE_BUY && x->cfg.fee_in_quote)

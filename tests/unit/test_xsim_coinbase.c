@@ -1,8 +1,8 @@
 /* test_xsim_coinbase.c: exchange-sim speaking Coinbase Advanced Trade (--venue coinbase), driven
  * by the project's own Coinbase client code on 127.0.0.1: nd_coinbase_rest places market and
  * limit orders (fees in quote), reads fills, open orders and accounts, cancels, repeats a
- * client_order_id (the same order comes back) and is refused for post_only, funds, a wrong key
- * and an expired JWT; the JWT checks one by one (uri, sub, lifetime, signature);
+ * client_order_id (the same order comes back) and is refused for post_only, funds (a price
+ * times size past int64 too), a wrong key and an expired JWT; the JWT checks one by one (uri, sub, lifetime, signature);
  * nd_coinbase_stream's level2 book equals the exchange's book (own order included) after an
  * injected sequence_num gap that makes it resubscribe, with trades, ticker, heartbeats and the
  * user channel's order updates (status, cumulative quantity, fees) decoded without a bad input. */
@@ -215,6 +215,11 @@ Test(xsim_coinbase, rest_orders_fills_accounts_with_the_project_client, .timeout
     nd_coinbase_order_result_t big = place(rest, "cb-big-1", true, false, "100", "30000", false);
     cr_assert_not(big.success);
     cr_assert_eq(big.reject, ND_REJECT_INSUFFICIENT_FUNDS);
+    /* regression: price times size past int64 was an assertion in the engine */
+    nd_coinbase_order_result_t huge = place(rest, "cb-huge-1", true, false, "9000", "900000000",
+                                            false);
+    cr_assert_not(huge.success);
+    cr_assert_eq(huge.reject, ND_REJECT_INSUFFICIENT_FUNDS);
     seen_t open = {.n = 0};
     size_t n = 0;
     cr_assert_eq(nd_coinbase_list_orders(rest, "BTC-USD", collect, &open, &n, err, sizeof err),

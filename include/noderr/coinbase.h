@@ -13,6 +13,8 @@
 #include "noderr/book.h"
 #include "noderr/clock.h"
 #include "noderr/err.h"
+#include "noderr/exec_venue.h"
+#include "noderr/reconcile.h"
 #include "noderr/venue.h"
 
 #include <stdbool.h>
@@ -87,6 +89,10 @@ typedef struct nd_coinbase_decoder {
      * "sequence" of the message being decoded, -1 when it has none; valid during the sink
      * callback and after the call. */
     int64_t msg_sequence;
+    /* read-only (added with Coinbase sessions): the Advanced Trade event being emitted is a
+     * "snapshot" (a subscription's first: market_trades then lists trades from before it);
+     * valid during the sink callback. */
+    bool event_snapshot;
 } nd_coinbase_decoder_t;
 
 /* venue is ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE. Allocates the
@@ -209,8 +215,157 @@ nd_err_t nd_coinbase_list_fills(nd_coinbase_rest_t *rest, const char *product_id
 /* GET /accounts: each account as an ND_MD_BALANCE event (free = available, locked = hold). */
 nd_err_t nd_coinbase_accounts(nd_coinbase_rest_t *rest, nd_md_sink_cb sink, void *ctx,
                               size_t *count /* OUT */, char *err, size_t err_len);
+/* A product's trading rules (GET /products/{product_id}, or the public
+ * /market/products/{product_id}), exact at ND_VENUE_DECIMALS: a price is a multiple of
+ * quote_increment, a base size a multiple of base_increment and at least base_min_size; a
+ * quote_min_size of 0 means the venue gave none. */
+typedef struct nd_coinbase_product_rules {
+    char product_id[ND_NAME_MAX];
+    int64_t base_increment, quote_increment, base_min_size, quote_min_size;
+    bool trading_disabled;     /* trading_disabled true, or a status other than "online" */
+} nd_coinbase_product_rules_t;
+
+/* Reads one product object (the body of GET products/{id}). ND_EPARSE naming the field when
+ * product_id is not the one asked for, or an increment is absent, malformed or not > 0. */
+nd_err_t nd_coinbase_product_rules_parse(const char *json, size_t len, const char *product_id,
+                                         nd_coinbase_product_rules_t *out /* OUT */, char *err,
+                                         size_t err_len);
+/* GET {base_url}/api/v3/brokerage/market/products/{product_id} (public: no key needed; what
+ * a paper session uses) and the rules in it. ND_EIO for a transport error or a status other
+ * than 200, the parse errors; err names the URL. Blocking: call before the loop runs. */
+nd_err_t nd_coinbase_public_product(const char *base_url, const char *product_id,
+                                    long timeout_ms, nd_coinbase_product_rules_t *out /* OUT */,
+                                    char *err, size_t err_len);
+/* --- The live layer's side of an Advanced Trade order (cb_orders.c) -------------------------
+ * What an order adapter needs between the engine's orders, the order journal and
+ * reconciliation (reconcile.h) and Advanced Trade's REST objects: pre-trade checks against the
+ * product rules, the order request with the client order id the live layer derives, and
+ * Coinbase's UUID order and trade ids as the journal's 62-bit numbers. */
+
+/* A Coinbase UUID (order_id, trade_id) as a positive 62-bit number: FNV-1a 64 of the text,
+ * folded to 62 bits, never 0 (the journal keeps ids as int64 and reconciliation keys a trade
+ * as id * 2 + side). Distinct ids collide with probability about n^2 / 2^63. */
+int64_t nd_coinbase_id_key(const char *id);
+
+/* The product rules as pre-trade filters, at ND_VENUE_DECIMALS: a limit price that is not a
+ * positive multiple of quote_increment is ND_REJECT_INVALID_PRICE; a size that is not a
+ * positive multiple of base_increment or is below base_min_size ND_REJECT_INVALID_QUANTITY; a
+ * limit order's price x size below quote_min_size ND_REJECT_BELOW_MIN_NOTIONAL (a market
+ * order's notional is the venue's to check); a product not trading
+ * ND_REJECT_VENUE_SYMBOL_NOT_TRADING. ND_REJECT_NONE when it may be sent. */
+int32_t nd_coinbase_rules_check(const nd_coinbase_product_rules_t *rules, bool market,
+                                int64_t px, int64_t qty);
+
+/* The request fields of one order (strings as the venue wants them: "0.001", "10000.01"). */
+typedef struct nd_coinbase_order_text {
+    char client_order_id[40];
+    char product_id[ND_NAME_MAX];
+    char base_size[32];
+    char limit_price[32];
+    nd_coinbase_order_req_t req;   /* points into the fields above */
+} nd_coinbase_order_text_t;
+
+/* Builds the request of a limit (limit_limit_gtc) or market (market_market_ioc, sized in base)
+ * order of product_id for px and qty at ND_VENUE_DECIMALS, the client order id being
+ * client_order_id (the live layer's nd_clid_format). Checks the rules first: a reject is
+ * returned (nothing built) as nd_coinbase_rules_check says. */
+int32_t nd_coinbase_order_text(const nd_coinbase_product_rules_t *rules, const char *product_id,
+                               const char *client_order_id, bool buy, bool market, int64_t px,
+                               int64_t qty, nd_coinbase_order_text_t *out /* OUT */);
+
+/* One fill of list_fills (an ORDER_UPDATE event: last_px, last_qty, fee, trade_id keyed by
+ * nd_coinbase_id_key) as the journal's trade of instrument_id whose order has client id clid
+ * ("" when unknown): quote_qty = px x qty at ND_VENUE_DECIMALS (half-even: Coinbase's
+ * notional may carry more places), the commission in the quote asset (Advanced Trade charges
+ * fees in quote). ND_EINVAL for an event that is not a fill (no trade id, qty <= 0),
+ * ND_EOVERFLOW. */
+nd_err_t nd_coinbase_recon_trade(const nd_md_event_t *fill, const char *clid,
+                                 uint32_t instrument_id, const nd_recon_instrument_t *assets,
+                                 nd_recon_trade_t *out /* OUT */);
+/* One order of list_orders (or of the user channel) as reconciliation's venue order: client
+ * id, venue id (nd_coinbase_id_key of order_id), side, limit price and size, executed
+ * quantity and the status (PENDING and OPEN open; FILLED, CANCELLED, EXPIRED; FAILED
+ * rejected). ND_EINVAL for an event that is not an order, or a client id too long. */
+nd_err_t nd_coinbase_recon_order(const nd_md_event_t *order, uint32_t instrument_id,
+                                 nd_recon_order_t *out /* OUT */);
+
 /* Maps an Advanced Trade failure reason ("INSUFFICIENT_FUND") to a reject. */
 int32_t nd_coinbase_reject_from_reason(const char *reason);
+
+/* --- The live order venue (cb_exec.c) ---------------------------------------------------------
+ * Advanced Trade behind the engine's venue interface (exec_venue.h), one product per adapter,
+ * with the order journal and reconciliation of reconcile.h, as the Binance adapter does
+ * (binance.h), and these differences: a create that got no answer (transport error, 5xx) is
+ * sent again with the same client_order_id (Coinbase answers a repeated client_order_id with
+ * the existing order: idempotent, so no recvWindow wait and no send marks); order state and
+ * fills come from polling GET orders/historical/batch and orders/historical/fills of the
+ * product (their first page); a cancel is POST orders/batch_cancel by the venue's order id;
+ * UUID ids are journaled as nd_coinbase_id_key. Fills of orders that are not ours are not
+ * booked (they surface as a balance difference at the next start). Threads: one worker sends
+ * (journal made durable first); the caller's thread owns the journal's appends, the local view
+ * and the updates. */
+
+typedef struct nd_coinbase_exec nd_coinbase_exec_t;
+
+typedef struct nd_coinbase_exec_config {
+    nd_coinbase_rest_t *rest;     /* borrowed; after start only the worker sends with it */
+    nd_journal_t *journal;        /* borrowed, opened and replayed into local */
+    nd_recon_local_t *local;      /* borrowed: the journal's view, kept current */
+    const nd_clock_t *clock;
+    const char *product_id;       /* "BTC-USD" */
+    uint32_t instrument_id;
+    nd_recon_instrument_t assets; /* base and quote currency */
+    nd_coinbase_product_rules_t rules; /* the pre-trade filters */
+    const char *tag;              /* session tag, [a-z0-9]{1,6} */
+    uint32_t run;                 /* this start's number */
+    int64_t poll_interval_ns;     /* status polling while orders are open (0: 500 ms) */
+    /* Declared fees in hundredths of a bps (0: maker 4000, taker 6000: Advanced Trade's
+     * first tier, 0.40% and 0.60%). */
+    int64_t maker_fee_bps_e2, taker_fee_bps_e2;
+    /* Every fill booked by nd_coinbase_exec_recover (the dead run's orders' fills, up to their
+     * cancels) is handed to this (may be NULL), for the positions the session restores. */
+    void (*recover_fill_cb)(void *ctx, const nd_recon_trade_t *trade);
+    void *recover_fill_ctx;
+} nd_coinbase_exec_config_t;
+
+typedef struct nd_coinbase_exec_stats {
+    uint64_t submitted, cancels, syncs, resent;
+    uint64_t accepted, rejected, fills, cancelled, expired, cancel_rejected;
+    uint64_t unanswered;          /* creates or cancels without an answer (sent again / polled) */
+    uint64_t queue_full;
+    uint64_t recon_diffs, recon_halts;
+    uint64_t round_trips, round_trip_ns_sum;
+} nd_coinbase_exec_stats_t;
+
+/* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
+nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *config,
+                                 nd_coinbase_exec_t **out /* OUT */, char *err, size_t err_len);
+/* Reconciles the journal's view with the venue (blocking REST; before start): the product's
+ * orders and fills and the accounts; on a journal without balances first records the venue's
+ * as the opening ones (the fills already at the venue belong to them). Every difference is
+ * journaled and applied; RESEND sends again with the same id, CANCEL cancels; with cancel_open
+ * every open order of ours is cancelled, and the venue is polled until each is done. Up to cap
+ * differences into out (*count of them); *halt when one resolved HALT. ND_EIO when the venue
+ * cannot be read. */
+nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t *policy,
+                                  bool cancel_open, nd_recon_diff_t *out, size_t cap,
+                                  size_t *count /* OUT */, bool *halt /* OUT */, char *err,
+                                  size_t err_len);
+nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x);
+/* The engine's view: ops and facts (name "coinbase"). */
+nd_exec_venue_t nd_coinbase_exec_venue(nd_coinbase_exec_t *x);
+/* The emergency cancel: a CANCEL intent journaled and a cancel queued for every order of ours
+ * not done. ND_EIO when the journal cannot take the intents. */
+nd_err_t nd_coinbase_exec_cancel_all(nd_coinbase_exec_t *x);
+/* Cancels of the emergency cancel not yet answered. */
+bool nd_coinbase_exec_cancel_all_busy(const nd_coinbase_exec_t *x);
+/* Orders of ours the venue had open at the last poll (-1 before one). */
+int64_t nd_coinbase_exec_venue_open(const nd_coinbase_exec_t *x);
+/* Stops the worker (a request on the wire completes); the REST client is the caller's again. */
+void nd_coinbase_exec_stop(nd_coinbase_exec_t *x);
+void nd_coinbase_exec_stats(const nd_coinbase_exec_t *x,
+                            nd_coinbase_exec_stats_t *out /* OUT */);
+void nd_coinbase_exec_destroy(nd_coinbase_exec_t *x);
 
 /* --- Hooks the CLI calls (venue.h, "Hooks") --------------------------------------------------- */
 
@@ -276,6 +431,14 @@ typedef struct nd_coinbase_stream_config {
     int64_t stale_after_ns;          /* reconnect after this long without a message (0: 30 s;
                                       * negative: never) */
     uint32_t book_levels_max;        /* per side of each product's book (0: ND_BOOK_LEVELS_MAX) */
+    /* A libuv loop (uv_loop_t *) to run on instead of libwebsockets' own (nd_ws_config_t's):
+     * a session serves the socket on its loop; NULL: nd_coinbase_stream_service runs it. */
+    void *uv_loop;
+    /* Advanced Trade, for a trading session: the trades of a market_trades "snapshot" (the
+     * ones before the subscription, again after every resubscribe) are not forwarded, and the
+     * trades of one message are forwarded oldest first (by trade time, then trade id), however
+     * the venue ordered them. Counted in stats.snapshot_trades_dropped. */
+    bool trades_live_only;
 } nd_coinbase_stream_config_t;
 
 typedef struct nd_coinbase_stream_stats {
@@ -291,6 +454,7 @@ typedef struct nd_coinbase_stream_stats {
     uint64_t books_dropped;     /* books emptied because a level did not fit or the book
                                  * crossed: not live until the next snapshot (Advanced Trade
                                  * resubscribes for one); counted bad "crossed" too */
+    uint64_t snapshot_trades_dropped; /* trades_live_only: snapshot trades not forwarded */
 } nd_coinbase_stream_stats_t;
 
 /* Creates a client for venue ND_VENUE_COINBASE (Advanced Trade) or ND_VENUE_COINBASE_EXCHANGE
@@ -314,6 +478,12 @@ void nd_coinbase_stream_stats(const nd_coinbase_stream_t *stream,
 /* The decoder's counters: messages, events, bad inputs by reason. */
 const nd_venue_counters_t *nd_coinbase_stream_counters(const nd_coinbase_stream_t *stream);
 void nd_coinbase_stream_destroy(nd_coinbase_stream_t *stream);
+/* Connections opened plus resubscriptions after a sequence_num gap: each is a point where the
+ * feed may have lost messages and starts again from fresh snapshots (a session resynchronises
+ * its feed state at each). */
+uint32_t nd_coinbase_stream_resyncs(const nd_coinbase_stream_t *stream);
+/* Closes the connection and reconnects at once (an operator's or a supervisor's restart). */
+void nd_coinbase_stream_reconnect(nd_coinbase_stream_t *stream);
 
 /* Writes the Coinbase Exchange subscribe message {"type":"subscribe","product_ids":[..],
  * "channels":[..]} and, when secret is not NULL, "signature","key","passphrase","timestamp"

@@ -62,20 +62,24 @@ typedef struct nd_live_config {
     char path[ND_LIVE_PATH_MAX];      /* the config file, for messages */
     char name[64];                    /* session name: [A-Za-z0-9_.-], ids and status */
     char state_dir[ND_LIVE_PATH_MAX]; /* status.json, session.pid; default "noderr-NAME" */
-    nd_venue_t venue;                 /* binance (the only venue with a paper feed so far) */
-    char rest_url[ND_LIVE_URL_MAX];   /* default https://api.binance.com */
-    char ws_url[ND_LIVE_URL_MAX];     /* default wss://stream.binance.com:9443 */
-    /* Live mode's user data stream (binance.h): ws_api (the default, what Binance recommends),
-     * listen_key, or off (REST polling only). ws_api_url: "" is Binance's
+    nd_venue_t venue;                 /* binance or coinbase (Advanced Trade) */
+    char rest_url[ND_LIVE_URL_MAX];   /* default https://api.binance.com (Coinbase:
+                                       * https://api.coinbase.com) */
+    char ws_url[ND_LIVE_URL_MAX];     /* default wss://stream.binance.com:9443 (Coinbase:
+                                       * wss://advanced-trade-ws.coinbase.com) */
+    /* Binance live mode's user data stream (binance.h): ws_api (the default, what Binance
+     * recommends), listen_key, or off (REST polling only). ws_api_url: "" is Binance's
      * wss://ws-api.binance.com:443/ws-api/v3 when ws_url is Binance's, else ws_url/ws-api/v3
      * (exchange-sim serves it on its one port). */
     bool user_stream_off;
     nd_binance_user_mode_t user_stream;
     char ws_api_url[ND_LIVE_URL_MAX];
-    char secrets_file[ND_LIVE_PATH_MAX]; /* "" : NODERR_BINANCE_* variables (live mode only) */
+    char secrets_file[ND_LIVE_PATH_MAX]; /* "" : NODERR_BINANCE_* (NODERR_COINBASE_*) variables
+                                          * (live mode only) */
     nd_binance_key_type_t key_type;   /* how the API key signs (hmac, ed25519, rsa) */
     char order_tag[8];                /* client order ids' tag, [a-z0-9]{1,6} (reconcile.h) */
-    /* The symbols, as the venue spells them ("BTCUSDT"), in instrument order: bt.symbol, then
+    /* The symbols, as the venue spells them ("BTCUSDT", Coinbase "BTC-USD"), in instrument
+     * order: bt.symbol, then
      * bt.more[].symbol. */
     char venue_symbols[ND_VENUES_MAX][ND_NAME_MAX];
     uint32_t symbol_count;
@@ -130,10 +134,15 @@ typedef struct nd_live_feed_stats {
     int64_t bad;            /* messages refused by the decoder or the instrument's scales */
     int64_t late;           /* events older than the engine's time (pushed at its time) */
     int64_t repeats;        /* trades whose id was seen before (duplicates): skipped */
-    int64_t resyncs;        /* trade-id gaps resynchronised in place (feed_monitor.h) */
+    int64_t resyncs;        /* Binance: trade-id gaps resynchronised in place (feed_monitor.h);
+                             * Coinbase: resubscriptions after a sequence_num gap */
     int64_t lost;           /* trades those resyncs gave up */
     int64_t connects;       /* connections opened */
     int64_t last_event_ns;  /* live clock at the last market event; 0: none yet */
+    /* (added with Coinbase sessions) */
+    int64_t heartbeats;     /* Coinbase: heartbeats received (one a second) */
+    int64_t last_heartbeat_ns; /* live clock at the last heartbeat; 0: none yet */
+    int64_t heartbeat_venue_ns; /* the venue's time stamped on it */
 } nd_live_feed_stats_t;
 
 /* Creates a paper session over cfg (borrowed; bt.strategies set) on the live clock: opens the

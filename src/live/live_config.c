@@ -8,6 +8,7 @@
 #include "noderr/live.h"
 
 #include "noderr/assert.h"
+#include "noderr/coinbase.h"
 #include "noderr/fixed.h"
 #include "noderr/json_cfg.h"
 #include "noderr/log.h"
@@ -53,7 +54,9 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     if (json_object_get(v, "api_key") || json_object_get(v, "api_secret") ||
         json_object_get(v, "secret") || json_object_get(v, "private_key"))
         return nd_jcfg_bad(c, NULL, "secrets never go in the config: set NODERR_BINANCE_API_KEY "
-                                    "and NODERR_BINANCE_API_SECRET, or name a 0600 secrets_file");
+                                    "and NODERR_BINANCE_API_SECRET (Coinbase: "
+                                    "NODERR_COINBASE_API_KEY and NODERR_COINBASE_API_SECRET), "
+                                    "or name a 0600 secrets_file");
     char name[32] = "";
     if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
         (rc = nd_jcfg_str(c, v, "name", name, sizeof name)) != ND_OK ||
@@ -83,8 +86,18 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
             return nd_jcfg_bad(c, "order_tag", "1 to 6 of a-z and 0-9");
     if (strlen(cfg->order_tag) > 6)
         return nd_jcfg_bad(c, "order_tag", "1 to 6 of a-z and 0-9");
-    if (nd_venue_parse(name, &cfg->venue) != ND_OK || cfg->venue != ND_VENUE_BINANCE)
-        return nd_jcfg_bad(c, "name", "must be \"binance\" (Coinbase sessions are not built yet)");
+    if (nd_venue_parse(name, &cfg->venue) != ND_OK ||
+        (cfg->venue != ND_VENUE_BINANCE && cfg->venue != ND_VENUE_COINBASE))
+        return nd_jcfg_bad(c, "name", "must be \"binance\" (Spot) or \"coinbase\" (Advanced "
+                                      "Trade)");
+    if (cfg->venue == ND_VENUE_COINBASE && key_type[0])
+        return nd_jcfg_bad(c, "key_type", "Coinbase keys sign ES256 JWTs: leave key_type out");
+    if (cfg->venue == ND_VENUE_COINBASE) { /* the defaults were Binance's */
+        if (!json_object_get(v, "rest_url"))
+            snprintf(cfg->rest_url, sizeof cfg->rest_url, "https://api.coinbase.com");
+        if (!json_object_get(v, "ws_url"))
+            snprintf(cfg->ws_url, sizeof cfg->ws_url, "%s", ND_COINBASE_WS_URL);
+    }
     if (strncmp(cfg->rest_url, "http://", 7) != 0 && strncmp(cfg->rest_url, "https://", 8) != 0)
         return nd_jcfg_bad(c, "rest_url", "must start with http:// or https://");
     if (strncmp(cfg->ws_url, "ws://", 5) != 0 && strncmp(cfg->ws_url, "wss://", 6) != 0)
@@ -104,7 +117,8 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     return ND_OK;
 }
 
-/* One "BTC/USDT" as instrument k: the instrument's symbol and Binance's "BTCUSDT". */
+/* One "BTC/USDT" as instrument k: the instrument's symbol and the venue's spelling: Binance's
+ * "BTCUSDT", Coinbase's "BTC-USDT". */
 static nd_err_t add_symbol(nd_jcfg_t *c, const char *field, const char *sym, nd_live_config_t *cfg)
 {
     nd_instrument_t probe;
@@ -113,9 +127,12 @@ static nd_err_t add_symbol(nd_jcfg_t *c, const char *field, const char *sym, nd_
     uint32_t k = cfg->symbol_count;
     char *venue = cfg->venue_symbols[k];
     size_t w = 0;
+    char sep = cfg->venue == ND_VENUE_COINBASE ? '-' : '\0';
     for (size_t i = 0; sym[i] && w + 1 < ND_NAME_MAX; i++)
         if (sym[i] != '/')
             venue[w++] = sym[i];
+        else if (sep)
+            venue[w++] = sep;
     venue[w] = '\0';
     for (uint32_t j = 0; j < k; j++)
         if (strcmp(cfg->venue_symbols[j], venue) == 0)

@@ -19,7 +19,9 @@ typedef struct nd_live_leg {
     nd_journal_t *journal;
     nd_recon_local_t *local;        /* the journal's view, kept current by the adapter */
     nd_binance_exec_t *exec;
-    nd_exec_venue_t venue;          /* the engine's view, named binance-K */
+    struct nd_coinbase_rest *cb_rest;   /* Coinbase legs instead of rest and exec */
+    struct nd_coinbase_exec *cb_exec;
+    nd_exec_venue_t venue;          /* the engine's view, named binance-K (coinbase-K) */
     nd_recon_instrument_t assets;
     uint32_t runs;                  /* RUN records replayed, then this start's number */
     nd_err_t fold_rc;               /* the first record that did not fold */
@@ -40,7 +42,8 @@ struct nd_live_session {
     uv_signal_t sig_term, sig_int, sig_usr1;
     uv_signal_t sig_chaos;          /* ND_LIVE_CHAOS_STORE_SIGNAL, when chaos faults are on */
     bool store_kill_done;           /* the store's backlog engaged the kill switch */
-    nd_binance_stream_t *stream;
+    nd_binance_stream_t *stream;    /* the market feed: Binance's, or */
+    struct nd_coinbase_stream *cb_stream; /* Coinbase's (session_feed.c) */
     char stream_names[2 * ND_VENUES_MAX][64];
     nd_live_feed_stats_t feed;
     nd_feed_monitor_t monitor;      /* one feed per symbol: trades and quotes, trade ids */
@@ -114,6 +117,23 @@ bool nd__live_md_to_event(const nd_md_event_t *md, const nd_instrument_t *inst, 
  * loop. */
 nd_err_t nd__live_push(nd_live_session_t *s, const nd_market_event_t *ev);
 
+/* The market feed (session_feed.c): opened on the session's loop with sink(s, event) for every
+ * event; serviced from the 20 ms tick (reconnect timers, silence, the feed counters); its
+ * resyncs (connections, and Coinbase's resubscriptions after a gap: the feed state starts
+ * again at each), its connections, an operator's reconnect, closed before the loop. */
+nd_err_t nd__live_feed_open(nd_live_session_t *s, nd_md_sink_cb sink, char *err, size_t err_len);
+void nd__live_feed_service(nd_live_session_t *s);
+uint32_t nd__live_feed_resyncs(const nd_live_session_t *s);
+uint32_t nd__live_feed_connects(const nd_live_session_t *s);
+void nd__live_feed_reconnect(nd_live_session_t *s);
+void nd__live_feed_close(nd_live_session_t *s);
+/* "binance:BTCUSDT", "coinbase:BTC-USD": symbol k's feed as logs and the feed monitor name it. */
+void nd__live_feed_name(const nd_live_session_t *s, uint32_t k, char *out, size_t cap);
+/* Coinbase: every symbol's rules from GET market/products/{id} into s->bt.rules (blocking,
+ * before the loop). ND_EIO/ND_EPARSE with the URL and why; ND_ESTATE for a product not
+ * trading. */
+nd_err_t nd__live_coinbase_rules(nd_live_session_t *s, char *err, size_t err_len);
+
 /* The state directory: created if needed; session.pid written, refused when a live process
  * holds it. Release removes session.pid. */
 nd_err_t nd__live_state_claim(nd_live_session_t *s, char *err, size_t err_len);
@@ -168,6 +188,15 @@ void nd__live_venues_close(nd_live_session_t *s);
 nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len);
 void nd__live_user_tick(nd_live_session_t *s);
 void nd__live_user_close(nd_live_session_t *s);
+/* A leg's adapter whatever its venue (NULL adapter: false, nothing done): its counters in the
+ * Binance adapter's shape (what status.json and the metrics sum), the emergency cancel, its
+ * busy state, and stopping its worker. */
+bool nd__live_leg_stats(const nd_live_leg_t *leg, nd_binance_exec_stats_t *out /* OUT */);
+nd_err_t nd__live_leg_cancel_all(nd_live_leg_t *leg);
+bool nd__live_leg_cancel_all_busy(const nd_live_leg_t *leg);
+void nd__live_leg_stop(nd_live_leg_t *leg);
+/* Coinbase leg k, its worker stopped: the orders of ours the venue lists open (-1: no answer). */
+int64_t nd__live_coinbase_open(nd_live_session_t *s, uint32_t k);
 
 /* The stop (session_shutdown.c). take: on SIGTERM, the request `noderr shutdown` left (flatten,
  * deadline), removed once read; a stale one (older than a minute, or from a session before)

@@ -140,7 +140,7 @@ static nd_err_t add_feeds(nd_live_session_t *s, int64_t now_ns)
     nd_err_t rc = ND_OK;
     for (uint32_t k = 0; rc == ND_OK && k < s->cfg->symbol_count; k++) {
         char name[ND_NAME_MAX];
-        snprintf(name, sizeof name, "binance:%.23s", s->cfg->venue_symbols[k]);
+        nd__live_feed_name(s, k, name, sizeof name);
         uint32_t index;
         rc = nd_feed_monitor_add(&s->monitor, name, now_ns, &index);
     }
@@ -164,13 +164,32 @@ static bool price_jumped(nd_live_session_t *s, uint32_t id, int64_t px)
         return false;
     s->jumps++;
     s->feed.bad++;
-    ND_LOG(ND_LOG_WARN, "event=data_integrity_trip input=price_jump feed=binance:%s "
-           "measured_e6=%lld last_px=%lld px=%lld", s->cfg->venue_symbols[id], (long long)dev,
+    char feed[ND_NAME_MAX];
+    nd__live_feed_name(s, id, feed, sizeof feed);
+    ND_LOG(ND_LOG_WARN, "event=data_integrity_trip input=price_jump feed=%s "
+           "measured_e6=%lld last_px=%lld px=%lld", feed, (long long)dev,
            (long long)last, (long long)px);
     if (nd_engine_data_integrity_fail_input(nd_event_run_engine(s->run), ND_INTEGRITY_PRICE_JUMP,
                                             dev) != ND_OK)
         fail(s, ND_EIO, "the store could not record the data-integrity trip");
     return true;
+}
+
+/* A venue status: Coinbase's heartbeats (one a second, not logged) carry the venue's time,
+ * which moves the venue clock on between trades and dates the feed; others are logged. */
+static void on_status(nd_live_session_t *s, const nd_md_event_t *md)
+{
+    if (md->u.status.code != ND_MD_STATUS_HEARTBEAT) {
+        ND_LOG(ND_LOG_INFO, "event=venue_status code=%d", (int)md->u.status.code);
+        return;
+    }
+    s->feed.heartbeats++;
+    s->feed.last_heartbeat_ns = md->recv_ts_ns;
+    if (md->venue_ts_ns > 0) {
+        s->feed.heartbeat_venue_ns = md->venue_ts_ns;
+        if (md->venue_ts_ns > s->last_venue_ns)
+            s->last_venue_ns = md->venue_ts_ns;
+    }
 }
 
 static void on_md(void *ctx, const nd_md_event_t *md)
@@ -179,7 +198,7 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     if (s->fatal != ND_OK)
         return;
     if (md->kind == ND_MD_STATUS) {
-        ND_LOG(ND_LOG_INFO, "event=venue_status code=%d", (int)md->u.status.code);
+        on_status(s, md);
         return;
     }
     if (md->kind != ND_MD_TRADE && md->kind != ND_MD_BBO)
@@ -206,11 +225,14 @@ static void on_md(void *ctx, const nd_md_event_t *md)
         fail(s, ND_EINVAL, "feed monitor: cannot register the feeds");
         return;
     }
-    /* A trade id seen before (a duplicated message) is skipped: a print must not mark, fill or
-     * trade twice. A late one that fills a gap goes on (pushed at the engine's time). */
+    /* Binance numbers a symbol's trades consecutively; Coinbase's market_trades ids are not
+     * promised gapless per product, and its sequence_num gaps resubscribe instead (a resync,
+     * check_feeds). A trade id seen before (a duplicated message) is skipped: a print must not
+     * mark, fill or trade twice. A late one that fills a gap goes on (at the engine's time). */
+    bool numbered = md->kind == ND_MD_TRADE && s->cfg->venue == ND_VENUE_BINANCE;
     if (nd_feed_monitor_on_message(&s->monitor, id, ts,
-                                   md->kind == ND_MD_TRADE ? (uint64_t)md->u.trade.trade_id
-                                                           : 0) == ND_FEED_MSG_REPEAT) {
+                                   numbered ? (uint64_t)md->u.trade.trade_id : 0) ==
+        ND_FEED_MSG_REPEAT) {
         s->feed.repeats++;
         return;
     }
@@ -260,7 +282,7 @@ static void check_feeds(nd_live_session_t *s)
     if (!s->cfg->integrity_on || s->fatal != ND_OK || s->monitor.feed_count == 0)
         return;
 
-    uint32_t connects = nd_binance_stream_connects(s->stream);
+    uint32_t connects = nd__live_feed_resyncs(s);
     for (; s->connects_seen < connects; s->connects_seen++)
         for (uint32_t k = 0; k < s->monitor.feed_count; k++)
             nd_feed_monitor_on_resync(&s->monitor, k, s->engine_ns, 0);
@@ -298,7 +320,7 @@ static void check_venues(nd_live_session_t *s)
 {
     if (!s->cfg->live || s->fatal != ND_OK)
         return;
-    uint32_t connects = nd_binance_stream_connects(s->stream);
+    uint32_t connects = nd__live_feed_connects(s);
     bool resync = connects > 1 && connects > s->resync_connects;
     if (connects > s->resync_connects)
         s->resync_connects = connects;
@@ -355,15 +377,7 @@ static void on_tick(uv_timer_t *t)
 {
     nd_live_session_t *s = t->data;
     int64_t mono = nd_clock_mono_ns(s->clock), now = nd_clock_now_ns(s->clock);
-    nd_binance_stream_service(s->stream, 0);
-    const nd_venue_counters_t *counters = nd_binance_stream_counters(s->stream);
-    s->feed.messages = (int64_t)counters->messages;
-    /* Messages the decoder refused (corrupted, truncated) are counted and skipped there. */
-    uint64_t decode_bad = nd_venue_bad_total(counters);
-    if (decode_bad > s->decode_bad_seen)
-        s->feed.bad += (int64_t)(decode_bad - s->decode_bad_seen);
-    s->decode_bad_seen = decode_bad;
-    s->feed.connects = nd_binance_stream_connects(s->stream);
+    nd__live_feed_service(s);
     int64_t since = s->feed.last_event_ns ? s->feed.last_event_ns : s->started_ns;
     if (now - since >= s->cfg->stale_after_ns && s->feed_state == ND_VENUE_CONNECTED)
         set_feed_state(s, ND_VENUE_STALE, s->engine_ns);
@@ -449,29 +463,6 @@ void nd_live_session_stop(nd_live_session_t *s)
     s->stop_signal = true;
 }
 
-/* One connection for every symbol's trades and best bid/offer. */
-static nd_err_t open_stream(nd_live_session_t *s, char *err, size_t err_len)
-{
-    const char *names[2 * ND_VENUES_MAX];
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < s->cfg->symbol_count; i++) {
-        /* The stream client lower-cases the symbol part of each name. */
-        const char *sym = s->cfg->venue_symbols[i];
-        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@trade", sym);
-        names[n] = s->stream_names[n];
-        n++;
-        snprintf(s->stream_names[n], sizeof s->stream_names[n], "%s@bookTicker", sym);
-        names[n] = s->stream_names[n];
-        n++;
-    }
-    /* A first retry within 100-200 ms (jittered) keeps a reconnect under a second; the client
-     * still doubles the wait on every failure and keeps to Binance's connection limits. */
-    nd_binance_stream_config_t sc = {.base_url = s->cfg->ws_url, .streams = names,
-                                     .stream_count = n, .seed = s->cfg->bt.ticks.venue.seed,
-                                     .backoff_min_ns = 200 * ND_NS_PER_MS, .uv_loop = &s->loop};
-    return nd_binance_stream_create(&sc, s->clock, on_md, s, &s->stream, err, err_len);
-}
-
 static nd_err_t start_loop(nd_live_session_t *s, char *err, size_t err_len)
 {
     if (uv_loop_init(&s->loop) != 0) {
@@ -512,6 +503,8 @@ static nd_err_t load_rules(nd_live_session_t *s, char *err, size_t err_len)
 {
     if (!s->cfg->exchange_info || s->bt.rules[0].source)
         return ND_OK;
+    if (s->cfg->venue == ND_VENUE_COINBASE)
+        return nd__live_coinbase_rules(s, err, err_len);
     int n = snprintf(s->rules_source, sizeof s->rules_source, "%s/api/v3/exchangeInfo?symbols=%%5B",
                      s->cfg->rest_url);
     for (uint32_t k = 0; k < s->cfg->symbol_count && n > 0 && (size_t)n < sizeof s->rules_source;
@@ -588,7 +581,7 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
         rc = start_loop(s, err, err_len);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (rc == ND_OK)
-        rc = open_stream(s, err, err_len);
+        rc = nd__live_feed_open(s, on_md, err, err_len);
     if (rc == ND_OK)
         rc = nd__live_user_open(s, err, err_len);
     if (rc == ND_OK)
@@ -648,8 +641,7 @@ static void stop_loop(nd_live_session_t *s)
         nd__live_dash_stop(s);
         nd__live_surveil_close(s);
     }
-    nd_binance_stream_destroy(s->stream);
-    s->stream = NULL;
+    nd__live_feed_close(s);
     nd__live_user_close(s);
     if (!s->loop_ready)
         return;

@@ -30,8 +30,7 @@ int64_t nd_live_session_feed_last_ns(const nd_live_session_t *s)
 
 void nd_live_session_feed_reconnect(nd_live_session_t *s)
 {
-    if (s->stream)
-        nd_binance_stream_reconnect(s->stream);
+    nd__live_feed_reconnect(s);
 }
 
 bool nd_live_session_has_store(const nd_live_session_t *s)
@@ -78,10 +77,9 @@ void nd_live_session_venue_stats(const nd_live_session_t *s, nd_binance_exec_sta
 {
     memset(out, 0, sizeof *out);
     for (uint32_t k = 0; k < ND_VENUES_MAX; k++) {
-        if (!s->legs[k].exec)
-            continue;
         nd_binance_exec_stats_t one;
-        nd_binance_exec_stats(s->legs[k].exec, &one);
+        if (!nd__live_leg_stats(&s->legs[k], &one))
+            continue;
         out->submitted += one.submitted;
         out->accepted += one.accepted;
         out->rejected += one.rejected;

@@ -16,6 +16,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/coinbase.h"
 #include "noderr/log.h"
 #include "noderr/portfolio.h"
 
@@ -78,8 +79,10 @@ static nd_err_t leg_recover(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k
     nd_recon_diff_t diffs[64];
     size_t n = 0;
     bool halt = false;
-    nd_err_t rc = nd_binance_exec_recover(leg->exec, &policy, true, diffs, 64, &n, &halt, err,
-                                          err_len);
+    nd_err_t rc = leg->cb_exec ? nd_coinbase_exec_recover(leg->cb_exec, &policy, true, diffs, 64,
+                                                          &n, &halt, err, err_len)
+                               : nd_binance_exec_recover(leg->exec, &policy, true, diffs, 64, &n,
+                                                         &halt, err, err_len);
     if (rc != ND_OK)
         return rc;
     if (n > 64) {
@@ -99,7 +102,50 @@ static nd_err_t leg_recover(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k
                    "log): resolve it at the venue, then start again", s->cfg->venue_symbols[k]);
         return ND_ESTATE;
     }
-    return nd_binance_exec_start(leg->exec);
+    return leg->cb_exec ? nd_coinbase_exec_start(leg->cb_exec) : nd_binance_exec_start(leg->exec);
+}
+
+static void recovered_fill(void *ctx, const nd_recon_trade_t *trade)
+{
+    nd_live_leg_t *leg = ctx;
+    if (keep_fill(leg, trade) != ND_OK)
+        leg->fold_rc = ND_ENOMEM; /* checked after the recovery */
+}
+
+/* A Coinbase leg: the product's rules (the pre-trade filters), the REST client with the API
+ * key's ES256 JWTs, the journal, the adapter reconciled and started. */
+static nd_err_t leg_open_coinbase(nd_live_session_t *s, const nd_secret_t *sec, uint32_t k,
+                                  nd_live_leg_t *leg, char *err, size_t err_len)
+{
+    const char *v = s->cfg->venue_symbols[k];
+    nd_coinbase_exec_config_t ecfg = {.journal = NULL, .local = leg->local, .clock = s->clock,
+                                      .product_id = v, .instrument_id = k,
+                                      .assets = leg->assets, .tag = s->cfg->order_tag,
+                                      .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
+                                      .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
+                                      .recover_fill_cb = recovered_fill, .recover_fill_ctx = leg};
+    nd_err_t rc = nd_coinbase_public_product(s->cfg->rest_url, v, 10000, &ecfg.rules, err,
+                                             err_len);
+    if (rc == ND_OK)
+        rc = nd_coinbase_rest_create(s->cfg->rest_url, sec->api_key, sec->api_secret, s->clock,
+                                     10000, &leg->cb_rest, err, err_len);
+    if (rc == ND_OK)
+        rc = leg_journal(s, leg, k, err, err_len);
+    ecfg.rest = leg->cb_rest;
+    ecfg.journal = leg->journal;
+    ecfg.run = leg->runs;
+    if (rc == ND_OK)
+        rc = nd_coinbase_exec_create(&ecfg, &leg->cb_exec, err, err_len);
+    if (rc == ND_OK)
+        rc = leg_recover(s, leg, k, err, err_len);
+    if (rc == ND_OK && leg->fold_rc != ND_OK)
+        rc = leg->fold_rc;
+    if (rc != ND_OK)
+        return rc;
+    leg->venue = nd_coinbase_exec_venue(leg->cb_exec);
+    snprintf(leg->venue.facts.name, sizeof leg->venue.facts.name, "coinbase-%u", k);
+    s->bt.ticks.live_venues[k] = &leg->venue;
+    return ND_OK;
 }
 
 static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t k, char *err,
@@ -108,13 +154,15 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
     nd_live_leg_t *leg = &s->legs[k];
     nd_instrument_t inst;
     const char *symbol = k == 0 ? s->bt.symbol : s->bt.more[k - 1].symbol;
-    if (nd_instrument_init(&inst, symbol, "binance") != ND_OK)
+    if (nd_instrument_init(&inst, symbol, nd_venue_name(s->cfg->venue)) != ND_OK)
         return ND_EINVAL;
     snprintf(leg->assets.base, sizeof leg->assets.base, "%s", inst.base);
     snprintf(leg->assets.quote, sizeof leg->assets.quote, "%s", inst.quote);
     leg->local = nd_calloc(1, sizeof *leg->local);
     if (!leg->local)
         return ND_ENOMEM;
+    if (s->cfg->venue == ND_VENUE_COINBASE)
+        return leg_open_coinbase(s, sec, k, leg, err, err_len);
     nd_binance_rest_config_t rc_cfg = {.base_url = s->cfg->rest_url, .secret = sec,
                                        .key_type = s->cfg->key_type};
     const char *v = s->cfg->venue_symbols[k];
@@ -152,8 +200,10 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
 {
     nd_secret_t sec;
     char why[256] = "";
-    nd_err_t rc = nd_secret_load("BINANCE", s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL,
-                                 &sec, why, sizeof why);
+    bool coinbase = s->cfg->venue == ND_VENUE_COINBASE;
+    nd_err_t rc = nd_secret_load(coinbase ? "COINBASE" : "BINANCE",
+                                 s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL, &sec, why,
+                                 sizeof why);
     if (rc != ND_OK) {
         nd_err_put(err, err_len, "live trading needs the account's API key: %s", why);
         return rc;
@@ -252,7 +302,7 @@ nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_
                  strategy != ND_STRATEGY_RISK))
                 continue; /* not one of this session's strategies' orders */
             nd_fill_t f;
-            nd_binance_exec_fill_of(tr, &leg->assets, client_id, strategy, k, &f);
+            nd_binance_exec_fill_of(tr, &leg->assets, client_id, strategy, k, &f); /* both */
             nd_err_t rc = nd_portfolio_apply_fill(p, &f);
             if (rc != ND_OK) {
                 nd_err_put(err, err_len, "%s: the journal's fill of trade %lld does not book: %s",
@@ -270,6 +320,8 @@ void nd__live_venues_close(nd_live_session_t *s)
     for (uint32_t k = 0; k < ND_VENUES_MAX; k++) {
         nd_live_leg_t *leg = &s->legs[k];
         nd_binance_exec_destroy(leg->exec);
+        nd_coinbase_exec_destroy(leg->cb_exec);
+        nd_coinbase_rest_destroy(leg->cb_rest);
         if (leg->journal)
             nd_journal_close(leg->journal);
         nd_binance_rest_destroy(leg->rest);
@@ -277,4 +329,77 @@ void nd__live_venues_close(nd_live_session_t *s)
         nd_free(leg->fills);
         memset(leg, 0, sizeof *leg);
     }
+}
+
+bool nd__live_leg_stats(const nd_live_leg_t *leg, nd_binance_exec_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (leg->exec) {
+        nd_binance_exec_stats(leg->exec, out);
+        return true;
+    }
+    if (!leg->cb_exec)
+        return false;
+    nd_coinbase_exec_stats_t c;
+    nd_coinbase_exec_stats(leg->cb_exec, &c);
+    *out = (nd_binance_exec_stats_t){.submitted = c.submitted, .cancels = c.cancels,
+                                     .syncs = c.syncs, .accepted = c.accepted,
+                                     .rejected = c.rejected, .fills = c.fills,
+                                     .cancelled = c.cancelled, .expired = c.expired,
+                                     .cancel_rejected = c.cancel_rejected,
+                                     .unknown = c.unanswered, .queue_full = c.queue_full,
+                                     .recon_diffs = c.recon_diffs, .recon_halts = c.recon_halts,
+                                     .round_trips = c.round_trips,
+                                     .round_trip_ns_sum = c.round_trip_ns_sum};
+    return true;
+}
+
+nd_err_t nd__live_leg_cancel_all(nd_live_leg_t *leg)
+{
+    if (leg->cb_exec)
+        return nd_coinbase_exec_cancel_all(leg->cb_exec);
+    return nd_binance_exec_cancel_all(leg->exec);
+}
+
+bool nd__live_leg_cancel_all_busy(const nd_live_leg_t *leg)
+{
+    if (leg->cb_exec)
+        return nd_coinbase_exec_cancel_all_busy(leg->cb_exec);
+    return nd_binance_exec_cancel_all_busy(leg->exec);
+}
+
+void nd__live_leg_stop(nd_live_leg_t *leg)
+{
+    nd_coinbase_exec_stop(leg->cb_exec);
+    nd_binance_exec_stop(leg->exec);
+}
+
+typedef struct open_count {
+    const char *tag;
+    int64_t count;
+} open_count_t;
+
+static void count_open(void *ctx, const nd_md_event_t *ev)
+{
+    open_count_t *c = ctx;
+    nd_md_order_status_t st = (nd_md_order_status_t)ev->u.order.status;
+    if ((st == ND_MD_ORDER_NEW || st == ND_MD_ORDER_PARTIALLY_FILLED ||
+         st == ND_MD_ORDER_PENDING) &&
+        nd_clid_parse(c->tag, ev->u.order.client_order_id, NULL, NULL, NULL) == ND_OK)
+        c->count++;
+}
+
+int64_t nd__live_coinbase_open(nd_live_session_t *s, uint32_t k)
+{
+    nd_live_leg_t *leg = &s->legs[k];
+    open_count_t c = {s->cfg->order_tag, 0};
+    size_t n;
+    char err[256] = "";
+    if (!leg->cb_rest || nd_coinbase_list_orders(leg->cb_rest, s->cfg->venue_symbols[k],
+                                                 count_open, &c, &n, err, sizeof err) != ND_OK) {
+        ND_LOG(ND_LOG_WARN, "event=shutdown_venue_unanswered symbol=%s why=\"%s\"",
+               s->cfg->venue_symbols[k], err);
+        return -1;
+    }
+    return c.count;
 }

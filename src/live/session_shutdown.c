@@ -85,7 +85,7 @@ nd_err_t nd__live_shutdown_begin(nd_live_session_t *s)
 {
     nd_err_t rc = ND_OK;
     for (uint32_t k = 0; s->cfg->live && k < s->cfg->symbol_count; k++) {
-        nd_err_t lrc = nd_binance_exec_cancel_all(s->legs[k].exec);
+        nd_err_t lrc = nd__live_leg_cancel_all(&s->legs[k]);
         rc = rc != ND_OK ? rc : lrc;
     }
     if (s->ask.flatten) {
@@ -100,7 +100,7 @@ bool nd__live_shutdown_settled(const nd_live_session_t *s)
 {
     const nd_engine_t *e = nd_event_run_engine(s->run);
     for (uint32_t k = 0; s->cfg->live && k < s->cfg->symbol_count; k++)
-        if (nd_binance_exec_cancel_all_busy(s->legs[k].exec))
+        if (nd__live_leg_cancel_all_busy(&s->legs[k]))
             return false;
     if (nd_engine_working_count(e) > 0)
         return false;
@@ -114,10 +114,17 @@ static int64_t venue_open(nd_live_session_t *s, json_t *per_symbol)
     int64_t total = 0;
     for (uint32_t k = 0; k < s->cfg->symbol_count; k++) {
         nd_live_leg_t *leg = &s->legs[k];
-        nd_binance_exec_stop(leg->exec);
+        nd__live_leg_stop(leg);
         char err[256] = "";
         if (leg->journal && nd_journal_sync(leg->journal) != ND_OK)
             ND_LOG(ND_LOG_ERR, "event=journal_sync_failed symbol=%s", s->cfg->venue_symbols[k]);
+        if (leg->cb_exec) { /* Coinbase: the orders of ours the venue lists open */
+            int64_t open = nd__live_coinbase_open(s, k);
+            json_object_set_new(per_symbol, s->cfg->venue_symbols[k],
+                                open < 0 ? json_null() : json_integer(open));
+            total = total < 0 || open < 0 ? -1 : total + open;
+            continue;
+        }
         nd_binance_rest_result_t res;
         nd_err_t rc = nd_binance_rest_open_orders(leg->rest, s->cfg->venue_symbols[k], &res, err,
                                                   sizeof err);

@@ -159,6 +159,16 @@ static json_t *feed_json(const nd_live_session_t *s, int64_t now)
     json_object_set_new(j, "age_ms", f->last_event_ns ? json_integer((now - f->last_event_ns) /
                                                                      ND_NS_PER_MS)
                                                       : json_null());
+    if (s->cfg->venue == ND_VENUE_COINBASE) { /* the heartbeats date the feed between trades */
+        json_object_set_new(j, "heartbeats", json_integer(f->heartbeats));
+        json_object_set_new(j, "heartbeat_age_ms",
+                            f->last_heartbeat_ns
+                                ? json_integer((now - f->last_heartbeat_ns) / ND_NS_PER_MS)
+                                : json_null());
+        json_object_set_new(j, "venue_time", f->heartbeat_venue_ns
+                                                 ? nd_json_time(f->heartbeat_venue_ns)
+                                                 : json_null());
+    }
     return j;
 }
 
@@ -167,10 +177,9 @@ static json_t *recon_json(const nd_live_session_t *s)
 {
     nd_binance_exec_stats_t sum = {0};
     for (uint32_t k = 0; k < s->cfg->symbol_count && k < ND_VENUES_MAX; k++) {
-        if (!s->legs[k].exec)
-            continue;
         nd_binance_exec_stats_t st;
-        nd_binance_exec_stats(s->legs[k].exec, &st);
+        if (!nd__live_leg_stats(&s->legs[k], &st))
+            continue;
         sum.outages += st.outages;
         sum.reconciliations += st.reconciliations;
         sum.recon_diffs += st.recon_diffs;

@@ -420,6 +420,8 @@ static nd_err_t adv_event(parse_t *p, uint32_t channel, uint32_t ev, int64_t seq
 {
     if (p->t[ev].type != ND_J_OBJECT)
         return fail(p, ND_BAD_MALFORMED, "event is not an object");
+    uint32_t type = get_str(p, ev, "type");
+    p->dec->event_snapshot = type && nd_json_eq(p->s, &p->t[type], "snapshot");
     if (nd_json_eq(p->s, &p->t[channel], "l2_data"))
         return adv_l2(p, ev, seq);
     if (nd_json_eq(p->s, &p->t[channel], "ticker") ||
@@ -749,6 +751,7 @@ nd_err_t nd_coinbase_decode_msg(nd_coinbase_decoder_t *dec, const char *msg, siz
     ND_ASSERT(msg != NULL || len == 0);
     dec->counters.messages++;
     dec->msg_sequence = -1;
+    dec->event_snapshot = false;
     dec->msg_px_places = 0;
     dec->msg_qty_places = 0;
     nd_err_t rc = tokenize(dec, msg, len);

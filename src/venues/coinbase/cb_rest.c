@@ -318,6 +318,10 @@ static bool fill_event(json_t *f, nd_md_event_t *e)
     bool fits = order_update_start(f, e) &&
                 copy_field(f, "trade_type", u->exec_type, sizeof u->exec_type);
     u->status = ND_MD_ORDER_OTHER;
+    /* trade ids are UUIDs: the journal keeps them as their 62-bit key (cb_orders.c) */
+    const char *tid = json_string_value(json_object_get(f, "trade_id"));
+    if (tid && tid[0])
+        u->trade_id = nd_coinbase_id_key(tid);
     const char *t = json_string_value(json_object_get(f, "trade_time"));
     if (t && nd_coinbase_parse_time(t, strlen(t), &e->venue_ts_ns) != ND_OK)
         e->venue_ts_ns = 0;
@@ -431,4 +435,85 @@ size_t nd_coinbase_ws_subscribe_msg(bool subscribe, const char *channel,
         return 0;
     out[n] = '\0';
     return n;
+}
+
+/* ---- Product rules ---------------------------------------------------------------------- */
+
+/* A required increment: a decimal string > 0. */
+static bool rule_field(json_t *o, const char *key, bool required, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v && !required) {
+        *out = 0;
+        return true;
+    }
+    return dec_field(o, key, out) && json_is_string(v) && (*out > 0 || !required);
+}
+
+nd_err_t nd_coinbase_product_rules_parse(const char *json, size_t len, const char *product_id,
+                                         nd_coinbase_product_rules_t *out, char *err,
+                                         size_t err_len)
+{
+    ND_ASSERT(json != NULL || len == 0);
+    ND_ASSERT(product_id != NULL && out != NULL);
+    json_t *o = json_loadb(json ? json : "", len, 0, NULL);
+    nd_coinbase_product_rules_t r;
+    memset(&r, 0, sizeof r);
+    const char *why = NULL;
+    const char *id = json_string_value(json_object_get(o, "product_id"));
+    if (!json_is_object(o))
+        why = "the reply is not a JSON object";
+    else if (!id || strcmp(id, product_id) != 0)
+        why = "product_id is not the product asked for";
+    else if (!rule_field(o, "base_increment", true, &r.base_increment))
+        why = "base_increment is absent, malformed or not > 0";
+    else if (!rule_field(o, "quote_increment", true, &r.quote_increment))
+        why = "quote_increment is absent, malformed or not > 0";
+    else if (!rule_field(o, "base_min_size", false, &r.base_min_size) || r.base_min_size < 0)
+        why = "base_min_size is malformed";
+    else if (!rule_field(o, "quote_min_size", false, &r.quote_min_size) || r.quote_min_size < 0)
+        why = "quote_min_size is malformed";
+    if (!why) {
+        const char *status = json_string_value(json_object_get(o, "status"));
+        snprintf(r.product_id, sizeof r.product_id, "%s", id);
+        r.trading_disabled = json_is_true(json_object_get(o, "trading_disabled")) ||
+                             (status && strcmp(status, "online") != 0);
+    }
+    json_decref(o);
+    if (why) {
+        if (err && err_len)
+            snprintf(err, err_len, "coinbase product %s: %s", product_id, why);
+        return ND_EPARSE;
+    }
+    *out = r;
+    return ND_OK;
+}
+
+nd_err_t nd_coinbase_public_product(const char *base_url, const char *product_id,
+                                    long timeout_ms, nd_coinbase_product_rules_t *out, char *err,
+                                    size_t err_len)
+{
+    ND_ASSERT(base_url != NULL && product_id != NULL);
+    ND_ASSERT(out != NULL);
+    char url[512], why[256] = "";
+    snprintf(url, sizeof url, "%s" CB_PREFIX "/market/products/%s", base_url, product_id);
+    nd_http_t *http = NULL;
+    nd_http_response_t resp;
+    memset(&resp, 0, sizeof resp);
+    nd_err_t rc = nd_http_create(timeout_ms, &http);
+    if (rc == ND_OK)
+        rc = nd_http_request(http, "GET", url, NULL, NULL, &resp, why, sizeof why);
+    if (rc == ND_OK && resp.status != 200) {
+        snprintf(why, sizeof why, "HTTP %ld", resp.status);
+        rc = ND_EIO;
+    }
+    if (rc == ND_OK)
+        rc = nd_coinbase_product_rules_parse(resp.body, resp.body_len, product_id, out, why,
+                                             sizeof why);
+    if (rc != ND_OK && err && err_len)
+        snprintf(err, err_len, "%s: %s", url, why[0] ? why : nd_strerror(rc));
+    nd_http_response_free(&resp);
+    if (http)
+        nd_http_destroy(http);
+    return rc;
 }

@@ -25,6 +25,9 @@
                      ND_COINBASE_STREAM_CHANNELS_MAX * 40 + 1024)
 #define CHANNEL_NAME_MAX 32
 #define PEM_MAX 4096
+/* Trades of one market_trades message held to be forwarded oldest first (trades_live_only):
+ * Coinbase batches about 250 ms of trades a message; a fuller message is forwarded in parts. */
+#define HELD_TRADES_MAX 512
 
 typedef struct cb_product {
     char id[ND_NAME_MAX];
@@ -52,6 +55,9 @@ struct nd_coinbase_stream {
     int64_t stale_after_ns;
     int64_t last_rx_mono_ns;
     nd_coinbase_stream_stats_t stats;
+    bool trades_live_only;
+    nd_md_event_t *held;    /* trades_live_only: the message's trades, HELD_TRADES_MAX */
+    uint32_t held_count;
 };
 
 /* Product ids and channel names go into JSON unescaped: allow only what the venues use. */
@@ -354,9 +360,49 @@ static bool exchange_fresh(nd_coinbase_stream_t *s, cb_product_t *p, const nd_md
     return true;
 }
 
+/* Forwards the held trades oldest first: by trade time, then trade id (insertion sort, stable:
+ * a batch is short and usually in one order or the other). */
+static void flush_trades(nd_coinbase_stream_t *s)
+{
+    nd_md_event_t *h = s->held;
+    for (uint32_t i = 1; i < s->held_count; i++) {
+        nd_md_event_t e = h[i];
+        uint32_t j = i;
+        while (j > 0 && (h[j - 1].u.trade.trade_ts_ns > e.u.trade.trade_ts_ns ||
+                         (h[j - 1].u.trade.trade_ts_ns == e.u.trade.trade_ts_ns &&
+                          h[j - 1].u.trade.trade_id > e.u.trade.trade_id))) {
+            h[j] = h[j - 1];
+            j--;
+        }
+        h[j] = e;
+    }
+    uint32_t n = s->held_count;
+    s->held_count = 0;
+    for (uint32_t i = 0; i < n; i++)
+        s->sink(s->ctx, &h[i]);
+}
+
+/* trades_live_only: a snapshot's trades are history, dropped; the others wait for the end of
+ * their message. True when the event was taken here. */
+static bool hold_trade(nd_coinbase_stream_t *s, const nd_md_event_t *ev)
+{
+    if (!s->trades_live_only || ev->kind != ND_MD_TRADE)
+        return false;
+    if (s->dec.event_snapshot) {
+        s->stats.snapshot_trades_dropped++;
+        return true;
+    }
+    if (s->held_count == HELD_TRADES_MAX)
+        flush_trades(s);
+    s->held[s->held_count++] = *ev;
+    return true;
+}
+
 static void on_event(void *ctx, const nd_md_event_t *ev)
 {
     nd_coinbase_stream_t *s = ctx;
+    if (hold_trade(s, ev))
+        return;
     /* The decoder flags a gap before it emits the message that revealed it, so the books go
      * stale before that message's own update could be applied to them. */
     if (s->dec.resubscribe_needed)
@@ -395,6 +441,8 @@ static void on_message(void *ctx, const char *data, size_t len, int64_t recv_ns)
     nd_coinbase_stream_t *s = ctx;
     s->last_rx_mono_ns = nd_clock_mono_ns(s->clock);
     (void)nd_coinbase_decode_msg(&s->dec, data, len, recv_ns);
+    if (s->held_count > 0)
+        flush_trades(s);
     if (s->dec.resubscribe_needed) {
         s->dec.resubscribe_needed = false;
         resubscribe(s);
@@ -519,7 +567,8 @@ static nd_err_t start(nd_coinbase_stream_t *s, const nd_coinbase_stream_config_t
         .backoff_min_ns = cfg->backoff_min_ns > 0 ? cfg->backoff_min_ns : ND_NS_PER_SEC,
         .backoff_max_ns = cfg->backoff_max_ns > 0 ? cfg->backoff_max_ns : 60 * ND_NS_PER_SEC,
         .send_per_sec_max = s->venue == ND_VENUE_COINBASE ? 8 : 50,
-        .connects_per_window_max = 8, .connect_window_ns = ND_NS_PER_SEC};
+        .connects_per_window_max = 8, .connect_window_ns = ND_NS_PER_SEC,
+        .uv_loop = cfg->uv_loop};
     nd_ws_callbacks_t cb = {on_open, on_message, on_close, s};
     nd_ws_t *ws = NULL;
     nd_err_t rc = nd_ws_create(&wc, &cb, s->clock, &ws, err, err_len);
@@ -547,7 +596,12 @@ nd_err_t nd_coinbase_stream_create(nd_venue_t venue, const nd_coinbase_stream_co
     s->sink = sink;
     s->ctx = ctx;
     s->stale_after_ns = cfg->stale_after_ns ? cfg->stale_after_ns : 30 * ND_NS_PER_SEC;
-    nd_err_t rc = copy_channels(s, cfg, err, err_len);
+    s->trades_live_only = cfg->trades_live_only && venue == ND_VENUE_COINBASE;
+    nd_err_t rc = ND_OK;
+    if (s->trades_live_only && !(s->held = nd_calloc(HELD_TRADES_MAX, sizeof *s->held)))
+        rc = ND_ENOMEM;
+    if (rc == ND_OK)
+        rc = copy_channels(s, cfg, err, err_len);
     if (rc == ND_OK)
         rc = make_products(s, cfg, err, err_len);
     if (rc == ND_OK)
@@ -603,6 +657,19 @@ void nd_coinbase_stream_stats(const nd_coinbase_stream_t *s, nd_coinbase_stream_
     out->sequence_gaps = s->dec.gaps;
 }
 
+uint32_t nd_coinbase_stream_resyncs(const nd_coinbase_stream_t *s)
+{
+    ND_ASSERT(s != NULL);
+    return s->stats.connects + (uint32_t)s->stats.resubscribes;
+}
+
+void nd_coinbase_stream_reconnect(nd_coinbase_stream_t *s)
+{
+    ND_ASSERT(s != NULL);
+    if (s->ws)
+        nd_ws_reconnect(s->ws);
+}
+
 const nd_venue_counters_t *nd_coinbase_stream_counters(const nd_coinbase_stream_t *s)
 {
     ND_ASSERT(s != NULL);
@@ -620,6 +687,7 @@ void nd_coinbase_stream_destroy(nd_coinbase_stream_t *s)
         if (s->products[i].has_book)
             nd_book_deinit(&s->products[i].book);
     nd_free(s->products);
+    nd_free(s->held);
     if (s->pem) {
         explicit_bzero(s->pem, strlen(s->pem));
         nd_free(s->pem);

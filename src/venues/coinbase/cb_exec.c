@@ -1,0 +1,1021 @@
+/* cb_exec.c: Coinbase Advanced Trade as a live order venue behind nd_exec_venue_t, with the
+ * order journal and reconciliation (reconcile.h; coinbase.h "The live order venue").
+ *
+ * Threads: the caller's (the engine's event loop) owns the adapter's state, the journal's
+ * appends, the local view and the updates; one worker thread sends with the REST client. They
+ * share two rings under one mutex: jobs and results; a sync's venue view is handed over with
+ * its result (one sync in flight at a time). Invariants: an intent is appended to the journal
+ * before its job is queued and the worker makes the journal durable before it sends; jobs
+ * queued plus results not taken never exceed QUEUE_MAX; a venue fill is booked once (by its
+ * key and side, in the local view) and reported as a FILL once; an order's CANCELLED, EXPIRED
+ * or CANCEL_REJECTED is reported only after its fills. A create is resent with its own
+ * client_order_id only when its answer was lost and the venue's list does not show it. */
+#include "noderr/binance.h"
+#include "noderr/coinbase.h"
+
+#include "noderr/alloc.h"
+#include "noderr/assert.h"
+#include "noderr/log.h"
+
+#include <pthread.h>
+#include <time.h>
+#include <stdio.h>
+#include <string.h>
+
+#define QUEUE_MAX 64
+#define UPDATES_MAX 1024
+#define VIEW_MAX 2048           /* orders and fills one poll reads */
+#define RECOVER_ROUNDS 50       /* start-up polls (100 ms apart) until our cancels are done */
+
+typedef enum job_kind { JOB_NEW = 1, JOB_CANCEL = 2, JOB_SYNC = 3 } job_kind_t;
+
+typedef struct job {
+    job_kind_t kind;
+    char clid[ND_CLID_SIZE];
+    char uuid[ND_VENUE_ID_MAX];     /* CANCEL */
+    nd_coinbase_order_text_t text;  /* NEW */
+} job_t;
+
+/* The venue's view of one sync: the product's orders and fills (uuid kept for cancels). */
+typedef struct vorder {
+    nd_recon_order_t o;
+    char uuid[ND_VENUE_ID_MAX];
+} vorder_t;
+
+typedef struct view {
+    vorder_t *orders;
+    uint32_t order_count;
+    nd_md_event_t *fills;
+    uint32_t fill_count;
+    bool ok;
+} view_t;
+
+typedef struct result {
+    job_kind_t kind;
+    char clid[ND_CLID_SIZE];
+    bool answered;                  /* NEW/CANCEL: the venue answered */
+    bool ok;                        /* NEW accepted, CANCEL agreed, SYNC read */
+    int32_t reject;
+    char uuid[ND_VENUE_ID_MAX];
+} result_t;
+
+/* Per local order (parallel to local->orders, moved with a compaction). */
+typedef struct ostate {
+    char uuid[ND_VENUE_ID_MAX];
+    bool unanswered;                /* the create's answer was lost: resend if not listed */
+    bool in_queue;                  /* a create or cancel of it is queued or on the wire */
+    bool has_pending;               /* the venue says it is done: report after its fills */
+    nd_recon_status_t pending_status;
+    int64_t exec_qty;
+    bool cancel_refused;
+    bool covered;                   /* the emergency cancel covers it */
+} ostate_t;
+
+struct nd_coinbase_exec {
+    nd_coinbase_exec_config_t cfg;
+    char product_id[ND_NAME_MAX];
+    char tag[ND_CLID_TAG_MAX + 2];
+    nd_exec_venue_facts_t facts;
+    ostate_t *st;
+    uint32_t *compact_map;
+    nd_order_update_t updates[UPDATES_MAX];
+    uint32_t update_head, update_count;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool running, stopping;
+    job_t jobs[QUEUE_MAX];
+    uint32_t job_head, job_count;
+    result_t results[QUEUE_MAX];
+    uint32_t result_head, result_count;
+    uint32_t in_flight;             /* jobs queued + on the wire + results not taken */
+    view_t view;                    /* the worker's, handed over with a SYNC result */
+    bool sync_in_flight;
+    int64_t next_sync_ns;
+    int64_t venue_open;
+    uint32_t cancel_all_left;
+    nd_coinbase_exec_stats_t stats;
+};
+
+static bool engine_ids(const nd_coinbase_exec_t *x, const char *clid, uint64_t *client_id,
+                       uint32_t *strategy)
+{
+    uint32_t run;
+    return nd_clid_parse(x->tag, clid, &run, strategy, client_id) == ND_OK && run == x->cfg.run;
+}
+
+static nd_order_update_t *update_slot(nd_coinbase_exec_t *x)
+{
+    ND_ASSERT(x->update_count < UPDATES_MAX);
+    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
+    memset(u, 0, sizeof *u);
+    return u;
+}
+
+static void emit(nd_coinbase_exec_t *x, const char *clid, nd_order_update_kind_t kind,
+                 int64_t venue_id, int32_t reason, int64_t now_ns)
+{
+    uint64_t client_id;
+    uint32_t strategy;
+    if (!engine_ids(x, clid, &client_id, &strategy))
+        return; /* an earlier run's order: the journal follows it, this engine never saw it */
+    nd_order_update_t *u = update_slot(x);
+    u->kind = kind;
+    u->client_id = client_id;
+    u->venue_id = (uint64_t)venue_id;
+    u->reason = (nd_reject_t)reason;
+    u->ts_ns = now_ns;
+}
+
+/* Appends a record and folds it into the local view; a journal that fails is logged. */
+static nd_err_t journal(nd_coinbase_exec_t *x, nd_journal_rec_t *rec)
+{
+    char err[256];
+    nd_err_t rc = nd_journal_append(x->cfg.journal, rec, err, sizeof err);
+    if (rc != ND_OK) {
+        ND_LOG(ND_LOG_ERR, "venue=coinbase event=journal_failed kind=%d err=\"%s\"",
+               (int)rec->kind, err);
+        return rc;
+    }
+    (void)nd_recon_local_fold(x->cfg.local, rec, &x->cfg.assets, 1);
+    return ND_OK;
+}
+
+static int find_clid(const nd_coinbase_exec_t *x, const char *clid)
+{
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = l->order_count; i-- > 0;)
+        if (strcmp(l->orders[i].clid, clid) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int find_venue_id(const nd_coinbase_exec_t *x, int64_t venue_id)
+{
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = l->order_count; i-- > 0;)
+        if (l->orders[i].venue_id == venue_id)
+            return (int)i;
+    return -1;
+}
+
+static void book_status(nd_coinbase_exec_t *x, int idx, nd_recon_status_t status,
+                        int64_t venue_id, int32_t reason, int64_t now_ns)
+{
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_STATUS;
+    rec.ts_ns = now_ns;
+    rec.order = x->cfg.local->orders[idx];
+    rec.order.status = status;
+    if (venue_id)
+        rec.order.venue_id = venue_id;
+    rec.reason = reason;
+    (void)journal(x, &rec);
+}
+
+static void accept(nd_coinbase_exec_t *x, int idx, const char *uuid, int64_t now_ns)
+{
+    nd_recon_order_t *o = &x->cfg.local->orders[idx];
+    ostate_t *s = &x->st[idx];
+    s->unanswered = false;
+    if (uuid[0])
+        snprintf(s->uuid, sizeof s->uuid, "%s", uuid);
+    if (o->status != ND_RECON_SENT)
+        return;
+    int64_t key = nd_coinbase_id_key(uuid);
+    book_status(x, idx, ND_RECON_OPEN, key, ND_REJECT_NONE, now_ns);
+    emit(x, o->clid, ND_UPDATE_ACCEPTED, key, ND_REJECT_NONE, now_ns);
+    x->stats.accepted++;
+}
+
+static void refuse_order(nd_coinbase_exec_t *x, int idx, nd_recon_status_t status, int32_t why,
+                         int64_t now_ns)
+{
+    x->st[idx].unanswered = false;
+    book_status(x, idx, status, 0, why, now_ns);
+    emit(x, x->cfg.local->orders[idx].clid, ND_UPDATE_REJECTED, 0, why, now_ns);
+    x->stats.rejected++;
+}
+
+/* Books one venue fill once: the journal, the local view, a FILL for the engine. */
+static void book_fill(nd_coinbase_exec_t *x, const nd_md_event_t *fill, int idx, int64_t now_ns)
+{
+    nd_recon_trade_t t;
+    const char *clid = x->cfg.local->orders[idx].clid;
+    if (nd_coinbase_recon_trade(fill, clid, x->cfg.instrument_id, &x->cfg.assets, &t) != ND_OK ||
+        nd_recon_booked(x->cfg.local, t.trade_id, t.side))
+        return;
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_FILL;
+    rec.ts_ns = now_ns;
+    rec.trade = t;
+    if (journal(x, &rec) != ND_OK)
+        return;
+    if (!x->running && x->cfg.recover_fill_cb) /* start-up: the session books it */
+        x->cfg.recover_fill_cb(x->cfg.recover_fill_ctx, &t);
+    uint64_t client_id;
+    uint32_t strategy;
+    if (!engine_ids(x, t.clid, &client_id, &strategy))
+        return;
+    nd_order_update_t *u = update_slot(x);
+    u->kind = ND_UPDATE_FILL;
+    u->client_id = client_id;
+    u->venue_id = (uint64_t)t.venue_order_id;
+    u->ts_ns = now_ns;
+    /* Advanced Trade charges in quote: the fill's fee is cash, as Binance's quote fees are. */
+    nd_binance_exec_fill_of(&t, &x->cfg.assets, client_id, strategy, x->cfg.instrument_id,
+                            &u->fill);
+    x->stats.fills++;
+}
+
+/* The venue said an order is done: report it once every fill of it is booked. */
+static void flush_pending(nd_coinbase_exec_t *x, int64_t now_ns)
+{
+    nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        ostate_t *s = &x->st[i];
+        if (!s->has_pending || l->orders[i].filled_qty < s->exec_qty ||
+            x->update_count + 2 > UPDATES_MAX)
+            continue;
+        s->has_pending = false;
+        if (nd_recon_status_done(l->orders[i].status))
+            continue;
+        book_status(x, (int)i, s->pending_status, 0, ND_REJECT_NONE, now_ns);
+        const char *clid = l->orders[i].clid;
+        int64_t vid = l->orders[i].venue_id;
+        if (s->pending_status == ND_RECON_CANCELLED) {
+            emit(x, clid, ND_UPDATE_CANCELLED, vid, ND_REJECT_NONE, now_ns);
+            x->stats.cancelled++;
+        } else if (s->pending_status == ND_RECON_EXPIRED) {
+            emit(x, clid, ND_UPDATE_EXPIRED, vid, ND_REJECT_NONE, now_ns);
+            x->stats.expired++;
+        } else if (s->pending_status == ND_RECON_REJECTED) {
+            emit(x, clid, ND_UPDATE_REJECTED, vid, ND_REJECT_VENUE_ORDER_REJECTED, now_ns);
+            x->stats.rejected++;
+        } else if (s->cancel_refused) {
+            emit(x, clid, ND_UPDATE_CANCEL_REJECTED, vid, ND_REJECT_NONE, now_ns);
+            x->stats.cancel_rejected++;
+        }
+    }
+}
+
+/* ---- The worker -------------------------------------------------------------------------- */
+
+static void view_order(void *ctx, const nd_md_event_t *ev)
+{
+    view_t *v = ctx;
+    if (v->order_count == VIEW_MAX)
+        return;
+    vorder_t *vo = &v->orders[v->order_count];
+    if (nd_coinbase_recon_order(ev, 0, &vo->o) != ND_OK)
+        return;
+    snprintf(vo->uuid, sizeof vo->uuid, "%s", ev->u.order.venue_order_id);
+    v->order_count++;
+}
+
+static void view_fill(void *ctx, const nd_md_event_t *ev)
+{
+    view_t *v = ctx;
+    if (v->fill_count < VIEW_MAX)
+        v->fills[v->fill_count++] = *ev;
+}
+
+/* The product's orders and fills (the caller's REST client before start, the worker's after). */
+static nd_err_t read_view(nd_coinbase_exec_t *x, view_t *v, char *err, size_t err_len)
+{
+    size_t n;
+    v->order_count = v->fill_count = 0;
+    nd_err_t rc = nd_coinbase_list_orders(x->cfg.rest, x->product_id, view_order, v, &n, err,
+                                          err_len);
+    if (rc == ND_OK)
+        rc = nd_coinbase_list_fills(x->cfg.rest, x->product_id, view_fill, v, &n, err, err_len);
+    for (uint32_t i = 0; i < v->order_count; i++)
+        v->orders[i].o.instrument_id = x->cfg.instrument_id;
+    v->ok = rc == ND_OK;
+    return rc;
+}
+
+static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
+{
+    char err[256] = "";
+    memset(r, 0, sizeof *r);
+    r->kind = j->kind;
+    memcpy(r->clid, j->clid, sizeof r->clid);
+    if (j->kind == JOB_SYNC) {
+        nd_err_t rc = read_view(x, &x->view, err, sizeof err);
+        r->ok = rc == ND_OK;
+        if (rc != ND_OK)
+            ND_LOG(ND_LOG_WARN, "venue=coinbase event=poll_failed err=\"%s\"", err);
+        return;
+    }
+    if (nd_journal_sync(x->cfg.journal) != ND_OK) {
+        r->reject = ND_REJECT_VENUE_ERROR; /* not durable: it never leaves */
+        return;
+    }
+    if (j->kind == JOB_NEW) {
+        nd_coinbase_order_result_t res;
+        r->answered = nd_coinbase_create_order(x->cfg.rest, &j->text.req, &res, err,
+                                               sizeof err) == ND_OK &&
+                      res.http_status < 500;
+        r->ok = r->answered && res.success;
+        r->reject = r->answered && !res.success ? res.reject : ND_REJECT_NONE;
+        if (r->ok)
+            snprintf(r->uuid, sizeof r->uuid, "%s", res.order_id);
+        return;
+    }
+    bool cancelled = false;
+    r->answered = nd_coinbase_cancel_order(x->cfg.rest, j->uuid, &cancelled, err,
+                                           sizeof err) == ND_OK;
+    r->ok = cancelled;
+}
+
+static void *worker(void *arg)
+{
+    nd_coinbase_exec_t *x = arg;
+    pthread_mutex_lock(&x->mu);
+    for (;;) {
+        while (x->job_count == 0 && !x->stopping)
+            pthread_cond_wait(&x->cv, &x->mu);
+        if (x->stopping)
+            break;
+        job_t j = x->jobs[x->job_head];
+        x->job_head = (x->job_head + 1) % QUEUE_MAX;
+        x->job_count--;
+        pthread_mutex_unlock(&x->mu);
+        result_t r;
+        int64_t t0 = nd_clock_mono_ns(x->cfg.clock);
+        run_job(x, &j, &r);
+        int64_t took = nd_clock_mono_ns(x->cfg.clock) - t0;
+        pthread_mutex_lock(&x->mu);
+        if (j.kind != JOB_SYNC) {
+            x->stats.round_trips++;
+            x->stats.round_trip_ns_sum += (uint64_t)took;
+        }
+        ND_ASSERT(x->result_count < QUEUE_MAX);
+        x->results[(x->result_head + x->result_count++) % QUEUE_MAX] = r;
+    }
+    pthread_mutex_unlock(&x->mu);
+    return NULL;
+}
+
+static bool room(const nd_coinbase_exec_t *x)
+{
+    return x->in_flight < QUEUE_MAX;
+}
+
+static void push_job(nd_coinbase_exec_t *x, const job_t *j)
+{
+    pthread_mutex_lock(&x->mu);
+    ND_ASSERT(x->job_count < QUEUE_MAX && x->in_flight < QUEUE_MAX);
+    x->jobs[(x->job_head + x->job_count++) % QUEUE_MAX] = *j;
+    x->in_flight++;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* ---- Answers and polls (the caller's thread) ------------------------------------------- */
+
+static void process_new(nd_coinbase_exec_t *x, int idx, const result_t *r, int64_t now_ns)
+{
+    if (r->ok)
+        accept(x, idx, r->uuid, now_ns);
+    else if (r->answered && r->reject != ND_REJECT_VENUE_STATUS_UNKNOWN)
+        refuse_order(x, idx, ND_RECON_REJECTED, r->reject, now_ns);
+    else if (!r->answered && r->reject == ND_REJECT_VENUE_ERROR)
+        refuse_order(x, idx, ND_RECON_DROPPED, r->reject, now_ns); /* never left */
+    else {
+        x->st[idx].unanswered = true; /* maybe at the venue: the next poll says */
+        x->stats.unanswered++;
+        x->next_sync_ns = 0;
+    }
+}
+
+static void process_cancel(nd_coinbase_exec_t *x, int idx, const result_t *r)
+{
+    if (x->st[idx].covered && x->cancel_all_left > 0)
+        x->cancel_all_left--;
+    if (!r->ok) {
+        x->st[idx].cancel_refused = true; /* done already, or no answer: the poll says */
+        if (!r->answered)
+            x->stats.unanswered++;
+    }
+    x->next_sync_ns = 0; /* the cancel's outcome comes with the order's status */
+}
+
+/* A create whose answer was lost and which the venue does not list goes again, same id. */
+static void resend(nd_coinbase_exec_t *x, int idx)
+{
+    const nd_recon_order_t *o = &x->cfg.local->orders[idx];
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_NEW;
+    memcpy(j.clid, o->clid, sizeof j.clid);
+    if (!room(x) || nd_coinbase_order_text(&x->cfg.rules, x->product_id, o->clid,
+                                           o->side == ND_SIDE_BUY, o->type == ND_ORDER_MARKET,
+                                           o->px, o->qty, &j.text) != ND_REJECT_NONE)
+        return;
+    x->st[idx].unanswered = false;
+    x->st[idx].in_queue = true;
+    push_job(x, &j);
+    x->stats.resent++;
+}
+
+static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns)
+{
+    int idx = find_clid(x, vo->o.clid);
+    if (idx < 0)
+        return; /* not in the journal: the next start's reconciliation surfaces it */
+    ostate_t *s = &x->st[idx];
+    if (vo->o.status == ND_RECON_OPEN || nd_recon_status_done(vo->o.status))
+        accept(x, idx, vo->uuid, now_ns);
+    if (nd_recon_status_done(vo->o.status) && !nd_recon_status_done(x->cfg.local->orders[idx].status)) {
+        s->has_pending = true;
+        s->pending_status = vo->o.status;
+        s->exec_qty = vo->o.filled_qty;
+    }
+}
+
+static void process_sync(nd_coinbase_exec_t *x, int64_t now_ns)
+{
+    view_t *v = &x->view;
+    x->stats.syncs++;
+    int64_t open = 0;
+    for (uint32_t i = 0; i < v->order_count; i++) {
+        sync_order(x, &v->orders[i], now_ns);
+        open += v->orders[i].o.status == ND_RECON_OPEN &&
+                nd_clid_parse(x->tag, v->orders[i].o.clid, NULL, NULL, NULL) == ND_OK;
+    }
+    x->venue_open = open;
+    for (uint32_t i = 0; i < v->fill_count && x->update_count + 2 < UPDATES_MAX; i++) {
+        int idx = find_venue_id(x, nd_coinbase_id_key(v->fills[i].u.order.venue_order_id));
+        if (idx >= 0)
+            book_fill(x, &v->fills[i], idx, now_ns);
+    }
+    nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++)
+        if (l->orders[i].status == ND_RECON_SENT && x->st[i].unanswered && !x->st[i].in_queue)
+            resend(x, (int)i);
+}
+
+static void take_results(nd_coinbase_exec_t *x, int64_t now_ns)
+{
+    for (;;) {
+        pthread_mutex_lock(&x->mu);
+        if (x->result_count == 0) {
+            pthread_mutex_unlock(&x->mu);
+            return;
+        }
+        result_t r = x->results[x->result_head];
+        x->result_head = (x->result_head + 1) % QUEUE_MAX;
+        x->result_count--;
+        x->in_flight--;
+        pthread_mutex_unlock(&x->mu);
+        if (r.kind == JOB_SYNC) {
+            x->sync_in_flight = false;
+            if (r.ok)
+                process_sync(x, now_ns);
+            continue;
+        }
+        int idx = find_clid(x, r.clid);
+        if (idx < 0)
+            continue;
+        x->st[idx].in_queue = false;
+        if (r.kind == JOB_NEW)
+            process_new(x, idx, &r, now_ns);
+        else
+            process_cancel(x, idx, &r);
+    }
+}
+
+/* Anything of ours not done: poll every interval (at once after an answer that asks). */
+static void schedule(nd_coinbase_exec_t *x, int64_t now_ns)
+{
+    if (x->sync_in_flight || !room(x) || now_ns < x->next_sync_ns)
+        return;
+    bool live = false;
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count && !live; i++)
+        live = !nd_recon_status_done(l->orders[i].status) && !x->st[i].in_queue;
+    if (!live)
+        return;
+    job_t j = {.kind = JOB_SYNC};
+    x->sync_in_flight = true;
+    x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
+    push_job(x, &j);
+}
+
+/* ---- The engine's venue interface -------------------------------------------------------- */
+
+static nd_err_t refuse(nd_coinbase_exec_t *x, const nd_order_t *o, int32_t why, int64_t now_ns)
+{
+    nd_order_update_t *u = update_slot(x);
+    u->kind = ND_UPDATE_REJECTED;
+    u->client_id = o->client_id;
+    u->reason = (nd_reject_t)why;
+    u->ts_ns = now_ns;
+    x->stats.rejected++;
+    return ND_OK;
+}
+
+/* A full local view drops its done orders, as the journal fold will when it replays the NEW
+ * about to be journaled; the per-order state moves with them. O(orders). */
+static void compact(nd_coinbase_exec_t *x)
+{
+    uint32_t *map = x->compact_map, count = x->cfg.local->order_count;
+    if (nd_recon_local_compact(x->cfg.local, map) == 0)
+        return;
+    for (uint32_t i = 0; i < count; i++)
+        if (map[i] != UINT32_MAX)
+            x->st[map[i]] = x->st[i]; /* map[i] <= i: moves only down */
+    memset(&x->st[x->cfg.local->order_count], 0,
+           (count - x->cfg.local->order_count) * sizeof x->st[0]);
+}
+
+static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
+{
+    nd_coinbase_exec_t *x = self;
+    ND_ASSERT(o != NULL && o->status == ND_ORDER_NEW);
+    if (x->cfg.local->order_count == ND_RECON_ORDERS_MAX)
+        compact(x);
+    if (!room(x) || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
+        x->update_count >= UPDATES_MAX / 2) {
+        x->stats.queue_full++;
+        return ND_EFULL;
+    }
+    if (o->instrument_id != x->cfg.instrument_id || o->type == ND_ORDER_STOP)
+        return refuse(x, o, ND_REJECT_VENUE_BAD_REQUEST, now_ns);
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_NEW;
+    if (nd_clid_format(x->tag, x->cfg.run, o->strategy_index, o->client_id, j.clid) != ND_OK)
+        return ND_EINVAL;
+    bool market = o->type == ND_ORDER_MARKET;
+    int64_t px = market ? 0 : o->px;
+    int32_t why = nd_coinbase_order_text(&x->cfg.rules, x->product_id, j.clid,
+                                         o->side == ND_SIDE_BUY, market, px, o->qty, &j.text);
+    if (why != ND_REJECT_NONE)
+        return refuse(x, o, why, now_ns); /* the product rules: nothing is sent */
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_NEW;
+    rec.ts_ns = nd_clock_now_ns(x->cfg.clock);
+    rec.order = (nd_recon_order_t){.instrument_id = o->instrument_id, .side = o->side,
+                                   .type = o->type, .px = px, .qty = o->qty,
+                                   .intent_ns = rec.ts_ns};
+    memcpy(rec.order.clid, j.clid, sizeof rec.order.clid);
+    if (journal(x, &rec) != ND_OK)
+        return ND_EIO; /* no intent on disk: nothing may leave */
+    int idx = (int)x->cfg.local->order_count - 1;
+    ND_ASSERT(idx >= 0 && strcmp(x->cfg.local->orders[idx].clid, j.clid) == 0);
+    memset(&x->st[idx], 0, sizeof x->st[idx]);
+    x->st[idx].in_queue = true;
+    push_job(x, &j);
+    x->stats.submitted++;
+    return ND_OK;
+}
+
+/* Journals the CANCEL intent of local order idx and queues it by the venue's id. */
+static nd_err_t queue_cancel(nd_coinbase_exec_t *x, int idx, int64_t now_ns)
+{
+    ostate_t *s = &x->st[idx];
+    if (!s->uuid[0]) {
+        s->cancel_refused = true; /* not acknowledged yet: cancelled once the poll finds it */
+        x->next_sync_ns = 0;
+        return ND_OK;
+    }
+    nd_journal_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = ND_JOURNAL_CANCEL;
+    rec.ts_ns = now_ns;
+    rec.order = x->cfg.local->orders[idx];
+    if (journal(x, &rec) != ND_OK)
+        return ND_EIO;
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_CANCEL;
+    memcpy(j.clid, rec.order.clid, sizeof j.clid);
+    snprintf(j.uuid, sizeof j.uuid, "%s", s->uuid);
+    s->in_queue = true;
+    push_job(x, &j);
+    x->stats.cancels++;
+    if (s->covered)
+        x->cancel_all_left++; /* the emergency cancel waits for its answer */
+    return ND_OK;
+}
+
+static int find_client(const nd_coinbase_exec_t *x, uint64_t client_id)
+{
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = l->order_count; i-- > 0;) {
+        uint64_t c;
+        uint32_t s;
+        if (!nd_recon_status_done(l->orders[i].status) && engine_ids(x, l->orders[i].clid, &c, &s) &&
+            c == client_id)
+            return (int)i;
+    }
+    return -1;
+}
+
+static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
+{
+    nd_coinbase_exec_t *x = self;
+    int idx = find_client(x, client_id);
+    if (idx < 0)
+        return ND_ENOTFOUND;
+    if (x->st[idx].covered || x->st[idx].has_pending || x->cfg.local->orders[idx].cancel_sent)
+        return ND_OK; /* a cancel is on its way, or the venue said it is done */
+    if (!room(x))
+        return ND_EFULL;
+    return queue_cancel(x, idx, now_ns);
+}
+
+static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, size_t cap,
+                          size_t *count)
+{
+    nd_coinbase_exec_t *x = self;
+    ND_ASSERT(out != NULL && count != NULL);
+    int64_t wall_ns = nd_clock_now_ns(x->cfg.clock);
+    take_results(x, wall_ns);
+    flush_pending(x, wall_ns);
+    /* An order cancelled before its acknowledgement: cancel it once the venue's id is known. */
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++)
+        if (x->st[i].cancel_refused && x->st[i].uuid[0] && !l->orders[i].cancel_sent &&
+            !nd_recon_status_done(l->orders[i].status) && !x->st[i].in_queue && room(x))
+            (void)queue_cancel(x, (int)i, wall_ns);
+    schedule(x, wall_ns);
+    size_t n = 0;
+    while (n < cap && x->update_count > 0) {
+        out[n] = x->updates[x->update_head];
+        out[n++].ts_ns = now_ns;
+        x->update_head = (x->update_head + 1) % UPDATES_MAX;
+        x->update_count--;
+    }
+    *count = n;
+    return ND_OK;
+}
+
+static uint32_t exec_open_count(const void *self)
+{
+    const nd_coinbase_exec_t *x = self;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < x->cfg.local->order_count; i++) {
+        uint64_t c;
+        uint32_t s;
+        n += !nd_recon_status_done(x->cfg.local->orders[i].status) &&
+             engine_ids(x, x->cfg.local->orders[i].clid, &c, &s);
+    }
+    return n;
+}
+
+static nd_err_t exec_on_market(void *self, const nd_market_event_t *ev)
+{
+    (void)self;
+    (void)ev;
+    return ND_OK; /* the venue matches on its own book */
+}
+
+static const nd_exec_venue_ops_t exec_ops = {
+    .submit = exec_submit,
+    .cancel = exec_cancel,
+    .open_count = exec_open_count,
+    .on_market = exec_on_market,
+    .poll = exec_poll,
+};
+
+nd_exec_venue_t nd_coinbase_exec_venue(nd_coinbase_exec_t *x)
+{
+    nd_exec_venue_t v = {.ops = &exec_ops, .self = x, .facts = x->facts};
+    return v;
+}
+
+nd_err_t nd_coinbase_exec_cancel_all(nd_coinbase_exec_t *x)
+{
+    int64_t now = nd_clock_now_ns(x->cfg.clock);
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        ostate_t *s = &x->st[i];
+        if (nd_recon_status_done(l->orders[i].status) || l->orders[i].cancel_sent || s->covered)
+            continue;
+        s->covered = true;
+        if (!room(x)) {
+            s->cancel_refused = true; /* exec_poll sends it when there is room */
+            continue;
+        }
+        if (queue_cancel(x, (int)i, now) != ND_OK)
+            return ND_EIO;
+    }
+    return ND_OK;
+}
+
+bool nd_coinbase_exec_cancel_all_busy(const nd_coinbase_exec_t *x)
+{
+    return x->cancel_all_left > 0;
+}
+
+int64_t nd_coinbase_exec_venue_open(const nd_coinbase_exec_t *x)
+{
+    return x->venue_open;
+}
+
+void nd_coinbase_exec_stats(const nd_coinbase_exec_t *x, nd_coinbase_exec_stats_t *out)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&x->mu);
+    *out = x->stats;
+    pthread_mutex_unlock((pthread_mutex_t *)&x->mu);
+}
+
+/* ---- Start-up: reconciliation (blocking, before the worker runs) ------------------------- */
+
+typedef struct recon_buf {
+    nd_recon_order_t open[VIEW_MAX], queried[ND_RECON_ORDERS_MAX];
+    nd_recon_trade_t trades[VIEW_MAX];
+    nd_recon_asset_t balances[2];
+    nd_recon_venue_t venue;
+} recon_buf_t;
+
+static const vorder_t *venue_by_clid(const view_t *v, const char *clid)
+{
+    for (uint32_t i = 0; i < v->order_count; i++)
+        if (strcmp(v->orders[i].o.clid, clid) == 0)
+            return &v->orders[i];
+    return NULL;
+}
+
+static void read_balance(void *ctx, const nd_md_event_t *ev)
+{
+    nd_recon_asset_t *b = ctx;
+    for (int k = 0; k < 2; k++)
+        if (strcmp(ev->u.balance.asset, b[k].asset) == 0)
+            b[k].amount = ev->u.balance.free + ev->u.balance.locked;
+}
+
+/* The venue's view for nd_recon_compare: every open order of the product, the answer for each
+ * local order sent or open and not among them, our orders' fills, the two balances. */
+static nd_err_t venue_view(nd_coinbase_exec_t *x, recon_buf_t *b, bool trades, char *err,
+                           size_t err_len)
+{
+    const view_t *v = &x->view;
+    nd_recon_venue_t *rv = &b->venue;
+    memset(rv, 0, sizeof *rv);
+    for (uint32_t i = 0; i < v->order_count; i++)
+        if (v->orders[i].o.status == ND_RECON_OPEN)
+            b->open[rv->open_count++] = v->orders[i].o;
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        const nd_recon_order_t *lo = &l->orders[i];
+        const vorder_t *vo = venue_by_clid(v, lo->clid);
+        if ((lo->status != ND_RECON_SENT && lo->status != ND_RECON_OPEN) ||
+            (vo && vo->o.status == ND_RECON_OPEN))
+            continue;
+        nd_recon_order_t q = vo ? vo->o : (nd_recon_order_t){.status = ND_RECON_UNKNOWN};
+        if (!vo)
+            memcpy(q.clid, lo->clid, sizeof q.clid);
+        b->queried[rv->queried_count++] = q;
+    }
+    for (uint32_t i = 0; trades && i < v->fill_count; i++) {
+        const nd_md_event_t *f = &v->fills[i];
+        int64_t key = nd_coinbase_id_key(f->u.order.venue_order_id);
+        const char *clid = NULL;
+        for (uint32_t k = 0; k < v->order_count && !clid; k++)
+            if (v->orders[k].o.venue_id == key &&
+                nd_clid_parse(x->tag, v->orders[k].o.clid, NULL, NULL, NULL) == ND_OK)
+                clid = v->orders[k].o.clid;
+        if (clid && nd_coinbase_recon_trade(f, clid, x->cfg.instrument_id, &x->cfg.assets,
+                                            &b->trades[rv->trade_count]) == ND_OK)
+            rv->trade_count++;
+    }
+    snprintf(b->balances[0].asset, sizeof b->balances[0].asset, "%s", x->cfg.assets.base);
+    snprintf(b->balances[1].asset, sizeof b->balances[1].asset, "%s", x->cfg.assets.quote);
+    size_t n;
+    nd_err_t rc = nd_coinbase_accounts(x->cfg.rest, read_balance, b->balances, &n, err, err_len);
+    *rv = (nd_recon_venue_t){.open = b->open, .open_count = rv->open_count,
+                             .queried = b->queried, .queried_count = rv->queried_count,
+                             .trades = b->trades, .trade_count = rv->trade_count,
+                             .balances = b->balances, .balance_count = 2,
+                             .has_balances = rc == ND_OK};
+    return rc;
+}
+
+/* A journal without balances starts from the venue's: the fills already there are theirs. */
+static nd_err_t opening(nd_coinbase_exec_t *x, const recon_buf_t *b)
+{
+    for (int k = 0; k < 2; k++) {
+        nd_journal_rec_t rec;
+        memset(&rec, 0, sizeof rec);
+        rec.kind = ND_JOURNAL_OPENING;
+        rec.ts_ns = nd_clock_now_ns(x->cfg.clock);
+        rec.asset = b->balances[k];
+        if (journal(x, &rec) != ND_OK)
+            return ND_EIO;
+    }
+    return ND_OK;
+}
+
+/* Acts at the venue where a difference says so (the caller's REST client: before start). */
+static void act(nd_coinbase_exec_t *x, const nd_recon_diff_t *d)
+{
+    char err[256] = "";
+    if (d->resolution == ND_RESOLVE_CANCEL) {
+        const vorder_t *vo = venue_by_clid(&x->view, d->order.clid);
+        bool cancelled = false;
+        if (vo)
+            (void)nd_coinbase_cancel_order(x->cfg.rest, vo->uuid, &cancelled, err, sizeof err);
+    } else if (d->resolution == ND_RESOLVE_RESEND) {
+        nd_coinbase_order_text_t t;
+        nd_coinbase_order_result_t res;
+        const nd_recon_order_t *o = &d->order;
+        if (nd_coinbase_order_text(&x->cfg.rules, x->product_id, o->clid, o->side == ND_SIDE_BUY,
+                                   o->type == ND_ORDER_MARKET, o->px, o->qty, &t) ==
+            ND_REJECT_NONE)
+            (void)nd_coinbase_create_order(x->cfg.rest, &t.req, &res, err, sizeof err);
+    }
+}
+
+static nd_err_t reconcile_once(nd_coinbase_exec_t *x, const nd_recon_policy_t *policy,
+                               recon_buf_t *b, nd_recon_diff_t *out, size_t cap, size_t *count,
+                               bool *halt, char *err, size_t err_len)
+{
+    /* A first start takes the venue's balances as the opening ones: the fills already there
+     * are in them, so none is booked. */
+    bool first = !x->cfg.local->has_balances;
+    nd_err_t rc = read_view(x, &x->view, err, err_len);
+    if (rc == ND_OK)
+        rc = venue_view(x, b, !first, err, err_len);
+    if (rc == ND_OK && first && (rc = opening(x, b)) == ND_OK)
+        rc = venue_view(x, b, false, err, err_len);
+    if (rc != ND_OK)
+        return ND_EIO;
+    nd_recon_diff_t diffs[256];
+    size_t n = 0;
+    nd_err_t crc = nd_recon_compare(x->cfg.local, &b->venue, x->tag, &x->cfg.assets, 1, policy,
+                                    diffs, sizeof diffs / sizeof diffs[0], &n);
+    for (size_t i = 0; i < n; i++) {
+        nd_journal_rec_t rec;
+        nd_journal_rec_of_diff(&diffs[i], nd_clock_now_ns(x->cfg.clock), &rec);
+        if (journal(x, &rec) != ND_OK)
+            return ND_EIO;
+        ND_LOG(ND_LOG_INFO, "venue=coinbase event=reconcile when=start kind=%s resolution=%s "
+               "clid=%s", nd_recon_kind_name(diffs[i].kind),
+               nd_recon_resolution_name(diffs[i].resolution), diffs[i].order.clid);
+        act(x, &diffs[i]);
+        *halt = *halt || diffs[i].resolution == ND_RESOLVE_HALT;
+        if (*count < cap)
+            out[*count] = diffs[i];
+        (*count)++;
+    }
+    x->stats.recon_diffs += n;
+    return crc == ND_EFULL ? ND_EFULL : ND_OK;
+}
+
+/* Cancels every open order of ours at the venue (a restart does not resume its orders). */
+static void cancel_open_orders(nd_coinbase_exec_t *x)
+{
+    char err[256];
+    for (uint32_t i = 0; i < x->view.order_count; i++) {
+        const vorder_t *vo = &x->view.orders[i];
+        if (vo->o.status != ND_RECON_OPEN ||
+            nd_clid_parse(x->tag, vo->o.clid, NULL, NULL, NULL) != ND_OK)
+            continue;
+        int idx = find_clid(x, vo->o.clid);
+        if (idx >= 0 && !x->cfg.local->orders[idx].cancel_sent) {
+            nd_journal_rec_t rec;
+            memset(&rec, 0, sizeof rec);
+            rec.kind = ND_JOURNAL_CANCEL;
+            rec.ts_ns = nd_clock_now_ns(x->cfg.clock);
+            rec.order = x->cfg.local->orders[idx];
+            if (journal(x, &rec) != ND_OK || nd_journal_sync(x->cfg.journal) != ND_OK)
+                continue; /* no intent on disk: not sent */
+        }
+        bool cancelled = false;
+        (void)nd_coinbase_cancel_order(x->cfg.rest, vo->uuid, &cancelled, err, sizeof err);
+    }
+}
+
+/* True while an order of ours is open at the venue or unresolved locally. */
+static bool unsettled(const nd_coinbase_exec_t *x)
+{
+    for (uint32_t i = 0; i < x->view.order_count; i++)
+        if (x->view.orders[i].o.status == ND_RECON_OPEN &&
+            nd_clid_parse(x->tag, x->view.orders[i].o.clid, NULL, NULL, NULL) == ND_OK)
+            return true;
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++)
+        if (!nd_recon_status_done(l->orders[i].status))
+            return true;
+    return false;
+}
+
+nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t *policy,
+                                  bool cancel_open, nd_recon_diff_t *out, size_t cap,
+                                  size_t *count, bool *halt, char *err, size_t err_len)
+{
+    ND_ASSERT(x != NULL && !x->running);
+    ND_ASSERT(policy != NULL && count != NULL && halt != NULL);
+    *count = 0;
+    *halt = false;
+    recon_buf_t *b = nd_calloc(1, sizeof *b);
+    if (!b)
+        return ND_ENOMEM;
+    nd_err_t rc = reconcile_once(x, policy, b, out, cap, count, halt, err, err_len);
+    nd_free(b);
+    if (rc != ND_OK)
+        return rc;
+    if (cancel_open)
+        cancel_open_orders(x);
+    /* Until every order of ours is done at the venue, with its fills and end booked. */
+    for (int round = 0; round < RECOVER_ROUNDS; round++) {
+        if (read_view(x, &x->view, err, err_len) != ND_OK)
+            return ND_EIO;
+        int64_t now = nd_clock_now_ns(x->cfg.clock);
+        process_sync(x, now);
+        flush_pending(x, now);
+        if (!unsettled(x))
+            break;
+        struct timespec pause = {0, 100 * ND_NS_PER_MS};
+        nanosleep(&pause, NULL);
+    }
+    x->update_count = 0; /* an earlier run's: this engine never saw them */
+    return nd_journal_sync(x->cfg.journal);
+}
+
+/* ---- Life cycle ---------------------------------------------------------------------------- */
+
+nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *cfg, nd_coinbase_exec_t **out,
+                                 char *err, size_t err_len)
+{
+    ND_ASSERT(cfg != NULL && out != NULL);
+    if (!cfg->rest || !cfg->journal || !cfg->local || !cfg->clock || !cfg->product_id ||
+        !cfg->tag || strlen(cfg->product_id) >= ND_NAME_MAX || strlen(cfg->tag) > ND_CLID_TAG_MAX ||
+        cfg->rules.base_increment <= 0 || cfg->rules.quote_increment <= 0) {
+        snprintf(err, err_len, "coinbase exec: REST client, journal, local view, clock, product, "
+                               "tag and the product's rules are required");
+        return ND_EINVAL;
+    }
+    nd_coinbase_exec_t *x = nd_calloc(1, sizeof *x);
+    if (!x)
+        return ND_ENOMEM;
+    x->cfg = *cfg;
+    snprintf(x->product_id, sizeof x->product_id, "%s", cfg->product_id);
+    snprintf(x->tag, sizeof x->tag, "%s", cfg->tag);
+    x->cfg.product_id = x->product_id;
+    x->cfg.tag = x->tag;
+    if (x->cfg.poll_interval_ns <= 0)
+        x->cfg.poll_interval_ns = 500 * ND_NS_PER_MS;
+    snprintf(x->facts.name, sizeof x->facts.name, "coinbase");
+    x->facts.maker_fee_bps_e2 = cfg->maker_fee_bps_e2 ? cfg->maker_fee_bps_e2 : 4000;
+    x->facts.taker_fee_bps_e2 = cfg->taker_fee_bps_e2 ? cfg->taker_fee_bps_e2 : 6000;
+    x->venue_open = -1;
+    x->st = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *x->st);
+    x->compact_map = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *x->compact_map);
+    x->view.orders = nd_calloc(VIEW_MAX, sizeof *x->view.orders);
+    x->view.fills = nd_calloc(VIEW_MAX, sizeof *x->view.fills);
+    if (!x->st || !x->compact_map || !x->view.orders || !x->view.fills) {
+        nd_coinbase_exec_destroy(x);
+        return ND_ENOMEM;
+    }
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_cond_init(&x->cv, NULL);
+    *out = x;
+    return ND_OK;
+}
+
+nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x)
+{
+    ND_ASSERT(x != NULL && !x->running);
+    if (pthread_create(&x->thread, NULL, worker, x) != 0)
+        return ND_EIO;
+    x->running = true;
+    return ND_OK;
+}
+
+void nd_coinbase_exec_stop(nd_coinbase_exec_t *x)
+{
+    if (!x || !x->running)
+        return;
+    pthread_mutex_lock(&x->mu);
+    x->stopping = true;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    pthread_join(x->thread, NULL);
+    x->running = false;
+}
+
+void nd_coinbase_exec_destroy(nd_coinbase_exec_t *x)
+{
+    if (!x)
+        return;
+    bool made = x->st && x->compact_map && x->view.orders && x->view.fills;
+    nd_coinbase_exec_stop(x);
+    if (made) {
+        pthread_mutex_destroy(&x->mu);
+        pthread_cond_destroy(&x->cv);
+    }
+    nd_free(x->st);
+    nd_free(x->compact_map);
+    nd_free(x->view.orders);
+    nd_free(x->view.fills);
+    nd_free(x);
+}

@@ -285,7 +285,17 @@ static void anomaly_detail(const nd_breaker_event_t *b, char *buf, size_t cap)
  * breaker. */
 static void breaker_reason(const nd_breaker_event_t *b, char *buf, size_t cap)
 {
-    if (b->kind == ND_BREAKER_ANOMALY)
+    if (b->kind == ND_BREAKER_ANOMALY && b->detail.input == ND_ANOMALY_FAST_MOVE) {
+        /* The fast-move rule is not a score: its line says the move (the return slot) and its
+         * size against the rule's threshold (z_e3), not a confidence (nd_risk_fast_move). */
+        int64_t move = b->detail.value_e6[ND_ANOMALY_RETURN];
+        int64_t mag = move < 0 ? -move : move, times = b->detail.z_e3[ND_ANOMALY_RETURN];
+        int64_t tmag = times < 0 ? -times : times;
+        snprintf(buf, cap, "anomaly breaker tripped: fast move %s%lld.%04lld%% within the window, "
+                 "%lld.%03lld x the rule's threshold (by fast_move)", move < 0 ? "-" : "+",
+                 (long long)(mag / 10000), (long long)(mag % 10000), (long long)(tmag / 1000),
+                 (long long)(tmag % 1000));
+    } else if (b->kind == ND_BREAKER_ANOMALY)
         snprintf(buf, cap, "anomaly breaker tripped: confidence %lld.%06lld >= %lld.%04lld "
                  "(by %s)", (long long)(b->measured_e6 / 1000000),
                  (long long)(b->measured_e6 % 1000000), (long long)(b->threshold_pct_e2 / 10000),

@@ -491,6 +491,21 @@ Test(anomaly_breaker, the_trip_is_in_the_audit_chain_with_its_inputs)
     cr_assert(strstr(detail, "data_integrity breaker tripped: seq_gap, measured 2500000"), "%s",
               detail);
     cr_assert(strstr(detail, "\"input\":\"seq_gap\""), "%s", detail);
+    /* a fast-move trip says the move and its size against the rule, not a confidence */
+    nd_risk_config_t fcfg;
+    nd_risk_config_default(&fcfg);
+    fcfg.anomaly_threshold_e6 = 800000;
+    fcfg.fast_move_e6 = 100000;
+    nd_risk_t r3;
+    cr_assert_eq(nd_risk_init(&r3, &fcfg, 1), ND_OK);
+    cr_assert(nd_risk_fast_move(&r3, T0 + 2, 10000 * U, 0, -123400));
+    ev.ts_ns = T0 + 2;
+    ev.u.breaker = r3.events[0];
+    cr_assert_eq(nd_recorder_on_event(rec, &ev), ND_OK);
+    cr_assert_eq(nd_recorder_flush(rec, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_store_scan(store, NULL, detail, find_anomaly, err, sizeof err), ND_OK);
+    cr_assert(strstr(detail, "fast move -12.3400% within the window, 1.234 x the rule's threshold "
+                             "(by fast_move)"), "%s", detail);
     nd_audit_result_t audit;
     cr_assert_eq(nd_audit_verify(store, &audit, err, sizeof err), ND_OK, "%s", err);
     cr_assert_eq(audit.problem, ND_AUDIT_OK, "%s", nd_audit_problem_name(audit.problem));

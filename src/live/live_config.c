@@ -40,6 +40,35 @@ static nd_err_t enter(nd_jcfg_t *c, json_t *parent, const char *field, json_t **
     return ND_OK;
 }
 
+/* url must start with SCHEME:// or SCHEMEs:// (http/https, ws/wss). */
+static nd_err_t check_scheme(nd_jcfg_t *c, const char *key, const char *url, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    if (strncmp(url, scheme, n) == 0 &&
+        (strncmp(url + n, "://", 3) == 0 || strncmp(url + n, "s://", 4) == 0))
+        return ND_OK;
+    char why[64];
+    snprintf(why, sizeof why, "must start with %s:// or %ss://", scheme, scheme);
+    return nd_jcfg_bad(c, key, why);
+}
+
+/* The WebSocket API beside the streams when ws_api_url is not given: Binance's own, or the same
+ * server's (exchange-sim serves both on one port). */
+static nd_err_t derive_ws_api_url(nd_jcfg_t *c, nd_live_config_t *cfg)
+{
+    size_t n = strlen(cfg->ws_url);
+    while (n > 0 && cfg->ws_url[n - 1] == '/')
+        n--;
+    if (!cfg->ws_api_url[0] &&
+        (strncmp(cfg->ws_url, "wss://stream.binance.com", 24) == 0
+             ? snprintf(cfg->ws_api_url, sizeof cfg->ws_api_url, "%s",
+                        "wss://ws-api.binance.com:443/ws-api/v3")
+             : snprintf(cfg->ws_api_url, sizeof cfg->ws_api_url, "%.*s/ws-api/v3", (int)n,
+                        cfg->ws_url)) >= (int)sizeof cfg->ws_api_url)
+        return nd_jcfg_bad(c, "ws_url", "too long to derive ws_api_url from: give ws_api_url");
+    return ND_OK;
+}
+
 static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
     json_t *v;
@@ -76,9 +105,8 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     if (user_stream[0] && !cfg->user_stream_off &&
         nd_binance_user_mode_parse(user_stream, &cfg->user_stream) != ND_OK)
         return nd_jcfg_bad(c, "user_stream", "must be ws_api, listen_key or off");
-    if (cfg->ws_api_url[0] && strncmp(cfg->ws_api_url, "ws://", 5) != 0 &&
-        strncmp(cfg->ws_api_url, "wss://", 6) != 0)
-        return nd_jcfg_bad(c, "ws_api_url", "must start with ws:// or wss://");
+    if (cfg->ws_api_url[0] && (rc = check_scheme(c, "ws_api_url", cfg->ws_api_url, "ws")) != ND_OK)
+        return rc;
     if (key_type[0] && nd_binance_key_type_parse(key_type, &cfg->key_type) != ND_OK)
         return nd_jcfg_bad(c, "key_type", "must be hmac, ed25519 or rsa");
     for (const char *p = cfg->order_tag; *p; p++)
@@ -98,23 +126,10 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         if (!json_object_get(v, "ws_url"))
             snprintf(cfg->ws_url, sizeof cfg->ws_url, "%s", ND_COINBASE_WS_URL);
     }
-    if (strncmp(cfg->rest_url, "http://", 7) != 0 && strncmp(cfg->rest_url, "https://", 8) != 0)
-        return nd_jcfg_bad(c, "rest_url", "must start with http:// or https://");
-    if (strncmp(cfg->ws_url, "ws://", 5) != 0 && strncmp(cfg->ws_url, "wss://", 6) != 0)
-        return nd_jcfg_bad(c, "ws_url", "must start with ws:// or wss://");
-    /* The WebSocket API beside the streams: Binance's own, or the same server's (exchange-sim
-     * serves both on one port). */
-    size_t n = strlen(cfg->ws_url);
-    while (n > 0 && cfg->ws_url[n - 1] == '/')
-        n--;
-    if (!cfg->ws_api_url[0] &&
-        (strncmp(cfg->ws_url, "wss://stream.binance.com", 24) == 0
-             ? snprintf(cfg->ws_api_url, sizeof cfg->ws_api_url, "%s",
-                        "wss://ws-api.binance.com:443/ws-api/v3")
-             : snprintf(cfg->ws_api_url, sizeof cfg->ws_api_url, "%.*s/ws-api/v3", (int)n,
-                        cfg->ws_url)) >= (int)sizeof cfg->ws_api_url)
-        return nd_jcfg_bad(c, "ws_url", "too long to derive ws_api_url from: give ws_api_url");
-    return ND_OK;
+    if ((rc = check_scheme(c, "rest_url", cfg->rest_url, "http")) != ND_OK ||
+        (rc = check_scheme(c, "ws_url", cfg->ws_url, "ws")) != ND_OK)
+        return rc;
+    return derive_ws_api_url(c, cfg);
 }
 
 /* One "BTC/USDT" as instrument k: the instrument's symbol and the venue's spelling: Binance's

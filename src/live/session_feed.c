@@ -77,11 +77,12 @@ nd_err_t nd__live_feed_open(nd_live_session_t *s, nd_md_sink_cb sink, char *err,
 }
 
 /* Messages the decoder refused (corrupted, truncated) are counted and skipped there; the ones
- * not yet in feed.bad are added. */
+ * not yet in feed.bad are added. A sequence gap (out of order) is not a refused message: it is
+ * a resync, counted as one. */
 static void count_decode_bad(nd_live_session_t *s, const nd_venue_counters_t *counters)
 {
     s->feed.messages = (int64_t)counters->messages;
-    uint64_t decode_bad = nd_venue_bad_total(counters);
+    uint64_t decode_bad = nd_venue_bad_total(counters) - counters->bad[ND_BAD_OUT_OF_ORDER];
     if (decode_bad > s->decode_bad_seen)
         s->feed.bad += (int64_t)(decode_bad - s->decode_bad_seen);
     s->decode_bad_seen = decode_bad;

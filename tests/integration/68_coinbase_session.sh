@@ -57,6 +57,10 @@ check "config: coinbase is a venue; key_type and unknown venues are refused, nam
 config "$WORK/bad.json" bad BTC/USD ', "key_type": "hmac"' ''
 expect_usage_error "venue.key_type: Coinbase keys sign ES256 JWTs" \
     "$NODERR" paper --config "$WORK/bad.json"
+config "$WORK/bad.json" bad BTC/USD ', "user_stream": "ws_api"' ''
+expect_usage_error "venue.user_stream: Binance's user data stream" \
+    "$NODERR" paper --config "$WORK/bad.json"
+config "$WORK/bad.json" bad BTC/USD ', "key_type": "hmac"' ''
 sed -i 's/"name": "coinbase"/"name": "kraken"/; s/, "key_type": "hmac"//' "$WORK/bad.json"
 expect_usage_error "venue.name: must be \"binance\" (Spot) or \"coinbase\"" \
     "$NODERR" paper --config "$WORK/bad.json"

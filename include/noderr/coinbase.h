@@ -236,6 +236,11 @@ nd_err_t nd_coinbase_product_rules_parse(const char *json, size_t len, const cha
 nd_err_t nd_coinbase_public_product(const char *base_url, const char *product_id,
                                     long timeout_ms, nd_coinbase_product_rules_t *out /* OUT */,
                                     char *err, size_t err_len);
+/* GET {base_url}/api/v3/brokerage/time (public) on http: the venue's clock (epochMillis) in
+ * *venue_ms. ND_EIO for a transport error or a status other than 200, ND_EPARSE for a reply
+ * without a numeric epochMillis; err names the URL. Blocking. */
+nd_err_t nd_coinbase_public_time(nd_http_t *http, const char *base_url,
+                                 int64_t *venue_ms /* OUT */, char *err, size_t err_len);
 /* --- The live layer's side of an Advanced Trade order (cb_orders.c) -------------------------
  * What an order adapter needs between the engine's orders, the order journal and
  * reconciliation (reconcile.h) and Advanced Trade's REST objects: pre-trade checks against the

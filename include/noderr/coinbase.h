@@ -339,6 +339,8 @@ typedef struct nd_coinbase_exec_stats {
     uint64_t unanswered;          /* creates or cancels without an answer (sent again / polled) */
     uint64_t queue_full;
     uint64_t recon_diffs, recon_halts;
+    uint64_t outages;             /* REST outages ended (a request unanswered, then a good sync) */
+    uint64_t reconciliations;     /* in the session: after an outage or nd_coinbase_exec_resync */
     uint64_t round_trips, round_trip_ns_sum;
 } nd_coinbase_exec_stats_t;
 
@@ -357,6 +359,17 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
                                   size_t *count /* OUT */, bool *halt /* OUT */, char *err,
                                   size_t err_len);
 nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x);
+/* Asks for a reconciliation in the session at the next poll (the caller's thread; after
+ * start): call it when the market stream reconnects. The adapter asks for one itself when a
+ * REST outage ends (a sync failed or a create or cancel got no answer, then a sync succeeds).
+ * Polling books the fills of our orders and their ends, so the reconciliation adds what it
+ * does not see: open orders of the product the journal does not know (ours cancelled, others
+ * surfaced) and the two balances against every fill booked (a difference resolves as the
+ * start's policy says; HALT is counted in stats.recon_halts for the caller to act on). Each
+ * difference is journaled and logged (event=reconcile when=session). The accounts are read
+ * after the fills and checked by a second look at them, and the comparison waits for a sync
+ * with no create of ours still unanswered. */
+void nd_coinbase_exec_resync(nd_coinbase_exec_t *x);
 /* The engine's view: ops and facts (name "coinbase"). */
 nd_exec_venue_t nd_coinbase_exec_venue(nd_coinbase_exec_t *x);
 /* The emergency cancel: a CANCEL intent journaled and a cancel queued for every order of ours

@@ -58,6 +58,15 @@ cb_get() {
         fail "GET $1"
 }
 
+# cb_post PATH JSON: a signed POST of exchange-sim's Advanced Trade REST into $OUT.
+cb_post() {
+    local jwt
+    jwt="$("$NODERR" sign --venue coinbase --key-name "$KEY_NAME" --secrets-file "$WORK/key.pem" \
+        --method POST --host "127.0.0.1:$XPORT" --path "/api/v3/brokerage$1")"
+    curl -sf -o "$OUT" -H "Authorization: Bearer $jwt" -H "Content-Type: application/json" \
+        -d "$2" "http://127.0.0.1:$XPORT/api/v3/brokerage$1" || fail "POST $1"
+}
+
 # position_matches STATE_DIR: the session's BTC position equals exchange-sim's BTC account
 # (available + hold), and nothing of ours is open there.
 position_matches() {
@@ -134,6 +143,30 @@ SERVER_PIDS+=("$LIVE")
 wait_json "$WORK/state-cbl/status.json" 'd["orders"]["fills"] >= 2 and d["positions"][0]["qty"] != "0"'
 expect_rc 0 "$NODERR" status --config "$WORK/live.json"
 stdout_has "live session cbl on coinbase: running"
+
+check "in the session: a REST outage and a stream reconnect reconcile; an unknown order of ours is cancelled"
+S="$WORK/state-cbl/status.json"
+fault '{"fault":"rate_limit","ms":1500}'
+wait_json "$S" 'd["reconciliation"]["rest_outages"] >= 1 and d["reconciliation"]["in_session"] >= 1'
+cb_post /orders '{"client_order_id": "ndcbl-zz-0-1", "product_id": "BTC-USD", "side": "BUY",
+ "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": "30000"}}}'
+pycheck "$OUT" 'assert d["success"], d'
+fault '{"fault":"disconnect"}'
+wait_json "$S" 'd["feed"]["connects"] >= 2 and d["reconciliation"]["differences_in_session"] >= 1'
+grep -q "venue=coinbase event=reconcile when=session kind=unknown_ours resolution=cancel clid=ndcbl-zz-0-1" \
+    "$WORK/cbl.err" || fail "not reconciled: $(grep when=session "$WORK/cbl.err")"
+grep "event=reconcile when=session" "$WORK/cbl.err" | grep -qv "kind=unknown_ours" &&
+    fail "a reconciliation found another difference: $(grep when=session "$WORK/cbl.err")"
+for _ in $(seq 50); do
+    cb_get "/orders/historical/batch?product_id=BTC-USD"
+    python3 -c 'import json,sys
+o = [o for o in json.load(open(sys.argv[1]))["orders"] if o["client_order_id"] == "ndcbl-zz-0-1"]
+sys.exit(o[0]["status"] != "CANCELLED")' "$OUT" && break
+    sleep 0.1
+done
+pycheck "$OUT" 'o = [o for o in d["orders"] if o["client_order_id"] == "ndcbl-zz-0-1"]
+assert o[0]["status"] == "CANCELLED", o'
+pycheck "$S" 'assert d["reconciliation"]["halts"] == 0 and d["state"] == "running", d["reconciliation"]'
 kill -TERM "$LIVE"
 RC=0
 wait "$LIVE" || RC=$?

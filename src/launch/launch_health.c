@@ -112,11 +112,6 @@ void nd__launch_probe_close(nd__venue_probe_t *p)
     p->http = NULL;
 }
 
-const char *nd__launch_probe_time_path(const nd__venue_probe_t *p)
-{
-    return p->venue == ND_VENUE_COINBASE ? "/api/v3/brokerage/time" : "/api/v3/time";
-}
-
 /* The venue's clock in ms, its way. */
 static nd_err_t venue_ms(const nd__venue_probe_t *p, int64_t *ms, char *why, size_t why_len)
 {

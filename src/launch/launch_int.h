@@ -162,8 +162,6 @@ nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_config_t *cfg
                                const nd_clock_t *clock, int64_t recv_window_ms, long timeout_ms,
                                char *why, size_t why_len);
 void nd__launch_probe_close(nd__venue_probe_t *p);
-/* "GET URL/api/v3/ping" style text: the probe's venue name and its time endpoint. */
-const char *nd__launch_probe_time_path(const nd__venue_probe_t *p);
 
 /* launch_health.c: the venue's clock against ours, best of `samples` time requests (the one
  * with the shortest round trip): offset = venue time - the midpoint of send and receive, known

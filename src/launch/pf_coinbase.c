@@ -108,7 +108,11 @@ void nd__pf_cb_live_balance(nd__pf_t *pf, const char *asset, const char *need_te
     if (rc == ND_OK)
         rc = nd_coinbase_accounts(rest, balance_sink, &b, &count, why, sizeof why);
     nd_coinbase_rest_destroy(rest);
-    if (rc == ND_EIO && strstr(why, "HTTP 401"))
+    if (rc != ND_OK && rc != ND_EIO && rc != ND_EPARSE) /* no JWT: not the venue's doing */
+        nd__pf_set(out, ND_PF_FAIL, "give the key's P-256 private key (PEM) as api_secret",
+                   "coinbase GET /accounts: cannot sign with the key: %s",
+                   why[0] ? why : nd_strerror(rc));
+    else if (rc == ND_EIO && strstr(why, "HTTP 401"))
         nd__pf_set(out, ND_PF_FAIL, "check the API key name, its private key and its permissions",
                    "coinbase GET /accounts refused the key: %s", why);
     else if (rc != ND_OK)

@@ -239,9 +239,8 @@ static void on_user(void *ctx, const nd_md_event_t *ev)
 
 nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len)
 {
-    /* The Binance user data stream; a Coinbase adapter follows its orders by REST (cb_exec.c
-     * polls the venue's orders and fills), and its key is an EC key no Binance stream takes. */
-    if (!s->cfg->live || s->cfg->user_stream_off || s->cfg->venue == ND_VENUE_COINBASE)
+    /* Binance's stream; a Coinbase leg polls REST (its user channel is not used yet). */
+    if (!s->cfg->live || s->cfg->user_stream_off || s->cfg->venue != ND_VENUE_BINANCE)
         return ND_OK;
     nd_secret_t sec;
     char why[256] = "";

@@ -73,6 +73,8 @@ typedef struct ostate {
     nd_recon_status_t pending_status;
     int64_t exec_qty;
     bool cancel_refused;
+    bool cancel_again;              /* a cancel of it was not agreed: sent again while the
+                                     * venue lists it open (a cancel lost in a REST outage) */
     bool covered;                   /* the emergency cancel covers it */
 } ostate_t;
 
@@ -432,6 +434,7 @@ static void process_cancel(nd_coinbase_exec_t *x, int idx, const result_t *r)
         x->cancel_all_left--;
     if (!r->ok) {
         x->st[idx].cancel_refused = true; /* done already, or no answer: the poll says */
+        x->st[idx].cancel_again = true;
         if (!r->answered)
             x->stats.unanswered++;
     }
@@ -464,6 +467,14 @@ static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns
     ostate_t *s = &x->st[idx];
     if (vo->o.status == ND_RECON_OPEN || nd_recon_status_done(vo->o.status))
         accept(x, idx, vo->uuid, now_ns);
+    if (vo->o.status == ND_RECON_OPEN && s->cancel_again && !s->in_queue && room(x)) {
+        job_t j = {.kind = JOB_CANCEL}; /* the CANCEL intent is in the journal already */
+        memcpy(j.clid, vo->o.clid, sizeof j.clid);
+        snprintf(j.uuid, sizeof j.uuid, "%s", vo->uuid);
+        s->cancel_again = false;
+        s->in_queue = true;
+        push_job(x, &j);
+    }
     if (nd_recon_status_done(vo->o.status) && !nd_recon_status_done(x->cfg.local->orders[idx].status)) {
         s->has_pending = true;
         s->pending_status = vo->o.status;
@@ -567,8 +578,9 @@ static void take_sync(nd_coinbase_exec_t *x, const result_t *r, int64_t now_ns)
     process_sync(x, now_ns);
     if (x->recon_wanted && r->recon_ok && !creates_pending(x))
         reconcile_live(x, r, now_ns);
-    else if (x->recon_wanted)
-        x->next_sync_ns = 0; /* again, with the balances */
+    else if (x->recon_wanted) /* again soon, with the balances (not at once: a create of ours
+                               * may stay unanswered for a while) */
+        x->next_sync_ns = now_ns + x->cfg.poll_interval_ns / 5;
 }
 
 static void take_results(nd_coinbase_exec_t *x, int64_t now_ns)

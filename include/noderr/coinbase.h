@@ -236,6 +236,11 @@ nd_err_t nd_coinbase_product_rules_parse(const char *json, size_t len, const cha
 nd_err_t nd_coinbase_public_product(const char *base_url, const char *product_id,
                                     long timeout_ms, nd_coinbase_product_rules_t *out /* OUT */,
                                     char *err, size_t err_len);
+/* GET {base_url}/api/v3/brokerage/time (public) on http: the venue's clock (epochMillis) in
+ * *venue_ms. ND_EIO for a transport error or a status other than 200, ND_EPARSE for a reply
+ * without a numeric epochMillis; err names the URL. Blocking. */
+nd_err_t nd_coinbase_public_time(nd_http_t *http, const char *base_url,
+                                 int64_t *venue_ms /* OUT */, char *err, size_t err_len);
 /* --- The live layer's side of an Advanced Trade order (cb_orders.c) -------------------------
  * What an order adapter needs between the engine's orders, the order journal and
  * reconciliation (reconcile.h) and Advanced Trade's REST objects: pre-trade checks against the
@@ -334,6 +339,8 @@ typedef struct nd_coinbase_exec_stats {
     uint64_t unanswered;          /* creates or cancels without an answer (sent again / polled) */
     uint64_t queue_full;
     uint64_t recon_diffs, recon_halts;
+    uint64_t outages;             /* REST outages ended (a request unanswered, then a good sync) */
+    uint64_t reconciliations;     /* in the session: after an outage or nd_coinbase_exec_resync */
     uint64_t round_trips, round_trip_ns_sum;
 } nd_coinbase_exec_stats_t;
 
@@ -352,6 +359,17 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
                                   size_t *count /* OUT */, bool *halt /* OUT */, char *err,
                                   size_t err_len);
 nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x);
+/* Asks for a reconciliation in the session at the next poll (the caller's thread; after
+ * start): call it when the market stream reconnects. The adapter asks for one itself when a
+ * REST outage ends (a sync failed or a create or cancel got no answer, then a sync succeeds).
+ * Polling books the fills of our orders and their ends, so the reconciliation adds what it
+ * does not see: open orders of the product the journal does not know (ours cancelled, others
+ * surfaced) and the two balances against every fill booked (a difference resolves as the
+ * start's policy says; HALT is counted in stats.recon_halts for the caller to act on). Each
+ * difference is journaled and logged (event=reconcile when=session). The accounts are read
+ * after the fills and checked by a second look at them, and the comparison waits for a sync
+ * with no create of ours still unanswered. */
+void nd_coinbase_exec_resync(nd_coinbase_exec_t *x);
 /* The engine's view: ops and facts (name "coinbase"). */
 nd_exec_venue_t nd_coinbase_exec_venue(nd_coinbase_exec_t *x);
 /* The emergency cancel: a CANCEL intent journaled and a cancel queued for every order of ours

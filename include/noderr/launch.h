@@ -86,8 +86,10 @@ typedef struct nd_launch_sample {
     int64_t venue_errors;       /* live: answers lost and requests refused for a full queue */
     int64_t order_round_trips, order_round_trip_ns; /* live: orders and cancels answered, and
                                                        their round trips summed */
-    /* The venue probe (GET /api/v3/time on a worker thread, the last one finished): whether one
-     * finished, whether it reached the venue, the clock offset and the round trip. */
+    /* The venue probe (Binance GET /api/v3/time, Coinbase GET /api/v3/brokerage/time, on a
+     * worker thread, the last one finished): the venue asked (ND_VENUE_NONE counts as Binance),
+     * whether one finished, whether it reached the venue, the clock offset and the round trip. */
+    nd_venue_t venue;
     bool venue_measured, venue_reached;
     int64_t venue_offset_us, venue_rtt_us;
     char venue_err[160];

@@ -44,7 +44,7 @@ struct nd_launch {
     nd__launch_metrics_t metrics;
     /* The venue probe: GET /api/v3/time on libuv's worker pool (never on the engine's thread),
      * its last finished result read by the next health check. */
-    nd_binance_rest_t *probe_rest;
+    nd__venue_probe_t probe_venue; /* the health check's venue clock (launch_health.c) */
     uv_work_t probe;
     bool probe_busy;
     nd_launch_sample_t probe_out, probe_last; /* only the probed fields are used */
@@ -246,6 +246,7 @@ static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
     s->venue_errors = (int64_t)(vs.unknown + vs.queue_full);
     s->order_round_trips = (int64_t)vs.round_trips;
     s->order_round_trip_ns = (int64_t)vs.round_trip_ns_sum;
+    s->venue = l->probe_last.venue;
     s->venue_measured = l->probe_last.venue_measured;
     s->venue_reached = l->probe_last.venue_reached;
     s->venue_offset_us = l->probe_last.venue_offset_us;
@@ -293,10 +294,11 @@ static void probe_work(uv_work_t *w)
     nd_launch_t *l = w->data;
     nd_launch_sample_t *p = &l->probe_out;
     p->venue_err[0] = '\0';
-    p->venue_reached = nd__launch_venue_clock(l->probe_rest, l->clock, 3, &p->venue_offset_us,
+    p->venue_reached = nd__launch_venue_clock(&l->probe_venue, l->clock, 3, &p->venue_offset_us,
                                               &p->venue_rtt_us, p->venue_err,
                                               sizeof p->venue_err) == ND_OK;
     p->venue_measured = true;
+    p->venue = l->probe_venue.venue;
     p->refprice_status = -1;
     if (l->settings.oracle_rpc[0]) { /* preflight's own oracle check, run again */
         nd_preflight_env_t env = {l->clock, "/proc/self/exe", ""};
@@ -322,7 +324,7 @@ static void probe_done(uv_work_t *w, int status)
 
 static void probe_start(nd_launch_t *l)
 {
-    if (!l->probe_rest || l->probe_busy)
+    if ((!l->probe_venue.binance && !l->probe_venue.http) || l->probe_busy)
         return;
     l->probe.data = l;
     if (uv_queue_work(nd_live_session_loop(l->session), &l->probe, probe_work, probe_done) == 0)
@@ -498,11 +500,9 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     }
     nd_live_session_set_shutdown(l->session, &lc->shutdown);
     snprintf(l->metrics_url, sizeof l->metrics_url, "%s", nd_live_session_metrics_url(l->session));
-    nd_binance_rest_config_t probe_cfg = {.base_url = cfg->rest_url,
-                                          .recv_window_ms = lc->recv_window_ms,
-                                          .timeout_ms = 2000};
-    char why[160];
-    if (nd_binance_rest_create(&probe_cfg, clock, &l->probe_rest, why, sizeof why) != ND_OK)
+    char why[160] = "";
+    if (nd__launch_probe_open(&l->probe_venue, cfg, clock, lc->recv_window_ms, 2000, why,
+                              sizeof why) != ND_OK)
         ND_LOG(ND_LOG_WARN, "event=venue_probe_off why=\"%s\"", why);
     rc = nd__launch_capital_open(&l->capital, &l->lc, cfg, l->session, nd_clock_now_ns(clock), err,
                                  err_len);
@@ -512,7 +512,7 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     if (rc != ND_OK) {
         nd__launch_capital_close(&l->capital);
         nd_live_session_close(l->session, NULL, 0);
-        nd_binance_rest_destroy(l->probe_rest);
+        nd__launch_probe_close(&l->probe_venue);
         nd_free(l);
         return rc;
     }
@@ -576,7 +576,7 @@ nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len)
     nd__launch_capital_close(&l->capital);
     nd_err_t rc = nd_live_session_close(l->session, err, err_len); /* runs the loop dry: a probe
                                                                        in flight finishes */
-    nd_binance_rest_destroy(l->probe_rest);
+    nd__launch_probe_close(&l->probe_venue);
     nd_free(l);
     return rc;
 }

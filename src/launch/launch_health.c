@@ -82,15 +82,49 @@ int64_t nd_launch_memory_free_mb(void)
     return pages > 0 && size > 0 ? (int64_t)pages * size / (1024 * 1024) : 0;
 }
 
-/* One GET /api/v3/time: the venue's time minus the midpoint of the local send and receive
- * times, and the round trip. */
-static nd_err_t time_sample(nd_binance_rest_t *rest, const nd_clock_t *clock, int64_t *offset_us,
-                            int64_t *rtt_us, char *why, size_t why_len)
+nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_config_t *cfg,
+                               const nd_clock_t *clock, int64_t recv_window_ms, long timeout_ms,
+                               char *why, size_t why_len)
 {
+    ND_ASSERT(p != NULL && cfg != NULL);
+    ND_ASSERT(p->binance == NULL && p->http == NULL);
+    p->venue = cfg->venue;
+    snprintf(p->rest_url, sizeof p->rest_url, "%s", cfg->rest_url);
+    if (cfg->venue == ND_VENUE_COINBASE) {
+        nd_err_t rc = nd_http_create(timeout_ms, &p->http);
+        if (rc != ND_OK)
+            nd_err_put(why, why_len, "coinbase: cannot start an HTTP client: %s",
+                       nd_strerror(rc));
+        return rc;
+    }
+    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_url,
+                                       .recv_window_ms = recv_window_ms,
+                                       .timeout_ms = timeout_ms};
+    return nd_binance_rest_create(&rc_cfg, clock, &p->binance, why, why_len);
+}
+
+void nd__launch_probe_close(nd__venue_probe_t *p)
+{
+    nd_binance_rest_destroy(p->binance);
+    if (p->http)
+        nd_http_destroy(p->http);
+    p->binance = NULL;
+    p->http = NULL;
+}
+
+/* The venue's clock in ms, its way. */
+static nd_err_t venue_ms(const nd__venue_probe_t *p, int64_t *ms, char *why, size_t why_len)
+{
+    if (p->venue == ND_VENUE_COINBASE) {
+        char e[200] = "";
+        nd_err_t rc = nd_coinbase_public_time(p->http, p->rest_url, ms, e, sizeof e);
+        if (rc != ND_OK)
+            nd_err_put(why, why_len, "coinbase: %s", e[0] ? e : nd_strerror(rc));
+        return rc;
+    }
     nd_binance_rest_result_t res = {0};
-    int64_t t0 = nd_clock_now_ns(clock);
-    nd_err_t rc = nd_binance_rest_call(rest, "GET", "/api/v3/time", "", false, &res, why, why_len);
-    int64_t t1 = nd_clock_now_ns(clock);
+    nd_err_t rc = nd_binance_rest_call(p->binance, "GET", "/api/v3/time", "", false, &res, why,
+                                       why_len);
     json_t *doc = rc == ND_OK && res.http_status == 200 && res.body
                       ? json_loadb(res.body, res.body_len, 0, NULL)
                       : NULL;
@@ -99,23 +133,39 @@ static nd_err_t time_sample(nd_binance_rest_t *rest, const nd_clock_t *clock, in
         nd_err_put(why, why_len, "GET /api/v3/time: HTTP %ld, no serverTime", res.http_status);
         rc = ND_EPARSE;
     }
-    if (rc == ND_OK) {
-        int64_t mid_us = (t0 / 2 + t1 / 2) / ND_NS_PER_US;
-        *offset_us = (int64_t)json_integer_value(st) * 1000 - mid_us;
-        *rtt_us = (t1 - t0) / ND_NS_PER_US;
-    }
+    if (rc == ND_OK)
+        *ms = (int64_t)json_integer_value(st);
     json_decref(doc);
     nd_binance_rest_result_free(&res);
     return rc;
 }
 
-nd_err_t nd__launch_venue_clock(nd_binance_rest_t *rest, const nd_clock_t *clock, int samples,
-                                int64_t *offset_us, int64_t *rtt_us, char *why, size_t why_len)
+/* One time request: the venue's time minus the midpoint of the local send and receive
+ * times, and the round trip. */
+static nd_err_t time_sample(const nd__venue_probe_t *p, const nd_clock_t *clock,
+                            int64_t *offset_us, int64_t *rtt_us, char *why, size_t why_len)
 {
+    int64_t t0 = nd_clock_now_ns(clock), ms = 0;
+    nd_err_t rc = venue_ms(p, &ms, why, why_len);
+    int64_t t1 = nd_clock_now_ns(clock);
+    if (rc == ND_OK) {
+        int64_t mid_us = (t0 / 2 + t1 / 2) / ND_NS_PER_US;
+        *offset_us = ms * 1000 - mid_us;
+        *rtt_us = (t1 - t0) / ND_NS_PER_US;
+    }
+    return rc;
+}
+
+nd_err_t nd__launch_venue_clock(const nd__venue_probe_t *p, const nd_clock_t *clock,
+                                int samples, int64_t *offset_us, int64_t *rtt_us, char *why,
+                                size_t why_len)
+{
+    ND_ASSERT(p != NULL && samples > 0);
+    ND_ASSERT(p->binance != NULL || p->http != NULL);
     int64_t best_offset = 0, best_rtt = INT64_MAX;
     for (int k = 0; k < samples; k++) {
         int64_t offset, rtt;
-        nd_err_t rc = time_sample(rest, clock, &offset, &rtt, why, why_len);
+        nd_err_t rc = time_sample(p, clock, &offset, &rtt, why, why_len);
         if (rc != ND_OK)
             return rc;
         if (rtt < best_rtt) { /* the sample with the shortest round trip is the tightest */
@@ -126,6 +176,25 @@ nd_err_t nd__launch_venue_clock(nd_binance_rest_t *rest, const nd_clock_t *clock
     *offset_us = best_offset;
     *rtt_us = best_rtt;
     return ND_OK;
+}
+
+bool nd__launch_clock_within(nd_venue_t venue, int64_t offset_us, int64_t rtt_us,
+                             int64_t recv_window_ms, char *bound, size_t bound_len)
+{
+    ND_ASSERT(rtt_us >= 0 && recv_window_ms > 0);
+    int64_t half_window_us = recv_window_ms * 1000 / 2;
+    if (venue != ND_VENUE_COINBASE) {
+        snprintf(bound, bound_len, "half of recvWindow %lld ms", (long long)recv_window_ms);
+        return llabs(offset_us) + rtt_us / 2 < half_window_us;
+    }
+    /* offset = venue - ours: positive, the venue is ahead and each token dies early. */
+    int64_t ahead_us = offset_us + rtt_us / 2, behind_us = -offset_us + rtt_us / 2;
+    int64_t half_life_us = (int64_t)ND_COINBASE_JWT_LIFETIME_S * 1000000 / 2;
+    bool ok = ahead_us < half_life_us && behind_us < half_window_us;
+    snprintf(bound, bound_len, "coinbase JWT: venue ahead < %lld s (half the %d s life), "
+             "behind < %lld ms (half of recvWindow: nbf)", (long long)(half_life_us / 1000000),
+             ND_COINBASE_JWT_LIFETIME_S, (long long)(half_window_us / 1000));
+    return ok;
 }
 
 static void verdict(nd_launch_verdict_t *v, nd_sup_health_t h, const char *fmt, ...)
@@ -193,13 +262,16 @@ static void judge_venue(const nd_launch_config_t *cfg, const nd_launch_sample_t 
     int64_t errors = prev ? s->venue_errors - prev->venue_errors : s->venue_errors;
     int64_t orders = s->order_round_trips - (prev ? prev->order_round_trips : 0);
     int64_t order_ns = s->order_round_trip_ns - (prev ? prev->order_round_trip_ns : 0);
-    int64_t worst_us = llabs(s->venue_offset_us) + s->venue_rtt_us / 2;
+    char bound[160] = "";
+    bool clock_ok = !s->venue_measured ||
+                    nd__launch_clock_within(s->venue, s->venue_offset_us, s->venue_rtt_us,
+                                            cfg->recv_window_ms, bound, sizeof bound);
     if (s->venue_measured && !s->venue_reached)
         verdict(v, bad, "unreachable: %s", s->venue_err);
-    else if (s->venue_measured && worst_us >= cfg->recv_window_ms * 1000 / 2)
-        verdict(v, bad, "clock offset %+lld us +- %lld us: past half the recvWindow (%lld ms)",
-                (long long)s->venue_offset_us, (long long)(s->venue_rtt_us / 2),
-                (long long)cfg->recv_window_ms);
+    else if (s->venue_measured && s->venue_reached && !clock_ok)
+        verdict(v, bad, "%s clock offset %+lld us +- %lld us: past the bound (%s)",
+                nd_venue_name(s->venue), (long long)s->venue_offset_us,
+                (long long)(s->venue_rtt_us / 2), bound);
     else if (s->venue_measured && s->venue_rtt_us * 1000 > cfg->venue_rtt_warn_ns)
         verdict(v, ND_SUP_HEALTH_WARN, "round trip %lld ms", (long long)(s->venue_rtt_us / 1000));
     else if (s->live && errors > 0)

@@ -4,9 +4,19 @@
 #define NODERR_LAUNCH_INT_H
 
 #include "noderr/binance.h"
+#include "noderr/coinbase.h"
 #include "noderr/launch.h"
 #include "noderr/preflight.h"
 #include "noderr/prom.h"
+
+/* The venue's clock, asked the venue's own way (launch_health.c): Binance GET /api/v3/time
+ * on binance, Coinbase Advanced Trade GET /api/v3/brokerage/time on http (both public). */
+typedef struct nd__venue_probe {
+    nd_venue_t venue;
+    char rest_url[ND_LIVE_URL_MAX];
+    nd_binance_rest_t *binance; /* Binance, else NULL */
+    nd_http_t *http;            /* Coinbase, else NULL */
+} nd__venue_probe_t;
 
 typedef struct nd__pf {
     const nd_live_config_t *cfg;
@@ -14,7 +24,8 @@ typedef struct nd__pf {
     const nd_preflight_env_t *env;
     nd_preflight_report_t *report;
     nd_secret_t *secret;           /* live mode, once the secrets check loaded it */
-    nd_binance_rest_t *rest;       /* public client, created by venue_reachable */
+    nd__venue_probe_t probe;       /* public client, opened by venue_reachable (the Binance
+                                    * one in probe.binance is the other checks' too) */
     bool reachable;
     char *info;                    /* exchangeInfo body (nd_alloc'd), or NULL */
     size_t info_len;
@@ -35,6 +46,15 @@ void nd__pf_balances(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_oracle_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_rate_limits(nd__pf_t *pf, nd_preflight_outcome_t *out);
+/* pf_coinbase.c: the same checks, the Coinbase Advanced Trade way (pf_venue.c calls them). */
+void nd__pf_cb_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out);
+void nd__pf_cb_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out);
+void nd__pf_cb_live_balance(nd__pf_t *pf, const char *asset, const char *need_text,
+                            nd_preflight_outcome_t *out);
+void nd__pf_cb_rate_limits(nd__pf_t *pf, nd_preflight_outcome_t *out);
+/* The market_trades and ticker channels of every product, events to sink. */
+nd_err_t nd__pf_cb_open_feed(nd__pf_t *pf, nd_md_sink_cb sink, void *ctx,
+                             nd_coinbase_stream_t **stream /* OUT */, char *why, size_t why_len);
 /* pf_local.c */
 void nd__pf_config_valid(nd__pf_t *pf, nd_preflight_outcome_t *out);
 void nd__pf_secrets(nd__pf_t *pf, nd_preflight_outcome_t *out);
@@ -135,12 +155,29 @@ nd_err_t nd__launch_metrics_open(nd__launch_metrics_t *m, nd_prom_t *prom, const
  * label; the old version's are zeroed. On the loop's thread, outside a scrape. */
 void nd__launch_metrics_sync(nd__launch_metrics_t *m);
 
-/* launch_health.c: the venue's clock against ours, best of `samples` GET /api/v3/time (the one
+
+/* Opens the client for cfg's venue; why says what failed. Close with nd__launch_probe_close
+ * (also after a failed open). */
+nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_config_t *cfg,
+                               const nd_clock_t *clock, int64_t recv_window_ms, long timeout_ms,
+                               char *why, size_t why_len);
+void nd__launch_probe_close(nd__venue_probe_t *p);
+
+/* launch_health.c: the venue's clock against ours, best of `samples` time requests (the one
  * with the shortest round trip): offset = venue time - the midpoint of send and receive, known
  * to +- rtt/2. The REST errors with why. Shared by preflight's clock_offset and the launch's
  * health check (which runs it on a worker thread). */
-nd_err_t nd__launch_venue_clock(nd_binance_rest_t *rest, const nd_clock_t *clock, int samples,
-                                int64_t *offset_us, int64_t *rtt_us, char *why, size_t why_len);
+nd_err_t nd__launch_venue_clock(const nd__venue_probe_t *p, const nd_clock_t *clock,
+                                int samples, int64_t *offset_us, int64_t *rtt_us, char *why,
+                                size_t why_len);
+/* Whether a measured offset (+- rtt/2) is close enough for the venue's signed requests.
+ * Binance: the worst case under half the recvWindow (recv_window_ms). Coinbase: each request
+ * carries a JWT valid from our now (nbf) for ND_COINBASE_JWT_LIFETIME_S (120 s); a venue clock
+ * ahead of ours shortens that life by the offset (bound: half the life, 60 s), a venue clock
+ * behind ours puts nbf in the venue's future, which it allows by a few seconds at most (bound:
+ * half the recvWindow, as for Binance). bound names the bound that applies (for messages). */
+bool nd__launch_clock_within(nd_venue_t venue, int64_t offset_us, int64_t rtt_us,
+                             int64_t recv_window_ms, char *bound, size_t bound_len);
 
 /* launch_health.c: the nearest existing directory holding path (a file or a directory that
  * may not exist yet): the file system it will live on. */

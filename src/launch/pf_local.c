@@ -64,11 +64,15 @@ void nd__pf_secrets(nd__pf_t *pf, nd_preflight_outcome_t *out)
         return;
     }
     char why[256] = "";
-    nd_err_t rc = nd_secret_load("BINANCE", path, pf->secret, why, sizeof why);
+    const char *venue = pf->cfg->venue == ND_VENUE_COINBASE ? "COINBASE" : "BINANCE";
+    nd_err_t rc = nd_secret_load(venue, path, pf->secret, why, sizeof why);
     if (rc == ND_ENOTFOUND && !path)
-        nd__pf_set(out, ND_PF_FAIL, "name a 0600 venue.secrets_file or set "
-                   "NODERR_BINANCE_API_KEY and NODERR_BINANCE_API_SECRET",
-                   "no API key: no venue.secrets_file and no NODERR_BINANCE_* variables");
+        nd__pf_set(out, ND_PF_FAIL, venue[0] == 'C'
+                   ? "name a 0600 venue.secrets_file or set NODERR_COINBASE_API_KEY and "
+                     "NODERR_COINBASE_API_SECRET (the key name and its EC private key)"
+                   : "name a 0600 venue.secrets_file or set "
+                     "NODERR_BINANCE_API_KEY and NODERR_BINANCE_API_SECRET",
+                   "no API key: no venue.secrets_file and no NODERR_%s_* variables", venue);
     else if (rc != ND_OK)
         nd__pf_set(out, ND_PF_FAIL, "fix the secrets file (api_key= and api_secret= lines, 0600)",
                    "%s", why[0] ? why : nd_strerror(rc));
@@ -76,8 +80,8 @@ void nd__pf_secrets(nd__pf_t *pf, nd_preflight_outcome_t *out)
         nd__pf_set(out, ND_PF_FAIL, "give both api_key and api_secret",
                    "the API key or its secret is empty");
     else
-        nd__pf_set(out, ND_PF_PASS, NULL, "API key and secret from %s%s", path ? path : "the "
-                   "NODERR_BINANCE_* environment", path ? " (owner-only mode)" : "");
+        nd__pf_set(out, ND_PF_PASS, NULL, "API key and secret from %s%s%s", path ? path : "the "
+                   "NODERR_", path ? "" : venue, path ? " (owner-only mode)" : "_* environment");
     if (rc != ND_OK)
         nd_secret_wipe(pf->secret);
 }

@@ -2,7 +2,9 @@
  * venue_reachable (GET /api/v3/ping), clock_offset (GET /api/v3/time against the local clock,
  * measured with the round trip), exchange_info (every symbol listed and TRADING), balances
  * (signed GET /api/v3/account in live mode), oracle_fresh (Chainlink through refprice),
- * feeds_fresh (the market streams) and rate_limits (exchangeInfo's rateLimits). */
+ * feeds_fresh (the market streams) and rate_limits (exchangeInfo's rateLimits). A Coinbase
+ * session's checks ask Advanced Trade instead (pf_coinbase.c); clock_offset and feeds_fresh
+ * are shared, the bound by venue (nd__launch_clock_within). */
 #include "launch_int.h"
 
 #include "noderr/alloc.h"
@@ -27,24 +29,27 @@ static bool need_venue(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if (pf->reachable)
         return true;
     nd__pf_set(out, ND_PF_FAIL, unreachable_hint,
-               "not measured: the venue did not answer (see venue_reachable)");
+               "%snot measured: the venue did not answer (see venue_reachable)",
+               pf->cfg->venue == ND_VENUE_COINBASE ? "coinbase: " : "");
     return false;
 }
 
 void nd__pf_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
+    if (pf->cfg->venue == ND_VENUE_COINBASE) {
+        nd__pf_cb_venue_reachable(pf, out);
+        return;
+    }
     char why[256] = "";
-    nd_binance_rest_config_t rc_cfg = {.base_url = pf->cfg->rest_url,
-                                       .recv_window_ms = pf->set->recv_window_ms,
-                                       .timeout_ms = (long)pf->set->timeout_ms};
-    if (!pf->rest &&
-        nd_binance_rest_create(&rc_cfg, pf->env->clock, &pf->rest, why, sizeof why) != ND_OK) {
+    if (!pf->probe.binance &&
+        nd__launch_probe_open(&pf->probe, pf->cfg, pf->env->clock, pf->set->recv_window_ms,
+                              (long)pf->set->timeout_ms, why, sizeof why) != ND_OK) {
         nd__pf_set(out, ND_PF_FAIL, "fix venue.rest_url", "%s: %s", pf->cfg->rest_url, why);
         return;
     }
     nd_binance_rest_result_t res = {0};
     int64_t t0 = nd_clock_mono_ns(pf->env->clock);
-    nd_err_t rc = nd_binance_rest_call(pf->rest, "GET", "/api/v3/ping", "", false, &res, why,
+    nd_err_t rc = nd_binance_rest_call(pf->probe.binance, "GET", "/api/v3/ping", "", false, &res, why,
                                        sizeof why);
     int64_t rtt_us = (nd_clock_mono_ns(pf->env->clock) - t0) / ND_NS_PER_US;
     if (rc != ND_OK)
@@ -66,18 +71,30 @@ void nd__pf_clock_offset(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if (!need_venue(pf, out))
         return;
     int64_t best_offset = 0, best_rtt = 0;
-    char why[256] = "";
-    nd_err_t rc = nd__launch_venue_clock(pf->rest, pf->env->clock, CLOCK_SAMPLES, &best_offset,
+    char why[256] = "", bound[160] = "";
+    nd_err_t rc = nd__launch_venue_clock(&pf->probe, pf->env->clock, CLOCK_SAMPLES, &best_offset,
                                          &best_rtt, why, sizeof why);
+    bool coinbase = pf->cfg->venue == ND_VENUE_COINBASE;
     if (rc != ND_OK) {
-        nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "%s", why[0] ? why : nd_strerror(rc));
+        nd__pf_set(out, ND_PF_FAIL, coinbase ? "check the venue (see venue_reachable)"
+                   : unreachable_hint, "%s", why[0] ? why : nd_strerror(rc));
+        return;
+    }
+    bool ok = nd__launch_clock_within(pf->cfg->venue, best_offset, best_rtt,
+                                      pf->set->recv_window_ms, bound, sizeof bound);
+    if (coinbase) {
+        nd__pf_set(out, ok ? ND_PF_PASS : ND_PF_FAIL,
+                   "synchronise the clock (chronyd or systemd-timesyncd): each request's JWT "
+                   "is dated by this clock and lives 120 s",
+                   "coinbase offset %+lld us +- %lld us (round trip %lld us, best of %d); %s",
+                   (long long)best_offset, (long long)(best_rtt / 2), (long long)best_rtt,
+                   CLOCK_SAMPLES, bound);
         return;
     }
     /* The venue's clock was read somewhere within the round trip: the offset is known to
      * +- rtt/2, and the worst case must stay under half the receive window. */
-    int64_t worst_us = llabs(best_offset) + best_rtt / 2;
     int64_t bound_us = pf->set->recv_window_ms * 1000 / 2;
-    nd__pf_set(out, worst_us < bound_us ? ND_PF_PASS : ND_PF_FAIL,
+    nd__pf_set(out, ok ? ND_PF_PASS : ND_PF_FAIL,
                "synchronise the clock (chronyd or systemd-timesyncd) or raise "
                "preflight.recv_window_ms",
                "offset %+lld us +- %lld us (round trip %lld us, best of %d); bound %lld ms "
@@ -100,7 +117,7 @@ static nd_err_t load_info(nd__pf_t *pf, char *why, size_t why_len)
     snprintf(pf->info_url, sizeof pf->info_url, "%s/api/v3/exchangeInfo?%s", pf->cfg->rest_url,
              query);
     nd_binance_rest_result_t res = {0};
-    nd_err_t rc = nd_binance_rest_call(pf->rest, "GET", "/api/v3/exchangeInfo", query, false, &res,
+    nd_err_t rc = nd_binance_rest_call(pf->probe.binance, "GET", "/api/v3/exchangeInfo", query, false, &res,
                                        why, why_len);
     if (rc == ND_OK && (res.http_status != 200 || !res.body)) {
         nd_err_put(why, why_len, "HTTP %ld %s", res.http_status, res.venue_msg);
@@ -119,6 +136,10 @@ void nd__pf_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
+    if (pf->cfg->venue == ND_VENUE_COINBASE) {
+        nd__pf_cb_exchange_info(pf, out);
+        return;
+    }
     char why[256] = "";
     nd_err_t rc = load_info(pf, why, sizeof why);
     if (rc != ND_OK) {
@@ -233,7 +254,10 @@ void nd__pf_balances(nd__pf_t *pf, nd_preflight_outcome_t *out)
                    "not measured: no API key (see secrets)");
         return;
     }
-    live_balance(pf, need, out);
+    if (pf->cfg->venue == ND_VENUE_COINBASE)
+        nd__pf_cb_live_balance(pf, quote_asset(pf->cfg), need, out);
+    else
+        live_balance(pf, need, out);
 }
 
 static void oracle_judge(nd__pf_t *pf, const nd_chainlink_reading_t *rd, int64_t heartbeat_s,
@@ -353,17 +377,28 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if (!need_venue(pf, out))
         return;
     feed_watch_t w = {.cfg = pf->cfg, .clock = pf->env->clock};
+    bool coinbase = pf->cfg->venue == ND_VENUE_COINBASE;
     nd_binance_stream_t *stream = NULL;
+    nd_coinbase_stream_t *cb_stream = NULL;
     char why[256] = "";
     int64_t t0 = nd_clock_mono_ns(pf->env->clock);
-    if (open_feeds(pf, &w, &stream, why, sizeof why) != ND_OK) {
-        nd__pf_set(out, ND_PF_FAIL, "fix venue.ws_url", "%s: %s", pf->cfg->ws_url, why);
+    if ((coinbase ? nd__pf_cb_open_feed(pf, feed_sink, &w, &cb_stream, why, sizeof why)
+                  : open_feeds(pf, &w, &stream, why, sizeof why)) != ND_OK) {
+        nd__pf_set(out, ND_PF_FAIL, "fix venue.ws_url", "%s%s: %s", coinbase ? "coinbase " : "",
+                   pf->cfg->ws_url, why);
         return;
     }
     int64_t deadline = t0 + pf->set->feed_within_ms * ND_NS_PER_MS;
-    while (w.seen < pf->cfg->symbol_count && nd_clock_mono_ns(pf->env->clock) < deadline)
-        nd_binance_stream_service(stream, 20);
-    nd_binance_stream_destroy(stream);
+    while (w.seen < pf->cfg->symbol_count && nd_clock_mono_ns(pf->env->clock) < deadline) {
+        if (coinbase)
+            nd_coinbase_stream_service(cb_stream, 20);
+        else
+            nd_binance_stream_service(stream, 20);
+    }
+    if (coinbase)
+        nd_coinbase_stream_destroy(cb_stream);
+    else
+        nd_binance_stream_destroy(stream);
     int64_t slowest_ms = 0;
     const char *missing = NULL;
     for (uint32_t k = 0; k < pf->cfg->symbol_count; k++) {
@@ -375,12 +410,14 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if (missing)
         nd__pf_set(out, ND_PF_FAIL,
                    "check venue.ws_url and the venue's streams, or raise preflight.feed_within_ms",
-                   "%s: no trade or bookTicker within %lld ms (%u of %u symbols heard)", missing,
+                   "%s%s: no %s within %lld ms (%u of %u symbols heard)",
+                   coinbase ? "coinbase " : "", missing,
+                   coinbase ? "market_trades or ticker" : "trade or bookTicker",
                    (long long)pf->set->feed_within_ms, w.seen, pf->cfg->symbol_count);
     else
         nd__pf_set(out, ND_PF_PASS, NULL,
-                   "a message of each of %u symbols within %lld ms (slowest %lld ms) on %s",
-                   pf->cfg->symbol_count, (long long)pf->set->feed_within_ms,
+                   "%sa message of each of %u symbols within %lld ms (slowest %lld ms) on %s",
+                   coinbase ? "coinbase: " : "", pf->cfg->symbol_count, (long long)pf->set->feed_within_ms,
                    (long long)slowest_ms, pf->cfg->ws_url);
 }
 
@@ -390,6 +427,10 @@ void nd__pf_rate_limits(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
+    if (pf->cfg->venue == ND_VENUE_COINBASE) {
+        nd__pf_cb_rate_limits(pf, out);
+        return;
+    }
     char why[256] = "";
     if (load_info(pf, why, sizeof why) != ND_OK) {
         nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "GET exchangeInfo: %s", why);
@@ -419,5 +460,5 @@ void nd__pf_rate_limits(nd__pf_t *pf, nd_preflight_outcome_t *out)
                    used ? list : "none listed");
     else
         nd__pf_set(out, ND_PF_PASS, NULL, "%s; used weight %lld this minute", list,
-                   (long long)nd_binance_rest_used_weight(pf->rest));
+                   (long long)nd_binance_rest_used_weight(pf->probe.binance));
 }

@@ -233,7 +233,7 @@ nd_err_t nd_preflight_run(const nd_live_config_t *cfg, const nd_preflight_settin
         out->skipped += o->status == ND_PF_SKIP;
     }
     out->elapsed_ns = nd_clock_mono_ns(env->clock) - start;
-    nd_binance_rest_destroy(pf.rest);
+    nd__launch_probe_close(&pf.probe);
     nd_free(pf.info);
     nd_secret_wipe(pf.secret);
     nd_free(pf.secret);

@@ -15,6 +15,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/coinbase.h"
 #include "noderr/err.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
@@ -326,13 +327,13 @@ static void check_venues(nd_live_session_t *s)
         s->resync_connects = connects;
     uint64_t halts = 0;
     for (uint32_t k = 0; k < s->cfg->symbol_count; k++) {
-        if (!s->legs[k].exec)
-            continue;
-        if (resync)
+        if (resync && s->legs[k].exec)
             nd_binance_exec_resync(s->legs[k].exec);
-        nd_binance_exec_stats_t st;
-        nd_binance_exec_stats(s->legs[k].exec, &st);
-        halts += st.recon_halts;
+        if (resync && s->legs[k].cb_exec)
+            nd_coinbase_exec_resync(s->legs[k].cb_exec);
+        nd_binance_exec_stats_t st; /* either venue's, in Binance's shape */
+        if (nd__live_leg_stats(&s->legs[k], &st))
+            halts += st.recon_halts;
     }
     if (halts <= s->recon_halts_seen)
         return;

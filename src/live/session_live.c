@@ -350,6 +350,8 @@ bool nd__live_leg_stats(const nd_live_leg_t *leg, nd_binance_exec_stats_t *out)
                                      .cancel_rejected = c.cancel_rejected,
                                      .unknown = c.unanswered, .queue_full = c.queue_full,
                                      .recon_diffs = c.recon_diffs, .recon_halts = c.recon_halts,
+                                     .outages = c.outages,
+                                     .reconciliations = c.reconciliations,
                                      .round_trips = c.round_trips,
                                      .round_trip_ns_sum = c.round_trip_ns_sum};
     return true;

@@ -158,6 +158,38 @@ Test(launch, venue_probe_offset_round_trip_and_reach)
     cr_assert_str_eq(v[ND_LAUNCH_VENUE].reason, "unreachable: connection refused");
 }
 
+/* Coinbase's bound is the JWT's: a venue clock ahead of ours shortens each token's 120 s
+ * life (half of it allowed), one behind ours makes nbf lie in its future (half the
+ * recvWindow allowed, as for Binance). */
+Test(launch, venue_probe_coinbase_clock_bound)
+{
+    nd_launch_verdict_t v[ND_LAUNCH_MODULE_COUNT];
+    nd_launch_sample_t s = healthy(10000 * MS);
+    s.live = true;
+    s.venue = ND_VENUE_COINBASE;
+    s.venue_measured = s.venue_reached = true;
+    s.venue_rtt_us = 800;
+    s.venue_offset_us = 30000000; /* 30 s ahead: past Binance's bound, inside the JWT's */
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_OK, "%s", v[ND_LAUNCH_VENUE].reason);
+    s.venue_offset_us = 60000000 - 400 + 1; /* + half the round trip: just past 60 s */
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_FAIL);
+    cr_assert(strstr(v[ND_LAUNCH_VENUE].reason, "coinbase clock offset +59999601 us"), "%s",
+              v[ND_LAUNCH_VENUE].reason);
+    cr_assert(strstr(v[ND_LAUNCH_VENUE].reason, "half the 120 s life"), "%s",
+              v[ND_LAUNCH_VENUE].reason);
+    s.venue_offset_us = 60000000 - 400 - 1;
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_OK, "%s", v[ND_LAUNCH_VENUE].reason);
+    s.venue_offset_us = -3000000; /* ours 3 s ahead: nbf 3 s in the venue's future */
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_FAIL, "%s", v[ND_LAUNCH_VENUE].reason);
+    s.venue_offset_us = -2000000;
+    nd_launch_health_judge(&cfg, NULL, &s, v);
+    cr_assert_eq(v[ND_LAUNCH_VENUE].health, ND_SUP_HEALTH_OK, "%s", v[ND_LAUNCH_VENUE].reason);
+}
+
 Test(launch, probed_refprice_and_metrics_endpoint)
 {
     nd_launch_verdict_t v[ND_LAUNCH_MODULE_COUNT];

@@ -26,6 +26,8 @@
 #define UPDATES_MAX 1024
 #define VIEW_MAX 2048           /* orders and fills one poll reads */
 #define RECOVER_ROUNDS 50       /* start-up polls (100 ms apart) until our cancels are done */
+#define RECON_OPEN_MAX 64       /* unknown open orders one reconciliation in the session takes */
+#define RECON_DIFFS_MAX 16      /* differences one reconciliation in the session acts on */
 
 typedef enum job_kind { JOB_NEW = 1, JOB_CANCEL = 2, JOB_SYNC = 3 } job_kind_t;
 
@@ -34,6 +36,7 @@ typedef struct job {
     char clid[ND_CLID_SIZE];
     char uuid[ND_VENUE_ID_MAX];     /* CANCEL */
     nd_coinbase_order_text_t text;  /* NEW */
+    bool recon;                     /* SYNC: the accounts too, for a reconciliation */
 } job_t;
 
 /* The venue's view of one sync: the product's orders and fills (uuid kept for cancels). */
@@ -57,6 +60,8 @@ typedef struct result {
     bool ok;                        /* NEW accepted, CANCEL agreed, SYNC read */
     int32_t reject;
     char uuid[ND_VENUE_ID_MAX];
+    bool recon_ok;                  /* SYNC with recon: balances read, no fill came meanwhile */
+    nd_recon_asset_t balances[2];   /* base, quote: available + hold */
 } result_t;
 
 /* Per local order (parallel to local->orders, moved with a compaction). */
@@ -68,6 +73,8 @@ typedef struct ostate {
     nd_recon_status_t pending_status;
     int64_t exec_qty;
     bool cancel_refused;
+    bool cancel_again;              /* a cancel of it was not agreed: sent again while the
+                                     * venue lists it open (a cancel lost in a REST outage) */
     bool covered;                   /* the emergency cancel covers it */
 } ostate_t;
 
@@ -94,6 +101,10 @@ struct nd_coinbase_exec {
     int64_t next_sync_ns;
     int64_t venue_open;
     uint32_t cancel_all_left;
+    bool outage;                    /* a request went unanswered since the last good sync */
+    bool recon_wanted;              /* reconcile at the next sync (after an outage or resync) */
+    nd_recon_policy_t policy;       /* the start's, for the reconciliations in the session */
+    nd_recon_order_t recon_open[RECON_OPEN_MAX];
     nd_coinbase_exec_stats_t stats;
 };
 
@@ -297,6 +308,29 @@ static nd_err_t read_view(nd_coinbase_exec_t *x, view_t *v, char *err, size_t er
     return rc;
 }
 
+static void read_balance(void *ctx, const nd_md_event_t *ev);
+static const vorder_t *venue_by_clid(const view_t *v, const char *clid);
+
+/* The accounts for a reconciliation in the session, read after the view's fills and checked
+ * by a second look at them: a fill between the two would be in the balances and not booked
+ * (then recon_ok stays false and the next sync reads again). */
+static void read_balances(nd_coinbase_exec_t *x, result_t *r)
+{
+    char err[256] = "";
+    size_t n = 0, fills = 0;
+    snprintf(r->balances[0].asset, sizeof r->balances[0].asset, "%s", x->cfg.assets.base);
+    snprintf(r->balances[1].asset, sizeof r->balances[1].asset, "%s", x->cfg.assets.quote);
+    r->balances[0].amount = r->balances[1].amount = 0;
+    if (nd_coinbase_accounts(x->cfg.rest, read_balance, r->balances, &n, err, sizeof err) !=
+            ND_OK ||
+        nd_coinbase_list_fills(x->cfg.rest, x->product_id, NULL, NULL, &fills, err,
+                               sizeof err) != ND_OK) {
+        ND_LOG(ND_LOG_WARN, "venue=coinbase event=poll_failed what=accounts err=\"%s\"", err);
+        return;
+    }
+    r->recon_ok = fills == x->view.fill_count;
+}
+
 static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
 {
     char err[256] = "";
@@ -308,6 +342,8 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
         r->ok = rc == ND_OK;
         if (rc != ND_OK)
             ND_LOG(ND_LOG_WARN, "venue=coinbase event=poll_failed err=\"%s\"", err);
+        else if (j->recon)
+            read_balances(x, r);
         return;
     }
     if (nd_journal_sync(x->cfg.journal) != ND_OK) {
@@ -398,6 +434,7 @@ static void process_cancel(nd_coinbase_exec_t *x, int idx, const result_t *r)
         x->cancel_all_left--;
     if (!r->ok) {
         x->st[idx].cancel_refused = true; /* done already, or no answer: the poll says */
+        x->st[idx].cancel_again = true;
         if (!r->answered)
             x->stats.unanswered++;
     }
@@ -430,6 +467,14 @@ static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns
     ostate_t *s = &x->st[idx];
     if (vo->o.status == ND_RECON_OPEN || nd_recon_status_done(vo->o.status))
         accept(x, idx, vo->uuid, now_ns);
+    if (vo->o.status == ND_RECON_OPEN && s->cancel_again && !s->in_queue && room(x)) {
+        job_t j = {.kind = JOB_CANCEL}; /* the CANCEL intent is in the journal already */
+        memcpy(j.clid, vo->o.clid, sizeof j.clid);
+        snprintf(j.uuid, sizeof j.uuid, "%s", vo->uuid);
+        s->cancel_again = false;
+        s->in_queue = true;
+        push_job(x, &j);
+    }
     if (nd_recon_status_done(vo->o.status) && !nd_recon_status_done(x->cfg.local->orders[idx].status)) {
         s->has_pending = true;
         s->pending_status = vo->o.status;
@@ -459,6 +504,85 @@ static void process_sync(nd_coinbase_exec_t *x, int64_t now_ns)
             resend(x, (int)i);
 }
 
+/* True while a create of ours has no venue order id yet: a fill of it could be in the
+ * balances and not booked, so a reconciliation waits. */
+static bool creates_pending(const nd_coinbase_exec_t *x)
+{
+    const nd_recon_local_t *l = x->cfg.local;
+    for (uint32_t i = 0; i < l->order_count; i++)
+        if (l->orders[i].status == ND_RECON_SENT)
+            return true;
+    return false;
+}
+
+/* A reconciliation in the session, after a REST outage or a resync (the market stream came
+ * back): what polling does not see. Polling books the fills of our orders (by venue order id)
+ * and their ends, so the view holds only the open orders the journal does not know (ours:
+ * UNKNOWN_OURS, another program's: FOREIGN) and the balances, compared with every fill booked
+ * (just now included). Each difference is journaled and logged as at start; an unknown order
+ * of ours is cancelled (the default policy), another's surfaced; a balance difference is a
+ * halt the session acts on (stats.recon_halts). */
+static void reconcile_live(nd_coinbase_exec_t *x, const result_t *r, int64_t now_ns)
+{
+    const view_t *v = &x->view;
+    uint32_t n_open = 0;
+    for (uint32_t i = 0; i < v->order_count && n_open < RECON_OPEN_MAX; i++)
+        if (v->orders[i].o.status == ND_RECON_OPEN && find_clid(x, v->orders[i].o.clid) < 0)
+            x->recon_open[n_open++] = v->orders[i].o;
+    nd_recon_venue_t rv = {.open = x->recon_open, .open_count = n_open,
+                           .balances = r->balances, .balance_count = 2, .has_balances = true};
+    nd_recon_diff_t diffs[RECON_DIFFS_MAX];
+    size_t n = 0;
+    nd_err_t rc = nd_recon_compare(x->cfg.local, &rv, x->tag, &x->cfg.assets, 1, &x->policy,
+                                   diffs, RECON_DIFFS_MAX, &n);
+    ND_ASSERT(rc == ND_OK || rc == ND_EFULL);
+    x->recon_wanted = false;
+    x->stats.reconciliations++;
+    x->stats.recon_diffs += n;
+    for (size_t i = 0; i < n && i < RECON_DIFFS_MAX; i++) {
+        const nd_recon_diff_t *d = &diffs[i];
+        nd_journal_rec_t rec;
+        nd_journal_rec_of_diff(d, now_ns, &rec);
+        (void)journal(x, &rec);
+        ND_LOG(ND_LOG_WARN, "venue=coinbase event=reconcile when=session kind=%s resolution=%s "
+               "clid=%s asset=%s local=%lld venue=%lld", nd_recon_kind_name(d->kind),
+               nd_recon_resolution_name(d->resolution), d->order.clid, d->venue.asset,
+               (long long)d->local.amount, (long long)d->venue.amount);
+        const vorder_t *vo = venue_by_clid(v, d->order.clid);
+        if (d->resolution == ND_RESOLVE_CANCEL && vo && room(x)) {
+            job_t j = {.kind = JOB_CANCEL}; /* not in the journal: its fills are the account's */
+            memcpy(j.clid, d->order.clid, sizeof j.clid);
+            snprintf(j.uuid, sizeof j.uuid, "%s", vo->uuid);
+            push_job(x, &j);
+        }
+        if (d->resolution == ND_RESOLVE_HALT)
+            x->stats.recon_halts++;
+    }
+}
+
+/* A sync's answer: a failed one starts an outage; the first good one after it asks for a
+ * reconciliation, done at a sync that read the balances with no create of ours pending. */
+static void take_sync(nd_coinbase_exec_t *x, const result_t *r, int64_t now_ns)
+{
+    x->sync_in_flight = false;
+    if (!r->ok) {
+        x->outage = true;
+        return;
+    }
+    if (x->outage) {
+        x->outage = false;
+        x->recon_wanted = true;
+        x->stats.outages++;
+        x->next_sync_ns = 0;
+    }
+    process_sync(x, now_ns);
+    if (x->recon_wanted && r->recon_ok && !creates_pending(x))
+        reconcile_live(x, r, now_ns);
+    else if (x->recon_wanted) /* again soon, with the balances (not at once: a create of ours
+                               * may stay unanswered for a while) */
+        x->next_sync_ns = now_ns + x->cfg.poll_interval_ns / 5;
+}
+
 static void take_results(nd_coinbase_exec_t *x, int64_t now_ns)
 {
     for (;;) {
@@ -473,11 +597,11 @@ static void take_results(nd_coinbase_exec_t *x, int64_t now_ns)
         x->in_flight--;
         pthread_mutex_unlock(&x->mu);
         if (r.kind == JOB_SYNC) {
-            x->sync_in_flight = false;
-            if (r.ok)
-                process_sync(x, now_ns);
+            take_sync(x, &r, now_ns);
             continue;
         }
+        if (!r.answered && r.reject != ND_REJECT_VENUE_ERROR)
+            x->outage = true; /* no answer: the next good sync reconciles */
         int idx = find_clid(x, r.clid);
         if (idx < 0)
             continue;
@@ -498,9 +622,9 @@ static void schedule(nd_coinbase_exec_t *x, int64_t now_ns)
     const nd_recon_local_t *l = x->cfg.local;
     for (uint32_t i = 0; i < l->order_count && !live; i++)
         live = !nd_recon_status_done(l->orders[i].status) && !x->st[i].in_queue;
-    if (!live)
+    if (!live && !x->recon_wanted && !x->outage)
         return;
-    job_t j = {.kind = JOB_SYNC};
+    job_t j = {.kind = JOB_SYNC, .recon = x->recon_wanted};
     x->sync_in_flight = true;
     x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
     push_job(x, &j);
@@ -919,6 +1043,7 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
     recon_buf_t *b = nd_calloc(1, sizeof *b);
     if (!b)
         return ND_ENOMEM;
+    x->policy = *policy; /* the reconciliations in the session resolve the same way */
     nd_err_t rc = reconcile_once(x, policy, b, out, cap, count, halt, err, err_len);
     nd_free(b);
     if (rc != ND_OK)
@@ -989,6 +1114,13 @@ nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x)
         return ND_EIO;
     x->running = true;
     return ND_OK;
+}
+
+void nd_coinbase_exec_resync(nd_coinbase_exec_t *x)
+{
+    ND_ASSERT(x != NULL);
+    x->recon_wanted = true;
+    x->next_sync_ns = 0; /* now, unless a sync is in flight (then right after it) */
 }
 
 void nd_coinbase_exec_stop(nd_coinbase_exec_t *x)

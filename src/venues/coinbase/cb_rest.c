@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CB_PREFIX "/api/v3/brokerage"
@@ -515,5 +516,37 @@ nd_err_t nd_coinbase_public_product(const char *base_url, const char *product_id
     nd_http_response_free(&resp);
     if (http)
         nd_http_destroy(http);
+    return rc;
+}
+
+nd_err_t nd_coinbase_public_time(nd_http_t *http, const char *base_url, int64_t *venue_ms,
+                                 char *err, size_t err_len)
+{
+    ND_ASSERT(http != NULL);
+    ND_ASSERT(base_url != NULL && venue_ms != NULL);
+    char url[512], why[256] = "";
+    snprintf(url, sizeof url, "%s" CB_PREFIX "/time", base_url);
+    nd_http_response_t resp;
+    memset(&resp, 0, sizeof resp);
+    nd_err_t rc = nd_http_request(http, "GET", url, NULL, NULL, &resp, why, sizeof why);
+    if (rc == ND_OK && resp.status != 200) {
+        snprintf(why, sizeof why, "HTTP %ld", resp.status);
+        rc = ND_EIO;
+    }
+    json_t *doc = rc == ND_OK ? json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL)
+                              : NULL;
+    const char *ms = json_string_value(json_object_get(doc, "epochMillis"));
+    char *end = NULL;
+    long long v = ms ? strtoll(ms, &end, 10) : 0;
+    if (rc == ND_OK && (!ms || !ms[0] || *end != '\0' || v <= 0)) {
+        snprintf(why, sizeof why, "no numeric epochMillis in the reply");
+        rc = ND_EPARSE;
+    }
+    if (rc == ND_OK)
+        *venue_ms = (int64_t)v;
+    else if (err && err_len)
+        snprintf(err, err_len, "%s: %s", url, why[0] ? why : nd_strerror(rc));
+    json_decref(doc);
+    nd_http_response_free(&resp);
     return rc;
 }

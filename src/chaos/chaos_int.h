@@ -128,7 +128,7 @@ void nd__chaos_check(const nd__chaos_facts_t *facts, nd_chaos_result_t *r);
 typedef struct nd__chaos_venue_facts {
     const char *rest_url;          /* exchange-sim itself, never the proxy */
     const struct nd_secret *secret; /* the run's generated HMAC key */
-    const char *store_url;         /* the stopped session's store */
+    const char *journal_path;      /* the stopped session's intent journal */
     const char *status_path;       /* its final status.json */
     const char *symbol;            /* venue symbol, "BTCUSDT" */
     const char *base, *quote;      /* "BTC", "USDT" */

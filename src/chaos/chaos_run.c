@@ -641,10 +641,11 @@ static void check_venue(run_t *run)
     if (run->xsim > 0)
         kill(run->xsim, SIGCONT);
     stop_session(run);
-    char rest_url[64];
+    char rest_url[64], journal[480];
     snprintf(rest_url, sizeof rest_url, "http://127.0.0.1:%d", run->port);
+    snprintf(journal, sizeof journal, "%s/state/journal-BTCUSDT.bin", run->dir);
     nd__chaos_venue_facts_t vf = {.rest_url = rest_url, .secret = &run->secret,
-                                  .store_url = run->store_url, .status_path = run->status,
+                                  .journal_path = journal, .status_path = run->status,
                                   .symbol = "BTCUSDT", .base = "BTC", .quote = "USDT"};
     nd__chaos_venue_check(&vf, run->r);
 }

@@ -12,7 +12,7 @@
 #include "noderr/binance.h"
 #include "noderr/clock.h"
 #include "noderr/fixed.h"
-#include "noderr/store.h"
+#include "noderr/reconcile.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,8 +22,8 @@
 #define VENUE_IDS_MAX 2048
 #define VENUE_ID_LEN 48
 
-/* The session's submitted client order ids, in store order, each once; rejected ones (refused
- * before or by the venue: never an order there) are marked. */
+/* The client order ids of the session's new-order intents, in journal order, each once; those
+ * the venue refused or the session dropped (never an order there) are marked. */
 typedef struct ids {
     char id[VENUE_IDS_MAX][VENUE_ID_LEN];
     bool rejected[VENUE_IDS_MAX];
@@ -40,24 +40,24 @@ static long find_id(const ids_t *ids, const char *id)
     return -1;
 }
 
-static nd_err_t on_record(void *ctx, const nd_record_t *rec)
+/* The journal's replay: every new-order intent's clid once; a refused or dropped one marked. */
+static void on_journal(void *ctx, const nd_journal_rec_t *rec)
 {
     ids_t *ids = ctx;
-    if ((rec->kind != ND_RECORD_ORDER && rec->kind != ND_RECORD_RISK_REJECT) ||
-        !rec->client_order_id || !rec->client_order_id[0])
-        return ND_OK;
-    long at = find_id(ids, rec->client_order_id);
-    if (strcmp(rec->event, "submitted") == 0 && at < 0) {
-        if (ids->n == VENUE_IDS_MAX || strlen(rec->client_order_id) >= VENUE_ID_LEN) {
+    if (rec->kind != ND_JOURNAL_NEW && rec->kind != ND_JOURNAL_STATUS)
+        return;
+    long at = find_id(ids, rec->order.clid);
+    if (rec->kind == ND_JOURNAL_NEW && at < 0) {
+        if (ids->n == VENUE_IDS_MAX) {
             ids->over++;
-            return ND_OK;
+            return;
         }
         at = (long)ids->n++;
-        snprintf(ids->id[at], VENUE_ID_LEN, "%s", rec->client_order_id);
+        snprintf(ids->id[at], VENUE_ID_LEN, "%s", rec->order.clid);
     }
-    if (at >= 0 && (rec->kind == ND_RECORD_RISK_REJECT || strcmp(rec->event, "rejected") == 0))
+    if (at >= 0 && rec->kind == ND_JOURNAL_STATUS &&
+        (rec->order.status == ND_RECON_REJECTED || rec->order.status == ND_RECON_DROPPED))
         ids->rejected[at] = true;
-    return ND_OK;
 }
 
 static void set_inv(nd_chaos_result_t *r, int k, bool held, const char *fmt, ...)
@@ -173,7 +173,7 @@ static void check_orders(nd_binance_rest_t *rest, const nd__chaos_venue_facts_t 
     }
     int64_t sent = (int64_t)ids->n - rejected;
     if (sent == 0)
-        set_inv(r, 6, false, "the store names no order sent to the venue");
+        set_inv(r, 6, false, "the journal names no order sent to the venue");
     else if (lost > 0)
         set_inv(r, 6, false, "%lld of %lld orders the session sent are not at exchange-sim "
                 "(first %s)", (long long)lost, (long long)sent, first_lost);
@@ -263,15 +263,13 @@ void nd__chaos_venue_check(const nd__chaos_venue_facts_t *f, nd_chaos_result_t *
     }
     ids_t *ids = nd_calloc(1, sizeof *ids);
     ND_ASSERT(ids != NULL);
-    nd_store_t *s = NULL;
-    nd_record_filter_t all = {0};
-    if (nd_store_open(f->store_url, 0, &s, err, sizeof err) != ND_OK ||
-        nd_store_scan(s, &all, ids, on_record, err, sizeof err) != ND_OK)
-        set_inv(r, 6, false, "cannot read the session's orders: %.150s", err);
+    nd_journal_t *j = NULL;
+    if (nd_journal_open(f->journal_path, on_journal, ids, &j, err, sizeof err) != ND_OK)
+        set_inv(r, 6, false, "cannot read the session's journal: %.150s", err);
     else
         check_orders(rest, f, ids, r);
-    if (s)
-        nd_store_close(s);
+    if (j)
+        nd_journal_close(j);
     check_position(rest, f, r);
     nd_free(ids);
     nd_binance_rest_destroy(rest);

@@ -133,7 +133,7 @@ int nd_chaos_score_overall(const nd_chaos_result_t *results, size_t n);
  * "not recovered") in reason, else PASS; then computes the score. */
 void nd_chaos_judge(nd_chaos_result_t *r);
 
-/* Fills the six invariant names, marks them unchecked, zeroes the measurements (-1 times). */
+/* Fills the eight invariant names, marks them unchecked, zeroes the measurements (-1 times). */
 void nd_chaos_result_init(nd_chaos_result_t *r, const nd_chaos_scenario_t *sc);
 
 /* A protection the runner may switch off to prove the suite notices (the planted-defect test):

@@ -6,7 +6,10 @@
 # within 1 s, the JSON, the HTML report and the chaos records in the store (verified chain, 90
 # days then pruned by `noderr retention`) agree; a killed store writer (and, as root, a full disk
 # under the store) recovers within 1 s with nothing lost; then two planted defects (the stale-feed
-# detection switched off, the restart switched off) make the suite fail naming what broke.
+# detection switched off, the restart switched off) make the suite fail naming what broke; in
+# live mode (--live) a killed connector passes with the venue invariants held (every order the
+# session's journal sent is at exchange-sim once, none open after the stop, position and cash
+# equal the venue's account), and a stop that cancels nothing (SIGKILL) breaks venue_orders.
 # Called as: 72_chaos.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 
@@ -94,3 +97,25 @@ expect_rc 1 "$NODERR" chaos run --scenario process_killed --seed 7 --defect no-r
     --work "$WORK/norestart"
 grep -q "process_killed fail: invariant resumed broken" "$ERR" ||
     fail "the broken invariant is not named: $(cat "$ERR")"
+
+check "live mode: the session trades live on exchange-sim; its orders and holdings equal the venue's"
+mkdir -p "$WORK/live"
+expect_rc 0 "$NODERR" chaos run --live --short --scenario connector_killed --seed 7 --json \
+    --work "$WORK/live"
+pycheck "$OUT" 'assert d["live"] is True, d
+s = d["scenarios"][0]
+assert s["status"] == "pass", s
+I = {i["name"]: i for i in s["invariants"]}
+for name in ("venue_orders", "venue_position"):
+    assert I[name]["checked"] and I[name]["held"], I[name]
+assert "each once at exchange-sim, none open" in I["venue_orders"]["why"], I
+print(I["venue_orders"]["why"]); print(I["venue_position"]["why"])'
+grep -q '"mode": "live"' "$WORK/live/01_connector_killed/state/status.json" ||
+    fail "the scenario's session did not run live"
+
+check "a planted defect (SIGKILL instead of a stop that cancels) leaves orders open at the venue"
+mkdir -p "$WORK/nocancel"
+expect_rc 1 "$NODERR" chaos run --live --short --scenario connector_killed --seed 7 \
+    --defect no-cancel-on-stop --work "$WORK/nocancel"
+grep -q "connector_killed fail: invariant venue_orders broken: .* left open at exchange-sim" \
+    "$ERR" || fail "the broken invariant is not named: $(cat "$ERR")"

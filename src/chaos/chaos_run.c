@@ -548,10 +548,18 @@ static nd_err_t remove_fault(run_t *run)
 }
 
 /* Stops the session: SIGTERM (its shutdown cancels what is working), or, with the planted
- * defect no-cancel-on-stop, SIGKILL (nothing cancelled). */
+ * defect no-cancel-on-stop, SIGKILL while an order works (nothing cancelled). */
 static void stop_session(run_t *run)
 {
     if (run->session > 0 && run->opt->defect == ND_CHAOS_DEFECT_NO_CANCEL) {
+        /* Killed while an order works (as the status shows it, up to 5 s), so there is one to
+         * leave behind. */
+        nd__chaos_sample_t s = {0};
+        for (int k = 0; k < 5000 / POLL_MS && s.open_orders == 0; k++) {
+            nd__chaos_sample(run->status, &s);
+            if (s.open_orders == 0)
+                nd__chaos_sleep_ms(POLL_MS);
+        }
         kill(run->session, SIGKILL);
         int status = 0;
         (void)nd__chaos_wait(run->session, 5000, &status);

@@ -116,6 +116,8 @@ Test(chaos, defect_names)
     cr_assert_eq(d, ND_CHAOS_DEFECT_STALE_DETECT);
     cr_assert_eq(nd_chaos_defect_parse("no-restart", &d), ND_OK);
     cr_assert_eq(d, ND_CHAOS_DEFECT_NO_RESTART);
+    cr_assert_eq(nd_chaos_defect_parse("no-cancel-on-stop", &d), ND_OK);
+    cr_assert_eq(d, ND_CHAOS_DEFECT_NO_CANCEL);
     cr_assert_eq(nd_chaos_defect_parse("none", &d), ND_OK);
     cr_assert_eq(nd_chaos_defect_parse("off", &d), ND_EINVAL);
 }
@@ -136,6 +138,9 @@ Test(chaos, json_html_and_store_records)
     json_t *s0 = json_array_get(json_object_get(doc, "scenarios"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(s0, "name")), "stale_feed");
     cr_assert_eq(json_array_size(json_object_get(s0, "invariants")), ND_CHAOS_INVARIANTS);
+    cr_assert(json_is_false(json_object_get(doc, "live")));
+    json_t *v6 = json_array_get(json_object_get(s0, "invariants"), 6);
+    cr_assert_str_eq(json_string_value(json_object_get(v6, "name")), "venue_orders");
     json_decref(doc);
     nd_free(text);
 

@@ -64,7 +64,7 @@ typedef enum nd_chaos_status {
 /* "pass", "fail", "skip", "not implemented", "error". */
 const char *nd_chaos_status_name(nd_chaos_status_t s);
 
-#define ND_CHAOS_INVARIANTS 6
+#define ND_CHAOS_INVARIANTS 8
 
 /* The invariants, in this order in every result:
  *   0 "audit_chain"      the store's audit chain verifies (nd_audit_verify) after the run;
@@ -77,7 +77,14 @@ const char *nd_chaos_status_name(nd_chaos_status_t s);
  *   4 "breakers"         the engine is not halted at the end unless the scenario expects it,
  *                        and a scenario that must trip a breaker tripped one;
  *   5 "resumed"          the session traded again after the fault (orders submitted after
- *                        the removal; after a SIGKILL, the restarted session). */
+ *                        the removal; after a SIGKILL, the restarted session);
+ *   6 "venue_orders"     live only (--live): every client order id the store says the session
+ *                        submitted is one order at exchange-sim (GET /api/v3/order), none of
+ *                        them twice, no venue trade of an order the session did not record,
+ *                        and none of ours left open after the stop (openOrders);
+ *   7 "venue_position"   live only: the session's final position and cash (status.json) equal
+ *                        exchange-sim's account balances of the base and quote assets.
+ * In paper mode 6 and 7 are unchecked (paper mode has no venue orders). */
 typedef struct nd_chaos_invariant {
     const char *name;
     bool checked;  /* false: not applicable or not measurable (why says which) */
@@ -126,21 +133,24 @@ int nd_chaos_score_overall(const nd_chaos_result_t *results, size_t n);
  * "not recovered") in reason, else PASS; then computes the score. */
 void nd_chaos_judge(nd_chaos_result_t *r);
 
-/* Fills the six invariant names, marks them unchecked, zeroes the measurements (-1 times). */
+/* Fills the eight invariant names, marks them unchecked, zeroes the measurements (-1 times). */
 void nd_chaos_result_init(nd_chaos_result_t *r, const nd_chaos_scenario_t *sc);
 
 /* A protection the runner may switch off to prove the suite notices (the planted-defect test):
  * NONE, or STALE_DETECT ("no-stale-detect": the launch's feed_stale_ms is raised to an hour,
  * so a stale feed is never noticed and the strategies keep quoting on a market they no longer
  * see: halted_silent breaks), or NO_RESTART ("no-restart": a killed session is not restarted:
- * resumed breaks). */
+ * resumed breaks), or NO_CANCEL ("no-cancel-on-stop", live: the session is stopped with SIGKILL
+ * instead of SIGTERM, so its shutdown never cancels its working orders: venue_orders breaks). */
 typedef enum nd_chaos_defect {
     ND_CHAOS_DEFECT_NONE = 0,
     ND_CHAOS_DEFECT_STALE_DETECT = 1,
-    ND_CHAOS_DEFECT_NO_RESTART = 2
+    ND_CHAOS_DEFECT_NO_RESTART = 2,
+    ND_CHAOS_DEFECT_NO_CANCEL = 3
 } nd_chaos_defect_t;
 
-/* Parses a defect name ("none", "no-stale-detect", "no-restart"); ND_EINVAL when unknown. */
+/* Parses a defect name ("none", "no-stale-detect", "no-restart", "no-cancel-on-stop"); ND_EINVAL
+ * when unknown. */
 nd_err_t nd_chaos_defect_parse(const char *text, nd_chaos_defect_t *out /* OUT */);
 
 typedef struct nd_chaos_options {
@@ -149,6 +159,9 @@ typedef struct nd_chaos_options {
     uint64_t seed;            /* exchange-sim's market seed */
     bool short_run;           /* shorter holds and windows (CI) */
     nd_chaos_defect_t defect;
+    bool live;                /* the session trades live against exchange-sim (a generated HMAC
+                               * key, a pinned live preflight) and the venue invariants are
+                               * checked; else paper */
     bool use_netns;           /* try tc netem in a fresh network namespace (root) for the
                                * network faults; else (or when netem is missing) the proxy */
     /* Called after each scenario (may be NULL), e.g. to print progress. */
@@ -167,7 +180,7 @@ nd_err_t nd_chaos_run(const nd_chaos_options_t *opt, const nd_chaos_scenario_t *
                       size_t n, nd_chaos_result_t *out /* OUT */, char *err, size_t err_len);
 
 /* The results as one JSON document (text, nd_alloc'd, freed by nd_free): {"seed", "short",
- * "defect", "score", "passed", "failed", "skipped", "not_implemented", "scenarios": [{"name",
+ * "live", "defect", "score", "passed", "failed", "skipped", "not_implemented", "scenarios": [{"name",
  * "number", "category", "status", "reason", "detected_by", "detect_ms", "detect_target_ms",
  * "recovered", "recover_ms", "recover_target_ms", "orders_fault", "orders_baseline",
  * "pnl_fault", "pnl_baseline", "elapsed_ms", "score", "invariants": [{"name", "checked",

@@ -70,7 +70,8 @@ static const nd_chaos_scenario_t scenarios[ND_CHAOS_SCENARIOS] = {
 };
 
 static const char *const invariant_names[ND_CHAOS_INVARIANTS] = {
-    "audit_chain", "fills_recorded", "no_duplicate", "halted_silent", "breakers", "resumed"};
+    "audit_chain", "fills_recorded", "no_duplicate", "halted_silent", "breakers", "resumed",
+    "venue_orders", "venue_position"};
 
 const nd_chaos_scenario_t *nd_chaos_scenarios(size_t *count)
 {
@@ -109,6 +110,8 @@ nd_err_t nd_chaos_defect_parse(const char *text, nd_chaos_defect_t *out)
         *out = ND_CHAOS_DEFECT_STALE_DETECT;
     else if (strcmp(text, "no-restart") == 0)
         *out = ND_CHAOS_DEFECT_NO_RESTART;
+    else if (strcmp(text, "no-cancel-on-stop") == 0)
+        *out = ND_CHAOS_DEFECT_NO_CANCEL;
     else
         return ND_EINVAL;
     return ND_OK;
@@ -118,6 +121,7 @@ static const char *defect_name(nd_chaos_defect_t d)
 {
     return d == ND_CHAOS_DEFECT_STALE_DETECT ? "no-stale-detect"
            : d == ND_CHAOS_DEFECT_NO_RESTART ? "no-restart"
+           : d == ND_CHAOS_DEFECT_NO_CANCEL  ? "no-cancel-on-stop"
                                              : "none";
 }
 
@@ -257,6 +261,7 @@ static json_t *suite_json(const nd_chaos_options_t *opt, const nd_chaos_result_t
     int overall = nd_chaos_score_overall(results, n);
     json_object_set_new(doc, "seed", json_integer((json_int_t)opt->seed));
     json_object_set_new(doc, "short", json_boolean(opt->short_run));
+    json_object_set_new(doc, "live", json_boolean(opt->live));
     json_object_set_new(doc, "defect", json_string(defect_name(opt->defect)));
     json_object_set_new(doc, "score", overall < 0 ? json_null() : json_integer(overall));
     json_object_set_new(doc, "passed", json_integer(counts[ND_CHAOS_PASS]));

@@ -225,5 +225,9 @@ void nd__chaos_check(const nd__chaos_facts_t *f, nd_chaos_result_t *r)
         set_inv(r, 5, f->submitted_after_removal > 0,
             "%lld orders submitted after the fault was removed%s",
             (long long)f->submitted_after_removal, f->restarted ? " (by the restarted session)" : "");
+    for (int k = 6; k < ND_CHAOS_INVARIANTS; k++)
+        if (!r->inv[k].checked)
+            snprintf(r->inv[k].why, sizeof r->inv[k].why,
+                     "paper mode has no venue orders (checked with --live)");
     nd_free(sc);
 }

@@ -123,4 +123,19 @@ typedef struct nd__chaos_facts {
 
 void nd__chaos_check(const nd__chaos_facts_t *facts, nd_chaos_result_t *r);
 
+/* ---- the venue-side invariants of a live run (chaos_venue.c) ---- */
+
+typedef struct nd__chaos_venue_facts {
+    const char *rest_url;          /* exchange-sim itself, never the proxy */
+    const struct nd_secret *secret; /* the run's generated HMAC key */
+    const char *journal_path;      /* the stopped session's intent journal */
+    const char *status_path;       /* its final status.json */
+    const char *symbol;            /* venue symbol, "BTCUSDT" */
+    const char *base, *quote;      /* "BTC", "USDT" */
+} nd__chaos_venue_facts_t;
+
+/* Sets venue_orders (6) and venue_position (7) from exchange-sim's orders, trades and account
+ * against the session's store and final status. Blocking: one REST call an order. */
+void nd__chaos_venue_check(const nd__chaos_venue_facts_t *facts, nd_chaos_result_t *r);
+
 #endif

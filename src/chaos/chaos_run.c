@@ -13,6 +13,9 @@
 #include "noderr/file.h"
 #include "noderr/live.h"
 #include "noderr/log.h"
+#include "noderr/venue.h"
+
+#include <jansson.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +49,9 @@ typedef struct run {
     int64_t sub_at_remove;
     bool restarted, window_done;
     int died_status; /* the session's wait status when it exited by itself, else -1 */
+    nd_secret_t secret; /* live: the run's generated HMAC key (exchange-sim's and the session's) */
+    char secrets_path[480];
+    char pin[200];      /* live: "\"pin\": {...}, " once preflight gave the hashes, else "" */
     int64_t window_orders, window_pnl_e8;
     char err[256];
 } run_t;
@@ -66,27 +72,96 @@ static bool is(const run_t *run, const char *name)
     return run->sc && strcmp(run->sc->name, name) == 0;
 }
 
+/* A live run's extra config: the secrets file, a compliance profile, a metrics endpoint and a
+ * live preflight (pinned once preflight has said the hashes: a live launch requires the pins). */
+static void live_parts(const run_t *run, char *venue, size_t venue_cap, char *extra,
+                       size_t extra_cap, char *mode, size_t mode_cap)
+{
+    venue[0] = extra[0] = mode[0] = '\0';
+    if (!run->opt->live)
+        return;
+    snprintf(venue, venue_cap, ",\n           \"secrets_file\": \"%s\"", run->secrets_path);
+    snprintf(extra, extra_cap, " \"compliance\": {\"profile\": \"EU\"},\n"
+             " \"metrics\": {\"listen\": \"127.0.0.1:0\"},\n");
+    snprintf(mode, mode_cap, "\"mode\": \"live\", \"first_allocation\": \"100\", %s", run->pin);
+}
+
 static nd_err_t write_config(run_t *run)
 {
-    char text[2048];
+    char text[3072], venue[560], extra[160], mode[300];
     bool no_detect = run->opt->defect == ND_CHAOS_DEFECT_STALE_DETECT;
+    live_parts(run, venue, sizeof venue, extra, sizeof extra, mode, sizeof mode);
     snprintf(text, sizeof text,
              "{\"name\": \"chaos-%s\", \"state_dir\": \"%s/state\",\n"
              " \"venue\": {\"name\": \"binance\", \"rest_url\": \"http://127.0.0.1:%d\",\n"
-             "           \"ws_url\": \"ws://127.0.0.1:%d\"},\n"
+             "           \"ws_url\": \"ws://127.0.0.1:%d\"%s},\n"
              " \"symbol\": \"BTC/USDT\", \"strategies\": [{\"builtin\": \"quote_maker\"}],\n"
              " \"capital\": {\"cash\": \"10000\", \"sizing_percent\": 0.1},\n"
              " \"risk\": {\"max_drawdown\": 0.12, \"max_position\": 0.25, \"daily_loss\": 0.05,\n"
              "          \"anomaly_threshold\": 0.8},\n"
-             " \"store\": {\"url\": \"%s\"},\n"
+             " \"store\": {\"url\": \"%s\"},\n%s"
              " \"log\": {\"level\": \"info\"},\n"
-             " \"preflight\": {\"disk_free_mb_min\": 1, \"memory_free_mb_min\": 1},\n"
+             " \"preflight\": {%s\"disk_free_mb_min\": 1, \"memory_free_mb_min\": 1},\n"
              " \"launch\": {\"health_every_ms\": 200, \"feed_stale_ms\": %d,\n"
              "            \"restart_backoff_ms\": 100, \"restart_backoff_max_ms\": 1000,\n"
              "            \"disk_free_mb_min\": 1, \"memory_free_mb_min\": 1}}\n",
-             name_of(run), run->dir, run->venue_port, run->venue_port, run->store_url,
-             no_detect ? 3600000 : FEED_STALE_MS);
+             name_of(run), run->dir, run->venue_port, run->venue_port, venue, run->store_url,
+             extra, mode, no_detect ? 3600000 : FEED_STALE_MS);
     return nd__chaos_write_file(run->config, text, run->err, sizeof run->err);
+}
+
+/* A live run: a generated HMAC key (in the environment exchange-sim reads, and in a 0600
+ * secrets file the session reads), different for every run. */
+static nd_err_t live_key(run_t *run, int index)
+{
+    uint64_t salt = (uint64_t)nd__chaos_real_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)index;
+    snprintf(run->secret.api_key, sizeof run->secret.api_key, "chaos-%d-%d", (int)getpid(),
+             index);
+    snprintf(run->secret.api_secret, sizeof run->secret.api_secret, "%016llx%016llx",
+             (unsigned long long)salt, (unsigned long long)(salt * 0x9E3779B97F4A7C15ull));
+    snprintf(run->secrets_path, sizeof run->secrets_path, "%s/secrets", run->dir);
+    char text[600];
+    snprintf(text, sizeof text, "api_key=%.100s\napi_secret=%.100s\n", run->secret.api_key,
+             run->secret.api_secret);
+    if (setenv("NODERR_XSIM_API_KEY", run->secret.api_key, 1) != 0 ||
+        setenv("NODERR_XSIM_API_SECRET", run->secret.api_secret, 1) != 0) {
+        nd_err_put(run->err, sizeof run->err, "setenv: %s", strerror(errno));
+        return ND_EIO;
+    }
+    return nd__chaos_write_file(run->secrets_path, text, run->err, sizeof run->err);
+}
+
+/* A live launch requires its config and build pinned: preflight (unpinned, so it fails) says
+ * both hashes, and the config is written again with them. */
+static nd_err_t live_pin(run_t *run)
+{
+    char out[480], errp[480];
+    snprintf(out, sizeof out, "%s/preflight.json", run->dir);
+    snprintf(errp, sizeof errp, "%s/preflight.err", run->dir);
+    char *argv[] = {(char *)run->opt->binary, "preflight", "--config", run->config, "--json",
+                    NULL};
+    pid_t pid = 0;
+    int status = 0;
+    if (nd__chaos_spawn(argv, out, errp, &pid, run->err, sizeof run->err) != ND_OK)
+        return ND_EIO;
+    if (!nd__chaos_wait(pid, 30000, &status)) {
+        (void)nd__chaos_stop(pid, 1000);
+        nd_err_put(run->err, sizeof run->err, "preflight did not finish within 30 s (%s)", errp);
+        return ND_EIO;
+    }
+    json_error_t jerr;
+    json_t *d = json_load_file(out, 0, &jerr);
+    const char *c = json_string_value(json_object_get(d, "config_sha256"));
+    const char *b = json_string_value(json_object_get(d, "build_sha256"));
+    if (c && b)
+        snprintf(run->pin, sizeof run->pin,
+                 "\"pin\": {\"config_sha256\": \"%.64s\", \"build_sha256\": \"%.64s\"}, ", c, b);
+    json_decref(d);
+    if (!run->pin[0]) {
+        nd_err_put(run->err, sizeof run->err, "preflight gave no hashes to pin (%s)", out);
+        return ND_EIO;
+    }
+    return write_config(run);
 }
 
 static nd_err_t setup(run_t *run, int index)
@@ -101,6 +176,8 @@ static nd_err_t setup(run_t *run, int index)
     snprintf(run->store_dir, sizeof run->store_dir, "%s/store", run->dir);
     snprintf(run->store_url, sizeof run->store_url, "sqlite:%s/session.db", run->store_dir);
     snprintf(run->token, sizeof run->token, "chaos-admin-token-%d-%d", (int)getpid(), index);
+    if (run->opt->live && live_key(run, index) != ND_OK)
+        return ND_EIO;
     if (is(run, "disk_full")) {
         if (nd__chaos_tmpfs(run->store_dir, 16, run->err, sizeof run->err) != ND_OK)
             return ND_EDECLINED;
@@ -123,8 +200,9 @@ static nd_err_t start_xsim(run_t *run)
     snprintf(out, sizeof out, "%s/exchange-sim.out", run->dir);
     snprintf(errp, sizeof errp, "%s/exchange-sim.err", run->dir);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)run->opt->seed);
+    /* The venue's account starts as the session's capital: 10000 USDT, no BTC. */
     char *argv[] = {(char *)run->opt->binary, "exchange-sim", "--tick-ms", "20", "--seed", seed,
-                    "--admin-token-file", token_path, NULL};
+                    "--admin-token-file", token_path, "--balance", "USDT=10000,BTC=0", NULL};
     if (nd__chaos_spawn(argv, out, errp, &run->xsim, run->err, sizeof run->err) != ND_OK)
         return ND_EIO;
     run->port = nd__chaos_read_port(out, 5000);
@@ -139,7 +217,8 @@ static nd_err_t start_xsim(run_t *run)
             return ND_EIO;
         run->venue_port = nd__chaos_proxy_port(run->proxy);
     }
-    return write_config(run);
+    nd_err_t rc = write_config(run);
+    return rc == ND_OK && run->opt->live ? live_pin(run) : rc;
 }
 
 static nd_err_t start_session(run_t *run, const char *suffix)
@@ -468,14 +547,34 @@ static nd_err_t remove_fault(run_t *run)
     return ND_OK;
 }
 
+/* Stops the session: SIGTERM (its shutdown cancels what is working), or, with the planted
+ * defect no-cancel-on-stop, SIGKILL while an order works (nothing cancelled). */
+static void stop_session(run_t *run)
+{
+    if (run->session > 0 && run->opt->defect == ND_CHAOS_DEFECT_NO_CANCEL) {
+        /* Killed while an order works (as the status shows it, up to 5 s), so there is one to
+         * leave behind. */
+        nd__chaos_sample_t s = {0};
+        for (int k = 0; k < 5000 / POLL_MS && s.open_orders == 0; k++) {
+            nd__chaos_sample(run->status, &s);
+            if (s.open_orders == 0)
+                nd__chaos_sleep_ms(POLL_MS);
+        }
+        kill(run->session, SIGKILL);
+        int status = 0;
+        (void)nd__chaos_wait(run->session, 5000, &status);
+    } else if (run->session > 0) {
+        (void)nd__chaos_stop(run->session, 15000);
+    }
+    run->session = 0;
+}
+
 /* Stops both children and undoes what is left of the fault (the store stays for the checks). */
 static void stop_children(run_t *run)
 {
     if (run->xsim > 0)
         kill(run->xsim, SIGCONT);
-    if (run->session > 0)
-        (void)nd__chaos_stop(run->session, 15000);
-    run->session = 0;
+    stop_session(run);
     if (run->xsim > 0)
         (void)nd__chaos_stop(run->xsim, 5000);
     run->xsim = 0;
@@ -543,8 +642,26 @@ static nd_err_t fault_cycle(run_t *run)
     return ND_OK;
 }
 
+/* A live run's venue-side invariants, asked of exchange-sim after the session stopped and
+ * before exchange-sim does (its state is in memory). */
+static void check_venue(run_t *run)
+{
+    if (run->xsim > 0)
+        kill(run->xsim, SIGCONT);
+    stop_session(run);
+    char rest_url[64], journal[480];
+    snprintf(rest_url, sizeof rest_url, "http://127.0.0.1:%d", run->port);
+    snprintf(journal, sizeof journal, "%s/state/journal-BTCUSDT.bin", run->dir);
+    nd__chaos_venue_facts_t vf = {.rest_url = rest_url, .secret = &run->secret,
+                                  .journal_path = journal, .status_path = run->status,
+                                  .symbol = "BTCUSDT", .base = "BTC", .quote = "USDT"};
+    nd__chaos_venue_check(&vf, run->r);
+}
+
 static void finish(run_t *run, const baseline_t *base)
 {
+    if (run->opt->live)
+        check_venue(run);
     stop_children(run);
     nd__chaos_sample_t last;
     nd__chaos_sample(run->status, &last);

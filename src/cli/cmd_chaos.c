@@ -1,6 +1,6 @@
 /* cmd_chaos.c: `noderr chaos list` and `noderr chaos run [--scenario NAME]... [--seed N]
  * [--short] [--json] [--report FILE.html] [--db URL] [--work DIR] [--defect NAME]
- * [--no-netns]` (docs/chaos.md): the chaos suite against exchange-sim and a launch session
+ * [--no-netns] [--live]` (docs/chaos.md): the chaos suite against exchange-sim and a launch session
  * started as children. Exit 0 when no scenario failed, 1 when one failed (stderr names it and
  * the broken invariant), 2 for bad usage. The suite is in src/chaos. */
 #include "cli.h"
@@ -20,7 +20,8 @@ static const char chaos_usage[] =
     "usage: noderr chaos list [--json]\n"
     "       noderr chaos run [--scenario NAME]... [--seed N] [--short] [--json]\n"
     "                        [--report FILE.html] [--db URL] [--work DIR]\n"
-    "                        [--defect no-stale-detect|no-restart] [--no-netns]\n"
+    "                        [--defect no-stale-detect|no-restart|no-cancel-on-stop]\n"
+    "                        [--no-netns] [--live]\n"
     "\n"
     "Runs the chaos scenarios (all, or each --scenario; --short: the CI subset with shorter\n"
     "holds) against `noderr exchange-sim` and a `noderr launch` paper session on 127.0.0.1,\n"
@@ -31,11 +32,13 @@ static const char chaos_usage[] =
     "otherwise the runner's fault-injecting TCP proxy between session and venue. --db URL\n"
     "stores the results as chaos records (kept 90 days, pruned by `noderr retention`).\n"
     "--defect (or NODERR_CHAOS_DEFECT) switches a protection off to prove the suite notices.\n"
+    "--live: the session trades live against exchange-sim, and two more invariants compare\n"
+    "its orders, position and cash with the venue's (venue_orders, venue_position).\n"
     "--work DIR keeps every child's config, logs, status and store (default: a new\n"
     "/tmp/noderr-chaos-XXXXXX). Exit 0 when no scenario failed, 1 when one did.\n";
 
 enum { OPT_SCENARIO = 256, OPT_SEED, OPT_SHORT, OPT_REPORT, OPT_DB, OPT_WORK, OPT_DEFECT,
-       OPT_NO_NETNS };
+       OPT_NO_NETNS, OPT_LIVE };
 
 static const struct option chaos_options[] = {
     {"scenario", required_argument, 0, OPT_SCENARIO},
@@ -46,6 +49,7 @@ static const struct option chaos_options[] = {
     {"work", required_argument, 0, OPT_WORK},
     {"defect", required_argument, 0, OPT_DEFECT},
     {"no-netns", no_argument, 0, OPT_NO_NETNS},
+    {"live", no_argument, 0, OPT_LIVE},
     ND_CLI_OPTION_JSON,
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
@@ -87,11 +91,12 @@ static int chaos_option(void *ctx, int opt, const char *arg)
     case OPT_DB: o->db = arg; return 0;
     case OPT_WORK: o->work = arg; return 0;
     case OPT_NO_NETNS: o->no_netns = true; return 0;
+    case OPT_LIVE: o->run.live = true; return 0;
     case ND_CLI_OPT_JSON: o->json = true; return 0;
     case OPT_DEFECT:
         if (nd_chaos_defect_parse(arg, &o->run.defect) != ND_OK) {
-            fprintf(stderr, "noderr chaos run: --defect: '%s' is not none, no-stale-detect or "
-                            "no-restart\n", arg);
+            fprintf(stderr, "noderr chaos run: --defect: '%s' is not none, no-stale-detect, "
+                            "no-restart or no-cancel-on-stop\n", arg);
             return -1;
         }
         return 0;
@@ -224,8 +229,8 @@ int nd_cmd_chaos(int argc, char **argv)
     const char *defect = getenv("NODERR_CHAOS_DEFECT");
     int code = ND_EXIT_USAGE;
     if (defect && defect[0] && nd_chaos_defect_parse(defect, &o->run.defect) != ND_OK) {
-        fprintf(stderr, "noderr chaos: NODERR_CHAOS_DEFECT='%s' is not none, no-stale-detect "
-                        "or no-restart\n", defect);
+        fprintf(stderr, "noderr chaos: NODERR_CHAOS_DEFECT='%s' is not none, no-stale-detect, "
+                        "no-restart or no-cancel-on-stop\n", defect);
     } else {
         int prc = nd_cli_getopt(list ? "chaos list" : "chaos run", argc - 1, argv + 1,
                                 chaos_options, ND_CLI_OPT_HELP, chaos_usage, chaos_option, o);

@@ -24,7 +24,8 @@ static nd_chaos_result_t good(const char *name)
     r.recover_ms = 200;
     r.orders_fault = 4;
     r.orders_baseline = 4;
-    for (int i = 0; i < ND_CHAOS_INVARIANTS; i++) {
+    /* A paper run: the six paper invariants checked, the venue ones (6, 7: live only) not. */
+    for (int i = 0; i < 6; i++) {
         r.inv[i].checked = true;
         r.inv[i].held = true;
     }
@@ -85,6 +86,14 @@ Test(chaos, a_broken_invariant_fails_and_is_named)
     cr_assert(strstr(r.reason, "invariant halted_silent broken: 1 strategy orders") != NULL,
               "%s", r.reason);
     cr_assert_eq(r.score, 95); /* 30 x 5/6 = 25 of 30 */
+    r = good("connector_killed"); /* live: the venue invariants checked too */
+    r.inv[6].checked = r.inv[7].checked = r.inv[7].held = true;
+    snprintf(r.inv[6].why, sizeof r.inv[6].why, "1 of our orders left open at exchange-sim");
+    nd_chaos_judge(&r);
+    cr_assert_eq(r.status, ND_CHAOS_FAIL);
+    cr_assert_str_eq(r.reason, "invariant venue_orders broken: 1 of our orders left open at "
+                               "exchange-sim");
+    cr_assert_eq(r.score, 96); /* 30 x 7/8 = 26.25 of 30 */
     r = good("stale_feed");
     r.detect_ms = -1;
     nd_chaos_judge(&r);
@@ -116,6 +125,8 @@ Test(chaos, defect_names)
     cr_assert_eq(d, ND_CHAOS_DEFECT_STALE_DETECT);
     cr_assert_eq(nd_chaos_defect_parse("no-restart", &d), ND_OK);
     cr_assert_eq(d, ND_CHAOS_DEFECT_NO_RESTART);
+    cr_assert_eq(nd_chaos_defect_parse("no-cancel-on-stop", &d), ND_OK);
+    cr_assert_eq(d, ND_CHAOS_DEFECT_NO_CANCEL);
     cr_assert_eq(nd_chaos_defect_parse("none", &d), ND_OK);
     cr_assert_eq(nd_chaos_defect_parse("off", &d), ND_EINVAL);
 }
@@ -136,6 +147,9 @@ Test(chaos, json_html_and_store_records)
     json_t *s0 = json_array_get(json_object_get(doc, "scenarios"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(s0, "name")), "stale_feed");
     cr_assert_eq(json_array_size(json_object_get(s0, "invariants")), ND_CHAOS_INVARIANTS);
+    cr_assert(json_is_false(json_object_get(doc, "live")));
+    json_t *v6 = json_array_get(json_object_get(s0, "invariants"), 6);
+    cr_assert_str_eq(json_string_value(json_object_get(v6, "name")), "venue_orders");
     json_decref(doc);
     nd_free(text);
 

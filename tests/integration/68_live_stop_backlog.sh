@@ -51,4 +51,7 @@ wait "$LIVE" || RC=$?
 [ "$RC" -le 1 ] || fail "the session exited $RC (a signal?): $(tail -5 "$WORK/live.err")"
 grep -q "event=shutdown_done" "$WORK/live.err" || fail "no shutdown_done: $(tail -5 "$WORK/live.err")"
 pycheck "$WORK/state/shutdown.json" 'assert d["by"] == "signal", d'
+if grep -qE 'runtime error:|(Address|Leak|UndefinedBehavior)Sanitizer' "$WORK/live.err"; then
+    fail "sanitizer report from the session: $(grep -m3 -E 'runtime error|Sanitizer' "$WORK/live.err")"
+fi
 true

@@ -230,7 +230,9 @@ uint64_t nd_dashboard_thread_messages(const nd_dashboard_thread_t *t);
  * side's handle closes (with the engine loop's next pass). Idempotent. */
 void nd_dashboard_thread_stop(nd_dashboard_thread_t *t);
 /* Engine thread: stops (as above if not done), closes every client and the server on the
- * dashboard's thread, joins it and frees everything. NULL is a no-op. */
+ * dashboard's thread, joins it and frees everything; when the engine loop has not run since the
+ * stop, the last of it is freed by that loop's next pass (the engine side's handle closing), so
+ * the caller runs its loop before closing it, as it does for its own handles. NULL is a no-op. */
 void nd_dashboard_thread_destroy(nd_dashboard_thread_t *t);
 
 #endif

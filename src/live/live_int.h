@@ -38,6 +38,7 @@ struct nd_live_session {
     nd_event_run_t *run;
     uv_loop_t loop;
     bool loop_ready;
+    bool closing;                   /* stop_loop runs: the streams' last callbacks are dropped */
     uv_timer_t tick, status_timer;
     uv_signal_t sig_term, sig_int, sig_usr1;
     uv_signal_t sig_chaos;          /* ND_LIVE_CHAOS_STORE_SIGNAL, when chaos faults are on */

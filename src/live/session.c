@@ -196,7 +196,7 @@ static void on_status(nd_live_session_t *s, const nd_md_event_t *md)
 static void on_md(void *ctx, const nd_md_event_t *md)
 {
     nd_live_session_t *s = ctx;
-    if (s->fatal != ND_OK)
+    if (s->fatal != ND_OK || s->closing)
         return;
     if (md->kind == ND_MD_STATUS) {
         on_status(s, md);
@@ -630,24 +630,32 @@ const nd_live_feed_stats_t *nd_live_session_feed(const nd_live_session_t *s)
     return &s->feed;
 }
 
-/* Destroys the stream first (libwebsockets closes its own handles on the loop), then closes the
- * session's handles and lets the loop run every close callback before closing it. */
+/* Closes the servers (the metrics', the dashboard's) first, then destroys the streams
+ * (libwebsockets closes its own handles on the loop), then closes the session's handles and lets
+ * the loop run every close callback before closing it.
+ *
+ * The servers go first, before anything runs the loop again: a connection that waited in a
+ * listener's backlog while the loop did not run (a scrape during the stop, `noderr launch`'s own
+ * monitoring probe) must not be accepted while another libwebsockets context on this loop is
+ * being destroyed; its socket was closed behind libuv's back before libuv watched it, and
+ * libuv aborts (epoll_ctl: EBADF): the abort `noderr launch` showed under load on SIGTERM.
+ * Destroying a context runs the loop, so the streams' callbacks can still fire: closing drops
+ * them (no market data into an engine that has stopped). */
 static void stop_loop(nd_live_session_t *s)
 {
-    /* Closing a server (the metrics', the dashboard's) runs the loop: the timers stop first, so
-     * no tick (which needs the stream) fires once the stream is gone. */
+    s->closing = true;
     if (s->loop_ready) {
         uv_timer_stop(&s->tick);
         uv_timer_stop(&s->status_timer);
         nd__live_dash_stop(s);
         nd__live_surveil_close(s);
+        nd__live_metrics_close(s);
+        nd__live_dash_close(s); /* after the metrics: a shared server's clients close into it */
     }
     nd__live_feed_close(s);
     nd__live_user_close(s);
     if (!s->loop_ready)
         return;
-    nd__live_metrics_close(s);
-    nd__live_dash_close(s); /* after the metrics: a shared server's clients close into it */
     uv_handle_t *mine[] = {(uv_handle_t *)&s->tick, (uv_handle_t *)&s->status_timer,
                            (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
                            (uv_handle_t *)&s->sig_usr1, (uv_handle_t *)&s->sig_chaos,

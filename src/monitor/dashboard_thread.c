@@ -55,6 +55,8 @@ struct nd_dashboard_thread {
     call_t call;                  /* under mu */
     bool closing;                 /* under mu */
     bool stopped;                 /* engine thread: nd_dashboard_thread_stop ran */
+    bool call_closed;             /* engine thread: call_async's close callback ran */
+    bool free_on_close;           /* engine thread: destroyed before it did: it frees t */
     bool running;                 /* the thread was started */
     uint32_t updates_per_sec;     /* the config's */
     uint64_t idle_publishes;      /* publishes asked for with no client connected */
@@ -100,6 +102,16 @@ void nd_dashboard_thread_publish(nd_dashboard_thread_t *t)
     uv_async_send(&t->wake);
 }
 
+/* call_async closes with the engine loop's next pass, which may come after destroy: whichever of
+ * the two is last frees t. */
+static void call_closed(uv_handle_t *h)
+{
+    nd_dashboard_thread_t *t = h->data;
+    t->call_closed = true;
+    if (t->free_on_close)
+        nd_free(t);
+}
+
 void nd_dashboard_thread_stop(nd_dashboard_thread_t *t)
 {
     ND_ASSERT(t != NULL);
@@ -109,7 +121,7 @@ void nd_dashboard_thread_stop(nd_dashboard_thread_t *t)
     t->closing = true;
     uv_cond_broadcast(&t->cond);
     uv_mutex_unlock(&t->mu);
-    uv_close((uv_handle_t *)&t->call_async, NULL);
+    uv_close((uv_handle_t *)&t->call_async, call_closed);
     t->stopped = true;
 }
 
@@ -293,5 +305,8 @@ void nd_dashboard_thread_destroy(nd_dashboard_thread_t *t)
         ND_LOG(ND_LOG_WARN, "event=dashboard_loop_busy why=\"a handle is still open\"");
     uv_mutex_destroy(&t->mu);
     uv_cond_destroy(&t->cond);
-    nd_free(t);
+    if (t->call_closed)
+        nd_free(t);
+    else
+        t->free_on_close = true; /* the engine's loop has not run since stop: call_closed frees */
 }

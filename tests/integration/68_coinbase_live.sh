@@ -146,7 +146,7 @@ stdout_has "live session cbl on coinbase: running"
 
 check "in the session: a REST outage and a stream reconnect reconcile; an unknown order of ours is cancelled"
 S="$WORK/state-cbl/status.json"
-fault '{"fault":"rate_limit","ms":1500}'
+fault '{"fault":"rate_limit","ms":4000}' # long enough that a poll meets it under load
 wait_json "$S" 'd["reconciliation"]["rest_outages"] >= 1 and d["reconciliation"]["in_session"] >= 1'
 cb_post /orders '{"client_order_id": "ndcbl-zz-0-1", "product_id": "BTC-USD", "side": "BUY",
  "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": "30000"}}}'

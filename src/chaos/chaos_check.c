@@ -146,9 +146,7 @@ static nd_err_t on_record(void *ctx, const nd_record_t *rec)
     return ND_OK;
 }
 
-static void set_inv(nd_chaos_result_t *r, int k, bool held, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void set_inv(nd_chaos_result_t *r, int k, bool held, const char *fmt, ...)
+void nd__chaos_set_inv(nd_chaos_result_t *r, int k, bool held, const char *fmt, ...)
 {
     r->inv[k].checked = true;
     r->inv[k].held = held;
@@ -163,21 +161,21 @@ static void check_store(const nd__chaos_facts_t *f, nd_chaos_result_t *r, scan_t
     char err[256];
     nd_store_t *s = NULL;
     if (nd_store_open(f->store_url, 0, &s, err, sizeof err) != ND_OK) {
-        set_inv(r, 0, false, "cannot open the store: %s", err);
+        nd__chaos_set_inv(r, 0, false, "cannot open the store: %s", err);
         return;
     }
     nd_audit_result_t a;
     if (nd_audit_verify(s, &a, err, sizeof err) != ND_OK)
-        set_inv(r, 0, false, "cannot verify: %s", err);
+        nd__chaos_set_inv(r, 0, false, "cannot verify: %s", err);
     else if (a.problem != ND_AUDIT_OK)
-        set_inv(r, 0, false, "%s at seq %lld: %s", nd_audit_problem_name(a.problem),
+        nd__chaos_set_inv(r, 0, false, "%s at seq %lld: %s", nd_audit_problem_name(a.problem),
                 (long long)a.seq, a.detail);
     else
-        set_inv(r, 0, true, "%lld records verified, head seq %lld", (long long)a.verified,
+        nd__chaos_set_inv(r, 0, true, "%lld records verified, head seq %lld", (long long)a.verified,
                 (long long)a.head_seq);
     nd_record_filter_t all = {0};
     if (nd_store_scan(s, &all, sc, on_record, err, sizeof err) != ND_OK)
-        set_inv(r, 2, false, "cannot scan the store: %s", err);
+        nd__chaos_set_inv(r, 2, false, "cannot scan the store: %s", err);
     nd_store_close(s);
 }
 
@@ -189,42 +187,49 @@ void nd__chaos_check(const nd__chaos_facts_t *f, nd_chaos_result_t *r)
     check_store(f, r, sc);
     const nd__chaos_sample_t *last = f->last;
     if (!last->ok)
-        set_inv(r, 1, false, "no final status.json");
+        nd__chaos_set_inv(r, 1, false, "no final status.json");
     else
-        set_inv(r, 1, sc->fills_segment >= last->fills,
+        nd__chaos_set_inv(r, 1, sc->fills_segment >= last->fills,
                 "%lld fill records for %lld acknowledged fills", (long long)sc->fills_segment,
                 (long long)last->fills);
     if (!r->inv[2].checked)
-        set_inv(r, 2, sc->duplicates == 0, "client order id '%s' submitted twice (%lld, seq %lld)",
+        nd__chaos_set_inv(r, 2, sc->duplicates == 0,
+            "client order id '%s' submitted twice (%lld, seq %lld)",
                 sc->dup_id, (long long)sc->duplicates, (long long)sc->dup_seq);
     if (r->inv[2].held)
         snprintf(r->inv[2].why, sizeof r->inv[2].why, "every client order id once");
     bool silent = sc->submitted_while_paused == 0 && f->blind_orders == 0;
     if (sc->submitted_while_paused > 0)
-        set_inv(r, 3, false, "%lld strategy orders submitted while paused (first seq %lld)",
+        nd__chaos_set_inv(r, 3, false,
+            "%lld strategy orders submitted while paused (first seq %lld)",
                 (long long)sc->submitted_while_paused, (long long)sc->first_bad_seq);
     else if (!silent)
-        set_inv(r, 3, false, "%lld strategy orders left working on a market not seen for over "
+        nd__chaos_set_inv(r, 3, false,
+            "%lld strategy orders left working on a market not seen for over "
                 "%lld ms", (long long)f->blind_orders,
                 (long long)r->scenario->detect_target_ms);
     else
-        set_inv(r, 3, true, "no strategy order while paused or blind");
+        nd__chaos_set_inv(r, 3, true, "no strategy order while paused or blind");
     if (f->expect_trip)
-        set_inv(r, 4, sc->breakers > 0, "%lld breaker records (this fault must trip one); "
+        nd__chaos_set_inv(r, 4, sc->breakers > 0,
+            "%lld breaker records (this fault must trip one); "
                 "halted at the end: %s", (long long)sc->breakers, last->halted ? "yes" : "no");
     else
-        set_inv(r, 4, last->ok && !last->halted, "halted at the end: %s, breaker records %lld",
+        nd__chaos_set_inv(r, 4, last->ok && !last->halted,
+            "halted at the end: %s, breaker records %lld",
                 last->halted ? "yes" : "no", (long long)sc->breakers);
     if (f->expect_trip && last->halted)
-        set_inv(r, 5, true, "halted by a breaker: trading resumes on an operator's reset "
+        nd__chaos_set_inv(r, 5, true, "halted by a breaker: trading resumes on an operator's reset "
                 "(the live policy), not by itself");
     else if (f->died_status >= 0)
-        set_inv(r, 5, false, "the session exited during the fault (wait status %d) and nothing "
+        nd__chaos_set_inv(r, 5, false,
+            "the session exited during the fault (wait status %d) and nothing "
                 "restarted it", f->died_status);
     else
-        set_inv(r, 5, f->submitted_after_removal > 0,
+        nd__chaos_set_inv(r, 5, f->submitted_after_removal > 0,
             "%lld orders submitted after the fault was removed%s",
-            (long long)f->submitted_after_removal, f->restarted ? " (by the restarted session)" : "");
+            (long long)f->submitted_after_removal,
+            f->restarted ? " (by the restarted session)" : "");
     for (int k = 6; k < ND_CHAOS_INVARIANTS; k++)
         if (!r->inv[k].checked)
             snprintf(r->inv[k].why, sizeof r->inv[k].why,

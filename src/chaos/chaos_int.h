@@ -122,6 +122,9 @@ typedef struct nd__chaos_facts {
 } nd__chaos_facts_t;
 
 void nd__chaos_check(const nd__chaos_facts_t *facts, nd_chaos_result_t *r);
+/* Marks invariant k of r checked, held or not, with why (chaos_check.c; the venue checks too). */
+void nd__chaos_set_inv(nd_chaos_result_t *r, int k, bool held, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- the venue-side invariants of a live run (chaos_venue.c) ---- */
 

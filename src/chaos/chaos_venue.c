@@ -14,7 +14,6 @@
 #include "noderr/fixed.h"
 #include "noderr/reconcile.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,18 +57,6 @@ static void on_journal(void *ctx, const nd_journal_rec_t *rec)
     if (at >= 0 && rec->kind == ND_JOURNAL_STATUS &&
         (rec->order.status == ND_RECON_REJECTED || rec->order.status == ND_RECON_DROPPED))
         ids->rejected[at] = true;
-}
-
-static void set_inv(nd_chaos_result_t *r, int k, bool held, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void set_inv(nd_chaos_result_t *r, int k, bool held, const char *fmt, ...)
-{
-    r->inv[k].checked = true;
-    r->inv[k].held = held;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->inv[k].why, sizeof r->inv[k].why, fmt, ap);
-    va_end(ap);
 }
 
 /* A signed GET answered 200 with a JSON body: the document (json_decref), else NULL with why. */
@@ -168,23 +155,27 @@ static void check_orders(nd_binance_rest_t *rest, const nd__chaos_venue_facts_t 
     if (lookup_ids(rest, f->symbol, ids, &lost, &open, &twice, first_lost, sizeof first_lost,
                    err, sizeof err) != ND_OK ||
         unknown_orders(rest, f->symbol, ids, &open_orders, &unknown, err, sizeof err) != ND_OK) {
-        set_inv(r, 6, false, "cannot ask exchange-sim: %.150s", err);
+        nd__chaos_set_inv(r, 6, false, "cannot ask exchange-sim: %.150s", err);
         return;
     }
     int64_t sent = (int64_t)ids->n - rejected;
     if (sent == 0)
-        set_inv(r, 6, false, "the journal names no order sent to the venue");
+        nd__chaos_set_inv(r, 6, false, "the journal names no order sent to the venue");
     else if (lost > 0)
-        set_inv(r, 6, false, "%lld of %lld orders the session sent are not at exchange-sim "
+        nd__chaos_set_inv(r, 6, false,
+            "%lld of %lld orders the session sent are not at exchange-sim "
                 "(first %s)", (long long)lost, (long long)sent, first_lost);
     else if (twice > 0 || unknown > 0)
-        set_inv(r, 6, false, "duplicated at exchange-sim: %lld venue orders under two of our ids, "
+        nd__chaos_set_inv(r, 6, false,
+            "duplicated at exchange-sim: %lld venue orders under two of our ids, "
                 "%lld open or traded orders under none", (long long)twice, (long long)unknown);
     else if (open > 0 || open_orders > 0)
-        set_inv(r, 6, false, "%lld of our orders left open at exchange-sim after the stop "
+        nd__chaos_set_inv(r, 6, false,
+            "%lld of our orders left open at exchange-sim after the stop "
                 "(%lld in openOrders)", (long long)open, (long long)open_orders);
     else
-        set_inv(r, 6, true, "%lld orders sent, each once at exchange-sim, none open after the "
+        nd__chaos_set_inv(r, 6, true,
+            "%lld orders sent, each once at exchange-sim, none open after the "
                 "stop (%lld refused, %lld not looked up)", (long long)sent, (long long)rejected,
                 (long long)ids->over);
 }
@@ -230,21 +221,22 @@ static void check_position(nd_binance_rest_t *rest, const nd__chaos_venue_facts_
     long http = 0;
     int64_t qty = 0, cash = 0, base = 0, quote = 0;
     if (!session_holdings(f->status_path, &qty, &cash)) {
-        set_inv(r, 7, false, "no final position and cash in %.150s", f->status_path);
+        nd__chaos_set_inv(r, 7, false, "no final position and cash in %.150s", f->status_path);
         return;
     }
     json_t *acct = venue_get(rest, "/api/v3/account", "", &http, err, sizeof err);
     bool ok = acct && balance_of(acct, f->base, &base) && balance_of(acct, f->quote, &quote);
     json_decref(acct);
     if (!ok) {
-        set_inv(r, 7, false, "cannot read exchange-sim's account: %.150s", err);
+        nd__chaos_set_inv(r, 7, false, "cannot read exchange-sim's account: %.150s", err);
         return;
     }
     nd_fixed_format(qty, 8, sq, sizeof sq);
     nd_fixed_format(cash, 8, sc, sizeof sc);
     nd_fixed_format(base, 8, vq, sizeof vq);
     nd_fixed_format(quote, 8, vc, sizeof vc);
-    set_inv(r, 7, qty == base && cash == quote, "session %s %s, %s %s; exchange-sim %s %s, %s %s",
+    nd__chaos_set_inv(r, 7, qty == base && cash == quote,
+        "session %s %s, %s %s; exchange-sim %s %s, %s %s",
             f->base, sq, f->quote, sc, f->base, vq, f->quote, vc);
 }
 
@@ -257,15 +249,15 @@ void nd__chaos_venue_check(const nd__chaos_venue_facts_t *f, nd_chaos_result_t *
     nd_binance_rest_config_t rc = {.base_url = f->rest_url, .secret = f->secret,
                                    .weight_limit_1m = 1000000};
     if (nd_binance_rest_create(&rc, nd_clock_os(), &rest, err, sizeof err) != ND_OK) {
-        set_inv(r, 6, false, "no REST client: %.150s", err);
-        set_inv(r, 7, false, "no REST client: %.150s", err);
+        nd__chaos_set_inv(r, 6, false, "no REST client: %.150s", err);
+        nd__chaos_set_inv(r, 7, false, "no REST client: %.150s", err);
         return;
     }
     ids_t *ids = nd_calloc(1, sizeof *ids);
     ND_ASSERT(ids != NULL);
     nd_journal_t *j = NULL;
     if (nd_journal_open(f->journal_path, on_journal, ids, &j, err, sizeof err) != ND_OK)
-        set_inv(r, 6, false, "cannot read the session's journal: %.150s", err);
+        nd__chaos_set_inv(r, 6, false, "cannot read the session's journal: %.150s", err);
     else
         check_orders(rest, f, ids, r);
     if (j)

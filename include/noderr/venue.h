@@ -392,6 +392,37 @@ void nd_ws_destroy(nd_ws_t *ws);
  * libwebsockets context of the process (these clients, the HTTP server of httpd.h) calls it
  * before it is created. */
 void nd_ws_log_init(void);
+/* ---- Destroying a libwebsockets context on a shared libuv loop (lws_teardown.c) -------------
+ * libwebsockets 4.1, on a foreign libuv loop, closes what a destroyed context holds twice: each
+ * socket and the context's own event descriptor are closed in lws_context_destroy and again in
+ * their watchers' close callbacks, loop passes later. A descriptor opened in between anywhere
+ * in the process (a connection another server on the loop accepts, another thread's REST socket
+ * or file) takes the same number and is closed behind its owner's back; libuv aborted on it
+ * (epoll_ctl: EBADF: a live launch exiting 134 after its feed restarted). So the connections are
+ * closed first, as a peer's leaving closes them (once, in the watcher's close callback), and the
+ * context's other descriptors are held by a placeholder of ours between the two closes. */
+struct lws_context;
+typedef struct nd_lws_teardown {
+    void **conns; /* the context's connections (struct lws *), from creation to free */
+    size_t count, cap;
+    int own_fds[4]; /* the context's descriptors that are not sockets (its event descriptor) */
+    int own_count;
+    int *seen;      /* before creation: the loop's descriptors (between the two calls only) */
+    size_t seen_count;
+} nd_lws_teardown_t;
+
+/* Called just before and just after lws_create_context on uv_loop (uv_loop_t *): notes the
+ * descriptors that are not sockets which the context added to the loop. */
+void nd_lws_teardown_before_create(nd_lws_teardown_t *t, void *uv_loop);
+void nd_lws_teardown_after_create(nd_lws_teardown_t *t, void *uv_loop);
+/* From the context's callback on LWS_CALLBACK_WSI_CREATE (created) and _DESTROY. A connection
+ * that cannot be noted (no memory) is left to the context's destroy. */
+void nd_lws_teardown_track(nd_lws_teardown_t *t, void *wsi, bool created);
+/* Closes the connections, destroys ctx, runs uv_loop until libwebsockets' handles are closed,
+ * and frees what t holds. `who` names the context in a warning (connections that did not close
+ * in time, a number taken by another thread before it could be held). */
+void nd_lws_context_destroy(struct lws_context *ctx, nd_lws_teardown_t *t, void *uv_loop,
+                            const char *who);
 /* Backoff before retry `attempt` (0-based): attempt 0 (the first retry after a connection that
  * worked at least a second) is uniform in [0, min_ns / 4); attempt k >= 1 is
  * min(max, min_ns * 2^(k-1)) scaled by a uniform jitter factor in [0.5, 1.0). Pure apart from

@@ -62,6 +62,7 @@ struct nd_httpd {
     bool tls;
     char host[64];
     uint64_t requests;
+    nd_lws_teardown_t teardown; /* the context's connections and own descriptors */
 };
 
 /* Per connection (libwebsockets allocates and zeroes it). */
@@ -445,6 +446,10 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     pss_t *pss = user;
     nd_httpd_t *h = lws_context_user(lws_get_context(wsi));
     switch (reason) {
+    case LWS_CALLBACK_WSI_CREATE:
+    case LWS_CALLBACK_WSI_DESTROY:
+        nd_lws_teardown_track(&h->teardown, wsi, reason == LWS_CALLBACK_WSI_CREATE);
+        return 0;
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, h, pss, in);
     case LWS_CALLBACK_HTTP_BODY:
@@ -542,7 +547,9 @@ static nd_err_t make_context(nd_httpd_t *h, const nd_httpd_config_t *cfg, int po
         info.ssl_cert_filepath = cfg->tls_cert_file;
         info.ssl_private_key_filepath = cfg->tls_key_file;
     }
+    nd_lws_teardown_before_create(&h->teardown, cfg->uv_loop);
     h->ctx = lws_create_context(&info);
+    nd_lws_teardown_after_create(&h->teardown, cfg->uv_loop);
     struct lws_vhost *vh = h->ctx ? lws_get_vhost_by_name(h->ctx, "default") : NULL;
     h->port = vh ? lws_get_vhost_listen_port(vh) : -1;
     if (!h->ctx || h->port <= 0) {
@@ -606,13 +613,6 @@ void nd_httpd_destroy(nd_httpd_t *h)
 {
     if (!h)
         return;
-    if (h->ctx) {
-        /* As in ws.c: on a foreign loop the handles close over the loop's next passes, and the
-         * second destroy frees what the first left to the loop. */
-        lws_context_destroy(h->ctx);
-        for (int pass = 0; pass < 16; pass++)
-            uv_run(h->uv_loop, UV_RUN_NOWAIT);
-        lws_context_destroy(h->ctx);
-    }
+    nd_lws_context_destroy(h->ctx, &h->teardown, h->uv_loop, "httpd");
     nd_free(h);
 }

@@ -44,6 +44,8 @@ struct nd_ws {
     char url[1024], host[256], path[768];
     int port;
     bool tls, connected, close_requested;
+    bool ending;          /* nd_ws_destroy is closing the connections: no reconnect */
+    nd_lws_teardown_t teardown; /* the context's connections and own descriptors */
     uint32_t attempt, connects;
     int64_t next_connect_ns, connected_at_ns;
     int64_t window_start_ns;
@@ -150,6 +152,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 {
     (void)user;
     nd_ws_t *ws = lws_context_user(lws_get_context(wsi));
+    if (ws && (reason == LWS_CALLBACK_WSI_CREATE || reason == LWS_CALLBACK_WSI_DESTROY))
+        nd_lws_teardown_track(&ws->teardown, wsi, reason == LWS_CALLBACK_WSI_CREATE);
     if (!ws || (ws->wsi && wsi != ws->wsi && reason != LWS_CALLBACK_CLIENT_CONNECTION_ERROR))
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
@@ -173,7 +177,13 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         ND_LOG(ND_LOG_WARN, "ws connection error: %.120s", in ? (const char *)in : "-");
         /* fall through */
     case LWS_CALLBACK_CLIENT_CLOSED:
-        if (wsi == ws->wsi)
+        if (wsi == ws->wsi && !ws->ending)
+            schedule_reconnect(ws);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY: /* freed without a close callback: never keep it */
+        if (wsi == ws->wsi && ws->ending)
+            ws->wsi = NULL;
+        else if (wsi == ws->wsi)
             schedule_reconnect(ws);
         break;
     default:
@@ -296,8 +306,11 @@ static nd_err_t ws_context(nd_ws_t *ws)
         /* The caller's libuv loop serves the sockets (the evlib_uv plugin of libwebsockets). */
         info.options |= LWS_SERVER_OPTION_LIBUV;
         info.foreign_loops = loops;
+        nd_lws_teardown_before_create(&ws->teardown, ws->cfg.uv_loop);
     }
     ws->ctx = lws_create_context(&info);
+    if (ws->cfg.uv_loop)
+        nd_lws_teardown_after_create(&ws->teardown, ws->cfg.uv_loop);
     return ws->ctx ? ND_OK : ND_EIO;
 }
 
@@ -409,17 +422,10 @@ void nd_ws_destroy(nd_ws_t *ws)
 {
     if (!ws)
         return;
-    /* Destroying the context closes the connection: the caller's callbacks must not run. */
+    /* The caller's callbacks must not run while the client goes, nor a reconnect start. */
     memset(&ws->cb, 0, sizeof ws->cb);
-    if (ws->ctx)
-        lws_context_destroy(ws->ctx);
-    if (ws->ctx && ws->cfg.uv_loop) {
-        /* On a caller's loop the sockets close in the loop's next passes, and libwebsockets
-         * calls back into this client while they do: let them finish before it is freed. */
-        for (int pass = 0; pass < 16; pass++)
-            uv_run(ws->cfg.uv_loop, UV_RUN_NOWAIT);
-        lws_context_destroy(ws->ctx); /* the second call frees what the first left to the loop */
-    }
+    ws->ending = true;
+    nd_lws_context_destroy(ws->ctx, &ws->teardown, ws->cfg.uv_loop, "ws");
     for (uint32_t i = 0; i < ws->q_count; i++)
         nd_free(ws->queue[(ws->q_head + i) % WS_QUEUE_MAX].buf);
     nd_free(ws->attempts);

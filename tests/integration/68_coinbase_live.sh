@@ -204,12 +204,11 @@ position_matches "$WORK/state-cbl" cbl
 check "a live launch on Coinbase: preflight in live mode (the key's accounts), orders, none left open"
 printf 'api_key=%s\napi_secret=%s\n' "$KEY_NAME" "junk" >"$WORK/bad.secrets"
 chmod 600 "$WORK/bad.secrets"
-# A health check a second, not every 300 ms: a module restart (a lws context destroyed on the
-# shared loop) while the check's own /metrics scrape waits in the listener's queue can still make
-# libuv abort (docs/launcher.md, "Shutdown and resume": fixed at the stop, open for restarts);
-# seen once under ASan here with 300 ms. The fewer scrapes, the rarer; the race stays open.
+# The health check every 300 ms scrapes the launch's own /metrics while modules restart: a
+# libwebsockets context destroyed on the shared loop used to make libuv abort when a scrape
+# waited in the listener's queue (docs/launcher.md, "Tearing down"; test_loop_teardown).
 LIVE_EXTRA=', "store": {"url": "sqlite:'"$WORK"'/lv.db"}, "compliance": {"profile": "EU"},
- "metrics": {"listen": "127.0.0.1:0"}, "launch": {"health_every_ms": 1000},
+ "metrics": {"listen": "127.0.0.1:0"}, "launch": {"health_every_ms": 300},
  "risk": {"max_drawdown": 0.12, "max_position": 0.25, "daily_loss": 0.05}'
 config "$WORK/lv.json" clv "$LIVE_EXTRA"', "preflight": {"mode": "live", "first_allocation": "100"}'
 expect_rc 1 "$NODERR" preflight --config "$WORK/lv.json" --json # not pinned yet

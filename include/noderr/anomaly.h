@@ -176,12 +176,11 @@ typedef struct nd_anomaly_fast {
     int64_t window_ns;
     int64_t move_e6;     /* (0, 1000000) */
     int64_t slot_ns;     /* window / ND_ANOMALY_FAST_SLOTS */
-    /* read-only: the last price's move against the window, signed (a fall < 0), x 10^6 */
-    int64_t last_move_e6;
     int64_t fired;       /* times the rule fired */
     /* private */
     int64_t _slot;       /* number of the open slot; INT64_MIN before the first price */
     int64_t _hi, _lo;    /* the window's extremes, the open slot included */
+    int64_t _last_px, _last_hi, _last_lo; /* the last price and the extremes it was judged by */
     int64_t _no[ND_ANOMALY_FAST_SLOTS + 1], _hi_px[ND_ANOMALY_FAST_SLOTS + 1],
         _lo_px[ND_ANOMALY_FAST_SLOTS + 1];
 } nd_anomaly_fast_t;
@@ -194,6 +193,10 @@ nd_err_t nd_anomaly_fast_init(nd_anomaly_fast_t *f, int64_t window_ns, int64_t m
  * capped at 10^12, a million-fold) and the window restarts at px. false and nothing changes for px <= 0. O(1), O(slots) when a slot opens. */
 bool nd_anomaly_fast_push(nd_anomaly_fast_t *f, int64_t ts_ns, int64_t px,
                           int64_t *move_e6_out /* OUT, may be NULL */);
+/* The last price's move against the window it was judged by, signed (a fall < 0), x 10^6,
+ * floored, a rise capped at 10^12; 0 before the first price. Computed when asked: a push only
+ * multiplies and compares. */
+int64_t nd_anomaly_fast_last_move_e6(const nd_anomaly_fast_t *f);
 
 /* ---- Scoring a history (the CLI and the calibration) ------------------------------------
  * Known crash windows of the shared history, used to split a run into events and calm: each

@@ -441,6 +441,18 @@ static void fast_open(nd_anomaly_fast_t *f, int64_t k, int64_t px)
     }
 }
 
+int64_t nd_anomaly_fast_last_move_e6(const nd_anomaly_fast_t *f)
+{
+    if (f->_last_px <= 0)
+        return 0;
+    /* Floored shares of the window's high (a fall) and low (a rise) at the last price. */
+    int64_t fall_e6 =
+        (int64_t)((__int128)(f->_last_hi - f->_last_px) * 1000000 / f->_last_hi);
+    __int128 rise = (__int128)(f->_last_px - f->_last_lo) * 1000000 / f->_last_lo;
+    int64_t rise_e6 = rise > 1000000000000 ? 1000000000000 : (int64_t)rise; /* x 10^6 at most */
+    return rise_e6 > fall_e6 ? rise_e6 : -fall_e6;
+}
+
 bool nd_anomaly_fast_push(nd_anomaly_fast_t *f, int64_t ts_ns, int64_t px, int64_t *move_e6_out)
 {
     ND_ASSERT(f != NULL);
@@ -461,16 +473,17 @@ bool nd_anomaly_fast_push(nd_anomaly_fast_t *f, int64_t ts_ns, int64_t px, int64
         f->_lo = px < f->_lo ? px : f->_lo;
     }
     ND_ASSERT(f->_lo > 0 && f->_lo <= px && px <= f->_hi);
-    /* Floored shares: a share >= move_e6 exactly when (hi - px) * 10^6 >= move_e6 * hi. */
-    int64_t fall_e6 = (int64_t)((__int128)(f->_hi - px) * 1000000 / f->_hi);
-    __int128 rise = (__int128)(px - f->_lo) * 1000000 / f->_lo;
-    int64_t rise_e6 = rise > 1000000000000 ? 1000000000000 : (int64_t)rise; /* x 10^6 at most */
-    f->last_move_e6 = rise_e6 > fall_e6 ? rise_e6 : -fall_e6;
-    if (fall_e6 < f->move_e6 && rise_e6 < f->move_e6)
+    f->_last_px = px;
+    f->_last_hi = f->_hi;
+    f->_last_lo = f->_lo;
+    /* Exact: a fall of at least move_e6 of the high is (hi - px) * 10^6 >= move_e6 * hi, a
+     * rise likewise from the low; multiplications only, the share is divided out on firing. */
+    if ((__int128)(f->_hi - px) * 1000000 < (__int128)f->move_e6 * f->_hi &&
+        (__int128)(px - f->_lo) * 1000000 < (__int128)f->move_e6 * f->_lo)
         return false;
     f->fired++;
     if (move_e6_out)
-        *move_e6_out = f->last_move_e6;
+        *move_e6_out = nd_anomaly_fast_last_move_e6(f);
     /* Start again from this price: the move is counted once. */
     for (int i = 0; i < FAST_RING; i++)
         f->_no[i] = INT64_MIN;

@@ -36,7 +36,7 @@ Test(fast_move, exact_at_and_around_the_threshold_both_ways)
     int64_t move = 0;
     cr_assert_not(nd_anomaly_fast_push(&f, T0, 10000, &move));
     cr_assert_not(nd_anomaly_fast_push(&f, T0 + ND_NS_PER_SEC, 9001, &move)); /* -9.99% */
-    cr_assert_eq(f.last_move_e6, -99900);
+    cr_assert_eq(nd_anomaly_fast_last_move_e6(&f), -99900);
     cr_assert(nd_anomaly_fast_push(&f, T0 + 2 * ND_NS_PER_SEC, 9000, &move)); /* -10% exactly */
     cr_assert_eq(move, -100000);
     cr_assert_eq(f.fired, 1);
@@ -84,8 +84,8 @@ Test(fast_move, the_window_and_once_per_move)
         cr_assert_not(nd_anomaly_fast_push(&g, T0 + s * ND_NS_PER_SEC, px, &move), "s=%lld",
                       (long long)s);
     }
-    cr_assert_lt(g.last_move_e6, -40000);
-    cr_assert_gt(g.last_move_e6, -50000);
+    cr_assert_lt(nd_anomaly_fast_last_move_e6(&g), -40000);
+    cr_assert_gt(nd_anomaly_fast_last_move_e6(&g), -50000);
     /* After firing, the rule starts again from that price: a further 10% fires again, not the
      * next price of the same move. */
     nd_anomaly_fast_t h = rule(W, 100000);

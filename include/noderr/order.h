@@ -58,6 +58,8 @@ typedef struct nd_order {
     int64_t fill_notional;  /* sum of fill px*qty in cash units, for the average price */
     int64_t fees;           /* cash units */
     int64_t updated_ns;
+    int64_t cancel_sent_ns; /* read-only: when the engine sent a cancel the venue has not answered
+                               yet (0: none; cleared when the venue refuses it as too late) */
     /* private: the engine's bookkeeping of an amend sent and not yet answered (qty 0: none) */
     int64_t _amend_px, _amend_qty;
     bool _announced;        /* private: an event showed it NEW (sent to a venue with latency) */

@@ -53,6 +53,10 @@ void nd__chaos_sample(const char *status_path, nd__chaos_sample_t *out)
     out->submitted = get_int(orders, "submitted");
     out->fills = get_int(orders, "fills");
     out->open_orders = get_int(d, "open_orders");
+    json_t *o;
+    size_t k;
+    json_array_foreach(json_object_get(d, "open_orders"), k, o)
+        out->uncancelled += !json_is_true(json_object_get(o, "cancel_pending"));
     const char *eq = json_string_value(json_object_get(json_object_get(d, "account"), "equity"));
     if (eq)
         (void)nd_fixed_parse(eq, strlen(eq), ND_CASH_DECIMALS, &out->equity_e8);
@@ -205,8 +209,8 @@ void nd__chaos_check(const nd__chaos_facts_t *f, nd_chaos_result_t *r)
                 (long long)sc->submitted_while_paused, (long long)sc->first_bad_seq);
     else if (!silent)
         nd__chaos_set_inv(r, 3, false,
-            "%lld strategy orders left working on a market not seen for over "
-                "%lld ms", (long long)f->blind_orders,
+            "%lld strategy orders left working, no cancel sent, on a market not seen "
+                "for over %lld ms", (long long)f->blind_orders,
                 (long long)r->scenario->detect_target_ms);
     else
         nd__chaos_set_inv(r, 3, true, "no strategy order while paused or blind");

@@ -332,8 +332,10 @@ static void watch_blind(run_t *run)
     if (!blinds(run) || run->t_remove > 0 || !run->cur.ok)
         return;
     int64_t age_ms = (run->cur.updated_ns - run->inject_real_ns) / 1000000;
-    if (age_ms > run->sc->detect_target_ms + 1000 && run->cur.open_orders > run->blind_orders)
-        run->blind_orders = run->cur.open_orders;
+    /* Blind and still quoting: a working order the session has not asked the venue to cancel
+     * (live, a cancel sent into a partition stays unanswered until it ends: cancel_pending). */
+    if (age_ms > run->sc->detect_target_ms + 1000 && run->cur.uncancelled > run->blind_orders)
+        run->blind_orders = run->cur.uncancelled;
 }
 
 static void watch_window(run_t *run, int64_t now)

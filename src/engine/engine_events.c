@@ -134,6 +134,7 @@ static nd_err_t apply_update(nd_engine_t *e, const nd_order_update_t *u)
         nd__engine_surv_apply(e, o, ND_SURV_CANCEL, 0, 0);
         return nd__engine_emit(e, ND_EVENT_ORDER, o);
     case ND_UPDATE_CANCEL_REJECTED:
+        o->cancel_sent_ns = 0;
         return ND_OK; /* the order's last fill is (or was) booked on its own */
     case ND_UPDATE_AMENDED: {
         nd_order_t old = *o;

@@ -283,8 +283,10 @@ static nd_err_t cancel_order(nd_engine_t *e, nd_order_t *o)
     nd_err_t rc = venue->ops->cancel(venue->self, o->client_id, e->now_ns);
     if (rc != ND_OK)
         return rc;
-    if (!nd_order_is_done(o))
-        return ND_OK; /* a venue with latency: booked when its CANCELLED comes back */
+    if (!nd_order_is_done(o)) {
+        o->cancel_sent_ns = e->now_ns; /* a venue with latency: booked when CANCELLED comes */
+        return ND_OK;
+    }
     e->stats.orders_cancelled++;
     nd__engine_surv_apply(e, o, ND_SURV_CANCEL, 0, 0);
     return nd__engine_emit(e, ND_EVENT_ORDER, o);

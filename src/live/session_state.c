@@ -89,6 +89,7 @@ json_t *nd__live_orders_json(const nd_live_session_t *s, const nd_engine_t *e)
         json_object_set_new(j, "filled", nd_json_fixed(o->filled_qty, inst->qty_decimals));
         json_object_set_new(j, "status", json_string(nd_order_status_name(o->status)));
         json_object_set_new(j, "risk_flatten", json_boolean(o->risk_flatten));
+        json_object_set_new(j, "cancel_pending", json_boolean(o->cancel_sent_ns != 0));
         json_array_append_new(list, j);
     }
     return list;

@@ -179,6 +179,9 @@ Test(engine_events, l2_venue_cancel_is_asynchronous)
     cr_assert_eq(quote(6 * MS, 101, 102, 1), ND_OK); /* moved up: cancel sent */
     cr_assert_eq(event_count, before, "nothing booked before the cancel comes back");
     cr_assert_eq(nd_l2sim_exec_venue(l2)->ops->open_count(l2), 1);
+    cr_assert_eq(nd_engine_working_count(engine), 1);
+    cr_assert_neq(nd_engine_working(engine, 0)->cancel_sent_ns, 0,
+                  "the cancel is shown as sent and unanswered (status.json cancel_pending)");
     cr_assert_eq(quote(8 * MS, 101, 102, 1), ND_OK); /* cancelled at 7, visible at 8 */
     cr_assert_eq(events[before].u.order.status, ND_ORDER_CANCELLED);
     cr_assert_eq(nd_engine_stats(engine)->orders_cancelled, 1);

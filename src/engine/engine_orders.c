@@ -515,11 +515,16 @@ nd_err_t nd__engine_ensure_flat(nd_engine_t *e)
                 covered = flatten_working(e, s, i);
                 missing = covered == 0 ? -held : 0;
             }
-            if (missing == 0)
+            /* Whole lots only: no venue takes less than its step (Binance: LOT_SIZE), and a
+             * live position is rarely whole lots (a buy's fee paid in the asset bought). What
+             * is left under one lot is dust the venue cannot trade: it stays, shown as held. */
+            int64_t lot = e->instruments[i].lot_size;
+            int64_t qty = lot > 0 ? nd_fixed_floor_to(abs64(missing), lot) : abs64(missing);
+            if (qty == 0)
                 continue;
             /* Only the difference is sent: what works already keeps its place. */
             nd_order_intent_t intent = {i, missing < 0 ? ND_SIDE_SELL : ND_SIDE_BUY,
-                                        ND_ORDER_MARKET, 0, abs64(missing)};
+                                        ND_ORDER_MARKET, 0, qty};
             nd_order_t o;
             nd_order_init(&o, e->next_client_id++, &intent, s, e->now_ns);
             o.risk_flatten = true;

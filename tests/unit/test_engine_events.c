@@ -191,6 +191,36 @@ Test(engine_events, l2_venue_cancel_is_asynchronous)
     cr_assert_eq(last->u.order.px, 101 * PX, "re-quoted at the new best bid");
 }
 
+/* A position that is not whole lots (live: a buy's fee paid in the asset bought) is flattened
+ * in whole lots: the rest, under one lot, is dust no venue takes, so no order is sent for it
+ * (a live venue refused each one as LOT_SIZE, and the engine sent another after every event). */
+Test(engine_events, flattening_sends_whole_lots_and_leaves_dust)
+{
+    make(nd_strategy_find_event("quote_maker"), 0, 0, 0, 0);
+    cr_assert_eq(quote(0, 40000, 40001, 5), ND_OK);
+    nd_market_event_t ev = {.kind = ND_MARKET_TRADE};
+    int64_t odd = inst.lot_size * 3 / 2; /* one lot and a half of the resting bid, once the */
+    ev.u.trade =                          /* 5 queued ahead of it have traded */
+        (nd_trade_tick_t){T0 + 5 * MS, 0, ND_SIDE_SELL, 40000 * PX, 5 * QTY + odd, 5};
+    cr_assert_eq(feed(&ev), ND_OK);
+    cr_assert_eq(nd_portfolio_net_qty(nd_engine_portfolio(engine), 0), odd);
+    cr_assert_eq(nd_engine_kill(engine), ND_OK);
+    for (int k = 6; k < 20; k++)
+        cr_assert_eq(quote(k * MS, 40000, 40001, 5), ND_OK);
+    int flattening = 0;
+    for (int k = 0; k < event_count; k++)
+        if (events[k].kind == ND_EVENT_ORDER && events[k].u.order.risk_flatten &&
+            events[k].u.order.status == ND_ORDER_NEW) {
+            flattening++;
+            cr_assert_eq(events[k].u.order.qty % inst.lot_size, 0, "a flattening order of part "
+                         "of a lot: %lld", (long long)events[k].u.order.qty);
+        }
+    cr_assert_eq(flattening, 1, "one flattening order, not one per event: %d", flattening);
+    cr_assert_eq(nd_portfolio_net_qty(nd_engine_portfolio(engine), 0), odd - inst.lot_size,
+                 "the dust under one lot stays");
+    cr_assert_eq(nd_l2sim_exec_venue(l2)->ops->open_count(l2), 0);
+}
+
 /* A drawdown trip while long: the engine flattens through the L2 venue with market orders that
  * walk the book, and ends flat; with latency the flattening order is NEW until its ack, the
  * strategy's cancels are asynchronous, and the engine still ends flat. */

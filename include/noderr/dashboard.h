@@ -265,10 +265,11 @@ void nd_dashboard_destroy(nd_dashboard_t *d);
  * What keeps the publish off the engine's thread (issue 14's target: 100 clients at 10 updates/s
  * move tick-to-order p99 by no more than 10%). nd_dashboard_thread_start creates a libuv loop
  * and an HTTP server (hc's listen and TLS files) with the dashboard on it, and runs them on a new
- * thread. The engine's thread then only builds the snapshot document (hooks->snapshot_cb) and
- * hands it over through a one-slot mailbox (an atomic pointer; while the dashboard's thread has
- * not taken the last one, none is built); the delta, its text and the writes to every
- * client are the dashboard's thread's. The hooks run on the engine's thread only: a control
+ * thread. The engine's thread then only fills the snapshot (hooks->fill_cb, into one of two
+ * buffers allocated at start) and hands it over through a one-slot mailbox (an atomic index;
+ * while the dashboard's thread has not taken the last one, none is filled); the document
+ * (hooks->format_cb), the delta, its text and the writes to every client are the dashboard's
+ * thread's. The fill and control hooks run on the engine's thread only: a control
  * request, GET /api/snapshot and a first client's snapshot are carried over to it (an async
  * handle on engine_loop) while the dashboard's thread waits for the answer (503 after
  * ND_DASHBOARD_CALL_WAIT_MS, 409 once the engine side is stopped). */
@@ -287,7 +288,7 @@ nd_err_t nd_dashboard_thread_start(const nd_httpd_config_t *hc, const nd_dashboa
 /* Engine thread: takes a snapshot and hands it to the dashboard's thread, unless that thread
  * has not taken the last one yet. With no client connected only one call in updates_per_sec
  * does (a snapshot a second), so a page that connects gets a recent one at once. Costs the
- * engine's thread the snapshot document only. */
+ * engine's thread the fill only (with fill_cb: no allocation). */
 void nd_dashboard_thread_publish(nd_dashboard_thread_t *t);
 /* The server's base URL ("http://127.0.0.1:PORT"). */
 void nd_dashboard_thread_url(const nd_dashboard_thread_t *t, char *out, size_t cap);

@@ -3,8 +3,9 @@
  *
  * When the config has "dashboard", the session loads (or creates) STATE_DIR/dashboard.token and
  * starts the dashboard: with a listen of its own, on a thread of its own (its loop, its HTTP
- * server: nd_dashboard_thread_start), so the engine's thread only builds the snapshot (the
- * status document plus the dashboard's part) updates_per_sec times a second and hands it over;
+ * server: nd_dashboard_thread_start), so the engine's thread only fills the snapshot's figures
+ * (below: no allocation) updates_per_sec times a second and hands them over, and the
+ * dashboard's thread formats them (the status document plus the dashboard's part);
  * without one and with metrics on, on the metrics' server on the session's loop, where the
  * publish (delta, writes to every client) runs on the engine's thread too. Controls act
  * between events, on the loop thread like everything else (the dashboard's thread carries them

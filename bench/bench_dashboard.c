@@ -58,8 +58,6 @@ typedef struct bench {
     size_t n, cap;
     int64_t publish_ns, publishes, publish_max_ns;
     int64_t publish_sample[PUBLISH_SAMPLES]; /* each publish's engine-thread wall time */
-    int64_t publish_cpu_sample[PUBLISH_SAMPLES]; /* and its CPU time (ns; without the waits) */
-    double publish_cpu_s;
     double phase_cpu_s;                      /* the engine thread's CPU time at phase start */
     uint32_t clients_wanted;
     int phase; /* 0: no clients, 1: waiting for clients, 2: with clients, 3: done */
@@ -127,25 +125,19 @@ static void report(bench_t *b, const char *what)
     qsort(b->lat, b->n, sizeof *b->lat, cmp_i64);
     size_t n = b->n, np = (size_t)(b->publishes < PUBLISH_SAMPLES ? b->publishes : PUBLISH_SAMPLES);
     qsort(b->publish_sample, np, sizeof *b->publish_sample, cmp_i64);
-    qsort(b->publish_cpu_sample, np, sizeof *b->publish_cpu_sample, cmp_i64);
     printf("%-22s clients=%u messages=%zu p50=%.2f us p99=%.2f us p99.9=%.2f us max=%.2f us "
            "publishes=%lld publish_p50=%.1f us publish_mean=%.1f us publish_max=%.1f us "
-           "publish_cpu_p50=%.1f us publish_cpu_mean=%.1f us engine_thread_cpu=%.1f ms "
-           "sent=%llu\n",
+           "engine_thread_cpu=%.1f ms sent=%llu\n",
            what, clients(b), n, (double)b->lat[n / 2] / 1e3,
            (double)b->lat[n * 99 / 100] / 1e3, (double)b->lat[n * 999 / 1000] / 1e3,
            (double)b->lat[n - 1] / 1e3, (long long)b->publishes,
            np ? (double)b->publish_sample[np / 2] / 1e3 : 0.0,
            b->publishes ? (double)b->publish_ns / (double)b->publishes / 1e3 : 0.0,
-           (double)b->publish_max_ns / 1e3,
-           np ? (double)b->publish_cpu_sample[np / 2] / 1e3 : 0.0,
-           b->publishes ? b->publish_cpu_s / (double)b->publishes * 1e6 : 0.0,
-           (thread_cpu_s() - b->phase_cpu_s) * 1e3,
+           (double)b->publish_max_ns / 1e3, (thread_cpu_s() - b->phase_cpu_s) * 1e3,
            (unsigned long long)sent(b));
     fflush(stdout);
     b->n = 0;
     b->publishes = b->publish_ns = b->publish_max_ns = 0;
-    b->publish_cpu_s = 0;
 }
 
 static void start_phase(bench_t *b, int64_t now)
@@ -192,7 +184,6 @@ static void on_idle(uv_idle_t *h)
 static void on_publish(uv_timer_t *t)
 {
     bench_t *b = t->data;
-    double c0 = thread_cpu_s();
     int64_t t0 = nd_clock_mono_ns(b->clock);
     nd_dashboard_sample(&b->state, nd_event_run_engine(b->run));
     if (b->thread)
@@ -200,13 +191,9 @@ static void on_publish(uv_timer_t *t)
     else
         nd_dashboard_publish(b->dash);
     int64_t dt = nd_clock_mono_ns(b->clock) - t0;
-    double cpu = thread_cpu_s() - c0;
     b->publish_ns += dt;
-    b->publish_cpu_s += cpu;
-    if (b->publishes < PUBLISH_SAMPLES) {
+    if (b->publishes < PUBLISH_SAMPLES)
         b->publish_sample[b->publishes] = dt;
-        b->publish_cpu_sample[b->publishes] = (int64_t)(cpu * 1e9);
-    }
     b->publishes++;
     if (dt > b->publish_max_ns)
         b->publish_max_ns = dt;

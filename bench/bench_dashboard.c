@@ -12,9 +12,10 @@
  * dashboard's messages sent, and the publish's cost to the engine's thread.
  *
  * MODE "thread" (the default; a session whose dashboard has a listen of its own): the dashboard
- * runs on its own thread (nd_dashboard_thread_start) and the engine's thread only builds the
- * snapshot and hands it over. MODE "loop" (a dashboard sharing the metrics' server): the
- * dashboard is on the engine's loop and the whole publish, the writes included, runs there.
+ * runs on its own thread (nd_dashboard_thread_start) and the engine's thread only fills the
+ * snapshot's figures (no allocation) and hands them over; the document is formatted there.
+ * MODE "loop" (a dashboard sharing the metrics' server): the dashboard is on the engine's loop
+ * and the whole publish, the writes included, runs there.
  *
  * Usage: bench_dashboard SECONDS CLIENTS [MODE] (prints "listening on URL" first). */
 #include "../src/live/live_int.h"
@@ -198,18 +199,35 @@ static void on_publish(uv_timer_t *t)
         b->publish_max_ns = dt;
 }
 
-static json_t *snapshot(void *ctx)
+/* The bench's snapshot as figures (as a session's, session_dash.c): filled on the engine's
+ * thread without allocating, formatted into the document on the dashboard's. */
+typedef struct bench_snap {
+    int64_t equity, cash, now_ns;
+    nd_dashboard_figures_t dash;
+} bench_snap_t;
+
+static void snapshot_fill(void *ctx, void *snap)
 {
     bench_t *b = ctx;
+    bench_snap_t *d = snap;
     const nd_engine_t *e = nd_event_run_engine(b->run);
     const nd_portfolio_t *p = nd_engine_portfolio(e);
+    d->equity = nd_portfolio_equity(p);
+    d->cash = nd_portfolio_cash(p);
+    d->now_ns = nd_clock_now_ns(b->clock);
+    nd_dashboard_figures_fill(e, 1, &b->state, &d->dash);
+}
+
+static json_t *snapshot_format(const void *snap)
+{
+    const bench_snap_t *d = snap;
     json_t *doc = json_object();
     json_t *account = json_object();
-    json_object_set_new(account, "equity", nd_json_fixed(nd_portfolio_equity(p), ND_CASH_DECIMALS));
-    json_object_set_new(account, "cash", nd_json_fixed(nd_portfolio_cash(p), ND_CASH_DECIMALS));
+    json_object_set_new(account, "equity", nd_json_fixed(d->equity, ND_CASH_DECIMALS));
+    json_object_set_new(account, "cash", nd_json_fixed(d->cash, ND_CASH_DECIMALS));
     json_object_set_new(doc, "account", account);
-    json_object_set_new(doc, "updated_at_ns", json_integer(nd_clock_now_ns(b->clock)));
-    json_object_set_new(doc, "dashboard", nd_dashboard_engine_json(e, 1, &b->state));
+    json_object_set_new(doc, "updated_at_ns", json_integer(d->now_ns));
+    json_object_set_new(doc, "dashboard", nd_dashboard_figures_json(&d->dash));
     return doc;
 }
 
@@ -248,7 +266,9 @@ static nd_err_t start_dashboard(bench_t *b, bool threaded, nd_httpd_t **h, char 
                                 .clients_max = ND_DASHBOARD_CLIENTS_MAX};
     nd_dashboard_token_t token = {.id = "bench"};
     memset(token.token, 'a', ND_DASHBOARD_TOKEN_HEX);
-    nd_dashboard_hooks_t hooks = {.snapshot_cb = snapshot, .control_cb = control, .ctx = b};
+    nd_dashboard_hooks_t hooks = {.fill_cb = snapshot_fill, .format_cb = snapshot_format,
+                                  .snap_size = sizeof(bench_snap_t), .control_cb = control,
+                                  .ctx = b};
     nd_err_t rc;
     if (threaded) {
         rc = nd_dashboard_thread_start(&hc, &dc, &token, &hooks, &b->loop, &b->thread, err,

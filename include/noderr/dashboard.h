@@ -81,13 +81,71 @@ void nd_dashboard_sample(nd_dashboard_state_t *st, const nd_engine_t *e);
  * returns. Display only. O(n log n), n <= 256. */
 bool nd_dashboard_var_95(const nd_dashboard_state_t *st, double *out /* OUT */);
 
+/* ---- The binary snapshot: what the engine's thread fills, without allocating -------------
+ * The dashboard's part of a snapshot as plain figures in a fixed struct (ND_DASHBOARD_SNAP_*
+ * bound its lists): the engine's thread fills it (nd_dashboard_figures_fill: copies and integer
+ * sums, no allocation, no formatting) and whatever thread formats it turns it into the document
+ * (nd_dashboard_figures_json: the ratios, the VaR, the decimal strings). A list longer than its
+ * bound keeps its first (assets) or newest (breakers) entries and says so: the document then has
+ * "truncated": {LIST: the full count}, which no document within the bounds has. Names are
+ * borrowed from the engine (strategy definitions, instruments), which must outlive the figures. */
+
+/* Assets (the run's instruments) a snapshot carries: a session has at most ND_VENUES_MAX (32)
+ * symbols, and the bench and tests fewer; beyond it the heatmap and attribution rows are cut. */
+#define ND_DASHBOARD_SNAP_ASSETS 64
+/* Breaker trips a snapshot carries, the newest: the page's table shows the last few; the risk
+ * module keeps up to ND_BREAKER_EVENTS_MAX (1,024), which would make every snapshot 40 KiB. */
+#define ND_DASHBOARD_SNAP_BREAKERS 64
+_Static_assert(ND_DASHBOARD_SNAP_ASSETS <= ND_INSTRUMENTS_MAX, "assets within the engine's");
+_Static_assert(ND_DASHBOARD_SNAP_BREAKERS <= ND_BREAKER_EVENTS_MAX, "trips within the kept");
+
+typedef struct nd_dashboard_row {
+    const char *name;              /* borrowed */
+    int64_t realized, unrealized, fees, net, trades;
+} nd_dashboard_row_t;
+
+typedef struct nd_dashboard_figures {
+    uint32_t strategy_count, asset_count, venue_count, breaker_count; /* kept */
+    uint32_t assets_total, breakers_total; /* in the engine: more than kept = truncated */
+    nd_dashboard_row_t by_strategy[ND_STRATEGIES_MAX];
+    nd_dashboard_row_t by_asset[ND_DASHBOARD_SNAP_ASSETS];
+    nd_dashboard_row_t by_venue[ND_DASHBOARD_SNAP_ASSETS];
+    struct {
+        bool paused;
+        int64_t weight_e6;
+        int64_t equity, gross;     /* the sleeve's equity, its gross position value (cash) */
+    } strategy[ND_STRATEGIES_MAX];
+    struct {
+        int64_t value;             /* |net position| at the last price, cash units */
+        bool anomaly_on;
+        int64_t confidence_e6;
+    } asset[ND_DASHBOARD_SNAP_ASSETS];
+    int64_t equity, gross;         /* the session's (gross over every instrument) */
+    int64_t max_position_pct_e2, max_drawdown_pct_e2, daily_loss_pct_e2, anomaly_threshold_e6;
+    struct {
+        int kind;                  /* nd_breaker_kind_t */
+        int64_t ts_ns, equity, measured_e6;
+    } breakers[ND_DASHBOARD_SNAP_BREAKERS];
+    bool state_on;                 /* state was given: its copy below */
+    nd_dashboard_state_t state;    /* the VaR samples and the peaks (a copy: 2.6 KiB) */
+} nd_dashboard_figures_t;
+
+/* Fills *out from e (instrument_count the run's), st as for nd_dashboard_engine_json. No
+ * allocation. O(strategies * instruments). */
+void nd_dashboard_figures_fill(const nd_engine_t *e, uint32_t instrument_count,
+                               const nd_dashboard_state_t *st,
+                               nd_dashboard_figures_t *out /* OUT */);
+/* The dashboard's part of the snapshot from filled figures (a new object the caller owns):
+ * what nd_dashboard_engine_json documents. Reads only f: any thread. */
+json_t *nd_dashboard_figures_json(const nd_dashboard_figures_t *f);
+
 /* The dashboard's own part of a snapshot (a new object the caller owns): "attribution"
  * ({strategy, asset, venue}: lists of {name, realized, unrealized, fees, net, trades}),
  * "strategies" (each {name, weight (a fraction), paused}), "heatmap" (rows of {kind, name, exposure, drawdown_used, var, anomaly}: fractions of their
  * limits, 0..1 and beyond when a limit is passed, null when not applicable), "risk_limits",
  * "breakers" (the kept trips, newest last) and "var_95" (null until there are enough samples).
  * instrument_count is the engine's (the run's) instrument count. st may be NULL (no VaR, drawdowns from nothing). Money as exact decimal strings.
- * O(strategies * instruments). */
+ * O(strategies * instruments). nd_dashboard_figures_fill then nd_dashboard_figures_json. */
 json_t *nd_dashboard_engine_json(const nd_engine_t *e, uint32_t instrument_count,
                                  const nd_dashboard_state_t *st);
 
@@ -159,7 +217,16 @@ int nd_dashboard_strategy_find(const nd_engine_t *e, const char *name);
 typedef struct nd_dashboard nd_dashboard_t;
 
 typedef struct nd_dashboard_hooks {
-    /* The current snapshot document (a new object the dashboard releases). */
+    /* The snapshot, one of two ways. A caller whose engine thread must not allocate gives
+     * fill_cb, format_cb and snap_size: fill_cb writes the figures into a buffer of snap_size
+     * bytes that the dashboard preallocated (on the engine's thread, no allocation), and
+     * format_cb turns a filled buffer into the document (a new object; it reads nothing but the
+     * buffer, and runs on the dashboard's thread when it has one). A caller with a small
+     * document (tests) may instead give snapshot_cb: the document built on the engine's thread
+     * (a new object the dashboard releases). */
+    void (*fill_cb)(void *ctx, void *snap);
+    json_t *(*format_cb)(const void *snap);
+    size_t snap_size;
     json_t *(*snapshot_cb)(void *ctx);
     /* Carries out a control whose token was checked: token_id says who (the token's id) and
      * peer from where. Returns the HTTP status (200 done, 409 refused in this state, 501 not
@@ -198,10 +265,11 @@ void nd_dashboard_destroy(nd_dashboard_t *d);
  * What keeps the publish off the engine's thread (issue 14's target: 100 clients at 10 updates/s
  * move tick-to-order p99 by no more than 10%). nd_dashboard_thread_start creates a libuv loop
  * and an HTTP server (hc's listen and TLS files) with the dashboard on it, and runs them on a new
- * thread. The engine's thread then only builds the snapshot document (hooks->snapshot_cb) and
- * hands it over through a one-slot mailbox (an atomic pointer; while the dashboard's thread has
- * not taken the last one, none is built); the delta, its text and the writes to every
- * client are the dashboard's thread's. The hooks run on the engine's thread only: a control
+ * thread. The engine's thread then only fills the snapshot (hooks->fill_cb, into one of two
+ * buffers allocated at start) and hands it over through a one-slot mailbox (an atomic index;
+ * while the dashboard's thread has not taken the last one, none is filled); the document
+ * (hooks->format_cb), the delta, its text and the writes to every client are the dashboard's
+ * thread's. The fill and control hooks run on the engine's thread only: a control
  * request, GET /api/snapshot and a first client's snapshot are carried over to it (an async
  * handle on engine_loop) while the dashboard's thread waits for the answer (503 after
  * ND_DASHBOARD_CALL_WAIT_MS, 409 once the engine side is stopped). */
@@ -220,7 +288,7 @@ nd_err_t nd_dashboard_thread_start(const nd_httpd_config_t *hc, const nd_dashboa
 /* Engine thread: takes a snapshot and hands it to the dashboard's thread, unless that thread
  * has not taken the last one yet. With no client connected only one call in updates_per_sec
  * does (a snapshot a second), so a page that connects gets a recent one at once. Costs the
- * engine's thread the snapshot document only. */
+ * engine's thread the fill only (with fill_cb: no allocation). */
 void nd_dashboard_thread_publish(nd_dashboard_thread_t *t);
 /* The server's base URL ("http://127.0.0.1:PORT"). */
 void nd_dashboard_thread_url(const nd_dashboard_thread_t *t, char *out, size_t cap);

@@ -8,6 +8,7 @@
 #include "noderr/prom.h"
 #include "noderr/reconcile.h"
 #include "noderr/store.h"
+#include "noderr/surveillance.h"
 
 #include <uv.h>
 
@@ -168,8 +169,30 @@ typedef struct nd__live_surveil nd__live_surveil_t;
 nd_err_t nd__live_surveil_open(nd_live_session_t *s, char *err, size_t err_len);
 /* Closes the timer (the state is freed in its close callback: run the loop after). */
 void nd__live_surveil_close(nd_live_session_t *s);
-/* The status document's "compliance" object (a new one), NULL when surveillance is off. */
+/* The status document's "compliance" object (a new one), NULL when surveillance is off:
+ * nd__live_surveil_fill then nd__live_surveil_format. */
 json_t *nd__live_surveil_json(const nd_live_session_t *s);
+/* The same object as figures, for the dashboard's binary snapshot (session_dash.c): fill on
+ * the loop's thread copies (no allocation; only the kept alerts), format on any thread (NULL
+ * when surveillance is off). ND_LIVE_SURV_KEEP: the newest alerts the status shows. */
+#define ND_LIVE_SURV_KEEP 50
+typedef struct nd__live_surv_alert {
+    int64_t at_ns, from_ns;
+    int rule, jurisdiction;                      /* nd_surv_rule_t, nd_jurisdiction_t */
+    char symbol[64];                             /* a session's symbol (< ND_NAME_MAX) */
+    char accounts[ND_SURV_ALERT_ACCOUNTS_MAX * 72];
+    char detail[ND_SURV_REASON_MAX];
+} nd__live_surv_alert_t;
+typedef struct nd__live_surv_figures {
+    bool on;
+    const char *profile;                         /* static: the jurisdiction's code */
+    uint64_t scans, events_scanned, failures;
+    uint64_t counts[ND_SURV_RULE_COUNT];
+    uint32_t alert_count;                        /* oldest first */
+    nd__live_surv_alert_t alerts[ND_LIVE_SURV_KEEP];
+} nd__live_surv_figures_t;
+void nd__live_surveil_fill(const nd_live_session_t *s, nd__live_surv_figures_t *out /* OUT */);
+json_t *nd__live_surveil_format(const nd__live_surv_figures_t *f);
 /* Alerts of rule (nd_surv_rule_t) this session recorded; 0 when off. */
 uint64_t nd__live_surveil_alerts(const nd_live_session_t *s, int rule);
 
@@ -231,6 +254,10 @@ void nd__live_metrics_on_push(nd_live_session_t *s, int64_t recv_ns, int64_t sub
 /* The latency histograms as percentiles (p50_us, p99_us, count) for the dashboard: tick to
  * order, store write, live venue round trips; {} without "metrics". */
 json_t *nd__live_metrics_latency_json(const nd_live_session_t *s);
+/* The tick-to-order and store-write histograms (NULL without "metrics" or that series), for
+ * the dashboard's binary snapshot (session_dash.c). */
+void nd__live_metrics_hists(const nd_live_session_t *s, const nd_prom_hist_t **tick_to_order,
+                            const nd_prom_hist_t **store_write);
 /* The registry, or NULL without "metrics" (the host's own families go there). */
 nd_prom_t *nd__live_metrics_prom(nd_live_session_t *s);
 /* Live mode: symbol k's venue round-trip histogram its order adapter fills, or NULL. */

@@ -574,3 +574,11 @@ json_t *nd__live_metrics_latency_json(const nd_live_session_t *s)
         }
     return j;
 }
+
+void nd__live_metrics_hists(const nd_live_session_t *s, const nd_prom_hist_t **tick_to_order,
+                            const nd_prom_hist_t **store_write)
+{
+    const nd__live_metrics_t *m = s->metrics;
+    *tick_to_order = m ? m->tick_to_order : NULL;
+    *store_write = m ? m->store_write : NULL;
+}

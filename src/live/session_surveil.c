@@ -27,8 +27,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Alerts kept for the status document (the newest); the store keeps them all. */
-#define ND_LIVE_SURV_KEEP 50
 /* Distinct alerts one session records; past it a scan still runs and logs, records no more. */
 #define ND_LIVE_SURV_SEEN_MAX 4096
 /* Records from this long before the session's start are read too: an exchange's event times
@@ -41,7 +39,9 @@ struct nd__live_surveil {
     const nd_surv_profile_t *profile;
     uint64_t counts[ND_SURV_RULE_COUNT];
     uint64_t scans, events_scanned, failures;
-    json_t *alerts;            /* the newest ND_LIVE_SURV_KEEP for the status, oldest first */
+    /* The newest ND_LIVE_SURV_KEEP for the status: a ring, alert_head the oldest. */
+    nd__live_surv_alert_t alerts[ND_LIVE_SURV_KEEP];
+    uint32_t alert_head, alert_count;
     uint64_t seen[ND_LIVE_SURV_SEEN_MAX];
     uint32_t seen_count;
 };
@@ -67,25 +67,37 @@ static bool seen_before(nd__live_surveil_t *v, uint64_t key)
     return false;
 }
 
-/* The status document's view of one alert: what the dashboard's panel shows (at, rule,
- * detail) and what names it. */
-static json_t *alert_json(const nd_surv_alert_t *a, const nd_surv_dict_t *dict)
+/* The status document's view of one alert, kept with its names (the scan's dictionary does not
+ * outlive the scan): what the dashboard's panel shows (at, rule, detail) and what names it. */
+static void alert_keep(nd__live_surv_alert_t *out, const nd_surv_alert_t *a,
+                       const nd_surv_dict_t *dict)
 {
-    char accounts[ND_SURV_ALERT_ACCOUNTS_MAX * 72] = "";
     size_t used = 0;
-    for (uint32_t k = 0; k < a->account_count && used < sizeof accounts; k++)
-        used += (size_t)snprintf(accounts + used, sizeof accounts - used, "%s%s", k ? "," : "",
-                                 nd_surv_dict_name(dict, a->accounts[k]));
+    out->accounts[0] = '\0';
+    for (uint32_t k = 0; k < a->account_count && used < sizeof out->accounts; k++)
+        used += (size_t)snprintf(out->accounts + used, sizeof out->accounts - used, "%s%s",
+                                 k ? "," : "", nd_surv_dict_name(dict, a->accounts[k]));
+    out->at_ns = a->to_ns;
+    out->from_ns = a->from_ns;
+    out->rule = (int)a->rule;
+    out->jurisdiction = (int)a->jurisdiction;
+    snprintf(out->symbol, sizeof out->symbol, "%s",
+             a->symbol == ND_SURV_ID_NONE ? "" : nd_surv_dict_name(dict, a->symbol));
+    snprintf(out->detail, sizeof out->detail, "%s", a->reason);
+}
+
+static json_t *alert_json(const nd__live_surv_alert_t *a)
+{
     json_t *j = json_object();
-    json_object_set_new(j, "at", nd_json_time(a->to_ns));
+    json_object_set_new(j, "at", nd_json_time(a->at_ns));
     json_object_set_new(j, "from", nd_json_time(a->from_ns));
-    json_object_set_new(j, "rule", json_string(nd_surv_rule_name(a->rule)));
+    json_object_set_new(j, "rule", json_string(nd_surv_rule_name((nd_surv_rule_t)a->rule)));
     json_object_set_new(j, "jurisdiction",
-                        json_string(nd_jurisdiction_profile(a->jurisdiction)->code));
-    json_object_set_new(j, "symbol", json_string(a->symbol == ND_SURV_ID_NONE
-                                                     ? "" : nd_surv_dict_name(dict, a->symbol)));
-    json_object_set_new(j, "accounts", json_string(accounts));
-    json_object_set_new(j, "detail", json_string(a->reason));
+                        json_string(nd_jurisdiction_profile((nd_jurisdiction_t)a->jurisdiction)
+                                        ->code));
+    json_object_set_new(j, "symbol", json_string(a->symbol));
+    json_object_set_new(j, "accounts", json_string(a->accounts));
+    json_object_set_new(j, "detail", json_string(a->detail));
     return j;
 }
 
@@ -101,9 +113,12 @@ static void keep_new(nd__live_surveil_t *v, nd_surv_alerts_t *alerts, const nd_s
             continue;
         v->seen[v->seen_count++] = key;
         v->counts[a->rule]++;
-        json_array_append_new(v->alerts, alert_json(a, dict));
-        if (json_array_size(v->alerts) > ND_LIVE_SURV_KEEP)
-            json_array_remove(v->alerts, 0);
+        if (v->alert_count == ND_LIVE_SURV_KEEP) { /* the oldest makes room */
+            v->alert_head = (v->alert_head + 1) % ND_LIVE_SURV_KEEP;
+            v->alert_count--;
+        }
+        alert_keep(&v->alerts[(v->alert_head + v->alert_count) % ND_LIVE_SURV_KEEP], a, dict);
+        v->alert_count++;
         ND_LOG(ND_LOG_WARN, "event=surveillance_alert rule=%s jurisdiction=%s reason=\"%s\"",
                nd_surv_rule_name(a->rule), nd_jurisdiction_profile(a->jurisdiction)->code,
                a->reason);
@@ -185,10 +200,8 @@ nd_err_t nd__live_surveil_open(nd_live_session_t *s, char *err, size_t err_len)
         return ND_EINVAL;
     }
     nd__live_surveil_t *v = nd_calloc(1, sizeof *v);
-    if (!v || !(v->alerts = json_array())) {
-        nd_free(v);
+    if (!v)
         return ND_ENOMEM;
-    }
     v->profile = nd_jurisdiction_profile(j);
     s->surveil = v;
     uv_timer_init(&s->loop, &v->timer);
@@ -205,7 +218,6 @@ nd_err_t nd__live_surveil_open(nd_live_session_t *s, char *err, size_t err_len)
 static void on_timer_closed(uv_handle_t *h)
 {
     nd_live_session_t *s = h->data;
-    json_decref(s->surveil->alerts);
     nd_free(s->surveil);
     s->surveil = NULL;
 }
@@ -219,26 +231,56 @@ void nd__live_surveil_close(nd_live_session_t *s)
     uv_close((uv_handle_t *)&v->timer, on_timer_closed);
 }
 
-json_t *nd__live_surveil_json(const nd_live_session_t *s)
+void nd__live_surveil_fill(const nd_live_session_t *s, nd__live_surv_figures_t *f)
 {
     const nd__live_surveil_t *v = s->surveil;
+    f->on = v != NULL;
     if (!v)
+        return;
+    f->profile = v->profile->code;
+    f->scans = v->scans;
+    f->events_scanned = v->events_scanned;
+    f->failures = v->failures;
+    memcpy(f->counts, v->counts, sizeof f->counts);
+    f->alert_count = v->alert_count;
+    for (uint32_t k = 0; k < v->alert_count; k++)
+        f->alerts[k] = v->alerts[(v->alert_head + k) % ND_LIVE_SURV_KEEP];
+}
+
+json_t *nd__live_surveil_format(const nd__live_surv_figures_t *f)
+{
+    if (!f->on)
         return NULL;
+    ND_ASSERT(f->alert_count <= ND_LIVE_SURV_KEEP);
     json_t *j = json_object();
-    json_object_set_new(j, "profile", json_string(v->profile->code));
-    json_object_set_new(j, "scans", json_integer((json_int_t)v->scans));
-    json_object_set_new(j, "events_scanned", json_integer((json_int_t)v->events_scanned));
-    json_object_set_new(j, "scan_failures", json_integer((json_int_t)v->failures));
+    json_object_set_new(j, "profile", json_string(f->profile));
+    json_object_set_new(j, "scans", json_integer((json_int_t)f->scans));
+    json_object_set_new(j, "events_scanned", json_integer((json_int_t)f->events_scanned));
+    json_object_set_new(j, "scan_failures", json_integer((json_int_t)f->failures));
     uint64_t total = 0;
     json_t *by_rule = json_object();
     for (int r = 0; r < ND_SURV_RULE_COUNT; r++) {
-        total += v->counts[r];
+        total += f->counts[r];
         json_object_set_new(by_rule, nd_surv_rule_name((nd_surv_rule_t)r),
-                            json_integer((json_int_t)v->counts[r]));
+                            json_integer((json_int_t)f->counts[r]));
     }
     json_object_set_new(j, "alerts_total", json_integer((json_int_t)total));
     json_object_set_new(j, "alerts_by_rule", by_rule);
-    json_object_set_new(j, "alerts", json_deep_copy(v->alerts));
+    json_t *list = json_array();
+    for (uint32_t k = 0; k < f->alert_count; k++)
+        json_array_append_new(list, alert_json(&f->alerts[k]));
+    json_object_set_new(j, "alerts", list);
+    return j;
+}
+
+json_t *nd__live_surveil_json(const nd_live_session_t *s)
+{
+    if (!s->surveil)
+        return NULL;
+    nd__live_surv_figures_t *f = nd_alloc(sizeof *f);
+    nd__live_surveil_fill(s, f);
+    json_t *j = nd__live_surveil_format(f);
+    nd_free(f);
     return j;
 }
 

@@ -14,6 +14,7 @@
 #include "noderr/scenario.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +88,10 @@ static json_t *ratio_json(double x)
     return json_real(round(x * 1e6) / 1e6);
 }
 
-static json_t *attribution_json(const char *name, const nd_attribution_t *a)
+static json_t *attribution_json(const nd_dashboard_row_t *a)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "name", json_string(name));
+    json_object_set_new(j, "name", json_string(a->name));
     json_object_set_new(j, "realized", nd_json_fixed(a->realized, ND_CASH_DECIMALS));
     json_object_set_new(j, "unrealized", nd_json_fixed(a->unrealized, ND_CASH_DECIMALS));
     json_object_set_new(j, "fees", nd_json_fixed(a->fees, ND_CASH_DECIMALS));
@@ -113,27 +114,112 @@ static int64_t position_value(const nd_instrument_t *inst, int64_t qty, int64_t 
     return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-static json_t *attribution_all(const nd_engine_t *e, uint32_t n)
+static void row_set(nd_dashboard_row_t *row, const char *name, const nd_attribution_t *a)
+{
+    *row = (nd_dashboard_row_t){.name = name, .realized = a->realized,
+                                .unrealized = a->unrealized, .fees = a->fees, .net = a->net,
+                                .trades = a->trades};
+}
+
+/* Attribution rows: by strategy, by asset (the first ND_DASHBOARD_SNAP_ASSETS), by venue (each
+ * once, in the order its first instrument comes). */
+static void fill_attribution(const nd_engine_t *e, uint32_t n, nd_dashboard_figures_t *f)
 {
     const nd_portfolio_t *p = nd_engine_portfolio(e);
-    json_t *by_strategy = json_array(), *by_asset = json_array(), *by_venue = json_array();
     nd_attribution_t a;
-    for (uint32_t k = 0; k < nd_engine_strategy_count(e); k++) {
+    for (uint32_t k = 0; k < f->strategy_count; k++) {
         nd_portfolio_by_strategy(p, k, &a);
-        json_array_append_new(by_strategy, attribution_json(nd_engine_strategy_def(e, k)->name, &a));
+        row_set(&f->by_strategy[k], nd_engine_strategy_def(e, k)->name, &a);
     }
     for (uint32_t k = 0; k < n; k++) {
         const nd_instrument_t *inst = nd_engine_instrument(e, k);
         nd_portfolio_by_instrument(p, k, &a);
-        json_array_append_new(by_asset, attribution_json(inst->symbol, &a));
-        bool seen = false; /* each venue once, in the order its first instrument comes */
+        row_set(&f->by_asset[k], inst->symbol, &a);
+        bool seen = false;
         for (uint32_t j = 0; j < k && !seen; j++)
             seen = strcmp(nd_engine_instrument(e, j)->venue, inst->venue) == 0;
         if (seen)
             continue;
         nd_portfolio_by_venue(p, inst->venue, &a);
-        json_array_append_new(by_venue, attribution_json(inst->venue, &a));
+        row_set(&f->by_venue[f->venue_count++], inst->venue, &a);
     }
+}
+
+/* The heatmap's inputs: the session's equity and gross position value, each strategy's, each
+ * asset's value and anomaly confidence. */
+static void fill_exposure(const nd_engine_t *e, uint32_t n, nd_dashboard_figures_t *f)
+{
+    const nd_portfolio_t *p = nd_engine_portfolio(e);
+    f->equity = nd_portfolio_equity(p);
+    for (uint32_t i = 0; i < f->assets_total; i++)
+        f->gross += position_value(nd_engine_instrument(e, i), nd_portfolio_net_qty(p, i),
+                                   nd_portfolio_last_px(p, i));
+    for (uint32_t k = 0; k < f->strategy_count; k++) {
+        f->strategy[k].paused = nd_engine_strategy_paused(e, k);
+        f->strategy[k].weight_e6 = nd_engine_strategy_weight(e, k);
+        f->strategy[k].equity = nd_portfolio_strategy_equity(p, k);
+        f->strategy[k].gross = 0;
+        for (uint32_t i = 0; i < f->assets_total; i++)
+            f->strategy[k].gross +=
+                position_value(nd_engine_instrument(e, i), nd_portfolio_position(p, k, i)->qty,
+                               nd_portfolio_last_px(p, i));
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const nd_anomaly_t *m = nd_engine_anomaly(e, i);
+        f->asset[i].value = position_value(nd_engine_instrument(e, i), nd_portfolio_net_qty(p, i),
+                                           nd_portfolio_last_px(p, i));
+        f->asset[i].anomaly_on = m != NULL;
+        f->asset[i].confidence_e6 = m ? m->last.confidence_e6 : 0;
+    }
+}
+
+void nd_dashboard_figures_fill(const nd_engine_t *e, uint32_t instrument_count,
+                               const nd_dashboard_state_t *st, nd_dashboard_figures_t *f)
+{
+    ND_ASSERT(e != NULL);
+    ND_ASSERT(f != NULL);
+    const nd_risk_t *r = nd_engine_risk(e);
+    ND_ASSERT(r != NULL);
+    uint32_t n = instrument_count < ND_DASHBOARD_SNAP_ASSETS ? instrument_count
+                                                             : ND_DASHBOARD_SNAP_ASSETS;
+    /* Only the scalars and counts: the lists are written up to their counts, never read past. */
+    memset(f, 0, offsetof(nd_dashboard_figures_t, by_strategy));
+    f->strategy_count = nd_engine_strategy_count(e);
+    ND_ASSERT(f->strategy_count <= ND_STRATEGIES_MAX);
+    f->asset_count = n;
+    f->assets_total = instrument_count;
+    f->venue_count = 0;
+    f->equity = f->gross = 0;
+    fill_attribution(e, n, f);
+    fill_exposure(e, n, f);
+    f->max_position_pct_e2 = r->cfg.max_position_pct_e2;
+    f->max_drawdown_pct_e2 = r->cfg.max_drawdown_pct_e2;
+    f->daily_loss_pct_e2 = r->cfg.daily_loss_pct_e2;
+    f->anomaly_threshold_e6 = r->cfg.anomaly_threshold_e6;
+    f->breakers_total = r->event_count;
+    f->breaker_count = r->event_count < ND_DASHBOARD_SNAP_BREAKERS ? r->event_count
+                                                                   : ND_DASHBOARD_SNAP_BREAKERS;
+    for (uint32_t k = 0; k < f->breaker_count; k++) { /* the newest, oldest first */
+        const nd_breaker_event_t *ev = &r->events[r->event_count - f->breaker_count + k];
+        f->breakers[k].kind = (int)ev->kind;
+        f->breakers[k].ts_ns = ev->ts_ns;
+        f->breakers[k].equity = ev->equity;
+        f->breakers[k].measured_e6 = ev->measured_e6;
+    }
+    f->state_on = st != NULL;
+    if (st)
+        f->state = *st;
+}
+
+static json_t *attribution_all(const nd_dashboard_figures_t *f)
+{
+    json_t *by_strategy = json_array(), *by_asset = json_array(), *by_venue = json_array();
+    for (uint32_t k = 0; k < f->strategy_count; k++)
+        json_array_append_new(by_strategy, attribution_json(&f->by_strategy[k]));
+    for (uint32_t k = 0; k < f->asset_count; k++)
+        json_array_append_new(by_asset, attribution_json(&f->by_asset[k]));
+    for (uint32_t k = 0; k < f->venue_count; k++)
+        json_array_append_new(by_venue, attribution_json(&f->by_venue[k]));
     json_t *j = json_object();
     json_object_set_new(j, "strategy", by_strategy);
     json_object_set_new(j, "asset", by_asset);
@@ -173,100 +259,107 @@ static double drawdown_used(int64_t peak, int64_t now, int64_t limit_pct_e2)
  * against the position limit's share of equity; drawdown the fall from the peak against the
  * drawdown breaker's limit; VaR the session's (var_ok: var holds it); anomaly each asset's model
  * confidence. */
-static json_t *heatmap_json(const nd_engine_t *e, uint32_t n_inst,
-                            const nd_dashboard_state_t *st, bool var_ok, double var)
+static json_t *heatmap_json(const nd_dashboard_figures_t *f, bool var_ok, double var)
 {
-    const nd_portfolio_t *p = nd_engine_portfolio(e);
-    const nd_risk_config_t *rc = &nd_engine_risk(e)->cfg;
-    uint32_t n_strat = nd_engine_strategy_count(e);
-    int64_t equity = nd_portfolio_equity(p), gross = 0;
+    const nd_dashboard_state_t *st = f->state_on ? &f->state : NULL;
     json_t *rows = json_array();
-    for (uint32_t i = 0; i < n_inst; i++)
-        gross += position_value(nd_engine_instrument(e, i), nd_portfolio_net_qty(p, i),
-                                nd_portfolio_last_px(p, i));
     json_t *var_j = var_ok ? ratio_json(var) : NULL;
     json_array_append_new(rows, heat_row("session", "all",
-                                         share_of_limit(gross, equity, rc->max_position_pct_e2),
-                                         drawdown_used(st ? st->peak : 0, equity,
-                                                       rc->max_drawdown_pct_e2), var_j, NULL));
-    for (uint32_t k = 0; k < n_strat; k++) {
-        int64_t se = nd_portfolio_strategy_equity(p, k), sg = 0;
-        for (uint32_t i = 0; i < n_inst; i++)
-            sg += position_value(nd_engine_instrument(e, i), nd_portfolio_position(p, k, i)->qty,
-                                 nd_portfolio_last_px(p, i));
-        json_array_append_new(rows, heat_row("strategy", nd_engine_strategy_def(e, k)->name,
-                                             share_of_limit(sg, se, rc->max_position_pct_e2),
-                                             drawdown_used(st ? st->strategy_peak[k] : 0, se,
-                                                           rc->max_drawdown_pct_e2), NULL, NULL));
-    }
-    for (uint32_t i = 0; i < n_inst; i++) {
-        const nd_instrument_t *inst = nd_engine_instrument(e, i);
-        const nd_anomaly_t *m = nd_engine_anomaly(e, i);
-        int64_t v = position_value(inst, nd_portfolio_net_qty(p, i), nd_portfolio_last_px(p, i));
-        json_t *conf = m ? ratio_json((double)m->last.confidence_e6 / 1e6) : NULL;
-        json_array_append_new(rows, heat_row("asset", inst->symbol,
-                                             share_of_limit(v, equity, rc->max_position_pct_e2),
+                                         share_of_limit(f->gross, f->equity,
+                                                        f->max_position_pct_e2),
+                                         drawdown_used(st ? st->peak : 0, f->equity,
+                                                       f->max_drawdown_pct_e2), var_j, NULL));
+    for (uint32_t k = 0; k < f->strategy_count; k++)
+        json_array_append_new(rows, heat_row("strategy", f->by_strategy[k].name,
+                                             share_of_limit(f->strategy[k].gross,
+                                                            f->strategy[k].equity,
+                                                            f->max_position_pct_e2),
+                                             drawdown_used(st ? st->strategy_peak[k] : 0,
+                                                           f->strategy[k].equity,
+                                                           f->max_drawdown_pct_e2), NULL, NULL));
+    for (uint32_t i = 0; i < f->asset_count; i++) {
+        json_t *conf = f->asset[i].anomaly_on
+                           ? ratio_json((double)f->asset[i].confidence_e6 / 1e6) : NULL;
+        json_array_append_new(rows, heat_row("asset", f->by_asset[i].name,
+                                             share_of_limit(f->asset[i].value, f->equity,
+                                                            f->max_position_pct_e2),
                                              NAN, NULL, conf));
     }
     return rows;
 }
 
-static json_t *strategies_json(const nd_engine_t *e)
+static json_t *strategies_json(const nd_dashboard_figures_t *f)
 {
     json_t *list = json_array();
-    for (uint32_t k = 0; k < nd_engine_strategy_count(e); k++) {
+    for (uint32_t k = 0; k < f->strategy_count; k++) {
         json_t *j = json_object();
-        json_object_set_new(j, "name", json_string(nd_engine_strategy_def(e, k)->name));
-        json_object_set_new(j, "paused", json_boolean(nd_engine_strategy_paused(e, k)));
-        json_object_set_new(j, "weight", ratio_json((double)nd_engine_strategy_weight(e, k) / 1e6));
+        json_object_set_new(j, "name", json_string(f->by_strategy[k].name));
+        json_object_set_new(j, "paused", json_boolean(f->strategy[k].paused));
+        json_object_set_new(j, "weight", ratio_json((double)f->strategy[k].weight_e6 / 1e6));
         json_array_append_new(list, j);
     }
     return list;
 }
 
-static json_t *breakers_json(const nd_risk_t *r)
+static json_t *breakers_json(const nd_dashboard_figures_t *f)
 {
     json_t *list = json_array();
-    for (uint32_t k = 0; k < r->event_count; k++) {
-        const nd_breaker_event_t *ev = &r->events[k];
+    for (uint32_t k = 0; k < f->breaker_count; k++) {
         json_t *j = json_object();
-        json_object_set_new(j, "kind", json_string(nd_breaker_kind_name(ev->kind)));
-        json_object_set_new(j, "at", nd_json_time(ev->ts_ns));
-        json_object_set_new(j, "equity", nd_json_fixed(ev->equity, ND_CASH_DECIMALS));
-        json_object_set_new(j, "measured", ratio_json((double)ev->measured_e6 / 1e6));
+        json_object_set_new(j, "kind",
+                            json_string(nd_breaker_kind_name((nd_breaker_kind_t)f->breakers[k].kind)));
+        json_object_set_new(j, "at", nd_json_time(f->breakers[k].ts_ns));
+        json_object_set_new(j, "equity", nd_json_fixed(f->breakers[k].equity, ND_CASH_DECIMALS));
+        json_object_set_new(j, "measured", ratio_json((double)f->breakers[k].measured_e6 / 1e6));
         json_array_append_new(list, j);
     }
     return list;
 }
 
-static json_t *limits_json(const nd_risk_config_t *rc)
+static json_t *limits_json(const nd_dashboard_figures_t *f)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "max_position", ratio_json((double)rc->max_position_pct_e2 / 1e4));
-    json_object_set_new(j, "max_drawdown", ratio_json((double)rc->max_drawdown_pct_e2 / 1e4));
-    json_object_set_new(j, "daily_loss", ratio_json((double)rc->daily_loss_pct_e2 / 1e4));
+    json_object_set_new(j, "max_position", ratio_json((double)f->max_position_pct_e2 / 1e4));
+    json_object_set_new(j, "max_drawdown", ratio_json((double)f->max_drawdown_pct_e2 / 1e4));
+    json_object_set_new(j, "daily_loss", ratio_json((double)f->daily_loss_pct_e2 / 1e4));
     json_object_set_new(j, "anomaly_threshold",
-                        rc->anomaly_threshold_e6 > 0
-                            ? ratio_json((double)rc->anomaly_threshold_e6 / 1e6)
+                        f->anomaly_threshold_e6 > 0
+                            ? ratio_json((double)f->anomaly_threshold_e6 / 1e6)
                             : json_null());
+    return j;
+}
+
+json_t *nd_dashboard_figures_json(const nd_dashboard_figures_t *f)
+{
+    ND_ASSERT(f != NULL);
+    ND_ASSERT(f->asset_count <= ND_DASHBOARD_SNAP_ASSETS);
+    double var = 0; /* once: a sort of the samples, which the heatmap's session row shows too */
+    bool var_ok = f->state_on && nd_dashboard_var_95(&f->state, &var);
+    json_t *j = json_object();
+    json_object_set_new(j, "attribution", attribution_all(f));
+    json_object_set_new(j, "strategies", strategies_json(f));
+    json_object_set_new(j, "heatmap", heatmap_json(f, var_ok, var));
+    json_object_set_new(j, "risk_limits", limits_json(f));
+    json_object_set_new(j, "breakers", breakers_json(f));
+    json_object_set_new(j, "var_95", var_ok ? ratio_json(var) : json_null());
+    if (f->assets_total > f->asset_count || f->breakers_total > f->breaker_count) {
+        json_t *cut = json_object(); /* never silently: what was cut, and from how many */
+        if (f->assets_total > f->asset_count)
+            json_object_set_new(cut, "assets", json_integer(f->assets_total));
+        if (f->breakers_total > f->breaker_count)
+            json_object_set_new(cut, "breakers", json_integer(f->breakers_total));
+        json_object_set_new(j, "truncated", cut);
+    }
     return j;
 }
 
 json_t *nd_dashboard_engine_json(const nd_engine_t *e, uint32_t instrument_count,
                                  const nd_dashboard_state_t *st)
 {
-    ND_ASSERT(e != NULL);
-    const nd_risk_t *r = nd_engine_risk(e);
-    ND_ASSERT(r != NULL);
-    double var = 0; /* once: a sort of the samples, which the heatmap's session row shows too */
-    bool var_ok = st && nd_dashboard_var_95(st, &var);
-    json_t *j = json_object();
-    json_object_set_new(j, "attribution", attribution_all(e, instrument_count));
-    json_object_set_new(j, "strategies", strategies_json(e));
-    json_object_set_new(j, "heatmap", heatmap_json(e, instrument_count, st, var_ok, var));
-    json_object_set_new(j, "risk_limits", limits_json(&r->cfg));
-    json_object_set_new(j, "breakers", breakers_json(r));
-    json_object_set_new(j, "var_95", var_ok ? ratio_json(var) : json_null());
+    nd_dashboard_figures_t *f = nd_alloc(sizeof *f);
+    nd_dashboard_figures_fill(e, instrument_count, st, f);
+    json_t *j = nd_dashboard_figures_json(f);
+    nd_free(f);
     return j;
 }
 

@@ -8,7 +8,7 @@
  * server (httpd.h) and comes back for a new snapshot. Invariants: last is the snapshot every
  * connected client has been brought to (seq); a client slot is used from open to close only.
  * The token is never logged: its id is. */
-#include "noderr/dashboard.h"
+#include "monitor_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
@@ -39,6 +39,7 @@ struct nd_dashboard {
     nd_dashboard_hooks_t hooks;
     bool tls;
     json_t *last;          /* the last snapshot published (NULL before the first) */
+    void *snap_buf;        /* where a snapshot is filled (nd__dashboard_snap_size bytes) */
     uint64_t seq;
     client_t clients[ND_DASHBOARD_CLIENTS_MAX];
     /* Written on the server's thread; atomic because the engine's thread reads them when the
@@ -50,6 +51,49 @@ struct nd_dashboard {
 };
 
 /* ---- Static files and the snapshot --------------------------------------------------------- */
+
+bool nd__dashboard_hooks_ok(const nd_dashboard_hooks_t *hooks)
+{
+    bool binary = hooks->fill_cb && hooks->format_cb && hooks->snap_size > 0;
+    bool none = !hooks->fill_cb && !hooks->format_cb && hooks->snap_size == 0;
+    return hooks->control_cb && (binary ? !hooks->snapshot_cb : none && hooks->snapshot_cb);
+}
+
+size_t nd__dashboard_snap_size(const nd_dashboard_hooks_t *hooks)
+{
+    return hooks->fill_cb ? hooks->snap_size : sizeof(json_t *);
+}
+
+bool nd__dashboard_snap_fill(const nd_dashboard_hooks_t *hooks, void *buf)
+{
+    ND_ASSERT(buf != NULL);
+    if (hooks->fill_cb) {
+        hooks->fill_cb(hooks->ctx, buf);
+        return true;
+    }
+    json_t *doc = hooks->snapshot_cb(hooks->ctx);
+    memcpy(buf, &doc, sizeof doc);
+    return doc != NULL;
+}
+
+json_t *nd__dashboard_snap_format(const nd_dashboard_hooks_t *hooks, void *buf)
+{
+    ND_ASSERT(buf != NULL);
+    if (hooks->fill_cb)
+        return hooks->format_cb(buf);
+    json_t *doc = NULL;
+    memcpy(&doc, buf, sizeof doc);
+    memset(buf, 0, sizeof doc); /* taken: formatted once */
+    return doc;
+}
+
+/* A snapshot taken on this thread, fill and format together. */
+static json_t *take_snapshot(nd_dashboard_t *d)
+{
+    if (!nd__dashboard_snap_fill(&d->hooks, d->snap_buf))
+        return NULL;
+    return nd__dashboard_snap_format(&d->hooks, d->snap_buf);
+}
 
 static void respond_copy(nd_httpd_response_t *resp, int status, const char *type,
                          const char *text, size_t len)
@@ -125,7 +169,7 @@ static void on_snapshot(void *ctx, const nd_httpd_request_t *req, nd_httpd_respo
 {
     nd_dashboard_t *d = ctx;
     (void)req;
-    json_t *snap = d->hooks.snapshot_cb(d->hooks.ctx);
+    json_t *snap = take_snapshot(d);
     size_t len = 0;
     char *text = snap ? message("snapshot", d->seq, "data", snap, &len) : NULL;
     json_decref(snap);
@@ -215,7 +259,7 @@ static void ws_open(void *ctx, nd_httpd_ws_t *ws)
     c->fresh = true;
     d->client_count++;
     if (!d->last) /* the first client: take a snapshot now, not at the next publish */
-        d->last = d->hooks.snapshot_cb(d->hooks.ctx);
+        d->last = take_snapshot(d);
     send_snapshot(d, c);
 }
 
@@ -235,7 +279,7 @@ static void ws_close(void *ctx, nd_httpd_ws_t *ws)
 void nd_dashboard_publish(nd_dashboard_t *d)
 {
     ND_ASSERT(d != NULL);
-    nd_dashboard_publish_doc(d, d->client_count ? d->hooks.snapshot_cb(d->hooks.ctx) : NULL);
+    nd_dashboard_publish_doc(d, d->client_count ? take_snapshot(d) : NULL);
 }
 
 void nd_dashboard_publish_doc(nd_dashboard_t *d, json_t *snap)
@@ -325,10 +369,15 @@ nd_err_t nd_dashboard_create(nd_httpd_t *h, const nd_dashboard_config_t *cfg,
                              nd_dashboard_t **out, char *err, size_t err_len)
 {
     ND_ASSERT(h != NULL && cfg != NULL && token != NULL);
-    ND_ASSERT(hooks != NULL && hooks->snapshot_cb != NULL && hooks->control_cb != NULL);
+    ND_ASSERT(hooks != NULL && nd__dashboard_hooks_ok(hooks));
     nd_dashboard_t *d = nd_calloc(1, sizeof *d);
     if (!d)
         return ND_ENOMEM;
+    d->snap_buf = nd_calloc(1, nd__dashboard_snap_size(hooks));
+    if (!d->snap_buf) {
+        nd_free(d);
+        return ND_ENOMEM;
+    }
     d->httpd = h;
     d->cfg = *cfg;
     d->token = *token;
@@ -362,6 +411,7 @@ void nd_dashboard_destroy(nd_dashboard_t *d)
     if (!d)
         return;
     json_decref(d->last);
+    nd_free(d->snap_buf);
     nd_free(d->library_js);
     explicit_bzero(&d->token, sizeof d->token);
     nd_free(d);

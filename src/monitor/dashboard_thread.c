@@ -8,15 +8,22 @@
  * mailbox, or that it is time to stop.
  *
  * Invariants:
- * - mailbox holds at most one snapshot, owned by whoever takes it out with atomic_exchange;
- *   the engine's thread fills it only when empty (a full one means the other thread is behind).
+ * - The snapshots travel in two preallocated buffers (slot[0], slot[1]), filled on the engine's
+ *   thread (nd__dashboard_snap_fill: with a binary fill_cb, no allocation there) and formatted
+ *   into the document on the dashboard's thread. mailbox (atomic) is -1 (empty) or the index of
+ *   the one filled buffer waiting; the dashboard's thread takes it out with atomic_exchange. The
+ *   engine's thread fills only when the mailbox is empty, and then the buffer it did not fill
+ *   last: the one the dashboard's thread took before the last, whose formatting ended before it
+ *   took the last (its loop is serial), so no buffer is written while it is read.
+ * - call_snap is the buffer of a CALL_SNAPSHOT: filled by the engine's thread in on_call (under
+ *   mu), formatted by the dashboard's thread after call_engine said done.
  * - call is under mu. The dashboard's thread puts one call at a time (its loop is serial) and
  *   waits on cond; the engine's thread runs it holding mu and marks it done. A call the engine
  *   has not started when the wait ends (timeout, closing) is withdrawn (kind NONE), so a late
  *   async never runs it.
  * - closing (under mu) is set by the engine's thread before it closes call_async; the
  *   dashboard's thread sends on call_async only under mu with closing false. */
-#include "noderr/dashboard.h"
+#include "monitor_int.h"
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
@@ -35,7 +42,7 @@ typedef struct call {
     nd_dashboard_control_t control;
     char token_id[16];
     char peer[64];
-    json_t *doc;                  /* CALL_SNAPSHOT's answer */
+    bool filled;                  /* CALL_SNAPSHOT's answer is in call_snap */
     int status;                   /* CALL_CONTROL's answer */
     char msg[256];
 } call_t;
@@ -48,7 +55,10 @@ struct nd_dashboard_thread {
     nd_httpd_t *httpd;
     nd_dashboard_t *dash;
     nd_dashboard_hooks_t hooks;   /* the caller's: run on the engine's thread only */
-    _Atomic(json_t *) mailbox;
+    void *slot[2];                /* the snapshots in flight (nd__dashboard_snap_size bytes) */
+    void *call_snap;              /* CALL_SNAPSHOT's */
+    atomic_int mailbox;           /* -1: empty; else the slot waiting */
+    int fill_next;                /* engine thread: the slot it fills next */
     atomic_bool stop;
     uv_mutex_t mu;
     uv_cond_t cond;
@@ -72,7 +82,7 @@ static void on_call(uv_async_t *a)
     call_t *c = &t->call;
     if (c->kind != CALL_NONE && !c->done) {
         if (c->kind == CALL_SNAPSHOT)
-            c->doc = t->hooks.snapshot_cb(t->hooks.ctx);
+            c->filled = nd__dashboard_snap_fill(&t->hooks, t->call_snap);
         else
             c->status = t->hooks.control_cb(t->hooks.ctx, &c->control, c->token_id, c->peer,
                                             c->msg, sizeof c->msg);
@@ -92,13 +102,13 @@ void nd_dashboard_thread_publish(nd_dashboard_thread_t *t)
         return;
     /* The dashboard's thread has not taken the previous one yet: it is behind, and building
      * another would only cost the engine's thread; the next period brings it up to date. */
-    if (atomic_load(&t->mailbox) != NULL)
+    if (atomic_load_explicit(&t->mailbox, memory_order_acquire) != -1)
         return;
-    json_t *snap = t->hooks.snapshot_cb(t->hooks.ctx);
-    if (!snap)
+    if (!nd__dashboard_snap_fill(&t->hooks, t->slot[t->fill_next]))
         return;
     /* Only this thread fills the mailbox, so it is still empty: nothing is replaced. */
-    json_decref(atomic_exchange(&t->mailbox, snap));
+    atomic_store_explicit(&t->mailbox, t->fill_next, memory_order_release);
+    t->fill_next ^= 1;
     uv_async_send(&t->wake);
 }
 
@@ -154,8 +164,11 @@ static bool call_engine(nd_dashboard_thread_t *t, call_t *c)
 
 static json_t *proxy_snapshot(void *ctx)
 {
+    nd_dashboard_thread_t *t = ctx;
     call_t c = {.kind = CALL_SNAPSHOT};
-    return call_engine(ctx, &c) ? c.doc : NULL;
+    if (!call_engine(t, &c) || !c.filled)
+        return NULL;
+    return nd__dashboard_snap_format(&t->hooks, t->call_snap); /* the engine is done with it */
 }
 
 static int proxy_control(void *ctx, const nd_dashboard_control_t *control, const char *token_id,
@@ -183,9 +196,9 @@ static void on_wake(uv_async_t *a)
         uv_stop(&t->loop); /* the thread closes the server outside the loop's callbacks */
         return;
     }
-    json_t *snap = atomic_exchange(&t->mailbox, NULL);
-    if (snap)
-        nd_dashboard_publish_doc(t->dash, snap);
+    int k = atomic_exchange_explicit(&t->mailbox, -1, memory_order_acq_rel);
+    if (k >= 0)
+        nd_dashboard_publish_doc(t->dash, nd__dashboard_snap_format(&t->hooks, t->slot[k]));
 }
 
 static void thread_main(void *arg)
@@ -218,6 +231,14 @@ static nd_err_t make_server(nd_dashboard_thread_t *t, const nd_httpd_config_t *h
     return ND_OK;
 }
 
+static void free_slots(nd_dashboard_thread_t *t)
+{
+    nd_free(t->slot[0]);
+    nd_free(t->slot[1]);
+    nd_free(t->call_snap);
+    t->slot[0] = t->slot[1] = t->call_snap = NULL;
+}
+
 /* Undoes a start that failed before the thread ran, on the caller's thread. call_async, when
  * it was initialised, closes with the engine loop's next pass, which frees t. */
 static void free_cb(uv_handle_t *h)
@@ -234,6 +255,7 @@ static void unmake(nd_dashboard_thread_t *t, bool call_async_on)
     uv_loop_close(&t->loop);
     uv_mutex_destroy(&t->mu);
     uv_cond_destroy(&t->cond);
+    free_slots(t);
     if (call_async_on)
         uv_close((uv_handle_t *)&t->call_async, free_cb);
     else
@@ -246,13 +268,22 @@ nd_err_t nd_dashboard_thread_start(const nd_httpd_config_t *hc, const nd_dashboa
                                    nd_dashboard_thread_t **out, char *err, size_t err_len)
 {
     ND_ASSERT(hc != NULL && cfg != NULL && token != NULL && engine_loop != NULL);
-    ND_ASSERT(hooks != NULL && hooks->snapshot_cb != NULL && hooks->control_cb != NULL);
+    ND_ASSERT(hooks != NULL && nd__dashboard_hooks_ok(hooks));
     nd_dashboard_thread_t *t = nd_calloc(1, sizeof *t);
     if (!t)
         return ND_ENOMEM;
     t->hooks = *hooks;
+    size_t size = nd__dashboard_snap_size(hooks);
+    t->slot[0] = nd_calloc(1, size);
+    t->slot[1] = nd_calloc(1, size);
+    t->call_snap = nd_calloc(1, size);
+    if (!t->slot[0] || !t->slot[1] || !t->call_snap) {
+        free_slots(t);
+        nd_free(t);
+        return ND_ENOMEM;
+    }
     t->updates_per_sec = cfg->updates_per_sec > 0 ? (uint32_t)cfg->updates_per_sec : 1;
-    atomic_init(&t->mailbox, NULL);
+    atomic_init(&t->mailbox, -1);
     atomic_init(&t->stop, false);
     if (uv_loop_init(&t->loop) != 0 || uv_mutex_init(&t->mu) != 0 || uv_cond_init(&t->cond) != 0)
         ND_ASSERT(!"cannot initialise a loop, a mutex or a condition variable");
@@ -300,7 +331,10 @@ void nd_dashboard_thread_destroy(nd_dashboard_thread_t *t)
     uv_async_send(&t->wake);
     uv_thread_join(&t->thread);
     nd_dashboard_destroy(t->dash);
-    json_decref(atomic_exchange(&t->mailbox, NULL));
+    int k = atomic_exchange(&t->mailbox, -1);
+    if (k >= 0) /* filled, never formatted: what it holds (a snapshot_cb's document) is freed */
+        json_decref(nd__dashboard_snap_format(&t->hooks, t->slot[k]));
+    free_slots(t);
     if (uv_loop_close(&t->loop) != 0)
         ND_LOG(ND_LOG_WARN, "event=dashboard_loop_busy why=\"a handle is still open\"");
     uv_mutex_destroy(&t->mu);

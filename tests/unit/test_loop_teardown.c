@@ -129,15 +129,23 @@ static int answered(uv_loop_t *loop, const int *fds, int n)
     return ok;
 }
 
+/* The loop with two servers: one answering scrapes, one a stream's venue. */
+static void servers(uv_loop_t *loop, nd_httpd_t **metrics, nd_httpd_t **venue)
+{
+    uv_loop_init(loop);
+    *metrics = server(loop);
+    *venue = server(loop);
+    cr_assert_eq(nd_httpd_route(*metrics, "GET", "/metrics", ok_route, NULL), ND_OK);
+    nd_httpd_ws_handler_t wh = {.accept_cb = ws_accept, .open_cb = ws_open,
+                                .close_cb = ws_close};
+    cr_assert_eq(nd_httpd_websocket(*venue, "/ws", &wh), ND_OK);
+}
+
 Test(loop_teardown, a_context_destroyed_while_scrapes_wait_in_the_backlog, .timeout = 120)
 {
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    nd_httpd_t *metrics = server(&loop), *venue = server(&loop);
-    cr_assert_eq(nd_httpd_route(metrics, "GET", "/metrics", ok_route, NULL), ND_OK);
-    nd_httpd_ws_handler_t wh = {.accept_cb = ws_accept, .open_cb = ws_open,
-                                .close_cb = ws_close};
-    cr_assert_eq(nd_httpd_websocket(venue, "/ws", &wh), ND_OK);
+    nd_httpd_t *metrics, *venue;
+    servers(&loop, &metrics, &venue);
     for (int round = 0; round < ROUNDS; round++) {
         int messages = 0;
         nd_ws_t *ws = client(&loop, nd_httpd_port(venue), &messages);
@@ -163,12 +171,8 @@ Test(loop_teardown, a_context_destroyed_while_scrapes_wait_in_the_backlog, .time
 Test(loop_teardown, a_server_destroyed_with_connections_open, .timeout = 120)
 {
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    nd_httpd_t *metrics = server(&loop), *venue = server(&loop);
-    cr_assert_eq(nd_httpd_route(metrics, "GET", "/metrics", ok_route, NULL), ND_OK);
-    nd_httpd_ws_handler_t wh = {.accept_cb = ws_accept, .open_cb = ws_open,
-                                .close_cb = ws_close};
-    cr_assert_eq(nd_httpd_websocket(venue, "/ws", &wh), ND_OK);
+    nd_httpd_t *metrics, *venue;
+    servers(&loop, &metrics, &venue);
     int messages = 0;
     nd_ws_t *ws = client(&loop, nd_httpd_port(venue), &messages);
     run_until(&loop, ws, &messages, 1);

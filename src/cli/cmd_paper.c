@@ -155,6 +155,7 @@ int nd_cli_live_strategies(nd_live_config_t *cfg, const char *cmd)
                                       spec->params) != 0)
             return -1;
         spec->weight_e6 = ls->weight_e6;
+        spec->instrument_mask = ls->instrument_mask; /* its venue's symbols (two venues) */
         cfg->bt.strategy_count = k + 1;
     }
     return 0;

@@ -91,6 +91,10 @@ SERVER_PIDS+=("$PAPER")
 wait_json "$WORK/state-tp/status.json" 'all(x["age_ms"] is not None and x["pnl"]["fees"] != "0" for x in d["venues"]) and d["orders"]["fills"] >= 2'
 expect_rc 0 "$NODERR" status --config "$WORK/paper.json"
 stdout_has "paper session tp on binance+coinbase: running"
+stdout_has "BTC/USD      position "
+grep -qE "^venue binance: 1 symbol\(s\), last event [0-9]+ ms ago, P&L " "$OUT" || fail "$(cat "$OUT")"
+grep -qE "^venue coinbase: 1 symbol\(s\), last event [0-9]+ ms ago, P&L " "$OUT" || fail "$(cat "$OUT")"
+grep -qE "^  BTC/USD +position .* on coinbase$" "$OUT" || fail "$(cat "$OUT")"
 pycheck "$WORK/state-tp/status.json" 'assert d["venue"] == "binance+coinbase", d["venue"]
 v = {x["name"]: x for x in d["venues"]}
 assert v["binance"]["symbols"] == ["BTCUSDT"] and v["coinbase"]["symbols"] == ["BTC-USD"], v

@@ -7,9 +7,11 @@
 
 #include "noderr/backtest.h"
 #include "noderr/live.h"
+#include "noderr/reconcile.h"
 #include "noderr/strategy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -191,4 +193,30 @@ Test(live_venues, instrument_mask_pairs_strategies_with_their_instruments)
     cr_assert_eq(nd_event_run_open(&cfg, &r, &run, err, sizeof err), ND_EINVAL);
     cr_assert(strstr(err, "strategy 0 runs on no instrument"), "%s", err);
     nd_backtest_result_free(&r);
+}
+
+/* A live leg's view holds its one symbol, whose instrument id is its place in the session (the
+ * second venue's first symbol, or any symbol past the first): its fills book once, into that
+ * symbol's assets. (They were refused as an unknown instrument, never booked, and the adapter
+ * handed the engine the same fills again at every poll.) */
+Test(live_venues, a_legs_view_books_its_symbol_whatever_its_instrument_id)
+{
+    nd_recon_local_t *local = calloc(1, sizeof *local);
+    cr_assert_not_null(local);
+    nd_recon_instrument_t assets = {"BTC", "USD"};
+    nd_recon_trade_t t = {.trade_id = 7, .instrument_id = 2, .side = ND_SIDE_BUY,
+                          .px = 4000000000000, .qty = 1000000, .quote_qty = 40000000000};
+    cr_assert_eq(nd_recon_book_trade(local, &t, &assets, 1), ND_OK);
+    cr_assert(nd_recon_booked(local, 7, ND_SIDE_BUY));
+    cr_assert_eq(nd_recon_book_trade(local, &t, &assets, 1), ND_EEXIST);
+    bool btc = false;
+    for (uint32_t k = 0; k < local->balance_count; k++)
+        if (strcmp(local->balances[k].asset, "BTC") == 0)
+            btc = local->balances[k].amount == 1000000;
+    cr_assert(btc, "the buy's base did not land in BTC");
+    /* A table of several is still by id: an id past it is refused. */
+    nd_recon_instrument_t two[2] = {{"BTC", "USDT"}, {"ETH", "USDT"}};
+    t.trade_id = 8;
+    cr_assert_eq(nd_recon_book_trade(local, &t, two, 2), ND_EINVAL);
+    free(local);
 }

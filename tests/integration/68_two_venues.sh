@@ -146,6 +146,16 @@ check "kill -9 in the middle of trading, then a restart reconciles both venues"
 sleep 1
 kill -9 "$LIVE"
 wait "$LIVE" 2>/dev/null || true
+# what the dead run left open at each venue: the restart must leave none of it open
+binance /api/v3/openOrders symbol=BTCUSDT
+python3 -c 'import json,sys; [print(o["clientOrderId"]) for o in json.load(open(sys.argv[1]))]' \
+    "$OUT" >"$WORK/b_left.txt"
+coinbase "/orders/historical/batch?product_id=BTC-USD&order_status=OPEN"
+python3 -c 'import json,sys; [print(o["client_order_id"]) for o in json.load(open(sys.argv[1]))["orders"]]' \
+    "$OUT" >"$WORK/c_left.txt"
+echo "left open by the killed run: binance $(wc -l <"$WORK/b_left.txt"), coinbase $(wc -l <"$WORK/c_left.txt")"
+[ -s "$WORK/b_left.txt" ] || [ -s "$WORK/c_left.txt" ] ||
+    fail "the killed run had nothing open: the check would prove nothing"
 sed -i 's/"log": {"level": "info"}}/"log": {"level": "info"}, "duration_s": 4}/' "$WORK/live.json"
 expect_rc 0 "$NODERR" live --config "$WORK/live.json" --json
 cp "$ERR" "$WORK/tl2.err"
@@ -155,6 +165,17 @@ pycheck "$WORK/state-tl/status.json" 'assert d["fills_restored_at_start"] > 0, d
 pycheck "$WORK/state-tl/shutdown.json" 'assert d["clean"], d
 assert d["venue_open_orders"] == {"BTCUSDT": 0, "BTC-USD": 0}, d["venue_open_orders"]'
 grep -q "$BSECRET" "$WORK/tl1.out" "$WORK/tl1.err" "$WORK/tl2.err" "$OUT" && fail "a secret was printed"
+while read -r clid; do
+    binance /api/v3/order "symbol=BTCUSDT&origClientOrderId=$clid"
+    pycheck "$OUT" 'assert d["status"] in ("CANCELED", "FILLED", "EXPIRED"), d'
+done <"$WORK/b_left.txt"
+coinbase "/orders/historical/batch?product_id=BTC-USD"
+python3 - "$OUT" "$WORK/c_left.txt" <<'EOF' || fail "an order the killed run left at Coinbase is still open"
+import json, sys
+status = {o["client_order_id"]: o["status"] for o in json.load(open(sys.argv[1]))["orders"]}
+for clid in open(sys.argv[2]).read().split():
+    assert status[clid] in ("CANCELLED", "FILLED", "EXPIRED"), (clid, status[clid])
+EOF
 
 check "SIGTERM cancels on both venues; each venue's position equals its balance"
 sed -i 's/, "duration_s": 4}/}/' "$WORK/live.json"

@@ -9,12 +9,14 @@
 #   --minutes M      soak length in wall minutes (default 3; 15 at --speed 100 = 25 h of market)
 #   --speed X        exchange-sim's replay speed (default 100)
 #   --strategy S     quote_maker (default), any built-in name, a .lua script or a .so plugin
-#   --phases LIST    comma list of soak, reconnect, symbols (default all three)
+#   --phases LIST    comma list of soak, reconnect, symbols, venues (default the first three)
 #   --sample-s S     RSS and status sampling period in seconds (default 2)
 #   --disconnects N  admin-API disconnects in the reconnect phase (default 10)
 #   --symbols-s S    seconds each run of the symbols phase lasts (default 40)
 #   --symbol-counts L  the symbols phase's runs: comma list of symbol counts, 1..20 (default
 #                    1,10; 20 stands in for 2 venues x 10 symbols: a session has one venue)
+#   --venue-symbols N  the venues phase: symbols configured on each of the two venues (default
+#                    10: 2 venues x 10 symbols, issue 12's RSS target)
 #   --soak-symbols N  symbols configured in the soak (default 1; above 1 as in the symbols phase)
 #   --store S        the soak session's store: sqlite (default, audit-verified at the end) or none
 #   --market-step-ms N  exchange-sim's --market-step-ms (default 100, its own default)
@@ -29,12 +31,17 @@
 #              back-off it chose, the new connection, the first market event on it (the log's
 #              clock stamps and status.json's last-event age, at --status 10 ms).
 #   symbols    RSS of a session configured with 1 and with 10 symbols (one of them streams).
+#   venues     RSS of one session on two venues ("venues": Binance over the replay, Coinbase
+#              over a second exchange-sim's synthetic market), --venue-symbols on each, quote_maker
+#              on each venue; a second run with Coinbase on its one streaming product (exchange-sim
+#              serves one product and refuses a subscription naming others, so with 10 Coinbase
+#              symbols only Binance streams).
 # Exit 0 when every verdict holds, 1 otherwise, 2 for bad arguments, 0 with a message when the
 # shared data is absent.
 set -euo pipefail
 
 usage() {
-    sed -n '7,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '7,24p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -44,6 +51,7 @@ shift
 [ -x "$NODERR" ] || { echo "soak_paper: $NODERR is not an executable" >&2; exit 2; }
 MINUTES=3 SPEED=100 STRATEGY=quote_maker PHASES=soak,reconnect,symbols SAMPLE_S=2
 DISCONNECTS=10 SYMBOLS_S=40 SYMBOL_COUNTS=1,10 STEP_MS=100 SOAK_SYMBOLS=1 WORK="" KEEP=0 STORE=sqlite
+VENUE_SYMBOLS=10
 SHARED="$(cd "$(dirname "$0")/.." && pwd)/../shared"
 while [ "$#" -gt 0 ]; do
     [ "$#" -ge 2 ] || usage
@@ -56,6 +64,7 @@ while [ "$#" -gt 0 ]; do
     --disconnects) DISCONNECTS="$2" ;;
     --symbols-s) SYMBOLS_S="$2" ;;
     --symbol-counts) SYMBOL_COUNTS="$2" ;;
+    --venue-symbols) VENUE_SYMBOLS="$2" ;;
     --market-step-ms) STEP_MS="$2" ;;
     --store) STORE="$2" ;;
     --soak-symbols) SOAK_SYMBOLS="$2" ;;
@@ -67,6 +76,7 @@ while [ "$#" -gt 0 ]; do
 done
 [[ "$STORE" =~ ^(sqlite|none)$ ]] || usage
 [[ "$SYMBOL_COUNTS" =~ ^([1-9]|1[0-9]|20)(,([1-9]|1[0-9]|20))*$ ]] || usage
+[[ "$VENUE_SYMBOLS" =~ ^([1-9]|1[0-9])$ ]] || usage
 [[ "$SOAK_SYMBOLS" =~ ^([1-9]|1[0-9]|20)$ ]] || usage
 for n in "$MINUTES" "$SAMPLE_S" "$DISCONNECTS" "$SYMBOLS_S" "$STEP_MS"; do
     [[ "$n" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "soak_paper: '$n' is not a number" >&2; exit 2; }
@@ -395,6 +405,73 @@ EOF
     kill -TERM "$XSIM" && wait "$XSIM" || true
 }
 
+# venues_run NAME CB_SYMBOLS: one session on two venues, --venue-symbols on Binance (BTC/USDT
+# streams from the replay) and CB_SYMBOLS on Coinbase (BTC/USD streams when it is the only one).
+venues_run() {
+    start_xsim "$1"
+    local bport=$PORT cport cb blist clist hwm
+    openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/cb.pem" 2>/dev/null
+    openssl ec -in "$WORK/cb.pem" -pubout -out "$WORK/cb.pub" 2>/dev/null
+    NODERR_XSIM_API_KEY=soak-cb "$NODERR" exchange-sim --venue coinbase --public-key "$WORK/cb.pub" \
+        --tick-ms 20 >"$WORK/$1.cb.out" 2>"$WORK/$1.cb.err" &
+    cb=$!
+    PIDS+=("$cb")
+    for _ in $(seq 200); do
+        grep -q '^listening on ' "$WORK/$1.cb.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    cport="$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/$1.cb.out")"
+    [ -n "$cport" ] || { echo "soak_paper: coinbase exchange-sim did not start" >&2; exit 1; }
+    blist="$(symbols_list "$VENUE_SYMBOLS")"
+    clist="$(symbols_list "$2" | sed 's|/USDT|/USD|g')"
+    cat >"$WORK/$1.json" <<EOF
+{"name": "$1", "state_dir": "$WORK/state-$1",
+ "venues": [
+   {"name": "binance", "rest_url": "http://127.0.0.1:$bport", "ws_url": "ws://127.0.0.1:$bport",
+    "exchange_info": false, "symbols": [$blist]},
+   {"name": "coinbase", "rest_url": "http://127.0.0.1:$cport", "ws_url": "ws://127.0.0.1:$cport",
+    "exchange_info": false, "symbols": [$clist]}],
+ "strategies": [{"builtin": "quote_maker", "venue": "binance"},
+                {"builtin": "quote_maker", "venue": "coinbase"}],
+ "capital": {"cash": "10000", "sizing_percent": 0.25, "tick_size": "0.01",
+             "lot_size": "0.00001", "min_notional": "5"},
+ "risk": {"max_drawdown": 0.15, "max_position": 0.5, "daily_loss": 0.05},
+ "integrity": {"enabled": false}, "log": {"level": "info"}}
+EOF
+    start_paper "$1"
+    local csv="$WORK/$1.samples.csv"
+    : >"$csv"
+    for _ in $(seq "$SYMBOLS_S"); do
+        sample "$1" "$PAPER" >>"$csv" 2>/dev/null || true
+        sleep 1
+    done
+    python3 - "$csv" "$WORK/state-$1/status.json" "$VENUE_SYMBOLS" "$2" <<'EOF'
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1])))
+d = json.load(open(sys.argv[2]))
+ages = ", ".join(f"{v['name']} {len(v['symbols'])} symbols last event "
+                 f"{'never' if v['age_ms'] is None else str(v['age_ms']) + ' ms ago'}"
+                 for v in d["venues"])
+print(f"  binance {sys.argv[3]} + coinbase {sys.argv[4]} symbols: VmHWM {rows[-1][2]} kB, "
+      f"VmRSS max {max(int(r[1]) for r in rows)} kB; events {rows[-1][4]}, "
+      f"orders {rows[-1][10]}, fills {rows[-1][12]}; {ages}")
+EOF
+    hwm=$(tail -n1 "$csv" | cut -d, -f3)
+    if [ -z "$hwm" ] || [ "$hwm" -ge 102400 ]; then
+        verdict FAIL "$1: VmHWM '$hwm' kB, not under 100 MB"
+    else
+        verdict ok "$1: VmHWM $hwm kB < 100 MB"
+    fi
+    stop_paper "$1"
+    kill -TERM "$XSIM" "$cb" && wait "$XSIM" "$cb" || true
+}
+
+phase_venues() {
+    echo "== venues: RSS of one session on Binance and Coinbase, $SYMBOLS_S s each"
+    venues_run venues "$VENUE_SYMBOLS"
+    venues_run venues1 1
+}
+
 phase_symbols() {
     echo "== symbols: RSS with $SYMBOL_COUNTS configured symbols, $SYMBOLS_S s each (one streams)"
     local n counts
@@ -409,6 +486,7 @@ for p in "${PHASE_LIST[@]}"; do
     soak) phase_soak ;;
     reconnect) phase_reconnect ;;
     symbols) phase_symbols ;;
+    venues) phase_venues ;;
     *) echo "soak_paper: unknown phase '$p'" >&2; exit 2 ;;
     esac
 done

@@ -19,7 +19,11 @@ typedef struct nd_strategy_spec {
     const nd_strategy_def_t *def;
     double params[ND_STRATEGY_PARAMS_MAX];
     int64_t weight_e6;        /* 0: an equal share of what the others leave */
+    /* The instruments it runs on: 0 is every one (the pairing rule, docs/engine.md); else bit
+     * k is instrument k (a session's strategy trades its venue's symbols only). */
+    uint32_t instrument_mask;
 } nd_strategy_spec_t;
+_Static_assert(ND_BARS_MERGE_MAX <= 32, "instrument_mask has a bit for every instrument");
 
 /* Event-level inputs (src/backtest/tick_backtest.c): any of them set makes the run an
  * event-level backtest. The streams are merged in time order by the tie rule of ticks.h

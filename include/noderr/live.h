@@ -46,6 +46,9 @@ typedef struct nd_live_strategy {
     char spec[ND_LIVE_PATH_MAX];
     int64_t weight_e6;         /* capital weight in millionths; 0: an equal share */
     json_t *params;            /* the "params" object (borrowed from the config), or NULL */
+    uint32_t venue;            /* "venue": the index in venues[] it trades on (default: the
+                                * only one; required with two) */
+    uint32_t instrument_mask;  /* its venue's instruments (bit k: instrument k) */
 } nd_live_strategy_t;
 
 /* Which time the engine runs on. LOCAL: each event's receive time on the live clock, what a
@@ -57,11 +60,11 @@ typedef enum nd_live_clock {
     ND_LIVE_CLOCK_VENUE = 1
 } nd_live_clock_t;
 
-typedef struct nd_live_config {
-    bool live;                        /* `noderr live`: real orders (set by the command) */
-    char path[ND_LIVE_PATH_MAX];      /* the config file, for messages */
-    char name[64];                    /* session name: [A-Za-z0-9_.-], ids and status */
-    char state_dir[ND_LIVE_PATH_MAX]; /* status.json, session.pid; default "noderr-NAME" */
+/* Venues in one session: Binance Spot and Coinbase Advanced Trade, each at most once. */
+#define ND_LIVE_VENUES_MAX 2
+
+/* One venue of a session (an entry of "venues", or the "venue" object). */
+typedef struct nd_live_venue_config {
     nd_venue_t venue;                 /* binance or coinbase (Advanced Trade) */
     char rest_url[ND_LIVE_URL_MAX];   /* default https://api.binance.com (Coinbase:
                                        * https://api.coinbase.com) */
@@ -78,12 +81,25 @@ typedef struct nd_live_config {
                                           * (live mode only) */
     nd_binance_key_type_t key_type;   /* how the API key signs (hmac, ed25519, rsa) */
     char order_tag[8];                /* client order ids' tag, [a-z0-9]{1,6} (reconcile.h) */
-    /* The symbols, as the venue spells them ("BTCUSDT", Coinbase "BTC-USD"), in instrument
-     * order: bt.symbol, then
-     * bt.more[].symbol. */
+    bool exchange_info;               /* fetch tick, lot and min notional from the venue */
+    uint32_t symbol_first, symbol_count; /* its instruments */
+} nd_live_venue_config_t;
+
+typedef struct nd_live_config {
+    bool live;                        /* `noderr live`: real orders (set by the command) */
+    char path[ND_LIVE_PATH_MAX];      /* the config file, for messages */
+    char name[64];                    /* session name: [A-Za-z0-9_.-], ids and status */
+    char state_dir[ND_LIVE_PATH_MAX]; /* status.json, session.pid; default "noderr-NAME" */
+    /* The venues ("venue": one, or "venues": a list of one or two, each named once): each has
+     * its endpoints, symbols (instruments symbol_first .. symbol_first + symbol_count - 1),
+     * credentials, order tag and rules; venue_of[k] is instrument k's venue. */
+    nd_live_venue_config_t venues[ND_LIVE_VENUES_MAX];
+    uint32_t venue_count;
+    uint8_t venue_of[ND_VENUES_MAX];
+    /* The symbols, as their venue spells them ("BTCUSDT", Coinbase "BTC-USD"), in instrument
+     * order (the first venue's, then the second's): bt.symbol, then bt.more[].symbol. */
     char venue_symbols[ND_VENUES_MAX][ND_NAME_MAX];
     uint32_t symbol_count;
-    bool exchange_info;               /* fetch tick, lot and min notional from the venue */
     nd_live_clock_t clock;
     int64_t stale_after_ns;           /* a feed silent this long is STALE (default 10 s) */
     /* The data-integrity breaker's feed inputs: a symbol with no trade or quote for

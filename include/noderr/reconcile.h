@@ -209,7 +209,10 @@ nd_err_t nd_recon_apply(nd_recon_local_t *local, const nd_recon_diff_t *diff,
 
 /* Books one trade into local (order fill, balances, trade id): ND_OK, ND_EEXIST when the trade
  * (id and side) is booked already (nothing changes), ND_EFULL, ND_EINVAL (instrument unknown). The journal
- * replay and nd_recon_apply share it. */
+ * replay and nd_recon_apply share it. Instruments are looked up by the trade's instrument id,
+ * except in a table of one (an order adapter's view of its one symbol): that one, whatever
+ * the id (a session's symbol k > 0, or its second venue's). So do nd_recon_compare and
+ * nd_recon_apply. */
 nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *trade,
                              const nd_recon_instrument_t *instruments, uint32_t instrument_count);
 /* Drops the done orders (filled, cancelled, expired, rejected, dropped) from the local view,

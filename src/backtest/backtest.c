@@ -175,10 +175,16 @@ nd_err_t nd__backtest_build_engine(const nd_backtest_config_t *cfg,
         snprintf(err, err_len, "no strategy given (use --strategy NAME)");
         return ND_EINVAL;
     }
-    if (cfg->strategy_count * inst_count > ND_STRATEGIES_MAX) {
+    uint32_t slots = 0;
+    for (uint32_t s = 0; s < cfg->strategy_count; s++)
+        slots += cfg->strategies[s].instrument_mask
+                     ? (uint32_t)__builtin_popcount(cfg->strategies[s].instrument_mask &
+                                                    (inst_count < 32 ? (1u << inst_count) - 1
+                                                                     : ~0u))
+                     : inst_count;
+    if (slots > ND_STRATEGIES_MAX) {
         snprintf(err, err_len, "%u strategies on %u instruments are %u runs; at most %d",
-                 cfg->strategy_count, inst_count, cfg->strategy_count * inst_count,
-                 ND_STRATEGIES_MAX);
+                 cfg->strategy_count, inst_count, slots, ND_STRATEGIES_MAX);
         return ND_EINVAL;
     }
     int64_t weights[ND_STRATEGIES_MAX];
@@ -186,12 +192,23 @@ nd_err_t nd__backtest_build_engine(const nd_backtest_config_t *cfg,
     if (rc == ND_OK)
         rc = nd_engine_create(engine_cfg, insts, inst_count, clock, &r->engine, err, err_len);
     r->instrument_count = inst_count;
-    /* Strategy-major: slot s * inst_count + k is strategy s on instrument k. */
-    for (uint32_t s = 0; rc == ND_OK && s < cfg->strategy_count; s++)
+    /* Strategy-major: slot s * inst_count + k is strategy s on instrument k; a strategy with an
+     * instrument mask takes its instruments only (slots stay in that order, its weight split
+     * among them). */
+    for (uint32_t s = 0; rc == ND_OK && s < cfg->strategy_count; s++) {
+        uint32_t mask = cfg->strategies[s].instrument_mask, on = 0;
+        for (uint32_t k = 0; k < inst_count; k++)
+            on += !mask || (mask >> k & 1u);
+        if (on == 0) {
+            snprintf(err, err_len, "strategy %u runs on no instrument", s);
+            rc = ND_EINVAL;
+        }
         for (uint32_t k = 0; rc == ND_OK && k < inst_count; k++)
-            rc = nd_engine_add_strategy(r->engine, cfg->strategies[s].def,
-                                        cfg->strategies[s].params, k,
-                                        weights[s] / (int64_t)inst_count, err, err_len);
+            if (!mask || (mask >> k & 1u))
+                rc = nd_engine_add_strategy(r->engine, cfg->strategies[s].def,
+                                            cfg->strategies[s].params, k,
+                                            weights[s] / (int64_t)on, err, err_len);
+    }
     if (rc == ND_OK)
         rc = nd_engine_start(r->engine, err, err_len);
     return rc;

@@ -155,6 +155,7 @@ int nd_cli_live_strategies(nd_live_config_t *cfg, const char *cmd)
                                       spec->params) != 0)
             return -1;
         spec->weight_e6 = ls->weight_e6;
+        spec->instrument_mask = ls->instrument_mask; /* its venue's symbols (two venues) */
         cfg->bt.strategy_count = k + 1;
     }
     return 0;
@@ -321,6 +322,24 @@ static const char *str(json_t *obj, const char *key)
     return v ? v : "-";
 }
 
+/* A session on two venues: one line each (its symbols, its feed's last event, its P&L). */
+static void print_venues(json_t *doc)
+{
+    json_t *venues = json_object_get(doc, "venues"), *v;
+    size_t k;
+    if (json_array_size(venues) < 2)
+        return;
+    json_array_foreach(venues, k, v) {
+        json_t *pnl = json_object_get(v, "pnl"), *age = json_object_get(v, "age_ms");
+        char ago[48] = "never";
+        if (json_is_integer(age))
+            snprintf(ago, sizeof ago, "%lld ms ago", (long long)json_integer_value(age));
+        printf("venue %s: %zu symbol(s), last event %s, P&L %s (fees %s)\n", str(v, "name"),
+               json_array_size(json_object_get(v, "symbols")), ago, str(pnl, "net"),
+               str(pnl, "fees"));
+    }
+}
+
 static void print_status(json_t *doc, bool running)
 {
     json_t *acct = json_object_get(doc, "account"), *risk = json_object_get(doc, "risk");
@@ -331,9 +350,11 @@ static void print_status(json_t *doc, bool running)
            str(acct, "cash"), str(acct, "fees"));
     size_t k;
     json_t *item;
+    bool two = json_array_size(json_object_get(doc, "venues")) > 1;
     json_array_foreach(json_object_get(doc, "positions"), k, item)
-        printf("  %-12s position %s @ %s\n", str(item, "symbol"), str(item, "qty"),
-               str(item, "last_price"));
+        printf("  %-12s position %s @ %s%s%s\n", str(item, "symbol"), str(item, "qty"),
+               str(item, "last_price"), two ? " on " : "", two ? str(item, "venue") : "");
+    print_venues(doc);
     printf("risk: %s, %lld trips%s\n",
            json_is_true(json_object_get(risk, "halted")) ? "HALTED" : "trading",
            (long long)json_integer_value(json_object_get(risk, "trips")),

@@ -88,16 +88,16 @@ nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_config_t *cfg
 {
     ND_ASSERT(p != NULL && cfg != NULL);
     ND_ASSERT(p->binance == NULL && p->http == NULL);
-    p->venue = cfg->venue;
-    snprintf(p->rest_url, sizeof p->rest_url, "%s", cfg->rest_url);
-    if (cfg->venue == ND_VENUE_COINBASE) {
+    p->venue = cfg->venues[0].venue;
+    snprintf(p->rest_url, sizeof p->rest_url, "%s", cfg->venues[0].rest_url);
+    if (cfg->venues[0].venue == ND_VENUE_COINBASE) {
         nd_err_t rc = nd_http_create(timeout_ms, &p->http);
         if (rc != ND_OK)
             nd_err_put(why, why_len, "coinbase: cannot start an HTTP client: %s",
                        nd_strerror(rc));
         return rc;
     }
-    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->rest_url,
+    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->venues[0].rest_url,
                                        .recv_window_ms = recv_window_ms,
                                        .timeout_ms = timeout_ms};
     return nd_binance_rest_create(&rc_cfg, clock, &p->binance, why, why_len);

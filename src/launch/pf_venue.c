@@ -30,13 +30,13 @@ static bool need_venue(nd__pf_t *pf, nd_preflight_outcome_t *out)
         return true;
     nd__pf_set(out, ND_PF_FAIL, unreachable_hint,
                "%snot measured: the venue did not answer (see venue_reachable)",
-               pf->cfg->venue == ND_VENUE_COINBASE ? "coinbase: " : "");
+               pf->cfg->venues[0].venue == ND_VENUE_COINBASE ? "coinbase: " : "");
     return false;
 }
 
 void nd__pf_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
-    if (pf->cfg->venue == ND_VENUE_COINBASE) {
+    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE) {
         nd__pf_cb_venue_reachable(pf, out);
         return;
     }
@@ -44,7 +44,7 @@ void nd__pf_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if (!pf->probe.binance &&
         nd__launch_probe_open(&pf->probe, pf->cfg, pf->env->clock, pf->set->recv_window_ms,
                               (long)pf->set->timeout_ms, why, sizeof why) != ND_OK) {
-        nd__pf_set(out, ND_PF_FAIL, "fix venue.rest_url", "%s: %s", pf->cfg->rest_url, why);
+        nd__pf_set(out, ND_PF_FAIL, "fix venue.rest_url", "%s: %s", pf->cfg->venues[0].rest_url, why);
         return;
     }
     nd_binance_rest_result_t res = {0};
@@ -53,15 +53,15 @@ void nd__pf_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
                                        sizeof why);
     int64_t rtt_us = (nd_clock_mono_ns(pf->env->clock) - t0) / ND_NS_PER_US;
     if (rc != ND_OK)
-        nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "GET %s/api/v3/ping: %s", pf->cfg->rest_url,
+        nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "GET %s/api/v3/ping: %s", pf->cfg->venues[0].rest_url,
                    why[0] ? why : nd_strerror(rc));
     else if (res.http_status != 200)
         nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "GET %s/api/v3/ping: HTTP %ld %s",
-                   pf->cfg->rest_url, res.http_status, res.venue_msg);
+                   pf->cfg->venues[0].rest_url, res.http_status, res.venue_msg);
     else {
         pf->reachable = true;
         nd__pf_set(out, ND_PF_PASS, NULL, "GET %s/api/v3/ping: HTTP 200 in %lld us",
-                   pf->cfg->rest_url, (long long)rtt_us);
+                   pf->cfg->venues[0].rest_url, (long long)rtt_us);
     }
     nd_binance_rest_result_free(&res);
 }
@@ -74,13 +74,13 @@ void nd__pf_clock_offset(nd__pf_t *pf, nd_preflight_outcome_t *out)
     char why[256] = "", bound[160] = "";
     nd_err_t rc = nd__launch_venue_clock(&pf->probe, pf->env->clock, CLOCK_SAMPLES, &best_offset,
                                          &best_rtt, why, sizeof why);
-    bool coinbase = pf->cfg->venue == ND_VENUE_COINBASE;
+    bool coinbase = pf->cfg->venues[0].venue == ND_VENUE_COINBASE;
     if (rc != ND_OK) {
         nd__pf_set(out, ND_PF_FAIL, coinbase ? "check the venue (see venue_reachable)"
                    : unreachable_hint, "%s", why[0] ? why : nd_strerror(rc));
         return;
     }
-    bool ok = nd__launch_clock_within(pf->cfg->venue, best_offset, best_rtt,
+    bool ok = nd__launch_clock_within(pf->cfg->venues[0].venue, best_offset, best_rtt,
                                       pf->set->recv_window_ms, bound, sizeof bound);
     if (coinbase) {
         nd__pf_set(out, ok ? ND_PF_PASS : ND_PF_FAIL,
@@ -114,7 +114,7 @@ static nd_err_t load_info(nd__pf_t *pf, char *why, size_t why_len)
         n += snprintf(query + n, sizeof query - (size_t)n, "%s%%22%s%%22", k ? "," : "",
                       pf->cfg->venue_symbols[k]);
     snprintf(query + n, sizeof query - (size_t)n, "%%5D");
-    snprintf(pf->info_url, sizeof pf->info_url, "%s/api/v3/exchangeInfo?%s", pf->cfg->rest_url,
+    snprintf(pf->info_url, sizeof pf->info_url, "%s/api/v3/exchangeInfo?%s", pf->cfg->venues[0].rest_url,
              query);
     nd_binance_rest_result_t res = {0};
     nd_err_t rc = nd_binance_rest_call(pf->probe.binance, "GET", "/api/v3/exchangeInfo", query, false, &res,
@@ -136,7 +136,7 @@ void nd__pf_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
-    if (pf->cfg->venue == ND_VENUE_COINBASE) {
+    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE) {
         nd__pf_cb_exchange_info(pf, out);
         return;
     }
@@ -204,7 +204,7 @@ static void live_balance(nd__pf_t *pf, const char *need_text, nd_preflight_outco
     const char *asset = quote_asset(pf->cfg);
     char why[256] = "";
     nd_binance_rest_t *rest = NULL;
-    nd_binance_rest_config_t rc_cfg = {.base_url = pf->cfg->rest_url, .secret = pf->secret,
+    nd_binance_rest_config_t rc_cfg = {.base_url = pf->cfg->venues[0].rest_url, .secret = pf->secret,
                                        .recv_window_ms = pf->set->recv_window_ms,
                                        .timeout_ms = (long)pf->set->timeout_ms};
     nd_binance_rest_result_t res = {0};
@@ -254,7 +254,7 @@ void nd__pf_balances(nd__pf_t *pf, nd_preflight_outcome_t *out)
                    "not measured: no API key (see secrets)");
         return;
     }
-    if (pf->cfg->venue == ND_VENUE_COINBASE)
+    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE)
         nd__pf_cb_live_balance(pf, quote_asset(pf->cfg), need, out);
     else
         live_balance(pf, need, out);
@@ -367,7 +367,7 @@ static nd_err_t open_feeds(nd__pf_t *pf, feed_watch_t *w, nd_binance_stream_t **
         list[n] = names[n];
         n++;
     }
-    nd_binance_stream_config_t sc = {.base_url = pf->cfg->ws_url, .streams = list,
+    nd_binance_stream_config_t sc = {.base_url = pf->cfg->venues[0].ws_url, .streams = list,
                                      .stream_count = n, .seed = 1};
     return nd_binance_stream_create(&sc, pf->env->clock, feed_sink, w, stream, why, why_len);
 }
@@ -377,7 +377,7 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if (!need_venue(pf, out))
         return;
     feed_watch_t w = {.cfg = pf->cfg, .clock = pf->env->clock};
-    bool coinbase = pf->cfg->venue == ND_VENUE_COINBASE;
+    bool coinbase = pf->cfg->venues[0].venue == ND_VENUE_COINBASE;
     nd_binance_stream_t *stream = NULL;
     nd_coinbase_stream_t *cb_stream = NULL;
     char why[256] = "";
@@ -385,7 +385,7 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if ((coinbase ? nd__pf_cb_open_feed(pf, feed_sink, &w, &cb_stream, why, sizeof why)
                   : open_feeds(pf, &w, &stream, why, sizeof why)) != ND_OK) {
         nd__pf_set(out, ND_PF_FAIL, "fix venue.ws_url", "%s%s: %s", coinbase ? "coinbase " : "",
-                   pf->cfg->ws_url, why);
+                   pf->cfg->venues[0].ws_url, why);
         return;
     }
     int64_t deadline = t0 + pf->set->feed_within_ms * ND_NS_PER_MS;
@@ -418,7 +418,7 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
         nd__pf_set(out, ND_PF_PASS, NULL,
                    "%sa message of each of %u symbols within %lld ms (slowest %lld ms) on %s",
                    coinbase ? "coinbase: " : "", pf->cfg->symbol_count, (long long)pf->set->feed_within_ms,
-                   (long long)slowest_ms, pf->cfg->ws_url);
+                   (long long)slowest_ms, pf->cfg->venues[0].ws_url);
 }
 
 /* ---- rate limits ------------------------------------------------------------------------- */
@@ -427,7 +427,7 @@ void nd__pf_rate_limits(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
-    if (pf->cfg->venue == ND_VENUE_COINBASE) {
+    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE) {
         nd__pf_cb_rate_limits(pf, out);
         return;
     }

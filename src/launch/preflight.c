@@ -169,6 +169,9 @@ nd_err_t nd_preflight_settings_parse(const nd_live_config_t *cfg, nd_preflight_s
     ND_ASSERT(cfg != NULL && s != NULL);
     settings_default(cfg, s);
     nd_jcfg_t c = {cfg->path, "", err, err_len};
+    if (cfg->venue_count > 1) /* its venue checks and the launch's venue module know one */
+        return nd_jcfg_bad(&c, "venues", "preflight and launch take one venue: run a session "
+                                         "with two with noderr paper or noderr live");
     json_t *pf;
     nd_err_t rc = nd_jcfg_section(&c, cfg->root ? json_object_get(cfg->root, "preflight") : NULL,
                                   "preflight", &pf);

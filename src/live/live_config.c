@@ -21,7 +21,7 @@
 #define LIVE_CONFIG_BYTES_MAX (1u << 20)
 
 static const char *const top_keys[] = {
-    "name", "state_dir", "venue", "symbol", "symbols", "strategies", "capital", "risk", "paper",
+    "name", "state_dir", "venue", "venues", "symbol", "symbols", "strategies", "capital", "risk", "paper",
     "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
     "integrity",
@@ -54,7 +54,7 @@ static nd_err_t check_scheme(nd_jcfg_t *c, const char *key, const char *url, con
 
 /* The WebSocket API beside the streams when ws_api_url is not given: Binance's own, or the same
  * server's (exchange-sim serves both on one port). */
-static nd_err_t derive_ws_api_url(nd_jcfg_t *c, nd_live_config_t *cfg)
+static nd_err_t derive_ws_api_url(nd_jcfg_t *c, nd_live_venue_config_t *cfg)
 {
     size_t n = strlen(cfg->ws_url);
     while (n > 0 && cfg->ws_url[n - 1] == '/')
@@ -69,17 +69,16 @@ static nd_err_t derive_ws_api_url(nd_jcfg_t *c, nd_live_config_t *cfg)
     return ND_OK;
 }
 
-static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+/* The "venue" object, or an entry of "venues" (c->key names it), into cfg. */
+static nd_err_t parse_venue(nd_jcfg_t *c, json_t *v, bool in_list, nd_live_venue_config_t *cfg)
 {
-    json_t *v;
-    nd_err_t rc = enter(c, root, "venue", &v);
-    if (rc != ND_OK)
-        return rc;
-    if (!v)
-        return nd_jcfg_bad(c, NULL, "missing: the venue to trade on ({\"name\": \"binance\"})");
     static const char *const keys[] = {"name", "rest_url", "ws_url", "secrets_file",
                                        "exchange_info", "key_type", "order_tag",
                                        "user_stream", "ws_api_url", NULL};
+    static const char *const list_keys[] = {"name", "rest_url", "ws_url", "secrets_file",
+                                            "exchange_info", "key_type", "order_tag",
+                                            "user_stream", "ws_api_url", "symbol", "symbols",
+                                            NULL};
     if (json_object_get(v, "api_key") || json_object_get(v, "api_secret") ||
         json_object_get(v, "secret") || json_object_get(v, "private_key"))
         return nd_jcfg_bad(c, NULL, "secrets never go in the config: set NODERR_BINANCE_API_KEY "
@@ -87,7 +86,11 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
                                     "NODERR_COINBASE_API_KEY and NODERR_COINBASE_API_SECRET), "
                                     "or name a 0600 secrets_file");
     char name[32] = "";
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+    nd_err_t rc;
+    snprintf(cfg->rest_url, sizeof cfg->rest_url, "https://api.binance.com");
+    snprintf(cfg->ws_url, sizeof cfg->ws_url, "wss://stream.binance.com:9443");
+    cfg->exchange_info = true;
+    if ((rc = nd_jcfg_keys(c, v, in_list ? list_keys : keys)) != ND_OK ||
         (rc = nd_jcfg_str(c, v, "name", name, sizeof name)) != ND_OK ||
         (rc = nd_jcfg_str(c, v, "rest_url", cfg->rest_url, sizeof cfg->rest_url)) != ND_OK ||
         (rc = nd_jcfg_str(c, v, "ws_url", cfg->ws_url, sizeof cfg->ws_url)) != ND_OK ||
@@ -135,17 +138,20 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     return derive_ws_api_url(c, cfg);
 }
 
-/* One "BTC/USDT" as instrument k: the instrument's symbol and the venue's spelling: Binance's
- * "BTCUSDT", Coinbase's "BTC-USDT". */
-static nd_err_t add_symbol(nd_jcfg_t *c, const char *field, const char *sym, nd_live_config_t *cfg)
+/* One "BTC/USDT" as instrument k of venue v: the instrument's symbol and the venue's spelling:
+ * Binance's "BTCUSDT", Coinbase's "BTC-USDT". */
+static nd_err_t add_symbol(nd_jcfg_t *c, const char *field, const char *sym, uint32_t v,
+                           nd_live_config_t *cfg)
 {
     nd_instrument_t probe;
     if (nd_instrument_init(&probe, sym, "binance") != ND_OK)
         return nd_jcfg_bad(c, field, "want BASE/QUOTE, e.g. \"BTC/USDT\"");
     uint32_t k = cfg->symbol_count;
+    if (k >= ND_VENUES_MAX)
+        return nd_jcfg_bad(c, field, "too many symbols: at most 32 in a session");
     char *venue = cfg->venue_symbols[k];
     size_t w = 0;
-    char sep = cfg->venue == ND_VENUE_COINBASE ? '-' : '\0';
+    char sep = cfg->venues[v].venue == ND_VENUE_COINBASE ? '-' : '\0';
     for (size_t i = 0; sym[i] && w + 1 < ND_NAME_MAX; i++)
         if (sym[i] != '/')
             venue[w++] = sym[i];
@@ -153,7 +159,7 @@ static nd_err_t add_symbol(nd_jcfg_t *c, const char *field, const char *sym, nd_
             venue[w++] = sep;
     venue[w] = '\0';
     for (uint32_t j = 0; j < k; j++)
-        if (strcmp(cfg->venue_symbols[j], venue) == 0)
+        if (cfg->venue_of[j] == v && strcmp(cfg->venue_symbols[j], venue) == 0)
             return nd_jcfg_bad(c, field, "a symbol twice");
     if (k == 0) {
         snprintf(cfg->bt.symbol, sizeof cfg->bt.symbol, "%s", sym);
@@ -163,37 +169,88 @@ static nd_err_t add_symbol(nd_jcfg_t *c, const char *field, const char *sym, nd_
         cfg->bt.more[k - 1].symbol_source = "config";
         cfg->bt.more_count = k;
     }
+    cfg->venue_of[k] = (uint8_t)v;
+    cfg->venues[v].symbol_count++;
     cfg->symbol_count = k + 1;
     return ND_OK;
 }
 
-/* "symbol": "BTC/USDT", or "symbols": ["BTC/USDT", "ETH/USDT", ...]. */
-static nd_err_t parse_symbols(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+/* "symbol": "BTC/USDT", or "symbols": ["BTC/USDT", "ETH/USDT", ...] of obj, for venue v. */
+static nd_err_t parse_symbols(nd_jcfg_t *c, json_t *obj, uint32_t v, nd_live_config_t *cfg)
 {
-    c->key[0] = '\0';
-    json_t *one = json_object_get(root, "symbol"), *list = json_object_get(root, "symbols");
+    json_t *one = json_object_get(obj, "symbol"), *list = json_object_get(obj, "symbols");
+    cfg->venues[v].symbol_first = cfg->symbol_count;
     if (!one == !list)
         return nd_jcfg_bad(c, "symbol", "give \"symbol\": \"BTC/USDT\" or a \"symbols\" list");
     if (one) {
         if (!json_is_string(one))
             return nd_jcfg_bad(c, "symbol", "must be a string");
-        return add_symbol(c, "symbol", json_string_value(one), cfg);
+        return add_symbol(c, "symbol", json_string_value(one), v, cfg);
     }
     if (!json_is_array(list) || json_array_size(list) == 0 ||
         json_array_size(list) > ND_VENUES_MAX)
         return nd_jcfg_bad(c, "symbols", "must be a list of 1 to 32 symbols");
     size_t k;
-    json_t *v;
-    json_array_foreach(list, k, v) {
+    json_t *e;
+    json_array_foreach(list, k, e) {
         char field[32];
         snprintf(field, sizeof field, "symbols[%zu]", k);
-        if (!json_is_string(v))
+        if (!json_is_string(e))
             return nd_jcfg_bad(c, field, "must be a string");
-        nd_err_t rc = add_symbol(c, field, json_string_value(v), cfg);
+        nd_err_t rc = add_symbol(c, field, json_string_value(e), v, cfg);
         if (rc != ND_OK)
             return rc;
     }
     return ND_OK;
+}
+
+/* "venues": a list of one or two venues, each with its own symbols. */
+static nd_err_t parse_venue_list(nd_jcfg_t *c, json_t *root, json_t *list, nd_live_config_t *cfg)
+{
+    if (json_object_get(root, "symbol") || json_object_get(root, "symbols"))
+        return nd_jcfg_bad(c, json_object_get(root, "symbol") ? "symbol" : "symbols",
+                           "with \"venues\" each venue lists its own symbols");
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > ND_LIVE_VENUES_MAX)
+        return nd_jcfg_bad(c, "venues", "must be a list of 1 or 2 venues");
+    size_t k;
+    json_t *v;
+    json_array_foreach(list, k, v) {
+        snprintf(c->key, sizeof c->key, "venues[%zu]", k);
+        if (!json_is_object(v))
+            return nd_jcfg_bad(c, NULL, "must be an object");
+        nd_err_t rc = parse_venue(c, v, true, &cfg->venues[k]);
+        if (rc == ND_OK)
+            rc = parse_symbols(c, v, (uint32_t)k, cfg);
+        if (rc != ND_OK)
+            return rc;
+        if (k > 0 && cfg->venues[0].venue == cfg->venues[k].venue)
+            return nd_jcfg_bad(c, "name", "a venue twice: a session trades each venue once");
+        cfg->venue_count = (uint32_t)k + 1;
+    }
+    return ND_OK;
+}
+
+/* "venue": {...} with the top-level "symbol(s)" (a list of one), or "venues": [...]. */
+static nd_err_t parse_venues(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    c->key[0] = '\0';
+    json_t *one = json_object_get(root, "venue"), *list = json_object_get(root, "venues");
+    if (one && list)
+        return nd_jcfg_bad(c, "venues", "give \"venue\" or a \"venues\" list, not both");
+    if (list)
+        return parse_venue_list(c, root, list, cfg);
+    nd_err_t rc = enter(c, root, "venue", &one);
+    if (rc != ND_OK)
+        return rc;
+    if (!one)
+        return nd_jcfg_bad(c, NULL, "missing: the venue to trade on ({\"name\": \"binance\"}, "
+                                    "or a \"venues\" list)");
+    if ((rc = parse_venue(c, one, false, &cfg->venues[0])) != ND_OK)
+        return rc;
+    c->key[0] = '\0';
+    cfg->venue_count = 1;
+    return parse_symbols(c, root, 0, cfg);
 }
 
 static nd_err_t parse_capital(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
@@ -333,9 +390,35 @@ static nd_err_t parse_paper(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     return ND_OK;
 }
 
-static nd_err_t parse_strategy(nd_jcfg_t *c, json_t *s, nd_live_strategy_t *out)
+/* A strategy's "venue": one of the session's by name; optional with one venue. */
+static nd_err_t strategy_venue(nd_jcfg_t *c, json_t *s, const nd_live_config_t *cfg,
+                               nd_live_strategy_t *out)
 {
-    static const char *const keys[] = {"builtin", "plugin", "lua", "weight", "params", NULL};
+    char name[32] = "";
+    nd_err_t rc = nd_jcfg_str(c, s, "venue", name, sizeof name);
+    if (rc != ND_OK)
+        return rc;
+    if (!name[0] && cfg->venue_count > 1)
+        return nd_jcfg_bad(c, "venue", "missing: the session has two venues; name the one it "
+                                       "trades (\"binance\" or \"coinbase\")");
+    out->venue = 0;
+    while (name[0] && out->venue < cfg->venue_count &&
+           strcmp(nd_venue_name(cfg->venues[out->venue].venue), name) != 0)
+        out->venue++;
+    if (out->venue == cfg->venue_count)
+        return nd_jcfg_bad(c, "venue", "not one of the session's venues");
+    const nd_live_venue_config_t *v = &cfg->venues[out->venue];
+    out->instrument_mask = 0; /* one venue: every instrument, as before there were two */
+    for (uint32_t k = 0; cfg->venue_count > 1 && k < v->symbol_count; k++)
+        out->instrument_mask |= 1u << (v->symbol_first + k);
+    return ND_OK;
+}
+
+static nd_err_t parse_strategy(nd_jcfg_t *c, json_t *s, const nd_live_config_t *cfg,
+                               nd_live_strategy_t *out)
+{
+    static const char *const keys[] = {"builtin", "plugin", "lua", "weight", "params", "venue",
+                                       NULL};
     nd_err_t rc = nd_jcfg_keys(c, s, keys);
     if (rc != ND_OK)
         return rc;
@@ -358,7 +441,7 @@ static nd_err_t parse_strategy(nd_jcfg_t *c, json_t *s, nd_live_strategy_t *out)
     out->params = json_object_get(s, "params");
     if (out->params && !json_is_object(out->params))
         return nd_jcfg_bad(c, "params", "must be an object of name: value");
-    return ND_OK;
+    return strategy_venue(c, s, cfg, out);
 }
 
 static nd_err_t parse_strategies(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
@@ -375,7 +458,7 @@ static nd_err_t parse_strategies(nd_jcfg_t *c, json_t *root, nd_live_config_t *c
         snprintf(c->key, sizeof c->key, "strategies[%zu]", k);
         if (!json_is_object(s))
             return nd_jcfg_bad(c, NULL, "must be an object");
-        nd_err_t rc = parse_strategy(c, s, &cfg->strategies[k]);
+        nd_err_t rc = parse_strategy(c, s, cfg, &cfg->strategies[k]);
         if (rc != ND_OK)
             return rc;
         cfg->strategy_count = (uint32_t)k + 1;
@@ -444,13 +527,16 @@ static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         return nd_jcfg_bad(c, "name", "missing, or not made of letters, digits, '-', '_', '.'");
     if (cfg->state_dir[0] == '\0')
         snprintf(cfg->state_dir, sizeof cfg->state_dir, "noderr-%s", cfg->name);
-    size_t t = 0; /* the order tag's default: the name's first letters and digits */
+    char tag[8] = ""; /* the order tag's default: the name's first letters and digits */
+    size_t t = 0;
     for (const char *p = cfg->name; *p && t < 6; p++)
         if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
-            cfg->order_tag[t++] = *p;
+            tag[t++] = *p;
         else if (*p >= 'A' && *p <= 'Z')
-            cfg->order_tag[t++] = (char)(*p - 'A' + 'a');
-    snprintf(cfg->order_tag + t, sizeof cfg->order_tag - t, "%s", t ? "" : "nd");
+            tag[t++] = (char)(*p - 'A' + 'a');
+    for (uint32_t v = 0; v < ND_LIVE_VENUES_MAX; v++)
+        snprintf(cfg->venues[v].order_tag, sizeof cfg->venues[v].order_tag, "%s",
+                 t ? tag : "nd");
     if (clock[0] && strcmp(clock, "venue") == 0)
         cfg->clock = ND_LIVE_CLOCK_VENUE;
     else if (clock[0] && strcmp(clock, "local") != 0)
@@ -477,9 +563,6 @@ static void config_default(nd_live_config_t *cfg, const char *path)
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     nd_backtest_config_default(&cfg->bt);
-    snprintf(cfg->rest_url, sizeof cfg->rest_url, "https://api.binance.com");
-    snprintf(cfg->ws_url, sizeof cfg->ws_url, "wss://stream.binance.com:9443");
-    cfg->exchange_info = true;
     cfg->stale_after_ns = 10 * ND_NS_PER_SEC;
     cfg->status_every_ns = ND_NS_PER_SEC;
     cfg->log_level = ND_LOG_INFO;
@@ -507,8 +590,7 @@ nd_err_t nd_live_config_load(const char *path, nd_live_config_t *cfg, char *err,
         return nd_jcfg_bad(&c, NULL, "the config must be a JSON object");
     if ((rc = nd_jcfg_keys(&c, cfg->root, top_keys)) != ND_OK ||
         (rc = parse_session(&c, cfg->root, cfg)) != ND_OK ||
-        (rc = parse_venue(&c, cfg->root, cfg)) != ND_OK ||
-        (rc = parse_symbols(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_venues(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_strategies(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_capital(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_risk(&c, cfg->root, cfg)) != ND_OK ||

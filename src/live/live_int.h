@@ -34,7 +34,8 @@ struct nd_live_session {
     const nd_live_config_t *cfg;
     const nd_clock_t *clock;
     nd_backtest_config_t bt;        /* the run's config (borrowed by the run: lives here) */
-    char rules_source[ND_LIVE_URL_MAX + 48 * ND_VENUES_MAX]; /* where the rules came from */
+    /* where each venue's rules came from */
+    char rules_source[ND_LIVE_VENUES_MAX][ND_LIVE_URL_MAX + 48 * ND_VENUES_MAX];
     nd_backtest_result_t *result;
     nd_event_run_t *run;
     uv_loop_t loop;
@@ -44,13 +45,16 @@ struct nd_live_session {
     uv_signal_t sig_term, sig_int, sig_usr1;
     uv_signal_t sig_chaos;          /* ND_LIVE_CHAOS_STORE_SIGNAL, when chaos faults are on */
     bool store_kill_done;           /* the store's backlog engaged the kill switch */
-    nd_binance_stream_t *stream;    /* the market feed: Binance's, or */
-    struct nd_coinbase_stream *cb_stream; /* Coinbase's (session_feed.c) */
+    nd_binance_stream_t *stream;    /* the market feeds: Binance's, and/or */
+    struct nd_coinbase_stream *cb_stream; /* Coinbase's (session_feed.c), one for each venue */
     char stream_names[2 * ND_VENUES_MAX][64];
     nd_live_feed_stats_t feed;
     nd_feed_monitor_t monitor;      /* one feed per symbol: trades and quotes, trade ids */
-    uint32_t connects_seen;         /* stream connections already resynchronised */
-    uint64_t decode_bad_seen;       /* the stream decoder's bad messages already in feed.bad */
+    uint32_t connects_seen[ND_LIVE_VENUES_MAX]; /* each venue's stream connections (and
+                                                 * Coinbase resubscriptions) resynchronised */
+    uint64_t decode_bad_seen[ND_LIVE_VENUES_MAX]; /* its decoder's bad messages in feed.bad */
+    int64_t gap_resyncs, gap_lost;  /* trade-id gaps resynchronised in place (feed monitor) */
+    int64_t venue_event_ns[ND_LIVE_VENUES_MAX]; /* live clock at each venue's last market event */
     int64_t feed_signs_written;     /* bad + late + repeats + resyncs + connects, last written */
     int64_t status_prompt_mono_ns;  /* when a feed sign last made status.json be written */
     bool integrity_logged;
@@ -103,7 +107,8 @@ struct nd_live_session {
     uv_timer_t dash_timer;
     bool dash_timer_on;
     int64_t dash_sampled_ns;        /* the last equity sample for the VaR */
-    uint32_t resync_connects;       /* stream connections the order venues were resynced for */
+    uint32_t resync_connects[ND_LIVE_VENUES_MAX]; /* each venue's stream connections its order
+                                                   * venues were resynced for */
     nd_binance_user_t *user;        /* live mode: the user data stream (session_live.c), or NULL */
     uint32_t user_subs_seen;        /* its subscriptions the order venues were resynced for */
     int64_t user_order_events;      /* its executionReports, each waking its symbol's adapter */
@@ -125,16 +130,25 @@ nd_err_t nd__live_push(nd_live_session_t *s, const nd_market_event_t *ev);
  * again at each), its connections, an operator's reconnect, closed before the loop. */
 nd_err_t nd__live_feed_open(nd_live_session_t *s, nd_md_sink_cb sink, char *err, size_t err_len);
 void nd__live_feed_service(nd_live_session_t *s);
-uint32_t nd__live_feed_resyncs(const nd_live_session_t *s);
-uint32_t nd__live_feed_connects(const nd_live_session_t *s);
+/* Venue v's (index in cfg->venues) resyncs and connections. */
+uint32_t nd__live_feed_resyncs(const nd_live_session_t *s, uint32_t v);
+uint32_t nd__live_feed_connects(const nd_live_session_t *s, uint32_t v);
 void nd__live_feed_reconnect(nd_live_session_t *s);
 void nd__live_feed_close(nd_live_session_t *s);
+/* Symbol k's venue (its entry of cfg->venues). */
+static inline const nd_live_venue_config_t *nd__live_venue_of(const nd_live_session_t *s,
+                                                              uint32_t k)
+{
+    return &s->cfg->venues[s->cfg->venue_of[k]];
+}
+/* The session's venues as one label: "binance", "coinbase", "binance+coinbase". */
+void nd__live_venues_label(const nd_live_config_t *cfg, char *out, size_t cap);
 /* "binance:BTCUSDT", "coinbase:BTC-USD": symbol k's feed as logs and the feed monitor name it. */
 void nd__live_feed_name(const nd_live_session_t *s, uint32_t k, char *out, size_t cap);
-/* Coinbase: every symbol's rules from GET market/products/{id} into s->bt.rules (blocking,
- * before the loop). ND_EIO/ND_EPARSE with the URL and why; ND_ESTATE for a product not
- * trading. */
-nd_err_t nd__live_coinbase_rules(nd_live_session_t *s, char *err, size_t err_len);
+/* Coinbase venue v: every symbol's rules from GET market/products/{id} into s->bt.rules
+ * (blocking, before the loop). ND_EIO/ND_EPARSE with the URL and why; ND_ESTATE for a product
+ * not trading. */
+nd_err_t nd__live_coinbase_rules(nd_live_session_t *s, uint32_t v, char *err, size_t err_len);
 
 /* The state directory: created if needed; session.pid written, refused when a live process
  * holds it. Release removes session.pid. */

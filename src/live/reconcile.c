@@ -153,6 +153,17 @@ uint32_t nd_recon_local_compact(nd_recon_local_t *local, uint32_t *map)
     return count - kept;
 }
 
+/* A trade's instrument in the table: a table of one is a leg's own (an order adapter's view
+ * holds one symbol, whatever its instrument id in the session: a session's second symbol, or
+ * its second venue's), else by id; NULL when the id is not in the table. */
+static const nd_recon_instrument_t *instrument_of(const nd_recon_instrument_t *instruments,
+                                                  uint32_t instrument_count, uint32_t id)
+{
+    if (instrument_count == 1)
+        return &instruments[0];
+    return id < instrument_count ? &instruments[id] : NULL;
+}
+
 nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *trade,
                              const nd_recon_instrument_t *instruments, uint32_t instrument_count)
 {
@@ -160,13 +171,14 @@ nd_err_t nd_recon_book_trade(nd_recon_local_t *local, const nd_recon_trade_t *tr
     ND_ASSERT(trade->trade_id > 0);
     if (nd_recon_booked(local, trade->trade_id, trade->side))
         return ND_EEXIST;
-    if (trade->instrument_id >= instrument_count)
+    const nd_recon_instrument_t *inst = instrument_of(instruments, instrument_count,
+                                                      trade->instrument_id);
+    if (!inst)
         return ND_EINVAL;
     if (local->booked_count == sizeof local->booked / sizeof local->booked[0])
         compact_booked(local);
     if (local->booked_count == sizeof local->booked / sizeof local->booked[0])
         return ND_EFULL;
-    const nd_recon_instrument_t *inst = &instruments[trade->instrument_id];
     int64_t base, quote;
     trade_moves(trade, inst, &base, &quote);
     if (nd_recon_balance_add(local, inst->base, base) != ND_OK ||
@@ -317,13 +329,14 @@ static void compare_balances(const nd_recon_local_t *local, const nd_recon_venue
             slot->amount = local->balances[i].amount;
     for (size_t k = 0; k < d->count; k++) {
         const nd_recon_trade_t *t = &d->out[k].trade;
-        if (d->out[k].kind != ND_RECON_FILL_MISSING || t->instrument_id >= inst_count)
+        const nd_recon_instrument_t *inst = instrument_of(insts, inst_count, t->instrument_id);
+        if (d->out[k].kind != ND_RECON_FILL_MISSING || !inst)
             continue;
         int64_t base, quote;
-        trade_moves(t, &insts[t->instrument_id], &base, &quote);
-        if ((slot = sheet_slot(sheet, &n, CAP, insts[t->instrument_id].base)) != NULL)
+        trade_moves(t, inst, &base, &quote);
+        if ((slot = sheet_slot(sheet, &n, CAP, inst->base)) != NULL)
             slot->amount += base;
-        if ((slot = sheet_slot(sheet, &n, CAP, insts[t->instrument_id].quote)) != NULL)
+        if ((slot = sheet_slot(sheet, &n, CAP, inst->quote)) != NULL)
             slot->amount += quote;
     }
     for (uint32_t i = 0; i < v->balance_count; i++)

@@ -205,7 +205,8 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     if (md->kind != ND_MD_TRADE && md->kind != ND_MD_BBO)
         return;
     uint32_t id = 0;
-    while (id < s->cfg->symbol_count && strcmp(md->symbol, s->cfg->venue_symbols[id]) != 0)
+    while (id < s->cfg->symbol_count && (nd__live_venue_of(s, id)->venue != md->venue ||
+                                         strcmp(md->symbol, s->cfg->venue_symbols[id]) != 0))
         id++;
     if (id == s->cfg->symbol_count) {
         s->feed.bad++; /* a symbol not subscribed */
@@ -230,7 +231,7 @@ static void on_md(void *ctx, const nd_md_event_t *md)
      * promised gapless per product, and its sequence_num gaps resubscribe instead (a resync,
      * check_feeds). A trade id seen before (a duplicated message) is skipped: a print must not
      * mark, fill or trade twice. A late one that fills a gap goes on (at the engine's time). */
-    bool numbered = md->kind == ND_MD_TRADE && s->cfg->venue == ND_VENUE_BINANCE;
+    bool numbered = md->kind == ND_MD_TRADE && md->venue == ND_VENUE_BINANCE;
     if (nd_feed_monitor_on_message(&s->monitor, id, ts,
                                    numbered ? (uint64_t)md->u.trade.trade_id : 0) ==
         ND_FEED_MSG_REPEAT) {
@@ -241,6 +242,7 @@ static void on_md(void *ctx, const nd_md_event_t *md)
         return;
     md->kind == ND_MD_TRADE ? s->feed.trades++ : s->feed.quotes++;
     s->symbol_event_ns[id] = s->feed.last_event_ns;
+    s->venue_event_ns[s->cfg->venue_of[id]] = s->feed.last_event_ns;
     int64_t submitted = nd_engine_stats(nd_event_run_engine(s->run))->orders_submitted;
     if (nd__live_push(s, &ev) == ND_OK)
         nd__live_metrics_on_push(s, md->recv_ts_ns, submitted);
@@ -283,10 +285,14 @@ static void check_feeds(nd_live_session_t *s)
     if (!s->cfg->integrity_on || s->fatal != ND_OK || s->monitor.feed_count == 0)
         return;
 
-    uint32_t connects = nd__live_feed_resyncs(s);
-    for (; s->connects_seen < connects; s->connects_seen++)
-        for (uint32_t k = 0; k < s->monitor.feed_count; k++)
-            nd_feed_monitor_on_resync(&s->monitor, k, s->engine_ns, 0);
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++) { /* a venue's own symbols */
+        uint32_t connects = nd__live_feed_resyncs(s, v);
+        const nd_live_venue_config_t *vc = &s->cfg->venues[v];
+        for (; s->connects_seen[v] < connects; s->connects_seen[v]++)
+            for (uint32_t k = vc->symbol_first; k < vc->symbol_first + vc->symbol_count &&
+                                                k < s->monitor.feed_count; k++)
+                nd_feed_monitor_on_resync(&s->monitor, k, s->engine_ns, 0);
+    }
     /* A trade-id gap that late messages did not fill is resynchronised in place (the prints are
      * gone; the next one is the price), within the monitor's budget; not the feed restarted. */
     if (nd_feed_monitor_resync_gaps(&s->monitor, s->engine_ns) > 0) {
@@ -297,8 +303,9 @@ static void check_feeds(nd_live_session_t *s)
         }
         ND_LOG(ND_LOG_WARN, "event=feed_gap_resync resyncs=%lld lost=%lld", (long long)resyncs,
                (long long)lost);
-        s->feed.resyncs = resyncs;
-        s->feed.lost = lost;
+        s->feed.resyncs += resyncs - s->gap_resyncs;
+        s->gap_resyncs = resyncs;
+        s->feed.lost = s->gap_lost = lost;
     }
     nd_feed_verdict_t verdict;
     nd_err_t rc = nd_engine_feed_check(nd_event_run_engine(s->run), &s->monitor, NULL, &verdict);
@@ -321,12 +328,16 @@ static void check_venues(nd_live_session_t *s)
 {
     if (!s->cfg->live || s->fatal != ND_OK)
         return;
-    uint32_t connects = nd__live_feed_connects(s);
-    bool resync = connects > 1 && connects > s->resync_connects;
-    if (connects > s->resync_connects)
-        s->resync_connects = connects;
+    bool resyncs[ND_LIVE_VENUES_MAX] = {false};
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++) { /* a venue's stream: its legs */
+        uint32_t connects = nd__live_feed_connects(s, v);
+        resyncs[v] = connects > 1 && connects > s->resync_connects[v];
+        if (connects > s->resync_connects[v])
+            s->resync_connects[v] = connects;
+    }
     uint64_t halts = 0;
     for (uint32_t k = 0; k < s->cfg->symbol_count; k++) {
+        bool resync = resyncs[s->cfg->venue_of[k]];
         if (resync && s->legs[k].exec)
             nd_binance_exec_resync(s->legs[k].exec);
         if (resync && s->legs[k].cb_exec)
@@ -498,43 +509,68 @@ static nd_err_t start_loop(nd_live_session_t *s, char *err, size_t err_len)
     return ND_OK;
 }
 
-/* The symbol's tick, lot and minimum notional from the venue's exchangeInfo, fetched once at
- * start (before the loop runs: nothing waits on it) unless the config gives them. */
-static nd_err_t load_rules(nd_live_session_t *s, char *err, size_t err_len)
+/* Binance venue v's symbols' tick, lot and minimum notional from its exchangeInfo (Binance's
+ * own filter parser, binance.h). */
+static nd_err_t load_binance_rules(nd_live_session_t *s, uint32_t v, char *err, size_t err_len)
 {
-    if (!s->cfg->exchange_info || s->bt.rules[0].source)
-        return ND_OK;
-    if (s->cfg->venue == ND_VENUE_COINBASE)
-        return nd__live_coinbase_rules(s, err, err_len);
-    int n = snprintf(s->rules_source, sizeof s->rules_source, "%s/api/v3/exchangeInfo?symbols=%%5B",
-                     s->cfg->rest_url);
-    for (uint32_t k = 0; k < s->cfg->symbol_count && n > 0 && (size_t)n < sizeof s->rules_source;
-         k++)
-        n += snprintf(s->rules_source + n, sizeof s->rules_source - (size_t)n, "%s%%22%s%%22",
-                      k ? "," : "", s->cfg->venue_symbols[k]);
-    if (n < 0 || (size_t)n + 4 > sizeof s->rules_source) {
+    const nd_live_venue_config_t *vc = &s->cfg->venues[v];
+    char *source = s->rules_source[v];
+    size_t cap = sizeof s->rules_source[v];
+    int n = snprintf(source, cap, "%s/api/v3/exchangeInfo?symbols=%%5B", vc->rest_url);
+    for (uint32_t k = 0; k < vc->symbol_count && n > 0 && (size_t)n < cap; k++)
+        n += snprintf(source + n, cap - (size_t)n, "%s%%22%s%%22", k ? "," : "",
+                      s->cfg->venue_symbols[vc->symbol_first + k]);
+    if (n < 0 || (size_t)n + 4 > cap) {
         nd_err_put(err, err_len, "exchangeInfo: too many symbols for one request");
         return ND_ERANGE;
     }
-    memcpy(s->rules_source + n, "%5D", 4);
+    memcpy(source + n, "%5D", 4);
     nd_http_t *http = NULL;
     nd_http_response_t resp = {0};
     char why[256] = "";
     nd_err_t rc = nd_http_create(10000, &http);
     if (rc == ND_OK)
-        rc = nd_http_request(http, "GET", s->rules_source, NULL, NULL, &resp, why, sizeof why);
+        rc = nd_http_request(http, "GET", source, NULL, NULL, &resp, why, sizeof why);
     if (rc == ND_OK && resp.status != 200) {
         snprintf(why, sizeof why, "HTTP %ld", resp.status);
         rc = ND_EIO;
     }
-    if (rc == ND_OK)
-        rc = nd_backtest_rules_parse(&s->bt, resp.body, resp.body_len, s->rules_source, why,
-                                     sizeof why);
+    for (uint32_t k = vc->symbol_first; rc == ND_OK && k < vc->symbol_first + vc->symbol_count;
+         k++) {
+        nd_binance_filters_t f;
+        rc = nd_binance_filters_parse(resp.body, resp.body_len, s->cfg->venue_symbols[k], &f,
+                                      why, sizeof why);
+        if (rc == ND_ENOTFOUND)
+            snprintf(why, sizeof why, "lists no symbol %s", s->cfg->venue_symbols[k]);
+        else if (rc == ND_OK && (f.tick_size <= 0 || f.step_size <= 0)) {
+            snprintf(why, sizeof why, "%s has no PRICE_FILTER tickSize or LOT_SIZE stepSize",
+                     s->cfg->venue_symbols[k]);
+            rc = ND_EPARSE;
+        } else if (rc == ND_OK) /* Binance's 8 decimals are the rules' */
+            s->bt.rules[k] = (nd_instrument_rules_t){f.tick_size, f.step_size, f.min_notional,
+                                                     source};
+    }
     if (rc != ND_OK)
         nd_err_put(err, err_len, "exchangeInfo %s: %s (or give capital.tick_size, lot_size "
-                   "and min_notional)", s->rules_source, why[0] ? why : nd_strerror(rc));
+                   "and min_notional)", source, why[0] ? why : nd_strerror(rc));
     nd_http_response_free(&resp);
     nd_http_destroy(http);
+    return rc;
+}
+
+/* Each venue's symbols' rules from the venue, fetched once at start (before the loop runs:
+ * nothing waits on it) unless the config gives them (capital) or the venue's exchange_info is
+ * off. */
+static nd_err_t load_rules(nd_live_session_t *s, char *err, size_t err_len)
+{
+    nd_err_t rc = ND_OK;
+    for (uint32_t v = 0; rc == ND_OK && v < s->cfg->venue_count; v++) {
+        const nd_live_venue_config_t *vc = &s->cfg->venues[v];
+        if (!vc->exchange_info || s->bt.rules[vc->symbol_first].source)
+            continue;
+        rc = vc->venue == ND_VENUE_COINBASE ? nd__live_coinbase_rules(s, v, err, err_len)
+                                            : load_binance_rules(s, v, err, err_len);
+    }
     return rc;
 }
 
@@ -599,9 +635,9 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     }
     nd__live_record_action(s, "session_start", cfg->path);
     ND_LOG(ND_LOG_INFO, "event=session_start mode=%s name=%s symbols=%u first=%s ws=%s "
-           "reconciled=%lld restored_fills=%lld", cfg->live ? "live" : "paper", cfg->name,
-           cfg->symbol_count, cfg->venue_symbols[0], cfg->ws_url, (long long)s->recon_diffs,
-           (long long)s->restored_fills);
+           "venues=%u reconciled=%lld restored_fills=%lld", cfg->live ? "live" : "paper",
+           cfg->name, cfg->symbol_count, cfg->venue_symbols[0], cfg->venues[0].ws_url,
+           cfg->venue_count, (long long)s->recon_diffs, (long long)s->restored_fills);
     *out = s;
     return ND_OK;
 }

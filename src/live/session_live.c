@@ -63,7 +63,7 @@ static nd_err_t leg_journal(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k
         return rc;
     nd_journal_rec_t run = {.kind = ND_JOURNAL_RUN, .run = leg->runs + 1,
                             .ts_ns = nd_clock_now_ns(s->clock)};
-    snprintf(run.tag, sizeof run.tag, "%s", s->cfg->order_tag);
+    snprintf(run.tag, sizeof run.tag, "%s", nd__live_venue_of(s, k)->order_tag);
     rc = nd_journal_append(leg->journal, &run, err, err_len);
     if (rc == ND_OK)
         rc = nd_journal_sync(leg->journal);
@@ -118,16 +118,16 @@ static nd_err_t leg_open_coinbase(nd_live_session_t *s, const nd_secret_t *sec, 
                                   nd_live_leg_t *leg, char *err, size_t err_len)
 {
     const char *v = s->cfg->venue_symbols[k];
+    const nd_live_venue_config_t *vc = nd__live_venue_of(s, k);
     nd_coinbase_exec_config_t ecfg = {.journal = NULL, .local = leg->local, .clock = s->clock,
                                       .product_id = v, .instrument_id = k,
-                                      .assets = leg->assets, .tag = s->cfg->order_tag,
+                                      .assets = leg->assets, .tag = vc->order_tag,
                                       .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
                                       .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
                                       .recover_fill_cb = recovered_fill, .recover_fill_ctx = leg};
-    nd_err_t rc = nd_coinbase_public_product(s->cfg->rest_url, v, 10000, &ecfg.rules, err,
-                                             err_len);
+    nd_err_t rc = nd_coinbase_public_product(vc->rest_url, v, 10000, &ecfg.rules, err, err_len);
     if (rc == ND_OK)
-        rc = nd_coinbase_rest_create(s->cfg->rest_url, sec->api_key, sec->api_secret, s->clock,
+        rc = nd_coinbase_rest_create(vc->rest_url, sec->api_key, sec->api_secret, s->clock,
                                      10000, &leg->cb_rest, err, err_len);
     if (rc == ND_OK)
         rc = leg_journal(s, leg, k, err, err_len);
@@ -152,19 +152,20 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
                          size_t err_len)
 {
     nd_live_leg_t *leg = &s->legs[k];
+    const nd_live_venue_config_t *vc = nd__live_venue_of(s, k);
     nd_instrument_t inst;
     const char *symbol = k == 0 ? s->bt.symbol : s->bt.more[k - 1].symbol;
-    if (nd_instrument_init(&inst, symbol, nd_venue_name(s->cfg->venue)) != ND_OK)
+    if (nd_instrument_init(&inst, symbol, nd_venue_name(vc->venue)) != ND_OK)
         return ND_EINVAL;
     snprintf(leg->assets.base, sizeof leg->assets.base, "%s", inst.base);
     snprintf(leg->assets.quote, sizeof leg->assets.quote, "%s", inst.quote);
     leg->local = nd_calloc(1, sizeof *leg->local);
     if (!leg->local)
         return ND_ENOMEM;
-    if (s->cfg->venue == ND_VENUE_COINBASE)
+    if (vc->venue == ND_VENUE_COINBASE)
         return leg_open_coinbase(s, sec, k, leg, err, err_len);
-    nd_binance_rest_config_t rc_cfg = {.base_url = s->cfg->rest_url, .secret = sec,
-                                       .key_type = s->cfg->key_type};
+    nd_binance_rest_config_t rc_cfg = {.base_url = vc->rest_url, .secret = sec,
+                                       .key_type = vc->key_type};
     const char *v = s->cfg->venue_symbols[k];
     nd_err_t rc = nd_binance_rest_create(&rc_cfg, s->clock, &leg->rest, err, err_len);
     if (rc == ND_OK)
@@ -178,7 +179,7 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
     nd_binance_exec_config_t ecfg = {.rest = leg->rest, .journal = leg->journal,
                                      .local = leg->local, .clock = s->clock, .symbol = v,
                                      .instrument_id = k, .assets = leg->assets,
-                                     .tag = s->cfg->order_tag, .run = leg->runs,
+                                     .tag = vc->order_tag, .run = leg->runs,
                                      .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
                                      .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
                                      .round_trip = nd__live_metrics_venue_rtt(s, k),
@@ -196,19 +197,24 @@ static nd_err_t leg_open(nd_live_session_t *s, const nd_secret_t *sec, uint32_t 
     return ND_OK;
 }
 
-nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
+/* Venue v's legs with its own API key (its secrets_file, or its NODERR_<VENUE>_* variables). */
+static nd_err_t venue_open(nd_live_session_t *s, uint32_t v, char *err, size_t err_len)
 {
+    const nd_live_venue_config_t *vc = &s->cfg->venues[v];
     nd_secret_t sec;
     char why[256] = "";
-    bool coinbase = s->cfg->venue == ND_VENUE_COINBASE;
+    bool coinbase = vc->venue == ND_VENUE_COINBASE;
     nd_err_t rc = nd_secret_load(coinbase ? "COINBASE" : "BINANCE",
-                                 s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL, &sec, why,
+                                 vc->secrets_file[0] ? vc->secrets_file : NULL, &sec, why,
                                  sizeof why);
     if (rc != ND_OK) {
-        nd_err_put(err, err_len, "live trading needs the account's API key: %s", why);
+        nd_err_put(err, err_len, "live trading needs the account's API key%s%s: %s",
+                   s->cfg->venue_count > 1 ? " on " : "",
+                   s->cfg->venue_count > 1 ? nd_venue_name(vc->venue) : "", why);
         return rc;
     }
-    for (uint32_t k = 0; rc == ND_OK && k < s->cfg->symbol_count; k++) {
+    for (uint32_t k = vc->symbol_first; rc == ND_OK && k < vc->symbol_first + vc->symbol_count;
+         k++) {
         char leg_err[400] = "";
         rc = leg_open(s, &sec, k, leg_err, sizeof leg_err);
         if (rc != ND_OK)
@@ -216,6 +222,14 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
                        leg_err[0] ? leg_err : nd_strerror(rc));
     }
     nd_secret_wipe(&sec);
+    return rc;
+}
+
+nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
+{
+    nd_err_t rc = ND_OK;
+    for (uint32_t v = 0; rc == ND_OK && v < s->cfg->venue_count; v++)
+        rc = venue_open(s, v, err, err_len);
     return rc;
 }
 
@@ -240,30 +254,34 @@ static void on_user(void *ctx, const nd_md_event_t *ev)
 nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len)
 {
     /* Binance's stream; a Coinbase leg polls REST (its user channel is not used yet). */
-    if (!s->cfg->live || s->cfg->user_stream_off || s->cfg->venue != ND_VENUE_BINANCE)
+    const nd_live_venue_config_t *vc = NULL;
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++)
+        if (s->cfg->venues[v].venue == ND_VENUE_BINANCE)
+            vc = &s->cfg->venues[v];
+    if (!s->cfg->live || !vc || vc->user_stream_off)
         return ND_OK;
     nd_secret_t sec;
     char why[256] = "";
-    nd_err_t rc = nd_secret_load("BINANCE", s->cfg->secrets_file[0] ? s->cfg->secrets_file : NULL,
-                                 &sec, why, sizeof why);
+    nd_err_t rc = nd_secret_load("BINANCE", vc->secrets_file[0] ? vc->secrets_file : NULL, &sec,
+                                 why, sizeof why);
     if (rc != ND_OK) {
         nd_err_put(err, err_len, "the user data stream needs the account's API key: %s", why);
         return rc;
     }
-    nd_binance_user_config_t ucfg = {.mode = s->cfg->user_stream, .ws_base_url = s->cfg->ws_url,
-                                     .ws_api_url = s->cfg->ws_api_url,
-                                     .rest_base_url = s->cfg->rest_url, .secret = &sec,
+    nd_binance_user_config_t ucfg = {.mode = vc->user_stream, .ws_base_url = vc->ws_url,
+                                     .ws_api_url = vc->ws_api_url,
+                                     .rest_base_url = vc->rest_url, .secret = &sec,
                                      .seed = s->cfg->bt.ticks.venue.seed + 1,
                                      .backoff_min_ns = 200 * ND_NS_PER_MS,
-                                     .key_type = s->cfg->key_type, .uv_loop = &s->loop};
+                                     .key_type = vc->key_type, .uv_loop = &s->loop};
     rc = nd_binance_user_create(&ucfg, s->clock, on_user, s, &s->user, why, sizeof why);
     nd_secret_wipe(&sec);
     if (rc != ND_OK)
         nd_err_put(err, err_len, "user data stream (%s): %s",
-                   nd_binance_user_mode_name(s->cfg->user_stream), why);
+                   nd_binance_user_mode_name(vc->user_stream), why);
     else
         ND_LOG(ND_LOG_INFO, "event=user_stream_open mode=%s",
-               nd_binance_user_mode_name(s->cfg->user_stream));
+               nd_binance_user_mode_name(vc->user_stream));
     return rc;
 }
 
@@ -298,7 +316,8 @@ nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_
             const nd_recon_trade_t *tr = &leg->fills[t];
             uint32_t strategy = 0;
             uint64_t client_id = 0;
-            if (nd_clid_parse(s->cfg->order_tag, tr->clid, NULL, &strategy, &client_id) != ND_OK ||
+            if (nd_clid_parse(nd__live_venue_of(s, k)->order_tag, tr->clid, NULL, &strategy,
+                              &client_id) != ND_OK ||
                 (strategy >= nd_engine_strategy_count(nd_event_run_engine(s->run)) &&
                  strategy != ND_STRATEGY_RISK))
                 continue; /* not one of this session's strategies' orders */
@@ -395,7 +414,7 @@ static void count_open(void *ctx, const nd_md_event_t *ev)
 int64_t nd__live_coinbase_open(nd_live_session_t *s, uint32_t k)
 {
     nd_live_leg_t *leg = &s->legs[k];
-    open_count_t c = {s->cfg->order_tag, 0};
+    open_count_t c = {nd__live_venue_of(s, k)->order_tag, 0};
     size_t n;
     char err[256] = "";
     if (!leg->cb_rest || nd_coinbase_list_orders(leg->cb_rest, s->cfg->venue_symbols[k],

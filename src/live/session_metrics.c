@@ -111,8 +111,10 @@ static void register_account(reg_t *r, nd__live_metrics_t *m)
     const char *info_l[] = {"session", "mode", "venue", NULL};
     nd_prom_family_t *f = family(r, ND_PROM_GAUGE, "noderr_session_info",
                                  "Always 1: the session's name, mode and venue.", 0, info_l);
+    char venues[32];
+    nd__live_venues_label(m->s->cfg, venues, sizeof venues);
     m->up = series(r, f, (const char *[]){m->s->cfg->name, m->s->cfg->live ? "live" : "paper",
-                                          nd_venue_name(m->s->cfg->venue)});
+                                          venues});
     nd_prom_set(m->up, 1);
     m->equity = series(r, family(r, ND_PROM_GAUGE, "noderr_equity_usd",
                                  "Account equity in the quote currency.", 8, NULL), NULL);
@@ -254,7 +256,9 @@ static void register_risk(reg_t *r, nd__live_metrics_t *m)
 static void register_feed(reg_t *r, nd__live_metrics_t *m)
 {
     const char *vl[] = {"venue", NULL};
-    const char *v[] = {nd_venue_name(m->s->cfg->venue)};
+    char venues[32]; /* the session's feed counters: every venue's */
+    nd__live_venues_label(m->s->cfg, venues, sizeof venues);
+    const char *v[] = {venues};
     const char *al[] = {"venue", "asset", NULL};
     m->feed_up = series(r, family(r, ND_PROM_GAUGE, "noderr_feed_connected",
                                   "1 while the market stream delivers, 0 when stale or down.", 0,
@@ -274,7 +278,7 @@ static void register_feed(reg_t *r, nd__live_metrics_t *m)
     nd_prom_family_t *gaps = family(r, ND_PROM_COUNTER, "noderr_feed_sequence_gaps_total",
                                     "Gaps seen in the asset's trade ids.", 0, al);
     for (uint32_t k = 0; k < m->s->cfg->symbol_count; k++) {
-        const char *l[] = {v[0], inst_of(m, k)->symbol};
+        const char *l[] = {nd_venue_name(nd__live_venue_of(m->s, k)->venue), inst_of(m, k)->symbol};
         m->feed_age[k] = series(r, age, l);
         m->feed_gaps[k] = series(r, gaps, l);
     }
@@ -433,7 +437,7 @@ static nd_err_t register_venue_rtt(nd__live_metrics_t *m, char *err, size_t err_
                                  "Live mode: from an order or cancel request leaving to the "
                                  "venue's answer.", 9, (const char *[]){"venue", "symbol", NULL});
     for (uint32_t k = 0; m->s->cfg->live && k < m->s->cfg->symbol_count && r.rc == ND_OK; k++)
-        m->venue_rtt[k] = hist(&r, f, (const char *[]){nd_venue_name(m->s->cfg->venue),
+        m->venue_rtt[k] = hist(&r, f, (const char *[]){nd_venue_name(nd__live_venue_of(m->s, k)->venue),
                                                       m->s->cfg->venue_symbols[k]});
     return r.rc;
 }

@@ -81,6 +81,8 @@ json_t *nd__live_orders_json(const nd_live_session_t *s, const nd_engine_t *e)
         json_t *j = json_object();
         json_object_set_new(j, "client_id", json_integer((json_int_t)o->client_id));
         json_object_set_new(j, "symbol", json_string(inst->symbol));
+        json_object_set_new(j, "venue",
+                            json_string(nd_venue_name(nd__live_venue_of(s, o->instrument_id)->venue)));
         json_object_set_new(j, "side", json_string(o->side == ND_SIDE_BUY ? "buy" : "sell"));
         json_object_set_new(j, "type",
                             json_string(o->type == ND_ORDER_MARKET ? "market" : "limit"));
@@ -116,6 +118,7 @@ json_t *nd__live_positions_json(const nd_live_session_t *s, const nd_engine_t *e
         const nd_instrument_t *inst = nd_event_run_instrument(s->run, k);
         json_t *j = json_object();
         json_object_set_new(j, "symbol", json_string(inst->symbol));
+        json_object_set_new(j, "venue", json_string(nd_venue_name(nd__live_venue_of(s, k)->venue)));
         json_object_set_new(j, "qty", nd_json_fixed(nd_portfolio_net_qty(p, k), inst->qty_decimals));
         json_object_set_new(j, "last_price", nd_json_fixed(nd_portfolio_last_px(p, k), inst->px_decimals));
         json_object_set_new(j, "tick_size", nd_json_fixed(inst->tick_size, inst->px_decimals));
@@ -160,7 +163,7 @@ static json_t *feed_json(const nd_live_session_t *s, int64_t now)
     json_object_set_new(j, "age_ms", f->last_event_ns ? json_integer((now - f->last_event_ns) /
                                                                      ND_NS_PER_MS)
                                                       : json_null());
-    if (s->cfg->venue == ND_VENUE_COINBASE) { /* the heartbeats date the feed between trades */
+    if (s->cb_stream) { /* Coinbase's heartbeats date its feed between trades */
         json_object_set_new(j, "heartbeats", json_integer(f->heartbeats));
         json_object_set_new(j, "heartbeat_age_ms",
                             f->last_heartbeat_ns
@@ -192,6 +195,52 @@ static json_t *recon_json(const nd_live_session_t *s)
                      "rest_outages", (json_int_t)sum.outages);
 }
 
+/* The Binance venue's user data stream mode (there is a stream only with a Binance venue). */
+static nd_binance_user_mode_t user_mode(const nd_live_session_t *s)
+{
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++)
+        if (s->cfg->venues[v].venue == ND_VENUE_BINANCE)
+            return s->cfg->venues[v].user_stream;
+    return s->cfg->venues[0].user_stream;
+}
+
+/* Per venue: its symbols, the age of its last market event, where its rules came from and its
+ * P&L (the engine's attribution by venue, summed over the order venues of its symbols). */
+static json_t *venues_json(const nd_live_session_t *s, const nd_engine_t *e, int64_t now)
+{
+    const nd_portfolio_t *p = nd_engine_portfolio(e);
+    json_t *list = json_array();
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++) {
+        const nd_live_venue_config_t *vc = &s->cfg->venues[v];
+        json_t *symbols = json_array();
+        nd_attribution_t sum = {0};
+        for (uint32_t k = vc->symbol_first; k < vc->symbol_first + vc->symbol_count; k++) {
+            json_array_append_new(symbols, json_string(s->cfg->venue_symbols[k]));
+            nd_attribution_t a;
+            nd_portfolio_by_venue(p, nd_event_run_instrument(s->run, k)->venue, &a);
+            sum.realized += a.realized;
+            sum.unrealized += a.unrealized;
+            sum.fees += a.fees;
+            sum.net += a.net;
+            sum.trades += a.trades;
+        }
+        const char *rules = s->bt.rules[vc->symbol_first].source;
+        int64_t last = s->venue_event_ns[v];
+        json_t *pnl = json_object();
+        json_object_set_new(pnl, "realized", nd_json_fixed(sum.realized, ND_CASH_DECIMALS));
+        json_object_set_new(pnl, "unrealized", nd_json_fixed(sum.unrealized, ND_CASH_DECIMALS));
+        json_object_set_new(pnl, "fees", nd_json_fixed(sum.fees, ND_CASH_DECIMALS));
+        json_object_set_new(pnl, "net", nd_json_fixed(sum.net, ND_CASH_DECIMALS));
+        json_object_set_new(pnl, "round_trips", json_integer(sum.trades));
+        json_array_append_new(
+            list, json_pack("{s:s,s:o,s:o,s:s,s:o}", "name", nd_venue_name(vc->venue), "symbols",
+                            symbols, "age_ms",
+                            last ? json_integer((now - last) / ND_NS_PER_MS) : json_null(),
+                            "rules_from", rules ? rules : "defaults", "pnl", pnl));
+    }
+    return list;
+}
+
 json_t *nd_live_status_json(const nd_live_session_t *s)
 {
     ND_ASSERT(s != NULL && s->run != NULL);
@@ -207,7 +256,7 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     if (s->user)
         json_object_set_new(
             j, "user_stream",
-            json_pack("{s:s,s:b,s:I,s:I,s:I}", "mode", nd_binance_user_mode_name(s->cfg->user_stream),
+            json_pack("{s:s,s:b,s:I,s:I,s:I}", "mode", nd_binance_user_mode_name(user_mode(s)),
                       "subscribed", nd_binance_user_subscribed(s->user), "subscriptions",
                       (json_int_t)nd_binance_user_subscriptions(s->user), "ends",
                       (json_int_t)nd_binance_user_ends(s->user), "order_events",
@@ -220,7 +269,10 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
                                                 : s->shutdown.done ? "stopped"
                                                 : s->stopping      ? "stopping"
                                                                    : "running"));
-    json_object_set_new(j, "venue", json_string(nd_venue_name(s->cfg->venue)));
+    char venues[32];
+    nd__live_venues_label(s->cfg, venues, sizeof venues);
+    json_object_set_new(j, "venue", json_string(venues));
+    json_object_set_new(j, "venues", venues_json(s, e, now));
     json_object_set_new(j, "started_at", nd_json_time(s->started_ns));
     json_object_set_new(j, "updated_at", nd_json_time(now));
     json_object_set_new(j, "updated_at_ns", json_integer(now));

@@ -56,7 +56,7 @@ Test(live_config, full_config_read)
     cr_assert_eq(cfg.symbol_count, 1);
     cr_assert_str_eq(cfg.bt.symbol, "BTC/USDT");
     cr_assert_eq(cfg.clock, ND_LIVE_CLOCK_VENUE);
-    cr_assert_eq(cfg.exchange_info, false);
+    cr_assert_eq(cfg.venues[0].exchange_info, false);
     cr_assert_eq(cfg.strategy_count, 2);
     cr_assert_eq(cfg.strategies[0].weight_e6, 500000);
     cr_assert_eq(cfg.strategies[1].kind, ND_LIVE_STRATEGY_LUA);
@@ -85,9 +85,9 @@ Test(live_config, defaults)
     char err[512] = "";
     cr_assert_eq(load_text("{" BASE "}", &cfg, err, sizeof err), ND_OK, "%s", err);
     cr_assert_str_eq(cfg.state_dir, "noderr-t");
-    cr_assert_str_eq(cfg.rest_url, "https://api.binance.com");
+    cr_assert_str_eq(cfg.venues[0].rest_url, "https://api.binance.com");
     cr_assert_eq(cfg.clock, ND_LIVE_CLOCK_LOCAL);
-    cr_assert_eq(cfg.exchange_info, true);
+    cr_assert_eq(cfg.venues[0].exchange_info, true);
     cr_assert_eq(cfg.bt.engine.risk.max_drawdown_pct_e2, 1200);
     cr_assert_eq(cfg.bt.engine.risk.fast_move_e6, 100000); /* 10% within 5 minutes */
     cr_assert_eq(cfg.bt.engine.risk.fast_move_window_ns, 5 * ND_NS_PER_MIN);

@@ -47,28 +47,28 @@ Test(live_coinbase, config_spells_symbols_and_takes_coinbase_defaults)
     cr_assert_eq(load_text("{\"name\": \"c\", \"venue\": {\"name\": \"coinbase\"}, "
                            "\"symbols\": [\"BTC/USD\", \"ETH/USDC\"], " STRATS "}",
                            &cfg, err, sizeof err), ND_OK, "%s", err);
-    cr_assert_eq(cfg.venue, ND_VENUE_COINBASE);
+    cr_assert_eq(cfg.venues[0].venue, ND_VENUE_COINBASE);
     cr_assert_eq(cfg.symbol_count, 2);
     cr_assert_str_eq(cfg.venue_symbols[0], "BTC-USD");
     cr_assert_str_eq(cfg.venue_symbols[1], "ETH-USDC");
     cr_assert_str_eq(cfg.bt.symbol, "BTC/USD");
-    cr_assert_str_eq(cfg.rest_url, "https://api.coinbase.com");
-    cr_assert_str_eq(cfg.ws_url, ND_COINBASE_WS_URL);
+    cr_assert_str_eq(cfg.venues[0].rest_url, "https://api.coinbase.com");
+    cr_assert_str_eq(cfg.venues[0].ws_url, ND_COINBASE_WS_URL);
     nd_live_config_free(&cfg);
 
     cr_assert_eq(load_text("{\"name\": \"c\", \"venue\": {\"name\": \"coinbase\", \"rest_url\": "
                            "\"http://127.0.0.1:9\", \"ws_url\": \"ws://127.0.0.1:9\"}, "
                            "\"symbol\": \"BTC/USD\", " STRATS "}", &cfg, err, sizeof err),
                  ND_OK, "%s", err);
-    cr_assert_str_eq(cfg.rest_url, "http://127.0.0.1:9");
-    cr_assert_str_eq(cfg.ws_url, "ws://127.0.0.1:9");
+    cr_assert_str_eq(cfg.venues[0].rest_url, "http://127.0.0.1:9");
+    cr_assert_str_eq(cfg.venues[0].ws_url, "ws://127.0.0.1:9");
     nd_live_config_free(&cfg);
 
     /* Binance keeps its spelling and defaults. */
     cr_assert_eq(load_text("{\"name\": \"c\", \"venue\": {\"name\": \"binance\"}, "
                            "\"symbol\": \"BTC/USDT\", " STRATS "}", &cfg, err, sizeof err), ND_OK);
     cr_assert_str_eq(cfg.venue_symbols[0], "BTCUSDT");
-    cr_assert_str_eq(cfg.rest_url, "https://api.binance.com");
+    cr_assert_str_eq(cfg.venues[0].rest_url, "https://api.binance.com");
     nd_live_config_free(&cfg);
 }
 

@@ -240,7 +240,7 @@ Test(preflight, secrets_file_readable_by_others_fails)
     write_file(path, "api_key=k\napi_secret=s\n", 0644);
     cr_assert_eq(load("\"preflight\": {\"mode\": \"live\"}", "quote_maker", &f->cfg, &f->set, err,
                       sizeof err), ND_OK, "%s", err);
-    snprintf(f->cfg.secrets_file, sizeof f->cfg.secrets_file, "%s", path);
+    snprintf(f->cfg.venues[0].secrets_file, sizeof f->cfg.venues[0].secrets_file, "%s", path);
     nd_preflight_env_t env = {nd_clock_os(), "/proc/self/exe", "test"};
     cr_assert_eq(nd_preflight_run(&f->cfg, &f->set, &env, 1u << ND_PF_SECRETS, &f->report), ND_OK);
     EXPECT(&f->report.checks[ND_PF_SECRETS], ND_PF_FAIL, "has mode 0644");

@@ -143,6 +143,15 @@ static inline const nd_live_venue_config_t *nd__live_venue_of(const nd_live_sess
 }
 /* The session's venues as one label: "binance", "coinbase", "binance+coinbase". */
 void nd__live_venues_label(const nd_live_config_t *cfg, char *out, size_t cap);
+/* The Binance venue's user data stream mode (a stream exists only with a Binance venue). */
+nd_binance_user_mode_t nd__live_user_mode(const nd_live_session_t *s);
+/* Venue v's P&L: the engine's attribution by venue, summed over its symbols. */
+void nd__live_venue_pnl(const nd_live_session_t *s, const nd_engine_t *e, uint32_t v,
+                        nd_attribution_t *sum /* OUT */);
+/* One line of status.json's "venues" (age_ms < 0: no event yet; rules_from NULL: defaults),
+ * for nd_live_status_json and the dashboard's formatter alike. */
+json_t *nd__live_venue_json(const char *name, const char *const *symbols, uint32_t symbol_count,
+                            int64_t age_ms, const char *rules_from, const nd_attribution_t *sum);
 /* "binance:BTCUSDT", "coinbase:BTC-USD": symbol k's feed as logs and the feed monitor name it. */
 void nd__live_feed_name(const nd_live_session_t *s, uint32_t k, char *out, size_t cap);
 /* Coinbase venue v: every symbol's rules from GET market/products/{id} into s->bt.rules

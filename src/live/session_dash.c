@@ -43,7 +43,7 @@
 
 typedef struct dash_order {
     uint64_t client_id;
-    const char *symbol;
+    const char *symbol, *venue;
     bool buy, market, risk_flatten, cancel_pending;
     int status;                      /* nd_order_status_t */
     int64_t px, qty, filled;
@@ -51,10 +51,19 @@ typedef struct dash_order {
 } dash_order_t;
 
 typedef struct dash_position {
-    const char *symbol;
+    const char *symbol, *venue;
     int64_t qty, last_px, tick_size, lot_size, min_notional;
     int px_decimals, qty_decimals;
 } dash_position_t;
+
+/* A venue's line (status.json "venues"): its symbols are the config's, names borrowed. */
+typedef struct dash_venue {
+    const char *name, *rules_from;
+    const char *symbols[ND_VENUES_MAX];
+    uint32_t symbol_count;
+    int64_t last_event_ns;
+    nd_attribution_t pnl;            /* summed over its symbols */
+} dash_venue_t;
 
 typedef struct dash_latency {
     bool on;
@@ -63,7 +72,10 @@ typedef struct dash_latency {
 } dash_latency_t;
 
 typedef struct dash_snap {
-    const char *name, *state, *venue, *rules_from, *user_mode, *extra_key;
+    const char *name, *state, *rules_from, *user_mode, *extra_key;
+    char venue[32];                  /* "binance", or "binance+coinbase" */
+    uint32_t venue_count;
+    dash_venue_t venues[ND_LIVE_VENUES_MAX];
     bool live, user_on, user_subscribed, halted, kill_switch, coinbase;
     int64_t pid, recon_diffs, restored_fills, user_subscriptions, user_ends, user_order_events;
     nd_binance_exec_stats_t recon;   /* summed over the legs (live) */
@@ -105,7 +117,8 @@ static void fill_book(nd_live_session_t *s, const nd_engine_t *e, dash_snap_t *d
     for (uint32_t k = 0; k < d->position_count; k++) {
         const nd_instrument_t *inst = nd_event_run_instrument(s->run, k);
         d->positions[k] = (dash_position_t){
-            .symbol = inst->symbol, .qty = nd_portfolio_net_qty(p, k),
+            .symbol = inst->symbol, .venue = nd_venue_name(nd__live_venue_of(s, k)->venue),
+            .qty = nd_portfolio_net_qty(p, k),
             .last_px = nd_portfolio_last_px(p, k), .tick_size = inst->tick_size,
             .lot_size = inst->lot_size, .min_notional = inst->min_notional,
             .px_decimals = inst->px_decimals, .qty_decimals = inst->qty_decimals};
@@ -116,11 +129,29 @@ static void fill_book(nd_live_session_t *s, const nd_engine_t *e, dash_snap_t *d
         const nd_order_t *o = nd_engine_working(e, k);
         const nd_instrument_t *inst = nd_event_run_instrument(s->run, o->instrument_id);
         d->orders[k] = (dash_order_t){
-            .client_id = o->client_id, .symbol = inst->symbol, .buy = o->side == ND_SIDE_BUY,
+            .client_id = o->client_id, .symbol = inst->symbol,
+            .venue = nd_venue_name(nd__live_venue_of(s, o->instrument_id)->venue), .buy = o->side == ND_SIDE_BUY,
             .market = o->type == ND_ORDER_MARKET, .risk_flatten = o->risk_flatten,
             .cancel_pending = o->cancel_sent_ns != 0,
             .status = (int)o->status, .px = o->px, .qty = o->qty, .filled = o->filled_qty,
             .px_decimals = inst->px_decimals, .qty_decimals = inst->qty_decimals};
+    }
+}
+
+static void fill_venues(nd_live_session_t *s, const nd_engine_t *e, dash_snap_t *d)
+{
+    const nd_live_config_t *cfg = s->cfg;
+    d->venue_count = cfg->venue_count;
+    for (uint32_t v = 0; v < cfg->venue_count; v++) {
+        const nd_live_venue_config_t *vc = &cfg->venues[v];
+        dash_venue_t *dv = &d->venues[v];
+        dv->name = nd_venue_name(vc->venue);
+        dv->rules_from = s->bt.rules[vc->symbol_first].source;
+        dv->symbol_count = vc->symbol_count < ND_VENUES_MAX ? vc->symbol_count : ND_VENUES_MAX;
+        for (uint32_t k = 0; k < dv->symbol_count; k++)
+            dv->symbols[k] = cfg->venue_symbols[vc->symbol_first + k];
+        dv->last_event_ns = s->venue_event_ns[v];
+        nd__live_venue_pnl(s, e, v, &dv->pnl);
     }
 }
 
@@ -142,7 +173,7 @@ static void fill_session(nd_live_session_t *s, dash_snap_t *d)
     }
     d->user_on = s->user != NULL;
     if (s->user) {
-        d->user_mode = nd_binance_user_mode_name(cfg->user_stream);
+        d->user_mode = nd_binance_user_mode_name(nd__live_user_mode(s));
         d->user_subscribed = nd_binance_user_subscribed(s->user);
         d->user_subscriptions = nd_binance_user_subscriptions(s->user);
         d->user_ends = nd_binance_user_ends(s->user);
@@ -154,8 +185,8 @@ static void fill_session(nd_live_session_t *s, dash_snap_t *d)
     d->pid = (int64_t)getpid();
     d->state = s->fatal != ND_OK ? "failed" : s->shutdown.done ? "stopped"
                : s->stopping ? "stopping" : "running";
-    d->venue = nd_venue_name(cfg->venue);
-    d->coinbase = cfg->venue == ND_VENUE_COINBASE;
+    nd__live_venues_label(cfg, d->venue, sizeof d->venue);
+    d->coinbase = s->cb_stream != NULL;
     d->started_ns = s->started_ns;
     d->now_ns = nd_clock_now_ns(s->clock);
     d->engine_ns = s->engine_ns;
@@ -186,6 +217,7 @@ static void fill_engine(nd_live_session_t *s, const nd_engine_t *e, dash_snap_t 
     for (int k = 1; k < ND_REJECT_SLOTS; k++)
         d->rejects[k] = nd_engine_rejects(e, (nd_reject_t)k);
     fill_book(s, e, d);
+    fill_venues(s, e, d);
     nd_dashboard_figures_fill(e, nd_event_run_instrument_count(s->run), &s->dash_state, &d->dash);
     nd__live_surveil_fill(s, &d->surveil);
     const nd_prom_hist_t *tick, *store;
@@ -216,6 +248,7 @@ static json_t *positions_json(const dash_snap_t *d)
         const dash_position_t *p = &d->positions[k];
         json_t *j = json_object();
         json_object_set_new(j, "symbol", json_string(p->symbol));
+        json_object_set_new(j, "venue", json_string(p->venue));
         json_object_set_new(j, "qty", nd_json_fixed(p->qty, p->qty_decimals));
         json_object_set_new(j, "last_price", nd_json_fixed(p->last_px, p->px_decimals));
         json_object_set_new(j, "tick_size", nd_json_fixed(p->tick_size, p->px_decimals));
@@ -234,6 +267,7 @@ static json_t *orders_json(const dash_snap_t *d)
         json_t *j = json_object();
         json_object_set_new(j, "client_id", json_integer((json_int_t)o->client_id));
         json_object_set_new(j, "symbol", json_string(o->symbol));
+        json_object_set_new(j, "venue", json_string(o->venue));
         json_object_set_new(j, "side", json_string(o->buy ? "buy" : "sell"));
         json_object_set_new(j, "type", json_string(o->market ? "market" : "limit"));
         json_object_set_new(j, "price", nd_json_fixed(o->px, o->px_decimals));
@@ -340,6 +374,15 @@ static void format_head(const dash_snap_t *d, json_t *j)
     json_object_set_new(j, "pid", json_integer(d->pid));
     json_object_set_new(j, "state", json_string(d->state));
     json_object_set_new(j, "venue", json_string(d->venue));
+    json_t *venues = json_array();
+    for (uint32_t v = 0; v < d->venue_count; v++) {
+        const dash_venue_t *dv = &d->venues[v];
+        json_array_append_new(venues, nd__live_venue_json(
+            dv->name, dv->symbols, dv->symbol_count,
+            dv->last_event_ns ? (d->now_ns - dv->last_event_ns) / ND_NS_PER_MS : -1,
+            dv->rules_from, &dv->pnl));
+    }
+    json_object_set_new(j, "venues", venues);
     json_object_set_new(j, "started_at", nd_json_time(d->started_ns));
     json_object_set_new(j, "updated_at", nd_json_time(d->now_ns));
     json_object_set_new(j, "updated_at_ns", json_integer(d->now_ns));

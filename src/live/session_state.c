@@ -195,8 +195,7 @@ static json_t *recon_json(const nd_live_session_t *s)
                      "rest_outages", (json_int_t)sum.outages);
 }
 
-/* The Binance venue's user data stream mode (there is a stream only with a Binance venue). */
-static nd_binance_user_mode_t user_mode(const nd_live_session_t *s)
+nd_binance_user_mode_t nd__live_user_mode(const nd_live_session_t *s)
 {
     for (uint32_t v = 0; v < s->cfg->venue_count; v++)
         if (s->cfg->venues[v].venue == ND_VENUE_BINANCE)
@@ -204,39 +203,58 @@ static nd_binance_user_mode_t user_mode(const nd_live_session_t *s)
     return s->cfg->venues[0].user_stream;
 }
 
+void nd__live_venue_pnl(const nd_live_session_t *s, const nd_engine_t *e, uint32_t v,
+                        nd_attribution_t *sum)
+{
+    const nd_portfolio_t *p = nd_engine_portfolio(e);
+    const nd_live_venue_config_t *vc = &s->cfg->venues[v];
+    *sum = (nd_attribution_t){0};
+    for (uint32_t k = vc->symbol_first; k < vc->symbol_first + vc->symbol_count; k++) {
+        nd_attribution_t a;
+        nd_portfolio_by_venue(p, nd_event_run_instrument(s->run, k)->venue, &a);
+        sum->realized += a.realized;
+        sum->unrealized += a.unrealized;
+        sum->fees += a.fees;
+        sum->net += a.net;
+        sum->trades += a.trades;
+    }
+}
+
+json_t *nd__live_venue_json(const char *name, const char *const *symbols, uint32_t symbol_count,
+                            int64_t age_ms, const char *rules_from, const nd_attribution_t *sum)
+{
+    json_t *list = json_array();
+    for (uint32_t k = 0; k < symbol_count; k++)
+        json_array_append_new(list, json_string(symbols[k]));
+    json_t *pnl = json_object();
+    json_object_set_new(pnl, "realized", nd_json_fixed(sum->realized, ND_CASH_DECIMALS));
+    json_object_set_new(pnl, "unrealized", nd_json_fixed(sum->unrealized, ND_CASH_DECIMALS));
+    json_object_set_new(pnl, "fees", nd_json_fixed(sum->fees, ND_CASH_DECIMALS));
+    json_object_set_new(pnl, "net", nd_json_fixed(sum->net, ND_CASH_DECIMALS));
+    json_object_set_new(pnl, "round_trips", json_integer(sum->trades));
+    return json_pack("{s:s,s:o,s:o,s:s,s:o}", "name", name, "symbols", list, "age_ms",
+                     age_ms >= 0 ? json_integer(age_ms) : json_null(), "rules_from",
+                     rules_from ? rules_from : "defaults", "pnl", pnl);
+}
+
 /* Per venue: its symbols, the age of its last market event, where its rules came from and its
  * P&L (the engine's attribution by venue, summed over the order venues of its symbols). */
 static json_t *venues_json(const nd_live_session_t *s, const nd_engine_t *e, int64_t now)
 {
-    const nd_portfolio_t *p = nd_engine_portfolio(e);
     json_t *list = json_array();
     for (uint32_t v = 0; v < s->cfg->venue_count; v++) {
         const nd_live_venue_config_t *vc = &s->cfg->venues[v];
-        json_t *symbols = json_array();
-        nd_attribution_t sum = {0};
-        for (uint32_t k = vc->symbol_first; k < vc->symbol_first + vc->symbol_count; k++) {
-            json_array_append_new(symbols, json_string(s->cfg->venue_symbols[k]));
-            nd_attribution_t a;
-            nd_portfolio_by_venue(p, nd_event_run_instrument(s->run, k)->venue, &a);
-            sum.realized += a.realized;
-            sum.unrealized += a.unrealized;
-            sum.fees += a.fees;
-            sum.net += a.net;
-            sum.trades += a.trades;
-        }
-        const char *rules = s->bt.rules[vc->symbol_first].source;
+        const char *symbols[ND_VENUES_MAX];
+        for (uint32_t k = 0; k < vc->symbol_count && k < ND_VENUES_MAX; k++)
+            symbols[k] = s->cfg->venue_symbols[vc->symbol_first + k];
+        nd_attribution_t sum;
+        nd__live_venue_pnl(s, e, v, &sum);
         int64_t last = s->venue_event_ns[v];
-        json_t *pnl = json_object();
-        json_object_set_new(pnl, "realized", nd_json_fixed(sum.realized, ND_CASH_DECIMALS));
-        json_object_set_new(pnl, "unrealized", nd_json_fixed(sum.unrealized, ND_CASH_DECIMALS));
-        json_object_set_new(pnl, "fees", nd_json_fixed(sum.fees, ND_CASH_DECIMALS));
-        json_object_set_new(pnl, "net", nd_json_fixed(sum.net, ND_CASH_DECIMALS));
-        json_object_set_new(pnl, "round_trips", json_integer(sum.trades));
-        json_array_append_new(
-            list, json_pack("{s:s,s:o,s:o,s:s,s:o}", "name", nd_venue_name(vc->venue), "symbols",
-                            symbols, "age_ms",
-                            last ? json_integer((now - last) / ND_NS_PER_MS) : json_null(),
-                            "rules_from", rules ? rules : "defaults", "pnl", pnl));
+        json_array_append_new(list, nd__live_venue_json(nd_venue_name(vc->venue), symbols,
+                                                        vc->symbol_count,
+                                                        last ? (now - last) / ND_NS_PER_MS : -1,
+                                                        s->bt.rules[vc->symbol_first].source,
+                                                        &sum));
     }
     return list;
 }
@@ -256,7 +274,7 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     if (s->user)
         json_object_set_new(
             j, "user_stream",
-            json_pack("{s:s,s:b,s:I,s:I,s:I}", "mode", nd_binance_user_mode_name(user_mode(s)),
+            json_pack("{s:s,s:b,s:I,s:I,s:I}", "mode", nd_binance_user_mode_name(nd__live_user_mode(s)),
                       "subscribed", nd_binance_user_subscribed(s->user), "subscriptions",
                       (json_int_t)nd_binance_user_subscriptions(s->user), "ends",
                       (json_int_t)nd_binance_user_ends(s->user), "order_events",

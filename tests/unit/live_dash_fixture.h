@@ -83,6 +83,11 @@ static void fixture_config(dash_fixture_t *f)
     bt->engine.risk.daily_loss_pct_e2 = 1000;
     snprintf(f->cfg->name, sizeof f->cfg->name, "rich");
     f->cfg->symbol_count = 2;
+    f->cfg->venue_count = 1; /* Binance with both symbols (venue_of all 0) */
+    f->cfg->venues[0].venue = ND_VENUE_BINANCE;
+    f->cfg->venues[0].symbol_count = 2;
+    snprintf(f->cfg->venue_symbols[0], sizeof f->cfg->venue_symbols[0], "BTCUSDT");
+    snprintf(f->cfg->venue_symbols[1], sizeof f->cfg->venue_symbols[1], "ETHUSDT");
     f->cfg->status_every_ns = ND_NS_PER_SEC;
 }
 

@@ -346,7 +346,7 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
             read_balances(x, r);
         return;
     }
-    if (nd_journal_sync(x->cfg.journal) != ND_OK) {
+    if (nd_journal_before_send(x->cfg.journal) != ND_OK) {
         r->reject = ND_REJECT_VENUE_ERROR; /* not durable: it never leaves */
         return;
     }

@@ -32,10 +32,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REC_SIZE 320
 #define REC_MAGIC 0x314A444Eu /* "NDJ1" little-endian */
+/* BATCHED: after a sync the syncer polls for the next wish every POLL_NS for LINGER_POLLS polls
+ * before it sleeps on its condition: while orders flow a sender wakes nobody (a futex wake just
+ * before a send would hand the sender's core to the syncer), and an intent waits at most
+ * POLL_NS for its sync to start; an idle journal costs no wake-ups. */
+#define POLL_NS 1000000L
+#define LINGER_POLLS 100
 /* The fields code() writes: header, tag, asset, order, trade; the checksum after them. */
 _Static_assert(36 + (ND_CLID_TAG_MAX + 2) + ND_NAME_MAX + 8 + (ND_CLID_SIZE + 20 + 32) +
                    (56 + ND_CLID_SIZE + 12 + ND_NAME_MAX) <= REC_SIZE - 8,
@@ -54,6 +61,7 @@ struct nd_journal {
     pthread_cond_t cv;
     bool stop;                  /* under mu */
     _Atomic bool wanted;        /* a sync asked for since the syncer's last one started */
+    _Atomic bool sleeping;      /* the syncer waits on cv (else it polls wanted every POLL_NS) */
     _Atomic bool sync_failed;   /* an fdatasync failed: no request may leave any more */
 };
 
@@ -299,6 +307,7 @@ nd_err_t nd_journal_open(const char *path, void (*replay_cb)(void *ctx, const nd
     j->mode = ND_JOURNAL_SYNC_BEFORE_SEND;
     atomic_init(&j->syncs, 1);
     atomic_init(&j->wanted, false);
+    atomic_init(&j->sleeping, false);
     atomic_init(&j->sync_failed, false);
     *out = j;
     return ND_OK;
@@ -352,15 +361,32 @@ const char *nd_journal_sync_name(nd_journal_sync_t mode)
     return mode == ND_JOURNAL_SYNC_BATCHED ? "batched" : "before_send";
 }
 
-/* The syncer (BATCHED): sleeps until a sync is wanted, clears the wish, syncs everything
- * appended so far; a wish made during the sync (a later intent) makes it sync again. */
+/* Waits for a wish (BATCHED): polls for LINGER_POLLS, then sleeps on cv. The sleeping flag and
+ * the wish are both sequentially consistent: a sender that sets the wish after the syncer's
+ * last look sees the flag and signals (under mu, so the signal cannot fall before the wait).
+ * Called and returns with mu held. */
+static void wait_wish(nd_journal_t *j)
+{
+    for (int polls = 0; !j->stop && !atomic_load(&j->wanted) && polls < LINGER_POLLS; polls++) {
+        pthread_mutex_unlock(&j->mu);
+        struct timespec ts = {0, POLL_NS};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&j->mu);
+    }
+    atomic_store(&j->sleeping, true);
+    while (!j->stop && !atomic_load(&j->wanted))
+        pthread_cond_wait(&j->cv, &j->mu);
+    atomic_store(&j->sleeping, false);
+}
+
+/* The syncer (BATCHED): waits for a wish, clears it, syncs everything appended so far; a wish
+ * made during the sync (a later intent) makes it sync again. */
 static void *syncer(void *arg)
 {
     nd_journal_t *j = arg;
     pthread_mutex_lock(&j->mu);
     for (;;) {
-        while (!j->stop && !atomic_load(&j->wanted))
-            pthread_cond_wait(&j->cv, &j->mu);
+        wait_wish(j);
         if (!atomic_load(&j->wanted)) /* stopping, nothing left to sync */
             break;
         pthread_mutex_unlock(&j->mu);
@@ -409,8 +435,8 @@ nd_err_t nd_journal_before_send(nd_journal_t *j)
     ND_ASSERT(j->syncer_on);
     if (atomic_load_explicit(&j->sync_failed, memory_order_relaxed))
         return ND_EIO;
-    /* Only the wish's first asker wakes the syncer; the others ride on that sync or the next. */
-    if (!atomic_exchange(&j->wanted, true)) {
+    /* A polling syncer finds the wish by itself; a sleeping one is woken by its first asker. */
+    if (!atomic_exchange(&j->wanted, true) && atomic_load(&j->sleeping)) {
         pthread_mutex_lock(&j->mu);
         pthread_cond_signal(&j->cv);
         pthread_mutex_unlock(&j->mu);

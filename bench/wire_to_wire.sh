@@ -6,17 +6,21 @@
 # clock (GET /admin/latency: from the trade handed to the sockets to the next accepted new
 # order's request bytes read) so no clocks are compared across processes. A bench, not a test.
 #
-#   bench/wire_to_wire.sh NODERR [SECONDS] [TICK_MS] [STATE_PARENT]
+#   bench/wire_to_wire.sh NODERR [SECONDS] [TICK_MS] [STATE_PARENT] [SYNC]
 #
 # SECONDS of trading (default 20), exchange-sim's --tick-ms (default 20: a trade message every
 # ~20 ms at most, so the order of a trade is always back before the next trade), STATE_PARENT
-# the directory holding the session's state and journal (default a temporary directory; the
-# journal is made durable with fdatasync before every request leaves, so its file system is part
-# of the figure). Prints exchange-sim's percentiles and the session's order counts.
+# the directory holding the session's state and journal (default a temporary directory), SYNC
+# the session's journal.sync (default: the config's default, batched; before_send makes the
+# journal durable with fdatasync before every request leaves, so its file system is part of the
+# figure; docs/live.md "Durability"). WRAP (environment) runs the session under a command, e.g.
+# WRAP="strace -f -tt -T -o trace" to profile it. Prints exchange-sim's percentiles and the
+# session's order counts.
 set -euo pipefail
-NODERR="$(realpath "${1:?usage: wire_to_wire.sh NODERR [SECONDS] [TICK_MS] [STATE_PARENT]}")"
+NODERR="$(realpath "${1:?usage: wire_to_wire.sh NODERR [SECONDS] [TICK_MS] [STATE_PARENT] [SYNC]}")"
 SECONDS_RUN="${2:-20}"
 TICK_MS="${3:-20}"
+SYNC="${5:-}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 WORK="$(mktemp -d "${4:-${TMPDIR:-/tmp}}/w2w.XXXXXX")"
 PIDS=()
@@ -41,14 +45,16 @@ for _ in $(seq 200); do grep -q '^listening on ' "$WORK/xsim.out" 2>/dev/null &&
 PORT="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/xsim.out")"
 [ -n "$PORT" ] || { echo "exchange-sim did not start" >&2; exit 1; }
 BASE="http://127.0.0.1:$PORT"
+JOURNAL=""
+[ -z "$SYNC" ] || JOURNAL=", \"journal\": {\"sync\": \"$SYNC\"}"
 cat >"$WORK/live.json" <<EOF
 {"name": "w2w", "state_dir": "$WORK/state",
  "venue": {"name": "binance", "rest_url": "$BASE", "ws_url": "ws://${BASE#http://}"},
  "symbol": "BTC/USDT",
  "strategies": [{"lua": "$HERE/data/every_trade.lua"}],
- "capital": {"cash": "100000"}, "log": {"level": "warn"}, "duration_s": $((SECONDS_RUN + 2))}
+ "capital": {"cash": "100000"}, "log": {"level": "warn"}, "duration_s": $((SECONDS_RUN + 2))$JOURNAL}
 EOF
-"$NODERR" live --config "$WORK/live.json" >"$WORK/live.out" 2>"$WORK/live.err" &
+${WRAP:-} "$NODERR" live --config "$WORK/live.json" >"$WORK/live.out" 2>"$WORK/live.err" &
 LIVE=$!
 PIDS+=("$LIVE")
 sleep 2 # connected and past the first orders: warm-up, not measured
@@ -56,12 +62,13 @@ curl -sS -H "Authorization: Bearer $TOKEN" "$BASE/admin/latency" >/dev/null
 sleep "$SECONDS_RUN"
 curl -sS -H "Authorization: Bearer $TOKEN" "$BASE/admin/latency" >"$WORK/latency.json"
 wait "$LIVE" || true
-python3 - "$WORK/latency.json" "$WORK/state/status.json" "$TICK_MS" "$WORK" <<'EOF'
+python3 - "$WORK/latency.json" "$WORK/state/status.json" "$TICK_MS" "$WORK" "$SYNC" <<'EOF'
 import json, sys
 lat = json.load(open(sys.argv[1]))
 st = json.load(open(sys.argv[2]))
 us = lambda k: "%.1f us" % (lat[k] / 1000)
-print("wire to wire (exchange-sim's clock), tick %s ms, state on %s:" % (sys.argv[3], sys.argv[4]))
+print("wire to wire (exchange-sim's clock), tick %s ms, journal.sync %s, state on %s:" % (
+    sys.argv[3], sys.argv[5] or "default", sys.argv[4]))
 print("  new orders %d: min %s p50 %s p90 %s p99 %s max %s" % (
     lat["count"], us("min_ns"), us("p50_ns"), us("p90_ns"), us("p99_ns"), us("max_ns")))
 print("  session: submitted %d accepted %d rejected %d fills %d, trades seen %d" % (

@@ -113,6 +113,9 @@ typedef struct nd_live_config {
     int64_t max_jump_e6;
     int64_t status_every_ns;          /* status file period (default 1 s) */
     int64_t duration_ns;              /* stop by itself after this (0: run until stopped) */
+    /* "journal.sync": how an order intent is made durable before its request leaves
+     * (reconcile.h nd_journal_sync_t, docs/live.md "Durability"); default batched. */
+    nd_journal_sync_t journal_sync;
     char store_url[ND_LIVE_PATH_MAX]; /* "" : no compliance store */
     char compliance_profile[8];       /* "US", "EU", "UK", "SG" or "" */
     /* "compliance.surveil_every_ms": the session's post-trade surveillance scan period under

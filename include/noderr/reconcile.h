@@ -264,19 +264,47 @@ typedef struct nd_journal_rec {
 typedef struct nd_journal nd_journal_t;
 
 /* Opens (creating, mode 0600) the journal at path and replays it: each whole record with a
- * good checksum is handed to replay_cb (may be NULL) in order. A torn last record (a crash in
- * the middle of a write) is cut off and logged: it was never made durable, so its request
- * never left. A bad record before the last is corruption: ND_EPARSE naming the offset, nothing
- * opened. ND_EIO with the reason in err. */
+ * good checksum is handed to replay_cb (may be NULL) in order. A torn tail (a crash in the
+ * middle of a write; after a power loss, unsynced records half written: bytes in which no good
+ * record follows the first bad one) is cut off and logged. A bad record with a good one after
+ * it is corruption: ND_EPARSE naming the offset, nothing opened. The replayed journal is then
+ * made durable (fdatasync), so what a reconciliation trusts at a start is on disk, whatever
+ * the last run's mode. ND_EIO with the reason in err. */
 nd_err_t nd_journal_open(const char *path, void (*replay_cb)(void *ctx, const nd_journal_rec_t *rec),
                          void *ctx, nd_journal_t **out /* OUT */, char *err, size_t err_len);
 /* Appends rec (seq assigned; rec->seq is written back): one write(2) of the whole record.
  * Not yet durable: see nd_journal_sync. ND_EIO (the journal is then unusable: every later
  * append fails, since a hole in the journal would lose an intent). */
 nd_err_t nd_journal_append(nd_journal_t *j, nd_journal_rec_t *rec, char *err, size_t err_len);
-/* fdatasync: every record appended before the call is durable when it returns ND_OK. Safe
- * from another thread than the appender's (the adapter's worker syncs before each send). */
+/* fdatasync: every record appended before the call is durable when it returns ND_OK, in
+ * either mode. Safe from another thread than the appender's. */
 nd_err_t nd_journal_sync(nd_journal_t *j);
+/* How an intent is made durable before its request leaves (docs/live.md "Durability").
+ * BEFORE_SEND: fdatasync before every request that carries an intent (a power loss loses no
+ * intent of a request that left). BATCHED: the intent's write(2) is all the sender waits for
+ * (it survives kill -9 of the process: the page cache keeps it); a syncer thread of the journal
+ * makes it durable with one fdatasync for every intent written meanwhile (group commit), and a
+ * power loss can lose the intents of the last few milliseconds' requests, which the next
+ * start's reconciliation recognises at the venue by their client order ids. */
+typedef enum nd_journal_sync {
+    ND_JOURNAL_SYNC_BEFORE_SEND = 0, /* the default of a journal just opened */
+    ND_JOURNAL_SYNC_BATCHED = 1
+} nd_journal_sync_t;
+
+/* Parses a journal.sync value ("before_send", "batched"): false when it is neither. */
+bool nd_journal_sync_parse(const char *text, nd_journal_sync_t *out /* OUT */);
+const char *nd_journal_sync_name(nd_journal_sync_t mode);
+/* Sets the mode (once, before any nd_journal_before_send; BATCHED starts the syncer thread).
+ * ND_EIO when the thread cannot start (err says why; the mode stays BEFORE_SEND). */
+nd_err_t nd_journal_set_sync(nd_journal_t *j, nd_journal_sync_t mode, char *err, size_t err_len);
+/* What a sender calls after the intent's append and before its request leaves, on any thread:
+ * BEFORE_SEND: nd_journal_sync; BATCHED: asks the syncer for a sync of everything appended so
+ * far and returns at once (no system call while the syncer is busy, one futex wake when it
+ * sleeps). ND_EIO: the journal cannot be made durable (a failed sync, here or on the syncer):
+ * the request must not leave. */
+nd_err_t nd_journal_before_send(nd_journal_t *j);
+/* fdatasync calls made since open (open's and close's included), for the bench and tests. */
+uint64_t nd_journal_sync_count(const nd_journal_t *j);
 /* Records appended since open, and the last sequence number. */
 int64_t nd_journal_last_seq(const nd_journal_t *j);
 void nd_journal_close(nd_journal_t *j);

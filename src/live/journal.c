@@ -8,8 +8,16 @@
  * no schema. The store keeps the audit trail; the session mirrors journal records into it.
  *
  * On disk, per record: magic "NDJ1", the fields in a fixed little-endian order, and a 64-bit
- * FNV-1a checksum of the bytes before it. A crash can leave only the last record torn (one
- * write per record, appends only): replay cuts it off. Anything else bad is corruption. */
+ * FNV-1a checksum of the bytes before it. A process crash can leave only the last record torn
+ * (one write per record, appends only); a power loss can leave the records written since the
+ * last fdatasync torn or zeroed: replay cuts a tail in which no good record follows the first
+ * bad one. A bad record with a good one after it is corruption.
+ *
+ * Durability before a send (nd_journal_before_send) has two modes (docs/live.md "Durability"):
+ * BEFORE_SEND syncs on the sender's thread; BATCHED hands the sync to the journal's syncer
+ * thread, which runs one fdatasync for every intent appended while the last one ran (group
+ * commit). Threads: appends on one thread (the owner's); before_send on any; the syncer only
+ * calls fdatasync on the descriptor and sets the flags below. */
 #include "noderr/reconcile.h"
 
 #include "noderr/alloc.h"
@@ -19,13 +27,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REC_SIZE 320
 #define REC_MAGIC 0x314A444Eu /* "NDJ1" little-endian */
+/* BATCHED: after a sync the syncer polls for the next wish every POLL_NS for LINGER_POLLS polls
+ * before it sleeps on its condition: while orders flow a sender wakes nobody (a futex wake just
+ * before a send would hand the sender's core to the syncer), and an intent waits at most
+ * POLL_NS for its sync to start; an idle journal costs no wake-ups. */
+#define POLL_NS 1000000L
+#define LINGER_POLLS 100
 /* The fields code() writes: header, tag, asset, order, trade; the checksum after them. */
 _Static_assert(36 + (ND_CLID_TAG_MAX + 2) + ND_NAME_MAX + 8 + (ND_CLID_SIZE + 20 + 32) +
                    (56 + ND_CLID_SIZE + 12 + ND_NAME_MAX) <= REC_SIZE - 8,
@@ -35,6 +52,17 @@ struct nd_journal {
     int fd;
     int64_t seq;
     bool broken; /* a failed write: no append may follow a hole */
+    nd_journal_sync_t mode;
+    _Atomic uint64_t syncs;     /* fdatasync calls made */
+    /* BATCHED: the syncer thread */
+    bool syncer_on;
+    pthread_t syncer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;                  /* under mu */
+    _Atomic bool wanted;        /* a sync asked for since the syncer's last one started */
+    _Atomic bool sleeping;      /* the syncer waits on cv (else it polls wanted every POLL_NS) */
+    _Atomic bool sync_failed;   /* an fdatasync failed: no request may leave any more */
 };
 
 typedef struct cursor {
@@ -194,8 +222,21 @@ static int check(uint8_t buf[REC_SIZE])
     return get64(&c) == fnv1a(buf, REC_SIZE - 8);
 }
 
+/* True when a good record lies at a record boundary from at on (a bad record at at is then
+ * corruption, not a torn tail). O(bytes after at). */
+static bool good_after(int fd, off_t at)
+{
+    uint8_t buf[REC_SIZE];
+    for (;; at += REC_SIZE) {
+        if (pread(fd, buf, REC_SIZE, at) != REC_SIZE)
+            return false;
+        if (check(buf))
+            return true;
+    }
+}
+
 /* Reads whole records from fd, handing each to cb; *good_end is the offset after the last good
- * one. ND_EPARSE when a bad record has another after it. */
+ * one. ND_EPARSE when a bad record has a good one after it. */
 static nd_err_t replay(int fd, void (*cb)(void *, const nd_journal_rec_t *), void *ctx,
                        int64_t *seq, off_t *good_end, char *err, size_t err_len)
 {
@@ -208,8 +249,7 @@ static nd_err_t replay(int fd, void (*cb)(void *, const nd_journal_rec_t *), voi
             return ND_EIO;
         }
         if (n < REC_SIZE || !check(buf)) {
-            uint8_t probe;
-            if (n == REC_SIZE && pread(fd, &probe, 1, at + REC_SIZE) == 1) {
+            if (n == REC_SIZE && good_after(fd, at + REC_SIZE)) {
                 snprintf(err, err_len, "journal: bad record at offset %lld", (long long)at);
                 return ND_EPARSE;
             }
@@ -243,11 +283,17 @@ nd_err_t nd_journal_open(const char *path, void (*replay_cb)(void *ctx, const nd
     if (rc == ND_OK && st.st_size > good_end) {
         ND_LOG(ND_LOG_WARN, "event=journal_torn_tail path=%s cut_bytes=%lld", path,
                (long long)(st.st_size - good_end));
-        if (ftruncate(fd, good_end) != 0 || fdatasync(fd) != 0) {
+        if (ftruncate(fd, good_end) != 0) {
             snprintf(err, err_len, "journal: cannot cut the torn tail of %s: %s", path,
                      strerror(errno));
             rc = ND_EIO;
         }
+    }
+    /* What the last run wrote and a kill -9 left in the page cache is durable before a
+     * reconciliation trusts it (a BATCHED run's unsynced tail included). */
+    if (rc == ND_OK && fdatasync(fd) != 0) {
+        snprintf(err, err_len, "journal: cannot sync %s: %s", path, strerror(errno));
+        rc = ND_EIO;
     }
     nd_journal_t *j = rc == ND_OK ? nd_calloc(1, sizeof *j) : NULL;
     if (rc == ND_OK && !j)
@@ -258,6 +304,11 @@ nd_err_t nd_journal_open(const char *path, void (*replay_cb)(void *ctx, const nd
     }
     j->fd = fd;
     j->seq = seq;
+    j->mode = ND_JOURNAL_SYNC_BEFORE_SEND;
+    atomic_init(&j->syncs, 1);
+    atomic_init(&j->wanted, false);
+    atomic_init(&j->sleeping, false);
+    atomic_init(&j->sync_failed, false);
     *out = j;
     return ND_OK;
 }
@@ -289,7 +340,114 @@ nd_err_t nd_journal_append(nd_journal_t *j, nd_journal_rec_t *rec, char *err, si
 nd_err_t nd_journal_sync(nd_journal_t *j)
 {
     ND_ASSERT(j != NULL);
+    atomic_fetch_add_explicit(&j->syncs, 1, memory_order_relaxed);
     return fdatasync(j->fd) == 0 ? ND_OK : ND_EIO;
+}
+
+bool nd_journal_sync_parse(const char *text, nd_journal_sync_t *out)
+{
+    ND_ASSERT(text != NULL && out != NULL);
+    if (strcmp(text, "before_send") == 0)
+        *out = ND_JOURNAL_SYNC_BEFORE_SEND;
+    else if (strcmp(text, "batched") == 0)
+        *out = ND_JOURNAL_SYNC_BATCHED;
+    else
+        return false;
+    return true;
+}
+
+const char *nd_journal_sync_name(nd_journal_sync_t mode)
+{
+    return mode == ND_JOURNAL_SYNC_BATCHED ? "batched" : "before_send";
+}
+
+/* Waits for a wish (BATCHED): polls for LINGER_POLLS, then sleeps on cv. The sleeping flag and
+ * the wish are both sequentially consistent: a sender that sets the wish after the syncer's
+ * last look sees the flag and signals (under mu, so the signal cannot fall before the wait).
+ * Called and returns with mu held. */
+static void wait_wish(nd_journal_t *j)
+{
+    for (int polls = 0; !j->stop && !atomic_load(&j->wanted) && polls < LINGER_POLLS; polls++) {
+        pthread_mutex_unlock(&j->mu);
+        struct timespec ts = {0, POLL_NS};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&j->mu);
+    }
+    atomic_store(&j->sleeping, true);
+    while (!j->stop && !atomic_load(&j->wanted))
+        pthread_cond_wait(&j->cv, &j->mu);
+    atomic_store(&j->sleeping, false);
+}
+
+/* The syncer (BATCHED): waits for a wish, clears it, syncs everything appended so far; a wish
+ * made during the sync (a later intent) makes it sync again. */
+static void *syncer(void *arg)
+{
+    nd_journal_t *j = arg;
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        wait_wish(j);
+        if (!atomic_load(&j->wanted)) /* stopping, nothing left to sync */
+            break;
+        pthread_mutex_unlock(&j->mu);
+        atomic_store(&j->wanted, false); /* before the sync: a later wish syncs again */
+        if (nd_journal_sync(j) != ND_OK) {
+            atomic_store(&j->sync_failed, true);
+            ND_LOG(ND_LOG_ERR, "event=journal_sync_failed mode=batched err=\"%s\"",
+                   strerror(errno));
+        }
+        pthread_mutex_lock(&j->mu);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+nd_err_t nd_journal_set_sync(nd_journal_t *j, nd_journal_sync_t mode, char *err, size_t err_len)
+{
+    ND_ASSERT(j != NULL && !j->syncer_on);
+    ND_ASSERT(mode == ND_JOURNAL_SYNC_BEFORE_SEND || mode == ND_JOURNAL_SYNC_BATCHED);
+    if (mode == ND_JOURNAL_SYNC_BEFORE_SEND) {
+        j->mode = mode;
+        return ND_OK;
+    }
+    int e = pthread_mutex_init(&j->mu, NULL);
+    if (e == 0 && (e = pthread_cond_init(&j->cv, NULL)) != 0)
+        pthread_mutex_destroy(&j->mu);
+    j->stop = false;
+    if (e == 0 && (e = pthread_create(&j->syncer, NULL, syncer, j)) != 0) {
+        pthread_cond_destroy(&j->cv);
+        pthread_mutex_destroy(&j->mu);
+    }
+    if (e != 0) {
+        nd_err_put(err, err_len, "journal: cannot start the syncer thread: %s", strerror(e));
+        return ND_EIO;
+    }
+    j->syncer_on = true;
+    j->mode = mode;
+    return ND_OK;
+}
+
+nd_err_t nd_journal_before_send(nd_journal_t *j)
+{
+    ND_ASSERT(j != NULL);
+    if (j->mode == ND_JOURNAL_SYNC_BEFORE_SEND)
+        return nd_journal_sync(j);
+    ND_ASSERT(j->syncer_on);
+    if (atomic_load_explicit(&j->sync_failed, memory_order_relaxed))
+        return ND_EIO;
+    /* A polling syncer finds the wish by itself; a sleeping one is woken by its first asker. */
+    if (!atomic_exchange(&j->wanted, true) && atomic_load(&j->sleeping)) {
+        pthread_mutex_lock(&j->mu);
+        pthread_cond_signal(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+    }
+    return ND_OK;
+}
+
+uint64_t nd_journal_sync_count(const nd_journal_t *j)
+{
+    ND_ASSERT(j != NULL);
+    return atomic_load_explicit(&j->syncs, memory_order_relaxed);
 }
 
 int64_t nd_journal_last_seq(const nd_journal_t *j)
@@ -297,10 +455,23 @@ int64_t nd_journal_last_seq(const nd_journal_t *j)
     return j->seq;
 }
 
+/* Stops the syncer after its last wish, then syncs once more: a clean stop leaves everything
+ * appended durable in either mode. */
 void nd_journal_close(nd_journal_t *j)
 {
     if (!j)
         return;
+    if (j->syncer_on) {
+        pthread_mutex_lock(&j->mu);
+        j->stop = true;
+        pthread_cond_signal(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+        pthread_join(j->syncer, NULL);
+        pthread_cond_destroy(&j->cv);
+        pthread_mutex_destroy(&j->mu);
+        if (nd_journal_sync(j) != ND_OK)
+            ND_LOG(ND_LOG_ERR, "event=journal_sync_failed at=close err=\"%s\"", strerror(errno));
+    }
     close(j->fd);
     nd_free(j);
 }

@@ -24,7 +24,7 @@ static const char *const top_keys[] = {
     "name", "state_dir", "venue", "venues", "symbol", "symbols", "strategies", "capital", "risk", "paper",
     "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
-    "integrity",
+    "integrity", "journal",
     "preflight", "launch", /* read by src/launch (preflight.h, launch.h) */
     "dashboard", /* dashboard.h nd_dashboard_config_parse */
     NULL,
@@ -547,6 +547,23 @@ static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
     return ND_OK;
 }
 
+/* "journal": {"sync": "before_send" | "batched"} (docs/live.md "Durability"). */
+static nd_err_t parse_journal(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    static const char *const keys[] = {"sync", NULL};
+    char sync[16] = "";
+    nd_err_t rc = enter(c, root, "journal", &v);
+    if (rc != ND_OK || !v)
+        return rc;
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "sync", sync, sizeof sync)) != ND_OK)
+        return rc;
+    if (sync[0] && !nd_journal_sync_parse(sync, &cfg->journal_sync))
+        return nd_jcfg_bad(c, "sync", "must be \"before_send\" or \"batched\"");
+    return ND_OK;
+}
+
 /* The executive dashboard (docs/monitoring.md "Dashboard"): off unless the key is there. */
 static nd_err_t parse_dashboard(nd_live_config_t *cfg, char *err, size_t err_len)
 {
@@ -566,6 +583,7 @@ static void config_default(nd_live_config_t *cfg, const char *path)
     cfg->stale_after_ns = 10 * ND_NS_PER_SEC;
     cfg->status_every_ns = ND_NS_PER_SEC;
     cfg->log_level = ND_LOG_INFO;
+    cfg->journal_sync = ND_JOURNAL_SYNC_BATCHED;
     cfg->bt.min_notional = -1;
     nd_risk_config_live(&cfg->bt.engine.risk); /* halts wait for an operator; anomaly at 0.80 */
     nd_feed_monitor_config_default(&cfg->integrity);
@@ -596,6 +614,7 @@ nd_err_t nd_live_config_load(const char *path, nd_live_config_t *cfg, char *err,
         (rc = parse_risk(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_paper(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_integrity(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_journal(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_dashboard(cfg, err, err_len)) != ND_OK)
         return rc;
     return parse_outputs(&c, cfg->root, cfg);

@@ -65,8 +65,12 @@ static nd_err_t leg_journal(nd_live_session_t *s, nd_live_leg_t *leg, uint32_t k
                             .ts_ns = nd_clock_now_ns(s->clock)};
     snprintf(run.tag, sizeof run.tag, "%s", nd__live_venue_of(s, k)->order_tag);
     rc = nd_journal_append(leg->journal, &run, err, err_len);
+    /* The RUN record is durable in either mode: the run number is in every client order id of
+     * this run, so a power loss can never make the next run reuse one. */
     if (rc == ND_OK)
         rc = nd_journal_sync(leg->journal);
+    if (rc == ND_OK)
+        rc = nd_journal_set_sync(leg->journal, s->cfg->journal_sync, err, err_len);
     leg->runs = run.run;
     return rc;
 }

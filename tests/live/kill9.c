@@ -15,8 +15,15 @@
  *  - positions equal: per order, the fills booked equal the venue's executed quantity; the
  *    trades booked are the venue's trades; base and quote balances equal the venue's;
  *  - the second reconciliation finds nothing.
- * Usage: kill9 [--seeds N] [--first S] [--kill-max K] [--verbose]: kill points are drawn from
- * 1..K (default 60; a large K lets flows finish, for the thread sanitizer). Exit 0 when every seed passes; on a failure
+ * Usage: kill9 [--seeds N] [--first S] [--kill-max K] [--sync MODE] [--power-loss]
+ * [--verbose]: kill points are drawn from 1..K (default 60; a large K lets flows finish, for the
+ * thread sanitizer). --sync before_send|batched is the journal's mode (journal.sync, default
+ * before_send). --power-loss (batched only) also simulates a power loss on every third seed
+ * (seed % 3 == 2): after the kill the journal is cut at a seeded record boundary past what the
+ * child's start made durable (its unsynced records lost, as the page cache would be) and the
+ * send marks are dropped (another boot); those seeds check that every venue order is a journaled
+ * intent or one of ours the restart recognised by its client order id (cancelled if open), and
+ * the rest as above. Exit 0 when every seed passes; on a failure
  * it prints "reproduce with --first S --seeds 1". ND_KILL9_RECV_WINDOW_MS (environment, default
  * 250) sets the recvWindow of both runs: at Binance's default 5000 the restart times show what
  * the wait for unanswered intents costs. */
@@ -34,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +57,17 @@ static int64_t recv_window_ms(void)
     return v && atoll(v) > 0 ? atoll(v) : RECV_WINDOW_MS_DEFAULT;
 }
 #define RECV_WINDOW_MS recv_window_ms()
+/* The journal's mode, for the child too (it inherits the environment). */
+static nd_journal_sync_t sync_mode(void)
+{
+    nd_journal_sync_t mode = ND_JOURNAL_SYNC_BEFORE_SEND;
+    const char *v = getenv("ND_KILL9_SYNC");
+    if (v && !nd_journal_sync_parse(v, &mode)) {
+        fprintf(stderr, "kill9: ND_KILL9_SYNC=%s: not before_send or batched\n", v);
+        exit(2);
+    }
+    return mode;
+}
 #define ACTIONS 14
 
 static const nd_recon_instrument_t assets = {.base = "BTC", .quote = "USDT"};
@@ -100,8 +119,11 @@ static int session_open(session_t *s, int port, const char *journal_path,
     nd_journal_rec_t run = {.kind = ND_JOURNAL_RUN, .run = s->runs + 1,
                             .ts_ns = nd_clock_now_ns(s->clock)};
     snprintf(run.tag, sizeof run.tag, TAG);
-    if (nd_journal_append(s->journal, &run, err, sizeof err) != ND_OK)
+    if (nd_journal_append(s->journal, &run, err, sizeof err) != ND_OK ||
+        nd_journal_set_sync(s->journal, sync_mode(), err, sizeof err) != ND_OK) {
+        fprintf(stderr, "kill9: journal: %s\n", err);
         return -1;
+    }
     s->runs = run.run;
     nd_binance_exec_config_t ecfg = {.rest = s->rest, .journal = s->journal, .local = s->local,
                                      .clock = s->clock, .symbol = "BTCUSDT", .assets = assets,
@@ -208,6 +230,16 @@ static int child(int port, const char *journal_path, uint64_t seed)
     if (nd_binance_exec_recover(s.exec, &policy, false, diffs, 16, &n, &halt, err, sizeof err) !=
             ND_OK || nd_binance_exec_start(s.exec) != ND_OK) {
         fprintf(stderr, "kill9 child: %s\n", err);
+        return 2;
+    }
+    /* What the start made durable (recover ends with a sync): a simulated power loss keeps it. */
+    struct stat st;
+    char floor_path[160];
+    snprintf(floor_path, sizeof floor_path, "%s.floor", journal_path);
+    FILE *f = fopen(floor_path, "w");
+    if (!f || stat(journal_path, &st) != 0 || fprintf(f, "%lld\n", (long long)st.st_size) < 0 ||
+        fclose(f) != 0) {
+        fprintf(stderr, "kill9 child: cannot write %s\n", floor_path);
         return 2;
     }
     nd_exec_venue_t v = nd_binance_exec_venue(s.exec);
@@ -343,7 +375,8 @@ static nd_recon_status_t venue_status(nd_xsim_status_t st)
                        fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return -1; } while (0)
 
 /* The restarted session's view against the stopped exchange's own state. */
-static int check(const nd_xsim_t *x, const nd_recon_local_t *l, uint64_t seed)
+static int check(const nd_xsim_t *x, const nd_recon_local_t *l, uint64_t seed, bool power_lost,
+                 int *lost)
 {
     int64_t foreign = 0;
     for (uint32_t i = 0; i < l->order_count; i++)
@@ -364,6 +397,14 @@ static int check(const nd_xsim_t *x, const nd_recon_local_t *l, uint64_t seed)
             if (strcmp(nd_xsim_order(x, k)->client_id, vo->client_id) == 0)
                 FAIL("client order id %s twice at the venue", vo->client_id);
         const nd_recon_order_t *lo = nd_recon_find((nd_recon_local_t *)l, vo->client_id);
+        /* After a power loss an intent can be gone with the order at the venue: ours by its id,
+         * and no longer working (the restart cancelled it); its fills are checked below. */
+        if (!lo && power_lost && nd_clid_parse(TAG, vo->client_id, NULL, NULL, NULL) == ND_OK &&
+            venue_status(vo->status) != ND_RECON_OPEN) {
+            (*lost)++;
+            foreign++;
+            continue;
+        }
         if (!lo)
             FAIL("venue order %s is no journaled intent", vo->client_id);
         if (lo->venue_id != vo->id || lo->status != venue_status(vo->status) ||
@@ -398,6 +439,7 @@ static int check(const nd_xsim_t *x, const nd_recon_local_t *l, uint64_t seed)
 
 typedef struct totals {
     int killed, orders, trades, restarts;
+    int power_losses, records_cut, intents_lost; /* --power-loss */
     int64_t restart_ns_sum, restart_ns_max; /* journal replay to reconciled, per restart */
     int kinds[ND_RECON_BALANCE + 1];
 } totals_t;
@@ -432,7 +474,8 @@ static int place_foreign(const exchange_t *e, uint64_t seed)
 
 /* Restart from the journal: reconcile cancelling what is open, reconcile again (nothing but
  * the foreign order may be left), stop the exchange, check. */
-static int restart(exchange_t *e, const char *journal_path, uint64_t seed, totals_t *t)
+static int restart(exchange_t *e, const char *journal_path, uint64_t seed, bool power_lost,
+                   totals_t *t)
 {
     session_t s;
     int64_t t0 = nd_clock_mono_ns(nd_clock_os());
@@ -494,7 +537,7 @@ static int restart(exchange_t *e, const char *journal_path, uint64_t seed, total
     }
     exchange_stop(e);
     if (rc == 0)
-        rc = check(e->x, s.local, seed);
+        rc = check(e->x, s.local, seed, power_lost, &t->intents_lost);
     t->orders += (int)s.local->order_count;
     t->trades += (int)s.local->booked_count;
     session_close(&s);
@@ -506,6 +549,37 @@ static void unlink_marks(const char *journal_path)
     char path[160];
     snprintf(path, sizeof path, "%s.sending", journal_path);
     unlink(path);
+    snprintf(path, sizeof path, "%s.floor", journal_path);
+    unlink(path);
+}
+
+/* A simulated power loss after the kill: the journal cut at a seeded record boundary at or past
+ * the child's durable start (the torn rest of a record cut too), the send marks gone (they are
+ * trusted on the same boot only). Returns the records cut, -1 on an error. */
+static int power_loss(const char *journal_path, nd_rand_t *rng)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s.floor", journal_path);
+    FILE *f = fopen(path, "r");
+    long long floor = -1;
+    struct stat st;
+    if (!f) { /* killed before its start was done: nothing past it to lose */
+        snprintf(path, sizeof path, "%s.sending", journal_path);
+        unlink(path);
+        return 0;
+    }
+    if (fscanf(f, "%lld", &floor) != 1 || floor < 0 || stat(journal_path, &st) != 0) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    long long records = (st.st_size - floor) / 320; /* whole records after the floor */
+    long long keep = (long long)nd_rand_below(rng, (uint64_t)records + 1);
+    if (truncate(journal_path, floor + keep * 320) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s.sending", journal_path);
+    unlink(path);
+    return (int)(records - keep);
 }
 
 int main(int argc, char **argv)
@@ -515,7 +589,7 @@ int main(int argc, char **argv)
         return child(atoi(argv[2]), argv[3], strtoull(argv[4], NULL, 10));
     }
     uint64_t seeds = 200, first = 1, kill_max = 60;
-    bool verbose = false;
+    bool verbose = false, power = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
             seeds = strtoull(argv[++i], NULL, 10);
@@ -525,6 +599,14 @@ int main(int argc, char **argv)
             kill_max = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = true;
+        else if (strcmp(argv[i], "--sync") == 0 && i + 1 < argc)
+            setenv("ND_KILL9_SYNC", argv[++i], 1);
+        else if (strcmp(argv[i], "--power-loss") == 0)
+            power = true;
+    }
+    if (power && sync_mode() != ND_JOURNAL_SYNC_BATCHED) {
+        fprintf(stderr, "kill9: --power-loss needs --sync batched (before_send loses nothing)\n");
+        return 2;
     }
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -548,10 +630,19 @@ int main(int argc, char **argv)
         if (exchange_open(&e, seed) != 0)
             return 2;
         int rc = run_child(self, e.port, journal_path, seed, kill_point, &killed);
+        bool power_lost = power && seed % 3 == 2;
+        int cut = rc == 0 && power_lost ? power_loss(journal_path, &rng) : 0;
+        if (cut < 0) {
+            fprintf(stderr, "kill9 seed %llu: cannot simulate the power loss\n",
+                    (unsigned long long)seed);
+            rc = -1;
+        }
+        t.power_losses += power_lost;
+        t.records_cut += cut > 0 ? cut : 0;
         if (rc == 0 && seed % 4 == 0)
             rc = place_foreign(&e, seed);
         if (rc == 0)
-            rc = restart(&e, journal_path, seed, &t);
+            rc = restart(&e, journal_path, seed, power_lost, &t);
         else
             exchange_stop(&e);
         exchange_close(&e);
@@ -567,10 +658,15 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    printf("kill9: %llu seeds, %d killed mid-flow, %d orders, %d trades; differences resolved:",
-           (unsigned long long)seeds, t.killed, t.orders, t.trades);
+    printf("kill9: journal.sync %s, %llu seeds, %d killed mid-flow, %d orders, %d trades; "
+           "differences resolved:", nd_journal_sync_name(sync_mode()), (unsigned long long)seeds,
+           t.killed, t.orders, t.trades);
     for (int k = ND_RECON_NEVER_SENT; k <= ND_RECON_BALANCE; k++)
         printf(" %s=%d", nd_recon_kind_name((nd_recon_kind_t)k), t.kinds[k]);
+    if (power)
+        printf("\nkill9: %d power losses simulated: %d journal records cut, %d intents lost with "
+               "their orders at the venue (recognised as ours)", t.power_losses, t.records_cut,
+               t.intents_lost);
     printf("\nkill9: restart to reconciled (replay, recvWindow wait, venue view, resolutions, "
            "cancels settled): mean %.1f ms, max %.1f ms\n",
            t.restarts ? (double)t.restart_ns_sum / t.restarts / 1e6 : 0.0,

@@ -91,7 +91,25 @@ Test(live_config, defaults)
     cr_assert_eq(cfg.bt.engine.risk.max_drawdown_pct_e2, 1200);
     cr_assert_eq(cfg.bt.engine.risk.fast_move_e6, 100000); /* 10% within 5 minutes */
     cr_assert_eq(cfg.bt.engine.risk.fast_move_window_ns, 5 * ND_NS_PER_MIN);
+    cr_assert_eq(cfg.journal_sync, ND_JOURNAL_SYNC_BATCHED);
     nd_live_config_free(&cfg);
+}
+
+Test(live_config, journal_sync_modes)
+{
+    static const struct {
+        const char *text;
+        nd_journal_sync_t want;
+    } cases[] = {{"before_send", ND_JOURNAL_SYNC_BEFORE_SEND}, {"batched", ND_JOURNAL_SYNC_BATCHED}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[1024], err[512] = "";
+        snprintf(text, sizeof text, "{" BASE ", \"journal\": {\"sync\": \"%s\"}}", cases[k].text);
+        nd_live_config_t cfg;
+        cr_assert_eq(load_text(text, &cfg, err, sizeof err), ND_OK, "%s", err);
+        cr_assert_eq(cfg.journal_sync, cases[k].want);
+        cr_assert_str_eq(nd_journal_sync_name(cfg.journal_sync), cases[k].text);
+        nd_live_config_free(&cfg);
+    }
 }
 
 static void expect_error(const char *extra, const char *want)
@@ -132,6 +150,11 @@ Test(live_config, errors_name_key_and_why)
     expect_error(", \"metrics\": {\"listen\": \"127.0.0.1:0\", \"port\": 1}",
                  "metrics.port: unknown key");
     expect_error(", \"extra\": 1", "extra: unknown key");
+    expect_error(", \"journal\": {\"sync\": \"always\"}",
+                 "journal.sync: must be \"before_send\" or \"batched\"");
+    expect_error(", \"journal\": {\"sync\": 1}", "journal.sync");
+    expect_error(", \"journal\": {\"fsync\": \"batched\"}", "journal.fsync: unknown key");
+    expect_error(", \"journal\": \"batched\"", "journal: must be an object");
     expect_error(", \"stale_after_ms\": 0", "stale_after_ms");
 }
 

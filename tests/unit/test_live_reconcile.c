@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define E8 100000000LL
@@ -168,6 +169,71 @@ Test(journal, a_torn_last_record_is_cut_and_corruption_before_it_refused)
     close(fd);
     cr_assert_eq(nd_journal_open(path, NULL, NULL, &j, err, sizeof err), ND_EPARSE);
     cr_assert(strstr(err, "offset 0"), "%s", err);
+    unlink(path);
+}
+
+Test(journal, a_zeroed_or_torn_tail_after_a_power_loss_is_cut)
+{
+    char path[128], err[256] = "";
+    temp_path(path, sizeof path);
+    nd_journal_t *j = NULL;
+    cr_assert_eq(nd_journal_open(path, NULL, NULL, &j, err, sizeof err), ND_OK);
+    for (int i = 0; i < 5; i++) {
+        nd_journal_rec_t r = new_rec("nds1-1-0-1", i + 1);
+        cr_assert_eq(nd_journal_append(j, &r, err, sizeof err), ND_OK);
+    }
+    nd_journal_close(j);
+    /* Records 3 and 4 never reached the disk (zeros), record 5 half written. */
+    static const uint8_t zeros[640];
+    int fd = open(path, O_WRONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(pwrite(fd, zeros, sizeof zeros, 320 * 2), (ssize_t)sizeof zeros);
+    cr_assert_eq(pwrite(fd, zeros, 160, 320 * 4 + 160), 160);
+    close(fd);
+    replayed_t got = {0};
+    cr_assert_eq(nd_journal_open(path, collect, &got, &j, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(got.count, 2);
+    cr_assert_eq(nd_journal_last_seq(j), 2);
+    nd_journal_close(j);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 320 * 2);
+    unlink(path);
+}
+
+Test(journal, batched_mode_syncs_on_its_thread_and_before_close)
+{
+    char path[128], err[256] = "";
+    temp_path(path, sizeof path);
+    nd_journal_sync_t mode;
+    cr_assert(nd_journal_sync_parse("batched", &mode));
+    cr_assert_eq(mode, ND_JOURNAL_SYNC_BATCHED);
+    cr_assert(!nd_journal_sync_parse("Batched", &mode));
+    cr_assert(!nd_journal_sync_parse("", &mode));
+    nd_journal_t *j = NULL;
+    cr_assert_eq(nd_journal_open(path, NULL, NULL, &j, err, sizeof err), ND_OK);
+    uint64_t at_open = nd_journal_sync_count(j);
+    cr_assert_eq(at_open, 1); /* the open's own sync */
+    cr_assert_eq(nd_journal_before_send(j), ND_OK); /* before_send: a sync on this thread */
+    cr_assert_eq(nd_journal_sync_count(j), 2);
+    cr_assert_eq(nd_journal_set_sync(j, ND_JOURNAL_SYNC_BATCHED, err, sizeof err), ND_OK, "%s",
+                 err);
+    for (int i = 0; i < 50; i++) {
+        nd_journal_rec_t r = new_rec("nds1-1-0-1", i + 1);
+        cr_assert_eq(nd_journal_append(j, &r, err, sizeof err), ND_OK);
+        cr_assert_eq(nd_journal_before_send(j), ND_OK);
+    }
+    /* The syncer runs: at least one sync comes, and no more than one per intent. */
+    for (int spins = 0; nd_journal_sync_count(j) == 2 && spins < 5000; spins++)
+        usleep(1000);
+    uint64_t synced = nd_journal_sync_count(j);
+    cr_assert_gt(synced, 2);
+    cr_assert_leq(synced, 2 + 50);
+    nd_journal_close(j); /* joins the syncer and syncs the rest */
+    replayed_t got = {0};
+    cr_assert_eq(nd_journal_open(path, collect, &got, &j, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(got.count, 50);
+    nd_journal_close(j);
     unlink(path);
 }
 

@@ -5,7 +5,8 @@
  * appends and the local view; one worker thread owns the REST client's sending side. They
  * share two rings under one mutex: jobs (prepared requests) and results (parsed answers).
  * Invariants: an intent is appended to the journal before its job is queued, and the worker
- * makes the journal durable before sending, so no request leaves without its intent on disk;
+ * calls nd_journal_before_send before sending (durable, or written and handed to the journal's
+ * syncer: journal.sync), so no request leaves without its intent written;
  * jobs queued plus results not yet taken never exceed queue_max, so a result always has room;
  * a venue trade is booked once (by trade id, in the local view) and reported as a FILL once;
  * an order's CANCELLED or EXPIRED is reported only after all its fills. */
@@ -438,7 +439,7 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
     r->kind = j->kind;
     memcpy(r->clid, j->clid, sizeof r->clid);
     if (j->kind == JOB_NEW || j->kind == JOB_CANCEL || j->kind == JOB_CANCEL_ALL) {
-        if (nd_journal_sync(x->cfg.journal) != ND_OK) {
+        if (nd_journal_before_send(x->cfg.journal) != ND_OK) {
             ND_LOG(ND_LOG_ERR, "venue=binance event=journal_sync_failed clid=%s", j->clid);
             return; /* not durable: not sent */
         }

@@ -5,7 +5,7 @@
  * appends, the local view and the updates; one worker thread sends with the REST client. They
  * share two rings under one mutex: jobs and results; a sync's venue view is handed over with
  * its result (one sync in flight at a time). Invariants: an intent is appended to the journal
- * before its job is queued and the worker makes the journal durable before it sends; jobs
+ * before its job is queued and the worker calls nd_journal_before_send before it sends; jobs
  * queued plus results not taken never exceed QUEUE_MAX; a venue fill is booked once (by its
  * key and side, in the local view) and reported as a FILL once; an order's CANCELLED, EXPIRED
  * or CANCEL_REJECTED is reported only after its fills. A create is resent with its own
@@ -346,7 +346,7 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
             read_balances(x, r);
         return;
     }
-    if (nd_journal_sync(x->cfg.journal) != ND_OK) {
+    if (nd_journal_before_send(x->cfg.journal) != ND_OK) {
         r->reject = ND_REJECT_VENUE_ERROR; /* not durable: it never leaves */
         return;
     }

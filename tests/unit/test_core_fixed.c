@@ -595,3 +595,39 @@ Test(fixed, div128_agrees_with_int128_division)
         }
     }
 }
+
+/* nd_i128_to_double gives (double)v bit for bit: the edges of its three ways (2^63, 2^64,
+ * 2^73), ties and sticky bits far below the rounding bit, and a million random values of every
+ * magnitude and both signs. */
+Test(fixed, i128_to_double_is_the_exact_conversion)
+{
+    const __int128 one = 1;
+    const __int128 edges[] = {
+        0, 1, -1, INT64_MAX, INT64_MIN, (__int128)INT64_MAX + 1, (__int128)INT64_MIN - 1,
+        (one << 64) - 1, one << 64, (one << 64) + 1, -(one << 64), (one << 64) + 2048,
+        (one << 64) + 2049, (one << 64) + 4096 + 2048, (one << 73) - 1, one << 73,
+        -(one << 73) + 1, (one << 72) + (one << 19) + 1, (one << 72) + (one << 19),
+        (one << 72) + (one << 19) + (one << 20), ((one << 53) + 1) << 11,
+        (((one << 53) + 1) << 10) + 1, (__int128)(((unsigned __int128)1 << 127) - 1),
+        (__int128)((unsigned __int128)1 << 127), /* the most negative */
+    };
+    for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
+        double want = (double)edges[k], got = nd_i128_to_double(edges[k]);
+        cr_assert(memcmp(&want, &got, sizeof want) == 0, "edge %zu: %a != %a", k, got, want);
+    }
+    uint64_t s = 88172645463325252ULL;
+    for (int k = 0; k < 1000000; k++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        uint64_t lo = s;
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        __int128 v = (__int128)(((unsigned __int128)s << 64) | lo);
+        v >>= (int)(k % 2 ? 54 + s % 10 : s % 127); /* half of them between 2^64 and 2^74 */
+        if (k % 3 == 0) /* runs of zeros below the rounding bit: ties and sticky bits */
+            v = (__int128)((unsigned __int128)v & (~(unsigned __int128)0 << (int)(lo % 40)));
+        if (k % 7 == 0) /* exact ties at 2^64..2^73: a one just below 53 significant bits */
+            v = (__int128)(((unsigned __int128)(lo | (one << 52)) >> 0) << (int)(12 + s % 9)) +
+                ((__int128)1 << (int)(11 + s % 9));
+        double want = (double)v, got = nd_i128_to_double(v);
+        cr_assert(memcmp(&want, &got, sizeof want) == 0, "random %d: %a != %a", k, got, want);
+    }
+}

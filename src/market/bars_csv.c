@@ -547,7 +547,8 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
  * 16-byte load starts and the byte shuffle that puts its digits in a fixed slot (whole part
  * right-aligned before byte 16 - decimals, fraction after it, zeros elsewhere), checked once
  * against the same limits as the fast path (at most 16 - decimals whole and decimals fraction
- * digits, so the value is exactly nd_fixed_parse's and below 10^16). A row then costs two 32-byte
+ * digits, so the value is exactly nd_fixed_parse's and below 10^16; a volume may have two whole
+ * digits more, read apart on a wide-volume plan). A row then costs two 32-byte
  * loads classified with compares, a hash of its shape, six shuffles and one vector conversion of
  * the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
  * any row that breaks a rule, goes to csv_next (fast_next, then the careful path), which accepts

@@ -59,9 +59,10 @@ typedef struct csv_source {
     int px_decimals;
     int qty_decimals;
     uint32_t instrument_id;
-    int64_t bars;         /* bars handed out so far */
+    uint64_t id_word;     /* instrument_id then _reserved (0) as one nd_bar_t word, for plan_row */
     int64_t prev_ts_ns;
-    int64_t prev_ts_raw;  /* the previous row's time as written in the file, for messages */
+    int64_t prev_ts_raw;  /* the previous row's time as written in the file, for messages; not
+                           * kept by plan_row: a CSV time is prev_ts_ns / 10^6 (prev_raw) */
     nd_err_t status;      /* ND_OK while reading, then the sticky end (ND_EEOF or an error) */
     struct csv_plan *plans; /* the row-plan cache (plan_next), NULL when that path is off */
 } csv_source_t;
@@ -534,6 +535,8 @@ static int fast_next(csv_source_t *s, nd_bar_t *b /* OUT */, int64_t *raw /* OUT
 /* The row-plan cache has 1 << PLAN_BITS slots of 128 bytes in sets of two (64 KiB per CSV
  * source): 345 misses over BTCUSDT-1h's 35,031 rows (314 shapes). */
 #define PLAN_BITS 9
+ND_STATIC_ASSERT(offsetof(nd_bar_t, _reserved) == offsetof(nd_bar_t, instrument_id) + 4,
+                 "instrument_id and _reserved are stored as one word");
 ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
                      offsetof(nd_bar_t, low) == offsetof(nd_bar_t, open) + 16 &&
                      offsetof(nd_bar_t, close) == offsetof(nd_bar_t, open) + 24,
@@ -757,7 +760,9 @@ static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
 /* The row shape's set of two slots in the plan cache. */
 static ND_SIMD_INLINE csv_plan_t *plan_set_of(csv_source_t *s, uint64_t ends, uint64_t points)
 {
-    uint32_t h = (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, ends), points);
+    /* ends + points is ends | points (no bit in both): one CRC; a shape with a comma and a
+     * point swapped lands in the same set, and the key compare tells them apart. */
+    uint32_t h = (uint32_t)_mm_crc32_u64(0, ends + points);
     return &s->plans[2 * (h >> (32 - (PLAN_BITS - 1)))];
 }
 
@@ -795,11 +800,8 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
         int64_t lead = pl->vol_top == 2 ? (top[0] - '0') * 10 + (top[1] - '0') : top[0] - '0';
         out->volume += lead * 10000000000000000LL; /* below 10^18 */
     }
-    out->instrument_id = s->instrument_id;
-    out->_reserved = 0;
+    memcpy(&out->instrument_id, &s->id_word, sizeof s->id_word); /* and _reserved = 0 */
     s->prev_ts_ns = ts_ns;
-    s->prev_ts_raw = ts;
-    s->bars++;
     nd__lines_consume(&s->lines, size);
     return 1;
 }
@@ -895,6 +897,13 @@ static nd_err_t slow_row(csv_source_t *s, const char *line, size_t len, nd_bar_t
     return rc;
 }
 
+/* The previous row's time as written: a plain CSV time is milliseconds, so prev_ts_ns / 10^6
+ * (plan_row does not keep prev_ts_raw); a kline time may be either unit. */
+static int64_t prev_raw(const csv_source_t *s)
+{
+    return s->format == ND_BAR_FORMAT_CSV ? s->prev_ts_ns / ND_NS_PER_MS : s->prev_ts_raw;
+}
+
 /* The checks every parsed row passes, whichever path parsed it: OHLCV consistency and
  * strictly increasing time. */
 static nd_err_t finish_row(csv_source_t *s, nd_bar_t *b, int64_t raw)
@@ -902,11 +911,11 @@ static nd_err_t finish_row(csv_source_t *s, nd_bar_t *b, int64_t raw)
     nd_err_t rc = check_ohlcv(s, b);
     if (rc != ND_OK)
         return rc;
-    if (s->bars > 0 && b->ts_ns == s->prev_ts_ns)
+    if (b->ts_ns == s->prev_ts_ns)
         return row_fail(s, ND_EPARSE, "duplicate time %lld", (long long)raw);
-    if (s->bars > 0 && b->ts_ns < s->prev_ts_ns)
+    if (b->ts_ns < s->prev_ts_ns)
         return row_fail(s, ND_EPARSE, "time %lld before previous bar's %lld", (long long)raw,
-                        (long long)s->prev_ts_raw);
+                        (long long)prev_raw(s));
     s->prev_ts_ns = b->ts_ns;
     s->prev_ts_raw = raw;
     b->instrument_id = s->instrument_id;
@@ -951,7 +960,7 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
         /* The row rules in one branch-free test; finish_row words whichever one failed. */
         int bad = (fast.high < fast.low) | (fast.high < fast.open) | (fast.high < fast.close) |
                   (fast.low > fast.open) | (fast.low > fast.close) | (fast.low <= 0) |
-                  (fast.volume < 0) | ((s->bars > 0) & (fast.ts_ns <= s->prev_ts_ns));
+                  (fast.volume < 0) | (fast.ts_ns <= s->prev_ts_ns);
         if (bad) {
             nd_err_t rc = finish_row(s, &fast, raw);
             ND_ASSERT(rc != ND_OK);
@@ -961,7 +970,6 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
         s->prev_ts_raw = raw;
         fast.instrument_id = s->instrument_id;
         fast._reserved = 0;
-        s->bars++;
         *out = fast;
         return ND_OK;
     }
@@ -969,7 +977,7 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
     size_t len;
     nd_err_t rc = read_data_line(s, &line, &len);
     if (rc == ND_EEOF) {
-        if (s->bars == 0) {
+        if (s->prev_ts_ns == INT64_MIN) { /* no bar handed out (times are >= 0) */
             snprintf(s->base.err, sizeof s->base.err, "%s: no bars", s->path);
             s->status = ND_EPARSE;
             return ND_EPARSE;
@@ -984,7 +992,6 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
     if (rc != ND_OK)
         return rc;
     ND_ASSERT(bar.low > 0);
-    s->bars++;
     *out = bar;
     return ND_OK;
 }
@@ -1071,7 +1078,10 @@ static nd_err_t alloc_source(const char *path, const nd_instrument_t *inst,
     s->px_decimals = inst->px_decimals;
     s->qty_decimals = inst->qty_decimals;
     s->instrument_id = inst->id;
-    s->prev_ts_ns = INT64_MIN; /* below any time: the first bar needs no special case */
+    uint32_t id_fields[2] = {inst->id, 0};
+    memcpy(&s->id_word, id_fields, sizeof s->id_word);
+    s->prev_ts_ns = INT64_MIN; /* below any time (>= 0): the first bar needs no special case,
+                                * and it stays there until a bar is handed out */
     s->status = ND_OK;
     *out = s;
     return ND_OK;

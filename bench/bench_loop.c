@@ -29,17 +29,14 @@ static double return_sum;
 static double prev_equity;
 
 /* The listener does what nd_backtest_run's does with each equity (src/backtest/backtest.c),
- * without keeping the series: the same exact int64 path for the conversion to double when the
- * equity fits an int64 or a uint64 (bit-identical to (double)equity, without libgcc's __floattidf). */
+ * without keeping the series: the same exact conversion to double (nd_i128_to_double,
+ * bit-identical to (double)equity, mostly without libgcc's __floattidf). */
 static void fold_return(void *ctx, const nd_bar_t *bar, __int128 equity, bool in_market)
 {
     (void)ctx;
     (void)bar;
     (void)in_market;
-    int64_t narrow = (int64_t)equity;
-    double e = narrow == equity           ? (double)narrow
-               : (equity >> 64) == 0 ? (double)(uint64_t)equity /* 2^63 <= equity < 2^64 */
-                                       : (double)equity;
+    double e = nd_i128_to_double(equity);
     return_sum += e / prev_equity - 1.0;
     prev_equity = e;
 }

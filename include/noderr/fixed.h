@@ -43,6 +43,29 @@ size_t nd_fixed_format(int64_t value, int decimals, char *buf, size_t cap);
 /* Converts to double for statistics and display only. */
 double nd_fixed_to_double(int64_t value, int decimals);
 
+/* (double)v bit for bit (round to nearest, ties to even), mostly without libgcc's
+ * __floattidf: an int64 converts directly, 2^63 <= |v| < 2^64 as a uint64, and up to 2^73 as
+ * |v| / 2^10 with the ten dropped bits folded into its lowest bit (a sticky bit: with at least
+ * 55 significant bits left, that bit lies below the rounding bit, so the one rounding to 53
+ * bits is the same), times 2^10 exactly. Larger values go through (double)v. For statistics
+ * and display of exact equities. */
+static inline double nd_i128_to_double(__int128 v)
+{
+    int64_t narrow = (int64_t)v;
+    if (narrow == v)
+        return (double)narrow;
+    unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+    uint64_t hi = (uint64_t)(u >> 64), lo = (uint64_t)u;
+    double d;
+    if (hi == 0)
+        d = (double)lo;
+    else if (hi < ((uint64_t)1 << 9))
+        d = (double)(int64_t)((uint64_t)(u >> 10) | ((lo & 1023) != 0)) * 1024.0;
+    else
+        return (double)v;
+    return v < 0 ? -d : d;
+}
+
 /* out = a + b, or ND_EOVERFLOW. */
 nd_err_t nd_fixed_add(int64_t a, int64_t b, int64_t *out /* OUT */);
 /* out = a - b, or ND_EOVERFLOW. */

@@ -73,17 +73,11 @@ nd_err_t nd__backtest_on_event(void *ctx, const nd_event_t *event)
     return rc->cfg->tap.on_event(rc->cfg->tap.ctx, event);
 }
 
-/* (double)v, through a 64-bit conversion (a few instructions) when v fits an int64 or a uint64,
- * as equities do below 1.8e19 ext units, instead of libgcc's __floattidf. Exact: each path
- * converts the same integer with the same rounding, so the double is the same bit for bit. */
+/* (double)v bit for bit, mostly without libgcc's __floattidf (nd_i128_to_double, fixed.h):
+ * equities below 2^73 ext units convert in a few instructions. */
 static inline double ext_to_double(__int128 v)
 {
-    int64_t narrow = (int64_t)v;
-    if (narrow == v)
-        return (double)narrow;
-    if ((v >> 64) == 0)
-        return (double)(uint64_t)v; /* 2^63 <= v < 2^64 */
-    return (double)v;
+    return nd_i128_to_double(v);
 }
 
 void nd__backtest_begin(run_ctx_t *rc, const nd_backtest_config_t *cfg, nd_backtest_result_t *r,

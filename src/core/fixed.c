@@ -127,10 +127,43 @@ nd_err_t nd_fixed_sub(int64_t a, int64_t b, int64_t *out)
     return ND_OK;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* nd_fixed_div128 when the quotient's magnitude fits 64 bits (every case that does not
+ * overflow): one 128-by-64 divq of the magnitudes instead of libgcc's __divmodti4, the
+ * rounding on the magnitudes (C's division truncates toward zero, so |q| and |r| are the
+ * magnitudes' quotient and remainder), the same results. */
+static nd_err_t div128_narrow(uint64_t lo, uint64_t hi, uint64_t d, int positive,
+                              nd_round_t mode, int64_t *out)
+{
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d) : "cc");
+    unsigned __int128 m = q; /* the rounded magnitude, q + 1 at most */
+    if (r != 0) {
+        switch (mode) {
+        case ND_ROUND_TRUNC: break;
+        case ND_ROUND_DOWN: m += !positive; break;
+        case ND_ROUND_UP: m += positive; break;
+        case ND_ROUND_HALF_EVEN: m += 2 * r > d || (2 * r == d && (q & 1) != 0); break;
+        }
+    }
+    if (m > (unsigned __int128)INT64_MAX + !positive)
+        return ND_EOVERFLOW;
+    *out = positive ? (int64_t)m : (int64_t)(0 - (uint64_t)m);
+    return ND_OK;
+}
+#endif
+
 nd_err_t nd_fixed_div128(__int128 num, int64_t den, nd_round_t mode, int64_t *out)
 {
     if (den == 0)
         return ND_EINVAL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned __int128 un = num < 0 ? -(unsigned __int128)num : (unsigned __int128)num;
+    uint64_t ud = den < 0 ? 0 - (uint64_t)den : (uint64_t)den; /* r < ud <= 2^63: 2r fits */
+    if ((uint64_t)(un >> 64) < ud)
+        return div128_narrow((uint64_t)un, (uint64_t)(un >> 64), ud, (num < 0) == (den < 0),
+                             mode, out);
+#endif
     __int128 q = num / den, r = num % den;
     if (r != 0) {
         int positive = (num < 0) == (den < 0); /* sign of the exact quotient */

@@ -536,7 +536,11 @@ static inline nd_err_t risk_step(nd_engine_t *e, __int128 *equity_out)
     __int128 equity = nd_portfolio_equity_ext(e->portfolio);
     bool was_halted = e->risk.halted;
     bool tripped = nd_risk_on_equity(&e->risk, e->now_ns, equity);
-    if (__builtin_expect(tripped | was_halted | e->risk.halted, 0)) {
+    /* A halted engine that is flat, with nothing working, has nothing to do here (the usual
+     * state of a halted run): no call. */
+    if (__builtin_expect(tripped | was_halted | e->risk.halted, 0) &&
+        !(!tripped & was_halted & e->risk.halted && e->live_count == 0 &&
+          !nd_portfolio_has_positions(e->portfolio))) {
         nd_err_t rc = risk_step_halted(e, tripped, was_halted);
         if (rc != ND_OK)
             return rc;

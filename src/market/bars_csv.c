@@ -59,9 +59,10 @@ typedef struct csv_source {
     int px_decimals;
     int qty_decimals;
     uint32_t instrument_id;
-    int64_t bars;         /* bars handed out so far */
+    uint64_t id_word;     /* instrument_id then _reserved (0) as one nd_bar_t word, for plan_row */
     int64_t prev_ts_ns;
-    int64_t prev_ts_raw;  /* the previous row's time as written in the file, for messages */
+    int64_t prev_ts_raw;  /* the previous row's time as written in the file, for messages; not
+                           * kept by plan_row: a CSV time is prev_ts_ns / 10^6 (prev_raw) */
     nd_err_t status;      /* ND_OK while reading, then the sticky end (ND_EEOF or an error) */
     struct csv_plan *plans; /* the row-plan cache (plan_next), NULL when that path is off */
 } csv_source_t;
@@ -534,6 +535,8 @@ static int fast_next(csv_source_t *s, nd_bar_t *b /* OUT */, int64_t *raw /* OUT
 /* The row-plan cache has 1 << PLAN_BITS slots of 128 bytes in sets of two (64 KiB per CSV
  * source): 345 misses over BTCUSDT-1h's 35,031 rows (314 shapes). */
 #define PLAN_BITS 9
+ND_STATIC_ASSERT(offsetof(nd_bar_t, _reserved) == offsetof(nd_bar_t, instrument_id) + 4,
+                 "instrument_id and _reserved are stored as one word");
 ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
                      offsetof(nd_bar_t, low) == offsetof(nd_bar_t, open) + 16 &&
                      offsetof(nd_bar_t, close) == offsetof(nd_bar_t, open) + 24,
@@ -547,7 +550,8 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
  * 16-byte load starts and the byte shuffle that puts its digits in a fixed slot (whole part
  * right-aligned before byte 16 - decimals, fraction after it, zeros elsewhere), checked once
  * against the same limits as the fast path (at most 16 - decimals whole and decimals fraction
- * digits, so the value is exactly nd_fixed_parse's and below 10^16). A row then costs two 32-byte
+ * digits, so the value is exactly nd_fixed_parse's and below 10^16; a volume may have two whole
+ * digits more, read apart on a wide-volume plan). A row then costs two 32-byte
  * loads classified with compares, a hash of its shape, six shuffles and one vector conversion of
  * the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
  * any row that breaks a rule, goes to csv_next (fast_next, then the careful path), which accepts
@@ -561,7 +565,8 @@ typedef struct csv_plan {
     uint64_t ends;     /* key: the commas' bits and the row end's bit; 0 in an empty slot */
     uint64_t points;   /* key: the points' bits */
     uint8_t off[6];    /* where column k's 16-byte load starts (column 0, the time, at 0) */
-    uint8_t pad[10];
+    uint8_t vol_top;   /* leading volume digits (0-2) left out of its slot, just before off[5] */
+    uint8_t pad[9];
     uint8_t ctrl[3][32]; /* shuffles: [open | low], [high | close], [volume | time] */
 } csv_plan_t;
 ND_STATIC_ASSERT(sizeof(csv_plan_t) == 128, "a plan is two cache lines");
@@ -591,52 +596,75 @@ static inline const plan_consts_t *plan_consts(void)
  * half (time: 5, the high half of [volume | time]; open: 0, the low half of [open | low]). */
 static const uint8_t plan_slot[6] = {5, 0, 2, 1, 3, 4};
 
+/* The shuffle of a column, from three sliding 16-byte windows (loads at offsets 0..16):
+ * plan_idx[16 - a + j] = j - a (negative, so zero under pshufb, for j < a), plan_past[16 - point
+ * + j] = 1 for j >= point (the point's byte skipped), plan_tail[16 - e + j] = 0x80 for j >= e. */
+#define IOTA16(b) b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10,       \
+                  b + 11, b + 12, b + 13, b + 14, b + 15
+static const int8_t plan_idx[32] = {IOTA16(-16), IOTA16(0)};
+static const int8_t plan_past[32] = {R4(0), R4(0), R4(0), R4(0), R4(1), R4(1), R4(1), R4(1)};
+static const uint8_t plan_tail[32] = {R4(0), R4(0), R4(0), R4(0),
+                                      R4(0x80), R4(0x80), R4(0x80), R4(0x80)};
+#define PLAN_WIN(table, at) _mm_loadu_si128((const __m128i *)(const void *)((table) + (at)))
+
 /* Fills column k of plan for the field [start, stop) holding the point bits points; 0 when the
  * field is not in the shape the plan path takes. */
-static ND_ROW_SIMD int plan_column(csv_plan_t *plan, int k, unsigned start, unsigned stop,
-                                   uint64_t points, int decimals)
+static ND_SIMD_INLINE int plan_column(csv_plan_t *plan, int k, unsigned start, unsigned stop,
+                                      uint64_t points, int decimals)
 {
-    int npoints = __builtin_popcountll(points);
-    unsigned q = npoints ? (unsigned)__builtin_ctzll(points) : stop;
-    int whole = (int)(q - start), frac = npoints ? (int)(stop - q - 1) : 0;
-    if (npoints > 1 || (k == 0 && npoints) || whole + frac == 0 || whole > 16 - decimals ||
-        frac > decimals || stop - start > 16)
+    unsigned q = points ? (unsigned)__builtin_ctzll(points) : stop;
+    int whole = (int)(q - start), frac = points ? (int)(stop - q - 1) : 0;
+    if ((points & (points - 1)) != 0 || (k == 0 && points) || whole + frac == 0 ||
+        whole > 16 - decimals || frac > decimals || stop - start > 16)
         return 0;
-    /* Slot byte j < point takes load byte j - (point - whole), j >= point the byte one further
-     * (past the point); bytes outside [point - whole, point + frac) are zero (0x80). */
-    int point = 16 - decimals;
-    const __m128i iota = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    __m128i past = _mm_cmpgt_epi8(iota, _mm_set1_epi8((char)(point - 1)));
-    __m128i idx = _mm_sub_epi8(_mm_add_epi8(iota, _mm_set1_epi8((char)(whole - point))), past);
-    __m128i used = _mm_and_si128(_mm_cmpgt_epi8(iota, _mm_set1_epi8((char)(point - whole - 1))),
-                                 _mm_cmpgt_epi8(_mm_set1_epi8((char)(point + frac)), iota));
-    __m128i ctrl = _mm_or_si128(_mm_and_si128(used, idx),
-                                _mm_andnot_si128(used, _mm_set1_epi8((char)0x80)));
+    /* Slot byte j in [point - whole, point + frac) takes load byte j - (point - whole), plus one
+     * from the point on (past the point); bytes outside are zero (0x80). */
+    int point = 16 - decimals, a = point - whole, e = point + frac;
+    __m128i ctrl = _mm_or_si128(_mm_add_epi8(PLAN_WIN(plan_idx, 16 - a),
+                                             PLAN_WIN(plan_past, 16 - point)),
+                                PLAN_WIN(plan_tail, 16 - e));
     _mm_storeu_si128((__m128i *)(void *)&plan->ctrl[plan_slot[k] / 2][16 * (plan_slot[k] % 2)],
                      ctrl);
     plan->off[k] = (uint8_t)start;
     return 1;
 }
 
+/* A plan's ends key with this bit (never a row end's: those are below 63) is a wide-volume
+ * plan: its rows take plan_row's wide variant, reached from plan_miss (off the hit path). */
+#define PLAN_WIDE ((uint64_t)1 << 63)
+
 /* Builds the plan of a row shape into slot; 0 when the row is not six plain columns (slot is
- * then partly written). */
+ * then partly written). A volume with up to two whole digits more than its slot holds (17 or 18
+ * digits: below 10^18, exact in an int64) keeps its leading digits out of the slot, read apart;
+ * such a plan's key carries PLAN_WIDE. */
 static ND_ROW_SIMD int plan_build(const csv_source_t *s, csv_plan_t *slot, uint64_t ends,
                                   uint64_t points)
 {
     if (__builtin_popcountll(ends) != CSV_COLUMNS)
         return 0;
     unsigned start = 0;
-    uint64_t rest = ends;
+    uint64_t rest = ends, points_rest = points;
+    slot->vol_top = 0;
+#pragma GCC unroll 6
     for (int k = 0; k < CSV_COLUMNS; k++) {
-        unsigned stop = (unsigned)__builtin_ctzll(rest);
-        rest &= rest - 1;
-        uint64_t below_stop = ((uint64_t)1 << stop) - 1, below_start = ((uint64_t)1 << start) - 1;
+        unsigned stop = (unsigned)_tzcnt_u64(rest);
+        rest = _blsr_u64(rest);
+        uint64_t in_column = _bzhi_u64(points_rest, stop); /* earlier columns' points are gone */
+        points_rest ^= in_column;
         int decimals = k == 0 ? 0 : k == 5 ? s->qty_decimals : s->px_decimals;
-        if (!plan_column(slot, k, start, stop, points & below_stop & ~below_start, decimals))
+        if (k == 5) {
+            unsigned q = (unsigned)_tzcnt_u64(in_column | (uint64_t)1 << stop);
+            int over = (int)(q - start) - (16 - decimals);
+            if (over > 0 && over <= 2 && decimals <= 16) {
+                slot->vol_top = (uint8_t)over;
+                start += (unsigned)over;
+            }
+        }
+        if (!plan_column(slot, k, start, stop, in_column, decimals))
             return 0;
         start = stop + 1;
     }
-    slot->ends = ends;
+    slot->ends = ends | (slot->vol_top ? PLAN_WIDE : 0);
     slot->points = points;
     return 1;
 }
@@ -648,16 +676,22 @@ static ND_ROW_SIMD void plan_refuse(csv_plan_t *slot, uint64_t ends, uint64_t po
 {
     memset(slot, 0x80, sizeof *slot);
     memset(slot->off, 0, sizeof slot->off);
+    slot->vol_top = 0;
     slot->ends = ends;
     slot->points = points;
 }
 
 /* *dst = *src in four 32-byte moves. */
-static ND_ROW_SIMD void plan_copy(csv_plan_t *dst, const csv_plan_t *src)
+static ND_SIMD_INLINE void plan_copy(csv_plan_t *dst, const csv_plan_t *src)
 {
-    for (size_t i = 0; i < sizeof *dst; i += 32)
-        _mm256_storeu_si256((__m256i *)(void *)((char *)dst + i),
-                            _mm256_loadu_si256((const __m256i *)(const void *)((const char *)src + i)));
+    const __m256i *from = (const __m256i *)(const void *)src;
+    __m256i *to = (__m256i *)(void *)dst;
+    __m256i a = _mm256_loadu_si256(from), b = _mm256_loadu_si256(from + 1);
+    __m256i c = _mm256_loadu_si256(from + 2), d = _mm256_loadu_si256(from + 3);
+    _mm256_storeu_si256(to, a);
+    _mm256_storeu_si256(to + 1, b);
+    _mm256_storeu_si256(to + 2, c);
+    _mm256_storeu_si256(to + 3, d);
 }
 
 /* The 64 bit-per-byte mask of two 32-byte compare results. */
@@ -726,15 +760,18 @@ static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
 /* The row shape's set of two slots in the plan cache. */
 static ND_SIMD_INLINE csv_plan_t *plan_set_of(csv_source_t *s, uint64_t ends, uint64_t points)
 {
-    uint32_t h = (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, ends), points);
+    /* ends + points is ends | points (no bit in both): one CRC; a shape with a comma and a
+     * point swapped lands in the same set, and the key compare tells them apart. */
+    uint32_t h = (uint32_t)_mm_crc32_u64(0, ends + points);
     return &s->plans[2 * (h >> (32 - (PLAN_BITS - 1)))];
 }
 
 /* Parses the plain CSV row at p (size bytes) through its shape's plan pl, checks it as
  * csv_next does and hands it out; 0 (nothing consumed) when it breaks a rule, for the other
- * paths to word the error. */
+ * paths to word the error. wide (a constant at each call) adds a wide plan's leading volume
+ * digits. */
 static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_plan_t *pl,
-                                   size_t size, nd_bar_t *out /* OUT */)
+                                   size_t size, nd_bar_t *out /* OUT */, int wide)
 {
     const plan_consts_t *k = plan_consts();
     const __m256i low4 = PLAN_K(k, low4);
@@ -758,34 +795,42 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
     out->ts_ns = ts_ns;
     _mm256_storeu_si256((__m256i *)(void *)&out->open, ohlc);
     out->volume = _mm_cvtsi128_si64(_mm256_castsi256_si128(vvtt));
-    out->instrument_id = s->instrument_id;
-    out->_reserved = 0;
+    if (wide) {
+        const char *top = p + pl->off[5] - pl->vol_top;
+        int64_t lead = pl->vol_top == 2 ? (top[0] - '0') * 10 + (top[1] - '0') : top[0] - '0';
+        out->volume += lead * 10000000000000000LL; /* below 10^18 */
+    }
+    memcpy(&out->instrument_id, &s->id_word, sizeof s->id_word); /* and _reserved = 0 */
     s->prev_ts_ns = ts_ns;
-    s->prev_ts_raw = ts;
-    s->bars++;
     nd__lines_consume(&s->lines, size);
     return 1;
 }
 
 static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out);
 
-/* A row whose shape is not in the cache: plans it into the first slot of its set (the plan
- * there moves to the second, whose plan is dropped) and parses it, or (a shape the path cannot
- * take, remembered as such) hands it to csv_next. */
+/* A row whose shape is not in the cache as a plain plan: parses it through its wide-volume
+ * plan when the set has one, else plans it into the first slot of its set (the plan there moves
+ * to the second, whose plan is dropped) and parses it, or (a shape the path cannot take,
+ * remembered as such) hands it to csv_next. */
 __attribute__((noinline, cold)) static ND_ROW_SIMD nd_err_t
 plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */, uint64_t ends,
           uint64_t points)
 {
     size_t avail;
     const char *p = nd__lines_peek(&s->lines, &avail);
-    plan_copy(&set[1], &set[0]);
-    if (!plan_build(s, &set[0], ends, points)) {
-        plan_refuse(&set[0], ends, points);
-        return csv_next(&s->base, out);
+    int found = set[0].ends == (ends | PLAN_WIDE) && set[0].points == points ? 0
+                : set[1].ends == (ends | PLAN_WIDE) && set[1].points == points ? 1 : -1;
+    if (found < 0) {
+        plan_copy(&set[1], &set[0]);
+        if (!plan_build(s, &set[0], ends, points)) {
+            plan_refuse(&set[0], ends, points);
+            return csv_next(&s->base, out);
+        }
+        found = 0;
     }
-    if (plan_row(s, p, &set[0], size, out))
-        return ND_OK;
-    return csv_next(&s->base, out);
+    int ok = set[found].vol_top ? plan_row(s, p, &set[found], size, out, 1)
+                                : plan_row(s, p, &set[found], size, out, 0);
+    return ok ? ND_OK : csv_next(&s->base, out);
 }
 
 /* next() of a CSV source on the plan path: the row through its shape's plan when it has one
@@ -804,7 +849,7 @@ static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out)
         if (pl->ends != ends || pl->points != points)
             return plan_miss(s, pl - 1, size, out, ends, points);
     }
-    if (plan_row(s, p, pl, size, out))
+    if (plan_row(s, p, pl, size, out, 0))
         return ND_OK;
     return csv_next(src, out);
 }
@@ -852,6 +897,13 @@ static nd_err_t slow_row(csv_source_t *s, const char *line, size_t len, nd_bar_t
     return rc;
 }
 
+/* The previous row's time as written: a plain CSV time is milliseconds, so prev_ts_ns / 10^6
+ * (plan_row does not keep prev_ts_raw); a kline time may be either unit. */
+static int64_t prev_raw(const csv_source_t *s)
+{
+    return s->format == ND_BAR_FORMAT_CSV ? s->prev_ts_ns / ND_NS_PER_MS : s->prev_ts_raw;
+}
+
 /* The checks every parsed row passes, whichever path parsed it: OHLCV consistency and
  * strictly increasing time. */
 static nd_err_t finish_row(csv_source_t *s, nd_bar_t *b, int64_t raw)
@@ -859,11 +911,11 @@ static nd_err_t finish_row(csv_source_t *s, nd_bar_t *b, int64_t raw)
     nd_err_t rc = check_ohlcv(s, b);
     if (rc != ND_OK)
         return rc;
-    if (s->bars > 0 && b->ts_ns == s->prev_ts_ns)
+    if (b->ts_ns == s->prev_ts_ns)
         return row_fail(s, ND_EPARSE, "duplicate time %lld", (long long)raw);
-    if (s->bars > 0 && b->ts_ns < s->prev_ts_ns)
+    if (b->ts_ns < s->prev_ts_ns)
         return row_fail(s, ND_EPARSE, "time %lld before previous bar's %lld", (long long)raw,
-                        (long long)s->prev_ts_raw);
+                        (long long)prev_raw(s));
     s->prev_ts_ns = b->ts_ns;
     s->prev_ts_raw = raw;
     b->instrument_id = s->instrument_id;
@@ -908,7 +960,7 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
         /* The row rules in one branch-free test; finish_row words whichever one failed. */
         int bad = (fast.high < fast.low) | (fast.high < fast.open) | (fast.high < fast.close) |
                   (fast.low > fast.open) | (fast.low > fast.close) | (fast.low <= 0) |
-                  (fast.volume < 0) | ((s->bars > 0) & (fast.ts_ns <= s->prev_ts_ns));
+                  (fast.volume < 0) | (fast.ts_ns <= s->prev_ts_ns);
         if (bad) {
             nd_err_t rc = finish_row(s, &fast, raw);
             ND_ASSERT(rc != ND_OK);
@@ -918,7 +970,6 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
         s->prev_ts_raw = raw;
         fast.instrument_id = s->instrument_id;
         fast._reserved = 0;
-        s->bars++;
         *out = fast;
         return ND_OK;
     }
@@ -926,7 +977,7 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
     size_t len;
     nd_err_t rc = read_data_line(s, &line, &len);
     if (rc == ND_EEOF) {
-        if (s->bars == 0) {
+        if (s->prev_ts_ns == INT64_MIN) { /* no bar handed out (times are >= 0) */
             snprintf(s->base.err, sizeof s->base.err, "%s: no bars", s->path);
             s->status = ND_EPARSE;
             return ND_EPARSE;
@@ -941,7 +992,6 @@ static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out)
     if (rc != ND_OK)
         return rc;
     ND_ASSERT(bar.low > 0);
-    s->bars++;
     *out = bar;
     return ND_OK;
 }
@@ -1028,7 +1078,10 @@ static nd_err_t alloc_source(const char *path, const nd_instrument_t *inst,
     s->px_decimals = inst->px_decimals;
     s->qty_decimals = inst->qty_decimals;
     s->instrument_id = inst->id;
-    s->prev_ts_ns = INT64_MIN; /* below any time: the first bar needs no special case */
+    uint32_t id_fields[2] = {inst->id, 0};
+    memcpy(&s->id_word, id_fields, sizeof s->id_word);
+    s->prev_ts_ns = INT64_MIN; /* below any time (>= 0): the first bar needs no special case,
+                                * and it stays there until a bar is handed out */
     s->status = ND_OK;
     *out = s;
     return ND_OK;

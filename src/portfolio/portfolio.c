@@ -30,6 +30,7 @@ struct nd_portfolio {
     int64_t *px_limit;        /* per instrument: the highest mark at which every position's value
                                  still fits the cash scale (INT64_MAX when flat) */
     nd_position_t *positions; /* [strategy * instrument_count + instrument] */
+    uint32_t open_positions;  /* positions whose qty is not 0 (apply_fill alone changes qty) */
     int64_t *closed_trips;    /* per position: round trips closed */
     nd_trade_cb trade_cb;
     void *trade_ctx;
@@ -336,6 +337,7 @@ static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f)
     }
     pos->qty = new_qty;
     pos->cost = new_cost;
+    p->open_positions += (uint32_t)(new_qty != 0) - (uint32_t)(before_qty != 0);
     if (abs64(pos->qty) > pos->trip_qty_max)
         pos->trip_qty_max = abs64(pos->qty);
     ND_ASSERT(pos->qty != 0 || pos->cost == 0);
@@ -407,16 +409,12 @@ int64_t nd_portfolio_net_qty(const nd_portfolio_t *p, uint32_t instrument_id)
     return p->net_qty[instrument_id];
 }
 
+/* Any position, also offsetting ones that net to zero: a net quantity is never non-zero
+ * without some position, so the count of open positions answers (nd_portfolio_check verifies
+ * it). O(1): a halted engine asks on every bar. */
 bool nd_portfolio_has_positions(const nd_portfolio_t *p)
 {
-    for (uint32_t i = 0; i < p->instrument_count; i++)
-        if (p->net_qty[i] != 0)
-            return true;
-    /* Strategies may hold offsetting positions that net to zero. */
-    for (size_t k = 0; k < (size_t)p->strategy_count * p->instrument_count; k++)
-        if (p->positions[k].qty != 0)
-            return true;
-    return false;
+    return p->open_positions > 0;
 }
 
 int64_t nd_portfolio_unrealized(const nd_portfolio_t *p, uint32_t strategy_index,
@@ -510,9 +508,11 @@ int64_t nd_portfolio_weight(const nd_portfolio_t *p, uint32_t strategy_index)
 bool nd_portfolio_check(const nd_portfolio_t *p, char *err, size_t err_len)
 {
     __int128 cost = 0, realized = 0, fees = 0, value_ext = 0;
+    uint32_t open = 0;
     for (uint32_t s = 0; s < p->strategy_count; s++) {
         for (uint32_t i = 0; i < p->instrument_count; i++) {
             const nd_position_t *pos = pos_at(p, s, i);
+            open += pos->qty != 0;
             cost += pos->cost;
             realized += pos->realized;
             fees += pos->fees;
@@ -527,6 +527,10 @@ bool nd_portfolio_check(const nd_portfolio_t *p, char *err, size_t err_len)
     }
     if (fees != p->fees) {
         snprintf(err, err_len, "position fees do not sum to the account's fees");
+        return false;
+    }
+    if (open != p->open_positions) {
+        snprintf(err, err_len, "the count of open positions is off");
         return false;
     }
     if ((__int128)p->cash * p->cash_mult + value_ext != p->equity_ext) {

@@ -34,6 +34,8 @@ typedef struct sma_state {
     int64_t bound;       /* INT64_MAX / slow: largest |close - ref| kept in the int64 sums */
     int64_t lo;          /* closes in [lo, hi] need no re-base: ref -/+ bound clamped to int64, */
     int64_t hi;          /* or the empty range lo > hi while wide */
+    int64_t hot_lo;      /* closes in [hot_lo, hot_hi] take the hot path: [lo, hi] once both */
+    int64_t hot_hi;      /* windows are formed (count > slow), else the empty range */
     int64_t count;       /* bars seen, saturating at slow + 1 */
     uint32_t instrument_id;
     int32_t fast_n;      /* fast window, bars */
@@ -90,6 +92,8 @@ static nd_err_t sma_on_start(void *state, const double *params, uint32_t instrum
     s->bound = INT64_MAX / s->slow_n;
     s->lo = -s->bound;
     s->hi = s->bound;
+    s->hot_lo = INT64_MAX; /* warm-up: the general path */
+    s->hot_hi = INT64_MIN;
     s->count = 0;
     s->head = 0;
     s->fast_out = s->slow_n - s->fast_n;
@@ -158,15 +162,22 @@ static inline int32_t sma_compare(const sma_state_t *s)
     return sma_compare_narrow(s);
 }
 
-/* Emits a target when the comparison changed sign since the previous formed bar. */
+/* The target of a cross: long when fast rose above slow (cmp > 0), flat when it fell below. Out
+ * of line, so that the bar without a cross keeps no call frame. */
+__attribute__((noinline)) static void sma_cross_emit(sma_state_t *s, int32_t cmp,
+                                                     nd_strategy_ctx_t *ctx)
+{
+    nd__strategy_emit(ctx, s->instrument_id, &s->direction, cmp > 0 ? 1 : 0);
+}
+
+/* Emits a target when the comparison changed sign since the previous formed bar: cmp > 0 after
+ * prev <= 0, or cmp < 0 after prev >= 0; with both in {-1, 0, 1}, cmp != 0 and cmp != prev. */
 static inline void sma_signal(sma_state_t *s, int32_t cmp, nd_strategy_ctx_t *ctx)
 {
-    if (cmp > 0 && s->prev_cmp <= 0) {
-        nd__strategy_emit(ctx, s->instrument_id, &s->direction, 1);
-    } else if (cmp < 0 && s->prev_cmp >= 0) {
-        nd__strategy_emit(ctx, s->instrument_id, &s->direction, 0);
-    }
+    int32_t prev = s->prev_cmp;
     s->prev_cmp = cmp;
+    if (__builtin_expect(cmp != prev && cmp != 0, 0))
+        sma_cross_emit(s, cmp, ctx);
 }
 
 /* Warm-up, re-base and wide bars: the general path, kept out of line. */
@@ -203,7 +214,10 @@ __attribute__((noinline)) static void sma_on_bar_slow(sma_state_t *s, int64_t cl
         return; /* the slow average is not formed yet */
     }
     int32_t cmp = sma_compare(s);
-    if (s->count > s->slow_n) {
+    int formed = s->count > s->slow_n;
+    s->hot_lo = formed ? s->lo : INT64_MAX; /* lo > hi while wide: still empty */
+    s->hot_hi = formed ? s->hi : INT64_MIN;
+    if (formed) {
         sma_signal(s, cmp, ctx);
     } else {
         s->prev_cmp = cmp;
@@ -219,7 +233,7 @@ static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
     sma_state_t *s = state;
     ND_DEBUG_ASSERT(bar->instrument_id == s->instrument_id); /* the engine routes by instrument */
     int64_t close = bar->close;
-    if (__builtin_expect(s->count <= s->slow_n || close < s->lo || close > s->hi, 0)) {
+    if (__builtin_expect(close < s->hot_lo || close > s->hot_hi, 0)) {
         sma_on_bar_slow(s, close, ctx);
         return;
     }

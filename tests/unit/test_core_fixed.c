@@ -534,3 +534,100 @@ Test(fixed, floor_to_below_int64_aborts, .signal = SIGABRT)
     /* INT64_MIN = -3 * 3074457345618258602 - 2: the multiple of 3 below it is not an int64. */
     (void)nd_fixed_floor_to(INT64_MIN, 3);
 }
+
+/* The 128-bit division as written before its divq path: the reference for the test below. */
+static nd_err_t div128_reference(__int128 num, int64_t den, nd_round_t mode, int64_t *out)
+{
+    if (den == 0)
+        return ND_EINVAL;
+    __int128 q = num / den, r = num % den;
+    if (r != 0) {
+        int positive = (num < 0) == (den < 0);
+        if (mode == ND_ROUND_DOWN && !positive)
+            q -= 1;
+        if (mode == ND_ROUND_UP && positive)
+            q += 1;
+        if (mode == ND_ROUND_HALF_EVEN) {
+            __int128 twice = (r < 0 ? -r : r) * 2, d = den < 0 ? -(__int128)den : den;
+            if (twice > d || (twice == d && (q & 1) != 0))
+                q += positive ? 1 : -1;
+        }
+    }
+    if (q > INT64_MAX || q < INT64_MIN)
+        return ND_EOVERFLOW;
+    *out = (int64_t)q;
+    return ND_OK;
+}
+
+/* nd_fixed_div128 (a divq of the magnitudes when the quotient fits 64 bits) agrees with the
+ * plain __int128 division in code and value: every rounding mode, both signs, ties, the
+ * int64 edges (INT64_MIN divisor and quotient, one past INT64_MAX) and random magnitudes. */
+Test(fixed, div128_agrees_with_int128_division)
+{
+    const __int128 nums[] = {0, 1, -1, 5, -5, 7, -7, INT64_MAX, INT64_MIN,
+                             (__int128)INT64_MAX * 2 + 1, (__int128)INT64_MIN * 2,
+                             (__int128)INT64_MAX * 10 + 5, (__int128)INT64_MIN * 10 - 5,
+                             (__int128)INT64_MAX * INT64_MAX, (__int128)INT64_MIN * INT64_MIN};
+    const int64_t dens[] = {1, -1, 2, -2, 10, -10, 3, INT64_MAX, INT64_MIN, 1000000007};
+    uint64_t s = 0x9E3779B97F4A7C15ULL;
+    for (int k = 0; k < 400000; k++) {
+        __int128 num;
+        int64_t den;
+        if (k < (int)(sizeof nums / sizeof nums[0] * (sizeof dens / sizeof dens[0]))) {
+            num = nums[k % (int)(sizeof nums / sizeof nums[0])];
+            den = dens[k / (int)(sizeof nums / sizeof nums[0])];
+        } else {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            uint64_t a = s;
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            num = (__int128)(((unsigned __int128)a << 64) | s) >> (int)(a % 127);
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            den = (int64_t)s >> (int)(a % 64);
+            if (k % 5 == 0 && den != 0) /* exact halves and multiples: ties and zero remainders */
+                num = (__int128)den * (int64_t)(a >> 3) + (k % 10 == 0 ? den / 2 : 0);
+        }
+        for (int mode = 0; mode < 4; mode++) {
+            int64_t want = 0, got = 0;
+            nd_err_t want_rc = div128_reference(num, den, (nd_round_t)mode, &want);
+            nd_err_t got_rc = nd_fixed_div128(num, den, (nd_round_t)mode, &got);
+            cr_assert_eq(got_rc, want_rc, "case %d mode %d", k, mode);
+            cr_assert_eq(got, want, "case %d mode %d", k, mode);
+        }
+    }
+}
+
+/* nd_i128_to_double gives (double)v bit for bit: the edges of its three ways (2^63, 2^64,
+ * 2^73), ties and sticky bits far below the rounding bit, and a million random values of every
+ * magnitude and both signs. */
+Test(fixed, i128_to_double_is_the_exact_conversion)
+{
+    const __int128 one = 1;
+    const __int128 edges[] = {
+        0, 1, -1, INT64_MAX, INT64_MIN, (__int128)INT64_MAX + 1, (__int128)INT64_MIN - 1,
+        (one << 64) - 1, one << 64, (one << 64) + 1, -(one << 64), (one << 64) + 2048,
+        (one << 64) + 2049, (one << 64) + 4096 + 2048, (one << 73) - 1, one << 73,
+        -(one << 73) + 1, (one << 72) + (one << 19) + 1, (one << 72) + (one << 19),
+        (one << 72) + (one << 19) + (one << 20), ((one << 53) + 1) << 11,
+        (((one << 53) + 1) << 10) + 1, (__int128)(((unsigned __int128)1 << 127) - 1),
+        (__int128)((unsigned __int128)1 << 127), /* the most negative */
+    };
+    for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
+        double want = (double)edges[k], got = nd_i128_to_double(edges[k]);
+        cr_assert(memcmp(&want, &got, sizeof want) == 0, "edge %zu: %a != %a", k, got, want);
+    }
+    uint64_t s = 88172645463325252ULL;
+    for (int k = 0; k < 1000000; k++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        uint64_t lo = s;
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        __int128 v = (__int128)(((unsigned __int128)s << 64) | lo);
+        v >>= (int)(k % 2 ? 54 + s % 10 : s % 127); /* half of them between 2^64 and 2^74 */
+        if (k % 3 == 0) /* runs of zeros below the rounding bit: ties and sticky bits */
+            v = (__int128)((unsigned __int128)v & (~(unsigned __int128)0 << (int)(lo % 40)));
+        if (k % 7 == 0) /* exact ties at 2^64..2^73: a one just below 53 significant bits */
+            v = (__int128)(((unsigned __int128)(lo | (one << 52)) >> 0) << (int)(12 + s % 9)) +
+                ((__int128)1 << (int)(11 + s % 9));
+        double want = (double)v, got = nd_i128_to_double(v);
+        cr_assert(memcmp(&want, &got, sizeof want) == 0, "random %d: %a != %a", k, got, want);
+    }
+}

@@ -222,10 +222,17 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
 static void on_user(void *ctx, const nd_md_event_t *ev)
 {
     nd_live_session_t *s = ctx;
-    if (ev->kind == ND_MD_ORDER_UPDATE) {
+    /* An executionReport is booked by its symbol's adapter as it arrives (fills and ends, by
+     * trade id: the poll, slower, books what the stream lost); an order list's listStatus
+     * brings that adapter's poll forward. */
+    bool list = ev->kind == ND_MD_STATUS && ev->u.status.code == ND_MD_STATUS_ORDER_LIST;
+    if (ev->kind == ND_MD_ORDER_UPDATE || list) {
         for (uint32_t k = 0; k < s->cfg->symbol_count; k++)
             if (s->legs[k].exec && strcmp(ev->symbol, s->cfg->venue_symbols[k]) == 0) {
-                nd_binance_exec_wake(s->legs[k].exec);
+                if (list)
+                    nd_binance_exec_wake(s->legs[k].exec);
+                else
+                    nd_binance_exec_on_order(s->legs[k].exec, ev);
                 s->user_order_events++;
             }
         return;

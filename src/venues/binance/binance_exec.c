@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1438,6 +1439,92 @@ void nd_binance_exec_wake(nd_binance_exec_t *x)
 {
     ND_ASSERT(x != NULL);
     sync_soon(x);
+}
+
+/* A venue trade of an executionReport, as myTrades would give it. False when the report
+ * carries no trade (or one this adapter cannot book exactly: no quote quantity). */
+static bool stream_trade(const nd_binance_exec_t *x, const nd_md_event_t *ev,
+                         nd_recon_trade_t *t)
+{
+    const nd_md_order_update_t *o = &ev->u.order;
+    char *end = NULL;
+    memset(t, 0, sizeof *t);
+    if (strcmp(o->exec_type, "TRADE") != 0 || o->trade_id <= 0 || o->last_qty <= 0 ||
+        o->last_quote <= 0)
+        return false;
+    t->venue_order_id = strtoll(o->venue_order_id, &end, 10);
+    if (!end || *end != '\0' || t->venue_order_id <= 0)
+        return false;
+    t->instrument_id = x->cfg.instrument_id;
+    t->trade_id = o->trade_id;
+    t->side = o->side == ND_MD_SIDE_BID ? ND_SIDE_BUY : ND_SIDE_SELL;
+    t->maker = o->maker;
+    t->px = o->last_px;
+    t->qty = o->last_qty;
+    t->quote_qty = o->last_quote;
+    t->commission = o->fee;
+    t->ts_ns = ev->venue_ts_ns;
+    snprintf(t->commission_asset, sizeof t->commission_asset, "%s", o->fee_asset);
+    return true;
+}
+
+static nd_recon_status_t stream_status(uint8_t status)
+{
+    switch (status) {
+    case ND_MD_ORDER_NEW:
+    case ND_MD_ORDER_PARTIALLY_FILLED:
+        return ND_RECON_OPEN;
+    case ND_MD_ORDER_FILLED:
+        return ND_RECON_FILLED;
+    case ND_MD_ORDER_CANCELED:
+        return ND_RECON_CANCELLED;
+    case ND_MD_ORDER_EXPIRED:
+        return ND_RECON_EXPIRED;
+    case ND_MD_ORDER_REJECTED:
+        return ND_RECON_REJECTED;
+    default:
+        return ND_RECON_UNKNOWN;
+    }
+}
+
+void nd_binance_exec_on_order(nd_binance_exec_t *x, const nd_md_event_t *ev)
+{
+    ND_ASSERT(x != NULL && ev != NULL);
+    ND_ASSERT(ev->kind == ND_MD_ORDER_UPDATE);
+    if (strcmp(ev->symbol, x->cfg.symbol) != 0)
+        return;
+    x->stats.stream_events++;
+    if (nd_oadapter_update_room(&x->core) < TRADES_PAGE + 4) {
+        sync_soon(x); /* no room now: the poll books it */
+        return;
+    }
+    int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
+    nd_recon_trade_t t;
+    bool trade = stream_trade(x, ev, &t);
+    int idx = nd_oadapter_find_clid(&x->core, ev->u.order.client_order_id);
+    nd_recon_order_t vo = {.status = stream_status(ev->u.order.status),
+                           .filled_qty = ev->u.order.cum_qty};
+    if (idx >= 0 && vo.status != ND_RECON_UNKNOWN && vo.status != ND_RECON_REJECTED) {
+        vo.venue_id = strtoll(ev->u.order.venue_order_id, NULL, 10);
+        accept(x, idx, vo.venue_id, now_ns); /* the venue has it: OPEN with its id */
+    }
+    if (trade) {
+        int booked = nd_oadapter_book_trade(&x->core, &t, now_ns);
+        x->stats.fills += booked > 0;
+        x->stats.stream_fills += booked >= 0;
+    } else if (strcmp(ev->u.order.exec_type, "TRADE") == 0) {
+        sync_soon(x); /* a trade it cannot book exactly: myTrades has it */
+    }
+    if (idx < 0 || !nd_recon_status_done(vo.status))
+        return;
+    /* Done at the venue: reported once the fills up to its cumulative quantity are booked
+     * (set_pending polls soon only when some are missing). */
+    x->st[idx].has_pending = true;
+    x->st[idx].pending_status = vo.status;
+    x->st[idx].exec_qty = vo.filled_qty;
+    if (x->cfg.local->orders[idx].filled_qty < vo.filled_qty)
+        sync_soon(x);
+    flush_pending(x, now_ns);
 }
 
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x)

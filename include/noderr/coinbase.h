@@ -342,6 +342,8 @@ typedef struct nd_coinbase_exec_stats {
     uint64_t outages;             /* REST outages ended (a request unanswered, then a good sync) */
     uint64_t reconciliations;     /* in the session: after an outage or nd_coinbase_exec_resync */
     uint64_t round_trips, round_trip_ns_sum;
+    uint64_t stream_events;       /* user channel order updates of the product taken */
+    uint64_t stream_fill_wakes;   /* of them, a cumulative quantity not booked: fills fetched */
 } nd_coinbase_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
@@ -370,6 +372,16 @@ nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x);
  * after the fills and checked by a second look at them, and the comparison waits for a sync
  * with no create of ours still unanswered. */
 void nd_coinbase_exec_resync(nd_coinbase_exec_t *x);
+/* The WebSocket user channel's order update (an ORDER_UPDATE event of cb_ws.c; another
+ * product's is ignored), on the loop thread like poll: an order of ours the venue reports
+ * open or done is ACCEPTED with its id at once, and a done one (FILLED, CANCELLED, EXPIRED) is
+ * reported once every fill up to its cumulative quantity is booked. Advanced Trade's channel
+ * carries no fills (no trade id, no price of each, only the cumulative quantity, average price
+ * and total fees), so a cumulative quantity above the one booked fetches the fills at once (the
+ * poll is brought forward to now): each is booked by trade id from the REST list, once, as the
+ * poll does. An unknown order, or an update ring short of room, only brings the poll forward.
+ * O(orders). */
+void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev);
 /* The engine's view: ops and facts (name "coinbase"). */
 nd_exec_venue_t nd_coinbase_exec_venue(nd_coinbase_exec_t *x);
 /* The emergency cancel: a CANCEL intent journaled and a cancel queued for every order of ours

@@ -923,6 +923,45 @@ nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x)
     return nd_oadapter_start(&x->core);
 }
 
+void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev)
+{
+    ND_ASSERT(x != NULL && ev != NULL);
+    ND_ASSERT(ev->kind == ND_MD_ORDER_UPDATE);
+    const nd_md_order_update_t *u = &ev->u.order;
+    if (strcmp(ev->symbol, x->product_id) != 0)
+        return;
+    x->stats.stream_events++;
+    int idx = nd_oadapter_find_clid(&x->core, u->client_order_id);
+    if (idx < 0 || nd_oadapter_update_room(&x->core) < 4) {
+        x->next_sync_ns = 0; /* not ours to follow here, or no room: the poll says */
+        return;
+    }
+    int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
+    nd_recon_status_t status = u->status == ND_MD_ORDER_FILLED     ? ND_RECON_FILLED
+                               : u->status == ND_MD_ORDER_CANCELED ? ND_RECON_CANCELLED
+                               : u->status == ND_MD_ORDER_EXPIRED  ? ND_RECON_EXPIRED
+                               : u->status == ND_MD_ORDER_REJECTED ? ND_RECON_REJECTED
+                               : u->status == ND_MD_ORDER_NEW ||
+                                       u->status == ND_MD_ORDER_PARTIALLY_FILLED
+                                   ? ND_RECON_OPEN
+                                   : ND_RECON_UNKNOWN;
+    if (status == ND_RECON_OPEN || (nd_recon_status_done(status) && status != ND_RECON_REJECTED))
+        accept(x, idx, u->venue_order_id, now_ns);
+    /* The channel gives the cumulative quantity, not the fills (no trade id, no price of
+     * each): a quantity not booked yet is fetched at once; the poll books each fill once. */
+    if (u->cum_qty > x->cfg.local->orders[idx].filled_qty) {
+        x->next_sync_ns = 0;
+        x->stats.stream_fill_wakes++;
+    }
+    ostate_t *st = &x->st[idx];
+    if (nd_recon_status_done(status) && !nd_recon_status_done(x->cfg.local->orders[idx].status)) {
+        st->has_pending = true; /* reported once its fills are booked */
+        st->pending_status = status;
+        st->exec_qty = u->cum_qty;
+        flush_pending(x, now_ns);
+    }
+}
+
 void nd_coinbase_exec_resync(nd_coinbase_exec_t *x)
 {
     ND_ASSERT(x != NULL);

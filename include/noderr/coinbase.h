@@ -203,6 +203,19 @@ nd_err_t nd_coinbase_create_order(nd_coinbase_rest_t *rest, const nd_coinbase_or
 /* POST /orders/batch_cancel for one order id; *cancelled tells whether the venue agreed. */
 nd_err_t nd_coinbase_cancel_order(nd_coinbase_rest_t *rest, const char *order_id,
                                   bool *cancelled /* OUT */, char *err, size_t err_len);
+/* The lists below are paginated (Coinbase: limit, cursor, has_next): each is read page by page
+ * (orders and fills with limit=ND_COINBASE_PAGE_LIMIT or the client's page limit; accounts
+ * with the venue's), following the cursors to the last page: has_next false, or no cursor (the
+ * fills say only that), or a page that hands back the cursor it was asked with (a server that
+ * does not page: its elements are not repeated). At most ND_COINBASE_LIST_PAGES_MAX pages,
+ * then ND_EFULL naming the path (250 x 100 = 25,000 orders or fills of one product is more
+ * than an adapter's view holds anyway). A cursor must be URL-safe ([A-Za-z0-9-_.~=], shorter
+ * than ND_COINBASE_CURSOR_MAX), else ND_EPARSE. *count is written only on success. */
+#define ND_COINBASE_PAGE_LIMIT 250
+#define ND_COINBASE_LIST_PAGES_MAX 100
+#define ND_COINBASE_CURSOR_MAX 128
+/* Sets the limit= of each page (1..ND_COINBASE_PAGE_LIMIT; 0: the default): tests page small. */
+void nd_coinbase_rest_set_page_limit(nd_coinbase_rest_t *rest, uint32_t limit);
 /* GET /orders/historical/batch[?product_id=P]: each order as an ND_MD_ORDER_UPDATE event. */
 nd_err_t nd_coinbase_list_orders(nd_coinbase_rest_t *rest, const char *product_id,
                                  nd_md_sink_cb sink, void *ctx, size_t *count /* OUT */,

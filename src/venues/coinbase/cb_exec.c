@@ -247,9 +247,16 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
         return;
     }
     if (j->kind == JOB_NEW) {
+        /* The request's strings point into the text it was built in, and this job is a copy
+         * (the ring's, then the worker's): point them at this copy's. */
+        nd_coinbase_order_req_t req = j->text.req;
+        req.client_order_id = j->text.client_order_id;
+        req.product_id = j->text.product_id;
+        req.base_size = j->text.base_size;
+        req.limit_price = req.market ? NULL : j->text.limit_price;
         nd_coinbase_order_result_t res;
-        r->answered = nd_coinbase_create_order(x->cfg.rest, &j->text.req, &res, err,
-                                               sizeof err) == ND_OK &&
+        r->answered = nd_coinbase_create_order(x->cfg.rest, &req, &res, err, sizeof err) ==
+                          ND_OK &&
                       res.http_status < 500;
         r->ok = r->answered && res.success;
         r->reject = r->answered && !res.success ? res.reject : ND_REJECT_NONE;

@@ -21,6 +21,7 @@
 #include "noderr/err.h"
 #include "noderr/exec_venue.h"
 #include "noderr/reconcile.h"
+#include "noderr/venue.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -148,6 +149,9 @@ int nd_oadapter_find_venue_id(const nd_oadapter_t *a, int64_t venue_id);
 /* The local index of this run's order client_id still working, -1 when none. O(orders). */
 int nd_oadapter_find_client(const nd_oadapter_t *a, uint64_t client_id);
 
+/* A venue report's order status (venue.h) as the journal's: pending, new and partially filled
+ * are OPEN; anything else unknown is ND_RECON_UNKNOWN. */
+nd_recon_status_t nd_oadapter_status_of(nd_md_order_status_t status);
 /* nd_exec_venue_ops_t members for an adapter whose first member is its nd_oadapter_t. */
 uint32_t nd_oadapter_exec_open_count(const void *self);
 nd_err_t nd_oadapter_exec_on_market(void *self, const nd_market_event_t *ev);

@@ -386,6 +386,26 @@ uint32_t nd_oadapter_exec_open_count(const void *self)
     return n;
 }
 
+nd_recon_status_t nd_oadapter_status_of(nd_md_order_status_t status)
+{
+    switch (status) {
+    case ND_MD_ORDER_PENDING:
+    case ND_MD_ORDER_NEW:
+    case ND_MD_ORDER_PARTIALLY_FILLED:
+        return ND_RECON_OPEN;
+    case ND_MD_ORDER_FILLED:
+        return ND_RECON_FILLED;
+    case ND_MD_ORDER_CANCELED:
+        return ND_RECON_CANCELLED;
+    case ND_MD_ORDER_EXPIRED:
+        return ND_RECON_EXPIRED;
+    case ND_MD_ORDER_REJECTED:
+        return ND_RECON_REJECTED;
+    default:
+        return ND_RECON_UNKNOWN;
+    }
+}
+
 nd_err_t nd_oadapter_exec_on_market(void *self, const nd_market_event_t *ev)
 {
     (void)self;

@@ -1468,25 +1468,6 @@ static bool stream_trade(const nd_binance_exec_t *x, const nd_md_event_t *ev,
     return true;
 }
 
-static nd_recon_status_t stream_status(uint8_t status)
-{
-    switch (status) {
-    case ND_MD_ORDER_NEW:
-    case ND_MD_ORDER_PARTIALLY_FILLED:
-        return ND_RECON_OPEN;
-    case ND_MD_ORDER_FILLED:
-        return ND_RECON_FILLED;
-    case ND_MD_ORDER_CANCELED:
-        return ND_RECON_CANCELLED;
-    case ND_MD_ORDER_EXPIRED:
-        return ND_RECON_EXPIRED;
-    case ND_MD_ORDER_REJECTED:
-        return ND_RECON_REJECTED;
-    default:
-        return ND_RECON_UNKNOWN;
-    }
-}
-
 void nd_binance_exec_on_order(nd_binance_exec_t *x, const nd_md_event_t *ev)
 {
     ND_ASSERT(x != NULL && ev != NULL);
@@ -1502,7 +1483,7 @@ void nd_binance_exec_on_order(nd_binance_exec_t *x, const nd_md_event_t *ev)
     nd_recon_trade_t t;
     bool trade = stream_trade(x, ev, &t);
     int idx = nd_oadapter_find_clid(&x->core, ev->u.order.client_order_id);
-    nd_recon_order_t vo = {.status = stream_status(ev->u.order.status),
+    nd_recon_order_t vo = {.status = nd_oadapter_status_of((nd_md_order_status_t)ev->u.order.status),
                            .filled_qty = ev->u.order.cum_qty};
     if (idx >= 0 && vo.status != ND_RECON_UNKNOWN && vo.status != ND_RECON_REJECTED) {
         vo.venue_id = strtoll(ev->u.order.venue_order_id, NULL, 10);

@@ -944,14 +944,7 @@ void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev)
         return;
     }
     int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
-    nd_recon_status_t status = u->status == ND_MD_ORDER_FILLED     ? ND_RECON_FILLED
-                               : u->status == ND_MD_ORDER_CANCELED ? ND_RECON_CANCELLED
-                               : u->status == ND_MD_ORDER_EXPIRED  ? ND_RECON_EXPIRED
-                               : u->status == ND_MD_ORDER_REJECTED ? ND_RECON_REJECTED
-                               : u->status == ND_MD_ORDER_NEW ||
-                                       u->status == ND_MD_ORDER_PARTIALLY_FILLED
-                                   ? ND_RECON_OPEN
-                                   : ND_RECON_UNKNOWN;
+    nd_recon_status_t status = nd_oadapter_status_of((nd_md_order_status_t)u->status);
     if (status == ND_RECON_OPEN || (nd_recon_status_done(status) && status != ND_RECON_REJECTED))
         accept(x, idx, u->venue_order_id, now_ns);
     /* The channel gives the cumulative quantity, not the fills (no trade id, no price of

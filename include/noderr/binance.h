@@ -527,6 +527,8 @@ typedef struct nd_binance_exec_stats {
     uint64_t recon_halts;         /* of them resolved HALT (a balance differs): the caller halts */
     uint64_t round_trips;         /* new orders and cancels answered, and their round trips */
     uint64_t round_trip_ns_sum;   /* summed (request leaving to answer read), nanoseconds */
+    uint64_t stream_events;       /* executionReports of the symbol taken (on_order) */
+    uint64_t stream_fills;        /* trades booked from them (before the poll saw them) */
 } nd_binance_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
@@ -560,10 +562,21 @@ nd_err_t nd_binance_exec_start(nd_binance_exec_t *x);
  * balances are read between two looks at myTrades, and the comparison waits for a sync in
  * which no trade came between. */
 void nd_binance_exec_resync(nd_binance_exec_t *x);
-/* The user data stream reported an order of this adapter's (an executionReport): brings the
- * next status poll forward, never closer than half poll_interval_ns to the last (the fills are
- * booked from myTrades, by trade id, as always). Loop thread, like poll. */
+/* Brings the next status poll forward, never closer than half poll_interval_ns to the last
+ * (an order list's listStatus, or anything the stream says that the poll must confirm). Loop
+ * thread, like poll. */
 void nd_binance_exec_wake(nd_binance_exec_t *x);
+/* The user data stream's executionReport (an ORDER_UPDATE event; another symbol's is ignored),
+ * on the loop thread like poll: fills and order updates pushed by the venue. A TRADE report is
+ * booked at once as the venue trade myTrades would give (trade id, order id, price, quantity,
+ * quote quantity "Y", commission and asset, maker "m"): journaled and reported as a FILL, once,
+ * by trade id and side, so a trade the status poll books too (or booked first) is booked once.
+ * A report of an order of ours makes it OPEN with the venue's id (ACCEPTED); a terminal one
+ * (FILLED, CANCELED, EXPIRED) reports the order done once every fill up to its cumulative
+ * quantity is booked, polling soon only when some are missing. With the update ring short of
+ * room, or a trade without its quote quantity, it falls back to bringing the poll forward. The
+ * poll stays the safety net (a lost stream message is booked by it). O(orders). */
+void nd_binance_exec_on_order(nd_binance_exec_t *x, const nd_md_event_t *ev);
 /* The engine's fill of one venue trade (exact price, quantity and quote quantity) with its
  * commission as paid: in assets->base (a buy's, unless fees are paid in BNB) as fee_qty, the
  * quantity the account did not receive; in assets->quote as the cash fee; in a third asset not

@@ -203,6 +203,19 @@ nd_err_t nd_coinbase_create_order(nd_coinbase_rest_t *rest, const nd_coinbase_or
 /* POST /orders/batch_cancel for one order id; *cancelled tells whether the venue agreed. */
 nd_err_t nd_coinbase_cancel_order(nd_coinbase_rest_t *rest, const char *order_id,
                                   bool *cancelled /* OUT */, char *err, size_t err_len);
+/* The lists below are paginated (Coinbase: limit, cursor, has_next): each is read page by page
+ * (orders and fills with limit=ND_COINBASE_PAGE_LIMIT or the client's page limit; accounts
+ * with the venue's), following the cursors to the last page: has_next false, or no cursor (the
+ * fills say only that), or a page that hands back the cursor it was asked with (a server that
+ * does not page: its elements are not repeated). At most ND_COINBASE_LIST_PAGES_MAX pages,
+ * then ND_EFULL naming the path (250 x 100 = 25,000 orders or fills of one product is more
+ * than an adapter's view holds anyway). A cursor must be URL-safe ([A-Za-z0-9-_.~=], shorter
+ * than ND_COINBASE_CURSOR_MAX), else ND_EPARSE. *count is written only on success. */
+#define ND_COINBASE_PAGE_LIMIT 250
+#define ND_COINBASE_LIST_PAGES_MAX 100
+#define ND_COINBASE_CURSOR_MAX 128
+/* Sets the limit= of each page (1..ND_COINBASE_PAGE_LIMIT; 0: the default): tests page small. */
+void nd_coinbase_rest_set_page_limit(nd_coinbase_rest_t *rest, uint32_t limit);
 /* GET /orders/historical/batch[?product_id=P]: each order as an ND_MD_ORDER_UPDATE event. */
 nd_err_t nd_coinbase_list_orders(nd_coinbase_rest_t *rest, const char *product_id,
                                  nd_md_sink_cb sink, void *ctx, size_t *count /* OUT */,
@@ -342,6 +355,8 @@ typedef struct nd_coinbase_exec_stats {
     uint64_t outages;             /* REST outages ended (a request unanswered, then a good sync) */
     uint64_t reconciliations;     /* in the session: after an outage or nd_coinbase_exec_resync */
     uint64_t round_trips, round_trip_ns_sum;
+    uint64_t stream_events;       /* user channel order updates of the product taken */
+    uint64_t stream_fill_wakes;   /* of them, a cumulative quantity not booked: fills fetched */
 } nd_coinbase_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
@@ -370,6 +385,16 @@ nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x);
  * after the fills and checked by a second look at them, and the comparison waits for a sync
  * with no create of ours still unanswered. */
 void nd_coinbase_exec_resync(nd_coinbase_exec_t *x);
+/* The WebSocket user channel's order update (an ORDER_UPDATE event of cb_ws.c; another
+ * product's is ignored), on the loop thread like poll: an order of ours the venue reports
+ * open or done is ACCEPTED with its id at once, and a done one (FILLED, CANCELLED, EXPIRED) is
+ * reported once every fill up to its cumulative quantity is booked. Advanced Trade's channel
+ * carries no fills (no trade id, no price of each, only the cumulative quantity, average price
+ * and total fees), so a cumulative quantity above the one booked fetches the fills at once (the
+ * poll is brought forward to now): each is booked by trade id from the REST list, once, as the
+ * poll does. An unknown order, or an update ring short of room, only brings the poll forward.
+ * O(orders). */
+void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev);
 /* The engine's view: ops and facts (name "coinbase"). */
 nd_exec_venue_t nd_coinbase_exec_venue(nd_coinbase_exec_t *x);
 /* The emergency cancel: a CANCEL intent journaled and a cancel queued for every order of ours

@@ -145,6 +145,8 @@ typedef struct nd_md_order_update {
     int64_t cum_qty, cum_quote;
     int64_t fee;
     int64_t trade_id;        /* -1 when none */
+    int64_t last_quote;      /* the fill's quote quantity (Binance "Y"), 0 when absent */
+    bool maker;              /* the fill made liquidity (Binance "m"), false when absent */
 } nd_md_order_update_t;
 
 typedef struct nd_md_balance {

@@ -317,6 +317,9 @@ typedef struct nd_xsim_api_config {
     const char *cb_public_key_pem;    /* Coinbase: the P-256 public key that verifies the ES256
                                        * JWTs of api_key (the key name "organizations/../apiKeys/..");
                                        * borrowed */
+    int64_t cb_page_max;              /* Coinbase: the most orders or fills one page of
+                                       * /orders/historical/{batch,fills} lists, whatever the
+                                       * limit asked (0: 1000, as Coinbase's cap) */
 } nd_xsim_api_config_t;
 
 /* The protocol exchange-sim speaks (one per server; docs/exchange-sim.md). */

@@ -123,9 +123,12 @@ static nd_err_t parse_venue(nd_jcfg_t *c, json_t *v, bool in_list, nd_live_venue
                                       "Trade)");
     if (cfg->venue == ND_VENUE_COINBASE && key_type[0])
         return nd_jcfg_bad(c, "key_type", "Coinbase keys sign ES256 JWTs: leave key_type out");
-    if (cfg->venue == ND_VENUE_COINBASE && (user_stream[0] || cfg->ws_api_url[0]))
-        return nd_jcfg_bad(c, user_stream[0] ? "user_stream" : "ws_api_url",
-                           "Binance's user data stream: a Coinbase session polls REST");
+    /* Coinbase: the user channel, or "off" (polling alone); the modes are Binance's. */
+    bool modes = user_stream[0] && !cfg->user_stream_off;
+    if (cfg->venue == ND_VENUE_COINBASE && (modes || cfg->ws_api_url[0]))
+        return nd_jcfg_bad(c, modes ? "user_stream" : "ws_api_url",
+                           "Binance's user data stream: a Coinbase session takes its user "
+                           "channel (\"off\": polling alone)");
     if (cfg->venue == ND_VENUE_COINBASE) { /* the defaults were Binance's */
         if (!json_object_get(v, "rest_url"))
             snprintf(cfg->rest_url, sizeof cfg->rest_url, "https://api.coinbase.com");

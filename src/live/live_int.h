@@ -111,7 +111,9 @@ struct nd_live_session {
                                                    * venues were resynced for */
     nd_binance_user_t *user;        /* live mode: the user data stream (session_live.c), or NULL */
     uint32_t user_subs_seen;        /* its subscriptions the order venues were resynced for */
-    int64_t user_order_events;      /* its executionReports, each waking its symbol's adapter */
+    int64_t user_order_events;      /* its order reports, each booked by its symbol's adapter */
+    struct nd_coinbase_stream *cb_user; /* live Coinbase: the WebSocket user channel, or NULL */
+    uint32_t cb_user_resyncs_seen;  /* its (re)subscriptions the order venues were resynced for */
     uint64_t recon_halts_seen;      /* reconciliation halts already acted on */
 };
 
@@ -227,8 +229,9 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len);
 nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len);
 /* Stops the adapters' workers and frees the venues, journals and views. */
 void nd__live_venues_close(nd_live_session_t *s);
-/* Live mode, on the loop: the user data stream the config names (venue.user_stream), whose
- * executionReports wake the symbol's adapter (its next poll brought forward). tick: services
+/* Live mode, on the loop: the user data stream the config names (venue.user_stream; on
+ * Coinbase the WebSocket user channel, JWT-authenticated), whose order reports each symbol's
+ * adapter books as they arrive (the adapters' polls stay the safety net). tick: services
  * it; a subscription after the first (after eventStreamTerminated, an expired listenKey or a
  * reconnect) reconciles every adapter, for what the venue did while no stream was there.
  * close: before the loop closes. */

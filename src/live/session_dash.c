@@ -15,6 +15,7 @@
 #include "live_int.h"
 
 #include "noderr/assert.h"
+#include "noderr/coinbase.h"
 #include "noderr/fixed.h"
 #include "noderr/httpd.h"
 #include "noderr/log.h"
@@ -76,8 +77,9 @@ typedef struct dash_snap {
     char venue[32];                  /* "binance", or "binance+coinbase" */
     uint32_t venue_count;
     dash_venue_t venues[ND_LIVE_VENUES_MAX];
-    bool live, user_on, user_subscribed, halted, kill_switch, coinbase;
+    bool live, user_on, user_subscribed, halted, kill_switch, coinbase, cb_user_on;
     int64_t pid, recon_diffs, restored_fills, user_subscriptions, user_ends, user_order_events;
+    int64_t cb_user_subscriptions;
     nd_binance_exec_stats_t recon;   /* summed over the legs (live) */
     int64_t started_ns, now_ns, engine_ns;
     int64_t equity, cash, initial, fees;
@@ -177,6 +179,11 @@ static void fill_session(nd_live_session_t *s, dash_snap_t *d)
         d->user_subscribed = nd_binance_user_subscribed(s->user);
         d->user_subscriptions = nd_binance_user_subscriptions(s->user);
         d->user_ends = nd_binance_user_ends(s->user);
+        d->user_order_events = s->user_order_events;
+    }
+    d->cb_user_on = s->cb_user != NULL;
+    if (s->cb_user) {
+        d->cb_user_subscriptions = (int64_t)nd_coinbase_stream_resyncs(s->cb_user);
         d->user_order_events = s->user_order_events;
     }
     d->name = cfg->name;
@@ -368,6 +375,11 @@ static void format_head(const dash_snap_t *d, json_t *j)
                       d->user_subscribed, "subscriptions", (json_int_t)d->user_subscriptions,
                       "ends", (json_int_t)d->user_ends, "order_events",
                       (json_int_t)d->user_order_events));
+    else if (d->cb_user_on) /* Coinbase's user channel, as status.json shows it */
+        json_object_set_new(j, "user_stream",
+                            json_pack("{s:s,s:I,s:I}", "mode", "coinbase_user", "subscriptions",
+                                      (json_int_t)d->cb_user_subscriptions, "order_events",
+                                      (json_int_t)d->user_order_events));
     json_object_set_new(j, "name", json_string(d->name));
     if (d->metrics_url[0])
         json_object_set_new(j, "metrics_url", json_string(d->metrics_url));

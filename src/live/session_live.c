@@ -240,10 +240,17 @@ nd_err_t nd__live_venues_open(nd_live_session_t *s, char *err, size_t err_len)
 static void on_user(void *ctx, const nd_md_event_t *ev)
 {
     nd_live_session_t *s = ctx;
-    if (ev->kind == ND_MD_ORDER_UPDATE) {
+    /* An executionReport is booked by its symbol's adapter as it arrives (fills and ends, by
+     * trade id: the poll, slower, books what the stream lost); an order list's listStatus
+     * brings that adapter's poll forward. */
+    bool list = ev->kind == ND_MD_STATUS && ev->u.status.code == ND_MD_STATUS_ORDER_LIST;
+    if (ev->kind == ND_MD_ORDER_UPDATE || list) {
         for (uint32_t k = 0; k < s->cfg->symbol_count; k++)
             if (s->legs[k].exec && strcmp(ev->symbol, s->cfg->venue_symbols[k]) == 0) {
-                nd_binance_exec_wake(s->legs[k].exec);
+                if (list)
+                    nd_binance_exec_wake(s->legs[k].exec);
+                else
+                    nd_binance_exec_on_order(s->legs[k].exec, ev);
                 s->user_order_events++;
             }
         return;
@@ -255,13 +262,65 @@ static void on_user(void *ctx, const nd_md_event_t *ev)
                                                                    : "listenKeyExpired");
 }
 
+static void on_cb_user(void *ctx, const nd_md_event_t *ev)
+{
+    nd_live_session_t *s = ctx;
+    if (ev->kind != ND_MD_ORDER_UPDATE)
+        return;
+    for (uint32_t k = 0; k < s->cfg->symbol_count; k++)
+        if (s->legs[k].cb_exec && strcmp(ev->symbol, s->cfg->venue_symbols[k]) == 0) {
+            nd_coinbase_exec_on_order(s->legs[k].cb_exec, ev);
+            s->user_order_events++;
+        }
+}
+
+/* Coinbase: the user channel of every product, its JWTs signed with the account's key. */
+static nd_err_t user_open_coinbase(nd_live_session_t *s, const nd_live_venue_config_t *vc,
+                                  char *err, size_t err_len)
+{
+    nd_secret_t sec;
+    char why[256] = "";
+    nd_err_t rc = nd_secret_load("COINBASE", vc->secrets_file[0] ? vc->secrets_file : NULL, &sec,
+                                 why, sizeof why);
+    if (rc != ND_OK) {
+        nd_err_put(err, err_len, "the user channel needs the account's API key: %s", why);
+        return rc;
+    }
+    static const char *const channels[] = {"user"};
+    const char *ids[ND_VENUES_MAX];
+    for (uint32_t i = 0; i < vc->symbol_count; i++)
+        ids[i] = s->cfg->venue_symbols[vc->symbol_first + i];
+    nd_coinbase_stream_config_t cc = {.url = vc->ws_url, .product_ids = ids,
+                                      .product_count = vc->symbol_count,
+                                      .channels = channels, .channel_count = 1,
+                                      .key_name = sec.api_key, .private_key_pem = sec.api_secret,
+                                      .seed = s->cfg->bt.ticks.venue.seed + 1,
+                                      .backoff_min_ns = 200 * ND_NS_PER_MS, .stale_after_ns = -1,
+                                      .uv_loop = &s->loop};
+    rc = nd_coinbase_stream_create(ND_VENUE_COINBASE, &cc, s->clock, on_cb_user, s, &s->cb_user,
+                                   why, sizeof why);
+    nd_secret_wipe(&sec);
+    if (rc != ND_OK)
+        nd_err_put(err, err_len, "user channel: %s", why);
+    else
+        ND_LOG(ND_LOG_INFO, "event=user_stream_open mode=coinbase_user");
+    return rc;
+}
+
 nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len)
 {
-    /* Binance's stream; a Coinbase leg polls REST (its user channel is not used yet). */
+    /* Binance's user data stream and Coinbase's user channel, for the venues that have one. */
     const nd_live_venue_config_t *vc = NULL;
-    for (uint32_t v = 0; v < s->cfg->venue_count; v++)
-        if (s->cfg->venues[v].venue == ND_VENUE_BINANCE)
-            vc = &s->cfg->venues[v];
+    for (uint32_t v = 0; s->cfg->live && v < s->cfg->venue_count; v++) {
+        const nd_live_venue_config_t *x = &s->cfg->venues[v];
+        if (x->venue == ND_VENUE_BINANCE)
+            vc = x;
+        else if (x->venue == ND_VENUE_COINBASE && !x->user_stream_off) {
+            nd_err_t crc = user_open_coinbase(s, x, err, err_len);
+            if (crc != ND_OK)
+                return crc;
+        }
+    }
     if (!s->cfg->live || !vc || vc->user_stream_off)
         return ND_OK;
     nd_secret_t sec;
@@ -291,6 +350,16 @@ nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len)
 
 void nd__live_user_tick(nd_live_session_t *s)
 {
+    if (s->cb_user) {
+        nd_coinbase_stream_service(s->cb_user, 0);
+        uint32_t subs = nd_coinbase_stream_resyncs(s->cb_user);
+        for (uint32_t k = 0; subs > 1 && subs > s->cb_user_resyncs_seen && k < s->cfg->symbol_count;
+             k++)
+            if (s->legs[k].cb_exec) /* what the venue did while no channel was there */
+                nd_coinbase_exec_resync(s->legs[k].cb_exec);
+        if (subs > s->cb_user_resyncs_seen)
+            s->cb_user_resyncs_seen = subs;
+    }
     if (!s->user)
         return;
     (void)nd_binance_user_service(s->user, 0); /* a failed key renewal is logged and retried */
@@ -309,6 +378,8 @@ void nd__live_user_close(nd_live_session_t *s)
 {
     nd_binance_user_destroy(s->user);
     s->user = NULL;
+    nd_coinbase_stream_destroy(s->cb_user);
+    s->cb_user = NULL;
 }
 
 nd_err_t nd__live_positions_restore(nd_live_session_t *s, char *err, size_t err_len)

@@ -9,6 +9,7 @@
 
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
+#include "noderr/coinbase.h"
 #include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/httpd.h"
@@ -279,6 +280,11 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
                       (json_int_t)nd_binance_user_subscriptions(s->user), "ends",
                       (json_int_t)nd_binance_user_ends(s->user), "order_events",
                       (json_int_t)s->user_order_events));
+    else if (s->cb_user) /* Coinbase's user channel: (re)subscriptions, order reports taken */
+        json_object_set_new(j, "user_stream",
+                            json_pack("{s:s,s:I,s:I}", "mode", "coinbase_user", "subscriptions",
+                                      (json_int_t)nd_coinbase_stream_resyncs(s->cb_user),
+                                      "order_events", (json_int_t)s->user_order_events));
     json_object_set_new(j, "name", json_string(s->cfg->name));
     if (s->metrics_url[0])
         json_object_set_new(j, "metrics_url", json_string(s->metrics_url));

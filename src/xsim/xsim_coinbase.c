@@ -28,7 +28,6 @@
 
 #define PREFIX "/api/v3/brokerage"
 #define JWT_LEEWAY_S 5
-#define FILLS_MAX 1000 /* the most fills one answer lists (Coinbase pages; we do not) */
 
 typedef struct cb_call {
     nd_xsim_api_t *api;
@@ -432,25 +431,59 @@ static bool status_wanted(const cb_call_t *c, const nd_xsim_user_order_t *o)
     return !any;
 }
 
+/* A list's page: limit (the query's, capped at the API's page size) and the position the
+ * cursor names (the count of matching entries listed before: "" or absent is the first page).
+ * False when the cursor is not one this server gave. */
+static bool page_of(const cb_call_t *c, int64_t *limit, int64_t *skip)
+{
+    char s[24];
+    int64_t cap = nd__xsim_api_config(c->api)->cb_page_max;
+    cap = cap > 0 ? cap : 1000;
+    *limit = query_param(c, "limit", 0, s, sizeof s) ? atoll(s) : cap;
+    *limit = *limit > 0 && *limit < cap ? *limit : cap;
+    *skip = 0;
+    if (!query_param(c, "cursor", 0, s, sizeof s) || s[0] == '\0')
+        return true;
+    char *end = NULL;
+    *skip = strtoll(s, &end, 10);
+    return end && *end == '\0' && *skip > 0;
+}
+
+/* The cursor of the next page: "" when none. */
+static json_t *next_cursor(int64_t skip, int64_t listed, bool more)
+{
+    char s[24] = "";
+    if (more)
+        snprintf(s, sizeof s, "%lld", (long long)(skip + listed));
+    return json_string(s);
+}
+
 static nd_err_t list_orders(cb_call_t *c)
 {
-    char pid[ND_NAME_MAX * 2], want_pid[64], limit_s[16];
+    char pid[ND_NAME_MAX * 2], want_pid[64];
     product_id(c->x, pid);
     bool other = query_param(c, "product_ids", 0, want_pid, sizeof want_pid) ||
                  query_param(c, "product_id", 0, want_pid, sizeof want_pid);
     other = other && strcmp(want_pid, pid) != 0;
-    int64_t limit = query_param(c, "limit", 0, limit_s, sizeof limit_s) ? atoll(limit_s) : 0;
+    int64_t limit, skip, seen = 0;
+    if (!page_of(c, &limit, &skip))
+        return answer(c, 400, json_pack("{s:s,s:s}", "error", "INVALID_ARGUMENT", "message",
+                                        "invalid cursor"));
     json_t *arr = json_array();
+    bool more = false;
     for (int64_t id = nd_xsim_order_count(c->x); arr && !other && id >= 1; id--) { /* newest first */
         const nd_xsim_user_order_t *o = nd_xsim_order(c->x, id);
-        if (o->status == ND_XSIM_REJECTED || !status_wanted(c, o))
+        if (o->status == ND_XSIM_REJECTED || !status_wanted(c, o) || seen++ < skip)
             continue;
-        if (limit > 0 && (int64_t)json_array_size(arr) >= limit)
+        if ((int64_t)json_array_size(arr) >= limit) {
+            more = true;
             break;
+        }
         json_array_append_new(arr, order_json(c->x, o));
     }
-    return answer(c, 200, json_pack("{s:o,s:s,s:b,s:s}", "orders", arr, "sequence", "0",
-                                    "has_next", 0, "cursor", ""));
+    int64_t listed = arr ? (int64_t)json_array_size(arr) : 0;
+    return answer(c, 200, json_pack("{s:o,s:s,s:b,s:o}", "orders", arr, "sequence", "0",
+                                    "has_next", more, "cursor", next_cursor(skip, listed, more)));
 }
 
 static json_t *fill_json(const nd_xsim_t *x, size_t index, const nd_xsim_trade_t *t)
@@ -481,16 +514,26 @@ static nd_err_t list_fills(cb_call_t *c)
         return answer(c, 200, json_pack("{s:[],s:s}", "fills", "cursor", ""));
     int64_t only = query_param(c, "order_id", 0, want, sizeof want) ? nd__xsim_cb_order_id(want)
                                                                     : -1;
+    int64_t limit, skip, seen = 0;
+    if (!page_of(c, &limit, &skip))
+        return answer(c, 400, json_pack("{s:s,s:s}", "error", "INVALID_ARGUMENT", "message",
+                                        "invalid cursor"));
     json_t *arr = json_array();
+    bool more = false;
     for (size_t i = nd_xsim_trade_count(c->x); arr && i-- > 0;) { /* newest first */
         const nd_xsim_trade_t *t = nd_xsim_trade_at(c->x, i);
-        if (only >= 0 && t->order_id != only)
+        if ((only >= 0 && t->order_id != only) || seen++ < skip)
             continue;
-        if (json_array_size(arr) >= FILLS_MAX)
+        if ((int64_t)json_array_size(arr) >= limit) {
+            more = true;
             break;
+        }
         json_array_append_new(arr, fill_json(c->x, i, t));
     }
-    return answer(c, 200, json_pack("{s:o,s:s}", "fills", arr, "cursor", ""));
+    /* Like Coinbase's: no has_next here, a cursor while more remain. */
+    int64_t listed = arr ? (int64_t)json_array_size(arr) : 0;
+    return answer(c, 200, json_pack("{s:o,s:o}", "fills", arr, "cursor",
+                                    next_cursor(skip, listed, more)));
 }
 
 static nd_err_t batch_cancel(cb_call_t *c)

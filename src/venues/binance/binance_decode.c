@@ -372,6 +372,14 @@ static bool dec_exec_report(dctx_t *c, nd_md_event_t *e)
         o->cum_quote < 0 || o->fee < 0)
         return fail(c, ND_BAD_OUT_OF_RANGE, "q");
     o->side = side[0] == 'B' ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK;
+    /* The fill's maker flag and quote quantity, as myTrades gives them (optional: older
+     * recordings and other producers leave them out). */
+    o->maker = false;
+    o->last_quote = 0;
+    if (c->slot['m'] && !get_bool(c, "m", &o->maker))
+        return false;
+    if (c->slot['Y'] && (!get_dec(c, "Y", &o->last_quote) || o->last_quote < 0))
+        return o->last_quote < 0 ? fail(c, ND_BAD_OUT_OF_RANGE, "Y") : false;
     /* A cancel report carries the cancel request's id in c and the order's own id in C. */
     if (orig[0] != '\0')
         snprintf(o->client_order_id, sizeof o->client_order_id, "%s", orig);

@@ -17,6 +17,7 @@
 #include "noderr/file.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
+#include "noderr/order_adapter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,16 +25,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define QUEUE_CAP_MAX 256
+#define QUEUE_CAP_MAX ND_OADAPTER_QUEUE_MAX
 #define TRADES_PAGE 100     /* myTrades limit per request */
 /* Open orders parsed per symbol: Binance's MAX_NUM_ORDERS is 200, but an account with a raised
  * limit, and exchange-sim, hold more; an emergency shutdown must read every order its cancel-all
  * answers with (bench_shutdown: 500 a symbol). About 40 tokens an order. */
 #define OPEN_MAX 1024
-#define UPDATES_MAX 1024    /* order updates waiting for poll */
+#define UPDATES_MAX ND_OADAPTER_UPDATES_MAX
 #define TOKENS_MAX 65536
 #define CANCEL_ALL_RETRY_NS (200 * ND_NS_PER_MS) /* a failed cancel-all is sent again after */
 
@@ -83,19 +85,9 @@ typedef struct ostate {
 } ostate_t;
 
 struct nd_binance_exec {
+    nd_oadapter_t core;        /* first: the shared exec ops take the adapter as the core */
     nd_binance_exec_config_t cfg;
     nd_exec_venue_facts_t facts;
-    _Atomic uint64_t rtt_count, rtt_ns_sum; /* the worker's answered orders and cancels */
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    job_t *jobs;
-    uint32_t job_head, job_count;
-    result_t *results;
-    uint32_t result_head, result_count;
-    uint32_t in_flight;        /* jobs queued + running + results not yet taken */
     /* worker-owned while a SYNC runs, caller-owned once its result is taken */
     nd_recon_trade_t sync_trades[TRADES_PAGE];
     uint32_t sync_trade_count;
@@ -112,9 +104,6 @@ struct nd_binance_exec {
     int64_t next_sync_ns;      /* the next status poll */
     int64_t last_sync_ns;      /* when the last one was queued */
     ostate_t st[ND_RECON_ORDERS_MAX];
-    uint32_t compact_map[ND_RECON_ORDERS_MAX];
-    nd_order_update_t updates[UPDATES_MAX];
-    uint32_t update_head, update_count;
     nd_binance_exec_stats_t stats;
     bool outage;               /* a request went unanswered since the last good sync */
     bool recon_wanted;         /* reconcile on the next sync (after an outage or a resync) */
@@ -461,118 +450,18 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
         if (x->cfg.round_trip)
             nd_prom_observe(x->cfg.round_trip, rtt);
         /* Read by the loop's thread (nd_binance_exec_stats): whole values, no lock. */
-        atomic_fetch_add_explicit(&x->rtt_count, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&x->rtt_ns_sum, (uint64_t)rtt, memory_order_relaxed);
+        nd_oadapter_round_trip(&x->core, rtt);
     }
     hook(x, "sent");
 }
 
-static void *worker(void *arg)
+/* The worker's side (order_adapter.h): one job sent, its answer into result. */
+static void run_cb(void *ctx, const void *job, void *result)
 {
-    nd_binance_exec_t *x = arg;
-    job_t *j = nd_alloc(sizeof *j);
-    result_t r;
-    ND_ASSERT(j != NULL);
-    pthread_mutex_lock(&x->mu);
-    for (;;) {
-        while (!x->stop && x->job_count == 0)
-            pthread_cond_wait(&x->cv, &x->mu);
-        if (x->stop)
-            break;
-        *j = x->jobs[x->job_head];
-        x->job_head = (x->job_head + 1) % x->cfg.queue_max;
-        x->job_count--;
-        pthread_mutex_unlock(&x->mu);
-        run_job(x, j, &r);
-        explicit_bzero(j, sizeof *j);
-        pthread_mutex_lock(&x->mu);
-        ND_ASSERT(x->result_count < x->cfg.queue_max);
-        x->results[(x->result_head + x->result_count) % x->cfg.queue_max] = r;
-        x->result_count++;
-    }
-    pthread_mutex_unlock(&x->mu);
-    nd_free(j);
-    return NULL;
-}
-
-/* Queues a job (caller thread). The caller checked the room. */
-static void push_job(nd_binance_exec_t *x, const job_t *j)
-{
-    pthread_mutex_lock(&x->mu);
-    ND_ASSERT(x->in_flight < x->cfg.queue_max);
-    x->jobs[(x->job_head + x->job_count) % x->cfg.queue_max] = *j;
-    x->job_count++;
-    x->in_flight++;
-    pthread_cond_signal(&x->cv);
-    pthread_mutex_unlock(&x->mu);
-}
-
-static bool room(const nd_binance_exec_t *x, uint32_t n)
-{
-    return x->in_flight + n <= x->cfg.queue_max;
+    run_job(ctx, job, result);
 }
 
 /* ---- Results into the journal, the local view and order updates (caller thread) ------------ */
-
-static int find_index(const nd_recon_local_t *l, const char *clid)
-{
-    for (uint32_t i = l->order_count; i-- > 0;)
-        if (strcmp(l->orders[i].clid, clid) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* The engine's ids of a local order: false when the order is from an earlier run (the engine
- * of this run never saw it: only the journal and the local view follow it). */
-static bool engine_ids(const nd_binance_exec_t *x, const char *clid, uint64_t *client_id,
-                       uint32_t *strategy)
-{
-    uint32_t run;
-    return nd_clid_parse(x->cfg.tag, clid, &run, strategy, client_id) == ND_OK &&
-           run == x->cfg.run;
-}
-
-static void emit(nd_binance_exec_t *x, const char *clid, nd_order_update_kind_t kind,
-                 int64_t venue_id, nd_reject_t reason, int64_t now_ns)
-{
-    uint64_t client_id;
-    uint32_t strategy;
-    if (!engine_ids(x, clid, &client_id, &strategy))
-        return;
-    ND_ASSERT(x->update_count < UPDATES_MAX);
-    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
-    memset(u, 0, sizeof *u);
-    u->kind = kind;
-    u->client_id = client_id;
-    u->venue_id = (uint64_t)venue_id;
-    u->reason = reason;
-    u->ts_ns = now_ns;
-}
-
-/* Appends a record; a journal that fails is logged (the next start reconciles). */
-static void journal(nd_binance_exec_t *x, nd_journal_rec_t *rec)
-{
-    char err[256];
-    if (nd_journal_append(x->cfg.journal, rec, err, sizeof err) != ND_OK)
-        ND_LOG(ND_LOG_ERR, "venue=binance event=journal_failed kind=%d err=\"%s\"", (int)rec->kind,
-               err);
-    else
-        (void)nd_recon_local_fold(x->cfg.local, rec, &x->cfg.assets, 1);
-}
-
-static void book_status(nd_binance_exec_t *x, int idx, nd_recon_status_t status, int64_t venue_id,
-                        nd_reject_t reason, int64_t now_ns)
-{
-    nd_journal_rec_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.kind = ND_JOURNAL_STATUS;
-    rec.ts_ns = now_ns;
-    rec.order = x->cfg.local->orders[idx];
-    rec.order.status = status;
-    rec.order.venue_id = venue_id ? venue_id : rec.order.venue_id;
-    rec.reason = (int32_t)reason;
-    journal(x, &rec);
-}
 
 /* The first sign that an order reached the venue: OPEN with its id, ACCEPTED. */
 static void accept(nd_binance_exec_t *x, int idx, int64_t venue_id, int64_t now_ns)
@@ -581,8 +470,8 @@ static void accept(nd_binance_exec_t *x, int idx, int64_t venue_id, int64_t now_
     x->st[idx].unanswered = false;
     if (o->status != ND_RECON_SENT && o->status != ND_RECON_DROPPED)
         return;
-    book_status(x, idx, ND_RECON_OPEN, venue_id, ND_REJECT_NONE, now_ns);
-    emit(x, o->clid, ND_UPDATE_ACCEPTED, venue_id, ND_REJECT_NONE, now_ns);
+    nd_oadapter_book_status(&x->core, idx, ND_RECON_OPEN, venue_id, ND_REJECT_NONE, now_ns);
+    nd_oadapter_emit(&x->core, o->clid, ND_UPDATE_ACCEPTED, venue_id, ND_REJECT_NONE, now_ns);
     x->stats.accepted++;
 }
 
@@ -603,14 +492,14 @@ static void flush_pending(nd_binance_exec_t *x, int64_t now_ns)
     for (uint32_t i = 0; i < l->order_count; i++) {
         ostate_t *s = &x->st[i];
         if (!s->has_pending || l->orders[i].filled_qty < s->exec_qty ||
-            x->update_count + 2 > UPDATES_MAX)
+            nd_oadapter_update_room(&x->core) < 2)
             continue;
         s->has_pending = false;
         if (nd_recon_status_done(l->orders[i].status))
             continue;
-        book_status(x, (int)i, s->pending_status, 0, ND_REJECT_NONE, now_ns);
+        nd_oadapter_book_status(&x->core, (int)i, s->pending_status, 0, ND_REJECT_NONE, now_ns);
         if (s->pending_status == ND_RECON_CANCELLED || s->pending_status == ND_RECON_EXPIRED) {
-            emit(x, l->orders[i].clid,
+            nd_oadapter_emit(&x->core, l->orders[i].clid,
                  s->pending_status == ND_RECON_CANCELLED ? ND_UPDATE_CANCELLED : ND_UPDATE_EXPIRED,
                  l->orders[i].venue_id, ND_REJECT_NONE, now_ns);
             if (s->pending_status == ND_RECON_CANCELLED)
@@ -624,60 +513,15 @@ static void flush_pending(nd_binance_exec_t *x, int64_t now_ns)
 /* Books a venue trade once: the journal, the local view and a FILL for the engine. */
 static void book_trade(nd_binance_exec_t *x, const nd_recon_trade_t *vt, int64_t now_ns)
 {
-    nd_recon_local_t *l = x->cfg.local;
-    if (nd_recon_booked(l, vt->trade_id, vt->side))
-        return;
-    nd_journal_rec_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.kind = ND_JOURNAL_FILL;
-    rec.ts_ns = now_ns;
-    rec.trade = *vt;
-    for (uint32_t i = l->order_count; i-- > 0 && !rec.trade.clid[0];)
-        if (l->orders[i].venue_id == vt->venue_order_id)
-            memcpy(rec.trade.clid, l->orders[i].clid, sizeof rec.trade.clid);
-    journal(x, &rec);
-    uint64_t client_id;
-    uint32_t strategy;
-    if (!rec.trade.clid[0] || !engine_ids(x, rec.trade.clid, &client_id, &strategy))
-        return;
-    ND_ASSERT(x->update_count < UPDATES_MAX);
-    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
-    memset(u, 0, sizeof *u);
-    u->kind = ND_UPDATE_FILL;
-    u->client_id = client_id;
-    u->venue_id = (uint64_t)vt->venue_order_id;
-    u->ts_ns = now_ns;
-    nd_binance_exec_fill_of(vt, &x->cfg.assets, client_id, strategy, x->cfg.instrument_id,
-                            &u->fill);
-    x->stats.fills++;
+    if (nd_oadapter_book_trade(&x->core, vt, now_ns) > 0)
+        x->stats.fills++;
 }
 
 void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, const nd_recon_instrument_t *assets,
                              uint64_t client_id, uint32_t strategy, uint32_t instrument_id,
                              nd_fill_t *f)
 {
-    ND_ASSERT(vt != NULL && assets != NULL);
-    memset(f, 0, sizeof *f);
-    f->client_id = client_id;
-    f->venue_id = (uint64_t)vt->venue_order_id;
-    f->instrument_id = instrument_id;
-    f->strategy_index = strategy;
-    f->side = vt->side;
-    f->maker = vt->maker;
-    f->px = vt->px;
-    f->qty = vt->qty;
-    f->notional = vt->quote_qty;
-    f->ts_ns = vt->ts_ns;
-    /* The commission as the account pays it: in base (a buy's, by default) it comes off the
-     * quantity received, in quote it is cash, in a third asset (BNB) it is outside this
-     * instrument's account and not booked here. "" is the asset received. */
-    const char *asset = vt->commission_asset;
-    if (asset[0] == '\0')
-        asset = vt->side == ND_SIDE_BUY ? assets->base : assets->quote;
-    if (strcmp(asset, assets->base) == 0)
-        f->fee_qty = vt->commission;
-    else if (strcmp(asset, assets->quote) == 0)
-        f->fee = vt->commission;
+    nd_oadapter_fill_of(vt, assets, client_id, strategy, instrument_id, f);
 }
 
 static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)
@@ -685,8 +529,8 @@ static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_
     const char *clid = x->cfg.local->orders[idx].clid;
     if (!r->sent) {
         nd_reject_t why = r->reject ? r->reject : ND_REJECT_VENUE_RATE_LIMITED;
-        book_status(x, idx, ND_RECON_DROPPED, 0, why, now_ns);
-        emit(x, clid, ND_UPDATE_REJECTED, 0, why, now_ns);
+        nd_oadapter_book_status(&x->core, idx, ND_RECON_DROPPED, 0, why, now_ns);
+        nd_oadapter_emit(&x->core, clid, ND_UPDATE_REJECTED, 0, why, now_ns);
         x->stats.rejected++;
     } else if (!r->answered || r->reject == ND_REJECT_VENUE_STATUS_UNKNOWN || r->duplicate ||
                (r->reject == ND_REJECT_NONE && !r->has_order)) {
@@ -694,8 +538,8 @@ static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_
         x->st[idx].query_wanted = true;
         x->stats.unknown++;
     } else if (r->reject != ND_REJECT_NONE) {
-        book_status(x, idx, ND_RECON_REJECTED, 0, r->reject, now_ns);
-        emit(x, clid, ND_UPDATE_REJECTED, 0, r->reject, now_ns);
+        nd_oadapter_book_status(&x->core, idx, ND_RECON_REJECTED, 0, r->reject, now_ns);
+        nd_oadapter_emit(&x->core, clid, ND_UPDATE_REJECTED, 0, r->reject, now_ns);
         x->stats.rejected++;
     } else {
         accept(x, idx, r->order.venue_id, now_ns);
@@ -714,7 +558,7 @@ static void process_cancel(nd_binance_exec_t *x, int idx, const result_t *r, int
     }
     /* Too late (-2011: already done), or no answer: the engine keeps the order working until
      * the query tells how it ended. */
-    emit(x, x->cfg.local->orders[idx].clid, ND_UPDATE_CANCEL_REJECTED,
+    nd_oadapter_emit(&x->core, x->cfg.local->orders[idx].clid, ND_UPDATE_CANCEL_REJECTED,
          x->cfg.local->orders[idx].venue_id, ND_REJECT_NONE, now_ns);
     x->stats.cancel_rejected++;
     x->st[idx].query_wanted = true;
@@ -733,8 +577,8 @@ static void process_query(nd_binance_exec_t *x, int idx, const result_t *r, int6
     if (unknown && o->status == ND_RECON_SENT && now_ns >= x->st[idx].deadline_ns) {
         /* Past its recvWindow the venue refuses the request if it ever arrives: never sent. */
         x->st[idx].unanswered = false;
-        book_status(x, idx, ND_RECON_DROPPED, 0, ND_REJECT_VENUE_STATUS_UNKNOWN, now_ns);
-        emit(x, o->clid, ND_UPDATE_REJECTED, 0, ND_REJECT_VENUE_STATUS_UNKNOWN, now_ns);
+        nd_oadapter_book_status(&x->core, idx, ND_RECON_DROPPED, 0, ND_REJECT_VENUE_STATUS_UNKNOWN, now_ns);
+        nd_oadapter_emit(&x->core, o->clid, ND_UPDATE_REJECTED, 0, ND_REJECT_VENUE_STATUS_UNKNOWN, now_ns);
         x->stats.rejected++;
     } else if (unknown && o->status == ND_RECON_OPEN) {
         ND_LOG(ND_LOG_WARN, "venue=binance event=order_vanished clid=%s", o->clid);
@@ -784,7 +628,7 @@ static void reconcile_live(nd_binance_exec_t *x, const result_t *r, int64_t now_
     for (size_t i = 0; i < n && i < 16; i++) {
         nd_journal_rec_t rec;
         nd_journal_rec_of_diff(&diffs[i], now_ns, &rec);
-        journal(x, &rec);
+        (void)nd_oadapter_journal(&x->core, &rec);
         ND_LOG(ND_LOG_WARN, "venue=binance event=reconcile when=session kind=%s resolution=%s "
                "clid=%s asset=%s local=%" PRId64 " venue=%" PRId64,
                nd_recon_kind_name(diffs[i].kind), nd_recon_resolution_name(diffs[i].resolution),
@@ -792,9 +636,9 @@ static void reconcile_live(nd_binance_exec_t *x, const result_t *r, int64_t now_
                diffs[i].venue.amount);
         job_t j = {.kind = JOB_CANCEL};
         memcpy(j.clid, diffs[i].order.clid, sizeof j.clid);
-        if (diffs[i].resolution == ND_RESOLVE_CANCEL && room(x, 1) &&
+        if (diffs[i].resolution == ND_RESOLVE_CANCEL && nd_oadapter_room(&x->core, 1) &&
             prepare_by_clid(x, "DELETE", j.clid, &j.req) == ND_OK)
-            push_job(x, &j); /* not in the journal: its fills are the account's */
+            nd_oadapter_push(&x->core, &j); /* not in the journal: its fills are the account's */
         if (diffs[i].resolution == ND_RESOLVE_HALT)
             x->stats.recon_halts++;
     }
@@ -844,7 +688,7 @@ static void process_cancel_all(nd_binance_exec_t *x, const result_t *r, int64_t 
         return;
     }
     for (uint32_t g = 0; g < x->gone_count; g++) {
-        int idx = find_index(l, x->gone[g].clid);
+        int idx = nd_oadapter_find_clid(&x->core, x->gone[g].clid);
         if (idx < 0)
             continue; /* not ours (another session's, or an earlier run's compacted away) */
         accept(x, idx, x->gone[g].venue_id, now_ns);
@@ -869,7 +713,7 @@ static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
         process_cancel_all(x, r, now_ns);
         return;
     }
-    int idx = find_index(x->cfg.local, r->clid);
+    int idx = nd_oadapter_find_clid(&x->core, r->clid);
     if (idx < 0) {
         ND_LOG(ND_LOG_WARN, "venue=binance event=result_for_unknown_order clid=%s", r->clid);
         return;
@@ -908,7 +752,7 @@ static nd_err_t queue_query(nd_binance_exec_t *x, int idx)
     x->st[idx].query_wanted = false;
     x->st[idx].query_in_flight = true;
     x->stats.queries++;
-    push_job(x, &j);
+    nd_oadapter_push(&x->core, &j);
     return ND_OK;
 }
 
@@ -941,51 +785,8 @@ static nd_err_t queue_sync(nd_binance_exec_t *x)
         return rc;
     x->sync_in_flight = true;
     x->stats.syncs++;
-    push_job(x, &j);
+    nd_oadapter_push(&x->core, &j);
     return ND_OK;
-}
-
-/* The local index of this run's order client_id still working, -1 when none. */
-static int find_client(const nd_binance_exec_t *x, uint64_t client_id)
-{
-    const nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = l->order_count; i-- > 0;) {
-        uint64_t c;
-        uint32_t s;
-        if (engine_ids(x, l->orders[i].clid, &c, &s) && c == client_id)
-            return nd_recon_status_done(l->orders[i].status) ? -1 : (int)i;
-    }
-    return -1;
-}
-
-/* A submit refused after the queue check: reported REJECTED through poll, nothing sent. */
-static nd_err_t refuse(nd_binance_exec_t *x, const nd_order_t *o, nd_reject_t why, int64_t now_ns)
-{
-    ND_ASSERT(x->update_count < UPDATES_MAX);
-    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
-    memset(u, 0, sizeof *u);
-    u->kind = ND_UPDATE_REJECTED;
-    u->client_id = o->client_id;
-    u->reason = why;
-    u->ts_ns = now_ns;
-    x->stats.rejected++;
-    return ND_OK;
-}
-
-/* A full local view drops its done orders, as the journal fold will when it replays the NEW
- * about to be journaled; the adapter's per-order state moves with them. O(orders). */
-static void compact(nd_binance_exec_t *x)
-{
-    uint32_t *map = x->compact_map, count = x->cfg.local->order_count;
-    if (nd_recon_local_compact(x->cfg.local, map) == 0)
-        return;
-    for (uint32_t i = 0; i < count; i++)
-        if (map[i] != UINT32_MAX)
-            x->st[map[i]] = x->st[i]; /* map[i] <= i: moves only down */
-    memset(&x->st[x->cfg.local->order_count], 0,
-           (count - x->cfg.local->order_count) * sizeof x->st[0]);
-    ND_LOG(ND_LOG_INFO, "venue=binance event=local_view_compacted kept=%u",
-           x->cfg.local->order_count);
 }
 
 static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
@@ -993,15 +794,17 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     nd_binance_exec_t *x = self;
     ND_ASSERT(o != NULL && o->status == ND_ORDER_NEW);
     if (x->cfg.local->order_count == ND_RECON_ORDERS_MAX)
-        compact(x);
+        nd_oadapter_compact(&x->core);
     /* A cancel-all waiting for room goes first: an order may not overtake it. */
-    if (!room(x, 1) || x->cancel_all_wanted || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
-        x->update_count >= UPDATES_MAX / 2) {
+    if (!nd_oadapter_room(&x->core, 1) || x->cancel_all_wanted || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
+        nd_oadapter_update_room(&x->core) <= UPDATES_MAX / 2) {
         x->stats.queue_full++;
         return ND_EFULL;
     }
-    if (o->instrument_id != x->cfg.instrument_id || o->type == ND_ORDER_STOP)
-        return refuse(x, o, ND_REJECT_VENUE_BAD_REQUEST, now_ns);
+    if (o->instrument_id != x->cfg.instrument_id || o->type == ND_ORDER_STOP) {
+        x->stats.rejected++;
+        return nd_oadapter_refuse(&x->core, o, ND_REJECT_VENUE_BAD_REQUEST, now_ns);
+    }
     job_t j; /* not zeroed: 4.8 KB on the order path; every field read for a NEW is set */
     j.kind = JOB_NEW;
     memset(j.clid, 0, sizeof j.clid); /* copied whole into the journal record */
@@ -1016,8 +819,11 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     char err[256];
     nd_reject_t why;
     nd_err_t rc = nd_binance_rest_prepare_order(x->cfg.rest, &bo, &j.req, &why, err, sizeof err);
-    if (rc != ND_OK || why != ND_REJECT_NONE)
-        return refuse(x, o, rc != ND_OK ? ND_REJECT_VENUE_BAD_REQUEST : why, now_ns);
+    if (rc != ND_OK || why != ND_REJECT_NONE) {
+        x->stats.rejected++;
+        return nd_oadapter_refuse(&x->core, o, rc != ND_OK ? ND_REJECT_VENUE_BAD_REQUEST : why,
+                                  now_ns);
+    }
     nd_journal_rec_t rec;
     memset(&rec, 0, sizeof rec);
     rec.kind = ND_JOURNAL_NEW;
@@ -1035,7 +841,7 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     memset(&x->st[idx], 0, sizeof x->st[idx]);
     x->st[idx].deadline_ns = j.req.prepared_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
     hook(x, "journaled");
-    push_job(x, &j);
+    nd_oadapter_push(&x->core, &j);
     x->stats.submitted++;
     return ND_OK;
 }
@@ -1043,12 +849,12 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
 static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
 {
     nd_binance_exec_t *x = self;
-    int idx = find_client(x, client_id);
+    int idx = nd_oadapter_find_client(&x->core, client_id);
     if (idx < 0)
         return ND_ENOTFOUND;
     if (x->st[idx].covered || x->st[idx].has_pending)
         return ND_OK; /* a cancel-all answers for it, or the venue said it is done */
-    if (!room(x, 1))
+    if (!nd_oadapter_room(&x->core, 1))
         return ND_EFULL;
     job_t j;
     memset(&j, 0, sizeof j);
@@ -1068,7 +874,7 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
     }
     (void)nd_recon_local_fold(x->cfg.local, &rec, &x->cfg.assets, 1);
     hook(x, "journaled");
-    push_job(x, &j);
+    nd_oadapter_push(&x->core, &j);
     x->stats.cancels++;
     return ND_OK;
 }
@@ -1077,7 +883,7 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
 static void queue_cancel_all(nd_binance_exec_t *x, int64_t now_ns)
 {
     if (!x->cancel_all_wanted || x->cancel_all_in_flight || now_ns < x->cancel_all_after_ns ||
-        !room(x, 1))
+        !nd_oadapter_room(&x->core, 1))
         return;
     job_t j;
     memset(&j, 0, sizeof j);
@@ -1093,12 +899,12 @@ static void queue_cancel_all(nd_binance_exec_t *x, int64_t now_ns)
     x->cancel_all_wanted = false;
     x->cancel_all_in_flight = true;
     x->stats.cancels++;
-    push_job(x, &j);
+    nd_oadapter_push(&x->core, &j);
 }
 
 nd_err_t nd_binance_exec_cancel_all(nd_binance_exec_t *x)
 {
-    ND_ASSERT(x != NULL && x->started);
+    ND_ASSERT(x != NULL && x->core.running);
     nd_recon_local_t *l = x->cfg.local;
     int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
     uint32_t covered = 0;
@@ -1135,21 +941,9 @@ bool nd_binance_exec_cancel_all_busy(const nd_binance_exec_t *x)
 /* Takes the worker's results (as many as the update ring can surely hold). */
 static void take_results(nd_binance_exec_t *x, int64_t now_ns)
 {
-    for (;;) {
-        result_t r;
-        pthread_mutex_lock(&x->mu);
-        bool have = x->result_count > 0 && x->update_count + TRADES_PAGE + 4 <= UPDATES_MAX;
-        if (have) {
-            r = x->results[x->result_head];
-            x->result_head = (x->result_head + 1) % x->cfg.queue_max;
-            x->result_count--;
-            x->in_flight--;
-        }
-        pthread_mutex_unlock(&x->mu);
-        if (!have)
-            return;
+    result_t r;
+    while (nd_oadapter_take(&x->core, &r, TRADES_PAGE + 4))
         process(x, &r, now_ns);
-    }
 }
 
 /* Every poll_interval_ns while anything is unresolved: a sync, then the queries wanted. */
@@ -1161,13 +955,13 @@ static void schedule(nd_binance_exec_t *x, int64_t now_ns)
     bool active = x->recon_wanted;
     for (uint32_t i = 0; i < l->order_count && !active; i++)
         active = !nd_recon_status_done(l->orders[i].status) || x->st[i].has_pending;
-    if (!active || !room(x, 1))
+    if (!active || !nd_oadapter_room(&x->core, 1))
         return;
     if (queue_sync(x) != ND_OK)
         return;
     x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
     x->last_sync_ns = now_ns;
-    for (uint32_t i = 0; i < l->order_count && room(x, 1); i++)
+    for (uint32_t i = 0; i < l->order_count && nd_oadapter_room(&x->core, 1); i++)
         if (x->st[i].query_wanted && !x->st[i].query_in_flight)
             (void)queue_query(x, (int)i);
 }
@@ -1182,36 +976,8 @@ static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, si
     flush_pending(x, wall_ns);
     queue_cancel_all(x, wall_ns);
     schedule(x, wall_ns);
-    size_t n = 0;
-    while (n < cap && x->update_count > 0) {
-        out[n] = x->updates[x->update_head];
-        out[n++].ts_ns = now_ns;
-        x->update_head = (x->update_head + 1) % UPDATES_MAX;
-        x->update_count--;
-    }
-    *count = n;
+    *count = nd_oadapter_drain(&x->core, now_ns, out, cap);
     return ND_OK;
-}
-
-static nd_err_t exec_on_market(void *self, const nd_market_event_t *ev)
-{
-    (void)self;
-    (void)ev;
-    return ND_OK; /* the venue matches on its own book */
-}
-
-static uint32_t exec_open_count(const void *self)
-{
-    const nd_binance_exec_t *x = self;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < x->cfg.local->order_count; i++) {
-        uint64_t c;
-        uint32_t s;
-        if (!nd_recon_status_done(x->cfg.local->orders[i].status) &&
-            engine_ids(x, x->cfg.local->orders[i].clid, &c, &s))
-            n++;
-    }
-    return n;
 }
 
 static const nd_exec_venue_ops_t exec_ops = {
@@ -1219,8 +985,8 @@ static const nd_exec_venue_ops_t exec_ops = {
     .cancel = exec_cancel,
     .amend = NULL,
     .on_bar = NULL,
-    .open_count = exec_open_count,
-    .on_market = exec_on_market,
+    .open_count = nd_oadapter_exec_open_count,
+    .on_market = nd_oadapter_exec_on_market,
     .poll = exec_poll,
 };
 
@@ -1232,14 +998,13 @@ nd_exec_venue_t nd_binance_exec_venue(nd_binance_exec_t *x)
 
 uint32_t nd_binance_exec_pending(const nd_binance_exec_t *x)
 {
-    return x->in_flight;
+    return nd_oadapter_in_flight(&x->core);
 }
 
 void nd_binance_exec_stats(const nd_binance_exec_t *x, nd_binance_exec_stats_t *out)
 {
     *out = x->stats;
-    out->round_trips = atomic_load_explicit(&x->rtt_count, memory_order_relaxed);
-    out->round_trip_ns_sum = atomic_load_explicit(&x->rtt_ns_sum, memory_order_relaxed);
+    nd_oadapter_round_trips(&x->core, &out->round_trips, &out->round_trip_ns_sum);
 }
 
 /* ---- Start-up: reconciliation (blocking, before the worker runs) ------------------------- */
@@ -1403,13 +1168,13 @@ static nd_err_t open_books(nd_binance_exec_t *x, const view_buf_t *vb, int64_t n
         rec.kind = ND_JOURNAL_OPENING;
         rec.ts_ns = now_ns;
         rec.asset = vb->balances[k];
-        journal(x, &rec);
+        (void)nd_oadapter_journal(&x->core, &rec);
     }
     memset(&rec, 0, sizeof rec);
     rec.kind = ND_JOURNAL_WATERMARK;
     rec.ts_ns = now_ns;
     rec.trade.trade_id = x->sync_trade_count ? x->sync_trades[0].trade_id : 0;
-    journal(x, &rec);
+    (void)nd_oadapter_journal(&x->core, &rec);
     return nd_journal_sync(x->cfg.journal);
 }
 
@@ -1504,7 +1269,7 @@ static void act(nd_binance_exec_t *x, const nd_recon_diff_t *d, int64_t now_ns)
     memset(&j, 0, sizeof j);
     memcpy(j.clid, d->order.clid, sizeof j.clid);
     if (d->resolution == ND_RESOLVE_RESEND) {
-        int idx = find_index(x->cfg.local, d->order.clid);
+        int idx = nd_oadapter_find_clid(&x->core, d->order.clid);
         const nd_recon_order_t *o = &x->cfg.local->orders[idx];
         nd_binance_order_t bo = {.side = o->side == ND_SIDE_BUY ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK,
                                  .type = o->type == ND_ORDER_MARKET ? ND_BINANCE_MARKET
@@ -1541,7 +1306,7 @@ static void settle(nd_binance_exec_t *x, bool cancel_open, int64_t now_ns)
         nd_journal_rec_t rec = {.kind = ND_JOURNAL_CANCEL, .ts_ns = now_ns, .order = l->orders[i]};
         if (prepare_by_clid(x, "DELETE", j.clid, &j.req) != ND_OK)
             continue;
-        journal(x, &rec);
+        (void)nd_oadapter_journal(&x->core, &rec);
         run_now(x, &j, now_ns);
     }
     for (int round = 0; round < 5; round++) {
@@ -1573,7 +1338,7 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
                                  bool *halt, char *err, size_t err_len)
 {
     ND_ASSERT(x != NULL && policy != NULL && count != NULL && halt != NULL);
-    ND_ASSERT(!x->started);
+    ND_ASSERT(!x->core.running);
     *count = 0;
     *halt = false;
     x->policy = *policy;
@@ -1596,7 +1361,7 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
     for (size_t i = 0; rc == ND_OK && i < n; i++) {
         nd_journal_rec_t rec;
         nd_journal_rec_of_diff(&diffs[i], now_ns, &rec);
-        journal(x, &rec); /* journaled, then applied by the fold */
+        (void)nd_oadapter_journal(&x->core, &rec); /* journaled, then applied by the fold */
         ND_LOG(ND_LOG_INFO, "venue=binance event=reconcile kind=%s resolution=%s clid=%s "
                "trade_id=%" PRId64, nd_recon_kind_name(diffs[i].kind),
                nd_recon_resolution_name(diffs[i].resolution), diffs[i].order.clid,
@@ -1640,16 +1405,20 @@ nd_err_t nd_binance_exec_create(const nd_binance_exec_config_t *config, nd_binan
                                                        : ND_NS_PER_SEC;
     nd_recon_policy_default(&x->policy);
     x->mark_fd = -1;
-    x->jobs = nd_calloc(x->cfg.queue_max, sizeof *x->jobs);
-    x->results = nd_calloc(x->cfg.queue_max, sizeof *x->results);
+    nd_oadapter_config_t core = {.venue = "binance", .journal = config->journal,
+                                 .local = config->local, .assets = config->assets,
+                                 .instrument_id = config->instrument_id, .tag = config->tag,
+                                 .run = config->run, .queue_max = x->cfg.queue_max,
+                                 .job_size = sizeof(job_t), .result_size = sizeof(result_t),
+                                 .run_cb = run_cb, .ctx = x, .order_state = x->st,
+                                 .order_state_size = sizeof x->st[0]};
+    nd_err_t rc = nd_oadapter_init(&x->core, &core, err, err_len);
     x->tok = nd_calloc(TOKENS_MAX, sizeof *x->tok);
     x->gone = nd_calloc(OPEN_MAX, sizeof *x->gone);
-    if (!x->jobs || !x->results || !x->tok || !x->gone) {
+    if (rc != ND_OK || !x->tok || !x->gone) {
         nd_binance_exec_destroy(x);
-        return ND_ENOMEM;
+        return rc != ND_OK ? rc : ND_ENOMEM;
     }
-    pthread_mutex_init(&x->mu, NULL);
-    pthread_cond_init(&x->cv, NULL);
     snprintf(x->facts.name, sizeof x->facts.name, "binance");
     x->facts.maker_fee_bps_e2 = config->maker_fee_bps_e2 ? config->maker_fee_bps_e2 : 1000;
     x->facts.taker_fee_bps_e2 = config->taker_fee_bps_e2 ? config->taker_fee_bps_e2 : 1000;
@@ -1673,46 +1442,93 @@ void nd_binance_exec_wake(nd_binance_exec_t *x)
     sync_soon(x);
 }
 
+/* A venue trade of an executionReport, as myTrades would give it. False when the report
+ * carries no trade (or one this adapter cannot book exactly: no quote quantity). */
+static bool stream_trade(const nd_binance_exec_t *x, const nd_md_event_t *ev,
+                         nd_recon_trade_t *t)
+{
+    const nd_md_order_update_t *o = &ev->u.order;
+    char *end = NULL;
+    memset(t, 0, sizeof *t);
+    if (strcmp(o->exec_type, "TRADE") != 0 || o->trade_id <= 0 || o->last_qty <= 0 ||
+        o->last_quote <= 0)
+        return false;
+    t->venue_order_id = strtoll(o->venue_order_id, &end, 10);
+    if (!end || *end != '\0' || t->venue_order_id <= 0)
+        return false;
+    t->instrument_id = x->cfg.instrument_id;
+    t->trade_id = o->trade_id;
+    t->side = o->side == ND_MD_SIDE_BID ? ND_SIDE_BUY : ND_SIDE_SELL;
+    t->maker = o->maker;
+    t->px = o->last_px;
+    t->qty = o->last_qty;
+    t->quote_qty = o->last_quote;
+    t->commission = o->fee;
+    t->ts_ns = ev->venue_ts_ns;
+    snprintf(t->commission_asset, sizeof t->commission_asset, "%s", o->fee_asset);
+    return true;
+}
+
+void nd_binance_exec_on_order(nd_binance_exec_t *x, const nd_md_event_t *ev)
+{
+    ND_ASSERT(x != NULL && ev != NULL);
+    ND_ASSERT(ev->kind == ND_MD_ORDER_UPDATE);
+    if (strcmp(ev->symbol, x->cfg.symbol) != 0)
+        return;
+    x->stats.stream_events++;
+    if (nd_oadapter_update_room(&x->core) < TRADES_PAGE + 4) {
+        sync_soon(x); /* no room now: the poll books it */
+        return;
+    }
+    int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
+    nd_recon_trade_t t;
+    bool trade = stream_trade(x, ev, &t);
+    int idx = nd_oadapter_find_clid(&x->core, ev->u.order.client_order_id);
+    nd_recon_order_t vo = {.status = nd_oadapter_status_of((nd_md_order_status_t)ev->u.order.status),
+                           .filled_qty = ev->u.order.cum_qty};
+    if (idx >= 0 && vo.status != ND_RECON_UNKNOWN && vo.status != ND_RECON_REJECTED) {
+        vo.venue_id = strtoll(ev->u.order.venue_order_id, NULL, 10);
+        accept(x, idx, vo.venue_id, now_ns); /* the venue has it: OPEN with its id */
+    }
+    if (trade) {
+        int booked = nd_oadapter_book_trade(&x->core, &t, now_ns);
+        x->stats.fills += booked > 0;
+        x->stats.stream_fills += booked >= 0;
+    } else if (strcmp(ev->u.order.exec_type, "TRADE") == 0) {
+        sync_soon(x); /* a trade it cannot book exactly: myTrades has it */
+    }
+    if (idx < 0 || !nd_recon_status_done(vo.status))
+        return;
+    /* Done at the venue: reported once the fills up to its cumulative quantity are booked
+     * (set_pending polls soon only when some are missing). */
+    x->st[idx].has_pending = true;
+    x->st[idx].pending_status = vo.status;
+    x->st[idx].exec_qty = vo.filled_qty;
+    if (x->cfg.local->orders[idx].filled_qty < vo.filled_qty)
+        sync_soon(x);
+    flush_pending(x, now_ns);
+}
+
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x)
 {
-    ND_ASSERT(x != NULL && !x->started);
-    if (pthread_create(&x->thread, NULL, worker, x) != 0)
-        return ND_EIO;
-    x->started = true;
-    return ND_OK;
+    ND_ASSERT(x != NULL);
+    return nd_oadapter_start(&x->core);
 }
 
 void nd_binance_exec_stop(nd_binance_exec_t *x)
 {
-    if (!x || !x->started)
-        return;
-    pthread_mutex_lock(&x->mu);
-    x->stop = true;
-    pthread_cond_signal(&x->cv);
-    pthread_mutex_unlock(&x->mu);
-    pthread_join(x->thread, NULL);
-    x->started = false;
-    /* Queued requests never leave: they stay unanswered intents for the next start. No room
-     * is left, so nothing more is queued. */
-    x->in_flight = x->cfg.queue_max;
+    if (x)
+        nd_oadapter_stop(&x->core); /* queued requests stay unanswered intents */
 }
 
 void nd_binance_exec_destroy(nd_binance_exec_t *x)
 {
     if (!x)
         return;
-    nd_binance_exec_stop(x);
-    if (x->jobs && x->results && x->tok && x->gone) { /* as create initialised them */
-        pthread_mutex_destroy(&x->mu);
-        pthread_cond_destroy(&x->cv);
-    }
+    nd_oadapter_deinit(&x->core);
     if (x->mark_fd >= 0)
         close(x->mark_fd);
     nd_free(x->marks);
-    if (x->jobs)
-        explicit_bzero(x->jobs, x->cfg.queue_max * sizeof *x->jobs);
-    nd_free(x->jobs);
-    nd_free(x->results);
     nd_free(x->tok);
     nd_free(x->gone);
     nd_free(x);

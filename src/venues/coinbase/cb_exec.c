@@ -16,6 +16,7 @@
 #include "noderr/alloc.h"
 #include "noderr/assert.h"
 #include "noderr/log.h"
+#include "noderr/order_adapter.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -23,7 +24,7 @@
 #include <string.h>
 
 #define QUEUE_MAX 64
-#define UPDATES_MAX 1024
+#define UPDATES_MAX ND_OADAPTER_UPDATES_MAX
 #define VIEW_MAX 2048           /* orders and fills one poll reads */
 #define RECOVER_ROUNDS 50       /* start-up polls (100 ms apart) until our cancels are done */
 #define RECON_OPEN_MAX 64       /* unknown open orders one reconciliation in the session takes */
@@ -79,23 +80,12 @@ typedef struct ostate {
 } ostate_t;
 
 struct nd_coinbase_exec {
+    nd_oadapter_t core;             /* first: the shared exec ops take the adapter as the core */
     nd_coinbase_exec_config_t cfg;
     char product_id[ND_NAME_MAX];
     char tag[ND_CLID_TAG_MAX + 2];
     nd_exec_venue_facts_t facts;
     ostate_t *st;
-    uint32_t *compact_map;
-    nd_order_update_t updates[UPDATES_MAX];
-    uint32_t update_head, update_count;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    job_t jobs[QUEUE_MAX];
-    uint32_t job_head, job_count;
-    result_t results[QUEUE_MAX];
-    uint32_t result_head, result_count;
-    uint32_t in_flight;             /* jobs queued + on the wire + results not taken */
     view_t view;                    /* the worker's, handed over with a SYNC result */
     bool sync_in_flight;
     int64_t next_sync_ns;
@@ -108,83 +98,6 @@ struct nd_coinbase_exec {
     nd_coinbase_exec_stats_t stats;
 };
 
-static bool engine_ids(const nd_coinbase_exec_t *x, const char *clid, uint64_t *client_id,
-                       uint32_t *strategy)
-{
-    uint32_t run;
-    return nd_clid_parse(x->tag, clid, &run, strategy, client_id) == ND_OK && run == x->cfg.run;
-}
-
-static nd_order_update_t *update_slot(nd_coinbase_exec_t *x)
-{
-    ND_ASSERT(x->update_count < UPDATES_MAX);
-    nd_order_update_t *u = &x->updates[(x->update_head + x->update_count++) % UPDATES_MAX];
-    memset(u, 0, sizeof *u);
-    return u;
-}
-
-static void emit(nd_coinbase_exec_t *x, const char *clid, nd_order_update_kind_t kind,
-                 int64_t venue_id, int32_t reason, int64_t now_ns)
-{
-    uint64_t client_id;
-    uint32_t strategy;
-    if (!engine_ids(x, clid, &client_id, &strategy))
-        return; /* an earlier run's order: the journal follows it, this engine never saw it */
-    nd_order_update_t *u = update_slot(x);
-    u->kind = kind;
-    u->client_id = client_id;
-    u->venue_id = (uint64_t)venue_id;
-    u->reason = (nd_reject_t)reason;
-    u->ts_ns = now_ns;
-}
-
-/* Appends a record and folds it into the local view; a journal that fails is logged. */
-static nd_err_t journal(nd_coinbase_exec_t *x, nd_journal_rec_t *rec)
-{
-    char err[256];
-    nd_err_t rc = nd_journal_append(x->cfg.journal, rec, err, sizeof err);
-    if (rc != ND_OK) {
-        ND_LOG(ND_LOG_ERR, "venue=coinbase event=journal_failed kind=%d err=\"%s\"",
-               (int)rec->kind, err);
-        return rc;
-    }
-    (void)nd_recon_local_fold(x->cfg.local, rec, &x->cfg.assets, 1);
-    return ND_OK;
-}
-
-static int find_clid(const nd_coinbase_exec_t *x, const char *clid)
-{
-    const nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = l->order_count; i-- > 0;)
-        if (strcmp(l->orders[i].clid, clid) == 0)
-            return (int)i;
-    return -1;
-}
-
-static int find_venue_id(const nd_coinbase_exec_t *x, int64_t venue_id)
-{
-    const nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = l->order_count; i-- > 0;)
-        if (l->orders[i].venue_id == venue_id)
-            return (int)i;
-    return -1;
-}
-
-static void book_status(nd_coinbase_exec_t *x, int idx, nd_recon_status_t status,
-                        int64_t venue_id, int32_t reason, int64_t now_ns)
-{
-    nd_journal_rec_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.kind = ND_JOURNAL_STATUS;
-    rec.ts_ns = now_ns;
-    rec.order = x->cfg.local->orders[idx];
-    rec.order.status = status;
-    if (venue_id)
-        rec.order.venue_id = venue_id;
-    rec.reason = reason;
-    (void)journal(x, &rec);
-}
-
 static void accept(nd_coinbase_exec_t *x, int idx, const char *uuid, int64_t now_ns)
 {
     nd_recon_order_t *o = &x->cfg.local->orders[idx];
@@ -195,8 +108,8 @@ static void accept(nd_coinbase_exec_t *x, int idx, const char *uuid, int64_t now
     if (o->status != ND_RECON_SENT)
         return;
     int64_t key = nd_coinbase_id_key(uuid);
-    book_status(x, idx, ND_RECON_OPEN, key, ND_REJECT_NONE, now_ns);
-    emit(x, o->clid, ND_UPDATE_ACCEPTED, key, ND_REJECT_NONE, now_ns);
+    nd_oadapter_book_status(&x->core, idx, ND_RECON_OPEN, key, ND_REJECT_NONE, now_ns);
+    nd_oadapter_emit(&x->core, o->clid, ND_UPDATE_ACCEPTED, key, ND_REJECT_NONE, now_ns);
     x->stats.accepted++;
 }
 
@@ -204,8 +117,8 @@ static void refuse_order(nd_coinbase_exec_t *x, int idx, nd_recon_status_t statu
                          int64_t now_ns)
 {
     x->st[idx].unanswered = false;
-    book_status(x, idx, status, 0, why, now_ns);
-    emit(x, x->cfg.local->orders[idx].clid, ND_UPDATE_REJECTED, 0, why, now_ns);
+    nd_oadapter_book_status(&x->core, idx, status, 0, why, now_ns);
+    nd_oadapter_emit(&x->core, x->cfg.local->orders[idx].clid, ND_UPDATE_REJECTED, 0, why, now_ns);
     x->stats.rejected++;
 }
 
@@ -214,31 +127,14 @@ static void book_fill(nd_coinbase_exec_t *x, const nd_md_event_t *fill, int idx,
 {
     nd_recon_trade_t t;
     const char *clid = x->cfg.local->orders[idx].clid;
-    if (nd_coinbase_recon_trade(fill, clid, x->cfg.instrument_id, &x->cfg.assets, &t) != ND_OK ||
-        nd_recon_booked(x->cfg.local, t.trade_id, t.side))
+    if (nd_coinbase_recon_trade(fill, clid, x->cfg.instrument_id, &x->cfg.assets, &t) != ND_OK)
         return;
-    nd_journal_rec_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.kind = ND_JOURNAL_FILL;
-    rec.ts_ns = now_ns;
-    rec.trade = t;
-    if (journal(x, &rec) != ND_OK)
-        return;
-    if (!x->running && x->cfg.recover_fill_cb) /* start-up: the session books it */
-        x->cfg.recover_fill_cb(x->cfg.recover_fill_ctx, &t);
-    uint64_t client_id;
-    uint32_t strategy;
-    if (!engine_ids(x, t.clid, &client_id, &strategy))
-        return;
-    nd_order_update_t *u = update_slot(x);
-    u->kind = ND_UPDATE_FILL;
-    u->client_id = client_id;
-    u->venue_id = (uint64_t)t.venue_order_id;
-    u->ts_ns = now_ns;
     /* Advanced Trade charges in quote: the fill's fee is cash, as Binance's quote fees are. */
-    nd_binance_exec_fill_of(&t, &x->cfg.assets, client_id, strategy, x->cfg.instrument_id,
-                            &u->fill);
-    x->stats.fills++;
+    int booked = nd_oadapter_book_trade(&x->core, &t, now_ns);
+    if (booked >= 0 && !x->core.running && x->cfg.recover_fill_cb) /* start-up: the session's */
+        x->cfg.recover_fill_cb(x->cfg.recover_fill_ctx, &t);
+    if (booked > 0)
+        x->stats.fills++;
 }
 
 /* The venue said an order is done: report it once every fill of it is booked. */
@@ -248,25 +144,25 @@ static void flush_pending(nd_coinbase_exec_t *x, int64_t now_ns)
     for (uint32_t i = 0; i < l->order_count; i++) {
         ostate_t *s = &x->st[i];
         if (!s->has_pending || l->orders[i].filled_qty < s->exec_qty ||
-            x->update_count + 2 > UPDATES_MAX)
+            nd_oadapter_update_room(&x->core) < 2)
             continue;
         s->has_pending = false;
         if (nd_recon_status_done(l->orders[i].status))
             continue;
-        book_status(x, (int)i, s->pending_status, 0, ND_REJECT_NONE, now_ns);
+        nd_oadapter_book_status(&x->core, (int)i, s->pending_status, 0, ND_REJECT_NONE, now_ns);
         const char *clid = l->orders[i].clid;
         int64_t vid = l->orders[i].venue_id;
         if (s->pending_status == ND_RECON_CANCELLED) {
-            emit(x, clid, ND_UPDATE_CANCELLED, vid, ND_REJECT_NONE, now_ns);
+            nd_oadapter_emit(&x->core, clid, ND_UPDATE_CANCELLED, vid, ND_REJECT_NONE, now_ns);
             x->stats.cancelled++;
         } else if (s->pending_status == ND_RECON_EXPIRED) {
-            emit(x, clid, ND_UPDATE_EXPIRED, vid, ND_REJECT_NONE, now_ns);
+            nd_oadapter_emit(&x->core, clid, ND_UPDATE_EXPIRED, vid, ND_REJECT_NONE, now_ns);
             x->stats.expired++;
         } else if (s->pending_status == ND_RECON_REJECTED) {
-            emit(x, clid, ND_UPDATE_REJECTED, vid, ND_REJECT_VENUE_ORDER_REJECTED, now_ns);
+            nd_oadapter_emit(&x->core, clid, ND_UPDATE_REJECTED, vid, ND_REJECT_VENUE_ORDER_REJECTED, now_ns);
             x->stats.rejected++;
         } else if (s->cancel_refused) {
-            emit(x, clid, ND_UPDATE_CANCEL_REJECTED, vid, ND_REJECT_NONE, now_ns);
+            nd_oadapter_emit(&x->core, clid, ND_UPDATE_CANCEL_REJECTED, vid, ND_REJECT_NONE, now_ns);
             x->stats.cancel_rejected++;
         }
     }
@@ -351,9 +247,16 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
         return;
     }
     if (j->kind == JOB_NEW) {
+        /* The request's strings point into the text it was built in, and this job is a copy
+         * (the ring's, then the worker's): point them at this copy's. */
+        nd_coinbase_order_req_t req = j->text.req;
+        req.client_order_id = j->text.client_order_id;
+        req.product_id = j->text.product_id;
+        req.base_size = j->text.base_size;
+        req.limit_price = req.market ? NULL : j->text.limit_price;
         nd_coinbase_order_result_t res;
-        r->answered = nd_coinbase_create_order(x->cfg.rest, &j->text.req, &res, err,
-                                               sizeof err) == ND_OK &&
+        r->answered = nd_coinbase_create_order(x->cfg.rest, &req, &res, err, sizeof err) ==
+                          ND_OK &&
                       res.http_status < 500;
         r->ok = r->answered && res.success;
         r->reject = r->answered && !res.success ? res.reject : ND_REJECT_NONE;
@@ -367,48 +270,26 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
     r->ok = cancelled;
 }
 
-static void *worker(void *arg)
+/* The worker's side (order_adapter.h): one job sent, its answer into result; an order's or a
+ * cancel's round trip counted (from the journal's sync to the answer). */
+static void run_cb(void *ctx, const void *job, void *result)
 {
-    nd_coinbase_exec_t *x = arg;
-    pthread_mutex_lock(&x->mu);
-    for (;;) {
-        while (x->job_count == 0 && !x->stopping)
-            pthread_cond_wait(&x->cv, &x->mu);
-        if (x->stopping)
-            break;
-        job_t j = x->jobs[x->job_head];
-        x->job_head = (x->job_head + 1) % QUEUE_MAX;
-        x->job_count--;
-        pthread_mutex_unlock(&x->mu);
-        result_t r;
-        int64_t t0 = nd_clock_mono_ns(x->cfg.clock);
-        run_job(x, &j, &r);
-        int64_t took = nd_clock_mono_ns(x->cfg.clock) - t0;
-        pthread_mutex_lock(&x->mu);
-        if (j.kind != JOB_SYNC) {
-            x->stats.round_trips++;
-            x->stats.round_trip_ns_sum += (uint64_t)took;
-        }
-        ND_ASSERT(x->result_count < QUEUE_MAX);
-        x->results[(x->result_head + x->result_count++) % QUEUE_MAX] = r;
-    }
-    pthread_mutex_unlock(&x->mu);
-    return NULL;
+    nd_coinbase_exec_t *x = ctx;
+    const job_t *j = job;
+    int64_t t0 = nd_clock_mono_ns(x->cfg.clock);
+    run_job(x, j, result);
+    if (j->kind != JOB_SYNC)
+        nd_oadapter_round_trip(&x->core, nd_clock_mono_ns(x->cfg.clock) - t0);
 }
 
 static bool room(const nd_coinbase_exec_t *x)
 {
-    return x->in_flight < QUEUE_MAX;
+    return nd_oadapter_room(&x->core, 1);
 }
 
 static void push_job(nd_coinbase_exec_t *x, const job_t *j)
 {
-    pthread_mutex_lock(&x->mu);
-    ND_ASSERT(x->job_count < QUEUE_MAX && x->in_flight < QUEUE_MAX);
-    x->jobs[(x->job_head + x->job_count++) % QUEUE_MAX] = *j;
-    x->in_flight++;
-    pthread_cond_signal(&x->cv);
-    pthread_mutex_unlock(&x->mu);
+    nd_oadapter_push(&x->core, j);
 }
 
 /* ---- Answers and polls (the caller's thread) ------------------------------------------- */
@@ -461,7 +342,7 @@ static void resend(nd_coinbase_exec_t *x, int idx)
 
 static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns)
 {
-    int idx = find_clid(x, vo->o.clid);
+    int idx = nd_oadapter_find_clid(&x->core, vo->o.clid);
     if (idx < 0)
         return; /* not in the journal: the next start's reconciliation surfaces it */
     ostate_t *s = &x->st[idx];
@@ -493,8 +374,8 @@ static void process_sync(nd_coinbase_exec_t *x, int64_t now_ns)
                 nd_clid_parse(x->tag, v->orders[i].o.clid, NULL, NULL, NULL) == ND_OK;
     }
     x->venue_open = open;
-    for (uint32_t i = 0; i < v->fill_count && x->update_count + 2 < UPDATES_MAX; i++) {
-        int idx = find_venue_id(x, nd_coinbase_id_key(v->fills[i].u.order.venue_order_id));
+    for (uint32_t i = 0; i < v->fill_count && nd_oadapter_update_room(&x->core) > 2; i++) {
+        int idx = nd_oadapter_find_venue_id(&x->core, nd_coinbase_id_key(v->fills[i].u.order.venue_order_id));
         if (idx >= 0)
             book_fill(x, &v->fills[i], idx, now_ns);
     }
@@ -527,7 +408,7 @@ static void reconcile_live(nd_coinbase_exec_t *x, const result_t *r, int64_t now
     const view_t *v = &x->view;
     uint32_t n_open = 0;
     for (uint32_t i = 0; i < v->order_count && n_open < RECON_OPEN_MAX; i++)
-        if (v->orders[i].o.status == ND_RECON_OPEN && find_clid(x, v->orders[i].o.clid) < 0)
+        if (v->orders[i].o.status == ND_RECON_OPEN && nd_oadapter_find_clid(&x->core, v->orders[i].o.clid) < 0)
             x->recon_open[n_open++] = v->orders[i].o;
     nd_recon_venue_t rv = {.open = x->recon_open, .open_count = n_open,
                            .balances = r->balances, .balance_count = 2, .has_balances = true};
@@ -543,7 +424,7 @@ static void reconcile_live(nd_coinbase_exec_t *x, const result_t *r, int64_t now
         const nd_recon_diff_t *d = &diffs[i];
         nd_journal_rec_t rec;
         nd_journal_rec_of_diff(d, now_ns, &rec);
-        (void)journal(x, &rec);
+        (void)nd_oadapter_journal(&x->core, &rec);
         ND_LOG(ND_LOG_WARN, "venue=coinbase event=reconcile when=session kind=%s resolution=%s "
                "clid=%s asset=%s local=%lld venue=%lld", nd_recon_kind_name(d->kind),
                nd_recon_resolution_name(d->resolution), d->order.clid, d->venue.asset,
@@ -585,24 +466,15 @@ static void take_sync(nd_coinbase_exec_t *x, const result_t *r, int64_t now_ns)
 
 static void take_results(nd_coinbase_exec_t *x, int64_t now_ns)
 {
-    for (;;) {
-        pthread_mutex_lock(&x->mu);
-        if (x->result_count == 0) {
-            pthread_mutex_unlock(&x->mu);
-            return;
-        }
-        result_t r = x->results[x->result_head];
-        x->result_head = (x->result_head + 1) % QUEUE_MAX;
-        x->result_count--;
-        x->in_flight--;
-        pthread_mutex_unlock(&x->mu);
+    result_t r;
+    while (nd_oadapter_take(&x->core, &r, 0)) {
         if (r.kind == JOB_SYNC) {
             take_sync(x, &r, now_ns);
             continue;
         }
         if (!r.answered && r.reject != ND_REJECT_VENUE_ERROR)
             x->outage = true; /* no answer: the next good sync reconciles */
-        int idx = find_clid(x, r.clid);
+        int idx = nd_oadapter_find_clid(&x->core, r.clid);
         if (idx < 0)
             continue;
         x->st[idx].in_queue = false;
@@ -634,27 +506,8 @@ static void schedule(nd_coinbase_exec_t *x, int64_t now_ns)
 
 static nd_err_t refuse(nd_coinbase_exec_t *x, const nd_order_t *o, int32_t why, int64_t now_ns)
 {
-    nd_order_update_t *u = update_slot(x);
-    u->kind = ND_UPDATE_REJECTED;
-    u->client_id = o->client_id;
-    u->reason = (nd_reject_t)why;
-    u->ts_ns = now_ns;
     x->stats.rejected++;
-    return ND_OK;
-}
-
-/* A full local view drops its done orders, as the journal fold will when it replays the NEW
- * about to be journaled; the per-order state moves with them. O(orders). */
-static void compact(nd_coinbase_exec_t *x)
-{
-    uint32_t *map = x->compact_map, count = x->cfg.local->order_count;
-    if (nd_recon_local_compact(x->cfg.local, map) == 0)
-        return;
-    for (uint32_t i = 0; i < count; i++)
-        if (map[i] != UINT32_MAX)
-            x->st[map[i]] = x->st[i]; /* map[i] <= i: moves only down */
-    memset(&x->st[x->cfg.local->order_count], 0,
-           (count - x->cfg.local->order_count) * sizeof x->st[0]);
+    return nd_oadapter_refuse(&x->core, o, why, now_ns);
 }
 
 static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
@@ -662,9 +515,9 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     nd_coinbase_exec_t *x = self;
     ND_ASSERT(o != NULL && o->status == ND_ORDER_NEW);
     if (x->cfg.local->order_count == ND_RECON_ORDERS_MAX)
-        compact(x);
+        nd_oadapter_compact(&x->core);
     if (!room(x) || x->cfg.local->order_count == ND_RECON_ORDERS_MAX ||
-        x->update_count >= UPDATES_MAX / 2) {
+        nd_oadapter_update_room(&x->core) <= UPDATES_MAX / 2) {
         x->stats.queue_full++;
         return ND_EFULL;
     }
@@ -689,7 +542,7 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
                                    .type = o->type, .px = px, .qty = o->qty,
                                    .intent_ns = rec.ts_ns};
     memcpy(rec.order.clid, j.clid, sizeof rec.order.clid);
-    if (journal(x, &rec) != ND_OK)
+    if (nd_oadapter_journal(&x->core, &rec) != ND_OK)
         return ND_EIO; /* no intent on disk: nothing may leave */
     int idx = (int)x->cfg.local->order_count - 1;
     ND_ASSERT(idx >= 0 && strcmp(x->cfg.local->orders[idx].clid, j.clid) == 0);
@@ -714,7 +567,7 @@ static nd_err_t queue_cancel(nd_coinbase_exec_t *x, int idx, int64_t now_ns)
     rec.kind = ND_JOURNAL_CANCEL;
     rec.ts_ns = now_ns;
     rec.order = x->cfg.local->orders[idx];
-    if (journal(x, &rec) != ND_OK)
+    if (nd_oadapter_journal(&x->core, &rec) != ND_OK)
         return ND_EIO;
     job_t j;
     memset(&j, 0, sizeof j);
@@ -729,23 +582,10 @@ static nd_err_t queue_cancel(nd_coinbase_exec_t *x, int idx, int64_t now_ns)
     return ND_OK;
 }
 
-static int find_client(const nd_coinbase_exec_t *x, uint64_t client_id)
-{
-    const nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = l->order_count; i-- > 0;) {
-        uint64_t c;
-        uint32_t s;
-        if (!nd_recon_status_done(l->orders[i].status) && engine_ids(x, l->orders[i].clid, &c, &s) &&
-            c == client_id)
-            return (int)i;
-    }
-    return -1;
-}
-
 static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
 {
     nd_coinbase_exec_t *x = self;
-    int idx = find_client(x, client_id);
+    int idx = nd_oadapter_find_client(&x->core, client_id);
     if (idx < 0)
         return ND_ENOTFOUND;
     if (x->st[idx].covered || x->st[idx].has_pending || x->cfg.local->orders[idx].cancel_sent)
@@ -770,42 +610,15 @@ static nd_err_t exec_poll(void *self, int64_t now_ns, nd_order_update_t *out, si
             !nd_recon_status_done(l->orders[i].status) && !x->st[i].in_queue && room(x))
             (void)queue_cancel(x, (int)i, wall_ns);
     schedule(x, wall_ns);
-    size_t n = 0;
-    while (n < cap && x->update_count > 0) {
-        out[n] = x->updates[x->update_head];
-        out[n++].ts_ns = now_ns;
-        x->update_head = (x->update_head + 1) % UPDATES_MAX;
-        x->update_count--;
-    }
-    *count = n;
+    *count = nd_oadapter_drain(&x->core, now_ns, out, cap);
     return ND_OK;
-}
-
-static uint32_t exec_open_count(const void *self)
-{
-    const nd_coinbase_exec_t *x = self;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < x->cfg.local->order_count; i++) {
-        uint64_t c;
-        uint32_t s;
-        n += !nd_recon_status_done(x->cfg.local->orders[i].status) &&
-             engine_ids(x, x->cfg.local->orders[i].clid, &c, &s);
-    }
-    return n;
-}
-
-static nd_err_t exec_on_market(void *self, const nd_market_event_t *ev)
-{
-    (void)self;
-    (void)ev;
-    return ND_OK; /* the venue matches on its own book */
 }
 
 static const nd_exec_venue_ops_t exec_ops = {
     .submit = exec_submit,
     .cancel = exec_cancel,
-    .open_count = exec_open_count,
-    .on_market = exec_on_market,
+    .open_count = nd_oadapter_exec_open_count,
+    .on_market = nd_oadapter_exec_on_market,
     .poll = exec_poll,
 };
 
@@ -846,9 +659,8 @@ int64_t nd_coinbase_exec_venue_open(const nd_coinbase_exec_t *x)
 
 void nd_coinbase_exec_stats(const nd_coinbase_exec_t *x, nd_coinbase_exec_stats_t *out)
 {
-    pthread_mutex_lock((pthread_mutex_t *)&x->mu);
     *out = x->stats;
-    pthread_mutex_unlock((pthread_mutex_t *)&x->mu);
+    nd_oadapter_round_trips(&x->core, &out->round_trips, &out->round_trip_ns_sum);
 }
 
 /* ---- Start-up: reconciliation (blocking, before the worker runs) ------------------------- */
@@ -932,7 +744,7 @@ static nd_err_t opening(nd_coinbase_exec_t *x, const recon_buf_t *b)
         rec.kind = ND_JOURNAL_OPENING;
         rec.ts_ns = nd_clock_now_ns(x->cfg.clock);
         rec.asset = b->balances[k];
-        if (journal(x, &rec) != ND_OK)
+        if (nd_oadapter_journal(&x->core, &rec) != ND_OK)
             return ND_EIO;
     }
     return ND_OK;
@@ -979,7 +791,7 @@ static nd_err_t reconcile_once(nd_coinbase_exec_t *x, const nd_recon_policy_t *p
     for (size_t i = 0; i < n; i++) {
         nd_journal_rec_t rec;
         nd_journal_rec_of_diff(&diffs[i], nd_clock_now_ns(x->cfg.clock), &rec);
-        if (journal(x, &rec) != ND_OK)
+        if (nd_oadapter_journal(&x->core, &rec) != ND_OK)
             return ND_EIO;
         ND_LOG(ND_LOG_INFO, "venue=coinbase event=reconcile when=start kind=%s resolution=%s "
                "clid=%s", nd_recon_kind_name(diffs[i].kind),
@@ -1003,14 +815,14 @@ static void cancel_open_orders(nd_coinbase_exec_t *x)
         if (vo->o.status != ND_RECON_OPEN ||
             nd_clid_parse(x->tag, vo->o.clid, NULL, NULL, NULL) != ND_OK)
             continue;
-        int idx = find_clid(x, vo->o.clid);
+        int idx = nd_oadapter_find_clid(&x->core, vo->o.clid);
         if (idx >= 0 && !x->cfg.local->orders[idx].cancel_sent) {
             nd_journal_rec_t rec;
             memset(&rec, 0, sizeof rec);
             rec.kind = ND_JOURNAL_CANCEL;
             rec.ts_ns = nd_clock_now_ns(x->cfg.clock);
             rec.order = x->cfg.local->orders[idx];
-            if (journal(x, &rec) != ND_OK || nd_journal_sync(x->cfg.journal) != ND_OK)
+            if (nd_oadapter_journal(&x->core, &rec) != ND_OK || nd_journal_sync(x->cfg.journal) != ND_OK)
                 continue; /* no intent on disk: not sent */
         }
         bool cancelled = false;
@@ -1036,7 +848,7 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
                                   bool cancel_open, nd_recon_diff_t *out, size_t cap,
                                   size_t *count, bool *halt, char *err, size_t err_len)
 {
-    ND_ASSERT(x != NULL && !x->running);
+    ND_ASSERT(x != NULL && !x->core.running);
     ND_ASSERT(policy != NULL && count != NULL && halt != NULL);
     *count = 0;
     *halt = false;
@@ -1062,7 +874,7 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
         struct timespec pause = {0, 100 * ND_NS_PER_MS};
         nanosleep(&pause, NULL);
     }
-    x->update_count = 0; /* an earlier run's: this engine never saw them */
+    nd_oadapter_clear_updates(&x->core); /* an earlier run's: this engine never saw them */
     return nd_journal_sync(x->cfg.journal);
 }
 
@@ -1094,26 +906,60 @@ nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *cfg, nd_coinba
     x->facts.taker_fee_bps_e2 = cfg->taker_fee_bps_e2 ? cfg->taker_fee_bps_e2 : 6000;
     x->venue_open = -1;
     x->st = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *x->st);
-    x->compact_map = nd_calloc(ND_RECON_ORDERS_MAX, sizeof *x->compact_map);
     x->view.orders = nd_calloc(VIEW_MAX, sizeof *x->view.orders);
     x->view.fills = nd_calloc(VIEW_MAX, sizeof *x->view.fills);
-    if (!x->st || !x->compact_map || !x->view.orders || !x->view.fills) {
+    nd_oadapter_config_t core = {.venue = "coinbase", .journal = cfg->journal,
+                                 .local = cfg->local, .assets = cfg->assets,
+                                 .instrument_id = cfg->instrument_id, .tag = x->tag,
+                                 .run = cfg->run, .queue_max = QUEUE_MAX,
+                                 .job_size = sizeof(job_t), .result_size = sizeof(result_t),
+                                 .run_cb = run_cb, .ctx = x, .order_state = x->st,
+                                 .order_state_size = sizeof(ostate_t)};
+    nd_err_t rc = x->st ? nd_oadapter_init(&x->core, &core, err, err_len) : ND_ENOMEM;
+    if (rc != ND_OK || !x->view.orders || !x->view.fills) {
         nd_coinbase_exec_destroy(x);
-        return ND_ENOMEM;
+        return rc != ND_OK ? rc : ND_ENOMEM;
     }
-    pthread_mutex_init(&x->mu, NULL);
-    pthread_cond_init(&x->cv, NULL);
     *out = x;
     return ND_OK;
 }
 
 nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x)
 {
-    ND_ASSERT(x != NULL && !x->running);
-    if (pthread_create(&x->thread, NULL, worker, x) != 0)
-        return ND_EIO;
-    x->running = true;
-    return ND_OK;
+    ND_ASSERT(x != NULL);
+    return nd_oadapter_start(&x->core);
+}
+
+void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev)
+{
+    ND_ASSERT(x != NULL && ev != NULL);
+    ND_ASSERT(ev->kind == ND_MD_ORDER_UPDATE);
+    const nd_md_order_update_t *u = &ev->u.order;
+    if (strcmp(ev->symbol, x->product_id) != 0)
+        return;
+    x->stats.stream_events++;
+    int idx = nd_oadapter_find_clid(&x->core, u->client_order_id);
+    if (idx < 0 || nd_oadapter_update_room(&x->core) < 4) {
+        x->next_sync_ns = 0; /* not ours to follow here, or no room: the poll says */
+        return;
+    }
+    int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
+    nd_recon_status_t status = nd_oadapter_status_of((nd_md_order_status_t)u->status);
+    if (status == ND_RECON_OPEN || (nd_recon_status_done(status) && status != ND_RECON_REJECTED))
+        accept(x, idx, u->venue_order_id, now_ns);
+    /* The channel gives the cumulative quantity, not the fills (no trade id, no price of
+     * each): a quantity not booked yet is fetched at once; the poll books each fill once. */
+    if (u->cum_qty > x->cfg.local->orders[idx].filled_qty) {
+        x->next_sync_ns = 0;
+        x->stats.stream_fill_wakes++;
+    }
+    ostate_t *st = &x->st[idx];
+    if (nd_recon_status_done(status) && !nd_recon_status_done(x->cfg.local->orders[idx].status)) {
+        st->has_pending = true; /* reported once its fills are booked */
+        st->pending_status = status;
+        st->exec_qty = u->cum_qty;
+        flush_pending(x, now_ns);
+    }
 }
 
 void nd_coinbase_exec_resync(nd_coinbase_exec_t *x)
@@ -1125,28 +971,16 @@ void nd_coinbase_exec_resync(nd_coinbase_exec_t *x)
 
 void nd_coinbase_exec_stop(nd_coinbase_exec_t *x)
 {
-    if (!x || !x->running)
-        return;
-    pthread_mutex_lock(&x->mu);
-    x->stopping = true;
-    pthread_cond_signal(&x->cv);
-    pthread_mutex_unlock(&x->mu);
-    pthread_join(x->thread, NULL);
-    x->running = false;
+    if (x)
+        nd_oadapter_stop(&x->core);
 }
 
 void nd_coinbase_exec_destroy(nd_coinbase_exec_t *x)
 {
     if (!x)
         return;
-    bool made = x->st && x->compact_map && x->view.orders && x->view.fills;
-    nd_coinbase_exec_stop(x);
-    if (made) {
-        pthread_mutex_destroy(&x->mu);
-        pthread_cond_destroy(&x->cv);
-    }
+    nd_oadapter_deinit(&x->core);
     nd_free(x->st);
-    nd_free(x->compact_map);
     nd_free(x->view.orders);
     nd_free(x->view.fills);
     nd_free(x);

@@ -6,6 +6,7 @@
  * nothing is built for an order the rules refuse; a UUID always gives the same positive 62-bit
  * key, never 0. Nothing here does I/O or reads the clock. */
 #include "noderr/coinbase.h"
+#include "noderr/order_adapter.h"
 
 #include "noderr/assert.h"
 
@@ -131,26 +132,6 @@ nd_err_t nd_coinbase_recon_trade(const nd_md_event_t *fill, const char *clid,
     return ND_OK;
 }
 
-static nd_recon_status_t recon_status(nd_md_order_status_t s)
-{
-    switch (s) {
-    case ND_MD_ORDER_PENDING:
-    case ND_MD_ORDER_NEW:
-    case ND_MD_ORDER_PARTIALLY_FILLED:
-        return ND_RECON_OPEN;
-    case ND_MD_ORDER_FILLED:
-        return ND_RECON_FILLED;
-    case ND_MD_ORDER_CANCELED:
-        return ND_RECON_CANCELLED;
-    case ND_MD_ORDER_EXPIRED:
-        return ND_RECON_EXPIRED;
-    case ND_MD_ORDER_REJECTED:
-        return ND_RECON_REJECTED;
-    default:
-        return ND_RECON_UNKNOWN;
-    }
-}
-
 nd_err_t nd_coinbase_recon_order(const nd_md_event_t *order, uint32_t instrument_id,
                                  nd_recon_order_t *out)
 {
@@ -168,7 +149,7 @@ nd_err_t nd_coinbase_recon_order(const nd_md_event_t *order, uint32_t instrument
     o.px = u->px;
     o.qty = u->qty;
     o.venue_id = nd_coinbase_id_key(u->venue_order_id);
-    o.status = recon_status((nd_md_order_status_t)u->status);
+    o.status = nd_oadapter_status_of((nd_md_order_status_t)u->status);
     o.filled_qty = u->cum_qty;
     *out = o;
     return ND_OK;

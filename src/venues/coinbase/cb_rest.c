@@ -26,6 +26,7 @@ struct nd_coinbase_rest {
     char host[160];       /* base_url without the scheme, for the uri claim */
     char key_name[256];
     char *pem;            /* nd_alloc'd copy, cleansed on destroy */
+    uint32_t page_limit;  /* the limit= of a list's page (0: ND_COINBASE_PAGE_LIMIT) */
 };
 
 static void set_err(char *err, size_t err_len, const char *text)
@@ -343,40 +344,100 @@ static bool balance_event(json_t *a, nd_md_event_t *e)
            e->u.balance.asset[0] != '\0';
 }
 
-/* GETs path, and turns each element of the array under key into an event through make. */
-static nd_err_t list(nd_coinbase_rest_t *rest, const char *path, const char *key,
-                     bool (*make)(json_t *, nd_md_event_t *), nd_md_sink_cb sink, void *ctx,
-                     size_t *count, char *err, size_t err_len)
+/* Turns each element of arr into an event through make, for sink; counts them into *count. */
+static nd_err_t list_page(json_t *arr, bool (*make)(json_t *, nd_md_event_t *),
+                          nd_md_sink_cb sink, void *ctx, size_t *count, char *err, size_t err_len)
 {
-    long status = 0;
-    json_t *reply = NULL;
-    nd_err_t rc = request(rest, "GET", path, NULL, &status, &reply, err, err_len);
-    if (rc != ND_OK)
-        return rc;
-    json_t *arr = json_object_get(reply, key), *item;
-    if (status != 200 || !json_is_array(arr)) {
-        if (err && err_len)
-            snprintf(err, err_len, "coinbase rest: GET %s answered HTTP %ld without %s", path,
-                     status, key);
-        json_decref(reply);
-        return status == 200 ? ND_EPARSE : ND_EIO;
-    }
-    size_t i, n = 0;
+    size_t i;
+    json_t *item;
     json_array_foreach(arr, i, item) {
         nd_md_event_t e;
         if (!make(item, &e)) {
             set_err(err, err_len, "coinbase rest: an element has a malformed number, no id or a "
                                   "string longer than its field");
-            json_decref(reply);
             return ND_EPARSE;
         }
         if (sink)
             sink(ctx, &e);
-        n++;
+        (*count)++;
     }
-    json_decref(reply);
-    *count = n;
     return ND_OK;
+}
+
+/* The cursor of the page after reply into next ("" when it was the last): Coinbase says
+ * has_next on orders and accounts, and only a non-empty cursor on fills. ND_EPARSE for a
+ * cursor that does not fit a query unescaped. */
+static nd_err_t next_page(json_t *reply, char *next, size_t cap)
+{
+    json_t *more = json_object_get(reply, "has_next");
+    const char *c = json_string_value(json_object_get(reply, "cursor"));
+    next[0] = '\0';
+    if ((more && !json_is_true(more)) || !c || !c[0])
+        return ND_OK;
+    if (strlen(c) >= cap || strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-_.~=") != strlen(c))
+        return ND_EPARSE;
+    snprintf(next, cap, "%s", c);
+    return ND_OK;
+}
+
+/* GETs path page by page (limit= when paged, then the cursor of each answer, at most
+ * ND_COINBASE_LIST_PAGES_MAX pages), and turns each element of the array under key into an
+ * event through make. A page that hands back the cursor it was asked with is the one before
+ * again (a server that does not page): the list ends there, its elements not repeated. */
+static nd_err_t list(nd_coinbase_rest_t *rest, const char *path, bool paged, const char *key,
+                     bool (*make)(json_t *, nd_md_event_t *), nd_md_sink_cb sink, void *ctx,
+                     size_t *count, char *err, size_t err_len)
+{
+    char cursor[ND_COINBASE_CURSOR_MAX] = "", next[ND_COINBASE_CURSOR_MAX], page[512];
+    size_t n = 0;
+    uint32_t limit = rest->page_limit ? rest->page_limit : ND_COINBASE_PAGE_LIMIT;
+    for (int pages = 0; pages < ND_COINBASE_LIST_PAGES_MAX; pages++) {
+        int at = paged ? snprintf(page, sizeof page, "%s%climit=%u", path,
+                                  strchr(path, '?') ? '&' : '?', limit)
+                       : snprintf(page, sizeof page, "%s", path);
+        if (cursor[0])
+            snprintf(page + at, sizeof page - (size_t)at, "%ccursor=%s",
+                     strchr(page, '?') ? '&' : '?', cursor);
+        long status = 0;
+        json_t *reply = NULL;
+        nd_err_t rc = request(rest, "GET", page, NULL, &status, &reply, err, err_len);
+        if (rc != ND_OK)
+            return rc;
+        json_t *arr = json_object_get(reply, key);
+        if (status != 200 || !json_is_array(arr)) {
+            if (err && err_len)
+                snprintf(err, err_len, "coinbase rest: GET %s answered HTTP %ld without %s",
+                         path, status, key);
+            json_decref(reply);
+            return status == 200 ? ND_EPARSE : ND_EIO;
+        }
+        rc = next_page(reply, next, sizeof next);
+        bool again = cursor[0] && strcmp(next, cursor) == 0;
+        if (rc != ND_OK)
+            set_err(err, err_len, "coinbase rest: a cursor too long or not URL-safe");
+        else if (!again)
+            rc = list_page(arr, make, sink, ctx, &n, err, err_len);
+        json_decref(reply);
+        if (rc != ND_OK)
+            return rc;
+        if (!next[0] || again) {
+            *count = n;
+            return ND_OK;
+        }
+        snprintf(cursor, sizeof cursor, "%s", next);
+    }
+    if (err && err_len)
+        snprintf(err, err_len, "coinbase rest: GET %s has more than %d pages of %u", path,
+                 ND_COINBASE_LIST_PAGES_MAX, limit);
+    return ND_EFULL;
+}
+
+void nd_coinbase_rest_set_page_limit(nd_coinbase_rest_t *rest, uint32_t limit)
+{
+    ND_ASSERT(rest != NULL);
+    ND_ASSERT(limit <= ND_COINBASE_PAGE_LIMIT);
+    rest->page_limit = limit;
 }
 
 static void product_path(char *buf, size_t cap, const char *base, const char *product_id)
@@ -394,7 +455,7 @@ nd_err_t nd_coinbase_list_orders(nd_coinbase_rest_t *rest, const char *product_i
     char path[160];
     ND_ASSERT(rest && count);
     product_path(path, sizeof path, "/orders/historical/batch", product_id);
-    return list(rest, path, "orders", order_event, sink, ctx, count, err, err_len);
+    return list(rest, path, true, "orders", order_event, sink, ctx, count, err, err_len);
 }
 
 nd_err_t nd_coinbase_list_fills(nd_coinbase_rest_t *rest, const char *product_id,
@@ -404,14 +465,15 @@ nd_err_t nd_coinbase_list_fills(nd_coinbase_rest_t *rest, const char *product_id
     char path[160];
     ND_ASSERT(rest && count);
     product_path(path, sizeof path, "/orders/historical/fills", product_id);
-    return list(rest, path, "fills", fill_event, sink, ctx, count, err, err_len);
+    return list(rest, path, true, "fills", fill_event, sink, ctx, count, err, err_len);
 }
 
 nd_err_t nd_coinbase_accounts(nd_coinbase_rest_t *rest, nd_md_sink_cb sink, void *ctx,
                               size_t *count, char *err, size_t err_len)
 {
     ND_ASSERT(rest && count);
-    return list(rest, "/accounts", "accounts", balance_event, sink, ctx, count, err, err_len);
+    return list(rest, "/accounts", false, "accounts", balance_event, sink, ctx, count, err,
+                err_len);
 }
 
 size_t nd_coinbase_ws_subscribe_msg(bool subscribe, const char *channel,

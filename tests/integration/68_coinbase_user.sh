@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# 68_coinbase_user.sh: a live Coinbase session over exchange-sim takes the WebSocket user
+# channel (JWT-authenticated, subscribed on the market stream's URL): the venue's order reports
+# reach the adapter as they happen (user_stream.order_events), every fill is still booked once
+# (the position is the venue's), and "user_stream": "off" leaves the channel out.
+# Called as: 68_coinbase_user.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
+source "$(dirname "$0")/lib.sh"
+command -v curl >/dev/null || { echo "curl missing: skipped"; exit 77; }
+command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 77; }
+
+KEY_NAME="organizations/org-test/apiKeys/key-$$"
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/key.pem" 2>/dev/null
+openssl ec -in "$WORK/key.pem" -pubout -out "$WORK/pub.pem" 2>/dev/null
+chmod 600 "$WORK/key.pem"
+printf 'api_key=%s\napi_secret=%s\n' "$KEY_NAME" "$(cat "$WORK/key.pem")" >"$WORK/cb.secrets"
+chmod 600 "$WORK/cb.secrets"
+export NODERR_XSIM_API_KEY="$KEY_NAME"
+unset NODERR_COINBASE_API_KEY NODERR_COINBASE_API_SECRET NODERR_COINBASE_SECRETS_FILE
+start_server xsim "$NODERR" exchange-sim --venue coinbase --public-key "$WORK/pub.pem" \
+    --tick-ms 20 --seed 7 --balance USD=10000,BTC=0
+XPORT=$PORT
+
+config() { # config FILE NAME EXTRA_VENUE_KEYS
+    cat >"$WORK/$1.json" <<EOF
+{"name": "$2", "state_dir": "$WORK/state-$2",
+ "venue": {"name": "coinbase", "rest_url": "http://127.0.0.1:$XPORT",
+           "ws_url": "ws://127.0.0.1:$XPORT", "secrets_file": "$WORK/cb.secrets",
+           "order_tag": "$2"$3},
+ "symbol": "BTC/USD", "strategies": [{"builtin": "quote_maker"}],
+ "capital": {"cash": "10000"}, "log": {"level": "info"}}
+EOF
+}
+
+position_matches() { # position_matches STATE_DIR
+    local jwt
+    jwt="$("$NODERR" sign --venue coinbase --key-name "$KEY_NAME" --secrets-file "$WORK/key.pem" \
+        --method GET --host "127.0.0.1:$XPORT" --path "/api/v3/brokerage/accounts")"
+    curl -sf -o "$WORK/accounts.json" -H "Authorization: Bearer $jwt" \
+        "http://127.0.0.1:$XPORT/api/v3/brokerage/accounts" || fail "GET /accounts"
+    python3 - "$1/status.json" "$WORK/accounts.json" <<'EOF' || fail "the position differs"
+import json, sys
+from decimal import Decimal
+st = json.load(open(sys.argv[1]))
+acc = {a["currency"]: a for a in json.load(open(sys.argv[2]))["accounts"]}
+venue = Decimal(acc["BTC"]["available_balance"]["value"]) + Decimal(acc["BTC"]["hold"]["value"])
+pos = Decimal(st["positions"][0]["qty"])
+assert pos == venue, (pos, venue)
+EOF
+}
+
+check "the user channel: subscribed, the venue's order reports reach the adapter"
+config cu cu ""
+"$NODERR" live --config "$WORK/cu.json" >"$WORK/cu.out" 2>"$WORK/cu.err" &
+LIVE=$!
+SERVER_PIDS+=("$LIVE")
+ST="$WORK/state-cu/status.json"
+wait_json "$ST" '(d["user_stream"]["mode"] == "coinbase_user" and
+    d["user_stream"]["subscriptions"] >= 1 and d["user_stream"]["order_events"] >= 3 and
+    d["orders"]["fills"] >= 2)'
+grep -q "event=user_stream_open mode=coinbase_user" "$WORK/cu.err" || fail "not opened"
+kill -TERM "$LIVE"
+wait "$LIVE" || fail "the session did not stop cleanly"
+grep -q "event=reconcile when=session" "$WORK/cu.err" &&
+    fail "a reconciliation found a difference: $(grep when=session "$WORK/cu.err")"
+position_matches "$WORK/state-cu"
+
+check "user_stream off: no channel, polling alone (the same session restarted)"
+config co cu ', "user_stream": "off"'
+"$NODERR" live --config "$WORK/co.json" >"$WORK/co.out" 2>"$WORK/co.err" &
+LIVE=$!
+SERVER_PIDS+=("$LIVE")
+wait_json "$ST" '"user_stream" not in d and d["state"] == "running" and d["orders"]["fills"] >= 1'
+grep -q "event=user_stream_open" "$WORK/co.err" && fail "the channel was opened"
+kill -TERM "$LIVE"
+wait "$LIVE" || fail "the session did not stop cleanly"
+position_matches "$WORK/state-cu"
+echo ok

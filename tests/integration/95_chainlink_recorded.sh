@@ -9,9 +9,11 @@ FIX="$SHARED/fixtures/chainlink"
 [ -f "$FIX/eth_call_latestRoundData_ETH-USD_block_26103003.json" ] || {
     echo "SKIP: $FIX absent"; exit 77; }
 SERVER="$SOURCE_ROOT/tests/chainlink/rpc_replay.py"
-PIDS=()
+# The servers' pids are kept in files: start runs in a command substitution's subshell, where
+# an array of the caller's would not see them (the servers outlived every run).
 cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    local f
+    for f in "$WORK"/pid.*; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -20,7 +22,7 @@ trap cleanup EXIT
 start() {
     local mode=$1 portfile="$WORK/port.$1"
     python3 "$SERVER" "$mode" "$portfile" "$FIX" >"$WORK/log.$mode" 2>&1 &
-    PIDS+=($!)
+    echo $! >"$WORK/pid.$mode"
     for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
     [ -s "$portfile" ] || fail "replay server $mode did not start"
     echo "http://127.0.0.1:$(cat "$portfile")"

@@ -55,8 +55,12 @@ void nd__chaos_sample(const char *status_path, nd__chaos_sample_t *out)
     out->open_orders = get_int(d, "open_orders");
     json_t *o;
     size_t k;
-    json_array_foreach(json_object_get(d, "open_orders"), k, o)
-        out->uncancelled += !json_is_true(json_object_get(o, "cancel_pending"));
+    json_array_foreach(json_object_get(d, "open_orders"), k, o) {
+        if (!json_is_true(json_object_get(o, "cancel_pending")))
+            out->uncancelled++;
+        else if (out->cancel_count < sizeof out->cancel_sent_ns / sizeof(int64_t))
+            out->cancel_sent_ns[out->cancel_count++] = get_int(o, "cancel_sent_ns");
+    }
     const char *eq = json_string_value(json_object_get(json_object_get(d, "account"), "equity"));
     if (eq)
         (void)nd_fixed_parse(eq, strlen(eq), ND_CASH_DECIMALS, &out->equity_e8);

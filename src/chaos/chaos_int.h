@@ -96,6 +96,8 @@ typedef struct nd__chaos_sample {
     int64_t fills;
     int64_t open_orders;
     int64_t uncancelled;  /* working orders with no cancel sent (status: cancel_pending false) */
+    int64_t cancel_sent_ns[16]; /* the others' cancel times (engine time), the first 16 */
+    uint32_t cancel_count;
     int64_t equity_e8;
     int64_t connects;       /* feed.connects */
     int64_t bad, late;      /* feed.bad, feed.late */

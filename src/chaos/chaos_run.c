@@ -333,9 +333,14 @@ static void watch_blind(run_t *run)
         return;
     int64_t age_ms = (run->cur.updated_ns - run->inject_real_ns) / 1000000;
     /* Blind and still quoting: a working order the session has not asked the venue to cancel
-     * (live, a cancel sent into a partition stays unanswered until it ends: cancel_pending). */
-    if (age_ms > run->sc->detect_target_ms + 1000 && run->cur.uncancelled > run->blind_orders)
-        run->blind_orders = run->cur.uncancelled;
+     * since the fault (live, a cancel sent into a partition stays unanswered until it ends:
+     * cancel_pending). A cancel sent before the injection is no reaction to it: in paper mode a
+     * strategy's requote just before a stale feed waits for market time that does not come. */
+    int64_t blind = run->cur.uncancelled;
+    for (uint32_t k = 0; k < run->cur.cancel_count; k++)
+        blind += run->cur.cancel_sent_ns[k] < run->inject_real_ns;
+    if (age_ms > run->sc->detect_target_ms + 1000 && blind > run->blind_orders)
+        run->blind_orders = blind;
 }
 
 static void watch_window(run_t *run, int64_t now)
@@ -616,7 +621,7 @@ static nd_err_t fault_cycle(run_t *run)
         return ND_EIO;
     /* A fault that blinds the session is injected while a strategy order is working (as the
      * status shows it), so what happens to working orders is what gets tested. */
-    for (int k = 0; k < 5000 / POLL_MS && blinds(run) && run->cur.open_orders == 0; k++) {
+    for (int k = 0; k < 5000 / POLL_MS && blinds(run) && run->cur.uncancelled == 0; k++) {
         nd__chaos_sleep_ms(POLL_MS);
         (void)sample(run, 0);
     }

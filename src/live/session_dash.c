@@ -45,9 +45,9 @@
 typedef struct dash_order {
     uint64_t client_id;
     const char *symbol, *venue;
-    bool buy, market, risk_flatten, cancel_pending;
+    bool buy, market, risk_flatten;
     int status;                      /* nd_order_status_t */
-    int64_t px, qty, filled;
+    int64_t px, qty, filled, cancel_sent_ns;
     int px_decimals, qty_decimals;
 } dash_order_t;
 
@@ -134,7 +134,7 @@ static void fill_book(nd_live_session_t *s, const nd_engine_t *e, dash_snap_t *d
             .client_id = o->client_id, .symbol = inst->symbol,
             .venue = nd_venue_name(nd__live_venue_of(s, o->instrument_id)->venue), .buy = o->side == ND_SIDE_BUY,
             .market = o->type == ND_ORDER_MARKET, .risk_flatten = o->risk_flatten,
-            .cancel_pending = o->cancel_sent_ns != 0,
+            .cancel_sent_ns = o->cancel_sent_ns,
             .status = (int)o->status, .px = o->px, .qty = o->qty, .filled = o->filled_qty,
             .px_decimals = inst->px_decimals, .qty_decimals = inst->qty_decimals};
     }
@@ -283,7 +283,9 @@ static json_t *orders_json(const dash_snap_t *d)
         json_object_set_new(j, "status",
                             json_string(nd_order_status_name((nd_order_status_t)o->status)));
         json_object_set_new(j, "risk_flatten", json_boolean(o->risk_flatten));
-        json_object_set_new(j, "cancel_pending", json_boolean(o->cancel_pending));
+        json_object_set_new(j, "cancel_pending", json_boolean(o->cancel_sent_ns != 0));
+        if (o->cancel_sent_ns != 0)
+            json_object_set_new(j, "cancel_sent_ns", json_integer(o->cancel_sent_ns));
         json_array_append_new(list, j);
     }
     return list;

@@ -93,6 +93,8 @@ json_t *nd__live_orders_json(const nd_live_session_t *s, const nd_engine_t *e)
         json_object_set_new(j, "status", json_string(nd_order_status_name(o->status)));
         json_object_set_new(j, "risk_flatten", json_boolean(o->risk_flatten));
         json_object_set_new(j, "cancel_pending", json_boolean(o->cancel_sent_ns != 0));
+        if (o->cancel_sent_ns != 0) /* engine time the cancel left: a reaction to what? */
+            json_object_set_new(j, "cancel_sent_ns", json_integer(o->cancel_sent_ns));
         json_array_append_new(list, j);
     }
     return list;

@@ -147,6 +147,10 @@ static inline const nd_live_venue_config_t *nd__live_venue_of(const nd_live_sess
 void nd__live_venues_label(const nd_live_config_t *cfg, char *out, size_t cap);
 /* The Binance venue's user data stream mode (a stream exists only with a Binance venue). */
 nd_binance_user_mode_t nd__live_user_mode(const nd_live_session_t *s);
+/* status.json's "feed" (heartbeats: Coinbase's, which date its feed between trades), for
+ * nd_live_status_json and the dashboard's formatter alike. */
+json_t *nd__live_feed_json(const nd_live_feed_stats_t *f, nd_venue_state_t state,
+                           bool heartbeats, int64_t now);
 /* Venue v's P&L: the engine's attribution by venue, summed over its symbols. */
 void nd__live_venue_pnl(const nd_live_session_t *s, const nd_engine_t *e, uint32_t v,
                         nd_attribution_t *sum /* OUT */);

@@ -311,38 +311,6 @@ static json_t *account_risk_json(const dash_snap_t *d, json_t **risk)
     return a;
 }
 
-static json_t *age_json(int64_t now, int64_t then)
-{
-    return then ? json_integer((now - then) / ND_NS_PER_MS) : json_null();
-}
-
-static json_t *feed_json(const dash_snap_t *d)
-{
-    const nd_live_feed_stats_t *f = &d->feed;
-    json_t *j = json_object();
-    json_object_set_new(j, "state", json_string(d->feed_state == ND_VENUE_CONNECTED ? "connected"
-                                                : d->feed_state == ND_VENUE_STALE  ? "stale"
-                                                                                   : "down"));
-    json_object_set_new(j, "messages", json_integer(f->messages));
-    json_object_set_new(j, "trades", json_integer(f->trades));
-    json_object_set_new(j, "quotes", json_integer(f->quotes));
-    json_object_set_new(j, "bad", json_integer(f->bad));
-    json_object_set_new(j, "late", json_integer(f->late));
-    json_object_set_new(j, "repeats", json_integer(f->repeats));
-    json_object_set_new(j, "resyncs", json_integer(f->resyncs));
-    json_object_set_new(j, "lost", json_integer(f->lost));
-    json_object_set_new(j, "connects", json_integer(f->connects));
-    json_object_set_new(j, "age_ms", age_json(d->now_ns, f->last_event_ns));
-    if (d->coinbase) { /* the heartbeats date the feed between trades */
-        json_object_set_new(j, "heartbeats", json_integer(f->heartbeats));
-        json_object_set_new(j, "heartbeat_age_ms", age_json(d->now_ns, f->last_heartbeat_ns));
-        json_object_set_new(j, "venue_time", f->heartbeat_venue_ns
-                                                 ? nd_json_time(f->heartbeat_venue_ns)
-                                                 : json_null());
-    }
-    return j;
-}
-
 static json_t *order_counts_json(const dash_snap_t *d)
 {
     static const char *const names[5] = {"submitted", "accepted", "rejected", "cancelled",
@@ -460,7 +428,8 @@ static json_t *snapshot_format(const void *snap)
     json_object_set_new(j, "positions", positions_json(d));
     json_object_set_new(j, "open_orders", orders_json(d));
     json_object_set_new(j, "risk", risk);
-    json_object_set_new(j, "feed", feed_json(d));
+    json_object_set_new(j, "feed", nd__live_feed_json(&d->feed, d->feed_state, d->coinbase,
+                                                        d->now_ns));
     if (d->dash_url[0])
         json_object_set_new(j, "dashboard_url", json_string(d->dash_url));
     json_t *compliance = nd__live_surveil_format(&d->surveil);

@@ -147,13 +147,13 @@ static json_t *risk_json(const nd_engine_t *e, int64_t now_ns)
     return j;
 }
 
-static json_t *feed_json(const nd_live_session_t *s, int64_t now)
+json_t *nd__live_feed_json(const nd_live_feed_stats_t *f, nd_venue_state_t state,
+                           bool heartbeats, int64_t now)
 {
-    const nd_live_feed_stats_t *f = &s->feed;
     json_t *j = json_object();
-    json_object_set_new(j, "state", json_string(s->feed_state == ND_VENUE_CONNECTED ? "connected"
-                                                : s->feed_state == ND_VENUE_STALE  ? "stale"
-                                                                                   : "down"));
+    json_object_set_new(j, "state", json_string(state == ND_VENUE_CONNECTED ? "connected"
+                                                : state == ND_VENUE_STALE  ? "stale"
+                                                                           : "down"));
     json_object_set_new(j, "messages", json_integer(f->messages));
     json_object_set_new(j, "trades", json_integer(f->trades));
     json_object_set_new(j, "quotes", json_integer(f->quotes));
@@ -166,7 +166,7 @@ static json_t *feed_json(const nd_live_session_t *s, int64_t now)
     json_object_set_new(j, "age_ms", f->last_event_ns ? json_integer((now - f->last_event_ns) /
                                                                      ND_NS_PER_MS)
                                                       : json_null());
-    if (s->cb_stream) { /* Coinbase's heartbeats date its feed between trades */
+    if (heartbeats) { /* Coinbase's heartbeats date its feed between trades */
         json_object_set_new(j, "heartbeats", json_integer(f->heartbeats));
         json_object_set_new(j, "heartbeat_age_ms",
                             f->last_heartbeat_ns
@@ -309,7 +309,8 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_object_set_new(j, "positions", nd__live_positions_json(s, e));
     json_object_set_new(j, "open_orders", nd__live_orders_json(s, e));
     json_object_set_new(j, "risk", risk_json(e, now));
-    json_object_set_new(j, "feed", feed_json(s, now));
+    json_object_set_new(j, "feed",
+                        nd__live_feed_json(&s->feed, s->feed_state, s->cb_stream != NULL, now));
     if (s->dash_url[0])
         json_object_set_new(j, "dashboard_url", json_string(s->dash_url));
     json_t *compliance = nd__live_surveil_json(s); /* post-trade surveillance, when on */

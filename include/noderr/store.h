@@ -136,6 +136,11 @@ typedef struct nd_store nd_store_t;
 /* Open flags. */
 #define ND_STORE_CREATE 1u /* create the SQLite file when missing (otherwise ND_ENOTFOUND) */
 #define ND_STORE_SMALL_CACHE 2u /* SQLite: an 8 MiB page cache, not 64 MiB (long sessions) */
+/* SQLite, a file this open creates: a bulk run's store (backtest --db: one writer, few large
+ * commits, nobody reading until it ends) keeps a rollback journal (TRUNCATE, synchronous=FULL,
+ * no cache spill) instead of WAL, so its records are written once, not to the WAL and again
+ * by the checkpoint at close. The next open of the file turns it to WAL. Ignored otherwise. */
+#define ND_STORE_BULK 4u
 
 /* Opens the store at url and brings its schema to the current version (running migrations in
  * a transaction). SQLite URLs may end in "?max_pages=N" to cap the file (PRAGMA

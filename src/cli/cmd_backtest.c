@@ -808,7 +808,8 @@ static int db_start(options_t *o, db_run_t *d)
     if (!o->db_url)
         return 0;
     char err[512] = "";
-    nd_err_t rc = nd_store_open(o->db_url, ND_STORE_CREATE, &d->store, err, sizeof err);
+    nd_err_t rc = nd_store_open(o->db_url, ND_STORE_CREATE | ND_STORE_BULK, &d->store, err,
+                                sizeof err);
     if (rc == ND_OK && nd_instrument_init(&d->inst, o->cfg.symbol, "sim") != ND_OK) {
         snprintf(err, sizeof err, "bad symbol '%s'", o->cfg.symbol);
         rc = ND_EINVAL;

@@ -183,7 +183,7 @@ static void next_path(const char *path, char *out, size_t cap)
 }
 
 /* fsync of the directory holding path: makes a create or rename there durable. */
-static bool sync_dir_of(const char *path)
+bool nd__store_sync_dir_of(const char *path)
 {
     char dir[1100];
     snprintf(dir, sizeof dir, "%s", path);
@@ -211,7 +211,7 @@ static nd_err_t write_head_next(const char *path, const nd__head_t *h, char *err
         what = "syncing";
     if (fd >= 0 && close(fd) != 0 && !what)
         what = "closing";
-    if (!what && !sync_dir_of(tmp))
+    if (!what && !nd__store_sync_dir_of(tmp))
         what = "syncing the directory of";
     if (!what)
         return ND_OK;
@@ -231,7 +231,7 @@ static nd_err_t publish_head_next(const char *path, bool sync_dir, char *err, si
     const char *what = NULL;
     if (rename(tmp, path) != 0)
         what = "renaming";
-    if (!what && sync_dir && !sync_dir_of(path))
+    if (!what && sync_dir && !nd__store_sync_dir_of(path))
         what = "syncing the directory of";
     if (!what)
         return ND_OK;

@@ -119,6 +119,10 @@ bool nd__store_filter_match(const nd_record_filter_t *filter, int64_t seq, int64
 /* The SQL SELECT of a scan (both SQL backends): the columns above, filtered, ORDER BY seq. */
 void nd__store_select_sql(const nd_record_filter_t *filter, char *sql, size_t cap);
 
+/* fsync of the directory holding path (a create or rename there made durable); false when it
+ * failed (errno says why). */
+bool nd__store_sync_dir_of(const char *path);
+
 /* Tests: every backend write (append, head file, commit) fails with probability pct percent,
  * from a seeded generator (0: never). */
 void nd__store_set_faults(nd_store_t *s, uint32_t pct, uint64_t seed);

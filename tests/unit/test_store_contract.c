@@ -1436,6 +1436,67 @@ Test(group_commit, a_new_store_gets_its_head_file_with_its_first_commit)
     unsetenv("NODERR_AUDIT_KEY");
 }
 
+/* Byte 18 of a SQLite file's header: 1 for a rollback journal, 2 for WAL. */
+static int file_format(void)
+{
+    FILE *f = fopen(sqlite_file, "rb");
+    cr_assert_not_null(f);
+    unsigned char header[32];
+    cr_assert_eq(fread(header, 1, sizeof header, f), sizeof header);
+    fclose(f);
+    return header[18];
+}
+
+static bool side_file(const char *suffix)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s%s", sqlite_file, suffix);
+    return access(path, F_OK) == 0;
+}
+
+/* A bulk run's new file (backtest --db) keeps a rollback journal instead of WAL; rows are
+ * queued 32 at a time, committed batches are what another connection sees and what survives a
+ * crash, in order; the file is left with no journal, and the next open turns it to WAL. Also
+ * signed, whose first commit (the head, at open) comes before any head file's directory
+ * sync. */
+Test(group_commit, a_bulk_store_keeps_a_rollback_journal_and_loses_at_most_the_open_batch)
+{
+    for (int keyed = 0; keyed < 2; keyed++) {
+        const char *url = url_for("sqlite");
+        if (keyed)
+            setenv("NODERR_AUDIT_KEY", "bulk-test-key", 1);
+        group_t g;
+        char err[256] = "";
+        memset(&g, 0, sizeof g);
+        nd_instrument_init(&g.inst, "BTC/USDT", "sim");
+        nd_clock_sim_init(&g.clock, 1000 * ND_NS_PER_SEC);
+        cr_assert_eq(nd_store_open(url, ND_STORE_CREATE | ND_STORE_BULK, &g.store, err,
+                                   sizeof err), ND_OK, "%s", err);
+        cr_assert_eq(nd_recorder_create(g.store, "acct", &g.inst, 1, group_names, 1, 40,
+                                        &g.recorder, err, sizeof err), ND_OK, "%s", err);
+        cr_assert_eq(nd_recorder_set_commit(g.recorder, 0, 60000, &g.clock.clock, err,
+                                            sizeof err), ND_OK, "%s", err);
+        for (int k = 0; k < 100; k++) {
+            record(&g, k);
+            if (k == 69)
+                cr_assert_eq(committed_count(), 40, "committed past the group rule");
+        }
+        cr_assert_eq(nd_recorder_commits(g.recorder), 2);
+        cr_assert_eq(committed_count(), 80);
+        cr_assert_eq(file_format(), 1, "a new bulk file is not in rollback-journal mode");
+        cr_assert(!side_file("-wal"), "a bulk store wrote a WAL");
+        group_crash(&g);
+        cr_assert(!side_file("-journal"), "the journal was left beside the store");
+        qtys_t q;
+        cr_assert_eq(durable_records(url, &q), 80);
+        for (int k = 0; k < 80; k++)
+            cr_assert_eq(q.qty[k], k + 1);
+        assert_verifies(url, 80);
+        cr_assert_eq(file_format(), 2, "reopened, the store is not in WAL mode");
+        unsetenv("NODERR_AUDIT_KEY");
+    }
+}
+
 /* Property: for random batch sizes, intervals, step ends, barriers, polls and crash points,
  * whatever was committed survives the crash exactly (same records, same order, nothing
  * uncommitted), what was lost is at most the open batch, and the chain and both heads

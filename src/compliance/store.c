@@ -17,7 +17,8 @@
  * three steps that leave a state the verifier accepts at every point a process can die: the
  * new head is written to PATH.head.next, fsynced and its directory fsynced *before* the
  * commit, then the commit, then PATH.head.next is renamed over PATH.head (made durable by the
- * next commit's directory fsync). Three fsyncs a commit (file, directory, WAL). A crash before the
+ * next commit's directory fsync). Three fsyncs a commit (file, directory, WAL; a bulk file's
+ * rollback journal takes three more: store_sqlite.c). A crash before the
  * commit leaves PATH.head equal to the chain (the .next file is ahead and ignored); a crash
  * between the commit and the rename leaves PATH.head one commit behind and PATH.head.next
  * naming exactly the chain's end, which the verifier accepts as that commit's pending head and

@@ -256,9 +256,9 @@ static bool sync_path(const char *path, int flags)
  * syncs the directory of the head file, this file's, before every commit, after the head is
  * staged); lost before that, the store was empty. The migrations sit in the WAL, synced by the
  * first commit; lost before that, the next open applies them again. A new bulk file
- * (ND_STORE_BULK: rollback journal) has its migrations in the file itself, synced here, and
- * the directory is synced after it (the journal's name). Then every commit is
- * synchronous=FULL. */
+ * (ND_STORE_BULK: rollback journal) has its migrations checkpointed into the file itself,
+ * synced here, and the directory is synced after it (the journal's name); a power loss before
+ * that can leave the new, empty file unreadable. Then every commit is synchronous=FULL. */
 static void *created_sync_thread(void *arg)
 {
     sqlite_store_t *st = arg;
@@ -320,7 +320,8 @@ static int prepare_insert_many(sqlite_store_t *st)
 
 /* The journal of the connection. An existing file, or a new one of a writer that commits
  * often (a session's barriers), gets WAL: a commit appends to the WAL and syncs it once. A new
- * file of a bulk run (ND_STORE_BULK) gets a rollback journal in TRUNCATE mode: its records go
+ * file of a bulk run (ND_STORE_BULK) then gets a rollback journal in TRUNCATE mode (below,
+ * once migrated): its records go
  * to the database file once, where WAL wrote them twice (WAL, then the checkpoint at close:
  * 1.1 MB each for 3,540 records, and their writeback), at the price of a few syncs of a journal
  * that holds only the pages a commit overwrites (page 1, roots, interior pages). Durable at
@@ -329,14 +330,17 @@ static int prepare_insert_many(sqlite_store_t *st)
  * commit, after the head's step 1 has synced the directory holding the journal (SQLite's own
  * directory syncs are skipped: skip_directory_syncs); a batch is bounded by the recorder's
  * group rule. Readers of a rollback-journal file wait for a commit (busy timeout). */
-static const char *journal_pragmas(bool created, bool bulk)
+static const char *journal_pragmas(bool created)
 {
-    if (!created)
-        return "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
-    if (bulk)
-        return "PRAGMA synchronous=OFF; PRAGMA journal_mode=TRUNCATE; PRAGMA cache_spill=OFF;";
-    return "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;";
+    return created ? "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;"
+                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
 }
+
+/* A new bulk file leaves WAL once migrated: created in WAL like every new file, so that a kill
+ * during the migrations leaves a database that the next open migrates (in a rollback journal
+ * the first transaction of an empty file rolls back to zero bytes, a file the store refuses);
+ * leaving WAL checkpoints the few schema pages into the file and deletes the WAL. */
+static const char *const bulk_pragmas = "PRAGMA journal_mode=TRUNCATE; PRAGMA cache_spill=OFF;";
 
 static nd_err_t configure(sqlite_store_t *st, long long max_pages, bool created, unsigned flags,
                           char *err, size_t err_len)
@@ -345,7 +349,7 @@ static nd_err_t configure(sqlite_store_t *st, long long max_pages, bool created,
     st->rollback_journal = created && (flags & ND_STORE_BULK);
     nd_err_t rc = check_foreign(st, err, err_len);
     if (rc == ND_OK)
-        rc = exec_sql(st, journal_pragmas(created, st->rollback_journal), err, err_len);
+        rc = exec_sql(st, journal_pragmas(created), err, err_len);
     /* 64 MiB of page cache for bulk runs (backtest --db); a session appends and rarely reads
      * back, and its memory budget is tight (ND_STORE_SMALL_CACHE: 8 MiB). */
     if (rc == ND_OK)
@@ -359,6 +363,8 @@ static nd_err_t configure(sqlite_store_t *st, long long max_pages, bool created,
     }
     if (rc == ND_OK)
         rc = migrate(st, err, err_len);
+    if (rc == ND_OK && st->rollback_journal)
+        rc = exec_sql(st, bulk_pragmas, err, err_len);
     if (rc == ND_OK && created)
         rc = sync_created(st, err, err_len);
     if (rc == ND_OK &&

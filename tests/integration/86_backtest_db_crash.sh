@@ -35,6 +35,14 @@ for delay in 0.2 0.35 0.5 0.65 0.8; do
     "$NODERR" backtest --strategy sma_cross --bars 2000000 --db "$DB" --db-commit-every 150,5ms \
         >/dev/null 2>"$ERR" &
     PID=$!
+    # The delay counts from the first commit (its head file), not from the start: a slow build
+    # (ASan) on a loaded machine may not have set the file up within the first delay.
+    for _ in $(seq 300); do
+        seq_now=$(sed -n 's/^seq //p' "$DB.head" 2>/dev/null || true)
+        [ "${seq_now:-0}" -gt 2 ] && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
     sleep "$delay"
     kill -9 "$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true

@@ -596,9 +596,11 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     rc = risk_step(e, &equity);
     if (rc != ND_OK)
         return rc;
-    e->stats.halted_bars += e->risk.halted;
-    for (uint32_t s = 0; s < e->strategy_count; s++) {
-        nd__strategy_slot_t *slot = &e->strategies[s];
+    if (__builtin_expect(e->risk.halted, 0))
+        e->stats.halted_bars++;
+    /* Strategies are only added before the start: the end is fixed for the loop. */
+    nd__strategy_slot_t *end = e->strategies + e->strategy_count;
+    for (nd__strategy_slot_t *slot = e->strategies; slot < end; slot++) {
         if (slot->instrument_id == bar->instrument_id && !slot->paused && slot->def->on_bar)
             slot->def->on_bar(slot->state, bar, &slot->ctx);
     }

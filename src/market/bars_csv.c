@@ -806,7 +806,9 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
     return 1;
 }
 
-static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out);
+/* Not inlined, not even in part: gcc's partial inlining of its entry test into
+ * csv_next_plan made the plan path realign the stack and save a register on every row. */
+__attribute__((noinline)) static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out);
 
 /* A row whose shape is not in the cache as a plain plan: parses it through its wide-volume
  * plan when the set has one, else plans it into the first slot of its set (the plan there moves

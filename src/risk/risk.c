@@ -417,14 +417,18 @@ __attribute__((noinline)) static bool on_equity_general(nd_risk_t *r, int64_t no
 bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
 {
     ND_ASSERT(r != NULL);
-    /* The usual report: started (_day_end_ns is INT64_MIN before), the same day, no halt in
-     * force. It is the general path's steps with those three known: no day roll, no lift. */
-    if (__builtin_expect(now_ns >= r->_day_end_ns || r->halted, 0))
+    /* The usual reports: started (_day_end_ns is INT64_MIN before) and the same day, and either
+     * no halt in force, or a halt that does not lift now and is not a daily-loss one (the
+     * usual state of a halted run: nothing to test). They are the general path's steps with
+     * those facts known: no day roll, no lift, no loss test while halted. */
+    if (__builtin_expect(now_ns >= r->_day_end_ns, 0) ||
+        (r->halted && (r->halt_kind == ND_BREAKER_DAILY_LOSS ||
+                       (!r->kill_switch && now_ns >= r->halt_end_ns))))
         return on_equity_general(r, now_ns, equity_ext);
     r->_last_equity = equity_ext;
     if (equity_ext > r->_peak)
         r->_peak = equity_ext;
-    return losses_tripped(r, now_ns, equity_ext);
+    return !r->halted && losses_tripped(r, now_ns, equity_ext);
 }
 
 void nd_risk_kill(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)

@@ -771,21 +771,47 @@ static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
     return 1;
 }
 
+/* The kline tail's column rules on bit masks of type T (bit i: byte i of the tail): c the
+ * commas and pt the points before the row end, digits the digits there, checked the five checked
+ * columns with their commas. True when the first byte that is not a point from each column's
+ * start is a digit (no empty and no points-only column) and the first byte that is not a digit
+ * after each point is not a point (at most one point a column). The additions carry through a
+ * run of points (or digits) to the byte after it, never past the fifth comma. */
+#define KLINE_TAIL_RULES(name, T)                                                                  \
+    static ND_SIMD_INLINE int name(T c, T pt, T digits, T checked)                                 \
+    {                                                                                              \
+        T starts = ((c << 1) | 1) & checked;                                                       \
+        T first = (starts & ~pt) | (((starts & pt) + pt) & ~pt);                                   \
+        T after = (pt & checked) << 1;                                                             \
+        T next = (after & ~digits) | (((after & digits) + digits) & ~digits);                      \
+        return (first & ~digits) == 0 && (next & pt) == 0;                                         \
+    }
+KLINE_TAIL_RULES(kline_tail_rules64, uint64_t)
+KLINE_TAIL_RULES(kline_tail_rules128, unsigned __int128)
+
 /* The kline tail at t, after the volume's comma, as the other paths accept it, in the shape the
  * plan path takes: five columns of digits with at most one point and at least one digit, each
  * ended by a comma, then the ignored column (digits and points only here: anything else goes
- * the other way) and the row end, within 127 bytes. Its bytes with the row end, or 0. Reads
- * 128 bytes. Branch-free column rules on the 128-bit masks: the first byte that is not a
- * point from each column's start is a digit (no empty and no points-only column), and the first
- * byte that is not a digit after each point is not a point. */
+ * the other way) and the row end, within 127 bytes. Its bytes with the row end, or 0. Reads 64
+ * bytes, or 128 when the row end is not within the first 64 (then on 128-bit masks). */
 static ND_SIMD_INLINE size_t plan_kline_tail(const char *t)
 {
     typedef unsigned __int128 u128;
     uint64_t c0, p0, o0, c1, p1, o1;
-    plan_masks(t, &c0, &p0, &o0);
-    plan_masks(t + 64, &c1, &p1, &o1);
-    unsigned end = o0 ? (unsigned)_tzcnt_u64(o0) : 64 + (unsigned)_tzcnt_u64(o1);
     size_t size;
+    plan_masks(t, &c0, &p0, &o0);
+    if (__builtin_expect(o0 != 0, 1)) {
+        unsigned end = (unsigned)_tzcnt_u64(o0);
+        uint64_t c = _bzhi_u64(c0, end), pt = _bzhi_u64(p0, end);
+        if (end > 62 || (size = plan_row_end(t, end)) == 0 || __builtin_popcountll(c) != 5)
+            return 0;
+        /* The fifth (last) comma ends the checked columns; the ignored column holds none. */
+        uint64_t checked = _bzhi_u64(~(uint64_t)0, 64 - (unsigned)__builtin_clzll(c));
+        uint64_t digits = _bzhi_u64(~(c | pt), end);
+        return kline_tail_rules64(c, pt, digits, checked) ? size : 0;
+    }
+    plan_masks(t + 64, &c1, &p1, &o1);
+    unsigned end = 64 + (unsigned)_tzcnt_u64(o1);
     if (end > 126 || (size = plan_row_end(t, end)) == 0)
         return 0;
     u128 in = ((u128)1 << end) - 1;
@@ -793,15 +819,10 @@ static ND_SIMD_INLINE size_t plan_kline_tail(const char *t)
     uint64_t c_hi = (uint64_t)(c >> 64);
     if (__builtin_popcountll((uint64_t)c) + __builtin_popcountll(c_hi) != 5)
         return 0;
-    /* The fifth (last) comma ends the checked columns; the ignored column after it holds none. */
     unsigned fifth = c_hi ? 127 - (unsigned)__builtin_clzll(c_hi)
                           : 63 - (unsigned)__builtin_clzll((uint64_t)c);
     u128 checked = ((u128)2 << fifth) - 1, digits = in & ~c & ~pt;
-    u128 starts = ((c << 1) | 1) & checked;
-    u128 first = (starts & ~pt) | (((starts & pt) + pt) & ~pt);
-    u128 after = ((pt & checked) << 1);
-    u128 next = (after & ~digits) | (((after & digits) + digits) & ~digits);
-    return (first & ~digits) == 0 && (next & pt) == 0 ? size : 0;
+    return kline_tail_rules128(c, pt, digits, checked) ? size : 0;
 }
 
 /* A kline row at p in the plan path's shape: its first six columns (up to the volume's comma,

@@ -45,5 +45,25 @@ static inline uint32_t nd_ring_count(const nd_ring_t *ring)
 {
     return ring->_tail - ring->_head;
 }
+/* Pushing in place: the slot the next push fills (NULL when full), written by the caller and
+ * then added by nd_ring_commit. Saves nd_ring_push's copy of an item built elsewhere. */
+static inline void *nd_ring_slot(nd_ring_t *ring)
+{
+    if (ring->_tail - ring->_head > ring->_mask)
+        return NULL;
+    return ring->_items + (size_t)(ring->_tail & ring->_mask) * ring->_item_size;
+}
+static inline void nd_ring_commit(nd_ring_t *ring)
+{
+    ring->_tail++;
+}
+/* Popping in place: removes the oldest item and returns where it lies (NULL when empty). The
+ * item stays readable there until pushes wrap the ring onto its slot. */
+static inline const void *nd_ring_take(nd_ring_t *ring)
+{
+    if (ring->_tail == ring->_head)
+        return NULL;
+    return ring->_items + (size_t)(ring->_head++ & ring->_mask) * ring->_item_size;
+}
 
 #endif

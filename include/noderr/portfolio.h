@@ -91,8 +91,11 @@ nd_err_t nd_portfolio_apply_fill(nd_portfolio_t *p, const nd_fill_t *fill);
 
 /* Marks an instrument at px (price units). O(1), no division: the hot path. ND_EOVERFLOW (the
  * mark unchanged) when some position's value at px would not fit the cash scale: every
- * position's value at its mark always fits, so unrealised P&L is always exact. */
-nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px);
+ * position's value at its mark always fits, so unrealised P&L is always exact. net_qty, when
+ * not NULL, gets the instrument's net position (nd_portfolio_net_qty), which the mark reads
+ * anyway. */
+nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px,
+                           int64_t *net_qty /* OUT, or NULL */);
 
 /* Last mark of an instrument, 0 before the first. */
 int64_t nd_portfolio_last_px(const nd_portfolio_t *p, uint32_t instrument_id);

@@ -397,33 +397,37 @@ void nd__engine_drop_timers(nd_engine_t *e, uint32_t s)
 
 nd_err_t nd__engine_emit(nd_engine_t *e, nd_event_kind_t kind, const void *payload)
 {
-    nd_event_t ev;
-    ev.kind = kind;
-    ev.ts_ns = e->now_ns;
-    ev.halted = e->risk.halted || e->store_failed;
+    /* Written in place in the ring: an event is copied once, from its payload. */
+    nd_event_t *ev = nd_ring_slot(&e->events);
+    if (!ev) {
+        nd_err_t rc = nd__engine_flush(e);
+        if (rc != ND_OK)
+            return rc;
+        ev = nd_ring_slot(&e->events);
+        ND_ASSERT(ev != NULL);
+    }
+    ev->kind = kind;
+    ev->ts_ns = e->now_ns;
+    ev->halted = e->risk.halted || e->store_failed;
     switch (kind) {
     case ND_EVENT_ORDER:
-    case ND_EVENT_ORDER_AMENDED: ev.u.order = *(const nd_order_t *)payload; break;
-    case ND_EVENT_FILL: ev.u.fill = *(const nd_fill_t *)payload; break;
-    case ND_EVENT_BREAKER: ev.u.breaker = *(const nd_breaker_event_t *)payload; break;
+    case ND_EVENT_ORDER_AMENDED: ev->u.order = *(const nd_order_t *)payload; break;
+    case ND_EVENT_FILL: ev->u.fill = *(const nd_fill_t *)payload; break;
+    case ND_EVENT_BREAKER: ev->u.breaker = *(const nd_breaker_event_t *)payload; break;
     }
-    if (nd_ring_push(&e->events, &ev) == ND_OK)
-        return ND_OK;
-    nd_err_t rc = nd__engine_flush(e);
-    if (rc != ND_OK)
-        return rc;
-    rc = nd_ring_push(&e->events, &ev);
-    ND_ASSERT(rc == ND_OK);
+    nd_ring_commit(&e->events);
     return ND_OK;
 }
 
-nd_err_t nd__engine_flush(nd_engine_t *e)
+__attribute__((noinline)) nd_err_t nd__engine_flush(nd_engine_t *e)
 {
-    nd_event_t ev;
-    while (nd_ring_pop(&e->events, &ev) == ND_OK) {
+    /* Each event is handed to the listener where it lies in the ring (taken off first, so a
+     * flush can never deliver it twice). */
+    const nd_event_t *ev;
+    while ((ev = nd_ring_take(&e->events)) != NULL) {
         if (!e->listener.on_event || e->store_failed)
             continue;
-        if (e->listener.on_event(e->listener.ctx, &ev) != ND_OK) {
+        if (e->listener.on_event(e->listener.ctx, ev) != ND_OK) {
             /* Durability before acting: nothing more trades unrecorded. */
             e->store_failed = true;
             e->risk.halted = true;
@@ -479,9 +483,11 @@ static inline nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
     else if (ts < e->stats.last_ts_ns)
         return ND_EINVAL;
     int64_t *last = &e->last_bar_ns[bar->instrument_id];
-    if (*last != 0 && ts > *last) {
+    if (*last != 0) {
         /* The interval is the smallest gap seen, 0 before the first: gap - 1 < interval - 1
-         * unsigned is both tests in one (0 - 1 is the largest uint64). */
+         * unsigned is both tests in one (0 - 1 is the largest uint64), and a gap of 0 (a bar
+         * at the same time) is no gap. ts >= *last: ts >= last_ts_ns, which is >= every
+         * instrument's last bar. */
         uint64_t gap = (uint64_t)ts - (uint64_t)*last;
         if (gap - 1 < (uint64_t)e->stats.interval_ns - 1)
             e->stats.interval_ns = (int64_t)gap;
@@ -490,6 +496,18 @@ static inline nd_err_t check_bar(nd_engine_t *e, const nd_bar_t *bar)
     e->stats.last_ts_ns = ts;
     e->stats.bars++;
     return ND_OK;
+}
+
+/* The bar's matching at its venue, when an order is working: the fills booked. Out of line,
+ * so that a bar with no order keeps a small frame. An event-level venue has no on_bar. */
+__attribute__((noinline)) static nd_err_t bar_venue_step(nd_engine_t *e, const nd_bar_t *bar)
+{
+    nd_exec_venue_t *venue = nd__engine_venue(e, bar->instrument_id);
+    if (!venue->ops->on_bar || venue->ops->open_count(venue->self) == 0)
+        return ND_OK;
+    size_t count = 0;
+    nd_err_t rc = venue->ops->on_bar(venue->self, bar, e->fill_buf, e->cfg.orders_max, &count);
+    return rc == ND_OK ? book_fills(e, count) : rc;
 }
 
 nd_err_t nd__engine_on_breaker(nd_engine_t *e)
@@ -564,34 +582,29 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     if (e->timer_count > 0)
         nd__engine_fire_timers(e);
     /* live[] holds every working order of every venue: none there, nothing to match (and no
-     * venue look-up or indirect call on the hot path). An event-level venue has no on_bar. */
-    nd_exec_venue_t *venue = NULL;
-    if (e->live_count > 0 && (venue = nd__engine_venue(e, bar->instrument_id))->ops->on_bar &&
-        venue->ops->open_count(venue->self) > 0) {
-        size_t count = 0;
-        rc = venue->ops->on_bar(venue->self, bar, e->fill_buf, e->cfg.orders_max, &count);
-        if (rc == ND_OK)
-            rc = book_fills(e, count);
-        if (rc != ND_OK)
-            return rc;
-    }
-    rc = nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close);
+     * venue look-up or indirect call on the hot path). */
+    if (e->live_count > 0 && (rc = bar_venue_step(e, bar)) != ND_OK)
+        return rc;
+    int64_t net_qty = 0; /* only the venue's on_bar above fills on the bar path */
+    rc = nd_portfolio_mark(e->portfolio, bar->instrument_id, bar->close, &net_qty);
     if (rc != ND_OK)
         return rc; /* a position worth more than int64 cash units: stop, never cut */
+    bool in_market = net_qty != 0;
     if (__builtin_expect(e->anomaly != NULL, 0) && (rc = nd__engine_anomaly_bar(e, bar)) != ND_OK)
         return rc;
     __int128 equity = 0;
     rc = risk_step(e, &equity);
     if (rc != ND_OK)
         return rc;
-    e->stats.halted_bars += e->risk.halted;
-    bool in_market = nd_portfolio_net_qty(e->portfolio, bar->instrument_id) != 0;
-    e->stats.bars_in_market += in_market;
-    for (uint32_t s = 0; s < e->strategy_count; s++) {
-        nd__strategy_slot_t *slot = &e->strategies[s];
+    if (__builtin_expect(e->risk.halted, 0))
+        e->stats.halted_bars++;
+    /* Strategies are only added before the start: the end is fixed for the loop. */
+    nd__strategy_slot_t *end = e->strategies + e->strategy_count;
+    for (nd__strategy_slot_t *slot = e->strategies; slot < end; slot++) {
         if (slot->instrument_id == bar->instrument_id && !slot->paused && slot->def->on_bar)
             slot->def->on_bar(slot->state, bar, &slot->ctx);
     }
+    e->stats.bars_in_market += in_market; /* apart from halted_bars: no vector add of two */
     if (e->listener.on_bar_done)
         e->listener.on_bar_done(e->listener.ctx, bar, equity, in_market);
     return nd__engine_step_done(e);

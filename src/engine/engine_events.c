@@ -345,7 +345,7 @@ nd_err_t nd_engine_on_event(nd_engine_t *e, const nd_market_event_t *ev)
     case ND_MARKET_BAR: break;
     }
     if (mark_px > 0) {
-        rc = nd_portfolio_mark(e->portfolio, i, mark_px);
+        rc = nd_portfolio_mark(e->portfolio, i, mark_px, NULL);
         if (rc != ND_OK)
             return rc; /* a position worth more than int64 cash units: stop, never cut */
     }

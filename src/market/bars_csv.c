@@ -725,11 +725,10 @@ static ND_SIMD_INLINE __m256i plan_pair(const char *p, const csv_plan_t *pl, int
     return _mm256_and_si256(x, low4);
 }
 
-/* The row at p up to its row end, classified: *ends gets the commas' bits and the end's bit,
- * *points the points' bits, *size the row's bytes with its "\n" or "\r\n"; 0 when the row is
- * not digits, commas and points ended by a newline within 63 bytes. Reads 64 bytes. */
-static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
-                                        uint64_t *points /* OUT */, size_t *size /* OUT */)
+/* The 64 bytes at p classified: *commas and *points their bits, *other the bits of every byte
+ * that is none of digit, comma, point. */
+static ND_SIMD_INLINE void plan_masks(const char *p, uint64_t *commas /* OUT */,
+                                      uint64_t *points /* OUT */, uint64_t *other /* OUT */)
 {
     const plan_consts_t *k = plan_consts();
     __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
@@ -743,17 +742,105 @@ static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
                                  _mm256_or_si256(c0, p0));
     __m256i v1 = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(hi, shift), top),
                                  _mm256_or_si256(c1, p1));
-    unsigned end = (unsigned)_tzcnt_u64(~mask64(v0, v1));
-    if (end > 62)
-        return 0;
+    *commas = mask64(c0, c1);
+    *points = mask64(p0, p1);
+    *other = ~mask64(v0, v1);
+}
+
+/* The size of a row whose end ("\n" or "\r\n") starts at p[end]; 0 when p[end] is no row end. */
+static ND_SIMD_INLINE size_t plan_row_end(const char *p, unsigned end)
+{
     if (__builtin_expect(p[end] == '\n', 1))
-        *size = end + 1;
-    else if (p[end] == '\r' && p[end + 1] == '\n')
-        *size = end + 2;
-    else
+        return end + 1;
+    return p[end] == '\r' && p[end + 1] == '\n' ? end + 2 : 0;
+}
+
+/* The row at p up to its row end, classified: *ends gets the commas' bits and the end's bit,
+ * *points the points' bits, *size the row's bytes with its "\n" or "\r\n"; 0 when the row is
+ * not digits, commas and points ended by a newline within 63 bytes. Reads 64 bytes. */
+static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
+                                        uint64_t *points /* OUT */, size_t *size /* OUT */)
+{
+    uint64_t commas, pts, other;
+    plan_masks(p, &commas, &pts, &other);
+    unsigned end = (unsigned)_tzcnt_u64(other);
+    if (end > 62 || (*size = plan_row_end(p, end)) == 0)
         return 0;
-    *ends = _bzhi_u64(mask64(c0, c1), end) | (uint64_t)1 << end;
-    *points = _bzhi_u64(mask64(p0, p1), end);
+    *ends = _bzhi_u64(commas, end) | (uint64_t)1 << end;
+    *points = _bzhi_u64(pts, end);
+    return 1;
+}
+
+/* The kline tail's column rules on bit masks of type T (bit i: byte i of the tail): c the
+ * commas and pt the points before the row end, digits the digits there, checked the five checked
+ * columns with their commas. True when the first byte that is not a point from each column's
+ * start is a digit (no empty and no points-only column) and the first byte that is not a digit
+ * after each point is not a point (at most one point a column). The additions carry through a
+ * run of points (or digits) to the byte after it, never past the fifth comma. */
+#define KLINE_TAIL_RULES(name, T)                                                                  \
+    static ND_SIMD_INLINE int name(T c, T pt, T digits, T checked)                                 \
+    {                                                                                              \
+        T starts = ((c << 1) | 1) & checked;                                                       \
+        T first = (starts & ~pt) | (((starts & pt) + pt) & ~pt);                                   \
+        T after = (pt & checked) << 1;                                                             \
+        T next = (after & ~digits) | (((after & digits) + digits) & ~digits);                      \
+        return (first & ~digits) == 0 && (next & pt) == 0;                                         \
+    }
+KLINE_TAIL_RULES(kline_tail_rules64, uint64_t)
+KLINE_TAIL_RULES(kline_tail_rules128, unsigned __int128)
+
+/* The kline tail at t, after the volume's comma, as the other paths accept it, in the shape the
+ * plan path takes: five columns of digits with at most one point and at least one digit, each
+ * ended by a comma, then the ignored column (digits and points only here: anything else goes
+ * the other way) and the row end, within 127 bytes. Its bytes with the row end, or 0. Reads 64
+ * bytes, or 128 when the row end is not within the first 64 (then on 128-bit masks). */
+static ND_SIMD_INLINE size_t plan_kline_tail(const char *t)
+{
+    typedef unsigned __int128 u128;
+    uint64_t c0, p0, o0, c1, p1, o1;
+    size_t size;
+    plan_masks(t, &c0, &p0, &o0);
+    if (__builtin_expect(o0 != 0, 1)) {
+        unsigned end = (unsigned)_tzcnt_u64(o0);
+        uint64_t c = _bzhi_u64(c0, end), pt = _bzhi_u64(p0, end);
+        if (end > 62 || (size = plan_row_end(t, end)) == 0 || __builtin_popcountll(c) != 5)
+            return 0;
+        /* The fifth (last) comma ends the checked columns; the ignored column holds none. */
+        uint64_t checked = _bzhi_u64(~(uint64_t)0, 64 - (unsigned)__builtin_clzll(c));
+        uint64_t digits = _bzhi_u64(~(c | pt), end);
+        return kline_tail_rules64(c, pt, digits, checked) ? size : 0;
+    }
+    plan_masks(t + 64, &c1, &p1, &o1);
+    unsigned end = 64 + (unsigned)_tzcnt_u64(o1);
+    if (end > 126 || (size = plan_row_end(t, end)) == 0)
+        return 0;
+    u128 in = ((u128)1 << end) - 1;
+    u128 c = ((u128)c1 << 64 | c0) & in, pt = ((u128)p1 << 64 | p0) & in;
+    uint64_t c_hi = (uint64_t)(c >> 64);
+    if (__builtin_popcountll((uint64_t)c) + __builtin_popcountll(c_hi) != 5)
+        return 0;
+    unsigned fifth = c_hi ? 127 - (unsigned)__builtin_clzll(c_hi)
+                          : 63 - (unsigned)__builtin_clzll((uint64_t)c);
+    u128 checked = ((u128)2 << fifth) - 1, digits = in & ~c & ~pt;
+    return kline_tail_rules128(c, pt, digits, checked) ? size : 0;
+}
+
+/* A kline row at p in the plan path's shape: its first six columns (up to the volume's comma,
+ * within 63 bytes) classified as plan_classify does a plain row (the comma in the row end's
+ * place), and its tail as plan_kline_tail accepts it; *size the whole row's bytes. */
+static ND_SIMD_INLINE int plan_classify_kline(const char *p, uint64_t *ends /* OUT */,
+                                              uint64_t *points /* OUT */, size_t *size /* OUT */)
+{
+    uint64_t commas, pts, other;
+    plan_masks(p, &commas, &pts, &other);
+    uint64_t sixth = _pdep_u64((uint64_t)1 << 5, commas);
+    unsigned end = (unsigned)_tzcnt_u64(sixth);
+    size_t tail;
+    if (end > 62 || _tzcnt_u64(other) < end || (tail = plan_kline_tail(p + end + 1)) == 0)
+        return 0;
+    *ends = _bzhi_u64(commas, end + 1);
+    *points = _bzhi_u64(pts, end);
+    *size = end + 1 + tail;
     return 1;
 }
 
@@ -771,7 +858,7 @@ static ND_SIMD_INLINE csv_plan_t *plan_set_of(csv_source_t *s, uint64_t ends, ui
  * paths to word the error. wide (a constant at each call) adds a wide plan's leading volume
  * digits. */
 static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_plan_t *pl,
-                                   size_t size, nd_bar_t *out /* OUT */, int wide)
+                                   size_t size, nd_bar_t *out /* OUT */, int wide, int kline)
 {
     const plan_consts_t *k = plan_consts();
     const __m256i low4 = PLAN_K(k, low4);
@@ -789,8 +876,10 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
         _mm256_or_si256(_mm256_cmpgt_epi64(ohlc, high), _mm256_cmpgt_epi64(low, ohlc)),
         _mm256_cmpgt_epi64(PLAN_K(k, one), low));
     int64_t ts = _mm_cvtsi128_si64(_mm256_extracti128_si256(vvtt, 1)), ts_ns;
-    if (!_mm256_testz_si256(bad, bad) || __builtin_mul_overflow(ts, 1000000, &ts_ns) ||
-        ts_ns <= s->prev_ts_ns) /* milliseconds */
+    /* Milliseconds; a kline time from KLINE_US_MIN on is microseconds. */
+    int64_t unit_ns = kline && ts >= KLINE_US_MIN ? 1000 : 1000000;
+    if (!_mm256_testz_si256(bad, bad) || __builtin_mul_overflow(ts, unit_ns, &ts_ns) ||
+        ts_ns <= s->prev_ts_ns)
         return 0;
     out->ts_ns = ts_ns;
     _mm256_storeu_si256((__m256i *)(void *)&out->open, ohlc);
@@ -802,11 +891,15 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
     }
     memcpy(&out->instrument_id, &s->id_word, sizeof s->id_word); /* and _reserved = 0 */
     s->prev_ts_ns = ts_ns;
+    if (kline)
+        s->prev_ts_raw = ts; /* a kline time may be either unit: kept as written */
     nd__lines_consume(&s->lines, size);
     return 1;
 }
 
-static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out);
+/* Not inlined, not even in part: gcc's partial inlining of its entry test into
+ * csv_next_plan made the plan path realign the stack and save a register on every row. */
+__attribute__((noinline)) static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_t *out);
 
 /* A row whose shape is not in the cache as a plain plan: parses it through its wide-volume
  * plan when the set has one, else plans it into the first slot of its set (the plan there moves
@@ -828,8 +921,13 @@ plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */
         }
         found = 0;
     }
-    int ok = set[found].vol_top ? plan_row(s, p, &set[found], size, out, 1)
-                                : plan_row(s, p, &set[found], size, out, 0);
+    int ok, kline = s->format == ND_BAR_FORMAT_KLINE;
+    if (set[found].vol_top)
+        ok = kline ? plan_row(s, p, &set[found], size, out, 1, 1)
+                   : plan_row(s, p, &set[found], size, out, 1, 0);
+    else
+        ok = kline ? plan_row(s, p, &set[found], size, out, 0, 1)
+                   : plan_row(s, p, &set[found], size, out, 0, 0);
     return ok ? ND_OK : csv_next(&s->base, out);
 }
 
@@ -849,7 +947,28 @@ static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out)
         if (pl->ends != ends || pl->points != points)
             return plan_miss(s, pl - 1, size, out, ends, points);
     }
-    if (plan_row(s, p, pl, size, out, 0))
+    if (plan_row(s, p, pl, size, out, 0, 0))
+        return ND_OK;
+    return csv_next(src, out);
+}
+
+/* next() of a kline source on the plan path: csv_next_plan with the kline row's shape (its
+ * first six columns, the tail checked apart) and time units. */
+static ND_ROW_SIMD nd_err_t kline_next_plan(nd_bar_source_t *src, nd_bar_t *out)
+{
+    csv_source_t *s = (csv_source_t *)src;
+    size_t avail, size;
+    const char *p = nd__lines_peek(&s->lines, &avail);
+    uint64_t ends, points;
+    if (s->status != ND_OK || avail < FAST_WINDOW || !plan_classify_kline(p, &ends, &points, &size))
+        return csv_next(src, out);
+    csv_plan_t *pl = plan_set_of(s, ends, points);
+    if (pl->ends != ends || pl->points != points) {
+        pl++;
+        if (pl->ends != ends || pl->points != points)
+            return plan_miss(s, pl - 1, size, out, ends, points);
+    }
+    if (plan_row(s, p, pl, size, out, 0, 1))
         return ND_OK;
     return csv_next(src, out);
 }
@@ -866,6 +985,7 @@ typedef struct csv_plan {
     int unused;
 } csv_plan_t;
 #define csv_next_plan csv_next
+#define kline_next_plan csv_next
 static int plan_supported(void)
 {
     return 0;
@@ -1115,10 +1235,10 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
         return rc;
     }
     /* Without the memory the plan path is off; the other paths give the same bars. */
-    if (s->format == ND_BAR_FORMAT_CSV && plan_supported())
+    if (plan_supported())
         s->plans = nd_calloc((size_t)1 << PLAN_BITS, sizeof *s->plans);
     if (s->plans != NULL)
-        s->base.next = csv_next_plan;
+        s->base.next = s->format == ND_BAR_FORMAT_KLINE ? kline_next_plan : csv_next_plan;
     *out = &s->base;
     return ND_OK;
 }

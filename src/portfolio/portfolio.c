@@ -345,7 +345,8 @@ static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f)
     return ND_OK;
 }
 
-nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px)
+nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px,
+                           int64_t *net_qty)
 {
     ND_ASSERT(instrument_id < p->instrument_count);
     if (px > p->px_limit[instrument_id])
@@ -353,6 +354,8 @@ nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px
     int64_t prev = p->last_px[instrument_id];
     p->last_px[instrument_id] = px;
     int64_t q = p->net_qty[instrument_id];
+    if (net_qty)
+        *net_qty = q;
     if (q != 0)
         p->equity_ext += (__int128)q * (px - prev) * p->value_mult[instrument_id];
     return ND_OK;

@@ -212,6 +212,7 @@ nd_err_t nd_risk_init(nd_risk_t *r, const nd_risk_config_t *cfg, int64_t ext_per
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
     r->_ext_per_cash = ext_per_cash;
+    r->_day_end_ns = INT64_MIN; /* not started: the first report takes the general path */
     return ND_OK;
 }
 
@@ -312,8 +313,9 @@ static int64_t ext_to_cash(const nd_risk_t *r, __int128 ext)
     return v;
 }
 
-static void record_trip(nd_risk_t *r, nd_breaker_kind_t kind, int64_t now_ns, __int128 equity,
-                        __int128 reference, int64_t threshold_e2)
+__attribute__((noinline, cold)) static void record_trip(nd_risk_t *r, nd_breaker_kind_t kind,
+                                                       int64_t now_ns, __int128 equity,
+                                                       __int128 reference, int64_t threshold_e2)
 {
     r->trips++;
     /* A trip while halted keeps the halt that began first and lasts as long as the longer. */
@@ -350,9 +352,27 @@ static bool loss_reached(__int128 reference, __int128 equity, int64_t threshold_
     return (reference - equity) * 10000 >= (__int128)threshold_e2 * reference;
 }
 
-bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
+/* The two loss breakers on a report while not halted (the peak already updated): a trip is
+ * recorded and reported as true. */
+static inline bool losses_tripped(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
 {
-    ND_ASSERT(r != NULL);
+    if (loss_reached(r->_peak, equity_ext, r->cfg.max_drawdown_pct_e2)) {
+        record_trip(r, ND_BREAKER_DRAWDOWN, now_ns, equity_ext, r->_peak,
+                    r->cfg.max_drawdown_pct_e2);
+        return true;
+    }
+    if (loss_reached(r->_day_open, equity_ext, r->cfg.daily_loss_pct_e2)) {
+        record_trip(r, ND_BREAKER_DAILY_LOSS, now_ns, equity_ext, r->_day_open,
+                    r->cfg.daily_loss_pct_e2);
+        return true;
+    }
+    return false;
+}
+
+/* nd_risk_on_equity in general: the first report, a new day, a halt in force. */
+__attribute__((noinline)) static bool on_equity_general(nd_risk_t *r, int64_t now_ns,
+                                                        __int128 equity_ext)
+{
     if (!r->_started) {
         r->_started = true;
         r->_peak = equity_ext;
@@ -382,18 +402,33 @@ bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
     r->_last_equity = equity_ext;
     if (equity_ext > r->_peak)
         r->_peak = equity_ext;
-    bool drawdown_halt = r->halted && r->halt_kind != ND_BREAKER_DAILY_LOSS;
-    if (!drawdown_halt && loss_reached(r->_peak, equity_ext, r->cfg.max_drawdown_pct_e2)) {
+    if (!r->halted)
+        return losses_tripped(r, now_ns, equity_ext);
+    /* A daily-loss halt: the drawdown breaker still watches (any other halt: neither). */
+    if (r->halt_kind == ND_BREAKER_DAILY_LOSS &&
+        loss_reached(r->_peak, equity_ext, r->cfg.max_drawdown_pct_e2)) {
         record_trip(r, ND_BREAKER_DRAWDOWN, now_ns, equity_ext, r->_peak,
                     r->cfg.max_drawdown_pct_e2);
         return true;
     }
-    if (!r->halted && loss_reached(r->_day_open, equity_ext, r->cfg.daily_loss_pct_e2)) {
-        record_trip(r, ND_BREAKER_DAILY_LOSS, now_ns, equity_ext, r->_day_open,
-                    r->cfg.daily_loss_pct_e2);
-        return true;
-    }
     return false;
+}
+
+bool nd_risk_on_equity(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)
+{
+    ND_ASSERT(r != NULL);
+    /* The usual reports: started (_day_end_ns is INT64_MIN before) and the same day, and either
+     * no halt in force, or a halt that does not lift now and is not a daily-loss one (the
+     * usual state of a halted run: nothing to test). They are the general path's steps with
+     * those facts known: no day roll, no lift, no loss test while halted. */
+    if (__builtin_expect(now_ns >= r->_day_end_ns, 0) ||
+        (r->halted && (r->halt_kind == ND_BREAKER_DAILY_LOSS ||
+                       (!r->kill_switch && now_ns >= r->halt_end_ns))))
+        return on_equity_general(r, now_ns, equity_ext);
+    r->_last_equity = equity_ext;
+    if (equity_ext > r->_peak)
+        r->_peak = equity_ext;
+    return !r->halted && losses_tripped(r, now_ns, equity_ext);
 }
 
 void nd_risk_kill(nd_risk_t *r, int64_t now_ns, __int128 equity_ext)

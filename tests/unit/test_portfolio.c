@@ -69,7 +69,7 @@ Test(portfolio, worked_example)
     cr_assert_eq(nd_portfolio_cash(pf), Q(9949.95));
     cr_assert_eq(pos->qty, Q(0.5));
     cr_assert_eq(pos->cost, Q(50));
-    nd_portfolio_mark(pf, 0, Q(110));
+    nd_portfolio_mark(pf, 0, Q(110), NULL);
     cr_assert_eq(nd_portfolio_equity(pf), Q(10004.95));
     cr_assert_eq(nd_portfolio_unrealized(pf, 0, 0), Q(5));
 
@@ -93,7 +93,7 @@ Test(portfolio, worked_example)
     cr_assert_eq(trades[0].pnl, Q(0.899));
     cr_assert_eq(trades[0].fees, Q(0.101));
 
-    nd_portfolio_mark(pf, 0, Q(90));
+    nd_portfolio_mark(pf, 0, Q(90), NULL);
     cr_assert_eq(nd_portfolio_equity(pf), Q(10000.881));
     fill(0, 0, ND_SIDE_BUY, 80, 0.2, 4);
     cr_assert_eq(pos->qty, 0);
@@ -112,7 +112,7 @@ Test(portfolio, worked_example)
     cr_assert_eq(a.fees, Q(0.135));
     cr_assert_eq(a.net, Q(2.865));
     cr_assert_eq(a.trades, 2);
-    nd_portfolio_mark(pf, 0, Q(80));
+    nd_portfolio_mark(pf, 0, Q(80), NULL);
     cr_assert_eq(nd_portfolio_equity(pf), Q(10002.865));
 }
 
@@ -120,8 +120,8 @@ Test(portfolio, attribution_by_strategy_asset_and_venue)
 {
     fill(0, 0, ND_SIDE_BUY, 100, 1, 1);  /* strategy 0, BTC on sim */
     fill(1, 1, ND_SIDE_BUY, 10, 2, 1);   /* strategy 1, ETH on binance */
-    nd_portfolio_mark(pf, 0, Q(110));
-    nd_portfolio_mark(pf, 1, Q(9));
+    nd_portfolio_mark(pf, 0, Q(110), NULL);
+    nd_portfolio_mark(pf, 1, Q(9), NULL);
     nd_attribution_t s0, s1, btc, eth, sim, bin;
     nd_portfolio_by_strategy(pf, 0, &s0);
     nd_portfolio_by_strategy(pf, 1, &s1);
@@ -150,7 +150,7 @@ Test(portfolio, offsetting_strategies_net_to_zero)
     fill(1, 0, ND_SIDE_SELL, 100, 1, 1);
     cr_assert_eq(nd_portfolio_net_qty(pf, 0), 0);
     cr_assert(nd_portfolio_has_positions(pf));
-    nd_portfolio_mark(pf, 0, Q(150));
+    nd_portfolio_mark(pf, 0, Q(150), NULL);
     /* Net flat: equity moves only by the fees. */
     cr_assert_eq(nd_portfolio_equity(pf), Q(10000 - 0.2));
 }
@@ -190,20 +190,20 @@ Test(portfolio, create_rejects_bad_arguments)
  * the last mark. Unrealised P&L used to come out as 0 there. */
 Test(portfolio, a_position_worth_more_than_the_cash_scale_is_refused)
 {
-    nd_portfolio_mark(pf, 0, Q(100));
+    nd_portfolio_mark(pf, 0, Q(100), NULL);
     fill(0, 0, ND_SIDE_BUY, 100, 1000, 1); /* 1000 BTC at 100: notional 100,000 */
     __int128 before = nd_portfolio_equity_ext(pf);
     /* 1000 BTC (1e11 units) x px: fits while px * 1e11 / 1e8 <= INT64_MAX. */
     int64_t limit = INT64_MAX / 1000;
-    cr_assert_eq(nd_portfolio_mark(pf, 0, limit), ND_OK);
+    cr_assert_eq(nd_portfolio_mark(pf, 0, limit, NULL), ND_OK);
     cr_assert_eq(nd_portfolio_unrealized(pf, 0, 0),
                  (int64_t)((__int128)limit * Q(1000) / U) - Q(100000), "exact at the limit");
-    cr_assert_eq(nd_portfolio_mark(pf, 0, limit + 1), ND_EOVERFLOW);
+    cr_assert_eq(nd_portfolio_mark(pf, 0, limit + 1, NULL), ND_EOVERFLOW);
     cr_assert_eq(nd_portfolio_last_px(pf, 0), limit);
-    cr_assert_eq(nd_portfolio_mark(pf, 0, Q(100)), ND_OK);
+    cr_assert_eq(nd_portfolio_mark(pf, 0, Q(100), NULL), ND_OK);
     cr_assert(nd_portfolio_equity_ext(pf) == before);
     /* At this mark 1000 BTC fit and 2000 would not: the second buy is refused. */
-    cr_assert_eq(nd_portfolio_mark(pf, 0, INT64_MAX / 1500), ND_OK);
+    cr_assert_eq(nd_portfolio_mark(pf, 0, INT64_MAX / 1500, NULL), ND_OK);
     nd_fill_t f = {.strategy_index = 0, .instrument_id = 0, .side = ND_SIDE_BUY, .px = Q(100),
                    .qty = Q(1000), .notional = Q(100000), .fee = 0, .ts_ns = 2};
     cr_assert_eq(nd_portfolio_apply_fill(pf, &f), ND_EOVERFLOW);

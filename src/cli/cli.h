@@ -42,6 +42,7 @@ int nd_cmd_chaos(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
+#include "noderr/live.h"
 #include "noderr/text.h"
 
 #include <stdint.h>
@@ -151,6 +152,13 @@ int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
 /* The getopt entries of the strategy options, for every command that takes a strategy. */
 #define ND_CLI_OPTION_STRATEGY_LIB(opt) {"strategy-lib", required_argument, 0, (opt)}
 #define ND_CLI_OPTION_STRATEGY_FILE(opt) {"strategy-file", required_argument, 0, (opt)}
+/* The strategy option group of backtest, validate and evolve: --strategy, --strategy-lib and
+ * --strategy-file; and the parameter group of backtest and validate: --param K=V, --params FILE. */
+#define ND_CLI_OPTIONS_STRATEGY(name, lib, file) \
+    {"strategy", required_argument, 0, (name)}, ND_CLI_OPTION_STRATEGY_LIB(lib), \
+        ND_CLI_OPTION_STRATEGY_FILE(file)
+#define ND_CLI_OPTIONS_PARAMS(param, params) \
+    {"param", required_argument, 0, (param)}, {"params", required_argument, 0, (params)}
 /* Every strategy of the library at path (loaded as nd_cli_strategy_lookup does): 0 with *defs
  * and *count set, or -1 with a message naming the option and why. */
 int nd_cli_strategy_lib_list(const char *option, const char *path,
@@ -180,6 +188,21 @@ void nd_cli_session_summary(const struct nd_live_config *cfg,
 struct nd_live_shutdown;
 int nd_cli_stop_code(const char *cmd, const struct nd_live_config *cfg,
                      const struct nd_live_shutdown *stop);
+/* What a paper/live session's or a launch's run leaves for nd_cli_session_end, taken before the
+ * session is closed (the close frees what the figures are read from). */
+typedef struct nd_cli_run_end {
+    nd_live_feed_stats_t feed;
+    nd_live_shutdown_t stop;
+    nd_err_t close_rc;            /* the close's answer, close_err its message */
+    char close_err[512];
+} nd_cli_run_end_t;
+/* The end of `noderr paper|live|launch` (cmd_paper.c): the run's failure (rc, err), else the
+ * close's, goes to stderr as "noderr CMD: FILE: why"; without one the summary is printed
+ * (nd_cli_session_summary). Frees result. Returns the exit code: 2 after a failure, else
+ * nd_cli_stop_code's. */
+int nd_cli_session_end(const char *cmd, const struct nd_live_config *cfg, nd_err_t rc,
+                       const char *err, const nd_cli_run_end_t *end,
+                       struct nd_backtest_result *result, bool json);
 /* Runs the 17 preflight checks into r and prints them (cmd_preflight.c; one JSON object with
  * json), then on stderr "noderr CMD: FILE: N check(s) failed: names". Returns the exit code:
  * 0 none failed, 1 some failed, 2 out of memory. */

@@ -66,9 +66,7 @@ enum {
 };
 
 static const struct option long_options[] = {
-    {"strategy", required_argument, 0, OPT_STRATEGY},
-    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
-    ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
+    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
     {"data", required_argument, 0, OPT_DATA},
     {"scenario", required_argument, 0, OPT_SCENARIO},
     {"population", required_argument, 0, OPT_POP},

@@ -196,9 +196,14 @@ typedef struct nd_cli_run_end {
     nd_err_t close_rc;            /* the close's answer, close_err its message */
     char close_err[512];
 } nd_cli_run_end_t;
-/* The end of `noderr paper|live|launch` (cmd_paper.c): the run's failure (rc, err), else the
- * close's, goes to stderr as "noderr CMD: FILE: why"; without one the summary is printed
- * (nd_cli_session_summary). Frees result. Returns the exit code: 2 after a failure, else
+/* The start of `noderr paper|live|launch` (cmd_paper.c): the log on stderr at the config's
+ * level, stamped by the OS clock (nd_cli_session_end puts it back); result zeroed, for the
+ * session to fill. */
+void nd_cli_session_begin(const struct nd_live_config *cfg, struct nd_backtest_result *result);
+/* The end of `noderr paper|live|launch` (cmd_paper.c), after the run (end) or after a failed
+ * create (end NULL): the run's failure (rc, err), else the close's, goes to stderr as
+ * "noderr CMD: FILE: why"; without one the summary is printed (nd_cli_session_summary). Puts
+ * the log back, frees result. Returns the exit code: 2 after a failure, else
  * nd_cli_stop_code's. */
 int nd_cli_session_end(const char *cmd, const struct nd_live_config *cfg, nd_err_t rc,
                        const char *err, const nd_cli_run_end_t *end,

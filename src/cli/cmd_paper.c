@@ -205,23 +205,26 @@ void nd_cli_session_summary(const nd_live_config_t *cfg, const nd_live_feed_stat
 
 static int run_paper(nd_live_config_t *cfg, bool json)
 {
-    nd_log_set_level((nd_log_level_t)cfg->log_level);
-    nd_log_set_output(NULL, nd_clock_os());
     char err[512] = "";
     nd_backtest_result_t result;
-    memset(&result, 0, sizeof result);
+    nd_cli_session_begin(cfg, &result);
     nd_live_session_t *s = NULL;
     nd_err_t rc = nd_live_session_create(cfg, nd_clock_os(), &result, &s, err, sizeof err);
-    if (rc != ND_OK) {
-        fprintf(stderr, "noderr %s: %s: %s\n", cfg->live ? "live" : "paper", cfg->path,
-                err[0] ? err : nd_strerror(rc));
-        nd_backtest_result_free(&result);
-        return ND_EXIT_USAGE;
-    }
+    if (rc != ND_OK)
+        return nd_cli_session_end(cfg->live ? "live" : "paper", cfg, rc, err, NULL, &result, json);
     rc = nd_live_session_run(s, err, sizeof err);
     nd_cli_run_end_t end = {*nd_live_session_feed(s), *nd_live_session_shutdown(s), ND_OK, ""};
     end.close_rc = nd_live_session_close(s, end.close_err, sizeof end.close_err);
     return nd_cli_session_end(cfg->live ? "live" : "paper", cfg, rc, err, &end, &result, json);
+}
+
+void nd_cli_session_begin(const nd_live_config_t *cfg, nd_backtest_result_t *result)
+{
+    ND_ASSERT(cfg != NULL);
+    ND_ASSERT(result != NULL);
+    nd_log_set_level((nd_log_level_t)cfg->log_level);
+    nd_log_set_output(NULL, nd_clock_os());
+    memset(result, 0, sizeof *result);
 }
 
 int nd_cli_session_end(const char *cmd, const nd_live_config_t *cfg, nd_err_t rc,
@@ -230,7 +233,7 @@ int nd_cli_session_end(const char *cmd, const nd_live_config_t *cfg, nd_err_t rc
 {
     ND_ASSERT(cfg != NULL);
     ND_ASSERT(err != NULL);
-    ND_ASSERT(end != NULL);
+    ND_ASSERT(rc != ND_OK || end != NULL);
     nd_log_set_output(NULL, NULL);
     if (rc == ND_OK && end->close_rc != ND_OK) {
         rc = end->close_rc;

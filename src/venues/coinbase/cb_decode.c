@@ -577,12 +577,18 @@ static nd_err_t ex_l2update(parse_t *p, uint32_t product)
     return ND_OK;
 }
 
+/* An Exchange feed event of kind at the message's "time". */
+static nd_err_t ex_event_init(parse_t *p, nd_md_event_t *e, nd_md_kind_t kind, uint32_t product)
+{
+    if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
+        return ND_EPARSE;
+    return event_init(p, e, kind, product);
+}
+
 static nd_err_t ex_ticker(parse_t *p, uint32_t product)
 {
     nd_md_event_t e;
-    if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
-        return ND_EPARSE;
-    if (event_init(p, &e, ND_MD_BBO, product) != ND_OK)
+    if (ex_event_init(p, &e, ND_MD_BBO, product) != ND_OK)
         return ND_EPARSE;
     nd_md_bbo_t *b = &e.u.bbo;
     if (!field_decimal(p, 0, "best_bid", &b->bid_px) || !field_decimal(p, 0, "best_ask", &b->ask_px))
@@ -606,9 +612,7 @@ static nd_err_t ex_ticker(parse_t *p, uint32_t product)
 static nd_err_t ex_match(parse_t *p, uint32_t product)
 {
     nd_md_event_t e;
-    if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
-        return ND_EPARSE;
-    if (event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
+    if (ex_event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
         return ND_EPARSE;
     nd_md_trade_t *tr = &e.u.trade;
     uint32_t side = get_str(p, 0, "side");

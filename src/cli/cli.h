@@ -246,6 +246,14 @@ int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd
 struct nd_bar_view;
 int nd_cli_timerange(const char *text, struct nd_bar_view *view);
 int nd_cli_timeframe(const char *text, struct nd_bar_view *view);
+/* The bar view group (backtest, evolve, indicator): --timerange and --timeframe, each command's
+ * getopt table lists ND_CLI_OPTIONS_VIEW and nd_cli_view_option parses them into its view:
+ * 0 done, -1 bad value (message on stderr), 1 not one of them. */
+enum { ND_CLI_OPT_TIMERANGE = 1100, ND_CLI_OPT_TIMEFRAME };
+#define ND_CLI_OPTIONS_VIEW \
+    {"timerange", required_argument, 0, ND_CLI_OPT_TIMERANGE}, \
+        {"timeframe", required_argument, 0, ND_CLI_OPT_TIMEFRAME}
+int nd_cli_view_option(struct nd_bar_view *view, int opt, const char *arg);
 #define ND_CLI_TIMERANGE_USAGE                                                                    \
     "--timerange 20220101-20230101 keeps bars opening in [first date, second date) UTC (an\n"    \
     "end may be open); --timeframe 4h resamples finer bars (docs/data-formats.md).\n"

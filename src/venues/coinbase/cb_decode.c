@@ -21,6 +21,7 @@ typedef struct parse {
     const nd_jtok_t *t;
     int64_t recv_ts_ns;
     int64_t venue_ts_ns;
+    int64_t sequence_num; /* the Advanced Trade frame's sequence_num (-1: none): its update id */
     bool emit;           /* false: validation pass */
     nd_bad_input_t bad;  /* why validation failed */
     char detail[96];
@@ -230,7 +231,7 @@ static void book_event(parse_t *p, uint32_t product, uint32_t n, bool snapshot, 
 
 /* ---- Advanced Trade -------------------------------------------------------------------- */
 
-static nd_err_t adv_l2(parse_t *p, uint32_t ev, int64_t seq)
+static nd_err_t adv_l2(parse_t *p, uint32_t ev)
 {
     uint32_t type = get_str(p, ev, "type"), product = get_str(p, ev, "product_id");
     uint32_t updates = get_type(p, ev, "updates", ND_J_ARRAY);
@@ -258,14 +259,13 @@ static nd_err_t adv_l2(parse_t *p, uint32_t ev, int64_t seq)
     if (snapshot && check_snapshot_levels(p, n, false) != ND_OK)
         return ND_EPARSE;
     if (p->emit)
-        book_event(p, product, n, snapshot, seq);
+        book_event(p, product, n, snapshot, p->sequence_num);
     return ND_OK;
 }
 
 /* One entry of an event's list (a ticker, a trade, a user order): the object, its product_id
  * and, where the list names one, its second string (also; else 0). */
-typedef nd_err_t (*adv_entry_fn)(parse_t *p, uint32_t obj, uint32_t product, uint32_t also,
-                                 int64_t seq);
+typedef nd_err_t (*adv_entry_fn)(parse_t *p, uint32_t obj, uint32_t product, uint32_t also);
 
 typedef struct adv_list {
     const char *key;       /* the event's array */
@@ -276,7 +276,7 @@ typedef struct adv_list {
 } adv_list_t;
 
 /* Walks the event's list l, each entry to l->entry. */
-static nd_err_t adv_each(parse_t *p, uint32_t ev, const adv_list_t *l, int64_t seq)
+static nd_err_t adv_each(parse_t *p, uint32_t ev, const adv_list_t *l)
 {
     uint32_t arr = get_type(p, ev, l->key, ND_J_ARRAY);
     if (!arr)
@@ -287,14 +287,14 @@ static nd_err_t adv_each(parse_t *p, uint32_t ev, const adv_list_t *l, int64_t s
         uint32_t also = l->also ? get_str(p, t, l->also) : 0;
         if (p->t[t].type != ND_J_OBJECT || !product || (l->also && !also))
             return fail(p, ND_BAD_MISSING_FIELD, l->bad_entry);
-        nd_err_t rc = l->entry(p, t, product, also, seq);
+        nd_err_t rc = l->entry(p, t, product, also);
         if (rc != ND_OK)
             return rc;
     }
     return ND_OK;
 }
 
-static nd_err_t adv_ticker(parse_t *p, uint32_t t, uint32_t product, uint32_t also, int64_t seq)
+static nd_err_t adv_ticker(parse_t *p, uint32_t t, uint32_t product, uint32_t also)
 {
     (void)also;
     /* ticker_batch omits the best bid and ask: nothing to normalise then. */
@@ -313,7 +313,7 @@ static nd_err_t adv_ticker(parse_t *p, uint32_t t, uint32_t product, uint32_t al
         return fail(p, ND_BAD_NUMBER, "ticker best_bid_quantity or best_ask_quantity");
     if (b->bid_px <= 0 || b->ask_px <= 0 || b->bid_qty < 0 || b->ask_qty < 0)
         return fail(p, ND_BAD_OUT_OF_RANGE, "ticker price <= 0 or quantity < 0");
-    b->update_id = seq;
+    b->update_id = p->sequence_num;
     if (p->emit)
         emit(p, &e);
     return ND_OK;
@@ -322,9 +322,8 @@ static nd_err_t adv_ticker(parse_t *p, uint32_t t, uint32_t product, uint32_t al
 static const adv_list_t adv_tickers = {"tickers", NULL, "ticker event without tickers",
                                        "ticker without product_id", adv_ticker};
 
-static nd_err_t adv_trade(parse_t *p, uint32_t t, uint32_t product, uint32_t side, int64_t seq)
+static nd_err_t adv_trade(parse_t *p, uint32_t t, uint32_t product, uint32_t side)
 {
-    (void)seq;
     nd_md_event_t e;
     if (event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
         return ND_EPARSE;
@@ -393,9 +392,8 @@ static bool opt_decimal(const parse_t *p, uint32_t obj, const char *key, int64_t
     return tok_decimal(p, v, out);
 }
 
-static nd_err_t adv_order(parse_t *p, uint32_t o, uint32_t product, uint32_t oid, int64_t seq)
+static nd_err_t adv_order(parse_t *p, uint32_t o, uint32_t product, uint32_t oid)
 {
-    (void)seq;
     nd_md_event_t e;
     if (event_init(p, &e, ND_MD_ORDER_UPDATE, product) != ND_OK)
         return ND_EPARSE;
@@ -433,23 +431,23 @@ static nd_err_t adv_order(parse_t *p, uint32_t o, uint32_t product, uint32_t oid
 static const adv_list_t adv_user = {"orders", "order_id", "user event without orders",
                                     "user order without product_id or order_id", adv_order};
 
-static nd_err_t adv_event(parse_t *p, uint32_t channel, uint32_t ev, int64_t seq)
+static nd_err_t adv_event(parse_t *p, uint32_t channel, uint32_t ev)
 {
     if (p->t[ev].type != ND_J_OBJECT)
         return fail(p, ND_BAD_MALFORMED, "event is not an object");
     uint32_t type = get_str(p, ev, "type");
     p->dec->event_snapshot = type && nd_json_eq(p->s, &p->t[type], "snapshot");
     if (nd_json_eq(p->s, &p->t[channel], "l2_data"))
-        return adv_l2(p, ev, seq);
+        return adv_l2(p, ev);
     if (nd_json_eq(p->s, &p->t[channel], "ticker") ||
         nd_json_eq(p->s, &p->t[channel], "ticker_batch"))
-        return adv_each(p, ev, &adv_tickers, seq);
+        return adv_each(p, ev, &adv_tickers);
     if (nd_json_eq(p->s, &p->t[channel], "market_trades"))
-        return adv_each(p, ev, &adv_trades, seq);
+        return adv_each(p, ev, &adv_trades);
     if (nd_json_eq(p->s, &p->t[channel], "heartbeats"))
         return adv_heartbeat(p, ev);
     if (nd_json_eq(p->s, &p->t[channel], "user"))
-        return adv_each(p, ev, &adv_user, seq);
+        return adv_each(p, ev, &adv_user);
     return status_event(p, ND_MD_STATUS_ACK, 0, 0);
 }
 
@@ -490,13 +488,13 @@ static nd_err_t adv_message(parse_t *p)
         return fail(p, ND_BAD_MISSING_FIELD, "message without channel");
     }
     uint32_t events = get_type(p, 0, "events", ND_J_ARRAY);
-    int64_t seq = -1;
+    p->sequence_num = -1;
     uint32_t seq_tok = nd_json_get(p->s, p->t, 0, "sequence_num");
-    if (seq_tok && !tok_int(p, seq_tok, &seq))
+    if (seq_tok && !tok_int(p, seq_tok, &p->sequence_num))
         return fail(p, ND_BAD_NUMBER, "bad sequence_num");
     /* The sequence is checked once, before the body: a frame that arrived consumed its number
      * even when its body turns out bad, so a bad frame does not look like a gap later. */
-    if (!p->emit && seq_tok && adv_sequence(p, seq) != ND_OK)
+    if (!p->emit && seq_tok && adv_sequence(p, p->sequence_num) != ND_OK)
         return ND_ESTATE;
     if (!events)
         return fail(p, ND_BAD_MISSING_FIELD, "message without events");
@@ -506,7 +504,7 @@ static nd_err_t adv_message(parse_t *p)
         return ND_EPARSE;
     uint32_t ev = child_first(events);
     for (uint32_t k = 0; k < p->t[events].size; k++, ev = p->t[ev].next) {
-        nd_err_t rc = adv_event(p, channel, ev, seq);
+        nd_err_t rc = adv_event(p, channel, ev);
         if (rc != ND_OK)
             return rc;
     }

@@ -332,7 +332,6 @@ static const char *str(json_t *obj, const char *key)
     return v ? v : "-";
 }
 
-/* A session on two venues: one line each (its symbols, its feed's last event, its P&L). */
 /* The last event's age in status.json's obj (a venue or the feed): "N ms ago", or "never". */
 static void age_text(const json_t *obj, char *out, size_t cap)
 {
@@ -343,6 +342,7 @@ static void age_text(const json_t *obj, char *out, size_t cap)
         snprintf(out, cap, "never");
 }
 
+/* A session on two venues: one line each (its symbols, its feed's last event, its P&L). */
 static void print_venues(json_t *doc)
 {
     json_t *venues = json_object_get(doc, "venues"), *v;

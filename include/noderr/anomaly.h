@@ -128,17 +128,22 @@ double nd_anomaly_evidence_tail(double evidence);
  * becomes an observation: the log return from the previous bucket's last price (a trade's price,
  * or the quote mid when the bucket had no trade), the mean spread of its quotes, the traded
  * quantity, the messages per second. Empty buckets give no observation. */
-typedef struct nd_anomaly_bucket {
-    int64_t interval_ns;
-    int64_t qty_scale;   /* 10^qty_decimals: traded quantity in base units */
-    int64_t end_ns;      /* end of the open bucket; 0 before the first event */
+/* What one bucket saw: its last trade, traded quantity, quotes' spreads and messages. */
+typedef struct nd_anomaly_tally {
     int64_t last_px;     /* last trade price in the bucket, price units; 0 none */
-    int64_t last_mid2;   /* last quote bid + ask (twice the mid); 0 none */
-    int64_t prev_px2;    /* the previous bucket's closing price x 2; 0 none */
     int64_t volume;      /* quantity units */
     double spread_sum_bps;
     uint32_t quotes;
     uint32_t messages;
+} nd_anomaly_tally_t;
+
+typedef struct nd_anomaly_bucket {
+    int64_t interval_ns;
+    int64_t qty_scale;   /* 10^qty_decimals: traded quantity in base units */
+    int64_t end_ns;      /* end of the open bucket; 0 before the first event */
+    int64_t last_mid2;   /* last quote bid + ask (twice the mid); 0 none */
+    int64_t prev_px2;    /* the previous bucket's closing price x 2; 0 none */
+    nd_anomaly_tally_t open; /* what the open bucket saw; from zero with each bucket */
 } nd_anomaly_bucket_t;
 
 /* ND_EINVAL for interval_ns <= 0. */

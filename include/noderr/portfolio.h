@@ -21,6 +21,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The round trip in progress: its running figures, which start from zero together when the
+ * position leaves flat. */
+typedef struct nd_position_trip {
+    int64_t entry_ns;
+    int64_t realized;
+    int64_t fees;
+    int64_t qty_max;    /* largest absolute size reached */
+    int64_t entry_cost; /* absolute cost of everything bought (long) or sold (short) */
+    int64_t entry_qty;
+    int64_t exit_value;
+    int64_t exit_qty;
+} nd_position_trip_t;
+
 typedef struct nd_position {
     int64_t qty;        /* signed quantity units: > 0 long, < 0 short */
     int64_t cost;       /* signed cost basis of the open quantity, cash units */
@@ -28,15 +41,7 @@ typedef struct nd_position {
     int64_t fees;       /* fees paid, cash units */
     int64_t bought_qty; /* turnover, quantity units */
     int64_t sold_qty;
-    /* the round trip in progress */
-    int64_t trip_entry_ns;
-    int64_t trip_realized;
-    int64_t trip_fees;
-    int64_t trip_qty_max;   /* largest absolute size reached */
-    int64_t trip_entry_cost;/* absolute cost of everything bought (long) or sold (short) */
-    int64_t trip_entry_qty;
-    int64_t trip_exit_value;
-    int64_t trip_exit_qty;
+    nd_position_trip_t trip; /* the round trip in progress */
 } nd_position_t;
 
 /* A round trip: from flat to flat (a flip closes one and opens the next). */

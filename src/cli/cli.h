@@ -42,6 +42,7 @@ int nd_cmd_chaos(int argc, char **argv);
 
 /* Shared option parsing (cli_util.c). Each returns 0 on success, -1 with a message on stderr
  * naming the option and why. */
+#include "noderr/live.h"
 #include "noderr/text.h"
 
 #include <stdint.h>
@@ -151,6 +152,13 @@ int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
 /* The getopt entries of the strategy options, for every command that takes a strategy. */
 #define ND_CLI_OPTION_STRATEGY_LIB(opt) {"strategy-lib", required_argument, 0, (opt)}
 #define ND_CLI_OPTION_STRATEGY_FILE(opt) {"strategy-file", required_argument, 0, (opt)}
+/* The strategy option group of backtest, validate and evolve: --strategy, --strategy-lib and
+ * --strategy-file; and the parameter group of backtest and validate: --param K=V, --params FILE. */
+#define ND_CLI_OPTIONS_STRATEGY(name, lib, file) \
+    {"strategy", required_argument, 0, (name)}, ND_CLI_OPTION_STRATEGY_LIB(lib), \
+        ND_CLI_OPTION_STRATEGY_FILE(file)
+#define ND_CLI_OPTIONS_PARAMS(param, params) \
+    {"param", required_argument, 0, (param)}, {"params", required_argument, 0, (params)}
 /* Every strategy of the library at path (loaded as nd_cli_strategy_lookup does): 0 with *defs
  * and *count set, or -1 with a message naming the option and why. */
 int nd_cli_strategy_lib_list(const char *option, const char *path,
@@ -180,6 +188,26 @@ void nd_cli_session_summary(const struct nd_live_config *cfg,
 struct nd_live_shutdown;
 int nd_cli_stop_code(const char *cmd, const struct nd_live_config *cfg,
                      const struct nd_live_shutdown *stop);
+/* What a paper/live session's or a launch's run leaves for nd_cli_session_end, taken before the
+ * session is closed (the close frees what the figures are read from). */
+typedef struct nd_cli_run_end {
+    nd_live_feed_stats_t feed;
+    nd_live_shutdown_t stop;
+    nd_err_t close_rc;            /* the close's answer, close_err its message */
+    char close_err[512];
+} nd_cli_run_end_t;
+/* The start of `noderr paper|live|launch` (cmd_paper.c): the log on stderr at the config's
+ * level, stamped by the OS clock (nd_cli_session_end puts it back); result zeroed, for the
+ * session to fill. */
+void nd_cli_session_begin(const struct nd_live_config *cfg, struct nd_backtest_result *result);
+/* The end of `noderr paper|live|launch` (cmd_paper.c), after the run (end) or after a failed
+ * create (end NULL): the run's failure (rc, err), else the close's, goes to stderr as
+ * "noderr CMD: FILE: why"; without one the summary is printed (nd_cli_session_summary). Puts
+ * the log back, frees result. Returns the exit code: 2 after a failure, else
+ * nd_cli_stop_code's. */
+int nd_cli_session_end(const char *cmd, const struct nd_live_config *cfg, nd_err_t rc,
+                       const char *err, const nd_cli_run_end_t *end,
+                       struct nd_backtest_result *result, bool json);
 /* Runs the 17 preflight checks into r and prints them (cmd_preflight.c; one JSON object with
  * json), then on stderr "noderr CMD: FILE: N check(s) failed: names". Returns the exit code:
  * 0 none failed, 1 some failed, 2 out of memory. */
@@ -218,6 +246,14 @@ int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd
 struct nd_bar_view;
 int nd_cli_timerange(const char *text, struct nd_bar_view *view);
 int nd_cli_timeframe(const char *text, struct nd_bar_view *view);
+/* The bar view group (backtest, evolve, indicator): --timerange and --timeframe, each command's
+ * getopt table lists ND_CLI_OPTIONS_VIEW and nd_cli_view_option parses them into its view:
+ * 0 done, -1 bad value (message on stderr), 1 not one of them. */
+enum { ND_CLI_OPT_TIMERANGE = 1100, ND_CLI_OPT_TIMEFRAME };
+#define ND_CLI_OPTIONS_VIEW \
+    {"timerange", required_argument, 0, ND_CLI_OPT_TIMERANGE}, \
+        {"timeframe", required_argument, 0, ND_CLI_OPT_TIMEFRAME}
+int nd_cli_view_option(struct nd_bar_view *view, int opt, const char *arg);
 #define ND_CLI_TIMERANGE_USAGE                                                                    \
     "--timerange 20220101-20230101 keeps bars opening in [first date, second date) UTC (an\n"    \
     "end may be open); --timeframe 4h resamples finer bars (docs/data-formats.md).\n"

@@ -346,6 +346,15 @@ int nd_cli_timeframe(const char *text, struct nd_bar_view *view)
     return 0;
 }
 
+int nd_cli_view_option(struct nd_bar_view *view, int opt, const char *arg)
+{
+    switch (opt) {
+    case ND_CLI_OPT_TIMERANGE: return nd_cli_timerange(arg, view);
+    case ND_CLI_OPT_TIMEFRAME: return nd_cli_timeframe(arg, view);
+    default: return 1;
+    }
+}
+
 int nd_cli_walk_forward(const char *option, const char *text, unsigned flags, nd_span_t *train,
                         nd_span_t *test)
 {

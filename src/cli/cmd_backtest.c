@@ -86,7 +86,7 @@ enum {
     OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
     OPT_REPORT, OPT_DB, OPT_DB_COMMIT, OPT_PRETRADE,
     OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
-    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE, OPT_TIMERANGE, OPT_TIMEFRAME,
+    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE,
     OPT_DATA_DIR, OPT_SYMBOLS, OPT_INTERVAL, OPT_EXCHANGE_INFO, OPT_STRATEGY_FILE
 };
 
@@ -94,11 +94,8 @@ static const struct option long_options[] = {
     {"data", required_argument, 0, OPT_DATA},
     {"format", required_argument, 0, OPT_FORMAT},
     {"symbol", required_argument, 0, OPT_SYMBOL},
-    {"strategy", required_argument, 0, OPT_STRATEGY},
-    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
-    ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
-    {"param", required_argument, 0, OPT_PARAM},
-    {"params", required_argument, 0, OPT_PARAMS},
+    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
+    ND_CLI_OPTIONS_PARAMS(OPT_PARAM, OPT_PARAMS),
     ND_CLI_OPTIONS_ENGINE,
     {"maker-fee-bps", required_argument, 0, OPT_MAKER},
     {"taker-fee-bps", required_argument, 0, OPT_TAKER},
@@ -136,8 +133,7 @@ static const struct option long_options[] = {
     {"entry-latency-us", required_argument, 0, OPT_ENTRY_LAT},
     {"ack-latency-us", required_argument, 0, OPT_ACK_LAT},
     {"queue-model", required_argument, 0, OPT_QUEUE},
-    {"timerange", required_argument, 0, OPT_TIMERANGE},
-    {"timeframe", required_argument, 0, OPT_TIMEFRAME},
+    ND_CLI_OPTIONS_VIEW,
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {"symbols", required_argument, 0, OPT_SYMBOLS},
     {"interval", required_argument, 0, OPT_INTERVAL},
@@ -383,8 +379,8 @@ static int parse_other(options_t *o, int opt, const char *arg)
     case OPT_INTERVAL: o->interval = arg; return 0;
     case OPT_EXCHANGE_INFO: o->exchange_info = arg; return 0;
     case OPT_FORMAT: return parse_format(o, arg);
-    case OPT_TIMERANGE: return nd_cli_timerange(arg, &o->cfg.view);
-    case OPT_TIMEFRAME: return nd_cli_timeframe(arg, &o->cfg.view);
+    case ND_CLI_OPT_TIMERANGE:
+    case ND_CLI_OPT_TIMEFRAME: return nd_cli_view_option(&o->cfg.view, opt, arg);
     case OPT_SYMBOL: return parse_symbol(o, arg);
     case OPT_STRATEGY: return add_strategy(o, arg);
     case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);

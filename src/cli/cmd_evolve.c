@@ -62,13 +62,11 @@ enum {
     OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
     OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
     OPT_EPS, OPT_WF, OPT_OOS, OPT_PARETO, OPT_HISTORY,
-    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY, OPT_TIMERANGE, OPT_TIMEFRAME, OPT_STRATEGY_FILE
+    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY, OPT_STRATEGY_FILE
 };
 
 static const struct option long_options[] = {
-    {"strategy", required_argument, 0, OPT_STRATEGY},
-    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
-    ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
+    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
     {"data", required_argument, 0, OPT_DATA},
     {"scenario", required_argument, 0, OPT_SCENARIO},
     {"population", required_argument, 0, OPT_POP},
@@ -96,8 +94,7 @@ static const struct option long_options[] = {
     ND_CLI_OPTION_HELP,
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {"halt-penalty", required_argument, 0, OPT_HALT_PENALTY},
-    {"timerange", required_argument, 0, OPT_TIMERANGE},
-    {"timeframe", required_argument, 0, OPT_TIMEFRAME},
+    ND_CLI_OPTIONS_VIEW,
     {0, 0, 0, 0},
 };
 
@@ -233,8 +230,8 @@ static int apply_option(void *ctx, int opt, const char *arg)
     case OPT_DATA: o->data_path = arg; return 0;
     case OPT_SCENARIO: o->scenario = arg; return 0;
     case OPT_DATA_DIR: o->data_dir = arg; return 0;
-    case OPT_TIMERANGE: return nd_cli_timerange(arg, &o->view);
-    case OPT_TIMEFRAME: return nd_cli_timeframe(arg, &o->view);
+    case ND_CLI_OPT_TIMERANGE:
+    case ND_CLI_OPT_TIMEFRAME: return nd_cli_view_option(&o->view, opt, arg);
     case OPT_POP: return parse_u32("--population", arg, 4, ND_EVOLVE_POPULATION_MAX, &g->population);
     case OPT_GENS: return parse_u32("--generations", arg, 0, 100000, &g->generations);
     case OPT_OBJ: return parse_objectives(o, arg);

@@ -29,15 +29,14 @@ static const char usage_text[] =
     "\n"
     "indicators (parameters with defaults):\n";
 
-enum { OPT_DATA = 256, OPT_FORMAT, OPT_PARAM, OPT_CSV, OPT_TIMERANGE, OPT_TIMEFRAME };
+enum { OPT_DATA = 256, OPT_FORMAT, OPT_PARAM, OPT_CSV };
 
 static const struct option options[] = {
     {"data", required_argument, 0, OPT_DATA},
     {"format", required_argument, 0, OPT_FORMAT},
     {"param", required_argument, 0, OPT_PARAM},
     {"csv", no_argument, 0, OPT_CSV},
-    {"timerange", required_argument, 0, OPT_TIMERANGE},
-    {"timeframe", required_argument, 0, OPT_TIMEFRAME},
+    ND_CLI_OPTIONS_VIEW,
     ND_CLI_OPTION_HELP,
     {0, 0, 0, 0},
 };
@@ -87,8 +86,8 @@ static int handle(void *ctx, int opt, const char *arg)
         }
         return 0;
     case OPT_CSV: o->csv = 1; return 0;
-    case OPT_TIMERANGE: return nd_cli_timerange(arg, &o->view);
-    case OPT_TIMEFRAME: return nd_cli_timeframe(arg, &o->view);
+    case ND_CLI_OPT_TIMERANGE:
+    case ND_CLI_OPT_TIMEFRAME: return nd_cli_view_option(&o->view, opt, arg);
     }
     return -1;
 }

@@ -54,36 +54,20 @@ static int run_launch(nd_live_config_t *cfg, const nd_launch_config_t *lc,
                       const nd_preflight_settings_t *set, const nd_preflight_report_t *pf,
                       bool json)
 {
-    nd_log_set_level((nd_log_level_t)cfg->log_level);
-    nd_log_set_output(NULL, nd_clock_os());
     char err[512] = "";
     nd_backtest_result_t result;
-    memset(&result, 0, sizeof result);
+    nd_cli_session_begin(cfg, &result);
     nd_launch_t *l = NULL;
     nd_err_t rc = nd_launch_create(cfg, lc, set, pf, nd_clock_os(), &result, &l, err, sizeof err);
     if (rc != ND_OK) {
-        nd_log_set_output(NULL, NULL);
-        fprintf(stderr, "noderr launch: %s: %s\n", cfg->path, err[0] ? err : nd_strerror(rc));
-        nd_backtest_result_free(&result);
-        return rc == ND_EDECLINED ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
+        int code = nd_cli_session_end("launch", cfg, rc, err, NULL, &result, json);
+        return rc == ND_EDECLINED ? ND_EXIT_CHECK_FAILED : code;
     }
     nd_launch_set_resolver(l, resolve_version, NULL);
     rc = nd_launch_run(l, err, sizeof err);
-    nd_live_feed_stats_t feed = *nd_launch_feed(l);
-    nd_live_shutdown_t stop = *nd_launch_shutdown(l);
-    char cerr[512] = "";
-    nd_err_t crc = nd_launch_close(l, cerr, sizeof cerr);
-    nd_log_set_output(NULL, NULL);
-    if (rc == ND_OK && crc != ND_OK) {
-        rc = crc;
-        snprintf(err, sizeof err, "%s", cerr);
-    }
-    if (rc != ND_OK)
-        fprintf(stderr, "noderr launch: %s: %s\n", cfg->path, err[0] ? err : nd_strerror(rc));
-    else
-        nd_cli_session_summary(cfg, &feed, &result, json);
-    nd_backtest_result_free(&result);
-    return rc != ND_OK ? ND_EXIT_USAGE : nd_cli_stop_code("launch", cfg, &stop);
+    nd_cli_run_end_t end = {*nd_launch_feed(l), *nd_launch_shutdown(l), ND_OK, ""};
+    end.close_rc = nd_launch_close(l, end.close_err, sizeof end.close_err);
+    return nd_cli_session_end("launch", cfg, rc, err, &end, &result, json);
 }
 
 /* Preflight's settings say the mode: a live launch sends real orders. */

@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include "noderr/alloc.h"
+#include "noderr/assert.h"
 #include "noderr/fixed.h"
 #include "noderr/live.h"
 #include "noderr/log.h"
@@ -204,37 +205,46 @@ void nd_cli_session_summary(const nd_live_config_t *cfg, const nd_live_feed_stat
 
 static int run_paper(nd_live_config_t *cfg, bool json)
 {
-    nd_log_set_level((nd_log_level_t)cfg->log_level);
-    nd_log_set_output(NULL, nd_clock_os());
     char err[512] = "";
     nd_backtest_result_t result;
-    memset(&result, 0, sizeof result);
+    nd_cli_session_begin(cfg, &result);
     nd_live_session_t *s = NULL;
     nd_err_t rc = nd_live_session_create(cfg, nd_clock_os(), &result, &s, err, sizeof err);
-    if (rc != ND_OK) {
-        fprintf(stderr, "noderr %s: %s: %s\n", cfg->live ? "live" : "paper", cfg->path,
-                err[0] ? err : nd_strerror(rc));
-        nd_backtest_result_free(&result);
-        return ND_EXIT_USAGE;
-    }
+    if (rc != ND_OK)
+        return nd_cli_session_end(cfg->live ? "live" : "paper", cfg, rc, err, NULL, &result, json);
     rc = nd_live_session_run(s, err, sizeof err);
-    nd_live_feed_stats_t feed = *nd_live_session_feed(s);
-    nd_live_shutdown_t stop = *nd_live_session_shutdown(s);
-    char cerr[512] = "";
-    nd_err_t crc = nd_live_session_close(s, cerr, sizeof cerr);
+    nd_cli_run_end_t end = {*nd_live_session_feed(s), *nd_live_session_shutdown(s), ND_OK, ""};
+    end.close_rc = nd_live_session_close(s, end.close_err, sizeof end.close_err);
+    return nd_cli_session_end(cfg->live ? "live" : "paper", cfg, rc, err, &end, &result, json);
+}
+
+void nd_cli_session_begin(const nd_live_config_t *cfg, nd_backtest_result_t *result)
+{
+    ND_ASSERT(cfg != NULL);
+    ND_ASSERT(result != NULL);
+    nd_log_set_level((nd_log_level_t)cfg->log_level);
+    nd_log_set_output(NULL, nd_clock_os());
+    memset(result, 0, sizeof *result);
+}
+
+int nd_cli_session_end(const char *cmd, const nd_live_config_t *cfg, nd_err_t rc,
+                       const char *err, const nd_cli_run_end_t *end, nd_backtest_result_t *result,
+                       bool json)
+{
+    ND_ASSERT(cfg != NULL);
+    ND_ASSERT(err != NULL);
+    ND_ASSERT(rc != ND_OK || end != NULL);
     nd_log_set_output(NULL, NULL);
-    if (rc == ND_OK && crc != ND_OK) {
-        rc = crc;
-        snprintf(err, sizeof err, "%s", cerr);
+    if (rc == ND_OK && end->close_rc != ND_OK) {
+        rc = end->close_rc;
+        err = end->close_err;
     }
     if (rc != ND_OK)
-        fprintf(stderr, "noderr %s: %s: %s\n", cfg->live ? "live" : "paper", cfg->path,
-                err[0] ? err : nd_strerror(rc));
+        fprintf(stderr, "noderr %s: %s: %s\n", cmd, cfg->path, err[0] ? err : nd_strerror(rc));
     else
-        nd_cli_session_summary(cfg, &feed, &result, json);
-    nd_backtest_result_free(&result);
-    int stop_code = rc == ND_OK ? nd_cli_stop_code(cfg->live ? "live" : "paper", cfg, &stop) : 0;
-    return rc != ND_OK ? ND_EXIT_USAGE : stop_code;
+        nd_cli_session_summary(cfg, &end->feed, result, json);
+    nd_backtest_result_free(result);
+    return rc != ND_OK ? ND_EXIT_USAGE : nd_cli_stop_code(cmd, cfg, &end->stop);
 }
 
 int nd_cli_stop_code(const char *cmd, const nd_live_config_t *cfg, const nd_live_shutdown_t *stop)
@@ -322,6 +332,16 @@ static const char *str(json_t *obj, const char *key)
     return v ? v : "-";
 }
 
+/* The last event's age in status.json's obj (a venue or the feed): "N ms ago", or "never". */
+static void age_text(const json_t *obj, char *out, size_t cap)
+{
+    json_t *age = json_object_get(obj, "age_ms");
+    if (json_is_integer(age))
+        snprintf(out, cap, "%lld ms ago", (long long)json_integer_value(age));
+    else
+        snprintf(out, cap, "never");
+}
+
 /* A session on two venues: one line each (its symbols, its feed's last event, its P&L). */
 static void print_venues(json_t *doc)
 {
@@ -330,10 +350,9 @@ static void print_venues(json_t *doc)
     if (json_array_size(venues) < 2)
         return;
     json_array_foreach(venues, k, v) {
-        json_t *pnl = json_object_get(v, "pnl"), *age = json_object_get(v, "age_ms");
-        char ago[48] = "never";
-        if (json_is_integer(age))
-            snprintf(ago, sizeof ago, "%lld ms ago", (long long)json_integer_value(age));
+        json_t *pnl = json_object_get(v, "pnl");
+        char ago[48];
+        age_text(v, ago, sizeof ago);
         printf("venue %s: %zu symbol(s), last event %s, P&L %s (fees %s)\n", str(v, "name"),
                json_array_size(json_object_get(v, "symbols")), ago, str(pnl, "net"),
                str(pnl, "fees"));
@@ -359,10 +378,8 @@ static void print_status(json_t *doc, bool running)
            json_is_true(json_object_get(risk, "halted")) ? "HALTED" : "trading",
            (long long)json_integer_value(json_object_get(risk, "trips")),
            json_is_true(json_object_get(risk, "kill_switch")) ? ", kill switch engaged" : "");
-    json_t *age = json_object_get(feed, "age_ms");
-    char ago[48] = "never";
-    if (json_is_integer(age))
-        snprintf(ago, sizeof ago, "%lld ms ago", (long long)json_integer_value(age));
+    char ago[48];
+    age_text(feed, ago, sizeof ago);
     printf("feed: %s, %lld trades, %lld quotes, last event %s\n", str(feed, "state"),
            (long long)json_integer_value(json_object_get(feed, "trades")),
            (long long)json_integer_value(json_object_get(feed, "quotes")), ago);
@@ -374,6 +391,14 @@ static void print_status(json_t *doc, bool running)
                (long long)json_integer_value(json_object_get(item, "client_id")),
                str(item, "symbol"), str(item, "side"), str(item, "type"), str(item, "qty"),
                str(item, "price"), str(item, "filled"), str(item, "status"));
+}
+
+/* A status, kill or shutdown that could not reach its session: the message, then 1 when no
+ * session runs in the directory (ND_ENOTFOUND), else 2. */
+static int unreached(const char *command, nd_err_t rc, const char *err)
+{
+    fprintf(stderr, "noderr %s: %s\n", command, err);
+    return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
 }
 
 /* Parses a status or kill command line into the session's state directory: 0, -1 after --help
@@ -400,10 +425,8 @@ int nd_cmd_status(int argc, char **argv)
     bool running = false;
     nd_err_t rc = nd_live_status_read(dir, nd_clock_os(), 5 * ND_NS_PER_SEC, &doc, &running, err,
                                       sizeof err);
-    if (rc != ND_OK) {
-        fprintf(stderr, "noderr status: %s\n", err);
-        return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
-    }
+    if (rc != ND_OK)
+        return unreached("status", rc, err);
     if (o.json) {
         json_object_set_new(doc, "running", json_boolean(running));
         nd_cli_print_json_take(doc);
@@ -422,10 +445,8 @@ int nd_cmd_kill(int argc, char **argv)
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     nd_err_t rc = nd_live_kill(dir, err, sizeof err);
-    if (rc != ND_OK) {
-        fprintf(stderr, "noderr kill: %s\n", err);
-        return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
-    }
+    if (rc != ND_OK)
+        return unreached("kill", rc, err);
     printf("kill switch sent to the session in %s\n", dir);
     return ND_EXIT_OK;
 }
@@ -484,10 +505,8 @@ int nd_cmd_shutdown(int argc, char **argv)
     nd_live_shutdown_ask_t ask = {.flatten = o.flatten, .deadline_ns = deadline_s * ND_NS_PER_SEC};
     long pid = 0;
     nd_err_t rc = nd_live_shutdown_request(dir, &ask, nd_clock_os(), &pid, err, sizeof err);
-    if (rc != ND_OK) {
-        fprintf(stderr, "noderr shutdown: %s\n", err);
-        return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
-    }
+    if (rc != ND_OK)
+        return unreached("shutdown", rc, err);
     json_t *doc = NULL;
     int code = shutdown_wait(dir, pid, o.wait_s ? o.wait_s : deadline_s + 20, &doc);
     if (code != ND_EXIT_OK)

@@ -48,11 +48,8 @@ enum {
 static const struct option long_options[] = {
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {"config", required_argument, 0, OPT_CONFIG},
-    {"strategy", required_argument, 0, OPT_STRATEGY},
-    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
-    ND_CLI_OPTION_STRATEGY_FILE(OPT_STRATEGY_FILE),
-    {"param", required_argument, 0, OPT_PARAM},
-    {"params", required_argument, 0, OPT_PARAMS},
+    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
+    ND_CLI_OPTIONS_PARAMS(OPT_PARAM, OPT_PARAMS),
     {"json", no_argument, 0, OPT_JSON},
     {"csv", required_argument, 0, OPT_CSV},
     {"walk-forward", required_argument, 0, OPT_WF},

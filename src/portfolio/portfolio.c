@@ -159,13 +159,13 @@ static void close_trip(nd_portfolio_t *p, nd_position_t *pos, const nd_fill_t *f
         .strategy_index = fill->strategy_index,
         .instrument_id = fill->instrument_id,
         .direction = dir,
-        .entry_ns = pos->trip_entry_ns,
+        .entry_ns = pos->trip.entry_ns,
         .exit_ns = fill->ts_ns,
-        .qty = pos->trip_qty_max,
-        .entry_px = average_px(inst, pos->trip_entry_cost, pos->trip_entry_qty),
-        .exit_px = average_px(inst, pos->trip_exit_value, pos->trip_exit_qty),
-        .pnl = pos->trip_realized - pos->trip_fees,
-        .fees = pos->trip_fees,
+        .qty = pos->trip.qty_max,
+        .entry_px = average_px(inst, pos->trip.entry_cost, pos->trip.entry_qty),
+        .exit_px = average_px(inst, pos->trip.exit_value, pos->trip.exit_qty),
+        .pnl = pos->trip.realized - pos->trip.fees,
+        .fees = pos->trip.fees,
     };
     p->closed_trips[(size_t)fill->strategy_index * p->instrument_count + fill->instrument_id]++;
     if (p->trade_cb)
@@ -174,14 +174,7 @@ static void close_trip(nd_portfolio_t *p, nd_position_t *pos, const nd_fill_t *f
 
 static void open_trip(nd_position_t *pos, int64_t ts_ns)
 {
-    pos->trip_entry_ns = ts_ns;
-    pos->trip_realized = 0;
-    pos->trip_fees = 0;
-    pos->trip_qty_max = 0;
-    pos->trip_entry_cost = 0;
-    pos->trip_entry_qty = 0;
-    pos->trip_exit_value = 0;
-    pos->trip_exit_qty = 0;
+    pos->trip = (nd_position_trip_t){.entry_ns = ts_ns};
 }
 
 static int64_t abs64(int64_t v)
@@ -320,10 +313,10 @@ static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f)
     else
         pos->sold_qty += f->qty;
     if (sp.close_qty > 0) {
-        pos->trip_realized += sp.realized;
-        pos->trip_fees += sp.close_fee;
-        pos->trip_exit_value += sp.close_value;
-        pos->trip_exit_qty += sp.close_qty;
+        pos->trip.realized += sp.realized;
+        pos->trip.fees += sp.close_fee;
+        pos->trip.exit_value += sp.close_value;
+        pos->trip.exit_qty += sp.close_qty;
         pos->qty = before_qty + s * sp.close_qty;
         if (pos->qty == 0)
             close_trip(p, pos, f, before_qty > 0 ? 1 : -1);
@@ -331,15 +324,15 @@ static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f)
     if (open_qty > 0) {
         if (pos->qty == 0)
             open_trip(pos, f->ts_ns);
-        pos->trip_fees += f->fee - sp.close_fee;
-        pos->trip_entry_cost += open_value;
-        pos->trip_entry_qty += open_qty;
+        pos->trip.fees += f->fee - sp.close_fee;
+        pos->trip.entry_cost += open_value;
+        pos->trip.entry_qty += open_qty;
     }
     pos->qty = new_qty;
     pos->cost = new_cost;
     p->open_positions += (uint32_t)(new_qty != 0) - (uint32_t)(before_qty != 0);
-    if (abs64(pos->qty) > pos->trip_qty_max)
-        pos->trip_qty_max = abs64(pos->qty);
+    if (abs64(pos->qty) > pos->trip.qty_max)
+        pos->trip.qty_max = abs64(pos->qty);
     ND_ASSERT(pos->qty != 0 || pos->cost == 0);
     update_px_limit(p, f->instrument_id);
     return ND_OK;

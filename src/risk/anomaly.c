@@ -318,32 +318,28 @@ nd_err_t nd_anomaly_bucket_init(nd_anomaly_bucket_t *b, int64_t interval_ns,
 /* The open bucket as an observation; false when it saw nothing. Starts the next bucket. */
 static bool bucket_close(nd_anomaly_bucket_t *b, nd_anomaly_obs_t *out)
 {
-    if (b->messages == 0)
+    if (b->open.messages == 0)
         return false;
     memset(out, 0, sizeof *out);
     out->ts_ns = b->end_ns;
-    int64_t close2 = b->last_px > 0 ? 2 * b->last_px : b->last_mid2;
+    int64_t close2 = b->open.last_px > 0 ? 2 * b->open.last_px : b->last_mid2;
     if (close2 > 0 && b->prev_px2 > 0) {
         out->present |= 1u << ND_ANOMALY_RETURN;
         out->value[ND_ANOMALY_RETURN] = log((double)close2 / (double)b->prev_px2);
     }
-    if (b->quotes > 0 && b->spread_sum_bps > 0.0) {
+    if (b->open.quotes > 0 && b->open.spread_sum_bps > 0.0) {
         out->present |= 1u << ND_ANOMALY_SPREAD;
-        out->value[ND_ANOMALY_SPREAD] = b->spread_sum_bps / (double)b->quotes;
+        out->value[ND_ANOMALY_SPREAD] = b->open.spread_sum_bps / (double)b->open.quotes;
     }
-    if (b->volume > 0) {
+    if (b->open.volume > 0) {
         out->present |= 1u << ND_ANOMALY_VOLUME;
-        out->value[ND_ANOMALY_VOLUME] = (double)b->volume / (double)b->qty_scale;
+        out->value[ND_ANOMALY_VOLUME] = (double)b->open.volume / (double)b->qty_scale;
     }
     out->present |= 1u << ND_ANOMALY_MSG_RATE;
-    out->value[ND_ANOMALY_MSG_RATE] = (double)b->messages * 1e9 / (double)b->interval_ns;
+    out->value[ND_ANOMALY_MSG_RATE] = (double)b->open.messages * 1e9 / (double)b->interval_ns;
     if (close2 > 0)
         b->prev_px2 = close2;
-    b->last_px = 0;
-    b->volume = 0;
-    b->spread_sum_bps = 0.0;
-    b->quotes = 0;
-    b->messages = 0;
+    b->open = (nd_anomaly_tally_t){0};
     return true;
 }
 
@@ -359,10 +355,10 @@ bool nd_anomaly_bucket_push(nd_anomaly_bucket_t *b, const nd_market_event_t *ev,
         int64_t k = ts >= 0 ? ts / b->interval_ns : (ts - b->interval_ns + 1) / b->interval_ns;
         b->end_ns = (k + 1) * b->interval_ns;
     }
-    b->messages++;
+    b->open.messages++;
     if (ev->kind == ND_MARKET_TRADE) {
-        b->last_px = ev->u.trade.px;
-        b->volume += ev->u.trade.qty;
+        b->open.last_px = ev->u.trade.px;
+        b->open.volume += ev->u.trade.qty;
     } else if (ev->kind == ND_MARKET_QUOTE) {
         nd_anomaly_bucket_top(b, ev->u.quote.bid_px, ev->u.quote.ask_px);
     }
@@ -375,8 +371,8 @@ void nd_anomaly_bucket_top(nd_anomaly_bucket_t *b, int64_t bid_px, int64_t ask_p
     if (bid_px <= 0 || ask_px <= bid_px)
         return;
     b->last_mid2 = bid_px + ask_px;
-    b->spread_sum_bps += (double)(ask_px - bid_px) * 2e4 / (double)b->last_mid2;
-    b->quotes++;
+    b->open.spread_sum_bps += (double)(ask_px - bid_px) * 2e4 / (double)b->last_mid2;
+    b->open.quotes++;
 }
 
 void nd_anomaly_obs_from_bar(const nd_bar_t *bar, int64_t prev_close, const nd_instrument_t *inst,

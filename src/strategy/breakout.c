@@ -86,8 +86,9 @@ static nd_err_t bo_on_start(void *state, const double *params, uint32_t instrume
     s->highs = (bo_deque_t){.head = 0, .count = 0, .cap = s->entry_n + 1};
     s->lows = (bo_deque_t){.head = 0, .count = 0, .cap = s->exit_n + 1};
     s->instrument_id = instrument_id;
-    s->bar_index = 0;
-    s->direction = 0;
+    /* The state arrives zeroed (strategy.h): no bar seen, flat. */
+    ND_DEBUG_ASSERT(s->bar_index == 0);
+    ND_DEBUG_ASSERT(s->direction == 0);
     return ND_OK;
 }
 

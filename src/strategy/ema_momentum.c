@@ -66,11 +66,9 @@ static nd_err_t ema_on_start(void *state, const double *params, uint32_t instrum
     s->alpha = 2.0 / ((double)s->period + 1.0);
     s->warm = s->period > s->lookback ? s->period : s->lookback + 1;
     s->instrument_id = instrument_id;
-    s->seed_sum = 0;
-    s->ema = 0.0;
-    s->count = 0;
-    s->head = 0;
-    s->direction = 0;
+    /* The state arrives zeroed (strategy.h): the sums, the window and the direction start at 0. */
+    ND_DEBUG_ASSERT(s->count == 0);
+    ND_DEBUG_ASSERT(s->direction == 0);
     return ND_OK;
 }
 

@@ -86,13 +86,9 @@ static nd_err_t mr_on_start(void *state, const double *params, uint32_t instrume
     ND_ASSERT(s->exit_z < s->entry_z);
     s->bound = INT64_MAX / s->period;
     s->instrument_id = instrument_id;
-    s->s1 = 0;
-    s->s2 = 0;
-    s->ref = 0;
-    s->count = 0;
-    s->head = 0;
-    s->wide = 0;
-    s->direction = 0;
+    /* The state arrives zeroed (strategy.h): the sums, the window and the direction start at 0. */
+    ND_DEBUG_ASSERT(s->count == 0);
+    ND_DEBUG_ASSERT(s->direction == 0);
     return ND_OK;
 }
 

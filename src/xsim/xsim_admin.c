@@ -36,21 +36,7 @@
 
 static nd_err_t answer(nd_xsim_response_t *resp, int status, json_t *doc)
 {
-    if (!doc)
-        return ND_ENOMEM;
-    size_t len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-    char *buf = nd_alloc(len + 1);
-    if (!buf) {
-        json_decref(doc);
-        return ND_ENOMEM;
-    }
-    json_dumpb(doc, buf, len, JSON_COMPACT);
-    buf[len] = '\0';
-    json_decref(doc);
-    resp->status = status;
-    resp->body = buf;
-    resp->body_len = len;
-    return ND_OK;
+    return nd__xsim_respond(resp, status, doc, JSON_COMPACT);
 }
 
 static nd_err_t refuse(nd_xsim_response_t *resp, int status, int code, const char *msg)

@@ -86,23 +86,39 @@ void nd_xsim_api_destroy(nd_xsim_api_t *api)
 
 /* ---- Responses ------------------------------------------------------------------------------ */
 
+char *nd__xsim_json_take(json_t *doc, size_t flags, size_t *len)
+{
+    ND_ASSERT(len != NULL);
+    *len = 0;
+    if (!doc)
+        return NULL;
+    size_t n = json_dumpb(doc, NULL, 0, flags);
+    char *buf = n ? nd_alloc(n + 1) : NULL;
+    if (buf) {
+        json_dumpb(doc, buf, n, flags);
+        buf[n] = '\0';
+        *len = n;
+    }
+    json_decref(doc);
+    return buf;
+}
+
+nd_err_t nd__xsim_respond(nd_xsim_response_t *resp, int status, json_t *doc, size_t flags)
+{
+    ND_ASSERT(resp != NULL);
+    size_t len = 0;
+    char *buf = nd__xsim_json_take(doc, flags, &len);
+    if (!buf)
+        return ND_ENOMEM;
+    resp->status = status;
+    resp->body = buf;
+    resp->body_len = len;
+    return ND_OK;
+}
+
 static nd_err_t respond_json(call_t *c, int status, json_t *doc)
 {
-    if (!doc)
-        return ND_ENOMEM;
-    size_t len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-    char *buf = len ? nd_alloc(len + 1) : NULL;
-    if (!buf) {
-        json_decref(doc);
-        return ND_ENOMEM;
-    }
-    json_dumpb(doc, buf, len, JSON_COMPACT);
-    buf[len] = '\0';
-    json_decref(doc);
-    c->resp->status = status;
-    c->resp->body = buf;
-    c->resp->body_len = len;
-    return ND_OK;
+    return nd__xsim_respond(c->resp, status, doc, JSON_COMPACT);
 }
 
 static nd_err_t fail(call_t *c, int status, int code, const char *msg)

@@ -109,16 +109,8 @@ static char *envelope(const char *channel, int64_t ts_ns, int64_t seq, const cha
 /* Dumps and releases events (a JSON array); NULL when out of memory. */
 static char *events_text(json_t *events)
 {
-    if (!events)
-        return NULL;
-    char *text = json_dumps(events, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(events);
-    return text;
-}
-
-static void release_text(char *text)
-{
-    free(text); /* tidy:allow: json_dumps allocates with the C library */
+    size_t len;
+    return nd__xsim_json_take(events, JSON_COMPACT | JSON_PRESERVE_ORDER, &len);
 }
 
 /* One message to one connection, taking the next sequence_num. */
@@ -139,7 +131,7 @@ static void publish(nd__xsim_cb_t *cb, unsigned bit, const char *channel, int64_
     for (uint32_t i = 0; i < cb->count; i++)
         any = any || (cb->conns[i]->mask & bit);
     if (!events || !any) {
-        release_text(events);
+        nd_free(events);
         return;
     }
     bool drop = cb->drop_n > 0 && cb->drop_n--;
@@ -165,7 +157,7 @@ static void publish(nd__xsim_cb_t *cb, unsigned bit, const char *channel, int64_
             nd__xsim_ws_send(cc->conn, ND__WS_TEXT, text, len);
         nd_free(text);
     }
-    release_text(events);
+    nd_free(events);
 }
 
 /* ---- Market data --------------------------------------------------------------------------- */
@@ -378,7 +370,7 @@ static void on_order(void *ctx, const nd_xsim_user_order_t *o, const char *exec,
     for (uint32_t i = 0; events && i < cb->count; i++)
         if (cb->conns[i]->mask & CH_USER)
             send_one(cb->conns[i], "user", ts, events);
-    release_text(events);
+    nd_free(events);
 }
 
 /* The open orders, in events of at most USER_BATCH orders (one empty event when none). */
@@ -400,7 +392,7 @@ static void user_snapshot(nd__xsim_cb_t *cb, cb_conn_t *cc)
     char *text = events_text(events);
     if (text)
         send_one(cc, "user", nd_xsim_market_ns(cb->x), text);
-    release_text(text);
+    nd_free(text);
 }
 
 /* ---- Subscriptions ------------------------------------------------------------------------- */
@@ -434,7 +426,7 @@ static void send_subscriptions(nd__xsim_cb_t *cb, cb_conn_t *cc)
     char *text = events_text(json_pack("[{s:o}]", "subscriptions", subs));
     if (text)
         send_one(cc, "subscriptions", nd_clock_now_ns(cb->clock), text);
-    release_text(text);
+    nd_free(text);
 }
 
 /* What a new subscription sends first: the book, the recent trades, the ticker, the orders. */
@@ -462,7 +454,7 @@ static void subscribed(nd__xsim_cb_t *cb, cb_conn_t *cc, unsigned bit)
     if (text)
         send_one(cc, bit == CH_L2 ? "l2_data" : bit == CH_TICKER ? "ticker" : "market_trades",
                  ts, text);
-    release_text(text);
+    nd_free(text);
 }
 
 static unsigned channel_bit(const char *name)

@@ -96,22 +96,7 @@ static void product_id(const nd_xsim_t *x, char out[ND_NAME_MAX * 2])
 
 static nd_err_t answer(cb_call_t *c, int status, json_t *doc)
 {
-    if (!doc)
-        return ND_ENOMEM;
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    if (!text)
-        return ND_ENOMEM;
-    size_t n = strlen(text);
-    c->resp->body = nd_alloc(n + 1);
-    if (c->resp->body)
-        memcpy(c->resp->body, text, n + 1);
-    free(text); /* tidy:allow: json_dumps allocates with the C library */
-    if (!c->resp->body)
-        return ND_ENOMEM;
-    c->resp->body_len = n;
-    c->resp->status = status;
-    return ND_OK;
+    return nd__xsim_respond(c->resp, status, doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 /* Coinbase's error body: {"error":CODE,"error_details":MSG,"message":MSG}. */
@@ -458,6 +443,13 @@ static json_t *next_cursor(int64_t skip, int64_t listed, bool more)
     return json_string(s);
 }
 
+/* The answer to a cursor or limit page_of refuses. */
+static nd_err_t bad_cursor(cb_call_t *c)
+{
+    return answer(c, 400, json_pack("{s:s,s:s}", "error", "INVALID_ARGUMENT", "message",
+                                    "invalid cursor"));
+}
+
 static nd_err_t list_orders(cb_call_t *c)
 {
     char pid[ND_NAME_MAX * 2], want_pid[64];
@@ -467,8 +459,7 @@ static nd_err_t list_orders(cb_call_t *c)
     other = other && strcmp(want_pid, pid) != 0;
     int64_t limit, skip, seen = 0;
     if (!page_of(c, &limit, &skip))
-        return answer(c, 400, json_pack("{s:s,s:s}", "error", "INVALID_ARGUMENT", "message",
-                                        "invalid cursor"));
+        return bad_cursor(c);
     json_t *arr = json_array();
     bool more = false;
     for (int64_t id = nd_xsim_order_count(c->x); arr && !other && id >= 1; id--) { /* newest first */
@@ -516,8 +507,7 @@ static nd_err_t list_fills(cb_call_t *c)
                                                                     : -1;
     int64_t limit, skip, seen = 0;
     if (!page_of(c, &limit, &skip))
-        return answer(c, 400, json_pack("{s:s,s:s}", "error", "INVALID_ARGUMENT", "message",
-                                        "invalid cursor"));
+        return bad_cursor(c);
     json_t *arr = json_array();
     bool more = false;
     for (size_t i = nd_xsim_trade_count(c->x); arr && i-- > 0;) { /* newest first */
@@ -566,31 +556,31 @@ typedef struct reason {
     const char *error, *preview, *message;
 } reason_t;
 
+/* Coinbase's failure reasons by reject, one row each; the rejects without a row of their own
+ * (a full book, a duplicate client id) answer with the unknown reason. */
+static const reason_t reject_reasons[] = {
+    [ND_XSIM_REJ_PRICE_FILTER] = {"INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION",
+                                  "Price is not a multiple of the quote increment"},
+    [ND_XSIM_REJ_LOT_SIZE] = {"INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION",
+                              "Size is not a multiple of the base increment"},
+    [ND_XSIM_REJ_NOTIONAL] = {"ORDER_SIZE_TOO_SMALL", "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL",
+                              "Order size is below the product's minimum"},
+    [ND_XSIM_REJ_BALANCE] = {"INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND",
+                             "Insufficient balance in source account"},
+    [ND_XSIM_REJ_WOULD_TAKE] = {"INVALID_LIMIT_PRICE_POST_ONLY",
+                                "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY",
+                                "Post-only order would cross the book"},
+    [ND_XSIM_REJ_NO_LIQUIDITY] = {"INSUFFICIENT_LIQUIDITY", "PREVIEW_INSUFFICIENT_LIQUIDITY",
+                                  "No liquidity to fill the market order"},
+};
+
 static reason_t reject_reason(nd_xsim_reject_t rej)
 {
-    switch (rej) {
-    case ND_XSIM_REJ_PRICE_FILTER:
-        return (reason_t){"INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION",
-                          "Price is not a multiple of the quote increment"};
-    case ND_XSIM_REJ_LOT_SIZE:
-        return (reason_t){"INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION",
-                          "Size is not a multiple of the base increment"};
-    case ND_XSIM_REJ_NOTIONAL:
-        return (reason_t){"ORDER_SIZE_TOO_SMALL", "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL",
-                          "Order size is below the product's minimum"};
-    case ND_XSIM_REJ_BALANCE:
-        return (reason_t){"INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND",
-                          "Insufficient balance in source account"};
-    case ND_XSIM_REJ_WOULD_TAKE:
-        return (reason_t){"INVALID_LIMIT_PRICE_POST_ONLY", "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY",
-                          "Post-only order would cross the book"};
-    case ND_XSIM_REJ_NO_LIQUIDITY:
-        return (reason_t){"INSUFFICIENT_LIQUIDITY", "PREVIEW_INSUFFICIENT_LIQUIDITY",
-                          "No liquidity to fill the market order"};
-    default:
-        return (reason_t){"UNKNOWN_FAILURE_REASON", "UNKNOWN_PREVIEW_FAILURE_REASON",
-                          "The order was not accepted"};
-    }
+    size_t i = (size_t)rej;
+    if (i < sizeof reject_reasons / sizeof reject_reasons[0] && reject_reasons[i].error)
+        return reject_reasons[i];
+    return (reason_t){"UNKNOWN_FAILURE_REASON", "UNKNOWN_PREVIEW_FAILURE_REASON",
+                      "The order was not accepted"};
 }
 
 static nd_err_t order_failed(cb_call_t *c, reason_t r, json_t *config)

@@ -176,6 +176,11 @@ const char *nd__xsim_cb_status(const nd_xsim_user_order_t *o);
 
 /* ---- REST helpers (xsim_binance.c) --------------------------------------------------------- */
 
+/* Dumps doc with json_dumpb's flags into NUL-terminated nd_alloc'd text (*len without the NUL)
+ * and releases doc; NULL when doc is NULL (a failed json_pack) or out of memory. */
+char *nd__xsim_json_take(json_t *doc, size_t flags, size_t *len /* OUT */);
+/* Answers status with doc as the body (nd__xsim_json_take); ND_ENOMEM when that fails. */
+nd_err_t nd__xsim_respond(nd_xsim_response_t *resp, int status, json_t *doc, size_t flags);
 /* A JSON string of v at 8 decimals, Binance's form of prices and quantities. */
 json_t *nd__xsim_fixed_str(int64_t v);
 /* Fault hooks: 429 for every REST request until until_ns; server time and timestamp checks

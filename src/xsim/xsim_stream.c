@@ -106,19 +106,10 @@ struct nd__xsim_streams {
 
 /* ---- Output --------------------------------------------------------------------------------- */
 
+/* Takes doc; NULL when doc is NULL or out of memory. */
 static char *dump(json_t *doc, size_t *len)
 {
-    if (!doc)
-        return NULL;
-    size_t n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-    char *buf = n ? nd_alloc(n + 1) : NULL;
-    if (buf) {
-        json_dumpb(doc, buf, n, JSON_COMPACT);
-        buf[n] = '\0';
-    }
-    json_decref(doc);
-    *len = n;
-    return buf;
+    return nd__xsim_json_take(doc, JSON_COMPACT, len);
 }
 
 static void send_json(nd__xsim_conn_t *c, json_t *doc)

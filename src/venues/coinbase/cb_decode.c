@@ -21,6 +21,7 @@ typedef struct parse {
     const nd_jtok_t *t;
     int64_t recv_ts_ns;
     int64_t venue_ts_ns;
+    int64_t sequence_num; /* the Advanced Trade frame's sequence_num (-1: none): its update id */
     bool emit;           /* false: validation pass */
     nd_bad_input_t bad;  /* why validation failed */
     char detail[96];
@@ -230,7 +231,7 @@ static void book_event(parse_t *p, uint32_t product, uint32_t n, bool snapshot, 
 
 /* ---- Advanced Trade -------------------------------------------------------------------- */
 
-static nd_err_t adv_l2(parse_t *p, uint32_t ev, int64_t seq)
+static nd_err_t adv_l2(parse_t *p, uint32_t ev)
 {
     uint32_t type = get_str(p, ev, "type"), product = get_str(p, ev, "product_id");
     uint32_t updates = get_type(p, ev, "updates", ND_J_ARRAY);
@@ -258,76 +259,96 @@ static nd_err_t adv_l2(parse_t *p, uint32_t ev, int64_t seq)
     if (snapshot && check_snapshot_levels(p, n, false) != ND_OK)
         return ND_EPARSE;
     if (p->emit)
-        book_event(p, product, n, snapshot, seq);
+        book_event(p, product, n, snapshot, p->sequence_num);
     return ND_OK;
 }
 
-static nd_err_t adv_ticker(parse_t *p, uint32_t ev, int64_t seq)
+/* One entry of an event's list (a ticker, a trade, a user order): the object, its product_id
+ * and, where the list names one, its second string (also; else 0). */
+typedef nd_err_t (*adv_entry_fn)(parse_t *p, uint32_t obj, uint32_t product, uint32_t also);
+
+typedef struct adv_list {
+    const char *key;       /* the event's array */
+    const char *also;      /* a string every entry has besides product_id, or NULL */
+    const char *missing;   /* why, when the event has no such array */
+    const char *bad_entry; /* why, when an entry is not an object or lacks one of the strings */
+    adv_entry_fn entry;
+} adv_list_t;
+
+/* Walks the event's list l, each entry to l->entry. */
+static nd_err_t adv_each(parse_t *p, uint32_t ev, const adv_list_t *l)
 {
-    uint32_t tickers = get_type(p, ev, "tickers", ND_J_ARRAY);
-    if (!tickers)
-        return fail(p, ND_BAD_MISSING_FIELD, "ticker event without tickers");
-    uint32_t t = child_first(tickers);
-    for (uint32_t k = 0; k < p->t[tickers].size; k++, t = p->t[t].next) {
+    uint32_t arr = get_type(p, ev, l->key, ND_J_ARRAY);
+    if (!arr)
+        return fail(p, ND_BAD_MISSING_FIELD, l->missing);
+    uint32_t t = child_first(arr);
+    for (uint32_t k = 0; k < p->t[arr].size; k++, t = p->t[t].next) {
         uint32_t product = get_str(p, t, "product_id");
-        if (p->t[t].type != ND_J_OBJECT || !product)
-            return fail(p, ND_BAD_MISSING_FIELD, "ticker without product_id");
-        /* ticker_batch omits the best bid and ask: nothing to normalise then. */
-        if (!nd_json_get(p->s, p->t, t, "best_bid") || !nd_json_get(p->s, p->t, t, "best_ask"))
-            continue;
-        nd_md_event_t e;
-        if (event_init(p, &e, ND_MD_BBO, product) != ND_OK)
-            return ND_EPARSE;
-        nd_md_bbo_t *b = &e.u.bbo;
-        if (!field_decimal(p, t, "best_bid", &b->bid_px) ||
-            !field_decimal(p, t, "best_ask", &b->ask_px))
-            return fail(p, ND_BAD_NUMBER, "ticker best_bid or best_ask");
-        if (nd_json_get(p->s, p->t, t, "best_bid_quantity") &&
-            (!field_decimal(p, t, "best_bid_quantity", &b->bid_qty) ||
-             !field_decimal(p, t, "best_ask_quantity", &b->ask_qty)))
-            return fail(p, ND_BAD_NUMBER, "ticker best_bid_quantity or best_ask_quantity");
-        if (b->bid_px <= 0 || b->ask_px <= 0 || b->bid_qty < 0 || b->ask_qty < 0)
-            return fail(p, ND_BAD_OUT_OF_RANGE, "ticker price <= 0 or quantity < 0");
-        b->update_id = seq;
-        if (p->emit)
-            emit(p, &e);
+        uint32_t also = l->also ? get_str(p, t, l->also) : 0;
+        if (p->t[t].type != ND_J_OBJECT || !product || (l->also && !also))
+            return fail(p, ND_BAD_MISSING_FIELD, l->bad_entry);
+        nd_err_t rc = l->entry(p, t, product, also);
+        if (rc != ND_OK)
+            return rc;
     }
     return ND_OK;
 }
 
-static nd_err_t adv_trades(parse_t *p, uint32_t ev)
+static nd_err_t adv_ticker(parse_t *p, uint32_t t, uint32_t product, uint32_t also)
 {
-    uint32_t trades = get_type(p, ev, "trades", ND_J_ARRAY);
-    if (!trades)
-        return fail(p, ND_BAD_MISSING_FIELD, "market_trades event without trades");
-    uint32_t t = child_first(trades);
-    for (uint32_t k = 0; k < p->t[trades].size; k++, t = p->t[t].next) {
-        uint32_t product = get_str(p, t, "product_id"), side = get_str(p, t, "side");
-        if (p->t[t].type != ND_J_OBJECT || !product || !side)
-            return fail(p, ND_BAD_MISSING_FIELD, "trade without product_id or side");
-        nd_md_event_t e;
-        if (event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
-            return ND_EPARSE;
-        nd_md_trade_t *tr = &e.u.trade;
-        if (!field_decimal(p, t, "price", &tr->px) || !field_decimal(p, t, "size", &tr->qty) ||
-            !tok_int(p, nd_json_get(p->s, p->t, t, "trade_id"), &tr->trade_id))
-            return fail(p, ND_BAD_NUMBER, "trade price, size or trade_id");
-        /* A trade happened at a positive price for a positive size. */
-        if (tr->px <= 0 || tr->qty <= 0)
-            return fail(p, ND_BAD_OUT_OF_RANGE, "trade price <= 0 or size <= 0");
-        /* side is the taker's side on Advanced Trade. */
-        bool buy = nd_json_eq(p->s, &p->t[side], "BUY");
-        if (!buy && !nd_json_eq(p->s, &p->t[side], "SELL"))
-            return fail(p, ND_BAD_MALFORMED, "trade side is not BUY or SELL");
-        tr->aggressor = buy ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK;
-        tr->first_trade_id = tr->last_trade_id = tr->trade_id;
-        if (field_time(p, t, "time", &tr->trade_ts_ns) != ND_OK)
-            return ND_EPARSE;
-        if (p->emit)
-            emit(p, &e);
-    }
+    (void)also;
+    /* ticker_batch omits the best bid and ask: nothing to normalise then. */
+    if (!nd_json_get(p->s, p->t, t, "best_bid") || !nd_json_get(p->s, p->t, t, "best_ask"))
+        return ND_OK;
+    nd_md_event_t e;
+    if (event_init(p, &e, ND_MD_BBO, product) != ND_OK)
+        return ND_EPARSE;
+    nd_md_bbo_t *b = &e.u.bbo;
+    if (!field_decimal(p, t, "best_bid", &b->bid_px) ||
+        !field_decimal(p, t, "best_ask", &b->ask_px))
+        return fail(p, ND_BAD_NUMBER, "ticker best_bid or best_ask");
+    if (nd_json_get(p->s, p->t, t, "best_bid_quantity") &&
+        (!field_decimal(p, t, "best_bid_quantity", &b->bid_qty) ||
+         !field_decimal(p, t, "best_ask_quantity", &b->ask_qty)))
+        return fail(p, ND_BAD_NUMBER, "ticker best_bid_quantity or best_ask_quantity");
+    if (b->bid_px <= 0 || b->ask_px <= 0 || b->bid_qty < 0 || b->ask_qty < 0)
+        return fail(p, ND_BAD_OUT_OF_RANGE, "ticker price <= 0 or quantity < 0");
+    b->update_id = p->sequence_num;
+    if (p->emit)
+        emit(p, &e);
     return ND_OK;
 }
+
+static const adv_list_t adv_tickers = {"tickers", NULL, "ticker event without tickers",
+                                       "ticker without product_id", adv_ticker};
+
+static nd_err_t adv_trade(parse_t *p, uint32_t t, uint32_t product, uint32_t side)
+{
+    nd_md_event_t e;
+    if (event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
+        return ND_EPARSE;
+    nd_md_trade_t *tr = &e.u.trade;
+    if (!field_decimal(p, t, "price", &tr->px) || !field_decimal(p, t, "size", &tr->qty) ||
+        !tok_int(p, nd_json_get(p->s, p->t, t, "trade_id"), &tr->trade_id))
+        return fail(p, ND_BAD_NUMBER, "trade price, size or trade_id");
+    /* A trade happened at a positive price for a positive size. */
+    if (tr->px <= 0 || tr->qty <= 0)
+        return fail(p, ND_BAD_OUT_OF_RANGE, "trade price <= 0 or size <= 0");
+    /* side is the taker's side on Advanced Trade. */
+    bool buy = nd_json_eq(p->s, &p->t[side], "BUY");
+    if (!buy && !nd_json_eq(p->s, &p->t[side], "SELL"))
+        return fail(p, ND_BAD_MALFORMED, "trade side is not BUY or SELL");
+    tr->aggressor = buy ? ND_MD_SIDE_BID : ND_MD_SIDE_ASK;
+    tr->first_trade_id = tr->last_trade_id = tr->trade_id;
+    if (field_time(p, t, "time", &tr->trade_ts_ns) != ND_OK)
+        return ND_EPARSE;
+    if (p->emit)
+        emit(p, &e);
+    return ND_OK;
+}
+
+static const adv_list_t adv_trades = {"trades", "side", "market_trades event without trades",
+                                      "trade without product_id or side", adv_trade};
 
 static nd_err_t adv_heartbeat(parse_t *p, uint32_t ev)
 {
@@ -371,68 +392,62 @@ static bool opt_decimal(const parse_t *p, uint32_t obj, const char *key, int64_t
     return tok_decimal(p, v, out);
 }
 
-static nd_err_t adv_user(parse_t *p, uint32_t ev)
+static nd_err_t adv_order(parse_t *p, uint32_t o, uint32_t product, uint32_t oid)
 {
-    uint32_t orders = get_type(p, ev, "orders", ND_J_ARRAY);
-    if (!orders)
-        return fail(p, ND_BAD_MISSING_FIELD, "user event without orders");
-    uint32_t o = child_first(orders);
-    for (uint32_t k = 0; k < p->t[orders].size; k++, o = p->t[o].next) {
-        uint32_t product = get_str(p, o, "product_id"), oid = get_str(p, o, "order_id");
-        if (p->t[o].type != ND_J_OBJECT || !product || !oid)
-            return fail(p, ND_BAD_MISSING_FIELD, "user order without product_id or order_id");
-        nd_md_event_t e;
-        if (event_init(p, &e, ND_MD_ORDER_UPDATE, product) != ND_OK)
-            return ND_EPARSE;
-        nd_md_order_update_t *u = &e.u.order;
-        int64_t leaves;
-        if (!opt_decimal(p, o, "cumulative_quantity", &u->cum_qty) ||
-            !opt_decimal(p, o, "leaves_quantity", &leaves) ||
-            !opt_decimal(p, o, "avg_price", &u->last_px) ||
-            !opt_decimal(p, o, "total_fees", &u->fee) ||
-            !opt_decimal(p, o, "limit_price", &u->px))
-            return fail(p, ND_BAD_NUMBER, "user order quantity, price or fee");
-        if (u->cum_qty < 0 || leaves < 0 || u->last_px < 0 || u->fee < 0 || u->px < 0)
-            return fail(p, ND_BAD_OUT_OF_RANGE, "user order quantity, price or fee < 0");
-        if (__builtin_add_overflow(u->cum_qty, leaves, &u->qty))
-            return fail(p, ND_BAD_OUT_OF_RANGE, "user order quantity overflows");
-        u->trade_id = -1;
-        if (tok_string(p, oid, u->venue_order_id, sizeof u->venue_order_id, "order_id") != ND_OK)
-            return ND_EPARSE;
-        uint32_t v = get_str(p, o, "client_order_id");
-        if (v && tok_string(p, v, u->client_order_id, sizeof u->client_order_id,
-                            "client_order_id") != ND_OK)
-            return ND_EPARSE;
-        if ((v = get_str(p, o, "order_type")) &&
-            tok_string(p, v, u->order_type, sizeof u->order_type, "order_type") != ND_OK)
-            return ND_EPARSE;
-        v = get_str(p, o, "order_side");
-        u->side = (uint8_t)(v && nd_json_eq(p->s, &p->t[v], "SELL") ? ND_MD_SIDE_ASK
-                                                                    : ND_MD_SIDE_BID);
-        u->status = (uint8_t)adv_order_status(p, get_str(p, o, "status"), u->cum_qty);
-        if (p->emit)
-            emit(p, &e);
-    }
+    nd_md_event_t e;
+    if (event_init(p, &e, ND_MD_ORDER_UPDATE, product) != ND_OK)
+        return ND_EPARSE;
+    nd_md_order_update_t *u = &e.u.order;
+    int64_t leaves;
+    if (!opt_decimal(p, o, "cumulative_quantity", &u->cum_qty) ||
+        !opt_decimal(p, o, "leaves_quantity", &leaves) ||
+        !opt_decimal(p, o, "avg_price", &u->last_px) ||
+        !opt_decimal(p, o, "total_fees", &u->fee) ||
+        !opt_decimal(p, o, "limit_price", &u->px))
+        return fail(p, ND_BAD_NUMBER, "user order quantity, price or fee");
+    if (u->cum_qty < 0 || leaves < 0 || u->last_px < 0 || u->fee < 0 || u->px < 0)
+        return fail(p, ND_BAD_OUT_OF_RANGE, "user order quantity, price or fee < 0");
+    if (__builtin_add_overflow(u->cum_qty, leaves, &u->qty))
+        return fail(p, ND_BAD_OUT_OF_RANGE, "user order quantity overflows");
+    u->trade_id = -1;
+    if (tok_string(p, oid, u->venue_order_id, sizeof u->venue_order_id, "order_id") != ND_OK)
+        return ND_EPARSE;
+    uint32_t v = get_str(p, o, "client_order_id");
+    if (v && tok_string(p, v, u->client_order_id, sizeof u->client_order_id,
+                        "client_order_id") != ND_OK)
+        return ND_EPARSE;
+    if ((v = get_str(p, o, "order_type")) &&
+        tok_string(p, v, u->order_type, sizeof u->order_type, "order_type") != ND_OK)
+        return ND_EPARSE;
+    v = get_str(p, o, "order_side");
+    u->side = (uint8_t)(v && nd_json_eq(p->s, &p->t[v], "SELL") ? ND_MD_SIDE_ASK
+                                                                : ND_MD_SIDE_BID);
+    u->status = (uint8_t)adv_order_status(p, get_str(p, o, "status"), u->cum_qty);
+    if (p->emit)
+        emit(p, &e);
     return ND_OK;
 }
 
-static nd_err_t adv_event(parse_t *p, uint32_t channel, uint32_t ev, int64_t seq)
+static const adv_list_t adv_user = {"orders", "order_id", "user event without orders",
+                                    "user order without product_id or order_id", adv_order};
+
+static nd_err_t adv_event(parse_t *p, uint32_t channel, uint32_t ev)
 {
     if (p->t[ev].type != ND_J_OBJECT)
         return fail(p, ND_BAD_MALFORMED, "event is not an object");
     uint32_t type = get_str(p, ev, "type");
     p->dec->event_snapshot = type && nd_json_eq(p->s, &p->t[type], "snapshot");
     if (nd_json_eq(p->s, &p->t[channel], "l2_data"))
-        return adv_l2(p, ev, seq);
+        return adv_l2(p, ev);
     if (nd_json_eq(p->s, &p->t[channel], "ticker") ||
         nd_json_eq(p->s, &p->t[channel], "ticker_batch"))
-        return adv_ticker(p, ev, seq);
+        return adv_each(p, ev, &adv_tickers);
     if (nd_json_eq(p->s, &p->t[channel], "market_trades"))
-        return adv_trades(p, ev);
+        return adv_each(p, ev, &adv_trades);
     if (nd_json_eq(p->s, &p->t[channel], "heartbeats"))
         return adv_heartbeat(p, ev);
     if (nd_json_eq(p->s, &p->t[channel], "user"))
-        return adv_user(p, ev);
+        return adv_each(p, ev, &adv_user);
     return status_event(p, ND_MD_STATUS_ACK, 0, 0);
 }
 
@@ -473,13 +488,13 @@ static nd_err_t adv_message(parse_t *p)
         return fail(p, ND_BAD_MISSING_FIELD, "message without channel");
     }
     uint32_t events = get_type(p, 0, "events", ND_J_ARRAY);
-    int64_t seq = -1;
+    p->sequence_num = -1;
     uint32_t seq_tok = nd_json_get(p->s, p->t, 0, "sequence_num");
-    if (seq_tok && !tok_int(p, seq_tok, &seq))
+    if (seq_tok && !tok_int(p, seq_tok, &p->sequence_num))
         return fail(p, ND_BAD_NUMBER, "bad sequence_num");
     /* The sequence is checked once, before the body: a frame that arrived consumed its number
      * even when its body turns out bad, so a bad frame does not look like a gap later. */
-    if (!p->emit && seq_tok && adv_sequence(p, seq) != ND_OK)
+    if (!p->emit && seq_tok && adv_sequence(p, p->sequence_num) != ND_OK)
         return ND_ESTATE;
     if (!events)
         return fail(p, ND_BAD_MISSING_FIELD, "message without events");
@@ -489,7 +504,7 @@ static nd_err_t adv_message(parse_t *p)
         return ND_EPARSE;
     uint32_t ev = child_first(events);
     for (uint32_t k = 0; k < p->t[events].size; k++, ev = p->t[ev].next) {
-        nd_err_t rc = adv_event(p, channel, ev, seq);
+        nd_err_t rc = adv_event(p, channel, ev);
         if (rc != ND_OK)
             return rc;
     }
@@ -560,12 +575,18 @@ static nd_err_t ex_l2update(parse_t *p, uint32_t product)
     return ND_OK;
 }
 
+/* An Exchange feed event of kind at the message's "time". */
+static nd_err_t ex_event_init(parse_t *p, nd_md_event_t *e, nd_md_kind_t kind, uint32_t product)
+{
+    if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
+        return ND_EPARSE;
+    return event_init(p, e, kind, product);
+}
+
 static nd_err_t ex_ticker(parse_t *p, uint32_t product)
 {
     nd_md_event_t e;
-    if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
-        return ND_EPARSE;
-    if (event_init(p, &e, ND_MD_BBO, product) != ND_OK)
+    if (ex_event_init(p, &e, ND_MD_BBO, product) != ND_OK)
         return ND_EPARSE;
     nd_md_bbo_t *b = &e.u.bbo;
     if (!field_decimal(p, 0, "best_bid", &b->bid_px) || !field_decimal(p, 0, "best_ask", &b->ask_px))
@@ -589,9 +610,7 @@ static nd_err_t ex_ticker(parse_t *p, uint32_t product)
 static nd_err_t ex_match(parse_t *p, uint32_t product)
 {
     nd_md_event_t e;
-    if (field_time(p, 0, "time", &p->venue_ts_ns) != ND_OK)
-        return ND_EPARSE;
-    if (event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
+    if (ex_event_init(p, &e, ND_MD_TRADE, product) != ND_OK)
         return ND_EPARSE;
     nd_md_trade_t *tr = &e.u.trade;
     uint32_t side = get_str(p, 0, "side");

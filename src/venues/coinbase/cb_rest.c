@@ -440,32 +440,37 @@ void nd_coinbase_rest_set_page_limit(nd_coinbase_rest_t *rest, uint32_t limit)
     rest->page_limit = limit;
 }
 
-static void product_path(char *buf, size_t cap, const char *base, const char *product_id)
+/* A paged list of the orders' history at base (of one product, or of all when product_id is
+ * NULL), each entry of key made into an event for sink. */
+static nd_err_t list_history(nd_coinbase_rest_t *rest, const char *base, const char *product_id,
+                             const char *key, bool (*make)(json_t *, nd_md_event_t *),
+                             nd_md_sink_cb sink, void *ctx, size_t *count, char *err,
+                             size_t err_len)
 {
+    ND_ASSERT(rest != NULL);
+    ND_ASSERT(count != NULL);
+    char path[160];
     if (product_id)
-        snprintf(buf, cap, "%s?product_id=%s", base, product_id);
+        snprintf(path, sizeof path, "%s?product_id=%s", base, product_id);
     else
-        snprintf(buf, cap, "%s", base);
+        snprintf(path, sizeof path, "%s", base);
+    return list(rest, path, true, key, make, sink, ctx, count, err, err_len);
 }
 
 nd_err_t nd_coinbase_list_orders(nd_coinbase_rest_t *rest, const char *product_id,
                                  nd_md_sink_cb sink, void *ctx, size_t *count, char *err,
                                  size_t err_len)
 {
-    char path[160];
-    ND_ASSERT(rest && count);
-    product_path(path, sizeof path, "/orders/historical/batch", product_id);
-    return list(rest, path, true, "orders", order_event, sink, ctx, count, err, err_len);
+    return list_history(rest, "/orders/historical/batch", product_id, "orders", order_event,
+                         sink, ctx, count, err, err_len);
 }
 
 nd_err_t nd_coinbase_list_fills(nd_coinbase_rest_t *rest, const char *product_id,
                                 nd_md_sink_cb sink, void *ctx, size_t *count, char *err,
                                 size_t err_len)
 {
-    char path[160];
-    ND_ASSERT(rest && count);
-    product_path(path, sizeof path, "/orders/historical/fills", product_id);
-    return list(rest, path, true, "fills", fill_event, sink, ctx, count, err, err_len);
+    return list_history(rest, "/orders/historical/fills", product_id, "fills", fill_event, sink,
+                        ctx, count, err, err_len);
 }
 
 nd_err_t nd_coinbase_accounts(nd_coinbase_rest_t *rest, nd_md_sink_cb sink, void *ctx,

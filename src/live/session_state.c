@@ -273,6 +273,19 @@ static json_t *venues_json(const nd_live_session_t *s, const nd_engine_t *e, int
     return list;
 }
 
+/* "reference": the reference price per asset, when on (the dashboard's figures, formatted). */
+static void add_reference(const nd_live_session_t *s, int64_t now, json_t *j)
+{
+    if (!s->ref)
+        return;
+    nd__live_ref_figures_t *ref = nd_alloc(sizeof *ref);
+    if (!ref)
+        return;
+    nd__live_ref_fill(s, now, ref);
+    json_object_set_new(j, "reference", nd__live_ref_format(ref));
+    nd_free(ref);
+}
+
 json_t *nd_live_status_json(const nd_live_session_t *s)
 {
     ND_ASSERT(s != NULL && s->run != NULL);
@@ -327,14 +340,7 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_t *compliance = nd__live_surveil_json(s); /* post-trade surveillance, when on */
     if (compliance)
         json_object_set_new(j, "compliance", compliance);
-    if (s->ref) { /* the reference price per asset */
-        nd__live_ref_figures_t *ref = nd_alloc(sizeof *ref);
-        if (ref) {
-            nd__live_ref_fill(s, now, ref);
-            json_object_set_new(j, "reference", nd__live_ref_format(ref));
-            nd_free(ref);
-        }
-    }
+    add_reference(s, now, j);
     json_t *o = json_object();
     json_object_set_new(o, "submitted", json_integer(st->orders_submitted));
     json_object_set_new(o, "accepted", json_integer(st->orders_accepted));

@@ -647,11 +647,11 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     if (rc == ND_OK)
         rc = nd__live_user_open(s, err, err_len);
     if (rc == ND_OK)
+        rc = nd__live_ref_open(s, err, err_len); /* before the metrics: they name its sources */
+    if (rc == ND_OK)
         rc = nd__live_metrics_open(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
         nd_err_put(err, err_len, "integrity: bad bounds");
-    if (rc == ND_OK)
-        rc = nd__live_ref_open(s, err, err_len);
     if (rc == ND_OK)
         rc = nd__live_dash_open(s, err, err_len);
     if (rc == ND_OK)

@@ -51,7 +51,8 @@ fault() {
 }
 
 # config FILE NAME REFERENCE_JSON [EXTRA]: Binance's BTC/USDT and Coinbase's BTC/USD, one
-# strategy each; the anomaly breaker off (a 6% move is what it exists for: it would halt first).
+# strategy each (not the same one twice: the metrics label strategies by name); the anomaly
+# breaker off (a 6% move is what it exists for: it would halt first).
 config() {
     cat >"$1" <<EOF
 {"name": "$2", "state_dir": "$WORK/state-$2", "store": {"url": "sqlite:$WORK/$2.db"},
@@ -60,7 +61,8 @@ config() {
     "symbol": "BTC/USDT"},
    {"name": "coinbase", "rest_url": "http://127.0.0.1:$CPORT", "ws_url": "ws://127.0.0.1:$CPORT",
     "symbol": "BTC/USD"}],
- "strategies": [{"builtin": "quote_maker", "venue": "binance"},
+ "strategies": [{"lua": "$DATA/trade_through.lua", "venue": "binance",
+                 "params": {"gap": 2000000, "qty": 50000, "lot": 1000}},
                 {"builtin": "quote_maker", "venue": "coinbase"}],
  "risk": {"anomaly_threshold": 0, "fast_move": 0},
  "reference": $3, "log": {"level": "info"}${4:-}}
@@ -85,11 +87,13 @@ expect_usage_error "reference.chainlink.feed" "$NODERR" paper --config "$WORK/ba
 check "paper on two venues and Chainlink: the reference of BTC/USD from three sources"
 config "$WORK/rp.json" rp "{\"max_deviation_bps\": 100, \"deviation_hold_ms\": 1500,
    \"max_age_ms\": 2000, \"chainlink\": {\"rpc\": \"$FRESH\", \"feed\": \"BTC/USD\",
-   \"poll_ms\": 300}}"
+   \"poll_ms\": 300}}" ', "metrics": {"listen": "127.0.0.1:0"}'
 "$NODERR" paper --config "$WORK/rp.json" >"$WORK/rp.out" 2>"$WORK/rp.err" &
 PAPER=$!
 SERVER_PIDS+=("$PAPER")
 ST="$WORK/state-rp/status.json"
+for _ in $(seq 100); do [ -s "$ST" ] && break; sleep 0.05; done
+kill -0 "$PAPER" 2>/dev/null || fail "paper did not start: $(grep -v level=INFO "$WORK/rp.err" | tail -5)"
 wait_json "$ST" 'd["reference"]["assets"][0]["fresh"] == 3'
 pycheck "$ST" 'r = d["reference"]
 assert r["max_deviation_bps"] == 100 and r["deviation_hold_ms"] == 1500, r
@@ -110,6 +114,17 @@ for k in ("trades", "quotes", "connects"):
     assert v["binance"][k] + v["coinbase"][k] <= d["feed"][k] + 5, (k, v, d["feed"])
 assert v["binance"]["messages"] > 0 and v["coinbase"]["messages"] > 0, v
 assert v["binance"]["connects"] == 1 and v["coinbase"]["connects"] == 1, v'
+URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"])' "$ST")
+curl -sS -o "$WORK/rp.prom" "$URL" || fail "GET $URL"
+for re in '^noderr_reference_price\{asset="BTC/USD"\} [0-9]+\.[0-9]+$' \
+    '^noderr_reference_deviation_bps\{asset="BTC/USD"\} [0-9]+$' \
+    '^noderr_reference_source_age_seconds\{asset="BTC/USD",source="chainlink:BTC/USD"\} [0-9.]+$' \
+    '^noderr_reference_source_stale\{asset="BTC/USD",source="coinbase:BTC-USD"\} 0$' \
+    '^noderr_feed_venue_total\{venue="binance",counter="trades"\} [1-9][0-9]*$' \
+    '^noderr_feed_venue_total\{venue="coinbase",counter="messages"\} [1-9][0-9]*$' \
+    '^noderr_feed_messages_total\{venue="binance\+coinbase"\} [1-9][0-9]*$'; do
+    grep -qE "$re" "$WORK/rp.prom" || fail "no $re in: $(grep -E 'reference|feed' "$WORK/rp.prom")"
+done
 expect_rc 0 "$NODERR" status --config "$WORK/rp.json"
 stdout_has "reference BTC/USD: "
 grep -qE "^  chainlink:BTC/USD +[0-9.]+, fresh$" "$OUT" || fail "$(cat "$OUT")"

@@ -263,9 +263,8 @@ static void chainlink_poll(nd_live_session_t *s, int64_t mono_ns)
 
 /* Logs what changed since the last computation: a source gone stale or fresh again, a
  * deviation starting or ending. */
-static void report(const ref_asset_t *prev_a, ref_asset_t *a, int64_t now_ns)
+static void report(ref_asset_t *a, int64_t now_ns)
 {
-    (void)prev_a;
     const nd_refprice_t *rp = &a->rp;
     for (uint32_t i = 0; i < rp->source_count; i++) {
         const nd_refprice_source_t *src = &rp->sources[i];
@@ -300,7 +299,7 @@ const nd_refprice_result_t *nd__live_ref_check(nd_live_session_t *s, int64_t now
         ref_asset_t *a = &r->assets[i];
         nd_refprice_compute(&a->rp, now_ns, &a->last);
         a->computed = true;
-        report(a, a, now_ns);
+        report(a, now_ns);
         /* one source alone has nothing to be checked against */
         if (a->rp.source_count < 2 || a->last.status != ND_REFPRICE_HALT || worst)
             continue;

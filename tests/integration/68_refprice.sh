@@ -12,7 +12,8 @@
 #     Binance and Chainlink beyond 100 bps for longer than the hold: the session halts with
 #     data_integrity, input refprice, logged and recorded in the store with every source;
 #   - a Chainlink round from months ago (the recorded mainnet round) is stale: reported, never
-#     used, no halt.
+#     used, no halt;
+#   - a live session on both venues halts by the same rule.
 # Called as: 68_refprice.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "curl missing: skipped"; exit 77; }
@@ -202,4 +203,24 @@ assert not d["risk"]["halted"], d["risk"]'
 else
     echo "  ($FIX absent: the recorded round is not replayed)"
 fi
+check "live on both venues: the same rule halts a live session (Coinbase is still 3% down)"
+printf 'api_key=%s\napi_secret=%s\n' organizations/o/apiKeys/k "$(cat "$WORK/key.pem")" \
+    >"$WORK/cb.secrets"
+chmod 600 "$WORK/cb.secrets" "$WORK/key.pem"
+config "$WORK/live.json" lv '{"max_deviation_bps": 100, "deviation_hold_ms": 1000}'
+sed -i "s|\"symbol\": \"BTC/USD\"}|\"symbol\": \"BTC/USD\", \"secrets_file\": \"$WORK/cb.secrets\"}|" \
+    "$WORK/live.json"
+NODERR_BINANCE_API_KEY=k NODERR_BINANCE_API_SECRET=s \
+    "$NODERR" live --config "$WORK/live.json" >"$WORK/lv.out" 2>"$WORK/lv.err" &
+LIVE=$!
+SERVER_PIDS+=("$LIVE")
+wait_json "$WORK/state-lv/status.json" 'd["mode"] == "live" and d["risk"]["halted"] and d["risk"].get("halt_kind") == "data_integrity"'
+grep -q "event=data_integrity_trip input=refprice" "$WORK/lv.err" ||
+    fail "no refprice trip in the live session: $(grep -E 'refprice|integrity' "$WORK/lv.err" | tail -3)"
+grep -qE "event=refprice_trip asset=BTC/USD .* coinbase:BTC-USD=[0-9]+ age_ms=[0-9]+ deviating" \
+    "$WORK/lv.err" || fail "the live trip does not name coinbase"
+kill -TERM "$LIVE"
+RC=0
+wait "$LIVE" || RC=$?
+[ "$RC" -eq 0 ] || { tail -20 "$WORK/lv.err" >&2; fail "live exited $RC after SIGTERM"; }
 echo "PASS"

@@ -111,8 +111,9 @@ assert not d["risk"]["halted"], d["risk"]'
 check "status.json: each venue's feed counters, and their sums"
 wait_json "$ST" 'all(v["feed"]["trades"] > 0 for v in d["venues"])'
 pycheck "$ST" 'v = {x["name"]: x["feed"] for x in d["venues"]}
-for k in ("trades", "quotes", "connects"):
-    assert v["binance"][k] + v["coinbase"][k] <= d["feed"][k] + 5, (k, v, d["feed"])
+for k in ("messages", "trades", "quotes", "late", "repeats", "connects"):
+    assert v["binance"][k] + v["coinbase"][k] == d["feed"][k], (k, v, d["feed"])
+assert v["binance"]["bad"] + v["coinbase"]["bad"] <= d["feed"]["bad"], (v, d["feed"])
 assert v["binance"]["messages"] > 0 and v["coinbase"]["messages"] > 0, v
 assert v["binance"]["connects"] == 1 and v["coinbase"]["connects"] == 1, v'
 URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics_url"])' "$ST")

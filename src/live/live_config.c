@@ -376,7 +376,7 @@ static nd_err_t parse_chainlink(nd_jcfg_t *c, json_t *v, nd_live_config_t *cfg,
 {
     static const char *const keys[] = {"rpc", "feed", "asset", "max_age_s", "poll_ms",
                                        "timeout_ms", NULL};
-    char feed[64] = "", asset[ND_NAME_MAX] = "", why[160];
+    char feed[sizeof out->feed] = "", asset[ND_NAME_MAX] = "", why[160];
     int64_t poll_ms = 5000;
     out->timeout_ms = 3000;
     out->max_age_s = 0;

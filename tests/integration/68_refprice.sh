@@ -133,11 +133,10 @@ grep -qE "^  chainlink:BTC/USD +[0-9.]+, fresh$" "$OUT" || fail "$(cat "$OUT")"
 grep -qE "^  feed: [0-9]+ messages, [0-9]+ trades" "$OUT" || fail "$(cat "$OUT")"
 
 check "a venue gone stale is excluded and reported, and the session goes on"
-fault "$BPORT" '{"fault":"stale","ms":3500}'
-wait_json "$ST" '[s for s in d["reference"]["assets"][0]["sources"] if s["name"] == "binance:BTCUSDT"][0]["stale"]'
-pycheck "$ST" 'a = d["reference"]["assets"][0]
-assert a["fresh"] == 2, a
-assert not d["risk"]["halted"], d["risk"]'
+fault "$BPORT" '{"fault":"stale","ms":5000}'
+# one document: Binance's source stale, the other two fresh, no halt (the stale window is 3 s:
+# the 5 s fault less the 2 s max age)
+wait_json "$ST" '[s for s in d["reference"]["assets"][0]["sources"] if s["name"] == "binance:BTCUSDT"][0]["stale"] and d["reference"]["assets"][0]["fresh"] == 2 and not d["risk"]["halted"]'
 wait_json "$ST" 'd["reference"]["assets"][0]["fresh"] == 3'
 grep -q "event=refprice_source_stale asset=BTC/USD source=binance:BTCUSDT" "$WORK/rp.err" ||
     fail "no stale source logged"

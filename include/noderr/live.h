@@ -85,6 +85,34 @@ typedef struct nd_live_venue_config {
     uint32_t symbol_first, symbol_count; /* its instruments */
 } nd_live_venue_config_t;
 
+/* The reference price's sources beyond the venues: Chainlink feeds read over JSON-RPC
+ * (chainlink.h), polled on a worker thread of the session. */
+#define ND_LIVE_CHAINLINK_MAX 4
+typedef struct nd_live_chainlink_config {
+    char asset[ND_NAME_MAX];          /* the asset it prices, "BTC/USD" (nd_live_reference_asset) */
+    char rpc[2 * ND_LIVE_URL_MAX];    /* "URL[,URL...]": endpoints tried in order (may hold keys:
+                                       * never logged) */
+    char feed[48];                    /* the feed proxy's address ("0x" + 40 hex digits) */
+    int64_t max_age_s;                /* a round older than this is stale (the feed's heartbeat) */
+    int64_t poll_ns;                  /* time between reads (default 5 s) */
+    int64_t timeout_ms;               /* per endpoint and call (default 3000) */
+} nd_live_chainlink_config_t;
+
+/* "reference": the reference price per asset across the session's sources (refprice.h): each
+ * venue's mid (its last trade while it has no fresh quote) and the Chainlink feeds; a source
+ * strays from the median of the fresh ones beyond max_deviation_bps for longer than hold_ns:
+ * the data-integrity breaker trips (input refprice). Checked only for an asset with two
+ * sources or more. */
+typedef struct nd_live_reference_config {
+    bool on;                          /* "enabled" (default true) */
+    int32_t max_deviation_bps;        /* default 100 */
+    int64_t max_age_ns;               /* a source not updated for this long is stale (10 s) */
+    int64_t hold_ns;                  /* "deviation_hold_ms" (default 5 s) */
+    uint32_t min_sources;             /* fewer fresh sources trips (refprice_sources); 0 off */
+    nd_live_chainlink_config_t chainlink[ND_LIVE_CHAINLINK_MAX];
+    uint32_t chainlink_count;
+} nd_live_reference_config_t;
+
 typedef struct nd_live_config {
     bool live;                        /* `noderr live`: real orders (set by the command) */
     char path[ND_LIVE_PATH_MAX];      /* the config file, for messages */
@@ -111,6 +139,7 @@ typedef struct nd_live_config {
      * (millionths; default 100000 = 10%; 0 off) is a bad print: it is dropped, not traded on,
      * and it trips the data-integrity breaker (input price_jump). */
     int64_t max_jump_e6;
+    nd_live_reference_config_t reference;
     int64_t status_every_ns;          /* status file period (default 1 s) */
     int64_t duration_ns;              /* stop by itself after this (0: run until stopped) */
     /* "journal.sync": how an order intent is made durable before its request leaves
@@ -142,6 +171,10 @@ typedef struct nd_live_config {
 nd_err_t nd_live_config_load(const char *path, nd_live_config_t *out /* OUT */, char *err,
                              size_t err_len);
 void nd_live_config_free(nd_live_config_t *cfg);
+/* The asset a symbol prices for the reference price: "BTC/USDT" and "BTC/USD" are both
+ * "BTC/USD" (the USD stablecoins USDT, USDC, FDUSD, BUSD, TUSD and USDP count as USD, as the
+ * session's one cash account counts them). False when symbol is not BASE/QUOTE or too long. */
+bool nd_live_reference_asset(const char *symbol, char *out, size_t cap);
 
 /* ---- Paper session (session.c) ------------------------------------------------------------ */
 

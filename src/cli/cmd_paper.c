@@ -356,6 +356,42 @@ static void print_venues(json_t *doc)
         printf("venue %s: %zu symbol(s), last event %s, P&L %s (fees %s)\n", str(v, "name"),
                json_array_size(json_object_get(v, "symbols")), ago, str(pnl, "net"),
                str(pnl, "fees"));
+        json_t *f = json_object_get(v, "feed");
+        if (f)
+            printf("  feed: %lld messages, %lld trades, %lld quotes, %lld bad, %lld late, "
+                   "%lld repeats, %lld resyncs\n",
+                   (long long)json_integer_value(json_object_get(f, "messages")),
+                   (long long)json_integer_value(json_object_get(f, "trades")),
+                   (long long)json_integer_value(json_object_get(f, "quotes")),
+                   (long long)json_integer_value(json_object_get(f, "bad")),
+                   (long long)json_integer_value(json_object_get(f, "late")),
+                   (long long)json_integer_value(json_object_get(f, "repeats")),
+                   (long long)json_integer_value(json_object_get(f, "resyncs")));
+    }
+}
+
+/* The reference price of each asset with two sources or more: its median, status and largest
+ * deviation, then each source's price and age (or stale). */
+static void print_reference(json_t *doc)
+{
+    json_t *ref = json_object_get(doc, "reference"), *a, *src;
+    size_t k, i;
+    json_array_foreach(json_object_get(ref, "assets"), k, a) {
+        json_t *sources = json_object_get(a, "sources");
+        if (json_array_size(sources) < 2)
+            continue;
+        printf("reference %s: %s (%s, %lld fresh, deviation %lld bps of %lld)\n", str(a, "asset"),
+               str(a, "price"), str(a, "status"),
+               (long long)json_integer_value(json_object_get(a, "fresh")),
+               (long long)json_integer_value(json_object_get(a, "deviation_bps")),
+               (long long)json_integer_value(json_object_get(ref, "max_deviation_bps")));
+        json_array_foreach(sources, i, src) {
+            json_t *age = json_object_get(src, "age_ms");
+            printf("  %-24s %s, %s%s%s\n", str(src, "name"), str(src, "price"),
+                   json_is_true(json_object_get(src, "stale")) ? "stale" : "fresh",
+                   json_is_integer(age) ? "" : " (no price yet)",
+                   json_is_true(json_object_get(src, "deviating")) ? ", DEVIATING" : "");
+        }
     }
 }
 
@@ -383,6 +419,7 @@ static void print_status(json_t *doc, bool running)
     printf("feed: %s, %lld trades, %lld quotes, last event %s\n", str(feed, "state"),
            (long long)json_integer_value(json_object_get(feed, "trades")),
            (long long)json_integer_value(json_object_get(feed, "quotes")), ago);
+    print_reference(doc);
     if (json_object_get(doc, "metrics_url"))
         printf("metrics: %s\n", str(doc, "metrics_url"));
     printf("open orders: %zu\n", json_array_size(orders));

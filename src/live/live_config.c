@@ -8,6 +8,7 @@
 #include "noderr/live.h"
 
 #include "noderr/assert.h"
+#include "noderr/chainlink.h"
 #include "noderr/coinbase.h"
 #include "noderr/fixed.h"
 #include "noderr/json_cfg.h"
@@ -24,7 +25,7 @@ static const char *const top_keys[] = {
     "name", "state_dir", "venue", "venues", "symbol", "symbols", "strategies", "capital", "risk", "paper",
     "clock",
     "stale_after_ms", "status_every_ms", "duration_s", "store", "compliance", "log", "metrics",
-    "integrity", "journal",
+    "integrity", "journal", "reference",
     "preflight", "launch", /* read by src/launch (preflight.h, launch.h) */
     "dashboard", /* dashboard.h nd_dashboard_config_parse */
     NULL,
@@ -353,6 +354,128 @@ static nd_err_t parse_integrity(nd_jcfg_t *c, json_t *root, nd_live_config_t *cf
     return ND_OK;
 }
 
+bool nd_live_reference_asset(const char *symbol, char *out, size_t cap)
+{
+    ND_ASSERT(symbol != NULL && out != NULL);
+    static const char *const usd[] = {"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", NULL};
+    const char *slash = strchr(symbol, '/');
+    if (!slash || slash == symbol || !slash[1] || strchr(slash + 1, '/'))
+        return false;
+    const char *quote = slash + 1;
+    for (size_t i = 0; usd[i]; i++)
+        if (strcmp(quote, usd[i]) == 0)
+            quote = "USD";
+    int n = snprintf(out, cap, "%.*s/%s", (int)(slash - symbol), symbol, quote);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* One "reference.chainlink" entry: rpc and feed required; the asset and the heartbeat default
+ * to the known feed's (chainlink.h); the asset must be one the session's symbols price. */
+static nd_err_t parse_chainlink(nd_jcfg_t *c, json_t *v, nd_live_config_t *cfg,
+                                nd_live_chainlink_config_t *out)
+{
+    static const char *const keys[] = {"rpc", "feed", "asset", "max_age_s", "poll_ms",
+                                       "timeout_ms", NULL};
+    char feed[sizeof out->feed] = "", asset[ND_NAME_MAX] = "", why[160];
+    int64_t poll_ms = 5000;
+    out->timeout_ms = 3000;
+    out->max_age_s = 0;
+    nd_err_t rc;
+    if (!json_is_object(v))
+        return nd_jcfg_bad(c, NULL, "must be an object (rpc, feed, asset, max_age_s, ...)");
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "rpc", out->rpc, sizeof out->rpc)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "feed", feed, sizeof feed)) != ND_OK ||
+        (rc = nd_jcfg_str(c, v, "asset", asset, sizeof asset)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "max_age_s", 1, 7 * 86400, &out->max_age_s)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "poll_ms", 100, 3600000, &poll_ms)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "timeout_ms", 100, 60000, &out->timeout_ms)) != ND_OK)
+        return rc;
+    nd_chainlink_client_t probe;
+    if (!out->rpc[0])
+        return nd_jcfg_bad(c, "rpc", "missing: the JSON-RPC endpoint(s), \"URL[,URL...]\"");
+    if (nd_chainlink_client_init(&probe, out->rpc, out->timeout_ms, why, sizeof why) != ND_OK)
+        return nd_jcfg_bad(c, "rpc", why);
+    nd_chainlink_client_deinit(&probe);
+    const nd_chainlink_feed_info_t *known = feed[0] ? nd_chainlink_feed_find(feed) : NULL;
+    if (!feed[0] || (!known && !nd_chainlink_address_valid(feed)))
+        return nd_jcfg_bad(c, "feed", "want the feed's address (0x + 40 hex digits) or a known "
+                                      "feed's name (\"BTC/USD\", \"ETH/USD\")");
+    snprintf(out->feed, sizeof out->feed, "%s", known ? known->address : feed);
+    if (!asset[0] && !known)
+        return nd_jcfg_bad(c, "asset", "missing: the feed is not a known one; name the asset it "
+                                       "prices, e.g. \"BTC/USD\"");
+    if (!nd_live_reference_asset(asset[0] ? asset : known->name, out->asset, sizeof out->asset))
+        return nd_jcfg_bad(c, "asset", "want BASE/QUOTE, e.g. \"BTC/USD\"");
+    if (out->max_age_s == 0)
+        out->max_age_s = known ? known->heartbeat_s : 3600;
+    out->poll_ns = poll_ms * ND_NS_PER_MS;
+    for (uint32_t k = 0; k < cfg->symbol_count; k++) {
+        char a[ND_NAME_MAX];
+        const char *sym = k == 0 ? cfg->bt.symbol : cfg->bt.more[k - 1].symbol;
+        if (nd_live_reference_asset(sym, a, sizeof a) && strcmp(a, out->asset) == 0)
+            return ND_OK;
+    }
+    snprintf(why, sizeof why, "%s is not an asset of the session's symbols", out->asset);
+    return nd_jcfg_bad(c, "asset", why);
+}
+
+/* "reference.chainlink": one feed object or a list of up to ND_LIVE_CHAINLINK_MAX. */
+static nd_err_t parse_chainlinks(nd_jcfg_t *c, json_t *v, nd_live_config_t *cfg)
+{
+    json_t *list = json_object_get(v, "chainlink");
+    if (!list)
+        return ND_OK;
+    if (json_is_object(list)) {
+        snprintf(c->key, sizeof c->key, "reference.chainlink");
+        cfg->reference.chainlink_count = 1;
+        return parse_chainlink(c, list, cfg, &cfg->reference.chainlink[0]);
+    }
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > ND_LIVE_CHAINLINK_MAX)
+        return nd_jcfg_bad(c, "chainlink", "must be a feed object or a list of 1 to 4");
+    size_t k;
+    json_t *e;
+    json_array_foreach(list, k, e) {
+        snprintf(c->key, sizeof c->key, "reference.chainlink[%zu]", k);
+        nd_err_t rc = parse_chainlink(c, e, cfg, &cfg->reference.chainlink[k]);
+        if (rc != ND_OK)
+            return rc;
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(cfg->reference.chainlink[j].asset, cfg->reference.chainlink[k].asset) == 0)
+                return nd_jcfg_bad(c, "asset", "a second feed for the same asset");
+        cfg->reference.chainlink_count = (uint32_t)k + 1;
+    }
+    return ND_OK;
+}
+
+/* "reference": the reference price fed to the data-integrity breaker (docs/live.md
+ * "Reference price"). */
+static nd_err_t parse_reference(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
+{
+    json_t *v;
+    nd_err_t rc = enter(c, root, "reference", &v);
+    if (rc != ND_OK || !v)
+        return rc;
+    static const char *const keys[] = {"enabled", "max_deviation_bps", "max_age_ms",
+                                       "deviation_hold_ms", "min_sources", "chainlink", NULL};
+    nd_live_reference_config_t *r = &cfg->reference;
+    int64_t bps = r->max_deviation_bps, age_ms = r->max_age_ns / ND_NS_PER_MS;
+    int64_t hold_ms = r->hold_ns / ND_NS_PER_MS, min = r->min_sources;
+    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
+        (rc = nd_jcfg_bool(c, v, "enabled", &r->on)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "max_deviation_bps", 1, 10000, &bps)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "max_age_ms", 1, 86400000, &age_ms)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "deviation_hold_ms", 0, 86400000, &hold_ms)) != ND_OK ||
+        (rc = nd_jcfg_int(c, v, "min_sources", 0, ND_REFPRICE_SOURCES_MAX, &min)) != ND_OK)
+        return rc;
+    r->max_deviation_bps = (int32_t)bps;
+    r->max_age_ns = age_ms * ND_NS_PER_MS;
+    r->hold_ns = hold_ms * ND_NS_PER_MS;
+    r->min_sources = (uint32_t)min;
+    return parse_chainlinks(c, v, cfg);
+}
+
 static nd_err_t latency_us(nd_jcfg_t *c, json_t *v, const char *field, nd_l2sim_latency_t *lat)
 {
     int64_t us = lat->const_ns / 1000;
@@ -593,6 +716,10 @@ static void config_default(nd_live_config_t *cfg, const char *path)
     cfg->integrity.stale_after_ns = 30 * ND_NS_PER_SEC;
     cfg->integrity_on = true;
     cfg->max_jump_e6 = 100000;
+    cfg->reference.on = true;
+    cfg->reference.max_deviation_bps = 100;
+    cfg->reference.max_age_ns = 10 * ND_NS_PER_SEC;
+    cfg->reference.hold_ns = 5 * ND_NS_PER_SEC;
     /* Paper fills on the live book with a realistic path: 1 ms to the venue and back. */
     cfg->bt.ticks.venue.entry.const_ns = ND_NS_PER_MS;
     cfg->bt.ticks.venue.ack.const_ns = ND_NS_PER_MS;
@@ -617,6 +744,7 @@ nd_err_t nd_live_config_load(const char *path, nd_live_config_t *cfg, char *err,
         (rc = parse_risk(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_paper(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_integrity(&c, cfg->root, cfg)) != ND_OK ||
+        (rc = parse_reference(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_journal(&c, cfg->root, cfg)) != ND_OK ||
         (rc = parse_dashboard(cfg, err, err_len)) != ND_OK)
         return rc;

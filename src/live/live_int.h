@@ -7,6 +7,7 @@
 #include "noderr/live.h"
 #include "noderr/prom.h"
 #include "noderr/reconcile.h"
+#include "noderr/refprice.h"
 #include "noderr/store.h"
 #include "noderr/surveillance.h"
 
@@ -14,6 +15,7 @@
 
 /* One symbol's live order venue (session_live.c). */
 typedef struct nd__live_metrics nd__live_metrics_t;
+typedef struct nd__live_ref nd__live_ref_t;
 
 typedef struct nd_live_leg {
     nd_binance_rest_t *rest;        /* the adapter's worker sends with it once started */
@@ -115,6 +117,10 @@ struct nd_live_session {
     struct nd_coinbase_stream *cb_user; /* live Coinbase: the WebSocket user channel, or NULL */
     uint32_t cb_user_resyncs_seen;  /* its (re)subscriptions the order venues were resynced for */
     uint64_t recon_halts_seen;      /* reconciliation halts already acted on */
+    /* The reference price per asset (session_ref.c), NULL when reference or integrity is off. */
+    nd__live_ref_t *ref;
+    /* Each venue's feed counters (feed: their sums); last_event_ns is the venue's. */
+    nd_live_feed_stats_t venue_feed[ND_LIVE_VENUES_MAX];
 };
 
 /* A trade or best bid/offer of the venue as the instrument's market event at ts_ns; false for
@@ -157,7 +163,8 @@ void nd__live_venue_pnl(const nd_live_session_t *s, const nd_engine_t *e, uint32
 /* One line of status.json's "venues" (age_ms < 0: no event yet; rules_from NULL: defaults),
  * for nd_live_status_json and the dashboard's formatter alike. */
 json_t *nd__live_venue_json(const char *name, const char *const *symbols, uint32_t symbol_count,
-                            int64_t age_ms, const char *rules_from, const nd_attribution_t *sum);
+                            int64_t age_ms, const char *rules_from, const nd_attribution_t *sum,
+                            const nd_live_feed_stats_t *feed);
 /* "binance:BTCUSDT", "coinbase:BTC-USD": symbol k's feed as logs and the feed monitor name it. */
 void nd__live_feed_name(const nd_live_session_t *s, uint32_t k, char *out, size_t cap);
 /* Coinbase venue v: every symbol's rules from GET market/products/{id} into s->bt.rules
@@ -224,6 +231,60 @@ void nd__live_surveil_fill(const nd_live_session_t *s, nd__live_surv_figures_t *
 json_t *nd__live_surveil_format(const nd__live_surv_figures_t *f);
 /* Alerts of rule (nd_surv_rule_t) this session recorded; 0 when off. */
 uint64_t nd__live_surveil_alerts(const nd_live_session_t *s, int rule);
+
+/* The reference price (session_ref.c): opened after the run (its instruments), before the loop
+ * runs; nothing when reference.enabled or integrity.enabled is false. on_market: symbol k's
+ * accepted trade or quote at now_ns (live clock). check: every asset computed at now_ns (the
+ * Chainlink reads started when due, on libuv's thread pool), changes logged; returns the first
+ * asset's result that trips (HALT, with the asset's index in *asset), else NULL. close: after
+ * the loop ran its last callbacks. */
+nd_err_t nd__live_ref_open(nd_live_session_t *s, char *err, size_t err_len);
+void nd__live_ref_on_market(nd_live_session_t *s, uint32_t k, const nd_md_event_t *md,
+                            int64_t now_ns);
+const nd_refprice_result_t *nd__live_ref_check(nd_live_session_t *s, int64_t now_ns,
+                                               int32_t *asset /* OUT */);
+/* The engine tripped on asset's reference: its sources' prices, ages and deviations logged
+ * (event=refprice_trip) and recorded in the store's audit chain (operator action
+ * refprice_trip, beside the breaker's own trip record). */
+void nd__live_ref_on_trip(nd_live_session_t *s, int32_t asset, int64_t now_ns);
+void nd__live_ref_close(nd_live_session_t *s);
+/* status.json's "reference" as figures (fill: no allocation, on the loop's thread; format:
+ * any thread, NULL when off), for nd_live_status_json and the dashboard alike. */
+typedef struct nd__live_ref_chainlink {
+    const char *status;            /* static: "not_read", an oracle status, "read_failed" */
+    uint64_t reads, failures;
+    int64_t updated_at_s;          /* the last round's updatedAt (0: none) */
+    char error[192];               /* the last failed read's reason ("" after a good one) */
+} nd__live_ref_chainlink_t;
+typedef struct nd__live_ref_source_fig {
+    char name[ND_NAME_MAX];
+    int64_t px, age_ms;            /* age_ms < 0: no price yet */
+    int32_t deviation_bps;         /* from the median; fresh sources only */
+    bool stale, deviating;
+    int chainlink;                 /* index into chainlink[], -1 for a venue */
+} nd__live_ref_source_fig_t;
+typedef struct nd__live_ref_asset_fig {
+    char asset[ND_NAME_MAX];
+    const char *status;            /* "ok", "deviation", "halt", "unchecked" (one source) */
+    int64_t px, deviating_ms;
+    uint32_t fresh, source_count;
+    int32_t max_deviation_bps;
+    nd__live_ref_source_fig_t sources[ND_REFPRICE_SOURCES_MAX];
+} nd__live_ref_asset_fig_t;
+typedef struct nd__live_ref_figures {
+    bool on;
+    int32_t bound_bps;
+    int64_t hold_ms, max_age_ms, trips;
+    uint32_t min_sources, asset_count, chainlink_count;
+    nd__live_ref_asset_fig_t assets[ND_VENUES_MAX];
+    nd__live_ref_chainlink_t chainlink[ND_LIVE_CHAINLINK_MAX];
+    const char *chainlink_feed[ND_LIVE_CHAINLINK_MAX];
+} nd__live_ref_figures_t;
+void nd__live_ref_fill(const nd_live_session_t *s, int64_t now_ns,
+                       nd__live_ref_figures_t *out /* OUT */);
+json_t *nd__live_ref_format(const nd__live_ref_figures_t *f);
+/* A venue's feed counters as status.json's venues[].feed shows them. */
+json_t *nd__live_venue_feed_json(const nd_live_feed_stats_t *f);
 
 /* Live mode: secrets, then per symbol the REST client, the journal replay, a RUN record, the
  * adapter reconciled and started; the venues go into bt.ticks.live_venues. */

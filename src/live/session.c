@@ -193,6 +193,8 @@ static void on_status(nd_live_session_t *s, const nd_md_event_t *md)
     }
 }
 
+static void on_symbol_event(nd_live_session_t *s, uint32_t id, const nd_md_event_t *md);
+
 static void on_md(void *ctx, const nd_md_event_t *md)
 {
     nd_live_session_t *s = ctx;
@@ -214,6 +216,19 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     }
     if (s->cfg->clock == ND_LIVE_CLOCK_VENUE && md->kind == ND_MD_BBO && s->last_venue_ns == 0)
         return; /* no venue time yet: bookTicker carries none on Binance Spot */
+    nd_live_feed_stats_t *vf = &s->venue_feed[s->cfg->venue_of[id]];
+    int64_t late = s->feed.late, bad = s->feed.bad, repeats = s->feed.repeats;
+    on_symbol_event(s, id, md);
+    vf->late += s->feed.late - late;
+    vf->bad += s->feed.bad - bad;
+    vf->repeats += s->feed.repeats - repeats;
+}
+
+/* A trade or quote of symbol id: the feed monitor, the jump check, the reference price and the
+ * engine. */
+static void on_symbol_event(nd_live_session_t *s, uint32_t id, const nd_md_event_t *md)
+{
+    nd_live_feed_stats_t *vf = &s->venue_feed[s->cfg->venue_of[id]];
     int64_t ts = event_time(s, md);
     s->feed.last_event_ns = nd_clock_now_ns(s->clock);
     if (s->feed_state != ND_VENUE_CONNECTED)
@@ -241,6 +256,9 @@ static void on_md(void *ctx, const nd_md_event_t *md)
     if (ev.kind == ND_MARKET_TRADE && price_jumped(s, id, ev.u.trade.px))
         return;
     md->kind == ND_MD_TRADE ? s->feed.trades++ : s->feed.quotes++;
+    md->kind == ND_MD_TRADE ? vf->trades++ : vf->quotes++;
+    vf->last_event_ns = s->feed.last_event_ns;
+    nd__live_ref_on_market(s, id, md, s->feed.last_event_ns);
     s->symbol_event_ns[id] = s->feed.last_event_ns;
     s->venue_event_ns[s->cfg->venue_of[id]] = s->feed.last_event_ns;
     int64_t submitted = nd_engine_stats(nd_event_run_engine(s->run))->orders_submitted;
@@ -308,7 +326,14 @@ static void check_feeds(nd_live_session_t *s)
         s->feed.lost = s->gap_lost = lost;
     }
     nd_feed_verdict_t verdict;
-    nd_err_t rc = nd_engine_feed_check(nd_event_run_engine(s->run), &s->monitor, NULL, &verdict);
+    int32_t asset = -1;
+    int64_t now = nd_clock_now_ns(s->clock);
+    const nd_refprice_result_t *ref = nd__live_ref_check(s, now, &asset);
+    nd_engine_t *e = nd_event_run_engine(s->run);
+    int64_t trips = nd_engine_risk(e)->trips;
+    nd_err_t rc = nd_engine_feed_check(e, &s->monitor, ref, &verdict);
+    if (rc == ND_OK && asset >= 0 && verdict.feed < 0 && nd_engine_risk(e)->trips > trips)
+        nd__live_ref_on_trip(s, asset, now);
     if (rc != ND_OK)
         fail(s, rc, "the store could not record the data-integrity trip");
     else if (verdict.failed && !s->integrity_logged) {
@@ -622,6 +647,8 @@ nd_err_t nd_live_session_create(const nd_live_config_t *cfg, const nd_clock_t *c
     if (rc == ND_OK)
         rc = nd__live_user_open(s, err, err_len);
     if (rc == ND_OK)
+        rc = nd__live_ref_open(s, err, err_len); /* before the metrics: they name its sources */
+    if (rc == ND_OK)
         rc = nd__live_metrics_open(s, err, err_len);
     if (rc == ND_OK && (rc = nd_feed_monitor_init(&s->monitor, &cfg->integrity)) != ND_OK)
         nd_err_put(err, err_len, "integrity: bad bounds");
@@ -718,6 +745,7 @@ nd_err_t nd_live_session_close(nd_live_session_t *s, char *err, size_t err_len)
         s->run = NULL;
     }
     nd__live_venues_close(s); /* the engine (in the result) no longer calls them */
+    nd__live_ref_close(s);    /* the loop ran its Chainlink reads' last callbacks */
     nd_err_t src = nd__live_store_close(s, rc == ND_OK ? why : NULL, sizeof why);
     if (rc == ND_OK)
         rc = src;

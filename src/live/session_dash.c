@@ -64,6 +64,7 @@ typedef struct dash_venue {
     uint32_t symbol_count;
     int64_t last_event_ns;
     nd_attribution_t pnl;            /* summed over its symbols */
+    nd_live_feed_stats_t feed;       /* its own feed counters */
 } dash_venue_t;
 
 typedef struct dash_latency {
@@ -96,6 +97,7 @@ typedef struct dash_snap {
     dash_order_t orders[ND_LIVE_DASH_ORDERS];
     dash_latency_t tick_to_order, store_write, venue_rtt[ND_VENUES_MAX];
     nd__live_surv_figures_t surveil;
+    nd__live_ref_figures_t ref;
     nd_dashboard_figures_t dash;
 } dash_snap_t;
 
@@ -153,6 +155,7 @@ static void fill_venues(nd_live_session_t *s, const nd_engine_t *e, dash_snap_t 
         for (uint32_t k = 0; k < dv->symbol_count; k++)
             dv->symbols[k] = cfg->venue_symbols[vc->symbol_first + k];
         dv->last_event_ns = s->venue_event_ns[v];
+        dv->feed = s->venue_feed[v];
         nd__live_venue_pnl(s, e, v, &dv->pnl);
     }
 }
@@ -227,6 +230,7 @@ static void fill_engine(nd_live_session_t *s, const nd_engine_t *e, dash_snap_t 
     fill_venues(s, e, d);
     nd_dashboard_figures_fill(e, nd_event_run_instrument_count(s->run), &s->dash_state, &d->dash);
     nd__live_surveil_fill(s, &d->surveil);
+    nd__live_ref_fill(s, d->now_ns, &d->ref);
     const nd_prom_hist_t *tick, *store;
     nd__live_metrics_hists(s, &tick, &store);
     fill_latency(&d->tick_to_order, tick, NULL);
@@ -362,7 +366,7 @@ static void format_head(const dash_snap_t *d, json_t *j)
         json_array_append_new(venues, nd__live_venue_json(
             dv->name, dv->symbols, dv->symbol_count,
             dv->last_event_ns ? (d->now_ns - dv->last_event_ns) / ND_NS_PER_MS : -1,
-            dv->rules_from, &dv->pnl));
+            dv->rules_from, &dv->pnl, &dv->feed));
     }
     json_object_set_new(j, "venues", venues);
     json_object_set_new(j, "started_at", nd_json_time(d->started_ns));
@@ -435,6 +439,9 @@ static json_t *snapshot_format(const void *snap)
     json_t *compliance = nd__live_surveil_format(&d->surveil);
     if (compliance)
         json_object_set_new(j, "compliance", compliance);
+    json_t *ref = nd__live_ref_format(&d->ref);
+    if (ref)
+        json_object_set_new(j, "reference", ref);
     json_object_set_new(j, "orders", order_counts_json(d));
     if (d->extra) /* taken: the buffer is formatted once */
         json_object_set_new(j, d->extra_key, d->extra);

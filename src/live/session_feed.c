@@ -100,10 +100,28 @@ static int64_t count_decode_bad(nd_live_session_t *s, nd_venue_t venue,
     int v = venue_index(s, venue);
     ND_ASSERT(v >= 0);
     uint64_t decode_bad = nd_venue_bad_total(counters) - counters->bad[ND_BAD_OUT_OF_ORDER];
-    if (decode_bad > s->decode_bad_seen[v])
+    if (decode_bad > s->decode_bad_seen[v]) {
         s->feed.bad += (int64_t)(decode_bad - s->decode_bad_seen[v]);
+        s->venue_feed[v].bad += (int64_t)(decode_bad - s->decode_bad_seen[v]);
+    }
     s->decode_bad_seen[v] = decode_bad;
+    s->venue_feed[v].messages = (int64_t)counters->messages;
     return (int64_t)counters->messages;
+}
+
+/* Venue v's trade-id gaps resynchronised in place and the trades they gave up (its symbols'
+ * feeds in the monitor), plus its resubscriptions, as its feed counters. */
+static void venue_resyncs(nd_live_session_t *s, uint32_t v, int64_t resubscribes)
+{
+    const nd_live_venue_config_t *vc = &s->cfg->venues[v];
+    int64_t resyncs = 0, lost = 0;
+    for (uint32_t k = vc->symbol_first;
+         k < vc->symbol_first + vc->symbol_count && k < s->monitor.feed_count; k++) {
+        resyncs += (int64_t)s->monitor.feeds[k].resyncs;
+        lost += (int64_t)s->monitor.feeds[k].lost;
+    }
+    s->venue_feed[v].resyncs = resyncs + resubscribes;
+    s->venue_feed[v].lost = lost;
 }
 
 void nd__live_feed_service(nd_live_session_t *s)
@@ -117,11 +135,20 @@ void nd__live_feed_service(nd_live_session_t *s)
         messages += count_decode_bad(s, ND_VENUE_COINBASE, nd_coinbase_stream_counters(s->cb_stream));
         connects += st.connects;
         resubscribes = (int64_t)st.resubscribes;
+        int v = venue_index(s, ND_VENUE_COINBASE);
+        s->venue_feed[v].connects = (int64_t)st.connects;
+        s->venue_feed[v].heartbeats = s->feed.heartbeats;
+        s->venue_feed[v].last_heartbeat_ns = s->feed.last_heartbeat_ns;
+        s->venue_feed[v].heartbeat_venue_ns = s->feed.heartbeat_venue_ns;
+        venue_resyncs(s, (uint32_t)v, resubscribes);
     }
     if (s->stream) {
         nd_binance_stream_service(s->stream, 0);
         messages += count_decode_bad(s, ND_VENUE_BINANCE, nd_binance_stream_counters(s->stream));
-        connects += nd_binance_stream_connects(s->stream);
+        int v = venue_index(s, ND_VENUE_BINANCE);
+        s->venue_feed[v].connects = (int64_t)nd_binance_stream_connects(s->stream);
+        connects += s->venue_feed[v].connects;
+        venue_resyncs(s, (uint32_t)v, 0);
     }
     s->feed.messages = messages;
     s->feed.connects = connects;

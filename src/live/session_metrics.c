@@ -36,6 +36,12 @@ static const char *const order_kinds[ORD_KINDS] = {"submitted", "accepted", "rej
                                                    "cancelled", "amended"};
 #define BREAKERS 5 /* nd_breaker_kind_t 1..5 */
 
+/* Each venue's feed counters (noderr_feed_venue_total{venue,counter}), as status.json's
+ * venues[].feed. */
+#define VENUE_COUNTERS 9
+static const char *const venue_counter_names[VENUE_COUNTERS] = {
+    "messages", "trades", "quotes", "bad", "late", "repeats", "resyncs", "lost", "connects"};
+
 struct nd__live_metrics {
     nd_live_session_t *s;
     nd_prom_t *prom;
@@ -55,6 +61,11 @@ struct nd__live_metrics {
     nd_prom_cell_t *anomaly[ND_VENUES_MAX];
     nd_prom_cell_t *feed_age[ND_VENUES_MAX], *feed_gaps[ND_VENUES_MAX];
     nd_prom_cell_t *feed_up, *feed_messages, *feed_bad, *feed_late, *feed_connects;
+    nd_prom_cell_t *venue_feed[ND_LIVE_VENUES_MAX][VENUE_COUNTERS];
+    /* The reference price (assets with two sources or more), from figures refilled per scrape. */
+    nd__live_ref_figures_t *ref;
+    nd_prom_cell_t *ref_trips, *ref_px[ND_VENUES_MAX], *ref_dev[ND_VENUES_MAX];
+    nd_prom_cell_t *ref_src[ND_VENUES_MAX][ND_REFPRICE_SOURCES_MAX][3]; /* price, age, stale */
     nd_prom_cell_t *events, *recon_diffs, *scrapes, *up;
     nd_prom_cell_t *surveil_alerts[ND_SURV_RULE_COUNT];
     nd_prom_hist_t *tick_to_order, *store_write;
@@ -288,6 +299,85 @@ static void register_feed(reg_t *r, nd__live_metrics_t *m)
                                   "Scrapes of this endpoint.", 0, NULL), NULL);
 }
 
+/* Each venue's own feed counters, and the reference price of every asset with two sources or
+ * more: its median and largest deviation, each source's price, age and staleness. */
+static void register_reference(reg_t *r, nd__live_metrics_t *m)
+{
+    nd_live_session_t *s = m->s;
+    const char *vl[] = {"venue", "counter", NULL};
+    nd_prom_family_t *vf = family(r, ND_PROM_COUNTER, "noderr_feed_venue_total",
+                                  "Each venue's own market feed counters (noderr_feed_*_total "
+                                  "are the session's sums).", 0, vl);
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++)
+        for (int c = 0; c < VENUE_COUNTERS; c++)
+            m->venue_feed[v][c] = series(
+                r, vf, (const char *[]){nd_venue_name(s->cfg->venues[v].venue),
+                                        venue_counter_names[c]});
+    if (!s->ref || r->rc != ND_OK)
+        return;
+    if (!(m->ref = nd_calloc(1, sizeof *m->ref))) {
+        r->rc = ND_ENOMEM;
+        return;
+    }
+    nd__live_ref_fill(s, nd_clock_now_ns(s->clock), m->ref);
+    const char *al[] = {"asset", NULL}, *sl[] = {"asset", "source", NULL};
+    m->ref_trips = series(r, family(r, ND_PROM_COUNTER, "noderr_reference_trips_total",
+                                    "Data-integrity trips on a reference price deviation.", 0,
+                                    NULL), NULL);
+    nd_prom_family_t *px = family(r, ND_PROM_GAUGE, "noderr_reference_price",
+                                  "The asset's reference price: the median of its fresh "
+                                  "sources.", ND_VENUE_DECIMALS, al);
+    nd_prom_family_t *dev = family(r, ND_PROM_GAUGE, "noderr_reference_deviation_bps",
+                                   "The largest deviation of a fresh source from the median.", 0,
+                                   al);
+    nd_prom_family_t *sf[3] = {
+        family(r, ND_PROM_GAUGE, "noderr_reference_source_price", "A source's last price.",
+               ND_VENUE_DECIMALS, sl),
+        family(r, ND_PROM_GAUGE, "noderr_reference_source_age_seconds",
+               "Time since the source's last price (-1: none yet).", 3, sl),
+        family(r, ND_PROM_GAUGE, "noderr_reference_source_stale",
+               "1 while the source is stale or invalid: excluded from the median.", 0, sl)};
+    for (uint32_t a = 0; a < m->ref->asset_count; a++) {
+        const nd__live_ref_asset_fig_t *fa = &m->ref->assets[a];
+        if (fa->source_count < 2)
+            continue;
+        m->ref_px[a] = series(r, px, (const char *[]){fa->asset});
+        m->ref_dev[a] = series(r, dev, (const char *[]){fa->asset});
+        for (uint32_t k = 0; k < fa->source_count; k++)
+            for (int i = 0; i < 3; i++)
+                m->ref_src[a][k][i] =
+                    series(r, sf[i], (const char *[]){fa->asset, fa->sources[k].name});
+    }
+}
+
+static void collect_reference(nd__live_metrics_t *m, int64_t now)
+{
+    nd_live_session_t *s = m->s;
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++) {
+        const nd_live_feed_stats_t *f = &s->venue_feed[v];
+        int64_t values[VENUE_COUNTERS] = {f->messages, f->trades, f->quotes, f->bad, f->late,
+                                          f->repeats, f->resyncs, f->lost, f->connects};
+        for (int c = 0; c < VENUE_COUNTERS; c++)
+            nd_prom_set(m->venue_feed[v][c], values[c]);
+    }
+    if (!m->ref)
+        return;
+    nd__live_ref_fill(s, now, m->ref);
+    nd_prom_set(m->ref_trips, m->ref->trips);
+    for (uint32_t a = 0; a < m->ref->asset_count; a++) {
+        const nd__live_ref_asset_fig_t *fa = &m->ref->assets[a];
+        if (!m->ref_px[a])
+            continue;
+        nd_prom_set(m->ref_px[a], fa->fresh ? fa->px : 0);
+        nd_prom_set(m->ref_dev[a], fa->max_deviation_bps);
+        for (uint32_t k = 0; k < fa->source_count; k++) {
+            nd_prom_set(m->ref_src[a][k][0], fa->sources[k].px);
+            nd_prom_set(m->ref_src[a][k][1], fa->sources[k].age_ms >= 0 ? fa->sources[k].age_ms : -1000);
+            nd_prom_set(m->ref_src[a][k][2], fa->sources[k].stale);
+        }
+    }
+}
+
 /* ---- Collect: at each scrape, on the loop thread ------------------------------------------ */
 
 static void set_pnl(nd_prom_cell_t **cells, const nd_attribution_t *a)
@@ -394,6 +484,7 @@ static void collect(void *ctx)
         bool known = k < s->monitor.feed_count;
         nd_prom_set(m->feed_gaps[k], known ? (int64_t)s->monitor.feeds[k].gaps : 0);
     }
+    collect_reference(m, now);
     nd_prom_set(m->recon_diffs, s->recon_diffs);
     for (int k = 0; k < ND_SURV_RULE_COUNT; k++)
         nd_prom_set(m->surveil_alerts[k], (int64_t)nd__live_surveil_alerts(s, k));
@@ -476,6 +567,7 @@ nd_err_t nd__live_metrics_open(nd_live_session_t *s, char *err, size_t err_len)
     register_orders(&r, m);
     register_risk(&r, m);
     register_feed(&r, m);
+    register_reference(&r, m);
     if (r.rc == ND_OK)
         r.rc = nd_prom_process_metrics(m->prom, s->started_ns, err, err_len);
     if (r.rc == ND_OK)
@@ -538,6 +630,7 @@ void nd__live_metrics_free(nd_live_session_t *s)
     if (!m)
         return;
     nd_prom_destroy(m->prom);
+    nd_free(m->ref);
     nd_free(m);
     s->metrics = NULL;
 }

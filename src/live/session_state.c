@@ -223,8 +223,18 @@ void nd__live_venue_pnl(const nd_live_session_t *s, const nd_engine_t *e, uint32
     }
 }
 
+json_t *nd__live_venue_feed_json(const nd_live_feed_stats_t *f)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)f->messages,
+                     "trades", (json_int_t)f->trades, "quotes", (json_int_t)f->quotes, "bad",
+                     (json_int_t)f->bad, "late", (json_int_t)f->late, "repeats",
+                     (json_int_t)f->repeats, "resyncs", (json_int_t)f->resyncs, "lost",
+                     (json_int_t)f->lost, "connects", (json_int_t)f->connects);
+}
+
 json_t *nd__live_venue_json(const char *name, const char *const *symbols, uint32_t symbol_count,
-                            int64_t age_ms, const char *rules_from, const nd_attribution_t *sum)
+                            int64_t age_ms, const char *rules_from, const nd_attribution_t *sum,
+                            const nd_live_feed_stats_t *feed)
 {
     json_t *list = json_array();
     for (uint32_t k = 0; k < symbol_count; k++)
@@ -235,9 +245,10 @@ json_t *nd__live_venue_json(const char *name, const char *const *symbols, uint32
     json_object_set_new(pnl, "fees", nd_json_fixed(sum->fees, ND_CASH_DECIMALS));
     json_object_set_new(pnl, "net", nd_json_fixed(sum->net, ND_CASH_DECIMALS));
     json_object_set_new(pnl, "round_trips", json_integer(sum->trades));
-    return json_pack("{s:s,s:o,s:o,s:s,s:o}", "name", name, "symbols", list, "age_ms",
+    return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o}", "name", name, "symbols", list, "age_ms",
                      age_ms >= 0 ? json_integer(age_ms) : json_null(), "rules_from",
-                     rules_from ? rules_from : "defaults", "pnl", pnl);
+                     rules_from ? rules_from : "defaults", "pnl", pnl, "feed",
+                     nd__live_venue_feed_json(feed));
 }
 
 /* Per venue: its symbols, the age of its last market event, where its rules came from and its
@@ -257,9 +268,22 @@ static json_t *venues_json(const nd_live_session_t *s, const nd_engine_t *e, int
                                                         vc->symbol_count,
                                                         last ? (now - last) / ND_NS_PER_MS : -1,
                                                         s->bt.rules[vc->symbol_first].source,
-                                                        &sum));
+                                                        &sum, &s->venue_feed[v]));
     }
     return list;
+}
+
+/* "reference": the reference price per asset, when on (the dashboard's figures, formatted). */
+static void add_reference(const nd_live_session_t *s, int64_t now, json_t *j)
+{
+    if (!s->ref)
+        return;
+    nd__live_ref_figures_t *ref = nd_alloc(sizeof *ref);
+    if (!ref)
+        return;
+    nd__live_ref_fill(s, now, ref);
+    json_object_set_new(j, "reference", nd__live_ref_format(ref));
+    nd_free(ref);
 }
 
 json_t *nd_live_status_json(const nd_live_session_t *s)
@@ -316,6 +340,7 @@ json_t *nd_live_status_json(const nd_live_session_t *s)
     json_t *compliance = nd__live_surveil_json(s); /* post-trade surveillance, when on */
     if (compliance)
         json_object_set_new(j, "compliance", compliance);
+    add_reference(s, now, j);
     json_t *o = json_object();
     json_object_set_new(o, "submitted", json_integer(st->orders_submitted));
     json_object_set_new(o, "accepted", json_integer(st->orders_accepted));

@@ -18,13 +18,14 @@ void nd_refprice_config_default(nd_refprice_config_t *cfg)
     cfg->deviation_bps_max = 100;
     cfg->min_sources = 2;
     cfg->halt_on_deviation = false;
+    cfg->deviation_hold_ns = 0;
 }
 
 nd_err_t nd_refprice_init(nd_refprice_t *rp, const char *asset, const nd_refprice_config_t *cfg)
 {
     ND_ASSERT(rp != NULL);
     ND_ASSERT(asset != NULL && cfg != NULL);
-    if (cfg->max_age_ns <= 0 || cfg->deviation_bps_max <= 0 || cfg->min_sources < 1 ||
+    if (cfg->max_age_ns <= 0 || cfg->deviation_bps_max <= 0 || cfg->deviation_hold_ns < 0 ||
         cfg->min_sources > ND_REFPRICE_SOURCES_MAX || asset[0] == '\0' ||
         strlen(asset) >= ND_NAME_MAX)
         return ND_EINVAL;
@@ -140,9 +141,21 @@ void nd_refprice_compute(nd_refprice_t *rp, int64_t now_ns, nd_refprice_result_t
             r.deviating_mask |= 1u << i;
     }
     if (r.deviating_mask) {
-        r.status = rp->config.halt_on_deviation ? ND_REFPRICE_HALT : ND_REFPRICE_DEVIATION;
+        if (!rp->deviating || now_ns < rp->deviating_since_ns)
+            rp->deviating_since_ns = now_ns;
+        rp->deviating = true;
+        r.deviating_for_ns = now_ns - rp->deviating_since_ns;
+        /* Strictly longer than the hold (as the deviation is strictly beyond its threshold);
+         * no hold: at once. */
+        int64_t hold = rp->config.deviation_hold_ns;
+        r.status = rp->config.halt_on_deviation && (hold == 0 || r.deviating_for_ns > hold)
+                       ? ND_REFPRICE_HALT
+                       : ND_REFPRICE_DEVIATION;
         rp->alarms++;
+    } else {
+        rp->deviating = false;
     }
+    ND_ASSERT(r.deviating_for_ns >= 0);
     if (r.fresh < rp->config.min_sources)
         r.status = ND_REFPRICE_HALT;
     *out = r;

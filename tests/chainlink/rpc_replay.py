@@ -10,7 +10,10 @@ MODE is one of
     rpcerror always a JSON-RPC error (-32005, as rate-limited public nodes send);
     http500  always HTTP 500;
     garbage  HTTP 200 with a body that is not JSON;
-    hang     accept the request and never answer (exercises the client's timeout).
+    hang     accept the request and never answer (exercises the client's timeout);
+    fresh    a live feed for session tests (68_refprice.sh): any address answers decimals() 8 and
+             latestRoundData() with updatedAt = now and the answer in the file FIXTURE_DIR names
+             (an integer at 8 decimals, read at every request, so a test moves the price).
 The chosen port is written to PORT_FILE once listening. Requests are logged as JSON lines on stdout.
 """
 import json
@@ -49,6 +52,17 @@ def load():
     RESULTS["0x9a6fc8f5" + latest[2:66]] = latest
 
 
+def fresh_result(data):
+    word = lambda v: (v % (1 << 256)).to_bytes(32, "big").hex()
+    if data == "0x313ce567":
+        return "0x" + word(8)
+    with open(FIXTURES) as fh:
+        answer = int(fh.read().strip())
+    now = int(time.time())
+    round_id = (1 << 64) | (now // 10)
+    return "0x" + word(round_id) + word(answer) + word(now) + word(now) + word(round_id)
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -77,6 +91,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"jsonrpc": "2.0", "id": rid, "error": {
                 "code": -32005, "message": "daily request count exceeded, request rate limited"}}))
         call = req["params"][0]
+        if MODE == "fresh":
+            return self.reply(200, json.dumps({"jsonrpc": "2.0", "id": rid,
+                                               "result": fresh_result(call.get("data", ""))}))
         ok = req.get("method") == "eth_call" and call.get("to", "").lower() == ADDRESS
         result = RESULTS.get(call.get("data", "")) if ok else None
         if result is None:

@@ -91,6 +91,27 @@ static void fixture_config(dash_fixture_t *f)
     f->cfg->status_every_ns = ND_NS_PER_SEC;
 }
 
+/* The reference price (session_ref.c) of both assets from a quote of each symbol: one source
+ * each, so "unchecked", with prices and ages. */
+static bool fixture_reference(dash_fixture_t *f, char *err, size_t err_len)
+{
+    f->cfg->integrity_on = true;
+    f->cfg->reference = (nd_live_reference_config_t){.on = true, .max_deviation_bps = 100,
+                                                     .max_age_ns = 10 * ND_NS_PER_SEC,
+                                                     .hold_ns = 5 * ND_NS_PER_SEC};
+    if (nd__live_ref_open(f->s, err, err_len) != ND_OK)
+        return false;
+    int64_t now = nd_clock_now_ns(f->s->clock);
+    for (uint32_t k = 0; k < 2; k++) {
+        nd_md_event_t md = {.kind = ND_MD_BBO};
+        md.u.bbo.bid_px = k ? 250000000000 : 4000000000000;
+        md.u.bbo.ask_px = md.u.bbo.bid_px + 1000000;
+        nd__live_ref_on_market(f->s, k, &md, now - (int64_t)k * ND_NS_PER_MS);
+    }
+    int32_t asset;
+    return nd__live_ref_check(f->s, now, &asset) == NULL;
+}
+
 /* Opens the session and drives it into the rich state; false (err set) on failure. */
 static bool fixture_open(dash_fixture_t *f, char *err, size_t err_len)
 {
@@ -123,13 +144,15 @@ static bool fixture_open(dash_fixture_t *f, char *err, size_t err_len)
                                         .bad = 1, .connects = 1, .last_event_ns = 1};
     snprintf(f->s->dash_url, sizeof f->s->dash_url, "http://127.0.0.1:8090");
     fixture_surveil(f);
-    return true;
+    f->s->venue_feed[0] = f->s->feed;
+    return fixture_reference(f, err, err_len);
 }
 
 static void fixture_close(dash_fixture_t *f)
 {
     char err[256];
     nd_free(f->s->surveil);
+    nd__live_ref_close(f->s);
     nd_event_run_close(f->s->run, err, sizeof err);
     nd_backtest_result_free(&f->result);
     nd_free(f->s);

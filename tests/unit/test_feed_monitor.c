@@ -172,16 +172,16 @@ Test(feed_monitor, gaps_resync_in_place_within_the_budget)
 Test(feed_monitor, reference_price_and_the_order_of_inputs)
 {
     nd_feed_verdict_t v;
-    nd_refprice_result_t ok = {ND_REFPRICE_OK, 100, 3, 0, 20};
-    nd_refprice_result_t dev = {ND_REFPRICE_DEVIATION, 100, 3, 1, 150};
-    nd_refprice_result_t halt = {ND_REFPRICE_HALT, 100, 3, 1, 250};
+    nd_refprice_result_t ok = {ND_REFPRICE_OK, 100, 3, 0, 20, 0};
+    nd_refprice_result_t dev = {ND_REFPRICE_DEVIATION, 100, 3, 1, 150, 0};
+    nd_refprice_result_t halt = {ND_REFPRICE_HALT, 100, 3, 1, 250, 0};
     cr_assert_not(nd_feed_monitor_check(&mon, T0, &ok, &v));
     cr_assert_not(nd_feed_monitor_check(&mon, T0, &dev, &v)); /* a warning, not a halt */
     cr_assert(nd_feed_monitor_check(&mon, T0, &halt, &v));
     cr_assert_eq(v.input, ND_INTEGRITY_REFPRICE);
     cr_assert_eq(v.feed, -1);
     cr_assert_eq(v.measured_e6, 25000); /* 250 bps = 2.5% */
-    nd_refprice_result_t few = {ND_REFPRICE_HALT, 100, 1, 0, 0};
+    nd_refprice_result_t few = {ND_REFPRICE_HALT, 100, 1, 0, 0, 0};
     cr_assert(nd_feed_monitor_check(&mon, T0, &few, &v));
     cr_assert_eq(v.input, ND_INTEGRITY_REFPRICE_SOURCES);
     cr_assert_eq(v.measured_e6, 1000000); /* one fresh source */

@@ -68,6 +68,12 @@ Test(live_dash, figures_give_the_same_document_as_before)
     cr_assert_gt(json_integer_value(json_object_get(json_object_get(before, "orders"), "fills")),
                  0, "%s", a);
     cr_assert_null(json_object_get(dash, "truncated"));
+    json_t *ref = json_object_get(json_object_get(before, "reference"), "assets");
+    cr_assert_eq(json_array_size(ref), 2, "%s", a);
+    cr_assert(json_is_string(json_object_get(json_array_get(ref, 0), "price")), "%s", a);
+    json_t *venue = json_array_get(json_object_get(before, "venues"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(venue, "feed"), "trades")),
+                 2000, "%s", a);
     free(a);
     free(b);
     json_decref(before);

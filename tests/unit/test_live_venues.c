@@ -220,3 +220,93 @@ Test(live_venues, a_legs_view_books_its_symbol_whatever_its_instrument_id)
     cr_assert_eq(nd_recon_book_trade(local, &t, two, 2), ND_EINVAL);
     free(local);
 }
+
+/* "reference": defaults, the keys read, a Chainlink feed by name (its address, asset and
+ * heartbeat from the known table) and by address, and every mistake named by its key. */
+Test(live_venues, reference_config)
+{
+    nd_live_config_t cfg;
+    char err[512] = "";
+    const char *base = "{\"name\": \"R\", " TWO_VENUES ", \"strategies\": [{\"builtin\": "
+                       "\"quote_maker\", \"venue\": \"binance\"}]";
+    char text[2048];
+    snprintf(text, sizeof text, "%s}", base);
+    cr_assert_eq(load_text(text, &cfg, err, sizeof err), ND_OK, "%s", err);
+    cr_assert(cfg.reference.on);
+    cr_assert_eq(cfg.reference.max_deviation_bps, 100);
+    cr_assert_eq(cfg.reference.hold_ns, 5000000000LL);
+    cr_assert_eq(cfg.reference.max_age_ns, 10000000000LL);
+    cr_assert_eq(cfg.reference.min_sources, 0);
+    cr_assert_eq(cfg.reference.chainlink_count, 0);
+    nd_live_config_free(&cfg);
+
+    snprintf(text, sizeof text, "%s, \"reference\": {\"max_deviation_bps\": 50, "
+             "\"deviation_hold_ms\": 0, \"max_age_ms\": 3000, \"min_sources\": 2, \"chainlink\": "
+             "[{\"rpc\": \"https://a,https://b\", \"feed\": \"btc-usd\"}, {\"rpc\": \"http://c\", "
+             "\"feed\": \"0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419\", \"asset\": \"SOL/USDT\", "
+             "\"max_age_s\": 60, \"poll_ms\": 250, \"timeout_ms\": 900}]}}", base);
+    cr_assert_eq(load_text(text, &cfg, err, sizeof err), ND_EINVAL); /* no SOL in the session */
+    cr_assert(strstr(err, "reference.chainlink[1].asset: SOL/USD is not an asset") != NULL,
+              "%s", err);
+    nd_live_config_free(&cfg);
+    memcpy(strstr(text, "SOL/USDT"), "BTC/USDC", 8);
+    cr_assert_eq(load_text(text, &cfg, err, sizeof err), ND_EINVAL); /* two feeds for BTC/USD */
+    cr_assert(strstr(err, "reference.chainlink[1].asset: a second feed") != NULL, "%s", err);
+    nd_live_config_free(&cfg);
+    char *second = strstr(text, ", {\"rpc\": \"http://c\"");
+    memmove(second, strchr(second, ']'), strlen(strchr(second, ']')) + 1);
+    cr_assert_eq(load_text(text, &cfg, err, sizeof err), ND_OK, "%s", err);
+    const nd_live_reference_config_t *r = &cfg.reference;
+    cr_assert_eq(r->max_deviation_bps, 50);
+    cr_assert_eq(r->hold_ns, 0);
+    cr_assert_eq(r->max_age_ns, 3000000000LL);
+    cr_assert_eq(r->min_sources, 2);
+    cr_assert_eq(r->chainlink_count, 1);
+    cr_assert_str_eq(r->chainlink[0].asset, "BTC/USD");
+    cr_assert_str_eq(r->chainlink[0].feed, "0xF4030086522a5bEEa4988F8cA5B36dbC97BeE88c");
+    cr_assert_str_eq(r->chainlink[0].rpc, "https://a,https://b");
+    cr_assert_eq(r->chainlink[0].max_age_s, 3600);
+    cr_assert_eq(r->chainlink[0].poll_ns, 5000000000LL);
+    cr_assert_eq(r->chainlink[0].timeout_ms, 3000);
+    nd_live_config_free(&cfg);
+
+    static const char *const bad[][2] = {
+        {"{\"max_deviation_bps\": 0}", "reference.max_deviation_bps"},
+        {"{\"min_sources\": 9}", "reference.min_sources"},
+        {"{\"deviation_hold_ms\": -1}", "reference.deviation_hold_ms"},
+        {"{\"chainlink\": {\"rpc\": \"http://x\"}}", "reference.chainlink.feed"},
+        {"{\"chainlink\": {\"rpc\": \"http://x\", \"feed\": \"0x12\"}}", "reference.chainlink.feed"},
+        {"{\"chainlink\": {\"feed\": \"BTC/USD\"}}", "reference.chainlink.rpc: missing"},
+        {"{\"chainlink\": {\"rpc\": \"ws://x\", \"feed\": \"BTC/USD\"}}", "reference.chainlink.rpc"},
+        {"{\"chainlink\": {\"rpc\": \"http://x\", \"feed\": "
+         "\"0x0000000000000000000000000000000000000001\"}}", "reference.chainlink.asset: missing"},
+        {"{\"chainlink\": []}", "reference.chainlink: must be"},
+        {"{\"oracle\": 1}", "reference.oracle: unknown key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s, \"reference\": %s}", base, bad[i][0]);
+        err[0] = '\0';
+        cr_assert_eq(load_text(text, &cfg, err, sizeof err), ND_EINVAL, "%s", bad[i][0]);
+        cr_assert(strstr(err, bad[i][1]) != NULL, "%s: %s", bad[i][0], err);
+        nd_live_config_free(&cfg);
+    }
+}
+
+Test(live_venues, reference_asset)
+{
+    char a[ND_NAME_MAX];
+    cr_assert(nd_live_reference_asset("BTC/USDT", a, sizeof a));
+    cr_assert_str_eq(a, "BTC/USD");
+    cr_assert(nd_live_reference_asset("BTC/USD", a, sizeof a));
+    cr_assert_str_eq(a, "BTC/USD");
+    cr_assert(nd_live_reference_asset("ETH/FDUSD", a, sizeof a));
+    cr_assert_str_eq(a, "ETH/USD");
+    cr_assert(nd_live_reference_asset("ETH/BTC", a, sizeof a));
+    cr_assert_str_eq(a, "ETH/BTC");
+    cr_assert(nd_live_reference_asset("BTC/EUR", a, sizeof a));
+    cr_assert_str_eq(a, "BTC/EUR");
+    cr_assert_not(nd_live_reference_asset("BTCUSDT", a, sizeof a));
+    cr_assert_not(nd_live_reference_asset("/USD", a, sizeof a));
+    cr_assert_not(nd_live_reference_asset("BTC/", a, sizeof a));
+    cr_assert_not(nd_live_reference_asset("A/B/C", a, sizeof a));
+}

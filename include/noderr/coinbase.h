@@ -344,6 +344,11 @@ typedef struct nd_coinbase_exec_config {
      * cancels) is handed to this (may be NULL), for the positions the session restores. */
     void (*recover_fill_cb)(void *ctx, const nd_recon_trade_t *trade);
     void *recover_fill_ctx;
+    /* Test hook (the kill -9 test): called at "journaled" (caller, after an intent is
+     * appended), "synced" (worker, journal durable, before sending) and "sent" (worker, answer
+     * received, before it is queued back). NULL in production. */
+    void (*hook_cb)(void *ctx, const char *point);
+    void *hook_ctx;
 } nd_coinbase_exec_config_t;
 
 typedef struct nd_coinbase_exec_stats {

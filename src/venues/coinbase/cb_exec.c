@@ -98,6 +98,12 @@ struct nd_coinbase_exec {
     nd_coinbase_exec_stats_t stats;
 };
 
+static void hook(const nd_coinbase_exec_t *x, const char *point)
+{
+    if (x->cfg.hook_cb)
+        x->cfg.hook_cb(x->cfg.hook_ctx, point);
+}
+
 static void accept(nd_coinbase_exec_t *x, int idx, const char *uuid, int64_t now_ns)
 {
     nd_recon_order_t *o = &x->cfg.local->orders[idx];
@@ -246,6 +252,7 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
         r->reject = ND_REJECT_VENUE_ERROR; /* not durable: it never leaves */
         return;
     }
+    hook(x, "synced");
     if (j->kind == JOB_NEW) {
         /* The request's strings point into the text it was built in, and this job is a copy
          * (the ring's, then the worker's): point them at this copy's. */
@@ -278,8 +285,10 @@ static void run_cb(void *ctx, const void *job, void *result)
     const job_t *j = job;
     int64_t t0 = nd_clock_mono_ns(x->cfg.clock);
     run_job(x, j, result);
-    if (j->kind != JOB_SYNC)
+    if (j->kind != JOB_SYNC) {
         nd_oadapter_round_trip(&x->core, nd_clock_mono_ns(x->cfg.clock) - t0);
+        hook(x, "sent");
+    }
 }
 
 static bool room(const nd_coinbase_exec_t *x)
@@ -548,6 +557,7 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     ND_ASSERT(idx >= 0 && strcmp(x->cfg.local->orders[idx].clid, j.clid) == 0);
     memset(&x->st[idx], 0, sizeof x->st[idx]);
     x->st[idx].in_queue = true;
+    hook(x, "journaled");
     push_job(x, &j);
     x->stats.submitted++;
     return ND_OK;
@@ -575,6 +585,7 @@ static nd_err_t queue_cancel(nd_coinbase_exec_t *x, int idx, int64_t now_ns)
     memcpy(j.clid, rec.order.clid, sizeof j.clid);
     snprintf(j.uuid, sizeof j.uuid, "%s", s->uuid);
     s->in_queue = true;
+    hook(x, "journaled");
     push_job(x, &j);
     x->stats.cancels++;
     if (s->covered)
@@ -862,7 +873,9 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
         return rc;
     if (cancel_open)
         cancel_open_orders(x);
-    /* Until every order of ours is done at the venue, with its fills and end booked. */
+    /* Until every order of ours is done at the venue, with its fills and end booked. An order
+     * that shows up open only now (an intent resent above, or a create that was still on its
+     * way when the process died) is cancelled at the round that sees it. */
     for (int round = 0; round < RECOVER_ROUNDS; round++) {
         if (read_view(x, &x->view, err, err_len) != ND_OK)
             return ND_EIO;
@@ -871,6 +884,8 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
         flush_pending(x, now);
         if (!unsettled(x))
             break;
+        if (cancel_open)
+            cancel_open_orders(x);
         struct timespec pause = {0, 100 * ND_NS_PER_MS};
         nanosleep(&pause, NULL);
     }

@@ -336,7 +336,19 @@ typedef struct nd_coinbase_exec_config {
     nd_coinbase_product_rules_t rules; /* the pre-trade filters */
     const char *tag;              /* session tag, [a-z0-9]{1,6} */
     uint32_t run;                 /* this start's number */
-    int64_t poll_interval_ns;     /* status polling while orders are open (0: 500 ms) */
+    int64_t poll_interval_ns;     /* status polling while orders are open, without the user
+                                     channel (0: 500 ms) */
+    /* The user channel (nd_coinbase_exec_on_order) is the primary source of order state: no
+     * periodic poll; a sync (orders and fills of the product) runs only as the safety net: at
+     * once after nd_coinbase_exec_resync (the session calls it on a reconnect or a sequence
+     * gap of the channel), when a report shows fills not booked, when an order's report is
+     * overdue (report_timeout_ns after its create or cancel was answered without a report of
+     * it since; or after a sync that left its reported fills unbooked), after a request
+     * without an answer, and every sweep_interval_ns while an order of ours is not done (a
+     * report lost without a gap). false: polling every poll_interval_ns. */
+    bool user_channel;
+    int64_t report_timeout_ns;    /* 0: 2 s */
+    int64_t sweep_interval_ns;    /* 0: 15 s */
     /* Declared fees in hundredths of a bps (0: maker 4000, taker 6000: Advanced Trade's
      * first tier, 0.40% and 0.60%). */
     int64_t maker_fee_bps_e2, taker_fee_bps_e2;
@@ -362,6 +374,8 @@ typedef struct nd_coinbase_exec_stats {
     uint64_t round_trips, round_trip_ns_sum;
     uint64_t stream_events;       /* user channel order updates of the product taken */
     uint64_t stream_fill_wakes;   /* of them, a cumulative quantity not booked: fills fetched */
+    uint64_t overdue_syncs;       /* user channel: syncs for an order whose report was overdue */
+    uint64_t sweeps;              /* user channel: syncs of the slow sweep */
 } nd_coinbase_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */

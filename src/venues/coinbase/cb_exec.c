@@ -27,6 +27,7 @@
 #define UPDATES_MAX ND_OADAPTER_UPDATES_MAX
 #define VIEW_MAX 2048           /* orders and fills one poll reads */
 #define RECOVER_ROUNDS 50       /* start-up polls (100 ms apart) until our cancels are done */
+#define RECOVER_VIEW_TRIES 10   /* reads of the venue's view until no fill came meanwhile */
 #define RECON_OPEN_MAX 64       /* unknown open orders one reconciliation in the session takes */
 #define RECON_DIFFS_MAX 16      /* differences one reconciliation in the session acts on */
 
@@ -77,6 +78,9 @@ typedef struct ostate {
     bool cancel_again;              /* a cancel of it was not agreed: sent again while the
                                      * venue lists it open (a cancel lost in a REST outage) */
     bool covered;                   /* the emergency cancel covers it */
+    bool reported;                  /* the user channel reported it */
+    bool synced;                    /* listed by the sync being processed */
+    int64_t report_due_ns;          /* user channel: a report expected by then (0: none) */
 } ostate_t;
 
 struct nd_coinbase_exec {
@@ -88,7 +92,8 @@ struct nd_coinbase_exec {
     ostate_t *st;
     view_t view;                    /* the worker's, handed over with a SYNC result */
     bool sync_in_flight;
-    int64_t next_sync_ns;
+    int64_t next_sync_ns;           /* a sync due then (user channel: only when asked for) */
+    int64_t next_sweep_ns;          /* user channel: the slow sweep's next sync */
     int64_t venue_open;
     uint32_t cancel_all_left;
     bool outage;                    /* a request went unanswered since the last good sync */
@@ -196,14 +201,17 @@ static void view_fill(void *ctx, const nd_md_event_t *ev)
 }
 
 /* The product's orders and fills (the caller's REST client before start, the worker's after). */
+/* The fills are read first: every fill listed then belongs to an order the list after it
+ * shows (an order that filled between the two reads is listed, its fill waits a sync). */
 static nd_err_t read_view(nd_coinbase_exec_t *x, view_t *v, char *err, size_t err_len)
 {
     size_t n;
     v->order_count = v->fill_count = 0;
-    nd_err_t rc = nd_coinbase_list_orders(x->cfg.rest, x->product_id, view_order, v, &n, err,
-                                          err_len);
+    nd_err_t rc = nd_coinbase_list_fills(x->cfg.rest, x->product_id, view_fill, v, &n, err,
+                                         err_len);
     if (rc == ND_OK)
-        rc = nd_coinbase_list_fills(x->cfg.rest, x->product_id, view_fill, v, &n, err, err_len);
+        rc = nd_coinbase_list_orders(x->cfg.rest, x->product_id, view_order, v, &n, err,
+                                     err_len);
     for (uint32_t i = 0; i < v->order_count; i++)
         v->orders[i].o.instrument_id = x->cfg.instrument_id;
     v->ok = rc == ND_OK;
@@ -303,8 +311,18 @@ static void push_job(nd_coinbase_exec_t *x, const job_t *j)
 
 /* ---- Answers and polls (the caller's thread) ------------------------------------------- */
 
+/* User channel: a report of local order idx is expected within the timeout (an answered create
+ * or cancel); the safety net syncs when it does not come. */
+static void expect_report(nd_coinbase_exec_t *x, int idx, int64_t now_ns)
+{
+    if (x->cfg.user_channel && !nd_recon_status_done(x->cfg.local->orders[idx].status))
+        x->st[idx].report_due_ns = now_ns + x->cfg.report_timeout_ns;
+}
+
 static void process_new(nd_coinbase_exec_t *x, int idx, const result_t *r, int64_t now_ns)
 {
+    if (r->ok && !x->st[idx].reported)
+        expect_report(x, idx, now_ns);
     if (r->ok)
         accept(x, idx, r->uuid, now_ns);
     else if (r->answered && r->reject != ND_REJECT_VENUE_STATUS_UNKNOWN)
@@ -318,8 +336,9 @@ static void process_new(nd_coinbase_exec_t *x, int idx, const result_t *r, int64
     }
 }
 
-static void process_cancel(nd_coinbase_exec_t *x, int idx, const result_t *r)
+static void process_cancel(nd_coinbase_exec_t *x, int idx, const result_t *r, int64_t now_ns)
 {
+    expect_report(x, idx, now_ns); /* the order's end, or (refused) what it is */
     if (x->st[idx].covered && x->cancel_all_left > 0)
         x->cancel_all_left--;
     if (!r->ok) {
@@ -355,6 +374,7 @@ static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns
     if (idx < 0)
         return; /* not in the journal: the next start's reconciliation surfaces it */
     ostate_t *s = &x->st[idx];
+    s->synced = true;
     if (vo->o.status == ND_RECON_OPEN || nd_recon_status_done(vo->o.status))
         accept(x, idx, vo->uuid, now_ns);
     if (vo->o.status == ND_RECON_OPEN && s->cancel_again && !s->in_queue && room(x)) {
@@ -389,9 +409,18 @@ static void process_sync(nd_coinbase_exec_t *x, int64_t now_ns)
             book_fill(x, &v->fills[i], idx, now_ns);
     }
     nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = 0; i < l->order_count; i++)
-        if (l->orders[i].status == ND_RECON_SENT && x->st[i].unanswered && !x->st[i].in_queue)
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        ostate_t *s = &x->st[i];
+        if (l->orders[i].status == ND_RECON_SENT && s->unanswered && !s->in_queue)
             resend(x, (int)i);
+        /* The venue's list answers for a report not come; fills it announced and the fills
+         * list does not show yet are looked for again after the timeout. */
+        if (s->synced)
+            s->report_due_ns = s->has_pending && l->orders[i].filled_qty < s->exec_qty &&
+                                       x->cfg.user_channel
+                                   ? now_ns + x->cfg.report_timeout_ns : 0;
+        s->synced = false;
+    }
 }
 
 /* True while a create of ours has no venue order id yet: a fill of it could be in the
@@ -457,6 +486,8 @@ static void take_sync(nd_coinbase_exec_t *x, const result_t *r, int64_t now_ns)
     x->sync_in_flight = false;
     if (!r->ok) {
         x->outage = true;
+        if (x->cfg.user_channel) /* no periodic poll to try again: this is it */
+            x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
         return;
     }
     if (x->outage) {
@@ -490,24 +521,42 @@ static void take_results(nd_coinbase_exec_t *x, int64_t now_ns)
         if (r.kind == JOB_NEW)
             process_new(x, idx, &r, now_ns);
         else
-            process_cancel(x, idx, &r);
+            process_cancel(x, idx, &r, now_ns);
     }
 }
 
-/* Anything of ours not done: poll every interval (at once after an answer that asks). */
+/* Anything of ours not done: without the user channel, poll every interval (at once after an
+ * answer that asks); with it, sync only when asked (next_sync_ns), when a report is overdue,
+ * and at the slow sweep. */
 static void schedule(nd_coinbase_exec_t *x, int64_t now_ns)
 {
-    if (x->sync_in_flight || !room(x) || now_ns < x->next_sync_ns)
+    if (x->sync_in_flight || !room(x))
         return;
-    bool live = false;
+    bool live = false, overdue = false;
     const nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = 0; i < l->order_count && !live; i++)
-        live = !nd_recon_status_done(l->orders[i].status) && !x->st[i].in_queue;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        if (nd_recon_status_done(l->orders[i].status) || x->st[i].in_queue)
+            continue;
+        live = true;
+        overdue = overdue || (x->st[i].report_due_ns > 0 && now_ns >= x->st[i].report_due_ns);
+    }
     if (!live && !x->recon_wanted && !x->outage)
         return;
+    bool asked = now_ns >= x->next_sync_ns;
+    bool sweep = x->cfg.user_channel && live && now_ns >= x->next_sweep_ns;
+    if (!asked && !overdue && !sweep)
+        return;
+    if (!asked && overdue) {
+        x->stats.overdue_syncs++;
+        ND_LOG(ND_LOG_INFO, "venue=coinbase event=report_overdue product=%s: syncing",
+               x->product_id);
+    } else if (!asked) {
+        x->stats.sweeps++;
+    }
     job_t j = {.kind = JOB_SYNC, .recon = x->recon_wanted};
     x->sync_in_flight = true;
-    x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
+    x->next_sync_ns = x->cfg.user_channel ? INT64_MAX : now_ns + x->cfg.poll_interval_ns;
+    x->next_sweep_ns = now_ns + x->cfg.sweep_interval_ns;
     push_job(x, &j);
 }
 
@@ -746,6 +795,29 @@ static nd_err_t venue_view(nd_coinbase_exec_t *x, recon_buf_t *b, bool trades, c
     return rc;
 }
 
+/* The venue's view with balances that hold no fill the view lacks: fills, orders, accounts,
+ * then the fills counted again; a fill in between (an order of ours resting while the market
+ * moves, or a create still on its way when the process died) and it is all read again, up to
+ * RECOVER_VIEW_TRIES times (then ND_EIO: the venue never held still). */
+static nd_err_t consistent_view(nd_coinbase_exec_t *x, recon_buf_t *b, bool trades, char *err,
+                                size_t err_len)
+{
+    for (int tries = 0; tries < RECOVER_VIEW_TRIES; tries++) {
+        size_t fills = 0;
+        nd_err_t rc = read_view(x, &x->view, err, err_len);
+        if (rc == ND_OK)
+            rc = venue_view(x, b, trades, err, err_len);
+        if (rc == ND_OK)
+            rc = nd_coinbase_list_fills(x->cfg.rest, x->product_id, NULL, NULL, &fills, err,
+                                        err_len);
+        if (rc != ND_OK || fills == x->view.fill_count)
+            return rc;
+    }
+    snprintf(err, err_len, "coinbase: the product's fills kept changing while the venue's view "
+                           "was read (%d tries)", RECOVER_VIEW_TRIES);
+    return ND_EIO;
+}
+
 /* A journal without balances starts from the venue's: the fills already there are theirs. */
 static nd_err_t opening(nd_coinbase_exec_t *x, const recon_buf_t *b)
 {
@@ -788,9 +860,7 @@ static nd_err_t reconcile_once(nd_coinbase_exec_t *x, const nd_recon_policy_t *p
     /* A first start takes the venue's balances as the opening ones: the fills already there
      * are in them, so none is booked. */
     bool first = !x->cfg.local->has_balances;
-    nd_err_t rc = read_view(x, &x->view, err, err_len);
-    if (rc == ND_OK)
-        rc = venue_view(x, b, !first, err, err_len);
+    nd_err_t rc = consistent_view(x, b, !first, err, err_len);
     if (rc == ND_OK && first && (rc = opening(x, b)) == ND_OK)
         rc = venue_view(x, b, false, err, err_len);
     if (rc != ND_OK)
@@ -916,6 +986,10 @@ nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *cfg, nd_coinba
     x->cfg.tag = x->tag;
     if (x->cfg.poll_interval_ns <= 0)
         x->cfg.poll_interval_ns = 500 * ND_NS_PER_MS;
+    if (x->cfg.report_timeout_ns <= 0)
+        x->cfg.report_timeout_ns = 2 * ND_NS_PER_SEC;
+    if (x->cfg.sweep_interval_ns <= 0)
+        x->cfg.sweep_interval_ns = 15 * ND_NS_PER_SEC;
     snprintf(x->facts.name, sizeof x->facts.name, "coinbase");
     x->facts.maker_fee_bps_e2 = cfg->maker_fee_bps_e2 ? cfg->maker_fee_bps_e2 : 4000;
     x->facts.taker_fee_bps_e2 = cfg->taker_fee_bps_e2 ? cfg->taker_fee_bps_e2 : 6000;
@@ -942,6 +1016,10 @@ nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *cfg, nd_coinba
 nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x)
 {
     ND_ASSERT(x != NULL);
+    /* recover has just read the venue: the sweep's first sync is an interval away */
+    x->next_sweep_ns = nd_clock_now_ns(x->cfg.clock) + x->cfg.sweep_interval_ns;
+    if (x->cfg.user_channel)
+        x->next_sync_ns = INT64_MAX; /* until something asks for one */
     return nd_oadapter_start(&x->core);
 }
 
@@ -969,6 +1047,13 @@ void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev)
         x->stats.stream_fill_wakes++;
     }
     ostate_t *st = &x->st[idx];
+    st->reported = true;
+    /* The report answers for what was expected of it, unless a cancel still waits for the
+     * order's end. */
+    if (nd_recon_status_done(status) || !x->cfg.local->orders[idx].cancel_sent)
+        st->report_due_ns = 0;
+    if (u->cum_qty > x->cfg.local->orders[idx].filled_qty && x->cfg.user_channel)
+        st->report_due_ns = now_ns + x->cfg.report_timeout_ns; /* until the fills are booked */
     if (nd_recon_status_done(status) && !nd_recon_status_done(x->cfg.local->orders[idx].status)) {
         st->has_pending = true; /* reported once its fills are booked */
         st->pending_status = status;

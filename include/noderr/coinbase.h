@@ -375,6 +375,7 @@ typedef struct nd_coinbase_exec_stats {
     uint64_t stream_events;       /* user channel order updates of the product taken */
     uint64_t stream_fill_wakes;   /* of them, a cumulative quantity not booked: fills fetched */
     uint64_t overdue_syncs;       /* user channel: syncs for an order whose report was overdue */
+    uint64_t late_creates;        /* creates concluded never sent found at the venue after all */
     uint64_t sweeps;              /* user channel: syncs of the slow sweep */
 } nd_coinbase_exec_stats_t;
 

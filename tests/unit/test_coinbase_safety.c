@@ -62,7 +62,10 @@ static void on_user(void *ctx, const nd_md_event_t *ev)
         nd_coinbase_exec_on_order(r->x, ev);
 }
 
-static void rig_open(rig_t *r, int64_t report_timeout_ns, int64_t sweep_ns)
+#define LATE_CLID "ndcbs-1-0-7"
+
+/* late: the journal holds an intent of an earlier run (1) that never got an answer. */
+static void rig_open_with(rig_t *r, int64_t report_timeout_ns, int64_t sweep_ns, bool late)
 {
     char err[256] = "", ws_url[64];
     memset(r, 0, sizeof *r);
@@ -77,13 +80,23 @@ static void rig_open(rig_t *r, int64_t report_timeout_ns, int64_t sweep_ns)
     nd_journal_rec_t run = {.kind = ND_JOURNAL_RUN, .run = 1};
     snprintf(run.tag, sizeof run.tag, "cbs");
     cr_assert_eq(nd_journal_append(r->journal, &run, err, sizeof err), ND_OK);
+    if (late) {
+        nd_journal_rec_t in = {.kind = ND_JOURNAL_NEW};
+        in.order = (nd_recon_order_t){.side = ND_SIDE_BUY, .type = ND_ORDER_LIMIT,
+                                      .px = 20000 * E8, .qty = 100000};
+        snprintf(in.order.clid, sizeof in.order.clid, LATE_CLID);
+        run.run = 2;
+        cr_assert_eq(nd_journal_append(r->journal, &in, err, sizeof err), ND_OK);
+        cr_assert_eq(nd_journal_append(r->journal, &run, err, sizeof err), ND_OK);
+        fold(r, &in); /* as a replay would */
+    }
     cr_assert_eq(nd_coinbase_rest_create(r->s.rest_url, KEY_NAME, priv_pem, r->clock, 5000,
                                          &r->rest, err, sizeof err), ND_OK, "%s", err);
     cr_assert_eq(nd_coinbase_public_product(r->s.rest_url, "BTC-USD", 5000, &r->rules, err,
                                             sizeof err), ND_OK, "%s", err);
     nd_coinbase_exec_config_t cfg = {.rest = r->rest, .journal = r->journal, .local = r->local,
                                      .clock = r->clock, .product_id = "BTC-USD", .assets = assets,
-                                     .rules = r->rules, .tag = "cbs", .run = 1,
+                                     .rules = r->rules, .tag = "cbs", .run = late ? 2 : 1,
                                      .user_channel = true, .report_timeout_ns = report_timeout_ns,
                                      .sweep_interval_ns = sweep_ns};
     cr_assert_eq(nd_coinbase_exec_create(&cfg, &r->x, err, sizeof err), ND_OK, "%s", err);
@@ -107,6 +120,11 @@ static void rig_open(rig_t *r, int64_t report_timeout_ns, int64_t sweep_ns)
     cr_assert_eq(nd_coinbase_stream_create(ND_VENUE_COINBASE, &sc, r->clock, on_user, r, &r->st,
                                            err, sizeof err), ND_OK, "%s", err);
     cr_assert_eq(nd_http_create(5000, &r->http), ND_OK);
+}
+
+static void rig_open(rig_t *r, int64_t report_timeout_ns, int64_t sweep_ns)
+{
+    rig_open_with(r, report_timeout_ns, sweep_ns, false);
 }
 
 static void rig_close(rig_t *r)
@@ -275,5 +293,37 @@ Test(coinbase_safety, a_resting_fill_lost_without_a_gap_is_caught_by_the_sweep, 
     cr_log_info("sweep: fill booked %lld ms after the crash", (long long)ms);
     cr_assert_geq(st.sweeps, 1u);
     cr_assert_eq(st.overdue_syncs, 0u);
+    rig_close(&r);
+}
+
+Test(coinbase_safety, a_create_that_arrives_after_the_restart_dropped_it_is_followed_and_cancelled,
+     .timeout = 60)
+{
+    rig_t r;
+    rig_open_with(&r, 2 * ND_NS_PER_SEC, 60 * ND_NS_PER_SEC, true);
+    const nd_recon_order_t *lo = nd_recon_find(r.local, LATE_CLID);
+    cr_assert_not_null(lo);
+    cr_assert_eq(lo->status, ND_RECON_DROPPED, "the start concluded it never left (%s)",
+                 nd_recon_status_name(lo->status));
+    pump(&r, 300);
+    /* the dead run's request reaches the venue now */
+    nd_coinbase_order_req_t req = {.client_order_id = LATE_CLID, .product_id = "BTC-USD",
+                                   .buy = true, .base_size = "0.001", .limit_price = "20000.00"};
+    nd_coinbase_order_result_t res;
+    char err[256] = "";
+    nd_coinbase_rest_t *other = NULL;
+    cr_assert_eq(nd_coinbase_rest_create(r.s.rest_url, KEY_NAME, priv_pem, r.clock, 5000, &other,
+                                         err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(nd_coinbase_create_order(other, &req, &res, err, sizeof err), ND_OK, "%s", err);
+    cr_assert(res.success);
+    nd_coinbase_rest_destroy(other);
+    for (int i = 0; i < 300 && lo->status != ND_RECON_CANCELLED; i++)
+        pump(&r, 10);
+    nd_coinbase_exec_stats_t st;
+    nd_coinbase_exec_stats(r.x, &st);
+    cr_assert_eq(st.late_creates, 1u);
+    cr_assert_eq(lo->status, ND_RECON_CANCELLED, "followed again and cancelled (%s)",
+                 nd_recon_status_name(lo->status));
+    cr_assert_neq(lo->venue_id, 0);
     rig_close(&r);
 }

@@ -368,6 +368,28 @@ static void resend(nd_coinbase_exec_t *x, int idx)
     x->stats.resent++;
 }
 
+static nd_err_t queue_cancel(nd_coinbase_exec_t *x, int idx, int64_t now_ns);
+
+/* A create the start concluded never left (DROPPED: the venue did not list it) is at the venue
+ * after all: it was still on its way when the process died, and Coinbase has no recvWindow that
+ * would have refused it. It is followed again with the venue's id, so its fills are booked and
+ * its end reported, and cancelled while open (its intent was given up). Only an earlier run's
+ * order can be DROPPED this way, so the engine hears nothing of it. */
+static void late_create(nd_coinbase_exec_t *x, int idx, const vorder_t *vo, int64_t now_ns)
+{
+    ostate_t *s = &x->st[idx];
+    ND_LOG(ND_LOG_WARN, "venue=coinbase event=late_create clid=%s status=%s: followed again%s",
+           vo->o.clid, nd_recon_status_name(vo->o.status),
+           vo->o.status == ND_RECON_OPEN ? ", cancelling" : "");
+    nd_oadapter_book_status(&x->core, idx, ND_RECON_OPEN, vo->o.venue_id, ND_REJECT_NONE,
+                            now_ns);
+    snprintf(s->uuid, sizeof s->uuid, "%s", vo->uuid);
+    s->unanswered = false;
+    x->stats.late_creates++;
+    if (vo->o.status == ND_RECON_OPEN && !s->in_queue && room(x))
+        (void)queue_cancel(x, idx, now_ns);
+}
+
 static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns)
 {
     int idx = nd_oadapter_find_clid(&x->core, vo->o.clid);
@@ -375,6 +397,9 @@ static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns
         return; /* not in the journal: the next start's reconciliation surfaces it */
     ostate_t *s = &x->st[idx];
     s->synced = true;
+    if (x->cfg.local->orders[idx].status == ND_RECON_DROPPED &&
+        x->cfg.local->orders[idx].venue_id == 0 && vo->o.status != ND_RECON_REJECTED)
+        late_create(x, idx, vo, now_ns);
     if (vo->o.status == ND_RECON_OPEN || nd_recon_status_done(vo->o.status))
         accept(x, idx, vo->uuid, now_ns);
     if (vo->o.status == ND_RECON_OPEN && s->cancel_again && !s->in_queue && room(x)) {
@@ -888,9 +913,11 @@ static nd_err_t reconcile_once(nd_coinbase_exec_t *x, const nd_recon_policy_t *p
 }
 
 /* Cancels every open order of ours at the venue (a restart does not resume its orders). */
-static void cancel_open_orders(nd_coinbase_exec_t *x)
+/* Returns how many of them the journal does not know (their fills are not booked by polling). */
+static uint32_t cancel_open_orders(nd_coinbase_exec_t *x)
 {
     char err[256];
+    uint32_t unknown = 0;
     for (uint32_t i = 0; i < x->view.order_count; i++) {
         const vorder_t *vo = &x->view.orders[i];
         if (vo->o.status != ND_RECON_OPEN ||
@@ -908,7 +935,33 @@ static void cancel_open_orders(nd_coinbase_exec_t *x)
         }
         bool cancelled = false;
         (void)nd_coinbase_cancel_order(x->cfg.rest, vo->uuid, &cancelled, err, sizeof err);
+        unknown += idx < 0;
     }
+    return unknown;
+}
+
+static bool unsettled(const nd_coinbase_exec_t *x);
+
+/* Until every order of ours is done at the venue, with its fills and end booked. An order that
+ * shows up open only now (an intent resent, or a create still on its way when the process
+ * died) is cancelled at the round that sees it. Returns the unknown orders of ours cancelled. */
+static nd_err_t settle(nd_coinbase_exec_t *x, bool cancel_open, uint32_t *unknown, char *err,
+                       size_t err_len)
+{
+    for (int round = 0; round < RECOVER_ROUNDS; round++) {
+        if (read_view(x, &x->view, err, err_len) != ND_OK)
+            return ND_EIO;
+        int64_t now = nd_clock_now_ns(x->cfg.clock);
+        process_sync(x, now);
+        flush_pending(x, now);
+        if (!unsettled(x))
+            break;
+        if (cancel_open)
+            *unknown += cancel_open_orders(x);
+        struct timespec pause = {0, 100 * ND_NS_PER_MS};
+        nanosleep(&pause, NULL);
+    }
+    return ND_OK;
 }
 
 /* True while an order of ours is open at the venue or unresolved locally. */
@@ -938,27 +991,21 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
         return ND_ENOMEM;
     x->policy = *policy; /* the reconciliations in the session resolve the same way */
     nd_err_t rc = reconcile_once(x, policy, b, out, cap, count, halt, err, err_len);
+    uint32_t unknown = 0;
+    for (size_t i = 0; i < *count && i < cap; i++)
+        unknown += out[i].kind == ND_RECON_UNKNOWN_OURS;
+    if (rc == ND_OK && cancel_open)
+        unknown += cancel_open_orders(x);
+    if (rc == ND_OK)
+        rc = settle(x, cancel_open, &unknown, err, err_len);
+    /* An order of ours the journal does not know (a power loss took its intent) may fill until
+     * its cancel lands, and polling books only the journal's orders: one more comparison books
+     * those fills (fill_missing) with the balances checked after them. */
+    if (rc == ND_OK && unknown > 0)
+        rc = reconcile_once(x, policy, b, out, cap, count, halt, err, err_len);
     nd_free(b);
     if (rc != ND_OK)
         return rc;
-    if (cancel_open)
-        cancel_open_orders(x);
-    /* Until every order of ours is done at the venue, with its fills and end booked. An order
-     * that shows up open only now (an intent resent above, or a create that was still on its
-     * way when the process died) is cancelled at the round that sees it. */
-    for (int round = 0; round < RECOVER_ROUNDS; round++) {
-        if (read_view(x, &x->view, err, err_len) != ND_OK)
-            return ND_EIO;
-        int64_t now = nd_clock_now_ns(x->cfg.clock);
-        process_sync(x, now);
-        flush_pending(x, now);
-        if (!unsettled(x))
-            break;
-        if (cancel_open)
-            cancel_open_orders(x);
-        struct timespec pause = {0, 100 * ND_NS_PER_MS};
-        nanosleep(&pause, NULL);
-    }
     nd_oadapter_clear_updates(&x->core); /* an earlier run's: this engine never saw them */
     return nd_journal_sync(x->cfg.journal);
 }
@@ -1032,8 +1079,11 @@ void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev)
         return;
     x->stats.stream_events++;
     int idx = nd_oadapter_find_clid(&x->core, u->client_order_id);
-    if (idx < 0 || nd_oadapter_update_room(&x->core) < 4) {
-        x->next_sync_ns = 0; /* not ours to follow here, or no room: the poll says */
+    bool late = idx >= 0 && x->cfg.local->orders[idx].status == ND_RECON_DROPPED;
+    if (late)
+        x->recon_wanted = true; /* a late create: a sync follows it, then a reconciliation */
+    if (idx < 0 || nd_oadapter_update_room(&x->core) < 4 || late) {
+        x->next_sync_ns = 0; /* not ours to follow here, no room, or a late create: a sync */
         return;
     }
     int64_t now_ns = nd_clock_now_ns(x->cfg.clock);

@@ -315,9 +315,11 @@ int32_t nd_coinbase_reject_from_reason(const char *reason);
  * with the order journal and reconciliation of reconcile.h, as the Binance adapter does
  * (binance.h), and these differences: a create that got no answer (transport error, 5xx) is
  * sent again with the same client_order_id (Coinbase answers a repeated client_order_id with
- * the existing order: idempotent, so no recvWindow wait and no send marks); order state and
- * fills come from polling GET orders/historical/batch and orders/historical/fills of the
- * product (their first page); a cancel is POST orders/batch_cancel by the venue's order id;
+ * the existing order: idempotent, so no recvWindow wait and no send marks); order state comes
+ * from the user channel (nd_coinbase_exec_on_order) with GET orders/historical/fills and
+ * orders/historical/batch of the product as its safety net (user_channel below; without the
+ * channel, polled); a create the restart concluded never sent that reaches the venue later is
+ * followed again (late_create: fills booked, cancelled while open); a cancel is POST orders/batch_cancel by the venue's order id;
  * UUID ids are journaled as nd_coinbase_id_key. Fills of orders that are not ours are not
  * booked (they surface as a balance difference at the next start). Threads: one worker sends
  * (journal made durable first); the caller's thread owns the journal's appends, the local view

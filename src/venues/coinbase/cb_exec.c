@@ -200,9 +200,9 @@ static void view_fill(void *ctx, const nd_md_event_t *ev)
         v->fills[v->fill_count++] = *ev;
 }
 
-/* The product's orders and fills (the caller's REST client before start, the worker's after). */
-/* The fills are read first: every fill listed then belongs to an order the list after it
- * shows (an order that filled between the two reads is listed, its fill waits a sync). */
+/* The product's fills and orders (the caller's REST client before start, the worker's after).
+ * The fills are read first: every fill listed then belongs to an order the list after it shows
+ * (an order that filled between the two reads is listed, its fill waits for a sync). */
 static nd_err_t read_view(nd_coinbase_exec_t *x, view_t *v, char *err, size_t err_len)
 {
     size_t n;
@@ -560,10 +560,14 @@ static void schedule(nd_coinbase_exec_t *x, int64_t now_ns)
     bool live = false, overdue = false;
     const nd_recon_local_t *l = x->cfg.local;
     for (uint32_t i = 0; i < l->order_count; i++) {
-        if (nd_recon_status_done(l->orders[i].status) || x->st[i].in_queue)
+        ostate_t *s = &x->st[i];
+        if (nd_recon_status_done(l->orders[i].status) || s->in_queue)
             continue;
         live = true;
-        overdue = overdue || (x->st[i].report_due_ns > 0 && now_ns >= x->st[i].report_due_ns);
+        if (s->report_due_ns > 0 && now_ns >= s->report_due_ns) {
+            overdue = true; /* one sync per timeout at most, until the venue lists it */
+            s->report_due_ns = now_ns + x->cfg.report_timeout_ns;
+        }
     }
     if (!live && !x->recon_wanted && !x->outage)
         return;
@@ -912,8 +916,8 @@ static nd_err_t reconcile_once(nd_coinbase_exec_t *x, const nd_recon_policy_t *p
     return crc == ND_EFULL ? ND_EFULL : ND_OK;
 }
 
-/* Cancels every open order of ours at the venue (a restart does not resume its orders). */
-/* Returns how many of them the journal does not know (their fills are not booked by polling). */
+/* Cancels every open order of ours at the venue (a restart does not resume its orders).
+ * Returns how many of them the journal does not know (their fills are not booked by polling). */
 static uint32_t cancel_open_orders(nd_coinbase_exec_t *x)
 {
     char err[256];

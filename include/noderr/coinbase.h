@@ -385,12 +385,14 @@ typedef struct nd_coinbase_exec_stats {
 nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *config,
                                  nd_coinbase_exec_t **out /* OUT */, char *err, size_t err_len);
 /* Reconciles the journal's view with the venue (blocking REST; before start): the product's
- * orders and fills and the accounts; on a journal without balances first records the venue's
- * as the opening ones (the fills already at the venue belong to them). Every difference is
- * journaled and applied; RESEND sends again with the same id, CANCEL cancels; with cancel_open
- * every open order of ours is cancelled, and the venue is polled until each is done. Up to cap
- * differences into out (*count of them); *halt when one resolved HALT. ND_EIO when the venue
- * cannot be read. */
+ * fills, orders and accounts, read again while a fill lands between the reads (a consistent
+ * view); on a journal without balances first records the venue's as the opening ones (the
+ * fills already at the venue belong to them). Every difference is journaled and applied;
+ * RESEND sends again with the same id, CANCEL cancels; with cancel_open every open order of
+ * ours is cancelled (also one that shows up open only later), and the venue is polled until
+ * each is done; when orders of ours the journal lacks were cancelled, one more comparison books
+ * their last fills. Up to cap differences into out (*count of them); *halt when one resolved
+ * HALT. ND_EIO when the venue cannot be read. */
 nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t *policy,
                                   bool cancel_open, nd_recon_diff_t *out, size_t cap,
                                   size_t *count /* OUT */, bool *halt /* OUT */, char *err,

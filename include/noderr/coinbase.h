@@ -315,9 +315,11 @@ int32_t nd_coinbase_reject_from_reason(const char *reason);
  * with the order journal and reconciliation of reconcile.h, as the Binance adapter does
  * (binance.h), and these differences: a create that got no answer (transport error, 5xx) is
  * sent again with the same client_order_id (Coinbase answers a repeated client_order_id with
- * the existing order: idempotent, so no recvWindow wait and no send marks); order state and
- * fills come from polling GET orders/historical/batch and orders/historical/fills of the
- * product (their first page); a cancel is POST orders/batch_cancel by the venue's order id;
+ * the existing order: idempotent, so no recvWindow wait and no send marks); order state comes
+ * from the user channel (nd_coinbase_exec_on_order) with GET orders/historical/fills and
+ * orders/historical/batch of the product as its safety net (user_channel below; without the
+ * channel, polled); a create the restart concluded never sent that reaches the venue later is
+ * followed again (late_create: fills booked, cancelled while open); a cancel is POST orders/batch_cancel by the venue's order id;
  * UUID ids are journaled as nd_coinbase_id_key. Fills of orders that are not ours are not
  * booked (they surface as a balance difference at the next start). Threads: one worker sends
  * (journal made durable first); the caller's thread owns the journal's appends, the local view
@@ -336,7 +338,19 @@ typedef struct nd_coinbase_exec_config {
     nd_coinbase_product_rules_t rules; /* the pre-trade filters */
     const char *tag;              /* session tag, [a-z0-9]{1,6} */
     uint32_t run;                 /* this start's number */
-    int64_t poll_interval_ns;     /* status polling while orders are open (0: 500 ms) */
+    int64_t poll_interval_ns;     /* status polling while orders are open, without the user
+                                     channel (0: 500 ms) */
+    /* The user channel (nd_coinbase_exec_on_order) is the primary source of order state: no
+     * periodic poll; a sync (orders and fills of the product) runs only as the safety net: at
+     * once after nd_coinbase_exec_resync (the session calls it on a reconnect or a sequence
+     * gap of the channel), when a report shows fills not booked, when an order's report is
+     * overdue (report_timeout_ns after its create or cancel was answered without a report of
+     * it since; or after a sync that left its reported fills unbooked), after a request
+     * without an answer, and every sweep_interval_ns while an order of ours is not done (a
+     * report lost without a gap). false: polling every poll_interval_ns. */
+    bool user_channel;
+    int64_t report_timeout_ns;    /* 0: 2 s */
+    int64_t sweep_interval_ns;    /* 0: 15 s */
     /* Declared fees in hundredths of a bps (0: maker 4000, taker 6000: Advanced Trade's
      * first tier, 0.40% and 0.60%). */
     int64_t maker_fee_bps_e2, taker_fee_bps_e2;
@@ -344,6 +358,11 @@ typedef struct nd_coinbase_exec_config {
      * cancels) is handed to this (may be NULL), for the positions the session restores. */
     void (*recover_fill_cb)(void *ctx, const nd_recon_trade_t *trade);
     void *recover_fill_ctx;
+    /* Test hook (the kill -9 test): called at "journaled" (caller, after an intent is
+     * appended), "synced" (worker, journal durable, before sending) and "sent" (worker, answer
+     * received, before it is queued back). NULL in production. */
+    void (*hook_cb)(void *ctx, const char *point);
+    void *hook_ctx;
 } nd_coinbase_exec_config_t;
 
 typedef struct nd_coinbase_exec_stats {
@@ -357,18 +376,23 @@ typedef struct nd_coinbase_exec_stats {
     uint64_t round_trips, round_trip_ns_sum;
     uint64_t stream_events;       /* user channel order updates of the product taken */
     uint64_t stream_fill_wakes;   /* of them, a cumulative quantity not booked: fills fetched */
+    uint64_t overdue_syncs;       /* user channel: syncs for an order whose report was overdue */
+    uint64_t late_creates;        /* creates concluded never sent found at the venue after all */
+    uint64_t sweeps;              /* user channel: syncs of the slow sweep */
 } nd_coinbase_exec_stats_t;
 
 /* Creates the adapter (worker not started). ND_EINVAL with the reason in err. */
 nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *config,
                                  nd_coinbase_exec_t **out /* OUT */, char *err, size_t err_len);
 /* Reconciles the journal's view with the venue (blocking REST; before start): the product's
- * orders and fills and the accounts; on a journal without balances first records the venue's
- * as the opening ones (the fills already at the venue belong to them). Every difference is
- * journaled and applied; RESEND sends again with the same id, CANCEL cancels; with cancel_open
- * every open order of ours is cancelled, and the venue is polled until each is done. Up to cap
- * differences into out (*count of them); *halt when one resolved HALT. ND_EIO when the venue
- * cannot be read. */
+ * fills, orders and accounts, read again while a fill lands between the reads (a consistent
+ * view); on a journal without balances first records the venue's as the opening ones (the
+ * fills already at the venue belong to them). Every difference is journaled and applied;
+ * RESEND sends again with the same id, CANCEL cancels; with cancel_open every open order of
+ * ours is cancelled (also one that shows up open only later), and the venue is polled until
+ * each is done; when orders of ours the journal lacks were cancelled, one more comparison books
+ * their last fills. Up to cap differences into out (*count of them); *halt when one resolved
+ * HALT. ND_EIO when the venue cannot be read. */
 nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t *policy,
                                   bool cancel_open, nd_recon_diff_t *out, size_t cap,
                                   size_t *count /* OUT */, bool *halt /* OUT */, char *err,

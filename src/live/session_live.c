@@ -128,7 +128,10 @@ static nd_err_t leg_open_coinbase(nd_live_session_t *s, const nd_secret_t *sec, 
                                       .assets = leg->assets, .tag = vc->order_tag,
                                       .maker_fee_bps_e2 = s->bt.engine.venue.maker_fee_bps_e2,
                                       .taker_fee_bps_e2 = s->bt.engine.venue.taker_fee_bps_e2,
-                                      .recover_fill_cb = recovered_fill, .recover_fill_ctx = leg};
+                                      .recover_fill_cb = recovered_fill, .recover_fill_ctx = leg,
+                                      /* the user channel is the primary source, polling
+                                       * the safety net (docs/live.md) */
+                                      .user_channel = !vc->user_stream_off};
     nd_err_t rc = nd_coinbase_public_product(vc->rest_url, v, 10000, &ecfg.rules, err, err_len);
     if (rc == ND_OK)
         rc = nd_coinbase_rest_create(vc->rest_url, sec->api_key, sec->api_secret, s->clock,
@@ -286,6 +289,9 @@ static nd_err_t user_open_coinbase(nd_live_session_t *s, const nd_live_venue_con
         nd_err_put(err, err_len, "the user channel needs the account's API key: %s", why);
         return rc;
     }
+    /* The client adds heartbeats on the same connection: its sequence_num moves every second,
+     * so a lost user update shows as a gap within a second (a resubscription, then a
+     * reconciliation), and a connection silent for 5 s is renewed. */
     static const char *const channels[] = {"user"};
     const char *ids[ND_VENUES_MAX];
     for (uint32_t i = 0; i < vc->symbol_count; i++)
@@ -295,7 +301,8 @@ static nd_err_t user_open_coinbase(nd_live_session_t *s, const nd_live_venue_con
                                       .channels = channels, .channel_count = 1,
                                       .key_name = sec.api_key, .private_key_pem = sec.api_secret,
                                       .seed = s->cfg->bt.ticks.venue.seed + 1,
-                                      .backoff_min_ns = 200 * ND_NS_PER_MS, .stale_after_ns = -1,
+                                      .backoff_min_ns = 200 * ND_NS_PER_MS,
+                                      .stale_after_ns = 5 * ND_NS_PER_SEC,
                                       .uv_loop = &s->loop};
     rc = nd_coinbase_stream_create(ND_VENUE_COINBASE, &cc, s->clock, on_cb_user, s, &s->cb_user,
                                    why, sizeof why);

@@ -11,6 +11,9 @@
  *   {"fault":"gap"}                              the next depth diff never leaves (a U gap)
  *   {"fault":"user_stream_end"}                  every WebSocket API user data subscription
  *                                                ends with eventStreamTerminated
+ *   {"fault":"user_drop","count":N[,"gap":false]} Coinbase: the next N user channel updates are
+ *                                                not sent (their sequence_num spent, or with
+ *                                                gap false not: a loss no gap reveals)
  *   {"fault":"reject","count":N,"code":C}        the next N new orders fail with Binance code C
  *   {"fault":"rate_limit","ms":T}                every REST request gets 429 for T ms
  *   {"fault":"skew","ms":S}                      serverTime and timestamp checks shifted S ms
@@ -99,6 +102,10 @@ static bool apply(nd_xsim_api_t *api, nd_xsim_t *x, nd__xsim_streams_t *streams,
         nd__xsim_streams_fault(streams, fault, count, every, ms * ND_NS_PER_MS);
     else if (strcmp(fault, "gap") == 0)
         nd__xsim_streams_gap(streams);
+    else if (strcmp(fault, "user_drop") == 0)
+        nd__xsim_streams_fault(streams, json_is_false(json_object_get(doc, "gap"))
+                                            ? "user_drop_silent" : "user_drop",
+                               count, 0, 0);
     else if (strcmp(fault, "user_stream_end") == 0)
         (void)nd__xsim_streams_terminate_user(streams, now_ns);
     else if (strcmp(fault, "reject") == 0 && count > 0 && code < 0)

@@ -74,6 +74,8 @@ struct nd__xsim_cb {
     bool traded;            /* a trade since the last update: the ticker is due */
     int64_t last_px, first_px, low, high, volume;
     int64_t drop_n, dup_n, delay_n, delay_ns;
+    int64_t user_drop_n;    /* user channel updates not sent (the user_drop fault) */
+    bool user_drop_silent;  /* ... without spending their sequence_num (no gap to see) */
     int64_t trade_sent_mono_ns; /* the last market_trades message handed to the sockets */
     delayed_t delayed[DELAYED_MAX];
     uint32_t delayed_count;
@@ -363,13 +365,23 @@ static void on_order(void *ctx, const nd_xsim_user_order_t *o, const char *exec,
                      const nd_xsim_trade_t *fill)
 {
     nd__xsim_cb_t *cb = ctx;
-    (void)exec;
     char *events = events_text(json_pack("[{s:s,s:[o]}]", "type", "update", "orders",
                                          user_order(cb, o)));
     int64_t ts = fill ? fill->time_ns : o->update_ns;
-    for (uint32_t i = 0; events && i < cb->count; i++)
-        if (cb->conns[i]->mask & CH_USER)
+    bool drop = cb->user_drop_n > 0;
+    if (drop) {
+        cb->user_drop_n--;
+        ND_LOG(ND_LOG_INFO, "xsim coinbase user update dropped: %s %s (%s)", o->client_id, exec,
+               cb->user_drop_silent ? "silent" : "sequence_num spent");
+    }
+    for (uint32_t i = 0; events && i < cb->count; i++) {
+        if (!(cb->conns[i]->mask & CH_USER))
+            continue;
+        if (!drop)
             send_one(cb->conns[i], "user", ts, events);
+        else if (!cb->user_drop_silent)
+            cb->conns[i]->seq++; /* the number is spent: the client sees a gap */
+    }
     nd_free(events);
 }
 
@@ -626,6 +638,9 @@ void nd__xsim_cb_fault(nd__xsim_cb_t *cb, const char *kind, int64_t count, int64
     else if (strcmp(kind, "delay") == 0) {
         cb->delay_n = count;
         cb->delay_ns = delay_ns;
+    } else if (strcmp(kind, "user_drop") == 0 || strcmp(kind, "user_drop_silent") == 0) {
+        cb->user_drop_n = count;
+        cb->user_drop_silent = strcmp(kind, "user_drop_silent") == 0;
     }
 }
 

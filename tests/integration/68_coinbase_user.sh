@@ -2,7 +2,9 @@
 # 68_coinbase_user.sh: a live Coinbase session over exchange-sim takes the WebSocket user
 # channel (JWT-authenticated, subscribed on the market stream's URL): the venue's order reports
 # reach the adapter as they happen (user_stream.order_events), every fill is still booked once
-# (the position is the venue's), and "user_stream": "off" leaves the channel out.
+# (the position is the venue's), and "user_stream": "off" leaves the channel out. Updates lost
+# on the channel (exchange-sim's user_drop fault, sequence numbers spent) show as a gap at the
+# next heartbeat: the channel resubscribes, the adapter reconciles, every fill is booked once.
 # Called as: 68_coinbase_user.sh NODERR_BINARY DATA_DIR SHARED_DIR SOURCE_ROOT
 source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "curl missing: skipped"; exit 77; }
@@ -16,9 +18,15 @@ printf 'api_key=%s\napi_secret=%s\n' "$KEY_NAME" "$(cat "$WORK/key.pem")" >"$WOR
 chmod 600 "$WORK/cb.secrets"
 export NODERR_XSIM_API_KEY="$KEY_NAME"
 unset NODERR_COINBASE_API_KEY NODERR_COINBASE_API_SECRET NODERR_COINBASE_SECRETS_FILE
+printf 'admin-token-for-the-coinbase-user-test-%s\n' "$$" >"$WORK/admin"
+chmod 600 "$WORK/admin"
 start_server xsim "$NODERR" exchange-sim --venue coinbase --public-key "$WORK/pub.pem" \
-    --tick-ms 20 --seed 7 --balance USD=10000,BTC=0
+    --tick-ms 20 --seed 7 --balance USD=10000,BTC=0 --admin-token-file "$WORK/admin"
 XPORT=$PORT
+fault() {
+    curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$WORK/admin")" -d "$1" \
+        "http://127.0.0.1:$XPORT/admin/fault" || fail "fault $1"
+}
 
 config() { # config FILE NAME EXTRA_VENUE_KEYS
     cat >"$WORK/$1.json" <<EOF
@@ -44,7 +52,7 @@ st = json.load(open(sys.argv[1]))
 acc = {a["currency"]: a for a in json.load(open(sys.argv[2]))["accounts"]}
 venue = Decimal(acc["BTC"]["available_balance"]["value"]) + Decimal(acc["BTC"]["hold"]["value"])
 pos = Decimal(st["positions"][0]["qty"])
-assert pos == venue, (pos, venue)
+assert pos == venue, ("position", pos, "venue", venue)
 EOF
 }
 
@@ -74,4 +82,28 @@ grep -q "event=user_stream_open" "$WORK/co.err" && fail "the channel was opened"
 kill -TERM "$LIVE"
 wait "$LIVE" || fail "the session did not stop cleanly"
 position_matches "$WORK/state-cu"
+
+check "lost user updates: a gap at the next heartbeat, a resubscription, every fill booked once"
+config cg cu "" # the same session again (a new name would start from an account it did not trade)
+"$NODERR" live --config "$WORK/cg.json" >"$WORK/cg.out" 2>"$WORK/cg.err" &
+LIVE=$!
+SERVER_PIDS+=("$LIVE")
+SG="$WORK/state-cu/status.json"
+wait_json "$SG" '(d["state"] == "running" and "user_stream" in d and
+    d["user_stream"]["subscriptions"] == 1 and d["orders"]["fills"] >= 1)'
+fault '{"fault":"user_drop","count":6}'
+T0=$(date +%s%N)
+wait_json "$SG" '(d["user_stream"]["subscriptions"] >= 2 and
+    d["reconciliation"]["in_session"] >= 1)'
+T1=$(date +%s%N)
+# status.json is written every second: the resubscription itself follows the next heartbeat
+[ $(( (T1 - T0) / 1000000 )) -le 5000 ] || fail "resubscribed $(( (T1 - T0) / 1000000 )) ms after the drop"
+grep -q "sequence_num gap: resubscribing" "$WORK/cg.err" || fail "no gap seen on the user channel"
+wait_json "$SG" 'd["orders"]["fills"] >= 3'
+kill -TERM "$LIVE"
+wait "$LIVE" || fail "the session did not stop cleanly"
+grep "event=reconcile when=session" "$WORK/cg.err" | grep -q "kind=balance" &&
+    fail "a balance difference: $(grep when=session "$WORK/cg.err")"
+position_matches "$WORK/state-cu"
+
 echo ok

@@ -27,6 +27,7 @@
 #define UPDATES_MAX ND_OADAPTER_UPDATES_MAX
 #define VIEW_MAX 2048           /* orders and fills one poll reads */
 #define RECOVER_ROUNDS 50       /* start-up polls (100 ms apart) until our cancels are done */
+#define RECOVER_VIEW_TRIES 10   /* reads of the venue's view until no fill came meanwhile */
 #define RECON_OPEN_MAX 64       /* unknown open orders one reconciliation in the session takes */
 #define RECON_DIFFS_MAX 16      /* differences one reconciliation in the session acts on */
 
@@ -77,6 +78,9 @@ typedef struct ostate {
     bool cancel_again;              /* a cancel of it was not agreed: sent again while the
                                      * venue lists it open (a cancel lost in a REST outage) */
     bool covered;                   /* the emergency cancel covers it */
+    bool reported;                  /* the user channel reported it */
+    bool synced;                    /* listed by the sync being processed */
+    int64_t report_due_ns;          /* user channel: a report expected by then (0: none) */
 } ostate_t;
 
 struct nd_coinbase_exec {
@@ -88,7 +92,8 @@ struct nd_coinbase_exec {
     ostate_t *st;
     view_t view;                    /* the worker's, handed over with a SYNC result */
     bool sync_in_flight;
-    int64_t next_sync_ns;
+    int64_t next_sync_ns;           /* a sync due then (user channel: only when asked for) */
+    int64_t next_sweep_ns;          /* user channel: the slow sweep's next sync */
     int64_t venue_open;
     uint32_t cancel_all_left;
     bool outage;                    /* a request went unanswered since the last good sync */
@@ -97,6 +102,12 @@ struct nd_coinbase_exec {
     nd_recon_order_t recon_open[RECON_OPEN_MAX];
     nd_coinbase_exec_stats_t stats;
 };
+
+static void hook(const nd_coinbase_exec_t *x, const char *point)
+{
+    if (x->cfg.hook_cb)
+        x->cfg.hook_cb(x->cfg.hook_ctx, point);
+}
 
 static void accept(nd_coinbase_exec_t *x, int idx, const char *uuid, int64_t now_ns)
 {
@@ -189,15 +200,18 @@ static void view_fill(void *ctx, const nd_md_event_t *ev)
         v->fills[v->fill_count++] = *ev;
 }
 
-/* The product's orders and fills (the caller's REST client before start, the worker's after). */
+/* The product's fills and orders (the caller's REST client before start, the worker's after).
+ * The fills are read first: every fill listed then belongs to an order the list after it shows
+ * (an order that filled between the two reads is listed, its fill waits for a sync). */
 static nd_err_t read_view(nd_coinbase_exec_t *x, view_t *v, char *err, size_t err_len)
 {
     size_t n;
     v->order_count = v->fill_count = 0;
-    nd_err_t rc = nd_coinbase_list_orders(x->cfg.rest, x->product_id, view_order, v, &n, err,
-                                          err_len);
+    nd_err_t rc = nd_coinbase_list_fills(x->cfg.rest, x->product_id, view_fill, v, &n, err,
+                                         err_len);
     if (rc == ND_OK)
-        rc = nd_coinbase_list_fills(x->cfg.rest, x->product_id, view_fill, v, &n, err, err_len);
+        rc = nd_coinbase_list_orders(x->cfg.rest, x->product_id, view_order, v, &n, err,
+                                     err_len);
     for (uint32_t i = 0; i < v->order_count; i++)
         v->orders[i].o.instrument_id = x->cfg.instrument_id;
     v->ok = rc == ND_OK;
@@ -246,6 +260,7 @@ static void run_job(nd_coinbase_exec_t *x, const job_t *j, result_t *r)
         r->reject = ND_REJECT_VENUE_ERROR; /* not durable: it never leaves */
         return;
     }
+    hook(x, "synced");
     if (j->kind == JOB_NEW) {
         /* The request's strings point into the text it was built in, and this job is a copy
          * (the ring's, then the worker's): point them at this copy's. */
@@ -278,8 +293,10 @@ static void run_cb(void *ctx, const void *job, void *result)
     const job_t *j = job;
     int64_t t0 = nd_clock_mono_ns(x->cfg.clock);
     run_job(x, j, result);
-    if (j->kind != JOB_SYNC)
+    if (j->kind != JOB_SYNC) {
         nd_oadapter_round_trip(&x->core, nd_clock_mono_ns(x->cfg.clock) - t0);
+        hook(x, "sent");
+    }
 }
 
 static bool room(const nd_coinbase_exec_t *x)
@@ -294,8 +311,18 @@ static void push_job(nd_coinbase_exec_t *x, const job_t *j)
 
 /* ---- Answers and polls (the caller's thread) ------------------------------------------- */
 
+/* User channel: a report of local order idx is expected within the timeout (an answered create
+ * or cancel); the safety net syncs when it does not come. */
+static void expect_report(nd_coinbase_exec_t *x, int idx, int64_t now_ns)
+{
+    if (x->cfg.user_channel && !nd_recon_status_done(x->cfg.local->orders[idx].status))
+        x->st[idx].report_due_ns = now_ns + x->cfg.report_timeout_ns;
+}
+
 static void process_new(nd_coinbase_exec_t *x, int idx, const result_t *r, int64_t now_ns)
 {
+    if (r->ok && !x->st[idx].reported)
+        expect_report(x, idx, now_ns);
     if (r->ok)
         accept(x, idx, r->uuid, now_ns);
     else if (r->answered && r->reject != ND_REJECT_VENUE_STATUS_UNKNOWN)
@@ -309,8 +336,9 @@ static void process_new(nd_coinbase_exec_t *x, int idx, const result_t *r, int64
     }
 }
 
-static void process_cancel(nd_coinbase_exec_t *x, int idx, const result_t *r)
+static void process_cancel(nd_coinbase_exec_t *x, int idx, const result_t *r, int64_t now_ns)
 {
+    expect_report(x, idx, now_ns); /* the order's end, or (refused) what it is */
     if (x->st[idx].covered && x->cancel_all_left > 0)
         x->cancel_all_left--;
     if (!r->ok) {
@@ -340,12 +368,38 @@ static void resend(nd_coinbase_exec_t *x, int idx)
     x->stats.resent++;
 }
 
+static nd_err_t queue_cancel(nd_coinbase_exec_t *x, int idx, int64_t now_ns);
+
+/* A create the start concluded never left (DROPPED: the venue did not list it) is at the venue
+ * after all: it was still on its way when the process died, and Coinbase has no recvWindow that
+ * would have refused it. It is followed again with the venue's id, so its fills are booked and
+ * its end reported, and cancelled while open (its intent was given up). Only an earlier run's
+ * order can be DROPPED this way, so the engine hears nothing of it. */
+static void late_create(nd_coinbase_exec_t *x, int idx, const vorder_t *vo, int64_t now_ns)
+{
+    ostate_t *s = &x->st[idx];
+    ND_LOG(ND_LOG_WARN, "venue=coinbase event=late_create clid=%s status=%s: followed again%s",
+           vo->o.clid, nd_recon_status_name(vo->o.status),
+           vo->o.status == ND_RECON_OPEN ? ", cancelling" : "");
+    nd_oadapter_book_status(&x->core, idx, ND_RECON_OPEN, vo->o.venue_id, ND_REJECT_NONE,
+                            now_ns);
+    snprintf(s->uuid, sizeof s->uuid, "%s", vo->uuid);
+    s->unanswered = false;
+    x->stats.late_creates++;
+    if (vo->o.status == ND_RECON_OPEN && !s->in_queue && room(x))
+        (void)queue_cancel(x, idx, now_ns);
+}
+
 static void sync_order(nd_coinbase_exec_t *x, const vorder_t *vo, int64_t now_ns)
 {
     int idx = nd_oadapter_find_clid(&x->core, vo->o.clid);
     if (idx < 0)
         return; /* not in the journal: the next start's reconciliation surfaces it */
     ostate_t *s = &x->st[idx];
+    s->synced = true;
+    if (x->cfg.local->orders[idx].status == ND_RECON_DROPPED &&
+        x->cfg.local->orders[idx].venue_id == 0 && vo->o.status != ND_RECON_REJECTED)
+        late_create(x, idx, vo, now_ns);
     if (vo->o.status == ND_RECON_OPEN || nd_recon_status_done(vo->o.status))
         accept(x, idx, vo->uuid, now_ns);
     if (vo->o.status == ND_RECON_OPEN && s->cancel_again && !s->in_queue && room(x)) {
@@ -380,9 +434,18 @@ static void process_sync(nd_coinbase_exec_t *x, int64_t now_ns)
             book_fill(x, &v->fills[i], idx, now_ns);
     }
     nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = 0; i < l->order_count; i++)
-        if (l->orders[i].status == ND_RECON_SENT && x->st[i].unanswered && !x->st[i].in_queue)
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        ostate_t *s = &x->st[i];
+        if (l->orders[i].status == ND_RECON_SENT && s->unanswered && !s->in_queue)
             resend(x, (int)i);
+        /* The venue's list answers for a report not come; fills it announced and the fills
+         * list does not show yet are looked for again after the timeout. */
+        if (s->synced)
+            s->report_due_ns = s->has_pending && l->orders[i].filled_qty < s->exec_qty &&
+                                       x->cfg.user_channel
+                                   ? now_ns + x->cfg.report_timeout_ns : 0;
+        s->synced = false;
+    }
 }
 
 /* True while a create of ours has no venue order id yet: a fill of it could be in the
@@ -448,6 +511,8 @@ static void take_sync(nd_coinbase_exec_t *x, const result_t *r, int64_t now_ns)
     x->sync_in_flight = false;
     if (!r->ok) {
         x->outage = true;
+        if (x->cfg.user_channel) /* no periodic poll to try again: this is it */
+            x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
         return;
     }
     if (x->outage) {
@@ -481,24 +546,46 @@ static void take_results(nd_coinbase_exec_t *x, int64_t now_ns)
         if (r.kind == JOB_NEW)
             process_new(x, idx, &r, now_ns);
         else
-            process_cancel(x, idx, &r);
+            process_cancel(x, idx, &r, now_ns);
     }
 }
 
-/* Anything of ours not done: poll every interval (at once after an answer that asks). */
+/* Anything of ours not done: without the user channel, poll every interval (at once after an
+ * answer that asks); with it, sync only when asked (next_sync_ns), when a report is overdue,
+ * and at the slow sweep. */
 static void schedule(nd_coinbase_exec_t *x, int64_t now_ns)
 {
-    if (x->sync_in_flight || !room(x) || now_ns < x->next_sync_ns)
+    if (x->sync_in_flight || !room(x))
         return;
-    bool live = false;
+    bool live = false, overdue = false;
     const nd_recon_local_t *l = x->cfg.local;
-    for (uint32_t i = 0; i < l->order_count && !live; i++)
-        live = !nd_recon_status_done(l->orders[i].status) && !x->st[i].in_queue;
+    for (uint32_t i = 0; i < l->order_count; i++) {
+        ostate_t *s = &x->st[i];
+        if (nd_recon_status_done(l->orders[i].status) || s->in_queue)
+            continue;
+        live = true;
+        if (s->report_due_ns > 0 && now_ns >= s->report_due_ns) {
+            overdue = true; /* one sync per timeout at most, until the venue lists it */
+            s->report_due_ns = now_ns + x->cfg.report_timeout_ns;
+        }
+    }
     if (!live && !x->recon_wanted && !x->outage)
         return;
+    bool asked = now_ns >= x->next_sync_ns;
+    bool sweep = x->cfg.user_channel && live && now_ns >= x->next_sweep_ns;
+    if (!asked && !overdue && !sweep)
+        return;
+    if (!asked && overdue) {
+        x->stats.overdue_syncs++;
+        ND_LOG(ND_LOG_INFO, "venue=coinbase event=report_overdue product=%s: syncing",
+               x->product_id);
+    } else if (!asked) {
+        x->stats.sweeps++;
+    }
     job_t j = {.kind = JOB_SYNC, .recon = x->recon_wanted};
     x->sync_in_flight = true;
-    x->next_sync_ns = now_ns + x->cfg.poll_interval_ns;
+    x->next_sync_ns = x->cfg.user_channel ? INT64_MAX : now_ns + x->cfg.poll_interval_ns;
+    x->next_sweep_ns = now_ns + x->cfg.sweep_interval_ns;
     push_job(x, &j);
 }
 
@@ -548,6 +635,7 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     ND_ASSERT(idx >= 0 && strcmp(x->cfg.local->orders[idx].clid, j.clid) == 0);
     memset(&x->st[idx], 0, sizeof x->st[idx]);
     x->st[idx].in_queue = true;
+    hook(x, "journaled");
     push_job(x, &j);
     x->stats.submitted++;
     return ND_OK;
@@ -575,6 +663,7 @@ static nd_err_t queue_cancel(nd_coinbase_exec_t *x, int idx, int64_t now_ns)
     memcpy(j.clid, rec.order.clid, sizeof j.clid);
     snprintf(j.uuid, sizeof j.uuid, "%s", s->uuid);
     s->in_queue = true;
+    hook(x, "journaled");
     push_job(x, &j);
     x->stats.cancels++;
     if (s->covered)
@@ -735,6 +824,29 @@ static nd_err_t venue_view(nd_coinbase_exec_t *x, recon_buf_t *b, bool trades, c
     return rc;
 }
 
+/* The venue's view with balances that hold no fill the view lacks: fills, orders, accounts,
+ * then the fills counted again; a fill in between (an order of ours resting while the market
+ * moves, or a create still on its way when the process died) and it is all read again, up to
+ * RECOVER_VIEW_TRIES times (then ND_EIO: the venue never held still). */
+static nd_err_t consistent_view(nd_coinbase_exec_t *x, recon_buf_t *b, bool trades, char *err,
+                                size_t err_len)
+{
+    for (int tries = 0; tries < RECOVER_VIEW_TRIES; tries++) {
+        size_t fills = 0;
+        nd_err_t rc = read_view(x, &x->view, err, err_len);
+        if (rc == ND_OK)
+            rc = venue_view(x, b, trades, err, err_len);
+        if (rc == ND_OK)
+            rc = nd_coinbase_list_fills(x->cfg.rest, x->product_id, NULL, NULL, &fills, err,
+                                        err_len);
+        if (rc != ND_OK || fills == x->view.fill_count)
+            return rc;
+    }
+    snprintf(err, err_len, "coinbase: the product's fills kept changing while the venue's view "
+                           "was read (%d tries)", RECOVER_VIEW_TRIES);
+    return ND_EIO;
+}
+
 /* A journal without balances starts from the venue's: the fills already there are theirs. */
 static nd_err_t opening(nd_coinbase_exec_t *x, const recon_buf_t *b)
 {
@@ -777,9 +889,7 @@ static nd_err_t reconcile_once(nd_coinbase_exec_t *x, const nd_recon_policy_t *p
     /* A first start takes the venue's balances as the opening ones: the fills already there
      * are in them, so none is booked. */
     bool first = !x->cfg.local->has_balances;
-    nd_err_t rc = read_view(x, &x->view, err, err_len);
-    if (rc == ND_OK)
-        rc = venue_view(x, b, !first, err, err_len);
+    nd_err_t rc = consistent_view(x, b, !first, err, err_len);
     if (rc == ND_OK && first && (rc = opening(x, b)) == ND_OK)
         rc = venue_view(x, b, false, err, err_len);
     if (rc != ND_OK)
@@ -806,10 +916,12 @@ static nd_err_t reconcile_once(nd_coinbase_exec_t *x, const nd_recon_policy_t *p
     return crc == ND_EFULL ? ND_EFULL : ND_OK;
 }
 
-/* Cancels every open order of ours at the venue (a restart does not resume its orders). */
-static void cancel_open_orders(nd_coinbase_exec_t *x)
+/* Cancels every open order of ours at the venue (a restart does not resume its orders).
+ * Returns how many of them the journal does not know (their fills are not booked by polling). */
+static uint32_t cancel_open_orders(nd_coinbase_exec_t *x)
 {
     char err[256];
+    uint32_t unknown = 0;
     for (uint32_t i = 0; i < x->view.order_count; i++) {
         const vorder_t *vo = &x->view.orders[i];
         if (vo->o.status != ND_RECON_OPEN ||
@@ -827,7 +939,33 @@ static void cancel_open_orders(nd_coinbase_exec_t *x)
         }
         bool cancelled = false;
         (void)nd_coinbase_cancel_order(x->cfg.rest, vo->uuid, &cancelled, err, sizeof err);
+        unknown += idx < 0;
     }
+    return unknown;
+}
+
+static bool unsettled(const nd_coinbase_exec_t *x);
+
+/* Until every order of ours is done at the venue, with its fills and end booked. An order that
+ * shows up open only now (an intent resent, or a create still on its way when the process
+ * died) is cancelled at the round that sees it. Returns the unknown orders of ours cancelled. */
+static nd_err_t settle(nd_coinbase_exec_t *x, bool cancel_open, uint32_t *unknown, char *err,
+                       size_t err_len)
+{
+    for (int round = 0; round < RECOVER_ROUNDS; round++) {
+        if (read_view(x, &x->view, err, err_len) != ND_OK)
+            return ND_EIO;
+        int64_t now = nd_clock_now_ns(x->cfg.clock);
+        process_sync(x, now);
+        flush_pending(x, now);
+        if (!unsettled(x))
+            break;
+        if (cancel_open)
+            *unknown += cancel_open_orders(x);
+        struct timespec pause = {0, 100 * ND_NS_PER_MS};
+        nanosleep(&pause, NULL);
+    }
+    return ND_OK;
 }
 
 /* True while an order of ours is open at the venue or unresolved locally. */
@@ -857,23 +995,21 @@ nd_err_t nd_coinbase_exec_recover(nd_coinbase_exec_t *x, const nd_recon_policy_t
         return ND_ENOMEM;
     x->policy = *policy; /* the reconciliations in the session resolve the same way */
     nd_err_t rc = reconcile_once(x, policy, b, out, cap, count, halt, err, err_len);
+    uint32_t unknown = 0;
+    for (size_t i = 0; i < *count && i < cap; i++)
+        unknown += out[i].kind == ND_RECON_UNKNOWN_OURS;
+    if (rc == ND_OK && cancel_open)
+        unknown += cancel_open_orders(x);
+    if (rc == ND_OK)
+        rc = settle(x, cancel_open, &unknown, err, err_len);
+    /* An order of ours the journal does not know (a power loss took its intent) may fill until
+     * its cancel lands, and polling books only the journal's orders: one more comparison books
+     * those fills (fill_missing) with the balances checked after them. */
+    if (rc == ND_OK && unknown > 0)
+        rc = reconcile_once(x, policy, b, out, cap, count, halt, err, err_len);
     nd_free(b);
     if (rc != ND_OK)
         return rc;
-    if (cancel_open)
-        cancel_open_orders(x);
-    /* Until every order of ours is done at the venue, with its fills and end booked. */
-    for (int round = 0; round < RECOVER_ROUNDS; round++) {
-        if (read_view(x, &x->view, err, err_len) != ND_OK)
-            return ND_EIO;
-        int64_t now = nd_clock_now_ns(x->cfg.clock);
-        process_sync(x, now);
-        flush_pending(x, now);
-        if (!unsettled(x))
-            break;
-        struct timespec pause = {0, 100 * ND_NS_PER_MS};
-        nanosleep(&pause, NULL);
-    }
     nd_oadapter_clear_updates(&x->core); /* an earlier run's: this engine never saw them */
     return nd_journal_sync(x->cfg.journal);
 }
@@ -901,6 +1037,10 @@ nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *cfg, nd_coinba
     x->cfg.tag = x->tag;
     if (x->cfg.poll_interval_ns <= 0)
         x->cfg.poll_interval_ns = 500 * ND_NS_PER_MS;
+    if (x->cfg.report_timeout_ns <= 0)
+        x->cfg.report_timeout_ns = 2 * ND_NS_PER_SEC;
+    if (x->cfg.sweep_interval_ns <= 0)
+        x->cfg.sweep_interval_ns = 15 * ND_NS_PER_SEC;
     snprintf(x->facts.name, sizeof x->facts.name, "coinbase");
     x->facts.maker_fee_bps_e2 = cfg->maker_fee_bps_e2 ? cfg->maker_fee_bps_e2 : 4000;
     x->facts.taker_fee_bps_e2 = cfg->taker_fee_bps_e2 ? cfg->taker_fee_bps_e2 : 6000;
@@ -927,6 +1067,10 @@ nd_err_t nd_coinbase_exec_create(const nd_coinbase_exec_config_t *cfg, nd_coinba
 nd_err_t nd_coinbase_exec_start(nd_coinbase_exec_t *x)
 {
     ND_ASSERT(x != NULL);
+    /* recover has just read the venue: the sweep's first sync is an interval away */
+    x->next_sweep_ns = nd_clock_now_ns(x->cfg.clock) + x->cfg.sweep_interval_ns;
+    if (x->cfg.user_channel)
+        x->next_sync_ns = INT64_MAX; /* until something asks for one */
     return nd_oadapter_start(&x->core);
 }
 
@@ -939,8 +1083,11 @@ void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev)
         return;
     x->stats.stream_events++;
     int idx = nd_oadapter_find_clid(&x->core, u->client_order_id);
-    if (idx < 0 || nd_oadapter_update_room(&x->core) < 4) {
-        x->next_sync_ns = 0; /* not ours to follow here, or no room: the poll says */
+    bool late = idx >= 0 && x->cfg.local->orders[idx].status == ND_RECON_DROPPED;
+    if (late)
+        x->recon_wanted = true; /* a late create: a sync follows it, then a reconciliation */
+    if (idx < 0 || nd_oadapter_update_room(&x->core) < 4 || late) {
+        x->next_sync_ns = 0; /* not ours to follow here, no room, or a late create: a sync */
         return;
     }
     int64_t now_ns = nd_clock_now_ns(x->cfg.clock);
@@ -954,6 +1101,13 @@ void nd_coinbase_exec_on_order(nd_coinbase_exec_t *x, const nd_md_event_t *ev)
         x->stats.stream_fill_wakes++;
     }
     ostate_t *st = &x->st[idx];
+    st->reported = true;
+    /* The report answers for what was expected of it, unless a cancel still waits for the
+     * order's end. */
+    if (nd_recon_status_done(status) || !x->cfg.local->orders[idx].cancel_sent)
+        st->report_due_ns = 0;
+    if (u->cum_qty > x->cfg.local->orders[idx].filled_qty && x->cfg.user_channel)
+        st->report_due_ns = now_ns + x->cfg.report_timeout_ns; /* until the fills are booked */
     if (nd_recon_status_done(status) && !nd_recon_status_done(x->cfg.local->orders[idx].status)) {
         st->has_pending = true; /* reported once its fills are booked */
         st->pending_status = status;

@@ -19,8 +19,9 @@ static const char preflight_usage[] =
     "exchange_info, balances, oracle_fresh, feeds_fresh, risk_limits, store_audit, headroom,\n"
     "strategies_validated, compliance_profile, metrics_endpoint, kill_switch, rate_limits,\n"
     "build_pinned (docs/launcher.md). Each prints pass, fail or skip with its reason, and a\n"
-    "fix hint when it fails. Exit 0 when none failed, 1 naming every failed check, 2 for a\n"
-    "bad config.\n";
+    "fix hint when it fails. With two venues (\"venues\") the checks that ask a venue run\n"
+    "once per venue, a line each tagged by the venue. Exit 0 when none failed, 1 naming\n"
+    "every failed check (and its venue), 2 for a bad config.\n";
 
 static void print_report(const nd_preflight_report_t *r, bool live)
 {

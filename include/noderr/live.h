@@ -236,6 +236,11 @@ int64_t nd_live_session_venue_feed_last_ns(const nd_live_session_t *s, uint32_t 
 void nd_live_session_venue_feed_reconnect(nd_live_session_t *s, uint32_t v);
 void nd_live_session_venue_stats_of(const nd_live_session_t *s, uint32_t v,
                                     nd_binance_exec_stats_t *out /* OUT */);
+/* The host holds venue v out (held) or lets it back: while held the data-integrity breaker does
+ * not judge its symbols' feeds (their staleness and gaps start again from now at every check),
+ * because the host has paused every strategy trading there and owns the venue's outage (the
+ * launch's two-venue rule); the other venue's feeds are judged as ever. */
+void nd_live_session_venue_hold(nd_live_session_t *s, uint32_t v, bool held);
 /* The chaos suite's fault hook: a session started with NODERR_CHAOS_FAULTS=1 closes its store
  * writer's database connection on this signal, as a crash of the writer would (the records
  * not yet committed are held and written by the next flush: docs/chaos.md,

@@ -468,6 +468,9 @@ static void venue_rules(nd_launch_t *l, int64_t now_ns)
         }
         l->action[v] = a;
         snprintf(l->action_why[v], sizeof l->action_why[v], "%s", why);
+        /* its strategies are paused: the session's data-integrity breaker leaves its feeds to
+         * this rule (a venue out must not halt the venue that trades on) */
+        nd_live_session_venue_hold(l->session, v, a != ND_LAUNCH_VENUE_TRADE);
         nd_engine_t *e = nd_live_session_engine(l->session);
         if (a == ND_LAUNCH_VENUE_TRIP && !l->venue_tripped && !nd_engine_risk(e)->halted) {
             l->venue_tripped = true;
@@ -482,24 +485,21 @@ static void venue_rules(nd_launch_t *l, int64_t now_ns)
     }
 }
 
-/* Each strategy slot's health for its rollback guard: every module usable but the other
- * venue's (a venue's outage is not its strategies' fault, nor the other venue's). */
+/* Each strategy slot's health for its rollback guard. One venue: the session's. Two venues:
+ * every module usable but the venues' own (feed, venue, strategies per venue): a venue's outage
+ * is not its strategies' version's fault (their pause and the venue rule answer it), nor the
+ * other venue's. */
 static void slot_health(const nd_launch_t *l, bool *slot_ok)
 {
-    bool venue_ok[ND_LIVE_VENUES_MAX], base_ok = true;
-    for (uint32_t v = 0; v < l->venue_count; v++)
-        venue_ok[v] = usable(l, l->m_feed[v]) && usable(l, l->m_venue[v]) &&
-                      usable(l, l->m_strat[v]);
+    bool ok = true;
     for (uint32_t m = 0; m < l->sup.count; m++) {
         bool per_venue = false;
-        for (uint32_t v = 0; v < l->venue_count; v++)
+        for (uint32_t v = 0; l->venue_count > 1 && v < l->venue_count; v++)
             per_venue |= m == l->m_feed[v] || m == l->m_venue[v] || m == l->m_strat[v];
-        base_ok &= per_venue || usable(l, m);
+        ok &= per_venue || usable(l, m);
     }
-    for (uint32_t k = 0; k < ND_STRATEGIES_MAX; k++) {
-        uint32_t v = k < l->cfg->strategy_count ? l->cfg->strategies[k].venue : 0;
-        slot_ok[k] = base_ok && venue_ok[v < l->venue_count ? v : 0];
-    }
+    for (uint32_t k = 0; k < ND_STRATEGIES_MAX; k++)
+        slot_ok[k] = ok;
 }
 
 static void on_health(uv_timer_t *t)

@@ -51,6 +51,12 @@ void nd_live_session_venue_feed_reconnect(nd_live_session_t *s, uint32_t v)
     }
 }
 
+void nd_live_session_venue_hold(nd_live_session_t *s, uint32_t v, bool held)
+{
+    ND_ASSERT(v < s->cfg->venue_count);
+    s->venue_held[v] = held;
+}
+
 bool nd_live_session_has_store(const nd_live_session_t *s)
 {
     return s->store != NULL;

@@ -39,8 +39,10 @@ start_server cxsim env NODERR_XSIM_API_KEY="$CKEY" \
 CPORT=$PORT
 CXSIM=${SERVER_PIDS[-1]}
 
-# config FILE NAME CB_PORT PREFLIGHT_JSON LAUNCH_EXTRA: Binance's BTC/USDT (trade_through) and
-# Coinbase's BTC/USD (quote_maker), one strategy on each venue.
+# config FILE NAME CB_PORT PREFLIGHT_JSON LAUNCH_EXTRA [TOP_EXTRA]: Binance's BTC/USDT (trade_through) and
+# Coinbase's BTC/USD (quote_maker), one strategy on each venue. The whole capital from the
+# start and rollback thresholds out of reach: this test is about venues, not the guards (a
+# strategy the guard paused would stop trading for its own reasons).
 config() {
     cat >"$1" <<EOF
 {"name": "$2", "state_dir": "$WORK/state-$2",
@@ -58,8 +60,11 @@ config() {
  "store": {"url": "sqlite:$WORK/$2.db"}, "compliance": {"profile": "EU"},
  "metrics": {"listen": "127.0.0.1:0"}, "log": {"level": "info"},
  "launch": {"health_every_ms": 300, "feed_stale_ms": 1500, "restart_backoff_ms": 100,
-            "shutdown": {"deadline_s": 5}$5},
- "preflight": $4}
+            "shutdown": {"deadline_s": 5},
+            "ramp": {"steps": [{"day": 0, "share": 1}]},
+            "rollback": {"drawdown": 0.9, "drawdown_pause": 0.8, "errors_max": 1000,
+                         "errors_pause": 900}$5},
+ "preflight": $4${6:-}}
 EOF
 }
 
@@ -177,13 +182,50 @@ coinbase "/orders/historical/batch?product_id=BTC-USD&order_status=OPEN"
 pycheck "$OUT" 'assert d["orders"] == [], d["orders"]'
 grep -q "$BSECRET" "$WORK/l.out" "$WORK/l.err" && fail "a secret was printed"
 
-check "a venue killed mid-run: its strategies stop, the other venue trades on; the documented trip"
+check "paper: a venue killed mid-run stops its strategies only; the other trades on, nothing trips"
+# A Coinbase of its own for this run; the session's data-integrity breaker is set to trip on 4 s
+# of silence: the launch holds the dead venue's feeds out of it, so it must not.
+start_server cxsim2 env NODERR_XSIM_API_KEY="$CKEY" \
+    "$NODERR" exchange-sim --venue coinbase --public-key "$WORK/pub.pem" --tick-ms 20 --seed 5 \
+    --balance USD=10000,BTC=0
+CXSIM2=${SERVER_PIDS[-1]}
+config "$WORK/pk.json" pk "$PORT" '{"mode": "paper"}' '' ', "integrity": {"stale_after_ms": 4000}'
+"$NODERR" launch --config "$WORK/pk.json" >"$WORK/pk.out" 2>"$WORK/pk.err" &
+LAUNCH=$!
+SERVER_PIDS+=("$LAUNCH")
+S="$WORK/state-pk/status.json"
+wait_json "$S" '(d["launch"]["health_checks"] >= 3 and d["orders"]["fills"] >= 1
+    and all(v["usable"] and v["action"] == "trade" for v in d["launch"]["venues"]))'
+kill -9 "$CXSIM2"
+wait "$CXSIM2" 2>/dev/null || true
+wait_json "$S" '(lambda V: V["coinbase"]["action"] == "stop_new_orders"
+    and V["coinbase"]["strategies_paused"] and V["binance"]["action"] == "trade"
+    and V["binance"]["usable"])({v["name"]: v for v in d["launch"]["venues"]})'
+SUB0=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["orders"]["submitted"])' "$S")
+sleep 5 # past the integrity bound and the venue rule's grace
+wait_json "$S" 'd["orders"]["submitted"] > '"$SUB0"
+pycheck "$S" 'assert not d["risk"]["halted"], d["risk"]
+M = {m["name"]: m for m in d["launch"]["modules"]}
+assert M["feed.coinbase"]["state"] in ("failed", "starting"), M["feed.coinbase"]
+assert M["venue.coinbase"]["state"] == "degraded", M["venue.coinbase"]
+assert M["strategies.coinbase"]["state"] == "blocked", M["strategies.coinbase"]
+assert M["strategies.binance"]["state"] == "up" and M["feed.binance"]["state"] == "up", M
+W = [o for o in d["open_orders"] if o["venue"] == "coinbase" and not o.get("cancel_pending")]
+assert not W, W'
+grep -q 'event=venue_rule venue=coinbase action=stop_new_orders' "$WORK/pk.err" || fail "no rule logged"
+grep -q 'event=data_integrity_trip' "$WORK/pk.err" && fail "the dead venue tripped the integrity breaker"
+grep 'event=rollback' "$WORK/pk.err" | grep -q 'failed health checks' && fail "rolled back for health"
+kill -TERM "$LAUNCH"
+wait "$LAUNCH" || fail "paper launch exited non-zero: $(tail -3 "$WORK/pk.err")"
+
+check "live: a venue killed mid-run: its strategies stop, the other venue trades on; the documented trip"
 # The same session again (its state directory resumes: reconciled with both venues).
 "$NODERR" launch --config "$WORK/l.json" >"$WORK/k.out" 2>"$WORK/k.err" &
 LAUNCH=$!
 SERVER_PIDS+=("$LAUNCH")
+S="$WORK/state-l/status.json"
 wait_json "$S" '(d["pid"] == '"$LAUNCH"' and d["launch"]["health_checks"] >= 3
-    and d["orders"]["fills"] >= 2 and all(v["usable"] for v in d["launch"]["venues"]))'
+    and d["orders"]["submitted"] >= 1 and all(v["usable"] for v in d["launch"]["venues"]))'
 sleep 1
 kill -9 "$CXSIM"
 wait "$CXSIM" 2>/dev/null || true
@@ -209,14 +251,15 @@ if [ "$HELD" = yes ]; then
     # the kill switch flattens what it can: the venue that answers
     # (to its last lot: a buy's commission in BTC can leave dust under one, which cannot be sold)
     wait_json "$S" 'all(abs(float(p["qty"])) < float(p["lot_size"]) for p in d["positions"] if p["venue"] == "binance")'
-    pycheck "$S" 'assert d["launch"]["capital"]["rollbacks"] <= 2, d["launch"]["capital"]'
+    # the venue's outage is not the strategies' fault: no guard rolls a slot back for it
+    grep 'event=rollback' "$WORK/k.err" | grep -q 'failed health checks' && fail "rolled back for health"
 else
     wait_json "$S" 'd["orders"]["submitted"] > '"$SUB0"
     sleep 4
     pycheck "$S" 'assert not d["risk"]["halted"], d["risk"]
 V = {v["name"]: v for v in d["launch"]["venues"]}
-assert V["coinbase"]["action"] == "stop_new_orders", V
-assert d["launch"]["capital"]["rollbacks"] == 0, d["launch"]["capital"]'
+assert V["coinbase"]["action"] == "stop_new_orders", V'
+    grep 'event=rollback' "$WORK/k.err" | grep -q 'failed health checks' && fail "rolled back for health"
 fi
 grep -q 'event=venue_rule venue=coinbase action=stop_new_orders' "$WORK/k.err" ||
     fail "no venue rule logged: $(grep venue_rule "$WORK/k.err")"

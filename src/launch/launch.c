@@ -428,14 +428,18 @@ static bool usable(const nd_launch_t *l, uint32_t m)
     return st == ND_SUP_UP || st == ND_SUP_DEGRADED;
 }
 
-/* The session holds a position on one of venue v's instruments. */
+/* The session holds a position on one of venue v's instruments: a lot or more (dust under a
+ * lot, a buy's commission paid in the base asset, cannot be sold anywhere). */
 static bool venue_position(const nd_launch_t *l, uint32_t v)
 {
-    const nd_portfolio_t *p = nd_engine_portfolio(nd_live_session_engine(l->session));
+    const nd_engine_t *e = nd_live_session_engine(l->session);
+    const nd_portfolio_t *p = nd_engine_portfolio(e);
     const nd_live_venue_config_t *vc = &l->cfg->venues[v];
-    for (uint32_t k = vc->symbol_first; k < vc->symbol_first + vc->symbol_count; k++)
-        if (nd_portfolio_net_qty(p, k) != 0)
+    for (uint32_t k = vc->symbol_first; k < vc->symbol_first + vc->symbol_count; k++) {
+        int64_t qty = nd_portfolio_net_qty(p, k), lot = nd_engine_instrument(e, k)->lot_size;
+        if (qty >= (lot > 0 ? lot : 1) || -qty >= (lot > 0 ? lot : 1))
             return true;
+    }
     return false;
 }
 

@@ -48,6 +48,10 @@ typedef struct nd_launch_config {
      * times faster than the session's, from the launch's start: a paper rehearsal of a 30-day
      * ramp in seconds. 1 (the default) in production; a live launch refuses more. */
     int64_t time_lapse;
+    /* "venue_down_halt_ms" (two venues, live): a venue whose order path has been out this long
+     * while the session holds a position there trips the kill switch (default 30000; 0: at
+     * once). See nd_launch_venue_rule. */
+    int64_t venue_down_halt_ns;
 } nd_launch_config_t;
 
 /* Reads cfg->root's "launch" object (absent: the defaults); errors "FILE: launch.KEY: why".
@@ -111,6 +115,28 @@ typedef struct nd_launch_verdict {
 void nd_launch_health_judge(const nd_launch_config_t *cfg, const nd_launch_sample_t *prev,
                             const nd_launch_sample_t *now,
                             nd_launch_verdict_t out[ND_LAUNCH_MODULE_COUNT]);
+/* ---- Two venues: what one venue's outage does (docs/launcher.md "Two venues") ---------- */
+
+typedef enum nd_launch_venue_action {
+    ND_LAUNCH_VENUE_TRADE = 0,    /* its feed and order path are usable: its strategies trade */
+    ND_LAUNCH_VENUE_STOP_NEW = 1, /* out: no new orders there (its strategies paused, their
+                                     working orders cancelled); the other venue trades on */
+    ND_LAUNCH_VENUE_TRIP = 2      /* its order path has been out venue_down_halt_ns with a
+                                     position there, which the engine cannot flatten: the kill
+                                     switch (halt, cancel all, flatten what it can) */
+} nd_launch_venue_action_t;
+
+const char *nd_launch_venue_action_name(nd_launch_venue_action_t a);
+
+/* The rule for one venue of a two-venue session. feed_ok, venue_ok: its feed and order venue
+ * modules are usable (up or degraded); position_open: the session holds a position on one of
+ * its instruments; out_ns: how long its venue module has been out (0 while usable). A paper
+ * session's orders fill on its simulated venue, which never goes out: paper never trips.
+ * why (may be NULL) gets the reason. Pure. */
+nd_launch_venue_action_t nd_launch_venue_rule(const nd_launch_config_t *cfg, bool live,
+                                              bool feed_ok, bool venue_ok, bool position_open,
+                                              int64_t out_ns, char *why, size_t why_len);
+
 /* Free MiB on the file system holding path (its nearest existing ancestor); -1 if unknown. */
 int64_t nd_launch_disk_free_mb(const char *path);
 /* MemAvailable in MiB (the free pages when /proc/meminfo cannot be read). */

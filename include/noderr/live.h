@@ -262,6 +262,18 @@ nd_venue_state_t nd_live_session_feed_state(const nd_live_session_t *s);
 int64_t nd_live_session_feed_last_ns(const nd_live_session_t *s);
 /* Closes the market stream's connection and reconnects at once (the feed module's restart). */
 void nd_live_session_feed_reconnect(nd_live_session_t *s);
+/* Per venue (v: index in cfg->venues), for a launch over two venues: the live clock at venue
+ * v's last market event (0: none yet), its stream reconnected alone, and its order adapters'
+ * counters (zero in paper mode). */
+int64_t nd_live_session_venue_feed_last_ns(const nd_live_session_t *s, uint32_t v);
+void nd_live_session_venue_feed_reconnect(nd_live_session_t *s, uint32_t v);
+void nd_live_session_venue_stats_of(const nd_live_session_t *s, uint32_t v,
+                                    nd_binance_exec_stats_t *out /* OUT */);
+/* The host holds venue v out (held) or lets it back: while held the data-integrity breaker does
+ * not judge its symbols' feeds (their staleness and gaps start again from now at every check),
+ * because the host has paused every strategy trading there and owns the venue's outage (the
+ * launch's two-venue rule); the other venue's feeds are judged as ever. */
+void nd_live_session_venue_hold(nd_live_session_t *s, uint32_t v, bool held);
 /* The chaos suite's fault hook: a session started with NODERR_CHAOS_FAULTS=1 closes its store
  * writer's database connection on this signal, as a crash of the writer would (the records
  * not yet committed are held and written by the next flush: docs/chaos.md,

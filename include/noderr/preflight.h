@@ -91,11 +91,27 @@ typedef struct nd_preflight_env {
     const char *version;           /* "0.1.0" */
 } nd_preflight_env_t;
 
+/* One venue's part of a check that asks each venue (a config with two venues). */
+typedef struct nd_preflight_venue_outcome {
+    char venue[16];                /* "binance", "coinbase" (nd_venue_name) */
+    nd_preflight_status_t status;
+    char reason[384];
+    char hint[256];
+} nd_preflight_venue_outcome_t;
+
 typedef struct nd_preflight_outcome {
     nd_preflight_status_t status;
     char reason[384];              /* what was measured, or why it failed or was skipped */
     char hint[256];                /* on a failure: how to fix it ("" otherwise) */
     int64_t elapsed_ns;
+    /* With two venues, the checks that ask the venue (secrets, venue_reachable, clock_offset,
+     * exchange_info, balances, feeds_fresh, rate_limits; secrets and balances in live mode)
+     * run once per venue: venue_count outcomes, in the config's venue order. status is then
+     * the worst of them (a failure on either fails the check; pass when one passed and none
+     * failed), reason and hint name each venue ("binance: ...; coinbase: ..."). 0 for the
+     * checks that run once, and for every check of a one-venue config. */
+    uint32_t venue_count;
+    nd_preflight_venue_outcome_t venues[ND_LIVE_VENUES_MAX];
 } nd_preflight_outcome_t;
 
 typedef struct nd_preflight_report {
@@ -117,7 +133,8 @@ nd_err_t nd_preflight_run(const nd_live_config_t *cfg, const nd_preflight_settin
                           nd_preflight_report_t *out /* OUT */);
 
 /* The report as one JSON object: mode, passed, failed, skipped, the hashes, elapsed_ms and
- * "checks": [{"name", "status", "reason", "hint"}...] in order. The caller json_decref's it. */
+ * "checks": [{"name", "status", "reason", "hint"}...] in order, a check run per venue with
+ * "venues": [{"venue", "status", "reason", "hint"}...]. The caller json_decref's it. */
 json_t *nd_preflight_report_json(const nd_preflight_report_t *report);
 
 #endif

@@ -19,8 +19,9 @@ static const char preflight_usage[] =
     "exchange_info, balances, oracle_fresh, feeds_fresh, risk_limits, store_audit, headroom,\n"
     "strategies_validated, compliance_profile, metrics_endpoint, kill_switch, rate_limits,\n"
     "build_pinned (docs/launcher.md). Each prints pass, fail or skip with its reason, and a\n"
-    "fix hint when it fails. Exit 0 when none failed, 1 naming every failed check, 2 for a\n"
-    "bad config.\n";
+    "fix hint when it fails. With two venues (\"venues\") the checks that ask a venue run\n"
+    "once per venue, a line each tagged by the venue. Exit 0 when none failed, 1 naming\n"
+    "every failed check (and its venue), 2 for a bad config.\n";
 
 static void print_report(const nd_preflight_report_t *r, bool live)
 {
@@ -29,11 +30,35 @@ static void print_report(const nd_preflight_report_t *r, bool live)
            (long long)(r->elapsed_ns / 1000000));
     for (int k = 0; k < ND_PF_CHECK_COUNT; k++) {
         const nd_preflight_outcome_t *o = &r->checks[k];
-        printf("%-4s %-21s %s\n", nd_preflight_status_name(o->status),
-               nd_preflight_check_name((nd_preflight_check_t)k), o->reason);
+        const char *name = nd_preflight_check_name((nd_preflight_check_t)k);
+        for (uint32_t v = 0; v < o->venue_count; v++) { /* a check run per venue: a line each */
+            const nd_preflight_venue_outcome_t *vo = &o->venues[v];
+            printf("%-4s %-21s %s: %s\n", nd_preflight_status_name(vo->status), name, vo->venue,
+                   vo->reason);
+            if (vo->status == ND_PF_FAIL && vo->hint[0])
+                printf("     %-21s fix: %s\n", "", vo->hint);
+        }
+        if (o->venue_count)
+            continue;
+        printf("%-4s %-21s %s\n", nd_preflight_status_name(o->status), name, o->reason);
         if (o->hint[0])
             printf("     %-21s fix: %s\n", "", o->hint);
     }
+}
+
+/* "venue_reachable" or, run per venue, "venue_reachable (coinbase)": the venues that failed. */
+static int failed_name(const nd_preflight_outcome_t *o, const char *name, char *out, size_t cap)
+{
+    int used = snprintf(out, cap, "%s", name);
+    const char *sep = " (";
+    for (uint32_t v = 0; v < o->venue_count && used > 0 && (size_t)used < cap; v++)
+        if (o->venues[v].status == ND_PF_FAIL) {
+            used += snprintf(out + used, cap - (size_t)used, "%s%s", sep, o->venues[v].venue);
+            sep = ", ";
+        }
+    if (sep[0] == ',' && used > 0 && (size_t)used < cap)
+        used += snprintf(out + used, cap - (size_t)used, ")");
+    return used;
 }
 
 int nd_cli_preflight_begin(const char *cmd, int argc, char **argv, const char *usage,
@@ -84,8 +109,11 @@ int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_
         size_t used = 0;
         for (int k = 0; k < ND_PF_CHECK_COUNT; k++)
             if (r->checks[k].status == ND_PF_FAIL) {
+                char one[96];
+                failed_name(&r->checks[k], nd_preflight_check_name((nd_preflight_check_t)k), one,
+                            sizeof one);
                 int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
-                                 nd_preflight_check_name((nd_preflight_check_t)k));
+                                 one);
                 used = w > 0 && used + (size_t)w < sizeof names ? used + (size_t)w : used;
             }
         fprintf(stderr, "noderr %s: %s: %u check(s) failed: %s\n", cmd, cfg->path, r->failed,

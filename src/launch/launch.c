@@ -29,9 +29,23 @@ struct nd_launch {
     uv_timer_t health_timer, sup_timer;
     uv_signal_t sig_reload;         /* SIGUSR2: the pipeline changed (nd_live_notify_pipeline) */
     bool timers_ready;
-    nd_launch_sample_t prev;
+    uint32_t venue_count;           /* the config's venues: the feed, venue and strategies
+                                     * modules are one per venue (named feed.binance, ... with
+                                     * two) */
+    struct nd__launch_venue_ctx {
+        nd_launch_t *l;
+        uint32_t v;
+    } vctx[ND_LIVE_VENUES_MAX];
+    uint32_t m_feed[ND_LIVE_VENUES_MAX], m_venue[ND_LIVE_VENUES_MAX], m_strat[ND_LIVE_VENUES_MAX];
+    uint32_t m_risk, m_monitoring;  /* supervisor indexes (host, store, refprice: 0, 1, 2) */
+    nd_launch_sample_t prev[ND_LIVE_VENUES_MAX];
     bool have_prev;
-    nd_launch_verdict_t last[ND_LAUNCH_MODULE_COUNT];
+    nd_launch_verdict_t last[ND_SUP_MODULES_MAX]; /* the last check's, by supervisor index */
+    /* Two venues: each venue's rule (nd_launch_venue_rule) and since when its order path is out */
+    nd_launch_venue_action_t action[ND_LIVE_VENUES_MAX];
+    char action_why[ND_LIVE_VENUES_MAX][160];
+    int64_t out_since_ns[ND_LIVE_VENUES_MAX];
+    bool venue_tripped;             /* the rule tripped the kill switch (once) */
     int64_t last_check_ns;
     uint64_t checks;
     int64_t started_mono_ns, first_order_ms; /* -1: no order yet */
@@ -39,15 +53,16 @@ struct nd_launch {
     nd_sup_change_t history[HISTORY_MAX];
     char history_reason[HISTORY_MAX][160];
     uint32_t history_count;      /* all changes; the last HISTORY_MAX kept */
-    bool strategies_paused;
+    bool strategies_paused[ND_LIVE_VENUES_MAX];
     nd__launch_capital_t capital;
     nd__launch_metrics_t metrics;
     /* The venue probe: GET /api/v3/time on libuv's worker pool (never on the engine's thread),
      * its last finished result read by the next health check. */
-    nd__venue_probe_t probe_venue; /* the health check's venue clock (launch_health.c) */
+    nd__venue_probe_t probe_venue[ND_LIVE_VENUES_MAX]; /* each venue's clock (launch_health.c) */
     uv_work_t probe;
     bool probe_busy;
-    nd_launch_sample_t probe_out, probe_last; /* only the probed fields are used */
+    /* per venue, only the probed fields are used (refprice and monitoring: [0]'s) */
+    nd_launch_sample_t probe_out[ND_LIVE_VENUES_MAX], probe_last[ND_LIVE_VENUES_MAX];
     nd_preflight_settings_t settings;        /* the oracle the probe reads */
     char metrics_url[128];                   /* the probe's scrape, "" without metrics */
 };
@@ -59,7 +74,7 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
     memset(out, 0, sizeof *out);
     nd_sup_config_default(&out->sup);
     int64_t health_ms = 10000, stale_ms = 5000, store_ms = 250, backoff_ms = 100;
-    int64_t backoff_max_ms = 30000, rtt_ms = 1000;
+    int64_t backoff_max_ms = 30000, rtt_ms = 1000, venue_down_ms = 30000;
     out->recv_window_ms = 5000;
     out->time_lapse = 1;
     out->reject_rate_warn_e4 = 5000;
@@ -75,7 +90,8 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
         "health_every_ms", "feed_stale_ms", "store_write_warn_ms", "reject_rate_warn",
         "venue_rtt_warn_ms",
         "disk_free_mb_min", "memory_free_mb_min", "restart_backoff_ms", "restart_backoff_max_ms",
-        "pipeline", "ramp", "allocation", "rollback", "shutdown", "time_lapse", NULL,
+        "pipeline", "ramp", "allocation", "rollback", "shutdown", "time_lapse",
+        "venue_down_halt_ms", NULL,
     };
     if (l && ((rc = nd_jcfg_keys(&c, l, keys)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "health_every_ms", 100, 3600000, &health_ms)) != ND_OK ||
@@ -83,6 +99,8 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
               (rc = nd_jcfg_int(&c, l, "store_write_warn_ms", 1, 600000, &store_ms)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "venue_rtt_warn_ms", 1, 600000, &rtt_ms)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "time_lapse", 1, 1000000, &out->time_lapse)) != ND_OK ||
+              (rc = nd_jcfg_int(&c, l, "venue_down_halt_ms", 0, 3600000, &venue_down_ms)) !=
+                  ND_OK ||
               (rc = nd_jcfg_fraction(&c, l, "reject_rate_warn", 0.0001, 1, 4,
                                      &out->reject_rate_warn_e4)) != ND_OK ||
               (rc = nd_jcfg_int(&c, l, "disk_free_mb_min", 0, INT64_MAX / 2,
@@ -112,6 +130,7 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
     out->feed_stale_ns = stale_ms * NS_PER_MS;
     out->store_write_warn_ns = store_ms * NS_PER_MS;
     out->venue_rtt_warn_ns = rtt_ms * NS_PER_MS;
+    out->venue_down_halt_ns = venue_down_ms * NS_PER_MS;
     out->sup.backoff_min_ns = backoff_ms * NS_PER_MS;
     out->sup.backoff_max_ns = backoff_max_ms * NS_PER_MS;
     return ND_OK;
@@ -121,10 +140,15 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
 
 static nd_err_t feed_start(void *ctx, char *err, size_t err_len)
 {
-    nd_launch_t *l = ctx;
+    struct nd__launch_venue_ctx *vc = ctx;
+    nd_launch_t *l = vc->l;
     (void)err;
     (void)err_len;
-    if (l->sup.started) /* a restart: the first start is the session's own connection */
+    if (!l->sup.started) /* the first start is the session's own connection */
+        return ND_OK;
+    if (l->venue_count > 1) /* a restart: that venue's stream alone */
+        nd_live_session_venue_feed_reconnect(l->session, vc->v);
+    else
         nd_live_session_feed_reconnect(l->session);
     return ND_OK;
 }
@@ -167,17 +191,24 @@ static void sample_store(nd_launch_t *l, nd_launch_sample_t *s)
 }
 
 /* The strategies depend on the store, the feed and the venue: while one is out they are paused
- * (no new orders, working ones cancelled) and resumed when it is back. */
+ * (no new orders, working ones cancelled) and resumed when it is back. With two venues each
+ * venue's strategies depend on its own feed and venue: the other venue's trade on. */
 static void strategies_blocked(void *ctx, bool blocked)
 {
-    nd_launch_t *l = ctx;
+    struct nd__launch_venue_ctx *vc = ctx;
+    nd_launch_t *l = vc->l;
     nd_engine_t *e = nd_live_session_engine(l->session);
     for (uint32_t k = 0; k < nd_engine_strategy_count(e); k++)
-        if (nd_engine_strategy_pause(e, k, blocked) != ND_OK)
+        if ((k >= l->cfg->strategy_count || l->cfg->strategies[k].venue == vc->v) &&
+            nd_engine_strategy_pause(e, k, blocked) != ND_OK)
             ND_LOG(ND_LOG_ERR, "event=strategy_pause_failed strategy=%u", k);
-    l->strategies_paused = blocked;
+    l->strategies_paused[vc->v] = blocked;
+    char detail[96];
+    snprintf(detail, sizeof detail, "%s%s%s", l->venue_count > 1 ? nd_venue_name(
+             l->cfg->venues[vc->v].venue) : "", l->venue_count > 1 ? ": " : "",
+             blocked ? "a module they depend on is out" : "modules back");
     nd_live_session_record(l->session, blocked ? "strategies_paused" : "strategies_resumed",
-                           blocked ? "a module they depend on is out" : "modules back");
+                           detail);
 }
 
 static void on_change(void *ctx, const nd_sup_change_t *ch)
@@ -196,35 +227,66 @@ static void on_change(void *ctx, const nd_sup_change_t *ch)
     }
 }
 
-static nd_err_t add_modules(nd_launch_t *l)
+/* "feed", or with two venues "feed.binance". */
+static void module_name(const nd_launch_t *l, const char *base, uint32_t v, char *out,
+                        size_t cap)
 {
-    nd_sup_module_ops_t watch = {NULL, NULL, NULL, l};
-    nd_sup_module_ops_t store = {store_start, NULL, NULL, l};
-    nd_sup_module_ops_t feed = {feed_start, NULL, NULL, l};
-    nd_sup_module_ops_t strategies = {NULL, NULL, strategies_blocked, l};
-    static const char *const risk_deps[] = {"store", NULL};
-    static const char *const strategy_deps[] = {"store", "feed", "venue", NULL};
-    /* In nd_launch_module_t's order: the health check reports module m to supervisor index m. */
-    const struct {
-        const char *name;
-        const nd_sup_module_ops_t *ops;
-        const char *const *deps;
-    } mods[ND_LAUNCH_MODULE_COUNT] = {
-        {"host", &watch, NULL},     {"store", &store, NULL},
-        {"refprice", &watch, NULL}, {"feed", &feed, NULL},
-        {"venue", &watch, NULL},    {"risk", &watch, risk_deps},
-        {"strategies", &strategies, strategy_deps}, {"monitoring", &watch, NULL},
-    };
+    if (l->venue_count > 1)
+        snprintf(out, cap, "%s.%s", base, nd_venue_name(l->cfg->venues[v].venue));
+    else
+        snprintf(out, cap, "%s", base);
+}
+
+/* The modules of one kind, one per venue (their supervisor indexes into index[]). */
+static nd_err_t add_per_venue(nd_launch_t *l, const char *base, nd_sup_module_ops_t ops,
+                              bool strategies, uint32_t *index)
+{
     nd_err_t rc = ND_OK;
-    for (uint32_t m = 0; rc == ND_OK && m < ND_LAUNCH_MODULE_COUNT; m++) {
-        ND_ASSERT(strcmp(mods[m].name, nd_launch_module_name((nd_launch_module_t)m)) == 0);
-        rc = nd_sup_add(&l->sup, mods[m].name, mods[m].ops, mods[m].deps, NULL);
+    for (uint32_t v = 0; rc == ND_OK && v < l->venue_count; v++) {
+        char name[24], feed[24], venue[24];
+        module_name(l, base, v, name, sizeof name);
+        module_name(l, "feed", v, feed, sizeof feed);
+        module_name(l, "venue", v, venue, sizeof venue);
+        const char *deps[] = {"store", feed, venue, NULL};
+        ops.ctx = &l->vctx[v];
+        rc = nd_sup_add(&l->sup, name, &ops, strategies ? deps : NULL, &index[v]);
     }
     return rc;
 }
 
+/* In nd_launch_module_t's order, the feed, venue and strategies modules one per venue: with one
+ * venue the supervisor's index m is module m. */
+static nd_err_t add_modules(nd_launch_t *l)
+{
+    nd_sup_module_ops_t watch = {NULL, NULL, NULL, l};
+    nd_sup_module_ops_t store = {store_start, NULL, NULL, l};
+    nd_sup_module_ops_t feed = {feed_start, NULL, NULL, NULL};
+    nd_sup_module_ops_t strategies = {NULL, NULL, strategies_blocked, NULL};
+    static const char *const risk_deps[] = {"store", NULL};
+    for (uint32_t v = 0; v < l->venue_count; v++)
+        l->vctx[v] = (struct nd__launch_venue_ctx){l, v};
+    nd_err_t rc = ND_OK;
+    if ((rc = nd_sup_add(&l->sup, "host", &watch, NULL, NULL)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "store", &store, NULL, NULL)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "refprice", &watch, NULL, NULL)) != ND_OK ||
+        (rc = add_per_venue(l, "feed", feed, false, l->m_feed)) != ND_OK ||
+        (rc = add_per_venue(l, "venue", watch, false, l->m_venue)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "risk", &watch, risk_deps, &l->m_risk)) != ND_OK ||
+        (rc = add_per_venue(l, "strategies", strategies, true, l->m_strat)) != ND_OK ||
+        (rc = nd_sup_add(&l->sup, "monitoring", &watch, NULL, &l->m_monitoring)) != ND_OK)
+        return rc;
+    ND_ASSERT(l->venue_count > 1 || (l->m_feed[0] == ND_LAUNCH_FEED &&
+                                     l->m_venue[0] == ND_LAUNCH_VENUE &&
+                                     l->m_strat[0] == ND_LAUNCH_STRATEGIES));
+    ND_ASSERT(l->sup.count == ND_LAUNCH_MODULE_COUNT + 3 * (l->venue_count - 1));
+    ND_ASSERT(l->m_monitoring == l->sup.count - 1 && l->m_risk == 3 + 2 * l->venue_count);
+    return ND_OK;
+}
+
 /* ---- the health check -------------------------------------------------------------------- */
 
+/* What the session looks like now, the feed and the venue's fields those of venue 0 (the
+ * only one, or see venue_sample). */
 static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
 {
     memset(s, 0, sizeof *s);
@@ -241,26 +303,38 @@ static void take_sample(nd_launch_t *l, nd_launch_sample_t *s)
         snprintf(s->halt_reason, sizeof s->halt_reason, "%s", nd_breaker_kind_name(r->halt_kind));
     s->orders_submitted = nd_engine_stats(e)->orders_submitted;
     s->orders_rejected = nd_engine_stats(e)->orders_rejected;
+    bool probed = l->probe_last[0].venue_measured;
+    s->refprice_status = probed ? l->probe_last[0].refprice_status : -1;
+    snprintf(s->refprice_why, sizeof s->refprice_why, "%s",
+             probed ? l->probe_last[0].refprice_why : l->settings.oracle_rpc[0] ? "not probed yet" : "");
+    s->monitoring_status = probed ? l->probe_last[0].monitoring_status : -1;
+    snprintf(s->monitoring_why, sizeof s->monitoring_why, "%s",
+             probed ? l->probe_last[0].monitoring_why : l->metrics_url[0] ? "not probed yet" : "");
+    s->disk_free_mb = nd_launch_disk_free_mb(l->cfg->state_dir);
+    s->memory_free_mb = nd_launch_memory_free_mb();
+}
+
+/* The feed and venue fields of s set to venue v's: its adapters' counters, its probe's last
+ * answer, and with two venues its own stream's last market event. */
+static void venue_sample(const nd_launch_t *l, uint32_t v, nd_launch_sample_t *s)
+{
+    if (l->venue_count > 1) {
+        int64_t last = nd_live_session_venue_feed_last_ns(l->session, v);
+        s->feed_last_ns = last ? last : l->started_ns;
+        s->feed_state = last ? ND_VENUE_CONNECTED : ND_VENUE_DISCONNECTED;
+    }
     nd_binance_exec_stats_t vs;
-    nd_live_session_venue_stats(l->session, &vs);
+    nd_live_session_venue_stats_of(l->session, v, &vs);
     s->venue_errors = (int64_t)(vs.unknown + vs.queue_full);
     s->order_round_trips = (int64_t)vs.round_trips;
     s->order_round_trip_ns = (int64_t)vs.round_trip_ns_sum;
-    s->venue = l->probe_last.venue;
-    s->venue_measured = l->probe_last.venue_measured;
-    s->venue_reached = l->probe_last.venue_reached;
-    s->venue_offset_us = l->probe_last.venue_offset_us;
-    s->venue_rtt_us = l->probe_last.venue_rtt_us;
-    snprintf(s->venue_err, sizeof s->venue_err, "%s", l->probe_last.venue_err);
-    bool probed = l->probe_last.venue_measured;
-    s->refprice_status = probed ? l->probe_last.refprice_status : -1;
-    snprintf(s->refprice_why, sizeof s->refprice_why, "%s",
-             probed ? l->probe_last.refprice_why : l->settings.oracle_rpc[0] ? "not probed yet" : "");
-    s->monitoring_status = probed ? l->probe_last.monitoring_status : -1;
-    snprintf(s->monitoring_why, sizeof s->monitoring_why, "%s",
-             probed ? l->probe_last.monitoring_why : l->metrics_url[0] ? "not probed yet" : "");
-    s->disk_free_mb = nd_launch_disk_free_mb(l->cfg->state_dir);
-    s->memory_free_mb = nd_launch_memory_free_mb();
+    const nd_launch_sample_t *p = &l->probe_last[v];
+    s->venue = p->venue_measured ? p->venue : l->cfg->venues[v].venue;
+    s->venue_measured = p->venue_measured;
+    s->venue_reached = p->venue_reached;
+    s->venue_offset_us = p->venue_offset_us;
+    s->venue_rtt_us = p->venue_rtt_us;
+    snprintf(s->venue_err, sizeof s->venue_err, "%s", p->venue_err);
 }
 
 /* A scrape of the session's own /metrics, as Prometheus would: HTTP 200 and the text format. */
@@ -292,17 +366,24 @@ static int probe_metrics(const char *url, char *why, size_t why_len)
 static void probe_work(uv_work_t *w)
 {
     nd_launch_t *l = w->data;
-    nd_launch_sample_t *p = &l->probe_out;
-    p->venue_err[0] = '\0';
-    p->venue_reached = nd__launch_venue_clock(&l->probe_venue, l->clock, 3, &p->venue_offset_us,
-                                              &p->venue_rtt_us, p->venue_err,
-                                              sizeof p->venue_err) == ND_OK;
-    p->venue_measured = true;
-    p->venue = l->probe_venue.venue;
+    for (uint32_t v = 0; v < l->venue_count; v++) {
+        nd_launch_sample_t *p = &l->probe_out[v];
+        p->venue_err[0] = '\0';
+        p->venue = l->probe_venue[v].venue;
+        p->venue_reached = (l->probe_venue[v].binance || l->probe_venue[v].http) &&
+                           nd__launch_venue_clock(&l->probe_venue[v], l->clock, 3,
+                                                  &p->venue_offset_us, &p->venue_rtt_us,
+                                                  p->venue_err, sizeof p->venue_err) == ND_OK;
+        if (!l->probe_venue[v].binance && !l->probe_venue[v].http)
+            snprintf(p->venue_err, sizeof p->venue_err, "no client for the venue's probe");
+        p->venue_measured = true;
+    }
+    nd_launch_sample_t *p = &l->probe_out[0];
     p->refprice_status = -1;
     if (l->settings.oracle_rpc[0]) { /* preflight's own oracle check, run again */
         nd_preflight_env_t env = {l->clock, "/proc/self/exe", ""};
-        nd__pf_t pf = {.cfg = l->cfg, .set = &l->settings, .env = &env};
+        nd__pf_t pf = {.cfg = l->cfg, .set = &l->settings, .env = &env,
+                       .vc = &l->cfg->venues[0]};
         nd_preflight_outcome_t o;
         memset(&o, 0, sizeof o);
         nd__pf_oracle_fresh(&pf, &o);
@@ -319,12 +400,15 @@ static void probe_done(uv_work_t *w, int status)
     nd_launch_t *l = w->data;
     l->probe_busy = false;
     if (status == 0)
-        l->probe_last = l->probe_out;
+        memcpy(l->probe_last, l->probe_out, sizeof l->probe_last);
 }
 
 static void probe_start(nd_launch_t *l)
 {
-    if ((!l->probe_venue.binance && !l->probe_venue.http) || l->probe_busy)
+    bool any = false;
+    for (uint32_t v = 0; v < l->venue_count; v++)
+        any |= l->probe_venue[v].binance || l->probe_venue[v].http;
+    if (!any || l->probe_busy)
         return;
     l->probe.data = l;
     if (uv_queue_work(nd_live_session_loop(l->session), &l->probe, probe_work, probe_done) == 0)
@@ -338,20 +422,123 @@ static int64_t capital_now(const nd_launch_t *l, int64_t now_ns)
     return t < INT64_MAX / 2 ? (int64_t)t : INT64_MAX / 2; /* centuries of rehearsal: it stops */
 }
 
+static bool usable(const nd_launch_t *l, uint32_t m)
+{
+    nd_sup_state_t st = l->sup.modules[m].state;
+    return st == ND_SUP_UP || st == ND_SUP_DEGRADED;
+}
+
+/* The session holds a position on one of venue v's instruments: a lot or more (dust under a
+ * lot, a buy's commission paid in the base asset, cannot be sold anywhere). */
+static bool venue_position(const nd_launch_t *l, uint32_t v)
+{
+    const nd_engine_t *e = nd_live_session_engine(l->session);
+    const nd_portfolio_t *p = nd_engine_portfolio(e);
+    const nd_live_venue_config_t *vc = &l->cfg->venues[v];
+    for (uint32_t k = vc->symbol_first; k < vc->symbol_first + vc->symbol_count; k++) {
+        int64_t qty = nd_portfolio_net_qty(p, k), lot = nd_engine_instrument(e, k)->lot_size;
+        if (qty >= (lot > 0 ? lot : 1) || -qty >= (lot > 0 ? lot : 1))
+            return true;
+    }
+    return false;
+}
+
+/* Two venues: each venue's rule (nd_launch_venue_rule). Its strategies' pause is the
+ * supervisor's (strategies.VENUE is blocked while its feed or venue is out); a trip is the
+ * kill switch, once. Every change of a venue's action is logged and recorded. */
+static void venue_rules(nd_launch_t *l, int64_t now_ns)
+{
+    for (uint32_t v = 0; v < l->venue_count; v++) {
+        bool feed_ok = usable(l, l->m_feed[v]), venue_ok = usable(l, l->m_venue[v]);
+        if (venue_ok)
+            l->out_since_ns[v] = 0;
+        else if (!l->out_since_ns[v])
+            l->out_since_ns[v] = l->sup.modules[l->m_venue[v]].since_ns;
+        int64_t out_ns = venue_ok ? 0 : now_ns - l->out_since_ns[v];
+        char why[160];
+        nd_launch_venue_action_t a =
+            nd_launch_venue_rule(&l->lc, l->cfg->live, feed_ok, venue_ok, venue_position(l, v),
+                                 out_ns > 0 ? out_ns : 0, why, sizeof why);
+        const char *name = nd_venue_name(l->cfg->venues[v].venue);
+        if (a != l->action[v]) {
+            char detail[224];
+            snprintf(detail, sizeof detail, "%s %s->%s: %s", name,
+                     nd_launch_venue_action_name(l->action[v]), nd_launch_venue_action_name(a),
+                     why);
+            ND_LOG(a == ND_LAUNCH_VENUE_TRADE ? ND_LOG_INFO : ND_LOG_WARN,
+                   "event=venue_rule venue=%s action=%s why=\"%s\"", name,
+                   nd_launch_venue_action_name(a), why);
+            nd_live_session_record(l->session, "venue_rule", detail);
+        }
+        l->action[v] = a;
+        snprintf(l->action_why[v], sizeof l->action_why[v], "%s", why);
+        /* its strategies are paused: the session's data-integrity breaker leaves its feeds to
+         * this rule (a venue out must not halt the venue that trades on) */
+        nd_live_session_venue_hold(l->session, v, a != ND_LAUNCH_VENUE_TRADE);
+        nd_engine_t *e = nd_live_session_engine(l->session);
+        if (a == ND_LAUNCH_VENUE_TRIP && !l->venue_tripped && !nd_engine_risk(e)->halted) {
+            l->venue_tripped = true;
+            ND_LOG(ND_LOG_ERR, "event=venue_down_halt venue=%s why=\"%s\"", name, why);
+            char detail[224];
+            snprintf(detail, sizeof detail, "%s: %s", name, why);
+            nd_live_session_record(l->session, "venue_down_halt", detail);
+            if (nd_engine_kill(e) != ND_OK)
+                ND_LOG(ND_LOG_ERR, "event=venue_down_halt_failed venue=%s", name);
+            nd_live_session_status_now(l->session);
+        }
+    }
+}
+
+/* Each strategy slot's health for its rollback guard. One venue: the session's. Two venues:
+ * every module usable but the venues' own (feed, venue, strategies per venue): a venue's outage
+ * is not its strategies' version's fault (their pause and the venue rule answer it), nor the
+ * other venue's. */
+static void slot_health(const nd_launch_t *l, bool *slot_ok)
+{
+    bool ok = true;
+    for (uint32_t m = 0; m < l->sup.count; m++) {
+        bool per_venue = false;
+        for (uint32_t v = 0; l->venue_count > 1 && v < l->venue_count; v++)
+            per_venue |= m == l->m_feed[v] || m == l->m_venue[v] || m == l->m_strat[v];
+        ok &= per_venue || usable(l, m);
+    }
+    for (uint32_t k = 0; k < ND_STRATEGIES_MAX; k++)
+        slot_ok[k] = ok;
+}
+
 static void on_health(uv_timer_t *t)
 {
     nd_launch_t *l = t->data;
-    nd_launch_sample_t s;
-    take_sample(l, &s);
-    nd_launch_health_judge(&l->lc, l->have_prev ? &l->prev : NULL, &s, l->last);
-    for (uint32_t m = 0; m < ND_LAUNCH_MODULE_COUNT; m++)
-        nd_sup_report(&l->sup, m, l->last[m].health, l->last[m].reason, s.now_ns);
-    nd__launch_capital_tick(&l->capital, capital_now(l, s.now_ns), nd_sup_healthy(&l->sup));
+    nd_launch_sample_t base, s;
+    take_sample(l, &base);
+    for (uint32_t v = 0; v < l->venue_count; v++) {
+        nd_launch_verdict_t out[ND_LAUNCH_MODULE_COUNT];
+        s = base;
+        venue_sample(l, v, &s);
+        nd_launch_health_judge(&l->lc, l->have_prev ? &l->prev[v] : NULL, &s, out);
+        l->prev[v] = s;
+        if (v == 0) {
+            for (uint32_t m = ND_LAUNCH_HOST; m < ND_LAUNCH_FEED; m++) /* host, store, refprice */
+                l->last[m] = out[m];
+            l->last[l->m_risk] = out[ND_LAUNCH_RISK];
+            l->last[l->m_monitoring] = out[ND_LAUNCH_MONITORING];
+        }
+        l->last[l->m_feed[v]] = out[ND_LAUNCH_FEED];
+        l->last[l->m_venue[v]] = out[ND_LAUNCH_VENUE];
+        l->last[l->m_strat[v]] = out[ND_LAUNCH_STRATEGIES];
+    }
+    for (uint32_t m = 0; m < l->sup.count; m++)
+        nd_sup_report(&l->sup, m, l->last[m].health, l->last[m].reason, base.now_ns);
+    if (l->venue_count > 1)
+        venue_rules(l, base.now_ns);
+    bool slot_ok[ND_STRATEGIES_MAX];
+    slot_health(l, slot_ok);
+    nd__launch_capital_tick(&l->capital, capital_now(l, base.now_ns), nd_sup_healthy(&l->sup),
+                            slot_ok);
     nd__launch_metrics_sync(&l->metrics);
     probe_start(l); /* its answer is judged at the next check */
-    l->prev = s;
     l->have_prev = true;
-    l->last_check_ns = s.now_ns;
+    l->last_check_ns = base.now_ns;
     l->checks++;
 }
 
@@ -398,9 +585,34 @@ static json_t *module_json(const nd_launch_t *l, uint32_t k)
     json_object_set_new(j, "since_ns", json_integer(m->since_ns));
     json_object_set_new(j, "restarts", json_integer(m->restarts));
     json_object_set_new(j, "reason", json_string(m->reason));
-    if (l->checks > 0 && k < ND_LAUNCH_MODULE_COUNT)
+    if (l->checks > 0)
         json_object_set_new(j, "check", json_string(l->last[k].reason));
     return j;
+}
+
+/* Two venues: each venue's health ({"name", "usable", "feed", "venue", "strategies" (their
+ * module states), "strategies_paused", "action", "why", "position"}). */
+static json_t *venues_json(const nd_launch_t *l)
+{
+    json_t *a = json_array();
+    for (uint32_t v = 0; v < l->venue_count; v++) {
+        json_t *j = json_object();
+        json_object_set_new(j, "name", json_string(nd_venue_name(l->cfg->venues[v].venue)));
+        json_object_set_new(j, "usable", json_boolean(usable(l, l->m_feed[v]) &&
+                                                      usable(l, l->m_venue[v]) &&
+                                                      usable(l, l->m_strat[v])));
+        const uint32_t mods[3] = {l->m_feed[v], l->m_venue[v], l->m_strat[v]};
+        static const char *const keys[3] = {"feed", "venue", "strategies"};
+        for (int k = 0; k < 3; k++)
+            json_object_set_new(j, keys[k],
+                                json_string(nd_sup_state_name(l->sup.modules[mods[k]].state)));
+        json_object_set_new(j, "strategies_paused", json_boolean(l->strategies_paused[v]));
+        json_object_set_new(j, "action", json_string(nd_launch_venue_action_name(l->action[v])));
+        json_object_set_new(j, "why", json_string(l->action_why[v]));
+        json_object_set_new(j, "position", json_boolean(venue_position(l, v)));
+        json_array_append_new(a, j);
+    }
+    return a;
 }
 
 static json_t *launch_json(void *ctx)
@@ -421,7 +633,12 @@ static json_t *launch_json(void *ctx)
         json_array_append_new(hist, h);
     }
     json_object_set_new(j, "healthy", json_boolean(nd_sup_healthy(&l->sup)));
-    json_object_set_new(j, "strategies_paused", json_boolean(l->strategies_paused));
+    bool paused = false;
+    for (uint32_t v = 0; v < l->venue_count; v++)
+        paused |= l->strategies_paused[v];
+    json_object_set_new(j, "strategies_paused", json_boolean(paused));
+    if (l->venue_count > 1)
+        json_object_set_new(j, "venues", venues_json(l));
     json_object_set_new(j, "health_checks", json_integer((json_int_t)l->checks));
     json_object_set_new(j, "last_check_ns", json_integer(l->last_check_ns));
     json_object_set_new(j, "first_order_ms", l->first_order_ms >= 0
@@ -457,9 +674,15 @@ static nd_err_t preflight_passed(const nd_preflight_report_t *pf, char *err, siz
         return ND_OK;
     int used = snprintf(err, err_len, "preflight failed (%u check(s)):", pf->failed);
     for (int k = 0; k < ND_PF_CHECK_COUNT && used > 0 && (size_t)used < err_len; k++)
-        if (pf->checks[k].status == ND_PF_FAIL)
+        if (pf->checks[k].status == ND_PF_FAIL) {
             used += snprintf(err + used, err_len - (size_t)used, " %s",
                              nd_preflight_check_name((nd_preflight_check_t)k));
+            for (uint32_t v = 0; v < pf->checks[k].venue_count; v++) /* name the venue */
+                if (pf->checks[k].venues[v].status == ND_PF_FAIL && used > 0 &&
+                    (size_t)used < err_len)
+                    used += snprintf(err + used, err_len - (size_t)used, " (%s)",
+                                     pf->checks[k].venues[v].venue);
+        }
     return ND_EDECLINED;
 }
 
@@ -490,6 +713,8 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     l->first_order_ms = -1;
     l->started_mono_ns = nd_clock_mono_ns(clock);
     l->started_ns = nd_clock_now_ns(clock);
+    l->venue_count = cfg->venue_count;
+    ND_ASSERT(l->venue_count >= 1 && l->venue_count <= ND_LIVE_VENUES_MAX);
     nd_sup_init(&l->sup, &lc->sup, on_change, l);
     rc = add_modules(l);
     if (rc == ND_OK)
@@ -500,10 +725,13 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     }
     nd_live_session_set_shutdown(l->session, &lc->shutdown);
     snprintf(l->metrics_url, sizeof l->metrics_url, "%s", nd_live_session_metrics_url(l->session));
-    char why[160] = "";
-    if (nd__launch_probe_open(&l->probe_venue, cfg, clock, lc->recv_window_ms, 2000, why,
-                              sizeof why) != ND_OK)
-        ND_LOG(ND_LOG_WARN, "event=venue_probe_off why=\"%s\"", why);
+    for (uint32_t v = 0; v < l->venue_count; v++) {
+        char why[160] = "";
+        if (nd__launch_probe_open(&l->probe_venue[v], &cfg->venues[v], clock, lc->recv_window_ms,
+                                  2000, why, sizeof why) != ND_OK)
+            ND_LOG(ND_LOG_WARN, "event=venue_probe_off venue=%s why=\"%s\"",
+                   nd_venue_name(cfg->venues[v].venue), why);
+    }
     rc = nd__launch_capital_open(&l->capital, &l->lc, cfg, l->session, nd_clock_now_ns(clock), err,
                                  err_len);
     if (rc == ND_OK)
@@ -512,7 +740,8 @@ nd_err_t nd_launch_create(const nd_live_config_t *cfg, const nd_launch_config_t 
     if (rc != ND_OK) {
         nd__launch_capital_close(&l->capital);
         nd_live_session_close(l->session, NULL, 0);
-        nd__launch_probe_close(&l->probe_venue);
+        for (uint32_t v = 0; v < ND_LIVE_VENUES_MAX; v++)
+            nd__launch_probe_close(&l->probe_venue[v]);
         nd_free(l);
         return rc;
     }
@@ -576,7 +805,8 @@ nd_err_t nd_launch_close(nd_launch_t *l, char *err, size_t err_len)
     nd__launch_capital_close(&l->capital);
     nd_err_t rc = nd_live_session_close(l->session, err, err_len); /* runs the loop dry: a probe
                                                                        in flight finishes */
-    nd__launch_probe_close(&l->probe_venue);
+    for (uint32_t v = 0; v < ND_LIVE_VENUES_MAX; v++)
+        nd__launch_probe_close(&l->probe_venue[v]);
     nd_free(l);
     return rc;
 }

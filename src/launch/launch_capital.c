@@ -76,7 +76,7 @@ static void apply_weights(nd__launch_capital_t *c)
 
 /* What the guards see since the last tick: the engine's trips and rejects, each slot's
  * drawdown from its P&L peak, the health check. */
-static void observe(nd__launch_capital_t *c, int64_t now_ns, bool healthy)
+static void observe(nd__launch_capital_t *c, int64_t now_ns, bool healthy, const bool *slot_ok)
 {
     const nd_engine_t *e = engine_of(c);
     const nd_risk_t *r = nd_engine_risk(e);
@@ -103,7 +103,7 @@ static void observe(nd__launch_capital_t *c, int64_t now_ns, bool healthy)
         nd_guard_drawdown(g, now_ns, dd < E6 ? dd : E6);
         for (int64_t j = 0; j < new_rejects; j++)
             nd_guard_error(g, now_ns);
-        nd_guard_health(g, now_ns, healthy);
+        nd_guard_health(g, now_ns, slot_ok ? slot_ok[k] : healthy);
     }
 }
 
@@ -479,13 +479,14 @@ nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config
         slot_version(c, k);
     c->trips_seen = nd_engine_risk(e)->trips;
     c->rejects_seen = nd_engine_stats(e)->orders_rejected;
-    nd__launch_capital_tick(c, now_ns, true); /* the first shares before any market event */
+    nd__launch_capital_tick(c, now_ns, true, NULL); /* the first shares before any event */
     return ND_OK;
 }
 
-void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy)
+void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy,
+                             const bool *slot_ok)
 {
-    observe(c, now_ns, healthy);
+    observe(c, now_ns, healthy, slot_ok);
     for (uint32_t k = 0; k < c->count; k++) {
         nd_guard_decision_t d;
         nd_guard_evaluate(&c->guard[k], now_ns, &d);

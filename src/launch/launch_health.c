@@ -82,22 +82,22 @@ int64_t nd_launch_memory_free_mb(void)
     return pages > 0 && size > 0 ? (int64_t)pages * size / (1024 * 1024) : 0;
 }
 
-nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_config_t *cfg,
+nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_venue_config_t *vc,
                                const nd_clock_t *clock, int64_t recv_window_ms, long timeout_ms,
                                char *why, size_t why_len)
 {
-    ND_ASSERT(p != NULL && cfg != NULL);
+    ND_ASSERT(p != NULL && vc != NULL);
     ND_ASSERT(p->binance == NULL && p->http == NULL);
-    p->venue = cfg->venues[0].venue;
-    snprintf(p->rest_url, sizeof p->rest_url, "%s", cfg->venues[0].rest_url);
-    if (cfg->venues[0].venue == ND_VENUE_COINBASE) {
+    p->venue = vc->venue;
+    snprintf(p->rest_url, sizeof p->rest_url, "%s", vc->rest_url);
+    if (vc->venue == ND_VENUE_COINBASE) {
         nd_err_t rc = nd_http_create(timeout_ms, &p->http);
         if (rc != ND_OK)
             nd_err_put(why, why_len, "coinbase: cannot start an HTTP client: %s",
                        nd_strerror(rc));
         return rc;
     }
-    nd_binance_rest_config_t rc_cfg = {.base_url = cfg->venues[0].rest_url,
+    nd_binance_rest_config_t rc_cfg = {.base_url = vc->rest_url,
                                        .recv_window_ms = recv_window_ms,
                                        .timeout_ms = timeout_ms};
     return nd_binance_rest_create(&rc_cfg, clock, &p->binance, why, why_len);
@@ -331,4 +331,41 @@ void nd_launch_health_judge(const nd_launch_config_t *cfg, const nd_launch_sampl
                 s->kill_switch ? "kill switch" : s->halt_reason);
     else
         verdict(&out[ND_LAUNCH_RISK], ND_SUP_HEALTH_OK, "no breaker tripped");
+}
+
+const char *nd_launch_venue_action_name(nd_launch_venue_action_t a)
+{
+    switch (a) {
+    case ND_LAUNCH_VENUE_TRADE: return "trade";
+    case ND_LAUNCH_VENUE_STOP_NEW: return "stop_new_orders";
+    case ND_LAUNCH_VENUE_TRIP: return "trip";
+    }
+    return "unknown";
+}
+
+nd_launch_venue_action_t nd_launch_venue_rule(const nd_launch_config_t *cfg, bool live,
+                                              bool feed_ok, bool venue_ok, bool position_open,
+                                              int64_t out_ns, char *why, size_t why_len)
+{
+    ND_ASSERT(cfg != NULL && out_ns >= 0);
+    ND_ASSERT(cfg->venue_down_halt_ns >= 0);
+    char none[1];
+    if (!why) {
+        why = none;
+        why_len = sizeof none;
+    }
+    if (feed_ok && venue_ok) {
+        snprintf(why, why_len, "feed and orders usable");
+        return ND_LAUNCH_VENUE_TRADE;
+    }
+    if (!venue_ok && live && position_open && out_ns >= cfg->venue_down_halt_ns) {
+        snprintf(why, why_len, "order path out for %lld ms with a position there: the engine "
+                 "cannot flatten it", (long long)(out_ns / NS_PER_MS));
+        return ND_LAUNCH_VENUE_TRIP;
+    }
+    snprintf(why, why_len, "%s out: no new orders there%s", !feed_ok && !venue_ok ? "feed and "
+             "order path" : !feed_ok ? "feed" : "order path",
+             !venue_ok && live && position_open ? " (a position there: the kill switch if it "
+                                                  "stays out)" : "");
+    return ND_LAUNCH_VENUE_STOP_NEW;
 }

@@ -18,11 +18,9 @@ typedef struct nd__venue_probe {
     nd_http_t *http;            /* Coinbase, else NULL */
 } nd__venue_probe_t;
 
-typedef struct nd__pf {
-    const nd_live_config_t *cfg;
-    const nd_preflight_settings_t *set;
-    const nd_preflight_env_t *env;
-    nd_preflight_report_t *report;
+/* What the venue checks learn of one venue (its key, its client, whether it answered, its
+ * exchangeInfo), kept from one check to the next. */
+typedef struct nd__pf_venue {
     nd_secret_t *secret;           /* live mode, once the secrets check loaded it */
     nd__venue_probe_t probe;       /* public client, opened by venue_reachable (the Binance
                                     * one in probe.binance is the other checks' too) */
@@ -30,7 +28,37 @@ typedef struct nd__pf {
     char *info;                    /* exchangeInfo body (nd_alloc'd), or NULL */
     size_t info_len;
     char info_url[ND_LIVE_URL_MAX + ND_VENUES_MAX * (ND_NAME_MAX + 8) + 64];
+} nd__pf_venue_t;
+
+/* A preflight run. The venue checks (nd__pf_per_venue) run once per venue of the config with
+ * v set to it: they read vc (cfg->venues[v]) and its symbols, and keep what they learn in the
+ * current venue's fields below (secret .. info_url); nd__pf_switch swaps another venue's in. The
+ * other checks run once, with the first venue's (v = 0). */
+typedef struct nd__pf {
+    const nd_live_config_t *cfg;
+    const nd_preflight_settings_t *set;
+    const nd_preflight_env_t *env;
+    nd_preflight_report_t *report;
+    uint32_t v;                    /* the venue the checks ask (index in cfg->venues) */
+    const nd_live_venue_config_t *vc;
+    nd_secret_t *secret;           /* the current venue's (nd__pf_venue_t) */
+    nd__venue_probe_t probe;
+    bool reachable;
+    char *info;
+    size_t info_len;
+    char info_url[ND_LIVE_URL_MAX + ND_VENUES_MAX * (ND_NAME_MAX + 8) + 64];
+    nd__pf_venue_t parked[ND_LIVE_VENUES_MAX]; /* the other venues' while one is current */
 } nd__pf_t;
+
+/* Makes venue v current (its state swapped in, the previous one's parked). */
+void nd__pf_switch(nd__pf_t *pf, uint32_t v);
+/* Whether check k runs once per venue (the ones that ask the venue, and in live mode the key
+ * and the account). */
+bool nd__pf_per_venue(const nd__pf_t *pf, int k);
+/* The current venue's first symbol as the engine names it ("BTC/USDT"), and its quote asset
+ * ("USDT"): the account's cash on that venue. */
+const char *nd__pf_venue_symbol(const nd__pf_t *pf);
+const char *nd__pf_quote_asset(const nd__pf_t *pf);
 
 typedef void (*nd__pf_check_fn)(nd__pf_t *pf, nd_preflight_outcome_t *out);
 
@@ -107,9 +135,12 @@ typedef struct nd__launch_capital {
 nd_err_t nd__launch_capital_open(nd__launch_capital_t *c, const nd_launch_config_t *lc,
                                  const nd_live_config_t *cfg, nd_live_session_t *session,
                                  int64_t now_ns, char *err, size_t err_len);
-/* One tick after a health check (healthy: every module usable): guards, rollbacks, ramps,
- * daily returns, the allocation when due, the weights, the state file. */
-void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy);
+/* One tick after a health check (healthy: every module usable; slot_ok, may be NULL: each
+ * slot's own health for its guard, the modules it depends on usable, else healthy): guards,
+ * rollbacks, ramps (on the session's health: the ramp is the whole session's), daily returns,
+ * the allocation when due, the weights, the state file. */
+void nd__launch_capital_tick(nd__launch_capital_t *c, int64_t now_ns, bool healthy,
+                             const bool *slot_ok);
 json_t *nd__launch_capital_json(const nd__launch_capital_t *c);
 /* Each strategy with a production version in the pipeline runs that version instead of the
  * one in its slot, recorded (adopt_version): before the first market event (the resolver set),
@@ -156,9 +187,9 @@ nd_err_t nd__launch_metrics_open(nd__launch_metrics_t *m, nd_prom_t *prom, const
 void nd__launch_metrics_sync(nd__launch_metrics_t *m);
 
 
-/* Opens the client for cfg's venue; why says what failed. Close with nd__launch_probe_close
- * (also after a failed open). */
-nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_config_t *cfg,
+/* Opens the client for one venue of a config; why says what failed. Close with
+ * nd__launch_probe_close (also after a failed open). */
+nd_err_t nd__launch_probe_open(nd__venue_probe_t *p, const nd_live_venue_config_t *vc,
                                const nd_clock_t *clock, int64_t recv_window_ms, long timeout_ms,
                                char *why, size_t why_len);
 void nd__launch_probe_close(nd__venue_probe_t *p);

@@ -20,19 +20,19 @@ static const char cb_unreachable_hint[] =
 
 void nd__pf_cb_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
-    ND_ASSERT(pf->cfg->venues[0].venue == ND_VENUE_COINBASE);
+    ND_ASSERT(pf->vc->venue == ND_VENUE_COINBASE);
     char why[256] = "";
     if (!pf->probe.http &&
-        nd__launch_probe_open(&pf->probe, pf->cfg, pf->env->clock, pf->set->recv_window_ms,
+        nd__launch_probe_open(&pf->probe, pf->vc, pf->env->clock, pf->set->recv_window_ms,
                               (long)pf->set->timeout_ms, why, sizeof why) != ND_OK) {
-        nd__pf_set(out, ND_PF_FAIL, "fix venue.rest_url", "coinbase %s: %s", pf->cfg->venues[0].rest_url,
+        nd__pf_set(out, ND_PF_FAIL, "fix venue.rest_url", "coinbase %s: %s", pf->vc->rest_url,
                    why);
         return;
     }
     ND_ASSERT(pf->probe.http != NULL);
     int64_t venue_ms = 0;
     int64_t t0 = nd_clock_mono_ns(pf->env->clock);
-    nd_err_t rc = nd_coinbase_public_time(pf->probe.http, pf->cfg->venues[0].rest_url, &venue_ms, why,
+    nd_err_t rc = nd_coinbase_public_time(pf->probe.http, pf->vc->rest_url, &venue_ms, why,
                                           sizeof why);
     int64_t rtt_us = (nd_clock_mono_ns(pf->env->clock) - t0) / ND_NS_PER_US;
     if (rc != ND_OK) {
@@ -42,17 +42,18 @@ void nd__pf_cb_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
     }
     pf->reachable = true;
     nd__pf_set(out, ND_PF_PASS, NULL, "coinbase GET %s/api/v3/brokerage/time: HTTP 200 in %lld us",
-               pf->cfg->venues[0].rest_url, (long long)rtt_us);
+               pf->vc->rest_url, (long long)rtt_us);
 }
 
 void nd__pf_cb_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     char list[256] = "", why[400] = "";
     size_t used = 0;
-    for (uint32_t k = 0; k < pf->cfg->symbol_count; k++) {
+    uint32_t first = pf->vc->symbol_first;
+    for (uint32_t k = first; k < first + pf->vc->symbol_count; k++) {
         const char *pid = pf->cfg->venue_symbols[k];
         nd_coinbase_product_rules_t r;
-        nd_err_t rc = nd_coinbase_public_product(pf->cfg->venues[0].rest_url, pid, (long)pf->set->timeout_ms,
+        nd_err_t rc = nd_coinbase_public_product(pf->vc->rest_url, pid, (long)pf->set->timeout_ms,
                                                  &r, why, sizeof why);
         if (rc == ND_EIO) {
             nd__pf_set(out, ND_PF_FAIL, "trade only products the venue lists (BASE-QUOTE)",
@@ -73,7 +74,7 @@ void nd__pf_cb_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out)
         nd_venue_format(r.quote_increment, ND_VENUE_DECIMALS, 0, tick, sizeof tick);
         nd_venue_format(r.base_increment, ND_VENUE_DECIMALS, 0, step, sizeof step);
         int w = snprintf(list + used, sizeof list - used, "%s%s online (quote increment %s, "
-                         "base increment %s)", k ? ", " : "", pid, tick, step);
+                         "base increment %s)", k > first ? ", " : "", pid, tick, step);
         used = w > 0 && used + (size_t)w < sizeof list ? used + (size_t)w : used;
     }
     nd__pf_set(out, ND_PF_PASS, NULL, "coinbase %s from GET market/products/{id}", list);
@@ -102,7 +103,7 @@ void nd__pf_cb_live_balance(nd__pf_t *pf, const char *asset, const char *need_te
     nd_coinbase_rest_t *rest = NULL;
     cb_balance_t b = {.asset = asset};
     size_t count = 0;
-    nd_err_t rc = nd_coinbase_rest_create(pf->cfg->venues[0].rest_url, pf->secret->api_key,
+    nd_err_t rc = nd_coinbase_rest_create(pf->vc->rest_url, pf->secret->api_key,
                                           pf->secret->api_secret, pf->env->clock,
                                           (long)pf->set->timeout_ms, &rest, why, sizeof why);
     if (rc == ND_OK)
@@ -139,10 +140,10 @@ nd_err_t nd__pf_cb_open_feed(nd__pf_t *pf, nd_md_sink_cb sink, void *ctx,
 {
     static const char *const channels[] = {"market_trades", "ticker"};
     const char *products[ND_VENUES_MAX];
-    for (uint32_t k = 0; k < pf->cfg->symbol_count; k++)
-        products[k] = pf->cfg->venue_symbols[k];
-    nd_coinbase_stream_config_t sc = {.url = pf->cfg->venues[0].ws_url, .product_ids = products,
-                                      .product_count = pf->cfg->symbol_count,
+    for (uint32_t k = 0; k < pf->vc->symbol_count; k++)
+        products[k] = pf->cfg->venue_symbols[pf->vc->symbol_first + k];
+    nd_coinbase_stream_config_t sc = {.url = pf->vc->ws_url, .product_ids = products,
+                                      .product_count = pf->vc->symbol_count,
                                       .channels = channels, .channel_count = 2, .seed = 1};
     return nd_coinbase_stream_create(ND_VENUE_COINBASE, &sc, pf->env->clock, sink, ctx, stream,
                                      why, why_len);

@@ -55,7 +55,7 @@ void nd__pf_secrets(nd__pf_t *pf, nd_preflight_outcome_t *out)
         nd__pf_set(out, ND_PF_SKIP, NULL, "paper mode: no order reaches the venue, no key needed");
         return;
     }
-    const char *path = pf->cfg->venues[0].secrets_file[0] ? pf->cfg->venues[0].secrets_file : NULL;
+    const char *path = pf->vc->secrets_file[0] ? pf->vc->secrets_file : NULL;
     struct stat st;
     if (path && stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
         nd__pf_set(out, ND_PF_FAIL, "chmod 600 the secrets file",
@@ -64,7 +64,7 @@ void nd__pf_secrets(nd__pf_t *pf, nd_preflight_outcome_t *out)
         return;
     }
     char why[256] = "";
-    const char *venue = pf->cfg->venues[0].venue == ND_VENUE_COINBASE ? "COINBASE" : "BINANCE";
+    const char *venue = pf->vc->venue == ND_VENUE_COINBASE ? "COINBASE" : "BINANCE";
     nd_err_t rc = nd_secret_load(venue, path, pf->secret, why, sizeof why);
     if (rc == ND_ENOTFOUND && !path)
         nd__pf_set(out, ND_PF_FAIL, venue[0] == 'C'

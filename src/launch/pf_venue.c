@@ -30,21 +30,21 @@ static bool need_venue(nd__pf_t *pf, nd_preflight_outcome_t *out)
         return true;
     nd__pf_set(out, ND_PF_FAIL, unreachable_hint,
                "%snot measured: the venue did not answer (see venue_reachable)",
-               pf->cfg->venues[0].venue == ND_VENUE_COINBASE ? "coinbase: " : "");
+               pf->vc->venue == ND_VENUE_COINBASE ? "coinbase: " : "");
     return false;
 }
 
 void nd__pf_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
-    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE) {
+    if (pf->vc->venue == ND_VENUE_COINBASE) {
         nd__pf_cb_venue_reachable(pf, out);
         return;
     }
     char why[256] = "";
     if (!pf->probe.binance &&
-        nd__launch_probe_open(&pf->probe, pf->cfg, pf->env->clock, pf->set->recv_window_ms,
+        nd__launch_probe_open(&pf->probe, pf->vc, pf->env->clock, pf->set->recv_window_ms,
                               (long)pf->set->timeout_ms, why, sizeof why) != ND_OK) {
-        nd__pf_set(out, ND_PF_FAIL, "fix venue.rest_url", "%s: %s", pf->cfg->venues[0].rest_url, why);
+        nd__pf_set(out, ND_PF_FAIL, "fix venue.rest_url", "%s: %s", pf->vc->rest_url, why);
         return;
     }
     nd_binance_rest_result_t res = {0};
@@ -53,15 +53,15 @@ void nd__pf_venue_reachable(nd__pf_t *pf, nd_preflight_outcome_t *out)
                                        sizeof why);
     int64_t rtt_us = (nd_clock_mono_ns(pf->env->clock) - t0) / ND_NS_PER_US;
     if (rc != ND_OK)
-        nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "GET %s/api/v3/ping: %s", pf->cfg->venues[0].rest_url,
+        nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "GET %s/api/v3/ping: %s", pf->vc->rest_url,
                    why[0] ? why : nd_strerror(rc));
     else if (res.http_status != 200)
         nd__pf_set(out, ND_PF_FAIL, unreachable_hint, "GET %s/api/v3/ping: HTTP %ld %s",
-                   pf->cfg->venues[0].rest_url, res.http_status, res.venue_msg);
+                   pf->vc->rest_url, res.http_status, res.venue_msg);
     else {
         pf->reachable = true;
         nd__pf_set(out, ND_PF_PASS, NULL, "GET %s/api/v3/ping: HTTP 200 in %lld us",
-                   pf->cfg->venues[0].rest_url, (long long)rtt_us);
+                   pf->vc->rest_url, (long long)rtt_us);
     }
     nd_binance_rest_result_free(&res);
 }
@@ -74,13 +74,13 @@ void nd__pf_clock_offset(nd__pf_t *pf, nd_preflight_outcome_t *out)
     char why[256] = "", bound[160] = "";
     nd_err_t rc = nd__launch_venue_clock(&pf->probe, pf->env->clock, CLOCK_SAMPLES, &best_offset,
                                          &best_rtt, why, sizeof why);
-    bool coinbase = pf->cfg->venues[0].venue == ND_VENUE_COINBASE;
+    bool coinbase = pf->vc->venue == ND_VENUE_COINBASE;
     if (rc != ND_OK) {
         nd__pf_set(out, ND_PF_FAIL, coinbase ? "check the venue (see venue_reachable)"
                    : unreachable_hint, "%s", why[0] ? why : nd_strerror(rc));
         return;
     }
-    bool ok = nd__launch_clock_within(pf->cfg->venues[0].venue, best_offset, best_rtt,
+    bool ok = nd__launch_clock_within(pf->vc->venue, best_offset, best_rtt,
                                       pf->set->recv_window_ms, bound, sizeof bound);
     if (coinbase) {
         nd__pf_set(out, ok ? ND_PF_PASS : ND_PF_FAIL,
@@ -110,11 +110,12 @@ static nd_err_t load_info(nd__pf_t *pf, char *why, size_t why_len)
         return ND_OK;
     char query[ND_VENUES_MAX * (ND_NAME_MAX + 8) + 32];
     int n = snprintf(query, sizeof query, "symbols=%%5B");
-    for (uint32_t k = 0; k < pf->cfg->symbol_count; k++)
-        n += snprintf(query + n, sizeof query - (size_t)n, "%s%%22%s%%22", k ? "," : "",
+    uint32_t first = pf->vc->symbol_first, end = first + pf->vc->symbol_count;
+    for (uint32_t k = first; k < end; k++)
+        n += snprintf(query + n, sizeof query - (size_t)n, "%s%%22%s%%22", k > first ? "," : "",
                       pf->cfg->venue_symbols[k]);
     snprintf(query + n, sizeof query - (size_t)n, "%%5D");
-    snprintf(pf->info_url, sizeof pf->info_url, "%s/api/v3/exchangeInfo?%s", pf->cfg->venues[0].rest_url,
+    snprintf(pf->info_url, sizeof pf->info_url, "%s/api/v3/exchangeInfo?%s", pf->vc->rest_url,
              query);
     nd_binance_rest_result_t res = {0};
     nd_err_t rc = nd_binance_rest_call(pf->probe.binance, "GET", "/api/v3/exchangeInfo", query, false, &res,
@@ -136,7 +137,7 @@ void nd__pf_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
-    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE) {
+    if (pf->vc->venue == ND_VENUE_COINBASE) {
         nd__pf_cb_exchange_info(pf, out);
         return;
     }
@@ -149,7 +150,8 @@ void nd__pf_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out)
     }
     char list[256] = "";
     size_t used = 0;
-    for (uint32_t k = 0; k < pf->cfg->symbol_count; k++) {
+    uint32_t first = pf->vc->symbol_first;
+    for (uint32_t k = first; k < first + pf->vc->symbol_count; k++) {
         const char *sym = pf->cfg->venue_symbols[k];
         nd_binance_filters_t f;
         rc = nd_binance_filters_parse(pf->info, pf->info_len, sym, &f, why, sizeof why);
@@ -167,17 +169,10 @@ void nd__pf_exchange_info(nd__pf_t *pf, nd_preflight_outcome_t *out)
         nd_venue_format(f.tick_size, ND_VENUE_DECIMALS, 0, tick, sizeof tick);
         nd_venue_format(f.step_size, ND_VENUE_DECIMALS, 0, step, sizeof step);
         int w = snprintf(list + used, sizeof list - used, "%s%s TRADING (tick %s, step %s)",
-                         k ? ", " : "", sym, tick, step);
+                         k > first ? ", " : "", sym, tick, step);
         used = w > 0 && used + (size_t)w < sizeof list ? used + (size_t)w : used;
     }
     nd__pf_set(out, ND_PF_PASS, NULL, "%s", list);
-}
-
-/* The quote asset of the first symbol ("USDT" of "BTC/USDT"): the account's cash. */
-static const char *quote_asset(const nd_live_config_t *cfg)
-{
-    const char *slash = strchr(cfg->bt.symbol, '/');
-    return slash ? slash + 1 : cfg->bt.symbol;
 }
 
 /* The free balance of asset in an account body, at ND_CASH_DECIMALS. */
@@ -201,10 +196,10 @@ static nd_err_t account_free(const char *body, size_t len, const char *asset, in
 
 static void live_balance(nd__pf_t *pf, const char *need_text, nd_preflight_outcome_t *out)
 {
-    const char *asset = quote_asset(pf->cfg);
+    const char *asset = nd__pf_quote_asset(pf);
     char why[256] = "";
     nd_binance_rest_t *rest = NULL;
-    nd_binance_rest_config_t rc_cfg = {.base_url = pf->cfg->venues[0].rest_url, .secret = pf->secret,
+    nd_binance_rest_config_t rc_cfg = {.base_url = pf->vc->rest_url, .secret = pf->secret,
                                        .recv_window_ms = pf->set->recv_window_ms,
                                        .timeout_ms = (long)pf->set->timeout_ms};
     nd_binance_rest_result_t res = {0};
@@ -254,8 +249,8 @@ void nd__pf_balances(nd__pf_t *pf, nd_preflight_outcome_t *out)
                    "not measured: no API key (see secrets)");
         return;
     }
-    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE)
-        nd__pf_cb_live_balance(pf, quote_asset(pf->cfg), need, out);
+    if (pf->vc->venue == ND_VENUE_COINBASE)
+        nd__pf_cb_live_balance(pf, nd__pf_quote_asset(pf), need, out);
     else
         live_balance(pf, need, out);
 }
@@ -330,6 +325,7 @@ void nd__pf_oracle_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
 
 typedef struct feed_watch {
     const nd_live_config_t *cfg;
+    uint32_t first, count;           /* the venue's symbols */
     int64_t first_ns[ND_VENUES_MAX]; /* mono time of each symbol's first message, 0: none */
     const nd_clock_t *clock;
     uint32_t seen;
@@ -341,7 +337,7 @@ static void feed_sink(void *ctx, const nd_md_event_t *ev)
     feed_watch_t *w = ctx;
     if (ev->kind != ND_MD_TRADE && ev->kind != ND_MD_BBO)
         return;
-    for (uint32_t k = 0; k < w->cfg->symbol_count; k++)
+    for (uint32_t k = w->first; k < w->first + w->count; k++)
         if (w->first_ns[k] == 0 && strcmp(ev->symbol, w->cfg->venue_symbols[k]) == 0) {
             w->first_ns[k] = nd_clock_mono_ns(w->clock);
             w->seen++;
@@ -354,7 +350,7 @@ static nd_err_t open_feeds(nd__pf_t *pf, feed_watch_t *w, nd_binance_stream_t **
     char (*names)[ND_NAME_MAX + 16] = w->names;
     const char *list[2 * ND_VENUES_MAX];
     uint32_t n = 0;
-    for (uint32_t k = 0; k < pf->cfg->symbol_count; k++) {
+    for (uint32_t k = w->first; k < w->first + w->count; k++) {
         char lower[ND_NAME_MAX];
         size_t i = 0;
         for (const char *p = pf->cfg->venue_symbols[k]; *p && i + 1 < sizeof lower; p++)
@@ -367,7 +363,7 @@ static nd_err_t open_feeds(nd__pf_t *pf, feed_watch_t *w, nd_binance_stream_t **
         list[n] = names[n];
         n++;
     }
-    nd_binance_stream_config_t sc = {.base_url = pf->cfg->venues[0].ws_url, .streams = list,
+    nd_binance_stream_config_t sc = {.base_url = pf->vc->ws_url, .streams = list,
                                      .stream_count = n, .seed = 1};
     return nd_binance_stream_create(&sc, pf->env->clock, feed_sink, w, stream, why, why_len);
 }
@@ -376,8 +372,9 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
-    feed_watch_t w = {.cfg = pf->cfg, .clock = pf->env->clock};
-    bool coinbase = pf->cfg->venues[0].venue == ND_VENUE_COINBASE;
+    feed_watch_t w = {.cfg = pf->cfg, .clock = pf->env->clock, .first = pf->vc->symbol_first,
+                      .count = pf->vc->symbol_count};
+    bool coinbase = pf->vc->venue == ND_VENUE_COINBASE;
     nd_binance_stream_t *stream = NULL;
     nd_coinbase_stream_t *cb_stream = NULL;
     char why[256] = "";
@@ -385,11 +382,11 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
     if ((coinbase ? nd__pf_cb_open_feed(pf, feed_sink, &w, &cb_stream, why, sizeof why)
                   : open_feeds(pf, &w, &stream, why, sizeof why)) != ND_OK) {
         nd__pf_set(out, ND_PF_FAIL, "fix venue.ws_url", "%s%s: %s", coinbase ? "coinbase " : "",
-                   pf->cfg->venues[0].ws_url, why);
+                   pf->vc->ws_url, why);
         return;
     }
     int64_t deadline = t0 + pf->set->feed_within_ms * ND_NS_PER_MS;
-    while (w.seen < pf->cfg->symbol_count && nd_clock_mono_ns(pf->env->clock) < deadline) {
+    while (w.seen < w.count && nd_clock_mono_ns(pf->env->clock) < deadline) {
         if (coinbase)
             nd_coinbase_stream_service(cb_stream, 20);
         else
@@ -401,7 +398,7 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
         nd_binance_stream_destroy(stream);
     int64_t slowest_ms = 0;
     const char *missing = NULL;
-    for (uint32_t k = 0; k < pf->cfg->symbol_count; k++) {
+    for (uint32_t k = w.first; k < w.first + w.count; k++) {
         if (!w.first_ns[k] && !missing)
             missing = pf->cfg->venue_symbols[k];
         if (w.first_ns[k] && (w.first_ns[k] - t0) / ND_NS_PER_MS > slowest_ms)
@@ -413,12 +410,12 @@ void nd__pf_feeds_fresh(nd__pf_t *pf, nd_preflight_outcome_t *out)
                    "%s%s: no %s within %lld ms (%u of %u symbols heard)",
                    coinbase ? "coinbase " : "", missing,
                    coinbase ? "market_trades or ticker" : "trade or bookTicker",
-                   (long long)pf->set->feed_within_ms, w.seen, pf->cfg->symbol_count);
+                   (long long)pf->set->feed_within_ms, w.seen, w.count);
     else
         nd__pf_set(out, ND_PF_PASS, NULL,
                    "%sa message of each of %u symbols within %lld ms (slowest %lld ms) on %s",
-                   coinbase ? "coinbase: " : "", pf->cfg->symbol_count, (long long)pf->set->feed_within_ms,
-                   (long long)slowest_ms, pf->cfg->venues[0].ws_url);
+                   coinbase ? "coinbase: " : "", w.count, (long long)pf->set->feed_within_ms,
+                   (long long)slowest_ms, pf->vc->ws_url);
 }
 
 /* ---- rate limits ------------------------------------------------------------------------- */
@@ -427,7 +424,7 @@ void nd__pf_rate_limits(nd__pf_t *pf, nd_preflight_outcome_t *out)
 {
     if (!need_venue(pf, out))
         return;
-    if (pf->cfg->venues[0].venue == ND_VENUE_COINBASE) {
+    if (pf->vc->venue == ND_VENUE_COINBASE) {
         nd__pf_cb_rate_limits(pf, out);
         return;
     }

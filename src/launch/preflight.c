@@ -169,9 +169,6 @@ nd_err_t nd_preflight_settings_parse(const nd_live_config_t *cfg, nd_preflight_s
     ND_ASSERT(cfg != NULL && s != NULL);
     settings_default(cfg, s);
     nd_jcfg_t c = {cfg->path, "", err, err_len};
-    if (cfg->venue_count > 1) /* its venue checks and the launch's venue module know one */
-        return nd_jcfg_bad(&c, "venues", "preflight and launch take one venue: run a session "
-                                         "with two with noderr paper or noderr live");
     json_t *pf;
     nd_err_t rc = nd_jcfg_section(&c, cfg->root ? json_object_get(cfg->root, "preflight") : NULL,
                                   "preflight", &pf);
@@ -206,16 +203,153 @@ nd_err_t nd_preflight_settings_parse(const nd_live_config_t *cfg, nd_preflight_s
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
+/* ---- venues ------------------------------------------------------------------------------ */
+
+bool nd__pf_per_venue(const nd__pf_t *pf, int k)
+{
+    if (pf->cfg->venue_count < 2)
+        return false;
+    switch ((nd_preflight_check_t)k) {
+    case ND_PF_VENUE_REACHABLE:
+    case ND_PF_CLOCK_OFFSET:
+    case ND_PF_EXCHANGE_INFO:
+    case ND_PF_FEEDS_FRESH:
+    case ND_PF_RATE_LIMITS: return true;
+    case ND_PF_SECRETS:
+    case ND_PF_BALANCES: return pf->set->live; /* paper: the config's, the same for both */
+    default: return false;
+    }
+}
+
+const char *nd__pf_venue_symbol(const nd__pf_t *pf)
+{
+    uint32_t k = pf->vc->symbol_first;
+    ND_ASSERT(k < pf->cfg->symbol_count);
+    return k == 0 ? pf->cfg->bt.symbol : pf->cfg->bt.more[k - 1].symbol;
+}
+
+const char *nd__pf_quote_asset(const nd__pf_t *pf)
+{
+    const char *sym = nd__pf_venue_symbol(pf);
+    const char *slash = strchr(sym, '/');
+    return slash ? slash + 1 : sym;
+}
+
+static void park(nd__pf_t *pf, nd__pf_venue_t *to)
+{
+    to->secret = pf->secret;
+    to->probe = pf->probe;
+    to->reachable = pf->reachable;
+    to->info = pf->info;
+    to->info_len = pf->info_len;
+    memcpy(to->info_url, pf->info_url, sizeof to->info_url);
+}
+
+void nd__pf_switch(nd__pf_t *pf, uint32_t v)
+{
+    ND_ASSERT(v < pf->cfg->venue_count);
+    if (v == pf->v && pf->vc)
+        return;
+    if (pf->vc)
+        park(pf, &pf->parked[pf->v]);
+    const nd__pf_venue_t *from = &pf->parked[v];
+    pf->secret = from->secret;
+    pf->probe = from->probe;
+    pf->reachable = from->reachable;
+    pf->info = from->info;
+    pf->info_len = from->info_len;
+    memcpy(pf->info_url, from->info_url, sizeof pf->info_url);
+    memset(&pf->parked[v], 0, sizeof pf->parked[v]); /* parked again when it is left */
+    pf->v = v;
+    pf->vc = &pf->cfg->venues[v];
+}
+
+/* The venues' outcomes as the check's: the worst status, each venue named in the reason and
+ * the hints of the ones that failed. */
+static void merge_venues(nd_preflight_outcome_t *o)
+{
+    ND_ASSERT(o->venue_count >= 2);
+    bool fail = false, pass = false;
+    size_t used = 0, hint_used = 0;
+    o->reason[0] = o->hint[0] = '\0';
+    for (uint32_t v = 0; v < o->venue_count; v++) {
+        const nd_preflight_venue_outcome_t *vo = &o->venues[v];
+        fail |= vo->status == ND_PF_FAIL;
+        pass |= vo->status == ND_PF_PASS;
+        int w = snprintf(o->reason + used, sizeof o->reason - used, "%s%s: %s%s", v ? "; " : "",
+                         vo->venue, vo->status == ND_PF_SKIP ? "skip, " : "", vo->reason);
+        used = w > 0 && used + (size_t)w < sizeof o->reason ? used + (size_t)w : used;
+        if (vo->status != ND_PF_FAIL || !vo->hint[0])
+            continue;
+        w = snprintf(o->hint + hint_used, sizeof o->hint - hint_used, "%s%s: %s",
+                     hint_used ? "; " : "", vo->venue, vo->hint);
+        hint_used = w > 0 && hint_used + (size_t)w < sizeof o->hint ? hint_used + (size_t)w
+                                                                     : hint_used;
+    }
+    o->status = fail ? ND_PF_FAIL : pass ? ND_PF_PASS : ND_PF_SKIP;
+}
+
+/* Check k once per venue, each venue current in turn, into o->venues; then the first venue is
+ * current again (the checks that run once ask it). */
+static void run_per_venue(nd__pf_t *pf, int k, nd_preflight_outcome_t *o)
+{
+    for (uint32_t v = 0; v < pf->cfg->venue_count; v++) {
+        nd__pf_switch(pf, v);
+        nd_preflight_outcome_t one;
+        memset(&one, 0, sizeof one);
+        check_fns[k](pf, &one);
+        nd_preflight_venue_outcome_t *vo = &o->venues[v];
+        const char *name = nd_venue_name(pf->vc->venue);
+        snprintf(vo->venue, sizeof vo->venue, "%s", name);
+        vo->status = one.status;
+        size_t n = strlen(name); /* the Coinbase checks name their venue already */
+        const char *r = one.reason;
+        if (strncmp(r, name, n) == 0 && (r[n] == ':' || r[n] == ' '))
+            r += n + (r[n] == ':' ? 1 : 0);
+        while (*r == ' ')
+            r++;
+        snprintf(vo->reason, sizeof vo->reason, "%s", r);
+        snprintf(vo->hint, sizeof vo->hint, "%s", one.hint);
+    }
+    o->venue_count = pf->cfg->venue_count;
+    nd__pf_switch(pf, 0);
+    merge_venues(o);
+}
+
+/* Frees what the checks kept of every venue. */
+static void venues_free(nd__pf_t *pf)
+{
+    if (pf->vc)
+        park(pf, &pf->parked[pf->v]);
+    for (uint32_t v = 0; v < ND_LIVE_VENUES_MAX; v++) {
+        nd__pf_venue_t *pv = &pf->parked[v];
+        nd__launch_probe_close(&pv->probe);
+        nd_free(pv->info);
+        if (pv->secret) {
+            nd_secret_wipe(pv->secret);
+            nd_free(pv->secret);
+        }
+    }
+}
+
 nd_err_t nd_preflight_run(const nd_live_config_t *cfg, const nd_preflight_settings_t *set,
-                          const nd_preflight_env_t *env, unsigned mask, nd_preflight_report_t *out)
+                          const nd_preflight_env_t *env, unsigned mask,
+                          nd_preflight_report_t *out)
 {
     ND_ASSERT(cfg != NULL && set != NULL);
     ND_ASSERT(env != NULL && env->clock != NULL && out != NULL);
+    ND_ASSERT(cfg->venue_count >= 1 && cfg->venue_count <= ND_LIVE_VENUES_MAX);
     memset(out, 0, sizeof *out);
     nd__pf_t pf = {.cfg = cfg, .set = set, .env = env, .report = out};
-    pf.secret = nd_calloc(1, sizeof *pf.secret);
-    if (!pf.secret)
-        return ND_ENOMEM;
+    nd_err_t rc = ND_OK;
+    for (uint32_t v = 0; v < cfg->venue_count; v++)
+        if (!(pf.parked[v].secret = nd_calloc(1, sizeof *pf.parked[v].secret)))
+            rc = ND_ENOMEM;
+    if (rc != ND_OK) {
+        venues_free(&pf);
+        return rc;
+    }
+    nd__pf_switch(&pf, 0);
     char why[256] = "";
     if (nd__pf_hashes(cfg, env, out->config_sha256, out->build_sha256, why, sizeof why) !=
         ND_OK)
@@ -229,18 +363,33 @@ nd_err_t nd_preflight_run(const nd_live_config_t *cfg, const nd_preflight_settin
         }
         out->ran[k] = true;
         int64_t t0 = nd_clock_mono_ns(env->clock);
-        check_fns[k](&pf, o);
+        if (nd__pf_per_venue(&pf, k))
+            run_per_venue(&pf, k, o);
+        else
+            check_fns[k](&pf, o);
         o->elapsed_ns = nd_clock_mono_ns(env->clock) - t0;
         out->passed += o->status == ND_PF_PASS;
         out->failed += o->status == ND_PF_FAIL;
         out->skipped += o->status == ND_PF_SKIP;
     }
     out->elapsed_ns = nd_clock_mono_ns(env->clock) - start;
-    nd__launch_probe_close(&pf.probe);
-    nd_free(pf.info);
-    nd_secret_wipe(pf.secret);
-    nd_free(pf.secret);
+    venues_free(&pf);
     return ND_OK;
+}
+
+static json_t *venues_json(const nd_preflight_outcome_t *o)
+{
+    json_t *list = json_array();
+    for (uint32_t v = 0; v < o->venue_count; v++) {
+        const nd_preflight_venue_outcome_t *vo = &o->venues[v];
+        json_t *j = json_object();
+        json_object_set_new(j, "venue", json_string(vo->venue));
+        json_object_set_new(j, "status", json_string(nd_preflight_status_name(vo->status)));
+        json_object_set_new(j, "reason", json_string(vo->reason));
+        json_object_set_new(j, "hint", json_string(vo->hint));
+        json_array_append_new(list, j);
+    }
+    return list;
 }
 
 json_t *nd_preflight_report_json(const nd_preflight_report_t *r)
@@ -261,6 +410,8 @@ json_t *nd_preflight_report_json(const nd_preflight_report_t *r)
         json_object_set_new(c, "reason", json_string(o->reason));
         json_object_set_new(c, "hint", json_string(o->hint));
         json_object_set_new(c, "elapsed_ms", json_integer(o->elapsed_ns / 1000000));
+        if (o->venue_count)
+            json_object_set_new(c, "venues", venues_json(o));
         json_array_append_new(list, c);
     }
     json_object_set_new(j, "checks", list);

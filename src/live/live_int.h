@@ -95,6 +95,9 @@ struct nd_live_session {
     int64_t symbol_event_ns[ND_VENUES_MAX]; /* live clock at each symbol's last market event */
     int64_t last_trade_px[ND_VENUES_MAX];   /* each symbol's previous print (integrity.max_jump) */
     int64_t jumps;                          /* prints dropped as jumps */
+    /* Venues the host holds out (nd_live_session_venue_hold): the data-integrity check does not
+     * judge their symbols' feeds (nothing trades on them: the host paused their strategies). */
+    bool venue_held[ND_LIVE_VENUES_MAX];
     nd__live_metrics_t *metrics;    /* the Prometheus endpoint (session_metrics.c), or NULL */
     char metrics_url[128];          /* "http://127.0.0.1:PORT/metrics", "" without */
     /* The executive dashboard (session_dash.c), when the config has "dashboard". */

@@ -325,6 +325,12 @@ static void check_feeds(nd_live_session_t *s)
         s->gap_resyncs = resyncs;
         s->feed.lost = s->gap_lost = lost;
     }
+    for (uint32_t v = 0; v < s->cfg->venue_count; v++) /* a venue the host holds out */
+        if (s->venue_held[v])
+            for (uint32_t k = s->cfg->venues[v].symbol_first;
+                 k < s->cfg->venues[v].symbol_first + s->cfg->venues[v].symbol_count &&
+                 k < s->monitor.feed_count; k++)
+                nd_feed_monitor_on_resync(&s->monitor, k, s->engine_ns, 0);
     nd_feed_verdict_t verdict;
     int32_t asset = -1;
     int64_t now = nd_clock_now_ns(s->clock);

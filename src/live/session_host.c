@@ -3,6 +3,7 @@
 #include "live_int.h"
 
 #include "noderr/assert.h"
+#include "noderr/coinbase.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,29 @@ int64_t nd_live_session_feed_last_ns(const nd_live_session_t *s)
 void nd_live_session_feed_reconnect(nd_live_session_t *s)
 {
     nd__live_feed_reconnect(s);
+}
+
+int64_t nd_live_session_venue_feed_last_ns(const nd_live_session_t *s, uint32_t v)
+{
+    ND_ASSERT(v < s->cfg->venue_count);
+    return s->venue_event_ns[v];
+}
+
+void nd_live_session_venue_feed_reconnect(nd_live_session_t *s, uint32_t v)
+{
+    ND_ASSERT(v < s->cfg->venue_count);
+    if (s->cfg->venues[v].venue == ND_VENUE_COINBASE) {
+        if (s->cb_stream)
+            nd_coinbase_stream_reconnect(s->cb_stream);
+    } else if (s->stream) {
+        nd_binance_stream_reconnect(s->stream);
+    }
+}
+
+void nd_live_session_venue_hold(nd_live_session_t *s, uint32_t v, bool held)
+{
+    ND_ASSERT(v < s->cfg->venue_count);
+    s->venue_held[v] = held;
 }
 
 bool nd_live_session_has_store(const nd_live_session_t *s)
@@ -73,12 +97,14 @@ nd_err_t nd_live_session_store_flush(nd_live_session_t *s, char *err, size_t err
     return rc;
 }
 
-void nd_live_session_venue_stats(const nd_live_session_t *s, nd_binance_exec_stats_t *out)
+/* The adapters' counters summed over the symbols of venue v (all venues: v < 0). */
+static void venue_stats(const nd_live_session_t *s, int v, nd_binance_exec_stats_t *out)
 {
     memset(out, 0, sizeof *out);
     for (uint32_t k = 0; k < ND_VENUES_MAX; k++) {
         nd_binance_exec_stats_t one;
-        if (!nd__live_leg_stats(&s->legs[k], &one))
+        if ((v >= 0 && (k >= s->cfg->symbol_count || s->cfg->venue_of[k] != (uint32_t)v)) ||
+            !nd__live_leg_stats(&s->legs[k], &one))
             continue;
         out->submitted += one.submitted;
         out->accepted += one.accepted;
@@ -90,6 +116,18 @@ void nd_live_session_venue_stats(const nd_live_session_t *s, nd_binance_exec_sta
         out->round_trips += one.round_trips;
         out->round_trip_ns_sum += one.round_trip_ns_sum;
     }
+}
+
+void nd_live_session_venue_stats(const nd_live_session_t *s, nd_binance_exec_stats_t *out)
+{
+    venue_stats(s, -1, out);
+}
+
+void nd_live_session_venue_stats_of(const nd_live_session_t *s, uint32_t v,
+                                    nd_binance_exec_stats_t *out)
+{
+    ND_ASSERT(v < s->cfg->venue_count);
+    venue_stats(s, (int)v, out);
 }
 
 void nd_live_session_record(nd_live_session_t *s, const char *action, const char *detail)

@@ -211,3 +211,72 @@ Test(launch, probed_refprice_and_metrics_endpoint)
     cr_assert_eq(v[ND_LAUNCH_MONITORING].health, ND_SUP_HEALTH_OK);
     cr_assert_str_eq(nd_launch_module_name(ND_LAUNCH_MONITORING), "monitoring");
 }
+
+/* ---- two venues: one venue's outage (nd_launch_venue_rule, docs/launcher.md "Two venues") -- */
+
+Test(launch, venue_down_halt_default_and_bounds)
+{
+    cr_assert_eq(cfg.venue_down_halt_ns, 30000 * MS);
+    nd_live_config_t lc;
+    memset(&lc, 0, sizeof lc);
+    snprintf(lc.path, sizeof lc.path, "t.json");
+    nd_launch_config_t out;
+    char err[256] = "";
+    lc.root = json_pack("{s:{s:i}}", "launch", "venue_down_halt_ms", 0);
+    cr_assert_eq(nd_launch_config_parse(&lc, &out, err, sizeof err), ND_OK, "%s", err);
+    cr_assert_eq(out.venue_down_halt_ns, 0);
+    json_decref(lc.root);
+    lc.root = json_pack("{s:{s:i}}", "launch", "venue_down_halt_ms", -1);
+    cr_assert_eq(nd_launch_config_parse(&lc, &out, err, sizeof err), ND_EINVAL);
+    cr_assert(strstr(err, "launch.venue_down_halt_ms") != NULL, "%s", err);
+    json_decref(lc.root);
+}
+
+Test(launch, venue_rule_usable_venue_trades)
+{
+    char why[160];
+    for (int live = 0; live < 2; live++)
+        for (int pos = 0; pos < 2; pos++)
+            cr_assert_eq(nd_launch_venue_rule(&cfg, live, true, true, pos, 0, why, sizeof why),
+                         ND_LAUNCH_VENUE_TRADE, "%s", why);
+    cr_assert_str_eq(nd_launch_venue_action_name(ND_LAUNCH_VENUE_TRADE), "trade");
+}
+
+Test(launch, venue_rule_feed_out_stops_new_orders_never_trips)
+{
+    char why[160];
+    /* The order path still answers: the engine can flatten there, so no trip however long. */
+    cr_assert_eq(nd_launch_venue_rule(&cfg, true, false, true, true, 3600000 * MS, why,
+                                      sizeof why),
+                 ND_LAUNCH_VENUE_STOP_NEW);
+    cr_assert(strstr(why, "feed out") != NULL, "%s", why);
+    cr_assert_str_eq(nd_launch_venue_action_name(ND_LAUNCH_VENUE_STOP_NEW), "stop_new_orders");
+}
+
+Test(launch, venue_rule_order_path_out_trips_only_live_with_a_position_after_the_grace)
+{
+    char why[160];
+    int64_t grace = cfg.venue_down_halt_ns;
+    /* live, a position there: stop new orders until the grace has passed, then trip */
+    cr_assert_eq(nd_launch_venue_rule(&cfg, true, true, false, true, grace - 1, why, sizeof why),
+                 ND_LAUNCH_VENUE_STOP_NEW);
+    cr_assert(strstr(why, "kill switch if it stays out") != NULL, "%s", why);
+    cr_assert_eq(nd_launch_venue_rule(&cfg, true, true, false, true, grace, why, sizeof why),
+                 ND_LAUNCH_VENUE_TRIP);
+    cr_assert(strstr(why, "cannot flatten") != NULL, "%s", why);
+    cr_assert_eq(nd_launch_venue_rule(&cfg, true, false, false, true, grace * 10, NULL, 0),
+                 ND_LAUNCH_VENUE_TRIP);
+    /* flat there: nothing to flatten, never a trip */
+    cr_assert_eq(nd_launch_venue_rule(&cfg, true, true, false, false, grace * 10, why, sizeof why),
+                 ND_LAUNCH_VENUE_STOP_NEW);
+    /* paper: its orders fill on the simulated venue, which can always flatten */
+    cr_assert_eq(nd_launch_venue_rule(&cfg, false, false, false, true, grace * 10, why,
+                                      sizeof why),
+                 ND_LAUNCH_VENUE_STOP_NEW);
+    /* 0: at once */
+    nd_launch_config_t now = cfg;
+    now.venue_down_halt_ns = 0;
+    cr_assert_eq(nd_launch_venue_rule(&now, true, true, false, true, 0, why, sizeof why),
+                 ND_LAUNCH_VENUE_TRIP);
+    cr_assert_str_eq(nd_launch_venue_action_name(ND_LAUNCH_VENUE_TRIP), "trip");
+}

@@ -411,3 +411,97 @@ Test(preflight, oracle_skip_and_unreachable)
            " \"feed\": \"NOPE/USD\"}}", "quote_maker", ND_PF_ORACLE_FRESH, ND_PF_FAIL,
            "unknown feed");
 }
+
+/* ---- two venues: the venue checks once per venue (docs/launcher.md "Two venues") ---------- */
+
+/* A two-venue config (Binance and Coinbase, both on closed ports), one strategy on each. */
+static void load_two(fixture_t *f, const char *preflight)
+{
+    char path[256], text[4096], err[512] = "";
+    snprintf(path, sizeof path, "%s/two.json", dir);
+    snprintf(text, sizeof text,
+             "{\"name\": \"t2\", \"state_dir\": \"%s/state2\", \"venues\": ["
+             " {\"name\": \"binance\", \"rest_url\": \"http://127.0.0.1:9\","
+             "  \"ws_url\": \"ws://127.0.0.1:9\", \"exchange_info\": false,"
+             "  \"order_tag\": \"b\", \"symbol\": \"BTC/USDT\"},"
+             " {\"name\": \"coinbase\", \"rest_url\": \"http://127.0.0.1:9\","
+             "  \"ws_url\": \"ws://127.0.0.1:9\", \"exchange_info\": false,"
+             "  \"order_tag\": \"c\", \"symbol\": \"ETH/USD\"}],"
+             " \"strategies\": [{\"builtin\": \"quote_maker\", \"venue\": \"binance\"},"
+             "  {\"builtin\": \"quote_maker\", \"venue\": \"coinbase\"}],"
+             " \"capital\": {\"cash\": \"10000\"}, \"preflight\": %s}",
+             dir, preflight);
+    write_file(path, text, 0600);
+    cr_assert_eq(nd_live_config_load(path, &f->cfg, err, sizeof err), ND_OK, "%s", err);
+    const nd_strategy_def_t *def = nd_strategy_find_event("quote_maker");
+    cr_assert_not_null(def);
+    for (uint32_t k = 0; k < 2; k++) {
+        f->cfg.bt.strategies[k].def = def;
+        nd_strategy_params_default(def, f->cfg.bt.strategies[k].params);
+    }
+    f->cfg.bt.strategy_count = 2;
+    cr_assert_eq(nd_preflight_settings_parse(&f->cfg, &f->set, err, sizeof err), ND_OK, "%s",
+                 err);
+}
+
+Test(preflight, two_venues_each_venue_check_runs_per_venue_named)
+{
+    fixture_t *f = fixture();
+    load_two(f, "{\"timeout_ms\": 500}");
+    nd_preflight_env_t env = {nd_clock_os(), "/proc/self/exe", "test"};
+    unsigned mask = 1u << ND_PF_VENUE_REACHABLE | 1u << ND_PF_CLOCK_OFFSET |
+                    1u << ND_PF_BALANCES | 1u << ND_PF_RISK_LIMITS;
+    cr_assert_eq(nd_preflight_run(&f->cfg, &f->set, &env, mask, &f->report), ND_OK);
+    const nd_preflight_outcome_t *o = &f->report.checks[ND_PF_VENUE_REACHABLE];
+    cr_assert_eq(o->venue_count, 2);
+    cr_assert_str_eq(o->venues[0].venue, "binance");
+    cr_assert_str_eq(o->venues[1].venue, "coinbase");
+    cr_assert_eq(o->venues[0].status, ND_PF_FAIL);
+    cr_assert_eq(o->venues[1].status, ND_PF_FAIL);
+    cr_assert(strstr(o->venues[0].reason, "/api/v3/ping") != NULL, "%s", o->venues[0].reason);
+    cr_assert(strstr(o->venues[1].reason, "brokerage/time") != NULL, "%s", o->venues[1].reason);
+    EXPECT(o, ND_PF_FAIL, "binance: GET http://127.0.0.1:9/api/v3/ping");
+    cr_assert(strstr(o->reason, "; coinbase: ") != NULL, "%s", o->reason);
+    cr_assert(strncmp(o->hint, "binance: ", 9) == 0 && strstr(o->hint, "; coinbase: "), "%s",
+              o->hint);
+    EXPECT(&f->report.checks[ND_PF_CLOCK_OFFSET], ND_PF_FAIL, "coinbase: not measured");
+    /* paper balances and the risk limits are the config's: once, no venues */
+    cr_assert_eq(f->report.checks[ND_PF_BALANCES].venue_count, 0);
+    cr_assert_eq(f->report.checks[ND_PF_RISK_LIMITS].venue_count, 0);
+    cr_assert_eq(f->report.failed, 2);
+    json_t *j = nd_preflight_report_json(&f->report);
+    json_t *checks = json_object_get(j, "checks");
+    json_t *vr = json_array_get(checks, ND_PF_VENUE_REACHABLE);
+    json_t *vs = json_object_get(vr, "venues");
+    cr_assert_eq(json_array_size(vs), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(vs, 1), "venue")),
+                     "coinbase");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(vs, 1), "status")), "fail");
+    cr_assert_null(json_object_get(json_array_get(checks, ND_PF_RISK_LIMITS), "venues"));
+    json_decref(j);
+    done(f);
+}
+
+Test(preflight, two_venues_live_secrets_one_venue_fails_the_check_naming_it)
+{
+    fixture_t *f = fixture();
+    load_two(f, "{\"mode\": \"live\"}");
+    setenv("NODERR_BINANCE_API_KEY", "k", 1);
+    setenv("NODERR_BINANCE_API_SECRET", "s", 1);
+    unsetenv("NODERR_COINBASE_API_KEY");
+    unsetenv("NODERR_COINBASE_API_SECRET");
+    nd_preflight_env_t env = {nd_clock_os(), "/proc/self/exe", "test"};
+    cr_assert_eq(nd_preflight_run(&f->cfg, &f->set, &env, 1u << ND_PF_SECRETS, &f->report), ND_OK);
+    unsetenv("NODERR_BINANCE_API_KEY");
+    unsetenv("NODERR_BINANCE_API_SECRET");
+    const nd_preflight_outcome_t *o = &f->report.checks[ND_PF_SECRETS];
+    cr_assert_eq(o->venue_count, 2);
+    cr_assert_eq(o->venues[0].status, ND_PF_PASS, "%s", o->venues[0].reason);
+    cr_assert_eq(o->venues[1].status, ND_PF_FAIL, "%s", o->venues[1].reason);
+    cr_assert(strstr(o->venues[1].reason, "NODERR_COINBASE_") != NULL, "%s", o->venues[1].reason);
+    EXPECT(o, ND_PF_FAIL, "binance: ");
+    cr_assert(strncmp(o->hint, "coinbase: ", 10) == 0, "only the failed venue's hint: %s",
+              o->hint);
+    cr_assert_eq(f->report.failed, 1);
+    done(f);
+}

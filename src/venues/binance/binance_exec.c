@@ -837,8 +837,11 @@ static void process_cancel_all(nd_binance_exec_t *x, const result_t *r, int64_t 
 
 static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
-    if (!r->answered)
-        x->outage = true; /* a REST outage: the next good sync reconciles */
+    /* A REST outage (no answer, a 429, a 5xx): the adapter polls until a good sync, which
+     * reconciles (an order or cancel may meet it first, with nothing else in flight). */
+    if (!r->answered || r->reject == ND_REJECT_VENUE_RATE_LIMITED ||
+        r->reject == ND_REJECT_VENUE_STATUS_UNKNOWN)
+        x->outage = true;
     if (r->kind == JOB_SYNC) {
         process_sync(x, r, now_ns);
         return;
@@ -1097,7 +1100,7 @@ static void schedule(nd_binance_exec_t *x, int64_t now_ns)
     if (now_ns < x->next_sync_ns || x->sync_in_flight)
         return;
     const nd_recon_local_t *l = x->cfg.local;
-    bool active = x->recon_wanted;
+    bool active = x->recon_wanted || x->outage;
     for (uint32_t i = 0; i < l->order_count && !active; i++)
         active = !nd_recon_status_done(l->orders[i].status) || x->st[i].has_pending;
     if (!active || !nd_oadapter_room(&x->core, 1))

@@ -221,6 +221,9 @@ struct nd_http_async {
     struct curl_slist *headers;
     slot_t *slots;
     uint32_t slot_count, busy;
+    slot_t *active;            /* the one transfer on the connection, or NULL */
+    uint32_t *queue;           /* slots waiting for it, in order (a ring of slot_count) */
+    uint32_t queue_head, queue_count;
     uint32_t handles;          /* loop handles open (the timer, the sockets' polls) */
     sock_t *socks;             /* polls not yet closing */
     bool closing;
@@ -236,6 +239,7 @@ static void async_free(nd_http_async_t *a)
         explicit_bzero(l->data, strlen(l->data)); /* an API key */
     curl_slist_free_all(a->headers);
     nd_free(a->slots);
+    nd_free(a->queue);
     nd_free(a);
 }
 
@@ -254,35 +258,66 @@ static void handle_closed(uv_handle_t *h)
         async_free(a);
 }
 
-/* Hands every finished transfer to its done_cb (the slot is free again before the call). */
+/* Puts slot sl's transfer on the connection and drives it at once: on the kept-alive socket
+ * its bytes are written before this returns. ND_EIO when libcurl refuses it. */
+static nd_err_t start_slot(nd_http_async_t *a, slot_t *sl)
+{
+    ND_ASSERT(a->active == NULL);
+    if (curl_multi_add_handle(a->multi, sl->curl) != CURLM_OK)
+        return ND_EIO;
+    a->active = sl;
+    int running;
+    curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    return ND_OK;
+}
+
+static void finish(nd_http_async_t *a, slot_t *sl, CURLcode rc)
+{
+    sl->busy = false;
+    a->busy--;
+    if (rc != CURLE_OK || sl->body.too_big || sl->head.too_big) {
+        char err[256];
+        snprintf(err, sizeof err, "%s: %s", sl->method,
+                 sl->body.too_big || sl->head.too_big ? "response too large"
+                                                      : curl_easy_strerror(rc));
+        sl->done_cb(sl->ctx, ND_EIO, NULL, err);
+        return;
+    }
+    nd_http_response_t resp = {.body = sl->body.buf ? sl->body.buf : "",
+                               .body_len = sl->body.len,
+                               .headers = sl->head.buf ? sl->head.buf : "",
+                               .headers_len = sl->head.len};
+    curl_easy_getinfo(sl->curl, CURLINFO_RESPONSE_CODE, &resp.status);
+    sl->done_cb(sl->ctx, ND_OK, &resp, "");
+}
+
+/* Hands the finished transfer to its done_cb (the slot is free again before the call), then
+ * starts the next one waiting. One at a time on the connection: libcurl's own queue for a
+ * busy connection does not keep the order requests came in. */
 static void check_done(nd_http_async_t *a)
 {
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(a->multi, &left)) != NULL) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        slot_t *sl = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
-        ND_ASSERT(sl != NULL && sl->busy);
-        CURLcode rc = m->data.result;
-        curl_multi_remove_handle(a->multi, sl->curl);
-        sl->busy = false;
-        a->busy--;
-        if (rc != CURLE_OK || sl->body.too_big || sl->head.too_big) {
-            char err[256];
-            snprintf(err, sizeof err, "%s: %s", sl->method,
-                     sl->body.too_big || sl->head.too_big ? "response too large"
-                                                          : curl_easy_strerror(rc));
-            sl->done_cb(sl->ctx, ND_EIO, NULL, err);
-            continue;
+    for (;;) {
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(a->multi, &left)) != NULL) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            slot_t *sl = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+            ND_ASSERT(sl != NULL && sl->busy);
+            ND_ASSERT(sl == a->active);
+            CURLcode rc = m->data.result;
+            curl_multi_remove_handle(a->multi, sl->curl);
+            a->active = NULL;
+            finish(a, sl, rc);
         }
-        nd_http_response_t resp = {.body = sl->body.buf ? sl->body.buf : "",
-                                   .body_len = sl->body.len,
-                                   .headers = sl->head.buf ? sl->head.buf : "",
-                                   .headers_len = sl->head.len};
-        curl_easy_getinfo(sl->curl, CURLINFO_RESPONSE_CODE, &resp.status);
-        sl->done_cb(sl->ctx, ND_OK, &resp, "");
+        if (a->active || a->queue_count == 0)
+            return;
+        slot_t *next = &a->slots[a->queue[a->queue_head]];
+        a->queue_head = (a->queue_head + 1) % a->slot_count;
+        a->queue_count--;
+        if (start_slot(a, next) != ND_OK)
+            finish(a, next, CURLE_FAILED_INIT);
     }
 }
 
@@ -399,9 +434,10 @@ nd_err_t nd_http_async_create(void *uv_loop, long timeout_ms, const char *const 
         return ND_ENOMEM;
     a->loop = uv_loop;
     a->slots = nd_calloc(slot_count, sizeof *a->slots);
+    a->queue = nd_calloc(slot_count, sizeof *a->queue);
     a->headers = make_headers(headers);
     a->multi = curl_multi_init();
-    if (!a->slots || !a->headers || !a->multi) {
+    if (!a->slots || !a->queue || !a->headers || !a->multi) {
         nd_err_t rc = a->multi ? ND_ENOMEM : ND_EIO;
         if (a->multi)
             curl_multi_cleanup(a->multi);
@@ -452,14 +488,18 @@ nd_err_t nd_http_async_request(nd_http_async_t *a, const char *method, const cha
     curl_easy_setopt(sl->curl, CURLOPT_CUSTOMREQUEST, sl->method);
     sl->done_cb = done_cb;
     sl->ctx = ctx;
-    if (curl_multi_add_handle(a->multi, sl->curl) != CURLM_OK)
-        return ND_EIO;
     sl->busy = true;
     a->busy++;
-    /* Drive it now rather than on the loop's next turn: on the kept-alive connection the
-     * request's bytes are written before this returns. */
-    int running;
-    curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (a->active) { /* after the ones before it */
+        ND_ASSERT(a->queue_count < a->slot_count);
+        a->queue[(a->queue_head + a->queue_count++) % a->slot_count] = (uint32_t)(sl - a->slots);
+        return ND_OK;
+    }
+    if (start_slot(a, sl) != ND_OK) {
+        sl->busy = false;
+        a->busy--;
+        return ND_EIO;
+    }
     check_done(a);
     return ND_OK;
 }
@@ -475,13 +515,14 @@ void nd_http_async_close(nd_http_async_t *a)
         return;
     a->closing = true;
     for (uint32_t i = 0; i < a->slot_count; i++) {
-        if (a->slots[i].busy)
+        if (&a->slots[i] == a->active)
             curl_multi_remove_handle(a->multi, a->slots[i].curl);
         if (a->slots[i].curl)
             curl_easy_cleanup(a->slots[i].curl);
         a->slots[i].busy = false;
     }
-    a->busy = 0;
+    a->busy = a->queue_count = 0;
+    a->active = NULL;
     curl_multi_cleanup(a->multi); /* closes the connection */
     a->multi = NULL;
     while (a->socks) /* any poll libcurl did not remove itself */

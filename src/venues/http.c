@@ -211,6 +211,7 @@ typedef struct sock {
     uv_poll_t poll;
     curl_socket_t fd;
     nd_http_async_t *owner;
+    bool idle;                 /* stopped: libcurl no longer watches fd (kept for its reuse) */
     struct sock *prev, *next;  /* the client's open polls */
 } sock_t;
 
@@ -367,6 +368,26 @@ static void sock_close(sock_t *k)
     uv_close((uv_handle_t *)&k->poll, handle_closed);
 }
 
+/* The stopped poll of fd when libcurl watches it again (the next request on the kept-alive
+ * connection: no allocation, no handle made); the stopped polls of other sockets (closed by
+ * libcurl meanwhile) are closed. */
+static sock_t *sock_reuse(nd_http_async_t *a, curl_socket_t fd)
+{
+    sock_t *found = NULL, *next;
+    for (sock_t *k = a->socks; k; k = next) {
+        next = k->next;
+        if (k->idle && k->fd == fd && !found)
+            found = k;
+        else if (k->idle)
+            sock_close(k);
+    }
+    if (found) {
+        found->idle = false;
+        curl_multi_assign(a->multi, fd, found);
+    }
+    return found;
+}
+
 /* libcurl's CURLMOPT_SOCKETFUNCTION: a uv_poll per socket, made when libcurl first asks to
  * watch it (a connection opened: not per request) and closed when it is removed. */
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *ctx, void *sockp)
@@ -375,12 +396,15 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *ctx, void *so
     nd_http_async_t *a = ctx;
     sock_t *k = sockp;
     if (what == CURL_POLL_REMOVE) {
-        if (k) {
-            sock_close(k);
+        if (k) { /* libcurl removes the kept-alive socket after every transfer: keep its poll */
+            uv_poll_stop(&k->poll);
+            k->idle = true;
             curl_multi_assign(a->multi, fd, NULL);
         }
         return 0;
     }
+    if (!k)
+        k = sock_reuse(a, fd);
     if (!k) {
         k = nd_calloc(1, sizeof *k);
         if (!k || uv_poll_init_socket(a->loop, &k->poll, fd) != 0) {

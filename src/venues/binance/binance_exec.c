@@ -1027,11 +1027,22 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
     return ND_OK;
 }
 
-/* Queues the cancel-all once there is room (caller thread). */
+/* True while an order or cancel sent from the loop waits for its answer. */
+static bool direct_busy(const nd_binance_exec_t *x)
+{
+    for (int i = 0; x->direct_on && i < DIRECT_MAX; i++)
+        if (x->direct[i].busy)
+            return true;
+    return false;
+}
+
+/* Queues the cancel-all once there is room, and once every order sent from the loop is
+ * answered: on the worker's connection it could otherwise reach the venue before an order
+ * still on its way on the loop's (which would then stay open). Caller thread. */
 static void queue_cancel_all(nd_binance_exec_t *x, int64_t now_ns)
 {
     if (!x->cancel_all_wanted || x->cancel_all_in_flight || now_ns < x->cancel_all_after_ns ||
-        !nd_oadapter_room(&x->core, 1))
+        !nd_oadapter_room(&x->core, 1) || direct_busy(x))
         return;
     job_t j;
     memset(&j, 0, sizeof j);

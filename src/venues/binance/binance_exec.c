@@ -77,6 +77,7 @@ typedef struct result {
                                   CANCEL_ALL: the cancelled orders parsed into gone[] */
     bool recon_ok;             /* SYNC with recon: balances read, and no trade since myTrades */
     nd_recon_asset_t balances[2]; /* SYNC with recon: base, quote (free + locked) */
+    bool direct;               /* NEW, CANCEL: sent from the loop (counted in direct_unprocessed) */
 } result_t;
 
 /* What the adapter tracks per local order (same index as local->orders). */
@@ -131,6 +132,7 @@ struct nd_binance_exec {
     char *marks;               /* their text (client order ids, one a line), nd_alloc'd */
     bool direct_on;            /* a loop is attached and journal.sync is batched */
     direct_t direct[DIRECT_MAX];
+    uint32_t direct_unprocessed; /* loop-sent orders and cancels whose result is not taken yet */
     nd_jtok_t *loop_tok;       /* the loop's tokenizer room (LOOP_TOKENS_MAX) */
 };
 
@@ -515,6 +517,7 @@ static void direct_done(void *ctx, nd_err_t rc, const nd_binance_rest_result_t *
     r.kind = d->kind;
     memcpy(r.clid, d->clid, sizeof r.clid);
     r.sent = true;
+    r.direct = true;
     d->busy = false;
     if (rc != ND_OK) {
         ND_LOG(ND_LOG_WARN, "venue=binance event=request_failed kind=%d clid=%s err=\"%s\"",
@@ -538,6 +541,8 @@ static void send_direct(nd_binance_exec_t *x, direct_t *d, job_t *j)
     memset(&r, 0, sizeof r);
     r.kind = j->kind;
     memcpy(r.clid, j->clid, sizeof r.clid);
+    r.direct = true;
+    x->direct_unprocessed++; /* every path below puts exactly one result */
     nd_oadapter_begin_direct(&x->core);
     char err[256] = "";
     nd_err_t rc = nd_journal_before_send(x->cfg.journal);
@@ -791,15 +796,26 @@ static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns
         x->stats.outages++;
         sync_soon(x);
     }
-    for (uint32_t i = 0; i < x->sync_trade_count; i++)
-        book_trade(x, &x->sync_trades[i], now_ns);
-    if (x->sync_trade_count == TRADES_PAGE)
+    /* A trade of an order unknown by venue id while an answer from the loop is still to be
+     * taken may be that order's: its venue id comes with the answer, and booked now the fill
+     * would be no one's (the worker's myTrades can overtake the loop's answer). The look stops
+     * there, before it (the cursor stays), and runs again; no reconciliation on a part. */
+    bool deferred = false;
+    for (uint32_t i = 0; i < x->sync_trade_count && !deferred; i++) {
+        deferred = x->direct_unprocessed > 0 &&
+                   nd_oadapter_find_venue_id(&x->core, x->sync_trades[i].venue_order_id) < 0;
+        if (!deferred)
+            book_trade(x, &x->sync_trades[i], now_ns);
+    }
+    if (deferred || x->sync_trade_count == TRADES_PAGE)
         sync_soon(x); /* more trades wait */
     nd_recon_local_t *l = x->cfg.local;
     for (uint32_t i = 0; i < l->order_count; i++)
         if (l->orders[i].status == ND_RECON_OPEN && !x->st[i].has_pending &&
             !in_open(x, l->orders[i].clid))
             x->st[i].query_wanted = true;
+    if (deferred)
+        return;
     if (r->recon_ok && x->recon_wanted)
         reconcile_live(x, r, now_ns);
     else if (x->recon_wanted)
@@ -837,6 +853,10 @@ static void process_cancel_all(nd_binance_exec_t *x, const result_t *r, int64_t 
 
 static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
+    if (r->direct) {
+        ND_ASSERT(x->direct_unprocessed > 0);
+        x->direct_unprocessed--;
+    }
     /* A REST outage (no answer, a 429, a 5xx): the adapter polls until a good sync, which
      * reconciles (an order or cancel may meet it first, with nothing else in flight). */
     if (!r->answered || r->reject == ND_REJECT_VENUE_RATE_LIMITED ||

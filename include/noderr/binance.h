@@ -461,6 +461,30 @@ nd_err_t nd_binance_rest_send(nd_binance_rest_t *rest, const nd_binance_request_
                               nd_binance_rest_result_t *result /* OUT */, char *err,
                               size_t err_len);
 
+/* Sending from a libuv loop without blocking it (the orders' path: binance_exec.c). attach
+ * makes a non-blocking client on uv_loop (nd_http_async_t: one kept-alive connection, opened
+ * now with GET /api/v3/ping, requests leaving in the order they were started) beside the
+ * blocking one; from then on send_async is called on the loop's thread only. detach abandons
+ * the requests on their way (no answer comes) and closes the client's handles; the loop must
+ * run once more for their memory (the session's close runs it), and before destroy. The
+ * rate-limit state is shared by both clients (under a mutex). */
+nd_err_t nd_binance_rest_attach_loop(nd_binance_rest_t *rest, void *uv_loop, char *err,
+                                     size_t err_len);
+void nd_binance_rest_detach_loop(nd_binance_rest_t *rest);
+bool nd_binance_rest_has_loop(const nd_binance_rest_t *rest);
+/* The answer of send_async on the loop's thread: rc ND_OK with the result (as send's; its body
+ * valid during the call only: not to be freed), or ND_EIO with the reason in err (NULL result:
+ * it may or may not have reached the venue). */
+typedef void (*nd_binance_done_cb)(void *ctx, nd_err_t rc, const nd_binance_rest_result_t *res,
+                                   const char *err);
+/* Starts a prepared request from the loop: its bytes are written before this returns when the
+ * connection is free, and done_cb is called once (maybe before this returns, for a failure
+ * found at once) unless this returns an error: ND_EAGAIN / ND_ESTATE (the rate-limit gate, a
+ * ban: nothing sent, as send's), ND_EFULL (16 on their way), ND_EIO. */
+nd_err_t nd_binance_rest_send_async(nd_binance_rest_t *rest, const nd_binance_request_t *req,
+                                    nd_binance_done_cb done_cb, void *ctx, char *err,
+                                    size_t err_len);
+
 /* ---- The live order venue (binance_exec.c) -----------------------------------------------
  * Binance Spot behind the engine's venue interface (exec_venue.h), one symbol per adapter
  * (Binance numbers trades per symbol, and the journal keeps one last trade id). Orders carry
@@ -551,6 +575,16 @@ nd_err_t nd_binance_exec_recover(nd_binance_exec_t *x, const nd_recon_policy_t *
                                  size_t err_len);
 /* Starts the worker thread. */
 nd_err_t nd_binance_exec_start(nd_binance_exec_t *x);
+/* With journal.sync batched, sends new orders and cancels from uv_loop's thread (the engine's)
+ * without blocking it, on the REST client's non-blocking connection reserved for them
+ * (nd_binance_rest_attach_loop); queries, polls, the cancel-all (and an order or cancel that
+ * must not overtake one on its way there) stay on the worker. With before_send it does nothing
+ * (the fdatasync before each send would block the loop: the worker sends). Call after start,
+ * on the loop's thread; detach before the loop's last run (what is on its way stays an
+ * unanswered intent for the next start). ND_ENOMEM, or the REST client's error in err. */
+nd_err_t nd_binance_exec_attach_loop(nd_binance_exec_t *x, void *uv_loop, char *err,
+                                     size_t err_len);
+void nd_binance_exec_detach_loop(nd_binance_exec_t *x);
 /* Asks for a reconciliation in the session at the next poll (the caller's thread; after
  * start): call it when the market stream reconnects. The adapter asks for one itself when a
  * REST outage ends (a request unanswered, then a sync that succeeds). Polling follows the

@@ -7,7 +7,8 @@
  * into the local view, a status change, a venue trade booked once (by trade id and side) and
  * reported as one FILL, refusing an order, compacting the local view with the adapter's
  * per-order state, and the engine's ids of a client order id. Each venue keeps only its wire:
- * how a job is sent (run_cb, on the worker) and what its answers mean.
+ * how a job is sent (run_cb, on the worker; or from the caller's thread itself with
+ * begin_direct and put_result) and what its answers mean.
  *
  * The core is embedded as the first member of the venue's adapter (so that the shared
  * nd_exec_venue_ops_t functions below take the adapter's self). Threads: the caller's (the
@@ -90,6 +91,11 @@ void nd_oadapter_stop(nd_oadapter_t *a);
 bool nd_oadapter_room(const nd_oadapter_t *a, uint32_t n);
 /* Queues a copy of job (job_size bytes) for the worker; the caller checked the room. */
 void nd_oadapter_push(nd_oadapter_t *a, const void *job);
+/* A request sent by the caller's thread itself (not queued: the loop's non-blocking client)
+ * takes a place as a job would (the caller checked the room); its answer comes back through
+ * nd_oadapter_put_result, on the caller's thread, and is taken like the worker's. */
+void nd_oadapter_begin_direct(nd_oadapter_t *a);
+void nd_oadapter_put_result(nd_oadapter_t *a, const void *result);
 /* Takes the oldest result into out (result_size bytes): false when there is none, or when
  * fewer than updates_reserve update slots are free (the result waits for the next poll). */
 bool nd_oadapter_take(nd_oadapter_t *a, void *out, uint32_t updates_reserve);

@@ -299,10 +299,17 @@ const char *nd_journal_sync_name(nd_journal_sync_t mode);
 nd_err_t nd_journal_set_sync(nd_journal_t *j, nd_journal_sync_t mode, char *err, size_t err_len);
 /* What a sender calls after the intent's append and before its request leaves, on any thread:
  * BEFORE_SEND: nd_journal_sync; BATCHED: asks the syncer for a sync of everything appended so
- * far and returns at once (no system call while the syncer is busy, one futex wake when it
- * sleeps). ND_EIO: the journal cannot be made durable (a failed sync, here or on the syncer):
- * the request must not leave. */
+ * far and returns at once (no system call: the wake is nd_journal_after_send's). ND_EIO: the
+ * journal cannot be made durable (a failed sync, here or on the syncer): the request must not
+ * leave. */
 nd_err_t nd_journal_before_send(nd_journal_t *j);
+/* What a sender calls once the request of a successful nd_journal_before_send has left (or
+ * was not sent after all), on any thread: BATCHED wakes the syncer when it sleeps (one futex
+ * wake, off the order's path); BEFORE_SEND does nothing. Every before_send must be followed
+ * by one, or the wish waits for the next one (or the close's sync). */
+void nd_journal_after_send(nd_journal_t *j);
+/* The mode set by nd_journal_set_sync (BEFORE_SEND until then). */
+nd_journal_sync_t nd_journal_mode(const nd_journal_t *j);
 /* fdatasync calls made since open (open's and close's included), for the bench and tests. */
 uint64_t nd_journal_sync_count(const nd_journal_t *j);
 /* Records appended since open, and the last sequence number. */

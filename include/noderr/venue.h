@@ -347,6 +347,32 @@ nd_err_t nd_http_request(nd_http_t *http, const char *method, const char *url,
 bool nd_http_header(const nd_http_response_t *resp, const char *name, char *buf, size_t cap);
 void nd_http_response_free(nd_http_response_t *resp);
 
+/* A non-blocking client on a caller's libuv loop (libcurl's multi interface driven by uv_poll
+ * and uv_timer): for requests that must leave from the loop's thread without waiting, e.g.
+ * new orders and cancels. Everything is prepared once at create: slot_count easy handles with
+ * their options and the fixed headers (headers: NULL-terminated "Name: value" strings, copied),
+ * and one kept-alive connection (at most one: transfers leave in the order they were started,
+ * each after the previous one's answer). Loop thread only. */
+typedef struct nd_http_async nd_http_async_t;
+/* The answer of one request, on the loop's thread: rc ND_OK with resp (any status; body and
+ * headers valid during the call only, owned by the client), or ND_EIO with the reason in err
+ * (resp NULL). */
+typedef void (*nd_http_done_cb)(void *ctx, nd_err_t rc, const nd_http_response_t *resp,
+                                const char *err);
+/* ND_EINVAL (no loop, slot_count 0 or over 64), ND_ENOMEM, ND_EIO (libcurl). */
+nd_err_t nd_http_async_create(void *uv_loop, long timeout_ms, const char *const *headers,
+                              uint32_t slot_count, nd_http_async_t **out /* OUT */);
+/* Starts method (no body) on url and writes its request right away when the connection is
+ * free. done_cb is called exactly once, later or before this returns (a failure found at
+ * once), unless this returns an error: ND_EFULL (every slot busy), ND_EIO (libcurl refused). */
+nd_err_t nd_http_async_request(nd_http_async_t *a, const char *method, const char *url,
+                               nd_http_done_cb done_cb, void *ctx);
+/* Requests started and not yet answered. */
+uint32_t nd_http_async_busy(const nd_http_async_t *a);
+/* Abandons the requests on their way (no done_cb), closes the connection and the loop's
+ * handles; the memory goes in their close callbacks, so the loop must run once more. */
+void nd_http_async_close(nd_http_async_t *a);
+
 /* ---- WebSocket client over libwebsockets (ws.c) ---------------------------------------- */
 
 typedef struct nd_ws nd_ws_t;

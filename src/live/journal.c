@@ -32,17 +32,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define REC_SIZE 320
 #define REC_MAGIC 0x314A444Eu /* "NDJ1" little-endian */
-/* BATCHED: after a sync the syncer polls for the next wish every POLL_NS for LINGER_POLLS polls
- * before it sleeps on its condition: while orders flow a sender wakes nobody (a futex wake just
- * before a send would hand the sender's core to the syncer), and an intent waits at most
- * POLL_NS for its sync to start; an idle journal costs no wake-ups. */
-#define POLL_NS 1000000L
-#define LINGER_POLLS 100
+/* BATCHED: the syncer sleeps on its condition until a sender wakes it with
+ * nd_journal_after_send, once its request has left: the wake-up (a futex and a wait for a
+ * core) never stands between an intent and its send, and an idle or busy journal costs no
+ * polling. */
 /* The fields code() writes: header, tag, asset, order, trade; the checksum after them. */
 _Static_assert(36 + (ND_CLID_TAG_MAX + 2) + ND_NAME_MAX + 8 + (ND_CLID_SIZE + 20 + 32) +
                    (56 + ND_CLID_SIZE + 12 + ND_NAME_MAX) <= REC_SIZE - 8,
@@ -61,7 +58,7 @@ struct nd_journal {
     pthread_cond_t cv;
     bool stop;                  /* under mu */
     _Atomic bool wanted;        /* a sync asked for since the syncer's last one started */
-    _Atomic bool sleeping;      /* the syncer waits on cv (else it polls wanted every POLL_NS) */
+    _Atomic bool sleeping;      /* the syncer waits on cv (else it is syncing) */
     _Atomic bool sync_failed;   /* an fdatasync failed: no request may leave any more */
 };
 
@@ -361,18 +358,12 @@ const char *nd_journal_sync_name(nd_journal_sync_t mode)
     return mode == ND_JOURNAL_SYNC_BATCHED ? "batched" : "before_send";
 }
 
-/* Waits for a wish (BATCHED): polls for LINGER_POLLS, then sleeps on cv. The sleeping flag and
- * the wish are both sequentially consistent: a sender that sets the wish after the syncer's
- * last look sees the flag and signals (under mu, so the signal cannot fall before the wait).
- * Called and returns with mu held. */
+/* Waits for a wish (BATCHED) on cv. The sleeping flag and the wish are both sequentially
+ * consistent: a sender whose nd_journal_after_send comes after the syncer's last look sees the
+ * flag and signals (under mu, so the signal cannot fall before the wait). Called and returns
+ * with mu held. */
 static void wait_wish(nd_journal_t *j)
 {
-    for (int polls = 0; !j->stop && !atomic_load(&j->wanted) && polls < LINGER_POLLS; polls++) {
-        pthread_mutex_unlock(&j->mu);
-        struct timespec ts = {0, POLL_NS};
-        nanosleep(&ts, NULL);
-        pthread_mutex_lock(&j->mu);
-    }
     atomic_store(&j->sleeping, true);
     while (!j->stop && !atomic_load(&j->wanted))
         pthread_cond_wait(&j->cv, &j->mu);
@@ -435,13 +426,27 @@ nd_err_t nd_journal_before_send(nd_journal_t *j)
     ND_ASSERT(j->syncer_on);
     if (atomic_load_explicit(&j->sync_failed, memory_order_relaxed))
         return ND_EIO;
-    /* A polling syncer finds the wish by itself; a sleeping one is woken by its first asker. */
-    if (!atomic_exchange(&j->wanted, true) && atomic_load(&j->sleeping)) {
+    atomic_store(&j->wanted, true); /* the syncer is woken after the send */
+    return ND_OK;
+}
+
+void nd_journal_after_send(nd_journal_t *j)
+{
+    ND_ASSERT(j != NULL);
+    if (j->mode == ND_JOURNAL_SYNC_BEFORE_SEND)
+        return;
+    ND_ASSERT(j->syncer_on);
+    /* A busy syncer finds the wish when its sync ends; a sleeping one is woken here. */
+    if (atomic_load(&j->wanted) && atomic_load(&j->sleeping)) {
         pthread_mutex_lock(&j->mu);
         pthread_cond_signal(&j->cv);
         pthread_mutex_unlock(&j->mu);
     }
-    return ND_OK;
+}
+
+nd_journal_sync_t nd_journal_mode(const nd_journal_t *j)
+{
+    return j->mode;
 }
 
 uint64_t nd_journal_sync_count(const nd_journal_t *j)

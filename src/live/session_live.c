@@ -316,6 +316,14 @@ static nd_err_t user_open_coinbase(nd_live_session_t *s, const nd_live_venue_con
 
 nd_err_t nd__live_user_open(nd_live_session_t *s, char *err, size_t err_len)
 {
+    /* New orders and cancels leave from the loop from now on (binance.h: attach_loop). */
+    for (uint32_t k = 0; k < s->cfg->symbol_count; k++) {
+        nd_err_t arc = s->legs[k].exec ? nd_binance_exec_attach_loop(s->legs[k].exec, &s->loop,
+                                                                     err, err_len)
+                                       : ND_OK;
+        if (arc != ND_OK)
+            return arc;
+    }
     /* Binance's user data stream and Coinbase's user channel, for the venues that have one. */
     const nd_live_venue_config_t *vc = NULL;
     for (uint32_t v = 0; s->cfg->live && v < s->cfg->venue_count; v++) {
@@ -383,6 +391,8 @@ void nd__live_user_tick(nd_live_session_t *s)
 
 void nd__live_user_close(nd_live_session_t *s)
 {
+    for (uint32_t k = 0; k < ND_VENUES_MAX; k++)
+        nd_binance_exec_detach_loop(s->legs[k].exec);
     nd_binance_user_destroy(s->user);
     s->user = NULL;
     nd_coinbase_stream_destroy(s->cb_user);

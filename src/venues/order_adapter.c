@@ -135,6 +135,27 @@ void nd_oadapter_push(nd_oadapter_t *a, const void *job)
     pthread_mutex_unlock(&a->_mu);
 }
 
+void nd_oadapter_begin_direct(nd_oadapter_t *a)
+{
+    pthread_mutex_lock(&a->_mu);
+    ND_ASSERT(a->_in_flight < a->cfg.queue_max);
+    a->_in_flight++;
+    pthread_mutex_unlock(&a->_mu);
+}
+
+void nd_oadapter_put_result(nd_oadapter_t *a, const void *result)
+{
+    ND_ASSERT(result != NULL);
+    pthread_mutex_lock(&a->_mu);
+    ND_ASSERT(a->_result_count < a->cfg.queue_max);
+    ND_ASSERT(a->_result_count + a->_job_count < a->_in_flight + 1);
+    memcpy(a->_results + (size_t)((a->_result_head + a->_result_count) % a->cfg.queue_max) *
+                             a->cfg.result_size,
+           result, a->cfg.result_size);
+    a->_result_count++;
+    pthread_mutex_unlock(&a->_mu);
+}
+
 bool nd_oadapter_take(nd_oadapter_t *a, void *out, uint32_t updates_reserve)
 {
     pthread_mutex_lock(&a->_mu);

@@ -5,7 +5,9 @@
  * an order before it is journaled, and the journal replaying to the same local view; the
  * emergency cancel-all (one DELETE /api/v3/openOrders) cancelling a burst still in the queue,
  * covering the orders' own cancels, waiting for room without letting an order overtake it, and
- * taking "nothing open" as done. */
+ * taking "nothing open" as done; with a libuv loop attached (journal.sync batched), orders and
+ * cancels leaving from the loop's thread in order, answered on the loop, the syncer woken after
+ * each send, and the loop's client closing every handle it opened. */
 #include "noderr/alloc.h"
 #include "noderr/binance.h"
 #include "noderr/xsim.h"
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define E8 100000000LL
 
@@ -486,5 +489,66 @@ Test(binance_exec, with_send_marks_an_unmarked_intent_needs_no_wait, .timeout = 
     cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-9")->status, ND_RECON_DROPPED);
     cr_assert_eq(nd_recon_find(f.local, "ndt-2-0-1")->status, ND_RECON_OPEN, "the marked one");
     unlink(marks);
+    stop(&f);
+}
+
+/* Polls for up to ms, running loop between polls, until count updates of kind arrived. */
+static size_t wait_loop(fixture_t *f, uv_loop_t *loop, nd_order_update_kind_t kind, size_t count,
+                        int ms)
+{
+    size_t seen = 0;
+    for (int i = 0; i < ms && seen < count; i++) {
+        nd_order_update_t got[64];
+        size_t n = 0;
+        uv_run(loop, UV_RUN_NOWAIT);
+        f->venue.ops->poll(f->venue.self, 0, got, 64, &n);
+        for (size_t k = 0; k < n; k++)
+            seen += got[k].kind == kind;
+        if (seen < count)
+            usleep(1000);
+    }
+    return seen;
+}
+
+Test(binance_exec, from_the_loop_orders_and_cancels_leave_in_order_and_answer_on_it,
+     .timeout = 60)
+{
+    fixture_t f;
+    start(&f, 0, true);
+    char err[256] = "";
+    cr_assert_eq(nd_journal_set_sync(f.journal, ND_JOURNAL_SYNC_BATCHED, err, sizeof err),
+                 ND_OK);
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    cr_assert_eq(nd_binance_exec_attach_loop(f.exec, &loop, err, sizeof err), ND_OK, "%s", err);
+    uint64_t syncs = nd_journal_sync_count(f.journal);
+    /* A burst of orders, each cancelled at once: on one connection a cancel never overtakes
+     * its order (-2011 "unknown order" would come back as CANCEL_REJECTED). */
+    for (uint64_t id = 1; id <= 5; id++) {
+        nd_order_t o = limit(id, ND_SIDE_BUY, ND_ORDER_LIMIT, (20000 + (int64_t)id) * E8, 100000);
+        cr_assert_eq(f.venue.ops->submit(f.venue.self, &o, 0), ND_OK);
+    }
+    for (uint64_t id = 1; id <= 5; id++)
+        cr_assert_eq(f.venue.ops->cancel(f.venue.self, id, 0), ND_OK);
+    cr_assert_eq(nd_binance_exec_pending(f.exec), 10);
+    size_t cancelled = wait_loop(&f, &loop, ND_UPDATE_CANCELLED, 5, 5000);
+    nd_binance_exec_stats_t st;
+    nd_binance_exec_stats(f.exec, &st);
+    cr_assert_eq(cancelled, 5, "accepted %llu cancel_rejected %llu rtt %llu pending %u",
+                 (unsigned long long)st.accepted, (unsigned long long)st.cancel_rejected,
+                 (unsigned long long)st.round_trips, nd_binance_exec_pending(f.exec));
+    for (uint32_t i = 0; i < 5; i++)
+        cr_assert_eq(f.local->orders[i].status, ND_RECON_CANCELLED);
+    cr_assert_eq(nd_xsim_order_count(f.x), 5);
+    cr_assert_eq(st.accepted, 5);
+    cr_assert_eq(st.cancel_rejected, 0);
+    cr_assert_geq(st.round_trips, 10);
+    /* Every intent was handed to the syncer, which ran after the sends without polling. */
+    for (int i = 0; i < 2000 && nd_journal_sync_count(f.journal) == syncs; i++)
+        usleep(1000);
+    cr_assert_gt(nd_journal_sync_count(f.journal), syncs);
+    nd_binance_exec_detach_loop(f.exec);
+    uv_run(&loop, UV_RUN_DEFAULT); /* the client's close callbacks */
+    cr_assert_eq(uv_loop_close(&loop), 0);
     stop(&f);
 }

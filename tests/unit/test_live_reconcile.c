@@ -201,7 +201,7 @@ Test(journal, a_zeroed_or_torn_tail_after_a_power_loss_is_cut)
     unlink(path);
 }
 
-Test(journal, batched_mode_syncs_on_its_thread_and_before_close)
+Test(journal, batched_mode_syncs_on_its_thread_after_the_send_and_before_close)
 {
     char path[128], err[256] = "";
     temp_path(path, sizeof path);
@@ -218,16 +218,30 @@ Test(journal, batched_mode_syncs_on_its_thread_and_before_close)
     cr_assert_eq(nd_journal_sync_count(j), 2);
     cr_assert_eq(nd_journal_set_sync(j, ND_JOURNAL_SYNC_BATCHED, err, sizeof err), ND_OK, "%s",
                  err);
-    for (int i = 0; i < 50; i++) {
+    cr_assert_eq(nd_journal_mode(j), ND_JOURNAL_SYNC_BATCHED);
+    /* before_send only asks: the syncer, asleep once idle (it never polls), is woken by
+     * after_send (after the send). */
+    usleep(200000);
+    nd_journal_rec_t first = new_rec("nds1-1-0-1", 1);
+    cr_assert_eq(nd_journal_append(j, &first, err, sizeof err), ND_OK);
+    cr_assert_eq(nd_journal_before_send(j), ND_OK);
+    usleep(50000);
+    cr_assert_eq(nd_journal_sync_count(j), 2);
+    nd_journal_after_send(j);
+    for (int spins = 0; nd_journal_sync_count(j) == 2 && spins < 5000; spins++)
+        usleep(1000);
+    cr_assert_eq(nd_journal_sync_count(j), 3);
+    for (int i = 1; i < 50; i++) {
         nd_journal_rec_t r = new_rec("nds1-1-0-1", i + 1);
         cr_assert_eq(nd_journal_append(j, &r, err, sizeof err), ND_OK);
         cr_assert_eq(nd_journal_before_send(j), ND_OK);
+        nd_journal_after_send(j);
     }
     /* The syncer runs: at least one sync comes, and no more than one per intent. */
-    for (int spins = 0; nd_journal_sync_count(j) == 2 && spins < 5000; spins++)
+    for (int spins = 0; nd_journal_sync_count(j) == 3 && spins < 5000; spins++)
         usleep(1000);
     uint64_t synced = nd_journal_sync_count(j);
-    cr_assert_gt(synced, 2);
+    cr_assert_gt(synced, 3);
     cr_assert_leq(synced, 2 + 50);
     nd_journal_close(j); /* joins the syncer and syncs the rest */
     replayed_t got = {0};

@@ -2,11 +2,15 @@
  * journal and reconciliation (reconcile.h).
  *
  * Threads: the caller's (the engine's event loop) owns the adapter's state, the journal's
- * appends and the local view; one worker thread owns the REST client's sending side. They
+ * appends and the local view; one worker thread owns the REST client's blocking side. They
  * share two rings under one mutex: jobs (prepared requests) and results (parsed answers).
- * Invariants: an intent is appended to the journal before its job is queued, and the worker
- * calls nd_journal_before_send before sending (durable, or written and handed to the journal's
- * syncer: journal.sync), so no request leaves without its intent written;
+ * With a loop attached (nd_binance_exec_attach_loop) and journal.sync batched, new orders and
+ * cancels leave from the loop's thread itself on the REST client's non-blocking connection,
+ * reserved for them (no poll or query queues ahead), and their answers join the worker's in
+ * the result ring; queries, polls, the cancel-all and reconciliation stay on the worker.
+ * Invariants: an intent is appended to the journal before its job is queued or sent, and
+ * nd_journal_before_send is called before sending (durable, or written and handed to the
+ * journal's syncer: journal.sync), so no request leaves without its intent written;
  * jobs queued plus results not yet taken never exceed queue_max, so a result always has room;
  * a venue trade is booked once (by trade id, in the local view) and reported as a FILL once;
  * an order's CANCELLED or EXPIRED is reported only after all its fills. */
@@ -38,6 +42,8 @@
 #define UPDATES_MAX ND_OADAPTER_UPDATES_MAX
 #define TOKENS_MAX 65536
 #define CANCEL_ALL_RETRY_NS (200 * ND_NS_PER_MS) /* a failed cancel-all is sent again after */
+#define DIRECT_MAX 16       /* orders and cancels on their way from the loop at once */
+#define LOOP_TOKENS_MAX 4096 /* an order's answer parsed on the loop (fills included) */
 
 typedef enum job_kind {
     JOB_NEW = 1,
@@ -71,6 +77,7 @@ typedef struct result {
                                   CANCEL_ALL: the cancelled orders parsed into gone[] */
     bool recon_ok;             /* SYNC with recon: balances read, and no trade since myTrades */
     nd_recon_asset_t balances[2]; /* SYNC with recon: base, quote (free + locked) */
+    bool direct;               /* NEW, CANCEL: sent from the loop (counted in direct_unprocessed) */
 } result_t;
 
 /* What the adapter tracks per local order (same index as local->orders). */
@@ -82,7 +89,17 @@ typedef struct ostate {
     bool query_wanted, query_in_flight;
     bool unanswered;           /* the new order's answer was lost: resolve by query */
     bool covered;              /* a cancel-all queued after it answers for it */
+    bool by_worker;            /* its new order went by the worker: so does its cancel */
 } ostate_t;
+
+/* An order or cancel on its way from the loop (the answer's context). */
+typedef struct direct {
+    nd_binance_exec_t *x;
+    job_kind_t kind;
+    char clid[ND_CLID_SIZE];
+    int64_t sent_ns;           /* monotonic */
+    bool busy;
+} direct_t;
 
 struct nd_binance_exec {
     nd_oadapter_t core;        /* first: the shared exec ops take the adapter as the core */
@@ -113,6 +130,10 @@ struct nd_binance_exec {
     bool marks_trusted;        /* the marks read at recover are from this boot */
     bool marks_broken;         /* no marks file and a stale one cannot be removed: no sends */
     char *marks;               /* their text (client order ids, one a line), nd_alloc'd */
+    bool direct_on;            /* a loop is attached and journal.sync is batched */
+    direct_t direct[DIRECT_MAX];
+    uint32_t direct_unprocessed; /* loop-sent orders and cancels whose result is not taken yet */
+    nd_jtok_t *loop_tok;       /* the loop's tokenizer room (LOOP_TOKENS_MAX) */
 };
 
 /* Brings the next status poll forward (fills to fetch), but never closer than half
@@ -249,6 +270,22 @@ static bool parse_array(nd_binance_exec_t *x, const nd_binance_rest_result_t *re
 
 /* ---- The worker ------------------------------------------------------------------------ */
 
+/* An order's, a cancel's or a query's answer into r (tok: the calling thread's room). */
+static void read_answer(const nd_binance_exec_t *x, nd_jtok_t *tok, uint32_t tok_max,
+                        const nd_binance_rest_result_t *res, result_t *r)
+{
+    r->answered = true;
+    r->http_status = res->http_status;
+    r->reject = res->reject;
+    r->venue_code = res->venue_code;
+    r->duplicate = res->venue_code == -2010 && strstr(res->venue_msg, "Duplicate") != NULL;
+    uint32_t count = 0;
+    if (res->http_status == 200 &&
+        nd_json_tokenize(res->body, res->body_len, tok, tok_max, &count) == ND_OK &&
+        tok[0].type == ND_J_OBJECT)
+        r->has_order = parse_order(res->body, tok, 0, x->cfg.instrument_id, &r->order);
+}
+
 /* Sends one prepared request and reads the answer into r (the order, for NEW/CANCEL/QUERY). */
 static void run_request(nd_binance_exec_t *x, const job_t *j, result_t *r)
 {
@@ -263,16 +300,7 @@ static void run_request(nd_binance_exec_t *x, const job_t *j, result_t *r)
                (int)j->kind, j->clid, err);
         return;
     }
-    r->answered = true;
-    r->http_status = res.http_status;
-    r->reject = res.reject;
-    r->venue_code = res.venue_code;
-    r->duplicate = res.venue_code == -2010 && strstr(res.venue_msg, "Duplicate") != NULL;
-    uint32_t count = 0;
-    if (res.http_status == 200 &&
-        nd_json_tokenize(res.body, res.body_len, x->tok, TOKENS_MAX, &count) == ND_OK &&
-        x->tok[0].type == ND_J_OBJECT)
-        r->has_order = parse_order(res.body, x->tok, 0, x->cfg.instrument_id, &r->order);
+    read_answer(x, x->tok, TOKENS_MAX, &res, r);
     nd_binance_rest_result_free(&res);
 }
 
@@ -435,6 +463,7 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
         hook(x, "synced");
         if (j->kind == JOB_NEW && !mark_sending(x, j->clid)) {
             ND_LOG(ND_LOG_ERR, "venue=binance event=send_mark_failed clid=%s", j->clid);
+            nd_journal_after_send(x->cfg.journal);
             return; /* unmarked: not sent */
         }
     }
@@ -452,6 +481,8 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
         /* Read by the loop's thread (nd_binance_exec_stats): whole values, no lock. */
         nd_oadapter_round_trip(&x->core, rtt);
     }
+    if (j->kind == JOB_NEW || j->kind == JOB_CANCEL || j->kind == JOB_CANCEL_ALL)
+        nd_journal_after_send(x->cfg.journal); /* the syncer's wake, after the round trip */
     hook(x, "sent");
 }
 
@@ -459,6 +490,113 @@ static void run_job(nd_binance_exec_t *x, const job_t *j, result_t *r)
 static void run_cb(void *ctx, const void *job, void *result)
 {
     run_job(ctx, job, result);
+}
+
+/* ---- Sending from the loop (caller thread) ------------------------------------------------
+ * A new order or a cancel leaves on the REST client's non-blocking connection as soon as it is
+ * journaled: before_send, the send mark, the request's bytes written, then after_send (the
+ * syncer's wake, once the request is out). The answer comes back on the loop (direct_done) as a
+ * result in the core's ring, taken by the next poll like the worker's. */
+
+static direct_t *direct_slot(nd_binance_exec_t *x)
+{
+    for (int i = 0; x->direct_on && i < DIRECT_MAX; i++)
+        if (!x->direct[i].busy)
+            return &x->direct[i];
+    return NULL;
+}
+
+static void direct_done(void *ctx, nd_err_t rc, const nd_binance_rest_result_t *res,
+                        const char *err)
+{
+    direct_t *d = ctx;
+    nd_binance_exec_t *x = d->x;
+    ND_ASSERT(d->busy);
+    result_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = d->kind;
+    memcpy(r.clid, d->clid, sizeof r.clid);
+    r.sent = true;
+    r.direct = true;
+    d->busy = false;
+    if (rc != ND_OK) {
+        ND_LOG(ND_LOG_WARN, "venue=binance event=request_failed kind=%d clid=%s err=\"%s\"",
+               (int)r.kind, r.clid, err);
+    } else {
+        read_answer(x, x->loop_tok, LOOP_TOKENS_MAX, res, &r);
+        int64_t rtt = nd_clock_mono_ns(x->cfg.clock) - d->sent_ns;
+        if (x->cfg.round_trip)
+            nd_prom_observe(x->cfg.round_trip, rtt);
+        nd_oadapter_round_trip(&x->core, rtt);
+    }
+    hook(x, "sent");
+    nd_oadapter_put_result(&x->core, &r);
+}
+
+/* Sends journaled job j (NEW or CANCEL) from the loop in slot d; the room was checked. The
+ * request in j is wiped after. */
+static void send_direct(nd_binance_exec_t *x, direct_t *d, job_t *j)
+{
+    result_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = j->kind;
+    memcpy(r.clid, j->clid, sizeof r.clid);
+    r.direct = true;
+    x->direct_unprocessed++; /* every path below puts exactly one result */
+    nd_oadapter_begin_direct(&x->core);
+    char err[256] = "";
+    nd_err_t rc = nd_journal_before_send(x->cfg.journal);
+    if (rc != ND_OK) {
+        ND_LOG(ND_LOG_ERR, "venue=binance event=journal_sync_failed clid=%s", j->clid);
+        nd_oadapter_put_result(&x->core, &r); /* not durable: not sent */
+        return;
+    }
+    hook(x, "synced");
+    if (j->kind == JOB_NEW && !mark_sending(x, j->clid)) {
+        ND_LOG(ND_LOG_ERR, "venue=binance event=send_mark_failed clid=%s", j->clid);
+        rc = ND_EIO;
+    }
+    if (rc == ND_OK) {
+        *d = (direct_t){.x = x, .kind = j->kind, .sent_ns = nd_clock_mono_ns(x->cfg.clock),
+                        .busy = true};
+        memcpy(d->clid, j->clid, sizeof d->clid);
+        rc = nd_binance_rest_send_async(x->cfg.rest, &j->req, direct_done, d, err, sizeof err);
+        if (rc != ND_OK) {
+            d->busy = false;
+            r.sent = rc == ND_EIO; /* the gate, a ban, no room: nothing left */
+            ND_LOG(ND_LOG_WARN, "venue=binance event=request_failed kind=%d clid=%s "
+                   "err=\"%s\"", (int)j->kind, j->clid, err);
+        }
+    }
+    nd_journal_after_send(x->cfg.journal);
+    explicit_bzero(&j->req, sizeof j->req);
+    if (rc != ND_OK)
+        nd_oadapter_put_result(&x->core, &r);
+}
+
+nd_err_t nd_binance_exec_attach_loop(nd_binance_exec_t *x, void *uv_loop, char *err,
+                                     size_t err_len)
+{
+    ND_ASSERT(x != NULL && uv_loop != NULL);
+    ND_ASSERT(!x->direct_on);
+    if (nd_journal_mode(x->cfg.journal) != ND_JOURNAL_SYNC_BATCHED)
+        return ND_OK; /* before_send: the fdatasync would block the loop: the worker sends */
+    x->loop_tok = nd_calloc(LOOP_TOKENS_MAX, sizeof *x->loop_tok);
+    if (!x->loop_tok)
+        return ND_ENOMEM;
+    nd_err_t rc = nd_binance_rest_attach_loop(x->cfg.rest, uv_loop, err, err_len);
+    x->direct_on = rc == ND_OK;
+    return rc;
+}
+
+void nd_binance_exec_detach_loop(nd_binance_exec_t *x)
+{
+    if (!x || !x->direct_on)
+        return;
+    /* What is on its way stays an unanswered intent: the next start asks the venue. */
+    nd_binance_rest_detach_loop(x->cfg.rest);
+    memset(x->direct, 0, sizeof x->direct);
+    x->direct_on = false;
 }
 
 /* ---- Results into the journal, the local view and order updates (caller thread) ------------ */
@@ -527,6 +665,7 @@ void nd_binance_exec_fill_of(const nd_recon_trade_t *vt, const nd_recon_instrume
 static void process_new(nd_binance_exec_t *x, int idx, const result_t *r, int64_t now_ns)
 {
     const char *clid = x->cfg.local->orders[idx].clid;
+    x->st[idx].by_worker = false; /* answered: its cancel may take the loop's way */
     if (!r->sent) {
         nd_reject_t why = r->reject ? r->reject : ND_REJECT_VENUE_RATE_LIMITED;
         nd_oadapter_book_status(&x->core, idx, ND_RECON_DROPPED, 0, why, now_ns);
@@ -657,15 +796,26 @@ static void process_sync(nd_binance_exec_t *x, const result_t *r, int64_t now_ns
         x->stats.outages++;
         sync_soon(x);
     }
-    for (uint32_t i = 0; i < x->sync_trade_count; i++)
-        book_trade(x, &x->sync_trades[i], now_ns);
-    if (x->sync_trade_count == TRADES_PAGE)
+    /* A trade of an order unknown by venue id while an answer from the loop is still to be
+     * taken may be that order's: its venue id comes with the answer, and booked now the fill
+     * would be no one's (the worker's myTrades can overtake the loop's answer). The look stops
+     * there, before it (the cursor stays), and runs again; no reconciliation on a part. */
+    bool deferred = false;
+    for (uint32_t i = 0; i < x->sync_trade_count && !deferred; i++) {
+        deferred = x->direct_unprocessed > 0 &&
+                   nd_oadapter_find_venue_id(&x->core, x->sync_trades[i].venue_order_id) < 0;
+        if (!deferred)
+            book_trade(x, &x->sync_trades[i], now_ns);
+    }
+    if (deferred || x->sync_trade_count == TRADES_PAGE)
         sync_soon(x); /* more trades wait */
     nd_recon_local_t *l = x->cfg.local;
     for (uint32_t i = 0; i < l->order_count; i++)
         if (l->orders[i].status == ND_RECON_OPEN && !x->st[i].has_pending &&
             !in_open(x, l->orders[i].clid))
             x->st[i].query_wanted = true;
+    if (deferred)
+        return;
     if (r->recon_ok && x->recon_wanted)
         reconcile_live(x, r, now_ns);
     else if (x->recon_wanted)
@@ -703,8 +853,15 @@ static void process_cancel_all(nd_binance_exec_t *x, const result_t *r, int64_t 
 
 static void process(nd_binance_exec_t *x, const result_t *r, int64_t now_ns)
 {
-    if (!r->answered)
-        x->outage = true; /* a REST outage: the next good sync reconciles */
+    if (r->direct) {
+        ND_ASSERT(x->direct_unprocessed > 0);
+        x->direct_unprocessed--;
+    }
+    /* A REST outage (no answer, a 429, a 5xx): the adapter polls until a good sync, which
+     * reconciles (an order or cancel may meet it first, with nothing else in flight). */
+    if (!r->answered || r->reject == ND_REJECT_VENUE_RATE_LIMITED ||
+        r->reject == ND_REJECT_VENUE_STATUS_UNKNOWN)
+        x->outage = true;
     if (r->kind == JOB_SYNC) {
         process_sync(x, r, now_ns);
         return;
@@ -841,8 +998,14 @@ static nd_err_t exec_submit(void *self, nd_order_t *o, int64_t now_ns)
     memset(&x->st[idx], 0, sizeof x->st[idx]);
     x->st[idx].deadline_ns = j.req.prepared_ns + (x->cfg.recv_window_ms + 100) * ND_NS_PER_MS;
     hook(x, "journaled");
-    nd_oadapter_push(&x->core, &j);
+    /* An order may not overtake a cancel-all on its way (the worker sends one after another). */
+    direct_t *d = x->cancel_all_in_flight ? NULL : direct_slot(x);
+    x->st[idx].by_worker = d == NULL;
     x->stats.submitted++;
+    if (d)
+        send_direct(x, d, &j);
+    else
+        nd_oadapter_push(&x->core, &j);
     return ND_OK;
 }
 
@@ -874,16 +1037,32 @@ static nd_err_t exec_cancel(void *self, uint64_t client_id, int64_t now_ns)
     }
     (void)nd_recon_local_fold(x->cfg.local, &rec, &x->cfg.assets, 1);
     hook(x, "journaled");
-    nd_oadapter_push(&x->core, &j);
     x->stats.cancels++;
+    /* After its order on the same way: the loop's connection, or the worker's queue. */
+    direct_t *d = x->st[idx].by_worker || x->cancel_all_in_flight ? NULL : direct_slot(x);
+    if (d)
+        send_direct(x, d, &j);
+    else
+        nd_oadapter_push(&x->core, &j);
     return ND_OK;
 }
 
-/* Queues the cancel-all once there is room (caller thread). */
+/* True while an order or cancel sent from the loop waits for its answer. */
+static bool direct_busy(const nd_binance_exec_t *x)
+{
+    for (int i = 0; x->direct_on && i < DIRECT_MAX; i++)
+        if (x->direct[i].busy)
+            return true;
+    return false;
+}
+
+/* Queues the cancel-all once there is room, and once every order sent from the loop is
+ * answered: on the worker's connection it could otherwise reach the venue before an order
+ * still on its way on the loop's (which would then stay open). Caller thread. */
 static void queue_cancel_all(nd_binance_exec_t *x, int64_t now_ns)
 {
     if (!x->cancel_all_wanted || x->cancel_all_in_flight || now_ns < x->cancel_all_after_ns ||
-        !nd_oadapter_room(&x->core, 1))
+        !nd_oadapter_room(&x->core, 1) || direct_busy(x))
         return;
     job_t j;
     memset(&j, 0, sizeof j);
@@ -952,7 +1131,7 @@ static void schedule(nd_binance_exec_t *x, int64_t now_ns)
     if (now_ns < x->next_sync_ns || x->sync_in_flight)
         return;
     const nd_recon_local_t *l = x->cfg.local;
-    bool active = x->recon_wanted;
+    bool active = x->recon_wanted || x->outage;
     for (uint32_t i = 0; i < l->order_count && !active; i++)
         active = !nd_recon_status_done(l->orders[i].status) || x->st[i].has_pending;
     if (!active || !nd_oadapter_room(&x->core, 1))
@@ -1526,6 +1705,7 @@ void nd_binance_exec_destroy(nd_binance_exec_t *x)
     if (!x)
         return;
     nd_oadapter_deinit(&x->core);
+    nd_free(x->loop_tok);
     if (x->mark_fd >= 0)
         close(x->mark_fd);
     nd_free(x->marks);

@@ -16,11 +16,23 @@
 #include "noderr/log.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define QUERY_MAX 4096 /* the query with a URL-encoded RSA-4096 signature fits */
+/* Requests on their way from the loop at once (nd_binance_rest_send_async): orders and cancels
+ * leave one after the other on one connection, so a few cover a burst. */
+#define ASYNC_MAX 16
+
+typedef struct async_req {
+    nd_binance_rest_t *rest;
+    nd_binance_done_cb done_cb;
+    void *ctx;
+    int64_t sent_ns;
+    bool busy;
+} async_req_t;
 
 struct nd_binance_rest {
     nd_http_t *http;
@@ -38,6 +50,12 @@ struct nd_binance_rest {
     bool banned;
     nd_binance_filters_t filters;
     bool has_filters;
+    /* The rate-limit state above (used_weight, weight_minute, backoff_until_ns, banned) is
+     * read and written under rate_mu: the worker's blocking client and the loop's
+     * non-blocking one (async) both send. */
+    pthread_mutex_t rate_mu;
+    nd_http_async_t *async;    /* the loop's client (attach_loop), or NULL */
+    async_req_t pending[ASYNC_MAX];
 };
 
 nd_reject_t nd_binance_map_error(long http_status, int64_t code, const char *msg)
@@ -94,6 +112,7 @@ nd_err_t nd_binance_rest_create(const nd_binance_rest_config_t *config, const nd
     nd_binance_rest_t *r = nd_calloc(1, sizeof *r);
     if (!r)
         return ND_ENOMEM;
+    pthread_mutex_init(&r->rate_mu, NULL);
     nd_err_t rc = nd_http_create(config->timeout_ms ? config->timeout_ms : 10000, &r->http);
     if (rc != ND_OK) {
         nd_free(r);
@@ -124,7 +143,9 @@ void nd_binance_rest_destroy(nd_binance_rest_t *rest)
 {
     if (!rest)
         return;
+    ND_ASSERT(rest->async == NULL); /* detached while the loop ran */
     nd_http_destroy(rest->http);
+    pthread_mutex_destroy(&rest->rate_mu);
     nd_binance_signer_destroy(rest->signer);
     nd_secret_wipe(&rest->secret);
     nd_free(rest);
@@ -155,8 +176,9 @@ void nd_binance_rest_set_filters(nd_binance_rest_t *rest, const nd_binance_filte
     rest->has_filters = true;
 }
 
-/* Refuses to send while banned, backing off, or over the weight budget of this minute. */
-static nd_err_t gate(nd_binance_rest_t *r, int64_t now_ns, char *err, size_t err_len)
+/* Refuses to send while banned, backing off, or over the weight budget of this minute.
+ * Under rate_mu. */
+static nd_err_t gate_locked(nd_binance_rest_t *r, int64_t now_ns, char *err, size_t err_len)
 {
     if (r->banned) {
         snprintf(err, err_len, "binance rest: IP banned (HTTP 418); not sending until restart");
@@ -173,6 +195,14 @@ static nd_err_t gate(nd_binance_rest_t *r, int64_t now_ns, char *err, size_t err
         return ND_EAGAIN;
     }
     return ND_OK;
+}
+
+static nd_err_t gate(nd_binance_rest_t *r, int64_t now_ns, char *err, size_t err_len)
+{
+    pthread_mutex_lock(&r->rate_mu);
+    nd_err_t rc = gate_locked(r, now_ns, err, err_len);
+    pthread_mutex_unlock(&r->rate_mu);
+    return rc;
 }
 
 /* Builds base+path?query[&timestamp&recvWindow&signature] into url. */
@@ -208,6 +238,7 @@ static void account(nd_binance_rest_t *r, const nd_http_response_t *resp, int64_
     char v[64];
     res->used_weight_1m = -1;
     res->retry_after_s = -1;
+    pthread_mutex_lock(&r->rate_mu);
     if (nd_http_header(resp, "X-MBX-USED-WEIGHT-1M", v, sizeof v)) {
         res->used_weight_1m = strtoll(v, NULL, 10);
         r->used_weight = res->used_weight_1m;
@@ -225,6 +256,7 @@ static void account(nd_binance_rest_t *r, const nd_http_response_t *resp, int64_
         ND_LOG(ND_LOG_ERR, "venue=binance http=418 ip_banned retry_after_s=%" PRId64,
                res->retry_after_s);
     }
+    pthread_mutex_unlock(&r->rate_mu);
     if (resp->status < 400)
         return;
     nd_jtok_t tok[64];
@@ -293,6 +325,100 @@ nd_err_t nd_binance_rest_send(nd_binance_rest_t *r, const nd_binance_request_t *
     nd_free(resp.headers);
     *result = res;
     return ND_OK;
+}
+
+/* ---- Sending from the loop (nd_binance_rest_attach_loop) ---- */
+
+static void async_done(void *ctx, nd_err_t rc, const nd_http_response_t *resp, const char *err)
+{
+    async_req_t *q = ctx;
+    ND_ASSERT(q->busy);
+    q->busy = false;
+    if (rc != ND_OK) {
+        q->done_cb(q->ctx, rc, NULL, err);
+        return;
+    }
+    nd_binance_rest_result_t res;
+    memset(&res, 0, sizeof res);
+    res.http_status = resp->status;
+    account(q->rest, resp, q->sent_ns, &res);
+    res.body = resp->body; /* the client's, for this call only */
+    res.body_len = resp->body_len;
+    q->done_cb(q->ctx, ND_OK, &res, "");
+}
+
+static void warm_done(void *ctx, nd_err_t rc, const nd_binance_rest_result_t *res,
+                      const char *err)
+{
+    (void)ctx;
+    (void)res;
+    if (rc != ND_OK)
+        ND_LOG(ND_LOG_WARN, "venue=binance event=order_connection_warm_failed err=\"%s\"", err);
+}
+
+nd_err_t nd_binance_rest_attach_loop(nd_binance_rest_t *r, void *uv_loop, char *err,
+                                     size_t err_len)
+{
+    ND_ASSERT(r != NULL && uv_loop != NULL);
+    ND_ASSERT(r->async == NULL);
+    char key_header[300];
+    snprintf(key_header, sizeof key_header, "X-MBX-APIKEY: %s", r->secret.api_key);
+    const char *headers[] = {r->has_secret ? key_header : NULL, NULL};
+    nd_err_t rc = nd_http_async_create(uv_loop, 10000, headers, ASYNC_MAX, &r->async);
+    explicit_bzero(key_header, sizeof key_header);
+    if (rc != ND_OK) {
+        snprintf(err, err_len, "binance rest: cannot start the loop's client: %s",
+                 nd_strerror(rc));
+        return rc;
+    }
+    /* Opens the orders' connection now, so that the first order finds it open. */
+    nd_binance_request_t ping = {.method = "GET"};
+    snprintf(ping.url, sizeof ping.url, "%s/api/v3/ping", r->base);
+    (void)nd_binance_rest_send_async(r, &ping, warm_done, NULL, err, err_len);
+    return ND_OK;
+}
+
+void nd_binance_rest_detach_loop(nd_binance_rest_t *r)
+{
+    if (!r || !r->async)
+        return;
+    nd_http_async_close(r->async);
+    r->async = NULL;
+    memset(r->pending, 0, sizeof r->pending);
+}
+
+bool nd_binance_rest_has_loop(const nd_binance_rest_t *r)
+{
+    return r->async != NULL;
+}
+
+nd_err_t nd_binance_rest_send_async(nd_binance_rest_t *r, const nd_binance_request_t *req,
+                                    nd_binance_done_cb done_cb, void *ctx, char *err,
+                                    size_t err_len)
+{
+    ND_ASSERT(r != NULL && req != NULL && done_cb != NULL);
+    ND_ASSERT(r->async != NULL);
+    int64_t now_ns = nd_clock_now_ns(r->clock);
+    nd_err_t rc = gate(r, now_ns, err, err_len);
+    if (rc != ND_OK)
+        return rc;
+    async_req_t *q = NULL;
+    for (int i = 0; i < ASYNC_MAX && !q; i++)
+        if (!r->pending[i].busy)
+            q = &r->pending[i];
+    if (!q) {
+        snprintf(err, err_len, "binance rest: %d requests on their way already", ASYNC_MAX);
+        return ND_EFULL;
+    }
+    *q = (async_req_t){.rest = r, .done_cb = done_cb, .ctx = ctx, .sent_ns = now_ns,
+                       .busy = true};
+    rc = nd_http_async_request(r->async, req->method, req->url, async_done, q);
+    if (rc != ND_OK) {
+        q->busy = false;
+        snprintf(err, err_len, "binance rest: %s: cannot start (%s)", req->method,
+                 nd_strerror(rc));
+    }
+    return rc;
 }
 
 nd_err_t nd_binance_rest_call(nd_binance_rest_t *r, const char *method, const char *path,

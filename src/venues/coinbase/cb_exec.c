@@ -294,6 +294,7 @@ static void run_cb(void *ctx, const void *job, void *result)
     int64_t t0 = nd_clock_mono_ns(x->cfg.clock);
     run_job(x, j, result);
     if (j->kind != JOB_SYNC) {
+        nd_journal_after_send(x->cfg.journal); /* wakes a sleeping syncer, off the path */
         nd_oadapter_round_trip(&x->core, nd_clock_mono_ns(x->cfg.clock) - t0);
         hook(x, "sent");
     }

@@ -41,14 +41,21 @@ void nd__launch_existing_dir(const char *path, char *dir, size_t cap)
     }
 }
 
-int64_t nd_launch_disk_free_mb(const char *path)
+/* The space free to us on the file system of path's nearest existing directory, in units of
+ * 2^shift bytes; -1 when it cannot be read. */
+static int64_t free_space(const char *path, unsigned shift)
 {
     char dir[ND_LIVE_PATH_MAX];
     nd__launch_existing_dir(path, dir, sizeof dir);
     struct statvfs vfs;
     if (statvfs(dir, &vfs) != 0)
         return -1;
-    return (int64_t)((unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20);
+    return (int64_t)((unsigned long long)vfs.f_bavail * vfs.f_frsize >> shift);
+}
+
+int64_t nd_launch_disk_free_mb(const char *path)
+{
+    return free_space(path, 20);
 }
 
 int64_t nd__launch_store_free_kb(const char *store_url)
@@ -58,12 +65,7 @@ int64_t nd__launch_store_free_kb(const char *store_url)
         store += 7;
     if (!store[0] || strstr(store, "://") || strncmp(store, "mem:", 4) == 0)
         return -1;
-    char dir[ND_LIVE_PATH_MAX];
-    nd__launch_existing_dir(store, dir, sizeof dir);
-    struct statvfs vfs;
-    if (statvfs(dir, &vfs) != 0)
-        return -1;
-    return (int64_t)((unsigned long long)vfs.f_bavail * vfs.f_frsize >> 10);
+    return free_space(store, 10);
 }
 
 int64_t nd_launch_memory_free_mb(void)

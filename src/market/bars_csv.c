@@ -931,15 +931,20 @@ plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */
     return ok ? ND_OK : csv_next(&s->base, out);
 }
 
-/* next() of a CSV source on the plan path: the row through its shape's plan when it has one
- * (about 96% of BTCUSDT-1h's rows find theirs cached), else csv_next's paths. */
-static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out)
+/* A row of a CSV (kline 0) or kline (kline 1) source on the plan path: the row through its
+ * shape's plan when it has one (about 96% of BTCUSDT-1h's rows find theirs cached), else
+ * csv_next's paths. A kline row's shape is its first six columns (the tail checked apart).
+ * Always inlined with a constant kline, so each next() below is the straight path it was. */
+static ND_SIMD_INLINE nd_err_t next_plan(nd_bar_source_t *src, nd_bar_t *out, int kline)
 {
     csv_source_t *s = (csv_source_t *)src;
     size_t avail, size;
     const char *p = nd__lines_peek(&s->lines, &avail);
     uint64_t ends, points;
-    if (s->status != ND_OK || avail < FAST_WINDOW || !plan_classify(p, &ends, &points, &size))
+    if (s->status != ND_OK || avail < FAST_WINDOW)
+        return csv_next(src, out);
+    if (!(kline ? plan_classify_kline(p, &ends, &points, &size)
+                : plan_classify(p, &ends, &points, &size)))
         return csv_next(src, out);
     csv_plan_t *pl = plan_set_of(s, ends, points);
     if (pl->ends != ends || pl->points != points) {
@@ -947,30 +952,21 @@ static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out)
         if (pl->ends != ends || pl->points != points)
             return plan_miss(s, pl - 1, size, out, ends, points);
     }
-    if (plan_row(s, p, pl, size, out, 0, 0))
+    if (plan_row(s, p, pl, size, out, 0, kline))
         return ND_OK;
     return csv_next(src, out);
 }
 
-/* next() of a kline source on the plan path: csv_next_plan with the kline row's shape (its
- * first six columns, the tail checked apart) and time units. */
+/* next() of a CSV source on the plan path. */
+static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out)
+{
+    return next_plan(src, out, 0);
+}
+
+/* next() of a kline source on the plan path (its time units). */
 static ND_ROW_SIMD nd_err_t kline_next_plan(nd_bar_source_t *src, nd_bar_t *out)
 {
-    csv_source_t *s = (csv_source_t *)src;
-    size_t avail, size;
-    const char *p = nd__lines_peek(&s->lines, &avail);
-    uint64_t ends, points;
-    if (s->status != ND_OK || avail < FAST_WINDOW || !plan_classify_kline(p, &ends, &points, &size))
-        return csv_next(src, out);
-    csv_plan_t *pl = plan_set_of(s, ends, points);
-    if (pl->ends != ends || pl->points != points) {
-        pl++;
-        if (pl->ends != ends || pl->points != points)
-            return plan_miss(s, pl - 1, size, out, ends, points);
-    }
-    if (plan_row(s, p, pl, size, out, 0, 1))
-        return ND_OK;
-    return csv_next(src, out);
+    return next_plan(src, out, 1);
 }
 
 /* Whether this CPU runs the plan path. */

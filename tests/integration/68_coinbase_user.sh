@@ -10,23 +10,7 @@ source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "curl missing: skipped"; exit 77; }
 command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 77; }
 
-KEY_NAME="organizations/org-test/apiKeys/key-$$"
-openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/key.pem" 2>/dev/null
-openssl ec -in "$WORK/key.pem" -pubout -out "$WORK/pub.pem" 2>/dev/null
-chmod 600 "$WORK/key.pem"
-printf 'api_key=%s\napi_secret=%s\n' "$KEY_NAME" "$(cat "$WORK/key.pem")" >"$WORK/cb.secrets"
-chmod 600 "$WORK/cb.secrets"
-export NODERR_XSIM_API_KEY="$KEY_NAME"
-unset NODERR_COINBASE_API_KEY NODERR_COINBASE_API_SECRET NODERR_COINBASE_SECRETS_FILE
-printf 'admin-token-for-the-coinbase-user-test-%s\n' "$$" >"$WORK/admin"
-chmod 600 "$WORK/admin"
-start_server xsim "$NODERR" exchange-sim --venue coinbase --public-key "$WORK/pub.pem" \
-    --tick-ms 20 --seed 7 --balance USD=10000,BTC=0 --admin-token-file "$WORK/admin"
-XPORT=$PORT
-fault() {
-    curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$WORK/admin")" -d "$1" \
-        "http://127.0.0.1:$XPORT/admin/fault" || fail "fault $1"
-}
+source "$(dirname "$0")/coinbase_xsim.sh"
 
 config() { # config FILE NAME EXTRA_VENUE_KEYS
     cat >"$WORK/$1.json" <<EOF

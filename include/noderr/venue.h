@@ -362,11 +362,12 @@ typedef void (*nd_http_done_cb)(void *ctx, nd_err_t rc, const nd_http_response_t
 /* ND_EINVAL (no loop, slot_count 0 or over 64), ND_ENOMEM, ND_EIO (libcurl). */
 nd_err_t nd_http_async_create(void *uv_loop, long timeout_ms, const char *const *headers,
                               uint32_t slot_count, nd_http_async_t **out /* OUT */);
-/* Starts method (no body) on url and writes its request right away when the connection is
- * free. done_cb is called exactly once, later or before this returns (a failure found at
- * once), unless this returns an error: ND_EFULL (every slot busy), ND_EIO (libcurl refused). */
+/* Starts method on url, with body (copied; sent as application/x-www-form-urlencoded) or none
+ * (NULL), and writes its request right away when the connection is free. done_cb is called
+ * exactly once, later or before this returns (a failure found at once), unless this returns an
+ * error: ND_EFULL (every slot busy), ND_EIO (libcurl refused). */
 nd_err_t nd_http_async_request(nd_http_async_t *a, const char *method, const char *url,
-                               nd_http_done_cb done_cb, void *ctx);
+                               const char *body, nd_http_done_cb done_cb, void *ctx);
 /* Requests started and not yet answered. */
 uint32_t nd_http_async_busy(const nd_http_async_t *a);
 /* Abandons the requests on their way (no done_cb), closes the connection and the loop's

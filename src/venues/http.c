@@ -491,7 +491,7 @@ nd_err_t nd_http_async_create(void *uv_loop, long timeout_ms, const char *const 
 }
 
 nd_err_t nd_http_async_request(nd_http_async_t *a, const char *method, const char *url,
-                               nd_http_done_cb done_cb, void *ctx)
+                               const char *body, nd_http_done_cb done_cb, void *ctx)
 {
     ND_ASSERT(a != NULL && !a->closing);
     ND_ASSERT(method != NULL && url != NULL && done_cb != NULL);
@@ -509,6 +509,13 @@ nd_err_t nd_http_async_request(nd_http_async_t *a, const char *method, const cha
         sl->head.buf[0] = '\0';
     snprintf(sl->method, sizeof sl->method, "%s", method);
     curl_easy_setopt(sl->curl, CURLOPT_URL, url);
+    if (body) {
+        curl_easy_setopt(sl->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        if (curl_easy_setopt(sl->curl, CURLOPT_COPYPOSTFIELDS, body) != CURLE_OK)
+            return ND_ENOMEM;
+    } else {
+        curl_easy_setopt(sl->curl, CURLOPT_HTTPGET, 1L); /* no body left from the last one */
+    }
     curl_easy_setopt(sl->curl, CURLOPT_CUSTOMREQUEST, sl->method);
     sl->done_cb = done_cb;
     sl->ctx = ctx;

@@ -2,7 +2,7 @@
 """92_binance_rest_server.py: a local stand-in for api.binance.com used by test_binance_rest.
 
 Speaks the real REST shapes: checks X-MBX-APIKEY, the HMAC-SHA256 signature of the query
-string, timestamp against recvWindow, the parameters each order type needs, and answers with
+string then the form body (parameters may come in either, as on Binance), timestamp against recvWindow, the parameters each order type needs, and answers with
 Binance's bodies, X-MBX-USED-WEIGHT-1M and Retry-After headers. exchangeInfo comes from the
 shared fixtures when present. Behaviour is chosen by newClientOrderId / origClientOrderId.
 GET /api/v3/depth serves, per symbol, the REST snapshots listed in DEPTH_SCRIPT (a JSON object
@@ -100,14 +100,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self, method):
         url = urllib.parse.urlsplit(self.path)
+        # Binance's totalParams: the query string then the form body, signed as one string.
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        if body and self.headers.get("Content-Type") != "application/x-www-form-urlencoded":
+            return self.error(400, -1100, "Illegal characters found in a parameter.")
+        raw = url.query + body
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        entry = {"method": method, "path": url.path, "query": q}
+        q.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        entry = {"method": method, "path": url.path, "query": q, "in_body": bool(body)}
         if url.path not in ("/api/v3/time", "/api/v3/exchangeInfo"):
-            self.verify(url.query, entry)
+            self.verify(raw, entry)
         # Logged before the reply, so the client never reads a log missing its own request.
         with open(LOGFILE, "a") as fh:
             fh.write(json.dumps(entry) + "\n")
-        self.route(method, url, q, entry)
+        self.route(method, url, raw, q, entry)
 
     def depth(self, q):
         bodies = DEPTH.get(q.get("symbol", ""))
@@ -137,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             del LISTEN_KEYS[key]
         self.reply(200, {})
 
-    def route(self, method, url, q, entry):
+    def route(self, method, url, raw, q, entry):
         path = url.path
         if path == "/api/v3/depth":
             return self.depth(q)
@@ -148,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/v3/exchangeInfo":
             fx = os.path.join(FIXTURES, "rest", "exchangeInfo_2021-10-12_filtered.json")
             return self.reply(200, json.load(open(fx)) if os.path.exists(fx) else BUILTIN_INFO)
-        if not self.check_signed(url.query, q, entry):
+        if not self.check_signed(raw, q, entry):
             return
         if path == "/api/v3/order" and method == "POST":
             return self.order(q)

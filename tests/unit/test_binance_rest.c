@@ -255,6 +255,9 @@ Test(binance_rest, orders_filters_signatures, .timeout = 60, .fini = stop_runnin
     cr_assert_eq(signed_requests, 10);
     cr_assert_eq(count_lines(s.log, "\"sig_ok\": true"), signed_requests);
     cr_assert_eq(count_lines(s.log, "\"apikey_ok\": true"), signed_requests);
+    /* The six orders and the cancel carried their parameters in the form body, the three
+     * signed GETs in the query. */
+    cr_assert_eq(count_lines(s.log, "\"in_body\": true"), 7);
     nd_binance_rest_destroy(r);
     /* A wrong secret: the server refuses the signature. */
     r = client(&s, "wrongsecret");

@@ -206,8 +206,9 @@ static nd_err_t gate(nd_binance_rest_t *r, int64_t now_ns, char *err, size_t err
 }
 
 /* Builds base+path?query[&timestamp&recvWindow&signature] into url. */
+/* Writes req->url (and its body, when in_body: the parameters after the URL's NUL). */
 static nd_err_t build_url(nd_binance_rest_t *r, const char *path, const char *query,
-                          bool is_signed, int64_t now_ns, char *url, size_t cap)
+                          bool is_signed, bool in_body, int64_t now_ns, nd_binance_request_t *req)
 {
     char q[QUERY_MAX];
     int n = snprintf(q, sizeof q, "%s", query ? query : "");
@@ -227,7 +228,17 @@ static nd_err_t build_url(nd_binance_rest_t *r, const char *path, const char *qu
     }
     if (n < 0 || (size_t)n >= sizeof q)
         return ND_EINVAL;
-    n = snprintf(url, cap, "%s%s%s%s", r->base, path, q[0] ? "?" : "", q);
+    size_t cap = sizeof req->url;
+    req->body_at = 0;
+    if (in_body && q[0]) {
+        n = snprintf(req->url, cap, "%s%s", r->base, path);
+        if (n < 0 || (size_t)n + 1 >= cap)
+            return ND_EINVAL;
+        req->body_at = (uint16_t)(n + 1);
+        n = snprintf(req->url + req->body_at, cap - req->body_at, "%s", q) + req->body_at;
+    } else {
+        n = snprintf(req->url, cap, "%s%s%s%s", r->base, path, q[0] ? "?" : "", q);
+    }
     return n < 0 || (size_t)n >= cap ? ND_EINVAL : ND_OK;
 }
 
@@ -290,8 +301,8 @@ nd_err_t nd_binance_rest_prepare(nd_binance_rest_t *r, const char *method, const
         return ND_EINVAL;
     }
     req->prepared_ns = nd_clock_now_ns(r->clock);
-    if (build_url(r, path, query, is_signed, req->prepared_ns, req->url, sizeof req->url) !=
-        ND_OK) {
+    bool in_body = is_signed && (strcmp(method, "POST") == 0 || strcmp(method, "DELETE") == 0);
+    if (build_url(r, path, query, is_signed, in_body, req->prepared_ns, req) != ND_OK) {
         snprintf(err, err_len, "binance rest: %s %s: query too long", method, path);
         return ND_EINVAL;
     }
@@ -312,7 +323,8 @@ nd_err_t nd_binance_rest_send(nd_binance_rest_t *r, const nd_binance_request_t *
     snprintf(key_header, sizeof key_header, "X-MBX-APIKEY: %s", r->secret.api_key);
     const char *headers[] = {r->has_secret ? key_header : NULL, NULL};
     nd_http_response_t resp;
-    rc = nd_http_request(r->http, req->method, req->url, headers, NULL, &resp, err, err_len);
+    rc = nd_http_request(r->http, req->method, req->url, headers,
+                         req->body_at ? req->url + req->body_at : NULL, &resp, err, err_len);
     explicit_bzero(key_header, sizeof key_header);
     if (rc != ND_OK)
         return rc;
@@ -412,7 +424,8 @@ nd_err_t nd_binance_rest_send_async(nd_binance_rest_t *r, const nd_binance_reque
     }
     *q = (async_req_t){.rest = r, .done_cb = done_cb, .ctx = ctx, .sent_ns = now_ns,
                        .busy = true};
-    rc = nd_http_async_request(r->async, req->method, req->url, async_done, q);
+    rc = nd_http_async_request(r->async, req->method, req->url,
+                               req->body_at ? req->url + req->body_at : NULL, async_done, q);
     if (rc != ND_OK) {
         q->busy = false;
         snprintf(err, err_len, "binance rest: %s: cannot start (%s)", req->method,

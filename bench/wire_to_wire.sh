@@ -17,7 +17,7 @@
 # (default 100: the market's events of 100 ms go out in one burst, and an order that arrives
 # mid-burst is read only after it; 1 sends each event on its own). WRAP (environment) runs the
 # session under a command, e.g.
-# WRAP="strace -f -tt -T -o trace" to profile it. Prints exchange-sim's percentiles and the
+# WRAP="strace -f -tt -T -o trace" to profile it; XWRAP likewise runs exchange-sim under a command. Prints exchange-sim's percentiles and the
 # session's order counts.
 set -euo pipefail
 NODERR="$(realpath "${1:?usage: wire_to_wire.sh NODERR [SECONDS] [TICK_MS] [STATE_PARENT] [SYNC]}")"
@@ -40,7 +40,7 @@ export NODERR_BINANCE_API_KEY="$KEY" NODERR_BINANCE_API_SECRET="w2w-secret-$$"
 TOKEN="w2w-token-$$-0123456789abcdef"
 printf '%s\n' "$TOKEN" >"$WORK/token"
 chmod 600 "$WORK/token"
-"$NODERR" exchange-sim --tick-ms "$TICK_MS" --market-step-ms "${STEP_MS:-100}" --seed 5 --fee-bps 10 \
+${XWRAP:-} "$NODERR" exchange-sim --tick-ms "$TICK_MS" --market-step-ms "${STEP_MS:-100}" --seed 5 --fee-bps 10 \
     --balance USDT=1000000,BTC=0 --admin-token-file "$WORK/token" >"$WORK/xsim.out" \
     2>"$WORK/xsim.err" &
 PIDS+=($!)

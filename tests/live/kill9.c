@@ -87,18 +87,7 @@ static bool exec_create(k9_session_t *s, void (*hook_cb)(void *, const char *), 
     return rc == ND_OK;
 }
 
-static nd_err_t recover(k9_session_t *s, const nd_recon_policy_t *policy, bool cancel_open,
-                        nd_recon_diff_t *out, size_t cap, size_t *count, bool *halt, char *err,
-                        size_t err_len)
-{
-    return nd_binance_exec_recover(s->exec, policy, cancel_open, out, cap, count, halt, err,
-                                   err_len);
-}
-
-static nd_err_t start(k9_session_t *s) { return nd_binance_exec_start(s->exec); }
-static nd_exec_venue_t venue(k9_session_t *s) { return nd_binance_exec_venue(s->exec); }
-static void exec_destroy(k9_session_t *s) { nd_binance_exec_destroy(s->exec); }
-static void rest_destroy(k9_session_t *s) { nd_binance_rest_destroy(s->rest); }
+K9_ADAPTER_CALLS(nd_binance_exec, nd_binance_rest)
 
 /* Market data on a REST client without keys. */
 static void *md_open(const k9_session_t *s, int port)
@@ -189,8 +178,8 @@ static const k9_venue_t binance = {
     .assets = {.base = "BTC", .quote = "USDT"},
     .kill_max = 60, .trade_noun = "trade", .no_price = "no depth", .dump_ids = true,
     .restart_parts = "replay, recvWindow wait, venue view, resolutions, cancels settled",
-    .connect = rest_open, .exec_create = exec_create, .recover = recover, .start = start,
-    .venue = venue, .exec_destroy = exec_destroy, .rest_destroy = rest_destroy,
+    .connect = rest_open, .exec_create = exec_create, .recover = k9_recover, .start = k9_start,
+    .venue = k9_venue, .exec_destroy = k9_exec_destroy, .rest_destroy = k9_rest_destroy,
     .md_open = md_open, .md_close = md_close, .prices = best_prices, .api_config = api_config,
     .venue_status = venue_status, .order_key = same_id, .trade_key = same_id,
     .place_foreign = place_foreign};

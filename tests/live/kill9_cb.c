@@ -77,18 +77,7 @@ static bool exec_create(k9_session_t *s, void (*hook_cb)(void *, const char *), 
     return rc == ND_OK;
 }
 
-static nd_err_t recover(k9_session_t *s, const nd_recon_policy_t *policy, bool cancel_open,
-                        nd_recon_diff_t *out, size_t cap, size_t *count, bool *halt, char *err,
-                        size_t err_len)
-{
-    return nd_coinbase_exec_recover(s->exec, policy, cancel_open, out, cap, count, halt, err,
-                                    err_len);
-}
-
-static nd_err_t start(k9_session_t *s) { return nd_coinbase_exec_start(s->exec); }
-static nd_exec_venue_t venue(k9_session_t *s) { return nd_coinbase_exec_venue(s->exec); }
-static void exec_destroy(k9_session_t *s) { nd_coinbase_exec_destroy(s->exec); }
-static void rest_destroy(k9_session_t *s) { nd_coinbase_rest_destroy(s->rest); }
+K9_ADAPTER_CALLS(nd_coinbase_exec, nd_coinbase_rest)
 
 /* Market data: an HTTP client for the public product endpoint. */
 static void *md_open(const k9_session_t *s, int port)
@@ -230,8 +219,8 @@ static const k9_venue_t coinbase = {
     .assets = {.base = "BTC", .quote = "USD"}, .fee_in_quote = true, .kill_max = 35,
     .take_ticks = 5, .skip_rejected = true, .trade_noun = "fill", .no_price = "no product price",
     .second_clid = true, .restart_parts = "replay, venue view, resolutions, cancels settled",
-    .connect = rest_open, .exec_create = exec_create, .recover = recover, .start = start,
-    .venue = venue, .exec_destroy = exec_destroy, .rest_destroy = rest_destroy,
+    .connect = rest_open, .exec_create = exec_create, .recover = k9_recover, .start = k9_start,
+    .venue = k9_venue, .exec_destroy = k9_exec_destroy, .rest_destroy = k9_rest_destroy,
     .md_open = md_open, .md_close = md_close, .prices = mid_price, .api_config = api_config,
     .venue_status = venue_status, .order_key = order_key, .trade_key = trade_key,
     .place_foreign = place_foreign, .prepare = make_keys, .child_prepare = read_key};

@@ -97,6 +97,22 @@ typedef struct k9_venue {
     int (*child_prepare)(const char *child_arg);
 } k9_venue_t;
 
+/* Defines k9_recover, k9_start, k9_venue, k9_exec_destroy and k9_rest_destroy for a k9_venue_t,
+ * in the venue's file: the adapter's PREFIX_recover, _start, _venue and _destroy (both venues'
+ * adapters have them) and the REST client's REST_destroy on the session's. */
+#define K9_ADAPTER_CALLS(PREFIX, REST)                                                            \
+    static nd_err_t k9_recover(k9_session_t *s, const nd_recon_policy_t *policy,                  \
+                               bool cancel_open, nd_recon_diff_t *out, size_t cap, size_t *count, \
+                               bool *halt, char *err, size_t err_len)                             \
+    {                                                                                             \
+        return PREFIX##_recover(s->exec, policy, cancel_open, out, cap, count, halt, err,         \
+                                err_len);                                                         \
+    }                                                                                             \
+    static nd_err_t k9_start(k9_session_t *s) { return PREFIX##_start(s->exec); }                \
+    static nd_exec_venue_t k9_venue(k9_session_t *s) { return PREFIX##_venue(s->exec); }         \
+    static void k9_exec_destroy(k9_session_t *s) { PREFIX##_destroy(s->exec); }                  \
+    static void k9_rest_destroy(k9_session_t *s) { REST##_destroy(s->rest); }
+
 /* The test's main: the parent, or with --child the child. */
 int k9_main(const k9_venue_t *venue, int argc, char **argv);
 

@@ -132,18 +132,6 @@ static void api_config(nd_xsim_api_config_t *acfg)
     acfg->api_secret = SECRET;
 }
 
-static nd_recon_status_t venue_status(const nd_xsim_user_order_t *vo)
-{
-    switch (vo->status) {
-    case ND_XSIM_NEW:
-    case ND_XSIM_PARTIALLY_FILLED: return ND_RECON_OPEN;
-    case ND_XSIM_FILLED: return ND_RECON_FILLED;
-    case ND_XSIM_CANCELED: return ND_RECON_CANCELLED;
-    case ND_XSIM_EXPIRED: return ND_RECON_EXPIRED;
-    default: return ND_RECON_REJECTED;
-    }
-}
-
 /* Binance's order and trade ids are exchange-sim's. */
 static int64_t same_id(int64_t id) { return id; }
 
@@ -181,7 +169,7 @@ static const k9_venue_t binance = {
     .connect = rest_open, .exec_create = exec_create, .recover = k9_recover, .start = k9_start,
     .venue = k9_venue, .exec_destroy = k9_exec_destroy, .rest_destroy = k9_rest_destroy,
     .md_open = md_open, .md_close = md_close, .prices = best_prices, .api_config = api_config,
-    .venue_status = venue_status, .order_key = same_id, .trade_key = same_id,
+    .venue_status = k9_xsim_status, .order_key = same_id, .trade_key = same_id,
     .place_foreign = place_foreign};
 
 int main(int argc, char **argv)

@@ -127,14 +127,8 @@ static void api_config(nd_xsim_api_config_t *acfg)
  * rest is CANCELLED on Coinbase, EXPIRED only for a limit's). */
 static nd_recon_status_t venue_status(const nd_xsim_user_order_t *vo)
 {
-    switch (vo->status) {
-    case ND_XSIM_NEW:
-    case ND_XSIM_PARTIALLY_FILLED: return ND_RECON_OPEN;
-    case ND_XSIM_FILLED: return ND_RECON_FILLED;
-    case ND_XSIM_CANCELED: return ND_RECON_CANCELLED;
-    case ND_XSIM_EXPIRED: return vo->type == ND_XSIM_MARKET ? ND_RECON_CANCELLED : ND_RECON_EXPIRED;
-    default: return ND_RECON_REJECTED;
-    }
+    return vo->status == ND_XSIM_EXPIRED && vo->type == ND_XSIM_MARKET ? ND_RECON_CANCELLED
+                                                                        : k9_xsim_status(vo);
 }
 
 /* An order's venue id: the key of the UUID exchange-sim gives it. */

@@ -298,6 +298,18 @@ static int run_child(const char *self, int port, const char *journal_path, const
     return -1;
 }
 
+nd_recon_status_t k9_xsim_status(const nd_xsim_user_order_t *vo)
+{
+    switch (vo->status) {
+    case ND_XSIM_NEW:
+    case ND_XSIM_PARTIALLY_FILLED: return ND_RECON_OPEN;
+    case ND_XSIM_FILLED: return ND_RECON_FILLED;
+    case ND_XSIM_CANCELED: return ND_RECON_CANCELLED;
+    case ND_XSIM_EXPIRED: return ND_RECON_EXPIRED;
+    default: return ND_RECON_REJECTED;
+    }
+}
+
 #define FAIL(...) do { fprintf(stderr, "%s seed %llu: ", V->name, (unsigned long long)seed); \
                        fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return -1; } while (0)
 

@@ -113,6 +113,9 @@ typedef struct k9_venue {
     static void k9_exec_destroy(k9_session_t *s) { PREFIX##_destroy(s->exec); }                  \
     static void k9_rest_destroy(k9_session_t *s) { REST##_destroy(s->rest); }
 
+/* An exchange-sim order's status in the journal's terms, as Binance lists it. */
+nd_recon_status_t k9_xsim_status(const nd_xsim_user_order_t *vo);
+
 /* The test's main: the parent, or with --child the child. */
 int k9_main(const k9_venue_t *venue, int argc, char **argv);
 

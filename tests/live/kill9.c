@@ -1,32 +1,9 @@
 /* kill9.c: the kill -9 test of the Binance live adapter, its order journal and reconciliation
- * against exchange-sim (issue 12, item 3): the Binance part (REST client and adapter, depth,
- * exchange-sim's keys, a foreign web order) of the harness in kill9_harness.c, which runs the
- * flow below for both venues.
- *
- * For each seed: a fresh exchange-sim (its matching engine, Binance REST and HTTP server on
- * 127.0.0.1, on a thread of this process); a child process (this program with --child) runs a
- * seeded order flow (limit orders near and away from the market, market orders, cancels)
- * through the adapter and the journal, and SIGKILLs itself at the seeded kill point (the n-th
- * time an intent is journaled, made durable before sending, or answered); this process then
- * restarts from the journal as a session would, reconciles (cancelling what is left open;
- * an intent that never reached the venue is dropped in even seeds and resent in odd ones),
- * reconciles again, stops the exchange and checks, against the exchange's own state:
- *  - no order lost: every journaled intent is resolved (none left sent-and-unknown or open);
- *  - none duplicated: client order ids are distinct at the venue, each venue order is a
- *    journaled intent, and a dropped intent never reached the venue;
- *  - positions equal: per order, the fills booked equal the venue's executed quantity; the
- *    trades booked are the venue's trades; base and quote balances equal the venue's;
- *  - the second reconciliation finds nothing.
- * Usage: kill9 [--seeds N] [--first S] [--kill-max K] [--sync MODE] [--power-loss]
- * [--verbose]: kill points are drawn from 1..K (default 60; a large K lets flows finish, for the
- * thread sanitizer). --sync before_send|batched is the journal's mode (journal.sync, default
- * before_send). --power-loss (batched only) also simulates a power loss on every third seed
- * (seed % 3 == 2): after the kill the journal is cut at a seeded record boundary past what the
- * child's start made durable (its unsynced records lost, as the page cache would be) and the
- * send marks are dropped (another boot); those seeds check that every venue order is a journaled
- * intent or one of ours the restart recognised by its client order id (cancelled if open), and
- * the rest as above. Exit 0 when every seed passes; on a failure
- * it prints "reproduce with --first S --seeds 1". ND_KILL9_RECV_WINDOW_MS (environment, default
+ * against exchange-sim (issue 12, item 3): the Binance part of the harness in kill9_harness.c
+ * (the flow, the kill, the restart and the checks: see kill9_harness.h): the REST client and the
+ * adapter (with its send marks), best bid and ask from the depth, exchange-sim's keys, a foreign
+ * web order. Usage: kill9 [--seeds N] [--first S] [--kill-max K] [--sync MODE] [--power-loss]
+ * [--verbose], kill points from 1..60 by default. ND_KILL9_RECV_WINDOW_MS (environment, default
  * 250) sets the recvWindow of both runs: at Binance's default 5000 the restart times show what
  * the wait for unanswered intents costs. */
 #include "kill9_harness.h"

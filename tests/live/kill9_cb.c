@@ -1,34 +1,16 @@
 /* kill9_cb.c: the kill -9 test of the Coinbase Advanced Trade live adapter (cb_exec.c), its order
  * journal and reconciliation against exchange-sim --venue coinbase (issue 12, item 3), the
  * Coinbase twin of kill9.c: the same harness (kill9_harness.c: flow, kill points, restart and
- * checks), with the Coinbase part here (REST client with ES256 JWTs, product rules, the mid
- * price, UUID keys, exchange-sim's key pair, a foreign web order).
- *
- * For each seed: a fresh exchange-sim speaking Advanced Trade (matching engine, REST with ES256
- * JWTs verified, on a thread of this process; fees in quote); a child process (this program with
- * --child) runs a seeded order flow (limit orders at and away from the market, market orders,
- * cancels) through the adapter and the journal and SIGKILLs itself at the seeded kill point (the
- * n-th time an intent is journaled, made durable before sending, or answered); this process then
- * restarts from the journal as a session would, reconciles (cancelling what is left open; an
- * intent that never reached the venue is dropped in even seeds and resent with its
- * client_order_id, Coinbase's idempotency key, in odd ones), reconciles again, stops the exchange
- * and checks against the exchange's own state:
- *  - no order lost: every journaled intent is resolved (none left sent-and-unknown or open);
- *  - none duplicated: client order ids are distinct at the venue, each venue order is a
- *    journaled intent (its venue id the UUID's key), a dropped intent never reached the venue;
- *  - positions equal: per order, the fills booked equal the venue's filled size and the status
- *    the venue's; every venue fill is booked once (by its trade UUID's key and side); base and
- *    quote balances equal the venue's (available + hold);
- *  - the second reconciliation finds nothing but the foreign order (every fourth seed places a
- *    `web_<seed>` order on the account: surfaced, never touched).
- * Usage: kill9_cb [--seeds N] [--first S] [--kill-max K] [--sync MODE] [--power-loss]
- * [--verbose]: as kill9, but kill points are drawn from 1..35 by default (the worker syncs the
- * journal before each request, so a flow here passes fewer hooks: at 60 half the children
- * finished unkilled; at 35 nearly nine in ten die mid-flow). --power-loss (batched only) cuts the journal at a seeded record boundary
- * past the child's durable start on every third seed; a venue order of ours without its journal
- * line must then be done (cancelled by the restart as unknown_ours, or filled: its fills booked
- * as fill_missing). Exit 0 when every seed passes; on a failure it prints "reproduce with
- * --first S --seeds 1 --verbose". */
+ * checks; see kill9_harness.h), with the Coinbase part here: the REST client with ES256 JWTs
+ * (a fresh P-256 key a run, its private half in a file the children read) and the product's
+ * rules, the mid price, exchange-sim speaking Advanced Trade (fees in quote), venue ids as the
+ * UUIDs' keys, a market order's unfilled rest CANCELLED, failed creates not listed, a foreign
+ * web order. Usage: kill9_cb [--seeds N] [--first S] [--kill-max K] [--sync MODE]
+ * [--power-loss] [--verbose], as kill9, but kill points are drawn from 1..35 by default (the
+ * worker syncs the journal before each request, so a flow here passes fewer hooks: at 60 half
+ * the children finished unkilled; at 35 nearly nine in ten die mid-flow). With --power-loss a
+ * venue order of ours without its journal line must be done (cancelled by the restart as
+ * unknown_ours, or filled: its fills booked as fill_missing). */
 #include "../../src/xsim/xsim_int.h"
 
 #include "kill9_harness.h"

@@ -10,12 +10,13 @@
 #include "noderr/binance.h"
 #include "noderr/xsim.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "../tests/unit/binance_sim_fixture.h"
 
 #define E8 100000000LL
 
@@ -32,99 +33,32 @@ static void report(const char *label, int64_t *ns, size_t n)
            (long long)ns[n * 9 / 10], (long long)ns[n * 99 / 100]);
 }
 
-static void *serve(void *arg)
-{
-    nd_xsim_server_run(arg);
-    return NULL;
-}
-
 typedef struct bench {
-    nd_xsim_t *x;
-    nd_xsim_api_t *api;
-    nd_xsim_server_t *server;
-    pthread_t thread;
-    nd_binance_rest_t *rest;
-    nd_journal_t *journal;
-    nd_recon_local_t *local;
-    nd_binance_exec_t *exec;
-    nd_exec_venue_t venue;
+    bsim_t b; /* exchange-sim, the REST client, the journal and the adapter */
     uv_loop_t loop;
 } bench_t;
 
-static int open_venue(bench_t *b, nd_clock_t *clock, char *url, size_t cap)
+/* exchange-sim stepping once a second, limits out of the way, no fees; the adapter (journal.sync
+ * batched) started, sending from the loop. */
+static int open_bench(bench_t *b, nd_clock_t *clock, const char *path)
 {
-    nd_xsim_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
     char err[256] = "";
-    if (nd_instrument_init(&cfg.inst, "BTCUSDT", "xsim") != ND_OK)
-        return -1;
-    cfg.quote_balance = 100000000 * E8;
-    cfg.base_balance = E8;
-    nd_synth_ticks_config_default(&cfg.synth);
-    cfg.synth.step_ns = ND_NS_PER_SEC;
-    cfg.synth.events = 1000000000;
-    nd_xsim_api_config_t acfg = {.api_key = "bench-key", .api_secret = "bench-secret",
-                                  .weight_limit = 100000000};
-    nd_xsim_server_config_t scfg = {.bind = "127.0.0.1", .market_step_ns = ND_NS_PER_SEC,
-                                    .clock = clock};
-    int port = 0;
-    if (nd_xsim_create(&cfg, nd_clock_now_ns(clock), &b->x, err, sizeof err) != ND_OK ||
-        nd_xsim_api_create(b->x, &acfg, &b->api) != ND_OK ||
-        nd_xsim_server_open(b->api, b->x, &scfg, &b->server, &port, err, sizeof err) != ND_OK ||
-        pthread_create(&b->thread, NULL, serve, b->server) != 0) {
-        fprintf(stderr, "bench_exec_loop: exchange-sim: %s\n", err);
-        return -1;
-    }
-    snprintf(url, cap, "http://127.0.0.1:%d", port);
-    return 0;
-}
-
-static int open_adapter(bench_t *b, const nd_clock_t *clock, const char *url, const char *path)
-{
-    nd_secret_t sec;
-    memset(&sec, 0, sizeof sec);
-    snprintf(sec.api_key, sizeof sec.api_key, "bench-key");
-    snprintf(sec.api_secret, sizeof sec.api_secret, "bench-secret");
-    nd_binance_rest_config_t rcfg = {.base_url = url, .secret = &sec,
-                                     .weight_limit_1m = 100000000};
-    char err[256] = "";
-    b->local = nd_calloc(1, sizeof *b->local);
-    nd_recon_policy_t policy;
-    nd_recon_policy_default(&policy);
-    size_t n;
-    bool halt;
+    bsim_config_t c = {.key = "bench-key", .secret = "bench-secret",
+                       .quote_balance = 100000000 * E8, .step_ns = ND_NS_PER_SEC,
+                       .market_step_ns = ND_NS_PER_SEC, .weight_limit = 100000000};
     nd_binance_exec_config_t ecfg = {.symbol = "BTCUSDT", .clock = clock, .tag = "bench",
                                      .run = 1, .assets = {.base = "BTC", .quote = "USDT"}};
-    unlink(path);
-    nd_err_t rc = b->local ? ND_OK : ND_ENOMEM;
+    nd_err_t rc = bsim_open(&b->b, &c, clock, err, sizeof err);
     if (rc == ND_OK)
-        rc = nd_binance_rest_create(&rcfg, clock, &b->rest, err, sizeof err);
-    if (rc == ND_OK)
-        rc = nd_binance_rest_sync_time(b->rest, err, sizeof err);
-    if (rc == ND_OK)
-        rc = nd_binance_rest_load_filters(b->rest, "BTCUSDT", err, sizeof err);
-    if (rc == ND_OK)
-        rc = nd_journal_open(path, NULL, NULL, &b->journal, err, sizeof err);
-    if (rc == ND_OK)
-        rc = nd_journal_set_sync(b->journal, ND_JOURNAL_SYNC_BATCHED, err, sizeof err);
-    ecfg.rest = b->rest;
-    ecfg.journal = b->journal;
-    ecfg.local = b->local;
-    if (rc == ND_OK)
-        rc = nd_binance_exec_create(&ecfg, &b->exec, err, sizeof err);
-    if (rc == ND_OK)
-        rc = nd_binance_exec_recover(b->exec, &policy, false, NULL, 0, &n, &halt, err, sizeof err);
-    if (rc == ND_OK)
-        rc = nd_binance_exec_start(b->exec);
+        rc = bsim_adapter(&b->b, &ecfg, path, true, true, err, sizeof err);
     if (rc == ND_OK && uv_loop_init(&b->loop) != 0)
         rc = ND_EIO;
     if (rc == ND_OK)
-        rc = nd_binance_exec_attach_loop(b->exec, &b->loop, err, sizeof err);
+        rc = nd_binance_exec_attach_loop(b->b.exec, &b->loop, err, sizeof err);
     if (rc != ND_OK) {
         fprintf(stderr, "bench_exec_loop: %s\n", err[0] ? err : nd_strerror(rc));
         return -1;
     }
-    b->venue = nd_binance_exec_venue(b->exec);
     return 0;
 }
 
@@ -136,7 +70,7 @@ static int64_t until(bench_t *b, const nd_clock_t *clock, nd_order_update_kind_t
         uv_run(&b->loop, UV_RUN_ONCE);
         nd_order_update_t got[64];
         size_t n = 0;
-        b->venue.ops->poll(b->venue.self, 0, got, 64, &n);
+        b->b.venue.ops->poll(b->b.venue.self, 0, got, 64, &n);
         for (size_t k = 0; k < n; k++)
             if (got[k].kind == kind)
                 return nd_clock_mono_ns(clock);
@@ -153,12 +87,12 @@ static int run(bench_t *b, const nd_clock_t *clock, size_t orders, int64_t *ns)
         nd_order_t o;
         nd_order_init(&o, k + 1, &in, 0, 0);
         int64_t t0 = nd_clock_mono_ns(clock);
-        if (b->venue.ops->submit(b->venue.self, &o, 0) != ND_OK)
+        if (b->b.venue.ops->submit(b->b.venue.self, &o, 0) != ND_OK)
             return -1;
         ns[k] = nd_clock_mono_ns(clock) - t0;
         int64_t t1 = until(b, clock, ND_UPDATE_ACCEPTED);
         int64_t t2 = nd_clock_mono_ns(clock);
-        if (t1 < 0 || b->venue.ops->cancel(b->venue.self, k + 1, 0) != ND_OK)
+        if (t1 < 0 || b->b.venue.ops->cancel(b->b.venue.self, k + 1, 0) != ND_OK)
             return -1;
         int64_t t3 = until(b, clock, ND_UPDATE_CANCELLED);
         if (t3 < 0)
@@ -172,15 +106,14 @@ static int run(bench_t *b, const nd_clock_t *clock, size_t orders, int64_t *ns)
 int main(int argc, char **argv)
 {
     size_t orders = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000;
-    char path[512], url[64];
+    char path[512];
     snprintf(path, sizeof path, "%s/nd-bench-exec-loop-%d.journal", argc > 2 ? argv[2] : "/tmp",
              (int)getpid());
     nd_clock_t *clock = nd_clock_os();
     bench_t b;
     memset(&b, 0, sizeof b);
     int64_t *ns = nd_calloc(3 * (orders ? orders : 1), sizeof *ns);
-    if (!ns || orders == 0 || open_venue(&b, clock, url, sizeof url) != 0 ||
-        open_adapter(&b, clock, url, path) != 0)
+    if (!ns || orders == 0 || open_bench(&b, clock, path) != 0)
         return 1;
     for (int i = 0; i < 200; i++) { /* the warm-up ping's answer: the connection is open */
         uv_run(&b.loop, UV_RUN_NOWAIT);
@@ -193,19 +126,10 @@ int main(int argc, char **argv)
     report("submit on the loop (intent + request written)", ns, orders);
     report("submit to ACCEPTED (loopback round trip)", ns + orders, orders);
     report("cancel to CANCELLED (loopback round trip)", ns + 2 * orders, orders);
-    nd_binance_exec_detach_loop(b.exec);
+    nd_binance_exec_detach_loop(b.b.exec);
     uv_run(&b.loop, UV_RUN_DEFAULT);
     (void)uv_loop_close(&b.loop);
-    nd_binance_exec_destroy(b.exec);
-    nd_journal_close(b.journal);
-    nd_binance_rest_destroy(b.rest);
-    nd_xsim_server_stop(b.server);
-    pthread_join(b.thread, NULL);
-    nd_xsim_server_close(b.server);
-    nd_xsim_api_destroy(b.api);
-    nd_xsim_destroy(b.x);
-    nd_free(b.local);
+    bsim_close(&b.b);
     nd_free(ns);
-    unlink(path);
     return 0;
 }

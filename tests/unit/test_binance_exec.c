@@ -13,28 +13,18 @@
 #include "noderr/xsim.h"
 
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "binance_sim_fixture.h"
+
 #define E8 100000000LL
 
 static const nd_recon_instrument_t assets = {.base = "BTC", .quote = "USDT"};
 
-typedef struct fixture {
-    nd_xsim_t *x;
-    nd_xsim_api_t *api;
-    nd_xsim_server_t *server;
-    pthread_t thread;
-    nd_binance_rest_t *rest;
-    nd_journal_t *journal;
-    nd_recon_local_t *local;
-    nd_binance_exec_t *exec;
-    nd_exec_venue_t venue;
-    char path[128];
-} fixture_t;
+typedef bsim_t fixture_t;
 
 /* Counts the adapter's "sent" hook: an answer received on the worker, not yet polled. */
 static volatile int sent_count;
@@ -46,81 +36,30 @@ static void count_sent(void *ctx, const char *point)
         sent_count++;
 }
 
-static void *serve(void *arg)
-{
-    nd_xsim_server_run(arg);
-    return NULL;
-}
-
+/* exchange-sim (10,000 USDT, fees 10 bps, polled every 10 ms: a high weight limit), the adapter
+ * (a queue of queue_max, 0 for the default) reconciled, its worker running if run_worker. */
 static void start(fixture_t *f, uint32_t queue_max, bool run_worker)
 {
-    memset(f, 0, sizeof *f);
-    nd_clock_t *clock = nd_clock_os();
-    nd_xsim_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cr_assert_eq(nd_instrument_init(&cfg.inst, "BTCUSDT", "xsim"), ND_OK);
-    cfg.quote_balance = 10000 * E8;
-    cfg.base_balance = E8;
-    cfg.fee_bps = 10;
-    nd_synth_ticks_config_default(&cfg.synth);
-    cfg.synth.step_ns = 100 * ND_NS_PER_MS;
-    cfg.synth.events = 1000000000;
-    char err[256] = "", url[64];
-    cr_assert_eq(nd_xsim_create(&cfg, nd_clock_now_ns(clock), &f->x, err, sizeof err), ND_OK);
-    nd_xsim_api_config_t acfg = {.api_key = "ex-key", .api_secret = "ex-secret",
-                                  .weight_limit = 10000000}; /* polling every 10 ms */
-    cr_assert_eq(nd_xsim_api_create(f->x, &acfg, &f->api), ND_OK);
-    nd_xsim_server_config_t scfg = {.bind = "127.0.0.1", .market_step_ns = 50 * ND_NS_PER_MS,
-                                    .clock = clock};
-    int port = 0;
-    cr_assert_eq(nd_xsim_server_open(f->api, f->x, &scfg, &f->server, &port, err, sizeof err),
-                 ND_OK);
-    cr_assert_eq(pthread_create(&f->thread, NULL, serve, f->server), 0);
-    nd_secret_t sec;
-    memset(&sec, 0, sizeof sec);
-    strcpy(sec.api_key, "ex-key");
-    strcpy(sec.api_secret, "ex-secret");
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    nd_binance_rest_config_t rcfg = {.base_url = url, .secret = &sec, .recv_window_ms = 1000,
-                                     .weight_limit_1m = 10000000};
-    cr_assert_eq(nd_binance_rest_create(&rcfg, clock, &f->rest, err, sizeof err), ND_OK);
-    cr_assert_eq(nd_binance_rest_sync_time(f->rest, err, sizeof err), ND_OK, "%s", err);
-    cr_assert_eq(nd_binance_rest_load_filters(f->rest, "BTCUSDT", err, sizeof err), ND_OK);
-    snprintf(f->path, sizeof f->path, "/tmp/nd-exec-test-%d.journal", (int)getpid());
-    unlink(f->path);
-    cr_assert_eq(nd_journal_open(f->path, NULL, NULL, &f->journal, err, sizeof err), ND_OK);
-    f->local = nd_calloc(1, sizeof *f->local);
-    nd_binance_exec_config_t ecfg = {.rest = f->rest, .journal = f->journal, .local = f->local,
-                                     .clock = clock, .symbol = "BTCUSDT", .assets = assets,
-                                     .tag = "t", .run = 1, .recv_window_ms = 1000,
-                                     .queue_max = queue_max,
+    char err[256] = "", path[128];
+    bsim_config_t c = {.key = "ex-key", .secret = "ex-secret", .quote_balance = 10000 * E8,
+                       .fee_bps = 10, .step_ns = 100 * ND_NS_PER_MS,
+                       .market_step_ns = 50 * ND_NS_PER_MS, .weight_limit = 10000000,
+                       .recv_window_ms = 1000};
+    cr_assert_eq(bsim_open(f, &c, nd_clock_os(), err, sizeof err), ND_OK, "%s", err);
+    snprintf(path, sizeof path, "/tmp/nd-exec-test-%d.journal", (int)getpid());
+    nd_binance_exec_config_t ecfg = {.clock = nd_clock_os(), .symbol = "BTCUSDT",
+                                     .assets = assets, .tag = "t", .run = 1,
+                                     .recv_window_ms = 1000, .queue_max = queue_max,
                                      .poll_interval_ns = 10 * ND_NS_PER_MS,
                                      .hook_cb = count_sent};
-    cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
-    nd_recon_policy_t policy;
-    nd_recon_policy_default(&policy);
-    size_t n;
-    bool halt;
-    cr_assert_eq(nd_binance_exec_recover(f->exec, &policy, false, NULL, 0, &n, &halt, err,
-                                         sizeof err), ND_OK, "%s", err);
-    cr_assert_eq(n, 0);
-    if (run_worker)
-        cr_assert_eq(nd_binance_exec_start(f->exec), ND_OK);
-    f->venue = nd_binance_exec_venue(f->exec);
+    cr_assert_eq(bsim_adapter(f, &ecfg, path, false, run_worker, err, sizeof err), ND_OK, "%s",
+                 err);
+    cr_assert_eq(f->recovered, 0);
 }
 
 static void stop(fixture_t *f)
 {
-    nd_binance_exec_destroy(f->exec);
-    nd_journal_close(f->journal);
-    nd_binance_rest_destroy(f->rest);
-    nd_xsim_server_stop(f->server);
-    pthread_join(f->thread, NULL);
-    nd_xsim_server_close(f->server);
-    nd_xsim_api_destroy(f->api);
-    nd_xsim_destroy(f->x);
-    nd_free(f->local);
-    unlink(f->path);
+    bsim_close(f);
 }
 
 /* Polls for up to ms until an update of kind arrives (collecting every update into got). */
@@ -463,7 +402,7 @@ Test(binance_exec, with_send_marks_an_unmarked_intent_needs_no_wait, .timeout = 
 {
     fixture_t f;
     start(&f, 0, true);
-    char marks[160];
+    char marks[sizeof f.path + 16];
     snprintf(marks, sizeof marks, "%s.sending", f.path);
     unlink(marks);
     nd_binance_exec_stats_t st;

@@ -8,36 +8,22 @@
 #include "noderr/xsim.h"
 
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "binance_sim_fixture.h"
 
 #define E8 100000000LL
 
 static const nd_recon_instrument_t assets = {.base = "BTC", .quote = "USDT"};
 
 typedef struct fixture {
-    nd_xsim_t *x;
-    nd_xsim_api_t *api;
-    nd_xsim_server_t *server;
-    pthread_t thread;
-    nd_binance_rest_t *rest;
-    nd_journal_t *journal;
-    nd_recon_local_t *local;
-    nd_binance_exec_t *exec;
-    nd_exec_venue_t venue;
+    bsim_t b; /* exchange-sim, the REST client, the journal and the adapter */
     nd_binance_user_t *user;
     nd_md_event_t last_trade; /* the last TRADE report the stream brought */
     int trades_seen;
-    char path[128];
 } fixture_t;
-
-static void *serve(void *arg)
-{
-    nd_xsim_server_run(arg);
-    return NULL;
-}
 
 static void on_user(void *ctx, const nd_md_event_t *ev)
 {
@@ -48,60 +34,31 @@ static void on_user(void *ctx, const nd_md_event_t *ev)
         f->last_trade = *ev;
         f->trades_seen++;
     }
-    nd_binance_exec_on_order(f->exec, ev);
+    nd_binance_exec_on_order(f->b.exec, ev);
 }
 
-static void start(fixture_t *f, int port_out[1])
+/* exchange-sim (10,000 USDT, fees 10 bps), the adapter with its status poll a minute apart,
+ * reconciled and started, and the user data stream over the WebSocket API, subscribed. */
+static void start(fixture_t *f)
 {
     memset(f, 0, sizeof *f);
     nd_clock_t *clock = nd_clock_os();
-    nd_xsim_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cr_assert_eq(nd_instrument_init(&cfg.inst, "BTCUSDT", "xsim"), ND_OK);
-    cfg.quote_balance = 10000 * E8;
-    cfg.base_balance = E8;
-    cfg.fee_bps = 10;
-    nd_synth_ticks_config_default(&cfg.synth);
-    cfg.synth.step_ns = 100 * ND_NS_PER_MS;
-    cfg.synth.events = 1000000000;
     char err[256] = "", url[96];
-    cr_assert_eq(nd_xsim_create(&cfg, nd_clock_now_ns(clock), &f->x, err, sizeof err), ND_OK);
-    nd_xsim_api_config_t acfg = {.api_key = "ex-key", .api_secret = "ex-secret",
-                                 .weight_limit = 10000000};
-    cr_assert_eq(nd_xsim_api_create(f->x, &acfg, &f->api), ND_OK);
-    nd_xsim_server_config_t scfg = {.bind = "127.0.0.1", .market_step_ns = 50 * ND_NS_PER_MS,
-                                    .clock = clock};
-    cr_assert_eq(nd_xsim_server_open(f->api, f->x, &scfg, &f->server, port_out, err,
-                                     sizeof err), ND_OK);
-    cr_assert_eq(pthread_create(&f->thread, NULL, serve, f->server), 0);
+    bsim_config_t c = {.key = "ex-key", .secret = "ex-secret", .quote_balance = 10000 * E8,
+                       .fee_bps = 10, .step_ns = 100 * ND_NS_PER_MS,
+                       .market_step_ns = 50 * ND_NS_PER_MS, .weight_limit = 10000000,
+                       .recv_window_ms = 1000};
+    cr_assert_eq(bsim_open(&f->b, &c, clock, err, sizeof err), ND_OK, "%s", err);
+    snprintf(url, sizeof url, "/tmp/nd-exec-stream-%d.journal", (int)getpid());
+    nd_binance_exec_config_t ecfg = {.clock = clock, .symbol = "BTCUSDT", .assets = assets,
+                                     .tag = "t", .run = 1, .recv_window_ms = 1000,
+                                     .poll_interval_ns = 60 * ND_NS_PER_SEC};
+    cr_assert_eq(bsim_adapter(&f->b, &ecfg, url, false, true, err, sizeof err), ND_OK, "%s", err);
     nd_secret_t sec;
     memset(&sec, 0, sizeof sec);
     strcpy(sec.api_key, "ex-key");
     strcpy(sec.api_secret, "ex-secret");
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port_out[0]);
-    nd_binance_rest_config_t rcfg = {.base_url = url, .secret = &sec, .recv_window_ms = 1000,
-                                     .weight_limit_1m = 10000000};
-    cr_assert_eq(nd_binance_rest_create(&rcfg, clock, &f->rest, err, sizeof err), ND_OK);
-    cr_assert_eq(nd_binance_rest_sync_time(f->rest, err, sizeof err), ND_OK, "%s", err);
-    cr_assert_eq(nd_binance_rest_load_filters(f->rest, "BTCUSDT", err, sizeof err), ND_OK);
-    snprintf(f->path, sizeof f->path, "/tmp/nd-exec-stream-%d.journal", (int)getpid());
-    unlink(f->path);
-    cr_assert_eq(nd_journal_open(f->path, NULL, NULL, &f->journal, err, sizeof err), ND_OK);
-    f->local = nd_calloc(1, sizeof *f->local);
-    nd_binance_exec_config_t ecfg = {.rest = f->rest, .journal = f->journal, .local = f->local,
-                                     .clock = clock, .symbol = "BTCUSDT", .assets = assets,
-                                     .tag = "t", .run = 1, .recv_window_ms = 1000,
-                                     .poll_interval_ns = 60 * ND_NS_PER_SEC};
-    cr_assert_eq(nd_binance_exec_create(&ecfg, &f->exec, err, sizeof err), ND_OK, "%s", err);
-    nd_recon_policy_t policy;
-    nd_recon_policy_default(&policy);
-    size_t n;
-    bool halt;
-    cr_assert_eq(nd_binance_exec_recover(f->exec, &policy, false, NULL, 0, &n, &halt, err,
-                                         sizeof err), ND_OK, "%s", err);
-    cr_assert_eq(nd_binance_exec_start(f->exec), ND_OK);
-    f->venue = nd_binance_exec_venue(f->exec);
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws-api/v3", port_out[0]);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws-api/v3", f->b.port);
     nd_binance_user_config_t ucfg = {.mode = ND_BINANCE_USER_WS_API, .ws_api_url = url,
                                      .secret = &sec, .recv_window_ms = 10000,
                                      .backoff_min_ns = ND_NS_PER_SEC / 10};
@@ -115,16 +72,7 @@ static void start(fixture_t *f, int port_out[1])
 static void stop(fixture_t *f)
 {
     nd_binance_user_destroy(f->user);
-    nd_binance_exec_destroy(f->exec);
-    nd_journal_close(f->journal);
-    nd_binance_rest_destroy(f->rest);
-    nd_xsim_server_stop(f->server);
-    pthread_join(f->thread, NULL);
-    nd_xsim_server_close(f->server);
-    nd_xsim_api_destroy(f->api);
-    nd_xsim_destroy(f->x);
-    nd_free(f->local);
-    unlink(f->path);
+    bsim_close(&f->b);
 }
 
 /* Services the stream and polls the adapter for about ms, collecting updates into got. */
@@ -133,7 +81,7 @@ static void run_for(fixture_t *f, nd_order_update_t *got, size_t *n, size_t cap,
     for (int i = 0; i < ms / 5; i++) {
         nd_binance_user_service(f->user, 5);
         size_t count = 0;
-        f->venue.ops->poll(f->venue.self, 0, got + *n, cap - *n, &count);
+        f->b.venue.ops->poll(f->b.venue.self, 0, got + *n, cap - *n, &count);
         *n += count;
     }
 }
@@ -163,23 +111,22 @@ static nd_order_t order(uint64_t client_id, nd_side_t side, nd_order_type_t type
 Test(exec_stream, binance_fills_arrive_through_the_stream_and_are_booked_once, .timeout = 60)
 {
     fixture_t f;
-    int port;
-    start(&f, &port);
+    start(&f);
     nd_order_update_t got[256];
     size_t n = 0;
     /* A resting order: its answer and the first status poll (the next is a minute away). */
     nd_order_t rest_o = order(1, ND_SIDE_BUY, ND_ORDER_LIMIT, 20000 * E8, 100000);
-    cr_assert_eq(f.venue.ops->submit(f.venue.self, &rest_o, 0), ND_OK);
+    cr_assert_eq(f.b.venue.ops->submit(f.b.venue.self, &rest_o, 0), ND_OK);
     for (int i = 0; i < 100 && (count_kind(got, n, ND_UPDATE_ACCEPTED, NULL) == 0 ||
-                                nd_binance_exec_pending(f.exec) > 0); i++)
+                                nd_binance_exec_pending(f.b.exec) > 0); i++)
         run_for(&f, got, &n, 256, 20);
     cr_assert_eq(count_kind(got, n, ND_UPDATE_ACCEPTED, NULL), 1);
     nd_binance_exec_stats_t st;
-    nd_binance_exec_stats(f.exec, &st);
+    nd_binance_exec_stats(f.b.exec, &st);
     cr_assert_eq(st.syncs, 1);
     /* A market order: every fill comes through the stream, long before the next poll. */
     nd_order_t mkt = order(2, ND_SIDE_BUY, ND_ORDER_MARKET, 0, 100000);
-    cr_assert_eq(f.venue.ops->submit(f.venue.self, &mkt, 0), ND_OK);
+    cr_assert_eq(f.b.venue.ops->submit(f.b.venue.self, &mkt, 0), ND_OK);
     int64_t filled = 0;
     for (int i = 0; i < 200 && filled < 100000; i++) {
         run_for(&f, got, &n, 256, 20);
@@ -187,17 +134,17 @@ Test(exec_stream, binance_fills_arrive_through_the_stream_and_are_booked_once, .
         count_kind(got, n, ND_UPDATE_FILL, &filled);
     }
     cr_assert_eq(filled, 100000);
-    nd_binance_exec_stats(f.exec, &st);
+    nd_binance_exec_stats(f.b.exec, &st);
     cr_assert_eq(st.syncs, 1, "a status poll ran: the fills may not be the stream's");
     cr_assert_geq(st.stream_fills, 1);
     cr_assert_eq(st.stream_fills, st.fills);
     cr_assert_gt(f.trades_seen, 0);
     size_t fills = count_kind(got, n, ND_UPDATE_FILL, NULL);
-    cr_assert_eq(fills, nd_xsim_trade_count(f.x));
+    cr_assert_eq(fills, nd_xsim_trade_count(f.b.x));
     for (size_t k = 0, t = 0; k < n; k++) {
         if (got[k].kind != ND_UPDATE_FILL)
             continue;
-        const nd_xsim_trade_t *vt = nd_xsim_trade_at(f.x, t++);
+        const nd_xsim_trade_t *vt = nd_xsim_trade_at(f.b.x, t++);
         cr_assert_eq(got[k].client_id, 2);
         cr_assert_eq(got[k].fill.px, vt->px);
         cr_assert_eq(got[k].fill.qty, vt->qty);
@@ -205,24 +152,24 @@ Test(exec_stream, binance_fills_arrive_through_the_stream_and_are_booked_once, .
         cr_assert_eq(got[k].fill.fee_qty + got[k].fill.fee, vt->commission);
     }
     /* The poll now sees the same trades (myTrades from the last one): none is booked again. */
-    nd_binance_exec_resync(f.exec);
+    nd_binance_exec_resync(f.b.exec);
     for (int i = 0; i < 100; i++) {
         run_for(&f, got, &n, 256, 20);
-        nd_binance_exec_stats(f.exec, &st);
-        if (st.syncs >= 2 && nd_binance_exec_pending(f.exec) == 0)
+        nd_binance_exec_stats(f.b.exec, &st);
+        if (st.syncs >= 2 && nd_binance_exec_pending(f.b.exec) == 0)
             break;
     }
     cr_assert_geq(st.syncs, 2);
     cr_assert_eq(count_kind(got, n, ND_UPDATE_FILL, NULL), fills);
     /* And a stream report that comes again after the poll booked it: nothing. */
     uint64_t streamed = st.stream_fills;
-    nd_binance_exec_on_order(f.exec, &f.last_trade);
+    nd_binance_exec_on_order(f.b.exec, &f.last_trade);
     run_for(&f, got, &n, 256, 50);
-    nd_binance_exec_stats(f.exec, &st);
+    nd_binance_exec_stats(f.b.exec, &st);
     cr_assert_eq(st.stream_fills, streamed);
     cr_assert_eq(count_kind(got, n, ND_UPDATE_FILL, NULL), fills);
     cr_assert_eq(st.fills, fills);
-    cr_assert_eq(f.local->orders[1].filled_qty, 100000);
-    cr_assert_eq(f.local->orders[1].status, ND_RECON_FILLED);
+    cr_assert_eq(f.b.local->orders[1].filled_qty, 100000);
+    cr_assert_eq(f.b.local->orders[1].status, ND_RECON_FILLED);
     stop(&f);
 }

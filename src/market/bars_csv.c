@@ -912,10 +912,13 @@ static ND_SIMD_INLINE int plan_classify_kline(const char *p, uint64_t *ends /* O
     uint64_t sixth = _pdep_u64((uint64_t)1 << 5, commas);
     unsigned end = (unsigned)_tzcnt_u64(sixth);
     size_t tail;
-    if (end > 62 || _tzcnt_u64(other) < end || (tail = plan_kline_tail(p + end + 1, 0)) == 0)
+    if (end > 62 || _tzcnt_u64(other) < end)
         return 0;
+    /* The key before the tail: the head's masks are dead while the tail is classified. */
     *ends = _bzhi_u64(commas, end + 1);
     *points = _bzhi_u64(pts, end);
+    if ((tail = plan_kline_tail(p + end + 1, 0)) == 0)
+        return 0;
     *size = end + 1 + tail;
     return 1;
 }

@@ -580,7 +580,7 @@ typedef struct csv_plan {
     uint64_t hi;
     uint8_t off[6];    /* where column k's 16-byte load starts (column 0, the time, at 0) */
     uint8_t vol_top;   /* leading volume digits (0-2) left out of its slot, just before off[5] */
-    uint8_t pad[1];
+    uint8_t vol_exp;   /* the power of ten of the last of them: the volume's other digits */
     uint8_t ctrl[3][32]; /* shuffles: [open | low], [high | close], [volume | time] */
 } csv_plan_t;
 ND_STATIC_ASSERT(sizeof(csv_plan_t) == 128, "a plan is two cache lines");
@@ -686,9 +686,14 @@ static ND_SIMD_INLINE int plan_build_in(const csv_source_t *s, csv_plan_t *slot,
                      : here ? 64 * w + (unsigned)_tzcnt_u64(here) : stop;
         int decimals = k == 0 ? 0 : k == 5 ? s->qty_decimals : s->px_decimals;
         if (k == 5) {
-            int over = (int)(q - start) - (16 - decimals);
-            if (over > 0 && over <= 2 && decimals <= 16) {
+            /* Whole digits beyond the slot's, or bytes beyond the 16-byte load (an eight-digit
+             * volume at eight decimals is 17 bytes): one or two leading digits read apart. */
+            int whole = (int)(q - start), over = whole - (16 - decimals);
+            if ((int)(stop - start) - 16 > over)
+                over = (int)(stop - start) - 16;
+            if (over > 0 && over <= 2 && over <= whole && decimals <= 16) {
                 slot->vol_top = (uint8_t)over;
+                slot->vol_exp = (uint8_t)(whole - over + decimals);
                 start += (unsigned)over;
             }
         }
@@ -967,7 +972,9 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
     if (wide) {
         const char *top = p + pl->off[5] - pl->vol_top;
         int64_t lead = pl->vol_top == 2 ? (top[0] - '0') * 10 + (top[1] - '0') : top[0] - '0';
-        out->volume += lead * 10000000000000000LL; /* below 10^18 */
+        /* vol_exp <= 16 (plan_column keeps at most 16 - decimals whole digits in the slot), so
+         * the volume stays below 10^18. */
+        out->volume += lead * pow10_table[pl->vol_exp];
     }
     memcpy(&out->instrument_id, &s->id_word, sizeof s->id_word); /* and _reserved = 0 */
     s->prev_ts_ns = ts_ns;

@@ -747,6 +747,13 @@ Test(market_loader, long_rows_agree_with_the_careful_path)
     unlink(path);
 }
 
+/* The volume of row i of eight_decimal_rows_parse_exactly: 3 to 6, 8 or 9 whole digits (an
+ * eight-digit volume at eight decimals is 17 bytes, one more than a column's load). */
+static int dec8_volume(int i)
+{
+    return i % 4 == 1 ? 10000000 + i : i % 4 == 3 ? 100000000 + i : 511 + i * 1000;
+}
+
 /* A file of eight-decimal rows, plain and kline, read to its end: every value is
  * nd_fixed_parse's, and a row breaking a rule is refused with the careful path's words. */
 Test(market_loader, eight_decimal_rows_parse_exactly)
@@ -762,7 +769,7 @@ Test(market_loader, eight_decimal_rows_parse_exactly)
         for (int i = 0; i < ROWS; i++) {
             fprintf(f, "%lld,%d.%08d,%d.%08d,%d.%08d,%d.%08d,%d.%08d",
                     1577836800000LL + i * 60000LL, 7195 + i, 24000000 + i, 7196 + i * 10,
-                    25000000, 7175 + i, 46000000, 7177 + i, 2000000 + i, 511 + i * 1000,
+                    25000000, 7175 + i, 46000000, 7177 + i, 2000000 + i, dec8_volume(i),
                     81490100);
             if (kline)
                 fprintf(f, ",%lld,%d.%08d,%d,%d.%08d,1800000.56780000,0",
@@ -781,7 +788,7 @@ Test(market_loader, eight_decimal_rows_parse_exactly)
             expect_bar(src, (1577836800000LL + i * 60000LL) * 1000000,
                        (7195LL + i) * E8 + 24000000 + i, (7196LL + i * 10) * E8 + 25000000,
                        (7175LL + i) * E8 + 46000000, (7177LL + i) * E8 + 2000000 + i,
-                       (511LL + i * 1000) * E8 + 81490100);
+                       (int64_t)dec8_volume(i) * E8 + 81490100);
         nd_bar_t b;
         cr_assert_eq(src->next(src, &b), ND_EPARSE);
         char want[64];

@@ -839,18 +839,18 @@ static ND_SIMD_INLINE unsigned plan_classify_hi(const char *p, unsigned n, uint6
 KLINE_TAIL_RULES(kline_tail_rules64, uint64_t)
 KLINE_TAIL_RULES(kline_tail_rules128, unsigned __int128)
 
-/* plan_kline_tail for a tail whose row end is not within its first 64 bytes (c0, p0 their
- * commas and points, none of them another byte): the next 64 classified, the rules on 128-bit
- * masks. Out of line: inlined, its 128-bit values made every kline row's path save six
+/* plan_kline_tail for a tail whose row end is not within its first 63 bytes (c0, p0, o0 the
+ * masks of its first 64: o0 is 0 or has only bit 63, the row end at byte 63): the next 64
+ * classified, the rules on 128-bit masks. Out of line: inlined, its 128-bit values made every kline row's path save six
  * registers and realign its stack (about 16 instructions a row). */
-__attribute__((noinline)) static ND_ROW_SIMD size_t plan_kline_tail_long(const char *t, uint64_t c0,
-                                                                        uint64_t p0)
+__attribute__((noinline)) static ND_ROW_SIMD size_t
+plan_kline_tail_long(const char *t, uint64_t c0, uint64_t p0, uint64_t o0)
 {
     typedef unsigned __int128 u128;
     uint64_t c1, p1, o1;
     size_t size;
     plan_masks(t + 64, &c1, &p1, &o1);
-    unsigned end = 64 + (unsigned)_tzcnt_u64(o1);
+    unsigned end = o0 != 0 ? (unsigned)_tzcnt_u64(o0) : 64 + (unsigned)_tzcnt_u64(o1);
     if (end > 126 || (size = plan_row_end(t, end)) == 0)
         return 0;
     u128 in = ((u128)1 << end) - 1;
@@ -869,23 +869,23 @@ __attribute__((noinline)) static ND_ROW_SIMD size_t plan_kline_tail_long(const c
  * ended by a comma, then the ignored column (digits and points only here: anything else goes
  * the other way) and the row end, within 127 bytes. Its bytes with the row end, or 0. Reads 64
  * bytes, or with allow_long (a constant at each call) 128 when the row end is not within the
- * first 64 (then on 128-bit masks, out of line); without, such a tail gives 0. */
+ * first 63 (then on 128-bit masks, out of line); without, such a tail gives 0. */
 static ND_SIMD_INLINE size_t plan_kline_tail(const char *t, int allow_long)
 {
     uint64_t c0, p0, o0;
     size_t size;
     plan_masks(t, &c0, &p0, &o0);
-    if (__builtin_expect(o0 != 0, 1)) {
-        unsigned end = (unsigned)_tzcnt_u64(o0);
+    unsigned end = (unsigned)_tzcnt_u64(o0);
+    if (__builtin_expect(end <= 62, 1)) {
         uint64_t c = _bzhi_u64(c0, end), pt = _bzhi_u64(p0, end);
-        if (end > 62 || (size = plan_row_end(t, end)) == 0 || __builtin_popcountll(c) != 5)
+        if ((size = plan_row_end(t, end)) == 0 || __builtin_popcountll(c) != 5)
             return 0;
         /* The fifth (last) comma ends the checked columns; the ignored column holds none. */
         uint64_t checked = _bzhi_u64(~(uint64_t)0, 64 - (unsigned)__builtin_clzll(c));
         uint64_t digits = _bzhi_u64(~(c | pt), end);
         return kline_tail_rules64(c, pt, digits, checked) ? size : 0;
     }
-    return allow_long ? plan_kline_tail_long(t, c0, p0) : 0;
+    return allow_long ? plan_kline_tail_long(t, c0, p0, o0) : 0;
 }
 
 /* The row at p up to its row end, classified: *ends gets the commas' bits and the end's bit,

@@ -7,7 +7,7 @@
  * high >= max(open, close), low <= min(open, close), low > 0, volume >= 0, time strictly
  * increasing); the first bad row ends the source for good, with "PATH:LINE: reason" in err
  * and the same error code returned by every later call. docs/data-formats.md is the spec.
- * Three paths parse a row and agree on every byte of input: the row-plan path (plain CSV on
+ * Three paths parse a row and agree on every byte of input: the row-plan path (CSV and kline on
  * x86-64 with AVX2), the scalar in-buffer path (fast_next) and the careful line path (slow_row),
  * which alone words errors; each hands what it does not take to the next. */
 #include "market/market_int.h"
@@ -546,16 +546,18 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
 
 #if defined(__x86_64__) && defined(__GNUC__)
 /* The row-plan path (x86-64 with AVX2, BMI1/2, POPCNT and SSE4.2, checked at run time once per
- * source; plain CSV only: kline sources and other CPUs use csv_next alone). A row's
- * shape is where its commas, points and newline are. Shapes repeat (BTCUSDT-1h's 35,031 rows
+ * source; CSV and kline sources; other CPUs use csv_next alone). A row's shape is where its
+ * commas, points and newline are (a kline row's: of its first six columns, its tail checked apart
+ * on bit masks). Shapes repeat (BTCUSDT-1h's 35,031 rows
  * have 314), so the first row of a shape has a plan built and cached: for each column, where its
  * 16-byte load starts and the byte shuffle that puts its digits in a fixed slot (whole part
  * right-aligned before byte 16 - decimals, fraction after it, zeros elsewhere), checked once
  * against the same limits as the fast path (at most 16 - decimals whole and decimals fraction
  * digits, so the value is exactly nd_fixed_parse's and below 10^16; a volume may have two whole
- * digits more, read apart on a wide-volume plan). A row then costs two 32-byte
- * loads classified with compares, a hash of its shape, six shuffles and one vector conversion of
- * the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
+ * digits more, or one or two when its bytes pass the load's 16, read apart on a wide-volume plan).
+ * A row then costs two 32-byte loads classified with compares (four for a row of eight-decimal
+ * prices, whose six columns end past byte 62: plan_not_short), a hash of its shape, six shuffles
+ * and one vector conversion of the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
  * any row that breaks a rule, goes to csv_next (fast_next, then the careful path), which accepts
  * or words the error exactly as without it (bench/RESULTS.md has the differential checks). */
 #include <immintrin.h>

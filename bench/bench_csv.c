@@ -4,10 +4,12 @@
  * through the source's next() and prints rows and rows/s. Instructions per row:
  *   valgrind --tool=callgrind --toggle-collect=csv_next_plan build-release/bench/bench_csv FILE
  * then divide the collected Ir by the rows printed. csv_next_plan is next() of a plain CSV source
- * when the CPU has the row-plan path (AVX2 and BMI2); without it, and for kline files, next() is
- * csv_next: --toggle-collect=csv_next. (A pattern matching both, such as 'csv_next*', toggles
- * collection off again when csv_next_plan calls csv_next, and undercounts.) Not a test: it
- * asserts nothing about speed. */
+ * and kline_next_plan of a kline one when the CPU has the row-plan path (AVX2 and BMI2); without
+ * it, next() is csv_next: --toggle-collect=csv_next. (A pattern matching both, such as
+ * 'csv_next*', toggles collection off again when csv_next_plan calls csv_next, and undercounts.)
+ * Inputs other than ../shared/data's (kline rows, Binance's eight-decimal archive rows) are made
+ * from those files by bench/csv_variants.sh, outside the repository. Not a test: it asserts
+ * nothing about speed. */
 #include "noderr/clock.h"
 #include "noderr/market.h"
 

@@ -7,7 +7,7 @@
  * high >= max(open, close), low <= min(open, close), low > 0, volume >= 0, time strictly
  * increasing); the first bad row ends the source for good, with "PATH:LINE: reason" in err
  * and the same error code returned by every later call. docs/data-formats.md is the spec.
- * Three paths parse a row and agree on every byte of input: the row-plan path (plain CSV on
+ * Three paths parse a row and agree on every byte of input: the row-plan path (CSV and kline on
  * x86-64 with AVX2), the scalar in-buffer path (fast_next) and the careful line path (slow_row),
  * which alone words errors; each hands what it does not take to the next. */
 #include "market/market_int.h"
@@ -533,7 +533,9 @@ static int fast_next(csv_source_t *s, nd_bar_t *b /* OUT */, int64_t *raw /* OUT
 }
 
 /* The row-plan cache has 1 << PLAN_BITS slots of 128 bytes in sets of two (64 KiB per CSV
- * source): 345 misses over BTCUSDT-1h's 35,031 rows (314 shapes). */
+ * source) for rows whose end lies within their first 63 bytes: 345 misses over BTCUSDT-1h's
+ * 35,031 rows (314 shapes); as many again follow for longer rows (eight-decimal prices), so
+ * that the short rows' look-up compares two key words, not three. */
 #define PLAN_BITS 9
 ND_STATIC_ASSERT(offsetof(nd_bar_t, _reserved) == offsetof(nd_bar_t, instrument_id) + 4,
                  "instrument_id and _reserved are stored as one word");
@@ -544,16 +546,18 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
 
 #if defined(__x86_64__) && defined(__GNUC__)
 /* The row-plan path (x86-64 with AVX2, BMI1/2, POPCNT and SSE4.2, checked at run time once per
- * source; plain CSV only: kline sources and other CPUs use csv_next alone). A row's
- * shape is where its commas, points and newline are. Shapes repeat (BTCUSDT-1h's 35,031 rows
+ * source; CSV and kline sources; other CPUs use csv_next alone). A row's shape is where its
+ * commas, points and newline are (a kline row's: of its first six columns, its tail checked apart
+ * on bit masks). Shapes repeat (BTCUSDT-1h's 35,031 rows
  * have 314), so the first row of a shape has a plan built and cached: for each column, where its
  * 16-byte load starts and the byte shuffle that puts its digits in a fixed slot (whole part
  * right-aligned before byte 16 - decimals, fraction after it, zeros elsewhere), checked once
  * against the same limits as the fast path (at most 16 - decimals whole and decimals fraction
  * digits, so the value is exactly nd_fixed_parse's and below 10^16; a volume may have two whole
- * digits more, read apart on a wide-volume plan). A row then costs two 32-byte
- * loads classified with compares, a hash of its shape, six shuffles and one vector conversion of
- * the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
+ * digits more, or one or two when its bytes pass the load's 16, read apart on a wide-volume plan).
+ * A row then costs two 32-byte loads classified with compares (four for a row of eight-decimal
+ * prices, whose six columns end past byte 62: plan_not_short), a hash of its shape, six shuffles
+ * and one vector conversion of the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
  * any row that breaks a rule, goes to csv_next (fast_next, then the careful path), which accepts
  * or words the error exactly as without it (bench/RESULTS.md has the differential checks). */
 #include <immintrin.h>
@@ -561,12 +565,24 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
 #define ND_ROW_SIMD __attribute__((target("avx2,bmi,bmi2,popcnt,sse4.2")))
 #define ND_SIMD_INLINE inline __attribute__((always_inline, target("avx2,bmi,bmi2,popcnt,sse4.2")))
 
+/* A row shape, the key of its plan: bit i of ends and points is byte i of the row (bytes 0-63),
+ * hi the bits of bytes 64-95 (ends in its low half, points in its high half). hi is 0 exactly
+ * for a short row (its end within its first 63 bytes: bit 63 of its ends is never set) and
+ * holds the end's bit for a long one (whose end is at most byte 94: bit 31 of hi is never set);
+ * those free bits mark wide-volume plans (plan_wide_key). */
+typedef struct plan_key {
+    uint64_t ends;   /* the commas' bits and the row end's bit (a kline row: its sixth comma) */
+    uint64_t points; /* the points' bits */
+    uint64_t hi;
+} plan_key_t;
+
 typedef struct csv_plan {
-    uint64_t ends;     /* key: the commas' bits and the row end's bit; 0 in an empty slot */
-    uint64_t points;   /* key: the points' bits */
+    uint64_t ends;     /* key (plan_key_t); 0 in an empty slot */
+    uint64_t points;
+    uint64_t hi;
     uint8_t off[6];    /* where column k's 16-byte load starts (column 0, the time, at 0) */
     uint8_t vol_top;   /* leading volume digits (0-2) left out of its slot, just before off[5] */
-    uint8_t pad[9];
+    uint8_t vol_exp;   /* the power of ten of the last of them: the volume's other digits */
     uint8_t ctrl[3][32]; /* shuffles: [open | low], [high | close], [volume | time] */
 } csv_plan_t;
 ND_STATIC_ASSERT(sizeof(csv_plan_t) == 128, "a plan is two cache lines");
@@ -607,15 +623,15 @@ static const uint8_t plan_tail[32] = {R4(0), R4(0), R4(0), R4(0),
                                       R4(0x80), R4(0x80), R4(0x80), R4(0x80)};
 #define PLAN_WIN(table, at) _mm_loadu_si128((const __m128i *)(const void *)((table) + (at)))
 
-/* Fills column k of plan for the field [start, stop) holding the point bits points; 0 when the
- * field is not in the shape the plan path takes. */
+/* Fills column k of plan for the field [start, stop) whose first point is at q (stop when it
+ * has none) and which holds npoints points; 0 when the field is not in the shape the plan path
+ * takes. */
 static ND_SIMD_INLINE int plan_column(csv_plan_t *plan, int k, unsigned start, unsigned stop,
-                                      uint64_t points, int decimals)
+                                      unsigned q, int npoints, int decimals)
 {
-    unsigned q = points ? (unsigned)__builtin_ctzll(points) : stop;
-    int whole = (int)(q - start), frac = points ? (int)(stop - q - 1) : 0;
-    if ((points & (points - 1)) != 0 || (k == 0 && points) || whole + frac == 0 ||
-        whole > 16 - decimals || frac > decimals || stop - start > 16)
+    int whole = (int)(q - start), frac = npoints ? (int)(stop - q - 1) : 0;
+    if (npoints > 1 || (k == 0 && npoints) || whole + frac == 0 || whole > 16 - decimals ||
+        frac > decimals || stop - start > 16)
         return 0;
     /* Slot byte j in [point - whole, point + frac) takes load byte j - (point - whole), plus one
      * from the point on (past the point); bytes outside are zero (0x80). */
@@ -629,56 +645,88 @@ static ND_SIMD_INLINE int plan_column(csv_plan_t *plan, int k, unsigned start, u
     return 1;
 }
 
-/* A plan's ends key with this bit (never a row end's: those are below 63) is a wide-volume
- * plan: its rows take plan_row's wide variant, reached from plan_miss (off the hit path). */
-#define PLAN_WIDE ((uint64_t)1 << 63)
+/* The key of a wide-volume plan for the row shape key: a bit that no row's key has is set
+ * (plan_key_t), so the hit path never meets such a plan; its rows take plan_row's wide variant,
+ * reached from plan_miss (off the hit path). */
+static inline plan_key_t plan_wide_key(const plan_key_t *key)
+{
+    plan_key_t wide = *key;
+    if (key->hi == 0)
+        wide.ends |= (uint64_t)1 << 63;
+    else
+        wide.hi |= (uint64_t)1 << 31;
+    return wide;
+}
 
 /* Builds the plan of a row shape into slot; 0 when the row is not six plain columns (slot is
  * then partly written). A volume with up to two whole digits more than its slot holds (17 or 18
  * digits: below 10^18, exact in an int64) keeps its leading digits out of the slot, read apart;
- * such a plan's key carries PLAN_WIDE. */
-static ND_ROW_SIMD int plan_build(const csv_source_t *s, csv_plan_t *slot, uint64_t ends,
-                                  uint64_t points)
+ * such a plan has the wide key (plan_wide_key). The key's bits are read a word at a time (bytes
+ * 0-63, then 64-95 once the first word's ends are used up): a short row's misses cost what they
+ * did before long rows (128-bit masks doubled them). */
+static ND_SIMD_INLINE int plan_build_in(const csv_source_t *s, csv_plan_t *slot,
+                                        const plan_key_t *key, int is_long)
 {
-    if (__builtin_popcountll(ends) != CSV_COLUMNS)
+    uint64_t ends[2] = {key->ends, key->hi & 0xFFFFFFFFu}, pts[2] = {key->points, key->hi >> 32};
+    if (__builtin_popcountll(ends[0]) + __builtin_popcountll(ends[1]) != CSV_COLUMNS)
         return 0;
-    unsigned start = 0;
-    uint64_t rest = ends, points_rest = points;
+    unsigned start = 0, w = 0;
     slot->vol_top = 0;
 #pragma GCC unroll 6
     for (int k = 0; k < CSV_COLUMNS; k++) {
-        unsigned stop = (unsigned)_tzcnt_u64(rest);
-        rest = _blsr_u64(rest);
-        uint64_t in_column = _bzhi_u64(points_rest, stop); /* earlier columns' points are gone */
-        points_rest ^= in_column;
+        if (is_long && ends[w] == 0)
+            w = 1; /* ends[1] holds the rest (the count above) */
+        unsigned stop = 64 * w + (unsigned)_tzcnt_u64(ends[w]);
+        ends[w] = _blsr_u64(ends[w]);
+        /* The column's points: those of its word before its end, and when it ends in the
+         * second word, any left in the first (earlier columns' points are gone). */
+        uint64_t here = _bzhi_u64(pts[w], stop - 64 * w), first = w ? pts[0] : 0;
+        pts[w] ^= here;
+        pts[0] ^= first;
+        int npoints = __builtin_popcountll(here) + __builtin_popcountll(first);
+        unsigned q = first ? (unsigned)_tzcnt_u64(first)
+                     : here ? 64 * w + (unsigned)_tzcnt_u64(here) : stop;
         int decimals = k == 0 ? 0 : k == 5 ? s->qty_decimals : s->px_decimals;
         if (k == 5) {
-            unsigned q = (unsigned)_tzcnt_u64(in_column | (uint64_t)1 << stop);
-            int over = (int)(q - start) - (16 - decimals);
-            if (over > 0 && over <= 2 && decimals <= 16) {
+            /* Whole digits beyond the slot's, or bytes beyond the 16-byte load (an eight-digit
+             * volume at eight decimals is 17 bytes): one or two leading digits read apart. */
+            int whole = (int)(q - start), over = whole - (16 - decimals);
+            if ((int)(stop - start) - 16 > over)
+                over = (int)(stop - start) - 16;
+            if (over > 0 && over <= 2 && over <= whole && decimals <= 16) {
                 slot->vol_top = (uint8_t)over;
+                slot->vol_exp = (uint8_t)(whole - over + decimals);
                 start += (unsigned)over;
             }
         }
-        if (!plan_column(slot, k, start, stop, in_column, decimals))
+        if (!plan_column(slot, k, start, stop, q, npoints, decimals))
             return 0;
         start = stop + 1;
     }
-    slot->ends = ends | (slot->vol_top ? PLAN_WIDE : 0);
-    slot->points = points;
+    plan_key_t stored = slot->vol_top ? plan_wide_key(key) : *key;
+    slot->ends = stored.ends;
+    slot->points = stored.points;
+    slot->hi = stored.hi;
     return 1;
+}
+
+/* plan_build_in with a constant is_long: a short row's build on plain 64-bit words. */
+static ND_SIMD_INLINE int plan_build(const csv_source_t *s, csv_plan_t *slot, const plan_key_t *key)
+{
+    return key->hi != 0 ? plan_build_in(s, slot, key, 1) : plan_build_in(s, slot, key, 0);
 }
 
 /* A plan for a shape the plan path cannot take: every shuffle gives zeros, so each row of the
  * shape reads as low = 0, which plan_row refuses, and goes to csv_next without being planned
  * again. */
-static ND_ROW_SIMD void plan_refuse(csv_plan_t *slot, uint64_t ends, uint64_t points)
+static ND_ROW_SIMD void plan_refuse(csv_plan_t *slot, const plan_key_t *key)
 {
     memset(slot, 0x80, sizeof *slot);
     memset(slot->off, 0, sizeof slot->off);
     slot->vol_top = 0;
-    slot->ends = ends;
-    slot->points = points;
+    slot->ends = key->ends;
+    slot->points = key->points;
+    slot->hi = key->hi;
 }
 
 /* *dst = *src in four 32-byte moves. */
@@ -755,20 +803,24 @@ static ND_SIMD_INLINE size_t plan_row_end(const char *p, unsigned end)
     return p[end] == '\r' && p[end + 1] == '\n' ? end + 2 : 0;
 }
 
-/* The row at p up to its row end, classified: *ends gets the commas' bits and the end's bit,
- * *points the points' bits, *size the row's bytes with its "\n" or "\r\n"; 0 when the row is
- * not digits, commas and points ended by a newline within 63 bytes. Reads 64 bytes. */
-static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
-                                        uint64_t *points /* OUT */, size_t *size /* OUT */)
+/* The rest of a long row's classification (an eight-decimal row: its end, or a kline row's
+ * sixth comma, past byte 63), from the commas and points of its first 64 bytes, which hold no
+ * other byte: the next 64 bytes classified, and *key the shape up to the head's end, which is
+ * the n-th comma from byte 64 (a kline row) or, n = 0, the first byte that is none of digit,
+ * comma and point (a plain row's end). The head end's offset (64-94), or 0 when it is further or
+ * another byte lies before it. Reads 64 bytes at p + 64. */
+static ND_SIMD_INLINE unsigned plan_classify_hi(const char *p, unsigned n, uint64_t commas,
+                                                uint64_t pts, plan_key_t *key /* OUT */)
 {
-    uint64_t commas, pts, other;
-    plan_masks(p, &commas, &pts, &other);
-    unsigned end = (unsigned)_tzcnt_u64(other);
-    if (end > 62 || (*size = plan_row_end(p, end)) == 0)
+    uint64_t c1, p1, o1;
+    plan_masks(p + 64, &c1, &p1, &o1);
+    unsigned at = (unsigned)_tzcnt_u64(n ? _pdep_u64((uint64_t)1 << (n - 1), c1) : o1);
+    if (at > 30 || _tzcnt_u64(o1) < at)
         return 0;
-    *ends = _bzhi_u64(commas, end) | (uint64_t)1 << end;
-    *points = _bzhi_u64(pts, end);
-    return 1;
+    key->ends = commas;
+    key->points = pts;
+    key->hi = _bzhi_u64(c1, at) | (uint64_t)1 << at | _bzhi_u64(p1, at) << 32;
+    return 64 + at;
 }
 
 /* The kline tail's column rules on bit masks of type T (bit i: byte i of the tail): c the
@@ -789,29 +841,18 @@ static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
 KLINE_TAIL_RULES(kline_tail_rules64, uint64_t)
 KLINE_TAIL_RULES(kline_tail_rules128, unsigned __int128)
 
-/* The kline tail at t, after the volume's comma, as the other paths accept it, in the shape the
- * plan path takes: five columns of digits with at most one point and at least one digit, each
- * ended by a comma, then the ignored column (digits and points only here: anything else goes
- * the other way) and the row end, within 127 bytes. Its bytes with the row end, or 0. Reads 64
- * bytes, or 128 when the row end is not within the first 64 (then on 128-bit masks). */
-static ND_SIMD_INLINE size_t plan_kline_tail(const char *t)
+/* plan_kline_tail for a tail whose row end is not within its first 63 bytes (c0, p0, o0 the
+ * masks of its first 64: o0 is 0 or has only bit 63, the row end at byte 63): the next 64
+ * classified, the rules on 128-bit masks. Out of line: inlined, its 128-bit values made every kline row's path save six
+ * registers and realign its stack (about 16 instructions a row). */
+__attribute__((noinline)) static ND_ROW_SIMD size_t
+plan_kline_tail_long(const char *t, uint64_t c0, uint64_t p0, uint64_t o0)
 {
     typedef unsigned __int128 u128;
-    uint64_t c0, p0, o0, c1, p1, o1;
+    uint64_t c1, p1, o1;
     size_t size;
-    plan_masks(t, &c0, &p0, &o0);
-    if (__builtin_expect(o0 != 0, 1)) {
-        unsigned end = (unsigned)_tzcnt_u64(o0);
-        uint64_t c = _bzhi_u64(c0, end), pt = _bzhi_u64(p0, end);
-        if (end > 62 || (size = plan_row_end(t, end)) == 0 || __builtin_popcountll(c) != 5)
-            return 0;
-        /* The fifth (last) comma ends the checked columns; the ignored column holds none. */
-        uint64_t checked = _bzhi_u64(~(uint64_t)0, 64 - (unsigned)__builtin_clzll(c));
-        uint64_t digits = _bzhi_u64(~(c | pt), end);
-        return kline_tail_rules64(c, pt, digits, checked) ? size : 0;
-    }
     plan_masks(t + 64, &c1, &p1, &o1);
-    unsigned end = 64 + (unsigned)_tzcnt_u64(o1);
+    unsigned end = o0 != 0 ? (unsigned)_tzcnt_u64(o0) : 64 + (unsigned)_tzcnt_u64(o1);
     if (end > 126 || (size = plan_row_end(t, end)) == 0)
         return 0;
     u128 in = ((u128)1 << end) - 1;
@@ -825,9 +866,51 @@ static ND_SIMD_INLINE size_t plan_kline_tail(const char *t)
     return kline_tail_rules128(c, pt, digits, checked) ? size : 0;
 }
 
+/* The kline tail at t, after the volume's comma, as the other paths accept it, in the shape the
+ * plan path takes: five columns of digits with at most one point and at least one digit, each
+ * ended by a comma, then the ignored column (digits and points only here: anything else goes
+ * the other way) and the row end, within 127 bytes. Its bytes with the row end, or 0. Reads 64
+ * bytes, or with allow_long (a constant at each call) 128 when the row end is not within the
+ * first 63 (then on 128-bit masks, out of line); without, such a tail gives 0. */
+static ND_SIMD_INLINE size_t plan_kline_tail(const char *t, int allow_long)
+{
+    uint64_t c0, p0, o0;
+    size_t size;
+    plan_masks(t, &c0, &p0, &o0);
+    unsigned end = (unsigned)_tzcnt_u64(o0);
+    if (__builtin_expect(end <= 62, 1)) {
+        uint64_t c = _bzhi_u64(c0, end), pt = _bzhi_u64(p0, end);
+        if ((size = plan_row_end(t, end)) == 0 || __builtin_popcountll(c) != 5)
+            return 0;
+        /* The fifth (last) comma ends the checked columns; the ignored column holds none. */
+        uint64_t checked = _bzhi_u64(~(uint64_t)0, 64 - (unsigned)__builtin_clzll(c));
+        uint64_t digits = _bzhi_u64(~(c | pt), end);
+        return kline_tail_rules64(c, pt, digits, checked) ? size : 0;
+    }
+    return allow_long ? plan_kline_tail_long(t, c0, p0, o0) : 0;
+}
+
+/* The row at p up to its row end, classified: *ends gets the commas' bits and the end's bit,
+ * *points the points' bits, *size the row's bytes with its "\n" or "\r\n"; 0 when the row is
+ * not digits, commas and points ended by a newline within 63 bytes (a longer row goes to
+ * plan_not_short). Reads 64 bytes. */
+static ND_SIMD_INLINE int plan_classify(const char *p, uint64_t *ends /* OUT */,
+                                        uint64_t *points /* OUT */, size_t *size /* OUT */)
+{
+    uint64_t commas, pts, other;
+    plan_masks(p, &commas, &pts, &other);
+    unsigned end = (unsigned)_tzcnt_u64(other);
+    if (end > 62 || (*size = plan_row_end(p, end)) == 0)
+        return 0;
+    *ends = _bzhi_u64(commas, end) | (uint64_t)1 << end;
+    *points = _bzhi_u64(pts, end);
+    return 1;
+}
+
 /* A kline row at p in the plan path's shape: its first six columns (up to the volume's comma,
  * within 63 bytes) classified as plan_classify does a plain row (the comma in the row end's
- * place), and its tail as plan_kline_tail accepts it; *size the whole row's bytes. */
+ * place), and its tail as plan_kline_tail accepts it within 64 bytes; *size the whole row's
+ * bytes. A longer head or tail goes to plan_not_short. */
 static ND_SIMD_INLINE int plan_classify_kline(const char *p, uint64_t *ends /* OUT */,
                                               uint64_t *points /* OUT */, size_t *size /* OUT */)
 {
@@ -836,21 +919,25 @@ static ND_SIMD_INLINE int plan_classify_kline(const char *p, uint64_t *ends /* O
     uint64_t sixth = _pdep_u64((uint64_t)1 << 5, commas);
     unsigned end = (unsigned)_tzcnt_u64(sixth);
     size_t tail;
-    if (end > 62 || _tzcnt_u64(other) < end || (tail = plan_kline_tail(p + end + 1)) == 0)
+    if (end > 62 || _tzcnt_u64(other) < end)
         return 0;
+    /* The key before the tail: the head's masks are dead while the tail is classified. */
     *ends = _bzhi_u64(commas, end + 1);
     *points = _bzhi_u64(pts, end);
+    if ((tail = plan_kline_tail(p + end + 1, 0)) == 0)
+        return 0;
     *size = end + 1 + tail;
     return 1;
 }
 
 /* The row shape's set of two slots in the plan cache. */
-static ND_SIMD_INLINE csv_plan_t *plan_set_of(csv_source_t *s, uint64_t ends, uint64_t points)
+static ND_SIMD_INLINE csv_plan_t *plan_set_of(csv_source_t *s, const plan_key_t *key, int is_long)
 {
     /* ends + points is ends | points (no bit in both): one CRC; a shape with a comma and a
-     * point swapped lands in the same set, and the key compare tells them apart. */
-    uint32_t h = (uint32_t)_mm_crc32_u64(0, ends + points);
-    return &s->plans[2 * (h >> (32 - (PLAN_BITS - 1)))];
+     * point swapped lands in the same set, and the key compare tells them apart (as it does
+     * two shapes whose sums with hi meet). */
+    uint32_t h = (uint32_t)_mm_crc32_u64(0, key->ends + key->points + key->hi);
+    return &s->plans[(is_long ? (size_t)1 << PLAN_BITS : 0) + 2 * (h >> (32 - (PLAN_BITS - 1)))];
 }
 
 /* Parses the plain CSV row at p (size bytes) through its shape's plan pl, checks it as
@@ -887,7 +974,9 @@ static ND_SIMD_INLINE int plan_row(csv_source_t *s, const char *p, const csv_pla
     if (wide) {
         const char *top = p + pl->off[5] - pl->vol_top;
         int64_t lead = pl->vol_top == 2 ? (top[0] - '0') * 10 + (top[1] - '0') : top[0] - '0';
-        out->volume += lead * 10000000000000000LL; /* below 10^18 */
+        /* vol_exp <= 16 (plan_column keeps at most 16 - decimals whole digits in the slot), so
+         * the volume stays below 10^18. */
+        out->volume += lead * pow10_table[pl->vol_exp];
     }
     memcpy(&out->instrument_id, &s->id_word, sizeof s->id_word); /* and _reserved = 0 */
     s->prev_ts_ns = ts_ns;
@@ -905,18 +994,20 @@ __attribute__((noinline)) static nd_err_t csv_next(nd_bar_source_t *src, nd_bar_
  * plan when the set has one, else plans it into the first slot of its set (the plan there moves
  * to the second, whose plan is dropped) and parses it, or (a shape the path cannot take,
  * remembered as such) hands it to csv_next. */
-__attribute__((noinline, cold)) static ND_ROW_SIMD nd_err_t
-plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */, uint64_t ends,
-          uint64_t points)
+static ND_SIMD_INLINE nd_err_t plan_miss_in(csv_source_t *s, csv_plan_t *set, size_t size,
+                                            nd_bar_t *out /* OUT */, const plan_key_t *key)
 {
+    plan_key_t wide = plan_wide_key(key);
     size_t avail;
     const char *p = nd__lines_peek(&s->lines, &avail);
-    int found = set[0].ends == (ends | PLAN_WIDE) && set[0].points == points ? 0
-                : set[1].ends == (ends | PLAN_WIDE) && set[1].points == points ? 1 : -1;
+    int found = -1;
+    for (int i = 1; i >= 0; i--)
+        if (set[i].ends == wide.ends && set[i].points == wide.points && set[i].hi == wide.hi)
+            found = i;
     if (found < 0) {
         plan_copy(&set[1], &set[0]);
-        if (!plan_build(s, &set[0], ends, points)) {
-            plan_refuse(&set[0], ends, points);
+        if (!plan_build(s, &set[0], key)) {
+            plan_refuse(&set[0], key);
             return csv_next(&s->base, out);
         }
         found = 0;
@@ -931,10 +1022,96 @@ plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */
     return ok ? ND_OK : csv_next(&s->base, out);
 }
 
-/* A row of a CSV (kline 0) or kline (kline 1) source on the plan path: the row through its
- * shape's plan when it has one (about 96% of BTCUSDT-1h's rows find theirs cached), else
- * csv_next's paths. A kline row's shape is its first six columns (the tail checked apart).
- * Always inlined with a constant kline, so each next() below is the straight path it was. */
+/* plan_miss_in of a short row (hi 0) and of a long one. The short one's arguments are the hit
+ * path's registers as they stand (another order, or a third key word, cost that path a saved
+ * register and a frame: 5 instructions a row); no argument is passed on the stack, which made
+ * the hit path realign its stack on every row. */
+__attribute__((noinline, cold)) static ND_ROW_SIMD nd_err_t
+plan_miss(csv_source_t *s, csv_plan_t *set, size_t size, nd_bar_t *out /* OUT */, uint64_t ends,
+          uint64_t points)
+{
+    const plan_key_t key = {ends, points, 0};
+    return plan_miss_in(s, set, size, out, &key);
+}
+__attribute__((noinline, cold)) static ND_ROW_SIMD nd_err_t
+plan_miss_long(csv_source_t *s, uint64_t hi, size_t size, nd_bar_t *out /* OUT */, uint64_t ends,
+               uint64_t points)
+{
+    const plan_key_t key = {ends, points, hi};
+    return plan_miss_in(s, plan_set_of(s, &key, 1), size, out, &key);
+}
+
+/* The row at p (size bytes, of shape ends, points, hi) through its shape's plan when the cache
+ * has it (about 96% of BTCUSDT-1h's rows find theirs), else through plan_miss; a row that breaks
+ * a rule goes to csv_next. */
+static ND_SIMD_INLINE nd_err_t plan_take(csv_source_t *s, const char *p, size_t size,
+                                         uint64_t ends, uint64_t points, uint64_t hi,
+                                         nd_bar_t *out /* OUT */, int kline, int is_long)
+{
+    const plan_key_t key = {ends, points, hi};
+    csv_plan_t *pl = plan_set_of(s, &key, is_long);
+    /* A short row's plans all have hi 0: two words tell them apart. */
+    if (pl->ends != ends || pl->points != points || (is_long && pl->hi != hi)) {
+        pl++;
+        if (pl->ends != ends || pl->points != points || (is_long && pl->hi != hi))
+            return is_long ? plan_miss_long(s, hi, size, out, ends, points)
+                           : plan_miss(s, pl - 1, size, out, ends, points);
+    }
+    if (plan_row(s, p, pl, size, out, 0, kline))
+        return ND_OK;
+    return csv_next(&s->base, out);
+}
+
+/* A row the short classification (plan_classify, plan_classify_kline) did not take, at p with
+ * the masks of its first 64 bytes: a long row (its head's end past byte 62, at most byte 94;
+ * no other byte in its first 64) classified on, and a kline row's tail at any length up to 127
+ * bytes, then taken as plan_take does; anything else goes to csv_next. */
+static ND_SIMD_INLINE nd_err_t plan_other(csv_source_t *s, const char *p, uint64_t commas,
+                                          uint64_t pts, uint64_t other, nd_bar_t *out /* OUT */,
+                                          int kline)
+{
+    plan_key_t key = {0, 0, 0};
+    size_t size, tail;
+    unsigned n = kline ? CSV_COLUMNS - (unsigned)__builtin_popcountll(commas) : 0;
+    unsigned end = (unsigned)_tzcnt_u64(kline ? _pdep_u64((uint64_t)1 << 5, commas) : other);
+    if (end <= 62 && (!kline || _tzcnt_u64(other) >= end)) {
+        /* A short head (a kline row whose tail is longer than 64 bytes, or a bad row). */
+        key.ends = _bzhi_u64(commas, end + (unsigned)kline) | (uint64_t)!kline << end;
+        key.points = _bzhi_u64(pts, end);
+    } else if (other != 0 || end != 64 || (end = plan_classify_hi(p, n, commas, pts, &key)) == 0) {
+        return csv_next(&s->base, out);
+    }
+    if (kline) {
+        if ((tail = plan_kline_tail(p + end + 1, 1)) == 0)
+            return csv_next(&s->base, out);
+        size = end + 1 + tail;
+    } else if ((size = plan_row_end(p, end)) == 0) {
+        return csv_next(&s->base, out);
+    }
+    return key.hi ? plan_take(s, p, size, key.ends, key.points, key.hi, out, kline, 1)
+                  : plan_take(s, p, size, key.ends, key.points, 0, out, kline, 0);
+}
+
+/* plan_other, out of line and with two arguments only (the first 64 bytes classified again): a
+ * frame and a saved register appeared on the short rows' path when this branch was inlined (5
+ * instructions a row), and a call in the middle of it made a kline row's path save six
+ * registers and realign its stack (16). */
+__attribute__((noinline)) static ND_ROW_SIMD nd_err_t plan_not_short(nd_bar_source_t *src,
+                                                                     nd_bar_t *out)
+{
+    csv_source_t *s = (csv_source_t *)src;
+    size_t avail;
+    const char *p = nd__lines_peek(&s->lines, &avail);
+    uint64_t commas, pts, other;
+    plan_masks(p, &commas, &pts, &other);
+    return s->format == ND_BAR_FORMAT_KLINE ? plan_other(s, p, commas, pts, other, out, 1)
+                                            : plan_other(s, p, commas, pts, other, out, 0);
+}
+
+/* A row of a CSV (kline 0) or kline (kline 1) source on the plan path: a row whose end (a kline
+ * row: its sixth comma, the end of its head; the tail is checked apart) lies within its first
+ * 63 bytes through the plan of its shape, a longer one through plan_not_short, else csv_next's
+ * paths. Always inlined with a constant kline, so each next() below is a straight path. */
 static ND_SIMD_INLINE nd_err_t next_plan(nd_bar_source_t *src, nd_bar_t *out, int kline)
 {
     csv_source_t *s = (csv_source_t *)src;
@@ -945,16 +1122,8 @@ static ND_SIMD_INLINE nd_err_t next_plan(nd_bar_source_t *src, nd_bar_t *out, in
         return csv_next(src, out);
     if (!(kline ? plan_classify_kline(p, &ends, &points, &size)
                 : plan_classify(p, &ends, &points, &size)))
-        return csv_next(src, out);
-    csv_plan_t *pl = plan_set_of(s, ends, points);
-    if (pl->ends != ends || pl->points != points) {
-        pl++;
-        if (pl->ends != ends || pl->points != points)
-            return plan_miss(s, pl - 1, size, out, ends, points);
-    }
-    if (plan_row(s, p, pl, size, out, 0, kline))
-        return ND_OK;
-    return csv_next(src, out);
+        return plan_not_short(src, out);
+    return plan_take(s, p, size, ends, points, 0, out, kline, 0);
 }
 
 /* next() of a CSV source on the plan path. */
@@ -1232,7 +1401,7 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
     }
     /* Without the memory the plan path is off; the other paths give the same bars. */
     if (plan_supported())
-        s->plans = nd_calloc((size_t)1 << PLAN_BITS, sizeof *s->plans);
+        s->plans = nd_calloc((size_t)2 << PLAN_BITS, sizeof *s->plans);
     if (s->plans != NULL)
         s->base.next = s->format == ND_BAR_FORMAT_KLINE ? kline_next_plan : csv_next_plan;
     *out = &s->base;

@@ -645,3 +645,156 @@ Test(market_loader, wide_volumes_parse_exactly)
     src->close(src);
     unlink(path);
 }
+
+/* A number of `whole` (1-10) random digits and `frac` fraction digits (none: no point). */
+static size_t long_number(uint64_t *rs, char *buf, size_t n, int whole, int frac)
+{
+    buf[n++] = (char)('1' + diff_rand(rs) % 9);
+    for (int i = 1; i < whole; i++)
+        buf[n++] = (char)('0' + diff_rand(rs) % 10);
+    if (frac > 0)
+        buf[n++] = '.';
+    for (int i = 0; i < frac; i++)
+        buf[n++] = (char)('0' + diff_rand(rs) % 10);
+    return n;
+}
+
+/* Swaps two prices of the same width so that low <= high. */
+static void order_prices(char *low, char *high)
+{
+    if (strcmp(low, high) > 0) {
+        char t[32];
+        strcpy(t, low);
+        strcpy(low, high);
+        strcpy(high, t);
+    }
+}
+
+/* One random long row: eight-decimal prices as in Binance's archives (heads of 55-110 bytes,
+ * past the first 64 bytes the row-plan path classifies at first), a kline tail of 30-90 bytes,
+ * sometimes 7 or 9 decimals, a wide volume, microseconds, a broken rule or one byte edited. */
+static size_t long_row(uint64_t *rs, int kline, char *buf)
+{
+    unsigned long long unit = kline && diff_rand(rs) % 5 == 0 ? 1000 : 1; /* microseconds */
+    size_t n = (size_t)sprintf(buf, "%llu",
+                               unit * (1577836800000ULL + diff_rand(rs) % 100000000000ULL));
+    int whole = 1 + (int)(diff_rand(rs) % 8);
+    int frac = diff_rand(rs) % 8 == 0 ? 7 + (int)(diff_rand(rs) % 3) : 8;
+    char px[4][32];
+    for (int i = 0; i < 4; i++) /* open, high, low, close: the same width, so mostly in order */
+        px[i][long_number(rs, px[i], 0, whole, frac)] = '\0';
+    if (diff_rand(rs) % 4 != 0) { /* high the largest, low the smallest */
+        order_prices(px[0], px[1]);
+        order_prices(px[3], px[1]);
+        order_prices(px[2], px[0]);
+        order_prices(px[2], px[3]);
+    }
+    for (int i = 0; i < 4; i++)
+        n += (size_t)sprintf(buf + n, ",%s", px[i]);
+    buf[n++] = ',';
+    n = long_number(rs, buf, n, 1 + (int)(diff_rand(rs) % 11), diff_rand(rs) % 6 == 0 ? 2 : 8);
+    if (kline) {
+        n += (size_t)sprintf(buf + n, ",%llu", 1577836800000ULL + diff_rand(rs) % 1000000);
+        for (int i = 0; i < 4; i++) {
+            buf[n++] = ',';
+            n = long_number(rs, buf, n, 1 + (int)(diff_rand(rs) % 9),
+                            i == 1 ? 0 : (int)(diff_rand(rs) % 9));
+        }
+        n += (size_t)sprintf(buf + n, ",0");
+    }
+    if (diff_rand(rs) % 3 == 0) { /* one byte replaced, inserted or deleted */
+        static const char bytes[] = "0123456789.,+-e \r";
+        size_t at = diff_rand(rs) % n;
+        uint64_t how = diff_rand(rs) % 3;
+        if (how == 1) {
+            memmove(buf + at + 1, buf + at, n - at);
+            n++;
+        } else if (how == 2) {
+            memmove(buf + at, buf + at + 1, n - at - 1);
+            n--;
+        }
+        if (how != 2)
+            buf[at] = bytes[diff_rand(rs) % (sizeof bytes - 1)];
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* Long rows (eight-decimal prices, plain and kline) through the row-plan path's second 64 bytes
+ * and its longer kline tails give what the careful path gives: the same bar, or the same code
+ * and "PATH:LINE: reason". */
+Test(market_loader, long_rows_agree_with_the_careful_path)
+{
+    char path[128], row[1024], slow_err[256], fast_err[256];
+    snprintf(path, sizeof path, "/tmp/nd_loader_long_%d.csv", (int)getpid());
+    uint64_t rs = 20261208;
+    int accepted = 0;
+    for (int k = 0; k < 2000; k++) {
+        int kline = k % 2;
+        const char *eol = k % 4 < 2 ? "\n" : "\r\n";
+        if (long_row(&rs, kline, row) == 0)
+            continue;
+        nd_bar_t slow, fast;
+        nd_err_t slow_rc = diff_read(path, kline, row, eol, 0, &slow, slow_err);
+        nd_err_t fast_rc = diff_read(path, kline, row, eol, 30, &fast, fast_err);
+        cr_assert_eq(fast_rc, slow_rc, "row '%s': %s / %s", row, fast_err, slow_err);
+        cr_assert_str_eq(fast_err, slow_err, "row '%s'", row);
+        cr_assert(memcmp(&fast, &slow, sizeof fast) == 0, "row '%s'", row);
+        accepted += fast_rc == ND_OK;
+    }
+    cr_assert_gt(accepted, 500, "%d", accepted);
+    cr_assert_lt(accepted, 1700, "%d", accepted);
+    unlink(path);
+}
+
+/* The volume of row i of eight_decimal_rows_parse_exactly: 3 to 6, 8 or 9 whole digits (an
+ * eight-digit volume at eight decimals is 17 bytes, one more than a column's load). */
+static int dec8_volume(int i)
+{
+    return i % 4 == 1 ? 10000000 + i : i % 4 == 3 ? 100000000 + i : 511 + i * 1000;
+}
+
+/* A file of eight-decimal rows, plain and kline, read to its end: every value is
+ * nd_fixed_parse's, and a row breaking a rule is refused with the careful path's words. */
+Test(market_loader, eight_decimal_rows_parse_exactly)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/nd_loader_dec8_%d.csv", (int)getpid());
+    enum { ROWS = 400 };
+    for (int kline = 0; kline < 2; kline++) {
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        if (!kline)
+            fputs(HDR, f);
+        for (int i = 0; i < ROWS; i++) {
+            fprintf(f, "%lld,%d.%08d,%d.%08d,%d.%08d,%d.%08d,%d.%08d",
+                    1577836800000LL + i * 60000LL, 7195 + i, 24000000 + i, 7196 + i * 10,
+                    25000000, 7175 + i, 46000000, 7177 + i, 2000000 + i, dec8_volume(i),
+                    81490100);
+            if (kline)
+                fprintf(f, ",%lld,%d.%08d,%d,%d.%08d,1800000.56780000,0",
+                        1577836800000LL + i * 60000LL + 59999, 3673305 + i, 78077502, 3625 + i,
+                        246 + i, 54123781);
+            fputs(i % 3 == 0 ? "\r\n" : "\n", f);
+        }
+        fputs(kline ? "1600000000000,1.00000000,1.00000000,2.00000000,1.00000000,1.00000000,"
+                      "1600000059999,1.00000000,1,1.00000000,1.00000000,0\n"
+                    : "1600000000000,1.00000000,1.00000000,2.00000000,1.00000000,1.00000000\n",
+              f);
+        cr_assert_eq(fclose(f), 0);
+        nd_instrument_t inst = btc();
+        nd_bar_source_t *src = open_ok(path, ND_BAR_FORMAT_AUTO, &inst);
+        for (int i = 0; i < ROWS; i++)
+            expect_bar(src, (1577836800000LL + i * 60000LL) * 1000000,
+                       (7195LL + i) * E8 + 24000000 + i, (7196LL + i * 10) * E8 + 25000000,
+                       (7175LL + i) * E8 + 46000000, (7177LL + i) * E8 + 2000000 + i,
+                       (int64_t)dec8_volume(i) * E8 + 81490100);
+        nd_bar_t b;
+        cr_assert_eq(src->next(src, &b), ND_EPARSE);
+        char want[64];
+        snprintf(want, sizeof want, ":%d: high 1 below low 2", ROWS + 1 + !kline);
+        cr_assert(strstr(src->err, want) != NULL, "%s", src->err);
+        src->close(src);
+    }
+    unlink(path);
+}

@@ -591,9 +591,16 @@ static inline void strategy_on_bar(nd__strategy_slot_t *slot, const nd_bar_t *ba
         def->on_bar(slot->state, bar, &slot->ctx);
 }
 
-/* Every running strategy of the bar's instrument, in the order they were added. */
+/* Every running strategy of the bar's instrument, in the order they were added. One strategy
+ * (the usual backtest) without the loop. */
 static inline void strategies_on_bar(nd_engine_t *e, const nd_bar_t *bar)
 {
+    if (e->strategy_count == 1) {
+        nd__strategy_slot_t *slot = &e->strategies[0];
+        if (slot->instrument_id == bar->instrument_id && !slot->paused)
+            strategy_on_bar(slot, bar);
+        return;
+    }
     /* Strategies are only added before the start: the end is fixed for the loop. */
     nd__strategy_slot_t *end = e->strategies + e->strategy_count;
     for (nd__strategy_slot_t *slot = e->strategies; slot < end; slot++) {

@@ -552,6 +552,10 @@ __attribute__((noinline)) static nd_err_t risk_step_halted(nd_engine_t *e, bool 
  * equity through memory. */
 static inline nd_err_t risk_step(nd_engine_t *e, __int128 *equity_out)
 {
+    /* The equity read as two 64-bit halves into registers. Without the empty asm, gcc (LTO, the
+     * batched step) loads the __int128 the mark has just updated with two 64-bit stores by one
+     * 16-byte vector load, which the store buffer cannot forward: a stall on every bar in a
+     * position, which made the batched loop slower in wall-clock time with fewer instructions. */
     __int128 equity = nd_portfolio_equity_ext(e->portfolio);
     bool was_halted = e->risk.halted;
     bool tripped = nd_risk_on_equity(&e->risk, e->now_ns, equity);
@@ -650,7 +654,18 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
  * included), the strategies, the listener and the flush are on_bar's own. Stops before the
  * first bar that needs the full step, or after a failed one (*rc; that bar counted in
  * stats.bars as on_bar counts it, but not done). Returns the bars done. */
-static size_t quiet_run(nd_engine_t *e, nd_clock_sim_t *clock, const nd_bar_t *bars,
+/* gcc only: no SLP vectorisation in the quiet run. With it (LTO inlines the mark and the breakers'
+ * report here), gcc copies the __int128 equity the mark has just updated with two 64-bit stores
+ * by one 16-byte vector load, which the store buffer cannot forward: a stall of a dozen cycles
+ * or more on every bar in a position (the loop ran slower in wall-clock time with fewer
+ * instructions). clang has no such attribute. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ND__NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define ND__NO_SLP
+#endif
+
+ND__NO_SLP static size_t quiet_run(nd_engine_t *e, nd_clock_sim_t *clock, const nd_bar_t *bars,
                         size_t count, nd_err_t *rc_out)
 {
     nd_engine_stats_t *st = &e->stats;

@@ -552,10 +552,6 @@ __attribute__((noinline)) static nd_err_t risk_step_halted(nd_engine_t *e, bool 
  * equity through memory. */
 static inline nd_err_t risk_step(nd_engine_t *e, __int128 *equity_out)
 {
-    /* The equity read as two 64-bit halves into registers. Without the empty asm, gcc (LTO, the
-     * batched step) loads the __int128 the mark has just updated with two 64-bit stores by one
-     * 16-byte vector load, which the store buffer cannot forward: a stall on every bar in a
-     * position, which made the batched loop slower in wall-clock time with fewer instructions. */
     __int128 equity = nd_portfolio_equity_ext(e->portfolio);
     bool was_halted = e->risk.halted;
     bool tripped = nd_risk_on_equity(&e->risk, e->now_ns, equity);
@@ -646,14 +642,6 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     return nd__engine_step_done(e);
 }
 
-/* nd_engine_on_bars' quiet run: bars taken one after another while each needs only the quiet
- * step (no timer pending, no working order, the instrument known, time in order;
- * the caller checked the rest: no anomaly model, no event queued, a bar seen before). The clock
- * is set to each bar's time, and the time checks and bar counters are kept in locals and
- * written back once at the end; the mark, the breakers' report (risk_step, the trip path
- * included), the strategies, the listener and the flush are on_bar's own. Stops before the
- * first bar that needs the full step, or after a failed one (*rc; that bar counted in
- * stats.bars as on_bar counts it, but not done). Returns the bars done. */
 /* gcc only: no SLP vectorisation in the quiet run. With it (LTO inlines the mark and the breakers'
  * report here), gcc copies the __int128 equity the mark has just updated with two 64-bit stores
  * by one 16-byte vector load, which the store buffer cannot forward: a stall of a dozen cycles
@@ -665,8 +653,16 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
 #define ND__NO_SLP
 #endif
 
+/* nd_engine_on_bars' quiet run: bars taken one after another while each needs only the quiet
+ * step (no timer pending, no working order, the instrument known, time in order; the caller
+ * checked the rest: no anomaly model, no event queued, a bar seen before). The clock
+ * is set to each bar's time, and the time checks and bar counters are kept in locals and
+ * written back once at the end; the mark, the breakers' report (risk_step, the trip path
+ * included), the strategies, the listener and the flush are on_bar's own. Stops before the
+ * first bar that needs the full step, or after a failed one (*rc; that bar counted in
+ * stats.bars as on_bar counts it, but not done). Returns the bars done. */
 ND__NO_SLP static size_t quiet_run(nd_engine_t *e, nd_clock_sim_t *clock, const nd_bar_t *bars,
-                        size_t count, nd_err_t *rc_out)
+                                   size_t count, nd_err_t *rc_out)
 {
     nd_engine_stats_t *st = &e->stats;
     int64_t floor_ts = st->last_ts_ns > clock->_now_ns ? st->last_ts_ns : clock->_now_ns;
@@ -718,9 +714,12 @@ __attribute__((noinline)) nd_err_t nd_engine_on_bars(nd_engine_t *e, nd_clock_si
                                                      const nd_bar_t *bars, size_t count,
                                                      size_t *done)
 {
-    ND_ASSERT(e != NULL && e->started);
-    ND_ASSERT(clock != NULL && &clock->clock == e->clock);
-    ND_ASSERT(done != NULL && (bars != NULL || count == 0));
+    ND_ASSERT(e != NULL);
+    ND_ASSERT(e->started);
+    ND_ASSERT(clock != NULL);
+    ND_ASSERT(&clock->clock == e->clock); /* the engine's own clock: its time is the bar's */
+    ND_ASSERT(done != NULL);
+    ND_ASSERT(bars != NULL || count == 0);
     size_t k = 0;
     nd_err_t rc = ND_OK;
     while (k < count && rc == ND_OK) {

@@ -143,6 +143,18 @@ nd_err_t nd_engine_start(nd_engine_t *e, char *err, size_t err_len);
  * would overflow, ND_EINVAL for a bar of an unknown instrument or out of time order. */
 nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar);
 
+/* Processes bars[0..count) in order, exactly as count calls of nd_engine_on_bar would, each
+ * with clock (which must be the engine's clock) set to the bar's time first, as a backtest
+ * driver does: the same events, fills, listener calls, equity and statistics. Runs of quiet bars
+ * (no timer pending, no working order, no anomaly model) take a batched step that
+ * keeps the time checks and bar counters in registers and writes them back at the end of the
+ * run, so a listener or strategy reading nd_engine_stats during the call sees the bar counts
+ * (bars, last_ts_ns, interval_ns, bars_in_market, halted_bars) as of the run's start. *done
+ * gets the bars fully processed; on an error, bars[*done] is the bar that failed (ND_EINVAL also
+ * for a bar earlier than the clock). Errors as on_bar. O(count). */
+nd_err_t nd_engine_on_bars(nd_engine_t *e, nd_clock_sim_t *clock, const nd_bar_t *bars,
+                           size_t count, size_t *done /* OUT */);
+
 /* Processes one market event of the merged stream (ticks.h: kinds and the tie rule) in the step
  * order above; a bar goes to nd_engine_on_bar. Events must come in non-decreasing time (bars and
  * events share the clock). ND_EINVAL for an unknown instrument, time going backwards or a bad

@@ -7,6 +7,7 @@
 #include "noderr/assert.h"
 #include "noderr/fixed.h"
 #include "noderr/log.h"
+#include "strategy/builtins_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -572,6 +573,42 @@ nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out)
     return risk_step(e, equity_out);
 }
 
+/* A strategy's bar: the bar built-ins called directly when the slot's definition is one of them
+ * (gcc can inline them under LTO: no indirect call per bar), any other strategy (a plugin, Lua)
+ * through its definition's on_bar. The same functions either way. */
+static inline void strategy_on_bar(nd__strategy_slot_t *slot, const nd_bar_t *bar)
+{
+    const nd_strategy_def_t *def = slot->def;
+    if (def == &nd__strategy_sma_cross)
+        nd__strategy_sma_cross_on_bar(slot->state, bar, &slot->ctx);
+    else if (def == &nd__strategy_ema_momentum)
+        nd__strategy_ema_momentum_on_bar(slot->state, bar, &slot->ctx);
+    else if (def == &nd__strategy_mean_reversion)
+        nd__strategy_mean_reversion_on_bar(slot->state, bar, &slot->ctx);
+    else if (def == &nd__strategy_breakout)
+        nd__strategy_breakout_on_bar(slot->state, bar, &slot->ctx);
+    else if (def->on_bar)
+        def->on_bar(slot->state, bar, &slot->ctx);
+}
+
+/* Every running strategy of the bar's instrument, in the order they were added. One strategy
+ * (the usual backtest) without the loop. */
+static inline void strategies_on_bar(nd_engine_t *e, const nd_bar_t *bar)
+{
+    if (e->strategy_count == 1) {
+        nd__strategy_slot_t *slot = &e->strategies[0];
+        if (slot->instrument_id == bar->instrument_id && !slot->paused)
+            strategy_on_bar(slot, bar);
+        return;
+    }
+    /* Strategies are only added before the start: the end is fixed for the loop. */
+    nd__strategy_slot_t *end = e->strategies + e->strategy_count;
+    for (nd__strategy_slot_t *slot = e->strategies; slot < end; slot++) {
+        if (slot->instrument_id == bar->instrument_id && !slot->paused)
+            strategy_on_bar(slot, bar);
+    }
+}
+
 nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
 {
     ND_DEBUG_ASSERT(e->started);
@@ -598,16 +635,109 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
         return rc;
     if (__builtin_expect(e->risk.halted, 0))
         e->stats.halted_bars++;
-    /* Strategies are only added before the start: the end is fixed for the loop. */
-    nd__strategy_slot_t *end = e->strategies + e->strategy_count;
-    for (nd__strategy_slot_t *slot = e->strategies; slot < end; slot++) {
-        if (slot->instrument_id == bar->instrument_id && !slot->paused && slot->def->on_bar)
-            slot->def->on_bar(slot->state, bar, &slot->ctx);
-    }
+    strategies_on_bar(e, bar);
     e->stats.bars_in_market += in_market; /* apart from halted_bars: no vector add of two */
     if (e->listener.on_bar_done)
         e->listener.on_bar_done(e->listener.ctx, bar, equity, in_market);
     return nd__engine_step_done(e);
+}
+
+/* gcc only: no SLP vectorisation in the quiet run. With it (LTO inlines the mark and the breakers'
+ * report here), gcc copies the __int128 equity the mark has just updated with two 64-bit stores
+ * by one 16-byte vector load, which the store buffer cannot forward: a stall of a dozen cycles
+ * or more on every bar in a position (the loop ran slower in wall-clock time with fewer
+ * instructions). clang has no such attribute. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ND__NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define ND__NO_SLP
+#endif
+
+/* nd_engine_on_bars' quiet run: bars taken one after another while each needs only the quiet
+ * step (no timer pending, no working order, the instrument known, time in order; the caller
+ * checked the rest: no anomaly model, no event queued, a bar seen before). The clock
+ * is set to each bar's time, and the time checks and bar counters are kept in locals and
+ * written back once at the end; the mark, the breakers' report (risk_step, the trip path
+ * included), the strategies, the listener and the flush are on_bar's own. Stops before the
+ * first bar that needs the full step, or after a failed one (*rc; that bar counted in
+ * stats.bars as on_bar counts it, but not done). Returns the bars done. */
+ND__NO_SLP static size_t quiet_run(nd_engine_t *e, nd_clock_sim_t *clock, const nd_bar_t *bars,
+                                   size_t count, nd_err_t *rc_out)
+{
+    nd_engine_stats_t *st = &e->stats;
+    int64_t floor_ts = st->last_ts_ns > clock->_now_ns ? st->last_ts_ns : clock->_now_ns;
+    int64_t interval = st->interval_ns, in_market_bars = st->bars_in_market;
+    int64_t halted_bars = st->halted_bars, counted = 0;
+    nd_err_t rc = ND_OK;
+    size_t n = 0;
+    for (; n < count; n++) {
+        const nd_bar_t *bar = &bars[n];
+        uint32_t id = bar->instrument_id;
+        int64_t ts = bar->ts_ns;
+        if ((e->live_count | e->timer_count) != 0 || id >= e->instrument_count || ts < floor_ts)
+            break;
+        clock->_now_ns = ts;
+        e->now_ns = ts;
+        int64_t *last = &e->last_bar_ns[id];
+        uint64_t gap = (uint64_t)ts - (uint64_t)*last; /* as check_bar */
+        if (*last != 0 && gap - 1 < (uint64_t)interval - 1)
+            interval = (int64_t)gap;
+        *last = ts;
+        floor_ts = ts;
+        counted++;
+        int64_t net_qty = 0;
+        rc = nd_portfolio_mark(e->portfolio, id, bar->close, &net_qty);
+        __int128 equity = 0;
+        if (rc != ND_OK || (rc = risk_step(e, &equity)) != ND_OK)
+            break;
+        halted_bars += e->risk.halted;
+        strategies_on_bar(e, bar);
+        in_market_bars += net_qty != 0;
+        if (e->listener.on_bar_done)
+            e->listener.on_bar_done(e->listener.ctx, bar, equity, net_qty != 0);
+        if ((rc = nd__engine_step_done(e)) != ND_OK)
+            break;
+    }
+    if (counted > 0) {
+        st->last_ts_ns = floor_ts;
+        st->interval_ns = interval;
+        st->bars += counted;
+        st->bars_in_market = in_market_bars;
+        st->halted_bars = halted_bars;
+    }
+    *rc_out = rc;
+    return n;
+}
+
+/* Not inlined into a caller: one call a batch, and a function profilers can name. */
+__attribute__((noinline)) nd_err_t nd_engine_on_bars(nd_engine_t *e, nd_clock_sim_t *clock,
+                                                     const nd_bar_t *bars, size_t count,
+                                                     size_t *done)
+{
+    ND_ASSERT(e != NULL);
+    ND_ASSERT(e->started);
+    ND_ASSERT(clock != NULL);
+    ND_ASSERT(&clock->clock == e->clock); /* the engine's own clock: its time is the bar's */
+    ND_ASSERT(done != NULL);
+    ND_ASSERT(bars != NULL || count == 0);
+    size_t k = 0;
+    nd_err_t rc = ND_OK;
+    while (k < count && rc == ND_OK) {
+        if (e->anomaly == NULL && !e->store_failed && nd_ring_count(&e->events) == 0 &&
+            e->stats.bars + e->stats.events > 0)
+            k += quiet_run(e, clock, bars + k, count - k, &rc);
+        if (k == count || rc != ND_OK)
+            break;
+        /* The full step for a bar the quiet run does not take (or refused: on_bar says why). */
+        if (nd_clock_sim_set(clock, bars[k].ts_ns) != ND_OK) {
+            rc = ND_EINVAL;
+            break;
+        }
+        if ((rc = nd_engine_on_bar(e, &bars[k])) == ND_OK)
+            k++;
+    }
+    *done = k;
+    return rc;
 }
 
 nd_err_t nd_engine_kill(nd_engine_t *e)

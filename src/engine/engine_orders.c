@@ -117,7 +117,10 @@ static nd_reject_t check_account(nd_engine_t *e, const nd_order_t *o, const nd_i
             nd_portfolio_position(e->portfolio, o->strategy_index, inst->id);
         /* Buying back a short needs cash only for the part that opens a long, plus the fee. */
         int64_t opening = pos->qty < 0 ? o->qty + pos->qty : o->qty, needed = 0;
-        if (opening > 0 && nd_fixed_mul_div(notional, opening, o->qty, ND_ROUND_UP, &needed) != ND_OK)
+        if (opening == o->qty)
+            needed = notional; /* notional x qty / qty, exactly: no 128-bit division */
+        else if (opening > 0 &&
+                 nd_fixed_mul_div(notional, opening, o->qty, ND_ROUND_UP, &needed) != ND_OK)
             return ND_REJECT_OVERFLOW;
         if (needed + fee > nd_portfolio_cash(e->portfolio))
             return ND_REJECT_INSUFFICIENT_FUNDS;

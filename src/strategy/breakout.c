@@ -122,7 +122,8 @@ static void bo_push(bo_deque_t *q, bo_slot_t *slots, int64_t index, int64_t px, 
     q->count++;
 }
 
-static void bo_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+void nd__strategy_breakout_on_bar(void *state, const nd_bar_t *bar,
+                                  nd_strategy_ctx_t *ctx)
 {
     bo_state_t *s = state;
     ND_ASSERT(bar->instrument_id == s->instrument_id);
@@ -157,7 +158,7 @@ const nd_strategy_def_t nd__strategy_breakout = {
     .state_size = bo_state_size,
     .validate = bo_validate,
     .on_start = bo_on_start,
-    .on_bar = bo_on_bar,
+    .on_bar = nd__strategy_breakout_on_bar,
     .on_fill = NULL,
     .on_timer = NULL,
 };

@@ -72,7 +72,8 @@ static nd_err_t ema_on_start(void *state, const double *params, uint32_t instrum
     return ND_OK;
 }
 
-static void ema_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+void nd__strategy_ema_momentum_on_bar(void *state, const nd_bar_t *bar,
+                                      nd_strategy_ctx_t *ctx)
 {
     ema_state_t *s = state;
     ND_ASSERT(bar->instrument_id == s->instrument_id);
@@ -117,7 +118,7 @@ const nd_strategy_def_t nd__strategy_ema_momentum = {
     .state_size = ema_state_size,
     .validate = NULL,
     .on_start = ema_on_start,
-    .on_bar = ema_on_bar,
+    .on_bar = nd__strategy_ema_momentum_on_bar,
     .on_fill = NULL,
     .on_timer = NULL,
 };

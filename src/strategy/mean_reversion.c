@@ -148,7 +148,8 @@ static double mr_z_exact(const mr_state_t *s, int64_t close)
     return (double)num / sqrt((double)radicand);
 }
 
-static void mr_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+void nd__strategy_mean_reversion_on_bar(void *state, const nd_bar_t *bar,
+                                        nd_strategy_ctx_t *ctx)
 {
     mr_state_t *s = state;
     ND_ASSERT(bar->instrument_id == s->instrument_id);
@@ -198,7 +199,7 @@ const nd_strategy_def_t nd__strategy_mean_reversion = {
     .state_size = mr_state_size,
     .validate = mr_validate,
     .on_start = mr_on_start,
-    .on_bar = mr_on_bar,
+    .on_bar = nd__strategy_mean_reversion_on_bar,
     .on_fill = NULL,
     .on_timer = NULL,
 };

@@ -228,7 +228,10 @@ __attribute__((noinline)) static void sma_on_bar_slow(sma_state_t *s, int64_t cl
  * re-base and the sums are int64: two ring reads, one write, four additions and two 64-bit
  * multiplications. Everything else goes to sma_on_bar_slow, which does the same steps in the
  * general case. */
-static void sma_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
+/* Always inlined where the engine calls it by kind (engine.c strategy_on_bar, under LTO); the
+ * definition's on_bar is the out-of-line copy. */
+__attribute__((always_inline)) inline void
+nd__strategy_sma_cross_on_bar(void *state, const nd_bar_t *bar, nd_strategy_ctx_t *ctx)
 {
     sma_state_t *s = state;
     ND_DEBUG_ASSERT(bar->instrument_id == s->instrument_id); /* the engine routes by instrument */
@@ -258,7 +261,7 @@ const nd_strategy_def_t nd__strategy_sma_cross = {
     .state_size = sma_state_size,
     .validate = sma_validate,
     .on_start = sma_on_start,
-    .on_bar = sma_on_bar,
+    .on_bar = nd__strategy_sma_cross_on_bar,
     .on_fill = NULL,
     .on_timer = NULL,
 };

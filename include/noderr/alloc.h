@@ -37,5 +37,10 @@ char *nd_strdup(const char *s);
  * size_t. Use: `T *grown = nd_array_grow(a->items, &a->cap, a->count + 1, sizeof *grown, 64);
  * if (!grown) fail; a->items = grown;`. */
 void *nd_array_grow(void *items, size_t *cap, size_t need, size_t elem, size_t first_cap);
+/* Appends one zeroed element to a growable array through nd_array_grow: items_ptr is the
+ * address of the array's pointer (a T **), *count its length. Returns the new element, with the
+ * array, *cap and *count updated; NULL (nothing changed) when out of memory. Use:
+ * `T *e = nd_array_push(&a->items, &a->cap, &a->count, sizeof *e, 16); if (!e) fail;`. */
+void *nd_array_push(void *items_ptr, size_t *cap, size_t *count, size_t elem, size_t first_cap);
 
 #endif

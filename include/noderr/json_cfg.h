@@ -53,4 +53,35 @@ nd_err_t nd_jcfg_section(nd_jcfg_t *c, const json_t *obj, const char *key, json_
 /* Every key of obj must be in allowed (NULL-terminated): "unknown key" otherwise. */
 nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed);
 
+/* How nd_jcfg_fields reads one field, and where it puts it (the reader above of that kind). */
+typedef enum nd_jcfg_kind {
+    ND_JCFG_INT,      /* int64_t: nd_jcfg_int in [lo, hi], stored times scale (0: 1; ms -> ns) */
+    ND_JCFG_FIXED,    /* int64_t: nd_jcfg_fixed at places decimals in [lo, hi] */
+    ND_JCFG_FRACTION, /* int64_t: nd_jcfg_fraction in [real_lo, real_hi] at places */
+    ND_JCFG_BOOL,     /* bool: nd_jcfg_bool */
+    ND_JCFG_STR,      /* char[cap]: nd_jcfg_str */
+    ND_JCFG_KEY,      /* an allowed key the caller reads itself (out unused) */
+} nd_jcfg_kind_t;
+
+/* One field of a section: a table of them, ended by a NULL key, is the section's schema (the
+ * keys it allows, in order, and how each is read). */
+typedef struct nd_jcfg_field {
+    const char *key;
+    nd_jcfg_kind_t kind;
+    void *out;
+    int64_t lo, hi;          /* INT, FIXED */
+    double real_lo, real_hi; /* FRACTION */
+    int places;              /* FIXED, FRACTION */
+    size_t cap;              /* STR */
+    int64_t scale;           /* INT: the stored unit per unit read (0 or 1: the same) */
+} nd_jcfg_field_t;
+
+/* Reads obj by the table: every key of obj must be one of the table's ("unknown key"), then
+ * each field in the table's order, as its kind's reader does (absent keeps *out). The first
+ * failure is the answer. */
+nd_err_t nd_jcfg_fields(nd_jcfg_t *c, json_t *obj, const nd_jcfg_field_t *fields);
+/* nd_jcfg_section, then, when the section is there, nd_jcfg_fields on it. */
+nd_err_t nd_jcfg_section_fields(nd_jcfg_t *c, const json_t *obj, const char *key,
+                                const nd_jcfg_field_t *fields, json_t **out);
+
 #endif

@@ -55,14 +55,12 @@ void nd__backtest_on_trade(void *ctx, const nd_trade_t *trade)
 {
     run_ctx_t *rc = ctx;
     nd_backtest_result_t *r = rc->result;
-    nd_trade_t *grown =
-        nd_array_grow(r->trades, &r->trade_capacity, r->trade_count + 1, sizeof *grown, 64);
-    if (!grown) {
+    nd_trade_t *t = nd_array_push(&r->trades, &r->trade_capacity, &r->trade_count, sizeof *t, 64);
+    if (!t) {
         rc->failure = ND_ENOMEM;
         return;
     }
-    r->trades = grown;
-    r->trades[r->trade_count++] = *trade;
+    *t = *trade;
     if (rc->cfg->trades_out)
         write_trade(rc->cfg->trades_out, r->engine, trade);
 }

@@ -149,6 +149,61 @@ nd_err_t nd_jcfg_keys(nd_jcfg_t *c, json_t *obj, const char *const *allowed)
     return ND_OK;
 }
 
+static nd_err_t field_read(nd_jcfg_t *c, json_t *obj, const nd_jcfg_field_t *f)
+{
+    switch (f->kind) {
+    case ND_JCFG_INT: {
+        int64_t scale = f->scale > 1 ? f->scale : 1, *out = f->out, x = *out / scale;
+        nd_err_t rc = nd_jcfg_int(c, obj, f->key, f->lo, f->hi, &x);
+        *out = x * scale;
+        return rc;
+    }
+    case ND_JCFG_FIXED: return nd_jcfg_fixed(c, obj, f->key, f->places, f->lo, f->hi, f->out);
+    case ND_JCFG_FRACTION:
+        return nd_jcfg_fraction(c, obj, f->key, f->real_lo, f->real_hi, f->places, f->out);
+    case ND_JCFG_BOOL: return nd_jcfg_bool(c, obj, f->key, f->out);
+    case ND_JCFG_STR: return nd_jcfg_str(c, obj, f->key, f->out, f->cap);
+    case ND_JCFG_KEY: return ND_OK;
+    }
+    ND_ASSERT(!"unknown field kind");
+    return ND_EINVAL;
+}
+
+static const nd_jcfg_field_t *field_find(const nd_jcfg_field_t *fields, const char *key)
+{
+    for (; fields->key; fields++)
+        if (strcmp(fields->key, key) == 0)
+            return fields;
+    return NULL;
+}
+
+nd_err_t nd_jcfg_fields(nd_jcfg_t *c, json_t *obj, const nd_jcfg_field_t *fields)
+{
+    ND_ASSERT(c != NULL && obj != NULL && fields != NULL);
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        if (!field_find(fields, key))
+            return nd_jcfg_bad(c, key, "unknown key");
+    }
+    for (size_t k = 0; fields[k].key; k++) {
+        ND_ASSERT(fields[k].kind == ND_JCFG_KEY || fields[k].out != NULL);
+        nd_err_t rc = field_read(c, obj, &fields[k]);
+        if (rc != ND_OK)
+            return rc;
+    }
+    return ND_OK;
+}
+
+nd_err_t nd_jcfg_section_fields(nd_jcfg_t *c, const json_t *obj, const char *key,
+                                const nd_jcfg_field_t *fields, json_t **out)
+{
+    nd_err_t rc = nd_jcfg_section(c, obj, key, out);
+    if (rc != ND_OK || !*out)
+        return rc;
+    return nd_jcfg_fields(c, *out, fields);
+}
+
 nd_err_t nd_jcfg_bool(nd_jcfg_t *c, json_t *obj, const char *field, bool *out)
 {
     json_t *v = json_object_get(obj, field);

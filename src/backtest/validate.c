@@ -87,13 +87,10 @@ nd_err_t nd_run_trace_push_bar(nd_run_trace_t *t, int64_t ts_ns, int64_t equity,
 nd_err_t nd_run_trace_push_trip(nd_run_trace_t *t, const nd_breaker_event_t *event)
 {
     ND_ASSERT(t != NULL && event != NULL);
-    nd_trace_trip_t *grown =
-        nd_array_grow(t->trips, &t->trip_capacity, t->trip_count + 1, sizeof *grown, 16);
-    if (!grown)
+    nd_trace_trip_t *trip =
+        nd_array_push(&t->trips, &t->trip_capacity, &t->trip_count, sizeof *trip, 16);
+    if (!trip)
         return ND_ENOMEM;
-    t->trips = grown;
-    nd_trace_trip_t *trip = &t->trips[t->trip_count++];
-    memset(trip, 0, sizeof *trip);
     trip->event = *event;
     trip->halt_end_ns = nd_risk_halt_end_ns(&t->risk, event->kind, event->ts_ns);
     /* Until a bar after the trip says otherwise, the position the trip found is open. */
@@ -172,14 +169,11 @@ static bool loss_reached(int64_t reference, int64_t equity, int64_t threshold_e2
 static nd_err_t add_crossing(nd_breaker_validation_t *v, size_t *cap, nd_breaker_kind_t kind,
                              int64_t bar, int64_t ts, int64_t reference, int64_t equity)
 {
-    nd_crossing_t *grown =
-        nd_array_grow(v->crossings, cap, v->crossing_count + 1, sizeof *grown, 16);
-    if (!grown)
+    nd_crossing_t *c = nd_array_push(&v->crossings, cap, &v->crossing_count, sizeof *c, 16);
+    if (!c)
         return ND_ENOMEM;
-    v->crossings = grown;
-    nd_crossing_t c = {kind, bar, ts, 0, -1, -1};
-    c.measured_e6 = (int64_t)(((__int128)reference - equity) * 1000000 / reference);
-    v->crossings[v->crossing_count++] = c;
+    *c = (nd_crossing_t){kind, bar, ts, 0, -1, -1};
+    c->measured_e6 = (int64_t)(((__int128)reference - equity) * 1000000 / reference);
     return ND_OK;
 }
 

@@ -67,6 +67,9 @@ enum { ND_CLI_OPT_HELP = 'h', ND_CLI_OPT_JSON = 900, ND_CLI_OPT_OUT };
 #define ND_CLI_OPTION_HELP {"help", no_argument, 0, ND_CLI_OPT_HELP}
 #define ND_CLI_OPTION_JSON {"json", no_argument, 0, ND_CLI_OPT_JSON}
 #define ND_CLI_OPTION_OUT {"out", required_argument, 0, ND_CLI_OPT_OUT}
+/* The end of a getopt table: --help and the terminator; with --json before them. */
+#define ND_CLI_OPTIONS_END ND_CLI_OPTION_HELP, {0, 0, 0, 0}
+#define ND_CLI_OPTIONS_END_JSON ND_CLI_OPTION_JSON, ND_CLI_OPTIONS_END
 int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
                   int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
                   void *ctx);

@@ -103,9 +103,7 @@ int nd_cli_config_args(const char *command, int argc, char **argv, const char *u
 {
     static const struct option options[] = {
         {"config", required_argument, 0, OPT_CONFIG_FILE},
-        ND_CLI_OPTION_JSON,
-        ND_CLI_OPTION_HELP,
-        {0, 0, 0, 0},
+        ND_CLI_OPTIONS_END_JSON,
     };
     memset(out, 0, sizeof *out);
     int rc = nd_cli_getopt(command, argc, argv, options, ND_CLI_OPT_HELP, usage, config_option,

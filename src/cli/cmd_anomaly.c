@@ -39,9 +39,7 @@ static const struct option options[] = {
     {"window-days", required_argument, 0, OPT_WINDOW},
     {"span", required_argument, 0, OPT_SPAN},
     {"warmup", required_argument, 0, OPT_WARMUP},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 typedef struct anomaly_opts {

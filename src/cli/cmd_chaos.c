@@ -50,9 +50,7 @@ static const struct option chaos_options[] = {
     {"defect", required_argument, 0, OPT_DEFECT},
     {"no-netns", no_argument, 0, OPT_NO_NETNS},
     {"live", no_argument, 0, OPT_LIVE},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 typedef struct chaos_opts {

@@ -68,9 +68,7 @@ static const struct option long_options[] = {
     {"dir", required_argument, 0, OPT_DIR},
     {"base-url", required_argument, 0, OPT_BASE},
     {"timeout", required_argument, 0, OPT_TIMEOUT},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -91,11 +91,10 @@ static const struct option long_options[] = {
     {"pareto-csv", required_argument, 0, OPT_PARETO},
     {"history-csv", required_argument, 0, OPT_HISTORY},
     {"report", required_argument, 0, OPT_REPORT},
-    ND_CLI_OPTION_HELP,
     {"data-dir", required_argument, 0, OPT_DATA_DIR},
     {"halt-penalty", required_argument, 0, OPT_HALT_PENALTY},
     ND_CLI_OPTIONS_VIEW,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 typedef struct options {

@@ -107,8 +107,7 @@ static const struct option long_options[] = {
     {"admin-token-file", required_argument, 0, OPT_ADMIN},
     {"metrics", no_argument, 0, OPT_METRICS},
     {"venue", required_argument, 0, OPT_VENUE},
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 /* Seconds into nanoseconds. */

@@ -37,8 +37,7 @@ static const struct option options[] = {
     {"param", required_argument, 0, OPT_PARAM},
     {"csv", no_argument, 0, OPT_CSV},
     ND_CLI_OPTIONS_VIEW,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 typedef struct indicator_opts {

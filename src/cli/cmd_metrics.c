@@ -90,9 +90,7 @@ static const struct option longopts[] = {
     {"risk-free", required_argument, NULL, OPT_RISK_FREE},
     {"required-return", required_argument, NULL, OPT_REQUIRED},
     {"cutoff", required_argument, NULL, OPT_CUTOFF},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {NULL, 0, NULL, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 static int metrics_option(void *ctx, int c, const char *arg)

@@ -53,9 +53,7 @@ static const struct option long_options[] = {
     {"margin", required_argument, 0, OPT_MARGIN},
     {"timeout-ms", required_argument, 0, OPT_TIMEOUT},
     {"now", required_argument, 0, OPT_NOW},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 static int oracle_option(void *ctx, int opt, const char *v)

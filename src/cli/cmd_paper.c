@@ -83,9 +83,7 @@ enum { OPT_CONFIG = 256, OPT_STATE_DIR, OPT_FLATTEN, OPT_DEADLINE, OPT_WAIT };
 static const struct option paper_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 static const struct option shutdown_options[] = {
@@ -94,9 +92,7 @@ static const struct option shutdown_options[] = {
     {"flatten", no_argument, 0, OPT_FLATTEN},
     {"deadline-s", required_argument, 0, OPT_DEADLINE},
     {"wait-s", required_argument, 0, OPT_WAIT},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 static int paper_option(void *ctx, int opt, const char *arg)

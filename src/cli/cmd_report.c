@@ -30,8 +30,7 @@ static const struct option long_options[] = {
     {"jurisdiction", required_argument, 0, OPT_JURIS},
     {"format", required_argument, 0, OPT_FORMAT},
     ND_CLI_OPTION_OUT,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 typedef struct options {

@@ -23,9 +23,7 @@ enum { OPT_CONFIG = 256 };
 
 static const struct option long_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 typedef struct options {

@@ -68,8 +68,7 @@ static const struct option long_options[] = {
     {"url-encoded", no_argument, 0, OPT_URL_ENCODED},
     {"key-name", required_argument, 0, OPT_KEY_NAME},
     {"host", required_argument, 0, OPT_HOST},
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 static int sign_option(void *ctx, int opt, const char *arg)

@@ -26,9 +26,7 @@ static const struct option options[] = {
     {"seed", required_argument, 0, OPT_SEED},
     {"seeds", required_argument, 0, OPT_SEEDS},
     {"events", required_argument, 0, OPT_EVENTS},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END_JSON,
 };
 
 typedef struct sim_opts {

@@ -31,8 +31,7 @@ enum { OPT_STRATEGY_LIB = 256 };
 static const struct option long_options[] = {
     ND_CLI_OPTION_JSON,
     ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 typedef struct options {

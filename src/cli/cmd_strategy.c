@@ -38,8 +38,7 @@ enum { OPT_DIR = 256 };
 
 static const struct option long_options[] = {
     {"dir", required_argument, 0, OPT_DIR},
-    ND_CLI_OPTION_HELP,
-    {0, 0, 0, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 typedef struct options {

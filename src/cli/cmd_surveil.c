@@ -140,8 +140,7 @@ static const struct option longopts[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
     {"record", no_argument, NULL, OPT_RECORD},
-    ND_CLI_OPTION_HELP,
-    {NULL, 0, NULL, 0},
+    ND_CLI_OPTIONS_END,
 };
 
 static int surveil_option(void *ctx, int c, const char *arg)

@@ -176,11 +176,9 @@ static nd_err_t plan_record(void *ctx, const nd_record_t *rec)
         memcpy(p->ranges[p->count - 1].last_hash, rec->hash, ND_HASH_SIZE);
         return ND_OK;
     }
-    range_t *grown = nd_array_grow(p->ranges, &p->cap, p->count + 1, sizeof *grown, 64);
-    if (!grown)
+    range_t *r = nd_array_push(&p->ranges, &p->cap, &p->count, sizeof *r, 64);
+    if (!r)
         return ND_ENOMEM;
-    p->ranges = grown;
-    range_t *r = &p->ranges[p->count++];
     r->from = r->to = rec->seq;
     memcpy(r->last_hash, rec->hash, ND_HASH_SIZE);
     p->open = true;

@@ -185,13 +185,9 @@ nd_surv_alert_t *nd__surv_alert_new(nd__surv_ctx_t *c, nd_surv_rule_t rule, uint
                                     uint32_t symbol)
 {
     nd_surv_alerts_t *out = c->out;
-    nd_surv_alert_t *items =
-        nd_array_grow(out->items, &out->_cap, out->count + 1, sizeof *items, 16);
-    if (!items)
+    nd_surv_alert_t *a = nd_array_push(&out->items, &out->_cap, &out->count, sizeof *a, 16);
+    if (!a)
         return NULL;
-    out->items = items;
-    nd_surv_alert_t *a = &out->items[out->count++];
-    memset(a, 0, sizeof *a);
     a->rule = rule;
     a->jurisdiction = c->profile->jurisdiction;
     a->owner = owner;

@@ -284,14 +284,13 @@ static nd_err_t parse_event_row(nd_surv_inputs_t *in, const line_reader_t *r, ch
         rc = check_order(in, r, f[8], &e);
     if (rc != ND_OK)
         return rc;
-    nd_surv_event_t *grown = nd_array_grow(in->events, &in->_event_cap, in->event_count + 1,
-                                           sizeof *grown, 4096);
-    if (!grown) {
+    nd_surv_event_t *slot =
+        nd_array_push(&in->events, &in->_event_cap, &in->event_count, sizeof *slot, 4096);
+    if (!slot) {
         nd_err_put(r->err, r->err_len, "%s:%zu: out of memory", r->path, r->line_no);
         return ND_ENOMEM;
     }
-    in->events = grown;
-    in->events[in->event_count++] = e;
+    *slot = e;
     return ND_OK;
 }
 
@@ -366,12 +365,10 @@ static nd_surv_account_t *find_account(nd_surv_inputs_t *in, uint32_t id)
 
 static nd_surv_account_t *add_account(nd_surv_inputs_t *in, uint32_t id)
 {
-    nd_surv_account_t *grown = nd_array_grow(in->accounts, &in->_account_cap,
-                                             in->account_count + 1, sizeof *grown, 64);
-    if (!grown)
+    nd_surv_account_t *a =
+        nd_array_push(&in->accounts, &in->_account_cap, &in->account_count, sizeof *a, 64);
+    if (!a)
         return NULL;
-    in->accounts = grown;
-    nd_surv_account_t *a = &in->accounts[in->account_count++];
     *a = (nd_surv_account_t){.account = id, .jurisdictions = in->default_jurisdictions};
     return a;
 }

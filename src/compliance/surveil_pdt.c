@@ -34,11 +34,10 @@ typedef struct dt_list {
 
 static nd_err_t dt_push(dt_list_t *l, day_trade_t t)
 {
-    day_trade_t *items = nd_array_grow(l->items, &l->cap, l->count + 1, sizeof *items, 64);
-    if (!items)
+    day_trade_t *e = nd_array_push(&l->items, &l->cap, &l->count, sizeof *e, 64);
+    if (!e)
         return ND_ENOMEM;
-    l->items = items;
-    l->items[l->count++] = t;
+    *e = t;
     return ND_OK;
 }
 

@@ -37,13 +37,12 @@ typedef struct load_ctx {
 static nd_err_t push(load_ctx_t *c, const nd_surv_event_t *e)
 {
     nd_store_surv_events_t *o = c->out;
-    nd_surv_event_t *grown = nd_array_grow(o->events, &o->_cap, o->count + 1, sizeof *grown, 4096);
-    if (!grown) {
+    nd_surv_event_t *slot = nd_array_push(&o->events, &o->_cap, &o->count, sizeof *slot, 4096);
+    if (!slot) {
         snprintf(c->err, c->err_len, "out of memory reading %zu events", o->count);
         return ND_ENOMEM;
     }
-    o->events = grown;
-    o->events[o->count++] = *e;
+    *slot = *e;
     return ND_OK;
 }
 

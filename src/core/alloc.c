@@ -103,3 +103,19 @@ void *nd_array_grow(void *items, size_t *cap, size_t need, size_t elem, size_t f
     *cap = grown;
     return p;
 }
+
+void *nd_array_push(void *items_ptr, size_t *cap, size_t *count, size_t elem, size_t first_cap)
+{
+    ND_ASSERT(items_ptr != NULL && count != NULL);
+    ND_ASSERT(cap != NULL && *count <= *cap);
+    void *items; /* the caller's T *, read and written as bytes: object pointers share one form */
+    memcpy(&items, items_ptr, sizeof items);
+    char *grown = nd_array_grow(items, cap, *count + 1, elem, first_cap);
+    if (!grown)
+        return NULL;
+    memcpy(items_ptr, &grown, sizeof grown);
+    char *slot = grown + *count * elem;
+    memset(slot, 0, elem);
+    (*count)++;
+    return slot;
+}

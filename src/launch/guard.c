@@ -44,36 +44,29 @@ nd_err_t nd_guard_config_parse(const json_t *obj, const char *where, nd_guard_co
     nd_guard_config_t cfg;
     nd_guard_config_default(&cfg);
     nd_jcfg_t c = {.path = where ? where : "config", .err = err, .err_len = err_len};
+    int64_t errors_max = cfg.errors_max, errors_pause = cfg.errors_pause;
+    int64_t health = cfg.health_failures;
+    const nd_jcfg_field_t fields[] = {
+        {"on_breaker", ND_JCFG_BOOL, .out = &cfg.on_breaker},
+        {"drawdown", ND_JCFG_FRACTION, &cfg.drawdown_e6, .real_lo = 0.000001, .real_hi = 1,
+         .places = 6},
+        {"drawdown_pause", ND_JCFG_FRACTION, &cfg.drawdown_pause_e6, .real_hi = 1, .places = 6},
+        {"error_window_s", ND_JCFG_INT, &cfg.error_window_ns, .lo = 1, .hi = 86400,
+         .scale = ND_NS_PER_SEC},
+        {"errors_max", ND_JCFG_INT, &errors_max, .lo = 1, .hi = ND_GUARD_ERRORS_MAX},
+        {"errors_pause", ND_JCFG_INT, &errors_pause, .lo = 0, .hi = ND_GUARD_ERRORS_MAX},
+        {"health_failures", ND_JCFG_INT, &health, .lo = 1, .hi = 1000},
+        {"cut", ND_JCFG_FRACTION, &cfg.cut_e6, .real_hi = 1, .places = 6},
+        {.key = NULL},
+    };
     json_t *o;
-    nd_err_t orc = nd_jcfg_section(&c, obj, "launch.rollback", &o);
-    if (orc != ND_OK)
-        return orc;
-    if (o) {
-        static const char *const keys[] = {"on_breaker", "drawdown", "drawdown_pause",
-                                           "error_window_s", "errors_max", "errors_pause",
-                                           "health_failures", "cut", NULL};
-        int64_t window_s = 300, errors_max = 20, errors_pause = 5, health = 3;
-        nd_err_t rc;
-        if ((rc = nd_jcfg_keys(&c, o, keys)) != ND_OK ||
-            (rc = nd_jcfg_bool(&c, o, "on_breaker", &cfg.on_breaker)) != ND_OK ||
-            (rc = nd_jcfg_fraction(&c, o, "drawdown", 0.000001, 1, 6, &cfg.drawdown_e6)) !=
-                ND_OK ||
-            (rc = nd_jcfg_fraction(&c, o, "drawdown_pause", 0, 1, 6, &cfg.drawdown_pause_e6)) !=
-                ND_OK ||
-            (rc = nd_jcfg_int(&c, o, "error_window_s", 1, 86400, &window_s)) != ND_OK ||
-            (rc = nd_jcfg_int(&c, o, "errors_max", 1, ND_GUARD_ERRORS_MAX, &errors_max)) !=
-                ND_OK ||
-            (rc = nd_jcfg_int(&c, o, "errors_pause", 0, ND_GUARD_ERRORS_MAX, &errors_pause)) !=
-                ND_OK ||
-            (rc = nd_jcfg_int(&c, o, "health_failures", 1, 1000, &health)) != ND_OK ||
-            (rc = nd_jcfg_fraction(&c, o, "cut", 0, 1, 6, &cfg.cut_e6)) != ND_OK)
-            return rc;
-        cfg.error_window_ns = window_s * ND_NS_PER_SEC;
-        cfg.errors_max = (uint32_t)errors_max;
-        cfg.errors_pause = (uint32_t)errors_pause;
-        cfg.health_failures = (uint32_t)health;
-    }
-    nd_err_t rc = check_config(&c, &cfg);
+    nd_err_t rc = nd_jcfg_section_fields(&c, obj, "launch.rollback", fields, &o);
+    if (rc != ND_OK)
+        return rc;
+    cfg.errors_max = (uint32_t)errors_max;
+    cfg.errors_pause = (uint32_t)errors_pause;
+    cfg.health_failures = (uint32_t)health;
+    rc = check_config(&c, &cfg);
     if (rc != ND_OK)
         return rc;
     *out = cfg;

@@ -72,46 +72,53 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
 {
     ND_ASSERT(cfg != NULL && out != NULL);
     memset(out, 0, sizeof *out);
-    nd_sup_config_default(&out->sup);
-    int64_t health_ms = 10000, stale_ms = 5000, store_ms = 250, backoff_ms = 100;
-    int64_t backoff_max_ms = 30000, rtt_ms = 1000, venue_down_ms = 30000;
+    nd_sup_config_default(&out->sup); /* restarts back off from 100 ms to 30 s */
+    out->health_every_ns = 10000 * NS_PER_MS;
+    out->feed_stale_ns = 5000 * NS_PER_MS;
+    out->store_write_warn_ns = 250 * NS_PER_MS;
+    out->venue_rtt_warn_ns = 1000 * NS_PER_MS;
+    out->venue_down_halt_ns = 30000 * NS_PER_MS;
     out->recv_window_ms = 5000;
     out->time_lapse = 1;
     out->reject_rate_warn_e4 = 5000;
     out->disk_free_mb_min = 512;
     out->memory_free_mb_min = 256;
+    const nd_jcfg_field_t fields[] = {
+        {"health_every_ms", ND_JCFG_INT, &out->health_every_ns, .lo = 100, .hi = 3600000,
+         .scale = NS_PER_MS},
+        {"feed_stale_ms", ND_JCFG_INT, &out->feed_stale_ns, .lo = 100, .hi = 3600000,
+         .scale = NS_PER_MS},
+        {"store_write_warn_ms", ND_JCFG_INT, &out->store_write_warn_ns, .lo = 1, .hi = 600000,
+         .scale = NS_PER_MS},
+        {"venue_rtt_warn_ms", ND_JCFG_INT, &out->venue_rtt_warn_ns, .lo = 1, .hi = 600000,
+         .scale = NS_PER_MS},
+        {"time_lapse", ND_JCFG_INT, &out->time_lapse, .lo = 1, .hi = 1000000},
+        {"venue_down_halt_ms", ND_JCFG_INT, &out->venue_down_halt_ns, .lo = 0, .hi = 3600000,
+         .scale = NS_PER_MS},
+        {"reject_rate_warn", ND_JCFG_FRACTION, &out->reject_rate_warn_e4, .real_lo = 0.0001,
+         .real_hi = 1, .places = 4},
+        {"disk_free_mb_min", ND_JCFG_INT, &out->disk_free_mb_min, .lo = 0, .hi = INT64_MAX / 2},
+        {"memory_free_mb_min", ND_JCFG_INT, &out->memory_free_mb_min, .lo = 0,
+         .hi = INT64_MAX / 2},
+        {"restart_backoff_ms", ND_JCFG_INT, &out->sup.backoff_min_ns, .lo = 1, .hi = 600000,
+         .scale = NS_PER_MS},
+        {"restart_backoff_max_ms", ND_JCFG_INT, &out->sup.backoff_max_ns, .lo = 1,
+         .hi = 3600000, .scale = NS_PER_MS},
+        /* the sections below, each read by its own parser */
+        {"pipeline", ND_JCFG_KEY, .out = NULL},
+        {"ramp", ND_JCFG_KEY, .out = NULL},
+        {"allocation", ND_JCFG_KEY, .out = NULL},
+        {"rollback", ND_JCFG_KEY, .out = NULL},
+        {"shutdown", ND_JCFG_KEY, .out = NULL},
+        {.key = NULL},
+    };
     nd_jcfg_t c = {cfg->path, "launch", err, err_len};
     json_t *l;
-    nd_err_t rc = nd_jcfg_section(&c, cfg->root ? json_object_get(cfg->root, "launch") : NULL,
-                                  "launch", &l);
+    nd_err_t rc = nd_jcfg_section_fields(
+        &c, cfg->root ? json_object_get(cfg->root, "launch") : NULL, "launch", fields, &l);
     if (rc != ND_OK)
         return rc;
-    static const char *const keys[] = {
-        "health_every_ms", "feed_stale_ms", "store_write_warn_ms", "reject_rate_warn",
-        "venue_rtt_warn_ms",
-        "disk_free_mb_min", "memory_free_mb_min", "restart_backoff_ms", "restart_backoff_max_ms",
-        "pipeline", "ramp", "allocation", "rollback", "shutdown", "time_lapse",
-        "venue_down_halt_ms", NULL,
-    };
-    if (l && ((rc = nd_jcfg_keys(&c, l, keys)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "health_every_ms", 100, 3600000, &health_ms)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "feed_stale_ms", 100, 3600000, &stale_ms)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "store_write_warn_ms", 1, 600000, &store_ms)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "venue_rtt_warn_ms", 1, 600000, &rtt_ms)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "time_lapse", 1, 1000000, &out->time_lapse)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "venue_down_halt_ms", 0, 3600000, &venue_down_ms)) !=
-                  ND_OK ||
-              (rc = nd_jcfg_fraction(&c, l, "reject_rate_warn", 0.0001, 1, 4,
-                                     &out->reject_rate_warn_e4)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "disk_free_mb_min", 0, INT64_MAX / 2,
-                                &out->disk_free_mb_min)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "memory_free_mb_min", 0, INT64_MAX / 2,
-                                &out->memory_free_mb_min)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "restart_backoff_ms", 1, 600000, &backoff_ms)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, l, "restart_backoff_max_ms", 1, 3600000, &backoff_max_ms)) !=
-                  ND_OK))
-        return rc;
-    if (backoff_max_ms < backoff_ms)
+    if (out->sup.backoff_max_ns < out->sup.backoff_min_ns)
         return nd_jcfg_bad(&c, "restart_backoff_max_ms", "is under restart_backoff_ms");
     json_t *alloc = l ? json_object_get(l, "allocation") : NULL;
     out->allocation_dynamic = alloc != NULL;
@@ -126,13 +133,6 @@ nd_err_t nd_launch_config_parse(const nd_live_config_t *cfg, nd_launch_config_t 
         (rc = nd_live_shutdown_config_parse(l ? json_object_get(l, "shutdown") : NULL, cfg->path,
                                             &out->shutdown, err, err_len)) != ND_OK)
         return rc;
-    out->health_every_ns = health_ms * NS_PER_MS;
-    out->feed_stale_ns = stale_ms * NS_PER_MS;
-    out->store_write_warn_ns = store_ms * NS_PER_MS;
-    out->venue_rtt_warn_ns = rtt_ms * NS_PER_MS;
-    out->venue_down_halt_ns = venue_down_ms * NS_PER_MS;
-    out->sup.backoff_min_ns = backoff_ms * NS_PER_MS;
-    out->sup.backoff_max_ns = backoff_max_ms * NS_PER_MS;
     return ND_OK;
 }
 

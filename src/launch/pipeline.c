@@ -249,13 +249,9 @@ static nd_err_t apply_register(nd_pipeline_t *p, const nd_record_t *rec, const m
         nd_err_put(why, why_len, "more than %d versions", ND_PIPELINE_VERSIONS_MAX);
         return ND_EFULL;
     }
-    nd_pipeline_version_t *grown =
-        nd_array_grow(p->versions, &p->cap, p->count + 1, sizeof *grown, 16);
-    if (!grown)
+    nd_pipeline_version_t *v = nd_array_push(&p->versions, &p->cap, &p->count, sizeof *v, 16);
+    if (!v)
         return ND_ENOMEM;
-    p->versions = grown;
-    nd_pipeline_version_t *v = &p->versions[p->count++];
-    memset(v, 0, sizeof *v);
     memcpy(v->id, m->id, sizeof v->id);
     v->spec = m->spec;
     return add_transition(v, rec, m);

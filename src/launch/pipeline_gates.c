@@ -55,34 +55,23 @@ nd_err_t nd_pipeline_config_parse(const json_t *obj, const char *where, nd_pipel
     nd_pipeline_config_t c;
     nd_pipeline_config_default(&c);
     nd_jcfg_t j = {.path = where ? where : "config", .err = err, .err_len = err_len};
+    const nd_jcfg_field_t fields[] = {
+        {"require_validation", ND_JCFG_BOOL, .out = &c.require_validation},
+        {"paper_days", ND_JCFG_INT, &c.paper_days, .lo = 0, .hi = 3650},
+        {"canary_days", ND_JCFG_INT, &c.canary_days, .lo = 0, .hi = 3650},
+        {"canary_share", ND_JCFG_FRACTION, &c.canary_share_e6, .real_lo = 0.000001, .real_hi = 1,
+         .places = 6},
+        {"pnl_tolerance", ND_JCFG_FRACTION, &c.pnl_tolerance_e6, .real_hi = 1, .places = 6},
+        {"slippage_bps_max", ND_JCFG_INT, &c.slippage_bps_max, .lo = 0, .hi = 10000},
+        {"fill_rate_tolerance", ND_JCFG_FRACTION, &c.fill_rate_tolerance_e6, .real_hi = 1,
+         .places = 6},
+        {"rollback_share", ND_JCFG_FRACTION, &c.rollback_share_e6, .real_hi = 1, .places = 6},
+        {.key = NULL},
+    };
     json_t *o;
-    nd_err_t rc = nd_jcfg_section(&j, obj, "launch.pipeline", &o);
+    nd_err_t rc = nd_jcfg_section_fields(&j, obj, "launch.pipeline", fields, &o);
     if (rc != ND_OK)
         return rc;
-    if (!o) {
-        *out = c;
-        return ND_OK;
-    }
-    static const char *const keys[] = {
-        "require_validation", "paper_days", "canary_days", "canary_share", "pnl_tolerance",
-        "slippage_bps_max", "fill_rate_tolerance", "rollback_share", NULL,
-    };
-    int64_t share_e6 = c.canary_share_e6, pnl_e6 = c.pnl_tolerance_e6;
-    int64_t fill_e6 = c.fill_rate_tolerance_e6, rollback_e6 = c.rollback_share_e6;
-    if ((rc = nd_jcfg_keys(&j, o, keys)) != ND_OK ||
-        (rc = nd_jcfg_bool(&j, o, "require_validation", &c.require_validation)) != ND_OK ||
-        (rc = nd_jcfg_int(&j, o, "paper_days", 0, 3650, &c.paper_days)) != ND_OK ||
-        (rc = nd_jcfg_int(&j, o, "canary_days", 0, 3650, &c.canary_days)) != ND_OK ||
-        (rc = nd_jcfg_fraction(&j, o, "canary_share", 0.000001, 1, 6, &share_e6)) != ND_OK ||
-        (rc = nd_jcfg_fraction(&j, o, "pnl_tolerance", 0, 1, 6, &pnl_e6)) != ND_OK ||
-        (rc = nd_jcfg_int(&j, o, "slippage_bps_max", 0, 10000, &c.slippage_bps_max)) != ND_OK ||
-        (rc = nd_jcfg_fraction(&j, o, "fill_rate_tolerance", 0, 1, 6, &fill_e6)) != ND_OK ||
-        (rc = nd_jcfg_fraction(&j, o, "rollback_share", 0, 1, 6, &rollback_e6)) != ND_OK)
-        return rc;
-    c.canary_share_e6 = share_e6;
-    c.pnl_tolerance_e6 = pnl_e6;
-    c.fill_rate_tolerance_e6 = fill_e6;
-    c.rollback_share_e6 = rollback_e6;
     *out = c;
     return ND_OK;
 }

@@ -85,18 +85,20 @@ static void settings_default(const nd_live_config_t *cfg, nd_preflight_settings_
 
 static nd_err_t parse_bounds(nd_jcfg_t *c, json_t *pf, nd_preflight_settings_t *s)
 {
-    json_t *b;
-    nd_err_t rc = nd_jcfg_section(c, json_object_get(pf, "bounds"), "preflight.bounds", &b);
-    if (rc != ND_OK || !b)
-        return rc;
-    static const char *const keys[] = {"max_drawdown", "max_position", "daily_loss", NULL};
     /* Bounds only tighten the seed's: a wider one is refused, not silently capped. */
-    if ((rc = nd_jcfg_keys(c, b, keys)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, b, "max_drawdown", 0.0001, 0.15, 4, &s->max_drawdown_max)) !=
-            ND_OK ||
-        (rc = nd_jcfg_fraction(c, b, "max_position", 0.0001, 0.25, 4, &s->max_position_max)) !=
-            ND_OK ||
-        (rc = nd_jcfg_fraction(c, b, "daily_loss", 0.0001, 0.05, 4, &s->daily_loss_max)) != ND_OK)
+    const nd_jcfg_field_t fields[] = {
+        {"max_drawdown", ND_JCFG_FRACTION, &s->max_drawdown_max, .real_lo = 0.0001,
+         .real_hi = 0.15, .places = 4},
+        {"max_position", ND_JCFG_FRACTION, &s->max_position_max, .real_lo = 0.0001,
+         .real_hi = 0.25, .places = 4},
+        {"daily_loss", ND_JCFG_FRACTION, &s->daily_loss_max, .real_lo = 0.0001, .real_hi = 0.05,
+         .places = 4},
+        {.key = NULL},
+    };
+    json_t *b;
+    nd_err_t rc = nd_jcfg_section_fields(c, json_object_get(pf, "bounds"), "preflight.bounds",
+                                         fields, &b);
+    if (rc != ND_OK || !b)
         return rc;
     snprintf(c->key, sizeof c->key, "preflight");
     return ND_OK;
@@ -104,16 +106,17 @@ static nd_err_t parse_bounds(nd_jcfg_t *c, json_t *pf, nd_preflight_settings_t *
 
 static nd_err_t parse_oracle(nd_jcfg_t *c, json_t *pf, nd_preflight_settings_t *s)
 {
+    const nd_jcfg_field_t fields[] = {
+        {"rpc_url", ND_JCFG_STR, s->oracle_rpc, .cap = sizeof s->oracle_rpc},
+        {"feed", ND_JCFG_STR, s->oracle_feed, .cap = sizeof s->oracle_feed},
+        {"heartbeat_s", ND_JCFG_INT, &s->oracle_heartbeat_s, .lo = 1, .hi = 7 * 86400},
+        {"margin_s", ND_JCFG_INT, &s->oracle_margin_s, .lo = 0, .hi = 86400},
+        {.key = NULL},
+    };
     json_t *o;
-    nd_err_t rc = nd_jcfg_section(c, json_object_get(pf, "oracle"), "preflight.oracle", &o);
+    nd_err_t rc = nd_jcfg_section_fields(c, json_object_get(pf, "oracle"), "preflight.oracle",
+                                         fields, &o);
     if (rc != ND_OK || !o)
-        return rc;
-    static const char *const keys[] = {"rpc_url", "feed", "heartbeat_s", "margin_s", NULL};
-    if ((rc = nd_jcfg_keys(c, o, keys)) != ND_OK ||
-        (rc = nd_jcfg_str(c, o, "rpc_url", s->oracle_rpc, sizeof s->oracle_rpc)) != ND_OK ||
-        (rc = nd_jcfg_str(c, o, "feed", s->oracle_feed, sizeof s->oracle_feed)) != ND_OK ||
-        (rc = nd_jcfg_int(c, o, "heartbeat_s", 1, 7 * 86400, &s->oracle_heartbeat_s)) != ND_OK ||
-        (rc = nd_jcfg_int(c, o, "margin_s", 0, 86400, &s->oracle_margin_s)) != ND_OK)
         return rc;
     if (!s->oracle_rpc[0] || !s->oracle_feed[0])
         return nd_jcfg_bad(c, NULL, "give rpc_url and feed together");
@@ -169,29 +172,29 @@ nd_err_t nd_preflight_settings_parse(const nd_live_config_t *cfg, nd_preflight_s
     ND_ASSERT(cfg != NULL && s != NULL);
     settings_default(cfg, s);
     nd_jcfg_t c = {cfg->path, "", err, err_len};
+    char mode[16] = "";
+    const nd_jcfg_field_t fields[] = {
+        {"mode", ND_JCFG_STR, mode, .cap = sizeof mode},
+        {"first_allocation", ND_JCFG_FIXED, &s->first_allocation, .lo = 0,
+         .hi = INT64_MAX / 1000, .places = ND_CASH_DECIMALS},
+        {"recv_window_ms", ND_JCFG_INT, &s->recv_window_ms, .lo = 1, .hi = 60000},
+        {"timeout_ms", ND_JCFG_INT, &s->timeout_ms, .lo = 100, .hi = 60000},
+        {"feed_within_ms", ND_JCFG_INT, &s->feed_within_ms, .lo = 100, .hi = 600000},
+        {"disk_free_mb_min", ND_JCFG_INT, &s->disk_free_mb_min, .lo = 0, .hi = INT64_MAX / 2},
+        {"memory_free_mb_min", ND_JCFG_INT, &s->memory_free_mb_min, .lo = 0,
+         .hi = INT64_MAX / 2},
+        {"bounds", ND_JCFG_KEY, .out = NULL},           /* parse_bounds */
+        {"oracle", ND_JCFG_KEY, .out = NULL},           /* parse_oracle */
+        {"validate_reports", ND_JCFG_KEY, .out = NULL}, /* parse_lists */
+        {"pin", ND_JCFG_KEY, .out = NULL},              /* parse_lists */
+        {.key = NULL},
+    };
     json_t *pf;
-    nd_err_t rc = nd_jcfg_section(&c, cfg->root ? json_object_get(cfg->root, "preflight") : NULL,
-                                  "preflight", &pf);
+    nd_err_t rc = nd_jcfg_section_fields(
+        &c, cfg->root ? json_object_get(cfg->root, "preflight") : NULL, "preflight", fields, &pf);
     if (rc != ND_OK || !pf)
         return rc;
-    static const char *const keys[] = {
-        "mode", "first_allocation", "recv_window_ms", "timeout_ms", "feed_within_ms",
-        "disk_free_mb_min", "memory_free_mb_min", "bounds", "oracle", "validate_reports", "pin",
-        NULL,
-    };
-    char mode[16] = "";
-    if ((rc = nd_jcfg_keys(&c, pf, keys)) != ND_OK ||
-        (rc = nd_jcfg_str(&c, pf, "mode", mode, sizeof mode)) != ND_OK ||
-        (rc = nd_jcfg_fixed(&c, pf, "first_allocation", ND_CASH_DECIMALS, 0, INT64_MAX / 1000,
-                            &s->first_allocation)) != ND_OK ||
-        (rc = nd_jcfg_int(&c, pf, "recv_window_ms", 1, 60000, &s->recv_window_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(&c, pf, "timeout_ms", 100, 60000, &s->timeout_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(&c, pf, "feed_within_ms", 100, 600000, &s->feed_within_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(&c, pf, "disk_free_mb_min", 0, INT64_MAX / 2, &s->disk_free_mb_min)) !=
-            ND_OK ||
-        (rc = nd_jcfg_int(&c, pf, "memory_free_mb_min", 0, INT64_MAX / 2,
-                          &s->memory_free_mb_min)) != ND_OK ||
-        (rc = parse_bounds(&c, pf, s)) != ND_OK || (rc = parse_oracle(&c, pf, s)) != ND_OK ||
+    if ((rc = parse_bounds(&c, pf, s)) != ND_OK || (rc = parse_oracle(&c, pf, s)) != ND_OK ||
         (rc = parse_lists(&c, pf, s)) != ND_OK)
         return rc;
     if (mode[0] && strcmp(mode, "live") == 0)

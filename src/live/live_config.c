@@ -31,14 +31,11 @@ static const char *const top_keys[] = {
     NULL,
 };
 
-/* Enters the object at field (absent: *obj NULL, fine); not an object: an error. */
-static nd_err_t enter(nd_jcfg_t *c, json_t *parent, const char *field, json_t **obj)
+/* Reads the section at key of root by its fields' table (absent: *v NULL, fine). */
+static nd_err_t section(nd_jcfg_t *c, json_t *root, const char *key, const nd_jcfg_field_t *fields,
+                        json_t **v)
 {
-    *obj = json_object_get(parent, field);
-    if (*obj && !json_is_object(*obj))
-        return nd_jcfg_bad(c, field, "must be an object");
-    snprintf(c->key, sizeof c->key, "%s", field);
-    return ND_OK;
+    return nd_jcfg_section_fields(c, json_object_get(root, key), key, fields, v);
 }
 
 /* url must start with SCHEME:// or SCHEMEs:// (http/https, ws/wss). */
@@ -73,37 +70,33 @@ static nd_err_t derive_ws_api_url(nd_jcfg_t *c, nd_live_venue_config_t *cfg)
 /* The "venue" object, or an entry of "venues" (c->key names it), into cfg. */
 static nd_err_t parse_venue(nd_jcfg_t *c, json_t *v, bool in_list, nd_live_venue_config_t *cfg)
 {
-    static const char *const keys[] = {"name", "rest_url", "ws_url", "secrets_file",
-                                       "exchange_info", "key_type", "order_tag",
-                                       "user_stream", "ws_api_url", NULL};
-    static const char *const list_keys[] = {"name", "rest_url", "ws_url", "secrets_file",
-                                            "exchange_info", "key_type", "order_tag",
-                                            "user_stream", "ws_api_url", "symbol", "symbols",
-                                            NULL};
+    char name[32] = "", key_type[16] = "", user_stream[16] = "";
+    const nd_jcfg_field_t fields[] = {
+        {"name", ND_JCFG_STR, name, .cap = sizeof name},
+        {"rest_url", ND_JCFG_STR, cfg->rest_url, .cap = sizeof cfg->rest_url},
+        {"ws_url", ND_JCFG_STR, cfg->ws_url, .cap = sizeof cfg->ws_url},
+        {"secrets_file", ND_JCFG_STR, cfg->secrets_file, .cap = sizeof cfg->secrets_file},
+        {"exchange_info", ND_JCFG_BOOL, .out = &cfg->exchange_info},
+        {"key_type", ND_JCFG_STR, key_type, .cap = sizeof key_type},
+        {"order_tag", ND_JCFG_STR, cfg->order_tag, .cap = sizeof cfg->order_tag},
+        {"user_stream", ND_JCFG_STR, user_stream, .cap = sizeof user_stream},
+        {"ws_api_url", ND_JCFG_STR, cfg->ws_api_url, .cap = sizeof cfg->ws_api_url},
+        /* a "venues" entry's own symbols (parse_symbols); the table ends here otherwise */
+        {in_list ? "symbol" : NULL, ND_JCFG_KEY, .out = NULL},
+        {"symbols", ND_JCFG_KEY, .out = NULL},
+        {.key = NULL},
+    };
     if (json_object_get(v, "api_key") || json_object_get(v, "api_secret") ||
         json_object_get(v, "secret") || json_object_get(v, "private_key"))
         return nd_jcfg_bad(c, NULL, "secrets never go in the config: set NODERR_BINANCE_API_KEY "
                                     "and NODERR_BINANCE_API_SECRET (Coinbase: "
                                     "NODERR_COINBASE_API_KEY and NODERR_COINBASE_API_SECRET), "
                                     "or name a 0600 secrets_file");
-    char name[32] = "";
-    nd_err_t rc;
     snprintf(cfg->rest_url, sizeof cfg->rest_url, "https://api.binance.com");
     snprintf(cfg->ws_url, sizeof cfg->ws_url, "wss://stream.binance.com:9443");
     cfg->exchange_info = true;
-    if ((rc = nd_jcfg_keys(c, v, in_list ? list_keys : keys)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "name", name, sizeof name)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "rest_url", cfg->rest_url, sizeof cfg->rest_url)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "ws_url", cfg->ws_url, sizeof cfg->ws_url)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "secrets_file", cfg->secrets_file,
-                          sizeof cfg->secrets_file)) != ND_OK ||
-        (rc = nd_jcfg_bool(c, v, "exchange_info", &cfg->exchange_info)) != ND_OK)
-        return rc;
-    char key_type[16] = "", user_stream[16] = "";
-    if ((rc = nd_jcfg_str(c, v, "key_type", key_type, sizeof key_type)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "order_tag", cfg->order_tag, sizeof cfg->order_tag)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "user_stream", user_stream, sizeof user_stream)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "ws_api_url", cfg->ws_api_url, sizeof cfg->ws_api_url)) != ND_OK)
+    nd_err_t rc = nd_jcfg_fields(c, v, fields);
+    if (rc != ND_OK)
         return rc;
     cfg->user_stream_off = strcmp(user_stream, "off") == 0;
     if (user_stream[0] && !cfg->user_stream_off &&
@@ -244,11 +237,11 @@ static nd_err_t parse_venues(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         return nd_jcfg_bad(c, "venues", "give \"venue\" or a \"venues\" list, not both");
     if (list)
         return parse_venue_list(c, root, list, cfg);
-    nd_err_t rc = enter(c, root, "venue", &one);
+    nd_err_t rc = nd_jcfg_section(c, one, "venue", &one);
     if (rc != ND_OK)
         return rc;
-    if (!one)
-        return nd_jcfg_bad(c, NULL, "missing: the venue to trade on ({\"name\": \"binance\"}, "
+    if (!one) /* the key is still "" */
+        return nd_jcfg_bad(c, "venue", "missing: the venue to trade on ({\"name\": \"binance\"}, "
                                     "or a \"venues\" list)");
     if ((rc = parse_venue(c, one, false, &cfg->venues[0])) != ND_OK)
         return rc;
@@ -259,27 +252,27 @@ static nd_err_t parse_venues(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 
 static nd_err_t parse_capital(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
-    json_t *v;
-    nd_err_t rc = enter(c, root, "capital", &v);
-    if (rc != ND_OK || !v)
-        return rc;
-    static const char *const keys[] = {"cash", "sizing_percent", "sizing_fixed_qty",
-                                       "allow_short", "tick_size", "lot_size", "min_notional",
-                                       NULL};
     nd_engine_config_t *e = &cfg->bt.engine;
+    nd_instrument_rules_t *rules = &cfg->bt.rules[0];
     int64_t pct = -1, fixed = -1;
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "cash", ND_CASH_DECIMALS, 1, INT64_MAX / 1000,
-                            &e->initial_cash)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "sizing_percent", 0.0001, 1.0, 4, &pct)) != ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "sizing_fixed_qty", 8, 1, INT64_MAX, &fixed)) != ND_OK ||
-        (rc = nd_jcfg_bool(c, v, "allow_short", &e->allow_short)) != ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "tick_size", 8, 1, INT64_MAX, &cfg->bt.rules[0].tick_size_e8)) !=
-            ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "lot_size", 8, 1, INT64_MAX, &cfg->bt.rules[0].lot_size_e8)) !=
-            ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "min_notional", 8, 0, INT64_MAX,
-                            &cfg->bt.rules[0].min_notional_e8)) != ND_OK)
+    const nd_jcfg_field_t fields[] = {
+        {"cash", ND_JCFG_FIXED, &e->initial_cash, .lo = 1, .hi = INT64_MAX / 1000,
+         .places = ND_CASH_DECIMALS},
+        {"sizing_percent", ND_JCFG_FRACTION, &pct, .real_lo = 0.0001, .real_hi = 1.0,
+         .places = 4},
+        {"sizing_fixed_qty", ND_JCFG_FIXED, &fixed, .lo = 1, .hi = INT64_MAX, .places = 8},
+        {"allow_short", ND_JCFG_BOOL, .out = &e->allow_short},
+        {"tick_size", ND_JCFG_FIXED, &rules->tick_size_e8, .lo = 1, .hi = INT64_MAX,
+         .places = 8},
+        {"lot_size", ND_JCFG_FIXED, &rules->lot_size_e8, .lo = 1, .hi = INT64_MAX,
+         .places = 8},
+        {"min_notional", ND_JCFG_FIXED, &rules->min_notional_e8, .lo = 0, .hi = INT64_MAX,
+         .places = 8},
+        {.key = NULL},
+    };
+    json_t *v;
+    nd_err_t rc = section(c, root, "capital", fields, &v);
+    if (rc != ND_OK || !v)
         return rc;
     if (pct >= 0 && fixed >= 0)
         return nd_jcfg_bad(c, NULL, "give sizing_percent or sizing_fixed_qty, not both");
@@ -287,45 +280,40 @@ static nd_err_t parse_capital(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
         e->sizing = (nd_sizing_t){ND_SIZING_PERCENT, pct, 0};
     if (fixed >= 0)
         e->sizing = (nd_sizing_t){ND_SIZING_FIXED, 0, fixed}; /* rescaled at session start */
-    if (cfg->bt.rules[0].tick_size_e8 || cfg->bt.rules[0].lot_size_e8) {
-        if (!cfg->bt.rules[0].tick_size_e8 || !cfg->bt.rules[0].lot_size_e8)
+    if (rules->tick_size_e8 || rules->lot_size_e8) {
+        if (!rules->tick_size_e8 || !rules->lot_size_e8)
             return nd_jcfg_bad(c, NULL, "give tick_size and lot_size together");
-        cfg->bt.rules[0].source = "config";
+        rules->source = "config";
         for (uint32_t k = 1; k < cfg->symbol_count; k++)
-            cfg->bt.rules[k] = cfg->bt.rules[0]; /* the same rules for every symbol */
+            cfg->bt.rules[k] = *rules; /* the same rules for every symbol */
     }
     return ND_OK;
 }
 
 static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
-    json_t *v;
-    nd_err_t rc = enter(c, root, "risk", &v);
-    if (rc != ND_OK || !v)
-        return rc;
-    static const char *const keys[] = {"max_drawdown", "max_position", "daily_loss",
-                                       "max_order_notional", "price_collar", "max_orders_per_sec",
-                                       "breaker_reset", "anomaly_threshold", "fast_move",
-                                       "fast_move_window_ms", NULL};
     nd_risk_config_t *r = &cfg->bt.engine.risk;
     char reset[128] = "";
-    int64_t fast_ms = r->fast_move_window_ns / ND_NS_PER_MS;
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "max_drawdown", 0, 1, 4, &r->max_drawdown_pct_e2)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "max_position", 0, 1, 4, &r->max_position_pct_e2)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "daily_loss", 0, 1, 4, &r->daily_loss_pct_e2)) != ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "max_order_notional", ND_CASH_DECIMALS, 0, INT64_MAX / 1000,
-                            &r->max_order_notional)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "price_collar", 0, 1, 4, &r->price_collar_pct_e2)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "max_orders_per_sec", 0, 1000000, &r->orders_per_sec_max)) !=
-            ND_OK ||
-        (rc = nd_jcfg_str(c, v, "breaker_reset", reset, sizeof reset)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "anomaly_threshold", 0, 1, 6, &r->anomaly_threshold_e6)) !=
-            ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "fast_move", 0, 0.99, 6, &r->fast_move_e6)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "fast_move_window_ms", 1, 86400000, &fast_ms)) != ND_OK)
+    const nd_jcfg_field_t fields[] = {
+        {"max_drawdown", ND_JCFG_FRACTION, &r->max_drawdown_pct_e2, .real_hi = 1, .places = 4},
+        {"max_position", ND_JCFG_FRACTION, &r->max_position_pct_e2, .real_hi = 1, .places = 4},
+        {"daily_loss", ND_JCFG_FRACTION, &r->daily_loss_pct_e2, .real_hi = 1, .places = 4},
+        {"max_order_notional", ND_JCFG_FIXED, &r->max_order_notional, .lo = 0,
+         .hi = INT64_MAX / 1000,         .places = ND_CASH_DECIMALS},
+        {"price_collar", ND_JCFG_FRACTION, &r->price_collar_pct_e2, .real_hi = 1, .places = 4},
+        {"max_orders_per_sec", ND_JCFG_INT, &r->orders_per_sec_max, .lo = 0, .hi = 1000000},
+        {"breaker_reset", ND_JCFG_STR, reset, .cap = sizeof reset},
+        {"anomaly_threshold", ND_JCFG_FRACTION, &r->anomaly_threshold_e6, .real_hi = 1,
+         .places = 6},
+        {"fast_move", ND_JCFG_FRACTION, &r->fast_move_e6, .real_hi = 0.99, .places = 6},
+        {"fast_move_window_ms", ND_JCFG_INT, &r->fast_move_window_ns, .lo = 1, .hi = 86400000,
+         .scale = ND_NS_PER_MS},
+        {.key = NULL},
+    };
+    json_t *v;
+    nd_err_t rc = section(c, root, "risk", fields, &v);
+    if (rc != ND_OK || !v)
         return rc;
-    r->fast_move_window_ns = fast_ms * ND_NS_PER_MS;
     char why[160];
     if (reset[0] && nd_risk_config_set_reset(r, reset, why, sizeof why) != ND_OK)
         return nd_jcfg_bad(c, "breaker_reset", why);
@@ -335,23 +323,17 @@ static nd_err_t parse_risk(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 /* "integrity": the data-integrity breaker's feed inputs (feed_monitor.h). */
 static nd_err_t parse_integrity(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
+    const nd_jcfg_field_t fields[] = {
+        {"enabled", ND_JCFG_BOOL, .out = &cfg->integrity_on},
+        {"stale_after_ms", ND_JCFG_INT, &cfg->integrity.stale_after_ns, .lo = 1, .hi = 86400000,
+         .scale = ND_NS_PER_MS},
+        {"gap_recover_ms", ND_JCFG_INT, &cfg->integrity.gap_recover_ns, .lo = 0, .hi = 86400000,
+         .scale = ND_NS_PER_MS},
+        {"max_jump", ND_JCFG_FRACTION, &cfg->max_jump_e6, .real_hi = 10, .places = 6},
+        {.key = NULL},
+    };
     json_t *v;
-    nd_err_t rc = enter(c, root, "integrity", &v);
-    if (rc != ND_OK || !v)
-        return rc;
-    static const char *const keys[] = {"enabled", "stale_after_ms", "gap_recover_ms", "max_jump",
-                                       NULL};
-    int64_t stale_ms = cfg->integrity.stale_after_ns / ND_NS_PER_MS;
-    int64_t gap_ms = cfg->integrity.gap_recover_ns / ND_NS_PER_MS;
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_bool(c, v, "enabled", &cfg->integrity_on)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "stale_after_ms", 1, 86400000, &stale_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "gap_recover_ms", 0, 86400000, &gap_ms)) != ND_OK ||
-        (rc = nd_jcfg_fraction(c, v, "max_jump", 0, 10, 6, &cfg->max_jump_e6)) != ND_OK)
-        return rc;
-    cfg->integrity.stale_after_ns = stale_ms * ND_NS_PER_MS;
-    cfg->integrity.gap_recover_ns = gap_ms * ND_NS_PER_MS;
-    return ND_OK;
+    return section(c, root, "integrity", fields, &v);
 }
 
 bool nd_live_reference_asset(const char *symbol, char *out, size_t cap)
@@ -374,22 +356,23 @@ bool nd_live_reference_asset(const char *symbol, char *out, size_t cap)
 static nd_err_t parse_chainlink(nd_jcfg_t *c, json_t *v, nd_live_config_t *cfg,
                                 nd_live_chainlink_config_t *out)
 {
-    static const char *const keys[] = {"rpc", "feed", "asset", "max_age_s", "poll_ms",
-                                       "timeout_ms", NULL};
     char feed[sizeof out->feed] = "", asset[ND_NAME_MAX] = "", why[160];
-    int64_t poll_ms = 5000;
+    out->poll_ns = 5000 * ND_NS_PER_MS;
     out->timeout_ms = 3000;
     out->max_age_s = 0;
-    nd_err_t rc;
+    const nd_jcfg_field_t fields[] = {
+        {"rpc", ND_JCFG_STR, out->rpc, .cap = sizeof out->rpc},
+        {"feed", ND_JCFG_STR, feed, .cap = sizeof feed},
+        {"asset", ND_JCFG_STR, asset, .cap = sizeof asset},
+        {"max_age_s", ND_JCFG_INT, &out->max_age_s, .lo = 1, .hi = 7 * 86400},
+        {"poll_ms", ND_JCFG_INT, &out->poll_ns, .lo = 100, .hi = 3600000, .scale = ND_NS_PER_MS},
+        {"timeout_ms", ND_JCFG_INT, &out->timeout_ms, .lo = 100, .hi = 60000},
+        {.key = NULL},
+    };
     if (!json_is_object(v))
         return nd_jcfg_bad(c, NULL, "must be an object (rpc, feed, asset, max_age_s, ...)");
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "rpc", out->rpc, sizeof out->rpc)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "feed", feed, sizeof feed)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "asset", asset, sizeof asset)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "max_age_s", 1, 7 * 86400, &out->max_age_s)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "poll_ms", 100, 3600000, &poll_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "timeout_ms", 100, 60000, &out->timeout_ms)) != ND_OK)
+    nd_err_t rc = nd_jcfg_fields(c, v, fields);
+    if (rc != ND_OK)
         return rc;
     nd_chainlink_client_t probe;
     if (!out->rpc[0])
@@ -409,7 +392,6 @@ static nd_err_t parse_chainlink(nd_jcfg_t *c, json_t *v, nd_live_config_t *cfg,
         return nd_jcfg_bad(c, "asset", "want BASE/QUOTE, e.g. \"BTC/USD\"");
     if (out->max_age_s == 0)
         out->max_age_s = known ? known->heartbeat_s : 3600;
-    out->poll_ns = poll_ms * ND_NS_PER_MS;
     for (uint32_t k = 0; k < cfg->symbol_count; k++) {
         char a[ND_NAME_MAX];
         const char *sym = k == 0 ? cfg->bt.symbol : cfg->bt.more[k - 1].symbol;
@@ -453,58 +435,50 @@ static nd_err_t parse_chainlinks(nd_jcfg_t *c, json_t *v, nd_live_config_t *cfg)
  * "Reference price"). */
 static nd_err_t parse_reference(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
+    nd_live_reference_config_t *r = &cfg->reference;
+    int64_t bps = r->max_deviation_bps, min = r->min_sources;
+    const nd_jcfg_field_t fields[] = {
+        {"enabled", ND_JCFG_BOOL, .out = &r->on},
+        {"max_deviation_bps", ND_JCFG_INT, &bps, .lo = 1, .hi = 10000},
+        {"max_age_ms", ND_JCFG_INT, &r->max_age_ns, .lo = 1, .hi = 86400000,
+         .scale = ND_NS_PER_MS},
+        {"deviation_hold_ms", ND_JCFG_INT, &r->hold_ns, .lo = 0, .hi = 86400000,
+         .scale = ND_NS_PER_MS},
+        {"min_sources", ND_JCFG_INT, &min, .lo = 0, .hi = ND_REFPRICE_SOURCES_MAX},
+        {"chainlink", ND_JCFG_KEY, .out = NULL}, /* parse_chainlinks */
+        {.key = NULL},
+    };
     json_t *v;
-    nd_err_t rc = enter(c, root, "reference", &v);
+    nd_err_t rc = section(c, root, "reference", fields, &v);
     if (rc != ND_OK || !v)
         return rc;
-    static const char *const keys[] = {"enabled", "max_deviation_bps", "max_age_ms",
-                                       "deviation_hold_ms", "min_sources", "chainlink", NULL};
-    nd_live_reference_config_t *r = &cfg->reference;
-    int64_t bps = r->max_deviation_bps, age_ms = r->max_age_ns / ND_NS_PER_MS;
-    int64_t hold_ms = r->hold_ns / ND_NS_PER_MS, min = r->min_sources;
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_bool(c, v, "enabled", &r->on)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "max_deviation_bps", 1, 10000, &bps)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "max_age_ms", 1, 86400000, &age_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "deviation_hold_ms", 0, 86400000, &hold_ms)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "min_sources", 0, ND_REFPRICE_SOURCES_MAX, &min)) != ND_OK)
-        return rc;
     r->max_deviation_bps = (int32_t)bps;
-    r->max_age_ns = age_ms * ND_NS_PER_MS;
-    r->hold_ns = hold_ms * ND_NS_PER_MS;
     r->min_sources = (uint32_t)min;
     return parse_chainlinks(c, v, cfg);
 }
 
-static nd_err_t latency_us(nd_jcfg_t *c, json_t *v, const char *field, nd_l2sim_latency_t *lat)
-{
-    int64_t us = lat->const_ns / 1000;
-    nd_err_t rc = nd_jcfg_int(c, v, field, 0, 60 * 1000 * 1000, &us);
-    lat->const_ns = us * 1000;
-    return rc;
-}
-
 static nd_err_t parse_paper(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
-    json_t *v;
-    nd_err_t rc = enter(c, root, "paper", &v);
-    if (rc != ND_OK || !v)
-        return rc;
-    static const char *const keys[] = {"maker_fee_bps", "taker_fee_bps", "entry_latency_us",
-                                       "ack_latency_us", "queue_model", "seed", NULL};
     nd_sim_config_t *fees = &cfg->bt.engine.venue;
     nd_l2sim_config_t *l2 = &cfg->bt.ticks.venue;
     char model[32] = "";
     int64_t seed = (int64_t)l2->seed;
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "maker_fee_bps", 2, 0, 1000000, &fees->maker_fee_bps_e2)) !=
-            ND_OK ||
-        (rc = nd_jcfg_fixed(c, v, "taker_fee_bps", 2, 0, 1000000, &fees->taker_fee_bps_e2)) !=
-            ND_OK ||
-        (rc = latency_us(c, v, "entry_latency_us", &l2->entry)) != ND_OK ||
-        (rc = latency_us(c, v, "ack_latency_us", &l2->ack)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "queue_model", model, sizeof model)) != ND_OK ||
-        (rc = nd_jcfg_int(c, v, "seed", 0, INT64_MAX, &seed)) != ND_OK)
+    const nd_jcfg_field_t fields[] = {
+        {"maker_fee_bps", ND_JCFG_FIXED, &fees->maker_fee_bps_e2, .lo = 0, .hi = 1000000,
+         .places = 2},
+        {"taker_fee_bps", ND_JCFG_FIXED, &fees->taker_fee_bps_e2, .lo = 0, .hi = 1000000,
+         .places = 2},
+        {"entry_latency_us", ND_JCFG_INT, &l2->entry.const_ns, .lo = 0, .hi = 60 * 1000 * 1000,
+         .scale = 1000},
+        {"ack_latency_us", ND_JCFG_INT, &l2->ack.const_ns, .lo = 0, .hi = 60 * 1000 * 1000,
+         .scale = 1000},
+        {"queue_model", ND_JCFG_STR, model, .cap = sizeof model},
+        {"seed", ND_JCFG_INT, &seed, .lo = 0, .hi = INT64_MAX},
+        {.key = NULL},
+    };
+    json_t *v;
+    nd_err_t rc = section(c, root, "paper", fields, &v);
+    if (rc != ND_OK || !v)
         return rc;
     l2->seed = (uint64_t)seed;
     if (model[0] && strcmp(model, "risk-averse") == 0)
@@ -594,25 +568,27 @@ static nd_err_t parse_strategies(nd_jcfg_t *c, json_t *root, nd_live_config_t *c
 
 static nd_err_t parse_outputs(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
-    json_t *v;
-    nd_err_t rc = enter(c, root, "store", &v);
-    static const char *const store_keys[] = {"url", NULL};
-    if (rc == ND_OK && v && (rc = nd_jcfg_keys(c, v, store_keys)) == ND_OK)
-        rc = nd_jcfg_str(c, v, "url", cfg->store_url, sizeof cfg->store_url);
-    static const char *const comp_keys[] = {"profile", "surveil_every_ms", NULL};
-    int64_t surveil_ms = 0;
-    if (rc == ND_OK && (rc = enter(c, root, "compliance", &v)) == ND_OK && v &&
-        (rc = nd_jcfg_keys(c, v, comp_keys)) == ND_OK &&
-        (rc = nd_jcfg_int(c, v, "surveil_every_ms", 100, 3600000, &surveil_ms)) == ND_OK)
-        rc = nd_jcfg_str(c, v, "profile", cfg->compliance_profile, sizeof cfg->compliance_profile);
-    cfg->surveil_every_ns = surveil_ms * ND_NS_PER_MS;
-    static const char *const log_keys[] = {"level", "file", NULL};
     char level[16] = "";
-    if (rc == ND_OK && (rc = enter(c, root, "log", &v)) == ND_OK && v &&
-        (rc = nd_jcfg_keys(c, v, log_keys)) == ND_OK &&
-        (rc = nd_jcfg_str(c, v, "level", level, sizeof level)) == ND_OK)
-        rc = nd_jcfg_str(c, v, "file", cfg->log_file, sizeof cfg->log_file);
-    if (rc != ND_OK)
+    const nd_jcfg_field_t store[] = {
+        {"url", ND_JCFG_STR, cfg->store_url, .cap = sizeof cfg->store_url},
+        {.key = NULL},
+    };
+    const nd_jcfg_field_t compliance[] = {
+        {"surveil_every_ms", ND_JCFG_INT, &cfg->surveil_every_ns, .lo = 100, .hi = 3600000,
+         .scale = ND_NS_PER_MS},
+        {"profile", ND_JCFG_STR, cfg->compliance_profile, .cap = sizeof cfg->compliance_profile},
+        {.key = NULL},
+    };
+    const nd_jcfg_field_t logging[] = {
+        {"level", ND_JCFG_STR, level, .cap = sizeof level},
+        {"file", ND_JCFG_STR, cfg->log_file, .cap = sizeof cfg->log_file},
+        {.key = NULL},
+    };
+    json_t *v;
+    nd_err_t rc;
+    if ((rc = section(c, root, "store", store, &v)) != ND_OK ||
+        (rc = section(c, root, "compliance", compliance, &v)) != ND_OK ||
+        (rc = section(c, root, "log", logging, &v)) != ND_OK)
         return rc;
     static const char *const levels[] = {"err", "warn", "info", "debug"};
     for (int k = 0; level[0] && k < 4; k++)
@@ -676,14 +652,14 @@ static nd_err_t parse_session(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 /* "journal": {"sync": "before_send" | "batched"} (docs/live.md "Durability"). */
 static nd_err_t parse_journal(nd_jcfg_t *c, json_t *root, nd_live_config_t *cfg)
 {
-    json_t *v;
-    static const char *const keys[] = {"sync", NULL};
     char sync[16] = "";
-    nd_err_t rc = enter(c, root, "journal", &v);
-    if (rc != ND_OK || !v)
-        return rc;
-    if ((rc = nd_jcfg_keys(c, v, keys)) != ND_OK ||
-        (rc = nd_jcfg_str(c, v, "sync", sync, sizeof sync)) != ND_OK)
+    const nd_jcfg_field_t fields[] = {
+        {"sync", ND_JCFG_STR, sync, .cap = sizeof sync},
+        {.key = NULL},
+    };
+    json_t *v;
+    nd_err_t rc = section(c, root, "journal", fields, &v);
+    if (rc != ND_OK)
         return rc;
     if (sync[0] && !nd_journal_sync_parse(sync, &cfg->journal_sync))
         return nd_jcfg_bad(c, "sync", "must be \"before_send\" or \"batched\"");

@@ -208,20 +208,17 @@ nd_err_t nd_live_shutdown_config_parse(const json_t *obj, const char *where,
                                        nd_live_shutdown_ask_t *out, char *err, size_t err_len)
 {
     ND_ASSERT(where != NULL && out != NULL);
-    static const char *const keys[] = {"deadline_s", "flatten_on_sigterm", NULL};
-    nd_jcfg_t c = {.path = where, .key = "launch.shutdown", .err = err, .err_len = err_len};
+    nd_jcfg_t c = {.path = where, .err = err, .err_len = err_len};
     int64_t deadline_s = DEFAULT_DEADLINE_NS / ND_NS_PER_SEC;
     bool flatten = false;
-    json_t *o = (json_t *)obj; /* the typed readers take no const; they only read */
-    nd_err_t rc = ND_OK;
-    if (o && !json_is_object(o)) {
-        snprintf(c.key, sizeof c.key, "launch");
-        return nd_jcfg_bad(&c, "shutdown", "must be an object");
-    }
-    if (o && ((rc = nd_jcfg_keys(&c, o, keys)) != ND_OK ||
-              (rc = nd_jcfg_int(&c, o, "deadline_s", 1, DEADLINE_MAX_NS / ND_NS_PER_SEC,
-                                &deadline_s)) != ND_OK ||
-              (rc = nd_jcfg_bool(&c, o, "flatten_on_sigterm", &flatten)) != ND_OK))
+    const nd_jcfg_field_t fields[] = {
+        {"deadline_s", ND_JCFG_INT, &deadline_s, .lo = 1, .hi = DEADLINE_MAX_NS / ND_NS_PER_SEC},
+        {"flatten_on_sigterm", ND_JCFG_BOOL, .out = &flatten},
+        {.key = NULL},
+    };
+    json_t *o;
+    nd_err_t rc = nd_jcfg_section_fields(&c, obj, "launch.shutdown", fields, &o);
+    if (rc != ND_OK)
         return rc;
     out->flatten = flatten;
     out->deadline_ns = deadline_s * ND_NS_PER_SEC;

@@ -119,13 +119,14 @@ nd_err_t nd_httpd_config_parse(const json_t *obj, const char *path, const char *
     json_t *o = (json_t *)obj;
     if (!json_is_object(o))
         return nd_jcfg_bad(&c, NULL, "must be an object like {\"listen\": \"127.0.0.1:9464\"}");
-    static const char *const keys[] = {"listen", "tls_cert", "tls_key", NULL};
-    nd_err_t rc;
-    if ((rc = nd_jcfg_keys(&c, o, keys)) != ND_OK ||
-        (rc = nd_jcfg_str(&c, o, "listen", out->listen, sizeof out->listen)) != ND_OK ||
-        (rc = nd_jcfg_str(&c, o, "tls_cert", out->tls_cert_file, sizeof out->tls_cert_file)) !=
-            ND_OK ||
-        (rc = nd_jcfg_str(&c, o, "tls_key", out->tls_key_file, sizeof out->tls_key_file)) != ND_OK)
+    const nd_jcfg_field_t fields[] = {
+        {"listen", ND_JCFG_STR, out->listen, .cap = sizeof out->listen},
+        {"tls_cert", ND_JCFG_STR, out->tls_cert_file, .cap = sizeof out->tls_cert_file},
+        {"tls_key", ND_JCFG_STR, out->tls_key_file, .cap = sizeof out->tls_key_file},
+        {.key = NULL},
+    };
+    nd_err_t rc = nd_jcfg_fields(&c, o, fields);
+    if (rc != ND_OK)
         return rc;
     if (!out->listen[0])
         return nd_jcfg_bad(&c, "listen", "missing (HOST:PORT, e.g. 127.0.0.1:9464; port 0 picks one)");

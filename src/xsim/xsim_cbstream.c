@@ -269,12 +269,9 @@ static void on_level(void *ctx, nd_side_t side, int64_t px)
     nd__xsim_cb_t *cb = ctx;
     if (cb->dirty_count == DIRTY_MAX)
         return; /* cannot happen between two updates of one action; never unbounded */
-    level_t *grown = nd_array_grow(cb->dirty, &cb->dirty_cap, cb->dirty_count + 1, sizeof *grown,
-                                   256);
-    if (!grown)
-        return;
-    cb->dirty = grown;
-    cb->dirty[cb->dirty_count++] = (level_t){(int)side, px};
+    level_t *e = nd_array_push(&cb->dirty, &cb->dirty_cap, &cb->dirty_count, sizeof *e, 256);
+    if (e)
+        *e = (level_t){(int)side, px};
 }
 
 static void on_update(void *ctx, int64_t update_id, int64_t ts_ns, unsigned flags)

@@ -324,14 +324,12 @@ static void unlock_rest(nd_xsim_t *x, nd_xsim_user_order_t *o)
 
 static void record_trade(nd_xsim_t *x, const nd_xsim_trade_t *t)
 {
-    nd_xsim_trade_t *grown =
-        nd_array_grow(x->trades, &x->trade_cap, x->trade_count + 1, sizeof *grown, 64);
-    if (!grown) {
+    nd_xsim_trade_t *e = nd_array_push(&x->trades, &x->trade_cap, &x->trade_count, sizeof *e, 64);
+    if (!e) {
         x->fill_err = ND_ENOMEM;
         return;
     }
-    x->trades = grown;
-    x->trades[x->trade_count++] = *t;
+    *e = *t;
 }
 
 static void user_fill(nd_xsim_t *x, int64_t order_id, bool is_maker, const nd_xsim_fill_t *f)
@@ -763,13 +761,10 @@ static nd_xsim_reject_t precheck(const nd_xsim_t *x, nd_xsim_new_order_t *r, int
 
 static nd_xsim_user_order_t *new_record(nd_xsim_t *x, const nd_xsim_new_order_t *r, int64_t now_ns)
 {
-    nd_xsim_user_order_t *grown =
-        nd_array_grow(x->orders, &x->order_cap, x->order_count + 1, sizeof *grown, 64);
-    if (!grown)
+    nd_xsim_user_order_t *o =
+        nd_array_push(&x->orders, &x->order_cap, &x->order_count, sizeof *o, 64);
+    if (!o)
         return NULL;
-    x->orders = grown;
-    nd_xsim_user_order_t *o = &x->orders[x->order_count++];
-    memset(o, 0, sizeof *o);
     o->id = (int64_t)x->order_count;
     if (r->client_id[0])
         memcpy(o->client_id, r->client_id, sizeof o->client_id);

@@ -736,6 +736,32 @@ Test(alloc, array_grow_doubles_and_refuses_overflow)
     nd_free(b);
 }
 
+/* nd_array_push: the new element is zeroed and counted, the content kept; out of room (the size
+ * would overflow) nothing changes. */
+Test(alloc, array_push_appends_zeroed)
+{
+    int64_t *a = NULL;
+    size_t cap = 0, count = 0;
+    for (int64_t i = 0; i < 9; i++) {
+        int64_t *e = nd_array_push(&a, &cap, &count, sizeof *e, 4);
+        cr_assert_not_null(e);
+        cr_assert_eq(*e, 0, "zeroed");
+        cr_assert_eq(e, &a[i], "the new last element");
+        *e = i * 10;
+    }
+    cr_assert_eq(count, 9);
+    cr_assert_eq(cap, 16);
+    for (int64_t i = 0; i < 9; i++)
+        cr_assert_eq(a[i], i * 10, "the content is kept");
+    nd_free(a);
+    int64_t *none = NULL;
+    size_t big = SIZE_MAX / 4, n = big;
+    cr_assert_null(nd_array_push(&none, &big, &n, sizeof *none, 4), "bytes overflow size_t");
+    cr_assert_eq(n, SIZE_MAX / 4, "the count is untouched");
+    cr_assert_eq(big, SIZE_MAX / 4, "the capacity is untouched");
+    cr_assert_null(none);
+}
+
 /* ---- hmap.h ---- */
 
 /* Every key lands in slot 0 first: probing, growth and lookups must still be exact. */

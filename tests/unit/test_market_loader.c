@@ -510,6 +510,27 @@ static size_t diff_field(uint64_t *rs, char *buf, size_t n, int price)
 }
 
 /* One random row of the format's columns (sometimes one more or one fewer). */
+/* One time in three, one byte of buf's n replaced, inserted or deleted (seeded); ends buf. */
+static size_t edit_one_byte(uint64_t *rs, char *buf, size_t n)
+{
+    if (diff_rand(rs) % 3 == 0 && n > 0) { /* one byte replaced, inserted or deleted */
+        static const char bytes[] = "0123456789.,+-e \r";
+        size_t at = diff_rand(rs) % n;
+        uint64_t how = diff_rand(rs) % 3;
+        if (how == 1) {
+            memmove(buf + at + 1, buf + at, n - at);
+            n++;
+        } else if (how == 2) {
+            memmove(buf + at, buf + at + 1, n - at - 1);
+            n--;
+        }
+        if (how != 2)
+            buf[at] = bytes[diff_rand(rs) % (sizeof bytes - 1)];
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 static size_t diff_row(uint64_t *rs, int kline, char *buf)
 {
     int columns = kline ? 12 : 6;
@@ -538,22 +559,7 @@ static size_t diff_row(uint64_t *rs, int kline, char *buf)
     } else {
         columns -= 1;
     }
-    if (diff_rand(rs) % 3 == 0 && n > 0) { /* one byte replaced, inserted or deleted */
-        static const char bytes[] = "0123456789.,+-e \r";
-        size_t at = diff_rand(rs) % n;
-        uint64_t how = diff_rand(rs) % 3;
-        if (how == 1) {
-            memmove(buf + at + 1, buf + at, n - at);
-            n++;
-        } else if (how == 2) {
-            memmove(buf + at, buf + at + 1, n - at - 1);
-            n--;
-        }
-        if (how != 2)
-            buf[at] = bytes[diff_rand(rs) % (sizeof bytes - 1)];
-    }
-    buf[n] = '\0';
-    return n;
+    return edit_one_byte(rs, buf, n);
 }
 
 /* Writes header, ten good rows, the row, then `after` good rows; returns the 11th next(). */
@@ -712,22 +718,7 @@ static size_t long_row(uint64_t *rs, int kline, char *buf)
         }
         n += (size_t)sprintf(buf + n, ",0");
     }
-    if (diff_rand(rs) % 3 == 0) { /* one byte replaced, inserted or deleted */
-        static const char bytes[] = "0123456789.,+-e \r";
-        size_t at = diff_rand(rs) % n;
-        uint64_t how = diff_rand(rs) % 3;
-        if (how == 1) {
-            memmove(buf + at + 1, buf + at, n - at);
-            n++;
-        } else if (how == 2) {
-            memmove(buf + at, buf + at + 1, n - at - 1);
-            n--;
-        }
-        if (how != 2)
-            buf[at] = bytes[diff_rand(rs) % (sizeof bytes - 1)];
-    }
-    buf[n] = '\0';
-    return n;
+    return edit_one_byte(rs, buf, n);
 }
 
 /* Long rows (eight-decimal prices, plain and kline) through the row-plan path's second 64 bytes

@@ -38,7 +38,8 @@ check_banned() { # pattern, allowed-path-regex, message
 check_banned '(^|[^_a-z])(malloc|calloc|realloc|free)\(' 'src/core/alloc.c' 'use nd_alloc/nd_free'
 check_banned '(clock_gettime|gettimeofday|[^_a-z]time\(NULL\)|[^_a-z]time\(0\))' 'src/core/clock.c' \
     'read time only through nd_clock_t'
-check_banned '(^|[^_a-z])(printf|puts)\(|fprintf\((stdout|stderr)' 'src/cli/[a-z_]+\.c|src/core/log.c|src/core/alloc.c' \
+check_banned '(^|[^_a-z])(printf|puts)\(|fprintf\((stdout|stderr)' \
+    'src/cli/[a-z_]+\.c|src/core/log.c|src/core/alloc.c|src/core/lazylib.c' \
     'print only from src/cli (log with ND_LOG)'
 check_banned '(^|[^_a-z])s?rand\(' '^$' 'use nd_rand_t with an explicit seed'
 

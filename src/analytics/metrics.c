@@ -79,15 +79,19 @@ double nd_metric_total_return(const double *r, size_t n)
     return wealth - 1.0;
 }
 
+/* empyrical: ending_value ** (1 / num_years) - 1 with num_years = n / periods_per_year. */
+static double annual_return_of(double total_return, size_t n, double periods_per_year)
+{
+    double num_years = (double)n / periods_per_year;
+    return pow(total_return + 1.0, 1.0 / num_years) - 1.0;
+}
+
 double nd_metric_annual_return(const double *r, size_t n, double periods_per_year)
 {
     ND_ASSERT(r != NULL || n == 0);
     if (n == 0)
         return NAN;
-    /* empyrical: ending_value ** (1 / num_years) - 1 with num_years = n / periods_per_year. */
-    double ending_value = nd_metric_total_return(r, n) + 1.0;
-    double num_years = (double)n / periods_per_year;
-    return pow(ending_value, 1.0 / num_years) - 1.0;
+    return annual_return_of(nd_metric_total_return(r, n), n, periods_per_year);
 }
 
 double nd_metric_annual_volatility(const double *r, size_t n, double periods_per_year)
@@ -101,6 +105,14 @@ double nd_metric_annual_volatility(const double *r, size_t n, double periods_per
     return sd * sqrt(periods_per_year);
 }
 
+/* The Sharpe ratio from the mean and deviation of r - risk_free. */
+static double sharpe_of(double mean, double sd, double periods_per_year)
+{
+    if (!(sd > 0.0))
+        return NAN;
+    return mean / sd * sqrt(periods_per_year);
+}
+
 double nd_metric_sharpe(const double *r, size_t n, double risk_free, double periods_per_year)
 {
     ND_ASSERT(r != NULL || n == 0);
@@ -108,9 +120,7 @@ double nd_metric_sharpe(const double *r, size_t n, double risk_free, double peri
         return NAN;
     double mean = 0.0;
     double sd = std_shifted(r, n, risk_free, &mean);
-    if (!(sd > 0.0))
-        return NAN;
-    return mean / sd * sqrt(periods_per_year);
+    return sharpe_of(mean, sd, periods_per_year);
 }
 
 double nd_metric_downside_risk(const double *r, size_t n, double required_return,
@@ -131,6 +141,16 @@ double nd_metric_downside_risk(const double *r, size_t n, double required_return
     return sqrt(ss / (double)n) * sqrt(periods_per_year);
 }
 
+/* The Sortino ratio from the mean of r - required_return and the downside risk. */
+static double sortino_of(double mean, double downside_risk, double periods_per_year)
+{
+    /* empyrical divides by zero here and returns +inf; a series with no return below the
+     * target has an undefined Sortino, and the contract says undefined is NaN. */
+    if (!(downside_risk > 0.0))
+        return NAN;
+    return mean * periods_per_year / downside_risk;
+}
+
 double nd_metric_sortino(const double *r, size_t n, double required_return,
                          double periods_per_year)
 {
@@ -138,12 +158,7 @@ double nd_metric_sortino(const double *r, size_t n, double required_return,
     if (n < 2)
         return NAN;
     double dr = nd_metric_downside_risk(r, n, required_return, periods_per_year);
-    /* empyrical divides by zero here and returns +inf; a series with no return below the
-     * target has an undefined Sortino, and the contract says undefined is NaN. */
-    if (!(dr > 0.0))
-        return NAN;
-    double average_annual = mean_shifted(r, n, required_return) * periods_per_year;
-    return average_annual / dr;
+    return sortino_of(mean_shifted(r, n, required_return), dr, periods_per_year);
 }
 
 /* ---- Drawdown, Calmar, Omega, stability. ----------------------------------------------- */
@@ -403,44 +418,104 @@ static double lerp(double a, double b, double t)
 /* At most this many ranks are remembered: VaR, CVaR and the two tail percentiles need 7. */
 #define ND_METRICS_RANKS_MAX 8
 
-/* A scratch copy being partially ordered. Each rank in fixed[] holds its order statistic with
- * nothing larger before it and nothing smaller after it, so a later selection only has to
- * search the window between the nearest fixed ranks around it. */
+/* The order statistics of a series. A backtest's returns are exactly zero wherever it holds no
+ * position, often most of the series, and a Hoare partition around a pivot of zero swaps every
+ * one of them at every level. So the zeros are only counted: the scratch copy holds the
+ * negative returns, then the positive ones, and rank k of the whole series is
+ *   - a[k] for k < negatives,
+ *   - a zero for the next `zeros` ranks,
+ *   - a[k - zeros] after them.
+ * Each scratch index in fixed[] holds its order statistic with nothing larger before it and
+ * nothing smaller after it, so a later selection only searches the window between the nearest
+ * fixed ones around it, inside its sign group. */
 typedef struct order_stats {
-    double *a;
-    size_t n;
+    double *a;            /* negatives + positives values; NULL when there are none */
+    const double *source; /* the caller's series, in index order */
+    size_t n, negatives, zeros;
+    size_t negative_zeros; /* -0.0 among the zeros */
     size_t fixed[ND_METRICS_RANKS_MAX];
     size_t fixed_count;
 } order_stats_t;
 
-static void order_stats_init(order_stats_t *os, double *a, size_t n)
+/* Counts r[0..n)'s signs and copies its nonzero values, negatives first, each group in index
+ * order. ND_ENOMEM when the copy cannot be allocated. */
+static nd_err_t order_stats_open(order_stats_t *os, const double *r, size_t n)
 {
-    ND_ASSERT(a != NULL);
+    ND_ASSERT(r != NULL);
     ND_ASSERT(n > 0);
-    os->a = a;
+    memset(os, 0, sizeof *os);
+    os->source = r;
     os->n = n;
-    os->fixed_count = 0;
+    size_t positives = 0;
+    for (size_t i = 0; i < n; i++) {
+        ND_DEBUG_ASSERT(!isnan(r[i]));
+        os->negatives += r[i] < 0.0;
+        positives += r[i] > 0.0;
+        os->negative_zeros += r[i] == 0.0 && signbit(r[i]);
+    }
+    os->zeros = n - os->negatives - positives;
+    if (os->negatives + positives == 0)
+        return ND_OK;
+    if (os->negatives + positives > SIZE_MAX / sizeof(double))
+        return ND_ENOMEM;
+    os->a = nd_alloc((os->negatives + positives) * sizeof(double));
+    if (!os->a)
+        return ND_ENOMEM;
+    size_t below = 0, above = os->negatives;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i] < 0.0)
+            os->a[below++] = r[i];
+        else if (r[i] > 0.0)
+            os->a[above++] = r[i];
+    }
+    ND_ASSERT(below == os->negatives && above == os->negatives + positives);
+    return ND_OK;
+}
+
+static void order_stats_close(order_stats_t *os)
+{
+    nd_free(os->a);
+    os->a = NULL;
+}
+
+/* The m-th zero (0-based) of the series in index order: its sign is the one it came with. */
+static double order_stats_zero(const order_stats_t *os, size_t m)
+{
+    ND_ASSERT(m < os->zeros);
+    if (os->negative_zeros == 0 || os->negative_zeros == os->zeros)
+        return os->negative_zeros ? -0.0 : 0.0;
+    for (size_t i = 0;; i++) {
+        if (os->source[i] == 0.0 && m-- == 0)
+            return os->source[i];
+    }
 }
 
 /* Returns the k-th smallest value (0-based). Cost O(window), at most O(n). */
 static double order_stats_rank(order_stats_t *os, size_t k)
 {
     ND_ASSERT(k < os->n);
-    size_t lo = 0, hi = os->n; /* the window [lo, hi) that must hold rank k */
+    if (k >= os->negatives && k < os->negatives + os->zeros)
+        return order_stats_zero(os, k - os->negatives);
+    /* the scratch index of rank k and the window [lo, hi) of its sign group that holds it,
+     * narrowed by the fixed indices */
+    size_t nonzero = os->n - os->zeros;
+    size_t x = k < os->negatives ? k : k - os->zeros;
+    size_t lo = k < os->negatives ? 0 : os->negatives;
+    size_t hi = k < os->negatives ? os->negatives : nonzero;
     for (size_t i = 0; i < os->fixed_count; i++) {
         size_t f = os->fixed[i];
-        if (f == k)
-            return os->a[k];
-        if (f < k && f + 1 > lo)
+        if (f == x)
+            return os->a[x];
+        if (f < x && f + 1 > lo)
             lo = f + 1;
-        if (f > k && f < hi)
+        if (f > x && f < hi)
             hi = f;
     }
-    ND_ASSERT(lo <= k && k < hi);
-    select_rank(os->a + lo, hi - lo, k - lo);
+    ND_ASSERT(lo <= x && x < hi);
+    select_rank(os->a + lo, hi - lo, x - lo);
     if (os->fixed_count < ND_METRICS_RANKS_MAX)
-        os->fixed[os->fixed_count++] = k;
-    return os->a[k];
+        os->fixed[os->fixed_count++] = x;
+    return os->a[x];
 }
 
 /* numpy.percentile(method="linear"): the virtual index (n - 1) q / 100 splits into a rank and
@@ -475,16 +550,47 @@ double nd_percentile_sorted(const double *sorted, size_t n, double q)
     return t == 0.0 ? sorted[lo] : lerp(sorted[lo], sorted[lo + 1], t);
 }
 
-/* empyrical: the mean of the floor((n - 1) cutoff) + 1 smallest returns. */
+/* How many of the ranks below k hold a value below v, the value of rank k (selected). */
+static size_t order_stats_count_below(const order_stats_t *os, size_t k, double v)
+{
+    /* Nothing before a selected scratch index is larger than it, so every value below v in
+     * its sign group lies before it; a negative v has nothing below it in the other groups,
+     * a zero has the negatives, a positive has the negatives and the zeros. */
+    size_t below = 0;
+    if (k < os->negatives) {
+        for (size_t i = 0; i < k; i++)
+            below += os->a[i] < v;
+        return below;
+    }
+    if (k < os->negatives + os->zeros)
+        return os->negatives;
+    for (size_t i = os->negatives; i < k - os->zeros; i++)
+        below += os->a[i] < v;
+    return os->negatives + os->zeros + below;
+}
+
+/* empyrical: the mean of the floor((n - 1) cutoff) + 1 smallest returns. They are summed in
+ * the series' own order (the values below the k-th, and as many of those equal to it as the
+ * count needs, first ones first), so the result depends on the returns alone and not on how a
+ * selection happened to permute the copy, like every other metric's linear pass. */
 static double order_stats_cvar(order_stats_t *os, double cutoff)
 {
     ND_ASSERT(cutoff >= 0.0 && cutoff <= 1.0);
     size_t k = (size_t)((double)(os->n - 1) * cutoff);
     ND_ASSERT(k < os->n);
-    order_stats_rank(os, k);
+    double kth = order_stats_rank(os, k);
+    size_t ties = k + 1 - order_stats_count_below(os, k, kth);
     double sum = 0.0;
-    for (size_t i = 0; i <= k; i++)
-        sum += os->a[i];
+    for (size_t i = 0; i < os->n; i++) {
+        double v = os->source[i];
+        if (v < kth) {
+            sum += v;
+        } else if (v == kth && ties > 0) {
+            sum += v;
+            ties--;
+        }
+    }
+    ND_ASSERT(ties == 0);
     return sum / (double)(k + 1);
 }
 
@@ -496,19 +602,6 @@ static double order_stats_tail_ratio(order_stats_t *os)
     if (p5 == 0.0)
         return NAN;
     return fabs(p95) / fabs(p5);
-}
-
-/* Returns a nd_alloc'd copy of r[0..n), n > 0, or NULL when memory is short. */
-static double *copy_series(const double *r, size_t n)
-{
-    ND_ASSERT(r != NULL);
-    ND_ASSERT(n > 0);
-    if (n > SIZE_MAX / sizeof(double))
-        return NULL;
-    double *copy = nd_alloc(n * sizeof(double));
-    if (copy)
-        memcpy(copy, r, n * sizeof(double));
-    return copy;
 }
 
 static int cutoff_valid(double cutoff)
@@ -525,15 +618,17 @@ static double tail_statistic(const double *r, size_t n, double cutoff, tail_stat
     ND_ASSERT(r != NULL || n == 0);
     if (n == 0 || !cutoff_valid(cutoff))
         return NAN;
-    double *copy = copy_series(r, n);
-    if (!copy)
-        return NAN;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(r[i]))
+            return NAN; /* as numpy's percentile: a NaN anywhere has no rank */
+    }
     order_stats_t os;
-    order_stats_init(&os, copy, n);
+    if (order_stats_open(&os, r, n) != ND_OK)
+        return NAN;
     double v = which == TAIL_VAR    ? order_stats_percentile(&os, 100.0 * cutoff)
                : which == TAIL_CVAR ? order_stats_cvar(&os, cutoff)
                                     : order_stats_tail_ratio(&os);
-    nd_free(copy);
+    order_stats_close(&os);
     return v;
 }
 
@@ -567,11 +662,24 @@ static void compute_linear(const double *r, size_t n, const nd_metrics_config_t 
     double ppy = cfg->periods_per_year;
     m->count = n;
     m->total_return = nd_metric_total_return(r, n);
-    m->annual_return = nd_metric_annual_return(r, n, ppy);
-    m->annual_volatility = nd_metric_annual_volatility(r, n, ppy);
-    m->sharpe = nd_metric_sharpe(r, n, cfg->risk_free, ppy);
+    m->annual_return = n == 0 ? NAN : annual_return_of(m->total_return, n, ppy);
     m->downside_risk = nd_metric_downside_risk(r, n, cfg->required_return, ppy);
-    m->sortino = nd_metric_sortino(r, n, cfg->required_return, ppy);
+    m->annual_volatility = m->sharpe = m->sortino = NAN;
+    if (n >= 2) {
+        /* Each pass below is the very one the single-metric function makes, so a value that
+         * two metrics need is computed once: same operations, same order, same bits. */
+        double mean_rf = 0.0, mean_required = 0.0;
+        double sd_rf = std_shifted(r, n, cfg->risk_free, &mean_rf);
+        if (cfg->required_return == cfg->risk_free)
+            mean_required = mean_rf;
+        else
+            mean_required = mean_shifted(r, n, cfg->required_return);
+        m->sharpe = sharpe_of(mean_rf, sd_rf, ppy);
+        m->sortino = sortino_of(mean_required, m->downside_risk, ppy);
+        /* r - 0.0 is r, zeros' signs aside, and those square and sum to the same bits. */
+        m->annual_volatility = cfg->risk_free == 0.0 ? sd_rf * sqrt(ppy)
+                                                     : nd_metric_annual_volatility(r, n, ppy);
+    }
     m->max_drawdown = nd_metric_max_drawdown(r, n, &m->drawdown);
     m->calmar = n == 0 ? NAN : calmar_of(m->annual_return, m->max_drawdown);
     m->omega = nd_metric_omega(r, n, cfg->risk_free, cfg->required_return, ppy);
@@ -596,15 +704,13 @@ nd_err_t nd_metrics_compute(const double *returns, size_t count, const nd_metric
     m.var = m.cvar = m.tail_ratio = NAN;
     if (count > 0) {
         /* One scratch copy serves all three order statistics; selections reorder it freely. */
-        double *scratch = copy_series(returns, count);
-        if (!scratch)
-            return ND_ENOMEM;
         order_stats_t os;
-        order_stats_init(&os, scratch, count);
+        if (order_stats_open(&os, returns, count) != ND_OK)
+            return ND_ENOMEM;
         m.var = order_stats_percentile(&os, 100.0 * cfg->cutoff);
         m.cvar = order_stats_cvar(&os, cfg->cutoff);
         m.tail_ratio = order_stats_tail_ratio(&os);
-        nd_free(scratch);
+        order_stats_close(&os);
     }
     compute_linear(returns, count, cfg, &m);
     *out = m;

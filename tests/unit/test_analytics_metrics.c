@@ -355,6 +355,69 @@ Test(metrics, selection_matches_full_sort)
     }
 }
 
+/* The mean of the k + 1 smallest, summed in the series' own order: the values below the k-th,
+ * and the first of those equal to it, as many as the count needs. */
+static double cvar_in_index_order(const double *a, size_t n, const double *sorted, size_t k)
+{
+    size_t below = 0;
+    while (below < k && sorted[below] < sorted[k])
+        below++;
+    size_t ties = k + 1 - below;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] < sorted[k]) {
+            sum += a[i];
+        } else if (a[i] == sorted[k] && ties > 0) {
+            sum += a[i];
+            ties--;
+        }
+    }
+    return sum / (double)(k + 1);
+}
+
+Test(metrics, order_statistics_of_series_mostly_zero)
+{
+    /* A backtest's returns are exactly zero while it holds nothing: order statistics count the
+     * zeros and select among the rest. Over seeded series with every share of zeros (some
+     * negative zeros, ties among the others), VaR and the tail ratio equal the full sort's,
+     * and CVaR is bit for bit the mean summed in index order. */
+    const double cutoffs[] = {0.0, 0.01, 0.05, 0.5, 0.95, 1.0};
+    uint64_t x = 7;
+    for (int round = 0; round < 300; round++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t n = 1 + (size_t)(x >> 33) % 2000;
+        unsigned zero_share = (unsigned)(x >> 20) % 11; /* tenths */
+        double *a = calloc(n, sizeof(double)), *s = calloc(n, sizeof(double));
+        cr_assert(a != NULL && s != NULL);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned pick = (unsigned)(x >> 40) % 10;
+            double v = (double)((int64_t)(x >> 50) % 64 - 32) / 1000.0;
+            a[i] = pick < zero_share ? ((x >> 30) % 5 == 0 ? -0.0 : 0.0) : v;
+        }
+        memcpy(s, a, n * sizeof(double));
+        qsort(s, n, sizeof(double), compare_doubles);
+        for (size_t ci = 0; ci < sizeof cutoffs / sizeof cutoffs[0]; ci++) {
+            double c = cutoffs[ci];
+            double var = nd_metric_var(a, n, c), expected = nd_percentile_sorted(s, n, 100.0 * c);
+            cr_assert(var == expected, "round %d n=%zu cutoff=%g: %g, %g", round, n, c, var,
+                      expected);
+            size_t k = (size_t)((double)(n - 1) * c);
+            double cvar = nd_metric_cvar(a, n, c);
+            cr_assert(cvar == cvar_in_index_order(a, n, s, k), "round %d n=%zu cutoff=%g", round,
+                      n, c);
+        }
+        double p95 = nd_percentile_sorted(s, n, 95.0), p5 = nd_percentile_sorted(s, n, 5.0);
+        double ratio = nd_metric_tail_ratio(a, n);
+        if (p5 == 0.0)
+            cr_assert(isnan(ratio));
+        else
+            cr_assert(ratio == fabs(p95) / fabs(p5), "round %d", round);
+        free(a);
+        free(s);
+    }
+}
+
 Test(metrics, ten_million_returns, .timeout = 120)
 {
     /* A permutation of (i - n/2) / n scaled to +-1%: every order statistic is known exactly. */

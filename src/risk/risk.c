@@ -265,8 +265,8 @@ static nd_reject_t check_limits(const nd_risk_t *r, const nd_instrument_t *inst,
             __builtin_add_overflow(before, sign * o->qty, &after))
             return ND_REJECT_OVERFLOW;
         if (abs64(after) > abs64(before)) { /* orders that only reduce always pass */
-            /* Opening from flat, the position is the order: its value is the notional above
-             * (the same product and rounding), not a second 128-bit division. */
+            /* A position of the order's own size (an order opening from flat) is worth the
+             * notional above: the same arguments, so no second 128-bit division. */
             int64_t value = notional;
             if (abs64(after) != o->qty &&
                 nd_notional(inst, ref_px, abs64(after), &value) != ND_OK)

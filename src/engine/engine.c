@@ -549,12 +549,14 @@ __attribute__((noinline)) static nd_err_t risk_step_halted(nd_engine_t *e, bool 
 
 /* nd__engine_risk_step's body, inlined into the bar step: on a quiet bar (no trip, not halted
  * before or after) it is the equity read and the breakers' update, with no call frame and no
- * equity through memory. */
-static inline nd_err_t risk_step(nd_engine_t *e, __int128 *equity_out)
+ * equity through memory. now_ns is e->now_ns, passed by a caller that holds it in a register
+ * (gcc cannot tell that the stores of the mark leave it unchanged, and would read it again). */
+static inline nd_err_t risk_step(nd_engine_t *e, int64_t now_ns, __int128 *equity_out)
 {
+    ND_DEBUG_ASSERT(now_ns == e->now_ns);
     __int128 equity = nd_portfolio_equity_ext(e->portfolio);
     bool was_halted = e->risk.halted;
-    bool tripped = nd_risk_on_equity(&e->risk, e->now_ns, equity);
+    bool tripped = nd_risk_on_equity(&e->risk, now_ns, equity);
     /* A halted engine that is flat, with nothing working, has nothing to do here (the usual
      * state of a halted run): no call. */
     if (__builtin_expect(tripped | was_halted | e->risk.halted, 0) &&
@@ -570,7 +572,7 @@ static inline nd_err_t risk_step(nd_engine_t *e, __int128 *equity_out)
 
 nd_err_t nd__engine_risk_step(nd_engine_t *e, __int128 *equity_out)
 {
-    return risk_step(e, equity_out);
+    return risk_step(e, e->now_ns, equity_out);
 }
 
 /* A strategy's bar: the bar built-ins called directly when the slot's definition is one of them
@@ -630,7 +632,7 @@ nd_err_t nd_engine_on_bar(nd_engine_t *e, const nd_bar_t *bar)
     if (__builtin_expect(e->anomaly != NULL, 0) && (rc = nd__engine_anomaly_bar(e, bar)) != ND_OK)
         return rc;
     __int128 equity = 0;
-    rc = risk_step(e, &equity);
+    rc = risk_step(e, e->now_ns, &equity);
     if (rc != ND_OK)
         return rc;
     if (__builtin_expect(e->risk.halted, 0))
@@ -667,7 +669,7 @@ ND__NO_SLP static size_t quiet_run(nd_engine_t *e, nd_clock_sim_t *clock, const 
     nd_engine_stats_t *st = &e->stats;
     int64_t floor_ts = st->last_ts_ns > clock->_now_ns ? st->last_ts_ns : clock->_now_ns;
     int64_t interval = st->interval_ns, in_market_bars = st->bars_in_market;
-    int64_t halted_bars = st->halted_bars, counted = 0;
+    int64_t halted_bars = st->halted_bars;
     nd_err_t rc = ND_OK;
     size_t n = 0;
     for (; n < count; n++) {
@@ -684,11 +686,10 @@ ND__NO_SLP static size_t quiet_run(nd_engine_t *e, nd_clock_sim_t *clock, const 
             interval = (int64_t)gap;
         *last = ts;
         floor_ts = ts;
-        counted++;
         int64_t net_qty = 0;
         rc = nd_portfolio_mark(e->portfolio, id, bar->close, &net_qty);
         __int128 equity = 0;
-        if (rc != ND_OK || (rc = risk_step(e, &equity)) != ND_OK)
+        if (rc != ND_OK || (rc = risk_step(e, ts, &equity)) != ND_OK)
             break;
         halted_bars += e->risk.halted;
         strategies_on_bar(e, bar);
@@ -698,6 +699,8 @@ ND__NO_SLP static size_t quiet_run(nd_engine_t *e, nd_clock_sim_t *clock, const 
         if ((rc = nd__engine_step_done(e)) != ND_OK)
             break;
     }
+    /* A bar that failed after its checks was counted, as on_bar counts it. */
+    int64_t counted = (int64_t)n + (rc != ND_OK);
     if (counted > 0) {
         st->last_ts_ns = floor_ts;
         st->interval_ns = interval;

@@ -27,6 +27,8 @@ struct nd_portfolio {
     int64_t *net_qty;         /* per instrument, across strategies */
     int64_t *last_px;         /* per instrument */
     int64_t *value_mult;      /* per instrument: 10^(ext - px_decimals - qty_decimals) */
+    int64_t *net_value_mult;  /* per instrument: net_qty x value_mult when it fits an int64,
+                                 else 0: the mark's one 64 x 64-bit product instead of three */
     int64_t *px_limit;        /* per instrument: the highest mark at which every position's value
                                  still fits the cash scale (INT64_MAX when flat) */
     nd_position_t *positions; /* [strategy * instrument_count + instrument] */
@@ -85,11 +87,12 @@ nd_err_t nd_portfolio_create(const nd_instrument_t *instruments, uint32_t instru
     p->net_qty = nd_calloc(instrument_count, sizeof(int64_t));
     p->last_px = nd_calloc(instrument_count, sizeof(int64_t));
     p->value_mult = nd_calloc(instrument_count, sizeof(int64_t));
+    p->net_value_mult = nd_calloc(instrument_count, sizeof(int64_t));
     p->px_limit = nd_calloc(instrument_count, sizeof(int64_t));
     p->positions = nd_calloc(npos, sizeof(nd_position_t));
     p->closed_trips = nd_calloc(npos, sizeof(int64_t));
-    if (!p->weights_e6 || !p->net_qty || !p->last_px || !p->value_mult || !p->px_limit ||
-        !p->positions || !p->closed_trips) {
+    if (!p->weights_e6 || !p->net_qty || !p->last_px || !p->value_mult || !p->net_value_mult ||
+        !p->px_limit || !p->positions || !p->closed_trips) {
         nd_portfolio_destroy(p);
         return ND_ENOMEM;
     }
@@ -127,6 +130,7 @@ void nd_portfolio_destroy(nd_portfolio_t *p)
     nd_free(p->net_qty);
     nd_free(p->last_px);
     nd_free(p->value_mult);
+    nd_free(p->net_value_mult);
     nd_free(p->px_limit);
     nd_free(p->positions);
     nd_free(p->closed_trips);
@@ -303,6 +307,9 @@ static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f)
     p->cash = new_cash;
     p->fees = new_fees;
     p->net_qty[f->instrument_id] = new_net;
+    if (__builtin_mul_overflow(new_net, p->value_mult[f->instrument_id],
+                               &p->net_value_mult[f->instrument_id]))
+        p->net_value_mult[f->instrument_id] = 0; /* the mark takes the 128-bit product */
     p->equity_ext += -(__int128)cash_delta * p->cash_mult +
                      (__int128)s * f->qty * p->last_px[f->instrument_id] *
                          p->value_mult[f->instrument_id];
@@ -338,8 +345,19 @@ static nd_err_t book_fill(nd_portfolio_t *p, const nd_fill_t *f)
     return ND_OK;
 }
 
-nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px,
-                           int64_t *net_qty)
+/* The mark's move when net_qty x value_mult does not fit an int64: three multiplications.
+ * Out of line, so that the usual mark stays small enough to inline into the bar step. */
+__attribute__((noinline, cold)) static void mark_wide(nd_portfolio_t *p, uint32_t instrument_id,
+                                                      int64_t q, int64_t move)
+{
+    p->equity_ext += (__int128)q * move * p->value_mult[instrument_id];
+}
+
+/* Always inlined where the engine's bar step calls it (under LTO), as before the int64
+ * product was added: a call a bar costs more than the product saves. */
+__attribute__((always_inline)) inline nd_err_t nd_portfolio_mark(nd_portfolio_t *p,
+                                                                 uint32_t instrument_id,
+                                                                 int64_t px, int64_t *net_qty)
 {
     ND_ASSERT(instrument_id < p->instrument_count);
     if (px > p->px_limit[instrument_id])
@@ -349,8 +367,14 @@ nd_err_t nd_portfolio_mark(nd_portfolio_t *p, uint32_t instrument_id, int64_t px
     int64_t q = p->net_qty[instrument_id];
     if (net_qty)
         *net_qty = q;
-    if (q != 0)
-        p->equity_ext += (__int128)q * (px - prev) * p->value_mult[instrument_id];
+    if (q != 0) {
+        /* The same exact product either way; the first is one multiplication, not three. */
+        int64_t qv = p->net_value_mult[instrument_id];
+        if (__builtin_expect(qv != 0, 1))
+            p->equity_ext += (__int128)qv * (px - prev);
+        else
+            mark_wide(p, instrument_id, q, px - prev);
+    }
     return ND_OK;
 }
 

@@ -265,8 +265,11 @@ static nd_reject_t check_limits(const nd_risk_t *r, const nd_instrument_t *inst,
             __builtin_add_overflow(before, sign * o->qty, &after))
             return ND_REJECT_OVERFLOW;
         if (abs64(after) > abs64(before)) { /* orders that only reduce always pass */
-            int64_t value = 0;
-            if (nd_notional(inst, ref_px, abs64(after), &value) != ND_OK)
+            /* A position of the order's own size (an order opening from flat) is worth the
+             * notional above: the same arguments, so no second 128-bit division. */
+            int64_t value = notional;
+            if (abs64(after) != o->qty &&
+                nd_notional(inst, ref_px, abs64(after), &value) != ND_OK)
                 return ND_REJECT_OVERFLOW;
             if (v->equity <= 0 || (__int128)value * 10000 >
                                       (__int128)r->cfg.max_position_pct_e2 * v->equity)

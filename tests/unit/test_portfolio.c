@@ -209,3 +209,45 @@ Test(portfolio, a_position_worth_more_than_the_cash_scale_is_refused)
     cr_assert_eq(nd_portfolio_apply_fill(pf, &f), ND_EOVERFLOW);
     cr_assert_eq(nd_portfolio_position(pf, 0, 0)->qty, Q(1000), "nothing booked");
 }
+
+/* The mark adds net_qty x value_mult x move as one 64 x 64-bit product while net_qty x
+ * value_mult fits an int64, and as the full three-factor product beyond: both exact. With an
+ * instrument at 8 + 16 decimals the extended scale is 24 decimals and BTC/USDT's value_mult is
+ * 10^8, so 1,010 BTC (1.01e11 units) x 10^8 is past INT64_MAX and 10 BTC is not. */
+static nd_instrument_t wide_inst[2];
+
+Test(portfolio, marks_are_exact_when_the_quantity_times_the_scale_overflows_int64)
+{
+    nd_portfolio_destroy(pf);
+    wide_inst[0] = inst[0];
+    wide_inst[1] = inst[1];
+    wide_inst[1].qty_decimals = 16;
+    int64_t weights[2] = {500000, 500000};
+    cr_assert_eq(nd_portfolio_create(wide_inst, 2, weights, 2, 10000 * U, &pf), ND_OK);
+    cr_assert_eq(nd_portfolio_ext_decimals(pf), 24);
+    const __int128 value_mult = 100000000; /* 10^(24 - 8 - 8) */
+    char err[128];
+    nd_portfolio_mark(pf, 0, Q(100), NULL);
+    const double sizes[3] = {10, 1010, 10}; /* fits, past int64, fits again */
+    for (int k = 0; k < 3; k++) {
+        if (k == 0)
+            fill(0, 0, ND_SIDE_BUY, 100, 10, 1);
+        else if (k == 1)
+            fill(0, 0, ND_SIDE_BUY, 100, 1000, 2);
+        else
+            fill(0, 0, ND_SIDE_SELL, 100, 1000, 3);
+        const int64_t marks[4] = {Q(101), Q(99.5), Q(123.45678901), Q(100)};
+        int64_t prev = Q(100);
+        for (int m = 0; m < 4; m++) {
+            __int128 before = nd_portfolio_equity_ext(pf);
+            int64_t net = 0;
+            cr_assert_eq(nd_portfolio_mark(pf, 0, marks[m], &net), ND_OK);
+            cr_assert_eq(net, Q(sizes[k]));
+            cr_assert(nd_portfolio_equity_ext(pf) - before ==
+                          (__int128)Q(sizes[k]) * (marks[m] - prev) * value_mult,
+                      "size %g, mark %d", sizes[k], m);
+            cr_assert(nd_portfolio_check(pf, err, sizeof err), "%s", err);
+            prev = marks[m];
+        }
+    }
+}

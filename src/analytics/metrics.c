@@ -254,7 +254,10 @@ double nd_metric_stability(const double *r, size_t n)
     double y = 0.0, mean_y = 0.0, m2_y = 0.0, c_xy = 0.0;
     for (size_t t = 0; t < n; t++) {
         double k = (double)(t + 1);
-        y += log1p(r[t]);
+        /* log1p(+-0) is that zero, and y (never -0: it starts at +0) plus a zero is y: a flat
+         * period's return, the most common one in a backtest, needs no log1p call. */
+        if (r[t] != 0.0)
+            y += log1p(r[t]);
         /* t minus the mean of 0..t-1, which is (t-1)/2; at t = 0 the product below is 0. */
         double dx = k / 2.0;
         double dy = y - mean_y;

@@ -435,6 +435,7 @@ __attribute__((noinline)) nd_err_t nd__engine_flush(nd_engine_t *e)
             e->risk.halt_end_ns = INT64_MAX; /* no reset policy lifts this one */
         }
     }
+    nd_ring_rewind(&e->events); /* the listener has returned: no event is being read */
     return e->store_failed ? ND_EIO : ND_OK;
 }
 

@@ -27,8 +27,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Large reads amortise the syscall; 1 MiB holds ~17,000 typical rows. */
-#define READ_BUF_SIZE ((size_t)1 << 20)
+/* 128 KiB reads amortise the syscall (~2,000 typical rows each) while the buffer stays in L2
+ * and costs 32 first-touch page faults, where 1 MiB cost 256: a fault takes several
+ * microseconds in a VM, a whole backtest's worth of parsing 100k rows (bench/RESULTS.md). */
+#define READ_BUF_SIZE ((size_t)128 << 10)
 #define CSV_COLUMNS 6
 #define KLINE_COLUMNS 12
 /* One more than the widest format so that surplus columns are counted, not silently merged. */

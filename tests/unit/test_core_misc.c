@@ -556,6 +556,35 @@ Test(ring, wraps_over_many_cycles)
     nd_ring_deinit(&ring);
 }
 
+Test(ring, rewind_reuses_the_first_slots_only_when_empty)
+{
+    /* A ring rewound after every drain keeps using its first slots; rewinding a ring that
+     * holds items changes nothing, so FIFO order holds across any mix of the two. */
+    nd_ring_t ring;
+    cr_assert_eq(nd_ring_init(&ring, sizeof(int64_t), 8), ND_OK);
+    int64_t next_in = 0, next_out = 0;
+    uint64_t x = 3;
+    for (int k = 0; k < 20000; k++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t pushes = (uint32_t)(x >> 60) % 4, pops = (uint32_t)(x >> 56) % 4;
+        for (uint32_t i = 0; i < pushes && nd_ring_count(&ring) < 8; i++, next_in++)
+            cr_assert_eq(nd_ring_push(&ring, &next_in), ND_OK);
+        for (uint32_t i = 0; i < pops && nd_ring_count(&ring) > 0; i++) {
+            const int64_t *v = nd_ring_take(&ring);
+            cr_assert(v != NULL);
+            cr_assert_eq(*v, next_out++);
+        }
+        uint32_t before = nd_ring_count(&ring);
+        nd_ring_rewind(&ring);
+        cr_assert_eq(nd_ring_count(&ring), before);
+        if (before == 0) {
+            int64_t *slot = nd_ring_slot(&ring);
+            cr_assert_eq((char *)slot, ring._items, "an empty ring rewinds to its first slot");
+        }
+    }
+    nd_ring_deinit(&ring);
+}
+
 Test(ring, wraps_past_uint32_indices)
 {
     /* The indices run free and wrap at 2^32. Reaching that by pushing would take minutes, so

@@ -54,11 +54,10 @@ static double mean_shifted(const double *r, size_t n, double shift)
 /* Sample standard deviation (ddof = 1) of r[i] - shift, n >= 2, two passes like numpy. A series
  * whose values are all identical has a deviation of exactly 0: the two-pass formula would give
  * rounding noise around a mean that is not exactly representable, and a Sharpe of 1e17. */
-static double std_shifted(const double *r, size_t n, double shift, double *mean_out)
+static double std_about(const double *r, size_t n, double shift, double mean)
 {
     ND_ASSERT(r != NULL);
     ND_ASSERT(n >= 2);
-    double mean = mean_shifted(r, n, shift);
     double ss = 0.0;
     int all_equal = 1;
     for (size_t i = 0; i < n; i++) {
@@ -66,8 +65,13 @@ static double std_shifted(const double *r, size_t n, double shift, double *mean_
         ss += d * d;
         all_equal &= (r[i] == r[0]);
     }
-    *mean_out = mean;
     return all_equal ? 0.0 : sqrt(ss / (double)(n - 1));
+}
+
+static double std_shifted(const double *r, size_t n, double shift, double *mean_out)
+{
+    *mean_out = mean_shifted(r, n, shift);
+    return std_about(r, n, shift, *mean_out);
 }
 
 double nd_metric_total_return(const double *r, size_t n)
@@ -123,6 +127,20 @@ double nd_metric_sharpe(const double *r, size_t n, double risk_free, double peri
     return sharpe_of(mean, sd, periods_per_year);
 }
 
+/* (d - |d|) / 2 is exactly min(d, 0) and needs no branch, which random signs would mispredict
+ * half the time. */
+static inline double shortfall_squared(double d)
+{
+    double shortfall = 0.5 * (d - fabs(d));
+    return shortfall * shortfall;
+}
+
+static double downside_risk_of(double ss, size_t n, double periods_per_year)
+{
+    ND_ASSERT(ss >= 0.0 || isnan(ss));
+    return sqrt(ss / (double)n) * sqrt(periods_per_year);
+}
+
 double nd_metric_downside_risk(const double *r, size_t n, double required_return,
                                double periods_per_year)
 {
@@ -130,15 +148,9 @@ double nd_metric_downside_risk(const double *r, size_t n, double required_return
     if (n == 0)
         return NAN;
     double ss = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        /* (d - |d|) / 2 is exactly min(d, 0) and needs no branch, which random signs would
-         * mispredict half the time. */
-        double d = r[i] - required_return;
-        double shortfall = 0.5 * (d - fabs(d));
-        ss += shortfall * shortfall;
-    }
-    ND_ASSERT(ss >= 0.0 || isnan(ss));
-    return sqrt(ss / (double)n) * sqrt(periods_per_year);
+    for (size_t i = 0; i < n; i++)
+        ss += shortfall_squared(r[i] - required_return);
+    return downside_risk_of(ss, n, periods_per_year);
 }
 
 /* The Sortino ratio from the mean of r - required_return and the downside risk. */
@@ -163,40 +175,63 @@ double nd_metric_sortino(const double *r, size_t n, double required_return,
 
 /* ---- Drawdown, Calmar, Omega, stability. ----------------------------------------------- */
 
+/* The running maximum drawdown over a wealth index fed one value at a time. */
+typedef struct drawdown_walk {
+    nd_drawdown_t dd;
+    double peak, worst_peak;
+    size_t peak_index;
+    int64_t recovery;
+} drawdown_walk_t;
+
+static void drawdown_begin(drawdown_walk_t *w, size_t n)
+{
+    *w = (drawdown_walk_t){{n == 0 ? NAN : 0.0, 0, 0, 0, 0}, 1.0, 1.0, 0, 0};
+}
+
+/* Wealth index i (i >= 1) holds prod(1 + r[0..i)); index 0 is the starting value 1. */
+static inline void drawdown_step(drawdown_walk_t *w, double wealth, size_t i)
+{
+    if (w->recovery < 0 && wealth >= w->worst_peak)
+        w->recovery = (int64_t)i;
+    if (wealth >= w->peak) {
+        /* >= makes the peak the last index at the running maximum, as pyfolio does. */
+        w->peak = wealth;
+        w->peak_index = i;
+        return;
+    }
+    double d = (wealth - w->peak) / w->peak;
+    if (d < w->dd.max_drawdown) {
+        w->dd.max_drawdown = d;
+        w->dd.peak_index = (int64_t)w->peak_index;
+        w->dd.trough_index = (int64_t)i;
+        w->worst_peak = w->peak;
+        w->recovery = -1;
+    }
+}
+
+static double drawdown_end(drawdown_walk_t *w, size_t n, nd_drawdown_t *detail)
+{
+    nd_drawdown_t *dd = &w->dd;
+    dd->recovery_index = w->recovery;
+    dd->duration_periods = (w->recovery >= 0 ? w->recovery : (int64_t)n) - dd->peak_index;
+    ND_ASSERT(dd->peak_index <= dd->trough_index);
+    ND_ASSERT(dd->duration_periods >= 0);
+    if (detail)
+        *detail = *dd;
+    return dd->max_drawdown;
+}
+
 double nd_metric_max_drawdown(const double *r, size_t n, nd_drawdown_t *detail)
 {
     ND_ASSERT(r != NULL || n == 0);
-    nd_drawdown_t dd = {n == 0 ? NAN : 0.0, 0, 0, 0, 0};
-    /* Wealth index i holds prod(1 + r[0..i)); index 0 is the starting value 1. */
-    double wealth = 1.0, peak = 1.0, worst_peak = 1.0;
-    size_t peak_index = 0;
-    int64_t recovery = 0;
+    drawdown_walk_t w;
+    drawdown_begin(&w, n);
+    double wealth = 1.0;
     for (size_t i = 1; i <= n; i++) {
         wealth *= 1.0 + r[i - 1];
-        if (recovery < 0 && wealth >= worst_peak)
-            recovery = (int64_t)i;
-        if (wealth >= peak) {
-            /* >= makes the peak the last index at the running maximum, as pyfolio does. */
-            peak = wealth;
-            peak_index = i;
-            continue;
-        }
-        double d = (wealth - peak) / peak;
-        if (d < dd.max_drawdown) {
-            dd.max_drawdown = d;
-            dd.peak_index = (int64_t)peak_index;
-            dd.trough_index = (int64_t)i;
-            worst_peak = peak;
-            recovery = -1;
-        }
+        drawdown_step(&w, wealth, i);
     }
-    dd.recovery_index = recovery;
-    dd.duration_periods = (recovery >= 0 ? recovery : (int64_t)n) - dd.peak_index;
-    ND_ASSERT(dd.peak_index <= dd.trough_index);
-    ND_ASSERT(dd.duration_periods >= 0);
-    if (detail)
-        *detail = dd;
-    return dd.max_drawdown;
+    return drawdown_end(&w, n, detail);
 }
 
 /* Calmar from its parts: NaN unless there was a drawdown and the ratio is finite. */
@@ -217,58 +252,77 @@ double nd_metric_calmar(const double *r, size_t n, double periods_per_year)
     return calmar_of(nd_metric_annual_return(r, n, periods_per_year), max_dd);
 }
 
-double nd_metric_omega(const double *r, size_t n, double risk_free, double required_return,
-                       double periods_per_year)
+/* Omega's threshold a period: required_return is annual, de-annualised geometrically as
+ * empyrical does. False when there is none (a required return of -100% or below). */
+static bool omega_threshold(double required_return, double periods_per_year, double *threshold)
 {
-    ND_ASSERT(r != NULL || n == 0);
-    if (n < 2)
-        return NAN;
-    /* required_return is annual: de-annualise it geometrically, as empyrical does. */
-    double threshold;
     if (periods_per_year == 1.0)
-        threshold = required_return;
+        *threshold = required_return;
     else if (required_return <= -1.0)
-        return NAN;
+        return false;
     else
-        threshold = pow(1.0 + required_return, 1.0 / periods_per_year) - 1.0;
-    double numer = 0.0, denom = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        /* (|d| + d) / 2 and (|d| - d) / 2 are exactly max(d, 0) and max(-d, 0): the same sums
-         * as the branches, without their mispredictions on random signs. */
-        double d = r[i] - risk_free - threshold;
-        numer += 0.5 * (fabs(d) + d);
-        denom += 0.5 * (fabs(d) - d);
-    }
+        *threshold = pow(1.0 + required_return, 1.0 / periods_per_year) - 1.0;
+    return true;
+}
+
+/* The gains above the threshold and the losses below it. (|d| + d) / 2 and (|d| - d) / 2 are
+ * exactly max(d, 0) and max(-d, 0): the same sums as the branches, without their
+ * mispredictions on random signs. */
+static inline void omega_step(double d, double *numer, double *denom)
+{
+    *numer += 0.5 * (fabs(d) + d);
+    *denom += 0.5 * (fabs(d) - d);
+}
+
+static double omega_of(double numer, double denom)
+{
     ND_ASSERT(numer >= 0.0 || isnan(numer));
     return denom > 0.0 ? numer / denom : NAN;
 }
 
-double nd_metric_stability(const double *r, size_t n)
+double nd_metric_omega(const double *r, size_t n, double risk_free, double required_return,
+                       double periods_per_year)
 {
     ND_ASSERT(r != NULL || n == 0);
+    double threshold = 0.0;
+    if (n < 2 || !omega_threshold(required_return, periods_per_year, &threshold))
+        return NAN;
+    double numer = 0.0, denom = 0.0;
+    for (size_t i = 0; i < n; i++)
+        omega_step(r[i] - risk_free - threshold, &numer, &denom);
+    return omega_of(numer, denom);
+}
+
+/* Welford's co-moment update over (t, y_t), y_t = sum log1p(r[0..t]), one return at a time.
+ * The x side is 0..n-1, whose mean after k points is (k-1)/2 and whose sum of squared
+ * deviations is n(n^2-1)/12, so only the y moments are accumulated. */
+typedef struct stability_walk {
+    double y, mean_y, m2_y, c_xy;
+} stability_walk_t;
+
+static inline void stability_step(stability_walk_t *w, double r, size_t t)
+{
+    double k = (double)(t + 1);
+    /* log1p(+-0) is that zero, and y (never -0: it starts at +0) plus a zero is y: a flat
+     * period's return, the most common one in a backtest, needs no log1p call. */
+    if (r != 0.0)
+        w->y += log1p(r);
+    /* t minus the mean of 0..t-1, which is (t-1)/2; at t = 0 the product below is 0. */
+    double dx = k / 2.0;
+    double dy = w->y - w->mean_y;
+    w->mean_y += dy / k;
+    w->m2_y += dy * (w->y - w->mean_y);
+    w->c_xy += dx * (w->y - w->mean_y);
+}
+
+static double stability_end(const stability_walk_t *w, size_t n)
+{
     if (n < 2)
         return NAN;
-    /* One pass of Welford's co-moment update over (t, y_t), y_t = sum log1p(r[0..t]). The x
-     * side is 0..n-1, whose mean after k points is (k-1)/2 and whose sum of squared deviations
-     * is n(n^2-1)/12, so only the y moments are accumulated. */
-    double y = 0.0, mean_y = 0.0, m2_y = 0.0, c_xy = 0.0;
-    for (size_t t = 0; t < n; t++) {
-        double k = (double)(t + 1);
-        /* log1p(+-0) is that zero, and y (never -0: it starts at +0) plus a zero is y: a flat
-         * period's return, the most common one in a backtest, needs no log1p call. */
-        if (r[t] != 0.0)
-            y += log1p(r[t]);
-        /* t minus the mean of 0..t-1, which is (t-1)/2; at t = 0 the product below is 0. */
-        double dx = k / 2.0;
-        double dy = y - mean_y;
-        mean_y += dy / k;
-        m2_y += dy * (y - mean_y);
-        c_xy += dx * (y - mean_y);
-    }
     double dn = (double)n;
     double ssxm = (dn * dn - 1.0) / 12.0;
-    double ssym = m2_y / dn;
-    double ssxym = c_xy / dn;
+    double ssym = w->m2_y / dn;
+    double ssxym = w->c_xy / dn;
     /* scipy.stats.linregress: r = 0 when either side has no variance, clipped to [-1, 1]. */
     double r_den = sqrt(ssxm * ssym);
     double rho = 0.0;
@@ -280,6 +334,15 @@ double nd_metric_stability(const double *r, size_t n)
             rho = -1.0;
     }
     return rho * rho;
+}
+
+double nd_metric_stability(const double *r, size_t n)
+{
+    ND_ASSERT(r != NULL || n == 0);
+    stability_walk_t w = {0.0, 0.0, 0.0, 0.0};
+    for (size_t t = 0; t < n && n >= 2; t++)
+        stability_step(&w, r[t], t);
+    return stability_end(&w, n);
 }
 
 /* ---- Order statistics. ----------------------------------------------------------------- */
@@ -658,35 +721,64 @@ static int config_valid(const nd_metrics_config_t *cfg)
            isfinite(cfg->risk_free) && isfinite(cfg->required_return) && cutoff_valid(cfg->cutoff);
 }
 
+/* What the linear metrics accumulate over the series. */
+typedef struct linear_sums {
+    double wealth;               /* prod(1 + r): the total return, the drawdown's index */
+    double sum_rf, sum_required; /* sum(r - risk_free), sum(r - required_return) */
+    double downside_ss;
+    double omega_numer, omega_denom;
+    drawdown_walk_t drawdown;
+    stability_walk_t stability;
+} linear_sums_t;
+
+/* One loop for every linear metric. Each accumulator sees the very operations, in the very
+ * order, that its metric's own function applies, so the bits are the same; one loop lets their
+ * dependency chains (an add's latency a return each, Welford's division) run side by side
+ * instead of one after another. */
+static void sum_linear(const double *r, size_t n, const nd_metrics_config_t *cfg,
+                       double omega_threshold_value, linear_sums_t *s)
+{
+    *s = (linear_sums_t){.wealth = 1.0};
+    drawdown_begin(&s->drawdown, n);
+    double rf = cfg->risk_free, required = cfg->required_return;
+    for (size_t i = 0; i < n; i++) {
+        double v = r[i];
+        s->wealth *= 1.0 + v;
+        drawdown_step(&s->drawdown, s->wealth, i + 1);
+        s->sum_rf += v - rf;
+        s->sum_required += v - required;
+        s->downside_ss += shortfall_squared(v - required);
+        omega_step(v - rf - omega_threshold_value, &s->omega_numer, &s->omega_denom);
+        stability_step(&s->stability, v, i);
+    }
+}
+
 /* Fills the metrics that are linear passes over the caller's array. */
 static void compute_linear(const double *r, size_t n, const nd_metrics_config_t *cfg,
                            nd_metrics_t *m)
 {
-    double ppy = cfg->periods_per_year;
+    double ppy = cfg->periods_per_year, threshold = 0.0;
+    bool omega_defined = n >= 2 && omega_threshold(cfg->required_return, ppy, &threshold);
+    linear_sums_t s;
+    sum_linear(r, n, cfg, threshold, &s);
     m->count = n;
-    m->total_return = nd_metric_total_return(r, n);
+    m->total_return = s.wealth - 1.0;
     m->annual_return = n == 0 ? NAN : annual_return_of(m->total_return, n, ppy);
-    m->downside_risk = nd_metric_downside_risk(r, n, cfg->required_return, ppy);
+    m->downside_risk = n == 0 ? NAN : downside_risk_of(s.downside_ss, n, ppy);
     m->annual_volatility = m->sharpe = m->sortino = NAN;
     if (n >= 2) {
-        /* Each pass below is the very one the single-metric function makes, so a value that
-         * two metrics need is computed once: same operations, same order, same bits. */
-        double mean_rf = 0.0, mean_required = 0.0;
-        double sd_rf = std_shifted(r, n, cfg->risk_free, &mean_rf);
-        if (cfg->required_return == cfg->risk_free)
-            mean_required = mean_rf;
-        else
-            mean_required = mean_shifted(r, n, cfg->required_return);
+        double mean_rf = s.sum_rf / (double)n;
+        double sd_rf = std_about(r, n, cfg->risk_free, mean_rf);
         m->sharpe = sharpe_of(mean_rf, sd_rf, ppy);
-        m->sortino = sortino_of(mean_required, m->downside_risk, ppy);
+        m->sortino = sortino_of(s.sum_required / (double)n, m->downside_risk, ppy);
         /* r - 0.0 is r, zeros' signs aside, and those square and sum to the same bits. */
         m->annual_volatility = cfg->risk_free == 0.0 ? sd_rf * sqrt(ppy)
                                                      : nd_metric_annual_volatility(r, n, ppy);
     }
-    m->max_drawdown = nd_metric_max_drawdown(r, n, &m->drawdown);
+    m->max_drawdown = drawdown_end(&s.drawdown, n, &m->drawdown);
     m->calmar = n == 0 ? NAN : calmar_of(m->annual_return, m->max_drawdown);
-    m->omega = nd_metric_omega(r, n, cfg->risk_free, cfg->required_return, ppy);
-    m->stability = nd_metric_stability(r, n);
+    m->omega = omega_defined ? omega_of(s.omega_numer, s.omega_denom) : NAN;
+    m->stability = stability_end(&s.stability, n);
 }
 
 nd_err_t nd_metrics_compute(const double *returns, size_t count, const nd_metrics_config_t *cfg,

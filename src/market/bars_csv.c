@@ -795,6 +795,21 @@ static ND_SIMD_INLINE void plan_masks(const char *p, uint64_t *commas /* OUT */,
     *other = ~mask64(v0, v1);
 }
 
+/* The 32 bytes at p classified as plan_masks does 64 (bits 0-31 of each mask). */
+static ND_SIMD_INLINE void plan_masks32(const char *p, uint64_t *commas /* OUT */,
+                                        uint64_t *points /* OUT */, uint64_t *other /* OUT */)
+{
+    const plan_consts_t *k = plan_consts();
+    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i c = _mm256_cmpeq_epi8(x, PLAN_K(k, comma)), pt = _mm256_cmpeq_epi8(x, PLAN_K(k, point));
+    __m256i v = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(x, PLAN_K(k, shift)),
+                                                  PLAN_K(k, top)),
+                                _mm256_or_si256(c, pt));
+    *commas = (uint32_t)_mm256_movemask_epi8(c);
+    *points = (uint32_t)_mm256_movemask_epi8(pt);
+    *other = (uint32_t)~_mm256_movemask_epi8(v);
+}
+
 /* The size of a row whose end ("\n" or "\r\n") starts at p[end]; 0 when p[end] is no row end. */
 static ND_SIMD_INLINE size_t plan_row_end(const char *p, unsigned end)
 {
@@ -1062,6 +1077,12 @@ static ND_SIMD_INLINE nd_err_t plan_take(csv_source_t *s, const char *p, size_t 
     return csv_next(&s->base, out);
 }
 
+/* The next() of each row-length mode (a source's next() follows the length of its last row). */
+static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out);
+static ND_ROW_SIMD nd_err_t kline_next_plan(nd_bar_source_t *src, nd_bar_t *out);
+static ND_ROW_SIMD nd_err_t csv_next_long(nd_bar_source_t *src, nd_bar_t *out);
+static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out);
+
 /* A row the short classification (plan_classify, plan_classify_kline) did not take, at p with
  * the masks of its first 64 bytes: a long row (its head's end past byte 62, at most byte 94;
  * no other byte in its first 64) classified on, and a kline row's tail at any length up to 127
@@ -1088,6 +1109,9 @@ static ND_SIMD_INLINE nd_err_t plan_other(csv_source_t *s, const char *p, uint64
     } else if ((size = plan_row_end(p, end)) == 0) {
         return csv_next(&s->base, out);
     }
+    /* A long head: the next row's is likely long too, and the long mode classifies it once. */
+    if (key.hi)
+        s->base.next = kline ? kline_next_long : csv_next_long;
     return key.hi ? plan_take(s, p, size, key.ends, key.points, key.hi, out, kline, 1)
                   : plan_take(s, p, size, key.ends, key.points, 0, out, kline, 0);
 }
@@ -1106,6 +1130,105 @@ __attribute__((noinline)) static ND_ROW_SIMD nd_err_t plan_not_short(nd_bar_sour
     plan_masks(p, &commas, &pts, &other);
     return s->format == ND_BAR_FORMAT_KLINE ? plan_other(s, p, commas, pts, other, out, 1)
                                             : plan_other(s, p, commas, pts, other, out, 0);
+}
+
+/* Long-row mode, the next() of a source whose last row was long (its head past byte 62, or a
+ * kline tail past 62 bytes): the row classified in one pass from its start, where the short
+ * mode's next() classifies 64 bytes, finds no end, and plan_not_short classifies them again.
+ * A row the short mode takes sends the source back to it; each mode takes every row the other
+ * takes, so the mode changes the instructions spent, never the bars. */
+
+/* A plain row in long-row mode: its first 96 bytes classified (a long head ends by byte 94),
+ * the key as plan_classify (a short row) or plan_classify_hi (a long one) makes it. */
+static ND_ROW_SIMD nd_err_t csv_next_long(nd_bar_source_t *src, nd_bar_t *out)
+{
+    csv_source_t *s = (csv_source_t *)src;
+    size_t avail, size;
+    const char *p = nd__lines_peek(&s->lines, &avail);
+    if (s->status != ND_OK || avail < FAST_WINDOW)
+        return csv_next(src, out);
+    uint64_t commas, pts, other, c1, p1, o1;
+    plan_masks(p, &commas, &pts, &other);
+    plan_masks32(p + 64, &c1, &p1, &o1);
+    if (other != 0) {
+        s->base.next = csv_next_plan;
+        unsigned end = (unsigned)_tzcnt_u64(other);
+        if (end > 62 || (size = plan_row_end(p, end)) == 0)
+            return csv_next(src, out);
+        return plan_take(s, p, size, _bzhi_u64(commas, end) | (uint64_t)1 << end,
+                         _bzhi_u64(pts, end), 0, out, 0, 0);
+    }
+    unsigned at = (unsigned)_tzcnt_u64(o1);
+    if (at > 30 || (size = plan_row_end(p, 64 + at)) == 0)
+        return csv_next(src, out);
+    uint64_t hi = _bzhi_u64(c1, at) | (uint64_t)1 << at | _bzhi_u64(p1, at) << 32;
+    return plan_take(s, p, size, commas, pts, hi, out, 0, 1);
+}
+
+/* A kline tail's column rules (plan_kline_tail's) on the row's masks of bytes 64-191, two
+ * words each (c_lo, c_hi the commas, p_lo, p_hi the points): from the bit of the head's last
+ * comma (the row's sixth) to end, the row end's bit, every byte a digit, comma or point. Without
+ * carries, unlike kline_tail_rules64: with at most one point a column, a column whose first
+ * byte that is not a point is no digit is empty (a comma right after a comma) or a lone point
+ * (a point between two commas). */
+static ND_SIMD_INLINE int kline_tail_ok(uint64_t c_lo, uint64_t c_hi, uint64_t p_lo,
+                                        uint64_t p_hi, unsigned from, unsigned end)
+{
+    uint64_t keep_lo = _bzhi_u64(~(uint64_t)0 << from, end); /* end >= 64: the whole word */
+    uint64_t keep_hi = end > 64 ? _bzhi_u64(~(uint64_t)0, end - 64) : 0;
+    c_lo &= keep_lo;
+    c_hi &= keep_hi;
+    if (__builtin_popcountll(c_lo) + __builtin_popcountll(c_hi) != 6)
+        return 0;
+    /* The fifth comma of the tail (the last) ends the checked columns: the points after it are
+     * the ignored column's. The head's comma at from is no point. */
+    unsigned fifth = c_hi ? 127 - (unsigned)__builtin_clzll(c_hi)
+                          : 63 - (unsigned)__builtin_clzll(c_lo);
+    p_lo &= fifth < 64 ? _bzhi_u64(keep_lo, fifth) : keep_lo;
+    p_hi &= fifth < 64 ? 0 : _bzhi_u64(keep_hi, fifth - 64);
+    uint64_t after_lo = c_lo << 1, after_hi = c_hi << 1 | c_lo >> 63;
+    uint64_t before_lo = c_lo >> 1 | c_hi << 63, before_hi = c_hi >> 1;
+    if ((after_lo & (c_lo | (p_lo & before_lo))) | (after_hi & (c_hi | (p_hi & before_hi))))
+        return 0;
+    /* At most one point a column: in the commas and points in order (pext packs them, a point
+     * as a set bit), no two points follow each other. Five points at most, so the packed
+     * sequence (11 bits at most) fits one word. */
+    if (__builtin_popcountll(p_lo) + __builtin_popcountll(p_hi) > 5)
+        return 0;
+    uint64_t m_lo = c_lo | p_lo;
+    uint64_t seq = _pext_u64(p_lo, m_lo) | _pext_u64(p_hi, c_hi | p_hi)
+                                               << __builtin_popcountll(m_lo);
+    return (seq & (seq >> 1)) == 0;
+}
+
+/* A kline row in long-row mode: its head past byte 63 (the sixth comma at byte 64-94), as
+ * Binance's archive rows with eight-decimal prices have it; their first 192 bytes classified
+ * once, the head's key taken as plan_classify_hi makes it and the tail checked on the same
+ * masks. Any other row goes back to the short mode's next(). */
+static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
+{
+    csv_source_t *s = (csv_source_t *)src;
+    size_t avail, size;
+    const char *p = nd__lines_peek(&s->lines, &avail);
+    if (s->status != ND_OK || avail < FAST_WINDOW)
+        return csv_next(src, out);
+    uint64_t c0, p0, o0, c1, p1, o1, c2, p2, o2;
+    plan_masks(p, &c0, &p0, &o0);
+    unsigned n0 = (unsigned)__builtin_popcountll(c0);
+    if (n0 >= 6 || o0 != 0) {
+        s->base.next = kline_next_plan;
+        return kline_next_plan(src, out);
+    }
+    plan_masks(p + 64, &c1, &p1, &o1);
+    plan_masks(p + 128, &c2, &p2, &o2);
+    /* The head ends at the sixth comma (h), the row at the first other byte (e). */
+    unsigned h = 64 + (unsigned)_tzcnt_u64(_pdep_u64((uint64_t)1 << (5 - n0), c1));
+    unsigned e = o1 ? 64 + (unsigned)_tzcnt_u64(o1) : 128 + (unsigned)_tzcnt_u64(o2);
+    if (h > 94 || e <= h || e > 191 || (size = plan_row_end(p, e)) == 0 ||
+        !kline_tail_ok(c1, c2, p1, p2, h - 64, e - 64))
+        return csv_next(src, out);
+    uint64_t hi = _bzhi_u64(c1, h - 64) | (uint64_t)1 << (h - 64) | _bzhi_u64(p1, h - 64) << 32;
+    return plan_take(s, p, size, c0, p0, hi, out, 1, 1);
 }
 
 /* A row of a CSV (kline 0) or kline (kline 1) source on the plan path: a row whose end (a kline

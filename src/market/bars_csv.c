@@ -786,13 +786,12 @@ static ND_SIMD_INLINE void plan_masks(const char *p, uint64_t *commas /* OUT */,
     const __m256i comma = PLAN_K(k, comma), point = PLAN_K(k, point);
     __m256i c0 = _mm256_cmpeq_epi8(lo, comma), c1 = _mm256_cmpeq_epi8(hi, comma);
     __m256i p0 = _mm256_cmpeq_epi8(lo, point), p1 = _mm256_cmpeq_epi8(hi, point);
-    __m256i v0 = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(lo, shift), top),
-                                 _mm256_or_si256(c0, p0));
-    __m256i v1 = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(hi, shift), top),
-                                 _mm256_or_si256(c1, p1));
+    __m256i d0 = _mm256_cmpgt_epi8(_mm256_add_epi8(lo, shift), top);
+    __m256i d1 = _mm256_cmpgt_epi8(_mm256_add_epi8(hi, shift), top);
+    /* The three classes ORed on the 64-bit masks: two instructions, not four vector ORs. */
     *commas = mask64(c0, c1);
     *points = mask64(p0, p1);
-    *other = ~mask64(v0, v1);
+    *other = ~(mask64(d0, d1) | *commas | *points);
 }
 
 /* The 32 bytes at p classified as plan_masks does 64 (bits 0-31 of each mask). */

@@ -801,12 +801,10 @@ static ND_SIMD_INLINE void plan_masks32(const char *p, uint64_t *commas /* OUT *
     const plan_consts_t *k = plan_consts();
     __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
     __m256i c = _mm256_cmpeq_epi8(x, PLAN_K(k, comma)), pt = _mm256_cmpeq_epi8(x, PLAN_K(k, point));
-    __m256i v = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(x, PLAN_K(k, shift)),
-                                                  PLAN_K(k, top)),
-                                _mm256_or_si256(c, pt));
+    __m256i d = _mm256_cmpgt_epi8(_mm256_add_epi8(x, PLAN_K(k, shift)), PLAN_K(k, top));
     *commas = (uint32_t)_mm256_movemask_epi8(c);
     *points = (uint32_t)_mm256_movemask_epi8(pt);
-    *other = (uint32_t)~_mm256_movemask_epi8(v);
+    *other = (uint32_t) ~((uint32_t)_mm256_movemask_epi8(d) | *commas | *points);
 }
 
 /* The size of a row whose end ("\n" or "\r\n") starts at p[end]; 0 when p[end] is no row end. */
@@ -1149,13 +1147,9 @@ static ND_ROW_SIMD nd_err_t csv_next_long(nd_bar_source_t *src, nd_bar_t *out)
     uint64_t commas, pts, other, c1, p1, o1;
     plan_masks(p, &commas, &pts, &other);
     plan_masks32(p + 64, &c1, &p1, &o1);
-    if (other != 0) {
+    if (other != 0) { /* not a long row: the short mode's */
         s->base.next = csv_next_plan;
-        unsigned end = (unsigned)_tzcnt_u64(other);
-        if (end > 62 || (size = plan_row_end(p, end)) == 0)
-            return csv_next(src, out);
-        return plan_take(s, p, size, _bzhi_u64(commas, end) | (uint64_t)1 << end,
-                         _bzhi_u64(pts, end), 0, out, 0, 0);
+        return csv_next_plan(src, out);
     }
     unsigned at = (unsigned)_tzcnt_u64(o1);
     if (at > 30 || (size = plan_row_end(p, 64 + at)) == 0)
@@ -1201,8 +1195,8 @@ static ND_SIMD_INLINE int kline_tail_ok(uint64_t c_lo, uint64_t c_hi, uint64_t p
 }
 
 /* A kline row in long-row mode: its head past byte 63 (the sixth comma at byte 64-94), as
- * Binance's archive rows with eight-decimal prices have it; their first 192 bytes classified
- * once, the head's key taken as plan_classify_hi makes it and the tail checked on the same
+ * Binance's archive rows with eight-decimal prices have it; their first 160 or 192 bytes
+ * classified once, the head's key taken as plan_classify_hi makes it and the tail checked on the same
  * masks. Any other row goes back to the short mode's next(). */
 static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
 {
@@ -1219,7 +1213,14 @@ static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
         return kline_next_plan(src, out);
     }
     plan_masks(p + 64, &c1, &p1, &o1);
-    plan_masks(p + 128, &c2, &p2, &o2);
+    plan_masks32(p + 128, &c2, &p2, &o2);
+    if ((o1 | o2) == 0) { /* no row end by byte 159 (most archive rows have one): 32 more */
+        uint64_t c3, p3, o3;
+        plan_masks32(p + 160, &c3, &p3, &o3);
+        c2 |= c3 << 32;
+        p2 |= p3 << 32;
+        o2 |= o3 << 32;
+    }
     /* The head ends at the sixth comma (h), the row at the first other byte (e). */
     unsigned h = 64 + (unsigned)_tzcnt_u64(_pdep_u64((uint64_t)1 << (5 - n0), c1));
     unsigned e = o1 ? 64 + (unsigned)_tzcnt_u64(o1) : 128 + (unsigned)_tzcnt_u64(o2);

@@ -1074,6 +1074,15 @@ static ND_SIMD_INLINE nd_err_t plan_take(csv_source_t *s, const char *p, size_t 
     return csv_next(&s->base, out);
 }
 
+/* *p the row at the read position; whether the plan path may read FAST_WINDOW bytes there (the
+ * source still reading and the window full): if not, csv_next's paths take the row. */
+static ND_SIMD_INLINE int plan_window(csv_source_t *s, const char **p /* OUT */)
+{
+    size_t avail;
+    *p = nd__lines_peek(&s->lines, &avail);
+    return !(s->status != ND_OK || avail < FAST_WINDOW);
+}
+
 /* The next() of each row-length mode (a source's next() follows the length of its last row). */
 static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out);
 static ND_ROW_SIMD nd_err_t kline_next_plan(nd_bar_source_t *src, nd_bar_t *out);
@@ -1129,31 +1138,24 @@ __attribute__((noinline)) static ND_ROW_SIMD nd_err_t plan_not_short(nd_bar_sour
                                             : plan_other(s, p, commas, pts, other, out, 0);
 }
 
-/* Long-row mode, the next() of a source whose last row was long (its head past byte 62, or a
- * kline tail past 62 bytes): the row classified in one pass from its start, where the short
+/* Long-row mode, the next() of a source whose last row was long (its head, up to a kline row's
+ * volume, past byte 62: eight-decimal prices): the row classified in one pass from its start, where the short
  * mode's next() classifies 64 bytes, finds no end, and plan_not_short classifies them again.
  * A row the short mode takes sends the source back to it; each mode takes every row the other
  * takes, so the mode changes the instructions spent, never the bars. */
 
-/* A plain row in long-row mode: its first 96 bytes classified (a long head ends by byte 94),
- * the key as plan_classify (a short row) or plan_classify_hi (a long one) makes it. */
-static ND_ROW_SIMD nd_err_t csv_next_long(nd_bar_source_t *src, nd_bar_t *out)
+/* A plain row with a long head (commas and points the masks of its first 64 bytes, all digits,
+ * commas and points): bytes 64-95 classified (a long head ends by byte 94), the key as
+ * plan_classify_hi makes it. */
+static ND_SIMD_INLINE nd_err_t csv_take_long(csv_source_t *s, const char *p, uint64_t commas,
+                                             uint64_t pts, nd_bar_t *out /* OUT */)
 {
-    csv_source_t *s = (csv_source_t *)src;
-    size_t avail, size;
-    const char *p = nd__lines_peek(&s->lines, &avail);
-    if (s->status != ND_OK || avail < FAST_WINDOW)
-        return csv_next(src, out);
-    uint64_t commas, pts, other, c1, p1, o1;
-    plan_masks(p, &commas, &pts, &other);
+    uint64_t c1, p1, o1;
+    size_t size;
     plan_masks32(p + 64, &c1, &p1, &o1);
-    if (other != 0) { /* not a long row: the short mode's */
-        s->base.next = csv_next_plan;
-        return csv_next_plan(src, out);
-    }
     unsigned at = (unsigned)_tzcnt_u64(o1);
     if (at > 30 || (size = plan_row_end(p, 64 + at)) == 0)
-        return csv_next(src, out);
+        return csv_next(&s->base, out);
     uint64_t hi = _bzhi_u64(c1, at) | (uint64_t)1 << at | _bzhi_u64(p1, at) << 32;
     return plan_take(s, p, size, commas, pts, hi, out, 0, 1);
 }
@@ -1194,24 +1196,15 @@ static ND_SIMD_INLINE int kline_tail_ok(uint64_t c_lo, uint64_t c_hi, uint64_t p
     return (seq & (seq >> 1)) == 0;
 }
 
-/* A kline row in long-row mode: its head past byte 63 (the sixth comma at byte 64-94), as
- * Binance's archive rows with eight-decimal prices have it; their first 160 or 192 bytes
- * classified once, the head's key taken as plan_classify_hi makes it and the tail checked on the same
- * masks. Any other row goes back to the short mode's next(). */
-static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
+/* A kline row with a long head (the sixth comma at byte 64-94, as Binance's archive rows with
+ * eight-decimal prices have it; c0, p0 the masks of its first 64 bytes, all digits, commas and
+ * points): bytes 64-159 classified, or 64-191 when the row ends past byte 159, the head's key as
+ * plan_classify_hi makes it and the tail checked on the same masks. */
+static ND_SIMD_INLINE nd_err_t kline_take_long(csv_source_t *s, const char *p, uint64_t c0,
+                                               uint64_t p0, nd_bar_t *out /* OUT */)
 {
-    csv_source_t *s = (csv_source_t *)src;
-    size_t avail, size;
-    const char *p = nd__lines_peek(&s->lines, &avail);
-    if (s->status != ND_OK || avail < FAST_WINDOW)
-        return csv_next(src, out);
-    uint64_t c0, p0, o0, c1, p1, o1, c2, p2, o2;
-    plan_masks(p, &c0, &p0, &o0);
-    unsigned n0 = (unsigned)__builtin_popcountll(c0);
-    if (n0 >= 6 || o0 != 0) {
-        s->base.next = kline_next_plan;
-        return kline_next_plan(src, out);
-    }
+    uint64_t c1, p1, o1, c2, p2, o2;
+    size_t size;
     plan_masks(p + 64, &c1, &p1, &o1);
     plan_masks32(p + 128, &c2, &p2, &o2);
     if ((o1 | o2) == 0) { /* no row end by byte 159 (most archive rows have one): 32 more */
@@ -1222,13 +1215,45 @@ static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
         o2 |= o3 << 32;
     }
     /* The head ends at the sixth comma (h), the row at the first other byte (e). */
+    unsigned n0 = (unsigned)__builtin_popcountll(c0);
     unsigned h = 64 + (unsigned)_tzcnt_u64(_pdep_u64((uint64_t)1 << (5 - n0), c1));
     unsigned e = o1 ? 64 + (unsigned)_tzcnt_u64(o1) : 128 + (unsigned)_tzcnt_u64(o2);
     if (h > 94 || e <= h || e > 191 || (size = plan_row_end(p, e)) == 0 ||
         !kline_tail_ok(c1, c2, p1, p2, h - 64, e - 64))
-        return csv_next(src, out);
+        return csv_next(&s->base, out);
     uint64_t hi = _bzhi_u64(c1, h - 64) | (uint64_t)1 << (h - 64) | _bzhi_u64(p1, h - 64) << 32;
     return plan_take(s, p, size, c0, p0, hi, out, 1, 1);
+}
+
+/* next() in long-row mode, kline a constant at each use: a row whose first 64 bytes hold no row
+ * end (nor, in a kline row, its sixth comma) is taken as a long one; any other row goes back to
+ * the short mode's next(). */
+static ND_SIMD_INLINE nd_err_t next_long(nd_bar_source_t *src, nd_bar_t *out, int kline)
+{
+    csv_source_t *s = (csv_source_t *)src;
+    const char *p;
+    if (!plan_window(s, &p))
+        return csv_next(src, out);
+    uint64_t commas, pts, other;
+    plan_masks(p, &commas, &pts, &other);
+    if (other != 0 || (kline && __builtin_popcountll(commas) >= 6)) {
+        s->base.next = kline ? kline_next_plan : csv_next_plan;
+        return kline ? kline_next_plan(src, out) : csv_next_plan(src, out);
+    }
+    return kline ? kline_take_long(s, p, commas, pts, out)
+                 : csv_take_long(s, p, commas, pts, out);
+}
+
+/* next() of a CSV source in long-row mode. */
+static ND_ROW_SIMD nd_err_t csv_next_long(nd_bar_source_t *src, nd_bar_t *out)
+{
+    return next_long(src, out, 0);
+}
+
+/* next() of a kline source in long-row mode. */
+static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
+{
+    return next_long(src, out, 1);
 }
 
 /* A row of a CSV (kline 0) or kline (kline 1) source on the plan path: a row whose end (a kline
@@ -1238,10 +1263,10 @@ static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
 static ND_SIMD_INLINE nd_err_t next_plan(nd_bar_source_t *src, nd_bar_t *out, int kline)
 {
     csv_source_t *s = (csv_source_t *)src;
-    size_t avail, size;
-    const char *p = nd__lines_peek(&s->lines, &avail);
+    size_t size;
+    const char *p;
     uint64_t ends, points;
-    if (s->status != ND_OK || avail < FAST_WINDOW)
+    if (!plan_window(s, &p))
         return csv_next(src, out);
     if (!(kline ? plan_classify_kline(p, &ends, &points, &size)
                 : plan_classify(p, &ends, &points, &size)))

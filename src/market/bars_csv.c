@@ -1140,10 +1140,11 @@ __attribute__((noinline)) static ND_ROW_SIMD nd_err_t plan_not_short(nd_bar_sour
 }
 
 /* Long-row mode, the next() of a source whose last row was long (its head, up to a kline row's
- * volume, past byte 62: eight-decimal prices): the row classified in one pass from its start, where the short
- * mode's next() classifies 64 bytes, finds no end, and plan_not_short classifies them again.
- * A row the short mode takes sends the source back to it; each mode takes every row the other
- * takes, so the mode changes the instructions spent, never the bars. */
+ * volume, past byte 62: eight-decimal prices): the row classified in one pass from its start,
+ * where the short mode's next() classifies 64 bytes, finds no end, and plan_not_short classifies
+ * them again. A row the short mode takes sends the source back to it; each mode takes every row
+ * the other takes (or hands it to csv_next), so the mode changes the instructions spent, never
+ * the bars. */
 
 /* A plain row with a long head (commas and points the masks of its first 64 bytes, all digits,
  * commas and points): bytes 64-95 classified (a long head ends by byte 94), the key as

@@ -2,11 +2,14 @@
  *
  * Opens FILE (default ../shared/data/BTCUSDT-1h.csv) with the default instrument, reads every bar
  * through the source's next() and prints rows and rows/s. Instructions per row:
- *   valgrind --tool=callgrind --toggle-collect=csv_next_plan build-release/bench/bench_csv FILE
+ *   valgrind --tool=callgrind --toggle-collect=csv_next_plan --toggle-collect=csv_next_long \
+ *       build-release/bench/bench_csv FILE
  * then divide the collected Ir by the rows printed. csv_next_plan is next() of a plain CSV source
- * and kline_next_plan of a kline one when the CPU has the row-plan path (AVX2 and BMI2); without
- * it, next() is csv_next: --toggle-collect=csv_next. (A pattern matching both, such as
- * 'csv_next*', toggles collection off again when csv_next_plan calls csv_next, and undercounts.)
+ * and kline_next_plan of a kline one when the CPU has the row-plan path (AVX2 and BMI2), and
+ * csv_next_long / kline_next_long their next() in long-row mode (a source whose last row had
+ * eight-decimal prices; neither mode's next() calls the other's, so the two toggles never nest);
+ * without the path, next() is csv_next: --toggle-collect=csv_next. (A pattern matching both, such
+ * as 'csv_next*', toggles collection off again when csv_next_plan calls csv_next, and undercounts.)
  * Inputs other than ../shared/data's (kline rows, Binance's eight-decimal archive rows) are made
  * from those files by bench/csv_variants.sh, outside the repository. Not a test: it asserts
  * nothing about speed. */

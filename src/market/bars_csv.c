@@ -557,11 +557,12 @@ ND_STATIC_ASSERT(offsetof(nd_bar_t, high) == offsetof(nd_bar_t, open) + 8 &&
  * against the same limits as the fast path (at most 16 - decimals whole and decimals fraction
  * digits, so the value is exactly nd_fixed_parse's and below 10^16; a volume may have two whole
  * digits more, or one or two when its bytes pass the load's 16, read apart on a wide-volume plan).
- * A row then costs two 32-byte loads classified with compares (four for a row of eight-decimal
- * prices, whose six columns end past byte 62: plan_not_short), a hash of its shape, six shuffles
- * and one vector conversion of the six slots, about 140 instructions. The path only accepts rows: a shape it cannot take, and
- * any row that breaks a rule, goes to csv_next (fast_next, then the careful path), which accepts
- * or words the error exactly as without it (bench/RESULTS.md has the differential checks). */
+ * A row then costs two 32-byte loads classified with compares (three for a row of eight-decimal
+ * prices, whose six columns end past byte 62, read in long-row mode: next_long), a hash of its
+ * shape, six shuffles and one vector conversion of the six slots, about 140 instructions. The
+ * path only accepts rows: a shape it cannot take, and any row that breaks a rule, goes to
+ * csv_next (fast_next, then the careful path), which accepts or words the error exactly as
+ * without it (bench/RESULTS.md has the differential checks). */
 #include <immintrin.h>
 
 #define ND_ROW_SIMD __attribute__((target("avx2,bmi,bmi2,popcnt,sse4.2")))
@@ -788,13 +789,25 @@ static ND_SIMD_INLINE void plan_masks(const char *p, uint64_t *commas /* OUT */,
     const __m256i comma = PLAN_K(k, comma), point = PLAN_K(k, point);
     __m256i c0 = _mm256_cmpeq_epi8(lo, comma), c1 = _mm256_cmpeq_epi8(hi, comma);
     __m256i p0 = _mm256_cmpeq_epi8(lo, point), p1 = _mm256_cmpeq_epi8(hi, point);
-    __m256i v0 = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(lo, shift), top),
-                                 _mm256_or_si256(c0, p0));
-    __m256i v1 = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_add_epi8(hi, shift), top),
-                                 _mm256_or_si256(c1, p1));
+    __m256i d0 = _mm256_cmpgt_epi8(_mm256_add_epi8(lo, shift), top);
+    __m256i d1 = _mm256_cmpgt_epi8(_mm256_add_epi8(hi, shift), top);
+    /* The three classes ORed on the 64-bit masks: two instructions, not four vector ORs. */
     *commas = mask64(c0, c1);
     *points = mask64(p0, p1);
-    *other = ~mask64(v0, v1);
+    *other = ~(mask64(d0, d1) | *commas | *points);
+}
+
+/* The 32 bytes at p classified as plan_masks does 64 (bits 0-31 of each mask). */
+static ND_SIMD_INLINE void plan_masks32(const char *p, uint64_t *commas /* OUT */,
+                                        uint64_t *points /* OUT */, uint64_t *other /* OUT */)
+{
+    const plan_consts_t *k = plan_consts();
+    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i c = _mm256_cmpeq_epi8(x, PLAN_K(k, comma)), pt = _mm256_cmpeq_epi8(x, PLAN_K(k, point));
+    __m256i d = _mm256_cmpgt_epi8(_mm256_add_epi8(x, PLAN_K(k, shift)), PLAN_K(k, top));
+    *commas = (uint32_t)_mm256_movemask_epi8(c);
+    *points = (uint32_t)_mm256_movemask_epi8(pt);
+    *other = (uint32_t) ~((uint32_t)_mm256_movemask_epi8(d) | *commas | *points);
 }
 
 /* The size of a row whose end ("\n" or "\r\n") starts at p[end]; 0 when p[end] is no row end. */
@@ -1064,6 +1077,21 @@ static ND_SIMD_INLINE nd_err_t plan_take(csv_source_t *s, const char *p, size_t 
     return csv_next(&s->base, out);
 }
 
+/* *p the row at the read position; whether the plan path may read FAST_WINDOW bytes there (the
+ * source still reading and the window full): if not, csv_next's paths take the row. */
+static ND_SIMD_INLINE int plan_window(csv_source_t *s, const char **p /* OUT */)
+{
+    size_t avail;
+    *p = nd__lines_peek(&s->lines, &avail);
+    return !(s->status != ND_OK || avail < FAST_WINDOW);
+}
+
+/* The next() of each row-length mode (a source's next() follows the length of its last row). */
+static ND_ROW_SIMD nd_err_t csv_next_plan(nd_bar_source_t *src, nd_bar_t *out);
+static ND_ROW_SIMD nd_err_t kline_next_plan(nd_bar_source_t *src, nd_bar_t *out);
+static ND_ROW_SIMD nd_err_t csv_next_long(nd_bar_source_t *src, nd_bar_t *out);
+static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out);
+
 /* A row the short classification (plan_classify, plan_classify_kline) did not take, at p with
  * the masks of its first 64 bytes: a long row (its head's end past byte 62, at most byte 94;
  * no other byte in its first 64) classified on, and a kline row's tail at any length up to 127
@@ -1090,6 +1118,9 @@ static ND_SIMD_INLINE nd_err_t plan_other(csv_source_t *s, const char *p, uint64
     } else if ((size = plan_row_end(p, end)) == 0) {
         return csv_next(&s->base, out);
     }
+    /* A long head: the next row's is likely long too, and the long mode classifies it once. */
+    if (key.hi)
+        s->base.next = kline ? kline_next_long : csv_next_long;
     return key.hi ? plan_take(s, p, size, key.ends, key.points, key.hi, out, kline, 1)
                   : plan_take(s, p, size, key.ends, key.points, 0, out, kline, 0);
 }
@@ -1110,6 +1141,125 @@ __attribute__((noinline)) static ND_ROW_SIMD nd_err_t plan_not_short(nd_bar_sour
                                             : plan_other(s, p, commas, pts, other, out, 0);
 }
 
+/* Long-row mode, the next() of a source whose last row was long (its head, up to a kline row's
+ * volume, past byte 62: eight-decimal prices): the row classified in one pass from its start,
+ * where the short mode's next() classifies 64 bytes, finds no end, and plan_not_short classifies
+ * them again. A row the short mode takes sends the source back to it; each mode takes every row
+ * the other takes (or hands it to csv_next), so the mode changes the instructions spent, never
+ * the bars. */
+
+/* A plain row with a long head (commas and points the masks of its first 64 bytes, all digits,
+ * commas and points): bytes 64-95 classified (a long head ends by byte 94), the key as
+ * plan_classify_hi makes it. */
+static ND_SIMD_INLINE nd_err_t csv_take_long(csv_source_t *s, const char *p, uint64_t commas,
+                                             uint64_t pts, nd_bar_t *out /* OUT */)
+{
+    uint64_t c1, p1, o1;
+    size_t size;
+    plan_masks32(p + 64, &c1, &p1, &o1);
+    unsigned at = (unsigned)_tzcnt_u64(o1);
+    if (at > 30 || (size = plan_row_end(p, 64 + at)) == 0)
+        return csv_next(&s->base, out);
+    uint64_t hi = _bzhi_u64(c1, at) | (uint64_t)1 << at | _bzhi_u64(p1, at) << 32;
+    return plan_take(s, p, size, commas, pts, hi, out, 0, 1);
+}
+
+/* A kline tail's column rules (plan_kline_tail's) on the row's masks of bytes 64-191, two
+ * words each (c_lo, c_hi the commas, p_lo, p_hi the points): from the bit of the head's last
+ * comma (the row's sixth) to end, the row end's bit, every byte a digit, comma or point. Without
+ * carries, unlike kline_tail_rules64: with at most one point a column, a column whose first
+ * byte that is not a point is no digit is empty (a comma right after a comma) or a lone point
+ * (a point between two commas). */
+static ND_SIMD_INLINE int kline_tail_ok(uint64_t c_lo, uint64_t c_hi, uint64_t p_lo,
+                                        uint64_t p_hi, unsigned from, unsigned end)
+{
+    uint64_t keep_lo = _bzhi_u64(~(uint64_t)0 << from, end); /* end >= 64: the whole word */
+    uint64_t keep_hi = end > 64 ? _bzhi_u64(~(uint64_t)0, end - 64) : 0;
+    c_lo &= keep_lo;
+    c_hi &= keep_hi;
+    if (__builtin_popcountll(c_lo) + __builtin_popcountll(c_hi) != 6)
+        return 0;
+    /* The fifth comma of the tail (the last) ends the checked columns: the points after it are
+     * the ignored column's. The head's comma at from is no point. */
+    unsigned fifth = c_hi ? 127 - (unsigned)__builtin_clzll(c_hi)
+                          : 63 - (unsigned)__builtin_clzll(c_lo);
+    p_lo &= fifth < 64 ? _bzhi_u64(keep_lo, fifth) : keep_lo;
+    p_hi &= fifth < 64 ? 0 : _bzhi_u64(keep_hi, fifth - 64);
+    uint64_t after_lo = c_lo << 1, after_hi = c_hi << 1 | c_lo >> 63;
+    uint64_t before_lo = c_lo >> 1 | c_hi << 63, before_hi = c_hi >> 1;
+    if ((after_lo & (c_lo | (p_lo & before_lo))) | (after_hi & (c_hi | (p_hi & before_hi))))
+        return 0;
+    /* At most one point a column: in the commas and points in order (pext packs them, a point
+     * as a set bit), no two points follow each other. Five points at most, so the packed
+     * sequence (11 bits at most) fits one word. */
+    if (__builtin_popcountll(p_lo) + __builtin_popcountll(p_hi) > 5)
+        return 0;
+    uint64_t m_lo = c_lo | p_lo;
+    uint64_t seq = _pext_u64(p_lo, m_lo) | _pext_u64(p_hi, c_hi | p_hi)
+                                               << __builtin_popcountll(m_lo);
+    return (seq & (seq >> 1)) == 0;
+}
+
+/* A kline row with a long head (the sixth comma at byte 64-94, as Binance's archive rows with
+ * eight-decimal prices have it; c0, p0 the masks of its first 64 bytes, all digits, commas and
+ * points): bytes 64-159 classified, or 64-191 when the row ends past byte 159, the head's key as
+ * plan_classify_hi makes it and the tail checked on the same masks. */
+static ND_SIMD_INLINE nd_err_t kline_take_long(csv_source_t *s, const char *p, uint64_t c0,
+                                               uint64_t p0, nd_bar_t *out /* OUT */)
+{
+    uint64_t c1, p1, o1, c2, p2, o2;
+    size_t size;
+    plan_masks(p + 64, &c1, &p1, &o1);
+    plan_masks32(p + 128, &c2, &p2, &o2);
+    if ((o1 | o2) == 0) { /* no row end by byte 159 (most archive rows have one): 32 more */
+        uint64_t c3, p3, o3;
+        plan_masks32(p + 160, &c3, &p3, &o3);
+        c2 |= c3 << 32;
+        p2 |= p3 << 32;
+        o2 |= o3 << 32;
+    }
+    /* The head ends at the sixth comma (h), the row at the first other byte (e). */
+    unsigned n0 = (unsigned)__builtin_popcountll(c0);
+    unsigned h = 64 + (unsigned)_tzcnt_u64(_pdep_u64((uint64_t)1 << (5 - n0), c1));
+    unsigned e = o1 ? 64 + (unsigned)_tzcnt_u64(o1) : 128 + (unsigned)_tzcnt_u64(o2);
+    if (h > 94 || e <= h || e > 191 || (size = plan_row_end(p, e)) == 0 ||
+        !kline_tail_ok(c1, c2, p1, p2, h - 64, e - 64))
+        return csv_next(&s->base, out);
+    uint64_t hi = _bzhi_u64(c1, h - 64) | (uint64_t)1 << (h - 64) | _bzhi_u64(p1, h - 64) << 32;
+    return plan_take(s, p, size, c0, p0, hi, out, 1, 1);
+}
+
+static ND_ROW_SIMD nd_err_t plan_back_to_short(nd_bar_source_t *src, nd_bar_t *out, int kline);
+
+/* next() in long-row mode, kline a constant at each use: a row whose first 64 bytes hold no row
+ * end (nor, in a kline row, its sixth comma) is taken as a long one; any other row goes back to
+ * the short mode's next(). */
+static ND_SIMD_INLINE nd_err_t next_long(nd_bar_source_t *src, nd_bar_t *out, int kline)
+{
+    csv_source_t *s = (csv_source_t *)src;
+    const char *p;
+    if (!plan_window(s, &p))
+        return csv_next(src, out);
+    uint64_t commas, pts, other;
+    plan_masks(p, &commas, &pts, &other);
+    if ((kline && __builtin_popcountll(commas) >= 6) || other != 0)
+        return plan_back_to_short(src, out, kline);
+    return kline ? kline_take_long(s, p, commas, pts, out)
+                 : csv_take_long(s, p, commas, pts, out);
+}
+
+/* next() of a CSV source in long-row mode. */
+static ND_ROW_SIMD nd_err_t csv_next_long(nd_bar_source_t *src, nd_bar_t *out)
+{
+    return next_long(src, out, 0);
+}
+
+/* next() of a kline source in long-row mode. */
+static ND_ROW_SIMD nd_err_t kline_next_long(nd_bar_source_t *src, nd_bar_t *out)
+{
+    return next_long(src, out, 1);
+}
+
 /* A row of a CSV (kline 0) or kline (kline 1) source on the plan path: a row whose end (a kline
  * row: its sixth comma, the end of its head; the tail is checked apart) lies within its first
  * 63 bytes through the plan of its shape, a longer one through plan_not_short, else csv_next's
@@ -1117,15 +1267,26 @@ __attribute__((noinline)) static ND_ROW_SIMD nd_err_t plan_not_short(nd_bar_sour
 static ND_SIMD_INLINE nd_err_t next_plan(nd_bar_source_t *src, nd_bar_t *out, int kline)
 {
     csv_source_t *s = (csv_source_t *)src;
-    size_t avail, size;
-    const char *p = nd__lines_peek(&s->lines, &avail);
+    size_t size;
+    const char *p;
     uint64_t ends, points;
-    if (s->status != ND_OK || avail < FAST_WINDOW)
+    if (!plan_window(s, &p))
         return csv_next(src, out);
     if (!(kline ? plan_classify_kline(p, &ends, &points, &size)
                 : plan_classify(p, &ends, &points, &size)))
         return plan_not_short(src, out);
     return plan_take(s, p, size, ends, points, 0, out, kline, 0);
+}
+
+/* A row met in long-row mode that is not long: the source back in the short mode, and the row
+ * taken as the short mode's next() takes it. Its own copy of that path, out of line: a call of
+ * csv_next_plan or kline_next_plan from csv_next_long or kline_next_long would nest two next()
+ * functions, which callgrind's toggles in bench_csv count wrongly. */
+__attribute__((noinline)) static ND_ROW_SIMD nd_err_t plan_back_to_short(nd_bar_source_t *src,
+                                                                         nd_bar_t *out, int kline)
+{
+    src->next = kline ? kline_next_plan : csv_next_plan;
+    return kline ? next_plan(src, out, 1) : next_plan(src, out, 0);
 }
 
 /* next() of a CSV source on the plan path. */

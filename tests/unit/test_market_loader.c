@@ -562,16 +562,23 @@ static size_t diff_row(uint64_t *rs, int kline, char *buf)
     return edit_one_byte(rs, buf, n);
 }
 
-/* Writes header, ten good rows, the row, then `after` good rows; returns the 11th next(). */
-static nd_err_t diff_read(const char *path, int kline, const char *row, const char *eol,
-                          int after, nd_bar_t *bar, char *err)
+/* Writes header, ten good rows (long_lead: eight-decimal ones, whose heads end past byte 63,
+ * so that the row-plan path meets the row in its long-row mode), the row, then `after` good
+ * rows; returns the 11th next(). */
+static nd_err_t diff_read(const char *path, int kline, int long_lead, const char *row,
+                          const char *eol, int after, nd_bar_t *bar, char *err)
 {
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f);
     fputs(kline ? "open_time,open,high,low,close,volume,close_time,qv,n,tb,tq,ignore\n" : HDR, f);
     const char *tail = kline ? ",1,1,1,1,1,1,1,1,1,1,0" : ",1,1,1,1,1";
+    const char *lead = !long_lead ? tail
+                       : kline ? ",10000.00000000,10000.00000000,10000.00000000,10000.00000000,"
+                                 "1.00000000,1,1.00000000,1,1.00000000,1.00000000,0"
+                               : ",10000.00000000,10000.00000000,10000.00000000,10000.00000000,"
+                                 "1.00000000";
     for (int i = 1; i <= 10; i++)
-        fprintf(f, "%d%s%s", i, tail, eol);
+        fprintf(f, "%d%s%s", i, lead, eol);
     fprintf(f, "%s%s", row, eol);
     for (int i = 0; i < after; i++)
         fprintf(f, "%lld%s%s", 9000000000000LL + i, tail, eol);
@@ -591,7 +598,7 @@ static nd_err_t diff_read(const char *path, int kline, const char *row, const ch
  * path and on the row-plan path: the same bar, or the same code and "PATH:LINE: reason".
  * Returns how many were accepted. */
 static int compare_paths(const char *tag, uint64_t seed,
-                         size_t (*make_row)(uint64_t *rs, int kline, char *buf))
+                         size_t (*make_row)(uint64_t *rs, int kline, char *buf), int long_lead)
 {
     char path[128], row[1024], slow_err[256], fast_err[256];
     snprintf(path, sizeof path, "/tmp/nd_loader_%s_%d.csv", tag, (int)getpid());
@@ -603,8 +610,8 @@ static int compare_paths(const char *tag, uint64_t seed,
         if (make_row(&rs, kline, row) == 0)
             continue; /* a blank last line ends the data: not a row to compare */
         nd_bar_t slow, fast;
-        nd_err_t slow_rc = diff_read(path, kline, row, eol, 0, &slow, slow_err);
-        nd_err_t fast_rc = diff_read(path, kline, row, eol, 30, &fast, fast_err);
+        nd_err_t slow_rc = diff_read(path, kline, long_lead, row, eol, 0, &slow, slow_err);
+        nd_err_t fast_rc = diff_read(path, kline, long_lead, row, eol, 30, &fast, fast_err);
         cr_assert_eq(fast_rc, slow_rc, "row '%s': %s / %s", row, fast_err, slow_err);
         cr_assert_str_eq(fast_err, slow_err, "row '%s'", row);
         cr_assert(memcmp(&fast, &slow, sizeof fast) == 0, "row '%s'", row);
@@ -616,7 +623,7 @@ static int compare_paths(const char *tag, uint64_t seed,
 
 Test(market_loader, fast_and_careful_paths_agree_on_random_rows)
 {
-    int accepted = compare_paths("diff", 20261207, diff_row);
+    int accepted = compare_paths("diff", 20261207, diff_row, 0);
     /* Both kinds are well represented. */
     cr_assert_gt(accepted, 400, "%d", accepted);
     cr_assert_lt(accepted, 1600, "%d", accepted);
@@ -726,9 +733,20 @@ static size_t long_row(uint64_t *rs, int kline, char *buf)
  * and "PATH:LINE: reason". */
 Test(market_loader, long_rows_agree_with_the_careful_path)
 {
-    int accepted = compare_paths("long", 20261208, long_row);
+    int accepted = compare_paths("long", 20261208, long_row, 0);
     cr_assert_gt(accepted, 500, "%d", accepted);
     cr_assert_lt(accepted, 1700, "%d", accepted);
+}
+
+/* The same rows met by the row-plan path in its long-row mode (after ten rows with long heads):
+ * long rows taken there, short ones sent back to the short mode, bad ones to the other paths,
+ * with the careful path's bar or code and words. */
+Test(market_loader, long_row_mode_agrees_with_the_careful_path)
+{
+    int accepted = compare_paths("longmode", 20261209, long_row, 1);
+    cr_assert_gt(accepted, 500, "%d", accepted);
+    accepted = compare_paths("shortafterlong", 20261210, diff_row, 1);
+    cr_assert_gt(accepted, 400, "%d", accepted);
 }
 
 /* The volume of row i of eight_decimal_rows_parse_exactly: 3 to 6, 8 or 9 whole digits (an

@@ -294,6 +294,12 @@ static int ask_launch(const char *cmd, const pl_opts_t *o)
     return status == 200 ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
 }
 
+/* The options of promote and rollback: where to (--to), why, and the launch to ask instead of the
+ * store. */
+#define PL_MOVE                                                                          \
+    ND_CLI_TEXT("to", pl_opts_t, to), ND_CLI_TEXT("reason", pl_opts_t, reason),         \
+        ND_CLI_TEXT("state-dir", pl_opts_t, state_dir)
+
 /* promote and rollback: the options, what the command needs (missing: NULL, or the message),
  * then the launch running in --state-dir is asked, or the store is changed by run. Returns the
  * exit code. */
@@ -496,14 +502,12 @@ int nd_cmd_promote(int argc, char **argv)
 {
     static const nd_cli_opt_t options[] = {
         PL_COMMON,
+        PL_MOVE,
         ND_CLI_TEXT("version", pl_opts_t, version),
-        ND_CLI_TEXT("to", pl_opts_t, to),
         ND_CLI_TEXT("validate-report", pl_opts_t, validate),
         ND_CLI_TEXT("config", pl_opts_t, config),
         ND_CLI_TEXT("ticks", pl_opts_t, ticks),
         ND_CLI_SET("force", pl_opts_t, force),
-        ND_CLI_TEXT("reason", pl_opts_t, reason),
-        ND_CLI_TEXT("state-dir", pl_opts_t, state_dir),
         ND_CLI_OPTS_END,
     };
     return pl_move("promote", argc, argv, options, promote_usage, promote_missing,
@@ -564,10 +568,8 @@ int nd_cmd_rollback(int argc, char **argv)
 {
     static const nd_cli_opt_t options[] = {
         PL_COMMON,
+        PL_MOVE,
         ND_CLI_TEXT("strategy", pl_opts_t, strategy),
-        ND_CLI_TEXT("to", pl_opts_t, to),
-        ND_CLI_TEXT("reason", pl_opts_t, reason),
-        ND_CLI_TEXT("state-dir", pl_opts_t, state_dir),
         ND_CLI_OPTS_END,
     };
     return pl_move("rollback", argc, argv, options, rollback_usage, rollback_missing,

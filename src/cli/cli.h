@@ -45,6 +45,8 @@ int nd_cmd_chaos(int argc, char **argv);
 #include "noderr/live.h"
 #include "noderr/text.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -56,23 +58,51 @@ int nd_cli_fixed(const char *option, const char *text, int decimals, int64_t min
 int nd_cli_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
 /* Parses a finite real number within [min, max]. */
 int nd_cli_real(const char *option, const char *text, double min, double max, double *out);
-/* Runs getopt_long over argv (argv[0] is the command), calling handle(ctx, opt, optarg) for every
- * option but help_opt. Returns 0 when every option was handled and no stray argument is left,
- * -1 after help_opt (usage on stdout), ND_EXIT_USAGE on an unknown or incomplete option, a stray
- * argument or a handler failure (the message, "noderr COMMAND: ...", names it). */
-struct option;
-/* Options that mean the same in every command; a command's table lists the ones it takes with
- * these values (ND_CLI_OPTION_HELP etc.) and passes ND_CLI_OPT_HELP as help_opt. */
-enum { ND_CLI_OPT_HELP = 'h', ND_CLI_OPT_JSON = 900, ND_CLI_OPT_OUT };
-#define ND_CLI_OPTION_HELP {"help", no_argument, 0, ND_CLI_OPT_HELP}
-#define ND_CLI_OPTION_JSON {"json", no_argument, 0, ND_CLI_OPT_JSON}
-#define ND_CLI_OPTION_OUT {"out", required_argument, 0, ND_CLI_OPT_OUT}
-/* The end of a getopt table: --help and the terminator; with --json before them. */
-#define ND_CLI_OPTIONS_END ND_CLI_OPTION_HELP, {0, 0, 0, 0}
-#define ND_CLI_OPTIONS_END_JSON ND_CLI_OPTION_JSON, ND_CLI_OPTIONS_END
-int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
-                  int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
-                  void *ctx);
+/* A command's options are one table of nd_cli_opt_t, walked by nd_cli_parse: each entry names
+ * a long option once, says whether it takes a value and where it goes. A plain value (its text)
+ * or a flag (true) is stored straight into the command's options struct, at the field the entry
+ * names; an option whose value must be checked or converted goes to the command's handler with
+ * the entry's id. --help and -h are every command's, so no table lists them. */
+typedef enum nd_cli_opt_kind {
+    ND_CLI_KIND_TEXT = 1, /* takes a value: its text into a const char * field */
+    ND_CLI_KIND_SET,      /* no value: true into a bool field */
+    ND_CLI_KIND_FIXED,    /* takes a value: a decimal with at most `decimals` places within
+                             [min, max] (nd_cli_fixed) into an int64_t field */
+    ND_CLI_KIND_ARG,      /* takes a value: handle(ctx, id, value) */
+    ND_CLI_KIND_FLAG,     /* no value: handle(ctx, id, NULL) */
+} nd_cli_opt_kind_t;
+typedef struct nd_cli_opt {
+    const char *name; /* the long option without "--"; NULL ends the table */
+    nd_cli_opt_kind_t kind;
+    int id;           /* ARG, FLAG: what the handler is given */
+    size_t offset;    /* TEXT, SET, FIXED: the field's offset in the handler's ctx */
+    int decimals;     /* FIXED: places (0: a whole number, as nd_cli_int) */
+    int64_t min, max; /* FIXED: the range, in units of 10^-decimals */
+} nd_cli_opt_t;
+/* The field's offset, checked to be of the type the kind stores (a compile error otherwise). */
+#define ND_CLI_FIELD_(type, field, ftype) \
+    (offsetof(type, field) + 0 * sizeof(char[_Generic(((type *)0)->field, ftype: 1)]))
+#define ND_CLI_TEXT(long_name, type, field) \
+    {.name = (long_name), .kind = ND_CLI_KIND_TEXT, .offset = ND_CLI_FIELD_(type, field, const char *)}
+#define ND_CLI_SET(long_name, type, field) \
+    {.name = (long_name), .kind = ND_CLI_KIND_SET, .offset = ND_CLI_FIELD_(type, field, bool)}
+#define ND_CLI_FIXED(long_name, type, field, places, lo, hi) \
+    {.name = (long_name), .kind = ND_CLI_KIND_FIXED, \
+     .offset = ND_CLI_FIELD_(type, field, int64_t), .decimals = (places), .min = (lo), .max = (hi)}
+#define ND_CLI_INT(long_name, type, field, lo, hi) ND_CLI_FIXED(long_name, type, field, 0, lo, hi)
+#define ND_CLI_ARG(long_name, opt) {.name = (long_name), .kind = ND_CLI_KIND_ARG, .id = (opt)}
+#define ND_CLI_FLAG(long_name, opt) {.name = (long_name), .kind = ND_CLI_KIND_FLAG, .id = (opt)}
+#define ND_CLI_OPTS_END {.name = NULL}
+/* The most entries one table may hold (an assertion). */
+#define ND_CLI_OPTS_MAX 64
+/* Walks argv (argv[0] is the command) with getopt_long over opts (abbreviations of a long
+ * option are accepted as getopt_long does). Returns 0 when every option was taken and no stray
+ * argument is left; -1 after --help or -h (usage on stdout); ND_EXIT_USAGE on an unknown or
+ * incomplete option, a stray argument or a handler failure (the message, "noderr COMMAND: ...",
+ * names it; a FIXED's message is nd_cli_fixed's). handle may be NULL when the table has no ARG or FLAG entry. */
+int nd_cli_parse(const char *command, int argc, char **argv, const nd_cli_opt_t *opts,
+                 const char *usage, int (*handle)(void *ctx, int id, const char *arg),
+                 void *ctx);
 /* The options of `noderr COMMAND --config FILE [--json]` (launch, preflight). */
 typedef struct nd_cli_config_opts {
     const char *config;
@@ -89,7 +119,7 @@ int nd_cli_subcommand(const char *command, int argc, char **argv, const char *su
                       const char *usage);
 
 /* Options shared by the commands that run backtests (backtest, validate, evolve): each command's
- * getopt table uses these values, and nd_cli_engine_option parses them into an engine config. */
+ * option table uses these values, and nd_cli_engine_option parses them into an engine config. */
 enum {
     ND_CLI_OPT_CASH = 1000,
     ND_CLI_OPT_FEE,
@@ -101,18 +131,17 @@ enum {
     ND_CLI_OPT_BREAKER_RESET,
     ND_CLI_OPT_ANOMALY_THRESHOLD, /* 0..1, 6 places; 0 = off (docs/anomaly.md) */
 };
-/* The group's getopt entries: cash, fees, slippage, short selling, the breaker reset and the three
+/* The group's table entries: cash, fees, slippage, short selling, the breaker reset and the three
  * risk limits (backtest and validate; evolve lists the three it takes, backtest adds
  * --anomaly-threshold). */
 #define ND_CLI_OPTIONS_ENGINE \
-    {"cash", required_argument, 0, ND_CLI_OPT_CASH}, \
-    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE}, \
-    {"slippage-bps", required_argument, 0, ND_CLI_OPT_SLIPPAGE}, \
-    {"allow-short", no_argument, 0, ND_CLI_OPT_ALLOW_SHORT}, \
-    {"breaker-reset", required_argument, 0, ND_CLI_OPT_BREAKER_RESET}, \
-    {"max-position-pct", required_argument, 0, ND_CLI_OPT_MAX_POSITION}, \
-    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN}, \
-    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS}
+    ND_CLI_ARG("cash", ND_CLI_OPT_CASH), ND_CLI_ARG("fee-bps", ND_CLI_OPT_FEE), \
+        ND_CLI_ARG("slippage-bps", ND_CLI_OPT_SLIPPAGE), \
+        ND_CLI_FLAG("allow-short", ND_CLI_OPT_ALLOW_SHORT), \
+        ND_CLI_ARG("breaker-reset", ND_CLI_OPT_BREAKER_RESET), \
+        ND_CLI_ARG("max-position-pct", ND_CLI_OPT_MAX_POSITION), \
+        ND_CLI_ARG("max-drawdown-pct", ND_CLI_OPT_MAX_DRAWDOWN), \
+        ND_CLI_ARG("daily-loss-pct", ND_CLI_OPT_DAILY_LOSS)
 struct nd_engine_config;
 /* Parses one shared engine option; 0 done, -1 bad value (message on stderr), 1 not one of them. */
 int nd_cli_engine_option(struct nd_engine_config *cfg, int opt, const char *arg);
@@ -152,16 +181,16 @@ struct nd_strategy_def;
 int nd_cli_strategy_lookup(const char *option, const char *text, unsigned flags,
                            const struct nd_strategy_def **def /* OUT */,
                            int64_t *weight_e6 /* OUT */);
-/* The getopt entries of the strategy options, for every command that takes a strategy. */
-#define ND_CLI_OPTION_STRATEGY_LIB(opt) {"strategy-lib", required_argument, 0, (opt)}
-#define ND_CLI_OPTION_STRATEGY_FILE(opt) {"strategy-file", required_argument, 0, (opt)}
+/* The table entries of the strategy options, for every command that takes a strategy. */
+#define ND_CLI_OPTION_STRATEGY_LIB(opt) ND_CLI_ARG("strategy-lib", (opt))
+#define ND_CLI_OPTION_STRATEGY_FILE(opt) ND_CLI_ARG("strategy-file", (opt))
 /* The strategy option group of backtest, validate and evolve: --strategy, --strategy-lib and
  * --strategy-file; and the parameter group of backtest and validate: --param K=V, --params FILE. */
 #define ND_CLI_OPTIONS_STRATEGY(name, lib, file) \
-    {"strategy", required_argument, 0, (name)}, ND_CLI_OPTION_STRATEGY_LIB(lib), \
+    ND_CLI_ARG("strategy", (name)), ND_CLI_OPTION_STRATEGY_LIB(lib), \
         ND_CLI_OPTION_STRATEGY_FILE(file)
 #define ND_CLI_OPTIONS_PARAMS(param, params) \
-    {"param", required_argument, 0, (param)}, {"params", required_argument, 0, (params)}
+    ND_CLI_ARG("param", (param)), ND_CLI_ARG("params", (params))
 /* Every strategy of the library at path (loaded as nd_cli_strategy_lookup does): 0 with *defs
  * and *count set, or -1 with a message naming the option and why. */
 int nd_cli_strategy_lib_list(const char *option, const char *path,
@@ -219,17 +248,20 @@ struct nd_preflight_report;
 int nd_cli_preflight(const char *cmd, struct nd_live_config *cfg,
                      const struct nd_preflight_settings *set, bool json,
                      struct nd_preflight_report *r);
-/* What a preflight works on (preflight, launch): the session config, its preflight settings and
- * the report. nd_cli_preflight_begin parses the command's options (nd_cli_config_args) and
- * allocates them zeroed: 0, -1 after --help, or ND_EXIT_USAGE after the message (a bad option,
- * out of memory); nd_cli_preflight_free frees them with the config's contents (cmd_preflight.c). */
+/* What a preflight works on (preflight, launch): the command's options, the session config, its
+ * preflight settings and the report. nd_cli_preflight_begin parses the options
+ * (nd_cli_config_args), allocates the rest and loads the config and its settings: 0, -1 after
+ * --help, or ND_EXIT_USAGE after the message ("noderr CMD: why": a bad option, out of memory, a
+ * bad config), with nothing left to free; nd_cli_preflight_free frees them with the config's
+ * contents (cmd_preflight.c). */
 typedef struct nd_cli_pf {
+    nd_cli_config_opts_t opts;
     struct nd_live_config *cfg;
     struct nd_preflight_settings *set;
     struct nd_preflight_report *report;
 } nd_cli_pf_t;
 int nd_cli_preflight_begin(const char *cmd, int argc, char **argv, const char *usage,
-                           nd_cli_config_opts_t *o, nd_cli_pf_t *p);
+                           nd_cli_pf_t *p);
 void nd_cli_preflight_free(nd_cli_pf_t *p);
 /* Unloads every library nd_cli_strategy_lookup loaded. */
 void nd_cli_strategy_libs_close(void);
@@ -250,12 +282,11 @@ struct nd_bar_view;
 int nd_cli_timerange(const char *text, struct nd_bar_view *view);
 int nd_cli_timeframe(const char *text, struct nd_bar_view *view);
 /* The bar view group (backtest, evolve, indicator): --timerange and --timeframe, each command's
- * getopt table lists ND_CLI_OPTIONS_VIEW and nd_cli_view_option parses them into its view:
+ * option table lists ND_CLI_OPTIONS_VIEW and nd_cli_view_option parses them into its view:
  * 0 done, -1 bad value (message on stderr), 1 not one of them. */
 enum { ND_CLI_OPT_TIMERANGE = 1100, ND_CLI_OPT_TIMEFRAME };
 #define ND_CLI_OPTIONS_VIEW \
-    {"timerange", required_argument, 0, ND_CLI_OPT_TIMERANGE}, \
-        {"timeframe", required_argument, 0, ND_CLI_OPT_TIMEFRAME}
+    ND_CLI_ARG("timerange", ND_CLI_OPT_TIMERANGE), ND_CLI_ARG("timeframe", ND_CLI_OPT_TIMEFRAME)
 int nd_cli_view_option(struct nd_bar_view *view, int opt, const char *arg);
 #define ND_CLI_TIMERANGE_USAGE                                                                    \
     "--timerange 20220101-20230101 keeps bars opening in [first date, second date) UTC (an\n"    \

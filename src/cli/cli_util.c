@@ -1,5 +1,6 @@
 /* cli_util.c: option parsing shared by the subcommands; errors name the option and why. */
 #include "cli.h"
+#include "noderr/assert.h"
 #include "noderr/log.h"
 #include "noderr/backtest.h"
 #include "noderr/file.h"
@@ -86,28 +87,16 @@ int nd_cli_print_json_take(json_t *value)
     return rc;
 }
 
-enum { OPT_CONFIG_FILE = 256 };
-
-static int config_option(void *ctx, int opt, const char *arg)
-{
-    nd_cli_config_opts_t *o = ctx;
-    switch (opt) {
-    case OPT_CONFIG_FILE: o->config = arg; return 0;
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
-    default: return -1;
-    }
-}
-
 int nd_cli_config_args(const char *command, int argc, char **argv, const char *usage,
                        nd_cli_config_opts_t *out)
 {
-    static const struct option options[] = {
-        {"config", required_argument, 0, OPT_CONFIG_FILE},
-        ND_CLI_OPTIONS_END_JSON,
+    static const nd_cli_opt_t options[] = {
+        ND_CLI_TEXT("config", nd_cli_config_opts_t, config),
+        ND_CLI_SET("json", nd_cli_config_opts_t, json),
+        ND_CLI_OPTS_END,
     };
     memset(out, 0, sizeof *out);
-    int rc = nd_cli_getopt(command, argc, argv, options, ND_CLI_OPT_HELP, usage, config_option,
-                           out);
+    int rc = nd_cli_parse(command, argc, argv, options, usage, NULL, out);
     if (rc == 0 && !out->config) {
         fprintf(stderr, "noderr %s: give --config FILE (see --help)\n", command);
         rc = ND_EXIT_USAGE;
@@ -131,16 +120,53 @@ int nd_cli_subcommand(const char *command, int argc, char **argv, const char *su
     return 0;
 }
 
-int nd_cli_getopt(const char *command, int argc, char **argv, const struct option *options,
-                  int help_opt, const char *usage, int (*handle)(void *ctx, int opt, const char *arg),
-                  void *ctx)
+/* Stores the option's value where its entry says, or hands it to the command's handler. */
+static int take_option(const nd_cli_opt_t *o, const char *arg,
+                       int (*handle)(void *ctx, int id, const char *arg), void *ctx)
 {
+    char *field = (char *)ctx + o->offset;
+    switch (o->kind) {
+    case ND_CLI_KIND_TEXT: memcpy(field, &arg, sizeof arg); return 0;
+    case ND_CLI_KIND_SET: *(bool *)field = true; return 0;
+    case ND_CLI_KIND_FIXED: {
+        char option[64];
+        snprintf(option, sizeof option, "--%s", o->name);
+        int64_t v = 0;
+        if (nd_cli_fixed(option, arg, o->decimals, o->min, o->max, &v) != 0)
+            return -1;
+        memcpy(field, &v, sizeof v);
+        return 0;
+    }
+    case ND_CLI_KIND_ARG:
+    case ND_CLI_KIND_FLAG: return handle(ctx, o->id, arg);
+    }
+    return -1;
+}
+
+/* getopt_long's value for entry k of a table: above every short option's character. */
+enum { OPT_ENTRY0 = 0x1000 };
+
+int nd_cli_parse(const char *command, int argc, char **argv, const nd_cli_opt_t *opts,
+                 const char *usage, int (*handle)(void *ctx, int id, const char *arg),
+                 void *ctx)
+{
+    struct option table[ND_CLI_OPTS_MAX + 2];
+    int n = 0;
+    for (; opts[n].name; n++) {
+        ND_ASSERT(n < ND_CLI_OPTS_MAX);
+        nd_cli_opt_kind_t kind = opts[n].kind;
+        ND_ASSERT(handle || (kind != ND_CLI_KIND_ARG && kind != ND_CLI_KIND_FLAG));
+        bool value = kind != ND_CLI_KIND_SET && kind != ND_CLI_KIND_FLAG;
+        table[n] = (struct option){opts[n].name, value ? required_argument : no_argument, 0,
+                                   OPT_ENTRY0 + n};
+    }
+    table[n] = (struct option){"help", no_argument, 0, 'h'};
+    table[n + 1] = (struct option){0, 0, 0, 0};
     optind = 1;
     opterr = 0;
     int opt;
-    /* "-h" is help in every command, as is the long option the table maps to help_opt. */
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (opt == help_opt || opt == 'h') {
+    while ((opt = getopt_long(argc, argv, "h", table, NULL)) != -1) {
+        if (opt == 'h') {
             fputs(usage, stdout);
             return -1;
         }
@@ -149,7 +175,7 @@ int nd_cli_getopt(const char *command, int argc, char **argv, const struct optio
                     argv[optind - 1], usage);
             return ND_EXIT_USAGE;
         }
-        if (handle(ctx, opt, optarg) != 0)
+        if (take_option(&opts[opt - OPT_ENTRY0], optarg, handle, ctx) != 0)
             return ND_EXIT_USAGE;
     }
     if (optind < argc) {

@@ -9,7 +9,6 @@
 #include "noderr/anomaly.h"
 #include "noderr/clock.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,17 +29,6 @@ static const char usage_text[] =
     "around them), each known crash window's first trip, and the calm z quantiles the model's\n"
     "tail tables come from. --window-days (30), --span (48) and --warmup (96) are the model's.\n";
 
-enum { OPT_DATA = 256, OPT_THRESHOLD, OPT_BUCKET, OPT_WINDOW, OPT_SPAN, OPT_WARMUP };
-
-static const struct option options[] = {
-    {"data", required_argument, 0, OPT_DATA},
-    {"threshold", required_argument, 0, OPT_THRESHOLD},
-    {"bucket-s", required_argument, 0, OPT_BUCKET},
-    {"window-days", required_argument, 0, OPT_WINDOW},
-    {"span", required_argument, 0, OPT_SPAN},
-    {"warmup", required_argument, 0, OPT_WARMUP},
-    ND_CLI_OPTIONS_END_JSON,
-};
 
 typedef struct anomaly_opts {
     const char *files[FILES_MAX];
@@ -48,6 +36,19 @@ typedef struct anomaly_opts {
     int64_t threshold_e6, bucket_s, window_days, span, warmup;
     bool json;
 } anomaly_opts_t;
+
+enum { OPT_DATA = 1 };
+
+static const nd_cli_opt_t options[] = {
+    ND_CLI_ARG("data", OPT_DATA),
+    ND_CLI_FIXED("threshold", anomaly_opts_t, threshold_e6, 6, 1, 1000000),
+    ND_CLI_INT("bucket-s", anomaly_opts_t, bucket_s, 1, 86400),
+    ND_CLI_INT("window-days", anomaly_opts_t, window_days, 1, 3650),
+    ND_CLI_INT("span", anomaly_opts_t, span, 2, 100000),
+    ND_CLI_INT("warmup", anomaly_opts_t, warmup, 2, 1000000),
+    ND_CLI_SET("json", anomaly_opts_t, json),
+    ND_CLI_OPTS_END,
+};
 
 static int handle(void *ctx, int opt, const char *arg)
 {
@@ -60,12 +61,6 @@ static int handle(void *ctx, int opt, const char *arg)
         }
         o->files[o->file_count++] = arg;
         return 0;
-    case OPT_THRESHOLD: return nd_cli_fixed("--threshold", arg, 6, 1, 1000000, &o->threshold_e6);
-    case OPT_BUCKET: return nd_cli_int("--bucket-s", arg, 1, 86400, &o->bucket_s);
-    case OPT_WINDOW: return nd_cli_int("--window-days", arg, 1, 3650, &o->window_days);
-    case OPT_SPAN: return nd_cli_int("--span", arg, 2, 100000, &o->span);
-    case OPT_WARMUP: return nd_cli_int("--warmup", arg, 2, 1000000, &o->warmup);
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
     }
     return -1;
 }
@@ -250,7 +245,7 @@ int nd_cmd_anomaly(int argc, char **argv)
 {
     anomaly_opts_t o = {.threshold_e6 = 800000, .bucket_s = 1, .window_days = 30, .span = 48,
                         .warmup = 96};
-    int rc = nd_cli_getopt("anomaly", argc, argv, options, ND_CLI_OPT_HELP, usage_text, handle, &o);
+    int rc = nd_cli_parse("anomaly", argc, argv, options, usage_text, handle, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     if (o.file_count == 0) {

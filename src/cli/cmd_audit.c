@@ -8,7 +8,6 @@
 
 #include <jansson.h>
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +28,17 @@ static const char usage_text[] =
     "export prints every record decoded (CSV with a header row, the default, or a JSON\n"
     "array), in seq order; it does not verify the chain.\n";
 
-enum { OPT_DB = 256, OPT_JSON, OPT_HEAD, OPT_HELP, OPT_FORMAT };
+typedef struct audit_opts {
+    const char *url, *head, *format;
+    bool json;
+} audit_opts_t;
 
-static const struct option long_options[] = {
-    {"db", required_argument, 0, OPT_DB},
-    {"json", no_argument, 0, OPT_JSON},
-    {"head", required_argument, 0, OPT_HEAD},
-    {"help", no_argument, 0, OPT_HELP},
-    {"format", required_argument, 0, OPT_FORMAT},
-    {0, 0, 0, 0},
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("db", audit_opts_t, url),
+    ND_CLI_SET("json", audit_opts_t, json),
+    ND_CLI_TEXT("head", audit_opts_t, head),
+    ND_CLI_TEXT("format", audit_opts_t, format),
+    ND_CLI_OPTS_END,
 };
 
 typedef struct head_find {
@@ -253,26 +254,14 @@ int nd_cmd_audit(int argc, char **argv)
         fprintf(stderr, "noderr audit: expected 'verify' or 'export'\n%s", usage_text);
         return ND_EXIT_USAGE;
     }
-    const char *url = NULL, *head = NULL, *format = NULL;
-    bool json = false;
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc - 1, argv + 1, "", long_options, NULL)) != -1) {
-        switch (opt) {
-        case OPT_DB: url = optarg; break;
-        case OPT_JSON: json = true; break;
-        case OPT_HEAD: head = optarg; break;
-        case OPT_FORMAT: format = optarg; break;
-        case OPT_HELP: fputs(usage_text, stdout); return ND_EXIT_OK;
-        default:
-            fprintf(stderr, "noderr audit %s: unknown or incomplete option '%s'\n%s", argv[1],
-                    argv[optind], usage_text);
-            return ND_EXIT_USAGE;
-        }
-    }
-    const char *bad = optind < argc - 1 ? "unexpected argument"
-                      : !url            ? "--db URL is required"
+    audit_opts_t o = {0};
+    int rc = nd_cli_parse(is_export ? "audit export" : "audit verify", argc - 1, argv + 1,
+                          options, usage_text, NULL, &o);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    const char *url = o.url, *head = o.head, *format = o.format;
+    bool json = o.json;
+    const char *bad = !url ? "--db URL is required"
                       : is_export && (json || head) ? "--json and --head are verify's options"
                       : !is_export && format        ? "--format is export's option"
                       : format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0

@@ -10,7 +10,6 @@
 #include "noderr/surveillance.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,70 +76,6 @@ static const char usage_text[] =
     "venue (queue model, latencies; docs/simulated-venue.md) with an event strategy such as\n"
     "quote_maker. Returns are sampled once a minute (see docs/engine.md).\n";
 
-enum {
-    /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
-    OPT_DATA = 256, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS,
-    OPT_MAKER, OPT_TAKER, OPT_IMPACT, OPT_VOLPCT, OPT_SIZING,
-    OPT_NOTIONAL, OPT_COLLAR, OPT_RATE, OPT_PPY, OPT_RF,
-    OPT_SEED, OPT_BARS, OPT_JSON, OPT_TRADES, OPT_EQUITY, OPT_LOG, OPT_HELP, OPT_PXDEC,
-    OPT_QTYDEC, OPT_TICK, OPT_LOT, OPT_MINNOT,
-    OPT_REPORT, OPT_DB, OPT_DB_COMMIT, OPT_PRETRADE,
-    OPT_TICK_TRADES, OPT_TICK_QUOTES, OPT_DEPTH, OPT_DEPTH_UPDATES, OPT_SYNTH_L2, OPT_EVENTS,
-    OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE,
-    OPT_DATA_DIR, OPT_SYMBOLS, OPT_INTERVAL, OPT_EXCHANGE_INFO, OPT_STRATEGY_FILE
-};
-
-static const struct option long_options[] = {
-    {"data", required_argument, 0, OPT_DATA},
-    {"format", required_argument, 0, OPT_FORMAT},
-    {"symbol", required_argument, 0, OPT_SYMBOL},
-    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
-    ND_CLI_OPTIONS_PARAMS(OPT_PARAM, OPT_PARAMS),
-    ND_CLI_OPTIONS_ENGINE,
-    {"maker-fee-bps", required_argument, 0, OPT_MAKER},
-    {"taker-fee-bps", required_argument, 0, OPT_TAKER},
-    {"impact-bps", required_argument, 0, OPT_IMPACT},
-    {"max-volume-pct", required_argument, 0, OPT_VOLPCT},
-    {"sizing", required_argument, 0, OPT_SIZING},
-    {"anomaly-threshold", required_argument, 0, ND_CLI_OPT_ANOMALY_THRESHOLD},
-    {"max-order-notional", required_argument, 0, OPT_NOTIONAL},
-    {"price-collar-pct", required_argument, 0, OPT_COLLAR},
-    {"max-orders-per-sec", required_argument, 0, OPT_RATE},
-    {"periods-per-year", required_argument, 0, OPT_PPY},
-    {"risk-free", required_argument, 0, OPT_RF},
-    {"seed", required_argument, 0, OPT_SEED},
-    {"bars", required_argument, 0, OPT_BARS},
-    {"json", no_argument, 0, OPT_JSON},
-    {"trades-out", required_argument, 0, OPT_TRADES},
-    {"equity-out", required_argument, 0, OPT_EQUITY},
-    {"log-level", required_argument, 0, OPT_LOG},
-    {"help", no_argument, 0, OPT_HELP},
-    {"price-decimals", required_argument, 0, OPT_PXDEC},
-    {"qty-decimals", required_argument, 0, OPT_QTYDEC},
-    {"tick-size", required_argument, 0, OPT_TICK},
-    {"lot-size", required_argument, 0, OPT_LOT},
-    {"min-notional", required_argument, 0, OPT_MINNOT},
-    {"report", required_argument, 0, OPT_REPORT},
-    {"db", required_argument, 0, OPT_DB},
-    {"db-commit-every", required_argument, 0, OPT_DB_COMMIT},
-    {"surveil-pretrade", required_argument, 0, OPT_PRETRADE},
-    {"trades", required_argument, 0, OPT_TICK_TRADES},
-    {"quotes", required_argument, 0, OPT_TICK_QUOTES},
-    {"depth", required_argument, 0, OPT_DEPTH},
-    {"depth-updates", required_argument, 0, OPT_DEPTH_UPDATES},
-    {"synthetic-l2", no_argument, 0, OPT_SYNTH_L2},
-    {"events", required_argument, 0, OPT_EVENTS},
-    {"entry-latency-us", required_argument, 0, OPT_ENTRY_LAT},
-    {"ack-latency-us", required_argument, 0, OPT_ACK_LAT},
-    {"queue-model", required_argument, 0, OPT_QUEUE},
-    ND_CLI_OPTIONS_VIEW,
-    {"data-dir", required_argument, 0, OPT_DATA_DIR},
-    {"symbols", required_argument, 0, OPT_SYMBOLS},
-    {"interval", required_argument, 0, OPT_INTERVAL},
-    {"exchange-info", required_argument, 0, OPT_EXCHANGE_INFO},
-    {0, 0, 0, 0},
-};
-
 typedef struct options {
     nd_backtest_config_t cfg;
     bool json;
@@ -163,6 +98,67 @@ typedef struct options {
 
 #define PCT_MAX (100 * 100)
 #define BPS_MAX (10000 * 100)
+
+enum {
+    /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
+    OPT_DATA = 1, OPT_FORMAT, OPT_SYMBOL, OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS,
+    OPT_SIZING, OPT_PPY, OPT_RF, OPT_SEED, OPT_LOG, OPT_PXDEC, OPT_QTYDEC, OPT_REPORT,
+    OPT_DB_COMMIT, OPT_PRETRADE, OPT_ENTRY_LAT, OPT_ACK_LAT, OPT_QUEUE, OPT_STRATEGY_FILE
+};
+
+static const nd_cli_opt_t options[] = {
+    ND_CLI_ARG("data", OPT_DATA),
+    ND_CLI_ARG("format", OPT_FORMAT),
+    ND_CLI_ARG("symbol", OPT_SYMBOL),
+    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
+    ND_CLI_OPTIONS_PARAMS(OPT_PARAM, OPT_PARAMS),
+    ND_CLI_OPTIONS_ENGINE,
+    ND_CLI_FIXED("maker-fee-bps", options_t, cfg.engine.venue.maker_fee_bps_e2, 2, 0, BPS_MAX),
+    ND_CLI_FIXED("taker-fee-bps", options_t, cfg.engine.venue.taker_fee_bps_e2, 2, 0, BPS_MAX),
+    ND_CLI_FIXED("impact-bps", options_t, cfg.engine.venue.impact_bps_e2, 2, 0, BPS_MAX),
+    ND_CLI_FIXED("max-volume-pct", options_t, cfg.engine.venue.max_volume_share_e4, 2, 1,
+                 PCT_MAX),
+    ND_CLI_ARG("sizing", OPT_SIZING),
+    ND_CLI_ARG("anomaly-threshold", ND_CLI_OPT_ANOMALY_THRESHOLD),
+    ND_CLI_FIXED("max-order-notional", options_t, cfg.engine.risk.max_order_notional,
+                 ND_CASH_DECIMALS, 0, INT64_MAX / 1000),
+    ND_CLI_FIXED("price-collar-pct", options_t, cfg.engine.risk.price_collar_pct_e2, 2, 0,
+                 PCT_MAX),
+    ND_CLI_INT("max-orders-per-sec", options_t, cfg.engine.risk.orders_per_sec_max, 0, 1024),
+    ND_CLI_ARG("periods-per-year", OPT_PPY),
+    ND_CLI_ARG("risk-free", OPT_RF),
+    ND_CLI_ARG("seed", OPT_SEED),
+    /* 2 million hourly bars from the synthetic 2024 start stay inside the int64 clock. */
+    ND_CLI_INT("bars", options_t, cfg.synth.bars, 1, 2000000),
+    ND_CLI_SET("json", options_t, json),
+    ND_CLI_TEXT("trades-out", options_t, trades_path),
+    ND_CLI_TEXT("equity-out", options_t, equity_path),
+    ND_CLI_ARG("log-level", OPT_LOG),
+    ND_CLI_ARG("price-decimals", OPT_PXDEC),
+    ND_CLI_ARG("qty-decimals", OPT_QTYDEC),
+    ND_CLI_TEXT("tick-size", options_t, tick_text),
+    ND_CLI_TEXT("lot-size", options_t, lot_text),
+    ND_CLI_TEXT("min-notional", options_t, min_notional_text),
+    ND_CLI_ARG("report", OPT_REPORT),
+    ND_CLI_TEXT("db", options_t, db_url),
+    ND_CLI_ARG("db-commit-every", OPT_DB_COMMIT),
+    ND_CLI_ARG("surveil-pretrade", OPT_PRETRADE),
+    ND_CLI_TEXT("trades", options_t, cfg.ticks.trades_path),
+    ND_CLI_TEXT("quotes", options_t, cfg.ticks.quotes_path),
+    ND_CLI_TEXT("depth", options_t, depth_arg),
+    ND_CLI_TEXT("depth-updates", options_t, depth_updates),
+    ND_CLI_SET("synthetic-l2", options_t, cfg.ticks.synthetic),
+    ND_CLI_INT("events", options_t, cfg.ticks.synth.events, 1, 1000000000),
+    ND_CLI_ARG("entry-latency-us", OPT_ENTRY_LAT),
+    ND_CLI_ARG("ack-latency-us", OPT_ACK_LAT),
+    ND_CLI_ARG("queue-model", OPT_QUEUE),
+    ND_CLI_OPTIONS_VIEW,
+    ND_CLI_TEXT("data-dir", options_t, data_dir),
+    ND_CLI_TEXT("symbols", options_t, symbols),
+    ND_CLI_TEXT("interval", options_t, interval),
+    ND_CLI_TEXT("exchange-info", options_t, exchange_info),
+    ND_CLI_OPTS_END,
+};
 
 /* --db-commit-every N, Tms or N,Tms: the recorder's group commit (records, milliseconds). */
 static int parse_commit_every(options_t *o, const char *arg)
@@ -284,28 +280,6 @@ static int parse_symbol(options_t *o, const char *arg)
     return 0;
 }
 
-static int parse_costs_and_limits(options_t *o, int opt, const char *arg)
-{
-    nd_sim_config_t *v = &o->cfg.engine.venue;
-    nd_risk_config_t *r = &o->cfg.engine.risk;
-    int shared = nd_cli_engine_option(&o->cfg.engine, opt, arg);
-    if (shared <= 0)
-        return shared;
-    switch (opt) {
-    case OPT_MAKER: return nd_cli_fixed("--maker-fee-bps", arg, 2, 0, BPS_MAX, &v->maker_fee_bps_e2);
-    case OPT_TAKER: return nd_cli_fixed("--taker-fee-bps", arg, 2, 0, BPS_MAX, &v->taker_fee_bps_e2);
-    case OPT_IMPACT: return nd_cli_fixed("--impact-bps", arg, 2, 0, BPS_MAX, &v->impact_bps_e2);
-    case OPT_VOLPCT:
-        return nd_cli_fixed("--max-volume-pct", arg, 2, 1, PCT_MAX, &v->max_volume_share_e4);
-    case OPT_COLLAR: return nd_cli_fixed("--price-collar-pct", arg, 2, 0, PCT_MAX, &r->price_collar_pct_e2);
-    case OPT_NOTIONAL:
-        return nd_cli_fixed("--max-order-notional", arg, ND_CASH_DECIMALS, 0, INT64_MAX / 1000,
-                            &r->max_order_notional);
-    case OPT_RATE: return nd_cli_int("--max-orders-per-sec", arg, 0, 1024, &r->orders_per_sec_max);
-    }
-    return 1; /* not one of these */
-}
-
 /* --data FILE: the first instrument, then one more each time (symbol from the file name). */
 static int add_data(options_t *o, const char *path)
 {
@@ -374,10 +348,6 @@ static int parse_other(options_t *o, int opt, const char *arg)
     int64_t tmp = 0;
     switch (opt) {
     case OPT_DATA: return add_data(o, arg);
-    case OPT_DATA_DIR: o->data_dir = arg; return 0;
-    case OPT_SYMBOLS: o->symbols = arg; return 0;
-    case OPT_INTERVAL: o->interval = arg; return 0;
-    case OPT_EXCHANGE_INFO: o->exchange_info = arg; return 0;
     case OPT_FORMAT: return parse_format(o, arg);
     case ND_CLI_OPT_TIMERANGE:
     case ND_CLI_OPT_TIMEFRAME: return nd_cli_view_option(&o->cfg.view, opt, arg);
@@ -395,9 +365,6 @@ static int parse_other(options_t *o, int opt, const char *arg)
             return -1;
         o->cfg.synth.seed = (uint64_t)tmp;
         return 0;
-    /* 2 million hourly bars from the synthetic 2024 start stay inside the int64 clock. */
-    case OPT_BARS: return nd_cli_int("--bars", arg, 1, 2000000, &o->cfg.synth.bars);
-    case OPT_JSON: o->json = true; return 0;
     case OPT_PXDEC:
         if (nd_cli_int("--price-decimals", arg, 0, 12, &tmp))
             return -1;
@@ -408,18 +375,12 @@ static int parse_other(options_t *o, int opt, const char *arg)
             return -1;
         o->cfg.qty_decimals = (int)tmp;
         return 0;
-    case OPT_TICK: o->tick_text = arg; return 0;
-    case OPT_LOT: o->lot_text = arg; return 0;
-    case OPT_MINNOT: o->min_notional_text = arg; return 0;
-    case OPT_TRADES: o->trades_path = arg; return 0;
-    case OPT_EQUITY: o->equity_path = arg; return 0;
     case OPT_REPORT: o->report_path = arg; o->cfg.keep_equity = true; return 0;
-    case OPT_DB: o->db_url = arg; return 0;
     case OPT_DB_COMMIT: return parse_commit_every(o, arg);
     case OPT_PRETRADE: return parse_pretrade(o, arg);
     case OPT_LOG: return nd_cli_log_level(arg);
     }
-    return parse_costs_and_limits(o, opt, arg);
+    return nd_cli_engine_option(&o->cfg.engine, opt, arg);
 }
 
 /* Tick, lot and minimum notional are read once the scales are known. */
@@ -446,12 +407,6 @@ static int parse_event_option(options_t *o, int opt, const char *arg)
 {
     int64_t tmp = 0;
     switch (opt) {
-    case OPT_TICK_TRADES: o->cfg.ticks.trades_path = arg; return 0;
-    case OPT_TICK_QUOTES: o->cfg.ticks.quotes_path = arg; return 0;
-    case OPT_DEPTH: o->depth_arg = arg; return 0;
-    case OPT_DEPTH_UPDATES: o->depth_updates = arg; return 0;
-    case OPT_SYNTH_L2: o->cfg.ticks.synthetic = true; return 0;
-    case OPT_EVENTS: return nd_cli_int("--events", arg, 1, 1000000000, &o->cfg.ticks.synth.events);
     case OPT_ENTRY_LAT:
         if (nd_cli_int("--entry-latency-us", arg, 0, 60000000, &tmp))
             return -1;
@@ -567,8 +522,7 @@ static int load_exchange_info(options_t *o)
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
 static int parse_args(options_t *o, int argc, char **argv)
 {
-    int rc = nd_cli_getopt("backtest", argc, argv, long_options, OPT_HELP, usage_text,
-                           parse_option_cb, o);
+    int rc = nd_cli_parse("backtest", argc, argv, options, usage_text, parse_option_cb, o);
     if (rc != 0)
         return rc;
     if (add_symbols(o))

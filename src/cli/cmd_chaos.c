@@ -9,7 +9,6 @@
 #include "noderr/chaos.h"
 #include "noderr/clock.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -37,22 +36,6 @@ static const char chaos_usage[] =
     "--work DIR keeps every child's config, logs, status and store (default: a new\n"
     "/tmp/noderr-chaos-XXXXXX). Exit 0 when no scenario failed, 1 when one did.\n";
 
-enum { OPT_SCENARIO = 256, OPT_SEED, OPT_SHORT, OPT_REPORT, OPT_DB, OPT_WORK, OPT_DEFECT,
-       OPT_NO_NETNS, OPT_LIVE };
-
-static const struct option chaos_options[] = {
-    {"scenario", required_argument, 0, OPT_SCENARIO},
-    {"seed", required_argument, 0, OPT_SEED},
-    {"short", no_argument, 0, OPT_SHORT},
-    {"report", required_argument, 0, OPT_REPORT},
-    {"db", required_argument, 0, OPT_DB},
-    {"work", required_argument, 0, OPT_WORK},
-    {"defect", required_argument, 0, OPT_DEFECT},
-    {"no-netns", no_argument, 0, OPT_NO_NETNS},
-    {"live", no_argument, 0, OPT_LIVE},
-    ND_CLI_OPTIONS_END_JSON,
-};
-
 typedef struct chaos_opts {
     const nd_chaos_scenario_t *sel[ND_CHAOS_SCENARIOS];
     size_t n;
@@ -60,6 +43,22 @@ typedef struct chaos_opts {
     const char *report, *db, *work;
     nd_chaos_options_t run;
 } chaos_opts_t;
+
+enum { OPT_SCENARIO = 1, OPT_SEED, OPT_DEFECT };
+
+static const nd_cli_opt_t chaos_options[] = {
+    ND_CLI_ARG("scenario", OPT_SCENARIO),
+    ND_CLI_ARG("seed", OPT_SEED),
+    ND_CLI_SET("short", chaos_opts_t, run.short_run),
+    ND_CLI_TEXT("report", chaos_opts_t, report),
+    ND_CLI_TEXT("db", chaos_opts_t, db),
+    ND_CLI_TEXT("work", chaos_opts_t, work),
+    ND_CLI_ARG("defect", OPT_DEFECT),
+    ND_CLI_SET("no-netns", chaos_opts_t, no_netns),
+    ND_CLI_SET("live", chaos_opts_t, run.live),
+    ND_CLI_SET("json", chaos_opts_t, json),
+    ND_CLI_OPTS_END,
+};
 
 static int chaos_option(void *ctx, int opt, const char *arg)
 {
@@ -84,13 +83,6 @@ static int chaos_option(void *ctx, int opt, const char *arg)
             return -1;
         o->run.seed = (uint64_t)seed;
         return 0;
-    case OPT_SHORT: o->run.short_run = true; return 0;
-    case OPT_REPORT: o->report = arg; return 0;
-    case OPT_DB: o->db = arg; return 0;
-    case OPT_WORK: o->work = arg; return 0;
-    case OPT_NO_NETNS: o->no_netns = true; return 0;
-    case OPT_LIVE: o->run.live = true; return 0;
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
     case OPT_DEFECT:
         if (nd_chaos_defect_parse(arg, &o->run.defect) != ND_OK) {
             fprintf(stderr, "noderr chaos run: --defect: '%s' is not none, no-stale-detect, "
@@ -230,8 +222,8 @@ int nd_cmd_chaos(int argc, char **argv)
         fprintf(stderr, "noderr chaos: NODERR_CHAOS_DEFECT='%s' is not none, no-stale-detect, "
                         "no-restart or no-cancel-on-stop\n", defect);
     } else {
-        int prc = nd_cli_getopt(list ? "chaos list" : "chaos run", argc - 1, argv + 1,
-                                chaos_options, ND_CLI_OPT_HELP, chaos_usage, chaos_option, o);
+        int prc = nd_cli_parse(list ? "chaos list" : "chaos run", argc - 1, argv + 1,
+                               chaos_options, chaos_usage, chaos_option, o);
         if (prc != 0)
             code = prc < 0 ? ND_EXIT_OK : prc;
         else

@@ -11,7 +11,6 @@
 #include "noderr/clock.h"
 #include "noderr/data.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,21 +53,22 @@ typedef struct options {
     nd_data_fetch_config_t cfg;
     const char *from_text;
     const char *to_text;
-    int json;
+    bool json;
 } options_t;
 
-enum { OPT_SYMBOL = 256, OPT_KIND, OPT_INTERVAL, OPT_FROM, OPT_TO, OPT_DIR, OPT_BASE, OPT_TIMEOUT };
+enum { OPT_KIND = 1, OPT_TIMEOUT };
 
-static const struct option long_options[] = {
-    {"symbol", required_argument, 0, OPT_SYMBOL},
-    {"kind", required_argument, 0, OPT_KIND},
-    {"interval", required_argument, 0, OPT_INTERVAL},
-    {"from", required_argument, 0, OPT_FROM},
-    {"to", required_argument, 0, OPT_TO},
-    {"dir", required_argument, 0, OPT_DIR},
-    {"base-url", required_argument, 0, OPT_BASE},
-    {"timeout", required_argument, 0, OPT_TIMEOUT},
-    ND_CLI_OPTIONS_END_JSON,
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("symbol", options_t, cfg.symbol),
+    ND_CLI_ARG("kind", OPT_KIND),
+    ND_CLI_TEXT("interval", options_t, cfg.interval),
+    ND_CLI_TEXT("from", options_t, from_text),
+    ND_CLI_TEXT("to", options_t, to_text),
+    ND_CLI_TEXT("dir", options_t, cfg.dir),
+    ND_CLI_TEXT("base-url", options_t, cfg.base_url),
+    ND_CLI_ARG("timeout", OPT_TIMEOUT),
+    ND_CLI_SET("json", options_t, json),
+    ND_CLI_OPTS_END,
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -100,23 +100,17 @@ static int parse_day(const char *option, const char *text, int64_t *out)
     return 0;
 }
 
-static int parse_one(options_t *o, int opt, const char *arg)
+static int parse_one(void *ctx, int opt, const char *arg)
 {
+    options_t *o = ctx;
     int64_t n;
     switch (opt) {
-    case OPT_SYMBOL: o->cfg.symbol = arg; return 0;
-    case OPT_INTERVAL: o->cfg.interval = arg; return 0;
     case OPT_KIND:
         if (nd_data_kind_parse(arg, &o->cfg.kind) == ND_OK)
             return 0;
         fprintf(stderr, "noderr data fetch: --kind '%s': expected klines, trades, aggTrades or "
                         "bookTicker\n", arg);
         return -1;
-    case OPT_FROM: o->from_text = arg; return 0;
-    case OPT_TO: o->to_text = arg; return 0;
-    case OPT_DIR: o->cfg.dir = arg; return 0;
-    case OPT_BASE: o->cfg.base_url = arg; return 0;
-    case ND_CLI_OPT_JSON: o->json = 1; return 0;
     case OPT_TIMEOUT:
         if (nd_cli_int("--timeout", arg, 1, 3600, &n) != 0)
             return -1;
@@ -160,15 +154,9 @@ static int check_options(options_t *o)
     return 0;
 }
 
-static int parse_one_cb(void *ctx, int opt, const char *arg)
-{
-    return parse_one(ctx, opt, arg);
-}
-
 static int parse_args(options_t *o, int argc, char **argv)
 {
-    int rc = nd_cli_getopt("data fetch", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                           parse_one_cb, o);
+    int rc = nd_cli_parse("data fetch", argc, argv, options, usage_text, parse_one, o);
     return rc != 0 ? rc : check_options(o);
 }
 

@@ -15,7 +15,6 @@
 #include "noderr/scenario.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <sys/stat.h>
 #include <jansson.h>
 #include <math.h>
@@ -58,45 +57,6 @@ static const char usage_text[] =
     ND_CLI_TIMERANGE_USAGE
     "See docs/evolve.md.\n";
 
-enum {
-    OPT_STRATEGY = 256, OPT_DATA, OPT_SCENARIO, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE,
-    OPT_WEIGHTS, OPT_SEED, OPT_THREADS, OPT_MINTRADES, OPT_ELITE, OPT_TOURN, OPT_PATIENCE,
-    OPT_EPS, OPT_WF, OPT_OOS, OPT_PARETO, OPT_HISTORY,
-    OPT_REPORT, OPT_DATA_DIR, OPT_STRATEGY_LIB, OPT_HALT_PENALTY, OPT_STRATEGY_FILE
-};
-
-static const struct option long_options[] = {
-    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
-    {"data", required_argument, 0, OPT_DATA},
-    {"scenario", required_argument, 0, OPT_SCENARIO},
-    {"population", required_argument, 0, OPT_POP},
-    {"generations", required_argument, 0, OPT_GENS},
-    {"objectives", required_argument, 0, OPT_OBJ},
-    {"mode", required_argument, 0, OPT_MODE},
-    {"weights", required_argument, 0, OPT_WEIGHTS},
-    {"seed", required_argument, 0, OPT_SEED},
-    {"threads", required_argument, 0, OPT_THREADS},
-    {"min-trades", required_argument, 0, OPT_MINTRADES},
-    {"elite", required_argument, 0, OPT_ELITE},
-    {"tournament", required_argument, 0, OPT_TOURN},
-    {"patience", required_argument, 0, OPT_PATIENCE},
-    {"epsilon", required_argument, 0, OPT_EPS},
-    {"walk-forward", required_argument, 0, OPT_WF},
-    {"oos-min-share", required_argument, 0, OPT_OOS},
-    {"fee-bps", required_argument, 0, ND_CLI_OPT_FEE},
-    {"max-drawdown-pct", required_argument, 0, ND_CLI_OPT_MAX_DRAWDOWN},
-    {"daily-loss-pct", required_argument, 0, ND_CLI_OPT_DAILY_LOSS},
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_OUT,
-    {"pareto-csv", required_argument, 0, OPT_PARETO},
-    {"history-csv", required_argument, 0, OPT_HISTORY},
-    {"report", required_argument, 0, OPT_REPORT},
-    {"data-dir", required_argument, 0, OPT_DATA_DIR},
-    {"halt-penalty", required_argument, 0, OPT_HALT_PENALTY},
-    ND_CLI_OPTIONS_VIEW,
-    ND_CLI_OPTIONS_END,
-};
-
 typedef struct options {
     nd_evolve_config_t ga;
     nd_evolve_task_t task;
@@ -110,6 +70,44 @@ typedef struct options {
     uint32_t weight_count;
     const nd_evolve_bars_t *data; /* every bar, once loaded (the report backtests on them) */
 } options_t;
+
+enum {
+    OPT_STRATEGY = 1, OPT_POP, OPT_GENS, OPT_OBJ, OPT_MODE, OPT_WEIGHTS, OPT_SEED, OPT_THREADS,
+    OPT_ELITE, OPT_TOURN, OPT_PATIENCE, OPT_EPS, OPT_WF, OPT_OOS, OPT_STRATEGY_LIB,
+    OPT_HALT_PENALTY, OPT_STRATEGY_FILE
+};
+
+static const nd_cli_opt_t options[] = {
+    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
+    ND_CLI_TEXT("data", options_t, data_path),
+    ND_CLI_TEXT("scenario", options_t, scenario),
+    ND_CLI_ARG("population", OPT_POP),
+    ND_CLI_ARG("generations", OPT_GENS),
+    ND_CLI_ARG("objectives", OPT_OBJ),
+    ND_CLI_ARG("mode", OPT_MODE),
+    ND_CLI_ARG("weights", OPT_WEIGHTS),
+    ND_CLI_ARG("seed", OPT_SEED),
+    ND_CLI_ARG("threads", OPT_THREADS),
+    ND_CLI_INT("min-trades", options_t, task.min_trades, 0, 1000000),
+    ND_CLI_ARG("elite", OPT_ELITE),
+    ND_CLI_ARG("tournament", OPT_TOURN),
+    ND_CLI_ARG("patience", OPT_PATIENCE),
+    ND_CLI_ARG("epsilon", OPT_EPS),
+    ND_CLI_ARG("walk-forward", OPT_WF),
+    ND_CLI_ARG("oos-min-share", OPT_OOS),
+    ND_CLI_ARG("fee-bps", ND_CLI_OPT_FEE),
+    ND_CLI_ARG("max-drawdown-pct", ND_CLI_OPT_MAX_DRAWDOWN),
+    ND_CLI_ARG("daily-loss-pct", ND_CLI_OPT_DAILY_LOSS),
+    ND_CLI_SET("json", options_t, json),
+    ND_CLI_TEXT("out", options_t, out_path),
+    ND_CLI_TEXT("pareto-csv", options_t, pareto_path),
+    ND_CLI_TEXT("history-csv", options_t, history_path),
+    ND_CLI_TEXT("report", options_t, report_path),
+    ND_CLI_TEXT("data-dir", options_t, data_dir),
+    ND_CLI_ARG("halt-penalty", OPT_HALT_PENALTY),
+    ND_CLI_OPTIONS_VIEW,
+    ND_CLI_OPTS_END,
+};
 
 /* Per-run bookkeeping for the progress line and the history. */
 typedef struct run_state {
@@ -226,9 +224,6 @@ static int apply_option(void *ctx, int opt, const char *arg)
     case OPT_STRATEGY: return parse_strategy(o, "--strategy", arg);
     case OPT_STRATEGY_LIB: return parse_strategy(o, "--strategy-lib", arg);
     case OPT_STRATEGY_FILE: return parse_strategy(o, "--strategy-file", arg);
-    case OPT_DATA: o->data_path = arg; return 0;
-    case OPT_SCENARIO: o->scenario = arg; return 0;
-    case OPT_DATA_DIR: o->data_dir = arg; return 0;
     case ND_CLI_OPT_TIMERANGE:
     case ND_CLI_OPT_TIMEFRAME: return nd_cli_view_option(&o->view, opt, arg);
     case OPT_POP: return parse_u32("--population", arg, 4, ND_EVOLVE_POPULATION_MAX, &g->population);
@@ -242,7 +237,6 @@ static int apply_option(void *ctx, int opt, const char *arg)
         g->seed = (uint64_t)v;
         return 0;
     case OPT_THREADS: return parse_u32("--threads", arg, 1, ND_EVOLVE_THREADS_MAX, &g->threads);
-    case OPT_MINTRADES: return nd_cli_int("--min-trades", arg, 0, 1000000, &o->task.min_trades);
     case OPT_ELITE: return parse_u32("--elite", arg, 0, ND_EVOLVE_POPULATION_MAX, &g->elite);
     case OPT_TOURN: return parse_u32("--tournament", arg, 1, ND_EVOLVE_POPULATION_MAX, &g->tournament);
     case OPT_PATIENCE: return parse_u32("--patience", arg, 0, 100000, &g->patience);
@@ -255,11 +249,6 @@ static int apply_option(void *ctx, int opt, const char *arg)
     case ND_CLI_OPT_FEE:
     case ND_CLI_OPT_MAX_DRAWDOWN:
     case ND_CLI_OPT_DAILY_LOSS: return nd_cli_engine_option(&o->task.engine, opt, arg);
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
-    case ND_CLI_OPT_OUT: o->out_path = arg; return 0;
-    case OPT_PARETO: o->pareto_path = arg; return 0;
-    case OPT_HISTORY: o->history_path = arg; return 0;
-    case OPT_REPORT: o->report_path = arg; return 0;
     case OPT_HALT_PENALTY:
         if (strcmp(arg, "off") == 0) {
             o->task.halt_penalty = 0.0;
@@ -327,8 +316,7 @@ static int finish_options(options_t *o)
 static int parse_options(options_t *o, int argc, char **argv)
 {
     options_default(o);
-    int rc = nd_cli_getopt("evolve", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                           apply_option, o);
+    int rc = nd_cli_parse("evolve", argc, argv, options, usage_text, apply_option, o);
     if (rc != 0)
         return rc < 0 ? 1 : -1;
     return finish_options(o);

@@ -17,7 +17,6 @@
 #include "noderr/venue.h"
 #include "noderr/xsim.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,40 +74,6 @@ static const char usage_text[] =
     "  --admin-token-file F enable POST /admin/fault with this bearer token (file mode 0600)\n"
     "  --metrics            serve Prometheus metrics on GET /metrics (docs/monitoring.md)\n";
 
-enum { OPT_PORT = 256, OPT_BIND, OPT_SYMBOL, OPT_BALANCE, OPT_FEE, OPT_SEED, OPT_START_PX,
-       OPT_TICK_MS, OPT_STEP_MS, OPT_WEIGHT, OPT_BANS, OPT_SECRETS, OPT_TRADES, OPT_QUOTES,
-       OPT_SPEED, OPT_LOOP, OPT_KEY_TTL, OPT_PING, OPT_PONG, OPT_ADMIN, OPT_DEPTH, OPT_KEY_TYPE,
-       OPT_PUBLIC_KEY, OPT_START_NOW, OPT_METRICS, OPT_VENUE };
-
-static const struct option long_options[] = {
-    {"port", required_argument, 0, OPT_PORT},
-    {"bind", required_argument, 0, OPT_BIND},
-    {"symbol", required_argument, 0, OPT_SYMBOL},
-    {"balance", required_argument, 0, OPT_BALANCE},
-    {"fee-bps", required_argument, 0, OPT_FEE},
-    {"seed", required_argument, 0, OPT_SEED},
-    {"start-price", required_argument, 0, OPT_START_PX},
-    {"tick-ms", required_argument, 0, OPT_TICK_MS},
-    {"market-step-ms", required_argument, 0, OPT_STEP_MS},
-    {"weight-limit", required_argument, 0, OPT_WEIGHT},
-    {"bans-after", required_argument, 0, OPT_BANS},
-    {"secrets-file", required_argument, 0, OPT_SECRETS},
-    {"api-key-type", required_argument, 0, OPT_KEY_TYPE},
-    {"public-key", required_argument, 0, OPT_PUBLIC_KEY},
-    {"replay-trades", required_argument, 0, OPT_TRADES},
-    {"replay-quotes", required_argument, 0, OPT_QUOTES},
-    {"replay-depth", required_argument, 0, OPT_DEPTH},
-    {"speed", required_argument, 0, OPT_SPEED},
-    {"loop", no_argument, 0, OPT_LOOP},
-    {"start-now", no_argument, 0, OPT_START_NOW},
-    {"listen-key-ttl-s", required_argument, 0, OPT_KEY_TTL},
-    {"ping-s", required_argument, 0, OPT_PING},
-    {"pong-timeout-s", required_argument, 0, OPT_PONG},
-    {"admin-token-file", required_argument, 0, OPT_ADMIN},
-    {"metrics", no_argument, 0, OPT_METRICS},
-    {"venue", required_argument, 0, OPT_VENUE},
-    ND_CLI_OPTIONS_END,
-};
 
 /* Seconds into nanoseconds. */
 static int seconds(const char *option, const char *arg, int64_t max_s, int64_t *out_ns)
@@ -120,60 +85,64 @@ static int seconds(const char *option, const char *arg, int64_t max_s, int64_t *
     return 0;
 }
 
-/* The replay, stream and admin options. */
-static int xsim_option_more(xsim_opts_t *o, int opt, const char *arg)
+enum { OPT_SEED = 1, OPT_STEP_MS, OPT_SPEED, OPT_KEY_TTL, OPT_PING, OPT_PONG };
+
+static const nd_cli_opt_t options[] = {
+    ND_CLI_INT("port", xsim_opts_t, port, 0, 65535),
+    ND_CLI_TEXT("bind", xsim_opts_t, server.bind),
+    ND_CLI_TEXT("symbol", xsim_opts_t, symbol),
+    ND_CLI_TEXT("balance", xsim_opts_t, balance),
+    ND_CLI_INT("fee-bps", xsim_opts_t, cfg.fee_bps, 0, 1000),
+    ND_CLI_ARG("seed", OPT_SEED),
+    ND_CLI_FIXED("start-price", xsim_opts_t, cfg.synth.start_px, 8, 1, INT64_MAX / 4),
+    ND_CLI_INT("tick-ms", xsim_opts_t, tick_ms, 1, 3600000),
+    ND_CLI_ARG("market-step-ms", OPT_STEP_MS),
+    ND_CLI_INT("weight-limit", xsim_opts_t, api.weight_limit, 1, 1000000),
+    ND_CLI_INT("bans-after", xsim_opts_t, api.bans_after, 1, 1000),
+    ND_CLI_TEXT("secrets-file", xsim_opts_t, secrets_file),
+    ND_CLI_TEXT("api-key-type", xsim_opts_t, key_type),
+    ND_CLI_TEXT("public-key", xsim_opts_t, public_key),
+    ND_CLI_TEXT("replay-trades", xsim_opts_t, cfg.replay.trades_path),
+    ND_CLI_TEXT("replay-quotes", xsim_opts_t, cfg.replay.quotes_path),
+    ND_CLI_TEXT("replay-depth", xsim_opts_t, cfg.replay.depth_dir),
+    ND_CLI_ARG("speed", OPT_SPEED),
+    ND_CLI_SET("loop", xsim_opts_t, cfg.replay.loop),
+    ND_CLI_SET("start-now", xsim_opts_t, cfg.replay.start_now),
+    ND_CLI_ARG("listen-key-ttl-s", OPT_KEY_TTL),
+    ND_CLI_ARG("ping-s", OPT_PING),
+    ND_CLI_ARG("pong-timeout-s", OPT_PONG),
+    ND_CLI_TEXT("admin-token-file", xsim_opts_t, admin_token_file),
+    ND_CLI_SET("metrics", xsim_opts_t, server.metrics),
+    ND_CLI_TEXT("venue", xsim_opts_t, venue),
+    ND_CLI_OPTS_END,
+};
+
+/* The options whose value is converted (seconds into nanoseconds, "max") or widened. */
+static int xsim_option(void *ctx, int opt, const char *arg)
 {
+    xsim_opts_t *o = ctx;
+    int64_t v = 0;
     switch (opt) {
-    case OPT_TRADES: o->cfg.replay.trades_path = arg; return 0;
-    case OPT_QUOTES: o->cfg.replay.quotes_path = arg; return 0;
-    case OPT_DEPTH: o->cfg.replay.depth_dir = arg; return 0;
+    case OPT_SEED:
+        if (nd_cli_int("--seed", arg, 0, INT64_MAX, &v) != 0)
+            return -1;
+        o->cfg.synth.seed = (uint64_t)v;
+        return 0;
+    case OPT_STEP_MS:
+        if (nd_cli_int("--market-step-ms", arg, 1, 60000, &v) != 0)
+            return -1;
+        o->server.market_step_ns = v * ND_NS_PER_MS;
+        return 0;
     case OPT_SPEED:
         if (strcmp(arg, "max") == 0) {
             o->cfg.replay.speed_max = true;
             return 0;
         }
         return nd_cli_fixed("--speed", arg, 3, 1, 1000000000, &o->cfg.replay.speed_e3);
-    case OPT_LOOP: o->cfg.replay.loop = true; return 0;
-    case OPT_START_NOW: o->cfg.replay.start_now = true; return 0;
     case OPT_KEY_TTL: return seconds("--listen-key-ttl-s", arg, 86400, &o->api.listen_key_ttl_ns);
     case OPT_PING: return seconds("--ping-s", arg, 3600, &o->server.ping_interval_ns);
     case OPT_PONG: return seconds("--pong-timeout-s", arg, 3600, &o->server.pong_timeout_ns);
-    case OPT_ADMIN: o->admin_token_file = arg; return 0;
-    case OPT_METRICS: o->server.metrics = true; return 0;
-    case OPT_VENUE: o->venue = arg; return 0;
     default: return -1;
-    }
-}
-
-static int xsim_option(void *ctx, int opt, const char *arg)
-{
-    xsim_opts_t *o = ctx;
-    int64_t v = 0;
-    switch (opt) {
-    case OPT_PORT: return nd_cli_int("--port", arg, 0, 65535, &o->port);
-    case OPT_BIND: o->server.bind = arg; return 0;
-    case OPT_SYMBOL: o->symbol = arg; return 0;
-    case OPT_BALANCE: o->balance = arg; return 0;
-    case OPT_FEE: return nd_cli_int("--fee-bps", arg, 0, 1000, &o->cfg.fee_bps);
-    case OPT_SEED:
-        if (nd_cli_int("--seed", arg, 0, INT64_MAX, &v) != 0)
-            return -1;
-        o->cfg.synth.seed = (uint64_t)v;
-        return 0;
-    case OPT_START_PX:
-        return nd_cli_fixed("--start-price", arg, 8, 1, INT64_MAX / 4, &o->cfg.synth.start_px);
-    case OPT_TICK_MS: return nd_cli_int("--tick-ms", arg, 1, 3600000, &o->tick_ms);
-    case OPT_STEP_MS:
-        if (nd_cli_int("--market-step-ms", arg, 1, 60000, &v) != 0)
-            return -1;
-        o->server.market_step_ns = v * ND_NS_PER_MS;
-        return 0;
-    case OPT_WEIGHT: return nd_cli_int("--weight-limit", arg, 1, 1000000, &o->api.weight_limit);
-    case OPT_BANS: return nd_cli_int("--bans-after", arg, 1, 1000, &o->api.bans_after);
-    case OPT_SECRETS: o->secrets_file = arg; return 0;
-    case OPT_KEY_TYPE: o->key_type = arg; return 0;
-    case OPT_PUBLIC_KEY: o->public_key = arg; return 0;
-    default: return xsim_option_more(o, opt, arg);
     }
 }
 
@@ -405,8 +374,7 @@ int nd_cmd_exchange_sim(int argc, char **argv)
     o.cfg.fee_bps = 10;
     nd_synth_ticks_config_default(&o.cfg.synth);
     o.server.market_step_ns = 100 * ND_NS_PER_MS;
-    int prc = nd_cli_getopt("exchange-sim", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                            xsim_option, &o);
+    int prc = nd_cli_parse("exchange-sim", argc, argv, options, usage_text, xsim_option, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     nd_binance_key_type_t type = ND_BINANCE_KEY_HMAC;

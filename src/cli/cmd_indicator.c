@@ -10,7 +10,6 @@
 #include "noderr/indicators.h"
 #include "noderr/market.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,25 +28,25 @@ static const char usage_text[] =
     "\n"
     "indicators (parameters with defaults):\n";
 
-enum { OPT_DATA = 256, OPT_FORMAT, OPT_PARAM, OPT_CSV };
-
-static const struct option options[] = {
-    {"data", required_argument, 0, OPT_DATA},
-    {"format", required_argument, 0, OPT_FORMAT},
-    {"param", required_argument, 0, OPT_PARAM},
-    {"csv", no_argument, 0, OPT_CSV},
-    ND_CLI_OPTIONS_VIEW,
-    ND_CLI_OPTIONS_END,
-};
-
 typedef struct indicator_opts {
     const nd_indicator_def_t *def; /* NULL when NAME is missing or unknown */
     const char *data_path;
     nd_bar_format_t format;
     nd_bar_view_t view; /* --timerange, --timeframe */
-    int csv;
+    bool csv;
     double params[ND_INDICATOR_PARAMS_MAX];
 } indicator_opts_t;
+
+enum { OPT_DATA = 1, OPT_FORMAT, OPT_PARAM };
+
+static const nd_cli_opt_t options[] = {
+    ND_CLI_ARG("data", OPT_DATA),
+    ND_CLI_ARG("format", OPT_FORMAT),
+    ND_CLI_ARG("param", OPT_PARAM),
+    ND_CLI_SET("csv", indicator_opts_t, csv),
+    ND_CLI_OPTIONS_VIEW,
+    ND_CLI_OPTS_END,
+};
 
 static int handle(void *ctx, int opt, const char *arg)
 {
@@ -84,7 +83,6 @@ static int handle(void *ctx, int opt, const char *arg)
             return -1;
         }
         return 0;
-    case OPT_CSV: o->csv = 1; return 0;
     case ND_CLI_OPT_TIMERANGE:
     case ND_CLI_OPT_TIMEFRAME: return nd_cli_view_option(&o->view, opt, arg);
     }
@@ -223,7 +221,7 @@ int nd_cmd_indicator(int argc, char **argv)
     }
     char usage[4096];
     build_usage(usage, sizeof usage);
-    int rc = nd_cli_getopt("indicator", argc, argv, options, ND_CLI_OPT_HELP, usage, handle, &o);
+    int rc = nd_cli_parse("indicator", argc, argv, options, usage, handle, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     if (o.def == NULL) {

@@ -78,9 +78,7 @@ static int launch_config(nd_live_config_t *cfg, nd_preflight_settings_t *set,
                          nd_launch_config_t *lc, const char *path)
 {
     char err[512] = "";
-    if (nd_live_config_load(path, cfg, err, sizeof err) != ND_OK ||
-        nd_preflight_settings_parse(cfg, set, err, sizeof err) != ND_OK ||
-        nd_launch_config_parse(cfg, lc, err, sizeof err) != ND_OK) {
+    if (nd_launch_config_parse(cfg, lc, err, sizeof err) != ND_OK) {
         fprintf(stderr, "noderr launch: %s\n", err);
         return -1;
     }
@@ -96,9 +94,8 @@ static int launch_config(nd_live_config_t *cfg, nd_preflight_settings_t *set,
 
 int nd_cmd_launch(int argc, char **argv)
 {
-    nd_cli_config_opts_t o;
     nd_cli_pf_t p;
-    int prc = nd_cli_preflight_begin("launch", argc, argv, launch_usage, &o, &p);
+    int prc = nd_cli_preflight_begin("launch", argc, argv, launch_usage, &p);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     nd_live_config_t *cfg = p.cfg;
@@ -106,22 +103,22 @@ int nd_cmd_launch(int argc, char **argv)
     nd_preflight_report_t *pf = p.report;
     nd_launch_config_t lc;
     int code = ND_EXIT_USAGE;
-    if (launch_config(cfg, set, &lc, o.config) == 0) {
+    if (launch_config(cfg, set, &lc, p.opts.config) == 0) {
         /* The preflight report is printed before anything trades; with --json only the
          * final summary is (a failure still refuses, named on stderr). */
-        code = o.json ? ND_EXIT_OK : nd_cli_preflight("launch", cfg, set, false, pf);
-        if (o.json) {
+        code = p.opts.json ? ND_EXIT_OK : nd_cli_preflight("launch", cfg, set, false, pf);
+        if (p.opts.json) {
             nd_preflight_env_t env = {nd_clock_os(), "/proc/self/exe", "0.1.0"};
             if (nd_preflight_run(cfg, set, &env, ND_PF_ALL, pf) != ND_OK)
                 code = ND_EXIT_USAGE;
         }
         fflush(stdout);
         /* A failed check was named already; nd_launch_create refuses the report anyway. */
-        if (code == ND_EXIT_OK || (o.json && code == ND_EXIT_CHECK_FAILED))
-            code = run_launch(cfg, &lc, set, pf, o.json);
+        if (code == ND_EXIT_OK || (p.opts.json && code == ND_EXIT_CHECK_FAILED))
+            code = run_launch(cfg, &lc, set, pf, p.opts.json);
         else if (code == ND_EXIT_CHECK_FAILED)
             fprintf(stderr, "noderr launch: %s: refusing to trade after a failed preflight\n",
-                    o.config);
+                    p.opts.config);
     }
     nd_cli_preflight_free(&p);
     return code;

@@ -10,7 +10,6 @@
 #include "noderr/metrics.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
@@ -82,22 +81,22 @@ static bool unit_interval(double v)
     return v >= 0.0 && v <= 1.0;
 }
 
-enum { OPT_RETURNS = 256, OPT_PPY, OPT_RISK_FREE, OPT_REQUIRED, OPT_CUTOFF };
+enum { OPT_PPY = 1, OPT_RISK_FREE, OPT_REQUIRED, OPT_CUTOFF };
 
-static const struct option longopts[] = {
-    {"returns", required_argument, NULL, OPT_RETURNS},
-    {"periods-per-year", required_argument, NULL, OPT_PPY},
-    {"risk-free", required_argument, NULL, OPT_RISK_FREE},
-    {"required-return", required_argument, NULL, OPT_REQUIRED},
-    {"cutoff", required_argument, NULL, OPT_CUTOFF},
-    ND_CLI_OPTIONS_END_JSON,
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("returns", metrics_opts_t, returns_path),
+    ND_CLI_ARG("periods-per-year", OPT_PPY),
+    ND_CLI_ARG("risk-free", OPT_RISK_FREE),
+    ND_CLI_ARG("required-return", OPT_REQUIRED),
+    ND_CLI_ARG("cutoff", OPT_CUTOFF),
+    ND_CLI_SET("json", metrics_opts_t, json),
+    ND_CLI_OPTS_END,
 };
 
 static int metrics_option(void *ctx, int c, const char *arg)
 {
     metrics_opts_t *o = ctx;
     switch (c) {
-    case OPT_RETURNS: o->returns_path = arg; return 0;
     case OPT_PPY:
         return option_number("periods-per-year", arg, positive, "must be > 0",
                              &o->cfg.periods_per_year);
@@ -108,7 +107,6 @@ static int metrics_option(void *ctx, int c, const char *arg)
                              &o->cfg.required_return);
     case OPT_CUTOFF:
         return option_number("cutoff", arg, unit_interval, "must be in [0, 1]", &o->cfg.cutoff);
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
     }
     return -1;
 }
@@ -118,8 +116,7 @@ static int metrics_parse_options(int argc, char **argv, metrics_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     nd_metrics_config_default(&o->cfg);
-    int rc = nd_cli_getopt("metrics", argc, argv, longopts, ND_CLI_OPT_HELP, usage_text,
-                           metrics_option, o);
+    int rc = nd_cli_parse("metrics", argc, argv, options, usage_text, metrics_option, o);
     if (rc < 0) {
         o->help = true;
         return 0;
@@ -215,7 +212,7 @@ int nd_cmd_metrics(int argc, char **argv)
         fprintf(stderr, "noderr metrics: see 'noderr metrics --help'\n");
         return ND_EXIT_USAGE;
     }
-    if (o.help) /* nd_cli_getopt printed the usage */
+    if (o.help) /* nd_cli_parse printed the usage */
         return ND_EXIT_OK;
     nd_series_t returns;
     nd_series_init(&returns);

@@ -12,7 +12,6 @@
 #include "noderr/coinbase.h"
 #include "noderr/refprice.h"
 
-#include <getopt.h>
 #include <jansson.h>
 
 #include <stdbool.h>
@@ -27,8 +26,9 @@ typedef struct oracle_opts {
     const char *rpc, *feed, *block, *round;
     const char *address;
     const char *name;
-    int64_t heartbeat_s, margin_s, now_s, timeout_ms;
-    bool as_json, have_now;
+    int64_t heartbeat_s, margin_s, timeout_ms;
+    int64_t now_s; /* -1 until --now: the OS clock's */
+    bool as_json;
 } oracle_opts_t;
 
 static const char usage_text[] =
@@ -41,39 +41,18 @@ static const char usage_text[] =
     "roundId, age <= heartbeat + margin. Named feeds: ETH/USD, BTC/USD (mainnet).\n"
     "Exit 0 fresh, 1 stale or invalid, 2 usage or RPC error.\n";
 
-enum { OPT_RPC = 256, OPT_FEED, OPT_BLOCK, OPT_ROUND, OPT_HEARTBEAT, OPT_MARGIN, OPT_TIMEOUT,
-       OPT_NOW };
-
-static const struct option long_options[] = {
-    {"rpc", required_argument, 0, OPT_RPC},
-    {"feed", required_argument, 0, OPT_FEED},
-    {"block", required_argument, 0, OPT_BLOCK},
-    {"round", required_argument, 0, OPT_ROUND},
-    {"heartbeat", required_argument, 0, OPT_HEARTBEAT},
-    {"margin", required_argument, 0, OPT_MARGIN},
-    {"timeout-ms", required_argument, 0, OPT_TIMEOUT},
-    {"now", required_argument, 0, OPT_NOW},
-    ND_CLI_OPTIONS_END_JSON,
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("rpc", oracle_opts_t, rpc),
+    ND_CLI_TEXT("feed", oracle_opts_t, feed),
+    ND_CLI_TEXT("block", oracle_opts_t, block),
+    ND_CLI_TEXT("round", oracle_opts_t, round),
+    ND_CLI_INT("heartbeat", oracle_opts_t, heartbeat_s, 1, 86400 * 7),
+    ND_CLI_INT("margin", oracle_opts_t, margin_s, 0, 86400),
+    ND_CLI_INT("timeout-ms", oracle_opts_t, timeout_ms, 1, 600000),
+    ND_CLI_INT("now", oracle_opts_t, now_s, 0, 1LL << 40),
+    ND_CLI_SET("json", oracle_opts_t, as_json),
+    ND_CLI_OPTS_END,
 };
-
-static int oracle_option(void *ctx, int opt, const char *v)
-{
-    oracle_opts_t *o = ctx;
-    switch (opt) {
-    case OPT_RPC: o->rpc = v; return 0;
-    case OPT_FEED: o->feed = v; return 0;
-    case OPT_BLOCK: o->block = v; return 0;
-    case OPT_ROUND: o->round = v; return 0;
-    case OPT_HEARTBEAT: return nd_cli_int("--heartbeat", v, 1, 86400 * 7, &o->heartbeat_s);
-    case OPT_MARGIN: return nd_cli_int("--margin", v, 0, 86400, &o->margin_s);
-    case OPT_TIMEOUT: return nd_cli_int("--timeout-ms", v, 1, 600000, &o->timeout_ms);
-    case OPT_NOW:
-        o->have_now = true;
-        return nd_cli_int("--now", v, 0, 1LL << 40, &o->now_s);
-    case ND_CLI_OPT_JSON: o->as_json = true; return 0;
-    }
-    return -1;
-}
 
 static int oracle_resolve(oracle_opts_t *o)
 {
@@ -97,7 +76,7 @@ static int oracle_resolve(oracle_opts_t *o)
     }
     if (o->heartbeat_s == 0)
         o->heartbeat_s = 3600;
-    if (!o->have_now)
+    if (o->now_s < 0)
         o->now_s = nd_clock_now_ns(nd_clock_os()) / ND_NS_PER_SEC;
     return 0;
 }
@@ -156,9 +135,8 @@ static int oracle_report(const oracle_opts_t *o, const nd_chainlink_reading_t *r
 
 int nd_cmd_oracle(int argc, char **argv)
 {
-    oracle_opts_t o = {.block = "latest", .timeout_ms = 5000};
-    int a = nd_cli_getopt("oracle", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                          oracle_option, &o);
+    oracle_opts_t o = {.block = "latest", .timeout_ms = 5000, .now_s = -1};
+    int a = nd_cli_parse("oracle", argc, argv, options, usage_text, NULL, &o);
     if (a != 0)
         return a < 0 ? ND_EXIT_OK : a;
     if (oracle_resolve(&o) != 0)

@@ -14,7 +14,6 @@
 #include "noderr/scenario.h"
 #include "noderr/strategy.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,36 +77,22 @@ static const char kill_usage[] =
     "Engages the kill switch of the session running there: it halts, cancels its working\n"
     "orders and flattens its positions (recorded in the store). Exit 1 when none runs there.\n";
 
-enum { OPT_CONFIG = 256, OPT_STATE_DIR, OPT_FLATTEN, OPT_DEADLINE, OPT_WAIT };
-
-static const struct option paper_options[] = {
-    {"config", required_argument, 0, OPT_CONFIG},
-    {"state-dir", required_argument, 0, OPT_STATE_DIR},
-    ND_CLI_OPTIONS_END_JSON,
+static const nd_cli_opt_t paper_options[] = {
+    ND_CLI_TEXT("config", paper_opts_t, config),
+    ND_CLI_TEXT("state-dir", paper_opts_t, state_dir),
+    ND_CLI_SET("json", paper_opts_t, json),
+    ND_CLI_OPTS_END,
 };
 
-static const struct option shutdown_options[] = {
-    {"config", required_argument, 0, OPT_CONFIG},
-    {"state-dir", required_argument, 0, OPT_STATE_DIR},
-    {"flatten", no_argument, 0, OPT_FLATTEN},
-    {"deadline-s", required_argument, 0, OPT_DEADLINE},
-    {"wait-s", required_argument, 0, OPT_WAIT},
-    ND_CLI_OPTIONS_END_JSON,
+static const nd_cli_opt_t shutdown_options[] = {
+    ND_CLI_TEXT("config", paper_opts_t, config),
+    ND_CLI_TEXT("state-dir", paper_opts_t, state_dir),
+    ND_CLI_SET("flatten", paper_opts_t, flatten),
+    ND_CLI_INT("deadline-s", paper_opts_t, deadline_s, 1, 600),
+    ND_CLI_INT("wait-s", paper_opts_t, wait_s, 1, 3600),
+    ND_CLI_SET("json", paper_opts_t, json),
+    ND_CLI_OPTS_END,
 };
-
-static int paper_option(void *ctx, int opt, const char *arg)
-{
-    paper_opts_t *o = ctx;
-    switch (opt) {
-    case OPT_CONFIG: o->config = arg; return 0;
-    case OPT_STATE_DIR: o->state_dir = arg; return 0;
-    case OPT_FLATTEN: o->flatten = true; return 0;
-    case OPT_DEADLINE: return nd_cli_int("--deadline-s", arg, 1, 600, &o->deadline_s);
-    case OPT_WAIT: return nd_cli_int("--wait-s", arg, 1, 3600, &o->wait_s);
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
-    default: return -1;
-    }
-}
 
 static const char *const kind_option[] = {"", "--strategy", "--strategy-lib", "--strategy-file"};
 
@@ -261,8 +246,8 @@ int nd_cli_stop_code(const char *cmd, const nd_live_config_t *cfg, const nd_live
 static int run_session(const char *command, bool live, int argc, char **argv)
 {
     paper_opts_t o = {0};
-    int prc = nd_cli_getopt(command, argc, argv, paper_options, ND_CLI_OPT_HELP,
-                            live ? live_usage : paper_usage, paper_option, &o);
+    int prc = nd_cli_parse(command, argc, argv, paper_options,
+                           live ? live_usage : paper_usage, NULL, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     if (!o.config || o.state_dir) {
@@ -434,33 +419,37 @@ static int unreached(const char *command, nd_err_t rc, const char *err)
     return rc == ND_ENOTFOUND ? ND_EXIT_CHECK_FAILED : ND_EXIT_USAGE;
 }
 
-/* Parses a status or kill command line into the session's state directory: 0, -1 after --help
- * (usage printed), or the exit code of a bad command line. */
-static int session_dir(const char *command, const char *usage, int argc, char **argv,
-                       paper_opts_t *o, char *dir, size_t cap)
-{
-    bool stop = strcmp(command, "shutdown") == 0;
-    int prc = nd_cli_getopt(command, argc, argv, stop ? shutdown_options : paper_options,
-                            ND_CLI_OPT_HELP, usage, paper_option, o);
-    if (prc != 0)
-        return prc < 0 ? -1 : prc;
-    return state_dir_of(command, o, dir, cap) == 0 ? 0 : ND_EXIT_USAGE;
-}
+/* What status, kill and shutdown do once they know the session's state directory: the exit
+ * code. */
+typedef int (*session_action_fn)(const char *dir, const paper_opts_t *o);
 
-int nd_cmd_status(int argc, char **argv)
+/* A status, kill or shutdown: parses the command line into the session's state directory,
+ * then runs action on it. Returns the exit code (0 after --help). */
+static int session_command(const char *command, const char *usage, int argc, char **argv,
+                           session_action_fn action)
 {
     paper_opts_t o = {0};
-    char dir[ND_LIVE_PATH_MAX], err[512] = "";
-    int prc = session_dir("status", status_usage, argc, argv, &o, dir, sizeof dir);
+    char dir[ND_LIVE_PATH_MAX];
+    bool stop = strcmp(command, "shutdown") == 0;
+    int prc = nd_cli_parse(command, argc, argv, stop ? shutdown_options : paper_options,
+                           usage, NULL, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
+    if (state_dir_of(command, &o, dir, sizeof dir) != 0)
+        return ND_EXIT_USAGE;
+    return action(dir, &o);
+}
+
+static int status_action(const char *dir, const paper_opts_t *o)
+{
+    char err[512] = "";
     json_t *doc = NULL;
     bool running = false;
     nd_err_t rc = nd_live_status_read(dir, nd_clock_os(), 5 * ND_NS_PER_SEC, &doc, &running, err,
                                       sizeof err);
     if (rc != ND_OK)
         return unreached("status", rc, err);
-    if (o.json) {
+    if (o->json) {
         json_object_set_new(doc, "running", json_boolean(running));
         nd_cli_print_json_take(doc);
     } else {
@@ -470,18 +459,25 @@ int nd_cmd_status(int argc, char **argv)
     return running ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
 }
 
-int nd_cmd_kill(int argc, char **argv)
+int nd_cmd_status(int argc, char **argv)
 {
-    paper_opts_t o = {0};
-    char dir[ND_LIVE_PATH_MAX], err[512] = "";
-    int prc = session_dir("kill", kill_usage, argc, argv, &o, dir, sizeof dir);
-    if (prc != 0)
-        return prc < 0 ? ND_EXIT_OK : prc;
+    return session_command("status", status_usage, argc, argv, status_action);
+}
+
+static int kill_action(const char *dir, const paper_opts_t *o)
+{
+    (void)o;
+    char err[512] = "";
     nd_err_t rc = nd_live_kill(dir, err, sizeof err);
     if (rc != ND_OK)
         return unreached("kill", rc, err);
     printf("kill switch sent to the session in %s\n", dir);
     return ND_EXIT_OK;
+}
+
+int nd_cmd_kill(int argc, char **argv)
+{
+    return session_command("kill", kill_usage, argc, argv, kill_action);
 }
 
 static void print_shutdown(json_t *doc)
@@ -527,27 +523,28 @@ static int shutdown_wait(const char *dir, long pid, int64_t wait_s, json_t **doc
     return ND_EXIT_OK;
 }
 
-int nd_cmd_shutdown(int argc, char **argv)
+static int shutdown_action(const char *dir, const paper_opts_t *o)
 {
-    paper_opts_t o = {0};
-    char dir[ND_LIVE_PATH_MAX], err[512] = "";
-    int prc = session_dir("shutdown", shutdown_usage, argc, argv, &o, dir, sizeof dir);
-    if (prc != 0)
-        return prc < 0 ? ND_EXIT_OK : prc;
-    int64_t deadline_s = o.deadline_s ? o.deadline_s : o.flatten ? 10 : 3;
-    nd_live_shutdown_ask_t ask = {.flatten = o.flatten, .deadline_ns = deadline_s * ND_NS_PER_SEC};
+    char err[512] = "";
+    int64_t deadline_s = o->deadline_s ? o->deadline_s : o->flatten ? 10 : 3;
+    nd_live_shutdown_ask_t ask = {.flatten = o->flatten, .deadline_ns = deadline_s * ND_NS_PER_SEC};
     long pid = 0;
     nd_err_t rc = nd_live_shutdown_request(dir, &ask, nd_clock_os(), &pid, err, sizeof err);
     if (rc != ND_OK)
         return unreached("shutdown", rc, err);
     json_t *doc = NULL;
-    int code = shutdown_wait(dir, pid, o.wait_s ? o.wait_s : deadline_s + 20, &doc);
+    int code = shutdown_wait(dir, pid, o->wait_s ? o->wait_s : deadline_s + 20, &doc);
     if (code != ND_EXIT_OK)
         return code;
     code = json_is_true(json_object_get(doc, "clean")) ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
-    if (o.json)
+    if (o->json)
         return nd_cli_print_json_take(doc) != ND_EXIT_OK ? ND_EXIT_USAGE : code;
     print_shutdown(doc);
     json_decref(doc);
     return code;
+}
+
+int nd_cmd_shutdown(int argc, char **argv)
+{
+    return session_command("shutdown", shutdown_usage, argc, argv, shutdown_action);
 }

@@ -14,7 +14,6 @@
 #include "noderr/live.h"
 #include "noderr/pipeline.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,27 +38,12 @@ typedef struct pl_opts {
     int64_t now_ns;
 } pl_opts_t;
 
-enum {
-    OPT_DB = 256, OPT_CONFIG, OPT_VERSION, OPT_TO, OPT_VALIDATE, OPT_TICKS, OPT_STRATEGY,
-    OPT_OPERATOR, OPT_REASON, OPT_FORCE, OPT_NOW, OPT_STATE_DIR,
-};
+enum { OPT_NOW = 1 };
 
 static int pl_option(void *ctx, int opt, const char *arg)
 {
     pl_opts_t *o = ctx;
     switch (opt) {
-    case OPT_DB: o->db = arg; return 0;
-    case OPT_CONFIG: o->config = arg; return 0;
-    case OPT_VERSION: o->version = arg; return 0;
-    case OPT_TO: o->to = arg; return 0;
-    case OPT_VALIDATE: o->validate = arg; return 0;
-    case OPT_TICKS: o->ticks = arg; return 0;
-    case OPT_STRATEGY: o->strategy = arg; return 0;
-    case OPT_OPERATOR: o->operator_name = arg; o->operator_given = true; return 0;
-    case OPT_REASON: o->reason = arg; return 0;
-    case OPT_FORCE: o->force = true; return 0;
-    case OPT_STATE_DIR: o->state_dir = arg; return 0;
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
     case OPT_NOW:
         if (nd_time_parse_iso(arg, &o->now_ns) != ND_OK) {
             fprintf(stderr, "--now '%s': want an ISO-8601 UTC time (2026-01-31T12:00:00Z)\n",
@@ -72,17 +56,18 @@ static int pl_option(void *ctx, int opt, const char *arg)
     }
 }
 
-#define PL_COMMON                                                                                 \
-    {"db", required_argument, 0, OPT_DB}, {"store", required_argument, 0, OPT_DB},                \
-        {"now", required_argument, 0, OPT_NOW}, {"operator", required_argument, 0, OPT_OPERATOR}, \
-        ND_CLI_OPTION_JSON, ND_CLI_OPTION_HELP
+/* The options of every pipeline command (--store is --db's other name). */
+#define PL_COMMON                                                                   \
+    ND_CLI_TEXT("db", pl_opts_t, db), ND_CLI_TEXT("store", pl_opts_t, db),          \
+        ND_CLI_ARG("now", OPT_NOW), ND_CLI_TEXT("operator", pl_opts_t, operator_name), \
+        ND_CLI_SET("json", pl_opts_t, json)
 
 /* Parses argv with options; 0 go on, otherwise the exit code (help: 0). */
-static int pl_parse(const char *cmd, int argc, char **argv, const struct option *options,
+static int pl_parse(const char *cmd, int argc, char **argv, const nd_cli_opt_t *options,
                     const char *usage, pl_opts_t *o)
 {
     memset(o, 0, sizeof *o);
-    int prc = nd_cli_getopt(cmd, argc, argv, options, ND_CLI_OPT_HELP, usage, pl_option, o);
+    int prc = nd_cli_parse(cmd, argc, argv, options, usage, pl_option, o);
     if (prc != 0)
         return prc < 0 ? -1 : prc;
     if (!o->db && !o->state_dir) { /* --state-dir: the launch there writes its store */
@@ -96,6 +81,7 @@ static int pl_parse(const char *cmd, int argc, char **argv, const struct option 
     }
     if (!o->have_now)
         o->now_ns = nd_clock_now_ns(nd_clock_os());
+    o->operator_given = o->operator_name != NULL;
     if (!o->operator_name) {
         const char *user = getenv("USER");
         o->operator_name = user && user[0] ? user : "cli";
@@ -247,8 +233,8 @@ static const char pipeline_usage[] =
 
 int nd_cmd_pipeline(int argc, char **argv)
 {
-    static const struct option options[] = {PL_COMMON, {"config", required_argument, 0, OPT_CONFIG},
-                                            {0, 0, 0, 0}};
+    static const nd_cli_opt_t options[] = {PL_COMMON, ND_CLI_TEXT("config", pl_opts_t, config),
+                                           ND_CLI_OPTS_END};
     bool reg = argc >= 2 && strcmp(argv[1], "register") == 0;
     pl_opts_t o;
     int rc = reg ? pl_parse("pipeline register", argc - 1, argv + 1, options, pipeline_usage, &o)
@@ -306,6 +292,31 @@ static int ask_launch(const char *cmd, const pl_opts_t *o)
     else
         printf("%s\n", msg);
     return status == 200 ? ND_EXIT_OK : ND_EXIT_CHECK_FAILED;
+}
+
+/* The options of promote and rollback: where to (--to), why, and the launch to ask instead of the
+ * store. */
+#define PL_MOVE                                                                          \
+    ND_CLI_TEXT("to", pl_opts_t, to), ND_CLI_TEXT("reason", pl_opts_t, reason),         \
+        ND_CLI_TEXT("state-dir", pl_opts_t, state_dir)
+
+/* promote and rollback: the options, what the command needs (missing: NULL, or the message),
+ * then the launch running in --state-dir is asked, or the store is changed by run. Returns the
+ * exit code. */
+static int pl_move(const char *cmd, int argc, char **argv, const nd_cli_opt_t *options,
+                   const char *usage, const char *(*missing)(const pl_opts_t *o),
+                   int (*run)(const pl_opts_t *o))
+{
+    pl_opts_t o;
+    int rc = pl_parse(cmd, argc, argv, options, usage, &o);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    const char *why = missing(&o);
+    if (why) {
+        fprintf(stderr, "noderr %s: %s (see --help)\n", cmd, why);
+        return ND_EXIT_USAGE;
+    }
+    return o.state_dir ? ask_launch(cmd, &o) : run(&o);
 }
 
 /* ---- noderr promote --------------------------------------------------------------------- */
@@ -462,42 +473,45 @@ static const char promote_usage[] =
     "While a launch runs on the store, --state-dir DIR asks it instead (the store's one\n"
     "writer): a canary version goes to production through its gate and into its slot.\n";
 
-int nd_cmd_promote(int argc, char **argv)
+/* What promote needs besides the store: NULL, or why not (the message). */
+static const char *promote_missing(const pl_opts_t *o)
 {
-    static const struct option options[] = {
-        PL_COMMON,
-        {"version", required_argument, 0, OPT_VERSION},
-        {"to", required_argument, 0, OPT_TO},
-        {"validate-report", required_argument, 0, OPT_VALIDATE},
-        {"config", required_argument, 0, OPT_CONFIG},
-        {"ticks", required_argument, 0, OPT_TICKS},
-        {"force", no_argument, 0, OPT_FORCE},
-        {"reason", required_argument, 0, OPT_REASON},
-        {"state-dir", required_argument, 0, OPT_STATE_DIR},
-        {0, 0, 0, 0},
-    };
-    pl_opts_t o;
-    int rc = pl_parse("promote", argc, argv, options, promote_usage, &o);
-    if (rc != 0)
-        return rc < 0 ? ND_EXIT_OK : rc;
-    if (!o.version || (o.force && (!o.operator_given || !o.reason || !o.reason[0]))) {
-        fprintf(stderr, "noderr promote: %s (see --help)\n", !o.version
-                ? "give --version ID" : "--force needs --operator NAME and --reason TEXT");
-        return ND_EXIT_USAGE;
-    }
-    if (o.state_dir)
-        return ask_launch("promote", &o);
+    if (!o->version)
+        return "give --version ID";
+    if (o->force && (!o->operator_given || !o->reason || !o->reason[0]))
+        return "--force needs --operator NAME and --reason TEXT";
+    return NULL;
+}
+
+static int promote_store(const pl_opts_t *o)
+{
     nd_live_config_t *cfg = nd_calloc(1, sizeof *cfg);
     nd_store_t *s = NULL;
     nd_pipeline_t *p = NULL;
-    int code = cfg ? pl_open("promote", &o, 0, &s, &p) : ND_EXIT_USAGE;
+    int code = cfg ? pl_open("promote", o, 0, &s, &p) : ND_EXIT_USAGE;
     if (code == 0)
-        code = promote_run(&o, s, p, cfg);
+        code = promote_run(o, s, p, cfg);
     pl_close(s, p);
     if (cfg)
         nd_live_config_free(cfg);
     nd_free(cfg);
     return code;
+}
+
+int nd_cmd_promote(int argc, char **argv)
+{
+    static const nd_cli_opt_t options[] = {
+        PL_COMMON,
+        PL_MOVE,
+        ND_CLI_TEXT("version", pl_opts_t, version),
+        ND_CLI_TEXT("validate-report", pl_opts_t, validate),
+        ND_CLI_TEXT("config", pl_opts_t, config),
+        ND_CLI_TEXT("ticks", pl_opts_t, ticks),
+        ND_CLI_SET("force", pl_opts_t, force),
+        ND_CLI_OPTS_END,
+    };
+    return pl_move("promote", argc, argv, options, promote_usage, promote_missing,
+                   promote_store);
 }
 
 /* ---- noderr rollback -------------------------------------------------------------------- */
@@ -514,50 +528,50 @@ static const char rollback_usage[] =
     "with --state-dir DIR instead of --db (it is the store's one writer): it rolls the\n"
     "strategy back in its slot at once and answers; exit 1 when refused or unanswered.\n";
 
-int nd_cmd_rollback(int argc, char **argv)
+static const char *rollback_missing(const pl_opts_t *o)
 {
-    static const struct option options[] = {
-        PL_COMMON,
-        {"strategy", required_argument, 0, OPT_STRATEGY},
-        {"to", required_argument, 0, OPT_TO},
-        {"reason", required_argument, 0, OPT_REASON},
-        {"state-dir", required_argument, 0, OPT_STATE_DIR},
-        {0, 0, 0, 0},
-    };
-    pl_opts_t o;
-    int rc = pl_parse("rollback", argc, argv, options, rollback_usage, &o);
-    if (rc != 0)
-        return rc < 0 ? ND_EXIT_OK : rc;
-    if (!o.strategy || !o.reason || !o.reason[0]) {
-        fprintf(stderr, "noderr rollback: give %s (see --help)\n",
-                !o.strategy ? "--strategy NAME" : "--reason TEXT");
-        return ND_EXIT_USAGE;
-    }
-    if (o.state_dir)
-        return ask_launch("rollback", &o);
+    return !o->strategy ? "give --strategy NAME"
+           : !o->reason || !o->reason[0] ? "give --reason TEXT"
+                                         : NULL;
+}
+
+static int rollback_store(const pl_opts_t *o)
+{
     nd_store_t *s = NULL;
     nd_pipeline_t *p = NULL;
-    if (pl_open("rollback", &o, 0, &s, &p) != 0)
+    if (pl_open("rollback", o, 0, &s, &p) != 0)
         return ND_EXIT_USAGE;
     nd_pipeline_config_t pcfg;
     nd_pipeline_config_default(&pcfg);
-    nd_pipeline_actor_t who = {o.operator_name, o.reason, o.now_ns, false};
+    nd_pipeline_actor_t who = {o->operator_name, o->reason, o->now_ns, false};
     nd_pipeline_rollback_t out;
     char err[512] = "";
     int code = ND_EXIT_OK;
-    if (nd_pipeline_rollback(p, s, &pcfg, o.strategy, o.to, &who, 1000000, &out, err,
+    if (nd_pipeline_rollback(p, s, &pcfg, o->strategy, o->to, &who, 1000000, &out, err,
                              sizeof err) != ND_OK) {
         fprintf(stderr, "noderr rollback: %s\n", err);
         code = ND_EXIT_USAGE;
-    } else if (o.json) {
+    } else if (o->json) {
         code = nd_cli_print_json_take(json_pack("{s:s, s:s, s:s, s:s, s:s}", "strategy",
-                                                o.strategy, "from", out.from_id, "to", out.to_id,
+                                                o->strategy, "from", out.from_id, "to", out.to_id,
                                                 "kind", out.spec.kind, "spec", out.spec.spec)) == 0
                    ? ND_EXIT_OK : ND_EXIT_USAGE;
     } else {
-        printf("%s rolled back: %s (now in dev) -> %s (production again: %s %s)\n", o.strategy,
+        printf("%s rolled back: %s (now in dev) -> %s (production again: %s %s)\n", o->strategy,
                out.from_id, out.to_id, out.spec.spec, out.spec.params);
     }
     pl_close(s, p);
     return code;
+}
+
+int nd_cmd_rollback(int argc, char **argv)
+{
+    static const nd_cli_opt_t options[] = {
+        PL_COMMON,
+        PL_MOVE,
+        ND_CLI_TEXT("strategy", pl_opts_t, strategy),
+        ND_CLI_OPTS_END,
+    };
+    return pl_move("rollback", argc, argv, options, rollback_usage, rollback_missing,
+                   rollback_store);
 }

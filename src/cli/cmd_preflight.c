@@ -62,18 +62,21 @@ static int failed_name(const nd_preflight_outcome_t *o, const char *name, char *
 }
 
 int nd_cli_preflight_begin(const char *cmd, int argc, char **argv, const char *usage,
-                           nd_cli_config_opts_t *o, nd_cli_pf_t *p)
+                           nd_cli_pf_t *p)
 {
     memset(p, 0, sizeof *p);
-    int rc = nd_cli_config_args(cmd, argc, argv, usage, o);
+    int rc = nd_cli_config_args(cmd, argc, argv, usage, &p->opts);
     if (rc != 0)
         return rc;
     p->cfg = nd_calloc(1, sizeof *p->cfg);
     p->set = nd_calloc(1, sizeof *p->set);
     p->report = nd_calloc(1, sizeof *p->report);
-    if (p->cfg && p->set && p->report)
+    char err[512] = "out of memory";
+    if (p->cfg && p->set && p->report &&
+        nd_live_config_load(p->opts.config, p->cfg, err, sizeof err) == ND_OK &&
+        nd_preflight_settings_parse(p->cfg, p->set, err, sizeof err) == ND_OK)
         return 0;
-    fprintf(stderr, "noderr %s: out of memory\n", cmd);
+    fprintf(stderr, "noderr %s: %s\n", cmd, err);
     nd_cli_preflight_free(p);
     return ND_EXIT_USAGE;
 }
@@ -125,18 +128,13 @@ int nd_cli_preflight(const char *cmd, nd_live_config_t *cfg, const nd_preflight_
 
 int nd_cmd_preflight(int argc, char **argv)
 {
-    nd_cli_config_opts_t o;
     nd_cli_pf_t p;
-    int prc = nd_cli_preflight_begin("preflight", argc, argv, preflight_usage, &o, &p);
+    int prc = nd_cli_preflight_begin("preflight", argc, argv, preflight_usage, &p);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     int code = ND_EXIT_USAGE;
-    char err[512] = "";
-    if (nd_live_config_load(o.config, p.cfg, err, sizeof err) != ND_OK ||
-        nd_preflight_settings_parse(p.cfg, p.set, err, sizeof err) != ND_OK)
-        fprintf(stderr, "noderr preflight: %s\n", err);
-    else if (nd_cli_live_strategies(p.cfg, "preflight") == 0)
-        code = nd_cli_preflight("preflight", p.cfg, p.set, o.json, p.report);
+    if (nd_cli_live_strategies(p.cfg, "preflight") == 0)
+        code = nd_cli_preflight("preflight", p.cfg, p.set, p.opts.json, p.report);
     nd_cli_preflight_free(&p);
     return code;
 }

@@ -7,7 +7,6 @@
 #include "noderr/store.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,16 +21,7 @@ static const char usage_text[] =
     "Trade summary, volume, fees and realised P&L by instrument and strategy, surveillance\n"
     "alerts with their evidence and breaker events for one UTC period. Default format csv.\n";
 
-enum { OPT_DB = 256, OPT_PERIOD, OPT_JURIS, OPT_FORMAT };
-
-static const struct option long_options[] = {
-    {"db", required_argument, 0, OPT_DB},
-    {"period", required_argument, 0, OPT_PERIOD},
-    {"jurisdiction", required_argument, 0, OPT_JURIS},
-    {"format", required_argument, 0, OPT_FORMAT},
-    ND_CLI_OPTION_OUT,
-    ND_CLI_OPTIONS_END,
-};
+enum { OPT_FORMAT = 1 };
 
 typedef struct options {
     const char *url;
@@ -41,14 +31,19 @@ typedef struct options {
     nd_compliance_format_t format;
 } options_t;
 
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("db", options_t, url),
+    ND_CLI_TEXT("period", options_t, period_text),
+    ND_CLI_TEXT("jurisdiction", options_t, jurisdiction),
+    ND_CLI_ARG("format", OPT_FORMAT),
+    ND_CLI_TEXT("out", options_t, out_path),
+    ND_CLI_OPTS_END,
+};
+
 static int parse_option(void *ctx, int opt, const char *arg)
 {
     options_t *o = ctx;
     switch (opt) {
-    case OPT_DB: o->url = arg; return 0;
-    case OPT_PERIOD: o->period_text = arg; return 0;
-    case OPT_JURIS: o->jurisdiction = arg; return 0;
-    case ND_CLI_OPT_OUT: o->out_path = arg; return 0;
     case OPT_FORMAT:
         if (strcmp(arg, "csv") == 0 || strcmp(arg, "json") == 0) {
             o->format = arg[0] == 'c' ? ND_COMPLIANCE_CSV : ND_COMPLIANCE_JSON;
@@ -94,8 +89,7 @@ int nd_cmd_report(int argc, char **argv)
 {
     options_t o;
     memset(&o, 0, sizeof o);
-    int rc = nd_cli_getopt("report", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                           parse_option, &o);
+    int rc = nd_cli_parse("report", argc, argv, options, usage_text, parse_option, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     if (!o.url || !o.period_text) {

@@ -9,7 +9,6 @@
 
 #include <jansson.h>
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,20 +27,6 @@ static const char usage_text[] =
     "all, the strictest binds) is refused (exit 2) unless --below-legal-minimum gives a reason;\n"
     "the override is then recorded in the audit chain with the prune.\n";
 
-enum { OPT_DB = 256, OPT_DRY, OPT_NOW, OPT_KEEP, OPT_JSON, OPT_HELP, OPT_JUR, OPT_BELOW };
-
-static const struct option long_options[] = {
-    {"db", required_argument, 0, OPT_DB},
-    {"dry-run", no_argument, 0, OPT_DRY},
-    {"now", required_argument, 0, OPT_NOW},
-    {"keep", required_argument, 0, OPT_KEEP},
-    {"json", no_argument, 0, OPT_JSON},
-    {"jurisdiction", required_argument, 0, OPT_JUR},
-    {"below-legal-minimum", required_argument, 0, OPT_BELOW},
-    {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0},
-};
-
 typedef struct options {
     const char *url;
     bool dry_run;
@@ -51,43 +36,52 @@ typedef struct options {
     nd_retention_policy_t policy;
 } options_t;
 
-static int parse_option(options_t *o, int opt, const char *arg)
+enum { OPT_NOW = 1, OPT_KEEP, OPT_JUR, OPT_BELOW };
+
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("db", options_t, url),
+    ND_CLI_SET("dry-run", options_t, dry_run),
+    ND_CLI_ARG("now", OPT_NOW),
+    ND_CLI_ARG("keep", OPT_KEEP),
+    ND_CLI_SET("json", options_t, json),
+    ND_CLI_ARG("jurisdiction", OPT_JUR),
+    ND_CLI_ARG("below-legal-minimum", OPT_BELOW),
+    ND_CLI_OPTS_END,
+};
+
+static int parse_option(void *ctx, int opt, const char *arg)
 {
+    options_t *o = ctx;
     char err[256];
     switch (opt) {
-    case OPT_DB: o->url = arg; return 0;
-    case OPT_DRY: o->dry_run = true; return 0;
-    case OPT_JSON: o->json = true; return 0;
     case OPT_NOW:
         if (nd_time_parse_iso(arg, &o->now_ns) != ND_OK) {
             fprintf(stderr, "noderr retention: --now: '%s' is not an ISO-8601 UTC time\n", arg);
-            return ND_EXIT_USAGE;
+            return -1;
         }
         o->have_now = true;
         return 0;
     case OPT_KEEP:
         if (nd_retention_policy_set(&o->policy, arg, err, sizeof err) != ND_OK) {
             fprintf(stderr, "noderr retention: --keep %s\n", err);
-            return ND_EXIT_USAGE;
+            return -1;
         }
         return 0;
     case OPT_JUR:
         if (nd_jurisdiction_parse_list(arg, &o->policy.jurisdictions, err, sizeof err) != ND_OK) {
             fprintf(stderr, "noderr retention: --jurisdiction: %s\n", err);
-            return ND_EXIT_USAGE;
+            return -1;
         }
         return 0;
     case OPT_BELOW:
         if (arg[0] == '\0') {
             fprintf(stderr, "noderr retention: --below-legal-minimum needs a reason\n");
-            return ND_EXIT_USAGE;
+            return -1;
         }
         o->policy.below_minimum_reason = arg;
         return 0;
-    case OPT_HELP: fputs(usage_text, stdout); return -1;
     }
-    fprintf(stderr, "noderr retention apply: unknown or incomplete option\n%s", usage_text);
-    return ND_EXIT_USAGE;
+    return -1;
 }
 
 static int print_result(const options_t *o, const nd_retention_result_t *r)
@@ -152,15 +146,12 @@ int nd_cmd_retention(int argc, char **argv)
     options_t o;
     memset(&o, 0, sizeof o);
     nd_retention_policy_default(&o.policy);
-    optind = 1;
-    opterr = 0;
-    int opt, rc;
-    while ((opt = getopt_long(argc - 1, argv + 1, "", long_options, NULL)) != -1)
-        if ((rc = parse_option(&o, opt, optarg)) != 0)
-            return rc < 0 ? ND_EXIT_OK : rc;
-    if (optind < argc - 1 || !o.url) {
-        fprintf(stderr, "noderr retention apply: %s\n%s",
-                o.url ? "unexpected argument" : "--db URL is required", usage_text);
+    int rc = nd_cli_parse("retention apply", argc - 1, argv + 1, options, usage_text,
+                          parse_option, &o);
+    if (rc != 0)
+        return rc < 0 ? ND_EXIT_OK : rc;
+    if (!o.url) {
+        fprintf(stderr, "noderr retention apply: --db URL is required\n%s", usage_text);
         return ND_EXIT_USAGE;
     }
     if (!o.have_now)

@@ -5,7 +5,6 @@
 #include "noderr/clock.h"
 #include "noderr/scenario.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,29 +18,16 @@ static const char usage_text[] =
     "scenarios (flash-crash, liquidity-crisis, gap-down), plus those of --config FILE\n"
     "(schema: docs/validation.md). --json prints {\"scenarios\": [...]}.\n";
 
-enum { OPT_CONFIG = 256 };
-
-static const struct option long_options[] = {
-    {"config", required_argument, 0, OPT_CONFIG},
-    ND_CLI_OPTIONS_END_JSON,
-};
-
 typedef struct options {
     const char *config;
     bool json;
 } options_t;
 
-static int parse_option(void *ctx, int opt, const char *arg)
-{
-    options_t *o = ctx;
-    if (opt == OPT_CONFIG)
-        o->config = arg;
-    else if (opt == ND_CLI_OPT_JSON)
-        o->json = true;
-    else
-        return -1;
-    return 0;
-}
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("config", options_t, config),
+    ND_CLI_SET("json", options_t, json),
+    ND_CLI_OPTS_END,
+};
 
 static void window_text(const nd_scenario_t *sc, char *buf, size_t cap)
 {
@@ -79,8 +65,7 @@ static void print_table(const nd_scenario_t *list, size_t n)
 int nd_cmd_scenarios(int argc, char **argv)
 {
     options_t o = {NULL, false};
-    int prc = nd_cli_getopt("scenarios", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                            parse_option, &o);
+    int prc = nd_cli_parse("scenarios", argc, argv, options, usage_text, NULL, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     const char *config = o.config;

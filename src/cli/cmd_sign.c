@@ -15,7 +15,6 @@
 #include "noderr/coinbase.h"
 #include "noderr/venue.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,44 +51,21 @@ static const char usage_text[] =
     "coinbase-exchange: base64, URL-encoded only with --url-encoded; coinbase: the JWT,\n"
     "valid 120 s, for an Authorization: Bearer header or a subscribe's \"jwt\").\n";
 
-enum { OPT_VENUE = 256, OPT_SECRET, OPT_PAYLOAD, OPT_BODY, OPT_TIMESTAMP, OPT_METHOD, OPT_PATH,
-       OPT_SECRETS_FILE, OPT_KEY_TYPE, OPT_URL_ENCODED, OPT_KEY_NAME, OPT_HOST };
-
-static const struct option long_options[] = {
-    {"venue", required_argument, 0, OPT_VENUE},
-    {"secret", required_argument, 0, OPT_SECRET},
-    {"payload", required_argument, 0, OPT_PAYLOAD},
-    {"body", required_argument, 0, OPT_BODY},
-    {"timestamp", required_argument, 0, OPT_TIMESTAMP},
-    {"method", required_argument, 0, OPT_METHOD},
-    {"path", required_argument, 0, OPT_PATH},
-    {"secrets-file", required_argument, 0, OPT_SECRETS_FILE},
-    {"key-type", required_argument, 0, OPT_KEY_TYPE},
-    {"url-encoded", no_argument, 0, OPT_URL_ENCODED},
-    {"key-name", required_argument, 0, OPT_KEY_NAME},
-    {"host", required_argument, 0, OPT_HOST},
-    ND_CLI_OPTIONS_END,
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("venue", sign_opts_t, venue),
+    ND_CLI_TEXT("secret", sign_opts_t, secret),
+    ND_CLI_TEXT("payload", sign_opts_t, payload),
+    ND_CLI_TEXT("body", sign_opts_t, body),
+    ND_CLI_TEXT("timestamp", sign_opts_t, timestamp),
+    ND_CLI_TEXT("method", sign_opts_t, method),
+    ND_CLI_TEXT("path", sign_opts_t, path),
+    ND_CLI_TEXT("secrets-file", sign_opts_t, secrets_file),
+    ND_CLI_TEXT("key-type", sign_opts_t, key_type),
+    ND_CLI_SET("url-encoded", sign_opts_t, url_encoded),
+    ND_CLI_TEXT("key-name", sign_opts_t, key_name),
+    ND_CLI_TEXT("host", sign_opts_t, host),
+    ND_CLI_OPTS_END,
 };
-
-static int sign_option(void *ctx, int opt, const char *arg)
-{
-    sign_opts_t *o = ctx;
-    if (opt == OPT_URL_ENCODED) {
-        o->url_encoded = true;
-        return 0;
-    }
-    if (opt == OPT_KEY_NAME || opt == OPT_HOST) {
-        *(opt == OPT_KEY_NAME ? &o->key_name : &o->host) = arg;
-        return 0;
-    }
-    const char **slots[] = {&o->venue, &o->secret, &o->payload, &o->body,
-                            &o->timestamp, &o->method, &o->path, &o->secrets_file,
-                            &o->key_type};
-    if (opt < OPT_VENUE || opt > OPT_KEY_TYPE)
-        return -1;
-    *slots[opt - OPT_VENUE] = arg;
-    return 0;
-}
 
 /* Resolves the secret into sec when --secret was not given. */
 static int load_secret(const sign_opts_t *o, const char *venue_env, nd_secret_t *sec)
@@ -182,8 +158,7 @@ static int sign_coinbase(const sign_opts_t *o, const nd_secret_t *sec, const cha
 int nd_cmd_sign(int argc, char **argv)
 {
     sign_opts_t o = {0};
-    int prc = nd_cli_getopt("sign", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                            sign_option, &o);
+    int prc = nd_cli_parse("sign", argc, argv, options, usage_text, NULL, &o);
     if (prc != 0)
         return prc < 0 ? ND_EXIT_OK : prc;
     if (!o.venue) {

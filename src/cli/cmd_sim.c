@@ -4,7 +4,6 @@
 #include "cli.h"
 #include "noderr/simtest.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -20,33 +19,21 @@ static const char usage_text[] =
     "strategy, instrument and venue add up. --seeds runs N, N+1, ... N+COUNT-1 and stops at\n"
     "the first failure. Exit 0: every invariant held; 1: one broke (the seed replays it).\n";
 
-enum { OPT_SEED = 256, OPT_SEEDS, OPT_EVENTS };
-
-static const struct option options[] = {
-    {"seed", required_argument, 0, OPT_SEED},
-    {"seeds", required_argument, 0, OPT_SEEDS},
-    {"events", required_argument, 0, OPT_EVENTS},
-    ND_CLI_OPTIONS_END_JSON,
-};
 
 typedef struct sim_opts {
     int64_t seed;
     int64_t seeds;
     int64_t events;
-    int json;
+    bool json;
 } sim_opts_t;
 
-static int handle(void *ctx, int opt, const char *arg)
-{
-    sim_opts_t *o = ctx;
-    switch (opt) {
-    case OPT_SEED: return nd_cli_int("--seed", arg, 0, INT64_MAX, &o->seed);
-    case OPT_SEEDS: return nd_cli_int("--seeds", arg, 1, 100000000, &o->seeds);
-    case OPT_EVENTS: return nd_cli_int("--events", arg, 1, 100000000, &o->events);
-    case ND_CLI_OPT_JSON: o->json = 1; return 0;
-    }
-    return -1;
-}
+static const nd_cli_opt_t options[] = {
+    ND_CLI_INT("seed", sim_opts_t, seed, 0, INT64_MAX),
+    ND_CLI_INT("seeds", sim_opts_t, seeds, 1, 100000000),
+    ND_CLI_INT("events", sim_opts_t, events, 1, 100000000),
+    ND_CLI_SET("json", sim_opts_t, json),
+    ND_CLI_OPTS_END,
+};
 
 static void print_failure(const nd_simtest_report_t *r)
 {
@@ -57,8 +44,8 @@ static void print_failure(const nd_simtest_report_t *r)
 
 int nd_cmd_sim(int argc, char **argv)
 {
-    sim_opts_t o = {1, 1, 1000, 0};
-    int rc = nd_cli_getopt("sim", argc, argv, options, ND_CLI_OPT_HELP, usage_text, handle, &o);
+    sim_opts_t o = {1, 1, 1000, false};
+    int rc = nd_cli_parse("sim", argc, argv, options, usage_text, NULL, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     if (o.seed > INT64_MAX - o.seeds) {

@@ -9,7 +9,6 @@
 #include "noderr/assert.h"
 #include "noderr/strategy.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,31 +25,18 @@ static const char usage_text[] =
     "                         (docs/strategy-sdk.md)\n"
     "  --help                 show this help\n";
 
-enum { OPT_STRATEGY_LIB = 256 };
-
-static const struct option long_options[] = {
-    ND_CLI_OPTION_JSON,
-    ND_CLI_OPTION_STRATEGY_LIB(OPT_STRATEGY_LIB),
-    ND_CLI_OPTIONS_END,
-};
 
 typedef struct options {
-    int as_json;
-    const char *lib_path;
+    bool as_json;
+    const char *lib_path; /* --strategy-lib */
 } options_t;
 
-static int parse_option(void *ctx, int opt, const char *arg)
-{
-    options_t *o = ctx;
-    if (opt == OPT_STRATEGY_LIB) {
-        o->lib_path = arg;
-        return 0;
-    }
-    if (opt != ND_CLI_OPT_JSON)
-        return -1;
-    o->as_json = 1;
-    return 0;
-}
+static const nd_cli_opt_t options[] = {
+    ND_CLI_SET("json", options_t, as_json),
+    ND_CLI_TEXT("strategy-lib", options_t, lib_path),
+    ND_CLI_OPTS_END,
+};
+
 
 /* A plugin's summary and help texts are optional. */
 static const char *text_or_empty(const char *text)
@@ -161,9 +147,8 @@ int nd_cmd_strategies(int argc, char **argv)
 {
     ND_ASSERT(argc >= 1);
     ND_ASSERT(argv != NULL);
-    options_t o = {0, NULL};
-    int rc = nd_cli_getopt("strategies", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                           parse_option, &o);
+    options_t o = {false, NULL};
+    int rc = nd_cli_parse("strategies", argc, argv, options, usage_text, NULL, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     int count = 0;

@@ -13,7 +13,6 @@
 #include "noderr/strategy.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,24 +33,16 @@ static const char usage_text[] =
     "NAME is [a-z][a-z0-9_]*, at most 31 characters, and not a built-in strategy's name;\n"
     "DIR must not exist. See docs/strategy-sdk.md.\n";
 
-enum { OPT_DIR = 256 };
-
-static const struct option long_options[] = {
-    {"dir", required_argument, 0, OPT_DIR},
-    ND_CLI_OPTIONS_END,
-};
 
 typedef struct options {
     const char *dir;
 } options_t;
 
-static int handle(void *ctx, int opt, const char *arg)
-{
-    options_t *o = ctx;
-    if (opt == OPT_DIR)
-        o->dir = arg;
-    return 0;
-}
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("dir", options_t, dir),
+    ND_CLI_OPTS_END,
+};
+
 
 static int check_name(const char *name)
 {
@@ -154,8 +145,7 @@ int nd_cmd_strategy(int argc, char **argv)
         argv++;
     }
     options_t o = {NULL};
-    rc = nd_cli_getopt("strategy new", argc, argv, long_options, ND_CLI_OPT_HELP, usage_text,
-                           handle, &o);
+    rc = nd_cli_parse("strategy new", argc, argv, options, usage_text, NULL, &o);
     if (rc != 0)
         return rc < 0 ? ND_EXIT_OK : rc;
     if (name == NULL) {

@@ -22,7 +22,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,8 +89,7 @@ static const char usage_text[] =
     "  --fail-on-alert      exit 1 when there is at least one alert\n"
     "  --help               print this help\n";
 
-enum { OPT_EVENTS = 256, OPT_JUR, OPT_ACCOUNTS, OPT_HOLIDAYS, OPT_ADV, OPT_ADV_EVENTS,
-       OPT_FAIL, OPT_DB, OPT_FROM, OPT_TO, OPT_RECORD };
+enum { OPT_JUR = 1, OPT_ADV, OPT_FROM, OPT_TO };
 
 /* --from/--to: ISO-8601 UTC (a bare date is midnight). */
 static int parse_bound(const char *option, const char *text, surv_opts_t *o, int which)
@@ -127,20 +125,20 @@ static int check_sources(const surv_opts_t *o)
     return why ? -1 : 0;
 }
 
-static const struct option longopts[] = {
-    {"events", required_argument, NULL, OPT_EVENTS},
-    {"jurisdiction", required_argument, NULL, OPT_JUR},
-    {"accounts", required_argument, NULL, OPT_ACCOUNTS},
-    {"holidays", required_argument, NULL, OPT_HOLIDAYS},
-    {"adv", required_argument, NULL, OPT_ADV},
-    {"adv-from-events", no_argument, NULL, OPT_ADV_EVENTS},
-    ND_CLI_OPTION_JSON,
-    {"fail-on-alert", no_argument, NULL, OPT_FAIL},
-    {"db", required_argument, NULL, OPT_DB},
-    {"from", required_argument, NULL, OPT_FROM},
-    {"to", required_argument, NULL, OPT_TO},
-    {"record", no_argument, NULL, OPT_RECORD},
-    ND_CLI_OPTIONS_END,
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("events", surv_opts_t, events_path),
+    ND_CLI_ARG("jurisdiction", OPT_JUR),
+    ND_CLI_TEXT("accounts", surv_opts_t, accounts_path),
+    ND_CLI_TEXT("holidays", surv_opts_t, holidays_path),
+    ND_CLI_ARG("adv", OPT_ADV),
+    ND_CLI_SET("adv-from-events", surv_opts_t, adv_from_events),
+    ND_CLI_SET("json", surv_opts_t, json),
+    ND_CLI_SET("fail-on-alert", surv_opts_t, fail_on_alert),
+    ND_CLI_TEXT("db", surv_opts_t, db_url),
+    ND_CLI_ARG("from", OPT_FROM),
+    ND_CLI_ARG("to", OPT_TO),
+    ND_CLI_SET("record", surv_opts_t, record),
+    ND_CLI_OPTS_END,
 };
 
 static int surveil_option(void *ctx, int c, const char *arg)
@@ -148,15 +146,12 @@ static int surveil_option(void *ctx, int c, const char *arg)
     surv_opts_t *o = ctx;
     char err[128];
     switch (c) {
-    case OPT_EVENTS: o->events_path = arg; return 0;
     case OPT_JUR:
         if (nd_jurisdiction_parse_list(arg, &o->jurisdictions, err, sizeof err) != ND_OK) {
             fprintf(stderr, "noderr surveil: --jurisdiction: %s\n", err);
             return -1;
         }
         return 0;
-    case OPT_ACCOUNTS: o->accounts_path = arg; return 0;
-    case OPT_HOLIDAYS: o->holidays_path = arg; return 0;
     case OPT_ADV:
         if (o->adv_count == SURV_ADV_MAX) {
             fprintf(stderr, "noderr surveil: --adv: at most %d symbols\n", SURV_ADV_MAX);
@@ -164,13 +159,8 @@ static int surveil_option(void *ctx, int c, const char *arg)
         }
         o->adv_text[o->adv_count++] = arg;
         return 0;
-    case OPT_ADV_EVENTS: o->adv_from_events = true; return 0;
-    case ND_CLI_OPT_JSON: o->json = true; return 0;
-    case OPT_FAIL: o->fail_on_alert = true; return 0;
-    case OPT_DB: o->db_url = arg; return 0;
     case OPT_FROM: return parse_bound("--from", arg, o, 0);
     case OPT_TO: return parse_bound("--to", arg, o, 1);
-    case OPT_RECORD: o->record = true; return 0;
     }
     return -1;
 }
@@ -180,8 +170,7 @@ static int surveil_parse_options(int argc, char **argv, surv_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->jurisdictions = ND_JUR_BIT(ND_JUR_US);
-    int rc = nd_cli_getopt("surveil", argc, argv, longopts, ND_CLI_OPT_HELP, usage_text,
-                           surveil_option, o);
+    int rc = nd_cli_parse("surveil", argc, argv, options, usage_text, surveil_option, o);
     if (rc < 0) {
         o->help = true;
         return 0;

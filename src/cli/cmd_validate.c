@@ -8,7 +8,6 @@
 #include "noderr/report.h"
 #include "noderr/validate.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,30 +38,6 @@ static const char usage_text[] =
     "reports rolling in-sample and out-of-sample segments. Criteria and scenarios: --config\n"
     "(docs/validation.md). Exit 0: all that ran passed; 1: a scenario failed; 2: input error.\n";
 
-enum {
-    OPT_DATA_DIR = 256, OPT_CONFIG, OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS, OPT_JSON, OPT_CSV,
-    /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
-    OPT_WF, OPT_REPORT, OPT_SCENARIO, OPT_SIZING, OPT_LOG, OPT_HELP, OPT_SYMBOL, OPT_STRATEGY_FILE
-};
-
-static const struct option long_options[] = {
-    {"data-dir", required_argument, 0, OPT_DATA_DIR},
-    {"config", required_argument, 0, OPT_CONFIG},
-    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
-    ND_CLI_OPTIONS_PARAMS(OPT_PARAM, OPT_PARAMS),
-    {"json", no_argument, 0, OPT_JSON},
-    {"csv", required_argument, 0, OPT_CSV},
-    {"walk-forward", required_argument, 0, OPT_WF},
-    {"report", required_argument, 0, OPT_REPORT},
-    {"scenario", required_argument, 0, OPT_SCENARIO},
-    ND_CLI_OPTIONS_ENGINE,
-    {"sizing", required_argument, 0, OPT_SIZING},
-    {"log-level", required_argument, 0, OPT_LOG},
-    {"symbol", required_argument, 0, OPT_SYMBOL},
-    {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0},
-};
-
 #define ONLY_MAX 64
 
 typedef struct options {
@@ -72,6 +47,29 @@ typedef struct options {
     const char *fixed_qty_text;
     const char *only[ONLY_MAX];
 } options_t;
+
+enum {
+    /* cash, fees, slippage, short selling and the three risk limits are ND_CLI_OPT_* (cli.h) */
+    OPT_STRATEGY = 1, OPT_STRATEGY_LIB, OPT_PARAM, OPT_PARAMS, OPT_WF, OPT_SCENARIO, OPT_SIZING,
+    OPT_LOG, OPT_SYMBOL, OPT_STRATEGY_FILE
+};
+
+static const nd_cli_opt_t options[] = {
+    ND_CLI_TEXT("data-dir", options_t, cfg.data_dir),
+    ND_CLI_TEXT("config", options_t, cfg.config_path),
+    ND_CLI_OPTIONS_STRATEGY(OPT_STRATEGY, OPT_STRATEGY_LIB, OPT_STRATEGY_FILE),
+    ND_CLI_OPTIONS_PARAMS(OPT_PARAM, OPT_PARAMS),
+    ND_CLI_SET("json", options_t, json),
+    ND_CLI_TEXT("csv", options_t, cfg.csv_dir),
+    ND_CLI_ARG("walk-forward", OPT_WF),
+    ND_CLI_TEXT("report", options_t, report_path),
+    ND_CLI_ARG("scenario", OPT_SCENARIO),
+    ND_CLI_OPTIONS_ENGINE,
+    ND_CLI_ARG("sizing", OPT_SIZING),
+    ND_CLI_ARG("log-level", OPT_LOG),
+    ND_CLI_ARG("symbol", OPT_SYMBOL),
+    ND_CLI_OPTS_END,
+};
 
 /* --strategy NAME, --strategy-lib PATH.so[:NAME]: nd_cli_strategy_lookup, bar strategies only. */
 static int add_strategy_from(options_t *o, const char *option, const char *arg)
@@ -157,22 +155,17 @@ static int parse_symbol(options_t *o, const char *arg)
     return 0;
 }
 
-/* The handler nd_cli_getopt calls for each option (ctx is the options_t). */
+/* The handler nd_cli_parse calls for each option (ctx is the options_t). */
 static int parse_option(void *ctx, int opt, const char *arg)
 {
     options_t *o = ctx;
     switch (opt) {
-    case OPT_DATA_DIR: o->cfg.data_dir = arg; return 0;
     case OPT_SYMBOL: return parse_symbol(o, arg);
-    case OPT_CONFIG: o->cfg.config_path = arg; return 0;
     case OPT_STRATEGY: return add_strategy(o, arg);
     case OPT_STRATEGY_LIB: return add_strategy_from(o, "--strategy-lib", arg);
     case OPT_STRATEGY_FILE: return add_strategy_from(o, "--strategy-file", arg);
     case OPT_PARAM: return set_param(o, arg);
     case OPT_PARAMS: return load_params(o, arg);
-    case OPT_JSON: o->json = true; return 0;
-    case OPT_CSV: o->cfg.csv_dir = arg; return 0;
-    case OPT_REPORT: o->report_path = arg; return 0;
     case OPT_WF:
         return parse_walk_forward(o, arg);
     case OPT_SCENARIO:
@@ -197,8 +190,7 @@ static bool is_dir(const char *path)
 /* Returns 0 to run, ND_EXIT_USAGE on a bad option, -1 after --help. */
 static int parse_args(options_t *o, int argc, char **argv)
 {
-    int rc = nd_cli_getopt("validate", argc, argv, long_options, OPT_HELP, usage_text,
-                           parse_option, o);
+    int rc = nd_cli_parse("validate", argc, argv, options, usage_text, parse_option, o);
     if (rc != 0)
         return rc;
     if (o->cfg.backtest.strategy_count == 0) {

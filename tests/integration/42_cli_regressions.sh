@@ -114,4 +114,29 @@ for c in "strategies" "scenarios"; do
     pycheck "$OUT" 'assert isinstance(d, (dict, list))'
 done
 
+# 7. One option table per command, walked by one parser (nd_cli_parse): audit and retention
+# (once their own getopt loops) take -h and name a stray argument and an unknown option as every
+# command does; a table's whole numbers are range-checked with the option named; an unambiguous
+# abbreviation is the option, an ambiguous one an error.
+for c in "audit verify" "audit export" "retention apply"; do
+    check "$c -h prints the usage"
+    expect_rc 0 "$NODERR" $c -h
+    stdout_has "usage: noderr ${c%% *}"
+    expect_usage_error "noderr $c: unexpected argument 'extra'" "$NODERR" $c --db x.db extra
+    expect_usage_error "noderr $c: unknown or incomplete option '--no-such-option'" \
+        "$NODERR" $c --no-such-option
+done
+expect_usage_error "noderr: --heartbeat: 0 is outside [1, 604800]" "$NODERR" oracle --heartbeat 0
+expect_usage_error "noderr: --deadline-s: 601 is outside [1, 600]" \
+    "$NODERR" shutdown --state-dir "$WORK" --deadline-s 601
+expect_usage_error "noderr: --threshold: '1.0000001' has more than 6 decimal places" \
+    "$NODERR" anomaly --threshold 1.0000001
+expect_usage_error "noderr: --port: 'x' is not a plain decimal number" \
+    "$NODERR" exchange-sim --port x
+expect_usage_error "noderr sign: unknown or incomplete option '--url-encoded=1'" \
+    "$NODERR" sign --url-encoded=1
+expect_usage_error "noderr report: --db URL and --period P are required" "$NODERR" report --peri x
+expect_usage_error "noderr promote: unknown or incomplete option '--st'" \
+    "$NODERR" promote --st x --version v
+
 echo "42_cli_regressions: all checks passed"

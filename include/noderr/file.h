@@ -32,6 +32,22 @@ nd_err_t nd_file_read(const char *path, size_t size_max, unsigned flags, char **
  * (no blocking open of a FIFO or device, a directory named as one). fclose *out when done. */
 nd_err_t nd_file_open(const char *path, FILE **out /* OUT */, char *err, size_t err_len);
 
+/* A read-only mapping of a whole file opened by nd_file_open (file_map.c). */
+typedef struct nd_file_map {
+    const char *data; /* NULL when not mapped */
+    size_t len;
+    int slot; /* the SIGBUS handler's entry */
+} nd_file_map_t;
+
+/* Maps the whole file f reads when it is a regular file of 1 to len_max bytes, for reading front
+ * to back (MADV_SEQUENTIAL); false otherwise, or when it cannot be mapped, and the caller reads
+ * f with stdio instead (f is left as it was). Should the file be truncated under the mapping,
+ * touching a lost page ends the process with exit 2 and "noderr: PATH: the file shrank while it
+ * was being read" on stderr, from a SIGBUS handler installed with the first mapping. */
+bool nd_file_map(FILE *f, const char *path, size_t len_max, nd_file_map_t *out /* OUT */);
+/* Unmaps m (a no-op when nothing is mapped, a zeroed nd_file_map_t included). */
+void nd_file_unmap(nd_file_map_t *m);
+
 /* ---- Writing a whole output file. ---------------------------------------------------------
  *
  * A regular file (or a path that does not exist yet) is written to PATH.tmp and renamed over

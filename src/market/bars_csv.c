@@ -31,6 +31,10 @@
  * and costs 32 first-touch page faults, where 1 MiB cost 256: a fault takes several
  * microseconds in a VM, a whole backtest's worth of parsing 100k rows (bench/RESULTS.md). */
 #define READ_BUF_SIZE ((size_t)128 << 10)
+/* Files up to 256 MiB (4.5 M typical rows) are mapped instead (nd__lines_map): no copy out of
+ * the page cache. Beyond that they stream through the buffer, so that a large file's pages are
+ * not all held mapped at once. */
+#define MAP_SIZE_MAX ((size_t)256 << 20)
 #define CSV_COLUMNS 6
 #define KLINE_COLUMNS 12
 /* One more than the widest format so that surplus columns are counted, not silently merged. */
@@ -1556,6 +1560,7 @@ nd_err_t nd_bars_open(const char *path, nd_bar_format_t format, const nd_instrum
         csv_close(&s->base);
         return ND_EIO; /* the contract of this function: the file could not be read */
     }
+    nd__lines_map(&s->lines, path, MAP_SIZE_MAX);
     nd_err_t rc = start_source(s, format);
     if (rc != ND_OK) {
         nd_err_put(err, err_len, "%s", s->base.err);

@@ -23,11 +23,29 @@ nd_err_t nd__lines_init(nd__lines_t *lines, size_t cap, size_t line_max)
     return ND_OK;
 }
 
+void nd__lines_map(nd__lines_t *lines, const char *path, size_t len_max)
+{
+    ND_ASSERT(lines != NULL && lines->file != NULL);
+    ND_ASSERT(lines->len == 0 && !lines->eof && lines->map.data == NULL);
+    if (!nd_file_map(lines->file, path, len_max, &lines->map))
+        return;
+    nd_free(lines->buf);
+    /* Read only: the reader never writes buf except in refill, which a reader at eof never
+     * calls. */
+    lines->buf = (char *)lines->map.data;
+    lines->cap = lines->len = lines->map.len;
+    lines->eof = 1;
+}
+
 void nd__lines_deinit(nd__lines_t *lines)
 {
     ND_ASSERT(lines != NULL);
     if (lines->file)
         fclose(lines->file); /* read only: nothing is lost at close */
+    if (lines->map.data) {
+        nd_file_unmap(&lines->map);
+        lines->buf = NULL;
+    }
     nd_free(lines->buf);
     lines->file = NULL;
     lines->buf = NULL;

@@ -4,25 +4,32 @@
 #define NODERR_MARKET_INT_H
 
 #include "noderr/err.h"
+#include "noderr/file.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* A buffered reader of lines: one large read buffer, lines handed out in place. */
+/* A buffered reader of lines: one large read buffer, lines handed out in place; or, after
+ * nd__lines_map, the whole file mapped, read in place with no buffer and no refill. */
 typedef struct nd__lines {
     FILE *file;          /* owned: closed by nd__lines_deinit */
-    char *buf;           /* cap bytes; buf[pos, len) is not yet consumed */
+    char *buf;           /* cap bytes; buf[pos, len) is not yet consumed (mapped: the file) */
     size_t cap, pos, len;
     size_t line_max;     /* longest line accepted, without its ending; 2 * line_max < cap */
     int eof;
     int read_errno;      /* errno of the failed read, after ND_EIO */
     int64_t line_number; /* 1-based number of the line last read */
+    nd_file_map_t map;   /* the file's mapping (map.data NULL: read through buf) */
 } nd__lines_t;
 
 /* Allocates the buffer (cap bytes); the caller then sets file. ND_ENOMEM. */
 nd_err_t nd__lines_init(nd__lines_t *lines, size_t cap, size_t line_max);
+/* Once file is set and nothing read yet: reads it through a mapping instead of the buffer when
+ * it is a regular file of at most len_max bytes (nd_file_map), and frees the buffer. The lines
+ * handed out are the same either way; nothing changes if the file cannot be mapped. */
+void nd__lines_map(nd__lines_t *lines, const char *path, size_t len_max);
 /* Closes the file and frees the buffer; safe on a zeroed or half-initialised reader. */
 void nd__lines_deinit(nd__lines_t *lines);
 

@@ -5,12 +5,13 @@
  * there before. */
 #include "noderr/file.h"
 
+#include "child_stderr.h"
+
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char path[64];
@@ -67,32 +68,9 @@ Test(file_map, an_empty_or_too_large_file_is_left_to_stdio)
     unlink(path);
 }
 
-/* Runs body in a child with stderr to a pipe; returns its wait status and what it wrote. */
-static int in_child(void (*body)(void), char *err, size_t err_len)
+static void read_while_truncated(void *arg)
 {
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        body();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t got = 0;
-    ssize_t n;
-    while (got < err_len - 1 && (n = read(fds[0], err + got, err_len - 1 - got)) > 0)
-        got += (size_t)n;
-    err[got] = '\0';
-    close(fds[0]);
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    return status;
-}
-
-static void read_while_truncated(void)
-{
+    (void)arg;
     FILE *f = make_file(3 * 4096 + 100);
     nd_file_map_t m;
     if (!nd_file_map(f, path, 1 << 20, &m))
@@ -108,7 +86,7 @@ static void read_while_truncated(void)
 Test(file_map, a_file_truncated_under_its_mapping_is_exit_2_naming_it)
 {
     char err[512];
-    int status = in_child(read_while_truncated, err, sizeof err);
+    int status = run_in_child(read_while_truncated, NULL, err, sizeof err);
     unlink(path); /* the child's file: same name in the copied buffer */
     cr_assert(WIFEXITED(status), "status %d", status);
     cr_assert_eq(WEXITSTATUS(status), 2, "exit %d: %s", WEXITSTATUS(status), err);
@@ -122,8 +100,9 @@ static void previous_handler(int sig)
     _exit(3);
 }
 
-static void sigbus_sent_by_kill(void)
+static void sigbus_sent_by_kill(void *arg)
 {
+    (void)arg;
     /* The handler that was there before the first mapping (the default, or a sanitizer's). */
     signal(SIGBUS, previous_handler);
     FILE *f = make_file(100);
@@ -138,7 +117,7 @@ static void sigbus_sent_by_kill(void)
 Test(file_map, a_sigbus_not_about_a_mapping_goes_to_the_previous_handler)
 {
     char err[512];
-    int status = in_child(sigbus_sent_by_kill, err, sizeof err);
+    int status = run_in_child(sigbus_sent_by_kill, NULL, err, sizeof err);
     cr_assert(WIFEXITED(status), "status %d: %s", status, err);
     cr_assert_eq(WEXITSTATUS(status), 3, "exit %d: %s", WEXITSTATUS(status), err);
 }

@@ -5,6 +5,8 @@
  * real function; a library or function that cannot be found is exit 2 naming both. */
 #include "noderr/lazylib.h"
 
+#include "child_stderr.h"
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <link.h>
@@ -12,7 +14,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -96,24 +97,22 @@ Test(lazylib, threads_racing_on_the_first_call_all_get_the_function)
     }
 }
 
-/* Runs resolve(lib, index) in a child; returns its exit status and what it wrote to stderr. */
+typedef struct resolve_call {
+    nd_lazylib_t *lib;
+    uint64_t index;
+} resolve_call_t;
+
+static void resolve(void *arg)
+{
+    resolve_call_t *call = arg;
+    nd__lazylib_resolve(call->lib, call->index);
+}
+
+/* Runs resolve(lib, index) in a child; returns its exit code and what it wrote to stderr. */
 static int resolve_in_child(nd_lazylib_t *lib, uint64_t index, char *err, size_t err_len)
 {
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        nd__lazylib_resolve(lib, index);
-        _exit(0);
-    }
-    close(fds[1]);
-    ssize_t n = read(fds[0], err, err_len - 1);
-    err[n > 0 ? n : 0] = '\0';
-    close(fds[0]);
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    resolve_call_t call = {lib, index};
+    int status = run_in_child(resolve, &call, err, err_len);
     cr_assert(WIFEXITED(status));
     return WEXITSTATUS(status);
 }

@@ -27,8 +27,8 @@ typedef struct nd_lazylib {
  * dynamic loader would have at start-up. Safe to call from several threads. */
 void *nd__lazylib_resolve(nd_lazylib_t *lib, uint64_t index);
 
-/* Whether the library whose soname this is has been loaded through a stub in this process
- * (for tests and --version; false when the build links the libraries directly). */
+/* Whether the library whose soname this is is loaded in this process, through a stub or
+ * otherwise (the dynamic loader's own answer; for tests). */
 bool nd_lazylib_loaded(const char *soname);
 
 #endif

@@ -7,17 +7,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 ND_STATIC_ASSERT(sizeof(nd_lazylib_t) == 40, "tools/lazy_stubs.py lays out five 8-byte fields");
 
 /* One lock for every library: resolution happens once per function, so contention is moot,
  * and it keeps two threads from loading the same library twice. */
 static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The libraries loaded so far, for nd_lazylib_loaded (there are nine). */
-static const nd_lazylib_t *loaded[16];
-static size_t loaded_count;
 
 _Noreturn static void cannot_load(const nd_lazylib_t *lib, const char *name, const char *why)
 {
@@ -43,8 +38,6 @@ void *nd__lazylib_resolve(nd_lazylib_t *lib, uint64_t index)
             lib->handle = dlopen(lib->soname, RTLD_LAZY | RTLD_GLOBAL);
             if (!lib->handle)
                 cannot_load(lib, name, dlerror());
-            ND_ASSERT(loaded_count < sizeof loaded / sizeof loaded[0]);
-            loaded[loaded_count++] = lib;
         }
         fn = dlsym(lib->handle, name);
         if (!fn)
@@ -58,10 +51,9 @@ void *nd__lazylib_resolve(nd_lazylib_t *lib, uint64_t index)
 bool nd_lazylib_loaded(const char *soname)
 {
     ND_ASSERT(soname != NULL);
-    pthread_mutex_lock(&resolve_lock);
-    bool found = false;
-    for (size_t i = 0; i < loaded_count && !found; i++)
-        found = strcmp(loaded[i]->soname, soname) == 0;
-    pthread_mutex_unlock(&resolve_lock);
-    return found;
+    /* The dynamic loader knows: RTLD_NOLOAD only looks a loaded library up. */
+    void *handle = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle)
+        dlclose(handle); /* the look-up counted a reference */
+    return handle != NULL;
 }
